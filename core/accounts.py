@@ -1,0 +1,265 @@
+"""Staff accounts and teams: who works where, with which role; passwords and logins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from core import audit, clock, throttle
+from core.db import Base
+from core.roles import Role
+
+LANGUAGES = ("fr", "nl", "en")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+MIN_PASSWORD_LENGTH = 10
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing the same whether or not the account exists.
+_DUMMY_HASH = _hasher.hash("terrain-dummy-password")
+
+ACCOUNT_POLICY = throttle.Policy(free_failures=5, first_delay_seconds=2, max_delay_seconds=300)
+ADDRESS_POLICY = throttle.Policy(free_failures=20, first_delay_seconds=2, max_delay_seconds=900)
+
+
+class TeamKind(StrEnum):
+    ANTENNE = "antenne"  # antenne sociale: a local office with a reception desk
+    HOME_CARE = "home_care"  # service d'aide aux familles
+    STREET = "street"  # street educators' team
+    MOBILE = "mobile"  # mobile services (minibus, meal rounds)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('antenne', 'home_care', 'street', 'mobile')", name="kind_known"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(80))
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'coordinator', 'social_worker', 'reception', 'aide', "
+            "'street_educator')",
+            name="role_known",
+        ),
+        CheckConstraint("language IS NULL OR language IN ('fr', 'nl', 'en')", name="language_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    team: Mapped[Team | None] = relationship(lazy="joined")
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    # The protocol Flask-Login expects, written here so core/ stays free of Flask.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class AccountError(ValueError):
+    """A change to an account was refused; `field` names the form field at fault."""
+
+    def __init__(self, field: str, code: str):
+        super().__init__(f"{field}: {code}")
+        self.field = field
+        self.code = code
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_new_password(password: str, username: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("password", "too_short")
+    if len(password) > 200:
+        raise AccountError("password", "too_long")
+    if password.lower() == username.lower():
+        raise AccountError("password", "same_as_username")
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role | str,
+    team: Team | None = None,
+    language: str | None = None,
+    actor: User | None = None,
+    check_password: bool = True,
+) -> User:
+    """Create an account; `check_password=False` only for the demo's shared password."""
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise AccountError("username", "invalid")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AccountError("username", "taken")
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 120:
+        raise AccountError("display_name", "invalid")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise AccountError("role", "invalid") from exc
+    if language is not None and language not in LANGUAGES:
+        raise AccountError("language", "invalid")
+    if check_password:
+        _check_new_password(password, username)
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role.value,
+        team=team,
+        language=language,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="create", entity_type="user", entity_id=user.id,
+        details={"role": role.value, "team": team.code if team else None},
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    retry_after: int = 0  # seconds; > 0 when the attempt was not even checked
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, address: str, secret: str
+) -> LoginResult:
+    """Check a login, with growing delays per account and per address after failures."""
+    username = (username or "").strip().lower()[:40]
+    account_key = throttle.hashed_key("account", username, secret)
+    address_key = throttle.hashed_key("address", address, secret)
+    wait = max(throttle.retry_after(session, account_key), throttle.retry_after(session, address_key))
+    if wait:
+        return LoginResult(user=None, retry_after=wait)
+
+    user = session.scalar(select(User).where(User.username == username))
+    stored_hash = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        ok = _hasher.verify(stored_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok and user is not None and user.active:
+        throttle.reset(session, account_key)
+        throttle.reset(session, address_key)
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        user.last_login_at = clock.now()
+        audit.record(session, actor=user, action="login", entity_type="user", entity_id=user.id)
+        return LoginResult(user=user)
+
+    throttle.record_failure(session, account_key, ACCOUNT_POLICY)
+    throttle.record_failure(session, address_key, ADDRESS_POLICY)
+    if user is not None:
+        # Only known accounts are named: a mistyped username may be someone's password.
+        audit.record(
+            session, actor=None, action="login_failed", entity_type="user", entity_id=user.id
+        )
+    return LoginResult(user=None)
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    try:
+        _hasher.verify(user.password_hash, current or "")
+    except (VerificationError, InvalidHashError) as exc:
+        raise AccountError("current_password", "wrong") from exc
+    _check_new_password(new, user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = clock.now()
+    audit.record(session, actor=user, action="password_change", entity_type="user", entity_id=user.id)
+
+
+def set_language(session: Session, user: User, language: str | None) -> None:
+    if language is not None and language not in LANGUAGES:
+        raise AccountError("language", "invalid")
+    if user.language != language:
+        user.language = language
+        audit.record(
+            session, actor=user, action="update", entity_type="user", entity_id=user.id,
+            details={"fields": ["language"]},
+        )
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    if user.id == actor.id and not active:
+        raise AccountError("active", "self")
+    if user.active != active:
+        user.active = active
+        audit.record(
+            session, actor=actor, action="activate" if active else "deactivate",
+            entity_type="user", entity_id=user.id,
+        )
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.active.desc(), User.username)))
+
+
+def list_teams(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.city, Team.name)))
+
+
+def get_team(session: Session, code: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.code == code))
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0

@@ -1,0 +1,139 @@
+"""The audit log: who did what to which record, when, from which role.
+
+Append-only: the ORM refuses to update or delete an entry, and so do database
+triggers (see the migration). Services write it, never views. Details hold field
+names and codes, never the personal data itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, event, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import clock
+from core.db import Base
+
+if TYPE_CHECKING:
+    from core.accounts import User
+
+ACTIONS = (
+    "read", "create", "update", "delete", "login", "login_failed", "logout",
+    "password_change", "activate", "deactivate",
+)
+# The kinds of record the log speaks of; each domain adds its own.
+ENTITY_TYPES = ["user", "team"]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_entity", "entity_type", "entity_id"),
+        Index("ix_audit_entries_actor_at", "actor_id", "at"),
+    )
+
+    # BigInteger on PostgreSQL, INTEGER on SQLite so it stays the rowid alias.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+    client_at: Mapped[datetime | None]  # when the change was made on the phone (offline sync)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(30))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_entries(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEntry):
+            raise AuditLogIsAppendOnly("audit entries are never changed or deleted")
+
+
+def record(
+    session: Session,
+    *,
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    details: dict[str, Any] | None = None,
+    client_at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry; it is committed with the change it describes."""
+    entry = AuditEntry(
+        at=clock.now(),
+        client_at=client_at,
+        actor_id=actor.id if actor is not None else None,
+        actor_role=actor.role if actor is not None else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        details=details,
+    )
+    session.add(entry)
+    return entry
+
+
+def record_read(session: Session, actor: User, entity_type: str, entity_id: object) -> None:
+    """Log that `actor` opened a personal file (the CPAS documents require it)."""
+    record(session, actor=actor, action="read", entity_type=entity_type, entity_id=entity_id)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    actor_id: int | None = None
+    action: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int = 50) -> AuditPage:
+    """Newest first, filtered; `until` is exclusive."""
+    query = select(AuditEntry)
+    if filters.actor_id is not None:
+        query = query.where(AuditEntry.actor_id == filters.actor_id)
+    if filters.action:
+        query = query.where(AuditEntry.action == filters.action)
+    if filters.entity_type:
+        query = query.where(AuditEntry.entity_type == filters.entity_type)
+    if filters.entity_id:
+        query = query.where(AuditEntry.entity_id == filters.entity_id)
+    if filters.since is not None:
+        query = query.where(AuditEntry.at >= filters.since)
+    if filters.until is not None:
+        query = query.where(AuditEntry.at < filters.until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    rows = session.scalars(
+        query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return AuditPage(entries=list(rows), total=total, page=page, per_page=per_page)
+
+

@@ -1,0 +1,7 @@
+"""Every model of core/, imported together so Base.metadata is complete."""
+
+from core.accounts import Team, User
+from core.audit import AuditEntry
+from core.throttle import ThrottleEntry
+
+__all__ = ["AuditEntry", "Team", "ThrottleEntry", "User"]

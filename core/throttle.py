@@ -1,0 +1,91 @@
+"""Growing delays after repeated failures (logins now; one-time codes later).
+
+A delay, never a lock-out: the wait doubles from the sixth failure and is capped, so
+nobody can lock a colleague out for good by typing wrong passwords in their name.
+Keys are hashed: no username or IP address is stored in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import clock
+from core.db import Base
+
+
+class ThrottleEntry(Base):
+    __tablename__ = "throttle_entries"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class Policy:
+    free_failures: int = 5
+    first_delay_seconds: int = 2
+    max_delay_seconds: int = 300
+
+    def delay_after(self, failures: int) -> timedelta:
+        if failures < self.free_failures:
+            return timedelta(0)
+        exponent = failures - self.free_failures
+        seconds = self.first_delay_seconds * (2 ** min(exponent, 20))
+        return timedelta(seconds=min(seconds, self.max_delay_seconds))
+
+
+def hashed_key(kind: str, value: str, secret: str) -> str:
+    digest = hashlib.sha256(f"{secret}\x00{kind}\x00{value}".encode()).hexdigest()
+    return digest[:64]
+
+
+def retry_after(session: Session, key: str) -> int:
+    """Seconds to wait before the next attempt for `key` (0: go ahead)."""
+    blocked_until = session.scalar(
+        select(ThrottleEntry.blocked_until).where(ThrottleEntry.key == key)
+    )
+    if blocked_until is None:
+        return 0
+    remaining = (blocked_until - clock.now()).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def record_failure(session: Session, key: str, policy: Policy) -> None:
+    now = clock.now()
+    # Increment in the database, so two concurrent failures count as two.
+    result = session.execute(
+        update(ThrottleEntry)
+        .where(ThrottleEntry.key == key)
+        .values(failures=ThrottleEntry.failures + 1, last_failure_at=now)
+        .returning(ThrottleEntry.failures)
+    )
+    failures = result.scalar_one_or_none()
+    if failures is None:
+        try:
+            with session.begin_nested():
+                session.add(ThrottleEntry(key=key, failures=1, last_failure_at=now))
+            failures = 1
+        except IntegrityError:
+            return record_failure(session, key, policy)
+    delay = policy.delay_after(failures)
+    session.execute(
+        update(ThrottleEntry)
+        .where(ThrottleEntry.key == key)
+        .values(blocked_until=now + delay if delay else None)
+    )
+
+
+def reset(session: Session, key: str) -> None:
+    session.execute(
+        update(ThrottleEntry)
+        .where(ThrottleEntry.key == key)
+        .values(failures=0, blocked_until=None)
+    )

@@ -1,0 +1,90 @@
+"""The web layer: the only Flask code in Terrain."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import clock
+from core.config import PROJECT_ROOT, Settings
+from core.db import import_all_models, make_engine, make_session_factory
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """The application factory; `overrides` go into app.config (tests)."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TERRAIN_SETTINGS=settings,
+        SESSION_COOKIE_NAME="terrain_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_DEFAULT_TIMEZONE="Europe/Brussels",
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.config.update(overrides)
+    logging.basicConfig(level=settings.log_level)
+
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    import_all_models()
+    if "terrain_session_factory" not in app.extensions:
+        engine = app.config.get("TERRAIN_ENGINE") or make_engine(settings.database_url)
+        app.extensions["terrain_engine"] = engine
+        app.extensions["terrain_session_factory"] = app.config.get(
+            "TERRAIN_SESSION_FACTORY"
+        ) or make_session_factory(engine)
+
+    from web import admin, api, auth, db, errors, health, i18n, main, permissions, pwa, rendering
+    from web.extensions import babel, csrf, htmx
+    from web.forms import role_label
+    from web.nav import check_endpoints, entries_for, is_current
+
+    db.init_app(app)
+    htmx.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    auth.init_app(app)  # its session-expiry hook must run before the permission check
+    permissions.init_app(app)
+    rendering.init_app(app)
+    errors.init_app(app)
+    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(health.bp)
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+
+    @app.context_processor
+    def _layout_context() -> dict[str, Any]:
+        nav = entries_for(current_user.role) if current_user.is_authenticated else []
+        return {
+            "locale": str(get_locale()),
+            "role_label": role_label,
+            "now_local": clock.now(),
+            "nav_entries": nav,
+            "is_current": is_current,
+            "current_path": request.full_path.rstrip("?"),
+        }
+
+    permissions.check_all_decided(app)
+    check_endpoints(app)
+    return app

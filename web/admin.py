@@ -1,0 +1,159 @@
+"""Administration: staff accounts and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core import accounts, audit, clock
+from core.roles import Permission
+from web import db
+from web.auth import account_error_message
+from web.forms import UserForm
+from web.permissions import requires
+from web.rendering import render
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ACTION_LABELS = {
+    "read": _l("Read"),
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "login": _l("Logged in"),
+    "login_failed": _l("Failed login"),
+    "logout": _l("Logged out"),
+    "password_change": _l("Changed password"),
+    "activate": _l("Reactivated"),
+    "deactivate": _l("Deactivated"),
+}
+ENTITY_LABELS = {"user": _l("Account"), "team": _l("Team")}
+
+
+def _parse_day(raw: str | None, errors: dict[str, str], field: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = _("Use a date like 2026-11-23.")
+        return None
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=clock.BRUSSELS).astimezone(clock.UTC)
+
+
+@bp.route("/audit")
+@requires(Permission.AUDIT_READ)
+def audit_log():
+    args = request.args
+    errors: dict[str, str] = {}
+    actor_id = None
+    if args.get("actor"):
+        try:
+            actor_id = int(args["actor"])
+        except ValueError:
+            errors["actor"] = _("Choose a person from the list.")
+    action = args.get("action") or None
+    if action and action not in audit.ACTIONS:
+        errors["action"] = _("Choose an action from the list.")
+    entity_type = args.get("entity_type") or None
+    if entity_type and entity_type not in audit.ENTITY_TYPES:
+        errors["entity_type"] = _("Choose a kind of record from the list.")
+    since = _parse_day(args.get("since"), errors, "since")
+    until = _parse_day(args.get("until"), errors, "until")
+    if since and until and until < since:
+        errors["until"] = _("The end date is before the start date.")
+    try:
+        page_number = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page_number = 1
+
+    if errors:
+        page = audit.AuditPage(entries=[], total=0, page=1, per_page=50)
+    else:
+        filters = audit.AuditFilter(
+            actor_id=actor_id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=(args.get("entity_id") or "").strip()[:64] or None,
+            since=_local_midnight_utc(since) if since else None,
+            until=_local_midnight_utc(until + timedelta(days=1)) if until else None,
+        )
+        page = audit.search(db.session(), filters, page=page_number)
+    users = accounts.list_users(db.session())
+    return render(
+        "admin/audit.html",
+        partial="admin/_audit_results.html",
+        page=page,
+        errors=errors,
+        users=users,
+        users_by_id={user.id: user for user in users},
+        action_labels=ACTION_LABELS,
+        entity_labels=ENTITY_LABELS,
+        args=args,
+        status=422 if errors else 200,
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def users():
+    db_session = db.session()
+    teams = accounts.list_teams(db_session)
+    form = UserForm()
+    form.team.choices = [("", _("No team"))] + [(team.code, team.name) for team in teams]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                user = accounts.create_user(
+                    db_session,
+                    username=form.username.data,
+                    display_name=form.display_name.data,
+                    password=form.password.data,
+                    role=form.role.data,
+                    team=accounts.get_team(db_session, form.team.data) if form.team.data else None,
+                    language=form.language.data or None,
+                    actor=current_user,
+                )
+            except accounts.AccountError as error:
+                db_session.rollback()
+                getattr(form, error.field).errors.append(account_error_message(error))
+                status = 422
+            else:
+                db_session.commit()
+                flash(_("Account %(username)s created.", username=user.username), "success")
+                return redirect(url_for("admin.users"))
+        else:
+            status = 422
+    return render(
+        "admin/users.html", form=form, users=accounts.list_users(db_session), status=status
+    )
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@requires(Permission.USERS_MANAGE)
+def set_active(user_id: int):
+    db_session = db.session()
+    user = accounts.get_user(db_session, user_id)
+    if user is None:
+        return render("errors/error.html", status=404, code=404)
+    active = request.form.get("active") == "1"
+    try:
+        accounts.set_active(db_session, user, active, actor=current_user)
+    except accounts.AccountError as error:
+        db_session.rollback()
+        flash(account_error_message(error), "error")
+    else:
+        db_session.commit()
+        if active:
+            flash(_("Account %(username)s reactivated.", username=user.username), "success")
+        else:
+            flash(_("Account %(username)s deactivated.", username=user.username), "success")
+    return redirect(url_for("admin.users"))

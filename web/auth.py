@@ -1,0 +1,217 @@
+"""Login, logout, session timeout, and the user's own profile (language, password)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from core import accounts, audit, clock
+from core.roles import Permission
+from web import db
+from web.extensions import login_manager
+from web.forms import LanguageForm, LoginForm, PasswordForm
+from web.i18n import COOKIE
+from web.permissions import public, requires
+from web.rendering import render
+
+bp = Blueprint("auth", __name__)
+
+ACCOUNT_ERRORS = {
+    ("username", "invalid"): _l("Use 2 to 40 lower-case letters, digits, dots or dashes."),
+    ("username", "taken"): _l("This username is already used."),
+    ("display_name", "invalid"): _l("Please give a name (at most 120 characters)."),
+    ("role", "invalid"): _l("Choose a role from the list."),
+    ("language", "invalid"): _l("Choose a language from the list."),
+    ("password", "too_short"): _l("The password is too short."),
+    ("password", "too_long"): _l("The password is too long."),
+    ("password", "same_as_username"): _l("The password must differ from the username."),
+    ("current_password", "wrong"): _l("This is not your current password."),
+    ("active", "self"): _l("You cannot deactivate your own account."),
+}
+
+
+def account_error_message(error: accounts.AccountError) -> str:
+    return str(ACCOUNT_ERRORS.get((error.field, error.code), _l("This value is not accepted.")))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> accounts.User | None:
+    try:
+        user = accounts.get_user(db.session(), int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    retry_after = 0
+    if form.validate_on_submit():
+        db_session = db.session()
+        result = accounts.authenticate(
+            db_session,
+            username=form.username.data,
+            password=form.password.data,
+            address=_client_address(),
+            secret=current_app.config["SECRET_KEY"],
+        )
+        db_session.commit()
+        if result.user is not None:
+            session.clear()
+            login_user(result.user)
+            session.permanent = True
+            session["login_at"] = clock.now().timestamp()
+            session["seen_at"] = clock.now().timestamp()
+            session["password_at"] = result.user.password_changed_at.timestamp()
+            return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
+        if result.retry_after:
+            status, retry_after = 429, result.retry_after
+        else:
+            status = 401
+            form.password.errors.append(_("Wrong username or password."))
+    elif request.method == "POST":
+        status = 422
+    response = current_app.make_response(
+        render("auth/login.html", form=form, retry_after=retry_after, status=status)
+    )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.route("/logout", methods=["POST"])
+@requires(Permission.PROFILE)
+def logout():
+    db_session = db.session()
+    audit.record(
+        db_session, actor=current_user, action="logout", entity_type="user",
+        entity_id=current_user.id,
+    )
+    db_session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@requires(Permission.PROFILE)
+def profile():
+    language_form = LanguageForm(prefix="lang", language=current_user.language or "")
+    password_form = PasswordForm(prefix="pw")
+    status = 200
+    db_session = db.session()
+    if request.method == "POST" and "lang-language" in request.form:
+        if language_form.validate_on_submit():
+            accounts.set_language(db_session, current_user, language_form.language.data or None)
+            db_session.commit()
+            flash(_("Your language is saved."), "success")
+            return redirect(url_for("auth.profile"))
+        status = 422
+    elif request.method == "POST":
+        if password_form.validate_on_submit():
+            try:
+                accounts.change_password(
+                    db_session,
+                    current_user,
+                    current=password_form.current_password.data,
+                    new=password_form.new_password.data,
+                )
+            except accounts.AccountError as error:
+                db_session.rollback()
+                field = (
+                    password_form.current_password
+                    if error.field == "current_password"
+                    else password_form.new_password
+                )
+                field.errors.append(account_error_message(error))
+                status = 422
+            else:
+                db_session.commit()
+                session["password_at"] = current_user.password_changed_at.timestamp()
+                flash(_("Your password is changed."), "success")
+                return redirect(url_for("auth.profile"))
+        else:
+            status = 422
+    return render(
+        "auth/profile.html", language_form=language_form, password_form=password_form,
+        status=status,
+    )
+
+
+def _expire_sessions():
+    """Log out after idle time, after the maximum session length, or a password change."""
+    if not current_user.is_authenticated:
+        return None
+    now = clock.now().timestamp()
+    settings = current_app.config["TERRAIN_SETTINGS"]
+    idle = now - session.get("seen_at", 0) > settings.session_idle_minutes * 60
+    too_long = now - session.get("login_at", 0) > settings.session_max_hours * 3600
+    password_at = current_user.password_changed_at.timestamp()
+    stale = abs(session.get("password_at", 0) - password_at) > 0.001
+    if idle or too_long or stale:
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please log in again."), "info")
+        return None  # the permission check then sends the user to the login page
+    # Write the cookie at most once a minute, not on every request.
+    if now - session.get("seen_at", 0) > 60:
+        session["seen_at"] = now
+    return None
+
+
+def _language_cookie_on_login(response):
+    """Keep the device's language cookie in step with the profile's choice."""
+    if current_user.is_authenticated and current_user.language:
+        if request.cookies.get(COOKIE) != current_user.language:
+            response.set_cookie(
+                COOKIE, current_user.language, max_age=365 * 24 * 3600, samesite="Lax",
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+            )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    settings = app.config["TERRAIN_SETTINGS"]
+    app.permanent_session_lifetime = timedelta(hours=settings.session_max_hours)
+    app.before_request(_expire_sessions)
+    app.after_request(_language_cookie_on_login)
+    app.register_blueprint(bp)

@@ -1,0 +1,22 @@
+"""`terrain seed-demo`: each package's demo data, in dependency order."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from core import demo as core_demo
+
+LOGINS = [
+    ("admin", "administrator: accounts, audit log"),
+    ("coordination", "home-care coordinator"),
+    ("aide1 … aide6", "home aides"),
+    ("rue1, rue2", "street educators"),
+    ("accueil", "reception agent, Antenne Marolles"),
+    ("as1", "social worker, Antenne Marolles"),
+]
+
+
+def seed_all(session: Session) -> dict[str, int]:
+    created: dict[str, int] = {}
+    created.update(core_demo.seed(session))
+    return created

@@ -1,0 +1,89 @@
+"""WTForms forms (CSRF from Flask-WTF); messages are translated lazily."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from core.accounts import MIN_PASSWORD_LENGTH
+from core.roles import Role
+
+REQUIRED = _l("Please fill in this field.")
+
+
+def language_choices(with_none: bool = False) -> list[tuple[str, object]]:
+    choices: list[tuple[str, object]] = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English")]
+    if with_none:
+        choices.insert(0, ("", _l("As on this device")))
+    return choices
+
+
+def role_choices() -> list[tuple[str, object]]:
+    return [(role.value, role_label(role)) for role in Role]
+
+
+def role_label(role: Role | str) -> object:
+    return {
+        Role.ADMIN: _l("Administrator"),
+        Role.COORDINATOR: _l("Home-care coordinator"),
+        Role.SOCIAL_WORKER: _l("Social worker"),
+        Role.RECEPTION: _l("Reception agent"),
+        Role.AIDE: _l("Home aide"),
+        Role.STREET_EDUCATOR: _l("Street educator"),
+    }[Role(role)]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=language_choices(with_none=True))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+    )
+    confirm_password = PasswordField(
+        _l("New password, again"),
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The two passwords differ."))],
+    )
+
+
+class UserForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED), Length(min=2, max=40)],
+        description=_l("Lower-case letters, digits, dot, dash; for example m.dupont."),
+    )
+    display_name = StringField(
+        _l("Full name"), validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
+    role = SelectField(_l("Role"), choices=role_choices())
+    team = SelectField(_l("Team or antenne"), choices=[], validators=[Optional()])
+    language = SelectField(_l("Language"), choices=language_choices(with_none=True))
+    password = PasswordField(
+        _l("First password"),
+        validators=[
+            DataRequired(REQUIRED),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+        description=_l("Give it to the person in private; they change it in their profile."),
+    )

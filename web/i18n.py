@@ -1,0 +1,65 @@
+"""Languages: the user's profile, else the switcher's cookie, else Accept-Language."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, format_time
+from flask_login import current_user
+
+from core import clock
+from core.accounts import LANGUAGES
+from core.config import PROJECT_ROOT
+
+TRANSLATIONS = PROJECT_ROOT / "translations"
+COOKIE = "terrain_lang"
+DEFAULT = "fr"
+LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated and current_user.language:
+        return current_user.language
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def compile_catalogs(directory: Path = TRANSLATIONS) -> None:
+    """Write each messages.mo from its .po when missing or older (atomic: workers race)."""
+    for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as handle:
+            catalog = read_po(handle)
+        fd, tmp = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
+        with os.fdopen(fd, "wb") as out:
+            write_mo(out, catalog)
+        os.replace(tmp, mo_path)
+
+
+def local_datetime(moment: datetime | None, format: str = "medium") -> str:
+    return "" if moment is None else format_datetime(clock.to_local(moment), format)
+
+
+def local_date(moment: datetime | None, format: str = "full") -> str:
+    return "" if moment is None else format_date(clock.to_local(moment), format)
+
+
+def local_time(moment: datetime | None, format: str = "short") -> str:
+    return "" if moment is None else format_time(clock.to_local(moment), format)
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogs()
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["local_time"] = local_time

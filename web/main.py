@@ -1,0 +1,44 @@
+"""Home page and the language switcher."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from core import accounts
+from core.roles import Permission
+from web import db
+from web.auth import safe_next
+from web.i18n import COOKIE
+from web.nav import entries_for
+from web.permissions import public, requires
+from web.rendering import render
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@requires(Permission.HOME)
+def home():
+    cards = [entry for entry in entries_for(current_user.role) if entry.endpoint != "main.home"]
+    return render("main/home.html", cards=cards)
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def set_language():
+    """The FR | NL | EN switcher: a cookie for this device, and the profile when logged in."""
+    language = request.form.get("language", "")
+    target = safe_next(request.form.get("next")) or url_for("main.home")
+    if language not in accounts.LANGUAGES:
+        return redirect(target)
+    if current_user.is_authenticated:
+        db_session = db.session()
+        accounts.set_language(db_session, current_user, language)
+        db_session.commit()
+    response = redirect(target)
+    response.set_cookie(
+        COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response

@@ -1,0 +1,51 @@
+"""The navigation: one list, filtered by role (bottom bar on phones, side bar on desktops)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+
+from core.roles import Permission, can
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    endpoint: str
+    label: object  # a lazy translated string
+    icon: str
+    permission: Permission
+    description: object = ""
+
+
+NAV: list[NavEntry] = [
+    NavEntry("main.home", _l("Home"), "home", Permission.HOME),
+    NavEntry(
+        "admin.users", _l("Accounts"), "users", Permission.USERS_MANAGE,
+        _l("Create staff accounts, set roles and teams, deactivate an account."),
+    ),
+    NavEntry(
+        "admin.audit_log", _l("Audit log"), "log", Permission.AUDIT_READ,
+        _l("Who read or changed which record, and when."),
+    ),
+    NavEntry(
+        "auth.profile", _l("Profile"), "person", Permission.PROFILE,
+        _l("Your language, your password, log out."),
+    ),
+]
+
+
+def entries_for(role: str) -> list[NavEntry]:
+    return [entry for entry in NAV if can(role, entry.permission)]
+
+
+def is_current(entry: NavEntry) -> bool:
+    return request.endpoint == entry.endpoint
+
+
+def check_endpoints(app) -> None:
+    """Refuse to start with a menu entry pointing at no view."""
+    missing = [entry.endpoint for entry in NAV if entry.endpoint not in app.view_functions]
+    if missing:
+        raise RuntimeError(f"navigation entries without a view: {', '.join(missing)}")

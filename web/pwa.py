@@ -1,0 +1,93 @@
+"""The installable shell: manifest, service worker (served from /), offline page."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from core.config import PROJECT_ROOT
+from web.permissions import public
+
+bp = Blueprint("pwa", __name__)
+
+THEME_COLOUR = "#0b5d57"
+BACKGROUND_COLOUR = "#f7f7f2"
+# Files of the app shell, cached at install; pages with personal data never are.
+SHELL_STATIC = (
+    "css/terrain.css",
+    "js/app.js",
+    "vendor/htmx-2.0.11.min.js",
+    "icons/sprite.svg",
+    "icons/icon-192.png",
+    "icons/icon-512.png",
+)
+
+
+@cache
+def shell_version() -> str:
+    """Changes whenever a shell file or the worker's template changes: a new cache name."""
+    digest = hashlib.sha256()
+    for name in SHELL_STATIC:
+        digest.update((PROJECT_ROOT / "static" / name).read_bytes())
+    for template in ("pwa/sw.js", "pwa/offline.html", "base.html", "shell.html"):
+        digest.update((PROJECT_ROOT / "templates" / template).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@bp.route("/manifest.webmanifest")
+@public
+def manifest():
+    locale = str(get_locale())
+    icons = [
+        {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
+         "type": "image/png", "purpose": "any"},
+        {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
+         "type": "image/png", "purpose": "any"},
+        {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
+         "type": "image/png", "purpose": "maskable"},
+    ]
+    body = {
+        "id": "/",
+        "name": _("Terrain — CPAS field work"),
+        "short_name": "Terrain",
+        "description": _("Street outreach, home care, rounds and appointments, even offline."),
+        "lang": locale,
+        "dir": "ltr",
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "portrait",
+        "theme_color": THEME_COLOUR,
+        "background_color": BACKGROUND_COLOUR,
+        "icons": icons,
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/sw.js")
+@public
+def service_worker():
+    shell = [url_for("static", filename=name) for name in SHELL_STATIC]
+    body = render_template(
+        "pwa/sw.js", version=shell_version(), shell=shell, offline_url=url_for("pwa.offline")
+    )
+    response = Response(body, mimetype="application/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.route("/offline")
+@public
+def offline():
+    response = current_app.make_response(render_template("pwa/offline.html"))
+    # The worker stores this page itself; the browser's HTTP cache must not.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
