@@ -38,9 +38,7 @@ class TeamKind(StrEnum):
 class Team(Base):
     __tablename__ = "teams"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('antenne', 'home_care', 'street', 'mobile')", name="kind_known"
-        ),
+        CheckConstraint("kind IN ('antenne', 'home_care', 'street', 'mobile')", name="kind_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,7 +58,9 @@ class User(Base):
             "'street_educator')",
             name="role_known",
         ),
-        CheckConstraint("language IS NULL OR language IN ('fr', 'nl', 'en')", name="language_known"),
+        CheckConstraint(
+            "language IS NULL OR language IN ('fr', 'nl', 'en')", name="language_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,7 +160,11 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="create", entity_type="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="create",
+        entity_type="user",
+        entity_id=user.id,
         details={"role": role.value, "team": team.code if team else None},
     )
     return user
@@ -179,7 +183,9 @@ def authenticate(
     username = (username or "").strip().lower()[:40]
     account_key = throttle.hashed_key("account", username, secret)
     address_key = throttle.hashed_key("address", address, secret)
-    wait = max(throttle.retry_after(session, account_key), throttle.retry_after(session, address_key))
+    wait = max(
+        throttle.retry_after(session, account_key), throttle.retry_after(session, address_key)
+    )
     if wait:
         return LoginResult(user=None, retry_after=wait)
 
@@ -216,7 +222,9 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
     _check_new_password(new, user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = clock.now()
-    audit.record(session, actor=user, action="password_change", entity_type="user", entity_id=user.id)
+    audit.record(
+        session, actor=user, action="password_change", entity_type="user", entity_id=user.id
+    )
 
 
 def set_language(session: Session, user: User, language: str | None) -> None:
@@ -225,7 +233,11 @@ def set_language(session: Session, user: User, language: str | None) -> None:
     if user.language != language:
         user.language = language
         audit.record(
-            session, actor=user, action="update", entity_type="user", entity_id=user.id,
+            session,
+            actor=user,
+            action="update",
+            entity_type="user",
+            entity_id=user.id,
             details={"fields": ["language"]},
         )
 
@@ -236,8 +248,11 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
     if user.active != active:
         user.active = active
         audit.record(
-            session, actor=actor, action="activate" if active else "deactivate",
-            entity_type="user", entity_id=user.id,
+            session,
+            actor=actor,
+            action="activate" if active else "deactivate",
+            entity_type="user",
+            entity_id=user.id,
         )
 
 

@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from core.accounts import User
 
 ACTIONS = (
-    "read", "create", "update", "delete", "login", "login_failed", "logout",
-    "password_change", "activate", "deactivate",
+    "read",
+    "create",
+    "update",
+    "delete",
+    "login",
+    "login_failed",
+    "logout",
+    "password_change",
+    "activate",
+    "deactivate",
 )
 # The kinds of record the log speaks of; each domain adds its own.
 ENTITY_TYPES = ["user", "team"]
@@ -36,9 +44,7 @@ class AuditEntry(Base):
     )
 
     # BigInteger on PostgreSQL, INTEGER on SQLite so it stays the rowid alias.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
     client_at: Mapped[datetime | None]  # when the change was made on the phone (offline sync)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -135,5 +141,3 @@ def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int 
         .offset((page - 1) * per_page)
     )
     return AuditPage(entries=list(rows), total=total, page=page, per_page=per_page)
-
-

@@ -85,7 +85,5 @@ def record_failure(session: Session, key: str, policy: Policy) -> None:
 
 def reset(session: Session, key: str) -> None:
     session.execute(
-        update(ThrottleEntry)
-        .where(ThrottleEntry.key == key)
-        .values(failures=0, blocked_until=None)
+        update(ThrottleEntry).where(ThrottleEntry.key == key).values(failures=0, blocked_until=None)
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from core import accounts, audit, clock
 from core.roles import Permission
@@ -107,7 +108,9 @@ def users():
     db_session = db.session()
     teams = accounts.list_teams(db_session)
     form = UserForm()
-    form.team.choices = [("", _("No team"))] + [(team.code, team.name) for team in teams]
+    form.team.choices = [SelectChoice("", _("No team"))] + [
+        SelectChoice(team.code, team.name) for team in teams
+    ]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():

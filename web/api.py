@@ -55,10 +55,20 @@ def openapi():
                 "get": {
                     "summary": "The logged-in user",
                     "responses": {
-                        "200": {"description": "The user", "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/Me"}}}},
-                        "401": {"description": "Not logged in", "content": {"application/json": {
-                            "schema": {"$ref": "#/components/schemas/Error"}}}},
+                        "200": {
+                            "description": "The user",
+                            "content": {
+                                "application/json": {"schema": {"$ref": "#/components/schemas/Me"}}
+                            },
+                        },
+                        "401": {
+                            "description": "Not logged in",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Error"}
+                                }
+                            },
+                        },
                     },
                 }
             },
@@ -81,9 +91,17 @@ def openapi():
                         "id": {"type": "integer"},
                         "username": {"type": "string"},
                         "display_name": {"type": "string"},
-                        "role": {"type": "string", "enum": [
-                            "admin", "coordinator", "social_worker", "reception", "aide",
-                            "street_educator"]},
+                        "role": {
+                            "type": "string",
+                            "enum": [
+                                "admin",
+                                "coordinator",
+                                "social_worker",
+                                "reception",
+                                "aide",
+                                "street_educator",
+                            ],
+                        },
                         "team": {"type": ["object", "null"]},
                         "language": {"type": "string", "enum": ["fr", "nl", "en"]},
                     },

@@ -24,7 +24,7 @@ from core.roles import Permission
 from web import db
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm, PasswordForm
-from web.i18n import COOKIE
+from web.i18n import COOKIE, remember_language
 from web.permissions import public, requires
 from web.rendering import render
 
@@ -119,7 +119,10 @@ def login():
 def logout():
     db_session = db.session()
     audit.record(
-        db_session, actor=current_user, action="logout", entity_type="user",
+        db_session,
+        actor=current_user,
+        action="logout",
+        entity_type="user",
         entity_id=current_user.id,
     )
     db_session.commit()
@@ -169,7 +172,9 @@ def profile():
         else:
             status = 422
     return render(
-        "auth/profile.html", language_form=language_form, password_form=password_form,
+        "auth/profile.html",
+        language_form=language_form,
+        password_form=password_form,
         status=status,
     )
 
@@ -197,12 +202,9 @@ def _expire_sessions():
 
 def _language_cookie_on_login(response):
     """Keep the device's language cookie in step with the profile's choice."""
-    if current_user.is_authenticated and current_user.language:
-        if request.cookies.get(COOKIE) != current_user.language:
-            response.set_cookie(
-                COOKIE, current_user.language, max_age=365 * 24 * 3600, samesite="Lax",
-                secure=current_app.config["SESSION_COOKIE_SECURE"],
-            )
+    language = current_user.language if current_user.is_authenticated else None
+    if language and request.cookies.get(COOKIE) != language:
+        remember_language(response, language)
     return response
 
 

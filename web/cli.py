@@ -139,7 +139,9 @@ def check() -> None:
         head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
         current = current_revision(settings.database_url)
         if current != head:
-            problems.append(f"database schema at {current}, expected {head}: run `terrain db upgrade`")
+            problems.append(
+                f"database schema at {current}, expected {head}: run `terrain db upgrade`"
+            )
     if problems:
         for problem in problems:
             click.echo(f"FAIL {problem}", err=True)
@@ -148,9 +150,13 @@ def check() -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="Address to listen on (default TERRAIN_HOST or 127.0.0.1).")
+@click.option(
+    "--host", default=None, help="Address to listen on (default TERRAIN_HOST or 127.0.0.1)."
+)
 @click.option("--port", type=int, default=None, help="Port (default PORT or 8000).")
-@click.option("--workers", type=int, default=None, help="Worker processes (default TERRAIN_WORKERS or 2).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default TERRAIN_WORKERS or 2)."
+)
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web application with gunicorn."""
     settings = _settings()

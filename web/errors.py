@@ -16,19 +16,29 @@ log = logging.getLogger(__name__)
 
 def _messages() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("This request could not be understood"),
-              _("Something in the form or the link is not right. Go back and try again.")),
+        400: (
+            _("This request could not be understood"),
+            _("Something in the form or the link is not right. Go back and try again."),
+        ),
         401: (_("Please log in"), _("You need to log in to see this.")),
-        403: (_("Not allowed"),
-              _("Your role does not give access to this page. Ask your coordinator if you need it.")),
-        404: (_("Page not found"),
-              _("This page does not exist or has moved. Check the address or go back home.")),
+        403: (
+            _("Not allowed"),
+            _("Your role does not give access to this page. Ask your coordinator if you need it."),
+        ),
+        404: (
+            _("Page not found"),
+            _("This page does not exist or has moved. Check the address or go back home."),
+        ),
         405: (_("Not possible here"), _("This action is not possible on this page.")),
         413: (_("Too large"), _("What you sent is too large.")),
         429: (_("Too many attempts"), _("Please wait a moment before trying again.")),
-        500: (_("Something went wrong on our side"),
-              _("Nothing you did caused this. What you entered before this page is kept. "
-                "Try again in a moment; if it persists, tell your coordinator.")),
+        500: (
+            _("Something went wrong on our side"),
+            _(
+                "Nothing you did caused this. What you entered before this page is kept. "
+                "Try again in a moment; if it persists, tell your coordinator."
+            ),
+        ),
     }
 
 

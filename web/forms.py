@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from core.accounts import MIN_PASSWORD_LENGTH
@@ -13,15 +14,19 @@ from core.roles import Role
 REQUIRED = _l("Please fill in this field.")
 
 
-def language_choices(with_none: bool = False) -> list[tuple[str, object]]:
-    choices: list[tuple[str, object]] = [("fr", "Français"), ("nl", "Nederlands"), ("en", "English")]
+def language_choices(with_none: bool = False) -> list[SelectChoice]:
+    choices = [
+        SelectChoice("fr", "Français", render_kw={"lang": "fr"}),
+        SelectChoice("nl", "Nederlands", render_kw={"lang": "nl"}),
+        SelectChoice("en", "English", render_kw={"lang": "en"}),
+    ]
     if with_none:
-        choices.insert(0, ("", _l("As on this device")))
+        choices.insert(0, SelectChoice("", _l("As on this device")))
     return choices
 
 
-def role_choices() -> list[tuple[str, object]]:
-    return [(role.value, role_label(role)) for role in Role]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(role.value, role_label(role)) for role in Role]
 
 
 def role_label(role: Role | str) -> object:
@@ -59,7 +64,10 @@ class PasswordForm(FlaskForm):
     )
     confirm_password = PasswordField(
         _l("New password, again"),
-        validators=[DataRequired(REQUIRED), EqualTo("new_password", _l("The two passwords differ."))],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("new_password", _l("The two passwords differ.")),
+        ],
     )
 
 

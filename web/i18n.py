@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, request
+from flask import Flask, Response, current_app, request
 from flask_babel import format_date, format_datetime, format_time
 from flask_login import current_user
 
@@ -30,6 +30,18 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def remember_language(response: Response, language: str) -> None:
+    """The switcher's choice, kept on this device for a year."""
+    response.set_cookie(
+        COOKIE,
+        language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 def compile_catalogs(directory: Path = TRANSLATIONS) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
 from core import accounts
 from core.roles import Permission
 from web import db
 from web.auth import safe_next
-from web.i18n import COOKIE
+from web.i18n import remember_language
 from web.nav import entries_for
 from web.permissions import public, requires
 from web.rendering import render
@@ -37,8 +37,5 @@ def set_language():
         accounts.set_language(db_session, current_user, language)
         db_session.commit()
     response = redirect(target)
-    response.set_cookie(
-        COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )
+    remember_language(response, language)
     return response

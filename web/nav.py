@@ -22,15 +22,24 @@ class NavEntry:
 NAV: list[NavEntry] = [
     NavEntry("main.home", _l("Home"), "home", Permission.HOME),
     NavEntry(
-        "admin.users", _l("Accounts"), "users", Permission.USERS_MANAGE,
+        "admin.users",
+        _l("Accounts"),
+        "users",
+        Permission.USERS_MANAGE,
         _l("Create staff accounts, set roles and teams, deactivate an account."),
     ),
     NavEntry(
-        "admin.audit_log", _l("Audit log"), "log", Permission.AUDIT_READ,
+        "admin.audit_log",
+        _l("Audit log"),
+        "log",
+        Permission.AUDIT_READ,
         _l("Who read or changed which record, and when."),
     ),
     NavEntry(
-        "auth.profile", _l("Profile"), "person", Permission.PROFILE,
+        "auth.profile",
+        _l("Profile"),
+        "person",
+        Permission.PROFILE,
         _l("Your language, your password, log out."),
     ),
 ]

@@ -43,12 +43,24 @@ def shell_version() -> str:
 def manifest():
     locale = str(get_locale())
     icons = [
-        {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192",
-         "type": "image/png", "purpose": "any"},
-        {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512",
-         "type": "image/png", "purpose": "any"},
-        {"src": url_for("static", filename="icons/icon-maskable-512.png"), "sizes": "512x512",
-         "type": "image/png", "purpose": "maskable"},
+        {
+            "src": url_for("static", filename="icons/icon-192.png"),
+            "sizes": "192x192",
+            "type": "image/png",
+            "purpose": "any",
+        },
+        {
+            "src": url_for("static", filename="icons/icon-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "any",
+        },
+        {
+            "src": url_for("static", filename="icons/icon-maskable-512.png"),
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
     ]
     body = {
         "id": "/",

@@ -1,0 +1,141 @@
+"""Fixtures: a migrated database (SQLite, or PostgreSQL with TEST_DATABASE_URL) holding
+the demo data; each test runs inside a transaction that is rolled back afterwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from core.config import Settings
+from core.db import make_engine
+from core.demo import DEMO_PASSWORD
+from core.migrations import upgrade
+from tests.support import csrf_from, fresh_database
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with fresh_database("suite") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    from web.demo import seed_all
+
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        seed_all(session)
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture()
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield connection
+        outer.rollback()
+
+
+def _session_on(connection: Connection) -> Session:
+    # Commits inside become savepoints; the outer transaction is rolled back at the end.
+    return Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture()
+def db(connection: Connection) -> Iterator[Session]:
+    session = _session_on(connection)
+    yield session
+    session.close()
+
+
+@pytest.fixture()
+def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
+    from web import create_app
+
+    settings = Settings.from_env(
+        {
+            "TERRAIN_INSTANCE_PATH": str(tmp_path),
+            "TERRAIN_DATABASE_URL": database_url,
+            "TERRAIN_SECRET_KEY": "test-secret",
+        }
+    )
+    return create_app(
+        settings,
+        TESTING=True,
+        TERRAIN_SESSION_FACTORY=lambda: _session_on(connection),
+        TERRAIN_ENGINE=connection.engine,
+    )
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Browser:
+    """A test client that behaves like a user's browser: it sends the CSRF token."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+        self.token = ""
+
+    def get(self, path: str, **kwargs):
+        response = self.client.get(path, **kwargs)
+        if response.mimetype == "text/html" and b'name="csrf-token"' in response.data:
+            self.token = csrf_from(response.get_data(as_text=True))
+        return response
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        if not self.token:
+            self.get("/login")
+        payload = {"csrf_token": self.token, **(data or {})}
+        return self.client.post(path, data=payload, **kwargs)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):
+        self.get("/login")
+        response = self.post("/login", {"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        self.get("/")
+        return response
+
+
+@pytest.fixture()
+def browser(client: FlaskClient) -> Browser:
+    return Browser(client)
+
+
+DEMO_USER_FOR_ROLE = {
+    "admin": "admin",
+    "coordinator": "coordination",
+    "social_worker": "as1",
+    "reception": "accueil",
+    "aide": "aide1",
+    "street_educator": "rue1",
+}
+
+
+def log_in_directly(client: FlaskClient, db: Session, username: str) -> None:
+    """Put a logged-in session in the client's cookie without the password round trip."""
+    from core import accounts, clock
+
+    user = accounts.find_user(db, username)
+    assert user is not None
+    now = clock.now().timestamp()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+        session["login_at"] = now
+        session["seen_at"] = now
+        session["password_at"] = user.password_changed_at.timestamp()

@@ -1,0 +1,136 @@
+"""Logging in and out through the real pages: CSRF, throttling, timeouts, redirects."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import accounts, clock
+
+
+def test_login_form_carries_csrf_and_autocomplete(browser):
+    page = browser.get("/login").get_data(as_text=True)
+    assert 'name="csrf_token"' in page
+    assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
+
+
+def test_login_without_csrf_token_is_refused(client):
+    response = client.post("/login", data={"username": "admin", "password": "demo"})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302  # still logged out
+
+
+def test_wrong_password_gets_a_message_next_to_the_field(browser):
+    response = browser.post("/login", {"username": "admin", "password": "nope"})
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert 'id="password-error"' in page and 'aria-invalid="true"' in page
+
+
+def test_empty_form_says_which_field_is_missing(browser):
+    response = browser.post("/login", {"username": "", "password": ""})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="username-error"' in page and 'id="password-error"' in page
+
+
+def test_login_redirects_to_the_page_asked_for_but_never_elsewhere(browser):
+    browser.get("/login")
+    response = browser.post("/login?next=/profile", {"username": "as1", "password": "demo"})
+    assert response.headers["Location"] == "/profile"
+    browser.get("/profile")  # the token changes at login, as the session does
+    browser.post("/logout")
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x"):
+        browser.get("/login")
+        response = browser.post(f"/login?next={target}", {"username": "as1", "password": "demo"})
+        assert response.headers["Location"] == "/", target
+        browser.get("/")
+        browser.post("/logout")
+
+
+def test_throttled_login_answers_429_with_retry_after(browser):
+    for _ in range(5):
+        browser.post("/login", {"username": "aide6", "password": "wrong"})
+    response = browser.post("/login", {"username": "aide6", "password": "demo"})
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    assert 'role="alert"' in response.get_data(as_text=True)
+
+
+def test_logout_needs_post_and_ends_the_session(browser):
+    browser.login("accueil")
+    assert browser.client.get("/logout").status_code == 405
+    response = browser.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert browser.client.get("/").headers["Location"].startswith("/login")
+
+
+def test_idle_session_times_out(browser, app):
+    browser.login("coordination")
+    idle = app.config["TERRAIN_SETTINGS"].session_idle_minutes
+    with clock.frozen(clock.now()) as travel:
+        travel.advance(minutes=idle - 1)
+        assert browser.client.get("/").status_code == 200  # activity keeps it alive
+        travel.advance(minutes=idle + 1)
+        response = browser.client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_session_has_a_maximum_length_even_when_active(browser, app):
+    browser.login("coordination")
+    hours = app.config["TERRAIN_SETTINGS"].session_max_hours
+    with clock.frozen(clock.now()) as travel:
+        for _ in range(hours * 2 + 1):
+            travel.advance(minutes=30)
+            response = browser.client.get("/")
+    assert response.status_code == 302
+
+
+def test_password_change_ends_other_sessions(app, db, browser):
+    browser.login("rue2")
+    other = app.test_client()
+    from tests.conftest import Browser
+
+    second = Browser(other)
+    second.login("rue2")
+    response = browser.post(
+        "/profile",
+        {
+            "pw-current_password": "demo",
+            "pw-new_password": "une-phrase-assez-longue",
+            "pw-confirm_password": "une-phrase-assez-longue",
+        },
+    )
+    assert response.status_code == 302
+    assert browser.client.get("/").status_code == 200  # this device stays in
+    assert other.get("/").status_code == 302  # the other one is logged out
+
+
+def test_password_change_with_bad_input_changes_nothing(db, browser):
+    browser.login("as1")
+    before = accounts.find_user(db, "as1").password_hash
+    for form in (
+        {
+            "pw-current_password": "wrong",
+            "pw-new_password": "long-enough-pass",
+            "pw-confirm_password": "long-enough-pass",
+        },
+        {"pw-current_password": "demo", "pw-new_password": "short", "pw-confirm_password": "short"},
+        {
+            "pw-current_password": "demo",
+            "pw-new_password": "long-enough-pass",
+            "pw-confirm_password": "different-pass!",
+        },
+    ):
+        response = browser.post("/profile", form)
+        assert response.status_code == 422
+        assert 'class="error"' in response.get_data(as_text=True)
+    db.expire_all()
+    assert accounts.find_user(db, "as1").password_hash == before
+
+
+def test_session_cookie_is_httponly_and_lax(browser):
+    browser.login("admin")
+    cookie = browser.client.get_cookie("terrain_session")
+    assert cookie.http_only and cookie.same_site == "Lax"
+    assert cookie.expires is not None
+    assert cookie.expires - clock.now() <= timedelta(hours=12, minutes=1)

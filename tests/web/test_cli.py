@@ -1,0 +1,107 @@
+"""The `terrain` command on a database of its own."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from core import accounts
+from core.db import make_engine, make_session_factory
+from tests.support import fresh_database
+from web.cli import main
+
+
+@pytest.fixture()
+def cli_env(tmp_path):
+    with fresh_database("cli") as url:
+        yield {
+            "TERRAIN_DATABASE_URL": url,
+            "TERRAIN_INSTANCE_PATH": str(tmp_path),
+            "TERRAIN_SECRET_KEY": "cli-secret",
+        }
+
+
+def _run(env, *args, input=None):
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def test_check_fails_before_migrations_and_passes_after(cli_env):
+    result = _run(cli_env, "check")
+    assert result.exit_code == 1 and "terrain db upgrade" in result.output
+    assert _run(cli_env, "db", "upgrade").exit_code == 0
+    result = _run(cli_env, "check")
+    assert result.exit_code == 0 and result.output.startswith("ok")
+
+
+def test_seed_demo_twice_creates_everything_once(cli_env):
+    _run(cli_env, "db", "upgrade")
+    first = _run(cli_env, "seed-demo")
+    assert first.exit_code == 0 and "12 users" in first.output
+    second = _run(cli_env, "seed-demo")
+    assert second.exit_code == 0 and "0 users" in second.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        assert accounts.count_users(session) == 12
+    engine.dispose()
+
+
+def test_user_create_asks_the_password_twice(cli_env):
+    _run(cli_env, "db", "upgrade")
+    _run(cli_env, "seed-demo")
+    result = _run(
+        cli_env,
+        "user",
+        "create",
+        "j.peeters",
+        "--name",
+        "Jan Peeters",
+        "--role",
+        "reception",
+        "--team",
+        "bxl-marolles",
+        "--language",
+        "nl",
+        input="een-lang-wachtwoord\neen-lang-wachtwoord\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "een-lang-wachtwoord" not in result.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        user = accounts.find_user(session, "j.peeters")
+        assert (user.role, user.team.code, user.language) == ("reception", "bxl-marolles", "nl")
+    engine.dispose()
+
+
+def test_user_create_refuses_bad_input_clearly(cli_env):
+    _run(cli_env, "db", "upgrade")
+    _run(cli_env, "seed-demo")
+    taken = _run(
+        cli_env,
+        "user",
+        "create",
+        "admin",
+        "--name",
+        "X",
+        "--role",
+        "admin",
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert taken.exit_code != 0 and "already used" in taken.output
+    short = _run(
+        cli_env, "user", "create", "newbie", "--name", "X", "--role", "aide", input="short\nshort\n"
+    )
+    assert short.exit_code != 0 and "at least 10" in short.output
+    team = _run(
+        cli_env,
+        "user",
+        "create",
+        "newbie",
+        "--name",
+        "X",
+        "--role",
+        "aide",
+        "--team",
+        "atlantis",
+        input="long-enough-pw\nlong-enough-pw\n",
+    )
+    assert team.exit_code != 0 and "atlantis" in team.output

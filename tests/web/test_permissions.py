@@ -1,0 +1,86 @@
+"""Walk every route with every role and check the permission matrix of core/roles.py.
+
+A new route without a decision fails here (and create_app() refuses to start); a new
+route with URL arguments needs sample values in SAMPLE_ARGUMENTS below.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.roles import Role, can
+from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly
+from tests.support import csrf_from
+from web.permissions import PUBLIC, decision, undecided_endpoints
+
+SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
+    "admin.set_active": {"user_id": 2},
+}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
+        assert set(rule.arguments) <= set(SAMPLE_ARGUMENTS.get(rule.endpoint, {})), (
+            f"{rule.endpoint} takes {sorted(rule.arguments)}: add sample values to SAMPLE_ARGUMENTS"
+        )
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **SAMPLE_ARGUMENTS.get(rule.endpoint, {}))
+        yield rule.endpoint, method, url
+
+
+def test_every_view_has_a_decision(app):
+    assert undecided_endpoints(app) == []
+
+
+def test_a_view_without_decision_stops_the_app(app):
+    from web.permissions import check_all_decided
+
+    app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
+    with pytest.raises(RuntimeError, match="forgotten"):
+        check_all_decided(app)
+
+
+def _request(client, method, url):
+    token = csrf_from(client.get("/offline").get_data(as_text=True))
+    if method == "GET":
+        return client.get(url)
+    return client.open(url, method=method, data={"csrf_token": token})
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_matrix_for_every_route(app, db, role):
+    checked = 0
+    for endpoint, method, url in _routes(app):
+        client = app.test_client()
+        log_in_directly(client, db, DEMO_USER_FOR_ROLE[role.value])
+        response = _request(client, method, url)
+        needed = decision(app, endpoint)
+        where = f"{role.value} {method} {url} ({endpoint})"
+        if needed == PUBLIC or can(role, needed):
+            assert response.status_code not in (401, 403), where
+            # Sent to the login page to authenticate (logout's own redirect has no ?next=).
+            assert not response.headers.get("Location", "").startswith("/login?next="), where
+        else:
+            assert response.status_code == 403, where
+        checked += 1
+    assert checked >= 10
+
+
+def test_anonymous_visitors_reach_only_public_routes(app):
+    for endpoint, method, url in _routes(app):
+        client = app.test_client()
+        response = _request(client, method, url)
+        where = f"anonymous {method} {url}"
+        if decision(app, endpoint) == PUBLIC:
+            assert response.status_code not in (401, 403), where
+        elif url.startswith("/api/"):
+            assert response.status_code == 401, where
+            assert response.is_json, where
+        else:
+            assert response.status_code == 302, where
+            assert response.headers["Location"].startswith("/login?next="), where
