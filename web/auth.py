@@ -167,7 +167,7 @@ def profile():
             else:
                 db_session.commit()
                 session["password_at"] = current_user.password_changed_at.timestamp()
-                flash(_("Your password is changed."), "success")
+                flash(_("Your password has been changed."), "success")
                 return redirect(url_for("auth.profile"))
         else:
             status = 422

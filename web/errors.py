@@ -23,7 +23,7 @@ def _messages() -> dict[int, tuple[str, str]]:
         401: (_("Please log in"), _("You need to log in to see this.")),
         403: (
             _("Not allowed"),
-            _("Your role does not give access to this page. Ask your coordinator if you need it."),
+            _("Your role does not give access to this page. Ask your manager if you need it."),
         ),
         404: (
             _("Page not found"),
@@ -35,8 +35,8 @@ def _messages() -> dict[int, tuple[str, str]]:
         500: (
             _("Something went wrong on our side"),
             _(
-                "Nothing you did caused this. What you entered before this page is kept. "
-                "Try again in a moment; if it persists, tell your coordinator."
+                "Nothing you did caused this. "
+                "Try again in a moment; if it persists, tell your manager."
             ),
         ),
     }

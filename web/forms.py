@@ -63,7 +63,7 @@ class PasswordForm(FlaskForm):
         ],
     )
     confirm_password = PasswordField(
-        _l("New password, again"),
+        _l("Repeat the new password"),
         validators=[
             DataRequired(REQUIRED),
             EqualTo("new_password", _l("The two passwords differ.")),
@@ -75,7 +75,7 @@ class UserForm(FlaskForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(REQUIRED), Length(min=2, max=40)],
-        description=_l("Lower-case letters, digits, dot, dash; for example m.dupont."),
+        description=_l("Use small letters, numbers, dots or dashes. For example: m.dupont."),
     )
     display_name = StringField(
         _l("Full name"), validators=[DataRequired(REQUIRED), Length(max=120)]
@@ -93,5 +93,7 @@ class UserForm(FlaskForm):
                 message=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
             ),
         ],
-        description=_l("Give it to the person in private; they change it in their profile."),
+        description=_l(
+            "Give this password to the person in private. They change it in their profile."
+        ),
     )

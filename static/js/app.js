@@ -35,6 +35,16 @@
     }
   });
 
+  // Without a network a boosted link gets no answer and the tap would do nothing: load
+  // that page the ordinary way instead, so the service worker shows the offline page.
+  document.addEventListener("htmx:sendError", function (event) {
+    var detail = event.detail;
+    var verb = detail.requestConfig && detail.requestConfig.verb;
+    if (detail.boosted && verb && verb.toLowerCase() === "get" && detail.pathInfo) {
+      window.location.assign(detail.pathInfo.finalRequestPath || detail.pathInfo.requestPath);
+    }
+  });
+
   if ("serviceWorker" in navigator) {
     window.addEventListener("load", function () {
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
