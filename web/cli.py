@@ -194,6 +194,12 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # Threads keep a slow phone connection from holding a whole worker.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            if "control_socket_disable" in self.cfg.settings:
+                # One shared control socket per user would clash between servers.
+                self.cfg.set("control_socket_disable", True)
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("accesslog", "-")
