@@ -214,6 +214,10 @@ def authenticate(
     return LoginResult(user=None)
 
 
+def record_logout(session: Session, user: User) -> None:
+    audit.record(session, actor=user, action="logout", entity_type="user", entity_id=user.id)
+
+
 def change_password(session: Session, user: User, *, current: str, new: str) -> None:
     try:
         _hasher.verify(user.password_hash, current or "")

@@ -16,7 +16,7 @@ from core.config import Settings
 from core.db import make_engine
 from core.demo import DEMO_PASSWORD
 from core.migrations import upgrade
-from tests.support import csrf_from, fresh_database
+from tests.support import CSRF_META, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +93,9 @@ class Browser:
 
     def get(self, path: str, **kwargs):
         response = self.client.get(path, **kwargs)
-        if response.mimetype == "text/html" and b'name="csrf-token"' in response.data:
-            self.token = csrf_from(response.get_data(as_text=True))
+        if response.mimetype == "text/html":
+            found = CSRF_META.search(response.get_data(as_text=True))
+            self.token = found.group(1) if found else self.token
         return response
 
     def post(self, path: str, data: dict | None = None, **kwargs):

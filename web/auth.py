@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
-from core import accounts, audit, clock
+from core import accounts, clock
 from core.roles import Permission
 from web import db
 from web.extensions import login_manager
@@ -118,13 +118,7 @@ def login():
 @requires(Permission.PROFILE)
 def logout():
     db_session = db.session()
-    audit.record(
-        db_session,
-        actor=current_user,
-        action="logout",
-        entity_type="user",
-        entity_id=current_user.id,
-    )
+    accounts.record_logout(db_session, current_user)
     db_session.commit()
     logout_user()
     session.clear()

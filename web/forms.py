@@ -40,6 +40,14 @@ def role_label(role: Role | str) -> object:
     }[Role(role)]
 
 
+def new_password_validators() -> list[object]:
+    # WTForms fills in %(min)d itself, after translation.
+    return [
+        DataRequired(REQUIRED),
+        Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("At least %(min)d characters.")),
+    ]
+
+
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[DataRequired(REQUIRED), Length(max=200)])
@@ -53,14 +61,7 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)])
     new_password = PasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(REQUIRED),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
-            ),
-        ],
+        validators=new_password_validators(),
     )
     confirm_password = PasswordField(
         _l("Repeat the new password"),
@@ -85,14 +86,7 @@ class UserForm(FlaskForm):
     language = SelectField(_l("Language"), choices=language_choices(with_none=True))
     password = PasswordField(
         _l("First password"),
-        validators=[
-            DataRequired(REQUIRED),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=_l("At least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
-            ),
-        ],
+        validators=new_password_validators(),
         description=_l(
             "Give this password to the person in private. They change it in their profile."
         ),

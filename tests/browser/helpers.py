@@ -1,0 +1,271 @@
+"""Helpers of the browser tests: the live server, the phone context, login, axe, texts."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import axe_playwright_python
+import pytest
+from babel.messages.pofile import read_po
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.support import fresh_database
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = PROJECT_ROOT / "translations"
+
+# Headless, as root, and never reaching out to Google (there is no network here).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 360, "height": 740}
+# A mid-range Android phone, in French (the app's default language).
+PHONE: dict[str, Any] = {
+    "viewport": VIEWPORT,
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "fr-BE",
+    "service_workers": "allow",
+}
+DEMO_PASSWORD = "demo"
+STARTUP_TIMEOUT = 30.0
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+
+
+# --- Chromium -------------------------------------------------------------------------
+
+
+def find_chromium() -> str | None:
+    """CHROMIUM_PATH, else `chromium` on the PATH, else Debian's /usr/bin/chromium.
+
+    A CHROMIUM_PATH that names no executable counts as no Chromium (no silent fallback).
+    """
+    chosen = os.environ.get("CHROMIUM_PATH")
+    candidates = [chosen] if chosen else [shutil.which("chromium"), "/usr/bin/chromium"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def new_phone_context(browser: Browser, base_url: str, **overrides: Any) -> BrowserContext:
+    context = browser.new_context(base_url=base_url, **{**PHONE, **overrides})
+    context.set_default_timeout(10_000)
+    return context
+
+
+# --- Live server ----------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _terrain_command() -> list[str]:
+    script = Path(sys.executable).parent / "terrain"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "web.cli"]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-5000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop gunicorn and its workers (their own process group); idempotent."""
+        if self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+
+
+def _wait_healthy(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            last_error = f"the server exited with code {server.process.returncode}"
+            break
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+                last_error = f"HTTP {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            last_error = str(exc)
+        time.sleep(0.1)  # polling interval while gunicorn boots
+    server.stop()
+    pytest.fail(
+        f"the live server did not answer /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
+        f"({last_error}); its output:\n{server.output()}",
+        pytrace=False,
+    )
+
+
+@contextmanager
+def run_live_server(tag: str) -> Iterator[LiveServer]:
+    """Migrate and seed a fresh database, then serve it with gunicorn until the end."""
+    with (
+        fresh_database(tag) as database_url,
+        tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-") as instance,
+    ):
+        env = {
+            **os.environ,
+            "TERRAIN_DATABASE_URL": database_url,
+            "TERRAIN_INSTANCE_PATH": instance,
+            "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
+        }
+        for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
+            env.pop(name, None)
+        command = _terrain_command()
+        for step in (["db", "upgrade"], ["seed-demo"]):
+            done = subprocess.run(
+                [*command, *step],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if done.returncode != 0:
+                pytest.fail(
+                    f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
+                    f"{done.stdout}\n{done.stderr}",
+                    pytrace=False,
+                )
+        port = _free_port()
+        log_path = Path(instance) / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, stopped as a whole
+            )
+        server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+        try:
+            _wait_healthy(server)
+            yield server
+        finally:
+            server.stop()
+
+
+# --- In the page ----------------------------------------------------------------------
+
+
+def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
+    """Log in through the form at /login; returns once the next page has loaded."""
+    page.goto("/login")
+    form = page.locator("form[action^='/login']")
+    form.locator("[name=username]").fill(username)
+    form.locator("[name=password]").fill(password)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core (WCAG 2.0-2.2 A/AA and best practices): no serious or critical violation.
+
+    axe is injected with page.evaluate (DevTools protocol), which the page's
+    Content-Security-Policy (script-src 'self') does not govern: no bypass_csp needed.
+    """
+    page.evaluate(AXE_SOURCE)
+    results = page.evaluate(
+        """tags => axe.run(document, {
+            runOnly: {type: "tag", values: tags},
+            resultTypes: ["violations"],
+        })""",
+        AXE_TAGS,
+    )
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    if bad:
+        lines = [f"axe: {len(bad)} serious/critical violation(s) on {page.url}"]
+        for violation in bad:
+            targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:10])
+            lines.append(
+                f"- [{violation['impact']}] {violation['id']}: {violation['help']} "
+                f"({violation['helpUrl']})\n    targets: {targets}"
+            )
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+def service_worker_ready(page: Page) -> str:
+    """Wait for the page's service worker to be active; returns its script URL."""
+    return page.evaluate(
+        "navigator.serviceWorker.ready.then(registration => registration.active.scriptURL)"
+    )
+
+
+# --- Texts ----------------------------------------------------------------------------
+
+
+@cache
+def _catalogue(locale: str) -> dict[str, str]:
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        catalogue = read_po(handle)
+    # Fuzzy entries are left out of the compiled .mo: the app shows the msgid for them.
+    return {
+        message.id: message.string
+        for message in catalogue
+        if isinstance(message.id, str)
+        and isinstance(message.string, str)
+        and message.string
+        and not message.fuzzy
+    }
+
+
+def translated(locale: str, msgid: str) -> str:
+    """What the app shows for `msgid` in `locale`: the catalogue's text, else the msgid."""
+    return _catalogue(locale).get(msgid, msgid)
+
+
+def has_translation(locale: str, msgid: str) -> bool:
+    return msgid in _catalogue(locale)

@@ -1,0 +1,180 @@
+"""The installable app: service worker, shell cache, the real offline page, the manifest."""
+
+from __future__ import annotations
+
+import re
+import struct
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.browser.helpers import (
+    CHROMIUM_ARGS,
+    PHONE,
+    LiveServer,
+    assert_accessible,
+    login,
+    new_phone_context,
+    run_live_server,
+    service_worker_ready,
+    translated,
+)
+
+SHELL_CACHE = re.compile(r"^terrain-shell-[0-9a-f]{12}$")
+
+CACHE_CONTENTS = """async () => {
+    const result = {};
+    for (const name of await caches.keys()) {
+        const cache = await caches.open(name);
+        result[name] = (await cache.keys()).map((request) => new URL(request.url).pathname);
+    }
+    return result;
+}"""
+
+
+def test_service_worker_caches_the_shell(page: Page, live_server: str):
+    page.goto("/login")
+    script_url = service_worker_ready(page)
+    assert script_url == f"{live_server}/sw.js"
+
+    caches = page.evaluate(CACHE_CONTENTS)
+    shell = [name for name in caches if SHELL_CACHE.match(name)]
+    assert len(shell) == 1, caches
+    version = shell[0].removeprefix("terrain-shell-")
+    worker_source = page.request.get("/sw.js").text()
+    assert f'const VERSION = "{version}";' in worker_source
+
+    stored = set(caches[shell[0]])
+    assert {"/offline", "/static/css/terrain.css", "/static/js/app.js"} <= stored, stored
+    # Pages that may hold personal data are never stored.
+    assert not stored & {"/", "/login", "/profile"}, stored
+
+
+def test_profile_page_is_controlled_by_the_worker_after_login(page: Page):
+    login(page, "aide4")
+    service_worker_ready(page)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.goto("/profile")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+
+
+@pytest.fixture()
+def offline_server(chromium_path: str) -> Iterator[LiveServer]:
+    """A server of the offline test's own: the test stops it, the others keep theirs."""
+    with run_live_server("offline") as server:
+        yield server
+
+
+def expect_offline_page(page: Page) -> None:
+    offline = page.locator(".offline")
+    expect(offline).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text(translated("fr", "No connection"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    # The app shell: the Terrain header, styled (the CSS comes from the shell cache).
+    brand = page.locator("header.topbar a.brand")
+    expect(brand).to_be_visible()
+    expect(brand).to_have_text("Terrain")
+    background = page.locator("header.topbar").evaluate(
+        "element => getComputedStyle(element).backgroundColor"
+    )
+    assert background == "rgb(11, 93, 87)", background
+    expect(offline.get_by_role("link")).to_have_attribute("href", "/")
+    # Stored once for every user of the phone: no personal data in it.
+    expect(page.get_by_text("Nadia Benali")).to_have_count(0)
+
+
+def wait_until_controlled(page: Page) -> None:
+    try:
+        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=5_000)
+    except PlaywrightTimeoutError:
+        page.reload()  # a page loaded before its worker was active may stay uncontrolled
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def test_offline_page_when_the_server_is_gone(chromium: Browser, offline_server: LiveServer):
+    # The real thing: the server process stops. (Playwright's context.set_offline does
+    # not apply to the service worker's own fetches, so it would prove nothing.)
+    context = new_phone_context(chromium, offline_server.url)
+    try:
+        page = context.new_page()
+        login(page, "coordination")
+        expect(page).to_have_url(f"{offline_server.url}/")
+        service_worker_ready(page)
+        wait_until_controlled(page)
+        # A second tab on the home page, to tap its bottom bar once the server is gone.
+        tab = context.new_page()
+        tab.goto("/")
+        wait_until_controlled(tab)
+
+        offline_server.stop()
+
+        page.reload()
+        expect_offline_page(page)
+        assert_accessible(page)
+
+        # A boosted link is fetched by htmx, not navigated to: it must end on the
+        # offline page too, not on a button that does nothing.
+        tab.locator("nav.appnav a[href='/profile']").click()
+        expect(tab).to_have_url(f"{offline_server.url}/profile")
+        expect_offline_page(tab)
+    finally:
+        context.close()
+
+
+def _png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", body[16:24])
+    return width, height
+
+
+def _check_manifest(manifest: dict, page: Page) -> None:
+    assert manifest["name"]
+    assert manifest["short_name"] == "Terrain"
+    assert manifest["start_url"].startswith("/")
+    assert manifest["display"] == "standalone"
+    assert re.fullmatch(r"#[0-9a-fA-F]{6}", manifest["theme_color"])
+    assert manifest["lang"] == "fr"
+    icons = manifest["icons"]
+    sizes = {icon["sizes"] for icon in icons}
+    assert {"192x192", "512x512"} <= sizes, icons
+    assert any("maskable" in icon.get("purpose", "").split() for icon in icons), icons
+    for icon in icons:
+        response = page.request.get(icon["src"])
+        assert response.ok, icon
+        width, height = _png_size(response.body())
+        assert f"{width}x{height}" == icon["sizes"], icon
+
+
+def test_app_is_installable(playwright_driver: Playwright, chromium_path: str, live_server: str):
+    # A persistent profile, not the usual new_context(): Playwright's contexts are
+    # incognito-like, and Chromium then answers Page.getInstallabilityErrors with
+    # [{"errorId": "in-incognito"}] whatever the site does (checked with Chromium 156).
+    with tempfile.TemporaryDirectory(prefix="terrain-profile-") as profile:
+        context = playwright_driver.chromium.launch_persistent_context(
+            profile,
+            executable_path=chromium_path,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            base_url=live_server,
+            **PHONE,
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto("/login")
+            service_worker_ready(page)
+            session = context.new_cdp_session(page)
+            errors = session.send("Page.getInstallabilityErrors")["installabilityErrors"]
+            assert errors == [], errors
+            app_manifest = session.send("Page.getAppManifest")
+            assert app_manifest["url"] == f"{live_server}/manifest.webmanifest"
+            assert app_manifest["errors"] == [], app_manifest["errors"]
+
+            response = page.request.get("/manifest.webmanifest")
+            assert response.ok
+            assert response.headers["content-type"].startswith("application/manifest+json")
+            _check_manifest(response.json(), page)
+        finally:
+            context.close()
