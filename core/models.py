@@ -2,6 +2,7 @@
 
 from core.accounts import Team, User
 from core.audit import AuditEntry
+from core.sync import SyncCounter, SyncOperation
 from core.throttle import ThrottleEntry
 
-__all__ = ["AuditEntry", "Team", "ThrottleEntry", "User"]
+__all__ = ["AuditEntry", "SyncCounter", "SyncOperation", "Team", "ThrottleEntry", "User"]

@@ -19,6 +19,8 @@ class Permission(StrEnum):
     PROFILE = "profile"
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
+    SYNC = "sync"  # use the offline sync API (each op type checks its own permission)
+    OUTREACH_RECORD = "outreach.record"
 
 
 ALL_ROLES = frozenset(Role)
@@ -29,6 +31,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.PROFILE: ALL_ROLES,
     Permission.AUDIT_READ: frozenset({Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
+    Permission.SYNC: ALL_ROLES,
+    Permission.OUTREACH_RECORD: frozenset({Role.STREET_EDUCATOR}),
 }
 
 

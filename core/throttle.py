@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, select, update
+from sqlalchemy import String, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -87,3 +87,37 @@ def reset(session: Session, key: str) -> None:
     session.execute(
         update(ThrottleEntry).where(ThrottleEntry.key == key).values(failures=0, blocked_until=None)
     )
+
+
+def consume(session: Session, key: str, limit: int, window_seconds: int) -> int:
+    """Count one use of `key` in the current fixed window; the seconds to wait when the
+    window already holds `limit` uses (0: go ahead). Counted in the database, so every
+    worker shares the count."""
+    now = clock.now()
+    window_start = now - timedelta(seconds=window_seconds)
+    row = session.execute(
+        update(ThrottleEntry)
+        .where(ThrottleEntry.key == key)
+        .values(
+            failures=case(
+                (ThrottleEntry.last_failure_at <= window_start, 1),
+                else_=ThrottleEntry.failures + 1,
+            ),
+            last_failure_at=case(
+                (ThrottleEntry.last_failure_at <= window_start, now),
+                else_=ThrottleEntry.last_failure_at,
+            ),
+        )
+        .returning(ThrottleEntry.failures, ThrottleEntry.last_failure_at)
+    ).one_or_none()
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(ThrottleEntry(key=key, failures=1, last_failure_at=now))
+            return 0
+        except IntegrityError:
+            return consume(session, key, limit, window_seconds)
+    uses, started = row
+    if uses <= limit:
+        return 0
+    return max(1, int((started + timedelta(seconds=window_seconds) - now).total_seconds() + 0.999))

@@ -53,7 +53,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "TERRAIN_SESSION_FACTORY"
         ) or make_session_factory(engine)
 
-    from web import admin, api, auth, db, errors, health, i18n, main, permissions, pwa, rendering
+    from web import (
+        admin,
+        api,
+        auth,
+        db,
+        errors,
+        health,
+        i18n,
+        main,
+        offline,
+        outreach,
+        permissions,
+        pwa,
+        rendering,
+    )
+    from web import sync as sync_views
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import check_endpoints, entries_for, is_current
@@ -67,7 +82,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     permissions.init_app(app)
     rendering.init_app(app)
     errors.init_app(app)
-    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp):
+    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp, sync_views.bp, outreach.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
 
@@ -83,6 +98,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "nav_entries": nav,
             "is_current": is_current,
             "current_path": request.full_path.rstrip("?"),
+            "offline_texts": offline.texts,
         }
 
     permissions.check_all_decided(app)

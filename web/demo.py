@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core import demo as core_demo
+from outreach import demo as outreach_demo
 
 LOGINS = [
     ("admin", "administrator: accounts, audit log"),
@@ -19,4 +20,6 @@ LOGINS = [
 def seed_all(session: Session) -> dict[str, int]:
     created: dict[str, int] = {}
     created.update(core_demo.seed(session))
+    session.flush()
+    created.update(outreach_demo.seed(session))
     return created

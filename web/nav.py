@@ -22,6 +22,13 @@ class NavEntry:
 NAV: list[NavEntry] = [
     NavEntry("main.home", _l("Home"), "home", Permission.HOME),
     NavEntry(
+        "outreach.index",
+        _l("Street"),
+        "street",
+        Permission.OUTREACH_RECORD,
+        _l("Encounters of the maraude, even without network."),
+    ),
+    NavEntry(
         "admin.users",
         _l("Accounts"),
         "users",

@@ -9,12 +9,14 @@ from __future__ import annotations
 import pytest
 
 from core.roles import Role, can
+from outreach.demo import demo_id
 from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly
 from tests.support import csrf_from
 from web.permissions import PUBLIC, decision, undecided_endpoints
 
 SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "admin.set_active": {"user_id": 2},
+    "outreach.edit_encounter": {"encounter_id": str(demo_id("e1"))},
 }
 
 

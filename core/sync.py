@@ -1,0 +1,477 @@
+"""The offline sync engine: op types registered by the domains, each op applied exactly
+once, and a per-team change feed that phones pull.
+
+Exactly once: the client-made op id is the primary key of `sync_operations`, written in
+the same transaction as the change it made. A second copy (a retry, a double tap, the
+same batch from three threads) either finds the row, or fails on the key and is rolled
+back as a whole; it answers `duplicate` with the stored answer.
+
+Order: every change a domain makes goes through `stamp()`, which raises the record's
+version and takes the next number of its team's counter. The counter row stays locked
+until commit, so within a team, changes commit in the order of their numbers and a feed
+reader never skips one. For the same record, a stale op from the user who changed it
+last (the phone made A then B, the network delivered B first) is answered but changes
+nothing: the state the user made last wins, by the phone's clock. A change made since
+`base_version` by somebody else is a conflict.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from core import audit, clock
+from core.db import Base
+from core.roles import Permission, can
+
+if TYPE_CHECKING:
+    from core.accounts import User
+
+# Each domain's sync.py registers its op types and feed sources when imported.
+DOMAIN_SYNC_MODULES = ("outreach.sync",)
+
+MAX_OPS_PER_BATCH = 200
+MAX_BATCH_BYTES = 1024 * 1024
+FEED_PAGE_SIZE = 500
+FEED_TOKEN_FORMAT = "1"  # noqa: S105 - a format number, not a secret
+
+STATUSES = ("applied", "duplicate", "conflict", "rejected")
+audit.ENTITY_TYPES.append("sync_feed")  # a phone downloading its offline data
+
+
+# --- Errors the domains raise -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one field, as a code the web layer turns into a sentence."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, **({"params": dict(self.params)} if self.params else {})}
+
+
+class Invalid(Exception):
+    """The op (or form) cannot be applied as it is; nothing was changed."""
+
+    def __init__(self, errors: Mapping[str, FieldError]):
+        super().__init__(", ".join(f"{name}: {error.code}" for name, error in errors.items()))
+        self.errors = dict(errors)
+
+
+class Conflict(Exception):
+    """The record changed since the version the phone started from."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__("conflict")
+        self.record = record
+
+
+# --- Records that sync ----------------------------------------------------------------
+
+
+class Synced:
+    """Columns of every record that phones download and change offline."""
+
+    version: Mapped[int] = mapped_column(default=0)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime]  # when the last change was made (the phone's clock)
+    updated_at: Mapped[datetime]  # when the server stored it
+
+    @declared_attr
+    def changed_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id"))
+
+
+class SyncCounter(Base):
+    """The change number of one scope (a team); its row lock orders that team's commits."""
+
+    __tablename__ = "sync_counters"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SyncOperation(Base):
+    """One op received from a phone, with the answer it got (for its duplicates)."""
+
+    __tablename__ = "sync_operations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the phone
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    op_type: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    client_at: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+
+
+def team_scope(team_id: int) -> str:
+    return f"team:{team_id}"
+
+
+def next_seq(session: Session, scope: str) -> int:
+    """The next change number of `scope`; its row stays locked until the commit."""
+    value = session.execute(
+        update(SyncCounter)
+        .where(SyncCounter.scope == scope)
+        .values(value=SyncCounter.value + 1)
+        .returning(SyncCounter.value)
+    ).scalar_one_or_none()
+    if value is not None:
+        return value
+    try:
+        with session.begin_nested():
+            session.add(SyncCounter(scope=scope, value=1))
+        return 1
+    except IntegrityError:
+        return next_seq(session, scope)
+
+
+def stamp(
+    session: Session, record: Synced, scope: str, actor: User, client_at: datetime | None
+) -> None:
+    """Mark `record` changed now by `actor`: new version, next change number."""
+    now = clock.now()
+    record.version = (record.version or 0) + 1
+    record.changed_at = client_at or now
+    record.changed_by_id = actor.id
+    record.updated_at = now
+    record.change_seq = next_seq(session, scope)
+
+
+def touch(session: Session, record: Synced, scope: str) -> None:
+    """A derived field changed (a "last seen" date): phones must hear of it, but it is
+    nobody's edit, so the version that conflicts are judged by stays as it is."""
+    record.updated_at = clock.now()
+    record.change_seq = next_seq(session, scope)
+
+
+def is_stale(record: Synced, actor: User, client_at: datetime | None) -> bool:
+    """An older change from the user who made the record's latest one: it changes nothing."""
+    return (
+        client_at is not None
+        and record.changed_by_id == actor.id
+        and record.changed_at is not None
+        and client_at < record.changed_at
+    )
+
+
+def check_base_version(
+    record: Synced, actor: User, base_version: int | None, serialize: Callable[[], dict]
+) -> None:
+    """Raise Conflict when somebody else changed `record` since `base_version`."""
+    if base_version is None or record.version == base_version:
+        return
+    if record.changed_by_id != actor.id:
+        raise Conflict(serialize())
+
+
+# --- Op types -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpContext:
+    session: Session
+    actor: User
+    op_id: uuid.UUID
+    base_version: int | None
+    client_at: datetime | None  # when the user made the change, by the phone's clock
+
+
+@dataclass(frozen=True)
+class Applied:
+    record_id: str
+    record: dict[str, Any]
+    superseded: bool = False  # a newer change by the same user was already there
+
+
+@dataclass(frozen=True)
+class OpType:
+    name: str  # "<domain>.<record>.<verb>"
+    permission: Permission
+    summary: str
+    data_schema: dict[str, Any]  # JSON Schema of `data`, published in /api/openapi.json
+    apply: Callable[[OpContext, dict[str, Any]], Applied]
+    # Data that applies as it is to the demo data (for the OpenAPI example).
+    example: Callable[[Session], dict[str, Any]]
+    example_base_version: Callable[[Session], int | None] = lambda _session: None
+
+
+_OP_TYPES: dict[str, OpType] = {}
+
+
+def register(op_type: OpType) -> OpType:
+    if op_type.name in _OP_TYPES and _OP_TYPES[op_type.name] is not op_type:
+        raise ValueError(f"op type registered twice: {op_type.name}")
+    _OP_TYPES[op_type.name] = op_type
+    return op_type
+
+
+def load_domains() -> None:
+    for module in DOMAIN_SYNC_MODULES:
+        importlib.import_module(module)
+
+
+def op_types() -> list[OpType]:
+    load_domains()
+    return sorted(_OP_TYPES.values(), key=lambda op_type: op_type.name)
+
+
+def get_op_type(name: str) -> OpType | None:
+    load_domains()
+    return _OP_TYPES.get(name)
+
+
+# --- Applying ops ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Op:
+    id: uuid.UUID
+    type: str
+    data: dict[str, Any]
+    base_version: int | None = None
+    client_at: datetime | None = None
+
+
+def parse_op(raw: Any, received_at: datetime) -> Op | dict[str, Any]:
+    """An Op, or the `rejected` answer of an op whose envelope is wrong."""
+    if not isinstance(raw, dict):
+        return _rejected(None, {"op": FieldError("not_an_object")})
+    raw_id = raw.get("id")
+    try:
+        op_id = uuid.UUID(str(raw_id)) if isinstance(raw_id, str) else None
+    except ValueError:
+        op_id = None
+    shown_id = str(op_id) if op_id else (raw_id if isinstance(raw_id, str) else None)
+    errors: dict[str, FieldError] = {}
+    if op_id is None:
+        errors["id"] = FieldError("invalid_uuid")
+    op_type = raw.get("type")
+    if not isinstance(op_type, str) or get_op_type(op_type) is None:
+        errors["type"] = FieldError("unknown_op_type")
+    base_version = raw.get("base_version")
+    if base_version is not None and (
+        not isinstance(base_version, int) or isinstance(base_version, bool) or base_version < 0
+    ):
+        errors["base_version"] = FieldError("invalid_version")
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        errors["data"] = FieldError("not_an_object")
+    client_at = None
+    if raw.get("client_at") is not None:
+        client_at = parse_client_time(raw.get("client_at"))
+        if client_at is None:
+            errors["client_at"] = FieldError("invalid_datetime")
+        elif client_at > received_at:
+            # A phone clock ahead of ours: the change cannot be later than its arrival.
+            client_at = received_at
+    if errors:
+        return _rejected(shown_id, errors)
+    assert op_id is not None and isinstance(op_type, str) and isinstance(data, dict)
+    return Op(op_id, op_type, data, base_version, client_at)
+
+
+def parse_client_time(value: Any) -> datetime | None:
+    """An ISO 8601 time with its offset (a naive time is ambiguous: refused)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return clock.as_utc(parsed) if parsed.tzinfo is not None else None
+
+
+def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:
+    """Answer each op in order; each is applied (or not) in its own transaction."""
+    received_at = clock.now()
+    answers = []
+    for raw in raw_ops:
+        op = parse_op(raw, received_at)
+        answers.append(op if isinstance(op, dict) else apply_op(session, actor, op))
+    return answers
+
+
+def apply_op(session: Session, actor: User, op: Op, attempts: int = 3) -> dict[str, Any]:
+    """Apply one op exactly once and commit; answer as the Sync API says."""
+    for attempt in range(attempts):
+        try:
+            return _apply_once(session, actor, op)
+        except (IntegrityError, OperationalError):
+            # Another request stored the same op (or the same new record) first, or
+            # SQLite was busy: start again from what is committed now.
+            session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
+    stored = session.get(SyncOperation, op.id, populate_existing=True)
+    if stored is not None:
+        answer = _duplicate(stored, actor, op)
+        session.rollback()
+        return answer
+    op_type = get_op_type(op.type)
+    assert op_type is not None  # parse_op checked it
+    received_at = clock.now()
+    record_id: str | None = None
+    if not can(actor.role, op_type.permission):
+        answer = _rejected(str(op.id), {"type": FieldError("not_allowed")})
+    else:
+        context = OpContext(session, actor, op.id, op.base_version, op.client_at)
+        try:
+            with session.begin_nested():
+                applied = op_type.apply(context, op.data)
+        except Invalid as invalid:
+            answer = _rejected(str(op.id), invalid.errors)
+        except Conflict as conflict:
+            answer = {"id": str(op.id), "status": "conflict", "record": conflict.record}
+            record_id = str(conflict.record.get("id")) if conflict.record else None
+        else:
+            record_id = applied.record_id
+            answer = {"id": str(op.id), "status": "applied", "record": applied.record}
+            if applied.superseded:
+                answer["superseded"] = True
+    session.add(
+        SyncOperation(
+            id=op.id,
+            user_id=actor.id,
+            op_type=op.type,
+            record_id=record_id,
+            status=answer["status"],
+            answer=answer,
+            client_at=op.client_at,
+            received_at=received_at,
+        )
+    )
+    session.commit()
+    return answer
+
+
+def _duplicate(stored: SyncOperation, actor: User, op: Op) -> dict[str, Any]:
+    if stored.user_id != actor.id or stored.op_type != op.type:
+        # An id already used by another op: say so without telling whose it was.
+        return _rejected(str(op.id), {"id": FieldError("id_already_used")})
+    return {**stored.answer, "status": "duplicate", "original_status": stored.status}
+
+
+def _rejected(op_id: str | None, errors: Mapping[str, FieldError]) -> dict[str, Any]:
+    return {
+        "id": op_id,
+        "status": "rejected",
+        "errors": {name: error.as_json() for name, error in errors.items()},
+    }
+
+
+# --- Change feed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    type: str
+    id: str
+    record: dict[str, Any] | None  # None: the record is gone for this user
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One kind of record a user downloads for offline use.
+
+    `changes(session, user, since_seq, limit)` returns that user's changes with a change
+    number above `since_seq`, in number order, at most `limit`, read through an index on
+    (team_id, change_seq).
+    """
+
+    entity_type: str
+    permission: Permission
+    changes: Callable[[Session, User, int, int], list[Change]]
+
+
+_FEED_SOURCES: dict[str, FeedSource] = {}
+
+
+def register_feed(source: FeedSource) -> FeedSource:
+    _FEED_SOURCES[source.entity_type] = source
+    return source
+
+
+def feed_sources() -> list[FeedSource]:
+    load_domains()
+    return sorted(_FEED_SOURCES.values(), key=lambda source: source.entity_type)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    token: str
+    changes: list[Change]
+    reset: bool  # the phone must replace what it holds (first pull, new day, new team)
+    more: bool  # call again with `token` for the rest
+
+
+def make_token(team_id: int, day: date, seq: int) -> str:
+    return f"{FEED_TOKEN_FORMAT}.{team_id}.{day.strftime('%Y%m%d')}.{seq}"
+
+
+def read_token(token: str | None, team_id: int, day: date) -> int | None:
+    """The change number a token stands for, or None when it needs a fresh start."""
+    if not token or len(token) > 60:
+        return None
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != FEED_TOKEN_FORMAT:
+        return None
+    if parts[1] != str(team_id) or parts[2] != day.strftime("%Y%m%d"):
+        return None  # another team, or a new day: windows like "next 2 days" moved
+    return int(parts[3]) if parts[3].isdigit() else None
+
+
+def read_changes(
+    session: Session, user: User, token: str | None, limit: int = FEED_PAGE_SIZE
+) -> FeedPage:
+    """What `user` may see that changed since `token` (all of it when the token is old)."""
+    today = clock.to_local(clock.now()).date()
+    if user.team_id is None:
+        return FeedPage(token="", changes=[], reset=True, more=False)
+    since = read_token(token, user.team_id, today)
+    reset = since is None
+    since = since or 0
+    # Read the counter before the records: every change up to it is committed (its row
+    # lock orders the commits), so the token may move there even if none concerned us.
+    committed = current_seq(session, team_scope(user.team_id))
+    gathered: list[Change] = []
+    for source in feed_sources():
+        if can(user.role, source.permission):
+            gathered.extend(source.changes(session, user, since, limit + 1))
+    gathered.sort(key=lambda change: (change.seq, change.type, change.id))
+    more = len(gathered) > limit
+    if more:
+        # Never cut between changes sharing a number: the next call starts after it.
+        last = gathered[limit - 1].seq
+        page = [change for change in gathered if change.seq <= last]
+        upto = last
+    else:
+        page = gathered
+        upto = max([since, committed, *(change.seq for change in page)])
+    return FeedPage(
+        token=make_token(user.team_id, today, upto), changes=page, reset=reset, more=more
+    )
+
+
+def current_seq(session: Session, scope: str) -> int:
+    """The last change number committed in `scope` (0 when it never changed)."""
+    value = session.scalar(select(SyncCounter.value).where(SyncCounter.scope == scope))
+    return value or 0

@@ -1,0 +1,475 @@
+"""Street outreach services: the one code path for the web forms and the offline ops.
+
+Encounter data is the full state of the encounter (the phone holds the whole record),
+so ops for the same encounter converge whatever order they arrive in: a change made
+later on the phone wins over one made earlier by the same user, and a change by
+somebody else since the phone's version is a conflict.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock, sync
+from core.accounts import User
+from core.ids import parse_uuid
+from core.sync import FieldError, Invalid
+from outreach.models import (
+    AGE_BANDS,
+    CONTACT_TYPES,
+    DESCRIPTION_MAX,
+    GENDERS,
+    GIVEN,
+    LANGUAGES,
+    NEEDS,
+    NICKNAME_MAX,
+    NOTE_MAX,
+    PLACE_NAME_MAX,
+    Encounter,
+    Person,
+    Place,
+)
+
+audit.ENTITY_TYPES.extend(
+    ["outreach_team", "outreach_person", "outreach_place", "outreach_encounter"]
+)
+
+FUTURE_TOLERANCE = timedelta(minutes=10)
+OLDEST_ENCOUNTER = timedelta(days=366)
+# What a street educator's phone keeps for offline use.
+RECENT_ENCOUNTERS = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    nickname: str
+    age_band: str
+    gender: str
+    language: str
+    description: str
+
+
+@dataclass(frozen=True)
+class NewPlace:
+    name: str
+    latitude: float | None
+    longitude: float | None
+
+
+@dataclass(frozen=True)
+class EncounterInput:
+    id: uuid.UUID
+    person_id: uuid.UUID
+    new_person: NewPerson
+    place_id: uuid.UUID | None
+    new_place: NewPlace | None
+    occurred_at: datetime
+    contact_type: str
+    needs: tuple[str, ...]
+    given: tuple[str, ...]
+    note: str
+
+
+# --- Reading input ----------------------------------------------------------------
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, FieldError]) -> str:
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[name] = FieldError("not_text")
+        return ""
+    value = value.strip()
+    if len(value) > limit:
+        errors[name] = FieldError("too_long", {"max": limit})
+    return value
+
+
+def _choice(
+    data: Mapping[str, Any],
+    name: str,
+    choices: tuple[str, ...],
+    errors: dict[str, FieldError],
+    default: str | None = "unknown",
+) -> str:
+    value = data.get(name)
+    if value in (None, ""):
+        if default is None:
+            errors[name] = FieldError("required")
+            return ""
+        return default
+    if value not in choices:
+        errors[name] = FieldError("unknown_choice")
+        return ""
+    return str(value)
+
+
+def _choices(
+    data: Mapping[str, Any], name: str, choices: tuple[str, ...], errors: dict[str, FieldError]
+) -> tuple[str, ...]:
+    value = data.get(name)
+    if value in (None, ""):
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(item, str) for item in values):
+        errors[name] = FieldError("unknown_choice")
+        return ()
+    unknown = [item for item in values if item not in choices]
+    if unknown:
+        errors[name] = FieldError("unknown_choice")
+        return ()
+    return tuple(code for code in choices if code in values)  # the list's order, once each
+
+
+def _uuid(
+    data: Mapping[str, Any], name: str, errors: dict[str, FieldError], required: bool = True
+) -> uuid.UUID | None:
+    value = data.get(name)
+    if value in (None, ""):
+        if required:
+            errors[name] = FieldError("required")
+        return None
+    parsed = parse_uuid(value) if isinstance(value, str) else None
+    if parsed is None:
+        errors[name] = FieldError("invalid_uuid")
+    return parsed
+
+
+def _coordinate(
+    data: Mapping[str, Any], name: str, bound: float, errors: dict[str, FieldError]
+) -> float | None:
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(str(value).replace(",", ".")) if not isinstance(value, bool) else None
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
+        errors[name] = FieldError("not_a_number")
+        return None
+    if not -bound <= number <= bound:
+        errors[name] = FieldError("out_of_range", {"min": -bound, "max": bound})
+        return None
+    return round(number, 6)
+
+
+def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
+    """An ISO 8601 time; without an offset it is Brussels time (a datetime-local field)."""
+    value = data.get(name)
+    now = clock.now()
+    if value in (None, ""):
+        errors[name] = FieldError("required")
+        return now
+    parsed = None
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        errors[name] = FieldError("invalid_datetime")
+        return now
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=clock.BRUSSELS)
+    parsed = clock.as_utc(parsed)
+    if parsed > now + FUTURE_TOLERANCE:
+        errors[name] = FieldError("in_future")
+    elif parsed < now - OLDEST_ENCOUNTER:
+        errors[name] = FieldError("too_old")
+    return parsed
+
+
+def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
+    """Check an encounter's data (an op's `data` or a form); raise Invalid with every
+    field that is wrong."""
+    errors: dict[str, FieldError] = {}
+    encounter_id = _uuid(data, "id", errors)
+    person_id = _uuid(data, "person_id", errors)
+    new_person = NewPerson(
+        nickname=_text(data, "nickname", NICKNAME_MAX, errors),
+        age_band=_choice(data, "age_band", AGE_BANDS, errors),
+        gender=_choice(data, "gender", GENDERS, errors),
+        language=_choice(data, "language", LANGUAGES, errors),
+        description=_text(data, "description", DESCRIPTION_MAX, errors),
+    )
+    place_id = _uuid(data, "place_id", errors, required=False)
+    place_name = _text(data, "place_name", PLACE_NAME_MAX, errors)
+    latitude = _coordinate(data, "latitude", 90, errors)
+    longitude = _coordinate(data, "longitude", 180, errors)
+    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
+        errors["latitude" if latitude is None else "longitude"] = FieldError("both_coordinates")
+    occurred_at = _moment(data, "occurred_at", errors)
+    contact_type = _choice(data, "contact_type", CONTACT_TYPES, errors, default=None)
+    needs = _choices(data, "needs", NEEDS, errors)
+    given = _choices(data, "given", GIVEN, errors)
+    note = _text(data, "note", NOTE_MAX, errors)
+    if errors:
+        raise Invalid(errors)
+    assert encounter_id is not None and person_id is not None
+    return EncounterInput(
+        id=encounter_id,
+        person_id=person_id,
+        new_person=new_person,
+        place_id=place_id,
+        new_place=NewPlace(place_name, latitude, longitude) if place_id else None,
+        occurred_at=occurred_at,
+        contact_type=contact_type,
+        needs=needs,
+        given=given,
+        note=note,
+    )
+
+
+# --- Changing records -----------------------------------------------------------------
+
+
+def _team_of(actor: User) -> int:
+    if actor.team_id is None:
+        raise Invalid({"team": FieldError("no_team")})
+    return actor.team_id
+
+
+def _person_for(
+    session: Session, actor: User, team_id: int, entry: EncounterInput, client_at: datetime | None
+) -> Person:
+    person = session.get(Person, entry.person_id)
+    if person is not None:
+        if person.team_id != team_id:
+            raise Invalid({"person_id": FieldError("unknown_person")})
+        return person
+    new = entry.new_person
+    if not new.nickname and not new.description:
+        raise Invalid({"nickname": FieldError("nickname_or_description")})
+    person = Person(
+        id=entry.person_id,
+        team_id=team_id,
+        nickname=new.nickname,
+        age_band=new.age_band,
+        gender=new.gender,
+        language=new.language,
+        description=new.description,
+        first_seen_at=entry.occurred_at,
+        last_seen_at=entry.occurred_at,
+        created_by_id=actor.id,
+    )
+    session.add(person)
+    sync.stamp(session, person, sync.team_scope(team_id), actor, client_at)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="outreach_person",
+        entity_id=person.id,
+        details={"fields": [name for name, value in vars(new).items() if value]},
+        client_at=client_at,
+    )
+    return person
+
+
+def _place_for(
+    session: Session, actor: User, team_id: int, entry: EncounterInput, client_at: datetime | None
+) -> Place | None:
+    if entry.place_id is None:
+        return None
+    place = session.get(Place, entry.place_id)
+    if place is not None:
+        if place.team_id != team_id:
+            raise Invalid({"place_id": FieldError("unknown_place")})
+        return place
+    new = entry.new_place
+    if new is None or not new.name:
+        raise Invalid({"place_name": FieldError("required")})
+    place = Place(
+        id=entry.place_id,
+        team_id=team_id,
+        name=new.name,
+        latitude=new.latitude,
+        longitude=new.longitude,
+        created_by_id=actor.id,
+    )
+    session.add(place)
+    sync.stamp(session, place, sync.team_scope(team_id), actor, client_at)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="outreach_place",
+        entity_id=place.id,
+        details={"fields": ["name", *(["coordinates"] if new.latitude is not None else [])]},
+        client_at=client_at,
+    )
+    return place
+
+
+ENCOUNTER_FIELDS = (
+    "person_id",
+    "place_id",
+    "occurred_at",
+    "contact_type",
+    "needs",
+    "given",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class Saved:
+    encounter: Encounter
+    superseded: bool = False
+
+
+def save_encounter(
+    session: Session,
+    actor: User,
+    entry: EncounterInput,
+    *,
+    base_version: int | None = None,
+    client_at: datetime | None = None,
+    must_be_new: bool = False,
+) -> Saved:
+    """Create the encounter, or bring it to `entry` (full state); new people and places
+    it names are created with it."""
+    team_id = _team_of(actor)
+    scope = sync.team_scope(team_id)
+    encounter = session.get(Encounter, entry.id, with_for_update=True)
+    if encounter is not None:
+        if encounter.team_id != team_id or (must_be_new and encounter.recorded_by_id != actor.id):
+            raise Invalid({"id": FieldError("id_already_used")})
+        sync.check_base_version(
+            encounter, actor, base_version, lambda: serialize_encounter(encounter)
+        )
+        if sync.is_stale(encounter, actor, client_at):
+            return Saved(encounter, superseded=True)
+    person = _person_for(session, actor, team_id, entry, client_at)
+    place = _place_for(session, actor, team_id, entry, client_at)
+    values = {
+        "person_id": person.id,
+        "place_id": place.id if place else None,
+        "occurred_at": entry.occurred_at,
+        "contact_type": entry.contact_type,
+        "needs": list(entry.needs),
+        "given": list(entry.given),
+        "note": entry.note,
+    }
+    if encounter is None:
+        encounter = Encounter(id=entry.id, team_id=team_id, recorded_by_id=actor.id, **values)
+        session.add(encounter)
+        action, changed = "create", [name for name, value in values.items() if value]
+    else:
+        changed = [name for name, value in values.items() if getattr(encounter, name) != value]
+        for name, value in values.items():
+            setattr(encounter, name, value)
+        action = "update"
+    encounter.person, encounter.place = person, place
+    sync.stamp(session, encounter, scope, actor, client_at)
+    _seen(session, scope, person, place, entry.occurred_at)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="outreach_encounter",
+        entity_id=encounter.id,
+        details={"fields": changed},
+        client_at=client_at,
+    )
+    session.flush()
+    return Saved(encounter)
+
+
+def _seen(session: Session, scope: str, person: Person, place: Place | None, at: datetime) -> None:
+    if at > person.last_seen_at or at < person.first_seen_at:
+        person.last_seen_at = max(person.last_seen_at, at)
+        person.first_seen_at = min(person.first_seen_at, at)
+        sync.touch(session, person, scope)
+    if place is not None and (place.last_visit_at is None or at > place.last_visit_at):
+        place.last_visit_at = at
+        sync.touch(session, place, scope)
+
+
+# --- Reading records ------------------------------------------------------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return clock.to_local(moment).isoformat() if moment else None
+
+
+def serialize_encounter(encounter: Encounter) -> dict[str, Any]:
+    return {
+        "id": str(encounter.id),
+        "version": encounter.version,
+        "person_id": str(encounter.person_id),
+        "place_id": str(encounter.place_id) if encounter.place_id else None,
+        "occurred_at": _iso(encounter.occurred_at),
+        "contact_type": encounter.contact_type,
+        "needs": list(encounter.needs),
+        "given": list(encounter.given),
+        "note": encounter.note,
+        "changed_at": _iso(encounter.changed_at),
+    }
+
+
+def serialize_person(person: Person) -> dict[str, Any]:
+    return {
+        "id": str(person.id),
+        "version": person.version,
+        "nickname": person.nickname,
+        "age_band": person.age_band,
+        "gender": person.gender,
+        "language": person.language,
+        "description": person.description,
+        "first_seen_at": _iso(person.first_seen_at),
+        "last_seen_at": _iso(person.last_seen_at),
+    }
+
+
+def serialize_place(place: Place) -> dict[str, Any]:
+    return {
+        "id": str(place.id),
+        "version": place.version,
+        "name": place.name,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+        "last_visit_at": _iso(place.last_visit_at),
+    }
+
+
+def recent_encounters(session: Session, team_id: int, limit: int = 50) -> list[Encounter]:
+    return list(
+        session.scalars(
+            select(Encounter)
+            .where(Encounter.team_id == team_id)
+            .order_by(Encounter.occurred_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def get_encounter(session: Session, team_id: int, encounter_id: uuid.UUID) -> Encounter | None:
+    encounter = session.get(Encounter, encounter_id)
+    return encounter if encounter is not None and encounter.team_id == team_id else None
+
+
+def team_people(session: Session, team_id: int) -> list[Person]:
+    return list(
+        session.scalars(
+            select(Person).where(Person.team_id == team_id).order_by(Person.last_seen_at.desc())
+        )
+    )
+
+
+def team_places(session: Session, team_id: int) -> list[Place]:
+    return list(
+        session.scalars(
+            select(Place).where(Place.team_id == team_id).order_by(Place.last_visit_at.desc())
+        )
+    )

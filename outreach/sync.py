@@ -1,0 +1,174 @@
+"""Street outreach in the sync engine: its op types and what a street educator's phone
+downloads (the team's places and people, and the team's encounters of the last 30 days)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock, sync
+from core.accounts import User
+from core.roles import Permission
+from outreach import services
+from outreach.models import (
+    AGE_BANDS,
+    CONTACT_TYPES,
+    DESCRIPTION_MAX,
+    GENDERS,
+    GIVEN,
+    LANGUAGES,
+    NEEDS,
+    NICKNAME_MAX,
+    NOTE_MAX,
+    PLACE_NAME_MAX,
+    Encounter,
+    Person,
+    Place,
+)
+
+UUID = {"type": "string", "format": "uuid"}
+ENCOUNTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The whole encounter. `person_id` names a person of the team, or a new one made "
+        "on the phone (then `nickname` or `description` is needed; the other person "
+        "fields are used only for a new person). `place_id` likewise, with `place_name` "
+        "and optional coordinates for a new place."
+    ),
+    "required": ["id", "person_id", "occurred_at", "contact_type"],
+    "properties": {
+        "id": UUID,
+        "person_id": UUID,
+        "nickname": {"type": "string", "maxLength": NICKNAME_MAX},
+        "age_band": {"enum": list(AGE_BANDS)},
+        "gender": {"enum": list(GENDERS)},
+        "language": {"enum": list(LANGUAGES)},
+        "description": {"type": "string", "maxLength": DESCRIPTION_MAX},
+        "place_id": {"oneOf": [UUID, {"type": "null"}]},
+        "place_name": {"type": "string", "maxLength": PLACE_NAME_MAX},
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+        "occurred_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601; without an offset, Brussels time. Not in the future.",
+        },
+        "contact_type": {"enum": list(CONTACT_TYPES)},
+        "needs": {"type": "array", "items": {"enum": list(NEEDS)}, "uniqueItems": True},
+        "given": {"type": "array", "items": {"enum": list(GIVEN)}, "uniqueItems": True},
+        "note": {"type": "string", "maxLength": NOTE_MAX},
+    },
+}
+
+
+def _apply(context: sync.OpContext, data: dict[str, Any], must_be_new: bool) -> sync.Applied:
+    entry = services.read_encounter(data)
+    saved = services.save_encounter(
+        context.session,
+        context.actor,
+        entry,
+        base_version=context.base_version,
+        client_at=context.client_at,
+        must_be_new=must_be_new,
+    )
+    return sync.Applied(
+        record_id=str(saved.encounter.id),
+        record=services.serialize_encounter(saved.encounter),
+        superseded=saved.superseded,
+    )
+
+
+def _demo_encounter(session: Session) -> Encounter | None:
+    return session.scalars(select(Encounter).order_by(Encounter.occurred_at.desc())).first()
+
+
+def _example_create(session: Session) -> dict[str, Any]:
+    from core.ids import uuid7
+
+    encounter = _demo_encounter(session)
+    known_place = encounter.place_id if encounter else None
+    return {
+        "id": str(uuid7()),
+        "person_id": str(uuid7()),
+        "nickname": "Le guitariste",
+        "age_band": "26_40",
+        "gender": "male",
+        "language": "fr",
+        "description": "Bonnet rouge, chien noir",
+        "place_id": str(known_place) if known_place else None,
+        "occurred_at": clock.to_local(clock.now()).isoformat(timespec="minutes"),
+        "contact_type": "first_contact",
+        "needs": ["shelter", "food"],
+        "given": ["food_drink", "information"],
+        "note": "Dort sous le pont depuis une semaine.",
+    }
+
+
+def _example_update(session: Session) -> dict[str, Any]:
+    encounter = _demo_encounter(session)
+    if encounter is None:
+        return _example_create(session)
+    record = services.serialize_encounter(encounter)
+    record.pop("version")
+    record.pop("changed_at")
+    return {**record, "note": (record["note"] + " Revu le lendemain.").strip()}
+
+
+def _example_base_version(session: Session) -> int | None:
+    encounter = _demo_encounter(session)
+    return encounter.version if encounter else None
+
+
+sync.register(
+    sync.OpType(
+        name="outreach.encounter.create",
+        permission=Permission.OUTREACH_RECORD,
+        summary="Record an encounter (and the new person or place it names).",
+        data_schema=ENCOUNTER_SCHEMA,
+        apply=lambda context, data: _apply(context, data, must_be_new=True),
+        example=_example_create,
+    )
+)
+sync.register(
+    sync.OpType(
+        name="outreach.encounter.update",
+        permission=Permission.OUTREACH_RECORD,
+        summary=(
+            "Change an encounter: the whole new state, with the version it was changed "
+            "from as base_version."
+        ),
+        data_schema=ENCOUNTER_SCHEMA,
+        apply=lambda context, data: _apply(context, data, must_be_new=False),
+        example=_example_update,
+        example_base_version=_example_base_version,
+    )
+)
+
+
+def _changes(model: Any, serialize: Any, entity_type: str, recent: bool) -> Any:
+    def changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
+        query = select(model).where(model.team_id == user.team_id, model.change_seq > since)
+        if recent:
+            query = query.where(model.occurred_at >= clock.now() - services.RECENT_ENCOUNTERS)
+        rows = session.scalars(query.order_by(model.change_seq).limit(limit))
+        return [
+            sync.Change(row.change_seq, entity_type, str(row.id), serialize(row)) for row in rows
+        ]
+
+    return changes
+
+
+for _model, _serialize, _type, _recent in (
+    (Person, services.serialize_person, "outreach.person", False),
+    (Place, services.serialize_place, "outreach.place", False),
+    (Encounter, services.serialize_encounter, "outreach.encounter", True),
+):
+    sync.register_feed(
+        sync.FeedSource(
+            entity_type=_type,
+            permission=Permission.OUTREACH_RECORD,
+            changes=_changes(_model, _serialize, _type, _recent),
+        )
+    )

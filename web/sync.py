@@ -1,0 +1,132 @@
+"""The Sync API (POST/GET /api/sync) and the phone's "to send" page (/sync)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+from werkzeug.exceptions import BadRequest
+
+from core import audit, sync, throttle
+from core.roles import Permission
+from web import db
+from web.permissions import requires
+from web.rendering import render
+from web.validation import errors_json
+
+bp = Blueprint("sync", __name__)
+
+# Per user and per minute, counting pushes and pulls: a phone flushing its outbox in
+# batches of 200 needs a handful; a loop gone wrong is stopped here.
+REQUESTS_PER_MINUTE = 120
+
+
+def _api_error(status: int, error: str, message: str, **extra: Any):
+    response = jsonify({"error": error, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def _rate_limited():
+    key = throttle.hashed_key("sync", str(current_user.id), current_app.config["SECRET_KEY"])
+    session = db.session()
+    wait = throttle.consume(session, key, REQUESTS_PER_MINUTE, 60)
+    session.commit()
+    if not wait:
+        return None
+    from flask_babel import gettext as _
+
+    response = _api_error(
+        429, "too_many_requests", _("Too many requests: wait a minute."), retry_after=wait
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def with_messages(answer: dict[str, Any]) -> dict[str, Any]:
+    """An op's answer, its field errors put in the user's language."""
+    if answer.get("errors"):
+        return {**answer, "errors": errors_json(answer["errors"])}
+    return answer
+
+
+@bp.route("/api/sync", methods=["POST"])
+@requires(Permission.SYNC)
+def push():
+    from flask_babel import gettext as _
+
+    limited = _rate_limited()
+    if limited is not None:
+        return limited
+    if (request.content_length or 0) > sync.MAX_BATCH_BYTES:
+        return _api_error(
+            413,
+            "too_large",
+            _("Too much at once: send at most %(size)s kB per request.", size=1024),
+            max_bytes=sync.MAX_BATCH_BYTES,
+        )
+    request.max_content_length = sync.MAX_BATCH_BYTES
+    try:
+        body = request.get_json(force=True, silent=False)
+    except BadRequest:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
+        return _api_error(
+            422, "invalid_body", _('Send a JSON object with a list "ops".'), max_ops=None
+        )
+    ops = body["ops"]
+    if len(ops) > sync.MAX_OPS_PER_BATCH:
+        return _api_error(
+            422,
+            "too_many_ops",
+            _("Too many changes at once: at most %(max)s per request.", max=sync.MAX_OPS_PER_BATCH),
+            max_ops=sync.MAX_OPS_PER_BATCH,
+        )
+    answers = sync.apply_batch(db.session(), current_user._get_current_object(), ops)
+    return jsonify({"results": [with_messages(answer) for answer in answers]})
+
+
+@bp.route("/api/sync", methods=["GET"])
+@requires(Permission.SYNC)
+def pull():
+    limited = _rate_limited()
+    if limited is not None:
+        return limited
+    session = db.session()
+    user = current_user._get_current_object()
+    page = sync.read_changes(session, user, request.args.get("since"))
+    if page.changes:
+        counts: dict[str, int] = {}
+        for change in page.changes:
+            counts[change.type] = counts.get(change.type, 0) + 1
+        # Records downloaded to a phone are reads of personal files: one entry per pull.
+        audit.record(
+            session,
+            actor=user,
+            action="read",
+            entity_type="sync_feed",
+            entity_id=user.team_id,
+            details={"counts": counts, "reset": page.reset},
+        )
+        session.commit()
+    return jsonify(
+        {
+            "token": page.token,
+            "reset": page.reset,
+            "more": page.more,
+            "changes": [
+                {"type": change.type, "id": change.id, "seq": change.seq, "record": change.record}
+                for change in page.changes
+            ],
+        }
+    )
+
+
+@bp.route("/sync")
+@requires(Permission.SYNC)
+def outbox():
+    """What this phone still has to send, or to correct: rendered from IndexedDB."""
+    response = current_app.make_response(render("sync/outbox.html"))
+    response.headers["X-Terrain-Offline"] = "page"
+    return response
