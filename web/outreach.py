@@ -197,7 +197,7 @@ def _send(op_type: str, base_version: int | None):
 
 
 def _offline_page(response_value: Any):
-    """Mark a page the service worker may keep for offline use (it names no person)."""
+    """Mark a page the service worker may keep for this user's offline use."""
     response = current_app.make_response(response_value)
     response.headers["X-Terrain-Offline"] = "page"
     return response
@@ -211,7 +211,8 @@ def index():
     encounters = services.recent_encounters(session, team_id)
     audit.record_read(session, current_user, "outreach_team", team_id)
     session.commit()
-    return render("outreach/index.html", encounters=encounters, labels=LABELS)
+    # Kept by the service worker for this user (wiped at logout), like the data feed.
+    return _offline_page(render("outreach/index.html", encounters=encounters, labels=LABELS))
 
 
 @bp.route("/encounters/new", methods=["GET", "POST"])
