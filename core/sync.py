@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid, select, update
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -305,7 +305,7 @@ def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[d
     return answers
 
 
-def apply_op(session: Session, actor: User, op: Op, attempts: int = 3) -> dict[str, Any]:
+def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[str, Any]:
     """Apply one op exactly once and commit; answer as the Sync API says."""
     for attempt in range(attempts):
         try:
@@ -320,6 +320,10 @@ def apply_op(session: Session, actor: User, op: Op, attempts: int = 3) -> dict[s
 
 
 def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        # One writer at a time: take the write lock before reading, or two requests that
+        # both read first fail to upgrade their locks (SQLITE_BUSY, without waiting).
+        session.execute(text("UPDATE sync_counters SET value = value WHERE 1 = 0"))
     stored = session.get(SyncOperation, op.id, populate_existing=True)
     if stored is not None:
         answer = _duplicate(stored, actor, op)

@@ -96,5 +96,5 @@ class Encounter(Base, Synced):
     note: Mapped[str] = mapped_column(Text, default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
-    person: Mapped[Person] = relationship(lazy="joined")
-    place: Mapped[Place | None] = relationship(lazy="joined")
+    person: Mapped[Person] = relationship()
+    place: Mapped[Place | None] = relationship()

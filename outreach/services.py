@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import audit, clock, sync
 from core.accounts import User
@@ -447,6 +447,7 @@ def recent_encounters(session: Session, team_id: int, limit: int = 50) -> list[E
     return list(
         session.scalars(
             select(Encounter)
+            .options(joinedload(Encounter.person), joinedload(Encounter.place))
             .where(Encounter.team_id == team_id)
             .order_by(Encounter.occurred_at.desc())
             .limit(limit)
