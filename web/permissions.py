@@ -61,7 +61,20 @@ def _enforce() -> Any:
     return None
 
 
+def _api_login_first() -> None:
+    """An API call without a session hears 401 (log in), not a CSRF error: the offline
+    JS then knows to ask the user to log in again."""
+    from flask import current_app
+
+    if not request.path.startswith("/api/") or request.endpoint is None:
+        return
+    if decision(current_app, request.endpoint) != PUBLIC and not current_user.is_authenticated:
+        abort(401)
+
+
 def init_app(app: Flask) -> None:
+    # Before every other hook, the CSRF check included.
+    app.before_request_funcs.setdefault(None, []).insert(0, _api_login_first)
     app.before_request(_enforce)
 
 
