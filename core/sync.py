@@ -18,6 +18,7 @@ nothing: the state the user made last wins, by the phone's clock. A change made 
 from __future__ import annotations
 
 import importlib
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from core.roles import Permission, can
 
 if TYPE_CHECKING:
     from core.accounts import User
+
+log = logging.getLogger(__name__)
 
 # Each domain's sync.py registers its op types and feed sources when imported.
 DOMAIN_SYNC_MODULES = ("outreach.sync",)
@@ -301,7 +304,19 @@ def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[d
     answers = []
     for raw in raw_ops:
         op = parse_op(raw, received_at)
-        answers.append(op if isinstance(op, dict) else apply_op(session, actor, op))
+        if isinstance(op, dict):
+            answers.append(op)
+            continue
+        try:
+            answers.append(apply_op(session, actor, op))
+        except OperationalError:
+            raise  # the database is away: the whole request fails and the phone retries
+        except Exception:
+            # A bug must not block the phone's outbox behind this op, nor lose it: it is
+            # answered (not stored), kept on the phone to retry or discard.
+            session.rollback()
+            log.exception("sync op %s of type %s failed", op.id, op.type)
+            answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
     return answers
 
 

@@ -38,6 +38,10 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "unknown_op_type": _("Unknown kind of change. Update the app."),
         "invalid_version": _("The version must be a whole number."),
         "not_an_object": _("Malformed change."),
+        "server_error": _(
+            "The server could not apply this change. Send it again later, or tell your "
+            "manager if it persists."
+        ),
     }
     return messages.get(code, _("This value is not valid."))
 

@@ -329,3 +329,20 @@ def test_places_are_checked(db):
     answer = sync.apply_batch(db, rue1, [op(CREATE, data)])[0]
     assert answer["errors"] == {"place_name": {"code": "required"}}
     assert count(db, Place, id=uuid.UUID(data["place_id"])) == 0
+
+
+def test_a_failing_handler_is_answered_and_not_stored(db, monkeypatch):
+    rue1 = user(db, "rue1")
+    from outreach import services
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    good, victim = op(CREATE, encounter_data()), op(CREATE, encounter_data())
+    monkeypatch.setattr(services, "save_encounter", broken)
+    answers = sync.apply_batch(db, rue1, [victim])
+    monkeypatch.undo()
+    answers += sync.apply_batch(db, rue1, [good, victim])
+    assert answers[0]["errors"] == {"op": {"code": "server_error"}}
+    # Not stored: once the bug is fixed, the same op applies.
+    assert [answer["status"] for answer in answers[1:]] == ["applied", "applied"]
