@@ -102,7 +102,8 @@ def test_one_bad_op_does_not_lose_the_others(db):
         rue1,
         [op(CREATE, good1), op(CREATE, bad), "not an op", op(CREATE, good2)],
     )
-    assert [answer["status"] for answer in answers] == ["applied", "rejected", "rejected", "applied"]
+    statuses = [answer["status"] for answer in answers]
+    assert statuses == ["applied", "rejected", "rejected", "applied"]
     errors = answers[1]["errors"]
     assert errors["note"] == {"code": "too_long", "params": {"max": 2000}}
     assert errors["contact_type"]["code"] == "unknown_choice"
@@ -127,7 +128,11 @@ def test_a_rejected_op_stays_rejected(db):
     ("raw", "field", "code"),
     [
         ({"id": "nope", "type": CREATE, "data": {}}, "id", "invalid_uuid"),
-        ({"id": str(uuid.uuid4()), "type": "outreach.dance", "data": {}}, "type", "unknown_op_type"),
+        (
+            {"id": str(uuid.uuid4()), "type": "outreach.dance", "data": {}},
+            "type",
+            "unknown_op_type",
+        ),
         ({"id": str(uuid.uuid4()), "type": CREATE, "data": []}, "data", "not_an_object"),
         (
             {"id": str(uuid.uuid4()), "type": CREATE, "data": {}, "base_version": "1"},
