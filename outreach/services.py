@@ -239,6 +239,28 @@ def _team_of(actor: User) -> int:
     return actor.team_id
 
 
+def _add_new(
+    session: Session,
+    actor: User,
+    record: Person | Place,
+    entity_type: str,
+    fields: list[str],
+    client_at: datetime | None,
+) -> None:
+    """Store a person or place made on the phone, stamped and audited (field names only)."""
+    session.add(record)
+    sync.stamp(session, record, sync.team_scope(record.team_id), actor, client_at)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type=entity_type,
+        entity_id=record.id,
+        details={"fields": fields},
+        client_at=client_at,
+    )
+
+
 def _person_for(
     session: Session, actor: User, team_id: int, entry: EncounterInput, client_at: datetime | None
 ) -> Person:
@@ -262,17 +284,8 @@ def _person_for(
         last_seen_at=entry.occurred_at,
         created_by_id=actor.id,
     )
-    session.add(person)
-    sync.stamp(session, person, sync.team_scope(team_id), actor, client_at)
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="outreach_person",
-        entity_id=person.id,
-        details={"fields": [name for name, value in vars(new).items() if value]},
-        client_at=client_at,
-    )
+    fields = [name for name, value in vars(new).items() if value]
+    _add_new(session, actor, person, "outreach_person", fields, client_at)
     return person
 
 
@@ -297,17 +310,8 @@ def _place_for(
         longitude=new.longitude,
         created_by_id=actor.id,
     )
-    session.add(place)
-    sync.stamp(session, place, sync.team_scope(team_id), actor, client_at)
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="outreach_place",
-        entity_id=place.id,
-        details={"fields": ["name", *(["coordinates"] if new.latitude is not None else [])]},
-        client_at=client_at,
-    )
+    fields = ["name", *(["coordinates"] if new.latitude is not None else [])]
+    _add_new(session, actor, place, "outreach_place", fields, client_at)
     return place
 
 
