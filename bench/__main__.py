@@ -1,13 +1,14 @@
 """Run every benchmark and print its results table row(s)."""
 
-from bench import audit_log
+from bench import audit_log, sync
 
 
 def main() -> None:
     print("| benchmark | figure | reference | ratio | date |")
     print("| --- | --- | --- | --- | --- |")
-    for row in audit_log.run():
-        print(row)
+    for benchmark in (audit_log, sync):
+        for row in benchmark.run():
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

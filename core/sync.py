@@ -7,12 +7,13 @@ same batch from three threads) either finds the row, or fails on the key and is 
 back as a whole; it answers `duplicate` with the stored answer.
 
 Order: every change a domain makes goes through `stamp()`, which raises the record's
-version and takes the next number of its team's counter. The counter row stays locked
-until commit, so within a team, changes commit in the order of their numbers and a feed
-reader never skips one. For the same record, a stale op from the user who changed it
-last (the phone made A then B, the network delivered B first) is answered but changes
-nothing: the state the user made last wins, by the phone's clock. A change made since
-`base_version` by somebody else is a conflict.
+version; just before the commit the record takes the next number of its team's
+counter. The counter row stays locked until that commit, so within a team, changes
+commit in the order of their numbers and a feed reader never skips one. For the same
+record, a stale op from the user who changed it last (the phone made A then B, the
+network delivered B first) is answered but changes nothing: the state the user made
+last wins, by the phone's clock. A change made since `base_version` by somebody else is
+a conflict.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    String,
+    Uuid,
+    event,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
@@ -124,41 +135,73 @@ def team_scope(team_id: int) -> str:
     return f"team:{team_id}"
 
 
-def next_seq(session: Session, scope: str) -> int:
-    """The next change number of `scope`; its row stays locked until the commit."""
+def reserve_seqs(session: Session, scope: str, count: int = 1) -> int:
+    """Take `count` change numbers of `scope`; returns the last. The counter row stays
+    locked until the commit."""
     value = session.execute(
         update(SyncCounter)
         .where(SyncCounter.scope == scope)
-        .values(value=SyncCounter.value + 1)
+        .values(value=SyncCounter.value + count)
         .returning(SyncCounter.value)
     ).scalar_one_or_none()
     if value is not None:
         return value
     try:
         with session.begin_nested():
-            session.add(SyncCounter(scope=scope, value=1))
-        return 1
+            session.add(SyncCounter(scope=scope, value=count))
+        return count
     except IntegrityError:
-        return next_seq(session, scope)
+        return reserve_seqs(session, scope, count)
+
+
+_PENDING = "terrain_sync_pending"
+
+
+def _number_at_commit(session: Session, record: Synced, scope: str) -> None:
+    # The number is taken just before the commit, so the team's counter row is locked
+    # for the commit only, not for the whole op: a team's ops overlap until then.
+    session.info.setdefault(_PENDING, {}).setdefault(scope, {})[id(record)] = record
+
+
+@event.listens_for(Session, "before_commit")
+def _number_changes(session: Session) -> None:
+    pending: dict[str, dict[int, Synced]] = session.info.pop(_PENDING, {})
+    for scope in sorted(pending):  # always in the same order: no deadlock between teams
+        records = [
+            record
+            for record in pending[scope].values()
+            if (state := inspect(record)).persistent or state.pending
+        ]
+        if not records:
+            continue
+        last = reserve_seqs(session, scope, len(records))
+        for offset, record in enumerate(records):
+            record.change_seq = last - len(records) + 1 + offset
+    session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def stamp(
     session: Session, record: Synced, scope: str, actor: User, client_at: datetime | None
 ) -> None:
-    """Mark `record` changed now by `actor`: new version, next change number."""
+    """Mark `record` changed now by `actor`: new version; a change number at commit."""
     now = clock.now()
     record.version = (record.version or 0) + 1
     record.changed_at = client_at or now
     record.changed_by_id = actor.id
     record.updated_at = now
-    record.change_seq = next_seq(session, scope)
+    _number_at_commit(session, record, scope)
 
 
 def touch(session: Session, record: Synced, scope: str) -> None:
     """A derived field changed (a "last seen" date): phones must hear of it, but it is
     nobody's edit, so the version that conflicts are judged by stays as it is."""
     record.updated_at = clock.now()
-    record.change_seq = next_seq(session, scope)
+    _number_at_commit(session, record, scope)
 
 
 def is_stale(record: Synced, actor: User, client_at: datetime | None) -> bool:
@@ -335,10 +378,6 @@ def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[s
 
 
 def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
-    if session.get_bind().dialect.name == "sqlite":
-        # One writer at a time: take the write lock before reading, or two requests that
-        # both read first fail to upgrade their locks (SQLITE_BUSY, without waiting).
-        session.execute(text("UPDATE sync_counters SET value = value WHERE 1 = 0"))
     stored = session.get(SyncOperation, op.id, populate_existing=True)
     if stored is not None:
         answer = _duplicate(stored, actor, op)

@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -99,6 +99,11 @@ class LiveServer:
     url: str
     process: subprocess.Popen
     log_path: Path
+    database_url: str = ""  # the database it serves, for tests that read it directly
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
 
     def output(self) -> str:
         try:
@@ -119,6 +124,32 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL gunicorn and every worker at once, as a power cut would; idempotent.
+
+        Nothing gets to finish: requests in flight lose their connection and open
+        transactions are rolled back by the database.
+        """
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        # Killed workers are reaped by init; wait until none still holds the port.
+        deadline = time.monotonic() + 10
+        while _group_alive(self.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling interval while the kernel tears the workers down
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group `group` is still running (zombies excluded)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(group) and fields[0] != "Z":  # state, ppid, pgrp
+            return True
+    return False
 
 
 def _wait_healthy(server: LiveServer) -> None:
@@ -144,9 +175,51 @@ def _wait_healthy(server: LiveServer) -> None:
     )
 
 
+@dataclass
+class LiveSite:
+    """A migrated database holding the demo data, and the instance folder and
+    environment to serve it with; a server can be started on it again after a crash."""
+
+    database_url: str
+    instance: Path
+    env: dict[str, str]
+
+    def start(self, port: int | None = None, workers: int = 2) -> LiveServer:
+        """`terrain serve` on this site (a free port unless `port`), once /healthz answers."""
+        port = port or _free_port()
+        log_path = self.instance / "server.log"
+        with log_path.open("ab") as log:  # a restart appends to the same log
+            process = subprocess.Popen(
+                [
+                    *_terrain_command(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(workers),
+                ],
+                cwd=PROJECT_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, stopped as a whole
+            )
+        server = LiveServer(
+            url=f"http://127.0.0.1:{port}",
+            process=process,
+            log_path=log_path,
+            database_url=self.database_url,
+        )
+        _wait_healthy(server)
+        return server
+
+
 @contextmanager
-def run_live_server(tag: str) -> Iterator[LiveServer]:
-    """Migrate and seed a fresh database, then serve it with gunicorn until the end."""
+def live_site(tag: str) -> Iterator[LiveSite]:
+    """A fresh database, migrated and seeded with `terrain db upgrade` and `terrain
+    seed-demo`, and an instance folder; both removed afterwards."""
     with (
         fresh_database(tag) as database_url,
         tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-") as instance,
@@ -176,20 +249,15 @@ def run_live_server(tag: str) -> Iterator[LiveServer]:
                     f"{done.stdout}\n{done.stderr}",
                     pytrace=False,
                 )
-        port = _free_port()
-        log_path = Path(instance) / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, stopped as a whole
-            )
-        server = LiveServer(url=f"http://127.0.0.1:{port}", process=process, log_path=log_path)
+        yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
+
+
+@contextmanager
+def run_live_server(tag: str) -> Iterator[LiveServer]:
+    """Migrate and seed a fresh database, then serve it with gunicorn until the end."""
+    with live_site(tag) as site:
+        server = site.start()
         try:
-            _wait_healthy(server)
             yield server
         finally:
             server.stop()

@@ -303,6 +303,7 @@ def test_concurrent_copies_of_one_batch_apply_it_once():
         def post(_: int) -> list[dict]:
             with sessions() as session:
                 rue1 = accounts.find_user(session, "rue1")
+                session.commit()  # SQLite: no transaction open while waiting
                 barrier.wait()
                 return sync.apply_batch(session, rue1, batch)
 
