@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -16,10 +16,14 @@ bp = Blueprint("pwa", __name__)
 
 THEME_COLOUR = "#0b5d57"
 BACKGROUND_COLOUR = "#f7f7f2"
+# Whose page this is, for the service worker: it keeps one user's offline pages at a
+# time and drops them as soon as a page of somebody else goes through it.
+USER_HEADER = "X-Terrain-User"
 # Files of the app shell, cached at install; pages with personal data never are.
 SHELL_STATIC = (
     "css/terrain.css",
     "js/app.js",
+    "js/offline.js",
     "vendor/htmx-2.0.11.min.js",
     "icons/sprite.svg",
     "icons/icon-192.png",
@@ -88,11 +92,24 @@ def manifest():
 def service_worker():
     shell = [url_for("static", filename=name) for name in SHELL_STATIC]
     body = render_template(
-        "pwa/sw.js", version=shell_version(), shell=shell, offline_url=url_for("pwa.offline")
+        "pwa/sw.js",
+        version=shell_version(),
+        shell=shell,
+        offline_url=url_for("pwa.offline"),
+        logout_url=url_for("auth.logout"),
     )
     response = Response(body, mimetype="application/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.after_app_request
+def _mark_user_pages(response: Response) -> Response:
+    # The user as loaded for this request (never loaded here: an error page stays simple).
+    user = g.get("_login_user")
+    if response.mimetype == "text/html" and user is not None and user.is_authenticated:
+        response.headers[USER_HEADER] = str(user.id)
     return response
 
 

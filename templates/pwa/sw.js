@@ -1,13 +1,26 @@
 /* Terrain service worker, version {{ version }}.
    Caches the app shell under a versioned name and shows the offline page when a
-   navigation fails. Never caches pages with personal data, API answers or htmx
-   fragments. Served from / with Cache-Control: no-cache so updates are seen. */
+   navigation fails. Pages come from the network first; the few the server marks as
+   a user's offline views (header X-Terrain-Offline: page) are also kept in a pages
+   cache of this phone, shown when the network fails, and wiped at logout by the
+   page's script. Never caches other pages, API answers or htmx fragments.
+   The outbox of changes lives in IndexedDB (static/js/offline.js), never here: a new
+   worker version changes nothing to it, and sends nothing itself.
+   Served from / with Cache-Control: no-cache so updates are seen. */
 "use strict";
 
 const VERSION = "{{ version }}";
 const SHELL_CACHE = "terrain-shell-" + VERSION;
+// Not versioned: the offline views survive an update of the worker.
+const PAGES_CACHE = "terrain-pages";
 const OFFLINE_URL = "{{ offline_url }}";
+const LOGOUT_URL = "{{ logout_url }}";
 const SHELL = {{ shell | tojson }};
+const OFFLINE_HEADER = "X-Terrain-Offline";
+const USER_HEADER = "X-Terrain-User";
+// Offline views older than this are fetched again when a page asks to keep them ready.
+const PAGE_REFRESH_MS = 30 * 60 * 1000;
+const SYNC_TAG = "terrain-outbox";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -28,24 +41,149 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// --- The pages cache: one user's offline views at a time ---------------------------
+
+function pageKey(url) {
+  const parsed = new URL(url, self.location.origin);
+  parsed.hash = "";
+  return parsed.href;
+}
+
+function isOfflineView(response) {
+  return Boolean(response) && response.ok && response.type === "basic" &&
+    response.headers.get(OFFLINE_HEADER) === "page";
+}
+
+// Changes to the pages cache, one after the other (a put never meets a sweep).
+let pagesQueue = Promise.resolve();
+function serially(work) {
+  pagesQueue = pagesQueue.then(work, work);
+  return pagesQueue;
+}
+
+// Drop the kept pages of anybody but `user` (a page of `user` just went through).
+function sweepOthers(user) {
+  return caches.has(PAGES_CACHE).then((exists) => {
+    if (!exists) { return undefined; }
+    return caches.open(PAGES_CACHE).then((cache) => cache.keys().then((keys) =>
+      Promise.all(keys.map((key) => cache.match(key, { ignoreVary: true }).then((hit) => {
+        if (hit && hit.headers.get(USER_HEADER) !== user) { return cache.delete(key); }
+        return undefined;
+      })))
+    ));
+  });
+}
+
+function forgetOthers(user) {
+  if (!user) { return Promise.resolve(); }
+  return serially(() => sweepOthers(user));
+}
+
+function keepPage(url, response) {
+  const user = response.headers.get(USER_HEADER);
+  if (!user) { return Promise.resolve(); }
+  return serially(() => sweepOthers(user)
+    .then(() => caches.open(PAGES_CACHE))
+    .then((cache) => cache.put(pageKey(url), response)));
+}
+
+function keptPage(url) {
+  return pagesQueue.catch(() => undefined)
+    .then(() => caches.open(PAGES_CACHE))
+    .then((cache) => cache.match(pageKey(url), { ignoreVary: true }));
+}
+
+function offlinePage() {
+  return caches.open(SHELL_CACHE).then((cache) => cache.match(OFFLINE_URL));
+}
+
+// After the network answered a page: keep it if it is an offline view, and drop the
+// pages of another user whoever's page it is.
+function afterPage(url, response) {
+  if (isOfflineView(response)) {
+    return keepPage(url, response.clone());
+  }
+  return forgetOthers(response.headers.get(USER_HEADER));
+}
+
+// --- Messages from the pages --------------------------------------------------------
+
+const fetching = new Set(); // offline views being fetched for keeping
+
+function keepPagesReady(urls, user) {
+  return caches.open(PAGES_CACHE).then((cache) => Promise.all(urls.map((url) =>
+    cache.match(pageKey(url), { ignoreVary: true })
+      .then((hit) => {
+        const date = hit ? Date.parse(hit.headers.get("Date") || "") : NaN;
+        const fresh = hit && hit.headers.get(USER_HEADER) === user &&
+          !isNaN(date) && Date.now() - date < PAGE_REFRESH_MS;
+        if (fresh || fetching.has(url)) { return undefined; }
+        fetching.add(url);
+        return fetch(url, { credentials: "same-origin", redirect: "manual" })
+          .then((response) => (isOfflineView(response) &&
+            response.headers.get(USER_HEADER) === user ? keepPage(url, response) : undefined))
+          .catch(() => undefined)
+          .then(() => { fetching.delete(url); });
+      })
+  )));
+}
+
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "refresh-offline-page") {
+  const data = event.data || {};
+  if (data.type === "refresh-offline-page") {
     event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.add(OFFLINE_URL)));
+  } else if (data.type === "keep-pages" && Array.isArray(data.urls) && data.user) {
+    event.waitUntil(keepPagesReady(data.urls.filter((url) => typeof url === "string" &&
+      url.startsWith("/") && !url.startsWith("//")), String(data.user)));
   }
 });
 
+// Background Sync, where the browser has it: ask the open pages to send their outbox
+// (never relied upon: the pages also send on load, on "online" and on a timer).
+self.addEventListener("sync", (event) => {
+  if (event.tag !== SYNC_TAG) { return; }
+  event.waitUntil(
+    self.clients.matchAll({ type: "window" })
+      .then((windows) => windows.forEach((client) => client.postMessage({ type: "flush" })))
+  );
+});
+
+// --- Fetches ------------------------------------------------------------------------
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") { return; }
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) { return; }
+  if (request.method === "POST" && url.pathname === LOGOUT_URL) {
+    // Logging out (with or without the page's script): no kept page outlives it.
+    event.waitUntil(serially(() => caches.delete(PAGES_CACHE)));
+    return;
+  }
+  if (request.method !== "GET") { return; }
 
   if (request.mode === "navigate") {
-    // Pages come from the network, always; when it fails, the offline page.
+    // Pages come from the network first; when it fails, the kept offline view of that
+    // address, else the offline page.
     event.respondWith(
-      fetch(request).catch(() =>
-        caches.open(SHELL_CACHE).then((cache) => cache.match(OFFLINE_URL))
+      fetch(request).then((response) => {
+        event.waitUntil(afterPage(request.url, response).catch(() => undefined));
+        return response;
+      }).catch(() =>
+        keptPage(request.url).then((hit) => hit || offlinePage())
       )
+    );
+    return;
+  }
+
+  if (request.headers.get("HX-Boosted") === "true" && request.headers.get("HX-Request") === "true") {
+    // A boosted link loads a whole page through htmx: keep it like a navigation (a
+    // failure is left to htmx, and app.js then navigates to the page for real).
+    // Other htmx requests (fragments) are never kept.
+    event.respondWith(
+      fetch(request).then((response) => {
+        event.waitUntil(afterPage(request.url, response).catch(() => undefined));
+        return response;
+      })
     );
     return;
   }
