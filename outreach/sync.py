@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
+from core.ids import uuid7
 from core.roles import Permission
 from outreach import services
 from outreach.models import (
@@ -85,8 +86,6 @@ def _demo_encounter(session: Session) -> Encounter | None:
 
 
 def _example_create(session: Session) -> dict[str, Any]:
-    from core.ids import uuid7
-
     encounter = _demo_encounter(session)
     known_place = encounter.place_id if encounter else None
     return {

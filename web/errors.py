@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -42,13 +43,18 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def api_error(status: int, error: str, message: str, **extra: Any) -> Response:
+    """The JSON error of the API: a code, a sentence in the user's language, details."""
+    response = jsonify({"error": error, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
 def _respond(code: int, error_key: str, title: str | None = None, text: str | None = None):
     default_title, default_text = _messages().get(code, _messages()[500])
     title, text = title or default_title, text or default_text
     if request.path.startswith("/api/"):
-        response = jsonify({"error": error_key, "message": text})
-        response.status_code = code
-        return response
+        return api_error(code, error_key, text)
     return render("errors/error.html", code=code, title=title, text=text, status=code)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
 from core import audit, sync, throttle
 from core.roles import Permission
 from web import db
+from web.errors import api_error
 from web.permissions import requires
 from web.rendering import render
 from web.validation import errors_json
@@ -22,12 +24,6 @@ bp = Blueprint("sync", __name__)
 REQUESTS_PER_MINUTE = 120
 
 
-def _api_error(status: int, error: str, message: str, **extra: Any):
-    response = jsonify({"error": error, "message": message, **extra})
-    response.status_code = status
-    return response
-
-
 def _rate_limited():
     key = throttle.hashed_key("sync", str(current_user.id), current_app.config["SECRET_KEY"])
     session = db.session()
@@ -35,9 +31,7 @@ def _rate_limited():
     session.commit()
     if not wait:
         return None
-    from flask_babel import gettext as _
-
-    response = _api_error(
+    response = api_error(
         429, "too_many_requests", _("Too many requests: wait a minute."), retry_after=wait
     )
     response.headers["Retry-After"] = str(wait)
@@ -54,13 +48,11 @@ def with_messages(answer: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/api/sync", methods=["POST"])
 @requires(Permission.SYNC)
 def push():
-    from flask_babel import gettext as _
-
     limited = _rate_limited()
     if limited is not None:
         return limited
     if (request.content_length or 0) > sync.MAX_BATCH_BYTES:
-        return _api_error(
+        return api_error(
             413,
             "too_large",
             _("Too much at once: send at most %(size)s kB per request.", size=1024),
@@ -72,12 +64,12 @@ def push():
     except BadRequest:
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("ops"), list):
-        return _api_error(
+        return api_error(
             422, "invalid_body", _('Send a JSON object with a list "ops".'), max_ops=None
         )
     ops = body["ops"]
     if len(ops) > sync.MAX_OPS_PER_BATCH:
-        return _api_error(
+        return api_error(
             422,
             "too_many_ops",
             _("Too many changes at once: at most %(max)s per request.", max=sync.MAX_OPS_PER_BATCH),
