@@ -1,12 +1,12 @@
 """Run every benchmark and print its results table row(s)."""
 
-from bench import audit_log, sync
+from bench import appointments, audit_log, sms, sync
 
 
 def main() -> None:
     print("| benchmark | figure | reference | ratio | date |")
     print("| --- | --- | --- | --- | --- |")
-    for benchmark in (audit_log, sync):
+    for benchmark in (audit_log, sync, sms, appointments):
         for row in benchmark.run():
             print(row, flush=True)
 

@@ -47,6 +47,7 @@ from unittest import mock
 
 from sqlalchemy import Engine, create_engine, func, insert, make_url, select, text
 
+from bench.progress import Progress
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 
@@ -391,12 +392,7 @@ def _insert_loop(engine: Engine, count: int) -> float:
         return time.perf_counter() - start
 
 
-_started = time.monotonic()
-
-
-def _note(message: str) -> None:
-    elapsed = time.monotonic() - _started
-    print(f"bench/sync.py [{elapsed:5.1f} s]: {message}", file=sys.stderr, flush=True)
+_note = Progress("bench/sync.py")
 
 
 def _cpu_seconds(group: int) -> tuple[float, float]:
@@ -522,8 +518,7 @@ def _reconnect(server: _Server, engine: Engine, backend: str) -> str:
 
 
 def run() -> list[str]:
-    global _started
-    _started = time.monotonic()
+    _note.restart()
     with (
         tempfile.TemporaryDirectory(prefix="terrain-bench-sync-") as folder,
         _database(folder) as url,

@@ -35,6 +35,12 @@ class Settings:
     trusted_proxies: int = 0
     log_level: str = "INFO"
     sms_gateway: str = "console"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_from: str = ""  # a sender id ("CPAS") or number, when no Messaging Service is used
+    twilio_api_url: str = ""  # another base URL for Twilio's API (a proxy; the tests' fake)
+    sms_segment_price: str = "0.08"  # euros per segment, for the cost estimates
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +63,12 @@ class Settings:
             trusted_proxies=_int(env, "TERRAIN_TRUSTED_PROXIES", 0),
             log_level=env.get("TERRAIN_LOG_LEVEL", "INFO").upper(),
             sms_gateway=env.get("TERRAIN_SMS_GATEWAY", "console"),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_from=env.get("TWILIO_FROM", ""),
+            twilio_api_url=(env.get("TWILIO_API_URL") or "").rstrip("/"),
+            sms_segment_price=env.get("TERRAIN_SMS_SEGMENT_PRICE", "0.08"),
         )
 
 

@@ -84,6 +84,8 @@ USERS = [
     ("rue2", "Lotte Peeters", Role.STREET_EDUCATOR, "bxl-rue-nord", "nl"),
     ("accueil", "Julie Lambert", Role.RECEPTION, "bxl-marolles", "fr"),
     ("as1", "Thomas Janssens", Role.SOCIAL_WORKER, "bxl-marolles", "fr"),
+    ("as2", "Inès Moreau", Role.SOCIAL_WORKER, "bxl-marolles", "fr"),
+    ("as3", "Pieter Desmet", Role.SOCIAL_WORKER, "clr-dampremy", "nl"),
 ]
 
 

@@ -21,9 +21,18 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     SYNC = "sync"  # use the offline sync API (each op type checks its own permission)
     OUTREACH_RECORD = "outreach.record"
+    SMS_READ = "sms.read"  # the outbox ("SMS envoyés") and each message's history
+    SMS_CONTACTS = "sms.contacts"  # contacts, their numbers and consents
+    SMS_INBOX = "sms.inbox"  # replies that need a person
+    SMS_BROADCAST = "sms.broadcast"  # compose and send a message to an audience
+    SMS_SETTINGS = "sms.settings"  # templates, quiet hours
+    SMS_REPORTS = "sms.reports"
+    APPOINTMENTS_BOOK = "appointments.book"  # book, move, cancel for a person (staff API)
 
 
 ALL_ROLES = frozenset(Role)
+# Staff who work at a desk with people's files (not the field-only roles).
+_OFFICE = frozenset({Role.ADMIN, Role.COORDINATOR, Role.RECEPTION, Role.SOCIAL_WORKER})
 
 # Each permission lists the roles that hold it. Domain issues add their rows here.
 MATRIX: dict[Permission, frozenset[Role]] = {
@@ -33,6 +42,13 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.SYNC: ALL_ROLES,
     Permission.OUTREACH_RECORD: frozenset({Role.STREET_EDUCATOR}),
+    Permission.SMS_READ: _OFFICE,
+    Permission.SMS_CONTACTS: _OFFICE,
+    Permission.SMS_INBOX: _OFFICE,
+    Permission.SMS_BROADCAST: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.SMS_SETTINGS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.SMS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.APPOINTMENTS_BOOK: _OFFICE,
 }
 
 

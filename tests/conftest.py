@@ -3,7 +3,7 @@ the demo data; each test runs inside a transaction that is rolled back afterward
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,7 +61,30 @@ def db(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture()
-def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
+def sessions(connection: Connection) -> Callable[[], Session]:
+    """New sessions on the test's connection, as a job or a dispatcher opens them; their
+    commits are savepoints of the test's transaction."""
+    return lambda: _session_on(connection)
+
+
+@pytest.fixture()
+def empty_outbox(db: Session) -> None:
+    """The demo's waiting SMS set aside, so a dispatch sends only the test's own."""
+    from sqlalchemy import update
+
+    from notifications.models import Message
+
+    db.execute(
+        update(Message)
+        .where(Message.status.in_(("pending", "sending")))
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+
+
+def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: str) -> Flask:
+    """The app on the test's connection; `env` adds settings (TWILIO_AUTH_TOKEN…)."""
     from web import create_app
 
     settings = Settings.from_env(
@@ -69,6 +92,7 @@ def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
             "TERRAIN_INSTANCE_PATH": str(tmp_path),
             "TERRAIN_DATABASE_URL": database_url,
             "TERRAIN_SECRET_KEY": "test-secret",
+            **env,
         }
     )
     return create_app(
@@ -77,6 +101,11 @@ def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
         TERRAIN_SESSION_FACTORY=lambda: _session_on(connection),
         TERRAIN_ENGINE=connection.engine,
     )
+
+
+@pytest.fixture()
+def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
+    return make_app(connection, database_url, tmp_path)
 
 
 @pytest.fixture()

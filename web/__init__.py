@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
+        appointments_api,
+        appointments_public,
         auth,
         db,
         errors,
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         permissions,
         pwa,
         rendering,
+        sms,
+        sms_broadcasts,
+        sms_inbox,
+        sms_webhooks,
     )
     from web import sync as sync_views
     from web.extensions import babel, csrf, htmx
@@ -82,9 +88,24 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     permissions.init_app(app)
     rendering.init_app(app)
     errors.init_app(app)
-    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp, sync_views.bp, outreach.bp):
+    for blueprint in (
+        main.bp,
+        admin.bp,
+        pwa.bp,
+        health.bp,
+        api.bp,
+        appointments_api.bp,
+        appointments_public.bp,
+        sync_views.bp,
+        outreach.bp,
+        sms.bp,
+        sms_broadcasts.bp,
+        sms_inbox.bp,
+        sms_webhooks.bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
+    csrf.exempt(sms_webhooks.bp)  # Twilio signs its requests instead
 
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -32,7 +32,20 @@ ACTION_LABELS = {
     "activate": _l("Reactivated"),
     "deactivate": _l("Deactivated"),
 }
-ENTITY_LABELS = {"user": _l("Account"), "team": _l("Team")}
+ENTITY_LABELS = {
+    "user": _l("Account"),
+    "team": _l("Team"),
+    "sync_feed": _l("Offline download"),
+    "outreach_team": _l("Street team"),
+    "outreach_person": _l("Person met in the street"),
+    "outreach_place": _l("Place"),
+    "outreach_encounter": _l("Encounter"),
+    "sms_contact": _l("SMS contact"),
+    "sms_consent": _l("SMS consent"),
+    "sms_message": _l("SMS"),
+    "sms_inbound": _l("SMS received"),
+    "sms_broadcast": _l("SMS broadcast"),
+}
 
 
 def _parse_day(raw: str | None, errors: dict[str, str], field: str) -> date | None:

@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 
 from core import sync
 from core.roles import Permission
-from web import db
+from web import appointments_api, db
 from web.permissions import public, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -119,6 +119,8 @@ def openapi():
         },
     }
     spec["paths"].update(sync_paths())
+    spec["paths"].update(appointments_api.openapi_paths())
+    spec["components"]["schemas"].update(appointments_api.openapi_schemas())
     return jsonify(spec)
 
 

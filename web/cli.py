@@ -1,9 +1,16 @@
-"""The `terrain` command: demo, serve, db upgrade, seed-demo, user create, check."""
+"""The `terrain` command: demo, serve, scheduler, sms dispatch, db upgrade, seed-demo,
+user create, check."""
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
+import re
+import signal
+import subprocess
 import sys
+import threading
 from typing import Any
 
 import click
@@ -166,7 +173,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="Port (default PORT or 8000).")
 def demo(port: int | None) -> None:
-    """Migrate, load the demo data and serve on 127.0.0.1 (the embedded SQLite database)."""
+    """Migrate, load the demo data, start the scheduler and serve on 127.0.0.1.
+
+    The database is the embedded SQLite one. `terrain scheduler` runs as a child
+    process (it sends the outbox's SMS through the console gateway, so the "SMS"
+    pages show every message) and is stopped with the server (Ctrl+C).
+    """
     from core.migrations import upgrade
     from web.demo import LOGINS, seed_all
 
@@ -177,6 +189,7 @@ def demo(port: int | None) -> None:
     with _session_factory(settings)() as session:
         seed_all(session)
         session.commit()
+    _start_scheduler_child()
     click.echo("")
     click.echo(f"Terrain is running: http://127.0.0.1:{port}/")
     click.echo("Demo logins (password: demo):")
@@ -185,6 +198,161 @@ def demo(port: int | None) -> None:
     click.echo("Stop with Ctrl+C.")
     click.echo("")
     _run_gunicorn("127.0.0.1", port, settings.workers)
+
+
+def _start_scheduler_child() -> subprocess.Popen:
+    """`terrain scheduler` beside the demo's server, stopped when the demo stops: at exit
+    (gunicorn's master exits through sys.exit on SIGINT / SIGTERM), on SIGHUP before
+    gunicorn takes the signals over, and by itself when its parent disappears."""
+    child = subprocess.Popen([sys.executable, "-m", "web.cli", "scheduler", "--exit-with-parent"])
+    owner = os.getpid()
+
+    def stop_child() -> None:
+        # gunicorn's workers are forks of this process and run atexit handlers too.
+        if os.getpid() != owner or child.poll() is not None:
+            return
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+    atexit.register(stop_child)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop_child()
+        sys.exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    return child
+
+
+@main.command()
+@click.option("--exit-with-parent", is_flag=True, hidden=True)
+def scheduler(exit_with_parent: bool) -> None:
+    """Run the periodic jobs (SMS dispatch, reminders, clean-up) until stopped.
+
+    One process, never inside the web workers; SIGTERM or Ctrl+C stop it cleanly.
+    Starting two by mistake sends nothing twice.
+    """
+    from core.scheduler import JobContext, load_jobs, run
+
+    settings = _settings()
+    _configure_logging(settings)
+    jobs = load_jobs()
+    context = JobContext(
+        session_factory=_session_factory(settings),
+        settings=settings,
+        gateway=_gateway(settings),
+    )
+    clean = run(context, jobs, exit_with_parent=exit_with_parent)
+    if not clean:
+        os._exit(1)  # a job thread that will not end must not keep the process alive
+
+
+@main.group()
+def sms() -> None:
+    """SMS: the outbox."""
+
+
+@sms.command("dispatch")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option(
+    "--worker", default=None, help="Name recorded on the messages it claims (default host:pid)."
+)
+@click.option(
+    "--interval",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="Seconds between two looks at the outbox (without --once).",
+)
+def sms_dispatch(once: bool, worker: str | None, interval: float) -> None:
+    """Send the outbox's due messages through TERRAIN_SMS_GATEWAY.
+
+    Without --once it keeps looking every --interval seconds until SIGTERM or Ctrl+C:
+    an extra dispatcher beside the scheduler's. Any number may run at once, on any
+    machine: each message is sent once.
+    """
+    from core.scheduler import load_jobs
+    from notifications.dispatch import DispatchReport, dispatch_due, worker_name
+    from notifications.jobs import status_callback
+
+    settings = _settings()
+    _configure_logging(settings)
+    load_jobs()  # the domains' modules: their subject kinds say which messages are stale
+    sessions = _session_factory(settings)
+    gateway = _gateway(settings)()
+    worker = worker or worker_name()
+    callback = status_callback(settings, gateway)
+    stopping = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set())
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    click.echo(f"dispatcher {worker} ready ({gateway.name} gateway)")
+    total = DispatchReport()
+    try:
+        while not stopping.is_set():
+            report = dispatch_due(
+                sessions,
+                gateway,
+                status_callback_url=callback,
+                worker=worker,
+                stop=stopping.is_set,
+            )
+            for name in ("claimed", "sent", "retried", "failed", "dropped", "released"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            if once:
+                break
+            stopping.wait(interval)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    click.echo(
+        f"dispatcher {worker}: {total.sent} sent, {total.retried} to retry, "
+        f"{total.failed} failed, {total.dropped} dropped as stale"
+    )
+
+
+def _gateway(settings: Settings):
+    """The configured SMS gateway, made once (a configuration error stops here)."""
+    from core.scheduler import shared
+    from notifications.gateways import make_gateway
+
+    try:
+        made = make_gateway(settings)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    return shared(lambda: made)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+# Paths that carry a secret (the token of the link in a confirmation SMS): the access
+# log shows them masked, so whoever reads the logs cannot open the appointment.
+SECRET_PATH = re.compile(r"^/r/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    return SECRET_PATH.sub("/r/…", path)
+
+
+def _access_logger_class() -> type:
+    from gunicorn.glogging import Logger
+
+    class AccessLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+            atoms = super().atoms(resp, req, environ, request_time)
+            atoms["U"] = loggable_path(atoms["U"])
+            return atoms
+
+    return AccessLogger
 
 
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
@@ -205,6 +373,7 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("accesslog", "-")
             # No client address and no referrer in the access log: personal data.
             self.cfg.set("access_log_format", '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+            self.cfg.set("logger_class", _access_logger_class())
             self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
 
         def load(self):

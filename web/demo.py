@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from appointments import demo as appointments_demo
 from core import demo as core_demo
+from notifications import demo as notifications_demo
 from outreach import demo as outreach_demo
 
 LOGINS = [
@@ -13,7 +15,8 @@ LOGINS = [
     ("aide1 … aide6", "home aides"),
     ("rue1, rue2", "street educators"),
     ("accueil", "reception agent, Antenne Marolles"),
-    ("as1", "social worker, Antenne Marolles"),
+    ("as1, as2", "social workers, Antenne Marolles"),
+    ("as3", "social worker, Espace citoyen Dampremy"),
 ]
 
 
@@ -22,4 +25,6 @@ def seed_all(session: Session) -> dict[str, int]:
     created.update(core_demo.seed(session))
     session.flush()
     created.update(outreach_demo.seed(session))
+    created.update(notifications_demo.seed(session))
+    created.update(appointments_demo.seed(session))
     return created

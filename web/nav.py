@@ -29,6 +29,13 @@ NAV: list[NavEntry] = [
         _l("Encounters of the maraude, even without network."),
     ),
     NavEntry(
+        "sms.outbox",
+        _l("SMS"),
+        "sms",
+        Permission.SMS_READ,
+        _l("Messages sent and waiting, replies, contacts and their consent."),
+    ),
+    NavEntry(
         "admin.users",
         _l("Accounts"),
         "users",

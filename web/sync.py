@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
-from core import audit, sync, throttle
+from core import audit, sync
 from core.roles import Permission
-from web import db
+from web import db, throttling
 from web.errors import api_error
 from web.permissions import requires
 from web.rendering import render
@@ -25,17 +25,7 @@ REQUESTS_PER_MINUTE = 120
 
 
 def _rate_limited():
-    key = throttle.hashed_key("sync", str(current_user.id), current_app.config["SECRET_KEY"])
-    session = db.session()
-    wait = throttle.consume(session, key, REQUESTS_PER_MINUTE, 60)
-    session.commit()
-    if not wait:
-        return None
-    response = api_error(
-        429, "too_many_requests", _("Too many requests: wait a minute."), retry_after=wait
-    )
-    response.headers["Retry-After"] = str(wait)
-    return response
+    return throttling.api_refusal("sync", str(current_user.id), REQUESTS_PER_MINUTE)
 
 
 def with_messages(answer: dict[str, Any]) -> dict[str, Any]:

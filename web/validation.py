@@ -38,6 +38,57 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "unknown_op_type": _("Unknown kind of change. Update the app."),
         "invalid_version": _("The version must be a whole number."),
         "not_an_object": _("Malformed change."),
+        # SMS: contacts, templates, quiet hours
+        "invalid_phone": _("This is not a phone number we can reach. Example: 0470 12 34 56."),
+        "too_many": _("At most %(max)s.", max=params.get("max", "")),
+        "malformed_placeholder": _(
+            "A brace { or } is not closed, or a name between braces is not valid."
+        ),
+        "unknown_placeholder": _(
+            "Unknown placeholder {%(name)s}. You may use: %(allowed)s.",
+            name=params.get("name", ""),
+            allowed=params.get("allowed", "") or "—",
+        ),
+        "too_many_segments": _(
+            "Too long: at most %(max)s SMS segments with the example values.",
+            max=params.get("max", ""),
+        ),
+        "invalid_time": _("Give a time like 21:00."),
+        # SMS broadcasts
+        "no_placeholders": _(
+            "A broadcast is the same text for everyone: remove the braces { and }."
+        ),
+        "bilingual_too_long": _(
+            "French and Dutch together (for people whose language is unknown) would be "
+            "more than %(max)s SMS segments. Shorten one of the texts.",
+            max=params.get("max", ""),
+        ),
+        "no_recipients": _(
+            "Nobody in this audience can get this message. Choose another audience or kind "
+            "of message."
+        ),
+        "urgent_not_allowed": _("Only a service change may be urgent."),
+        "already_finished": _("This broadcast is already finished or stopped."),
+        "invalid_date": _("Give a date like 2026-11-23."),
+        # Appointments
+        "walk_in_only": _("This service is without appointment: come during the opening hours."),
+        "not_online": _("This service is booked by phone only. Call your antenne."),
+        "not_offered": _("This place does not offer this service. Choose another place."),
+        "in_past": _("This time has already passed. Choose a later time."),
+        "too_soon": _(
+            "Too soon: book at least %(hours)s hours ahead.", hours=params.get("hours", "")
+        ),
+        "too_far": _(
+            "Too far ahead: book at most %(days)s days ahead.", days=params.get("days", "")
+        ),
+        "not_a_slot": _("This time is not a free slot of this service. Choose one from the list."),
+        "not_mobile": _("Give a mobile number: the confirmation comes by SMS."),
+        "too_many_bookings": _(
+            "This number already has %(max)s appointments to come. Cancel one first.",
+            max=params.get("max", ""),
+        ),
+        "wrong_status": _("Not possible for this appointment any more."),
+        "not_started": _("The appointment has not started yet."),
         "server_error": _(
             "The server could not apply this change. Send it again later, or tell your "
             "manager if it persists."

@@ -36,12 +36,12 @@ def test_check_fails_before_migrations_and_passes_after(cli_env):
 def test_seed_demo_twice_creates_everything_once(cli_env):
     _run(cli_env, "db", "upgrade")
     first = _run(cli_env, "seed-demo")
-    assert first.exit_code == 0 and "12 users" in first.output
+    assert first.exit_code == 0 and "14 users" in first.output
     second = _run(cli_env, "seed-demo")
     assert second.exit_code == 0 and "0 users" in second.output
     engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
-        assert accounts.count_users(session) == 12
+        assert accounts.count_users(session) == 14
     engine.dispose()
 
 
@@ -105,3 +105,11 @@ def test_user_create_refuses_bad_input_clearly(cli_env):
         input="long-enough-pw\nlong-enough-pw\n",
     )
     assert team.exit_code != 0 and "atlantis" in team.output
+
+
+def test_the_access_log_masks_the_token_of_an_sms_link():
+    from web.cli import loggable_path
+
+    assert loggable_path("/r/Zx9_secret-token") == "/r/…"
+    assert loggable_path("/r/Zx9_secret-token/appointment.ics") == "/r/…/appointment.ics"
+    assert loggable_path("/sms/") == "/sms/"

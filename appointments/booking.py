@@ -1,0 +1,797 @@
+"""Booking, moving and cancelling appointments: never two for one agent at one time.
+
+`book()` is the one path for every booking (the public pages, the staff API, the
+reception view). It checks the request (service, location, start, name, number), asks
+`slots.agents_free_at` which agents can take that start, then, for each of them in
+ascending id order (so two bookings never wait on each other in a cycle):
+
+1. makes sure the agent's row exists in `appointment_agent_locks`
+   (`INSERT … ON CONFLICT DO NOTHING`) and locks it (`SELECT … FOR UPDATE`);
+   on SQLite the transaction is already `BEGIN IMMEDIATE`: one writer at a time;
+2. inside the lock, looks again for an active appointment of that agent overlapping
+   start … end + buffer (what a booking committed meanwhile would show);
+3. free: inserts the appointment (`busy_until` = end + buffer) and bumps the lock row's
+   counter. Taken: tries the next agent.
+
+When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
+the caller commits, so the check and the insert of two bookings for one agent never
+interleave: a constraint-like guarantee on SQLite and PostgreSQL alike.
+
+Who booked, and their consent. A `BookingPerson` (name, number, language) is made or
+reused (same number and name), with a notifications contact referenced
+`appointments.person:<id>`. Booking states consent to SMS about the appointment (the
+booking form and the staff script say so: "you will receive a confirmation and
+reminders by SMS"), so the consents `reminder` (confirmation, reminders) and
+`service_change` (the appointment moved) are recorded when the contact has none yet:
+method `online` when the person booked online themselves, `phone_call` when staff
+booked during a call, `oral` at the desk. A consent withdrawn before (STOP) is kept
+withdrawn. `sms_consent=False` records nothing (the messages are then `blocked`,
+visible on the SMS pages).
+
+Messages: the confirmation (`appointment_confirmation`, key
+`confirmation:appointment:<id>`, with the link `<public url>/r/<token>` to cancel or
+move), the reminders of the service's rules (`reminder:appointment:<id>:J-1`, `…:H-2`),
+a moved appointment's `appointment_changed`, and the offer of a freed slot to the first
+person waiting for that service (`waiting-offer:<entry>:<appointment>`).
+
+The manage token (`secrets.token_urlsafe(16)`) is given once, on the returned
+appointment (`issued_token(appointment)`); only its SHA-256 is stored. It opens the
+appointment until the appointment's end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from appointments import slots
+from appointments.models import (
+    ACTIVE_STATES,
+    AgentLock,
+    Appointment,
+    BookingPerson,
+    Location,
+    Service,
+    ServiceLocation,
+    WaitingEntry,
+)
+from core import audit, clock, phone
+from core.accounts import User
+from core.config import Settings
+from core.sync import FieldError, Invalid
+from notifications import services as notify
+
+audit.ENTITY_TYPES.append("appointment")
+
+NAME_MAX = 120
+LANGUAGES = ("fr", "nl", "en")
+BOOKING_SOURCES = ("online", "phone", "desk")  # walk-ins join the queue elsewhere
+# An online booker may hold this many upcoming appointments per number.
+MAX_UPCOMING_PER_PHONE = 3
+NEXT_SLOTS = 3
+CONSENT_METHOD = {"online": "online", "phone": "phone_call", "desk": "oral"}
+CONSENT_CATEGORIES = ("reminder", "service_change")
+# The public pages: an appointment's own page, and where to book (waiting-list offers).
+MANAGE_PATH = "/r/"
+PUBLIC_BOOKING_PATH = "/rendez-vous"
+_TOKEN_ATTRIBUTE = "_issued_manage_token"  # noqa: S105 - an attribute name
+
+notify.register_kind(
+    notify.TemplateKind(
+        code="appointment_slot_offered",
+        category="service_change",
+        placeholders=("service", "date", "time", "place", "link"),
+        defaults={
+            "fr": "CPAS: une place s'est libérée pour {service} le {date} à {time}, {place}. "
+            "Pour la prendre: {link} ou appelez votre antenne.",
+            "nl": "OCMW: er is een plaats vrij voor {service} op {date} om {time}, {place}. "
+            "Reserveren: {link} of bel uw antenne.",
+            "en": "CPAS: a slot is free for {service} on {date} at {time}, {place}. "
+            "To book: {link} or call your office.",
+        },
+        example={
+            "service": "Permanence sociale",
+            "date": "lundi 24/11",
+            "time": "14h30",
+            "place": "Antenne Marolles, Rue Haute 298",
+            "link": "https://terrain.example/rendez-vous",
+        },
+    )
+)
+
+
+class SlotTaken(Exception):
+    """The start was just taken (or is no longer free): `next_slots` are the next ones."""
+
+    def __init__(self, next_slots: Sequence[slots.Slot]):
+        super().__init__("slot_taken")
+        self.next_slots = list(next_slots)
+
+
+# --- Lookups --------------------------------------------------------------------------
+
+
+def subject_of(appointment: Appointment) -> str:
+    return f"appointment:{appointment.id}"
+
+
+def issued_token(appointment: Appointment) -> str | None:
+    """The plain manage token, on the object `book()` or `reschedule()` just returned."""
+    return getattr(appointment, _TOKEN_ATTRIBUTE, None)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_by_token(session: Session, token: str) -> Appointment | None:
+    """The appointment of a manage link; None when unknown or after its end."""
+    token = (token or "").strip()
+    if not token or len(token) > 64:
+        return None
+    appointment = session.scalar(
+        select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
+    )
+    if appointment is None or clock.now() >= appointment.end_at:
+        return None
+    return appointment
+
+
+def get_appointment(session: Session, appointment_id: int) -> Appointment | None:
+    return session.get(Appointment, appointment_id)
+
+
+def offers(session: Session, service: Service, location: Location) -> bool:
+    """Does this location offer this service?"""
+    return (
+        session.scalar(
+            select(ServiceLocation.service_id).where(
+                ServiceLocation.service_id == service.id,
+                ServiceLocation.location_id == location.id,
+            )
+        )
+        is not None
+    )
+
+
+def _public_url(link_base: str | None) -> str:
+    base = link_base if link_base is not None else (Settings.from_env().public_url or "")
+    return base.rstrip("/")
+
+
+# --- Checks ---------------------------------------------------------------------------
+
+
+def _check_person(
+    name: str, raw_phone: str, language: str | None, *, source: str
+) -> tuple[dict[str, FieldError], phone.PhoneNumber | None]:
+    errors: dict[str, FieldError] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = FieldError("required")
+    elif len(name) > NAME_MAX:
+        errors["name"] = FieldError("too_long", {"max": NAME_MAX})
+    number = None
+    if not (raw_phone or "").strip():
+        errors["phone"] = FieldError("required")
+    else:
+        try:
+            number = phone.normalize(raw_phone)
+        except phone.InvalidPhoneNumber:
+            errors["phone"] = FieldError("invalid_phone")
+        else:
+            if source == "online" and not number.is_mobile:
+                # The confirmation and the code come by SMS: a landline cannot get them.
+                errors["phone"] = FieldError("not_mobile")
+    if language is not None and language not in LANGUAGES:
+        errors["language"] = FieldError("unknown_choice")
+    return errors, number
+
+
+def _check_service(
+    session: Session, service: Service | None, location: Location | None, *, source: str
+) -> dict[str, FieldError]:
+    errors: dict[str, FieldError] = {}
+    if service is None or not service.active:
+        errors["service"] = FieldError("unknown_choice")
+    elif service.booking_mode == "walk_in":
+        errors["service"] = FieldError("walk_in_only")
+    elif service.booking_mode == "phone" and source == "online":
+        errors["service"] = FieldError("not_online")
+    if location is None:
+        errors["location"] = FieldError("unknown_choice")
+    elif "service" not in errors and service is not None and not offers(session, service, location):
+        errors["location"] = FieldError("not_offered")
+    return errors
+
+
+def _check_start(service: Service, start: datetime, now: datetime) -> dict[str, FieldError]:
+    if start <= now:
+        return {"start": FieldError("in_past")}
+    if start < now + timedelta(hours=service.min_notice_hours):
+        return {"start": FieldError("too_soon", {"hours": service.min_notice_hours})}
+    last_day = clock.to_local(now).date() + timedelta(days=service.max_horizon_days)
+    if clock.to_local(start).date() > last_day:
+        return {"start": FieldError("too_far", {"days": service.max_horizon_days})}
+    return {}
+
+
+def _aware(start: datetime) -> datetime:
+    """A start given without offset is a Brussels wall-clock time."""
+    if start.tzinfo is None:
+        return clock.as_utc(start.replace(tzinfo=clock.BRUSSELS))
+    return clock.as_utc(start)
+
+
+# --- Locking ----------------------------------------------------------------------------
+
+
+def _lock_agent(session: Session, agent_id: int) -> None:
+    """Hold the agent's lock row until the transaction ends (made on first use)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AgentLock)
+        .values(user_id=agent_id, bookings=0)
+        .on_conflict_do_nothing(index_elements=["user_id"])
+    )
+    session.execute(
+        select(AgentLock.user_id).where(AgentLock.user_id == agent_id).with_for_update()
+    )
+
+
+def _agent_busy(
+    session: Session,
+    agent_id: int,
+    start: datetime,
+    busy_until: datetime,
+    ignore_appointment_id: int | None,
+) -> bool:
+    query = select(Appointment.id).where(
+        Appointment.agent_id == agent_id,
+        Appointment.status.in_(ACTIVE_STATES),
+        Appointment.start_at < busy_until,
+        Appointment.busy_until > start,
+    )
+    if ignore_appointment_id is not None:
+        query = query.where(Appointment.id != ignore_appointment_id)
+    return session.scalar(query.limit(1)) is not None
+
+
+def _taken(
+    session: Session, service: Service, location: Location, start: datetime, busy_until: datetime
+) -> bool:
+    """No agent is free at `start`: was it taken (a start of the grid that an active
+    appointment overlaps), or never a slot (off the grid, closed, nobody working)?"""
+    day = clock.to_local(start).date()
+    # The grid as if nobody were booked or absent (the search's own data, emptied).
+    search = slots._Search.load(
+        session, service=service, location=location, first_day=day, last_day=day, now=None
+    )
+    if search is None:
+        return False
+    for agent in search.agents.values():
+        agent.busy_starts, agent.busy_ends = [], []
+    agents = search.starts_of_day(day).get(int(start.timestamp()), [])
+    if not agents or start.timestamp() != int(start.timestamp()):
+        return False
+    return (
+        session.scalar(
+            select(Appointment.id)
+            .where(
+                Appointment.agent_id.in_(agents),
+                Appointment.status.in_(ACTIVE_STATES),
+                Appointment.start_at < busy_until,
+                Appointment.busy_until > start,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _place(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    start: datetime,
+    source: str,
+    person: Callable[[], BookingPerson],
+    actor: User | None,
+    agent_id: int | None,
+    ignore_appointment_id: int | None = None,
+) -> Appointment:
+    """Find a free agent under their lock and insert the appointment, or SlotTaken.
+    `person` is called only once an agent is held: a refused booking makes no one."""
+    end = start + timedelta(minutes=service.duration_minutes)
+    busy_until = end + timedelta(minutes=service.buffer_minutes)
+    candidates = slots.agents_free_at(
+        session,
+        service=service,
+        location=location,
+        start=start,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if agent_id is not None:
+        candidates = [candidate for candidate in candidates if candidate == agent_id]
+    if not candidates and not _taken(session, service, location, start, busy_until):
+        raise Invalid({"start": FieldError("not_a_slot")})
+    for candidate in sorted(candidates):
+        _lock_agent(session, candidate)
+        if _agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
+            continue  # booked meanwhile by someone who held the lock before us
+        appointment = Appointment(
+            service_id=service.id,
+            location_id=location.id,
+            agent_id=candidate,
+            person_id=person().id,
+            start_at=start,
+            end_at=end,
+            busy_until=busy_until,
+            status="booked",
+            source=source,
+            created_at=clock.now(),
+            created_by_id=actor.id if actor is not None else None,
+        )
+        session.add(appointment)
+        session.execute(
+            update(AgentLock)
+            .where(AgentLock.user_id == candidate)
+            .values(bookings=AgentLock.bookings + 1)
+        )
+        session.flush()
+        return appointment
+    raise SlotTaken(
+        slots.next_free_slots(
+            session, service=service, location=location, after=start, limit=NEXT_SLOTS
+        )
+    )
+
+
+# --- People and their contact -------------------------------------------------------------
+
+
+def _person(
+    session: Session, name: str, e164: str, language: str | None, *, reuse: bool = True
+) -> BookingPerson:
+    """The same number and name make the same person; a new language is remembered."""
+    name = name.strip()
+    person = None
+    if reuse:
+        person = session.scalar(
+            select(BookingPerson)
+            .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
+            .order_by(BookingPerson.id)
+            .limit(1)
+        )
+    if person is None:
+        person = BookingPerson(name=name, phone=e164, language=language, created_at=clock.now())
+        session.add(person)
+        session.flush()
+    elif language is not None and person.language != language:
+        person.language = language
+    return person
+
+
+def contact_reference(person: BookingPerson) -> str:
+    return f"appointments.person:{person.id}"
+
+
+def contact_for(session: Session, person: BookingPerson, *, actor: User | None = None):
+    """The person's notifications contact, made on first use."""
+    contact = notify.contact_by_reference(session, contact_reference(person))
+    if contact is None:
+        contact = notify.create_contact(
+            session,
+            actor=actor,
+            display_name=person.name,
+            language=person.language,
+            phones=[person.phone],
+            reference=contact_reference(person),
+        )
+    return contact
+
+
+def _record_consent(session: Session, contact, *, source: str, actor: User | None) -> None:
+    for category in CONSENT_CATEGORIES:
+        if notify.reachability(session, contact, category).reason == "no_consent":
+            notify.set_consent(
+                session,
+                contact,
+                category=category,
+                granted=True,
+                method=CONSENT_METHOD[source],
+                actor=actor,
+                note="appointment booking",
+            )
+
+
+def _values(session: Session, appointment: Appointment, language: str | None) -> dict[str, str]:
+    service = session.get(Service, appointment.service_id)
+    location = session.get(Location, appointment.location_id)
+    assert service is not None and location is not None
+    place = ", ".join(part for part in (location.name, location.address) if part)
+    return {
+        **notify.moment_values(appointment.start_at, language),
+        "service": service.name(language),
+        "place": place,
+    }
+
+
+def reminder_rules(service: Service) -> list[notify.ReminderRule]:
+    rules = []
+    if service.reminder_day_before_at is not None:
+        rules.append(notify.ReminderRule("J-1", days_before=1, at=service.reminder_day_before_at))
+    if service.reminder_hours_before:
+        hours = service.reminder_hours_before
+        rules.append(notify.ReminderRule(f"H-{hours}", hours_before=hours))
+    return rules
+
+
+def _issue_token(session: Session, appointment: Appointment) -> str:
+    token = secrets.token_urlsafe(16)
+    appointment.manage_token_hash = hash_token(token)
+    setattr(appointment, _TOKEN_ATTRIBUTE, token)
+    return token
+
+
+def _announce(
+    session: Session,
+    appointment: Appointment,
+    contact,
+    *,
+    template: str,
+    key: str,
+    token: str,
+    link_base: str | None,
+    actor: User | None,
+) -> None:
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    subject = subject_of(appointment)
+    values = _values(session, appointment, contact.language)
+    link = f"{_public_url(link_base)}{MANAGE_PATH}{token}"
+    notify.enqueue(
+        session,
+        key=key,
+        contact=contact,
+        category="reminder" if template == "appointment_confirmation" else "service_change",
+        template=template,
+        values={**values, "link": link},
+        subject=subject,
+        valid_until=appointment.start_at,
+        actor=actor,
+    )
+    notify.schedule_reminders(
+        session,
+        subject=subject,
+        contact=contact,
+        start_at=appointment.start_at,
+        values={"service": values["service"], "place": values["place"]},
+        rules=reminder_rules(service),
+    )
+
+
+# --- Booking -----------------------------------------------------------------------------
+
+
+def book(
+    session: Session,
+    *,
+    service: Service | None,
+    location: Location | None,
+    start: datetime,
+    person_name: str,
+    phone: str,
+    language: str | None = None,
+    source: str,
+    actor: User | None = None,
+    agent_id: int | None = None,
+    sms_consent: bool = True,
+    link_base: str | None = None,
+) -> Appointment:
+    """Book `start` for a person; Invalid (nothing changed) or SlotTaken when taken.
+
+    `source`: "online" (the person, on the public pages), "phone" or "desk" (staff,
+    `actor`). `link_base`: the public URL for the manage link (default
+    TERRAIN_PUBLIC_URL). The caller commits; after SlotTaken or Invalid, it rolls back.
+    """
+    errors: dict[str, FieldError] = {}
+    if source not in BOOKING_SOURCES:
+        errors["source"] = FieldError("unknown_choice")
+    errors.update(_check_service(session, service, location, source=source))
+    person_errors, number = _check_person(person_name, phone, language, source=source)
+    errors.update(person_errors)
+    now = clock.now()
+    start = _aware(start)
+    if service is not None and "service" not in errors:
+        errors.update(_check_start(service, start, now))
+    if number is not None and source == "online" and "phone" not in errors:
+        upcoming = session.scalar(
+            select(func.count(Appointment.id))
+            .join(BookingPerson, BookingPerson.id == Appointment.person_id)
+            .where(
+                BookingPerson.phone == number.e164,
+                Appointment.status == "booked",
+                Appointment.start_at > now,
+            )
+        )
+        if (upcoming or 0) >= MAX_UPCOMING_PER_PHONE:
+            errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
+    if errors:
+        raise Invalid(errors)
+    assert service is not None and location is not None and number is not None
+
+    appointment = _place(
+        session,
+        service=service,
+        location=location,
+        start=start,
+        source=source,
+        person=lambda: _person(session, person_name, number.e164, language),
+        actor=actor,
+        agent_id=agent_id,
+    )
+    person = appointment.person
+    token = _issue_token(session, appointment)
+    session.flush()
+    contact = contact_for(session, person, actor=actor)
+    if sms_consent:
+        _record_consent(session, contact, source=source, actor=actor)
+    _announce(
+        session,
+        appointment,
+        contact,
+        template="appointment_confirmation",
+        key=f"confirmation:{subject_of(appointment)}",
+        token=token,
+        link_base=link_base,
+        actor=actor,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={
+            "service": service.code,
+            "location": location.code,
+            "agent_id": appointment.agent_id,
+            "source": source,
+            "sms_consent": sms_consent,
+        },
+    )
+    return appointment
+
+
+# --- Cancelling, moving --------------------------------------------------------------------
+
+
+def _set_cancelled(session: Session, appointment: Appointment, *, by: str) -> None:
+    appointment.status = "cancelled"
+    appointment.cancelled_at = clock.now()
+    appointment.cancelled_by = by
+    session.flush()
+    notify.cancel_for_subject(session, subject_of(appointment), reason="appointment_cancelled")
+
+
+def cancel(
+    session: Session,
+    appointment: Appointment,
+    *,
+    by: str,
+    actor: User | None = None,
+    link_base: str | None = None,
+) -> Appointment:
+    """Cancel (`by`: person, staff, sms); idempotent. The waiting messages are dropped
+    and the freed start is offered to the first person waiting for the service."""
+    if by not in ("person", "staff", "sms"):
+        raise Invalid({"by": FieldError("unknown_choice")})
+    if appointment.status == "cancelled":
+        return appointment
+    if appointment.status not in ("booked", "checked_in"):
+        raise Invalid({"status": FieldError("wrong_status")})
+    _set_cancelled(session, appointment, by=by)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={"status": "cancelled", "by": by},
+    )
+    offer_freed_slot(session, appointment, link_base=link_base)
+    return appointment
+
+
+def offer_freed_slot(
+    session: Session, appointment: Appointment, *, link_base: str | None = None
+) -> WaitingEntry | None:
+    """The first person waiting for this service (at this location or anywhere) hears of
+    the freed start by SMS; their entry becomes `offered`. Nothing for a past start."""
+    now = clock.now()
+    if appointment.start_at <= now:
+        return None
+    entry = session.scalar(
+        select(WaitingEntry)
+        .where(
+            WaitingEntry.service_id == appointment.service_id,
+            WaitingEntry.status == "waiting",
+            (WaitingEntry.location_id.is_(None))
+            | (WaitingEntry.location_id == appointment.location_id),
+        )
+        .order_by(WaitingEntry.created_at, WaitingEntry.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if entry is None:
+        return None
+    entry.status = "offered"
+    entry.offered_at = now
+    person = session.get(BookingPerson, entry.person_id)
+    assert person is not None
+    contact = contact_for(session, person)
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    link = f"{_public_url(link_base)}{PUBLIC_BOOKING_PATH}"
+    notify.enqueue(
+        session,
+        key=f"waiting-offer:{entry.id}:{appointment.id}",
+        contact=contact,
+        category="service_change",
+        template="appointment_slot_offered",
+        values={**_values(session, appointment, contact.language), "link": link},
+        valid_until=appointment.start_at,
+    )
+    audit.record(
+        session,
+        actor=None,
+        action="update",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={"offered_to_waiting_entry": entry.id},
+    )
+    return entry
+
+
+def reschedule(
+    session: Session,
+    appointment: Appointment,
+    new_start: datetime,
+    *,
+    by: str,
+    actor: User | None = None,
+    location: Location | None = None,
+    agent_id: int | None = None,
+    link_base: str | None = None,
+) -> Appointment:
+    """Move an appointment: the new one is booked under its agent's lock and the old one
+    cancelled, in the caller's transaction (all or nothing). The new one gets a new
+    manage link, sent in an `appointment_changed` SMS, and its own reminders."""
+    if by not in ("person", "staff", "sms"):
+        raise Invalid({"by": FieldError("unknown_choice")})
+    if appointment.status != "booked":
+        raise Invalid({"status": FieldError("wrong_status")})
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    location = location or session.get(Location, appointment.location_id)
+    assert location is not None
+    errors = _check_service(session, service, location, source="desk")
+    now = clock.now()
+    new_start = _aware(new_start)
+    if not errors:
+        errors.update(_check_start(service, new_start, now))
+    if errors:
+        raise Invalid(errors)
+    person = session.get(BookingPerson, appointment.person_id)
+    assert person is not None
+    moved = _place(
+        session,
+        service=service,
+        location=location,
+        start=new_start,
+        source=appointment.source,
+        person=lambda: person,
+        actor=actor,
+        agent_id=agent_id,
+        ignore_appointment_id=appointment.id,
+    )
+    moved.confirmed_at = None
+    token = _issue_token(session, moved)
+    _set_cancelled(session, appointment, by=by)
+    session.flush()
+    contact = contact_for(session, person, actor=actor)
+    _announce(
+        session,
+        moved,
+        contact,
+        template="appointment_changed",
+        key=f"changed:{subject_of(moved)}",
+        token=token,
+        link_base=link_base,
+        actor=actor,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={"status": "cancelled", "by": by, "moved_to": moved.id},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment",
+        entity_id=moved.id,
+        details={
+            "service": service.code,
+            "location": location.code,
+            "agent_id": moved.agent_id,
+            "source": moved.source,
+            "moved_from": appointment.id,
+        },
+    )
+    offer_freed_slot(session, appointment, link_base=link_base)
+    return moved
+
+
+# --- Reception: arrival, no-show, done ------------------------------------------------------
+
+
+def _transition(
+    session: Session,
+    appointment: Appointment,
+    *,
+    to: str,
+    allowed_from: tuple[str, ...],
+    actor: User | None,
+) -> Appointment:
+    if appointment.status == to:
+        return appointment  # idempotent: a second tap changes nothing
+    if appointment.status not in allowed_from:
+        raise Invalid({"status": FieldError("wrong_status")})
+    previous = appointment.status
+    appointment.status = to
+    if to == "checked_in":
+        appointment.checked_in_at = clock.now()
+    session.flush()
+    if to in ("no_show", "done"):
+        notify.cancel_for_subject(session, subject_of(appointment), reason="appointment_" + to)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={"status": to, "from": previous},
+    )
+    return appointment
+
+
+def check_in(session: Session, appointment: Appointment, *, actor: User | None) -> Appointment:
+    """The person arrived."""
+    return _transition(session, appointment, to="checked_in", allowed_from=("booked",), actor=actor)
+
+
+def mark_no_show(session: Session, appointment: Appointment, *, actor: User | None) -> Appointment:
+    """The person did not come (possible once the appointment has started)."""
+    if appointment.status == "booked" and clock.now() < appointment.start_at:
+        raise Invalid({"status": FieldError("not_started")})
+    return _transition(session, appointment, to="no_show", allowed_from=("booked",), actor=actor)
+
+
+def mark_done(session: Session, appointment: Appointment, *, actor: User | None) -> Appointment:
+    """The appointment took place."""
+    return _transition(
+        session, appointment, to="done", allowed_from=("booked", "checked_in"), actor=actor
+    )

@@ -1,0 +1,501 @@
+"""The availability engine: which starts of a service can still be booked, with whom.
+
+One place for the rule; the public pages, the API, the reception view and the booking
+(under its agent lock) all ask here.
+
+A start is offered for an agent when, on that day (a date in Europe/Brussels):
+
+- the service is active and not walk-in only, the location offers it
+  (`ServiceLocation`), the agent can deliver it (`AgentService`) and is active;
+- the day is not a Belgian public holiday (`holidays.Belgium`) nor a `Closure` of the
+  location (or of every location: `location_id` NULL);
+- the whole appointment, start to end, lies in time when the agent's working plan at
+  this location (weekday, `valid_from`…`valid_until`) and the location's opening hours
+  both hold; the buffer after it may run past them (it is the agent's time to finish);
+- start … end + buffer overlaps none of the agent's absences and none of the agent's
+  active appointments (`ACTIVE_STATES`) at any location, each holding
+  `start_at` … `busy_until`;
+- the start is at least `min_notice_hours` after now, and its date at most
+  `max_horizon_days` after today (dates in Brussels).
+
+The grid. The agent's bookable time of a day is the intersection of their working plan
+at the location (the union of its stretches) with the opening hours (their union); each
+maximal stretch of it offers starts every `duration + buffer` minutes from the stretch's
+own start, in wall-clock time: 08:30, 09:15, 10:00 … for 45 minutes, 13:00, 13:45 … after
+lunch. Appointments and absences do not move the grid: they remove the starts they
+overlap. So a day packs back to back from each opening, the same whether or not earlier
+starts were taken, and two agents with the same plan offer the same starts (one slot,
+free = 2). Starts are wall-clock times converted with zoneinfo on their own day, so
+09:00 is 08:00 UTC on Saturday 28 March 2026 and 07:00 UTC on Sunday 29 March; a start
+in the spring gap does not exist and is skipped, one in the autumn fold is the first
+(fold=0, summer time); appointment lengths are real minutes.
+
+Everything the search needs for a window is read in a handful of queries (opening
+hours, plans with their agents, closures, absences, appointments); the rest is
+arithmetic on epoch seconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+import holidays
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from appointments.models import (
+    ACTIVE_STATES,
+    AgentAbsence,
+    AgentService,
+    Appointment,
+    Closure,
+    Location,
+    OpeningHours,
+    Service,
+    ServiceLocation,
+    WorkingPlan,
+)
+from core import clock
+from core.accounts import User
+from core.clock import BRUSSELS
+
+DAY = 86_400
+_EPOCH = date(1970, 1, 1)
+SEARCH_CHUNK_DAYS = 14  # next_free_slots looks this many days ahead at a time
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime  # UTC, aware
+    end: datetime  # start + the service's duration
+    agent_ids: tuple[int, ...]  # agents free for start … end + buffer, ascending
+
+    @property
+    def free(self) -> int:
+        """How many more bookings this start can take."""
+        return len(self.agent_ids)
+
+
+def free_slots(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    first_day: date,
+    days: int,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Every bookable start of `service` at `location` on the `days` days (Brussels
+    dates) from `first_day`, in time order, each with the agents free for it."""
+    if days <= 0:
+        return []
+    search = _Search.load(
+        session,
+        service=service,
+        location=location,
+        first_day=first_day,
+        last_day=first_day + timedelta(days=days - 1),
+        now=now,
+    )
+    return search.slots() if search else []
+
+
+def agents_free_at(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    start: datetime,
+    ignore_appointment_id: int | None = None,
+    now: datetime | None = None,
+    anywhere: bool = False,
+) -> list[int]:
+    """The agents (ascending ids) who can take `service` at `location` at exactly
+    `start`: the check a booking makes once it holds its agents' locks.
+
+    Same rules as `free_slots` (for every start it returns, this returns its
+    `agent_ids`). `ignore_appointment_id`: an appointment being moved does not block
+    its own new time. `anywhere=True` drops the grid (staff placing an appointment at
+    any time the plan and the opening hours allow); every other rule still holds.
+    """
+    start = clock.as_utc(start)
+    day = clock.to_local(start).date()
+    search = _Search.load(
+        session,
+        service=service,
+        location=location,
+        first_day=day,
+        last_day=day,
+        now=now,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if search is None:
+        return []
+    moment = start.timestamp()
+    if anywhere:
+        return search.agents_at(day, moment)
+    if moment != int(moment):
+        return []
+    return list(search.starts_of_day(day).get(int(moment), ()))
+
+
+def next_free_slots(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    after: datetime,
+    limit: int = 3,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """The first `limit` bookable starts strictly after `after` (for "this slot was
+    just taken, here are the next ones"), looking up to the service's horizon."""
+    now = clock.as_utc(now or clock.now())
+    after = clock.as_utc(after)
+    day = clock.to_local(max(after, now)).date()
+    last = clock.to_local(now).date() + timedelta(days=service.max_horizon_days)
+    found: list[Slot] = []
+    while day <= last and len(found) < limit:
+        days = min(SEARCH_CHUNK_DAYS, (last - day).days + 1)
+        chunk = free_slots(
+            session, service=service, location=location, first_day=day, days=days, now=now
+        )
+        found.extend(slot for slot in chunk if slot.start > after)
+        day += timedelta(days=days)
+    return found[:limit]
+
+
+# --- The search -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.Belgium(years=year))
+
+
+def is_public_holiday(day: date) -> bool:
+    return day in _holidays(day.year)
+
+
+def _seconds(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+def _union(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint, non-touching intervals covering the same time."""
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(intervals):
+        if merged and begin <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _intersection(
+    first: list[tuple[int, int]], second: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Of two `_union` results: the maximal stretches in both."""
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(first) and j < len(second):
+        begin = max(first[i][0], second[j][0])
+        end = min(first[i][1], second[j][1])
+        if begin < end:
+            out.append((begin, end))
+        if first[i][1] < second[j][1]:
+            i += 1
+        else:
+            j += 1
+    return _union(out)
+
+
+def _offset(moment: float) -> int:
+    """Brussels' UTC offset, in seconds, at an epoch moment."""
+    offset = datetime.fromtimestamp(moment, BRUSSELS).utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds())
+
+
+def _day_start(day: date) -> int:
+    """Epoch seconds of `day` 00:00 read as UTC: wall seconds are counted from here."""
+    return (day - _EPOCH).days * DAY
+
+
+def _wall_to_utc(day: date, seconds: int) -> int | None:
+    """Epoch seconds of a Brussels wall-clock time of `day`; None in the spring gap;
+    the first of the two in the autumn fold (fold=0)."""
+    naive = datetime.combine(day, time()) + timedelta(seconds=seconds)
+    moment = naive.replace(tzinfo=BRUSSELS).astimezone(UTC)
+    if moment.astimezone(BRUSSELS).replace(tzinfo=None) != naive:
+        return None
+    return int(moment.timestamp())
+
+
+def _constant_offset(day: date) -> int | None:
+    """The day's UTC offset when it does not change during the day, else None."""
+    begin = _wall_to_utc(day, 0)
+    end = _wall_to_utc(day + timedelta(days=1), 0)
+    if begin is None or end is None:
+        return None
+    before, after = _offset(begin), _offset(end - 1)
+    return before if before == after else None
+
+
+def _within(runs: list[tuple[int, int]], begin: float, end: float) -> bool:
+    """Is the wall-clock interval [begin, end) (seconds of the day) inside one run?"""
+    index = bisect.bisect_right(runs, (begin, float("inf"))) - 1
+    return index >= 0 and runs[index][0] <= begin and end <= runs[index][1]
+
+
+def _fits(runs: list[tuple[int, int]], day: date, start: float, length: int) -> bool:
+    """Does every moment of [start, start + length) read, on the Brussels wall clock,
+    as a time of `day` inside `runs`? Exact across a change of time."""
+    end = start + length
+    pieces: list[tuple[float, float, int]]
+    before, after = _offset(start), _offset(end - 1)
+    if before == after:
+        pieces = [(start, end, before)]
+    else:  # one change of time inside: find it to the second
+        low, high = int(start), int(end - 1)
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _offset(middle) == before:
+                low = middle
+            else:
+                high = middle
+        pieces = [(start, high, before), (high, end, after)]
+    base = _day_start(day)
+    for begin, finish, offset in pieces:
+        wall_begin, wall_end = begin + offset - base, finish + offset - base
+        if wall_begin < 0 or not _within(runs, wall_begin, wall_end):
+            return False
+    return True
+
+
+@dataclass
+class _Agent:
+    plans: list[tuple[int, int, int, date, date | None]] = field(default_factory=list)
+    busy_starts: list[float] = field(default_factory=list)
+    busy_ends: list[float] = field(default_factory=list)
+
+    def runs(self, day: date, opening: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        weekday = day.weekday()
+        stretches = [
+            (begin, end)
+            for plan_day, begin, end, valid_from, valid_until in self.plans
+            if plan_day == weekday
+            and valid_from <= day
+            and (valid_until is None or day <= valid_until)
+        ]
+        return _intersection(_union(stretches), opening) if stretches else []
+
+    def free(self, start: float, end: float) -> bool:
+        index = bisect.bisect_left(self.busy_starts, end) - 1
+        return index < 0 or self.busy_ends[index] <= start
+
+
+@dataclass
+class _Search:
+    """What one service at one location needs for a window of days, loaded once."""
+
+    first_day: date
+    last_day: date
+    earliest: float  # epoch seconds: now + min notice
+    duration: int  # seconds
+    busy: int  # seconds: duration + buffer
+    opening: dict[int, list[tuple[int, int]]]  # weekday → stretches, wall seconds
+    closed: set[date]
+    agents: dict[int, _Agent]
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        *,
+        service: Service,
+        location: Location,
+        first_day: date,
+        last_day: date,
+        now: datetime | None,
+        ignore_appointment_id: int | None = None,
+    ) -> _Search | None:
+        if not service.active or service.booking_mode == "walk_in":
+            return None
+        now = clock.as_utc(now or clock.now())
+        earliest = now + timedelta(hours=service.min_notice_hours)
+        first_day = max(first_day, clock.to_local(earliest).date())
+        last_day = min(
+            last_day, clock.to_local(now).date() + timedelta(days=service.max_horizon_days)
+        )
+        if first_day > last_day:
+            return None
+        offered = session.scalar(
+            select(ServiceLocation.service_id).where(
+                ServiceLocation.service_id == service.id,
+                ServiceLocation.location_id == location.id,
+            )
+        )
+        if offered is None:
+            return None
+
+        opening: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for weekday, opens, closes in session.execute(
+            select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
+                OpeningHours.location_id == location.id
+            )
+        ):
+            opening[weekday].append((_seconds(opens), _seconds(closes)))
+        opening = {weekday: _union(stretches) for weekday, stretches in opening.items()}
+        if not opening:
+            return None
+
+        agents: dict[int, _Agent] = defaultdict(_Agent)
+        plans = session.execute(
+            select(
+                WorkingPlan.user_id,
+                WorkingPlan.weekday,
+                WorkingPlan.starts,
+                WorkingPlan.ends,
+                WorkingPlan.valid_from,
+                WorkingPlan.valid_until,
+            )
+            .join(
+                AgentService,
+                and_(
+                    AgentService.user_id == WorkingPlan.user_id,
+                    AgentService.service_id == service.id,
+                ),
+            )
+            .join(User, User.id == WorkingPlan.user_id)
+            .where(
+                WorkingPlan.location_id == location.id,
+                WorkingPlan.weekday.in_(list(opening)),
+                User.active.is_(True),
+                WorkingPlan.valid_from <= last_day,
+                or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= first_day),
+            )
+        )
+        for user_id, weekday, starts, ends, valid_from, valid_until in plans:
+            agents[user_id].plans.append(
+                (weekday, _seconds(starts), _seconds(ends), valid_from, valid_until)
+            )
+        if not agents:
+            return None
+
+        closed: set[date] = set()
+        for first, last in session.execute(
+            select(Closure.first_day, Closure.last_day).where(
+                or_(Closure.location_id == location.id, Closure.location_id.is_(None)),
+                Closure.first_day <= last_day,
+                Closure.last_day >= first_day,
+            )
+        ):
+            day = max(first, first_day)
+            while day <= min(last, last_day):
+                closed.add(day)
+                day += timedelta(days=1)
+
+        busy = (service.duration_minutes + service.buffer_minutes) * 60
+        window_start = datetime.combine(first_day, time(), BRUSSELS) - timedelta(hours=3)
+        window_end = datetime.combine(last_day + timedelta(days=1), time(), BRUSSELS) + timedelta(
+            seconds=busy, hours=3
+        )
+        ids = list(agents)
+        intervals: dict[int, list[tuple[float, float]]] = defaultdict(list)
+        for user_id, begin, end in session.execute(
+            select(AgentAbsence.user_id, AgentAbsence.starts_at, AgentAbsence.ends_at).where(
+                AgentAbsence.user_id.in_(ids),
+                AgentAbsence.starts_at < window_end,
+                AgentAbsence.ends_at > window_start,
+            )
+        ):
+            intervals[user_id].append((begin.timestamp(), end.timestamp()))
+        booked = select(Appointment.agent_id, Appointment.start_at, Appointment.busy_until).where(
+            Appointment.agent_id.in_(ids),
+            Appointment.status.in_(ACTIVE_STATES),
+            Appointment.start_at < window_end,
+            Appointment.busy_until > window_start,
+        )
+        if ignore_appointment_id is not None:
+            booked = booked.where(Appointment.id != ignore_appointment_id)
+        for user_id, begin, end in session.execute(booked):
+            intervals[user_id].append((begin.timestamp(), end.timestamp()))
+        for user_id, spans in intervals.items():
+            merged = _union(spans)
+            agents[user_id].busy_starts = [begin for begin, _ in merged]
+            agents[user_id].busy_ends = [end for _, end in merged]
+
+        return cls(
+            first_day=first_day,
+            last_day=last_day,
+            earliest=earliest.timestamp(),
+            duration=service.duration_minutes * 60,
+            busy=busy,
+            opening=opening,
+            closed=closed,
+            agents=dict(agents),
+        )
+
+    def _open(self, day: date) -> list[tuple[int, int]]:
+        if not (self.first_day <= day <= self.last_day):
+            return []
+        if day in self.closed or is_public_holiday(day):
+            return []
+        return self.opening.get(day.weekday(), [])
+
+    def starts_of_day(self, day: date) -> dict[int, list[int]]:
+        """Start (epoch seconds) → agents free for it, on one day."""
+        starts: dict[int, list[int]] = defaultdict(list)
+        opening = self._open(day)
+        if not opening:
+            return starts
+        offset = _constant_offset(day)
+        base = _day_start(day)
+        step = self.busy
+        for user_id, agent in sorted(self.agents.items()):
+            runs = agent.runs(day, opening)
+            for begin, end in runs:
+                wall = begin
+                while wall + self.duration <= end or (offset is None and wall < end):
+                    if offset is not None:  # the usual day: arithmetic only
+                        start = base + wall - offset
+                    else:  # a change of time today: zoneinfo, exactly
+                        converted = _wall_to_utc(day, wall)
+                        if converted is None or not _fits(runs, day, converted, self.duration):
+                            wall += step
+                            continue
+                        start = converted
+                    if start >= self.earliest and agent.free(start, start + self.busy):
+                        starts[start].append(user_id)
+                    wall += step
+        return starts
+
+    def agents_at(self, day: date, start: float) -> list[int]:
+        """Agents free for a start anywhere in their plan (no grid)."""
+        opening = self._open(day)
+        if not opening or start < self.earliest:
+            return []
+        return [
+            user_id
+            for user_id, agent in sorted(self.agents.items())
+            if _fits(agent.runs(day, opening), day, start, self.duration)
+            and agent.free(start, start + self.busy)
+        ]
+
+    def slots(self) -> list[Slot]:
+        length = timedelta(seconds=self.duration)
+        found: list[Slot] = []
+        day = self.first_day
+        while day <= self.last_day:
+            for start, agent_ids in sorted(self.starts_of_day(day).items()):
+                moment = datetime.fromtimestamp(start, UTC)
+                found.append(Slot(start=moment, end=moment + length, agent_ids=tuple(agent_ids)))
+            day += timedelta(days=1)
+        return found

@@ -1,0 +1,372 @@
+"""Contacts: who may be texted, on which number, in which language, with which consent.
+
+No consent, no send: `reachability()` is the one place that decides, and says why not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from core import audit, clock, phone
+from core.accounts import Team, User
+from core.sync import FieldError, Invalid
+from notifications.models import (
+    CHANNELS,
+    CONSENT_CATEGORIES,
+    CONSENT_METHODS,
+    LANGUAGES,
+    Consent,
+    ConsentEvent,
+    Contact,
+    ContactPhone,
+    ContactTeam,
+    Message,
+    MessageEvent,
+)
+
+NAME_MAX = 120
+NOTE_MAX = 200
+MAX_PHONES = 3
+
+audit.ENTITY_TYPES.extend(["sms_contact", "sms_consent", "sms_message"])
+
+# Why a message cannot go to a contact (shown to staff as a sentence).
+BLOCK_REASONS = ("no_consent", "withdrawn", "no_mobile", "opted_out", "invalid_number")
+
+
+@dataclass(frozen=True)
+class PhoneInput:
+    e164: str
+    is_mobile: bool
+
+
+def read_phones(raw_numbers: Iterable[str]) -> list[PhoneInput]:
+    """Normalise the numbers typed by staff; raises Invalid naming the bad one."""
+    numbers: list[PhoneInput] = []
+    for index, raw in enumerate(raw_numbers):
+        if not (raw or "").strip():
+            continue  # an empty field; the index still names the field the error is for
+        try:
+            parsed = phone.normalize(raw)
+        except phone.InvalidPhoneNumber:
+            raise Invalid({f"phone_{index}": FieldError("invalid_phone")}) from None
+        if all(existing.e164 != parsed.e164 for existing in numbers):
+            numbers.append(PhoneInput(parsed.e164, parsed.is_mobile))
+    if len(numbers) > MAX_PHONES:
+        raise Invalid({"phones": FieldError("too_many", {"max": MAX_PHONES})})
+    return numbers
+
+
+def _read_contact(
+    display_name: str, language: str | None, phones: Sequence[str]
+) -> list[PhoneInput]:
+    """Every field error of a contact form at once, or its numbers normalised."""
+    errors = _check_identity(display_name, language)
+    try:
+        numbers = read_phones(phones)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
+    if errors:
+        raise Invalid(errors)
+    return numbers
+
+
+def _check_identity(display_name: str, language: str | None) -> dict[str, FieldError]:
+    errors: dict[str, FieldError] = {}
+    if not display_name.strip():
+        errors["display_name"] = FieldError("required")
+    elif len(display_name.strip()) > NAME_MAX:
+        errors["display_name"] = FieldError("too_long", {"max": NAME_MAX})
+    if language is not None and language not in LANGUAGES:
+        errors["language"] = FieldError("unknown_choice")
+    return errors
+
+
+def create_contact(
+    session: Session,
+    *,
+    actor: User | None,
+    display_name: str,
+    language: str | None,
+    phones: Sequence[str],
+    team_ids: Iterable[int] = (),
+    user_id: int | None = None,
+    reference: str | None = None,
+) -> Contact:
+    numbers = _read_contact(display_name, language, phones)
+    contact = Contact(
+        display_name=display_name.strip(), language=language, user_id=user_id, reference=reference
+    )
+    contact.phones = [
+        ContactPhone(e164=number.e164, is_mobile=number.is_mobile, position=position)
+        for position, number in enumerate(numbers)
+    ]
+    contact.teams = [ContactTeam(team_id=team_id) for team_id in sorted(set(team_ids))]
+    session.add(contact)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="sms_contact",
+        entity_id=contact.id,
+        details={"phones": len(numbers), "teams": len(contact.teams)},
+    )
+    return contact
+
+
+def update_contact(
+    session: Session,
+    contact: Contact,
+    *,
+    actor: User,
+    display_name: str,
+    language: str | None,
+    phones: Sequence[str],
+    team_ids: Iterable[int],
+) -> Contact:
+    """Change name, language, numbers (kept in the order given) and teams."""
+    numbers = _read_contact(display_name, language, phones)
+    changed = []
+    if contact.display_name != display_name.strip():
+        contact.display_name = display_name.strip()
+        changed.append("display_name")
+    if contact.language != language:
+        contact.language = language
+        changed.append("language")
+    existing = {p.e164: p for p in contact.phones}
+    wanted = [n.e164 for n in numbers]
+    if wanted != [p.e164 for p in contact.phones]:
+        changed.append("phones")
+        # A known number keeps its state: a number the carrier refused stays refused.
+        contact.phones = [
+            existing.get(n.e164) or ContactPhone(e164=n.e164, is_mobile=n.is_mobile)
+            for n in numbers
+        ]
+        for position, number in enumerate(contact.phones):
+            number.position = position
+    new_teams = sorted(set(team_ids))
+    if new_teams != sorted(t.team_id for t in contact.teams):
+        changed.append("teams")
+        contact.teams = [ContactTeam(team_id=team_id) for team_id in new_teams]
+    if changed:
+        contact.updated_at = clock.now()
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="sms_contact",
+            entity_id=contact.id,
+            details={"fields": changed},
+        )
+    return contact
+
+
+def get_contact(session: Session, contact_id: int, *, reader: User | None = None) -> Contact | None:
+    """A contact with numbers and consents; opening it for a member of staff is audited."""
+    contact = session.scalar(
+        select(Contact)
+        .where(Contact.id == contact_id)
+        .options(selectinload(Contact.phones), selectinload(Contact.consents))
+    )
+    if contact is not None and reader is not None:
+        audit.record_read(session, reader, "sms_contact", contact.id)
+    return contact
+
+
+def contact_for_user(session: Session, user_id: int) -> Contact | None:
+    return session.scalar(select(Contact).where(Contact.user_id == user_id))
+
+
+def contact_by_reference(session: Session, reference: str) -> Contact | None:
+    return session.scalar(select(Contact).where(Contact.reference == reference))
+
+
+def search_contacts(session: Session, text: str = "", limit: int = 50) -> list[Contact]:
+    """By name (any part) or by number (digits, national or international form)."""
+    query = select(Contact).options(selectinload(Contact.phones))
+    text = text.strip()
+    if text:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        conditions = [func.lower(Contact.display_name).contains(text.lower())]
+        if len(digits) >= 4:
+            tail = digits.lstrip("0")
+            conditions.append(
+                Contact.id.in_(
+                    select(ContactPhone.contact_id).where(ContactPhone.e164.contains(tail))
+                )
+            )
+        query = query.where(or_(*conditions))
+    return list(session.scalars(query.order_by(Contact.display_name, Contact.id).limit(limit)))
+
+
+def contacts_by_phone(session: Session, e164: str) -> list[Contact]:
+    return list(
+        session.scalars(
+            select(Contact).join(ContactPhone).where(ContactPhone.e164 == e164).order_by(Contact.id)
+        )
+    )
+
+
+def teams_for_contacts(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).order_by(Team.kind, Team.name)))
+
+
+# --- Consent -------------------------------------------------------------------------
+
+
+def set_consent(
+    session: Session,
+    contact: Contact,
+    *,
+    category: str,
+    granted: bool,
+    method: str,
+    actor: User | None,
+    note: str = "",
+    channel: str = "sms",
+    at: datetime | None = None,
+) -> Consent:
+    """Record a consent given or withdrawn; withdrawing cancels what waits in the outbox."""
+    errors: dict[str, FieldError] = {}
+    if channel not in CHANNELS:
+        errors["channel"] = FieldError("unknown_choice")
+    if category not in CONSENT_CATEGORIES:
+        errors["category"] = FieldError("unknown_choice")
+    if method not in CONSENT_METHODS:
+        errors["method"] = FieldError("unknown_choice")
+    if len(note) > NOTE_MAX:
+        errors["note"] = FieldError("too_long", {"max": NOTE_MAX})
+    if errors:
+        raise Invalid(errors)
+    moment = at or clock.now()
+    recorded_by = actor.id if actor is not None else None
+    consent = session.get(Consent, (contact.id, channel, category))
+    if consent is None:
+        consent = Consent(contact_id=contact.id, channel=channel, category=category)
+        session.add(consent)
+    consent.granted = granted
+    consent.at = moment
+    consent.method = method
+    consent.recorded_by_id = recorded_by
+    consent.note = note.strip()
+    session.add(
+        ConsentEvent(
+            contact_id=contact.id,
+            channel=channel,
+            category=category,
+            granted=granted,
+            at=moment,
+            method=method,
+            recorded_by_id=recorded_by,
+            note=note.strip(),
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="sms_consent",
+        entity_id=contact.id,
+        details={"channel": channel, "category": category, "granted": granted, "method": method},
+    )
+    if not granted:
+        stop_waiting(
+            session,
+            (Message.contact_id == contact.id) & (Message.category == category),
+            status="blocked",
+            reason="withdrawn",
+            source="consent",
+        )
+    return consent
+
+
+def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
+    return list(
+        session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.contact_id == contact_id)
+            .order_by(ConsentEvent.at.desc(), ConsentEvent.id.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Reachability:
+    phone: ContactPhone | None
+    reason: str | None  # one of BLOCK_REASONS when phone is None
+
+    @property
+    def ok(self) -> bool:
+        return self.phone is not None
+
+
+def reachability(session: Session, contact: Contact, category: str) -> Reachability:
+    """Which number a message of `category` goes to, or why it cannot go."""
+    if category in CONSENT_CATEGORIES:
+        consent = session.get(Consent, (contact.id, "sms", category))
+        if consent is None:
+            return Reachability(None, "no_consent")
+        if not consent.granted:
+            return Reachability(None, "withdrawn")
+    mobiles = [p for p in contact.phones if p.is_mobile]
+    usable = [p for p in mobiles if p.state == "active"]
+    if usable:
+        return Reachability(usable[0], None)
+    if not mobiles:
+        return Reachability(None, "no_mobile")
+    states = {p.state for p in mobiles}
+    return Reachability(None, "opted_out" if "opted_out" in states else "invalid_number")
+
+
+def mark_phone(session: Session, e164: str, state: str, reason: str) -> int:
+    """The gateway refused this number for good: mark it everywhere, block its waiting
+    messages. Returns how many numbers changed."""
+    numbers = list(
+        session.scalars(
+            select(ContactPhone).where(ContactPhone.e164 == e164, ContactPhone.state == "active")
+        )
+    )
+    for number in numbers:
+        number.state = state
+        number.state_reason = reason
+        number.state_at = clock.now()
+    if numbers:
+        stop_waiting(session, Message.to == e164, status="blocked", reason=state, source="gateway")
+    return len(numbers)
+
+
+def stop_waiting(
+    session: Session, condition: Any, *, status: str, reason: str, source: str
+) -> list[int]:
+    """Messages still `pending` that must not leave any more become `status` (blocked,
+    cancelled). One UPDATE … RETURNING: a row a dispatcher claims meanwhile is left alone.
+    Returns the ids stopped."""
+    now = clock.now()
+    stopped = list(
+        session.scalars(
+            update(Message)
+            .where(condition, Message.status == "pending")
+            .values(status=status, error_code=reason[:20], status_at=now)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.add_all(
+        MessageEvent(
+            message_id=message_id, at=now, status=status, source=source, error_code=reason[:20]
+        )
+        for message_id in stopped
+    )
+    # Objects already loaded in this session show the new state.
+    for message_id in stopped:
+        loaded = session.identity_map.get(session.identity_key(Message, message_id))  # type: ignore[arg-type]
+        if loaded is not None:
+            session.expire(loaded)
+    return stopped

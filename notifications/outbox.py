@@ -1,0 +1,335 @@
+"""Putting messages in the outbox: once per business key, at an allowed hour, never stale.
+
+Domains call `enqueue()` (one message) or `schedule_reminders()` (the J-1 / H-2
+reminders of an appointment) and register their subjects so that a message about a
+cancelled or past appointment is dropped instead of sent late, and so that the
+replies OUI / NON reach them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.accounts import User
+from core.sync import FieldError, Invalid
+from notifications import texts
+from notifications.contacts import reachability, stop_waiting
+from notifications.models import (
+    BODY_MAX,
+    CATEGORIES,
+    CategorySetting,
+    Contact,
+    Message,
+    MessageEvent,
+)
+from notifications.sms import count_segments
+
+log = logging.getLogger("terrain.sms")
+
+# --- Quiet hours and validity, per category -------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    category: str
+    quiet_from: int  # minutes after midnight, Brussels
+    quiet_until: int
+    urgent_may_bypass: bool
+    validity_hours: int
+
+
+DEFAULT_RULES = {
+    "reminder": CategoryRules("reminder", 21 * 60, 8 * 60, False, 24),
+    "service_change": CategoryRules("service_change", 21 * 60, 8 * 60, True, 24),
+    "information": CategoryRules("information", 21 * 60, 8 * 60, False, 48),
+    # A code the person is waiting for right now: no quiet hours, useless after an hour.
+    "verification": CategoryRules("verification", 0, 0, True, 1),
+}
+
+
+def category_rules(session: Session, category: str) -> CategoryRules:
+    """The category's rules; read once per session (a broadcast enqueues thousands)."""
+    cache = session.info.setdefault("sms_category_rules", {})
+    if category not in cache:
+        row = session.get(CategorySetting, category)
+        cache[category] = (
+            DEFAULT_RULES[category]
+            if row is None
+            else CategoryRules(
+                category, row.quiet_from, row.quiet_until, row.urgent_may_bypass, row.validity_hours
+            )
+        )
+    return cache[category]
+
+
+def save_category_rules(session: Session, rules: CategoryRules, *, actor: User) -> None:
+    errors: dict[str, FieldError] = {}
+    if rules.category not in CATEGORIES:
+        errors["category"] = FieldError("unknown_choice")
+    for name in ("quiet_from", "quiet_until"):
+        if not 0 <= getattr(rules, name) < 24 * 60:
+            errors[name] = FieldError("invalid_time")
+    if not 1 <= rules.validity_hours <= 72:
+        errors["validity_hours"] = FieldError("out_of_range", {"min": 1, "max": 72})
+    if errors:
+        raise Invalid(errors)
+    row = session.get(CategorySetting, rules.category)
+    if row is None:
+        row = CategorySetting(category=rules.category)
+        session.add(row)
+    row.quiet_from = rules.quiet_from
+    row.quiet_until = rules.quiet_until
+    row.urgent_may_bypass = rules.urgent_may_bypass
+    row.validity_hours = rules.validity_hours
+    row.updated_at = clock.now()
+    row.updated_by_id = actor.id
+    session.info.pop("sms_category_rules", None)
+
+
+def in_quiet_hours(rules: CategoryRules, moment: datetime) -> bool:
+    local = clock.to_local(moment)
+    minute = local.hour * 60 + local.minute
+    start, end = rules.quiet_from, rules.quiet_until
+    if start == end:
+        return False
+    if start < end:
+        return start <= minute < end
+    return minute >= start or minute < end
+
+
+def next_allowed_time(rules: CategoryRules, moment: datetime, *, urgent: bool = False) -> datetime:
+    """`moment`, or the end of the quiet hours it falls in (Brussels wall-clock time)."""
+    if (urgent and rules.urgent_may_bypass) or not in_quiet_hours(rules, moment):
+        return moment
+    local = clock.to_local(moment)
+    end = time(rules.quiet_until // 60, rules.quiet_until % 60)
+    day = local.date()
+    if local.time() >= end:
+        day += timedelta(days=1)
+    return clock.as_utc(datetime.combine(day, end, tzinfo=clock.BRUSSELS))
+
+
+# --- Subjects: the records messages are about ----------------------------------------
+
+Answer = Literal["confirm", "cancel"]
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What a domain did with a reply: the reply template and its values."""
+
+    done: bool
+    template: str  # reply_confirmed, reply_cancelled, reply_received
+    values: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    kind: str  # "appointment"
+    # Still worth a message? False when cancelled, done or past.
+    is_current: Callable[[Session, str], bool]
+    # OUI / NON received for this subject; None when the domain takes no replies.
+    on_reply: Callable[[Session, str, Answer], ReplyOutcome] | None = None
+
+
+_SUBJECT_KINDS: dict[str, SubjectKind] = {}
+
+
+def register_subject_kind(kind: SubjectKind) -> None:
+    _SUBJECT_KINDS[kind.kind] = kind
+
+
+def subject_kind(subject: str | None) -> tuple[SubjectKind | None, str]:
+    """("appointment:1234") -> (its kind, "1234")."""
+    if not subject or ":" not in subject:
+        return None, ""
+    kind, _, record_id = subject.partition(":")
+    return _SUBJECT_KINDS.get(kind), record_id
+
+
+def subject_is_current(session: Session, subject: str | None) -> bool:
+    kind, record_id = subject_kind(subject)
+    return True if kind is None else kind.is_current(session, record_id)
+
+
+# --- Enqueue ---------------------------------------------------------------------------
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    contact: Contact,
+    category: str,
+    body: str | None = None,
+    template: str | None = None,
+    values: Mapping[str, str] | None = None,
+    subject: str | None = None,
+    not_before: datetime | None = None,
+    valid_until: datetime | None = None,
+    urgent: bool = False,
+    broadcast_id: int | None = None,
+    actor: User | None = None,
+) -> Message:
+    """The outbox row for `key`: made once; asking again returns the existing row.
+
+    Give either `body` (already in the person's language) or `template` + `values`.
+    A contact who cannot receive it (no consent, no mobile...) gets a `blocked` row
+    saying why, so staff see it instead of wondering.
+    """
+    if category not in CATEGORIES:
+        raise Invalid({"category": FieldError("unknown_choice")})
+    if template is not None:
+        body, language = texts.render(session, template, contact.language, values or {})
+    else:
+        language = contact.language or "fr+nl"
+    body = (body or "").strip()
+    if not body:
+        raise Invalid({"body": FieldError("required")})
+    if len(body) > BODY_MAX:
+        raise Invalid({"body": FieldError("too_long", {"max": BODY_MAX})})
+    now = clock.now()
+    rules = category_rules(session, category)
+    reach = reachability(session, contact, category)
+    count = count_segments(body)
+    leaves_at = next_allowed_time(rules, max(not_before or now, now), urgent=urgent)
+    if valid_until is None:
+        # Counted from when it may leave: quiet hours must not use up its validity.
+        valid_until = leaves_at + timedelta(hours=rules.validity_hours)
+    status, error = ("pending", None) if reach.ok else ("blocked", reach.reason)
+    values_row = {
+        "key": key,
+        "contact_id": contact.id,
+        "to": reach.phone.e164 if reach.phone is not None else "",
+        "language": language,
+        "category": category,
+        "body": body,
+        "segments": count.segments,
+        "encoding": count.encoding,
+        "subject": subject,
+        "broadcast_id": broadcast_id,
+        "urgent": urgent,
+        "status": status,
+        "error_code": error,
+        "not_before": leaves_at,
+        "valid_until": valid_until,
+        "created_at": now,
+        "status_at": now,
+        "created_by_id": actor.id if actor is not None else None,
+        "attempts": 0,
+    }
+    message = _insert_once(session, values_row)
+    if message is None:  # made before (by this caller, or another process just now)
+        existing = session.scalar(select(Message).where(Message.key == key))
+        assert existing is not None
+        return existing
+    # An urgent message let through the quiet hours says so in its history.
+    bypass = status == "pending" and urgent and in_quiet_hours(rules, leaves_at)
+    if bypass:
+        log.info("sms %s: urgent, sent during quiet hours", message.id)
+    session.add(
+        MessageEvent(
+            message_id=message.id,
+            at=now,
+            status=status,
+            source="job",
+            error_code=error or ("quiet_bypass" if bypass else None),
+        )
+    )
+    return message
+
+
+def _insert_once(session: Session, row: dict[str, object]) -> Message | None:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING: two schedulers making the same
+    reminder at the same moment make one row. None when the key existed."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Message)
+        .values(**row)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(Message)
+    )
+    return session.scalars(statement).one_or_none()
+
+
+# --- Reminders ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """J-1 at 17:00 (a wall-clock time the day before) or H-2 (a delay before)."""
+
+    label: str
+    days_before: int = 0
+    at: time | None = None
+    hours_before: float = 0
+
+    def send_time(self, start_at: datetime) -> datetime:
+        if self.at is not None:
+            day = clock.to_local(start_at).date() - timedelta(days=self.days_before)
+            # zoneinfo resolves a wall-clock time in a DST gap or fold (fold=0: the first).
+            return clock.as_utc(datetime.combine(day, self.at, tzinfo=clock.BRUSSELS))
+        return clock.as_utc(start_at) - timedelta(hours=self.hours_before)
+
+
+DEFAULT_REMINDERS = (
+    ReminderRule("J-1", days_before=1, at=time(17, 0)),
+    ReminderRule("H-2", hours_before=2),
+)
+
+
+def schedule_reminders(
+    session: Session,
+    *,
+    subject: str,
+    contact: Contact,
+    start_at: datetime,
+    values: Mapping[str, str],
+    rules: Sequence[ReminderRule] = DEFAULT_REMINDERS,
+    template: str = "appointment_reminder",
+) -> list[Message]:
+    """The reminders of one appointment (keys `reminder:<subject>:<label>`); a reminder
+    whose time has passed, or that would land at or after the start, is not made. Quiet
+    hours count: the H-2 reminder of a 02:30 appointment would wait until 08:00, after
+    the appointment, so it is not made at all."""
+    now = clock.now()
+    made = []
+    moment_values = texts.moment_values(start_at, contact.language)
+    quiet = category_rules(session, "reminder")
+    for rule in rules:
+        at = rule.send_time(start_at)
+        if at <= now or next_allowed_time(quiet, at) >= start_at:
+            continue
+        made.append(
+            enqueue(
+                session,
+                key=f"reminder:{subject}:{rule.label}",
+                contact=contact,
+                category="reminder",
+                template=template,
+                values={**moment_values, **values},
+                subject=subject,
+                not_before=at,
+                valid_until=start_at,
+            )
+        )
+    return made
+
+
+def cancel_for_subject(session: Session, subject: str, *, reason: str = "subject_gone") -> int:
+    """Drop what still waits about `subject` (an appointment cancelled or moved)."""
+    return len(
+        stop_waiting(
+            session, Message.subject == subject, status="cancelled", reason=reason, source="job"
+        )
+    )

@@ -1,0 +1,263 @@
+"""The monthly SMS report: what was sent, what arrived, what it cost, who opted out, and
+whether reminders raise attendance (the reason the CPAS sends them).
+
+Months are calendar months in Europe/Brussels. A message counts in the month it was
+created. Figures, per category and in total:
+
+- created: rows made in the outbox (including those never sent);
+- sent: handed to the operator (it has a provider id): queued, sent, delivered,
+  undelivered or failed after leaving;
+- delivered; failed: failed + undelivered (including refusals before leaving);
+- blocked: never sent because the person could not get it, by reason;
+- dropped: cancelled or too late (the appointment was cancelled, past, or staff
+  cancelled it);
+- segments: of the messages sent;
+- cost: the operator's price where it told us, else segments × the price per segment
+  given by the caller (`cost_estimated` says how much of it is an estimate);
+- opt-outs: consents withdrawn that month, by SMS reply (STOP) or recorded by staff.
+
+Attendance: domains with appointments register a source, `register_attendance_source(fn)`
+where `fn(session, start, end)` yields `(subject, attended)` for the appointments held
+in [start, end): `subject` as on the reminders ("appointment:1234"), `attended` True,
+False (no-show) or None (not recorded). Appointments whose reminder was delivered are
+compared with those that got no reminder at all (never sent, failed or not allowed).
+Those whose reminder left but was never confirmed delivered are set apart. Without a
+source, `attendance` is None: "no appointment data yet", not zeros.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from notifications.models import CATEGORIES, ConsentEvent, Message
+
+LEFT_STATES = ("queued", "sent", "delivered", "undelivered", "failed")
+DROPPED_STATES = ("cancelled", "expired")
+
+AttendanceSource = Callable[[Session, datetime, datetime], Iterable[tuple[str, bool | None]]]
+_ATTENDANCE_SOURCES: list[AttendanceSource] = []
+
+
+def register_attendance_source(source: AttendanceSource) -> AttendanceSource:
+    if source not in _ATTENDANCE_SOURCES:
+        _ATTENDANCE_SOURCES.append(source)
+    return source
+
+
+def unregister_attendance_source(source: AttendanceSource) -> None:
+    if source in _ATTENDANCE_SOURCES:
+        _ATTENDANCE_SOURCES.remove(source)
+
+
+@dataclass
+class Figures:
+    created: int = 0
+    sent: int = 0
+    delivered: int = 0
+    failed: int = 0
+    blocked: int = 0
+    dropped: int = 0
+    blocked_reasons: Counter[str] = field(default_factory=Counter)
+    segments: int = 0
+    cost_known: Decimal = Decimal(0)  # what the operator billed
+    cost_estimated: Decimal = Decimal(0)  # segments × price where it did not say
+    opt_outs: Counter[str] = field(default_factory=Counter)  # "sms_reply" | "staff"
+
+    @property
+    def cost(self) -> Decimal:
+        return self.cost_known + self.cost_estimated
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.cost_estimated > 0
+
+    @property
+    def opt_outs_total(self) -> int:
+        return sum(self.opt_outs.values())
+
+    def add(self, other: Figures) -> None:
+        for name in ("created", "sent", "delivered", "failed", "blocked", "dropped", "segments"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cost_known += other.cost_known
+        self.cost_estimated += other.cost_estimated
+        self.blocked_reasons.update(other.blocked_reasons)
+        self.opt_outs.update(other.opt_outs)
+
+
+@dataclass(frozen=True)
+class AttendanceGroup:
+    appointments: int  # in the group
+    recorded: int  # attendance known
+    attended: int
+
+    @property
+    def rate(self) -> float | None:
+        return None if not self.recorded else self.attended / self.recorded
+
+
+@dataclass(frozen=True)
+class Attendance:
+    with_reminder: AttendanceGroup  # a reminder was delivered
+    without_reminder: AttendanceGroup  # no reminder left for the operator
+    unconfirmed: int  # a reminder left, delivery never confirmed: in neither group
+
+
+@dataclass
+class MonthReport:
+    year: int
+    month: int
+    start: datetime  # UTC
+    end: datetime  # UTC, excluded
+    segment_price: Decimal
+    categories: dict[str, Figures]
+    total: Figures
+    attendance: Attendance | None  # None: no appointment data (no source registered)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next month) of a Brussels month, in UTC."""
+    start = datetime(year, month, 1, tzinfo=clock.BRUSSELS)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=clock.BRUSSELS)
+    return clock.as_utc(start), clock.as_utc(end)
+
+
+def monthly(
+    session: Session, year: int, month: int, *, segment_price: Decimal | str = Decimal("0.08")
+) -> MonthReport:
+    start, end = month_bounds(year, month)
+    price = Decimal(segment_price)
+    categories = {category: Figures() for category in CATEGORIES}
+    in_month = (Message.created_at >= start) & (Message.created_at < end)
+    rows = session.execute(
+        select(
+            Message.category,
+            Message.status,
+            Message.error_code,
+            Message.provider_id.is_not(None),
+            func.count(),
+            func.coalesce(func.sum(Message.segments), 0),
+            func.sum(Message.price),
+            func.coalesce(func.sum(case((Message.price.is_(None), Message.segments), else_=0)), 0),
+        )
+        .where(in_month)
+        .group_by(
+            Message.category,
+            Message.status,
+            Message.error_code,
+            Message.provider_id.is_not(None),
+        )
+    )
+    for category, status, error_code, left, count, segments, known, unpriced in rows:
+        figures = categories.setdefault(category, Figures())
+        figures.created += count
+        if status == "blocked":
+            figures.blocked += count
+            figures.blocked_reasons[error_code or "blocked"] += count
+        elif status in DROPPED_STATES:
+            figures.dropped += count
+        if status == "delivered":
+            figures.delivered += count
+        elif status in ("failed", "undelivered"):
+            figures.failed += count
+        if left and status in LEFT_STATES:
+            figures.sent += count
+            figures.segments += int(segments)
+            figures.cost_known += Decimal(known or 0)
+            figures.cost_estimated += int(unpriced) * price
+    opt_outs = session.execute(
+        select(ConsentEvent.category, ConsentEvent.method, func.count())
+        .where(
+            ConsentEvent.granted.is_(False),
+            ConsentEvent.at >= start,
+            ConsentEvent.at < end,
+        )
+        .group_by(ConsentEvent.category, ConsentEvent.method)
+    )
+    for category, method, count in opt_outs:
+        figures = categories.setdefault(category, Figures())
+        figures.opt_outs["sms_reply" if method == "sms_reply" else "staff"] += count
+    total = Figures()
+    for figures in categories.values():
+        total.add(figures)
+    return MonthReport(
+        year=year,
+        month=month,
+        start=start,
+        end=end,
+        segment_price=price,
+        categories=categories,
+        total=total,
+        attendance=attendance(session, start, end),
+    )
+
+
+def attendance(session: Session, start: datetime, end: datetime) -> Attendance | None:
+    """Attendance with vs without a delivered reminder; None without any source."""
+    if not _ATTENDANCE_SOURCES:
+        return None
+    outcomes: dict[str, bool | None] = {}
+    for source in _ATTENDANCE_SOURCES:
+        for subject, attended in source(session, start, end):
+            outcomes[subject] = attended
+    reminded: dict[str, str] = {}  # subject -> "delivered" | "left"
+    subjects = list(outcomes)
+    for offset in range(0, len(subjects), 500):
+        chunk = subjects[offset : offset + 500]
+        for subject, status, left in session.execute(
+            select(Message.subject, Message.status, Message.provider_id.is_not(None)).where(
+                Message.category == "reminder", Message.subject.in_(chunk)
+            )
+        ):
+            if status == "delivered":
+                reminded[subject] = "delivered"
+            elif left and status in ("queued", "sent"):
+                reminded.setdefault(subject, "left")
+    groups: dict[str, Counter[str]] = {"with": Counter(), "without": Counter()}
+    unconfirmed = 0
+    for subject, attended in outcomes.items():
+        state = reminded.get(subject)
+        if state == "left":
+            unconfirmed += 1
+            continue
+        group = groups["with" if state == "delivered" else "without"]
+        group["appointments"] += 1
+        if attended is not None:
+            group["recorded"] += 1
+            group["attended"] += int(attended)
+    return Attendance(
+        with_reminder=AttendanceGroup(**{k: groups["with"][k] for k in _GROUP_FIELDS}),
+        without_reminder=AttendanceGroup(**{k: groups["without"][k] for k in _GROUP_FIELDS}),
+        unconfirmed=unconfirmed,
+    )
+
+
+_GROUP_FIELDS = ("appointments", "recorded", "attended")
+
+
+def months_available(session: Session) -> list[tuple[int, int]]:
+    """(year, month) from the first message or consent withdrawal to now, newest first."""
+    firsts = [
+        session.scalar(select(func.min(Message.created_at))),
+        session.scalar(select(func.min(ConsentEvent.at))),
+    ]
+    now = clock.to_local(clock.now())
+    known = [clock.to_local(moment) for moment in firsts if moment is not None]
+    first = min(known) if known else now
+    year, month = first.year, first.month
+    months = []
+    while (year, month) <= (now.year, now.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return list(reversed(months))

@@ -1,0 +1,83 @@
+"""What other packages call to reach people by SMS: the public face of notifications/.
+
+Domains import this module only (never the models): contacts and consent, the outbox
+(`enqueue`, `schedule_reminders`, `cancel_for_subject`), subjects (for staleness and
+the OUI / NON replies), audiences (for broadcasts) and the template kinds.
+"""
+
+from __future__ import annotations
+
+from notifications.broadcasts import Audience, AudienceParam, register_audience
+from notifications.contacts import (
+    BLOCK_REASONS,
+    Reachability,
+    consent_history,
+    contact_by_reference,
+    contact_for_user,
+    contacts_by_phone,
+    create_contact,
+    get_contact,
+    mark_phone,
+    reachability,
+    read_phones,
+    search_contacts,
+    set_consent,
+    update_contact,
+)
+from notifications.outbox import (
+    DEFAULT_REMINDERS,
+    DEFAULT_RULES,
+    CategoryRules,
+    ReminderRule,
+    ReplyOutcome,
+    SubjectKind,
+    cancel_for_subject,
+    category_rules,
+    enqueue,
+    in_quiet_hours,
+    next_allowed_time,
+    register_subject_kind,
+    save_category_rules,
+    schedule_reminders,
+)
+from notifications.reports import register_attendance_source
+from notifications.texts import TemplateKind, moment_values, register_kind, render
+
+__all__ = [
+    "BLOCK_REASONS",
+    "DEFAULT_REMINDERS",
+    "DEFAULT_RULES",
+    "Audience",
+    "AudienceParam",
+    "CategoryRules",
+    "Reachability",
+    "ReminderRule",
+    "ReplyOutcome",
+    "SubjectKind",
+    "TemplateKind",
+    "cancel_for_subject",
+    "category_rules",
+    "consent_history",
+    "contact_by_reference",
+    "contact_for_user",
+    "contacts_by_phone",
+    "create_contact",
+    "enqueue",
+    "get_contact",
+    "in_quiet_hours",
+    "mark_phone",
+    "moment_values",
+    "next_allowed_time",
+    "reachability",
+    "read_phones",
+    "register_attendance_source",
+    "register_audience",
+    "register_kind",
+    "register_subject_kind",
+    "render",
+    "save_category_rules",
+    "schedule_reminders",
+    "search_contacts",
+    "set_consent",
+    "update_contact",
+]

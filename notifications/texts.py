@@ -1,0 +1,310 @@
+"""The SMS texts: kinds of template, their placeholders, default wording, rendering.
+
+Defaults are short, plain and GSM-7 (é, è, à are GSM; ê, ç, ’ are not): one character
+outside the GSM alphabet doubles the price of a French SMS. The CPAS may edit every text
+(`sms_templates`); an edited text may only use its kind's placeholders.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from babel.dates import format_date, format_time
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.sync import FieldError, Invalid
+from notifications.models import BODY_MAX, LANGUAGES, Template
+from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
+
+TEMPLATE_MAX_SEGMENTS = 3  # a template longer than this is not read on a basic phone
+
+
+@dataclass(frozen=True)
+class TemplateKind:
+    code: str
+    category: str
+    placeholders: tuple[str, ...]
+    defaults: Mapping[str, str] = field(default_factory=dict)  # language -> text
+    example: Mapping[str, str] = field(default_factory=dict)  # placeholder -> sample value
+
+
+_KINDS: dict[str, TemplateKind] = {}
+
+
+def register_kind(kind: TemplateKind) -> TemplateKind:
+    """Domains add their kinds (the appointments issue adds its own, for example)."""
+    missing = set(LANGUAGES) - set(kind.defaults)
+    if missing:
+        raise ValueError(f"template {kind.code} lacks a default text in {sorted(missing)}")
+    _KINDS[kind.code] = kind
+    return kind
+
+
+def kinds() -> list[TemplateKind]:
+    return sorted(_KINDS.values(), key=lambda kind: kind.code)
+
+
+def get_kind(code: str) -> TemplateKind | None:
+    return _KINDS.get(code)
+
+
+APPOINTMENT_EXAMPLE = {
+    "service": "Permanence sociale",
+    "date": "lundi 24/11",
+    "time": "14h30",
+    "place": "Rue Haute 298",
+    "link": "https://terrain.example/r/Ab3dE",
+}
+
+register_kind(
+    TemplateKind(
+        code="appointment_reminder",
+        category="reminder",
+        placeholders=("service", "date", "time", "place"),
+        defaults={
+            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
+            "Répondez OUI pour confirmer ou NON pour annuler.",
+            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
+            "Antwoord JA om te bevestigen of NEE om te annuleren.",
+            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}. "
+            "Reply YES to confirm or NO to cancel.",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    )
+)
+register_kind(
+    TemplateKind(
+        code="appointment_confirmation",
+        category="reminder",
+        placeholders=("service", "date", "time", "place", "link"),
+        defaults={
+            "fr": "CPAS: rendez-vous {service} le {date} à {time}, {place}. "
+            "Annuler ou déplacer: {link}",
+            "nl": "OCMW: afspraak {service} op {date} om {time}, {place}. "
+            "Annuleren of verplaatsen: {link}",
+            "en": "CPAS: appointment {service} on {date} at {time}, {place}. "
+            "Cancel or move: {link}",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    )
+)
+register_kind(
+    TemplateKind(
+        code="appointment_changed",
+        category="service_change",
+        placeholders=("service", "date", "time", "place", "link"),
+        defaults={
+            "fr": "CPAS: votre rendez-vous {service} est changé. Nouveau: le {date} à {time}, "
+            "{place}. Infos: {link}",
+            "nl": "OCMW: uw afspraak {service} is gewijzigd. Nieuw: op {date} om {time}, "
+            "{place}. Info: {link}",
+            "en": "CPAS: your appointment {service} has changed. New: {date} at {time}, "
+            "{place}. Info: {link}",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    )
+)
+register_kind(
+    TemplateKind(
+        code="verification_code",
+        category="verification",
+        placeholders=("code",),
+        defaults={
+            "fr": "CPAS: votre code est {code}. Il est valable 10 minutes.",
+            "nl": "OCMW: uw code is {code}. Hij is 10 minuten geldig.",
+            "en": "CPAS: your code is {code}. It is valid for 10 minutes.",
+        },
+        example={"code": "482913"},
+    )
+)
+# Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
+register_kind(
+    TemplateKind(
+        code="reply_confirmed",
+        category="reminder",
+        placeholders=("date", "time"),
+        defaults={
+            "fr": "CPAS: merci, votre rendez-vous du {date} à {time} est confirmé.",
+            "nl": "OCMW: bedankt, uw afspraak van {date} om {time} is bevestigd.",
+            "en": "CPAS: thank you, your appointment on {date} at {time} is confirmed.",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    )
+)
+register_kind(
+    TemplateKind(
+        code="reply_cancelled",
+        category="reminder",
+        placeholders=("date", "time"),
+        defaults={
+            "fr": "CPAS: votre rendez-vous du {date} à {time} est annulé. "
+            "Pour un autre rendez-vous, contactez votre antenne.",
+            "nl": "OCMW: uw afspraak van {date} om {time} is geannuleerd. "
+            "Voor een nieuwe afspraak, contacteer uw antenne.",
+            "en": "CPAS: your appointment on {date} at {time} is cancelled. "
+            "For another appointment, contact your office.",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    )
+)
+register_kind(
+    TemplateKind(
+        code="reply_stopped",
+        category="reminder",
+        placeholders=("topic",),
+        defaults={
+            "fr": "CPAS: c'est noté, vous ne recevrez plus de SMS pour: {topic}. "
+            "Pour changer d'avis, adressez-vous à votre antenne.",
+            "nl": "OCMW: genoteerd, u krijgt geen sms meer over: {topic}. "
+            "Om dit te wijzigen, contacteer uw antenne.",
+            "en": "CPAS: noted, you will no longer get SMS about: {topic}. "
+            "To change this, contact your office.",
+        },
+        example={"topic": "rappels de rendez-vous"},
+    )
+)
+register_kind(
+    TemplateKind(
+        code="reply_received",
+        category="reminder",
+        placeholders=(),
+        defaults={
+            "fr": "CPAS: message bien arrivé. L'accueil vous répondra.",
+            "nl": "OCMW: bericht ontvangen. Het onthaal antwoordt u.",
+            "en": "CPAS: message received. Reception will answer you.",
+        },
+    )
+)
+
+# What STOP stopped, in the words of the reply (plain, GSM-7).
+CATEGORY_TOPICS = {
+    "fr": {
+        "reminder": "rappels de rendez-vous",
+        "service_change": "changements de service",
+        "information": "informations",
+    },
+    "nl": {
+        "reminder": "herinneringen aan afspraken",
+        "service_change": "wijzigingen van diensten",
+        "information": "informatie",
+    },
+    "en": {
+        "reminder": "appointment reminders",
+        "service_change": "service changes",
+        "information": "information",
+    },
+}
+
+
+def placeholders_of(text: str) -> list[str]:
+    """The placeholder names in `text`; raises ValueError for a malformed brace."""
+    names = []
+    for _literal, name, spec, conversion in string.Formatter().parse(text):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(name)
+        names.append(name)
+    return names
+
+
+def check_text(kind: TemplateKind, text: str) -> dict[str, FieldError]:
+    """Field errors of a template text (empty, unknown placeholder, too long)."""
+    body = text.strip()
+    if not body:
+        return {"body": FieldError("required")}
+    try:
+        names = placeholders_of(body)
+    except ValueError:
+        return {"body": FieldError("malformed_placeholder")}
+    unknown = sorted(set(names) - set(kind.placeholders))
+    if unknown:
+        return {
+            "body": FieldError(
+                "unknown_placeholder",
+                {"name": unknown[0], "allowed": ", ".join(f"{{{n}}}" for n in kind.placeholders)},
+            )
+        }
+    sample = fill(body, kind.example or {name: "" for name in kind.placeholders})
+    if count_segments(sample).segments > TEMPLATE_MAX_SEGMENTS or len(body) > BODY_MAX:
+        return {"body": FieldError("too_many_segments", {"max": TEMPLATE_MAX_SEGMENTS})}
+    return {}
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """Put the values in; when the text itself is GSM-7, keep the result GSM-7 too
+    (a name with ë or the month "août" would otherwise double the price)."""
+    if is_gsm7(text):
+        values = {name: gsm7_suggestion(value) or value for name, value in values.items()}
+    return text.format_map(_Values(values))
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def template_text(session: Session, code: str, language: str) -> str:
+    """The CPAS's text for this kind and language, else the built-in default."""
+    kind = _KINDS[code]
+    edited = session.get(Template, (code, language))
+    return edited.body if edited is not None else kind.defaults[language]
+
+
+def save_template(
+    session: Session, *, code: str, language: str, body: str, actor_id: int | None
+) -> Template:
+    kind = _KINDS.get(code)
+    if kind is None or language not in LANGUAGES:
+        raise Invalid({"code": FieldError("unknown_choice")})
+    errors = check_text(kind, body)
+    if errors:
+        raise Invalid(errors)
+    template = session.get(Template, (code, language))
+    if template is None:
+        template = Template(code=code, language=language, body=body.strip())
+        session.add(template)
+    template.body = body.strip()
+    template.updated_at = clock.now()
+    template.updated_by_id = actor_id
+    return template
+
+
+def reset_template(session: Session, *, code: str, language: str) -> None:
+    """Back to the built-in text."""
+    template = session.get(Template, (code, language))
+    if template is not None:
+        session.delete(template)
+
+
+def edited_templates(session: Session) -> dict[tuple[str, str], Template]:
+    return {(t.code, t.language): t for t in session.scalars(select(Template))}
+
+
+def render(
+    session: Session, code: str, language: str | None, values: Mapping[str, str]
+) -> tuple[str, str]:
+    """(text, language) in the person's language, or French then Dutch when unknown."""
+    if language in LANGUAGES:
+        return fill(template_text(session, code, language), values), language
+    french = fill(template_text(session, code, "fr"), values)
+    dutch = fill(template_text(session, code, "nl"), values)
+    return f"{french}\n{dutch}", "fr+nl"
+
+
+def moment_values(moment: datetime, language: str | None) -> dict[str, str]:
+    """{date} and {time} of a moment, in Brussels time, as the person reads them."""
+    local = clock.to_local(moment)
+    locale = language if language in LANGUAGES else "fr"
+    if language not in LANGUAGES:
+        # Bilingual messages carry one date for both languages: the digits.
+        return {"date": local.strftime("%d/%m"), "time": local.strftime("%H:%M")}
+    return {
+        "date": format_date(local, "EEEE d/MM", locale=locale),
+        "time": format_time(local, "HH'h'mm" if locale == "fr" else "HH:mm", locale=locale),
+    }

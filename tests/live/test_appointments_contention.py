@@ -1,0 +1,195 @@
+"""Nobody is ever double-booked, against the live multi-worker server on PostgreSQL:
+50 members of staff, each with a session of their own, ask for the same start of a
+service that one agent delivers, all at once. Exactly one gets 201; the 49 others get
+409 "slot_taken" with the next free starts; the database holds one active appointment
+for that agent and time.
+
+PostgreSQL only (SQLite has one writer at a time: nothing races); skipped without
+TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from appointments.models import (
+    AgentService,
+    Appointment,
+    Location,
+    OpeningHours,
+    Service,
+    ServiceLocation,
+    WorkingPlan,
+)
+from appointments.slots import is_public_holiday
+from core import accounts, clock
+from tests.live.conftest import Live
+from tests.live.phone import Phone
+from tests.support import postgres_url
+
+pytestmark = pytest.mark.skipif(
+    postgres_url() is None, reason="PostgreSQL only: set TEST_DATABASE_URL"
+)
+
+REQUESTS = 50
+STAFF = ("accueil", "as1", "coordination", "admin")  # every role that may book
+
+
+def _day_ahead() -> date:
+    """A day at least two days away that is no public holiday."""
+    day = clock.to_local(clock.now()).date() + timedelta(days=2)
+    while is_public_holiday(day):
+        day += timedelta(days=1)
+    return day
+
+
+def _one_agent_service(engine: Engine, tag: str) -> tuple[Service, Location, int]:
+    """A service of one agent at a location open every day 09:00–12:00."""
+    with Session(engine, expire_on_commit=False) as session:
+        location = Location(code=f"live-loc-{tag}", name="Antenne live", address="Rue Haute 1")
+        location.opening_hours = [
+            OpeningHours(weekday=weekday, opens=time(9, 0), closes=time(12, 0))
+            for weekday in range(7)
+        ]
+        service = Service(
+            code=f"live-svc-{tag}",
+            name_fr="Permanence sociale",
+            name_nl="Sociale permanentie",
+            name_en="Social desk",
+            duration_minutes=30,
+            buffer_minutes=0,
+            languages=["fr"],
+            min_notice_hours=0,
+            max_horizon_days=30,
+        )
+        session.add_all([location, service])
+        session.flush()
+        with mock.patch.object(accounts, "hash_password", lambda _password: "unused"):
+            agent = accounts.create_user(
+                session,
+                username=f"live-agent-{tag}",
+                display_name="Agent live",
+                password="unused-password",
+                role="social_worker",
+                check_password=False,
+            )
+        session.add_all(
+            [
+                ServiceLocation(service_id=service.id, location_id=location.id),
+                AgentService(user_id=agent.id, service_id=service.id),
+                *(
+                    WorkingPlan(
+                        user_id=agent.id,
+                        location_id=location.id,
+                        weekday=weekday,
+                        starts=time(9, 0),
+                        ends=time(12, 0),
+                        valid_from=date(2020, 1, 1),
+                    )
+                    for weekday in range(7)
+                ),
+            ]
+        )
+        session.commit()
+        return service, location, agent.id
+
+
+def _book(phone: Phone, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    status, raw = phone.request(
+        "POST",
+        "/api/appointments",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", "X-CSRFToken": phone.csrf},
+        timeout=60,
+    )
+    return status, json.loads(raw)
+
+
+def test_fifty_requests_for_one_start_make_exactly_one_booking(live: Live, database: Engine):
+    service, location, agent_id = _one_agent_service(database, "contention")
+    start = datetime.combine(_day_ahead(), time(10, 0), clock.BRUSSELS)
+
+    # Fifty sessions of their own, logged in through /login (in parallel: argon2 is slow).
+    phones: list[Phone | None] = [None] * REQUESTS
+    users = itertools.cycle(STAFF)
+    names = [next(users) for _ in range(REQUESTS)]
+
+    def log_in(index: int) -> None:
+        phones[index] = live.phone(names[index])
+
+    login_threads = [threading.Thread(target=log_in, args=(n,)) for n in range(REQUESTS)]
+    for thread in login_threads:
+        thread.start()
+    for thread in login_threads:
+        thread.join(timeout=60)
+    assert all(phones), f"some logins failed\nserver output:\n{live.server.output()}"
+
+    barrier = threading.Barrier(REQUESTS)
+    answers: list[tuple[int, dict[str, Any]] | None] = [None] * REQUESTS
+    failures: list[BaseException] = []
+
+    def send(index: int) -> None:
+        phone = phones[index]
+        assert phone is not None
+        body = {
+            "service": service.code,
+            "location": location.code,
+            "start": start.isoformat(),
+            "person": {"name": f"Personne {index}", "phone": f"+3247166{index:04d}"},
+            "source": "phone",
+        }
+        try:
+            barrier.wait(timeout=30)
+            answers[index] = _book(phone, body)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(REQUESTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert not failures, f"{failures}\nserver output:\n{live.server.output()}"
+    assert all(answer is not None for answer in answers)
+
+    statuses = Counter(answer[0] for answer in answers if answer is not None)
+    assert statuses == {201: 1, 409: REQUESTS - 1}, (statuses, live.server.output())
+    [booked] = [body for status, body in filter(None, answers) if status == 201]
+    assert booked["appointment"]["start"] == start.isoformat()
+    assert booked["appointment"]["agent"]["id"] == agent_id
+    next_start = datetime.combine(start.date(), time(10, 30), clock.BRUSSELS).isoformat()
+    for status, body in filter(None, answers):
+        if status == 409:
+            assert body["error"] == "slot_taken"
+            assert body["message"]
+            assert body["next_slots"], body
+            assert body["next_slots"][0]["start"] == next_start
+            assert body["next_slots"][0]["free"] == 1
+
+    with database.connect() as connection:
+        rows = connection.execute(
+            select(Appointment.id, Appointment.status).where(
+                Appointment.agent_id == agent_id,
+                Appointment.start_at < start + timedelta(minutes=30),
+                Appointment.busy_until > start,
+            )
+        ).all()
+        assert [(row.id, row.status) for row in rows] == [(booked["appointment"]["id"], "booked")]
+        assert (
+            connection.execute(
+                select(func.count())
+                .select_from(Appointment)
+                .where(Appointment.service_id == service.id)
+            ).scalar_one()
+            == 1
+        )

@@ -1,0 +1,263 @@
+"""The appointments API through HTTP, exactly as shared/ARCHITECTURE.md promises it:
+public services and slots, staff booking answering 201, 409 or 422."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from appointments.models import Appointment
+from core import clock
+from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Iterator[clock.Traveller]:
+    with clock.frozen(NOW) as traveller:
+        yield traveller
+
+
+@pytest.fixture()
+def agenda(db) -> Agenda:
+    made = Agenda(db)
+    db.commit()
+    return made
+
+
+def book_json(agenda: Agenda, start: datetime | None = None, **person) -> dict:
+    return {
+        "service": agenda.service.code,
+        "location": agenda.location.code,
+        "start": clock.to_local(start or at(10)).isoformat(),
+        "person": {"name": "Amina Test", "phone": mobile(), **person},
+    }
+
+
+def post(browser, body, *, token: str | None = None):
+    return browser.client.post(
+        "/api/appointments",
+        json=body,
+        headers={"X-CSRFToken": browser.token if token is None else token},
+    )
+
+
+def active_at(db, agenda: Agenda, start: datetime) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == agenda.service.id,
+            Appointment.start_at == start,
+            Appointment.status == "booked",
+        )
+    )
+
+
+# --- Public: services and slots -------------------------------------------------------------
+
+
+def test_services_lists_codes_names_in_the_language_and_locations(client, agenda):
+    response = client.get("/api/appointments/services", headers={"Accept-Language": "nl"})
+    assert response.status_code == 200
+    services = response.get_json()["services"]
+    [mine] = [item for item in services if item["code"] == agenda.service.code]
+    assert mine["name"] == "Sociale permanentie"
+    assert mine["locations"] == [{"code": agenda.location.code, "name": agenda.location.name}]
+    for item in services:
+        assert {"code", "name", "locations"} <= set(item)
+        assert all(set(location) == {"code", "name"} for location in item["locations"])
+    french = client.get("/api/appointments/services", headers={"Accept-Language": "fr"})
+    [mine] = [item for item in french.get_json()["services"] if item["code"] == agenda.service.code]
+    assert mine["name"] == "Permanence sociale"
+
+
+def test_slots_are_iso_with_the_brussels_offset_and_say_how_many_bookings_remain(
+    client, agenda, db
+):
+    agenda.agents.append(agenda.new_agent())
+    db.commit()
+    response = client.get(
+        "/api/appointments/slots",
+        query_string={
+            "service": agenda.service.code,
+            "location": agenda.location.code,
+            "from": THURSDAY.isoformat(),
+            "days": 1,
+        },
+    )
+    assert response.status_code == 200
+    found = response.get_json()["slots"]
+    assert [slot["start"] for slot in found][:3] == [
+        "2026-12-03T09:00:00+01:00",
+        "2026-12-03T09:30:00+01:00",
+        "2026-12-03T10:00:00+01:00",
+    ]
+    assert found[0] == {
+        "start": "2026-12-03T09:00:00+01:00",
+        "end": "2026-12-03T09:30:00+01:00",
+        "free": 2,
+    }
+    assert len(found) == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "code"),
+    [
+        ({"days": "0"}, "days", "out_of_range"),
+        ({"days": "57"}, "days", "out_of_range"),
+        ({"days": "many"}, "days", "not_a_number"),
+        ({"from": "03/12/2026"}, "from", "invalid_date"),
+        ({"service": "nope"}, "service", "unknown_choice"),
+        ({"service": ""}, "service", "required"),
+        ({"location": "nowhere"}, "location", "unknown_choice"),
+    ],
+)
+def test_slot_search_errors_are_422_with_the_field_and_a_sentence(
+    client, agenda, params, field, code
+):
+    query = {
+        "service": agenda.service.code,
+        "location": agenda.location.code,
+        "from": THURSDAY.isoformat(),
+        "days": "7",
+        **params,
+    }
+    response = client.get("/api/appointments/slots", query_string=query)
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "invalid"
+    assert body["errors"][field]["code"] == code
+    assert body["errors"][field]["message"]
+
+
+def test_slot_search_takes_56_days_at_most(client, agenda):
+    query = {"service": agenda.service.code, "location": agenda.location.code, "days": 56}
+    response = client.get("/api/appointments/slots", query_string=query)
+    assert response.status_code == 200
+    starts = [slot["start"] for slot in response.get_json()["slots"]]
+    assert starts == sorted(starts)
+    assert starts[0].startswith("2026-12-01T11:")  # from today, two hours' notice
+
+
+# --- Staff: booking ----------------------------------------------------------------------------
+
+
+def test_booking_needs_a_session_then_the_csrf_token_then_the_permission(
+    client, browser, agenda, db
+):
+    anonymous = client.post("/api/appointments", json=book_json(agenda))
+    assert anonymous.status_code == 401
+    assert anonymous.get_json()["error"] == "unauthorized"
+
+    browser.login("accueil")
+    stale = post(browser, book_json(agenda), token="not-a-token")
+    assert stale.status_code == 400
+    assert stale.get_json()["error"] == "csrf"
+    assert active_at(db, agenda, at(10)) == 0
+
+    aide = type(browser)(browser.client.application.test_client())
+    aide.login("aide1")
+    assert post(aide, book_json(agenda)).status_code == 403
+    assert active_at(db, agenda, at(10)) == 0
+
+
+def test_booking_answers_201_then_409_with_the_next_slots(browser, agenda, db):
+    browser.login("accueil")
+    response = post(browser, book_json(agenda, at(10), language="nl"))
+    assert response.status_code == 201, response.get_json()
+    appointment = response.get_json()["appointment"]
+    assert appointment["start"] == "2026-12-03T10:00:00+01:00"
+    assert appointment["end"] == "2026-12-03T10:30:00+01:00"
+    assert appointment["service"] == agenda.service.code
+    assert appointment["location"] == agenda.location.code
+    assert appointment["agent"] == {
+        "id": agenda.agents[0].id,
+        "name": agenda.agents[0].display_name,
+    }
+    assert appointment["status"] == "booked"
+    assert appointment["source"] == "desk"
+    stored = db.get(Appointment, appointment["id"])
+    assert stored is not None and stored.created_by_id is not None
+
+    taken = post(browser, book_json(agenda, at(10)))
+    assert taken.status_code == 409
+    body = taken.get_json()
+    assert body["error"] == "slot_taken"
+    assert body["message"]
+    assert [slot["start"] for slot in body["next_slots"]] == [
+        "2026-12-03T10:30:00+01:00",
+        "2026-12-03T11:00:00+01:00",
+        "2026-12-03T11:30:00+01:00",
+    ]
+    assert all(slot["free"] == 1 for slot in body["next_slots"])
+    assert active_at(db, agenda, at(10)) == 1
+
+
+def test_booking_accepts_a_brussels_time_without_offset(browser, agenda, db):
+    browser.login("as1")
+    body = book_json(agenda)
+    body["start"] = "2026-12-03T11:00:00"
+    response = post(browser, body)
+    assert response.status_code == 201
+    assert response.get_json()["appointment"]["start"] == "2026-12-03T11:00:00+01:00"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"start": "2026-12-03T10:10:00+01:00"}, "start", "not_a_slot"),
+        ({"start": "2026-11-30T10:00:00+01:00"}, "start", "in_past"),
+        ({"start": "tomorrow"}, "start", "invalid_datetime"),
+        ({"start": None}, "start", "required"),
+        ({"service": "nope"}, "service", "unknown_choice"),
+        ({"location": "nowhere"}, "location", "unknown_choice"),
+        ({"person": {"name": "A", "phone": "12"}}, "phone", "invalid_phone"),
+        ({"person": {"name": "", "phone": "0470 12 34 56"}}, "name", "required"),
+        ({"person": {"name": 5, "phone": "0470 12 34 56"}}, "name", "not_text"),
+        ({"source": "fax"}, "source", "unknown_choice"),
+    ],
+)
+def test_bad_bookings_are_422_with_field_errors_and_change_nothing(
+    browser, agenda, db, change, field, code
+):
+    browser.login("accueil")
+    before = db.scalar(select(func.count()).select_from(Appointment))
+    response = post(browser, {**book_json(agenda), **change})
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["error"] == "invalid"
+    assert body["errors"][field]["code"] == code
+    assert body["errors"][field]["message"]
+    assert db.scalar(select(func.count()).select_from(Appointment)) == before
+
+
+def test_a_body_that_is_not_a_json_object_is_422(browser, agenda):
+    browser.login("accueil")
+    for data in (b"not json", b"[]"):
+        response = browser.client.post(
+            "/api/appointments",
+            data=data,
+            content_type="application/json",
+            headers={"X-CSRFToken": browser.token},
+        )
+        assert response.status_code == 422
+        assert response.get_json()["error"] == "invalid_body"
+
+
+def test_the_openapi_description_has_the_three_endpoints(client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert "get" in spec["paths"]["/api/appointments/services"]
+    assert "get" in spec["paths"]["/api/appointments/slots"]
+    booking = spec["paths"]["/api/appointments"]["post"]
+    assert {"201", "409", "422"} <= set(booking["responses"])
+    schemas = spec["components"]["schemas"]
+    assert "next_slots" in schemas["AppointmentSlotTaken"]["properties"]
+    assert set(schemas["AppointmentRequest"]["required"]) == {
+        "service",
+        "location",
+        "start",
+        "person",
+    }

@@ -1,0 +1,166 @@
+"""The page of the SMS link (/r/<token>): see, cancel, add to a calendar; a friendly 404
+for unknown or expired links; lookups rate-limited per client address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from appointments import booking
+from appointments.models import Appointment
+from core import clock
+from notifications.models import Message
+from tests.db.test_appointment_booking import NOW, Agenda, at
+from web import appointments_public
+
+GONE = "This link no longer works: call your antenne."
+
+
+@pytest.fixture(autouse=True)
+def frozen() -> Iterator[clock.Traveller]:
+    with clock.frozen(NOW) as traveller:
+        yield traveller
+
+
+@pytest.fixture()
+def booked(db) -> tuple[Appointment, str]:
+    agenda = Agenda(db)
+    agenda.location.postcode, agenda.location.city = "1000", "Bruxelles"
+    appointment = agenda.book(at(10, 30))
+    token = booking.issued_token(appointment)
+    assert token
+    db.commit()
+    return appointment, token
+
+
+def english(browser):
+    browser.client.set_cookie("terrain_lang", "en")
+    return browser
+
+
+def test_the_page_shows_the_appointment(browser, booked):
+    _appointment, token = booked
+    response = english(browser).get(f"/r/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Social desk" in page
+    assert "Thursday, December 3, 2026" in page
+    assert "10:30" in page  # Brussels time (09:30 UTC)
+    assert "Antenne Test" in page and "Rue Haute 298, 1000 Bruxelles" in page
+    assert "Booked" in page
+    assert f"/r/{token}?confirm=1" in page
+    assert f"/r/{token}/appointment.ics" in page
+    # Nothing personal beyond what the SMS said.
+    assert "Amina" not in page and "+32" not in page
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<script>" not in page and "style=" not in page
+
+
+def test_the_page_speaks_the_visitors_language(browser, booked):
+    _appointment, token = booked
+    browser.client.set_cookie("terrain_lang", "nl")
+    page = browser.get(f"/r/{token}").get_data(as_text=True)
+    assert "Sociale permanentie" in page
+
+
+def test_an_unknown_token_hears_a_friendly_404(browser, booked):
+    response = english(browser).get("/r/not-a-real-token")
+    assert response.status_code == 404
+    assert GONE in response.get_data(as_text=True)
+    assert english(browser).get("/r/not-a-real-token/appointment.ics").status_code == 404
+    assert browser.post("/r/not-a-real-token/cancel").status_code == 404
+
+
+def test_an_expired_link_hears_the_same_404(browser, booked, frozen):
+    appointment, token = booked
+    frozen.advance(days=3)
+    assert clock.now() > appointment.end_at
+    response = english(browser).get(f"/r/{token}")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert GONE in page and "Social desk" not in page
+
+
+def test_cancel_asks_first_then_cancels_once(browser, db, booked):
+    appointment, token = booked
+    confirm = english(browser).get(f"/r/{token}?confirm=1")
+    page = confirm.get_data(as_text=True)
+    assert "Are you sure?" in page
+    assert f'action="/r/{token}/cancel"' in page and 'name="csrf_token"' in page
+    db.refresh(appointment)
+    assert appointment.status == "booked"
+
+    response = browser.post(f"/r/{token}/cancel")
+    assert response.status_code == 200
+    assert "Your appointment is cancelled" in response.get_data(as_text=True)
+    db.refresh(appointment)
+    assert appointment.status == "cancelled"
+    assert appointment.cancelled_by == "person"
+    messages = db.scalars(
+        select(Message).where(Message.subject == booking.subject_of(appointment))
+    ).all()
+    reminders = [message for message in messages if message.key.startswith("reminder:")]
+    assert reminders and all(message.status == "cancelled" for message in reminders)
+
+    again = browser.post(f"/r/{token}/cancel")
+    assert again.status_code == 200
+    assert "already cancelled" in again.get_data(as_text=True)
+    db.refresh(appointment)
+    assert appointment.status == "cancelled"
+
+    page = browser.get(f"/r/{token}").get_data(as_text=True)
+    assert "Cancelled" in page and "?confirm=1" not in page
+
+
+def test_cancel_needs_the_csrf_token(client, db, booked):
+    appointment, token = booked
+    assert client.post(f"/r/{token}/cancel").status_code == 400
+    db.refresh(appointment)
+    assert appointment.status == "booked"
+
+
+def test_the_calendar_file(browser, booked):
+    appointment, token = booked
+    response = english(browser).get(f"/r/{token}/appointment.ics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="rendez-vous.ics"'
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_data(as_text=True)
+    assert body.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert body.endswith("END:VCALENDAR\r\n")
+    assert "\n" not in body.replace("\r\n", "")
+    assert "DTSTART:20261203T093000Z\r\n" in body
+    assert "DTEND:20261203T100000Z\r\n" in body
+    assert re.search(r"DTSTAMP:\d{8}T\d{6}Z\r\n", body)
+    assert f"UID:appointment-{appointment.id}@" in body
+    assert "SUMMARY:Social desk\r\n" in body
+    assert "DESCRIPTION:CPAS appointment\r\n" in body
+    unfolded = body.replace("\r\n ", "")
+    assert "LOCATION:Antenne Test" in unfolded and "\\, Rue Haute 298\\, 1000 Bruxelles" in unfolded
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+
+
+def test_ics_escaping_and_folding():
+    assert appointments_public.ics_escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    line = "LOCATION:" + "é" * 60
+    folded = appointments_public.ics_fold(line)
+    parts = folded.split("\r\n")
+    assert len(parts) > 1 and all(part.startswith(" ") for part in parts[1:])
+    assert all(len(part.encode()) <= 75 for part in parts)
+    assert folded.replace("\r\n ", "") == line
+
+
+def test_lookups_are_rate_limited(browser, booked, monkeypatch):
+    _appointment, token = booked
+    monkeypatch.setattr(appointments_public, "LOOKUPS_PER_MINUTE", 2)
+    english(browser)
+    assert browser.get(f"/r/{token}").status_code == 200
+    assert browser.get("/r/guess").status_code == 404
+    refused = browser.get(f"/r/{token}")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Social desk" not in refused.get_data(as_text=True)

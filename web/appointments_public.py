@@ -1,0 +1,202 @@
+"""The page the confirmation SMS links to (`<public url>/r/<token>`), for a person
+without an account, on any phone:
+
+- `GET /r/<token>` (public): the appointment (service, date and time in Brussels,
+  place, status); while booked and to come, "Cancel this appointment" (`?confirm=1`
+  asks "Are you sure?", then a POST) and "Add to my calendar (.ics)";
+- `POST /r/<token>/cancel` (public, CSRF): cancels (`by="person"`); idempotent;
+- `GET /r/<token>/appointment.ics` (public): an RFC 5545 calendar file.
+
+An unknown or expired token hears a friendly 404 that says nothing about anyone. Every
+lookup counts against the client address (`LOOKUPS_PER_MINUTE`): guessing tokens is
+slowed to a crawl, a person never notices. No name or phone number is shown: only what
+the SMS already said.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from appointments import booking
+from appointments.models import Appointment
+from core import clock
+from web import db, throttling
+from web.permissions import public
+from web.rendering import render
+
+bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.rstrip("/"))
+
+# Lookups per client address and minute: a person opens the page a few times.
+LOOKUPS_PER_MINUTE = 60
+ICS_FILENAME = "rendez-vous.ics"
+ICS_LINE_OCTETS = 75
+
+
+def _language() -> str:
+    return str(get_locale() or "fr")[:2]
+
+
+def _page(state: str, status: int = 200, **context) -> Response:
+    body, code = render("appointments/manage.html", state=state, status=status, **context)
+    response = current_app.make_response((body, code))
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _too_many() -> Response | None:
+    wait = throttling.wait_seconds(
+        "manage-link", request.remote_addr or "unknown", LOOKUPS_PER_MINUTE
+    )
+    if not wait:
+        return None
+    response = _page("busy", 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
+    """The appointment, or the answer to give instead (429, or the friendly 404)."""
+    refused = _too_many()
+    if refused is not None:
+        return None, refused
+    appointment = booking.find_by_token(db.session(), token)
+    if appointment is None:
+        return None, _page("gone", 404)
+    return appointment, None
+
+
+def _cancellable(appointment: Appointment) -> bool:
+    return appointment.status == "booked" and clock.now() < appointment.start_at
+
+
+def _place(appointment: Appointment) -> tuple[str, str]:
+    location = appointment.location
+    town = f"{location.postcode} {location.city}".strip()
+    address = ", ".join(part for part in (location.address, town) if part)
+    return location.name, address
+
+
+def _details(token: str, appointment: Appointment) -> dict:
+    name, address = _place(appointment)
+    return {
+        "token": token,
+        "appointment": appointment,
+        "service_name": appointment.service.name(_language()),
+        "place_name": name,
+        "place_address": address,
+        "cancellable": _cancellable(appointment),
+    }
+
+
+@bp.route("/<token>")
+@public
+def manage(token: str):
+    appointment, refused = _lookup(token)
+    if refused is not None:
+        return refused
+    assert appointment is not None
+    details = _details(token, appointment)
+    confirming = request.args.get("confirm") == "1" and details["cancellable"]
+    return _page("confirm" if confirming else "show", **details)
+
+
+@bp.route("/<token>/cancel", methods=["POST"])
+@public
+def cancel(token: str):
+    appointment, refused = _lookup(token)
+    if refused is not None:
+        return refused
+    assert appointment is not None
+    if appointment.status == "cancelled":
+        return _page("already_cancelled", **_details(token, appointment))
+    if not _cancellable(appointment):
+        # Started, or already checked in at the desk: nothing to cancel online.
+        return _page("show", 409, **_details(token, appointment))
+    session = db.session()
+    booking.cancel(session, appointment, by="person")
+    session.commit()
+    return _page("cancelled", **_details(token, appointment))
+
+
+# --- iCalendar (RFC 5545), written by hand -----------------------------------------------
+
+
+def ics_escape(value: str) -> str:
+    """A TEXT value: backslash, semicolon, comma escaped; newlines as \\n."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def ics_fold(line: str) -> str:
+    """Lines longer than 75 octets folded (CRLF + one space), never inside a UTF-8
+    character."""
+    data = line.encode()
+    parts: list[bytes] = []
+    limit = ICS_LINE_OCTETS
+    while len(data) > limit:
+        cut = limit
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
+            cut -= 1
+        parts.append(data[:cut])
+        data = data[cut:]
+        limit = ICS_LINE_OCTETS - 1  # the leading space counts
+    parts.append(data)
+    return "\r\n ".join(part.decode() for part in parts)
+
+
+def _utc(moment: datetime) -> str:
+    return clock.as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _host() -> str:
+    public_url = current_app.config["TERRAIN_SETTINGS"].public_url
+    host = urlsplit(public_url).hostname if public_url else None
+    return host or request.host.split(":")[0] or "terrain"
+
+
+def calendar_text(appointment: Appointment, *, service_name: str, description: str) -> str:
+    name, address = _place(appointment)
+    status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Terrain//Appointments//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:appointment-{appointment.id}@{_host()}",
+        f"DTSTAMP:{_utc(clock.now())}",
+        f"DTSTART:{_utc(appointment.start_at)}",
+        f"DTEND:{_utc(appointment.end_at)}",
+        f"SUMMARY:{ics_escape(service_name)}",
+        f"LOCATION:{ics_escape(', '.join(part for part in (name, address) if part))}",
+        f"DESCRIPTION:{ics_escape(description)}",
+        f"STATUS:{status}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(ics_fold(line) + "\r\n" for line in lines)
+
+
+@bp.route("/<token>/appointment.ics")
+@public
+def calendar(token: str):
+    appointment, refused = _lookup(token)
+    if refused is not None:
+        return refused
+    assert appointment is not None
+    body = calendar_text(
+        appointment,
+        service_name=appointment.service.name(_language()),
+        description=_("CPAS appointment"),
+    )
+    response = Response(body.encode(), content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{ICS_FILENAME}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
