@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import audit, clock, throttle
@@ -214,7 +216,69 @@ def authenticate(
     return LoginResult(user=None)
 
 
-def record_logout(session: Session, user: User) -> None:
+class LoginSession(Base):
+    """One login on one device, known to the server so that logging out really ends it.
+
+    The signed cookie alone cannot be revoked: a copy of it (or a response of a request
+    still running at logout, setting it again) would keep the session open.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=clock.now)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # logout, expired
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(session: Session, user: User, *, keep_days: int = 30) -> str:
+    """Open a login session for `user`; returns the token the cookie carries."""
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.started_at < clock.now() - timedelta(days=keep_days),
+        )
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    session.flush()
+    return token
+
+
+def login_session_end(session: Session, user_id: int, token: str | None) -> str | None:
+    """None while the login session is open; else why it ended ("logout", "expired", "unknown")."""
+    if not token:
+        return "unknown"
+    row = session.execute(
+        select(LoginSession.user_id, LoginSession.ended_at, LoginSession.end_reason).where(
+            LoginSession.token_hash == _token_hash(token)
+        )
+    ).first()
+    if row is None or row.user_id != user_id:
+        return "unknown"
+    if row.ended_at is not None:
+        return row.end_reason or "expired"
+    return None
+
+
+def end_login_session(session: Session, token: str | None, reason: str) -> None:
+    if not token:
+        return
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == _token_hash(token), LoginSession.ended_at.is_(None))
+        .values(ended_at=clock.now(), end_reason=reason)
+    )
+
+
+def record_logout(session: Session, user: User, token: str | None) -> None:
+    end_login_session(session, token, "logout")
     audit.record(session, actor=user, action="logout", entity_type="user", entity_id=user.id)
 
 

@@ -162,9 +162,12 @@ def log_in_directly(client: FlaskClient, db: Session, username: str) -> None:
 
     user = accounts.find_user(db, username)
     assert user is not None
+    token = accounts.start_login_session(db, user)
+    db.commit()
     now = clock.now().timestamp()
     with client.session_transaction() as session:
         session["_user_id"] = str(user.id)
+        session["sid"] = token
         session["_fresh"] = True
         session["login_at"] = now
         session["seen_at"] = now

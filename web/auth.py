@@ -90,11 +90,14 @@ def login():
             address=_client_address(),
             secret=current_app.config["SECRET_KEY"],
         )
+        if result.user is not None:
+            token = accounts.start_login_session(db_session, result.user)
         db_session.commit()
         if result.user is not None:
             session.clear()
             login_user(result.user)
             session.permanent = True
+            session["sid"] = token
             session["login_at"] = clock.now().timestamp()
             session["seen_at"] = clock.now().timestamp()
             session["password_at"] = result.user.password_changed_at.timestamp()
@@ -118,7 +121,7 @@ def login():
 @requires(Permission.PROFILE)
 def logout():
     db_session = db.session()
-    accounts.record_logout(db_session, current_user)
+    accounts.record_logout(db_session, current_user, session.get("sid"))
     db_session.commit()
     logout_user()
     session.clear()
@@ -183,10 +186,20 @@ def _expire_sessions():
     too_long = now - session.get("login_at", 0) > settings.session_max_hours * 3600
     password_at = current_user.password_changed_at.timestamp()
     stale = abs(session.get("password_at", 0) - password_at) > 0.001
-    if idle or too_long or stale:
+    db_session = db.session()
+    ended = accounts.login_session_end(db_session, current_user.id, session.get("sid"))
+    if idle or too_long or stale or ended:
+        if not ended:
+            accounts.end_login_session(db_session, session.get("sid"), "expired")
+            db_session.commit()
         logout_user()
         session.clear()
-        flash(_("Your session has ended. Please log in again."), "info")
+        if ended == "logout":
+            # A copy of the cookie from before the logout (a request that was still
+            # running then sets it again): the user did log out, say so.
+            flash(_("You are logged out."), "info")
+        else:
+            flash(_("Your session has ended. Please log in again."), "info")
         return None  # the permission check then sends the user to the login page
     # Write the cookie at most once a minute, not on every request.
     if now - session.get("seen_at", 0) > 60:

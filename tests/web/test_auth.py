@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from core import accounts, clock
 
 
@@ -62,6 +64,35 @@ def test_logout_needs_post_and_ends_the_session(browser):
     response = browser.post("/logout")
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert browser.client.get("/").headers["Location"].startswith("/login")
+
+
+def test_a_copy_of_the_cookie_from_before_logout_does_not_log_back_in(browser, db):
+    # A request still running at logout answers after it and sets the old cookie again
+    # (seen in the browser tests): the server, not the cookie, knows the session ended.
+    browser.login("as1")
+    before = browser.client.get_cookie("terrain_session").value
+    browser.post("/logout")
+    browser.client.set_cookie("terrain_session", before)
+    response = browser.client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    page = browser.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You are logged out." in page or "Vous êtes déconnecté" in page
+    user = accounts.find_user(db, "as1")
+    ended = db.scalars(
+        select(accounts.LoginSession.end_reason).where(accounts.LoginSession.user_id == user.id)
+    ).all()
+    assert ended == ["logout"]
+
+
+def test_each_login_is_its_own_session(app, browser):
+    from tests.conftest import Browser
+
+    browser.login("rue1")
+    other = Browser(app.test_client())
+    other.login("rue1")
+    browser.post("/logout")
+    assert browser.client.get("/").status_code == 302
+    assert other.client.get("/").status_code == 200  # the other device stays in
 
 
 def test_idle_session_times_out(browser, app):
