@@ -229,6 +229,8 @@ class Appointment(Base):
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_in_at: Mapped[datetime | None]
+    # An agent called the person in (the wait is checked_in_at or start_at → called_at).
+    called_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(String(10))
     confirmed_at: Mapped[datetime | None]  # replied OUI to the reminder

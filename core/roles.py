@@ -28,6 +28,10 @@ class Permission(StrEnum):
     SMS_SETTINGS = "sms.settings"  # templates, quiet hours
     SMS_REPORTS = "sms.reports"
     APPOINTMENTS_BOOK = "appointments.book"  # book, move, cancel for a person (staff API)
+    APPOINTMENTS_DESK = "appointments.desk"  # the reception view: agendas, walk-ins, queue
+    APPOINTMENTS_MINE = "appointments.mine"  # an agent's own appointments
+    APPOINTMENTS_SETUP = "appointments.setup"  # services, locations, plans, closures, absences
+    APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
 
 
 ALL_ROLES = frozenset(Role)
@@ -49,6 +53,10 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.SMS_SETTINGS: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.SMS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.APPOINTMENTS_BOOK: _OFFICE,
+    Permission.APPOINTMENTS_DESK: _OFFICE,
+    Permission.APPOINTMENTS_MINE: frozenset({Role.SOCIAL_WORKER, Role.COORDINATOR}),
+    Permission.APPOINTMENTS_SETUP: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
 }
 
 
