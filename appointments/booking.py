@@ -212,10 +212,13 @@ def _check_service(
     return errors
 
 
-def _check_start(service: Service, start: datetime, now: datetime) -> dict[str, FieldError]:
+def _check_start(
+    service: Service, start: datetime, now: datetime, *, notice: bool
+) -> dict[str, FieldError]:
+    """`notice`: the service's minimum notice applies (online; staff book from now on)."""
     if start <= now:
         return {"start": FieldError("in_past")}
-    if start < now + timedelta(hours=service.min_notice_hours):
+    if notice and start < now + timedelta(hours=service.min_notice_hours):
         return {"start": FieldError("too_soon", {"hours": service.min_notice_hours})}
     last_day = clock.to_local(now).date() + timedelta(days=service.max_horizon_days)
     if clock.to_local(start).date() > last_day:
@@ -265,21 +268,20 @@ def _agent_busy(
 
 
 def _taken(
-    session: Session, service: Service, location: Location, start: datetime, busy_until: datetime
+    session: Session,
+    service: Service,
+    location: Location,
+    start: datetime,
+    busy_until: datetime,
+    *,
+    notice: bool,
 ) -> bool:
     """No agent is free at `start`: was it taken (a start of the grid that an active
     appointment overlaps), or never a slot (off the grid, closed, nobody working)?"""
-    day = clock.to_local(start).date()
-    # The grid as if nobody were booked or absent (the search's own data, emptied).
-    search = slots._Search.load(
-        session, service=service, location=location, first_day=day, last_day=day, now=None
+    agents = slots.planned_agents_at(
+        session, service=service, location=location, start=start, notice=notice
     )
-    if search is None:
-        return False
-    for agent in search.agents.values():
-        agent.busy_starts, agent.busy_ends = [], []
-    agents = search.starts_of_day(day).get(int(start.timestamp()), [])
-    if not agents or start.timestamp() != int(start.timestamp()):
+    if not agents:
         return False
     return (
         session.scalar(
@@ -306,6 +308,7 @@ def _place(
     person: Callable[[], BookingPerson],
     actor: User | None,
     agent_id: int | None,
+    notice: bool,
     ignore_appointment_id: int | None = None,
 ) -> Appointment:
     """Find a free agent under their lock and insert the appointment, or SlotTaken.
@@ -318,10 +321,11 @@ def _place(
         location=location,
         start=start,
         ignore_appointment_id=ignore_appointment_id,
+        notice=notice,
     )
     if agent_id is not None:
         candidates = [candidate for candidate in candidates if candidate == agent_id]
-    if not candidates and not _taken(session, service, location, start, busy_until):
+    if not candidates and not _taken(session, service, location, start, busy_until, notice=notice):
         raise Invalid({"start": FieldError("not_a_slot")})
     for candidate in sorted(candidates):
         _lock_agent(session, candidate)
@@ -350,7 +354,12 @@ def _place(
         return appointment
     raise SlotTaken(
         slots.next_free_slots(
-            session, service=service, location=location, after=start, limit=NEXT_SLOTS
+            session,
+            service=service,
+            location=location,
+            after=start,
+            limit=NEXT_SLOTS,
+            notice=notice,
         )
     )
 
@@ -511,8 +520,9 @@ def book(
     errors.update(person_errors)
     now = clock.now()
     start = _aware(start)
+    notice = source == "online"  # staff book for someone from now on
     if service is not None and "service" not in errors:
-        errors.update(_check_start(service, start, now))
+        errors.update(_check_start(service, start, now, notice=notice))
     if number is not None and source == "online" and "phone" not in errors:
         upcoming = session.scalar(
             select(func.count(Appointment.id))
@@ -538,6 +548,7 @@ def book(
         person=lambda: _person(session, person_name, number.e164, language),
         actor=actor,
         agent_id=agent_id,
+        notice=notice,
     )
     person = appointment.person
     token = _issue_token(session, appointment)
@@ -687,8 +698,9 @@ def reschedule(
     errors = _check_service(session, service, location, source="desk")
     now = clock.now()
     new_start = _aware(new_start)
+    notice = by != "staff"  # the person moving it online keeps the service's notice
     if not errors:
-        errors.update(_check_start(service, new_start, now))
+        errors.update(_check_start(service, new_start, now, notice=notice))
     if errors:
         raise Invalid(errors)
     person = session.get(BookingPerson, appointment.person_id)
@@ -702,6 +714,7 @@ def reschedule(
         person=lambda: person,
         actor=actor,
         agent_id=agent_id,
+        notice=notice,
         ignore_appointment_id=appointment.id,
     )
     moved.confirmed_at = None

@@ -89,9 +89,12 @@ def free_slots(
     first_day: date,
     days: int,
     now: datetime | None = None,
+    notice: bool = True,
 ) -> list[Slot]:
     """Every bookable start of `service` at `location` on the `days` days (Brussels
-    dates) from `first_day`, in time order, each with the agents free for it."""
+    dates) from `first_day`, in time order, each with the agents free for it.
+    `notice=False`: staff booking for someone in front of them, from now on (the
+    service's minimum notice is for online bookings)."""
     if days <= 0:
         return []
     search = _Search.load(
@@ -101,6 +104,7 @@ def free_slots(
         first_day=first_day,
         last_day=first_day + timedelta(days=days - 1),
         now=now,
+        notice=notice,
     )
     return search.slots() if search else []
 
@@ -114,6 +118,7 @@ def agents_free_at(
     ignore_appointment_id: int | None = None,
     now: datetime | None = None,
     anywhere: bool = False,
+    notice: bool = True,
 ) -> list[int]:
     """The agents (ascending ids) who can take `service` at `location` at exactly
     `start`: the check a booking makes once it holds its agents' locks.
@@ -133,6 +138,7 @@ def agents_free_at(
         last_day=day,
         now=now,
         ignore_appointment_id=ignore_appointment_id,
+        notice=notice,
     )
     if search is None:
         return []
@@ -140,6 +146,34 @@ def agents_free_at(
     if anywhere:
         return search.agents_at(day, moment)
     if moment != int(moment):
+        return []
+    return list(search.starts_of_day(day).get(int(moment), ()))
+
+
+def planned_agents_at(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    start: datetime,
+    notice: bool = True,
+) -> list[int]:
+    """The agents whose plan has `start` on its grid, whatever is booked: tells a start
+    that was taken from one that never was a slot (closed, off the grid, nobody working)."""
+    start = clock.as_utc(start)
+    day = clock.to_local(start).date()
+    search = _Search.load(
+        session,
+        service=service,
+        location=location,
+        first_day=day,
+        last_day=day,
+        now=None,
+        notice=notice,
+        bookings=False,
+    )
+    moment = start.timestamp()
+    if search is None or moment != int(moment):
         return []
     return list(search.starts_of_day(day).get(int(moment), ()))
 
@@ -152,6 +186,7 @@ def next_free_slots(
     after: datetime,
     limit: int = 3,
     now: datetime | None = None,
+    notice: bool = True,
 ) -> list[Slot]:
     """The first `limit` bookable starts strictly after `after` (for "this slot was
     just taken, here are the next ones"), looking up to the service's horizon."""
@@ -163,7 +198,13 @@ def next_free_slots(
     while day <= last and len(found) < limit:
         days = min(SEARCH_CHUNK_DAYS, (last - day).days + 1)
         chunk = free_slots(
-            session, service=service, location=location, first_day=day, days=days, now=now
+            session,
+            service=service,
+            location=location,
+            first_day=day,
+            days=days,
+            now=now,
+            notice=notice,
         )
         found.extend(slot for slot in chunk if slot.start > after)
         day += timedelta(days=days)
@@ -325,11 +366,13 @@ class _Search:
         last_day: date,
         now: datetime | None,
         ignore_appointment_id: int | None = None,
+        notice: bool = True,
+        bookings: bool = True,
     ) -> _Search | None:
         if not service.active or service.booking_mode == "walk_in":
             return None
         now = clock.as_utc(now or clock.now())
-        earliest = now + timedelta(hours=service.min_notice_hours)
+        earliest = now + timedelta(hours=service.min_notice_hours if notice else 0)
         first_day = max(first_day, clock.to_local(earliest).date())
         last_day = min(
             last_day, clock.to_local(now).date() + timedelta(days=service.max_horizon_days)
@@ -425,7 +468,7 @@ class _Search:
         )
         if ignore_appointment_id is not None:
             booked = booked.where(Appointment.id != ignore_appointment_id)
-        for user_id, begin, end in session.execute(booked):
+        for user_id, begin, end in session.execute(booked) if bookings else ():
             intervals[user_id].append((begin.timestamp(), end.timestamp()))
         for user_id, spans in intervals.items():
             merged = _union(spans)

@@ -217,6 +217,29 @@ def test_staff_booking_records_how_consent_was_given_and_who_booked(db):
     assert (confirmation.status, confirmation.error_code) == ("blocked", "no_mobile")
 
 
+def test_staff_book_from_now_on_the_minimum_notice_is_for_online_bookings(db):
+    # NOW is 09:00 on Tuesday 1 December; the service asks 2 hours' notice online.
+    agenda = Agenda(db)
+    soon = at(9, 30, NOW.date())
+    with pytest.raises(Invalid) as refused:
+        agenda.book(soon)
+    assert refused.value.errors["start"].code == "too_soon"
+    staff = accounts.find_user(db, "accueil")
+    booked = agenda.book(soon, source="desk", actor=staff)
+    assert booked.start_at == soon
+    # The staff move it to the next start, still within the notice; the person could not.
+    later = agenda.book(at(11, 0), source="phone", actor=staff)
+    with pytest.raises(Invalid) as refused:
+        booking.reschedule(db, later, at(10, 0, NOW.date()), by="person")
+    assert refused.value.errors["start"].code == "too_soon"
+    moved = booking.reschedule(db, booked, at(10, 0, NOW.date()), by="staff", actor=staff)
+    assert moved.start_at == at(10, 0, NOW.date())
+    # Taken by staff within the notice: the next slots offered to staff start now too.
+    with pytest.raises(booking.SlotTaken) as taken:
+        agenda.book(at(10, 0, NOW.date()), source="desk", actor=staff)
+    assert taken.value.next_slots[0].start == at(10, 30, NOW.date())
+
+
 def test_without_consent_the_messages_are_blocked_and_say_why(db):
     agenda = Agenda(db)
     appointment = agenda.book(at(10), sms_consent=False, source="desk")
