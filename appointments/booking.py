@@ -169,7 +169,7 @@ def _public_url(link_base: str | None) -> str:
 # --- Checks ---------------------------------------------------------------------------
 
 
-def _check_person(
+def check_person(
     name: str, raw_phone: str, language: str | None, *, source: str
 ) -> tuple[dict[str, FieldError], phone.PhoneNumber | None]:
     errors: dict[str, FieldError] = {}
@@ -236,7 +236,7 @@ def _aware(start: datetime) -> datetime:
 # --- Locking ----------------------------------------------------------------------------
 
 
-def _lock_agent(session: Session, agent_id: int) -> None:
+def lock_agent(session: Session, agent_id: int) -> None:
     """Hold the agent's lock row until the transaction ends (made on first use)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
@@ -249,7 +249,7 @@ def _lock_agent(session: Session, agent_id: int) -> None:
     )
 
 
-def _agent_busy(
+def agent_busy(
     session: Session,
     agent_id: int,
     start: datetime,
@@ -328,8 +328,8 @@ def _place(
     if not candidates and not _taken(session, service, location, start, busy_until, notice=notice):
         raise Invalid({"start": FieldError("not_a_slot")})
     for candidate in sorted(candidates):
-        _lock_agent(session, candidate)
-        if _agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
+        lock_agent(session, candidate)
+        if agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
             continue  # booked meanwhile by someone who held the lock before us
         appointment = Appointment(
             service_id=service.id,
@@ -367,7 +367,7 @@ def _place(
 # --- People and their contact -------------------------------------------------------------
 
 
-def _person(
+def person_for(
     session: Session, name: str, e164: str, language: str | None, *, reuse: bool = True
 ) -> BookingPerson:
     """The same number and name make the same person; a new language is remembered."""
@@ -408,7 +408,7 @@ def contact_for(session: Session, person: BookingPerson, *, actor: User | None =
     return contact
 
 
-def _record_consent(session: Session, contact, *, source: str, actor: User | None) -> None:
+def record_consent(session: Session, contact, *, source: str, actor: User | None) -> None:
     for category in CONSENT_CATEGORIES:
         if notify.reachability(session, contact, category).reason == "no_consent":
             notify.set_consent(
@@ -516,7 +516,7 @@ def book(
     if source not in BOOKING_SOURCES:
         errors["source"] = FieldError("unknown_choice")
     errors.update(_check_service(session, service, location, source=source))
-    person_errors, number = _check_person(person_name, phone, language, source=source)
+    person_errors, number = check_person(person_name, phone, language, source=source)
     errors.update(person_errors)
     now = clock.now()
     start = _aware(start)
@@ -545,7 +545,7 @@ def book(
         location=location,
         start=start,
         source=source,
-        person=lambda: _person(session, person_name, number.e164, language),
+        person=lambda: person_for(session, person_name, number.e164, language),
         actor=actor,
         agent_id=agent_id,
         notice=notice,
@@ -555,7 +555,7 @@ def book(
     session.flush()
     contact = contact_for(session, person, actor=actor)
     if sms_consent:
-        _record_consent(session, contact, source=source, actor=actor)
+        record_consent(session, contact, source=source, actor=actor)
     _announce(
         session,
         appointment,

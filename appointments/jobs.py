@@ -1,6 +1,7 @@
 """The periodic jobs of appointments, run by `terrain scheduler` (core/scheduler.py).
 
-None yet: confirmations, reminders and waiting-list offers are put in the outbox by the
+One: the purge of the one-time SMS codes' checks (a day old). Confirmations,
+reminders and waiting-list offers are put in the outbox by the
 booking itself (keyed, in the booking's transaction) and sent by the notifications
 dispatcher. Importing this module registers, for the scheduler's process, what the
 dispatcher must know about appointments: the SMS subject kind "appointment" (a
@@ -11,6 +12,18 @@ source and the "appointments on a day" audience (`appointments.notifications`).
 from __future__ import annotations
 
 from appointments import notifications as _registrations  # noqa: F401
-from core.scheduler import Job
+from appointments import verification
+from core.scheduler import Job, JobContext
 
-JOBS: list[Job] = []
+
+def purge_phone_checks(context: JobContext) -> dict[str, int] | None:
+    """The one-time SMS codes' checks are kept a day (appointments/verification.py)."""
+    with context.session_factory() as session:
+        deleted = verification.purge(session)
+        session.commit()
+    return {"deleted": deleted} if deleted else None
+
+
+JOBS: list[Job] = [
+    Job("appointments.purge_phone_checks", purge_phone_checks, every_seconds=3600),
+]

@@ -76,7 +76,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def import_all_models() -> None:
     """Load every package's models so Base.metadata is complete (migrations, tests)."""
-    import appointments.models  # noqa: F401
+    import appointments.models
+    import appointments.verification  # noqa: F401
     import core.models  # noqa: F401
     import notifications.models  # noqa: F401
     import outreach.models  # noqa: F401

@@ -5,7 +5,11 @@ without an account, on any phone:
   place, status); while booked and to come, "Cancel this appointment" (`?confirm=1`
   asks "Are you sure?", then a POST) and "Add to my calendar (.ics)";
 - `POST /r/<token>/cancel` (public, CSRF): cancels (`by="person"`); idempotent;
-- `GET /r/<token>/appointment.ics` (public): an RFC 5545 calendar file.
+- `GET /r/<token>/appointment.ics` (public): an RFC 5545 calendar file;
+- `GET /r/<token>/move?from=YYYY-MM-DD` (public): the free times of the same service at
+  the same place (the booking pages' slot picker); `POST` a time asks "Move it to …?",
+  `POST` with `confirm=1` moves it (`booking.reschedule(by="person")`) and redirects to
+  the new appointment's page (a new link: the old one now shows it cancelled).
 
 An unknown or expired token hears a friendly 404 that says nothing about anyone. Every
 lookup counts against the client address (`LOOKUPS_PER_MINUTE`): guessing tokens is
@@ -15,19 +19,22 @@ the SMS already said.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from appointments import booking
 from appointments.models import Appointment
 from core import clock
+from core.sync import FieldError, Invalid
+from web import appointments_booking as public_booking
 from web import db, throttling
 from web.permissions import public
 from web.rendering import render
+from web.validation import message as error_message
 
 bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.rstrip("/"))
 
@@ -102,7 +109,8 @@ def manage(token: str):
     assert appointment is not None
     details = _details(token, appointment)
     confirming = request.args.get("confirm") == "1" and details["cancellable"]
-    return _page("confirm" if confirming else "show", **details)
+    moved = request.args.get("moved") == "1"
+    return _page("confirm" if confirming else "show", moved=moved, **details)
 
 
 @bp.route("/<token>/cancel", methods=["POST"])
@@ -121,6 +129,87 @@ def cancel(token: str):
     booking.cancel(session, appointment, by="person")
     session.commit()
     return _page("cancelled", **_details(token, appointment))
+
+
+# --- Moving -------------------------------------------------------------------------------
+
+
+def _move_page(
+    token: str,
+    appointment: Appointment,
+    first_day: date | None,
+    *,
+    start: datetime | None = None,
+    error: str | None = None,
+    next_slots: list | None = None,
+    status: int = 200,
+) -> Response:
+    def page_url(day: date) -> str:
+        return url_for("appointments_public.move", token=token, **{"from": day.isoformat()})
+
+    week = public_booking.week_context(
+        appointment.service, appointment.location, first_day, page_url=page_url
+    )
+    return _page(
+        "move_confirm" if start is not None and error is None else "move",
+        status,
+        **_details(token, appointment),
+        new_start=start,
+        error=error,
+        next_slots=next_slots or [],
+        action=url_for("appointments_public.move", token=token),
+        **week,
+    )
+
+
+@bp.route("/<token>/move", methods=["GET", "POST"])
+@public
+def move(token: str):
+    appointment, refused = _lookup(token)
+    if refused is not None:
+        return refused
+    assert appointment is not None
+    if not _cancellable(appointment):
+        return _page(
+            "show", 409 if request.method == "POST" else 200, **_details(token, appointment)
+        )
+    if request.method == "GET":
+        return _move_page(token, appointment, public_booking.parse_day(request.args.get("from")))
+    start = public_booking.parse_start(request.form.get("start"))
+    if start is None:
+        return _move_page(
+            token, appointment, None, error=error_message(FieldError("unknown_choice")), status=422
+        )
+    if request.form.get("confirm") != "1":
+        return _move_page(token, appointment, None, start=start)
+    session = db.session()
+    try:
+        moved = booking.reschedule(
+            session,
+            appointment,
+            start,
+            by="person",
+            link_base=public_booking.link_base_url(),
+        )
+    except booking.SlotTaken as taken:
+        session.rollback()
+        return _move_page(
+            token,
+            appointment,
+            clock.to_local(start).date(),
+            error=_("This time was just taken by someone else. Choose another time."),
+            next_slots=[slot.start for slot in taken.next_slots],
+            status=409,
+        )
+    except Invalid as invalid:
+        session.rollback()
+        first = next(iter(invalid.errors.values()))
+        return _move_page(
+            token, appointment, clock.to_local(start).date(), error=error_message(first), status=422
+        )
+    new_token = booking.issued_token(moved)
+    session.commit()
+    return redirect(url_for("appointments_public.manage", token=new_token, moved=1))
 
 
 # --- iCalendar (RFC 5545), written by hand -----------------------------------------------

@@ -29,6 +29,27 @@ NAV: list[NavEntry] = [
         _l("Encounters of the maraude, even without network."),
     ),
     NavEntry(
+        "appointments_desk.index",
+        _l("Reception desk"),
+        "desk",
+        Permission.APPOINTMENTS_DESK,
+        _l("Today's agendas, walk-ins and the waiting queue of an antenne."),
+    ),
+    NavEntry(
+        "appointments_desk.mine",
+        _l("My appointments"),
+        "calendar",
+        Permission.APPOINTMENTS_MINE,
+        _l("Your coming appointments, and those of the people you have seen."),
+    ),
+    NavEntry(
+        "appointments_setup.services",
+        _l("Appointment settings"),
+        "calendar",
+        Permission.APPOINTMENTS_SETUP,
+        _l("Services, places, opening hours, working plans, closures; monthly indicators."),
+    ),
+    NavEntry(
         "sms.outbox",
         _l("SMS"),
         "sms",

@@ -24,6 +24,8 @@ SHELL_STATIC = (
     "css/terrain.css",
     "js/app.js",
     "js/offline.js",
+    "js/desk.js",
+    "js/booking.js",
     "vendor/htmx-2.0.11.min.js",
     "icons/sprite.svg",
     "icons/icon-192.png",

@@ -89,6 +89,80 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         ),
         "wrong_status": _("Not possible for this appointment any more."),
         "not_started": _("The appointment has not started yet."),
+        # Reception desk
+        "agent_busy": _(
+            "%(agent)s is busy from %(from)s until %(until)s. Choose another agent or wait.",
+            agent=params.get("agent", ""),
+            **{"from": params.get("from", ""), "until": params.get("until", "")},
+        )
+        if params.get("until")
+        else _("%(agent)s is busy now.", agent=params.get("agent", "")),
+        "not_their_agent": _("A booked person is called in by the agent of the appointment."),
+        "does_not_deliver": _("This agent does not deliver this service. Choose another agent."),
+        # Public booking pages: postcode, SMS code
+        "invalid_postcode": _("Give a Belgian postcode: 4 digits, for example 1000."),
+        "code_format": _(
+            "Type the %(digits)s digits of the code you got by SMS.", digits=params.get("digits", 6)
+        ),
+        "wrong_code": _(
+            "This code is not right. You can try %(left)s more times.", left=params.get("left", 0)
+        ),
+        "code_expired": _("This code is too old. Ask for a new code."),
+        "too_many_tries": _("Too many wrong codes. Ask for a new code."),
+        "not_verified": _("We must check your mobile number again. Ask for a new code."),
+        # Appointment settings (appointments/setup.py)
+        "invalid_code": _("Use lower-case letters, digits and dashes only, e.g. mediation-dettes."),
+        "code_taken": _("This code is already used. Choose another one."),
+        "not_a_whole_number": _("Give a whole number, for example 30."),
+        "notice_beyond_horizon": _(
+            "The notice is longer than the booking window of %(days)s days: nobody could book.",
+            days=params.get("days", ""),
+        ),
+        "invalid_hours": _("Write the hours like 08:30-12:00, 13:00-16:00."),
+        "hours_order": _("Each stretch must close after it opens, e.g. 08:30-12:00."),
+        "hours_overlap": _("Two stretches of this day overlap."),
+        "no_hours": _("Give the opening hours of at least one day."),
+        "ends_before_start": _("The end must come after the start."),
+        "plan_overlap": _(
+            "This agent already has a plan from %(starts)s to %(ends)s on that day.",
+            starts=params.get("starts", ""),
+            ends=params.get("ends", ""),
+        ),
+        "after_plan_end": _("The plan already ends earlier than that."),
+        "too_long_period": _("At most %(days)s days.", days=params.get("days", "")),
+        # Street outreach: maraudes, minors, referrals, consent, merges
+        "not_boolean": _("Tick the box or leave it empty."),
+        "unknown_maraude": _("This maraude is not one of your team's."),
+        "after_end": _("The start must be before the end of the maraude."),
+        "before_start": _("The end must be after the start of the maraude."),
+        "unknown_user": _("Choose people of your team from the list."),
+        "unknown_alert": _("This alert is not for you, or it was already dealt with."),
+        "unknown_partner": _("Choose a service from the directory."),
+        "unknown_team": _("Choose a CPAS service from the list."),
+        "one_destination": _("Choose either a partner service or a CPAS service."),
+        "internal_only": _("A service code is only for a CPAS service."),
+        "before_first_contact": _("This date is before the first contact with this person."),
+        "unknown_referral": _("This referral is not one you may change."),
+        "referral_transition": _("This referral cannot go to that status from where it is."),
+        "before_previous_step": _("This date is before the referral's previous step."),
+        "consent_required": _("Record the person's consent to give their identity first."),
+        "invalid_niss": _(
+            "This national register number is not valid: 11 digits, check the last two."
+        ),
+        "unknown_consent": _("This consent does not exist or was already withdrawn."),
+        "merged_person": _("This record was merged into another: open that one."),
+        "same_person": _("Choose two different people to merge."),
+        "other_team": _("People of two different teams cannot be merged."),
+        "already_merged": _("This person was already merged into another record."),
+        "named_person": _("A named person is not merged here. Ask the coordinator."),
+        "unknown_merge": _("This merge does not exist or is not your team's."),
+        "already_undone": _("This merge was already undone."),
+        "records_changed": _(
+            "The records moved by this merge have changed since: it cannot be undone."
+        ),
+        "survivor_changed": _(
+            "The person was changed since the merge: it cannot be undone automatically."
+        ),
         "server_error": _(
             "The server could not apply this change. Send it again later, or tell your "
             "manager if it persists."

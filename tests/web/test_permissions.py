@@ -30,8 +30,32 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "sms_broadcasts.progress": {"broadcast_id": 1},
     "sms_broadcasts.cancel": {"broadcast_id": 1},
     "appointments_public.manage": {"token": "x"},
+    "appointments_setup.edit_service": {"service_id": 1},
+    "appointments_setup.service_offer": {"service_id": 1},
+    "appointments_setup.remove_service": {"service_id": 999999},
+    "appointments_setup.edit_location": {"location_id": 1},
+    "appointments_setup.end_plan": {"plan_id": 1},
+    "appointments_setup.remove_closure": {"closure_id": 999999},
+    "appointments_setup.remove_absence": {"absence_id": 999999},
+    "appointments_desk.check_in": {"appointment_id": 1},
+    "appointments_desk.no_show": {"appointment_id": 1},
+    "appointments_desk.done": {"appointment_id": 1},
+    "appointments_desk.cancel": {"appointment_id": 1},
+    "appointments_desk.call": {"appointment_id": 1},
+    "appointments_desk.move": {"appointment_id": 1},
     "appointments_public.cancel": {"token": "x"},
     "appointments_public.calendar": {"token": "x"},
+    "appointments_public.move": {"token": "x"},
+    "appointments_booking.places": {"service_code": "permanence-sociale"},
+    "appointments_booking.nearest": {"service_code": "permanence-sociale"},
+    "appointments_booking.times": {
+        "service_code": "permanence-sociale",
+        "location_code": "bxl-marolles",
+    },
+    "appointments_booking.waiting": {
+        "service_code": "permanence-sociale",
+        "location_code": "bxl-marolles",
+    },
 }
 
 

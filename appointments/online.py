@@ -1,0 +1,348 @@
+"""What the public booking pages (/rendez-vous) ask of appointments, without Flask:
+
+- `places_for()`: the locations offering a service, nearest first when the person gave
+  a position (haversine distance to `Location.latitude/longitude`, computed here: no
+  external service) or a postcode (same postcode, then same first two digits, then the
+  same first digit: a guess from postcodes, and the page says so);
+- `week_of_slots()`: the free starts of one week, grouped by Brussels day;
+- `book_verified()`: book with a number proved by an SMS code (`verification`), once
+  per check: a second submit returns the first booking;
+- `join_waiting_list()`: the same, for the waiting list of a service.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from appointments import booking, slots, verification
+from appointments.models import (
+    Appointment,
+    Location,
+    Service,
+    ServiceLocation,
+    WaitingEntry,
+)
+from core import audit, clock
+from core.sync import FieldError, Invalid
+
+audit.ENTITY_TYPES.append("appointment_waiting_entry")
+
+EARTH_RADIUS_KM = 6371.0
+POSTCODE = re.compile(r"^[1-9]\d{3}$")  # Belgian postcodes: 1000 … 9999
+WEEK_DAYS = 7
+
+
+# --- Places -----------------------------------------------------------------------------
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in kilometres."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, a)))
+
+
+@dataclass(frozen=True)
+class Place:
+    location: Location
+    distance_km: float | None = None  # from the person's position
+    # How the postcode matched: "same" postcode, "area" (first two digits), "region"
+    # (first digit), "other"; None when no postcode was given.
+    match: str | None = None
+
+
+def read_position(raw_latitude: str, raw_longitude: str) -> tuple[float, float]:
+    """A position sent by the browser, or Invalid({"position": …})."""
+    try:
+        latitude, longitude = float(raw_latitude), float(raw_longitude)
+    except (TypeError, ValueError):
+        raise Invalid({"position": FieldError("not_a_number")}) from None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        raise Invalid({"position": FieldError("not_a_number")})
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise Invalid({"position": FieldError("out_of_range", {"min": -180, "max": 180})})
+    return latitude, longitude
+
+
+def read_postcode(raw: str) -> str:
+    postcode = "".join((raw or "").split())
+    if not postcode:
+        raise Invalid({"postcode": FieldError("required")})
+    if not POSTCODE.match(postcode):
+        raise Invalid({"postcode": FieldError("invalid_postcode")})
+    return postcode
+
+
+def _postcode_match(theirs: str, wanted: str) -> str:
+    if theirs == wanted:
+        return "same"
+    if theirs[:2] == wanted[:2]:
+        return "area"
+    if theirs[:1] == wanted[:1]:
+        return "region"
+    return "other"
+
+
+MATCH_ORDER = {"same": 0, "area": 1, "region": 2, "other": 3}
+
+
+def places_for(
+    session: Session,
+    service: Service,
+    *,
+    position: tuple[float, float] | None = None,
+    postcode: str | None = None,
+) -> list[Place]:
+    """The locations offering `service`: by name, or nearest first."""
+    locations = list(
+        session.scalars(
+            select(Location)
+            .join(ServiceLocation, ServiceLocation.location_id == Location.id)
+            .where(ServiceLocation.service_id == service.id)
+            .order_by(Location.name, Location.code)
+        )
+    )
+    if position is not None:
+        places = [
+            Place(
+                location,
+                distance_km=None
+                if location.latitude is None or location.longitude is None
+                else haversine_km(*position, location.latitude, location.longitude),
+            )
+            for location in locations
+        ]
+        # Places without coordinates last, in name order.
+        return sorted(
+            places, key=lambda place: (place.distance_km is None, place.distance_km or 0.0)
+        )
+    if postcode is not None:
+        places = [
+            Place(location, match=_postcode_match(location.postcode or "", postcode))
+            for location in locations
+        ]
+        return sorted(places, key=lambda place: MATCH_ORDER[place.match or "other"])
+    return [Place(location) for location in locations]
+
+
+# --- Slots of a week ----------------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    day: date
+    slots: list[slots.Slot] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Week:
+    first_day: date
+    days: list[Day]  # only days with free starts
+    previous: date | None  # the first day of the week before, when it can hold slots
+    next: date | None
+    first_free: slots.Slot | None  # when this week is empty: the next free start
+
+
+def today() -> date:
+    return clock.to_local(clock.now()).date()
+
+
+def week_of_slots(
+    session: Session, service: Service, location: Location, first_day: date | None = None
+) -> Week:
+    """The free starts of the 7 days from `first_day` (today at the earliest)."""
+    start = max(first_day or today(), today())
+    last_day = today() + timedelta(days=service.max_horizon_days)
+    start = min(start, last_day)
+    found = slots.free_slots(
+        session, service=service, location=location, first_day=start, days=WEEK_DAYS
+    )
+    days: dict[date, Day] = {}
+    for slot in found:
+        day = clock.to_local(slot.start).date()
+        days.setdefault(day, Day(day)).slots.append(slot)
+    previous = start - timedelta(days=WEEK_DAYS) if start > today() else None
+    if previous is not None and previous < today():
+        previous = today()
+    following = start + timedelta(days=WEEK_DAYS)
+    first_free = None
+    if not found:
+        after = datetime.combine(following, datetime.min.time(), clock.BRUSSELS)
+        upcoming = slots.next_free_slots(
+            session, service=service, location=location, after=clock.as_utc(after), limit=1
+        )
+        first_free = upcoming[0] if upcoming else None
+    return Week(
+        first_day=start,
+        days=sorted(days.values(), key=lambda day: day.day),
+        previous=previous,
+        next=following if following <= last_day else None,
+        first_free=first_free,
+    )
+
+
+def is_free(session: Session, service: Service, location: Location, start: datetime) -> bool:
+    """Can `start` be booked now (a start of the grid with an agent free)?"""
+    return bool(slots.agents_free_at(session, service=service, location=location, start=start))
+
+
+# --- Booking with a verified number ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment: Appointment
+    token: str | None  # the manage token; None when this check had booked already
+    again: bool = False
+
+
+def check_person(name: str, raw_phone: str, language: str | None) -> str:
+    """Name, mobile number and SMS language as `book()` will judge them; the number in
+    E.164, or Invalid with every field's error."""
+    errors, number = booking.check_person(name, raw_phone, language, source="online")
+    if errors:
+        raise Invalid(errors)
+    assert number is not None
+    return number.e164
+
+
+def _verified(
+    session: Session,
+    check_id: object,
+    proof: object,
+    secret: str,
+    person_name: str,
+    phone: str,
+    language: str | None,
+) -> tuple[str, verification.PhoneCheck]:
+    """The number (E.164) and its verified check, locked for the final step."""
+    e164 = check_person(person_name, phone, language)
+    return e164, verification.confirmed(session, check_id, proof, e164, secret=secret, lock=True)
+
+
+def _unused(check: verification.PhoneCheck) -> None:
+    if check.used_at is not None:  # used for the other purpose: a code is for one thing
+        raise Invalid({"phone": FieldError("not_verified")})
+
+
+def book_verified(
+    session: Session,
+    *,
+    check_id: object,
+    proof: object,
+    secret: str,
+    service: Service | None,
+    location: Location | None,
+    start: datetime,
+    person_name: str,
+    phone: str,
+    language: str | None,
+    link_base: str | None = None,
+) -> Booked:
+    """Book once per verified check: Invalid, SlotTaken (the caller rolls back) or the
+    booking; the same check again returns the same appointment (no double booking)."""
+    e164, check = _verified(session, check_id, proof, secret, person_name, phone, language)
+    if check.appointment_id is not None:
+        done = session.get(Appointment, check.appointment_id)
+        assert done is not None
+        return Booked(done, None, again=True)
+    _unused(check)
+    appointment = booking.book(
+        session,
+        service=service,
+        location=location,
+        start=start,
+        person_name=person_name,
+        phone=e164,
+        language=language,
+        source="online",
+        link_base=link_base,
+    )
+    verification.mark_used(check, appointment_id=appointment.id)
+    return Booked(appointment, booking.issued_token(appointment))
+
+
+def join_waiting_list(
+    session: Session,
+    *,
+    check_id: object,
+    proof: object,
+    secret: str,
+    service: Service | None,
+    location: Location | None,
+    person_name: str,
+    phone: str,
+    language: str | None,
+) -> WaitingEntry:
+    """Put a person with a verified number on a service's waiting list (at a location,
+    or anywhere when None); once per check, and once per person and service."""
+    errors: dict[str, FieldError] = {}
+    if service is None or not service.active or service.booking_mode != "online":
+        errors["service"] = FieldError("unknown_choice")
+    elif location is not None and not booking.offers(session, service, location):
+        errors["location"] = FieldError("not_offered")
+    if errors:
+        raise Invalid(errors)
+    assert service is not None
+    e164, check = _verified(session, check_id, proof, secret, person_name, phone, language)
+    if check.waiting_id is not None:
+        done = session.get(WaitingEntry, check.waiting_id)
+        assert done is not None
+        return done
+    _unused(check)
+    person = booking.person_for(session, person_name, e164, language)
+    location_id = location.id if location is not None else None
+    entry = session.scalar(
+        select(WaitingEntry).where(
+            WaitingEntry.person_id == person.id,
+            WaitingEntry.service_id == service.id,
+            WaitingEntry.status == "waiting",
+            WaitingEntry.location_id.is_(None)
+            if location_id is None
+            else WaitingEntry.location_id == location_id,
+        )
+    )
+    if entry is None:
+        entry = WaitingEntry(
+            service_id=service.id,
+            location_id=location_id,
+            person_id=person.id,
+            status="waiting",
+            created_at=clock.now(),
+        )
+        session.add(entry)
+        session.flush()
+        contact = booking.contact_for(session, person)
+        # The offer of a freed slot is a service change: consent stated on the form.
+        booking.record_consent(session, contact, source="online", actor=None)
+        audit.record(
+            session,
+            actor=None,
+            action="create",
+            entity_type="appointment_waiting_entry",
+            entity_id=entry.id,
+            details={"service": service.code, "location": location.code if location else None},
+        )
+    verification.mark_used(check, waiting_id=entry.id)
+    return entry
+
+
+def find_location_offering(session: Session, service: Service, code: str) -> Location | None:
+    """The location with this code when it offers `service`."""
+    location = session.scalar(select(Location).where(Location.code == (code or "").strip()))
+    if location is None or not booking.offers(session, service, location):
+        return None
+    return location
+
+
+def get_waiting_entry(session: Session, entry_id: object) -> WaitingEntry | None:
+    if not isinstance(entry_id, int) or isinstance(entry_id, bool):
+        return None
+    return session.get(WaitingEntry, entry_id)

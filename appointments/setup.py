@@ -1,0 +1,980 @@
+"""The back office of appointments: services, locations and their opening hours, who
+delivers what where, working plans, closures and absences.
+
+Every function validates everything first and raises `core.sync.Invalid` (field name →
+`FieldError` code) before it changes anything; the web layer turns the codes into
+sentences (web/validation.py). Every change is written to the audit log in the same
+transaction. Values come as the form sends them (strings), or already typed (tests,
+scripts): each parser accepts both.
+
+Nothing is ever silently cancelled. A change that takes away time from booked
+appointments (a plan ended, hours shortened, a closure, an absence, a service no longer
+delivered) is made, and the appointments it strands are returned (`Stranded`) so the
+page can list them with a link to the reception desk's day. "Stranded" is judged by the
+availability engine itself (`slots.agents_free_at`, the check a booking makes), so the
+rule lives in one place.
+
+Services and locations with appointments are deactivated, never deleted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from appointments import slots
+from appointments.models import (
+    BOOKING_MODES,
+    LOCATION_KINDS,
+    AgentAbsence,
+    AgentService,
+    Appointment,
+    Closure,
+    Location,
+    OpeningHours,
+    Service,
+    ServiceLocation,
+    WaitingEntry,
+    WorkingPlan,
+)
+from core import audit, clock
+from core.accounts import Team, User
+from core.roles import Permission, Role, can
+from core.sync import FieldError, Invalid
+
+audit.ENTITY_TYPES.extend(
+    [
+        "appointment_service",
+        "appointment_location",
+        "appointment_plan",
+        "appointment_closure",
+        "appointment_absence",
+    ]
+)
+
+CODE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+NAME_MAX = 120
+ADDRESS_MAX = 200
+CITY_MAX = 80
+REASON_MAX = 120
+# Languages a service may be offered in: the app's three, and those CPAS staff often
+# speak at the desk (the person books in fr/nl/en; the others are said on the page).
+SERVICE_LANGUAGES = ("fr", "nl", "en", "de", "ar", "tr", "es", "pt", "it", "ro", "pl", "ru", "uk")
+DURATION_RANGE = (5, 240)  # the table's check constraint
+BUFFER_RANGE = (0, 120)
+NOTICE_RANGE = (0, 720)
+HORIZON_RANGE = (1, 365)
+REMINDER_HOURS_RANGE = (1, 72)
+ABSENCE_REASONS = ("leave", "training", "illness", "other")
+POSTCODE = re.compile(r"^[1-9][0-9]{3}$")  # Belgian postcodes
+UPCOMING_STATES = ("booked", "checked_in")
+
+
+def _agent_roles() -> list[str]:
+    """Roles that can deliver appointments: those that have an agenda of their own."""
+    return [role.value for role in Role if can(role.value, Permission.APPOINTMENTS_MINE)]
+
+
+# --- Parsing (form strings or typed values) ------------------------------------------------
+
+
+class _Errors(dict[str, FieldError]):
+    def add(self, name: str, code: str, **params: Any) -> None:
+        self.setdefault(name, FieldError(code, params))
+
+    def check(self) -> None:
+        if self:
+            raise Invalid(dict(self))
+
+
+def _text(errors: _Errors, name: str, raw: Any, *, required: bool, max_length: int) -> str:
+    value = "" if raw is None else raw
+    if not isinstance(value, str):
+        errors.add(name, "not_text")
+        return ""
+    value = " ".join(value.split())
+    if required and not value:
+        errors.add(name, "required")
+    elif len(value) > max_length:
+        errors.add(name, "too_long", max=max_length)
+    return value
+
+
+def _code(errors: _Errors, raw: Any) -> str:
+    value = _text(errors, "code", raw, required=True, max_length=40).lower()
+    if value and "code" not in errors and not CODE_PATTERN.match(value):
+        errors.add("code", "invalid_code")
+    return value
+
+
+def _int(
+    errors: _Errors, name: str, raw: Any, bounds: tuple[int, int], *, required: bool = True
+) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            errors.add(name, "required")
+        return None
+    if isinstance(raw, bool):
+        errors.add(name, "not_a_number")
+        return None
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = str(raw).strip()
+        if not re.fullmatch(r"-?[0-9]{1,6}", text):
+            errors.add(name, "not_a_whole_number")
+            return None
+        value = int(text)
+    if not bounds[0] <= value <= bounds[1]:
+        errors.add(name, "out_of_range", min=bounds[0], max=bounds[1])
+        return None
+    return value
+
+
+def _float(errors: _Errors, name: str, raw: Any, low: float, high: float) -> float | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        value = float(str(raw).strip().replace(",", "."))
+    except ValueError:
+        errors.add(name, "not_a_number")
+        return None
+    if value != value or not low <= value <= high:  # NaN is not in range either
+        errors.add(name, "out_of_range", min=low, max=high)
+        return None
+    return value
+
+
+def parse_time(raw: Any) -> time | None:
+    """'9:05', '09:05' or a time → a time; None when it is not one."""
+    if isinstance(raw, time):
+        return raw
+    match = re.fullmatch(r"\s*([0-9]{1,2})[:hH.]([0-9]{2})\s*", str(raw or ""))
+    if not match:
+        return None
+    hours, minutes = int(match[1]), int(match[2])
+    if hours > 23 or minutes > 59:
+        return None
+    return time(hours, minutes)
+
+
+def _time(errors: _Errors, name: str, raw: Any, *, required: bool = True) -> time | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if required:
+            errors.add(name, "required")
+        return None
+    value = parse_time(raw)
+    if value is None:
+        errors.add(name, "invalid_time")
+    return value
+
+
+def _date(errors: _Errors, name: str, raw: Any, *, required: bool = True) -> date | None:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    if raw is None or not str(raw).strip():
+        if required:
+            errors.add(name, "required")
+        return None
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        errors.add(name, "invalid_date")
+        return None
+
+
+def _moment(errors: _Errors, name: str, raw: Any) -> datetime | None:
+    """A Brussels wall-clock date and time ('2026-03-29T09:00' or '2026-03-29 09:00')."""
+    if isinstance(raw, datetime):
+        return clock.as_utc(raw) if raw.tzinfo else _local(raw)
+    if raw is None or not str(raw).strip():
+        errors.add(name, "required")
+        return None
+    try:
+        naive = datetime.fromisoformat(str(raw).strip().replace(" ", "T"))
+    except ValueError:
+        errors.add(name, "invalid_datetime")
+        return None
+    if naive.tzinfo is not None:
+        return clock.as_utc(naive)
+    return _local(naive)
+
+
+def _local(naive: datetime) -> datetime:
+    return clock.as_utc(naive.replace(tzinfo=clock.BRUSSELS))
+
+
+def _bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    return str(raw or "").strip().lower() in ("1", "on", "true", "yes", "y")
+
+
+def _choice(errors: _Errors, name: str, raw: Any, choices: Iterable[str]) -> str:
+    value = str(raw or "").strip()
+    if not value:
+        errors.add(name, "required")
+    elif value not in choices:
+        errors.add(name, "unknown_choice")
+    return value
+
+
+def _ids(errors: _Errors, name: str, raw: Any) -> list[int]:
+    values = [raw] if isinstance(raw, (str, int)) else list(raw or [])
+    ids: list[int] = []
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            ids.append(value)
+        elif isinstance(value, str) and value.strip().isdigit():
+            ids.append(int(value.strip()))
+        else:
+            errors.add(name, "unknown_choice")
+    return sorted(set(ids))
+
+
+def parse_stretches(raw: Any) -> list[tuple[time, time]]:
+    """'08:30-12:00, 13:00-16:00' (or a list of pairs) → sorted stretches.
+
+    Raises ValueError with a FieldError code: invalid_hours, hours_order, hours_overlap.
+    """
+    if isinstance(raw, (list, tuple)):
+        pairs = [(parse_time(opens), parse_time(closes)) for opens, closes in raw]
+    else:
+        pairs = []
+        for part in re.split(r"[,;\n]+", str(raw or "")):
+            if not part.strip():
+                continue
+            bounds = re.split(r"\s*(?:-|–|à|tot|to)\s*", part.strip())
+            if len(bounds) != 2:
+                raise ValueError("invalid_hours")
+            pairs.append((parse_time(bounds[0]), parse_time(bounds[1])))
+    stretches: list[tuple[time, time]] = []
+    for opens, closes in pairs:
+        if opens is None or closes is None:
+            raise ValueError("invalid_hours")
+        if not opens < closes:
+            raise ValueError("hours_order")
+        stretches.append((opens, closes))
+    stretches.sort()
+    for (_, closes), (opens, _) in pairwise(stretches):
+        if opens < closes:
+            raise ValueError("hours_overlap")
+    return stretches
+
+
+def format_stretches(stretches: Iterable[tuple[time, time]]) -> str:
+    return ", ".join(f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in stretches)
+
+
+# --- Stranded appointments -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stranded:
+    """A booked appointment that a change left outside the agent's time."""
+
+    appointment_id: int
+    start_at: datetime
+    location_code: str
+    agent_id: int | None
+
+    @property
+    def day(self) -> date:
+        return clock.to_local(self.start_at).date()
+
+
+def stranded_appointments(
+    session: Session,
+    *,
+    agent_ids: Iterable[int] | None = None,
+    location_id: int | None = None,
+    service_id: int | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> list[Stranded]:
+    """Upcoming booked appointments (narrowed by the arguments) that the availability
+    engine would no longer place where they are: the caller just changed something."""
+    session.flush()
+    query = (
+        select(Appointment)
+        .where(
+            Appointment.status.in_(UPCOMING_STATES),
+            Appointment.agent_id.is_not(None),
+            Appointment.start_at >= clock.now(),
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    )
+    if agent_ids is not None:
+        query = query.where(Appointment.agent_id.in_(list(agent_ids)))
+    if location_id is not None:
+        query = query.where(Appointment.location_id == location_id)
+    if service_id is not None:
+        query = query.where(Appointment.service_id == service_id)
+    if first_day is not None:
+        query = query.where(Appointment.start_at >= _day_start(first_day))
+    if last_day is not None:
+        query = query.where(Appointment.start_at < _day_start(last_day + timedelta(days=1)))
+    found = []
+    for appointment in session.scalars(query):
+        service = appointment.service
+        # As staff placing it now would: the notice is met by construction, every other
+        # rule (plan, hours, holidays, closures, absences, skills, offer) is checked.
+        as_of = appointment.start_at - timedelta(hours=service.min_notice_hours)
+        free = slots.agents_free_at(
+            session,
+            service=service,
+            location=appointment.location,
+            start=appointment.start_at,
+            ignore_appointment_id=appointment.id,
+            now=as_of,
+            anywhere=True,
+        )
+        if appointment.agent_id not in free:
+            found.append(
+                Stranded(
+                    appointment_id=appointment.id,
+                    start_at=appointment.start_at,
+                    location_code=appointment.location.code,
+                    agent_id=appointment.agent_id,
+                )
+            )
+    return found
+
+
+def _day_start(day: date) -> datetime:
+    return _local(datetime.combine(day, time()))
+
+
+def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_of: Any):
+    """A new service's or location's code (free) and values: every error at once."""
+    errors = _Errors()
+    code = _code(errors, fields.get("code"))
+    try:
+        values = values_of(session, fields)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
+        values = {}
+    taken = select(model.id).where(model.code == code)
+    if code and "code" not in errors and session.scalar(taken) is not None:
+        errors.add("code", "code_taken")
+    errors.check()
+    return code, values
+
+
+# --- Services ------------------------------------------------------------------------------
+
+SERVICE_FIELDS = (
+    "name_fr",
+    "name_nl",
+    "name_en",
+    "duration_minutes",
+    "buffer_minutes",
+    "booking_mode",
+    "languages",
+    "min_notice_hours",
+    "max_horizon_days",
+    "reminder_day_before_at",
+    "reminder_hours_before",
+    "active",
+)
+
+
+def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
+    errors = _Errors()
+    values: dict[str, Any] = {
+        "name_fr": _text(errors, "name_fr", fields.get("name_fr"), required=True, max_length=120),
+        "name_nl": _text(errors, "name_nl", fields.get("name_nl"), required=True, max_length=120),
+        "name_en": _text(errors, "name_en", fields.get("name_en"), required=False, max_length=120),
+        "duration_minutes": _int(
+            errors, "duration_minutes", fields.get("duration_minutes"), DURATION_RANGE
+        ),
+        "buffer_minutes": _int(
+            errors, "buffer_minutes", fields.get("buffer_minutes") or 0, BUFFER_RANGE
+        ),
+        "booking_mode": _choice(errors, "booking_mode", fields.get("booking_mode"), BOOKING_MODES),
+        "min_notice_hours": _int(
+            errors, "min_notice_hours", fields.get("min_notice_hours"), NOTICE_RANGE
+        ),
+        "max_horizon_days": _int(
+            errors, "max_horizon_days", fields.get("max_horizon_days"), HORIZON_RANGE
+        ),
+        "reminder_day_before_at": _time(
+            errors, "reminder_day_before_at", fields.get("reminder_day_before_at"), required=False
+        ),
+        "reminder_hours_before": _int(
+            errors,
+            "reminder_hours_before",
+            fields.get("reminder_hours_before"),
+            REMINDER_HOURS_RANGE,
+            required=False,
+        ),
+        "active": _bool(fields.get("active", True)),
+    }
+    raw_languages = fields.get("languages") or []
+    languages = [raw_languages] if isinstance(raw_languages, str) else list(raw_languages)
+    if not languages:
+        errors.add("languages", "required")
+    elif any(language not in SERVICE_LANGUAGES for language in languages):
+        errors.add("languages", "unknown_choice")
+    values["languages"] = [code for code in SERVICE_LANGUAGES if code in languages]
+    notice, horizon = values["min_notice_hours"], values["max_horizon_days"]
+    if notice is not None and horizon is not None and notice > (horizon - 1) * 24:
+        # Otherwise no day would ever be both far enough and near enough.
+        errors.add("min_notice_hours", "notice_beyond_horizon", days=horizon)
+    errors.check()
+    values["name_en"] = values["name_en"] or values["name_fr"]
+    return values
+
+
+def create_service(session: Session, fields: Mapping[str, Any], *, actor: User | None) -> Service:
+    code, values = _new_record(session, Service, fields, _service_values)
+    service = Service(code=code, **values)
+    session.add(service)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_service",
+        entity_id=service.id,
+        details={"code": code, "fields": sorted(values)},
+    )
+    return service
+
+
+def update_service(
+    session: Session, service: Service, fields: Mapping[str, Any], *, actor: User | None
+) -> list[Stranded]:
+    """Change a service (its code stays). Returns the appointments it strands
+    (deactivated, walk-in only from now on)."""
+    values = _service_values(session, fields)
+    changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
+    for name in changed:
+        setattr(service, name, values[name])
+    if not changed:
+        return []
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment_service",
+        entity_id=service.id,
+        details={"fields": changed},
+    )
+    if {"active", "booking_mode", "duration_minutes", "buffer_minutes"} & set(changed):
+        return stranded_appointments(session, service_id=service.id)
+    return []
+
+
+def remove_service(session: Session, service: Service, *, actor: User | None) -> str:
+    """Delete a service nobody ever booked; otherwise deactivate it (its history stays).
+    Returns "deleted" or "deactivated"."""
+    used = session.scalar(
+        select(func.count()).select_from(Appointment).where(Appointment.service_id == service.id)
+    ) or session.scalar(
+        select(func.count()).select_from(WaitingEntry).where(WaitingEntry.service_id == service.id)
+    )
+    if used:
+        if service.active:
+            service.active = False
+            audit.record(
+                session,
+                actor=actor,
+                action="deactivate",
+                entity_type="appointment_service",
+                entity_id=service.id,
+            )
+        return "deactivated"
+    service_id = service.id
+    session.execute(delete(ServiceLocation).where(ServiceLocation.service_id == service_id))
+    session.execute(delete(AgentService).where(AgentService.service_id == service_id))
+    session.delete(service)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="appointment_service",
+        entity_id=service_id,
+    )
+    session.flush()
+    return "deleted"
+
+
+def service_location_ids(session: Session, service: Service) -> list[int]:
+    return list(
+        session.scalars(
+            select(ServiceLocation.location_id).where(ServiceLocation.service_id == service.id)
+        )
+    )
+
+
+def service_agent_ids(session: Session, service: Service) -> list[int]:
+    return list(
+        session.scalars(select(AgentService.user_id).where(AgentService.service_id == service.id))
+    )
+
+
+def agents(session: Session) -> list[User]:
+    """Active accounts that can deliver appointments, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(_agent_roles()))
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
+def set_service_offer(
+    session: Session,
+    service: Service,
+    *,
+    location_ids: Any,
+    agent_ids: Any,
+    actor: User | None,
+) -> list[Stranded]:
+    """Where the service is offered and who delivers it (the whole lists). Returns the
+    appointments stranded by a location or an agent taken off."""
+    errors = _Errors()
+    wanted_locations = _ids(errors, "locations", location_ids)
+    wanted_agents = _ids(errors, "agents", agent_ids)
+    known_locations = set(session.scalars(select(Location.id)))
+    if set(wanted_locations) - known_locations:
+        errors.add("locations", "unknown_choice")
+    if set(wanted_agents) - {user.id for user in agents(session)}:
+        errors.add("agents", "unknown_choice")
+    errors.check()
+    old_locations = set(service_location_ids(session, service))
+    old_agents = set(service_agent_ids(session, service))
+    new_locations, new_agents = set(wanted_locations), set(wanted_agents)
+    for location_id in new_locations - old_locations:
+        session.add(ServiceLocation(service_id=service.id, location_id=location_id))
+    for user_id in new_agents - old_agents:
+        session.add(AgentService(user_id=user_id, service_id=service.id))
+    if old_locations - new_locations:
+        session.execute(
+            delete(ServiceLocation).where(
+                ServiceLocation.service_id == service.id,
+                ServiceLocation.location_id.in_(old_locations - new_locations),
+            )
+        )
+    if old_agents - new_agents:
+        session.execute(
+            delete(AgentService).where(
+                AgentService.service_id == service.id,
+                AgentService.user_id.in_(old_agents - new_agents),
+            )
+        )
+    if new_locations == old_locations and new_agents == old_agents:
+        return []
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment_service",
+        entity_id=service.id,
+        details={
+            "locations_added": sorted(new_locations - old_locations),
+            "locations_removed": sorted(old_locations - new_locations),
+            "agents_added": sorted(new_agents - old_agents),
+            "agents_removed": sorted(old_agents - new_agents),
+        },
+    )
+    if old_locations - new_locations or old_agents - new_agents:
+        return stranded_appointments(session, service_id=service.id)
+    return []
+
+
+# --- Locations -----------------------------------------------------------------------------
+
+
+def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
+    errors = _Errors()
+    values: dict[str, Any] = {
+        "name": _text(errors, "name", fields.get("name"), required=True, max_length=NAME_MAX),
+        "kind": _choice(errors, "kind", fields.get("kind"), LOCATION_KINDS),
+        "address": _text(
+            errors, "address", fields.get("address"), required=True, max_length=ADDRESS_MAX
+        ),
+        "postcode": _text(errors, "postcode", fields.get("postcode"), required=True, max_length=10),
+        "city": _text(errors, "city", fields.get("city"), required=True, max_length=CITY_MAX),
+        "latitude": _float(errors, "latitude", fields.get("latitude"), -90, 90),
+        "longitude": _float(errors, "longitude", fields.get("longitude"), -180, 180),
+    }
+    if values["postcode"] and "postcode" not in errors and not POSTCODE.match(values["postcode"]):
+        errors.add("postcode", "invalid_postcode")
+    has_lat = fields.get("latitude") not in (None, "")
+    has_long = fields.get("longitude") not in (None, "")
+    if has_lat != has_long:
+        errors.add("latitude" if not has_lat else "longitude", "both_coordinates")
+    raw_team = fields.get("team_id")
+    values["team_id"] = None
+    if raw_team not in (None, ""):
+        team_ids = _ids(errors, "team_id", raw_team)
+        if team_ids and session.get(Team, team_ids[0]) is None:
+            errors.add("team_id", "unknown_choice")
+        values["team_id"] = team_ids[0] if team_ids else None
+    hours: dict[int, list[tuple[time, time]]] = {}
+    for weekday in range(7):
+        try:
+            hours[weekday] = parse_stretches(fields.get(f"hours_{weekday}"))
+        except ValueError as problem:
+            errors.add(f"hours_{weekday}", str(problem))
+    if not errors and not any(hours.values()):
+        errors.add("hours_0", "no_hours")
+    errors.check()
+    values["hours"] = hours
+    return values
+
+
+def create_location(session: Session, fields: Mapping[str, Any], *, actor: User | None) -> Location:
+    code, values = _new_record(session, Location, fields, _location_values)
+    hours = values.pop("hours")
+    location = Location(code=code, **values)
+    location.opening_hours = [
+        OpeningHours(weekday=weekday, opens=opens, closes=closes)
+        for weekday, stretches in hours.items()
+        for opens, closes in stretches
+    ]
+    session.add(location)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_location",
+        entity_id=location.id,
+        details={"code": code},
+    )
+    return location
+
+
+def update_location(
+    session: Session, location: Location, fields: Mapping[str, Any], *, actor: User | None
+) -> list[Stranded]:
+    """Change a location and its weekly hours (its code stays). Returns the appointments
+    that shorter hours strand."""
+    values = _location_values(session, fields)
+    hours = values.pop("hours")
+    changed = sorted(name for name, value in values.items() if getattr(location, name) != value)
+    for name in changed:
+        setattr(location, name, values[name])
+    if hours != opening_hours(location):
+        location.opening_hours = [
+            OpeningHours(weekday=weekday, opens=opens, closes=closes)
+            for weekday, stretches in hours.items()
+            for opens, closes in stretches
+        ]
+        changed.append("opening_hours")
+    if not changed:
+        return []
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment_location",
+        entity_id=location.id,
+        details={"fields": changed},
+    )
+    if "opening_hours" in changed:
+        return stranded_appointments(session, location_id=location.id)
+    return []
+
+
+def opening_hours(location: Location) -> dict[int, list[tuple[time, time]]]:
+    """Weekday → sorted stretches (every weekday present)."""
+    hours: dict[int, list[tuple[time, time]]] = {weekday: [] for weekday in range(7)}
+    for row in location.opening_hours:
+        hours[row.weekday].append((row.opens, row.closes))
+    return {weekday: sorted(stretches) for weekday, stretches in hours.items()}
+
+
+def list_locations(session: Session) -> list[Location]:
+    return list(session.scalars(select(Location).order_by(Location.name, Location.code)))
+
+
+def list_all_services(session: Session) -> list[Service]:
+    """Every service, active first, by French name."""
+    return list(
+        session.scalars(
+            select(Service).order_by(Service.active.desc(), Service.name_fr, Service.code)
+        )
+    )
+
+
+# --- Working plans -------------------------------------------------------------------------
+
+
+def add_plan(
+    session: Session, fields: Mapping[str, Any], *, actor: User | None
+) -> list[WorkingPlan]:
+    """Weekly stretches of an agent's time at a location, one per weekday given.
+    Refused when one overlaps another plan of the same agent (at any location: nobody
+    is in two places) on the same weekday and dates. Adding time strands nothing."""
+    errors = _Errors()
+    user_ids = _ids(errors, "user_id", fields.get("user_id") or [])
+    if not user_ids and "user_id" not in errors:
+        errors.add("user_id", "required")
+    user_id = user_ids[0] if user_ids else None
+    if user_id is not None and user_id not in {user.id for user in agents(session)}:
+        errors.add("user_id", "unknown_choice")
+    location_ids = _ids(errors, "location_id", fields.get("location_id") or [])
+    if not location_ids and "location_id" not in errors:
+        errors.add("location_id", "required")
+    location_id = location_ids[0] if location_ids else None
+    if location_id is not None and session.get(Location, location_id) is None:
+        errors.add("location_id", "unknown_choice")
+    raw_days = fields.get("weekdays", fields.get("weekday"))
+    weekdays = _ids(errors, "weekdays", raw_days if raw_days not in (None, "") else [])
+    if not weekdays and "weekdays" not in errors:
+        errors.add("weekdays", "required")
+    if any(day > 6 for day in weekdays):
+        errors.add("weekdays", "unknown_choice")
+    starts = _time(errors, "starts", fields.get("starts"))
+    ends = _time(errors, "ends", fields.get("ends"))
+    if starts is not None and ends is not None and not starts < ends:
+        errors.add("ends", "ends_before_start")
+    valid_from = _date(errors, "valid_from", fields.get("valid_from"))
+    valid_until = _date(errors, "valid_until", fields.get("valid_until"), required=False)
+    if valid_from and valid_until and valid_until < valid_from:
+        errors.add("valid_until", "ends_before_start")
+    errors.check()
+    assert user_id is not None and location_id is not None and starts and ends and valid_from
+    clashes = session.scalars(
+        select(WorkingPlan).where(
+            WorkingPlan.user_id == user_id,
+            WorkingPlan.weekday.in_(weekdays),
+            WorkingPlan.starts < ends,
+            WorkingPlan.ends > starts,
+            or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= valid_from),
+            *([WorkingPlan.valid_from <= valid_until] if valid_until else []),
+        )
+    ).first()
+    if clashes is not None:
+        raise Invalid(
+            {
+                "starts": FieldError(
+                    "plan_overlap",
+                    {
+                        "weekday": clashes.weekday,
+                        "starts": f"{clashes.starts:%H:%M}",
+                        "ends": f"{clashes.ends:%H:%M}",
+                    },
+                )
+            }
+        )
+    created = []
+    for weekday in weekdays:
+        plan = WorkingPlan(
+            user_id=user_id,
+            location_id=location_id,
+            weekday=weekday,
+            starts=starts,
+            ends=ends,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        session.add(plan)
+        created.append(plan)
+    session.flush()
+    for plan in created:
+        audit.record(
+            session,
+            actor=actor,
+            action="create",
+            entity_type="appointment_plan",
+            entity_id=plan.id,
+            details={"user_id": user_id, "location_id": location_id, "weekday": plan.weekday},
+        )
+    return created
+
+
+def end_plan(
+    session: Session, plan: WorkingPlan, last_day: Any, *, actor: User | None
+) -> list[Stranded]:
+    """The plan's last day (a plan that has not started yet, ended before its first
+    day, is removed). Returns the booked appointments after that day it leaves
+    without an agent."""
+    errors = _Errors()
+    day = _date(errors, "last_day", last_day)
+    errors.check()
+    assert day is not None
+    if plan.valid_until is not None and day > plan.valid_until:
+        raise Invalid({"last_day": FieldError("after_plan_end")})
+    user_id, location_id, plan_id = plan.user_id, plan.location_id, plan.id
+    if day < plan.valid_from:
+        session.delete(plan)
+        action, details = "delete", {}
+    else:
+        plan.valid_until = day
+        action, details = "update", {"fields": ["valid_until"]}
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="appointment_plan",
+        entity_id=plan_id,
+        details=details,
+    )
+    return stranded_appointments(
+        session,
+        agent_ids=[user_id],
+        location_id=location_id,
+        first_day=day + timedelta(days=1),
+    )
+
+
+def plans_by_agent(
+    session: Session, on: date | None = None
+) -> list[tuple[User, list[WorkingPlan]]]:
+    """Plans still valid on `on` (default today) or later, per agent, by name."""
+    day = on or clock.to_local(clock.now()).date()
+    plans = session.scalars(
+        select(WorkingPlan)
+        .where(or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= day))
+        .order_by(WorkingPlan.user_id, WorkingPlan.weekday, WorkingPlan.starts)
+    )
+    grouped: dict[int, list[WorkingPlan]] = {}
+    for plan in plans:
+        grouped.setdefault(plan.user_id, []).append(plan)
+    users = {user.id: user for user in session.scalars(select(User).where(User.id.in_(grouped)))}
+    ordered = sorted(grouped, key=lambda user_id: (users[user_id].display_name, user_id))
+    return [(users[user_id], grouped[user_id]) for user_id in ordered]
+
+
+# --- Closures and absences -----------------------------------------------------------------
+
+
+def add_closure(
+    session: Session, fields: Mapping[str, Any], *, actor: User | None
+) -> tuple[Closure, list[Stranded]]:
+    """A closure of one location (or every location when none is given)."""
+    errors = _Errors()
+    location_id = None
+    if fields.get("location_id") not in (None, ""):
+        ids = _ids(errors, "location_id", fields.get("location_id"))
+        location_id = ids[0] if ids else None
+        if location_id is not None and session.get(Location, location_id) is None:
+            errors.add("location_id", "unknown_choice")
+    first_day = _date(errors, "first_day", fields.get("first_day"))
+    last_day = _date(errors, "last_day", fields.get("last_day"), required=False) or first_day
+    if first_day and last_day and last_day < first_day:
+        errors.add("last_day", "ends_before_start")
+    if first_day and last_day and (last_day - first_day).days > 366:
+        errors.add("last_day", "too_long_period", days=366)
+    reason = _text(errors, "reason", fields.get("reason"), required=True, max_length=REASON_MAX)
+    errors.check()
+    assert first_day is not None and last_day is not None
+    closure = Closure(
+        location_id=location_id, first_day=first_day, last_day=last_day, reason=reason
+    )
+    session.add(closure)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_closure",
+        entity_id=closure.id,
+        details={"location_id": location_id},
+    )
+    return closure, stranded_appointments(
+        session, location_id=location_id, first_day=first_day, last_day=last_day
+    )
+
+
+def remove_closure(session: Session, closure: Closure, *, actor: User | None) -> None:
+    closure_id = closure.id
+    session.delete(closure)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="appointment_closure",
+        entity_id=closure_id,
+    )
+    session.flush()
+
+
+def list_closures(session: Session, since: date | None = None) -> list[Closure]:
+    """Closures ending on `since` (default today) or later, soonest first."""
+    day = since or clock.to_local(clock.now()).date()
+    return list(
+        session.scalars(
+            select(Closure).where(Closure.last_day >= day).order_by(Closure.first_day, Closure.id)
+        )
+    )
+
+
+def add_absence(
+    session: Session, fields: Mapping[str, Any], *, actor: User | None
+) -> tuple[AgentAbsence, list[Stranded]]:
+    """An agent away from `starts` to `ends` (Brussels wall-clock times)."""
+    errors = _Errors()
+    user_ids = _ids(errors, "user_id", fields.get("user_id") or [])
+    if not user_ids and "user_id" not in errors:
+        errors.add("user_id", "required")
+    user_id = user_ids[0] if user_ids else None
+    if user_id is not None and user_id not in {user.id for user in agents(session)}:
+        errors.add("user_id", "unknown_choice")
+    starts = _moment(errors, "starts", fields.get("starts"))
+    ends = _moment(errors, "ends", fields.get("ends"))
+    if starts and ends and not starts < ends:
+        errors.add("ends", "ends_before_start")
+    if starts and ends and (ends - starts).days > 366:
+        errors.add("ends", "too_long_period", days=366)
+    reason = _choice(errors, "reason", fields.get("reason") or "leave", ABSENCE_REASONS)
+    errors.check()
+    assert user_id is not None and starts is not None and ends is not None
+    absence = AgentAbsence(user_id=user_id, starts_at=starts, ends_at=ends, reason=reason)
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_absence",
+        entity_id=absence.id,
+        details={"user_id": user_id, "reason": reason},
+    )
+    # Appointments that start before the absence but run into it are stranded too.
+    return absence, stranded_appointments(
+        session,
+        agent_ids=[user_id],
+        first_day=clock.to_local(starts).date() - timedelta(days=1),
+        last_day=clock.to_local(ends).date(),
+    )
+
+
+def remove_absence(session: Session, absence: AgentAbsence, *, actor: User | None) -> None:
+    absence_id = absence.id
+    session.delete(absence)
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="appointment_absence",
+        entity_id=absence_id,
+    )
+    session.flush()
+
+
+def list_absences(session: Session, since: datetime | None = None) -> list[AgentAbsence]:
+    """Absences not over at `since` (default now), soonest first."""
+    moment = since or clock.now()
+    return list(
+        session.scalars(
+            select(AgentAbsence)
+            .where(AgentAbsence.ends_at > moment)
+            .order_by(AgentAbsence.starts_at, AgentAbsence.id)
+        )
+    )

@@ -1,0 +1,176 @@
+"""Booking online on a phone (360 px), then moving and cancelling from the link.
+
+Real Chromium against a live server of this module's own (`live_site("apptb")`), so
+its bookings stay away from the other browser tests. The SMS code is read from the
+live site's outbox table, as the person would read it on their phone. axe-core checks
+every page of the path. One path in French (the phone's language), one in Dutch.
+Texts are matched through `translated()`: the catalogues may still miss the new msgids.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+from notifications.models import Message
+from tests.browser.helpers import (
+    VIEWPORT,
+    LiveServer,
+    assert_accessible,
+    live_site,
+    new_phone_context,
+    translated,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def booking_server(chromium_path: str) -> Iterator[LiveServer]:
+    with live_site("apptb") as site:
+        site.env["TERRAIN_SMS_GATEWAY"] = "console"
+        server = site.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def sessions(booking_server: LiveServer) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(booking_server.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture()
+def french(chromium: Browser, booking_server: LiveServer) -> Iterator[BrowserContext]:
+    context = new_phone_context(chromium, booking_server.url)
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def dutch(chromium: Browser, booking_server: LiveServer) -> Iterator[BrowserContext]:
+    context = new_phone_context(chromium, booking_server.url, locale="nl-BE")
+    yield context
+    context.close()
+
+
+def a_mobile() -> str:
+    return "0471 " + " ".join(f"{secrets.randbelow(100):02d}" for _ in range(3))
+
+
+def check_page(page: Page) -> None:
+    """axe-core, and nothing wider than the phone."""
+    assert_accessible(page)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= (page.viewport_size or VIEWPORT)["width"], f"{page.url} scrolls sideways"
+
+
+def latest_code(sessions: sessionmaker[Session]) -> tuple[str, str]:
+    """The last code put in the outbox, and its SMS text."""
+    with sessions() as session:
+        message = session.scalar(
+            select(Message).where(Message.key.like("phone-check:%")).order_by(Message.id.desc())
+        )
+        assert message is not None
+        return re.search(r"\b(\d{6})\b", message.body).group(1), message.body
+
+
+def click(page: Page, locator) -> None:
+    with page.expect_navigation():
+        locator.click()
+
+
+def book(page: Page, sessions, *, locale: str, service: str, number: str) -> None:
+    """From the services to the confirmation page, checking each page."""
+    t = lambda msgid: translated(locale, msgid)  # noqa: E731
+    check_page(page)
+    click(page, page.get_by_role("link", name=re.compile(re.escape(service))))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a place"))
+    check_page(page)
+    page.get_by_label(t("Your postcode")).fill("1000")
+    click(page, page.get_by_role("button", name=t("Sort by my postcode")))
+    expect(
+        page.get_by_text(
+            t(
+                "Sorted by postcode: first the same postcode, then the nearest postcodes. "
+                "It is a guess, not a distance."
+            )
+        )
+    ).to_be_visible()
+    click(page, page.get_by_role("link", name=re.compile("Antenne Marolles")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a time"))
+    check_page(page)
+    click(page, page.locator("button.slot").first)
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your name and mobile number"))
+    check_page(page)
+    page.get_by_label(t("Your name")).fill("Test Persoon")
+    page.get_by_label(t("Your mobile number")).fill("02 512 34 56")  # a landline first
+    click(page, page.get_by_role("button", name=t("Send me a code by SMS")))
+    expect(
+        page.get_by_text(t("Give a mobile number: the confirmation comes by SMS."))
+    ).to_be_visible()
+    check_page(page)
+    page.get_by_label(t("Your mobile number")).fill(number)
+    click(page, page.get_by_role("button", name=t("Send me a code by SMS")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Type the code"))
+    check_page(page)
+    assert re.sub(r"\D", "", number)[1:] not in page.url
+    code, _body = latest_code(sessions)
+    page.get_by_label(t("Code (6 digits)")).fill(code)
+    click(page, page.get_by_role("button", name=t("Confirm the appointment")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is booked"))
+    check_page(page)
+
+
+def test_book_move_and_cancel_in_french(french: BrowserContext, sessions):
+    page = french.new_page()
+    t = lambda msgid: translated("fr", msgid)  # noqa: E731
+    page.goto("/login")
+    click(page, page.get_by_role("link", name=t("Book an appointment")))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    book(page, sessions, locale="fr", service="Permanence sociale", number=a_mobile())
+    _code, body = latest_code(sessions)
+    assert body.startswith("CPAS: votre code est")
+
+    click(page, page.get_by_role("link", name=t("See, move or cancel my appointment")))
+    check_page(page)
+    first_url = page.url
+    click(page, page.get_by_role("link", name=t("Move this appointment")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment"))
+    check_page(page)
+    click(page, page.locator("button.slot").nth(1))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment?"))
+    check_page(page)
+    click(page, page.get_by_role("button", name=t("Yes, move it")))
+    expect(
+        page.get_by_text(t("Your appointment is moved. We sent you an SMS with the new link."))
+    ).to_be_visible()
+    assert page.url != first_url and "moved=1" in page.url
+    check_page(page)
+
+    click(page, page.get_by_role("link", name=t("Cancel this appointment")))
+    check_page(page)
+    click(page, page.get_by_role("button", name=t("Yes, cancel it")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is cancelled"))
+    check_page(page)
+
+
+def test_book_in_dutch(dutch: BrowserContext, sessions):
+    page = dutch.new_page()
+    page.goto("/rendez-vous")
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    book(page, sessions, locale="nl", service="Sociale permanentie", number=a_mobile())
+    _code, body = latest_code(sessions)
+    assert body.startswith("OCMW: uw code is")

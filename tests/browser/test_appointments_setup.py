@@ -1,0 +1,184 @@
+"""Appointment settings in a real browser, on a 360 px phone and on a desktop: a
+coordinator creates a service, offers it at a place with an agent, gives the agent a
+working plan, and the new service's free slots appear in the public API
+(GET /api/appointments/slots). Then the indicators page and its downloads. axe-core on
+every page, nothing wider than the phone.
+
+A live site of this module's own (`live_site("appts")`): what these tests create stays
+away from the other browser tests. The coordinator switches to English first.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.helpers import (
+    VIEWPORT,
+    LiveServer,
+    assert_accessible,
+    live_site,
+    login,
+    new_phone_context,
+    translated,
+)
+
+pytestmark = pytest.mark.browser
+
+BASE = "/parametres/rendez-vous"
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def en(msgid: str, **values: object) -> str:
+    text = translated("en", msgid)
+    return text % values if values else text
+
+
+@pytest.fixture(scope="module")
+def setup_server(chromium_path: str) -> Iterator[LiveServer]:
+    # Depends on chromium_path so that no server starts when the tests are skipped.
+    with live_site("appts") as site:
+        server = site.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def new_page(chromium: Browser, server: LiveServer, viewport: dict) -> Iterator[Page]:
+    context = new_phone_context(
+        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def phone_page(chromium: Browser, setup_server: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, setup_server, VIEWPORT)
+
+
+@pytest.fixture()
+def desktop_page(chromium: Browser, setup_server: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, setup_server, DESKTOP)
+
+
+def log_in(page: Page, username: str) -> None:
+    login(page, username)
+    if page.locator("html").get_attribute("lang") != "en":
+        with page.expect_navigation():
+            page.locator("form.lang-switch button[name=language][value=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def check_page(page: Page) -> None:
+    """axe-core, and nothing wider than the window."""
+    assert_accessible(page)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    viewport = page.viewport_size or VIEWPORT
+    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
+
+
+def tab(page: Page, endpoint_path: str) -> None:
+    page.locator(f"nav.sms-tabs a[href='{BASE}{endpoint_path}']").click()
+    expect(page).to_have_url(re.compile(re.escape(BASE + endpoint_path) + "$"))
+    check_page(page)
+
+
+def create_service_with_a_plan(page: Page, *, agent: str, weekdays: list[str]) -> str:
+    """The whole flow through the pages; returns the new service's code."""
+    code = f"essai-{secrets.token_hex(3)}"
+    log_in(page, "coordination")
+    page.locator(f"nav.appnav a[href='{BASE}/services']").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(en("Services"))
+    check_page(page)
+
+    page.get_by_role("link", name=en("New service")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(en("New service"))
+    check_page(page)
+    page.get_by_label(en("Code")).fill(code)
+    page.get_by_label(en("Name in French")).fill("Essai de service")
+    page.get_by_label(en("Name in Dutch")).fill("Testdienst")
+    page.get_by_label(en("Length (minutes)")).fill("500")  # too long: refused first
+    page.get_by_role("button", name=en("Save"), exact=True).click()
+    field = page.get_by_label(en("Length (minutes)"))
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#duration_minutes-error")).to_have_text(
+        en("Must be between %(min)s and %(max)s.", min=5, max=240)
+    )
+    check_page(page)  # the error state is accessible too
+    field.fill("45")
+    page.get_by_role("button", name=en("Save"), exact=True).click()
+    expect(page).to_have_url(re.compile(r"/services/\d+(#offer)?$"))
+    expect(page.locator(".flash-success")).to_be_visible()
+
+    page.get_by_label("Antenne Nord-Est").check()
+    page.get_by_label(agent).check()
+    page.get_by_role("button", name=en("Save places and agents")).click()
+    expect(page.locator(".flash-success")).to_have_text(en("Places and agents saved."))
+    check_page(page)
+
+    tab(page, "/plannings")
+    form = page.locator("form[action$='/plannings']")
+    form.get_by_label(en("Agent")).select_option(label=agent)
+    form.get_by_label(en("Place")).select_option(label="Antenne Nord-Est")
+    for day in weekdays:
+        form.get_by_label(day, exact=True).check()
+    form.get_by_label(en("From"), exact=True).fill("13:00")
+    form.get_by_label(en("To"), exact=True).fill("16:00")
+    form.get_by_role("button", name=en("Add")).click()
+    expect(page.locator(".flash-success")).to_have_text(en("Working plan added."))
+    expect(page.get_by_role("heading", name=agent)).to_be_visible()
+    check_page(page)
+    return code
+
+
+def slots_of(page: Page, code: str) -> list[dict]:
+    response = page.request.get(
+        f"/api/appointments/slots?service={code}&location=bxl-nord-est&days=21"
+    )
+    assert response.status == 200, response.text()
+    return response.json()["slots"]
+
+
+def test_a_new_service_gets_free_slots_on_a_phone(phone_page: Page):
+    page = phone_page
+    code = create_service_with_a_plan(
+        page, agent="Inès Moreau", weekdays=["Monday", "Wednesday", "Friday"]
+    )
+    found = slots_of(page, code)
+    assert found, "the new service offers slots"
+    assert all(re.search(r"T1[3-5]:", slot["start"]) for slot in found[:5]), found[:5]
+
+    tab(page, "/lieux")
+    tab(page, "/fermetures")
+    tab(page, "/absences")
+    tab(page, "/indicateurs")
+    expect(page.get_by_role("link", name=en("Download for Excel (XLSX)"))).to_be_visible()
+
+
+def test_settings_and_indicators_on_a_desktop(desktop_page: Page):
+    page = desktop_page
+    code = create_service_with_a_plan(page, agent="Thomas Janssens", weekdays=["Friday"])
+    assert slots_of(page, code)
+    tab(page, "/services")
+    page.get_by_role("link", name="Essai de service").first.click()
+    check_page(page)
+    tab(page, "/lieux")
+    page.get_by_role("link", name="Antenne Nord-Est").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Antenne Nord-Est")
+    check_page(page)
+    tab(page, "/indicateurs")
+    page.get_by_label(en("Service")).select_option(value=code)
+    page.get_by_role("button", name=en("Show")).click()
+    expect(page).to_have_url(re.compile(rf"service={code}"))
+    check_page(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name=en("Download for Excel (XLSX)")).click()
+    assert download.value.suggested_filename.endswith(f"{code}.xlsx")

@@ -1,0 +1,565 @@
+"""The reception desk ("Accueil", /accueil) and the agent's own list (/mes-rendez-vous).
+
+The desk: a location and a day (the user's team's location by default, remembered in
+the session), every agent's agenda side by side, the walk-in buttons, the queue with the
+expected wait (refreshed every 30 s), and the actions on each appointment. Each action
+is a POST form: with htmx it answers the board fragment (updated in place), without it
+a redirect back with a flash; bad input answers 422 with the sentence and changes
+nothing. Booking for a caller or a person at the desk: /accueil/book (service → free
+slots → name and number). Moving: /accueil/appointments/<id>/move (a form; a taken
+start answers with the next free ones).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from appointments import booking, desk
+from appointments import services as appointments
+from appointments.models import Appointment, Location
+from core import clock
+from core.accounts import User
+from core.roles import Permission, can
+from core.sync import FieldError, Invalid
+from web import db
+from web.permissions import requires
+from web.rendering import render, wants_partial
+from web.validation import message as error_message
+
+bp = Blueprint("appointments_desk", __name__)
+
+LOCATION_KEY = "desk_location"
+STAFF_SOURCES = ("phone", "desk")
+BOOK_DAYS = 7  # the slot list of the booking form: this many days from the chosen one
+
+STATE_LABELS = {
+    "booked": _l("Booked"),
+    "waiting": _l("Arrived, waiting"),
+    "with_agent": _l("With the agent"),
+    "done": _l("Done"),
+    "no_show": _l("Did not come"),
+    "cancelled": _l("Cancelled"),
+    "absent": _l("Absent"),
+}
+SOURCE_LABELS = {
+    "online": _l("Booked online"),
+    "phone": _l("Booked by phone"),
+    "desk": _l("Booked at the desk"),
+    "walk_in": _l("Without appointment"),
+}
+CLOSED_LABELS = {
+    "holiday": _l("Public holiday: no appointments today."),
+    "closure": _l("This place is closed on this day."),
+}
+
+
+def state_of(appointment: Appointment) -> str:
+    if appointment.status == "checked_in":
+        return "with_agent" if appointment.called_at else "waiting"
+    return appointment.status
+
+
+def person_label(appointment: Appointment, ticket: int | None = None) -> str:
+    """The name, else the walk-in's ticket number, else a neutral word."""
+    name = (appointment.person.name or "").strip() if appointment.person else ""
+    if name:
+        return name
+    if ticket is not None:
+        return _("Walk-in no. %(number)d", number=ticket)
+    return _("A person")
+
+
+def day_label(day: date) -> str:
+    return format_date(day, "full")
+
+
+@bp.app_template_filter("local_day_iso")
+def local_day_iso(moment: datetime) -> str:
+    """The Brussels date of a moment, as YYYY-MM-DD (for links to a day)."""
+    return clock.to_local(moment).date().isoformat()
+
+
+@bp.app_template_filter("local_iso")
+def local_iso(moment: datetime) -> str:
+    """A moment as ISO 8601 with the Brussels offset (the value of a slot's button)."""
+    return clock.to_local(moment).isoformat()
+
+
+@bp.app_context_processor
+def _desk_context() -> dict[str, Any]:
+    return {
+        "DESK_STATE_LABELS": STATE_LABELS,
+        "DESK_SOURCE_LABELS": SOURCE_LABELS,
+        "desk_state_of": state_of,
+        "desk_person": person_label,
+        "desk_day": day_label,
+        "timedelta": timedelta,
+    }
+
+
+# --- Helpers ---------------------------------------------------------------------------
+
+
+def _actor() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _language() -> str:
+    return current_user.language or "fr"
+
+
+def _errors(invalid: Invalid) -> dict[str, str]:
+    return {name: error_message(error) for name, error in invalid.errors.items()}
+
+
+def _today() -> date:
+    return clock.to_local(clock.now()).date()
+
+
+def _pick_location(raw: str | None) -> tuple[Location | None, dict[str, str]]:
+    """The location asked for, else the remembered one, else the team's, else the first."""
+    sess = db.session()
+    code = (raw or "").strip()
+    if code:
+        location = appointments.get_location(sess, code)
+        if location is None:
+            return None, {"location": error_message(FieldError("unknown_choice"))}
+        session[LOCATION_KEY] = location.code
+        return location, {}
+    remembered = session.get(LOCATION_KEY)
+    location = appointments.get_location(sess, remembered) if remembered else None
+    location = location or desk.location_for_team(sess, current_user.team)
+    if location is None:
+        locations = desk.list_locations(sess)
+        location = locations[0] if locations else None
+    return location, {}
+
+
+def _parse_day(raw: str | None) -> tuple[date | None, dict[str, str]]:
+    raw = (raw or "").strip()
+    if not raw:
+        return _today(), {}
+    try:
+        return date.fromisoformat(raw), {}
+    except ValueError:
+        return None, {"day": error_message(FieldError("invalid_date"))}
+
+
+def _desk_url(location: Location | None, day: date | None) -> str:
+    args: dict[str, str] = {}
+    if location is not None:
+        args["location"] = location.code
+    if day is not None and day != _today():
+        args["day"] = day.isoformat()
+    return url_for("appointments_desk.index", **args)
+
+
+def _board(
+    location: Location,
+    day: date,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str = "",
+    status: int = 200,
+    partial: str = "appointments/desk/_board.html",
+):
+    """The desk page, or the board fragment (htmx), for a location and a day."""
+    sess = db.session()
+    agenda = desk.day_agenda(sess, location, day, reader=_actor())
+    sess.commit()  # the audited read
+    return render(
+        "appointments/desk/index.html",
+        partial=partial,
+        agenda=agenda,
+        location=location,
+        day=day,
+        today=_today(),
+        locations=desk.list_locations(sess),
+        errors=errors or {},
+        notice=notice,
+        closed_label=CLOSED_LABELS.get(agenda.closed or "", ""),
+        may_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
+        language=_language(),
+        status=status,
+    )
+
+
+def _done(appointment: Appointment, message: str):
+    """After a successful action: the board (htmx) or back to the desk with a flash."""
+    location = appointment.location
+    day = clock.to_local(appointment.start_at).date()
+    if wants_partial():
+        return _board(location, day, notice=message)
+    flash(message, "success")
+    return redirect(_desk_url(location, day))
+
+
+def _refused(appointment: Appointment, invalid: Invalid):
+    """Nothing changed: the board or the page again, 422, with the reason."""
+    db.session().rollback()
+    found = db.session().get(Appointment, appointment.id)
+    assert found is not None
+    day = clock.to_local(found.start_at).date()
+    return _board(found.location, day, errors=_errors(invalid), status=422)
+
+
+def _appointment_or_404(appointment_id: int) -> Appointment | None:
+    return db.session().get(Appointment, appointment_id)
+
+
+def _not_found():
+    abort(404)
+
+
+# --- The desk ----------------------------------------------------------------------------
+
+
+@bp.get("/accueil/", endpoint="index")
+@requires(Permission.APPOINTMENTS_DESK)
+def index():
+    location, errors = _pick_location(request.args.get("location"))
+    day, day_errors = _parse_day(request.args.get("day"))
+    errors.update(day_errors)
+    if errors:
+        location = location or _pick_location(None)[0]
+        day = day or _today()
+    if location is None:
+        return render("appointments/desk/no_location.html")
+    assert day is not None
+    return _board(location, day, errors=errors, status=422 if errors else 200)
+
+
+@bp.get("/accueil/queue", endpoint="queue")
+@requires(Permission.APPOINTMENTS_DESK)
+def queue_fragment():
+    """The queue alone, polled every 30 s by the desk page."""
+    location, errors = _pick_location(request.args.get("location"))
+    day, day_errors = _parse_day(request.args.get("day"))
+    if errors or day_errors or location is None or day is None:
+        return render(
+            "appointments/desk/_queue_error.html",
+            message={**errors, **day_errors}.get("location")
+            or {**errors, **day_errors}.get("day", ""),
+            status=422,
+        )
+    return _board(location, day, partial="appointments/desk/_queue.html")
+
+
+@bp.post("/accueil/walk-in", endpoint="walk_in")
+@requires(Permission.APPOINTMENTS_DESK)
+def walk_in():
+    sess = db.session()
+    form = request.form
+    location = appointments.get_location(sess, form.get("location", ""))
+    service = appointments.get_service(sess, form.get("service", ""))
+    try:
+        appointment = desk.add_walk_in(
+            sess,
+            location=location,
+            service=service,
+            name=form.get("name", "")[:200],
+            phone_number=form.get("phone", "")[:40],
+            actor=_actor(),
+        )
+    except Invalid as invalid:
+        sess.rollback()
+        fallback = location or _pick_location(None)[0]
+        if fallback is None:
+            abort(404)
+        return _board(fallback, _today(), errors=_errors(invalid), status=422)
+    sess.commit()
+    ticket = desk._tickets(sess, appointment.location, _today()).get(appointment.id)
+    return _done(
+        appointment,
+        _("%(person)s joined the queue.", person=person_label(appointment, ticket)),
+    )
+
+
+def _transition(appointment_id: int, change, message: str):
+    appointment = _appointment_or_404(appointment_id)
+    if appointment is None:
+        return _not_found()
+    try:
+        change(db.session(), appointment, actor=_actor())
+    except Invalid as invalid:
+        return _refused(appointment, invalid)
+    db.session().commit()
+    return _done(appointment, message % {"person": person_label(appointment)})
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/check-in", endpoint="check_in")
+@requires(Permission.APPOINTMENTS_DESK)
+def check_in(appointment_id: int):
+    return _transition(appointment_id, booking.check_in, _("%(person)s has arrived."))
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/no-show", endpoint="no_show")
+@requires(Permission.APPOINTMENTS_DESK)
+def no_show(appointment_id: int):
+    return _transition(appointment_id, booking.mark_no_show, _("%(person)s did not come."))
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/done", endpoint="done")
+@requires(Permission.APPOINTMENTS_DESK)
+def done(appointment_id: int):
+    return _transition(appointment_id, desk.finish, _("Appointment of %(person)s done."))
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/cancel", endpoint="cancel")
+@requires(Permission.APPOINTMENTS_BOOK)
+def cancel(appointment_id: int):
+    def staff_cancel(sess, appointment, *, actor):
+        return booking.cancel(sess, appointment, by="staff", actor=actor, link_base=_link_base())
+
+    return _transition(appointment_id, staff_cancel, _("Appointment of %(person)s cancelled."))
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/call", endpoint="call")
+@requires(Permission.APPOINTMENTS_DESK)
+def call(appointment_id: int):
+    sess = db.session()
+    appointment = _appointment_or_404(appointment_id)
+    if appointment is None:
+        return _not_found()
+    raw = request.form.get("agent", "")
+    agent = sess.get(User, int(raw)) if raw.isdigit() else None
+    try:
+        if raw and agent is None:
+            raise Invalid({"agent": FieldError("unknown_choice")})
+        desk.call(sess, appointment, agent, actor=_actor())
+    except Invalid as invalid:
+        return _refused(appointment, invalid)
+    sess.commit()
+    called_by = sess.get(User, appointment.agent_id) if appointment.agent_id else None
+    return _done(
+        appointment,
+        _(
+            "%(person)s is called in by %(agent)s.",
+            person=person_label(appointment),
+            agent=called_by.display_name if called_by else "",
+        ),
+    )
+
+
+def _link_base() -> str:
+    settings = current_app.config["TERRAIN_SETTINGS"]
+    return settings.public_url or request.url_root.rstrip("/")
+
+
+# --- Moving ---------------------------------------------------------------------------------
+
+
+def _parse_start(form) -> tuple[datetime | None, dict[str, FieldError]]:
+    """`start` (ISO, a proposed slot), or `day` + `time` (Brussels wall clock)."""
+    raw = (form.get("start") or "").strip()
+    if raw:
+        try:
+            return datetime.fromisoformat(raw), {}
+        except ValueError:
+            return None, {"start": FieldError("invalid_datetime")}
+    errors: dict[str, FieldError] = {}
+    day = at = None
+    try:
+        day = date.fromisoformat((form.get("day") or "").strip())
+    except ValueError:
+        errors["day"] = FieldError("required" if not form.get("day") else "invalid_date")
+    try:
+        at = time.fromisoformat((form.get("time") or "").strip())
+    except ValueError:
+        errors["time"] = FieldError("required" if not form.get("time") else "invalid_time")
+    if errors:
+        return None, errors
+    assert day is not None and at is not None
+    return datetime.combine(day, at.replace(second=0, microsecond=0), clock.BRUSSELS), {}
+
+
+@bp.route(
+    "/accueil/appointments/<int:appointment_id>/move", methods=["GET", "POST"], endpoint="move"
+)
+@requires(Permission.APPOINTMENTS_BOOK)
+def move(appointment_id: int):
+    sess = db.session()
+    appointment = _appointment_or_404(appointment_id)
+    if appointment is None:
+        return _not_found()
+    agents = desk.agents_for(sess, appointment.service, appointment.location)
+    local = clock.to_local(appointment.start_at)
+    values = {
+        "day": request.form.get("day", local.date().isoformat()),
+        "time": request.form.get("time", local.strftime("%H:%M")),
+        "agent": request.form.get("agent", ""),
+    }
+    context = {"appointment": appointment, "agents": agents, "values": values}
+    if request.method == "GET":
+        return render("appointments/desk/move.html", errors={}, next_slots=[], **context)
+    start, problems = _parse_start(request.form)
+    raw_agent = values["agent"]
+    agent_id = int(raw_agent) if raw_agent.isdigit() else None
+    if raw_agent and agent_id not in {agent.id for agent in agents}:
+        problems["agent"] = FieldError("unknown_choice")
+    try:
+        if problems:
+            raise Invalid(problems)
+        assert start is not None
+        moved = booking.reschedule(
+            sess,
+            appointment,
+            start,
+            by="staff",
+            actor=_actor(),
+            agent_id=agent_id,
+            link_base=_link_base(),
+        )
+    except Invalid as invalid:
+        sess.rollback()
+        return render(
+            "appointments/desk/move.html",
+            errors=_errors(invalid),
+            next_slots=[],
+            status=422,
+            **context,
+        )
+    except booking.SlotTaken as taken:
+        sess.rollback()
+        return render(
+            "appointments/desk/move.html",
+            errors={"start": _("This time is taken. Choose one of the next free times.")},
+            next_slots=taken.next_slots,
+            status=409,
+            **context,
+        )
+    sess.commit()
+    flash(
+        _(
+            "Appointment of %(person)s moved to %(when)s.",
+            person=person_label(moved),
+            when=clock.to_local(moved.start_at).strftime("%d/%m %H:%M"),
+        ),
+        "success",
+    )
+    return redirect(_desk_url(moved.location, clock.to_local(moved.start_at).date()))
+
+
+# --- Booking for a caller or a person at the desk --------------------------------------------
+
+
+@bp.route("/accueil/book", methods=["GET", "POST"], endpoint="book")
+@requires(Permission.APPOINTMENTS_BOOK)
+def book():
+    sess = db.session()
+    source = request.values
+    location, errors = _pick_location(source.get("location"))
+    if location is None:
+        return render("appointments/desk/no_location.html")
+    services = [s for s in desk.offered_services(sess, location) if s.booking_mode != "walk_in"]
+    service = None
+    code = (source.get("service") or "").strip()
+    if code:
+        service = next((s for s in services if s.code == code), None)
+        if service is None:
+            errors["service"] = error_message(FieldError("unknown_choice"))
+    day, day_errors = _parse_day(source.get("day"))
+    errors.update(day_errors)
+    day = day or _today()
+    values = {
+        "name": request.form.get("name", ""),
+        "phone": request.form.get("phone", ""),
+        "language": request.form.get("language", ""),
+        "source": request.form.get("source", "phone"),
+        "start": request.form.get("start", ""),
+    }
+    found = []
+    if service is not None:
+        found = appointments.free_slots(
+            sess, service=service, location=location, first_day=day, days=BOOK_DAYS, notice=False
+        )
+    context = {
+        "location": location,
+        "locations": desk.list_locations(sess),
+        "services": services,
+        "service": service,
+        "day": day,
+        "slots": found,
+        "values": values,
+        "language": _language(),
+    }
+    if request.method == "GET" or errors:
+        return render(
+            "appointments/desk/book.html",
+            errors=errors,
+            status=422 if errors else 200,
+            **context,
+        )
+    start, problems = _parse_start(request.form)
+    if values["source"] not in STAFF_SOURCES:
+        problems["source"] = FieldError("unknown_choice")
+    if not values["start"]:
+        problems = {"start": FieldError("required"), **problems}
+    try:
+        if problems:
+            raise Invalid(problems)
+        assert start is not None
+        made = booking.book(
+            sess,
+            service=service,
+            location=location,
+            start=start,
+            person_name=values["name"][:200],
+            phone=values["phone"][:40],
+            language=values["language"] or None,
+            source=values["source"],
+            actor=_actor(),
+            link_base=_link_base(),
+        )
+    except Invalid as invalid:
+        sess.rollback()
+        return render("appointments/desk/book.html", errors=_errors(invalid), status=422, **context)
+    except booking.SlotTaken as taken:
+        sess.rollback()
+        context["slots"] = taken.next_slots
+        return render(
+            "appointments/desk/book.html",
+            errors={"start": _("This time was just taken. Choose one of the next free times.")},
+            status=409,
+            **context,
+        )
+    sess.commit()
+    flash(
+        _(
+            "Appointment booked for %(person)s on %(when)s. An SMS confirms it.",
+            person=made.person.name,
+            when=clock.to_local(made.start_at).strftime("%d/%m %H:%M"),
+        ),
+        "success",
+    )
+    return redirect(_desk_url(location, clock.to_local(made.start_at).date()))
+
+
+# --- The agent's own list -----------------------------------------------------------------
+
+
+@bp.get("/mes-rendez-vous", endpoint="mine")
+@requires(Permission.APPOINTMENTS_MINE)
+def mine():
+    sess = db.session()
+    result = desk.my_appointments(sess, _actor())
+    sess.commit()  # the audited read
+    by_day: dict[date, list[Appointment]] = {}
+    for appointment in result.mine:
+        by_day.setdefault(clock.to_local(appointment.start_at).date(), []).append(appointment)
+    return render(
+        "appointments/desk/mine.html",
+        result=result,
+        by_day=by_day,
+        today=_today(),
+        tomorrow=_today() + timedelta(days=1),
+        language=_language(),
+        days=desk.MY_DAYS,
+    )

@@ -1,0 +1,778 @@
+"""Appointment settings (back office) and the monthly indicators, at /parametres/rendez-vous.
+
+Tabs: services, places (antennes and stops, opening hours), working plans, closures,
+absences, indicators (with CSV and XLSX downloads). Every form posts to the view that
+shows it; on a field error the page comes back with status 422, the sentences next to
+the fields and nothing saved. A change that leaves booked appointments outside an
+agent's time is saved, and the page that follows lists those appointments per day and
+place with a link to the reception desk: nothing is cancelled silently. The rules are
+in appointments/setup.py and appointments/indicators.py; these views only parse and
+render.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from babel.dates import get_day_names
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from appointments import indicators, setup
+from appointments import services as appointments
+from appointments.models import (
+    BOOKING_MODES,
+    LOCATION_KINDS,
+    AgentAbsence,
+    Closure,
+    Location,
+    Service,
+    WorkingPlan,
+)
+from core import clock
+from core.accounts import User, list_teams
+from core.roles import Permission, can
+from core.sync import Invalid
+from web import db
+from web.exports import csv_response, xlsx_response
+from web.permissions import requires
+from web.rendering import render
+from web.sms import Tab
+from web.validation import message as error_message
+
+bp = Blueprint("appointments_setup", __name__, url_prefix="/parametres/rendez-vous")
+
+BOOKING_MODE_LABELS = {
+    "online": _l("Online, by phone or at the desk"),
+    "phone": _l("By phone or at the desk only"),
+    "walk_in": _l("Without appointment (walk-in only)"),
+}
+KIND_LABELS = {"antenne": _l("Antenne sociale"), "mobile_stop": _l("Stop of the mobile service")}
+ABSENCE_LABELS = {
+    "leave": _l("Leave"),
+    "training": _l("Training"),
+    "illness": _l("Illness"),
+    "other": _l("Other"),
+}
+# Each language in its own name (the page marks them with lang="…").
+SERVICE_LANGUAGE_NAMES = {
+    "fr": "Français",
+    "nl": "Nederlands",
+    "en": "English",
+    "de": "Deutsch",
+    "ar": "العربية",
+    "tr": "Türkçe",
+    "es": "Español",
+    "pt": "Português",
+    "it": "Italiano",
+    "ro": "Română",
+    "pl": "Polski",
+    "ru": "Русский",
+    "uk": "Українська",
+}
+
+
+TABS = [
+    Tab("appointments_setup.services", _l("Services"), Permission.APPOINTMENTS_SETUP),
+    Tab("appointments_setup.locations", _l("Places"), Permission.APPOINTMENTS_SETUP),
+    Tab("appointments_setup.plans", _l("Working plans"), Permission.APPOINTMENTS_SETUP),
+    Tab("appointments_setup.closures", _l("Closures"), Permission.APPOINTMENTS_SETUP),
+    Tab("appointments_setup.absences", _l("Absences"), Permission.APPOINTMENTS_SETUP),
+    Tab("appointments_setup.indicators", _l("Indicators"), Permission.APPOINTMENTS_REPORTS),
+]
+
+
+def setup_tabs() -> list[Tab]:
+    if not current_user.is_authenticated:
+        return []
+    return [tab for tab in TABS if can(current_user.role, tab.permission)]
+
+
+def weekday_names() -> dict[int, str]:
+    names = get_day_names("wide", locale=str(get_locale()))
+    return {day: str(names[day]).capitalize() for day in range(7)}
+
+
+@bp.app_template_filter("plain_date")
+def plain_date(day: date | None, format: str = "full") -> str:
+    """A calendar day (no time, no zone) in the page's language."""
+    return "" if day is None else format_date(day, format)
+
+
+@bp.app_context_processor
+def _setup_context() -> dict[str, Any]:
+    return {
+        "setup_tabs": setup_tabs,
+        "BOOKING_MODE_LABELS": BOOKING_MODE_LABELS,
+        "KIND_LABELS": KIND_LABELS,
+        "ABSENCE_LABELS": ABSENCE_LABELS,
+        "SERVICE_LANGUAGE_NAMES": SERVICE_LANGUAGE_NAMES,
+    }
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+def _actor() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _errors(invalid: Invalid) -> dict[str, str]:
+    return {name: error_message(error) for name, error in invalid.errors.items()}
+
+
+def _not_found():
+    return render("errors/error.html", status=404, code=404)
+
+
+MULTIPLE = ("languages", "locations", "agents", "weekdays")  # the form's checkbox lists
+
+
+def _form() -> dict[str, Any]:
+    """The posted form: lists for the multiple choices, text (trimmed to a sane size)."""
+    values: dict[str, Any] = {}
+    for name in request.form:
+        if name == "csrf_token":
+            continue
+        items = [value[:400] for value in request.form.getlist(name)]
+        values[name] = (
+            items if name in ("languages", "locations", "agents", "weekdays") else items[0]
+        )
+    return values
+
+
+def desk_day_url(location_code: str, day: date) -> str:
+    """The reception desk's page of a place and a day."""
+    if "appointments_desk.index" in current_app.view_functions:
+        return url_for("appointments_desk.index", location=location_code, day=day.isoformat())
+    return f"/accueil/?location={location_code}&day={day.isoformat()}"
+
+
+def _after_change(stranded: list[setup.Stranded], back: str, saved: str):
+    """Commit, then either go back with a flash or list the stranded appointments."""
+    session = db.session()
+    session.commit()
+    if not stranded:
+        flash(saved, "success")
+        return redirect(back)
+    names = {location.code: location.name for location in setup.list_locations(session)}
+    per_day = Counter((item.location_code, item.day) for item in stranded)
+    groups = [
+        {
+            "location": names.get(code, code),
+            "day": day,
+            "count": count,
+            "url": desk_day_url(code, day),
+        }
+        for (code, day), count in sorted(per_day.items(), key=lambda pair: (pair[0][1], pair[0][0]))
+    ]
+    return render(
+        "appointments/setup/stranded.html",
+        saved=saved,
+        total=len(stranded),
+        groups=groups,
+        back=back,
+    )
+
+
+# --- Services --------------------------------------------------------------------------------
+
+
+@bp.get("/", endpoint="index")
+@requires(Permission.APPOINTMENTS_SETUP)
+def index():
+    return redirect(url_for("appointments_setup.services"))
+
+
+@bp.get("/services", endpoint="services")
+@requires(Permission.APPOINTMENTS_SETUP)
+def services_page():
+    session = db.session()
+    services = setup.list_all_services(session)
+    locations = {location.id: location for location in setup.list_locations(session)}
+    agents = {user.id: user for user in setup.agents(session)}
+    offers = {
+        service.id: {
+            "locations": [
+                locations[i].name
+                for i in setup.service_location_ids(session, service)
+                if i in locations
+            ],
+            "agents": [
+                agents[i].display_name
+                for i in setup.service_agent_ids(session, service)
+                if i in agents
+            ],
+        }
+        for service in services
+    }
+    return render("appointments/setup/services.html", services=services, offers=offers)
+
+
+def _service_values(service: Service | None) -> dict[str, Any]:
+    if service is None:
+        return {
+            "code": "",
+            "name_fr": "",
+            "name_nl": "",
+            "name_en": "",
+            "duration_minutes": "30",
+            "buffer_minutes": "0",
+            "booking_mode": "online",
+            "languages": ["fr", "nl"],
+            "min_notice_hours": "2",
+            "max_horizon_days": "56",
+            "reminder_day_before_at": "17:00",
+            "reminder_hours_before": "2",
+            "active": "1",
+        }
+    return {
+        "code": service.code,
+        "name_fr": service.name_fr,
+        "name_nl": service.name_nl,
+        "name_en": "" if service.name_en == service.name_fr else service.name_en,
+        "duration_minutes": str(service.duration_minutes),
+        "buffer_minutes": str(service.buffer_minutes),
+        "booking_mode": service.booking_mode,
+        "languages": list(service.languages or []),
+        "min_notice_hours": str(service.min_notice_hours),
+        "max_horizon_days": str(service.max_horizon_days),
+        "reminder_day_before_at": (
+            f"{service.reminder_day_before_at:%H:%M}" if service.reminder_day_before_at else ""
+        ),
+        "reminder_hours_before": (
+            "" if service.reminder_hours_before is None else str(service.reminder_hours_before)
+        ),
+        "active": "1" if service.active else "",
+    }
+
+
+def _service_form(service: Service | None, values, *, errors=None, offer=None, status=200):
+    session = db.session()
+    if offer is None and service is not None:
+        offer = {
+            "locations": [str(i) for i in setup.service_location_ids(session, service)],
+            "agents": [str(i) for i in setup.service_agent_ids(session, service)],
+        }
+    return render(
+        "appointments/setup/service_form.html",
+        service=service,
+        values=values,
+        offer=offer or {"locations": [], "agents": []},
+        errors=errors or {},
+        mode_options=[(mode, BOOKING_MODE_LABELS[mode]) for mode in BOOKING_MODES],
+        language_options=[
+            (code, SERVICE_LANGUAGE_NAMES[code], code) for code in setup.SERVICE_LANGUAGES
+        ],
+        location_options=[
+            (location.id, location.name, None) for location in setup.list_locations(session)
+        ],
+        agent_options=[(user.id, user.display_name, None) for user in setup.agents(session)],
+        status=status,
+    )
+
+
+@bp.route("/services/nouveau", methods=["GET", "POST"])
+@requires(Permission.APPOINTMENTS_SETUP)
+def new_service():
+    if request.method == "GET":
+        return _service_form(None, _service_values(None))
+    session = db.session()
+    values = {"active": "", **_form()}
+    try:
+        service = setup.create_service(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return _service_form(None, values, errors=_errors(invalid), status=422)
+    session.commit()
+    flash(_("Service created. Now choose where it is offered and who delivers it."), "success")
+    return redirect(url_for("appointments_setup.edit_service", service_id=service.id) + "#offer")
+
+
+@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@requires(Permission.APPOINTMENTS_SETUP)
+def edit_service(service_id: int):
+    session = db.session()
+    service = session.get(Service, service_id)
+    if service is None:
+        return _not_found()
+    if request.method == "GET":
+        return _service_form(service, _service_values(service))
+    values = {"active": "", **_form(), "code": service.code}
+    try:
+        stranded = setup.update_service(session, service, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        service = session.get(Service, service_id)
+        return _service_form(service, values, errors=_errors(invalid), status=422)
+    back = url_for("appointments_setup.services")
+    return _after_change(stranded, back, _("Service saved."))
+
+
+@bp.post("/services/<int:service_id>/offre")
+@requires(Permission.APPOINTMENTS_SETUP)
+def service_offer(service_id: int):
+    session = db.session()
+    service = session.get(Service, service_id)
+    if service is None:
+        return _not_found()
+    offer = {
+        "locations": request.form.getlist("locations"),
+        "agents": request.form.getlist("agents"),
+    }
+    try:
+        stranded = setup.set_service_offer(
+            session,
+            service,
+            location_ids=offer["locations"],
+            agent_ids=offer["agents"],
+            actor=_actor(),
+        )
+    except Invalid as invalid:
+        session.rollback()
+        service = session.get(Service, service_id)
+        return _service_form(
+            service, _service_values(service), errors=_errors(invalid), offer=offer, status=422
+        )
+    back = url_for("appointments_setup.edit_service", service_id=service_id)
+    return _after_change(stranded, back, _("Places and agents saved."))
+
+
+@bp.post("/services/<int:service_id>/supprimer")
+@requires(Permission.APPOINTMENTS_SETUP)
+def remove_service(service_id: int):
+    session = db.session()
+    service = session.get(Service, service_id)
+    if service is None:
+        return _not_found()
+    outcome = setup.remove_service(session, service, actor=_actor())
+    session.commit()
+    if outcome == "deleted":
+        flash(_("Service deleted."), "success")
+    else:
+        flash(
+            _("This service has appointments: it is deactivated, its history is kept."),
+            "warning",
+        )
+    return redirect(url_for("appointments_setup.services"))
+
+
+# --- Places ---------------------------------------------------------------------------------
+
+
+@bp.get("/lieux", endpoint="locations")
+@requires(Permission.APPOINTMENTS_SETUP)
+def locations_page():
+    session = db.session()
+    locations = setup.list_locations(session)
+    return render(
+        "appointments/setup/locations.html",
+        locations=locations,
+        hours={location.id: setup.opening_hours(location) for location in locations},
+        weekdays=weekday_names(),
+        format_stretches=setup.format_stretches,
+    )
+
+
+def _location_values(location: Location | None) -> dict[str, Any]:
+    if location is None:
+        values = {
+            name: ""
+            for name in ("code", "name", "address", "postcode", "city", "latitude", "longitude")
+        }
+        values.update({"kind": "antenne", "team_id": ""})
+        values.update({f"hours_{day}": "" for day in range(7)})
+        return values
+    hours = setup.opening_hours(location)
+    return {
+        "code": location.code,
+        "name": location.name,
+        "kind": location.kind,
+        "address": location.address,
+        "postcode": location.postcode,
+        "city": location.city,
+        "latitude": "" if location.latitude is None else str(location.latitude),
+        "longitude": "" if location.longitude is None else str(location.longitude),
+        "team_id": "" if location.team_id is None else str(location.team_id),
+        **{f"hours_{day}": setup.format_stretches(hours[day]) for day in range(7)},
+    }
+
+
+def _location_form(location: Location | None, values, *, errors=None, status=200):
+    return render(
+        "appointments/setup/location_form.html",
+        location=location,
+        values=values,
+        errors=errors or {},
+        kind_options=[(kind, KIND_LABELS[kind]) for kind in LOCATION_KINDS],
+        team_options=[(team.id, team.name) for team in list_teams(db.session())],
+        weekdays=weekday_names(),
+        status=status,
+    )
+
+
+@bp.route("/lieux/nouveau", methods=["GET", "POST"])
+@requires(Permission.APPOINTMENTS_SETUP)
+def new_location():
+    if request.method == "GET":
+        return _location_form(None, _location_values(None))
+    session = db.session()
+    values = _form()
+    try:
+        setup.create_location(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return _location_form(None, values, errors=_errors(invalid), status=422)
+    session.commit()
+    flash(_("Place created. Offer services there from the Services tab."), "success")
+    return redirect(url_for("appointments_setup.locations"))
+
+
+@bp.route("/lieux/<int:location_id>", methods=["GET", "POST"])
+@requires(Permission.APPOINTMENTS_SETUP)
+def edit_location(location_id: int):
+    session = db.session()
+    location = session.get(Location, location_id)
+    if location is None:
+        return _not_found()
+    if request.method == "GET":
+        return _location_form(location, _location_values(location))
+    values = {**_form(), "code": location.code}
+    try:
+        stranded = setup.update_location(session, location, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        location = session.get(Location, location_id)
+        return _location_form(location, values, errors=_errors(invalid), status=422)
+    return _after_change(stranded, url_for("appointments_setup.locations"), _("Place saved."))
+
+
+# --- Working plans --------------------------------------------------------------------------
+
+
+def _plans_page(values=None, *, errors=None, status=200):
+    session = db.session()
+    today = clock.to_local(clock.now()).date()
+    locations = setup.list_locations(session)
+    return render(
+        "appointments/setup/plans.html",
+        grouped=setup.plans_by_agent(session, today),
+        names={location.id: location.name for location in locations},
+        location_choices=[(location.id, location.name) for location in locations],
+        agent_choices=[(user.id, user.display_name) for user in setup.agents(session)],
+        weekdays=weekday_names(),
+        weekday_options=[(day, name, None) for day, name in weekday_names().items()],
+        values=values
+        or {
+            "user_id": "",
+            "location_id": "",
+            "weekdays": [],
+            "starts": "",
+            "ends": "",
+            "valid_from": today.isoformat(),
+            "valid_until": "",
+        },
+        errors=errors or {},
+        status=status,
+    )
+
+
+@bp.route("/plannings", methods=["GET", "POST"], endpoint="plans")
+@requires(Permission.APPOINTMENTS_SETUP)
+def plans_page():
+    if request.method == "GET":
+        return _plans_page()
+    session = db.session()
+    values = {"weekdays": [], **_form()}
+    try:
+        setup.add_plan(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return _plans_page(values, errors=_errors(invalid), status=422)
+    session.commit()
+    flash(_("Working plan added."), "success")
+    return redirect(url_for("appointments_setup.plans"))
+
+
+@bp.route("/plannings/<int:plan_id>/fin", methods=["GET", "POST"])
+@requires(Permission.APPOINTMENTS_SETUP)
+def end_plan(plan_id: int):
+    session = db.session()
+    plan = session.get(WorkingPlan, plan_id)
+    if plan is None:
+        return _not_found()
+    today = clock.to_local(clock.now()).date()
+    errors: dict[str, str] = {}
+    last_day = request.form.get("last_day", "")[:20] if request.method == "POST" else ""
+    if request.method == "POST":
+        try:
+            stranded = setup.end_plan(session, plan, last_day, actor=_actor())
+        except Invalid as invalid:
+            session.rollback()
+            errors = _errors(invalid)
+            plan = session.get(WorkingPlan, plan_id)
+        else:
+            return _after_change(
+                stranded, url_for("appointments_setup.plans"), _("Working plan ended.")
+            )
+    return render(
+        "appointments/setup/plan_end.html",
+        plan=plan,
+        agent=session.get(User, plan.user_id),
+        location=session.get(Location, plan.location_id),
+        weekdays=weekday_names(),
+        last_day=last_day or today.isoformat(),
+        errors=errors,
+        status=422 if errors else 200,
+    )
+
+
+# --- Closures and absences ------------------------------------------------------------------
+
+
+def _closures_page(values=None, *, errors=None, status=200):
+    session = db.session()
+    locations = setup.list_locations(session)
+    return render(
+        "appointments/setup/closures.html",
+        closures=setup.list_closures(session),
+        names={location.id: location.name for location in locations},
+        location_choices=[(location.id, location.name) for location in locations],
+        values=values or {"location_id": "", "first_day": "", "last_day": "", "reason": ""},
+        errors=errors or {},
+        status=status,
+    )
+
+
+@bp.route("/fermetures", methods=["GET", "POST"], endpoint="closures")
+@requires(Permission.APPOINTMENTS_SETUP)
+def closures_page():
+    if request.method == "GET":
+        return _closures_page()
+    session = db.session()
+    values = _form()
+    try:
+        _closure, stranded = setup.add_closure(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return _closures_page(values, errors=_errors(invalid), status=422)
+    return _after_change(stranded, url_for("appointments_setup.closures"), _("Closure added."))
+
+
+@bp.post("/fermetures/<int:closure_id>/supprimer")
+@requires(Permission.APPOINTMENTS_SETUP)
+def remove_closure(closure_id: int):
+    session = db.session()
+    closure = session.get(Closure, closure_id)
+    if closure is None:
+        return _not_found()
+    setup.remove_closure(session, closure, actor=_actor())
+    session.commit()
+    flash(_("Closure removed: the days can be booked again."), "success")
+    return redirect(url_for("appointments_setup.closures"))
+
+
+def _absences_page(values=None, *, errors=None, status=200):
+    session = db.session()
+    agents = setup.agents(session)
+    return render(
+        "appointments/setup/absences.html",
+        absences=setup.list_absences(session),
+        names={user.id: user.display_name for user in agents},
+        agent_choices=[(user.id, user.display_name) for user in agents],
+        reason_choices=[(reason, ABSENCE_LABELS[reason]) for reason in setup.ABSENCE_REASONS],
+        values=values or {"user_id": "", "starts": "", "ends": "", "reason": "leave"},
+        errors=errors or {},
+        status=status,
+    )
+
+
+@bp.route("/absences", methods=["GET", "POST"], endpoint="absences")
+@requires(Permission.APPOINTMENTS_SETUP)
+def absences_page():
+    if request.method == "GET":
+        return _absences_page()
+    session = db.session()
+    values = _form()
+    try:
+        _absence, stranded = setup.add_absence(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return _absences_page(values, errors=_errors(invalid), status=422)
+    return _after_change(stranded, url_for("appointments_setup.absences"), _("Absence added."))
+
+
+@bp.post("/absences/<int:absence_id>/supprimer")
+@requires(Permission.APPOINTMENTS_SETUP)
+def remove_absence(absence_id: int):
+    session = db.session()
+    absence = session.get(AgentAbsence, absence_id)
+    if absence is None:
+        return _not_found()
+    setup.remove_absence(session, absence, actor=_actor())
+    session.commit()
+    flash(_("Absence removed."), "success")
+    return redirect(url_for("appointments_setup.absences"))
+
+
+# --- Indicators -----------------------------------------------------------------------------
+
+
+def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str, str]]:
+    """The month and filters from the query string, and their errors."""
+    session = db.session()
+    args = request.args
+    errors: dict[str, str] = {}
+    today = clock.to_local(clock.now()).date()
+    month = today.replace(day=1)
+    raw = args.get("month", "")
+    if raw:
+        try:
+            year, number = (int(part) for part in raw.split("-"))
+            month = date(year, number, 1)
+        except ValueError:
+            errors["month"] = _("Choose a month like 2026-11.")
+    location = service = None
+    if args.get("location"):
+        location = appointments.get_location(session, args["location"])
+        if location is None:
+            errors["location"] = error_message({"code": "unknown_choice"})
+    if args.get("service"):
+        service = appointments.get_service(session, args["service"])
+        if service is None:
+            errors["service"] = error_message({"code": "unknown_choice"})
+    result = indicators.monthly_indicators(session, month, location=location, service=service)
+    kept = {
+        "month": f"{month:%Y-%m}",
+        "location": location.code if location else "",
+        "service": service.code if service else "",
+    }
+    return result, errors, kept
+
+
+def _minutes(value: float | None) -> str:
+    return "—" if value is None else format_decimal(round(value, 1))
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else format_percent(value)
+
+
+@bp.get("/indicateurs", endpoint="indicators")
+@requires(Permission.APPOINTMENTS_REPORTS)
+def indicators_page():
+    result, errors, kept = _indicators()
+    session = db.session()
+    months = [
+        (f"{month:%Y-%m}", format_date(month, "MMMM y"))
+        for month in indicators.months_available(session)
+    ]
+    if kept["month"] not in {value for value, _label in months}:
+        months.append((kept["month"], format_date(result.first_day, "MMMM y")))
+    return render(
+        "appointments/setup/indicators.html",
+        result=result,
+        errors=errors,
+        kept=kept,
+        months=months,
+        month_label=format_date(result.first_day, "MMMM y"),
+        location_options=[
+            (location.code, location.name) for location in setup.list_locations(session)
+        ],
+        service_options=[
+            (service.code, service.name(str(get_locale())))
+            for service in setup.list_all_services(session)
+        ],
+        language=str(get_locale()),
+        minutes=_minutes,
+        percent=_percent,
+        status=422 if errors else 200,
+    )
+
+
+def _table(result: indicators.MonthIndicators) -> tuple[list[str], list[list[Any]]]:
+    header = [
+        _("Month"),
+        _("Service"),
+        _("Place"),
+        _("Booked online"),
+        _("Booked by phone"),
+        _("Booked at the desk"),
+        _("Booked"),
+        _("Walk-ins"),
+        _("Attended"),
+        _("No-shows"),
+        _("Cancelled by the person"),
+        _("Cancelled by staff"),
+        _("Cancelled by SMS reply"),
+        _("Calls recorded"),
+        _("Average wait (minutes)"),
+        _("With a delivered reminder: attendance recorded"),
+        _("With a delivered reminder: no-shows"),
+        _("With a delivered reminder: no-show rate"),
+        _("Without a reminder: attendance recorded"),
+        _("Without a reminder: no-shows"),
+        _("Without a reminder: no-show rate"),
+    ]
+    language = str(get_locale())
+    month = f"{result.first_day:%Y-%m}"
+    lines = [(row.service.name(language), row.location.name, row.figures) for row in result.rows]
+    lines.append((_("Total"), "", result.total))
+    rows = []
+    for service_name, location_name, figures in lines:
+        rows.append(
+            [
+                month,
+                service_name,
+                location_name,
+                figures.booked_online,
+                figures.booked_phone,
+                figures.booked_desk,
+                figures.booked,
+                figures.walk_ins,
+                figures.attended,
+                figures.no_shows,
+                figures.cancelled_person,
+                figures.cancelled_staff,
+                figures.cancelled_sms,
+                figures.waits,
+                _round(figures.average_wait, 1),
+                figures.reminded_recorded,
+                figures.reminded_no_shows,
+                _round(figures.no_show_rate_reminded, 3),
+                figures.unreminded_recorded,
+                figures.unreminded_no_shows,
+                _round(figures.no_show_rate_unreminded, 3),
+            ]
+        )
+    return header, rows
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _filename(kept: dict[str, str], extension: str) -> str:
+    parts = ["terrain-rendez-vous", kept["month"], kept["location"], kept["service"]]
+    return "-".join(part for part in parts if part) + "." + extension
+
+
+@bp.get("/indicateurs.csv")
+@requires(Permission.APPOINTMENTS_REPORTS)
+def indicators_csv():
+    result, _errors_found, kept = _indicators()
+    header, rows = _table(result)
+    return csv_response(_filename(kept, "csv"), header, rows)
+
+
+@bp.get("/indicateurs.xlsx")
+@requires(Permission.APPOINTMENTS_REPORTS)
+def indicators_xlsx():
+    result, _errors_found, kept = _indicators()
+    header, rows = _table(result)
+    return xlsx_response(_filename(kept, "xlsx"), header, rows, title=kept["month"])
