@@ -22,6 +22,7 @@ from core import audit, clock, sync
 from core.accounts import User
 from core.ids import parse_uuid
 from core.sync import FieldError, Invalid
+from outreach import ethos, minors
 from outreach.models import (
     AGE_BANDS,
     CONTACT_TYPES,
@@ -34,12 +35,28 @@ from outreach.models import (
     NOTE_MAX,
     PLACE_NAME_MAX,
     Encounter,
+    Maraude,
+    MinorAlert,
     Person,
     Place,
 )
 
 audit.ENTITY_TYPES.extend(
-    ["outreach_team", "outreach_person", "outreach_place", "outreach_encounter"]
+    [
+        "outreach_team",
+        "outreach_person",
+        "outreach_place",
+        "outreach_encounter",
+        "outreach_maraude",
+        "outreach_minor_alert",
+        "outreach_partner",
+        "outreach_referral",
+        "outreach_consent",
+        "outreach_identity",
+        "outreach_merge",
+        "outreach_purge",
+        "outreach_settings",
+    ]
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -55,6 +72,7 @@ class NewPerson:
     gender: str
     language: str
     description: str
+    minor: bool = False  # flagged a minor whatever the age band
 
 
 @dataclass(frozen=True)
@@ -76,6 +94,8 @@ class EncounterInput:
     needs: tuple[str, ...]
     given: tuple[str, ...]
     note: str
+    ethos: str = ethos.UNKNOWN
+    maraude_id: uuid.UUID | None = None
 
 
 # --- Reading input ----------------------------------------------------------------
@@ -144,9 +164,32 @@ def _uuid(
     return parsed
 
 
+def _flag(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> bool:
+    """A checkbox or a JSON boolean."""
+    value = data.get(name)
+    if value in (None, "", False, "false", "0", "off"):
+        return False
+    if value in (True, "true", "1", "on", "yes"):
+        return True
+    errors[name] = FieldError("not_boolean")
+    return False
+
+
 def _coordinate(
     data: Mapping[str, Any], name: str, bound: float, errors: dict[str, FieldError]
 ) -> float | None:
+    return _number(data, name, -bound, bound, errors, digits=6)
+
+
+def _number(
+    data: Mapping[str, Any],
+    name: str,
+    low: float,
+    high: float,
+    errors: dict[str, FieldError],
+    digits: int,
+) -> float | None:
+    """A decimal number (a comma is accepted) between `low` and `high`, or None if empty."""
     value = data.get(name)
     if value in (None, ""):
         return None
@@ -157,10 +200,10 @@ def _coordinate(
     if number is None or not math.isfinite(number):
         errors[name] = FieldError("not_a_number")
         return None
-    if not -bound <= number <= bound:
-        errors[name] = FieldError("out_of_range", {"min": -bound, "max": bound})
+    if not low <= number <= high:
+        errors[name] = FieldError("out_of_range", {"min": low, "max": high})
         return None
-    return round(number, 6)
+    return round(number, digits)
 
 
 def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
@@ -201,6 +244,7 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
         gender=_choice(data, "gender", GENDERS, errors),
         language=_choice(data, "language", LANGUAGES, errors),
         description=_text(data, "description", DESCRIPTION_MAX, errors),
+        minor=_flag(data, "minor", errors),
     )
     place_id = _uuid(data, "place_id", errors, required=False)
     place_name = _text(data, "place_name", PLACE_NAME_MAX, errors)
@@ -213,6 +257,8 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     needs = _choices(data, "needs", NEEDS, errors)
     given = _choices(data, "given", GIVEN, errors)
     note = _text(data, "note", NOTE_MAX, errors)
+    ethos_code = _choice(data, "ethos", ethos.CODES, errors)
+    maraude_id = _uuid(data, "maraude_id", errors, required=False)
     if errors:
         raise Invalid(errors)
     assert encounter_id is not None and person_id is not None
@@ -227,6 +273,8 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
         needs=needs,
         given=given,
         note=note,
+        ethos=ethos_code,
+        maraude_id=maraude_id,
     )
 
 
@@ -237,6 +285,27 @@ def _team_of(actor: User) -> int:
     if actor.team_id is None:
         raise Invalid({"team": FieldError("no_team")})
     return actor.team_id
+
+
+def audit_change(
+    session: Session,
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    fields: list[str],
+    client_at: datetime | None = None,
+) -> None:
+    """The audit entry of a change: which fields, never their values."""
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details={"fields": fields},
+        client_at=client_at,
+    )
 
 
 def _add_new(
@@ -250,15 +319,7 @@ def _add_new(
     """Store a person or place made on the phone, stamped and audited (field names only)."""
     session.add(record)
     sync.stamp(session, record, sync.team_scope(record.team_id), actor, client_at)
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type=entity_type,
-        entity_id=record.id,
-        details={"fields": fields},
-        client_at=client_at,
-    )
+    audit_change(session, actor, "create", entity_type, record.id, fields, client_at)
 
 
 def _person_for(
@@ -268,7 +329,10 @@ def _person_for(
     if person is not None:
         if person.team_id != team_id:
             raise Invalid({"person_id": FieldError("unknown_person")})
-        return person
+        # A phone that has not heard of a merge still names the merged record: the
+        # encounter goes to the person it is now part of.
+        return resolve_merged(session, person)
+    new = entry.new_person
     new = entry.new_person
     if not new.nickname and not new.description:
         raise Invalid({"nickname": FieldError("nickname_or_description")})
@@ -280,6 +344,7 @@ def _person_for(
         gender=new.gender,
         language=new.language,
         description=new.description,
+        minor=new.minor,
         first_seen_at=entry.occurred_at,
         last_seen_at=entry.occurred_at,
         created_by_id=actor.id,
@@ -323,6 +388,8 @@ ENCOUNTER_FIELDS = (
     "needs",
     "given",
     "note",
+    "ethos",
+    "maraude_id",
 )
 
 
@@ -330,6 +397,28 @@ ENCOUNTER_FIELDS = (
 class Saved:
     encounter: Encounter
     superseded: bool = False
+    alert: MinorAlert | None = None  # the encounter was with a minor: who is alerted
+
+
+def resolve_merged(session: Session, person: Person) -> Person:
+    """The record `person` was merged into (itself when it was not merged)."""
+    seen = {person.id}
+    while person.merged_into_id is not None:
+        survivor = session.get(Person, person.merged_into_id)
+        if survivor is None or survivor.id in seen:
+            break
+        seen.add(survivor.id)
+        person = survivor
+    return person
+
+
+def _maraude_for(session: Session, team_id: int, maraude_id: uuid.UUID | None) -> Maraude | None:
+    if maraude_id is None:
+        return None
+    maraude = session.get(Maraude, maraude_id)
+    if maraude is None or maraude.team_id != team_id:
+        raise Invalid({"maraude_id": FieldError("unknown_maraude")})
+    return maraude
 
 
 def save_encounter(
@@ -354,6 +443,7 @@ def save_encounter(
         )
         if sync.is_stale(encounter, actor, client_at):
             return Saved(encounter, superseded=True)
+    maraude = _maraude_for(session, team_id, entry.maraude_id)  # checked before creating
     person = _person_for(session, actor, team_id, entry, client_at)
     place = _place_for(session, actor, team_id, entry, client_at)
     values = {
@@ -364,7 +454,10 @@ def save_encounter(
         "needs": list(entry.needs),
         "given": list(entry.given),
         "note": entry.note,
+        "ethos": entry.ethos,
+        "maraude_id": maraude.id if maraude else None,
     }
+    created = encounter is None
     if encounter is None:
         encounter = Encounter(id=entry.id, team_id=team_id, recorded_by_id=actor.id, **values)
         session.add(encounter)
@@ -377,17 +470,10 @@ def save_encounter(
     encounter.person, encounter.place = person, place
     sync.stamp(session, encounter, scope, actor, client_at)
     _seen(session, scope, person, place, entry.occurred_at)
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="outreach_encounter",
-        entity_id=encounter.id,
-        details={"fields": changed},
-        client_at=client_at,
-    )
+    audit_change(session, actor, action, "outreach_encounter", encounter.id, changed, client_at)
     session.flush()
-    return Saved(encounter)
+    alert = minors.alert_for(session, actor, person, encounter) if created else None
+    return Saved(encounter, alert=alert)
 
 
 def _seen(session: Session, scope: str, person: Person, place: Place | None, at: datetime) -> None:
@@ -418,6 +504,8 @@ def serialize_encounter(encounter: Encounter) -> dict[str, Any]:
         "needs": list(encounter.needs),
         "given": list(encounter.given),
         "note": encounter.note,
+        "ethos": encounter.ethos,
+        "maraude_id": str(encounter.maraude_id) if encounter.maraude_id else None,
         "changed_at": _iso(encounter.changed_at),
     }
 
@@ -431,6 +519,8 @@ def serialize_person(person: Person) -> dict[str, Any]:
         "gender": person.gender,
         "language": person.language,
         "description": person.description,
+        "minor": person.is_minor,
+        "merged_into": str(person.merged_into_id) if person.merged_into_id else None,
         "first_seen_at": _iso(person.first_seen_at),
         "last_seen_at": _iso(person.last_seen_at),
     }
@@ -467,7 +557,9 @@ def get_encounter(session: Session, team_id: int, encounter_id: uuid.UUID) -> En
 def team_people(session: Session, team_id: int) -> list[Person]:
     return list(
         session.scalars(
-            select(Person).where(Person.team_id == team_id).order_by(Person.last_seen_at.desc())
+            select(Person)
+            .where(Person.team_id == team_id, Person.merged_into_id.is_(None))
+            .order_by(Person.last_seen_at.desc())
         )
     )
 

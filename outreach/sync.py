@@ -12,19 +12,23 @@ from core import clock, sync
 from core.accounts import User
 from core.ids import uuid7
 from core.roles import Permission
-from outreach import services
+from outreach import ethos, maraudes, services
 from outreach.models import (
     AGE_BANDS,
+    AREA_MAX,
     CONTACT_TYPES,
     DESCRIPTION_MAX,
     GENDERS,
     GIVEN,
+    INCIDENTS_MAX,
+    KM_MAX,
     LANGUAGES,
     NEEDS,
     NICKNAME_MAX,
     NOTE_MAX,
     PLACE_NAME_MAX,
     Encounter,
+    Maraude,
     Person,
     Place,
 )
@@ -60,6 +64,39 @@ ENCOUNTER_SCHEMA: dict[str, Any] = {
         "needs": {"type": "array", "items": {"enum": list(NEEDS)}, "uniqueItems": True},
         "given": {"type": "array", "items": {"enum": list(GIVEN)}, "uniqueItems": True},
         "note": {"type": "string", "maxLength": NOTE_MAX},
+        "minor": {"type": "boolean", "description": "A new person flagged a minor."},
+        "ethos": {
+            "enum": list(ethos.CODES),
+            "description": "ETHOS living situation (operational category 1-13).",
+        },
+        "maraude_id": {"oneOf": [UUID, {"type": "null"}]},
+    },
+}
+TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601; without an offset, Brussels time. Not in the future.",
+}
+MARAUDE_START_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Start a maraude: where, who is out (users of the team), when.",
+    "required": ["id", "started_at"],
+    "properties": {
+        "id": UUID,
+        "area": {"type": "string", "maxLength": AREA_MAX},
+        "member_ids": {"type": "array", "items": {"type": "integer"}, "uniqueItems": True},
+        "started_at": TIME,
+    },
+}
+MARAUDE_END_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "End a maraude: when, the kilometres, incidents.",
+    "required": ["id", "ended_at"],
+    "properties": {
+        "id": UUID,
+        "ended_at": TIME,
+        "km": {"type": ["number", "null"], "minimum": 0, "maximum": KM_MAX},
+        "incidents": {"type": "string", "maxLength": INCIDENTS_MAX},
     },
 }
 
@@ -146,11 +183,69 @@ sync.register(
 )
 
 
-def _changes(model: Any, serialize: Any, entity_type: str, recent: bool) -> Any:
+def _apply_maraude(context: sync.OpContext, data: dict[str, Any], ending: bool) -> sync.Applied:
+    options = {"base_version": context.base_version, "client_at": context.client_at}
+    if ending:
+        maraude, superseded = maraudes.end(
+            context.session, context.actor, maraudes.read_end(data), **options
+        )
+        record = maraudes.serialize(maraude, maraudes.summary(context.session, maraude))
+    else:
+        maraude, superseded = maraudes.start(
+            context.session, context.actor, maraudes.read_start(data), **options
+        )
+        record = maraudes.serialize(maraude)
+    return sync.Applied(record_id=str(maraude.id), record=record, superseded=superseded)
+
+
+def _example_start(_session: Session) -> dict[str, Any]:
+    return {
+        "id": str(uuid7()),
+        "area": "Gare du Nord, Parc Maximilien",
+        "member_ids": [],
+        "started_at": clock.to_local(clock.now()).isoformat(timespec="minutes"),
+    }
+
+
+def _example_end(session: Session) -> dict[str, Any]:
+    maraude = session.scalars(select(Maraude).order_by(Maraude.started_at.desc())).first()
+    if maraude is None:
+        return {"id": str(uuid7()), "ended_at": clock.now().isoformat()}
+    return {
+        "id": str(maraude.id),
+        "ended_at": clock.to_local(maraude.ended_at or clock.now()).isoformat(timespec="minutes"),
+        "km": 6.5,
+        "incidents": "",
+    }
+
+
+sync.register(
+    sync.OpType(
+        name="outreach.maraude.start",
+        permission=Permission.OUTREACH_RECORD,
+        summary="Start a maraude (street round); sent again, it corrects the start.",
+        data_schema=MARAUDE_START_SCHEMA,
+        apply=lambda context, data: _apply_maraude(context, data, ending=False),
+        example=_example_start,
+    )
+)
+sync.register(
+    sync.OpType(
+        name="outreach.maraude.end",
+        permission=Permission.OUTREACH_RECORD,
+        summary="End a maraude; the answer's record carries its summary.",
+        data_schema=MARAUDE_END_SCHEMA,
+        apply=lambda context, data: _apply_maraude(context, data, ending=True),
+        example=_example_end,
+    )
+)
+
+
+def _changes(model: Any, serialize: Any, entity_type: str, recent: Any) -> Any:
     def changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
         query = select(model).where(model.team_id == user.team_id, model.change_seq > since)
-        if recent:
-            query = query.where(model.occurred_at >= clock.now() - services.RECENT_ENCOUNTERS)
+        if recent is not None:
+            query = query.where(recent >= clock.now() - services.RECENT_ENCOUNTERS)
         rows = session.scalars(query.order_by(model.change_seq).limit(limit))
         return [
             sync.Change(row.change_seq, entity_type, str(row.id), serialize(row)) for row in rows
@@ -160,9 +255,10 @@ def _changes(model: Any, serialize: Any, entity_type: str, recent: bool) -> Any:
 
 
 for _model, _serialize, _type, _recent in (
-    (Person, services.serialize_person, "outreach.person", False),
-    (Place, services.serialize_place, "outreach.place", False),
-    (Encounter, services.serialize_encounter, "outreach.encounter", True),
+    (Person, services.serialize_person, "outreach.person", None),
+    (Place, services.serialize_place, "outreach.place", None),
+    (Encounter, services.serialize_encounter, "outreach.encounter", Encounter.occurred_at),
+    (Maraude, maraudes.serialize, "outreach.maraude", Maraude.started_at),
 ):
     sync.register_feed(
         sync.FeedSource(

@@ -226,7 +226,7 @@ def test_the_feed_gives_everything_first_then_only_what_changed(db):
     first = sync.read_changes(db, rue1, None)
     assert first.reset and not first.more
     kinds = {change.type for change in first.changes}
-    assert kinds == {"outreach.person", "outreach.place", "outreach.encounter"}
+    assert kinds == {"outreach.person", "outreach.place", "outreach.encounter", "outreach.maraude"}
     assert sync.read_changes(db, rue1, first.token).changes == []
 
     data = encounter_data(place_id=str(uuid.uuid4()), place_name="Porte de Namur")

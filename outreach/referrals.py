@@ -1,0 +1,219 @@
+"""The services directory (partners) and referrals: contacts → requests → referrals →
+completed, the chain the CPAS documents count.
+
+A referral goes to an external partner or to a CPAS team (an antenne), optionally naming
+an appointments service by its code (a string: outreach does not import appointments).
+Its status moves proposed → accepted → done / not_done, or proposed → not_done (the
+person never went, the service refused); each step keeps its date and who made it. The
+person's date of first engagement is their first accepted referral.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.accounts import Team, User
+from core.ids import uuid7
+from core.roles import Role
+from core.sync import FieldError, Invalid
+from outreach import access, services
+from outreach.models import LANGUAGES, NEEDS, NOTE_MAX, PARTNER_KINDS, Referral, ServicePartner
+
+NAME_MAX = 120
+ADDRESS_MAX = 200
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ./()-]{5,28}$")
+SERVICE_CODE_MAX = 40
+# What may follow each status.
+TRANSITIONS = {
+    "proposed": ("accepted", "not_done"),
+    "accepted": ("done", "not_done"),
+    "done": (),
+    "not_done": (),
+}
+
+
+# --- The directory ------------------------------------------------------------------------
+
+
+def _may_edit_directory(actor: User) -> bool:
+    return actor.active and actor.role in (Role.ADMIN, Role.COORDINATOR)
+
+
+def save_partner(
+    session: Session, actor: User, data: Mapping[str, Any], partner_id: int | None = None
+) -> ServicePartner:
+    """Create or change a partner of the directory (administrators and coordinators)."""
+    if not _may_edit_directory(actor):
+        raise Invalid({"partner": FieldError("not_allowed")})
+    errors: dict[str, FieldError] = {}
+    name = services._text(data, "name", NAME_MAX, errors)
+    if not name and "name" not in errors:
+        errors["name"] = FieldError("required")
+    kind = services._choice(data, "kind", PARTNER_KINDS, errors, default=None)
+    address = services._text(data, "address", ADDRESS_MAX, errors)
+    phone = services._text(data, "phone", 30, errors)
+    if phone and "phone" not in errors and not PHONE_PATTERN.match(phone):
+        errors["phone"] = FieldError("invalid_phone")
+    languages = services._choices(data, "languages", LANGUAGES, errors)
+    notes = services._text(data, "notes", NOTE_MAX, errors)
+    partner = session.get(ServicePartner, partner_id) if partner_id is not None else None
+    if partner_id is not None and partner is None:
+        errors["partner"] = FieldError("unknown_partner")
+    if errors:
+        raise Invalid(errors)
+    values = {
+        "name": name,
+        "kind": kind,
+        "address": address,
+        "phone": phone,
+        "languages": list(languages),
+        "notes": notes,
+    }
+    if partner is None:
+        partner = ServicePartner(active=True, **values)
+        session.add(partner)
+        action, changed = "create", [key for key, value in values.items() if value]
+    else:
+        changed = [key for key, value in values.items() if getattr(partner, key) != value]
+        for key, value in values.items():
+            setattr(partner, key, value)
+        action = "update"
+    session.flush()
+    services.audit_change(session, actor, action, "outreach_partner", partner.id, changed)
+    return partner
+
+
+def partners(session: Session, kind: str | None = None) -> list[ServicePartner]:
+    query = select(ServicePartner).where(ServicePartner.active.is_(True))
+    if kind:
+        query = query.where(ServicePartner.kind == kind)
+    return list(session.scalars(query.order_by(ServicePartner.name)))
+
+
+# --- Referrals -------------------------------------------------------------------------
+
+
+def _moment_or_now(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
+    return services._moment(data, name, errors) if data.get(name) else clock.now()
+
+
+def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, Any]) -> Referral:
+    """Refer the person for one need to a partner (`partner_id`) or a CPAS team
+    (`to_team_id`, optional `service_code`)."""
+    person = access.person_to_change(session, actor, person_id)
+    errors: dict[str, FieldError] = {}
+    need = services._choice(data, "need", NEEDS, errors, default=None)
+    note = services._text(data, "note", NOTE_MAX, errors)
+    service_code = services._text(data, "service_code", SERVICE_CODE_MAX, errors)
+    proposed_at = _moment_or_now(data, "proposed_at", errors)
+    if proposed_at < person.first_seen_at and "proposed_at" not in errors:
+        errors["proposed_at"] = FieldError("before_first_contact")
+    partner = team = None
+    partner_id, team_id = data.get("partner_id"), data.get("to_team_id")
+    if (partner_id in (None, "")) == (team_id in (None, "")):
+        errors["destination"] = FieldError("one_destination")
+    elif partner_id not in (None, ""):
+        partner = session.get(ServicePartner, _int(partner_id))
+        if partner is None or not partner.active:
+            errors["partner_id"] = FieldError("unknown_partner")
+    else:
+        team = session.get(Team, _int(team_id))
+        if team is None:
+            errors["to_team_id"] = FieldError("unknown_team")
+    if service_code and team is None and "destination" not in errors:
+        errors["service_code"] = FieldError("internal_only")
+    if errors:
+        raise Invalid(errors)
+    referral = Referral(
+        id=uuid7(),
+        team_id=person.team_id,
+        person_id=person.id,
+        partner_id=partner.id if partner else None,
+        to_team_id=team.id if team else None,
+        service_code=service_code,
+        need=need,
+        status="proposed",
+        note=note,
+        proposed_at=proposed_at,
+        proposed_by_id=actor.id,
+    )
+    session.add(referral)
+    _audit(session, actor, "create", referral, ["need", "destination", *(["note"] * bool(note))])
+    session.flush()
+    return referral
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _audit(session: Session, actor: User, action: str, referral: Referral, fields: list) -> None:
+    services.audit_change(session, actor, action, "outreach_referral", referral.id, fields)
+
+
+def can_move(session: Session, actor: User, referral: Referral) -> bool:
+    """The street team, or the receiving team's staff when they may see the person."""
+    if access.works_with(actor, referral.team_id):
+        return True
+    return (
+        referral.to_team_id is not None
+        and actor.team_id == referral.to_team_id
+        and actor.role in access.SHARING_ROLES
+        and access.sharing_allowed(session, referral.person_id)
+    )
+
+
+def move(
+    session: Session,
+    actor: User,
+    referral_id: Any,
+    status: str,
+    data: Mapping[str, Any] | None = None,
+) -> Referral:
+    """Move a referral to `status` (see TRANSITIONS), at `at` (default now)."""
+    referral = session.get(Referral, referral_id) if isinstance(referral_id, uuid.UUID) else None
+    if referral is None or not can_move(session, actor, referral):
+        raise Invalid({"referral": FieldError("unknown_referral")})
+    if status not in TRANSITIONS[referral.status]:
+        raise Invalid({"status": FieldError("referral_transition")})
+    errors: dict[str, FieldError] = {}
+    at = _moment_or_now(data or {}, "at", errors)
+    previous = referral.accepted_at or referral.proposed_at
+    if "at" not in errors and at < previous:
+        errors["at"] = FieldError("before_previous_step")
+    if errors:
+        raise Invalid(errors)
+    if status == "accepted":
+        referral.accepted_at, referral.accepted_by_id = at, actor.id
+    else:
+        referral.closed_at, referral.closed_by_id = at, actor.id
+    referral.status = status
+    _audit(session, actor, "update", referral, ["status"])
+    session.flush()
+    return referral
+
+
+def person_referrals(session: Session, person_id: uuid.UUID) -> list[Referral]:
+    return list(
+        session.scalars(
+            select(Referral).where(Referral.person_id == person_id).order_by(Referral.proposed_at)
+        )
+    )
+
+
+def first_engagement_at(session: Session, person_id: uuid.UUID) -> datetime | None:
+    """The date of the person's first accepted referral (None: not engaged yet)."""
+    return session.scalar(
+        select(func.min(Referral.accepted_at)).where(Referral.person_id == person_id)
+    )
