@@ -21,6 +21,10 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     SYNC = "sync"  # use the offline sync API (each op type checks its own permission)
     OUTREACH_RECORD = "outreach.record"
+    OUTREACH_FILES = "outreach.files"  # person files (outreach.access decides per person)
+    OUTREACH_DIRECTORY = "outreach.directory"  # the partner services directory
+    OUTREACH_SETTINGS = "outreach.settings"  # protective path, retention, purge reports
+    OUTREACH_REPORTS = "outreach.reports"  # monthly indicators and their export
     SMS_READ = "sms.read"  # the outbox ("SMS envoyés") and each message's history
     SMS_CONTACTS = "sms.contacts"  # contacts, their numbers and consents
     SMS_INBOX = "sms.inbox"  # replies that need a person
@@ -46,6 +50,12 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.SYNC: ALL_ROLES,
     Permission.OUTREACH_RECORD: frozenset({Role.STREET_EDUCATOR}),
+    Permission.OUTREACH_FILES: frozenset(
+        {Role.STREET_EDUCATOR, Role.COORDINATOR, Role.SOCIAL_WORKER}
+    ),
+    Permission.OUTREACH_DIRECTORY: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.OUTREACH_SETTINGS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.OUTREACH_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR, Role.STREET_EDUCATOR}),
     Permission.SMS_READ: _OFFICE,
     Permission.SMS_CONTACTS: _OFFICE,
     Permission.SMS_INBOX: _OFFICE,

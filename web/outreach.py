@@ -11,83 +11,20 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import audit, clock, sync
 from core.ids import parse_uuid, uuid7
 from core.roles import Permission
 from outreach import services
-from outreach.models import AGE_BANDS, CONTACT_TYPES, GENDERS, GIVEN, LANGUAGES, NEEDS
 from web import db
+from web.outreach_labels import CHOICES, LABELS
 from web.permissions import requires
 from web.rendering import render
 from web.validation import message
 
 bp = Blueprint("outreach", __name__, url_prefix="/outreach")
 
-LABELS: dict[str, dict[str, Any]] = {
-    "age_band": {
-        "under_18": _l("Under 18"),
-        "18_25": _l("18–25"),
-        "26_40": _l("26–40"),
-        "41_60": _l("41–60"),
-        "over_60": _l("Over 60"),
-        "unknown": _l("Don't know"),
-    },
-    "gender": {
-        "female": _l("Woman"),
-        "male": _l("Man"),
-        "other": _l("Other"),
-        "unknown": _l("Don't know"),
-    },
-    "language": {
-        "fr": "Français",
-        "nl": "Nederlands",
-        "en": "English",
-        "ar": "العربية",
-        "es": "Español",
-        "pl": "Polski",
-        "ro": "Română",
-        "other": _l("Other language"),
-        "unknown": _l("Don't know"),
-    },
-    "contact_type": {
-        "first_contact": _l("First contact"),
-        "greeting": _l("Greeting, brief contact"),
-        "conversation": _l("Conversation"),
-        "support": _l("Support, accompaniment"),
-        "emergency": _l("Emergency"),
-    },
-    "needs": {
-        "shelter": _l("Shelter for the night"),
-        "food": _l("Food"),
-        "health": _l("Health"),
-        "papers": _l("Papers, identity"),
-        "income": _l("Income, RIS"),
-        "housing": _l("Housing"),
-        "addiction": _l("Addiction"),
-        "work_training": _l("Work, training"),
-        "other": _l("Other need"),
-    },
-    "given": {
-        "information": _l("Information"),
-        "food_drink": _l("Food, drink"),
-        "hygiene": _l("Hygiene kit"),
-        "clothing": _l("Clothing, blanket"),
-        "orientation": _l("Referred to a service"),
-        "listening": _l("Listening"),
-        "care": _l("First aid"),
-    },
-}
-CHOICES = {
-    "age_band": AGE_BANDS,
-    "gender": GENDERS,
-    "language": LANGUAGES,
-    "contact_type": CONTACT_TYPES,
-    "needs": NEEDS,
-    "given": GIVEN,
-}
 MULTIPLE = ("needs", "given")
 
 
