@@ -97,6 +97,25 @@ SERVICES = [
     ),
 ]
 
+# What to bring, one thing per line (fr, nl, en).
+BRING = {
+    "permanence-sociale": (
+        "Votre carte d'identité\nVos derniers extraits de compte",
+        "Uw identiteitskaart\nUw laatste rekeninguittreksels",
+        "Your identity card\nYour latest bank statements",
+    ),
+    "aide-logement": (
+        "Votre carte d'identité\nVotre bail et la dernière quittance de loyer",
+        "Uw identiteitskaart\nUw huurcontract en het laatste huurbewijs",
+        "Your identity card\nYour lease and the last rent receipt",
+    ),
+    "mediation-dettes": (
+        "Votre carte d'identité\nLes lettres de vos créanciers\nVos revenus du mois",
+        "Uw identiteitskaart\nDe brieven van uw schuldeisers\nUw inkomsten van de maand",
+        "Your identity card\nThe letters from your creditors\nYour income of the month",
+    ),
+}
+
 WEEKDAYS_MON_FRI = range(5)
 ANTENNE_HOURS = [(time(8, 30), time(12, 0)), (time(13, 0), time(16, 0))]
 
@@ -222,6 +241,8 @@ def _services(session: Session, created: dict[str, int]) -> dict[str, Service]:
                 min_notice_hours=2,
                 max_horizon_days=56,
             )
+            if code in BRING:
+                service.bring_fr, service.bring_nl, service.bring_en = BRING[code]
             session.add(service)
             created["appointment services"] += 1
         services[code] = service

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Text,
     Time,
     UniqueConstraint,
 )
@@ -65,9 +66,18 @@ class Service(Base):
     reminder_day_before_at: Mapped[time | None] = mapped_column(Time, default=time(17, 0))
     reminder_hours_before: Mapped[int | None] = mapped_column(default=2)
     active: Mapped[bool] = mapped_column(default=True)
+    # What to bring (identity card, bank statements…), shown when booking and on the
+    # appointment's page; empty in a language: the French text.
+    bring_fr: Mapped[str] = mapped_column(Text, default="")
+    bring_nl: Mapped[str] = mapped_column(Text, default="")
+    bring_en: Mapped[str] = mapped_column(Text, default="")
 
     def name(self, language: str | None) -> str:
         return {"nl": self.name_nl, "en": self.name_en}.get(language or "fr", self.name_fr)
+
+    def what_to_bring(self, language: str | None) -> str:
+        text = {"nl": self.bring_nl, "en": self.bring_en}.get(language or "fr", self.bring_fr)
+        return text or self.bring_fr
 
 
 class Location(Base):
@@ -90,6 +100,7 @@ class Location(Base):
     city: Mapped[str] = mapped_column(String(80), default="")
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for phone bookings
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         order_by="(OpeningHours.weekday, OpeningHours.opens)", cascade="all, delete-orphan"

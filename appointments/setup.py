@@ -44,7 +44,7 @@ from appointments.models import (
     WaitingEntry,
     WorkingPlan,
 )
-from core import audit, clock
+from core import audit, clock, phone
 from core.accounts import Team, User
 from core.roles import Permission, Role, can
 from core.sync import FieldError, Invalid
@@ -62,6 +62,7 @@ audit.ENTITY_TYPES.extend(
 CODE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 NAME_MAX = 120
 ADDRESS_MAX = 200
+BRING_MAX = 500  # a few lines: which papers, which statements
 CITY_MAX = 80
 REASON_MAX = 120
 # Languages a service may be offered in: the app's three, and those CPAS staff often
@@ -94,12 +95,24 @@ class _Errors(dict[str, FieldError]):
             raise Invalid(dict(self))
 
 
-def _text(errors: _Errors, name: str, raw: Any, *, required: bool, max_length: int) -> str:
+def _text(
+    errors: _Errors,
+    name: str,
+    raw: Any,
+    *,
+    required: bool,
+    max_length: int,
+    lines: bool = False,
+) -> str:
+    """Spaces collapsed; `lines=True` keeps one line per line (blank lines dropped)."""
     value = "" if raw is None else raw
     if not isinstance(value, str):
         errors.add(name, "not_text")
         return ""
-    value = " ".join(value.split())
+    if lines:
+        value = "\n".join(" ".join(line.split()) for line in value.splitlines() if line.strip())
+    else:
+        value = " ".join(value.split())
     if required and not value:
         errors.add(name, "required")
     elif len(value) > max_length:
@@ -372,21 +385,6 @@ def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_
 
 # --- Services ------------------------------------------------------------------------------
 
-SERVICE_FIELDS = (
-    "name_fr",
-    "name_nl",
-    "name_en",
-    "duration_minutes",
-    "buffer_minutes",
-    "booking_mode",
-    "languages",
-    "min_notice_hours",
-    "max_horizon_days",
-    "reminder_day_before_at",
-    "reminder_hours_before",
-    "active",
-)
-
 
 def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
     errors = _Errors()
@@ -418,6 +416,17 @@ def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, An
             required=False,
         ),
         "active": _bool(fields.get("active", True)),
+        **{
+            f"bring_{language}": _text(
+                errors,
+                f"bring_{language}",
+                fields.get(f"bring_{language}"),
+                required=False,
+                max_length=BRING_MAX,
+                lines=True,
+            )
+            for language in ("fr", "nl", "en")
+        },
     }
     raw_languages = fields.get("languages") or []
     languages = [raw_languages] if isinstance(raw_languages, str) else list(raw_languages)
@@ -609,7 +618,14 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
         "city": _text(errors, "city", fields.get("city"), required=True, max_length=CITY_MAX),
         "latitude": _float(errors, "latitude", fields.get("latitude"), -90, 90),
         "longitude": _float(errors, "longitude", fields.get("longitude"), -180, 180),
+        "phone": "",
     }
+    raw_phone = str(fields.get("phone") or "").strip()
+    if raw_phone:
+        try:
+            values["phone"] = phone.normalize(raw_phone).e164
+        except phone.InvalidPhoneNumber:
+            errors.add("phone", "invalid_phone")
     if values["postcode"] and "postcode" not in errors and not POSTCODE.match(values["postcode"]):
         errors.add("postcode", "invalid_postcode")
     has_lat = fields.get("latitude") not in (None, "")

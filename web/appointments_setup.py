@@ -42,7 +42,7 @@ from web import db
 from web.exports import csv_response, xlsx_response
 from web.permissions import requires
 from web.rendering import render
-from web.sms import Tab
+from web.sms import Tab, national
 from web.validation import message as error_message
 
 bp = Blueprint("appointments_setup", __name__, url_prefix="/parametres/rendez-vous")
@@ -133,13 +133,18 @@ def _not_found():
 MULTIPLE = ("languages", "locations", "agents", "weekdays")  # the form's checkbox lists
 
 
+MAX_FORM_TEXT = 4000
+
+
 def _form() -> dict[str, Any]:
-    """The posted form: lists for the multiple choices, text (trimmed to a sane size)."""
+    """The posted form: lists for the multiple choices. Text is cut only far beyond every
+    field's limit (MAX_FORM_TEXT), so too long a text is refused with a message, never
+    silently shortened."""
     values: dict[str, Any] = {}
     for name in request.form:
         if name == "csrf_token":
             continue
-        items = [value[:400] for value in request.form.getlist(name)]
+        items = [value[:MAX_FORM_TEXT] for value in request.form.getlist(name)]
         values[name] = (
             items if name in ("languages", "locations", "agents", "weekdays") else items[0]
         )
@@ -230,6 +235,9 @@ def _service_values(service: Service | None) -> dict[str, Any]:
             "reminder_day_before_at": "17:00",
             "reminder_hours_before": "2",
             "active": "1",
+            "bring_fr": "",
+            "bring_nl": "",
+            "bring_en": "",
         }
     return {
         "code": service.code,
@@ -249,6 +257,9 @@ def _service_values(service: Service | None) -> dict[str, Any]:
             "" if service.reminder_hours_before is None else str(service.reminder_hours_before)
         ),
         "active": "1" if service.active else "",
+        "bring_fr": service.bring_fr,
+        "bring_nl": service.bring_nl,
+        "bring_en": service.bring_en,
     }
 
 
@@ -383,7 +394,16 @@ def _location_values(location: Location | None) -> dict[str, Any]:
     if location is None:
         values = {
             name: ""
-            for name in ("code", "name", "address", "postcode", "city", "latitude", "longitude")
+            for name in (
+                "code",
+                "name",
+                "address",
+                "postcode",
+                "city",
+                "phone",
+                "latitude",
+                "longitude",
+            )
         }
         values.update({"kind": "antenne", "team_id": ""})
         values.update({f"hours_{day}": "" for day in range(7)})
@@ -396,6 +416,7 @@ def _location_values(location: Location | None) -> dict[str, Any]:
         "address": location.address,
         "postcode": location.postcode,
         "city": location.city,
+        "phone": national(location.phone) if location.phone else "",
         "latitude": "" if location.latitude is None else str(location.latitude),
         "longitude": "" if location.longitude is None else str(location.longitude),
         "team_id": "" if location.team_id is None else str(location.team_id),

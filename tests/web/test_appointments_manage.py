@@ -59,6 +59,16 @@ def test_the_page_shows_the_appointment(browser, booked):
     assert "<script>" not in page and "style=" not in page
 
 
+def test_the_page_says_what_to_bring_while_booked(browser, db, booked):
+    appointment, token = booked
+    appointment.service.bring_fr = "Carte d'identité\nExtraits de compte"
+    appointment.service.bring_en = "Identity card\nBank statements"
+    db.commit()
+    page = english(browser).get(f"/r/{token}").get_data(as_text=True)
+    assert "What to bring" in page
+    assert "<li>Identity card</li><li>Bank statements</li>" in page
+
+
 def test_the_page_speaks_the_visitors_language(browser, booked):
     _appointment, token = booked
     browser.client.set_cookie("terrain_lang", "nl")

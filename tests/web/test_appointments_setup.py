@@ -212,6 +212,23 @@ def test_removing_a_service_never_used_deletes_it(login, db):
     assert db.scalar(select(Service).where(Service.code == form["code"])) is None
 
 
+def test_what_to_bring_and_the_places_phone_number(login, db):
+    browser = login("coordination")
+    form = service_form(bring_fr="Carte d'identité\nExtraits de compte", bring_nl="Identiteitskaart")
+    assert browser.post(f"{BASE}/services/nouveau", form).status_code == 302
+    service = db.scalar(select(Service).where(Service.code == form["code"]))
+    assert service.what_to_bring("nl") == "Identiteitskaart"
+    assert service.what_to_bring("en") == "Carte d'identité\nExtraits de compte"  # French
+    too_long = service_form(bring_fr="x" * 501)
+    response = browser.post(f"{BASE}/services/nouveau", too_long)
+    assert response.status_code == 422 and "at most 500 characters" in text_of(response)
+    place = location_form(phone="02 543 61 11")
+    assert browser.post(f"{BASE}/lieux/nouveau", place).status_code == 302
+    location = db.scalar(select(Location).where(Location.code == place["code"]))
+    assert location.phone == "+3225436111"
+    assert 'value="02 543 61 11"' in text_of(browser.get(f"{BASE}/lieux/{location.id}"))
+
+
 def test_create_and_change_a_place(login, db):
     browser = login("coordination")
     form = location_form(hours_0="08:30-12:00, 13:00-16:00")
@@ -235,6 +252,7 @@ def test_create_and_change_a_place(login, db):
         ({"hours_2": "09:00-12:00, 11:00-13:00"}, "Two stretches of this day overlap."),
         ({"latitude": "50.8"}, "Give both latitude and longitude, or neither."),
         ({"latitude": "95", "longitude": "4"}, "Must be between -90 and 90."),
+        ({"phone": "12"}, "This is not a phone number we can reach."),
     ],
 )
 def test_a_bad_place_form_is_answered_422(login, db, overrides, sentence):
