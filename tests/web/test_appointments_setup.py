@@ -214,7 +214,9 @@ def test_removing_a_service_never_used_deletes_it(login, db):
 
 def test_what_to_bring_and_the_places_phone_number(login, db):
     browser = login("coordination")
-    form = service_form(bring_fr="Carte d'identité\nExtraits de compte", bring_nl="Identiteitskaart")
+    form = service_form(
+        bring_fr="Carte d'identité\nExtraits de compte", bring_nl="Identiteitskaart"
+    )
     assert browser.post(f"{BASE}/services/nouveau", form).status_code == 302
     service = db.scalar(select(Service).where(Service.code == form["code"]))
     assert service.what_to_bring("nl") == "Identiteitskaart"
