@@ -23,7 +23,8 @@ class Permission(StrEnum):
     OUTREACH_RECORD = "outreach.record"
     OUTREACH_FILES = "outreach.files"  # person files (outreach.access decides per person)
     OUTREACH_DIRECTORY = "outreach.directory"  # the partner services directory
-    OUTREACH_SETTINGS = "outreach.settings"  # protective path, retention, purge reports
+    OUTREACH_SETTINGS = "outreach.settings"  # protective path, a team's retention, purges
+    OUTREACH_RETENTION = "outreach.retention"  # the CPAS-wide retention rules
     OUTREACH_REPORTS = "outreach.reports"  # monthly indicators and their export
     SMS_READ = "sms.read"  # the outbox ("SMS envoyés") and each message's history
     SMS_CONTACTS = "sms.contacts"  # contacts, their numbers and consents
@@ -55,6 +56,7 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     ),
     Permission.OUTREACH_DIRECTORY: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.OUTREACH_SETTINGS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.OUTREACH_RETENTION: frozenset({Role.ADMIN}),
     Permission.OUTREACH_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR, Role.STREET_EDUCATOR}),
     Permission.SMS_READ: _OFFICE,
     Permission.SMS_CONTACTS: _OFFICE,

@@ -184,3 +184,14 @@ def identity_of(session: Session, person_id: Any) -> PersonIdentity | None:
 
 def is_named(session: Session, person_id: Any) -> bool:
     return session.get(PersonIdentity, person_id) is not None
+
+
+def named_ids(session: Session, person_ids: list[Any]) -> set[Any]:
+    """Which of `person_ids` have an identity (one query, for lists)."""
+    if not person_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(PersonIdentity.person_id).where(PersonIdentity.person_id.in_(person_ids))
+        )
+    )

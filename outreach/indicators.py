@@ -148,3 +148,24 @@ def months(session: Session, team_id: int, first: date, last: date) -> list[Mont
         rows.append(monthly(session, team_id, day))
         day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return rows
+
+
+def homeless_people(session: Session, team_id: int, month: date) -> int:
+    """Distinct people met in the month with an encounter noted roofless or houseless
+    (ETHOS 1-7): the homeless count of the CPAS reports. Counted once each, whereas
+    `Month.ethos` counts a person in every category of the month."""
+    from outreach import ethos
+
+    start, end = month_bounds(month)
+    homeless = [code for code, group in ethos.GROUPS.items() if group in ethos.HOMELESS_GROUPS]
+    return int(
+        session.scalar(
+            select(func.count(distinct(Encounter.person_id))).where(
+                Encounter.team_id == team_id,
+                Encounter.occurred_at >= start,
+                Encounter.occurred_at < end,
+                Encounter.ethos.in_(homeless),
+            )
+        )
+        or 0
+    )

@@ -249,3 +249,43 @@ def current(session: Session, actor: User) -> Maraude | None:
         .order_by(Maraude.started_at.desc())
     )
     return next((row for row in rows if actor.id in row.member_ids), None)
+
+
+# --- For the phone's pages (issue 8, helper F) ------------------------------------------
+
+
+def team_members(session: Session, team_id: int) -> list[User]:
+    """Active users of the team who go out on maraudes (street educators)."""
+    from core.roles import Role  # local: the maraude rules above need no roles
+
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.team_id == team_id,
+                User.active.is_(True),
+                User.role == Role.STREET_EDUCATOR,
+            )
+            .order_by(User.display_name)
+        )
+    )
+
+
+def usual_members(session: Session, actor: User, last: int = 10) -> list[int]:
+    """The colleagues who went out with `actor` in at least half of their last maraudes
+    (the start form ticks them), plus the actor."""
+    if actor.team_id is None:
+        return [actor.id]
+    rows = [
+        row
+        for row in team_maraudes(session, actor.team_id, limit=100)
+        if actor.id in row.member_ids
+    ]
+    rows = rows[:last]
+    counts: dict[int, int] = {}
+    for row in rows:
+        for member in row.member_ids:
+            if member != actor.id:
+                counts[member] = counts.get(member, 0) + 1
+    usual = [member for member, count in counts.items() if count * 2 >= len(rows)]
+    return [actor.id, *sorted(usual)]

@@ -25,7 +25,15 @@ from core.ids import uuid7
 from core.roles import Role
 from core.sync import FieldError, Invalid
 from outreach import access, services
-from outreach.models import LANGUAGES, NEEDS, NOTE_MAX, PARTNER_KINDS, Referral, ServicePartner
+from outreach.models import (
+    LANGUAGES,
+    NEEDS,
+    NOTE_MAX,
+    PARTNER_KINDS,
+    Person,
+    Referral,
+    ServicePartner,
+)
 
 NAME_MAX = 120
 ADDRESS_MAX = 200
@@ -217,3 +225,16 @@ def first_engagement_at(session: Session, person_id: uuid.UUID) -> datetime | No
     return session.scalar(
         select(func.min(Referral.accepted_at)).where(Referral.person_id == person_id)
     )
+
+
+def people_referred_to(session: Session, user: User) -> list[Person]:
+    """People referred to the user's team whose file the user may read (sharing consented),
+    last seen first."""
+    if user.team_id is None or user.role not in access.SHARING_ROLES:
+        return []
+    people = session.scalars(
+        select(Person)
+        .where(Person.id.in_(select(Referral.person_id).where(Referral.to_team_id == user.team_id)))
+        .order_by(Person.last_seen_at.desc())
+    )
+    return [person for person in people if access.can_read_person(session, user, person)]

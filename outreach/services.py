@@ -570,3 +570,72 @@ def team_places(session: Session, team_id: int) -> list[Place]:
             select(Place).where(Place.team_id == team_id).order_by(Place.last_visit_at.desc())
         )
     )
+
+
+# --- For the phone's pages (issue 8, helper F) ------------------------------------------
+
+
+def get_place(session: Session, team_id: int, place_id: uuid.UUID) -> Place | None:
+    place = session.get(Place, place_id)
+    return place if place is not None and place.team_id == team_id else None
+
+
+def place_visits(
+    session: Session, team_id: int, place_id: uuid.UUID, limit: int = 100
+) -> list[Encounter]:
+    """The encounters at a place, newest first (with their person, for the nickname)."""
+    return list(
+        session.scalars(
+            select(Encounter)
+            .options(joinedload(Encounter.person))
+            .where(Encounter.team_id == team_id, Encounter.place_id == place_id)
+            .order_by(Encounter.occurred_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- For the follow-up pages (issue 8, helper G) ----------------------------------------
+
+
+def search_team_people(
+    session: Session, team_id: int, text: str = "", limit: int = 200
+) -> list[Person]:
+    """The team's people (merged records left out) whose nickname or description holds
+    `text`, last seen first."""
+    query = select(Person).where(Person.team_id == team_id, Person.merged_into_id.is_(None))
+    words = text.strip()[:NICKNAME_MAX]
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            Person.nickname.ilike(pattern, escape="\\")
+            | Person.description.ilike(pattern, escape="\\")
+        )
+    return list(session.scalars(query.order_by(Person.last_seen_at.desc()).limit(limit)))
+
+
+def needs_over_time(encounters: list[Encounter]) -> list[tuple[str, int, datetime, datetime]]:
+    """Each need raised in `encounters`: (code, times raised, first, last), most raised first."""
+    seen: dict[str, tuple[int, datetime, datetime]] = {}
+    for encounter in encounters:
+        for need in encounter.needs:
+            count, first, last = seen.get(need, (0, encounter.occurred_at, encounter.occurred_at))
+            seen[need] = (
+                count + 1,
+                min(first, encounter.occurred_at),
+                max(last, encounter.occurred_at),
+            )
+    rows = [(need, count, first, last) for need, (count, first, last) in seen.items()]
+    return sorted(rows, key=lambda row: (-row[1], NEEDS.index(row[0]) if row[0] in NEEDS else 99))
+
+
+def person_encounters(session: Session, person_id: uuid.UUID) -> list[Encounter]:
+    """The person's encounters, newest first, with their places."""
+    return list(
+        session.scalars(
+            select(Encounter)
+            .options(joinedload(Encounter.place))
+            .where(Encounter.person_id == person_id)
+            .order_by(Encounter.occurred_at.desc())
+        )
+    )

@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         main,
         offline,
         outreach,
+        outreach_admin,
+        outreach_files,
+        outreach_reports,
         permissions,
         pwa,
         rendering,
@@ -80,7 +83,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import sync as sync_views
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
-    from web.nav import check_endpoints, entries_for, is_current
+    from web.nav import check_endpoints, entries_for, is_current, phone_bar
 
     db.init_app(app)
     htmx.init_app(app)
@@ -104,6 +107,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         appointments_setup.bp,
         sync_views.bp,
         outreach.bp,
+        outreach_files.bp,
+        outreach_admin.bp,
+        outreach_reports.bp,
         sms.bp,
         sms_broadcasts.bp,
         sms_inbox.bp,
@@ -123,6 +129,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "role_label": role_label,
             "now_local": clock.now(),
             "nav_entries": nav,
+            "nav_more": phone_bar(nav)[1],
             "is_current": is_current,
             "current_path": request.full_path.rstrip("?"),
             "offline_texts": offline.texts,

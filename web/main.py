@@ -24,6 +24,13 @@ def home():
     return render("main/home.html", cards=cards)
 
 
+@bp.route("/menu")
+@requires(Permission.HOME)
+def menu():
+    """Everything the user's role opens (a phone's bar has room for a few)."""
+    return render("main/menu.html", cards=entries_for(current_user.role))
+
+
 @bp.route("/language", methods=["POST"])
 @public
 def set_language():

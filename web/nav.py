@@ -43,11 +43,11 @@ NAV: list[NavEntry] = [
         _l("Your coming appointments, and those of the people you have seen."),
     ),
     NavEntry(
-        "appointments_setup.services",
-        _l("Appointment settings"),
-        "calendar",
-        Permission.APPOINTMENTS_SETUP,
-        _l("Services, places, opening hours, working plans, closures; monthly indicators."),
+        "outreach_files.people",
+        _l("People"),
+        "person",
+        Permission.OUTREACH_FILES,
+        _l("Files of the people met in the street: encounters, referrals, consent."),
     ),
     NavEntry(
         "sms.outbox",
@@ -55,6 +55,20 @@ NAV: list[NavEntry] = [
         "sms",
         Permission.SMS_READ,
         _l("Messages sent and waiting, replies, contacts and their consent."),
+    ),
+    NavEntry(
+        "appointments_setup.services",
+        _l("Appointment settings"),
+        "calendar",
+        Permission.APPOINTMENTS_SETUP,
+        _l("Services, places, opening hours, working plans, closures; monthly indicators."),
+    ),
+    NavEntry(
+        "outreach_admin.partners",
+        _l("Street services"),
+        "street",
+        Permission.OUTREACH_DIRECTORY,
+        _l("Partner services directory, minors' protective path, retention and purges."),
     ),
     NavEntry(
         "admin.users",
@@ -80,12 +94,24 @@ NAV: list[NavEntry] = [
 ]
 
 
+# A phone's bottom bar holds this many items (44 px wide each at 360 px): with more
+# entries, it shows the first ones and "More", a page listing them all.
+PHONE_BAR_ITEMS = 5
+
+
 def entries_for(role: str) -> list[NavEntry]:
     return [entry for entry in NAV if can(role, entry.permission)]
 
 
 def is_current(entry: NavEntry) -> bool:
     return request.endpoint == entry.endpoint
+
+
+def phone_bar(entries: list[NavEntry]) -> tuple[list[NavEntry], list[NavEntry]]:
+    """The entries shown in a phone's bar, and those only the "More" page lists."""
+    if len(entries) <= PHONE_BAR_ITEMS:
+        return entries, []
+    return entries[: PHONE_BAR_ITEMS - 1], entries[PHONE_BAR_ITEMS - 1 :]
 
 
 def check_endpoints(app) -> None:

@@ -77,6 +77,8 @@ def texts(part: str = "sentences") -> dict[str, Any]:
         "located": _("Position filled in."),
         "locate_failed": _("Your position could not be found. Type it in, or leave it empty."),
         "too_large": _("This change is too large to be sent."),
+        "maraude_start": _("Start of a maraude"),
+        "maraude_end": _("End of a maraude"),
         "pages": offline_pages(),
     }
 
@@ -88,6 +90,7 @@ def offline_pages() -> list[str]:
     pages = []
     if can(current_user.role, Permission.OUTREACH_RECORD):
         pages += [url_for("outreach.index"), url_for("outreach.new_encounter")]
+        pages += [url_for("outreach.maraude"), url_for("outreach.places")]
     if can(current_user.role, Permission.SYNC):
         pages.append(url_for("sync.outbox"))
     return pages
@@ -114,6 +117,15 @@ def labels() -> dict[str, Any]:
             "needs": _("Needs raised"),
             "given": _("Given or done"),
             "note": _("Note"),
+            "ethos": _("Living situation (ETHOS)"),
+            "minor": _("A minor (under 18), whatever the age above"),
+            "maraude_id": _("The maraude"),
+            "area": _("Area"),
+            "member_ids": _("Who is out"),
+            "started_at": _("Start"),
+            "ended_at": _("End"),
+            "km": _("Kilometres"),
+            "incidents": _("Incidents"),
         },
         "choices": {
             name: {code: str(label) for code, label in choices.items()}

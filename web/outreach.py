@@ -1,4 +1,5 @@
-"""Street outreach pages: recent encounters, record an encounter, change one.
+"""Street outreach pages: recent encounters, record an encounter, change one; on the
+phone also the maraude (start, end, summary) and the team's places with their visits.
 
 The forms work offline: static/js/offline.js saves them as ops in the phone's outbox
 and sends them through /api/sync. Without JavaScript they post here, and the view
@@ -14,9 +15,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import audit, clock, sync
+from core.accounts import User
 from core.ids import parse_uuid, uuid7
 from core.roles import Permission
-from outreach import services
+from outreach import maraudes, minors, services
+from outreach.models import Maraude
 from web import db
 from web.outreach_labels import CHOICES, LABELS
 from web.permissions import requires
@@ -25,7 +28,7 @@ from web.validation import message
 
 bp = Blueprint("outreach", __name__, url_prefix="/outreach")
 
-MULTIPLE = ("needs", "given")
+MULTIPLE = ("needs", "given", "member_ids")
 
 
 def _team_id() -> int:
@@ -41,7 +44,7 @@ def _form_data() -> dict[str, Any]:
         if name in ("csrf_token", "op_id", "base_version"):
             continue
         data[name] = request.form.getlist(name) if name in MULTIPLE else request.form.get(name)
-    for name in MULTIPLE:
+    for name in ("needs", "given"):
         data.setdefault(name, [])
     return data
 
@@ -57,6 +60,8 @@ def _blank(encounter_id: str | None = None) -> dict[str, Any]:
         "needs": [],
         "given": [],
         "note": "",
+        "ethos": "unknown",
+        "maraude_id": "",
     }
 
 
@@ -66,6 +71,7 @@ def _as_form_values(record: dict[str, Any]) -> dict[str, Any]:
         moment = clock.to_local(sync.parse_client_time(values["occurred_at"]) or clock.now())
         values["occurred_at"] = moment.strftime("%Y-%m-%dT%H:%M")
     values["place_id"] = values.get("place_id") or ""
+    values["maraude_id"] = values.get("maraude_id") or ""
     return values
 
 
@@ -81,8 +87,14 @@ def _render_form(
 ):
     team_id = _team_id()
     session = db.session()
+    if op_type.startswith("outreach.maraude."):
+        return _render_maraude(template_values, op_type, errors or {}, status)
+    if op_type.endswith(".create") and not template_values.get("maraude_id") and status == 200:
+        running = maraudes.current(session, current_user._get_current_object())
+        template_values["maraude_id"] = str(running.id) if running else ""
     return render(
         "outreach/encounter_form.html",
+        **_phone_context(session, team_id),
         values=template_values,
         errors=errors or {},
         op_type=op_type,
@@ -107,10 +119,13 @@ def _send(op_type: str, base_version: int | None):
     answer = sync.apply_op(db.session(), current_user._get_current_object(), op)
     status = answer.get("original_status", answer["status"])
     if status == "applied":
-        flash(_("Encounter saved."), "success")
-        return redirect(url_for("outreach.index"))
+        return _after_applied(op_type, answer)
     if status == "conflict":
-        errors = {"form": _("Somebody else changed this encounter meanwhile.")}
+        errors = {
+            "form": _("Somebody else changed this maraude meanwhile.")
+            if op_type.startswith("outreach.maraude.")
+            else _("Somebody else changed this encounter meanwhile.")
+        }
         return _render_form(
             data,
             op_type=op_type,
@@ -149,7 +164,14 @@ def index():
     audit.record_read(session, current_user, "outreach_team", team_id)
     session.commit()
     # Kept by the service worker for this user (wiped at logout), like the data feed.
-    return _offline_page(render("outreach/index.html", encounters=encounters, labels=LABELS))
+    return _offline_page(
+        render(
+            "outreach/index.html",
+            **_phone_context(session, team_id),
+            encounters=encounters,
+            labels=LABELS,
+        )
+    )
 
 
 @bp.route("/encounters/new", methods=["GET", "POST"])
@@ -183,4 +205,187 @@ def edit_encounter(encounter_id: str):
         op_type="outreach.encounter.update",
         op_id=str(uuid7()),
         base_version=encounter.version,
+    )
+
+
+# --- On the phone: the maraude banner, the maraude, the places (issue 8) ---------------
+
+
+def _minor_notice(session: Any, team_id: int) -> str:
+    """What the form says when the person met is a minor: who the team alerts."""
+    settings = minors.team_settings(session, team_id)
+    who = []
+    if settings.protective_user_id is not None:
+        user = session.get(User, settings.protective_user_id)
+        if user is not None:
+            who.append(user.display_name)
+    if settings.protective_contact:
+        who.append(settings.protective_contact)
+    if not who:
+        return _("A minor: the team's coordinator will be told (no protective path is set).")
+    return _("A minor: %(who)s will be told.", who=_(" and ").join(who))
+
+
+def _banner(session: Any) -> dict[str, Any] | None:
+    """The maraude under way for the current user, for the banner of the outreach pages."""
+    running = maraudes.current(session, current_user._get_current_object())
+    if running is None:
+        return None
+    return {
+        "id": str(running.id),
+        "started_at": running.started_at,
+        "contacts": maraudes.summary(session, running).contacts,
+    }
+
+
+def _phone_texts() -> dict[str, str]:
+    """Sentences of the outreach part of static/js/offline.js ({n}, {time} filled in)."""
+    return {
+        "maraude_running": _(
+            "Maraude in progress since %(time)s. Contacts: %(count)s", time="{time}", count="{n}"
+        ),
+        "no_match": _("Nobody matches. Choose “A new person”."),
+        "nearby_none": _("No known place with coordinates nearby."),
+        "distance_m": _("%(distance)s m", distance="{n}"),
+        "distance_km": _("%(distance)s km", distance="{n}"),
+        "summary_local": _("Counted on this phone; the server completes it once sent."),
+        "hours": _("%(hours)s h", hours="{n}"),
+        "last_visit": _("Last visit: %(time)s", time="{time}"),
+        "never": _("No visit yet"),
+        "not_sent": _("On this phone, not sent yet"),
+        "start_maraude": _("Start the maraude"),
+        "end_maraude": _("End the maraude"),
+    }
+
+
+def _phone_context(session: Any, team_id: int) -> dict[str, Any]:
+    return {
+        "maraude_banner": _banner(session),
+        "phone_data": {
+            "texts": _phone_texts(),
+            "minor_notice": _minor_notice(session, team_id),
+        },
+    }
+
+
+def _after_applied(op_type: str, answer: dict[str, Any]):
+    if op_type == "outreach.maraude.start":
+        flash(_("The maraude has started."), "success")
+        return redirect(url_for("outreach.new_encounter"))
+    if op_type == "outreach.maraude.end":
+        flash(_("The maraude has ended."), "success")
+        return redirect(url_for("outreach.maraude_summary", maraude_id=answer["record"]["id"]))
+    flash(_("Encounter saved."), "success")
+    return redirect(url_for("outreach.index"))
+
+
+def _maraude_values(session: Any, running: Any) -> dict[str, Any]:
+    me = current_user._get_current_object()
+    now = clock.to_local(clock.now()).strftime("%Y-%m-%dT%H:%M")
+    return {
+        "id": str(running.id) if running else str(uuid7()),
+        "area": "",
+        "member_ids": [str(member) for member in maraudes.usual_members(session, me)],
+        "started_at": now,
+        "ended_at": now,
+        "km": "",
+        "incidents": "",
+    }
+
+
+def _render_maraude(
+    posted: dict[str, Any] | None, op_type: str | None, errors: dict[str, str], status: int
+):
+    """The maraude page: the start form when none is under way, else the end form."""
+    team_id = _team_id()
+    session = db.session()
+    running = maraudes.current(session, current_user._get_current_object())
+    values = _maraude_values(session, running)
+    if posted is not None:
+        values.update(posted)
+        values["member_ids"] = [str(item) for item in posted.get("member_ids") or []]
+    ending = op_type == "outreach.maraude.end" if op_type else running is not None
+    return render(
+        "outreach/maraude.html",
+        **_phone_context(session, team_id),
+        values=values,
+        errors=errors,
+        ending=ending,
+        running=running,
+        members=maraudes.team_members(session, team_id),
+        me=current_user,
+        start_op_id=str(uuid7()),
+        end_op_id=str(uuid7()),
+        status=status,
+    )
+
+
+@bp.route("/maraude", methods=["GET", "POST"])
+@requires(Permission.OUTREACH_RECORD)
+def maraude():
+    if request.method == "POST":
+        return _send("outreach.maraude.start", None)
+    # Kept offline: the phone's script shows the form that fits what the phone knows.
+    return _offline_page(_render_maraude(None, None, {}, 200))
+
+
+@bp.route("/maraude/end", methods=["POST"])
+@requires(Permission.OUTREACH_RECORD)
+def end_maraude():
+    return _send("outreach.maraude.end", None)
+
+
+@bp.route("/maraudes/<maraude_id>")
+@requires(Permission.OUTREACH_RECORD)
+def maraude_summary(maraude_id: str):
+    parsed = parse_uuid(maraude_id)
+    session = db.session()
+    found = session.get(Maraude, parsed) if parsed else None
+    if found is None or found.team_id != _team_id():
+        abort(404)
+    audit.record_read(session, current_user, "outreach_maraude", found.id)
+    session.commit()
+    return render(
+        "outreach/maraude_summary.html",
+        **_phone_context(session, found.team_id),
+        maraude=found,
+        summary=maraudes.summary(session, found),
+        members=[session.get(User, member) for member in found.member_ids],
+    )
+
+
+@bp.route("/places/")
+@requires(Permission.OUTREACH_RECORD)
+def places():
+    team_id = _team_id()
+    session = db.session()
+    found = services.team_places(session, team_id)
+    audit.record_read(session, current_user, "outreach_team", team_id)
+    session.commit()
+    return _offline_page(
+        render("outreach/places.html", **_phone_context(session, team_id), places=found)
+    )
+
+
+@bp.route("/places/<place_id>")
+@requires(Permission.OUTREACH_RECORD)
+def place(place_id: str):
+    team_id = _team_id()
+    parsed = parse_uuid(place_id)
+    session = db.session()
+    found = services.get_place(session, team_id, parsed) if parsed else None
+    if found is None:
+        abort(404)
+    visits = services.place_visits(session, team_id, found.id)
+    audit.record_read(session, current_user, "outreach_place", found.id)
+    session.commit()
+    # Kept offline once seen (nicknames only: no person file is read here).
+    return _offline_page(
+        render(
+            "outreach/place.html",
+            **_phone_context(session, team_id),
+            place=found,
+            visits=visits,
+            labels=LABELS,
+        )
     )

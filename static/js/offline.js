@@ -36,7 +36,9 @@
   // Where an op is corrected: its form, given the op id as #draft=<id>.
   var DRAFT_PAGES = {
     "outreach.encounter.create": "/outreach/encounters/new",
-    "outreach.encounter.update": "/outreach/encounters/new"
+    "outreach.encounter.update": "/outreach/encounters/new",
+    "outreach.maraude.start": "/outreach/maraude",
+    "outreach.maraude.end": "/outreach/maraude"
   };
 
   var state = {
@@ -46,6 +48,10 @@
     ops: [],
     people: {},
     places: {},
+    maraudes: {}, // downloaded maraudes and encounters (the outreach pages on the phone)
+    encounters: {},
+    phone: null, // #outreach-phone: texts and data of the outreach pages
+    fix: null, // the phone's one position for the nearby places
     flushing: null,
     flushAgain: false,
     pulling: null,
@@ -80,6 +86,7 @@
   function readTexts() {
     state.texts = readJson("terrain-offline-texts") || state.texts || {};
     state.labels = readJson("terrain-offline-labels") || state.labels;
+    state.phone = readJson("outreach-phone") || state.phone;
   }
 
   function t(key, values) {
@@ -393,12 +400,18 @@
       .then(function (rows) {
         var people = {};
         var places = {};
+        var maraudes = {};
+        var encounters = {};
         rows.forEach(function (row) {
           if (row.type === "outreach.person") { people[row.id] = row.record; }
           if (row.type === "outreach.place") { places[row.id] = row.record; }
+          if (row.type === "outreach.maraude") { maraudes[row.id] = row.record; }
+          if (row.type === "outreach.encounter") { encounters[row.id] = row.record; }
         });
         state.people = people;
         state.places = places;
+        state.maraudes = maraudes;
+        state.encounters = encounters;
         return rows;
       });
   }
@@ -806,7 +819,14 @@
   }
 
   function opWhat(op) {
+    if (op.type === "outreach.maraude.start") { return t("maraude_start"); }
+    if (op.type === "outreach.maraude.end") { return t("maraude_end"); }
     return op.type === "outreach.encounter.update" ? t("change_encounter") : t("new_encounter");
+  }
+
+  // When an op's change happened on the phone (an encounter's time, a maraude's start/end).
+  function opWhen(data) {
+    return showWallTime(data.occurred_at || data.started_at || data.ended_at);
   }
 
   function opTitle(op) {
@@ -926,6 +946,7 @@
     if (!state.loaded) { return; }
     renderPendingLists();
     renderOutbox();
+    renderPhone(document);
   }
 
   function renderPendingLists() {
@@ -938,7 +959,7 @@
         return el("li", { class: "record", "data-op-id": op.id, "data-op-status": op.status }, [
           el("a", { href: syncPage() + "#op-" + op.id }, [
             el("span", { class: "record-title", text: opTitle(op) }),
-            el("span", { class: "record-meta", text: showWallTime(data.occurred_at) + (where ? " · " + where : "") }),
+            el("span", { class: "record-meta", text: opWhen(data) + (where ? " · " + where : "") }),
             el("span", { class: "record-meta" }, [
               el("span", { class: "badge " + op.status, text: statusText(op) })
             ])
@@ -992,7 +1013,7 @@
     var where = placeOf(data);
     return [
       el("h3", { class: "record-title", id: "op-title-" + op.id, text: opTitle(op) }),
-      el("p", { class: "record-meta", text: opWhat(op) + " · " + showWallTime(data.occurred_at) + (where ? " · " + where : "") }),
+      el("p", { class: "record-meta", text: opWhat(op) + " · " + opWhen(data) + (where ? " · " + where : "") }),
       el("p", { class: "record-meta", text: t("made_at", { time: showMoment(op.client_at || op.created, true) }) }),
       el("p", { class: "record-meta" }, [el("span", { class: "badge " + op.status, text: statusText(op) })])
     ];
@@ -1229,7 +1250,10 @@
   // The form as an op's data (the same shape the server's no-JS path builds).
   function opFromForm(form) {
     var multiple = {};
-    form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) { multiple[box.name] = true; });
+    form.querySelectorAll("input[type=checkbox][name]").forEach(function (box) {
+      // A lone yes/no box (data-single) sends its value or nothing, as a form post does.
+      if (!box.hasAttribute("data-single")) { multiple[box.name] = true; }
+    });
     var data = {};
     new FormData(form).forEach(function (value, name) {
       if (name === "csrf_token" || name === "op_id" || name === "base_version") { return; }
@@ -1420,6 +1444,9 @@
         say(form, t("draft_missing"), "error");
         return;
       }
+      // A page of several forms (the maraude's start and end): only the op's own form.
+      if (document.querySelectorAll("form[data-offline-op]").length > 1 &&
+          form.getAttribute("data-offline-op") !== op.type) { return; }
       form.setAttribute("data-replaces", op.id);
       form.setAttribute("data-offline-op", op.type);
       var heading = document.querySelector("main h1");
@@ -1445,7 +1472,7 @@
         if (!name || name === "csrf_token" || name === "op_id" || name === "id" || name === "base_version") { return; }
         var value = data[name];
         if (control.type === "checkbox") {
-          control.checked = Array.isArray(value) && value.indexOf(control.value) !== -1;
+          control.checked = Array.isArray(value) ? value.indexOf(control.value) !== -1 : value === control.value;
         } else if (control.tagName === "SELECT") {
           choose(control, value, control.hasAttribute("data-offline-options"));
         } else if (control.type !== "submit" && control.type !== "button") {
@@ -1467,7 +1494,8 @@
     // the same HTML, and each time is a new action.
     freshIds(form);
     var drafted = /(?:^#|&)draft=/.test(window.location.hash || "");
-    if (isCreate(form) && !drafted && !form.querySelector("[aria-invalid]")) {
+    if ((isCreate(form) || form.hasAttribute("data-offline-leave")) && !drafted &&
+        !form.querySelector("[aria-invalid]")) {
       // A page kept offline was made earlier: the time is now.
       fillNow(form);
     }
@@ -1480,6 +1508,8 @@
       return loadDraft(form);
     }).then(function () {
       return enhanceOptions(form);
+    }).then(function () {
+      setupPhone(form);
     }).catch(noop);
   }
 
@@ -1493,6 +1523,7 @@
     enhanceOptions(form).then(function () {
       if (keepPlace) { choose(field(form, "place_id"), keepPlace, false); }
       toggleNewFields(form);
+      renderPhone(form.closest("main") || document);
     });
     toggleNewFields(form);
   }
@@ -1520,8 +1551,11 @@
       return;
     }
     if (!isCreate(form)) {
-      if (sent) {
-        leave(form.getAttribute("data-offline-next") || "/");
+      // The maraude's forms go on offline too: the next page is kept on the phone.
+      if (sent || form.hasAttribute("data-offline-leave")) {
+        var next = form.getAttribute("data-offline-next") || "/";
+        if (form.hasAttribute("data-offline-summary")) { next += "#ended=" + op.data.id; }
+        leave(next);
         return;
       }
       freshIds(form, "op_id");
@@ -1596,6 +1630,460 @@
       button.disabled = false;
       say(form, t("locate_failed"), "error");
     }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+
+  // --- Street outreach on the phone: the maraude, quick picks, nearby places -----------
+  // Pages of /outreach/ carry #outreach-phone (web/outreach.py): their texts and the
+  // team's protective-path sentence. Everything here reads what the phone holds (the
+  // downloaded records and the outbox), so it works offline.
+
+  function tp(key, values) {
+    var texts = (state.phone && state.phone.texts) || {};
+    var sentence = texts[key] || "";
+    Object.keys(values || {}).forEach(function (name) {
+      sentence = sentence.split("{" + name + "}").join(String(values[name]));
+    });
+    return sentence;
+  }
+
+  // "YYYY-MM-DDTHH:MM": a datetime-local value, or the start of the server's Brussels
+  // ISO time; both read as Brussels wall time, so they compare as text.
+  function wall(value) { return String(value || "").slice(0, 16); }
+
+  function wallMs(value) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(value || "");
+    return match ? Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5]) : NaN;
+  }
+
+  // Every maraude the phone knows: downloaded, then changed by the ops not sent yet.
+  function knownMaraudes() {
+    var all = {};
+    Object.keys(state.maraudes).forEach(function (id) { all[id] = Object.assign({}, state.maraudes[id]); });
+    state.ops.forEach(function (op) {
+      var data = op.data || {};
+      if (!data.id || op.type.indexOf("outreach.maraude.") !== 0) { return; }
+      var maraude = all[data.id] || (all[data.id] = { id: data.id, member_ids: [] });
+      maraude.waiting = true;
+      if (op.type === "outreach.maraude.start") {
+        maraude.started_at = data.started_at;
+        maraude.area = data.area;
+        // Whoever starts it is out (the server adds them too).
+        maraude.member_ids = (data.member_ids || []).map(Number).concat([Number(op.user)]);
+      } else {
+        maraude.ended_at = data.ended_at;
+      }
+    });
+    return all;
+  }
+
+  // The maraude under way with this user in it (the server's maraudes.current).
+  function currentMaraude() {
+    var me = Number(state.user);
+    var all = knownMaraudes();
+    var running = Object.keys(all).map(function (id) { return all[id]; }).filter(function (maraude) {
+      return maraude.started_at && !maraude.ended_at &&
+        (maraude.member_ids || []).map(Number).indexOf(me) !== -1;
+    });
+    running.sort(function (a, b) { return wall(a.started_at) < wall(b.started_at) ? 1 : -1; });
+    return running[0] || null;
+  }
+
+  // The encounters of a maraude: downloaded, and in the outbox (each once).
+  function maraudeEncounters(maraudeId) {
+    var found = {};
+    Object.keys(state.encounters).forEach(function (id) {
+      var record = state.encounters[id];
+      if (record.maraude_id === maraudeId) { found[id] = record; }
+    });
+    state.ops.forEach(function (op) {
+      var data = op.data || {};
+      if (op.type.indexOf("outreach.encounter.") !== 0 || !data.id) { return; }
+      if (data.maraude_id === maraudeId) { found[data.id] = data; } else { delete found[data.id]; }
+    });
+    return Object.keys(found).map(function (id) { return found[id]; });
+  }
+
+  function renderBanners(root) {
+    var running = currentMaraude();
+    root.querySelectorAll("[data-maraude-link]").forEach(function (link) {
+      var text = running ? tp("end_maraude") : tp("start_maraude");
+      if (text && link.textContent !== text) { link.textContent = text; }
+    });
+    root.querySelectorAll("[data-maraude-banner]").forEach(function (banner) {
+      banner.hidden = !running;
+      var line = banner.querySelector("[data-maraude-banner-text]");
+      if (running && line) {
+        var text = tp("maraude_running", {
+          time: wall(running.started_at).slice(11), n: maraudeEncounters(running.id).length
+        });
+        if (line.textContent !== text) { line.textContent = text; }
+      }
+    });
+    return running;
+  }
+
+  function isDraft(form) { return form.hasAttribute("data-replaces"); }
+
+  function renderMaraudePage(root, running) {
+    var sections = root.querySelectorAll("[data-maraude-when]");
+    if (!sections.length) { return; }
+    sections.forEach(function (section) {
+      var form = section.querySelector("form");
+      if (form && (isDraft(form) || form.querySelector("[aria-invalid]"))) { section.hidden = false; return; }
+      section.hidden = section.getAttribute("data-maraude-when") !== (running ? "running" : "none");
+    });
+    var match = /(?:^#|&)ended=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
+    var box = root.querySelector("[data-maraude-summary]");
+    if (box) { renderSummaryOf(box, match ? match[1] : null); }
+  }
+
+  // The summary of a maraude ended on this phone: the server's when everything is sent
+  // (the end's answer carries it), else counted here from what the phone holds.
+  function renderSummaryOf(box, maraudeId) {
+    var maraude = maraudeId ? knownMaraudes()[maraudeId] : null;
+    if (!maraude || !maraude.ended_at) { box.hidden = true; return; }
+    var encounters = maraudeEncounters(maraudeId);
+    var waiting = maraude.waiting || encounters.some(function (data) { return !state.encounters[data.id]; });
+    var numbers = maraude.summary && !waiting ? maraude.summary : null;
+    if (!numbers) {
+      var people = {};
+      var fresh = {};
+      encounters.forEach(function (data) {
+        people[data.person_id] = true;
+        var known = state.people[data.person_id];
+        var isNew = known ? wall(known.first_seen_at) >= wall(maraude.started_at) : Boolean(data.nickname || data.description);
+        if (isNew) { fresh[data.person_id] = true; }
+      });
+      var hours = (wallMs(maraude.ended_at) - wallMs(maraude.started_at)) / 3600000;
+      numbers = {
+        contacts: encounters.length, people: Object.keys(people).length,
+        new_people: Object.keys(fresh).length, hours: isNaN(hours) ? null : Math.round(hours * 100) / 100
+      };
+    }
+    ["contacts", "people", "new_people", "hours"].forEach(function (name) {
+      var cell = box.querySelector('[data-summary="' + name + '"]');
+      var value = numbers[name];
+      if (cell) { cell.textContent = value === null || value === undefined ? "—" : String(value); }
+    });
+    var note = box.querySelector("[data-summary-note]");
+    if (note) { note.textContent = waiting ? tp("summary_local") : ""; }
+    var wasHidden = box.hidden;
+    box.hidden = false;
+    if (wasHidden) {
+      var title = box.querySelector("h2");
+      if (title) { title.focus(); }
+    }
+  }
+
+  // The maraude an encounter (or the end) is about: the one under way on this phone.
+  function applyMaraude(root, running) {
+    root.querySelectorAll("form[data-offline-op] [data-current-maraude]").forEach(function (input) {
+      if (isDraft(input.form) || input.form.querySelector("[aria-invalid]")) { return; }
+      input.value = running ? running.id : "";
+    });
+  }
+
+  function normalize(text) {
+    var lower = String(text || "").toLowerCase();
+    return lower.normalize ? lower.normalize("NFD").replace(/[\u0300-\u036f]/g, "") : lower;
+  }
+
+  var QUICK_PEOPLE = 6;
+
+  // The people whose nickname or description matches the search: one tap each.
+  function renderQuickPeople(form) {
+    var box = form.querySelector("[data-quick-search]");
+    var select = field(form, "person_id");
+    if (!box || !select) { return; }
+    box.hidden = false;
+    var input = box.querySelector("[data-person-search]");
+    var list = box.querySelector("[data-quick-people]");
+    var words = normalize(input ? input.value : "").split(/\s+/).filter(Boolean);
+    var found = Array.prototype.filter.call(select.options, function (option) {
+      if (option.hasAttribute("data-new")) { return false; }
+      var text = normalize(option.text);
+      return words.every(function (word) { return text.indexOf(word) !== -1; });
+    }).slice(0, QUICK_PEOPLE);
+    // Drawn again only when the list changes: a button replaced under a finger (the
+    // search's change event on the tap) would lose the tap.
+    var key = words.join(" ") + "|" + found.map(function (option) { return option.value + ":" + option.text; }).join(",");
+    if (list.getAttribute("data-rendered") === key) {
+      list.querySelectorAll("[data-pick-person]").forEach(function (button) {
+        button.setAttribute("aria-pressed", button.getAttribute("data-pick-person") === select.value ? "true" : "false");
+      });
+      return;
+    }
+    list.setAttribute("data-rendered", key);
+    var items = found.map(function (option) {
+      return el("li", {}, [el("button", {
+        class: "pick", type: "button", "data-pick-person": option.value,
+        "aria-pressed": select.value === option.value ? "true" : "false", text: option.text
+      })]);
+    });
+    if (!items.length && words.length) { items = [el("li", { class: "hint", text: tp("no_match") })]; }
+    list.replaceChildren.apply(list, items);
+  }
+
+  function lastEthos(personId) {
+    var latest = null;
+    Object.keys(state.encounters).forEach(function (id) {
+      var record = state.encounters[id];
+      if (record.person_id === personId && (!latest || wall(record.occurred_at) > wall(latest.occurred_at))) { latest = record; }
+    });
+    return latest ? latest.ethos : null;
+  }
+
+  function pickPerson(button) {
+    var form = button.form || button.closest("form");
+    var select = form && field(form, "person_id");
+    if (!select) { return; }
+    var id = button.getAttribute("data-pick-person");
+    select.value = id;
+    // Where they were last seen living, unless the educator chose already.
+    var ethos = field(form, "ethos");
+    var known = lastEthos(id);
+    if (ethos && known && ethos.value === "unknown") { ethos.value = known; }
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    renderQuickPeople(form);
+    var again = form.querySelector('[data-pick-person="' + id + '"]');
+    if (again) { again.focus({ preventScroll: true }); }
+  }
+
+  // The places with coordinates this phone knows: the page's, downloaded, made offline.
+  function placesWithCoordinates(select) {
+    var found = {};
+    Array.prototype.forEach.call(select.options, function (option) {
+      var lat = parseFloat(option.getAttribute("data-lat"));
+      var lon = parseFloat(option.getAttribute("data-lon"));
+      if (!isNaN(lat) && !isNaN(lon)) { found[option.value] = { id: option.value, name: option.text, lat: lat, lon: lon }; }
+    });
+    Object.keys(state.places).forEach(function (id) {
+      var place = state.places[id];
+      if (typeof place.latitude === "number" && typeof place.longitude === "number") {
+        found[id] = { id: id, name: place.name, lat: place.latitude, lon: place.longitude };
+      }
+    });
+    state.ops.forEach(function (op) {
+      var data = op.data || {};
+      if (data.place_id && data.place_name && typeof data.latitude === "number" && typeof data.longitude === "number" && !found[data.place_id]) {
+        found[data.place_id] = { id: data.place_id, name: data.place_name, lat: data.latitude, lon: data.longitude };
+      }
+    });
+    return Object.keys(found).map(function (id) { return found[id]; });
+  }
+
+  // Metres between two positions (haversine; plenty for a city's streets).
+  function metres(a, b) {
+    var rad = Math.PI / 180;
+    var dLat = (b.lat - a.lat) * rad;
+    var dLon = (b.lon - a.lon) * rad;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 6371000 * 2 * Math.atan2(Math.sqrt(h), Math.sqrt(1 - h));
+  }
+
+  function distanceText(m) {
+    if (m < 1000) { return tp("distance_m", { n: Math.round(m / 10) * 10 }); }
+    return tp("distance_km", { n: (m / 1000).toFixed(1) });
+  }
+
+  var NEARBY = 3;
+  var NEAREST_PRESELECT_M = 500; // closer than this, the nearest place is chosen already
+
+  function nearbyPlaces(select) {
+    if (!state.fix) { return []; }
+    return placesWithCoordinates(select).map(function (place) {
+      return { id: place.id, name: place.name, distance: metres(state.fix, place) };
+    }).sort(function (a, b) { return a.distance - b.distance; });
+  }
+
+  function renderNearby(form) {
+    var box = form.querySelector("[data-nearby]");
+    var select = field(form, "place_id");
+    if (!box || !select || !("geolocation" in navigator)) { return; }
+    box.hidden = false;
+    var list = box.querySelector("[data-nearby-list]");
+    if (!state.fix) { list.replaceChildren(); list.removeAttribute("data-rendered"); return; }
+    var places = nearbyPlaces(select).slice(0, NEARBY);
+    var key = places.map(function (place) { return place.id + ":" + Math.round(place.distance); }).join(",");
+    if (list.getAttribute("data-rendered") === key) {
+      list.querySelectorAll("[data-pick-place]").forEach(function (button) {
+        button.setAttribute("aria-pressed", button.getAttribute("data-pick-place") === select.value ? "true" : "false");
+      });
+      return;
+    }
+    list.setAttribute("data-rendered", key);
+    var items = places.map(function (place) {
+      return el("li", {}, [el("button", {
+        class: "pick", type: "button", "data-pick-place": place.id,
+        "aria-pressed": select.value === place.id ? "true" : "false"
+      }, [place.name, el("span", { class: "pick-meta", text: " · " + distanceText(place.distance) })])]);
+    });
+    if (!items.length) { items = [el("li", { class: "hint", text: tp("nearby_none") })]; }
+    list.replaceChildren.apply(list, items);
+  }
+
+  function fillCoordinates(form) {
+    if (!state.fix || !isNewChoice(form, "place_id")) { return; }
+    var latitude = field(form, "latitude");
+    var longitude = field(form, "longitude");
+    if (latitude && !latitude.value && longitude && !longitude.value) {
+      latitude.value = state.fix.lat.toFixed(6);
+      longitude.value = state.fix.lon.toFixed(6);
+    }
+  }
+
+  // One position when the form opens (if the phone already allows it) or on request:
+  // the nearest places, the nearest chosen when no place is, a new place's coordinates.
+  function locateNearby(form, quiet) {
+    if (!navigator.geolocation) { return; }
+    if (!quiet) { say(form, t("locating"), "info"); }
+    navigator.geolocation.getCurrentPosition(function (position) {
+      state.fix = { lat: position.coords.latitude, lon: position.coords.longitude };
+      var select = field(form, "place_id");
+      var nearest = select ? nearbyPlaces(select)[0] : null;
+      if (select && !select.value && nearest && nearest.distance <= NEAREST_PRESELECT_M) {
+        choose(select, nearest.id, false);
+        toggleNewFields(form);
+      }
+      fillCoordinates(form);
+      renderNearby(form);
+      if (!quiet) { say(form, t("located"), "ok"); }
+    }, function () {
+      if (!quiet) { say(form, t("locate_failed"), "error"); }
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+  }
+
+  function pickPlace(button) {
+    var form = button.form || button.closest("form");
+    var select = form && field(form, "place_id");
+    if (!select) { return; }
+    choose(select, button.getAttribute("data-pick-place"), false);
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+    renderNearby(form);
+    var again = form.querySelector('[data-pick-place="' + button.getAttribute("data-pick-place") + '"]');
+    if (again) { again.focus({ preventScroll: true }); }
+  }
+
+  // "A minor: <who> will be told" while the person chosen is one.
+  function renderMinor(form) {
+    var notice = form.querySelector("[data-minor-notice]");
+    var option = selectedOption(field(form, "person_id"));
+    if (!notice || !option) { return; }
+    var minor;
+    if (option.hasAttribute("data-new")) {
+      var band = field(form, "age_band");
+      var flag = field(form, "minor");
+      minor = Boolean((band && band.value === "under_18") || (flag && flag.checked));
+    } else {
+      var known = state.people[option.value];
+      minor = option.hasAttribute("data-minor") || Boolean(known && known.minor);
+      if (!known) {
+        // A person made offline: what their first encounter said.
+        state.ops.forEach(function (op) {
+          var data = op.data || {};
+          if (data.person_id === option.value && (data.age_band === "under_18" || data.minor === "on")) { minor = true; }
+        });
+      }
+    }
+    notice.hidden = !minor;
+  }
+
+  function setupPhone(form) {
+    if (form.hasAttribute("data-phone-ready")) { return; }
+    form.setAttribute("data-phone-ready", "");
+    renderPhone(form.closest("main") || document);
+    var box = form.querySelector("[data-nearby]");
+    if (box && "geolocation" in navigator && !isDraft(form) && isCreate(form)) {
+      if (navigator.permissions && typeof navigator.permissions.query === "function") {
+        navigator.permissions.query({ name: "geolocation" }).then(function (status) {
+          if (status.state === "granted") { locateNearby(form, true); }
+        }).catch(noop);
+      }
+    }
+  }
+
+  // New places of the outbox on the places page, and a place's visits for #place=<id>.
+  function renderPlacesPage(root) {
+    var list = root.querySelector("[data-pending-places]");
+    if (list) {
+      var seen = {};
+      var items = [];
+      state.ops.forEach(function (op) {
+        var data = op.data || {};
+        if (!data.place_id || !data.place_name || seen[data.place_id] || state.places[data.place_id]) { return; }
+        seen[data.place_id] = true;
+        items.push(el("li", { class: "record", "data-record-id": data.place_id }, [
+          el("a", { href: "#place=" + data.place_id, "data-place-link": data.place_id, "hx-boost": "false" }, [
+            el("span", { class: "record-title", text: data.place_name }),
+            el("span", { class: "record-meta", text: tp("last_visit", { time: showWallTime(data.occurred_at) }) })
+          ])
+        ]));
+      });
+      list.replaceChildren.apply(list, items);
+      var section = list.closest("section");
+      if (section) { section.hidden = !items.length; }
+    }
+    var detail = root.querySelector("[data-place-detail]");
+    if (!detail) { return; }
+    var match = /(?:^#|&)place=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
+    if (!match) { detail.hidden = true; return; }
+    renderPlaceDetail(root, detail, match[1]);
+  }
+
+  function nicknameOf(data) {
+    var known = state.people[data.person_id];
+    if (known) { return known.nickname || t("no_nickname"); }
+    for (var i = 0; i < state.ops.length; i += 1) {
+      var other = state.ops[i].data || {};
+      if (other.person_id === data.person_id && other.nickname) { return other.nickname; }
+    }
+    return t("no_nickname");
+  }
+
+  function renderPlaceDetail(root, detail, placeId) {
+    var link = root.querySelector('[data-place-link="' + placeId + '"] .record-title');
+    var known = state.places[placeId];
+    var name = known ? known.name : link ? link.textContent : placeOf({ place_id: placeId });
+    var visits = {};
+    Object.keys(state.encounters).forEach(function (id) {
+      if (state.encounters[id].place_id === placeId) { visits[id] = state.encounters[id]; }
+    });
+    state.ops.forEach(function (op) {
+      var data = op.data || {};
+      if (op.type.indexOf("outreach.encounter.") !== 0 || !data.id) { return; }
+      if (data.place_id === placeId) { visits[data.id] = Object.assign({ waiting: true }, data); } else { delete visits[data.id]; }
+    });
+    var rows = Object.keys(visits).map(function (id) { return visits[id]; });
+    rows.sort(function (a, b) { return wall(a.occurred_at) < wall(b.occurred_at) ? 1 : -1; });
+    detail.querySelector("[data-place-detail-name]").textContent = name || "";
+    detail.querySelector("[data-place-detail-last]").textContent = rows.length ?
+      tp("last_visit", { time: showWallTime(rows[0].occurred_at) }) : tp("never");
+    var items = rows.map(function (data) {
+      return el("li", { class: "record visit", "data-record-id": data.id }, [
+        el("span", { class: "record-title", text: nicknameOf(data) }),
+        el("span", { class: "record-meta", text: showWallTime(data.occurred_at) + " · " +
+          labelOf("contact_type", data.contact_type) + (data.waiting ? " · " + tp("not_sent") : "") })
+      ]);
+    });
+    var list = detail.querySelector("[data-place-detail-visits]");
+    list.replaceChildren.apply(list, items);
+    var wasHidden = detail.hidden;
+    detail.hidden = false;
+    if (wasHidden) { detail.querySelector("h2").focus(); }
+  }
+
+  function renderPhone(root) {
+    if (!state.phone || !state.loaded) { return; }
+    var running = renderBanners(root);
+    renderMaraudePage(root, running);
+    applyMaraude(root, running);
+    renderPlacesPage(root);
+    root.querySelectorAll("form[data-offline-op]").forEach(function (form) {
+      renderQuickPeople(form);
+      renderNearby(form);
+      renderMinor(form);
+    });
   }
 
   // --- Logout guard -------------------------------------------------------------------
@@ -1690,6 +2178,19 @@
     if (!target) { return; }
     var locateButton = target.closest("[data-locate]");
     if (locateButton) { locate(locateButton); return; }
+    var person = target.closest("[data-pick-person]");
+    if (person) { pickPerson(person); return; }
+    var placeButton = target.closest("[data-pick-place]");
+    if (placeButton) { pickPlace(placeButton); return; }
+    var nearby = target.closest("[data-nearby-locate]");
+    if (nearby && nearby.closest("form")) { locateNearby(nearby.closest("form"), false); return; }
+    var placeLink = target.closest("a[data-place-link]");
+    if (placeLink && isOffline() && document.querySelector("[data-place-detail]")) {
+      // Offline, a place page never opened is not on the phone: draw it here.
+      event.preventDefault();
+      window.location.hash = "place=" + placeLink.getAttribute("data-place-link");
+      return;
+    }
     var syncNow = target.closest("[data-sync-now]");
     if (syncNow) { onSyncNow(syncNow); return; }
     var action = target.closest("[data-outbox-list] [data-action]");
@@ -1697,14 +2198,34 @@
   });
 
   document.addEventListener("change", function (event) {
-    var select = event.target;
-    if (select instanceof HTMLSelectElement && select.form && select.form.matches("form[data-offline-op]")) {
-      toggleNewFields(select.form);
+    var control = event.target;
+    if (control && control.form && control.form.matches("form[data-offline-op]")) {
+      if (control instanceof HTMLSelectElement) { toggleNewFields(control.form); }
+      fillCoordinates(control.form);
+      renderQuickPeople(control.form);
+      renderNearby(control.form);
+      renderMinor(control.form);
     }
   });
 
   window.addEventListener("hashchange", function () {
     document.querySelectorAll("form[data-offline-op]").forEach(function (form) { loadDraft(form); });
+    renderPhone(document);
+  });
+
+  // Enter in the search of people filters; it never sends the encounter half-made.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key === "Enter" && target instanceof HTMLInputElement && target.hasAttribute("data-person-search")) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("input", function (event) {
+    var search = event.target;
+    if (search instanceof HTMLInputElement && search.hasAttribute("data-person-search") && search.form) {
+      renderQuickPeople(search.form);
+    }
   });
 
   window.addEventListener("online", function () {

@@ -41,7 +41,13 @@ def test_login_on_a_phone_lands_on_home_with_a_fixed_bottom_nav(page: Page, live
     box = nav.bounding_box()
     assert box is not None and abs(box["y"] + box["height"] - VIEWPORT["height"]) <= 1, box
 
-    targets = page.locator("header.topbar a, header.topbar button, nav.appnav a, nav.appnav button")
+    # A coordinator has more entries than a phone's bar holds: four, then "More".
+    bar = page.locator("nav.appnav a:visible")
+    expect(bar).to_have_count(5)
+    expect(bar.last).to_have_attribute("href", "/menu")
+    targets = page.locator(
+        "header.topbar a:visible, header.topbar button:visible, nav.appnav a:visible"
+    )
     assert targets.count() >= 5  # brand, FR/NL/EN, at least two menu entries
     too_small = []
     for index in range(targets.count()):
@@ -55,10 +61,24 @@ def test_login_on_a_phone_lands_on_home_with_a_fixed_bottom_nav(page: Page, live
     assert_no_sideways_scrolling(page)
     assert_accessible(page)
 
-    page.goto("/profile")
-    expect(page.get_by_role("heading", level=1)).to_have_text(translated("fr", "Profile"))
+    # "More" lists everything, Profile included, and is marked current there.
+    bar.last.click()
+    expect(page).to_have_url(f"{live_server}/menu")
+    expect(bar.last).to_have_attribute("aria-current", "page")
+    expect(page.locator("main a[href='/profile']")).to_be_visible()
     assert_no_sideways_scrolling(page)
     assert_accessible(page)
+
+    page.goto("/profile")
+    expect(page.get_by_role("heading", level=1)).to_have_text(translated("fr", "Profile"))
+    expect(bar.last).to_have_attribute("aria-current", "page")  # Profile is under "More"
+    assert_no_sideways_scrolling(page)
+    assert_accessible(page)
+
+    # A wide screen's side bar has room for every entry: no "More".
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(page.locator("nav.appnav a[href='/menu']")).to_be_hidden()
+    expect(page.locator("nav.appnav a[href='/profile']")).to_be_visible()
 
 
 def test_admin_pages_are_accessible(page: Page, live_server: str):

@@ -25,7 +25,13 @@ from tests.browser.helpers import (
     translated,
 )
 
-OFFLINE_PAGES = ("/outreach/", "/outreach/encounters/new", "/sync")
+OFFLINE_PAGES = (
+    "/outreach/",
+    "/outreach/encounters/new",
+    "/outreach/maraude",
+    "/outreach/places/",
+    "/sync",
+)
 SYNC_WAIT = 20_000  # ms: a failed send is tried again after 5 s
 
 OUTBOX = """async () => {

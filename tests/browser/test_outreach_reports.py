@@ -1,0 +1,164 @@
+"""Street indicators in a real browser: a street educator on a 360 px phone opens them from
+the Street page; an admin on a desktop from the outreach section's tabs, picks a month
+and downloads the XLSX. Charts are drawn (inline SVG, role="img") each with its table;
+axe-core on each page, nothing wider than the window, no CSP violation in the console.
+
+A live site of this module's own (`live_site("reports")`). Users switch to English first.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+
+import openpyxl
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.helpers import (
+    VIEWPORT,
+    LiveServer,
+    assert_accessible,
+    live_site,
+    login,
+    new_phone_context,
+    translated,
+)
+
+pytestmark = pytest.mark.browser
+
+URL = "/outreach/indicateurs"
+DESKTOP = {"width": 1280, "height": 900}
+CHARTS = ("contacts", "needs", "ethos", "ages", "referrals")
+
+
+def en(msgid: str, **values: object) -> str:
+    text = translated("en", msgid)
+    return text % values if values else text
+
+
+@pytest.fixture(scope="module")
+def reports_server(chromium_path: str) -> Iterator[LiveServer]:
+    # Depends on chromium_path so that no server starts when the tests are skipped.
+    with live_site("reports") as site:
+        server = site.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def new_page(chromium: Browser, server: LiveServer, viewport: dict) -> Iterator[Page]:
+    context = new_phone_context(
+        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
+    )
+    try:
+        page = context.new_page()
+        page.csp_errors = []  # type: ignore[attr-defined]
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and page.csp_errors.append(message.text)
+            ),  # type: ignore[attr-defined]
+        )
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture()
+def phone_page(chromium: Browser, reports_server: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, reports_server, VIEWPORT)
+
+
+@pytest.fixture()
+def desktop_page(chromium: Browser, reports_server: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, reports_server, DESKTOP)
+
+
+def log_in(page: Page, username: str) -> None:
+    login(page, username)
+    if page.locator("html").get_attribute("lang") != "en":
+        with page.expect_navigation():
+            page.locator("form.lang-switch button[name=language][value=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def check_page(page: Page) -> None:
+    """axe-core, nothing wider than the window, no CSP complaint."""
+    assert_accessible(page)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    viewport = page.viewport_size or VIEWPORT
+    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
+    assert page.csp_errors == []  # type: ignore[attr-defined]
+
+
+def check_charts(page: Page) -> None:
+    """Five charts, each with an accessible name and its table; charts fit the column."""
+    charts = page.locator("svg.chart[role=img]")
+    expect(charts).to_have_count(len(CHARTS))
+    for key in CHARTS:
+        chart = page.locator(f"#chart-{key}")
+        expect(chart).to_be_visible()
+        title = chart.locator("title").text_content()
+        assert title, key
+        box = chart.bounding_box()
+        assert box and box["width"] > 200 and box["height"] > 40, (key, box)
+        assert box["x"] + box["width"] <= (page.viewport_size or VIEWPORT)["width"]
+        table = page.locator(f"#{key}-figures table")
+        expect(table).to_have_count(1)
+        expect(table.locator("caption")).to_have_text(title)
+
+
+def test_a_street_educator_on_a_phone(phone_page: Page):
+    page = phone_page
+    log_in(page, "rue1")
+    page.goto("/outreach/")
+    page.get_by_role("link", name=en("Street indicators")).click()
+    expect(page).to_have_url(re.compile(re.escape(URL) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Équipe de rue Bruxelles-Nord")
+    check_charts(page)
+    # The demo's encounters of this week: contacts counted on the page.
+    assert int(page.locator("[data-figure=contacts]").text_content()) >= 1
+    check_page(page)
+    # A table opens under its chart, and stays within the phone (it scrolls inside).
+    page.locator("#needs-figures summary").click()
+    table = page.locator("#needs-figures table")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("rowheader", name=en("Shelter for the night"))).to_be_visible()
+    check_page(page)
+    # Text in the charts is readable on the phone: at least 11 px once scaled.
+    size = page.evaluate(
+        """() => {
+            const svg = document.querySelector('#chart-needs');
+            const text = svg.querySelector('text');
+            const ratio = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return parseFloat(text.getAttribute('font-size') || svg.getAttribute('font-size'))
+                * ratio;
+        }"""
+    )
+    assert size >= 11, size
+
+
+def test_an_admin_on_a_desktop_picks_a_month_and_downloads(desktop_page: Page):
+    page = desktop_page
+    log_in(page, "admin")
+    page.locator("nav.appnav a[href='/outreach/partenaires']").click()
+    page.locator(f"nav.sms-tabs a[href='{URL}']").click()
+    expect(page).to_have_url(re.compile(re.escape(URL) + "$"))
+    check_charts(page)
+    check_page(page)
+    month_select = page.get_by_label(en("Month"), exact=True)
+    previous = month_select.locator("option").nth(1).get_attribute("value")
+    month_select.select_option(value=previous)
+    page.get_by_role("button", name=en("Show")).click()
+    expect(page).to_have_url(re.compile(rf"month={previous}"))
+    check_charts(page)
+    check_page(page)
+    with page.expect_download() as download:
+        page.get_by_role("link", name=en("Download for Excel (XLSX)")).click()
+    assert download.value.suggested_filename.endswith(f"-{previous}.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert len(rows) == 13 and rows[-1][0] == previous
