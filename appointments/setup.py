@@ -908,17 +908,17 @@ def add_closure(
     )
 
 
-def remove_closure(session: Session, closure: Closure, *, actor: User | None) -> None:
-    closure_id = closure.id
-    session.delete(closure)
+def _delete(session: Session, record: Any, entity_type: str, actor: User | None) -> None:
+    record_id = record.id
+    session.delete(record)
     audit.record(
-        session,
-        actor=actor,
-        action="delete",
-        entity_type="appointment_closure",
-        entity_id=closure_id,
+        session, actor=actor, action="delete", entity_type=entity_type, entity_id=record_id
     )
     session.flush()
+
+
+def remove_closure(session: Session, closure: Closure, *, actor: User | None) -> None:
+    _delete(session, closure, "appointment_closure", actor)
 
 
 def list_closures(session: Session, since: date | None = None) -> list[Closure]:
@@ -972,16 +972,7 @@ def add_absence(
 
 
 def remove_absence(session: Session, absence: AgentAbsence, *, actor: User | None) -> None:
-    absence_id = absence.id
-    session.delete(absence)
-    audit.record(
-        session,
-        actor=actor,
-        action="delete",
-        entity_type="appointment_absence",
-        entity_id=absence_id,
-    )
-    session.flush()
+    _delete(session, absence, "appointment_absence", actor)
 
 
 def list_absences(session: Session, since: datetime | None = None) -> list[AgentAbsence]:

@@ -570,32 +570,50 @@ def _closures_page(values=None, *, errors=None, status=200):
     )
 
 
+def _add_then_back(add: Any, page: Any, endpoint: str, done: str):
+    """A closure's or an absence's form posted: added (with the appointments it strands
+    listed), or the page again with the errors and nothing saved."""
+    session = db.session()
+    values = _form()
+    try:
+        _record, stranded = add(session, values, actor=_actor())
+    except Invalid as invalid:
+        session.rollback()
+        return page(values, errors=_errors(invalid), status=422)
+    return _after_change(stranded, url_for(endpoint), done)
+
+
+def _remove_then_back(model: Any, record_id: int, remove: Any, endpoint: str, done: str):
+    session = db.session()
+    record = session.get(model, record_id)
+    if record is None:
+        return _not_found()
+    remove(session, record, actor=_actor())
+    session.commit()
+    flash(done, "success")
+    return redirect(url_for(endpoint))
+
+
 @bp.route("/fermetures", methods=["GET", "POST"], endpoint="closures")
 @requires(Permission.APPOINTMENTS_SETUP)
 def closures_page():
     if request.method == "GET":
         return _closures_page()
-    session = db.session()
-    values = _form()
-    try:
-        _closure, stranded = setup.add_closure(session, values, actor=_actor())
-    except Invalid as invalid:
-        session.rollback()
-        return _closures_page(values, errors=_errors(invalid), status=422)
-    return _after_change(stranded, url_for("appointments_setup.closures"), _("Closure added."))
+    return _add_then_back(
+        setup.add_closure, _closures_page, "appointments_setup.closures", _("Closure added.")
+    )
 
 
 @bp.post("/fermetures/<int:closure_id>/supprimer")
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_closure(closure_id: int):
-    session = db.session()
-    closure = session.get(Closure, closure_id)
-    if closure is None:
-        return _not_found()
-    setup.remove_closure(session, closure, actor=_actor())
-    session.commit()
-    flash(_("Closure removed: the days can be booked again."), "success")
-    return redirect(url_for("appointments_setup.closures"))
+    return _remove_then_back(
+        Closure,
+        closure_id,
+        setup.remove_closure,
+        "appointments_setup.closures",
+        _("Closure removed: the days can be booked again."),
+    )
 
 
 def _absences_page(values=None, *, errors=None, status=200):
@@ -618,27 +636,21 @@ def _absences_page(values=None, *, errors=None, status=200):
 def absences_page():
     if request.method == "GET":
         return _absences_page()
-    session = db.session()
-    values = _form()
-    try:
-        _absence, stranded = setup.add_absence(session, values, actor=_actor())
-    except Invalid as invalid:
-        session.rollback()
-        return _absences_page(values, errors=_errors(invalid), status=422)
-    return _after_change(stranded, url_for("appointments_setup.absences"), _("Absence added."))
+    return _add_then_back(
+        setup.add_absence, _absences_page, "appointments_setup.absences", _("Absence added.")
+    )
 
 
 @bp.post("/absences/<int:absence_id>/supprimer")
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_absence(absence_id: int):
-    session = db.session()
-    absence = session.get(AgentAbsence, absence_id)
-    if absence is None:
-        return _not_found()
-    setup.remove_absence(session, absence, actor=_actor())
-    session.commit()
-    flash(_("Absence removed."), "success")
-    return redirect(url_for("appointments_setup.absences"))
+    return _remove_then_back(
+        AgentAbsence,
+        absence_id,
+        setup.remove_absence,
+        "appointments_setup.absences",
+        _("Absence removed."),
+    )
 
 
 # --- Indicators -----------------------------------------------------------------------------
