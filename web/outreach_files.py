@@ -224,6 +224,8 @@ def _file_page(
         partners=referrals.partners(session),
         cpas_teams=cpas_teams(session),
         service_names=service_names,
+        # A referral to a CPAS service with an appointments service: book it from here.
+        can_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
         labels=LABELS,
         choices=CHOICES,
         errors=errors or {},

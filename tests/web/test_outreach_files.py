@@ -30,28 +30,10 @@ from outreach.models import (
     Referral,
     ServicePartner,
 )
-from tests.conftest import Browser, log_in_directly
+from tests.support import text_of
 
 MOMO, GRANDE, PIET = demo_id("momo"), demo_id("la-grande"), demo_id("piet")
 VALID_NISS = "85073003328"  # 97 - (850730033 mod 97) = 28
-
-
-@pytest.fixture()
-def login(app, db):
-    def login_as(username: str) -> Browser:
-        found = accounts.find_user(db, username)
-        found.language = "en"
-        db.flush()
-        browser = Browser(app.test_client())
-        log_in_directly(browser.client, db, username)
-        browser.get("/")
-        return browser
-
-    return login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def user(db, username: str) -> accounts.User:
@@ -278,6 +260,17 @@ def test_a_referral_cannot_jump_or_go_back(login, db):
     assert response.status_code == 422 and "in the future" in text_of(response)
     db.refresh(referral)
     assert referral.status == "proposed"
+
+
+def test_the_receiving_service_books_an_appointment_from_the_referral(login, db):
+    referral = next(r for r in referrals.person_referrals(db, PIET) if r.to_team_id)
+    referral.service_code, referral.status = "permanence-sociale", "accepted"
+    db.commit()
+    link = "/accueil/book?service=permanence-sociale"
+    assert link in text_of(login("as1").get(f"/outreach/personnes/{PIET}"))
+    # Street educators do not book appointments: no link for them.
+    assert link not in text_of(login("rue1").get(f"/outreach/personnes/{PIET}"))
+    assert login("as1").get(link).status_code == 200
 
 
 def test_the_receiving_service_moves_its_referral(login, db):
