@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import accounts, clock
 from core.accounts import Team
 from outreach import identity, maraudes, referrals, services
-from outreach.models import Encounter, Maraude, Referral, ServicePartner
+from outreach.models import Encounter, Maraude, Place, Referral, ServicePartner
 
 NAMESPACE = uuid.UUID("5f0c1a57-4e11-4b3a-9d0e-7e2a6c1f0b21")
 
@@ -23,6 +23,11 @@ PLACES = [
     ("maximilien", "Parc Maximilien, côté Petit-Château", 50.8604, 4.3539),
     ("liedts", "Place Liedts, sous l'abribus", 50.8666, 4.3717),
 ]
+# What the team noted about two of them (key → notes).
+PLACE_NOTES = {
+    "gare-nord": "Sous l'auvent, côté rue du Progrès. Le gardien de nuit laisse passer avant 6 h.",
+    "maximilien": "Tentes près de la ferme du parc; éviter le mardi matin (nettoyage).",
+}
 # (key, nickname, age band, gender, language, description)
 PEOPLE = [
     ("momo", "Momo", "18_25", "male", "ar", "Veste verte, toujours avec un vélo"),
@@ -115,7 +120,16 @@ def seed(session: Session) -> dict[str, int]:
         data["maraude_id"] = str(demo_id(maraude_of[key])) if key in maraude_of else None
         services.save_encounter(session, actor, services.read_encounter(data), client_at=at)
         created += 1
+    _seed_place_notes(session, actor)
     return {"encounters": created, **_seed_follow_up(session, actor, now)}
+
+
+def _seed_place_notes(session: Session, actor: accounts.User) -> None:
+    for key, notes in PLACE_NOTES.items():
+        place = session.get(Place, demo_id(key))
+        if place is not None and not place.notes:
+            change = {"id": str(place.id), "name": place.name, "notes": notes}
+            services.update_place(session, actor, services.read_place(change))
 
 
 def _seed_maraudes(session: Session, actor: accounts.User, now: datetime) -> int:

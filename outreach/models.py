@@ -36,6 +36,7 @@ GIVEN = ("information", "food_drink", "hygiene", "clothing", "orientation", "lis
 NICKNAME_MAX = 60
 DESCRIPTION_MAX = 300
 PLACE_NAME_MAX = 120
+PLACE_NOTES_MAX = 1000
 NOTE_MAX = 2000
 
 
@@ -83,6 +84,8 @@ class Place(Base, Synced):
     longitude: Mapped[float | None] = mapped_column(Float)
     last_visit_at: Mapped[datetime | None]
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # What the team should know about the spot: access, who sleeps there, when to come.
+    notes: Mapped[str] = mapped_column(Text, default="")
 
 
 class Encounter(Base, Synced):

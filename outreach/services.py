@@ -34,6 +34,7 @@ from outreach.models import (
     NICKNAME_MAX,
     NOTE_MAX,
     PLACE_NAME_MAX,
+    PLACE_NOTES_MAX,
     Encounter,
     Maraude,
     MinorAlert,
@@ -248,10 +249,7 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     )
     place_id = _uuid(data, "place_id", errors, required=False)
     place_name = _text(data, "place_name", PLACE_NAME_MAX, errors)
-    latitude = _coordinate(data, "latitude", 90, errors)
-    longitude = _coordinate(data, "longitude", 180, errors)
-    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
-        errors["latitude" if latitude is None else "longitude"] = FieldError("both_coordinates")
+    latitude, longitude = _coordinates(data, errors)
     occurred_at = _moment(data, "occurred_at", errors)
     contact_type = _choice(data, "contact_type", CONTACT_TYPES, errors, default=None)
     needs = _choices(data, "needs", NEEDS, errors)
@@ -533,6 +531,7 @@ def serialize_place(place: Place) -> dict[str, Any]:
         "name": place.name,
         "latitude": place.latitude,
         "longitude": place.longitude,
+        "notes": place.notes,
         "last_visit_at": _iso(place.last_visit_at),
     }
 
@@ -639,3 +638,72 @@ def person_encounters(session: Session, person_id: uuid.UUID) -> list[Encounter]
             .order_by(Encounter.occurred_at.desc())
         )
     )
+
+
+# --- A place's name, notes and position (issue 8) -----------------------------------------
+
+
+def _coordinates(
+    data: Mapping[str, Any], errors: dict[str, FieldError]
+) -> tuple[float | None, float | None]:
+    """Latitude and longitude, both or neither."""
+    latitude = _coordinate(data, "latitude", 90, errors)
+    longitude = _coordinate(data, "longitude", 180, errors)
+    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
+        errors["latitude" if latitude is None else "longitude"] = FieldError("both_coordinates")
+    return latitude, longitude
+
+
+@dataclass(frozen=True)
+class PlaceChange:
+    id: uuid.UUID
+    name: str
+    notes: str
+    latitude: float | None
+    longitude: float | None
+    keep_coordinates: bool  # the op says nothing of the position: it stays as it is
+
+
+def read_place(data: Mapping[str, Any]) -> PlaceChange:
+    """Check a place's new state (an op's `data` or the place page's form)."""
+    errors: dict[str, FieldError] = {}
+    place_id = _uuid(data, "id", errors)
+    name = _text(data, "name", PLACE_NAME_MAX, errors)
+    if not name and "name" not in errors:
+        errors["name"] = FieldError("required")
+    notes = _text(data, "notes", PLACE_NOTES_MAX, errors)
+    latitude, longitude = _coordinates(data, errors)
+    if errors:
+        raise Invalid(errors)
+    assert place_id is not None
+    keep = "latitude" not in data and "longitude" not in data
+    return PlaceChange(place_id, name, notes, latitude, longitude, keep)
+
+
+def update_place(
+    session: Session,
+    actor: User,
+    change: PlaceChange,
+    *,
+    base_version: int | None = None,
+    client_at: datetime | None = None,
+) -> tuple[Place, bool]:
+    """Bring a place of the actor's team to `change`; returns it and whether the change
+    was superseded by a later one of the same user (then nothing changed)."""
+    team_id = _team_of(actor)
+    place = session.get(Place, change.id, with_for_update=True)
+    if place is None or place.team_id != team_id:
+        raise Invalid({"id": FieldError("unknown_place")})
+    sync.check_base_version(place, actor, base_version, lambda: serialize_place(place))
+    if sync.is_stale(place, actor, client_at):
+        return place, True
+    values: dict[str, Any] = {"name": change.name, "notes": change.notes}
+    if not change.keep_coordinates:
+        values.update(latitude=change.latitude, longitude=change.longitude)
+    changed = [name for name, value in values.items() if getattr(place, name) != value]
+    for name, value in values.items():
+        setattr(place, name, value)
+    sync.stamp(session, place, sync.team_scope(team_id), actor, client_at)
+    audit_change(session, actor, "update", "outreach_place", place.id, changed, client_at)
+    session.flush()
+    return place, False

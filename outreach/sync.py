@@ -27,6 +27,7 @@ from outreach.models import (
     NICKNAME_MAX,
     NOTE_MAX,
     PLACE_NAME_MAX,
+    PLACE_NOTES_MAX,
     Encounter,
     Maraude,
     Person,
@@ -267,3 +268,73 @@ for _model, _serialize, _type, _recent in (
             changes=_changes(_model, _serialize, _type, _recent),
         )
     )
+
+
+# --- A place's name, notes and position (issue 8) -----------------------------------------
+
+PLACE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The place's new state: its name and notes (absent notes are empty). Latitude and "
+        "longitude come both or neither (null: no position); when both are absent the "
+        "position stays as it is."
+    ),
+    "required": ["id", "name"],
+    "properties": {
+        "id": UUID,
+        "name": {"type": "string", "minLength": 1, "maxLength": PLACE_NAME_MAX},
+        "notes": {"type": "string", "maxLength": PLACE_NOTES_MAX},
+        "latitude": {"type": ["number", "null"], "minimum": -90, "maximum": 90},
+        "longitude": {"type": ["number", "null"], "minimum": -180, "maximum": 180},
+    },
+}
+
+
+def _apply_place(context: sync.OpContext, data: dict[str, Any]) -> sync.Applied:
+    place, superseded = services.update_place(
+        context.session,
+        context.actor,
+        services.read_place(data),
+        base_version=context.base_version,
+        client_at=context.client_at,
+    )
+    record = services.serialize_place(place)
+    return sync.Applied(record_id=str(place.id), record=record, superseded=superseded)
+
+
+def _demo_place(session: Session) -> Place | None:
+    return session.scalars(select(Place).order_by(Place.name)).first()
+
+
+def _example_place(session: Session) -> dict[str, Any]:
+    place = _demo_place(session)
+    if place is None:
+        return {"id": str(uuid7()), "name": "Gare du Nord, quai 3", "notes": ""}
+    return {
+        "id": str(place.id),
+        "name": place.name,
+        "notes": (place.notes + "\nLe gardien de nuit ouvre à 6 h.").strip(),
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+    }
+
+
+def _example_place_version(session: Session) -> int | None:
+    place = _demo_place(session)
+    return place.version if place else None
+
+
+sync.register(
+    sync.OpType(
+        name="outreach.place.update",
+        permission=Permission.OUTREACH_RECORD,
+        summary=(
+            "Change a place of the team (name, notes, position): the whole new state, with "
+            "the version it was changed from as base_version."
+        ),
+        data_schema=PLACE_SCHEMA,
+        apply=_apply_place,
+        example=_example_place,
+        example_base_version=_example_place_version,
+    )
+)

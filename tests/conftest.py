@@ -172,3 +172,21 @@ def log_in_directly(client: FlaskClient, db: Session, username: str) -> None:
         session["login_at"] = now
         session["seen_at"] = now
         session["password_at"] = user.password_changed_at.timestamp()
+
+
+@pytest.fixture()
+def login(app: Flask, db: Session) -> Callable[[str], Browser]:
+    """`login(username)`: a Browser of its own, logged in directly as that user, whose
+    language is switched to English first (so the assertions read the msgids)."""
+    from core import accounts
+
+    def login_as(username: str) -> Browser:
+        user = accounts.find_user(db, username)
+        user.language = "en"
+        db.flush()
+        browser = Browser(app.test_client())
+        log_in_directly(browser.client, db, username)
+        browser.get("/")
+        return browser
+
+    return login_as

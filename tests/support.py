@@ -49,3 +49,8 @@ def csrf_from(html: str) -> str:
     match = CSRF_META.search(html)
     assert match, "page without a csrf-token meta tag"
     return match.group(1)
+
+
+def text_of(response) -> str:
+    """A test client response's body, as text."""
+    return response.get_data(as_text=True)

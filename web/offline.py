@@ -79,6 +79,7 @@ def texts(part: str = "sentences") -> dict[str, Any]:
         "too_large": _("This change is too large to be sent."),
         "maraude_start": _("Start of a maraude"),
         "maraude_end": _("End of a maraude"),
+        "change_place": _("Change to a place"),
         "pages": offline_pages(),
     }
 
@@ -126,6 +127,8 @@ def labels() -> dict[str, Any]:
             "ended_at": _("End"),
             "km": _("Kilometres"),
             "incidents": _("Incidents"),
+            "name": _("Name"),
+            "notes": _("Notes"),
         },
         "choices": {
             name: {code: str(label) for code, label in choices.items()}

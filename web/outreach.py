@@ -89,6 +89,8 @@ def _render_form(
     session = db.session()
     if op_type.startswith("outreach.maraude."):
         return _render_maraude(template_values, op_type, errors or {}, status)
+    if op_type.startswith("outreach.place."):
+        return _render_place(template_values, base_version, errors or {}, server_record, status)
     if op_type.endswith(".create") and not template_values.get("maraude_id") and status == 200:
         running = maraudes.current(session, current_user._get_current_object())
         template_values["maraude_id"] = str(running.id) if running else ""
@@ -121,11 +123,12 @@ def _send(op_type: str, base_version: int | None):
     if status == "applied":
         return _after_applied(op_type, answer)
     if status == "conflict":
-        errors = {
-            "form": _("Somebody else changed this maraude meanwhile.")
-            if op_type.startswith("outreach.maraude.")
-            else _("Somebody else changed this encounter meanwhile.")
-        }
+        if op_type.startswith("outreach.maraude."):
+            errors = {"form": _("Somebody else changed this maraude meanwhile.")}
+        elif op_type.startswith("outreach.place."):
+            errors = {"form": _("Somebody else changed this place meanwhile.")}
+        else:
+            errors = {"form": _("Somebody else changed this encounter meanwhile.")}
         return _render_form(
             data,
             op_type=op_type,
@@ -275,6 +278,9 @@ def _after_applied(op_type: str, answer: dict[str, Any]):
     if op_type == "outreach.maraude.end":
         flash(_("The maraude has ended."), "success")
         return redirect(url_for("outreach.maraude_summary", maraude_id=answer["record"]["id"]))
+    if op_type == "outreach.place.update":
+        flash(_("Place saved."), "success")
+        return redirect(url_for("outreach.place", place_id=answer["record"]["id"]))
     flash(_("Encounter saved."), "success")
     return redirect(url_for("outreach.index"))
 
@@ -367,25 +373,48 @@ def places():
     )
 
 
-@bp.route("/places/<place_id>")
+def _render_place(
+    posted: dict[str, Any] | None,
+    base_version: int | None,
+    errors: dict[str, str],
+    server_record: dict[str, Any] | None,
+    status: int,
+):
+    """A place page: its notes, the form that changes it, its visits."""
+    team_id = _team_id()
+    session = db.session()
+    parsed = parse_uuid(str((posted or {}).get("id") or request.view_args.get("place_id", "")))
+    found = services.get_place(session, team_id, parsed) if parsed else None
+    if found is None:
+        abort(404)
+    return render(
+        "outreach/place.html",
+        **_phone_context(session, team_id),
+        place=found,
+        visits=services.place_visits(session, team_id, found.id),
+        labels=LABELS,
+        values=posted if posted is not None else services.serialize_place(found),
+        errors=errors,
+        op_id=str(uuid7()),
+        base_version=base_version,
+        server_record=server_record,
+        status=status,
+    )
+
+
+@bp.route("/places/<place_id>", methods=["GET", "POST"])
 @requires(Permission.OUTREACH_RECORD)
 def place(place_id: str):
     team_id = _team_id()
     parsed = parse_uuid(place_id)
     session = db.session()
     found = services.get_place(session, team_id, parsed) if parsed else None
-    if found is None:
+    if found is None or (request.method == "POST" and request.form.get("id") != str(found.id)):
         abort(404)
-    visits = services.place_visits(session, team_id, found.id)
+    if request.method == "POST":
+        version = request.form.get("base_version", "")
+        return _send("outreach.place.update", int(version) if version.isdigit() else None)
     audit.record_read(session, current_user, "outreach_place", found.id)
     session.commit()
     # Kept offline once seen (nicknames only: no person file is read here).
-    return _offline_page(
-        render(
-            "outreach/place.html",
-            **_phone_context(session, team_id),
-            place=found,
-            visits=visits,
-            labels=LABELS,
-        )
-    )
+    return _offline_page(_render_place(None, found.version, {}, None, 200))

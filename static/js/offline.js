@@ -38,7 +38,8 @@
     "outreach.encounter.create": "/outreach/encounters/new",
     "outreach.encounter.update": "/outreach/encounters/new",
     "outreach.maraude.start": "/outreach/maraude",
-    "outreach.maraude.end": "/outreach/maraude"
+    "outreach.maraude.end": "/outreach/maraude",
+    "outreach.place.update": "/outreach/places/" // + the place's id (draftPage)
   };
 
   var state = {
@@ -819,6 +820,7 @@
   }
 
   function opWhat(op) {
+    if (op.type === "outreach.place.update") { return t("change_place"); }
     if (op.type === "outreach.maraude.start") { return t("maraude_start"); }
     if (op.type === "outreach.maraude.end") { return t("maraude_end"); }
     return op.type === "outreach.encounter.update" ? t("change_encounter") : t("new_encounter");
@@ -830,7 +832,14 @@
   }
 
   function opTitle(op) {
+    if (op.type === "outreach.place.update") { return (op.data && op.data.name) || opWhat(op); }
     return personOf(op.data) || opWhat(op);
+  }
+
+  function draftPage(op) {
+    var page = DRAFT_PAGES[op.type];
+    if (op.type === "outreach.place.update") { return op.data && op.data.id ? page + op.data.id : null; }
+    return page;
   }
 
   function statusText(op) {
@@ -1013,7 +1022,7 @@
     var where = placeOf(data);
     return [
       el("h3", { class: "record-title", id: "op-title-" + op.id, text: opTitle(op) }),
-      el("p", { class: "record-meta", text: opWhat(op) + " · " + opWhen(data) + (where ? " · " + where : "") }),
+      el("p", { class: "record-meta", text: [opWhat(op), opWhen(data), where].filter(Boolean).join(" · ") }),
       el("p", { class: "record-meta", text: t("made_at", { time: showMoment(op.client_at || op.created, true) }) }),
       el("p", { class: "record-meta" }, [el("span", { class: "badge " + op.status, text: statusText(op) })])
     ];
@@ -1028,9 +1037,9 @@
     if (op.status === "rejected") {
       children.push(errorList(op));
       var actions = [];
-      if (DRAFT_PAGES[op.type]) {
+      if (draftPage(op)) {
         actions.push(el("a", {
-          class: "button", href: DRAFT_PAGES[op.type] + "#draft=" + op.id, "hx-boost": "false",
+          class: "button", href: draftPage(op) + "#draft=" + op.id, "hx-boost": "false",
           "data-action": "correct", "data-op": op.id, "aria-describedby": "op-title-" + op.id, text: t("correct")
         }));
       }
@@ -1073,7 +1082,10 @@
   function versions(op) {
     var mine = op.data || {};
     var theirs = op.server_record || {};
-    var rows = [
+    var rows = op.type === "outreach.place.update" ? [
+      ["name", mine.name || "—", theirs.name || "—"],
+      ["notes", mine.notes || "—", theirs.notes || "—"]
+    ] : [
       ["occurred_at", showWallTime(mine.occurred_at), showWallTime(theirs.occurred_at)],
       ["person_id", personOf(mine) || "—", personOf(theirs) || "—"],
       ["place_id", placeOf(mine) || "—", placeOf(theirs) || "—"],
@@ -1154,7 +1166,8 @@
       var again = {
         id: newId(),
         user: op.user,
-        type: "outreach.encounter.update",
+        // A change of the server's version: an encounter made here is now an update.
+        type: op.type === "outreach.encounter.create" ? "outreach.encounter.update" : op.type,
         base_version: op.server_record && typeof op.server_record.version === "number" ? op.server_record.version : op.base_version,
         client_at: new Date().toISOString(),
         data: op.data,
@@ -1297,6 +1310,8 @@
         errors.nickname = t("nickname_or_description");
       }
     }
+    var placeName = form.getAttribute("data-offline-op") === "outreach.place.update" && field(form, "name");
+    if (placeName && !placeName.value.trim()) { errors.name = t("required"); }
     if (isNewChoice(form, "place_id")) {
       var place = field(form, "place_name");
       if (place && !place.value.trim()) { errors.place_name = t("required"); }
@@ -2043,7 +2058,7 @@
 
   function renderPlaceDetail(root, detail, placeId) {
     var link = root.querySelector('[data-place-link="' + placeId + '"] .record-title');
-    var known = state.places[placeId];
+    var known = knownPlace(placeId);
     var name = known ? known.name : link ? link.textContent : placeOf({ place_id: placeId });
     var visits = {};
     Object.keys(state.encounters).forEach(function (id) {
@@ -2057,6 +2072,11 @@
     var rows = Object.keys(visits).map(function (id) { return visits[id]; });
     rows.sort(function (a, b) { return wall(a.occurred_at) < wall(b.occurred_at) ? 1 : -1; });
     detail.querySelector("[data-place-detail-name]").textContent = name || "";
+    var notes = detail.querySelector("[data-place-detail-notes]");
+    if (notes) {
+      notes.textContent = (known && known.notes) || "";
+      notes.hidden = !notes.textContent;
+    }
     detail.querySelector("[data-place-detail-last]").textContent = rows.length ?
       tp("last_visit", { time: showWallTime(rows[0].occurred_at) }) : tp("never");
     var items = rows.map(function (data) {
@@ -2073,12 +2093,73 @@
     if (wasHidden) { detail.querySelector("h2").focus(); }
   }
 
+  // A place as the phone knows it: downloaded, then changed by its ops not sent yet
+  // (`waiting`, and `base_version`: the version those changes were made from).
+  function knownPlace(placeId) {
+    var place = state.places[placeId] ? Object.assign({}, state.places[placeId]) : null;
+    state.ops.forEach(function (op) {
+      var data = op.data || {};
+      if (op.type !== "outreach.place.update" || data.id !== placeId || op.status !== "pending") { return; }
+      place = Object.assign(place || { id: placeId }, {
+        name: data.name, notes: data.notes || "", waiting: true, base_version: op.base_version
+      });
+      if ("latitude" in data || "longitude" in data) {
+        place.latitude = data.latitude;
+        place.longitude = data.longitude;
+      }
+    });
+    return place;
+  }
+
+  // Set a control to `value` unless the user changed what the page gave it.
+  function offer(control, value) {
+    if (!control || control.value !== control.defaultValue) { return; }
+    var text = value === null || value === undefined ? "" : String(value);
+    control.defaultValue = text;
+    control.value = text;
+  }
+
+  // A place page (kept offline, so maybe older than what the phone holds): the name and
+  // notes the phone knows, renamed places in the list, and the version the form changes.
+  function renderPlacePage(root) {
+    root.querySelectorAll("a[data-place-link] .record-title").forEach(function (title) {
+      var known = knownPlace(title.parentNode.getAttribute("data-place-link"));
+      if (known && known.waiting && known.name && title.textContent !== known.name) { title.textContent = known.name; }
+    });
+    var form = root.querySelector("form[data-place-form]");
+    if (!form) { return; }
+    var place = knownPlace(form.getAttribute("data-place-form"));
+    if (!place) { return; }
+    var heading = root.querySelector("h1[data-place-name]");
+    if (heading && place.name && !isDraft(form)) { heading.textContent = place.name; }
+    var notes = root.querySelector("[data-place-notes]");
+    if (notes) {
+      notes.textContent = place.notes || "";
+      notes.hidden = !place.notes;
+      var none = root.querySelector("[data-place-no-notes]");
+      if (none) { none.hidden = Boolean(place.notes); }
+    }
+    var waiting = root.querySelector("[data-place-waiting]");
+    if (waiting) { waiting.hidden = !place.waiting; }
+    if (isDraft(form) || form.querySelector("[aria-invalid]") || form.hasAttribute("data-saving")) { return; }
+    offer(field(form, "name"), place.name);
+    offer(field(form, "notes"), place.notes);
+    offer(field(form, "latitude"), place.latitude);
+    offer(field(form, "longitude"), place.longitude);
+    var version = field(form, "base_version");
+    var base = place.waiting ? place.base_version : place.version;
+    if (version && typeof base === "number" && (place.waiting || base > parseInt(version.value, 10))) {
+      version.value = String(base);
+    }
+  }
+
   function renderPhone(root) {
     if (!state.phone || !state.loaded) { return; }
     var running = renderBanners(root);
     renderMaraudePage(root, running);
     applyMaraude(root, running);
     renderPlacesPage(root);
+    renderPlacePage(root);
     root.querySelectorAll("form[data-offline-op]").forEach(function (form) {
       renderQuickPeople(form);
       renderNearby(form);

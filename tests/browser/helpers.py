@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -13,7 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
@@ -23,8 +24,10 @@ from typing import Any
 import axe_playwright_python
 import pytest
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy.orm import Session, sessionmaker
 
+from core.db import make_engine, make_session_factory
 from tests.support import fresh_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -253,14 +256,51 @@ def live_site(tag: str) -> Iterator[LiveSite]:
 
 
 @contextmanager
-def run_live_server(tag: str) -> Iterator[LiveServer]:
-    """Migrate and seed a fresh database, then serve it with gunicorn until the end."""
+def run_live_server(tag: str, **env: str) -> Iterator[LiveServer]:
+    """Migrate and seed a fresh database, then serve it with gunicorn until the end;
+    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…)."""
     with live_site(tag) as site:
+        site.env.update(env)
         server = site.start()
         try:
             yield server
         finally:
             server.stop()
+
+
+def live_server_fixture(tag: str, **env: str) -> Callable[..., Iterator[LiveServer]]:
+    """A module-scoped fixture serving a live site of its own (`live_site(tag)`): give
+    each module its own tag, so that what its tests change stays away from the others.
+
+        files_server = live_server_fixture("ofiles")
+    """
+
+    @pytest.fixture(scope="module")
+    def server(chromium_path: str) -> Iterator[LiveServer]:
+        # Depends on chromium_path so that no server starts when the tests are skipped.
+        with run_live_server(tag, **env) as running:
+            yield running
+
+    return server
+
+
+def live_sessions_fixture(server_fixture: str) -> Callable[..., Iterator[sessionmaker[Session]]]:
+    """A module-scoped fixture of sessions on the database of the live server that the
+    fixture named `server_fixture` serves, as the scheduler opens them.
+
+        sessions = live_sessions_fixture("files_server")
+    """
+
+    @pytest.fixture(scope="module")
+    def sessions(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
+        server: LiveServer = request.getfixturevalue(server_fixture)
+        engine = make_engine(server.database_url)
+        try:
+            yield make_session_factory(engine)
+        finally:
+            engine.dispose()
+
+    return sessions
 
 
 # --- In the page ----------------------------------------------------------------------
@@ -274,6 +314,60 @@ def login(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     form.locator("[name=password]").fill(password)
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
+
+
+def switch_to_english(page: Page) -> None:
+    """The language switch of the page's menu to English, unless already; the user's
+    profile keeps it for the next login."""
+    if page.locator("html").get_attribute("lang") != "en":
+        with page.expect_navigation():
+            page.locator("form.lang-switch button[name=language][value=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def log_in(page: Page, username: str) -> None:
+    """Log in through the form, then switch to English (the msgids do not change, the
+    French and Dutch wording may)."""
+    login(page, username)
+    switch_to_english(page)
+
+
+def open_from_menu(page: Page, href: str) -> None:
+    """Open a menu entry as a user would: from the bar, or through "More" on a phone
+    whose bar has no room for it (web/nav.py)."""
+    entry = page.locator(f"nav.appnav a[href='{href}']")
+    if entry.is_visible():
+        entry.click()
+    else:
+        page.locator("nav.appnav a[href='/menu']").click()
+        page.locator(f"main a[href='{href}']").click()
+    expect(page).to_have_url(re.compile(re.escape(href) + r"(\?.*)?$"))
+
+
+def new_page(
+    chromium: Browser, server: LiveServer, viewport: dict, *, watch_csp: bool = False
+) -> Iterator[Page]:
+    """A page in a context of its own at `viewport` (a phone's at VIEWPORT, else a
+    desktop's), closed afterwards: `yield from new_page(...)` in a fixture. With
+    `watch_csp`, the console's Content-Security-Policy complaints are kept in
+    `page.csp_errors`, which check_page requires to be empty."""
+    context = new_phone_context(
+        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
+    )
+    try:
+        page = context.new_page()
+        if watch_csp:
+            page.csp_errors = []  # type: ignore[attr-defined]
+            page.on(
+                "console",
+                lambda message: (
+                    "Content Security Policy" in message.text
+                    and page.csp_errors.append(message.text)
+                ),  # type: ignore[attr-defined]
+            )
+        yield page
+    finally:
+        context.close()
 
 
 def assert_accessible(page: Page) -> None:
@@ -300,6 +394,16 @@ def assert_accessible(page: Page) -> None:
                 f"({violation['helpUrl']})\n    targets: {targets}"
             )
         pytest.fail("\n".join(lines), pytrace=False)
+
+
+def check_page(page: Page) -> None:
+    """axe-core, nothing wider than the window, and no CSP complaint on a page that
+    new_page(watch_csp=True) opened."""
+    assert_accessible(page)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    viewport = page.viewport_size or VIEWPORT
+    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
+    assert getattr(page, "csp_errors", []) == []
 
 
 def service_worker_ready(page: Page) -> str:
@@ -333,6 +437,12 @@ def _catalogue(locale: str) -> dict[str, str]:
 def translated(locale: str, msgid: str) -> str:
     """What the app shows for `msgid` in `locale`: the catalogue's text, else the msgid."""
     return _catalogue(locale).get(msgid, msgid)
+
+
+def en(msgid: str, **values: object) -> str:
+    """What the app shows in English for `msgid`, with `values` put in (%(name)s)."""
+    text = translated("en", msgid)
+    return text % values if values else text
 
 
 def has_translation(locale: str, msgid: str) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -36,10 +35,11 @@ from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
     assert_accessible,
-    live_site,
-    login,
+    en,
+    live_server_fixture,
+    log_in,
     new_phone_context,
-    translated,
+    open_from_menu,
 )
 
 pytestmark = pytest.mark.browser
@@ -47,20 +47,7 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 1024, "height": 768}
 TAG = secrets.token_hex(3)
 
-
-def en(msgid: str, **values: object) -> str:
-    text = translated("en", msgid)
-    return text % values if values else text
-
-
-@pytest.fixture(scope="module")
-def desk_server(chromium_path: str) -> Iterator[LiveServer]:
-    with live_site("apptd") as site:
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+desk_server = live_server_fixture("apptd")
 
 
 @pytest.fixture(scope="module")
@@ -144,14 +131,6 @@ def place(desk_server: LiveServer) -> dict[str, object]:
         engine.dispose()
 
 
-def log_in(page: Page, username: str) -> None:
-    login(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
 def block(page: Page, name: str):
     return page.locator("li.desk-block", has_text=name)
 
@@ -162,7 +141,7 @@ def test_reception_flow_on_a_tablet(chromium: Browser, desk_server: LiveServer, 
     page = context.new_page()
     try:
         log_in(page, "accueil")
-        page.locator("nav.appnav a[href='/accueil/']").click()
+        open_from_menu(page, "/accueil/")
         expect(page.get_by_role("heading", level=1)).to_contain_text(en("Reception desk"))
         page.goto(f"/accueil/?location={place['location']}")
         expect(block(page, "Amina Late")).to_be_visible()
@@ -220,7 +199,7 @@ def test_the_agents_list_on_a_phone(chromium: Browser, desk_server: LiveServer, 
     page = context.new_page()
     try:
         log_in(page, str(place["agent"]))
-        page.locator("nav.appnav a[href='/mes-rendez-vous']").click()
+        open_from_menu(page, "/mes-rendez-vous")
         expect(page.get_by_role("heading", level=1)).to_have_text(en("My appointments"))
         expect(page.locator("main")).to_contain_text("Amina Late")
         expect(

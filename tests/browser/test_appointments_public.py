@@ -18,13 +18,12 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_session_factory
 from notifications.models import Message
 from tests.browser.helpers import (
-    VIEWPORT,
     LiveServer,
-    assert_accessible,
-    live_site,
+    check_page,
+    live_server_fixture,
+    live_sessions_fixture,
     new_phone_context,
     translated,
 )
@@ -32,24 +31,8 @@ from tests.browser.helpers import (
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def booking_server(chromium_path: str) -> Iterator[LiveServer]:
-    with live_site("apptb") as site:
-        site.env["TERRAIN_SMS_GATEWAY"] = "console"
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def sessions(booking_server: LiveServer) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(booking_server.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+booking_server = live_server_fixture("apptb", TERRAIN_SMS_GATEWAY="console")
+sessions = live_sessions_fixture("booking_server")
 
 
 @pytest.fixture()
@@ -68,13 +51,6 @@ def dutch(chromium: Browser, booking_server: LiveServer) -> Iterator[BrowserCont
 
 def a_mobile() -> str:
     return "0471 " + " ".join(f"{secrets.randbelow(100):02d}" for _ in range(3))
-
-
-def check_page(page: Page) -> None:
-    """axe-core, and nothing wider than the phone."""
-    assert_accessible(page)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= (page.viewport_size or VIEWPORT)["width"], f"{page.url} scrolls sideways"
 
 
 def latest_code(sessions: sessionmaker[Session]) -> tuple[str, str]:

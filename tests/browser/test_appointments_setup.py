@@ -20,11 +20,12 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
-    assert_accessible,
-    live_site,
-    login,
-    new_phone_context,
-    translated,
+    check_page,
+    en,
+    live_server_fixture,
+    log_in,
+    new_page,
+    open_from_menu,
 )
 
 pytestmark = pytest.mark.browser
@@ -32,31 +33,7 @@ pytestmark = pytest.mark.browser
 BASE = "/parametres/rendez-vous"
 DESKTOP = {"width": 1280, "height": 900}
 
-
-def en(msgid: str, **values: object) -> str:
-    text = translated("en", msgid)
-    return text % values if values else text
-
-
-@pytest.fixture(scope="module")
-def setup_server(chromium_path: str) -> Iterator[LiveServer]:
-    # Depends on chromium_path so that no server starts when the tests are skipped.
-    with live_site("appts") as site:
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-def new_page(chromium: Browser, server: LiveServer, viewport: dict) -> Iterator[Page]:
-    context = new_phone_context(
-        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
-    )
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+setup_server = live_server_fixture("appts")
 
 
 @pytest.fixture()
@@ -69,22 +46,6 @@ def desktop_page(chromium: Browser, setup_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, setup_server, DESKTOP)
 
 
-def log_in(page: Page, username: str) -> None:
-    login(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
-def check_page(page: Page) -> None:
-    """axe-core, and nothing wider than the window."""
-    assert_accessible(page)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    viewport = page.viewport_size or VIEWPORT
-    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
-
-
 def tab(page: Page, endpoint_path: str) -> None:
     page.locator(f"nav.sms-tabs a[href='{BASE}{endpoint_path}']").click()
     expect(page).to_have_url(re.compile(re.escape(BASE + endpoint_path) + "$"))
@@ -95,7 +56,7 @@ def create_service_with_a_plan(page: Page, *, agent: str, weekdays: list[str]) -
     """The whole flow through the pages; returns the new service's code."""
     code = f"essai-{secrets.token_hex(3)}"
     log_in(page, "coordination")
-    page.locator(f"nav.appnav a[href='{BASE}/services']").click()
+    open_from_menu(page, f"{BASE}/services")
     expect(page.get_by_role("heading", level=1)).to_have_text(en("Services"))
     check_page(page)
 

@@ -20,58 +20,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import accounts, clock
-from core.db import make_engine, make_session_factory
 from outreach import services
 from outreach.demo import demo_id
 from outreach.models import Encounter, Referral
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
-    assert_accessible,
-    live_site,
-    login,
-    new_phone_context,
-    translated,
+    check_page,
+    en,
+    live_server_fixture,
+    live_sessions_fixture,
+    log_in,
+    new_page,
+    open_from_menu,
 )
 
 pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
 
-
-def en(msgid: str, **values: object) -> str:
-    text = translated("en", msgid)
-    return text % values if values else text
-
-
-@pytest.fixture(scope="module")
-def files_server(chromium_path: str) -> Iterator[LiveServer]:
-    # Depends on chromium_path so that no server starts when the tests are skipped.
-    with live_site("ofiles") as site:
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def sessions(files_server: LiveServer) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(files_server.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-def new_page(chromium: Browser, server: LiveServer, viewport: dict) -> Iterator[Page]:
-    context = new_phone_context(
-        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
-    )
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+files_server = live_server_fixture("ofiles")
+sessions = live_sessions_fixture("files_server")
 
 
 @pytest.fixture()
@@ -82,22 +51,6 @@ def phone_page(chromium: Browser, files_server: LiveServer) -> Iterator[Page]:
 @pytest.fixture()
 def desktop_page(chromium: Browser, files_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, files_server, DESKTOP)
-
-
-def log_in(page: Page, username: str) -> None:
-    login(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
-def check_page(page: Page) -> None:
-    """axe-core, and nothing wider than the window."""
-    assert_accessible(page)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    viewport = page.viewport_size or VIEWPORT
-    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
 
 
 def flash(page: Page, text: str) -> Locator:
@@ -150,7 +103,7 @@ def test_merge_two_anonymous_people_keeps_both_timelines_then_undo(
     second = meet(sessions, f"Bonnet rouge {tag}", f"Second récit {tag}", days_ago=1)
 
     log_in(page, "rue1")
-    page.locator("nav.appnav a[href='/outreach/personnes']").click()
+    open_from_menu(page, "/outreach/personnes")
     expect(page.get_by_role("heading", level=1)).to_have_text(en("People"))
     check_page(page)
     page.get_by_label(en("Search by nickname or description")).fill(tag)
@@ -237,7 +190,7 @@ def test_directory_settings_alerts_and_purges_are_accessible(
     size = VIEWPORT if viewport == "phone" else DESKTOP
     for page in new_page(chromium, files_server, size):
         log_in(page, "admin")
-        page.locator("nav.appnav a[href='/outreach/partenaires']").click()
+        open_from_menu(page, "/outreach/partenaires")
         expect(page.get_by_role("heading", level=1)).to_have_text(en("Services directory"))
         check_page(page)
         page.get_by_role("link", name=en("Add a service")).click()

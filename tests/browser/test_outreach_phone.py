@@ -20,14 +20,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_session_factory
 from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude
 from tests.browser.helpers import (
     LiveServer,
     assert_accessible,
-    live_site,
+    live_server_fixture,
+    live_sessions_fixture,
     new_phone_context,
+    switch_to_english,
 )
 from tests.browser.test_sync import (
     form,
@@ -55,24 +56,8 @@ COUNT_TAPS = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def phone_server(chromium_path: str) -> Iterator[LiveServer]:
-    # Depends on chromium_path so that no server starts when the tests are skipped.
-    with live_site("ophone") as site:
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def sessions(phone_server: LiveServer) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(phone_server.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+phone_server = live_server_fixture("ophone")
+sessions = live_sessions_fixture("phone_server")
 
 
 @pytest.fixture()
@@ -88,10 +73,7 @@ def phone(chromium: Browser, phone_server: LiveServer) -> Iterator[BrowserContex
 def english(page: Page, username: str) -> None:
     """Log in (the offline pages kept), in English."""
     log_in(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
+    switch_to_english(page)
     # The kept pages are the French ones: take the English ones while online.
     for path in OFFLINE_VIEWS:
         page.goto(path)

@@ -19,11 +19,12 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
-    assert_accessible,
-    live_site,
-    login,
-    new_phone_context,
-    translated,
+    check_page,
+    en,
+    live_server_fixture,
+    log_in,
+    new_page,
+    open_from_menu,
 )
 
 pytestmark = pytest.mark.browser
@@ -32,66 +33,17 @@ URL = "/outreach/indicateurs"
 DESKTOP = {"width": 1280, "height": 900}
 CHARTS = ("contacts", "needs", "ethos", "ages", "referrals")
 
-
-def en(msgid: str, **values: object) -> str:
-    text = translated("en", msgid)
-    return text % values if values else text
-
-
-@pytest.fixture(scope="module")
-def reports_server(chromium_path: str) -> Iterator[LiveServer]:
-    # Depends on chromium_path so that no server starts when the tests are skipped.
-    with live_site("reports") as site:
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-def new_page(chromium: Browser, server: LiveServer, viewport: dict) -> Iterator[Page]:
-    context = new_phone_context(
-        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
-    )
-    try:
-        page = context.new_page()
-        page.csp_errors = []  # type: ignore[attr-defined]
-        page.on(
-            "console",
-            lambda message: (
-                "Content Security Policy" in message.text and page.csp_errors.append(message.text)
-            ),  # type: ignore[attr-defined]
-        )
-        yield page
-    finally:
-        context.close()
+reports_server = live_server_fixture("reports")
 
 
 @pytest.fixture()
 def phone_page(chromium: Browser, reports_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, reports_server, VIEWPORT)
+    yield from new_page(chromium, reports_server, VIEWPORT, watch_csp=True)
 
 
 @pytest.fixture()
 def desktop_page(chromium: Browser, reports_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, reports_server, DESKTOP)
-
-
-def log_in(page: Page, username: str) -> None:
-    login(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
-def check_page(page: Page) -> None:
-    """axe-core, nothing wider than the window, no CSP complaint."""
-    assert_accessible(page)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    viewport = page.viewport_size or VIEWPORT
-    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
-    assert page.csp_errors == []  # type: ignore[attr-defined]
+    yield from new_page(chromium, reports_server, DESKTOP, watch_csp=True)
 
 
 def check_charts(page: Page) -> None:
@@ -144,7 +96,7 @@ def test_a_street_educator_on_a_phone(phone_page: Page):
 def test_an_admin_on_a_desktop_picks_a_month_and_downloads(desktop_page: Page):
     page = desktop_page
     log_in(page, "admin")
-    page.locator("nav.appnav a[href='/outreach/partenaires']").click()
+    open_from_menu(page, "/outreach/partenaires")
     page.locator(f"nav.sms-tabs a[href='{URL}']").click()
     expect(page).to_have_url(re.compile(re.escape(URL) + "$"))
     check_charts(page)

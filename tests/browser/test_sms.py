@@ -25,23 +25,22 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_datetime
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
-from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from core.db import make_engine, make_session_factory
 from notifications import texts
 from notifications.broadcasts import expand_pending
 from notifications.dispatch import dispatch_due
 from notifications.gateways import ConsoleGateway
 from notifications.sms import count_segments
 from tests.browser.helpers import (
-    VIEWPORT,
     LiveServer,
-    assert_accessible,
-    live_site,
-    login,
+    check_page,
+    en,
+    live_server_fixture,
+    live_sessions_fixture,
+    log_in,
     new_phone_context,
-    translated,
+    open_from_menu,
 )
 
 pytestmark = pytest.mark.browser
@@ -49,11 +48,6 @@ pytestmark = pytest.mark.browser
 TOKEN = f"sms-browser-{secrets.token_hex(12)}"
 BRUSSELS = ZoneInfo("Europe/Brussels")
 POLL_WAIT = 15_000  # ms: the broadcast page asks for its progress every 2 s
-
-
-def en(msgid: str, **values: object) -> str:
-    text = translated("en", msgid)
-    return text % values if values else text
 
 
 def flat(text: str) -> str:
@@ -64,27 +58,8 @@ def flat(text: str) -> str:
 # --- The live site ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sms_server(chromium_path: str) -> Iterator[LiveServer]:
-    # Depends on chromium_path so that no server starts when the tests are skipped.
-    with live_site("smsb") as site:
-        site.env["TWILIO_AUTH_TOKEN"] = TOKEN
-        site.env["TERRAIN_SMS_GATEWAY"] = "console"
-        server = site.start()
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def sessions(sms_server: LiveServer) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the live site's database, as the scheduler opens them."""
-    engine = make_engine(sms_server.database_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+sms_server = live_server_fixture("smsb", TWILIO_AUTH_TOKEN=TOKEN, TERRAIN_SMS_GATEWAY="console")
+sessions = live_sessions_fixture("sms_server")
 
 
 @pytest.fixture()
@@ -99,26 +74,9 @@ def page(phone: BrowserContext) -> Page:
     return phone.new_page()
 
 
-def log_in(page: Page, username: str) -> None:
-    """Log in, then switch to English (the profile keeps it for the next login)."""
-    login(page, username)
-    if page.locator("html").get_attribute("lang") != "en":
-        with page.expect_navigation():
-            page.locator("form.lang-switch button[name=language][value=en]").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-
-
-def check_page(page: Page) -> None:
-    """axe-core, and nothing wider than the phone."""
-    assert_accessible(page)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    viewport = page.viewport_size or VIEWPORT
-    assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
-
-
 def open_sms(page: Page) -> None:
     """The SMS entry of the main menu."""
-    page.locator("nav.appnav a[href='/sms/']").click()
+    open_from_menu(page, "/sms/")
     expect(page).to_have_url(re.compile(r"/sms/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(en("Sent SMS"))
 

@@ -16,30 +16,22 @@ import threading
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from unittest import mock
 
-import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from appointments.models import (
-    AgentService,
     Appointment,
     Location,
-    OpeningHours,
     Service,
-    ServiceLocation,
-    WorkingPlan,
 )
 from appointments.slots import is_public_holiday
-from core import accounts, clock
+from core import clock
 from tests.live.conftest import Live
 from tests.live.phone import Phone
-from tests.support import postgres_url
+from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
 
-pytestmark = pytest.mark.skipif(
-    postgres_url() is None, reason="PostgreSQL only: set TEST_DATABASE_URL"
-)
+pytestmark = POSTGRES_ONLY
 
 REQUESTS = 50
 STAFF = ("accueil", "as1", "coordination", "admin")  # every role that may book
@@ -56,49 +48,22 @@ def _day_ahead() -> date:
 def _one_agent_service(engine: Engine, tag: str) -> tuple[Service, Location, int]:
     """A service of one agent at a location open every day 09:00–12:00."""
     with Session(engine, expire_on_commit=False) as session:
-        location = Location(code=f"live-loc-{tag}", name="Antenne live", address="Rue Haute 1")
-        location.opening_hours = [
-            OpeningHours(weekday=weekday, opens=time(9, 0), closes=time(12, 0))
-            for weekday in range(7)
-        ]
-        service = Service(
-            code=f"live-svc-{tag}",
-            name_fr="Permanence sociale",
-            name_nl="Sociale permanentie",
-            name_en="Social desk",
-            duration_minutes=30,
-            buffer_minutes=0,
-            languages=["fr"],
-            min_notice_hours=0,
-            max_horizon_days=30,
-        )
-        session.add_all([location, service])
-        session.flush()
-        with mock.patch.object(accounts, "hash_password", lambda _password: "unused"):
-            agent = accounts.create_user(
-                session,
-                username=f"live-agent-{tag}",
-                display_name="Agent live",
-                password="unused-password",
-                role="social_worker",
-                check_password=False,
-            )
-        session.add_all(
-            [
-                ServiceLocation(service_id=service.id, location_id=location.id),
-                AgentService(user_id=agent.id, service_id=service.id),
-                *(
-                    WorkingPlan(
-                        user_id=agent.id,
-                        location_id=location.id,
-                        weekday=weekday,
-                        starts=time(9, 0),
-                        ends=time(12, 0),
-                        valid_from=date(2020, 1, 1),
-                    )
-                    for weekday in range(7)
-                ),
-            ]
+        service, location, agent = one_agent_service(
+            session,
+            location={"code": f"live-loc-{tag}", "name": "Antenne live", "address": "Rue Haute 1"},
+            service={
+                "code": f"live-svc-{tag}",
+                "name_fr": "Permanence sociale",
+                "name_nl": "Sociale permanentie",
+                "name_en": "Social desk",
+                "duration_minutes": 30,
+                "buffer_minutes": 0,
+                "languages": ["fr"],
+                "min_notice_hours": 0,
+                "max_horizon_days": 30,
+            },
+            agent={"username": f"live-agent-{tag}", "display_name": "Agent live"},
+            hours=(time(9, 0), time(12, 0)),
         )
         session.commit()
         return service, location, agent.id
@@ -127,11 +92,7 @@ def test_fifty_requests_for_one_start_make_exactly_one_booking(live: Live, datab
     def log_in(index: int) -> None:
         phones[index] = live.phone(names[index])
 
-    login_threads = [threading.Thread(target=log_in, args=(n,)) for n in range(REQUESTS)]
-    for thread in login_threads:
-        thread.start()
-    for thread in login_threads:
-        thread.join(timeout=60)
+    run_together(log_in, REQUESTS, timeout=60)
     assert all(phones), f"some logins failed\nserver output:\n{live.server.output()}"
 
     barrier = threading.Barrier(REQUESTS)
@@ -154,11 +115,7 @@ def test_fifty_requests_for_one_start_make_exactly_one_booking(live: Live, datab
         except BaseException as error:  # reported below, in the test's thread
             failures.append(error)
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(REQUESTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
+    run_together(send, REQUESTS, timeout=90)
     assert not failures, f"{failures}\nserver output:\n{live.server.output()}"
     assert all(answer is not None for answer in answers)
 

@@ -9,77 +9,38 @@ TEST_DATABASE_URL.
 from __future__ import annotations
 
 import threading
-from datetime import date, time
-from unittest import mock
+from datetime import time
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from appointments.desk import add_walk_in
 from appointments.models import (
-    AgentService,
     Appointment,
-    Location,
-    OpeningHours,
-    Service,
-    ServiceLocation,
-    WorkingPlan,
 )
-from core import accounts
 from tests.live.conftest import Live
-from tests.support import postgres_url
+from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
 
-pytestmark = pytest.mark.skipif(
-    postgres_url() is None, reason="PostgreSQL only: set TEST_DATABASE_URL"
-)
+pytestmark = POSTGRES_ONLY
 
 
 def _walk_ins(engine: Engine) -> tuple[int, list[int]]:
     """A place open all day, one agent working all day, two walk-ins waiting."""
     with Session(engine, expire_on_commit=False) as session:
-        location = Location(code="live-desk-loc", name="Antenne live desk", address="Rue 2")
-        location.opening_hours = [
-            OpeningHours(weekday=weekday, opens=time(0, 0), closes=time(23, 59))
-            for weekday in range(7)
-        ]
-        service = Service(
-            code="live-desk-svc",
-            name_fr="Permanence",
-            name_nl="Permanentie",
-            name_en="Desk",
-            duration_minutes=20,
-            languages=["fr"],
+        service, location, agent = one_agent_service(
+            session,
+            location={"code": "live-desk-loc", "name": "Antenne live desk", "address": "Rue 2"},
+            service={
+                "code": "live-desk-svc",
+                "name_fr": "Permanence",
+                "name_nl": "Permanentie",
+                "name_en": "Desk",
+                "duration_minutes": 20,
+                "languages": ["fr"],
+            },
+            agent={"username": "live-desk-agent", "display_name": "Agent desk"},
+            hours=(time(0, 0), time(23, 59)),
         )
-        session.add_all([location, service])
-        session.flush()
-        with mock.patch.object(accounts, "hash_password", lambda _password: "unused"):
-            agent = accounts.create_user(
-                session,
-                username="live-desk-agent",
-                display_name="Agent desk",
-                password="unused-password",
-                role="social_worker",
-                check_password=False,
-            )
-        session.add_all(
-            [
-                ServiceLocation(service_id=service.id, location_id=location.id),
-                AgentService(user_id=agent.id, service_id=service.id),
-                *(
-                    WorkingPlan(
-                        user_id=agent.id,
-                        location_id=location.id,
-                        weekday=weekday,
-                        starts=time(0, 0),
-                        ends=time(23, 59),
-                        valid_from=date(2020, 1, 1),
-                    )
-                    for weekday in range(7)
-                ),
-            ]
-        )
-        session.flush()
         people = [
             add_walk_in(session, location=location, service=service, actor=None, name="")
             for _ in range(2)
@@ -110,11 +71,7 @@ def test_two_desks_call_two_walk_ins_to_one_agent_one_succeeds(live: Live, datab
         )
         answers[index] = status
 
-    threads = [threading.Thread(target=call, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=90)
+    run_together(call, 2, timeout=90)
     assert sorted(answers) == [200, 422], (answers, live.server.output())
     with database.connect() as connection:
         rows = connection.execute(

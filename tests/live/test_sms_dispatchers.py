@@ -33,11 +33,10 @@ from core.db import make_engine
 from core.migrations import upgrade
 from notifications.models import Contact, Message
 from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, in_process, read_stats
-from tests.support import fresh_database, postgres_url
+from tests.live.support import POSTGRES_ONLY
+from tests.support import fresh_database
 
-pytestmark = pytest.mark.skipif(
-    postgres_url() is None, reason="PostgreSQL only: set TEST_DATABASE_URL"
-)
+pytestmark = POSTGRES_ONLY
 
 PUBLIC_URL = "https://terrain.example"
 READY_TIMEOUT = 30.0

@@ -20,6 +20,7 @@ from tests.live.phone import (
     stored_encounters,
     stored_ops,
 )
+from tests.live.support import run_together
 
 
 def _by_id(changes: list[dict[str, Any]], kind: str) -> dict[str, list[dict[str, Any]]]:
@@ -46,11 +47,7 @@ def test_same_batch_three_times_at_once_is_applied_once(live: Live, database: En
         except BaseException as error:  # reported below, in the test's thread
             failures.append(error)
 
-    threads = [threading.Thread(target=send, args=(slot,)) for slot in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_together(send, 3, timeout=120)
     assert not failures, f"{failures}\nserver output:\n{live.server.output()}"
     assert all(batch is not None for batch in answers)
 

@@ -20,6 +20,7 @@ from appointments.verification import PhoneCheck
 from core import clock
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
+from tests.support import text_of
 from web.appointments_booking import start_value
 
 LANDLINE = "02 512 34 56"
@@ -43,10 +44,6 @@ def agenda(db) -> Agenda:
 def en(browser):
     browser.client.set_cookie("terrain_lang", "en")
     return browser
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def times_url(agenda: Agenda) -> str:
@@ -97,7 +94,7 @@ def appointments_of(db, number: str) -> list[Appointment]:
 
 def test_services_list_the_three_kinds(en):
     response = en.get("/rendez-vous")
-    page = text(response)
+    page = text_of(response)
     assert response.status_code == 200
     assert "Step 1 of 5" in page
     assert 'href="/rendez-vous/permanence-sociale"' in page  # online
@@ -112,15 +109,15 @@ def test_services_list_the_three_kinds(en):
 
 
 def test_the_login_page_links_to_booking(en):
-    assert 'href="/rendez-vous/"' in text(en.get("/login"))
+    assert 'href="/rendez-vous/"' in text_of(en.get("/login"))
 
 
 def test_an_unknown_service_or_place_is_a_friendly_404(en, agenda):
     response = en.get("/rendez-vous/no-such-service")
     assert response.status_code == 404
-    assert "We cannot find this service" in text(response)
+    assert "We cannot find this service" in text_of(response)
     response = en.get(f"/rendez-vous/{agenda.service.code}/no-such-place")
-    assert response.status_code == 404 and "We cannot find this place" in text(response)
+    assert response.status_code == 404 and "We cannot find this place" in text_of(response)
     # A place that does not offer the service is unknown too.
     assert en.get(f"/rendez-vous/{agenda.service.code}/bxl-marolles").status_code == 404
     response = en.post(f"/rendez-vous/no-such-service/{agenda.location.code}", {"start": "x"})
@@ -134,12 +131,12 @@ def test_phone_only_services_go_back_to_the_list(en):
 
 
 def test_places_sorted_by_postcode(en):
-    page = text(en.get("/rendez-vous/permanence-sociale"))
+    page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "Step 2 of 5" in page and "Use my position" in page
     response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "6020"})
     assert response.status_code == 302
     assert "6020" not in response.headers["Location"]  # in the session, not the URL
-    page = text(en.get("/rendez-vous/permanence-sociale"))
+    page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "It is a guess, not a distance." in page
     order = [page.index(name) for name in ("Espace citoyen Dampremy", "Antenne Marolles")]
     assert order == sorted(order)
@@ -152,7 +149,7 @@ def test_places_sorted_by_position(en):
         {"how": "position", "lat": "50.8370", "lon": "4.3480"},
     )
     assert response.status_code == 302 and "50.8" not in response.headers["Location"]
-    page = text(en.get("/rendez-vous/permanence-sociale"))
+    page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "as the crow flies" in page
     first = page.index("Antenne Marolles")
     assert first < page.index("Espace citoyen Dampremy")
@@ -162,7 +159,7 @@ def test_places_sorted_by_position(en):
 def test_bad_postcode_or_position_is_422(en):
     response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "12"})
     assert response.status_code == 422
-    page = text(response)
+    page = text_of(response)
     assert (
         "Give a Belgian postcode" in page
         and 'aria-describedby="postcode-hint postcode-error"' in page
@@ -177,19 +174,19 @@ def test_bad_postcode_or_position_is_422(en):
 
 
 def test_times_grouped_by_day_with_week_paging(en, agenda):
-    page = text(en.get(times_url(agenda)))
+    page = text_of(en.get(times_url(agenda)))
     assert "Step 3 of 5" in page
     # Today's first time is 11:00 (2 hours' notice); Thursday has 09:00 … 11:30.
     assert "Thursday, December 3, 2026" in page
     assert 'value="2026-12-03T09:00:00+01:00"' in page
     assert 'value="2026-12-01T10:30:00+01:00"' not in page  # too soon
     assert "Earlier" not in page and f"{times_url(agenda)}?from=2026-12-08" in page
-    later = text(en.get(f"{times_url(agenda)}?from=2026-12-08"))
+    later = text_of(en.get(f"{times_url(agenda)}?from=2026-12-08"))
     assert "Tuesday, December 8, 2026" in later and "Thursday, December 3" not in later
     assert f"{times_url(agenda)}?from=2026-12-01" in later
     # Dates in the person's language.
     en.client.set_cookie("terrain_lang", "nl")
-    assert "donderdag 3 december 2026" in text(en.get(times_url(agenda)))
+    assert "donderdag 3 december 2026" in text_of(en.get(times_url(agenda)))
 
 
 def test_past_or_off_grid_times_are_refused(en, agenda, db):
@@ -203,13 +200,13 @@ def test_past_or_off_grid_times_are_refused(en, agenda, db):
         value = start_value(start) if start else "not-a-date"
         response = en.post(times_url(agenda), {"start": value})
         assert response.status_code == 422, value
-        assert sentence in text(response)
+        assert sentence in text_of(response)
     with en.client.session_transaction() as session:
         assert "start" not in session.get("booking", {})
 
 
 def test_no_free_time_offers_the_waiting_list(en, agenda):
-    page = text(en.get(f"{times_url(agenda)}?from=2027-06-01"))  # beyond the horizon
+    page = text_of(en.get(f"{times_url(agenda)}?from=2027-06-01"))  # beyond the horizon
     assert "Join the waiting list" in page
 
 
@@ -221,7 +218,7 @@ def test_the_whole_path_books_once(en, agenda, db):
     locations = []
     response = choose(en, agenda)
     locations.append(response.headers["Location"])
-    page = text(en.get("/rendez-vous/details"))
+    page = text_of(en.get("/rendez-vous/details"))
     assert "Step 4 of 5" in page and "You will get a confirmation and reminders by SMS." in page
     assert 'value="fr" checked' in page or 'value="en" checked' in page
     response = details(en, number, language="en")
@@ -230,7 +227,7 @@ def test_the_whole_path_books_once(en, agenda, db):
     check = db.scalar(select(PhoneCheck).order_by(PhoneCheck.id.desc()))
     message = db.scalar(select(Message).where(Message.key == f"phone-check:{check.id}"))
     assert message.to == number and message.body.startswith("CPAS: your code is")
-    page = text(en.get("/rendez-vous/code"))
+    page = text_of(en.get("/rendez-vous/code"))
     assert "Step 5 of 5" in page and number not in page
     assert "You can ask for a new code in 60 seconds." in page
     response = en.post("/rendez-vous/code", {"code": last_code(db)})
@@ -238,7 +235,7 @@ def test_the_whole_path_books_once(en, agenda, db):
     locations.append(response.headers["Location"])
     assert locations[-1].endswith("/rendez-vous/done")
     done = en.get("/rendez-vous/done")
-    page = text(done)
+    page = text_of(done)
     assert "Your appointment is booked" in page
     assert "Thursday, December 3, 2026" in page and "10:00" in page
     assert "Antenne Test" in page and "Rue Haute 298, 1000 Bruxelles" in page
@@ -279,7 +276,7 @@ def test_final_post_twice_at_once_books_once(en, agenda, db):
         session.update(saved)
     response = en.post("/rendez-vous/code", {"code": code})
     assert response.status_code == 302 and response.headers["Location"].endswith("/done")
-    page = text(en.get("/rendez-vous/done"))
+    page = text_of(en.get("/rendez-vous/done"))
     assert "Your appointment is booked" in page and "open the link in the SMS" in page
     assert len(appointments_of(db, number)) == 1
 
@@ -297,7 +294,7 @@ def test_bad_numbers_are_refused_and_send_nothing(en, agenda, db, phone, sentenc
     before = db.scalar(select(func.count(Message.id)))
     response = details(en, phone)
     assert response.status_code == 422
-    page = text(response)
+    page = text_of(response)
     assert sentence in page and 'aria-describedby="phone-hint phone-error"' in page
     assert db.scalar(select(func.count(Message.id))) == before
 
@@ -305,7 +302,7 @@ def test_bad_numbers_are_refused_and_send_nothing(en, agenda, db, phone, sentenc
 def test_name_is_needed(en, agenda):
     choose(en, agenda)
     response = details(en, mobile(), name=" ")
-    assert response.status_code == 422 and 'id="name-error"' in text(response)
+    assert response.status_code == 422 and 'id="name-error"' in text_of(response)
 
 
 def test_wrong_code_then_too_many_tries(en, agenda, db):
@@ -315,13 +312,13 @@ def test_wrong_code_then_too_many_tries(en, agenda, db):
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     response = en.post("/rendez-vous/code", {"code": wrong})
     assert response.status_code == 422
-    assert "This code is not right. You can try 4 more times." in text(response)
+    assert "This code is not right. You can try 4 more times." in text_of(response)
     response = en.post("/rendez-vous/code", {"code": "12"})
-    assert response.status_code == 422 and "Type the 6 digits" in text(response)
+    assert response.status_code == 422 and "Type the 6 digits" in text_of(response)
     for _ in range(4):
         response = en.post("/rendez-vous/code", {"code": wrong})
     assert response.status_code == 422
-    assert "Too many wrong codes. Ask for a new code." in text(response)
+    assert "Too many wrong codes. Ask for a new code." in text_of(response)
     response = en.post("/rendez-vous/code", {"code": code})
     assert response.status_code == 422
     assert (
@@ -338,10 +335,10 @@ def test_expired_code_and_a_new_one(en, agenda, db, frozen):
     details(en, number)
     old = last_code(db)
     response = en.post("/rendez-vous/code/new")
-    assert response.status_code == 429 and "Wait 60 seconds" in text(response)
+    assert response.status_code == 429 and "Wait 60 seconds" in text_of(response)
     frozen.advance(minutes=11)
     response = en.post("/rendez-vous/code", {"code": old})
-    assert response.status_code == 422 and "This code is too old." in text(response)
+    assert response.status_code == 422 and "This code is too old." in text_of(response)
     response = en.post("/rendez-vous/code/new")
     assert response.status_code == 302
     assert en.post("/rendez-vous/code", {"code": old}).status_code == 422
@@ -362,7 +359,7 @@ def test_codes_are_limited_per_number(en, agenda, db, frozen):
     en.client.environ_base["REMOTE_ADDR"] = "198.51.100.99"
     response = details(en, number)
     assert response.status_code == 429
-    assert "Too many codes were sent to this number" in text(response)
+    assert "Too many codes were sent to this number" in text_of(response)
     assert int(response.headers["Retry-After"]) > 0
 
 
@@ -373,7 +370,7 @@ def test_codes_are_limited_per_address(en, agenda, db):
         assert details(en, mobile()).status_code == 302
     response = details(en, mobile())
     assert response.status_code == 429
-    assert "Too many codes were asked from here" in text(response)
+    assert "Too many codes were asked from here" in text_of(response)
 
 
 def test_a_fourth_booking_from_one_number_is_refused(en, agenda, db):
@@ -383,7 +380,7 @@ def test_a_fourth_booking_from_one_number_is_refused(en, agenda, db):
     db.commit()
     response = book_path(en, db, agenda, number, at(9, 30))
     assert response.status_code == 422
-    assert "This number already has 3 appointments to come." in text(response)
+    assert "This number already has 3 appointments to come." in text_of(response)
     assert len(appointments_of(db, number)) == 3
 
 
@@ -396,7 +393,7 @@ def test_a_time_taken_meanwhile_goes_back_to_the_times(en, agenda, db):
     response = en.post("/rendez-vous/code", {"code": last_code(db)})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(times_url(agenda))
-    page = text(en.get(times_url(agenda)))
+    page = text_of(en.get(times_url(agenda)))
     assert "This time was just taken by someone else." in page
     assert "The next free times" in page
     assert 'value="2026-12-03T10:30:00+01:00"' in page
@@ -429,12 +426,12 @@ def test_join_the_waiting_list(en, agenda, db):
     en.get(times_url(agenda))
     response = en.post(f"{times_url(agenda)}/waiting")
     assert response.status_code == 302 and response.headers["Location"].endswith("/details")
-    page = text(en.get("/rendez-vous/details"))
+    page = text_of(en.get("/rendez-vous/details"))
     assert "Waiting list" in page and "You will get an SMS when a time becomes free." in page
     assert details(en, number, language="nl").status_code == 302
     response = en.post("/rendez-vous/code", {"code": last_code(db)})
     assert response.status_code == 302
-    page = text(en.get("/rendez-vous/done"))
+    page = text_of(en.get("/rendez-vous/done"))
     assert "You are on the waiting list" in page
     entry = db.scalar(select(WaitingEntry).where(WaitingEntry.service_id == agenda.service.id))
     assert entry is not None and entry.status == "waiting"
@@ -454,13 +451,13 @@ def booked(db, agenda) -> tuple[Appointment, str]:
 
 def test_move_shows_the_times_then_asks_then_moves(en, db, booked, agenda):
     appointment, token = booked
-    page = text(en.get(f"/r/{token}"))
+    page = text_of(en.get(f"/r/{token}"))
     assert f'href="/r/{token}/move"' in page and "Move this appointment" in page
-    page = text(en.get(f"/r/{token}/move"))
+    page = text_of(en.get(f"/r/{token}/move"))
     assert "Move your appointment" in page
     assert 'value="2026-12-03T11:00:00+01:00"' in page
     response = en.post(f"/r/{token}/move", {"start": start_value(at(11))})
-    page = text(response)
+    page = text_of(response)
     assert response.status_code == 200 and "Move your appointment?" in page
     assert 'name="confirm" value="1"' in page
     db.refresh(appointment)
@@ -469,11 +466,11 @@ def test_move_shows_the_times_then_asks_then_moves(en, db, booked, agenda):
     assert response.status_code == 302
     new_token = re.search(r"/r/([^/?]+)\?moved=1", response.headers["Location"]).group(1)
     assert new_token != token
-    page = text(en.get(f"/r/{new_token}?moved=1"))
+    page = text_of(en.get(f"/r/{new_token}?moved=1"))
     assert "Your appointment is moved." in page and "11:00" in page
     db.refresh(appointment)
     assert appointment.status == "cancelled" and appointment.cancelled_by == "person"
-    page = text(en.get(f"/r/{token}"))
+    page = text_of(en.get(f"/r/{token}"))
     assert "Cancelled" in page and "/move" not in page
 
 
@@ -483,11 +480,11 @@ def test_move_to_a_taken_or_bad_time(en, db, booked, agenda):
     db.commit()
     response = en.post(f"/r/{token}/move", {"start": start_value(at(11)), "confirm": "1"})
     assert response.status_code == 409
-    page = text(response)
+    page = text_of(response)
     assert "This time was just taken by someone else." in page
     assert "The next free times" in page
     response = en.post(f"/r/{token}/move", {"start": start_value(at(10, 10)), "confirm": "1"})
-    assert response.status_code == 422 and "not a free slot" in text(response)
+    assert response.status_code == 422 and "not a free slot" in text_of(response)
     response = en.post(f"/r/{token}/move", {"start": "nonsense"})
     assert response.status_code == 422
 

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 
 from appointments import booking, desk
 from appointments.models import Appointment
-from core import accounts, clock
+from core import clock
 from core.audit import AuditEntry
-from tests.conftest import Browser, log_in_directly
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.support import text_of
 
 HTMX = {"HX-Request": "true"}
 
@@ -31,24 +31,6 @@ def now() -> Iterator[clock.Traveller]:
 
 def go_to(traveller: clock.Traveller, moment) -> None:
     traveller.advance(seconds=(moment - clock.now()).total_seconds())
-
-
-@pytest.fixture()
-def login(app, db):
-    def login_as(username: str) -> Browser:
-        user = accounts.find_user(db, username)
-        user.language = "en"
-        db.flush()
-        browser = Browser(app.test_client())
-        log_in_directly(browser.client, db, username)
-        browser.get("/")
-        return browser
-
-    return login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def desk_url(agenda: Agenda) -> str:

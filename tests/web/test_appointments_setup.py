@@ -29,7 +29,7 @@ from appointments.models import (
 )
 from core import accounts, clock
 from core.audit import AuditEntry
-from tests.conftest import Browser, log_in_directly
+from tests.support import text_of
 
 BASE = "/parametres/rendez-vous"
 PAGES = [
@@ -43,24 +43,6 @@ PAGES = [
     f"{BASE}/indicateurs",
 ]
 _counter = itertools.count(1)
-
-
-@pytest.fixture()
-def login(app, db):
-    def login_as(username: str) -> Browser:
-        user = accounts.find_user(db, username)
-        user.language = "en"
-        db.flush()
-        browser = Browser(app.test_client())
-        log_in_directly(browser.client, db, username)
-        browser.get("/")
-        return browser
-
-    return login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def count(db, model) -> int:

@@ -17,26 +17,17 @@ from core.audit import AuditEntry
 from outreach import maraudes, minors
 from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude
-from tests.conftest import Browser, log_in_directly
+from tests.conftest import Browser
+from tests.support import text_of
 
 
 @pytest.fixture()
-def rue1(app, db) -> Browser:
-    user = accounts.find_user(db, "rue1")
-    user.language = "en"
-    db.flush()
-    browser = Browser(app.test_client())
-    log_in_directly(browser.client, db, "rue1")
-    browser.get("/")
-    return browser
+def rue1(login) -> Browser:
+    return login("rue1")
 
 
 def now_local(minutes: int = 0) -> str:
     return clock.to_local(clock.now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def start(browser: Browser, **overrides) -> tuple[str, object]:
@@ -70,15 +61,15 @@ def test_the_phone_pages_are_offline_views(rue1):
         response = rue1.get(path)
         assert response.status_code == 200, path
         assert response.headers["X-Terrain-Offline"] == "page"
-    html = text(rue1.get("/outreach/maraude"))
+    html = text_of(rue1.get("/outreach/maraude"))
     assert 'data-offline-op="outreach.maraude.start"' in html
     assert 'data-offline-op="outreach.maraude.end"' in html
-    pages = text(rue1.get("/outreach/"))
+    pages = text_of(rue1.get("/outreach/"))
     assert "/outreach/maraude" in pages and "/outreach/places/" in pages
 
 
 def test_start_defaults_to_me_and_the_usual_colleague(rue1, db):
-    html = text(rue1.get("/outreach/maraude"))
+    html = text_of(rue1.get("/outreach/maraude"))
     rue2 = accounts.find_user(db, "rue2")
     # The demo maraudes of rue1 were all with rue2: ticked by default.
     assert f'name="member_ids" value="{rue2.id}" checked' in html
@@ -93,17 +84,17 @@ def test_a_maraude_started_then_ended_without_javascript(rue1, db):
     assert maraude is not None and rue2.id in maraude.member_ids
 
     # The banner, and the encounter form carries the maraude.
-    form_html = text(rue1.get("/outreach/encounters/new"))
+    form_html = text_of(rue1.get("/outreach/encounters/new"))
     assert "Maraude in progress since" in form_html
     assert f'name="maraude_id" value="{maraude_id}"' in form_html
     saved = rue1.post("/outreach/encounters/new", encounter_form(maraude_id=maraude_id))
     assert saved.status_code == 302
     encounter = db.scalars(select(Encounter).where(Encounter.maraude_id == maraude.id)).one()
     assert encounter.ethos == "ethos_1"
-    assert "Contacts: 1" in text(rue1.get("/outreach/"))
+    assert "Contacts: 1" in text_of(rue1.get("/outreach/"))
 
     # The maraude page now offers the end.
-    page = text(rue1.get("/outreach/maraude"))
+    page = text_of(rue1.get("/outreach/maraude"))
     assert f'name="id" value="{maraude_id}" data-current-maraude' in page
     end = rue1.post(
         "/outreach/maraude/end",
@@ -118,7 +109,7 @@ def test_a_maraude_started_then_ended_without_javascript(rue1, db):
     assert end.status_code == 302 and end.location.endswith(f"/outreach/maraudes/{maraude_id}")
     db.refresh(maraude)
     assert maraude.km == 6.5 and maraude.ended_at is not None
-    summary = text(rue1.get(end.location))
+    summary = text_of(rue1.get(end.location))
     assert 'data-summary="contacts">1<' in summary
     assert 'data-summary="people">1<' in summary
     assert 'data-summary="new_people">0<' in summary
@@ -139,7 +130,7 @@ def test_a_double_tap_on_start_makes_one_maraude(rue1, db):
 def test_bad_maraude_input_says_what_and_keeps_it(rue1, db):
     maraude_id, response = start(rue1, area="Parc Josaphat", started_at=now_local(24 * 60))
     assert response.status_code == 422
-    html = text(response)
+    html = text_of(response)
     assert "Parc Josaphat" in html and "in the future" in html
     assert 'aria-invalid="true"' in html
     assert db.get(Maraude, uuid.UUID(maraude_id)) is None
@@ -151,7 +142,7 @@ def test_bad_maraude_input_says_what_and_keeps_it(rue1, db):
         {"op_id": str(uuid.uuid4()), "id": maraude_id, "ended_at": now_local(), "km": "900"},
     )
     assert end.status_code == 422
-    assert 'value="900"' in text(end) and "between" in text(end).lower()
+    assert 'value="900"' in text_of(end) and "between" in text_of(end).lower()
     assert db.get(Maraude, uuid.UUID(maraude_id)).ended_at is None
 
 
@@ -170,7 +161,7 @@ def test_bad_encounter_input_gives_422_with_messages_and_the_typed_values(rue1, 
     )
     response = rue1.post("/outreach/encounters/new", form)
     assert response.status_code == 422
-    html = text(response)
+    html = text_of(response)
     for field in ("occurred_at", "latitude", "longitude", "note", "needs", "ethos"):
         assert f'id="{field}-error"' in html, field
     assert "in the future" in html and "at most 2000" in html
@@ -187,7 +178,7 @@ def test_an_unknown_maraude_is_refused(rue1, db):
     form = encounter_form(maraude_id=str(uuid.uuid4()))
     response = rue1.post("/outreach/encounters/new", form)
     assert response.status_code == 422
-    assert "This maraude is not one of your team" in text(response)
+    assert "This maraude is not one of your team" in text_of(response)
 
 
 def test_a_minor_shows_who_the_team_alerts(rue1, db):
@@ -196,7 +187,7 @@ def test_a_minor_shows_who_the_team_alerts(rue1, db):
         db, accounts.find_user(db, "admin"), coordinator.team_id, {"contact": "SAJ Bruxelles"}
     )
     db.flush()
-    html = text(rue1.get("/outreach/encounters/new"))
+    html = text_of(rue1.get("/outreach/encounters/new"))
     assert "A minor: SAJ Bruxelles will be told." in html
     # Sent back with a minor chosen: the notice shows.
     response = rue1.post(
@@ -209,16 +200,16 @@ def test_a_minor_shows_who_the_team_alerts(rue1, db):
         ),
     )
     assert response.status_code == 422
-    notice = text(response).split("data-minor-notice")[1].split(">")[0]
+    notice = text_of(response).split("data-minor-notice")[1].split(">")[0]
     assert "hidden" not in notice
 
 
 def test_places_list_and_a_place_with_its_visits_newest_first(rue1, db):
-    html = text(rue1.get("/outreach/places/"))
+    html = text_of(rue1.get("/outreach/places/"))
     assert "Gare du Nord, quai 3" in html and "Last visit" in html
     page = rue1.get(f"/outreach/places/{demo_id('gare-nord')}")
     assert page.status_code == 200 and page.headers["X-Terrain-Offline"] == "page"
-    visits = text(page).split('id="place-visits"')[1]
+    visits = text_of(page).split('id="place-visits"')[1]
     assert visits.index("Piet") < visits.index("Momo")  # 1 day ago, then 6 days ago
     assert "Veste verte" not in visits  # nicknames only
     assert rue1.get(f"/outreach/places/{uuid.uuid4()}").status_code == 404

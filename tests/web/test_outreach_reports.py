@@ -18,26 +18,9 @@ from outreach import indicators
 from outreach.demo import demo_id
 from outreach.models import Encounter
 from tests.conftest import Browser, log_in_directly
+from tests.support import text_of
 
 URL = "/outreach/indicateurs"
-
-
-@pytest.fixture()
-def login(app, db):
-    def login_as(username: str) -> Browser:
-        user = accounts.find_user(db, username)
-        user.language = "en"
-        db.flush()
-        browser = Browser(app.test_client())
-        log_in_directly(browser.client, db, username)
-        browser.get("/")
-        return browser
-
-    return login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def street_team(db) -> Team:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from core import accounts, clock
 from core.audit import AuditEntry
 from notifications import contacts, outbox
 from notifications.models import Consent, Contact, Message, Template
-from tests.conftest import Browser, log_in_directly
+from tests.support import text_of
 
 PAGES_FOR_OFFICE = ("/sms/", "/sms/contacts", "/sms/contacts/new")
 PAGES_FOR_SETTINGS = (
@@ -24,20 +23,6 @@ PAGES_FOR_SETTINGS = (
     "/sms/templates/appointment_reminder/fr",
     "/sms/settings",
 )
-
-
-@pytest.fixture()
-def login(app, db):
-    def login_as(username: str) -> Browser:
-        user = accounts.find_user(db, username)
-        user.language = "en"
-        db.flush()
-        browser = Browser(app.test_client())
-        log_in_directly(browser.client, db, username)
-        browser.get("/")
-        return browser
-
-    return login_as
 
 
 def demo_message(db) -> Message:
@@ -54,10 +39,6 @@ def make_contact(db, name="Page Person", phones=("0471 23 45 67",), consents=())
         )
     db.flush()
     return contact
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def test_office_roles_see_the_pages_field_staff_do_not(login, db):

@@ -1,0 +1,88 @@
+"""Helpers of the live tests that race requests against the multi-worker server: the
+PostgreSQL-only mark, a service of one agent written straight into the live database,
+and threads started together."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, time
+from typing import Any
+from unittest import mock
+
+import pytest
+from sqlalchemy.orm import Session
+
+from appointments.models import (
+    AgentService,
+    Location,
+    OpeningHours,
+    Service,
+    ServiceLocation,
+    WorkingPlan,
+)
+from core import accounts
+from tests.support import postgres_url
+
+# SQLite has one writer at a time: nothing races.
+POSTGRES_ONLY = pytest.mark.skipif(
+    postgres_url() is None, reason="PostgreSQL only: set TEST_DATABASE_URL"
+)
+
+
+def one_agent_service(
+    session: Session,
+    *,
+    location: dict[str, Any],
+    service: dict[str, Any],
+    agent: dict[str, Any],
+    hours: tuple[time, time],
+) -> tuple[Service, Location, accounts.User]:
+    """A service that one agent delivers at one location, both every day between
+    `hours`; flushed, not committed. `location`, `service` and `agent` are the columns
+    of each (the agent is a social worker whose password is never used)."""
+    opens, closes = hours
+    place = Location(**location)
+    place.opening_hours = [
+        OpeningHours(weekday=weekday, opens=opens, closes=closes) for weekday in range(7)
+    ]
+    offer = Service(**service)
+    session.add_all([place, offer])
+    session.flush()
+    with mock.patch.object(accounts, "hash_password", lambda _password: "unused"):
+        user = accounts.create_user(
+            session,
+            **agent,
+            password="unused-password",
+            role="social_worker",
+            check_password=False,
+        )
+    session.add_all(
+        [
+            ServiceLocation(service_id=offer.id, location_id=place.id),
+            AgentService(user_id=user.id, service_id=offer.id),
+            *(
+                WorkingPlan(
+                    user_id=user.id,
+                    location_id=place.id,
+                    weekday=weekday,
+                    starts=opens,
+                    ends=closes,
+                    valid_from=date(2020, 1, 1),
+                )
+                for weekday in range(7)
+            ),
+        ]
+    )
+    session.flush()
+    return offer, place, user
+
+
+def run_together(target: Callable[[int], None], count: int, *, timeout: float) -> None:
+    """`target(0)` … `target(count - 1)`, each in a thread of its own: all started, then
+    each waited for at most `timeout` seconds."""
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
