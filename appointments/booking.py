@@ -586,6 +586,16 @@ def book(
 # --- Cancelling, moving --------------------------------------------------------------------
 
 
+def _lock_appointment(session: Session, appointment: Appointment) -> None:
+    """Hold the appointment's row and read it again: two cancels or two moves of one
+    appointment (two tabs, the person and the desk) run one after the other, and the
+    second sees what the first did."""
+    session.execute(
+        select(Appointment.id).where(Appointment.id == appointment.id).with_for_update()
+    )
+    session.refresh(appointment)
+
+
 def _set_cancelled(session: Session, appointment: Appointment, *, by: str) -> None:
     appointment.status = "cancelled"
     appointment.cancelled_at = clock.now()
@@ -606,6 +616,7 @@ def cancel(
     and the freed start is offered to the first person waiting for the service."""
     if by not in ("person", "staff", "sms"):
         raise Invalid({"by": FieldError("unknown_choice")})
+    _lock_appointment(session, appointment)
     if appointment.status == "cancelled":
         return appointment
     if appointment.status not in ("booked", "checked_in"):
@@ -629,8 +640,10 @@ def offer_freed_slot(
     """The first person waiting for this service (at this location or anywhere) hears of
     the freed start by SMS; their entry becomes `offered`. Nothing for a past start."""
     now = clock.now()
-    if appointment.start_at <= now:
-        return None
+    service = session.get(Service, appointment.service_id)
+    assert service is not None
+    if appointment.start_at < now + timedelta(hours=service.min_notice_hours):
+        return None  # nobody could book it online any more: offer nothing
     entry = session.scalar(
         select(WaitingEntry)
         .where(
@@ -650,8 +663,6 @@ def offer_freed_slot(
     person = session.get(BookingPerson, entry.person_id)
     assert person is not None
     contact = contact_for(session, person)
-    service = session.get(Service, appointment.service_id)
-    assert service is not None
     link = f"{_public_url(link_base)}{PUBLIC_BOOKING_PATH}"
     notify.enqueue(
         session,
@@ -689,6 +700,7 @@ def reschedule(
     manage link, sent in an `appointment_changed` SMS, and its own reminders."""
     if by not in ("person", "staff", "sms"):
         raise Invalid({"by": FieldError("unknown_choice")})
+    _lock_appointment(session, appointment)
     if appointment.status != "booked":
         raise Invalid({"status": FieldError("wrong_status")})
     service = session.get(Service, appointment.service_id)

@@ -159,7 +159,13 @@ def monthly_indicators(
     status, source = Appointment.status, Appointment.source
     booked_ahead = source != "walk_in"
     recorded = status.in_((*ATTENDED, "no_show"))
+    # A walk-in waits from arrival (its start becomes the call when called); a booked
+    # person from the later of arrival and the appointment's time.
     arrived = case(
+        (
+            and_(source == "walk_in", Appointment.checked_in_at.is_not(None)),
+            Appointment.checked_in_at,
+        ),
         (
             and_(
                 Appointment.checked_in_at.is_not(None),

@@ -46,6 +46,7 @@ from appointments.models import (
 )
 from core import audit, clock, phone
 from core.accounts import Team, User
+from core.ids import parse_id
 from core.roles import Permission, Role, can
 from core.sync import FieldError, Invalid
 
@@ -198,11 +199,10 @@ def _date(errors: _Errors, name: str, raw: Any, *, required: bool = True) -> dat
         if required:
             errors.add(name, "required")
         return None
-    try:
-        return date.fromisoformat(str(raw).strip())
-    except ValueError:
+    day = clock.parse_day(raw)
+    if day is None:
         errors.add(name, "invalid_date")
-        return None
+    return day
 
 
 def _moment(errors: _Errors, name: str, raw: Any) -> datetime | None:
@@ -214,12 +214,10 @@ def _moment(errors: _Errors, name: str, raw: Any) -> datetime | None:
         return None
     try:
         naive = datetime.fromisoformat(str(raw).strip().replace(" ", "T"))
-    except ValueError:
+        return clock.as_utc(naive) if naive.tzinfo is not None else _local(naive)
+    except (ValueError, OverflowError):  # not a date, or year 1 / 9999 shifted out of range
         errors.add(name, "invalid_datetime")
         return None
-    if naive.tzinfo is not None:
-        return clock.as_utc(naive)
-    return _local(naive)
 
 
 def _local(naive: datetime) -> datetime:
@@ -247,8 +245,8 @@ def _ids(errors: _Errors, name: str, raw: Any) -> list[int]:
     for value in values:
         if isinstance(value, int) and not isinstance(value, bool):
             ids.append(value)
-        elif isinstance(value, str) and value.strip().isdigit():
-            ids.append(int(value.strip()))
+        elif isinstance(value, str) and parse_id(value) is not None:
+            ids.append(parse_id(value))
         else:
             errors.add(name, "unknown_choice")
     return sorted(set(ids))

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy import ForeignKey, Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -47,6 +49,11 @@ MAX_TRIES = 5
 RESEND_AFTER = timedelta(seconds=60)
 CODES_PER_NUMBER = 5  # per hour
 CODES_PER_ADDRESS = 20  # per hour: a family, a social worker's office, a public computer
+# Every code of the site per hour: a ceiling on what a script rotating numbers and
+# addresses could make the CPAS pay ("SMS pumping"); far above a busy day's bookings.
+CODES_PER_HOUR_ALL = 300
+# Codes go to mobile numbers of Belgium and its neighbours only (no premium ranges abroad).
+CODE_COUNTRIES = ("BE", "FR", "NL", "LU", "DE")
 WINDOW_SECONDS = 3600
 VERIFIED_VALID = timedelta(minutes=30)
 KEEP_FOR = timedelta(days=1)
@@ -82,7 +89,8 @@ class PhoneCheck(Base):
 
 
 class RateLimited(Exception):
-    """Too many codes: `scope` is "resend" (wait a minute), "number" or "address"."""
+    """Too many codes: `scope` is "resend" (wait a minute), "number", "address" or "all"
+    (the site's hourly ceiling)."""
 
     def __init__(self, scope: str, retry_after: int):
         super().__init__(scope)
@@ -118,7 +126,20 @@ def read_mobile(raw: str) -> phone.PhoneNumber:
         raise Invalid({"phone": FieldError("invalid_phone")}) from None
     if not number.is_mobile:
         raise Invalid({"phone": FieldError("not_mobile")})
+    if phonenumbers.region_code_for_number(phonenumbers.parse(number.e164)) not in CODE_COUNTRIES:
+        raise Invalid({"phone": FieldError("country_not_served")})
     return number
+
+
+def address_key(address: str) -> str:
+    """An IPv6 client counts by its /64 (one line hands out a whole /64), IPv4 by itself."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def _contact(session: Session, number: phone.PhoneNumber, language: str, secret: str):
@@ -147,8 +168,9 @@ def _check_limits(session: Session, number_hash: str, e164: str, address: str, s
     if latest is not None:
         raise RateLimited("resend", int((latest + RESEND_AFTER - now).total_seconds() + 0.999))
     for scope, value, limit in (
-        ("address", address, CODES_PER_ADDRESS),
+        ("address", address_key(address), CODES_PER_ADDRESS),
         ("number", e164, CODES_PER_NUMBER),
+        ("all", "all", CODES_PER_HOUR_ALL),
     ):
         key = throttle.hashed_key(f"phone-code-{scope}", value, secret)
         wait = throttle.consume(session, key, limit, WINDOW_SECONDS)

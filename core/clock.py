@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -30,6 +31,25 @@ def as_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+# Dates anybody can mean in this app; beyond them a typo (year 1 or 9999 would also
+# overflow once moved to UTC). Every date read from a request goes through these.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+
+
+def parse_day(raw: Any) -> date | None:
+    """An ISO date ("2026-11-23") within FIRST_YEAR … LAST_YEAR, else None."""
+    try:
+        day = date.fromisoformat(str(raw).strip())
+    except ValueError:
+        return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def parse_month(raw: Any) -> date | None:
+    """A month ("2026-11") as its first day, within the same years, else None."""
+    return parse_day(f"{str(raw).strip()}-01") if len(str(raw).strip()) == 7 else None
 
 
 @contextmanager

@@ -19,6 +19,15 @@ def uuid7() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+def parse_id(raw: object) -> int | None:
+    """A database id typed or posted ("42"): ASCII digits, at most 9 (an int column);
+    None otherwise ("²" is a digit to str.isdigit, "99999999999" overflows)."""
+    text = str(raw).strip() if raw is not None else ""
+    if not (0 < len(text) <= 9 and text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def parse_uuid(raw: str) -> uuid.UUID | None:
     """The UUID in `raw`, or None when it is not one (never raises on user input)."""
     try:

@@ -336,9 +336,9 @@ def parse_client_time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return clock.as_utc(parsed) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
         return None
-    return clock.as_utc(parsed) if parsed.tzinfo is not None else None
 
 
 def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, sync
 from core.accounts import User
 from core.sync import FieldError, Invalid
 from outreach import access, services
@@ -62,6 +62,8 @@ def record_consent(
     session.add(consent)
     session.flush()
     services.audit_change(session, actor, "create", "outreach_consent", consent.id, list(scopes))
+    # A change of the person's file: an undo of an earlier merge must not take it back.
+    sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     return consent
 
 
@@ -148,6 +150,7 @@ def attach_identity(
     identity.recorded_at, identity.recorded_by_id = clock.now(), actor.id
     fields = ["first_name", "last_name"] + ["birth_date"] * bool(birth_date) + ["niss"] * bool(niss)
     services.audit_change(session, actor, action, "outreach_identity", person.id, fields)
+    sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     session.flush()
     return identity
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.ids import parse_uuid
 from core.sync import FieldError, Invalid
 from outreach import access, services
 from outreach.models import (
@@ -53,11 +54,34 @@ MOVED = (
 )
 
 
+def _lock(session: Session, *person_ids: Any) -> None:
+    """Lock both records (ascending ids: two merges never wait on each other in a cycle),
+    so two merges of one record, or opposite merges, run one after the other and the
+    second sees the first's `merged_into`; an encounter synced meanwhile waits too."""
+    ids = sorted(
+        {
+            value if isinstance(value, uuid.UUID) else parse_uuid(str(value))
+            for value in person_ids
+            if value is not None
+        }
+        - {None}
+    )
+    if ids:
+        session.execute(
+            select(Person.id).where(Person.id.in_(ids)).order_by(Person.id).with_for_update()
+        )
+        for person_id in ids:
+            person = session.get(Person, person_id)
+            if person is not None:
+                session.refresh(person)
+
+
 def _check(
     session: Session, actor: User, survivor_id: Any, merged_id: Any
 ) -> tuple[Person, Person]:
     if survivor_id is not None and survivor_id == merged_id:
         raise Invalid({"merged_id": FieldError("same_person")})
+    _lock(session, survivor_id, merged_id)
     survivor = access.person_to_change(session, actor, survivor_id)
     merged = session.get(Person, merged_id) if merged_id is not None else None
     if merged is None:
@@ -143,12 +167,17 @@ def undo(session: Session, actor: User, merge_id: int) -> PersonMerge:
         raise Invalid({"merge": FieldError("unknown_merge")})
     if record.undone_at is not None:
         raise Invalid({"merge": FieldError("already_undone")})
+    _lock(session, record.survivor_id, record.merged_id)
     survivor = session.get(Person, record.survivor_id)
     merged = session.get(Person, record.merged_id)
     snapshot = record.snapshot
     if survivor is None or merged is None or merged.merged_into_id != survivor.id:
         raise Invalid({"merge": FieldError("records_changed")})
     if survivor.merged_into_id is not None or survivor.version != snapshot["survivor_version"]:
+        raise Invalid({"merge": FieldError("survivor_changed")})
+    if session.get(PersonIdentity, survivor.id) is not None:
+        # An identity was attached after the merge, maybe under a consent that came
+        # with the merged record: taking the consent back would leave a name without it.
         raise Invalid({"merge": FieldError("survivor_changed")})
     for key, model in MOVED:
         ids = [_id_of(model, value) for value in snapshot["moved"][key]]

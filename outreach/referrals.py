@@ -134,7 +134,10 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
             errors["partner_id"] = FieldError("unknown_partner")
     else:
         team = session.get(Team, _int(team_id))
-        if team is None:
+        if team is None or team.kind == "street":
+            # A referral goes to a CPAS service; another street team is not one (and would
+            # open the file to its coordinator).
+            team = None
             errors["to_team_id"] = FieldError("unknown_team")
     if service_code and team is None and "destination" not in errors:
         errors["service_code"] = FieldError("internal_only")

@@ -123,8 +123,14 @@ def set_team_months(
     return settings
 
 
-def _expired(session: Session, now: datetime, anonymous_months: int, named_months: int) -> dict:
-    """Ids of the people to delete, per kind, and the team of each."""
+def _expired(
+    session: Session,
+    now: datetime,
+    anonymous_months: int,
+    named_months: int,
+    among: set[uuid.UUID] | None = None,
+) -> dict:
+    """Ids of the people to delete, per kind, and the team of each (only `among`)."""
     named_ids = set(session.scalars(select(PersonIdentity.person_id)))
     team_months = {
         row.team_id: row.anonymous_retention_months
@@ -133,11 +139,12 @@ def _expired(session: Session, now: datetime, anonymous_months: int, named_month
     }
     named_cutoff = months_before(now, named_months)
     found: dict[str, list[tuple[uuid.UUID, int]]] = {"anonymous": [], "named": []}
-    rows = session.execute(
-        select(Person.id, Person.team_id, Person.last_seen_at).where(
-            Person.merged_into_id.is_(None), Person.last_seen_at < now
-        )
+    query = select(Person.id, Person.team_id, Person.last_seen_at).where(
+        Person.merged_into_id.is_(None), Person.last_seen_at < now
     )
+    if among is not None:
+        query = query.where(Person.id.in_(among))
+    rows = session.execute(query)
     for person_id, team_id, last_seen in rows:
         if person_id in named_ids:
             if last_seen < named_cutoff:
@@ -179,6 +186,14 @@ def purge_expired(
     anonymous_months = months or settings.anonymous_months
     found = _expired(session, now, anonymous_months, settings.named_months)
     people = {person_id for pairs in found.values() for person_id, _team in pairs}
+    if people:
+        # Lock them, then look again: an encounter synced meanwhile (it locks its person
+        # too) has moved "last seen" and keeps its person.
+        session.execute(
+            select(Person.id).where(Person.id.in_(people)).order_by(Person.id).with_for_update()
+        )
+        found = _expired(session, now, anonymous_months, settings.named_months, among=people)
+        people = {person_id for pairs in found.values() for person_id, _team in pairs}
     every = _with_merged(session, people)
     counts: dict[str, Any] = {
         "people_anonymous": len(found["anonymous"]),
@@ -186,7 +201,14 @@ def purge_expired(
         "merged_records": len(every - people),
     }
     if every:
-        counts["alerts"] = _delete(session, MinorAlert, MinorAlert.person_id.in_(every))
+        # An alert goes with its person and with its encounter (an encounter corrected to
+        # another person after its alert was acknowledged).
+        doomed = select(Encounter.id).where(Encounter.person_id.in_(every))
+        counts["alerts"] = _delete(
+            session,
+            MinorAlert,
+            MinorAlert.person_id.in_(every) | MinorAlert.encounter_id.in_(doomed),
+        )
         counts["referrals"] = _delete(session, Referral, Referral.person_id.in_(every))
         counts["encounters"] = _delete(session, Encounter, Encounter.person_id.in_(every))
         _delete(session, PersonIdentity, PersonIdentity.person_id.in_(every))

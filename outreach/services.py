@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit, clock, sync
@@ -223,9 +223,13 @@ def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -
     if parsed is None:
         errors[name] = FieldError("invalid_datetime")
         return now
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clock.BRUSSELS)
-    parsed = clock.as_utc(parsed)
+    try:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=clock.BRUSSELS)
+        parsed = clock.as_utc(parsed)
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
+        errors[name] = FieldError("invalid_datetime")
+        return now
     if parsed > now + FUTURE_TOLERANCE:
         errors[name] = FieldError("in_future")
     elif parsed < now - OLDEST_ENCOUNTER:
@@ -323,7 +327,9 @@ def _add_new(
 def _person_for(
     session: Session, actor: User, team_id: int, entry: EncounterInput, client_at: datetime | None
 ) -> Person:
-    person = session.get(Person, entry.person_id)
+    # Locked: a merge or the purge of this person waits for this encounter, or it for them
+    # (then the merge is seen below, and a purged person is no longer there).
+    person = session.get(Person, entry.person_id, with_for_update=True, populate_existing=True)
     if person is not None:
         if person.team_id != team_id:
             raise Invalid({"person_id": FieldError("unknown_person")})
@@ -470,7 +476,27 @@ def save_encounter(
     _seen(session, scope, person, place, entry.occurred_at)
     audit_change(session, actor, action, "outreach_encounter", encounter.id, changed, client_at)
     session.flush()
-    alert = minors.alert_for(session, actor, person, encounter) if created else None
+    alert = None
+    if created:
+        alert = minors.alert_for(session, actor, person, encounter)
+    elif "person_id" in changed:
+        # The encounter was with somebody else: its alert follows it to that person, or
+        # is made now when that person is a minor (never left on the wrong person).
+        session.execute(
+            delete(MinorAlert).where(
+                MinorAlert.encounter_id == encounter.id, MinorAlert.acknowledged_at.is_(None)
+            )
+        )
+        session.execute(
+            update(MinorAlert)
+            .where(MinorAlert.encounter_id == encounter.id)
+            .values(person_id=person.id)
+        )
+        if (
+            session.scalar(select(MinorAlert.id).where(MinorAlert.encounter_id == encounter.id))
+            is None
+        ):
+            alert = minors.alert_for(session, actor, person, encounter)
     return Saved(encounter, alert=alert)
 
 

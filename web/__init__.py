@@ -9,10 +9,19 @@ from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from core import clock
 from core.config import PROJECT_ROOT, Settings
 from core.db import import_all_models, make_engine, make_session_factory
+
+
+class BoundedInt(IntegerConverter):
+    """Werkzeug's int converter, capped at the largest value of an int column."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -44,6 +53,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     if settings.trusted_proxies:
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    # <int:…> in every route stops at the largest id an int column holds: a longer number
+    # in an address is a 404, not a database overflow.
+    app.url_map.converters["int"] = BoundedInt
 
     import_all_models()
     if "terrain_session_factory" not in app.extensions:

@@ -51,11 +51,10 @@ ENTITY_LABELS = {
 def _parse_day(raw: str | None, errors: dict[str, str], field: str) -> date | None:
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
+    day = clock.parse_day(raw)
+    if day is None:
         errors[field] = _("Use a date like 2026-11-23.")
-        return None
+    return day
 
 
 def _local_midnight_utc(day: date) -> datetime:

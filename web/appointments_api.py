@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -116,9 +116,8 @@ def slots():
     ):
         errors["location"] = FieldError("not_offered")
     raw_from = request.args.get("from", "")
-    try:
-        first_day = date.fromisoformat(raw_from) if raw_from else clock.to_local(clock.now()).date()
-    except ValueError:
+    first_day = clock.parse_day(raw_from) if raw_from else clock.to_local(clock.now()).date()
+    if first_day is None:
         errors["from"] = FieldError("invalid_date")
     raw_days = request.args.get("days", "")
     try:
@@ -141,9 +140,10 @@ def _parse_start(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip())
+        moment = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    return moment if clock.FIRST_YEAR <= moment.year <= clock.LAST_YEAR else None
 
 
 def appointment_json(session, appointment: Appointment) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from babel.dates import get_day_names
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -47,7 +48,8 @@ from appointments.booking import LANGUAGES, SlotTaken
 from appointments.models import Location, OpeningHours, Service
 from core import clock
 from core.sync import FieldError, Invalid
-from web import db
+from web import db, throttling
+from web.appointments_api import SEARCHES_PER_MINUTE
 from web.i18n import LANGUAGE_NAMES
 from web.permissions import public
 from web.rendering import render
@@ -144,21 +146,18 @@ def opening_lines(hours: list[OpeningHours]) -> list[tuple[str, str]]:
 
 
 def parse_day(raw: str | None) -> date | None:
-    try:
-        return date.fromisoformat(raw) if raw else None
-    except ValueError:
-        return None
+    return clock.parse_day(raw) if raw else None
 
 
 def parse_start(raw: str | None) -> datetime | None:
     """A start as the time buttons post it (ISO 8601 with offset), in UTC."""
     try:
         moment = datetime.fromisoformat((raw or "").strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=clock.BRUSSELS)
+        return clock.as_utc(moment)
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=clock.BRUSSELS)
-    return clock.as_utc(moment)
 
 
 def start_value(moment: datetime) -> str:
@@ -327,6 +326,9 @@ def _service_and_place(
 @bp.route("/<service_code>/<location_code>", methods=["GET", "POST"])
 @public
 def times(service_code: str, location_code: str):
+    # The same slot search as the API's: the same limit per address.
+    if throttling.wait_seconds("slots", _address(), SEARCHES_PER_MINUTE):
+        abort(429)
     service, location = _service_and_place(service_code, location_code)
     if service is None:
         return _unknown("service")
@@ -424,6 +426,8 @@ def _rate_limited_message(limited: verification.RateLimited) -> str:
         return _(
             "Too many codes were sent to this number. Try again in an hour, or call your antenne."
         )
+    if limited.scope == "all":
+        return _("We cannot send more codes for now. Try again later, or call your antenne.")
     return _("Too many codes were asked from here. Try again in an hour, or call your antenne.")
 
 

@@ -26,6 +26,7 @@ from appointments import services as appointments
 from appointments.models import Appointment, Location
 from core import clock
 from core.accounts import User
+from core.ids import parse_id
 from core.roles import Permission, can
 from core.sync import FieldError, Invalid
 from web import db
@@ -146,10 +147,10 @@ def _parse_day(raw: str | None) -> tuple[date | None, dict[str, str]]:
     raw = (raw or "").strip()
     if not raw:
         return _today(), {}
-    try:
-        return date.fromisoformat(raw), {}
-    except ValueError:
+    day = clock.parse_day(raw)
+    if day is None:
         return None, {"day": error_message(FieldError("invalid_date"))}
+    return day, {}
 
 
 def _desk_url(location: Location | None, day: date | None) -> str:
@@ -197,7 +198,14 @@ def _done(appointment: Appointment, message: str):
     day = clock.to_local(appointment.start_at).date()
     if wants_partial():
         return _board(location, day, notice=message)
-    flash(message, "success")
+    # A flash travels in the session cookie (signed, not encrypted): no name in it.
+    flash(
+        _(
+            "Done for %(time)s: the agenda below is up to date.",
+            time=clock.to_local(appointment.start_at).strftime("%H:%M"),
+        ),
+        "success",
+    )
     return redirect(_desk_url(location, day))
 
 
@@ -329,7 +337,8 @@ def call(appointment_id: int):
     if appointment is None:
         return _not_found()
     raw = request.form.get("agent", "")
-    agent = sess.get(User, int(raw)) if raw.isdigit() else None
+    agent_id = parse_id(raw)
+    agent = sess.get(User, agent_id) if agent_id else None
     try:
         if raw and agent is None:
             raise Invalid({"agent": FieldError("unknown_choice")})
@@ -361,14 +370,16 @@ def _parse_start(form) -> tuple[datetime | None, dict[str, FieldError]]:
     raw = (form.get("start") or "").strip()
     if raw:
         try:
-            return datetime.fromisoformat(raw), {}
+            moment = datetime.fromisoformat(raw)
         except ValueError:
+            moment = None
+        if moment is None or not clock.FIRST_YEAR <= moment.year <= clock.LAST_YEAR:
             return None, {"start": FieldError("invalid_datetime")}
+        return moment, {}
     errors: dict[str, FieldError] = {}
     day = at = None
-    try:
-        day = date.fromisoformat((form.get("day") or "").strip())
-    except ValueError:
+    day = clock.parse_day(form.get("day") or "")
+    if day is None:
         errors["day"] = FieldError("required" if not form.get("day") else "invalid_date")
     try:
         at = time.fromisoformat((form.get("time") or "").strip())
@@ -401,7 +412,7 @@ def move(appointment_id: int):
         return render("appointments/desk/move.html", errors={}, next_slots=[], **context)
     start, problems = _parse_start(request.form)
     raw_agent = values["agent"]
-    agent_id = int(raw_agent) if raw_agent.isdigit() else None
+    agent_id = parse_id(raw_agent)
     if raw_agent and agent_id not in {agent.id for agent in agents}:
         problems["agent"] = FieldError("unknown_choice")
     try:
@@ -438,8 +449,7 @@ def move(appointment_id: int):
     sess.commit()
     flash(
         _(
-            "Appointment of %(person)s moved to %(when)s.",
-            person=person_label(moved),
+            "Appointment moved to %(when)s.",
             when=clock.to_local(moved.start_at).strftime("%d/%m %H:%M"),
         ),
         "success",
@@ -533,8 +543,7 @@ def book():
     sess.commit()
     flash(
         _(
-            "Appointment booked for %(person)s on %(when)s. An SMS confirms it.",
-            person=made.person.name,
+            "Appointment booked on %(when)s. An SMS confirms it.",
             when=clock.to_local(made.start_at).strftime("%d/%m %H:%M"),
         ),
         "success",

@@ -665,11 +665,11 @@ def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str,
     month = today.replace(day=1)
     raw = args.get("month", "")
     if raw:
-        try:
-            year, number = (int(part) for part in raw.split("-"))
-            month = date(year, number, 1)
-        except ValueError:
+        parsed = clock.parse_month(raw)
+        if parsed is None:
             errors["month"] = _("Choose a month like 2026-11.")
+        else:
+            month = parsed
     location = service = None
     if args.get("location"):
         location = appointments.get_location(session, args["location"])

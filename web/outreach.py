@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from core import audit, clock, sync
 from core.accounts import User
-from core.ids import parse_uuid, uuid7
+from core.ids import parse_id, parse_uuid, uuid7
 from core.roles import Permission
 from outreach import maraudes, minors, services
 from outreach.models import Maraude
@@ -199,7 +199,7 @@ def edit_encounter(encounter_id: str):
         abort(404)
     if request.method == "POST":
         version = request.form.get("base_version", "")
-        return _send("outreach.encounter.update", int(version) if version.isdigit() else None)
+        return _send("outreach.encounter.update", parse_id(version))
     audit.record_read(session, current_user, "outreach_encounter", encounter.id)
     session.commit()
     record = services.serialize_encounter(encounter)
@@ -413,7 +413,7 @@ def place(place_id: str):
         abort(404)
     if request.method == "POST":
         version = request.form.get("base_version", "")
-        return _send("outreach.place.update", int(version) if version.isdigit() else None)
+        return _send("outreach.place.update", parse_id(version))
     audit.record_read(session, current_user, "outreach_place", found.id)
     session.commit()
     # Kept offline once seen (nicknames only: no person file is read here).

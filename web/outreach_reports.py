@@ -79,12 +79,11 @@ def _choice(session: Session) -> Choice:
     month = this_month
     raw = request.args.get("month", "").strip()
     if raw:
-        try:
-            year, number = (int(part) for part in raw.split("-"))
-            month = date(year, number, 1)
-        except ValueError:
+        parsed = clock.parse_month(raw)
+        if parsed is None:
             errors["month"] = _("Choose a month like 2026-11.")
         else:
+            month = parsed
             if month > this_month:
                 errors["month"] = _("Choose this month or an earlier one.")
                 month = this_month

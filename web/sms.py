@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from core import clock
 from core.accounts import User
+from core.ids import parse_id
 from core.roles import Permission, can
 from core.sync import FieldError, Invalid
 from notifications import contacts, outbox, queries, texts
@@ -231,7 +232,7 @@ def _errors(invalid: Invalid) -> dict[str, str]:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return max(1, parse_id(raw) or 1)
 
 
 def _not_found():
@@ -361,7 +362,7 @@ def _contact_form_values(form) -> dict[str, Any]:
 def _team_ids(raw: list[str], known: set[int]) -> list[int]:
     ids = []
     for value in raw:
-        if not value.isdigit() or int(value) not in known:
+        if parse_id(value) not in known:
             raise Invalid({"teams": FieldError("unknown_choice")})
         ids.append(int(value))
     return ids

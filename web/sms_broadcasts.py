@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from core import clock
 from core.accounts import User
+from core.ids import parse_id
 from core.roles import Permission
 from core.sync import FieldError, Invalid
 from notifications import broadcasts, reports
@@ -126,7 +127,7 @@ def _broadcast_context() -> dict[str, Any]:
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return max(1, parse_id(raw) or 1)
 
 
 @bp.get("/broadcasts", endpoint="broadcasts")
@@ -348,12 +349,10 @@ def _month() -> tuple[int, int, str | None]:
     today = clock.to_local(clock.now()).date()
     if not raw:
         return today.year, today.month, None
-    try:
-        year, month = (int(part) for part in raw.split("-"))
-        date(year, month, 1)
-    except ValueError:
+    parsed = clock.parse_month(raw)
+    if parsed is None:
         return today.year, today.month, _("Choose a month like 2026-11.")
-    return year, month, None
+    return parsed.year, parsed.month, None
 
 
 def _report() -> tuple[reports.MonthReport, str | None]:

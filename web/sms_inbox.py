@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from core import accounts
 from core.accounts import User
+from core.ids import parse_id
 from core.roles import Permission
 from notifications import replies
 from web import db
@@ -34,7 +35,7 @@ def _actor() -> User:
 
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return max(1, parse_id(raw) or 1)
 
 
 @bp.get("/inbox")

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from core.config import Settings
+from core.ids import parse_id
 from notifications.dispatch import apply_status
 from notifications.gateways import signature_is_valid, twilio_status
 from notifications.replies import handle_inbound
@@ -80,7 +81,7 @@ def status():
         provider_id=provider_id,
         status=twilio_status(request.form.get("MessageStatus", "")),
         error_code=(request.form.get("ErrorCode") or "").strip() or None,
-        message_id=int(raw_id) if raw_id.isdigit() else None,
+        message_id=parse_id(raw_id),
     )
     session.commit()
     if changed is not None:

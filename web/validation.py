@@ -83,6 +83,10 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         ),
         "not_a_slot": _("This time is not a free slot of this service. Choose one from the list."),
         "not_mobile": _("Give a mobile number: the confirmation comes by SMS."),
+        "country_not_served": _(
+            "We send codes to Belgian mobile numbers (and those of neighbouring countries) "
+            "only. Call your antenne to book."
+        ),
         "too_many_bookings": _(
             "This number already has %(max)s appointments to come. Cancel one first.",
             max=params.get("max", ""),

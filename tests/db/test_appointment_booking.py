@@ -416,6 +416,16 @@ def _waiting(db, agenda: Agenda, *, location: Location | None = None) -> Waiting
     return entry
 
 
+def test_a_slot_freed_within_the_notice_is_offered_to_nobody(db):
+    # Nobody could book it online any more: the first person waiting keeps their place.
+    agenda = Agenda(db)
+    waiting = _waiting(db, agenda)
+    staff = accounts.find_user(db, "accueil")
+    soon = agenda.book(at(10, 0, NOW.date()), source="desk", actor=staff)  # in one hour
+    booking.cancel(db, soon, by="staff", actor=staff, link_base=LINK)
+    assert waiting.status == "waiting"
+
+
 def test_cancel_frees_the_slot_drops_reminders_and_offers_it_to_the_waiting_list(db):
     agenda = Agenda(db)
     first_waiting = _waiting(db, agenda)

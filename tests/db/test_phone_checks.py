@@ -65,6 +65,8 @@ def test_landlines_and_bad_numbers_get_no_code(db):
         ("", "required"),
         ("12", "invalid_phone"),
         ("02 512 34 56", "not_mobile"),
+        ("+44 7400 123456", "country_not_served"),  # a UK mobile: no codes abroad
+        ("+242 06 612 3456", "country_not_served"),
     ):
         with pytest.raises(Invalid) as excinfo:
             start(db, raw)
@@ -164,6 +166,22 @@ def test_codes_per_number_and_per_address_are_limited(db, frozen):
         start(db, mobile(), address="203.0.113.9")
     assert excinfo.value.scope == "address"
     assert excinfo.value.retry_after > 3000
+
+
+def test_an_ipv6_line_counts_as_one_address_and_the_site_has_a_ceiling(db, frozen, monkeypatch):
+    # One home line hands out a whole /64: its addresses count together.
+    for n in range(verification.CODES_PER_ADDRESS):
+        start(db, mobile(), address=f"2001:db8:1:2::{n + 1:x}")
+    with pytest.raises(verification.RateLimited) as excinfo:
+        start(db, mobile(), address="2001:db8:1:2:ffff::1")
+    assert excinfo.value.scope == "address"
+    start(db, mobile(), address="2001:db8:1:3::1")  # another line
+    # Numbers and addresses rotated by a script still meet the site's hourly ceiling.
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 25)
+    with pytest.raises(verification.RateLimited) as excinfo:
+        for n in range(10):
+            start(db, mobile(), address=f"198.18.0.{n}")
+    assert excinfo.value.scope == "all"
 
 
 def test_purge_deletes_checks_after_a_day(db, frozen):
