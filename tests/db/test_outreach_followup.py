@@ -415,6 +415,48 @@ def test_an_undo_is_refused_when_the_survivor_changed_since(db):
     assert merged.merged_into_id == survivor.id and record.undone_at is None
 
 
+def test_an_undo_is_refused_once_an_identity_rests_on_a_consent_the_merge_brought(db):
+    # The consent came with the merged record: taking it back would leave a name
+    # without consent on the survivor.
+    rue1 = user(db, "rue1")
+    survivor, merged = two_people(db, rue1)
+    identity.record_consent(db, rue1, merged.id, {"scopes": ["identity"], "method": "oral"})
+    record = merging.merge(db, rue1, survivor.id, merged.id)
+    identity.attach_identity(db, rue1, survivor.id, {"first_name": "Ana", "last_name": "Pop"})
+    assert invalid_codes(lambda: merging.undo(db, rue1, record.id)) == {"merge": "survivor_changed"}
+    assert db.get(PersonIdentity, survivor.id) is not None
+
+
+def test_a_corrected_encounter_takes_its_minor_alert_along(db):
+    rue1, admin = user(db, "rue1"), user(db, "admin")
+    minors.set_protective_path(db, admin, rue1.team_id, {"contact": "SAJ Bruxelles"})
+    young = meet(db, rue1, age_band="under_18")
+    adult = meet(db, rue1, age_band="26_40").encounter.person
+    encounter = young.encounter
+    data = services.serialize_encounter(encounter) | {"person_id": str(adult.id)}
+    services.save_encounter(db, rue1, services.read_encounter(data), base_version=encounter.version)
+    # Not a minor: the unread alert is gone, not left on the wrong person.
+    assert count(db, MinorAlert, MinorAlert.encounter_id == encounter.id) == 0
+    # Corrected back to the minor: alerted again.
+    data = services.serialize_encounter(encounter) | {"person_id": str(young.alert.person_id)}
+    saved = services.save_encounter(
+        db, rue1, services.read_encounter(data), base_version=encounter.version
+    )
+    assert saved.alert is not None and saved.alert.person_id == young.alert.person_id
+
+
+def test_referrals_go_to_cpas_services_not_to_another_street_team(db):
+    rue1 = user(db, "rue1")
+    person = meet(db, rue1).encounter.person
+    street = db.get(Team, rue1.team_id)  # a street team, the demo's only one
+    assert street is not None and street.kind == "street"
+    before = count(db, Referral)
+    codes = invalid_codes(
+        lambda: referrals.propose(db, rue1, person.id, {"need": "food", "to_team_id": street.id})
+    )
+    assert codes == {"to_team_id": "unknown_team"} and count(db, Referral) == before
+
+
 # --- Retention ------------------------------------------------------------------------
 
 
