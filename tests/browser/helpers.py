@@ -340,6 +340,9 @@ def open_from_menu(page: Page, href: str) -> None:
         entry.click()
     else:
         page.locator("nav.appnav a[href='/menu']").click()
+        # The menu page first (a boosted swap): a link of the page being left may carry
+        # the same address and vanish under the click.
+        expect(page).to_have_url(re.compile(r"/menu$"))
         page.locator(f"main a[href='{href}']").click()
     expect(page).to_have_url(re.compile(re.escape(href) + r"(\?.*)?$"))
 

@@ -117,8 +117,8 @@ def test_offline_page_when_the_server_is_gone(chromium: Browser, offline_server:
 
         # A boosted link is fetched by htmx, not navigated to: it must end on the
         # offline page too, not on a button that does nothing.
-        tab.locator("nav.appnav a[href='/profile']").click()
-        expect(tab).to_have_url(f"{offline_server.url}/profile")
+        tab.locator("nav.appnav a[href='/menu']").click()  # "More", in a phone's bar
+        expect(tab).to_have_url(f"{offline_server.url}/menu")
         expect_offline_page(tab)
     finally:
         context.close()
