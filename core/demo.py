@@ -13,8 +13,8 @@ from core.roles import Role
 DEMO_PASSWORD = "demo"  # noqa: S105 - documented demo password, created only by seed-demo
 
 # (code, name, kind, city, postcode, address). Antennes named as in the Brussels
-# budget note (000_c978cae824ba8598.txt L944-954) and Charleroi's espaces citoyens
-# (004_f5234723ed689768.txt L442, L664); streets are general knowledge.
+# budget note (000_c978cae824ba8598.txt:944-954) and Charleroi's espaces citoyens
+# (004_f5234723ed689768.txt:442, :664); streets are general knowledge.
 TEAMS = [
     ("bxl-marolles", "Antenne Marolles", "antenne", "Bruxelles", "1000", "Rue Haute 298"),
     ("bxl-nord-est", "Antenne Nord-Est", "antenne", "Bruxelles", "1000", "Rue du Cardinal 12"),

@@ -2,13 +2,13 @@
 
 - Street educators and the coordinator of the person's team: read and change. The team
   built the contact, anonymously, over many encounters; youths avoid services "par
-  crainte d'être jugés" (/work/shared/seeds/001_21a2639a7274e3d4.txt:300), so the file
+  crainte d'être jugés" (001_21a2639a7274e3d4.txt:300), so the file
   stays with the team by default.
 - Anybody else working with files (a social worker, a coordinator of another team):
   read only, and only when a referral to their own team (service) exists AND the person
   consented to sharing with the services referred to (an active consent with the scope
   `referral_sharing`) — "qu'avec l'accord" of the person
-  (/work/shared/seeds/000_c978cae824ba8598.txt:865-867). They may move a referral to
+  (000_c978cae824ba8598.txt:865-867). They may move a referral to
   their service forward (accept it, close it); nothing else.
 - Administrators: no access to files. They manage accounts, the partner directory, the
   retention rules and see indicators and purge reports, none of which holds personal

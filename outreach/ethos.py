@@ -1,6 +1,6 @@
 """ETHOS, the European typology of homelessness and housing exclusion (FEANTSA): the 13
 operational categories the CPAS use to count homeless people ("cf. typologie ETHOS",
-/work/shared/seeds/000_c978cae824ba8598.txt:655), plus "unknown".
+000_c978cae824ba8598.txt:655), plus "unknown".
 
 Codes are stored on each encounter. The labels here are plain English constants: the
 domain does not import Flask-Babel, so web/ keeps a dict of the same msgids (`_l(...)`)

@@ -1,8 +1,8 @@
 """Consent and identity: a person stays anonymous unless they choose otherwise.
 
 Help is "gratuite et anonyme" and given "qu'avec l'accord" of the young person
-(/work/shared/seeds/000_c978cae824ba8598.txt:865-867); a shared record needs the
-person's agreement (/work/shared/seeds/004_f5234723ed689768.txt:522). So a real identity
+(000_c978cae824ba8598.txt:865-867); a shared record needs the
+person's agreement (004_f5234723ed689768.txt:522). So a real identity
 is attached only under an active consent with the scope `identity`, and only the minimum:
 first and last name, optionally birth date and national register number (NISS, checked).
 Withdrawing that consent erases the identity (the row is deleted, not blanked); the

@@ -1,6 +1,6 @@
 """Monthly indicators of a street team: what the CPAS reports count (contacts →
 requests → referrals → completed; homelessness by ETHOS category,
-/work/shared/seeds/000_c978cae824ba8598.txt:655).
+000_c978cae824ba8598.txt:655).
 
 A month is a calendar month in Europe/Brussels. Counts are SQL aggregates; the median
 (not portable SQL) is taken in Python over one number per person. Figures hold no

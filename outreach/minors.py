@@ -1,9 +1,9 @@
 """Minors met in the street: flagged, and the person the team chose is alerted.
 
 Street teams work with young people (Schaerbeek's with 18-25 year-olds,
-/work/shared/seeds/001_21a2639a7274e3d4.txt:300); a younger one met on a round must reach
+001_21a2639a7274e3d4.txt:300); a younger one met on a round must reach
 the team's protective path (a named colleague, or a service such as an SAJ / the MADO
-youth house, /work/shared/seeds/000_c978cae824ba8598.txt:857-867). Each encounter with a
+youth house, 000_c978cae824ba8598.txt:857-867). Each encounter with a
 minor records an alert for that person, shown on their pages, and an audit entry.
 """
 
