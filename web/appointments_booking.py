@@ -573,14 +573,20 @@ def _finish() -> Response:
     proof = {"check_id": flow.get("check"), "proof": flow.get("proof"), "secret": _secret()}
     try:
         if summary["waiting_list"]:
-            entry = online.join_waiting_list(
+            joined = online.join_waiting_list(
                 session_db,
                 **proof,
                 **person,
                 service=summary["service"],
                 location=summary["location"],
             )
-            done: dict[str, Any] = {"kind": "waiting", "id": entry.id}
+            done: dict[str, Any] = {
+                "kind": "waiting",
+                "id": joined.entry.id,
+                "already": joined.already,
+            }
+            if joined.again and session.get(DONE, {}).get("id") == joined.entry.id:
+                done = session[DONE]  # a second tap: keep what the first one said
         else:
             booked = online.book_verified(
                 session_db,
@@ -673,6 +679,7 @@ def done():
         return _page(
             "appointments/public/done.html",
             waiting_list=True,
+            already=bool(finished.get("already")),
             service_name=service.name(language()),
             place_name=place_lines(location)[0] if location else "",
         )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from appointments import online, verification
-from appointments.models import Appointment, Location, WaitingEntry
+from appointments.models import Appointment, Location, Service, ServiceLocation, WaitingEntry
 from appointments.verification import PhoneCheck
 from core import clock
 from core.sync import Invalid
@@ -263,14 +263,23 @@ def test_join_the_waiting_list_once(db, frozen):
         "phone": number,
         "language": "nl",
     }
-    entry = online.join_waiting_list(db, **arguments)
+    joined = online.join_waiting_list(db, **arguments)
+    entry = joined.entry
+    assert not joined.already and entry.phone == number
     assert entry.status == "waiting" and entry.location_id == agenda.location.id
-    assert online.join_waiting_list(db, **arguments).id == entry.id
+    tapped = online.join_waiting_list(db, **arguments)
+    assert tapped.entry.id == entry.id and tapped.again
     frozen.advance(seconds=61)
     check_id, proof = verified(db, number)
-    again = online.join_waiting_list(db, **{**arguments, "check_id": check_id, "proof": proof})
-    assert again.id == entry.id  # one entry per person and service
-    assert db.scalar(select(func.count(WaitingEntry.id)).where(WaitingEntry.id == entry.id)) == 1
+    # Another code, even another name: the same number is on this list already.
+    again = online.join_waiting_list(
+        db, **{**arguments, "check_id": check_id, "proof": proof, "person_name": "A. Test"}
+    )
+    assert again.entry.id == entry.id and again.already
+    waiting = select(func.count(WaitingEntry.id)).where(
+        WaitingEntry.phone == number, WaitingEntry.service_id == agenda.service.id
+    )
+    assert db.scalar(waiting) == 1
     # A freed slot is offered to them (consent for service changes was recorded).
     appointment = agenda.book(at(10))
     from appointments import booking
@@ -280,6 +289,138 @@ def test_join_the_waiting_list_once(db, frozen):
     assert entry.status == "offered"
     offer = db.scalar(select(Message).where(Message.key.like(f"waiting-offer:{entry.id}:%")))
     assert offer is not None and offer.status == "pending"
+
+
+def test_the_database_refuses_a_second_waiting_entry_for_a_number(db):
+    from sqlalchemy.exc import IntegrityError
+
+    from appointments.models import BookingPerson
+
+    agenda = Agenda(db)
+    number = mobile()
+    person = BookingPerson(name="Twice Test", phone=number, language="fr")
+    db.add(person)
+    db.flush()
+
+    def entry(location_id: int | None, status: str = "waiting") -> WaitingEntry:
+        return WaitingEntry(
+            service_id=agenda.service.id,
+            location_id=location_id,
+            person_id=person.id,
+            phone=number,
+            status=status,
+        )
+
+    for location_id in (agenda.location.id, None):  # at a place, and "anywhere"
+        db.add(entry(location_id))
+        db.flush()
+        with pytest.raises(IntegrityError), db.begin_nested():
+            db.add(entry(location_id))
+            db.flush()
+        # An entry that stopped waiting (offered, withdrawn) does not hold the place.
+        db.add(entry(location_id, "withdrawn"))
+        db.flush()
+
+
+def test_two_concurrent_joins_make_one_entry():
+    """Two codes for one number, both typed at once: one entry, the other request is
+    told it is already on the list (PostgreSQL: the unique index decides)."""
+    import threading
+
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from tests.support import fresh_database
+
+    number = mobile()
+    with fresh_database("waiting") as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=4) if not url.startswith("sqlite") else make_engine(url)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            location = Location(code="tb-wait", name="Antenne Attente")
+            service = Service(
+                code="tb-wait-svc",
+                name_fr="Permanence",
+                name_nl="Permanentie",
+                name_en="Desk",
+                duration_minutes=30,
+            )
+            session.add_all([location, service])
+            session.flush()
+            session.add(ServiceLocation(service_id=service.id, location_id=location.id))
+            proofs = []
+            for n in range(2):
+                check = verification.start(
+                    session,
+                    raw_phone=number,
+                    language="fr",
+                    address=f"192.0.2.{n}",
+                    secret=SECRET,
+                    purpose="waiting",
+                )
+                proof = verification.verify(
+                    session, check, sent_code(session, check), secret=SECRET
+                )
+                proofs.append((check.id, proof))
+                check.created_at -= timedelta(minutes=2)  # the next code is not a resend
+                session.flush()
+            session.commit()
+            service_id, location_id = service.id, location.id
+
+        # Both requests read "not on the list" before either inserts.
+        barrier = threading.Barrier(2, timeout=2)
+        broken: list[bool] = []
+        real_person_for = online.booking.person_for
+
+        def person_for(*args, **kwargs):
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                broken.append(True)  # SQLite: transactions take turns (BEGIN IMMEDIATE)
+            return real_person_for(*args, **kwargs)
+
+        results: list[online.Joined] = []
+        failures: list[BaseException] = []
+
+        def join(n: int) -> None:
+            try:
+                with sessions() as session:
+                    check_id, proof = proofs[n]
+                    joined = online.join_waiting_list(
+                        session,
+                        check_id=check_id,
+                        proof=proof,
+                        secret=SECRET,
+                        service=session.get(Service, service_id),
+                        location=session.get(Location, location_id),
+                        person_name=f"Person {n}",
+                        phone=number,
+                        language="fr",
+                    )
+                    session.commit()
+                    results.append(joined)
+            except BaseException as error:  # reported below
+                failures.append(error)
+
+        from unittest import mock
+
+        with mock.patch.object(online.booking, "person_for", person_for):
+            threads = [threading.Thread(target=join, args=(n,)) for n in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        with sessions() as session:
+            entries = session.scalar(
+                select(func.count(WaitingEntry.id)).where(WaitingEntry.phone == number)
+            )
+        engine.dispose()
+        raced = not url.startswith("sqlite")
+    assert failures == []
+    assert not (raced and broken)  # PostgreSQL: both had read "not on the list"
+    assert entries == 1
+    assert sorted(joined.already for joined in results) == [False, True]
+    assert len({joined.entry.id for joined in results}) == 1
 
 
 # --- Places --------------------------------------------------------------------------------

@@ -438,6 +438,22 @@ def test_join_the_waiting_list(en, agenda, db):
     assert entry.location_id == agenda.location.id
 
 
+def test_joining_the_same_waiting_list_twice_says_so(en, agenda, db, frozen):
+    number = mobile()
+    for name in ("Amina Test", "Amina T."):  # another code, another name, the same number
+        en.get(times_url(agenda))
+        en.post(f"{times_url(agenda)}/waiting")
+        assert details(en, number, name=name).status_code == 302
+        assert en.post("/rendez-vous/code", {"code": last_code(db)}).status_code == 302
+        frozen.advance(seconds=61)
+    response = en.get("/rendez-vous/done")
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "You are already on the waiting list" in page and "nothing was added" in page
+    entries = select(func.count(WaitingEntry.id)).where(WaitingEntry.phone == number)
+    assert db.scalar(entries) == 1
+
+
 # --- Moving from the link ----------------------------------------------------------------------
 
 
