@@ -149,38 +149,151 @@ def test_a_new_code_waits_a_minute(db, frozen):
     assert second.id != first.id and sent_code(db, second)
 
 
+def patiently(db, frozen, number: str, address: str) -> int:
+    """A code for `number` from `address`, waiting as long as the growing delays ask;
+    returns how many seconds were waited. Other refusals are raised."""
+    waited = 0
+    while True:
+        try:
+            start(db, number, address=address)
+            return waited
+        except verification.RateLimited as limited:
+            if limited.scope != "slow":
+                raise
+            frozen.advance(seconds=limited.retry_after)
+            waited += limited.retry_after
+
+
 def test_codes_per_number_and_per_address_are_limited(db, frozen):
     number = mobile()
     for _ in range(verification.CODES_PER_NUMBER):
-        start(db, number, address=f"198.51.100.{_}")
+        start(db, number, address=f"198.51.{_}.1")
         frozen.advance(seconds=61)
     with pytest.raises(verification.RateLimited) as excinfo:
-        start(db, number, address="198.51.100.200")
+        start(db, number, address="198.51.200.1")
     assert excinfo.value.scope == "number"
     frozen.advance(hours=1)
     start(db, number)  # a new hour
 
     for _ in range(verification.CODES_PER_ADDRESS):
-        start(db, mobile(), address="203.0.113.9")
+        patiently(db, frozen, mobile(), "203.0.113.9")
     with pytest.raises(verification.RateLimited) as excinfo:
         start(db, mobile(), address="203.0.113.9")
     assert excinfo.value.scope == "address"
-    assert excinfo.value.retry_after > 3000
+    assert excinfo.value.retry_after > 1000  # until the hour that began with the first code
+
+
+def test_codes_from_one_address_wait_longer_and_longer(db, frozen):
+    address = "203.0.113.50"
+    for _ in range(verification.ADDRESS_PACE.free_failures):
+        start(db, mobile(), address=address)  # a family: a few codes at once
+    for expected in (15, 30, 60, 120, 120):
+        with pytest.raises(verification.RateLimited) as excinfo:
+            start(db, mobile(), address=address)
+        assert (excinfo.value.scope, excinfo.value.retry_after) == ("slow", expected)
+        frozen.advance(seconds=expected // 2)
+        with pytest.raises(verification.RateLimited) as excinfo:
+            start(db, mobile(), address=address)  # tapping again does not add to the wait
+        assert excinfo.value.retry_after == expected - expected // 2
+        frozen.advance(seconds=expected - expected // 2)
+        start(db, mobile(), address=address)
+    frozen.advance(hours=1)  # a new hour: the first codes go at once again
+    start(db, mobile(), address=address)
+    start(db, mobile(), address=address)
+
+
+def test_fifteen_addresses_of_one_network_are_stopped_long_before_the_site_ceiling(db, frozen):
+    """The attack of the security review: 20 codes from each of 15 addresses of one
+    /24 (277 codes in 3 s) used up the site's 300 an hour. Now the network's count
+    stops them at CODES_PER_PREFIX, and a burst gets only the network's first codes."""
+    addresses = [f"203.0.113.{n + 10}" for n in range(15)]
+    sent = refused = 0
+    for address in addresses:  # the burst: no time passes
+        for _ in range(20):
+            try:
+                start(db, mobile(), address=address)
+                sent += 1
+            except verification.RateLimited:
+                refused += 1
+    assert sent == verification.PREFIX_PACE.free_failures and refused == 300 - sent
+
+    # A patient script waits every delay, turning through the addresses: still capped.
+    stopped = None
+    while stopped is None:
+        for address in addresses:
+            try:
+                patiently(db, frozen, mobile(), address)
+                sent += 1
+            except verification.RateLimited as limited:
+                stopped = limited
+                break
+    assert stopped.scope == "prefix" and stopped.retry_after > 60
+    assert sent == verification.CODES_PER_PREFIX
+    assert clock.now() - NOW < timedelta(hours=1)  # all within the hour
+    assert sent < (verification.CODES_PER_HOUR_ALL - verification.CODES_KEPT_FOR_KNOWN) / 5
+    # Everyone else still gets codes.
+    start(db, mobile(), address="198.51.100.7")
+    start(db, mobile(), address="2001:db8:5::1")
 
 
 def test_an_ipv6_line_counts_as_one_address_and_the_site_has_a_ceiling(db, frozen, monkeypatch):
     # One home line hands out a whole /64: its addresses count together.
     for n in range(verification.CODES_PER_ADDRESS):
-        start(db, mobile(), address=f"2001:db8:1:2::{n + 1:x}")
+        patiently(db, frozen, mobile(), f"2001:db8:1:2::{n + 1:x}")
     with pytest.raises(verification.RateLimited) as excinfo:
         start(db, mobile(), address="2001:db8:1:2:ffff::1")
     assert excinfo.value.scope == "address"
-    start(db, mobile(), address="2001:db8:1:3::1")  # another line
-    # Numbers and addresses rotated by a script still meet the site's hourly ceiling.
-    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 25)
+    patiently(db, frozen, mobile(), "2001:db8:1:3::1")  # another line of the same network
+    # Numbers and networks rotated by a script still meet the site's hourly ceiling.
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 30)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 5)
     with pytest.raises(verification.RateLimited) as excinfo:
         for n in range(10):
-            start(db, mobile(), address=f"198.18.0.{n}")
+            start(db, mobile(), address=f"198.18.{n}.1")
+    assert excinfo.value.scope == "all"
+
+
+def test_a_number_that_booked_here_still_gets_a_code_when_the_ceiling_is_taken(
+    db, frozen, monkeypatch
+):
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 30)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 5)
+    agenda = Agenda(db)
+    known = mobile()
+    agenda.book(at(10), phone=known)  # booked last week, say: now moving it
+    waiting = mobile()
+    from appointments.models import BookingPerson
+
+    person = BookingPerson(name="Waiting Test", phone=waiting, language="fr")
+    db.add(person)
+    db.flush()
+    db.add(
+        WaitingEntry(
+            service_id=agenda.service.id,
+            location_id=None,
+            person_id=person.id,
+            phone=waiting,
+            status="waiting",
+        )
+    )
+    db.flush()
+    # A script with fresh numbers from many networks takes the ordinary part.
+    for n in range(25):
+        start(db, mobile(), address=f"198.18.{n}.1")
+    with pytest.raises(verification.RateLimited) as excinfo:
+        start(db, mobile(), address="198.19.0.1")
+    assert excinfo.value.scope == "all"
+    # The people who booked here still get their code, from the part kept for them.
+    assert sent_code(db, start(db, known, address="192.0.2.77"))
+    assert sent_code(db, start(db, waiting, address="192.0.2.78"))
+    # The kept part has its own ceiling: 5 here, 2 used.
+    more = [mobile() for _ in range(4)]
+    for number, moment in zip(more, (at(9), at(9, 30), at(10, 30), at(11)), strict=True):
+        agenda.book(moment, phone=number)
+    for number in more[:3]:
+        start(db, number, address="192.0.2.79")
+    with pytest.raises(verification.RateLimited) as excinfo:
+        start(db, more[3], address="192.0.2.80")
     assert excinfo.value.scope == "all"
 
 
