@@ -567,3 +567,22 @@ def test_move_with_an_unknown_or_expired_link_is_404(en, booked, frozen):
     frozen.advance(days=3)
     assert en.get(f"/r/{token}/move").status_code == 404
     assert en.post(f"/r/{token}/move", {"start": "x"}).status_code == 404
+
+
+def test_a_new_code_refused_by_the_ceiling_also_gives_the_place(
+    en, agenda, db, frozen, monkeypatch
+):
+    agenda.location.phone = "+3225123456"
+    db.commit()
+    choose(en, agenda)
+    assert details(en, mobile()).status_code == 302
+    response = en.post("/rendez-vous/code/new")  # within the minute: just wait
+    assert response.status_code == 429 and "Book by phone instead" not in text_of(response)
+    frozen.advance(seconds=61)
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 1)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 0)
+    response = en.post("/rendez-vous/code/new")
+    assert response.status_code == 429
+    page = text_of(response)
+    assert "We cannot send more codes for now" in page
+    assert "Book by phone instead" in page and "Call 02 512 34 56" in page
