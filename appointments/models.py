@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -260,12 +261,33 @@ class WaitingEntry(Base):
             _in("status", ("waiting", "offered", "booked", "withdrawn")), name="status"
         ),
         Index("ix_appointment_waiting_list_service", "service_id", "status", "created_at"),
+        # One waiting entry per number, service and place, held by the database so two
+        # concurrent requests cannot both insert; a place of NULL ("anywhere") needs its
+        # own index, as NULLs never collide in a unique index.
+        Index(
+            "uq_appointment_waiting_list_number_place",
+            "phone",
+            "service_id",
+            "location_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting' AND location_id IS NOT NULL"),
+            postgresql_where=text("status = 'waiting' AND location_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_appointment_waiting_list_number_anywhere",
+            "phone",
+            "service_id",
+            unique=True,
+            sqlite_where=text("status = 'waiting' AND location_id IS NULL"),
+            postgresql_where=text("status = 'waiting' AND location_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("appointment_services.id"))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_locations.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("appointment_people.id"))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164, the person's: one entry per number
     status: Mapped[str] = mapped_column(String(10), default="waiting")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     offered_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from appointments import booking, slots, verification
@@ -269,6 +270,32 @@ def book_verified(
     return Booked(appointment, booking.issued_token(appointment))
 
 
+@dataclass
+class Joined:
+    """The outcome of `join_waiting_list()`."""
+
+    entry: WaitingEntry
+    # The number was on this list already (another code, another name, another tab):
+    # nothing was added, and the page says so.
+    already: bool = False
+    again: bool = False  # this check had joined already (a second tap)
+
+
+def _waiting_entry(
+    session: Session, e164: str, service_id: int, location_id: int | None
+) -> WaitingEntry | None:
+    return session.scalar(
+        select(WaitingEntry).where(
+            WaitingEntry.phone == e164,
+            WaitingEntry.service_id == service_id,
+            WaitingEntry.status == "waiting",
+            WaitingEntry.location_id.is_(None)
+            if location_id is None
+            else WaitingEntry.location_id == location_id,
+        )
+    )
+
+
 def join_waiting_list(
     session: Session,
     *,
@@ -280,9 +307,10 @@ def join_waiting_list(
     person_name: str,
     phone: str,
     language: str | None,
-) -> WaitingEntry:
+) -> Joined:
     """Put a person with a verified number on a service's waiting list (at a location,
-    or anywhere when None); once per check, and once per person and service."""
+    or anywhere when None); once per check, and once per number, service and place
+    (unique indexes: two concurrent requests make one entry)."""
     errors: dict[str, FieldError] = {}
     if service is None or not service.active or service.booking_mode != "online":
         errors["service"] = FieldError("unknown_choice")
@@ -295,43 +323,48 @@ def join_waiting_list(
     if check.waiting_id is not None:
         done = session.get(WaitingEntry, check.waiting_id)
         assert done is not None
-        return done
+        return Joined(done, again=True)
     _unused(check)
-    person = booking.person_for(session, person_name, e164, language)
     location_id = location.id if location is not None else None
-    entry = session.scalar(
-        select(WaitingEntry).where(
-            WaitingEntry.person_id == person.id,
-            WaitingEntry.service_id == service.id,
-            WaitingEntry.status == "waiting",
-            WaitingEntry.location_id.is_(None)
-            if location_id is None
-            else WaitingEntry.location_id == location_id,
-        )
-    )
+    entry = _waiting_entry(session, e164, service.id, location_id)
+    already = entry is not None
     if entry is None:
+        person = booking.person_for(session, person_name, e164, language)
         entry = WaitingEntry(
             service_id=service.id,
             location_id=location_id,
             person_id=person.id,
+            phone=e164,
             status="waiting",
             created_at=clock.now(),
         )
-        session.add(entry)
-        session.flush()
-        contact = booking.contact_for(session, person)
-        # The offer of a freed slot is a service change: consent stated on the form.
-        booking.record_consent(session, contact, source="online", actor=None)
-        audit.record(
-            session,
-            actor=None,
-            action="create",
-            entity_type="appointment_waiting_entry",
-            entity_id=entry.id,
-            details={"service": service.code, "location": location.code if location else None},
-        )
+        try:
+            with session.begin_nested():
+                session.add(entry)
+                session.flush()
+        except IntegrityError:
+            # Another request put this number on the list a moment ago: theirs stands.
+            entry = _waiting_entry(session, e164, service.id, location_id)
+            if entry is None:
+                raise
+            already = True
+        else:
+            contact = booking.contact_for(session, person)
+            # The offer of a freed slot is a service change: consent stated on the form.
+            booking.record_consent(session, contact, source="online", actor=None)
+            audit.record(
+                session,
+                actor=None,
+                action="create",
+                entity_type="appointment_waiting_entry",
+                entity_id=entry.id,
+                details={
+                    "service": service.code,
+                    "location": location.code if location else None,
+                },
+            )
     verification.mark_used(check, waiting_id=entry.id)
-    return entry
+    return Joined(entry, already=already)
 
 
 def find_location_offering(session: Session, service: Service, code: str) -> Location | None:

@@ -14,9 +14,18 @@ Limits, counted in the database so that every web worker counts together:
 - a code is valid `CODE_VALID` (10 minutes) and may be tried `MAX_TRIES` (5) times; a
   try is counted with one conditional UPDATE, so two workers never grant a sixth;
 - a new code for the same number only `RESEND_AFTER` (60 s) after the previous one;
-- at most `CODES_PER_NUMBER` codes per number and `CODES_PER_ADDRESS` per client
-  address in an hour (`core.throttle.consume`, hashed keys);
+- from one client address (an IPv6 client: its /64) at most `CODES_PER_ADDRESS` codes
+  an hour, with growing waits between them after the first few (`ADDRESS_PACE`), and
+  from its network (IPv4 /24, IPv6 /56) at most `CODES_PER_PREFIX`, paced too
+  (`PREFIX_PACE`): many addresses of one network count together (`core.throttle.pace`);
+- at most `CODES_PER_NUMBER` codes per number in an hour (`core.throttle.consume`);
+- the site sends at most `CODES_PER_HOUR_ALL` codes an hour, of which
+  `CODES_KEPT_FOR_KNOWN` only to numbers that already booked here (`known_number()`):
+  a script with fresh numbers cannot take the whole ceiling from the people who have
+  an appointment to move;
 - a verified number is good for `VERIFIED_VALID` (30 minutes) of booking.
+
+All keys are hashed (`throttle.hashed_key`), so no address or number is kept in clear.
 
 What is stored: no number, no address, no code in clear. A check holds keyed hashes
 (HMAC-SHA-256 with the secret) of the number and of the code, its times, its tries and
@@ -38,6 +47,7 @@ import phonenumbers
 from sqlalchemy import ForeignKey, Index, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from appointments.models import Appointment, BookingPerson, WaitingEntry
 from core import clock, phone, throttle
 from core.db import Base
 from core.sync import FieldError, Invalid
@@ -49,9 +59,22 @@ MAX_TRIES = 5
 RESEND_AFTER = timedelta(seconds=60)
 CODES_PER_NUMBER = 5  # per hour
 CODES_PER_ADDRESS = 20  # per hour: a family, a social worker's office, a public computer
+# Per hour from one network (IPv4 /24, IPv6 /56): a script rotating the addresses of
+# one network meets this long before the site's ceiling; a mobile operator's shared
+# addresses (carrier-grade NAT) still leave room for many people at once.
+CODES_PER_PREFIX = 40
+# Growing waits between codes, as for wrong passwords (core.throttle.Policy): from one
+# address the first 5 codes of the hour go at once, then 15 s, 30 s, 60 s, then 2 minutes
+# before each next one; from one network the first 10, then 5 s, 10 s … 60 s.
+ADDRESS_PACE = throttle.Policy(free_failures=5, first_delay_seconds=15, max_delay_seconds=120)
+PREFIX_PACE = throttle.Policy(free_failures=10, first_delay_seconds=5, max_delay_seconds=60)
 # Every code of the site per hour: a ceiling on what a script rotating numbers and
 # addresses could make the CPAS pay ("SMS pumping"); far above a busy day's bookings.
 CODES_PER_HOUR_ALL = 300
+# Of which kept for numbers that already booked here (moving, a new appointment): a
+# script using fresh numbers stops at CODES_PER_HOUR_ALL - CODES_KEPT_FOR_KNOWN.
+CODES_KEPT_FOR_KNOWN = 60
+KNOWN_FOR = timedelta(days=365)  # an appointment made within a year makes a number known
 # Codes go to mobile numbers of Belgium and its neighbours only (no premium ranges abroad).
 CODE_COUNTRIES = ("BE", "FR", "NL", "LU", "DE")
 WINDOW_SECONDS = 3600
@@ -89,8 +112,9 @@ class PhoneCheck(Base):
 
 
 class RateLimited(Exception):
-    """Too many codes: `scope` is "resend" (wait a minute), "number", "address" or "all"
-    (the site's hourly ceiling)."""
+    """Too many codes: `scope` is "resend" (wait a minute), "slow" (codes asked too fast
+    from this address or network: wait `retry_after`), "number", "address", "prefix"
+    (this network) or "all" (the site's hourly ceiling)."""
 
     def __init__(self, scope: str, retry_after: int):
         super().__init__(scope)
@@ -142,6 +166,35 @@ def address_key(address: str) -> str:
     return str(parsed)
 
 
+def prefix_key(address: str) -> str:
+    """The client's network: IPv4 by its /24, IPv6 by its /56 (a home's or an office's
+    allocation); an address that does not parse counts as itself."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    length = 56 if parsed.version == 6 else 24
+    return str(ipaddress.ip_network(f"{parsed}/{length}", strict=False))
+
+
+def known_number(session: Session, e164: str) -> bool:
+    """Whether this number booked here (an appointment made within `KNOWN_FOR`, or a
+    place on a waiting list): it may use the part of the ceiling kept for such numbers."""
+    since = clock.now() - KNOWN_FOR
+    booked = (
+        select(Appointment.id)
+        .join(BookingPerson, BookingPerson.id == Appointment.person_id)
+        .where(BookingPerson.phone == e164, Appointment.created_at >= since)
+        .limit(1)
+    )
+    waiting = (
+        select(WaitingEntry.id)
+        .where(WaitingEntry.phone == e164, WaitingEntry.status.in_(("waiting", "offered")))
+        .limit(1)
+    )
+    return session.scalar(booked) is not None or session.scalar(waiting) is not None
+
+
 def _contact(session: Session, number: phone.PhoneNumber, language: str, secret: str):
     reference = f"appointments.code:{language}:{phone_hash(number.e164, secret)[:40]}"
     contact = notify.contact_by_reference(session, reference)
@@ -167,15 +220,28 @@ def _check_limits(session: Session, number_hash: str, e164: str, address: str, s
     )
     if latest is not None:
         raise RateLimited("resend", int((latest + RESEND_AFTER - now).total_seconds() + 0.999))
-    for scope, value, limit in (
-        ("address", address_key(address), CODES_PER_ADDRESS),
-        ("number", e164, CODES_PER_NUMBER),
-        ("all", "all", CODES_PER_HOUR_ALL),
+    # The address before its network: one address asking too fast is refused before it
+    # uses up any of its neighbours' codes (a shared operator network).
+    for scope, value, policy, limit in (
+        ("address", address_key(address), ADDRESS_PACE, CODES_PER_ADDRESS),
+        ("prefix", prefix_key(address), PREFIX_PACE, CODES_PER_PREFIX),
     ):
         key = throttle.hashed_key(f"phone-code-{scope}", value, secret)
-        wait = throttle.consume(session, key, limit, WINDOW_SECONDS)
-        if wait:
-            raise RateLimited(scope, wait)
+        paced = throttle.pace(session, key, policy, limit, WINDOW_SECONDS)
+        if paced.wait:
+            raise RateLimited(scope if paced.limit_reached else "slow", paced.wait)
+    key = throttle.hashed_key("phone-code-number", e164, secret)
+    wait = throttle.consume(session, key, CODES_PER_NUMBER, WINDOW_SECONDS)
+    if wait:
+        raise RateLimited("number", wait)
+    ordinary = CODES_PER_HOUR_ALL - CODES_KEPT_FOR_KNOWN
+    key = throttle.hashed_key("phone-code-all", "all", secret)
+    wait = throttle.consume(session, key, ordinary, WINDOW_SECONDS)
+    if wait and known_number(session, e164):
+        key = throttle.hashed_key("phone-code-all", "known", secret)
+        wait = throttle.consume(session, key, CODES_KEPT_FOR_KNOWN, WINDOW_SECONDS)
+    if wait:
+        raise RateLimited("all", wait)
 
 
 def start(

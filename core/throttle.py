@@ -1,8 +1,9 @@
-"""Growing delays after repeated failures (logins now; one-time codes later).
+"""Growing delays after repeated failures (logins) or uses (one-time SMS codes).
 
 A delay, never a lock-out: the wait doubles from the sixth failure and is capped, so
 nobody can lock a colleague out for good by typing wrong passwords in their name.
-Keys are hashed: no username or IP address is stored in clear.
+`pace()` applies the same growing delays to uses (an SMS code asked from one address),
+within an hourly count. Keys are hashed: no username or IP address is stored in clear.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import String, case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -121,3 +123,66 @@ def consume(session: Session, key: str, limit: int, window_seconds: int) -> int:
     if uses <= limit:
         return 0
     return max(1, int((started + timedelta(seconds=window_seconds) - now).total_seconds() + 0.999))
+
+
+class Paced(NamedTuple):
+    """The answer of `pace()`: wait `wait` seconds (0: counted, go ahead); `limit_reached`
+    says whether the window's count is used up (else it is a growing delay)."""
+
+    wait: int
+    limit_reached: bool = False
+
+
+def pace(session: Session, key: str, policy: Policy, limit: int, window_seconds: int) -> Paced:
+    """Count one use of `key` unless it must wait: after `policy.free_failures` uses in the
+    current fixed window each next use waits longer (`policy.delay_after`), and the
+    window holds at most `limit` uses. A refused use is not counted, so tapping again
+    while waiting does not make the wait longer. Counted in the database with one
+    conditional UPDATE: two workers never both pass a wait or the limit."""
+    now = clock.now()
+    window_start = now - timedelta(seconds=window_seconds)
+    expired = ThrottleEntry.last_failure_at <= window_start
+    uses = session.execute(
+        update(ThrottleEntry)
+        .where(
+            ThrottleEntry.key == key,
+            (ThrottleEntry.blocked_until.is_(None)) | (ThrottleEntry.blocked_until <= now),
+            expired | (ThrottleEntry.failures < limit),
+        )
+        .values(
+            failures=case((expired, 1), else_=ThrottleEntry.failures + 1),
+            last_failure_at=case((expired, now), else_=ThrottleEntry.last_failure_at),
+        )
+        .returning(ThrottleEntry.failures)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if uses is None:
+        row = session.execute(
+            select(
+                ThrottleEntry.failures, ThrottleEntry.last_failure_at, ThrottleEntry.blocked_until
+            ).where(ThrottleEntry.key == key)
+        ).one_or_none()
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.add(ThrottleEntry(key=key, failures=1, last_failure_at=now))
+                uses = 1
+            except IntegrityError:
+                return pace(session, key, policy, limit, window_seconds)
+        else:
+            failures, started, blocked_until = row
+            window_left = started + timedelta(seconds=window_seconds) - now
+            if started > window_start and failures >= limit:
+                return Paced(max(1, int(window_left.total_seconds() + 0.999)), True)
+            if blocked_until is None or blocked_until <= now:
+                # Changed by another worker between the two statements: count again.
+                return pace(session, key, policy, limit, window_seconds)
+            return Paced(max(1, int((blocked_until - now).total_seconds() + 0.999)))
+    delay = policy.delay_after(uses)
+    session.execute(
+        update(ThrottleEntry)
+        .where(ThrottleEntry.key == key)
+        .values(blocked_until=now + delay if delay else None)
+        .execution_options(synchronize_session=False)
+    )
+    return Paced(0)

@@ -403,6 +403,7 @@ def _details_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
     retry_after: int | None = None,
+    call: dict[str, Any] | None = None,
 ) -> Response:
     return _page(
         "appointments/public/details.html",
@@ -413,6 +414,7 @@ def _details_page(
         languages=LANGUAGES,
         language_names=LANGUAGE_NAMES,
         retry_after=retry_after,
+        call=call,
     )
 
 
@@ -422,6 +424,18 @@ def _rate_limited_message(limited: verification.RateLimited) -> str:
             "A code was sent less than a minute ago. Wait %(seconds)s seconds, then ask again.",
             seconds=limited.retry_after,
         )
+    if limited.scope == "slow":
+        if limited.retry_after < 120:
+            return _(
+                "Many codes were asked from here just now. Wait %(seconds)s seconds, "
+                "then try again, or call your antenne.",
+                seconds=limited.retry_after,
+            )
+        return _(
+            "Many codes were asked from here just now. Wait %(minutes)s minutes, "
+            "then try again, or call your antenne.",
+            minutes=(limited.retry_after + 59) // 60,
+        )
     if limited.scope == "number":
         return _(
             "Too many codes were sent to this number. Try again in an hour, or call your antenne."
@@ -429,6 +443,25 @@ def _rate_limited_message(limited: verification.RateLimited) -> str:
     if limited.scope == "all":
         return _("We cannot send more codes for now. Try again later, or call your antenne.")
     return _("Too many codes were asked from here. Try again in an hour, or call your antenne.")
+
+
+def _call_instead(limited: verification.RateLimited, location: Location) -> dict[str, Any] | None:
+    """What the refusal page shows so the person can book by phone instead: the place's
+    name, address, phone number and opening hours (None for "wait a minute")."""
+    if limited.scope == "resend":
+        return None
+    name, address = place_lines(location)
+    return {
+        "name": name,
+        "address": address,
+        "phone": location.phone,
+        "hours": opening_lines(location.opening_hours),
+    }
+
+
+def _refused(response: Response, limited: verification.RateLimited) -> Response:
+    response.headers["Retry-After"] = str(limited.retry_after)
+    return response
 
 
 @bp.route("/details", methods=["GET", "POST"])
@@ -482,9 +515,9 @@ def details():
             errors={"form": _rate_limited_message(limited)},
             status=429,
             retry_after=limited.retry_after,
+            call=_call_instead(limited, summary["location"]),
         )
-        response.headers["Retry-After"] = str(limited.retry_after)
-        return response
+        return _refused(response, limited)
     except Invalid as invalid:
         session_db.rollback()
         return _details_page(summary, values, errors=_errors(invalid), status=422)
@@ -505,6 +538,7 @@ def _code_page(
     errors: dict[str, str] | None = None,
     status: int = 200,
     expired: bool = False,
+    call: dict[str, Any] | None = None,
 ) -> Response:
     check = verification.get_check(db.session(), flow.get("check"))
     wait = verification.resend_wait(check) if check is not None else 0
@@ -516,6 +550,7 @@ def _code_page(
         errors=errors or {},
         resend_wait=wait,
         expired=expired,
+        call=call,
     )
 
 
@@ -573,14 +608,20 @@ def _finish() -> Response:
     proof = {"check_id": flow.get("check"), "proof": flow.get("proof"), "secret": _secret()}
     try:
         if summary["waiting_list"]:
-            entry = online.join_waiting_list(
+            joined = online.join_waiting_list(
                 session_db,
                 **proof,
                 **person,
                 service=summary["service"],
                 location=summary["location"],
             )
-            done: dict[str, Any] = {"kind": "waiting", "id": entry.id}
+            done: dict[str, Any] = {
+                "kind": "waiting",
+                "id": joined.entry.id,
+                "already": joined.already,
+            }
+            if joined.again and session.get(DONE, {}).get("id") == joined.entry.id:
+                done = session[DONE]  # a second tap: keep what the first one said
         else:
             booked = online.book_verified(
                 session_db,
@@ -644,10 +685,13 @@ def new_code():
     except verification.RateLimited as limited:
         session_db.commit()
         response = _code_page(
-            flow, summary, errors={"form": _rate_limited_message(limited)}, status=429
+            flow,
+            summary,
+            errors={"form": _rate_limited_message(limited)},
+            status=429,
+            call=_call_instead(limited, summary["location"]),
         )
-        response.headers["Retry-After"] = str(limited.retry_after)
-        return response
+        return _refused(response, limited)
     session_db.commit()
     flow.pop("proof", None)
     session[FLOW] = {**flow, "check": check.id}
@@ -673,6 +717,7 @@ def done():
         return _page(
             "appointments/public/done.html",
             waiting_list=True,
+            already=bool(finished.get("already")),
             service_name=service.name(language()),
             place_name=place_lines(location)[0] if location else "",
         )

@@ -3,7 +3,9 @@
 Twilio signs each request with the account's auth token over the URL it called and the
 POST parameters (X-Twilio-Signature). Behind a reverse proxy the URL Twilio called is
 not the one this process sees, so it is rebuilt from TERRAIN_PUBLIC_URL when set.
-A bad or missing signature gets 403 and changes nothing. Neither view logs a phone
+A bad or missing signature gets 403 and changes nothing; a signed request without a
+field Twilio always sends (MessageSid; From and Body inbound; MessageStatus in a
+report) gets 400 and changes nothing. Neither view logs a phone
 number or a message body.
 """
 
@@ -67,11 +69,22 @@ def _signed_message_sid() -> tuple[str, Response | None]:
     return provider_id, None
 
 
+def _missing(*names: str) -> Response | None:
+    """400 when a field Twilio always sends is absent (or blank): a malformed request is
+    refused before anything changes, never guessed at."""
+    absent = [name for name in names if not request.form.get(name, "").strip()]
+    if absent:
+        return Response(f"{', '.join(absent)} missing.\n", 400, mimetype="text/plain")
+    return None
+
+
 @bp.post("/status")
 @public
 def status():
     """A delivery report; it only moves a message forward, so a replay changes nothing."""
     provider_id, refusal = _signed_message_sid()
+    if refusal is None:
+        refusal = _missing("MessageStatus")
     if refusal is not None:
         return refusal
     raw_id = request.args.get("m", "")
@@ -92,16 +105,23 @@ def status():
 @bp.post("/inbound")
 @public
 def inbound():
-    """An SMS received: act on it and answer in TwiML (an empty Response: no answer)."""
+    """An SMS received: act on it and answer in TwiML (an empty Response: no answer).
+
+    `From` and `Body` must be there (400 otherwise); an empty Body is a real SMS (a phone
+    can send one, an MMS with only a picture has one) and goes to the inbox like any other."""
     provider_id, refusal = _signed_message_sid()
+    if refusal is None:
+        refusal = _missing("From")
+    if refusal is None and "Body" not in request.form:
+        refusal = Response("Body missing.\n", 400, mimetype="text/plain")
     if refusal is not None:
         return refusal
     session = db.session()
     result = handle_inbound(
         session,
         provider_id=provider_id,
-        from_number=request.form.get("From", ""),
-        body=request.form.get("Body", ""),
+        from_number=request.form["From"],
+        body=request.form["Body"],
     )
     session.commit()
     twiml = MessagingResponse()

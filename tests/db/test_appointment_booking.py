@@ -409,6 +409,7 @@ def _waiting(db, agenda: Agenda, *, location: Location | None = None) -> Waiting
         service_id=agenda.service.id,
         location_id=location.id if location else None,
         person_id=person.id,
+        phone=person.phone,
         created_at=clock.now() - timedelta(days=1),
     )
     db.add(entry)

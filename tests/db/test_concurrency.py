@@ -31,3 +31,32 @@ def test_concurrent_failures_are_all_counted():
             failures = session.scalar(select(throttle.ThrottleEntry.failures))
         engine.dispose()
     assert failures == 40
+
+
+def test_concurrent_codes_never_pass_a_wait_or_the_limit():
+    """SMS codes asked at the same instant from one address (core.throttle.pace): only
+    the free ones go, the others are told to wait; none is counted twice."""
+    from datetime import UTC, datetime
+
+    from core import clock
+    from core.migrations import upgrade
+
+    policy = throttle.Policy(free_failures=5, first_delay_seconds=15, max_delay_seconds=120)
+    with fresh_database("pace") as url, clock.frozen(datetime(2026, 12, 1, 8, tzinfo=UTC)):
+        upgrade(url)
+        engine = make_engine(url, pool_size=8) if not url.startswith("sqlite") else make_engine(url)
+        sessions = make_session_factory(engine)
+
+        def ask(_: int) -> int:
+            with sessions() as session:
+                paced = throttle.pace(session, "p" * 64, policy, 20, 3600)
+                session.commit()
+                return paced.wait
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            waits = list(pool.map(ask, range(24)))
+        with sessions() as session:
+            uses = session.scalar(select(throttle.ThrottleEntry.failures))
+        engine.dispose()
+    assert waits.count(0) == 5 and uses == 5
+    assert all(wait == 15 for wait in waits if wait)

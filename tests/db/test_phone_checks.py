@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from appointments import online, verification
-from appointments.models import Appointment, Location, WaitingEntry
+from appointments.models import Appointment, Location, Service, ServiceLocation, WaitingEntry
 from appointments.verification import PhoneCheck
 from core import clock
 from core.sync import Invalid
@@ -149,38 +149,151 @@ def test_a_new_code_waits_a_minute(db, frozen):
     assert second.id != first.id and sent_code(db, second)
 
 
+def patiently(db, frozen, number: str, address: str) -> int:
+    """A code for `number` from `address`, waiting as long as the growing delays ask;
+    returns how many seconds were waited. Other refusals are raised."""
+    waited = 0
+    while True:
+        try:
+            start(db, number, address=address)
+            return waited
+        except verification.RateLimited as limited:
+            if limited.scope != "slow":
+                raise
+            frozen.advance(seconds=limited.retry_after)
+            waited += limited.retry_after
+
+
 def test_codes_per_number_and_per_address_are_limited(db, frozen):
     number = mobile()
     for _ in range(verification.CODES_PER_NUMBER):
-        start(db, number, address=f"198.51.100.{_}")
+        start(db, number, address=f"198.51.{_}.1")
         frozen.advance(seconds=61)
     with pytest.raises(verification.RateLimited) as excinfo:
-        start(db, number, address="198.51.100.200")
+        start(db, number, address="198.51.200.1")
     assert excinfo.value.scope == "number"
     frozen.advance(hours=1)
     start(db, number)  # a new hour
 
     for _ in range(verification.CODES_PER_ADDRESS):
-        start(db, mobile(), address="203.0.113.9")
+        patiently(db, frozen, mobile(), "203.0.113.9")
     with pytest.raises(verification.RateLimited) as excinfo:
         start(db, mobile(), address="203.0.113.9")
     assert excinfo.value.scope == "address"
-    assert excinfo.value.retry_after > 3000
+    assert excinfo.value.retry_after > 1000  # until the hour that began with the first code
+
+
+def test_codes_from_one_address_wait_longer_and_longer(db, frozen):
+    address = "203.0.113.50"
+    for _ in range(verification.ADDRESS_PACE.free_failures):
+        start(db, mobile(), address=address)  # a family: a few codes at once
+    for expected in (15, 30, 60, 120, 120):
+        with pytest.raises(verification.RateLimited) as excinfo:
+            start(db, mobile(), address=address)
+        assert (excinfo.value.scope, excinfo.value.retry_after) == ("slow", expected)
+        frozen.advance(seconds=expected // 2)
+        with pytest.raises(verification.RateLimited) as excinfo:
+            start(db, mobile(), address=address)  # tapping again does not add to the wait
+        assert excinfo.value.retry_after == expected - expected // 2
+        frozen.advance(seconds=expected - expected // 2)
+        start(db, mobile(), address=address)
+    frozen.advance(hours=1)  # a new hour: the first codes go at once again
+    start(db, mobile(), address=address)
+    start(db, mobile(), address=address)
+
+
+def test_fifteen_addresses_of_one_network_are_stopped_long_before_the_site_ceiling(db, frozen):
+    """The attack of the security review: 20 codes from each of 15 addresses of one
+    /24 (277 codes in 3 s) used up the site's 300 an hour. Now the network's count
+    stops them at CODES_PER_PREFIX, and a burst gets only the network's first codes."""
+    addresses = [f"203.0.113.{n + 10}" for n in range(15)]
+    sent = refused = 0
+    for address in addresses:  # the burst: no time passes
+        for _ in range(20):
+            try:
+                start(db, mobile(), address=address)
+                sent += 1
+            except verification.RateLimited:
+                refused += 1
+    assert sent == verification.PREFIX_PACE.free_failures and refused == 300 - sent
+
+    # A patient script waits every delay, turning through the addresses: still capped.
+    stopped = None
+    while stopped is None:
+        for address in addresses:
+            try:
+                patiently(db, frozen, mobile(), address)
+                sent += 1
+            except verification.RateLimited as limited:
+                stopped = limited
+                break
+    assert stopped.scope == "prefix" and stopped.retry_after > 60
+    assert sent == verification.CODES_PER_PREFIX
+    assert clock.now() - NOW < timedelta(hours=1)  # all within the hour
+    assert sent < (verification.CODES_PER_HOUR_ALL - verification.CODES_KEPT_FOR_KNOWN) / 5
+    # Everyone else still gets codes.
+    start(db, mobile(), address="198.51.100.7")
+    start(db, mobile(), address="2001:db8:5::1")
 
 
 def test_an_ipv6_line_counts_as_one_address_and_the_site_has_a_ceiling(db, frozen, monkeypatch):
     # One home line hands out a whole /64: its addresses count together.
     for n in range(verification.CODES_PER_ADDRESS):
-        start(db, mobile(), address=f"2001:db8:1:2::{n + 1:x}")
+        patiently(db, frozen, mobile(), f"2001:db8:1:2::{n + 1:x}")
     with pytest.raises(verification.RateLimited) as excinfo:
         start(db, mobile(), address="2001:db8:1:2:ffff::1")
     assert excinfo.value.scope == "address"
-    start(db, mobile(), address="2001:db8:1:3::1")  # another line
-    # Numbers and addresses rotated by a script still meet the site's hourly ceiling.
-    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 25)
+    patiently(db, frozen, mobile(), "2001:db8:1:3::1")  # another line of the same network
+    # Numbers and networks rotated by a script still meet the site's hourly ceiling.
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 30)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 5)
     with pytest.raises(verification.RateLimited) as excinfo:
         for n in range(10):
-            start(db, mobile(), address=f"198.18.0.{n}")
+            start(db, mobile(), address=f"198.18.{n}.1")
+    assert excinfo.value.scope == "all"
+
+
+def test_a_number_that_booked_here_still_gets_a_code_when_the_ceiling_is_taken(
+    db, frozen, monkeypatch
+):
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 30)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 5)
+    agenda = Agenda(db)
+    known = mobile()
+    agenda.book(at(10), phone=known)  # booked last week, say: now moving it
+    waiting = mobile()
+    from appointments.models import BookingPerson
+
+    person = BookingPerson(name="Waiting Test", phone=waiting, language="fr")
+    db.add(person)
+    db.flush()
+    db.add(
+        WaitingEntry(
+            service_id=agenda.service.id,
+            location_id=None,
+            person_id=person.id,
+            phone=waiting,
+            status="waiting",
+        )
+    )
+    db.flush()
+    # A script with fresh numbers from many networks takes the ordinary part.
+    for n in range(25):
+        start(db, mobile(), address=f"198.18.{n}.1")
+    with pytest.raises(verification.RateLimited) as excinfo:
+        start(db, mobile(), address="198.19.0.1")
+    assert excinfo.value.scope == "all"
+    # The people who booked here still get their code, from the part kept for them.
+    assert sent_code(db, start(db, known, address="192.0.2.77"))
+    assert sent_code(db, start(db, waiting, address="192.0.2.78"))
+    # The kept part has its own ceiling: 5 here, 2 used.
+    more = [mobile() for _ in range(4)]
+    for number, moment in zip(more, (at(9), at(9, 30), at(10, 30), at(11)), strict=True):
+        agenda.book(moment, phone=number)
+    for number in more[:3]:
+        start(db, number, address="192.0.2.79")
+    with pytest.raises(verification.RateLimited) as excinfo:
+        start(db, more[3], address="192.0.2.80")
     assert excinfo.value.scope == "all"
 
 
@@ -263,14 +376,23 @@ def test_join_the_waiting_list_once(db, frozen):
         "phone": number,
         "language": "nl",
     }
-    entry = online.join_waiting_list(db, **arguments)
+    joined = online.join_waiting_list(db, **arguments)
+    entry = joined.entry
+    assert not joined.already and entry.phone == number
     assert entry.status == "waiting" and entry.location_id == agenda.location.id
-    assert online.join_waiting_list(db, **arguments).id == entry.id
+    tapped = online.join_waiting_list(db, **arguments)
+    assert tapped.entry.id == entry.id and tapped.again
     frozen.advance(seconds=61)
     check_id, proof = verified(db, number)
-    again = online.join_waiting_list(db, **{**arguments, "check_id": check_id, "proof": proof})
-    assert again.id == entry.id  # one entry per person and service
-    assert db.scalar(select(func.count(WaitingEntry.id)).where(WaitingEntry.id == entry.id)) == 1
+    # Another code, even another name: the same number is on this list already.
+    again = online.join_waiting_list(
+        db, **{**arguments, "check_id": check_id, "proof": proof, "person_name": "A. Test"}
+    )
+    assert again.entry.id == entry.id and again.already
+    waiting = select(func.count(WaitingEntry.id)).where(
+        WaitingEntry.phone == number, WaitingEntry.service_id == agenda.service.id
+    )
+    assert db.scalar(waiting) == 1
     # A freed slot is offered to them (consent for service changes was recorded).
     appointment = agenda.book(at(10))
     from appointments import booking
@@ -280,6 +402,138 @@ def test_join_the_waiting_list_once(db, frozen):
     assert entry.status == "offered"
     offer = db.scalar(select(Message).where(Message.key.like(f"waiting-offer:{entry.id}:%")))
     assert offer is not None and offer.status == "pending"
+
+
+def test_the_database_refuses_a_second_waiting_entry_for_a_number(db):
+    from sqlalchemy.exc import IntegrityError
+
+    from appointments.models import BookingPerson
+
+    agenda = Agenda(db)
+    number = mobile()
+    person = BookingPerson(name="Twice Test", phone=number, language="fr")
+    db.add(person)
+    db.flush()
+
+    def entry(location_id: int | None, status: str = "waiting") -> WaitingEntry:
+        return WaitingEntry(
+            service_id=agenda.service.id,
+            location_id=location_id,
+            person_id=person.id,
+            phone=number,
+            status=status,
+        )
+
+    for location_id in (agenda.location.id, None):  # at a place, and "anywhere"
+        db.add(entry(location_id))
+        db.flush()
+        with pytest.raises(IntegrityError), db.begin_nested():
+            db.add(entry(location_id))
+            db.flush()
+        # An entry that stopped waiting (offered, withdrawn) does not hold the place.
+        db.add(entry(location_id, "withdrawn"))
+        db.flush()
+
+
+def test_two_concurrent_joins_make_one_entry():
+    """Two codes for one number, both typed at once: one entry, the other request is
+    told it is already on the list (PostgreSQL: the unique index decides)."""
+    import threading
+
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from tests.support import fresh_database
+
+    number = mobile()
+    with fresh_database("waiting") as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=4) if not url.startswith("sqlite") else make_engine(url)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            location = Location(code="tb-wait", name="Antenne Attente")
+            service = Service(
+                code="tb-wait-svc",
+                name_fr="Permanence",
+                name_nl="Permanentie",
+                name_en="Desk",
+                duration_minutes=30,
+            )
+            session.add_all([location, service])
+            session.flush()
+            session.add(ServiceLocation(service_id=service.id, location_id=location.id))
+            proofs = []
+            for n in range(2):
+                check = verification.start(
+                    session,
+                    raw_phone=number,
+                    language="fr",
+                    address=f"192.0.2.{n}",
+                    secret=SECRET,
+                    purpose="waiting",
+                )
+                proof = verification.verify(
+                    session, check, sent_code(session, check), secret=SECRET
+                )
+                proofs.append((check.id, proof))
+                check.created_at -= timedelta(minutes=2)  # the next code is not a resend
+                session.flush()
+            session.commit()
+            service_id, location_id = service.id, location.id
+
+        # Both requests read "not on the list" before either inserts.
+        barrier = threading.Barrier(2, timeout=2)
+        broken: list[bool] = []
+        real_person_for = online.booking.person_for
+
+        def person_for(*args, **kwargs):
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                broken.append(True)  # SQLite: transactions take turns (BEGIN IMMEDIATE)
+            return real_person_for(*args, **kwargs)
+
+        results: list[online.Joined] = []
+        failures: list[BaseException] = []
+
+        def join(n: int) -> None:
+            try:
+                with sessions() as session:
+                    check_id, proof = proofs[n]
+                    joined = online.join_waiting_list(
+                        session,
+                        check_id=check_id,
+                        proof=proof,
+                        secret=SECRET,
+                        service=session.get(Service, service_id),
+                        location=session.get(Location, location_id),
+                        person_name=f"Person {n}",
+                        phone=number,
+                        language="fr",
+                    )
+                    session.commit()
+                    results.append(joined)
+            except BaseException as error:  # reported below
+                failures.append(error)
+
+        from unittest import mock
+
+        with mock.patch.object(online.booking, "person_for", person_for):
+            threads = [threading.Thread(target=join, args=(n,)) for n in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        with sessions() as session:
+            entries = session.scalar(
+                select(func.count(WaitingEntry.id)).where(WaitingEntry.phone == number)
+            )
+        engine.dispose()
+        raced = not url.startswith("sqlite")
+    assert failures == []
+    assert not (raced and broken)  # PostgreSQL: both had read "not on the list"
+    assert entries == 1
+    assert sorted(joined.already for joined in results) == [False, True]
+    assert len({joined.entry.id for joined in results}) == 1
 
 
 # --- Places --------------------------------------------------------------------------------

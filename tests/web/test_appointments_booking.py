@@ -363,14 +363,70 @@ def test_codes_are_limited_per_number(en, agenda, db, frozen):
     assert int(response.headers["Retry-After"]) > 0
 
 
-def test_codes_are_limited_per_address(en, agenda, db):
+def patient_details(browser, frozen, number: str):
+    """Step 4, waiting as long as the growing delays between codes ask."""
+    while True:
+        response = details(browser, number)
+        if response.status_code != 429 or "Many codes were asked from here just now" not in (
+            text_of(response)
+        ):
+            return response
+        frozen.advance(seconds=int(response.headers["Retry-After"]))
+
+
+def test_codes_are_limited_per_address(en, agenda, db, frozen):
     en.client.environ_base["REMOTE_ADDR"] = "203.0.113.77"
     choose(en, agenda)
     for _ in range(verification.CODES_PER_ADDRESS):
-        assert details(en, mobile()).status_code == 302
+        assert patient_details(en, frozen, mobile()).status_code == 302
     response = details(en, mobile())
     assert response.status_code == 429
     assert "Too many codes were asked from here" in text_of(response)
+
+
+def test_codes_asked_fast_wait_longer_each_time(en, agenda, db, frozen):
+    en.client.environ_base["REMOTE_ADDR"] = "203.0.113.78"
+    choose(en, agenda)
+    for _ in range(verification.ADDRESS_PACE.free_failures):
+        assert details(en, mobile()).status_code == 302
+    for seconds in (15, 30, 60):
+        response = details(en, mobile())
+        assert response.status_code == 429 and response.headers["Retry-After"] == str(seconds)
+        assert f"Wait {seconds} seconds, then try again" in text_of(response)
+        frozen.advance(seconds=seconds)
+        assert details(en, mobile()).status_code == 302
+    response = details(en, mobile())
+    assert response.headers["Retry-After"] == "120"
+    assert "Wait 2 minutes, then try again" in text_of(response)
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "call", "hours"),
+    [
+        ("en", "Book by phone instead", "Call 02 512 34 56", "Opening hours"),
+        ("fr", "Prendre rendez-vous par téléphone", "Appeler le 02 512 34 56", "Heures"),
+        ("nl", "Maak de afspraak telefonisch", "Bel 02 512 34 56", "Openingsuren"),
+    ],
+)
+def test_when_no_code_can_be_sent_the_page_gives_the_place_phone_and_hours(
+    browser, agenda, db, monkeypatch, language, heading, call, hours
+):
+    agenda.location.phone = "+3225123456"
+    db.commit()
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 1)  # the site's ceiling
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 0)
+    browser.client.set_cookie("terrain_lang", language)
+    choose(browser, agenda)
+    browser.client.environ_base["REMOTE_ADDR"] = "198.51.100.1"
+    assert details(browser, mobile()).status_code == 302  # someone else, a moment before
+    browser.client.environ_base["REMOTE_ADDR"] = "203.0.113.1"
+    response = details(browser, mobile())
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    page = text_of(response)
+    assert heading in page and call in page and hours in page
+    assert 'href="tel:+3225123456"' in response.get_data(as_text=True)
+    assert "09:00–12:00" in page  # the place's hours, every day here
+    assert db.scalar(select(func.count(PhoneCheck.id))) == 1  # nothing more was sent
 
 
 def test_a_fourth_booking_from_one_number_is_refused(en, agenda, db):
@@ -438,6 +494,22 @@ def test_join_the_waiting_list(en, agenda, db):
     assert entry.location_id == agenda.location.id
 
 
+def test_joining_the_same_waiting_list_twice_says_so(en, agenda, db, frozen):
+    number = mobile()
+    for name in ("Amina Test", "Amina T."):  # another code, another name, the same number
+        en.get(times_url(agenda))
+        en.post(f"{times_url(agenda)}/waiting")
+        assert details(en, number, name=name).status_code == 302
+        assert en.post("/rendez-vous/code", {"code": last_code(db)}).status_code == 302
+        frozen.advance(seconds=61)
+    response = en.get("/rendez-vous/done")
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "You are already on the waiting list" in page and "nothing was added" in page
+    entries = select(func.count(WaitingEntry.id)).where(WaitingEntry.phone == number)
+    assert db.scalar(entries) == 1
+
+
 # --- Moving from the link ----------------------------------------------------------------------
 
 
@@ -495,3 +567,22 @@ def test_move_with_an_unknown_or_expired_link_is_404(en, booked, frozen):
     frozen.advance(days=3)
     assert en.get(f"/r/{token}/move").status_code == 404
     assert en.post(f"/r/{token}/move", {"start": "x"}).status_code == 404
+
+
+def test_a_new_code_refused_by_the_ceiling_also_gives_the_place(
+    en, agenda, db, frozen, monkeypatch
+):
+    agenda.location.phone = "+3225123456"
+    db.commit()
+    choose(en, agenda)
+    assert details(en, mobile()).status_code == 302
+    response = en.post("/rendez-vous/code/new")  # within the minute: just wait
+    assert response.status_code == 429 and "Book by phone instead" not in text_of(response)
+    frozen.advance(seconds=61)
+    monkeypatch.setattr(verification, "CODES_PER_HOUR_ALL", 1)
+    monkeypatch.setattr(verification, "CODES_KEPT_FOR_KNOWN", 0)
+    response = en.post("/rendez-vous/code/new")
+    assert response.status_code == 429
+    page = text_of(response)
+    assert "We cannot send more codes for now" in page
+    assert "Book by phone instead" in page and "Call 02 512 34 56" in page

@@ -302,3 +302,47 @@ def test_webhooks_log_neither_numbers_nor_bodies(twilio, db, caplog, reminder_ki
     text = caplog.text
     assert "470991001" not in text and "secret" not in text
     assert db.scalar(select(Message).where(Message.provider_id == "SMw1")) is not None
+
+
+# --- Malformed but signed requests ------------------------------------------------------
+
+
+def inbound_count(db) -> int:
+    return db.scalar(select(func.count()).select_from(InboundSms)) or 0
+
+
+def test_a_signed_inbound_without_from_or_body_is_400_and_changes_nothing(twilio, db):
+    contact, _ = contact_with_message(db, status="sent")
+    before = inbound_count(db)
+    for dropped in ("From", "Body"):
+        params = inbound_params(f"SMno{dropped}", "+32470991001", "STOP")
+        del params[dropped]
+        response = post_signed(twilio, "/sms/inbound", params)
+        assert response.status_code == 400, dropped
+        assert response.mimetype == "text/plain"
+    blank_from = inbound_params("SMblank", "  ", "STOP")
+    assert post_signed(twilio, "/sms/inbound", blank_from).status_code == 400
+    assert inbound_count(db) == before
+    db.refresh(contact)
+    assert all(phone.state == "active" for phone in contact.phones)
+
+
+def test_a_signed_inbound_with_an_empty_body_goes_to_the_inbox(twilio, db):
+    """A phone can send an empty SMS: it is a real message, answered like any other."""
+    contact_with_message(db, status="sent")
+    response = post_signed(twilio, "/sms/inbound", inbound_params("SMempty", "+32470991001", ""))
+    assert len(twiml_messages(response)) == 1  # the neutral answer
+    row = db.scalar(select(InboundSms).where(InboundSms.provider_id == "SMempty"))
+    assert row is not None and row.body == "" and row.outcome == "inbox"
+
+
+def test_a_signed_status_without_message_status_is_400_and_changes_nothing(twilio, db):
+    _, message = contact_with_message(db)
+    for params in (
+        {key: value for key, value in status_params("SMw1", "x").items() if key != "MessageStatus"},
+        status_params("SMw1", " "),
+    ):
+        response = post_signed(twilio, "/sms/status", params)
+        assert response.status_code == 400
+    db.refresh(message)
+    assert message.status == "queued"
