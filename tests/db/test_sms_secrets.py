@@ -309,3 +309,15 @@ def test_the_migration_masks_older_rows_and_stops_those_still_waiting():
         (2, "cancelled", "secret_masked"),
         (4, "cancelled", "secret_masked"),
     ]
+
+
+def test_a_damaged_row_or_another_key_gives_no_text():
+    from notifications.masking import SecretUnavailable, sentinel, split
+
+    secret = new_secret(SECRET, "digits", 6)
+    masked, _clear, sealed = split(f"code {sentinel(0)}.", [secret])
+    with pytest.raises(SecretUnavailable):
+        reveal(masked, sealed, "another-key")
+    with pytest.raises(SecretUnavailable):
+        reveal(masked.replace(MASK, "123456"), sealed, SECRET)
+    assert reveal("no secret here", None, None) == "no secret here"
