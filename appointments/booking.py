@@ -34,15 +34,16 @@ move), the reminders of the service's rules (`reminder:appointment:<id>:J-1`, `�
 a moved appointment's `appointment_changed`, and the offer of a freed slot to the first
 person waiting for that service (`waiting-offer:<entry>:<appointment>`).
 
-The manage token (`secrets.token_urlsafe(16)`) is given once, on the returned
-appointment (`issued_token(appointment)`); only its SHA-256 is stored. It opens the
-appointment until the appointment's end.
+The manage token (22 URL-safe characters, derived from a random seed with the
+application's key: `notifications.masking`) is given once, on the returned appointment
+(`issued_token(appointment)`); only its SHA-256 is stored. The outbox keeps the link
+masked (`…/r/…`) and the dispatcher derives the token again when it sends. It opens
+the appointment until the appointment's end.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -444,11 +445,17 @@ def reminder_rules(service: Service) -> list[notify.ReminderRule]:
     return rules
 
 
-def _issue_token(session: Session, appointment: Appointment) -> str:
-    token = secrets.token_urlsafe(16)
-    appointment.manage_token_hash = hash_token(token)
-    setattr(appointment, _TOKEN_ATTRIBUTE, token)
-    return token
+def _issue_token(
+    session: Session, appointment: Appointment, link_base: str | None, secret_key: str | None
+) -> notify.Secret:
+    """A new manage link: its token derived from a random seed and the application's
+    key (so the dispatcher can rebuild it, and the outbox keeps it masked); only its
+    SHA-256 is stored on the appointment."""
+    key = secret_key if secret_key is not None else Settings.from_env().secret_key
+    secret = notify.new_secret(key, "token", prefix=f"{_public_url(link_base)}{MANAGE_PATH}")
+    appointment.manage_token_hash = hash_token(secret.value)
+    setattr(appointment, _TOKEN_ATTRIBUTE, secret.value)
+    return secret
 
 
 def _announce(
@@ -458,22 +465,21 @@ def _announce(
     *,
     template: str,
     key: str,
-    token: str,
-    link_base: str | None,
+    link: notify.Secret,
     actor: User | None,
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
     subject = subject_of(appointment)
     values = _values(session, appointment, contact.language)
-    link = f"{_public_url(link_base)}{MANAGE_PATH}{token}"
     notify.enqueue(
         session,
         key=key,
         contact=contact,
         category="reminder" if template == "appointment_confirmation" else "service_change",
         template=template,
-        values={**values, "link": link},
+        values=values,
+        secrets={"link": link},
         subject=subject,
         valid_until=appointment.start_at,
         actor=actor,
@@ -505,12 +511,14 @@ def book(
     agent_id: int | None = None,
     sms_consent: bool = True,
     link_base: str | None = None,
+    secret_key: str | None = None,
 ) -> Appointment:
     """Book `start` for a person; Invalid (nothing changed) or SlotTaken when taken.
 
     `source`: "online" (the person, on the public pages), "phone" or "desk" (staff,
     `actor`). `link_base`: the public URL for the manage link (default
-    TERRAIN_PUBLIC_URL). The caller commits; after SlotTaken or Invalid, it rolls back.
+    TERRAIN_PUBLIC_URL); `secret_key`: the application's key its token is derived with
+    (default TERRAIN_SECRET_KEY). The caller commits; after SlotTaken or Invalid, it rolls back.
     """
     errors: dict[str, FieldError] = {}
     if source not in BOOKING_SOURCES:
@@ -551,7 +559,7 @@ def book(
         notice=notice,
     )
     person = appointment.person
-    token = _issue_token(session, appointment)
+    link = _issue_token(session, appointment, link_base, secret_key)
     session.flush()
     contact = contact_for(session, person, actor=actor)
     if sms_consent:
@@ -562,8 +570,7 @@ def book(
         contact,
         template="appointment_confirmation",
         key=f"confirmation:{subject_of(appointment)}",
-        token=token,
-        link_base=link_base,
+        link=link,
         actor=actor,
     )
     audit.record(
@@ -694,6 +701,7 @@ def reschedule(
     location: Location | None = None,
     agent_id: int | None = None,
     link_base: str | None = None,
+    secret_key: str | None = None,
 ) -> Appointment:
     """Move an appointment: the new one is booked under its agent's lock and the old one
     cancelled, in the caller's transaction (all or nothing). The new one gets a new
@@ -730,7 +738,7 @@ def reschedule(
         ignore_appointment_id=appointment.id,
     )
     moved.confirmed_at = None
-    token = _issue_token(session, moved)
+    link = _issue_token(session, moved, link_base, secret_key)
     _set_cancelled(session, appointment, by=by)
     session.flush()
     contact = contact_for(session, person, actor=actor)
@@ -740,8 +748,7 @@ def reschedule(
         contact,
         template="appointment_changed",
         key=f"changed:{subject_of(moved)}",
-        token=token,
-        link_base=link_base,
+        link=link,
         actor=actor,
     )
     audit.record(

@@ -265,6 +265,7 @@ def book_verified(
         language=language,
         source="online",
         link_base=link_base,
+        secret_key=secret,
     )
     verification.mark_used(check, appointment_id=appointment.id)
     return Booked(appointment, booking.issued_token(appointment))

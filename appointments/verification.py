@@ -1,7 +1,8 @@
 """One-time SMS codes: the public pages prove that the person holds the mobile number
 they book with, without an account.
 
-`start()` makes a check: a 6-digit code (`secrets`), sent through the notifications
+`start()` makes a check: a 6-digit code (random: derived from a random seed with the
+application's key, `notifications.masking`), sent through the notifications
 outbox (template `verification_code`, key `phone-check:<id>`, category `verification`:
 no consent needed, no quiet hours). `verify()` compares the code the person typed; the
 answer is a proof (an HMAC of the check with the application's secret) that the page
@@ -30,9 +31,10 @@ All keys are hashed (`throttle.hashed_key`), so no address or number is kept in 
 What is stored: no number, no address, no code in clear. A check holds keyed hashes
 (HMAC-SHA-256 with the secret) of the number and of the code, its times, its tries and
 what it was used for. Checks are deleted a day after they were made (`purge()`, a job
-of `appointments.jobs`). The code itself travels in the outbox row that sends it
-(that is the SMS), under a contact made for the number alone
-(`appointments.code:<language>:<hash>`), which holds no name.
+of `appointments.jobs`). The outbox row that sends the code keeps it masked
+(`••••••`) with the seed, never the code; the dispatcher derives it again at send time.
+It is made under a contact for the number alone (`appointments.code:<language>:<hash>`),
+which holds no name.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import secrets
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -273,15 +274,17 @@ def start(
     )
     session.add(check)
     session.flush()
-    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-    check.code_hash = _code_hash(check.id, code, secret)
+    # Derived from a random seed and the key: the outbox keeps "••••••" and the seed,
+    # the dispatcher derives the code again when it sends (notifications.masking).
+    code = notify.new_secret(secret, "digits", CODE_DIGITS)
+    check.code_hash = _code_hash(check.id, code.value, secret)
     notify.enqueue(
         session,
         key=f"phone-check:{check.id}",
         contact=_contact(session, number, language, secret),
         category="verification",
         template="verification_code",
-        values={"code": code},
+        secrets={"code": code},
         valid_until=check.expires_at,
         urgent=True,
     )

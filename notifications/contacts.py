@@ -353,7 +353,8 @@ def stop_waiting(
         session.scalars(
             update(Message)
             .where(condition, Message.status == "pending")
-            .values(status=status, error_code=reason[:20], status_at=now)
+            # Never leaving: the seeds of its secrets go (notifications.masking).
+            .values(status=status, error_code=reason[:20], status_at=now, secret_slots=None)
             .returning(Message.id)
             .execution_options(synchronize_session=False)
         )

@@ -33,6 +33,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.config import Settings
+from notifications import masking
 from notifications.contacts import mark_phone
 from notifications.gateways import (
     Gateway,
@@ -54,6 +56,9 @@ MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 STUCK_AFTER = timedelta(minutes=10)
 # Twilio keeps a message at most 10 hours in its queue (ValidityPeriod ≤ 36000 s).
 MAX_VALIDITY_SECONDS = 36000
+
+# A message whose secret cannot be rebuilt (the key changed since it was made).
+SECRET_LOST = "secret_lost"  # noqa: S105 - an error code
 
 # What a permanent refusal says about the number itself.
 PHONE_STATE_FOR_REASON = {
@@ -90,10 +95,24 @@ class Claimed:
     valid_until: datetime | None
 
 
+def _real_text(message: Message, secret_key: str | None) -> str | None:
+    """The text to send, its secrets derived again; None when they cannot be."""
+    if not message.secret_slots:
+        return message.body
+    key = secret_key if secret_key is not None else Settings.from_env().secret_key
+    try:
+        return masking.reveal(message.body, message.secret_slots, key)
+    except masking.SecretUnavailable:
+        return None
+
+
 def claim_due(
-    session: Session, *, worker: str, limit: int = CLAIM_BATCH
+    session: Session, *, worker: str, limit: int = CLAIM_BATCH, secret_key: str | None = None
 ) -> tuple[list[Claimed], int]:
-    """Lock and take due messages; returns them and how many stale ones were dropped."""
+    """Lock and take due messages; returns them and how many stale ones were dropped.
+
+    A message with a masked secret is claimed with its real text, rebuilt here with
+    `secret_key` (default: the settings'); the text lives in memory only."""
     now = clock.now()
     query = (
         select(Message)
@@ -110,6 +129,13 @@ def claim_due(
             _set_status(session, message, stale, "dispatcher", now=now, error=stale)
             dropped += 1
             continue
+        body = _real_text(message, secret_key)
+        if body is None:
+            # Another key than the one it was made with: a wrong code must not leave.
+            _set_status(session, message, "failed", "dispatcher", now=now, error=SECRET_LOST)
+            log.warning("sms %s: its secret cannot be rebuilt with this key", message.id)
+            dropped += 1
+            continue
         message.status = "sending"
         message.claimed_at = now
         message.claimed_by = worker[:80]
@@ -118,7 +144,7 @@ def claim_due(
         session.add(
             MessageEvent(message_id=message.id, at=now, status="sending", source="dispatcher")
         )
-        claimed.append(Claimed(message.id, message.to, message.body, message.valid_until))
+        claimed.append(Claimed(message.id, message.to, body, message.valid_until))
     session.commit()
     return claimed, dropped
 
@@ -140,9 +166,11 @@ def dispatch_due(
     limit: int = CLAIM_BATCH,
     max_batches: int | None = None,
     stop: Callable[[], bool] | None = None,
+    secret_key: str | None = None,
 ) -> DispatchReport:
     """Send what is due, batch after batch, until nothing is due (or `max_batches`, or a
-    transient gateway error, or `stop()` becomes true)."""
+    transient gateway error, or `stop()` becomes true). `secret_key` rebuilds masked
+    secrets (default: the settings')."""
     worker = worker or worker_name()
     report = DispatchReport()
     batches = 0
@@ -150,7 +178,7 @@ def dispatch_due(
         if stop is not None and stop():
             break
         with session_factory() as session:
-            claimed, dropped = claim_due(session, worker=worker, limit=limit)
+            claimed, dropped = claim_due(session, worker=worker, limit=limit, secret_key=secret_key)
         batches += 1
         report.claimed += len(claimed)
         report.dropped += dropped
@@ -299,6 +327,9 @@ def _set_status(
     now = now or clock.now()
     message.status = status
     message.status_at = now
+    if status not in ("pending", "sending"):
+        # It left or never will: its secrets need not be rebuilt ever again.
+        message.secret_slots = None
     if error is not None:
         message.error_code = error[:20]
     session.add(
@@ -351,7 +382,11 @@ def apply_status(
 
 
 def reconcile(
-    session_factory: SessionFactory, gateway: Gateway, *, stuck_after: timedelta = STUCK_AFTER
+    session_factory: SessionFactory,
+    gateway: Gateway,
+    *,
+    stuck_after: timedelta = STUCK_AFTER,
+    secret_key: str | None = None,
 ) -> dict[str, int]:
     """Rows left `sending` by a dispatcher that died: found at the provider → recorded;
     not found → back to `pending` (sent again). Each row is locked while it is checked."""
@@ -372,7 +407,9 @@ def reconcile(
                 return counts
             since = (message.claimed_at or clock.now()) - timedelta(minutes=1)
             try:
-                found = gateway.find_sent(message.to, message.body, since)
+                # The provider has the real text; it is rebuilt for the comparison only.
+                text = _real_text(message, secret_key) or message.body
+                found = gateway.find_sent(message.to, text, since)
             except GatewayError:
                 return counts  # the provider is unreachable: ask again next time
             if found is not None and _taken(session, found.provider_id, message.id):
@@ -498,7 +535,7 @@ def _drop(session: Session, ids: list[int], status: str, now: datetime) -> int:
     changed = session.scalars(
         update(Message)
         .where(Message.id.in_(ids), Message.status == "pending")
-        .values(status=status, error_code=status, status_at=now)
+        .values(status=status, error_code=status, status_at=now, secret_slots=None)
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     ).all()

@@ -42,6 +42,7 @@ def send_due(context: JobContext) -> dict[str, int] | None:
         gateway,
         status_callback_url=status_callback(context.settings, gateway),
         stop=context.stopping.is_set,
+        secret_key=context.settings.secret_key,
     )
     return _counts(
         sent=report.sent,
@@ -57,7 +58,10 @@ def expand_broadcasts(context: JobContext) -> dict[str, int] | None:
 
 
 def reconcile(context: JobContext) -> dict[str, int] | None:
-    return _counts(**dispatch.reconcile(context.session_factory, context.gateway()))
+    counts = dispatch.reconcile(
+        context.session_factory, context.gateway(), secret_key=context.settings.secret_key
+    )
+    return _counts(**counts)
 
 
 def refresh_statuses(context: JobContext) -> dict[str, int] | None:

@@ -258,7 +258,13 @@ class Message(Base):
     to: Mapped[str] = mapped_column(String(20), default="")
     language: Mapped[str] = mapped_column(String(5))  # fr, nl, en or fr+nl
     category: Mapped[str] = mapped_column(String(20))
+    # What staff see: a one-time code or a manage link is masked here (••••••, /r/…).
     body: Mapped[str] = mapped_column(Text)
+    # Where the masks sit and the seeds the dispatcher derives the secrets from with the
+    # application's key (notifications.masking); wiped once the message has left or will
+    # never leave. None: the body is the text sent.
+    secret_slots: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Of the text sent (the real one: masks and secrets differ in length and alphabet).
     segments: Mapped[int] = mapped_column(default=0)
     encoding: Mapped[str] = mapped_column(String(5), default="GSM-7")
     # The record the message is about ("appointment:1234"): replies and staleness.

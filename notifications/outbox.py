@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.accounts import User
 from core.sync import FieldError, Invalid
-from notifications import texts
+from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
 from notifications.models import (
     BODY_MAX,
@@ -180,28 +180,43 @@ def enqueue(
     urgent: bool = False,
     broadcast_id: int | None = None,
     actor: User | None = None,
+    secrets: Mapping[str, masking.Secret] | None = None,
 ) -> Message:
     """The outbox row for `key`: made once; asking again returns the existing row.
 
     Give either `body` (already in the person's language) or `template` + `values`.
-    A contact who cannot receive it (no consent, no mobile...) gets a `blocked` row
-    saying why, so staff see it instead of wondering.
+    `secrets` (with a template): placeholders whose value is a one-time code or a
+    manage link; the row keeps them masked and the dispatcher rebuilds them
+    (notifications.masking). A contact who cannot receive it (no consent, no mobile...)
+    gets a `blocked` row saying why, so staff see it instead of wondering.
     """
     if category not in CATEGORIES:
         raise Invalid({"category": FieldError("unknown_choice")})
+    sealed = None
     if template is not None:
-        body, language = texts.render(session, template, contact.language, values or {})
+        ordered = list((secrets or {}).values())
+        marked = {
+            name: secret.prefix + masking.sentinel(index)
+            for index, (name, secret) in enumerate((secrets or {}).items())
+        }
+        rendered, language = texts.render(
+            session, template, contact.language, {**(values or {}), **marked}
+        )
+        body, clear, sealed = masking.split(rendered.strip(), ordered)
     else:
+        if secrets:
+            raise ValueError("secrets need a template")
         language = contact.language or "fr+nl"
-    body = (body or "").strip()
+        body = clear = (body or "").strip()
     if not body:
         raise Invalid({"body": FieldError("required")})
-    if len(body) > BODY_MAX:
+    if len(clear) > BODY_MAX:
         raise Invalid({"body": FieldError("too_long", {"max": BODY_MAX})})
     now = clock.now()
     rules = category_rules(session, category)
     reach = reachability(session, contact, category)
-    count = count_segments(body)
+    # The cost is the real text's: "••••••" is UCS-2, "393049" GSM-7.
+    count = count_segments(clear)
     leaves_at = next_allowed_time(rules, max(not_before or now, now), urgent=urgent)
     if valid_until is None:
         # Counted from when it may leave: quiet hours must not use up its validity.
@@ -214,6 +229,8 @@ def enqueue(
         "language": language,
         "category": category,
         "body": body,
+        # A blocked row never leaves: it keeps no seed.
+        "secret_slots": sealed if reach.ok else None,
         "segments": count.segments,
         "encoding": count.encoding,
         "subject": subject,

@@ -24,6 +24,7 @@ from notifications.contacts import (
     set_consent,
     update_contact,
 )
+from notifications.masking import Secret, new_secret
 from notifications.outbox import (
     DEFAULT_REMINDERS,
     DEFAULT_RULES,
@@ -53,6 +54,7 @@ __all__ = [
     "Reachability",
     "ReminderRule",
     "ReplyOutcome",
+    "Secret",
     "SubjectKind",
     "TemplateKind",
     "cancel_for_subject",
@@ -67,6 +69,7 @@ __all__ = [
     "in_quiet_hours",
     "mark_phone",
     "moment_values",
+    "new_secret",
     "next_allowed_time",
     "reachability",
     "read_phones",

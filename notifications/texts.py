@@ -58,7 +58,8 @@ APPOINTMENT_EXAMPLE = {
     "date": "lundi 24/11",
     "time": "14h30",
     "place": "Rue Haute 298",
-    "link": "https://terrain.example/r/Ab3dE",
+    # A token as long as a real one (22 characters): the editor counts segments with it.
+    "link": "https://terrain.example/r/Ab3dE-f6Gh7_Jk8Lm9Np0Q",
 }
 
 register_kind(

@@ -54,3 +54,11 @@ def csrf_from(html: str) -> str:
 def text_of(response) -> str:
     """A test client response's body, as text."""
     return response.get_data(as_text=True)
+
+
+def sms_text(message, key: str = "test-secret") -> str:
+    """The text the dispatcher hands the gateway for an outbox row: its masked secrets
+    derived again with the application's key (the row holds none in clear)."""
+    from notifications.masking import reveal
+
+    return reveal(message.body, message.secret_slots, key)

@@ -210,6 +210,7 @@ def book():
             agent_id=agent_id,
             sms_consent=body.get("sms_consent", True) is not False,
             link_base=settings.public_url or request.url_root.rstrip("/"),
+            secret_key=settings.secret_key,
         )
     except Invalid as invalid:
         session.rollback()

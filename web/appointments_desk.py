@@ -427,6 +427,7 @@ def move(appointment_id: int):
             actor=_actor(),
             agent_id=agent_id,
             link_base=_link_base(),
+            secret_key=current_app.config["SECRET_KEY"],
         )
     except Invalid as invalid:
         sess.rollback()
@@ -527,6 +528,7 @@ def book():
             source=values["source"],
             actor=_actor(),
             link_base=_link_base(),
+            secret_key=current_app.config["SECRET_KEY"],
         )
     except Invalid as invalid:
         sess.rollback()

@@ -190,6 +190,7 @@ def move(token: str):
             start,
             by="person",
             link_base=public_booking.link_base_url(),
+            secret_key=current_app.config["SECRET_KEY"],
         )
     except booking.SlotTaken as taken:
         session.rollback()

@@ -301,6 +301,7 @@ def sms_dispatch(once: bool, worker: str | None, interval: float) -> None:
                 status_callback_url=callback,
                 worker=worker,
                 stop=stopping.is_set,
+                secret_key=settings.secret_key,
             )
             for name in ("claimed", "sent", "retried", "failed", "dropped", "released"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))

@@ -77,6 +77,12 @@ REASON_LABELS = {
     "not_at_provider": _l("Not found at the operator after an interruption: sent again."),
     "quiet_hours": _l("Quiet hours: waits until morning."),
     "quiet_bypass": _l("Urgent: sent even during quiet hours."),
+    "secret_lost": _l(
+        "Its code or link could not be rebuilt (the server's secret key changed): not sent."
+    ),
+    "secret_masked": _l(
+        "It held a code or link in clear: masked during an update, so it was not sent."
+    ),
 }
 # Twilio error codes that staff may meet on a message.
 ERROR_CODE_LABELS = {
