@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core import audit, clock, sync
 from outreach.demo import demo_id
 from outreach.models import Encounter
-from tests.db.test_sync import CREATE, encounter_data, op
+from tests.db.test_sync import CREATE, UPDATE, encounter_data, op
 
 
 def post_ops(browser, ops, **kwargs):
@@ -119,12 +120,32 @@ def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
     for name, op_type in ((op_type.name, op_type) for op_type in sync.op_types()):
         schema = spec["components"]["schemas"]["Op_" + name.replace(".", "_")]
         assert schema["properties"]["data"] == op_type.data_schema
-    browser.login("rue1")
+    # As rue2, who changed none of the demo records: a base_version that is not the
+    # seeded record's version would be a conflict.
+    browser.login("rue2")
     for name, example in examples.items():
         ops = example["value"]["ops"]
         ops[0]["id"] = str(uuid.uuid4())  # "<a new UUID>"
         result = post_ops(browser, ops).get_json()["results"][0]
         assert result["status"] == "applied", (name, result)
+        assert "superseded" not in result, name
+
+
+def test_the_spec_is_a_constant_that_reads_nothing_stored(browser, client):
+    """Public: it must not change (nor tell anything) when the teams' records change."""
+    with clock.frozen(clock.now()):
+        before = client.get("/api/openapi.json").get_data()
+        browser.login("rue1")
+        secret = "Note secrète SENTINEL-0a1b"
+        new = encounter_data(note=secret, place_name="Lieu secret SENTINEL-0a1b")
+        new["place_id"] = str(uuid.uuid4())
+        changed = {**encounter_data(note=secret), "id": str(demo_id("e4"))}
+        changed["person_id"] = str(demo_id("piet"))
+        results = post_ops(browser, [op(CREATE, new), op(UPDATE, changed)]).get_json()
+        assert [result["status"] for result in results["results"]] == ["applied", "applied"]
+        after = client.get("/api/openapi.json").get_data()
+    assert after == before
+    assert b"SENTINEL" not in after
 
 
 def test_the_encounter_form_without_javascript_applies_once(browser, db):
@@ -212,3 +233,11 @@ def test_the_outbox_page_is_kept_for_offline_use(browser):
     assert response.status_code == 200
     assert response.headers["X-Terrain-Offline"] == "page"
     assert "data-sync-now" in response.get_data(as_text=True)
+
+
+def test_an_op_example_is_plain_data_never_a_function_of_the_database():
+    existing = sync.get_op_type(CREATE)
+    with pytest.raises(TypeError):
+        sync.OpType(**{**existing.__dict__, "example": lambda _session: {}})
+    with pytest.raises(TypeError):
+        sync.OpType(**{**existing.__dict__, "example_base_version": lambda _session: 1})
