@@ -79,6 +79,24 @@ def openapi():
                     },
                 }
             },
+            url_for("api.openapi"): {
+                "get": {
+                    "summary": (
+                        "This description (public). It is built from the code alone: "
+                        "nothing in it is read from the database."
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 description of /api",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "required": ["openapi", "paths"]}
+                                }
+                            },
+                        }
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "summary": "Health of the application and its database",

@@ -369,9 +369,15 @@ def openapi_schemas() -> dict[str, Any]:
                 },
             },
         },
+        "AppointmentBadBody": {
+            "type": "object",
+            "description": "The body is not a JSON object.",
+            "required": ["error", "message"],
+            "properties": {"error": {"const": "invalid_body"}, "message": {"type": "string"}},
+        },
         "AppointmentInvalid": {
             "type": "object",
-            "required": ["error", "errors"],
+            "required": ["error", "message", "errors"],
             "properties": {
                 "error": {"const": "invalid"},
                 "message": {"type": "string"},
@@ -447,7 +453,23 @@ def openapi_paths() -> dict[str, Any]:
                     "401": _ref("Error", "Not logged in"),
                     "403": _ref("Error", "Your role may not book"),
                     "409": _ref("AppointmentSlotTaken", "The start was just taken"),
-                    "422": _ref("AppointmentInvalid", "Field errors; nothing was booked"),
+                    "413": _ref("Error", "Body over 2 MiB (error: request_entity_too_large)"),
+                    "422": {
+                        "description": (
+                            "Field errors (error: invalid), or a body that is not a JSON "
+                            "object (error: invalid_body); nothing was booked"
+                        ),
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/AppointmentInvalid"},
+                                        {"$ref": "#/components/schemas/AppointmentBadBody"},
+                                    ]
+                                }
+                            }
+                        },
+                    },
                 },
             }
         },
