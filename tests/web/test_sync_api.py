@@ -241,3 +241,55 @@ def test_an_op_example_is_plain_data_never_a_function_of_the_database():
         sync.OpType(**{**existing.__dict__, "example": lambda _session: {}})
     with pytest.raises(TypeError):
         sync.OpType(**{**existing.__dict__, "example_base_version": lambda _session: 1})
+
+
+def test_another_teams_id_is_answered_exactly_as_an_unknown_one(browser, db):
+    """Changing another team's encounter, place or maraude tells nothing of it: the answer
+    is the one a random id gets (ids differ only by the op's own id)."""
+    from core import accounts
+    from core.roles import Role
+
+    other_team = accounts.get_team(db, "clr-mobile")
+    stranger = accounts.create_user(
+        db,
+        username="rue-charleroi",
+        display_name="Rue Charleroi",
+        password="not-used-here",
+        role=Role.STREET_EDUCATOR,
+        team=other_team,
+        language="fr",
+        check_password=False,
+    )
+    db.flush()
+    theirs = encounter_data(place_name="Gare de Charleroi-Central", latitude=50.40, longitude=4.43)
+    theirs["place_id"] = str(uuid.uuid4())
+    maraude = {"id": str(uuid.uuid4()), "started_at": theirs["occurred_at"]}
+    made = sync.apply_batch(
+        db, stranger, [op(CREATE, theirs), op("outreach.maraude.start", maraude)]
+    )
+    assert [answer["status"] for answer in made] == ["applied", "applied"]
+
+    def probes(encounter_id, place_id, maraude_id):
+        encounter = encounter_data(id=encounter_id, person_id=str(demo_id("momo")))
+        ended = clock.to_local(clock.now()).isoformat()
+        return [
+            op(UPDATE, encounter, base_version=1),
+            op(UPDATE, encounter, base_version=7),
+            op("outreach.place.update", {"id": place_id, "name": "Quai"}),
+            op("outreach.place.update", {"id": place_id, "name": "Quai"}, base_version=1),
+            op("outreach.maraude.end", {"id": maraude_id, "ended_at": ended}),
+            op("outreach.maraude.end", {"id": maraude_id, "ended_at": ended}, base_version=1),
+            op("outreach.maraude.start", {"id": maraude_id, "started_at": ended}, 1),
+        ]
+
+    browser.login("rue1")
+    their_ids = (theirs["id"], theirs["place_id"], maraude["id"])
+    unknown_ids = (str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    answers = {}
+    for ids in (their_ids, unknown_ids):
+        results = post_ops(browser, probes(*ids)).get_json()["results"]
+        answers[ids] = [(result["status"], result.get("errors")) for result in results]
+    assert answers[their_ids] == answers[unknown_ids]
+    assert {status for status, _errors in answers[their_ids]} == {"rejected"}
+    assert "id_already_used" not in str(answers[their_ids])
+    assert encounters_with(db, unknown_ids[0]) == 0
