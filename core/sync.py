@@ -23,7 +23,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -250,9 +250,40 @@ class OpType:
     summary: str
     data_schema: dict[str, Any]  # JSON Schema of `data`, published in /api/openapi.json
     apply: Callable[[OpContext, dict[str, Any]], Applied]
-    # Data that applies as it is to the demo data (for the OpenAPI example).
-    example: Callable[[Session], dict[str, Any]]
-    example_base_version: Callable[[Session], int | None] = lambda _session: None
+    # Plain data that applies as it is to the demo data (the OpenAPI example). It names
+    # the demo's fixed record ids and never reads the database: /api/openapi.json is
+    # public. Times are ExampleTime, rendered relative to today.
+    example: Mapping[str, Any]
+    example_base_version: int | None = None  # the demo record's version after seeding
+
+    def __post_init__(self) -> None:
+        if callable(self.example) or callable(self.example_base_version):
+            raise TypeError(f"{self.name}: an example is plain data, not a function")
+
+
+@dataclass(frozen=True)
+class ExampleTime:
+    """A time in an op example: `days_ago` days before today, at `hour` (Brussels), so
+    the example stays valid (past, within a year) without reading anything stored."""
+
+    days_ago: int
+    hour: int = 12
+
+    def render(self, today: date) -> str:
+        day = today - timedelta(days=self.days_ago)
+        moment = datetime(day.year, day.month, day.day, self.hour, tzinfo=clock.BRUSSELS)
+        return moment.isoformat(timespec="minutes")
+
+
+def render_example(value: Any, today: date) -> Any:
+    """The example as JSON: its ExampleTimes written out for `today`."""
+    if isinstance(value, ExampleTime):
+        return value.render(today)
+    if isinstance(value, Mapping):
+        return {key: render_example(item, today) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [render_example(item, today) for item in value]
+    return value
 
 
 _OP_TYPES: dict[str, OpType] = {}

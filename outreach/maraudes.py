@@ -130,6 +130,10 @@ def start(
     members = tuple(sorted({*entry.member_ids, actor.id}))  # who starts it is out
     _check_members(session, team_id, members)
     maraude = session.get(Maraude, entry.id, with_for_update=True)
+    if base_version is not None and (maraude is None or maraude.team_id != team_id):
+        # A correction of a maraude the phone downloaded: another team's id is answered
+        # exactly as an unknown one.
+        raise Invalid({"id": FieldError("unknown_maraude")})
     if maraude is not None:
         if maraude.team_id != team_id:
             raise Invalid({"id": FieldError("id_already_used")})

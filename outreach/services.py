@@ -439,6 +439,16 @@ def save_encounter(
     team_id = _team_of(actor)
     scope = sync.team_scope(team_id)
     encounter = session.get(Encounter, entry.id, with_for_update=True)
+    # A change with a base_version is of a record the phone downloaded: it must be one of
+    # the team's. Another team's id is answered exactly as an unknown one, so the answer
+    # never tells that it exists. (Without a base_version, an update may arrive before
+    # its create and makes the record: docs/sync.md.)
+    if (
+        base_version is not None
+        and not must_be_new
+        and (encounter is None or encounter.team_id != team_id)
+    ):
+        raise Invalid({"id": FieldError("unknown_encounter")})
     if encounter is not None:
         if encounter.team_id != team_id or (must_be_new and encounter.recorded_by_id != actor.id):
             raise Invalid({"id": FieldError("id_already_used")})

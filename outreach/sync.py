@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
-from core.ids import uuid7
 from core.roles import Permission
-from outreach import ethos, maraudes, services
+from outreach import demo, ethos, maraudes, services
 from outreach.models import (
     AGE_BANDS,
     AREA_MAX,
@@ -119,43 +118,61 @@ def _apply(context: sync.OpContext, data: dict[str, Any], must_be_new: bool) -> 
     )
 
 
-def _demo_encounter(session: Session) -> Encounter | None:
-    return session.scalars(select(Encounter).order_by(Encounter.occurred_at.desc())).first()
-
-
-def _example_create(session: Session) -> dict[str, Any]:
-    encounter = _demo_encounter(session)
-    known_place = encounter.place_id if encounter else None
-    return {
-        "id": str(uuid7()),
-        "person_id": str(uuid7()),
-        "nickname": "Le guitariste",
-        "age_band": "26_40",
-        "gender": "male",
-        "language": "fr",
-        "description": "Bonnet rouge, chien noir",
-        "place_id": str(known_place) if known_place else None,
-        "occurred_at": clock.to_local(clock.now()).isoformat(timespec="minutes"),
-        "contact_type": "first_contact",
-        "needs": ["shelter", "food"],
-        "given": ["food_drink", "information"],
-        "note": "Dort sous le pont depuis une semaine.",
-    }
-
-
-def _example_update(session: Session) -> dict[str, Any]:
-    encounter = _demo_encounter(session)
-    if encounter is None:
-        return _example_create(session)
-    record = services.serialize_encounter(encounter)
-    record.pop("version")
-    record.pop("changed_at")
-    return {**record, "note": (record["note"] + " Revu le lendemain.").strip()}
-
-
-def _example_base_version(session: Session) -> int | None:
-    encounter = _demo_encounter(session)
-    return encounter.version if encounter else None
+# The examples of /api/openapi.json: constants naming the demo's fixed ids (outreach/demo.py)
+# with the versions those records have after seeding. The spec is public: nothing in it
+# is ever read from the database.
+EXAMPLE_CREATE: dict[str, Any] = {
+    "id": str(demo.demo_id("example-encounter")),
+    "person_id": str(demo.demo_id("example-person")),
+    "nickname": "Le guitariste",
+    "age_band": "26_40",
+    "gender": "male",
+    "language": "fr",
+    "description": "Bonnet rouge, chien noir",
+    "place_id": str(demo.demo_id("gare-nord")),
+    "occurred_at": sync.ExampleTime(days_ago=1),
+    "contact_type": "first_contact",
+    "needs": ["shelter", "food"],
+    "given": ["food_drink", "information"],
+    "note": "Dort sous le pont depuis une semaine.",
+}
+# The demo's encounter "e4" (Piet at the Gare du Nord, in no maraude), seeded at version 1.
+EXAMPLE_UPDATE: dict[str, Any] = {
+    "id": str(demo.demo_id("e4")),
+    "person_id": str(demo.demo_id("piet")),
+    "place_id": str(demo.demo_id("gare-nord")),
+    "occurred_at": sync.ExampleTime(days_ago=1),
+    "contact_type": "conversation",
+    "needs": ["shelter"],
+    "given": ["information"],
+    "note": "Revu le lendemain.",
+    "ethos": "ethos_1",
+    "maraude_id": None,
+}
+EXAMPLE_UPDATE_VERSION = 1
+EXAMPLE_START: dict[str, Any] = {
+    "id": str(demo.demo_id("example-maraude")),
+    "area": "Gare du Nord, Parc Maximilien",
+    "member_ids": [],
+    "started_at": sync.ExampleTime(days_ago=1, hour=19),
+}
+# The demo's maraude "m2" (started two days before seeding), seeded and ended: version 2.
+EXAMPLE_END: dict[str, Any] = {
+    "id": str(demo.demo_id("m2")),
+    "ended_at": sync.ExampleTime(days_ago=1, hour=0),
+    "km": 6.5,
+    "incidents": "",
+}
+EXAMPLE_END_VERSION = 2
+# The demo's place "gare-nord": created, then its notes: version 2.
+EXAMPLE_PLACE: dict[str, Any] = {
+    "id": str(demo.demo_id("gare-nord")),
+    "name": "Gare du Nord, quai 3",
+    "notes": demo.PLACE_NOTES["gare-nord"] + "\nLe gardien de nuit ouvre à 6 h.",
+    "latitude": 50.8603,
+    "longitude": 4.3617,
+}
+EXAMPLE_PLACE_VERSION = 2
 
 
 sync.register(
@@ -165,7 +182,7 @@ sync.register(
         summary="Record an encounter (and the new person or place it names).",
         data_schema=ENCOUNTER_SCHEMA,
         apply=lambda context, data: _apply(context, data, must_be_new=True),
-        example=_example_create,
+        example=EXAMPLE_CREATE,
     )
 )
 sync.register(
@@ -178,8 +195,8 @@ sync.register(
         ),
         data_schema=ENCOUNTER_SCHEMA,
         apply=lambda context, data: _apply(context, data, must_be_new=False),
-        example=_example_update,
-        example_base_version=_example_base_version,
+        example=EXAMPLE_UPDATE,
+        example_base_version=EXAMPLE_UPDATE_VERSION,
     )
 )
 
@@ -199,27 +216,6 @@ def _apply_maraude(context: sync.OpContext, data: dict[str, Any], ending: bool) 
     return sync.Applied(record_id=str(maraude.id), record=record, superseded=superseded)
 
 
-def _example_start(_session: Session) -> dict[str, Any]:
-    return {
-        "id": str(uuid7()),
-        "area": "Gare du Nord, Parc Maximilien",
-        "member_ids": [],
-        "started_at": clock.to_local(clock.now()).isoformat(timespec="minutes"),
-    }
-
-
-def _example_end(session: Session) -> dict[str, Any]:
-    maraude = session.scalars(select(Maraude).order_by(Maraude.started_at.desc())).first()
-    if maraude is None:
-        return {"id": str(uuid7()), "ended_at": clock.now().isoformat()}
-    return {
-        "id": str(maraude.id),
-        "ended_at": clock.to_local(maraude.ended_at or clock.now()).isoformat(timespec="minutes"),
-        "km": 6.5,
-        "incidents": "",
-    }
-
-
 sync.register(
     sync.OpType(
         name="outreach.maraude.start",
@@ -227,7 +223,7 @@ sync.register(
         summary="Start a maraude (street round); sent again, it corrects the start.",
         data_schema=MARAUDE_START_SCHEMA,
         apply=lambda context, data: _apply_maraude(context, data, ending=False),
-        example=_example_start,
+        example=EXAMPLE_START,
     )
 )
 sync.register(
@@ -237,7 +233,8 @@ sync.register(
         summary="End a maraude; the answer's record carries its summary.",
         data_schema=MARAUDE_END_SCHEMA,
         apply=lambda context, data: _apply_maraude(context, data, ending=True),
-        example=_example_end,
+        example=EXAMPLE_END,
+        example_base_version=EXAMPLE_END_VERSION,
     )
 )
 
@@ -302,28 +299,6 @@ def _apply_place(context: sync.OpContext, data: dict[str, Any]) -> sync.Applied:
     return sync.Applied(record_id=str(place.id), record=record, superseded=superseded)
 
 
-def _demo_place(session: Session) -> Place | None:
-    return session.scalars(select(Place).order_by(Place.name)).first()
-
-
-def _example_place(session: Session) -> dict[str, Any]:
-    place = _demo_place(session)
-    if place is None:
-        return {"id": str(uuid7()), "name": "Gare du Nord, quai 3", "notes": ""}
-    return {
-        "id": str(place.id),
-        "name": place.name,
-        "notes": (place.notes + "\nLe gardien de nuit ouvre à 6 h.").strip(),
-        "latitude": place.latitude,
-        "longitude": place.longitude,
-    }
-
-
-def _example_place_version(session: Session) -> int | None:
-    place = _demo_place(session)
-    return place.version if place else None
-
-
 sync.register(
     sync.OpType(
         name="outreach.place.update",
@@ -334,7 +309,7 @@ sync.register(
         ),
         data_schema=PLACE_SCHEMA,
         apply=_apply_place,
-        example=_example_place,
-        example_base_version=_example_place_version,
+        example=EXAMPLE_PLACE,
+        example_base_version=EXAMPLE_PLACE_VERSION,
     )
 )

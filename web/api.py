@@ -9,9 +9,9 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from core import sync
+from core import clock, sync
 from core.roles import Permission
-from web import appointments_api, db
+from web import appointments_api
 from web.permissions import public, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -76,6 +76,24 @@ def openapi():
                                 }
                             },
                         },
+                    },
+                }
+            },
+            url_for("api.openapi"): {
+                "get": {
+                    "summary": (
+                        "This description (public). It is built from the code alone: "
+                        "nothing in it is read from the database."
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "The OpenAPI 3.1 description of /api",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"type": "object", "required": ["openapi", "paths"]}
+                                }
+                            },
+                        }
                     },
                 }
             },
@@ -234,7 +252,9 @@ def sync_schemas() -> dict[str, Any]:
 
 
 def sync_paths() -> dict[str, Any]:
-    session = db.session()
+    # Constants from the op registry and today's date only: this page is public, so
+    # nothing here may come from the database.
+    today = clock.to_local(clock.now()).date()
     examples = {
         op_type.name: {
             "summary": op_type.summary,
@@ -243,8 +263,8 @@ def sync_paths() -> dict[str, Any]:
                     {
                         "id": "<a new UUID>",
                         "type": op_type.name,
-                        "base_version": op_type.example_base_version(session),
-                        "data": op_type.example(session),
+                        "base_version": op_type.example_base_version,
+                        "data": sync.render_example(op_type.example, today),
                     }
                 ]
             },

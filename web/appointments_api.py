@@ -186,6 +186,10 @@ def book():
     language = texts["language"] or None
     if language is not None and not isinstance(language, str):
         errors["language"] = FieldError("unknown_choice")
+    # Consent is a JSON true; absent means none. 0, "false" or null are not an answer.
+    sms_consent = body.get("sms_consent", False)
+    if not isinstance(sms_consent, bool):
+        errors["sms_consent"] = FieldError("not_true_or_false")
     agent_id = body.get("agent_id")
     if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
         errors["agent_id"] = FieldError("not_a_number")
@@ -208,7 +212,7 @@ def book():
             source=source,
             actor=current_user._get_current_object(),
             agent_id=agent_id,
-            sms_consent=body.get("sms_consent", True) is not False,
+            sms_consent=sms_consent is True,
             link_base=settings.public_url or request.url_root.rstrip("/"),
             secret_key=settings.secret_key,
         )
@@ -326,8 +330,11 @@ def openapi_schemas() -> dict[str, Any]:
                 "agent_id": {"type": "integer", "description": "Only this agent."},
                 "sms_consent": {
                     "type": "boolean",
-                    "default": True,
-                    "description": "The person agreed to SMS about this appointment.",
+                    "default": False,
+                    "description": (
+                        "true: the person agreed to SMS about this appointment (confirmation, "
+                        "reminders). Absent: no consent. Anything but true or false: 422."
+                    ),
                 },
             },
         },
@@ -363,9 +370,15 @@ def openapi_schemas() -> dict[str, Any]:
                 },
             },
         },
+        "AppointmentBadBody": {
+            "type": "object",
+            "description": "The body is not a JSON object.",
+            "required": ["error", "message"],
+            "properties": {"error": {"const": "invalid_body"}, "message": {"type": "string"}},
+        },
         "AppointmentInvalid": {
             "type": "object",
-            "required": ["error", "errors"],
+            "required": ["error", "message", "errors"],
             "properties": {
                 "error": {"const": "invalid"},
                 "message": {"type": "string"},
@@ -441,7 +454,23 @@ def openapi_paths() -> dict[str, Any]:
                     "401": _ref("Error", "Not logged in"),
                     "403": _ref("Error", "Your role may not book"),
                     "409": _ref("AppointmentSlotTaken", "The start was just taken"),
-                    "422": _ref("AppointmentInvalid", "Field errors; nothing was booked"),
+                    "413": _ref("Error", "Body over 2 MiB (error: request_entity_too_large)"),
+                    "422": {
+                        "description": (
+                            "Field errors (error: invalid), or a body that is not a JSON "
+                            "object (error: invalid_body); nothing was booked"
+                        ),
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/AppointmentInvalid"},
+                                        {"$ref": "#/components/schemas/AppointmentBadBody"},
+                                    ]
+                                }
+                            }
+                        },
+                    },
                 },
             }
         },

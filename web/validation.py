@@ -136,7 +136,9 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "too_long_period": _("At most %(days)s days.", days=params.get("days", "")),
         # Street outreach: maraudes, minors, referrals, consent, merges
         "not_boolean": _("Tick the box or leave it empty."),
+        "not_true_or_false": _("Give true or false."),
         "unknown_maraude": _("This maraude is not one of your team's."),
+        "unknown_encounter": _("This encounter is not one of your team's."),
         "after_end": _("The start must be before the end of the maraude."),
         "before_start": _("The end must be after the start of the maraude."),
         "unknown_user": _("Choose people of your team from the list."),

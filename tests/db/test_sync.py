@@ -213,8 +213,10 @@ def test_ops_delivered_out_of_order_end_in_the_state_made_last(db):
     rue1 = user(db, "rue1")
     data = encounter_data(note="created")
     create = op(CREATE, data, client_at=at(30))
-    edit_a = op(UPDATE, {**data, "note": "A"}, 1, client_at=at(20))
-    edit_b = op(UPDATE, {**data, "note": "B"}, 1, client_at=at(10))
+    # Made offline before the create was answered: no base_version (the phone never saw
+    # the record on the server), so an edit arriving first makes the record.
+    edit_a = op(UPDATE, {**data, "note": "A"}, None, client_at=at(20))
+    edit_b = op(UPDATE, {**data, "note": "B"}, None, client_at=at(10))
     answers = sync.apply_batch(db, rue1, [edit_b, create, edit_a])
     assert [answer["status"] for answer in answers] == ["applied", "applied", "applied"]
     assert answers[1].get("superseded") and answers[2].get("superseded")

@@ -261,3 +261,35 @@ def test_the_openapi_description_has_the_three_endpoints(client):
         "start",
         "person",
     }
+
+
+def _consent_recorded(db, appointment_id: int) -> bool:
+    from core import audit
+
+    entries = audit.search(db, audit.AuditFilter(entity_type="appointment", action="create"))
+    [entry] = [e for e in entries.entries if str(e.entity_id) == str(appointment_id)]
+    return entry.details["sms_consent"]
+
+
+@pytest.mark.parametrize("value", [0, 1, "false", "true", None, [], {}])
+def test_sms_consent_is_a_json_boolean_or_nothing_is_booked(browser, agenda, db, value):
+    browser.login("accueil")  # French
+    before = db.scalar(select(func.count()).select_from(Appointment))
+    response = post(browser, {**book_json(agenda), "sms_consent": value})
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["error"] == "invalid"
+    assert body["errors"]["sms_consent"]["code"] == "not_true_or_false"
+    assert body["errors"]["sms_consent"]["message"] == "Indiquez true ou false."
+    assert db.scalar(select(func.count()).select_from(Appointment)) == before
+
+
+@pytest.mark.parametrize(("sent", "recorded"), [({"sms_consent": True}, True), ({}, False)])
+def test_sms_consent_true_is_consent_and_absent_is_none(browser, agenda, db, sent, recorded):
+    browser.login("accueil")
+    response = post(browser, {**book_json(agenda), **sent})
+    assert response.status_code == 201, response.get_json()
+    assert _consent_recorded(db, response.get_json()["appointment"]["id"]) is recorded
+    answer = post(browser, {**book_json(agenda, at(11)), "sms_consent": False})
+    assert answer.status_code == 201
+    assert _consent_recorded(db, answer.get_json()["appointment"]["id"]) is False

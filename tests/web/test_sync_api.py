@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core import audit, clock, sync
 from outreach.demo import demo_id
 from outreach.models import Encounter
-from tests.db.test_sync import CREATE, encounter_data, op
+from tests.db.test_sync import CREATE, UPDATE, encounter_data, op
 
 
 def post_ops(browser, ops, **kwargs):
@@ -119,12 +120,32 @@ def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
     for name, op_type in ((op_type.name, op_type) for op_type in sync.op_types()):
         schema = spec["components"]["schemas"]["Op_" + name.replace(".", "_")]
         assert schema["properties"]["data"] == op_type.data_schema
-    browser.login("rue1")
+    # As rue2, who changed none of the demo records: a base_version that is not the
+    # seeded record's version would be a conflict.
+    browser.login("rue2")
     for name, example in examples.items():
         ops = example["value"]["ops"]
         ops[0]["id"] = str(uuid.uuid4())  # "<a new UUID>"
         result = post_ops(browser, ops).get_json()["results"][0]
         assert result["status"] == "applied", (name, result)
+        assert "superseded" not in result, name
+
+
+def test_the_spec_is_a_constant_that_reads_nothing_stored(browser, client):
+    """Public: it must not change (nor tell anything) when the teams' records change."""
+    with clock.frozen(clock.now()):
+        before = client.get("/api/openapi.json").get_data()
+        browser.login("rue1")
+        secret = "Note secrète SENTINEL-0a1b"
+        new = encounter_data(note=secret, place_name="Lieu secret SENTINEL-0a1b")
+        new["place_id"] = str(uuid.uuid4())
+        changed = {**encounter_data(note=secret), "id": str(demo_id("e4"))}
+        changed["person_id"] = str(demo_id("piet"))
+        results = post_ops(browser, [op(CREATE, new), op(UPDATE, changed)]).get_json()
+        assert [result["status"] for result in results["results"]] == ["applied", "applied"]
+        after = client.get("/api/openapi.json").get_data()
+    assert after == before
+    assert b"SENTINEL" not in after
 
 
 def test_the_encounter_form_without_javascript_applies_once(browser, db):
@@ -212,3 +233,63 @@ def test_the_outbox_page_is_kept_for_offline_use(browser):
     assert response.status_code == 200
     assert response.headers["X-Terrain-Offline"] == "page"
     assert "data-sync-now" in response.get_data(as_text=True)
+
+
+def test_an_op_example_is_plain_data_never_a_function_of_the_database():
+    existing = sync.get_op_type(CREATE)
+    with pytest.raises(TypeError):
+        sync.OpType(**{**existing.__dict__, "example": lambda _session: {}})
+    with pytest.raises(TypeError):
+        sync.OpType(**{**existing.__dict__, "example_base_version": lambda _session: 1})
+
+
+def test_another_teams_id_is_answered_exactly_as_an_unknown_one(browser, db):
+    """Changing another team's encounter, place or maraude tells nothing of it: the answer
+    is the one a random id gets (ids differ only by the op's own id)."""
+    from core import accounts
+    from core.roles import Role
+
+    other_team = accounts.get_team(db, "clr-mobile")
+    stranger = accounts.create_user(
+        db,
+        username="rue-charleroi",
+        display_name="Rue Charleroi",
+        password="not-used-here",
+        role=Role.STREET_EDUCATOR,
+        team=other_team,
+        language="fr",
+        check_password=False,
+    )
+    db.flush()
+    theirs = encounter_data(place_name="Gare de Charleroi-Central", latitude=50.40, longitude=4.43)
+    theirs["place_id"] = str(uuid.uuid4())
+    maraude = {"id": str(uuid.uuid4()), "started_at": theirs["occurred_at"]}
+    made = sync.apply_batch(
+        db, stranger, [op(CREATE, theirs), op("outreach.maraude.start", maraude)]
+    )
+    assert [answer["status"] for answer in made] == ["applied", "applied"]
+
+    def probes(encounter_id, place_id, maraude_id):
+        encounter = encounter_data(id=encounter_id, person_id=str(demo_id("momo")))
+        ended = clock.to_local(clock.now()).isoformat()
+        return [
+            op(UPDATE, encounter, base_version=1),
+            op(UPDATE, encounter, base_version=7),
+            op("outreach.place.update", {"id": place_id, "name": "Quai"}),
+            op("outreach.place.update", {"id": place_id, "name": "Quai"}, base_version=1),
+            op("outreach.maraude.end", {"id": maraude_id, "ended_at": ended}),
+            op("outreach.maraude.end", {"id": maraude_id, "ended_at": ended}, base_version=1),
+            op("outreach.maraude.start", {"id": maraude_id, "started_at": ended}, 1),
+        ]
+
+    browser.login("rue1")
+    their_ids = (theirs["id"], theirs["place_id"], maraude["id"])
+    unknown_ids = (str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    answers = {}
+    for ids in (their_ids, unknown_ids):
+        results = post_ops(browser, probes(*ids)).get_json()["results"]
+        answers[ids] = [(result["status"], result.get("errors")) for result in results]
+    assert answers[their_ids] == answers[unknown_ids]
+    assert {status for status, _errors in answers[their_ids]} == {"rejected"}
+    assert "id_already_used" not in str(answers[their_ids])
+    assert encounters_with(db, unknown_ids[0]) == 0
