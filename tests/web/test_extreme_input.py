@@ -3,6 +3,8 @@ every page answers with a message or a 404, never a server error (found in revie
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from core import clock
@@ -62,3 +64,128 @@ def test_a_consent_dated_year_one_is_refused_with_a_message(login):
         {"scopes": ["identity"], "method": "oral", "given_at": "0001-01-01T00:00"},
     )
     assert response.status_code == 422
+
+
+# --- Request limits: JSON depth, lone surrogates, huge numbers, control characters ---------
+
+DEEP = b"[" * 100_000
+ROLES = ("street_educator", "reception", "admin", "coordinator", "social_worker", "aide")
+
+
+def _json_post_rules(app) -> list[str]:
+    """Every POST route under /api that has no variable: the JSON-accepting endpoints."""
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and "POST" in (rule.methods or ()) and not rule.arguments
+    )
+
+
+def test_every_json_endpoint_refuses_deep_nesting_with_400_before_parsing(app, login):
+    from tests.conftest import DEMO_USER_FOR_ROLE
+
+    paths = _json_post_rules(app)
+    assert {"/api/sync", "/api/appointments"} <= set(paths)
+    browsers = {role: login(DEMO_USER_FOR_ROLE[role]) for role in ROLES}
+    for path in paths:
+        answers = []
+        for role, browser in browsers.items():
+            for body in (DEEP, b'{"ops": ' + DEEP, b'{"a": "[[[[", "b": ' + b"{" * 40):
+                response = browser.client.post(
+                    path,
+                    data=body,
+                    content_type="application/json",
+                    headers={"X-CSRFToken": browser.token},
+                )
+                assert response.status_code < 500, (path, role)
+                answers.append((role, response.status_code, response.get_json()))
+        refused = [answer for answer in answers if answer[1] == 400]
+        assert refused, (path, answers)  # some role may post here: it got the 400
+        for _role, _status, body in refused:
+            assert body["error"] == "too_deep" and body["max_depth"] == 32
+            assert body["message"]
+
+
+def test_json_nesting_is_counted_outside_strings_only():
+    from core import text
+
+    assert text.json_too_deep("[" * 100_000)
+    assert not text.json_too_deep("[" * 32 + "]" * 32)
+    assert text.json_too_deep("[" * 33 + "]" * 33)
+    assert not text.json_too_deep('{"note": "' + "[{" * 500 + '"}')
+    assert not text.json_too_deep('["\\"' + "[" * 100 + '"]')
+
+
+def _sync(browser, data: dict, type_: str = "outreach.encounter.create") -> dict:
+    from tests.db.test_sync import op
+
+    response = browser.client.post(
+        "/api/sync", json={"ops": [op(type_, data)]}, headers={"X-CSRFToken": browser.token}
+    )
+    assert response.status_code == 200
+    return response.get_json()["results"][0]
+
+
+def test_a_lone_surrogate_or_a_huge_number_in_an_op_is_rejected_with_its_field(login, caplog):
+    from tests.db.test_sync import encounter_data
+
+    browser = login("rue1")
+    for field in ("note", "nickname"):
+        result = _sync(browser, encounter_data(**{field: "caf\ud800"}))
+        assert result["status"] == "rejected", result
+        assert result["errors"][field]["code"] == "invalid_text"
+        assert "cannot be stored" in result["errors"][field]["message"]
+    start = {"id": str(uuid.uuid4()), "area": "Gare du Nord", "started_at": _minutes_ago(5)}
+    for members, code in (([2**64 + 1], "number_too_large"), ([2**40], "unknown_user")):
+        result = _sync(browser, {**start, "member_ids": members}, "outreach.maraude.start")
+        assert result["status"] == "rejected", result
+        assert result["errors"]["member_ids"]["code"] == code
+    result = _sync(browser, {**start, "member_ids": ["99999999999999999999"]}, MARAUDE_START)
+    assert result["errors"]["member_ids"]["code"] == "unknown_user"
+    assert "server_error" not in caplog.text and "Traceback" not in caplog.text
+
+
+MARAUDE_START = "outreach.maraude.start"
+
+
+def _minutes_ago(minutes: int) -> str:
+    from datetime import timedelta
+
+    return clock.to_local(clock.now() - timedelta(minutes=minutes)).isoformat()
+
+
+def test_control_characters_in_an_op_are_dropped_and_notes_keep_their_lines(login, db):
+    from outreach.models import Encounter, Person
+    from tests.db.test_sync import encounter_data
+
+    browser = login("rue1")
+    data = encounter_data(nickname="Le\x00 gui\ntariste\x07", note="Ligne 1\nLigne\x00 2\tfin")
+    result = _sync(browser, data)
+    assert result["status"] == "applied", result
+    encounter = db.get(Encounter, uuid.UUID(data["id"]))
+    assert encounter.note == "Ligne 1\nLigne 2\tfin"
+    person = db.get(Person, uuid.UUID(data["person_id"]))
+    assert person.nickname == "Le gui tariste"
+
+
+def test_the_appointments_api_refuses_surrogates_and_huge_numbers_and_drops_nul(login, db):
+    browser = login("accueil")
+    for body, field, code in (
+        ({"service": "x", "person": {"name": "A\udfff"}}, "person", "invalid_text"),
+        ({"service": "x\ud800"}, "service", "invalid_text"),
+        ({"service": "x", "agent_id": 2**70}, "agent_id", "number_too_large"),
+    ):
+        response = browser.client.post(
+            "/api/appointments", json=body, headers={"X-CSRFToken": browser.token}
+        )
+        assert response.status_code == 422, response.get_json()
+        answer = response.get_json()
+        assert answer["error"] == "invalid"
+        assert answer["errors"][field]["code"] == code
+        assert answer["errors"][field]["message"]
+    response = browser.client.post(
+        "/api/appointments",
+        json={"service": "permanence\x00", "location": "\x00", "agent_id": 2**40},
+        headers={"X-CSRFToken": browser.token},
+    )
+    assert response.status_code == 422  # unknown service and place, said in fields
