@@ -379,3 +379,15 @@ def test_nul_in_a_form_is_dropped_the_same_on_every_database(login, db):
     db.expire_all()
     assert place.name == "Gare du Nord"
     assert place.notes.replace("\r\n", "\n") == "Ligne 1\nLigne 2"
+
+
+def test_names_are_kept_on_one_line_whatever_the_path(db):
+    from appointments import booking
+    from notifications.contacts import create_contact
+
+    person = booking.person_for(db, "Amina\r\nTest\x00\t", "+32470990123", None, reuse=False)
+    assert person.name == "Amina Test"
+    contact = create_contact(
+        db, actor=None, display_name="Jean\nDupont\x1b", language="fr", phones=["0470990124"]
+    )
+    assert contact.display_name == "Jean Dupont"

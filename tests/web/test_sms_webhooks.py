@@ -302,3 +302,13 @@ def test_webhooks_log_neither_numbers_nor_bodies(twilio, db, caplog, reminder_ki
     text = caplog.text
     assert "470991001" not in text and "secret" not in text
     assert db.scalar(select(Message).where(Message.provider_id == "SMw1")) is not None
+
+
+def test_a_nul_in_an_sms_is_dropped_after_the_signature_is_checked_on_what_was_sent(twilio, db):
+    from notifications.models import InboundSms
+
+    params = inbound_params("SMnul", "+32470991999", "Bonjour\x00 !")
+    response = post_signed(twilio, "/sms/inbound", params)
+    assert response.status_code == 200  # the signature covers the NUL: checked as sent
+    stored = db.scalar(select(InboundSms).where(InboundSms.provider_id == "SMnul"))
+    assert stored is not None and stored.body == "Bonjour !"
