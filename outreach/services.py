@@ -117,6 +117,9 @@ def _text(
     if not isinstance(value, str):
         errors[name] = FieldError("not_text")
         return ""
+    if text.has_lone_surrogate(value):  # the database could not store it
+        errors[name] = FieldError("invalid_text")
+        return ""
     value = (text.strip_controls(value) if multiline else text.single_line(value)).strip()
     if len(value) > limit:
         errors[name] = FieldError("too_long", {"max": limit})

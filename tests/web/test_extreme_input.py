@@ -391,3 +391,21 @@ def test_names_are_kept_on_one_line_whatever_the_path(db):
         db, actor=None, display_name="Jean\nDupont\x1b", language="fr", phones=["0470990124"]
     )
     assert contact.display_name == "Jean Dupont"
+
+
+def test_the_shared_parsers_refuse_a_surrogate_and_keep_names_on_one_line(db):
+    from core import accounts
+    from core.sync import Invalid
+    from outreach.services import read_place
+
+    with pytest.raises(Invalid) as refused:
+        read_place({"id": str(demo_id("gare-nord")), "name": "Gare\ud800"})
+    assert refused.value.errors["name"].code == "invalid_text"
+    user = accounts.create_user(
+        db,
+        username="n.line",
+        display_name="Nadia\nLigne\x00",
+        role="aide",
+        password="a long enough password 42",
+    )
+    assert user.display_name == "Nadia Ligne"
