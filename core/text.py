@@ -73,16 +73,19 @@ def json_problem(value: Any) -> str | None:
 
 
 def json_problems(body: Any) -> dict[str, str]:
-    """Field name → error code, for each top-level member of a JSON object that has a
-    problem (the whole body as "body" when it is not an object)."""
+    """Field name → error code for each member of a JSON object that has a problem; the
+    members of an object inside (the API's "person") are named by their own names."""
     if not isinstance(body, dict):
         code = json_problem(body)
         return {"body": code} if code else {}
     problems = {}
     for key, item in body.items():
-        code = "invalid_text" if has_lone_surrogate(key) else json_problem(item)
-        if code is not None:
-            problems["field" if has_lone_surrogate(key) else key] = code
+        if has_lone_surrogate(key):
+            problems["field"] = "invalid_text"
+        elif isinstance(item, dict):
+            problems.update(json_problems(item))
+        elif (code := json_problem(item)) is not None:
+            problems[key] = code
     return problems
 
 
