@@ -22,6 +22,8 @@ from werkzeug.exceptions import HTTPException
 
 from core import text
 from core.sync import FieldError
+from web.errors import api_error
+from web.validation import errors_json
 
 # Views that read a JSON body item by item and refuse a bad item alone.
 CHECKS_ITS_OWN_ITEMS = {"sync.push"}
@@ -79,15 +81,13 @@ def _clean_request() -> Any:
         request.environ[_RAW_FORM] = request.form
         request.form = _cleaned(request.form)  # type: ignore[misc]
         request.__dict__.pop("values", None)
-    if request.endpoint not in CHECKS_ITS_OWN_ITEMS and request.is_json and request.content_length:
+    own_checks = request.endpoint in CHECKS_ITS_OWN_ITEMS
+    if request.is_json and request.method in ("POST", "PUT", "PATCH") and not own_checks:
         return _refuse_bad_json()
     return None
 
 
 def _refuse_bad_json() -> Any:
-    from web.errors import api_error
-    from web.validation import errors_json
-
     body = request.get_json(silent=True)
     problems = text.json_problems(body)
     if not problems:
@@ -102,8 +102,6 @@ def _refuse_bad_json() -> Any:
 
 
 def _too_deep(_error: TooDeep) -> Any:
-    from web.errors import api_error
-
     return api_error(
         400,
         "too_deep",
