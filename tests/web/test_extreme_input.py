@@ -1,5 +1,7 @@
 """Dates of year 1 or 9999, digits that are not ASCII, ids longer than an int column:
-every page answers with a message or a 404, never a server error (found in review)."""
+every page answers with a message or a 404, never a server error (found in review).
+Then the request limits (security review, issue 13): JSON nested 100,000 deep, lone
+surrogates, numbers beyond 64 bits, NUL and other control characters in every form."""
 
 from __future__ import annotations
 
@@ -323,7 +325,6 @@ def test_nul_in_every_field_of_every_form_is_never_a_server_error_nor_stored(app
     else:
         browser = login(DEMO_USER_FOR_ROLE[role])
         _pages, forms = _crawl(browser)
-    print(role, len(_pages), "pages", len(forms), "forms")
     posted = 0
     for action, form in forms:
         # Control characters in every field one types in (the others as the page gave
