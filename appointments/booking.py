@@ -67,6 +67,7 @@ from core import audit, clock, phone
 from core.accounts import User
 from core.config import Settings
 from core.sync import FieldError, Invalid
+from core.text import single_line
 from notifications import services as notify
 
 audit.ENTITY_TYPES.append("appointment")
@@ -174,7 +175,7 @@ def check_person(
     name: str, raw_phone: str, language: str | None, *, source: str
 ) -> tuple[dict[str, FieldError], phone.PhoneNumber | None]:
     errors: dict[str, FieldError] = {}
-    name = (name or "").strip()
+    name = single_line(name or "").strip()
     if not name:
         errors["name"] = FieldError("required")
     elif len(name) > NAME_MAX:
@@ -372,7 +373,7 @@ def person_for(
     session: Session, name: str, e164: str, language: str | None, *, reuse: bool = True
 ) -> BookingPerson:
     """The same number and name make the same person; a new language is remembered."""
-    name = name.strip()
+    name = single_line(name).strip()
     person = None
     if reuse:
         person = session.scalar(

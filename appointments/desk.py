@@ -43,6 +43,7 @@ from appointments.notifications import day_bounds
 from core import audit, clock, phone
 from core.accounts import Team, User
 from core.sync import FieldError, Invalid
+from core.text import single_line
 
 audit.ENTITY_TYPES.append("appointment_agenda")  # a day's agenda or an agent's list, read
 
@@ -591,7 +592,7 @@ def add_walk_in(
         errors["service"] = FieldError("unknown_choice")
     elif location is not None and not booking.offers(session, service, location):
         errors["service"] = FieldError("not_offered")
-    name = (name or "").strip()
+    name = single_line(name or "").strip()
     if len(name) > booking.NAME_MAX:
         errors["name"] = FieldError("too_long", {"max": booking.NAME_MAX})
     e164 = ""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from core import audit, clock, throttle
 from core.db import Base
 from core.roles import Role
+from core.text import single_line
 
 LANGUAGES = ("fr", "nl", "en")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
@@ -140,7 +141,7 @@ def create_user(
         raise AccountError("username", "invalid")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError("username", "taken")
-    display_name = display_name.strip()
+    display_name = single_line(display_name).strip()
     if not display_name or len(display_name) > 120:
         raise AccountError("display_name", "invalid")
     try:

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from core import audit, clock
+from core import audit, clock, text
 from core.db import Base
 from core.roles import Permission, can
 
@@ -347,6 +347,11 @@ def parse_op(raw: Any, received_at: datetime) -> Op | dict[str, Any]:
     data = raw.get("data")
     if not isinstance(data, dict):
         errors["data"] = FieldError("not_an_object")
+    else:
+        # What no field can store (a lone surrogate, a number beyond 64 bits) refuses the
+        # op with the field it is in; control characters are dropped as from any form.
+        data = text.clean_json(data)
+        errors.update({name: FieldError(code) for name, code in text.json_problems(data).items()})
     client_at = None
     if raw.get("client_at") is not None:
         client_at = parse_client_time(raw.get("client_at"))

@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, phone
 from core.accounts import Team, User
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from notifications.contacts import stop_waiting
 from notifications.models import (
@@ -150,7 +151,7 @@ def _team_choices(kinds: Iterable[str] | None = None) -> Callable[[Session], lis
 
 def _team(session: Session, params: Mapping[str, str]) -> Team:
     try:
-        team = session.get(Team, int(params.get("team_id", "")))
+        team = session.get(Team, parse_id(params.get("team_id")) or -1)
     except ValueError:
         team = None
     if team is None:

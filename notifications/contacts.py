@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import audit, clock, phone
 from core.accounts import Team, User
 from core.sync import FieldError, Invalid
+from core.text import single_line
 from notifications.models import (
     CHANNELS,
     CONSENT_CATEGORIES,
@@ -99,6 +100,7 @@ def create_contact(
     user_id: int | None = None,
     reference: str | None = None,
 ) -> Contact:
+    display_name = single_line(display_name)
     numbers = _read_contact(display_name, language, phones)
     contact = Contact(
         display_name=display_name.strip(), language=language, user_id=user_id, reference=reference
@@ -132,6 +134,7 @@ def update_contact(
     team_ids: Iterable[int],
 ) -> Contact:
     """Change name, language, numbers (kept in the order given) and teams."""
+    display_name = single_line(display_name)
     numbers = _read_contact(display_name, language, phones)
     changed = []
     if contact.display_name != display_name.strip():

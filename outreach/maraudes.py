@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import sync
 from core.accounts import User
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from outreach import services
 from outreach.models import AREA_MAX, INCIDENTS_MAX, KM_MAX, Encounter, Maraude, Person
@@ -55,10 +56,13 @@ def _members(data: Mapping[str, Any], errors: dict[str, FieldError]) -> tuple[in
     if value in (None, ""):
         return ()
     values = value if isinstance(value, list) else [value]
-    try:
-        ids = [int(item) for item in values if not isinstance(item, bool)]
-    except (TypeError, ValueError):
-        ids = []
+    # Ids as an int column holds them: a 20-digit number is nobody, not an overflow.
+    ids = [
+        found
+        for item in values
+        if isinstance(item, (int, str)) and not isinstance(item, bool)
+        if (found := parse_id(item)) is not None
+    ]
     if len(ids) != len(values):
         errors["member_ids"] = FieldError("unknown_user")
         return ()
@@ -85,7 +89,7 @@ def read_end(data: Mapping[str, Any]) -> MaraudeEnd:
     maraude_id = services._uuid(data, "id", errors)
     ended_at = services._moment(data, "ended_at", errors)
     km = _km(data, errors)
-    incidents = services._text(data, "incidents", INCIDENTS_MAX, errors)
+    incidents = services._text(data, "incidents", INCIDENTS_MAX, errors, multiline=True)
     if errors:
         raise Invalid(errors)
     assert maraude_id is not None

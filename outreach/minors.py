@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, sync
+from core import audit, clock, sync, text
 from core.accounts import User
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from outreach import access, services
 from outreach.models import Encounter, MinorAlert, OutreachTeamSettings, Person
@@ -44,16 +45,13 @@ def set_protective_path(
     if not isinstance(contact, str):
         errors["contact"] = FieldError("not_text")
         contact = ""
-    contact = contact.strip()
+    contact = text.single_line(contact).strip()
     if len(contact) > CONTACT_MAX:
         errors["contact"] = FieldError("too_long", {"max": CONTACT_MAX})
     user_id = data.get("user_id")
     alert_user = None
     if user_id not in (None, ""):
-        try:
-            alert_user = session.get(User, int(user_id))
-        except (TypeError, ValueError):
-            alert_user = None
+        alert_user = session.get(User, parse_id(user_id) or -1)
         if alert_user is None or alert_user.team_id != team_id or not alert_user.active:
             errors["user_id"] = FieldError("unknown_user")
     if errors:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.accounts import Team, User
-from core.ids import uuid7
+from core.ids import parse_id, uuid7
 from core.roles import Role
 from core.sync import FieldError, Invalid
 from outreach import access, services
@@ -71,7 +71,7 @@ def save_partner(
     if phone and "phone" not in errors and not PHONE_PATTERN.match(phone):
         errors["phone"] = FieldError("invalid_phone")
     languages = services._choices(data, "languages", LANGUAGES, errors)
-    notes = services._text(data, "notes", NOTE_MAX, errors)
+    notes = services._text(data, "notes", NOTE_MAX, errors, multiline=True)
     partner = session.get(ServicePartner, partner_id) if partner_id is not None else None
     if partner_id is not None and partner is None:
         errors["partner"] = FieldError("unknown_partner")
@@ -119,7 +119,7 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
     person = access.person_to_change(session, actor, person_id)
     errors: dict[str, FieldError] = {}
     need = services._choice(data, "need", NEEDS, errors, default=None)
-    note = services._text(data, "note", NOTE_MAX, errors)
+    note = services._text(data, "note", NOTE_MAX, errors, multiline=True)
     service_code = services._text(data, "service_code", SERVICE_CODE_MAX, errors)
     proposed_at = _moment_or_now(data, "proposed_at", errors)
     if proposed_at < person.first_seen_at and "proposed_at" not in errors:
@@ -163,10 +163,8 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
 
 
 def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
+    """A posted id; -1 (found nowhere) when it is not one an int column holds."""
+    return parse_id(value) or -1
 
 
 def _audit(session: Session, actor: User, action: str, referral: Referral, fields: list) -> None:

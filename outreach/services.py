@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit, clock, sync
+from core import audit, clock, sync, text
 from core.accounts import User
 from core.ids import parse_uuid
 from core.sync import FieldError, Invalid
@@ -102,14 +102,25 @@ class EncounterInput:
 # --- Reading input ----------------------------------------------------------------
 
 
-def _text(data: Mapping[str, Any], name: str, limit: int, errors: dict[str, FieldError]) -> str:
+def _text(
+    data: Mapping[str, Any],
+    name: str,
+    limit: int,
+    errors: dict[str, FieldError],
+    *,
+    multiline: bool = False,
+) -> str:
+    """Text without control characters; only a multi-line note keeps its line breaks."""
     value = data.get(name)
     if value is None:
         return ""
     if not isinstance(value, str):
         errors[name] = FieldError("not_text")
         return ""
-    value = value.strip()
+    if text.has_lone_surrogate(value):  # the database could not store it
+        errors[name] = FieldError("invalid_text")
+        return ""
+    value = (text.strip_controls(value) if multiline else text.single_line(value)).strip()
     if len(value) > limit:
         errors[name] = FieldError("too_long", {"max": limit})
     return value
@@ -258,7 +269,7 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     contact_type = _choice(data, "contact_type", CONTACT_TYPES, errors, default=None)
     needs = _choices(data, "needs", NEEDS, errors)
     given = _choices(data, "given", GIVEN, errors)
-    note = _text(data, "note", NOTE_MAX, errors)
+    note = _text(data, "note", NOTE_MAX, errors, multiline=True)
     ethos_code = _choice(data, "ethos", ethos.CODES, errors)
     maraude_id = _uuid(data, "maraude_id", errors, required=False)
     if errors:
@@ -707,7 +718,7 @@ def read_place(data: Mapping[str, Any]) -> PlaceChange:
     name = _text(data, "name", PLACE_NAME_MAX, errors)
     if not name and "name" not in errors:
         errors["name"] = FieldError("required")
-    notes = _text(data, "notes", PLACE_NOTES_MAX, errors)
+    notes = _text(data, "notes", PLACE_NOTES_MAX, errors, multiline=True)
     latitude, longitude = _coordinates(data, errors)
     if errors:
         raise Invalid(errors)

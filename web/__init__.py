@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         permissions,
         pwa,
         rendering,
+        request_limits,
         sms,
         sms_broadcasts,
         sms_inbox,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)  # its session-expiry hook must run before the permission check
     permissions.init_app(app)
+    request_limits.init_app(app)  # after the permission check: strangers are refused first
     rendering.init_app(app)
     errors.init_app(app)
     for blueprint in (

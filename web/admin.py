@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from core import accounts, audit, clock
+from core.ids import parse_id
 from core.roles import Permission
 from web import db
 from web.auth import account_error_message
@@ -68,9 +69,8 @@ def audit_log():
     errors: dict[str, str] = {}
     actor_id = None
     if args.get("actor"):
-        try:
-            actor_id = int(args["actor"])
-        except ValueError:
+        actor_id = parse_id(args["actor"])
+        if actor_id is None:
             errors["actor"] = _("Choose a person from the list.")
     action = args.get("action") or None
     if action and action not in audit.ACTIONS:
@@ -82,10 +82,7 @@ def audit_log():
     until = _parse_day(args.get("until"), errors, "until")
     if since and until and until < since:
         errors["until"] = _("The end date is before the start date.")
-    try:
-        page_number = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page_number = 1
+    page_number = parse_id(args.get("page")) or 1  # an OFFSET past 64 bits overflows
 
     if errors:
         page = audit.AuditPage(entries=[], total=0, page=1, per_page=50)

@@ -23,6 +23,7 @@ from notifications.gateways import signature_is_valid, twilio_status
 from notifications.replies import handle_inbound
 from web import db
 from web.permissions import public
+from web.request_limits import raw_form
 
 bp = Blueprint("sms_webhooks", __name__, url_prefix="/sms")
 
@@ -51,7 +52,7 @@ def _refusal() -> Response | None:
         log.warning("sms webhook %s refused: TWILIO_AUTH_TOKEN is not set", request.path)
         return Response("Invalid signature.\n", 403, mimetype="text/plain")
     if not signature_is_valid(
-        token, signed_url(), request.form, request.headers.get(SIGNATURE_HEADER)
+        token, signed_url(), raw_form(), request.headers.get(SIGNATURE_HEADER)
     ):
         log.warning("sms webhook %s refused: bad or missing signature", request.path)
         return Response("Invalid signature.\n", 403, mimetype="text/plain")

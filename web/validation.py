@@ -19,6 +19,8 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "required": _("This is needed."),
         "too_long": _("Too long: at most %(max)s characters.", max=params.get("max", "")),
         "not_text": _("This must be text."),
+        "invalid_text": _("This text holds a character that cannot be stored. Type it again."),
+        "number_too_large": _("This number is too large."),
         "unknown_choice": _("Choose from the list."),
         "invalid_uuid": _("This identifier is not valid."),
         "invalid_datetime": _("Give a date and time, for example 2026-11-23 14:05."),

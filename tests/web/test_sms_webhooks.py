@@ -346,3 +346,13 @@ def test_a_signed_status_without_message_status_is_400_and_changes_nothing(twili
         assert response.status_code == 400
     db.refresh(message)
     assert message.status == "queued"
+
+
+def test_a_nul_in_an_sms_is_dropped_after_the_signature_is_checked_on_what_was_sent(twilio, db):
+    from notifications.models import InboundSms
+
+    params = inbound_params("SMnul", "+32470991999", "Bonjour\x00 !")
+    response = post_signed(twilio, "/sms/inbound", params)
+    assert response.status_code == 200  # the signature covers the NUL: checked as sent
+    stored = db.scalar(select(InboundSms).where(InboundSms.provider_id == "SMnul"))
+    assert stored is not None and stored.body == "Bonjour !"
