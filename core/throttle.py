@@ -1,6 +1,7 @@
 """Growing delays after repeated failures (logins now; one-time codes later).
 
-A delay, never a lock-out: the wait doubles from the sixth failure and is capped.
+A delay, never a lock-out: the wait doubles from the sixth failure and is capped, so
+nobody can lock a colleague out for good by typing wrong passwords in their name.
 Keys are hashed: no username or IP address is stored in clear.
 """
 
