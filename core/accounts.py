@@ -11,8 +11,22 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, ForeignKey, String, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    case,
+    delete,
+    distinct,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, clock, throttle
 from core.db import Base
@@ -27,8 +41,23 @@ _hasher = PasswordHasher()
 # Verifying against this keeps the timing the same whether or not the account exists.
 _DUMMY_HASH = _hasher.hash("terrain-dummy-password")
 
-ACCOUNT_POLICY = throttle.Policy(free_failures=5, first_delay_seconds=2, max_delay_seconds=300)
-ADDRESS_POLICY = throttle.Policy(free_failures=20, first_delay_seconds=2, max_delay_seconds=900)
+# Failures on one account from one address (IPv6: one /64): whoever types wrong
+# passwords in a colleague's name slows only their own address, never the colleague's.
+PAIR_POLICY = throttle.Policy(
+    free_failures=5, first_delay_seconds=2, max_delay_seconds=300, forget_after_seconds=86400
+)
+# Failures from one address, whichever accounts it tries (guessing many accounts).
+ADDRESS_POLICY = throttle.Policy(
+    free_failures=20, first_delay_seconds=2, max_delay_seconds=900, forget_after_seconds=3600
+)
+# The account-wide brake, against guessing from many addresses: from this many failures
+# on one account within the window, an address that already failed on that account in
+# the window waits until the brake ends. An address with no failure there is never held.
+BRAKE_FAILURES = 300
+BRAKE_WINDOW = timedelta(hours=1)
+# The administrator's list of accounts under attack: this many failures in a day.
+ATTACK_FAILURES = 5
+FAILURES_KEPT = timedelta(days=2)
 
 
 class TeamKind(StrEnum):
@@ -173,6 +202,20 @@ def create_user(
     return user
 
 
+class LoginFailure(Base):
+    """One wrong password on an existing account: what the account-wide brake counts and
+    the administrator's list of accounts under attack shows (kept two days)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_user_id_at", "user_id", "at"),)
+
+    # BigInteger on PostgreSQL, INTEGER on SQLite so it stays the rowid alias.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(16))  # the address group, hashed with the secret
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User | None
@@ -182,39 +225,172 @@ class LoginResult:
 def authenticate(
     session: Session, *, username: str, password: str, address: str, secret: str
 ) -> LoginResult:
-    """Check a login, with growing delays per account and per address after failures."""
+    """Check a login, with growing delays per (account, address) and per address after
+    failures, and the account-wide brake against guessing from many addresses."""
     username = (username or "").strip().lower()[:40]
-    account_key = throttle.hashed_key("account", username, secret)
-    address_key = throttle.hashed_key("address", address, secret)
-    wait = max(
-        throttle.retry_after(session, account_key), throttle.retry_after(session, address_key)
-    )
+    group = throttle.address_group(address)
+    pair_key = throttle.hashed_key("account_address", f"{username}\x00{group}", secret)
+    address_key = throttle.hashed_key("address", group, secret)
+    source = throttle.hashed_key("source", group, secret)[:16]
+    now = clock.now()
+    wait = max(throttle.retry_after(session, pair_key), throttle.retry_after(session, address_key))
+    user = session.scalar(select(User).where(User.username == username))
+    if not wait and user is not None:
+        wait = _brake_wait(session, user.id, source, now)
     if wait:
         return LoginResult(user=None, retry_after=wait)
 
-    user = session.scalar(select(User).where(User.username == username))
     stored_hash = user.password_hash if user is not None else _DUMMY_HASH
     try:
         ok = _hasher.verify(stored_hash, password or "")
     except (VerificationError, InvalidHashError):
         ok = False
-    if ok and user is not None and user.active:
-        throttle.reset(session, account_key)
+    if ok and user is not None and _still_active(session, user):
+        throttle.reset(session, pair_key)
         throttle.reset(session, address_key)
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
-        user.last_login_at = clock.now()
+        user.last_login_at = now
         audit.record(session, actor=user, action="login", entity_type="user", entity_id=user.id)
         return LoginResult(user=user)
 
-    throttle.record_failure(session, account_key, ACCOUNT_POLICY)
+    throttle.record_failure(session, pair_key, PAIR_POLICY)
     throttle.record_failure(session, address_key, ADDRESS_POLICY)
     if user is not None:
         # Only known accounts are named: a mistyped username may be someone's password.
-        audit.record(
-            session, actor=None, action="login_failed", entity_type="user", entity_id=user.id
-        )
+        _record_account_failure(session, user, source, now)
     return LoginResult(user=None)
+
+
+def _still_active(session: Session, user: User) -> bool:
+    """Read `active` again under a row lock: a deactivation committed meanwhile wins, and
+    one still running waits for this login, then ends the session it opens."""
+    active = session.scalar(select(User.active).where(User.id == user.id).with_for_update())
+    return bool(active)
+
+
+def _window_failures(user_id: int, since: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (LoginFailure.user_id == user_id, LoginFailure.at > since)
+
+
+def brake_ends(session: Session, user_id: int) -> datetime | None:
+    """When the account-wide brake on this account ends; None when it is off."""
+    now = clock.now()
+    since = now - BRAKE_WINDOW
+    count = session.scalar(
+        select(func.count()).select_from(LoginFailure).where(*_window_failures(user_id, since))
+    )
+    if not count or count < BRAKE_FAILURES:
+        return None
+    # It ends when enough of the window's failures have left the window.
+    leaving = session.scalar(
+        select(LoginFailure.at)
+        .where(*_window_failures(user_id, since))
+        .order_by(LoginFailure.at, LoginFailure.id)
+        .offset(count - BRAKE_FAILURES)
+        .limit(1)
+    )
+    return leaving + BRAKE_WINDOW if leaving is not None else None
+
+
+def _brake_wait(session: Session, user_id: int, source: str, now: datetime) -> int:
+    """Seconds the brake holds this address back (0 for an address that has not failed
+    on this account within the window: the right password from there always goes in)."""
+    failed_here = session.scalar(
+        select(LoginFailure.id)
+        .where(*_window_failures(user_id, now - BRAKE_WINDOW), LoginFailure.source == source)
+        .limit(1)
+    )
+    if failed_here is None:
+        return 0
+    ends = brake_ends(session, user_id)
+    if ends is None:
+        return 0
+    return max(1, int((ends - now).total_seconds() + 0.999))
+
+
+def _record_account_failure(session: Session, user: User, source: str, now: datetime) -> None:
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.user_id == user.id, LoginFailure.at < now - FAILURES_KEPT
+        )
+    )
+    session.add(LoginFailure(user_id=user.id, at=now, source=source))
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action="login_failed",
+        entity_type="user",
+        entity_id=user.id,
+        details={"source": source},
+    )
+    ends = brake_ends(session, user.id)
+    if ends is None:
+        return
+    noted = session.scalar(
+        select(audit.AuditEntry.id)
+        .where(
+            audit.AuditEntry.entity_type == "user",
+            audit.AuditEntry.entity_id == str(user.id),
+            audit.AuditEntry.action == "login_brake",
+            audit.AuditEntry.at > now - BRAKE_WINDOW,
+        )
+        .limit(1)
+    )
+    if noted is None:
+        # Once per window: the administrator learns the account is under attack.
+        audit.record(
+            session,
+            actor=None,
+            action="login_brake",
+            entity_type="user",
+            entity_id=user.id,
+            details={"failures": BRAKE_FAILURES, "until": ends.isoformat(timespec="seconds")},
+        )
+
+
+@dataclass(frozen=True)
+class AccountUnderAttack:
+    user: User
+    failures_last_hour: int
+    failures_last_day: int
+    addresses: int  # distinct address groups in the last day
+    brake_ends: datetime | None
+
+
+def accounts_under_attack(session: Session) -> list[AccountUnderAttack]:
+    """Accounts with many failed logins in the last day, the most attacked first."""
+    now = clock.now()
+    hour = now - timedelta(hours=1)
+    last_hour = func.sum(case((LoginFailure.at > hour, 1), else_=0))
+    rows = session.execute(
+        select(
+            LoginFailure.user_id,
+            last_hour,
+            func.count(),
+            func.count(distinct(LoginFailure.source)),
+        )
+        .where(LoginFailure.at > now - timedelta(days=1))
+        .group_by(LoginFailure.user_id)
+        .having(func.count() >= ATTACK_FAILURES)
+        .order_by(last_hour.desc(), func.count().desc())
+    ).all()
+    found = []
+    for user_id, hour_count, day_count, addresses in rows:
+        user = session.get(User, user_id)
+        if user is None:
+            continue
+        found.append(
+            AccountUnderAttack(
+                user=user,
+                failures_last_hour=int(hour_count or 0),
+                failures_last_day=int(day_count),
+                addresses=int(addresses),
+                brake_ends=brake_ends(session, user_id),
+            )
+        )
+    return found
 
 
 class LoginSession(Base):
@@ -231,7 +407,7 @@ class LoginSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     started_at: Mapped[datetime] = mapped_column(default=clock.now)
     ended_at: Mapped[datetime | None]
-    end_reason: Mapped[str | None] = mapped_column(String(20))  # logout, expired
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # logout, expired, deactivated
 
 
 def _token_hash(token: str) -> str:
@@ -316,6 +492,15 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
         raise AccountError("active", "self")
     if user.active != active:
         user.active = active
+        if not active:
+            # The UPDATE takes the row lock a login in progress holds (see _still_active):
+            # the sessions ended below include one it opens meanwhile.
+            session.flush()
+            session.execute(
+                update(LoginSession)
+                .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+                .values(ended_at=clock.now(), end_reason="deactivated")
+            )
         audit.record(
             session,
             actor=actor,

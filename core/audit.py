@@ -27,6 +27,7 @@ ACTIONS = (
     "delete",
     "login",
     "login_failed",
+    "login_brake",
     "logout",
     "password_change",
     "activate",

@@ -1,8 +1,17 @@
 """Every model of core/, imported together so Base.metadata is complete."""
 
-from core.accounts import Team, User
+from core.accounts import LoginFailure, LoginSession, Team, User
 from core.audit import AuditEntry
 from core.sync import SyncCounter, SyncOperation
 from core.throttle import ThrottleEntry
 
-__all__ = ["AuditEntry", "SyncCounter", "SyncOperation", "Team", "ThrottleEntry", "User"]
+__all__ = [
+    "AuditEntry",
+    "LoginFailure",
+    "LoginSession",
+    "SyncCounter",
+    "SyncOperation",
+    "Team",
+    "ThrottleEntry",
+    "User",
+]

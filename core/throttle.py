@@ -9,6 +9,7 @@ within an hourly count. Keys are hashed: no username or IP address is stored in 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -35,6 +36,8 @@ class Policy:
     free_failures: int = 5
     first_delay_seconds: int = 2
     max_delay_seconds: int = 300
+    # After this long without a failure the count starts again (None: only a reset does).
+    forget_after_seconds: int | None = None
 
     def delay_after(self, failures: int) -> timedelta:
         if failures < self.free_failures:
@@ -42,6 +45,23 @@ class Policy:
         exponent = failures - self.free_failures
         seconds = self.first_delay_seconds * (2 ** min(exponent, 20))
         return timedelta(seconds=min(seconds, self.max_delay_seconds))
+
+
+def address_group(address: str) -> str:
+    """The unit a client address is counted by: the IPv4 address, or the IPv6 /64.
+
+    A home or phone connection gets a whole IPv6 /64: counting each of its addresses
+    apart would give one attacker billions of fresh addresses.
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip().split("%", 1)[0])
+    except ValueError:
+        return address[:100] or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def hashed_key(kind: str, value: str, secret: str) -> str:
@@ -62,11 +82,15 @@ def retry_after(session: Session, key: str) -> int:
 
 def record_failure(session: Session, key: str, policy: Policy) -> None:
     now = clock.now()
+    count = ThrottleEntry.failures + 1
+    if policy.forget_after_seconds is not None:
+        quiet_since = now - timedelta(seconds=policy.forget_after_seconds)
+        count = case((ThrottleEntry.last_failure_at <= quiet_since, 1), else_=count)
     # Increment in the database, so two concurrent failures count as two.
     result = session.execute(
         update(ThrottleEntry)
         .where(ThrottleEntry.key == key)
-        .values(failures=ThrottleEntry.failures + 1, last_failure_at=now)
+        .values(failures=count, last_failure_at=now)
         .returning(ThrottleEntry.failures)
     )
     failures = result.scalar_one_or_none()

@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "delete": _l("Deleted"),
     "login": _l("Logged in"),
     "login_failed": _l("Failed login"),
+    "login_brake": _l("Logins braked (many failures)"),
     "logout": _l("Logged out"),
     "password_change": _l("Changed password"),
     "activate": _l("Reactivated"),
@@ -145,7 +146,12 @@ def users():
         else:
             status = 422
     return render(
-        "admin/users.html", form=form, users=accounts.list_users(db_session), status=status
+        "admin/users.html",
+        form=form,
+        users=accounts.list_users(db_session),
+        under_attack=accounts.accounts_under_attack(db_session),
+        attack_failures=accounts.ATTACK_FAILURES,
+        status=status,
     )
 
 

@@ -70,6 +70,8 @@ def _load_user(user_id: str) -> accounts.User | None:
 
 
 def _client_address() -> str:
+    """The client's address after ProxyFix (TERRAIN_TRUSTED_PROXIES hops trusted); the
+    login throttle counts an IPv6 address by its /64 (core.throttle.address_group)."""
     return request.remote_addr or "unknown"
 
 

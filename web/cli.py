@@ -344,6 +344,25 @@ def loggable_path(path: str) -> str:
     return SECRET_PATH.sub("/r/…", path)
 
 
+# Control characters (CR, LF, NUL, ESC…), and the Unicode line breaks, that a request
+# can carry into the access log (its path is percent-decoded): written raw they would
+# forge log lines or move the terminal's cursor.
+_CONTROL = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\\":
+        return "\\\\"  # doubled, so an escape the client typed itself reads differently
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def log_safe(value: object) -> object:
+    """A log atom with its control characters and backslashes escaped, \\x0d style."""
+    return _CONTROL.sub(_escape_control, value) if isinstance(value, str) else value
+
+
 def _access_logger_class() -> type:
     from gunicorn.glogging import Logger
 
@@ -351,13 +370,33 @@ def _access_logger_class() -> type:
         def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
             atoms = super().atoms(resp, req, environ, request_time)
             atoms["U"] = loggable_path(atoms["U"])
-            return atoms
+            return {key: log_safe(value) for key, value in atoms.items()}
 
     return AccessLogger
 
 
+def _drop_server_header() -> None:
+    """No `Server: gunicorn` in responses: it tells a scanner which server to attack.
+
+    gunicorn (checked with 27.0.1) writes it in `Response.default_headers` with no
+    setting to turn it off, so the line is dropped from what that method returns."""
+    from gunicorn.http import wsgi
+
+    original = wsgi.Response.default_headers
+    if getattr(original, "terrain_without_server", False):
+        return
+
+    def default_headers(self):  # type: ignore[no-untyped-def]
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    default_headers.terrain_without_server = True  # type: ignore[attr-defined]
+    wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]
+
+
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
+
+    _drop_server_header()
 
     class TerrainServer(BaseApplication):
         def load_config(self) -> None:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_waiting_list_once"
-down_revision: str | None = "0010_place_notes"
+down_revision: str | None = "0011_login_failures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -82,7 +82,17 @@ def test_login_on_a_phone_lands_on_home_with_a_fixed_bottom_nav(page: Page, live
 
 
 def test_admin_pages_are_accessible(page: Page, live_server: str):
+    # Five wrong passwords on an account no other browser test uses: the accounts page
+    # then lists it as under attack, and that table is checked too.
+    for _ in range(5):
+        login(page, "aide6", "wrong-password")
     login(page, "admin")
+    page.goto("/admin/users")
+    attacked = page.locator("section[aria-labelledby=attacked-title]")
+    expect(attacked.get_by_role("heading", level=2)).to_have_text(
+        translated("fr", "Accounts with many failed logins")
+    )
+    expect(attacked.locator("tbody td").first).to_have_text("aide6")
     for path, title in (("/admin/users", "Accounts"), ("/admin/audit", "Audit log")):
         page.goto(path)
         expect(page).to_have_url(re.compile(re.escape(f"{live_server}{path}") + r"$"))

@@ -134,3 +134,126 @@ def test_change_password_needs_the_current_one(db):
     accounts.change_password(db, user, current="demo", new="a-brand-new-password")
     assert _login(db, "rue1", "a-brand-new-password").user is not None
     assert _login(db, "rue1", "demo").user is None
+
+
+def _quick_hash(db, *usernames):
+    """Cheap argon2 parameters for these accounts' "demo" password: tests that type
+    dozens of passwords stay fast (the throttling does not depend on the cost)."""
+    from argon2 import PasswordHasher
+
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    for username in usernames:
+        accounts.find_user(db, username).password_hash = quick.hash("demo")
+    db.flush()
+
+
+def _fail_waiting_out_delays(db, travel, username, address, times):
+    """`times` wrong passwords from `address`, each after waiting out the delay asked."""
+    for _ in range(times):
+        result = _login(db, username, "wrong", address=address)
+        while result.retry_after:
+            travel.advance(seconds=result.retry_after)
+            result = _login(db, username, "wrong", address=address)
+
+
+def test_fifty_failures_from_one_address_do_not_keep_the_owner_out(db):
+    _quick_hash(db, "as1")
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) as travel:
+        _fail_waiting_out_delays(db, travel, "as1", "198.51.100.7", 50)
+        # The attacker's address is slowed on that account, even with the right password…
+        assert _login(db, "as1", "demo", address="198.51.100.7").retry_after > 0
+        # …the owner, anywhere else, logs in at once.
+        assert _login(db, "as1", "demo", address="192.0.2.10").user is not None
+
+
+def test_an_address_guessing_many_accounts_is_slowed_on_every_account(db):
+    _quick_hash(db, "aide1", "aide2", "aide3", "aide4", "aide5", "aide6")
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)):
+        for username in ("aide1", "aide2", "aide3", "aide4", "aide5") * 4:
+            assert _login(db, username, "wrong", address="198.51.100.8").retry_after == 0
+        # 20 failures, at most 4 per account: the address itself is now slowed.
+        assert _login(db, "aide6", "demo", address="198.51.100.8").retry_after > 0
+        assert _login(db, "aide6", "demo", address="198.51.100.9").user is not None
+
+
+def test_ipv6_addresses_are_counted_per_64(db):
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)):
+        for host in range(1, 6):
+            _login(db, "aide1", "wrong", address=f"2001:db8:1:2::{host}")
+        # Another address of the same /64 is the same attacker…
+        assert _login(db, "aide1", "demo", address="2001:db8:1:2::ffff").retry_after > 0
+        # …another /64 is someone else.
+        assert _login(db, "aide1", "demo", address="2001:db8:1:3::1").user is not None
+
+
+def test_guessing_from_many_addresses_brakes_them_but_never_a_clean_address(db, monkeypatch):
+    monkeypatch.setattr(accounts, "BRAKE_FAILURES", 30)
+    _quick_hash(db, "as2")
+    user = accounts.find_user(db, "as2")
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) as travel:
+        # 40 addresses, each under the per-address allowance: the brake starts at 30.
+        for number in range(40):
+            assert _login(db, "as2", "wrong", address=f"198.51.100.{number}").retry_after == 0
+        braked = _login(db, "as2", "demo", address="198.51.100.3")
+        assert 0 < braked.retry_after <= 3600
+        # A clean address is never braked: the owner logs in with the right password.
+        assert _login(db, "as2", "demo", address="192.0.2.44").user is not None
+        ends = accounts.brake_ends(db, user.id)
+        assert ends is not None
+        brakes = db.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "login_brake", AuditEntry.entity_id == str(user.id)
+            )
+        ).all()
+        assert len(brakes) == 1  # once, not on every failure past the limit
+        assert brakes[0].details["until"] == ends.isoformat(timespec="seconds")
+        travel.advance(seconds=braked.retry_after)
+        assert accounts.brake_ends(db, user.id) is None
+        assert _login(db, "as2", "demo", address="198.51.100.3").user is not None
+
+
+def test_failed_logins_are_audited_without_the_address(db):
+    user = accounts.find_user(db, "aide4")
+    before = db.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc())) or 0
+    _login(db, "aide4", "wrong", address="203.0.113.201")
+    _login(db, "aide4", "wrong", address="203.0.113.202")
+    entries = db.scalars(
+        select(AuditEntry).where(AuditEntry.id > before).order_by(AuditEntry.id)
+    ).all()
+    assert [entry.action for entry in entries] == ["login_failed", "login_failed"]
+    assert {entry.entity_id for entry in entries} == {str(user.id)}
+    sources = [entry.details["source"] for entry in entries]
+    assert sources[0] != sources[1]  # two addresses, told apart…
+    assert all("203.0.113" not in source and len(source) == 16 for source in sources)
+
+
+def test_accounts_under_attack_are_listed_for_the_administrator(db):
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) as travel:
+        for number in range(6):
+            _login(db, "coordination", "wrong", address=f"198.51.100.{number}")
+        travel.advance(hours=2)
+        for number in range(3):
+            _login(db, "coordination", "wrong", address=f"198.51.100.{number}")
+        _login(db, "aide5", "wrong")  # one typo is no attack
+        listed = {row.user.username: row for row in accounts.accounts_under_attack(db)}
+        assert "aide5" not in listed
+        row = listed["coordination"]
+        assert (row.failures_last_hour, row.failures_last_day, row.addresses) == (3, 9, 6)
+        assert row.brake_ends is None
+        travel.advance(days=1)
+        assert "coordination" not in {
+            row.user.username for row in accounts.accounts_under_attack(db)
+        }
+
+
+def test_deactivation_ends_every_session_for_good(db):
+    admin = accounts.find_user(db, "admin")
+    user = accounts.find_user(db, "aide6")
+    first = accounts.start_login_session(db, user)
+    second = accounts.start_login_session(db, user)
+    accounts.set_active(db, user, False, actor=admin)
+    accounts.set_active(db, user, True, actor=admin)
+    assert accounts.login_session_end(db, user.id, first) == "deactivated"
+    assert accounts.login_session_end(db, user.id, second) == "deactivated"
+    fresh = accounts.start_login_session(db, user)
+    assert accounts.login_session_end(db, user.id, fresh) is None

@@ -60,3 +60,72 @@ def test_concurrent_codes_never_pass_a_wait_or_the_limit():
         engine.dispose()
     assert waits.count(0) == 5 and uses == 5
     assert all(wait == 15 for wait in waits if wait)
+
+
+def test_a_deactivation_during_a_login_ends_the_session_that_login_opens():
+    """The login checks `active` under the user's row lock: a deactivation running at the
+    same moment waits for it, then ends the session it opened (no session survives to
+    come back at reactivation)."""
+    import threading
+
+    import pytest
+
+    from core import accounts
+    from core.migrations import upgrade
+    from tests.support import postgres_url
+
+    if postgres_url() is None:
+        pytest.skip("PostgreSQL only (SQLite has one writer at a time): set TEST_DATABASE_URL")
+    with fresh_database("deactivate") as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=4)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            admin = accounts.create_user(
+                session,
+                username="chef",
+                display_name="Chef",
+                password="x",
+                role="admin",
+                check_password=False,
+            )
+            accounts.create_user(
+                session,
+                username="agent",
+                display_name="Agent",
+                password="secret-pass-1",
+                role="aide",
+            )
+            session.commit()
+            admin_id = admin.id
+        login = sessions()
+        thread = None
+        try:
+            result = accounts.authenticate(
+                login, username="agent", password="secret-pass-1", address="192.0.2.1", secret="s"
+            )
+            assert result.user is not None  # the row lock is held until this login commits
+
+            def deactivate() -> None:
+                with sessions() as session:
+                    user = accounts.find_user(session, "agent")
+                    actor = session.get(accounts.User, admin_id)
+                    accounts.set_active(session, user, False, actor=actor)
+                    session.commit()
+
+            thread = threading.Thread(target=deactivate)
+            thread.start()
+            thread.join(timeout=1)
+            assert thread.is_alive()  # waiting for the login's row lock
+            token = accounts.start_login_session(login, result.user)
+            user_id = result.user.id
+            login.commit()
+        finally:
+            login.close()  # a failed assertion must not leave the schema locked
+            if thread is not None:
+                thread.join(timeout=10)
+        assert not thread.is_alive()
+        with sessions() as session:
+            ended = accounts.login_session_end(session, user_id, token)
+        engine.dispose()
+    assert ended == "deactivated"

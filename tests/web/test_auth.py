@@ -165,3 +165,70 @@ def test_session_cookie_is_httponly_and_lax(browser):
     assert cookie.http_only and cookie.same_site == "Lax"
     assert cookie.expires is not None
     assert cookie.expires - clock.now() <= timedelta(hours=12, minutes=1)
+
+
+def _at(address):
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def test_an_attacker_elsewhere_does_not_keep_a_colleague_out(app, db, login):
+    from datetime import UTC, datetime
+
+    from argon2 import PasswordHasher
+
+    from tests.conftest import Browser
+
+    # Cheap argon2 parameters: fifty wrong passwords stay fast; the throttling is the same.
+    user = accounts.find_user(db, "as1")
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("demo")
+    db.commit()
+    attacker = Browser(app.test_client())
+    attacker.get("/login", **_at("198.51.100.66"))
+    with clock.frozen(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)) as travel:
+        failures = 0
+        while failures < 50:
+            response = attacker.post(
+                "/login", {"username": "as1", "password": "wrong"}, **_at("198.51.100.66")
+            )
+            if response.status_code == 429:
+                travel.advance(seconds=int(response.headers["Retry-After"]))
+            else:
+                assert response.status_code == 401
+                failures += 1
+        response = attacker.post(
+            "/login", {"username": "as1", "password": "demo"}, **_at("198.51.100.66")
+        )
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+
+        owner = Browser(app.test_client())
+        owner.get("/login", **_at("192.0.2.20"))
+        response = owner.post(
+            "/login", {"username": "as1", "password": "demo"}, **_at("192.0.2.20")
+        )
+        assert response.status_code == 302 and response.headers["Location"] == "/"
+
+        page = login("admin").get("/admin/users").get_data(as_text=True)
+    attacked = page[page.index('id="attacked-title"') : page.index('id="users-caption"')]
+    assert "<td>as1</td>" in attacked
+    assert "<td>50</td>" in attacked  # failures in the last 24 hours
+    assert "<td>1</td>" in attacked  # from one address
+
+
+def test_reactivating_an_account_does_not_bring_its_old_sessions_back(app, db, login):
+    from tests.conftest import Browser
+
+    aide = Browser(app.test_client())
+    aide.login("aide1")
+    old_cookie = aide.client.get_cookie("terrain_session").value
+    admin = login("admin")
+    user = accounts.find_user(db, "aide1")
+    for active in ("0", "1"):
+        response = admin.post(f"/admin/users/{user.id}/active", {"active": active})
+        assert response.status_code == 302
+    aide.client.set_cookie("terrain_session", old_cookie)
+    response = aide.client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert aide.client.get("/").status_code == 302  # and stays out
+    fresh = Browser(app.test_client())
+    fresh.login("aide1")
+    assert fresh.client.get("/").status_code == 200

@@ -113,3 +113,37 @@ def test_the_access_log_masks_the_token_of_an_sms_link():
     assert loggable_path("/r/Zx9_secret-token") == "/r/…"
     assert loggable_path("/r/Zx9_secret-token/appointment.ics") == "/r/…/appointment.ics"
     assert loggable_path("/sms/") == "/sms/"
+
+
+def test_every_access_log_atom_has_its_control_characters_escaped():
+    """gunicorn's own atoms (path, query, request line, headers, environ), through the
+    logger class `terrain serve` uses: none carries a raw CR, LF, NUL or ESC."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from web.cli import _access_logger_class
+
+    config = Config()
+    config.set("accesslog", "-")
+    logger = _access_logger_class()(config)
+    evil = "a\r\nforged\x00\x1b[2J\u2028\\x0a"
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/x%0d%0a",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": f"/r/token/{evil}",
+        "QUERY_STRING": evil,
+        "HTTP_USER_AGENT": evil,
+        "HTTP_REFERER": evil,
+    }
+    response = SimpleNamespace(status="404 NOT FOUND", headers=[("X-Echo", evil)], sent=10)
+    request = SimpleNamespace(headers=[("USER-AGENT", evil)])
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    texts = [value for value in atoms.values() if isinstance(value, str)]
+    assert any("forged" in text for text in texts)
+    for text in texts:
+        assert not any(char in text for char in "\r\n\x00\x1b\u2028"), text
+    assert atoms["U"] == "/r/…/a\\x0d\\x0aforged\\x00\\x1b[2J\\u2028\\\\x0a"
+    assert atoms["{user-agent}i"] == "a\\x0d\\x0aforged\\x00\\x1b[2J\\u2028\\\\x0a"
