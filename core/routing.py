@@ -1,0 +1,1223 @@
+"""The planning optimiser: workers, visits and rides in plain dataclasses, solved with PyVRP.
+
+Every domain that plans rounds (home care, meals, minibus rides) describes its day or week
+as a `Problem` and calls `solve(problem, seconds=…, seed=…)`; `check(problem, solution)`
+re-verifies any `Solution` against every rule. Times are whole minutes counted from
+`Problem.origin` (a datetime, e.g. Monday 00:00 Europe/Brussels); the solver works in
+ticks (`ticks_per_minute`, 60 by default: seconds) so that short legs are not rounded
+away. docs/planning.md explains how each rule is modelled. This module imports no Flask
+and no domain; it is the only place that imports the solver library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.request
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxRuntime
+
+# --- Problem ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Point:
+    """A place: latitude and longitude in degrees (or any x, y with an explicit matrix)."""
+
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Window:
+    """A service may start at any minute in [start, end] (inclusive)."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Break:
+    """A break of `duration` minutes starting inside `window`, taken at `place`.
+
+    `place` None means the worker's start place (home or the office): the route goes there.
+    """
+
+    window: Window
+    duration: int
+    place: Point | None = None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """When a worker is available: leave the start place at or after `start`, be back by `end`."""
+
+    start: int
+    end: int
+    pause: Break | None = None
+
+
+@dataclass(frozen=True)
+class Worker:
+    """An aide, a driver or a minibus with its crew."""
+
+    id: str
+    start: Point
+    shifts: tuple[Shift, ...]
+    end: Point | None = None  # None: back to `start`
+    skills: frozenset[str] = frozenset()
+    capacity: int | None = None  # meals carried at once; None: no limit
+    seats: int | None = None  # passengers at once (rides); None: no limit
+    max_minutes_per_day: int | None = None  # working time of one shift, breaks excluded
+    contract_minutes: int | None = None  # working time over the whole problem (the week)
+    mode: str = "car"  # a key of TRAVEL_MODES (or of an explicit matrix)
+    travel_cost: int = 1  # cost of one minute of this worker's travel
+
+
+@dataclass(frozen=True)
+class Job:
+    """A visit at one place: `duration` minutes of service plus `buffer` on arrival."""
+
+    id: str
+    place: Point
+    duration: int
+    windows: tuple[Window, ...] = ()  # empty: any time inside a shift
+    skills: frozenset[str] = frozenset()
+    optional: bool = False  # may stay unassigned at a cost (`priority` hours of travel)
+    priority: int = 1  # weight of leaving it unassigned, 1 to 10
+    demand: int = 0  # meals dropped here
+    buffer: int = 0  # parking, stairs, entry: added to the service time
+    household: str | None = None  # for continuity of care
+    aides: int = 1  # 2: a transfer, two workers starting at the same minute
+
+
+@dataclass(frozen=True)
+class Ride:
+    """A pickup-and-delivery pair: the same worker picks someone up, then drops them off."""
+
+    id: str
+    pickup: Point
+    delivery: Point
+    pickup_window: Window | None = None
+    delivery_window: Window | None = None
+    pickup_duration: int = 2
+    delivery_duration: int = 2
+    seats: int = 1
+    skills: frozenset[str] = frozenset()
+    optional: bool = False
+    priority: int = 1
+    buffer: int = 0  # added at both ends
+    household: str | None = None
+
+
+@dataclass(frozen=True)
+class TravelMode:
+    """Door-to-door speed: straight-line km × `detour` ÷ `kmh`, plus `overhead` minutes a leg."""
+
+    kmh: float
+    detour: float
+    overhead: float = 0.0
+
+
+# Brussels defaults: walking 4.5 km/h; bike 14 km/h; public transport ~13 km/h door to door
+# with 6 minutes of waiting and walking to the stop per leg; car 20 km/h in city traffic.
+TRAVEL_MODES: dict[str, TravelMode] = {
+    "walk": TravelMode(kmh=4.5, detour=1.3),
+    "bike": TravelMode(kmh=14.0, detour=1.3),
+    "transit": TravelMode(kmh=13.0, detour=1.4, overhead=6.0),
+    "car": TravelMode(kmh=20.0, detour=1.4),
+}
+
+
+@dataclass
+class Matrix:
+    """Travel between `points`: minutes per mode and kilometres (both indexed like points)."""
+
+    points: list[Point]
+    minutes: dict[str, np.ndarray]
+    km: np.ndarray
+    index: dict[Point, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = {point: i for i, point in enumerate(self.points)}
+
+    def travel(self, mode: str, a: Point, b: Point) -> float:
+        """Minutes from a to b for this mode."""
+        return float(self.minutes[mode][self.index[a], self.index[b]])
+
+
+@dataclass
+class Problem:
+    """Everything the optimiser needs; see the module docstring for units."""
+
+    workers: Sequence[Worker]
+    jobs: Sequence[Job] = ()
+    rides: Sequence[Ride] = ()
+    origin: datetime | None = None  # minute 0; Solution.at() turns minutes into datetimes
+    known_workers: Mapping[str, Sequence[str]] = field(default_factory=dict)  # household → ids
+    max_workers_per_household: int | None = None  # continuity cap over the whole problem
+    unknown_worker_penalty: int = 10  # minutes of travel a visit by an unknown worker costs
+    balance_hours: bool = True  # fairness: load workers in proportion to their contracts
+    fairness_weight: float = 0.5  # cost of a minute above a worker's fair share
+    matrix: Matrix | None = None  # None: build_matrix() over every place
+    osrm_url: str | None = None  # used by build_matrix() only when set (never in tests)
+    ticks_per_minute: int = 60
+
+
+# --- Travel times ------------------------------------------------------------------------
+
+EARTH_KM = 6371.0088
+
+
+def haversine_km(points: Sequence[Point]) -> np.ndarray:
+    """Great-circle distances between every pair of points, in km."""
+    lat = np.radians(np.array([p.lat for p in points], dtype=float))
+    lon = np.radians(np.array([p.lon for p in points], dtype=float))
+    dlat = lat[:, None] - lat[None, :]
+    dlon = lon[:, None] - lon[None, :]
+    a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def build_matrix(
+    points: Sequence[Point],
+    modes: Sequence[str] = tuple(TRAVEL_MODES),
+    *,
+    travel_modes: Mapping[str, TravelMode] = TRAVEL_MODES,
+    osrm_url: str | None = None,
+) -> Matrix:
+    """Travel minutes per mode: haversine × detour ÷ speed (+ overhead), offline.
+
+    With `osrm_url`, car travel comes from that OSRM server's table service instead.
+    """
+    unique = list(dict.fromkeys(points))
+    km = haversine_km(unique) if unique else np.zeros((0, 0))
+    minutes: dict[str, np.ndarray] = {}
+    for mode in dict.fromkeys(modes):
+        spec = travel_modes[mode]
+        m = km * spec.detour / spec.kmh * 60.0
+        if spec.overhead:
+            m = m + spec.overhead * (km > 0)
+        minutes[mode] = m
+    if osrm_url and unique and "car" in minutes:
+        minutes["car"], km = osrm_table(osrm_url, unique)
+    return Matrix(points=unique, minutes=minutes, km=km * (1 if osrm_url else _detour(modes)))
+
+
+def _detour(modes: Sequence[str]) -> float:
+    # Kilometres reported are road-ish: the straight line times the first mode's detour.
+    return TRAVEL_MODES[modes[0]].detour if modes and modes[0] in TRAVEL_MODES else 1.0
+
+
+def osrm_table(base_url: str, points: Sequence[Point]) -> tuple[np.ndarray, np.ndarray]:
+    """Car minutes and km from an OSRM server's /table/v1/driving (only when configured)."""
+    coords = ";".join(f"{p.lon:.6f},{p.lat:.6f}" for p in points)
+    url = f"{base_url.rstrip('/')}/table/v1/driving/{coords}?annotations=duration,distance"
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("the OSRM address must start with http:// or https://")
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (checked above)
+        body = json.load(response)
+    if body.get("code") != "Ok":
+        raise RuntimeError(f"OSRM answered {body.get('code')}: {body.get('message', '')}")
+    durations = np.array(body["durations"], dtype=float) / 60.0
+    distances = np.array(body["distances"], dtype=float) / 1000.0
+    return durations, distances
+
+
+# --- Solution ----------------------------------------------------------------------------
+
+
+class Reason(StrEnum):
+    """Why a job or ride stayed unassigned."""
+
+    NO_SKILL = "no_worker_with_skills"
+    CONTINUITY = "continuity_cap"
+    CAPACITY = "over_capacity"
+    HOURS = "over_contract_hours"
+    WINDOW = "window_unreachable"
+    NO_PAIR = "no_two_aides_at_once"
+    NO_ROOM = "no_room_in_plan"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One stop of a route; times in minutes from the problem's origin."""
+
+    kind: str  # "job", "pickup", "delivery" or "break"
+    id: str  # the job's or ride's id; the worker's id for a break
+    place: Point
+    arrival: float
+    start: float
+    end: float
+    travel: float  # minutes from the previous place
+    km: float
+
+
+@dataclass(frozen=True)
+class Route:
+    """What one worker does in one shift."""
+
+    worker: str
+    shift: int  # index in Worker.shifts
+    departure: float
+    back: float
+    stops: tuple[Stop, ...]
+    travel: float  # minutes, including the way back
+    km: float
+    working: float  # back − departure, breaks excluded
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    id: str
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class Solution:
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    origin: datetime | None = None
+
+    @property
+    def travel(self) -> float:
+        """Total travel minutes."""
+        return sum(route.travel for route in self.routes)
+
+    @property
+    def km(self) -> float:
+        return sum(route.km for route in self.routes)
+
+    def working(self) -> dict[str, float]:
+        """Working minutes per worker over the whole problem."""
+        totals: dict[str, float] = defaultdict(float)
+        for route in self.routes:
+            totals[route.worker] += route.working
+        return dict(totals)
+
+    def workers_by_household(self, problem: Problem) -> dict[str, set[str]]:
+        """Which workers each household sees (continuity of care)."""
+        household = {job.id: job.household for job in problem.jobs}
+        household |= {ride.id: ride.household for ride in problem.rides}
+        seen: dict[str, set[str]] = defaultdict(set)
+        for route in self.routes:
+            for stop in route.stops:
+                if stop.kind != "break" and household.get(stop.id):
+                    seen[household[stop.id]].add(route.worker)  # type: ignore[index]
+        return dict(seen)
+
+    def at(self, minutes: float) -> datetime:
+        """The datetime of a time in minutes (needs Problem.origin)."""
+        if self.origin is None:
+            raise ValueError("the problem has no origin")
+        return self.origin + timedelta(minutes=minutes)
+
+
+# --- Internal model ----------------------------------------------------------------------
+
+_MANDATORY_PRIZE = 10**6  # per priority unit: above any detour, within pyvrp's penalties' reach
+_BREAK_PRIZE = 2 * 10**7  # above every mandatory visit: a break is never dropped for a visit
+_FORBIDDEN = 10**10  # an edge a worker may not take (skills, continuity, others' breaks)
+_COST_SCALE = 10  # cost units per tick of travel, so fairness weights can be fractional
+
+
+@dataclass
+class _Node:
+    """One pyvrp client (a job in one of its windows, a twin, a break) or shipment."""
+
+    kind: str  # job | twin | break | ride
+    ref: str  # job id, ride id, or worker id for a break
+    place: Point
+    service: int  # minutes, buffer included
+    window: Window | None
+    need: frozenset[str]
+    household: str | None
+    shift: int = -1  # breaks: the shift they belong to
+    twin: int = 0  # 0 or 1 for the two halves of a transfer
+
+
+@dataclass
+class _Vehicle:
+    workers: list[Worker]
+    shift: int
+
+
+def _validate(problem: Problem) -> None:
+    ids = [w.id for w in problem.workers]
+    if len(set(ids)) != len(ids):
+        raise ValueError("worker ids must be unique")
+    task_ids = [j.id for j in problem.jobs] + [r.id for r in problem.rides]
+    if len(set(task_ids)) != len(task_ids):
+        raise ValueError("job and ride ids must be unique")
+    for worker in problem.workers:
+        for shift in worker.shifts:
+            if shift.end < shift.start:
+                raise ValueError(f"worker {worker.id}: a shift ends before it starts")
+            if shift.pause and shift.pause.window.end < shift.pause.window.start:
+                raise ValueError(f"worker {worker.id}: a break window ends before it starts")
+    for job in problem.jobs:
+        if job.duration < 0 or job.buffer < 0:
+            raise ValueError(f"job {job.id}: negative duration")
+        if job.aides not in (1, 2):
+            raise ValueError(f"job {job.id}: one or two aides only")
+        if any(w.end < w.start for w in job.windows):
+            raise ValueError(f"job {job.id}: a window ends before it starts")
+        if job.aides == 2 and job.duration + job.buffer <= 0:
+            raise ValueError(f"job {job.id}: a two-aide visit needs a duration")
+    if not 1 <= problem.ticks_per_minute <= 6000:
+        raise ValueError("ticks_per_minute must be between 1 and 6000")
+
+
+def _places(problem: Problem) -> list[Point]:
+    places: list[Point] = []
+    for worker in problem.workers:
+        places += [worker.start, worker.end or worker.start]
+        places += [s.pause.place for s in worker.shifts if s.pause and s.pause.place]
+    places += [job.place for job in problem.jobs]
+    for ride in problem.rides:
+        places += [ride.pickup, ride.delivery]
+    return places
+
+
+class _Plan:
+    """The problem turned into pyvrp data, and the way back."""
+
+    def __init__(self, problem: Problem, matrix: Matrix) -> None:
+        self.problem = problem
+        self.matrix = matrix
+        self.tpm = problem.ticks_per_minute
+        self.workers = {w.id: w for w in problem.workers}
+
+    def ticks(self, minutes: float) -> int:
+        return int(math.ceil(minutes * self.tpm - 1e-9))
+
+    def travel(self, worker: Worker, a: Point, b: Point) -> int:
+        """Travel in ticks (rounded up, so the triangle inequality survives rounding)."""
+        return self.ticks(self.matrix.travel(worker.mode, a, b))
+
+
+def _pause_place(worker: Worker, shift: Shift) -> Point:
+    assert shift.pause is not None
+    return shift.pause.place or worker.start
+
+
+def _window_list(job: Job, worker: Worker, shift: Shift) -> list[Window]:
+    return list(job.windows) or [Window(shift.start, shift.end)]
+
+
+# --- Feasibility of one task alone (unassigned reasons) ---------------------------------
+
+
+def _alone_ok(
+    plan: _Plan, worker: Worker, shift: Shift, stops: list[tuple[Point, int, list[Window]]]
+) -> bool:
+    """Can this worker do these stops in order, alone in this shift (ticks)?"""
+    t = shift.start * plan.tpm
+    here = worker.start
+    for place, service, windows in stops:
+        t += plan.travel(worker, here, place)
+        starts = [
+            max(t, w.start * plan.tpm)
+            for w in windows
+            if max(t, w.start * plan.tpm) <= w.end * plan.tpm
+        ]
+        if not starts:
+            return False
+        t = min(starts) + service * plan.tpm
+        here = place
+    t += plan.travel(worker, here, worker.end or worker.start)
+    return t <= shift.end * plan.tpm
+
+
+def _shift_cap(worker: Worker, shift: Shift, problem: Problem) -> int:
+    """Most working minutes in this shift: shift length, daily maximum, contract share."""
+    cap = shift.end - shift.start - (shift.pause.duration if shift.pause else 0)
+    if worker.max_minutes_per_day is not None:
+        cap = min(cap, worker.max_minutes_per_day)
+    if worker.contract_minutes is not None:
+        total = sum(s.end - s.start for s in worker.shifts) or 1
+        cap = min(cap, int(worker.contract_minutes * (shift.end - shift.start) / total))
+    return max(cap, 0)
+
+
+def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
+    """The first rule that keeps this task out of every plan, else NO_ROOM."""
+    problem = plan.problem
+    skilled = [w for w in problem.workers if task.skills <= w.skills]
+    if not skilled:
+        return Reason.NO_SKILL
+    if allowed is not None:
+        skilled = [w for w in skilled if w.id in allowed]
+        if not skilled:
+            return Reason.CONTINUITY
+    if isinstance(task, Job):
+        fits = [w for w in skilled if w.capacity is None or task.demand <= w.capacity]
+        service = task.duration + task.buffer
+        stops_of = lambda w, s: [(task.place, service, _window_list(task, w, s))]  # noqa: E731
+    else:
+        fits = [w for w in skilled if w.seats is None or task.seats <= w.seats]
+        service = task.pickup_duration + task.delivery_duration + 2 * task.buffer
+
+        def stops_of(w: Worker, s: Shift) -> list[tuple[Point, int, list[Window]]]:
+            return [
+                (
+                    task.pickup,
+                    task.pickup_duration + task.buffer,
+                    [task.pickup_window or Window(s.start, s.end)],
+                ),
+                (
+                    task.delivery,
+                    task.delivery_duration + task.buffer,
+                    [task.delivery_window or Window(s.start, s.end)],
+                ),
+            ]
+
+    if not fits:
+        return Reason.CAPACITY
+    hours_ok = [w for w in fits if any(_shift_cap(w, s, problem) >= service for s in w.shifts)]
+    if not hours_ok:
+        return Reason.HOURS
+    reachable = [
+        w for w in hours_ok if any(_alone_ok(plan, w, s, stops_of(w, s)) for s in w.shifts)
+    ]
+    if not reachable:
+        return Reason.WINDOW
+    if isinstance(task, Job) and task.aides == 2 and len(reachable) < 2:
+        return Reason.NO_PAIR
+    return Reason.NO_ROOM
+
+
+# --- Continuity --------------------------------------------------------------------------
+
+
+def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str]]:
+    """With a cap of K workers per household: its known workers first, then the nearest."""
+    cap = problem.max_workers_per_household
+    if cap is None:
+        return {}
+    tasks: dict[str, list[Job | Ride]] = defaultdict(list)
+    for task in [*problem.jobs, *problem.rides]:
+        if task.household:
+            tasks[task.household].append(task)
+    allowed: dict[str, set[str]] = {}
+    for household, its in tasks.items():
+        place = its[0].place if isinstance(its[0], Job) else its[0].pickup
+        known = [
+            w
+            for w in problem.known_workers.get(household, ())
+            if w in {x.id for x in problem.workers}
+        ]
+        by_distance = sorted(
+            problem.workers,
+            key=lambda w: (matrix.km[matrix.index[w.start], matrix.index[place]], w.id),
+        )
+        ranked = list(dict.fromkeys([*known, *(w.id for w in by_distance)]))
+        workers = {w.id: w for w in problem.workers}
+        chosen: list[str] = []
+        # First make sure each task has one qualified worker, then fill up to the cap.
+        for task in its:
+            if len(chosen) >= cap or any(task.skills <= workers[c].skills for c in chosen):
+                continue
+            first = next(
+                (w for w in ranked if task.skills <= workers[w].skills and w not in chosen), None
+            )
+            if first is not None:
+                chosen.append(first)
+        for w in ranked:
+            if len(chosen) >= cap:
+                break
+            if w not in chosen and any(t.skills <= workers[w].skills for t in its):
+                chosen.append(w)
+        allowed[household] = set(chosen)
+    return allowed
+
+
+_Item = tuple[
+    str, int
+]  # ("node", client index) | ("pickup", ride index) | ("delivery", ride index)
+
+
+# --- Building the solver's data ----------------------------------------------------------
+
+
+class _Model:
+    """Nodes, vehicles and pyvrp data for one problem (twin windows change between rounds)."""
+
+    def __init__(
+        self, plan: _Plan, jobs: list[Job], rides: list[Ride], allowed: dict[str, set[str]]
+    ):
+        self.plan = plan
+        problem = plan.problem
+        tpm = plan.tpm
+        self.allowed = allowed
+        self.nodes: list[_Node] = []
+        self.groups: list[list[int]] = []  # client indices of a multi-window job
+        self.twins: dict[str, tuple[int, int]] = {}
+        self.rides = rides
+        self.prize: list[int] = []
+
+        def prize(task: Job | Ride) -> int:
+            weight = max(1, min(10, task.priority))
+            if task.optional:
+                return weight * 60 * tpm * _COST_SCALE
+            return weight * _MANDATORY_PRIZE
+
+        for job in jobs:
+            service = job.duration + job.buffer
+            if job.aides == 2:
+                first = len(self.nodes)
+                for half in (0, 1):
+                    self.nodes.append(
+                        _Node(
+                            "twin",
+                            job.id,
+                            job.place,
+                            service,
+                            job.windows[0],
+                            job.skills,
+                            job.household,
+                            twin=half,
+                        )
+                    )
+                    self.prize.append(prize(job))
+                self.twins[job.id] = (first, first + 1)
+                continue
+            indices = []
+            for window in job.windows or (None,):
+                indices.append(len(self.nodes))
+                self.nodes.append(
+                    _Node("job", job.id, job.place, service, window, job.skills, job.household)
+                )
+                self.prize.append(prize(job))
+            if len(indices) > 1:
+                self.groups.append(indices)
+        for worker in problem.workers:
+            for k, shift in enumerate(worker.shifts):
+                if shift.pause:
+                    self.nodes.append(
+                        _Node(
+                            "break",
+                            worker.id,
+                            _pause_place(worker, shift),
+                            shift.pause.duration,
+                            shift.pause.window,
+                            frozenset(),
+                            None,
+                            shift=k,
+                        )
+                    )
+                    self.prize.append(_BREAK_PRIZE)
+        self.ride_prize = [prize(ride) for ride in rides]
+
+        # Vehicles: identical workers without breaks share a vehicle type per shift.
+        self.vehicles: list[_Vehicle] = []
+        signature: dict[tuple, list[Worker]] = defaultdict(list)
+        for worker in problem.workers:
+            if any(s.pause for s in worker.shifts) or problem.known_workers or allowed:
+                key: tuple = (worker.id,)
+            else:
+                key = (
+                    worker.start,
+                    worker.end,
+                    worker.shifts,
+                    worker.skills,
+                    worker.capacity,
+                    worker.seats,
+                    worker.max_minutes_per_day,
+                    worker.contract_minutes,
+                    worker.mode,
+                    worker.travel_cost,
+                )
+            signature[key].append(worker)
+        for workers in signature.values():
+            for k in range(len(workers[0].shifts)):
+                self.vehicles.append(_Vehicle(workers, k))
+
+        # Locations: depots first, then one per (place, skills, household, break owner).
+        self.loc_keys: list[tuple] = []
+        self.loc_index: dict[tuple, int] = {}
+
+        def loc(key: tuple) -> int:
+            if key not in self.loc_index:
+                self.loc_index[key] = len(self.loc_keys)
+                self.loc_keys.append(key)
+            return self.loc_index[key]
+
+        self.depot_of: dict[Point, int] = {}
+        for worker in problem.workers:
+            for place in (worker.start, worker.end or worker.start):
+                if place not in self.depot_of:
+                    self.depot_of[place] = len(self.depot_of)
+                    loc(("depot", place))
+        self.node_loc = []
+        for node in self.nodes:
+            owner = node.ref if node.kind == "break" else None
+            self.node_loc.append(loc(("client", node.place, node.need, node.household, owner)))
+        self.ride_loc = [
+            (
+                loc(("client", r.pickup, r.skills, r.household, None)),
+                loc(("client", r.delivery, r.skills, r.household, None)),
+            )
+            for r in rides
+        ]
+        self._matrices()
+        self.prepare(jobs)
+
+    def _matrices(self) -> None:
+        plan, problem = self.plan, self.plan.problem
+        matrix = plan.matrix
+        places = [key[1] for key in self.loc_keys]
+        idx = np.array([matrix.index[p] for p in places], dtype=int)
+        tpm = plan.tpm
+        base: dict[str, np.ndarray] = {}
+        for mode in {w.mode for w in problem.workers}:
+            minutes = matrix.minutes[mode][np.ix_(idx, idx)]
+            base[mode] = np.ceil(minutes * tpm - 1e-9).astype(np.int64)
+        self.base_ticks = base
+        known_by_worker: dict[str, set[str]] = defaultdict(set)
+        for household, ids in problem.known_workers.items():
+            for wid in ids:
+                known_by_worker[wid].add(household)
+        households_known = set(problem.known_workers)
+        penalty = problem.unknown_worker_penalty * tpm * _COST_SCALE
+        self.profile_of: dict[str, int] = {}
+        self.distances: list[np.ndarray] = []
+        self.durations: list[np.ndarray] = []
+        seen: dict[tuple, int] = {}
+        for vehicle in self.vehicles:
+            worker = vehicle.workers[0]
+            if worker.id in self.profile_of:
+                continue
+            cols = np.zeros(len(self.loc_keys), dtype=np.int64)
+            for j, key in enumerate(self.loc_keys):
+                if key[0] != "client":
+                    continue
+                _, _, need, household, owner = key
+                if owner is not None and owner != worker.id:
+                    cols[j] = _FORBIDDEN
+                elif not need <= worker.skills:
+                    cols[j] = _FORBIDDEN
+                elif (
+                    household
+                    and household in self.allowed
+                    and worker.id not in self.allowed[household]
+                ):
+                    cols[j] = _FORBIDDEN
+                elif household in households_known and household not in known_by_worker[worker.id]:
+                    cols[j] = penalty
+            sig = (worker.mode, worker.travel_cost, cols.tobytes())
+            if sig not in seen:
+                seen[sig] = len(self.distances)
+                dist = base[worker.mode] * (worker.travel_cost * _COST_SCALE) + cols[None, :]
+                np.fill_diagonal(dist, 0)
+                self.distances.append(np.minimum(dist, _FORBIDDEN))
+                self.durations.append(base[worker.mode])
+            for w in vehicle.workers:
+                self.profile_of[w.id] = seen[sig]
+
+    def data(self, starts: Mapping[str, int]) -> pyvrp.ProblemData:
+        """pyvrp data, with each transfer's twins fixed to start at starts[job id] (minutes)."""
+        plan, problem, tpm = self.plan, self.plan.problem, self.plan.tpm
+        locations = [pyvrp.Location(x=float(k[1].lon), y=float(k[1].lat)) for k in self.loc_keys]
+        depots = [pyvrp.Depot(location=self.loc_index[("depot", p)]) for p in self.depot_of]
+        clients = []
+        for i, node in enumerate(self.nodes):
+            window = node.window
+            if node.kind == "twin":
+                s = starts[node.ref] * tpm
+                early, late = s, s
+            elif window is None:
+                early, late = 0, _HORIZON
+            else:
+                early, late = window.start * tpm, window.end * tpm
+            demand = 0
+            if node.kind == "job":
+                demand = self._demand[node.ref]
+            clients.append(
+                pyvrp.Client(
+                    location=self.node_loc[i],
+                    delivery=[demand, 0],
+                    pickup=[0, 0],
+                    service_duration=node.service * tpm,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=self.prize[i],
+                    required=False,
+                    group=self._group_of.get(i),
+                    name=f"{node.kind}:{node.ref}",
+                )
+            )
+        groups = [pyvrp.ClientGroup(clients=g, required=False) for g in self.groups]
+        shipments = []
+        for r, ride in enumerate(self.rides):
+            pw = ride.pickup_window or Window(0, _HORIZON // tpm)
+            dw = ride.delivery_window or Window(0, _HORIZON // tpm)
+            shipments.append(
+                pyvrp.Shipment(
+                    pickup_location=self.ride_loc[r][0],
+                    delivery_location=self.ride_loc[r][1],
+                    pickup_tw_early=pw.start * tpm,
+                    pickup_tw_late=min(pw.end * tpm, _HORIZON),
+                    pickup_service_duration=(ride.pickup_duration + ride.buffer) * tpm,
+                    delivery_tw_early=dw.start * tpm,
+                    delivery_tw_late=min(dw.end * tpm, _HORIZON),
+                    delivery_service_duration=(ride.delivery_duration + ride.buffer) * tpm,
+                    amount=[0, ride.seats],
+                    prize=self.ride_prize[r],
+                    required=False,
+                    name=f"ride:{ride.id}",
+                )
+            )
+        vehicle_types = []
+        for vehicle in self.vehicles:
+            worker = vehicle.workers[0]
+            shift = worker.shifts[vehicle.shift]
+            pause = shift.pause.duration if shift.pause else 0
+            cap = _shift_cap(worker, shift, problem)
+            target = self._targets.get((worker.id, vehicle.shift), cap)
+            vehicle_types.append(
+                pyvrp.VehicleType(
+                    num_available=len(vehicle.workers),
+                    capacity=[
+                        _BIG_LOAD if worker.capacity is None else worker.capacity,
+                        _BIG_LOAD if worker.seats is None else worker.seats,
+                    ],
+                    start_depot=self.depot_of[worker.start],
+                    end_depot=self.depot_of[worker.end or worker.start],
+                    tw_early=shift.start * tpm,
+                    tw_late=shift.end * tpm,
+                    shift_duration=(target + pause) * tpm,
+                    max_overtime=(cap - target) * tpm,
+                    unit_overtime_cost=int(round(problem.fairness_weight * _COST_SCALE)),
+                    unit_distance_cost=1,
+                    unit_duration_cost=0,
+                    profile=self.profile_of[worker.id],
+                    name=f"{worker.id}#{vehicle.shift}",
+                )
+            )
+        return pyvrp.ProblemData(
+            locations,
+            clients,
+            depots,
+            vehicle_types,
+            self.distances,
+            self.durations,
+            groups,
+            shipments,
+        )
+
+    def describe(self, item: _Item, shift: Shift) -> tuple[Point, int, int, int]:
+        """Place, service, earliest and latest start of an item, in ticks."""
+        tpm = self.plan.tpm
+        kind, i = item
+        if kind == "node":
+            node = self.nodes[i]
+            if node.kind == "twin":
+                s = self.starts[node.ref] * tpm
+                return node.place, node.service * tpm, s, s
+            window = node.window or Window(shift.start, shift.end)
+            return node.place, node.service * tpm, window.start * tpm, window.end * tpm
+        ride = self.rides[i]
+        if kind == "pickup":
+            window = ride.pickup_window or Window(shift.start, shift.end)
+            return (
+                ride.pickup,
+                (ride.pickup_duration + ride.buffer) * tpm,
+                window.start * tpm,
+                window.end * tpm,
+            )
+        window = ride.delivery_window or Window(shift.start, shift.end)
+        return (
+            ride.delivery,
+            (ride.delivery_duration + ride.buffer) * tpm,
+            window.start * tpm,
+            window.end * tpm,
+        )
+
+    def prepare(self, jobs: list[Job]) -> None:
+        """Demands, group membership and the fair working targets."""
+        plan, problem = self.plan, self.plan.problem
+        self._demand = {job.id: job.demand for job in jobs}
+        self._group_of = {i: g for g, members in enumerate(self.groups) for i in members}
+        self._targets: dict[tuple[str, int], int] = {}
+        if not problem.balance_hours:
+            return
+        caps = {
+            (w.id, k): _shift_cap(w, s, problem)
+            for w in problem.workers
+            for k, s in enumerate(w.shifts)
+        }
+        total_cap = sum(caps.values()) or 1
+        # Work to share: service time plus a typical leg (the mean of each mode's matrix).
+        legs = (
+            np.mean([m.mean() for m in self.base_ticks.values()]) / plan.tpm
+            if self.base_ticks
+            else 0
+        )
+        work = sum((j.duration + j.buffer) * j.aides + legs * j.aides for j in jobs)
+        work += sum(
+            r.pickup_duration + r.delivery_duration + 2 * r.buffer + 2 * legs for r in self.rides
+        )
+        load = min(1.0, 1.15 * work / total_cap)
+        for key, cap in caps.items():
+            self._targets[key] = min(cap, int(math.ceil(cap * load)))
+
+
+_HORIZON = 1 << 40
+_BIG_LOAD = 1 << 30
+
+
+# --- Schedules and repair ----------------------------------------------------------------
+
+
+@dataclass
+class _Timed:
+    item: _Item
+    place: Point
+    arrival: int
+    start: int
+    end: int
+    travel: int
+
+
+class _Schedule:
+    """Earliest times of one route in ticks, its departure delayed to cut waiting."""
+
+    def __init__(self, model: _Model, worker: Worker, shift_index: int, items: list[_Item]):
+        plan = model.plan
+        tpm = plan.tpm
+        shift = worker.shifts[shift_index]
+        self.problem_item: _Item | None = None  # the first item that breaks a rule
+        self.timed: list[_Timed] = []
+        t = shift.start * tpm
+        here = worker.start
+        waits: list[int] = []
+        lates: list[int] = []
+        load = sum(
+            model._demand.get(model.nodes[i].ref, 0)
+            for kind, i in items
+            if kind == "node" and model.nodes[i].kind == "job"
+        )
+        if worker.capacity is not None and load > worker.capacity:
+            self.problem_item = next(
+                (
+                    it
+                    for it in reversed(items)
+                    if it[0] == "node" and model._demand.get(model.nodes[it[1]].ref, 0) > 0
+                ),
+                None,
+            )
+        seats = 0
+        for item in items:
+            place, service, early, late = model.describe(item, shift)
+            leg = plan.travel(worker, here, place)
+            arrival = t + leg
+            start = max(arrival, early)
+            if start > late and self.problem_item is None:
+                self.problem_item = item
+            end = start + service
+            self.timed.append(_Timed(item, place, arrival, start, end, leg))
+            waits.append(start - arrival)
+            lates.append(late)
+            if item[0] == "pickup":
+                seats += model.rides[item[1]].seats
+                if worker.seats is not None and seats > worker.seats and self.problem_item is None:
+                    self.problem_item = item
+            elif item[0] == "delivery":
+                seats -= model.rides[item[1]].seats
+            t, here = end, place
+        home = worker.end or worker.start
+        self.last_leg = plan.travel(worker, here, home)
+        self.back = t + self.last_leg
+        # Leave later when the first stops would only wait: cut the waiting, keep every start.
+        cumulative, delay = 0, sum(waits)
+        for timed, wait, late in zip(self.timed, waits, lates, strict=True):
+            cumulative += wait
+            delay = min(delay, late - timed.start + cumulative)
+        delay = max(0, delay)
+        self.departure = shift.start * tpm + delay
+        self._retime(model, worker, shift, items, delay)
+        pauses = sum(
+            t.end - t.start
+            for t in self.timed
+            if t.item[0] == "node" and model.nodes[t.item[1]].kind == "break"
+        )
+        self.working = self.back - self.departure - pauses
+        if self.problem_item is None and self.back > shift.end * tpm:
+            self.problem_item = _last_work(model, items)
+        cap = _shift_cap(worker, shift, plan.problem) * tpm
+        if self.problem_item is None and self.working > cap:
+            self.problem_item = _last_work(model, items)
+
+    def _retime(
+        self, model: _Model, worker: Worker, shift: Shift, items: list[_Item], delay: int
+    ) -> None:
+        # Recompute forward from the delayed departure (exact, simpler than shifting).
+        plan = model.plan
+        t = shift.start * plan.tpm + delay
+        here = worker.start
+        for timed in self.timed:
+            place, service, early, _late = model.describe(timed.item, shift)
+            timed.arrival = t + timed.travel
+            timed.start = max(timed.arrival, early)
+            timed.end = timed.start + service
+            t, here = timed.end, place
+        self.back = t + self.last_leg
+
+
+def _last_work(model: _Model, items: list[_Item]) -> _Item | None:
+    for item in reversed(items):
+        if item[0] != "node" or model.nodes[item[1]].kind != "break":
+            return item
+    return items[-1] if items else None
+
+
+# --- Solving -----------------------------------------------------------------------------
+
+
+def _candidates(job: Job) -> list[int]:
+    """Common start minutes to try for a transfer: each window's start, middle and end."""
+    starts: list[int] = []
+    for w in job.windows:
+        starts += [w.start, (w.start + w.end) // 2, w.end]
+    return list(dict.fromkeys(starts))
+
+
+def _solver_routes(model: _Model, best: pyvrp.Solution) -> dict[tuple[str, int], list[_Item]]:
+    """pyvrp routes → {(worker id, shift index): items}."""
+    used: dict[int, int] = defaultdict(int)
+    routes: dict[tuple[str, int], list[_Item]] = {}
+    for route in best.routes():
+        vt = route.vehicle_type()
+        vehicle = model.vehicles[vt]
+        worker = vehicle.workers[used[vt]]
+        used[vt] += 1
+        items: list[_Item] = []
+        for activity in route:
+            if activity.is_client():
+                items.append(("node", activity.idx))
+            elif activity.is_pickup():
+                items.append(("pickup", activity.idx))
+            elif activity.is_delivery():
+                items.append(("delivery", activity.idx))
+        routes[(worker.id, vehicle.shift)] = items
+    return routes
+
+
+def _partners(model: _Model, item: _Item) -> set[_Item]:
+    """The item and what must go with it: the other twin, the other end of a ride."""
+    kind, i = item
+    if kind in ("pickup", "delivery"):
+        return {("pickup", i), ("delivery", i)}
+    node = model.nodes[i]
+    if node.kind == "twin":
+        a, b = model.twins[node.ref]
+        return {("node", a), ("node", b)}
+    return {item}
+
+
+def _repair(
+    model: _Model, routes: dict[tuple[str, int], list[_Item]]
+) -> dict[tuple[str, int], _Schedule]:
+    """Drop what breaks a rule (and its partner) until every route holds; lone twins too."""
+    workers = model.plan.workers
+    while True:
+        schedules: dict[tuple[str, int], _Schedule] = {}
+        drop: set[_Item] = set()
+        for key, items in routes.items():
+            # A break only matters when the route works on both sides of it.
+            work = [
+                k
+                for k, it in enumerate(items)
+                if not (it[0] == "node" and model.nodes[it[1]].kind == "break")
+            ]
+            if work:
+                items[:] = [it for k, it in enumerate(items) if k in work or work[0] < k < work[-1]]
+            else:
+                items.clear()
+            if not items:
+                continue
+            schedule = _Schedule(model, workers[key[0]], key[1], items)
+            if schedule.problem_item is not None:
+                drop |= _partners(model, schedule.problem_item)
+            schedules[key] = schedule
+        placed = {it for items in routes.values() for it in items}
+        for job_id, (a, b) in model.twins.items():
+            if (("node", a) in placed) != (("node", b) in placed):
+                drop |= {("node", a), ("node", b)}
+        for kind, i in [it for it in placed if it[0] in ("pickup", "delivery")]:
+            if ("pickup", i) not in placed or ("delivery", i) not in placed:
+                drop |= _partners(model, (kind, i))
+        if not drop:
+            return schedules
+        for items in routes.values():
+            items[:] = [it for it in items if it not in drop]
+
+
+def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, int], list[_Item]]):
+    """The previous round's routes as a pyvrp solution (None when pyvrp refuses it)."""
+    by_type: dict[int, list[tuple[str, int]]] = {}
+    slots: dict[tuple[str, int], int] = {}
+    for vt, vehicle in enumerate(model.vehicles):
+        for worker in vehicle.workers:
+            slots[(worker.id, vehicle.shift)] = vt
+    kinds = {
+        "node": pyvrp.ActivityType.CLIENT,
+        "pickup": pyvrp.ActivityType.PICKUP,
+        "delivery": pyvrp.ActivityType.DELIVERY,
+    }
+    out = []
+    try:
+        for key, items in routes.items():
+            if items:
+                activities = [pyvrp.Activity(kinds[kind], i) for kind, i in items]
+                out.append(pyvrp.Route(data, activities, slots[key]))
+        by_type.clear()
+        return pyvrp.Solution(data, out)
+    except (ValueError, RuntimeError, IndexError, TypeError):
+        return None
+
+
+def _score(
+    model: _Model, routes: dict[tuple[str, int], list[_Item]], schedules: dict[tuple[str, int], _Schedule]
+) -> tuple[int, int]:
+    """(prizes of what is left out, travel ticks): lower is better."""
+    placed = {it for items in routes.values() for it in items}
+    missing = sum(p for i, p in enumerate(model.prize) if ("node", i) not in placed and model.nodes[i].kind == "twin")
+    jobs_in = {model.nodes[i].ref for kind, i in placed if kind == "node"}
+    missing += sum(p for i, p in enumerate(model.prize) if model.nodes[i].kind == "job" and model.nodes[i].ref not in jobs_in)
+    missing += sum(p for r, p in enumerate(model.ride_prize) if ("pickup", r) not in placed)
+    travel = sum(sum(t.travel for t in s.timed) + s.last_leg for s in schedules.values())
+    return missing, travel
+
+
+def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
+    """Plan every job and ride within `seconds` of search; deterministic for a given seed
+    when the search ends on the same iteration (a time limit makes it load-dependent)."""
+    _validate(problem)
+    for job in problem.jobs:
+        if job.aides == 2 and not job.windows:
+            raise ValueError(f"job {job.id}: a two-aide visit needs a time window")
+    matrix = problem.matrix
+    if matrix is None:
+        modes = sorted({w.mode for w in problem.workers})
+        matrix = build_matrix(_places(problem), modes, osrm_url=problem.osrm_url)
+    plan = _Plan(problem, matrix)
+    allowed = _allowed_by_household(problem, matrix)
+
+    # Tasks nobody could do even alone are not given to the solver (their reason is known).
+    def possible(task: Job | Ride) -> bool:
+        return _reason(plan, task, allowed.get(task.household) if task.household else None) is Reason.NO_ROOM
+
+    jobs = [job for job in problem.jobs if possible(job)]
+    rides = [ride for ride in problem.rides if possible(ride)]
+    model = _Model(plan, jobs, rides, allowed)
+    candidates = {job.id: _candidates(job) for job in jobs if job.aides == 2}
+    tries = dict.fromkeys(candidates, 0)
+    model.starts = {job_id: c[0] for job_id, c in candidates.items()}
+    rounds = 1 if not candidates else min(3, max(len(c) for c in candidates.values()))
+    routes: dict[tuple[str, int], list[_Item]] = {}
+    best: tuple[tuple[int, int], dict[tuple[str, int], _Schedule]] | None = None
+    for round_ in range(rounds):
+        data = model.data(model.starts)
+        initial = _warm_start(model, data, routes) if routes else None
+        result = pyvrp.solve(
+            data,
+            MaxRuntime(max(seconds / rounds, 0.01)),
+            seed=seed + round_,
+            collect_stats=False,
+            display=False,
+            initial_solution=initial,
+        )
+        routes = _solver_routes(model, result.best)
+        schedules = _repair(model, routes)
+        score = _score(model, routes, schedules)
+        if best is None or score < best[0]:
+            best = (score, schedules)
+        placed = {it for items in routes.values() for it in items}
+        failed = [j for j, (a, _b) in model.twins.items() if ("node", a) not in placed]
+        # A transfer that found no pair moves to its next start; when every transfer is
+        # placed but other visits were crowded out, the transfers move so they can return.
+        movable = failed or (list(model.twins) if score[0] else [])
+        moved = False
+        for job_id in movable:
+            if tries[job_id] + 1 < len(candidates[job_id]):
+                tries[job_id] += 1
+                model.starts[job_id] = candidates[job_id][tries[job_id]]
+                moved = True
+        if not moved:
+            break
+    assert best is not None
+    schedules = best[1]
+    return _solution(model, schedules, allowed)
+
+
+def _solution(
+    model: _Model, schedules: dict[tuple[str, int], _Schedule], allowed: dict[str, set[str]]
+) -> Solution:
+    plan, problem = model.plan, model.plan.problem
+    tpm = plan.tpm
+    matrix = plan.matrix
+    done: set[str] = set()
+    out: list[Route] = []
+    for (worker_id, shift_index), schedule in sorted(
+        schedules.items(), key=lambda kv: (kv[0][0], kv[0][1])
+    ):
+        worker = plan.workers[worker_id]
+        stops = []
+        here = worker.start
+        km_total = 0.0
+        for timed in schedule.timed:
+            kind, i = timed.item
+            if kind == "node":
+                node = model.nodes[i]
+                stop_kind, ref = ("break" if node.kind == "break" else "job"), node.ref
+            else:
+                stop_kind, ref = kind, model.rides[i].id
+            km = float(matrix.km[matrix.index[here], matrix.index[timed.place]])
+            km_total += km
+            stops.append(
+                Stop(
+                    stop_kind,
+                    ref,
+                    timed.place,
+                    timed.arrival / tpm,
+                    timed.start / tpm,
+                    timed.end / tpm,
+                    timed.travel / tpm,
+                    km,
+                )
+            )
+            if stop_kind != "break":
+                done.add(ref)
+            here = timed.place
+        home = worker.end or worker.start
+        km_total += float(matrix.km[matrix.index[here], matrix.index[home]])
+        travel = sum(t.travel for t in schedule.timed) + schedule.last_leg
+        out.append(
+            Route(
+                worker_id,
+                shift_index,
+                schedule.departure / tpm,
+                schedule.back / tpm,
+                tuple(stops),
+                travel / tpm,
+                km_total,
+                schedule.working / tpm,
+            )
+        )
+    unassigned = [
+        Unassigned(
+            task.id, _reason(plan, task, allowed.get(task.household) if task.household else None)
+        )
+        for task in [*problem.jobs, *problem.rides]
+        if task.id not in done
+    ]
+    return Solution(tuple(out), tuple(unassigned), problem.origin)
