@@ -1086,13 +1086,23 @@ def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, 
 
 
 def _score(
-    model: _Model, routes: dict[tuple[str, int], list[_Item]], schedules: dict[tuple[str, int], _Schedule]
+    model: _Model,
+    routes: dict[tuple[str, int], list[_Item]],
+    schedules: dict[tuple[str, int], _Schedule],
 ) -> tuple[int, int]:
     """(prizes of what is left out, travel ticks): lower is better."""
     placed = {it for items in routes.values() for it in items}
-    missing = sum(p for i, p in enumerate(model.prize) if ("node", i) not in placed and model.nodes[i].kind == "twin")
+    missing = sum(
+        p
+        for i, p in enumerate(model.prize)
+        if ("node", i) not in placed and model.nodes[i].kind == "twin"
+    )
     jobs_in = {model.nodes[i].ref for kind, i in placed if kind == "node"}
-    missing += sum(p for i, p in enumerate(model.prize) if model.nodes[i].kind == "job" and model.nodes[i].ref not in jobs_in)
+    missing += sum(
+        p
+        for i, p in enumerate(model.prize)
+        if model.nodes[i].kind == "job" and model.nodes[i].ref not in jobs_in
+    )
     missing += sum(p for r, p in enumerate(model.ride_prize) if ("pickup", r) not in placed)
     travel = sum(sum(t.travel for t in s.timed) + s.last_leg for s in schedules.values())
     return missing, travel
@@ -1114,7 +1124,10 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
 
     # Tasks nobody could do even alone are not given to the solver (their reason is known).
     def possible(task: Job | Ride) -> bool:
-        return _reason(plan, task, allowed.get(task.household) if task.household else None) is Reason.NO_ROOM
+        return (
+            _reason(plan, task, allowed.get(task.household) if task.household else None)
+            is Reason.NO_ROOM
+        )
 
     jobs = [job for job in problem.jobs if possible(job)]
     rides = [ride for ride in problem.rides if possible(ride)]
@@ -1221,3 +1234,165 @@ def _solution(
         if task.id not in done
     ]
     return Solution(tuple(out), tuple(unassigned), problem.origin)
+
+
+# --- Checking a solution -----------------------------------------------------------------
+
+
+def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> list[str]:
+    """Every rule a plan must keep, re-verified from the problem alone; [] when all hold.
+
+    Legs are re-timed with the same travel model (rounded up to a tick, as the solver does).
+    """
+    errors: list[str] = []
+    eps = tolerance + 1.0 / problem.ticks_per_minute  # one tick of rounding either way
+    matrix = problem.matrix
+    if matrix is None:
+        modes = sorted({w.mode for w in problem.workers})
+        matrix = build_matrix(_places(problem), modes, osrm_url=problem.osrm_url)
+    plan = _Plan(problem, matrix)
+    workers = plan.workers
+    jobs = {job.id: job for job in problem.jobs}
+    rides = {ride.id: ride for ride in problem.rides}
+    visits: dict[str, list[tuple[str, float]]] = defaultdict(list)  # job id → (worker, start)
+    ride_steps: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+    worked: dict[str, float] = defaultdict(float)
+    shifts_used: set[tuple[str, int]] = set()
+    for route in solution.routes:
+        worker = workers.get(route.worker)
+        if worker is None or not 0 <= route.shift < len(worker.shifts):
+            errors.append(f"route of unknown worker or shift {route.worker}#{route.shift}")
+            continue
+        if (route.worker, route.shift) in shifts_used:
+            errors.append(f"{route.worker} has two routes in shift {route.shift}")
+        shifts_used.add((route.worker, route.shift))
+        shift = worker.shifts[route.shift]
+        where = f"{route.worker}#{route.shift}"
+        if route.departure < shift.start - tolerance:
+            errors.append(f"{where} leaves before the shift starts")
+        t, here = route.departure, worker.start
+        meals = sum(jobs[s.id].demand for s in route.stops if s.kind == "job" and s.id in jobs)
+        if worker.capacity is not None and meals > worker.capacity:
+            errors.append(f"{where} carries {meals} meals > capacity {worker.capacity}")
+        seats = 0
+        pauses = 0.0
+        for stop in route.stops:
+            leg = plan.travel(worker, here, stop.place) / plan.tpm
+            if stop.arrival < t + leg - eps:
+                errors.append(
+                    f"{where} reaches {stop.id} at {stop.arrival:.2f}, before {t + leg:.2f}"
+                )
+            if stop.start < stop.arrival - tolerance:
+                errors.append(f"{where} starts {stop.id} before arriving")
+            if stop.kind == "break":
+                pause = shift.pause
+                if pause is None or stop.id != worker.id:
+                    errors.append(f"{where} has a break it does not own")
+                else:
+                    service, windows, place = (
+                        pause.duration,
+                        [pause.window],
+                        _pause_place(worker, shift),
+                    )
+                    pauses += stop.end - stop.start
+            elif stop.kind == "job":
+                job = jobs.get(stop.id)
+                if job is None:
+                    errors.append(f"{where} visits unknown job {stop.id}")
+                    continue
+                service, windows, place = job.duration + job.buffer, list(job.windows), job.place
+                if not job.skills <= worker.skills:
+                    errors.append(
+                        f"{where} lacks skills {sorted(job.skills - worker.skills)} for {job.id}"
+                    )
+                visits[job.id].append((worker.id, stop.start))
+            else:
+                ride = rides.get(stop.id)
+                if ride is None:
+                    errors.append(f"{where} carries unknown ride {stop.id}")
+                    continue
+                pickup = stop.kind == "pickup"
+                service = (ride.pickup_duration if pickup else ride.delivery_duration) + ride.buffer
+                window = ride.pickup_window if pickup else ride.delivery_window
+                windows, place = (
+                    ([window] if window else []),
+                    (ride.pickup if pickup else ride.delivery),
+                )
+                if not ride.skills <= worker.skills:
+                    errors.append(f"{where} lacks skills for ride {ride.id}")
+                seats += ride.seats if pickup else -ride.seats
+                if worker.seats is not None and seats > worker.seats:
+                    errors.append(f"{where} carries {seats} passengers > {worker.seats} seats")
+                ride_steps[ride.id].append((worker.id, stop.kind, stop.start))
+            if place != stop.place:
+                errors.append(f"{where}: {stop.id} is not at its place")
+            if windows and not any(
+                w.start - tolerance <= stop.start <= w.end + tolerance for w in windows
+            ):
+                errors.append(f"{where}: {stop.id} starts at {stop.start:.2f}, outside its windows")
+            if not shift.start - tolerance <= stop.start and stop.end <= shift.end + tolerance:
+                errors.append(f"{where}: {stop.id} lies outside the shift")
+            if abs(stop.end - stop.start - service) > eps:
+                errors.append(
+                    f"{where}: {stop.id} lasts {stop.end - stop.start:.2f}, not {service}"
+                )
+            t, here = stop.end, stop.place
+        back = t + plan.travel(worker, here, worker.end or worker.start) / plan.tpm
+        if route.back < back - eps or route.back > shift.end + tolerance:
+            errors.append(
+                f"{where} is back at {route.back:.2f} (earliest {back:.2f}, shift end {shift.end})"
+            )
+        working = route.back - route.departure - pauses
+        if abs(working - route.working) > eps:
+            errors.append(f"{where} reports {route.working:.2f} working minutes, not {working:.2f}")
+        cap = worker.max_minutes_per_day
+        if cap is not None and working > cap + eps:
+            errors.append(f"{where} works {working:.1f} min > {cap} a day")
+        if shift.pause and route.stops:
+            # A route working on both sides of the break window must hold the break.
+            has = any(s.kind == "break" for s in route.stops)
+            work = [s for s in route.stops if s.kind != "break"]
+            spans = (
+                work[0].start < shift.pause.window.start and work[-1].end > shift.pause.window.end
+            )
+            if spans and not has:
+                errors.append(f"{where} works through its break window without a break")
+        worked[worker.id] += working
+    for worker in problem.workers:
+        if (
+            worker.contract_minutes is not None
+            and worked[worker.id] > worker.contract_minutes + eps
+        ):
+            errors.append(
+                f"{worker.id} works {worked[worker.id]:.1f} min > contract {worker.contract_minutes}"
+            )
+    unassigned = {u.id for u in solution.unassigned}
+    for job in problem.jobs:
+        done = visits.get(job.id, [])
+        if job.id in unassigned:
+            if done:
+                errors.append(f"{job.id} is both planned and unassigned")
+            continue
+        if len(done) != job.aides:
+            errors.append(f"{job.id} has {len(done)} visits, needs {job.aides}, and no reason")
+        elif job.aides == 2:
+            (w1, s1), (w2, s2) = done
+            if w1 == w2:
+                errors.append(f"{job.id}: both aides are {w1}")
+            if abs(s1 - s2) > tolerance:
+                errors.append(f"{job.id}: the two aides start at {s1:.2f} and {s2:.2f}")
+    for ride in problem.rides:
+        steps = ride_steps.get(ride.id, [])
+        if ride.id in unassigned:
+            if steps:
+                errors.append(f"ride {ride.id} is both planned and unassigned")
+            continue
+        kinds = [kind for _w, kind, _s in steps]
+        if kinds != ["pickup", "delivery"] or len({w for w, _k, _s in steps}) != 1:
+            errors.append(f"ride {ride.id}: not one pickup then one delivery by the same worker")
+    cap = problem.max_workers_per_household
+    if cap is not None:
+        for household, seen in solution.workers_by_household(problem).items():
+            if len(seen) > cap:
+                errors.append(f"household {household} sees {len(seen)} workers > {cap}")
+    return errors
