@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import urllib.request
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -22,6 +23,10 @@ from enum import StrEnum
 
 import numpy as np
 import pyvrp
+from pyvrp.IteratedLocalSearch import IteratedLocalSearch
+from pyvrp.PenaltyManager import PenaltyManager
+from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
+from pyvrp.solve import SolveParams
 from pyvrp.stop import MaxRuntime
 
 # --- Problem ---------------------------------------------------------------------------
@@ -324,7 +329,7 @@ class Solution:
 
 _MANDATORY_PRIZE = 10**6  # per priority unit: above any detour, within pyvrp's penalties' reach
 _BREAK_PRIZE = 2 * 10**7  # above every mandatory visit: a break is never dropped for a visit
-_FORBIDDEN = 10**10  # an edge a worker may not take (skills, continuity, others' breaks)
+_FORBIDDEN = 10**9  # an edge a worker may not take (skills, continuity, others' breaks)
 _COST_SCALE = 10  # cost units per tick of travel, so fairness weights can be fractional
 
 
@@ -522,14 +527,15 @@ def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str
         workers = {w.id: w for w in problem.workers}
         chosen: list[str] = []
         # First make sure each task has one qualified worker, then fill up to the cap.
-        for task in its:
-            if len(chosen) >= cap or any(task.skills <= workers[c].skills for c in chosen):
-                continue
-            first = next(
-                (w for w in ranked if task.skills <= workers[w].skills and w not in chosen), None
-            )
-            if first is not None:
-                chosen.append(first)
+        # Tasks needing the rarest skills (and transfers, two aides) choose first.
+        for task in sorted(its, key=lambda t: -len(t.skills) - 10 * (getattr(t, "aides", 1) - 1)):
+            needed = getattr(task, "aides", 1)
+            for w in ranked:
+                have = sum(task.skills <= workers[c].skills for c in chosen)
+                if have >= needed or len(chosen) >= cap:
+                    break
+                if task.skills <= workers[w].skills and w not in chosen:
+                    chosen.append(w)
         for w in ranked:
             if len(chosen) >= cap:
                 break
@@ -586,7 +592,9 @@ class _Model:
                             twin=half,
                         )
                     )
-                    self.prize.append(prize(job))
+                    # Each half earns its prize alone: weigh transfers up so the search makes
+                    # room for both halves (a lone half is removed afterwards).
+                    self.prize.append(3 * prize(job))
                 self.twins[job.id] = (first, first + 1)
                 continue
             indices = []
@@ -598,6 +606,7 @@ class _Model:
                 self.prize.append(prize(job))
             if len(indices) > 1:
                 self.groups.append(indices)
+        self.break_node: dict[tuple[str, int], int] = {}
         for worker in problem.workers:
             for k, shift in enumerate(worker.shifts):
                 if shift.pause:
@@ -614,6 +623,7 @@ class _Model:
                         )
                     )
                     self.prize.append(_BREAK_PRIZE)
+                    self.break_node[(worker.id, k)] = len(self.nodes) - 1
         self.ride_prize = [prize(ride) for ride in rides]
 
         # Vehicles: identical workers without breaks share a vehicle type per shift.
@@ -841,6 +851,20 @@ class _Model:
             window.end * tpm,
         )
 
+    def may(self, worker: Worker, item: _Item) -> bool:
+        """Whether this worker may do this item at all (the solver only prices the rule)."""
+        if item[0] == "node":
+            node = self.nodes[item[1]]
+            if node.kind == "break":
+                return node.ref == worker.id
+            need, household = node.need, node.household
+        else:
+            ride = self.rides[item[1]]
+            need, household = ride.skills, ride.household
+        if not need <= worker.skills:
+            return False
+        return not (household in self.allowed and worker.id not in self.allowed[household])
+
     def prepare(self, jobs: list[Job]) -> None:
         """Demands, group membership and the fair working targets."""
         plan, problem = self.plan, self.plan.problem
@@ -916,6 +940,8 @@ class _Schedule:
             )
         seats = 0
         for item in items:
+            if self.problem_item is None and not model.may(worker, item):
+                self.problem_item = item
             place, service, early, late = model.describe(item, shift)
             leg = plan.travel(worker, here, place)
             arrival = t + leg
@@ -1045,6 +1071,10 @@ def _repair(
             if not items:
                 continue
             schedule = _Schedule(model, workers[key[0]], key[1], items)
+            if schedule.problem_item is None and _skips_break(model, key, schedule):
+                schedule = _with_break(model, key, items) or schedule
+                if schedule.problem_item is None and _skips_break(model, key, schedule):
+                    schedule.problem_item = _last_work(model, items)
             if schedule.problem_item is not None:
                 drop |= _partners(model, schedule.problem_item)
             schedules[key] = schedule
@@ -1059,6 +1089,38 @@ def _repair(
             return schedules
         for items in routes.values():
             items[:] = [it for it in items if it not in drop]
+
+
+def _skips_break(model: _Model, key: tuple[str, int], schedule: _Schedule) -> bool:
+    """A route that works on both sides of its break window must hold its break."""
+    shift = model.plan.workers[key[0]].shifts[key[1]]
+    if shift.pause is None:
+        return False
+    tpm = model.plan.tpm
+    kinds = [model.nodes[t.item[1]].kind if t.item[0] == "node" else "ride" for t in schedule.timed]
+    if "break" in kinds:
+        return False
+    work = [t for t, kind in zip(schedule.timed, kinds, strict=True) if kind != "break"]
+    return (
+        bool(work)
+        and work[0].start < shift.pause.window.start * tpm
+        and work[-1].end > shift.pause.window.end * tpm
+    )
+
+
+def _with_break(model: _Model, key: tuple[str, int], items: list[_Item]) -> _Schedule | None:
+    """Put the worker's break back at the first position where every rule still holds."""
+    node = model.break_node.get(key)
+    if node is None:
+        return None
+    worker = model.plan.workers[key[0]]
+    for position in range(1, len(items)):
+        trial = [*items[:position], ("node", node), *items[position:]]
+        schedule = _Schedule(model, worker, key[1], trial)
+        if schedule.problem_item is None:
+            items[:] = trial
+            return schedule
+    return None
 
 
 def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, int], list[_Item]]):
@@ -1108,9 +1170,42 @@ def _score(
     return missing, travel
 
 
+def _neighbours(model: _Model, data: pyvrp.ProblemData):
+    """pyvrp's granular neighbourhood, computed on one profile (the cost grows with profiles;
+    one per worker would spend seconds here): the first mode's true travel times."""
+    base = next(iter(model.base_ticks.values()))
+    proxy = data.replace(
+        vehicle_types=[vt.replace(profile=0) for vt in data.vehicle_types()],
+        distance_matrices=[base * _COST_SCALE],
+        duration_matrices=[base],
+    )
+    return compute_neighbours(proxy, SolveParams().neighbourhood)
+
+
+def _search(
+    data: pyvrp.ProblemData, seconds: float, seed: int, initial, neighbours
+) -> pyvrp.Solution:
+    """pyvrp.solve() (pyvrp 0.14's own steps) with a neighbourhood computed once."""
+    params = SolveParams()
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    perturbation = PerturbationManager(params.perturbation)
+    ls = LocalSearch(data, rng, neighbours, perturbation)
+    for op in params.operators:
+        if op.supports(data):
+            ls.add_operator(op(data))
+    pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    if initial is None:
+        initial = ls(
+            pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True
+        )
+    algo = IteratedLocalSearch(data, pm, ls, initial, params.ils)
+    return algo.run(MaxRuntime(seconds), False, False, params.display_interval).best
+
+
 def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
     """Plan every job and ride within `seconds` of search; deterministic for a given seed
     when the search ends on the same iteration (a time limit makes it load-dependent)."""
+    deadline = time.monotonic() + seconds
     _validate(problem)
     for job in problem.jobs:
         if job.aides == 2 and not job.windows:
@@ -1138,18 +1233,17 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
     rounds = 1 if not candidates else min(3, max(len(c) for c in candidates.values()))
     routes: dict[tuple[str, int], list[_Item]] = {}
     best: tuple[tuple[int, int], dict[tuple[str, int], _Schedule]] | None = None
+    neighbours = None
+    # What follows the search (repair, reasons) takes a few percent of the budget.
+    reserve = min(0.5, 0.05 * seconds) + 0.0005 * len(problem.jobs)
     for round_ in range(rounds):
         data = model.data(model.starts)
         initial = _warm_start(model, data, routes) if routes else None
-        result = pyvrp.solve(
-            data,
-            MaxRuntime(max(seconds / rounds, 0.01)),
-            seed=seed + round_,
-            collect_stats=False,
-            display=False,
-            initial_solution=initial,
-        )
-        routes = _solver_routes(model, result.best)
+        if neighbours is None:
+            neighbours = _neighbours(model, data)
+        budget = (deadline - time.monotonic() - reserve) / (rounds - round_)
+        found = _search(data, max(budget, 0.01), seed + round_, initial, neighbours)
+        routes = _solver_routes(model, found)
         schedules = _repair(model, routes)
         score = _score(model, routes, schedules)
         if best is None or score < best[0]:
