@@ -401,7 +401,7 @@ class _Plan:
         self.workers = {w.id: w for w in problem.workers}
 
     def ticks(self, minutes: float) -> int:
-        return int(math.ceil(minutes * self.tpm - 1e-9))
+        return math.ceil(minutes * self.tpm - 1e-9)
 
     def travel(self, worker: Worker, a: Point, b: Point) -> int:
         """Travel in ticks (rounded up, so the triangle inequality survives rounding)."""
@@ -503,7 +503,9 @@ def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
 
 
 def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str]]:
-    """With a cap of K workers per household: its known workers first, then the nearest."""
+    """With a cap of K workers per household, choose its K: known workers first, then the
+    nearest ones whose hours are not yet spoken for (a share of each household's minutes is
+    booked against every chosen worker, so dense areas do not all pick the same aides)."""
     cap = problem.max_workers_per_household
     if cap is None:
         return {}
@@ -511,23 +513,35 @@ def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str
     for task in [*problem.jobs, *problem.rides]:
         if task.household:
             tasks[task.household].append(task)
+    workers = {w.id: w for w in problem.workers}
+    capacity = {
+        w.id: float(sum(_shift_cap(w, s, problem) for s in w.shifts)) or 1.0
+        for w in problem.workers
+    }
+    booked: dict[str, float] = defaultdict(float)
+
+    def minutes(task: Job | Ride) -> float:
+        if isinstance(task, Job):
+            return (task.duration + task.buffer + 15) * task.aides
+        return task.pickup_duration + task.delivery_duration + 30
+
     allowed: dict[str, set[str]] = {}
-    for household, its in tasks.items():
+    # The busiest households choose first.
+    order = sorted(tasks, key=lambda h: (-sum(minutes(t) for t in tasks[h]), h))
+    for household in order:
+        its = tasks[household]
         place = its[0].place if isinstance(its[0], Job) else its[0].pickup
-        known = [
-            w
-            for w in problem.known_workers.get(household, ())
-            if w in {x.id for x in problem.workers}
-        ]
-        by_distance = sorted(
-            problem.workers,
-            key=lambda w: (matrix.km[matrix.index[w.start], matrix.index[place]], w.id),
-        )
-        ranked = list(dict.fromkeys([*known, *(w.id for w in by_distance)]))
-        workers = {w.id: w for w in problem.workers}
+        known = [w for w in problem.known_workers.get(household, ()) if w in workers]
+
+        def rank(w: Worker, place: Point = place) -> float:
+            km = float(matrix.km[matrix.index[w.start], matrix.index[place]])
+            return (1.0 + km) * (1.0 + 3.0 * booked[w.id] / capacity[w.id])
+
+        by_rank = sorted(problem.workers, key=lambda w: (rank(w), w.id))
+        ranked = list(dict.fromkeys([*known, *(w.id for w in by_rank)]))
         chosen: list[str] = []
-        # First make sure each task has one qualified worker, then fill up to the cap.
-        # Tasks needing the rarest skills (and transfers, two aides) choose first.
+        # First make sure each task has its qualified workers (rarest skills and
+        # transfers first), then fill up to the cap.
         for task in sorted(its, key=lambda t: -len(t.skills) - 10 * (getattr(t, "aides", 1) - 1)):
             needed = getattr(task, "aides", 1)
             for w in ranked:
@@ -541,6 +555,9 @@ def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str
                 break
             if w not in chosen and any(t.skills <= workers[w].skills for t in its):
                 chosen.append(w)
+        share = sum(minutes(t) for t in its) / max(len(chosen), 1)
+        for w in chosen:
+            booked[w] += share
         allowed[household] = set(chosen)
     return allowed
 
@@ -710,14 +727,11 @@ class _Model:
                 if key[0] != "client":
                     continue
                 _, _, need, household, owner = key
-                if owner is not None and owner != worker.id:
-                    cols[j] = _FORBIDDEN
-                elif not need <= worker.skills:
-                    cols[j] = _FORBIDDEN
-                elif (
-                    household
-                    and household in self.allowed
-                    and worker.id not in self.allowed[household]
+                barred = household in self.allowed and worker.id not in self.allowed[household]
+                if (
+                    (owner is not None and owner != worker.id)
+                    or not need <= worker.skills
+                    or barred
                 ):
                     cols[j] = _FORBIDDEN
                 elif household in households_known and household not in known_by_worker[worker.id]:
@@ -734,7 +748,7 @@ class _Model:
 
     def data(self, starts: Mapping[str, int]) -> pyvrp.ProblemData:
         """pyvrp data, with each transfer's twins fixed to start at starts[job id] (minutes)."""
-        plan, problem, tpm = self.plan, self.plan.problem, self.plan.tpm
+        problem, tpm = self.plan.problem, self.plan.tpm
         locations = [pyvrp.Location(x=float(k[1].lon), y=float(k[1].lat)) for k in self.loc_keys]
         depots = [pyvrp.Depot(location=self.loc_index[("depot", p)]) for p in self.depot_of]
         clients = []
@@ -805,7 +819,7 @@ class _Model:
                     tw_late=shift.end * tpm,
                     shift_duration=(target + pause) * tpm,
                     max_overtime=(cap - target) * tpm,
-                    unit_overtime_cost=int(round(problem.fairness_weight * _COST_SCALE)),
+                    unit_overtime_cost=round(problem.fairness_weight * _COST_SCALE),
                     unit_distance_cost=1,
                     unit_duration_cost=0,
                     profile=self.profile_of[worker.id],
@@ -891,7 +905,7 @@ class _Model:
         )
         load = min(1.0, 1.15 * work / total_cap)
         for key, cap in caps.items():
-            self._targets[key] = min(cap, int(math.ceil(cap * load)))
+            self._targets[key] = min(cap, math.ceil(cap * load))
 
 
 _HORIZON = 1 << 40
@@ -988,13 +1002,12 @@ class _Schedule:
         # Recompute forward from the delayed departure (exact, simpler than shifting).
         plan = model.plan
         t = shift.start * plan.tpm + delay
-        here = worker.start
         for timed in self.timed:
-            place, service, early, _late = model.describe(timed.item, shift)
+            _place, service, early, _late = model.describe(timed.item, shift)
             timed.arrival = t + timed.travel
             timed.start = max(timed.arrival, early)
             timed.end = timed.start + service
-            t, here = timed.end, place
+            t = timed.end
         self.back = t + self.last_leg
 
 
@@ -1079,7 +1092,7 @@ def _repair(
                 drop |= _partners(model, schedule.problem_item)
             schedules[key] = schedule
         placed = {it for items in routes.values() for it in items}
-        for job_id, (a, b) in model.twins.items():
+        for a, b in model.twins.values():
             if (("node", a) in placed) != (("node", b) in placed):
                 drop |= {("node", a), ("node", b)}
         for kind, i in [it for it in placed if it[0] in ("pickup", "delivery")]:
@@ -1457,9 +1470,8 @@ def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> l
             worker.contract_minutes is not None
             and worked[worker.id] > worker.contract_minutes + eps
         ):
-            errors.append(
-                f"{worker.id} works {worked[worker.id]:.1f} min > contract {worker.contract_minutes}"
-            )
+            total, contract = worked[worker.id], worker.contract_minutes
+            errors.append(f"{worker.id} works {total:.1f} min > contract {contract}")
     unassigned = {u.id for u in solution.unassigned}
     for job in problem.jobs:
         done = visits.get(job.id, [])
