@@ -47,7 +47,7 @@ def make_city(seed: int = 1, visits: int = 1000, aides: int = 60, households: in
         contract = rng.choice([19 * 60, 28 * 60 + 30, 30 * 60 + 24, 38 * 60, 38 * 60])
         early = rng.random() < 0.3
         start, end = (420, 930) if early else (480, 990)
-        pause = Break(Window(720, 810), 30) if contract >= 38 * 60 else None
+        lunch = contract >= 38 * 60  # full-timers take 30 minutes between 12:00 and 13:30
         skills = {"care"} if rng.random() < 0.7 else set()
         if "care" in skills and rng.random() < 0.3:
             skills.add("hoist")
@@ -55,7 +55,14 @@ def make_city(seed: int = 1, visits: int = 1000, aides: int = 60, households: in
             Worker(
                 id=f"aide{k:02d}",
                 start=_around(rng, 5.0),
-                shifts=tuple(Shift(d * DAY + start, d * DAY + end, pause) for d in range(5)),
+                shifts=tuple(
+                    Shift(
+                        d * DAY + start,
+                        d * DAY + end,
+                        Break(Window(d * DAY + 720, d * DAY + 810), 30) if lunch else None,
+                    )
+                    for d in range(5)
+                ),
                 skills=frozenset(skills),
                 max_minutes_per_day=8 * 60,
                 contract_minutes=contract,

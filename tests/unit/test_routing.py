@@ -446,3 +446,13 @@ def test_planning_cli_prints_one_json_line_of_feasible_routes():
     position = {number: i for i, number in enumerate(instance.numbers)}
     routes = [[position[c] for c in route] for route in answer["routes"]]
     assert feasible(instance, routes) == []
+
+
+def test_osrm_address_is_a_setting_off_by_default():
+    from core.config import Settings
+
+    assert Settings.from_env({"TERRAIN_SECRET_KEY": "x"}).osrm_url is None
+    settings = Settings.from_env(
+        {"TERRAIN_SECRET_KEY": "x", "TERRAIN_OSRM_URL": "http://osrm:5000/"}
+    )
+    assert settings.osrm_url == "http://osrm:5000"
