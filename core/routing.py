@@ -1207,12 +1207,15 @@ def _search(
         if op.supports(data):
             ls.add_operator(op(data))
     pm = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    ends = time.monotonic() + seconds
     if initial is None:
         initial = ls(
             pyvrp.Solution.make_random(data, rng), pm.max_cost_evaluator(), exhaustive=True
         )
     algo = IteratedLocalSearch(data, pm, ls, initial, params.ils)
-    return algo.run(MaxRuntime(seconds), False, False, params.display_interval).best
+    # The first descent above counts against the same limit.
+    left = max(ends - time.monotonic(), 0.01)
+    return algo.run(MaxRuntime(left), False, False, params.display_interval).best
 
 
 def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
