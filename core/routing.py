@@ -502,7 +502,9 @@ def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
 # --- Continuity --------------------------------------------------------------------------
 
 
-def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str]]:
+def _allowed_by_household(
+    problem: Problem, matrix: Matrix, prefer: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, set[str]]:
     """With a cap of K workers per household, choose its K: known workers first, then the
     nearest ones whose hours are not yet spoken for (a share of each household's minutes is
     booked against every chosen worker, so dense areas do not all pick the same aides)."""
@@ -538,7 +540,8 @@ def _allowed_by_household(problem: Problem, matrix: Matrix) -> dict[str, set[str
             return (1.0 + km) * (1.0 + 3.0 * booked[w.id] / capacity[w.id])
 
         by_rank = sorted(problem.workers, key=lambda w: (rank(w), w.id))
-        ranked = list(dict.fromkeys([*known, *(w.id for w in by_rank)]))
+        first = list((prefer or {}).get(household, ()))
+        ranked = list(dict.fromkeys([*first, *known, *(w.id for w in by_rank)]))
         chosen: list[str] = []
         # First make sure each task has its qualified workers (rarest skills and
         # transfers first), then fill up to the cap.
@@ -647,7 +650,8 @@ class _Model:
         self.vehicles: list[_Vehicle] = []
         signature: dict[tuple, list[Worker]] = defaultdict(list)
         for worker in problem.workers:
-            if any(s.pause for s in worker.shifts) or problem.known_workers or allowed:
+            individual = problem.known_workers or problem.max_workers_per_household is not None
+            if any(s.pause for s in worker.shifts) or individual:
                 key: tuple = (worker.id,)
             else:
                 key = (
@@ -1160,6 +1164,17 @@ def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, 
         return None
 
 
+def _usage(model: _Model, routes: dict[tuple[str, int], list[_Item]]) -> dict[str, list[str]]:
+    """Household → the workers that served it, most visits first."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (worker_id, _shift), items in routes.items():
+        for kind, i in items:
+            household = model.nodes[i].household if kind == "node" else model.rides[i].household
+            if household:
+                counts[household][worker_id] += 1
+    return {h: sorted(c, key=lambda w: (-c[w], w)) for h, c in counts.items()}
+
+
 def _score(
     model: _Model,
     routes: dict[tuple[str, int], list[_Item]],
@@ -1242,11 +1257,15 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
 
     jobs = [job for job in problem.jobs if possible(job)]
     rides = [ride for ride in problem.rides if possible(ride)]
-    model = _Model(plan, jobs, rides, allowed)
+    # With a continuity cap, a first round plans freely; each household then keeps the K
+    # aides that served it most, and the next rounds plan within that choice.
+    free_round = problem.max_workers_per_household is not None
+    model = _Model(plan, jobs, rides, {} if free_round else allowed)
     candidates = {job.id: _candidates(job) for job in jobs if job.aides == 2}
     tries = dict.fromkeys(candidates, 0)
     model.starts = {job_id: c[0] for job_id, c in candidates.items()}
     rounds = 1 if not candidates else min(3, max(len(c) for c in candidates.values()))
+    rounds += int(free_round)
     routes: dict[tuple[str, int], list[_Item]] = {}
     best: tuple[tuple[int, int], dict[tuple[str, int], _Schedule]] | None = None
     neighbours = None
@@ -1258,8 +1277,17 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
         if neighbours is None:
             neighbours = _neighbours(model, data)
         budget = (deadline - time.monotonic() - reserve) / (rounds - round_)
+        if free_round:
+            budget = 0.4 * (deadline - time.monotonic() - reserve)
         found = _search(data, max(budget, 0.01), seed + round_, initial, neighbours)
         routes = _solver_routes(model, found)
+        if free_round:
+            free_round = False
+            allowed = _allowed_by_household(problem, matrix, prefer=_usage(model, routes))
+            model.allowed = allowed
+            model._matrices()
+            _repair(model, routes)  # drops what the cap now bars; the rest starts the next round
+            continue
         schedules = _repair(model, routes)
         score = _score(model, routes, schedules)
         if best is None or score < best[0]:
