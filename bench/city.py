@@ -118,12 +118,11 @@ def make_city(seed: int = 1, visits: int = 1000, aides: int = 60, households: in
 
 
 def greedy(problem: Problem) -> Solution:
-    """Earliest-deadline-first, each visit appended to the route where it costs least.
-
-    Same rules as the optimiser (skills, windows, shifts, breaks at the start place,
-    daily and contract hours, continuity cap and preference, transfers at a common start);
-    travel times from the same matrix, rounded up to the same tick.
-    """
+    """Earliest deadline first, each visit appended to the route where it costs least."""
+    # Same rules as the optimiser (skills, windows, shifts, breaks at the start place,
+    # daily and contract hours, continuity cap and preference, transfers at a common start);
+    # travel times from the same matrix, rounded up to the same tick. Contract hours are
+    # checked over the week (the optimiser caps each shift at its share).
     matrix = problem.matrix or routing.build_matrix(
         routing._places(problem), sorted({w.mode for w in problem.workers})
     )

@@ -63,8 +63,7 @@ class Instance:
 
 
 def read_vrplib(path: Path) -> Instance:
-    """Read a VRPLIB VRPTW file (EUC_2D or EXPLICIT FULL_MATRIX; DEMAND, TIME_WINDOW,
-    SERVICE_TIME header or section; VEHICLES and CAPACITY headers)."""
+    """Read a VRPLIB VRPTW file: EUC_2D or EXPLICIT FULL_MATRIX, service time header or section."""
     header: dict[str, str] = {}
     sections: dict[str, list[list[str]]] = {}
     current: str | None = None

@@ -50,10 +50,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Break:
-    """A break of `duration` minutes starting inside `window`, taken at `place`.
-
-    `place` None means the worker's start place (home or the office): the route goes there.
-    """
+    """A break of `duration` minutes starting inside `window`, at `place` (None: start place)."""
 
     window: Window
     duration: int
@@ -198,10 +195,7 @@ def build_matrix(
     travel_modes: Mapping[str, TravelMode] = TRAVEL_MODES,
     osrm_url: str | None = None,
 ) -> Matrix:
-    """Travel minutes per mode: haversine × detour ÷ speed (+ overhead), offline.
-
-    With `osrm_url`, car travel comes from that OSRM server's table service instead.
-    """
+    """Travel minutes per mode, offline (haversine × detour ÷ speed), or car from OSRM if set."""
     unique = list(dict.fromkeys(points))
     km = haversine_km(unique) if unique else np.zeros((0, 0))
     minutes: dict[str, np.ndarray] = {}
@@ -505,9 +499,9 @@ def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
 def _allowed_by_household(
     problem: Problem, matrix: Matrix, prefer: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, set[str]]:
-    """With a cap of K workers per household, choose its K: known workers first, then the
-    nearest ones whose hours are not yet spoken for (a share of each household's minutes is
-    booked against every chosen worker, so dense areas do not all pick the same aides)."""
+    """Each household's K allowed workers: preferred, known, then near ones with hours left."""
+    # A share of each household's minutes is booked against every chosen worker, so the
+    # households of a dense area do not all pick the same aides.
     cap = problem.max_workers_per_household
     if cap is None:
         return {}
@@ -583,6 +577,7 @@ class _Model:
         problem = plan.problem
         tpm = plan.tpm
         self.allowed = allowed
+        self.starts: dict[str, int] = {}  # each transfer's common start (minutes) this round
         self.nodes: list[_Node] = []
         self.groups: list[list[int]] = []  # client indices of a multi-window job
         self.twins: dict[str, tuple[int, int]] = {}
@@ -1142,7 +1137,6 @@ def _with_break(model: _Model, key: tuple[str, int], items: list[_Item]) -> _Sch
 
 def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, int], list[_Item]]):
     """The previous round's routes as a pyvrp solution (None when pyvrp refuses it)."""
-    by_type: dict[int, list[tuple[str, int]]] = {}
     slots: dict[tuple[str, int], int] = {}
     for vt, vehicle in enumerate(model.vehicles):
         for worker in vehicle.workers:
@@ -1158,7 +1152,6 @@ def _warm_start(model: _Model, data: pyvrp.ProblemData, routes: dict[tuple[str, 
             if items:
                 activities = [pyvrp.Activity(kinds[kind], i) for kind, i in items]
                 out.append(pyvrp.Route(data, activities, slots[key]))
-        by_type.clear()
         return pyvrp.Solution(data, out)
     except (ValueError, RuntimeError, IndexError, TypeError):
         return None
@@ -1199,8 +1192,8 @@ def _score(
 
 
 def _neighbours(model: _Model, data: pyvrp.ProblemData):
-    """pyvrp's granular neighbourhood, computed on one profile (the cost grows with profiles;
-    one per worker would spend seconds here): the first mode's true travel times."""
+    """pyvrp's granular neighbourhood, computed on one profile (the first mode's travel)."""
+    # Its cost grows with the number of profiles: one per worker would spend seconds here.
     base = next(iter(model.base_ticks.values()))
     proxy = data.replace(
         vehicle_types=[vt.replace(profile=0) for vt in data.vehicle_types()],
@@ -1234,8 +1227,9 @@ def _search(
 
 
 def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
-    """Plan every job and ride within `seconds` of search; deterministic for a given seed
-    when the search ends on the same iteration (a time limit makes it load-dependent)."""
+    """Plan every job and ride within `seconds` (wall clock, everything included)."""
+    # The seed makes a run repeatable only when the search ends on the same iteration: a
+    # time limit makes that depend on the machine's load.
     deadline = time.monotonic() + seconds
     _validate(problem)
     for job in problem.jobs:
@@ -1378,10 +1372,8 @@ def _solution(
 
 
 def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> list[str]:
-    """Every rule a plan must keep, re-verified from the problem alone; [] when all hold.
-
-    Legs are re-timed with the same travel model (rounded up to a tick, as the solver does).
-    """
+    """Every rule a plan must keep, re-verified from the problem alone; [] when all hold."""
+    # Legs are re-timed with the same travel model (rounded up to a tick, as the solver does).
     errors: list[str] = []
     eps = tolerance + 1.0 / problem.ticks_per_minute  # one tick of rounding either way
     matrix = problem.matrix
