@@ -480,6 +480,8 @@ def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
 
     if not fits:
         return Reason.CAPACITY
+    if not any(w.shifts for w in fits):
+        return Reason.WINDOW  # nobody who could do it works at all in this period
     hours_ok = [w for w in fits if any(_shift_cap(w, s, problem) >= service for s in w.shifts)]
     if not hours_ok:
         return Reason.HOURS
@@ -1265,6 +1267,9 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
     neighbours = None
     # What follows the search (repair, reasons) takes a few percent of the budget.
     reserve = min(0.5, 0.05 * seconds) + 0.0005 * len(problem.jobs)
+    if not model.vehicles or not (model.nodes or model.rides):
+        rounds = 0  # nothing to plan, or nobody to plan it: every task gets its reason
+        best = (_score(model, routes, {}), {})
     for round_ in range(rounds):
         data = model.data(model.starts)
         initial = _warm_start(model, data, routes) if routes else None

@@ -456,3 +456,52 @@ def test_osrm_address_is_a_setting_off_by_default():
         {"TERRAIN_SECRET_KEY": "x", "TERRAIN_OSRM_URL": "http://osrm:5000/"}
     )
     assert settings.osrm_url == "http://osrm:5000"
+
+
+def test_reasons_for_continuity_and_for_nobody_on_shift():
+    workers = [aide("ann", skills=frozenset({"care"})), aide("bea", skills=frozenset({"clean"}))]
+    jobs = [
+        Job("wash", near(1), 30, skills=frozenset({"care"}), household="h1"),
+        Job("mop", near(1), 30, skills=frozenset({"clean"}), household="h1"),
+    ]
+    capped = Problem(workers, jobs, max_workers_per_household=1)
+    solution = solved(capped)
+    assert len(solution.workers_by_household(capped)["h1"]) == 1
+    assert list(reasons(solution).values()) == [Reason.CONTINUITY]
+    off = Problem([aide("ann", shifts=())], [Job("j", near(1), 30)])
+    assert reasons(solved(off)) == {"j": Reason.WINDOW}
+
+
+def test_check_catches_unsynchronised_transfers_and_skipped_breaks():
+    transfer = Job("hoist", near(2), 30, windows=(Window(600, 600),), aides=2)
+    problem = Problem([aide("a"), aide("b")], [transfer])
+    solution = solved(problem)
+    first, second = solution.routes
+    later = replace(second.stops[0], start=601, end=631)
+    broken = replace(solution, routes=(first, replace(second, stops=(later,))))
+    assert any("start at" in e for e in check(problem, broken))
+    lunch = Break(Window(720, 780), 30)
+    worker = aide("a", shifts=(Shift(480, 1020, lunch),))
+    jobs = [
+        Job("am", near(1), 60, windows=(Window(660, 690),)),
+        Job("pm", near(2), 60, windows=(Window(790, 800),)),
+    ]
+    with_break = Problem([worker], jobs)
+    route = solved(with_break).routes[0]
+    no_break = routing.Solution(
+        (replace(route, stops=tuple(s for s in route.stops if s.kind != "break")),), ()
+    )
+    assert any("without a break" in e for e in check(with_break, no_break))
+
+
+def test_the_city_generator_and_greedy_baseline_keep_the_rules():
+    from bench import city
+
+    problem = city.make_city(seed=2, visits=40, aides=6, households=10)
+    problem.matrix = build_matrix(routing._places(problem), ["walk", "bike", "transit", "car"])
+    base = city.greedy(problem)
+    assert check(problem, base) == []
+    plan = solved(problem, 1.0)
+    assert len(plan.unassigned) <= len(base.unassigned) + 2
+    mean_aides, known_share, most = city.continuity(problem, plan)
+    assert most <= 3 and 1 <= mean_aides <= most and 0 <= known_share <= 1
