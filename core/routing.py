@@ -140,7 +140,7 @@ TRAVEL_MODES: dict[str, TravelMode] = {
 
 @dataclass
 class Matrix:
-    """Travel between `points`: minutes per mode and kilometres (both indexed like points)."""
+    """Travel between `points`: minutes per mode, and km (straight line × first mode's detour)."""
 
     points: list[Point]
     minutes: dict[str, np.ndarray]
@@ -1228,6 +1228,24 @@ def _search(
     return algo.run(MaxRuntime(left), False, False, params.display_interval).best
 
 
+def _matrix_for(problem: Problem) -> Matrix:
+    """The problem's own matrix (checked to cover every place and mode), or a built one."""
+    modes = sorted({w.mode for w in problem.workers})
+    if problem.matrix is None:
+        unknown = [m for m in modes if m not in TRAVEL_MODES]
+        if unknown:
+            raise ValueError(f"unknown travel mode {unknown[0]!r}")
+        return build_matrix(_places(problem), modes, osrm_url=problem.osrm_url)
+    matrix = problem.matrix
+    missing = [p for p in _places(problem) if p not in matrix.index]
+    if missing:
+        raise ValueError(f"the matrix has no row for {missing[0]}")
+    unknown = [m for m in modes if m not in matrix.minutes]
+    if unknown:
+        raise ValueError(f"the matrix has no travel mode {unknown[0]!r}")
+    return matrix
+
+
 def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
     """Plan every job and ride within `seconds` (wall clock, everything included)."""
     # The seed makes a run repeatable only when the search ends on the same iteration: a
@@ -1237,10 +1255,7 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
     for job in problem.jobs:
         if job.aides == 2 and not job.windows:
             raise ValueError(f"job {job.id}: a two-aide visit needs a time window")
-    matrix = problem.matrix
-    if matrix is None:
-        modes = sorted({w.mode for w in problem.workers})
-        matrix = build_matrix(_places(problem), modes, osrm_url=problem.osrm_url)
+    matrix = _matrix_for(problem)
     plan = _Plan(problem, matrix)
     allowed = _allowed_by_household(problem, matrix)
 
@@ -1381,10 +1396,7 @@ def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> l
     # Legs are re-timed with the same travel model (rounded up to a tick, as the solver does).
     errors: list[str] = []
     eps = tolerance + 1.0 / problem.ticks_per_minute  # one tick of rounding either way
-    matrix = problem.matrix
-    if matrix is None:
-        modes = sorted({w.mode for w in problem.workers})
-        matrix = build_matrix(_places(problem), modes, osrm_url=problem.osrm_url)
+    matrix = _matrix_for(problem)
     plan = _Plan(problem, matrix)
     workers = plan.workers
     jobs = {job.id: job for job in problem.jobs}

@@ -239,6 +239,11 @@ def test_bad_problems_are_refused_with_a_message():
         solve(Problem([aide("a"), aide("a")]), seconds=0.1)
     with pytest.raises(ValueError, match="window"):
         solve(Problem([aide("a")], [Job("t", NORD, 30, aides=2)]), seconds=0.1)
+    with pytest.raises(ValueError, match="travel mode"):
+        solve(Problem([aide("a", mode="rocket")], [Job("t", NORD, 30)]), seconds=0.1)
+    partial = build_matrix([NORD], ["car"])
+    with pytest.raises(ValueError, match="no row"):
+        solve(Problem([aide("a")], [Job("t", MIDI, 30)], matrix=partial), seconds=0.1)
     with pytest.raises(ValueError, match="ends before"):
         solve(Problem([aide("a")], [Job("t", NORD, 30, windows=(Window(9, 8),))]), seconds=0.1)
 
