@@ -172,6 +172,12 @@ class Problem:
     osrm_url: str | None = None  # used by build_matrix() only when set (never in tests)
     ticks_per_minute: int = 60
 
+    def minute(self, moment: datetime) -> int:
+        """A datetime as whole minutes from `origin` (rounded down), for windows and shifts."""
+        if self.origin is None:
+            raise ValueError("the problem has no origin")
+        return int((moment - self.origin).total_seconds() // 60)
+
 
 # --- Travel times ------------------------------------------------------------------------
 

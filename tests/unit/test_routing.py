@@ -232,6 +232,7 @@ def test_solution_times_convert_to_datetimes():
     problem.origin = datetime(2026, 12, 7)
     solution = solved(problem)
     assert solution.at(planned(solution)["j"][0][1].start) == datetime(2026, 12, 7, 9, 0)
+    assert problem.minute(datetime(2026, 12, 8, 9, 30)) == 1440 + 570
 
 
 def test_bad_problems_are_refused_with_a_message():
