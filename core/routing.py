@@ -98,6 +98,7 @@ class Job:
     buffer: int = 0  # parking, stairs, entry: added to the service time
     household: str | None = None  # for continuity of care
     aides: int = 1  # 2: a transfer, two workers starting at the same minute
+    worker: str | None = None  # only this worker may do it (a visit kept as planned)
 
 
 @dataclass(frozen=True)
@@ -346,6 +347,7 @@ class _Node:
     household: str | None
     shift: int = -1  # breaks: the shift they belong to
     twin: int = 0  # 0 or 1 for the two halves of a transfer
+    only: str | None = None  # the one worker allowed (a break's owner, a pinned visit)
 
 
 @dataclass
@@ -374,6 +376,10 @@ def _validate(problem: Problem) -> None:
             raise ValueError(f"job {job.id}: one or two aides only")
         if any(w.end < w.start for w in job.windows):
             raise ValueError(f"job {job.id}: a window ends before it starts")
+        if job.worker is not None and job.worker not in ids:
+            raise ValueError(f"job {job.id}: unknown worker {job.worker}")
+        if job.worker is not None and job.aides == 2:
+            raise ValueError(f"job {job.id}: a transfer cannot be kept to one worker")
         if job.aides == 2 and job.duration + job.buffer <= 0:
             raise ValueError(f"job {job.id}: a two-aide visit needs a duration")
     if not 1 <= problem.ticks_per_minute <= 6000:
@@ -455,7 +461,9 @@ def _shift_cap(worker: Worker, shift: Shift, problem: Problem) -> int:
 def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
     """The first rule that keeps this task out of every plan, else NO_ROOM."""
     problem = plan.problem
-    skilled = [w for w in problem.workers if task.skills <= w.skills]
+    pinned = getattr(task, "worker", None)
+    candidates = [w for w in problem.workers if pinned is None or w.id == pinned]
+    skilled = [w for w in candidates if task.skills <= w.skills]
     if not skilled:
         return Reason.NO_SKILL
     if allowed is not None:
@@ -542,7 +550,8 @@ def _allowed_by_household(
             return (1.0 + km) * (1.0 + 3.0 * booked[w.id] / capacity[w.id])
 
         by_rank = sorted(problem.workers, key=lambda w: (rank(w), w.id))
-        first = list((prefer or {}).get(household, ()))
+        pinned = [t.worker for t in its if isinstance(t, Job) and t.worker]
+        first = [*pinned, *(prefer or {}).get(household, ())]
         ranked = list(dict.fromkeys([*first, *known, *(w.id for w in by_rank)]))
         chosen: list[str] = []
         # First make sure each task has its qualified workers (rarest skills and
@@ -624,7 +633,16 @@ class _Model:
             for window in job.windows or (None,):
                 indices.append(len(self.nodes))
                 self.nodes.append(
-                    _Node("job", job.id, job.place, service, window, job.skills, job.household)
+                    _Node(
+                        "job",
+                        job.id,
+                        job.place,
+                        service,
+                        window,
+                        job.skills,
+                        job.household,
+                        only=job.worker,
+                    )
                 )
                 self.prize.append(prize(job))
             if len(indices) > 1:
@@ -643,6 +661,7 @@ class _Model:
                             frozenset(),
                             None,
                             shift=k,
+                            only=worker.id,
                         )
                     )
                     self.prize.append(_BREAK_PRIZE)
@@ -692,7 +711,7 @@ class _Model:
                     loc(("depot", place))
         self.node_loc = []
         for node in self.nodes:
-            owner = node.ref if node.kind == "break" else None
+            owner = node.only
             self.node_loc.append(loc(("client", node.place, node.need, node.household, owner)))
         self.ride_loc = [
             (
@@ -876,8 +895,8 @@ class _Model:
         """Whether this worker may do this item at all (the solver only prices the rule)."""
         if item[0] == "node":
             node = self.nodes[item[1]]
-            if node.kind == "break":
-                return node.ref == worker.id
+            if node.only is not None and node.only != worker.id:
+                return False
             need, household = node.need, node.household
         else:
             ride = self.rides[item[1]]
@@ -1458,6 +1477,8 @@ def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> l
                     errors.append(
                         f"{where} lacks skills {sorted(job.skills - worker.skills)} for {job.id}"
                     )
+                if job.worker is not None and job.worker != worker.id:
+                    errors.append(f"{where} does {job.id}, kept for {job.worker}")
                 visits[job.id].append((worker.id, stop.start))
             else:
                 ride = rides.get(stop.id)

@@ -111,6 +111,21 @@ def test_skills_decide_who_goes_and_why_not():
     assert reasons(solution) == {"nurse": Reason.NO_SKILL}
 
 
+def test_a_visit_kept_for_one_worker_goes_to_her_or_says_why_not():
+    problem = Problem(
+        [aide("near", start=near(1)), aide("far", start=MIDI, skills=frozenset({"care"}))],
+        [
+            Job("kept", near(1), 30, worker="far"),
+            Job("unskilled", near(2), 30, worker="near", skills=frozenset({"care"})),
+        ],
+    )
+    solution = solved(problem)
+    assert [w for w, _ in planned(solution)["kept"]] == ["far"]
+    assert reasons(solution) == {"unskilled": Reason.NO_SKILL}
+    with pytest.raises(ValueError, match="unknown worker"):
+        solve(Problem([aide("a")], [Job("t", NORD, 30, worker="zed")]), seconds=0.1)
+
+
 def test_start_falls_in_one_of_the_windows_and_buffer_lengthens_the_visit():
     job = Job("j", near(3), 40, windows=(Window(500, 510), Window(900, 930)), buffer=7)
     blocker = Job("b", near(4), 300, windows=(Window(480, 490),))
@@ -294,6 +309,8 @@ def problems(draw) -> Problem:
     jobs = []
     for k in range(draw(st.integers(0, 8))):
         begin = draw(st.integers(420, 1000))
+        aides = draw(st.sampled_from([1, 1, 1, 2]))
+        kept = draw(st.one_of(st.none(), st.sampled_from([w.id for w in workers])))
         jobs.append(
             Job(
                 id=f"j{k}",
@@ -304,7 +321,8 @@ def problems(draw) -> Problem:
                 demand=draw(st.integers(0, 3)),
                 buffer=draw(st.integers(0, 10)),
                 household=f"h{draw(st.integers(0, 3))}",
-                aides=draw(st.sampled_from([1, 1, 1, 2])),
+                aides=aides,
+                worker=kept if aides == 1 else None,
                 optional=draw(st.booleans()),
             )
         )
