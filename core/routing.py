@@ -15,6 +15,7 @@ import json
 import math
 import time
 import urllib.request
+import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from enum import StrEnum
 
 import numpy as np
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.IteratedLocalSearch import IteratedLocalSearch
 from pyvrp.PenaltyManager import PenaltyManager
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
@@ -1250,7 +1252,11 @@ def _search(
     algo = IteratedLocalSearch(data, pm, ls, initial, params.ils)
     # The first descent above counts against the same limit.
     left = max(ends - time.monotonic(), 0.01)
-    return algo.run(MaxRuntime(left), False, False, params.display_interval).best
+    with warnings.catch_warnings():
+        # pyvrp warns when its penalties hit their bound on a plan it cannot make feasible;
+        # _repair removes what breaks a rule and says why, so the warning is only noise.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        return algo.run(MaxRuntime(left), False, False, params.display_interval).best
 
 
 def _matrix_for(problem: Problem) -> Matrix:
