@@ -501,14 +501,16 @@ def _reason(plan: _Plan, task: Job | Ride, allowed: set[str] | None) -> Reason:
     hours_ok = [w for w in fits if any(_shift_cap(w, s, problem) >= service for s in w.shifts)]
     if not hours_ok:
         return Reason.HOURS
-    reachable = [
-        w for w in hours_ok if any(_alone_ok(plan, w, s, stops_of(w, s)) for s in w.shifts)
-    ]
-    if not reachable:
-        return Reason.WINDOW
-    if isinstance(task, Job) and task.aides == 2 and len(reachable) < 2:
-        return Reason.NO_PAIR
-    return Reason.NO_ROOM
+    # Stop at the first worker (two for a transfer) who can do it alone: a thousand visits
+    # and hundreds of workers would otherwise cost seconds before the search starts.
+    needed = task.aides if isinstance(task, Job) else 1
+    reachable = 0
+    for w in hours_ok:
+        if any(_alone_ok(plan, w, s, stops_of(w, s)) for s in w.shifts):
+            reachable += 1
+            if reachable >= needed:
+                return Reason.NO_ROOM
+    return Reason.WINDOW if reachable == 0 else Reason.NO_PAIR
 
 
 # --- Continuity --------------------------------------------------------------------------
