@@ -367,7 +367,8 @@ def row(seconds: float = 10, seed: int = 1, today: str = "") -> str:
     )
     figure = (
         f"planned in {elapsed:.1f} s ({cpu:.1f} s of CPU): {n_plan} visits "
-        f"({sum(t in done for t in transfers)}/{len(transfers)} transfers), travel {plan.travel / 60:,.1f} h ({per_plan:.1f} min a "
+        f"({sum(t in done for t in transfers)}/{len(transfers)} transfers), "
+        f"travel {plan.travel / 60:,.1f} h ({per_plan:.1f} min a "
         f"visit); {mean_aides:.2f} aides a household (max {most}), {known_share:.0%} of visits "
         f"by a known aide; hours ÷ contract {f_mean:.2f} ± {f_sd:.2f}; "
         f"check(): {len(errors)} errors"
