@@ -18,6 +18,7 @@ import urllib.request
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -1279,8 +1280,35 @@ def _matrix_for(problem: Problem) -> Matrix:
     return matrix
 
 
-def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
+def _search_job(args: tuple) -> pyvrp.Solution:
+    """One search in a worker process (module level, so that it pickles)."""
+    return _search(*args)
+
+
+def _searches(data, seconds: float, seed: int, initial, neighbours, pool) -> pyvrp.Solution:
+    """One search, or one per process with seeds seed, seed + 1, … keeping the cheapest."""
+    if pool is None:
+        return _search(data, seconds, seed, initial, neighbours)
+    jobs = [(data, seconds, seed + k, initial, neighbours) for k in range(pool._max_workers)]
+    found = list(pool.map(_search_job, jobs))
+    evaluator = pyvrp.CostEvaluator([0.0] * data.num_load_dimensions, 0.0, 0.0)
+    feasible = [s for s in found if s.is_feasible()] or found
+    return min(feasible, key=evaluator.cost)
+
+
+def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0, processes: int = 1) -> Solution:
     """Plan every job and ride within `seconds` (wall clock, everything included)."""
+    # processes > 1 runs that many searches side by side (another seed each, in worker
+    # processes) and keeps the cheapest: one per core for a benchmark or a batch job,
+    # never inside a web request.
+    if processes > 1:
+        with ProcessPoolExecutor(processes) as pool:
+            return _solve(problem, seconds, seed, pool)
+    return _solve(problem, seconds, seed, None)
+
+
+def _solve(problem: Problem, seconds: float, seed: int, pool) -> Solution:
+    """solve() with an optional process pool."""
     # The seed makes a run repeatable only when the search ends on the same iteration: a
     # time limit makes that depend on the machine's load.
     deadline = time.monotonic() + seconds
@@ -1326,7 +1354,7 @@ def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0) -> Solution:
         budget = (deadline - time.monotonic() - reserve) / (rounds - round_)
         if free_round:
             budget = 0.4 * (deadline - time.monotonic() - reserve)
-        found = _search(data, max(budget, 0.01), seed + round_, initial, neighbours)
+        found = _searches(data, max(budget, 0.01), seed + 10 * round_, initial, neighbours, pool)
         routes = _solver_routes(model, found)
         if free_round:
             free_round = False

@@ -529,3 +529,16 @@ def test_the_city_generator_and_greedy_baseline_keep_the_rules():
     assert len(plan.unassigned) <= len(base.unassigned) + 2
     mean_aides, known_share, most = city.continuity(problem, plan)
     assert most <= 3 and 1 <= mean_aides <= most and 0 <= known_share <= 1
+
+
+def test_two_searches_side_by_side_give_a_valid_plan():
+    problem = Problem(
+        [aide("a"), aide("b", skills=frozenset({"care"}))],
+        [
+            Job(f"j{k}", near(k), 20, skills=frozenset({"care"}) if k % 2 else frozenset())
+            for k in range(6)
+        ],
+    )
+    solution = solve(problem, seconds=0.5, seed=1, processes=2)
+    assert check(problem, solution) == []
+    assert not solution.unassigned
