@@ -247,7 +247,7 @@ def _cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
-def _vrptw_row(name: str, seconds: float, target: float, processes: int = 2) -> str:
+def _vrptw_row(name: str, seconds: float, target: float, processes: int = 1) -> str:
     path = shared_dir() / "benchmarks" / "vrptw" / f"{name}.vrp"
     instance = read_vrplib(path)
     started, cpu = time.monotonic(), _cpu()
@@ -260,10 +260,8 @@ def _vrptw_row(name: str, seconds: float, target: float, processes: int = 2) -> 
     bks_routes = best_known_routes(path)
     bks_exact = route_cost(instance, bks_routes)
     status = "feasible" if not problems else f"INFEASIBLE: {problems[0]}"
-    what = (
-        f"planning: {name} ({len(instance.numbers) - 1} clients), {seconds:g} s, pyvrp, "
-        f"{processes} searches side by side"
-    )
+    side = f", {processes} searches side by side" if processes > 1 else ""
+    what = f"planning: {name} ({len(instance.numbers) - 1} clients), {seconds:g} s, pyvrp{side}"
     figure = (
         f"{len(routes)} routes, distance {truncated:,.1f} with edges truncated to 0.1 "
         f"({exact:,.2f} unrounded), {elapsed:.1f} s ({cpu:.1f} s of CPU), {status}"
