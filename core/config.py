@@ -41,6 +41,7 @@ class Settings:
     twilio_from: str = ""  # a sender id ("CPAS") or number, when no Messaging Service is used
     twilio_api_url: str = ""  # another base URL for Twilio's API (a proxy; the tests' fake)
     sms_segment_price: str = "0.08"  # euros per segment, for the cost estimates
+    osrm_url: str | None = None  # an OSRM server for car travel times (docs/planning.md)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +70,7 @@ class Settings:
             twilio_from=env.get("TWILIO_FROM", ""),
             twilio_api_url=(env.get("TWILIO_API_URL") or "").rstrip("/"),
             sms_segment_price=env.get("TERRAIN_SMS_SEGMENT_PRICE", "0.08"),
+            osrm_url=(env.get("TERRAIN_OSRM_URL") or "").rstrip("/") or None,
         )
 
 
