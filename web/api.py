@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 
 from core import clock, sync
 from core.roles import Permission
+from core.text import MAX_JSON_DEPTH
 from web import appointments_api
 from web.permissions import public, requires
 
@@ -294,7 +295,11 @@ def sync_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": _json("SyncResults", "One result per op, in order"),
-                    "400": _json("Error", "Missing or expired CSRF token (error: csrf)"),
+                    "400": _json(
+                        "Error",
+                        "Missing or expired CSRF token (error: csrf), or JSON nested deeper "
+                        f"than {MAX_JSON_DEPTH} levels (error: too_deep)",
+                    ),
                     "401": _json("Error", "Not logged in"),
                     "413": _json("Error", f"Body over {sync.MAX_BATCH_BYTES} bytes"),
                     "422": _json("Error", "Not a batch, or too many ops (error: too_many_ops)"),

@@ -26,6 +26,7 @@ from core import clock
 from core.accounts import User
 from core.roles import Permission
 from core.sync import FieldError, Invalid
+from core.text import MAX_JSON_DEPTH
 from web import db, throttling
 from web.errors import api_error
 from web.permissions import public, requires
@@ -450,7 +451,11 @@ def openapi_paths() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _ref("AppointmentBooked", "Booked"),
-                    "400": _ref("Error", "Missing or expired CSRF token (error: csrf)"),
+                    "400": _ref(
+                        "Error",
+                        "Missing or expired CSRF token (error: csrf), or JSON nested deeper "
+                        f"than {MAX_JSON_DEPTH} levels (error: too_deep)",
+                    ),
                     "401": _ref("Error", "Not logged in"),
                     "403": _ref("Error", "Your role may not book"),
                     "409": _ref("AppointmentSlotTaken", "The start was just taken"),

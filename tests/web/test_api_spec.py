@@ -134,6 +134,14 @@ def test_sync_pull_and_push(client, login, spec, monkeypatch):
         spec.check(push({"ops": [new] * (sync.MAX_OPS_PER_BATCH + 1)}), path, "post")  # 422
         huge = {"ops": [], "padding": "y" * (sync.MAX_BATCH_BYTES + 1)}
         spec.check(push(huge), path, "post")  # 413
+        deep = browser.client.post(
+            path,
+            data=b"[" * 100_000,
+            content_type="application/json",
+            headers={"X-CSRFToken": browser.token},
+        )
+        assert deep.get_json()["error"] == "too_deep"
+        spec.check(deep, path, "post")  # 400 too_deep
     monkeypatch.setattr(web.sync, "REQUESTS_PER_MINUTE", 1)
     limited = login("rue2")
     limited.client.get(path)
@@ -194,6 +202,12 @@ def test_staff_booking(client, agenda, login, spec):
         for raw in (b"not json", b"[]", b"{"):
             answer = book(data=raw, content_type="application/json")
             spec.check(answer, path, "post")  # 422 invalid_body
+        surrogate = b'{"service": "x", "person": {"name": "\\ud800", "phone": "1"}}'
+        spec.check(book(data=surrogate, content_type="application/json"), path, "post")  # 422
+        deep = b"[" * 100_000
+        answer = book(data=deep, content_type="application/json")
+        assert answer.get_json()["error"] == "too_deep"
+        spec.check(answer, path, "post")  # 400 too_deep
         answer = book(data=b"x" * (3 * 1024 * 1024), content_type="application/json")
         spec.check(answer, path, "post")  # 413
     assert spec.statuses(path, "post") == {"201", "409", "422", "400", "401", "403", "413"}
