@@ -87,7 +87,7 @@ NAV: list[NavEntry] = [
     NavEntry(
         "auth.profile",
         _l("Profile"),
-        "person",
+        "profile",  # not People's icon: both sit in a street educator's bar
         Permission.PROFILE,
         _l("Your language, your password, log out."),
     ),
