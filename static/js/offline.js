@@ -140,7 +140,9 @@
   // A number as the page's language writes it ("1,3" in French and Dutch).
   function numberText(value, digits) {
     try {
-      return new Intl.NumberFormat(locale(), { maximumFractionDigits: digits }).format(value);
+      // English as the server writes it (Babel's "en": 7.5); fr-BE and nl-BE: 7,5.
+      var tag = document.documentElement.lang === "en" ? "en" : locale();
+      return new Intl.NumberFormat(tag, { maximumFractionDigits: digits }).format(value);
     } catch (e) {
       return String(value);
     }
