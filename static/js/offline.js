@@ -955,7 +955,6 @@
         badge.appendChild(svg);
       }
     }
-    if (!offline && !numbers.problems && !numbers.pending) { badge.appendChild(document.createTextNode("✓")); }
     // The words are the link's name (what is seen is what is read); the title adds
     // since when the phone is offline.
     var parts = badge.childNodes.length ? [badge] : [];
