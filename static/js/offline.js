@@ -1609,7 +1609,8 @@
 
   function leave(url) {
     var target = new URL(url, window.location.href);
-    if (target.pathname === window.location.pathname && target.search === window.location.search) {
+    if (target.hash && target.pathname === window.location.pathname &&
+        target.search === window.location.search) {
       // Only the #part changes (the maraude's summary): the browser does not load the
       // page again, so its status line is cleared here and the page drawn again.
       document.querySelectorAll("[data-offline-status]").forEach(function (status) {
