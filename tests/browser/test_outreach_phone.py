@@ -396,3 +396,33 @@ def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):
     box = summary.bounding_box()
     assert box is not None and box["y"] < 400  # first on the screen
     assert_accessible(page)
+
+
+def test_the_offline_page_leads_on_and_the_list_refreshes_after_a_sync(phone: BrowserContext):
+    tag = secrets.token_hex(3)
+    page = phone.new_page()
+    english(page, "rue2")
+    open_form(page)
+    phone.set_offline(True)
+    record(page, PLACES[0], nickname=f"Nuit {tag}")
+    # A page the phone does not keep: the offline page, no dead end any more.
+    page.goto("/menu")
+    home = page.locator("[data-offline-home]")
+    expect(home).to_be_visible()
+    expect(home.locator("[data-offline-waiting]")).to_have_text(
+        re.compile(r"^1 change waits on this phone")
+    )
+    for path in OFFLINE_VIEWS:
+        expect(home.locator(f"a[href='{path}']")).to_be_visible()
+    assert_accessible(page)
+    home.locator("a[href='/outreach/']").tap()
+    expect(page).to_have_url(re.compile(r"/outreach/$"))
+    expect(page.locator("[data-pending-list]")).to_contain_text(f"Nuit {tag}")
+    expect(page.locator("#recent-encounters-section")).not_to_contain_text(f"Nuit {tag}")
+    # Back online: sent, and the team's list (drawn by the server) shows it, no reload.
+    phone.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#recent-encounters-section")).to_contain_text(
+        f"Nuit {tag}", timeout=15_000
+    )
+    expect(page.locator("#pending-encounters")).to_be_hidden()
