@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import notifications.services as notify
@@ -176,6 +176,20 @@ def alert_for(
     )
     text_alert(session, actor, alert)
     return alert
+
+
+def _open_alerts_query(user: User, query: Any) -> Any:
+    query = query.where(MinorAlert.acknowledged_at.is_(None))
+    if user.team_id is not None and user.role in access.TEAM_ROLES:
+        return query.where(
+            (MinorAlert.alert_user_id == user.id) | (MinorAlert.team_id == user.team_id)
+        )
+    return query.where(MinorAlert.alert_user_id == user.id)
+
+
+def count_open_alerts(session: Session, user: User) -> int:
+    """How many alerts wait for `user` (the menu's badge)."""
+    return session.scalar(_open_alerts_query(user, select(func.count(MinorAlert.id)))) or 0
 
 
 def open_alerts(session: Session, user: User) -> list[MinorAlert]:

@@ -137,3 +137,15 @@ def test_the_minor_box_is_hidden_when_the_age_is_already_under_18(login):
     box = text_of(response).split("data-minor-box")[1].split(">")[0]
     assert "hidden" in box
     assert "Under 18 all the same" in text_of(rue1.get("/outreach/encounters/new"))
+
+
+def test_the_people_menu_entry_counts_the_alerts_waiting(login, db):
+    rue2 = login("rue2")
+    before = text_of(rue2.get("/outreach/"))
+    assert 'class="nav-badge"' not in before or "alert" in before
+    form = new_minor()
+    assert login("rue1").post("/outreach/encounters/new", form).status_code == 302
+    count = minors.count_open_alerts(db, accounts.find_user(db, "rue2"))
+    assert count == len(minors.open_alerts(db, accounts.find_user(db, "rue2"))) and count >= 1
+    page = text_of(login("rue2").get("/outreach/"))
+    assert f'<span class="nav-badge">{count}<span class="visually-hidden">' in page
