@@ -958,7 +958,16 @@
     // The words are the link's name (what is seen is what is read); the title adds
     // since when the phone is offline.
     var parts = badge.childNodes.length ? [badge] : [];
-    parts.push(el("span", { class: "sync-text", text: words }));
+    // Each part kept whole on its line ("Hors ligne" / "· 3 en attente").
+    var pieces = words.split(" · ").map(function (piece, index) {
+      return el("span", { class: "sync-part", text: (index ? "· " : "") + piece });
+    });
+    var text = el("span", { class: "sync-text" });
+    pieces.forEach(function (piece, index) {
+      if (index) { text.appendChild(document.createTextNode(" ")); }
+      text.appendChild(piece);
+    });
+    parts.push(text);
     link.replaceChildren.apply(link, parts);
     link.setAttribute("data-state", kind);
     link.setAttribute("data-rendered", key);
