@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 
 from core import accounts, clock
 from core.accounts import Team
-from outreach import identity, maraudes, referrals, services
-from outreach.models import Encounter, Maraude, Place, Referral, ServicePartner
+from outreach import identity, maraudes, minors, referrals, services
+from outreach.models import (
+    Encounter,
+    Maraude,
+    OutreachTeamSettings,
+    Place,
+    Referral,
+    ServicePartner,
+)
 
 NAMESPACE = uuid.UUID("5f0c1a57-4e11-4b3a-9d0e-7e2a6c1f0b21")
 
@@ -90,6 +97,7 @@ def seed(session: Session) -> dict[str, int]:
     people = {key: rest for key, *rest in PEOPLE}
     created = 0
     now = clock.now().replace(second=0, microsecond=0)
+    _seed_protective_path(session, actor)  # before the encounters: a minor is among them
     _seed_maraudes(session, actor, now)
     maraude_of = {e: key for key, *_rest, encounters in MARAUDES for e in encounters}
     for key, person, place, days_ago, contact_type, needs, given, note in ENCOUNTERS:
@@ -156,6 +164,23 @@ def _end_maraudes(session: Session, actor: accounts.User) -> None:
         maraudes.end(
             session, actor, maraudes.MaraudeEnd(maraude.id, ended, km, ""), client_at=ended
         )
+
+
+def _seed_protective_path(session: Session, actor: accounts.User) -> None:
+    """The demo team tells Lotte (rue2) and the SAJ about minors (once: a path changed
+    or removed later by the coordinator is left as it is)."""
+    admin = accounts.find_user(session, "admin")
+    colleague = accounts.find_user(session, "rue2")
+    if admin is None or actor.team_id is None:
+        return
+    if session.get(OutreachTeamSettings, actor.team_id) is not None:
+        return
+    minors.set_protective_path(
+        session,
+        admin,
+        actor.team_id,
+        {"user_id": colleague.id if colleague else None, "contact": "SAJ de Bruxelles"},
+    )
 
 
 def _seed_follow_up(session: Session, actor: accounts.User, now: datetime) -> dict[str, int]:

@@ -12,17 +12,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import notifications.services as notify
 from core import audit, clock, sync, text
 from core.accounts import User
-from core.ids import parse_id
+from core.ids import parse_id, parse_uuid
 from core.sync import FieldError, Invalid
 from outreach import access, services
 from outreach.models import Encounter, MinorAlert, OutreachTeamSettings, Person
 
 CONTACT_MAX = 200
+
+# The SMS to the named colleague says only that something waits in Terrain: no name,
+# age, place or time of the minor ever leaves by SMS (docs/outreach.md, "Minors").
+SMS_TEMPLATE = "outreach_minor_alert"
+# A colleague "wishes" these SMS when their contact (SMS > Contacts, linked to their
+# account) consents to the category "service_change": work news, not reminders.
+SMS_CATEGORY = "service_change"
+# Not urgent: quiet hours apply. Immediate danger is for 112 on the spot; the alert is
+# for the follow-up, and it waits in Terrain for the whole team meanwhile.
+SMS_URGENT = False
+
+notify.register_kind(
+    notify.TemplateKind(
+        code=SMS_TEMPLATE,
+        category=SMS_CATEGORY,
+        placeholders=(),
+        defaults={
+            "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
+            "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
+            "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
+        },
+    )
+)
 
 
 def team_settings(session: Session, team_id: int) -> OutreachTeamSettings:
@@ -30,6 +54,58 @@ def team_settings(session: Session, team_id: int) -> OutreachTeamSettings:
     settings = session.get(OutreachTeamSettings, team_id)
     return settings or OutreachTeamSettings(
         team_id=team_id, protective_user_id=None, protective_contact=""
+    )
+
+
+def has_path(settings: OutreachTeamSettings) -> bool:
+    """Whether the team named somebody to tell about a minor."""
+    return settings.protective_user_id is not None or bool(settings.protective_contact)
+
+
+def names_a_minor(session: Session, team_id: int, data: Mapping[str, Any]) -> bool:
+    """Whether an encounter's data (a form, an op) is about a minor, before it is saved:
+    a known person of the team who is one, or a new person under 18 or flagged."""
+    person_id = parse_uuid(str(data.get("person_id") or ""))
+    person = session.get(Person, person_id) if person_id else None
+    if person is not None and person.team_id == team_id:
+        return services.resolve_merged(session, person).is_minor
+    return data.get("age_band") == "under_18" or data.get("minor") in (True, "true", "1", "on")
+
+
+def require_path(session: Session, team_id: int, data: Mapping[str, Any]) -> None:
+    """Refuse a new encounter with a minor while the team has nobody to tell (the form's
+    rule; an op already queued on a phone is stored anyway, see `alert_for`)."""
+    if names_a_minor(session, team_id, data) and not has_path(team_settings(session, team_id)):
+        raise Invalid({"minor_path": FieldError("no_protective_path")})
+
+
+def wants_sms(session: Session, user_id: int) -> bool:
+    """Whether this colleague asked for the alerts by SMS (consent of their contact)."""
+    contact = notify.contact_for_user(session, user_id)
+    if contact is None:
+        return False
+    return notify.reachability(session, contact, SMS_CATEGORY).reason not in (
+        "no_consent",
+        "withdrawn",
+    )
+
+
+def text_alert(session: Session, actor: User | None, alert: MinorAlert) -> Any:
+    """The SMS telling the named colleague that an alert waits (once per alert and
+    colleague: the key), when they asked for it; None otherwise."""
+    if alert.alert_user_id is None or not wants_sms(session, alert.alert_user_id):
+        return None
+    contact = notify.contact_for_user(session, alert.alert_user_id)
+    assert contact is not None
+    return notify.enqueue(
+        session,
+        key=f"outreach:minor-alert:{alert.id}:{alert.alert_user_id}",
+        contact=contact,
+        category=SMS_CATEGORY,
+        template=SMS_TEMPLATE,
+        values={},
+        urgent=SMS_URGENT,
+        actor=actor,
     )
 
 
@@ -70,7 +146,10 @@ def set_protective_path(
 def alert_for(
     session: Session, actor: User, person: Person, encounter: Encounter
 ) -> MinorAlert | None:
-    """Record the alert of an encounter with a minor (None when the person is not one)."""
+    """Record the alert of an encounter with a minor (None when the person is not one) and
+    text the named colleague. Without a protective path the alert is still recorded (an
+    op queued on a phone before the path was removed is never lost): it says "nobody to
+    tell" to the team and its coordinator."""
     if not person.is_minor:
         return None
     settings = team_settings(session, person.team_id)
@@ -92,7 +171,22 @@ def alert_for(
         entity_id=alert.id,
         details={"to_user": alert.alert_user_id, "to_contact": bool(alert.alert_contact)},
     )
+    text_alert(session, actor, alert)
     return alert
+
+
+def _open_alerts_query(user: User, query: Any) -> Any:
+    query = query.where(MinorAlert.acknowledged_at.is_(None))
+    if user.team_id is not None and user.role in access.TEAM_ROLES:
+        return query.where(
+            (MinorAlert.alert_user_id == user.id) | (MinorAlert.team_id == user.team_id)
+        )
+    return query.where(MinorAlert.alert_user_id == user.id)
+
+
+def count_open_alerts(session: Session, user: User) -> int:
+    """How many alerts wait for `user` (the menu's badge)."""
+    return session.scalar(_open_alerts_query(user, select(func.count(MinorAlert.id)))) or 0
 
 
 def open_alerts(session: Session, user: User) -> list[MinorAlert]:

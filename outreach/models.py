@@ -197,6 +197,11 @@ class MinorAlert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    @property
+    def nobody_to_tell(self) -> bool:
+        """Saved while the team had no protective path (an op from a phone's outbox)."""
+        return self.alert_user_id is None and not self.alert_contact
+
 
 class ServicePartner(Base):
     """An external service of the directory (night shelter, medical centre…)."""

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import sync as sync_views
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
+    from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
 
     db.init_app(app)
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "nav_entries": nav,
             "nav_more": phone_bar(nav)[1],
             "is_current": is_current,
+            "nav_badge": nav_badge,
             "current_path": request.full_path.rstrip("?"),
             "offline_texts": offline.texts,
         }

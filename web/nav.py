@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from flask import request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from core.roles import Permission, can
 
@@ -87,7 +88,7 @@ NAV: list[NavEntry] = [
     NavEntry(
         "auth.profile",
         _l("Profile"),
-        "person",
+        "profile",  # not People's icon: both sit in a street educator's bar
         Permission.PROFILE,
         _l("Your language, your password, log out."),
     ),
@@ -101,6 +102,16 @@ PHONE_BAR_ITEMS = 5
 
 def entries_for(role: str) -> list[NavEntry]:
     return [entry for entry in NAV if can(role, entry.permission)]
+
+
+def badge(entry: NavEntry) -> int:
+    """A number on a menu entry: the minors' alerts waiting for the user, on People."""
+    if entry.endpoint != "outreach_files.people" or not current_user.is_authenticated:
+        return 0
+    from outreach import minors
+    from web import db
+
+    return minors.count_open_alerts(db.session(), current_user._get_current_object())
 
 
 def is_current(entry: NavEntry) -> bool:

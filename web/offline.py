@@ -80,6 +80,16 @@ def texts(part: str = "sentences") -> dict[str, Any]:
         "maraude_start": _("Start of a maraude"),
         "maraude_end": _("End of a maraude"),
         "change_place": _("Change to a place"),
+        # The header's words on a phone ("Offline · 3 waiting").
+        "state_online": _("Online"),
+        "state_offline": _("Offline"),
+        "all_sent_short": _("all sent"),
+        # Numbers and durations of the street pages.
+        "minutes": _("%(minutes)s min", minutes="{n}"),
+        "hours_minutes": _("%(hours)s h %(minutes)s", hours="{h}", minutes="{m}"),
+        "km": _("%(distance)s km", distance="{n}"),
+        "position": _("Latitude %(lat)s, longitude %(lon)s", lat="{lat}", lon="{lon}"),
+        "no_position": _("No position yet."),
         "pages": offline_pages(),
     }
 
@@ -119,7 +129,7 @@ def labels() -> dict[str, Any]:
             "given": _("Given or done"),
             "note": _("Note"),
             "ethos": _("Living situation (ETHOS)"),
-            "minor": _("A minor (under 18), whatever the age above"),
+            "minor": _("Under 18 all the same (the age above is only a guess)"),
             "maraude_id": _("The maraude"),
             "area": _("Area"),
             "member_ids": _("Who is out"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,6 +19,7 @@ from core import audit, clock, sync
 from core.accounts import User
 from core.ids import parse_id, parse_uuid, uuid7
 from core.roles import Permission
+from core.sync import Invalid
 from outreach import maraudes, minors, services
 from outreach.models import Maraude
 from web import db
@@ -181,6 +183,19 @@ def index():
 @requires(Permission.OUTREACH_RECORD)
 def new_encounter():
     if request.method == "POST":
+        data = _form_data()
+        try:
+            minors.require_path(db.session(), _team_id(), data)
+        except Invalid as invalid:
+            # Refused before anything is stored; the form comes back with all typed.
+            return _render_form(
+                data,
+                op_type="outreach.encounter.create",
+                op_id=str(uuid7()),
+                base_version=None,
+                errors={name: message(error) for name, error in invalid.errors.items()},
+                status=422,
+            )
         return _send("outreach.encounter.create", None)
     return _offline_page(
         _render_form(
@@ -215,18 +230,34 @@ def edit_encounter(encounter_id: str):
 
 
 def _minor_notice(session: Any, team_id: int) -> str:
-    """What the form says when the person met is a minor: who the team alerts."""
+    """What the form says when the person met is a minor: exactly who is told, and how."""
     settings = minors.team_settings(session, team_id)
-    who = []
-    if settings.protective_user_id is not None:
-        user = session.get(User, settings.protective_user_id)
-        if user is not None:
-            who.append(user.display_name)
+    if not minors.has_path(settings):
+        return message(minors_refusal())
+    parts = [_("A minor.")]
+    user = (
+        session.get(User, settings.protective_user_id)
+        if settings.protective_user_id is not None
+        else None
+    )
+    if user is not None:
+        if minors.wants_sms(session, user.id):
+            parts.append(_("%(name)s will be told in Terrain and by SMS.", name=user.display_name))
+        else:
+            parts.append(_("%(name)s will be told in Terrain.", name=user.display_name))
     if settings.protective_contact:
-        who.append(settings.protective_contact)
-    if not who:
-        return _("A minor: the team's coordinator will be told (no protective path is set).")
-    return _("A minor: %(who)s will be told.", who=_(" and ").join(who))
+        parts.append(
+            _(
+                "The alert asks the team to contact %(contact)s.",
+                contact=settings.protective_contact,
+            )
+        )
+    return " ".join(parts)
+
+
+def minors_refusal() -> Any:
+    """The error of a minor's encounter while the team has no protective path."""
+    return sync.FieldError("no_protective_path")
 
 
 def _banner(session: Any) -> dict[str, Any] | None:
@@ -252,7 +283,6 @@ def _phone_texts() -> dict[str, str]:
         "distance_m": _("%(distance)s m", distance="{n}"),
         "distance_km": _("%(distance)s km", distance="{n}"),
         "summary_local": _("Counted on this phone; the server completes it once sent."),
-        "hours": _("%(hours)s h", hours="{n}"),
         "last_visit": _("Last visit: %(time)s", time="{time}"),
         "never": _("No visit yet"),
         "not_sent": _("On this phone, not sent yet"),
@@ -267,8 +297,27 @@ def _phone_context(session: Any, team_id: int) -> dict[str, Any]:
         "phone_data": {
             "texts": _phone_texts(),
             "minor_notice": _minor_notice(session, team_id),
+            # Read offline too (the page is kept): the form refuses before queuing.
+            "minor_path": minors.has_path(minors.team_settings(session, team_id)),
+            "minor_refused": message(minors_refusal()),
         },
     }
+
+
+def duration_text(minutes: float) -> str:
+    """A time out in hours and minutes ("1 h 05", "25 min"), as offline.js writes it."""
+    whole = max(0, round(minutes))
+    hours, rest = divmod(whole, 60)
+    if not hours:
+        return _("%(minutes)s min", minutes=rest)
+    return _("%(hours)s h %(minutes)s", hours=hours, minutes=f"{rest:02d}")
+
+
+def km_text(km: float | None) -> str:
+    """Kilometres as the page's language writes them ("1,3 km" in French)."""
+    if km is None:
+        return ""
+    return _("%(distance)s km", distance=format_decimal(km, format="#,##0.#"))
 
 
 def _after_applied(op_type: str, answer: dict[str, Any]):
@@ -357,6 +406,10 @@ def maraude_summary(maraude_id: str):
         maraude=found,
         summary=maraudes.summary(session, found),
         members=[session.get(User, member) for member in found.member_ids],
+        time_out=duration_text((found.ended_at - found.started_at).total_seconds() / 60)
+        if found.ended_at
+        else "",
+        km_text=km_text(found.km),
     )
 
 

@@ -503,6 +503,7 @@ def _alerts_page(errors: dict[str, str] | None = None, status: int = 200):
         people=people,
         encounters=encounters,
         users=users_by_id(session, [alert.alert_user_id for alert in alerts]),
+        can_set_path=can(user.role, Permission.OUTREACH_SETTINGS),
         labels=LABELS,
         errors=errors or {},
         status=status,

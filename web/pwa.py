@@ -115,10 +115,34 @@ def _mark_user_pages(response: Response) -> Response:
     return response
 
 
+def offline_menu() -> list[tuple[str, str]]:
+    """Every page a phone may keep for offline use, with its name (whoever the user)."""
+    return [
+        (url_for("outreach.new_encounter"), _("New encounter")),
+        (url_for("outreach.index"), _("Encounters")),
+        (url_for("outreach.maraude"), _("The maraude")),
+        (url_for("outreach.places"), _("Places")),
+        (url_for("sync.outbox"), _("To send")),
+    ]
+
+
 @bp.route("/offline")
 @public
 def offline():
-    response = current_app.make_response(render_template("pwa/offline.html"))
+    response = current_app.make_response(
+        render_template(
+            "pwa/offline.html",
+            offline_menu=offline_menu(),
+            offline_page_texts={
+                "none": _("Nothing waits on this phone."),
+                "one": _("1 change waits on this phone; it is sent when the network is back."),
+                "many": _(
+                    "%(count)s changes wait on this phone; they are sent when the network is back.",
+                    count="{n}",
+                ),
+            },
+        )
+    )
     # The worker stores this page itself; the browser's HTTP cache must not.
     response.headers["Cache-Control"] = "no-cache"
     return response

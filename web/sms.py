@@ -153,6 +153,7 @@ TEMPLATE_LABELS = {
     "reply_cancelled": _l("Answer to NO"),
     "reply_stopped": _l("Answer to STOP"),
     "reply_received": _l("Answer to another message"),
+    "outreach_minor_alert": _l("Street: an alert waits (minor met)"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),

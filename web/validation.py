@@ -144,6 +144,10 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "after_end": _("The start must be before the end of the maraude."),
         "before_start": _("The end must be after the start of the maraude."),
         "unknown_user": _("Choose people of your team from the list."),
+        "no_protective_path": _(
+            "Your team has nobody to tell about minors yet. Ask your coordinator to set the "
+            "protective path (Settings), then save again: nothing you typed is lost."
+        ),
         "unknown_alert": _("This alert is not for you, or it was already dealt with."),
         "unknown_partner": _("Choose a service from the directory."),
         "unknown_team": _("Choose a CPAS service from the list."),

@@ -137,6 +137,26 @@
     return (document.documentElement.lang || "fr") + "-BE";
   }
 
+  // A number as the page's language writes it ("1,3" in French and Dutch).
+  function numberText(value, digits) {
+    try {
+      // English as the server writes it (Babel's "en": 7.5); fr-BE and nl-BE: 7,5.
+      var tag = document.documentElement.lang === "en" ? "en" : locale();
+      return new Intl.NumberFormat(tag, { maximumFractionDigits: digits }).format(value);
+    } catch (e) {
+      return String(value);
+    }
+  }
+
+  // A duration in hours and minutes ("1 h 05", "25 min"), never "0.42".
+  function durationText(minutes) {
+    minutes = Math.max(0, Math.round(minutes));
+    var hours = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    if (!hours) { return t("minutes", { n: rest }); }
+    return t("hours_minutes", { h: hours, m: (rest < 10 ? "0" : "") + rest });
+  }
+
   function format(date, options) {
     try {
       return new Intl.DateTimeFormat(locale(), options).format(date);
@@ -686,6 +706,7 @@
         return refresh().then(function () {
           // An op the server did not answer for (a short answer) is tried again later.
           if (outcome === "done" && pendingOps(state.ops).length && !state.timer) { schedule("error"); }
+          if (outcome === "done") { refreshServerLists(); }
           return outcome;
         });
       });
@@ -702,6 +723,28 @@
       return outcome;
     });
     return state.flushing;
+  }
+
+  // The team's lists the server draws (/outreach/): fetched again after a sync sent
+  // something, so what was just sent shows among the team's encounters.
+  function refreshServerLists() {
+    var sections = document.querySelectorAll("[data-refresh-after-sync][id]");
+    if (!sections.length || navigator.onLine === false) { return Promise.resolve(); }
+    var url = window.location.pathname + window.location.search;
+    return window.fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (html) {
+      if (!html) { return; }
+      var fresh = new window.DOMParser().parseFromString(html, "text/html");
+      sections.forEach(function (section) {
+        var other = fresh.getElementById(section.id);
+        if (!other) { return; }
+        var nodes = Array.prototype.map.call(other.childNodes, function (node) {
+          return document.importNode(node, true);
+        });
+        section.replaceChildren.apply(section, nodes);
+      });
+    }).catch(noop);
   }
 
   // Download what changed for this user since the last time (all of it after a reset).
@@ -869,6 +912,19 @@
     return parts.length ? parts.join(" · ") : t("all_sent");
   }
 
+  // The header's words, short enough for a 360 px phone: "Offline · 3 waiting".
+  function headerSentence(numbers, offline) {
+    var parts = [offline ? t("state_offline") : t("state_online")];
+    if (numbers.problems) {
+      parts.push(numbers.problems === 1 ? t("problems_one") : t("problems_many", { n: numbers.problems }));
+    }
+    if (numbers.pending) {
+      parts.push(numbers.pending === 1 ? t("pending_one") : t("pending_many", { n: numbers.pending }));
+    }
+    if (!numbers.problems && !numbers.pending) { parts.push(t("all_sent_short")); }
+    return parts.join(" · ");
+  }
+
   function spriteUrl() {
     var use = document.querySelector("header use");
     var href = use ? (use.getAttribute("href") || "") : "";
@@ -881,8 +937,9 @@
     numbers = numbers || counts();
     var offline = isOffline();
     var sentence = indicatorSentence(numbers, offline);
+    var words = headerSentence(numbers, offline);
     var kind = numbers.problems ? "problems" : numbers.pending ? "pending" : offline ? "offline" : "ok";
-    var key = kind + "|" + sentence + "|" + (state.sending ? "1" : "0");
+    var key = kind + "|" + words + "|" + sentence + "|" + (state.sending ? "1" : "0");
     if (state.loaded) { storageSet("terrain.outbox." + state.user, JSON.stringify(numbers)); }
     if (link.getAttribute("data-rendered") === key) { return; }
     var badge = el("span", { class: "sync-badge", "aria-hidden": "true" });
@@ -898,19 +955,30 @@
         badge.appendChild(svg);
       }
     }
-    var number = numbers.problems || numbers.pending;
-    badge.appendChild(document.createTextNode(number ? String(number) : offline ? "" : "✓"));
-    link.replaceChildren(badge, el("span", { class: "sync-text", text: sentence }));
+    // The words are the link's name (what is seen is what is read); the title adds
+    // since when the phone is offline.
+    var parts = badge.childNodes.length ? [badge] : [];
+    // Each part kept whole on its line ("Hors ligne" / "· 3 en attente").
+    var pieces = words.split(" · ").map(function (piece, index) {
+      return el("span", { class: "sync-part", text: (index ? "· " : "") + piece });
+    });
+    var text = el("span", { class: "sync-text" });
+    pieces.forEach(function (piece, index) {
+      if (index) { text.appendChild(document.createTextNode(" ")); }
+      text.appendChild(piece);
+    });
+    parts.push(text);
+    link.replaceChildren.apply(link, parts);
     link.setAttribute("data-state", kind);
     link.setAttribute("data-rendered", key);
     link.setAttribute("title", sentence);
     if (state.sending) { link.setAttribute("aria-busy", "true"); } else { link.removeAttribute("aria-busy"); }
     link.hidden = false;
     // Changes after the first paint are announced (politely) to screen readers.
-    if (state.lastIndicator !== null && state.lastIndicator !== sentence) {
+    if (state.lastIndicator !== null && state.lastIndicator !== words) {
       link.setAttribute("aria-live", "polite");
     }
-    state.lastIndicator = sentence;
+    state.lastIndicator = words;
   }
 
   // The first paint, before IndexedDB answers: the counts seen last on this phone.
@@ -1316,6 +1384,11 @@
       var place = field(form, "place_name");
       if (place && !place.value.trim()) { errors.place_name = t("required"); }
     }
+    // A minor while the team has nobody to tell: refused here, before the outbox (the
+    // page, kept offline, carries the team's setting); everything typed stays.
+    if (isCreate(form) && state.phone && state.phone.minor_path === false && isMinorChoice(form)) {
+      errors.minor_path = state.phone.minor_refused || "";
+    }
     return Object.keys(errors).length ? errors : null;
   }
 
@@ -1544,6 +1617,18 @@
   }
 
   function leave(url) {
+    var target = new URL(url, window.location.href);
+    if (target.hash && target.pathname === window.location.pathname &&
+        target.search === window.location.search) {
+      // Only the #part changes (the maraude's summary): the browser does not load the
+      // page again, so its status line is cleared here and the page drawn again.
+      document.querySelectorAll("[data-offline-status]").forEach(function (status) {
+        status.textContent = "";
+        status.removeAttribute("data-kind");
+      });
+      if (window.location.hash === target.hash) { renderPhone(document); } else { window.location.hash = target.hash; }
+      return;
+    }
     window.location.assign(url);
   }
 
@@ -1639,6 +1724,7 @@
       var longitude = field(form, "longitude");
       if (latitude) { latitude.value = position.coords.latitude.toFixed(6); }
       if (longitude) { longitude.value = position.coords.longitude.toFixed(6); }
+      renderPosition(form);
       button.disabled = false;
       say(form, t("located"), "ok");
     }, function () {
@@ -1686,6 +1772,7 @@
         maraude.member_ids = (data.member_ids || []).map(Number).concat([Number(op.user)]);
       } else {
         maraude.ended_at = data.ended_at;
+        maraude.km = data.km;
       }
     });
     return all;
@@ -1742,21 +1829,26 @@
   function renderMaraudePage(root, running) {
     var sections = root.querySelectorAll("[data-maraude-when]");
     if (!sections.length) { return; }
+    var match = /(?:^#|&)ended=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
+    var box = root.querySelector("[data-maraude-summary]");
+    // Just ended: the summary alone (a fresh "Start" form under it read as a failure).
+    var summaryShown = box ? renderSummaryOf(box, match ? match[1] : null) : false;
     sections.forEach(function (section) {
       var form = section.querySelector("form");
       if (form && (isDraft(form) || form.querySelector("[aria-invalid]"))) { section.hidden = false; return; }
-      section.hidden = section.getAttribute("data-maraude-when") !== (running ? "running" : "none");
+      section.hidden = summaryShown || section.getAttribute("data-maraude-when") !== (running ? "running" : "none");
     });
-    var match = /(?:^#|&)ended=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
-    var box = root.querySelector("[data-maraude-summary]");
-    if (box) { renderSummaryOf(box, match ? match[1] : null); }
+    // One "End the maraude" per screen: the end form is here, the banner's link goes.
+    root.querySelectorAll("[data-maraude-banner] [data-banner-end]").forEach(function (link) {
+      link.hidden = true;
+    });
   }
 
   // The summary of a maraude ended on this phone: the server's when everything is sent
   // (the end's answer carries it), else counted here from what the phone holds.
   function renderSummaryOf(box, maraudeId) {
     var maraude = maraudeId ? knownMaraudes()[maraudeId] : null;
-    if (!maraude || !maraude.ended_at) { box.hidden = true; return; }
+    if (!maraude || !maraude.ended_at) { box.hidden = true; return false; }
     var encounters = maraudeEncounters(maraudeId);
     var waiting = maraude.waiting || encounters.some(function (data) { return !state.encounters[data.id]; });
     var numbers = maraude.summary && !waiting ? maraude.summary : null;
@@ -1769,16 +1861,26 @@
         var isNew = known ? wall(known.first_seen_at) >= wall(maraude.started_at) : Boolean(data.nickname || data.description);
         if (isNew) { fresh[data.person_id] = true; }
       });
-      var hours = (wallMs(maraude.ended_at) - wallMs(maraude.started_at)) / 3600000;
       numbers = {
         contacts: encounters.length, people: Object.keys(people).length,
-        new_people: Object.keys(fresh).length, hours: isNaN(hours) ? null : Math.round(hours * 100) / 100
+        new_people: Object.keys(fresh).length
       };
     }
-    ["contacts", "people", "new_people", "hours"].forEach(function (name) {
+    // Hours out from the two times the phone holds (the server's figure is the same,
+    // rounded); shown in hours and minutes.
+    var minutes = (wallMs(maraude.ended_at) - wallMs(maraude.started_at)) / 60000;
+    if (isNaN(minutes) && typeof numbers.hours === "number") { minutes = numbers.hours * 60; }
+    var km = maraude.km === "" || maraude.km === null || maraude.km === undefined ? NaN :
+      Number(String(maraude.km).replace(",", "."));
+    var shown = {
+      contacts: String(numbers.contacts), people: String(numbers.people),
+      new_people: String(numbers.new_people),
+      hours: isNaN(minutes) ? "—" : durationText(minutes),
+      km: isNaN(km) ? "—" : t("km", { n: numberText(km, 1) })
+    };
+    Object.keys(shown).forEach(function (name) {
       var cell = box.querySelector('[data-summary="' + name + '"]');
-      var value = numbers[name];
-      if (cell) { cell.textContent = value === null || value === undefined ? "—" : String(value); }
+      if (cell && cell.textContent !== shown[name]) { cell.textContent = shown[name]; }
     });
     var note = box.querySelector("[data-summary-note]");
     if (note) { note.textContent = waiting ? tp("summary_local") : ""; }
@@ -1787,7 +1889,9 @@
     if (wasHidden) {
       var title = box.querySelector("h2");
       if (title) { title.focus(); }
+      window.scrollTo(0, 0);
     }
+    return true;
   }
 
   // The maraude an encounter (or the end) is about: the one under way on this phone.
@@ -1899,7 +2003,7 @@
 
   function distanceText(m) {
     if (m < 1000) { return tp("distance_m", { n: Math.round(m / 10) * 10 }); }
-    return tp("distance_km", { n: (m / 1000).toFixed(1) });
+    return tp("distance_km", { n: numberText(m / 1000, 1) });
   }
 
   var NEARBY = 3;
@@ -1946,6 +2050,19 @@
       latitude.value = state.fix.lat.toFixed(6);
       longitude.value = state.fix.lon.toFixed(6);
     }
+    renderPosition(form);
+  }
+
+  // The new place's position as one line of words (the two boxes stay folded).
+  function renderPosition(form) {
+    var line = form.querySelector("[data-position-text]");
+    if (!line) { return; }
+    var lat = Number(String((field(form, "latitude") || {}).value || "").replace(",", "."));
+    var lon = Number(String((field(form, "longitude") || {}).value || "").replace(",", "."));
+    var empty = !String((field(form, "latitude") || {}).value || "").trim();
+    var text = empty || !isFinite(lat) || !isFinite(lon) ? t("no_position") :
+      t("position", { lat: numberText(lat, 5), lon: numberText(lon, 5) });
+    if (line.textContent !== text) { line.textContent = text; }
   }
 
   // One position when the form opens (if the phone already allows it) or on request:
@@ -1980,11 +2097,10 @@
     if (again) { again.focus({ preventScroll: true }); }
   }
 
-  // "A minor: <who> will be told" while the person chosen is one.
-  function renderMinor(form) {
-    var notice = form.querySelector("[data-minor-notice]");
+  // Whether the person chosen in the form is a minor (as the phone knows them).
+  function isMinorChoice(form) {
     var option = selectedOption(field(form, "person_id"));
-    if (!notice || !option) { return; }
+    if (!option) { return false; }
     var minor;
     if (option.hasAttribute("data-new")) {
       var band = field(form, "age_band");
@@ -2001,7 +2117,19 @@
         });
       }
     }
-    notice.hidden = !minor;
+    return minor;
+  }
+
+  // "A minor: <who> will be told" while the person chosen is one.
+  function renderMinor(form) {
+    var notice = form.querySelector("[data-minor-notice]");
+    if (!notice) { return; }
+    notice.hidden = !isMinorChoice(form) && !form.querySelector("#minor_path-error");
+    // "Under 18 all the same" means nothing once the age chosen is under 18.
+    var band = field(form, "age_band");
+    form.querySelectorAll("[data-minor-box]").forEach(function (box) {
+      box.hidden = Boolean(band && band.value === "under_18");
+    });
   }
 
   function setupPhone(form) {
@@ -2283,6 +2411,7 @@
     if (control && control.form && control.form.matches("form[data-offline-op]")) {
       if (control instanceof HTMLSelectElement) { toggleNewFields(control.form); }
       fillCoordinates(control.form);
+      renderPosition(control.form);
       renderQuickPeople(control.form);
       renderNearby(control.form);
       renderMinor(control.form);
@@ -2356,7 +2485,44 @@
     });
   }
 
+  // The offline page (the same for every user of the phone): the pages the worker keeps
+  // for the user they belong to, and how many of that user's changes wait.
+  function renderOfflineHome(home) {
+    var texts = readJson("terrain-offline-page") || {};
+    if (!window.caches || !window.indexedDB) { return; }
+    window.caches.open(PAGES_CACHE).then(function (cache) {
+      return cache.keys().then(function (requests) {
+        return Promise.all(requests.map(function (request) {
+          return cache.match(request, { ignoreVary: true }).then(function (hit) {
+            return { path: new URL(request.url).pathname, user: hit ? hit.headers.get("X-Terrain-User") : null };
+          });
+        }));
+      });
+    }).then(function (pages) {
+      var kept = {};
+      var user = null;
+      pages.forEach(function (page) {
+        if (page.user) { user = page.user; kept[page.path] = true; }
+      });
+      if (!user) { return undefined; }
+      var shown = 0;
+      home.querySelectorAll("[data-offline-entry]").forEach(function (item) {
+        item.hidden = !kept[item.getAttribute("data-offline-entry")];
+        if (!item.hidden) { shown += 1; }
+      });
+      home.hidden = shown === 0;
+      return openDb().then(function () { return userOps(user); }).then(function (ops) {
+        var waiting = pendingOps(ops).length + problems(ops).length;
+        var line = home.querySelector("[data-offline-waiting]");
+        var text = waiting === 1 ? texts.one : waiting ? String(texts.many || "").split("{n}").join(String(waiting)) : texts.none;
+        if (line) { line.textContent = text || ""; }
+      });
+    }).catch(noop);
+  }
+
   function start() {
+    var home = document.querySelector("[data-offline-home]");
+    if (home) { renderOfflineHome(home); return; }
     state.user = meta("terrain-user");
     readTexts();
     if (!state.user) { return; } // nobody logged in: nothing of anybody is shown

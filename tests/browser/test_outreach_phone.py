@@ -20,8 +20,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import accounts
+from outreach import minors
 from outreach.demo import demo_id
-from outreach.models import Encounter, Maraude
+from outreach.models import Encounter, Maraude, MinorAlert, Person
 from tests.browser.helpers import (
     LiveServer,
     assert_accessible,
@@ -174,8 +176,16 @@ def test_a_maraude_offline_with_10_encounters_at_3_places_syncs_once(
     expect(summary.locator("[data-summary=contacts]")).to_have_text("10")
     expect(summary.locator("[data-summary=people]")).to_have_text("8")
     expect(summary.locator("[data-summary=new_people]")).to_have_text("6")
+    expect(summary.locator("[data-summary=km]")).to_have_text("7.5 km")
+    expect(summary.locator("[data-summary=hours]")).to_have_text(
+        re.compile(r"^(\d+ h \d\d|\d+ min)$")
+    )
     expect(page.locator("[data-maraude-banner]")).to_be_hidden()
-    expect(page.locator("form[data-offline-op='outreach.maraude.start']")).to_be_visible()
+    # The summary first and alone: no fresh start form under it, no "Sending…" left.
+    expect(page.locator("form[data-offline-op='outreach.maraude.start']")).to_be_hidden()
+    expect(page.locator("form[data-offline-op='outreach.maraude.end']")).to_be_hidden()
+    expect(page.locator("[data-offline-status]")).not_to_have_text("Sending…")
+    expect(indicator(page)).to_have_text("Offline · 12 waiting")
 
     # Back online: everything goes, once.
     phone.set_offline(False)
@@ -247,7 +257,9 @@ def test_a_minor_shows_who_the_team_alerts_and_the_search_filters(phone: Browser
     entry.locator("select[name=person_id]").select_option(index=0)
     entry.locator("[name=age_band]").select_option("under_18")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text("A minor:")
+    expect(notice).to_contain_text("A minor. Lotte Peeters will be told in Terrain")
+    # "Under 18 all the same" means nothing once the age says under 18: hidden.
+    expect(entry.locator("[data-minor-box]")).to_be_hidden()
     entry.locator("[name=age_band]").select_option("18_25")
     expect(notice).to_be_hidden()
     entry.locator("[name=minor]").check()
@@ -295,3 +307,122 @@ def test_the_phone_pages_are_accessible_at_360_px(phone: BrowserContext):
     page.locator("form[data-offline-op='outreach.maraude.end'] button[type=submit]").tap()
     expect(page.locator("[data-maraude-summary]")).to_be_visible()
     assert_accessible(page)
+
+
+def set_path(sessions: sessionmaker[Session], user: str | None, contact: str) -> None:
+    with sessions() as session:
+        admin = accounts.find_user(session, "admin")
+        team_id = accounts.find_user(session, "rue1").team_id
+        colleague = accounts.find_user(session, user) if user else None
+        minors.set_protective_path(
+            session,
+            admin,
+            team_id,
+            {"user_id": colleague.id if colleague else "", "contact": contact},
+        )
+        session.commit()
+
+
+def test_a_minor_without_then_with_a_protective_path(
+    phone: BrowserContext, sessions: sessionmaker[Session]
+):
+    tag = secrets.token_hex(3)
+    set_path(sessions, None, "")
+    try:
+        page = phone.new_page()
+        english(page, "rue1")
+        # The header says it in words on a 360 px phone.
+        expect(indicator(page)).to_have_text("Online · all sent")
+        open_form(page)
+        phone.set_offline(True)
+        entry = form(page)
+        entry.locator("select[name=person_id]").select_option(index=0)
+        entry.locator("[name=nickname]").fill(f"Petit {tag}")
+        entry.locator("[name=age_band]").select_option("under_18")
+        notice = entry.locator("[data-minor-notice]")
+        expect(notice).to_contain_text("Your team has nobody to tell about minors yet.")
+        save(page)
+        # Refused on the phone, before the outbox: nothing queued, everything kept.
+        expect(page.locator("[data-offline-status]")).to_contain_text("nothing you typed is lost")
+        assert outbox(page)["ops"] == []
+        expect(entry.locator("[name=nickname]")).to_have_value(f"Petit {tag}")
+        assert_accessible(page)
+    finally:
+        set_path(sessions, "rue2", "SAJ de Bruxelles")
+    phone.set_offline(False)
+    page.reload()
+    expect(form(page)).to_have_attribute("data-phone-ready", "")
+    entry = form(page)
+    entry.locator("select[name=person_id]").select_option(index=0)
+    entry.locator("[name=nickname]").fill(f"Petit {tag}")
+    entry.locator("[name=age_band]").select_option("under_18")
+    expect(entry.locator("[data-minor-notice]")).to_contain_text(
+        "Lotte Peeters will be told in Terrain"
+    )
+    expect(entry.locator("[data-minor-notice]")).to_contain_text("SAJ de Bruxelles")
+    # The save button stays in reach at the bottom of the screen (sticky).
+    button = entry.locator("button[type=submit]")
+    expect(button).to_be_in_viewport()
+    save(page)
+    wait_for_outbox(page, "(o) => o.ops.length === 0")
+    with sessions() as session:
+        person = session.scalar(select(Person).where(Person.nickname == f"Petit {tag}"))
+        assert person is not None
+        alert = session.scalar(select(MinorAlert).where(MinorAlert.person_id == person.id))
+        assert alert is not None and alert.alert_user_id == accounts.find_user(session, "rue2").id
+
+
+def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):
+    page = phone.new_page()
+    english(page, "rue1")  # rue2 may have a maraude left under way by the test above
+    page.goto("/outreach/maraude")
+    page.locator("form[data-offline-op='outreach.maraude.start'] button[type=submit]").tap()
+    expect(page).to_have_url(re.compile(r"/outreach/encounters/new$"))
+    page.goto("/outreach/maraude")
+    end_form = page.locator("form[data-offline-op='outreach.maraude.end']")
+    expect(end_form.get_by_label("End time")).to_be_visible()
+    # One "End the maraude" on the screen: the banner's link is not repeated here.
+    expect(page.locator("[data-banner-end]")).to_be_hidden()
+    end_form.locator("[name=km]").fill("1,3")
+    end_form.locator("button[type=submit]").tap()
+    summary = page.locator("[data-maraude-summary]")
+    expect(summary).to_be_visible()
+    expect(summary.locator("[data-summary=km]")).to_have_text("1.3 km")
+    expect(summary.locator("[data-summary=hours]")).to_have_text(re.compile(r"^\d+ min$"))
+    expect(summary.locator("[data-summary-note]")).to_have_text("")  # the server's figures
+    expect(end_form).to_be_hidden()
+    expect(page.locator("form[data-offline-op='outreach.maraude.start']")).to_be_hidden()
+    expect(page.locator("[data-offline-status]")).to_have_text("")
+    box = summary.bounding_box()
+    assert box is not None and box["y"] < 400  # first on the screen
+    assert_accessible(page)
+
+
+def test_the_offline_page_leads_on_and_the_list_refreshes_after_a_sync(phone: BrowserContext):
+    tag = secrets.token_hex(3)
+    page = phone.new_page()
+    english(page, "rue2")
+    open_form(page)
+    phone.set_offline(True)
+    record(page, PLACES[0], nickname=f"Nuit {tag}")
+    # A page the phone does not keep: the offline page, no dead end any more.
+    page.goto("/menu")
+    home = page.locator("[data-offline-home]")
+    expect(home).to_be_visible()
+    expect(home.locator("[data-offline-waiting]")).to_have_text(
+        re.compile(r"^1 change waits on this phone")
+    )
+    for path in OFFLINE_VIEWS:
+        expect(home.locator(f"a[href='{path}']")).to_be_visible()
+    assert_accessible(page)
+    home.locator("a[href='/outreach/']").tap()
+    expect(page).to_have_url(re.compile(r"/outreach/$"))
+    expect(page.locator("[data-pending-list]")).to_contain_text(f"Nuit {tag}")
+    expect(page.locator("#recent-encounters-section")).not_to_contain_text(f"Nuit {tag}")
+    # Back online: sent, and the team's list (drawn by the server) shows it, no reload.
+    phone.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#recent-encounters-section")).to_contain_text(
+        f"Nuit {tag}", timeout=15_000
+    )
+    expect(page.locator("#pending-encounters")).to_be_hidden()

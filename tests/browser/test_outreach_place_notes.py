@@ -104,4 +104,4 @@ def test_notes_changed_offline_survive_a_reload_and_are_sent_once(
     page.goto(PAGE)
     expect(page.locator("[data-place-notes]")).to_have_text(NOTES)
     expect(page.locator("[data-place-waiting]")).to_be_hidden()
-    expect(indicator(page)).to_contain_text("Everything is sent")
+    expect(indicator(page)).to_have_text("Online · all sent")

@@ -135,6 +135,11 @@ def encounters_on_server(page: Page) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def online(what: str, language: str = "fr") -> str:
+    """The header's words while online: "En ligne · tout est envoyé"."""
+    return f"{translated(language, 'Online')} · {what}"
+
+
 def indicator(page: Page):
     return page.locator("[data-sync-status]")
 
@@ -179,7 +184,7 @@ def test_encounters_made_offline_survive_a_reload_and_are_sent_once(
     tag = secrets.token_hex(3)
     log_in(page, "rue1")
     page.goto("/outreach/encounters/new")
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"))
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")))
 
     context.set_offline(True)
     new_encounter(page, f"Alpha {tag}", new_place=f"Square {tag}")
@@ -205,7 +210,11 @@ def test_encounters_made_offline_survive_a_reload_and_are_sent_once(
     expect(indicator(page)).to_contain_text(fr("%(count)s waiting", count=3))
     before, after = fr("Offline since %(time)s", time="\x00").split("\x00")
     offline_since = re.escape(before) + r"\d{2}:\d{2}" + re.escape(after)
-    expect(indicator(page)).to_have_accessible_name(re.compile(offline_since))
+    # The words say "Offline · 3 waiting"; the title adds since when.
+    expect(indicator(page)).to_have_accessible_name(
+        f"{fr('Offline')} · {fr('%(count)s waiting', count=3)}"
+    )
+    expect(indicator(page)).to_have_attribute("title", re.compile(offline_since))
     assert_accessible(page)
     # (A page that is not kept gives the offline page: the network is really gone.)
     page.goto("/profile")
@@ -227,7 +236,7 @@ def test_encounters_made_offline_survive_a_reload_and_are_sent_once(
     assert_accessible(page)
 
     context.set_offline(False)
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
     expect(page.locator("[data-outbox-section=pending]")).to_be_hidden()
     expect(page.locator("[data-sync-summary]")).to_have_text(
         fr("Nothing is waiting on this phone.")
@@ -281,7 +290,7 @@ def test_a_double_tap_on_save_makes_one_op(context: BrowserContext, page: Page):
     expect(page.locator("[data-offline-status]")).to_have_text(fr("Position filled in."))
 
     context.set_offline(False)
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
     on_server = encounters_on_server(page)
     for op in ops:
         assert len(on_server[op["data"]["id"]]) == 1
@@ -321,12 +330,10 @@ def test_conflicts_show_both_versions_and_the_user_chooses(chromium: Browser, li
         first, second = tabs["rue1"][0], tabs["rue2"][0]
 
         karim.set_offline(False)
-        expect(indicator(first)).to_have_accessible_name(
-            fr("Everything is sent"), timeout=SYNC_WAIT
-        )
+        expect(indicator(first)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
         lotte.set_offline(False)
         expect(indicator(second)).to_have_accessible_name(
-            translated("nl", "%(count)s to correct") % {"count": 2}, timeout=SYNC_WAIT
+            online(translated("nl", "%(count)s to correct") % {"count": 2}, "nl"), timeout=SYNC_WAIT
         )
 
         second.goto("/sync")
@@ -346,7 +353,7 @@ def test_conflicts_show_both_versions_and_the_user_chooses(chromium: Browser, li
         other = items.filter(has_text=f"rue2 {tag} {dropped[:8]}")
         other.get_by_role("button", name=translated("nl", "Keep the saved version")).click()
         expect(indicator(second)).to_have_accessible_name(
-            translated("nl", "Everything is sent"), timeout=SYNC_WAIT
+            online(translated("nl", "all sent"), "nl"), timeout=SYNC_WAIT
         )
         expect(second.locator("[data-outbox-section=problems]")).to_be_hidden()
         on_server = encounters_on_server(second)
@@ -391,7 +398,7 @@ def test_an_expired_session_keeps_the_outbox_until_the_next_login(
         page.locator("form[action^='/login'] button[type=submit]").click()
     expect(page).to_have_url(f"{live_server}/outreach/encounters/new")
     # The page load sends what waited.
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
     assert outbox(page)["ops"] == []
     assert len(encounters_on_server(page)[op["data"]["id"]]) == 1
 
@@ -411,7 +418,7 @@ def test_a_refused_op_is_shown_corrected_or_discarded(context: BrowserContext, p
     expect(page.locator("#note-error")).to_have_text(too_long, timeout=SYNC_WAIT)
     expect(entry.locator("[name=note]")).to_have_attribute("aria-invalid", "true")
     expect(entry.locator("[name=nickname]")).to_have_value(f"Golf {tag}")
-    expect(indicator(page)).to_have_accessible_name(fr("1 to correct"))
+    expect(indicator(page)).to_have_accessible_name(online(fr("1 to correct")))
     assert_accessible(page)
 
     # A second refused op: a time in the future.
@@ -422,7 +429,7 @@ def test_a_refused_op_is_shown_corrected_or_discarded(context: BrowserContext, p
     entry.locator("[name=occurred_at]").fill("2099-01-01T10:00")
     save(page)
     expect(page.locator("#occurred_at-error")).to_be_visible(timeout=SYNC_WAIT)
-    expect(indicator(page)).to_have_accessible_name(fr("%(count)s to correct", count=2))
+    expect(indicator(page)).to_have_accessible_name(online(fr("%(count)s to correct", count=2)))
 
     page.goto("/sync")
     problems = page.locator("[data-outbox-list=problems] > li")
@@ -453,7 +460,7 @@ def test_a_refused_op_is_shown_corrected_or_discarded(context: BrowserContext, p
     entry.locator("[name=note]").fill("Corrigé.")
     save(page)
     expect(page).to_have_url(re.compile(r"/sync$"))
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
     assert outbox(page)["ops"] == []
     golf_records = [
         records
@@ -473,7 +480,7 @@ def test_logout_waits_for_the_outbox_then_wipes_the_phone(page: Page, live_serve
     entry.locator("[name=nickname]").fill(f"India {tag}")
     entry.locator("[name=occurred_at]").fill("2099-01-01T10:00")
     save(page)
-    expect(indicator(page)).to_have_accessible_name(fr("1 to correct"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("1 to correct")), timeout=SYNC_WAIT)
 
     page.goto("/profile")
     page.locator("form[data-logout] button[type=submit]").click()
@@ -582,7 +589,7 @@ def test_sending_follows_the_server_limits_and_a_stale_token(context: BrowserCon
     # The page's token went stale (a new session): /api/me gives a fresh one.
     page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'stale'")
     context.set_offline(False)
-    expect(indicator(page)).to_have_accessible_name(fr("Everything is sent"), timeout=SYNC_WAIT)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
     # 429 (waited 1 s), 413 (halved until one op fits), then one op per request; the
     # first single op met the stale token and was sent again with the fresh one.
     assert sizes[:2] == [3, 3] and set(sizes[2:]) == {1} and len(sizes) == 6, sizes

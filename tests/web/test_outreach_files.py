@@ -394,7 +394,9 @@ def test_flag_a_minor_then_the_next_encounter_alerts_and_is_acknowledged(login, 
     page = text_of(browser.get("/outreach/personnes"))
     assert "A minor was met: 1 alert to deal with." in page
     page = text_of(browser.get("/outreach/alertes"))
-    assert "La grande" in page and "nobody set" in page
+    # The demo team's protective path names Lotte (rue2) and the SAJ.
+    assert "La grande" in page and "Lotte Peeters; SAJ de Bruxelles" in page
+    assert "Nobody has been told" not in page
     alert = db.scalar(select(MinorAlert).where(MinorAlert.person_id == GRANDE))
     assert browser.post(f"/outreach/alertes/{alert.id}/vu").status_code == 302
     db.refresh(alert)
@@ -570,7 +572,8 @@ def test_bad_settings_are_refused(login, db):
     )
     assert response.status_code == 422
     assert "Choose people of your team from the list." in text_of(response)
-    assert minors.team_settings(db, team.id).protective_user_id is None
+    # Nothing changed: still the demo's colleague.
+    assert minors.team_settings(db, team.id).protective_user_id == user(db, "rue2").id
     response = browser.post(
         "/outreach/reglages/conservation", {"anonymous_months": "0", "named_months": "abc"}
     )

@@ -113,7 +113,9 @@ def test_a_maraude_started_then_ended_without_javascript(rue1, db):
     assert 'data-summary="contacts">1<' in summary
     assert 'data-summary="people">1<' in summary
     assert 'data-summary="new_people">0<' in summary
-    assert 'data-summary="hours">1.0' in summary
+    # Hours out in hours and minutes (never "1.0" or "0.05"), kilometres as written.
+    assert 'data-summary="hours">1 h 00<' in summary
+    assert 'data-summary="km">6.5 km<' in summary
     assert maraudes.current(db, accounts.find_user(db, "rue1")) is None
 
 
@@ -188,7 +190,7 @@ def test_a_minor_shows_who_the_team_alerts(rue1, db):
     )
     db.flush()
     html = text_of(rue1.get("/outreach/encounters/new"))
-    assert "A minor: SAJ Bruxelles will be told." in html
+    assert "A minor. The alert asks the team to contact SAJ Bruxelles." in html
     # Sent back with a minor chosen: the notice shows.
     response = rue1.post(
         "/outreach/encounters/new",
