@@ -99,7 +99,7 @@ def test_services_list_the_three_kinds(en):
     assert "Step 1 of 5" in page
     assert 'href="/rendez-vous/permanence-sociale"' in page  # online
     assert "30 minutes" in page
-    assert "This appointment is made by phone. Call your antenne:" in page  # energie
+    assert "This appointment is made by phone. Call your antenne" in page  # energie
     assert "Antenne Marolles" in page and "Rue Haute 298, 1000 Bruxelles" in page
     assert "No appointment needed: come during the opening hours." in page  # walk-in
     assert "Monday – Friday" in page and "08:30–12:00, 13:00–16:00" in page
@@ -543,8 +543,12 @@ def test_move_shows_the_times_then_asks_then_moves(en, db, booked, agenda):
     assert "Your appointment is moved." in page and "11:00" in page
     db.refresh(appointment)
     assert appointment.status == "cancelled" and appointment.cancelled_by == "person"
+    # The old link says where it went and leads to the new one (not "Cancelled").
     page = text_of(en.get(f"/r/{token}"))
-    assert "Cancelled" in page and "/move" not in page
+    assert "Your appointment was moved" in page and "Moved to:" in page
+    assert "Thursday, December 3, 2026 at 11:00" in page  # the new time
+    assert "<s>Thursday, December 3, 2026 at 10:00</s>" in page  # the old one, struck
+    assert "Cancelled" not in page and f'href="/r/{token}/move"' in page
 
 
 def test_move_to_a_taken_or_bad_time(en, db, booked, agenda):

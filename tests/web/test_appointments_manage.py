@@ -16,7 +16,7 @@ from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at
 from web import appointments_public
 
-GONE = "This link no longer works: call your antenne."
+GONE = "This link no longer works."
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +137,7 @@ def test_the_calendar_file(browser, booked):
     response = english(browser).get(f"/r/{token}/appointment.ics")
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="rendez-vous.ics"'
+    assert response.headers["Content-Disposition"] == 'attachment; filename="appointment.ics"'
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_data(as_text=True)
     assert body.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
