@@ -103,6 +103,7 @@ class Location(Base):
     address_nl: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
+    city_nl: Mapped[str] = mapped_column(String(80), default="")  # Brussel, Schaarbeek…
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for phone bookings
@@ -118,6 +119,11 @@ class Location(Base):
     def street(self, language: str | None) -> str:
         """The street and number in `language` (Dutch when there is one), else the address."""
         return (self.address_nl if language == "nl" else "") or self.address
+
+    def town(self, language: str | None) -> str:
+        """Postcode and town in `language` ("1000 Brussel" on a Dutch page)."""
+        city = (self.city_nl if language == "nl" else "") or self.city
+        return f"{self.postcode} {city}".strip()
 
 
 class ServiceLocation(Base):

@@ -125,9 +125,8 @@ def place_lines(location: Location) -> tuple[str, str]:
     """The place's name, and its address with postcode and town, in the page's language
     (the Dutch street name on Dutch pages, where there is one)."""
     lang = language()
-    town = f"{location.postcode} {location.city}".strip()
-    street = location.street(lang)
-    return location.display_name(lang), ", ".join(part for part in (street, town) if part)
+    parts = (location.street(lang), location.town(lang))
+    return location.display_name(lang), ", ".join(part for part in parts if part)
 
 
 def call_box(location: Location) -> dict[str, Any]:

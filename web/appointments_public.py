@@ -54,7 +54,7 @@ def ics_filename() -> str:
 
 
 def _page(state: str, status: int = 200, **context) -> Response:
-    if state in ("gone", "busy") and "call" not in context:
+    if state in ("gone", "busy") and not context.get("call"):
         context["call_places"] = public_booking.places_to_call()
     body, code = render(
         "appointments/manage.html",

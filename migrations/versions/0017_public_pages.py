@@ -2,7 +2,7 @@
 asked for by the person (sent at once, quiet hours or not).
 
 Adds `appointments.moved_to_id` (the old SMS link of a moved appointment leads to the
-new one), `appointment_locations.name_nl` and `address_nl` (Brussels street names are
+new one), `appointment_locations.name_nl`, `address_nl` and `city_nl` (Brussels street names are
 bilingual: "Rue Haute" / "Hoogstraat"), and `sms_messages.requested`.
 
 Revision ID: 0017_public_pages
@@ -38,6 +38,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("address_nl", sa.String(length=200), nullable=False, server_default="")
         )
+        batch_op.add_column(
+            sa.Column("city_nl", sa.String(length=80), nullable=False, server_default="")
+        )
     with op.batch_alter_table("sms_messages", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("requested", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -48,6 +51,7 @@ def downgrade() -> None:
     with op.batch_alter_table("sms_messages", schema=None) as batch_op:
         batch_op.drop_column("requested")
     with op.batch_alter_table("appointment_locations", schema=None) as batch_op:
+        batch_op.drop_column("city_nl")
         batch_op.drop_column("address_nl")
         batch_op.drop_column("name_nl")
     with op.batch_alter_table("appointments", schema=None) as batch_op:

@@ -547,7 +547,7 @@ def test_move_shows_the_times_then_asks_then_moves(en, db, booked, agenda):
     page = text_of(en.get(f"/r/{token}"))
     assert "Your appointment was moved" in page and "Moved to:" in page
     assert "Thursday, December 3, 2026 at 11:00" in page  # the new time
-    assert "<s>Thursday, December 3, 2026 at 10:00</s>" in page  # the old one, struck
+    assert "<s>Thursday, December 3, 2026 at 10:00" in page  # the old one, struck
     assert "Cancelled" not in page and f'href="/r/{token}/move"' in page
 
 
