@@ -174,6 +174,8 @@ def test_lookups_are_rate_limited(browser, booked, monkeypatch):
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "Social desk" not in refused.get_data(as_text=True)
+    # Not a dead end: whom to call.
+    assert "Call your antenne" in refused.get_data(as_text=True)
 
 
 # --- A day of real use (issue 16): moves, languages, dead ends ------------------------------
@@ -219,6 +221,9 @@ def test_the_old_link_of_a_moved_appointment_leads_to_the_new_one(browser, db, b
     assert moved.status == "cancelled" and moved.cancelled_by == "person"
     page = browser.get(f"/r/{new_token}").get_data(as_text=True)
     assert "Cancelled" in page
+    page = browser.get(f"/r/{old_token}").get_data(as_text=True)
+    assert "It was moved, then cancelled." in page and "Book a new appointment" in page
+    assert f"/r/{old_token}/move" not in page
 
 
 def test_the_new_link_shows_the_new_time_large_and_the_old_small(browser, db, booked):
