@@ -47,6 +47,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -141,9 +142,65 @@ def find_by_token(session: Session, token: str) -> Appointment | None:
     appointment = session.scalar(
         select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
     )
-    if appointment is None or clock.now() >= appointment.end_at:
+    if appointment is None or clock.now() >= latest(session, appointment).end_at:
         return None
     return appointment
+
+
+def token_place(session: Session, token: str) -> Location | None:
+    """The place of a known link whatever its age (the "link no longer works" page gives
+    its phone number and hours; a place is public)."""
+    token = (token or "").strip()
+    if not token or len(token) > 64:
+        return None
+    appointment = session.scalar(
+        select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
+    )
+    return None if appointment is None else latest(session, appointment).location
+
+
+# A chain of moves is short (a person moves an appointment once or twice); the bound
+# only guards against a loop written by hand in the database.
+_MAX_MOVES = 50
+
+
+def latest(session: Session, appointment: Appointment) -> Appointment:
+    """The appointment this one was moved to, then moved to, …: the one that holds now."""
+    current = appointment
+    for _ in range(_MAX_MOVES):
+        if current.moved_to_id is None:
+            break
+        following = session.get(Appointment, current.moved_to_id)
+        if following is None:
+            break
+        current = following
+    return current
+
+
+def previous_of(session: Session, appointment: Appointment) -> Appointment | None:
+    """The appointment this one replaced (moved), if any."""
+    return session.scalar(
+        select(Appointment).where(Appointment.moved_to_id == appointment.id).limit(1)
+    )
+
+
+def history_of(session: Session, appointment: Appointment) -> list[Appointment]:
+    """The appointments this one replaced, the first booked first."""
+    chain: list[Appointment] = []
+    current = appointment
+    for _ in range(_MAX_MOVES):
+        previous = previous_of(session, current)
+        if previous is None:
+            break
+        chain.insert(0, previous)
+        current = previous
+    return chain
+
+
+def first_of(session: Session, appointment: Appointment) -> Appointment:
+    """The appointment first booked, before every move (its id names the calendar entry,
+    so a calendar moves it instead of adding a second one)."""
+    return (history_of(session, appointment) or [appointment])[0]
 
 
 def get_appointment(session: Session, appointment_id: int) -> Appointment | None:
@@ -424,11 +481,35 @@ def record_consent(session: Session, contact, *, source: str, actor: User | None
             )
 
 
+PHONE_LABEL = {"fr": "tél.", "nl": "tel.", "en": "phone"}
+
+
+def national_number(e164: str) -> str:
+    """+3225432100 -> 02 543 21 00 (Belgian numbers), international form otherwise."""
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if phonenumbers.region_code_for_number(parsed) == "BE"
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
+
+
 def _values(session: Session, appointment: Appointment, language: str | None) -> dict[str, str]:
     service = session.get(Service, appointment.service_id)
     location = session.get(Location, appointment.location_id)
     assert service is not None and location is not None
-    place = ", ".join(part for part in (location.name, location.address) if part)
+    if service.booking_mode == "phone" and location.phone:
+        # Held on the phone: the number matters, the street does not.
+        label = PHONE_LABEL.get(language or "fr", PHONE_LABEL["fr"])
+        place = f"{location.display_name(language)}, {label} {national_number(location.phone)}"
+    else:
+        place = ", ".join(
+            part for part in (location.display_name(language), location.street(language)) if part
+        )
     return {
         **notify.moment_values(appointment.start_at, language),
         "service": service.name(language),
@@ -468,6 +549,7 @@ def _announce(
     key: str,
     link: notify.Secret,
     actor: User | None,
+    requested: bool,
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
@@ -484,6 +566,7 @@ def _announce(
         subject=subject,
         valid_until=appointment.start_at,
         actor=actor,
+        requested=requested,
     )
     notify.schedule_reminders(
         session,
@@ -573,6 +656,9 @@ def book(
         key=f"confirmation:{subject_of(appointment)}",
         link=link,
         actor=actor,
+        # The person booked it just now (online, or with staff on the phone or at the
+        # desk): the confirmation answers them and leaves at once, even at night.
+        requested=True,
     )
     audit.record(
         session,
@@ -740,8 +826,9 @@ def reschedule(
     )
     moved.confirmed_at = None
     link = _issue_token(session, moved, link_base, secret_key)
-    _set_cancelled(session, appointment, by=by)
     session.flush()
+    appointment.moved_to_id = moved.id
+    _set_cancelled(session, appointment, by=by)
     contact = contact_for(session, person, actor=actor)
     _announce(
         session,
@@ -751,6 +838,9 @@ def reschedule(
         key=f"changed:{subject_of(moved)}",
         link=link,
         actor=actor,
+        # The person moved it themselves: at once. Staff moving it: a change the person
+        # did not ask for just now, so the quiet hours apply.
+        requested=by == "person",
     )
     audit.record(
         session,

@@ -37,9 +37,10 @@ from core.demo import TEAMS
 SERVICES = [
     (
         "permanence-sociale",
-        "Permanence sociale",
-        "Sociale permanentie",
-        "Social welfare appointment",
+        # Plain words: "permanence" alone means nothing to most people.
+        "Permanence sociale : parler à un assistant social",
+        "Gesprek met een maatschappelijk werker",
+        "Talk to a social worker",
         30,
         0,
         "online",
@@ -67,9 +68,9 @@ SERVICES = [
     ),
     (
         "informaticien-public",
-        "Informaticien public",
-        "Openbare informaticus",
-        "Public computer helper",
+        "Informaticien public : aide pour l'ordinateur et le smartphone",
+        "Hulp bij computer en smartphone",
+        "Help with computers and smartphones",
         30,
         0,
         "online",
@@ -128,6 +129,27 @@ COORDINATES = {
     "clr-dampremy": (50.4185, 4.4265),
     "clr-docherie": (50.4165, 4.4030),
     "clr-gosselies": (50.4700, 4.4330),
+}
+
+# Brussels is bilingual: the Dutch name, street and town of its antennes (official
+# bilingual street names, general knowledge). Charleroi's places have none.
+DUTCH = {
+    "bxl-marolles": ("Antenne Marollen", "Hoogstraat 298", "Brussel"),
+    "bxl-nord-est": ("Antenne Noordoost", "Kardinaalstraat 12", "Brussel"),
+    "bxl-bockstael": ("Antenne Bockstael", "Emile Bockstaellaan 120", "Laken"),
+    "sch-le22rogier": ("Le22Rogier", "Rogierstraat 22", "Schaarbeek"),
+}
+
+# The phone number people call to book a service by phone, or when a link or a code
+# fails (demo numbers in the CPAS's own ranges).
+PHONES = {
+    "bxl-marolles": "+3225436111",
+    "bxl-nord-est": "+3225436112",
+    "bxl-bockstael": "+3225436113",
+    "sch-le22rogier": "+3222403222",
+    "clr-dampremy": "+3271233011",
+    "clr-docherie": "+3271233012",
+    "clr-gosselies": "+3271233013",
 }
 
 # (code, name, team, address, postcode, city, latitude, longitude, weekly hours)
@@ -261,9 +283,14 @@ def _locations(session: Session, created: dict[str, int]) -> dict[str, Location]
         location = session.scalar(select(Location).where(Location.code == code))
         if location is None:
             team = accounts.get_team(session, team_code)
+            name_nl, address_nl, city_nl = DUTCH.get(code, ("", "", ""))
             location = Location(
                 code=code,
                 name=name,
+                name_nl=name_nl,
+                address_nl=address_nl,
+                city_nl=city_nl,
+                phone=PHONES.get(code, ""),
                 kind="antenne" if hours is None else "mobile_stop",
                 team_id=team.id if team else None,
                 address=address,

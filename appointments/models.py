@@ -94,11 +94,16 @@ class Location(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Brussels is bilingual: the Dutch name and street ("Hoogstraat 298") where there is
+    # one, shown on Dutch pages and in Dutch SMS; empty: the name and address above.
+    name_nl: Mapped[str] = mapped_column(String(120), default="")
     kind: Mapped[str] = mapped_column(String(12), default="antenne")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     address: Mapped[str] = mapped_column(String(200), default="")
+    address_nl: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
+    city_nl: Mapped[str] = mapped_column(String(80), default="")  # Brussel, Schaarbeek…
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     phone: Mapped[str] = mapped_column(String(20), default="")  # E.164, for phone bookings
@@ -106,6 +111,19 @@ class Location(Base):
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         order_by="(OpeningHours.weekday, OpeningHours.opens)", cascade="all, delete-orphan"
     )
+
+    def display_name(self, language: str | None) -> str:
+        """The name in `language` (Dutch when there is one), else the name."""
+        return (self.name_nl if language == "nl" else "") or self.name
+
+    def street(self, language: str | None) -> str:
+        """The street and number in `language` (Dutch when there is one), else the address."""
+        return (self.address_nl if language == "nl" else "") or self.address
+
+    def town(self, language: str | None) -> str:
+        """Postcode and town in `language` ("1000 Brussel" on a Dutch page)."""
+        city = (self.city_nl if language == "nl" else "") or self.city
+        return f"{self.postcode} {city}".strip()
 
 
 class ServiceLocation(Base):
@@ -246,6 +264,9 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None]
     cancelled_by: Mapped[str | None] = mapped_column(String(10))
     confirmed_at: Mapped[datetime | None]  # replied OUI to the reminder
+    # Moved: the appointment that replaced this one (this one is cancelled). The old SMS
+    # link then says "moved to …" and leads to the new one.
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
 
     service: Mapped[Service] = relationship()
     location: Mapped[Location] = relationship()

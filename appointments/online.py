@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from appointments import booking, slots, verification
 from appointments.models import (
@@ -31,6 +31,7 @@ from appointments.models import (
 )
 from core import audit, clock
 from core.sync import FieldError, Invalid
+from notifications import services as notify
 
 audit.ENTITY_TYPES.append("appointment_waiting_entry")
 
@@ -380,3 +381,21 @@ def get_waiting_entry(session: Session, entry_id: object) -> WaitingEntry | None
     if not isinstance(entry_id, int) or isinstance(entry_id, bool):
         return None
     return session.get(WaitingEntry, entry_id)
+
+
+def antennes(session: Session) -> list[Location]:
+    """Every antenne (not the minibus stops), by name: whom to call when the page cannot
+    know which place is the person's."""
+    return list(
+        session.scalars(
+            select(Location)
+            .where(Location.kind == "antenne")
+            .options(selectinload(Location.opening_hours))
+            .order_by(Location.name)
+        )
+    )
+
+
+def confirmation_state(session: Session, appointment: Appointment) -> notify.MessageState | None:
+    """Where the appointment's confirmation SMS stands (the done page says when it comes)."""
+    return notify.message_state(session, f"confirmation:{booking.subject_of(appointment)}")

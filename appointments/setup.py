@@ -608,12 +608,22 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
     errors = _Errors()
     values: dict[str, Any] = {
         "name": _text(errors, "name", fields.get("name"), required=True, max_length=NAME_MAX),
+        # Optional: the Dutch name and street, shown on Dutch pages and in Dutch SMS.
+        "name_nl": _text(
+            errors, "name_nl", fields.get("name_nl"), required=False, max_length=NAME_MAX
+        ),
         "kind": _choice(errors, "kind", fields.get("kind"), LOCATION_KINDS),
         "address": _text(
             errors, "address", fields.get("address"), required=True, max_length=ADDRESS_MAX
         ),
+        "address_nl": _text(
+            errors, "address_nl", fields.get("address_nl"), required=False, max_length=ADDRESS_MAX
+        ),
         "postcode": _text(errors, "postcode", fields.get("postcode"), required=True, max_length=10),
         "city": _text(errors, "city", fields.get("city"), required=True, max_length=CITY_MAX),
+        "city_nl": _text(
+            errors, "city_nl", fields.get("city_nl"), required=False, max_length=CITY_MAX
+        ),
         "latitude": _float(errors, "latitude", fields.get("latitude"), -90, 90),
         "longitude": _float(errors, "longitude", fields.get("longitude"), -180, 180),
         "phone": "",

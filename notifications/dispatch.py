@@ -309,7 +309,10 @@ def _retry_later(session: Session, message: Message, code: str) -> bool:
         return False
     delay = timedelta(seconds=BACKOFF_SECONDS[message.attempts - 1])
     rules = category_rules(session, message.category)
-    message.not_before = next_allowed_time(rules, clock.now() + delay, urgent=message.urgent)
+    retry_at = clock.now() + delay
+    message.not_before = (
+        retry_at if message.requested else next_allowed_time(rules, retry_at, urgent=message.urgent)
+    )
     message.error_code = code[:20]
     _set_status(session, message, "pending", "dispatcher", error=code)
     return True

@@ -271,6 +271,9 @@ class Message(Base):
     subject: Mapped[str | None] = mapped_column(String(80), index=True)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("sms_broadcasts.id"), index=True)
     urgent: Mapped[bool] = mapped_column(default=False)
+    # The answer to what the person just did (the confirmation of a booking they made):
+    # it leaves at once, quiet hours or not (docs/sms.md).
+    requested: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     not_before: Mapped[datetime]  # not sent earlier (quiet hours, reminder time, retry delay)
     valid_until: Mapped[datetime | None]

@@ -181,6 +181,7 @@ def enqueue(
     broadcast_id: int | None = None,
     actor: User | None = None,
     secrets: Mapping[str, masking.Secret] | None = None,
+    requested: bool = False,
 ) -> Message:
     """The outbox row for `key`: made once; asking again returns the existing row.
 
@@ -189,6 +190,9 @@ def enqueue(
     manage link; the row keeps them masked and the dispatcher rebuilds them
     (notifications.masking). A contact who cannot receive it (no consent, no mobile...)
     gets a `blocked` row saying why, so staff see it instead of wondering.
+    `requested`: the answer to what the person just did (a booking's confirmation):
+    quiet hours keep unasked messages from waking people, not the answer they wait for,
+    so it leaves at once (and so do its retries).
     """
     if category not in CATEGORIES:
         raise Invalid({"category": FieldError("unknown_choice")})
@@ -217,7 +221,8 @@ def enqueue(
     reach = reachability(session, contact, category)
     # The cost is the real text's: "••••••" is UCS-2, "393049" GSM-7.
     count = count_segments(clear)
-    leaves_at = next_allowed_time(rules, max(not_before or now, now), urgent=urgent)
+    earliest = max(not_before or now, now)
+    leaves_at = earliest if requested else next_allowed_time(rules, earliest, urgent=urgent)
     if valid_until is None:
         # Counted from when it may leave: quiet hours must not use up its validity.
         valid_until = leaves_at + timedelta(hours=rules.validity_hours)
@@ -236,6 +241,7 @@ def enqueue(
         "subject": subject,
         "broadcast_id": broadcast_id,
         "urgent": urgent,
+        "requested": requested,
         "status": status,
         "error_code": error,
         "not_before": leaves_at,
@@ -250,10 +256,10 @@ def enqueue(
         existing = session.scalar(select(Message).where(Message.key == key))
         assert existing is not None
         return existing
-    # An urgent message let through the quiet hours says so in its history.
-    bypass = status == "pending" and urgent and in_quiet_hours(rules, leaves_at)
+    # An urgent or requested message let through the quiet hours says so in its history.
+    bypass = status == "pending" and (urgent or requested) and in_quiet_hours(rules, leaves_at)
     if bypass:
-        log.info("sms %s: urgent, sent during quiet hours", message.id)
+        log.info("sms %s: urgent or requested, sent during quiet hours", message.id)
     session.add(
         MessageEvent(
             message_id=message.id,
@@ -264,6 +270,22 @@ def enqueue(
         )
     )
     return message
+
+
+@dataclass(frozen=True)
+class MessageState:
+    """Where a message stands, for a page that tells the person when their SMS comes."""
+
+    status: str
+    not_before: datetime
+
+
+def message_state(session: Session, key: str) -> MessageState | None:
+    """The state and earliest sending time of the message made with `key`, if any."""
+    row = session.execute(
+        select(Message.status, Message.not_before).where(Message.key == key)
+    ).first()
+    return None if row is None else MessageState(row.status, clock.as_utc(row.not_before))
 
 
 def _insert_once(session: Session, row: dict[str, object]) -> Message | None:

@@ -24,7 +24,7 @@ next free ones.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import get_day_names
@@ -68,6 +68,14 @@ STEPS = 5  # service, place, time, you, code
 
 def language() -> str:
     return str(get_locale() or "fr")[:2]
+
+
+# The calendar file's name in the page's language.
+ICS_FILENAMES = {"fr": "rendez-vous.ics", "nl": "afspraak.ics", "en": "appointment.ics"}
+
+
+def ics_filename() -> str:
+    return ICS_FILENAMES.get(language(), ICS_FILENAMES["fr"])
 
 
 def _flow() -> dict[str, Any]:
@@ -114,9 +122,29 @@ def _unknown(what: str) -> Response:
 
 
 def place_lines(location: Location) -> tuple[str, str]:
-    """The place's name, and its address with postcode and town."""
-    town = f"{location.postcode} {location.city}".strip()
-    return location.name, ", ".join(part for part in (location.address, town) if part)
+    """The place's name, and its address with postcode and town, in the page's language
+    (the Dutch street name on Dutch pages, where there is one)."""
+    lang = language()
+    parts = (location.street(lang), location.town(lang))
+    return location.display_name(lang), ", ".join(part for part in parts if part)
+
+
+def call_box(location: Location) -> dict[str, Any]:
+    """A place's name, address, phone number and opening hours: what a person needs to
+    call or come instead (templates/appointments/public/_call_us.html)."""
+    name, address = place_lines(location)
+    return {
+        "name": name,
+        "address": address,
+        "phone": location.phone,
+        "hours": opening_lines(location.opening_hours),
+    }
+
+
+def places_to_call() -> list[dict[str, Any]]:
+    """Every antenne with its phone number and hours, for a page that cannot know which
+    one is the person's (an unknown link)."""
+    return [call_box(location) for location in online.antennes(db.session())]
 
 
 def opening_lines(hours: list[OpeningHours]) -> list[tuple[str, str]]:
@@ -450,13 +478,7 @@ def _call_instead(limited: verification.RateLimited, location: Location) -> dict
     name, address, phone number and opening hours (None for "wait a minute")."""
     if limited.scope == "resend":
         return None
-    name, address = place_lines(location)
-    return {
-        "name": name,
-        "address": address,
-        "phone": location.phone,
-        "hours": opening_lines(location.opening_hours),
-    }
+    return call_box(location)
 
 
 def _refused(response: Response, limited: verification.RateLimited) -> Response:
@@ -727,12 +749,24 @@ def done():
     if appointment is None:
         return _restart()
     name, address = place_lines(appointment.location)
+    sms = online.confirmation_state(session_db, appointment)
     return _page(
         "appointments/public/done.html",
         waiting_list=False,
         appointment=appointment,
+        sms_status=sms.status if sms is not None else None,
+        # Later than a minute from now: the page says when the SMS will arrive.
+        sms_later=(
+            sms.not_before
+            if sms is not None
+            and sms.status == "pending"
+            and sms.not_before > clock.now() + timedelta(minutes=1)
+            else None
+        ),
         token=finished.get("token"),
         service_name=appointment.service.name(language()),
         place_name=name,
         place_address=address,
+        place_phone=appointment.location.phone,
+        ics_filename=ics_filename(),
     )

@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -32,6 +32,7 @@ from core import clock
 from core.sync import FieldError, Invalid
 from web import appointments_booking as public_booking
 from web import db, throttling
+from web.i18n import prefer_language
 from web.permissions import public
 from web.rendering import render
 from web.validation import message as error_message
@@ -40,7 +41,7 @@ bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.r
 
 # Lookups per client address and minute: a person opens the page a few times.
 LOOKUPS_PER_MINUTE = 60
-ICS_FILENAME = "rendez-vous.ics"
+ICS_FILENAMES = public_booking.ICS_FILENAMES
 ICS_LINE_OCTETS = 75
 
 
@@ -48,8 +49,20 @@ def _language() -> str:
     return str(get_locale() or "fr")[:2]
 
 
+def ics_filename() -> str:
+    return public_booking.ics_filename()
+
+
 def _page(state: str, status: int = 200, **context) -> Response:
-    body, code = render("appointments/manage.html", state=state, status=status, **context)
+    if state in ("gone", "busy") and not context.get("call"):
+        context["call_places"] = public_booking.places_to_call()
+    body, code = render(
+        "appointments/manage.html",
+        state=state,
+        status=status,
+        ics_filename=ics_filename(),
+        **context,
+    )
     response = current_app.make_response((body, code))
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -67,14 +80,22 @@ def _too_many() -> Response | None:
 
 
 def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
-    """The appointment, or the answer to give instead (429, or the friendly 404)."""
+    """The appointment the link holds now (after a move: the new one), or the answer to
+    give instead (429, or the friendly 404). The page speaks the SMS's language."""
     refused = _too_many()
     if refused is not None:
         return None, refused
-    appointment = booking.find_by_token(db.session(), token)
+    session = db.session()
+    appointment = booking.find_by_token(session, token)
     if appointment is None:
-        return None, _page("gone", 404)
-    return appointment, None
+        # An expired link of a known place gives that place's phone and hours.
+        place = booking.token_place(session, token)
+        call = public_booking.call_box(place) if place is not None else None
+        return None, _page("gone", 404, call=call)
+    current = booking.latest(session, appointment)
+    prefer_language(current.person.language)
+    g.link_appointment = appointment
+    return current, None
 
 
 def _cancellable(appointment: Appointment) -> bool:
@@ -82,21 +103,32 @@ def _cancellable(appointment: Appointment) -> bool:
 
 
 def _place(appointment: Appointment) -> tuple[str, str]:
-    location = appointment.location
-    town = f"{location.postcode} {location.city}".strip()
-    address = ", ".join(part for part in (location.address, town) if part)
-    return location.name, address
+    return public_booking.place_lines(appointment.location)
 
 
 def _details(token: str, appointment: Appointment) -> dict:
     name, address = _place(appointment)
+    session = db.session()
+    # Opened with the link of an appointment that was moved since: this one replaced it.
+    opened = g.get("link_appointment")
+    moved_from = opened if opened is not None and opened.id != appointment.id else None
+    previous = booking.previous_of(session, appointment)
+    service = appointment.service
     return {
         "token": token,
         "appointment": appointment,
-        "service_name": appointment.service.name(_language()),
+        "service_name": service.name(_language()),
         "place_name": name,
         "place_address": address,
+        "place_phone": appointment.location.phone,
         "cancellable": _cancellable(appointment),
+        "moved_from": moved_from,
+        "previous": previous,
+        "book_again_url": (
+            url_for("appointments_booking.places", service_code=service.code)
+            if service.active and service.booking_mode == "online"
+            else url_for("appointments_booking.services")
+        ),
     }
 
 
@@ -110,7 +142,13 @@ def manage(token: str):
     details = _details(token, appointment)
     confirming = request.args.get("confirm") == "1" and details["cancellable"]
     moved = request.args.get("moved") == "1"
-    return _page("confirm" if confirming else "show", moved=moved, **details)
+    if confirming:
+        state = "confirm"
+    elif details["moved_from"] is not None:
+        state = "moved_away"  # the old link: "moved to …", and the new one's details
+    else:
+        state = "show"
+    return _page(state, moved=moved, **details)
 
 
 @bp.route("/<token>/cancel", methods=["POST"])
@@ -252,6 +290,7 @@ def _host() -> str:
 def calendar_text(appointment: Appointment, *, service_name: str, description: str) -> str:
     name, address = _place(appointment)
     status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
+    history = booking.history_of(db.session(), appointment)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -259,7 +298,11 @@ def calendar_text(appointment: Appointment, *, service_name: str, description: s
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
-        f"UID:appointment-{appointment.id}@{_host()}",
+        # The first booking's id: a moved appointment's file replaces the entry the
+        # calendar already has instead of adding a second one.
+        f"UID:appointment-{(history or [appointment])[0].id}@{_host()}",
+        # How many times it moved: a calendar keeps the newest version of the entry.
+        f"SEQUENCE:{len(history)}",
         f"DTSTAMP:{_utc(clock.now())}",
         f"DTSTART:{_utc(appointment.start_at)}",
         f"DTEND:{_utc(appointment.end_at)}",
@@ -286,7 +329,7 @@ def calendar(token: str):
         description=_("CPAS appointment"),
     )
     response = Response(body.encode(), content_type="text/calendar; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{ICS_FILENAME}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{ics_filename()}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Flask, Response, current_app, request
-from flask_babel import format_date, format_datetime, format_time
+from flask import Flask, Response, current_app, g, request
+from flask_babel import format_date, format_datetime, format_time, refresh
 from flask_login import current_user
 
 from core import clock
@@ -19,6 +19,7 @@ from core.config import PROJECT_ROOT
 
 TRANSLATIONS = PROJECT_ROOT / "translations"
 COOKIE = "terrain_lang"
+PAGE_LANGUAGE = "terrain_page_language"
 DEFAULT = "fr"
 LANGUAGE_NAMES = {"fr": "Français", "nl": "Nederlands", "en": "English"}
 
@@ -29,7 +30,19 @@ def select_locale() -> str:
     chosen = request.cookies.get(COOKIE)
     if chosen in LANGUAGES:
         return chosen
+    # A page about someone's appointment speaks the language they chose for its SMS.
+    preferred = g.get(PAGE_LANGUAGE)
+    if preferred in LANGUAGES:
+        return preferred
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def prefer_language(language: str | None) -> None:
+    """This request's page speaks `language` unless the person chose one with the
+    switcher (the /r/ link speaks the SMS's language)."""
+    if language in LANGUAGES:
+        g.setdefault(PAGE_LANGUAGE, language)
+        refresh()  # the locale may have been read already in this request
 
 
 def remember_language(response: Response, language: str) -> None:

@@ -76,7 +76,9 @@ def click(page: Page, locator) -> None:
         locator.click()
 
 
-def book(page: Page, sessions, *, locale: str, service: str, number: str) -> None:
+def book(
+    page: Page, sessions, *, locale: str, service: str, number: str, place: str = "Antenne Marolles"
+) -> None:
     """From the services to the confirmation page, checking each page."""
     t = lambda msgid: translated(locale, msgid)  # noqa: E731
     check_page(page)
@@ -93,7 +95,7 @@ def book(page: Page, sessions, *, locale: str, service: str, number: str) -> Non
             )
         )
     ).to_be_visible()
-    click(page, page.get_by_role("link", name=re.compile("Antenne Marolles")))
+    click(page, page.get_by_role("link", name=re.compile(place)))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a time"))
     check_page(page)
     click(page, page.locator("button.slot").first)
@@ -149,12 +151,70 @@ def test_book_move_and_cancel_in_french(french: BrowserContext, sessions):
     click(page, page.get_by_role("button", name=t("Yes, cancel it")))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is cancelled"))
     check_page(page)
+    expect(page.get_by_role("link", name=t("Book a new appointment"))).to_be_visible()
+
+
+def test_the_old_link_after_a_move(french: BrowserContext, sessions):
+    """The person moves the appointment, keeps the first SMS and opens its link again
+    (360 px): it says where the appointment went, and works the new one."""
+    page = french.new_page()
+    t = lambda msgid: translated("fr", msgid)  # noqa: E731
+    page.goto("/rendez-vous")
+    book(page, sessions, locale="fr", service="Permanence sociale", number=a_mobile())
+    expect(page.get_by_role("link", name=t("Add to my calendar"))).to_be_visible()
+    assert "(.ics)" not in page.content()
+    click(page, page.get_by_role("link", name=t("See, move or cancel my appointment")))
+    old_link = page.url
+    first_time = page.locator(".facts dd").nth(2).inner_text()
+    click(page, page.get_by_role("link", name=t("Move this appointment")))
+    expect(page.get_by_role("link", name=t("Next week"))).to_be_visible()
+    click(page, page.locator("button.slot").nth(1))
+    # The new time large, the old one small and struck.
+    new_size = page.locator(".moment-new strong").evaluate("e => getComputedStyle(e).fontSize")
+    old_size = page.locator(".moment-old").evaluate("e => getComputedStyle(e).fontSize")
+    assert float(new_size[:-2]) > float(old_size[:-2])
+    expect(page.locator(".moment-old s")).to_contain_text(first_time)
+    check_page(page)
+    click(page, page.get_by_role("button", name=t("Yes, move it")))
+    new_time = page.locator(".facts dd").nth(2).inner_text()
+    assert new_time != first_time
+
+    page.goto(old_link)
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment was moved"))
+    expect(page.locator(".moment-new")).to_contain_text(t("Moved to:"))
+    expect(page.locator(".moment-new strong")).to_contain_text(new_time)
+    expect(page.locator(".moment-old s")).to_contain_text(first_time)
+    assert t("Cancelled") not in page.locator(".facts").inner_text()
+    check_page(page)
+    # Every action of the old link works the new appointment.
+    with page.expect_download() as download:
+        page.get_by_role("link", name=t("Add to my calendar")).click()
+    assert download.value.suggested_filename == "rendez-vous.ics"
+    click(page, page.get_by_role("link", name=t("Cancel this appointment")))
+    click(page, page.get_by_role("button", name=t("Yes, cancel it")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is cancelled"))
+    check_page(page)
+    back = page.get_by_role("link", name=t("Book a new appointment"))
+    assert back.bounding_box()["height"] >= 44
+    click(page, back)
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a place"))
+    back_link = page.locator("a.back-link")
+    assert back_link.bounding_box()["height"] >= 44
 
 
 def test_book_in_dutch(dutch: BrowserContext, sessions):
     page = dutch.new_page()
     page.goto("/rendez-vous")
     expect(page.locator("html")).to_have_attribute("lang", "nl")
-    book(page, sessions, locale="nl", service="Sociale permanentie", number=a_mobile())
+    book(
+        page,
+        sessions,
+        locale="nl",
+        service="Gesprek met een maatschappelijk werker",
+        number=a_mobile(),
+        place="Antenne Marollen",
+    )
     _code, body = latest_code(sessions)
     assert body.startswith("OCMW: uw code is")
+    # A Dutch page gives the Dutch street name.
+    expect(page.get_by_text("Hoogstraat 298, 1000 Brussel")).to_be_visible()

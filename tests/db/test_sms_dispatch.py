@@ -155,6 +155,22 @@ def test_a_message_made_in_quiet_hours_waits_until_eight(db, sessions, gateway):
     assert sent_ids(gateway) == [message.id]
 
 
+def test_a_requested_message_leaves_at_night_and_so_do_its_retries(db, sessions, gateway):
+    # 22:00 in Brussels: the confirmation of a booking made just now is not held to 08:00.
+    night = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+    with clock.frozen(night) as traveller:
+        message = queue(db, person(db), requested=True, valid_until=night + timedelta(days=1))
+        assert message.not_before == night and message.requested
+        assert ("pending", "job", "quiet_bypass") in events(db, message)
+        gateway.fail_next(TransientGatewayError("20429", "busy"))
+        assert dispatch.dispatch_due(sessions, gateway).retried == 1
+        # The retry comes 30 s later, not at 08:00.
+        assert fresh(db, message).not_before == night + timedelta(seconds=30)
+        traveller.advance(seconds=30)
+        assert dispatch.dispatch_due(sessions, gateway).sent == 1
+    assert sent_ids(gateway) == [message.id]
+
+
 def test_validity_is_given_to_the_gateway_within_twilio_bounds(db, sessions, gateway, frozen):
     contact = person(db)
     day = queue(db, contact, "un jour", valid_until=NOON + timedelta(days=1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -99,7 +99,7 @@ def test_services_list_the_three_kinds(en):
     assert "Step 1 of 5" in page
     assert 'href="/rendez-vous/permanence-sociale"' in page  # online
     assert "30 minutes" in page
-    assert "This appointment is made by phone. Call your antenne:" in page  # energie
+    assert "This appointment is made by phone. Call your antenne" in page  # energie
     assert "Antenne Marolles" in page and "Rue Haute 298, 1000 Bruxelles" in page
     assert "No appointment needed: come during the opening hours." in page  # walk-in
     assert "Monday – Friday" in page and "08:30–12:00, 13:00–16:00" in page
@@ -543,8 +543,12 @@ def test_move_shows_the_times_then_asks_then_moves(en, db, booked, agenda):
     assert "Your appointment is moved." in page and "11:00" in page
     db.refresh(appointment)
     assert appointment.status == "cancelled" and appointment.cancelled_by == "person"
+    # The old link says where it went and leads to the new one (not "Cancelled").
     page = text_of(en.get(f"/r/{token}"))
-    assert "Cancelled" in page and "/move" not in page
+    assert "Your appointment was moved" in page and "Moved to:" in page
+    assert "Thursday, December 3, 2026 at 11:00" in page  # the new time
+    assert "<s>Thursday, December 3, 2026 at 10:00" in page  # the old one, struck
+    assert "Cancelled" not in page and f'href="/r/{token}/move"' in page
 
 
 def test_move_to_a_taken_or_bad_time(en, db, booked, agenda):
@@ -587,3 +591,133 @@ def test_a_new_code_refused_by_the_ceiling_also_gives_the_place(
     page = text_of(response)
     assert "We cannot send more codes for now" in page
     assert "Book by phone instead" in page and "Call 02 512 34 56" in page
+
+
+# --- A day of real use (issue 16) -----------------------------------------------------------
+
+
+def test_phone_only_services_give_each_places_number_and_hours(en):
+    page = text_of(en.get("/rendez-vous"))
+    energy = page.split('id="s-energie"')[1].split("</section>")[0]
+    assert 'href="tel:+3225436111"' in energy and "Call 02 543 61 11" in energy
+    assert "Monday – Friday" in energy and "08:30–12:00, 13:00–16:00" in energy
+
+
+def test_dutch_pages_give_dutch_street_names(browser):
+    browser.client.set_cookie("terrain_lang", "nl")
+    page = text_of(browser.get("/rendez-vous"))
+    assert "Antenne Marollen" in page and "Hoogstraat 298, 1000 Brussel" in page
+    assert "Rue Haute" not in page
+    # Charleroi has no Dutch names: its French ones stay.
+    browser.client.set_cookie("terrain_lang", "fr")
+    page = text_of(browser.get("/rendez-vous"))
+    assert "Antenne Marolles" in page and "Rue Haute 298, 1000 Bruxelles" in page
+
+
+def test_week_links_say_which_week_and_back_links_are_finger_sized(en, agenda):
+    page = text_of(en.get(times_url(agenda)))
+    assert ">Next week</a>" in page and ">Later<" not in page
+    assert '<a class="back-link" href="/rendez-vous/' in page
+
+
+def test_a_booking_at_night_gets_its_confirmation_at_once(en, db, agenda, frozen):
+    night = datetime(2026, 12, 1, 23, 30, tzinfo=clock.BRUSSELS)
+    frozen.advance(seconds=(night - clock.now()).total_seconds())
+    number = mobile()
+    assert book_path(en, db, agenda, number).status_code == 302
+    page = text_of(en.get("/rendez-vous/done"))
+    assert "We also sent you an SMS with these details." in page
+    (appointment,) = appointments_of(db, number)
+    confirmation = db.scalar(
+        select(Message).where(Message.key == f"confirmation:appointment:{appointment.id}")
+    )
+    assert confirmation is not None and confirmation.requested
+    # Not held until 08:00: the person asked for it just now.
+    assert clock.as_utc(confirmation.not_before) == clock.as_utc(night)
+    reminders = db.scalars(
+        select(Message).where(Message.key.like(f"reminder:appointment:{appointment.id}:%"))
+    ).all()
+    assert reminders and not any(message.requested for message in reminders)
+
+
+def test_the_done_page_says_when_a_held_sms_will_arrive(en, db, agenda, frozen):
+    number = mobile()
+    assert book_path(en, db, agenda, number).status_code == 302
+    (appointment,) = appointments_of(db, number)
+    confirmation = db.scalar(
+        select(Message).where(Message.key == f"confirmation:appointment:{appointment.id}")
+    )
+    later = datetime(2026, 12, 2, 8, 0, tzinfo=clock.BRUSSELS)
+    confirmation.not_before = later
+    db.commit()
+    page = text_of(en.get("/rendez-vous/done"))
+    assert "We also sent you an SMS" not in page
+    assert "We will send you an SMS with these details on Wednesday, December 2, 2026 at 8:00" in (
+        page
+    )
+
+
+def test_a_move_at_night_by_the_person_is_confirmed_at_once_by_staff_it_waits(db, agenda, frozen):
+    night = datetime(2026, 12, 1, 22, 0, tzinfo=clock.BRUSSELS)
+    frozen.advance(seconds=(night - clock.now()).total_seconds())
+    for by, leaves in (
+        ("person", night),
+        ("staff", datetime(2026, 12, 2, 8, 0, tzinfo=clock.BRUSSELS)),
+    ):
+        appointment = agenda.book(at(10))
+        moved = booking.reschedule(
+            db, appointment, at(11), by=by, link_base="https://t.example", secret_key="k"
+        )
+        db.commit()
+        changed = db.scalar(select(Message).where(Message.key == f"changed:appointment:{moved.id}"))
+        assert changed is not None and changed.requested == (by == "person")
+        assert clock.as_utc(changed.not_before) == clock.as_utc(leaves)
+        booking.cancel(db, moved, by="staff")
+        db.commit()
+
+
+def test_the_sms_of_a_phone_only_appointment_gives_the_number_not_the_street(db, agenda):
+    agenda.service.booking_mode = "phone"
+    agenda.location.phone = "+3225436111"
+    agenda.location.address_nl = "Hoogstraat 298"
+    db.commit()
+    for language, expected in (("fr", "tél. 02 543 61 11"), ("nl", "tel. 02 543 61 11")):
+        appointment = agenda.book(at(10), source="phone", language=language)
+        db.commit()
+        confirmation = db.scalar(
+            select(Message).where(Message.key == f"confirmation:appointment:{appointment.id}")
+        )
+        assert expected in confirmation.body
+        assert "Rue Haute" not in confirmation.body and "Hoogstraat" not in confirmation.body
+        booking.cancel(db, appointment, by="staff")
+        db.commit()
+
+
+def test_a_dutch_sms_gives_the_dutch_street(db, agenda):
+    agenda.location.name_nl, agenda.location.address_nl = "Antenne Marollen", "Hoogstraat 298"
+    db.commit()
+    appointment = agenda.book(at(10), language="nl")
+    db.commit()
+    confirmation = db.scalar(
+        select(Message).where(Message.key == f"confirmation:appointment:{appointment.id}")
+    )
+    assert "Antenne Marollen, Hoogstraat 298" in confirmation.body
+
+
+def test_moving_from_the_old_link_after_a_first_move(en, db, booked, agenda):
+    appointment, old_token = booked
+    response = en.post(f"/r/{old_token}/move", {"start": start_value(at(11)), "confirm": "1"})
+    assert response.status_code == 302
+    # The person kept the first SMS and moves again from it: the current one moves.
+    response = en.post(f"/r/{old_token}/move", {"start": start_value(at(11, 30)), "confirm": "1"})
+    assert response.status_code == 302
+    db.expire_all()
+    chain = db.scalars(
+        select(Appointment)
+        .where(Appointment.person_id == appointment.person_id)
+        .order_by(Appointment.id)
+    ).all()
+    assert [a.status for a in chain] == ["cancelled", "cancelled", "booked"]
+    assert chain[0].moved_to_id == chain[1].id and chain[1].moved_to_id == chain[2].id
+    page = text_of(en.get(f"/r/{old_token}"))
+    assert "Moved to: <strong>Thursday, December 3, 2026 at 11:30" in page

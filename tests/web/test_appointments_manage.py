@@ -16,7 +16,7 @@ from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at
 from web import appointments_public
 
-GONE = "This link no longer works: call your antenne."
+GONE = "This link no longer works."
 
 
 @pytest.fixture(autouse=True)
@@ -137,7 +137,7 @@ def test_the_calendar_file(browser, booked):
     response = english(browser).get(f"/r/{token}/appointment.ics")
     assert response.status_code == 200
     assert response.mimetype == "text/calendar"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="rendez-vous.ics"'
+    assert response.headers["Content-Disposition"] == 'attachment; filename="appointment.ics"'
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_data(as_text=True)
     assert body.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
@@ -174,3 +174,134 @@ def test_lookups_are_rate_limited(browser, booked, monkeypatch):
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) > 0
     assert "Social desk" not in refused.get_data(as_text=True)
+    # Not a dead end: whom to call.
+    assert "Call your antenne" in refused.get_data(as_text=True)
+
+
+# --- A day of real use (issue 16): moves, languages, dead ends ------------------------------
+
+
+def _move(db, appointment: Appointment, start, *, by: str = "person") -> tuple[Appointment, str]:
+    moved = booking.reschedule(
+        db,
+        appointment,
+        start,
+        by=by,
+        link_base="https://terrain.example",
+        secret_key="test-secret",
+    )
+    token = booking.issued_token(moved)
+    assert token
+    db.commit()
+    return moved, token
+
+
+def test_the_old_link_of_a_moved_appointment_leads_to_the_new_one(browser, db, booked):
+    appointment, old_token = booked
+    moved, new_token = _move(db, appointment, at(11))
+    db.refresh(appointment)
+    assert appointment.moved_to_id == moved.id
+
+    response = english(browser).get(f"/r/{old_token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Your appointment was moved" in page
+    assert "Moved to: <strong>Thursday, December 3, 2026 at 11:00" in page
+    assert "<s>Thursday, December 3, 2026 at 10:30" in page
+    assert "Cancelled" not in page  # it was, in the database: the person sees where it went
+    # The old link works the new appointment: calendar, move, cancel.
+    assert f'href="/r/{old_token}/move"' in page and f"/r/{old_token}?confirm=1" in page
+
+    body = browser.get(f"/r/{old_token}/appointment.ics").get_data(as_text=True)
+    assert "DTSTART:20261203T100000Z\r\n" in body and "STATUS:CONFIRMED" in body
+
+    response = browser.post(f"/r/{old_token}/cancel")
+    assert response.status_code == 200
+    db.refresh(moved)
+    assert moved.status == "cancelled" and moved.cancelled_by == "person"
+    page = browser.get(f"/r/{new_token}").get_data(as_text=True)
+    assert "Cancelled" in page
+    page = browser.get(f"/r/{old_token}").get_data(as_text=True)
+    assert "It was moved, then cancelled." in page and "Book a new appointment" in page
+    assert f"/r/{old_token}/move" not in page
+
+
+def test_the_new_link_shows_the_new_time_large_and_the_old_small(browser, db, booked):
+    appointment, _token = booked
+    _moved, new_token = _move(db, appointment, at(11))
+    page = english(browser).get(f"/r/{new_token}?moved=1").get_data(as_text=True)
+    assert 'class="moment-new">New time: <strong>Thursday, December 3, 2026 at 11:00' in page
+    assert 'class="moment-old">Old time: <s>Thursday, December 3, 2026 at 10:30' in page
+
+
+def test_a_moved_appointments_calendar_entry_keeps_its_uid(browser, db, booked):
+    appointment, old_token = booked
+    first = english(browser).get(f"/r/{old_token}/appointment.ics").get_data(as_text=True)
+    assert f"UID:appointment-{appointment.id}@" in first and "SEQUENCE:0\r\n" in first
+    moved, token = _move(db, appointment, at(11))
+    again, token = _move(db, moved, at(11, 30))
+    body = browser.get(f"/r/{token}/appointment.ics").get_data(as_text=True)
+    # The calendar moves the entry it has (same UID, newer SEQUENCE) instead of adding one.
+    assert f"UID:appointment-{appointment.id}@" in body and "SEQUENCE:2\r\n" in body
+    assert "DTSTART:20261203T103000Z\r\n" in body
+    assert again.id != appointment.id
+
+
+def test_the_link_speaks_the_language_chosen_for_the_sms(client, db):
+    agenda = Agenda(db)
+    agenda.location.postcode, agenda.location.city = "1000", "Bruxelles"
+    agenda.location.name_nl, agenda.location.address_nl = "Antenne Marollen", "Hoogstraat 298"
+    agenda.location.city_nl = "Brussel"
+    appointment = agenda.book(at(10, 30), language="nl")
+    token = booking.issued_token(appointment)
+    db.commit()
+    # No cookie, a French phone: the SMS was in Dutch, so is the page.
+    response = client.get(f"/r/{token}", headers={"Accept-Language": "fr-BE,fr"})
+    page = response.get_data(as_text=True)
+    assert '<html lang="nl"' in page
+    assert "Sociale permanentie" in page
+    assert "Antenne Marollen" in page and "Hoogstraat 298, 1000 Brussel" in page
+    assert 'download="afspraak.ics"' in page
+    ics = client.get(f"/r/{token}/appointment.ics", headers={"Accept-Language": "fr"})
+    assert ics.headers["Content-Disposition"] == 'attachment; filename="afspraak.ics"'
+    assert "Hoogstraat 298" in ics.get_data(as_text=True)
+    # The switcher's choice wins.
+    client.set_cookie("terrain_lang", "fr")
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert '<html lang="fr"' in page and "Rue Haute 298, 1000 Bruxelles" in page
+
+
+def test_an_expired_link_gives_the_places_phone_and_hours(browser, db, booked, frozen):
+    appointment, token = booked
+    appointment.location.phone = "+3225436111"
+    db.commit()
+    frozen.advance(days=3)
+    response = english(browser).get(f"/r/{token}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 404
+    assert 'href="tel:+3225436111"' in page and "Call 02 543 61 11" in page
+    assert "Opening hours" in page and "09:00–12:00" in page
+    assert "Social desk" not in page  # nothing about the appointment itself
+
+
+def test_an_unknown_link_lists_the_antennes_to_call(browser, db, booked):
+    appointment, _token = booked
+    appointment.location.phone = "+3225436111"
+    db.commit()
+    page = english(browser).get("/r/not-a-real-token").get_data(as_text=True)
+    assert "Call your antenne" in page and "An antenne is an office of the CPAS" in page
+    assert 'href="tel:+3225436111"' in page and appointment.location.name in page
+
+
+def test_after_cancelling_a_link_to_book_again(browser, db, booked):
+    appointment, token = booked
+    response = english(browser).post(f"/r/{token}/cancel")
+    page = response.get_data(as_text=True)
+    assert "Book a new appointment" in page
+    assert f'href="/rendez-vous/{appointment.service.code}"' in page
+
+
+def test_no_file_extension_in_the_words(browser, booked):
+    _appointment, token = booked
+    page = english(browser).get(f"/r/{token}").get_data(as_text=True)
+    assert "Add to my calendar<" in page and "(.ics)" not in page

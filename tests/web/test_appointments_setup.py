@@ -229,6 +229,38 @@ def test_create_and_change_a_place(login, db):
     assert len(location.opening_hours) == 6
 
 
+def test_a_place_has_an_optional_dutch_name_street_and_town(login, db):
+    browser = login("coordination")
+    form = location_form(
+        name="Antenne Marolles",
+        name_nl="Antenne Marollen",
+        address="Rue Haute 298",
+        address_nl="Hoogstraat 298",
+        city_nl="Brussel",
+    )
+    assert browser.post(f"{BASE}/lieux/nouveau", form).status_code == 302
+    location = db.scalar(select(Location).where(Location.code == form["code"]))
+    assert (location.name_nl, location.address_nl, location.city_nl) == (
+        "Antenne Marollen",
+        "Hoogstraat 298",
+        "Brussel",
+    )
+    assert location.display_name("nl") == "Antenne Marollen"
+    assert location.street("fr") == "Rue Haute 298" and location.town("nl") == "1000 Brussel"
+    page = text_of(browser.get(f"{BASE}/lieux/{location.id}"))
+    assert 'value="Hoogstraat 298"' in page and 'lang="nl"' in page
+    # Emptied: the French ones are used everywhere again.
+    changed = {**form, "name_nl": "", "address_nl": "", "city_nl": ""}
+    assert browser.post(f"{BASE}/lieux/{location.id}", changed).status_code == 302
+    db.refresh(location)
+    assert location.street("nl") == "Rue Haute 298" and location.town("nl") == "1000 Bruxelles"
+    too_long = {**form, "address_nl": "x" * 201}
+    response = browser.post(f"{BASE}/lieux/{location.id}", too_long)
+    assert response.status_code == 422
+    db.refresh(location)
+    assert location.address_nl == ""
+
+
 @pytest.mark.parametrize(
     ("overrides", "sentence"),
     [
