@@ -308,3 +308,21 @@ def test_a_bad_number_is_still_refused_and_nothing_is_booked(login, db, referred
     )
     assert response.status_code == 422
     assert db.scalar(select(Appointment).where(Appointment.start_at == at(9, 30))) is None
+
+
+def test_my_appointments_links_a_booking_without_a_number_to_its_slip(login, db, referred):
+    agent = referred.agents[0]
+    without = referred.book(at(10), phone="", source="desk", actor=None, person_name="Ana")
+    with_number = referred.book(at(11), source="desk", actor=None, person_name="Bo")
+    db.commit()
+    page = text_of(login(agent.username).get("/mes-rendez-vous"))
+    assert f"/accueil/appointments/{without.id}/slip" in page
+    assert f"/accueil/appointments/{with_number.id}/slip" not in page
+
+
+def test_a_place_without_hours_says_so_without_an_empty_list(login, db, referred):
+    referred.location.opening_hours = []
+    db.commit()
+    page = text_of(login("rue1").get(f"/outreach/personnes/{PIET}"))
+    assert "The desk or a social worker of Antenne Marolles books the appointment" in page
+    assert "Opening hours: ·" not in page and "Opening hours: %" not in page
