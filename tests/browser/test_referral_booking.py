@@ -1,5 +1,6 @@
 """A social worker books, on a 360 px phone, the appointment of a street outreach
-referral for a person without a phone, and the slip prints on one A4 page.
+referral for a person without a phone, and the slip prints on one A4 page; the
+reception desk does the same without a referral, the slip in Dutch. No SMS is queued.
 
 Real Chromium against a live server of this module's own (`live_server_fixture("refb")`).
 The server runs on the real clock, so the test adds, straight into the live site's
@@ -197,5 +198,44 @@ def test_referral_to_booking_without_a_phone_and_its_slip_on_one_page(
                 )
             )
             assert queued == 0
+    finally:
+        engine.dispose()
+
+
+def test_desk_booking_without_a_phone_prints_a_dutch_slip_on_one_page(
+    chromium: Browser, referral_server: LiveServer, referred
+):
+    context = new_phone_context(chromium, referral_server.url)
+    page = context.new_page()
+    try:
+        log_in(page, "accueil")
+        page.goto(f"/accueil/book?location={referred['location']}&service=ref-svc-{TAG}")
+        expect(page.locator("h3.desk-slot-day").first).to_be_visible()
+        page.locator("input[name=start]").nth(1).check()
+        page.locator("#book-name").fill("Jan Zondergsm")
+        page.locator("#book-language").select_option("nl")
+        page.get_by_label(en("At the desk")).check()
+        page.get_by_role("button", name=en("Book"), exact=True).click()
+        expect(page).to_have_url(re.compile(r"/accueil/appointments/\d+/slip$"))
+        expect(page.locator("html")).to_have_attribute("lang", "nl")
+        slip = page.locator("article.slip")
+        expect(slip).to_contain_text("Jan Zondergsm")
+        expect(slip).to_contain_text("Uw rekeninguittreksels")
+        expect(slip).to_contain_text("Leefloon")
+        assert_accessible(page)
+        assert pdf_pages(page.pdf(format="A4")) == 1
+        appointment_id = int(re.search(r"/appointments/(\d+)/slip", page.url).group(1))
+    finally:
+        context.close()
+    engine = make_engine(referral_server.database_url)
+    try:
+        with Session(engine) as session:
+            made = session.get(Appointment, appointment_id)
+            assert made.person.phone is None and made.referral_id is None
+            subject = f"appointment:{appointment_id}"
+            assert (
+                session.scalar(select(func.count(Message.id)).where(Message.subject == subject))
+                == 0
+            )
     finally:
         engine.dispose()
