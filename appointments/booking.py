@@ -28,6 +28,15 @@ booked during a call, `oral` at the desk. A consent withdrawn before (STOP) is k
 withdrawn. `sms_consent=False` records nothing (the messages are then `blocked`,
 visible on the SMS pages).
 
+Without a phone. Staff (`source` "phone" or "desk") may book for somebody who has no
+mobile phone (a homeless person often has none): the number is then left empty, the
+`BookingPerson` has `phone` None, no contact is made, and no consent, confirmation or
+reminder is queued; the person gets the printable slip instead (the desk's "slip" page).
+Online, the number stays required (the code and the confirmation come by SMS).
+
+An appointment booked for a street outreach referral keeps its id (`referral_id`):
+the web layer checks that the user may read that referral before it passes it.
+
 Messages: the confirmation (`appointment_confirmation`, key
 `confirmation:appointment:<id>`, with the link `<public url>/r/<token>` to cancel or
 move), the reminders of the service's rules (`reminder:appointment:<id>:J-1`, `…:H-2`),
@@ -44,6 +53,7 @@ the appointment until the appointment's end.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -76,6 +86,7 @@ audit.ENTITY_TYPES.append("appointment")
 NAME_MAX = 120
 LANGUAGES = ("fr", "nl", "en")
 BOOKING_SOURCES = ("online", "phone", "desk")  # walk-ins join the queue elsewhere
+STAFF_SOURCES = ("phone", "desk")  # staff book: the number may be left empty
 # An online booker may hold this many upcoming appointments per number.
 MAX_UPCOMING_PER_PHONE = 3
 NEXT_SLOTS = 3
@@ -231,6 +242,8 @@ def _public_url(link_base: str | None) -> str:
 def check_person(
     name: str, raw_phone: str, language: str | None, *, source: str
 ) -> tuple[dict[str, FieldError], phone.PhoneNumber | None]:
+    """The name, the number (optional when staff book: `source` phone or desk), the
+    language; the errors and the normalised number (None: none given)."""
     errors: dict[str, FieldError] = {}
     name = single_line(name or "").strip()
     if not name:
@@ -239,7 +252,8 @@ def check_person(
         errors["name"] = FieldError("too_long", {"max": NAME_MAX})
     number = None
     if not (raw_phone or "").strip():
-        errors["phone"] = FieldError("required")
+        if source not in STAFF_SOURCES:
+            errors["phone"] = FieldError("required")
     else:
         try:
             number = phone.normalize(raw_phone)
@@ -427,12 +441,14 @@ def _place(
 
 
 def person_for(
-    session: Session, name: str, e164: str, language: str | None, *, reuse: bool = True
+    session: Session, name: str, e164: str | None, language: str | None, *, reuse: bool = True
 ) -> BookingPerson:
-    """The same number and name make the same person; a new language is remembered."""
+    """The same number and name make the same person; a new language is remembered.
+    Without a number (`e164` None) the person is always a new one: a name alone is not
+    enough to say two bookings are the same person's."""
     name = single_line(name).strip()
     person = None
-    if reuse:
+    if reuse and e164:
         person = session.scalar(
             select(BookingPerson)
             .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
@@ -596,13 +612,16 @@ def book(
     sms_consent: bool = True,
     link_base: str | None = None,
     secret_key: str | None = None,
+    referral_id: uuid.UUID | None = None,
 ) -> Appointment:
     """Book `start` for a person; Invalid (nothing changed) or SlotTaken when taken.
 
     `source`: "online" (the person, on the public pages), "phone" or "desk" (staff,
-    `actor`). `link_base`: the public URL for the manage link (default
-    TERRAIN_PUBLIC_URL); `secret_key`: the application's key its token is derived with
-    (default TERRAIN_SECRET_KEY). The caller commits; after SlotTaken or Invalid, it rolls back.
+    `actor`; `phone` may then be empty: no SMS at all). `referral_id`: the outreach
+    referral the appointment serves (the caller checked the user may see it).
+    `link_base`: the public URL for the manage link (default TERRAIN_PUBLIC_URL);
+    `secret_key`: the application's key its token is derived with (default
+    TERRAIN_SECRET_KEY). The caller commits; after SlotTaken or Invalid, it rolls back.
     """
     errors: dict[str, FieldError] = {}
     if source not in BOOKING_SOURCES:
@@ -629,7 +648,8 @@ def book(
             errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
     if errors:
         raise Invalid(errors)
-    assert service is not None and location is not None and number is not None
+    assert service is not None and location is not None
+    e164 = number.e164 if number is not None else None
 
     appointment = _place(
         session,
@@ -637,29 +657,31 @@ def book(
         location=location,
         start=start,
         source=source,
-        person=lambda: person_for(session, person_name, number.e164, language),
+        person=lambda: person_for(session, person_name, e164, language),
         actor=actor,
         agent_id=agent_id,
         notice=notice,
     )
+    appointment.referral_id = referral_id
     person = appointment.person
     link = _issue_token(session, appointment, link_base, secret_key)
     session.flush()
-    contact = contact_for(session, person, actor=actor)
-    if sms_consent:
-        record_consent(session, contact, source=source, actor=actor)
-    _announce(
-        session,
-        appointment,
-        contact,
-        template="appointment_confirmation",
-        key=f"confirmation:{subject_of(appointment)}",
-        link=link,
-        actor=actor,
-        # The person booked it just now (online, or with staff on the phone or at the
-        # desk): the confirmation answers them and leaves at once, even at night.
-        requested=True,
-    )
+    if person.phone:
+        contact = contact_for(session, person, actor=actor)
+        if sms_consent:
+            record_consent(session, contact, source=source, actor=actor)
+        _announce(
+            session,
+            appointment,
+            contact,
+            template="appointment_confirmation",
+            key=f"confirmation:{subject_of(appointment)}",
+            link=link,
+            actor=actor,
+            # The person booked it just now (online, or with staff on the phone or at the
+            # desk): the confirmation answers them and leaves at once, even at night.
+            requested=True,
+        )
     audit.record(
         session,
         actor=actor,
@@ -672,6 +694,8 @@ def book(
             "agent_id": appointment.agent_id,
             "source": source,
             "sms_consent": sms_consent,
+            "phone_given": e164 is not None,
+            **({"referral": str(referral_id)} if referral_id is not None else {}),
         },
     )
     return appointment
@@ -828,20 +852,23 @@ def reschedule(
     link = _issue_token(session, moved, link_base, secret_key)
     session.flush()
     appointment.moved_to_id = moved.id
+    moved.referral_id = appointment.referral_id
     _set_cancelled(session, appointment, by=by)
-    contact = contact_for(session, person, actor=actor)
-    _announce(
-        session,
-        moved,
-        contact,
-        template="appointment_changed",
-        key=f"changed:{subject_of(moved)}",
-        link=link,
-        actor=actor,
-        # The person moved it themselves: at once. Staff moving it: a change the person
-        # did not ask for just now, so the quiet hours apply.
-        requested=by == "person",
-    )
+    session.flush()
+    if person.phone:  # without a number the person gets a new slip, no SMS
+        contact = contact_for(session, person, actor=actor)
+        _announce(
+            session,
+            moved,
+            contact,
+            template="appointment_changed",
+            key=f"changed:{subject_of(moved)}",
+            link=link,
+            actor=actor,
+            # The person moved it themselves: at once. Staff moving it: a change the
+            # person did not ask for just now, so the quiet hours apply.
+            requested=by == "person",
+        )
     audit.record(
         session,
         actor=actor,

@@ -595,7 +595,7 @@ def add_walk_in(
     name = single_line(name or "").strip()
     if len(name) > booking.NAME_MAX:
         errors["name"] = FieldError("too_long", {"max": booking.NAME_MAX})
-    e164 = ""
+    e164: str | None = None  # no number: nothing is ever sent
     if (phone_number or "").strip():
         try:
             e164 = phone.normalize(phone_number).e164

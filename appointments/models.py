@@ -8,6 +8,7 @@ checks for an overlap and inserts, so two bookings for one agent are serialised.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    Uuid,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -219,13 +221,15 @@ class AgentLock(Base):
 
 
 class BookingPerson(Base):
-    """Who booked: a name and a mobile number are enough; no account."""
+    """Who booked: a name and a mobile number are enough; no account. Staff may book for
+    somebody without a phone (a homeless person often has none): `phone` is then None,
+    and nothing is ever sent (the person gets a printed slip)."""
 
     __tablename__ = "appointment_people"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164, or None
     language: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
 
@@ -267,6 +271,10 @@ class Appointment(Base):
     # Moved: the appointment that replaced this one (this one is cancelled). The old SMS
     # link then says "moved to …" and leads to the new one.
     moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    # The street outreach referral this appointment was booked for. No foreign key:
+    # appointments does not depend on outreach, and a referral deleted by the outreach
+    # retention leaves the appointment (the id then names nothing).
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
     service: Mapped[Service] = relationship()
     location: Mapped[Location] = relationship()

@@ -1,6 +1,8 @@
 """The public face of appointments: what the web layer and other packages call.
 
-Lookups (`list_services`, `get_service`, `get_location`), slot search (`free_slots`,
+Lookups (`list_services`, `get_service`, `get_location`, `team_offers`: what each
+CPAS team's places offer, for the outreach referral form; `referral_appointments`: the
+appointments booked for outreach referrals), slot search (`free_slots`,
 `next_free_slots`, from `appointments.slots`) and booking (`book`, `cancel`,
 `reschedule`, `find_by_token`, `check_in`, `mark_no_show`, `mark_done`, from
 `appointments.booking`). Importing it registers the SMS subject kind, the attendance
@@ -9,6 +11,8 @@ source and the audience (`appointments.notifications`).
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -31,13 +35,14 @@ from appointments.booking import (
     reminder_rules,
     reschedule,
 )
-from appointments.models import Location, Service, ServiceLocation
+from appointments.models import ACTIVE_STATES, Appointment, Location, Service, ServiceLocation
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 
 __all__ = [
     "OfferedService",
     "Slot",
     "SlotTaken",
+    "TeamOffer",
     "agents_free_at",
     "book",
     "cancel",
@@ -55,8 +60,10 @@ __all__ = [
     "next_free_slots",
     "offer_freed_slot",
     "offers",
+    "referral_appointments",
     "reminder_rules",
     "reschedule",
+    "team_offers",
 ]
 
 
@@ -98,3 +105,54 @@ def get_location(session: Session, code: str) -> Location | None:
     if not code:
         return None
     return session.scalar(select(Location).where(Location.code == code))
+
+
+@dataclass(frozen=True)
+class TeamOffer:
+    """An active service offered at one place of a team."""
+
+    service: Service
+    location: Location
+
+    @property
+    def bookable(self) -> bool:
+        """Staff can book it (online or by phone); walk-in only: come during the hours."""
+        return self.service.booking_mode != "walk_in"
+
+
+def team_offers(
+    session: Session, team_ids: Iterable[int] | None = None
+) -> dict[int, list[TeamOffer]]:
+    """By team id, the active services its places offer (by French name, then place)."""
+    query = (
+        select(Location.team_id, Service, Location)
+        .join(ServiceLocation, ServiceLocation.location_id == Location.id)
+        .join(Service, Service.id == ServiceLocation.service_id)
+        .where(Service.active.is_(True), Location.team_id.is_not(None))
+        .order_by(Service.name_fr, Service.code, Location.name, Location.code)
+    )
+    if team_ids is not None:
+        query = query.where(Location.team_id.in_(list(team_ids)))
+    offers: dict[int, list[TeamOffer]] = {}
+    for team_id, service, location in session.execute(query):
+        offers.setdefault(team_id, []).append(TeamOffer(service, location))
+    return offers
+
+
+def referral_appointments(
+    session: Session, referral_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Appointment]:
+    """By referral id, the latest appointment booked for it that still holds (booked,
+    arrived or done; a cancelled or missed one leaves the referral to book again)."""
+    wanted = list(referral_ids)
+    if not wanted:
+        return {}
+    found: dict[uuid.UUID, Appointment] = {}
+    for appointment in session.scalars(
+        select(Appointment)
+        .where(Appointment.referral_id.in_(wanted), Appointment.status.in_(ACTIVE_STATES))
+        .order_by(Appointment.start_at)
+    ):
+        assert appointment.referral_id is not None
+        found[appointment.referral_id] = appointment  # the latest start wins
+    return found

@@ -226,7 +226,7 @@ def _seed_follow_up(session: Session, actor: accounts.User, now: datetime) -> di
             session,
             actor,
             demo_id("piet"),
-            {"need": "income", "to_team_id": marolles.id, "service_code": "ris"},
+            {"need": "income", "to_team_id": marolles.id, "service_code": "permanence-sociale"},
         )
         referrals.move(session, actor, income.id, "accepted")
     return {"partners": created, "referrals": 3}

@@ -2,7 +2,10 @@
 completed, the chain the CPAS documents count.
 
 A referral goes to an external partner or to a CPAS team (an antenne), optionally naming
-an appointments service by its code (a string: outreach does not import appointments).
+an appointments service by its code: one that a place of that team really offers
+(asked through `appointments.services`, the only way outreach reaches appointments). A
+service staff can book gives the file a "book an appointment" link that carries the
+service, the place and the referral; a walk-in-only one shows the place's hours.
 Its status moves proposed → accepted → done / not_done, or proposed → not_done (the
 person never went, the service refused); each step keeps its date and who made it. The
 person's date of first engagement is their first accepted referral.
@@ -13,18 +16,20 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from appointments import services as appointments
+from core import audit, clock
 from core.accounts import Team, User
 from core.ids import parse_id, uuid7
 from core.roles import Role
 from core.sync import FieldError, Invalid
-from outreach import access, services
+from outreach import access, identity, services
 from outreach.models import (
     LANGUAGES,
     NEEDS,
@@ -141,6 +146,15 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
             errors["to_team_id"] = FieldError("unknown_team")
     if service_code and team is None and "destination" not in errors:
         errors["service_code"] = FieldError("internal_only")
+    elif service_code and team is not None:
+        offered = {
+            offer.service.code
+            for offer in appointments.team_offers(session, [team.id]).get(team.id, [])
+        }
+        if service_code not in offered:
+            # Only what the destination's places offer: a code from elsewhere (or a
+            # made-up one) would give the file a booking link that cannot work.
+            errors["service_code"] = FieldError("not_offered_by_team")
     if errors:
         raise Invalid(errors)
     referral = Referral(
@@ -239,3 +253,40 @@ def people_referred_to(session: Session, user: User) -> list[Person]:
         .order_by(Person.last_seen_at.desc())
     )
     return [person for person in people if access.can_read_person(session, user, person)]
+
+
+# --- Booking an appointment for a referral --------------------------------------------
+
+
+BOOKING_LANGUAGES = ("fr", "nl", "en")
+
+
+@dataclass(frozen=True)
+class BookingReferral:
+    """An open referral to a CPAS service, and what pre-fills its booking."""
+
+    referral: Referral
+    person: Person
+    name: str  # the identity's name when given, else the nickname (staff may change it)
+    language: str | None  # fr, nl or en when the person's language is one of them
+
+
+def for_booking(session: Session, actor: User, referral_id: Any) -> BookingReferral | None:
+    """The referral when `actor` may read its person's file and it is still open
+    (proposed or accepted) to a CPAS service; None otherwise, whatever the reason (the
+    same answer for one that does not exist). The read of the file is audited."""
+    referral = session.get(Referral, referral_id) if isinstance(referral_id, uuid.UUID) else None
+    if (
+        referral is None
+        or referral.to_team_id is None
+        or referral.status not in ("proposed", "accepted")
+    ):
+        return None
+    person = session.get(Person, referral.person_id)
+    if person is None or not access.can_read_person(session, actor, person):
+        return None
+    audit.record_read(session, actor, "outreach_person", person.id)
+    named = identity.identity_of(session, person.id)
+    name = f"{named.first_name} {named.last_name}".strip() if named else ""
+    language = person.language if person.language in BOOKING_LANGUAGES else None
+    return BookingReferral(referral, person, name or person.nickname, language)

@@ -320,10 +320,17 @@ def openapi_schemas() -> dict[str, Any]:
                 },
                 "person": {
                     "type": "object",
-                    "required": ["name", "phone"],
+                    "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "maxLength": 120},
-                        "phone": {"type": "string", "example": "0470 12 34 56"},
+                        "phone": {
+                            "type": "string",
+                            "example": "0470 12 34 56",
+                            "description": (
+                                "Optional: without a number (a person without a phone) "
+                                "nothing is sent; print the slip at /accueil."
+                            ),
+                        },
                         "language": {"enum": ["fr", "nl", "en", None]},
                     },
                 },

@@ -6,7 +6,10 @@ expected wait (refreshed every 30 s), and the actions on each appointment. Each 
 is a POST form: with htmx it answers the board fragment (updated in place), without it
 a redirect back with a flash; bad input answers 422 with the sentence and changes
 nothing. Booking for a caller or a person at the desk: /accueil/book (service → free
-slots → name and number). Moving: /accueil/appointments/<id>/move (a form; a taken
+slots grouped by day → name and, optionally, number; `?referral=<id>` from a person's
+outreach file pre-fills the person and links the appointment to the referral). Without
+a number nothing is sent: /accueil/appointments/<id>/slip is the printable slip.
+Moving: /accueil/appointments/<id>/move (a form; a taken
 start answers with the next free ones).
 """
 
@@ -16,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,9 +29,10 @@ from appointments import services as appointments
 from appointments.models import Appointment, Location
 from core import clock
 from core.accounts import User
-from core.ids import parse_id
+from core.ids import parse_id, parse_uuid
 from core.roles import Permission, can
 from core.sync import FieldError, Invalid
+from outreach import referrals
 from web import db
 from web.permissions import requires
 from web.rendering import render, wants_partial
@@ -461,6 +465,27 @@ def move(appointment_id: int):
 # --- Booking for a caller or a person at the desk --------------------------------------------
 
 
+def _linked_referral(raw: str | None) -> tuple[referrals.BookingReferral | None, dict[str, str]]:
+    """The outreach referral the booking is for (`?referral=<id>`, from a person's file):
+    None and no error when none is given; an error when the user may not see it or it
+    is closed (the same sentence for one that does not exist)."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None, {}
+    linked = referrals.for_booking(db.session(), _actor(), parse_uuid(raw))
+    if linked is None:
+        return None, {"referral": error_message(FieldError("referral_not_bookable"))}
+    return linked, {}
+
+
+def _slots_by_day(found: list[appointments.Slot]) -> list[tuple[date, list[appointments.Slot]]]:
+    """The free starts grouped by their Brussels day, in order."""
+    days: dict[date, list[appointments.Slot]] = {}
+    for slot in found:
+        days.setdefault(clock.to_local(slot.start).date(), []).append(slot)
+    return list(days.items())
+
+
 @bp.route("/accueil/book", methods=["GET", "POST"], endpoint="book")
 @requires(Permission.APPOINTMENTS_BOOK)
 def book():
@@ -469,6 +494,8 @@ def book():
     location, errors = _pick_location(source.get("location"))
     if location is None:
         return render("appointments/desk/no_location.html")
+    linked, referral_errors = _linked_referral(source.get("referral"))
+    errors.update(referral_errors)
     services = [s for s in desk.offered_services(sess, location) if s.booking_mode != "walk_in"]
     service = None
     code = (source.get("service") or "").strip()
@@ -480,10 +507,10 @@ def book():
     errors.update(day_errors)
     day = day or _today()
     values = {
-        "name": request.form.get("name", ""),
+        "name": request.form.get("name", linked.name if linked else ""),
         "phone": request.form.get("phone", ""),
-        "language": request.form.get("language", ""),
-        "source": request.form.get("source", "phone"),
+        "language": request.form.get("language", (linked.language or "") if linked else ""),
+        "source": request.form.get("source", "desk" if linked else "phone"),
         "start": request.form.get("start", ""),
     }
     found = []
@@ -498,10 +525,14 @@ def book():
         "service": service,
         "day": day,
         "slots": found,
+        "slot_days": _slots_by_day(found),
         "values": values,
         "language": _language(),
+        "linked": linked,
     }
     if request.method == "GET" or errors:
+        if request.method == "GET":
+            sess.commit()  # the audited read of the referred person's file
         return render(
             "appointments/desk/book.html",
             errors=errors,
@@ -529,6 +560,7 @@ def book():
             actor=_actor(),
             link_base=_link_base(),
             secret_key=current_app.config["SECRET_KEY"],
+            referral_id=linked.referral.id if linked else None,
         )
     except Invalid as invalid:
         sess.rollback()
@@ -536,6 +568,7 @@ def book():
     except booking.SlotTaken as taken:
         sess.rollback()
         context["slots"] = taken.next_slots
+        context["slot_days"] = _slots_by_day(taken.next_slots)
         return render(
             "appointments/desk/book.html",
             errors={"start": _("This time was just taken. Choose one of the next free times.")},
@@ -543,14 +576,57 @@ def book():
             **context,
         )
     sess.commit()
-    flash(
-        _(
-            "Appointment booked on %(when)s. An SMS confirms it.",
-            when=clock.to_local(made.start_at).strftime("%d/%m %H:%M"),
-        ),
-        "success",
-    )
+    when = clock.to_local(made.start_at).strftime("%d/%m %H:%M")
+    if not made.person.phone:
+        # No number, no SMS: the person leaves with the printed slip.
+        flash(
+            _(
+                "Appointment booked on %(when)s. No SMS without a number: print the slip.",
+                when=when,
+            ),
+            "success",
+        )
+        return redirect(url_for("appointments_desk.slip", appointment_id=made.id))
+    flash(_("Appointment booked on %(when)s. An SMS confirms it.", when=when), "success")
+    if linked is not None:
+        return redirect(
+            url_for(
+                "outreach_files.person",
+                person_id=linked.person.id,
+                _anchor=f"referral-{linked.referral.id}",
+            )
+        )
     return redirect(_desk_url(location, clock.to_local(made.start_at).date()))
+
+
+# --- The printable slip (people without a mobile phone) -----------------------------------
+
+
+@bp.get("/accueil/appointments/<int:appointment_id>/slip", endpoint="slip")
+@requires(Permission.APPOINTMENTS_BOOK)
+def slip(appointment_id: int):
+    """One A4 page for the person: when, where, what to bring, whom to call, in their
+    language (`?lang=`, else the language given at booking, else the user's). It holds
+    no personal data but the name staff typed."""
+    appointment = _appointment_or_404(appointment_id)
+    if appointment is None or appointment.status == "cancelled":
+        return _not_found()
+    chosen = request.args.get("lang", "")
+    if chosen not in booking.LANGUAGES:
+        chosen = appointment.person.language or _language()
+    service, location = appointment.service, appointment.location
+    with force_locale(chosen):
+        return render(
+            "appointments/desk/slip.html",
+            appointment=appointment,
+            service_name=service.name(chosen),
+            location=location,
+            bring=[line for line in service.what_to_bring(chosen).splitlines() if line.strip()],
+            # Named after the place until the CPAS itself is recorded (its name, its phone).
+            cpas_name=None,
+            phone=location.phone,
+            slip_language=chosen,
+        )
 
 
 # --- The agent's own list -----------------------------------------------------------------

@@ -24,7 +24,8 @@ def seed_all(session: Session) -> dict[str, int]:
     created: dict[str, int] = {}
     created.update(core_demo.seed(session))
     session.flush()
-    created.update(outreach_demo.seed(session))
     created.update(notifications_demo.seed(session))
     created.update(appointments_demo.seed(session))
+    # After appointments: a demo referral names a service its destination offers.
+    created.update(outreach_demo.seed(session))
     return created

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -203,6 +204,8 @@ def _file_page(
         offered.service.code: offered.service.name(locale)
         for offered in appointments.list_services(session, bookable_only=False)
     }
+    offers = appointments.team_offers(session)
+    booked = appointments.referral_appointments(session, [r.id for r in person_referrals])
     return render(
         "outreach/files/person.html",
         person=person,
@@ -224,13 +227,53 @@ def _file_page(
         partners=referrals.partners(session),
         cpas_teams=cpas_teams(session),
         service_names=service_names,
-        # A referral to a CPAS service with an appointments service: book it from here.
+        offers=offers,
+        # A referral to a CPAS service with an appointments service: book it from here
+        # (staff who may book), or how to get one (street educators: see docs/outreach.md).
+        referral_offer={r.id: _offer_of(offers, r) for r in person_referrals},
+        booked=booked,
         can_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
+        hours_of=opening_hours_text,
         labels=LABELS,
         choices=CHOICES,
         errors=errors or {},
         posted=posted or {},
         status=status,
+    )
+
+
+def _offer_of(
+    offers: dict[int, list[appointments.TeamOffer]], referral: Referral
+) -> appointments.TeamOffer | None:
+    """The place of the destination team that offers the referral's service (the first
+    one by name), or None (a partner, no service, or no longer offered)."""
+    if referral.to_team_id is None or not referral.service_code:
+        return None
+    return next(
+        (o for o in offers.get(referral.to_team_id, []) if o.service.code == referral.service_code),
+        None,
+    )
+
+
+def opening_hours_text(location: Any) -> str:
+    """A place's opening hours in one line: "Mon–Fri 08:30–12:00, 13:00–16:00"; days
+    with the same hours are joined."""
+    names = get_day_names("abbreviated", locale=str(get_locale()))
+    by_day: dict[int, list[str]] = {}
+    for hours in sorted(location.opening_hours, key=lambda h: (h.weekday, h.opens)):
+        by_day.setdefault(hours.weekday, []).append(
+            f"{hours.opens.strftime('%H:%M')}–{hours.closes.strftime('%H:%M')}"
+        )
+    runs: list[tuple[int, int, str]] = []  # first day, last day, hours
+    for day in sorted(by_day):
+        text = ", ".join(by_day[day])
+        if runs and runs[-1][1] == day - 1 and runs[-1][2] == text:
+            runs[-1] = (runs[-1][0], day, text)
+        else:
+            runs.append((day, day, text))
+    return "; ".join(
+        f"{names[first]}{'–' + names[last] if last != first else ''} {text}"
+        for first, last, text in runs
     )
 
 
@@ -278,12 +321,17 @@ def propose_referral(person_id: str):
     session = db.session()
     found = _to_change(session, person_id)
     data = _form()
-    # One select names both kinds of destination: "partner:3" or "team:7".
-    kind, _sep, value = (data.pop("destination", "") or "").partition(":")
+    # One select names every destination: "partner:3", "team:7", or a service a CPAS
+    # team offers, "team:7:permanence-sociale".
+    chosen = data.pop("destination", "") or ""
+    kind, _sep, value = chosen.partition(":")
     if kind == "partner":
         data["partner_id"] = value
     elif kind == "team":
+        value, _sep, code = value.partition(":")
         data["to_team_id"] = value
+        if code:
+            data["service_code"] = code
     return _apply(
         found,
         "referral",
@@ -291,7 +339,7 @@ def propose_referral(person_id: str):
         lambda: referrals.propose(session, actor(), found.id, data),
         _("Referral recorded."),
         "referrals",
-        shown={**data, "destination": f"{kind}:{value}"},
+        shown={**data, "destination": chosen},
     )
 
 

@@ -153,8 +153,14 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         "unknown_team": _("Choose a CPAS service from the list."),
         "one_destination": _("Choose either a partner service or a CPAS service."),
         "internal_only": _("A service code is only for a CPAS service."),
+        "not_offered_by_team": _(
+            "This CPAS service does not offer this. Choose from the list of what it offers."
+        ),
         "before_first_contact": _("This date is before the first contact with this person."),
         "unknown_referral": _("This referral is not one you may change."),
+        "referral_not_bookable": _(
+            "This referral cannot be booked from here: it is closed, or not one you may see."
+        ),
         "referral_transition": _("This referral cannot go to that status from where it is."),
         "before_previous_step": _("This date is before the referral's previous step."),
         "consent_required": _("Record the person's consent to give their identity first."),

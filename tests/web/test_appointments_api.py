@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from appointments.models import Appointment
 from core import clock
+from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
 
 
@@ -293,3 +294,15 @@ def test_sms_consent_true_is_consent_and_absent_is_none(browser, agenda, db, sen
     answer = post(browser, {**book_json(agenda, at(11)), "sms_consent": False})
     assert answer.status_code == 201
     assert _consent_recorded(db, answer.get_json()["appointment"]["id"]) is False
+
+
+def test_staff_book_without_a_number_and_nothing_is_queued(browser, agenda, db):
+    browser.login("accueil")
+    body = book_json(agenda, at(10))
+    del body["person"]["phone"]
+    response = post(browser, body)
+    assert response.status_code == 201, response.get_json()
+    made = response.get_json()["appointment"]
+    assert made["person"] == {"name": "Amina Test", "phone": None}
+    subject = f"appointment:{made['id']}"
+    assert db.scalar(select(func.count(Message.id)).where(Message.subject == subject)) == 0

@@ -193,13 +193,13 @@ def test_propose_a_referral_to_a_partner_and_to_a_cpas_service(login, db):
     marolles = db.scalar(select(Team).where(Team.code == "bxl-marolles"))
     response = browser.post(
         f"/outreach/personnes/{GRANDE}/orientations",
-        {"need": "income", "destination": f"team:{marolles.id}", "service_code": "ris"},
+        {"need": "income", "destination": f"team:{marolles.id}:permanence-sociale"},
     )
     assert response.status_code == 302
     made = referrals.person_referrals(db, GRANDE)
-    assert {(r.need, r.partner_id, r.to_team_id) for r in made} >= {
-        ("health", partner.id, None),
-        ("income", None, marolles.id),
+    assert {(r.need, r.partner_id, r.to_team_id, r.service_code) for r in made} >= {
+        ("health", partner.id, None, ""),
+        ("income", None, marolles.id, "permanence-sociale"),
     }
     page = text_of(browser.get(f"/outreach/personnes/{GRANDE}"))
     assert "Referral recorded." in page and "Antenne Marolles" in page
@@ -266,10 +266,10 @@ def test_the_receiving_service_books_an_appointment_from_the_referral(login, db)
     referral = next(r for r in referrals.person_referrals(db, PIET) if r.to_team_id)
     referral.service_code, referral.status = "permanence-sociale", "accepted"
     db.commit()
-    link = "/accueil/book?service=permanence-sociale"
-    assert link in text_of(login("as1").get(f"/outreach/personnes/{PIET}"))
+    link = f"/accueil/book?service=permanence-sociale&location=bxl-marolles&referral={referral.id}"
+    assert link.replace("&", "&amp;") in text_of(login("as1").get(f"/outreach/personnes/{PIET}"))
     # Street educators do not book appointments: no link for them.
-    assert link not in text_of(login("rue1").get(f"/outreach/personnes/{PIET}"))
+    assert "/accueil/book" not in text_of(login("rue1").get(f"/outreach/personnes/{PIET}"))
     assert login("as1").get(link).status_code == 200
 
 

@@ -56,6 +56,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "appointments_desk.cancel": {"appointment_id": 1},
     "appointments_desk.call": {"appointment_id": 1},
     "appointments_desk.move": {"appointment_id": 1},
+    "appointments_desk.slip": {"appointment_id": 1},
     "appointments_public.cancel": {"token": "x"},
     "appointments_public.calendar": {"token": "x"},
     "appointments_public.move": {"token": "x"},
