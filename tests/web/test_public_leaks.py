@@ -44,6 +44,9 @@ PUBLIC_BY_DESIGN = {
     ("appointment_locations", "postcode"),
     ("appointment_locations", "city"),
     ("appointment_locations", "phone"),  # "call your antenne"
+    ("appointment_locations", "name_nl"),  # the same, on Dutch pages
+    ("appointment_locations", "address_nl"),
+    ("appointment_locations", "city_nl"),
 }
 # Codes, states, keys and hashes: set by the application from fixed lists or made by it,
 # never free text; several are unique or checked, so a sentinel would not even fit.
