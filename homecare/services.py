@@ -229,6 +229,7 @@ def create_beneficiary(
         created_by_id=actor.id,
     )
     session.add(beneficiary)
+    sync.stamp(session, beneficiary, _scope(team_id), actor, None)
     session.flush()
     if fields.phones:
         # Raises Invalid on a bad number; the caller's transaction then saves nothing.
@@ -246,7 +247,6 @@ def create_beneficiary(
                 session, contact, category=kind, granted=True, method="oral", actor=actor
             )
         beneficiary.contact_id = contact.id
-    sync.stamp(session, beneficiary, _scope(team_id), actor, None)
     audit.record(
         session,
         actor=actor,
