@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
-from homecare.calendar import is_holiday, local_moment, week_days, window_on
+from homecare.calendar import is_holiday, week_days, window_on
 from homecare.models import CarePlan, CarePlanSuspension, Visit
 from homecare.services import settings_of
 
@@ -48,12 +48,12 @@ def _suspended(suspensions: list[CarePlanSuspension], day: date) -> bool:
 
 
 def _moved_day(plan: CarePlan, region: str, day: date) -> date | None:
-    """The next day that is not a holiday, a Sunday, or a day the plan already has."""
+    """The next weekday (Monday to Friday) that is not a holiday nor a day of the plan."""
     for offset in range(1, MOVE_HORIZON + 1):
         candidate = day + timedelta(days=offset)
         if (
             not is_holiday(region, candidate)
-            and candidate.weekday() != 6
+            and candidate.weekday() < 5
             and candidate.weekday() not in plan.weekdays
         ):
             return candidate
@@ -234,6 +234,3 @@ def _stamp(session: Session, visit: Visit, scope: str, actor: User | None) -> No
         if visit.changed_at is None:
             visit.changed_at = clock.now()
         sync.touch(session, visit, scope)
-
-
-__all__ = ["Generated", "generate_week", "local_moment"]
