@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
-from core.accounts import User
+from core.accounts import Team, User
 from homecare.calendar import is_holiday, week_days, window_on
 from homecare.models import CarePlan, CarePlanSuspension, Visit
 from homecare.services import settings_of
@@ -41,6 +41,12 @@ class _Expected:
     latest_start: datetime
     duration: int
     cancel_reason: str | None
+
+
+def lock_team(session: Session, team_id: int) -> None:
+    """Hold the team's row until commit: one generation or planning of a team at a time
+    (two would both insert the same new visits, or overwrite each other's plan)."""
+    session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
 
 
 def _suspended(suspensions: list[CarePlanSuspension], day: date) -> bool:
@@ -97,6 +103,7 @@ def generate_week(
     if week.weekday() != 0:
         raise ValueError("a week starts on a Monday")
     days = week_days(week)
+    lock_team(session, team_id)
     region = settings_of(session, team_id).region
     plans = list(
         session.scalars(
@@ -119,17 +126,14 @@ def generate_week(
         )
     ):
         suspensions.setdefault(suspension.plan_id, []).append(suspension)
-    # Lock the week's rows so two generations of one week do not interleave.
     existing = {
         (visit.plan_id, visit.scheduled_on): visit
         for visit in session.scalars(
-            select(Visit)
-            .where(
+            select(Visit).where(
                 Visit.team_id == team_id,
                 Visit.scheduled_on >= days[0],
                 Visit.scheduled_on <= days[-1],
             )
-            .with_for_update()
         )
     }
     created = updated = cancelled = unchanged = 0

@@ -34,6 +34,7 @@ from core.routing import (
     solve,
 )
 from homecare.calendar import crosses_midnight, local_moment, week_days
+from homecare.generation import lock_team
 from homecare.models import AideProfile, Beneficiary, CarePlan, Visit
 from homecare.services import parse_hours, valid_skills
 
@@ -95,6 +96,7 @@ def plan_week(
     if week.weekday() != 0:
         raise ValueError("a week starts on a Monday")
     days = week_days(week)
+    lock_team(session, team_id)
     origin = local_moment(week, time(0))
     week_end = local_moment(week + timedelta(days=8), time(0))  # nights run into Monday
     visits = list(
@@ -107,7 +109,6 @@ def plan_week(
                 Visit.status == "planned",
             )
             .order_by(Visit.earliest_start, Visit.id)
-            .with_for_update()
         )
     )
     plans = {

@@ -42,7 +42,7 @@ from homecare.models import (
     CarePlanSuspension,
     HomecareSettings,
 )
-from notifications import contacts
+from notifications import services as notifications
 from notifications.models import CONSENT_CATEGORIES
 
 audit.ENTITY_TYPES.extend(
@@ -193,6 +193,10 @@ def create_beneficiary(
     entry = _text(fields.entry_instructions, "entry_instructions", TEXT_MAX, errors)
     emergency_name = _text(fields.emergency_name, "emergency_name", NAME_MAX, errors)
     emergency_phone = _text(fields.emergency_phone, "emergency_phone", 20, errors)
+    try:
+        notifications.read_phones(fields.phones)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
     for kind in fields.consents:
         if kind not in CONSENT_CATEGORIES:
             errors["consents"] = FieldError("unknown_choice")
@@ -232,8 +236,7 @@ def create_beneficiary(
     sync.stamp(session, beneficiary, _scope(team_id), actor, None)
     session.flush()
     if fields.phones:
-        # Raises Invalid on a bad number; the caller's transaction then saves nothing.
-        contact = contacts.create_contact(
+        contact = notifications.create_contact(
             session,
             actor=actor,
             display_name=name,
@@ -243,7 +246,7 @@ def create_beneficiary(
             reference=f"homecare.beneficiary:{beneficiary.id}",
         )
         for kind in fields.consents:
-            contacts.set_consent(
+            notifications.set_consent(
                 session, contact, category=kind, granted=True, method="oral", actor=actor
             )
         beneficiary.contact_id = contact.id

@@ -288,13 +288,43 @@ def test_two_plans_for_one_slot_are_refused(db, team, coord, app: Flask):
     _plan(db, coord, household, service="home_help", skills=["household"])
 
 
-def test_a_bad_phone_saves_no_household(db, team, coord):
+def test_a_bad_household_is_refused_whole_and_nothing_saved(db, team, coord):
     before = db.scalar(select(func.count()).select_from(services.Beneficiary))
-    fields = BeneficiaryFields(name="X", address="Rue Verte 3", postcode="12", city="")
+    fields = BeneficiaryFields(
+        name="X", address="Rue Verte 3", postcode="12", city="", phones=["0470 12 34 56", "12"]
+    )
     with pytest.raises(Invalid) as raised:
         services.create_beneficiary(db, coord, team.id, fields)
-    assert {"postcode", "city"} <= set(raised.value.errors)
+    assert set(raised.value.errors) == {"postcode", "city", "phone_1"}
+    db.flush()
     assert db.scalar(select(func.count()).select_from(services.Beneficiary)) == before
+
+
+def test_a_household_s_phones_become_a_contact_with_its_consents(db, team, coord):
+    from notifications.models import Consent as ConsentState
+    from notifications.models import Contact
+
+    fields = BeneficiaryFields(
+        name="Madame Peeters",
+        address="Rue Verte 3",
+        postcode="1210",
+        city="Saint-Josse-ten-Noode",
+        phones=["0470 12 34 56"],
+        consents=["reminder"],
+        language="nl",
+    )
+    household = services.create_beneficiary(db, coord, team.id, fields)
+    contact = db.get(Contact, household.contact_id)
+    assert contact.reference == f"homecare.beneficiary:{household.id}"
+    assert contact.language == "nl"
+    granted = db.scalars(
+        select(ConsentState.category).where(
+            ConsentState.contact_id == contact.id, ConsentState.granted
+        )
+    )
+    assert list(granted) == ["reminder"]
+    moved = services.set_location_from_fix(db, coord, household.id, 50.8587, 4.3641)
+    assert (moved.latitude, moved.location_source) == (50.8587, "gps")
 
 
 # --- Access ------------------------------------------------------------------------------
