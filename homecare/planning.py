@@ -9,6 +9,7 @@ shift was placed on its day from wall-clock times (homecare/calendar.py).
 
 from __future__ import annotations
 
+import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -31,12 +32,15 @@ from core.routing import (
     Window,
     Worker,
     build_matrix,
+    check,
     solve,
 )
 from homecare.calendar import crosses_midnight, local_moment, week_days
 from homecare.generation import lock_team
 from homecare.models import AideProfile, Beneficiary, CarePlan, Visit
 from homecare.services import parse_hours, valid_skills
+
+log = logging.getLogger(__name__)
 
 BUFFER = 5  # minutes at the door: parking, stairs, the key safe
 MAX_AIDES_PER_HOUSEHOLD = 3  # continuity of care over a week
@@ -47,6 +51,7 @@ NO_LOCATION = "no_location"  # the household has no coordinates yet
 class PlanResult:
     planned: int
     unassigned: list[tuple[uuid.UUID, str]]  # visit, reason
+    violations: tuple[str, ...] = ()  # rules check() found broken: then nothing was stored
 
 
 def _cut(
@@ -228,6 +233,11 @@ def plan_week(
             ),
         )
         solution = solve(problem, seconds=seconds, seed=seed)
+        violations = check(problem, solution)
+        if violations:
+            # Never store a plan that breaks a rule; the visits keep their last plan.
+            log.error("plan_week team %s week %s: %s", team_id, week, violations)
+            return PlanResult(planned=0, unassigned=[], violations=tuple(violations))
         for route in solution.routes:
             for stop in route.stops:
                 if stop.kind == "job":

@@ -358,7 +358,7 @@ def test_access_coordinator_of_another_team_and_aide_not_planned_get_nothing(db,
 # --- Aides and planning ------------------------------------------------------------------
 
 
-def _aide(db, coord, team, name, skills, *, lat=50.868, hours=("08:00", "17:00")):
+def _aide(db, coord, team, name, skills, *, lat=50.868, hours=("08:00", "17:00"), days=range(5)):
     user = _user(db, name, Role.AIDE, team)
     services.set_aide_profile(
         db,
@@ -366,7 +366,7 @@ def _aide(db, coord, team, name, skills, *, lat=50.868, hours=("08:00", "17:00")
         user.id,
         AideFields(
             contract_minutes=38 * 60,
-            working_hours=[(day, *hours) for day in range(5)],
+            working_hours=[(day, *hours) for day in days],
             home_latitude=lat,
             home_longitude=4.37,
             transport_mode="bike",
@@ -427,6 +427,22 @@ def test_plan_week_assigns_visits_and_lists_the_rest_with_reasons(db, team, coor
     assert dementia_visit.unassigned_reason == "no_worker_with_skills"  # its aide is ill
     assert result.planned == 3
     assert result.unassigned == [(dementia_visit.id, "no_worker_with_skills")]
+    assert result.violations == ()
     # Planning again with the same seed stores the same plan.
     again = planning.plan_week(db, team.id, week, seconds=1)
     assert again.planned == 3
+
+
+def test_plan_week_keeps_wall_clock_windows_over_the_autumn_clock_change(db, team, coord):
+    aide = _aide(db, coord, team, "hc-aide-w", {"personal_care": None}, days=[5, 6])
+    plan = _plan(db, coord, _household(db, coord, team), weekdays=[5, 6])
+    week = date(2027, 10, 25)
+    generation.generate_week(db, team.id, week)
+    result = planning.plan_week(db, team.id, week, seconds=1)
+    assert (result.planned, result.unassigned, result.violations) == (2, [], ())
+    for day, visit in _visits(db, plan).items():
+        assert visit.aide_id == aide.id
+        local = clock.to_local(visit.planned_start)
+        assert local.date() == day
+        # 9:00 ± 30 min in Brussels, on both sides of the change (no hour lost or gained).
+        assert time(8, 30) <= local.time() <= time(9, 30)
