@@ -446,3 +446,57 @@ def test_plan_week_keeps_wall_clock_windows_over_the_autumn_clock_change(db, tea
         assert local.date() == day
         # 9:00 ± 30 min in Brussels, on both sides of the change (no hour lost or gained).
         assert time(8, 30) <= local.time() <= time(9, 30)
+
+
+def test_a_night_aide_is_planned_for_a_night_watch(db, team, coord):
+    night = _aide(
+        db, coord, team, "hc-aide-n", {"night_watch": None}, hours=("20:30", "07:30"), days=[0]
+    )
+    _aide(db, coord, team, "hc-aide-d", {"night_watch": None}, days=[0])  # days only
+    plan = _plan(
+        db,
+        coord,
+        _household(db, coord, team),
+        service="night_care",
+        weekdays=[0],
+        window_start=time(21),
+        window_end=time(7),
+        tolerance_minutes=0,
+        duration_minutes=600,
+        skills=["night_watch"],
+    )
+    week = date(2026, 11, 30)
+    generation.generate_week(db, team.id, week)
+    result = planning.plan_week(db, team.id, week, seconds=1)
+    assert (result.planned, result.violations) == (1, ())
+    (visit,) = _visits(db, plan).values()
+    assert visit.aide_id == night.id
+    assert clock.to_local(visit.planned_start) == datetime(2026, 11, 30, 21, tzinfo=clock.BRUSSELS)
+
+
+def test_bad_aide_profiles_are_refused(db, team, coord):
+    aide = _user(db, "hc-aide-bad", Role.AIDE, team)
+    fields = AideFields(
+        contract_minutes=-60,
+        working_hours=[(0, "25:00", "12:00")],
+        home_latitude=50.86,
+        transport_mode="plane",
+    )
+    with pytest.raises(Invalid) as raised:
+        services.set_aide_profile(db, coord, aide.id, fields)
+    codes = {name: error.code for name, error in raised.value.errors.items()}
+    assert codes == {
+        "contract_minutes": "out_of_range",
+        "working_hours": "invalid_hours",
+        "latitude": "both_coordinates",
+        "transport_mode": "unknown_choice",
+    }
+    assert db.get(services.AideProfile, aide.id) is None
+
+
+def test_administrators_and_other_roles_read_no_household(db, team, coord):
+    household = _household(db, coord, team)
+    admin = accounts.find_user(db, "admin")
+    social_worker = accounts.find_user(db, "as1")
+    for user in (admin, social_worker):
+        assert access.read_beneficiary(db, user, household.id) is None
