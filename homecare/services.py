@@ -45,18 +45,6 @@ from homecare.models import (
 from notifications import services as notifications
 from notifications.models import CONSENT_CATEGORIES
 
-audit.ENTITY_TYPES.extend(
-    [
-        "homecare_settings",
-        "homecare_beneficiary",
-        "homecare_care_plan",
-        "homecare_suspension",
-        "homecare_aide_profile",
-        "homecare_qualification",
-        "homecare_week",
-    ]
-)
-
 MIN_VISIT, MAX_VISIT = 15, 12 * 60  # minutes: below is no visit, above is no shift
 MAX_TOLERANCE = 120
 MAX_CONTRACT = 50 * 60  # minutes a week
