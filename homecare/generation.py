@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import Team, User
-from homecare.calendar import is_holiday, week_days, window_on
-from homecare.models import CarePlan, CarePlanSuspension, Visit
-from homecare.services import settings_of
+from homecare.calendar import is_holiday, monday_of, week_days, window_on
+from homecare.models import CarePlan, CarePlanSuspension, HomecareSettings, Visit
 
 MOVE_HORIZON = 6  # days a moved visit may go forward at most
+DEFAULT_REGION = "brussels"  # a team without settings (homecare.services.settings_of)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ def generate_week(
         raise ValueError("a week starts on a Monday")
     days = week_days(week)
     lock_team(session, team_id)
-    region = settings_of(session, team_id).region
+    settings = session.get(HomecareSettings, team_id)
+    region = settings.region if settings is not None else DEFAULT_REGION
     plans = list(
         session.scalars(
             select(CarePlan)
@@ -238,3 +239,16 @@ def _stamp(session: Session, visit: Visit, scope: str, actor: User | None) -> No
         if visit.changed_at is None:
             visit.changed_at = clock.now()
         sync.touch(session, visit, scope)
+
+
+def refresh_plan(session: Session, plan: CarePlan, *, actor: User | None) -> None:
+    """After a plan or its suspensions changed: bring its weeks already generated, from
+    this week on, up to date (visits done stay as they are)."""
+    this_week = monday_of(clock.to_local(clock.now()).date())
+    days = session.scalars(
+        select(Visit.scheduled_on)
+        .where(Visit.plan_id == plan.id, Visit.scheduled_on >= this_week)
+        .distinct()
+    )
+    for week in sorted({monday_of(day) for day in days}):
+        generate_week(session, plan.team_id, week, actor=actor)

@@ -17,7 +17,7 @@ from core import audit, clock, sync
 from core.accounts import User
 from core.roles import Role
 from core.sync import FieldError, Invalid
-from homecare import access
+from homecare import access, generation
 from homecare.calendar import crosses_midnight, wall_span
 from homecare.models import (
     ADDRESS_MAX,
@@ -105,7 +105,9 @@ def _team_aides(session: Session, team_id: int) -> set[int]:
 def settings_of(session: Session, team_id: int) -> HomecareSettings:
     """The team's settings (Brussels and Iriscare until set)."""
     found = session.get(HomecareSettings, team_id)
-    return found or HomecareSettings(team_id=team_id, region="brussels", funder="iriscare")
+    return found or HomecareSettings(
+        team_id=team_id, region=generation.DEFAULT_REGION, funder="iriscare"
+    )
 
 
 def set_settings(
@@ -480,6 +482,7 @@ def update_care_plan(
         details={"service": fields.service},
     )
     session.flush()
+    generation.refresh_plan(session, plan, actor=actor)
     return plan
 
 
@@ -524,6 +527,7 @@ def suspend_plan(
         details={"plan_id": str(plan.id), "reason": reason},
     )
     session.flush()
+    generation.refresh_plan(session, plan, actor=actor)
     return suspension
 
 

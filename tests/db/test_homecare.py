@@ -185,54 +185,72 @@ def test_generating_twice_changes_nothing(db, team, coord):
 def test_an_edited_plan_updates_the_visits_not_yet_done(db, team, coord):
     plan = _plan(db, coord, _household(db, coord, team))
     week = date(2026, 11, 30)
-    generation.generate_week(db, team.id, week)
-    tuesday, friday = date(2026, 12, 1), date(2026, 12, 4)
-    _visits(db, plan)[tuesday].status = "done"
-    db.flush()
-    services.update_care_plan(
-        db,
-        coord,
-        plan.id,
-        PlanFields(
-            service="family_aide",
-            weekdays=[1, 3],
-            window_start=time(14),
-            window_end=time(16),
-            tolerance_minutes=0,
-            duration_minutes=90,
-            starts_on=date(2026, 1, 1),
-        ),
-    )
-    result = generation.generate_week(db, team.id, week)
-    visits = _visits(db, plan)
-    assert visits[tuesday].status == "done"
-    assert clock.to_local(visits[tuesday].earliest_start).time() == time(8, 30)  # untouched
-    assert (visits[friday].status, visits[friday].cancel_reason) == ("cancelled", "plan")
-    thursday = visits[date(2026, 12, 3)]
-    assert clock.to_local(thursday.earliest_start).time() == time(14)
-    assert clock.to_local(thursday.latest_start).time() == time(14, 30)
-    assert (result.created, result.cancelled) == (1, 1)
+    with clock.frozen(datetime(2026, 11, 30, 7, tzinfo=UTC)):
+        generation.generate_week(db, team.id, week)
+        tuesday, friday = date(2026, 12, 1), date(2026, 12, 4)
+        _visits(db, plan)[tuesday].status = "done"
+        db.flush()
+        services.update_care_plan(
+            db,
+            coord,
+            plan.id,
+            PlanFields(
+                service="family_aide",
+                weekdays=[1, 3],
+                window_start=time(14),
+                window_end=time(16),
+                tolerance_minutes=0,
+                duration_minutes=90,
+                starts_on=date(2026, 1, 1),
+            ),
+        )
+        # The week already generated follows the edit at once.
+        visits = _visits(db, plan)
+        assert visits[tuesday].status == "done"
+        assert clock.to_local(visits[tuesday].earliest_start).time() == time(8, 30)  # untouched
+        assert (visits[friday].status, visits[friday].cancel_reason) == ("cancelled", "plan")
+        thursday = visits[date(2026, 12, 3)]
+        assert clock.to_local(thursday.earliest_start).time() == time(14)
+        assert clock.to_local(thursday.latest_start).time() == time(14, 30)
+        again = generation.generate_week(db, team.id, week)
+        assert (again.created, again.updated, again.cancelled) == (0, 0, 0)
 
 
-def test_a_suspension_cancels_its_days_and_lifting_it_brings_them_back(db, team, coord):
+def test_a_suspension_cancels_its_days_at_once_but_never_a_past_week(db, team, coord):
     plan = _plan(db, coord, _household(db, coord, team))
     week = date(2026, 11, 30)
-    generation.generate_week(db, team.id, week)
-    services.suspend_plan(
-        db,
-        coord,
-        plan.id,
-        starts_on=date(2026, 12, 3),
-        ends_on=date(2026, 12, 20),
-        reason="hospital",
-    )
-    generation.generate_week(db, team.id, week)
-    visits = _visits(db, plan)
-    assert visits[date(2026, 12, 1)].status == "planned"
-    assert (visits[date(2026, 12, 4)].status, visits[date(2026, 12, 4)].cancel_reason) == (
-        "cancelled",
-        "suspended",
-    )
+    with clock.frozen(datetime(2026, 11, 30, 7, tzinfo=UTC)):
+        generation.generate_week(db, team.id, week)
+        services.suspend_plan(
+            db,
+            coord,
+            plan.id,
+            starts_on=date(2026, 12, 3),
+            ends_on=date(2026, 12, 20),
+            reason="hospital",
+        )
+        visits = _visits(db, plan)
+        assert visits[date(2026, 12, 1)].status == "planned"
+        assert (visits[date(2026, 12, 4)].status, visits[date(2026, 12, 4)].cancel_reason) == (
+            "cancelled",
+            "suspended",
+        )
+    # A past week is history: editing the plan later leaves it as it was.
+    with clock.frozen(datetime(2027, 1, 11, 7, tzinfo=UTC)):
+        services.update_care_plan(
+            db,
+            coord,
+            plan.id,
+            PlanFields(
+                service="family_aide",
+                weekdays=[0],
+                window_start=time(9),
+                window_end=time(11),
+                duration_minutes=120,
+                starts_on=date(2026, 1, 1),
+            ),
+        )
+        assert _visits(db, plan)[date(2026, 12, 1)].status == "planned"
 
 
 # --- Bad input ---------------------------------------------------------------------------
