@@ -386,9 +386,12 @@ def _check_plan(
         errors["tasks"] = FieldError("too_long", {"max": TASK_MAX})
     _skills(fields.skills, "skills", errors)
     aides = _team_aides(session, team_id)
-    if any(a not in aides for a in (*fields.preferred_aide_ids, *fields.refused_aide_ids)):
-        errors["preferred_aide_ids"] = FieldError("unknown_user")
-    elif set(fields.preferred_aide_ids) & set(fields.refused_aide_ids):
+    for name in ("preferred_aide_ids", "refused_aide_ids"):
+        if any(aide not in aides for aide in getattr(fields, name)):
+            errors[name] = FieldError("unknown_user")
+    if not errors.keys() & {"preferred_aide_ids", "refused_aide_ids"} and (
+        set(fields.preferred_aide_ids) & set(fields.refused_aide_ids)
+    ):
         errors["refused_aide_ids"] = FieldError("preferred_and_refused")
     if fields.meal_order_ref is not None and len(fields.meal_order_ref) > 80:
         errors["meal_order_ref"] = FieldError("too_long", {"max": 80})

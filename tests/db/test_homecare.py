@@ -274,6 +274,8 @@ BAD_PLANS = [
     ),
     ({"window_start": time(9), "window_end": time(9)}, "window_end", "ends_before_start"),
     ({"weekdays": [7]}, "weekdays", "unknown_choice"),
+    ({"refused_aide_ids": [999_999]}, "refused_aide_ids", "unknown_user"),
+    ({"tolerance_minutes": 600}, "tolerance_minutes", "out_of_range"),
 ]
 
 
