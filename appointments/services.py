@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,14 +36,28 @@ from appointments.booking import (
     reminder_rules,
     reschedule,
 )
-from appointments.models import ACTIVE_STATES, Appointment, Location, Service, ServiceLocation
+from appointments.models import (
+    ACTIVE_STATES,
+    AgentAbsence,
+    Appointment,
+    Location,
+    Service,
+    ServiceLocation,
+)
+from appointments.setup import ABSENCE_REASONS
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
+from core import audit
+from core.accounts import User
+from core.sync import FieldError, Invalid
 
 __all__ = [
+    "Absence",
     "OfferedService",
     "Slot",
     "SlotTaken",
     "TeamOffer",
+    "absences_between",
+    "add_user_absence",
     "agents_free_at",
     "book",
     "cancel",
@@ -156,3 +171,66 @@ def referral_appointments(
         assert appointment.referral_id is not None
         found[appointment.referral_id] = appointment  # the latest start wins
     return found
+
+
+# --- Per-user absences, shared with home care ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Absence:
+    user_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+
+
+def absences_between(
+    session: Session, user_ids: Iterable[int], starts_at: datetime, ends_at: datetime
+) -> list[Absence]:
+    """The users' absences that overlap [starts_at, ends_at)."""
+    ids = list(user_ids)
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(AgentAbsence)
+        .where(
+            AgentAbsence.user_id.in_(ids),
+            AgentAbsence.starts_at < ends_at,
+            AgentAbsence.ends_at > starts_at,
+        )
+        .order_by(AgentAbsence.starts_at, AgentAbsence.id)
+    )
+    return [Absence(a.user_id, a.starts_at, a.ends_at, a.reason) for a in rows]
+
+
+def add_user_absence(
+    session: Session,
+    *,
+    user_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+    actor: User | None,
+) -> Absence:
+    """Any staff member away (the caller decided she may be recorded so); audited."""
+    errors: dict[str, FieldError] = {}
+    if not starts_at < ends_at:
+        errors["ends"] = FieldError("ends_before_start")
+    elif (ends_at - starts_at).days > 366:
+        errors["ends"] = FieldError("too_long_period", {"days": 366})
+    if reason not in ABSENCE_REASONS:
+        errors["reason"] = FieldError("unknown_choice")
+    if errors:
+        raise Invalid(errors)
+    absence = AgentAbsence(user_id=user_id, starts_at=starts_at, ends_at=ends_at, reason=reason)
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_absence",
+        entity_id=absence.id,
+        details={"user_id": user_id, "reason": reason},
+    )
+    return Absence(user_id, starts_at, ends_at, reason)

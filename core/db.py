@@ -79,5 +79,6 @@ def import_all_models() -> None:
     import appointments.models
     import appointments.verification  # noqa: F401
     import core.models  # noqa: F401
+    import homecare.models  # noqa: F401
     import notifications.models  # noqa: F401
     import outreach.models  # noqa: F401

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from appointments import demo as appointments_demo
 from core import demo as core_demo
+from homecare import demo as homecare_demo
 from notifications import demo as notifications_demo
 from outreach import demo as outreach_demo
 
@@ -28,4 +29,5 @@ def seed_all(session: Session) -> dict[str, int]:
     created.update(appointments_demo.seed(session))
     # After appointments: a demo referral names a service its destination offers.
     created.update(outreach_demo.seed(session))
+    created.update(homecare_demo.seed(session))
     return created

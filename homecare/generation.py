@@ -1,0 +1,254 @@
+"""A week of visits from the care plans.
+
+For every plan of the team and every day of the week on which it recurs, one visit row
+keyed by (plan, scheduled day). The row is kept in step with the plan each time the week
+is generated: a public holiday (per the team's region) is skipped, kept or moved to the
+next free day as the plan says; a suspended day is cancelled; a day the plan no longer
+has is cancelled. Visits done are never touched. Generating twice changes nothing (no
+row is stamped unless a field changed), so phones see no change either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock, sync
+from core.accounts import Team, User
+from homecare.calendar import is_holiday, monday_of, week_days, window_on
+from homecare.models import CarePlan, CarePlanSuspension, HomecareSettings, Visit
+
+MOVE_HORIZON = 6  # days a moved visit may go forward at most
+DEFAULT_REGION = "brussels"  # a team without settings (homecare.services.settings_of)
+
+
+@dataclass(frozen=True)
+class Generated:
+    created: int
+    updated: int
+    cancelled: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class _Expected:
+    day: date
+    earliest_start: datetime
+    latest_start: datetime
+    duration: int
+    cancel_reason: str | None
+
+
+def lock_team(session: Session, team_id: int) -> None:
+    """Hold the team's row until commit: one generation or planning of a team at a time
+    (two would both insert the same new visits, or overwrite each other's plan)."""
+    session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
+
+
+def _suspended(suspensions: list[CarePlanSuspension], day: date) -> bool:
+    return any(s.starts_on <= day <= s.ends_on for s in suspensions)
+
+
+def _moved_day(plan: CarePlan, region: str, day: date) -> date | None:
+    """The next weekday (Monday to Friday) that is not a holiday nor a day of the plan."""
+    for offset in range(1, MOVE_HORIZON + 1):
+        candidate = day + timedelta(days=offset)
+        if (
+            not is_holiday(region, candidate)
+            and candidate.weekday() < 5
+            and candidate.weekday() not in plan.weekdays
+        ):
+            return candidate
+    return None
+
+
+def expected_visit(
+    plan: CarePlan, region: str, suspensions: list[CarePlanSuspension], scheduled_on: date
+) -> _Expected:
+    """What the visit of `plan` scheduled on `scheduled_on` should be now."""
+    day, reason = scheduled_on, None
+    if is_holiday(region, scheduled_on):
+        if plan.holiday_rule == "skip":
+            reason = "holiday"
+        elif plan.holiday_rule == "move":
+            moved = _moved_day(plan, region, scheduled_on)
+            if moved is None:
+                reason = "holiday"
+            else:
+                day = moved
+    if reason is None and _suspended(suspensions, day):
+        reason = "suspended"
+    window = window_on(
+        day, plan.window_start, plan.window_end, plan.duration_minutes, plan.tolerance_minutes
+    )
+    return _Expected(day, window.earliest_start, window.latest_start, window.duration, reason)
+
+
+def _occurs(plan: CarePlan, day: date) -> bool:
+    return (
+        day.weekday() in plan.weekdays
+        and plan.starts_on <= day
+        and (plan.ends_on is None or day <= plan.ends_on)
+    )
+
+
+def generate_week(
+    session: Session, team_id: int, week: date, *, actor: User | None = None
+) -> Generated:
+    """Create or bring up to date the visits of the week starting on Monday `week`."""
+    if week.weekday() != 0:
+        raise ValueError("a week starts on a Monday")
+    days = week_days(week)
+    lock_team(session, team_id)
+    settings = session.get(HomecareSettings, team_id)
+    region = settings.region if settings is not None else DEFAULT_REGION
+    plans = list(
+        session.scalars(
+            select(CarePlan)
+            .where(
+                CarePlan.team_id == team_id,
+                CarePlan.starts_on <= days[-1],
+                (CarePlan.ends_on.is_(None)) | (CarePlan.ends_on >= days[0]),
+            )
+            .order_by(CarePlan.id)
+        )
+    )
+    plan_ids = [plan.id for plan in plans]
+    suspensions: dict[uuid.UUID, list[CarePlanSuspension]] = {pid: [] for pid in plan_ids}
+    for suspension in session.scalars(
+        select(CarePlanSuspension).where(
+            CarePlanSuspension.team_id == team_id,
+            CarePlanSuspension.starts_on <= days[-1] + timedelta(days=MOVE_HORIZON),
+            CarePlanSuspension.ends_on >= days[0],
+        )
+    ):
+        suspensions.setdefault(suspension.plan_id, []).append(suspension)
+    existing = {
+        (visit.plan_id, visit.scheduled_on): visit
+        for visit in session.scalars(
+            select(Visit).where(
+                Visit.team_id == team_id,
+                Visit.scheduled_on >= days[0],
+                Visit.scheduled_on <= days[-1],
+            )
+        )
+    }
+    created = updated = cancelled = unchanged = 0
+    seen: set[tuple[uuid.UUID, date]] = set()
+    scope = sync.team_scope(team_id)
+    for plan in plans:
+        for day in days:
+            if not _occurs(plan, day):
+                continue
+            key = (plan.id, day)
+            seen.add(key)
+            want = expected_visit(plan, region, suspensions.get(plan.id, []), day)
+            visit = existing.get(key)
+            if visit is None:
+                visit = Visit(
+                    id=uuid.uuid4(),
+                    team_id=team_id,
+                    plan_id=plan.id,
+                    beneficiary_id=plan.beneficiary_id,
+                    scheduled_on=day,
+                )
+                _apply(visit, want)
+                session.add(visit)
+                _stamp(session, visit, scope, actor)
+                created += 1
+            elif visit.status == "done":
+                unchanged += 1
+            elif _apply(visit, want):
+                _stamp(session, visit, scope, actor)
+                updated += 1
+            else:
+                unchanged += 1
+    for key, visit in existing.items():
+        if key in seen or visit.status != "planned":
+            continue
+        # The plan no longer recurs that day (edited, ended, or its weekday removed).
+        visit.status, visit.cancel_reason = "cancelled", "plan"
+        visit.aide_id, visit.planned_start, visit.unassigned_reason = None, None, None
+        _stamp(session, visit, scope, actor)
+        cancelled += 1
+    result = Generated(created, updated, cancelled, unchanged)
+    if created or updated or cancelled:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="homecare_week",
+            entity_id=f"{team_id}:{week.isoformat()}",
+            details={"generated": vars(result)},
+        )
+    session.flush()
+    return result
+
+
+def _apply(visit: Visit, want: _Expected) -> bool:
+    """Bring the visit to what the plan says; True when something changed."""
+    status = "cancelled" if want.cancel_reason else "planned"
+    before = (
+        visit.day,
+        _utc(visit.earliest_start),
+        _utc(visit.latest_start),
+        visit.duration_minutes,
+        visit.status,
+        visit.cancel_reason,
+    )
+    after = (
+        want.day,
+        want.earliest_start,
+        want.latest_start,
+        want.duration,
+        status,
+        want.cancel_reason,
+    )
+    if before == after:
+        return False
+    visit.day = want.day
+    visit.earliest_start, visit.latest_start = want.earliest_start, want.latest_start
+    visit.duration_minutes = want.duration
+    visit.status, visit.cancel_reason = status, want.cancel_reason
+    start = _utc(visit.planned_start)
+    if (
+        status != "planned"
+        or start is None
+        or not want.earliest_start <= start <= want.latest_start
+    ):
+        # The assignment no longer fits: the visit goes back to the planning.
+        visit.aide_id, visit.planned_start = None, None
+    return True
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return clock.as_utc(moment) if moment is not None else None
+
+
+def _stamp(session: Session, visit: Visit, scope: str, actor: User | None) -> None:
+    if actor is not None:
+        sync.stamp(session, visit, scope, actor, None)
+    else:
+        # A job's generation is nobody's edit: phones hear of it, versions stay.
+        if visit.version is None:
+            visit.version = 0
+        if visit.changed_at is None:
+            visit.changed_at = clock.now()
+        sync.touch(session, visit, scope)
+
+
+def refresh_plan(session: Session, plan: CarePlan, *, actor: User | None) -> None:
+    """After a plan or its suspensions changed: bring its weeks already generated, from
+    this week on, up to date (visits done stay as they are)."""
+    this_week = monday_of(clock.to_local(clock.now()).date())
+    days = session.scalars(
+        select(Visit.scheduled_on)
+        .where(Visit.plan_id == plan.id, Visit.scheduled_on >= this_week)
+        .distinct()
+    )
+    for week in sorted({monday_of(day) for day in days}):
+        generate_week(session, plan.team_id, week, actor=actor)

@@ -1,0 +1,239 @@
+"""Home care records: the service's settings, beneficiaries, care plans and their
+suspensions, aides' profiles and qualifications, and the visits of a week.
+
+Ids of the records phones may create offline are UUIDs; an aide's profile is keyed by
+her user account. Every record carries the `Synced` columns and its team.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import audit
+from core.db import Base
+from core.sync import Synced
+
+# Registered with the models (loaded by core.db.import_all_models at start-up) so the
+# audit log's filters know them before any home-care page exists.
+audit.ENTITY_TYPES.extend(
+    [
+        "homecare_settings",
+        "homecare_beneficiary",
+        "homecare_care_plan",
+        "homecare_suspension",
+        "homecare_aide_profile",
+        "homecare_qualification",
+        "homecare_week",
+    ]
+)
+
+# Regions decide the public holidays (homecare/calendar.py) and the funder.
+REGIONS = ("brussels", "wallonia", "flanders")
+FUNDERS = ("iriscare", "aviq", "vaph", "other")
+SERVICES = ("family_aide", "home_help", "day_care", "night_care")
+NIGHT_SERVICES = ("night_care",)
+HOLIDAY_RULES = ("skip", "keep", "move")
+SKILLS = (
+    "personal_care",  # toilette, aide à la mobilité
+    "household",  # entretien, lessive, courses
+    "meals",  # préparer un repas
+    "dementia",  # accompagnement d'une personne désorientée
+    "transfer",  # lève-personne, transferts
+    "night_watch",  # garde de nuit
+    "first_aid",
+)
+TRANSPORT_MODES = ("walk", "bike", "transit", "car")
+SUSPENSION_REASONS = ("hospital", "holiday", "respite", "other")
+LANGUAGES = ("fr", "nl", "en", "ar", "tr", "es", "pt", "pl", "ro", "other")
+LOCATION_SOURCES = ("typed", "gps")
+VISIT_STATUSES = ("planned", "done", "cancelled")
+CONTRIBUTION_CATEGORIES = ("a", "b", "c", "d", "e")
+
+NAME_MAX = 120
+ADDRESS_MAX = 200
+TEXT_MAX = 2000
+TASKS_MAX = 20
+TASK_MAX = 80
+
+
+class HomecareSettings(Base, Synced):
+    """A home-care team's settings: its region (holidays) and funder, until the CPAS
+    entity holds them."""
+
+    __tablename__ = "homecare_settings"
+    __table_args__ = (
+        CheckConstraint("region IN ('brussels', 'wallonia', 'flanders')", name="region_known"),
+    )
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(20), default="brussels")
+    funder: Mapped[str] = mapped_column(String(20), default="iriscare")
+
+
+class Beneficiary(Base, Synced):
+    """A household's person helped at home (ayant droit), with what aides need at the door."""
+
+    __tablename__ = "homecare_beneficiaries"
+    __table_args__ = (
+        Index("ix_homecare_beneficiaries_team_seq", "team_id", "change_seq"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(80))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(10), default="typed")  # typed | gps
+    # The notifications contact holding the phones and consents per kind.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("notification_contacts.id"))
+    language: Mapped[str] = mapped_column(String(10), default="fr")
+    entry_instructions: Mapped[str] = mapped_column(Text, default="")  # key safe, code, dog
+    emergency_name: Mapped[str] = mapped_column(String(NAME_MAX), default="")
+    emergency_phone: Mapped[str] = mapped_column(String(20), default="")
+    social_worker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    antenne_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    contribution_category: Mapped[str] = mapped_column(String(2), default="c")
+    # The 'carnet de vie': habits, likes, what calms, what to avoid (aides of the household).
+    life_book: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Shared outside the household's aides only with this recorded agreement.
+    life_book_sharing_agreed_at: Mapped[datetime | None]
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CarePlan(Base, Synced):
+    """What one service does for one beneficiary, on which days and in which window."""
+
+    __tablename__ = "homecare_care_plans"
+    __table_args__ = (
+        Index("ix_homecare_care_plans_team_seq", "team_id", "change_seq"),
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("ends_on IS NULL OR starts_on <= ends_on", name="dates_order"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("homecare_beneficiaries.id"), index=True
+    )
+    service: Mapped[str] = mapped_column(String(20))
+    weekdays: Mapped[list[int]] = mapped_column(JSON)  # 0 = Monday
+    # Wall-clock window in Europe/Brussels; window_end < window_start crosses midnight.
+    window_start: Mapped[time] = mapped_column(Time)
+    window_end: Mapped[time] = mapped_column(Time)
+    tolerance_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    tasks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferred_aide_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    refused_aide_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    holiday_rule: Mapped[str] = mapped_column(String(10), default="skip")
+    # A meal order of the rounds domain this plan refers to (never duplicated here).
+    meal_order_ref: Mapped[str | None] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CarePlanSuspension(Base, Synced):
+    """Days a plan is paused (hospital, holiday), both ends included."""
+
+    __tablename__ = "homecare_suspensions"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates_order"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("homecare_care_plans.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(String(TEXT_MAX), default="")
+
+
+class AideProfile(Base, Synced):
+    """An aide's working terms, keyed by her user account."""
+
+    __tablename__ = "homecare_aide_profiles"
+    __table_args__ = (
+        CheckConstraint(
+            "contract_minutes >= 0 AND contract_minutes <= 3000", name="contract_range"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    contract_minutes: Mapped[int] = mapped_column(Integer)  # per week
+    # [[weekday, "HH:MM", "HH:MM"], …]; an end before the start runs past midnight.
+    working_hours: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    home_latitude: Mapped[float | None] = mapped_column(Float)
+    home_longitude: Mapped[float | None] = mapped_column(Float)
+    transport_mode: Mapped[str] = mapped_column(String(10), default="transit")
+    speed_kmh: Mapped[float | None] = mapped_column(Float)  # None: the mode's usual speed
+
+
+class AideQualification(Base, Synced):
+    """A skill an aide holds, until its expiry date (then it no longer counts)."""
+
+    __tablename__ = "homecare_qualifications"
+    __table_args__ = (UniqueConstraint("user_id", "skill", name="one_per_skill"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("homecare_aide_profiles.user_id"))
+    skill: Mapped[str] = mapped_column(String(20))
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Visit(Base, Synced):
+    """One occurrence of a care plan: its window, and once planned its aide and start."""
+
+    __tablename__ = "homecare_visits"
+    __table_args__ = (
+        # Generation is idempotent: one visit per plan and scheduled day.
+        UniqueConstraint("plan_id", "scheduled_on", name="one_per_plan_day"),
+        Index("ix_homecare_visits_team_day", "team_id", "day"),
+        Index("ix_homecare_visits_team_seq", "team_id", "change_seq"),
+        CheckConstraint("earliest_start <= latest_start", name="window_order"),
+        CheckConstraint("status IN ('planned', 'done', 'cancelled')", name="status_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("homecare_care_plans.id"), index=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("homecare_beneficiaries.id"), index=True
+    )
+    scheduled_on: Mapped[date] = mapped_column(Date)  # the plan's day (before a holiday move)
+    day: Mapped[date] = mapped_column(Date)  # the day it happens (local)
+    earliest_start: Mapped[datetime]
+    latest_start: Mapped[datetime]
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="planned")
+    cancel_reason: Mapped[str | None] = mapped_column(String(20))  # suspended, holiday, plan
+    aide_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    planned_start: Mapped[datetime | None]
+    unassigned_reason: Mapped[str | None] = mapped_column(String(40))

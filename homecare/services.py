@@ -1,0 +1,697 @@
+"""Home-care records as services: settings, beneficiaries, care plans, suspensions,
+aides' profiles and qualifications. Each checks its input (Invalid with field codes,
+nothing saved), stamps the record for sync and writes the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from appointments import services as appointments
+from core import audit, clock, sync
+from core.accounts import User
+from core.roles import Role
+from core.sync import FieldError, Invalid
+from homecare import access, generation
+from homecare.calendar import crosses_midnight, wall_span
+from homecare.models import (
+    ADDRESS_MAX,
+    CONTRIBUTION_CATEGORIES,
+    FUNDERS,
+    HOLIDAY_RULES,
+    LANGUAGES,
+    NAME_MAX,
+    NIGHT_SERVICES,
+    REGIONS,
+    SERVICES,
+    SKILLS,
+    SUSPENSION_REASONS,
+    TASK_MAX,
+    TASKS_MAX,
+    TEXT_MAX,
+    TRANSPORT_MODES,
+    AideProfile,
+    AideQualification,
+    Beneficiary,
+    CarePlan,
+    CarePlanSuspension,
+    HomecareSettings,
+)
+from notifications import services as notifications
+from notifications.models import CONSENT_CATEGORIES
+
+MIN_VISIT, MAX_VISIT = 15, 12 * 60  # minutes: below is no visit, above is no shift
+MAX_TOLERANCE = 120
+MAX_CONTRACT = 50 * 60  # minutes a week
+EXPIRY_WARNING = timedelta(days=30)
+LIFE_BOOK_KEYS = ("habits", "likes", "calms", "avoid")
+
+
+def _scope(team_id: int) -> str:
+    return sync.team_scope(team_id)
+
+
+def _text(
+    value: str, name: str, limit: int, errors: dict[str, FieldError], *, required: bool = False
+) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        errors[name] = FieldError("required")
+    elif len(text) > limit:
+        errors[name] = FieldError("too_long", {"max": limit})
+    return text
+
+
+def _choice(value: str, name: str, choices: Sequence[str], errors: dict[str, FieldError]) -> None:
+    if value not in choices:
+        errors[name] = FieldError("unknown_choice")
+
+
+def _coordinates(
+    latitude: float | None, longitude: float | None, errors: dict[str, FieldError]
+) -> None:
+    if (latitude is None) != (longitude is None):
+        errors["latitude"] = FieldError("both_coordinates")
+    elif latitude is not None and longitude is not None:
+        if not -90 <= latitude <= 90:
+            errors["latitude"] = FieldError("out_of_range", {"min": -90, "max": 90})
+        if not -180 <= longitude <= 180:
+            errors["longitude"] = FieldError("out_of_range", {"min": -180, "max": 180})
+
+
+def _skills(values: Sequence[str], name: str, errors: dict[str, FieldError]) -> list[str]:
+    unknown = [value for value in values if value not in SKILLS]
+    if unknown:
+        errors[name] = FieldError("unknown_skill", {"skill": unknown[0]})
+    return sorted(set(values))
+
+
+def _team_aides(session: Session, team_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(User.id).where(User.team_id == team_id, User.role == Role.AIDE, User.active)
+        )
+    )
+
+
+# --- Settings ---------------------------------------------------------------------------
+
+
+def settings_of(session: Session, team_id: int) -> HomecareSettings:
+    """The team's settings (Brussels and Iriscare until set)."""
+    found = session.get(HomecareSettings, team_id)
+    return found or HomecareSettings(
+        team_id=team_id, region=generation.DEFAULT_REGION, funder="iriscare"
+    )
+
+
+def set_settings(
+    session: Session, actor: User, team_id: int, *, region: str, funder: str
+) -> HomecareSettings:
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    _choice(region, "region", REGIONS, errors)
+    _choice(funder, "funder", FUNDERS, errors)
+    if errors:
+        raise Invalid(errors)
+    settings = session.get(HomecareSettings, team_id)
+    if settings is None:
+        settings = HomecareSettings(team_id=team_id)
+        session.add(settings)
+    settings.region, settings.funder = region, funder
+    sync.stamp(session, settings, _scope(team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_settings",
+        entity_id=team_id,
+        details={"region": region, "funder": funder},
+    )
+    session.flush()
+    return settings
+
+
+# --- Beneficiaries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BeneficiaryFields:
+    name: str
+    address: str
+    postcode: str
+    city: str
+    latitude: float | None = None
+    longitude: float | None = None
+    phones: Sequence[str] = ()
+    consents: Sequence[str] = ()  # SMS kinds the person agreed to (notifications categories)
+    language: str = "fr"
+    entry_instructions: str = ""
+    emergency_name: str = ""
+    emergency_phone: str = ""
+    social_worker_id: int | None = None
+    antenne_id: int | None = None
+    contribution_category: str = "c"
+    life_book: Mapping[str, str] | None = None
+
+
+def create_beneficiary(
+    session: Session,
+    actor: User,
+    team_id: int,
+    fields: BeneficiaryFields,
+    *,
+    id: uuid.UUID | None = None,
+) -> Beneficiary:
+    """A new household of the team; its phones become a notifications contact."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    name = _text(fields.name, "name", NAME_MAX, errors, required=True)
+    address = _text(fields.address, "address", ADDRESS_MAX, errors, required=True)
+    postcode = (fields.postcode or "").strip()
+    if not (len(postcode) == 4 and postcode.isdigit()):
+        errors["postcode"] = FieldError("invalid_postcode")
+    city = _text(fields.city, "city", 80, errors, required=True)
+    _coordinates(fields.latitude, fields.longitude, errors)
+    _choice(fields.language, "language", LANGUAGES, errors)
+    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
+    entry = _text(fields.entry_instructions, "entry_instructions", TEXT_MAX, errors)
+    emergency_name = _text(fields.emergency_name, "emergency_name", NAME_MAX, errors)
+    emergency_phone = _text(fields.emergency_phone, "emergency_phone", 20, errors)
+    try:
+        notifications.read_phones(fields.phones)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
+    for kind in fields.consents:
+        if kind not in CONSENT_CATEGORIES:
+            errors["consents"] = FieldError("unknown_choice")
+    life_book = {}
+    for key, value in (fields.life_book or {}).items():
+        if key not in LIFE_BOOK_KEYS:
+            errors["life_book"] = FieldError("unknown_choice")
+        else:
+            life_book[key] = _text(value, f"life_book.{key}", TEXT_MAX, errors)
+    if fields.social_worker_id is not None:
+        worker = session.get(User, fields.social_worker_id)
+        if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
+            errors["social_worker_id"] = FieldError("unknown_user")
+    if errors:
+        raise Invalid(errors)
+    beneficiary = Beneficiary(
+        id=id or uuid.uuid4(),
+        team_id=team_id,
+        name=name,
+        address=address,
+        postcode=postcode,
+        city=city,
+        latitude=fields.latitude,
+        longitude=fields.longitude,
+        location_source="typed",
+        language=fields.language,
+        entry_instructions=entry,
+        emergency_name=emergency_name,
+        emergency_phone=emergency_phone,
+        social_worker_id=fields.social_worker_id,
+        antenne_id=fields.antenne_id,
+        contribution_category=fields.contribution_category,
+        life_book=life_book,
+        created_by_id=actor.id,
+    )
+    session.add(beneficiary)
+    sync.stamp(session, beneficiary, _scope(team_id), actor, None)
+    session.flush()
+    if fields.phones:
+        contact = notifications.create_contact(
+            session,
+            actor=actor,
+            display_name=name,
+            language=fields.language if fields.language in ("fr", "nl", "en") else None,
+            phones=list(fields.phones),
+            team_ids=[team_id],
+            reference=f"homecare.beneficiary:{beneficiary.id}",
+        )
+        for kind in fields.consents:
+            notifications.set_consent(
+                session, contact, category=kind, granted=True, method="oral", actor=actor
+            )
+        beneficiary.contact_id = contact.id
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="homecare_beneficiary",
+        entity_id=beneficiary.id,
+        details={"fields": sorted(k for k, v in vars(fields).items() if v)},
+    )
+    session.flush()
+    return beneficiary
+
+
+def set_location_from_fix(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, latitude: float, longitude: float
+) -> Beneficiary:
+    """One GPS fix taken at the door (the locate control) becomes the household's place."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    errors: dict[str, FieldError] = {}
+    _coordinates(latitude, longitude, errors)
+    if errors:
+        raise Invalid(errors)
+    beneficiary.latitude, beneficiary.longitude = latitude, longitude
+    beneficiary.location_source = "gps"
+    sync.stamp(session, beneficiary, _scope(beneficiary.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_beneficiary",
+        entity_id=beneficiary.id,
+        details={"fields": ["latitude", "longitude"], "source": "gps"},
+    )
+    session.flush()
+    return beneficiary
+
+
+def record_life_book_agreement(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, *, agreed: bool
+) -> Beneficiary:
+    """The person agreed (or no longer agrees) to share the carnet de vie outside."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    beneficiary.life_book_sharing_agreed_at = clock.now() if agreed else None
+    sync.stamp(session, beneficiary, _scope(beneficiary.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_beneficiary",
+        entity_id=beneficiary.id,
+        details={"fields": ["life_book_sharing"], "agreed": agreed},
+    )
+    session.flush()
+    return beneficiary
+
+
+# --- Care plans -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanFields:
+    service: str
+    weekdays: Sequence[int]
+    window_start: time
+    window_end: time
+    duration_minutes: int
+    starts_on: date
+    ends_on: date | None = None
+    tolerance_minutes: int = 0
+    tasks: Sequence[str] = ()
+    skills: Sequence[str] = ()
+    preferred_aide_ids: Sequence[int] = ()
+    refused_aide_ids: Sequence[int] = ()
+    holiday_rule: str = "skip"
+    meal_order_ref: str | None = None
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _stretches(plan: PlanFields | CarePlan) -> list[tuple[int, int]]:
+    """The plan's windows as minutes of a week (Monday 00:00 = 0), for overlap checks."""
+    start = _minutes(plan.window_start)
+    span = wall_span(plan.window_start, plan.window_end)
+    week = 7 * 24 * 60
+    found = []
+    for day in plan.weekdays:
+        begin = day * 24 * 60 + start
+        found.append((begin, begin + span))
+        if begin + span > week:  # Sunday night into Monday morning
+            found.append((begin - week, begin + span - week))
+    return found
+
+
+def _overlaps(plan: PlanFields, other: CarePlan) -> bool:
+    if other.ends_on is not None and other.ends_on < plan.starts_on:
+        return False
+    if plan.ends_on is not None and plan.ends_on < other.starts_on:
+        return False
+    return any(a < d and c < b for a, b in _stretches(plan) for c, d in _stretches(other))
+
+
+def _check_plan(
+    session: Session,
+    team_id: int,
+    beneficiary_id: uuid.UUID,
+    fields: PlanFields,
+    *,
+    replacing: uuid.UUID | None = None,
+) -> dict[str, FieldError]:
+    errors: dict[str, FieldError] = {}
+    _choice(fields.service, "service", SERVICES, errors)
+    _choice(fields.holiday_rule, "holiday_rule", HOLIDAY_RULES, errors)
+    days = list(fields.weekdays)
+    if not days:
+        errors["weekdays"] = FieldError("required")
+    elif any(not isinstance(d, int) or isinstance(d, bool) or not 0 <= d <= 6 for d in days) or len(
+        set(days)
+    ) != len(days):
+        errors["weekdays"] = FieldError("unknown_choice")
+    night = fields.service in NIGHT_SERVICES
+    if fields.window_start == fields.window_end:
+        errors["window_end"] = FieldError("ends_before_start")
+    elif night and not crosses_midnight(fields.window_start, fields.window_end):
+        errors["window_end"] = FieldError("night_must_cross_midnight")
+    elif not night and crosses_midnight(fields.window_start, fields.window_end):
+        errors["window_end"] = FieldError("only_night_crosses_midnight")
+    duration = fields.duration_minutes
+    if not isinstance(duration, int) or not MIN_VISIT <= duration <= MAX_VISIT:
+        errors["duration_minutes"] = FieldError(
+            "duration_out_of_range", {"min": MIN_VISIT, "max": MAX_VISIT}
+        )
+    elif "window_end" not in errors and duration > wall_span(
+        fields.window_start, fields.window_end
+    ):
+        errors["duration_minutes"] = FieldError("longer_than_window")
+    if not 0 <= fields.tolerance_minutes <= MAX_TOLERANCE:
+        errors["tolerance_minutes"] = FieldError("out_of_range", {"min": 0, "max": MAX_TOLERANCE})
+    if fields.ends_on is not None and fields.ends_on < fields.starts_on:
+        errors["ends_on"] = FieldError("ends_before_start")
+    if len(fields.tasks) > TASKS_MAX:
+        errors["tasks"] = FieldError("too_many", {"max": TASKS_MAX})
+    elif any(not task.strip() or len(task) > TASK_MAX for task in fields.tasks):
+        errors["tasks"] = FieldError("too_long", {"max": TASK_MAX})
+    _skills(fields.skills, "skills", errors)
+    aides = _team_aides(session, team_id)
+    for name in ("preferred_aide_ids", "refused_aide_ids"):
+        if any(aide not in aides for aide in getattr(fields, name)):
+            errors[name] = FieldError("unknown_user")
+    if not errors.keys() & {"preferred_aide_ids", "refused_aide_ids"} and (
+        set(fields.preferred_aide_ids) & set(fields.refused_aide_ids)
+    ):
+        errors["refused_aide_ids"] = FieldError("preferred_and_refused")
+    if fields.meal_order_ref is not None and len(fields.meal_order_ref) > 80:
+        errors["meal_order_ref"] = FieldError("too_long", {"max": 80})
+    if not errors:
+        others = session.scalars(
+            select(CarePlan).where(
+                CarePlan.beneficiary_id == beneficiary_id,
+                CarePlan.service == fields.service,
+                CarePlan.id != (replacing or uuid.UUID(int=0)),
+            )
+        )
+        for other in others:
+            if _overlaps(fields, other):
+                errors["window_start"] = FieldError(
+                    "care_plan_overlap",
+                    {
+                        "starts": other.window_start.strftime("%H:%M"),
+                        "ends": other.window_end.strftime("%H:%M"),
+                    },
+                )
+                break
+    return errors
+
+
+def _fill(plan: CarePlan, fields: PlanFields) -> None:
+    plan.service = fields.service
+    plan.weekdays = sorted(fields.weekdays)
+    plan.window_start = fields.window_start
+    plan.window_end = fields.window_end
+    plan.tolerance_minutes = fields.tolerance_minutes
+    plan.duration_minutes = fields.duration_minutes
+    plan.tasks = [task.strip() for task in fields.tasks]
+    plan.skills = sorted(set(fields.skills))
+    plan.preferred_aide_ids = sorted(set(fields.preferred_aide_ids))
+    plan.refused_aide_ids = sorted(set(fields.refused_aide_ids))
+    plan.starts_on = fields.starts_on
+    plan.ends_on = fields.ends_on
+    plan.holiday_rule = fields.holiday_rule
+    plan.meal_order_ref = fields.meal_order_ref
+
+
+def create_care_plan(
+    session: Session,
+    actor: User,
+    beneficiary_id: uuid.UUID,
+    fields: PlanFields,
+    *,
+    id: uuid.UUID | None = None,
+) -> CarePlan:
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    errors = _check_plan(session, beneficiary.team_id, beneficiary.id, fields)
+    if errors:
+        raise Invalid(errors)
+    plan = CarePlan(
+        id=id or uuid.uuid4(),
+        team_id=beneficiary.team_id,
+        beneficiary_id=beneficiary.id,
+        created_by_id=actor.id,
+    )
+    _fill(plan, fields)
+    session.add(plan)
+    sync.stamp(session, plan, _scope(plan.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="homecare_care_plan",
+        entity_id=plan.id,
+        details={"beneficiary_id": str(beneficiary.id), "service": fields.service},
+    )
+    session.flush()
+    return plan
+
+
+def update_care_plan(
+    session: Session, actor: User, plan_id: uuid.UUID, fields: PlanFields
+) -> CarePlan:
+    """Change a plan; generating its weeks again updates the visits not yet done."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    errors = _check_plan(session, plan.team_id, plan.beneficiary_id, fields, replacing=plan.id)
+    if errors:
+        raise Invalid(errors)
+    _fill(plan, fields)
+    sync.stamp(session, plan, _scope(plan.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_care_plan",
+        entity_id=plan.id,
+        details={"service": fields.service},
+    )
+    session.flush()
+    generation.refresh_plan(session, plan, actor=actor)
+    return plan
+
+
+def suspend_plan(
+    session: Session,
+    actor: User,
+    plan_id: uuid.UUID,
+    *,
+    starts_on: date,
+    ends_on: date,
+    reason: str,
+    note: str = "",
+) -> CarePlanSuspension:
+    """The plan pauses from `starts_on` to `ends_on` (both included)."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    errors: dict[str, FieldError] = {}
+    _choice(reason, "reason", SUSPENSION_REASONS, errors)
+    if ends_on < starts_on:
+        errors["ends_on"] = FieldError("ends_before_start")
+    elif (ends_on - starts_on).days > 366:
+        errors["ends_on"] = FieldError("too_long_period", {"days": 366})
+    note = _text(note, "note", TEXT_MAX, errors)
+    if errors:
+        raise Invalid(errors)
+    suspension = CarePlanSuspension(
+        id=uuid.uuid4(),
+        team_id=plan.team_id,
+        plan_id=plan.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+        note=note,
+    )
+    session.add(suspension)
+    sync.stamp(session, suspension, _scope(plan.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="homecare_suspension",
+        entity_id=suspension.id,
+        details={"plan_id": str(plan.id), "reason": reason},
+    )
+    session.flush()
+    generation.refresh_plan(session, plan, actor=actor)
+    return suspension
+
+
+# --- Aides ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AideFields:
+    contract_minutes: int
+    working_hours: Sequence[tuple[int, str, str]]  # (weekday, "HH:MM", "HH:MM")
+    home_latitude: float | None = None
+    home_longitude: float | None = None
+    transport_mode: str = "transit"
+    speed_kmh: float | None = None
+
+
+def _clock_time(raw: str) -> time | None:
+    try:
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        return None
+
+
+def parse_hours(rows: Sequence[Sequence[object]]) -> list[tuple[int, time, time]]:
+    """Stored working hours as (weekday, start, end); bad rows are skipped."""
+    found = []
+    for row in rows:
+        if len(row) != 3 or not isinstance(row[0], int):
+            continue
+        start, end = _clock_time(str(row[1])), _clock_time(str(row[2]))
+        if start is not None and end is not None:
+            found.append((row[0], start, end))
+    return found
+
+
+def set_aide_profile(
+    session: Session, actor: User, user_id: int, fields: AideFields
+) -> AideProfile:
+    """Create or change an aide's working terms."""
+    user = session.get(User, user_id)
+    if user is None or user.role != Role.AIDE or user.team_id is None:
+        raise Invalid({"user_id": FieldError("unknown_user")})
+    access.team_to_manage(actor, user.team_id)
+    errors: dict[str, FieldError] = {}
+    if not 0 <= fields.contract_minutes <= MAX_CONTRACT:
+        errors["contract_minutes"] = FieldError("out_of_range", {"min": 0, "max": MAX_CONTRACT})
+    for day, start, end in fields.working_hours:
+        begin, finish = _clock_time(start), _clock_time(end)
+        if not (isinstance(day, int) and 0 <= day <= 6) or begin is None or finish is None:
+            errors["working_hours"] = FieldError("invalid_hours")
+        elif begin == finish:
+            errors["working_hours"] = FieldError("hours_order")
+    _coordinates(fields.home_latitude, fields.home_longitude, errors)
+    _choice(fields.transport_mode, "transport_mode", TRANSPORT_MODES, errors)
+    if fields.speed_kmh is not None and not 2 <= fields.speed_kmh <= 80:
+        errors["speed_kmh"] = FieldError("out_of_range", {"min": 2, "max": 80})
+    if errors:
+        raise Invalid(errors)
+    profile = session.get(AideProfile, user_id)
+    created = profile is None
+    if profile is None:
+        profile = AideProfile(user_id=user_id, team_id=user.team_id)
+        session.add(profile)
+    profile.contract_minutes = fields.contract_minutes
+    profile.working_hours = [[d, s, e] for d, s, e in fields.working_hours]
+    profile.home_latitude = fields.home_latitude
+    profile.home_longitude = fields.home_longitude
+    profile.transport_mode = fields.transport_mode
+    profile.speed_kmh = fields.speed_kmh
+    sync.stamp(session, profile, _scope(user.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="create" if created else "update",
+        entity_type="homecare_aide_profile",
+        entity_id=user_id,
+        details={"contract_minutes": fields.contract_minutes},
+    )
+    session.flush()
+    return profile
+
+
+def set_qualification(
+    session: Session, actor: User, user_id: int, skill: str, expires_on: date | None
+) -> AideQualification:
+    """The aide holds `skill` until `expires_on` (None: no expiry)."""
+    profile = session.get(AideProfile, user_id)
+    if profile is None:
+        raise Invalid({"user_id": FieldError("unknown_user")})
+    access.team_to_manage(actor, profile.team_id)
+    errors: dict[str, FieldError] = {}
+    _skills([skill], "skill", errors)
+    if errors:
+        raise Invalid(errors)
+    found = session.scalar(
+        select(AideQualification).where(
+            AideQualification.user_id == user_id, AideQualification.skill == skill
+        )
+    )
+    if found is None:
+        found = AideQualification(
+            id=uuid.uuid4(), team_id=profile.team_id, user_id=user_id, skill=skill
+        )
+        session.add(found)
+    found.expires_on = expires_on
+    sync.stamp(session, found, _scope(profile.team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_qualification",
+        entity_id=found.id,
+        details={"user_id": user_id, "skill": skill},
+    )
+    session.flush()
+    return found
+
+
+def valid_skills(session: Session, user_id: int, on: date) -> frozenset[str]:
+    """The aide's skills that still count on `on` (an expired one no longer does)."""
+    rows = session.scalars(select(AideQualification).where(AideQualification.user_id == user_id))
+    return frozenset(q.skill for q in rows if q.expires_on is None or q.expires_on >= on)
+
+
+@dataclass(frozen=True)
+class ExpiryWarning:
+    user_id: int
+    skill: str
+    expires_on: date
+
+
+def expiring_qualifications(session: Session, team_id: int, today: date) -> list[ExpiryWarning]:
+    """What the coordinator is warned of: qualifications ending within a month."""
+    rows = session.scalars(
+        select(AideQualification)
+        .where(
+            AideQualification.team_id == team_id,
+            AideQualification.expires_on.is_not(None),
+            AideQualification.expires_on >= today,
+            AideQualification.expires_on <= today + EXPIRY_WARNING,
+        )
+        .order_by(AideQualification.expires_on, AideQualification.user_id)
+    )
+    return [ExpiryWarning(q.user_id, q.skill, q.expires_on) for q in rows if q.expires_on]
+
+
+def record_absence(
+    session: Session,
+    actor: User,
+    user_id: int,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+) -> None:
+    """An aide away (leave, illness, training): the per-user absences of appointments."""
+    profile = session.get(AideProfile, user_id)
+    if profile is None:
+        raise Invalid({"user_id": FieldError("unknown_user")})
+    access.team_to_manage(actor, profile.team_id)
+    appointments.add_user_absence(
+        session, user_id=user_id, starts_at=starts_at, ends_at=ends_at, reason=reason, actor=actor
+    )
