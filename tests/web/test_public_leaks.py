@@ -51,6 +51,13 @@ PUBLIC_BY_DESIGN = {
 # Codes, states, keys and hashes: set by the application from fixed lists or made by it,
 # never free text; several are unique or checked, so a sentinel would not even fit.
 NOT_TEXT = {
+    "homecare_aide_profiles": {"transport_mode"},
+    "homecare_settings": {"region", "funder"},
+    "homecare_beneficiaries": {"postcode", "location_source", "language", "contribution_category"},
+    "homecare_qualifications": {"skill"},
+    "homecare_care_plans": {"service", "holiday_rule"},
+    "homecare_suspensions": {"reason"},
+    "homecare_visits": {"status", "cancel_reason", "unassigned_reason"},
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},
