@@ -3,7 +3,9 @@ the demo data; each test runs inside a transaction that is rolled back afterward
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,38 @@ from core.config import Settings
 from core.db import make_engine
 from core.demo import DEMO_PASSWORD
 from core.migrations import upgrade
-from tests.support import CSRF_META, fresh_database
+from tests.support import CLOCK_MODES, CSRF_META, clock_env, clock_start, fresh_database
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("TEST_CLOCK") or "real",
+        help=(
+            f"run the whole suite on a clock moved to: {', '.join(CLOCK_MODES)} or an ISO "
+            "instant with its offset (default: TEST_CLOCK, else real); see tests/support.py"
+        ),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's test settings, in this process and, through the environment, in every
+    `terrain` subprocess (and xdist worker) started afterwards."""
+    from core import testmode
+
+    os.environ["TERRAIN_TESTING"] = "1"
+    # xdist's workers inherit the controller's clock: one moved clock for the whole run.
+    if not os.environ.get("TERRAIN_CLOCK_START"):
+        start = clock_start(config.getoption("--clock"), datetime.now(UTC))
+        if start is not None:
+            os.environ.update(clock_env(start))
+    testmode.apply()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from core import clock
+
+    return f"terrain clock: {clock.now().astimezone(clock.BRUSSELS).isoformat()} (Brussels)"
 
 
 @pytest.fixture(scope="session")

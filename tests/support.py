@@ -8,11 +8,79 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+# --- The suite's clock ----------------------------------------------------------------
+# `pytest --clock=MODE` (or TEST_CLOCK=MODE) runs the whole suite, live servers and the
+# browser's clock included, on a clock moved to a time of day that has broken tests:
+#   real      the wall clock (default)
+#   evening   today at 22:55, Brussels time
+#   midnight  today at 23:59, Brussels time (the run crosses midnight)
+#   dst       five minutes before the next change of summer/winter time (a Sunday)
+#   an ISO instant with its offset, e.g. 2026-10-25T02:55:00+02:00
+# The clock ticks from there (core.clock.start_at): TERRAIN_CLOCK_START/_ANCHOR in the
+# environment carry it to every `terrain` subprocess, with TERRAIN_TESTING=1.
+CLOCK_MODES = ("real", "evening", "midnight", "dst")
+
+
+def next_dst_change(after: datetime) -> datetime:
+    """The first instant after `after` at which Brussels changes its UTC offset."""
+    from core.clock import BRUSSELS
+
+    moment = as_hour(after)
+    offset = moment.astimezone(BRUSSELS).utcoffset()
+    for _ in range(24 * 400):
+        moment += timedelta(hours=1)
+        if moment.astimezone(BRUSSELS).utcoffset() != offset:
+            return moment
+    raise AssertionError("no change of offset within 400 days")
+
+
+def as_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def clock_start(mode: str, real_now: datetime | None = None) -> datetime | None:
+    """The instant the suite's clock starts at for `mode` (None: the wall clock)."""
+    from core.clock import BRUSSELS
+
+    real_now = real_now or datetime.now(UTC)
+    today: date = real_now.astimezone(BRUSSELS).date()
+    if mode == "real":
+        return None
+    if mode == "evening":
+        return datetime.combine(today, time(22, 55), BRUSSELS)
+    if mode == "midnight":
+        return datetime.combine(today, time(23, 59), BRUSSELS)
+    if mode == "dst":
+        return next_dst_change(real_now) - timedelta(minutes=5)
+    try:
+        moment = datetime.fromisoformat(mode)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(
+            f"--clock={mode!r}: one of {', '.join(CLOCK_MODES)}, or an ISO instant with "
+            "its offset (2026-10-25T02:55:00+02:00)"
+        )
+    return moment
+
+
+def clock_env(start: datetime, anchor: datetime | None = None) -> dict[str, str]:
+    """The environment that starts a `terrain` process's clock at `start` (at the real
+    instant `anchor`, now by default)."""
+    anchor = anchor or datetime.now(UTC)
+    return {
+        "TERRAIN_TESTING": "1",
+        "TERRAIN_CLOCK_START": start.isoformat(),
+        "TERRAIN_CLOCK_ANCHOR": anchor.isoformat(),
+    }
 
 
 def postgres_url() -> str | None:

@@ -16,7 +16,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,11 +26,12 @@ from typing import Any
 import axe_playwright_python
 import pytest
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import clock
 from core.db import make_engine, make_session_factory
-from tests.support import fresh_database
+from tests.support import clock_env, fresh_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -78,7 +81,21 @@ def find_chromium() -> str | None:
 def new_phone_context(browser: Browser, base_url: str, **overrides: Any) -> BrowserContext:
     context = browser.new_context(base_url=base_url, **{**PHONE, **overrides})
     context.set_default_timeout(10_000)
+    install_clock(context, base_url)
     return context
+
+
+# The clock offset of each live server by base URL, so that a browser context opened on
+# it gets the same time in its pages' `Date` (the suite's --clock, or a module's own).
+_SITE_CLOCKS: dict[str, timedelta] = {}
+
+
+def install_clock(context: BrowserContext, base_url: str) -> None:
+    """Give the pages of `context` the clock of the server at `base_url` (it ticks on),
+    when that clock is moved; the wall clock needs nothing."""
+    offset = _SITE_CLOCKS.get(base_url.rstrip("/"), clock.offset())
+    if offset:
+        context.clock.install(time=datetime.now(UTC) + offset)
 
 
 # --- Live server ----------------------------------------------------------------------
@@ -103,10 +120,15 @@ class LiveServer:
     process: subprocess.Popen
     log_path: Path
     database_url: str = ""  # the database it serves, for tests that read it directly
+    clock_offset: timedelta = field(default_factory=timedelta)  # its clock's, see now()
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
+
+    def now(self) -> datetime:
+        """What the server's clock reads now (the suite's, or its module's own)."""
+        return datetime.now(UTC) + self.clock_offset
 
     def output(self) -> str:
         try:
@@ -187,6 +209,14 @@ class LiveSite:
     instance: Path
     env: dict[str, str]
 
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far the site's clock is moved (TERRAIN_CLOCK_START/_ANCHOR of its env)."""
+        start, anchor = self.env.get("TERRAIN_CLOCK_START"), self.env.get("TERRAIN_CLOCK_ANCHOR")
+        if not start or not anchor:
+            return timedelta(0)
+        return datetime.fromisoformat(start) - datetime.fromisoformat(anchor)
+
     def start(self, port: int | None = None, workers: int = 2) -> LiveServer:
         """`terrain serve` on this site (a free port unless `port`), once /healthz answers."""
         port = port or _free_port()
@@ -214,15 +244,18 @@ class LiveSite:
             process=process,
             log_path=log_path,
             database_url=self.database_url,
+            clock_offset=self.clock_offset,
         )
+        _SITE_CLOCKS[server.url] = server.clock_offset
         _wait_healthy(server)
         return server
 
 
 @contextmanager
-def live_site(tag: str) -> Iterator[LiveSite]:
+def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSite]:
     """A fresh database, migrated and seeded with `terrain db upgrade` and `terrain
-    seed-demo`, and an instance folder; both removed afterwards."""
+    seed-demo`, and an instance folder; both removed afterwards. The site runs on the
+    suite's clock, or on one started at `clock_start` (seed included)."""
     with (
         fresh_database(tag) as database_url,
         tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-") as instance,
@@ -235,6 +268,8 @@ def live_site(tag: str) -> Iterator[LiveSite]:
         }
         for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
             env.pop(name, None)
+        if clock_start is not None:
+            env.update(clock_env(clock_start))
         command = _terrain_command()
         for step in (["db", "upgrade"], ["seed-demo"]):
             done = subprocess.run(
@@ -256,10 +291,13 @@ def live_site(tag: str) -> Iterator[LiveSite]:
 
 
 @contextmanager
-def run_live_server(tag: str, **env: str) -> Iterator[LiveServer]:
+def run_live_server(
+    tag: str, clock_start: datetime | None = None, **env: str
+) -> Iterator[LiveServer]:
     """Migrate and seed a fresh database, then serve it with gunicorn until the end;
-    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…)."""
-    with live_site(tag) as site:
+    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…); `clock_start` as in
+    live_site."""
+    with live_site(tag, clock_start) as site:
         site.env.update(env)
         server = site.start()
         try:
@@ -268,9 +306,13 @@ def run_live_server(tag: str, **env: str) -> Iterator[LiveServer]:
             server.stop()
 
 
-def live_server_fixture(tag: str, **env: str) -> Callable[..., Iterator[LiveServer]]:
+def live_server_fixture(
+    tag: str, clock_at: time_of_day | None = None, **env: str
+) -> Callable[..., Iterator[LiveServer]]:
     """A module-scoped fixture serving a live site of its own (`live_site(tag)`): give
     each module its own tag, so that what its tests change stays away from the others.
+    With `clock_at`, the site's clock starts at that time of day (Brussels) of the
+    suite's current day, for tests about a given time of day, whatever --clock says.
 
         files_server = live_server_fixture("ofiles")
     """
@@ -278,7 +320,11 @@ def live_server_fixture(tag: str, **env: str) -> Callable[..., Iterator[LiveServ
     @pytest.fixture(scope="module")
     def server(chromium_path: str) -> Iterator[LiveServer]:
         # Depends on chromium_path so that no server starts when the tests are skipped.
-        with run_live_server(tag, **env) as running:
+        start = None
+        if clock_at is not None:
+            today = clock.to_local(clock.now()).date()
+            start = datetime.combine(today, clock_at, clock.BRUSSELS)
+        with run_live_server(tag, start, **env) as running:
             yield running
 
     return server
@@ -407,6 +453,23 @@ def check_page(page: Page) -> None:
     viewport = page.viewport_size or VIEWPORT
     assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
     assert getattr(page, "csp_errors", []) == []
+
+
+def put_caret_at_end(field: Locator) -> None:
+    """Focus a text field and put its caret after the last character (Ctrl+End), then
+    wait until the field really has the focus and the caret: a key pressed while the
+    page is still settling (a boosted swap, htmx's focus handling) can be lost."""
+    at_end = """el => document.activeElement === el
+        && el.selectionStart === el.value.length && el.selectionEnd === el.value.length"""
+    deadline = time.monotonic() + 10
+    while True:
+        field.focus()
+        field.press("Control+End")
+        if field.evaluate(at_end):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail("the caret never reached the end of the field", pytrace=False)
+        time.sleep(0.05)  # polling interval while the page settles
 
 
 def service_worker_ready(page: Page) -> str:
