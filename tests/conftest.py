@@ -17,8 +17,15 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.db import make_engine
 from core.demo import DEMO_PASSWORD
-from core.migrations import upgrade
-from tests.support import CLOCK_MODES, CSRF_META, clock_env, clock_start, fresh_database
+from tests.support import (
+    CLOCK_MODES,
+    CSRF_META,
+    clock_env,
+    clock_start,
+    close_templates,
+    demo_template,
+    own_database,
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,21 +59,24 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"terrain clock: {clock.now().astimezone(clock.BRUSSELS).isoformat()} (Brussels)"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _templates() -> Iterator[None]:
+    """The templates this process built (tests.support.demo_template) go at the end."""
+    yield
+    close_templates()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    with fresh_database("suite") as url:
-        upgrade(url)
+    """A database of this session's (of this xdist worker's) own: a copy of the demo
+    template, migrated and seeded by `terrain db upgrade` and `terrain seed-demo`."""
+    with own_database("suite", template=demo_template()) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    from web.demo import seed_all
-
     engine = make_engine(database_url)
-    with Session(engine) as session:
-        seed_all(session)
-        session.commit()
     yield engine
     engine.dispose()
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -87,6 +90,16 @@ def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 
 
+def worker_tag() -> str:
+    """The xdist worker's id ("gw0"…), or "main": in the names of databases and schemas,
+    so that the workers of one run, and parallel runs, never share one."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _admin_engine():
+    return create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+
+
 @contextmanager
 def fresh_database(tag: str) -> Iterator[str]:
     """A URL to an empty database of its own, removed afterwards.
@@ -100,8 +113,8 @@ def fresh_database(tag: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
             yield f"sqlite:///{Path(folder) / 'terrain.db'}"
         return
-    schema = f"t_{tag}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    schema = f"t_{tag}_{worker_tag()}_{secrets.token_hex(4)}"
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"
@@ -111,6 +124,116 @@ def fresh_database(tag: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def own_database(tag: str, template: str | None = None) -> Iterator[str]:
+    """A URL to a database of its own, removed afterwards (even when the test fails):
+    empty, or a copy of the database at `template` (another own_database's URL, which
+    nothing may be connected to meanwhile).
+
+    SQLite: a file in a temporary folder (a file copy). PostgreSQL: a database of its
+    own on TEST_DATABASE_URL's server (`CREATE DATABASE … TEMPLATE`).
+    """
+    base = postgres_url()
+    if base is None:
+        with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
+            path = Path(folder) / "terrain.db"
+            if template is not None:
+                source = Path(make_url(template).database or "")
+                for suffix in ("", "-wal"):  # a WAL left by a crash holds rows too
+                    if Path(f"{source}{suffix}").exists():
+                        shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
+            yield f"sqlite:///{path}"
+        return
+    name = f"t_{tag}_{worker_tag()}_{secrets.token_hex(4)}".lower()
+    copy = ""
+    if template is not None:
+        copy = f' TEMPLATE "{make_url(template).database}"'
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        try:
+            yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+# --- The demo template -----------------------------------------------------------------
+# Migrating and seeding takes seconds (more on PostgreSQL): it is done once per process
+# (per xdist worker), through the real commands, into a template that every live site,
+# and the suite's own database, copies (own_database(tag, template=demo_template())).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_templates = ExitStack()
+_demo_template: str | None = None
+
+
+def terrain_command() -> list[str]:
+    """The `terrain` command of this virtualenv."""
+    script = Path(sys.executable).parent / "terrain"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "web.cli"]
+
+
+def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
+    """The environment of a `terrain` subprocess on `database_url`: the suite's own (its
+    test settings included), without what would point it elsewhere."""
+    env = {
+        **os.environ,
+        "TERRAIN_DATABASE_URL": database_url,
+        "TERRAIN_INSTANCE_PATH": str(instance),
+        "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
+        env.pop(name, None)
+    return env
+
+
+def migrate_and_seed(env: dict[str, str]) -> None:
+    """`terrain db upgrade`, then `terrain seed-demo`, in `env`; a failure fails the test."""
+    import pytest
+
+    for step in (["db", "upgrade"], ["seed-demo"]):
+        done = subprocess.run(
+            [*terrain_command(), *step],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
+                f"{done.stdout}\n{done.stderr}",
+                pytrace=False,
+            )
+
+
+def demo_template() -> str:
+    """The URL of this process's template: migrated and seeded with the demo data by
+    `terrain db upgrade` and `terrain seed-demo` on the suite's clock; built on first use,
+    removed by close_templates() at the end of the session. Never connect to it: copy it."""
+    global _demo_template
+    if _demo_template is None:
+        url = _templates.enter_context(own_database("tpl"))
+        instance = _templates.enter_context(tempfile.TemporaryDirectory(prefix="terrain-tpl-"))
+        migrate_and_seed(terrain_env(url, instance))
+        _demo_template = url
+    return _demo_template
+
+
+def close_templates() -> None:
+    """Remove the templates of this process (end of the session)."""
+    global _demo_template
+    _demo_template = None
+    _templates.close()
 
 
 def csrf_from(html: str) -> str:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as time_of_day
@@ -31,7 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
 from core.db import make_engine, make_session_factory
-from tests.support import clock_env, fresh_database
+from tests.support import (
+    clock_env,
+    demo_template,
+    migrate_and_seed,
+    own_database,
+    terrain_command,
+    terrain_env,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -107,11 +112,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _terrain_command() -> list[str]:
-    script = Path(sys.executable).parent / "terrain"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "web.cli"]
+_terrain_command = terrain_command
 
 
 @dataclass
@@ -177,7 +178,8 @@ def _group_alive(group: int) -> bool:
     return False
 
 
-def _wait_healthy(server: LiveServer) -> None:
+def _wait_healthy(server: LiveServer) -> str | None:
+    """None once the server answers /healthz with 200, else what went wrong (stopped)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -187,17 +189,13 @@ def _wait_healthy(server: LiveServer) -> None:
         try:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
-                    return
+                    return None
                 last_error = f"HTTP {response.status}"
         except (urllib.error.URLError, OSError) as exc:
             last_error = str(exc)
         time.sleep(0.1)  # polling interval while gunicorn boots
     server.stop()
-    pytest.fail(
-        f"the live server did not answer /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
-        f"({last_error}); its output:\n{server.output()}",
-        pytrace=False,
-    )
+    return last_error
 
 
 @dataclass
@@ -218,8 +216,26 @@ class LiveSite:
         return datetime.fromisoformat(start) - datetime.fromisoformat(anchor)
 
     def start(self, port: int | None = None, workers: int = 2) -> LiveServer:
-        """`terrain serve` on this site (a free port unless `port`), once /healthz answers."""
-        port = port or _free_port()
+        """`terrain serve` on this site (a free port unless `port`), once /healthz answers.
+
+        A free port is one the kernel has just handed out; another process (an xdist
+        worker starting a server too) may take it before gunicorn binds it: then
+        another port is tried."""
+        for _ in range(5):
+            server = self._launch(port or _free_port(), workers)
+            error = _wait_healthy(server)
+            if error is None:
+                _SITE_CLOCKS[server.url] = server.clock_offset
+                return server
+            if port is not None or "Address already in use" not in server.output():
+                break
+        pytest.fail(
+            f"the live server did not answer /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
+            f"({error}); its output:\n{server.output()}",
+            pytrace=False,
+        )
+
+    def _launch(self, port: int, workers: int) -> LiveServer:
         log_path = self.instance / "server.log"
         with log_path.open("ab") as log:  # a restart appends to the same log
             process = subprocess.Popen(
@@ -239,54 +255,32 @@ class LiveSite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped as a whole
             )
-        server = LiveServer(
+        return LiveServer(
             url=f"http://127.0.0.1:{port}",
             process=process,
             log_path=log_path,
             database_url=self.database_url,
             clock_offset=self.clock_offset,
         )
-        _SITE_CLOCKS[server.url] = server.clock_offset
-        _wait_healthy(server)
-        return server
 
 
 @contextmanager
 def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSite]:
-    """A fresh database, migrated and seeded with `terrain db upgrade` and `terrain
-    seed-demo`, and an instance folder; both removed afterwards. The site runs on the
-    suite's clock, or on one started at `clock_start` (seed included)."""
-    with (
-        fresh_database(tag) as database_url,
-        tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-") as instance,
-    ):
-        env = {
-            **os.environ,
-            "TERRAIN_DATABASE_URL": database_url,
-            "TERRAIN_INSTANCE_PATH": instance,
-            "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
-        }
-        for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
-            env.pop(name, None)
-        if clock_start is not None:
-            env.update(clock_env(clock_start))
-        command = _terrain_command()
-        for step in (["db", "upgrade"], ["seed-demo"]):
-            done = subprocess.run(
-                [*command, *step],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            if done.returncode != 0:
-                pytest.fail(
-                    f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
-                    f"{done.stdout}\n{done.stderr}",
-                    pytrace=False,
-                )
+    """A database of its own holding the demo data, and an instance folder; both removed
+    afterwards. The database is a copy of the process's template (`terrain db upgrade`
+    and `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a
+    site on a clock of its own (`clock_start`) runs both commands itself on that clock."""
+    with ExitStack() as stack:
+        instance = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
+        )
+        if clock_start is None:
+            database_url = stack.enter_context(own_database(tag, template=demo_template()))
+            env = terrain_env(database_url, instance)
+        else:
+            database_url = stack.enter_context(own_database(tag))
+            env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
+            migrate_and_seed(env)
         yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
 
 
