@@ -45,6 +45,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from core import testmode
 
     os.environ["TERRAIN_TESTING"] = "1"
+    # argon2id at its smallest cost: logins and seeds by the thousand (never the default).
+    os.environ["TERRAIN_CHEAP_PASSWORD_HASHING"] = "1"
     # xdist's workers inherit the controller's clock: one moved clock for the whole run.
     if not os.environ.get("TERRAIN_CLOCK_START"):
         start = clock_start(config.getoption("--clock"), datetime.now(UTC))

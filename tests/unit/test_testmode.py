@@ -3,9 +3,13 @@ they do: a moved clock that keeps ticking, cheap argon2id; and the suite's --clo
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from argon2 import PasswordHasher
 
 from core import accounts, clock, testmode
 from core.config import Settings
@@ -60,6 +64,18 @@ def test_cheap_hashing_is_argon2id_and_only_on_request(monkeypatch):
     hashed = accounts.hash_password("a long password")
     assert hashed.startswith("$argon2id$v=19$m=8,t=1,p=1$")
     assert accounts._hasher.verify(hashed, "a long password")
+
+
+def test_without_test_settings_hashing_is_at_production_cost():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERRAIN_")}
+    script = (
+        "from core import accounts, clock, testmode; testmode.apply(); "
+        "print(accounts.cheap_hashing(), accounts._hasher.time_cost, clock.offset())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", str(PasswordHasher().time_cost), "0:00:00"]
 
 
 def test_the_suite_clock_modes():
