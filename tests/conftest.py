@@ -148,9 +148,52 @@ def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: s
     )
 
 
+class _TestConnection:
+    """The connection of the test under way, which the session's app serves."""
+
+    current: Connection | None = None
+
+    @classmethod
+    def session(cls) -> Session:
+        assert cls.current is not None, "the session's app used outside a test's `app`"
+        return _session_on(cls.current)
+
+
+@pytest.fixture(scope="session")
+def _session_app(engine: Engine, database_url: str, tmp_path_factory) -> Flask:
+    """One app for the session (building one takes a good part of a second): each test's
+    `app` points it at the test's connection and gives it its first config back."""
+    from web import create_app
+
+    settings = Settings.from_env(
+        {
+            "TERRAIN_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "TERRAIN_DATABASE_URL": database_url,
+            "TERRAIN_SECRET_KEY": "test-secret",
+        }
+    )
+    app = create_app(
+        settings,
+        TESTING=True,
+        TERRAIN_SESSION_FACTORY=_TestConnection.session,
+        TERRAIN_ENGINE=engine,
+    )
+    app.extensions["terrain_test_config"] = dict(app.config)
+    return app
+
+
 @pytest.fixture()
-def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
-    return make_app(connection, database_url, tmp_path)
+def app(connection: Connection, _session_app: Flask) -> Iterator[Flask]:
+    """The app on the test's connection (the session's app; see make_app for one with
+    settings of its own)."""
+    config = _session_app.extensions["terrain_test_config"]
+    _session_app.config.clear()
+    _session_app.config.update(config)
+    _TestConnection.current = connection
+    try:
+        yield _session_app
+    finally:
+        _TestConnection.current = None
 
 
 @pytest.fixture()
