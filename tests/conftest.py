@@ -55,6 +55,28 @@ def pytest_configure(config: pytest.Config) -> None:
     testmode.apply()
 
 
+# The longest test files (a minute or more each under load), started first: pytest-xdist
+# keeps a file on one worker (--dist loadfile), and one of them started last would leave
+# the other worker idle at the end of the run.
+LONGEST_FIRST = (
+    "live/test_sms_dispatchers.py",
+    "db/test_sync_properties.py",
+    "web/test_permissions.py",
+    "db/test_sms_broadcasts.py",
+    "web/test_sync_api.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the others, stays
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     from core import clock
 

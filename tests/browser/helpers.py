@@ -301,12 +301,14 @@ def run_live_server(
 
 
 def live_server_fixture(
-    tag: str, clock_at: time_of_day | None = None, **env: str
+    tag: str, clock_at: time_of_day | None = None, *, working_day: bool = False, **env: str
 ) -> Callable[..., Iterator[LiveServer]]:
     """A module-scoped fixture serving a live site of its own (`live_site(tag)`): give
     each module its own tag, so that what its tests change stays away from the others.
     With `clock_at`, the site's clock starts at that time of day (Brussels) of the
-    suite's current day, for tests about a given time of day, whatever --clock says.
+    suite's current day, for tests about a given time of day, whatever --clock says;
+    with `working_day`, of the first day from then on that is no Belgian public holiday
+    (appointments have none on those: --clock=dst in 2027 falls on Easter Sunday).
 
         files_server = live_server_fixture("ofiles")
     """
@@ -316,7 +318,11 @@ def live_server_fixture(
         # Depends on chromium_path so that no server starts when the tests are skipped.
         start = None
         if clock_at is not None:
+            from appointments.slots import is_public_holiday
+
             today = clock.to_local(clock.now()).date()
+            while working_day and is_public_holiday(today):
+                today += timedelta(days=1)
             start = datetime.combine(today, clock_at, clock.BRUSSELS)
         with run_live_server(tag, start, **env) as running:
             yield running

@@ -1,13 +1,14 @@
 """The reception desk on a tablet (1024×768) and the agent's list on a 360 px phone.
 
 Real Chromium against a live server of this module's own (`live_site("apptd")`). The
-server's clock (and the browser's) starts at 10:07 of the suite's day, whatever the time
-of the run or --clock: the desk shows one day, and the move by 40 minutes stays within
-it. The test adds, straight into the live site's database, a place open all day every
-day with two agents working all day, and appointments around that time: one started
-ten minutes ago (to be marked "did not come"), one in half an hour (the person arrives
-early and is called in), one later (moved by the form).
-Users switch to English first: the msgids do not change, the translations may.
+server's clock (and the browser's) starts at 10:07 of the suite's day (or of the next
+day that is no public holiday), whatever the time of the run or --clock: the desk shows
+one day, and the move by 40 minutes stays within it. The test adds, straight into the
+live site's database, a place open all day every day with two agents working all day,
+and appointments around that time: one started ten minutes ago (to be marked "did not
+come"), one in half an hour (the person arrives early and is called in), one later
+(moved by the form). Users switch to English first: the msgids do not change, the
+translations may.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 1024, "height": 768}
 TAG = secrets.token_hex(3)
 
-desk_server = live_server_fixture("apptd", clock_at=time(10, 7))
+desk_server = live_server_fixture("apptd", clock_at=time(10, 7), working_day=True)
 
 
 @pytest.fixture(scope="module")
