@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from core import clock, testmode
+from core import clock
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 from core.migrations import upgrade
@@ -41,6 +41,7 @@ pytestmark = POSTGRES_ONLY
 
 PUBLIC_URL = "https://terrain.example"
 READY_TIMEOUT = 30.0
+CLOCK_SETTINGS = ("TERRAIN_TESTING", "TERRAIN_CLOCK_START", "TERRAIN_CLOCK_ANCHOR")
 DONE_TIMEOUT = 60.0
 
 
@@ -59,9 +60,8 @@ def terrain_env(url: str, fake_url: str, folder: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        # The suite's test settings stay (its clock, the same as the test's); no others.
-        if not key.startswith(("TWILIO_", "TERRAIN_"))
-        or key in ("TERRAIN_TESTING", *testmode.TEST_SETTINGS)
+        # The suite's clock stays (the test's own, which fill() and make_due() use).
+        if not key.startswith(("TWILIO_", "TERRAIN_")) or key in CLOCK_SETTINGS
     }
     env.update(
         TERRAIN_DATABASE_URL=url,
