@@ -40,6 +40,22 @@ MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing the same whether or not the account exists.
 _DUMMY_HASH = _hasher.hash("terrain-dummy-password")
+# Tests only (TERRAIN_CHEAP_PASSWORD_HASHING, core.testmode): still argon2id, at the
+# smallest cost argon2 allows, so that the suite's thousands of logins stay fast.
+_CHEAP = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}
+
+
+def use_cheap_hashing() -> None:
+    """Tests only: hash and verify at the cheapest argon2id parameters (never the default)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(**_CHEAP)
+    _DUMMY_HASH = _hasher.hash("terrain-dummy-password")
+
+
+def cheap_hashing() -> bool:
+    """Whether the tests' cheap password hashing is in force."""
+    return _hasher.time_cost == _CHEAP["time_cost"] and _hasher.memory_cost == _CHEAP["memory_cost"]
+
 
 # Failures on one account from one address (IPv6: one /64): whoever types wrong
 # passwords in a colleague's name slows only their own address, never the colleague's.

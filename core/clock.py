@@ -14,11 +14,26 @@ from zoneinfo import ZoneInfo
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 _frozen: datetime | None = None
+# Tests only (TERRAIN_CLOCK_START, see core.testmode): how far this process's clock is
+# moved from the real one; it keeps ticking.
+_offset = timedelta(0)
 
 
 def now() -> datetime:
     """The current time, timezone-aware, in UTC."""
-    return _frozen if _frozen is not None else datetime.now(UTC)
+    return _frozen if _frozen is not None else datetime.now(UTC) + _offset
+
+
+def start_at(moment: datetime, anchor: datetime | None = None) -> None:
+    """Tests only: move the clock so that it read `moment` at the real instant `anchor`
+    (now by default), and let it tick from there."""
+    global _offset
+    _offset = as_utc(moment) - as_utc(anchor or datetime.now(UTC))
+
+
+def offset() -> timedelta:
+    """How far the ticking clock is moved from the real one (zero outside tests)."""
+    return _offset
 
 
 def to_local(moment: datetime) -> datetime:

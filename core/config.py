@@ -47,6 +47,9 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
+        from core import testmode
+
+        testmode.check(env)  # test-only settings refused outside TERRAIN_TESTING=1
         instance = Path(env.get("TERRAIN_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
         database_url = env.get("TERRAIN_DATABASE_URL") or f"sqlite:///{instance / 'terrain.db'}"
         public_url = (env.get("TERRAIN_PUBLIC_URL") or "").rstrip("/") or None

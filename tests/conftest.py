@@ -3,7 +3,9 @@ the demo data; each test runs inside a transaction that is rolled back afterward
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,25 +17,90 @@ from sqlalchemy.orm import Session
 from core.config import Settings
 from core.db import make_engine
 from core.demo import DEMO_PASSWORD
-from core.migrations import upgrade
-from tests.support import CSRF_META, fresh_database
+from tests.support import (
+    CLOCK_MODES,
+    CSRF_META,
+    clock_env,
+    clock_start,
+    close_templates,
+    demo_template,
+    own_database,
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("TEST_CLOCK") or "real",
+        help=(
+            f"run the whole suite on a clock moved to: {', '.join(CLOCK_MODES)} or an ISO "
+            "instant with its offset (default: TEST_CLOCK, else real); see tests/support.py"
+        ),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite's test settings, in this process and, through the environment, in every
+    `terrain` subprocess (and xdist worker) started afterwards."""
+    from core import testmode
+
+    os.environ["TERRAIN_TESTING"] = "1"
+    # argon2id at its smallest cost: logins and seeds by the thousand (never the default).
+    os.environ["TERRAIN_CHEAP_PASSWORD_HASHING"] = "1"
+    # xdist's workers inherit the controller's clock: one moved clock for the whole run.
+    if not os.environ.get("TERRAIN_CLOCK_START"):
+        start = clock_start(config.getoption("--clock"), datetime.now(UTC))
+        if start is not None:
+            os.environ.update(clock_env(start))
+    testmode.apply()
+
+
+# The longest test files (a minute or more each under load), started first: pytest-xdist
+# keeps a file on one worker (--dist loadfile), and one of them started last would leave
+# the other worker idle at the end of the run.
+LONGEST_FIRST = (
+    "live/test_sms_dispatchers.py",
+    "db/test_sync_properties.py",
+    "web/test_permissions.py",
+    "db/test_sms_broadcasts.py",
+    "web/test_sync_api.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).resolve().parent
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file, and of the others, stays
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from core import clock
+
+    return f"terrain clock: {clock.now().astimezone(clock.BRUSSELS).isoformat()} (Brussels)"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _templates() -> Iterator[None]:
+    """The templates this process built (tests.support.demo_template) go at the end."""
+    yield
+    close_templates()
 
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    with fresh_database("suite") as url:
-        upgrade(url)
+    """A database of this session's (of this xdist worker's) own: a copy of the demo
+    template, migrated and seeded by `terrain db upgrade` and `terrain seed-demo`."""
+    with own_database("suite", template=demo_template()) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
-    from web.demo import seed_all
-
     engine = make_engine(database_url)
-    with Session(engine) as session:
-        seed_all(session)
-        session.commit()
     yield engine
     engine.dispose()
 
@@ -103,9 +170,52 @@ def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: s
     )
 
 
+class _TestConnection:
+    """The connection of the test under way, which the session's app serves."""
+
+    current: Connection | None = None
+
+    @classmethod
+    def session(cls) -> Session:
+        assert cls.current is not None, "the session's app used outside a test's `app`"
+        return _session_on(cls.current)
+
+
+@pytest.fixture(scope="session")
+def _session_app(engine: Engine, database_url: str, tmp_path_factory) -> Flask:
+    """One app for the session (building one takes a good part of a second): each test's
+    `app` points it at the test's connection and gives it its first config back."""
+    from web import create_app
+
+    settings = Settings.from_env(
+        {
+            "TERRAIN_INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "TERRAIN_DATABASE_URL": database_url,
+            "TERRAIN_SECRET_KEY": "test-secret",
+        }
+    )
+    app = create_app(
+        settings,
+        TESTING=True,
+        TERRAIN_SESSION_FACTORY=_TestConnection.session,
+        TERRAIN_ENGINE=engine,
+    )
+    app.extensions["terrain_test_config"] = dict(app.config)
+    return app
+
+
 @pytest.fixture()
-def app(connection: Connection, database_url: str, tmp_path: Path) -> Flask:
-    return make_app(connection, database_url, tmp_path)
+def app(connection: Connection, _session_app: Flask) -> Iterator[Flask]:
+    """The app on the test's connection (the session's app; see make_app for one with
+    settings of its own)."""
+    config = _session_app.extensions["terrain_test_config"]
+    _session_app.config.clear()
+    _session_app.config.update(config)
+    _TestConnection.current = connection
+    try:
+        yield _session_app
+    finally:
+        _TestConnection.current = None
 
 
 @pytest.fixture()

@@ -42,6 +42,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
+from core import clock, testmode
+
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
 DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
@@ -78,6 +80,12 @@ STATUSES = (
     "read",
     "canceled",
 )
+
+
+def _now() -> datetime:
+    """Twilio's clock: the wall clock, moved as the suite's (pytest --clock) is, so that
+    its dates and the dispatcher's agree; a test's clock.frozen() does not stop it."""
+    return datetime.now(UTC) + clock.offset()
 
 
 def segments_of(body: str) -> int:
@@ -199,7 +207,7 @@ class FakeTwilio:
         """Move a message on, as Twilio would (sets date_sent and price when sent)."""
         if status not in STATUSES:
             raise ValueError(f"unknown Twilio status {status!r}")
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = _now().replace(microsecond=0)
         with self._lock:
             message = self._messages[sid]
             message["status"] = status
@@ -351,7 +359,7 @@ class FakeTwilio:
         return 201, self._accept(form, to, body)
 
     def _accept(self, form: dict[str, str], to: str, body: str) -> dict[str, Any]:
-        now = datetime.now(UTC).replace(microsecond=0)
+        now = _now().replace(microsecond=0)
         sid = "SM" + secrets.token_hex(16)
         service = form.get("MessagingServiceSid") or None
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json"
@@ -613,6 +621,7 @@ def in_process(latency: float = 0.0) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """python -m tests.fake_twilio: serve until interrupted, after printing the URL."""
+    testmode.apply()  # the suite's moved clock, when it runs on one (TERRAIN_CLOCK_START)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

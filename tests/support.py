@@ -5,18 +5,99 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
+# --- The suite's clock ----------------------------------------------------------------
+# `pytest --clock=MODE` (or TEST_CLOCK=MODE) runs the whole suite, live servers and the
+# browser's clock included, on a clock moved to a time of day that has broken tests:
+#   real      the wall clock (default)
+#   evening   today at 22:55, Brussels time
+#   midnight  today at 23:59, Brussels time (the run crosses midnight)
+#   dst       five minutes before the next change of summer/winter time (a Sunday)
+#   an ISO instant with its offset, e.g. 2026-10-25T02:55:00+02:00
+# The clock ticks from there (core.clock.start_at): TERRAIN_CLOCK_START/_ANCHOR in the
+# environment carry it to every `terrain` subprocess, with TERRAIN_TESTING=1.
+CLOCK_MODES = ("real", "evening", "midnight", "dst")
+
+
+def next_dst_change(after: datetime) -> datetime:
+    """The first instant after `after` at which Brussels changes its UTC offset."""
+    from core.clock import BRUSSELS
+
+    moment = as_hour(after)
+    offset = moment.astimezone(BRUSSELS).utcoffset()
+    for _ in range(24 * 400):
+        moment += timedelta(hours=1)
+        if moment.astimezone(BRUSSELS).utcoffset() != offset:
+            return moment
+    raise AssertionError("no change of offset within 400 days")
+
+
+def as_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def clock_start(mode: str, real_now: datetime | None = None) -> datetime | None:
+    """The instant the suite's clock starts at for `mode` (None: the wall clock)."""
+    from core.clock import BRUSSELS
+
+    real_now = real_now or datetime.now(UTC)
+    today: date = real_now.astimezone(BRUSSELS).date()
+    if mode == "real":
+        return None
+    if mode == "evening":
+        return datetime.combine(today, time(22, 55), BRUSSELS)
+    if mode == "midnight":
+        return datetime.combine(today, time(23, 59), BRUSSELS)
+    if mode == "dst":
+        return next_dst_change(real_now) - timedelta(minutes=5)
+    try:
+        moment = datetime.fromisoformat(mode)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(
+            f"--clock={mode!r}: one of {', '.join(CLOCK_MODES)}, or an ISO instant with "
+            "its offset (2026-10-25T02:55:00+02:00)"
+        )
+    return moment
+
+
+def clock_env(start: datetime, anchor: datetime | None = None) -> dict[str, str]:
+    """The environment that starts a `terrain` process's clock at `start` (at the real
+    instant `anchor`, now by default)."""
+    anchor = anchor or datetime.now(UTC)
+    return {
+        "TERRAIN_TESTING": "1",
+        "TERRAIN_CLOCK_START": start.isoformat(),
+        "TERRAIN_CLOCK_ANCHOR": anchor.isoformat(),
+    }
+
+
 def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def worker_tag() -> str:
+    """The xdist worker's id ("gw0"…), or "main": in the names of databases and schemas,
+    so that the workers of one run, and parallel runs, never share one."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _admin_engine():
+    return create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
 
 
 @contextmanager
@@ -32,8 +113,8 @@ def fresh_database(tag: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
             yield f"sqlite:///{Path(folder) / 'terrain.db'}"
         return
-    schema = f"t_{tag}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    schema = f"t_{tag}_{worker_tag()}_{secrets.token_hex(4)}"
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"
@@ -43,6 +124,116 @@ def fresh_database(tag: str) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextmanager
+def own_database(tag: str, template: str | None = None) -> Iterator[str]:
+    """A URL to a database of its own, removed afterwards (even when the test fails):
+    empty, or a copy of the database at `template` (another own_database's URL, which
+    nothing may be connected to meanwhile).
+
+    SQLite: a file in a temporary folder (a file copy). PostgreSQL: a database of its
+    own on TEST_DATABASE_URL's server (`CREATE DATABASE … TEMPLATE`).
+    """
+    base = postgres_url()
+    if base is None:
+        with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
+            path = Path(folder) / "terrain.db"
+            if template is not None:
+                source = Path(make_url(template).database or "")
+                for suffix in ("", "-wal"):  # a WAL left by a crash holds rows too
+                    if Path(f"{source}{suffix}").exists():
+                        shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
+            yield f"sqlite:///{path}"
+        return
+    name = f"t_{tag}_{worker_tag()}_{secrets.token_hex(4)}".lower()
+    copy = ""
+    if template is not None:
+        copy = f' TEMPLATE "{make_url(template).database}"'
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        try:
+            yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+# --- The demo template -----------------------------------------------------------------
+# Migrating and seeding takes seconds (more on PostgreSQL): it is done once per process
+# (per xdist worker), through the real commands, into a template that every live site,
+# and the suite's own database, copies (own_database(tag, template=demo_template())).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_templates = ExitStack()
+_demo_template: str | None = None
+
+
+def terrain_command() -> list[str]:
+    """The `terrain` command of this virtualenv."""
+    script = Path(sys.executable).parent / "terrain"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "web.cli"]
+
+
+def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
+    """The environment of a `terrain` subprocess on `database_url`: the suite's own (its
+    test settings included), without what would point it elsewhere."""
+    env = {
+        **os.environ,
+        "TERRAIN_DATABASE_URL": database_url,
+        "TERRAIN_INSTANCE_PATH": str(instance),
+        "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
+    }
+    for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
+        env.pop(name, None)
+    return env
+
+
+def migrate_and_seed(env: dict[str, str]) -> None:
+    """`terrain db upgrade`, then `terrain seed-demo`, in `env`; a failure fails the test."""
+    import pytest
+
+    for step in (["db", "upgrade"], ["seed-demo"]):
+        done = subprocess.run(
+            [*terrain_command(), *step],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(
+                f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
+                f"{done.stdout}\n{done.stderr}",
+                pytrace=False,
+            )
+
+
+def demo_template() -> str:
+    """The URL of this process's template: migrated and seeded with the demo data by
+    `terrain db upgrade` and `terrain seed-demo` on the suite's clock; built on first use,
+    removed by close_templates() at the end of the session. Never connect to it: copy it."""
+    global _demo_template
+    if _demo_template is None:
+        url = _templates.enter_context(own_database("tpl"))
+        instance = _templates.enter_context(tempfile.TemporaryDirectory(prefix="terrain-tpl-"))
+        migrate_and_seed(terrain_env(url, instance))
+        _demo_template = url
+    return _demo_template
+
+
+def close_templates() -> None:
+    """Remove the templates of this process (end of the session)."""
+    global _demo_template
+    _demo_template = None
+    _templates.close()
 
 
 def csrf_from(html: str) -> str:

@@ -32,6 +32,10 @@ def _session_factory(settings: Settings):
 @click.group()
 def main() -> None:
     """Terrain: field work for CPAS/OCMW."""
+    from core import testmode
+
+    # Before any command: gunicorn's workers and the scheduler inherit a moved clock.
+    testmode.apply()
 
 
 @main.group()

@@ -1,8 +1,9 @@
 """Browser tests: the system Chromium (Playwright, sync API) against a live server.
 
-The live server is the real thing: `terrain db upgrade`, `terrain seed-demo`, then
-`terrain serve` (gunicorn, two workers) on a free port, over a database of its own
-(`tests.support.fresh_database`: SQLite, or a PostgreSQL schema with TEST_DATABASE_URL).
+The live server is the real thing: `terrain serve` (gunicorn, two workers) on a free
+port, over a database of its own, a copy of the template that `terrain db upgrade` and
+`terrain seed-demo` built (`tests.support.demo_template`: SQLite file copy, or a
+PostgreSQL database of its own with TEST_DATABASE_URL).
 
 Chromium: CHROMIUM_PATH, else `chromium` on the PATH. Without it the tests are skipped,
 unless REQUIRE_BROWSER=1 (CI), which turns the skip into a failure. `playwright install`

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,19 @@ from typing import Any
 import axe_playwright_python
 import pytest
 from babel.messages.pofile import read_po
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import clock
 from core.db import make_engine, make_session_factory
-from tests.support import fresh_database
+from tests.support import (
+    clock_env,
+    demo_template,
+    migrate_and_seed,
+    own_database,
+    terrain_command,
+    terrain_env,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -78,7 +86,21 @@ def find_chromium() -> str | None:
 def new_phone_context(browser: Browser, base_url: str, **overrides: Any) -> BrowserContext:
     context = browser.new_context(base_url=base_url, **{**PHONE, **overrides})
     context.set_default_timeout(10_000)
+    install_clock(context, base_url)
     return context
+
+
+# The clock offset of each live server by base URL, so that a browser context opened on
+# it gets the same time in its pages' `Date` (the suite's --clock, or a module's own).
+_SITE_CLOCKS: dict[str, timedelta] = {}
+
+
+def install_clock(context: BrowserContext, base_url: str) -> None:
+    """Give the pages of `context` the clock of the server at `base_url` (it ticks on),
+    when that clock is moved; the wall clock needs nothing."""
+    offset = _SITE_CLOCKS.get(base_url.rstrip("/"), clock.offset())
+    if offset:
+        context.clock.install(time=datetime.now(UTC) + offset)
 
 
 # --- Live server ----------------------------------------------------------------------
@@ -90,11 +112,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _terrain_command() -> list[str]:
-    script = Path(sys.executable).parent / "terrain"
-    if script.is_file():
-        return [str(script)]
-    return [sys.executable, "-m", "web.cli"]
+_terrain_command = terrain_command
 
 
 @dataclass
@@ -103,10 +121,15 @@ class LiveServer:
     process: subprocess.Popen
     log_path: Path
     database_url: str = ""  # the database it serves, for tests that read it directly
+    clock_offset: timedelta = field(default_factory=timedelta)  # its clock's, see now()
 
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1])
+
+    def now(self) -> datetime:
+        """What the server's clock reads now (the suite's, or its module's own)."""
+        return datetime.now(UTC) + self.clock_offset
 
     def output(self) -> str:
         try:
@@ -155,7 +178,8 @@ def _group_alive(group: int) -> bool:
     return False
 
 
-def _wait_healthy(server: LiveServer) -> None:
+def _wait_healthy(server: LiveServer) -> str | None:
+    """None once the server answers /healthz with 200, else what went wrong (stopped)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -165,17 +189,13 @@ def _wait_healthy(server: LiveServer) -> None:
         try:
             with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
-                    return
+                    return None
                 last_error = f"HTTP {response.status}"
         except (urllib.error.URLError, OSError) as exc:
             last_error = str(exc)
         time.sleep(0.1)  # polling interval while gunicorn boots
     server.stop()
-    pytest.fail(
-        f"the live server did not answer /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
-        f"({last_error}); its output:\n{server.output()}",
-        pytrace=False,
-    )
+    return last_error
 
 
 @dataclass
@@ -187,9 +207,35 @@ class LiveSite:
     instance: Path
     env: dict[str, str]
 
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far the site's clock is moved (TERRAIN_CLOCK_START/_ANCHOR of its env)."""
+        start, anchor = self.env.get("TERRAIN_CLOCK_START"), self.env.get("TERRAIN_CLOCK_ANCHOR")
+        if not start or not anchor:
+            return timedelta(0)
+        return datetime.fromisoformat(start) - datetime.fromisoformat(anchor)
+
     def start(self, port: int | None = None, workers: int = 2) -> LiveServer:
-        """`terrain serve` on this site (a free port unless `port`), once /healthz answers."""
-        port = port or _free_port()
+        """`terrain serve` on this site (a free port unless `port`), once /healthz answers.
+
+        A free port is one the kernel has just handed out; another process (an xdist
+        worker starting a server too) may take it before gunicorn binds it: then
+        another port is tried."""
+        for _ in range(5):
+            server = self._launch(port or _free_port(), workers)
+            error = _wait_healthy(server)
+            if error is None:
+                _SITE_CLOCKS[server.url] = server.clock_offset
+                return server
+            if port is not None or "Address already in use" not in server.output():
+                break
+        pytest.fail(
+            f"the live server did not answer /healthz with 200 within {STARTUP_TIMEOUT:.0f} s "
+            f"({error}); its output:\n{server.output()}",
+            pytrace=False,
+        )
+
+    def _launch(self, port: int, workers: int) -> LiveServer:
         log_path = self.instance / "server.log"
         with log_path.open("ab") as log:  # a restart appends to the same log
             process = subprocess.Popen(
@@ -209,57 +255,43 @@ class LiveSite:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, stopped as a whole
             )
-        server = LiveServer(
+        return LiveServer(
             url=f"http://127.0.0.1:{port}",
             process=process,
             log_path=log_path,
             database_url=self.database_url,
+            clock_offset=self.clock_offset,
         )
-        _wait_healthy(server)
-        return server
 
 
 @contextmanager
-def live_site(tag: str) -> Iterator[LiveSite]:
-    """A fresh database, migrated and seeded with `terrain db upgrade` and `terrain
-    seed-demo`, and an instance folder; both removed afterwards."""
-    with (
-        fresh_database(tag) as database_url,
-        tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-") as instance,
-    ):
-        env = {
-            **os.environ,
-            "TERRAIN_DATABASE_URL": database_url,
-            "TERRAIN_INSTANCE_PATH": instance,
-            "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
-        }
-        for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
-            env.pop(name, None)
-        command = _terrain_command()
-        for step in (["db", "upgrade"], ["seed-demo"]):
-            done = subprocess.run(
-                [*command, *step],
-                cwd=PROJECT_ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            if done.returncode != 0:
-                pytest.fail(
-                    f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
-                    f"{done.stdout}\n{done.stderr}",
-                    pytrace=False,
-                )
+def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSite]:
+    """A database of its own holding the demo data, and an instance folder; both removed
+    afterwards. The database is a copy of the process's template (`terrain db upgrade`
+    and `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a
+    site on a clock of its own (`clock_start`) runs both commands itself on that clock."""
+    with ExitStack() as stack:
+        instance = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
+        )
+        if clock_start is None:
+            database_url = stack.enter_context(own_database(tag, template=demo_template()))
+            env = terrain_env(database_url, instance)
+        else:
+            database_url = stack.enter_context(own_database(tag))
+            env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
+            migrate_and_seed(env)
         yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
 
 
 @contextmanager
-def run_live_server(tag: str, **env: str) -> Iterator[LiveServer]:
+def run_live_server(
+    tag: str, clock_start: datetime | None = None, **env: str
+) -> Iterator[LiveServer]:
     """Migrate and seed a fresh database, then serve it with gunicorn until the end;
-    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…)."""
-    with live_site(tag) as site:
+    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…); `clock_start` as in
+    live_site."""
+    with live_site(tag, clock_start) as site:
         site.env.update(env)
         server = site.start()
         try:
@@ -268,9 +300,15 @@ def run_live_server(tag: str, **env: str) -> Iterator[LiveServer]:
             server.stop()
 
 
-def live_server_fixture(tag: str, **env: str) -> Callable[..., Iterator[LiveServer]]:
+def live_server_fixture(
+    tag: str, clock_at: time_of_day | None = None, *, working_day: bool = False, **env: str
+) -> Callable[..., Iterator[LiveServer]]:
     """A module-scoped fixture serving a live site of its own (`live_site(tag)`): give
     each module its own tag, so that what its tests change stays away from the others.
+    With `clock_at`, the site's clock starts at that time of day (Brussels) of the
+    suite's current day, for tests about a given time of day, whatever --clock says;
+    with `working_day`, of the first day from then on that is no Belgian public holiday
+    (appointments have none on those: --clock=dst in 2027 falls on Easter Sunday).
 
         files_server = live_server_fixture("ofiles")
     """
@@ -278,7 +316,15 @@ def live_server_fixture(tag: str, **env: str) -> Callable[..., Iterator[LiveServ
     @pytest.fixture(scope="module")
     def server(chromium_path: str) -> Iterator[LiveServer]:
         # Depends on chromium_path so that no server starts when the tests are skipped.
-        with run_live_server(tag, **env) as running:
+        start = None
+        if clock_at is not None:
+            from appointments.slots import is_public_holiday
+
+            today = clock.to_local(clock.now()).date()
+            while working_day and is_public_holiday(today):
+                today += timedelta(days=1)
+            start = datetime.combine(today, clock_at, clock.BRUSSELS)
+        with run_live_server(tag, start, **env) as running:
             yield running
 
     return server
@@ -407,6 +453,23 @@ def check_page(page: Page) -> None:
     viewport = page.viewport_size or VIEWPORT
     assert width <= viewport["width"], f"{page.url} scrolls sideways: {width} px"
     assert getattr(page, "csp_errors", []) == []
+
+
+def put_caret_at_end(field: Locator) -> None:
+    """Focus a text field and put its caret after the last character (Ctrl+End), then
+    wait until the field really has the focus and the caret: a key pressed while the
+    page is still settling (a boosted swap, htmx's focus handling) can be lost."""
+    at_end = """el => document.activeElement === el
+        && el.selectionStart === el.value.length && el.selectionEnd === el.value.length"""
+    deadline = time.monotonic() + 10
+    while True:
+        field.focus()
+        field.press("Control+End")
+        if field.evaluate(at_end):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail("the caret never reached the end of the field", pytrace=False)
+        time.sleep(0.05)  # polling interval while the page settles
 
 
 def service_worker_ready(page: Page) -> str:

@@ -19,7 +19,7 @@ import secrets
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,6 +27,7 @@ from babel.dates import format_datetime
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from twilio.request_validator import RequestValidator
 
+from core import clock
 from notifications import texts
 from notifications.broadcasts import expand_pending
 from notifications.dispatch import dispatch_due
@@ -41,6 +42,7 @@ from tests.browser.helpers import (
     log_in,
     new_phone_context,
     open_from_menu,
+    put_caret_at_end,
 )
 
 pytestmark = pytest.mark.browser
@@ -148,7 +150,7 @@ def test_reception_reads_the_outbox_and_records_then_withdraws_a_consent(page: P
     # Rosa says yes on the phone.
     card.locator("select[name=method]").select_option("phone_call")
     card.locator("input[name=note]").fill("Asked at the desk")
-    start = datetime.now(UTC)
+    start = clock.now()
     card.locator("button[name=granted][value='1']").click()
     # (A boosted form follows the redirect by XHR: the #consents fragment is dropped.)
     expect(page).to_have_url(re.compile(r"/sms/contacts/\d+(#consents)?$"))
@@ -164,7 +166,7 @@ def test_reception_reads_the_outbox_and_records_then_withdraws_a_consent(page: P
     )
     # When: now, as the page shows times (the minute may have turned meanwhile).
     shown = flat(card.locator("p").first.inner_text())
-    assert any(when in shown for when in short_times(start, datetime.now(UTC))), shown
+    assert any(when in shown for when in short_times(start, clock.now())), shown
     expect(history).to_have_count(before + 1)
     given = history.first
     expect(given).to_contain_text(f"{en('Information')}: {en('given')}")
@@ -218,8 +220,9 @@ def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
     typed, plain = f"{original} Bonne fête !", f"{original} Bonne fete !"
     ucs2, gsm = segments_of(typed), segments_of(plain)
     assert ucs2 > gsm
-    body.press("Control+End")  # the end of the text, not of the wrapped line
+    put_caret_at_end(body)  # the end of the text, not of the wrapped line
     body.press_sequentially(" Bonne fête !")
+    expect(body).to_have_value(typed)
     expect(counter).to_have_attribute("data-encoding", "UCS-2")
     expect(counter).to_have_attribute("data-segments", str(ucs2))
     expect(counter).to_contain_text(en("Special characters (UCS-2): costs about twice as much"))
@@ -445,14 +448,14 @@ def test_reception_handles_a_reply_from_the_inbox(page: Page, sms_server: LiveSe
     expect(facts).to_contain_text(en("Not yet"))
     check_page(page)
 
-    start = datetime.now(UTC)
+    start = clock.now()
     page.locator(f"form[action='/sms/inbox/{inbound_id}/handled'] button[type=submit]").click()
     expect(page.locator(".flashes")).to_contain_text(en("Marked as handled."))
     expect(page.locator(f"form[action='/sms/inbox/{inbound_id}/handled']")).to_have_count(0)
     handled = facts.locator("div").filter(has=page.locator("dt", has_text=en("Handled")))
     expect(handled.locator("dd")).to_contain_text("Julie Lambert")
     shown = flat(handled.locator("dd").inner_text())
-    assert any(when in shown for when in short_times(start, datetime.now(UTC))), shown
+    assert any(when in shown for when in short_times(start, clock.now())), shown
     check_page(page)
 
     # Gone from the open replies; still there among all of them.

@@ -1,11 +1,11 @@
 """Live tests: HTTP clients (no browser) against the real server, run in every `pytest`.
 
-One live site for the session (`terrain db upgrade`, `terrain seed-demo`, then `terrain
-serve`: gunicorn, two workers of four threads, on a free port) over a database of its
-own (`tests.support.fresh_database`: SQLite, or a PostgreSQL schema with
-TEST_DATABASE_URL). A test may kill the server and start it again on the same database
-(`Live.crash_and_restart`); every test makes its ops with fresh uuids, so the tests
-never depend on each other's records.
+One live site for the session (per xdist worker): a copy of the template that `terrain
+db upgrade` and `terrain seed-demo` built (`tests.support.demo_template`; SQLite file
+copy, or a PostgreSQL database of its own with TEST_DATABASE_URL), served by `terrain
+serve` (gunicorn, two workers of four threads) on a free port. A test may kill the
+server and start it again on the same database (`Live.crash_and_restart`); every test
+makes its ops with fresh uuids, so the tests never depend on each other's records.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from core import clock
 from core.sync import SyncOperation
 from outreach.models import Encounter, Person
 from tests.browser.helpers import DEMO_PASSWORD
@@ -111,7 +112,7 @@ class Phone:
 
 
 def ago(**delta: float) -> datetime:
-    return datetime.now(UTC) - timedelta(**delta)
+    return clock.now() - timedelta(**delta)
 
 
 def encounter(note: str = "", *, occurred_at: datetime | None = None) -> dict[str, Any]:

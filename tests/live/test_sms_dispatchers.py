@@ -22,12 +22,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from core import clock
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 from core.migrations import upgrade
@@ -40,6 +41,7 @@ pytestmark = POSTGRES_ONLY
 
 PUBLIC_URL = "https://terrain.example"
 READY_TIMEOUT = 30.0
+CLOCK_SETTINGS = ("TERRAIN_TESTING", "TERRAIN_CLOCK_START", "TERRAIN_CLOCK_ANCHOR")
 DONE_TIMEOUT = 60.0
 
 
@@ -58,7 +60,8 @@ def terrain_env(url: str, fake_url: str, folder: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("TWILIO_", "TERRAIN_"))
+        # The suite's clock stays (the test's own, which fill() and make_due() use).
+        if not key.startswith(("TWILIO_", "TERRAIN_")) or key in CLOCK_SETTINGS
     }
     env.update(
         TERRAIN_DATABASE_URL=url,
@@ -111,7 +114,7 @@ def wait_for_line(log: Path, text: str, process: subprocess.Popen) -> None:
 
 def fill(engine: Engine, tag: str, count: int) -> dict[str, int]:
     """`count` committed messages due in a day, each to its own number; body → id."""
-    now = datetime.now(UTC)
+    now = clock.now()
     later = now + timedelta(days=1)
     with engine.begin() as connection:
         contact_id = connection.execute(
@@ -148,7 +151,7 @@ def make_due(engine: Engine, tag: str) -> None:
         connection.execute(
             update(Message)
             .where(Message.key.like(f"live:{tag}:%"))
-            .values(not_before=datetime.now(UTC) - timedelta(seconds=1))
+            .values(not_before=clock.now() - timedelta(seconds=1))
         )
 
 

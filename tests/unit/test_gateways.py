@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from core import clock
 from core.config import Settings
 from notifications.gateways import (
     ConsoleGateway,
@@ -175,7 +176,7 @@ def test_a_stopped_server_is_a_transient_connection_error(fake):
 
 
 def test_a_timeout_is_transient_and_find_sent_then_finds_the_message(fake):
-    since = datetime.now(UTC)
+    since = clock.now()
     fake.latency = 0.5
     gateway = TwilioGateway(fake.account_sid, fake.auth_token, from_="CPAS", api_url=fake.url)
     slow = TwilioGateway(
@@ -205,7 +206,7 @@ def test_region_in_the_environment_does_not_redirect_calls(fake, monkeypatch):
 
 def test_find_sent_matches_number_and_text(fake):
     gateway = twilio(fake)
-    since = datetime.now(UTC) - timedelta(seconds=1)
+    since = clock.now() - timedelta(seconds=1)
     gateway.send(sms(body="autre texte"))
     sent = gateway.send(sms())
     gateway.send(sms(to="+32470123499"))
@@ -214,7 +215,7 @@ def test_find_sent_matches_number_and_text(fake):
     assert found.status == "queued"
     assert gateway.find_sent(MOBILE, "jamais envoyé", since) is None
     assert gateway.find_sent("+32470123400", sms().body, since) is None
-    assert gateway.find_sent(MOBILE, sms().body, datetime.now(UTC) + timedelta(hours=1)) is None
+    assert gateway.find_sent(MOBILE, sms().body, clock.now() + timedelta(hours=1)) is None
 
 
 def test_next_pages_follow_the_base_url(fake):
@@ -230,7 +231,7 @@ def test_no_phone_number_reaches_the_logs(fake, caplog):
     gateway = twilio(fake)
     with caplog.at_level(logging.INFO):
         gateway.send(sms())
-        gateway.find_sent(MOBILE, sms().body, datetime.now(UTC) - timedelta(minutes=1))
+        gateway.find_sent(MOBILE, sms().body, clock.now() - timedelta(minutes=1))
     assert "470123456" not in caplog.text
 
 
@@ -346,7 +347,7 @@ def test_console_logs_a_masked_number_and_never_the_text(caplog):
     line = record.getMessage()
     assert "+32 *** ** ** 56" in line and " 7 " in line and "1 segment" in line
     assert "470123456" not in line and "Dupont" not in line and "dossier" not in line
-    assert ConsoleGateway().find_sent(MOBILE, body, datetime.now(UTC)) is None
+    assert ConsoleGateway().find_sent(MOBILE, body, clock.now()) is None
     assert ConsoleGateway().fetch("console-7") is None
 
 
@@ -374,7 +375,7 @@ def test_memory_gateway_numbers_failing_find_and_fetch():
     gateway.numbers_failing[OPTED_OUT_NUMBER] = PermanentGatewayError("21610", "opted_out")
     with pytest.raises(PermanentGatewayError):
         gateway.send(sms(to=OPTED_OUT_NUMBER))
-    since = datetime.now(UTC) - timedelta(seconds=1)
+    since = clock.now() - timedelta(seconds=1)
     sent = gateway.send(sms())
     found = gateway.find_sent(MOBILE, sms().body, since)
     assert found is not None and found.provider_id == sent.provider_id

@@ -10,7 +10,7 @@ import pytest
 
 from core.roles import Role, can
 from outreach.demo import demo_id
-from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly
+from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly, make_app
 from tests.support import csrf_from
 from web.permissions import PUBLIC, decision, undecided_endpoints
 
@@ -92,9 +92,10 @@ def test_every_view_has_a_decision(app):
     assert undecided_endpoints(app) == []
 
 
-def test_a_view_without_decision_stops_the_app(app):
+def test_a_view_without_decision_stops_the_app(connection, database_url, tmp_path):
     from web.permissions import check_all_decided
 
+    app = make_app(connection, database_url, tmp_path)  # its own: a route is added to it
     app.add_url_rule("/forgotten", "forgotten", lambda: "secret")
     with pytest.raises(RuntimeError, match="forgotten"):
         check_all_decided(app)
