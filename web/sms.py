@@ -30,7 +30,7 @@ from notifications.models import (
     Message,
     Template,
 )
-from notifications.sms import count_segments, gsm7_suggestion
+from notifications.sms import count_segments, spelling_suggestion
 from web import db
 from web.i18n import local_datetime, local_time
 from web.permissions import requires
@@ -572,7 +572,8 @@ def segment_context(body: str, kind: texts.TemplateKind | None = None) -> dict[s
     """What the live counter shows: the count and, when it saves segments, a GSM-7 text."""
     sample = _sample(kind, body)
     count = count_segments(sample)
-    suggestion = gsm7_suggestion(body)
+    offered = spelling_suggestion(body)
+    suggestion = offered.text
     saves = None
     if suggestion is not None:
         with_suggestion = count_segments(_sample(kind, suggestion)).segments
@@ -585,6 +586,8 @@ def segment_context(body: str, kind: texts.TemplateKind | None = None) -> dict[s
         "encoding_label": ENCODING_LABELS[count.encoding],
         "suggestion": suggestion,
         "saves": saves,
+        # Words whose accent SMS cannot carry and that no rewording we know replaces.
+        "reword": offered.reword if count.encoding == "UCS-2" else (),
         "with_examples": kind is not None and sample != body,
     }
 
