@@ -213,17 +213,18 @@ def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
     expect(counter).to_have_attribute("data-segments", str(segments_of(original)))
     expect(counter.locator(".sms-suggestion")).to_have_count(0)
 
-    # One "ê" turns the whole SMS into UCS-2: it costs more segments (counted with the
-    # example values in the placeholders, as the page does).
-    typed, plain = f"{original} Bonne fête !", f"{original} Bonne fete !"
+    # One "ô" turns the whole SMS into UCS-2: it costs more segments (counted with the
+    # example values in the placeholders, as the page does). The suggestion rewords
+    # rather than misspells ("bientot").
+    typed, plain = f"{original} Merci, à bientôt !", f"{original} Merci, à très vite !"
     ucs2, gsm = segments_of(typed), segments_of(plain)
     assert ucs2 > gsm
     body.press("Control+End")  # the end of the text, not of the wrapped line
-    body.press_sequentially(" Bonne fête !")
+    body.press_sequentially(" Merci, à bientôt !")
     expect(counter).to_have_attribute("data-encoding", "UCS-2")
     expect(counter).to_have_attribute("data-segments", str(ucs2))
     expect(counter).to_contain_text(en("Special characters (UCS-2): costs about twice as much"))
-    expect(counter.locator(".sms-char")).to_have_text(["ê"])
+    expect(counter.locator(".sms-char")).to_have_text(["ô"])
     suggestion = counter.locator(".sms-suggestion")
     expect(suggestion).to_contain_text(
         en(

@@ -341,8 +341,20 @@ def test_the_live_counter_speaks_of_encoding_and_offers_a_gsm_text(login):
     assert 'data-encoding="UCS-2"' in fragment and 'data-segments="2"' in fragment
     assert "costs about twice as much" in fragment
     assert '<span class="sms-char">ê</span>' in fragment
+    # No misspelt suggestion ("fenetre", "d'etre"): the word to reword instead.
+    assert "fenetre" not in fragment and "etre" not in fragment.replace("être", "")
+    assert "reword: fenêtre." in fragment and "Use this text" not in fragment
+    # Reworded where a rewording is known ("d'être à l'heure" → "de venir à l'heure").
+    reworded = ACCENTED.replace("fenêtre de ", "")
+    fragment = text_of(
+        browser.post(
+            "/sms/templates/count",
+            {"body": reworded, "code": "appointment_reminder", "language": "fr"},
+            headers={"HX-Request": "true"},
+        )
+    )
     assert "2 → 1 segments" in fragment
-    assert "fenetre" in fragment and "d&#39;etre" in fragment
+    assert "Merci de venir à l&#39;heure." in fragment
     assert 'form="use-suggestion"' in fragment and "Use this text" in fragment
 
     plain = text_of(browser.post("/sms/templates/count", {"body": "CPAS: merci."}))
