@@ -170,6 +170,7 @@ def _board(
     notice: str = "",
     status: int = 200,
     partial: str = "appointments/desk/_board.html",
+    oob: bool = False,
 ):
     """The desk page, or the board fragment (htmx), for a location and a day."""
     sess = db.session()
@@ -187,6 +188,7 @@ def _board(
         notice=notice,
         closed_label=CLOSED_LABELS.get(agenda.closed or "", ""),
         may_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
+        oob=oob,
         language=_language(),
         status=status,
     )
@@ -272,7 +274,7 @@ def queue_fragment():
             or {**errors, **day_errors}.get("day", ""),
             status=422,
         )
-    return _board(location, day, partial="appointments/desk/_queue.html")
+    return _board(location, day, partial="appointments/desk/_queue.html", oob=True)
 
 
 @bp.post("/accueil/walk-in", endpoint="walk_in")

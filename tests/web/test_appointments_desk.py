@@ -303,15 +303,24 @@ def test_call_done_and_undo_from_the_queue_entry_named_as_shown(login, thursday,
         )
     )
     assert f"Walk-in no. 1 is called in by {agent.display_name}." in page
-    # With the agent: "Done" is on the entry in the queue's card, not only in the agenda.
-    queue = page.split('id="desk-queue"')[1].split("</section>")[0]
+    # With the agent: "Done" is on the entry under the queue, not only in the agenda.
+    queue = page.split('id="desk-with"')[1].split("</section>")[0]
     assert f'id="with-{walk_in.id}"' in queue
     assert f"/accueil/appointments/{walk_in.id}/done" in queue
     page = after(browser.post(f"/accueil/appointments/{walk_in.id}/done", headers=headers))
     assert "Walk-in no. 1: done. You can undo it for a while." in page
     assert "A person" not in page
-    queue = page.split('id="desk-queue"')[1].split("</section>")[0]
+    queue = page.split('id="desk-with"')[1].split("</section>")[0]
     assert f"/accueil/appointments/{walk_in.id}/undo" in queue
+    # The queue's refresh brings this list too (out of band).
+    polled = text_of(
+        browser.get(
+            f"/accueil/queue?location={thursday.location.code}&day={THURSDAY.isoformat()}",
+            headers=HTMX,
+        )
+    )
+    assert 'id="desk-with" class="card desk-with"' in polled and 'hx-swap-oob="true"' in polled
+    assert f"/accueil/appointments/{walk_in.id}/undo" in polled
     page = after(browser.post(f"/accueil/appointments/{walk_in.id}/undo", headers=headers))
     assert "Undone: Walk-in no. 1 is with the agent again." in page
     db.refresh(walk_in)
