@@ -14,13 +14,13 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
-from flask_babel import format_currency, format_date, format_percent, ngettext
+from flask_babel import format_currency, format_date, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import clock
-from core.accounts import User
+from core.accounts import User, list_teams
 from core.ids import parse_id
 from core.roles import Permission
 from core.sync import FieldError, Invalid
@@ -180,6 +180,13 @@ def _param_fields(session, code: str, values: dict[str, str]) -> list[dict[str, 
             choices = [
                 (value, CHOICE_LABELS.get(value, label)) for value, label in spec.choices(session)
             ]
+            if spec.name == "team_id":  # the teams' names in the page's language
+                teams = {str(team.id): team for team in list_teams(session)}
+                language = str(get_locale())
+                choices = [
+                    (value, teams[value].label(language) if value in teams else label)
+                    for value, label in choices
+                ]
         fields.append(
             {
                 "name": spec.name,

@@ -275,3 +275,14 @@ def test_a_broadcast_sent_in_quiet_hours_says_when_it_leaves(browser, db):
         page = browser.get(sent.headers["Location"]).get_data(as_text=True)
     progress = page.split('id="broadcast-progress"')[1].split("</section>")[0]
     assert 'data-kind="warn"' not in progress
+
+
+def test_a_dutch_coordinator_chooses_teams_by_their_dutch_names(browser, db):
+    from core import accounts
+
+    user = accounts.find_user(db, "coordination")
+    user.language = "nl"
+    db.commit()
+    browser.login("coordination")
+    html = browser.get("/sms/broadcasts/new?audience=team_contacts").get_data(as_text=True)
+    assert "Antenne Marollen" in html and "Dienst voor gezinshulp" in html
