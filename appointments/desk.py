@@ -55,6 +55,9 @@ OVERRUN_MINUTES = 5
 READ_LOG_MINUTES = 15
 MY_DAYS = 14
 WAITING_STATES = ("checked_in",)
+# "Done" and "left" (a walk-in cancelled at the desk) can be taken back this long after.
+UNDO_MINUTES = 2
+UNDOABLE_STATES = ("done", "cancelled")
 
 
 # --- Small helpers ----------------------------------------------------------------------
@@ -289,6 +292,18 @@ def _earliest(
     return None
 
 
+def _skills_needed(
+    working: Working, service_id: int, walk_ins: dict[int, int], deliverers: dict[int, int]
+) -> tuple[int, float]:
+    """How much the queue needs this agent for something else than `service_id`: the
+    walk-ins waiting for the agent's other services, then how rare those skills are
+    among the agents working here (a skill only they have counts 1)."""
+    others = working.services - {service_id}
+    waiting = sum(walk_ins.get(other, 0) for other in others)
+    rarity = sum(1 / deliverers[other] for other in others if deliverers.get(other))
+    return waiting, rarity
+
+
 def queue(
     session: Session, location: Location, day: date, *, now: datetime | None = None
 ) -> list[QueueEntry]:
@@ -300,8 +315,10 @@ def queue(
     the walk-ins, in order of arrival, each take the earliest moment when one of the
     agents working here now who delivers their service is free for the service's
     duration (plus its buffer): after the appointments that agent holds, the walk-ins
-    placed ahead of them, and within their working time. Nobody to deliver the service
-    today: no estimate.
+    placed ahead of them, and within their working time. Among agents free at the same
+    moment, the one whose other skills the queue needs least is proposed (the only
+    debt-mediation agent is kept for the debt-mediation walk-ins). Nobody to deliver
+    the service today: no estimate.
     """
     now = clock.as_utc(now or clock.now())
     first, after = day_bounds(day)
@@ -325,6 +342,16 @@ def queue(
     busy = _busy_intervals(
         session, sorted({*agents, *(a.agent_id for a in waiting if a.agent_id)}), now, after
     )
+    # Who else can take each service, and what the walk-ins wait for: an agent whose
+    # rarer skills are needed is kept free when another one can take the person.
+    deliverers: dict[int, int] = {}
+    for working in agents.values():
+        for service_id in working.services:
+            deliverers[service_id] = deliverers.get(service_id, 0) + 1
+    walk_ins: dict[int, int] = {}
+    for appointment in waiting:
+        if appointment.agent_id is None:
+            walk_ins[appointment.service_id] = walk_ins.get(appointment.service_id, 0) + 1
     planned: list[tuple[datetime | None, int | None, Appointment]] = []
     for appointment in waiting:
         if appointment.agent_id is None:
@@ -341,18 +368,22 @@ def queue(
         service = appointment.service
         length = timedelta(minutes=service.duration_minutes)
         hold = length + timedelta(minutes=service.buffer_minutes)
-        best: tuple[datetime, int] | None = None
+        best: tuple[tuple[datetime, int, float, int], int] | None = None
         for agent_id, working in sorted(agents.items()):
             if service.id not in working.services:
                 continue
             start = _earliest(working.stretches, busy[agent_id], now, length, hold)
-            if start is not None and (best is None or start < best[0]):
-                best = (start, agent_id)
+            if start is None:
+                continue
+            key = (start, *_skills_needed(working, service.id, walk_ins, deliverers), agent_id)
+            if best is None or key < best[0]:
+                best = (key, agent_id)
         if best is None:
             planned.append((None, None, appointment))
             continue
-        busy[best[1]].append((best[0], best[0] + hold, appointment.id))
-        planned.append((best[0], best[1], appointment))
+        start, agent_id = best[0][0], best[1]
+        busy[agent_id].append((start, start + hold, appointment.id))
+        planned.append((start, agent_id, appointment))
     far = datetime.max.replace(tzinfo=clock.BRUSSELS)
     planned.sort(
         key=lambda item: (item[0] or far, clock.as_utc(item[2].checked_in_at or now), item[2].id)
@@ -406,6 +437,15 @@ class Column:
     services: set[int] = field(default_factory=set)  # the services the agent delivers
 
 
+@dataclass(frozen=True)
+class Closed:
+    """A "done" or a "left" of the last `UNDO_MINUTES`, which the desk may take back."""
+
+    appointment: Appointment
+    status: str  # done or cancelled
+    at: datetime
+
+
 @dataclass
 class DayAgenda:
     location: Location
@@ -418,6 +458,8 @@ class DayAgenda:
     services: list[Service]  # offered here: the walk-in buttons
     closed: str | None
     tickets: dict[int, int]
+    with_agent: list[Appointment] = field(default_factory=list)  # called in, not done
+    recent: list[Closed] = field(default_factory=list)  # done or left, still undoable
 
     @property
     def times(self) -> list[tuple[int, datetime]]:
@@ -537,6 +579,14 @@ def day_agenda(
         )
     if reader is not None:
         _record_day_read(session, reader, location, day, now)
+    with_agent = sorted(
+        (
+            a
+            for a in appointments
+            if a.status == "checked_in" and a.called_at is not None and a.agent_id in ids
+        ),
+        key=lambda a: (clock.as_utc(a.called_at or a.start_at), a.id),
+    )
     return DayAgenda(
         location=location,
         day=day,
@@ -548,6 +598,8 @@ def day_agenda(
         services=offered_services(session, location),
         closed=closed_reason(session, location, day),
         tickets=tickets,
+        with_agent=with_agent,
+        recent=recently_closed(session, location, day, now=now),
     )
 
 
@@ -592,6 +644,13 @@ def add_walk_in(
         errors["service"] = FieldError("unknown_choice")
     elif location is not None and not booking.offers(session, service, location):
         errors["service"] = FieldError("not_offered")
+    elif service.booking_mode == "phone":
+        errors["service"] = FieldError("phone_only")
+    if (
+        location is not None
+        and closed_reason(session, location, clock.to_local(clock.now()).date()) is not None
+    ):
+        errors["walk_in"] = FieldError("closed_today")
     name = single_line(name or "").strip()
     if len(name) > booking.NAME_MAX:
         errors["name"] = FieldError("too_long", {"max": booking.NAME_MAX})
@@ -640,6 +699,16 @@ def add_walk_in(
         },
     )
     return appointment
+
+
+def leave(session: Session, appointment: Appointment, *, actor: User | None) -> Appointment:
+    """A walk-in who was waiting left without being seen ("Left"): cancelled by staff,
+    which `undo` can take back for a while."""
+    if appointment.source != "walk_in" or appointment.status not in ("checked_in", "cancelled"):
+        raise Invalid({"status": FieldError("wrong_status")})
+    if appointment.status == "checked_in" and appointment.called_at is not None:
+        raise Invalid({"status": FieldError("wrong_status")})  # with the agent: "Done"
+    return booking.cancel(session, appointment, by="staff", actor=actor)
 
 
 # --- Calling someone in ---------------------------------------------------------------------
@@ -758,8 +827,133 @@ def finish(session: Session, appointment: Appointment, *, actor: User | None) ->
             action="update",
             entity_type="appointment",
             entity_id=appointment.id,
-            details={"ended_early": True},
+            # What "undo" puts back.
+            details={
+                "ended_early": True,
+                "end_at": end.isoformat(),
+                "busy_until": (end + buffer).isoformat(),
+            },
         )
+    return appointment
+
+
+# --- Taking back a "done" or a "left" -------------------------------------------------------
+
+
+def _status_changes(
+    session: Session, appointment_ids: list[int], since: datetime
+) -> dict[int, list[audit.AuditEntry]]:
+    """The audited changes of these appointments since `since`, oldest first."""
+    changes: dict[int, list[audit.AuditEntry]] = {}
+    if not appointment_ids:
+        return changes
+    for entry in session.scalars(
+        select(audit.AuditEntry)
+        .where(
+            audit.AuditEntry.entity_type == "appointment",
+            audit.AuditEntry.entity_id.in_([str(i) for i in appointment_ids]),
+            audit.AuditEntry.action == "update",
+            audit.AuditEntry.at >= since,
+        )
+        .order_by(audit.AuditEntry.at, audit.AuditEntry.id)
+    ):
+        changes.setdefault(int(entry.entity_id), []).append(entry)
+    return changes
+
+
+def _undoable(appointment: Appointment, changes: list[audit.AuditEntry]) -> Closed | None:
+    """The closing of this appointment when it can still be taken back: its last status
+    change, made within the window, to "done" or "cancelled" from "arrived"."""
+    last = next((e for e in reversed(changes) if "status" in (e.details or {})), None)
+    if last is None or appointment.status not in UNDOABLE_STATES:
+        return None
+    details = last.details or {}
+    if details["status"] != appointment.status or appointment.checked_in_at is None:
+        return None
+    if appointment.status == "done" and details.get("from") != "checked_in":
+        return None
+    if appointment.status == "cancelled" and appointment.cancelled_by != "staff":
+        return None
+    return Closed(appointment=appointment, status=appointment.status, at=clock.as_utc(last.at))
+
+
+def recently_closed(
+    session: Session, location: Location, day: date, *, now: datetime | None = None
+) -> list[Closed]:
+    """The people of this location and day marked done or left in the last
+    `UNDO_MINUTES`, who can still be taken back, the latest first."""
+    now = clock.as_utc(now or clock.now())
+    since = now - timedelta(minutes=UNDO_MINUTES)
+    first, after = day_bounds(day)
+    candidates = list(
+        session.scalars(
+            select(Appointment).where(
+                Appointment.location_id == location.id,
+                Appointment.start_at >= first,
+                Appointment.start_at < after,
+                Appointment.status.in_(UNDOABLE_STATES),
+                Appointment.checked_in_at.is_not(None),
+            )
+        )
+    )
+    changes = _status_changes(session, [a.id for a in candidates], since)
+    found = [
+        closed
+        for appointment in candidates
+        if (closed := _undoable(appointment, changes.get(appointment.id, []))) is not None
+    ]
+    return sorted(found, key=lambda closed: (closed.at, closed.appointment.id), reverse=True)
+
+
+def undo(session: Session, appointment: Appointment, *, actor: User | None) -> Appointment:
+    """Takes back a "done" or a "left" of the last `UNDO_MINUTES`: the person is with
+    their agent again, or waiting again at their place in the queue. Too late, or the
+    agent has called someone else since: Invalid, nothing changed. Audited."""
+    session.execute(
+        select(Appointment.id).where(Appointment.id == appointment.id).with_for_update()
+    )
+    session.refresh(appointment)
+    now = clock.now()
+    since = clock.as_utc(now) - timedelta(minutes=UNDO_MINUTES)
+    changes = _status_changes(session, [appointment.id], since).get(appointment.id, [])
+    closed = _undoable(appointment, changes)
+    if closed is None:
+        raise Invalid({"status": FieldError("undo_too_late")})
+    undone = appointment.status
+    if undone == "cancelled":
+        appointment.cancelled_at = None
+        appointment.cancelled_by = None
+    else:
+        ended_early = next(
+            (e for e in reversed(changes) if (e.details or {}).get("ended_early")), None
+        )
+        end, busy_until = clock.as_utc(appointment.end_at), clock.as_utc(appointment.busy_until)
+        if ended_early is not None and clock.as_utc(ended_early.at) >= closed.at:
+            end = clock.as_utc(datetime.fromisoformat(ended_early.details["end_at"]))
+            busy_until = clock.as_utc(datetime.fromisoformat(ended_early.details["busy_until"]))
+        if appointment.agent_id is not None and appointment.called_at is not None:
+            # Back with the agent: only if nobody else was called in by them since.
+            hold_until = max(busy_until, clock.as_utc(now) + timedelta(minutes=OVERRUN_MINUTES))
+            booking.lock_agent(session, appointment.agent_id)
+            if booking.agent_busy(session, appointment.agent_id, now, hold_until, appointment.id):
+                agent = session.get(User, appointment.agent_id)
+                held = _conflict(session, appointment.agent_id, now, hold_until, appointment.id)
+                params = {"agent": agent.display_name if agent else ""}
+                if held is not None:
+                    params.update({"from": _hhmm(held.start_at), "until": _hhmm(held.busy_until)})
+                raise Invalid({"agent": FieldError("agent_busy", params)})
+        appointment.end_at = end
+        appointment.busy_until = busy_until
+    appointment.status = "checked_in"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details={"status": "checked_in", "from": undone, "undone": True},
+    )
     return appointment
 
 

@@ -91,11 +91,19 @@ class Team(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120))  # in French
+    # In Dutch, for Dutch-speaking staff; empty when the name is the same in both.
+    name_nl: Mapped[str] = mapped_column(String(120), default="", server_default="")
     kind: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(80))
     postcode: Mapped[str] = mapped_column(String(10), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+
+    def label(self, language: str | None) -> str:
+        """The name in `language`: Dutch when there is one, else the French name."""
+        if language == "nl" and self.name_nl:
+            return self.name_nl
+        return self.name
 
 
 class User(Base):

@@ -70,6 +70,20 @@ TEAMS = [
     ),
 ]
 
+# The teams' names in Dutch, for Dutch-speaking staff.
+TEAM_NAMES_NL = {
+    "bxl-marolles": "Antenne Marollen",
+    "bxl-nord-est": "Antenne Noord-Oost",
+    "bxl-bockstael": "Antenne Bockstael",
+    "sch-le22rogier": "Le22Rogier",
+    "clr-dampremy": "Burgerhuis Dampremy",
+    "clr-docherie": "Burgerhuis Docherie",
+    "clr-gosselies": "Burgerhuis Gosselies",
+    "bxl-saf": "Dienst voor gezinshulp",
+    "bxl-rue-nord": "Straathoekwerk Brussel-Noord",
+    "clr-mobile": "Mobiele diensten Charleroi",
+}
+
 # (username, display name, role, team code, language)
 USERS = [
     ("admin", "Admin Terrain", Role.ADMIN, None, "fr"),
@@ -101,6 +115,8 @@ def seed(session: Session) -> dict[str, int]:
             )
             session.add(team)
             created["teams"] += 1
+        if not team.name_nl:  # a name added later (migration 0018 left it empty)
+            team.name_nl = TEAM_NAMES_NL.get(code, "")
         teams[code] = team
     session.flush()
     for username, name, role, team_code, language in USERS:

@@ -569,3 +569,11 @@ def current_seq(session: Session, scope: str) -> int:
     """The last change number committed in `scope` (0 when it never changed)."""
     value = session.scalar(select(SyncCounter.value).where(SyncCounter.scope == scope))
     return value or 0
+
+
+def role_syncs(role: str) -> bool:
+    """Does this role's work go through the offline sync: a change it may send, or
+    records it downloads? (Only then does the header show the sync status.)"""
+    return any(can(role, op.permission) for op in op_types()) or any(
+        can(role, source.permission) for source in feed_sources()
+    )

@@ -46,7 +46,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -68,7 +68,7 @@ from notifications.models import (
     ContactTeam,
     Message,
 )
-from notifications.outbox import enqueue
+from notifications.outbox import category_rules, enqueue, next_allowed_time
 from notifications.sms import count_segments
 
 log = logging.getLogger("terrain.sms")
@@ -281,10 +281,22 @@ def check_bodies(bodies: Mapping[str, str]) -> dict[str, FieldError]:
 # --- Preview ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ExcludedPerson:
+    """Someone of the audience who will not get the message: staff may phone them."""
+
+    contact_id: int
+    name: str
+    reason: str
+    number: str  # their first number (E.164), "" when none
+
+
 @dataclass
 class BroadcastPreview:
     recipients: int = 0
     excluded: Counter[str] = field(default_factory=Counter)  # reason -> people
+    # By name (the first EXCLUDED_SHOWN, by name), for staff who may phone them instead.
+    excluded_people: list[ExcludedPerson] = field(default_factory=list)
     languages: Counter[str] = field(default_factory=Counter)  # fr, nl, en, fr+nl -> people
     segments: dict[str, int] = field(default_factory=dict)  # fr, nl, en, fr+nl -> per SMS
     encodings: dict[str, str] = field(default_factory=dict)
@@ -374,8 +386,10 @@ def preview(
     category: str,
     bodies: Mapping[str, str],
     segment_price: Decimal | str = Decimal("0.08"),
+    reader: User | None = None,
 ) -> BroadcastPreview:
-    """Who would get it, who would not and why, what it costs; errors instead of raising."""
+    """Who would get it, who would not and why (by name: `reader`, who sees the names,
+    is audited), what it costs; errors instead of raising."""
     result = BroadcastPreview()
     errors = result.errors
     if category not in BROADCAST_CATEGORIES:
@@ -399,12 +413,17 @@ def preview(
     if "category" in errors:
         return result
     texts = texts_for(bodies)
-    for _contact_id, language, reason in audience_reach(session, ids, category):
+    left_out: dict[int, str] = {}
+    for contact_id, language, reason in audience_reach(session, ids, category):
         if reason is None:
             result.recipients += 1
             result.languages[language] += 1
         else:
             result.excluded[reason] += 1
+            left_out[contact_id] = reason
+    result.excluded_people = _excluded_people(session, left_out)
+    if reader is not None and result.excluded_people:
+        audit.record_read(session, reader, "sms_broadcast", "preview")
     for language, text in texts.items():
         count = count_segments(text)
         result.segments[language] = count.segments
@@ -416,6 +435,37 @@ def preview(
     if not result.recipients:
         errors["audience"] = FieldError("no_recipients")
     return result
+
+
+EXCLUDED_SHOWN = 200
+
+
+def _excluded_people(session: Session, reasons: Mapping[int, str]) -> list[ExcludedPerson]:
+    """The first `EXCLUDED_SHOWN` people left out, by name, with their first number."""
+    if not reasons:
+        return []
+    people = session.execute(
+        select(Contact.id, Contact.display_name)
+        .where(Contact.id.in_(list(reasons)))
+        .order_by(Contact.display_name, Contact.id)
+        .limit(EXCLUDED_SHOWN)
+    ).all()
+    numbers: dict[int, str] = {}
+    for contact_id, e164 in session.execute(
+        select(ContactPhone.contact_id, ContactPhone.e164)
+        .where(ContactPhone.contact_id.in_([row[0] for row in people]))
+        .order_by(ContactPhone.contact_id, ContactPhone.position, ContactPhone.id)
+    ):
+        numbers.setdefault(contact_id, e164)
+    return [
+        ExcludedPerson(
+            contact_id=contact_id,
+            name=name,
+            reason=reasons[contact_id],
+            number=numbers.get(contact_id, ""),
+        )
+        for contact_id, name in people
+    ]
 
 
 # --- Creating and expanding --------------------------------------------------------------
@@ -630,6 +680,8 @@ class BroadcastProgress:
     expected_recipients: int  # of whom can get it (the preview's count until made)
     by_status: dict[str, int]
     groups: dict[str, int]  # STATUS_GROUPS -> messages
+    # In the quiet hours of its kind of message: nothing leaves before this moment.
+    waits_until: datetime | None = None
 
     @property
     def sendable(self) -> int:
@@ -708,6 +760,12 @@ def progress(session: Session, broadcast_id: int) -> BroadcastProgress | None:
     status = broadcast.status
     if status == "sending" and not _still_open(session, broadcast_id):
         status = "done"  # the job writes it on its next round
+    waits_until = None
+    if status in ("queued", "sending"):
+        now = clock.now()
+        rules = category_rules(session, broadcast.category)
+        allowed = next_allowed_time(rules, now, urgent=broadcast.urgent)
+        waits_until = allowed if allowed > now else None
     return BroadcastProgress(
         broadcast_id=broadcast_id,
         status=status,
@@ -717,6 +775,7 @@ def progress(session: Session, broadcast_id: int) -> BroadcastProgress | None:
         expected_recipients=broadcast.recipients,
         by_status=by_status,
         groups=groups,
+        waits_until=waits_until,
     )
 
 

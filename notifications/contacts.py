@@ -21,6 +21,7 @@ from notifications.models import (
     CHANNELS,
     CONSENT_CATEGORIES,
     CONSENT_METHODS,
+    ERROR_CODE_MAX,
     LANGUAGES,
     Consent,
     ConsentEvent,
@@ -357,14 +358,20 @@ def stop_waiting(
             update(Message)
             .where(condition, Message.status == "pending")
             # Never leaving: the seeds of its secrets go (notifications.masking).
-            .values(status=status, error_code=reason[:20], status_at=now, secret_slots=None)
+            .values(
+                status=status, error_code=reason[:ERROR_CODE_MAX], status_at=now, secret_slots=None
+            )
             .returning(Message.id)
             .execution_options(synchronize_session=False)
         )
     )
     session.add_all(
         MessageEvent(
-            message_id=message_id, at=now, status=status, source=source, error_code=reason[:20]
+            message_id=message_id,
+            at=now,
+            status=status,
+            source=source,
+            error_code=reason[:ERROR_CODE_MAX],
         )
         for message_id in stopped
     )

@@ -43,7 +43,7 @@ from notifications.gateways import (
     PermanentGatewayError,
     ProviderMessage,
 )
-from notifications.models import STATUS_RANK, Message, MessageEvent
+from notifications.models import ERROR_CODE_MAX, STATUS_RANK, Message, MessageEvent
 from notifications.outbox import category_rules, next_allowed_time, subject_is_current
 
 log = logging.getLogger("terrain.sms")
@@ -313,7 +313,7 @@ def _retry_later(session: Session, message: Message, code: str) -> bool:
     message.not_before = (
         retry_at if message.requested else next_allowed_time(rules, retry_at, urgent=message.urgent)
     )
-    message.error_code = code[:20]
+    message.error_code = code[:ERROR_CODE_MAX]
     _set_status(session, message, "pending", "dispatcher", error=code)
     return True
 
@@ -334,14 +334,14 @@ def _set_status(
         # It left or never will: its secrets need not be rebuilt ever again.
         message.secret_slots = None
     if error is not None:
-        message.error_code = error[:20]
+        message.error_code = error[:ERROR_CODE_MAX]
     session.add(
         MessageEvent(
             message_id=message.id,
             at=now,
             status=status,
             source=source,
-            error_code=error[:20] if error else None,
+            error_code=error[:ERROR_CODE_MAX] if error else None,
         )
     )
 

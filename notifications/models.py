@@ -40,6 +40,8 @@ LANGUAGES = ("fr", "nl", "en")
 # Twilio 21610) come from the gateway and stop every further message to it.
 PHONE_STATES = ("active", "invalid", "not_mobile", "opted_out")
 
+# Room for a reason or an operator's code ("appointment_cancelled" is 21 characters).
+ERROR_CODE_MAX = 40
 # Outbox states. `blocked`: never sent, and why is in `error_code` (no_consent,
 # no_mobile, opted_out...): the page shows it instead of silently dropping.
 MESSAGE_STATES = (
@@ -282,7 +284,7 @@ class Message(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(80))
     gateway: Mapped[str | None] = mapped_column(String(10))
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(ERROR_CODE_MAX))
     error_detail: Mapped[str | None] = mapped_column(String(200))
     price: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -308,7 +310,7 @@ class MessageEvent(Base):
     at: Mapped[datetime] = mapped_column(default=clock.now)
     status: Mapped[str] = mapped_column(String(12))
     source: Mapped[str] = mapped_column(String(12))  # dispatcher, callback, reconcile, job, staff
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(ERROR_CODE_MAX))
 
 
 class InboundSms(Base):

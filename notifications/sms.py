@@ -168,3 +168,119 @@ def savings(text: str) -> tuple[int, int] | None:
     if suggestion is None:
         return None
     return count_segments(text).segments, count_segments(suggestion).segments
+
+
+# --- A suggestion staff can accept: no misspelling ----------------------------------------
+
+# Letters outside GSM-7 whose accent may be dropped without a spelling mistake: French
+# allows "i" and "u" without the circumflex since the 1990 spelling reform (connaitre,
+# gout, s'il vous plait), except in the words below, where the accent tells them apart.
+_REFORM_DROPPABLE: Final = frozenset("îû")
+_REFORM_EXCEPTIONS: Final = frozenset(
+    {"sûr", "sûre", "sûrs", "sûres", "mûr", "mûre", "dû", "jeûne"}
+)
+
+# Common phrases of the CPAS's messages with a GSM-7 rewording that means the same.
+REWORDINGS: Final[tuple[tuple[str, str], ...]] = (
+    ("d'être à l'heure", "de venir à l'heure"),
+    ("d'être présente", "de venir"),
+    ("d'être présent", "de venir"),
+    ("à bientôt", "à très vite"),
+    ("peut-être", "sans doute"),
+    ("est prête", "est disponible"),
+    ("est prêt", "est disponible"),
+    ("sont prêtes", "sont disponibles"),
+    ("sont prêts", "sont disponibles"),
+    ("ça", "cela"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SpellingSuggestion:
+    """A GSM-7 text that keeps the spelling (or None), and the words still to reword."""
+
+    text: str | None
+    reword: tuple[str, ...]
+
+
+def _safe_lookalike(char: str) -> str | None:
+    """The GSM-7 stand-in that misspells nothing (quotes, dashes, spaces, œ, capitals
+    without their accent), else None."""
+    if char in GSM7_CHARACTERS:
+        return char
+    if char in _LOOKALIKES:
+        return _LOOKALIKES[char]
+    if char in _REFORM_DROPPABLE or (char.isupper() and char != char.lower()):
+        base = _gsm_lookalike(char)
+        return base if is_gsm7(base) else None
+    return None
+
+
+def _reword(text: str) -> str:
+    """The known phrases replaced, keeping a capital at the start of each one."""
+    for phrase, rewording in REWORDINGS:
+        start = 0
+        lower = text.lower()
+        while (found := lower.find(phrase, start)) >= 0:
+            end = found + len(phrase)
+            before = text[found - 1] if found else " "
+            after = text[end] if end < len(text) else " "
+            if before.isalnum() or after.isalnum():
+                start = end
+                continue
+            replacement = rewording
+            if text[found].isupper():
+                replacement = rewording[0].upper() + rewording[1:]
+            text = text[:found] + replacement + text[end:]
+            lower = text.lower()
+            start = found + len(replacement)
+    return text
+
+
+def spelling_suggestion(text: str) -> SpellingSuggestion:
+    """What staff are offered when a text is not GSM-7: the same text in GSM-7 without a
+    spelling mistake (typographic quotes and spaces replaced, known phrases reworded,
+    "î"/"û" as the 1990 reform allows), or, when a word would need a misspelling
+    ("être" → "etre", "reçu", "België"), no text and the words to reword by hand."""
+    text = unicodedata.normalize("NFC", text)
+    if is_gsm7(text):
+        return SpellingSuggestion(None, ())
+    reworded = _reword(text.replace("’", "'").replace("‘", "'"))
+    out: list[str] = []
+    reword: dict[str, None] = {}
+    for match in _words(reworded):
+        word, is_word = match
+        if not is_word:
+            mapped = [_safe_lookalike(char) for char in word]
+            if any(part is None for part in mapped):
+                return SpellingSuggestion(None, ())  # an emoji, Arabic: no GSM-7 text
+            out.append("".join(part or "" for part in mapped))
+            continue
+        if word.lower() in _REFORM_EXCEPTIONS:
+            reword[word] = None
+            out.append(word)
+            continue
+        mapped = [_safe_lookalike(char) for char in word]
+        if any(part is None for part in mapped):
+            if all(_gsm_lookalike(char) != char or char in GSM7_CHARACTERS for char in word):
+                reword[word] = None  # a letter whose accent cannot be dropped
+                out.append(word)
+                continue
+            return SpellingSuggestion(None, ())
+        out.append("".join(part or "" for part in mapped))
+    if reword:
+        return SpellingSuggestion(None, tuple(reword))
+    suggestion = "".join(out)
+    return SpellingSuggestion(suggestion if is_gsm7(suggestion) else None, ())
+
+
+def _words(text: str) -> list[tuple[str, bool]]:
+    """The text cut into runs of letters (words) and the rest."""
+    runs: list[tuple[str, bool]] = []
+    for char in text:
+        letter = char.isalpha()
+        if runs and runs[-1][1] == letter:
+            runs[-1] = (runs[-1][0] + char, letter)
+        else:
+            runs.append((char, letter))
+    return runs

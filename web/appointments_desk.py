@@ -174,6 +174,7 @@ def _board(
     notice: str = "",
     status: int = 200,
     partial: str = "appointments/desk/_board.html",
+    oob: bool = False,
 ):
     """The desk page, or the board fragment (htmx), for a location and a day."""
     sess = db.session()
@@ -191,25 +192,41 @@ def _board(
         notice=notice,
         closed_label=CLOSED_LABELS.get(agenda.closed or "", ""),
         may_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
+        oob=oob,
         language=_language(),
         status=status,
     )
 
 
-def _done(appointment: Appointment, message: str):
-    """After a successful action: the board (htmx) or back to the desk with a flash."""
+def _ticket(appointment: Appointment) -> int | None:
+    """The walk-in's number of the day, as the queue shows it."""
+    day = clock.to_local(appointment.start_at).date()
+    return desk._tickets(db.session(), appointment.location, day).get(appointment.id)
+
+
+def _label(appointment: Appointment) -> str:
+    """The person as the desk shows them: the name, else "Walk-in no. 3"."""
+    return person_label(appointment, _ticket(appointment))
+
+
+def _done(appointment: Appointment, message: str, **params: str):
+    """After a successful action: the board (htmx) or back to the desk with a flash.
+    `message` names the person with %(person)s."""
     location = appointment.location
     day = clock.to_local(appointment.start_at).date()
     if wants_partial():
-        return _board(location, day, notice=message)
-    # A flash travels in the session cookie (signed, not encrypted): no name in it.
-    flash(
-        _(
+        return _board(location, day, notice=message % {"person": _label(appointment), **params})
+    # A flash travels in the session cookie (signed, not encrypted): no name in it, but
+    # a walk-in's number is no name.
+    ticket = _ticket(appointment)
+    if ticket is not None:
+        text = message % {"person": _("Walk-in no. %(number)d", number=ticket), **params}
+    else:
+        text = _(
             "Done for %(time)s: the agenda below is up to date.",
             time=clock.to_local(appointment.start_at).strftime("%H:%M"),
-        ),
-        "success",
-    )
+        )
+    flash(text, "success")
     return redirect(_desk_url(location, day))
 
 
@@ -261,7 +278,7 @@ def queue_fragment():
             or {**errors, **day_errors}.get("day", ""),
             status=422,
         )
-    return _board(location, day, partial="appointments/desk/_queue.html")
+    return _board(location, day, partial="appointments/desk/_queue.html", oob=True)
 
 
 @bp.post("/accueil/walk-in", endpoint="walk_in")
@@ -287,11 +304,7 @@ def walk_in():
             abort(404)
         return _board(fallback, _today(), errors=_errors(invalid), status=422)
     sess.commit()
-    ticket = desk._tickets(sess, appointment.location, _today()).get(appointment.id)
-    return _done(
-        appointment,
-        _("%(person)s joined the queue.", person=person_label(appointment, ticket)),
-    )
+    return _done(appointment, _("%(person)s joined the queue."))
 
 
 def _transition(appointment_id: int, change, message: str):
@@ -303,7 +316,7 @@ def _transition(appointment_id: int, change, message: str):
     except Invalid as invalid:
         return _refused(appointment, invalid)
     db.session().commit()
-    return _done(appointment, message % {"person": person_label(appointment)})
+    return _done(appointment, message)
 
 
 @bp.post("/accueil/appointments/<int:appointment_id>/check-in", endpoint="check_in")
@@ -321,7 +334,34 @@ def no_show(appointment_id: int):
 @bp.post("/accueil/appointments/<int:appointment_id>/done", endpoint="done")
 @requires(Permission.APPOINTMENTS_DESK)
 def done(appointment_id: int):
-    return _transition(appointment_id, desk.finish, _("Appointment of %(person)s done."))
+    return _transition(
+        appointment_id, desk.finish, _("%(person)s: done. You can undo it for a while.")
+    )
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/left", endpoint="left")
+@requires(Permission.APPOINTMENTS_DESK)
+def left(appointment_id: int):
+    return _transition(
+        appointment_id, desk.leave, _("%(person)s left the queue. You can undo it for a while.")
+    )
+
+
+@bp.post("/accueil/appointments/<int:appointment_id>/undo", endpoint="undo")
+@requires(Permission.APPOINTMENTS_DESK)
+def undo(appointment_id: int):
+    appointment = _appointment_or_404(appointment_id)
+    if appointment is None:
+        return _not_found()
+    was = appointment.status
+    try:
+        desk.undo(db.session(), appointment, actor=_actor())
+    except Invalid as invalid:
+        return _refused(appointment, invalid)
+    db.session().commit()
+    if was == "cancelled":
+        return _done(appointment, _("Undone: %(person)s is waiting again."))
+    return _done(appointment, _("Undone: %(person)s is with the agent again."))
 
 
 @bp.post("/accueil/appointments/<int:appointment_id>/cancel", endpoint="cancel")
@@ -353,11 +393,8 @@ def call(appointment_id: int):
     called_by = sess.get(User, appointment.agent_id) if appointment.agent_id else None
     return _done(
         appointment,
-        _(
-            "%(person)s is called in by %(agent)s.",
-            person=person_label(appointment),
-            agent=called_by.display_name if called_by else "",
-        ),
+        _("%(person)s is called in by %(agent)s."),
+        agent=called_by.display_name if called_by else "",
     )
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, redirect, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
-from core import accounts
+from core import accounts, sync
 from core.roles import Permission
 from web import db
 from web.auth import safe_next
@@ -15,6 +18,21 @@ from web.permissions import public, requires
 from web.rendering import render
 
 bp = Blueprint("main", __name__)
+
+
+@bp.app_template_filter("team_name")
+def team_name(team: accounts.Team | None) -> str:
+    """A team's name in the language of the page (Dutch when it has one)."""
+    return team.label(str(get_locale())) if team is not None else ""
+
+
+@bp.app_context_processor
+def _sync_context() -> dict[str, Any]:
+    # The header's sync status only for roles whose work is synced (no "all sent" for
+    # someone who never sends anything).
+    return {
+        "role_syncs": bool(current_user.is_authenticated and sync.role_syncs(current_user.role))
+    }
 
 
 @bp.route("/")

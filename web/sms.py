@@ -15,6 +15,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from appointments import verification
+from appointments.models import Appointment
 from core import clock
 from core.accounts import User
 from core.ids import parse_id
@@ -30,7 +32,7 @@ from notifications.models import (
     Message,
     Template,
 )
-from notifications.sms import count_segments, gsm7_suggestion
+from notifications.sms import count_segments, spelling_suggestion
 from web import db
 from web.i18n import local_datetime, local_time
 from web.permissions import requires
@@ -75,6 +77,10 @@ REASON_LABELS = {
     "expired": _l("Too late: it would have arrived after the moment it was about."),
     "staff": _l("Cancelled by a member of staff."),
     "not_at_provider": _l("Not found at the operator after an interruption: sent again."),
+    # Dropped because the appointment they were about changed (appointments.booking).
+    "appointment_cancelled": _l("The appointment was cancelled."),
+    "appointment_done": _l("The appointment has taken place."),
+    "appointment_no_show": _l("The person did not come to the appointment."),
     "quiet_hours": _l("Quiet hours: waits until morning."),
     "quiet_bypass": _l("Urgent: sent even during quiet hours."),
     "secret_lost": _l(
@@ -181,6 +187,29 @@ def national(number: str | None) -> str:
 
 bp.add_app_template_filter(national, "phone_national")
 
+# Contacts made by the system carry a fixed name, stored in English: shown translated.
+SYSTEM_CONTACT_NAMES = {verification.CONTACT_NAME: _l("SMS code (online booking)")}
+
+
+@bp.app_template_filter("contact_name")
+def contact_name(name: str | None) -> str:
+    """A contact's name as staff read it (a system contact's name translated)."""
+    return str(SYSTEM_CONTACT_NAMES.get(name or "", name or ""))
+
+
+@bp.app_template_filter("subject_label")
+def subject_label(subject: str | None) -> str:
+    """What a message is about, in words ("appointment:12" → its day and time)."""
+    if not subject:
+        return ""
+    kind, _sep, raw = subject.partition(":")
+    if kind == "appointment":
+        found = db.session().get(Appointment, parse_id(raw)) if parse_id(raw) else None
+        if found is not None:
+            return _("The appointment of %(when)s", when=local_datetime(found.start_at, "short"))
+        return _("An appointment that no longer exists")
+    return _("Another record")
+
 
 # --- The SMS section's tabs (shared: templates/sms/_tabs.html) ------------------------
 
@@ -254,8 +283,20 @@ def waiting_note(message: Message, rules: dict[str, outbox.CategoryRules]) -> st
     if message.error_code:
         return _("The operator was busy: tried again at %(time)s.", time=at)
     rule = rules.get(message.category)
-    if rule is not None and outbox.in_quiet_hours(rule, message.created_at):
+    # Quiet hours only when they moved it: made in them and held until their end (a
+    # reminder made at night for the next afternoon is planned, not held back).
+    if (
+        rule is not None
+        and outbox.in_quiet_hours(rule, message.created_at)
+        and clock.as_utc(message.not_before)
+        == outbox.next_allowed_time(rule, clock.as_utc(message.created_at))
+    ):
         return _("Quiet hours: waits until %(time)s.", time=at)
+    if message.category == "reminder":
+        return _(
+            "A reminder planned ahead: it leaves on %(when)s.",
+            when=local_datetime(message.not_before, "short"),
+        )
     return _("Planned for %(when)s.", when=local_datetime(message.not_before, "short"))
 
 
@@ -573,7 +614,8 @@ def segment_context(body: str, kind: texts.TemplateKind | None = None) -> dict[s
     """What the live counter shows: the count and, when it saves segments, a GSM-7 text."""
     sample = _sample(kind, body)
     count = count_segments(sample)
-    suggestion = gsm7_suggestion(body)
+    offered = spelling_suggestion(body)
+    suggestion = offered.text
     saves = None
     if suggestion is not None:
         with_suggestion = count_segments(_sample(kind, suggestion)).segments
@@ -586,6 +628,8 @@ def segment_context(body: str, kind: texts.TemplateKind | None = None) -> dict[s
         "encoding_label": ENCODING_LABELS[count.encoding],
         "suggestion": suggestion,
         "saves": saves,
+        # Words whose accent SMS cannot carry and that no rewording we know replaces.
+        "reword": offered.reword if count.encoding == "UCS-2" else (),
         "with_examples": kind is not None and sample != body,
     }
 

@@ -14,20 +14,22 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, request, url_for
-from flask_babel import format_currency, format_date, format_percent, ngettext
+from flask_babel import format_currency, format_date, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from core import clock
-from core.accounts import User
+from core.accounts import User, list_teams
 from core.ids import parse_id
 from core.roles import Permission
 from core.sync import FieldError, Invalid
 from notifications import broadcasts, reports
 from notifications.broadcasts import BROADCAST_CATEGORIES, STATUS_GROUPS, TEXT_LANGUAGES
 from notifications.models import CATEGORIES
+from notifications.sms import spelling_suggestion
 from web import db
+from web.i18n import local_datetime
 from web.permissions import requires
 from web.rendering import render
 from web.sms import CATEGORY_LABELS, REASON_LABELS, segment_context
@@ -178,6 +180,13 @@ def _param_fields(session, code: str, values: dict[str, str]) -> list[dict[str, 
             choices = [
                 (value, CHOICE_LABELS.get(value, label)) for value, label in spec.choices(session)
             ]
+            if spec.name == "team_id":  # the teams' names in the page's language
+                teams = {str(team.id): team for team in list_teams(session)}
+                language = str(get_locale())
+                choices = [
+                    (value, teams[value].label(language) if value in teams else label)
+                    for value, label in choices
+                ]
         fields.append(
             {
                 "name": spec.name,
@@ -191,7 +200,7 @@ def _param_fields(session, code: str, values: dict[str, str]) -> list[dict[str, 
     return fields
 
 
-def _form(values: dict[str, Any], *, preview=None, errors=None, status: int = 200):
+def _form(values: dict[str, Any], *, preview=None, errors=None, status: int = 200, focus: str = ""):
     session = db.session()
     return render(
         "sms/broadcast_form.html",
@@ -205,6 +214,7 @@ def _form(values: dict[str, Any], *, preview=None, errors=None, status: int = 20
         preview=preview,
         errors=errors or {},
         reason_labels=REASON_LABELS,
+        focus=focus,
         status=status,
     )
 
@@ -216,6 +226,13 @@ def new_broadcast():
     if request.method == "GET":
         return _form(values)
     session = db.session()
+    use = request.form.get("use_suggestion")
+    if use in TEXT_LANGUAGES:
+        # "Use this text": the suggestion (made again here) in the form, nothing sent.
+        suggestion = spelling_suggestion(values["bodies"][use]).text
+        if suggestion is not None:
+            values["bodies"][use] = suggestion
+        return _form(values, focus=f"body_{use}")
     if request.form.get("action") == "send":
         try:
             broadcast = broadcasts.create_broadcast(session, actor=_actor(), **values)
@@ -223,7 +240,18 @@ def new_broadcast():
             session.rollback()
             return _form(values, errors=_errors(invalid.errors), status=422)
         session.commit()
-        flash(_("The broadcast is saved. The messages are being prepared and sent."), "success")
+        state = broadcasts.progress(session, broadcast.id)
+        if state is not None and state.waits_until is not None:
+            flash(
+                _(
+                    "The broadcast is saved. It is quiet hours: the messages leave at "
+                    "%(time)s, not before.",
+                    time=local_datetime(state.waits_until, "short"),
+                ),
+                "success",
+            )
+        else:
+            flash(_("The broadcast is saved. The messages are being prepared and sent."), "success")
         return redirect(url_for("sms_broadcasts.broadcast", broadcast_id=broadcast.id))
     checked = broadcasts.preview(
         session,
@@ -232,7 +260,9 @@ def new_broadcast():
         category=values["category"],
         bodies=values["bodies"],
         segment_price=_segment_price(),
+        reader=_actor(),
     )
+    session.commit()  # the audited read of the names left out
     errors = dict(checked.errors)
     if values["urgent"] and values["category"] not in broadcasts.URGENT_CATEGORIES:
         errors["urgent"] = FieldError("urgent_not_allowed")
@@ -252,7 +282,9 @@ def count_segments():
     if language not in TEXT_LANGUAGES:
         language = "fr"
     body = (request.form.get(f"body_{language}") or "")[:2000]
-    return render("sms/_segments.html", kind=None, language="", **segment_context(body))
+    return render(
+        "sms/_segments.html", kind=None, language="", use_for=language, **segment_context(body)
+    )
 
 
 # --- One broadcast: progress and result ---------------------------------------------------

@@ -105,6 +105,9 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         else _("%(agent)s is busy now.", agent=params.get("agent", "")),
         "not_their_agent": _("A booked person is called in by the agent of the appointment."),
         "does_not_deliver": _("This agent does not deliver this service. Choose another agent."),
+        "phone_only": _("This service is by phone only: book an appointment instead."),
+        "closed_today": _("This place is closed today: nobody can join the queue."),
+        "undo_too_late": _("Too late to undo: change it in the agenda below."),
         # Public booking pages: postcode, SMS code
         "invalid_postcode": _("Give a Belgian postcode: 4 digits, for example 1000."),
         "code_format": _(

@@ -2,7 +2,7 @@
 aides' profiles and qualifications, visits.
 
 Revision ID: 0020_homecare
-Revises: 0018_booking_without_phone
+Revises: 0019_day_of_use
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision: str = "0020_homecare"
-down_revision: str | None = "0018_booking_without_phone"
+down_revision: str | None = "0019_day_of_use"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -215,18 +215,19 @@ def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
     expect(counter).to_have_attribute("data-segments", str(segments_of(original)))
     expect(counter.locator(".sms-suggestion")).to_have_count(0)
 
-    # One "ê" turns the whole SMS into UCS-2: it costs more segments (counted with the
-    # example values in the placeholders, as the page does).
-    typed, plain = f"{original} Bonne fête !", f"{original} Bonne fete !"
+    # One "ô" turns the whole SMS into UCS-2: it costs more segments (counted with the
+    # example values in the placeholders, as the page does). The suggestion rewords
+    # rather than misspells ("bientot").
+    typed, plain = f"{original} Merci, à bientôt !", f"{original} Merci, à très vite !"
     ucs2, gsm = segments_of(typed), segments_of(plain)
     assert ucs2 > gsm
     put_caret_at_end(body)  # the end of the text, not of the wrapped line
-    body.press_sequentially(" Bonne fête !")
+    body.press_sequentially(" Merci, à bientôt !")
     expect(body).to_have_value(typed)
     expect(counter).to_have_attribute("data-encoding", "UCS-2")
     expect(counter).to_have_attribute("data-segments", str(ucs2))
     expect(counter).to_contain_text(en("Special characters (UCS-2): costs about twice as much"))
-    expect(counter.locator(".sms-char")).to_have_text(["ê"])
+    expect(counter.locator(".sms-char")).to_have_text(["ô"])
     suggestion = counter.locator(".sms-suggestion")
     expect(suggestion).to_contain_text(
         en(
@@ -279,6 +280,22 @@ def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
     assert saved == plain
 
 
+def test_the_report_on_a_phone_stacks_its_rows_and_the_menu_stays_small(page: Page):
+    log_in(page, "coordination")
+    page.goto("/sms/report")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(en("SMS report"))
+    # The section's menu: one row that scrolls sideways, not 40 % of the first screen.
+    menu = page.locator("nav.sms-tabs").bounding_box()
+    assert menu is not None and menu["height"] <= 64, menu
+    # Each row of the table a card whose cells say what they are.
+    cell = page.locator(".table-stack tbody td").first
+    assert cell.evaluate("el => getComputedStyle(el).display") == "flex"
+    label = cell.evaluate("el => getComputedStyle(el, '::before').content")
+    assert en("Created") in label
+    expect(page.locator("#segments-explained")).to_contain_text("GSM-7")
+    check_page(page)
+
+
 # --- 3. Coordinator: a broadcast, followed live ------------------------------------------
 
 
@@ -314,10 +331,16 @@ def test_coordinator_sends_a_broadcast_and_follows_it_live(page: Page, sessions)
     form.locator("#f-body_fr").fill(french)
     form.locator("#f-body_nl").fill(dutch)
     expect(page.locator("#counter-fr .sms-counter")).to_have_attribute("data-encoding", "GSM-7")
+    page.evaluate("window.terrainPreviewMarker = 'same document'")
     form.locator("button[name=action][value=preview]").click()
 
     preview = page.locator("#preview")
     expect(preview).to_be_visible()
+    # In place (htmx, no page load back at the top), and the focus on it.
+    assert page.evaluate("window.terrainPreviewMarker") == "same document"
+    expect(preview).to_be_focused()
+    # Those left out, by name, for staff who may phone them instead.
+    expect(preview.locator(".sms-excluded-list li")).to_have_count(2)
     # Aïcha is the one person of the Marolles who agreed to news; Jan and Rosa did not.
     expect(preview).to_contain_text(en("%(num)d person will get it.", num=1))
     expect(preview).to_contain_text(en("%(num)d people will not get it:", num=2))

@@ -295,3 +295,128 @@ def test_my_appointments_and_my_beneficiaries(db, now):
     assert [a.id for a in result.beneficiaries] == [again.id]
     assert stranger not in result.beneficiaries
     assert result.agents[colleague.id] == colleague
+
+
+# --- Issue 16: the preselected agent, undo, closed days and phone-only services ----------
+
+
+def test_the_proposed_agent_is_the_free_one_whose_skills_the_queue_needs_least(db, now):
+    """The only debt-mediation agent (lower id, so first before the fix) and a
+    generalist are both free: an ordinary walk-in is proposed to the generalist, and a
+    debt-mediation walk-in behind them to the mediator."""
+    agenda = Agenda(db, agents=2)
+    mediator, generalist = sorted(agenda.agents, key=lambda agent: agent.id)
+    debts = agenda.new_service()
+    db.execute(
+        AgentService.__table__.delete().where(
+            AgentService.service_id == debts.id, AgentService.user_id == generalist.id
+        )
+    )
+    go_to(now, at(9, 0))
+    ordinary = walk_in(db, agenda)
+    (entry,) = desk.queue(db, agenda.location, THURSDAY)
+    assert entry.appointment == ordinary and entry.expected_agent_id == generalist.id
+    # The rarer skill weighs even with nobody waiting for it; with someone waiting, too.
+    indebted = desk.add_walk_in(
+        db, location=agenda.location, service=debts, actor=staff(db), name=""
+    )
+    expected = {e.appointment.id: e for e in desk.queue(db, agenda.location, THURSDAY)}
+    assert expected[ordinary.id].expected_agent_id == generalist.id
+    assert expected[indebted.id].expected_agent_id == mediator.id
+    assert expected[indebted.id].expected_wait_minutes == 0
+
+
+def test_done_can_be_undone_for_a_while_with_the_time_given_back(db, now):
+    agenda = Agenda(db)
+    (agent,) = agenda.agents
+    go_to(now, at(9, 0))
+    person = walk_in(db, agenda)
+    desk.call(db, person, agent, actor=staff(db))
+    go_to(now, at(9, 10))
+    desk.finish(db, person, actor=staff(db))  # ended early: 09:10
+    assert (person.status, person.end_at) == ("done", at(9, 10))
+    (closed,) = desk.day_agenda(db, agenda.location, THURSDAY).recent
+    assert closed.appointment == person and closed.status == "done"
+    go_to(now, at(9, 11))
+    desk.undo(db, person, actor=staff(db))
+    assert person.status == "checked_in" and person.called_at == at(9, 0)
+    assert (person.end_at, person.busy_until) == (at(9, 30), at(9, 30))
+    day = desk.day_agenda(db, agenda.location, THURSDAY)
+    assert day.recent == [] and day.with_agent == [person]
+    undone = db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "appointment", AuditEntry.entity_id == str(person.id))
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    assert undone.details == {"status": "checked_in", "from": "done", "undone": True}
+    assert undone.actor_id == staff(db).id
+    # Done again, then too late to undo.
+    desk.finish(db, person, actor=staff(db))
+    go_to(
+        now,
+        at(
+            9,
+            11 + desk.UNDO_MINUTES,
+        )
+        + timedelta(seconds=1),
+    )
+    assert desk.day_agenda(db, agenda.location, THURSDAY).recent == []
+    with pytest.raises(Invalid) as refused:
+        desk.undo(db, person, actor=staff(db))
+    assert refused.value.errors["status"].code == "undo_too_late"
+    assert person.status == "done"
+
+
+def test_undoing_done_is_refused_once_the_agent_called_someone_else(db, now):
+    agenda = Agenda(db)
+    (agent,) = agenda.agents
+    go_to(now, at(9, 0))
+    first, second = walk_in(db, agenda), walk_in(db, agenda)
+    desk.call(db, first, agent, actor=staff(db))
+    go_to(now, at(9, 10))
+    desk.finish(db, first, actor=staff(db))
+    desk.call(db, second, agent, actor=staff(db))
+    with pytest.raises(Invalid) as refused:
+        desk.undo(db, first, actor=staff(db))
+    assert refused.value.errors["agent"].code == "agent_busy"
+    db.refresh(first)
+    assert first.status == "done"
+
+
+def test_a_walk_in_who_left_can_be_put_back_in_their_place(db, now):
+    agenda = Agenda(db)
+    booked, other = agenda.book(at(10)), agenda.book(at(11))
+    go_to(now, at(9, 0))
+    first, second = walk_in(db, agenda), walk_in(db, agenda)
+    go_to(now, at(9, 5))
+    desk.leave(db, first, actor=staff(db))
+    assert first.status == "cancelled"
+    assert [e.appointment for e in desk.queue(db, agenda.location, THURSDAY)] == [second]
+    desk.undo(db, first, actor=staff(db))
+    assert first.status == "checked_in" and first.cancelled_at is None
+    assert [e.appointment for e in desk.queue(db, agenda.location, THURSDAY)] == [first, second]
+    # A booked person's cancellation is not "left", and is not undone from here.
+    booking.cancel(db, booked, by="staff", actor=staff(db))
+    with pytest.raises(Invalid):
+        desk.undo(db, booked, actor=staff(db))
+    with pytest.raises(Invalid):
+        desk.leave(db, other, actor=staff(db))
+
+
+def test_no_walk_in_on_a_closed_day_or_for_a_phone_only_service(db, now):
+    from appointments.models import Closure
+
+    agenda = Agenda(db)
+    phone_only = agenda.new_service(booking_mode="phone")
+    go_to(now, at(9, 0))
+    with pytest.raises(Invalid) as refused:
+        desk.add_walk_in(db, location=agenda.location, service=phone_only, actor=staff(db), name="")
+    assert refused.value.errors["service"].code == "phone_only"
+    db.add(
+        Closure(location_id=agenda.location.id, first_day=THURSDAY, last_day=THURSDAY, reason="x")
+    )
+    db.flush()
+    with pytest.raises(Invalid) as refused:
+        walk_in(db, agenda)
+    assert refused.value.errors["walk_in"].code == "closed_today"
+    assert desk.queue(db, agenda.location, THURSDAY) == []

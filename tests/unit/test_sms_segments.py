@@ -14,10 +14,12 @@ from notifications.sms import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SegmentCount,
+    SpellingSuggestion,
     count_segments,
     gsm7_suggestion,
     is_gsm7,
     savings,
+    spelling_suggestion,
 )
 
 FRENCH_NOT_GSM = "çêâîôûëïœŒ’‘“”«»…\u00a0–—"
@@ -272,3 +274,51 @@ def test_suggestion_is_gsm7_and_loses_no_characters(text: str):
     assert is_gsm7(suggestion)
     assert count_segments(text).encoding == "UCS-2"
     assert len(suggestion) >= len(unicodedata.normalize("NFC", text))
+
+
+# --- The suggestion staff are offered keeps the spelling (issue 16) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Merci d’être à l’heure.", "Merci de venir à l'heure."),
+        ("Votre carte est prête.", "Votre carte est disponible."),
+        ("Merci, à bientôt", "Merci, à très vite"),
+        ("« Bonjour », s’il vous plaît", '" Bonjour ", s\'il vous plait'),  # 1990 reform
+        ("Le coût, connaître, aoûtien", "Le cout, connaitre, aoutien"),
+        ("À demain…", "A demain..."),
+        ("cœur", "coeur"),
+    ],
+)
+def test_the_spelling_suggestion_rewords_instead_of_misspelling(text: str, expected: str):
+    suggestion = spelling_suggestion(text)
+    assert suggestion == SpellingSuggestion(expected, ())
+    assert is_gsm7(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "reword"),
+    [
+        ("Merci d’être venu", ("être",)),
+        ("Ça, reçu", ("reçu",)),  # "Ça" is GSM-7: only "reçu" is left
+        ("Noël, maïs, fête, âge, île", ("Noël", "maïs", "fête", "âge")),
+        ("C’est sûr", ("sûr",)),  # the reform keeps the accent that tells words apart
+        ("Uw afspraak in België", ("België",)),
+    ],
+)
+def test_words_that_would_be_misspelt_are_named_not_changed(text: str, reword: tuple):
+    assert spelling_suggestion(text) == SpellingSuggestion(None, reword)
+
+
+def test_no_spelling_suggestion_for_gsm7_or_characters_without_look_alike():
+    assert spelling_suggestion("Rappel: RDV demain à 14h") == SpellingSuggestion(None, ())
+    assert spelling_suggestion("À bientôt 😀") == SpellingSuggestion(None, ())
+    assert spelling_suggestion(ARABIC) == SpellingSuggestion(None, ())
+
+
+@given(st.text(alphabet=st.one_of(MIXED_CHARS, st.sampled_from(ARABIC)), max_size=200))
+def test_a_spelling_suggestion_is_always_gsm7(text: str):
+    offered = spelling_suggestion(text)
+    assert offered.text is None or is_gsm7(offered.text)
+    assert not (offered.text and offered.reword)

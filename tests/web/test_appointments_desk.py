@@ -272,3 +272,111 @@ def test_my_appointments_page(login, thursday, db):
     assert read is not None
     booking.check_in(db, thursday.early, actor=None)
     assert login("accueil").get("/mes-rendez-vous").status_code == 403
+
+
+# --- Issue 16: the queue entry carries its actions; undo; flashes name the entry ----------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_call_done_and_undo_from_the_queue_entry_named_as_shown(login, thursday, db, htmx):
+    browser = login("accueil")
+    headers = HTMX if htmx else {}
+    form = {"location": thursday.location.code, "service": thursday.service.code}
+    browser.post("/accueil/walk-in", form, headers=headers)
+    walk_in = db.scalar(
+        select(Appointment).where(
+            Appointment.location_id == thursday.location.id, Appointment.source == "walk_in"
+        )
+    )
+
+    def after(response) -> str:
+        if htmx:
+            assert response.status_code == 200
+            return text_of(response)
+        assert response.status_code == 302
+        return text_of(browser.get(response.headers["Location"]))
+
+    agent = sorted(thursday.agents, key=lambda a: a.id)[1]
+    page = after(
+        browser.post(
+            f"/accueil/appointments/{walk_in.id}/call", {"agent": str(agent.id)}, headers=headers
+        )
+    )
+    assert f"Walk-in no. 1 is called in by {agent.display_name}." in page
+    # With the agent: "Done" is on the entry under the queue, not only in the agenda.
+    queue = page.split('id="desk-with"')[1].split("</section>")[0]
+    assert f'id="with-{walk_in.id}"' in queue
+    assert f"/accueil/appointments/{walk_in.id}/done" in queue
+    page = after(browser.post(f"/accueil/appointments/{walk_in.id}/done", headers=headers))
+    assert "Walk-in no. 1: done. You can undo it for a while." in page
+    assert "A person" not in page
+    queue = page.split('id="desk-with"')[1].split("</section>")[0]
+    assert f"/accueil/appointments/{walk_in.id}/undo" in queue
+    # The queue's refresh brings this list too (out of band).
+    polled = text_of(
+        browser.get(
+            f"/accueil/queue?location={thursday.location.code}&day={THURSDAY.isoformat()}",
+            headers=HTMX,
+        )
+    )
+    assert 'id="desk-with" class="card desk-with"' in polled and 'hx-swap-oob="true"' in polled
+    assert f"/accueil/appointments/{walk_in.id}/undo" in polled
+    page = after(browser.post(f"/accueil/appointments/{walk_in.id}/undo", headers=headers))
+    assert "Undone: Walk-in no. 1 is with the agent again." in page
+    db.refresh(walk_in)
+    assert walk_in.status == "checked_in" and walk_in.called_at is not None
+
+
+def test_left_can_be_undone_and_too_late_is_a_422(login, thursday, db, now):
+    browser = login("accueil")
+    form = {"location": thursday.location.code, "service": thursday.service.code}
+    browser.post("/accueil/walk-in", form, headers=HTMX)
+    walk_in = db.scalar(select(Appointment).where(Appointment.source == "walk_in"))
+    response = browser.post(f"/accueil/appointments/{walk_in.id}/left", headers=HTMX)
+    assert "Walk-in no. 1 left the queue." in text_of(response)
+    db.refresh(walk_in)
+    assert walk_in.status == "cancelled"
+    response = browser.post(f"/accueil/appointments/{walk_in.id}/undo", headers=HTMX)
+    assert "Undone: Walk-in no. 1 is waiting again." in text_of(response)
+    browser.post(f"/accueil/appointments/{walk_in.id}/left", headers=HTMX)
+    go_to(now, clock.now() + desk_undo_window())
+    response = browser.post(f"/accueil/appointments/{walk_in.id}/undo", headers=HTMX)
+    assert response.status_code == 422 and "Too late to undo" in text_of(response)
+    db.refresh(walk_in)
+    assert walk_in.status == "cancelled"
+
+
+def desk_undo_window():
+    from datetime import timedelta
+
+    return timedelta(minutes=desk.UNDO_MINUTES, seconds=1)
+
+
+def test_closed_day_and_phone_only_service_have_no_walk_in_button(login, thursday, db):
+    from appointments.models import Closure
+
+    phone_only = thursday.new_service(booking_mode="phone")
+    browser = login("accueil")
+    page = text_of(browser.get(desk_url(thursday)))
+    buttons = page.split('id="walk-in-title"')[1].split("</section>")[0]
+    assert f'value="{thursday.service.code}"' in buttons
+    assert f'value="{phone_only.code}"' not in buttons
+    db.add(
+        Closure(location_id=thursday.location.id, first_day=THURSDAY, last_day=THURSDAY, reason="")
+    )
+    db.flush()
+    page = text_of(browser.get(desk_url(thursday)))
+    assert 'id="walk-in-title"' not in page and "closed on this day" in page
+
+
+def test_a_call_button_that_cannot_work_is_disabled_and_says_why(login, thursday, db):
+    from appointments.models import AgentService
+
+    alone = thursday.new_service()
+    db.execute(AgentService.__table__.delete().where(AgentService.service_id == alone.id))
+    person = desk.add_walk_in(db, location=thursday.location, service=alone, actor=None, name="")
+    browser = login("accueil")
+    page = text_of(browser.get(desk_url(thursday)))
+    entry = page.split(f'id="queue-{person.id}"')[1].split("</li>")[0]
+    assert "disabled" in entry and f'aria-describedby="call-why-{person.id}"' in entry
+    assert "no agent working here today delivers this service" in entry

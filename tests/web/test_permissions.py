@@ -55,6 +55,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "appointments_desk.done": {"appointment_id": 1},
     "appointments_desk.cancel": {"appointment_id": 1},
     "appointments_desk.call": {"appointment_id": 1},
+    "appointments_desk.left": {"appointment_id": 1},
+    "appointments_desk.undo": {"appointment_id": 1},
     "appointments_desk.move": {"appointment_id": 1},
     "appointments_desk.slip": {"appointment_id": 1},
     "appointments_public.cancel": {"token": "x"},

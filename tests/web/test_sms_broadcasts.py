@@ -210,3 +210,79 @@ def test_the_report_shows_attendance_once_appointments_report_it(browser):
     assert 'id="attendance-caption"' in html
     assert "50" in html.split('id="attendance-caption"')[1]  # 1 of 2 attended, no reminder
     assert csv_text.rstrip().splitlines()[-1].endswith(",2,2,1,0.500")
+
+
+# --- Issue 16: preview in place, quiet hours in words, "Use this text", names -------------
+
+
+def test_the_preview_comes_in_place_with_the_focus_and_the_names_left_out(browser, db):
+    team, _people = mixed_audience(db)
+    db.commit()
+    browser.login("coordination")
+    html = browser.get("/sms/broadcasts/new").get_data(as_text=True)
+    # The preview button answers in place (htmx), not with a page loaded at the top.
+    assert 'hx-target="#broadcast-form"' in html and 'hx-select="#broadcast-form"' in html
+    response = browser.post("/sms/broadcasts/new", form(team.id), headers={"HX-Request": "true"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'<section class="card" id="preview"[^>]*tabindex="-1" autofocus', html)
+    names = html.split('class="sms-excluded-list"')[1].split("</ul>")[0]
+    for name in ("Eli", "Fatou", "Gilles", "Hanne", "Ilse", "Jules"):
+        assert name in names
+    assert "Alice" not in names
+    assert 'href="tel:+3225123456"' in names  # the landline, to phone instead
+
+
+def test_use_this_text_on_the_broadcast_form_keeps_the_spelling(browser, db):
+    team, _people = mixed_audience(db)
+    db.commit()
+    browser.login("coordination")
+    body = "Votre rendez-vous au CPAS est fixé au vendredi 14 mars à 9h30. Merci d’être à l’heure."
+    counter = browser.post("/sms/broadcasts/count", {"lang": "fr", "body_fr": body})
+    html = counter.get_data(as_text=True)
+    assert "9h30. Merci de venir à l&#39;heure." in html and 'name="use_suggestion"' in html
+    response = browser.post(
+        "/sms/broadcasts/new", form(team.id, body_fr=body, action="", use_suggestion="fr")
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and count(db, Broadcast) == 0
+    assert re.search(
+        r'name="body_fr"[^>]*autofocus[^>]*>Votre[^<]*Merci de venir à l&#39;heure\.<', html
+    )
+    # A word with no rewording known: no misspelt text, the word to reword instead.
+    html = browser.post("/sms/broadcasts/count", {"lang": "fr", "body_fr": body + " Votre reçu"})
+    html = html.get_data(as_text=True)
+    assert "reçu" in html and "recu" not in html and 'name="use_suggestion"' not in html
+    assert "être" not in html.split("reçu")[1]  # "d'être" has its rewording; "reçu" none
+
+
+def test_a_broadcast_sent_in_quiet_hours_says_when_it_leaves(browser, db):
+    from datetime import datetime
+
+    from core import clock
+
+    team, _people = mixed_audience(db)
+    db.commit()
+    browser.login("coordination")
+    with clock.frozen(datetime(2026, 12, 1, 21, 30, tzinfo=clock.BRUSSELS)):
+        sent = browser.post("/sms/broadcasts/new", form(team.id, action="send"))
+        page = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    progress = page.split('id="broadcast-progress"')[1].split("</section>")[0]
+    waiting = re.search(r'<p class="status" data-kind="warn">([^<]*)</p>', progress)
+    assert waiting and "08:00" in waiting.group(1)
+    assert "08:00" in page.split("flash-success")[1].split("</")[0]  # the flash says it too
+    with clock.frozen(datetime(2026, 12, 2, 9, 0, tzinfo=clock.BRUSSELS)):
+        page = browser.get(sent.headers["Location"]).get_data(as_text=True)
+    progress = page.split('id="broadcast-progress"')[1].split("</section>")[0]
+    assert 'data-kind="warn"' not in progress
+
+
+def test_a_dutch_coordinator_chooses_teams_by_their_dutch_names(browser, db):
+    from core import accounts
+
+    user = accounts.find_user(db, "coordination")
+    user.language = "nl"
+    db.commit()
+    browser.login("coordination")
+    html = browser.get("/sms/broadcasts/new?audience=team_contacts").get_data(as_text=True)
+    assert "Antenne Marollen" in html and "Dienst voor gezinshulp" in html

@@ -341,8 +341,20 @@ def test_the_live_counter_speaks_of_encoding_and_offers_a_gsm_text(login):
     assert 'data-encoding="UCS-2"' in fragment and 'data-segments="2"' in fragment
     assert "costs about twice as much" in fragment
     assert '<span class="sms-char">ê</span>' in fragment
+    # No misspelt suggestion ("fenetre", "d'etre"): the word to reword instead.
+    assert "fenetre" not in fragment and "etre" not in fragment.replace("être", "")
+    assert "reword: fenêtre." in fragment and "Use this text" not in fragment
+    # Reworded where a rewording is known ("d'être à l'heure" → "de venir à l'heure").
+    reworded = ACCENTED.replace("fenêtre de ", "")
+    fragment = text_of(
+        browser.post(
+            "/sms/templates/count",
+            {"body": reworded, "code": "appointment_reminder", "language": "fr"},
+            headers={"HX-Request": "true"},
+        )
+    )
     assert "2 → 1 segments" in fragment
-    assert "fenetre" in fragment and "d&#39;etre" in fragment
+    assert "Merci de venir à l&#39;heure." in fragment
     assert 'form="use-suggestion"' in fragment and "Use this text" in fragment
 
     plain = text_of(browser.post("/sms/templates/count", {"body": "CPAS: merci."}))
@@ -413,3 +425,43 @@ def test_bad_quiet_hours_show_errors_and_save_nothing(login, db):
     assert 'id="reminder-quiet_from-error"' in page and "Give a time like 21:00." in page
     assert 'id="information-validity_hours-error"' in page
     assert outbox.category_rules(db, "service_change") == outbox.DEFAULT_RULES["service_change"]
+
+
+def test_a_reminder_planned_ahead_is_not_called_quiet_hours(login, db):
+    contact = make_contact(db, name="Planned Outboxtest", consents=["reminder"])
+    tomorrow = clock.to_local(clock.now()).date() + timedelta(days=1)
+    late = clock.as_utc(datetime.combine(tomorrow, time(22, 30), tzinfo=clock.BRUSSELS))
+    leaves = clock.as_utc(
+        datetime.combine(tomorrow + timedelta(days=1), time(17, 0), tzinfo=clock.BRUSSELS)
+    )
+    with clock.frozen(late):
+        browser = login("accueil")
+        message = outbox.enqueue(
+            db, key="t:planned", contact=contact, category="reminder", body="Hi", not_before=leaves
+        )
+        db.flush()
+        detail = text_of(browser.get(f"/sms/messages/{message.id}"))
+    assert "Quiet hours" not in detail.split('id="status-title"')[1].split("</section>")[0]
+    assert "A reminder planned ahead: it leaves on" in detail
+
+
+def test_a_message_page_speaks_words_not_codes(login, db):
+    from appointments import verification
+
+    contact = make_contact(db, name=verification.CONTACT_NAME, consents=["reminder"])
+    message = outbox.enqueue(
+        db, key="t:codes", contact=contact, category="reminder", body="Hi", subject="appointment:0"
+    )
+    outbox.cancel_for_subject(db, "appointment:0", reason="appointment_cancelled")
+    db.flush()
+    assert message.status == "cancelled" and message.error_code == "appointment_cancelled"
+    browser = login("accueil")
+    page = text_of(browser.get(f"/sms/messages/{message.id}"))
+    assert "appointment_cancelled" not in page and "appointment:0" not in page
+    assert "The appointment was cancelled." in page
+    assert "An appointment that no longer exists" in page
+    user = accounts.find_user(db, "accueil")
+    user.language = "fr"
+    db.flush()
+    page = text_of(browser.get(f"/sms/messages/{message.id}"))
+    assert "Code SMS (réservation en ligne)" in page and verification.CONTACT_NAME not in page
