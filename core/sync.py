@@ -165,6 +165,8 @@ def _number_at_commit(session: Session, record: Synced, scope: str) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _number_changes(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the numbers wait for the commit itself
     pending: dict[str, dict[int, Synced]] = session.info.pop(_PENDING, {})
     for scope in sorted(pending):  # always in the same order: no deadlock between teams
         records = [
@@ -182,7 +184,10 @@ def _number_changes(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    # A savepoint rolled back (one op of a batch) keeps the others' changes; its new
+    # records are no longer in the session and are left out at the commit.
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def stamp(
@@ -378,24 +383,79 @@ def parse_client_time(value: Any) -> datetime | None:
 
 
 def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:
-    """Answer each op in order; each is applied (or not) in its own transaction."""
+    """Answer each op in order: all in one transaction, each op in a savepoint of its own;
+    when that transaction cannot commit, each op again in its own transaction."""
     received_at = clock.now()
+    parsed = [parse_op(raw, received_at) for raw in raw_ops]
+    ops = [op for op in parsed if isinstance(op, Op)]
+    together: dict[int, dict[str, Any]] | None = None
+    if ops:
+        try:
+            together = _apply_together(session, actor, ops, received_at)
+        except (IntegrityError, OperationalError):
+            # Another request stored one of these ops (or the same new record) first, a
+            # deadlock, or SQLite was busy: nothing of this transaction was kept.
+            session.rollback()
     answers = []
-    for raw in raw_ops:
-        op = parse_op(raw, received_at)
+    for op in parsed:
         if isinstance(op, dict):
             answers.append(op)
+        elif together is not None:
+            answers.append(together[id(op)])
+        else:
+            answers.append(_apply_alone(session, actor, op))
+    return answers
+
+
+def _apply_alone(session: Session, actor: User, op: Op) -> dict[str, Any]:
+    try:
+        return apply_op(session, actor, op)
+    except OperationalError:
+        raise  # the database is away: the whole request fails and the phone retries
+    except Exception:
+        # A bug must not block the phone's outbox behind this op, nor lose it: it is
+        # answered (not stored), kept on the phone to retry or discard.
+        session.rollback()
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        return _rejected(str(op.id), {"op": FieldError("server_error")})
+
+
+def _apply_together(
+    session: Session, actor: User, ops: Sequence[Op], received_at: datetime
+) -> dict[int, dict[str, Any]]:
+    """Apply `ops` in one transaction and commit: one ledger look-up, one insert of the
+    ledger rows, one reservation of change numbers per team (at the commit). Raises
+    IntegrityError or OperationalError with nothing kept."""
+    stored = {
+        row.id: row
+        for row in session.scalars(
+            select(SyncOperation)
+            .where(SyncOperation.id.in_({op.id for op in ops}))
+            .execution_options(populate_existing=True)
+        )
+    }
+    answers: dict[int, dict[str, Any]] = {}
+    ledger: list[SyncOperation] = []
+    for op in ops:
+        earlier = stored.get(op.id)
+        if earlier is not None:  # stored before, or earlier in this batch
+            answers[id(op)] = _duplicate(earlier, actor, op)
             continue
         try:
-            answers.append(apply_op(session, actor, op))
-        except OperationalError:
-            raise  # the database is away: the whole request fails and the phone retries
+            answer, record_id = _answer(session, actor, op)
+        except (IntegrityError, OperationalError):
+            raise
         except Exception:
-            # A bug must not block the phone's outbox behind this op, nor lose it: it is
-            # answered (not stored), kept on the phone to retry or discard.
-            session.rollback()
+            # Its savepoint is rolled back; the others go on (see _apply_alone).
             log.exception("sync op %s of type %s failed", op.id, op.type)
-            answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
+            answers[id(op)] = _rejected(str(op.id), {"op": FieldError("server_error")})
+            continue
+        row = _ledger_row(actor, op, record_id, answer, received_at)
+        stored[op.id] = row
+        ledger.append(row)
+        answers[id(op)] = answer
+    session.add_all(ledger)  # one multi-row insert, at the commit
+    session.commit()
     return answers
 
 
@@ -419,41 +479,47 @@ def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
         answer = _duplicate(stored, actor, op)
         session.rollback()
         return answer
-    op_type = get_op_type(op.type)
-    assert op_type is not None  # parse_op checked it
-    received_at = clock.now()
-    record_id: str | None = None
-    if not can(actor.role, op_type.permission):
-        answer = _rejected(str(op.id), {"type": FieldError("not_allowed")})
-    else:
-        context = OpContext(session, actor, op.id, op.base_version, op.client_at)
-        try:
-            with session.begin_nested():
-                applied = op_type.apply(context, op.data)
-        except Invalid as invalid:
-            answer = _rejected(str(op.id), invalid.errors)
-        except Conflict as conflict:
-            answer = {"id": str(op.id), "status": "conflict", "record": conflict.record}
-            record_id = str(conflict.record.get("id")) if conflict.record else None
-        else:
-            record_id = applied.record_id
-            answer = {"id": str(op.id), "status": "applied", "record": applied.record}
-            if applied.superseded:
-                answer["superseded"] = True
-    session.add(
-        SyncOperation(
-            id=op.id,
-            user_id=actor.id,
-            op_type=op.type,
-            record_id=record_id,
-            status=answer["status"],
-            answer=answer,
-            client_at=op.client_at,
-            received_at=received_at,
-        )
-    )
+    answer, record_id = _answer(session, actor, op)
+    session.add(_ledger_row(actor, op, record_id, answer, clock.now()))
     session.commit()
     return answer
+
+
+def _answer(session: Session, actor: User, op: Op) -> tuple[dict[str, Any], str | None]:
+    """Apply `op` in a savepoint (rolled back unless applied): its answer and record id."""
+    op_type = get_op_type(op.type)
+    assert op_type is not None  # parse_op checked it
+    if not can(actor.role, op_type.permission):
+        return _rejected(str(op.id), {"type": FieldError("not_allowed")}), None
+    context = OpContext(session, actor, op.id, op.base_version, op.client_at)
+    try:
+        with session.begin_nested():
+            # Its rows are flushed when its savepoint is released, never in the next op's.
+            applied = op_type.apply(context, op.data)
+    except Invalid as invalid:
+        return _rejected(str(op.id), invalid.errors), None
+    except Conflict as conflict:
+        record_id = str(conflict.record.get("id")) if conflict.record else None
+        return {"id": str(op.id), "status": "conflict", "record": conflict.record}, record_id
+    answer = {"id": str(op.id), "status": "applied", "record": applied.record}
+    if applied.superseded:
+        answer["superseded"] = True
+    return answer, applied.record_id
+
+
+def _ledger_row(
+    actor: User, op: Op, record_id: str | None, answer: dict[str, Any], received_at: datetime
+) -> SyncOperation:
+    return SyncOperation(
+        id=op.id,
+        user_id=actor.id,
+        op_type=op.type,
+        record_id=record_id,
+        status=answer["status"],
+        answer=answer,
+        client_at=op.client_at,
+        received_at=received_at,
+    )
 
 
 def _duplicate(stored: SyncOperation, actor: User, op: Op) -> dict[str, Any]:
