@@ -396,6 +396,11 @@ def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[d
             # Another request stored one of these ops (or the same new record) first, a
             # deadlock, or SQLite was busy: nothing of this transaction was kept.
             session.rollback()
+        except Exception:
+            # The commit failed for a reason of one op (a bug): alone, it is the only
+            # one answered `server_error`.
+            session.rollback()
+            log.exception("sync batch of %s ops failed as a whole; applying each alone", len(ops))
     answers = []
     for op in parsed:
         if isinstance(op, dict):
