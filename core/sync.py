@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from core import audit, clock, text
 from core.db import Base
@@ -260,6 +261,9 @@ class OpType:
     # public. Times are ExampleTime, rendered relative to today.
     example: Mapping[str, Any]
     example_base_version: int | None = None  # the demo record's version after seeding
+    # Reads and locks, one query per kind of record, what a batch's ops of this type
+    # name (see `prefetch_locked`), so each op finds it without a query of its own.
+    prefetch: Callable[[Session, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         if callable(self.example) or callable(self.example_base_version):
@@ -317,6 +321,42 @@ def get_op_type(name: str) -> OpType | None:
 
 
 # --- Applying ops ---------------------------------------------------------------------
+
+_PREFETCHED = "terrain_sync_prefetched"
+
+
+def prefetch_locked(session: Session, model: Any, ids: Sequence[Any]) -> None:
+    """Read `model`'s rows of `ids` locked (`FOR UPDATE`, in id order), for the batch
+    being applied: `get_locked` then answers them, and the ids not found, from memory."""
+    known = session.info.get(_PREFETCHED)
+    wanted = sorted({value for value in ids if isinstance(value, uuid.UUID)})
+    if known is None or not wanted:
+        return
+    found = session.scalars(
+        select(model)
+        .where(model.id.in_(wanted))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    # Held here: the session keeps unchanged records only as long as somebody does.
+    known.update({(model, value): None for value in wanted})
+    known.update({(model, record.id): record for record in found})
+
+
+def get_locked(session: Session, model: Any, record_id: Any) -> Any | None:
+    """`session.get(model, record_id)` with a row lock held to the commit, fresh from the
+    database; without a query when this batch's prefetch already read it locked."""
+    known = session.info.get(_PREFETCHED)
+    if known is not None and (model, record_id) in known:
+        found = known[(model, record_id)]
+        if found is not None:
+            return found  # locked since the prefetch, and changed only by this batch
+        # Not there at the prefetch; made since by an op of this batch, it is in the
+        # session (flushed when that op's savepoint was released, held by `stamp` until
+        # the commit); gone again if that op was rolled back.
+        return session.identity_map.get(identity_key(model, record_id))
+    return session.get(model, record_id, with_for_update=True, populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -441,27 +481,54 @@ def _apply_together(
     }
     answers: dict[int, dict[str, Any]] = {}
     ledger: list[SyncOperation] = []
-    for op in ops:
-        earlier = stored.get(op.id)
-        if earlier is not None:  # stored before, or earlier in this batch
-            answers[id(op)] = _duplicate(earlier, actor, op)
-            continue
-        try:
-            answer, record_id = _answer(session, actor, op)
-        except (IntegrityError, OperationalError):
-            raise
-        except Exception:
-            # Its savepoint is rolled back; the others go on (see _apply_alone).
-            log.exception("sync op %s of type %s failed", op.id, op.type)
-            answers[id(op)] = _rejected(str(op.id), {"op": FieldError("server_error")})
-            continue
-        row = _ledger_row(actor, op, record_id, answer, received_at)
-        stored[op.id] = row
-        ledger.append(row)
-        answers[id(op)] = answer
+    session.info[_PREFETCHED] = {}
+    try:
+        _prefetch(session, actor, [op for op in ops if op.id not in stored])
+        for op in ops:
+            _answer_in_batch(session, actor, op, stored, answers, ledger, received_at)
+    finally:
+        session.info.pop(_PREFETCHED, None)
     session.add_all(ledger)  # one multi-row insert, at the commit
     session.commit()
     return answers
+
+
+def _prefetch(session: Session, actor: User, ops: Sequence[Op]) -> None:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for op in ops:
+        by_type.setdefault(op.type, []).append(op.data)
+    for name in sorted(by_type):  # always in the same order: fewer deadlocks
+        op_type = get_op_type(name)
+        if op_type and op_type.prefetch and can(actor.role, op_type.permission):
+            op_type.prefetch(session, by_type[name])
+
+
+def _answer_in_batch(
+    session: Session,
+    actor: User,
+    op: Op,
+    stored: dict[uuid.UUID, SyncOperation],
+    answers: dict[int, dict[str, Any]],
+    ledger: list[SyncOperation],
+    received_at: datetime,
+) -> None:
+    earlier = stored.get(op.id)
+    if earlier is not None:  # stored before, or earlier in this batch
+        answers[id(op)] = _duplicate(earlier, actor, op)
+        return
+    try:
+        answer, record_id = _answer(session, actor, op)
+    except (IntegrityError, OperationalError):
+        raise
+    except Exception:
+        # Its savepoint is rolled back; the others go on (see _apply_alone).
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        answers[id(op)] = _rejected(str(op.id), {"op": FieldError("server_error")})
+        return
+    row = _ledger_row(actor, op, record_id, answer, received_at)
+    stored[op.id] = row
+    ledger.append(row)
+    answers[id(op)] = answer
 
 
 def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[str, Any]:

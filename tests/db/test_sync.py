@@ -376,13 +376,13 @@ def test_a_batch_costs_a_bounded_number_of_statements_per_op(db):
     finally:
         event.remove(connection, "before_cursor_execute", counted)
     assert {answer["status"] for answer in answers} == {"applied"}
-    # Per op: SAVEPOINT, encounter and person read FOR UPDATE, person, encounter and
-    # audit inserts, RELEASE (7); per batch: the ledger look-up, the counter, the
-    # change numbers of each table, the ledger rows, and the commit's savepoint here.
-    per_op = 7
+    # Per op: SAVEPOINT, person, encounter and audit inserts, RELEASE (5); per batch: the
+    # ledger look-up, the encounters and people read locked, the counter, the change
+    # numbers of each table, the ledger rows, and the commit's savepoint here.
+    per_op = 5
     if db.get_bind().dialect.name == "sqlite":
         per_op += 1  # no multi-row INSERT … RETURNING there: one per audit entry (2 per op)
-    assert len(statements) <= per_op * len(batch) + 8, len(statements)
+    assert len(statements) <= per_op * len(batch) + 10, len(statements)
     counters = [s for s in statements if s.lstrip().upper().startswith("UPDATE SYNC_COUNTERS")]
     assert len(counters) == 1
     looked_up = [s for s in statements if "FROM sync_operations" in s]
@@ -477,3 +477,23 @@ def test_an_op_is_written_in_its_own_savepoint_before_the_next_one(db, monkeypat
     answers = sync.apply_batch(db, rue1, [op(lazy.name, {}), op(CREATE, refused)])
     assert [answer["status"] for answer in answers] == ["applied", "rejected"]
     assert count(db, audit.AuditEntry, entity_id=marker) == 1
+
+
+def test_a_batch_finds_what_its_earlier_ops_made_without_falling_back(db, monkeypatch):
+    """The prefetch found nothing for a new encounter and person; the op that changes them
+    later in the same batch finds them in the session, in the same transaction."""
+    rue1 = user(db, "rue1")
+    data = encounter_data(place_id=None)
+    changed = {**data, "note": "Revu", "nickname": "ignored"}
+
+    def no_fallback(*_args, **_kwargs):
+        raise AssertionError("the batch was applied op by op")
+
+    monkeypatch.setattr(sync, "_apply_alone", no_fallback)
+    answers = sync.apply_batch(
+        db, rue1, [op(CREATE, data, client_at=at(3)), op(UPDATE, changed, client_at=at(2))]
+    )
+    assert [answer["status"] for answer in answers] == ["applied", "applied"]
+    encounter = db.get(Encounter, uuid.UUID(data["id"]))
+    assert encounter is not None and encounter.note == "Revu" and encounter.version == 2
+    assert count(db, Person, id=uuid.UUID(data["person_id"])) == 1
