@@ -354,3 +354,146 @@ def test_a_failing_handler_is_answered_and_not_stored(db, monkeypatch):
     assert answers[0]["errors"] == {"op": {"code": "server_error"}}
     # Not stored: once the bug is fixed, the same op applies.
     assert [answer["status"] for answer in answers[1:]] == ["applied", "applied"]
+
+
+def test_a_batch_costs_a_bounded_number_of_statements_per_op(db):
+    """One transaction per batch: one ledger look-up, one ledger insert, one change-number
+    reservation; per op a savepoint, the two locked reads and the inserts."""
+    from sqlalchemy import event
+
+    rue1 = user(db, "rue1")
+    sync.apply_batch(db, rue1, [op(CREATE, encounter_data(place_id=None))])  # warm-up
+    batch = [op(CREATE, encounter_data(place_id=None), client_at=at(2)) for _ in range(20)]
+    statements: list[str] = []
+
+    def counted(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", counted)
+    try:
+        answers = sync.apply_batch(db, rue1, batch)
+    finally:
+        event.remove(connection, "before_cursor_execute", counted)
+    assert {answer["status"] for answer in answers} == {"applied"}
+    # Per op: SAVEPOINT, person, encounter and audit inserts, RELEASE (5); per batch: the
+    # ledger look-up, the encounters and people read locked, the counter, the change
+    # numbers of each table, the ledger rows, and the commit's savepoint here.
+    per_op = 5
+    if db.get_bind().dialect.name == "sqlite":
+        per_op += 1  # no multi-row INSERT … RETURNING there: one per audit entry (2 per op)
+    assert len(statements) <= per_op * len(batch) + 10, len(statements)
+    counters = [s for s in statements if s.lstrip().upper().startswith("UPDATE SYNC_COUNTERS")]
+    assert len(counters) == 1
+    looked_up = [s for s in statements if "FROM sync_operations" in s]
+    assert len(looked_up) == 1
+
+
+def test_a_rejected_op_in_a_batch_keeps_the_change_numbers_of_the_others(db):
+    """The savepoint of a rejected op is rolled back; the ops before and after it still
+    take their change numbers at the commit, all distinct."""
+    rue1 = user(db, "rue1")
+    first, last = encounter_data(place_id=None), encounter_data(place_id=None)
+    # A new person, then an unknown place without a name: refused after the person was
+    # added (and stamped) in the op's savepoint.
+    refused = encounter_data(place_id=str(uuid.uuid4()), place_name="")
+    answers = sync.apply_batch(db, rue1, [op(CREATE, first), op(CREATE, refused), op(CREATE, last)])
+    assert [answer["status"] for answer in answers] == ["applied", "rejected", "applied"]
+    assert count(db, Person, id=uuid.UUID(refused["person_id"])) == 0
+    seqs = []
+    for data in (first, last):
+        encounter = db.get(Encounter, uuid.UUID(data["id"]))
+        person = db.get(Person, uuid.UUID(data["person_id"]))
+        assert encounter is not None and person is not None
+        seqs += [encounter.change_seq, person.change_seq]
+    assert all(seq > 0 for seq in seqs)
+    assert len(set(seqs)) == len(seqs)
+    assert max(seqs) <= sync.current_seq(db, sync.team_scope(rue1.team_id))
+    feed = sync.read_changes(db, rue1, None, limit=10_000)
+    fed = {change.id for change in feed.changes}
+    assert {first["id"], last["id"], first["person_id"], last["person_id"]} <= fed
+
+
+def test_a_batch_that_cannot_commit_is_applied_again_op_by_op(db, monkeypatch):
+    """Another request committed one of the ops between the look-up and the commit: the
+    batch's transaction fails on the ledger key, and each op is answered alone."""
+    rue1 = user(db, "rue1")
+    batch = [op(CREATE, encounter_data(place_id=None), client_at=at(2)) for _ in range(3)]
+    sync.apply_batch(db, rue1, batch[1:2])  # stored before; hidden from the look-up below
+    original = sync._apply_together
+
+    def blind(session, actor, ops, received_at):
+        hidden = ops[1].id
+        select_ledger = sync.select
+
+        def without_hidden(*args, **kwargs):
+            query = select_ledger(*args, **kwargs)
+            if args and args[0] is sync.SyncOperation:
+                return query.where(sync.SyncOperation.id != hidden)
+            return query
+
+        monkeypatch.setattr(sync, "select", without_hidden)
+        try:
+            return original(session, actor, ops, received_at)
+        finally:
+            monkeypatch.setattr(sync, "select", select_ledger)
+
+    monkeypatch.setattr(sync, "_apply_together", blind)
+    answers = sync.apply_batch(db, rue1, batch)
+    assert [answer["status"] for answer in answers] == ["applied", "duplicate", "applied"]
+    for one in batch:
+        assert count(db, Encounter, id=uuid.UUID(one["data"]["id"])) == 1
+        assert count(db, sync.SyncOperation, id=uuid.UUID(one["id"])) == 1
+
+
+def test_an_op_is_written_in_its_own_savepoint_before_the_next_one(db, monkeypatch):
+    """A handler that leaves its rows unflushed: they are written when its savepoint is
+    released, so the rollback of the next op's savepoint cannot take them with it."""
+    from core.roles import Permission
+
+    rue1 = user(db, "rue1")
+    marker = str(uuid.uuid4())
+
+    def note_only(context: sync.OpContext, data: dict) -> sync.Applied:
+        audit.record(
+            context.session,
+            actor=context.actor,
+            action="read",
+            entity_type="sync_feed",
+            entity_id=marker,
+        )
+        return sync.Applied(record_id=marker, record={})
+
+    lazy = sync.OpType(
+        name="test.lazy.note",
+        permission=Permission.OUTREACH_RECORD,
+        summary="test",
+        data_schema={"type": "object"},
+        apply=note_only,
+        example={},
+    )
+    monkeypatch.setitem(sync._OP_TYPES, lazy.name, lazy)
+    refused = encounter_data(place_id=str(uuid.uuid4()), place_name="")
+    answers = sync.apply_batch(db, rue1, [op(lazy.name, {}), op(CREATE, refused)])
+    assert [answer["status"] for answer in answers] == ["applied", "rejected"]
+    assert count(db, audit.AuditEntry, entity_id=marker) == 1
+
+
+def test_a_batch_finds_what_its_earlier_ops_made_without_falling_back(db, monkeypatch):
+    """The prefetch found nothing for a new encounter and person; the op that changes them
+    later in the same batch finds them in the session, in the same transaction."""
+    rue1 = user(db, "rue1")
+    data = encounter_data(place_id=None)
+    changed = {**data, "note": "Revu", "nickname": "ignored"}
+
+    def no_fallback(*_args, **_kwargs):
+        raise AssertionError("the batch was applied op by op")
+
+    monkeypatch.setattr(sync, "_apply_alone", no_fallback)
+    answers = sync.apply_batch(
+        db, rue1, [op(CREATE, data, client_at=at(3)), op(UPDATE, changed, client_at=at(2))]
+    )
+    assert [answer["status"] for answer in answers] == ["applied", "applied"]
+    encounter = db.get(Encounter, uuid.UUID(data["id"]))
+    assert encounter is not None and encounter.note == "Revu" and encounter.version == 2
+    assert count(db, Person, id=uuid.UUID(data["person_id"])) == 1
