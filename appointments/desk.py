@@ -872,7 +872,11 @@ def _undoable(appointment: Appointment, changes: list[audit.AuditEntry]) -> Clos
         return None
     if appointment.status == "done" and details.get("from") != "checked_in":
         return None
-    if appointment.status == "cancelled" and appointment.cancelled_by != "staff":
+    # Only a walk-in who left ("Parti·e") comes back: a booked appointment cancelled by
+    # staff may already have offered its time to the waiting list.
+    if appointment.status == "cancelled" and (
+        appointment.cancelled_by != "staff" or appointment.source != "walk_in"
+    ):
         return None
     return Closed(appointment=appointment, status=appointment.status, at=clock.as_utc(last.at))
 

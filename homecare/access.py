@@ -32,8 +32,15 @@ AFTER_LAST_VISIT = timedelta(days=7)
 
 
 def coordinates(user: User, team_id: int) -> bool:
-    """The active coordinator of the team."""
-    return user.active and user.role == Role.COORDINATOR and user.team_id == team_id
+    """The active coordinator of the team, a home-care service (a street or antenne
+    coordinator plans no home help)."""
+    return (
+        user.active
+        and user.role == Role.COORDINATOR
+        and user.team_id == team_id
+        and user.team is not None
+        and user.team.kind == "home_care"
+    )
 
 
 def is_aide_of(user: User, team_id: int) -> bool:

@@ -420,10 +420,19 @@ def preview(
             result.languages[language] += 1
         else:
             result.excluded[reason] += 1
-            left_out[contact_id] = reason
+            if reason not in REFUSED_CONTACT:
+                left_out[contact_id] = reason
     result.excluded_people = _excluded_people(session, left_out)
     if reader is not None and result.excluded_people:
-        audit.record_read(session, reader, "sms_broadcast", "preview")
+        # Which people's names and numbers were shown, so "who saw X" has an answer.
+        audit.record(
+            session,
+            actor=reader,
+            action="read",
+            entity_type="sms_broadcast",
+            entity_id="preview",
+            details={"contact_ids": [person.contact_id for person in result.excluded_people]},
+        )
     for language, text in texts.items():
         count = count_segments(text)
         result.segments[language] = count.segments
@@ -438,6 +447,9 @@ def preview(
 
 
 EXCLUDED_SHOWN = 200
+# People who said no (STOP, consent withdrawn) are counted but never listed by name with
+# a number to phone: that would invite contacting someone who refused it.
+REFUSED_CONTACT = frozenset({"opted_out", "withdrawn"})
 
 
 def _excluded_people(session: Session, reasons: Mapping[int, str]) -> list[ExcludedPerson]:

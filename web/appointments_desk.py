@@ -533,6 +533,10 @@ def book():
         return render("appointments/desk/no_location.html")
     linked, referral_errors = _linked_referral(source.get("referral"))
     errors.update(referral_errors)
+    if linked:
+        # The audited read of the referred person's file stays, whatever comes next (a
+        # form error or a taken slot rolls the booking back, not the read).
+        sess.commit()
     services = [s for s in desk.offered_services(sess, location) if s.booking_mode != "walk_in"]
     service = None
     code = (source.get("service") or "").strip()
@@ -568,8 +572,6 @@ def book():
         "linked": linked,
     }
     if request.method == "GET" or errors:
-        if request.method == "GET":
-            sess.commit()  # the audited read of the referred person's file
         return render(
             "appointments/desk/book.html",
             errors=errors,

@@ -2,7 +2,7 @@
 on the waiting entries; the number is copied onto the entry).
 
 Revision ID: 0012_waiting_list_once
-Revises: 0010_place_notes
+Revises: 0011_login_failures
 Create Date: 2026-12-05
 """
 

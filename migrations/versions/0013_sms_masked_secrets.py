@@ -11,7 +11,7 @@ confirmation does not lose the appointment (its reminders still come, and staff 
 it on the desk). The masking cannot be undone: the downgrade only drops the column.
 
 Revision ID: 0013_sms_masked_secrets
-Revises: 0010_place_notes
+Revises: 0012_waiting_list_once
 Create Date: 2026-12-05
 """
 
@@ -53,9 +53,9 @@ events = sa.table(
 
 
 def masked(key: str, body: str) -> str:
-    """The body with its code (a phone check's message) and manage-link tokens masked."""
+    """The body with its code (a phone check's message) or manage-link tokens masked."""
     if key.startswith("phone-check:"):
-        body = CODE.sub("••••••", body)
+        return CODE.sub("••••••", body)
     return LINK.sub("/r/…", body)
 
 
@@ -70,7 +70,13 @@ def upgrade() -> None:
             sa.select(messages.c.id, messages.c.key, messages.c.body, messages.c.status)
             .where(
                 messages.c.id > last_id,
-                sa.or_(messages.c.key.like("phone-check:%"), messages.c.body.like("%/r/%")),
+                # Only the messages that carry a code or a manage link: a broadcast may
+                # hold some other site's "/r/" path, which stays as it is.
+                sa.or_(
+                    messages.c.key.like("phone-check:%"),
+                    messages.c.key.like("confirmation:%"),
+                    messages.c.key.like("changed:%"),
+                ),
             )
             .order_by(messages.c.id)
             .limit(BATCH)

@@ -395,8 +395,11 @@ def test_a_walk_in_who_left_can_be_put_back_in_their_place(db, now):
     desk.undo(db, first, actor=staff(db))
     assert first.status == "checked_in" and first.cancelled_at is None
     assert [e.appointment for e in desk.queue(db, agenda.location, THURSDAY)] == [first, second]
-    # A booked person's cancellation is not "left", and is not undone from here.
+    # A booked person's cancellation is not "left", and is not undone from here, even
+    # once they had arrived: its time may already be offered to the waiting list.
+    booking.check_in(db, booked, actor=staff(db))
     booking.cancel(db, booked, by="staff", actor=staff(db))
+    assert booked.checked_in_at is not None
     with pytest.raises(Invalid):
         desk.undo(db, booked, actor=staff(db))
     with pytest.raises(Invalid):

@@ -375,6 +375,21 @@ def test_access_coordinator_of_another_team_and_aide_not_planned_get_nothing(db,
         assert access.read_plans(db, aide, household.id) == [plan]
 
 
+def test_a_coordinator_of_a_street_or_antenne_team_plans_no_home_help(db):
+    street = db.scalar(select(Team).where(Team.kind == "street"))
+    coordinator = _user(db, "hc-street-coord", Role.COORDINATOR, street)
+    assert not access.coordinates(coordinator, street.id)
+    with pytest.raises(Invalid):
+        services.create_beneficiary(
+            db,
+            coordinator,
+            street.id,
+            BeneficiaryFields(
+                name="Test", address="Rue Haute 1", postcode="1000", city="Bruxelles"
+            ),
+        )
+
+
 # --- Aides and planning ------------------------------------------------------------------
 
 

@@ -252,6 +252,7 @@ def test_the_migration_masks_older_rows_and_stops_those_still_waiting():
                     "pending",
                 ),
                 ("reminder:appointment:7:J-1", "Rappel: RDV le 3/12 à 10h, code 123456", "pending"),
+                ("broadcast:3:1", "Infos: https://example.org/r/belgium", "pending"),
             ]
             for number, (key, body, status) in enumerate(rows, start=1):
                 connection.execute(
@@ -308,6 +309,8 @@ def test_the_migration_masks_older_rows_and_stops_those_still_waiting():
     # Not a code message, no link: left alone.
     assert found["reminder:appointment:7:J-1"][1:] == ("pending", None)
     assert "123456" in found["reminder:appointment:7:J-1"][0]
+    # Another site's "/r/" path in a broadcast is no manage link: left as it is, still sent.
+    assert found["broadcast:3:1"] == ("Infos: https://example.org/r/belgium", "pending", None)
     assert sorted(tuple(event) for event in events) == [
         (2, "cancelled", "secret_masked"),
         (4, "cancelled", "secret_masked"),

@@ -326,3 +326,34 @@ def test_a_place_without_hours_says_so_without_an_empty_list(login, db, referred
     page = text_of(login("rue1").get(f"/outreach/personnes/{PIET}"))
     assert "The desk or a social worker of Antenne Marolles books the appointment" in page
     assert "Opening hours: ·" not in page and "Opening hours: %" not in page
+
+
+def test_the_read_of_the_referred_file_is_audited_even_when_the_form_comes_back(
+    login, db, referred
+):
+    def reads() -> int:
+        return len(
+            db.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.action == "read",
+                    AuditEntry.entity_type == "outreach_person",
+                    AuditEntry.entity_id == str(PIET),
+                )
+            ).all()
+        )
+
+    before = reads()
+    response = login("as1").post(
+        "/accueil/book",
+        {
+            "location": referred.location.code,
+            "service": referred.service.code,
+            "referral": str(referred.referral.id),
+            "start": clock.to_local(at(9, 30)).isoformat(),
+            "name": "Piet",
+            "phone": "12",  # refused: the form comes back, nothing is booked
+            "source": "desk",
+        },
+    )
+    assert response.status_code == 422 and "Piet" in text_of(response)
+    assert reads() == before + 1

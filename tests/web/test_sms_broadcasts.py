@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.audit import AuditEntry
 from notifications import broadcasts
 from notifications.models import Broadcast, Message
 from tests.db.test_sms_broadcasts import BODIES, mixed_audience
@@ -227,9 +228,18 @@ def test_the_preview_comes_in_place_with_the_focus_and_the_names_left_out(browse
     assert response.status_code == 200
     assert re.search(r'<section class="card" id="preview"[^>]*tabindex="-1" autofocus', html)
     names = html.split('class="sms-excluded-list"')[1].split("</ul>")[0]
-    for name in ("Eli", "Fatou", "Gilles", "Hanne", "Ilse", "Jules"):
+    for name in ("Eli", "Gilles", "Ilse", "Jules"):
         assert name in names
-    assert "Alice" not in names
+    # Alice gets it; Fatou withdrew her consent and Hanne sent STOP: counted, never
+    # listed with a number to phone.
+    for name in ("Alice", "Fatou", "Hanne"):
+        assert name not in names
+    shown = db.scalars(
+        select(AuditEntry.details).where(
+            AuditEntry.entity_type == "sms_broadcast", AuditEntry.entity_id == "preview"
+        )
+    ).all()
+    assert len(shown[-1]["contact_ids"]) == 4
     assert 'href="tel:+3225123456"' in names  # the landline, to phone instead
 
 
