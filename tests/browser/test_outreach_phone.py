@@ -318,7 +318,7 @@ def set_path(sessions: sessionmaker[Session], user: str | None, contact: str) ->
             session,
             admin,
             team_id,
-            {"user_id": colleague.id if colleague else "", "contact": contact},
+            {"user_ids": [colleague.id] if colleague else [], "contact": contact},
         )
         session.commit()
 
@@ -369,7 +369,9 @@ def test_a_minor_without_then_with_a_protective_path(
         person = session.scalar(select(Person).where(Person.nickname == f"Petit {tag}"))
         assert person is not None
         alert = session.scalar(select(MinorAlert).where(MinorAlert.person_id == person.id))
-        assert alert is not None and alert.alert_user_id == accounts.find_user(session, "rue2").id
+        assert alert is not None and alert.alert_user_ids == [
+            accounts.find_user(session, "rue2").id
+        ]
 
 
 def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):
