@@ -233,6 +233,19 @@ def alert_for(
     return alert
 
 
+def forget_open_alerts(session: Session, encounter_id: Any) -> None:
+    """Delete an encounter's alerts not yet dealt with, and the SMS still waiting for them."""
+    waiting = session.scalars(
+        select(MinorAlert).where(
+            MinorAlert.encounter_id == encounter_id, MinorAlert.acknowledged_at.is_(None)
+        )
+    ).all()
+    for alert in waiting:
+        notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
+        session.delete(alert)
+    session.flush()
+
+
 def _open_alerts_query(user: User, query: Any) -> Any:
     query = query.where(MinorAlert.acknowledged_at.is_(None))
     # Each named person sees the alerts sent to them (even after moving to another team).

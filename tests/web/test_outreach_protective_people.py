@@ -13,7 +13,7 @@ from core import accounts, clock
 from core.accounts import Team
 from notifications import services as notify
 from notifications.models import Message
-from outreach import minors
+from outreach import minors, services
 from outreach.models import MinorAlert, ProtectivePerson
 from tests.db.test_outreach_followup import meet
 from tests.support import text_of
@@ -123,3 +123,21 @@ def test_an_alert_dealt_with_cancels_its_sms_waiting_for_the_morning(db):
         assert (message.status, message.error_code) == ("cancelled", "alert_handled")
         # The other alert, not yet dealt with, keeps its SMS.
         assert [m.status for m in alert_messages(db, other)] == ["pending"]
+
+
+def test_an_encounter_corrected_to_an_adult_drops_its_alert_and_its_waiting_sms(db):
+    rue1, rue2, admin = (accounts.find_user(db, name) for name in ("rue1", "rue2", "admin"))
+    minors.set_protective_path(db, admin, rue1.team_id, {"user_ids": [rue2.id]})
+    wants_sms(db, rue2)
+    with clock.frozen(datetime(2026, 12, 3, 22, 30, tzinfo=UTC)):
+        young = meet(db, rue1, age_band="under_18")
+        (message,) = alert_messages(db, young.alert)
+        adult = meet(db, rue1, age_band="26_40").encounter.person
+        encounter = young.encounter
+        data = services.serialize_encounter(encounter) | {"person_id": str(adult.id)}
+        services.save_encounter(
+            db, rue1, services.read_encounter(data), base_version=encounter.version
+        )
+        db.expire_all()
+        assert db.scalar(select(MinorAlert).where(MinorAlert.encounter_id == encounter.id)) is None
+        assert (message.status, message.error_code) == ("cancelled", "alert_handled")
