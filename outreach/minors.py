@@ -2,9 +2,10 @@
 
 Street teams work with young people (Schaerbeek's with 18-25 year-olds,
 001_21a2639a7274e3d4.txt:300); a younger one met on a round must reach
-the team's protective path (a named colleague, or a service such as an SAJ / the MADO
+the team's protective path (named colleagues, and/or a service such as an SAJ / the MADO
 youth house, 000_c978cae824ba8598.txt:857-867). Each encounter with a
-minor records an alert for that person, shown on their pages, and an audit entry.
+minor records an alert for those people, shown on their pages (and texted to those who
+asked), and an audit entry.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import notifications.services as notify
@@ -21,7 +22,14 @@ from core.accounts import User
 from core.ids import parse_id, parse_uuid
 from core.sync import FieldError, Invalid
 from outreach import access, services
-from outreach.models import Encounter, MinorAlert, OutreachTeamSettings, Person
+from outreach.models import (
+    Encounter,
+    MinorAlert,
+    MinorAlertRecipient,
+    OutreachTeamSettings,
+    Person,
+    ProtectivePerson,
+)
 
 CONTACT_MAX = 200
 
@@ -52,14 +60,31 @@ notify.register_kind(
 def team_settings(session: Session, team_id: int) -> OutreachTeamSettings:
     """The team's settings row (a new, unsaved one with the defaults when missing)."""
     settings = session.get(OutreachTeamSettings, team_id)
-    return settings or OutreachTeamSettings(
-        team_id=team_id, protective_user_id=None, protective_contact=""
+    return settings or OutreachTeamSettings(team_id=team_id, protective_contact="")
+
+
+def protective_people(session: Session, team_id: int) -> list[User]:
+    """The staff the team's protective path names, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(ProtectivePerson, ProtectivePerson.user_id == User.id)
+            .where(ProtectivePerson.team_id == team_id)
+            .order_by(User.display_name, User.id)
+        )
     )
 
 
-def has_path(settings: OutreachTeamSettings) -> bool:
+def has_path(session: Session, settings: OutreachTeamSettings) -> bool:
     """Whether the team named somebody to tell about a minor."""
-    return settings.protective_user_id is not None or bool(settings.protective_contact)
+    if settings.protective_contact:
+        return True
+    return (
+        session.scalar(
+            select(ProtectivePerson.user_id).where(ProtectivePerson.team_id == settings.team_id)
+        )
+        is not None
+    )
 
 
 def names_a_minor(session: Session, team_id: int, data: Mapping[str, Any]) -> bool:
@@ -75,7 +100,9 @@ def names_a_minor(session: Session, team_id: int, data: Mapping[str, Any]) -> bo
 def require_path(session: Session, team_id: int, data: Mapping[str, Any]) -> None:
     """Refuse a new encounter with a minor while the team has nobody to tell (the form's
     rule; an op already queued on a phone is stored anyway, see `alert_for`)."""
-    if names_a_minor(session, team_id, data) and not has_path(team_settings(session, team_id)):
+    if names_a_minor(session, team_id, data) and not has_path(
+        session, team_settings(session, team_id)
+    ):
         raise Invalid({"minor_path": FieldError("no_protective_path")})
 
 
@@ -90,30 +117,60 @@ def wants_sms(session: Session, user_id: int) -> bool:
     )
 
 
-def text_alert(session: Session, actor: User | None, alert: MinorAlert) -> Any:
-    """The SMS telling the named colleague that an alert waits (once per alert and
-    colleague: the key), when they asked for it; None otherwise."""
-    if alert.alert_user_id is None or not wants_sms(session, alert.alert_user_id):
-        return None
-    contact = notify.contact_for_user(session, alert.alert_user_id)
-    assert contact is not None
-    return notify.enqueue(
-        session,
-        key=f"outreach:minor-alert:{alert.id}:{alert.alert_user_id}",
-        contact=contact,
-        category=SMS_CATEGORY,
-        template=SMS_TEMPLATE,
-        values={},
-        urgent=SMS_URGENT,
-        actor=actor,
-    )
+def alert_subject(alert: MinorAlert) -> str:
+    """The outbox subject of an alert's SMS (to cancel them once it is dealt with)."""
+    return f"outreach_minor_alert:{alert.id}"
+
+
+def text_alert(session: Session, actor: User | None, alert: MinorAlert) -> list[Any]:
+    """The SMS telling each named colleague who asked for them that an alert waits (once
+    per alert and colleague: the key)."""
+    sent = []
+    for user_id in alert.alert_user_ids:
+        if not wants_sms(session, user_id):
+            continue
+        contact = notify.contact_for_user(session, user_id)
+        assert contact is not None
+        sent.append(
+            notify.enqueue(
+                session,
+                key=f"outreach:minor-alert:{alert.id}:{user_id}",
+                contact=contact,
+                category=SMS_CATEGORY,
+                template=SMS_TEMPLATE,
+                values={},
+                subject=alert_subject(alert),
+                urgent=SMS_URGENT,
+                actor=actor,
+            )
+        )
+    return sent
+
+
+def _staff_of(session: Session, team_id: int, raw: Any) -> list[User] | None:
+    """The team's active coordinator and street educators chosen (None: one is not)."""
+    values = raw if isinstance(raw, list | tuple) else [] if raw in (None, "") else [raw]
+    chosen: dict[int, User] = {}
+    for value in values:
+        if value in (None, ""):
+            continue
+        user = session.get(User, parse_id(value) or -1)
+        if (
+            user is None
+            or user.team_id != team_id
+            or not user.active
+            or user.role not in access.TEAM_ROLES
+        ):
+            return None
+        chosen[user.id] = user
+    return list(chosen.values())
 
 
 def set_protective_path(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> OutreachTeamSettings:
-    """Who the team alerts about a minor: `user_id` (a user of the team) and/or `contact`
-    (free text, e.g. "SAJ Bruxelles, 02 …")."""
+    """Who the team alerts about a minor: `user_ids` (its coordinator or street educators,
+    one or more) and/or `contact` (free text, e.g. "SAJ Bruxelles, 02 …")."""
     if not access.manages(actor, team_id):
         raise Invalid({"team": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
@@ -124,18 +181,16 @@ def set_protective_path(
     contact = text.single_line(contact).strip()
     if len(contact) > CONTACT_MAX:
         errors["contact"] = FieldError("too_long", {"max": CONTACT_MAX})
-    user_id = data.get("user_id")
-    alert_user = None
-    if user_id not in (None, ""):
-        alert_user = session.get(User, parse_id(user_id) or -1)
-        if alert_user is None or alert_user.team_id != team_id or not alert_user.active:
-            errors["user_id"] = FieldError("unknown_user")
+    people = _staff_of(session, team_id, data.get("user_ids"))
+    if people is None:
+        errors["user_ids"] = FieldError("unknown_user")
     if errors:
         raise Invalid(errors)
     settings = team_settings(session, team_id)
-    settings.protective_user_id = alert_user.id if alert_user else None
     settings.protective_contact = contact
     session.add(settings)
+    session.execute(delete(ProtectivePerson).where(ProtectivePerson.team_id == team_id))
+    session.add_all(ProtectivePerson(team_id=team_id, user_id=user.id) for user in people or [])
     services.audit_change(
         session, actor, "update", "outreach_settings", team_id, ["protective_path"]
     )
@@ -147,7 +202,7 @@ def alert_for(
     session: Session, actor: User, person: Person, encounter: Encounter
 ) -> MinorAlert | None:
     """Record the alert of an encounter with a minor (None when the person is not one) and
-    text the named colleague. Without a protective path the alert is still recorded (an
+    text the named colleagues. Without a protective path the alert is still recorded (an
     op queued on a phone before the path was removed is never lost): it says "nobody to
     tell" to the team and its coordinator."""
     if not person.is_minor:
@@ -157,9 +212,12 @@ def alert_for(
         team_id=person.team_id,
         person_id=person.id,
         encounter_id=encounter.id,
-        alert_user_id=settings.protective_user_id,
         alert_contact=settings.protective_contact,
         created_at=clock.now(),
+        recipients=[
+            MinorAlertRecipient(user_id=user.id)
+            for user in protective_people(session, person.team_id)
+        ],
     )
     session.add(alert)
     session.flush()
@@ -169,19 +227,34 @@ def alert_for(
         action="create",
         entity_type="outreach_minor_alert",
         entity_id=alert.id,
-        details={"to_user": alert.alert_user_id, "to_contact": bool(alert.alert_contact)},
+        details={"to_users": alert.alert_user_ids, "to_contact": bool(alert.alert_contact)},
     )
     text_alert(session, actor, alert)
     return alert
 
 
+def forget_open_alerts(session: Session, encounter_id: Any) -> None:
+    """Delete an encounter's alerts not yet dealt with, and the SMS still waiting for them."""
+    waiting = session.scalars(
+        select(MinorAlert).where(
+            MinorAlert.encounter_id == encounter_id, MinorAlert.acknowledged_at.is_(None)
+        )
+    ).all()
+    for alert in waiting:
+        notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
+        session.delete(alert)
+    session.flush()
+
+
 def _open_alerts_query(user: User, query: Any) -> Any:
     query = query.where(MinorAlert.acknowledged_at.is_(None))
+    # Each named person sees the alerts sent to them (even after moving to another team).
+    told = MinorAlert.id.in_(
+        select(MinorAlertRecipient.alert_id).where(MinorAlertRecipient.user_id == user.id)
+    )
     if user.team_id is not None and user.role in access.TEAM_ROLES:
-        return query.where(
-            (MinorAlert.alert_user_id == user.id) | (MinorAlert.team_id == user.team_id)
-        )
-    return query.where(MinorAlert.alert_user_id == user.id)
+        return query.where(told | (MinorAlert.team_id == user.team_id))
+    return query.where(told)
 
 
 def count_open_alerts(session: Session, user: User) -> int:
@@ -192,17 +265,12 @@ def count_open_alerts(session: Session, user: User) -> int:
 def open_alerts(session: Session, user: User) -> list[MinorAlert]:
     """Alerts not yet acknowledged that `user` should see: those sent to them, and their
     team's when they work with the team."""
-    query = select(MinorAlert).where(MinorAlert.acknowledged_at.is_(None))
-    if user.team_id is not None and user.role in access.TEAM_ROLES:
-        query = query.where(
-            (MinorAlert.alert_user_id == user.id) | (MinorAlert.team_id == user.team_id)
-        )
-    else:
-        query = query.where(MinorAlert.alert_user_id == user.id)
+    query = _open_alerts_query(user, select(MinorAlert))
     return list(session.scalars(query.order_by(MinorAlert.created_at)))
 
 
 def acknowledge(session: Session, actor: User, alert_id: int) -> MinorAlert:
+    """Mark an alert dealt with; its SMS still waiting (quiet hours) no longer leave."""
     alert = session.get(MinorAlert, alert_id)
     if alert is None or alert not in open_alerts(session, actor):
         raise Invalid({"alert": FieldError("unknown_alert")})
@@ -211,6 +279,7 @@ def acknowledge(session: Session, actor: User, alert_id: int) -> MinorAlert:
     services.audit_change(
         session, actor, "update", "outreach_minor_alert", alert.id, ["acknowledged_at"]
     )
+    notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
     session.flush()
     return alert
 

@@ -165,11 +165,20 @@ class OutreachTeamSettings(Base):
     __tablename__ = "outreach_team_settings"
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
-    # Who is alerted when the team meets a minor: a user, or a contact outside Terrain.
-    protective_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who is alerted when the team meets a minor: its people (ProtectivePerson) and/or
+    # a contact outside Terrain.
     protective_contact: Mapped[str] = mapped_column(String(200), default="")
     # Months without contact before an anonymous person is purged (None: the global rule).
     anonymous_retention_months: Mapped[int | None]
+
+
+class ProtectivePerson(Base):
+    """A staff member of the team named on its protective path for minors."""
+
+    __tablename__ = "outreach_protective_people"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
 
 
 class OutreachRetentionSettings(Base):
@@ -191,16 +200,34 @@ class MinorAlert(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_people.id"), index=True)
     encounter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("outreach_encounters.id"))
-    alert_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     alert_contact: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recipients: Mapped[list[MinorAlertRecipient]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="MinorAlertRecipient.user_id"
+    )
+
+    @property
+    def alert_user_ids(self) -> list[int]:
+        """The staff told of this alert (the team's protective people when it was made)."""
+        return [recipient.user_id for recipient in self.recipients]
 
     @property
     def nobody_to_tell(self) -> bool:
         """Saved while the team had no protective path (an op from a phone's outbox)."""
-        return self.alert_user_id is None and not self.alert_contact
+        return not self.recipients and not self.alert_contact
+
+
+class MinorAlertRecipient(Base):
+    """One staff member told of a minor alert."""
+
+    __tablename__ = "outreach_minor_alert_recipients"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("outreach_minor_alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
 
 
 class ServicePartner(Base):

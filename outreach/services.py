@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit, clock, sync, text
@@ -503,11 +503,7 @@ def save_encounter(
     elif "person_id" in changed:
         # The encounter was with somebody else: its alert follows it to that person, or
         # is made now when that person is a minor (never left on the wrong person).
-        session.execute(
-            delete(MinorAlert).where(
-                MinorAlert.encounter_id == encounter.id, MinorAlert.acknowledged_at.is_(None)
-            )
-        )
+        minors.forget_open_alerts(session, encounter.id)
         session.execute(
             update(MinorAlert)
             .where(MinorAlert.encounter_id == encounter.id)

@@ -232,15 +232,10 @@ def edit_encounter(encounter_id: str):
 def _minor_notice(session: Any, team_id: int) -> str:
     """What the form says when the person met is a minor: exactly who is told, and how."""
     settings = minors.team_settings(session, team_id)
-    if not minors.has_path(settings):
+    if not minors.has_path(session, settings):
         return message(minors_refusal())
     parts = [_("A minor.")]
-    user = (
-        session.get(User, settings.protective_user_id)
-        if settings.protective_user_id is not None
-        else None
-    )
-    if user is not None:
+    for user in minors.protective_people(session, team_id):
         if minors.wants_sms(session, user.id):
             parts.append(_("%(name)s will be told in Terrain and by SMS.", name=user.display_name))
         else:
@@ -298,7 +293,7 @@ def _phone_context(session: Any, team_id: int) -> dict[str, Any]:
             "texts": _phone_texts(),
             "minor_notice": _minor_notice(session, team_id),
             # Read offline too (the page is kept): the form refuses before queuing.
-            "minor_path": minors.has_path(minors.team_settings(session, team_id)),
+            "minor_path": minors.has_path(session, minors.team_settings(session, team_id)),
             "minor_refused": message(minors_refusal()),
         },
     }

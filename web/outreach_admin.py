@@ -143,7 +143,11 @@ def _settings_page(
         list(
             session.scalars(
                 select(User)
-                .where(User.team_id == team.id, User.active.is_(True))
+                .where(
+                    User.team_id == team.id,
+                    User.active.is_(True),
+                    User.role.in_(access.TEAM_ROLES),
+                )
                 .order_by(User.display_name)
             )
         )
@@ -156,6 +160,9 @@ def _settings_page(
         teams=teams,
         settings=settings,
         members=members,
+        chosen_ids=[user.id for user in minors.protective_people(session, team.id)]
+        if team is not None
+        else [],
         rules=retention.rules(session),
         is_admin=user.role == Role.ADMIN,
         defaults=(retention.DEFAULT_ANONYMOUS_MONTHS, retention.DEFAULT_NAMED_MONTHS),
@@ -207,7 +214,10 @@ def _save_settings(form: str, save, data: dict[str, Any], team: Team | None, tea
 @requires(Permission.OUTREACH_SETTINGS)
 def protective_path():
     team, teams = _team_from_form()
-    data = {"user_id": request.form.get("user_id", ""), "contact": request.form.get("contact", "")}
+    data = {
+        "user_ids": request.form.getlist("user_ids"),
+        "contact": request.form.get("contact", ""),
+    }
     return _save_settings(
         "protection",
         lambda session, values: minors.set_protective_path(session, actor(), team.id, values),

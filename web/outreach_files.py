@@ -550,7 +550,7 @@ def _alerts_page(errors: dict[str, str] | None = None, status: int = 200):
         alerts=alerts,
         people=people,
         encounters=encounters,
-        users=users_by_id(session, [alert.alert_user_id for alert in alerts]),
+        users=users_by_id(session, [uid for alert in alerts for uid in alert.alert_user_ids]),
         can_set_path=can(user.role, Permission.OUTREACH_SETTINGS),
         labels=LABELS,
         errors=errors or {},

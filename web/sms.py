@@ -81,6 +81,8 @@ REASON_LABELS = {
     "appointment_cancelled": _l("The appointment was cancelled."),
     "appointment_done": _l("The appointment has taken place."),
     "appointment_no_show": _l("The person did not come to the appointment."),
+    # Dropped because the minor alert it announced was dealt with (outreach.minors).
+    "alert_handled": _l("The alert was dealt with in Terrain before it could leave."),
     "quiet_hours": _l("Quiet hours: waits until morning."),
     "quiet_bypass": _l("Urgent: sent even during quiet hours."),
     "secret_lost": _l(

@@ -257,7 +257,8 @@ def test_a_minor_shows_who_the_team_alerts_and_the_search_filters(phone: Browser
     entry.locator("select[name=person_id]").select_option(index=0)
     entry.locator("[name=age_band]").select_option("under_18")
     expect(notice).to_be_visible()
-    expect(notice).to_contain_text("A minor. Lotte Peeters will be told in Terrain")
+    expect(notice).to_contain_text("A minor. ")
+    expect(notice).to_contain_text("Lotte Peeters will be told in Terrain")
     # "Under 18 all the same" means nothing once the age says under 18: hidden.
     expect(entry.locator("[data-minor-box]")).to_be_hidden()
     entry.locator("[name=age_band]").select_option("18_25")
@@ -318,7 +319,7 @@ def set_path(sessions: sessionmaker[Session], user: str | None, contact: str) ->
             session,
             admin,
             team_id,
-            {"user_id": colleague.id if colleague else "", "contact": contact},
+            {"user_ids": [colleague.id] if colleague else [], "contact": contact},
         )
         session.commit()
 
@@ -369,7 +370,9 @@ def test_a_minor_without_then_with_a_protective_path(
         person = session.scalar(select(Person).where(Person.nickname == f"Petit {tag}"))
         assert person is not None
         alert = session.scalar(select(MinorAlert).where(MinorAlert.person_id == person.id))
-        assert alert is not None and alert.alert_user_id == accounts.find_user(session, "rue2").id
+        assert alert is not None and alert.alert_user_ids == [
+            accounts.find_user(session, "rue2").id
+        ]
 
 
 def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):

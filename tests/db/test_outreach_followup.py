@@ -171,14 +171,14 @@ def test_ethos_is_recorded_and_unknown_codes_are_refused(db):
 def test_an_encounter_with_a_minor_alerts_the_teams_protective_path(db):
     rue1, rue2, admin = user(db, "rue1"), user(db, "rue2"), user(db, "admin")
     with pytest.raises(Invalid):
-        minors.set_protective_path(db, rue1, rue1.team_id, {"user_id": rue2.id})
+        minors.set_protective_path(db, rue1, rue1.team_id, {"user_ids": [rue2.id]})
     minors.set_protective_path(
-        db, admin, rue1.team_id, {"user_id": rue2.id, "contact": "SAJ Bruxelles"}
+        db, admin, rue1.team_id, {"user_ids": [rue2.id], "contact": "SAJ Bruxelles"}
     )
     assert meet(db, rue1).alert is None
     young = meet(db, rue1, age_band="under_18")
     assert young.alert is not None
-    assert (young.alert.alert_user_id, young.alert.alert_contact) == (rue2.id, "SAJ Bruxelles")
+    assert (young.alert.alert_user_ids, young.alert.alert_contact) == ([rue2.id], "SAJ Bruxelles")
     flagged = meet(db, rue1, age_band="18_25", minor=True)
     assert flagged.alert is not None and flagged.encounter.person.is_minor
     assert {a.id for a in minors.open_alerts(db, rue2)} >= {young.alert.id, flagged.alert.id}

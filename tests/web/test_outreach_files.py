@@ -543,11 +543,12 @@ def test_admin_sets_the_protective_path_and_retention(login, db):
     rue2 = user(db, "rue2")
     response = browser.post(
         "/outreach/reglages/protection",
-        {"team_id": team.id, "user_id": rue2.id, "contact": "SAJ Bruxelles"},
+        {"team_id": team.id, "user_ids": [rue2.id], "contact": "SAJ Bruxelles"},
     )
     assert response.status_code == 302
     settings = minors.team_settings(db, team.id)
-    assert settings.protective_user_id == rue2.id and settings.protective_contact == "SAJ Bruxelles"
+    assert settings.protective_contact == "SAJ Bruxelles"
+    assert minors.protective_people(db, team.id) == [rue2]
     response = browser.post(
         "/outreach/reglages/conservation-equipe", {"team_id": team.id, "anonymous_months": "18"}
     )
@@ -568,12 +569,13 @@ def test_bad_settings_are_refused(login, db):
     team = street_team(db)
     as1 = user(db, "as1")  # not of the street team
     response = browser.post(
-        "/outreach/reglages/protection", {"team_id": team.id, "user_id": as1.id}
+        "/outreach/reglages/protection",
+        {"team_id": team.id, "user_ids": [user(db, "rue1").id, as1.id]},
     )
     assert response.status_code == 422
     assert "Choose people of your team from the list." in text_of(response)
-    # Nothing changed: still the demo's colleague.
-    assert minors.team_settings(db, team.id).protective_user_id == user(db, "rue2").id
+    # Nothing changed: still the demo's colleagues.
+    assert {u.username for u in minors.protective_people(db, team.id)} == {"rue1", "rue2"}
     response = browser.post(
         "/outreach/reglages/conservation", {"anonymous_months": "0", "named_months": "abc"}
     )

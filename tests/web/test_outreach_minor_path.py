@@ -21,7 +21,7 @@ from tests.web.test_outreach_phone import encounter_form, now_local
 
 def clear_path(db, team_id: int) -> None:
     admin = accounts.find_user(db, "admin")
-    minors.set_protective_path(db, admin, team_id, {"user_id": "", "contact": ""})
+    minors.set_protective_path(db, admin, team_id, {"user_ids": [], "contact": ""})
     db.flush()
 
 
@@ -78,7 +78,7 @@ def test_with_a_path_the_form_says_who_is_told_and_the_colleague_gets_an_sms(log
     form = new_minor()
     assert rue1.post("/outreach/encounters/new", form).status_code == 302
     alert = db.scalar(select(MinorAlert).where(MinorAlert.encounter_id == uuid.UUID(form["id"])))
-    assert alert is not None and alert.alert_user_id == rue2.id and not alert.nobody_to_tell
+    assert alert is not None and rue2.id in alert.alert_user_ids and not alert.nobody_to_tell
     message = db.scalar(
         select(Message).where(Message.key == f"outreach:minor-alert:{alert.id}:{rue2.id}")
     )
@@ -91,7 +91,7 @@ def test_with_a_path_the_form_says_who_is_told_and_the_colleague_gets_an_sms(log
     # In Terrain: on the colleague's alerts page.
     assert "Petit Lu" in text_of(login("rue2").get("/outreach/alertes"))
     # Applying again (the same alert) never sends twice.
-    assert minors.text_alert(db, None, alert).id == message.id
+    assert [sent.id for sent in minors.text_alert(db, None, alert)] == [message.id]
     assert team_id == accounts.find_user(db, "rue1").team_id
 
 
