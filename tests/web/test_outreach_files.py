@@ -606,3 +606,11 @@ def test_purge_reports_list_counts_only(login, db):
     page = text_of(login("admin").get("/outreach/purges"))
     assert "Admin Terrain" in page and "Équipe de rue Bruxelles-Nord: 1" in page
     assert "Ancien" not in page
+
+
+def test_a_dutch_street_educator_reads_the_teams_in_dutch(login, db):
+    rue2 = login("rue2")
+    accounts.find_user(db, "rue2").language = "nl"  # Lotte uses Dutch
+    db.flush()
+    page = text_of(rue2.get(f"/outreach/personnes/{demo_id('piet')}"))
+    assert "Antenne Marollen" in page  # a referral's destination, by its Dutch name
