@@ -44,9 +44,8 @@ from appointments.models import (
     Service,
     ServiceLocation,
 )
-from appointments.setup import ABSENCE_REASONS
+from appointments.setup import ABSENCE_REASONS, store_absence
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
-from core import audit
 from core.accounts import User
 from core.sync import FieldError, Invalid
 
@@ -222,15 +221,5 @@ def add_user_absence(
         errors["reason"] = FieldError("unknown_choice")
     if errors:
         raise Invalid(errors)
-    absence = AgentAbsence(user_id=user_id, starts_at=starts_at, ends_at=ends_at, reason=reason)
-    session.add(absence)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="appointment_absence",
-        entity_id=absence.id,
-        details={"user_id": user_id, "reason": reason},
-    )
+    store_absence(session, user_id, starts_at, ends_at, reason, actor=actor)
     return Absence(user_id, starts_at, ends_at, reason)

@@ -939,6 +939,30 @@ def list_closures(session: Session, since: date | None = None) -> list[Closure]:
     )
 
 
+def store_absence(
+    session: Session,
+    user_id: int,
+    starts: datetime,
+    ends: datetime,
+    reason: str,
+    *,
+    actor: User | None,
+) -> AgentAbsence:
+    """A checked absence stored and audited (the agents' form and home care share it)."""
+    absence = AgentAbsence(user_id=user_id, starts_at=starts, ends_at=ends, reason=reason)
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment_absence",
+        entity_id=absence.id,
+        details={"user_id": user_id, "reason": reason},
+    )
+    return absence
+
+
 def add_absence(
     session: Session, fields: Mapping[str, Any], *, actor: User | None
 ) -> tuple[AgentAbsence, list[Stranded]]:
@@ -959,17 +983,7 @@ def add_absence(
     reason = _choice(errors, "reason", fields.get("reason") or "leave", ABSENCE_REASONS)
     errors.check()
     assert user_id is not None and starts is not None and ends is not None
-    absence = AgentAbsence(user_id=user_id, starts_at=starts, ends_at=ends, reason=reason)
-    session.add(absence)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="appointment_absence",
-        entity_id=absence.id,
-        details={"user_id": user_id, "reason": reason},
-    )
+    absence = store_absence(session, user_id, starts, ends, reason, actor=actor)
     # Appointments that start before the absence but run into it are stranded too.
     return absence, stranded_appointments(
         session,
