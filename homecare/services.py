@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,8 +53,28 @@ EXPIRY_WARNING = timedelta(days=30)
 LIFE_BOOK_KEYS = ("habits", "likes", "calms", "avoid")
 
 
-def _scope(team_id: int) -> str:
-    return sync.team_scope(team_id)
+def _saved(
+    session: Session,
+    actor: User,
+    record: Any,
+    team_id: int,
+    *,
+    action: str,
+    entity_type: str,
+    details: dict[str, Any],
+    entity_id: object = None,
+) -> None:
+    """A record made or changed: stamped for the team's feed, audited, flushed."""
+    sync.stamp(session, record, sync.team_scope(team_id), actor, None)
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=record.id if entity_id is None else entity_id,
+        details=details,
+    )
+    session.flush()
 
 
 def _text(
@@ -124,16 +145,16 @@ def set_settings(
         settings = HomecareSettings(team_id=team_id)
         session.add(settings)
     settings.region, settings.funder = region, funder
-    sync.stamp(session, settings, _scope(team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        settings,
+        team_id,
         action="update",
         entity_type="homecare_settings",
         entity_id=team_id,
         details={"region": region, "funder": funder},
     )
-    session.flush()
     return settings
 
 
@@ -223,7 +244,7 @@ def create_beneficiary(
         created_by_id=actor.id,
     )
     session.add(beneficiary)
-    sync.stamp(session, beneficiary, _scope(team_id), actor, None)
+    sync.stamp(session, beneficiary, sync.team_scope(team_id), actor, None)
     session.flush()
     if fields.phones:
         contact = notifications.create_contact(
@@ -263,16 +284,15 @@ def set_location_from_fix(
         raise Invalid(errors)
     beneficiary.latitude, beneficiary.longitude = latitude, longitude
     beneficiary.location_source = "gps"
-    sync.stamp(session, beneficiary, _scope(beneficiary.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        beneficiary,
+        beneficiary.team_id,
         action="update",
         entity_type="homecare_beneficiary",
-        entity_id=beneficiary.id,
         details={"fields": ["latitude", "longitude"], "source": "gps"},
     )
-    session.flush()
     return beneficiary
 
 
@@ -282,16 +302,15 @@ def record_life_book_agreement(
     """The person agreed (or no longer agrees) to share the carnet de vie outside."""
     beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
     beneficiary.life_book_sharing_agreed_at = clock.now() if agreed else None
-    sync.stamp(session, beneficiary, _scope(beneficiary.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        beneficiary,
+        beneficiary.team_id,
         action="update",
         entity_type="homecare_beneficiary",
-        entity_id=beneficiary.id,
         details={"fields": ["life_book_sharing"], "agreed": agreed},
     )
-    session.flush()
     return beneficiary
 
 
@@ -453,16 +472,15 @@ def create_care_plan(
     )
     _fill(plan, fields)
     session.add(plan)
-    sync.stamp(session, plan, _scope(plan.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        plan,
+        plan.team_id,
         action="create",
         entity_type="homecare_care_plan",
-        entity_id=plan.id,
         details={"beneficiary_id": str(beneficiary.id), "service": fields.service},
     )
-    session.flush()
     return plan
 
 
@@ -475,16 +493,15 @@ def update_care_plan(
     if errors:
         raise Invalid(errors)
     _fill(plan, fields)
-    sync.stamp(session, plan, _scope(plan.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        plan,
+        plan.team_id,
         action="update",
         entity_type="homecare_care_plan",
-        entity_id=plan.id,
         details={"service": fields.service},
     )
-    session.flush()
     generation.refresh_plan(session, plan, actor=actor)
     return plan
 
@@ -520,16 +537,15 @@ def suspend_plan(
         note=note,
     )
     session.add(suspension)
-    sync.stamp(session, suspension, _scope(plan.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        suspension,
+        plan.team_id,
         action="create",
         entity_type="homecare_suspension",
-        entity_id=suspension.id,
         details={"plan_id": str(plan.id), "reason": reason},
     )
-    session.flush()
     generation.refresh_plan(session, plan, actor=actor)
     return suspension
 
@@ -601,16 +617,16 @@ def set_aide_profile(
     profile.home_longitude = fields.home_longitude
     profile.transport_mode = fields.transport_mode
     profile.speed_kmh = fields.speed_kmh
-    sync.stamp(session, profile, _scope(user.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        profile,
+        user.team_id,
         action="create" if created else "update",
         entity_type="homecare_aide_profile",
         entity_id=user_id,
         details={"contract_minutes": fields.contract_minutes},
     )
-    session.flush()
     return profile
 
 
@@ -637,16 +653,15 @@ def set_qualification(
         )
         session.add(found)
     found.expires_on = expires_on
-    sync.stamp(session, found, _scope(profile.team_id), actor, None)
-    audit.record(
+    _saved(
         session,
-        actor=actor,
+        actor,
+        found,
+        profile.team_id,
         action="update",
         entity_type="homecare_qualification",
-        entity_id=found.id,
         details={"user_id": user_id, "skill": skill},
     )
-    session.flush()
     return found
 
 
