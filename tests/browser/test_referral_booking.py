@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date, time
+from datetime import time
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -21,13 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appointments.models import (
-    AgentService,
     Appointment,
-    Location,
-    OpeningHours,
-    Service,
-    ServiceLocation,
-    WorkingPlan,
 )
 from core import accounts
 from core.accounts import Team
@@ -44,6 +38,7 @@ from tests.browser.helpers import (
     log_in,
     new_phone_context,
 )
+from tests.live.support import one_agent_service
 
 pytestmark = pytest.mark.browser
 
@@ -60,57 +55,38 @@ def referred(referral_server: LiveServer) -> dict[str, str]:
     try:
         with Session(engine, expire_on_commit=False) as session:
             marolles = session.scalar(select(Team).where(Team.code == "bxl-marolles"))
-            location = Location(
-                code=f"ref-{TAG}",
-                name="Antenne Test Rue Haute",
-                team_id=marolles.id,
-                address="Rue Haute 298",
-                postcode="1000",
-                city="Bruxelles",
-                phone="+3225431111",
-            )
-            location.opening_hours = [
-                OpeningHours(weekday=weekday, opens=time(0, 0), closes=time(23, 59))
-                for weekday in range(7)
-            ]
-            service = Service(
-                code=f"ref-svc-{TAG}",
-                name_fr="Revenu d'intégration",
-                name_nl="Leefloon",
-                name_en="Integration income",
-                duration_minutes=30,
-                buffer_minutes=0,
-                languages=["fr", "nl"],
-                min_notice_hours=0,
-                max_horizon_days=30,
-                bring_fr="Votre carte d'identité\nVos extraits de compte",
-                bring_nl="Uw identiteitskaart\nUw rekeninguittreksels",
-                bring_en="Your identity card\nYour bank statements",
-            )
-            session.add_all([location, service])
-            session.flush()
-            session.add(ServiceLocation(service_id=service.id, location_id=location.id))
-            agent = accounts.create_user(
+            service, location, _agent = one_agent_service(
                 session,
-                username=f"ref{TAG}",
-                display_name="Rita Referral",
-                password="demo",
-                role="social_worker",
-                language="en",
-                check_password=False,
+                location={
+                    "code": f"ref-{TAG}",
+                    "name": "Antenne Test Rue Haute",
+                    "team_id": marolles.id,
+                    "address": "Rue Haute 298",
+                    "postcode": "1000",
+                    "city": "Bruxelles",
+                    "phone": "+3225431111",
+                },
+                service={
+                    "code": f"ref-svc-{TAG}",
+                    "name_fr": "Revenu d'intégration",
+                    "name_nl": "Leefloon",
+                    "name_en": "Integration income",
+                    "duration_minutes": 30,
+                    "buffer_minutes": 0,
+                    "languages": ["fr", "nl"],
+                    "min_notice_hours": 0,
+                    "max_horizon_days": 30,
+                    "bring_fr": "Votre carte d'identité\nVos extraits de compte",
+                    "bring_nl": "Uw identiteitskaart\nUw rekeninguittreksels",
+                    "bring_en": "Your identity card\nYour bank statements",
+                },
+                agent={
+                    "username": f"ref{TAG}",
+                    "display_name": "Rita Referral",
+                    "language": "en",
+                },
+                hours=(time(0, 0), time(23, 59)),
             )
-            session.add(AgentService(user_id=agent.id, service_id=service.id))
-            for weekday in range(7):
-                session.add(
-                    WorkingPlan(
-                        user_id=agent.id,
-                        location_id=location.id,
-                        weekday=weekday,
-                        starts=time(0, 0),
-                        ends=time(23, 59),
-                        valid_from=date(2020, 1, 1),
-                    )
-                )
             educator = accounts.find_user(session, "rue1")
             referral = referrals.propose(
                 session,
