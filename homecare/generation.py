@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -158,12 +159,12 @@ def generate_week(
                 )
                 _apply(visit, want)
                 session.add(visit)
-                _stamp(session, visit, scope, actor)
+                stamp_visit(session, visit, scope, actor)
                 created += 1
             elif visit.status == "done":
                 unchanged += 1
             elif _apply(visit, want):
-                _stamp(session, visit, scope, actor)
+                stamp_visit(session, visit, scope, actor)
                 updated += 1
             else:
                 unchanged += 1
@@ -173,20 +174,27 @@ def generate_week(
         # The plan no longer recurs that day (edited, ended, or its weekday removed).
         visit.status, visit.cancel_reason = "cancelled", "plan"
         visit.aide_id, visit.planned_start, visit.unassigned_reason = None, None, None
-        _stamp(session, visit, scope, actor)
+        stamp_visit(session, visit, scope, actor)
         cancelled += 1
     result = Generated(created, updated, cancelled, unchanged)
     if created or updated or cancelled:
-        audit.record(
-            session,
-            actor=actor,
-            action="update",
-            entity_type="homecare_week",
-            entity_id=f"{team_id}:{week.isoformat()}",
-            details={"generated": vars(result)},
-        )
+        record_week(session, actor, team_id, week, {"generated": vars(result)})
     session.flush()
     return result
+
+
+def record_week(
+    session: Session, actor: User | None, team_id: int, week: date, details: dict[str, Any]
+) -> None:
+    """The audit entry of a team's week generated or planned."""
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="homecare_week",
+        entity_id=f"{team_id}:{week.isoformat()}",
+        details=details,
+    )
 
 
 def _apply(visit: Visit, want: _Expected) -> bool:
@@ -229,7 +237,8 @@ def _utc(moment: datetime | None) -> datetime | None:
     return clock.as_utc(moment) if moment is not None else None
 
 
-def _stamp(session: Session, visit: Visit, scope: str, actor: User | None) -> None:
+def stamp_visit(session: Session, visit: Visit, scope: str, actor: User | None) -> None:
+    """A visit made or changed, by a person (a new version) or by a job (feed only)."""
     if actor is not None:
         sync.stamp(session, visit, scope, actor, None)
     else:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appointments import services as appointments
-from core import audit, clock, sync
+from core import clock, sync
 from core.accounts import User
 from core.roles import Role
 from core.routing import (
@@ -36,7 +36,7 @@ from core.routing import (
     solve,
 )
 from homecare.calendar import crosses_midnight, local_moment, week_days
-from homecare.generation import lock_team
+from homecare.generation import lock_team, record_week, stamp_visit
 from homecare.models import AideProfile, Beneficiary, CarePlan, Visit
 from homecare.services import parse_hours, valid_skills
 
@@ -259,21 +259,13 @@ def plan_week(
         )
         if old != new:
             visit.aide_id, visit.planned_start, visit.unassigned_reason = new
-            if actor is not None:
-                sync.stamp(session, visit, scope, actor, None)
-            else:
-                sync.touch(session, visit, scope)
+            stamp_visit(session, visit, scope, actor)
     left_out = sorted(
         ((by_id[i].id, reasons.get(i, "no_room_in_plan")) for i in by_id if i not in assigned),
         key=lambda item: str(item[0]),
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="homecare_week",
-        entity_id=f"{team_id}:{week.isoformat()}",
-        details={"planned": len(assigned), "unassigned": len(left_out)},
+    record_week(
+        session, actor, team_id, week, {"planned": len(assigned), "unassigned": len(left_out)}
     )
     session.flush()
     return PlanResult(planned=len(assigned), unassigned=left_out)
