@@ -1669,10 +1669,29 @@
     window.scrollTo(0, 0);
   }
 
+  // A double tap whose second tap lands after a quick save would submit the emptied
+  // form and show "fields to correct": a submit of the untouched form within a second
+  // of a save is that second tap, and is ignored.
+  var SECOND_TAP_MS = 1000;
+
+  function clearJustSaved(event) { event.currentTarget.removeAttribute("data-just-saved"); }
+
+  function markJustSaved(form) {
+    form.setAttribute("data-just-saved", String(Date.now()));
+    form.addEventListener("input", clearJustSaved, { once: true });
+    form.addEventListener("change", clearJustSaved, { once: true });
+  }
+
+  function secondTapAfterSave(form) {
+    var at = Number(form.getAttribute("data-just-saved"));
+    form.removeAttribute("data-just-saved");
+    return Boolean(at) && Date.now() - at < SECOND_TAP_MS;
+  }
+
   function onOfflineSubmit(event, form) {
     if (!state.user || state.dbBroken || !window.indexedDB) { return; } // the server takes the form
     event.preventDefault();
-    if (form.hasAttribute("data-saving")) { return; }
+    if (form.hasAttribute("data-saving") || secondTapAfterSave(form)) { return; }
     var wrong = checkForm(form);
     if (wrong) { showErrors(form, wrong); return; }
     form.setAttribute("data-saving", "");
@@ -1703,6 +1722,7 @@
         submitter.focus({ preventScroll: true });
       }
       afterSave(form, op, stored);
+      markJustSaved(form);
     }, function (error) {
       // The outbox failed (storage full, private mode): the server takes the form as
       // it is, with the same op id.

@@ -278,6 +278,26 @@ def test_a_double_tap_on_save_makes_one_op(context: BrowserContext, page: Page):
     expect(indicator(page)).to_contain_text(fr("%(count)s waiting", count=2))
     ops = outbox(page)["ops"]
     assert sorted(op["data"]["nickname"] for op in ops) == [f"Delta {tag}", f"Echo {tag}"], ops
+    # A second tap landing just after a quick save meets the emptied form: it is ignored,
+    # not answered "fields to correct" (as when the phone saves between the two taps).
+    expect(entry).not_to_have_attribute("data-saving", re.compile(".*"))
+    entry.locator("[name=nickname]").fill(f"Foxtrot {tag}")
+    entry.evaluate(
+        """form => new Promise((done) => {
+            const watch = new MutationObserver(() => {
+                if (!form.hasAttribute("data-just-saved")) { return; }
+                watch.disconnect();
+                form.requestSubmit();  // the second tap, right after the save
+                done();
+            });
+            watch.observe(form, { attributes: true });
+            form.requestSubmit();
+        })"""
+    )
+    expect_saved_offline(page)
+    expect(entry.locator("[aria-invalid]")).to_have_count(0)
+    expect(indicator(page)).to_contain_text(fr("%(count)s waiting", count=3))
+    assert len(outbox(page)["ops"]) == 3
 
     # A new place takes its coordinates from one GPS fix.
     context.grant_permissions(["geolocation"])
