@@ -39,7 +39,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
-from sqlalchemy.orm.util import identity_key
 
 from core import audit, clock, text
 from core.db import Base
@@ -166,8 +165,6 @@ def _number_at_commit(session: Session, record: Synced, scope: str) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _number_changes(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint released: the numbers wait for the commit itself
     pending: dict[str, dict[int, Synced]] = session.info.pop(_PENDING, {})
     for scope in sorted(pending):  # always in the same order: no deadlock between teams
         records = [
@@ -185,10 +182,7 @@ def _number_changes(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_changes(session: Session) -> None:
-    # A savepoint rolled back (one op of a batch) keeps the others' changes; its new
-    # records are no longer in the session and are left out at the commit.
-    if not session.in_nested_transaction():
-        session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING, None)
 
 
 def stamp(
@@ -261,9 +255,6 @@ class OpType:
     # public. Times are ExampleTime, rendered relative to today.
     example: Mapping[str, Any]
     example_base_version: int | None = None  # the demo record's version after seeding
-    # Reads and locks, one query per kind of record, what a batch's ops of this type
-    # name (see `prefetch_locked`), so each op finds it without a query of its own.
-    prefetch: Callable[[Session, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         if callable(self.example) or callable(self.example_base_version):
@@ -321,42 +312,6 @@ def get_op_type(name: str) -> OpType | None:
 
 
 # --- Applying ops ---------------------------------------------------------------------
-
-_PREFETCHED = "terrain_sync_prefetched"
-
-
-def prefetch_locked(session: Session, model: Any, ids: Sequence[Any]) -> None:
-    """Read `model`'s rows of `ids` locked (`FOR UPDATE`, in id order), for the batch
-    being applied: `get_locked` then answers them, and the ids not found, from memory."""
-    known = session.info.get(_PREFETCHED)
-    wanted = sorted({value for value in ids if isinstance(value, uuid.UUID)})
-    if known is None or not wanted:
-        return
-    found = session.scalars(
-        select(model)
-        .where(model.id.in_(wanted))
-        .order_by(model.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    # Held here: the session keeps unchanged records only as long as somebody does.
-    known.update({(model, value): None for value in wanted})
-    known.update({(model, record.id): record for record in found})
-
-
-def get_locked(session: Session, model: Any, record_id: Any) -> Any | None:
-    """`session.get(model, record_id)` with a row lock held to the commit, fresh from the
-    database; without a query when this batch's prefetch already read it locked."""
-    known = session.info.get(_PREFETCHED)
-    if known is not None and (model, record_id) in known:
-        found = known[(model, record_id)]
-        if found is not None:
-            return found  # locked since the prefetch, and changed only by this batch
-        # Not there at the prefetch; made since by an op of this batch, it is in the
-        # session (flushed when that op's savepoint was released, held by `stamp` until
-        # the commit); gone again if that op was rolled back.
-        return session.identity_map.get(identity_key(model, record_id))
-    return session.get(model, record_id, with_for_update=True, populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -423,112 +378,25 @@ def parse_client_time(value: Any) -> datetime | None:
 
 
 def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:
-    """Answer each op in order: all in one transaction, each op in a savepoint of its own;
-    when that transaction cannot commit, each op again in its own transaction."""
+    """Answer each op in order; each is applied (or not) in its own transaction."""
     received_at = clock.now()
-    parsed = [parse_op(raw, received_at) for raw in raw_ops]
-    ops = [op for op in parsed if isinstance(op, Op)]
-    together: dict[int, dict[str, Any]] | None = None
-    if ops:
-        try:
-            together = _apply_together(session, actor, ops, received_at)
-        except (IntegrityError, OperationalError):
-            # Another request stored one of these ops (or the same new record) first, a
-            # deadlock, or SQLite was busy: nothing of this transaction was kept.
-            session.rollback()
-        except Exception:
-            # The commit failed for a reason of one op (a bug): alone, it is the only
-            # one answered `server_error`.
-            session.rollback()
-            log.exception("sync batch of %s ops failed as a whole; applying each alone", len(ops))
     answers = []
-    for op in parsed:
+    for raw in raw_ops:
+        op = parse_op(raw, received_at)
         if isinstance(op, dict):
             answers.append(op)
-        elif together is not None:
-            answers.append(together[id(op)])
-        else:
-            answers.append(_apply_alone(session, actor, op))
+            continue
+        try:
+            answers.append(apply_op(session, actor, op))
+        except OperationalError:
+            raise  # the database is away: the whole request fails and the phone retries
+        except Exception:
+            # A bug must not block the phone's outbox behind this op, nor lose it: it is
+            # answered (not stored), kept on the phone to retry or discard.
+            session.rollback()
+            log.exception("sync op %s of type %s failed", op.id, op.type)
+            answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
     return answers
-
-
-def _apply_alone(session: Session, actor: User, op: Op) -> dict[str, Any]:
-    try:
-        return apply_op(session, actor, op)
-    except OperationalError:
-        raise  # the database is away: the whole request fails and the phone retries
-    except Exception:
-        # A bug must not block the phone's outbox behind this op, nor lose it: it is
-        # answered (not stored), kept on the phone to retry or discard.
-        session.rollback()
-        log.exception("sync op %s of type %s failed", op.id, op.type)
-        return _rejected(str(op.id), {"op": FieldError("server_error")})
-
-
-def _apply_together(
-    session: Session, actor: User, ops: Sequence[Op], received_at: datetime
-) -> dict[int, dict[str, Any]]:
-    """Apply `ops` in one transaction and commit: one ledger look-up, one insert of the
-    ledger rows, one reservation of change numbers per team (at the commit). Raises
-    IntegrityError or OperationalError with nothing kept."""
-    stored = {
-        row.id: row
-        for row in session.scalars(
-            select(SyncOperation)
-            .where(SyncOperation.id.in_({op.id for op in ops}))
-            .execution_options(populate_existing=True)
-        )
-    }
-    answers: dict[int, dict[str, Any]] = {}
-    ledger: list[SyncOperation] = []
-    session.info[_PREFETCHED] = {}
-    try:
-        _prefetch(session, actor, [op for op in ops if op.id not in stored])
-        for op in ops:
-            _answer_in_batch(session, actor, op, stored, answers, ledger, received_at)
-    finally:
-        session.info.pop(_PREFETCHED, None)
-    session.add_all(ledger)  # one multi-row insert, at the commit
-    session.commit()
-    return answers
-
-
-def _prefetch(session: Session, actor: User, ops: Sequence[Op]) -> None:
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for op in ops:
-        by_type.setdefault(op.type, []).append(op.data)
-    for name in sorted(by_type):  # always in the same order: fewer deadlocks
-        op_type = get_op_type(name)
-        if op_type and op_type.prefetch and can(actor.role, op_type.permission):
-            op_type.prefetch(session, by_type[name])
-
-
-def _answer_in_batch(
-    session: Session,
-    actor: User,
-    op: Op,
-    stored: dict[uuid.UUID, SyncOperation],
-    answers: dict[int, dict[str, Any]],
-    ledger: list[SyncOperation],
-    received_at: datetime,
-) -> None:
-    earlier = stored.get(op.id)
-    if earlier is not None:  # stored before, or earlier in this batch
-        answers[id(op)] = _duplicate(earlier, actor, op)
-        return
-    try:
-        answer, record_id = _answer(session, actor, op)
-    except (IntegrityError, OperationalError):
-        raise
-    except Exception:
-        # Its savepoint is rolled back; the others go on (see _apply_alone).
-        log.exception("sync op %s of type %s failed", op.id, op.type)
-        answers[id(op)] = _rejected(str(op.id), {"op": FieldError("server_error")})
-        return
-    row = _ledger_row(actor, op, record_id, answer, received_at)
-    stored[op.id] = row
-    ledger.append(row)
-    answers[id(op)] = answer
 
 
 def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[str, Any]:
@@ -551,47 +419,41 @@ def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
         answer = _duplicate(stored, actor, op)
         session.rollback()
         return answer
-    answer, record_id = _answer(session, actor, op)
-    session.add(_ledger_row(actor, op, record_id, answer, clock.now()))
-    session.commit()
-    return answer
-
-
-def _answer(session: Session, actor: User, op: Op) -> tuple[dict[str, Any], str | None]:
-    """Apply `op` in a savepoint (rolled back unless applied): its answer and record id."""
     op_type = get_op_type(op.type)
     assert op_type is not None  # parse_op checked it
+    received_at = clock.now()
+    record_id: str | None = None
     if not can(actor.role, op_type.permission):
-        return _rejected(str(op.id), {"type": FieldError("not_allowed")}), None
-    context = OpContext(session, actor, op.id, op.base_version, op.client_at)
-    try:
-        with session.begin_nested():
-            # Its rows are flushed when its savepoint is released, never in the next op's.
-            applied = op_type.apply(context, op.data)
-    except Invalid as invalid:
-        return _rejected(str(op.id), invalid.errors), None
-    except Conflict as conflict:
-        record_id = str(conflict.record.get("id")) if conflict.record else None
-        return {"id": str(op.id), "status": "conflict", "record": conflict.record}, record_id
-    answer = {"id": str(op.id), "status": "applied", "record": applied.record}
-    if applied.superseded:
-        answer["superseded"] = True
-    return answer, applied.record_id
-
-
-def _ledger_row(
-    actor: User, op: Op, record_id: str | None, answer: dict[str, Any], received_at: datetime
-) -> SyncOperation:
-    return SyncOperation(
-        id=op.id,
-        user_id=actor.id,
-        op_type=op.type,
-        record_id=record_id,
-        status=answer["status"],
-        answer=answer,
-        client_at=op.client_at,
-        received_at=received_at,
+        answer = _rejected(str(op.id), {"type": FieldError("not_allowed")})
+    else:
+        context = OpContext(session, actor, op.id, op.base_version, op.client_at)
+        try:
+            with session.begin_nested():
+                applied = op_type.apply(context, op.data)
+        except Invalid as invalid:
+            answer = _rejected(str(op.id), invalid.errors)
+        except Conflict as conflict:
+            answer = {"id": str(op.id), "status": "conflict", "record": conflict.record}
+            record_id = str(conflict.record.get("id")) if conflict.record else None
+        else:
+            record_id = applied.record_id
+            answer = {"id": str(op.id), "status": "applied", "record": applied.record}
+            if applied.superseded:
+                answer["superseded"] = True
+    session.add(
+        SyncOperation(
+            id=op.id,
+            user_id=actor.id,
+            op_type=op.type,
+            record_id=record_id,
+            status=answer["status"],
+            answer=answer,
+            client_at=op.client_at,
+            received_at=received_at,
+        )
     )
+    session.commit()
+    return answer
 
 
 def _duplicate(stored: SyncOperation, actor: User, op: Op) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
-from core.ids import parse_uuid
 from core.roles import Permission
 from outreach import demo, ethos, maraudes, services
 from outreach.models import (
@@ -119,13 +118,6 @@ def _apply(context: sync.OpContext, data: dict[str, Any], must_be_new: bool) -> 
     )
 
 
-def _prefetch_encounters(session: Session, batch: list[dict[str, Any]]) -> None:
-    """The encounters and people a batch's encounter ops name, read locked at once."""
-    sync.prefetch_locked(session, Encounter, [parse_uuid(data.get("id")) for data in batch])
-    people = [parse_uuid(data.get("person_id")) for data in batch]
-    sync.prefetch_locked(session, Person, people)
-
-
 # The examples of /api/openapi.json: constants naming the demo's fixed ids (outreach/demo.py)
 # with the versions those records have after seeding. The spec is public: nothing in it
 # is ever read from the database.
@@ -191,7 +183,6 @@ sync.register(
         data_schema=ENCOUNTER_SCHEMA,
         apply=lambda context, data: _apply(context, data, must_be_new=True),
         example=EXAMPLE_CREATE,
-        prefetch=_prefetch_encounters,
     )
 )
 sync.register(
@@ -206,7 +197,6 @@ sync.register(
         apply=lambda context, data: _apply(context, data, must_be_new=False),
         example=EXAMPLE_UPDATE,
         example_base_version=EXAMPLE_UPDATE_VERSION,
-        prefetch=_prefetch_encounters,
     )
 )
 
