@@ -36,13 +36,13 @@ from appointments.models import (
 )
 from core import clock
 from core.accounts import User, list_teams
-from core.roles import Permission, can
+from core.roles import Permission
 from core.sync import Invalid
 from web import db
+from web.common import Tab, national, visible_tabs
 from web.exports import csv_response, xlsx_response
 from web.permissions import requires
 from web.rendering import render
-from web.sms import Tab, national
 from web.validation import message as error_message
 
 bp = Blueprint("appointments_setup", __name__, url_prefix="/parametres/rendez-vous")
@@ -88,9 +88,7 @@ TABS = [
 
 
 def setup_tabs() -> list[Tab]:
-    if not current_user.is_authenticated:
-        return []
-    return [tab for tab in TABS if can(current_user.role, tab.permission)]
+    return visible_tabs(TABS)
 
 
 def weekday_names() -> dict[int, str]:

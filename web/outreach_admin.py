@@ -20,7 +20,8 @@ from core.sync import Invalid
 from outreach import access, minors, referrals, retention
 from outreach.models import ServicePartner
 from web import db
-from web.outreach_files import actor, field_errors, not_found, users_by_id
+from web.common import actor, field_errors, not_found
+from web.outreach_files import users_by_id
 from web.outreach_labels import CHOICES, LABELS
 from web.permissions import requires
 from web.rendering import render

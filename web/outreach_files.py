@@ -31,11 +31,10 @@ from core.sync import Invalid
 from outreach import access, identity, merging, minors, referrals, services
 from outreach.models import Encounter, Person, PersonConsent, PersonMerge, Referral
 from web import db
+from web.common import Tab, actor, field_errors, not_found, visible_tabs
 from web.outreach_labels import CHOICES, LABELS, label
 from web.permissions import requires
 from web.rendering import render
-from web.sms import Tab
-from web.validation import message
 
 bp = Blueprint("outreach_files", __name__, url_prefix="/outreach")
 
@@ -56,9 +55,7 @@ TABS = [
 
 
 def outreach_tabs() -> list[Tab]:
-    if not current_user.is_authenticated:
-        return []
-    return [tab for tab in TABS if can(current_user.role, tab.permission)]
+    return visible_tabs(TABS)
 
 
 @bp.app_context_processor
@@ -67,18 +64,6 @@ def _outreach_context() -> dict[str, Any]:
 
 
 # --- Helpers ---------------------------------------------------------------------------
-
-
-def actor() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def field_errors(invalid: Invalid) -> dict[str, str]:
-    return {name: message(error) for name, error in invalid.errors.items()}
-
-
-def not_found():
-    return render("errors/error.html", status=404, code=404)
 
 
 def users_by_id(session: Session, ids: list[int | None]) -> dict[int, User]:

@@ -6,10 +6,8 @@ The plain-language labels below are shared by every SMS page (inbox, broadcasts)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-import phonenumbers
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,6 +32,7 @@ from notifications.models import (
 )
 from notifications.sms import count_segments, spelling_suggestion
 from web import db
+from web.common import Tab, national, visible_tabs
 from web.i18n import local_datetime, local_time
 from web.permissions import requires
 from web.rendering import render
@@ -169,24 +168,6 @@ ENCODING_LABELS = {
 }
 
 
-def national(number: str | None) -> str:
-    """+32470123456 -> 0470 12 34 56 (Belgian numbers), +33 6 12 34 56 78 (others)."""
-    if not number:
-        return ""
-    try:
-        parsed = phonenumbers.parse(number)
-    except phonenumbers.NumberParseException:
-        return number
-    if not phonenumbers.is_valid_number(parsed):
-        return number
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if phonenumbers.region_code_for_number(parsed) == "BE"
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(parsed, style)
-
-
 bp.add_app_template_filter(national, "phone_national")
 
 # Contacts made by the system carry a fixed name, stored in English: shown translated.
@@ -216,13 +197,6 @@ def subject_label(subject: str | None) -> str:
 # --- The SMS section's tabs (shared: templates/sms/_tabs.html) ------------------------
 
 
-@dataclass(frozen=True)
-class Tab:
-    endpoint: str
-    label: object
-    permission: Permission
-
-
 TABS = [
     Tab("sms.outbox", _l("Sent SMS"), Permission.SMS_READ),
     Tab("sms_inbox.inbox", _l("Replies"), Permission.SMS_INBOX),
@@ -235,9 +209,7 @@ TABS = [
 
 
 def sms_tabs() -> list[Tab]:
-    if not current_user.is_authenticated:
-        return []
-    return [tab for tab in TABS if can(current_user.role, tab.permission)]
+    return visible_tabs(TABS)
 
 
 @bp.app_context_processor
