@@ -85,10 +85,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         i18n,
         main,
         offline,
-        outreach,
-        outreach_admin,
-        outreach_files,
-        outreach_reports,
         permissions,
         pwa,
         rendering,
@@ -103,6 +99,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.outreach import admin as outreach_admin
+    from web.outreach import encounters as outreach
+    from web.outreach import files as outreach_files
+    from web.outreach import reports as outreach_reports
 
     db.init_app(app)
     htmx.init_app(app)
