@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import User, users_by_id
-from outreach import maraudes, services
+from outreach import maraudes, minors, services
 from outreach.models import Encounter, Maraude, Place
 
 
@@ -73,3 +73,31 @@ def maraude_summary(
         summary=maraudes.summary(session, found),
         members=[users.get(member) for member in found.member_ids],
     )
+
+
+@dataclass
+class PhoneState:
+    """What every street page shows besides its own content: the user's maraude under way
+    (and its contacts so far), and the team's protective path for minors."""
+
+    running: Maraude | None
+    contacts: int
+    has_path: bool
+    told: list[tuple[User, bool]]  # the colleagues the path names; True: by SMS too
+    protective_contact: str  # the service the alert asks the team to contact
+
+
+def phone_state(session: Session, user: User, team_id: int) -> PhoneState:
+    running = maraudes.current(session, user)
+    contacts = maraudes.summary(session, running).contacts if running is not None else 0
+    settings = minors.team_settings(session, team_id)
+    has_path = minors.has_path(session, settings)
+    told = (
+        [
+            (person, minors.wants_sms(session, person.id))
+            for person in minors.protective_people(session, team_id)
+        ]
+        if has_path
+        else []
+    )
+    return PhoneState(running, contacts, has_path, told, settings.protective_contact)

@@ -229,22 +229,21 @@ def edit_encounter(encounter_id: str):
 # --- On the phone: the maraude banner, the maraude, the places (issue 8) ---------------
 
 
-def _minor_notice(session: Any, team_id: int) -> str:
+def _minor_notice(state: street.PhoneState) -> str:
     """What the form says when the person met is a minor: exactly who is told, and how."""
-    settings = minors.team_settings(session, team_id)
-    if not minors.has_path(session, settings):
+    if not state.has_path:
         return message(minors_refusal())
     parts = [_("A minor.")]
-    for user in minors.protective_people(session, team_id):
-        if minors.wants_sms(session, user.id):
+    for user, by_sms in state.told:
+        if by_sms:
             parts.append(_("%(name)s will be told in Terrain and by SMS.", name=user.display_name))
         else:
             parts.append(_("%(name)s will be told in Terrain.", name=user.display_name))
-    if settings.protective_contact:
+    if state.protective_contact:
         parts.append(
             _(
                 "The alert asks the team to contact %(contact)s.",
-                contact=settings.protective_contact,
+                contact=state.protective_contact,
             )
         )
     return " ".join(parts)
@@ -255,15 +254,14 @@ def minors_refusal() -> Any:
     return sync.FieldError("no_protective_path")
 
 
-def _banner(session: Any) -> dict[str, Any] | None:
+def _banner(state: street.PhoneState) -> dict[str, Any] | None:
     """The maraude under way for the current user, for the banner of the outreach pages."""
-    running = maraudes.current(session, current_user._get_current_object())
-    if running is None:
+    if state.running is None:
         return None
     return {
-        "id": str(running.id),
-        "started_at": running.started_at,
-        "contacts": maraudes.summary(session, running).contacts,
+        "id": str(state.running.id),
+        "started_at": state.running.started_at,
+        "contacts": state.contacts,
     }
 
 
@@ -287,13 +285,14 @@ def _phone_texts() -> dict[str, str]:
 
 
 def _phone_context(session: Any, team_id: int) -> dict[str, Any]:
+    state = street.phone_state(session, current_user._get_current_object(), team_id)
     return {
-        "maraude_banner": _banner(session),
+        "maraude_banner": _banner(state),
         "phone_data": {
             "texts": _phone_texts(),
-            "minor_notice": _minor_notice(session, team_id),
+            "minor_notice": _minor_notice(state),
             # Read offline too (the page is kept): the form refuses before queuing.
-            "minor_path": minors.has_path(session, minors.team_settings(session, team_id)),
+            "minor_path": state.has_path,
             "minor_refused": message(minors_refusal()),
         },
     }
