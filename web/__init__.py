@@ -73,11 +73,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
-        appointments_api,
-        appointments_booking,
-        appointments_desk,
-        appointments_public,
-        appointments_setup,
         auth,
         db,
         errors,
@@ -95,6 +90,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         sms_webhooks,
     )
     from web import sync as sync_views
+    from web.appointments import api as appointments_api
+    from web.appointments import booking as appointments_booking
+    from web.appointments import desk as appointments_desk
+    from web.appointments import public as appointments_public
+    from web.appointments import setup as appointments_setup
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
