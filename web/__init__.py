@@ -93,16 +93,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         pwa,
         rendering,
         request_limits,
-        sms,
-        sms_broadcasts,
-        sms_inbox,
-        sms_webhooks,
     )
     from web import sync as sync_views
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.notifications import broadcasts as sms_broadcasts
+    from web.notifications import inbox as sms_inbox
+    from web.notifications import outbox as sms
+    from web.notifications import webhooks as sms_webhooks
 
     db.init_app(app)
     htmx.init_app(app)
