@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from appointments import services as appointments
+from appointments.booking import LANGUAGES, NAME_MAX
 from appointments.models import Appointment
 from core import clock
 from core.accounts import User
@@ -121,7 +122,7 @@ BOOKING = Schema(
                 "type": "object",
                 "required": ["name"],
                 "properties": {
-                    "name": {"type": "string", "maxLength": 120},
+                    "name": {"type": "string", "maxLength": NAME_MAX},
                     "phone": {
                         "type": "string",
                         "example": "0470 12 34 56",
@@ -130,7 +131,7 @@ BOOKING = Schema(
                             "nothing is sent; print the slip at /accueil."
                         ),
                     },
-                    "language": {"enum": ["fr", "nl", "en", None]},
+                    "language": {"enum": [*LANGUAGES, None]},
                 },
             },
             "source": {"enum": list(STAFF_SOURCES), "default": "desk"},
