@@ -7,9 +7,11 @@ import pytest
 from flask import Flask, jsonify
 
 from core import sync
+from core.roles import ALL_ROLES, MATRIX
 from tests.web.test_api_spec import Spec
 from web import openapi
 from web.openapi import Answer, Body, Schema, api_operation
+from web.permissions import PUBLIC, decision
 
 
 @pytest.fixture()
@@ -37,6 +39,28 @@ def test_a_new_api_route_without_a_declaration_is_caught():
     with app.app_context():
         paths = openapi.document(app, {"title": "t", "version": "0"})["paths"]
     assert list(paths) == ["/api/declared"]
+
+
+def test_each_operation_lists_the_refusals_its_view_can_give(app, document):
+    """Login, role and CSRF refusals come from the permission decorators and the CSRF
+    check, not from the view: the declaration must not forget them."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        needed = decision(app, rule.endpoint)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = document["paths"][rule.rule][method.lower()]
+            where = (method, rule.rule)
+            if needed != PUBLIC:
+                assert "401" in operation["responses"], where
+                if MATRIX[needed] != ALL_ROLES:
+                    assert "403" in operation["responses"], where
+            if method != "GET":
+                assert "400" in operation["responses"], where
+                headers = [
+                    p["name"] for p in operation.get("parameters", []) if p["in"] == "header"
+                ]
+                assert "X-CSRFToken" in headers, where
 
 
 def test_every_registered_op_type_has_its_schema_and_example(document):
