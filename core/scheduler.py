@@ -43,7 +43,12 @@ from core.config import Settings
 log = logging.getLogger("terrain.scheduler")
 
 # The modules whose JOBS the scheduler runs (appointments, homecare, rounds add theirs).
-DOMAIN_JOB_MODULES: tuple[str, ...] = ("notifications.jobs", "appointments.jobs", "outreach.jobs")
+DOMAIN_JOB_MODULES: tuple[str, ...] = (
+    "notifications.jobs",
+    "appointments.jobs",
+    "outreach.jobs",
+    "homecare.jobs",
+)
 MISFIRE_GRACE_SECONDS = 10
 # How long a stopping scheduler waits for running jobs (they stop between batches).
 STOP_GRACE_SECONDS = 30.0
