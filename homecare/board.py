@@ -17,7 +17,7 @@ from core.accounts import User
 from core.roles import Role
 from core.routing import TRAVEL_MODES, Point, TravelMode, build_matrix
 from core.sync import Conflict, FieldError, Invalid
-from homecare import access, runs
+from homecare import access, generation, runs
 from homecare.calendar import monday_of, week_days
 from homecare.generation import stamp_visit
 from homecare.models import AideProfile, AideQualification, Beneficiary, CarePlan, Visit
@@ -426,3 +426,30 @@ def change_visit(
 
 def _iso(moment: datetime | None) -> str | None:
     return clock.as_utc(moment).isoformat() if moment is not None else None
+
+
+def preview_change(
+    session: Session,
+    user: User,
+    visit_id: uuid.UUID,
+    *,
+    aide_id: int | None,
+    start: datetime | None,
+) -> list[Warning]:
+    """The warnings of a change before it is saved (the form and the drag show them)."""
+    visit = access.visit_to_change(session, user, visit_id)
+    if aide_id is None or aide_id not in {a.id for a in _team_aides(session, visit.team_id)}:
+        raise Invalid({"aide_id": FieldError("unknown_user")})
+    if start is None:
+        raise Invalid({"start": FieldError("invalid_time")})
+    return check_change(session, visit, aide_id, start)
+
+
+def generate(session: Session, user: User, week: date) -> generation.Generated:
+    """Create or bring up to date the visits of the coordinator's week from the plans."""
+    return generation.generate_week(session, team_of(user), monday_of(week), actor=user)
+
+
+def team_aides(session: Session, user: User) -> list[tuple[int, str]]:
+    """The aides of the coordinator's team, for the absence form."""
+    return [(a.id, a.display_name) for a in _team_aides(session, team_of(user))]

@@ -105,6 +105,7 @@ class RunView:
     """A run as the board shows it."""
 
     id: int
+    week: date
     kind: str
     status: str
     progress: int  # percent, estimated from the time limit while running
@@ -121,6 +122,7 @@ def view(run: PlanningRun) -> RunView:
         progress = max(progress, min(95, 10 + int(85 * elapsed / budget)))
     return RunView(
         run.id,
+        run.week,
         run.kind,
         run.status,
         progress,

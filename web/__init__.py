@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.appointments import setup as appointments_setup
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
+    from web.homecare import board as homecare_board
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
     from web.notifications import broadcasts as sms_broadcasts
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         sms_broadcasts.bp,
         sms_inbox.bp,
         sms_webhooks.bp,
+        homecare_board.bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)

@@ -51,6 +51,13 @@ NAV: list[NavEntry] = [
         _l("Files of the people met in the street: encounters, referrals, consent."),
     ),
     NavEntry(
+        "homecare_board.index",
+        _l("Home care"),
+        "calendar",
+        Permission.HOMECARE_PLAN,
+        _l("The week of visits by aide: generate, optimise, change, re-plan an absence."),
+    ),
+    NavEntry(
         "sms.outbox",
         _l("SMS"),
         "sms",

@@ -207,6 +207,15 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
             ends=params.get("ends", ""),
         ),
         "preferred_and_refused": _("An aide cannot be both preferred and refused."),
+        # Home care: the planning board
+        "unknown_visit": _("This visit is not one of your team's."),
+        "unknown_run": _("This planning run is not one of your team's."),
+        "far_from_window": _("Choose a start on the visit's day (within two days of it)."),
+        "visit_not_planned": _("This visit is done or cancelled: it cannot be moved."),
+        "planning_under_way": _(
+            "A planning of this week is under way. Wait until it is done, then ask again."
+        ),
+        "already_accepted": _("This proposal was already accepted."),
         "server_error": _(
             "The server could not apply this change. Send it again later, or tell your "
             "manager if it persists."

@@ -1,0 +1,1 @@
+"""Home care pages: the coordinator's planning board (board.py)."""
