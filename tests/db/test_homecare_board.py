@@ -4,6 +4,7 @@ falling ill (re-plan proposal, acceptance, SMS keyed once)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -333,7 +334,7 @@ def test_an_ill_aide_s_visits_are_replanned_accepted_and_told_once(db, coord, se
     assert len(keys) == sent > 0
     for key in keys:
         visit_id, version = key.split(":")[2], key.split(":")[3]
-        assert int(version) == db.get(Visit, __import__("uuid").UUID(visit_id)).version
+        assert int(version) == db.get(Visit, uuid.UUID(visit_id)).version
     # Accepting again changes nothing and sends nothing.
     with pytest.raises(Invalid):
         runs.accept_proposal(db, coord, replan.id)
@@ -365,7 +366,7 @@ def test_a_proposal_is_refused_when_a_visit_changed_meanwhile(db, coord, session
     _run_job(sessions)
     db.expire_all()
     _, lines = runs.proposal(db, coord, replan.id)
-    visit = db.get(Visit, __import__("uuid").UUID(lines[0].visit_id))
+    visit = db.get(Visit, uuid.UUID(lines[0].visit_id))
     board.change_visit(
         db,
         coord,
