@@ -99,10 +99,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
-    from web.notifications import broadcasts as sms_broadcasts
-    from web.notifications import inbox as sms_inbox
-    from web.notifications import outbox as sms
-    from web.notifications import webhooks as sms_webhooks
+    from web.notifications import broadcasts as notifications_broadcasts
+    from web.notifications import inbox as notifications_inbox
+    from web.notifications import outbox as notifications
+    from web.notifications import webhooks as notifications_webhooks
 
     db.init_app(app)
     htmx.init_app(app)
@@ -130,14 +130,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         outreach_files.bp,
         outreach_admin.bp,
         outreach_reports.bp,
-        sms.bp,
-        sms_broadcasts.bp,
-        sms_inbox.bp,
-        sms_webhooks.bp,
+        notifications.bp,
+        notifications_broadcasts.bp,
+        notifications_inbox.bp,
+        notifications_webhooks.bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
-    csrf.exempt(sms_webhooks.bp)  # Twilio signs its requests instead
+    csrf.exempt(notifications_webhooks.bp)  # Twilio signs its requests instead
 
     app.jinja_env.add_extension("jinja2.ext.do")
 

@@ -51,7 +51,7 @@ NAV: list[NavEntry] = [
         _l("Files of the people met in the street: encounters, referrals, consent."),
     ),
     NavEntry(
-        "sms.outbox",
+        "notifications.outbox",
         _l("SMS"),
         "sms",
         Permission.SMS_READ,

@@ -35,7 +35,7 @@ from web.permissions import requires
 from web.rendering import render
 from web.validation import message as error_message
 
-bp = Blueprint("sms_broadcasts", __name__, url_prefix="/sms")
+bp = Blueprint("notifications_broadcasts", __name__, url_prefix="/sms")
 
 PER_PAGE = 50
 
@@ -252,7 +252,7 @@ def new_broadcast():
             )
         else:
             flash(_("The broadcast is saved. The messages are being prepared and sent."), "success")
-        return redirect(url_for("sms_broadcasts.broadcast", broadcast_id=broadcast.id))
+        return redirect(url_for("notifications_broadcasts.broadcast", broadcast_id=broadcast.id))
     checked = broadcasts.preview(
         session,
         audience=values["audience"],
@@ -374,7 +374,7 @@ def cancel(broadcast_id: int):
             ),
             "success",
         )
-    return redirect(url_for("sms_broadcasts.broadcast", broadcast_id=broadcast_id))
+    return redirect(url_for("notifications_broadcasts.broadcast", broadcast_id=broadcast_id))
 
 
 # --- Monthly report ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from web import db
 from web.permissions import requires
 from web.rendering import render
 
-bp = Blueprint("sms_inbox", __name__, url_prefix="/sms")
+bp = Blueprint("notifications_inbox", __name__, url_prefix="/sms")
 
 PAGE_SIZE = 50
 
@@ -96,5 +96,7 @@ def mark_handled(inbound_id: int):
         flash(_("This message was already handled."), "success")
     target = request.form.get("next", "")
     if target != "detail":
-        return redirect(url_for("sms_inbox.inbox", **({"all": "1"} if target == "all" else {})))
-    return redirect(url_for("sms_inbox.inbound", inbound_id=inbound_id))
+        return redirect(
+            url_for("notifications_inbox.inbox", **({"all": "1"} if target == "all" else {}))
+        )
+    return redirect(url_for("notifications_inbox.inbound", inbound_id=inbound_id))

@@ -38,7 +38,7 @@ from web.permissions import requires
 from web.rendering import render
 from web.validation import message as error_message
 
-bp = Blueprint("sms", __name__, url_prefix="/sms")
+bp = Blueprint("notifications", __name__, url_prefix="/sms")
 
 # --- Labels (shared with web/notifications/inbox.py and broadcasts.py) -----------------
 
@@ -198,24 +198,24 @@ def subject_label(subject: str | None) -> str:
 
 
 TABS = [
-    Tab("sms.outbox", _l("Sent SMS"), Permission.SMS_READ),
-    Tab("sms_inbox.inbox", _l("Replies"), Permission.SMS_INBOX),
-    Tab("sms.contacts", _l("Contacts"), Permission.SMS_CONTACTS),
-    Tab("sms_broadcasts.broadcasts", _l("Broadcasts"), Permission.SMS_BROADCAST),
-    Tab("sms_broadcasts.report", _l("Report"), Permission.SMS_REPORTS),
-    Tab("sms.templates", _l("Texts"), Permission.SMS_SETTINGS),
-    Tab("sms.settings", _l("Quiet hours"), Permission.SMS_SETTINGS),
+    Tab("notifications.outbox", _l("Sent SMS"), Permission.SMS_READ),
+    Tab("notifications_inbox.inbox", _l("Replies"), Permission.SMS_INBOX),
+    Tab("notifications.contacts", _l("Contacts"), Permission.SMS_CONTACTS),
+    Tab("notifications_broadcasts.broadcasts", _l("Broadcasts"), Permission.SMS_BROADCAST),
+    Tab("notifications_broadcasts.report", _l("Report"), Permission.SMS_REPORTS),
+    Tab("notifications.templates", _l("Texts"), Permission.SMS_SETTINGS),
+    Tab("notifications.settings", _l("Quiet hours"), Permission.SMS_SETTINGS),
 ]
 
 
-def sms_tabs() -> list[Tab]:
+def notifications_tabs() -> list[Tab]:
     return visible_tabs(TABS)
 
 
 @bp.app_context_processor
-def _sms_context() -> dict[str, Any]:
+def _notifications_context() -> dict[str, Any]:
     return {
-        "sms_tabs": sms_tabs,
+        "notifications_tabs": notifications_tabs,
         "reason_label": reason_label,
         "STATUS_LABELS": STATUS_LABELS,
         "CATEGORY_LABELS": CATEGORY_LABELS,
@@ -353,7 +353,7 @@ def cancel_message(message_id: int):
     else:
         session.rollback()
         flash(_("This message no longer waits: it could not be cancelled."), "error")
-    return redirect(url_for("sms.message", message_id=message_id))
+    return redirect(url_for("notifications.message", message_id=message_id))
 
 
 def _users(session, ids) -> dict[int, User]:
@@ -435,7 +435,7 @@ def _save_contact(existing=None):
         flash(_("Only a landline: this person will get no SMS. Add a mobile number."), "warning")
     elif any(not phone.is_mobile for phone in saved.phones):
         flash(_("A landline is kept for the file, but SMS only go to mobile numbers."), "warning")
-    return redirect(url_for("sms.contact", contact_id=saved.id))
+    return redirect(url_for("notifications.contact", contact_id=saved.id))
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
@@ -567,7 +567,7 @@ def consent(contact_id: int):
             ),
             "success",
         )
-    return redirect(url_for("sms.contact", contact_id=contact_id) + "#consents")
+    return redirect(url_for("notifications.contact", contact_id=contact_id) + "#consents")
 
 
 # --- Templates -------------------------------------------------------------------------
@@ -669,7 +669,7 @@ def edit_template(code: str, language: str):
         return _template_form(kind, language, body, errors=_errors(invalid), status=422)
     session.commit()
     flash(_("Text saved."), "success")
-    return redirect(url_for("sms.templates") + f"#t-{code}-{language}")
+    return redirect(url_for("notifications.templates") + f"#t-{code}-{language}")
 
 
 @bp.post("/templates/<code>/<language>/reset")
@@ -680,7 +680,7 @@ def reset_template(code: str, language: str):
     texts.reset_template(session, code=code, language=language)
     session.commit()
     flash(_("The text is back to the default wording."), "success")
-    return redirect(url_for("sms.edit_template", code=code, language=language))
+    return redirect(url_for("notifications.edit_template", code=code, language=language))
 
 
 @bp.post("/templates/count", endpoint="count_segments")
@@ -757,7 +757,7 @@ def settings():
         if not errors:
             session.commit()
             flash(_("Quiet hours saved."), "success")
-            return redirect(url_for("sms.settings"))
+            return redirect(url_for("notifications.settings"))
         session.rollback()
     else:
         values = {}
