@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from appointments import booking
 from appointments.models import Appointment, BookingPerson, Location
 from core import clock
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from notifications import services as notify
 
@@ -68,7 +69,14 @@ def on_reply(session: Session, record_id: str, answer: str) -> notify.ReplyOutco
     return notify.ReplyOutcome(True, "reply_cancelled", values)
 
 
-notify.register_subject_kind(notify.SubjectKind("appointment", is_current, on_reply))
+def start_of(session: Session, record_id: str) -> datetime | None:
+    """When the appointment starts (what staff read an SMS is about); None when gone."""
+    appointment_id = parse_id(record_id)
+    appointment = session.get(Appointment, appointment_id) if appointment_id else None
+    return appointment.start_at if appointment is not None else None
+
+
+notify.register_subject_kind(notify.SubjectKind("appointment", is_current, on_reply, start_of))
 
 
 def attendance(
