@@ -3,7 +3,8 @@
 - The SMS subject kind "appointment" (`appointment:<id>`): a message about an
   appointment is still worth sending while it is booked or checked in and has not
   started; OUI confirms it (`confirmed_at`), NON cancels it (`cancelled_by = "sms"`,
-  which offers the freed start to the waiting list).
+  which offers the freed start to the waiting list); staff read a message's subject
+  as the appointment's start (`start_of`).
 - The attendance source of the monthly SMS report: every appointment held in the
   month (cancelled ones were not held), attended when checked in or done, not
   attended when marked no-show, unknown otherwise.

@@ -6,7 +6,8 @@ appointments booked for outreach referrals), slot search (`free_slots`,
 `next_free_slots`, from `appointments.slots`) and booking (`book`, `cancel`,
 `reschedule`, `find_by_token`, `check_in`, `mark_no_show`, `mark_done`, from
 `appointments.booking`). Importing it registers the SMS subject kind, the attendance
-source and the audience (`appointments.notifications`).
+source and the audience (`appointments.notifications`). `CODE_CONTACT_NAME`: the name
+of the contact an SMS code goes to (the SMS pages show it translated).
 """
 
 from __future__ import annotations

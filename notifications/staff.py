@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from core import accounts
+from core import accounts, clock
 from core.accounts import Team, User
 from core.ids import parse_id
 from core.sync import FieldError, Invalid
@@ -62,6 +62,28 @@ def outbox_page(session: Session, filters: queries.OutboxFilter, *, page: int) -
         counts = dict.fromkeys(MESSAGE_STATES, 0)
     rules = {category: outbox.category_rules(session, category) for category in CATEGORIES}
     return Outbox(found, counts, rules, errors)
+
+
+WaitReason = Literal["busy", "quiet_hours", "reminder", "planned"]
+
+
+def why_waiting(message: Message, rules: outbox.CategoryRules | None) -> WaitReason | None:
+    """Why a waiting message has not left yet (`rules`: its kind's); None when it leaves
+    now or does not wait."""
+    if message.status != "pending" or message.not_before <= clock.now():
+        return None
+    if message.error_code:
+        return "busy"  # the operator was busy: tried again later
+    # Quiet hours only when they moved it: made in them and held until their end (a
+    # reminder made at night for the next afternoon is planned, not held back).
+    if (
+        rules is not None
+        and outbox.in_quiet_hours(rules, message.created_at)
+        and clock.as_utc(message.not_before)
+        == outbox.next_allowed_time(rules, clock.as_utc(message.created_at))
+    ):
+        return "quiet_hours"
+    return "reminder" if message.category == "reminder" else "planned"
 
 
 @dataclass(frozen=True)

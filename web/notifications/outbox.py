@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core import clock
 from core.roles import Permission, can
 from core.sync import FieldError, Invalid
 from notifications import contacts, outbox, queries, staff, texts
@@ -97,22 +96,15 @@ def _errors(errors: dict[str, FieldError]) -> dict[str, str]:
 
 def waiting_note(message: Message, rules: dict[str, outbox.CategoryRules]) -> str:
     """Why a waiting message has not left yet, in words ("" when it leaves now)."""
-    if message.status != "pending" or message.not_before <= clock.now():
+    reason = staff.why_waiting(message, rules.get(message.category))
+    if reason is None:
         return ""
     at = local_time(message.not_before)
-    if message.error_code:
+    if reason == "busy":
         return _("The operator was busy: tried again at %(time)s.", time=at)
-    rule = rules.get(message.category)
-    # Quiet hours only when they moved it: made in them and held until their end (a
-    # reminder made at night for the next afternoon is planned, not held back).
-    if (
-        rule is not None
-        and outbox.in_quiet_hours(rule, message.created_at)
-        and clock.as_utc(message.not_before)
-        == outbox.next_allowed_time(rule, clock.as_utc(message.created_at))
-    ):
+    if reason == "quiet_hours":
         return _("Quiet hours: waits until %(time)s.", time=at)
-    if message.category == "reminder":
+    if reason == "reminder":
         return _(
             "A reminder planned ahead: it leaves on %(when)s.",
             when=local_datetime(message.not_before, "short"),
