@@ -73,11 +73,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
-        appointments_api,
-        appointments_booking,
-        appointments_desk,
-        appointments_public,
-        appointments_setup,
         auth,
         db,
         errors,
@@ -85,16 +80,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         i18n,
         main,
         offline,
-        outreach,
-        outreach_admin,
-        outreach_files,
-        outreach_reports,
         permissions,
         pwa,
         rendering,
         request_limits,
     )
     from web import sync as sync_views
+    from web.appointments import api as appointments_api
+    from web.appointments import booking as appointments_booking
+    from web.appointments import desk as appointments_desk
+    from web.appointments import public as appointments_public
+    from web.appointments import setup as appointments_setup
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
@@ -103,6 +99,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.notifications import inbox as notifications_inbox
     from web.notifications import outbox as notifications
     from web.notifications import webhooks as notifications_webhooks
+    from web.outreach import admin as outreach_admin
+    from web.outreach import encounters as outreach
+    from web.outreach import files as outreach_files
+    from web.outreach import reports as outreach_reports
 
     db.init_app(app)
     htmx.init_app(app)
