@@ -44,7 +44,7 @@ from notifications.outbox import (
     schedule_reminders,
 )
 from notifications.reports import register_attendance_source
-from notifications.texts import TemplateKind, moment_values, register_kind, render
+from notifications.texts import TemplateKind, moment_values, render
 
 __all__ = [
     "BLOCK_REASONS",
@@ -79,7 +79,6 @@ __all__ = [
     "read_phones",
     "register_attendance_source",
     "register_audience",
-    "register_kind",
     "register_subject_kind",
     "render",
     "save_category_rules",

@@ -42,24 +42,6 @@ from outreach.models import (
     Place,
 )
 
-audit.ENTITY_TYPES.extend(
-    [
-        "outreach_team",
-        "outreach_person",
-        "outreach_place",
-        "outreach_encounter",
-        "outreach_maraude",
-        "outreach_minor_alert",
-        "outreach_partner",
-        "outreach_referral",
-        "outreach_consent",
-        "outreach_identity",
-        "outreach_merge",
-        "outreach_purge",
-        "outreach_settings",
-    ]
-)
-
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST_ENCOUNTER = timedelta(days=366)
 # What a street educator's phone keeps for offline use.

@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import clock
 from core.config import PROJECT_ROOT, Settings
-from core.db import import_all_models, make_engine, make_session_factory
+from core.db import make_engine, make_session_factory
 
 
 class BoundedInt(IntegerConverter):
@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # in an address is a 404, not a database overflow.
     app.url_map.converters["int"] = BoundedInt
 
-    import_all_models()
+    from web.domains import install
+
+    install()
     if "terrain_session_factory" not in app.extensions:
         engine = app.config.get("TERRAIN_ENGINE") or make_engine(settings.database_url)
         app.extensions["terrain_engine"] = engine
