@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from core import clock, text
+from core import audit, clock, text
 from core.db import Base
 from core.roles import Permission, can
 
@@ -551,6 +551,26 @@ def read_changes(
     return FeedPage(
         token=make_token(user.team_id, today, upto), changes=page, reset=reset, more=more
     )
+
+
+def pull(session: Session, user: User, token: str | None) -> FeedPage:
+    """`read_changes()` for a phone's download: records handed to a phone are reads of
+    personal files, so a page with changes is logged (one entry per pull) and committed."""
+    page = read_changes(session, user, token)
+    if page.changes:
+        counts: dict[str, int] = {}
+        for change in page.changes:
+            counts[change.type] = counts.get(change.type, 0) + 1
+        audit.record(
+            session,
+            actor=user,
+            action="read",
+            entity_type="sync_feed",
+            entity_id=user.team_id,
+            details={"counts": counts, "reset": page.reset},
+        )
+        session.commit()
+    return page
 
 
 def current_seq(session: Session, scope: str) -> int:

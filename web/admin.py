@@ -14,7 +14,7 @@ from core import accounts, audit, clock
 from core.ids import parse_id
 from core.roles import Permission
 from web import db
-from web.auth import account_error_message
+from web.common import account_error_message
 from web.forms import UserForm
 from web.permissions import requires
 from web.rendering import render
