@@ -25,6 +25,7 @@ from notifications.contacts import (
     update_contact,
 )
 from notifications.masking import Secret, new_secret
+from notifications.models import CONSENT_CATEGORIES
 from notifications.outbox import (
     DEFAULT_REMINDERS,
     DEFAULT_RULES,
@@ -48,6 +49,7 @@ from notifications.texts import TemplateKind, moment_values, render
 
 __all__ = [
     "BLOCK_REASONS",
+    "CONSENT_CATEGORIES",
     "DEFAULT_REMINDERS",
     "DEFAULT_RULES",
     "Audience",
