@@ -35,6 +35,7 @@ from homecare import access, planning
 from homecare.calendar import local_moment, monday_of
 from homecare.generation import lock_team, record_week, stamp_visit
 from homecare.models import Beneficiary, PlanningRun, Visit
+from homecare.notices import AIDE_VISIT, SUBJECT, VISIT_CHANGED
 from homecare.services import record_absence
 from notifications import services as notify
 
@@ -45,57 +46,6 @@ STALE_AFTER = timedelta(minutes=5)  # a running run not done by then was killed
 MAX_ATTEMPTS = 2
 MAX_ABSENCE_DAYS = 14
 URGENT_WITHIN = timedelta(hours=14)  # a change that close may not wait for 08:00
-SUBJECT = "homecare_visit"
-
-notify.register_kind(
-    notify.TemplateKind(
-        code="homecare_visit_changed",
-        category="service_change",
-        placeholders=("date", "time", "aide"),
-        defaults={
-            "fr": "CPAS aide à domicile: votre visite du {date} sera faite par {aide} à {time}.",
-            "nl": "OCMW thuishulp: uw bezoek van {date} wordt gedaan door {aide} om {time}.",
-            "en": "CPAS home care: your visit on {date} will be made by {aide} at {time}.",
-        },
-        example={"date": "mardi 8/12", "time": "09h30", "aide": "Sofie"},
-    )
-)
-notify.register_kind(
-    notify.TemplateKind(
-        code="homecare_aide_visit",
-        category="service_change",
-        placeholders=("date", "time", "household", "address"),
-        defaults={
-            "fr": "CPAS planning: visite ajoutée le {date} à {time}, {household}, {address}.",
-            "nl": "OCMW planning: bezoek toegevoegd op {date} om {time}, {household}, {address}.",
-            "en": "CPAS planning: visit added on {date} at {time}, {household}, {address}.",
-        },
-        example={
-            "date": "mardi 8/12",
-            "time": "09h30",
-            "household": "Jeanne Peeters",
-            "address": "Rue Gallait 12",
-        },
-    )
-)
-
-
-def _visit_is_current(session: Session, visit_id: str) -> bool:
-    """Still worth an SMS: planned and not yet past."""
-    try:
-        visit = session.get(Visit, uuid.UUID(visit_id))
-    except ValueError:
-        return False
-    return (
-        visit is not None
-        and visit.status == "planned"
-        and visit.planned_start is not None
-        and clock.as_utc(visit.planned_start) > clock.now()
-    )
-
-
-notify.register_subject_kind(notify.SubjectKind(SUBJECT, _visit_is_current))
-
 
 # --- Asking ----------------------------------------------------------------------------
 
@@ -518,7 +468,7 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
                 key=key,
                 contact=contact,
                 category="service_change",
-                template="homecare_visit_changed",
+                template=VISIT_CHANGED.code,
                 values={
                     **notify.moment_values(start, contact.language),
                     # First name only: an SMS may be read by someone else at home.
@@ -537,7 +487,7 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
             key=f"{key}:aide",
             contact=contact,
             category="service_change",
-            template="homecare_aide_visit",
+            template=AIDE_VISIT.code,
             values={
                 **notify.moment_values(start, contact.language),
                 "household": household.name,

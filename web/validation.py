@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
 
 from core.sync import FieldError
+
+# Each domain's sentences for its own codes (WebDomain.messages, put here by install()).
+_DOMAIN_MESSAGES: list[Callable[[str, Mapping[str, Any]], str | None]] = []
+
+
+def install(lookups: Sequence[Callable[[str, Mapping[str, Any]], str | None]]) -> None:
+    for lookup in lookups:
+        if lookup not in _DOMAIN_MESSAGES:
+            _DOMAIN_MESSAGES.append(lookup)
 
 
 def message(error: FieldError | Mapping[str, Any]) -> str:
@@ -207,21 +216,18 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
             ends=params.get("ends", ""),
         ),
         "preferred_and_refused": _("An aide cannot be both preferred and refused."),
-        # Home care: the planning board
-        "unknown_visit": _("This visit is not one of your team's."),
-        "unknown_run": _("This planning run is not one of your team's."),
-        "far_from_window": _("Choose a start on the visit's day (within two days of it)."),
-        "visit_not_planned": _("This visit is done or cancelled: it cannot be moved."),
-        "planning_under_way": _(
-            "A planning of this week is under way. Wait until it is done, then ask again."
-        ),
-        "already_accepted": _("This proposal was already accepted."),
         "server_error": _(
             "The server could not apply this change. Send it again later, or tell your "
             "manager if it persists."
         ),
     }
-    return messages.get(code, _("This value is not valid."))
+    if code in messages:
+        return messages[code]
+    for lookup in _DOMAIN_MESSAGES:
+        found = lookup(code, params)
+        if found is not None:
+            return found
+    return _("This value is not valid.")
 
 
 def errors_json(errors: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
