@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.roles import Role
 from core.routing import Job, Window, check, solve
 from core.sync import Conflict, FieldError, Invalid
 from homecare import access, planning
@@ -164,7 +165,8 @@ def request_replan(
         errors["first_day"] = FieldError("required")
     if days is None or not 1 <= days <= MAX_ABSENCE_DAYS:
         errors["days"] = FieldError("out_of_range", {"min": 1, "max": MAX_ABSENCE_DAYS})
-    if aide_id is None:
+    aide = session.get(User, aide_id) if aide_id is not None else None
+    if aide is None or aide.team_id != team_id or aide.role != Role.AIDE:
         errors["aide_id"] = FieldError("unknown_user")
     if errors:
         raise Invalid(errors)

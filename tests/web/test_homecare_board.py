@@ -161,6 +161,14 @@ def test_bad_input_is_refused_with_a_sentence(db, coord, sessions):
     response = coord.post("/aide-a-domicile/planning/absence", {"aide_id": "", "days": "40"})
     assert response.status_code == 422
     assert "Must be between 1 and 14." in response.get_data(as_text=True)
+    stranger = accounts.find_user(db, "rue1").id  # not an aide of the team
+    response = coord.post(
+        "/aide-a-domicile/planning/absence",
+        {"aide_id": str(stranger), "first_day": WEEK.isoformat(), "days": "3"},
+    )
+    assert response.status_code == 422
+    assert "Choose people of your team from the list." in response.get_data(as_text=True)
+    assert db.scalar(select(PlanningRun).where(PlanningRun.kind == "replan")) is None
 
 
 def test_an_aide_falls_ill_the_proposal_is_accepted(db, coord, sessions):
