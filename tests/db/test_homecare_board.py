@@ -322,8 +322,6 @@ def test_an_ill_aide_s_visits_are_replanned_accepted_and_told_once(db, coord, se
     for line in lines:
         assert (line.new_aide is not None and line.new_start is not None) or line.reason
         assert line.new_aide != ill.display_name
-    kept_same_time = [line for line in lines if line.new_start == line.old_start]
-    assert kept_same_time  # least disruption: the same time first
     sent = runs.accept_proposal(db, coord, replan.id)
     db.commit()
     for visit_id in mine:
@@ -393,3 +391,92 @@ def test_the_board_shows_rows_by_aide_and_unassigned_with_reasons(db, coord, ses
     assert sum(len(items) for row in week.rows for items in row.days.values()) > 0
     assert all(item.reason for item in week.unassigned)
     assert week.run is not None and week.run.status == "done"
+
+
+def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
+    """A small team: the ill aide's visit goes to the aide the household knows, at the
+    same minute, though a stranger nearer is free too; the other visits do not move."""
+    team = Team(code="hc-replan", name="SAF re-plan", kind="home_care", city="Bruxelles")
+    db.add(team)
+    db.flush()
+
+    def user(name: str, role: Role) -> accounts.User:
+        return accounts.create_user(
+            db,
+            username=name,
+            display_name=name,
+            password="demo-password-1234",
+            role=role,
+            team=team,
+            check_password=False,
+        )
+
+    coordinator = user("hc-r-coord", Role.COORDINATOR)
+    aides = {}
+    for name, lat in (("hc-r-ill", 50.868), ("hc-r-known", 50.8705), ("hc-r-near", 50.8681)):
+        aides[name] = user(name, Role.AIDE)
+        services.set_aide_profile(
+            db,
+            coordinator,
+            aides[name].id,
+            services.AideFields(
+                contract_minutes=38 * 60,
+                working_hours=[(day, "08:00", "17:00") for day in range(5)],
+                home_latitude=lat,
+                home_longitude=4.37,
+                transport_mode="bike",
+            ),
+        )
+        services.set_qualification(db, coordinator, aides[name].id, "personal_care", None)
+    household = services.create_beneficiary(
+        db,
+        coordinator,
+        team.id,
+        BeneficiaryFields(
+            name="Madame Connue",
+            address="Rue Gallait 10",
+            postcode="1030",
+            city="Schaerbeek",
+            latitude=50.868,
+            longitude=4.376,
+        ),
+    )
+    plan = services.create_care_plan(
+        db,
+        coordinator,
+        household.id,
+        PlanFields(
+            service="family_aide",
+            weekdays=[1, 3],
+            window_start=time(9),
+            window_end=time(12),
+            tolerance_minutes=0,
+            duration_minutes=60,
+            starts_on=date(2026, 12, 1),
+            skills=["personal_care"],
+            preferred_aide_ids=[aides["hc-r-known"].id],
+        ),
+    )
+    generation.generate_week(db, team.id, WEEK)
+    visits = {v.day: v for v in db.scalars(select(Visit).where(Visit.plan_id == plan.id))}
+    tuesday, thursday = visits[WEEK + timedelta(days=1)], visits[WEEK + timedelta(days=3)]
+    tuesday.aide_id = aides["hc-r-ill"].id
+    tuesday.planned_start = clock.as_utc(tuesday.earliest_start) + timedelta(minutes=60)
+    thursday.aide_id = aides["hc-r-known"].id
+    thursday.planned_start = clock.as_utc(thursday.earliest_start)
+    db.flush()
+    run = runs.request_replan(db, coordinator, aides["hc-r-ill"].id, WEEK + timedelta(days=1), 1)
+    runs.claim(db)
+    run.seconds = 2
+    runs.execute(db, run)
+    assert run.status == "done"
+    (change,) = run.result["changes"]
+    assert change["new_aide"] == aides["hc-r-known"].id
+    assert change["new_start"] == change["old_start"]
+    runs.accept_proposal(db, coordinator, run.id)
+    assert tuesday.aide_id == aides["hc-r-known"].id
+    assert clock.as_utc(tuesday.planned_start) == clock.as_utc(tuesday.earliest_start) + timedelta(
+        minutes=60
+    )
+    assert thursday.aide_id == aides["hc-r-known"].id  # untouched
+    assert clock.as_utc(thursday.planned_start) == clock.as_utc(thursday.earliest_start)
