@@ -1,8 +1,8 @@
 /* Terrain offline engine: the phone's outbox of changes (IndexedDB), sending it through
    POST /api/sync, downloading the user's offline data through GET /api/sync, the
    "to send" indicator and page, the forms that work offline, the logout guard and the
-   wipe. Plain JS, no build step. It knows no domain: each domain's module (e.g.
-   static/js/outreach/offline.js, loaded after it) declares its op types and screens
+   wipe. Plain JS, no build step. It knows no domain: each domain's module
+   (static/js/<domain>/offline.js, loaded after it) declares its op types and screens
    through window.TerrainOffline.register(); see "Domain modules" below.
 
    Rules it keeps:
