@@ -189,7 +189,7 @@ def _outreach_pages() -> list[str]:
 
 def _outreach_labels() -> dict[str, dict[str, Any]]:
     """Field names and choice labels of the outreach ops."""
-    from web.outreach import LABELS
+    from web.outreach.labels import LABELS
 
     return {
         "fields": {

@@ -26,8 +26,8 @@ SHELL_STATIC = (
     "css/terrain.css",
     "js/app.js",
     "js/offline/engine.js",  # the offline page counts the outbox with it
-    "js/desk.js",
-    "js/booking.js",
+    "js/appointments/desk.js",
+    "js/appointments/booking.js",
     "vendor/htmx-2.0.11.min.js",
     "icons/sprite.svg",
     "icons/icon-192.png",
