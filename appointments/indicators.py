@@ -31,17 +31,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from appointments.models import Appointment, Location, Service
 from core import clock
+from notifications import services as notify
 
-# The outbox's table, read for "was a reminder delivered" in the same query (a join on
-# the subject): the one place this package reads it, besides the audience's contacts.
-from notifications.models import Message
-from notifications.reports import month_bounds  # one definition of a Brussels month
-
-__all__ = ["Figures", "MonthIndicators", "Row", "month_bounds", "monthly_indicators"]
+__all__ = ["Figures", "MonthIndicators", "Row", "monthly_indicators"]
 
 SUBJECT_PREFIX = "appointment:"  # as appointments.booking names the reminders' subject
 ATTENDED = ("checked_in", "done")
-DELIVERED, LEFT, NONE = 2, 1, 0  # a subject's best reminder state
+DELIVERED, NONE = notify.REMINDER_DELIVERED, notify.REMINDER_NONE  # a subject's best reminder
 
 
 @dataclass
@@ -133,28 +129,9 @@ def monthly_indicators(
     """The figures of the Brussels month holding `month`, per service and location that
     had at least one appointment, and their total; optionally for one location and/or
     one service."""
-    start, end = month_bounds(month.year, month.month)
-    reminders = (
-        select(
-            Message.subject.label("subject"),
-            func.max(
-                case(
-                    (Message.status == "delivered", DELIVERED),
-                    (
-                        and_(
-                            Message.provider_id.is_not(None),
-                            Message.status.in_(("queued", "sent")),
-                        ),
-                        LEFT,
-                    ),
-                    else_=NONE,
-                )
-            ).label("state"),
-        )
-        .where(Message.category == "reminder", Message.subject.like(f"{SUBJECT_PREFIX}%"))
-        .group_by(Message.subject)
-        .subquery()
-    )
+    start, end = clock.month_bounds(month.year, month.month)
+    # "Was a reminder delivered", joined on the subject in the same query.
+    reminders = notify.reminder_states(SUBJECT_PREFIX)
     state = func.coalesce(reminders.c.state, NONE)
     status, source = Appointment.status, Appointment.source
     booked_ahead = source != "walk_in"
