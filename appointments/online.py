@@ -7,16 +7,20 @@
 - `week_of_slots()`: the free starts of one week, grouped by Brussels day;
 - `book_verified()`: book with a number proved by an SMS code (`verification`), once
   per check: a second submit returns the first booking;
-- `join_waiting_list()`: the same, for the waiting list of a service.
+- `join_waiting_list()`: the same, for the waiting list of a service;
+- what the public pages show of a place (`place_lines`, `opening_lines`, `call_box`)
+  and how a chosen time travels in a form (`start_value`, `parse_start`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from babel.dates import get_day_names
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +29,7 @@ from appointments import booking, slots, verification
 from appointments.models import (
     Appointment,
     Location,
+    OpeningHours,
     Service,
     ServiceLocation,
     WaitingEntry,
@@ -38,6 +43,11 @@ audit.ENTITY_TYPES.append("appointment_waiting_entry")
 EARTH_RADIUS_KM = 6371.0
 POSTCODE = re.compile(r"^[1-9]\d{3}$")  # Belgian postcodes: 1000 … 9999
 WEEK_DAYS = 7
+# Slot searches per client address and minute, the API's and the booking pages' alike:
+# a person browsing makes a few dozen.
+SEARCHES_PER_MINUTE = 300
+# The calendar file's name, per language.
+ICS_FILENAMES = {"fr": "rendez-vous.ics", "nl": "afspraak.ics", "en": "appointment.ics"}
 
 
 # --- Places -----------------------------------------------------------------------------
@@ -399,3 +409,99 @@ def antennes(session: Session) -> list[Location]:
 def confirmation_state(session: Session, appointment: Appointment) -> notify.MessageState | None:
     """Where the appointment's confirmation SMS stands (the done page says when it comes)."""
     return notify.message_state(session, f"confirmation:{booking.subject_of(appointment)}")
+
+
+# --- What the public pages show of a place, and how a time travels in a form -------------
+
+
+def ics_filename(language: str) -> str:
+    return ICS_FILENAMES.get(language, ICS_FILENAMES["fr"])
+
+
+def place_lines(location: Location, language: str) -> tuple[str, str]:
+    """The place's name, and its address with postcode and town, in `language` (the
+    Dutch street name in Dutch, where there is one)."""
+    parts = (location.street(language), location.town(language))
+    return location.display_name(language), ", ".join(part for part in parts if part)
+
+
+def opening_lines(hours: list[OpeningHours], language: str) -> list[tuple[str, str]]:
+    """("Monday", "08:30–12:00, 13:00–16:00"), … in `language`."""
+    names = get_day_names("wide", locale=language)
+    by_day: dict[int, list[str]] = {}
+    for row in hours:
+        span = f"{row.opens.strftime('%H:%M')}–{row.closes.strftime('%H:%M')}"
+        by_day.setdefault(row.weekday, []).append(span)
+    # Days in a row with the same hours are one line: "Monday – Friday".
+    lines: list[tuple[list[int], str]] = []
+    for day, spans in sorted(by_day.items()):
+        text = ", ".join(spans)
+        if lines and lines[-1][1] == text and lines[-1][0][-1] == day - 1:
+            lines[-1][0].append(day)
+        else:
+            lines.append(([day], text))
+    return [
+        (
+            names[days[0]].capitalize()
+            if len(days) == 1
+            else f"{names[days[0]].capitalize()} – {names[days[-1]]}",
+            text,
+        )
+        for days, text in lines
+    ]
+
+
+def call_box(location: Location, language: str) -> dict[str, object]:
+    """A place's name, address, phone number and opening hours: what a person needs to
+    call or come instead (templates/appointments/public/_call_us.html)."""
+    name, address = place_lines(location, language)
+    return {
+        "name": name,
+        "address": address,
+        "phone": location.phone,
+        "hours": opening_lines(location.opening_hours, language),
+    }
+
+
+def places_to_call(session: Session, language: str) -> list[dict[str, object]]:
+    """Every antenne with its phone number and hours, for a page that cannot know which
+    one is the person's (an unknown link)."""
+    return [call_box(location, language) for location in antennes(session)]
+
+
+def parse_start(raw: str | None) -> datetime | None:
+    """A start as the time buttons post it (ISO 8601 with offset), in UTC."""
+    try:
+        moment = datetime.fromisoformat((raw or "").strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=clock.BRUSSELS)
+        return clock.as_utc(moment)
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
+        return None
+
+
+def start_value(moment: datetime) -> str:
+    """A start as the time buttons post it: Brussels time, ISO 8601 with offset."""
+    return clock.to_local(moment).isoformat()
+
+
+def week_links(
+    session: Session,
+    service: Service,
+    location: Location,
+    first_day: date | None,
+    *,
+    page_url: Callable[[date], str],
+) -> dict[str, object]:
+    """The slot picker's data (templates/appointments/public/_slots.html): the week and
+    the addresses of the weeks around it, `page_url(first day)` giving a week's."""
+    week = week_of_slots(session, service, location, first_day)
+    return {
+        "week": week,
+        "previous_url": page_url(week.previous) if week.previous else None,
+        "next_url": page_url(week.next) if week.next else None,
+        "first_free_url": (
+            page_url(clock.to_local(week.first_free.start).date()) if week.first_free else None
+        ),
+        "start_value": start_value,
+    }

@@ -1,4 +1,4 @@
-"""What every domain's views share: section tabs, phone display, the acting user, 404s."""
+"""What every domain's views share: tabs, phone display, acting user, 404s, language, links."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import phonenumbers
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from core.accounts import User
@@ -62,3 +64,15 @@ def field_errors(invalid: Invalid) -> dict[str, str]:
 def not_found():
     """The same 404 page for an unknown record and a forbidden one."""
     return render("errors/error.html", status=404, code=404)
+
+
+def page_language() -> str:
+    """The page's language code ("fr", "nl" or "en")."""
+    return str(get_locale() or "fr")[:2]
+
+
+def public_base_url() -> str:
+    """The address links sent to people start with (the configured public URL, else the
+    one this request came to)."""
+    settings = current_app.config["TERRAIN_SETTINGS"]
+    return settings.public_url or request.url_root.rstrip("/")

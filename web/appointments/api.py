@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from appointments import online
 from appointments import services as appointments
 from appointments.models import Appointment
 from core import clock
@@ -28,6 +28,7 @@ from core.roles import Permission
 from core.sync import FieldError, Invalid
 from core.text import MAX_JSON_DEPTH
 from web import db, throttling
+from web.common import page_language, public_base_url
 from web.errors import api_error
 from web.permissions import public, requires
 from web.validation import errors_json
@@ -36,13 +37,11 @@ bp = Blueprint("appointments_api", __name__, url_prefix="/api/appointments")
 
 MAX_DAYS = 56
 DEFAULT_DAYS = 7
-# Slot searches per client address and minute: a person browsing makes a few dozen.
-SEARCHES_PER_MINUTE = 300
 STAFF_SOURCES = ("phone", "desk")
 
 
 def _language() -> str:
-    return str(get_locale() or "fr")[:2]
+    return page_language()
 
 
 def slot_json(slot: appointments.Slot) -> dict[str, Any]:
@@ -63,7 +62,9 @@ def _invalid(errors: dict[str, FieldError]):
 
 
 def _rate_limited():
-    return throttling.api_refusal("slots", request.remote_addr or "unknown", SEARCHES_PER_MINUTE)
+    return throttling.api_refusal(
+        "slots", request.remote_addr or "unknown", online.SEARCHES_PER_MINUTE
+    )
 
 
 @bp.route("/services")
@@ -214,7 +215,7 @@ def book():
             actor=current_user._get_current_object(),
             agent_id=agent_id,
             sms_consent=sms_consent is True,
-            link_base=settings.public_url or request.url_root.rstrip("/"),
+            link_base=public_base_url(),
             secret_key=settings.secret_key,
         )
     except Invalid as invalid:

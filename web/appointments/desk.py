@@ -34,6 +34,7 @@ from core.roles import Permission, can
 from core.sync import FieldError, Invalid
 from outreach import referrals
 from web import db
+from web.common import public_base_url
 from web.permissions import requires
 from web.rendering import render, wants_partial
 from web.validation import message as error_message
@@ -368,7 +369,9 @@ def undo(appointment_id: int):
 @requires(Permission.APPOINTMENTS_BOOK)
 def cancel(appointment_id: int):
     def staff_cancel(sess, appointment, *, actor):
-        return booking.cancel(sess, appointment, by="staff", actor=actor, link_base=_link_base())
+        return booking.cancel(
+            sess, appointment, by="staff", actor=actor, link_base=public_base_url()
+        )
 
     return _transition(appointment_id, staff_cancel, _("Appointment of %(person)s cancelled."))
 
@@ -396,11 +399,6 @@ def call(appointment_id: int):
         _("%(person)s is called in by %(agent)s."),
         agent=called_by.display_name if called_by else "",
     )
-
-
-def _link_base() -> str:
-    settings = current_app.config["TERRAIN_SETTINGS"]
-    return settings.public_url or request.url_root.rstrip("/")
 
 
 # --- Moving ---------------------------------------------------------------------------------
@@ -467,7 +465,7 @@ def move(appointment_id: int):
             by="staff",
             actor=_actor(),
             agent_id=agent_id,
-            link_base=_link_base(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except Invalid as invalid:
@@ -597,7 +595,7 @@ def book():
             language=values["language"] or None,
             source=values["source"],
             actor=_actor(),
-            link_base=_link_base(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
             referral_id=linked.referral.id if linked else None,
         )

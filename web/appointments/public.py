@@ -23,15 +23,14 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from appointments import booking
+from appointments import booking, online
 from appointments.models import Appointment
 from core import clock
 from core.sync import FieldError, Invalid
 from web import db, throttling
-from web.appointments import booking as public_booking
+from web.common import page_language, public_base_url
 from web.i18n import prefer_language
 from web.permissions import public
 from web.rendering import render
@@ -41,21 +40,20 @@ bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.r
 
 # Lookups per client address and minute: a person opens the page a few times.
 LOOKUPS_PER_MINUTE = 60
-ICS_FILENAMES = public_booking.ICS_FILENAMES
 ICS_LINE_OCTETS = 75
 
 
 def _language() -> str:
-    return str(get_locale() or "fr")[:2]
+    return page_language()
 
 
 def ics_filename() -> str:
-    return public_booking.ics_filename()
+    return online.ics_filename(_language())
 
 
 def _page(state: str, status: int = 200, **context) -> Response:
     if state in ("gone", "busy") and not context.get("call"):
-        context["call_places"] = public_booking.places_to_call()
+        context["call_places"] = online.places_to_call(db.session(), _language())
     body, code = render(
         "appointments/manage.html",
         state=state,
@@ -90,7 +88,7 @@ def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
     if appointment is None:
         # An expired link of a known place gives that place's phone and hours.
         place = booking.token_place(session, token)
-        call = public_booking.call_box(place) if place is not None else None
+        call = online.call_box(place, _language()) if place is not None else None
         return None, _page("gone", 404, call=call)
     current = booking.latest(session, appointment)
     prefer_language(current.person.language)
@@ -98,12 +96,16 @@ def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
     return current, None
 
 
+def _parse_day(raw: str | None) -> date | None:
+    return clock.parse_day(raw) if raw else None
+
+
 def _cancellable(appointment: Appointment) -> bool:
     return appointment.status == "booked" and clock.now() < appointment.start_at
 
 
 def _place(appointment: Appointment) -> tuple[str, str]:
-    return public_booking.place_lines(appointment.location)
+    return online.place_lines(appointment.location, _language())
 
 
 def _details(token: str, appointment: Appointment) -> dict:
@@ -185,8 +187,8 @@ def _move_page(
     def page_url(day: date) -> str:
         return url_for("appointments_public.move", token=token, **{"from": day.isoformat()})
 
-    week = public_booking.week_context(
-        appointment.service, appointment.location, first_day, page_url=page_url
+    week = online.week_links(
+        db.session(), appointment.service, appointment.location, first_day, page_url=page_url
     )
     return _page(
         "move_confirm" if start is not None and error is None else "move",
@@ -212,8 +214,8 @@ def move(token: str):
             "show", 409 if request.method == "POST" else 200, **_details(token, appointment)
         )
     if request.method == "GET":
-        return _move_page(token, appointment, public_booking.parse_day(request.args.get("from")))
-    start = public_booking.parse_start(request.form.get("start"))
+        return _move_page(token, appointment, _parse_day(request.args.get("from")))
+    start = online.parse_start(request.form.get("start"))
     if start is None:
         return _move_page(
             token, appointment, None, error=error_message(FieldError("unknown_choice")), status=422
@@ -227,7 +229,7 @@ def move(token: str):
             appointment,
             start,
             by="person",
-            link_base=public_booking.link_base_url(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except booking.SlotTaken as taken:
