@@ -178,9 +178,8 @@ def _board(
     oob: bool = False,
 ):
     """The desk page, or the board fragment (htmx), for a location and a day."""
-    sess = db.session()
-    agenda = desk.day_agenda(sess, location, day, reader=_actor())
-    sess.commit()  # the audited read
+    board = desk.open_board(db.session(), location, day, reader=_actor())
+    agenda = board.agenda
     return render(
         "appointments/desk/index.html",
         partial=partial,
@@ -188,7 +187,7 @@ def _board(
         location=location,
         day=day,
         today=_today(),
-        locations=desk.list_locations(sess),
+        locations=board.locations,
         errors=errors or {},
         notice=notice,
         closed_label=CLOSED_LABELS.get(agenda.closed or "", ""),
@@ -201,8 +200,7 @@ def _board(
 
 def _ticket(appointment: Appointment) -> int | None:
     """The walk-in's number of the day, as the queue shows it."""
-    day = clock.to_local(appointment.start_at).date()
-    return desk._tickets(db.session(), appointment.location, day).get(appointment.id)
+    return desk.ticket_of(db.session(), appointment)
 
 
 def _label(appointment: Appointment) -> str:
@@ -231,17 +229,17 @@ def _done(appointment: Appointment, message: str, **params: str):
     return redirect(_desk_url(location, day))
 
 
-def _refused(appointment: Appointment, invalid: Invalid):
-    """Nothing changed: the board or the page again, 422, with the reason."""
-    db.session().rollback()
-    found = db.session().get(Appointment, appointment.id)
+def _refused(appointment_id: int, invalid: Invalid):
+    """Nothing changed (the service rolled back): the board or the page again, 422,
+    with the reason."""
+    found = appointments.get_appointment(db.session(), appointment_id)
     assert found is not None
     day = clock.to_local(found.start_at).date()
     return _board(found.location, day, errors=_errors(invalid), status=422)
 
 
 def _appointment_or_404(appointment_id: int) -> Appointment | None:
-    return db.session().get(Appointment, appointment_id)
+    return appointments.get_appointment(db.session(), appointment_id)
 
 
 def _not_found():
@@ -285,39 +283,33 @@ def queue_fragment():
 @bp.post("/accueil/walk-in", endpoint="walk_in")
 @requires(Permission.APPOINTMENTS_DESK)
 def walk_in():
-    sess = db.session()
     form = request.form
-    location = appointments.get_location(sess, form.get("location", ""))
-    service = appointments.get_service(sess, form.get("service", ""))
     try:
-        appointment = desk.add_walk_in(
-            sess,
-            location=location,
-            service=service,
+        appointment = desk.walk_in(
+            db.session(),
+            location_code=form.get("location", ""),
+            service_code=form.get("service", ""),
             name=form.get("name", "")[:200],
             phone_number=form.get("phone", "")[:40],
             actor=_actor(),
         )
     except Invalid as invalid:
-        sess.rollback()
+        location = appointments.get_location(db.session(), form.get("location", ""))
         fallback = location or _pick_location(None)[0]
         if fallback is None:
             abort(404)
         return _board(fallback, _today(), errors=_errors(invalid), status=422)
-    sess.commit()
     return _done(appointment, _("%(person)s joined the queue."))
 
 
 def _transition(appointment_id: int, change, message: str):
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
     try:
-        change(db.session(), appointment, actor=_actor())
+        acted = desk.act(db.session(), appointment_id, change, actor=_actor())
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    db.session().commit()
-    return _done(appointment, message)
+        return _refused(appointment_id, invalid)
+    if acted is None:
+        return _not_found()
+    return _done(acted[0], message)
 
 
 @bp.post("/accueil/appointments/<int:appointment_id>/check-in", endpoint="check_in")
@@ -351,15 +343,13 @@ def left(appointment_id: int):
 @bp.post("/accueil/appointments/<int:appointment_id>/undo", endpoint="undo")
 @requires(Permission.APPOINTMENTS_DESK)
 def undo(appointment_id: int):
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
-    was = appointment.status
     try:
-        desk.undo(db.session(), appointment, actor=_actor())
+        acted = desk.act(db.session(), appointment_id, desk.undo, actor=_actor())
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    db.session().commit()
+        return _refused(appointment_id, invalid)
+    if acted is None:
+        return _not_found()
+    appointment, was = acted
     if was == "cancelled":
         return _done(appointment, _("Undone: %(person)s is waiting again."))
     return _done(appointment, _("Undone: %(person)s is with the agent again."))
@@ -379,21 +369,15 @@ def cancel(appointment_id: int):
 @bp.post("/accueil/appointments/<int:appointment_id>/call", endpoint="call")
 @requires(Permission.APPOINTMENTS_DESK)
 def call(appointment_id: int):
-    sess = db.session()
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
-    raw = request.form.get("agent", "")
-    agent_id = parse_id(raw)
-    agent = sess.get(User, agent_id) if agent_id else None
     try:
-        if raw and agent is None:
-            raise Invalid({"agent": FieldError("unknown_choice")})
-        desk.call(sess, appointment, agent, actor=_actor())
+        called = desk.call_in(
+            db.session(), appointment_id, request.form.get("agent", ""), actor=_actor()
+        )
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    sess.commit()
-    called_by = sess.get(User, appointment.agent_id) if appointment.agent_id else None
+        return _refused(appointment_id, invalid)
+    if called is None:
+        return _not_found()
+    appointment, called_by = called
     return _done(
         appointment,
         _("%(person)s is called in by %(agent)s."),
@@ -458,18 +442,16 @@ def move(appointment_id: int):
         if problems:
             raise Invalid(problems)
         assert start is not None
-        moved = booking.reschedule(
+        moved = desk.move(
             sess,
             appointment,
             start,
-            by="staff",
-            actor=_actor(),
             agent_id=agent_id,
+            actor=_actor(),
             link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except Invalid as invalid:
-        sess.rollback()
         return render(
             "appointments/desk/move.html",
             errors=_errors(invalid),
@@ -478,7 +460,6 @@ def move(appointment_id: int):
             **context,
         )
     except booking.SlotTaken as taken:
-        sess.rollback()
         return render(
             "appointments/desk/move.html",
             errors={"start": _("This time is taken. Choose one of the next free times.")},
@@ -486,7 +467,6 @@ def move(appointment_id: int):
             status=409,
             **context,
         )
-    sess.commit()
     flash(
         _(
             "Appointment moved to %(when)s.",
@@ -585,7 +565,7 @@ def book():
         if problems:
             raise Invalid(problems)
         assert start is not None
-        made = booking.book(
+        made = desk.book_for(
             sess,
             service=service,
             location=location,
@@ -600,10 +580,8 @@ def book():
             referral_id=linked.referral.id if linked else None,
         )
     except Invalid as invalid:
-        sess.rollback()
         return render("appointments/desk/book.html", errors=_errors(invalid), status=422, **context)
     except booking.SlotTaken as taken:
-        sess.rollback()
         context["slots"] = taken.next_slots
         context["slot_days"] = _slots_by_day(taken.next_slots)
         return render(
@@ -612,7 +590,6 @@ def book():
             status=409,
             **context,
         )
-    sess.commit()
     when = clock.to_local(made.start_at).strftime("%d/%m %H:%M")
     if not made.person.phone:
         # No number, no SMS: the person leaves with the printed slip.
@@ -672,9 +649,7 @@ def slip(appointment_id: int):
 @bp.get("/mes-rendez-vous", endpoint="mine")
 @requires(Permission.APPOINTMENTS_MINE)
 def mine():
-    sess = db.session()
-    result = desk.my_appointments(sess, _actor())
-    sess.commit()  # the audited read
+    result = desk.open_my_appointments(db.session(), _actor())
     by_day: dict[date, list[Appointment]] = {}
     for appointment in result.mine:
         by_day.setdefault(clock.to_local(appointment.start_at).date(), []).append(appointment)
