@@ -1007,3 +1007,78 @@ def list_absences(session: Session, since: datetime | None = None) -> list[Agent
             .order_by(AgentAbsence.starts_at, AgentAbsence.id)
         )
     )
+
+
+# --- The settings pages' use cases: lookups by id, and changes committed ------------------
+
+
+def committed(session: Session, change: Any, *args: Any, **kwargs: Any) -> Any:
+    """`change(session, *args, **kwargs)` (one of the changes above), committed; Invalid
+    rolled back (nothing saved) and raised."""
+    try:
+        result = change(session, *args, **kwargs)
+    except Invalid:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def service_by_id(session: Session, service_id: int) -> Service | None:
+    return session.get(Service, service_id)
+
+
+def location_by_id(session: Session, location_id: int) -> Location | None:
+    return session.get(Location, location_id)
+
+
+def closure_by_id(session: Session, closure_id: int) -> Closure | None:
+    return session.get(Closure, closure_id)
+
+
+def absence_by_id(session: Session, absence_id: int) -> AgentAbsence | None:
+    return session.get(AgentAbsence, absence_id)
+
+
+@dataclass(frozen=True)
+class PlanDetails:
+    plan: WorkingPlan
+    agent: User | None
+    location: Location | None
+
+
+def plan_details(session: Session, plan_id: int) -> PlanDetails | None:
+    """A working plan with its agent and place (the "end this plan" page)."""
+    plan = session.get(WorkingPlan, plan_id)
+    if plan is None:
+        return None
+    return PlanDetails(
+        plan=plan,
+        agent=session.get(User, plan.user_id),
+        location=session.get(Location, plan.location_id),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceOverview:
+    service: Service
+    locations: list[str]  # the names of the places offering it
+    agents: list[str]  # the names of the agents delivering it
+
+
+def services_overview(session: Session) -> list[ServiceOverview]:
+    """Every service with where it is offered and who delivers it (the services page)."""
+    locations = {location.id: location for location in list_locations(session)}
+    people = {user.id: user for user in agents(session)}
+    return [
+        ServiceOverview(
+            service=service,
+            locations=[
+                locations[i].name for i in service_location_ids(session, service) if i in locations
+            ],
+            agents=[
+                people[i].display_name for i in service_agent_ids(session, service) if i in people
+            ],
+        )
+        for service in list_all_services(session)
+    ]

@@ -28,11 +28,8 @@ from appointments import services as appointments
 from appointments.models import (
     BOOKING_MODES,
     LOCATION_KINDS,
-    AgentAbsence,
-    Closure,
     Location,
     Service,
-    WorkingPlan,
 )
 from core import clock
 from core.accounts import User, list_teams
@@ -157,9 +154,8 @@ def desk_day_url(location_code: str, day: date) -> str:
 
 
 def _after_change(stranded: list[setup.Stranded], back: str, saved: str):
-    """Commit, then either go back with a flash or list the stranded appointments."""
+    """Saved: go back with a flash, or list the stranded appointments."""
     session = db.session()
-    session.commit()
     if not stranded:
         flash(saved, "success")
         return redirect(back)
@@ -195,24 +191,10 @@ def index():
 @bp.get("/services", endpoint="services")
 @requires(Permission.APPOINTMENTS_SETUP)
 def services_page():
-    session = db.session()
-    services = setup.list_all_services(session)
-    locations = {location.id: location for location in setup.list_locations(session)}
-    agents = {user.id: user for user in setup.agents(session)}
+    overview = setup.services_overview(db.session())
+    services = [item.service for item in overview]
     offers = {
-        service.id: {
-            "locations": [
-                locations[i].name
-                for i in setup.service_location_ids(session, service)
-                if i in locations
-            ],
-            "agents": [
-                agents[i].display_name
-                for i in setup.service_agent_ids(session, service)
-                if i in agents
-            ],
-        }
-        for service in services
+        item.service.id: {"locations": item.locations, "agents": item.agents} for item in overview
     }
     return render("appointments/setup/services.html", services=services, offers=offers)
 
@@ -291,14 +273,11 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
 def new_service():
     if request.method == "GET":
         return _service_form(None, _service_values(None))
-    session = db.session()
     values = {"active": "", **_form()}
     try:
-        service = setup.create_service(session, values, actor=_actor())
+        service = setup.committed(db.session(), setup.create_service, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _service_form(None, values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Service created. Now choose where it is offered and who delivers it."), "success")
     return redirect(url_for("appointments_setup.edit_service", service_id=service.id) + "#offer")
 
@@ -307,17 +286,16 @@ def new_service():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_service(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
     if request.method == "GET":
         return _service_form(service, _service_values(service))
     values = {"active": "", **_form(), "code": service.code}
     try:
-        stranded = setup.update_service(session, service, values, actor=_actor())
+        stranded = setup.committed(session, setup.update_service, service, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
-        service = session.get(Service, service_id)
+        service = setup.service_by_id(session, service_id)
         return _service_form(service, values, errors=_errors(invalid), status=422)
     back = url_for("appointments_setup.services")
     return _after_change(stranded, back, _("Service saved."))
@@ -327,7 +305,7 @@ def edit_service(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def service_offer(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
     offer = {
@@ -335,16 +313,16 @@ def service_offer(service_id: int):
         "agents": request.form.getlist("agents"),
     }
     try:
-        stranded = setup.set_service_offer(
+        stranded = setup.committed(
             session,
+            setup.set_service_offer,
             service,
             location_ids=offer["locations"],
             agent_ids=offer["agents"],
             actor=_actor(),
         )
     except Invalid as invalid:
-        session.rollback()
-        service = session.get(Service, service_id)
+        service = setup.service_by_id(session, service_id)
         return _service_form(
             service, _service_values(service), errors=_errors(invalid), offer=offer, status=422
         )
@@ -356,11 +334,10 @@ def service_offer(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_service(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
-    outcome = setup.remove_service(session, service, actor=_actor())
-    session.commit()
+    outcome = setup.committed(session, setup.remove_service, service, actor=_actor())
     if outcome == "deleted":
         flash(_("Service deleted."), "success")
     else:
@@ -446,14 +423,11 @@ def _location_form(location: Location | None, values, *, errors=None, status=200
 def new_location():
     if request.method == "GET":
         return _location_form(None, _location_values(None))
-    session = db.session()
     values = _form()
     try:
-        setup.create_location(session, values, actor=_actor())
+        setup.committed(db.session(), setup.create_location, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _location_form(None, values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Place created. Offer services there from the Services tab."), "success")
     return redirect(url_for("appointments_setup.locations"))
 
@@ -462,17 +436,16 @@ def new_location():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_location(location_id: int):
     session = db.session()
-    location = session.get(Location, location_id)
+    location = setup.location_by_id(session, location_id)
     if location is None:
         return _not_found()
     if request.method == "GET":
         return _location_form(location, _location_values(location))
     values = {**_form(), "code": location.code}
     try:
-        stranded = setup.update_location(session, location, values, actor=_actor())
+        stranded = setup.committed(session, setup.update_location, location, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
-        location = session.get(Location, location_id)
+        location = setup.location_by_id(session, location_id)
         return _location_form(location, values, errors=_errors(invalid), status=422)
     return _after_change(stranded, url_for("appointments_setup.locations"), _("Place saved."))
 
@@ -512,14 +485,11 @@ def _plans_page(values=None, *, errors=None, status=200):
 def plans_page():
     if request.method == "GET":
         return _plans_page()
-    session = db.session()
     values = {"weekdays": [], **_form()}
     try:
-        setup.add_plan(session, values, actor=_actor())
+        setup.committed(db.session(), setup.add_plan, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _plans_page(values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Working plan added."), "success")
     return redirect(url_for("appointments_setup.plans"))
 
@@ -528,28 +498,30 @@ def plans_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def end_plan(plan_id: int):
     session = db.session()
-    plan = session.get(WorkingPlan, plan_id)
-    if plan is None:
+    details = setup.plan_details(session, plan_id)
+    if details is None:
         return _not_found()
     today = clock.to_local(clock.now()).date()
     errors: dict[str, str] = {}
     last_day = request.form.get("last_day", "")[:20] if request.method == "POST" else ""
     if request.method == "POST":
         try:
-            stranded = setup.end_plan(session, plan, last_day, actor=_actor())
+            stranded = setup.committed(
+                session, setup.end_plan, details.plan, last_day, actor=_actor()
+            )
         except Invalid as invalid:
-            session.rollback()
             errors = _errors(invalid)
-            plan = session.get(WorkingPlan, plan_id)
+            details = setup.plan_details(session, plan_id)
+            assert details is not None
         else:
             return _after_change(
                 stranded, url_for("appointments_setup.plans"), _("Working plan ended.")
             )
     return render(
         "appointments/setup/plan_end.html",
-        plan=plan,
-        agent=session.get(User, plan.user_id),
-        location=session.get(Location, plan.location_id),
+        plan=details.plan,
+        agent=details.agent,
+        location=details.location,
         weekdays=weekday_names(),
         last_day=last_day or today.isoformat(),
         errors=errors,
@@ -577,23 +549,20 @@ def _closures_page(values=None, *, errors=None, status=200):
 def _add_then_back(add: Any, page: Any, endpoint: str, done: str):
     """A closure's or an absence's form posted: added (with the appointments it strands
     listed), or the page again with the errors and nothing saved."""
-    session = db.session()
     values = _form()
     try:
-        _record, stranded = add(session, values, actor=_actor())
+        _record, stranded = setup.committed(db.session(), add, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return page(values, errors=_errors(invalid), status=422)
     return _after_change(stranded, url_for(endpoint), done)
 
 
-def _remove_then_back(model: Any, record_id: int, remove: Any, endpoint: str, done: str):
+def _remove_then_back(find: Any, record_id: int, remove: Any, endpoint: str, done: str):
     session = db.session()
-    record = session.get(model, record_id)
+    record = find(session, record_id)
     if record is None:
         return _not_found()
-    remove(session, record, actor=_actor())
-    session.commit()
+    setup.committed(session, remove, record, actor=_actor())
     flash(done, "success")
     return redirect(url_for(endpoint))
 
@@ -612,7 +581,7 @@ def closures_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_closure(closure_id: int):
     return _remove_then_back(
-        Closure,
+        setup.closure_by_id,
         closure_id,
         setup.remove_closure,
         "appointments_setup.closures",
@@ -649,7 +618,7 @@ def absences_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_absence(absence_id: int):
     return _remove_then_back(
-        AgentAbsence,
+        setup.absence_by_id,
         absence_id,
         setup.remove_absence,
         "appointments_setup.absences",
