@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from babel.dates import get_day_names
 from sqlalchemy import select
@@ -43,6 +44,7 @@ audit.ENTITY_TYPES.append("appointment_waiting_entry")
 EARTH_RADIUS_KM = 6371.0
 POSTCODE = re.compile(r"^[1-9]\d{3}$")  # Belgian postcodes: 1000 … 9999
 WEEK_DAYS = 7
+T = TypeVar("T")
 # Slot searches per client address and minute, the API's and the booking pages' alike:
 # a person browsing makes a few dozen.
 SEARCHES_PER_MINUTE = 300
@@ -505,3 +507,93 @@ def week_links(
         ),
         "start_value": start_value,
     }
+
+
+# --- The public pages' use cases: one call per step, the transaction included -------------
+# Each commits what it did and, refused, rolls back (or commits what must count, as a
+# refused or wrong code) and raises: a view calls one of these and renders.
+
+
+def _committed(session: Session, run: Callable[[], T]) -> T:
+    try:
+        done = run()
+    except (Invalid, booking.SlotTaken):
+        session.rollback()
+        raise
+    session.commit()
+    return done
+
+
+def send_code(session: Session, **start_args: Any) -> verification.PhoneCheck:
+    """`verification.start`, committed: RateLimited commits (the refused attempt counts)
+    and raises; Invalid rolls back and raises."""
+    try:
+        check = verification.start(session, **start_args)
+    except verification.RateLimited:
+        session.commit()  # the refused attempt counts
+        raise
+    except Invalid:
+        session.rollback()
+        raise
+    session.commit()
+    return check
+
+
+def check_code(session: Session, check: verification.PhoneCheck, code: str, *, secret: str) -> str:
+    """`verification.verify`, committed: the proof; a wrong try counts (committed) and
+    raises Invalid."""
+    try:
+        proof = verification.verify(session, check, code, secret=secret)
+    except Invalid:
+        session.commit()  # a wrong try counts
+        raise
+    session.commit()
+    return proof
+
+
+def finish_waiting(session: Session, **join_args: Any) -> Joined:
+    """`join_waiting_list`, committed; Invalid rolled back."""
+    return _committed(session, lambda: join_waiting_list(session, **join_args))
+
+
+def finish_booking(session: Session, **book_args: Any) -> Booked:
+    """`book_verified`, committed; Invalid or SlotTaken rolled back."""
+    return _committed(session, lambda: book_verified(session, **book_args))
+
+
+@dataclass(frozen=True)
+class WaitingDone:
+    entry: WaitingEntry
+    service: Service
+    location: Location | None
+
+
+def waiting_done(session: Session, entry_id: object) -> WaitingDone | None:
+    """A waiting-list entry with its service and place (the confirmation page)."""
+    entry = get_waiting_entry(session, entry_id)
+    if entry is None:
+        return None
+    service = session.get(Service, entry.service_id)
+    assert service is not None
+    location = session.get(Location, entry.location_id) if entry.location_id else None
+    return WaitingDone(entry=entry, service=service, location=location)
+
+
+def cancel_by_person(session: Session, appointment: Appointment) -> Appointment:
+    """The person cancels from the page their SMS links to, committed."""
+    return _committed(session, lambda: booking.cancel(session, appointment, by="person"))
+
+
+def move_by_person(
+    session: Session, appointment: Appointment, start: datetime, *, link_base: str, secret_key: str
+) -> str | None:
+    """The person moves it from that page, committed: the new appointment's link token;
+    SlotTaken (the next free starts) or Invalid with nothing changed."""
+
+    def run() -> str | None:
+        moved = booking.reschedule(
+            session, appointment, start, by="person", link_base=link_base, secret_key=secret_key
+        )
+        return booking.issued_token(moved)
+
+    return _committed(session, run)

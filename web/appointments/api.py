@@ -19,11 +19,11 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from appointments import online
+from appointments import desk, online
 from appointments import services as appointments
 from appointments.models import Appointment
 from core import clock
-from core.accounts import User
+from core.accounts import get_user
 from core.roles import Permission
 from core.sync import FieldError, Invalid
 from core.text import MAX_JSON_DEPTH
@@ -149,7 +149,7 @@ def _parse_start(value: Any) -> datetime | None:
 
 
 def appointment_json(session, appointment: Appointment) -> dict[str, Any]:
-    agent = session.get(User, appointment.agent_id) if appointment.agent_id else None
+    agent = get_user(session, appointment.agent_id) if appointment.agent_id else None
     return {
         "id": appointment.id,
         "start": clock.to_local(appointment.start_at).isoformat(),
@@ -203,7 +203,7 @@ def book():
         if errors:
             raise Invalid(errors)
         assert start is not None
-        appointment = appointments.book(
+        appointment = desk.book_for(
             session,
             service=service,
             location=location,
@@ -219,18 +219,15 @@ def book():
             secret_key=settings.secret_key,
         )
     except Invalid as invalid:
-        session.rollback()
         merged = {**invalid.errors, **errors}
         return _invalid(merged)
     except appointments.SlotTaken as taken:
-        session.rollback()
         return api_error(
             409,
             "slot_taken",
             _("This slot was just taken."),
             next_slots=[slot_json(slot) for slot in taken.next_slots],
         )
-    session.commit()
     response = jsonify({"appointment": appointment_json(session, appointment)})
     response.status_code = 201
     return response

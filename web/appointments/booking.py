@@ -432,7 +432,6 @@ def details():
         "phone": request.form.get("phone", "")[:40],
         "sms_language": request.form.get("sms_language", ""),
     }
-    session_db = db.session()
     try:
         e164 = online.check_person(values["name"], values["phone"], values["sms_language"])
     except Invalid as invalid:
@@ -448,8 +447,8 @@ def details():
         # Checked a moment ago (a time was taken meanwhile): no second code.
         return _finish()
     try:
-        check = verification.start(
-            session_db,
+        check = online.send_code(
+            db.session(),
             raw_phone=e164,
             language=values["sms_language"],
             address=_address(),
@@ -457,7 +456,6 @@ def details():
             purpose="waiting" if summary["waiting_list"] else "booking",
         )
     except verification.RateLimited as limited:
-        session_db.commit()  # the refused attempt counts
         response = _details_page(
             summary,
             values,
@@ -468,9 +466,7 @@ def details():
         )
         return _refused(response, limited)
     except Invalid as invalid:
-        session_db.rollback()
         return _details_page(summary, values, errors=_errors(invalid), status=422)
-    session_db.commit()
     flow = _flow()
     flow.pop("proof", None)
     session[FLOW] = {**flow, "check": check.id}
@@ -524,11 +520,10 @@ def code():
     if check is None:
         return _restart()
     try:
-        proof = verification.verify(
+        proof = online.check_code(
             session_db, check, request.form.get("code", "")[:20], secret=_secret()
         )
     except Invalid as invalid:
-        session_db.commit()  # a wrong try counts
         codes = {error.code for error in invalid.errors.values()}
         return _code_page(
             flow,
@@ -537,7 +532,6 @@ def code():
             status=422,
             expired=bool(codes & {"code_expired", "too_many_tries"}),
         )
-    session_db.commit()
     _save(proof=proof)
     return _finish()
 
@@ -557,7 +551,7 @@ def _finish() -> Response:
     proof = {"check_id": flow.get("check"), "proof": flow.get("proof"), "secret": _secret()}
     try:
         if summary["waiting_list"]:
-            joined = online.join_waiting_list(
+            joined = online.finish_waiting(
                 session_db,
                 **proof,
                 **person,
@@ -572,7 +566,7 @@ def _finish() -> Response:
             if joined.again and session.get(DONE, {}).get("id") == joined.entry.id:
                 done = session[DONE]  # a second tap: keep what the first one said
         else:
-            booked = online.book_verified(
+            booked = online.finish_booking(
                 session_db,
                 **proof,
                 **person,
@@ -585,12 +579,10 @@ def _finish() -> Response:
             if booked.again and session.get(DONE, {}).get("id") == booked.appointment.id:
                 done = session[DONE]  # a second tap: keep the link the first one got
     except SlotTaken as taken:
-        session_db.rollback()
         session[TAKEN] = [slot.start.isoformat() for slot in taken.next_slots]
         flash(_("This time was just taken by someone else. Choose another time."), "error")
         return redirect(summary["times_url"])
     except Invalid as invalid:
-        session_db.rollback()
         errors = _errors(invalid)
         if "phone" in invalid.errors and invalid.errors["phone"].code == "not_verified":
             flow.pop("proof", None)
@@ -605,7 +597,6 @@ def _finish() -> Response:
             "sms_language": flow.get("sms_language") or language(),
         }
         return _details_page(summary, values, errors=errors, status=422)
-    session_db.commit()
     session[DONE] = done
     # The name and the number are not needed any more: out of the cookie.
     session[FLOW] = {
@@ -621,10 +612,9 @@ def new_code():
     summary = _summary(flow)
     if summary is None or not flow.get("phone"):
         return _restart()
-    session_db = db.session()
     try:
-        check = verification.start(
-            session_db,
+        check = online.send_code(
+            db.session(),
             raw_phone=flow["phone"],
             language=flow.get("sms_language") or language(),
             address=_address(),
@@ -632,7 +622,6 @@ def new_code():
             purpose="waiting" if summary["waiting_list"] else "booking",
         )
     except verification.RateLimited as limited:
-        session_db.commit()
         response = _code_page(
             flow,
             summary,
@@ -641,7 +630,6 @@ def new_code():
             call=_call_instead(limited, summary["location"]),
         )
         return _refused(response, limited)
-    session_db.commit()
     flow.pop("proof", None)
     session[FLOW] = {**flow, "check": check.id}
     flash(_("A new code is on its way."), "success")
@@ -657,12 +645,10 @@ def done():
     finished = session.get(DONE) or {}
     session_db = db.session()
     if finished.get("kind") == "waiting":
-        entry = online.get_waiting_entry(session_db, finished.get("id"))
-        if entry is None:
+        waited = online.waiting_done(session_db, finished.get("id"))
+        if waited is None:
             return _restart()
-        service = session_db.get(Service, entry.service_id)
-        location = session_db.get(Location, entry.location_id) if entry.location_id else None
-        assert service is not None
+        service, location = waited.service, waited.location
         return _page(
             "appointments/public/done.html",
             waiting_list=True,

@@ -165,9 +165,7 @@ def cancel(token: str):
     if not _cancellable(appointment):
         # Started, or already checked in at the desk: nothing to cancel online.
         return _page("show", 409, **_details(token, appointment))
-    session = db.session()
-    booking.cancel(session, appointment, by="person")
-    session.commit()
+    online.cancel_by_person(db.session(), appointment)
     return _page("cancelled", **_details(token, appointment))
 
 
@@ -222,18 +220,15 @@ def move(token: str):
         )
     if request.form.get("confirm") != "1":
         return _move_page(token, appointment, None, start=start)
-    session = db.session()
     try:
-        moved = booking.reschedule(
-            session,
+        new_token = online.move_by_person(
+            db.session(),
             appointment,
             start,
-            by="person",
             link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except booking.SlotTaken as taken:
-        session.rollback()
         return _move_page(
             token,
             appointment,
@@ -243,13 +238,10 @@ def move(token: str):
             status=409,
         )
     except Invalid as invalid:
-        session.rollback()
         first = next(iter(invalid.errors.values()))
         return _move_page(
             token, appointment, clock.to_local(start).date(), error=error_message(first), status=422
         )
-    new_token = booking.issued_token(moved)
-    session.commit()
     return redirect(url_for("appointments_public.manage", token=new_token, moved=1))
 
 
