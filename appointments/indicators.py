@@ -30,10 +30,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from appointments.models import Appointment, Location, Service
+from appointments.setup import list_all_services, list_locations
 from core import clock
 from notifications import services as notify
 
-__all__ = ["Figures", "MonthIndicators", "Row", "monthly_indicators"]
+__all__ = [
+    "Figures",
+    "IndicatorsPage",
+    "MonthIndicators",
+    "Row",
+    "indicators_page",
+    "monthly_indicators",
+]
 
 SUBJECT_PREFIX = "appointment:"  # as appointments.booking names the reminders' subject
 ATTENDED = ("checked_in", "done")
@@ -225,3 +233,40 @@ def months_available(session: Session) -> list[date]:
         months.append(day)
         day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return list(reversed(months))
+
+
+@dataclass(frozen=True)
+class IndicatorsPage:
+    result: MonthIndicators
+    location: Location | None
+    service: Service | None
+    unknown: frozenset[str]  # the filters ("location", "service") naming nothing
+    months: list[date]  # `months_available`
+    locations: list[Location]  # every place, by name
+    services: list[Service]  # every service
+
+
+def indicators_page(
+    session: Session, month: date, *, location_code: str = "", service_code: str = ""
+) -> IndicatorsPage:
+    """The figures of a month, filtered by a place's and a service's codes (an unknown
+    code filters nothing and is named in `unknown`), and the choices of the filters."""
+    unknown: set[str] = set()
+    location = service = None
+    if location_code:
+        location = session.scalar(select(Location).where(Location.code == location_code.strip()))
+        if location is None:
+            unknown.add("location")
+    if service_code:
+        service = session.scalar(select(Service).where(Service.code == service_code.strip()))
+        if service is None:
+            unknown.add("service")
+    return IndicatorsPage(
+        result=monthly_indicators(session, month, location=location, service=service),
+        location=location,
+        service=service,
+        unknown=frozenset(unknown),
+        months=months_available(session),
+        locations=list_locations(session),
+        services=list_all_services(session),
+    )

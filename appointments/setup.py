@@ -1082,3 +1082,45 @@ def services_overview(session: Session) -> list[ServiceOverview]:
         )
         for service in list_all_services(session)
     ]
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """What a settings page lists and offers to choose from."""
+
+    locations: list[Location]
+    agents: list[User]
+    # the page's own records: a service's offer (location and agent ids), the plans per
+    # agent, the closures or the absences
+    offer_location_ids: list[int] | None = None
+    offer_agent_ids: list[int] | None = None
+    plans: list[tuple[User, list[WorkingPlan]]] | None = None
+    closures: list[Closure] | None = None
+    absences: list[AgentAbsence] | None = None
+
+
+def service_form_page(session: Session, service: Service | None) -> SettingsPage:
+    """A service's form: the places and agents to offer it with, and its current offer."""
+    return SettingsPage(
+        locations=list_locations(session),
+        agents=agents(session),
+        offer_location_ids=service_location_ids(session, service) if service else None,
+        offer_agent_ids=service_agent_ids(session, service) if service else None,
+    )
+
+
+def plans_page(session: Session, on: date) -> SettingsPage:
+    """The working plans still valid on `on` or later, and the places and agents."""
+    return SettingsPage(
+        locations=list_locations(session), agents=agents(session), plans=plans_by_agent(session, on)
+    )
+
+
+def closures_page(session: Session) -> SettingsPage:
+    return SettingsPage(
+        locations=list_locations(session), agents=[], closures=list_closures(session)
+    )
+
+
+def absences_page(session: Session) -> SettingsPage:
+    return SettingsPage(locations=[], agents=agents(session), absences=list_absences(session))

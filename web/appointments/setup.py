@@ -24,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appointments import indicators, setup
-from appointments import services as appointments
 from appointments.models import (
     BOOKING_MODES,
     LOCATION_KINDS,
@@ -244,11 +243,11 @@ def _service_values(service: Service | None) -> dict[str, Any]:
 
 
 def _service_form(service: Service | None, values, *, errors=None, offer=None, status=200):
-    session = db.session()
+    page = setup.service_form_page(db.session(), service)
     if offer is None and service is not None:
         offer = {
-            "locations": [str(i) for i in setup.service_location_ids(session, service)],
-            "agents": [str(i) for i in setup.service_agent_ids(session, service)],
+            "locations": [str(i) for i in page.offer_location_ids or []],
+            "agents": [str(i) for i in page.offer_agent_ids or []],
         }
     return render(
         "appointments/setup/service_form.html",
@@ -260,10 +259,8 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
         language_options=[
             (code, SERVICE_LANGUAGE_NAMES[code], code) for code in setup.SERVICE_LANGUAGES
         ],
-        location_options=[
-            (location.id, location.name, None) for location in setup.list_locations(session)
-        ],
-        agent_options=[(user.id, user.display_name, None) for user in setup.agents(session)],
+        location_options=[(location.id, location.name, None) for location in page.locations],
+        agent_options=[(user.id, user.display_name, None) for user in page.agents],
         status=status,
     )
 
@@ -454,15 +451,14 @@ def edit_location(location_id: int):
 
 
 def _plans_page(values=None, *, errors=None, status=200):
-    session = db.session()
     today = clock.to_local(clock.now()).date()
-    locations = setup.list_locations(session)
+    page = setup.plans_page(db.session(), today)
     return render(
         "appointments/setup/plans.html",
-        grouped=setup.plans_by_agent(session, today),
-        names={location.id: location.name for location in locations},
-        location_choices=[(location.id, location.name) for location in locations],
-        agent_choices=[(user.id, user.display_name) for user in setup.agents(session)],
+        grouped=page.plans,
+        names={location.id: location.name for location in page.locations},
+        location_choices=[(location.id, location.name) for location in page.locations],
+        agent_choices=[(user.id, user.display_name) for user in page.agents],
         weekdays=weekday_names(),
         weekday_options=[(day, name, None) for day, name in weekday_names().items()],
         values=values
@@ -533,13 +529,12 @@ def end_plan(plan_id: int):
 
 
 def _closures_page(values=None, *, errors=None, status=200):
-    session = db.session()
-    locations = setup.list_locations(session)
+    page = setup.closures_page(db.session())
     return render(
         "appointments/setup/closures.html",
-        closures=setup.list_closures(session),
-        names={location.id: location.name for location in locations},
-        location_choices=[(location.id, location.name) for location in locations],
+        closures=page.closures,
+        names={location.id: location.name for location in page.locations},
+        location_choices=[(location.id, location.name) for location in page.locations],
         values=values or {"location_id": "", "first_day": "", "last_day": "", "reason": ""},
         errors=errors or {},
         status=status,
@@ -590,13 +585,12 @@ def remove_closure(closure_id: int):
 
 
 def _absences_page(values=None, *, errors=None, status=200):
-    session = db.session()
-    agents = setup.agents(session)
+    page = setup.absences_page(db.session())
     return render(
         "appointments/setup/absences.html",
-        absences=setup.list_absences(session),
-        names={user.id: user.display_name for user in agents},
-        agent_choices=[(user.id, user.display_name) for user in agents],
+        absences=page.absences,
+        names={user.id: user.display_name for user in page.agents},
+        agent_choices=[(user.id, user.display_name) for user in page.agents],
         reason_choices=[(reason, ABSENCE_LABELS[reason]) for reason in setup.ABSENCE_REASONS],
         values=values or {"user_id": "", "starts": "", "ends": "", "reason": "leave"},
         errors=errors or {},
@@ -629,9 +623,8 @@ def remove_absence(absence_id: int):
 # --- Indicators -----------------------------------------------------------------------------
 
 
-def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str, str]]:
-    """The month and filters from the query string, and their errors."""
-    session = db.session()
+def _indicators() -> tuple[indicators.IndicatorsPage, dict[str, str], dict[str, str]]:
+    """The month and filters from the query string, their figures, and their errors."""
     args = request.args
     errors: dict[str, str] = {}
     today = clock.to_local(clock.now()).date()
@@ -643,22 +636,21 @@ def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str,
             errors["month"] = _("Choose a month like 2026-11.")
         else:
             month = parsed
-    location = service = None
-    if args.get("location"):
-        location = appointments.get_location(session, args["location"])
-        if location is None:
-            errors["location"] = error_message({"code": "unknown_choice"})
-    if args.get("service"):
-        service = appointments.get_service(session, args["service"])
-        if service is None:
-            errors["service"] = error_message({"code": "unknown_choice"})
-    result = indicators.monthly_indicators(session, month, location=location, service=service)
+    page = indicators.indicators_page(
+        db.session(),
+        month,
+        location_code=args.get("location", ""),
+        service_code=args.get("service", ""),
+    )
+    for name in ("location", "service"):
+        if name in page.unknown:
+            errors[name] = error_message({"code": "unknown_choice"})
     kept = {
         "month": f"{month:%Y-%m}",
-        "location": location.code if location else "",
-        "service": service.code if service else "",
+        "location": page.location.code if page.location else "",
+        "service": page.service.code if page.service else "",
     }
-    return result, errors, kept
+    return page, errors, kept
 
 
 def _minutes(value: float | None) -> str:
@@ -672,12 +664,9 @@ def _percent(value: float | None) -> str:
 @bp.get("/indicateurs", endpoint="indicators")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_page():
-    result, errors, kept = _indicators()
-    session = db.session()
-    months = [
-        (f"{month:%Y-%m}", format_date(month, "MMMM y"))
-        for month in indicators.months_available(session)
-    ]
+    page, errors, kept = _indicators()
+    result = page.result
+    months = [(f"{month:%Y-%m}", format_date(month, "MMMM y")) for month in page.months]
     if kept["month"] not in {value for value, _label in months}:
         months.append((kept["month"], format_date(result.first_day, "MMMM y")))
     return render(
@@ -687,12 +676,9 @@ def indicators_page():
         kept=kept,
         months=months,
         month_label=format_date(result.first_day, "MMMM y"),
-        location_options=[
-            (location.code, location.name) for location in setup.list_locations(session)
-        ],
+        location_options=[(location.code, location.name) for location in page.locations],
         service_options=[
-            (service.code, service.name(str(get_locale())))
-            for service in setup.list_all_services(session)
+            (service.code, service.name(str(get_locale()))) for service in page.services
         ],
         language=str(get_locale()),
         minutes=_minutes,
@@ -771,14 +757,14 @@ def _filename(kept: dict[str, str], extension: str) -> str:
 @bp.get("/indicateurs.csv")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_csv():
-    result, _errors_found, kept = _indicators()
-    header, rows = _table(result)
+    page, _errors_found, kept = _indicators()
+    header, rows = _table(page.result)
     return csv_response(_filename(kept, "csv"), header, rows)
 
 
 @bp.get("/indicateurs.xlsx")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_xlsx():
-    result, _errors_found, kept = _indicators()
-    header, rows = _table(result)
+    page, _errors_found, kept = _indicators()
+    header, rows = _table(page.result)
     return xlsx_response(_filename(kept, "xlsx"), header, rows, title=kept["month"])
