@@ -56,6 +56,7 @@ OVERRUN_MINUTES = 5
 # (the queue refreshes itself every 30 s).
 READ_LOG_MINUTES = 15
 MY_DAYS = 14
+BOOK_DAYS = 7  # the slot list of the booking form: this many days from the chosen one
 WAITING_STATES = ("checked_in",)
 # "Done" and "left" (a walk-in cancelled at the desk) can be taken back this long after.
 UNDO_MINUTES = 2
@@ -1183,3 +1184,32 @@ def book_for(session: Session, **booking_args) -> Appointment:
     """Staff book for a caller or a person at the desk (`booking.book`), committed;
     Invalid or SlotTaken with nothing made."""
     return _committed(session, lambda: booking.book(session, **booking_args))
+
+
+@dataclass(frozen=True)
+class BookingForm:
+    services: list[Service]  # those booked ahead at the place (not walk-in only)
+    service: Service | None  # the one chosen, None when none or unknown
+    unknown_service: bool  # a code was given that names none of them
+    free_starts: list[slots.Slot]  # its free starts, BOOK_DAYS days from the day chosen
+    locations: list[Location]  # the places to switch to
+
+
+def booking_form(session: Session, location: Location, service_code: str, day: date) -> BookingForm:
+    """What the desk's booking form offers at a place: services, and the free starts of
+    the service chosen (by its code) from `day`."""
+    services = [s for s in offered_services(session, location) if s.booking_mode != "walk_in"]
+    code = (service_code or "").strip()
+    service = next((s for s in services if s.code == code), None) if code else None
+    found = []
+    if service is not None:
+        found = slots.free_slots(
+            session, service=service, location=location, first_day=day, days=BOOK_DAYS, notice=False
+        )
+    return BookingForm(
+        services=services,
+        service=service,
+        unknown_service=bool(code) and service is None,
+        free_starts=found,
+        locations=list_locations(session),
+    )

@@ -43,7 +43,6 @@ bp = Blueprint("appointments_desk", __name__)
 
 LOCATION_KEY = "desk_location"
 STAFF_SOURCES = ("phone", "desk")
-BOOK_DAYS = 7  # the slot list of the booking form: this many days from the chosen one
 
 STATE_LABELS = {
     "booked": _l("Booked"),
@@ -515,16 +514,13 @@ def book():
         # The audited read of the referred person's file stays, whatever comes next (a
         # form error or a taken slot rolls the booking back, not the read).
         sess.commit()
-    services = [s for s in desk.offered_services(sess, location) if s.booking_mode != "walk_in"]
-    service = None
-    code = (source.get("service") or "").strip()
-    if code:
-        service = next((s for s in services if s.code == code), None)
-        if service is None:
-            errors["service"] = error_message(FieldError("unknown_choice"))
     day, day_errors = _parse_day(source.get("day"))
-    errors.update(day_errors)
     day = day or _today()
+    form = desk.booking_form(sess, location, source.get("service") or "", day)
+    service = form.service
+    if form.unknown_service:
+        errors["service"] = error_message(FieldError("unknown_choice"))
+    errors.update(day_errors)
     values = {
         "name": request.form.get("name", linked.name if linked else ""),
         "phone": request.form.get("phone", ""),
@@ -532,19 +528,14 @@ def book():
         "source": request.form.get("source", "desk" if linked else "phone"),
         "start": request.form.get("start", ""),
     }
-    found = []
-    if service is not None:
-        found = appointments.free_slots(
-            sess, service=service, location=location, first_day=day, days=BOOK_DAYS, notice=False
-        )
     context = {
         "location": location,
-        "locations": desk.list_locations(sess),
-        "services": services,
+        "locations": form.locations,
+        "services": form.services,
         "service": service,
         "day": day,
-        "slots": found,
-        "slot_days": _slots_by_day(found),
+        "slots": form.free_starts,
+        "slot_days": _slots_by_day(form.free_starts),
         "values": values,
         "language": _language(),
         "linked": linked,
