@@ -597,3 +597,67 @@ def move_by_person(
         return booking.issued_token(moved)
 
     return _committed(session, run)
+
+
+# --- The calendar file (iCalendar, RFC 5545, written by hand) -----------------------------
+
+ICS_LINE_OCTETS = 75
+
+
+def ics_escape(value: str) -> str:
+    """A TEXT value: backslash, semicolon, comma escaped; newlines as \\n."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def ics_fold(line: str) -> str:
+    """Lines longer than 75 octets folded (CRLF + one space), never inside a UTF-8
+    character."""
+    data = line.encode()
+    parts: list[bytes] = []
+    limit = ICS_LINE_OCTETS
+    while len(data) > limit:
+        cut = limit
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
+            cut -= 1
+        parts.append(data[:cut])
+        data = data[cut:]
+        limit = ICS_LINE_OCTETS - 1  # the leading space counts
+    parts.append(data)
+    return "\r\n ".join(part.decode() for part in parts)
+
+
+def _ics_utc(moment: datetime) -> str:
+    return clock.as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar_file(
+    session: Session, appointment: Appointment, *, language: str, host: str, description: str
+) -> str:
+    """The appointment as an iCalendar file, in `language`; `host` names its UID."""
+    name, address = place_lines(appointment.location, language)
+    status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
+    history = booking.history_of(session, appointment)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Terrain//Appointments//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        # The first booking's id: a moved appointment's file replaces the entry the
+        # calendar already has instead of adding a second one.
+        f"UID:appointment-{(history or [appointment])[0].id}@{host}",
+        # How many times it moved: a calendar keeps the newest version of the entry.
+        f"SEQUENCE:{len(history)}",
+        f"DTSTAMP:{_ics_utc(clock.now())}",
+        f"DTSTART:{_ics_utc(appointment.start_at)}",
+        f"DTEND:{_ics_utc(appointment.end_at)}",
+        f"SUMMARY:{ics_escape(appointment.service.name(language))}",
+        f"LOCATION:{ics_escape(', '.join(part for part in (name, address) if part))}",
+        f"DESCRIPTION:{ics_escape(description)}",
+        f"STATUS:{status}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(ics_fold(line) + "\r\n" for line in lines)

@@ -40,7 +40,6 @@ bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.r
 
 # Lookups per client address and minute: a person opens the page a few times.
 LOOKUPS_PER_MINUTE = 60
-ICS_LINE_OCTETS = 75
 
 
 def _language() -> str:
@@ -245,69 +244,13 @@ def move(token: str):
     return redirect(url_for("appointments_public.manage", token=new_token, moved=1))
 
 
-# --- iCalendar (RFC 5545), written by hand -----------------------------------------------
-
-
-def ics_escape(value: str) -> str:
-    """A TEXT value: backslash, semicolon, comma escaped; newlines as \\n."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def ics_fold(line: str) -> str:
-    """Lines longer than 75 octets folded (CRLF + one space), never inside a UTF-8
-    character."""
-    data = line.encode()
-    parts: list[bytes] = []
-    limit = ICS_LINE_OCTETS
-    while len(data) > limit:
-        cut = limit
-        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
-            cut -= 1
-        parts.append(data[:cut])
-        data = data[cut:]
-        limit = ICS_LINE_OCTETS - 1  # the leading space counts
-    parts.append(data)
-    return "\r\n ".join(part.decode() for part in parts)
-
-
-def _utc(moment: datetime) -> str:
-    return clock.as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
+# --- iCalendar (RFC 5545) ------------------------------------------------------------------
 
 
 def _host() -> str:
     public_url = current_app.config["TERRAIN_SETTINGS"].public_url
     host = urlsplit(public_url).hostname if public_url else None
     return host or request.host.split(":")[0] or "terrain"
-
-
-def calendar_text(appointment: Appointment, *, service_name: str, description: str) -> str:
-    name, address = _place(appointment)
-    status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
-    history = booking.history_of(db.session(), appointment)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Terrain//Appointments//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        # The first booking's id: a moved appointment's file replaces the entry the
-        # calendar already has instead of adding a second one.
-        f"UID:appointment-{(history or [appointment])[0].id}@{_host()}",
-        # How many times it moved: a calendar keeps the newest version of the entry.
-        f"SEQUENCE:{len(history)}",
-        f"DTSTAMP:{_utc(clock.now())}",
-        f"DTSTART:{_utc(appointment.start_at)}",
-        f"DTEND:{_utc(appointment.end_at)}",
-        f"SUMMARY:{ics_escape(service_name)}",
-        f"LOCATION:{ics_escape(', '.join(part for part in (name, address) if part))}",
-        f"DESCRIPTION:{ics_escape(description)}",
-        f"STATUS:{status}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(ics_fold(line) + "\r\n" for line in lines)
 
 
 @bp.route("/<token>/appointment.ics")
@@ -317,9 +260,11 @@ def calendar(token: str):
     if refused is not None:
         return refused
     assert appointment is not None
-    body = calendar_text(
+    body = online.calendar_file(
+        db.session(),
         appointment,
-        service_name=appointment.service.name(_language()),
+        language=_language(),
+        host=_host(),
         description=_("CPAS appointment"),
     )
     response = Response(body.encode(), content_type="text/calendar; charset=utf-8")
