@@ -41,6 +41,7 @@ from outreach.models import (
     Person,
     Place,
 )
+from outreach.records import audit_change, resolve_merged
 
 audit.ENTITY_TYPES.extend(
     [
@@ -300,27 +301,6 @@ def _team_of(actor: User) -> int:
     return actor.team_id
 
 
-def audit_change(
-    session: Session,
-    actor: User | None,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    fields: list[str],
-    client_at: datetime | None = None,
-) -> None:
-    """The audit entry of a change: which fields, never their values."""
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        details={"fields": fields},
-        client_at=client_at,
-    )
-
-
 def _add_new(
     session: Session,
     actor: User,
@@ -413,18 +393,6 @@ class Saved:
     encounter: Encounter
     superseded: bool = False
     alert: MinorAlert | None = None  # the encounter was with a minor: who is alerted
-
-
-def resolve_merged(session: Session, person: Person) -> Person:
-    """The record `person` was merged into (itself when it was not merged)."""
-    seen = {person.id}
-    while person.merged_into_id is not None:
-        survivor = session.get(Person, person.merged_into_id)
-        if survivor is None or survivor.id in seen:
-            break
-        seen.add(survivor.id)
-        person = survivor
-    return person
 
 
 def _maraude_for(session: Session, team_id: int, maraude_id: uuid.UUID | None) -> Maraude | None:

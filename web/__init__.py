@@ -80,18 +80,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         i18n,
         main,
         offline,
-        outreach,
-        outreach_admin,
-        outreach_files,
-        outreach_reports,
         permissions,
         pwa,
         rendering,
         request_limits,
-        sms,
-        sms_broadcasts,
-        sms_inbox,
-        sms_webhooks,
     )
     from web import sync as sync_views
     from web.appointments import api as appointments_api
@@ -103,6 +95,14 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.notifications import broadcasts as sms_broadcasts
+    from web.notifications import inbox as sms_inbox
+    from web.notifications import outbox as sms
+    from web.notifications import webhooks as sms_webhooks
+    from web.outreach import admin as outreach_admin
+    from web.outreach import encounters as outreach
+    from web.outreach import files as outreach_files
+    from web.outreach import reports as outreach_reports
 
     db.init_app(app)
     htmx.init_app(app)
