@@ -2,7 +2,8 @@
 
 `web/domains.py` lists them; `install_web()` puts their menu entries, audit labels,
 error messages and offline modules in the shared tables, and `register_blueprints()`
-adds their views to an app. The shared pages (home, menu, login, profile, admin, sync, PWA, API) stay in web/.
+adds their views to an app. The shared pages (home, menu, login, profile, admin, sync,
+PWA, API) stay in web/.
 """
 
 from __future__ import annotations
