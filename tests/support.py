@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -160,7 +161,8 @@ def fresh_database(tag: str) -> Iterator[str]:
 
 @contextmanager
 def own_database(tag: str, template: str | None = None) -> Iterator[str]:
-    """A URL to a database of its own, removed afterwards (even when the test fails):
+    """A URL to a database of its own, removed afterwards (even when the test fails; a
+    PostgreSQL one in the background, by the end of the session: wait_for_drops()):
     empty, or a copy of the database at `template` (another own_database's URL, which
     nothing may be connected to meanwhile).
 
@@ -188,13 +190,42 @@ def own_database(tag: str, template: str | None = None) -> Iterator[str]:
             connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
             setting, value = ASYNC_COMMIT.split("=")
             connection.execute(text(f'ALTER DATABASE "{name}" SET {setting} TO {value}'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop_later(name)
+
+
+# A DROP DATABASE waits for a checkpoint of the whole server (seconds, when other
+# databases are busy): the suite's databases are dropped by a thread of their own while
+# the tests go on, and the end of the session waits for them (wait_for_drops()).
+_dropper: ThreadPoolExecutor | None = None
+_drops: list[Future] = []
+
+
+def _drop_later(name: str) -> None:
+    global _dropper
+    if _dropper is None:
+        _dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+    _drops.append(_dropper.submit(_drop_database, name))
+
+
+def _drop_database(name: str) -> None:
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def wait_for_drops() -> None:
+    """Return once every database handed to the dropping thread is gone (raises the
+    first failure)."""
+    while _drops:
+        _drops.pop(0).result()
 
 
 # --- The demo template -----------------------------------------------------------------
@@ -264,10 +295,12 @@ def demo_template() -> str:
 
 
 def close_templates() -> None:
-    """Remove the templates of this process (end of the session)."""
+    """Remove the templates of this process, and wait for every database it dropped in
+    the background to be gone (end of the session)."""
     global _demo_template
     _demo_template = None
     _templates.close()
+    wait_for_drops()
 
 
 def csrf_from(html: str) -> str:
