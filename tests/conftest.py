@@ -53,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if start is not None:
             os.environ.update(clock_env(start))
     testmode.apply()
+    # Every domain in core's registries (tables, op types, jobs, SMS kinds), as in the app.
+    from web.domains import install
+
+    install()
     # pytest-xdist sorts the files by their number of tests unless told not to: the long
     # files of one or two tests (live processes, browser) would start last.
     if hasattr(config.option, "loadscopereorder"):

@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import clock
 from core.config import PROJECT_ROOT, Settings
-from core.db import import_all_models, make_engine, make_session_factory
+from core.db import make_engine, make_session_factory
 
 
 class BoundedInt(IntegerConverter):
@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # in an address is a 404, not a database overflow.
     app.url_map.converters["int"] = BoundedInt
 
-    import_all_models()
+    from web.domains import install
+
+    install()
     if "terrain_session_factory" not in app.extensions:
         engine = app.config.get("TERRAIN_ENGINE") or make_engine(settings.database_url)
         app.extensions["terrain_engine"] = engine
@@ -73,11 +75,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
-        appointments_api,
-        appointments_booking,
-        appointments_desk,
-        appointments_public,
-        appointments_setup,
         auth,
         db,
         errors,
@@ -85,24 +82,18 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         i18n,
         main,
         offline,
-        outreach,
-        outreach_admin,
-        outreach_files,
-        outreach_reports,
         permissions,
         pwa,
         rendering,
         request_limits,
-        sms,
-        sms_broadcasts,
-        sms_inbox,
-        sms_webhooks,
     )
     from web import sync as sync_views
+    from web.domains import WEB
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.plugins import register_blueprints
 
     db.init_app(app)
     htmx.init_app(app)
@@ -114,30 +105,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     request_limits.init_app(app)  # after the permission check: strangers are refused first
     rendering.init_app(app)
     errors.init_app(app)
-    for blueprint in (
-        main.bp,
-        admin.bp,
-        pwa.bp,
-        health.bp,
-        api.bp,
-        appointments_api.bp,
-        appointments_public.bp,
-        appointments_booking.bp,
-        appointments_desk.bp,
-        appointments_setup.bp,
-        sync_views.bp,
-        outreach.bp,
-        outreach_files.bp,
-        outreach_admin.bp,
-        outreach_reports.bp,
-        sms.bp,
-        sms_broadcasts.bp,
-        sms_inbox.bp,
-        sms_webhooks.bp,
-    ):
+    # The shared pages, then each domain's (web/domains.py).
+    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp, sync_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
-    csrf.exempt(sms_webhooks.bp)  # Twilio signs its requests instead
+    register_blueprints(app, WEB)
 
     app.jinja_env.add_extension("jinja2.ext.do")
 
@@ -154,6 +126,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "nav_badge": nav_badge,
             "current_path": request.full_path.rstrip("?"),
             "offline_texts": offline.texts,
+            "offline_scripts": offline.scripts,
         }
 
     permissions.check_all_decided(app)
