@@ -107,7 +107,7 @@ def _request(client, method, url):
     if method == "GET":
         return client.get(url)
     # Any ordinary page carries a token, for visitors and logged-in users alike (a GET
-    # needs none: rendering a page for it only to throw it away took a third of this file).
+    # needs none: rendering a page for it only to throw it away cost a sixth of this file).
     token = csrf_from(client.get("/no-such-page").get_data(as_text=True))
     return client.open(url, method=method, data={"csrf_token": token})
 
