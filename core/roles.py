@@ -37,6 +37,9 @@ class Permission(StrEnum):
     APPOINTMENTS_MINE = "appointments.mine"  # an agent's own appointments
     APPOINTMENTS_SETUP = "appointments.setup"  # services, locations, plans, closures, absences
     APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
+    # Home care (homecare.access decides per team and household; unknown and forbidden 404)
+    HOMECARE_RECORDS = "homecare.records"  # beneficiaries, care plans, aides of her team
+    HOMECARE_FILES = "homecare.files"  # a household's file: its coordinator, its aides
 
 
 ALL_ROLES = frozenset(Role)
@@ -69,6 +72,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPOINTMENTS_MINE: frozenset({Role.SOCIAL_WORKER, Role.COORDINATOR}),
     Permission.APPOINTMENTS_SETUP: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.HOMECARE_RECORDS: frozenset({Role.COORDINATOR}),
+    Permission.HOMECARE_FILES: frozenset({Role.COORDINATOR, Role.AIDE}),
 }
 
 
