@@ -11,8 +11,8 @@
 - The broadcast audience "appointments_on_day": the people with an active
   appointment on a date (Brussels), optionally at one location.
 
-Imported by `appointments.services` (so by the web app) and by `appointments.jobs` (so
-by the scheduler, whose dispatcher asks `is_current` before sending).
+Imported by the domain's installation (appointments/domain.py `hooks`): in the web app,
+the scheduler (whose dispatcher asks `is_current` before sending) and the tests.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from homecare.models import (
     CarePlanSuspension,
     Visit,
 )
+from notifications import services as notify
 
 LIST_LIMIT = 200
 UPCOMING_DAYS = 14
@@ -133,7 +134,7 @@ def beneficiary_form(
 def _contact(session: Session, beneficiary: Beneficiary) -> tuple[list[str], set[str]]:
     if beneficiary.contact_id is None:
         return [], set()
-    contact = services.notifications.get_contact(session, beneficiary.contact_id)
+    contact = notify.get_contact(session, beneficiary.contact_id)
     if contact is None:
         return [], set()
     return [p.e164 for p in contact.phones], services.granted_consents(contact)

@@ -44,7 +44,6 @@ from homecare.models import (
     HomecareSettings,
 )
 from notifications import services as notifications
-from notifications.models import CONSENT_CATEGORIES
 
 MIN_VISIT, MAX_VISIT = 15, 12 * 60  # minutes: below is no visit, above is no shift
 MAX_TOLERANCE = 120
@@ -207,7 +206,7 @@ def _check_beneficiary(
     except Invalid as invalid:
         errors.update(invalid.errors)
     for kind in fields.consents:
-        if kind not in CONSENT_CATEGORIES:
+        if kind not in notifications.CONSENT_CATEGORIES:
             errors["consents"] = FieldError("unknown_choice")
     clean["life_book"] = _life_book(fields.life_book or {}, errors)
     if fields.social_worker_id is not None:
@@ -237,7 +236,7 @@ def _set_consents(
     session: Session, actor: User, contact: Any, wanted: Sequence[str], *, known: set[str]
 ) -> None:
     """Record each SMS kind agreed to, and withdraw those no longer ticked."""
-    for kind in CONSENT_CATEGORIES:
+    for kind in notifications.CONSENT_CATEGORIES:
         if kind in wanted and kind not in known:
             notifications.set_consent(
                 session, contact, category=kind, granted=True, method="oral", actor=actor

@@ -44,17 +44,16 @@ SMS_CATEGORY = "service_change"
 # for the follow-up, and it waits in Terrain for the whole team meanwhile.
 SMS_URGENT = False
 
-notify.register_kind(
-    notify.TemplateKind(
-        code=SMS_TEMPLATE,
-        category=SMS_CATEGORY,
-        placeholders=(),
-        defaults={
-            "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
-            "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
-            "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
-        },
-    )
+# Declared in outreach/domain.py.
+SMS_KIND = notify.TemplateKind(
+    code=SMS_TEMPLATE,
+    category=SMS_CATEGORY,
+    placeholders=(),
+    defaults={
+        "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
+        "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
+        "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
+    },
 )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit, clock, sync, text
+from core import clock, sync, text
 from core.accounts import User
 from core.ids import parse_uuid
 from core.sync import FieldError, Invalid
@@ -42,24 +42,6 @@ from outreach.models import (
     Place,
 )
 from outreach.records import audit_change, resolve_merged
-
-audit.ENTITY_TYPES.extend(
-    [
-        "outreach_team",
-        "outreach_person",
-        "outreach_place",
-        "outreach_encounter",
-        "outreach_maraude",
-        "outreach_minor_alert",
-        "outreach_partner",
-        "outreach_referral",
-        "outreach_consent",
-        "outreach_identity",
-        "outreach_merge",
-        "outreach_purge",
-        "outreach_settings",
-    ]
-)
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST_ENCOUNTER = timedelta(days=366)
