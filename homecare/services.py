@@ -285,7 +285,7 @@ def create_beneficiary(
     session.add(beneficiary)
     sync.stamp(session, beneficiary, sync.team_scope(team_id), actor, None)
     session.flush()
-    if fields.phones:
+    if any(phone.strip() for phone in fields.phones):
         contact = notifications.create_contact(
             session,
             actor=actor,
@@ -360,7 +360,7 @@ def update_beneficiary(
         if beneficiary.contact_id
         else None
     )
-    if contact is None and fields.phones:
+    if contact is None and any(phone.strip() for phone in fields.phones):
         contact = notifications.create_contact(
             session,
             actor=actor,

@@ -1,0 +1,35 @@
+"""Home care pages: the coordinator's records (records.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from core.roles import Permission
+from web.homecare import messages, records
+from web.nav import NavEntry
+from web.plugins import WebDomain
+
+WEB = WebDomain(
+    name="homecare",
+    blueprints=(records.bp,),
+    nav=(
+        NavEntry(
+            "homecare.beneficiaries",
+            _l("Households"),
+            "home",
+            Permission.HOMECARE_RECORDS,
+            _l("Households helped at home and their care plans; aides, skills and absences."),
+            position=56,
+        ),
+    ),
+    entity_labels={
+        "homecare_settings": _l("Home-care settings"),
+        "homecare_beneficiary": _l("Household helped at home"),
+        "homecare_care_plan": _l("Care plan"),
+        "homecare_suspension": _l("Care plan suspension"),
+        "homecare_aide_profile": _l("Aide's working terms"),
+        "homecare_qualification": _l("Aide's qualification"),
+        "homecare_week": _l("Week of home-care visits"),
+    },
+    messages=messages.sentence,
+)
