@@ -98,6 +98,18 @@ def test_create_a_household_and_a_care_plan_on_a_phone(phone_page: Page):
     expect(page.locator("#plans")).to_contain_text("09:00–11:00")
     check_page(page)
 
+    # One GPS fix at the door (the device's position, no map) replaces the coordinates.
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 50.85871, "longitude": 4.36412})
+    page.get_by_role("button", name=en("Use my position")).click()
+    expect(page.locator("[data-hc-status]")).to_contain_text("50.858710, 4.364120")
+    page.get_by_role("button", name=en("Save this position")).click()
+    expect(page.locator(".flash-success")).to_have_text(
+        en("The position taken at the door is saved.")
+    )
+    expect(page.locator("#where")).to_contain_text(en("GPS fix at the door"))
+    check_page(page)
+
 
 def test_the_aides_list_warns_of_qualifications_to_renew(phone_page: Page):
     page = phone_page
