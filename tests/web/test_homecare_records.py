@@ -309,6 +309,7 @@ def test_a_night_plan_crossing_midnight_is_accepted(login, db):
         ({"weekdays": ["9"]}, "Choose from the list."),
         ({"tolerance_minutes": "500"}, "Must be between 0 and 120."),
         ({"starts_on": "31/12/2026"}, "Give a date like 2026-11-23."),
+        ({"ends_on": "9999-12-31"}, "Give a date like 2026-11-23."),
         ({"duration_minutes": "99999999999999"}, "This number is too large."),
         ({"service": "family_aide", "window_start": "09:30", "window_end": "10:30"}, None),
     ],
@@ -471,6 +472,12 @@ def test_qualifications_and_absences(login, db):
     )
     assert response.status_code == 422
     assert "Nothing was saved." in text_of(response)
+    for far in ("0001-01-01", "9999-12-31"):
+        response = browser.post(
+            base + "/absences", data={"starts_on": far, "ends_on": far, "reason": "leave"}
+        )
+        assert response.status_code == 422
+        assert "Give a date like 2026-11-23." in text_of(response)
 
 
 # --- Who sees what ----------------------------------------------------------------------

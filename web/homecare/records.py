@@ -42,6 +42,7 @@ PHONE_FIELDS = 3
 HOURS_ROWS_EXTRA = 2
 HOURS_ROWS_MAX = 21
 LARGEST_INT = 2**31 - 1  # an int column's largest value
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
 
 def _page(template: str, status: int = 200, **context: Any):
@@ -115,10 +116,14 @@ class Form:
                 self.errors[name] = FieldError("required")
             return None
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
+            value = None
+        # Year 1 or 9999 is a typing slip, and would overflow a day's UTC bounds.
+        if value is None or not FIRST_YEAR <= value.year <= LAST_YEAR:
             self.errors[name] = FieldError("invalid_date")
             return None
+        return value
 
     def integers(self, name: str) -> list[int]:
         found = []
