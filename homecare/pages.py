@@ -137,7 +137,7 @@ def _contact(session: Session, beneficiary: Beneficiary) -> tuple[list[str], set
     contact = notify.get_contact(session, beneficiary.contact_id)
     if contact is None:
         return [], set()
-    return [p.e164 for p in contact.phones], services.granted_consents(contact)
+    return [p.e164 for p in contact.phones], services.granted_consents(session, contact)
 
 
 @dataclass(frozen=True)

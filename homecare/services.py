@@ -247,8 +247,11 @@ def _set_consents(
             )
 
 
-def granted_consents(contact: Any) -> set[str]:
-    """The SMS kinds a contact agreed to (and did not withdraw)."""
+def granted_consents(session: Session, contact: Any) -> set[str]:
+    """The SMS kinds a contact agreed to (and did not withdraw), read again from the
+    database: set_consent adds rows without touching a loaded collection."""
+    session.flush()
+    session.refresh(contact, ["consents"])
     return {c.category for c in contact.consents if c.granted and c.channel == "sms"}
 
 
@@ -386,7 +389,7 @@ def update_beneficiary(
         if [p.e164 for p in contact.phones] != before:
             changed.append("phones")
     if contact is not None:
-        known = granted_consents(contact)
+        known = granted_consents(session, contact)
         if known != set(fields.consents):
             changed.append("consents")
         _set_consents(session, actor, contact, fields.consents, known=known)
