@@ -120,3 +120,25 @@ def test_the_aides_list_warns_of_qualifications_to_renew(phone_page: Page):
     page.locator("#aides a").first.click()
     expect(page.get_by_role("heading", name=en("Working terms"))).to_be_visible()
     check_page(page)
+
+
+TABLET = {"width": 820, "height": 1180}
+
+
+@pytest.fixture()
+def tablet_page(chromium: Browser, records_server: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, records_server, TABLET, watch_csp=True)
+
+
+def test_the_file_and_the_plan_form_read_well_on_a_tablet(tablet_page: Page):
+    page = tablet_page
+    log_in(page, "coordination")
+    page.goto(f"{BASE}/beneficiaires?q=Jeanne")
+    page.locator("#households a").first.click()
+    expect(page.locator("#life-book")).to_contain_text(en("Carnet de vie"))
+    check_page(page)
+    page.screenshot(path="/tmp/hcrec/file-tablet.png", full_page=True)
+    page.locator("#plans a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(en("Change the care plan"))
+    check_page(page)
+    page.screenshot(path="/tmp/hcrec/plan-tablet.png", full_page=True)
