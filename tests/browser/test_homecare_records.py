@@ -137,8 +137,6 @@ def test_the_file_and_the_plan_form_read_well_on_a_tablet(tablet_page: Page):
     page.locator("#households a").first.click()
     expect(page.locator("#life-book")).to_contain_text(en("Carnet de vie"))
     check_page(page)
-    page.screenshot(path="/tmp/hcrec/file-tablet.png", full_page=True)
     page.locator("#plans a").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(en("Change the care plan"))
     check_page(page)
-    page.screenshot(path="/tmp/hcrec/plan-tablet.png", full_page=True)
