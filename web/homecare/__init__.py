@@ -1,25 +1,33 @@
-"""Home care pages: the coordinator's records (records.py)."""
+"""Home care pages: the coordinator's planning board (board.py) and records (records.py)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import messages, records
+from web.homecare import board, messages, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(records.bp,),
+    blueprints=(board.bp, records.bp),
     nav=(
+        NavEntry(
+            "homecare_board.index",
+            _l("Home care"),
+            "calendar",
+            Permission.HOMECARE_PLAN,
+            _l("The week of visits by aide: generate, optimise, change, re-plan an absence."),
+            position=45,
+        ),
         NavEntry(
             "homecare.beneficiaries",
             _l("Households"),
             "home",
             Permission.HOMECARE_RECORDS,
             _l("Households helped at home and their care plans; aides, skills and absences."),
-            position=56,
+            position=46,
         ),
     ),
     entity_labels={
@@ -29,7 +37,9 @@ WEB = WebDomain(
         "homecare_suspension": _l("Care plan suspension"),
         "homecare_aide_profile": _l("Aide's working terms"),
         "homecare_qualification": _l("Aide's qualification"),
-        "homecare_week": _l("Week of home-care visits"),
+        "homecare_visit": _l("Home-care visit"),
+        "homecare_planning_run": _l("Home-care planning run"),
+        "homecare_week": _l("Home-care week"),
     },
     messages=messages.sentence,
 )

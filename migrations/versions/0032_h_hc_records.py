@@ -1,8 +1,8 @@
 """Who recorded the household's agreement to share its carnet de vie (issue 17 pages):
 `homecare_beneficiaries.life_book_sharing_agreed_by_id`, next to the date.
 
-Revision ID: 0030_h_hc_records
-Revises: 0021_protective_people
+Revision ID: 0032_h_hc_records
+Revises: 0031_hc_board
 Create Date: 2026-12-06
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030_h_hc_records"
-down_revision: str | None = "0021_protective_people"
+revision: str = "0032_h_hc_records"
+down_revision: str | None = "0031_hc_board"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
