@@ -107,6 +107,7 @@ class Beneficiary(Base, Synced):
     life_book: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Shared outside the household's aides only with this recorded agreement.
     life_book_sharing_agreed_at: Mapped[datetime | None]
+    life_book_sharing_agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

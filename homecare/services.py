@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from appointments import services as appointments
 from core import audit, clock, sync
-from core.accounts import User
+from core.accounts import Team, User
 from core.roles import Role
 from core.sync import FieldError, Invalid
 from homecare import access, generation
@@ -180,6 +180,85 @@ class BeneficiaryFields:
     life_book: Mapping[str, str] | None = None
 
 
+def _check_beneficiary(
+    session: Session, team_id: int, fields: BeneficiaryFields
+) -> tuple[dict[str, Any], dict[str, FieldError]]:
+    """The household's fields cleaned, and what is wrong with them."""
+    errors: dict[str, FieldError] = {}
+    clean: dict[str, Any] = {
+        "name": _text(fields.name, "name", NAME_MAX, errors, required=True),
+        "address": _text(fields.address, "address", ADDRESS_MAX, errors, required=True),
+        "postcode": (fields.postcode or "").strip(),
+        "city": _text(fields.city, "city", 80, errors, required=True),
+        "entry_instructions": _text(
+            fields.entry_instructions, "entry_instructions", TEXT_MAX, errors
+        ),
+        "emergency_name": _text(fields.emergency_name, "emergency_name", NAME_MAX, errors),
+        "emergency_phone": _text(fields.emergency_phone, "emergency_phone", 20, errors),
+    }
+    if not (len(clean["postcode"]) == 4 and clean["postcode"].isdigit()):
+        errors["postcode"] = FieldError("invalid_postcode")
+    _coordinates(fields.latitude, fields.longitude, errors)
+    _choice(fields.language, "language", LANGUAGES, errors)
+    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
+    try:
+        notifications.read_phones(fields.phones)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
+    for kind in fields.consents:
+        if kind not in notifications.CONSENT_CATEGORIES:
+            errors["consents"] = FieldError("unknown_choice")
+    clean["life_book"] = _life_book(fields.life_book or {}, errors)
+    if fields.social_worker_id is not None:
+        worker = session.get(User, fields.social_worker_id)
+        if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
+            errors["social_worker_id"] = FieldError("unknown_user")
+    if fields.antenne_id is not None:
+        antenne = session.get(Team, fields.antenne_id)
+        if antenne is None or antenne.kind != "antenne":
+            errors["antenne_id"] = FieldError("unknown_team")
+    return clean, errors
+
+
+def _life_book(values: Mapping[str, str], errors: dict[str, FieldError]) -> dict[str, str]:
+    life_book = {}
+    for key, value in values.items():
+        if key not in LIFE_BOOK_KEYS:
+            errors["life_book"] = FieldError("unknown_choice")
+        else:
+            text = _text(value, key, TEXT_MAX, errors)
+            if text:
+                life_book[key] = text
+    return life_book
+
+
+def _set_consents(
+    session: Session, actor: User, contact: Any, wanted: Sequence[str], *, known: set[str]
+) -> None:
+    """Record each SMS kind agreed to, and withdraw those no longer ticked."""
+    for kind in notifications.CONSENT_CATEGORIES:
+        if kind in wanted and kind not in known:
+            notifications.set_consent(
+                session, contact, category=kind, granted=True, method="oral", actor=actor
+            )
+        elif kind not in wanted and kind in known:
+            notifications.set_consent(
+                session, contact, category=kind, granted=False, method="oral", actor=actor
+            )
+
+
+def granted_consents(session: Session, contact: Any) -> set[str]:
+    """The SMS kinds a contact agreed to (and did not withdraw), read again from the
+    database: set_consent adds rows without touching a loaded collection."""
+    session.flush()
+    session.refresh(contact, ["consents"])
+    return {c.category for c in contact.consents if c.granted and c.channel == "sms"}
+
+
+def _contact_language(language: str) -> str | None:
+    return language if language in ("fr", "nl", "en") else None
+
+
 def create_beneficiary(
     session: Session,
     actor: User,
@@ -190,75 +269,36 @@ def create_beneficiary(
 ) -> Beneficiary:
     """A new household of the team; its phones become a notifications contact."""
     access.team_to_manage(actor, team_id)
-    errors: dict[str, FieldError] = {}
-    name = _text(fields.name, "name", NAME_MAX, errors, required=True)
-    address = _text(fields.address, "address", ADDRESS_MAX, errors, required=True)
-    postcode = (fields.postcode or "").strip()
-    if not (len(postcode) == 4 and postcode.isdigit()):
-        errors["postcode"] = FieldError("invalid_postcode")
-    city = _text(fields.city, "city", 80, errors, required=True)
-    _coordinates(fields.latitude, fields.longitude, errors)
-    _choice(fields.language, "language", LANGUAGES, errors)
-    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
-    entry = _text(fields.entry_instructions, "entry_instructions", TEXT_MAX, errors)
-    emergency_name = _text(fields.emergency_name, "emergency_name", NAME_MAX, errors)
-    emergency_phone = _text(fields.emergency_phone, "emergency_phone", 20, errors)
-    try:
-        notifications.read_phones(fields.phones)
-    except Invalid as invalid:
-        errors.update(invalid.errors)
-    for kind in fields.consents:
-        if kind not in notifications.CONSENT_CATEGORIES:
-            errors["consents"] = FieldError("unknown_choice")
-    life_book = {}
-    for key, value in (fields.life_book or {}).items():
-        if key not in LIFE_BOOK_KEYS:
-            errors["life_book"] = FieldError("unknown_choice")
-        else:
-            life_book[key] = _text(value, f"life_book.{key}", TEXT_MAX, errors)
-    if fields.social_worker_id is not None:
-        worker = session.get(User, fields.social_worker_id)
-        if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
-            errors["social_worker_id"] = FieldError("unknown_user")
+    clean, errors = _check_beneficiary(session, team_id, fields)
     if errors:
         raise Invalid(errors)
     beneficiary = Beneficiary(
         id=id or uuid.uuid4(),
         team_id=team_id,
-        name=name,
-        address=address,
-        postcode=postcode,
-        city=city,
         latitude=fields.latitude,
         longitude=fields.longitude,
         location_source="typed",
         language=fields.language,
-        entry_instructions=entry,
-        emergency_name=emergency_name,
-        emergency_phone=emergency_phone,
         social_worker_id=fields.social_worker_id,
         antenne_id=fields.antenne_id,
         contribution_category=fields.contribution_category,
-        life_book=life_book,
         created_by_id=actor.id,
+        **clean,
     )
     session.add(beneficiary)
     sync.stamp(session, beneficiary, sync.team_scope(team_id), actor, None)
     session.flush()
-    if fields.phones:
+    if any(phone.strip() for phone in fields.phones):
         contact = notifications.create_contact(
             session,
             actor=actor,
-            display_name=name,
-            language=fields.language if fields.language in ("fr", "nl", "en") else None,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
             phones=list(fields.phones),
             team_ids=[team_id],
             reference=f"homecare.beneficiary:{beneficiary.id}",
         )
-        for kind in fields.consents:
-            notifications.set_consent(
-                session, contact, category=kind, granted=True, method="oral", actor=actor
-            )
+        _set_consents(session, actor, contact, fields.consents, known=set())
         beneficiary.contact_id = contact.id
     audit.record(
         session,
@@ -269,6 +309,124 @@ def create_beneficiary(
         details={"fields": sorted(k for k, v in vars(fields).items() if v)},
     )
     session.flush()
+    return beneficiary
+
+
+# What the edit form changes (the carnet de vie has its own form: set_life_book).
+_EDITED = (
+    "name",
+    "address",
+    "postcode",
+    "city",
+    "latitude",
+    "longitude",
+    "language",
+    "entry_instructions",
+    "emergency_name",
+    "emergency_phone",
+    "social_worker_id",
+    "antenne_id",
+    "contribution_category",
+)
+
+
+def update_beneficiary(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, fields: BeneficiaryFields
+) -> Beneficiary:
+    """Change a household's file; its phones and consents go to its notifications contact.
+
+    Coordinates typed here are `typed` again when they change (a GPS fix stays `gps` as
+    long as the numbers are not touched)."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    clean, errors = _check_beneficiary(
+        session, beneficiary.team_id, replace(fields, life_book=None)
+    )
+    if errors:
+        raise Invalid(errors)
+    del clean["life_book"]
+    wanted = dict(clean)
+    wanted.update(
+        latitude=fields.latitude,
+        longitude=fields.longitude,
+        language=fields.language,
+        social_worker_id=fields.social_worker_id,
+        antenne_id=fields.antenne_id,
+        contribution_category=fields.contribution_category,
+    )
+    changed = [name for name in _EDITED if getattr(beneficiary, name) != wanted[name]]
+    if {"latitude", "longitude"} & set(changed):
+        beneficiary.location_source = "typed"
+    for name in changed:
+        setattr(beneficiary, name, wanted[name])
+    contact = (
+        notifications.get_contact(session, beneficiary.contact_id)
+        if beneficiary.contact_id
+        else None
+    )
+    if contact is None and any(phone.strip() for phone in fields.phones):
+        contact = notifications.create_contact(
+            session,
+            actor=actor,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
+            phones=list(fields.phones),
+            team_ids=[beneficiary.team_id],
+            reference=f"homecare.beneficiary:{beneficiary.id}",
+        )
+        beneficiary.contact_id = contact.id
+        changed.append("phones")
+    elif contact is not None:
+        before = [p.e164 for p in contact.phones]
+        notifications.update_contact(
+            session,
+            contact,
+            actor=actor,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
+            phones=list(fields.phones),
+            team_ids=[t.team_id for t in contact.teams] or [beneficiary.team_id],
+        )
+        if [p.e164 for p in contact.phones] != before:
+            changed.append("phones")
+    if contact is not None:
+        known = granted_consents(session, contact)
+        if known != set(fields.consents):
+            changed.append("consents")
+        _set_consents(session, actor, contact, fields.consents, known=known)
+    if changed:
+        _saved(
+            session,
+            actor,
+            beneficiary,
+            beneficiary.team_id,
+            action="update",
+            entity_type="homecare_beneficiary",
+            details={"fields": changed},
+        )
+    return beneficiary
+
+
+def set_life_book(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, values: Mapping[str, str]
+) -> Beneficiary:
+    """The carnet de vie (habits, likes, what calms, what to avoid), written by the
+    coordinator with the person."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    errors: dict[str, FieldError] = {}
+    life_book = _life_book(values, errors)
+    if errors:
+        raise Invalid(errors)
+    if life_book != (beneficiary.life_book or {}):
+        beneficiary.life_book = life_book
+        _saved(
+            session,
+            actor,
+            beneficiary,
+            beneficiary.team_id,
+            action="update",
+            entity_type="homecare_beneficiary",
+            details={"fields": ["life_book"]},
+        )
     return beneficiary
 
 
@@ -301,6 +459,7 @@ def record_life_book_agreement(
     """The person agreed (or no longer agrees) to share the carnet de vie outside."""
     beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
     beneficiary.life_book_sharing_agreed_at = clock.now() if agreed else None
+    beneficiary.life_book_sharing_agreed_by_id = actor.id if agreed else None
     _saved(
         session,
         actor,

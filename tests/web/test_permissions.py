@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.roles import Role, can
+from homecare.demo import demo_id as homecare_id
 from outreach.demo import demo_id
 from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly, make_app
 from tests.support import csrf_from
@@ -78,6 +79,17 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
         "service_code": "permanence-sociale",
         "location_code": "bxl-marolles",
     },
+    "homecare.beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.edit_beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.location_fix": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.life_book": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.life_book_agreement": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.new_plan": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.edit_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.suspend_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.aide": {"aide_id": 3},
+    "homecare.qualification": {"aide_id": 3},
+    "homecare.absence": {"aide_id": 3},
 }
 
 

@@ -1,17 +1,17 @@
-"""Home care pages: the coordinator's planning board (board.py)."""
+"""Home care pages: the coordinator's planning board (board.py) and records (records.py)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, messages
+from web.homecare import board, messages, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp,),
+    blueprints=(board.bp, records.bp),
     nav=(
         NavEntry(
             "homecare_board.index",
@@ -21,8 +21,22 @@ WEB = WebDomain(
             _l("The week of visits by aide: generate, optimise, change, re-plan an absence."),
             position=45,
         ),
+        NavEntry(
+            "homecare.beneficiaries",
+            _l("Households"),
+            "home",
+            Permission.HOMECARE_RECORDS,
+            _l("Households helped at home and their care plans; aides, skills and absences."),
+            position=46,
+        ),
     ),
     entity_labels={
+        "homecare_settings": _l("Home-care settings"),
+        "homecare_beneficiary": _l("Household helped at home"),
+        "homecare_care_plan": _l("Care plan"),
+        "homecare_suspension": _l("Care plan suspension"),
+        "homecare_aide_profile": _l("Aide's working terms"),
+        "homecare_qualification": _l("Aide's qualification"),
         "homecare_visit": _l("Home-care visit"),
         "homecare_planning_run": _l("Home-care planning run"),
         "homecare_week": _l("Home-care week"),

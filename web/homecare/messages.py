@@ -1,4 +1,5 @@
-"""Sentences of the planning board's own field-error codes (WebDomain.messages)."""
+"""Sentences of home care's own field-error codes (WebDomain.messages; the shared ones
+stay in web/validation.py): the planning board's and the records'."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from flask_babel import gettext as _
 
 
 def sentence(code: str, params: Mapping[str, Any]) -> str | None:
-    """The sentence of `code`, None when it is not one of the board's."""
+    """The sentence of `code`, None when it is not one of home care's."""
     texts = {
+        # The planning board
         "unknown_visit": _("This visit is not one of your team's."),
         "unknown_run": _("This planning run is not one of your team's."),
         "far_from_window": _("Choose a start on the visit's day (within two days of it)."),
@@ -19,5 +21,8 @@ def sentence(code: str, params: Mapping[str, Any]) -> str | None:
             "A planning of this week is under way. Wait until it is done, then ask again."
         ),
         "already_accepted": _("This proposal was already accepted."),
+        # The records
+        "no_fix": _("No position yet: press “Use my position” and wait for the fix."),
+        "profile_first": _("Save the aide's working terms first."),
     }
     return texts.get(code)
