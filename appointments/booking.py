@@ -77,7 +77,7 @@ from appointments.models import (
 from core import audit, clock, phone
 from core.accounts import User
 from core.config import Settings
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
 

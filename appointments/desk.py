@@ -42,7 +42,7 @@ from appointments.models import (
 from appointments.notifications import day_bounds
 from core import audit, clock, phone
 from core.accounts import Team, User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 
 audit.ENTITY_TYPES.append("appointment_agenda")  # a day's agenda or an agent's list, read

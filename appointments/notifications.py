@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from appointments import booking
 from appointments.models import Appointment, BookingPerson, Location
 from core import clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import services as notify
 
 # The audience answers with a query of contact ids: the one place this package reads a

@@ -30,7 +30,7 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import services as notify
 
 audit.ENTITY_TYPES.append("appointment_waiting_entry")

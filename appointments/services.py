@@ -47,7 +47,7 @@ from appointments.models import (
 from appointments.setup import ABSENCE_REASONS, store_absence
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 
 __all__ = [
     "Absence",

@@ -1,7 +1,7 @@
 """The back office of appointments: services, locations and their opening hours, who
 delivers what where, working plans, closures and absences.
 
-Every function validates everything first and raises `core.sync.Invalid` (field name →
+Every function validates everything first and raises `core.errors.Invalid` (field name →
 `FieldError` code) before it changes anything; the web layer turns the codes into
 sentences (web/validation.py). Every change is written to the audit log in the same
 transaction. Values come as the form sends them (strings), or already typed (tests,
@@ -46,9 +46,9 @@ from appointments.models import (
 )
 from core import audit, clock, phone
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from core.roles import Permission, Role, can
-from core.sync import FieldError, Invalid
 
 audit.ENTITY_TYPES.extend(
     [

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import audit, clock, sync
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from homecare import access, generation
 from homecare.calendar import crosses_midnight, wall_span
 from homecare.models import (

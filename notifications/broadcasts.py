@@ -28,7 +28,7 @@ An audience is registered once at import time with `register_audience(Audience(.
   (YYYY-MM-DD) or "text". Required, choice and date checks are done here before
   the audience is asked anything.
 - `contact_ids(session, params)`: a `Select` of `Contact.id` (duplicates allowed). It
-  may raise `core.sync.Invalid` naming a parameter (`{"team_id":
+  may raise `core.errors.Invalid` naming a parameter (`{"team_id":
   FieldError("unknown_choice")}`). It is called for the preview, again when the
   broadcast is created, and once per batch while the outbox rows are made, so it
   must be a query, not a Python list, and cheap to run again.
@@ -55,8 +55,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, phone
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from notifications.contacts import stop_waiting
 from notifications.models import (
     BODY_MAX,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, phone
 from core.accounts import Team, User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications.models import (
     CHANNELS,

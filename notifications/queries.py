@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications.contacts import stop_waiting
 from notifications.models import CATEGORIES, MESSAGE_STATES, Contact, Message
 

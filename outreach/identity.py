@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from outreach import access, services
 from outreach.models import CONSENT_METHODS, CONSENT_SCOPES, PersonConsent, PersonIdentity
 

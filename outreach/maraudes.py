@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from core import sync
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from outreach import services
 from outreach.models import AREA_MAX, INCIDENTS_MAX, KM_MAX, Encounter, Maraude, Person
 

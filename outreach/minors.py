@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 import notifications.services as notify
 from core import audit, clock, sync, text
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
-from core.sync import FieldError, Invalid
 from outreach import access, services
 from outreach.models import (
     Encounter,

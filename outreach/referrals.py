@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import audit, clock
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, uuid7
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from outreach import access, identity, services
 from outreach.models import (
     LANGUAGES,

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from outreach import access, minors, services
 from outreach.models import (
     Encounter,

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from core import audit, clock, sync, text
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_uuid
-from core.sync import FieldError, Invalid
 from outreach import ethos, minors
 from outreach.models import (
     AGE_BANDS,

@@ -24,8 +24,8 @@ from appointments import services as appointments
 from appointments.models import Appointment
 from core import clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Permission
-from core.sync import FieldError, Invalid
 from core.text import MAX_JSON_DEPTH
 from web import db, throttling
 from web.errors import api_error

@@ -47,7 +47,7 @@ from appointments import services as appointments
 from appointments.booking import LANGUAGES, SlotTaken
 from appointments.models import Location, OpeningHours, Service
 from core import clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from web import db, throttling
 from web.appointments_api import SEARCHES_PER_MINUTE
 from web.i18n import LANGUAGE_NAMES

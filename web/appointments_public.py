@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from appointments import booking
 from appointments.models import Appointment
 from core import clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from web import appointments_booking as public_booking
 from web import db, throttling
 from web.i18n import prefer_language

@@ -17,9 +17,9 @@ from flask_login import current_user
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid, uuid7
 from core.roles import Permission
-from core.sync import Invalid
 from outreach import maraudes, minors, services
 from outreach.models import Maraude
 from web import db
@@ -252,7 +252,7 @@ def _minor_notice(session: Any, team_id: int) -> str:
 
 def minors_refusal() -> Any:
     """The error of a minor's encounter while the team has no protective path."""
-    return sync.FieldError("no_protective_path")
+    return FieldError("no_protective_path")
 
 
 def _banner(session: Any) -> dict[str, Any] | None:

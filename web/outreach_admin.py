@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.accounts import Team, User
+from core.errors import Invalid
 from core.roles import Permission, Role
-from core.sync import Invalid
 from outreach import access, minors, referrals, retention
 from outreach.models import ServicePartner
 from web import db

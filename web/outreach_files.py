@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import audit
 from core.accounts import Team, User
+from core.errors import Invalid
 from core.ids import parse_uuid
 from core.roles import Permission, can
-from core.sync import Invalid
 from outreach import access, identity, merging, minors, referrals, services
 from outreach.models import Encounter, Person, PersonConsent, PersonMerge, Referral
 from web import db

@@ -17,9 +17,9 @@ from appointments import verification
 from appointments.models import Appointment
 from core import clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from core.roles import Permission, can
-from core.sync import FieldError, Invalid
 from notifications import contacts, outbox, queries, texts
 from notifications.models import (
     CATEGORIES,

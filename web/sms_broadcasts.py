@@ -21,9 +21,9 @@ from flask_login import current_user
 
 from core import clock
 from core.accounts import User, list_teams
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from core.roles import Permission
-from core.sync import FieldError, Invalid
 from notifications import broadcasts, reports
 from notifications.broadcasts import BROADCAST_CATEGORIES, STATUS_GROUPS, TEXT_LANGUAGES
 from notifications.models import CATEGORIES

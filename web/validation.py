@@ -1,4 +1,4 @@
-"""Field error codes (from core.sync.FieldError) as sentences in the user's language."""
+"""Field error codes (from core.errors.FieldError) as sentences in the user's language."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from core.sync import FieldError
+from core.errors import FieldError
 
 
 def message(error: FieldError | Mapping[str, Any]) -> str:
