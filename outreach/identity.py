@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock, sync
+from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from outreach import access, services
@@ -45,10 +46,10 @@ def record_consent(
     (oral, written), `given_at` (default now)."""
     person = access.person_to_change(session, actor, person_id)
     errors: dict[str, FieldError] = {}
-    scopes = services._choices(data, "scopes", CONSENT_SCOPES, errors)
+    scopes = parse.choices(data, "scopes", errors, choices=CONSENT_SCOPES)
     if not scopes and "scopes" not in errors:
         errors["scopes"] = FieldError("required")
-    method = services._choice(data, "method", CONSENT_METHODS, errors, default=None)
+    method = parse.choice(data, "method", errors, choices=CONSENT_METHODS)
     given_at = services._moment(data, "given_at", errors) if data.get("given_at") else clock.now()
     if errors:
         raise Invalid(errors)
@@ -129,11 +130,8 @@ def attach_identity(
     errors: dict[str, FieldError] = {}
     if consent is None:
         errors["consent"] = FieldError("consent_required")
-    first_name = services._text(data, "first_name", NAME_MAX, errors)
-    last_name = services._text(data, "last_name", NAME_MAX, errors)
-    for name, value in (("first_name", first_name), ("last_name", last_name)):
-        if not value and name not in errors:
-            errors[name] = FieldError("required")
+    first_name = parse.text(data, "first_name", errors, limit=NAME_MAX, required=True)
+    last_name = parse.text(data, "last_name", errors, limit=NAME_MAX, required=True)
     birth_date = _birth_date(data, errors)
     niss = _niss(data, errors)
     if errors:
