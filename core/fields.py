@@ -179,11 +179,10 @@ def integer(
     name: str,
     errors: Errors,
     *,
-    low: int,
-    high: int,
+    within: tuple[int, int],
     required: bool = False,
 ) -> int | None:
-    """A whole number between `low` and `high`, or None if empty."""
+    """A whole number within `within` (both ends included), or None if empty."""
     value = data.get(name)
     if _empty(value):
         _missing(errors, name, required)
@@ -197,6 +196,7 @@ def integer(
             fail(errors, name, "not_a_whole_number")
             return None
         value = int(digits)
+    low, high = within
     if not low <= value <= high:
         fail(errors, name, "out_of_range", min=low, max=high)
         return None
@@ -208,13 +208,12 @@ def number(
     name: str,
     errors: Errors,
     *,
-    low: float,
-    high: float,
+    within: tuple[float, float],
     digits: int | None = None,
     required: bool = False,
 ) -> float | None:
-    """A decimal number (a comma is accepted) between `low` and `high`, rounded to
-    `digits` if given, or None if empty."""
+    """A decimal number (a comma is accepted) within `within` (both ends included),
+    rounded to `digits` if given, or None if empty."""
     value = data.get(name)
     if _empty(value):
         _missing(errors, name, required)
@@ -233,6 +232,7 @@ def number(
     if parsed is None or math.isnan(parsed):
         fail(errors, name, "not_a_number")
         return None
+    low, high = within
     if not low <= parsed <= high:
         fail(errors, name, "out_of_range", min=low, max=high)
         return None
@@ -258,7 +258,12 @@ def uuid(
 def ids(data: Mapping[str, Any], name: str, errors: Errors) -> list[int]:
     """Record ids picked from a list (one, or several), sorted, once each."""
     value = data.get(name)
-    values = [value] if isinstance(value, (str, int)) else list(value or [])
+    if value in (None, ""):
+        return []
+    values = [value] if isinstance(value, (str, int)) else value
+    if not isinstance(values, (list, tuple, set)):
+        fail(errors, name, "unknown_choice")
+        return []
     found: set[int] = set()
     for item in values:
         if isinstance(item, int) and not isinstance(item, bool):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from appointments import services as appointments
 from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Role
@@ -77,22 +78,6 @@ def _saved(
     session.flush()
 
 
-def _text(
-    value: str, name: str, limit: int, errors: dict[str, FieldError], *, required: bool = False
-) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        errors[name] = FieldError("required")
-    elif len(text) > limit:
-        errors[name] = FieldError("too_long", {"max": limit})
-    return text
-
-
-def _choice(value: str, name: str, choices: Sequence[str], errors: dict[str, FieldError]) -> None:
-    if value not in choices:
-        errors[name] = FieldError("unknown_choice")
-
-
 def _coordinates(
     latitude: float | None, longitude: float | None, errors: dict[str, FieldError]
 ) -> None:
@@ -136,8 +121,9 @@ def set_settings(
 ) -> HomecareSettings:
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    _choice(region, "region", REGIONS, errors)
-    _choice(funder, "funder", FUNDERS, errors)
+    data = {"region": region, "funder": funder}
+    parse.choice(data, "region", errors, choices=REGIONS)
+    parse.choice(data, "funder", errors, choices=FUNDERS)
     if errors:
         raise Invalid(errors)
     settings = session.get(HomecareSettings, team_id)
@@ -192,18 +178,19 @@ def create_beneficiary(
     """A new household of the team; its phones become a notifications contact."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    name = _text(fields.name, "name", NAME_MAX, errors, required=True)
-    address = _text(fields.address, "address", ADDRESS_MAX, errors, required=True)
+    data = vars(fields)
+    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
+    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
     postcode = (fields.postcode or "").strip()
     if not (len(postcode) == 4 and postcode.isdigit()):
         errors["postcode"] = FieldError("invalid_postcode")
-    city = _text(fields.city, "city", 80, errors, required=True)
+    city = parse.text(data, "city", errors, limit=80, required=True)
     _coordinates(fields.latitude, fields.longitude, errors)
-    _choice(fields.language, "language", LANGUAGES, errors)
-    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
-    entry = _text(fields.entry_instructions, "entry_instructions", TEXT_MAX, errors)
-    emergency_name = _text(fields.emergency_name, "emergency_name", NAME_MAX, errors)
-    emergency_phone = _text(fields.emergency_phone, "emergency_phone", 20, errors)
+    parse.choice(data, "language", errors, choices=LANGUAGES)
+    parse.choice(data, "contribution_category", errors, choices=CONTRIBUTION_CATEGORIES)
+    entry = parse.text(data, "entry_instructions", errors, limit=TEXT_MAX, multiline=True)
+    emergency_name = parse.text(data, "emergency_name", errors, limit=NAME_MAX)
+    emergency_phone = parse.text(data, "emergency_phone", errors, limit=20)
     try:
         notifications.read_phones(fields.phones)
     except Invalid as invalid:
@@ -216,7 +203,10 @@ def create_beneficiary(
         if key not in LIFE_BOOK_KEYS:
             errors["life_book"] = FieldError("unknown_choice")
         else:
-            life_book[key] = _text(value, f"life_book.{key}", TEXT_MAX, errors)
+            entry_name = f"life_book.{key}"
+            life_book[key] = parse.text(
+                {entry_name: value}, entry_name, errors, limit=TEXT_MAX, multiline=True
+            )
     if fields.social_worker_id is not None:
         worker = session.get(User, fields.social_worker_id)
         if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
@@ -370,8 +360,8 @@ def _check_plan(
     replacing: uuid.UUID | None = None,
 ) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
-    _choice(fields.service, "service", SERVICES, errors)
-    _choice(fields.holiday_rule, "holiday_rule", HOLIDAY_RULES, errors)
+    parse.choice(vars(fields), "service", errors, choices=SERVICES)
+    parse.choice(vars(fields), "holiday_rule", errors, choices=HOLIDAY_RULES)
     days = list(fields.weekdays)
     if not days:
         errors["weekdays"] = FieldError("required")
@@ -519,12 +509,12 @@ def suspend_plan(
     """The plan pauses from `starts_on` to `ends_on` (both included)."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors: dict[str, FieldError] = {}
-    _choice(reason, "reason", SUSPENSION_REASONS, errors)
+    parse.choice({"reason": reason}, "reason", errors, choices=SUSPENSION_REASONS)
     if ends_on < starts_on:
         errors["ends_on"] = FieldError("ends_before_start")
     elif (ends_on - starts_on).days > 366:
         errors["ends_on"] = FieldError("too_long_period", {"days": 366})
-    note = _text(note, "note", TEXT_MAX, errors)
+    note = parse.text({"note": note}, "note", errors, limit=TEXT_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     suspension = CarePlanSuspension(
@@ -601,7 +591,7 @@ def set_aide_profile(
         elif begin == finish:
             errors["working_hours"] = FieldError("hours_order")
     _coordinates(fields.home_latitude, fields.home_longitude, errors)
-    _choice(fields.transport_mode, "transport_mode", TRANSPORT_MODES, errors)
+    parse.choice(vars(fields), "transport_mode", errors, choices=TRANSPORT_MODES)
     if fields.speed_kmh is not None and not 2 <= fields.speed_kmh <= 80:
         errors["speed_kmh"] = FieldError("out_of_range", {"min": 2, "max": 80})
     if errors:

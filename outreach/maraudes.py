@@ -98,7 +98,7 @@ def read_end(data: Mapping[str, Any]) -> MaraudeEnd:
 
 
 def _km(data: Mapping[str, Any], errors: dict[str, FieldError]) -> float | None:
-    return parse.number(data, "km", errors, low=0, high=int(KM_MAX), digits=1)
+    return parse.number(data, "km", errors, within=(0, int(KM_MAX)), digits=1)
 
 
 def _check_members(session: Session, team_id: int, member_ids: tuple[int, ...]) -> None:

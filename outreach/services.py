@@ -104,7 +104,7 @@ class EncounterInput:
 def _coordinate(
     data: Mapping[str, Any], name: str, bound: float, errors: dict[str, FieldError]
 ) -> float | None:
-    return parse.number(data, name, errors, low=-bound, high=bound, digits=6)
+    return parse.number(data, name, errors, within=(-bound, bound), digits=6)
 
 
 def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
