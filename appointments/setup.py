@@ -278,13 +278,14 @@ def create_service(session: Session, fields: Mapping[str, Any], *, actor: User |
     service = Service(code=code, **values)
     session.add(service)
     session.flush()
-    audit.record(
+    audit.record_change(
         session,
-        actor=actor,
+        actor,
+        "appointment_service",
+        service.id,
+        sorted(values),
         action="create",
-        entity_type="appointment_service",
-        entity_id=service.id,
-        details={"code": code, "fields": sorted(values)},
+        code=code,
     )
     return service
 
@@ -295,19 +296,10 @@ def update_service(
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
     values = _service_values(session, fields)
-    changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
-    for name in changed:
-        setattr(service, name, values[name])
+    changed = sorted(audit.assign(service, values))
     if not changed:
         return []
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="appointment_service",
-        entity_id=service.id,
-        details={"fields": changed},
-    )
+    audit.record_change(session, actor, "appointment_service", service.id, changed)
     if {"active", "booking_mode", "duration_minutes", "buffer_minutes"} & set(changed):
         return stranded_appointments(session, service_id=service.id)
     return []
@@ -512,9 +504,7 @@ def update_location(
     that shorter hours strand."""
     values = _location_values(session, fields)
     hours = values.pop("hours")
-    changed = sorted(name for name, value in values.items() if getattr(location, name) != value)
-    for name in changed:
-        setattr(location, name, values[name])
+    changed = sorted(audit.assign(location, values))
     if hours != opening_hours(location):
         location.opening_hours = [
             OpeningHours(weekday=weekday, opens=opens, closes=closes)
@@ -524,14 +514,7 @@ def update_location(
         changed.append("opening_hours")
     if not changed:
         return []
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="appointment_location",
-        entity_id=location.id,
-        details={"fields": changed},
-    )
+    audit.record_change(session, actor, "appointment_location", location.id, changed)
     if "opening_hours" in changed:
         return stranded_appointments(session, location_id=location.id)
     return []
@@ -660,18 +643,17 @@ def end_plan(
     user_id, location_id, plan_id = plan.user_id, plan.location_id, plan.id
     if day < plan.valid_from:
         session.delete(plan)
-        action, details = "delete", {}
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity_type="appointment_plan",
+            entity_id=plan_id,
+            details={},
+        )
     else:
         plan.valid_until = day
-        action, details = "update", {"fields": ["valid_until"]}
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="appointment_plan",
-        entity_id=plan_id,
-        details=details,
-    )
+        audit.record_change(session, actor, "appointment_plan", plan_id, ["valid_until"])
     return stranded_appointments(
         session,
         agent_ids=[user_id],

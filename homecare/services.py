@@ -251,13 +251,13 @@ def create_beneficiary(
                 session, contact, category=kind, granted=True, method="oral", actor=actor
             )
         beneficiary.contact_id = contact.id
-    audit.record(
+    audit.record_change(
         session,
-        actor=actor,
+        actor,
+        "homecare_beneficiary",
+        beneficiary.id,
+        sorted(k for k, v in vars(fields).items() if v),
         action="create",
-        entity_type="homecare_beneficiary",
-        entity_id=beneficiary.id,
-        details={"fields": sorted(k for k, v in vars(fields).items() if v)},
     )
     session.flush()
     return beneficiary

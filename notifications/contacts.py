@@ -159,14 +159,7 @@ def update_contact(
         contact.teams = [ContactTeam(team_id=team_id) for team_id in new_teams]
     if changed:
         contact.updated_at = clock.now()
-        audit.record(
-            session,
-            actor=actor,
-            action="update",
-            entity_type="sms_contact",
-            entity_id=contact.id,
-            details={"fields": changed},
-        )
+        audit.record_change(session, actor, "sms_contact", contact.id, changed)
     return contact
 
 

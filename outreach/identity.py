@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock, sync
+from core import audit, clock, sync
 from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
@@ -62,7 +62,9 @@ def record_consent(
     )
     session.add(consent)
     session.flush()
-    services.audit_change(session, actor, "create", "outreach_consent", consent.id, list(scopes))
+    audit.record_change(
+        session, actor, "outreach_consent", consent.id, list(scopes), action="create"
+    )
     # A change of the person's file: an undo of an earlier merge must not take it back.
     sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     return consent
@@ -147,7 +149,7 @@ def attach_identity(
     identity.consent_id = consent.id
     identity.recorded_at, identity.recorded_by_id = clock.now(), actor.id
     fields = ["first_name", "last_name"] + ["birth_date"] * bool(birth_date) + ["niss"] * bool(niss)
-    services.audit_change(session, actor, action, "outreach_identity", person.id, fields)
+    audit.record_change(session, actor, "outreach_identity", person.id, fields, action=action)
     sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     session.flush()
     return identity
@@ -164,15 +166,13 @@ def withdraw_consent(
     person = access.person_to_change(session, actor, consent.person_id)
     consent.withdrawn_at, consent.withdrawn_by_id = at or clock.now(), actor.id
     session.flush()
-    services.audit_change(
-        session, actor, "update", "outreach_consent", consent.id, ["withdrawn_at"]
-    )
+    audit.record_change(session, actor, "outreach_consent", consent.id, ["withdrawn_at"])
     still_covered = any("identity" in c.scopes for c in active_consents(session, person.id))
     identity = session.get(PersonIdentity, person.id)
     if identity is not None and not still_covered:
         session.delete(identity)
-        services.audit_change(
-            session, actor, "delete", "outreach_identity", person.id, ["identity"]
+        audit.record_change(
+            session, actor, "outreach_identity", person.id, ["identity"], action="delete"
         )
         session.flush()
     return consent

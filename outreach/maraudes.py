@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
+from core import audit, sync
 from core import fields as parse
-from core import sync
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
@@ -118,7 +118,9 @@ def _check_members(session: Session, team_id: int, member_ids: tuple[int, ...]) 
 def _audit(
     session: Session, actor: User, action: str, maraude: Maraude, fields: list[str], at: Any
 ) -> None:
-    services.audit_change(session, actor, action, "outreach_maraude", maraude.id, fields, at)
+    audit.record_change(
+        session, actor, "outreach_maraude", maraude.id, fields, action=action, client_at=at
+    )
 
 
 def start(

@@ -191,9 +191,7 @@ def set_protective_path(
     session.add(settings)
     session.execute(delete(ProtectivePerson).where(ProtectivePerson.team_id == team_id))
     session.add_all(ProtectivePerson(team_id=team_id, user_id=user.id) for user in people or [])
-    services.audit_change(
-        session, actor, "update", "outreach_settings", team_id, ["protective_path"]
-    )
+    audit.record_change(session, actor, "outreach_settings", team_id, ["protective_path"])
     session.flush()
     return settings
 
@@ -276,9 +274,7 @@ def acknowledge(session: Session, actor: User, alert_id: int) -> MinorAlert:
         raise Invalid({"alert": FieldError("unknown_alert")})
     alert.acknowledged_at = clock.now()
     alert.acknowledged_by_id = actor.id
-    services.audit_change(
-        session, actor, "update", "outreach_minor_alert", alert.id, ["acknowledged_at"]
-    )
+    audit.record_change(session, actor, "outreach_minor_alert", alert.id, ["acknowledged_at"])
     notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
     session.flush()
     return alert
@@ -290,6 +286,6 @@ def set_minor(session: Session, actor: User, person_id: Any, minor: bool) -> Per
     if person.minor != minor:
         person.minor = minor
         sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
-        services.audit_change(session, actor, "update", "outreach_person", person.id, ["minor"])
+        audit.record_change(session, actor, "outreach_person", person.id, ["minor"])
     session.flush()
     return person

@@ -94,12 +94,10 @@ def save_partner(
         session.add(partner)
         action, changed = "create", [key for key, value in values.items() if value]
     else:
-        changed = [key for key, value in values.items() if getattr(partner, key) != value]
-        for key, value in values.items():
-            setattr(partner, key, value)
+        changed = audit.assign(partner, values)
         action = "update"
     session.flush()
-    services.audit_change(session, actor, action, "outreach_partner", partner.id, changed)
+    audit.record_change(session, actor, "outreach_partner", partner.id, changed, action=action)
     return partner
 
 
@@ -181,7 +179,7 @@ def _int(value: Any) -> int:
 
 
 def _audit(session: Session, actor: User, action: str, referral: Referral, fields: list) -> None:
-    services.audit_change(session, actor, action, "outreach_referral", referral.id, fields)
+    audit.record_change(session, actor, "outreach_referral", referral.id, fields, action=action)
 
 
 def can_move(session: Session, actor: User, referral: Referral) -> bool:

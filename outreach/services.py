@@ -173,27 +173,6 @@ def _team_of(actor: User) -> int:
     return actor.team_id
 
 
-def audit_change(
-    session: Session,
-    actor: User | None,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    fields: list[str],
-    client_at: datetime | None = None,
-) -> None:
-    """The audit entry of a change: which fields, never their values."""
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        details={"fields": fields},
-        client_at=client_at,
-    )
-
-
 def _add_new(
     session: Session,
     actor: User,
@@ -205,7 +184,9 @@ def _add_new(
     """Store a person or place made on the phone, stamped and audited (field names only)."""
     session.add(record)
     sync.stamp(session, record, sync.team_scope(record.team_id), actor, client_at)
-    audit_change(session, actor, "create", entity_type, record.id, fields, client_at)
+    audit.record_change(
+        session, actor, entity_type, record.id, fields, action="create", client_at=client_at
+    )
 
 
 def _person_for(
@@ -361,14 +342,20 @@ def save_encounter(
         session.add(encounter)
         action, changed = "create", [name for name, value in values.items() if value]
     else:
-        changed = [name for name, value in values.items() if getattr(encounter, name) != value]
-        for name, value in values.items():
-            setattr(encounter, name, value)
+        changed = audit.assign(encounter, values)
         action = "update"
     encounter.person, encounter.place = person, place
     sync.stamp(session, encounter, scope, actor, client_at)
     _seen(session, scope, person, place, entry.occurred_at)
-    audit_change(session, actor, action, "outreach_encounter", encounter.id, changed, client_at)
+    audit.record_change(
+        session,
+        actor,
+        "outreach_encounter",
+        encounter.id,
+        changed,
+        action=action,
+        client_at=client_at,
+    )
     session.flush()
     alert = None
     if created:
@@ -616,10 +603,8 @@ def update_place(
     values: dict[str, Any] = {"name": change.name, "notes": change.notes}
     if not change.keep_coordinates:
         values.update(latitude=change.latitude, longitude=change.longitude)
-    changed = [name for name, value in values.items() if getattr(place, name) != value]
-    for name, value in values.items():
-        setattr(place, name, value)
+    changed = audit.assign(place, values)
     sync.stamp(session, place, sync.team_scope(team_id), actor, client_at)
-    audit_change(session, actor, "update", "outreach_place", place.id, changed, client_at)
+    audit.record_change(session, actor, "outreach_place", place.id, changed, client_at=client_at)
     session.flush()
     return place, False
