@@ -439,10 +439,9 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
         "postcode": parse.text(fields, "postcode", errors, limit=10, required=True),
         "city": parse.text(fields, "city", errors, limit=CITY_MAX, required=True),
         "city_nl": parse.text(fields, "city_nl", errors, limit=CITY_MAX),
-        "latitude": parse.number(fields, "latitude", errors, within=(-90, 90)),
-        "longitude": parse.number(fields, "longitude", errors, within=(-180, 180)),
         "phone": "",
     }
+    values["latitude"], values["longitude"] = parse.coordinates(fields, errors)
     raw_phone = str(fields.get("phone") or "").strip()
     if raw_phone:
         try:
@@ -451,10 +450,6 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
             errors.add("phone", "invalid_phone")
     if values["postcode"] and "postcode" not in errors and not POSTCODE.match(values["postcode"]):
         errors.add("postcode", "invalid_postcode")
-    has_lat = fields.get("latitude") not in (None, "")
-    has_long = fields.get("longitude") not in (None, "")
-    if has_lat != has_long:
-        errors.add("latitude" if not has_lat else "longitude", "both_coordinates")
     raw_team = fields.get("team_id")
     values["team_id"] = None
     if raw_team not in (None, ""):

@@ -239,6 +239,18 @@ def number(
     return round(parsed, digits) if digits is not None else parsed
 
 
+def coordinates(
+    data: Mapping[str, Any], errors: Errors, *, digits: int | None = None
+) -> tuple[float | None, float | None]:
+    """`latitude` and `longitude` (degrees), both or neither: one alone is
+    `both_coordinates` on the one missing."""
+    latitude = number(data, "latitude", errors, within=(-90, 90), digits=digits)
+    longitude = number(data, "longitude", errors, within=(-180, 180), digits=digits)
+    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
+        fail(errors, "latitude" if latitude is None else "longitude", "both_coordinates")
+    return latitude, longitude
+
+
 def uuid(
     data: Mapping[str, Any], name: str, errors: Errors, *, required: bool = False
 ) -> UUID | None:

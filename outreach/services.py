@@ -101,12 +101,6 @@ class EncounterInput:
 # --- Reading input ----------------------------------------------------------------
 
 
-def _coordinate(
-    data: Mapping[str, Any], name: str, bound: float, errors: dict[str, FieldError]
-) -> float | None:
-    return parse.number(data, name, errors, within=(-bound, bound), digits=6)
-
-
 def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
     """When something happened in the street: not in the future (the phone's clock may be
     a little ahead), not more than a year ago; now when it is missing or wrong."""
@@ -137,7 +131,7 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     )
     place_id = parse.uuid(data, "place_id", errors)
     place_name = parse.text(data, "place_name", errors, limit=PLACE_NAME_MAX)
-    latitude, longitude = _coordinates(data, errors)
+    latitude, longitude = parse.coordinates(data, errors, digits=6)
     occurred_at = _moment(data, "occurred_at", errors)
     contact_type = parse.choice(data, "contact_type", errors, choices=CONTACT_TYPES)
     needs = parse.choices(data, "needs", errors, choices=NEEDS)
@@ -546,17 +540,6 @@ def person_encounters(session: Session, person_id: uuid.UUID) -> list[Encounter]
 # --- A place's name, notes and position (issue 8) -----------------------------------------
 
 
-def _coordinates(
-    data: Mapping[str, Any], errors: dict[str, FieldError]
-) -> tuple[float | None, float | None]:
-    """Latitude and longitude, both or neither."""
-    latitude = _coordinate(data, "latitude", 90, errors)
-    longitude = _coordinate(data, "longitude", 180, errors)
-    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
-        errors["latitude" if latitude is None else "longitude"] = FieldError("both_coordinates")
-    return latitude, longitude
-
-
 @dataclass(frozen=True)
 class PlaceChange:
     id: uuid.UUID
@@ -575,7 +558,7 @@ def read_place(data: Mapping[str, Any]) -> PlaceChange:
     if not name and "name" not in errors:
         errors["name"] = FieldError("required")
     notes = parse.text(data, "notes", errors, limit=PLACE_NOTES_MAX, multiline=True)
-    latitude, longitude = _coordinates(data, errors)
+    latitude, longitude = parse.coordinates(data, errors, digits=6)
     if errors:
         raise Invalid(errors)
     assert place_id is not None

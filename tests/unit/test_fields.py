@@ -301,3 +301,20 @@ def test_the_first_problem_of_a_field_is_the_one_kept():
         errors.check()
     assert raised.value.errors == {"f": FieldError("too_long", {"max": 10})}
     Errors().check()  # nothing wrong: nothing raised
+
+
+@pytest.mark.parametrize(
+    ("data", "expected", "codes"),
+    [
+        ({"latitude": "50.8603", "longitude": "4,3517"}, (50.8603, 4.3517), {}),
+        ({}, (None, None), {}),
+        ({"latitude": "50.86"}, (50.86, None), {"longitude": "both_coordinates"}),
+        ({"longitude": 4.35, "latitude": ""}, (None, 4.35), {"latitude": "both_coordinates"}),
+        ({"latitude": "91", "longitude": "4"}, (None, 4.0), {"latitude": "out_of_range"}),
+        ({"latitude": "x"}, (None, None), {"latitude": "not_a_number"}),
+    ],
+)
+def test_coordinates(data, expected, codes):
+    errors: dict[str, FieldError] = {}
+    assert parse.coordinates(data, errors) == expected
+    assert {name: error.code for name, error in errors.items()} == codes
