@@ -73,11 +73,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
-        appointments_api,
-        appointments_booking,
-        appointments_desk,
-        appointments_public,
-        appointments_setup,
         auth,
         db,
         errors,
@@ -85,24 +80,29 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         i18n,
         main,
         offline,
-        outreach,
-        outreach_admin,
-        outreach_files,
-        outreach_reports,
         permissions,
         pwa,
         rendering,
         request_limits,
-        sms,
-        sms_broadcasts,
-        sms_inbox,
-        sms_webhooks,
     )
     from web import sync as sync_views
+    from web.appointments import api as appointments_api
+    from web.appointments import booking as appointments_booking
+    from web.appointments import desk as appointments_desk
+    from web.appointments import public as appointments_public
+    from web.appointments import setup as appointments_setup
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.notifications import broadcasts as sms_broadcasts
+    from web.notifications import inbox as sms_inbox
+    from web.notifications import outbox as sms
+    from web.notifications import webhooks as sms_webhooks
+    from web.outreach import admin as outreach_admin
+    from web.outreach import encounters as outreach
+    from web.outreach import files as outreach_files
+    from web.outreach import reports as outreach_reports
 
     db.init_app(app)
     htmx.init_app(app)

@@ -12,7 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from core import clock, sync
 from core.roles import Permission
 from core.text import MAX_JSON_DEPTH
-from web import appointments_api
+from web.appointments import api as appointments_api
 from web.permissions import public, requires
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -109,7 +109,7 @@ def offline_pages() -> list[str]:
 
 def labels() -> dict[str, Any]:
     """Field names and choice labels of the ops, for showing an op's content."""
-    from web.outreach import LABELS
+    from web.outreach.labels import LABELS
 
     return {
         "fields": {

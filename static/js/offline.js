@@ -1754,7 +1754,7 @@
   }
 
   // --- Street outreach on the phone: the maraude, quick picks, nearby places -----------
-  // Pages of /outreach/ carry #outreach-phone (web/outreach.py): their texts and the
+  // Pages of /outreach/ carry #outreach-phone (web/outreach/encounters.py): their texts and the
   // team's protective-path sentence. Everything here reads what the phone holds (the
   // downloaded records and the outbox), so it works offline.
 

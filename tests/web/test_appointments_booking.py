@@ -21,7 +21,7 @@ from core import clock
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
-from web.appointments_booking import start_value
+from web.appointments.booking import start_value
 
 LANDLINE = "02 512 34 56"
 

@@ -14,7 +14,7 @@ from appointments.models import Appointment
 from core import clock
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at
-from web import appointments_public
+from web.appointments import public as appointments_public
 
 GONE = "This link no longer works."
 

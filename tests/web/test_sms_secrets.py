@@ -17,7 +17,7 @@ from notifications.gateways import MemoryGateway
 from notifications.models import Message, MessageEvent
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import text_of
-from web.appointments_booking import start_value
+from web.appointments.booking import start_value
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 

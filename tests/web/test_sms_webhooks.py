@@ -283,7 +283,7 @@ def test_inbound_stop_says_what_stopped(twilio, db):
 
 def test_an_inbound_without_answer_is_an_empty_twiml_response(twilio, db, monkeypatch):
     from notifications import replies
-    from web import sms_webhooks
+    from web.notifications import webhooks as sms_webhooks
 
     def silent(session, **kwargs):
         return replies.InboundResult(None, None)  # type: ignore[arg-type]

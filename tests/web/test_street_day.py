@@ -8,7 +8,7 @@ from flask_babel import force_locale
 from tests.support import text_of
 from web.nav import NAV
 from web.offline import texts
-from web.outreach import duration_text, km_text
+from web.outreach.encounters import duration_text, km_text
 
 
 def test_durations_in_hours_and_minutes_and_french_kilometres(app):

@@ -48,7 +48,7 @@ def inbox():
         session, open_only=not show_all, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
     return render(
-        "sms/inbox.html",
+        "notifications/inbox.html",
         messages=rows[:PAGE_SIZE],
         replied=replies.replied_to(session, rows[:PAGE_SIZE]),
         has_more=len(rows) > PAGE_SIZE,
@@ -73,7 +73,7 @@ def inbound(inbound_id: int):
     replied = replies.replied_to(session, [message]).get(message.in_reply_to_id or 0)
     session.commit()  # the audited read
     return render(
-        "sms/inbound.html",
+        "notifications/inbound.html",
         message=message,
         candidates=candidates,
         handled_by=handled_by,

@@ -32,7 +32,7 @@ from outreach import access, identity, merging, minors, referrals, services
 from outreach.models import Encounter, Person, PersonConsent, PersonMerge, Referral
 from web import db
 from web.common import Tab, actor, field_errors, not_found, visible_tabs
-from web.outreach_labels import CHOICES, LABELS, label
+from web.outreach.labels import CHOICES, LABELS, label
 from web.permissions import requires
 from web.rendering import render
 

@@ -21,8 +21,8 @@ from outreach import access, minors, referrals, retention
 from outreach.models import ServicePartner
 from web import db
 from web.common import actor, field_errors, not_found
-from web.outreach_files import users_by_id
-from web.outreach_labels import CHOICES, LABELS
+from web.outreach.files import users_by_id
+from web.outreach.labels import CHOICES, LABELS
 from web.permissions import requires
 from web.rendering import render
 

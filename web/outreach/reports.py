@@ -27,7 +27,7 @@ from outreach import ethos, indicators
 from outreach.models import AGE_BANDS, NEEDS
 from web import charts, db
 from web.exports import csv_response, xlsx_response
-from web.outreach_labels import label
+from web.outreach.labels import label
 from web.permissions import requires
 from web.rendering import render
 from web.validation import message as error_message

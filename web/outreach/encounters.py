@@ -23,7 +23,7 @@ from core.roles import Permission
 from outreach import maraudes, minors, services
 from outreach.models import Maraude
 from web import db
-from web.outreach_labels import CHOICES, LABELS
+from web.outreach.labels import CHOICES, LABELS
 from web.permissions import requires
 from web.rendering import render
 from web.validation import message

@@ -30,8 +30,8 @@ from appointments import booking
 from appointments.models import Appointment
 from core import clock
 from core.errors import FieldError, Invalid
-from web import appointments_booking as public_booking
 from web import db, throttling
+from web.appointments import booking as public_booking
 from web.i18n import prefer_language
 from web.permissions import public
 from web.rendering import render

@@ -49,7 +49,7 @@ from appointments.models import Location, OpeningHours, Service
 from core import clock
 from core.errors import FieldError, Invalid
 from web import db, throttling
-from web.appointments_api import SEARCHES_PER_MINUTE
+from web.appointments.api import SEARCHES_PER_MINUTE
 from web.i18n import LANGUAGE_NAMES
 from web.permissions import public
 from web.rendering import render

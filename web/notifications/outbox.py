@@ -1,7 +1,7 @@
 """SMS pages for staff: the outbox, contacts and consent, templates, quiet hours.
 
 The plain-language labels below are shared by every SMS page (inbox, broadcasts):
-`from web.sms import STATUS_LABELS, CATEGORY_LABELS, REASON_LABELS, METHOD_LABELS`.
+`from web.notifications.outbox import STATUS_LABELS, CATEGORY_LABELS, REASON_LABELS, METHOD_LABELS`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from web.validation import message as error_message
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
-# --- Labels (shared with web/sms_inbox.py and web/sms_broadcasts.py) -----------------
+# --- Labels (shared with web/notifications/inbox.py and broadcasts.py) -----------------
 
 CATEGORY_LABELS = {
     "reminder": _l("Appointment reminders"),
@@ -194,7 +194,7 @@ def subject_label(subject: str | None) -> str:
     return _("Another record")
 
 
-# --- The SMS section's tabs (shared: templates/sms/_tabs.html) ------------------------
+# --- The SMS section's tabs (shared: templates/notifications/_tabs.html) ------------------------
 
 
 TABS = [
@@ -305,7 +305,7 @@ def outbox_page():
     rules = {category: outbox.category_rules(session, category) for category in CATEGORIES}
     kept = {name: args[name] for name in ("status", "category", "q") if args.get(name)}
     return render(
-        "sms/outbox.html",
+        "notifications/outbox.html",
         page=page,
         counts=counts,
         total=sum(counts.values()),
@@ -332,7 +332,7 @@ def message(message_id: int):
     users = _users(session, [found.created_by_id])
     rules = {found.category: outbox.category_rules(session, found.category)}
     return render(
-        "sms/message.html",
+        "notifications/message.html",
         message=found,
         users=users,
         why=why(found),
@@ -369,7 +369,7 @@ def _users(session, ids) -> dict[int, User]:
 def contacts_page():
     query = (request.args.get("q") or "").strip()[:80]
     found = contacts.search_contacts(db.session(), query)
-    return render("sms/contacts.html", contacts=found, query=query)
+    return render("notifications/contacts.html", contacts=found, query=query)
 
 
 def _contact_form_values(form) -> dict[str, Any]:
@@ -420,7 +420,7 @@ def _save_contact(existing=None):
     if errors:
         session.rollback()
         return render(
-            "sms/contact_form.html",
+            "notifications/contact_form.html",
             contact=existing,
             values=values,
             errors=errors,
@@ -444,7 +444,7 @@ def new_contact():
     if request.method == "POST":
         return _save_contact()
     return render(
-        "sms/contact_form.html",
+        "notifications/contact_form.html",
         contact=None,
         values={"display_name": "", "language": "", "phones": ["", "", ""], "teams": []},
         errors={},
@@ -469,7 +469,7 @@ def edit_contact(contact_id: int):
     phones = [phone.e164 for phone in existing.phones]
     phones += [""] * (contacts.MAX_PHONES - len(phones))
     return render(
-        "sms/contact_form.html",
+        "notifications/contact_form.html",
         contact=existing,
         values={
             "display_name": existing.display_name,
@@ -494,7 +494,7 @@ def _contact_page(contact, *, errors=None, posted=None, status=200):
         + [event.recorded_by_id for event in history],
     )
     return render(
-        "sms/contact.html",
+        "notifications/contact.html",
         contact=contact,
         consents=consents,
         history=history,
@@ -626,7 +626,7 @@ def templates():
                     "count": count_segments(_sample(kind, body)),
                 }
             )
-    return render("sms/templates.html", rows=rows)
+    return render("notifications/templates.html", rows=rows)
 
 
 def _kind_or_404(code: str, language: str) -> texts.TemplateKind:
@@ -639,7 +639,7 @@ def _kind_or_404(code: str, language: str) -> texts.TemplateKind:
 def _template_form(kind, language, body, *, errors=None, status=200):
     session = db.session()
     return render(
-        "sms/template_form.html",
+        "notifications/template_form.html",
         kind=kind,
         language=language,
         body=body,
@@ -690,7 +690,7 @@ def count_segments_view():
     kind = texts.get_kind(request.form.get("code", ""))
     language = request.form.get("language", "")
     return render(
-        "sms/_segments.html",
+        "notifications/_segments.html",
         kind=kind,
         language=language if language in LANGUAGES else "",
         **segment_context(body, kind),
@@ -770,7 +770,7 @@ def settings():
                 "validity_hours": str(rules.validity_hours),
             }
     return render(
-        "sms/settings.html",
+        "notifications/settings.html",
         values=values,
         errors=errors,
         categories=CATEGORIES,

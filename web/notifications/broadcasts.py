@@ -30,9 +30,9 @@ from notifications.models import CATEGORIES
 from notifications.sms import spelling_suggestion
 from web import db
 from web.i18n import local_datetime
+from web.notifications.outbox import CATEGORY_LABELS, REASON_LABELS, segment_context
 from web.permissions import requires
 from web.rendering import render
-from web.sms import CATEGORY_LABELS, REASON_LABELS, segment_context
 from web.validation import message as error_message
 
 bp = Blueprint("sms_broadcasts", __name__, url_prefix="/sms")
@@ -141,7 +141,7 @@ def broadcasts_page():
     more = len(items) > PER_PAGE
     items = items[:PER_PAGE]
     return render(
-        "sms/broadcasts.html",
+        "notifications/broadcasts.html",
         items=items,
         counts=broadcasts.group_counts(session, [item.id for item in items]),
         page=page,
@@ -203,7 +203,7 @@ def _param_fields(session, code: str, values: dict[str, str]) -> list[dict[str, 
 def _form(values: dict[str, Any], *, preview=None, errors=None, status: int = 200, focus: str = ""):
     session = db.session()
     return render(
-        "sms/broadcast_form.html",
+        "notifications/broadcast_form.html",
         values=values,
         audiences=[(a.code, audience_label(a.code)) for a in broadcasts.audiences()],
         param_fields=_param_fields(session, values["audience"], values["params"]),
@@ -283,7 +283,11 @@ def count_segments():
         language = "fr"
     body = (request.form.get(f"body_{language}") or "")[:2000]
     return render(
-        "sms/_segments.html", kind=None, language="", use_for=language, **segment_context(body)
+        "notifications/_segments.html",
+        kind=None,
+        language="",
+        use_for=language,
+        **segment_context(body),
     )
 
 
@@ -302,7 +306,7 @@ def broadcast(broadcast_id: int):
     if item is None:
         return _not_found()
     return render(
-        "sms/broadcast.html",
+        "notifications/broadcast.html",
         item=item,
         author=session.get(User, item.created_by_id),
         progress=broadcasts.progress(session, broadcast_id),
@@ -338,7 +342,7 @@ def progress(broadcast_id: int):
         return _not_found()
     # The result per person is swapped in with it, so the page never needs a reload.
     return render(
-        "sms/_broadcast_progress.html",
+        "notifications/_broadcast_progress.html",
         item=item,
         progress=broadcasts.progress(session, broadcast_id),
         recipients_oob=True,
@@ -403,7 +407,7 @@ def report():
     report, error = _report()
     session = db.session()
     return render(
-        "sms/report.html",
+        "notifications/report.html",
         report=report,
         error=error,
         months=[

@@ -1,0 +1,1 @@
+"""Appointment pages: public booking, the SMS link page, the desk, settings and the API."""

@@ -1,0 +1,1 @@
+"""Street outreach pages: the street day, the follow-up files, directory, settings, indicators."""
