@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         pwa,
         rendering,
         request_limits,
+        validation,
     )
     from web import sync as sync_views
     from web.appointments import api as appointments_api
@@ -91,18 +92,22 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.appointments import desk as appointments_desk
     from web.appointments import public as appointments_public
     from web.appointments import setup as appointments_setup
+    from web.appointments.messages import messages as appointments_messages
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
+    from web.homecare.messages import messages as homecare_messages
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
     from web.notifications import broadcasts as sms_broadcasts
     from web.notifications import inbox as sms_inbox
     from web.notifications import outbox as sms
     from web.notifications import webhooks as sms_webhooks
+    from web.notifications.messages import messages as notifications_messages
     from web.outreach import admin as outreach_admin
     from web.outreach import encounters as outreach
     from web.outreach import files as outreach_files
     from web.outreach import reports as outreach_reports
+    from web.outreach.messages import messages as outreach_messages
 
     db.init_app(app)
     htmx.init_app(app)
@@ -136,6 +141,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         sms_webhooks.bp,
     ):
         app.register_blueprint(blueprint)
+    for messages in (
+        outreach_messages,
+        appointments_messages,
+        notifications_messages,
+        homecare_messages,
+    ):
+        validation.register_messages(messages)
     csrf.exempt(health.bp)
     csrf.exempt(sms_webhooks.bp)  # Twilio signs its requests instead
 

@@ -1,0 +1,37 @@
+"""Home care's own field error codes as sentences (households, care plans, aides);
+web/validation.py looks them up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext as _
+
+
+def messages(params: Mapping[str, Any]) -> dict[str, str]:
+    """Code → sentence in the user's language, for this domain's own codes."""
+    return {
+        "unknown_beneficiary": _("This household is not one of your team's."),
+        "unknown_care_plan": _("This care plan is not one of your team's."),
+        "unknown_skill": _("Unknown skill. Choose from the list."),
+        "duration_out_of_range": _(
+            "A visit lasts between %(min)s and %(max)s minutes.",
+            min=params.get("min", ""),
+            max=params.get("max", ""),
+        ),
+        "longer_than_window": _("The visit is longer than its time window. Widen the window."),
+        "night_must_cross_midnight": _(
+            "A night watch runs past midnight: the end must be the next morning, e.g. 21:00-07:00."
+        ),
+        "only_night_crosses_midnight": _(
+            "Only a night watch may run past midnight. Check the start and end times."
+        ),
+        "care_plan_overlap": _(
+            "This household already has a plan for this service from %(starts)s to %(ends)s "
+            "on one of these days.",
+            starts=params.get("starts", ""),
+            ends=params.get("ends", ""),
+        ),
+        "preferred_and_refused": _("An aide cannot be both preferred and refused."),
+    }
