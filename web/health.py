@@ -9,14 +9,32 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from web import db
+from web.openapi import Answer, Schema, api_operation
 from web.permissions import public
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
+HEALTH = Schema(
+    "Health",
+    {
+        "type": "object",
+        "required": ["status", "db"],
+        "properties": {
+            "status": {"enum": ["ok", "error"]},
+            "db": {"enum": ["ok", "unreachable"]},
+            "reason": {"type": "string", "description": "The failure's kind, when not ok."},
+        },
+    },
+)
+
 
 @bp.route("/healthz")
 @public
+@api_operation(
+    "Health of the application and its database",
+    responses={200: Answer("Up", HEALTH), 503: Answer("Database unreachable", HEALTH)},
+)
 def healthz():
     try:
         db.session().execute(text("SELECT 1"))

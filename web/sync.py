@@ -13,6 +13,22 @@ from core import audit, sync
 from core.roles import Permission
 from web import db, throttling
 from web.errors import api_error
+from web.openapi import (
+    BAD_REQUEST,
+    CSRF_HEADER,
+    ERROR,
+    FIELD_ERRORS,
+    INVALID_BODY,
+    NOT_LOGGED_IN,
+    OP_TYPE_EXAMPLES,
+    RATE_LIMITED,
+    Answer,
+    Body,
+    Schema,
+    api_operation,
+    op_schema,
+    query,
+)
 from web.permissions import requires
 from web.rendering import render
 from web.validation import errors_json
@@ -22,6 +38,89 @@ bp = Blueprint("sync", __name__)
 # Per user and per minute, counting pushes and pulls: a phone flushing its outbox in
 # batches of 200 needs a handful; a loop gone wrong is stopped here.
 REQUESTS_PER_MINUTE = 120
+
+SYNC_BATCH = Schema(
+    "SyncBatch",
+    lambda: {
+        "type": "object",
+        "required": ["ops"],
+        "properties": {
+            "ops": {
+                "type": "array",
+                "maxItems": sync.MAX_OPS_PER_BATCH,
+                "items": {"oneOf": [op_schema(op_type) for op_type in sync.op_types()]},
+            }
+        },
+    },
+)
+SYNC_RESULTS = Schema(
+    "SyncResults",
+    {
+        "type": "object",
+        "properties": {
+            "results": {
+                "type": "array",
+                "description": "One per op, in the order of the ops.",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "status"],
+                    "properties": {
+                        "id": {"type": ["string", "null"]},
+                        "status": {"enum": list(sync.STATUSES)},
+                        "original_status": {
+                            "enum": ["applied", "conflict", "rejected"],
+                            "description": "With `duplicate`: the first answer's status.",
+                        },
+                        "superseded": {
+                            "type": "boolean",
+                            "description": "Applied, but a later change of yours was there.",
+                        },
+                        "record": {"type": ["object", "null"]},
+                        "errors": FIELD_ERRORS,
+                    },
+                },
+            }
+        },
+    },
+)
+SYNC_CHANGES = Schema(
+    "SyncChanges",
+    lambda: {
+        "type": "object",
+        "properties": {
+            "token": {"type": "string", "description": "Give it as `since` next time."},
+            "reset": {
+                "type": "boolean",
+                "description": "Replace what you hold: this is everything, not a change.",
+            },
+            "more": {"type": "boolean", "description": "Call again at once with `token`."},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "type": {"enum": [source.entity_type for source in sync.feed_sources()]},
+                        "id": {"type": "string"},
+                        "seq": {"type": "integer"},
+                        "record": {"type": ["object", "null"]},
+                    },
+                },
+            },
+        },
+    },
+)
+TOO_MANY_OPS = Schema(
+    "SyncTooManyOps",
+    {
+        "type": "object",
+        "required": ["error", "message", "max_ops"],
+        "properties": {
+            "error": {"const": "too_many_ops"},
+            "message": {"type": "string"},
+            "max_ops": {"const": sync.MAX_OPS_PER_BATCH},
+        },
+    },
+)
 
 
 def _rate_limited():
@@ -37,6 +136,22 @@ def with_messages(answer: dict[str, Any]) -> dict[str, Any]:
 
 @bp.route("/api/sync", methods=["POST"])
 @requires(Permission.SYNC)
+@api_operation(
+    "Send changes made on the phone (each applied exactly once)",
+    parameters=[CSRF_HEADER],
+    request=Body(SYNC_BATCH, examples=OP_TYPE_EXAMPLES),
+    responses={
+        200: Answer("One result per op, in order", SYNC_RESULTS),
+        400: BAD_REQUEST,
+        401: NOT_LOGGED_IN,
+        413: Answer(f"Body over {sync.MAX_BATCH_BYTES} bytes (error: too_large)", ERROR),
+        422: Answer(
+            "Not a batch (error: invalid_body), or too many ops (error: too_many_ops)",
+            {"oneOf": [INVALID_BODY, TOO_MANY_OPS]},
+        ),
+        429: RATE_LIMITED,
+    },
+)
 def push():
     limited = _rate_limited()
     if limited is not None:
@@ -71,6 +186,17 @@ def push():
 
 @bp.route("/api/sync", methods=["GET"])
 @requires(Permission.SYNC)
+@api_operation(
+    "What this user may see that changed since a token",
+    parameters=[
+        query("since", "The last token; none (or an old one) gives everything.", required=False)
+    ],
+    responses={
+        200: Answer("The changes", SYNC_CHANGES),
+        401: NOT_LOGGED_IN,
+        429: RATE_LIMITED,
+    },
+)
 def pull():
     limited = _rate_limited()
     if limited is not None:

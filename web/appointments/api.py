@@ -21,14 +21,29 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from appointments import services as appointments
+from appointments.booking import LANGUAGES, NAME_MAX
 from appointments.models import Appointment
 from core import clock
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Permission
-from core.text import MAX_JSON_DEPTH
 from web import db, throttling
 from web.errors import api_error
+from web.openapi import (
+    BAD_REQUEST,
+    CSRF_HEADER,
+    ERROR,
+    INVALID,
+    INVALID_BODY,
+    NOT_LOGGED_IN,
+    RATE_LIMITED,
+    TOO_LARGE,
+    Answer,
+    Body,
+    Schema,
+    api_operation,
+    query,
+)
 from web.permissions import public, requires
 from web.validation import errors_json
 
@@ -39,6 +54,134 @@ DEFAULT_DAYS = 7
 # Slot searches per client address and minute: a person browsing makes a few dozen.
 SEARCHES_PER_MINUTE = 300
 STAFF_SOURCES = ("phone", "desk")
+
+# --- What /api/openapi.json says of these endpoints -------------------------------------
+
+MOMENT = {"type": "string", "format": "date-time", "description": "Brussels offset"}
+SLOT = Schema(
+    "AppointmentSlot",
+    {
+        "type": "object",
+        "required": ["start", "end", "free"],
+        "properties": {
+            "start": MOMENT,
+            "end": MOMENT,
+            "free": {"type": "integer", "minimum": 1, "description": "Bookings it can take"},
+        },
+    },
+)
+SERVICES = Schema(
+    "AppointmentServices",
+    {
+        "type": "object",
+        "properties": {
+            "services": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "name", "locations"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "name": {"type": "string"},
+                        "booking_mode": {"enum": ["online", "phone"]},
+                        "duration_minutes": {"type": "integer"},
+                        "locations": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "code": {"type": "string"},
+                                    "name": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+)
+SLOTS = Schema(
+    "AppointmentSlots",
+    {"type": "object", "properties": {"slots": {"type": "array", "items": SLOT}}},
+)
+BOOKING = Schema(
+    "AppointmentRequest",
+    {
+        "type": "object",
+        "required": ["service", "location", "start", "person"],
+        "properties": {
+            "service": {"type": "string", "example": "permanence-sociale"},
+            "location": {"type": "string", "example": "bxl-marolles"},
+            "start": {
+                "type": "string",
+                "format": "date-time",
+                "description": "A start from the slots; without offset: Brussels time.",
+            },
+            "person": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": NAME_MAX},
+                    "phone": {
+                        "type": "string",
+                        "example": "0470 12 34 56",
+                        "description": (
+                            "Optional: without a number (a person without a phone) "
+                            "nothing is sent; print the slip at /accueil."
+                        ),
+                    },
+                    "language": {"enum": [*LANGUAGES, None]},
+                },
+            },
+            "source": {"enum": list(STAFF_SOURCES), "default": "desk"},
+            "agent_id": {"type": "integer", "description": "Only this agent."},
+            "sms_consent": {
+                "type": "boolean",
+                "default": False,
+                "description": (
+                    "true: the person agreed to SMS about this appointment (confirmation, "
+                    "reminders). Absent: no consent. Anything but true or false: 422."
+                ),
+            },
+        },
+    },
+)
+BOOKED = Schema(
+    "AppointmentBooked",
+    {
+        "type": "object",
+        "properties": {
+            "appointment": {
+                "type": "object",
+                "required": ["id", "start", "end"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "start": MOMENT,
+                    "end": MOMENT,
+                    "service": {"type": "string"},
+                    "location": {"type": "string"},
+                    "agent": {"type": ["object", "null"]},
+                    "status": {"type": "string"},
+                    "source": {"type": "string"},
+                    "person": {"type": "object"},
+                },
+            }
+        },
+    },
+)
+SLOT_TAKEN = Schema(
+    "AppointmentSlotTaken",
+    {
+        "type": "object",
+        "required": ["error", "message", "next_slots"],
+        "properties": {
+            "error": {"const": "slot_taken"},
+            "message": {"type": "string"},
+            "next_slots": {"type": "array", "items": SLOT},
+        },
+    },
+)
 
 
 def _language() -> str:
@@ -68,6 +211,10 @@ def _rate_limited():
 
 @bp.route("/services")
 @public
+@api_operation(
+    "Bookable services and the locations offering them (public)",
+    responses={200: Answer("The services", SERVICES)},
+)
 def services():
     language = _language()
     offered = appointments.list_services(db.session())
@@ -92,6 +239,28 @@ def services():
 
 @bp.route("/slots")
 @public
+@api_operation(
+    "Free starts of a service at a location (public)",
+    parameters=[
+        query("service", "A service code"),
+        query("location", "A location code"),
+        query("from", "First day (Brussels), default today", required=False, format="date"),
+        query(
+            "days",
+            "How many days",
+            required=False,
+            type="integer",
+            minimum=1,
+            maximum=MAX_DAYS,
+            default=DEFAULT_DAYS,
+        ),
+    ],
+    responses={
+        200: Answer("The free starts, in time order", SLOTS),
+        422: Answer("Unknown service or location, bad days", INVALID),
+        429: RATE_LIMITED,
+    },
+)
 def slots():
     limited = _rate_limited()
     if limited is not None:
@@ -164,6 +333,24 @@ def appointment_json(session, appointment: Appointment) -> dict[str, Any]:
 
 @bp.route("", methods=["POST"])
 @requires(Permission.APPOINTMENTS_BOOK)
+@api_operation(
+    "Book a start for a person (staff)",
+    parameters=[CSRF_HEADER],
+    request=Body(BOOKING),
+    responses={
+        201: Answer("Booked", BOOKED),
+        400: BAD_REQUEST,
+        401: NOT_LOGGED_IN,
+        403: Answer("Your role may not book", ERROR),
+        409: Answer("The start was just taken", SLOT_TAKEN),
+        413: TOO_LARGE,
+        422: Answer(
+            "Field errors (error: invalid), or a body that is not a JSON "
+            "object (error: invalid_body); nothing was booked",
+            {"oneOf": [INVALID, INVALID_BODY]},
+        ),
+    },
+)
 def book():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -233,257 +420,3 @@ def book():
     response = jsonify({"appointment": appointment_json(session, appointment)})
     response.status_code = 201
     return response
-
-
-# --- OpenAPI (merged into /api/openapi.json by web/api.py) ----------------------------------
-
-
-def _ref(name: str, description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
-    }
-
-
-def openapi_schemas() -> dict[str, Any]:
-    moment = {"type": "string", "format": "date-time", "description": "Brussels offset"}
-    slot = {
-        "type": "object",
-        "required": ["start", "end", "free"],
-        "properties": {
-            "start": moment,
-            "end": moment,
-            "free": {"type": "integer", "minimum": 1, "description": "Bookings it can take"},
-        },
-    }
-    field_errors = {
-        "type": "object",
-        "additionalProperties": {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "params": {"type": "object"},
-            },
-            "required": ["code", "message"],
-        },
-    }
-    return {
-        "AppointmentSlot": slot,
-        "AppointmentServices": {
-            "type": "object",
-            "properties": {
-                "services": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["code", "name", "locations"],
-                        "properties": {
-                            "code": {"type": "string"},
-                            "name": {"type": "string"},
-                            "booking_mode": {"enum": ["online", "phone"]},
-                            "duration_minutes": {"type": "integer"},
-                            "locations": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "code": {"type": "string"},
-                                        "name": {"type": "string"},
-                                    },
-                                },
-                            },
-                        },
-                    },
-                }
-            },
-        },
-        "AppointmentSlots": {
-            "type": "object",
-            "properties": {
-                "slots": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/AppointmentSlot"},
-                }
-            },
-        },
-        "AppointmentRequest": {
-            "type": "object",
-            "required": ["service", "location", "start", "person"],
-            "properties": {
-                "service": {"type": "string", "example": "permanence-sociale"},
-                "location": {"type": "string", "example": "bxl-marolles"},
-                "start": {
-                    "type": "string",
-                    "format": "date-time",
-                    "description": "A start from the slots; without offset: Brussels time.",
-                },
-                "person": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"type": "string", "maxLength": 120},
-                        "phone": {
-                            "type": "string",
-                            "example": "0470 12 34 56",
-                            "description": (
-                                "Optional: without a number (a person without a phone) "
-                                "nothing is sent; print the slip at /accueil."
-                            ),
-                        },
-                        "language": {"enum": ["fr", "nl", "en", None]},
-                    },
-                },
-                "source": {"enum": list(STAFF_SOURCES), "default": "desk"},
-                "agent_id": {"type": "integer", "description": "Only this agent."},
-                "sms_consent": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": (
-                        "true: the person agreed to SMS about this appointment (confirmation, "
-                        "reminders). Absent: no consent. Anything but true or false: 422."
-                    ),
-                },
-            },
-        },
-        "AppointmentBooked": {
-            "type": "object",
-            "properties": {
-                "appointment": {
-                    "type": "object",
-                    "required": ["id", "start", "end"],
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "start": moment,
-                        "end": moment,
-                        "service": {"type": "string"},
-                        "location": {"type": "string"},
-                        "agent": {"type": ["object", "null"]},
-                        "status": {"type": "string"},
-                        "source": {"type": "string"},
-                        "person": {"type": "object"},
-                    },
-                }
-            },
-        },
-        "AppointmentSlotTaken": {
-            "type": "object",
-            "required": ["error", "message", "next_slots"],
-            "properties": {
-                "error": {"const": "slot_taken"},
-                "message": {"type": "string"},
-                "next_slots": {
-                    "type": "array",
-                    "items": {"$ref": "#/components/schemas/AppointmentSlot"},
-                },
-            },
-        },
-        "AppointmentBadBody": {
-            "type": "object",
-            "description": "The body is not a JSON object.",
-            "required": ["error", "message"],
-            "properties": {"error": {"const": "invalid_body"}, "message": {"type": "string"}},
-        },
-        "AppointmentInvalid": {
-            "type": "object",
-            "required": ["error", "message", "errors"],
-            "properties": {
-                "error": {"const": "invalid"},
-                "message": {"type": "string"},
-                "errors": field_errors,
-            },
-        },
-    }
-
-
-def openapi_paths() -> dict[str, Any]:
-    def query(name: str, description: str, required: bool = True, **schema: Any):
-        return {
-            "name": name,
-            "in": "query",
-            "required": required,
-            "schema": schema or {"type": "string"},
-            "description": description,
-        }
-
-    return {
-        "/api/appointments/services": {
-            "get": {
-                "summary": "Bookable services and the locations offering them (public)",
-                "responses": {"200": _ref("AppointmentServices", "The services")},
-            }
-        },
-        "/api/appointments/slots": {
-            "get": {
-                "summary": "Free starts of a service at a location (public)",
-                "parameters": [
-                    query("service", "A service code"),
-                    query("location", "A location code"),
-                    query("from", "First day (Brussels), default today", False, format="date"),
-                    query(
-                        "days",
-                        "How many days",
-                        False,
-                        type="integer",
-                        minimum=1,
-                        maximum=MAX_DAYS,
-                        default=DEFAULT_DAYS,
-                    ),
-                ],
-                "responses": {
-                    "200": _ref("AppointmentSlots", "The free starts, in time order"),
-                    "422": _ref("AppointmentInvalid", "Unknown service or location, bad days"),
-                    "429": _ref("Error", "Too many requests; see Retry-After"),
-                },
-            }
-        },
-        "/api/appointments": {
-            "post": {
-                "summary": "Book a start for a person (staff)",
-                "parameters": [
-                    {
-                        "name": "X-CSRFToken",
-                        "in": "header",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/AppointmentRequest"}
-                        }
-                    },
-                },
-                "responses": {
-                    "201": _ref("AppointmentBooked", "Booked"),
-                    "400": _ref(
-                        "Error",
-                        "Missing or expired CSRF token (error: csrf), or JSON nested deeper "
-                        f"than {MAX_JSON_DEPTH} levels (error: too_deep)",
-                    ),
-                    "401": _ref("Error", "Not logged in"),
-                    "403": _ref("Error", "Your role may not book"),
-                    "409": _ref("AppointmentSlotTaken", "The start was just taken"),
-                    "413": _ref("Error", "Body over 2 MiB (error: request_entity_too_large)"),
-                    "422": {
-                        "description": (
-                            "Field errors (error: invalid), or a body that is not a JSON "
-                            "object (error: invalid_body); nothing was booked"
-                        ),
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "oneOf": [
-                                        {"$ref": "#/components/schemas/AppointmentInvalid"},
-                                        {"$ref": "#/components/schemas/AppointmentBadBody"},
-                                    ]
-                                }
-                            }
-                        },
-                    },
-                },
-            }
-        },
-    }
