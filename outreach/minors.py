@@ -17,7 +17,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import notifications.services as notify
-from core import audit, clock, sync, text
+from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
@@ -174,13 +175,7 @@ def set_protective_path(
     if not access.manages(actor, team_id):
         raise Invalid({"team": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
-    contact = data.get("contact") or ""
-    if not isinstance(contact, str):
-        errors["contact"] = FieldError("not_text")
-        contact = ""
-    contact = text.single_line(contact).strip()
-    if len(contact) > CONTACT_MAX:
-        errors["contact"] = FieldError("too_long", {"max": CONTACT_MAX})
+    contact = parse.text(data, "contact", errors, limit=CONTACT_MAX)
     people = _staff_of(session, team_id, data.get("user_ids"))
     if people is None:
         errors["user_ids"] = FieldError("unknown_user")
