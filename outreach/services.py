@@ -554,9 +554,7 @@ def read_place(data: Mapping[str, Any]) -> PlaceChange:
     """Check a place's new state (an op's `data` or the place page's form)."""
     errors: dict[str, FieldError] = {}
     place_id = parse.uuid(data, "id", errors, required=True)
-    name = parse.text(data, "name", errors, limit=PLACE_NAME_MAX)
-    if not name and "name" not in errors:
-        errors["name"] = FieldError("required")
+    name = parse.text(data, "name", errors, limit=PLACE_NAME_MAX, required=True)
     notes = parse.text(data, "notes", errors, limit=PLACE_NOTES_MAX, multiline=True)
     latitude, longitude = parse.coordinates(data, errors, digits=6)
     if errors:
