@@ -553,21 +553,13 @@ class AideFields:
     speed_kmh: float | None = None
 
 
-def _clock_time(raw: str) -> time | None:
-    try:
-        hours, minutes = raw.split(":")
-        return time(int(hours), int(minutes))
-    except (ValueError, AttributeError):
-        return None
-
-
 def parse_hours(rows: Sequence[Sequence[object]]) -> list[tuple[int, time, time]]:
     """Stored working hours as (weekday, start, end); bad rows are skipped."""
     found = []
     for row in rows:
         if len(row) != 3 or not isinstance(row[0], int):
             continue
-        start, end = _clock_time(str(row[1])), _clock_time(str(row[2]))
+        start, end = parse.parse_time(str(row[1])), parse.parse_time(str(row[2]))
         if start is not None and end is not None:
             found.append((row[0], start, end))
     return found
@@ -585,7 +577,7 @@ def set_aide_profile(
     if not 0 <= fields.contract_minutes <= MAX_CONTRACT:
         errors["contract_minutes"] = FieldError("out_of_range", {"min": 0, "max": MAX_CONTRACT})
     for day, start, end in fields.working_hours:
-        begin, finish = _clock_time(start), _clock_time(end)
+        begin, finish = parse.parse_time(start), parse.parse_time(end)
         if not (isinstance(day, int) and 0 <= day <= 6) or begin is None or finish is None:
             errors["working_hours"] = FieldError("invalid_hours")
         elif begin == finish:
