@@ -8,7 +8,8 @@ raises `Invalid(errors)` once, so a form shows all its mistakes together. The co
 turned into sentences by web/validation.py: a code here never changes.
 
 Text follows core/text.py's policy: control characters removed, a lone surrogate refused
-(`invalid_text`), line breaks kept in multi-line fields only.
+(`invalid_text`), line breaks kept in multi-line fields only. Domains import this module
+as `parse` (`from core import fields as parse`): their own `fields` names are taken.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from core import text as texts
 from core.errors import FieldError
 from core.ids import parse_id, parse_uuid
 
-Errors = MutableMapping[str, FieldError]
+# Field name → error: a plain dict, or core.errors.Errors.
+FieldErrors = MutableMapping[str, FieldError]
 
 WHOLE_NUMBER = re.compile(r"-?[0-9]{1,6}")
 TIME = re.compile(r"\s*([0-9]{1,2})[:hH.]([0-9]{2})\s*")
@@ -36,7 +38,7 @@ TRUE = ("1", "on", "true", "yes", "y")
 FALSE = ("", "0", "off", "false", "no", "n")
 
 
-def fail(errors: Errors, name: str, code: str, **params: Any) -> None:
+def fail(errors: FieldErrors, name: str, code: str, **params: Any) -> None:
     """Add `code` under `name`, unless the field already has an error."""
     errors.setdefault(name, FieldError(code, params))
 
@@ -45,7 +47,7 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _missing(errors: Errors, name: str, required: bool) -> None:
+def _missing(errors: FieldErrors, name: str, required: bool) -> None:
     if required:
         fail(errors, name, "required")
 
@@ -56,7 +58,7 @@ def _missing(errors: Errors, name: str, required: bool) -> None:
 def text(
     data: Mapping[str, Any],
     name: str,
-    errors: Errors,
+    errors: FieldErrors,
     *,
     limit: int,
     required: bool = False,
@@ -77,7 +79,7 @@ def text(
 def lines(
     data: Mapping[str, Any],
     name: str,
-    errors: Errors,
+    errors: FieldErrors,
     *,
     limit: int,
     required: bool = False,
@@ -92,7 +94,7 @@ def lines(
     return _length(errors, name, value, limit, required)
 
 
-def _raw_text(data: Mapping[str, Any], name: str, errors: Errors) -> str | None:
+def _raw_text(data: Mapping[str, Any], name: str, errors: FieldErrors) -> str | None:
     value = data.get(name)
     if value is None:
         return ""
@@ -105,7 +107,7 @@ def _raw_text(data: Mapping[str, Any], name: str, errors: Errors) -> str | None:
     return value
 
 
-def _length(errors: Errors, name: str, value: str, limit: int, required: bool) -> str:
+def _length(errors: FieldErrors, name: str, value: str, limit: int, required: bool) -> str:
     if not value:
         _missing(errors, name, required)
     elif len(value) > limit:
@@ -119,7 +121,7 @@ def _length(errors: Errors, name: str, value: str, limit: int, required: bool) -
 def choice(
     data: Mapping[str, Any],
     name: str,
-    errors: Errors,
+    errors: FieldErrors,
     *,
     choices: Iterable[str],
     default: str | None = None,
@@ -138,7 +140,7 @@ def choice(
 
 
 def choices(
-    data: Mapping[str, Any], name: str, errors: Errors, *, choices: tuple[str, ...]
+    data: Mapping[str, Any], name: str, errors: FieldErrors, *, choices: tuple[str, ...]
 ) -> tuple[str, ...]:
     """Some of `choices` (a list, or one string), in `choices`' order, once each."""
     value = data.get(name)
@@ -154,7 +156,7 @@ def choices(
     return tuple(code for code in choices if code in values)
 
 
-def flag(data: Mapping[str, Any], name: str, errors: Errors, *, default: bool = False) -> bool:
+def flag(data: Mapping[str, Any], name: str, errors: FieldErrors, *, default: bool = False) -> bool:
     """A checkbox ("on", "1", "yes"…) or a JSON boolean; absent is `default`."""
     value = data.get(name)
     if value is None:
@@ -177,7 +179,7 @@ def flag(data: Mapping[str, Any], name: str, errors: Errors, *, default: bool = 
 def integer(
     data: Mapping[str, Any],
     name: str,
-    errors: Errors,
+    errors: FieldErrors,
     *,
     within: tuple[int, int],
     required: bool = False,
@@ -206,7 +208,7 @@ def integer(
 def number(
     data: Mapping[str, Any],
     name: str,
-    errors: Errors,
+    errors: FieldErrors,
     *,
     within: tuple[float, float],
     digits: int | None = None,
@@ -240,7 +242,7 @@ def number(
 
 
 def coordinates(
-    data: Mapping[str, Any], errors: Errors, *, digits: int | None = None
+    data: Mapping[str, Any], errors: FieldErrors, *, digits: int | None = None
 ) -> tuple[float | None, float | None]:
     """`latitude` and `longitude` (degrees), both or neither: one alone is
     `both_coordinates` on the one missing."""
@@ -252,7 +254,7 @@ def coordinates(
 
 
 def uuid(
-    data: Mapping[str, Any], name: str, errors: Errors, *, required: bool = False
+    data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
 ) -> UUID | None:
     """A record's UUID (made by a phone or the server), or None if empty."""
     value = data.get(name)
@@ -267,7 +269,7 @@ def uuid(
     return parsed
 
 
-def ids(data: Mapping[str, Any], name: str, errors: Errors) -> list[int]:
+def ids(data: Mapping[str, Any], name: str, errors: FieldErrors) -> list[int]:
     """Record ids picked from a list (one, or several), sorted, once each."""
     value = data.get(name)
     if value in (None, ""):
@@ -304,7 +306,7 @@ def parse_time(raw: Any) -> Time | None:
 
 
 def time(
-    data: Mapping[str, Any], name: str, errors: Errors, *, required: bool = False
+    data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
 ) -> Time | None:
     """A time of day, or None if empty."""
     value = data.get(name)
@@ -318,7 +320,7 @@ def time(
 
 
 def date(
-    data: Mapping[str, Any], name: str, errors: Errors, *, required: bool = False
+    data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
 ) -> Date | None:
     """A day (ISO, within clock's years), or None if empty."""
     value = data.get(name)
@@ -336,7 +338,7 @@ def date(
 
 
 def moment(
-    data: Mapping[str, Any], name: str, errors: Errors, *, required: bool = False
+    data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
 ) -> datetime | None:
     """A date and time in UTC, from ISO 8601 ('2026-03-29T09:00', '… 09:00', '…Z',
     '…+02:00'); without an offset it is Brussels time (a datetime-local field)."""
