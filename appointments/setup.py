@@ -50,16 +50,6 @@ from core.accounts import Team, User
 from core.errors import Errors, FieldError, Invalid
 from core.roles import Permission, Role, can
 
-audit.ENTITY_TYPES.extend(
-    [
-        "appointment_service",
-        "appointment_location",
-        "appointment_plan",
-        "appointment_closure",
-        "appointment_absence",
-    ]
-)
-
 CODE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 NAME_MAX = 120
 ADDRESS_MAX = 200

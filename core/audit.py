@@ -34,8 +34,9 @@ ACTIONS = (
     "activate",
     "deactivate",
 )
-# The kinds of record the log speaks of; each domain adds its own.
-ENTITY_TYPES = ["user", "team"]
+# The kinds of record the log speaks of: core's own ("sync_feed": a phone downloading its
+# offline data); core.plugins.install() adds those each domain declares.
+ENTITY_TYPES = ["user", "team", "sync_feed"]
 
 
 class AuditEntry(Base):

@@ -28,23 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import audit
 from core.db import Base
 from core.sync import Synced
-
-# Registered with the models (loaded by core.db.import_all_models at start-up) so the
-# audit log's filters know them before any home-care page exists.
-audit.ENTITY_TYPES.extend(
-    [
-        "homecare_settings",
-        "homecare_beneficiary",
-        "homecare_care_plan",
-        "homecare_suspension",
-        "homecare_aide_profile",
-        "homecare_qualification",
-        "homecare_week",
-    ]
-)
 
 # Regions decide the public holidays (homecare/calendar.py) and the funder.
 REGIONS = ("brussels", "wallonia", "flanders")

@@ -16,7 +16,7 @@ from babel.dates import format_date, format_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, plugins
 from core.errors import FieldError, Invalid
 from notifications.models import BODY_MAX, LANGUAGES, Template
 from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
@@ -32,25 +32,19 @@ class TemplateKind:
     defaults: Mapping[str, str] = field(default_factory=dict)  # language -> text
     example: Mapping[str, str] = field(default_factory=dict)  # placeholder -> sample value
 
-
-_KINDS: dict[str, TemplateKind] = {}
-
-
-def register_kind(kind: TemplateKind) -> TemplateKind:
-    """Domains add their kinds (the appointments issue adds its own, for example)."""
-    missing = set(LANGUAGES) - set(kind.defaults)
-    if missing:
-        raise ValueError(f"template {kind.code} lacks a default text in {sorted(missing)}")
-    _KINDS[kind.code] = kind
-    return kind
+    def __post_init__(self) -> None:
+        missing = set(LANGUAGES) - set(self.defaults)
+        if missing:
+            raise ValueError(f"template {self.code} lacks a default text in {sorted(missing)}")
 
 
 def kinds() -> list[TemplateKind]:
-    return sorted(_KINDS.values(), key=lambda kind: kind.code)
+    """Every installed domain's kinds (each declares its own in its descriptor)."""
+    return sorted(plugins.template_kinds(), key=lambda kind: kind.code)
 
 
 def get_kind(code: str) -> TemplateKind | None:
-    return _KINDS.get(code)
+    return plugins.template_kind(code)
 
 
 APPOINTMENT_EXAMPLE = {
@@ -62,7 +56,8 @@ APPOINTMENT_EXAMPLE = {
     "link": "https://terrain.example/r/Ab3dE-f6Gh7_Jk8Lm9Np0Q",
 }
 
-register_kind(
+# The kinds notifications itself offers (declared in notifications/domain.py).
+KINDS = (
     TemplateKind(
         code="appointment_reminder",
         category="reminder",
@@ -76,9 +71,7 @@ register_kind(
             "Reply YES to confirm or NO to cancel.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="appointment_confirmation",
         category="reminder",
@@ -92,9 +85,7 @@ register_kind(
             "Cancel or move: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="appointment_changed",
         category="service_change",
@@ -108,9 +99,7 @@ register_kind(
             "{place}. Info: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="verification_code",
         category="verification",
@@ -121,10 +110,8 @@ register_kind(
             "en": "CPAS: your code is {code}. It is valid for 10 minutes.",
         },
         example={"code": "482913"},
-    )
-)
-# Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
-register_kind(
+    ),
+    # Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
     TemplateKind(
         code="reply_confirmed",
         category="reminder",
@@ -135,9 +122,7 @@ register_kind(
             "en": "CPAS: thank you, your appointment on {date} at {time} is confirmed.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_cancelled",
         category="reminder",
@@ -151,9 +136,7 @@ register_kind(
             "For another appointment, contact your office.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_stopped",
         category="reminder",
@@ -167,9 +150,7 @@ register_kind(
             "To change this, contact your office.",
         },
         example={"topic": "rappels de rendez-vous"},
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_received",
         category="reminder",
@@ -179,7 +160,7 @@ register_kind(
             "nl": "OCMW: bericht ontvangen. Het onthaal antwoordt u.",
             "en": "CPAS: message received. Reception will answer you.",
         },
-    )
+    ),
 )
 
 # What STOP stopped, in the words of the reply (plain, GSM-7).
@@ -252,7 +233,8 @@ class _Values(dict[str, str]):
 
 def template_text(session: Session, code: str, language: str) -> str:
     """The CPAS's text for this kind and language, else the built-in default."""
-    kind = _KINDS[code]
+    kind = plugins.template_kind(code)
+    assert kind is not None, code
     edited = session.get(Template, (code, language))
     return edited.body if edited is not None else kind.defaults[language]
 
@@ -260,7 +242,7 @@ def template_text(session: Session, code: str, language: str) -> str:
 def save_template(
     session: Session, *, code: str, language: str, body: str, actor_id: int | None
 ) -> Template:
-    kind = _KINDS.get(code)
+    kind = plugins.template_kind(code)
     if kind is None or language not in LANGUAGES:
         raise Invalid({"code": FieldError("unknown_choice")})
     errors = check_text(kind, body)

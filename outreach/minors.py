@@ -22,7 +22,7 @@ from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
-from outreach import access, services
+from outreach import access
 from outreach.models import (
     Encounter,
     MinorAlert,
@@ -31,6 +31,7 @@ from outreach.models import (
     Person,
     ProtectivePerson,
 )
+from outreach.records import resolve_merged
 
 CONTACT_MAX = 200
 
@@ -44,17 +45,16 @@ SMS_CATEGORY = "service_change"
 # for the follow-up, and it waits in Terrain for the whole team meanwhile.
 SMS_URGENT = False
 
-notify.register_kind(
-    notify.TemplateKind(
-        code=SMS_TEMPLATE,
-        category=SMS_CATEGORY,
-        placeholders=(),
-        defaults={
-            "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
-            "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
-            "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
-        },
-    )
+# Declared in outreach/domain.py.
+SMS_KIND = notify.TemplateKind(
+    code=SMS_TEMPLATE,
+    category=SMS_CATEGORY,
+    placeholders=(),
+    defaults={
+        "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
+        "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
+        "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
+    },
 )
 
 
@@ -94,7 +94,7 @@ def names_a_minor(session: Session, team_id: int, data: Mapping[str, Any]) -> bo
     person_id = parse_uuid(str(data.get("person_id") or ""))
     person = session.get(Person, person_id) if person_id else None
     if person is not None and person.team_id == team_id:
-        return services.resolve_merged(session, person).is_minor
+        return resolve_merged(session, person).is_minor
     return data.get("age_band") == "under_18" or data.get("minor") in (True, "true", "1", "on")
 
 

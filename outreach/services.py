@@ -40,24 +40,7 @@ from outreach.models import (
     Person,
     Place,
 )
-
-audit.ENTITY_TYPES.extend(
-    [
-        "outreach_team",
-        "outreach_person",
-        "outreach_place",
-        "outreach_encounter",
-        "outreach_maraude",
-        "outreach_minor_alert",
-        "outreach_partner",
-        "outreach_referral",
-        "outreach_consent",
-        "outreach_identity",
-        "outreach_merge",
-        "outreach_purge",
-        "outreach_settings",
-    ]
-)
+from outreach.records import resolve_merged
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST_ENCOUNTER = timedelta(days=366)
@@ -261,18 +244,6 @@ class Saved:
     encounter: Encounter
     superseded: bool = False
     alert: MinorAlert | None = None  # the encounter was with a minor: who is alerted
-
-
-def resolve_merged(session: Session, person: Person) -> Person:
-    """The record `person` was merged into (itself when it was not merged)."""
-    seen = {person.id}
-    while person.merged_into_id is not None:
-        survivor = session.get(Person, person.merged_into_id)
-        if survivor is None or survivor.id in seen:
-            break
-        seen.add(survivor.id)
-        person = survivor
-    return person
 
 
 def _maraude_for(session: Session, team_id: int, maraude_id: uuid.UUID | None) -> Maraude | None:

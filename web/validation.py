@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
 
 from core.errors import FieldError
 
-# A domain's own codes → sentences (web/<domain>/messages.py), looked up after the shared
-# ones below; each table is registered once when the app is made.
-MessageTable = Callable[[Mapping[str, Any]], Mapping[str, str]]
-DOMAIN_MESSAGES: list[MessageTable] = []
+# A domain's sentence for one of its own codes (web/<domain>/messages.py), None when the
+# code is not its own.
+Lookup = Callable[[str, Mapping[str, Any]], str | None]
+# Each domain's lookup (WebDomain.messages, put here by install()), asked after the
+# shared codes below.
+DOMAIN_MESSAGES: list[Lookup] = []
 
 
-def register_messages(table: MessageTable) -> None:
-    """Add a domain's table of code → sentence (once)."""
-    if table not in DOMAIN_MESSAGES:
-        DOMAIN_MESSAGES.append(table)
+def install(lookups: Sequence[Lookup]) -> None:
+    """Add the domains' lookups (idempotent)."""
+    for lookup in lookups:
+        if lookup not in DOMAIN_MESSAGES:
+            DOMAIN_MESSAGES.append(lookup)
 
 
 def shared_messages(params: Mapping[str, Any]) -> dict[str, str]:
@@ -68,10 +71,14 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
         code, params = error.code, dict(error.params)
     else:
         code, params = str(error.get("code")), dict(error.get("params") or {})
-    for table in (shared_messages, *DOMAIN_MESSAGES):
-        sentence = table(params).get(code)
-        if sentence is not None:
-            return sentence
+    shared = shared_messages(params).get(code)
+    if shared is not None:
+        return shared
+    for lookup in DOMAIN_MESSAGES:
+        found = lookup(code, params)
+        if found is not None:
+            return found
+    return _("This value is not valid.")
     return _("This value is not valid.")
 
 

@@ -73,3 +73,8 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "This referral cannot be booked from here: it is closed, or not one you may see."
         ),
     }
+
+
+def message(code: str, params: Mapping[str, Any]) -> str | None:
+    """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
+    return messages(params).get(code)

@@ -35,3 +35,8 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         ),
         "preferred_and_refused": _("An aide cannot be both preferred and refused."),
     }
+
+
+def message(code: str, params: Mapping[str, Any]) -> str | None:
+    """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
+    return messages(params).get(code)

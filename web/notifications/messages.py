@@ -39,3 +39,8 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "urgent_not_allowed": _("Only a service change may be urgent."),
         "already_finished": _("This broadcast is already finished or stopped."),
     }
+
+
+def message(code: str, params: Mapping[str, Any]) -> str | None:
+    """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
+    return messages(params).get(code)

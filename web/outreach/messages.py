@@ -56,3 +56,8 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "The person was changed since the merge: it cannot be undone automatically."
         ),
     }
+
+
+def message(code: str, params: Mapping[str, Any]) -> str | None:
+    """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
+    return messages(params).get(code)
