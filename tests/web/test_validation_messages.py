@@ -18,7 +18,7 @@ DOMAINS = (outreach, appointments, notifications, homecare)
 
 
 def test_each_domain_table_is_installed_and_no_code_is_in_two_tables(app: Flask):
-    assert {domain.message for domain in DOMAINS} <= set(validation.DOMAIN_MESSAGES)
+    assert {domain.sentence for domain in DOMAINS} <= set(validation.DOMAIN_MESSAGES)
     with app.test_request_context():
         tables = (validation.shared_messages, *(domain.messages for domain in DOMAINS))
         counts = Counter(code for table in tables for code in table({}))

@@ -38,5 +38,5 @@ WEB = WebDomain(
             position=70,
         ),
     ),
-    messages=messages.message,
+    messages=messages.sentence,
 )

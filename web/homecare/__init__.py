@@ -5,4 +5,4 @@ from __future__ import annotations
 from web.homecare import messages
 from web.plugins import WebDomain
 
-WEB = WebDomain(name="homecare", messages=messages.message)
+WEB = WebDomain(name="homecare", messages=messages.sentence)

@@ -30,5 +30,5 @@ WEB = WebDomain(
         "sms_inbound": _l("SMS received"),
         "sms_broadcast": _l("SMS broadcast"),
     },
-    messages=messages.message,
+    messages=messages.sentence,
 )

@@ -54,5 +54,5 @@ WEB = WebDomain(
         "outreach_place": _l("Place"),
         "outreach_encounter": _l("Encounter"),
     },
-    messages=messages.message,
+    messages=messages.sentence,
 )

@@ -58,6 +58,6 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def message(code: str, params: Mapping[str, Any]) -> str | None:
+def sentence(code: str, params: Mapping[str, Any]) -> str | None:
     """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
     return messages(params).get(code)
