@@ -1,5 +1,5 @@
-"""Home care's own field error codes as sentences (households, care plans, aides);
-web/validation.py looks them up."""
+"""Home care's own field error codes as sentences (households, care plans, aides, the
+planning board); web/validation.py looks them up through WebDomain.messages."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             ends=params.get("ends", ""),
         ),
         "preferred_and_refused": _("An aide cannot be both preferred and refused."),
+        # The planning board
+        "unknown_visit": _("This visit is not one of your team's."),
+        "unknown_run": _("This planning run is not one of your team's."),
+        "far_from_window": _("Choose a start on the visit's day (within two days of it)."),
+        "visit_not_planned": _("This visit is done or cancelled: it cannot be moved."),
+        "planning_under_way": _(
+            "A planning of this week is under way. Wait until it is done, then ask again."
+        ),
+        "already_accepted": _("This proposal was already accepted."),
     }
 
 
