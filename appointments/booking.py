@@ -75,9 +75,10 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import User
 from core.config import Settings
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
 
@@ -242,11 +243,8 @@ def check_person(
     """The name, the number (optional when staff book: `source` phone or desk), the
     language; the errors and the normalised number (None: none given)."""
     errors: dict[str, FieldError] = {}
-    name = single_line(name or "").strip()
-    if not name:
-        errors["name"] = FieldError("required")
-    elif len(name) > NAME_MAX:
-        errors["name"] = FieldError("too_long", {"max": NAME_MAX})
+    data = {"name": name, "language": language}
+    parse.text(data, "name", errors, limit=NAME_MAX, required=True)
     number = None
     if not (raw_phone or "").strip():
         if source not in STAFF_SOURCES:
@@ -260,8 +258,7 @@ def check_person(
             if source == "online" and not number.is_mobile:
                 # The confirmation and the code come by SMS: a landline cannot get them.
                 errors["phone"] = FieldError("not_mobile")
-    if language is not None and language not in LANGUAGES:
-        errors["language"] = FieldError("unknown_choice")
+    parse.choice(data, "language", errors, choices=LANGUAGES, default="")
     return errors, number
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import clock
 from core.accounts import Team, User
+from core.errors import Invalid
 from core.roles import Role
-from core.sync import Invalid
 from homecare import access, services
 from homecare.models import (
     AideProfile,

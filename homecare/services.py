@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from appointments import services as appointments
 from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from homecare import access, generation
 from homecare.calendar import crosses_midnight, wall_span
 from homecare.models import (
@@ -76,22 +77,6 @@ def _saved(
     session.flush()
 
 
-def _text(
-    value: str, name: str, limit: int, errors: dict[str, FieldError], *, required: bool = False
-) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        errors[name] = FieldError("required")
-    elif len(text) > limit:
-        errors[name] = FieldError("too_long", {"max": limit})
-    return text
-
-
-def _choice(value: str, name: str, choices: Sequence[str], errors: dict[str, FieldError]) -> None:
-    if value not in choices:
-        errors[name] = FieldError("unknown_choice")
-
-
 def _coordinates(
     latitude: float | None, longitude: float | None, errors: dict[str, FieldError]
 ) -> None:
@@ -135,8 +120,9 @@ def set_settings(
 ) -> HomecareSettings:
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    _choice(region, "region", REGIONS, errors)
-    _choice(funder, "funder", FUNDERS, errors)
+    data = {"region": region, "funder": funder}
+    parse.choice(data, "region", errors, choices=REGIONS)
+    parse.choice(data, "funder", errors, choices=FUNDERS)
     if errors:
         raise Invalid(errors)
     settings = session.get(HomecareSettings, team_id)
@@ -185,22 +171,23 @@ def _check_beneficiary(
 ) -> tuple[dict[str, Any], dict[str, FieldError]]:
     """The household's fields cleaned, and what is wrong with them."""
     errors: dict[str, FieldError] = {}
+    data = vars(fields)
     clean: dict[str, Any] = {
-        "name": _text(fields.name, "name", NAME_MAX, errors, required=True),
-        "address": _text(fields.address, "address", ADDRESS_MAX, errors, required=True),
+        "name": parse.text(data, "name", errors, limit=NAME_MAX, required=True),
+        "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
         "postcode": (fields.postcode or "").strip(),
-        "city": _text(fields.city, "city", 80, errors, required=True),
-        "entry_instructions": _text(
-            fields.entry_instructions, "entry_instructions", TEXT_MAX, errors
+        "city": parse.text(data, "city", errors, limit=80, required=True),
+        "entry_instructions": parse.text(
+            data, "entry_instructions", errors, limit=TEXT_MAX, multiline=True
         ),
-        "emergency_name": _text(fields.emergency_name, "emergency_name", NAME_MAX, errors),
-        "emergency_phone": _text(fields.emergency_phone, "emergency_phone", 20, errors),
+        "emergency_name": parse.text(data, "emergency_name", errors, limit=NAME_MAX),
+        "emergency_phone": parse.text(data, "emergency_phone", errors, limit=20),
     }
     if not (len(clean["postcode"]) == 4 and clean["postcode"].isdigit()):
         errors["postcode"] = FieldError("invalid_postcode")
     _coordinates(fields.latitude, fields.longitude, errors)
-    _choice(fields.language, "language", LANGUAGES, errors)
-    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
+    parse.choice(data, "language", errors, choices=LANGUAGES)
+    parse.choice(data, "contribution_category", errors, choices=CONTRIBUTION_CATEGORIES)
     try:
         notifications.read_phones(fields.phones)
     except Invalid as invalid:
@@ -226,7 +213,7 @@ def _life_book(values: Mapping[str, str], errors: dict[str, FieldError]) -> dict
         if key not in LIFE_BOOK_KEYS:
             errors["life_book"] = FieldError("unknown_choice")
         else:
-            text = _text(value, key, TEXT_MAX, errors)
+            text = parse.text({key: value}, key, errors, limit=TEXT_MAX, multiline=True)
             if text:
                 life_book[key] = text
     return life_book
@@ -300,13 +287,13 @@ def create_beneficiary(
         )
         _set_consents(session, actor, contact, fields.consents, known=set())
         beneficiary.contact_id = contact.id
-    audit.record(
+    audit.record_change(
         session,
-        actor=actor,
+        actor,
+        "homecare_beneficiary",
+        beneficiary.id,
+        sorted(k for k, v in vars(fields).items() if v),
         action="create",
-        entity_type="homecare_beneficiary",
-        entity_id=beneficiary.id,
-        details={"fields": sorted(k for k, v in vars(fields).items() if v)},
     )
     session.flush()
     return beneficiary
@@ -528,8 +515,8 @@ def _check_plan(
     replacing: uuid.UUID | None = None,
 ) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
-    _choice(fields.service, "service", SERVICES, errors)
-    _choice(fields.holiday_rule, "holiday_rule", HOLIDAY_RULES, errors)
+    parse.choice(vars(fields), "service", errors, choices=SERVICES)
+    parse.choice(vars(fields), "holiday_rule", errors, choices=HOLIDAY_RULES)
     days = list(fields.weekdays)
     if not days:
         errors["weekdays"] = FieldError("required")
@@ -677,12 +664,12 @@ def suspend_plan(
     """The plan pauses from `starts_on` to `ends_on` (both included)."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors: dict[str, FieldError] = {}
-    _choice(reason, "reason", SUSPENSION_REASONS, errors)
+    parse.choice({"reason": reason}, "reason", errors, choices=SUSPENSION_REASONS)
     if ends_on < starts_on:
         errors["ends_on"] = FieldError("ends_before_start")
     elif (ends_on - starts_on).days > 366:
         errors["ends_on"] = FieldError("too_long_period", {"days": 366})
-    note = _text(note, "note", TEXT_MAX, errors)
+    note = parse.text({"note": note}, "note", errors, limit=TEXT_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     suspension = CarePlanSuspension(
@@ -721,21 +708,13 @@ class AideFields:
     speed_kmh: float | None = None
 
 
-def _clock_time(raw: str) -> time | None:
-    try:
-        hours, minutes = raw.split(":")
-        return time(int(hours), int(minutes))
-    except (ValueError, AttributeError):
-        return None
-
-
 def parse_hours(rows: Sequence[Sequence[object]]) -> list[tuple[int, time, time]]:
     """Stored working hours as (weekday, start, end); bad rows are skipped."""
     found = []
     for row in rows:
         if len(row) != 3 or not isinstance(row[0], int):
             continue
-        start, end = _clock_time(str(row[1])), _clock_time(str(row[2]))
+        start, end = parse.parse_time(str(row[1])), parse.parse_time(str(row[2]))
         if start is not None and end is not None:
             found.append((row[0], start, end))
     return found
@@ -753,13 +732,13 @@ def set_aide_profile(
     if not 0 <= fields.contract_minutes <= MAX_CONTRACT:
         errors["contract_minutes"] = FieldError("out_of_range", {"min": 0, "max": MAX_CONTRACT})
     for day, start, end in fields.working_hours:
-        begin, finish = _clock_time(start), _clock_time(end)
+        begin, finish = parse.parse_time(start), parse.parse_time(end)
         if not (isinstance(day, int) and 0 <= day <= 6) or begin is None or finish is None:
             errors["working_hours"] = FieldError("invalid_hours")
         elif begin == finish:
             errors["working_hours"] = FieldError("hours_order")
     _coordinates(fields.home_latitude, fields.home_longitude, errors)
-    _choice(fields.transport_mode, "transport_mode", TRANSPORT_MODES, errors)
+    parse.choice(vars(fields), "transport_mode", errors, choices=TRANSPORT_MODES)
     if fields.speed_kmh is not None and not 2 <= fields.speed_kmh <= 80:
         errors["speed_kmh"] = FieldError("out_of_range", {"min": 2, "max": 80})
     if errors:

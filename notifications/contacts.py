@@ -14,8 +14,9 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import Team, User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications.models import (
     CHANNELS,
@@ -80,12 +81,9 @@ def _read_contact(
 
 def _check_identity(display_name: str, language: str | None) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
-    if not display_name.strip():
-        errors["display_name"] = FieldError("required")
-    elif len(display_name.strip()) > NAME_MAX:
-        errors["display_name"] = FieldError("too_long", {"max": NAME_MAX})
-    if language is not None and language not in LANGUAGES:
-        errors["language"] = FieldError("unknown_choice")
+    data = {"display_name": display_name, "language": language}
+    parse.text(data, "display_name", errors, limit=NAME_MAX, required=True)
+    parse.choice(data, "language", errors, choices=LANGUAGES, default="")
     return errors
 
 
@@ -160,14 +158,7 @@ def update_contact(
         contact.teams = [ContactTeam(team_id=team_id) for team_id in new_teams]
     if changed:
         contact.updated_at = clock.now()
-        audit.record(
-            session,
-            actor=actor,
-            action="update",
-            entity_type="sms_contact",
-            entity_id=contact.id,
-            details={"fields": changed},
-        )
+        audit.record_change(session, actor, "sms_contact", contact.id, changed)
     return contact
 
 
@@ -244,14 +235,11 @@ def set_consent(
 ) -> Consent:
     """Record a consent given or withdrawn; withdrawing cancels what waits in the outbox."""
     errors: dict[str, FieldError] = {}
-    if channel not in CHANNELS:
-        errors["channel"] = FieldError("unknown_choice")
-    if category not in CONSENT_CATEGORIES:
-        errors["category"] = FieldError("unknown_choice")
-    if method not in CONSENT_METHODS:
-        errors["method"] = FieldError("unknown_choice")
-    if len(note) > NOTE_MAX:
-        errors["note"] = FieldError("too_long", {"max": NOTE_MAX})
+    data = {"channel": channel, "category": category, "method": method, "note": note}
+    parse.choice(data, "channel", errors, choices=CHANNELS)
+    parse.choice(data, "category", errors, choices=CONSENT_CATEGORIES)
+    parse.choice(data, "method", errors, choices=CONSENT_METHODS)
+    parse.text(data, "note", errors, limit=NOTE_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     moment = at or clock.now()

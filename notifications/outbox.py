@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import clock
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
 from notifications.models import (

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock, plugins
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications.models import BODY_MAX, LANGUAGES, Template
 from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import accounts
 from core.accounts import Team
-from core.sync import Invalid
+from core.errors import Invalid
 from homecare import pages, services
 from homecare.demo import demo_id
 from homecare.models import Beneficiary

@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
+from core.errors import FieldError, Invalid
 from core.roles import Permission
-from core.sync import FieldError, Invalid
 from homecare import pages, services
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
 from web import db
