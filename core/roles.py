@@ -37,6 +37,8 @@ class Permission(StrEnum):
     APPOINTMENTS_MINE = "appointments.mine"  # an agent's own appointments
     APPOINTMENTS_SETUP = "appointments.setup"  # services, locations, plans, closures, absences
     APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
+    HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
+    HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
 
 
 ALL_ROLES = frozenset(Role)
@@ -69,6 +71,9 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPOINTMENTS_MINE: frozenset({Role.SOCIAL_WORKER, Role.COORDINATOR}),
     Permission.APPOINTMENTS_SETUP: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    # Home care's coordinator only (homecare/access.py: her own home-care team).
+    Permission.HOMECARE_HOURS: frozenset({Role.COORDINATOR}),
+    Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
 }
 
 

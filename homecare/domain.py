@@ -16,6 +16,9 @@ DOMAIN = Domain(
         "homecare_aide_profile",
         "homecare_qualification",
         "homecare_week",
+        "homecare_visit",
+        "homecare_quota",
+        "homecare_export",
     ),
     demo="homecare.demo",
 )
