@@ -431,14 +431,15 @@ class QuotaLine:
 
 def project(delivered: list[float], year: int, today: date) -> list[float]:
     """Hours still expected per month of `year`: each month left at the pace of the last
-    TREND_MONTHS complete months of the year (in January, the current month's pace so
-    far); the current month is expected at least at that pace."""
-    if year < today.year:
-        return [0.0] * 12
-    if year > today.year:
+    TREND_MONTHS complete months of the year since its first hours (when there is none
+    yet, the current month's pace so far); the current month is expected at least at
+    that pace."""
+    if year != today.year:  # a year gone is what it is; a year to come has no trend yet
         return [0.0] * 12
     current = today.month
-    complete = delivered[: current - 1][-TREND_MONTHS:]
+    # Months before the first hours of the year do not count (a service started mid-year).
+    started = next((index for index, value in enumerate(delivered) if value > 0), current - 1)
+    complete = delivered[started : current - 1][-TREND_MONTHS:]
     if complete:
         pace = sum(complete) / len(complete)
     else:

@@ -62,6 +62,9 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "appointments_public.cancel": {"token": "x"},
     "appointments_public.calendar": {"token": "x"},
     "appointments_public.move": {"token": "x"},
+    "homecare_hours.visit": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_hours.mark_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_hours.undo_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "appointments_booking.places": {"service_code": "permanence-sociale"},
     "appointments_booking.nearest": {"service_code": "permanence-sociale"},
     "appointments_booking.times": {
