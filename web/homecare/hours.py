@@ -79,6 +79,10 @@ def _month_options(month: date) -> list[tuple[str, str]]:
     return [(f"{one:%Y-%m}", _month_label(one)) for one in months]
 
 
+def _day_label(day: date) -> str:
+    return format_date(day, "full")
+
+
 def _hours(minutes: float) -> float:
     return round(minutes / 60, 2)
 
@@ -150,6 +154,7 @@ def _index(
         service_label=service_label,
         minutes=_hours,
         number=_number,
+        day_label=_day_label,
     )
 
 
@@ -344,6 +349,7 @@ def _visit_page(visit_id: uuid.UUID, *, errors=None, kept=None, conflict=False, 
         errors=errors or {},
         conflict=conflict,
         real_hours=_number(hours.real_minutes(visit) / 60),
+        day_label=_day_label,
     )
 
 
@@ -354,7 +360,9 @@ def visit(visit_id: uuid.UUID):
 
 
 def _version() -> int:
-    return _int(request.form.get("version")) or -1
+    """The version the form was drawn from (-1, never a version, when missing)."""
+    version = _int(request.form.get("version"))
+    return -1 if version is None else version
 
 
 @bp.post("/heures/visites/<uuid:visit_id>/effectuee", endpoint="mark_done")
@@ -432,7 +440,7 @@ def _indicator_charts(series: list[indicators.Month]) -> list[Chart]:
             _("Different aides per household (mean)"),
             [(_("Aides per household"), "mean_aides")],
         ),
-        chart("travel", _("Share of time travelling (%)"), [(_("Travel (%)"), "travel_share")]),
+        chart("travel", _("Share of time travelling (per cent)"), [(_("Travel (per cent)"), "travel_share")]),
     ]
 
 
@@ -447,7 +455,7 @@ def _indicators_table(series: list[indicators.Month]) -> tuple[list[str], list[l
         _("Different aides per household (mean)"),
         _("Households above the cap of aides"),
         _("Travel hours"),
-        _("Share of time travelling (%)"),
+        _("Share of time travelling (per cent)"),
     ]
     rows = [
         [
