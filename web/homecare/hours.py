@@ -440,7 +440,11 @@ def _indicator_charts(series: list[indicators.Month]) -> list[Chart]:
             _("Different aides per household (mean)"),
             [(_("Aides per household"), "mean_aides")],
         ),
-        chart("travel", _("Share of time travelling (per cent)"), [(_("Travel (per cent)"), "travel_share")]),
+        chart(
+            "travel",
+            _("Share of time travelling (per cent)"),
+            [(_("Travel (per cent)"), "travel_share")],
+        ),
     ]
 
 
