@@ -112,8 +112,8 @@ def _quota_chart(line: hours.QuotaLine) -> Chart:
         title,
         months,
         [
-            charts.Series(_("Done"), line.delivered),
-            charts.Series(_("Expected"), line.projected),
+            charts.Series(_("Hours delivered"), line.delivered),
+            charts.Series(_("Hours expected"), line.projected),
         ],
         number=_number,
     )
@@ -121,7 +121,8 @@ def _quota_chart(line: hours.QuotaLine) -> Chart:
         [_month_label(date(line.year, m + 1, 1)), _number(done), _number(expected)]
         for m, (done, expected) in enumerate(zip(line.delivered, line.projected, strict=True))
     ]
-    return Chart(f"quota-{line.service}", title, svg, [_("Month"), _("Done"), _("Expected")], rows)
+    header = [_("Month"), _("Hours delivered"), _("Hours expected")]
+    return Chart(f"quota-{line.service}", title, svg, header, rows)
 
 
 def _index(
@@ -432,7 +433,7 @@ def _indicator_charts(series: list[indicators.Month]) -> list[Chart]:
         chart(
             "hours",
             _("Hours delivered and planned, last 12 months"),
-            [(_("Planned"), "planned_hours"), (_("Delivered"), "delivered_hours")],
+            [(_("Hours planned"), "planned_hours"), (_("Hours delivered"), "delivered_hours")],
         ),
         chart("unassigned", _("Visits left unassigned"), [(_("Unassigned"), "unassigned")]),
         chart(
