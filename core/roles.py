@@ -39,6 +39,7 @@ class Permission(StrEnum):
     APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
     HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
     HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
+    HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
 
 
 ALL_ROLES = frozenset(Role)
@@ -74,6 +75,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     # Home care's coordinator only (homecare/access.py: her own home-care team).
     Permission.HOMECARE_HOURS: frozenset({Role.COORDINATOR}),
     Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
+    # Coordinators only; homecare.access keeps each to her own home-care team.
+    Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
 }
 
 

@@ -1,13 +1,15 @@
-"""Home care, as it plugs into Terrain (no pages yet)."""
+"""Home care, as it plugs into Terrain."""
 
 from __future__ import annotations
 
 from core.plugins import Domain
+from homecare.notices import AIDE_VISIT, VISIT_CHANGED
 
 DOMAIN = Domain(
     name="homecare",
     models=("homecare.models",),
-    # Declared before any home-care page exists, so the audit log's filters know them.
+    jobs="homecare.jobs",  # the planning runs asked from the board
+    hooks=("homecare.notices",),  # the SMS subject kind of a visit
     entity_types=(
         "homecare_settings",
         "homecare_beneficiary",
@@ -19,6 +21,8 @@ DOMAIN = Domain(
         "homecare_visit",
         "homecare_quota",
         "homecare_export",
+        "homecare_planning_run",
     ),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT),
     demo="homecare.demo",
 )

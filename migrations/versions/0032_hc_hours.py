@@ -2,7 +2,7 @@
 annual subsidised quota of hours per team, service and funder.
 
 Revision ID: 0032_hc_hours
-Revises: 0021_protective_people
+Revises: 0031_hc_board
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision: str = "0032_hc_hours"
-down_revision: str | None = "0021_protective_people"
+down_revision: str | None = "0031_hc_board"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,26 +1,34 @@
-"""Home care's pages: hours, quota, exports and indicators (records and the planning
-board join from their own modules)."""
+"""Home care pages: the coordinator's planning board (board.py); hours, quota, billing
+and payroll files, indicators (hours.py)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import hours, hours_messages
+from web.homecare import board, hours, messages
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(hours.bp,),
+    blueprints=(board.bp, hours.bp),
     nav=(
+        NavEntry(
+            "homecare_board.index",
+            _l("Home care"),
+            "calendar",
+            Permission.HOMECARE_PLAN,
+            _l("The week of visits by aide: generate, optimise, change, re-plan an absence."),
+            position=45,
+        ),
         NavEntry(
             "homecare_hours.index",
             _l("Home care hours"),
             "calendar",
             Permission.HOMECARE_HOURS,
             _l("Visits done, hours against the quota, billing and payroll files."),
-            position=62,
+            position=46,
         ),
         NavEntry(
             "homecare_hours.indicators",
@@ -28,13 +36,15 @@ WEB = WebDomain(
             "log",
             Permission.HOMECARE_REPORTS,
             _l("Hours delivered and planned, unassigned visits, continuity, travel."),
-            position=64,
+            position=47,
         ),
     ),
     entity_labels={
         "homecare_visit": _l("Home-care visit"),
+        "homecare_planning_run": _l("Home-care planning run"),
+        "homecare_week": _l("Home-care week"),
         "homecare_quota": _l("Hours quota"),
         "homecare_export": _l("Home-care billing or payroll file"),
     },
-    messages=hours_messages.sentence,
+    messages=messages.sentence,
 )
