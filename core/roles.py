@@ -40,6 +40,8 @@ class Permission(StrEnum):
     # Home care (homecare.access decides per team and household; unknown and forbidden 404)
     HOMECARE_RECORDS = "homecare.records"  # beneficiaries, care plans, aides of her team
     HOMECARE_FILES = "homecare.files"  # a household's file: its coordinator, its aides
+    HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
+    HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
     HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
 
 
@@ -75,6 +77,9 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.HOMECARE_RECORDS: frozenset({Role.COORDINATOR}),
     Permission.HOMECARE_FILES: frozenset({Role.COORDINATOR, Role.AIDE}),
+    # Home care's coordinator only (homecare/access.py: her own home-care team).
+    Permission.HOMECARE_HOURS: frozenset({Role.COORDINATOR}),
+    Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
     # Coordinators only; homecare.access keeps each to her own home-care team.
     Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
 }

@@ -46,6 +46,16 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         # The records
         "no_fix": _("No position yet: press “Use my position” and wait for the fix."),
         "profile_first": _("Save the aide's working terms first."),
+        # Hours: a visit marked done, a quota.
+        "visit_cancelled": _("This visit was cancelled: it cannot be marked done."),
+        "visit_without_aide": _("Assign an aide to this visit before marking it done."),
+        "visit_not_done": _("This visit is not marked done."),
+        "visit_too_long": _("A visit lasts at most 16 hours. Check the start and end times."),
+        "ends_in_future": _("The end is still to come: mark the visit done once it is over."),
+        "not_on_visit_day": _("The visit started on another day: check the date."),
+        "km_out_of_range": _("Give the kilometres between 0 and 500."),
+        "quota_out_of_range": _("Give the hours as a whole number between 0 and 1,000,000."),
+        "invalid_year": _("Give a year like 2026."),
     }
 
 
