@@ -276,7 +276,11 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
                 "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
             }
         )
-    if events:
+    if len(events) == 1:
+        # One message (`enqueue`, a broadcast's loop): left to the ORM, which sends the
+        # events of many messages together at its next flush.
+        session.add(MessageEvent(**events[0]))
+    elif events:
         session.execute(insert(MessageEvent).values(events))
     missing = [row["key"] for row in rows if row["key"] not in made]
     if missing:
