@@ -159,3 +159,34 @@ def test_a_booking_without_a_number_stays_within_the_budget(db, connection):
     assert not db.scalars(
         select(Message).where(Message.subject == f"appointment:{appointment.id}")
     ).all()
+
+
+def test_enqueue_many_makes_each_key_once_and_keeps_the_order(db):
+    """The multi-row INSERT keeps the outbox's rules: a key made before gives its row
+    back (no second row, no second event); each row its own reachability."""
+    from notifications import contacts, outbox
+
+    contact = contacts.create_contact(
+        db, actor=None, display_name="Many Test", language="fr", phones=["0471 99 88 77"]
+    )
+    contacts.set_consent(db, contact, category="reminder", granted=True, method="form", actor=None)
+    db.flush()
+
+    def item(key: str, category: str = "reminder") -> outbox.Outgoing:
+        return outbox.Outgoing(key=key, contact=contact, category=category, body="CPAS: test.")
+
+    first = outbox.enqueue(db, key="many:b", contact=contact, category="reminder", body="x")
+    made = outbox.enqueue_many(
+        db, [item("many:a"), item("many:b"), item("many:c", category="service_change")]
+    )
+    db.flush()
+    assert [message.key for message in made] == ["many:a", "many:b", "many:c"]
+    assert made[1].id == first.id and made[1].body == "x"  # the row made before
+    assert [message.status for message in made] == ["pending", "pending", "blocked"]
+    assert made[2].error_code == "no_consent"
+    keys = db.scalars(select(Message.key).where(Message.key.like("many:%"))).all()
+    assert sorted(keys) == ["many:a", "many:b", "many:c"]
+    for message in made:
+        events = db.scalars(select(MessageEvent).where(MessageEvent.message_id == message.id))
+        assert len(events.all()) == 1
+    assert outbox.enqueue_many(db, []) == []
