@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, clock, throttle
 from core.db import Base
+from core.organisations import Cpas
 from core.roles import Role
 from core.text import single_line
 
@@ -98,6 +99,10 @@ class Team(Base):
     city: Mapped[str] = mapped_column(String(80))
     postcode: Mapped[str] = mapped_column(String(10), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+    # The CPAS the team or antenne belongs to (docs/cpas.md); everything of the team is its.
+    cpas_id: Mapped[int] = mapped_column(ForeignKey("cpas.id"), index=True)
+
+    cpas: Mapped[Cpas] = relationship(lazy="selectin")
 
     def label(self, language: str | None) -> str:
         """The name in `language`: Dutch when there is one, else the French name."""

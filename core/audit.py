@@ -34,7 +34,7 @@ ACTIONS = (
     "deactivate",
 )
 # The kinds of record the log speaks of; each domain adds its own.
-ENTITY_TYPES = ["user", "team"]
+ENTITY_TYPES = ["user", "team", "cpas", "cpas_holiday"]
 
 
 class AuditEntry(Base):

@@ -36,7 +36,7 @@ from core.sync import Synced
 # audit log's filters know them before any home-care page exists.
 audit.ENTITY_TYPES.extend(
     [
-        "homecare_settings",
+        "homecare_settings",  # gone (the CPAS holds region and funder): older entries
         "homecare_beneficiary",
         "homecare_care_plan",
         "homecare_suspension",
@@ -46,9 +46,6 @@ audit.ENTITY_TYPES.extend(
     ]
 )
 
-# Regions decide the public holidays (homecare/calendar.py) and the funder.
-REGIONS = ("brussels", "wallonia", "flanders")
-FUNDERS = ("iriscare", "aviq", "vaph", "other")
 SERVICES = ("family_aide", "home_help", "day_care", "night_care")
 NIGHT_SERVICES = ("night_care",)
 HOLIDAY_RULES = ("skip", "keep", "move")
@@ -73,20 +70,6 @@ ADDRESS_MAX = 200
 TEXT_MAX = 2000
 TASKS_MAX = 20
 TASK_MAX = 80
-
-
-class HomecareSettings(Base, Synced):
-    """A home-care team's settings: its region (holidays) and funder, until the CPAS
-    entity holds them."""
-
-    __tablename__ = "homecare_settings"
-    __table_args__ = (
-        CheckConstraint("region IN ('brussels', 'wallonia', 'flanders')", name="region_known"),
-    )
-
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
-    region: Mapped[str] = mapped_column(String(20), default="brussels")
-    funder: Mapped[str] = mapped_column(String(20), default="iriscare")
 
 
 class Beneficiary(Base, Synced):

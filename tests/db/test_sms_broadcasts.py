@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team, User
 from core.db import make_engine, make_session_factory
 from core.sync import Invalid
@@ -28,7 +28,13 @@ BODIES = {"fr": FR, "nl": NL}
 
 
 def make_team(db: Session, code: str = "test-antenne", kind: str = "antenne") -> Team:
-    team = Team(code=code, name=f"Équipe {code}", kind=kind, city="Bruxelles")
+    team = Team(
+        code=code,
+        name=f"Équipe {code}",
+        kind=kind,
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
     return team
