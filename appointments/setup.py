@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -44,7 +45,7 @@ from appointments.models import (
     WaitingEntry,
     WorkingPlan,
 )
-from core import audit, clock, phone
+from core import audit, clock, organisations, phone
 from core.accounts import Team, User
 from core.ids import parse_id
 from core.roles import Permission, Role, can
@@ -384,11 +385,18 @@ def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_
 # --- Services ------------------------------------------------------------------------------
 
 
-def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _service_values(
+    session: Session, fields: Mapping[str, Any], *, required: tuple[str, ...] = ("fr", "nl")
+) -> dict[str, Any]:
+    """`required`: the languages the name must have (the CPAS's regime)."""
     errors = _Errors()
     values: dict[str, Any] = {
-        "name_fr": _text(errors, "name_fr", fields.get("name_fr"), required=True, max_length=120),
-        "name_nl": _text(errors, "name_nl", fields.get("name_nl"), required=True, max_length=120),
+        "name_fr": _text(
+            errors, "name_fr", fields.get("name_fr"), required="fr" in required, max_length=120
+        ),
+        "name_nl": _text(
+            errors, "name_nl", fields.get("name_nl"), required="nl" in required, max_length=120
+        ),
         "name_en": _text(errors, "name_en", fields.get("name_en"), required=False, max_length=120),
         "duration_minutes": _int(
             errors, "duration_minutes", fields.get("duration_minutes"), DURATION_RANGE
@@ -438,12 +446,25 @@ def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, An
         # Otherwise no day would ever be both far enough and near enough.
         errors.add("min_notice_hours", "notice_beyond_horizon", days=horizon)
     errors.check()
+    # A name not required (one-language CPAS) and not given: the other language's.
+    values["name_fr"] = values["name_fr"] or values["name_nl"]
+    values["name_nl"] = values["name_nl"] or values["name_fr"]
     values["name_en"] = values["name_en"] or values["name_fr"]
     return values
 
 
+def _names_required(session: Session, actor: User | None) -> tuple[str, ...]:
+    """The languages a service's name needs: the regime of the actor's CPAS."""
+    return organisations.required_languages(organisations.cpas_of_user(session, actor))
+
+
 def create_service(session: Session, fields: Mapping[str, Any], *, actor: User | None) -> Service:
-    code, values = _new_record(session, Service, fields, _service_values)
+    code, values = _new_record(
+        session,
+        Service,
+        fields,
+        partial(_service_values, required=_names_required(session, actor)),
+    )
     service = Service(code=code, **values)
     session.add(service)
     session.flush()
@@ -463,7 +484,7 @@ def update_service(
 ) -> list[Stranded]:
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
-    values = _service_values(session, fields)
+    values = _service_values(session, fields, required=_names_required(session, actor))
     changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
     for name in changed:
         setattr(service, name, values[name])

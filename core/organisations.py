@@ -96,7 +96,7 @@ class CpasHoliday(Base):
 
     __tablename__ = "cpas_holidays"
     __table_args__ = (
-        UniqueConstraint("cpas_id", "day", name="one_per_day"),
+        UniqueConstraint("cpas_id", "day"),  # one line a day
         CheckConstraint(_in("kind", HOLIDAY_KINDS), name="kind_known"),
     )
 

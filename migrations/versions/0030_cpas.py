@@ -145,7 +145,7 @@ def upgrade() -> None:
             ["cpas_id"], ["cpas.id"], name=op.f("fk_cpas_holidays_cpas_id_cpas")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cpas_holidays")),
-        sa.UniqueConstraint("cpas_id", "day", name=op.f("uq_cpas_holidays_one_per_day")),
+        sa.UniqueConstraint("cpas_id", "day", name=op.f("uq_cpas_holidays_cpas_id_day")),
     )
     with op.batch_alter_table("cpas_holidays", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cpas_holidays_cpas_id"), ["cpas_id"], unique=False)
