@@ -74,7 +74,7 @@ from appointments.models import (
     ServiceLocation,
     WaitingEntry,
 )
-from core import audit, clock, phone
+from core import audit, clock, organisations, phone
 from core.accounts import User
 from core.config import Settings
 from core.sync import FieldError, Invalid
@@ -584,14 +584,30 @@ def _announce(
         actor=actor,
         requested=requested,
     )
+    reminder, extra = reminder_template(session, appointment)
     notify.schedule_reminders(
         session,
         subject=subject,
         contact=contact,
         start_at=appointment.start_at,
-        values={"service": values["service"], "place": values["place"]},
+        values={"service": values["service"], "place": values["place"], **extra},
         rules=reminder_rules(service),
+        template=reminder,
     )
+
+
+def reminder_template(session: Session, appointment: Appointment) -> tuple[str, dict[str, str]]:
+    """The reminder's kind and extra values: OUI / NON only when the sender of the
+    place's CPAS can receive replies; else the place's (or the CPAS's) phone to call."""
+    location = session.get(Location, appointment.location_id)
+    assert location is not None
+    cpas = organisations.cpas_of_team(session, location.team_id)
+    if organisations.takes_replies(cpas):
+        return "appointment_reminder", {}
+    number = location.phone or (cpas.phone if cpas is not None else "")
+    if number:
+        return "appointment_reminder_call", {"phone": national_number(number)}
+    return "appointment_reminder_plain", {}
 
 
 # --- Booking -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The `terrain` command: demo, serve, scheduler, sms dispatch, db upgrade, seed-demo,
-user create, check."""
+user create, cpas create/list, check."""
 
 from __future__ import annotations
 
@@ -128,6 +128,115 @@ def _account_error_text(error: Any) -> str:
         ("password", "same_as_username"): "password: must differ from the username",
         ("display_name", "invalid"): "name: required, at most 120 characters",
     }.get((error.field, error.code), f"{error.field}: {error.code}")
+
+
+@main.group()
+def cpas() -> None:
+    """The CPAS this installation serves."""
+
+
+@cpas.command("create")
+@click.option("--code", required=True, help="Short code used in addresses (e.g. charleroi).")
+@click.option("--name-fr", required=True, help='Name in French ("CPAS de Charleroi").')
+@click.option("--name-nl", default="", help='Name in Dutch ("OCMW van Charleroi").')
+@click.option("--region", type=click.Choice(["brussels", "wallonia", "flanders"]), required=True)
+@click.option("--regime", type=click.Choice(["fr", "nl", "bilingual"]), required=True)
+@click.option("--postcodes", default="", help="Postcodes served, comma-separated.")
+@click.option("--communes", default="", help="Communes served, comma-separated.")
+@click.option(
+    "--funder",
+    type=click.Choice(["iriscare", "aviq", "vaph"]),
+    default=None,
+    help="Home-care funder (default: the region's).",
+)
+@click.option("--sms-sender", default="CPAS", help="SMS sender: a name (11 characters) or +32….")
+@click.option("--sms-replies/--no-sms-replies", default=False, help="The sender gets replies.")
+@click.option("--phone", default="", help="Public phone number.")
+@click.option("--email", default="", help="Public email address.")
+@click.option("--address", default="", help="Public address.")
+def cpas_create(
+    code: str,
+    name_fr: str,
+    name_nl: str,
+    region: str,
+    regime: str,
+    postcodes: str,
+    communes: str,
+    funder: str | None,
+    sms_sender: str,
+    sms_replies: bool,
+    phone: str,
+    email: str,
+    address: str,
+) -> None:
+    """Add a CPAS (its teams are created afterwards, each in one CPAS)."""
+    from core import organisations
+    from core.sync import Invalid
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        try:
+            created = organisations.create_cpas(
+                session,
+                code=code,
+                name_fr=name_fr,
+                name_nl=name_nl,
+                region=region,
+                language_regime=regime,
+                postcodes=postcodes.split(","),
+                communes=communes.split(","),
+                homecare_funder=funder,
+                sms_sender=sms_sender,
+                sms_replies=sms_replies,
+                phone=phone,
+                email=email,
+                address=address,
+            )
+        except Invalid as invalid:
+            raise click.ClickException(
+                "; ".join(
+                    f"{field}: {_CPAS_ERRORS.get(error.code, error.code)}"
+                    + (f" ({error.params['postcode']})" if "postcode" in error.params else "")
+                    for field, error in invalid.errors.items()
+                )
+            ) from invalid
+        session.commit()
+        click.echo(f"CPAS {created.code} created ({created.name_fr}).")
+
+
+_CPAS_ERRORS = {
+    "invalid_code": "use 2-40 lower-case letters, digits or '-'",
+    "code_taken": "already used",
+    "required": "required",
+    "too_long": "too long",
+    "unknown_choice": "unknown choice",
+    "invalid_postcode": "four digits each",
+    "postcode_taken": "already served by another CPAS",
+    "invalid_sender": "a name of at most 11 letters or digits, or a number +32…",
+}
+
+
+@cpas.command("list")
+def cpas_list() -> None:
+    """List the CPAS with their region, regime, postcodes and number of teams."""
+    from core import organisations
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        for found in organisations.list_cpas(session):
+            click.echo(
+                "\t".join(
+                    [
+                        found.code,
+                        found.name_fr,
+                        found.region,
+                        found.language_regime,
+                        ",".join(found.postcodes or []),
+                        f"{organisations.count_teams(session, found.id)} teams",
+                        f"sms {found.sms_sender}" + (" (replies)" if found.sms_replies else ""),
+                    ]
+                )
+            )
 
 
 @main.command()
