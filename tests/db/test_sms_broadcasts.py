@@ -28,13 +28,15 @@ BODIES = {"fr": FR, "nl": NL}
 
 
 def make_team(db: Session, code: str = "test-antenne", kind: str = "antenne") -> Team:
-    team = Team(
-        code=code,
-        name=f"Équipe {code}",
-        kind=kind,
-        city="Bruxelles",
-        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    # A database without the demo has no CPAS yet: one like the demo's.
+    cpas = organisations.get_cpas(db, "bruxelles") or organisations.create_cpas(
+        db,
+        code="bruxelles",
+        name_fr="CPAS de Bruxelles",
+        region="brussels",
+        language_regime="bilingual",
     )
+    team = Team(code=code, name=f"Équipe {code}", kind=kind, city="Bruxelles", cpas_id=cpas.id)
     db.add(team)
     db.flush()
     return team
