@@ -666,6 +666,12 @@ def book(
         raise Invalid(errors)
     assert service is not None and location is not None
     e164 = number.e164 if number is not None else None
+    if language is None:
+        # Nobody said the person's language: the regime's of the place's CPAS (none, so
+        # French then Dutch, for a bilingual one).
+        language = organisations.default_language(
+            organisations.cpas_of_team(session, location.team_id)
+        )
 
     appointment = _place(
         session,

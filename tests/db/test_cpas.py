@@ -235,6 +235,25 @@ def test_the_default_language_of_an_unknown_contact_follows_the_regime(db):
     assert organisations.required_languages(None) == ("fr", "nl")
 
 
+def test_a_person_of_unknown_language_gets_the_language_of_the_places_cpas(db, december):
+    charleroi, brussels = Agenda(db), Agenda(db)
+    charleroi.location.team_id = _team(db, "clr-dampremy").id
+    brussels.location.team_id = _team(db, "bxl-marolles").id
+    db.flush()
+    french = charleroi.book(at(10), language=None, source="desk", actor=None)
+    both = brussels.book(at(10), language=None, source="desk", actor=None)
+    db.flush()
+    assert (french.person.language, both.person.language) == ("fr", None)
+    confirmation = db.scalar(
+        select(Message).where(Message.key == f"confirmation:appointment:{french.id}")
+    )
+    assert confirmation.language == "fr" and "OCMW" not in sms_text(confirmation)
+    bilingual = db.scalar(
+        select(Message).where(Message.key == f"confirmation:appointment:{both.id}")
+    )
+    assert bilingual.language == "fr+nl"
+
+
 # --- Replies only where the sender takes them ----------------------------------------------
 
 
