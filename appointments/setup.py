@@ -453,7 +453,7 @@ def _service_values(
     return values
 
 
-def _names_required(session: Session, actor: User | None) -> tuple[str, ...]:
+def name_languages(session: Session, actor: User | None) -> tuple[str, ...]:
     """The languages a service's name needs: the regime of the actor's CPAS."""
     return organisations.required_languages(organisations.cpas_of_user(session, actor))
 
@@ -463,7 +463,7 @@ def create_service(session: Session, fields: Mapping[str, Any], *, actor: User |
         session,
         Service,
         fields,
-        partial(_service_values, required=_names_required(session, actor)),
+        partial(_service_values, required=name_languages(session, actor)),
     )
     service = Service(code=code, **values)
     session.add(service)
@@ -484,7 +484,7 @@ def update_service(
 ) -> list[Stranded]:
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
-    values = _service_values(session, fields, required=_names_required(session, actor))
+    values = _service_values(session, fields, required=name_languages(session, actor))
     changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
     for name in changed:
         setattr(service, name, values[name])

@@ -282,6 +282,8 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
             (location.id, location.name, None) for location in setup.list_locations(session)
         ],
         agent_options=[(user.id, user.display_name, None) for user in setup.agents(session)],
+        # The languages the CPAS's regime requires for the name (docs/cpas.md).
+        name_languages=setup.name_languages(session, _actor()),
         status=status,
     )
 
