@@ -1,5 +1,5 @@
 """The `terrain` command: demo, serve, scheduler, sms dispatch, db upgrade, seed-demo,
-user create, cpas create/list, check."""
+user create, team create, cpas create/list, check."""
 
 from __future__ import annotations
 
@@ -119,6 +119,55 @@ def user_create(
         click.echo(f"Account {created.username} created ({role}).")
 
 
+@main.group()
+def team() -> None:
+    """Teams and antennes, each in one CPAS."""
+
+
+@team.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="Name in French.")
+@click.option("--name-nl", default="", help="Name in Dutch, when it differs.")
+@click.option(
+    "--kind", type=click.Choice(["antenne", "home_care", "street", "mobile"]), required=True
+)
+@click.option("--cpas", "cpas_code", required=True, help="Code of its CPAS (terrain cpas list).")
+@click.option("--city", default="", help="Town of its office.")
+@click.option("--postcode", default="")
+@click.option("--address", default="")
+def team_create(
+    code: str,
+    name: str,
+    name_nl: str,
+    kind: str,
+    cpas_code: str,
+    city: str,
+    postcode: str,
+    address: str,
+) -> None:
+    """Add a team or antenne to a CPAS."""
+    from core import accounts
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        try:
+            created = accounts.create_team(
+                session,
+                code=code,
+                name=name,
+                name_nl=name_nl,
+                kind=kind,
+                cpas_code=cpas_code,
+                city=city,
+                postcode=postcode,
+                address=address,
+            )
+        except accounts.AccountError as error:
+            raise click.ClickException(_account_error_text(error)) from error
+        session.commit()
+        click.echo(f"Team {created.code} created in CPAS {cpas_code}.")
+
+
 def _account_error_text(error: Any) -> str:
     return {
         ("username", "invalid"): "username: use 2-40 lower-case letters, digits, '.', '_' or '-'",
@@ -127,6 +176,11 @@ def _account_error_text(error: Any) -> str:
         ("password", "too_long"): "password: at most 200 characters",
         ("password", "same_as_username"): "password: must differ from the username",
         ("display_name", "invalid"): "name: required, at most 120 characters",
+        ("code", "invalid"): "code: use 2-40 lower-case letters, digits or '-'",
+        ("code", "taken"): "code: already used",
+        ("cpas", "unknown"): "cpas: no CPAS with this code (see terrain cpas list)",
+        ("name", "invalid"): "name: required, at most 120 characters",
+        ("kind", "unknown"): "kind: antenne, home_care, street or mobile",
     }.get((error.field, error.code), f"{error.field}: {error.code}")
 
 

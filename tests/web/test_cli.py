@@ -146,6 +146,38 @@ def test_cpas_create_and_list(cli_env):
     )
 
 
+def test_team_create_puts_the_team_in_its_cpas(cli_env):
+    _run(cli_env, "db", "upgrade")
+    _run(
+        cli_env,
+        "cpas",
+        "create",
+        "--code",
+        "namur",
+        "--name-fr",
+        "CPAS de Namur",
+        "--region",
+        "wallonia",
+        "--regime",
+        "fr",
+        "--postcodes",
+        "5000",
+    )
+    base = ["team", "create", "nam-centre", "--name", "Antenne Centre", "--kind", "antenne"]
+    unknown = _run(cli_env, *base, "--cpas", "atlantis")
+    assert unknown.exit_code != 0 and "no CPAS with this code" in unknown.output
+    created = _run(cli_env, *base, "--cpas", "namur", "--city", "Namur", "--postcode", "5000")
+    assert created.exit_code == 0, created.output
+    taken = _run(cli_env, *base, "--cpas", "namur")
+    assert taken.exit_code != 0 and "already used" in taken.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        team = accounts.get_team(session, "nam-centre")
+        assert (team.cpas.code, team.kind, team.postcode) == ("namur", "antenne", "5000")
+    engine.dispose()
+    assert "1 teams" in _run(cli_env, "cpas", "list").output
+
+
 def test_cpas_create_refuses_bad_input_clearly(cli_env):
     _run(cli_env, "db", "upgrade")
     _run(cli_env, "seed-demo")
