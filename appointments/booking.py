@@ -81,8 +81,6 @@ from core.sync import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
 
-audit.ENTITY_TYPES.append("appointment")
-
 NAME_MAX = 120
 LANGUAGES = ("fr", "nl", "en")
 BOOKING_SOURCES = ("online", "phone", "desk")  # walk-ins join the queue elsewhere
@@ -97,27 +95,26 @@ MANAGE_PATH = "/r/"
 PUBLIC_BOOKING_PATH = "/rendez-vous"
 _TOKEN_ATTRIBUTE = "_issued_manage_token"  # noqa: S105 - an attribute name
 
-notify.register_kind(
-    notify.TemplateKind(
-        code="appointment_slot_offered",
-        category="service_change",
-        placeholders=("service", "date", "time", "place", "link"),
-        defaults={
-            "fr": "CPAS: une place s'est libérée pour {service} le {date} à {time}, {place}. "
-            "Pour la prendre: {link} ou appelez votre antenne.",
-            "nl": "OCMW: er is een plaats vrij voor {service} op {date} om {time}, {place}. "
-            "Reserveren: {link} of bel uw antenne.",
-            "en": "CPAS: a slot is free for {service} on {date} at {time}, {place}. "
-            "To book: {link} or call your office.",
-        },
-        example={
-            "service": "Permanence sociale",
-            "date": "lundi 24/11",
-            "time": "14h30",
-            "place": "Antenne Marolles, Rue Haute 298",
-            "link": "https://terrain.example/rendez-vous",
-        },
-    )
+# The waiting list's offer (declared in appointments/domain.py).
+SLOT_OFFERED_KIND = notify.TemplateKind(
+    code="appointment_slot_offered",
+    category="service_change",
+    placeholders=("service", "date", "time", "place", "link"),
+    defaults={
+        "fr": "CPAS: une place s'est libérée pour {service} le {date} à {time}, {place}. "
+        "Pour la prendre: {link} ou appelez votre antenne.",
+        "nl": "OCMW: er is een plaats vrij voor {service} op {date} om {time}, {place}. "
+        "Reserveren: {link} of bel uw antenne.",
+        "en": "CPAS: a slot is free for {service} on {date} at {time}, {place}. "
+        "To book: {link} or call your office.",
+    },
+    example={
+        "service": "Permanence sociale",
+        "date": "lundi 24/11",
+        "time": "14h30",
+        "place": "Antenne Marolles, Rue Haute 298",
+        "link": "https://terrain.example/rendez-vous",
+    },
 )
 
 

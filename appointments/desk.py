@@ -45,8 +45,6 @@ from core.accounts import Team, User
 from core.sync import FieldError, Invalid
 from core.text import single_line
 
-audit.ENTITY_TYPES.append("appointment_agenda")  # a day's agenda or an agent's list, read
-
 ROW_MINUTES = 15  # the agenda's time axis
 # An agent still with someone after the planned end is taken as free this much later.
 OVERRUN_MINUTES = 5

@@ -3,15 +3,14 @@
 One: the purge of the one-time SMS codes' checks (a day old). Confirmations,
 reminders and waiting-list offers are put in the outbox by the
 booking itself (keyed, in the booking's transaction) and sent by the notifications
-dispatcher. Importing this module registers, for the scheduler's process, what the
-dispatcher must know about appointments: the SMS subject kind "appointment" (a
-message about a cancelled or past appointment is dropped, not sent), the attendance
-source and the "appointments on a day" audience (`appointments.notifications`).
+dispatcher. What the dispatcher must know about appointments (the SMS subject kind
+"appointment": a message about a cancelled or past appointment is dropped, not sent) is
+registered by the domain's installation (appointments/domain.py), in the scheduler's
+process as in the web's.
 """
 
 from __future__ import annotations
 
-from appointments import notifications as _registrations  # noqa: F401
 from appointments import verification
 from core.scheduler import Job, JobContext
 

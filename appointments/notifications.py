@@ -3,15 +3,16 @@
 - The SMS subject kind "appointment" (`appointment:<id>`): a message about an
   appointment is still worth sending while it is booked or checked in and has not
   started; OUI confirms it (`confirmed_at`), NON cancels it (`cancelled_by = "sms"`,
-  which offers the freed start to the waiting list).
+  which offers the freed start to the waiting list); staff read a message's subject
+  as the appointment's start (`start_of`).
 - The attendance source of the monthly SMS report: every appointment held in the
   month (cancelled ones were not held), attended when checked in or done, not
   attended when marked no-show, unknown otherwise.
 - The broadcast audience "appointments_on_day": the people with an active
   appointment on a date (Brussels), optionally at one location.
 
-Imported by `appointments.services` (so by the web app) and by `appointments.jobs` (so
-by the scheduler, whose dispatcher asks `is_current` before sending).
+Imported by the domain's installation (appointments/domain.py `hooks`): in the web app,
+the scheduler (whose dispatcher asks `is_current` before sending) and the tests.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from appointments import booking
 from appointments.models import Appointment, BookingPerson, Location
 from core import clock
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from notifications import services as notify
 
@@ -68,7 +70,14 @@ def on_reply(session: Session, record_id: str, answer: str) -> notify.ReplyOutco
     return notify.ReplyOutcome(True, "reply_cancelled", values)
 
 
-notify.register_subject_kind(notify.SubjectKind("appointment", is_current, on_reply))
+def start_of(session: Session, record_id: str) -> datetime | None:
+    """When the appointment starts (what staff read an SMS is about); None when gone."""
+    appointment_id = parse_id(record_id)
+    appointment = session.get(Appointment, appointment_id) if appointment_id else None
+    return appointment.start_at if appointment is not None else None
+
+
+notify.register_subject_kind(notify.SubjectKind("appointment", is_current, on_reply, start_of))
 
 
 def attendance(

@@ -33,8 +33,6 @@ from core import audit, clock
 from core.sync import FieldError, Invalid
 from notifications import services as notify
 
-audit.ENTITY_TYPES.append("appointment_waiting_entry")
-
 EARTH_RADIUS_KM = 6371.0
 POSTCODE = re.compile(r"^[1-9]\d{3}$")  # Belgian postcodes: 1000 … 9999
 WEEK_DAYS = 7

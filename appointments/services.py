@@ -5,8 +5,10 @@ CPAS team's places offer, for the outreach referral form; `referral_appointments
 appointments booked for outreach referrals), slot search (`free_slots`,
 `next_free_slots`, from `appointments.slots`) and booking (`book`, `cancel`,
 `reschedule`, `find_by_token`, `check_in`, `mark_no_show`, `mark_done`, from
-`appointments.booking`). Importing it registers the SMS subject kind, the attendance
-source and the audience (`appointments.notifications`).
+`appointments.booking`). What appointments register with notifications (the SMS
+subject kind, the attendance source, the audience) is in `appointments.notifications`,
+imported by the domain's installation (appointments/domain.py). `CODE_CONTACT_NAME`: the name
+of the contact an SMS code goes to (the SMS pages show it translated).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from appointments import notifications as _registrations  # noqa: F401
 from appointments.booking import (
     SlotTaken,
     book,
@@ -46,10 +47,12 @@ from appointments.models import (
 )
 from appointments.setup import ABSENCE_REASONS, store_absence
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
+from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
 from core.accounts import User
 from core.sync import FieldError, Invalid
 
 __all__ = [
+    "CODE_CONTACT_NAME",
     "Absence",
     "OfferedService",
     "Slot",

@@ -51,16 +51,6 @@ from core.ids import parse_id
 from core.roles import Permission, Role, can
 from core.sync import FieldError, Invalid
 
-audit.ENTITY_TYPES.extend(
-    [
-        "appointment_service",
-        "appointment_location",
-        "appointment_plan",
-        "appointment_closure",
-        "appointment_absence",
-    ]
-)
-
 CODE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 NAME_MAX = 120
 ADDRESS_MAX = 200

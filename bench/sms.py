@@ -67,11 +67,11 @@ def _number(n: int) -> str:
 
 
 def _fill(engine: Engine) -> None:
-    from core.db import import_all_models
     from notifications.models import Contact, Message
     from notifications.sms import count_segments
+    from web.domains import install
 
-    import_all_models()
+    install()
     now = datetime.now(UTC)
     later = now + timedelta(days=1)
     count = count_segments(BODY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -543,6 +544,19 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> No
 
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
+
+
+def users_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, User]:
+    """The users named by `ids` (None and repeats ignored), by id, in one query."""
+    wanted = {user_id for user_id in ids if user_id is not None}
+    if not wanted:
+        return {}
+    return {user.id: user for user in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def teams_by_id(session: Session) -> dict[int, Team]:
+    """Every team, by id (names of the teams a page mentions)."""
+    return {team.id: team for team in session.scalars(select(Team))}
 
 
 def find_user(session: Session, username: str) -> User | None:

@@ -33,8 +33,10 @@ ACTIONS = (
     "activate",
     "deactivate",
 )
-# The kinds of record the log speaks of; each domain adds its own.
-ENTITY_TYPES = ["user", "team", "cpas", "cpas_holiday"]
+# The kinds of record the log speaks of: core's own ("sync_feed": a phone downloading its
+# offline data; "cpas", "cpas_holiday": core/organisations.py); core.plugins.install()
+# adds those each domain declares.
+ENTITY_TYPES = ["user", "team", "sync_feed", "cpas", "cpas_holiday"]
 
 
 class AuditEntry(Base):

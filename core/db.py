@@ -72,13 +72,3 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def import_all_models() -> None:
-    """Load every package's models so Base.metadata is complete (migrations, tests)."""
-    import appointments.models
-    import appointments.verification  # noqa: F401
-    import core.models  # noqa: F401
-    import homecare.models  # noqa: F401
-    import notifications.models  # noqa: F401
-    import outreach.models  # noqa: F401

@@ -24,9 +24,11 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
+    column,
     exc,
     func,
     select,
+    table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -111,6 +113,9 @@ class CpasHoliday(Base):
 
 # --- Finding the CPAS ------------------------------------------------------------------
 
+# The two columns of core.accounts' teams read here (core.accounts imports this module).
+_TEAMS = table("teams", column("id"), column("cpas_id"))
+
 
 def get_cpas(session: Session, code: str) -> Cpas | None:
     return session.scalar(select(Cpas).where(Cpas.code == code))
@@ -125,9 +130,7 @@ def cpas_id_of_team(session: Session, team_id: int | None) -> int | None:
     if team_id is None:
         found = list(session.scalars(select(Cpas.id).order_by(Cpas.id).limit(2)))
         return found[0] if len(found) == 1 else None
-    from core.accounts import Team
-
-    return session.scalar(select(Team.cpas_id).where(Team.id == team_id))
+    return session.scalar(select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id))
 
 
 def cpas_of_team(session: Session, team_id: int | None) -> Cpas | None:
@@ -453,6 +456,4 @@ def create_cpas(
 
 
 def count_teams(session: Session, cpas_id: int) -> int:
-    from core.accounts import Team
-
-    return session.scalar(select(func.count(Team.id)).where(Team.cpas_id == cpas_id)) or 0
+    return session.scalar(select(func.count()).where(_TEAMS.c.cpas_id == cpas_id)) or 0

@@ -1,12 +1,13 @@
 """The scheduler: the periodic jobs that domains declare in their `jobs.py`.
 
 `terrain scheduler` runs them with APScheduler in a process of its own, never inside a
-web worker. Each domain module named in `DOMAIN_JOB_MODULES` exposes `JOBS: list[Job]`.
-A job is a plain function of a `JobContext` (session factory, settings, gateway); it
-must be safe to run in two schedulers at once (row locks, unique keys), because an
-operator may start a second scheduler by mistake, or on purpose on a second machine.
-Importing a domain's jobs module must also register what the domain registers at import
-(its SMS subject kinds: the dispatcher asks them whether a message is still current).
+web worker. Each installed domain's descriptor names its jobs module (`Domain.jobs`,
+core/plugins.py), which exposes `JOBS: list[Job]`. A job is a plain function of a
+`JobContext` (session factory, settings, gateway); it must be safe to run in two
+schedulers at once (row locks, unique keys), because an operator may start a second
+scheduler by mistake, or on purpose on a second machine. The domains are installed
+first (web/domains.py): what they register (their SMS subject kinds: the dispatcher asks
+them whether a message is still current) is in place before any job runs.
 
 Every job runs at most once at a time in a process (`max_instances=1`), late runs are
 merged into one (`coalesce`), a run more than `MISFIRE_GRACE_SECONDS` late is skipped.
@@ -38,12 +39,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
+from core import plugins
 from core.config import Settings
 
 log = logging.getLogger("terrain.scheduler")
 
-# The modules whose JOBS the scheduler runs (appointments, homecare, rounds add theirs).
-DOMAIN_JOB_MODULES: tuple[str, ...] = ("notifications.jobs", "appointments.jobs", "outreach.jobs")
 MISFIRE_GRACE_SECONDS = 10
 # How long a stopping scheduler waits for running jobs (they stop between batches).
 STOP_GRACE_SECONDS = 30.0
@@ -69,10 +69,11 @@ class Job:
     every_seconds: float
 
 
-def load_jobs(modules: Iterable[str] = DOMAIN_JOB_MODULES) -> list[Job]:
-    """Every domain's JOBS, in order; two jobs with one name are a programming error."""
+def load_jobs(modules: Iterable[str] | None = None) -> list[Job]:
+    """Every installed domain's JOBS, in order (or those of `modules`); two jobs with one
+    name are a programming error."""
     jobs: list[Job] = []
-    for name in modules:
+    for name in plugins.job_modules() if modules is None else modules:
         jobs.extend(importlib.import_module(name).JOBS)
     names = [job.name for job in jobs]
     duplicates = sorted({name for name in names if names.count(name) > 1})

@@ -18,7 +18,6 @@ a conflict.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -49,16 +48,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Each domain's sync.py registers its op types and feed sources when imported.
-DOMAIN_SYNC_MODULES = ("outreach.sync",)
-
 MAX_OPS_PER_BATCH = 200
 MAX_BATCH_BYTES = 1024 * 1024
 FEED_PAGE_SIZE = 500
 FEED_TOKEN_FORMAT = "1"  # noqa: S105 - a format number, not a secret
 
 STATUSES = ("applied", "duplicate", "conflict", "rejected")
-audit.ENTITY_TYPES.append("sync_feed")  # a phone downloading its offline data
 
 
 # --- Errors the domains raise -------------------------------------------------------
@@ -286,6 +281,7 @@ def render_example(value: Any, today: date) -> Any:
     return value
 
 
+# Filled when the domains' sync modules are imported (core.plugins.install names them).
 _OP_TYPES: dict[str, OpType] = {}
 
 
@@ -296,18 +292,11 @@ def register(op_type: OpType) -> OpType:
     return op_type
 
 
-def load_domains() -> None:
-    for module in DOMAIN_SYNC_MODULES:
-        importlib.import_module(module)
-
-
 def op_types() -> list[OpType]:
-    load_domains()
     return sorted(_OP_TYPES.values(), key=lambda op_type: op_type.name)
 
 
 def get_op_type(name: str) -> OpType | None:
-    load_domains()
     return _OP_TYPES.get(name)
 
 
@@ -505,7 +494,6 @@ def register_feed(source: FeedSource) -> FeedSource:
 
 
 def feed_sources() -> list[FeedSource]:
-    load_domains()
     return sorted(_FEED_SOURCES.values(), key=lambda source: source.entity_type)
 
 
@@ -563,6 +551,26 @@ def read_changes(
     return FeedPage(
         token=make_token(user.team_id, today, upto), changes=page, reset=reset, more=more
     )
+
+
+def pull(session: Session, user: User, token: str | None) -> FeedPage:
+    """`read_changes()` for a phone's download: records handed to a phone are reads of
+    personal files, so a page with changes is logged (one entry per pull) and committed."""
+    page = read_changes(session, user, token)
+    if page.changes:
+        counts: dict[str, int] = {}
+        for change in page.changes:
+            counts[change.type] = counts.get(change.type, 0) + 1
+        audit.record(
+            session,
+            actor=user,
+            action="read",
+            entity_type="sync_feed",
+            entity_id=user.team_id,
+            details={"counts": counts, "reset": page.reset},
+        )
+        session.commit()
+    return page
 
 
 def current_seq(session: Session, scope: str) -> int:

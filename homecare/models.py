@@ -28,23 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core import audit
 from core.db import Base
 from core.sync import Synced
-
-# Registered with the models (loaded by core.db.import_all_models at start-up) so the
-# audit log's filters know them before any home-care page exists.
-audit.ENTITY_TYPES.extend(
-    [
-        "homecare_settings",  # gone (the CPAS holds region and funder): older entries
-        "homecare_beneficiary",
-        "homecare_care_plan",
-        "homecare_suspension",
-        "homecare_aide_profile",
-        "homecare_qualification",
-        "homecare_week",
-    ]
-)
 
 SERVICES = ("family_aide", "home_help", "day_care", "night_care")
 NIGHT_SERVICES = ("night_care",)

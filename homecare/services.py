@@ -41,7 +41,6 @@ from homecare.models import (
     CarePlanSuspension,
 )
 from notifications import services as notifications
-from notifications.models import CONSENT_CATEGORIES
 
 MIN_VISIT, MAX_VISIT = 15, 12 * 60  # minutes: below is no visit, above is no shift
 MAX_TOLERANCE = 120
@@ -188,7 +187,7 @@ def create_beneficiary(
     except Invalid as invalid:
         errors.update(invalid.errors)
     for kind in fields.consents:
-        if kind not in CONSENT_CATEGORIES:
+        if kind not in notifications.CONSENT_CATEGORIES:
             errors["consents"] = FieldError("unknown_choice")
     life_book = {}
     for key, value in (fields.life_book or {}).items():

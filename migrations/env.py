@@ -2,9 +2,10 @@
 
 from alembic import context
 
-from core.db import Base, import_all_models, make_engine
+from core.db import Base, make_engine
+from web.domains import install
 
-import_all_models()
+install()  # every domain's tables
 target_metadata = Base.metadata
 config = context.config
 

@@ -73,7 +73,6 @@ from notifications.sms import count_segments
 
 log = logging.getLogger("terrain.sms")
 
-audit.ENTITY_TYPES.append("sms_broadcast")
 
 # The categories a broadcast may have; an urgent one may skip the quiet hours, and only
 # a service change may be urgent (a closure today, a heat-wave plan).

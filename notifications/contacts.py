@@ -36,7 +36,6 @@ NAME_MAX = 120
 NOTE_MAX = 200
 MAX_PHONES = 3
 
-audit.ENTITY_TYPES.extend(["sms_contact", "sms_consent", "sms_message"])
 
 # Why a message cannot go to a contact (shown to staff as a sentence).
 BLOCK_REASONS = ("no_consent", "withdrawn", "no_mobile", "opted_out", "invalid_number")

@@ -140,6 +140,9 @@ class SubjectKind:
     is_current: Callable[[Session, str], bool]
     # OUI / NON received for this subject; None when the domain takes no replies.
     on_reply: Callable[[Session, str, Answer], ReplyOutcome] | None = None
+    # When the record happens (an appointment's start), shown to staff as what a message
+    # is about; None from it when the record no longer exists.
+    moment: Callable[[Session, str], datetime | None] | None = None
 
 
 _SUBJECT_KINDS: dict[str, SubjectKind] = {}

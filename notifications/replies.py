@@ -45,7 +45,6 @@ from notifications.outbox import Answer, subject_kind
 
 log = logging.getLogger("terrain.sms")
 
-audit.ENTITY_TYPES.append("sms_inbound")
 
 CONFIRM_WORDS = frozenset({"OUI", "JA", "YES"})
 CANCEL_WORDS = frozenset({"NON", "NEE", "NO"})

@@ -25,6 +25,7 @@ from notifications.contacts import (
     update_contact,
 )
 from notifications.masking import Secret, new_secret
+from notifications.models import CONSENT_CATEGORIES
 from notifications.outbox import (
     DEFAULT_REMINDERS,
     DEFAULT_RULES,
@@ -44,10 +45,11 @@ from notifications.outbox import (
     schedule_reminders,
 )
 from notifications.reports import register_attendance_source
-from notifications.texts import TemplateKind, moment_values, register_kind, render
+from notifications.texts import TemplateKind, moment_values, render
 
 __all__ = [
     "BLOCK_REASONS",
+    "CONSENT_CATEGORIES",
     "DEFAULT_REMINDERS",
     "DEFAULT_RULES",
     "Audience",
@@ -79,7 +81,6 @@ __all__ = [
     "read_phones",
     "register_attendance_source",
     "register_audience",
-    "register_kind",
     "register_subject_kind",
     "render",
     "save_category_rules",

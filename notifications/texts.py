@@ -16,7 +16,7 @@ from babel.dates import format_date, format_time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, plugins
 from core.sync import FieldError, Invalid
 from notifications.models import BODY_MAX, LANGUAGES, Template
 from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
@@ -32,25 +32,19 @@ class TemplateKind:
     defaults: Mapping[str, str] = field(default_factory=dict)  # language -> text
     example: Mapping[str, str] = field(default_factory=dict)  # placeholder -> sample value
 
-
-_KINDS: dict[str, TemplateKind] = {}
-
-
-def register_kind(kind: TemplateKind) -> TemplateKind:
-    """Domains add their kinds (the appointments issue adds its own, for example)."""
-    missing = set(LANGUAGES) - set(kind.defaults)
-    if missing:
-        raise ValueError(f"template {kind.code} lacks a default text in {sorted(missing)}")
-    _KINDS[kind.code] = kind
-    return kind
+    def __post_init__(self) -> None:
+        missing = set(LANGUAGES) - set(self.defaults)
+        if missing:
+            raise ValueError(f"template {self.code} lacks a default text in {sorted(missing)}")
 
 
 def kinds() -> list[TemplateKind]:
-    return sorted(_KINDS.values(), key=lambda kind: kind.code)
+    """Every installed domain's kinds (each declares its own in its descriptor)."""
+    return sorted(plugins.template_kinds(), key=lambda kind: kind.code)
 
 
 def get_kind(code: str) -> TemplateKind | None:
-    return _KINDS.get(code)
+    return plugins.template_kind(code)
 
 
 APPOINTMENT_EXAMPLE = {
@@ -62,7 +56,8 @@ APPOINTMENT_EXAMPLE = {
     "link": "https://terrain.example/r/Ab3dE-f6Gh7_Jk8Lm9Np0Q",
 }
 
-register_kind(
+# The kinds notifications itself offers (declared in notifications/domain.py).
+KINDS = (
     TemplateKind(
         code="appointment_reminder",
         category="reminder",
@@ -76,11 +71,9 @@ register_kind(
             "Reply YES to confirm or NO to cancel.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-# Where the CPAS's sender cannot receive replies (an alphanumeric name), reminders ask
-# nothing back: they give the place's phone number, or say nothing when none is known.
-register_kind(
+    ),
+    # Where the CPAS's sender cannot receive replies (an alphanumeric name), reminders ask
+    # nothing back: they give the place's phone number, or say nothing when none is known.
     TemplateKind(
         code="appointment_reminder_call",
         category="reminder",
@@ -94,9 +87,7 @@ register_kind(
             "To cancel or move it, call {phone}.",
         },
         example={**APPOINTMENT_EXAMPLE, "phone": "02 543 61 11"},
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="appointment_reminder_plain",
         category="reminder",
@@ -107,9 +98,7 @@ register_kind(
             "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="appointment_confirmation",
         category="reminder",
@@ -123,9 +112,7 @@ register_kind(
             "Cancel or move: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="appointment_changed",
         category="service_change",
@@ -139,9 +126,7 @@ register_kind(
             "{place}. Info: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="verification_code",
         category="verification",
@@ -152,10 +137,8 @@ register_kind(
             "en": "CPAS: your code is {code}. It is valid for 10 minutes.",
         },
         example={"code": "482913"},
-    )
-)
-# Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
-register_kind(
+    ),
+    # Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
     TemplateKind(
         code="reply_confirmed",
         category="reminder",
@@ -166,9 +149,7 @@ register_kind(
             "en": "CPAS: thank you, your appointment on {date} at {time} is confirmed.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_cancelled",
         category="reminder",
@@ -182,9 +163,7 @@ register_kind(
             "For another appointment, contact your office.",
         },
         example=APPOINTMENT_EXAMPLE,
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_stopped",
         category="reminder",
@@ -198,9 +177,7 @@ register_kind(
             "To change this, contact your office.",
         },
         example={"topic": "rappels de rendez-vous"},
-    )
-)
-register_kind(
+    ),
     TemplateKind(
         code="reply_received",
         category="reminder",
@@ -210,7 +187,7 @@ register_kind(
             "nl": "OCMW: bericht ontvangen. Het onthaal antwoordt u.",
             "en": "CPAS: message received. Reception will answer you.",
         },
-    )
+    ),
 )
 
 # What STOP stopped, in the words of the reply (plain, GSM-7).
@@ -283,7 +260,8 @@ class _Values(dict[str, str]):
 
 def template_text(session: Session, code: str, language: str) -> str:
     """The CPAS's text for this kind and language, else the built-in default."""
-    kind = _KINDS[code]
+    kind = plugins.template_kind(code)
+    assert kind is not None, code
     edited = session.get(Template, (code, language))
     return edited.body if edited is not None else kind.defaults[language]
 
@@ -291,7 +269,7 @@ def template_text(session: Session, code: str, language: str) -> str:
 def save_template(
     session: Session, *, code: str, language: str, body: str, actor_id: int | None
 ) -> Template:
-    kind = _KINDS.get(code)
+    kind = plugins.template_kind(code)
     if kind is None or language not in LANGUAGES:
         raise Invalid({"code": FieldError("unknown_choice")})
     errors = check_text(kind, body)

@@ -17,7 +17,20 @@ from sqlalchemy import String, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.accounts import Team, TeamKind, User
+from core.roles import Role
 from outreach.models import AGE_BANDS, NEEDS, Encounter, Maraude, Person, Referral
+
+
+def street_teams(session: Session, user: User) -> list[Team]:
+    """The street teams `user` may see the indicators of: every one for an admin, else
+    their own team when it is a street team."""
+    street = select(Team).where(Team.kind == TeamKind.STREET).order_by(Team.name)
+    if user.role == Role.ADMIN:
+        return list(session.scalars(street))
+    if user.team_id is None:
+        return []
+    return list(session.scalars(street.where(Team.id == user.team_id)))
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
@@ -169,3 +182,11 @@ def homeless_people(session: Session, team_id: int, month: date) -> int:
         )
         or 0
     )
+
+
+def last_months(
+    session: Session, team_id: int, first: date, last: date
+) -> tuple[list[Month], list[int]]:
+    """The months from `first` to `last` (oldest first) and their homeless counts."""
+    series = months(session, team_id, first, last)
+    return series, [homeless_people(session, team_id, row.month) for row in series]

@@ -6,7 +6,7 @@ to the survivor, widens the survivor's first/last seen (and fills its unknown fi
 from the merged record), and keeps the merged record as it was, marked `merged_into`
 the survivor, with a merge row holding a snapshot of what moved and what changed.
 Phones that still name the merged record are redirected to the survivor
-(services.resolve_merged).
+(records.resolve_merged).
 
 Undo restores exactly: the moved records go back, the survivor's fields get their
 values of before the merge, first/last seen are recomputed from the encounters each

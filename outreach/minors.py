@@ -21,7 +21,7 @@ from core import audit, clock, sync, text
 from core.accounts import User
 from core.ids import parse_id, parse_uuid
 from core.sync import FieldError, Invalid
-from outreach import access, services
+from outreach import access
 from outreach.models import (
     Encounter,
     MinorAlert,
@@ -30,6 +30,7 @@ from outreach.models import (
     Person,
     ProtectivePerson,
 )
+from outreach.records import audit_change, resolve_merged
 
 CONTACT_MAX = 200
 
@@ -43,17 +44,16 @@ SMS_CATEGORY = "service_change"
 # for the follow-up, and it waits in Terrain for the whole team meanwhile.
 SMS_URGENT = False
 
-notify.register_kind(
-    notify.TemplateKind(
-        code=SMS_TEMPLATE,
-        category=SMS_CATEGORY,
-        placeholders=(),
-        defaults={
-            "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
-            "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
-            "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
-        },
-    )
+# Declared in outreach/domain.py.
+SMS_KIND = notify.TemplateKind(
+    code=SMS_TEMPLATE,
+    category=SMS_CATEGORY,
+    placeholders=(),
+    defaults={
+        "fr": "Terrain: une alerte vous attend. Ouvrez Terrain pour la voir.",
+        "nl": "Terrain: er wacht een melding op u. Open Terrain om ze te zien.",
+        "en": "Terrain: an alert is waiting for you. Open Terrain to see it.",
+    },
 )
 
 
@@ -93,7 +93,7 @@ def names_a_minor(session: Session, team_id: int, data: Mapping[str, Any]) -> bo
     person_id = parse_uuid(str(data.get("person_id") or ""))
     person = session.get(Person, person_id) if person_id else None
     if person is not None and person.team_id == team_id:
-        return services.resolve_merged(session, person).is_minor
+        return resolve_merged(session, person).is_minor
     return data.get("age_band") == "under_18" or data.get("minor") in (True, "true", "1", "on")
 
 
@@ -191,9 +191,7 @@ def set_protective_path(
     session.add(settings)
     session.execute(delete(ProtectivePerson).where(ProtectivePerson.team_id == team_id))
     session.add_all(ProtectivePerson(team_id=team_id, user_id=user.id) for user in people or [])
-    services.audit_change(
-        session, actor, "update", "outreach_settings", team_id, ["protective_path"]
-    )
+    audit_change(session, actor, "update", "outreach_settings", team_id, ["protective_path"])
     session.flush()
     return settings
 
@@ -276,9 +274,7 @@ def acknowledge(session: Session, actor: User, alert_id: int) -> MinorAlert:
         raise Invalid({"alert": FieldError("unknown_alert")})
     alert.acknowledged_at = clock.now()
     alert.acknowledged_by_id = actor.id
-    services.audit_change(
-        session, actor, "update", "outreach_minor_alert", alert.id, ["acknowledged_at"]
-    )
+    audit_change(session, actor, "update", "outreach_minor_alert", alert.id, ["acknowledged_at"])
     notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
     session.flush()
     return alert
@@ -290,6 +286,6 @@ def set_minor(session: Session, actor: User, person_id: Any, minor: bool) -> Per
     if person.minor != minor:
         person.minor = minor
         sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
-        services.audit_change(session, actor, "update", "outreach_person", person.id, ["minor"])
+        audit_change(session, actor, "update", "outreach_person", person.id, ["minor"])
     session.flush()
     return person

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit, clock, sync, text
+from core import clock, sync, text
 from core.accounts import User
 from core.ids import parse_uuid
 from core.sync import FieldError, Invalid
@@ -41,24 +41,7 @@ from outreach.models import (
     Person,
     Place,
 )
-
-audit.ENTITY_TYPES.extend(
-    [
-        "outreach_team",
-        "outreach_person",
-        "outreach_place",
-        "outreach_encounter",
-        "outreach_maraude",
-        "outreach_minor_alert",
-        "outreach_partner",
-        "outreach_referral",
-        "outreach_consent",
-        "outreach_identity",
-        "outreach_merge",
-        "outreach_purge",
-        "outreach_settings",
-    ]
-)
+from outreach.records import audit_change, resolve_merged
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST_ENCOUNTER = timedelta(days=366)
@@ -300,27 +283,6 @@ def _team_of(actor: User) -> int:
     return actor.team_id
 
 
-def audit_change(
-    session: Session,
-    actor: User | None,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    fields: list[str],
-    client_at: datetime | None = None,
-) -> None:
-    """The audit entry of a change: which fields, never their values."""
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        details={"fields": fields},
-        client_at=client_at,
-    )
-
-
 def _add_new(
     session: Session,
     actor: User,
@@ -413,18 +375,6 @@ class Saved:
     encounter: Encounter
     superseded: bool = False
     alert: MinorAlert | None = None  # the encounter was with a minor: who is alerted
-
-
-def resolve_merged(session: Session, person: Person) -> Person:
-    """The record `person` was merged into (itself when it was not merged)."""
-    seen = {person.id}
-    while person.merged_into_id is not None:
-        survivor = session.get(Person, person.merged_into_id)
-        if survivor is None or survivor.id in seen:
-            break
-        seen.add(survivor.id)
-        person = survivor
-    return person
 
 
 def _maraude_for(session: Session, team_id: int, maraude_id: uuid.UUID | None) -> Maraude | None:

@@ -53,6 +53,10 @@ def pytest_configure(config: pytest.Config) -> None:
         if start is not None:
             os.environ.update(clock_env(start))
     testmode.apply()
+    # Every domain in core's registries (tables, op types, jobs, SMS kinds), as in the app.
+    from web.domains import install
+
+    install()
 
 
 # The longest test files (a minute or more each under load), started first: pytest-xdist

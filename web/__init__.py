@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from core import clock
 from core.config import PROJECT_ROOT, Settings
-from core.db import import_all_models, make_engine, make_session_factory
+from core.db import make_engine, make_session_factory
 
 
 class BoundedInt(IntegerConverter):
@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     # in an address is a 404, not a database overflow.
     app.url_map.converters["int"] = BoundedInt
 
-    import_all_models()
+    from web.domains import install
+
+    install()
     if "terrain_session_factory" not in app.extensions:
         engine = app.config.get("TERRAIN_ENGINE") or make_engine(settings.database_url)
         app.extensions["terrain_engine"] = engine
@@ -86,23 +88,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         request_limits,
     )
     from web import sync as sync_views
-    from web.appointments import api as appointments_api
-    from web.appointments import booking as appointments_booking
-    from web.appointments import desk as appointments_desk
-    from web.appointments import public as appointments_public
-    from web.appointments import setup as appointments_setup
+    from web.domains import WEB
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
     from web.nav import check_endpoints, entries_for, is_current, phone_bar
-    from web.notifications import broadcasts as sms_broadcasts
-    from web.notifications import inbox as sms_inbox
-    from web.notifications import outbox as sms
-    from web.notifications import webhooks as sms_webhooks
-    from web.outreach import admin as outreach_admin
-    from web.outreach import encounters as outreach
-    from web.outreach import files as outreach_files
-    from web.outreach import reports as outreach_reports
+    from web.plugins import register_blueprints
 
     db.init_app(app)
     htmx.init_app(app)
@@ -114,30 +105,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     request_limits.init_app(app)  # after the permission check: strangers are refused first
     rendering.init_app(app)
     errors.init_app(app)
-    for blueprint in (
-        main.bp,
-        admin.bp,
-        pwa.bp,
-        health.bp,
-        api.bp,
-        appointments_api.bp,
-        appointments_public.bp,
-        appointments_booking.bp,
-        appointments_desk.bp,
-        appointments_setup.bp,
-        sync_views.bp,
-        outreach.bp,
-        outreach_files.bp,
-        outreach_admin.bp,
-        outreach_reports.bp,
-        sms.bp,
-        sms_broadcasts.bp,
-        sms_inbox.bp,
-        sms_webhooks.bp,
-    ):
+    # The shared pages, then each domain's (web/domains.py).
+    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp, sync_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
-    csrf.exempt(sms_webhooks.bp)  # Twilio signs its requests instead
+    register_blueprints(app, WEB)
 
     app.jinja_env.add_extension("jinja2.ext.do")
 

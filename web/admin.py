@@ -13,8 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from core import accounts, audit, clock
 from core.ids import parse_id
 from core.roles import Permission
-from web import db
-from web.auth import account_error_message
+from web import db, plugins
+from web.common import account_error_message
 from web.forms import UserForm
 from web.permissions import requires
 from web.rendering import render
@@ -34,20 +34,16 @@ ACTION_LABELS = {
     "activate": _l("Reactivated"),
     "deactivate": _l("Deactivated"),
 }
-ENTITY_LABELS = {
+# Core's kinds of record; each domain names its own (WebDomain.entity_labels).
+CORE_ENTITY_LABELS = {
     "user": _l("Account"),
     "team": _l("Team"),
     "sync_feed": _l("Offline download"),
-    "outreach_team": _l("Street team"),
-    "outreach_person": _l("Person met in the street"),
-    "outreach_place": _l("Place"),
-    "outreach_encounter": _l("Encounter"),
-    "sms_contact": _l("SMS contact"),
-    "sms_consent": _l("SMS consent"),
-    "sms_message": _l("SMS"),
-    "sms_inbound": _l("SMS received"),
-    "sms_broadcast": _l("SMS broadcast"),
 }
+
+
+def entity_labels() -> dict[str, object]:
+    return {**CORE_ENTITY_LABELS, **plugins.ENTITY_LABELS}
 
 
 def _parse_day(raw: str | None, errors: dict[str, str], field: str) -> date | None:
@@ -106,7 +102,7 @@ def audit_log():
         users=users,
         users_by_id={user.id: user for user in users},
         action_labels=ACTION_LABELS,
-        entity_labels=ENTITY_LABELS,
+        entity_labels=entity_labels(),
         args=args,
         status=422 if errors else 200,
     )

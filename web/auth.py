@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -16,12 +15,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from core import accounts, clock
 from core.roles import Permission
 from web import db
+from web.common import account_error_message, safe_next
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm, PasswordForm
 from web.i18n import COOKIE, remember_language
@@ -29,35 +28,6 @@ from web.permissions import public, requires
 from web.rendering import render
 
 bp = Blueprint("auth", __name__)
-
-ACCOUNT_ERRORS = {
-    ("username", "invalid"): _l("Use 2 to 40 lower-case letters, digits, dots or dashes."),
-    ("username", "taken"): _l("This username is already used."),
-    ("display_name", "invalid"): _l("Please give a name (at most 120 characters)."),
-    ("role", "invalid"): _l("Choose a role from the list."),
-    ("language", "invalid"): _l("Choose a language from the list."),
-    ("password", "too_short"): _l("The password is too short."),
-    ("password", "too_long"): _l("The password is too long."),
-    ("password", "same_as_username"): _l("The password must differ from the username."),
-    ("current_password", "wrong"): _l("This is not your current password."),
-    ("active", "self"): _l("You cannot deactivate your own account."),
-}
-
-
-def account_error_message(error: accounts.AccountError) -> str:
-    return str(ACCOUNT_ERRORS.get((error.field, error.code), _l("This value is not accepted.")))
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
 
 
 @login_manager.user_loader

@@ -23,9 +23,8 @@ def _settings() -> Settings:
 
 
 def _session_factory(settings: Settings):
-    from core.db import import_all_models, make_engine, make_session_factory
+    from core.db import make_engine, make_session_factory
 
-    import_all_models()
     return make_session_factory(make_engine(settings.database_url))
 
 
@@ -33,9 +32,12 @@ def _session_factory(settings: Settings):
 def main() -> None:
     """Terrain: field work for CPAS/OCMW."""
     from core import testmode
+    from web.domains import install
 
     # Before any command: gunicorn's workers and the scheduler inherit a moved clock.
     testmode.apply()
+    # Every command sees every domain: tables, jobs, what they register.
+    install()
 
 
 @main.group()
@@ -442,13 +444,11 @@ def sms_dispatch(once: bool, worker: str | None, interval: float) -> None:
     an extra dispatcher beside the scheduler's. Any number may run at once, on any
     machine: each message is sent once.
     """
-    from core.scheduler import load_jobs
     from notifications.dispatch import DispatchReport, dispatch_due, worker_name
     from notifications.jobs import status_callback
 
     settings = _settings()
     _configure_logging(settings)
-    load_jobs()  # the domains' modules: their subject kinds say which messages are stale
     sessions = _session_factory(settings)
     gateway = _gateway(settings)()
     worker = worker or worker_name()

@@ -1,13 +1,16 @@
-"""What every domain's views share: section tabs, phone display, the acting user, 404s."""
+"""What views share: tabs, phone display, acting user, 404s, safe redirects, account errors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import phonenumbers
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core import accounts
 from core.accounts import User
 from core.roles import Permission, can
 from core.sync import Invalid
@@ -62,3 +65,34 @@ def field_errors(invalid: Invalid) -> dict[str, str]:
 def not_found():
     """The same 404 page for an unknown record and a forbidden one."""
     return render("errors/error.html", status=404, code=404)
+
+
+# Accounts: shared by the login and profile pages and the administration of accounts.
+ACCOUNT_ERRORS = {
+    ("username", "invalid"): _l("Use 2 to 40 lower-case letters, digits, dots or dashes."),
+    ("username", "taken"): _l("This username is already used."),
+    ("display_name", "invalid"): _l("Please give a name (at most 120 characters)."),
+    ("role", "invalid"): _l("Choose a role from the list."),
+    ("language", "invalid"): _l("Choose a language from the list."),
+    ("password", "too_short"): _l("The password is too short."),
+    ("password", "too_long"): _l("The password is too long."),
+    ("password", "same_as_username"): _l("The password must differ from the username."),
+    ("current_password", "wrong"): _l("This is not your current password."),
+    ("active", "self"): _l("You cannot deactivate your own account."),
+}
+
+
+def account_error_message(error: accounts.AccountError) -> str:
+    return str(ACCOUNT_ERRORS.get((error.field, error.code), _l("This value is not accepted.")))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target

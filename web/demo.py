@@ -1,14 +1,12 @@
-"""`terrain seed-demo`: each package's demo data, in dependency order."""
+"""`terrain seed-demo`: core's demo data, then each domain's, in dependency order."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from appointments import demo as appointments_demo
 from core import demo as core_demo
-from homecare import demo as homecare_demo
-from notifications import demo as notifications_demo
-from outreach import demo as outreach_demo
+from core import plugins
+from web.domains import install
 
 LOGINS = [
     ("admin", "administrator: accounts, audit log"),
@@ -23,12 +21,12 @@ LOGINS = [
 
 
 def seed_all(session: Session) -> dict[str, int]:
+    install()
     created: dict[str, int] = {}
     created.update(core_demo.seed(session))
     session.flush()
-    created.update(notifications_demo.seed(session))
-    created.update(appointments_demo.seed(session))
-    # After appointments: a demo referral names a service its destination offers.
-    created.update(outreach_demo.seed(session))
-    created.update(homecare_demo.seed(session))
+    # Each domain after those its descriptor's `demo_after` names (core's teams and
+    # accounts come first for all of them).
+    for _name, seed in plugins.demo_seeders():
+        created.update(seed(session))
     return created

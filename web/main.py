@@ -11,7 +11,7 @@ from flask_login import current_user
 from core import accounts, sync
 from core.roles import Permission
 from web import db
-from web.auth import safe_next
+from web.common import safe_next
 from web.i18n import remember_language
 from web.nav import entries_for
 from web.permissions import public, requires

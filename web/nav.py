@@ -1,13 +1,15 @@
-"""The navigation: one list, filtered by role (bottom bar on phones, side bar on desktops)."""
+"""The navigation: one menu, filtered by role (bottom bar on phones, side bar on desktops)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.accounts import User
 from core.roles import Permission, can
 
 
@@ -18,65 +20,21 @@ class NavEntry:
     icon: str
     permission: Permission
     description: object = ""
+    position: int = 0  # its place in the menu, whichever domain declares it
+    # A number shown on the entry for the signed-in user (open alerts…), 0 for none.
+    badge: Callable[[User], int] | None = field(default=None, compare=False)
 
 
-NAV: list[NavEntry] = [
-    NavEntry("main.home", _l("Home"), "home", Permission.HOME),
-    NavEntry(
-        "outreach.index",
-        _l("Street"),
-        "street",
-        Permission.OUTREACH_RECORD,
-        _l("Encounters of the maraude, even without network."),
-    ),
-    NavEntry(
-        "appointments_desk.index",
-        _l("Reception desk"),
-        "desk",
-        Permission.APPOINTMENTS_DESK,
-        _l("Today's agendas, walk-ins and the waiting queue of an antenne."),
-    ),
-    NavEntry(
-        "appointments_desk.mine",
-        _l("My appointments"),
-        "calendar",
-        Permission.APPOINTMENTS_MINE,
-        _l("Your coming appointments, and those of the people you have seen."),
-    ),
-    NavEntry(
-        "outreach_files.people",
-        _l("People"),
-        "person",
-        Permission.OUTREACH_FILES,
-        _l("Files of the people met in the street: encounters, referrals, consent."),
-    ),
-    NavEntry(
-        "sms.outbox",
-        _l("SMS"),
-        "sms",
-        Permission.SMS_READ,
-        _l("Messages sent and waiting, replies, contacts and their consent."),
-    ),
-    NavEntry(
-        "appointments_setup.services",
-        _l("Appointment settings"),
-        "calendar",
-        Permission.APPOINTMENTS_SETUP,
-        _l("Services, places, opening hours, working plans, closures; monthly indicators."),
-    ),
-    NavEntry(
-        "outreach_admin.partners",
-        _l("Street services"),
-        "street",
-        Permission.OUTREACH_DIRECTORY,
-        _l("Partner services directory, minors' protective path, retention and purges."),
-    ),
+# The shared entries; each domain declares its own in its WebDomain (web/plugins.py).
+SHARED: tuple[NavEntry, ...] = (
+    NavEntry("main.home", _l("Home"), "home", Permission.HOME, position=10),
     NavEntry(
         "admin.users",
         _l("Accounts"),
         "users",
         Permission.USERS_MANAGE,
         _l("Create staff accounts, set roles and teams, deactivate an account."),
+        position=90,
     ),
     NavEntry(
         "admin.audit_log",
@@ -84,6 +42,7 @@ NAV: list[NavEntry] = [
         "log",
         Permission.AUDIT_READ,
         _l("Who read or changed which record, and when."),
+        position=100,
     ),
     NavEntry(
         "auth.profile",
@@ -91,8 +50,21 @@ NAV: list[NavEntry] = [
         "profile",  # not People's icon: both sit in a street educator's bar
         Permission.PROFILE,
         _l("Your language, your password, log out."),
+        position=110,
     ),
-]
+)
+
+# The whole menu, in position order: the shared entries and the domains' (install()).
+NAV: list[NavEntry] = list(SHARED)
+
+
+def install(entries: list[NavEntry]) -> None:
+    """The menu: the shared entries and `entries`, by position (idempotent)."""
+    NAV[:] = sorted({entry.endpoint: entry for entry in (*SHARED, *entries)}.values(), key=_place)
+
+
+def _place(entry: NavEntry) -> int:
+    return entry.position
 
 
 # A phone's bottom bar holds this many items (44 px wide each at 360 px): with more
@@ -105,13 +77,10 @@ def entries_for(role: str) -> list[NavEntry]:
 
 
 def badge(entry: NavEntry) -> int:
-    """A number on a menu entry: the minors' alerts waiting for the user, on People."""
-    if entry.endpoint != "outreach_files.people" or not current_user.is_authenticated:
+    """The number on a menu entry for the signed-in user (its domain's `badge`)."""
+    if entry.badge is None or not current_user.is_authenticated:
         return 0
-    from outreach import minors
-    from web import db
-
-    return minors.count_open_alerts(db.session(), current_user._get_current_object())
+    return entry.badge(current_user._get_current_object())
 
 
 def is_current(entry: NavEntry) -> bool:

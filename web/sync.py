@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.exceptions import BadRequest
 
-from core import audit, sync
+from core import sync
 from core.roles import Permission
 from web import db, throttling
 from web.errors import api_error
@@ -201,23 +201,7 @@ def pull():
     limited = _rate_limited()
     if limited is not None:
         return limited
-    session = db.session()
-    user = current_user._get_current_object()
-    page = sync.read_changes(session, user, request.args.get("since"))
-    if page.changes:
-        counts: dict[str, int] = {}
-        for change in page.changes:
-            counts[change.type] = counts.get(change.type, 0) + 1
-        # Records downloaded to a phone are reads of personal files: one entry per pull.
-        audit.record(
-            session,
-            actor=user,
-            action="read",
-            entity_type="sync_feed",
-            entity_id=user.team_id,
-            details={"counts": counts, "reset": page.reset},
-        )
-        session.commit()
+    page = sync.pull(db.session(), current_user._get_current_object(), request.args.get("since"))
     return jsonify(
         {
             "token": page.token,

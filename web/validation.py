@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
 
 from core.sync import FieldError
+
+# Each domain's sentences for its own codes (WebDomain.messages, put here by install()).
+_DOMAIN_MESSAGES: list[Callable[[str, Mapping[str, Any]], str | None]] = []
+
+
+def install(lookups: Sequence[Callable[[str, Mapping[str, Any]], str | None]]) -> None:
+    for lookup in lookups:
+        if lookup not in _DOMAIN_MESSAGES:
+            _DOMAIN_MESSAGES.append(lookup)
 
 
 def message(error: FieldError | Mapping[str, Any]) -> str:
@@ -212,7 +221,13 @@ def message(error: FieldError | Mapping[str, Any]) -> str:
             "manager if it persists."
         ),
     }
-    return messages.get(code, _("This value is not valid."))
+    if code in messages:
+        return messages[code]
+    for lookup in _DOMAIN_MESSAGES:
+        found = lookup(code, params)
+        if found is not None:
+            return found
+    return _("This value is not valid.")
 
 
 def errors_json(errors: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

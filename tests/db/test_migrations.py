@@ -6,13 +6,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from core.db import Base, import_all_models, make_engine
+from core.db import Base, make_engine
 from core.migrations import alembic_config, upgrade
 from tests.support import fresh_database
+from web.domains import install
 
 
 def test_migrations_match_the_models(engine):
-    import_all_models()
+    install()
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
         differences = compare_metadata(context, Base.metadata)

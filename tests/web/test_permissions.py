@@ -30,18 +30,18 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "outreach_admin.edit_partner": {"partner_id": 1},
     "outreach.maraude_summary": {"maraude_id": str(demo_id("m1"))},
     "outreach.place": {"place_id": str(demo_id("gare-nord"))},
-    "sms.message": {"message_id": 1},
-    "sms.cancel_message": {"message_id": 1},
-    "sms.contact": {"contact_id": 1},
-    "sms.edit_contact": {"contact_id": 1},
-    "sms.consent": {"contact_id": 1},
-    "sms.edit_template": {"code": "appointment_reminder", "language": "fr"},
-    "sms.reset_template": {"code": "appointment_reminder", "language": "fr"},
-    "sms_inbox.inbound": {"inbound_id": 1},
-    "sms_inbox.mark_handled": {"inbound_id": 1},
-    "sms_broadcasts.broadcast": {"broadcast_id": 1},
-    "sms_broadcasts.progress": {"broadcast_id": 1},
-    "sms_broadcasts.cancel": {"broadcast_id": 1},
+    "notifications.message": {"message_id": 1},
+    "notifications.cancel_message": {"message_id": 1},
+    "notifications.contact": {"contact_id": 1},
+    "notifications.edit_contact": {"contact_id": 1},
+    "notifications.consent": {"contact_id": 1},
+    "notifications.edit_template": {"code": "appointment_reminder", "language": "fr"},
+    "notifications.reset_template": {"code": "appointment_reminder", "language": "fr"},
+    "notifications_inbox.inbound": {"inbound_id": 1},
+    "notifications_inbox.mark_handled": {"inbound_id": 1},
+    "notifications_broadcasts.broadcast": {"broadcast_id": 1},
+    "notifications_broadcasts.progress": {"broadcast_id": 1},
+    "notifications_broadcasts.cancel": {"broadcast_id": 1},
     "appointments_public.manage": {"token": "x"},
     "appointments_setup.edit_service": {"service_id": 1},
     "appointments_setup.service_offer": {"service_id": 1},
@@ -112,7 +112,7 @@ def _request(client, method, url):
 
 
 # Public, but only for requests signed by Twilio: an unsigned request hears 403.
-SIGNED_BY_TWILIO = {"sms_webhooks.status", "sms_webhooks.inbound"}
+SIGNED_BY_TWILIO = {"notifications_webhooks.status", "notifications_webhooks.inbound"}
 
 
 def _public_answer_ok(endpoint: str, status: int) -> bool:

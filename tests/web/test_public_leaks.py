@@ -21,11 +21,11 @@ from werkzeug.routing import Rule
 
 import web.appointments.api
 from core import clock
-from core.db import Base, import_all_models
-from core.sync import load_domains
+from core.db import Base
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.web.test_appointments_booking import choose, details, last_code, times_url
 from web.appointments.booking import start_value
+from web.domains import install
 from web.permissions import PUBLIC, decision
 
 SENTINEL = "SENTINEL-7f3a"
@@ -113,8 +113,7 @@ NOT_TEXT = {
 
 def free_text_columns() -> dict[str, list[str]]:
     """Table → its String/Text columns that get the sentinel."""
-    import_all_models()  # every domain's tables, synced or not (home care has no op yet)
-    load_domains()
+    install()  # every domain's tables, synced or not (home care has no op yet)
     found: dict[str, list[str]] = {}
     for table in Base.metadata.sorted_tables:
         for column in table.columns:

@@ -465,3 +465,27 @@ def test_a_message_page_speaks_words_not_codes(login, db):
     db.flush()
     page = text_of(browser.get(f"/sms/messages/{message.id}"))
     assert "Code SMS (réservation en ligne)" in page and verification.CONTACT_NAME not in page
+
+
+def test_a_message_page_says_which_appointment_it_is_about(login, db):
+    from tests.web.test_appointments_setup import book_at_marolles
+
+    appointment = book_at_marolles(db)
+    contact = make_contact(db, name="About Person", consents=["reminder"])
+    about = outbox.enqueue(
+        db,
+        key="t:about",
+        contact=contact,
+        category="reminder",
+        body="Hi",
+        subject=f"appointment:{appointment.id}",
+    )
+    other = outbox.enqueue(
+        db, key="t:other", contact=contact, category="reminder", body="Hi", subject="visit:7"
+    )
+    db.flush()
+    browser = login("accueil")
+    page = text_of(browser.get(f"/sms/messages/{about.id}"))
+    start = clock.to_local(appointment.start_at)
+    assert f"The appointment of {start.month}/{start.day}/" in page  # 12/21/26, 9:30 AM
+    assert "Another record" in text_of(browser.get(f"/sms/messages/{other.id}"))

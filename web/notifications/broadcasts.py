@@ -17,25 +17,23 @@ from flask import Blueprint, Response, current_app, flash, redirect, request, ur
 from flask_babel import format_currency, format_date, format_percent, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from core import clock
-from core.accounts import User, list_teams
-from core.ids import parse_id
 from core.roles import Permission
 from core.sync import FieldError, Invalid
-from notifications import broadcasts, reports
+from notifications import broadcasts, reports, staff
 from notifications.broadcasts import BROADCAST_CATEGORIES, STATUS_GROUPS, TEXT_LANGUAGES
 from notifications.models import CATEGORIES
 from notifications.sms import spelling_suggestion
 from web import db
+from web.common import actor, not_found
 from web.i18n import local_datetime
-from web.notifications.outbox import CATEGORY_LABELS, REASON_LABELS, segment_context
+from web.notifications.shared import CATEGORY_LABELS, REASON_LABELS, page_number, segment_context
 from web.permissions import requires
 from web.rendering import render
 from web.validation import message as error_message
 
-bp = Blueprint("sms_broadcasts", __name__, url_prefix="/sms")
+bp = Blueprint("notifications_broadcasts", __name__, url_prefix="/sms")
 
 PER_PAGE = 50
 
@@ -74,10 +72,6 @@ TEXT_LABELS = {
     "en": _l("Text in English (optional)"),
 }
 OPT_OUT_LABELS = {"sms_reply": _l("by SMS (STOP)"), "staff": _l("recorded by staff")}
-
-
-def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
 def _segment_price() -> Decimal:
@@ -127,25 +121,17 @@ def _broadcast_context() -> dict[str, Any]:
 # --- List ------------------------------------------------------------------------------
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, parse_id(raw) or 1)
-
-
 @bp.get("/broadcasts", endpoint="broadcasts")
 @requires(Permission.SMS_BROADCAST)
 def broadcasts_page():
-    session = db.session()
-    page = _page_number()
-    items = broadcasts.list_broadcasts(session, limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
-    more = len(items) > PER_PAGE
-    items = items[:PER_PAGE]
+    page = page_number()
+    found = staff.broadcast_list(db.session(), page=page, per_page=PER_PAGE)
     return render(
         "notifications/broadcasts.html",
-        items=items,
-        counts=broadcasts.group_counts(session, [item.id for item in items]),
+        items=found.items,
+        counts=found.counts,
         page=page,
-        more=more,
+        more=found.more,
     )
 
 
@@ -169,48 +155,34 @@ def _posted() -> dict[str, Any]:
     }
 
 
-def _param_fields(session, code: str, values: dict[str, str]) -> list[dict[str, Any]]:
-    audience = broadcasts.get_audience(code)
-    if audience is None:
-        return []
-    fields = []
-    for spec in audience.params:
-        choices = []
-        if spec.kind == "choice" and spec.choices is not None:
-            choices = [
-                (value, CHOICE_LABELS.get(value, label)) for value, label in spec.choices(session)
-            ]
-            if spec.name == "team_id":  # the teams' names in the page's language
-                teams = {str(team.id): team for team in list_teams(session)}
-                language = str(get_locale())
-                choices = [
-                    (value, teams[value].label(language) if value in teams else label)
-                    for value, label in choices
-                ]
-        fields.append(
-            {
-                "name": spec.name,
-                "label": PARAM_LABELS.get(spec.name, spec.label),
-                "kind": spec.kind,
-                "required": spec.required,
-                "choices": choices,
-                "value": values.get(spec.name, ""),
-            }
-        )
-    return fields
+def _param_fields(code: str, values: dict[str, str]) -> list[dict[str, Any]]:
+    fields = staff.audience_fields(db.session(), code, values, language=str(get_locale()))
+    return [
+        {
+            "name": field.name,
+            "label": PARAM_LABELS.get(field.name, field.label),
+            "kind": field.kind,
+            "required": field.required,
+            "choices": [(value, CHOICE_LABELS.get(value, label)) for value, label in field.choices],
+            "value": field.value,
+        }
+        for field in fields
+    ]
 
 
 def _form(values: dict[str, Any], *, preview=None, errors=None, status: int = 200, focus: str = ""):
-    session = db.session()
     return render(
         "notifications/broadcast_form.html",
         values=values,
         audiences=[(a.code, audience_label(a.code)) for a in broadcasts.audiences()],
-        param_fields=_param_fields(session, values["audience"], values["params"]),
+        param_fields=_param_fields(values["audience"], values["params"]),
         categories=BROADCAST_CATEGORIES,
         languages=TEXT_LANGUAGES,
         text_labels=TEXT_LABELS,
-        counters={lang: segment_context(values["bodies"][lang]) for lang in TEXT_LANGUAGES},
+        counters={
+            lang: segment_context(staff.segment_counter(values["bodies"][lang]))
+            for lang in TEXT_LANGUAGES
+        },
         preview=preview,
         errors=errors or {},
         reason_labels=REASON_LABELS,
@@ -225,7 +197,6 @@ def new_broadcast():
     values = _posted()
     if request.method == "GET":
         return _form(values)
-    session = db.session()
     use = request.form.get("use_suggestion")
     if use in TEXT_LANGUAGES:
         # "Use this text": the suggestion (made again here) in the form, nothing sent.
@@ -235,42 +206,31 @@ def new_broadcast():
         return _form(values, focus=f"body_{use}")
     if request.form.get("action") == "send":
         try:
-            broadcast = broadcasts.create_broadcast(session, actor=_actor(), **values)
+            sent = staff.send_broadcast(db.session(), actor=actor(), **values)
         except Invalid as invalid:
-            session.rollback()
             return _form(values, errors=_errors(invalid.errors), status=422)
-        session.commit()
-        state = broadcasts.progress(session, broadcast.id)
-        if state is not None and state.waits_until is not None:
+        if sent.waits_until is not None:
             flash(
                 _(
                     "The broadcast is saved. It is quiet hours: the messages leave at "
                     "%(time)s, not before.",
-                    time=local_datetime(state.waits_until, "short"),
+                    time=local_datetime(sent.waits_until, "short"),
                 ),
                 "success",
             )
         else:
             flash(_("The broadcast is saved. The messages are being prepared and sent."), "success")
-        return redirect(url_for("sms_broadcasts.broadcast", broadcast_id=broadcast.id))
-    checked = broadcasts.preview(
-        session,
-        audience=values["audience"],
-        params=values["params"],
-        category=values["category"],
-        bodies=values["bodies"],
-        segment_price=_segment_price(),
-        reader=_actor(),
+        return redirect(
+            url_for("notifications_broadcasts.broadcast", broadcast_id=sent.broadcast_id)
+        )
+    checked = staff.preview_broadcast(
+        db.session(), **values, segment_price=_segment_price(), reader=actor()
     )
-    session.commit()  # the audited read of the names left out
-    errors = dict(checked.errors)
-    if values["urgent"] and values["category"] not in broadcasts.URGENT_CATEGORIES:
-        errors["urgent"] = FieldError("urgent_not_allowed")
     return _form(
         values,
-        preview=checked,
-        errors=_errors(errors),
-        status=422 if errors else 200,
+        preview=checked.checked,
+        errors=_errors(checked.errors),
+        status=422 if checked.errors else 200,
     )
 
 
@@ -287,83 +247,76 @@ def count_segments():
         kind=None,
         language="",
         use_for=language,
-        **segment_context(body),
+        **segment_context(staff.segment_counter(body)),
     )
 
 
 # --- One broadcast: progress and result ---------------------------------------------------
 
 
-def _not_found():
-    return render("errors/error.html", status=404, code=404)
+def _record(broadcast_id: int) -> tuple[staff.BroadcastRecord | None, dict[str, Any]]:
+    """The broadcast and its result per person for the page's filter and page number
+    (`?status=&page=`)."""
+    group = request.args.get("status") or None
+    if group not in STATUS_GROUPS:
+        group = None
+    page = page_number()
+    record = staff.broadcast_record(
+        db.session(), broadcast_id, group=group, page=page, per_page=PER_PAGE
+    )
+    if record is None:
+        return None, {}
+    return record, {
+        "people": record.people,
+        "group": group,
+        "page": page,
+        "pages": max(1, -(-record.people.total // PER_PAGE)),
+        "groups": STATUS_GROUPS,
+    }
 
 
 @bp.get("/broadcasts/<int:broadcast_id>")
 @requires(Permission.SMS_BROADCAST)
 def broadcast(broadcast_id: int):
-    session = db.session()
-    item = broadcasts.get_broadcast(session, broadcast_id)
-    if item is None:
-        return _not_found()
+    record, recipients = _record(broadcast_id)
+    if record is None:
+        return not_found()
     return render(
         "notifications/broadcast.html",
-        item=item,
-        author=session.get(User, item.created_by_id),
-        progress=broadcasts.progress(session, broadcast_id),
+        item=record.item,
+        author=record.author,
+        progress=record.progress,
         text_labels=TEXT_LABELS,
-        **_recipients_context(session, broadcast_id),
+        **recipients,
     )
-
-
-def _recipients_context(session, broadcast_id: int) -> dict[str, Any]:
-    """The result per person for the page's filter and page number (`?status=&page=`)."""
-    group = request.args.get("status") or None
-    if group not in STATUS_GROUPS:
-        group = None
-    page = _page_number()
-    people = broadcasts.recipients(
-        session, broadcast_id, status=group, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
-    )
-    return {
-        "people": people,
-        "group": group,
-        "page": page,
-        "pages": max(1, -(-people.total // PER_PAGE)),
-        "groups": STATUS_GROUPS,
-    }
 
 
 @bp.get("/broadcasts/<int:broadcast_id>/progress")
 @requires(Permission.SMS_BROADCAST)
 def progress(broadcast_id: int):
-    session = db.session()
-    item = broadcasts.get_broadcast(session, broadcast_id)
-    if item is None:
-        return _not_found()
+    record, recipients = _record(broadcast_id)
+    if record is None:
+        return not_found()
     # The result per person is swapped in with it, so the page never needs a reload.
     return render(
         "notifications/_broadcast_progress.html",
-        item=item,
-        progress=broadcasts.progress(session, broadcast_id),
+        item=record.item,
+        progress=record.progress,
         recipients_oob=True,
-        **_recipients_context(session, broadcast_id),
+        **recipients,
     )
 
 
 @bp.post("/broadcasts/<int:broadcast_id>/cancel")
 @requires(Permission.SMS_BROADCAST)
 def cancel(broadcast_id: int):
-    session = db.session()
-    item = broadcasts.get_broadcast(session, broadcast_id)
-    if item is None:
-        return _not_found()
     try:
-        stopped = broadcasts.cancel_broadcast(session, item, _actor())
+        stopped = staff.cancel_broadcast(db.session(), broadcast_id, actor=actor())
     except Invalid as invalid:
-        session.rollback()
         flash(" ".join(_errors(invalid.errors).values()), "error")
     else:
-        session.commit()
+        if stopped is None:
+            return not_found()
         flash(
             ngettext(
                 "Broadcast stopped: %(num)d message will not be sent. Those already sent "
@@ -374,7 +327,7 @@ def cancel(broadcast_id: int):
             ),
             "success",
         )
-    return redirect(url_for("sms_broadcasts.broadcast", broadcast_id=broadcast_id))
+    return redirect(url_for("notifications_broadcasts.broadcast", broadcast_id=broadcast_id))
 
 
 # --- Monthly report ------------------------------------------------------------------------
@@ -391,10 +344,12 @@ def _month() -> tuple[int, int, str | None]:
     return parsed.year, parsed.month, None
 
 
-def _report() -> tuple[reports.MonthReport, str | None]:
+def _report(*, with_months: bool) -> tuple[staff.MonthReport, str | None]:
     year, month, error = _month()
-    session = db.session()
-    return reports.monthly(session, year, month, segment_price=_segment_price()), error
+    found = staff.month_report(
+        db.session(), year, month, segment_price=_segment_price(), with_months=with_months
+    )
+    return found, error
 
 
 def _rate(group: reports.AttendanceGroup) -> str:
@@ -404,15 +359,15 @@ def _rate(group: reports.AttendanceGroup) -> str:
 @bp.get("/report")
 @requires(Permission.SMS_REPORTS)
 def report():
-    report, error = _report()
-    session = db.session()
+    found, error = _report(with_months=True)
+    report = found.report
     return render(
         "notifications/report.html",
         report=report,
         error=error,
         months=[
             (f"{year:04d}-{month:02d}", format_date(date(year, month, 1), "MMMM y"))
-            for year, month in reports.months_available(session)
+            for year, month in found.months
         ],
         selected=f"{report.year:04d}-{report.month:02d}",
         month_label=format_date(report.first_day, "MMMM y"),
@@ -426,7 +381,7 @@ def report():
 @bp.get("/report.csv")
 @requires(Permission.SMS_REPORTS)
 def report_csv():
-    report, _error = _report()
+    report = _report(with_months=False)[0].report
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(

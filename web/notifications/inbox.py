@@ -5,18 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from core import accounts
-from core.accounts import User
-from core.ids import parse_id
 from core.roles import Permission
-from notifications import replies
+from notifications import staff
 from web import db
+from web.common import actor
+from web.notifications.shared import page_number
 from web.permissions import requires
 from web.rendering import render
 
-bp = Blueprint("sms_inbox", __name__, url_prefix="/sms")
+bp = Blueprint("notifications_inbox", __name__, url_prefix="/sms")
 
 PAGE_SIZE = 50
 
@@ -29,32 +27,20 @@ OUTCOME_LABELS = {
 }
 
 
-def _actor() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
-def _page() -> int:
-    raw = request.args.get("page", "1")
-    return max(1, parse_id(raw) or 1)
-
-
 @bp.get("/inbox")
 @requires(Permission.SMS_INBOX)
 def inbox():
-    session = db.session()
     show_all = request.args.get("all") == "1"
-    page = _page()
-    rows = replies.inbox(
-        session, open_only=not show_all, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
-    )
+    page = page_number()
+    found = staff.inbox_page(db.session(), show_all=show_all, page=page, per_page=PAGE_SIZE)
     return render(
         "notifications/inbox.html",
-        messages=rows[:PAGE_SIZE],
-        replied=replies.replied_to(session, rows[:PAGE_SIZE]),
-        has_more=len(rows) > PAGE_SIZE,
+        messages=found.messages,
+        replied=found.replied,
+        has_more=found.has_more,
         page=page,
         show_all=show_all,
-        open_count=replies.open_count(session),
+        open_count=found.open_count,
         outcome_labels=OUTCOME_LABELS,
     )
 
@@ -62,22 +48,15 @@ def inbox():
 @bp.get("/inbox/<int:inbound_id>")
 @requires(Permission.SMS_INBOX)
 def inbound(inbound_id: int):
-    session = db.session()
-    message = replies.get_inbound(session, inbound_id, reader=_actor())
-    if message is None:
+    record = staff.inbound_record(db.session(), inbound_id, reader=actor())
+    if record is None:
         abort(404)
-    candidates = [] if message.contact_id else replies.senders(session, message)
-    handled_by = (
-        accounts.get_user(session, message.handled_by_id) if message.handled_by_id else None
-    )
-    replied = replies.replied_to(session, [message]).get(message.in_reply_to_id or 0)
-    session.commit()  # the audited read
     return render(
         "notifications/inbound.html",
-        message=message,
-        candidates=candidates,
-        handled_by=handled_by,
-        replied=replied,
+        message=record.message,
+        candidates=record.candidates,
+        handled_by=record.handled_by,
+        replied=record.replied,
         outcome_labels=OUTCOME_LABELS,
     )
 
@@ -85,16 +64,16 @@ def inbound(inbound_id: int):
 @bp.post("/inbox/<int:inbound_id>/handled")
 @requires(Permission.SMS_INBOX)
 def mark_handled(inbound_id: int):
-    session = db.session()
-    message = replies.get_inbound(session, inbound_id)
-    if message is None:
+    handled = staff.mark_handled(db.session(), inbound_id, actor=actor())
+    if handled is None:
         abort(404)
-    if replies.mark_handled(session, message, _actor()):
-        session.commit()
+    if handled:
         flash(_("Marked as handled."), "success")
     else:
         flash(_("This message was already handled."), "success")
     target = request.form.get("next", "")
     if target != "detail":
-        return redirect(url_for("sms_inbox.inbox", **({"all": "1"} if target == "all" else {})))
-    return redirect(url_for("sms_inbox.inbound", inbound_id=inbound_id))
+        return redirect(
+            url_for("notifications_inbox.inbox", **({"all": "1"} if target == "all" else {}))
+        )
+    return redirect(url_for("notifications_inbox.inbound", inbound_id=inbound_id))

@@ -25,7 +25,7 @@ from web import db
 from web.permissions import public
 from web.request_limits import raw_form
 
-bp = Blueprint("sms_webhooks", __name__, url_prefix="/sms")
+bp = Blueprint("notifications_webhooks", __name__, url_prefix="/sms")
 
 log = logging.getLogger("terrain.sms")
 

@@ -12,16 +12,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from core.accounts import Team, User
+from core.accounts import Team
 from core.roles import Permission, Role
 from core.sync import Invalid
-from outreach import access, minors, referrals, retention
+from outreach import minors, referrals, retention, settings
 from outreach.models import ServicePartner
 from web import db
 from web.common import actor, field_errors, not_found
-from web.outreach.files import users_by_id
 from web.outreach.labels import CHOICES, LABELS
 from web.permissions import requires
 from web.rendering import render
@@ -101,24 +99,13 @@ def new_partner():
 @bp.route("/partenaires/<int:partner_id>", methods=["GET", "POST"])
 @requires(Permission.OUTREACH_DIRECTORY)
 def edit_partner(partner_id: int):
-    partner = db.session().get(ServicePartner, partner_id)
-    if partner is None or not partner.active:
+    partner = settings.active_partner(db.session(), partner_id)
+    if partner is None:
         return not_found()
     return _partner_form(partner)
 
 
 # --- Minors' protective path and retention -------------------------------------------------
-
-
-def managed_teams(user: User) -> list[Team]:
-    """The teams whose settings the user may change: every street team for admins, the
-    coordinator's own team."""
-    session = db.session()
-    if user.role == Role.ADMIN:
-        query = select(Team).where(Team.kind == "street").order_by(Team.name)
-        return [team for team in session.scalars(query) if access.manages(user, team.id)]
-    team = session.get(Team, user.team_id) if user.team_id is not None else None
-    return [team] if team is not None and access.manages(user, team.id) else []
 
 
 def _chosen_team(teams: list[Team], raw: str | None) -> Team | None:
@@ -137,35 +124,12 @@ def _settings_page(
     posted: dict[str, dict[str, Any]] | None = None,
     status: int = 200,
 ):
-    session = db.session()
-    user = actor()
-    settings = minors.team_settings(session, team.id) if team is not None else None
-    members = (
-        list(
-            session.scalars(
-                select(User)
-                .where(
-                    User.team_id == team.id,
-                    User.active.is_(True),
-                    User.role.in_(access.TEAM_ROLES),
-                )
-                .order_by(User.display_name)
-            )
-        )
-        if team is not None
-        else []
-    )
     return render(
         "outreach/files/settings.html",
         team=team,
         teams=teams,
-        settings=settings,
-        members=members,
-        chosen_ids=[user.id for user in minors.protective_people(session, team.id)]
-        if team is not None
-        else [],
-        rules=retention.rules(session),
-        is_admin=user.role == Role.ADMIN,
+        **vars(settings.of_team(db.session(), team)),
+        is_admin=actor().role == Role.ADMIN,
         defaults=(retention.DEFAULT_ANONYMOUS_MONTHS, retention.DEFAULT_NAMED_MONTHS),
         months_range=retention.MONTHS_RANGE,
         errors=errors or {},
@@ -177,7 +141,7 @@ def _settings_page(
 @bp.get("/reglages", endpoint="settings")
 @requires(Permission.OUTREACH_SETTINGS)
 def settings_page():
-    teams = managed_teams(actor())
+    teams = settings.managed_teams(db.session(), actor())
     team = _chosen_team(teams, request.args.get("team"))
     if request.args.get("team") and team is None:
         return not_found()
@@ -185,7 +149,7 @@ def settings_page():
 
 
 def _team_from_form() -> tuple[Team, list[Team]]:
-    teams = managed_teams(actor())
+    teams = settings.managed_teams(db.session(), actor())
     team = _chosen_team(teams, request.form.get("team_id") or "?")
     if team is None:
         abort(404)
@@ -245,7 +209,7 @@ def team_retention():
 @bp.post("/reglages/conservation")
 @requires(Permission.OUTREACH_RETENTION)
 def retention_rules():
-    teams = managed_teams(actor())
+    teams = settings.managed_teams(db.session(), actor())
     team = _chosen_team(teams, request.form.get("team_id") or None)
     data = {name: request.form.get(name, "") for name in ("anonymous_months", "named_months")}
     return _save_settings(
@@ -263,12 +227,4 @@ def retention_rules():
 @bp.get("/purges", endpoint="purges")
 @requires(Permission.OUTREACH_SETTINGS)
 def purges_page():
-    session = db.session()
-    reports = retention.reports(session)
-    teams = {str(team.id): team.name for team in session.scalars(select(Team))}
-    return render(
-        "outreach/files/purges.html",
-        reports=reports,
-        teams=teams,
-        users=users_by_id(session, [report.ran_by_id for report in reports]),
-    )
+    return render("outreach/files/purges.html", **vars(settings.purge_reports(db.session())))

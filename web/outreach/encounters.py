@@ -15,13 +15,11 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core import audit, clock, sync
-from core.accounts import User
+from core import clock, sync
 from core.ids import parse_id, parse_uuid, uuid7
 from core.roles import Permission
 from core.sync import Invalid
-from outreach import maraudes, minors, services
-from outreach.models import Maraude
+from outreach import maraudes, minors, services, street
 from web import db
 from web.outreach.labels import CHOICES, LABELS
 from web.permissions import requires
@@ -165,9 +163,8 @@ def _offline_page(response_value: Any):
 def index():
     team_id = _team_id()
     session = db.session()
-    encounters = services.recent_encounters(session, team_id)
-    audit.record_read(session, current_user, "outreach_team", team_id)
-    session.commit()
+    encounters = street.recent_encounters(session, current_user, team_id)
+    session.commit()  # the audited read
     # Kept by the service worker for this user (wiped at logout), like the data feed.
     return _offline_page(
         render(
@@ -209,14 +206,17 @@ def new_encounter():
 def edit_encounter(encounter_id: str):
     parsed = parse_uuid(encounter_id)
     session = db.session()
-    encounter = services.get_encounter(session, _team_id(), parsed) if parsed else None
-    if encounter is None:
-        abort(404)
     if request.method == "POST":
+        if parsed is None or services.get_encounter(session, _team_id(), parsed) is None:
+            abort(404)
         version = request.form.get("base_version", "")
         return _send("outreach.encounter.update", parse_id(version))
-    audit.record_read(session, current_user, "outreach_encounter", encounter.id)
-    session.commit()
+    encounter = (
+        street.encounter_to_change(session, current_user, _team_id(), parsed) if parsed else None
+    )
+    if encounter is None:
+        abort(404)
+    session.commit()  # the audited read
     record = services.serialize_encounter(encounter)
     return _render_form(
         _as_form_values(record),
@@ -229,22 +229,21 @@ def edit_encounter(encounter_id: str):
 # --- On the phone: the maraude banner, the maraude, the places (issue 8) ---------------
 
 
-def _minor_notice(session: Any, team_id: int) -> str:
+def _minor_notice(state: street.PhoneState) -> str:
     """What the form says when the person met is a minor: exactly who is told, and how."""
-    settings = minors.team_settings(session, team_id)
-    if not minors.has_path(session, settings):
+    if not state.has_path:
         return message(minors_refusal())
     parts = [_("A minor.")]
-    for user in minors.protective_people(session, team_id):
-        if minors.wants_sms(session, user.id):
+    for user, by_sms in state.told:
+        if by_sms:
             parts.append(_("%(name)s will be told in Terrain and by SMS.", name=user.display_name))
         else:
             parts.append(_("%(name)s will be told in Terrain.", name=user.display_name))
-    if settings.protective_contact:
+    if state.protective_contact:
         parts.append(
             _(
                 "The alert asks the team to contact %(contact)s.",
-                contact=settings.protective_contact,
+                contact=state.protective_contact,
             )
         )
     return " ".join(parts)
@@ -255,15 +254,14 @@ def minors_refusal() -> Any:
     return sync.FieldError("no_protective_path")
 
 
-def _banner(session: Any) -> dict[str, Any] | None:
+def _banner(state: street.PhoneState) -> dict[str, Any] | None:
     """The maraude under way for the current user, for the banner of the outreach pages."""
-    running = maraudes.current(session, current_user._get_current_object())
-    if running is None:
+    if state.running is None:
         return None
     return {
-        "id": str(running.id),
-        "started_at": running.started_at,
-        "contacts": maraudes.summary(session, running).contacts,
+        "id": str(state.running.id),
+        "started_at": state.running.started_at,
+        "contacts": state.contacts,
     }
 
 
@@ -287,13 +285,14 @@ def _phone_texts() -> dict[str, str]:
 
 
 def _phone_context(session: Any, team_id: int) -> dict[str, Any]:
+    state = street.phone_state(session, current_user._get_current_object(), team_id)
     return {
-        "maraude_banner": _banner(session),
+        "maraude_banner": _banner(state),
         "phone_data": {
             "texts": _phone_texts(),
-            "minor_notice": _minor_notice(session, team_id),
+            "minor_notice": _minor_notice(state),
             # Read offline too (the page is kept): the form refuses before queuing.
-            "minor_path": minors.has_path(session, minors.team_settings(session, team_id)),
+            "minor_path": state.has_path,
             "minor_refused": message(minors_refusal()),
         },
     }
@@ -390,17 +389,15 @@ def end_maraude():
 def maraude_summary(maraude_id: str):
     parsed = parse_uuid(maraude_id)
     session = db.session()
-    found = session.get(Maraude, parsed) if parsed else None
-    if found is None or found.team_id != _team_id():
+    shown = street.maraude_summary(session, current_user, _team_id, parsed) if parsed else None
+    if shown is None:
         abort(404)
-    audit.record_read(session, current_user, "outreach_maraude", found.id)
-    session.commit()
+    session.commit()  # the audited read
+    found = shown.maraude
     return render(
         "outreach/maraude_summary.html",
         **_phone_context(session, found.team_id),
-        maraude=found,
-        summary=maraudes.summary(session, found),
-        members=[session.get(User, member) for member in found.member_ids],
+        **vars(shown),
         time_out=duration_text((found.ended_at - found.started_at).total_seconds() / 60)
         if found.ended_at
         else "",
@@ -413,9 +410,8 @@ def maraude_summary(maraude_id: str):
 def places():
     team_id = _team_id()
     session = db.session()
-    found = services.team_places(session, team_id)
-    audit.record_read(session, current_user, "outreach_team", team_id)
-    session.commit()
+    found = street.places(session, current_user, team_id)
+    session.commit()  # the audited read
     return _offline_page(
         render("outreach/places.html", **_phone_context(session, team_id), places=found)
     )
@@ -456,13 +452,15 @@ def place(place_id: str):
     team_id = _team_id()
     parsed = parse_uuid(place_id)
     session = db.session()
-    found = services.get_place(session, team_id, parsed) if parsed else None
-    if found is None or (request.method == "POST" and request.form.get("id") != str(found.id)):
-        abort(404)
     if request.method == "POST":
+        found = services.get_place(session, team_id, parsed) if parsed else None
+        if found is None or request.form.get("id") != str(found.id):
+            abort(404)
         version = request.form.get("base_version", "")
         return _send("outreach.place.update", parse_id(version))
-    audit.record_read(session, current_user, "outreach_place", found.id)
-    session.commit()
+    found = street.place(session, current_user, team_id, parsed)
+    if found is None:
+        abort(404)
+    session.commit()  # the audited read
     # Kept offline once seen (nicknames only: no person file is read here).
     return _offline_page(_render_place(None, found.version, {}, None, 200))

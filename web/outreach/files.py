@@ -1,15 +1,15 @@
 """Street outreach follow-up pages: the people of the team, a person's file (timeline,
 needs, referrals, consent and identity, minor flag), merging two records, minors' alerts.
 
-Who may read a file is decided by outreach.access alone: every file is opened through
-`access.read_person` (audited). Somebody who may not read a person gets the same 404 as
-for a person that does not exist; somebody who may read but not change (a social worker
-of the service referred to) gets 403 on the forms that change the file.
+Who may read a file is decided by outreach.access alone; what each page shows, and the
+audit of its reads, come from outreach/files.py (the views commit). Somebody who may not
+read a person gets the same 404 as for a person that does not exist; somebody who may read
+but not change (a social worker of the service referred to) gets 403 on the forms that
+change the file.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,18 +18,12 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from appointments import services as appointments
-from core import audit
-from core.accounts import Team, User
-from core.ids import parse_uuid
-from core.roles import Permission, can
+from core.roles import Permission
 from core.sync import Invalid
-from outreach import access, identity, merging, minors, referrals, services
-from outreach.models import Encounter, Person, PersonConsent, PersonMerge, Referral
+from outreach import access, files, identity, merging, minors, referrals
+from outreach.models import Person
 from web import db
 from web.common import Tab, actor, field_errors, not_found, visible_tabs
 from web.outreach.labels import CHOICES, LABELS, label
@@ -66,30 +60,9 @@ def _outreach_context() -> dict[str, Any]:
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def users_by_id(session: Session, ids: list[int | None]) -> dict[int, User]:
-    wanted = {user_id for user_id in ids if user_id is not None}
-    if not wanted:
-        return {}
-    return {user.id: user for user in session.scalars(select(User).where(User.id.in_(wanted)))}
-
-
-def cpas_teams(session: Session) -> list[Team]:
-    """The CPAS services a person may be referred to (every team but the street teams)."""
-    return list(session.scalars(select(Team).where(Team.kind != "street").order_by(Team.name)))
-
-
-def _readable(session: Session, person_id: Any) -> Person | None:
-    """The person when the user may read the file (no audit: for the forms' checks)."""
-    parsed = person_id if isinstance(person_id, uuid.UUID) else parse_uuid(str(person_id))
-    person = session.get(Person, parsed) if parsed else None
-    if person is None or not access.can_read_person(session, actor(), person):
-        return None
-    return person
-
-
 def _to_change(session: Session, person_id: Any) -> Person:
     """The person the posted form changes: 404 when not readable, 403 when read-only."""
-    person = _readable(session, person_id)
+    person = files.readable_person(session, actor(), person_id)
     if person is None:
         abort(404)
     if not access.can_change_person(actor(), person):
@@ -119,27 +92,13 @@ def _back_to(person_id: Any, anchor: str):
 @requires(Permission.OUTREACH_FILES)
 def people_page():
     session = db.session()
-    user = actor()
     query = (request.args.get("q") or "").strip()[:SEARCH_MAX]
-    team_people: list[Person] | None = None
-    if user.team_id is not None and user.role in access.TEAM_ROLES:
-        team_people = services.search_team_people(session, user.team_id, query)
-        audit.record_read(session, user, "outreach_team", user.team_id)
-    referred = referrals.people_referred_to(session, user)
-    for person in referred:
-        audit.record_read(session, user, "outreach_person", person.id)
-    listed = (team_people or []) + referred
-    named = identity.named_ids(session, [person.id for person in listed])
-    alerts = minors.open_alerts(session, user)
+    listed = files.people_list(session, actor(), query)
     session.commit()  # the audited reads
     return render(
         "outreach/files/people.html",
         partial="outreach/files/_people_list.html",
-        team_people=team_people,
-        referred=referred,
-        named=named,
-        query=query,
-        alerts=alerts,
+        **vars(listed),
         labels=LABELS,
     )
 
@@ -148,95 +107,27 @@ def people_page():
 
 
 def _file_page(
-    person: Person,
+    person_id: Any,
     *,
     errors: dict[str, dict[str, str]] | None = None,
     posted: dict[str, Any] | None = None,
     status: int = 200,
 ):
-    """The file of a person the user may read (the read is audited here)."""
+    """The file of a person the user may read (the read is audited), else 404."""
     session = db.session()
-    user = actor()
-    audit.record_read(session, user, "outreach_person", person.id)
-    encounters = services.person_encounters(session, person.id)
-    person_referrals = referrals.person_referrals(session, person.id)
-    consents = identity.consent_history(session, person.id)
-    may_change = access.can_change_person(user, person)
-    named = identity.identity_of(session, person.id)
-    merges = merging.merges_of(session, person.id) if may_change else []
-    others = {
-        other.id: other
-        for merge in merges
-        for other_id in (merge.survivor_id, merge.merged_id)
-        if (other := session.get(Person, other_id)) is not None
-    }
-    users = users_by_id(
-        session,
-        [encounter.recorded_by_id for encounter in encounters]
-        + [r.proposed_by_id for r in person_referrals]
-        + [r.accepted_by_id for r in person_referrals]
-        + [r.closed_by_id for r in person_referrals]
-        + [c.recorded_by_id for c in consents]
-        + [c.withdrawn_by_id for c in consents]
-        + [merge.merged_by_id for merge in merges]
-        + [merge.undone_by_id for merge in merges],
-    )
-    teams = {team.id: team for team in session.scalars(select(Team))}
-    survivor = session.get(Person, person.merged_into_id) if person.merged_into_id else None
-    session.commit()
-    locale = str(get_locale())
-    service_names = {
-        offered.service.code: offered.service.name(locale)
-        for offered in appointments.list_services(session, bookable_only=False)
-    }
-    offers = appointments.team_offers(session)
-    booked = appointments.referral_appointments(session, [r.id for r in person_referrals])
+    found = files.person_file(session, actor(), person_id, locale=str(get_locale()))
+    if found is None:
+        return not_found()
+    session.commit()  # the audited read
     return render(
         "outreach/files/person.html",
-        person=person,
-        survivor=survivor,
-        identity=named,
-        encounters=encounters,
-        needs=services.needs_over_time(encounters),
-        referrals=person_referrals,
-        movable={r.id: referrals.can_move(session, user, r) for r in person_referrals},
-        transitions=referrals.TRANSITIONS,
-        first_engagement=referrals.first_engagement_at(session, person.id),
-        consents=consents,
-        identity_consent=any("identity" in c.scopes for c in consents if c.withdrawn_at is None),
-        merges=merges,
-        others=others,
-        may_change=may_change,
-        users=users,
-        teams=teams,
-        partners=referrals.partners(session),
-        cpas_teams=cpas_teams(session),
-        service_names=service_names,
-        offers=offers,
-        # A referral to a CPAS service with an appointments service: book it from here
-        # (staff who may book), or how to get one (street educators: see docs/outreach.md).
-        referral_offer={r.id: _offer_of(offers, r) for r in person_referrals},
-        booked=booked,
-        can_book=can(current_user.role, Permission.APPOINTMENTS_BOOK),
+        **vars(found),
         hours_of=opening_hours_text,
         labels=LABELS,
         choices=CHOICES,
         errors=errors or {},
         posted=posted or {},
         status=status,
-    )
-
-
-def _offer_of(
-    offers: dict[int, list[appointments.TeamOffer]], referral: Referral
-) -> appointments.TeamOffer | None:
-    """The place of the destination team that offers the referral's service (the first
-    one by name), or None (a partner, no service, or no longer offered)."""
-    if referral.to_team_id is None or not referral.service_code:
-        return None
-    return next(
-        (o for o in offers.get(referral.to_team_id, []) if o.service.code == referral.service_code),
-        None,
     )
 
 
@@ -265,18 +156,14 @@ def opening_hours_text(location: Any) -> str:
 @bp.get("/personnes/<person_id>")
 @requires(Permission.OUTREACH_FILES)
 def person(person_id: str):
-    session = db.session()
-    found = _readable(session, person_id)
-    if found is None:
-        return not_found()
-    return _file_page(found)
+    return _file_page(person_id)
 
 
 def _failed(person: Person, form: str, invalid: Invalid, posted: dict[str, Any]):
     """The file again with the form's errors, nothing changed (422)."""
     db.session().rollback()
     return _file_page(
-        person, errors={form: field_errors(invalid)}, posted={form: posted}, status=422
+        person.id, errors={form: field_errors(invalid)}, posted={form: posted}, status=422
     )
 
 
@@ -332,11 +219,10 @@ def propose_referral(person_id: str):
 @requires(Permission.OUTREACH_FILES)
 def move_referral(referral_id: str):
     session = db.session()
-    parsed = parse_uuid(referral_id)
-    referral = session.get(Referral, parsed) if parsed else None
-    found = _readable(session, referral.person_id) if referral is not None else None
-    if referral is None or found is None:
+    chosen = files.referral_to_move(session, actor(), referral_id)
+    if chosen is None:
         return not_found()
+    referral, found = chosen
     if not referrals.can_move(session, actor(), referral):
         abort(403)
     data = _form()
@@ -373,18 +259,16 @@ def record_consent(person_id: str):
 @requires(Permission.OUTREACH_FILES)
 def withdraw_consent(consent_id: int):
     session = db.session()
-    consent = session.get(PersonConsent, consent_id)
-    found = _readable(session, consent.person_id) if consent is not None else None
-    if consent is None or found is None:
+    chosen = files.consent_of(session, actor(), consent_id)
+    if chosen is None:
         return not_found()
+    consent, found = chosen
     if not access.can_change_person(actor(), found):
         abort(403)
-    had_identity = identity.is_named(session, found.id)
     try:
-        identity.withdraw_consent(session, actor(), consent.id)
+        erased = files.withdraw_consent(session, actor(), consent)
     except Invalid as invalid:
         return _failed(found, "consent", invalid, {})
-    erased = had_identity and not identity.is_named(session, found.id)
     session.commit()
     if erased:
         flash(_("Consent withdrawn. The identity was erased; the history is kept."), "success")
@@ -432,38 +316,12 @@ def _merge_page(
     status: int = 200,
 ):
     session = db.session()
-    user = actor()
     query = (request.values.get("q") or "").strip()[:SEARCH_MAX]
-    candidates = [
-        candidate
-        for candidate in services.search_team_people(session, person.team_id, query)
-        if candidate.id != person.id
-    ]
-    named = identity.named_ids(session, [person.id] + [c.id for c in candidates])
-    audit.record_read(session, user, "outreach_person", person.id)
-    sides = []
-    if other is not None:
-        audit.record_read(session, user, "outreach_person", other.id)
-        for side in (person, other):
-            encounters = services.person_encounters(session, side.id)
-            sides.append(
-                {
-                    "person": side,
-                    "encounters": encounters,
-                    "needs": services.needs_over_time(encounters),
-                    "referrals": referrals.person_referrals(session, side.id),
-                    "consents": identity.consent_history(session, side.id),
-                }
-            )
-    session.commit()
+    choice = files.merge_choice(session, actor(), person, other, query)
+    session.commit()  # the audited reads
     return render(
         "outreach/files/merge.html",
-        person=person,
-        other=other,
-        sides=sides,
-        candidates=candidates,
-        named=named | identity.named_ids(session, [other.id] if other else []),
-        query=query,
+        **vars(choice),
         labels=LABELS,
         errors=errors or {},
         status=status,
@@ -476,10 +334,7 @@ def merge(person_id: str):
     session = db.session()
     found = _to_change(session, person_id)
     raw = request.values.get("merged_id") or ""
-    other_id = parse_uuid(raw)
-    other = session.get(Person, other_id) if other_id else None
-    if other is not None and other.team_id != found.team_id:
-        other = None  # another team's person: treated as unknown, its existence not told
+    other = files.merge_candidate(session, found, raw)
     if request.method == "GET":
         if raw and (other is None or other.merged_into_id is not None):
             return not_found()
@@ -499,10 +354,10 @@ def merge(person_id: str):
 @requires(Permission.OUTREACH_FILES)
 def undo_merge(merge_id: int):
     session = db.session()
-    record = session.get(PersonMerge, merge_id)
-    survivor = session.get(Person, record.survivor_id) if record is not None else None
-    if record is None or survivor is None or not access.works_with(actor(), record.team_id):
+    chosen = files.merge_to_undo(session, actor(), merge_id)
+    if chosen is None:
         return not_found()
+    record, survivor = chosen
     try:
         merging.undo(session, actor(), record.id)
     except Invalid as invalid:
@@ -516,27 +371,9 @@ def undo_merge(merge_id: int):
 
 
 def _alerts_page(errors: dict[str, str] | None = None, status: int = 200):
-    session = db.session()
-    user = actor()
-    alerts = minors.open_alerts(session, user)
-    people = {
-        alert.person_id: person
-        for alert in alerts
-        if (person := session.get(Person, alert.person_id)) is not None
-        and access.can_read_person(session, user, person)
-    }
-    encounters = {
-        alert.encounter_id: encounter
-        for alert in alerts
-        if (encounter := session.get(Encounter, alert.encounter_id)) is not None
-    }
     return render(
         "outreach/files/alerts.html",
-        alerts=alerts,
-        people=people,
-        encounters=encounters,
-        users=users_by_id(session, [uid for alert in alerts for uid in alert.alert_user_ids]),
-        can_set_path=can(user.role, Permission.OUTREACH_SETTINGS),
+        **vars(files.minor_alerts(db.session(), actor())),
         labels=LABELS,
         errors=errors or {},
         status=status,

@@ -17,12 +17,11 @@ from flask import Blueprint, abort, request
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock
-from core.accounts import Team, TeamKind
-from core.roles import Permission, Role
+from core.accounts import Team, TeamKind, get_team
+from core.roles import Permission
 from outreach import ethos, indicators
 from outreach.models import AGE_BANDS, NEEDS
 from web import charts, db
@@ -36,16 +35,6 @@ bp = Blueprint("outreach_reports", __name__, url_prefix="/outreach")
 
 MONTHS_SHOWN = 12  # the chart and the downloads: the chosen month and the 11 before it
 MONTHS_OFFERED = 24  # the month picker's list (any earlier month can still be typed)
-
-
-def _teams(session: Session) -> list[Team]:
-    """The street teams the current user may see the indicators of."""
-    street = select(Team).where(Team.kind == TeamKind.STREET).order_by(Team.name)
-    if current_user.role == Role.ADMIN:
-        return list(session.scalars(street))
-    if current_user.team_id is None:
-        return []
-    return list(session.scalars(street.where(Team.id == current_user.team_id)))
 
 
 def _add_months(month: date, count: int) -> date:
@@ -73,7 +62,7 @@ class Choice:
 
 def _choice(session: Session) -> Choice:
     """The query string read: 403 for a team the user may not see, errors for bad input."""
-    teams = _teams(session)
+    teams = indicators.street_teams(session, current_user)
     this_month = clock.to_local(clock.now()).date().replace(day=1)
     errors: dict[str, str] = {}
     month = this_month
@@ -93,7 +82,7 @@ def _choice(session: Session) -> Choice:
     team = teams[0] if teams else None
     code = request.args.get("team", "").strip()
     if code:
-        asked = session.scalars(select(Team).where(Team.code == code)).first()
+        asked = get_team(session, code)
         if asked is None or asked.kind != TeamKind.STREET:
             errors["team"] = error_message({"code": "unknown_choice"})
         elif asked not in teams:
@@ -225,9 +214,7 @@ def _charts(series: list[indicators.Month]) -> list[Chart]:
 def _figures(session: Session, choice: Choice) -> tuple[list[indicators.Month], list[int]]:
     """The 12 months ending at the chosen one (oldest first) and their homeless counts."""
     assert choice.team is not None
-    series = indicators.months(session, choice.team.id, choice.first, choice.month)
-    homeless = [indicators.homeless_people(session, choice.team.id, row.month) for row in series]
-    return series, homeless
+    return indicators.last_months(session, choice.team.id, choice.first, choice.month)
 
 
 def _month_options(choice: Choice) -> list[tuple[str, str]]:

@@ -1,0 +1,85 @@
+"""The street outreach back office's reads: which teams a user sets, a team's minors'
+protective path and retention, the purge reports (no personal data on these pages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.accounts import Team, User, teams_by_id, users_by_id
+from core.roles import Role
+from outreach import access, minors, retention
+from outreach.models import (
+    OutreachPurgeReport,
+    OutreachRetentionSettings,
+    OutreachTeamSettings,
+    ServicePartner,
+)
+
+
+def managed_teams(session: Session, user: User) -> list[Team]:
+    """The teams whose settings the user may change: every street team for admins, the
+    coordinator's own team."""
+    if user.role == Role.ADMIN:
+        query = select(Team).where(Team.kind == "street").order_by(Team.name)
+        return [team for team in session.scalars(query) if access.manages(user, team.id)]
+    team = session.get(Team, user.team_id) if user.team_id is not None else None
+    return [team] if team is not None and access.manages(user, team.id) else []
+
+
+def active_partner(session: Session, partner_id: int) -> ServicePartner | None:
+    """A service of the directory that is still listed (None: unknown or removed)."""
+    partner = session.get(ServicePartner, partner_id)
+    return partner if partner is not None and partner.active else None
+
+
+@dataclass
+class TeamSettings:
+    """The settings page of a team (None: the user manages no team): its protective path,
+    the staff who may be named in it, and the administrator's retention rules."""
+
+    settings: OutreachTeamSettings | None
+    members: list[User]
+    chosen_ids: list[int]
+    rules: OutreachRetentionSettings
+
+
+def of_team(session: Session, team: Team | None) -> TeamSettings:
+    """What the settings page shows for `team`."""
+    if team is None:
+        return TeamSettings(None, [], [], retention.rules(session))
+    members = session.scalars(
+        select(User)
+        .where(
+            User.team_id == team.id,
+            User.active.is_(True),
+            User.role.in_(access.TEAM_ROLES),
+        )
+        .order_by(User.display_name)
+    )
+    return TeamSettings(
+        settings=minors.team_settings(session, team.id),
+        members=list(members),
+        chosen_ids=[user.id for user in minors.protective_people(session, team.id)],
+        rules=retention.rules(session),
+    )
+
+
+@dataclass
+class PurgeReports:
+    """The last purges, with the names of the teams and of who ran them."""
+
+    reports: list[OutreachPurgeReport]
+    teams: dict[str, str]
+    users: dict[int, User]
+
+
+def purge_reports(session: Session) -> PurgeReports:
+    reports = retention.reports(session)
+    return PurgeReports(
+        reports=reports,
+        teams={str(team_id): team.name for team_id, team in teams_by_id(session).items()},
+        users=users_by_id(session, [report.ran_by_id for report in reports]),
+    )
