@@ -409,6 +409,15 @@ def preview(
         return result
     clean, param_errors = _check_params(session, chosen, params)
     result.params = clean
+    # The texts follow the author's CPAS: a team of another CPAS is not theirs to address
+    # (answered as an unknown team).
+    team_id = parse_id(clean.get("team_id"))  # None: no team, or "all"
+    if (
+        cpas is not None
+        and team_id is not None
+        and organisations.cpas_id_of_team(session, team_id) != cpas.id
+    ):
+        param_errors["team_id"] = FieldError("unknown_choice")
     errors.update(param_errors)
     if param_errors:
         return result

@@ -225,6 +225,21 @@ def test_a_brussels_cpas_cannot_send_a_broadcast_without_both_languages(db):
     )
 
 
+def test_a_broadcast_never_addresses_a_team_of_another_cpas(db):
+    brussels_team = _audience(db, "bxl-marolles")
+    author = _staff(db, "coord-clr3", "clr-dampremy", Role.COORDINATOR)
+    arguments = {
+        "audience": "team_contacts",
+        "params": {"team_id": str(brussels_team.id)},
+        "category": "service_change",
+        "bodies": {"fr": "CPAS: fermé."},
+    }
+    with pytest.raises(Invalid) as raised:
+        broadcasts.create_broadcast(db, actor=author, **arguments)
+    assert raised.value.errors["team_id"].code == "unknown_choice"
+    assert broadcasts.preview(db, reader=author, **arguments).recipients == 0
+
+
 def test_the_default_language_of_an_unknown_contact_follows_the_regime(db):
     charleroi = organisations.get_cpas(db, "charleroi")
     brussels = organisations.get_cpas(db, "bruxelles")
