@@ -350,9 +350,12 @@ def set_holiday(
     )
     if row is None:
         row = CpasHoliday(
-            cpas_id=cpas_id, day=day, kind=kind, name_fr=name_fr.strip()[:120], name_nl=""
+            cpas_id=cpas_id,
+            day=day,
+            kind=kind,
+            name_fr=name_fr.strip()[:120],
+            name_nl=name_nl.strip()[:120],
         )
-        row.name_nl = name_nl.strip()[:120]
         session.add(row)
     row.closed = closed
     session.flush()
