@@ -20,6 +20,7 @@ Moving and cancelling from the desk are `booking.reschedule(by="staff")` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -41,7 +42,8 @@ from appointments.models import (
 )
 from appointments.notifications import day_bounds
 from core import audit, clock, phone
-from core.accounts import Team, User
+from core.accounts import Team, User, get_user
+from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from core.text import single_line
 
@@ -52,6 +54,7 @@ OVERRUN_MINUTES = 5
 # (the queue refreshes itself every 30 s).
 READ_LOG_MINUTES = 15
 MY_DAYS = 14
+BOOK_DAYS = 7  # the slot list of the booking form: this many days from the chosen one
 WAITING_STATES = ("checked_in",)
 # "Done" and "left" (a walk-in cancelled at the desk) can be taken back this long after.
 UNDO_MINUTES = 2
@@ -1039,4 +1042,172 @@ def agents_for(session: Session, service: Service, location: Location) -> list[U
             )
             .order_by(User.display_name, User.id)
         )
+    )
+
+
+# --- The desk pages' use cases: one call per page, the transaction included ---------------
+# Each commits what it did (an audited read, a change) and, refused, rolls back and
+# raises: a view calls one of these and renders.
+
+Change = Callable[..., Appointment]
+
+
+@dataclass(frozen=True)
+class Board:
+    agenda: DayAgenda
+    locations: list[Location]  # the places to switch to
+
+
+def open_board(session: Session, location: Location, day: date, *, reader: User) -> Board:
+    """The desk of a place and a day, and the places to switch to; the read audited."""
+    agenda = day_agenda(session, location, day, reader=reader)
+    session.commit()  # the audited read
+    return Board(agenda=agenda, locations=list_locations(session))
+
+
+def open_my_appointments(session: Session, agent: User) -> MyAppointments:
+    """The agent's own list (`my_appointments`), the read audited."""
+    result = my_appointments(session, agent)
+    session.commit()  # the audited read
+    return result
+
+
+def ticket_of(session: Session, appointment: Appointment) -> int | None:
+    """The walk-in's number of the day, as the queue shows it (None for a booking)."""
+    day = clock.to_local(appointment.start_at).date()
+    return _tickets(session, appointment.location, day).get(appointment.id)
+
+
+def _committed(session: Session, run: Callable[[], Appointment]) -> Appointment:
+    try:
+        done = run()
+    except (Invalid, booking.SlotTaken):
+        session.rollback()
+        raise
+    session.commit()
+    return done
+
+
+def act(
+    session: Session, appointment_id: int, change: Change, *, actor: User
+) -> tuple[Appointment, str] | None:
+    """`change(session, appointment, actor=actor)` on the appointment, committed: the
+    appointment and its status before; None when there is no such appointment."""
+    appointment = booking.get_appointment(session, appointment_id)
+    if appointment is None:
+        return None
+    was = appointment.status
+    _committed(session, lambda: change(session, appointment, actor=actor))
+    return appointment, was
+
+
+def call_in(
+    session: Session, appointment_id: int, raw_agent: str, *, actor: User
+) -> tuple[Appointment, User | None] | None:
+    """Call the person in, by the agent chosen (`raw_agent`, an id; empty: the actor's
+    own choice as `call` makes it), committed: the appointment and who called it in;
+    None when there is no such appointment."""
+    appointment = booking.get_appointment(session, appointment_id)
+    if appointment is None:
+        return None
+
+    def run() -> Appointment:
+        agent_id = parse_id(raw_agent)
+        agent = get_user(session, agent_id) if agent_id else None
+        if raw_agent and agent is None:
+            raise Invalid({"agent": FieldError("unknown_choice")})
+        return call(session, appointment, agent, actor=actor)
+
+    _committed(session, run)
+    called_by = get_user(session, appointment.agent_id) if appointment.agent_id else None
+    return appointment, called_by
+
+
+def _by_code(session: Session, model, code: str):
+    code = (code or "").strip()
+    return session.scalar(select(model).where(model.code == code)) if code else None
+
+
+def walk_in(
+    session: Session,
+    *,
+    location_code: str,
+    service_code: str,
+    name: str,
+    phone_number: str,
+    actor: User,
+) -> Appointment:
+    """`add_walk_in` with the place and service given by their codes, committed."""
+    return _committed(
+        session,
+        lambda: add_walk_in(
+            session,
+            location=_by_code(session, Location, location_code),
+            service=_by_code(session, Service, service_code),
+            name=name,
+            phone_number=phone_number,
+            actor=actor,
+        ),
+    )
+
+
+def move(
+    session: Session,
+    appointment: Appointment,
+    start: datetime,
+    *,
+    agent_id: int | None,
+    actor: User,
+    link_base: str,
+    secret_key: str,
+) -> Appointment:
+    """Staff move an appointment (`booking.reschedule`), committed; Invalid or SlotTaken
+    (the next free starts) with nothing changed."""
+    return _committed(
+        session,
+        lambda: booking.reschedule(
+            session,
+            appointment,
+            start,
+            by="staff",
+            actor=actor,
+            agent_id=agent_id,
+            link_base=link_base,
+            secret_key=secret_key,
+        ),
+    )
+
+
+def book_for(session: Session, **booking_args) -> Appointment:
+    """Staff book for a caller or a person at the desk (`booking.book`), committed;
+    Invalid or SlotTaken with nothing made."""
+    return _committed(session, lambda: booking.book(session, **booking_args))
+
+
+@dataclass(frozen=True)
+class BookingForm:
+    services: list[Service]  # those booked ahead at the place (not walk-in only)
+    service: Service | None  # the one chosen, None when none or unknown
+    unknown_service: bool  # a code was given that names none of them
+    free_starts: list[slots.Slot]  # its free starts, BOOK_DAYS days from the day chosen
+    locations: list[Location]  # the places to switch to
+
+
+def booking_form(session: Session, location: Location, service_code: str, day: date) -> BookingForm:
+    """What the desk's booking form offers at a place: services, and the free starts of
+    the service chosen (by its code) from `day`."""
+    services = [s for s in offered_services(session, location) if s.booking_mode != "walk_in"]
+    code = (service_code or "").strip()
+    service = next((s for s in services if s.code == code), None) if code else None
+    found = []
+    if service is not None:
+        found = slots.free_slots(
+            session, service=service, location=location, first_day=day, days=BOOK_DAYS, notice=False
+        )
+    return BookingForm(
+        services=services,
+        service=service,
+        unknown_service=bool(code) and service is None,
+        free_starts=found,
+        locations=list_locations(session),
     )

@@ -30,18 +30,22 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from appointments.models import Appointment, Location, Service
+from appointments.setup import list_all_services, list_locations
 from core import clock
+from notifications import services as notify
 
-# The outbox's table, read for "was a reminder delivered" in the same query (a join on
-# the subject): the one place this package reads it, besides the audience's contacts.
-from notifications.models import Message
-from notifications.reports import month_bounds  # one definition of a Brussels month
-
-__all__ = ["Figures", "MonthIndicators", "Row", "month_bounds", "monthly_indicators"]
+__all__ = [
+    "Figures",
+    "IndicatorsPage",
+    "MonthIndicators",
+    "Row",
+    "indicators_page",
+    "monthly_indicators",
+]
 
 SUBJECT_PREFIX = "appointment:"  # as appointments.booking names the reminders' subject
 ATTENDED = ("checked_in", "done")
-DELIVERED, LEFT, NONE = 2, 1, 0  # a subject's best reminder state
+DELIVERED, NONE = notify.REMINDER_DELIVERED, notify.REMINDER_NONE  # a subject's best reminder
 
 
 @dataclass
@@ -133,28 +137,9 @@ def monthly_indicators(
     """The figures of the Brussels month holding `month`, per service and location that
     had at least one appointment, and their total; optionally for one location and/or
     one service."""
-    start, end = month_bounds(month.year, month.month)
-    reminders = (
-        select(
-            Message.subject.label("subject"),
-            func.max(
-                case(
-                    (Message.status == "delivered", DELIVERED),
-                    (
-                        and_(
-                            Message.provider_id.is_not(None),
-                            Message.status.in_(("queued", "sent")),
-                        ),
-                        LEFT,
-                    ),
-                    else_=NONE,
-                )
-            ).label("state"),
-        )
-        .where(Message.category == "reminder", Message.subject.like(f"{SUBJECT_PREFIX}%"))
-        .group_by(Message.subject)
-        .subquery()
-    )
+    start, end = clock.month_bounds(month.year, month.month)
+    # "Was a reminder delivered", joined on the subject in the same query.
+    reminders = notify.reminder_states(SUBJECT_PREFIX)
     state = func.coalesce(reminders.c.state, NONE)
     status, source = Appointment.status, Appointment.source
     booked_ahead = source != "walk_in"
@@ -248,3 +233,40 @@ def months_available(session: Session) -> list[date]:
         months.append(day)
         day = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
     return list(reversed(months))
+
+
+@dataclass(frozen=True)
+class IndicatorsPage:
+    result: MonthIndicators
+    location: Location | None
+    service: Service | None
+    unknown: frozenset[str]  # the filters ("location", "service") naming nothing
+    months: list[date]  # `months_available`
+    locations: list[Location]  # every place, by name
+    services: list[Service]  # every service
+
+
+def indicators_page(
+    session: Session, month: date, *, location_code: str = "", service_code: str = ""
+) -> IndicatorsPage:
+    """The figures of a month, filtered by a place's and a service's codes (an unknown
+    code filters nothing and is named in `unknown`), and the choices of the filters."""
+    unknown: set[str] = set()
+    location = service = None
+    if location_code:
+        location = session.scalar(select(Location).where(Location.code == location_code.strip()))
+        if location is None:
+            unknown.add("location")
+    if service_code:
+        service = session.scalar(select(Service).where(Service.code == service_code.strip()))
+        if service is None:
+            unknown.add("service")
+    return IndicatorsPage(
+        result=monthly_indicators(session, month, location=location, service=service),
+        location=location,
+        service=service,
+        unknown=frozenset(unknown),
+        months=months_available(session),
+        locations=list_locations(session),
+        services=list_all_services(session),
+    )

@@ -30,10 +30,6 @@ from core.ids import parse_id
 from core.sync import FieldError, Invalid
 from notifications import services as notify
 
-# The audience answers with a query of contact ids: the one place this package reads a
-# notifications table (the services facade offers no query to build on).
-from notifications.models import Contact
-
 CURRENT_STATES = ("booked", "checked_in")
 PERSON_REFERENCE_PREFIX = "appointments.person:"
 
@@ -149,7 +145,7 @@ def appointments_on_day(session: Session, params: Mapping[str, str]) -> Select:
     )
     if location is not None:
         references = references.where(Appointment.location_id == location.id)
-    return select(Contact.id).where(Contact.reference.in_(references))
+    return notify.contact_ids_for_references(references)
 
 
 def _describe(session: Session, params: Mapping[str, str]) -> str:

@@ -7,16 +7,21 @@
 - `week_of_slots()`: the free starts of one week, grouped by Brussels day;
 - `book_verified()`: book with a number proved by an SMS code (`verification`), once
   per check: a second submit returns the first booking;
-- `join_waiting_list()`: the same, for the waiting list of a service.
+- `join_waiting_list()`: the same, for the waiting list of a service;
+- what the public pages show of a place (`place_lines`, `opening_lines`, `call_box`)
+  and how a chosen time travels in a form (`start_value`, `parse_start`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
+from babel.dates import get_day_names
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +30,7 @@ from appointments import booking, slots, verification
 from appointments.models import (
     Appointment,
     Location,
+    OpeningHours,
     Service,
     ServiceLocation,
     WaitingEntry,
@@ -36,6 +42,12 @@ from notifications import services as notify
 EARTH_RADIUS_KM = 6371.0
 POSTCODE = re.compile(r"^[1-9]\d{3}$")  # Belgian postcodes: 1000 … 9999
 WEEK_DAYS = 7
+T = TypeVar("T")
+# Slot searches per client address and minute, the API's and the booking pages' alike:
+# a person browsing makes a few dozen.
+SEARCHES_PER_MINUTE = 300
+# The calendar file's name, per language.
+ICS_FILENAMES = {"fr": "rendez-vous.ics", "nl": "afspraak.ics", "en": "appointment.ics"}
 
 
 # --- Places -----------------------------------------------------------------------------
@@ -397,3 +409,253 @@ def antennes(session: Session) -> list[Location]:
 def confirmation_state(session: Session, appointment: Appointment) -> notify.MessageState | None:
     """Where the appointment's confirmation SMS stands (the done page says when it comes)."""
     return notify.message_state(session, f"confirmation:{booking.subject_of(appointment)}")
+
+
+# --- What the public pages show of a place, and how a time travels in a form -------------
+
+
+def ics_filename(language: str) -> str:
+    return ICS_FILENAMES.get(language, ICS_FILENAMES["fr"])
+
+
+def place_lines(location: Location, language: str) -> tuple[str, str]:
+    """The place's name, and its address with postcode and town, in `language` (the
+    Dutch street name in Dutch, where there is one)."""
+    parts = (location.street(language), location.town(language))
+    return location.display_name(language), ", ".join(part for part in parts if part)
+
+
+def opening_lines(hours: list[OpeningHours], language: str) -> list[tuple[str, str]]:
+    """("Monday", "08:30–12:00, 13:00–16:00"), … in `language`."""
+    names = get_day_names("wide", locale=language)
+    by_day: dict[int, list[str]] = {}
+    for row in hours:
+        span = f"{row.opens.strftime('%H:%M')}–{row.closes.strftime('%H:%M')}"
+        by_day.setdefault(row.weekday, []).append(span)
+    # Days in a row with the same hours are one line: "Monday – Friday".
+    lines: list[tuple[list[int], str]] = []
+    for day, spans in sorted(by_day.items()):
+        text = ", ".join(spans)
+        if lines and lines[-1][1] == text and lines[-1][0][-1] == day - 1:
+            lines[-1][0].append(day)
+        else:
+            lines.append(([day], text))
+    return [
+        (
+            names[days[0]].capitalize()
+            if len(days) == 1
+            else f"{names[days[0]].capitalize()} – {names[days[-1]]}",
+            text,
+        )
+        for days, text in lines
+    ]
+
+
+def call_box(location: Location, language: str) -> dict[str, object]:
+    """A place's name, address, phone number and opening hours: what a person needs to
+    call or come instead (templates/appointments/public/_call_us.html)."""
+    name, address = place_lines(location, language)
+    return {
+        "name": name,
+        "address": address,
+        "phone": location.phone,
+        "hours": opening_lines(location.opening_hours, language),
+    }
+
+
+def places_to_call(session: Session, language: str) -> list[dict[str, object]]:
+    """Every antenne with its phone number and hours, for a page that cannot know which
+    one is the person's (an unknown link)."""
+    return [call_box(location, language) for location in antennes(session)]
+
+
+def parse_start(raw: str | None) -> datetime | None:
+    """A start as the time buttons post it (ISO 8601 with offset), in UTC."""
+    try:
+        moment = datetime.fromisoformat((raw or "").strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=clock.BRUSSELS)
+        return clock.as_utc(moment)
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
+        return None
+
+
+def start_value(moment: datetime) -> str:
+    """A start as the time buttons post it: Brussels time, ISO 8601 with offset."""
+    return clock.to_local(moment).isoformat()
+
+
+def week_links(
+    session: Session,
+    service: Service,
+    location: Location,
+    first_day: date | None,
+    *,
+    page_url: Callable[[date], str],
+) -> dict[str, object]:
+    """The slot picker's data (templates/appointments/public/_slots.html): the week and
+    the addresses of the weeks around it, `page_url(first day)` giving a week's."""
+    week = week_of_slots(session, service, location, first_day)
+    return {
+        "week": week,
+        "previous_url": page_url(week.previous) if week.previous else None,
+        "next_url": page_url(week.next) if week.next else None,
+        "first_free_url": (
+            page_url(clock.to_local(week.first_free.start).date()) if week.first_free else None
+        ),
+        "start_value": start_value,
+    }
+
+
+# --- The public pages' use cases: one call per step, the transaction included -------------
+# Each commits what it did and, refused, rolls back (or commits what must count, as a
+# refused or wrong code) and raises: a view calls one of these and renders.
+
+
+def _committed(session: Session, run: Callable[[], T]) -> T:
+    try:
+        done = run()
+    except (Invalid, booking.SlotTaken):
+        session.rollback()
+        raise
+    session.commit()
+    return done
+
+
+def send_code(session: Session, **start_args: Any) -> verification.PhoneCheck:
+    """`verification.start`, committed: RateLimited commits (the refused attempt counts)
+    and raises; Invalid rolls back and raises."""
+    try:
+        check = verification.start(session, **start_args)
+    except verification.RateLimited:
+        session.commit()  # the refused attempt counts
+        raise
+    except Invalid:
+        session.rollback()
+        raise
+    session.commit()
+    return check
+
+
+def check_code(session: Session, check: verification.PhoneCheck, code: str, *, secret: str) -> str:
+    """`verification.verify`, committed: the proof; a wrong try counts (committed) and
+    raises Invalid."""
+    try:
+        proof = verification.verify(session, check, code, secret=secret)
+    except Invalid:
+        session.commit()  # a wrong try counts
+        raise
+    session.commit()
+    return proof
+
+
+def finish_waiting(session: Session, **join_args: Any) -> Joined:
+    """`join_waiting_list`, committed; Invalid rolled back."""
+    return _committed(session, lambda: join_waiting_list(session, **join_args))
+
+
+def finish_booking(session: Session, **book_args: Any) -> Booked:
+    """`book_verified`, committed; Invalid or SlotTaken rolled back."""
+    return _committed(session, lambda: book_verified(session, **book_args))
+
+
+@dataclass(frozen=True)
+class WaitingDone:
+    entry: WaitingEntry
+    service: Service
+    location: Location | None
+
+
+def waiting_done(session: Session, entry_id: object) -> WaitingDone | None:
+    """A waiting-list entry with its service and place (the confirmation page)."""
+    entry = get_waiting_entry(session, entry_id)
+    if entry is None:
+        return None
+    service = session.get(Service, entry.service_id)
+    assert service is not None
+    location = session.get(Location, entry.location_id) if entry.location_id else None
+    return WaitingDone(entry=entry, service=service, location=location)
+
+
+def cancel_by_person(session: Session, appointment: Appointment) -> Appointment:
+    """The person cancels from the page their SMS links to, committed."""
+    return _committed(session, lambda: booking.cancel(session, appointment, by="person"))
+
+
+def move_by_person(
+    session: Session, appointment: Appointment, start: datetime, *, link_base: str, secret_key: str
+) -> str | None:
+    """The person moves it from that page, committed: the new appointment's link token;
+    SlotTaken (the next free starts) or Invalid with nothing changed."""
+
+    def run() -> str | None:
+        moved = booking.reschedule(
+            session, appointment, start, by="person", link_base=link_base, secret_key=secret_key
+        )
+        return booking.issued_token(moved)
+
+    return _committed(session, run)
+
+
+# --- The calendar file (iCalendar, RFC 5545, written by hand) -----------------------------
+
+ICS_LINE_OCTETS = 75
+
+
+def ics_escape(value: str) -> str:
+    """A TEXT value: backslash, semicolon, comma escaped; newlines as \\n."""
+    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+
+
+def ics_fold(line: str) -> str:
+    """Lines longer than 75 octets folded (CRLF + one space), never inside a UTF-8
+    character."""
+    data = line.encode()
+    parts: list[bytes] = []
+    limit = ICS_LINE_OCTETS
+    while len(data) > limit:
+        cut = limit
+        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
+            cut -= 1
+        parts.append(data[:cut])
+        data = data[cut:]
+        limit = ICS_LINE_OCTETS - 1  # the leading space counts
+    parts.append(data)
+    return "\r\n ".join(part.decode() for part in parts)
+
+
+def _ics_utc(moment: datetime) -> str:
+    return clock.as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar_file(
+    session: Session, appointment: Appointment, *, language: str, host: str, description: str
+) -> str:
+    """The appointment as an iCalendar file, in `language`; `host` names its UID."""
+    name, address = place_lines(appointment.location, language)
+    status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
+    history = booking.history_of(session, appointment)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Terrain//Appointments//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        # The first booking's id: a moved appointment's file replaces the entry the
+        # calendar already has instead of adding a second one.
+        f"UID:appointment-{(history or [appointment])[0].id}@{host}",
+        # How many times it moved: a calendar keeps the newest version of the entry.
+        f"SEQUENCE:{len(history)}",
+        f"DTSTAMP:{_ics_utc(clock.now())}",
+        f"DTSTART:{_ics_utc(appointment.start_at)}",
+        f"DTEND:{_ics_utc(appointment.end_at)}",
+        f"SUMMARY:{ics_escape(appointment.service.name(language))}",
+        f"LOCATION:{ics_escape(', '.join(part for part in (name, address) if part))}",
+        f"DESCRIPTION:{ics_escape(description)}",
+        f"STATUS:{status}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(ics_fold(line) + "\r\n" for line in lines)

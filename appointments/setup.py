@@ -1018,3 +1018,125 @@ def list_absences(session: Session, since: datetime | None = None) -> list[Agent
             .order_by(AgentAbsence.starts_at, AgentAbsence.id)
         )
     )
+
+
+# --- The settings pages' use cases: lookups by id, and changes committed ------------------
+
+
+def committed(session: Session, change: Any, *args: Any, **kwargs: Any) -> Any:
+    """`change(session, *args, **kwargs)` (one of the changes above), committed; Invalid
+    rolled back (nothing saved) and raised."""
+    try:
+        result = change(session, *args, **kwargs)
+    except Invalid:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def service_by_id(session: Session, service_id: int) -> Service | None:
+    return session.get(Service, service_id)
+
+
+def location_by_id(session: Session, location_id: int) -> Location | None:
+    return session.get(Location, location_id)
+
+
+def closure_by_id(session: Session, closure_id: int) -> Closure | None:
+    return session.get(Closure, closure_id)
+
+
+def absence_by_id(session: Session, absence_id: int) -> AgentAbsence | None:
+    return session.get(AgentAbsence, absence_id)
+
+
+@dataclass(frozen=True)
+class PlanDetails:
+    plan: WorkingPlan
+    agent: User | None
+    location: Location | None
+
+
+def plan_details(session: Session, plan_id: int) -> PlanDetails | None:
+    """A working plan with its agent and place (the "end this plan" page)."""
+    plan = session.get(WorkingPlan, plan_id)
+    if plan is None:
+        return None
+    return PlanDetails(
+        plan=plan,
+        agent=session.get(User, plan.user_id),
+        location=session.get(Location, plan.location_id),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceOverview:
+    service: Service
+    locations: list[str]  # the names of the places offering it
+    agents: list[str]  # the names of the agents delivering it
+
+
+def services_overview(session: Session) -> list[ServiceOverview]:
+    """Every service with where it is offered and who delivers it (the services page)."""
+    locations = {location.id: location for location in list_locations(session)}
+    people = {user.id: user for user in agents(session)}
+    return [
+        ServiceOverview(
+            service=service,
+            locations=[
+                locations[i].name for i in service_location_ids(session, service) if i in locations
+            ],
+            agents=[
+                people[i].display_name for i in service_agent_ids(session, service) if i in people
+            ],
+        )
+        for service in list_all_services(session)
+    ]
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    """What a settings page lists and offers to choose from."""
+
+    locations: list[Location]
+    agents: list[User]
+    # the page's own records: a service's offer (location and agent ids), the plans per
+    # agent, the closures or the absences
+    offer_location_ids: list[int] | None = None
+    offer_agent_ids: list[int] | None = None
+    plans: list[tuple[User, list[WorkingPlan]]] | None = None
+    closures: list[Closure] | None = None
+    absences: list[AgentAbsence] | None = None
+    name_languages: tuple[str, ...] = ("fr", "nl")  # a service's name: the regime's
+
+
+def service_form_page(
+    session: Session, service: Service | None, *, actor: User | None = None
+) -> SettingsPage:
+    """A service's form: the places and agents to offer it with, its current offer, and
+    the languages its name needs (the regime of the actor's CPAS)."""
+    return SettingsPage(
+        locations=list_locations(session),
+        agents=agents(session),
+        offer_location_ids=service_location_ids(session, service) if service else None,
+        offer_agent_ids=service_agent_ids(session, service) if service else None,
+        name_languages=name_languages(session, actor),
+    )
+
+
+def plans_page(session: Session, on: date) -> SettingsPage:
+    """The working plans still valid on `on` or later, and the places and agents."""
+    return SettingsPage(
+        locations=list_locations(session), agents=agents(session), plans=plans_by_agent(session, on)
+    )
+
+
+def closures_page(session: Session) -> SettingsPage:
+    return SettingsPage(
+        locations=list_locations(session), agents=[], closures=list_closures(session)
+    )
+
+
+def absences_page(session: Session) -> SettingsPage:
+    return SettingsPage(locations=[], agents=agents(session), absences=list_absences(session))

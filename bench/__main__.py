@@ -1,12 +1,20 @@
 """Run every benchmark and print its results table row(s)."""
 
-from bench import appointment_booking, appointments, audit_log, planning, sms, sync
+from bench import appointment_booking, appointments, audit_log, page_weight, planning, sms, sync
 
 
 def main() -> None:
     print("| benchmark | figure | reference | ratio | date |")
     print("| --- | --- | --- | --- | --- |")
-    for benchmark in (audit_log, sync, sms, appointments, appointment_booking, planning):
+    for benchmark in (
+        audit_log,
+        sync,
+        sms,
+        appointments,
+        appointment_booking,
+        planning,
+        page_weight,
+    ):
         for row in benchmark.run():
             print(row, flush=True)
 

@@ -62,7 +62,7 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 ACCESS_LINE = re.compile(r'"POST /api/sync" (\d{3}) \S+ (\d+)ms')
 RETRIES = 5
 REFERENCE_OPS = 1_000  # enough rows for the INSERT loop's rate
-PHONE_TIME_LIMIT = 90.0  # static/js/offline.js SYNC_TIMEOUT_MS: the phone gives up then
+PHONE_TIME_LIMIT = 90.0  # static/js/offline/engine.js SYNC_TIMEOUT_MS: the phone gives up then
 
 
 # --- Database and server ----------------------------------------------------------------

@@ -67,6 +67,13 @@ def parse_month(raw: Any) -> date | None:
     return parse_day(f"{str(raw).strip()}-01") if len(str(raw).strip()) == 7 else None
 
 
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next month) of a Brussels month, in UTC."""
+    start = datetime(year, month, 1, tzinfo=BRUSSELS)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=BRUSSELS)
+    return as_utc(start), as_utc(end)
+
+
 @contextmanager
 def frozen(at: datetime) -> Iterator[Traveller]:
     """Freeze `now()` at `at` (tests); the yielded object moves it forward."""

@@ -792,9 +792,8 @@ class _Model:
                 early, late = 0, _HORIZON
             else:
                 early, late = window.start * tpm, window.end * tpm
-            demand = 0
-            if node.kind == "job":
-                demand = self._demand[node.ref]
+            # Both halves of a transfer carry its meals: check() counts them on each route.
+            demand = self._demand[node.ref] if node.kind in ("job", "twin") else 0
             clients.append(
                 pyvrp.Client(
                     location=self.node_loc[i],
@@ -896,6 +895,12 @@ class _Model:
             window.end * tpm,
         )
 
+    def demand(self, item: _Item) -> int:
+        """Meals an item drops: a visit's, on each half of a transfer; none for breaks, rides."""
+        if item[0] != "node" or self.nodes[item[1]].kind == "break":
+            return 0
+        return self._demand.get(self.nodes[item[1]].ref, 0)
+
     def may(self, worker: Worker, item: _Item) -> bool:
         """Whether this worker may do this item at all (the solver only prices the rule)."""
         if item[0] == "node":
@@ -969,20 +974,9 @@ class _Schedule:
         here = worker.start
         waits: list[int] = []
         lates: list[int] = []
-        load = sum(
-            model._demand.get(model.nodes[i].ref, 0)
-            for kind, i in items
-            if kind == "node" and model.nodes[i].kind == "job"
-        )
+        load = sum(model.demand(item) for item in items)
         if worker.capacity is not None and load > worker.capacity:
-            self.problem_item = next(
-                (
-                    it
-                    for it in reversed(items)
-                    if it[0] == "node" and model._demand.get(model.nodes[it[1]].ref, 0) > 0
-                ),
-                None,
-            )
+            self.problem_item = next((it for it in reversed(items) if model.demand(it) > 0), None)
         seats = 0
         for item in items:
             if self.problem_item is None and not model.may(worker, item):
@@ -1381,8 +1375,69 @@ def _solve(problem: Problem, seconds: float, seed: int, pool) -> Solution:
         if not moved:
             break
     assert best is not None
-    schedules = best[1]
-    return _solution(model, schedules, allowed)
+    return _verified(model, best[1], allowed)
+
+
+def _verified(
+    model: _Model, schedules: dict[tuple[str, int], _Schedule], allowed: dict[str, set[str]]
+) -> Solution:
+    """_solution(), re-checked with check(): what breaks a rule is dropped, with its reason."""
+    # A safety net that should never act: _repair already keeps every rule. If a rule it
+    # misses ever slips through (as transfers' meals once did), the offending stops move to
+    # the unassigned list instead of reaching a worker's round.
+    problem = model.plan.problem
+    routes = {key: [t.item for t in s.timed] for key, s in schedules.items()}
+    for _ in range(sum(len(items) for items in routes.values()) + 1):
+        solution = _solution(model, schedules, allowed)
+        errors = _check(problem, solution, model.plan.matrix, 1e-6)
+        if not errors:
+            return solution
+        drop = _culprits(model, routes, errors)
+        if not drop:
+            break
+        for items in routes.values():
+            items[:] = [it for it in items if it not in drop]
+        schedules = _repair(model, routes)
+    return _solution(model, {}, allowed)  # nothing planned is better than a broken plan
+
+
+def _culprits(
+    model: _Model, routes: dict[tuple[str, int], list[_Item]], errors: list[str]
+) -> set[_Item]:
+    """The items to drop (with their partners) for check()'s errors; empty if none is known."""
+    drop: set[_Item] = set()
+
+    def ref(item: _Item) -> str:
+        return model.nodes[item[1]].ref if item[0] == "node" else model.rides[item[1]].id
+
+    def household(item: _Item) -> str | None:
+        return (
+            model.nodes[item[1]].household if item[0] == "node" else model.rides[item[1]].household
+        )
+
+    for error in errors:
+        words = error.replace(":", " ").split()
+        found: set[_Item] = set()
+        for (worker_id, shift), items in routes.items():
+            mine = error.startswith((f"{worker_id}#{shift} ", f"{worker_id}#{shift}:"))
+            if items and (mine or error.startswith(f"{worker_id} works ")):
+                # The last meal when too many are carried, else the last piece of work.
+                meals = [it for it in items if model.demand(it) > 0]
+                last = meals[-1] if "meals" in error and meals else _last_work(model, items)
+                found |= {last} if last else set()
+        if not found and error.startswith("household "):
+            # Keep the household with the worker who serves it most; the others let go.
+            name = error.removeprefix("household ").rsplit(" sees ", 1)[0]
+            theirs = {
+                key: [it for it in items if household(it) == name] for key, items in routes.items()
+            }
+            keep = max(theirs, key=lambda key: len(theirs[key]))
+            found = {it for key, items in theirs.items() if key != keep for it in items}
+        if not found:
+            found = {it for items in routes.values() for it in items if ref(it) in words}
+        for item in found:
+            drop |= _partners(model, item)
+    return drop
 
 
 def _solution(
@@ -1454,10 +1509,14 @@ def _solution(
 
 def check(problem: Problem, solution: Solution, *, tolerance: float = 1e-6) -> list[str]:
     """Every rule a plan must keep, re-verified from the problem alone; [] when all hold."""
+    return _check(problem, solution, _matrix_for(problem), tolerance)
+
+
+def _check(problem: Problem, solution: Solution, matrix: Matrix, tolerance: float) -> list[str]:
+    """check() with the travel matrix given (solve() re-checks without asking OSRM again)."""
     # Legs are re-timed with the same travel model (rounded up to a tick, as the solver does).
     errors: list[str] = []
     eps = tolerance + 1.0 / problem.ticks_per_minute  # one tick of rounding either way
-    matrix = _matrix_for(problem)
     plan = _Plan(problem, matrix)
     workers = plan.workers
     jobs = {job.id: job for job in problem.jobs}

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Subquery, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -126,17 +126,10 @@ class MonthReport:
         return date(self.year, self.month, 1)
 
 
-def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    """[first instant, first instant of the next month) of a Brussels month, in UTC."""
-    start = datetime(year, month, 1, tzinfo=clock.BRUSSELS)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=clock.BRUSSELS)
-    return clock.as_utc(start), clock.as_utc(end)
-
-
 def monthly(
     session: Session, year: int, month: int, *, segment_price: Decimal | str = Decimal("0.08")
 ) -> MonthReport:
-    start, end = month_bounds(year, month)
+    start, end = clock.month_bounds(year, month)
     price = Decimal(segment_price)
     categories = {category: Figures() for category in CATEGORIES}
     in_month = (Message.created_at >= start) & (Message.created_at < end)
@@ -244,6 +237,37 @@ def attendance(session: Session, start: datetime, end: datetime) -> Attendance |
 
 
 _GROUP_FIELDS = ("appointments", "recorded", "attended")
+
+# A subject's best reminder state, as `reminder_states` gives it.
+REMINDER_DELIVERED, REMINDER_LEFT, REMINDER_NONE = 2, 1, 0
+
+
+def reminder_states(subject_prefix: str) -> Subquery:
+    """(subject, state) of every subject starting with `subject_prefix` that has a
+    reminder: REMINDER_DELIVERED, REMINDER_LEFT (left, delivery never confirmed) or
+    REMINDER_NONE; the same split as `attendance`, for a domain to join in its own query
+    (outer join on the subject; no row: no reminder)."""
+    return (
+        select(
+            Message.subject.label("subject"),
+            func.max(
+                case(
+                    (Message.status == "delivered", REMINDER_DELIVERED),
+                    (
+                        and_(
+                            Message.provider_id.is_not(None),
+                            Message.status.in_(("queued", "sent")),
+                        ),
+                        REMINDER_LEFT,
+                    ),
+                    else_=REMINDER_NONE,
+                )
+            ).label("state"),
+        )
+        .where(Message.category == "reminder", Message.subject.like(f"{subject_prefix}%"))
+        .group_by(Message.subject)
+        .subquery()
+    )
 
 
 def months_available(session: Session) -> list[tuple[int, int]]:

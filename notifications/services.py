@@ -2,7 +2,8 @@
 
 Domains import this module only (never the models): contacts and consent, the outbox
 (`enqueue`, `schedule_reminders`, `cancel_for_subject`), subjects (for staleness and
-the OUI / NON replies), audiences (for broadcasts) and the template kinds.
+the OUI / NON replies), audiences (for broadcasts), the reminders' delivery states (for
+a domain's indicators) and the template kinds.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from notifications.contacts import (
     consent_history,
     contact_by_reference,
     contact_for_user,
+    contact_ids_for_references,
     contacts_by_phone,
     create_contact,
     get_contact,
@@ -44,7 +46,13 @@ from notifications.outbox import (
     save_category_rules,
     schedule_reminders,
 )
-from notifications.reports import register_attendance_source
+from notifications.reports import (
+    REMINDER_DELIVERED,
+    REMINDER_LEFT,
+    REMINDER_NONE,
+    register_attendance_source,
+    reminder_states,
+)
 from notifications.texts import TemplateKind, moment_values, render
 
 __all__ = [
@@ -52,6 +60,9 @@ __all__ = [
     "CONSENT_CATEGORIES",
     "DEFAULT_REMINDERS",
     "DEFAULT_RULES",
+    "REMINDER_DELIVERED",
+    "REMINDER_LEFT",
+    "REMINDER_NONE",
     "Audience",
     "AudienceParam",
     "CategoryRules",
@@ -67,6 +78,7 @@ __all__ = [
     "consent_history",
     "contact_by_reference",
     "contact_for_user",
+    "contact_ids_for_references",
     "contacts_by_phone",
     "create_contact",
     "enqueue",
@@ -82,6 +94,7 @@ __all__ = [
     "register_attendance_source",
     "register_audience",
     "register_subject_kind",
+    "reminder_states",
     "render",
     "save_category_rules",
     "schedule_reminders",

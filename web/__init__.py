@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             "nav_badge": nav_badge,
             "current_path": request.full_path.rstrip("?"),
             "offline_texts": offline.texts,
+            "offline_scripts": offline.scripts,
         }
 
     permissions.check_all_decided(app)

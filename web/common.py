@@ -1,4 +1,5 @@
-"""What views share: tabs, phone display, acting user, 404s, safe redirects, account errors."""
+"""What views share: tabs, phone display, acting user, 404s, safe redirects, account
+errors, the page's language, public links."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import phonenumbers
+from flask import current_app, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -96,3 +99,15 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target:
         return None
     return target
+
+
+def page_language() -> str:
+    """The page's language code ("fr", "nl" or "en")."""
+    return str(get_locale() or "fr")[:2]
+
+
+def public_base_url() -> str:
+    """The address links sent to people start with (the configured public URL, else the
+    one this request came to)."""
+    settings = current_app.config["TERRAIN_SETTINGS"]
+    return settings.public_url or request.url_root.rstrip("/")

@@ -1,29 +1,82 @@
-"""What the offline JavaScript needs from the server: its texts, in the page's language.
+"""What the offline JavaScript needs from the server: which scripts a page loads, and
+their texts in the page's language.
 
-They travel in each page as a JSON data block (not a script: the CSP allows none
+The phone's offline app is the outbox engine (static/js/offline/engine.js, generic) and
+one module per domain that declares its op types and screens (MODULES). A page loads
+the engine and the modules of the user's role only when that role's work is synced:
+the other roles' pages carry none of it.
+
+The texts travel in each page as a JSON data block (not a script: the CSP allows none
 inline), so a page the service worker kept offline speaks the language it was
 loaded in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from core import sync
 from core.roles import Permission, can
+
+# The generic engine: the outbox, sending, downloading, the indicator, the wipe.
+ENGINE = "js/offline/engine.js"
+
+
+@dataclass(frozen=True)
+class OfflineModule:
+    """A domain's part of the phone's offline app: its script, who loads it, its words."""
+
+    script: str  # under static/, loaded after the engine
+    permission: Permission  # the roles holding it load the module
+    texts: Callable[[], dict[str, str]]  # its sentences, added to the engine's
+    labels: Callable[[], dict[str, dict[str, Any]]]  # {"fields": …, "choices": …} of its ops
+    pages: Callable[[], list[str]]  # the offline views the worker keeps for its users
+
+
+def modules_for(role: str) -> list[OfflineModule]:
+    return [module for module in MODULES if can(role, module.permission)]
+
+
+def scripts() -> list[str]:
+    """The offline scripts of this page (under static/): the engine, then the modules of
+    the user's role; none for a role whose work is not synced, but on /sync."""
+    if not current_user.is_authenticated:
+        return []
+    mine = [module.script for module in modules_for(current_user.role)]
+    if mine or sync.role_syncs(current_user.role) or request.endpoint == "sync.outbox":
+        return [ENGINE, *mine]
+    return []
+
+
+def all_scripts() -> list[str]:
+    """Every offline script, whoever the user (the service worker's version follows them)."""
+    return [ENGINE, *(module.script for module in MODULES)]
 
 
 def texts(part: str = "sentences") -> dict[str, Any]:
-    """Sentences of static/js/offline.js; "{n}" and "{time}" are filled in by the JS.
+    """Sentences of the engine and of the user's modules; "{n}" and "{time}" are filled
+    in by the JS.
 
     `texts("labels")` gives instead the names of the fields and choices of the ops,
     for the pages that show an op's content (/sync, /outreach/).
     """
     if part == "labels":
         return labels()
+    words = engine_texts()
+    for module in modules_for(current_user.role) if current_user.is_authenticated else []:
+        words.update(module.texts())
+    words["pages"] = offline_pages()
+    return words
+
+
+def engine_texts() -> dict[str, str]:
+    """Sentences of static/js/offline/engine.js."""
     return {
         "all_sent": _("Everything is sent"),
         "pending_one": _("1 waiting"),
@@ -53,19 +106,15 @@ def texts(part: str = "sentences") -> dict[str, Any]:
         "your_version": _("Your version"),
         "their_version": _("Version on the server"),
         "waiting": _("Waiting"),
-        "new_encounter": _("Encounter"),
         "error_retry": _("Sending failed; it will be tried again."),
         # Reused msgids of the pages (already translated there).
         "send_now": _("Send now"),
-        "no_nickname": _("(no nickname)"),
         "required": _("This is needed."),
-        "nickname_or_description": _("For a new person, give a nickname or a short description."),
         "fix_fields": _("Some fields need a correction. Nothing was lost."),
         # New sentences of the offline JS.
         "cancel": _("Cancel"),
         "correct": _("Correct"),
         "correct_title": _("Correct the change"),
-        "change_encounter": _("Change to an encounter"),
         "made_at": _("Made on %(time)s", time="{time}"),
         "draft_missing": _("This change is no longer on this phone."),
         "sent_all": _("Everything this phone held is sent."),
@@ -73,24 +122,14 @@ def texts(part: str = "sentences") -> dict[str, Any]:
         "problems_to_correct": _("Some changes need you: see below."),
         "kept_theirs": _("The saved version is kept; your change is discarded."),
         "kept_mine": _("Your version is saved; it is sent now."),
-        "locating": _("Looking for your position…"),
-        "located": _("Position filled in."),
-        "locate_failed": _("Your position could not be found. Type it in, or leave it empty."),
         "too_large": _("This change is too large to be sent."),
-        "maraude_start": _("Start of a maraude"),
-        "maraude_end": _("End of a maraude"),
-        "change_place": _("Change to a place"),
         # The header's words on a phone ("Offline · 3 waiting").
         "state_online": _("Online"),
         "state_offline": _("Offline"),
         "all_sent_short": _("all sent"),
-        # Numbers and durations of the street pages.
+        # Numbers and durations, for the modules' pages.
         "minutes": _("%(minutes)s min", minutes="{n}"),
         "hours_minutes": _("%(hours)s h %(minutes)s", hours="{h}", minutes="{m}"),
-        "km": _("%(distance)s km", distance="{n}"),
-        "position": _("Latitude %(lat)s, longitude %(lon)s", lat="{lat}", lon="{lon}"),
-        "no_position": _("No position yet."),
-        "pages": offline_pages(),
     }
 
 
@@ -99,49 +138,26 @@ def offline_pages() -> list[str]:
     if not current_user.is_authenticated:
         return []
     pages = []
-    if can(current_user.role, Permission.OUTREACH_RECORD):
-        pages += [url_for("outreach.index"), url_for("outreach.new_encounter")]
-        pages += [url_for("outreach.maraude"), url_for("outreach.places")]
+    for module in modules_for(current_user.role):
+        pages += module.pages()
     if can(current_user.role, Permission.SYNC):
         pages.append(url_for("sync.outbox"))
     return pages
 
 
 def labels() -> dict[str, Any]:
-    """Field names and choice labels of the ops, for showing an op's content."""
-    from web.outreach.labels import LABELS
+    """Field names and choice labels of the user's modules' ops, for showing an op."""
+    merged: dict[str, Any] = {"fields": {}, "choices": {}}
+    for module in modules_for(current_user.role) if current_user.is_authenticated else []:
+        for part, names in module.labels().items():
+            merged[part].update(names)
+    return merged
 
-    return {
-        "fields": {
-            "person_id": _("Person"),
-            "nickname": _("Nickname"),
-            "description": _("Description"),
-            "age_band": _("Age (about)"),
-            "gender": _("Gender"),
-            "language": _("Language spoken"),
-            "place_id": _("Place"),
-            "place_name": _("Name of the new place"),
-            "latitude": _("Latitude"),
-            "longitude": _("Longitude"),
-            "occurred_at": _("When"),
-            "contact_type": _("Kind of contact"),
-            "needs": _("Needs raised"),
-            "given": _("Given or done"),
-            "note": _("Note"),
-            "ethos": _("Living situation (ETHOS)"),
-            "minor": _("Under 18 all the same (the age above is only a guess)"),
-            "maraude_id": _("The maraude"),
-            "area": _("Area"),
-            "member_ids": _("Who is out"),
-            "started_at": _("Start"),
-            "ended_at": _("End"),
-            "km": _("Kilometres"),
-            "incidents": _("Incidents"),
-            "name": _("Name"),
-            "notes": _("Notes"),
-        },
-        "choices": {
-            name: {code: str(label) for code, label in choices.items()}
-            for name, choices in LABELS.items()
-        },
-    }
+
+# Each domain's offline module, from its WebDomain (web/plugins.install_web).
+MODULES: list[OfflineModule] = []
+
+
+def install(modules: list[OfflineModule]) -> None:
+    """Take the domains' offline modules (idempotent)."""
+    MODULES[:] = modules

@@ -1,8 +1,9 @@
 """What a domain plugs into the web layer: its `WebDomain` (web/<domain>/__init__.py).
 
-`web/domains.py` lists them; `install_web()` puts their menu entries, audit labels and
-error messages in the shared tables, and `register_blueprints()` adds their views to an
-app. The shared pages (home, menu, login, profile, admin, sync, PWA, API) stay in web/.
+`web/domains.py` lists them; `install_web()` puts their menu entries, audit labels,
+error messages and offline modules in the shared tables, and `register_blueprints()`
+adds their views to an app. The shared pages (home, menu, login, profile, admin, sync,
+PWA, API) stay in web/.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Flask
 
-from web import nav, validation
+from web import nav, offline, validation
 from web.extensions import csrf
 
 # The names of each domain's kinds of audited record (web/admin.py adds core's).
@@ -33,6 +34,7 @@ class WebDomain:
     nav: tuple[nav.NavEntry, ...] = ()  # its menu entries, each with its place in the menu
     entity_labels: Mapping[str, object] = field(default_factory=dict)  # audit log kinds
     messages: Messages | None = None
+    offline: tuple[offline.OfflineModule, ...] = ()  # its part of the phone's offline app
 
 
 def install_web(domains: Sequence[WebDomain]) -> None:
@@ -41,6 +43,7 @@ def install_web(domains: Sequence[WebDomain]) -> None:
     for domain in domains:
         ENTITY_LABELS.update(domain.entity_labels)
     validation.install([domain.messages for domain in domains if domain.messages])
+    offline.install([module for domain in domains for module in domain.offline])
 
 
 def register_blueprints(app: Flask, domains: Sequence[WebDomain]) -> None:

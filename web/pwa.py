@@ -19,11 +19,13 @@ BACKGROUND_COLOUR = "#f7f7f2"
 # Whose page this is, for the service worker: it keeps one user's offline pages at a
 # time and drops them as soon as a page of somebody else goes through it.
 USER_HEADER = "X-Terrain-User"
-# Files of the app shell, cached at install; pages with personal data never are.
+# Files of the app shell every role's pages use, cached at install; pages with personal
+# data never are. The scripts of a role's offline views (its domain modules) are cached
+# by the worker with those views, from the pages' own script lists.
 SHELL_STATIC = (
     "css/terrain.css",
     "js/app.js",
-    "js/offline.js",
+    "js/offline/engine.js",  # the offline page counts the outbox with it
     "js/appointments/desk.js",
     "js/appointments/booking.js",
     "vendor/htmx-2.0.11.min.js",
@@ -35,10 +37,13 @@ SHELL_STATIC = (
 
 @cache
 def shell_version() -> str:
-    """Changes whenever a shell file or the worker's template changes: a new cache name."""
+    """Changes whenever a file the worker may cache or its template changes: a new cache
+    name (every static file: a kept page's scripts are cached too)."""
     digest = hashlib.sha256()
-    for name in SHELL_STATIC:
-        digest.update((PROJECT_ROOT / "static" / name).read_bytes())
+    static = PROJECT_ROOT / "static"
+    for path in sorted(path for path in static.rglob("*") if path.is_file()):
+        digest.update(path.relative_to(static).as_posix().encode())
+        digest.update(path.read_bytes())
     for template in ("pwa/sw.js", "pwa/offline.html", "base.html", "shell.html"):
         digest.update((PROJECT_ROOT / "templates" / template).read_bytes())
     return digest.hexdigest()[:12]
@@ -97,6 +102,7 @@ def service_worker():
         "pwa/sw.js",
         version=shell_version(),
         shell=shell,
+        static_prefix=url_for("static", filename=""),
         offline_url=url_for("pwa.offline"),
         logout_url=url_for("auth.logout"),
     )

@@ -4,8 +4,11 @@
    a user's offline views (header X-Terrain-Offline: page) are also kept in a pages
    cache of this phone, shown when the network fails, and wiped at logout by the
    page's script. Never caches other pages, API answers or htmx fragments.
-   The outbox of changes lives in IndexedDB (static/js/offline.js), never here: a new
-   worker version changes nothing to it, and sends nothing itself.
+   The shell is what every role's pages use; the static files an offline view loads
+   (its role's scripts: the offline engine's domain modules) are cached with the view,
+   from the page's own <script> and <link> list, and again when a new version installs.
+   The outbox of changes lives in IndexedDB (static/js/offline/engine.js), never here:
+   a new worker version changes nothing to it, and sends nothing itself.
    Served from / with Cache-Control: no-cache so updates are seen. */
 "use strict";
 
@@ -16,16 +19,51 @@ const PAGES_CACHE = "terrain-pages";
 const OFFLINE_URL = "{{ offline_url }}";
 const LOGOUT_URL = "{{ logout_url }}";
 const SHELL = {{ shell | tojson }};
+const STATIC_PREFIX = "{{ static_prefix }}";
 const OFFLINE_HEADER = "X-Terrain-Offline";
 const USER_HEADER = "X-Terrain-User";
 // Offline views older than this are fetched again when a page asks to keep them ready.
 const PAGE_REFRESH_MS = 30 * 60 * 1000;
 const SYNC_TAG = "terrain-outbox";
 
+// The static files a page loads (scripts, style sheets, icons), as paths.
+const ASSET = /<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"/g;
+
+function assetsOf(html) {
+  const found = new Set();
+  for (const match of html.matchAll(ASSET)) {
+    const url = new URL(match[1].replace(/&amp;/g, "&"), self.location.origin);
+    if (url.origin === self.location.origin && url.pathname.startsWith(STATIC_PREFIX)) {
+      found.add(url.pathname);
+    }
+  }
+  return Array.from(found);
+}
+
+// Cache the files of `paths` this version's shell lacks (one missing is no failure).
+function keepAssets(paths) {
+  return caches.open(SHELL_CACHE).then((cache) => Promise.all(paths.map((path) =>
+    cache.match(path).then((hit) => hit || cache.add(path)).catch(() => undefined)
+  )));
+}
+
+// What the kept offline views load: cached again by a new version of the worker.
+function keptAssets() {
+  return caches.has(PAGES_CACHE).then((exists) => {
+    if (!exists) { return []; }
+    return caches.open(PAGES_CACHE).then((cache) => cache.keys().then((keys) =>
+      Promise.all(keys.map((key) => cache.match(key, { ignoreVary: true })
+        .then((hit) => (hit ? hit.text().then(assetsOf) : []))))
+    )).then((lists) => Array.from(new Set([].concat(...lists))));
+  });
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(SHELL_CACHE)
       .then((cache) => cache.addAll(SHELL.concat([OFFLINE_URL])))
+      .then(() => keptAssets().catch(() => []))
+      .then(keepAssets)
       .then(() => self.skipWaiting())
   );
 });
@@ -79,12 +117,16 @@ function forgetOthers(user) {
   return serially(() => sweepOthers(user));
 }
 
+// Keep an offline view, and the static files it loads (its role's scripts).
 function keepPage(url, response) {
   const user = response.headers.get(USER_HEADER);
   if (!user) { return Promise.resolve(); }
+  const page = response.clone();
   return serially(() => sweepOthers(user)
     .then(() => caches.open(PAGES_CACHE))
-    .then((cache) => cache.put(pageKey(url), response)));
+    .then((cache) => cache.put(pageKey(url), response)))
+    .then(() => page.text())
+    .then((html) => keepAssets(assetsOf(html)));
 }
 
 function keptPage(url) {
@@ -188,8 +230,9 @@ self.addEventListener("fetch", (event) => {
     return;
   }
 
-  if (SHELL.includes(url.pathname)) {
-    // Shell files: from this version's cache, else the network.
+  if (SHELL.includes(url.pathname) || url.pathname.startsWith(STATIC_PREFIX)) {
+    // Static files: from this version's cache (the shell, and what the kept offline
+    // views load), else the network.
     event.respondWith(
       caches.open(SHELL_CACHE).then((cache) =>
         cache.match(request).then((hit) => hit || fetch(request))

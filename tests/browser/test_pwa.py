@@ -22,6 +22,7 @@ from tests.browser.helpers import (
     service_worker_ready,
     translated,
 )
+from tests.browser.test_sync import eventually
 
 SHELL_CACHE = re.compile(r"^terrain-shell-[0-9a-f]{12}$")
 
@@ -51,6 +52,33 @@ def test_service_worker_caches_the_shell(page: Page, live_server: str):
     assert {"/offline", "/static/css/terrain.css", "/static/js/app.js"} <= stored, stored
     # Pages that may hold personal data are never stored.
     assert not stored & {"/", "/login", "/profile"}, stored
+
+
+SHELL_HOLDS = """async (path) => {
+    for (const name of await caches.keys()) {
+        if (name.startsWith("terrain-shell-") && await (await caches.open(name)).match(path)) {
+            return true;
+        }
+    }
+    return false;
+}"""
+
+
+def test_a_role_s_offline_views_bring_their_own_scripts_into_the_shell_cache(page: Page):
+    # The street educator's kept views load the outreach module: cached with them.
+    login(page, "rue1")
+    service_worker_ready(page)
+    page.goto("/outreach/")
+    eventually(page, SHELL_HOLDS, "/static/js/outreach/offline.js")
+    assert page.evaluate(SHELL_HOLDS, "/static/js/offline/engine.js")
+
+
+def test_a_role_that_does_not_sync_loads_no_offline_module(page: Page):
+    login(page, "coordination")
+    service_worker_ready(page)
+    scripts = page.evaluate("[...document.scripts].map((script) => script.src)")
+    assert not [src for src in scripts if "offline" in src], scripts
+    assert page.evaluate(SHELL_HOLDS, "/static/js/outreach/offline.js") is False
 
 
 def test_profile_page_is_controlled_by_the_worker_after_login(page: Page):

@@ -77,7 +77,7 @@ def test_months_are_brussels_months(db, someone):
     assert march.start == utc(2025, 2, 28, 23, 0)
     assert march.end == utc(2025, 3, 31, 22, 0)
     assert reports.monthly(db, 2025, 4).total.created == 1
-    december = reports.month_bounds(2025, 12)
+    december = clock.month_bounds(2025, 12)
     assert december == (utc(2025, 11, 30, 23, 0), utc(2025, 12, 31, 23, 0))
 
 

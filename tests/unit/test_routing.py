@@ -360,6 +360,53 @@ def test_random_problems_give_valid_plans(problem):
     assert all(isinstance(u.reason, Reason) for u in solution.unassigned)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from([0.001, 0.01, 0.03]))
+def test_random_problems_give_valid_plans_on_a_tiny_budget(problem, seconds):
+    # A loaded machine leaves the search almost no time: the plan must still keep every rule.
+    solution = solve(problem, seconds=seconds, seed=3)
+    assert check(problem, solution) == []
+
+
+def test_both_aides_of_a_transfer_carry_its_meals():
+    # Found by the property test: the solver counted a transfer's meals on neither aide.
+    same = dict(start=NORD, shifts=(Shift(420, 540),), mode="walk")
+    workers = [aide("w0", **same), aide("w1", **same), aide("w2", capacity=1, **same)]
+    transfer = Job("j0", NORD, 5, windows=(Window(420, 420),), demand=2, aides=2)
+    others = [Job(f"j{k}", NORD, 5, windows=(Window(420, 420),)) for k in (1, 2, 3)]
+    problem = Problem(workers, [transfer, *others], known_workers={"h0": ["w0"]})
+    solution = solve(problem, seconds=0.15, seed=3)
+    assert check(problem, solution) == []
+    assert "w2" not in {w for w, _ in planned(solution).get("j0", [])}
+    # Two aides who carry one meal each: the transfer's meal fills both, the others wait.
+    workers = [aide("a", capacity=1), aide("b", start=near(1), capacity=1)]
+    jobs = [
+        Job("t", near(2), 30, windows=(Window(600, 600),), aides=2, demand=1),
+        Job("x", near(3), 20, demand=1),
+        Job("y", near(4), 20, demand=1),
+    ]
+    solution = solved(Problem(workers, jobs))
+    assert len(planned(solution)["t"]) == 2
+    assert reasons(solution) == {"x": Reason.NO_ROOM, "y": Reason.NO_ROOM}
+
+
+def test_a_rule_the_repair_misses_never_reaches_a_round(monkeypatch):
+    # The safety net: with meals hidden from the search and the repair, check() still holds.
+    prepare = routing._Model.prepare
+
+    def blind(self, jobs):
+        prepare(self, jobs)
+        self._demand = dict.fromkeys(self._demand, 0)
+
+    monkeypatch.setattr(routing._Model, "prepare", blind)
+    jobs = [Job(f"m{k}", near(k), 5, demand=3) for k in range(4)]
+    problem = Problem([aide("a", capacity=7)], jobs)
+    solution = solve(problem, seconds=0.2, seed=1)
+    assert check(problem, solution) == []
+    assert len(planned(solution)) == 2
+    assert set(reasons(solution).values()) == {Reason.NO_ROOM}
+
+
 # --- VRPLIB and the benchmark's command line ---------------------------------------------
 
 EUC = """NAME : tiny

@@ -153,7 +153,7 @@ def test_sync_pull_and_push(client, login, spec, monkeypatch):
 
 
 def test_public_appointment_services_and_slots(client, agenda, login, spec, monkeypatch):
-    import web.appointments.api
+    from appointments import online
 
     services, slots = "/api/appointments/services", "/api/appointments/slots"
     for language in ("fr", "nl", "en"):
@@ -165,7 +165,7 @@ def test_public_appointment_services_and_slots(client, agenda, login, spec, monk
     for bad in ({}, {"days": "0"}, {"days": "x"}, {"from": "31/12"}, {"service": "nope"}):
         spec.check(client.get(slots, query_string={**good, **bad}), slots, "get")
     spec.check(client.get(slots), slots, "get")
-    monkeypatch.setattr(web.appointments.api, "SEARCHES_PER_MINUTE", 1)
+    monkeypatch.setattr(online, "SEARCHES_PER_MINUTE", 1)
     client.get(slots, query_string=good)
     spec.check(client.get(slots, query_string=good), slots, "get")  # 429
     assert spec.statuses(slots, "get") == {"200", "422", "429"}

@@ -16,12 +16,12 @@ from sqlalchemy import func, select
 
 from appointments import booking, verification
 from appointments.models import Appointment, BookingPerson, WaitingEntry
+from appointments.online import start_value
 from appointments.verification import PhoneCheck
 from core import clock
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
-from web.appointments.booking import start_value
 
 LANDLINE = "02 512 34 56"
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from appointments import booking
+from appointments import booking, online
 from appointments.models import Appointment
 from core import clock
 from notifications.models import Message
@@ -155,9 +155,9 @@ def test_the_calendar_file(browser, booked):
 
 
 def test_ics_escaping_and_folding():
-    assert appointments_public.ics_escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    assert online.ics_escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
     line = "LOCATION:" + "é" * 60
-    folded = appointments_public.ics_fold(line)
+    folded = online.ics_fold(line)
     parts = folded.split("\r\n")
     assert len(parts) > 1 and all(part.startswith(" ") for part in parts[1:])
     assert all(len(part.encode()) <= 75 for part in parts)

@@ -14,11 +14,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import String, select
 
+from appointments.online import parse_start
 from core import clock
 from core.ids import parse_id
 from core.text import CONTROL
 from outreach.demo import demo_id
-from web.appointments.booking import parse_start
 
 MOMO = demo_id("momo")
 FAR = ("0001-01-01", "9999-12-31")

@@ -19,12 +19,12 @@ import pytest
 from sqlalchemy import String, Text
 from werkzeug.routing import Rule
 
-import web.appointments.api
+from appointments import online
+from appointments.online import start_value
 from core import clock
 from core.db import Base
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.web.test_appointments_booking import choose, details, last_code, times_url
-from web.appointments.booking import start_value
 from web.domains import install
 from web.permissions import PUBLIC, decision
 
@@ -308,7 +308,7 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
     errors.post("/login", data="x" * (3 * 1024 * 1024), content_type="text/plain")
     errors.post("/api/appointments", data=b"x" * (3 * 1024 * 1024))
     errors.get("/api/appointments/slots", query_string={"service": "nope"})
-    monkeypatch.setattr(web.appointments.api, "SEARCHES_PER_MINUTE", 1)
+    monkeypatch.setattr(online, "SEARCHES_PER_MINUTE", 1)
     query = {"service": agenda.service.code, "location": agenda.location.code}
     errors.get("/api/appointments/slots", query_string=query)
     limited = errors.get("/api/appointments/slots", query_string=query)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import String, cast, func, or_, select
 
 from appointments import booking
+from appointments.online import start_value
 from core import clock
 from core.audit import AuditEntry
 from notifications import dispatch
@@ -17,7 +18,6 @@ from notifications.gateways import MemoryGateway
 from notifications.models import Message, MessageEvent
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import text_of
-from web.appointments.booking import start_value
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 

@@ -16,18 +16,19 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from appointments import desk, online
 from appointments import services as appointments
 from appointments.booking import LANGUAGES, NAME_MAX
 from appointments.models import Appointment
 from core import clock
-from core.accounts import User
+from core.accounts import get_user
 from core.roles import Permission
 from core.sync import FieldError, Invalid
 from web import db, throttling
+from web.common import page_language, public_base_url
 from web.errors import api_error
 from web.openapi import (
     BAD_REQUEST,
@@ -51,8 +52,6 @@ bp = Blueprint("appointments_api", __name__, url_prefix="/api/appointments")
 
 MAX_DAYS = 56
 DEFAULT_DAYS = 7
-# Slot searches per client address and minute: a person browsing makes a few dozen.
-SEARCHES_PER_MINUTE = 300
 STAFF_SOURCES = ("phone", "desk")
 
 # --- What /api/openapi.json says of these endpoints -------------------------------------
@@ -185,7 +184,7 @@ SLOT_TAKEN = Schema(
 
 
 def _language() -> str:
-    return str(get_locale() or "fr")[:2]
+    return page_language()
 
 
 def slot_json(slot: appointments.Slot) -> dict[str, Any]:
@@ -206,7 +205,9 @@ def _invalid(errors: dict[str, FieldError]):
 
 
 def _rate_limited():
-    return throttling.api_refusal("slots", request.remote_addr or "unknown", SEARCHES_PER_MINUTE)
+    return throttling.api_refusal(
+        "slots", request.remote_addr or "unknown", online.SEARCHES_PER_MINUTE
+    )
 
 
 @bp.route("/services")
@@ -317,7 +318,7 @@ def _parse_start(value: Any) -> datetime | None:
 
 
 def appointment_json(session, appointment: Appointment) -> dict[str, Any]:
-    agent = session.get(User, appointment.agent_id) if appointment.agent_id else None
+    agent = get_user(session, appointment.agent_id) if appointment.agent_id else None
     return {
         "id": appointment.id,
         "start": clock.to_local(appointment.start_at).isoformat(),
@@ -389,7 +390,7 @@ def book():
         if errors:
             raise Invalid(errors)
         assert start is not None
-        appointment = appointments.book(
+        appointment = desk.book_for(
             session,
             service=service,
             location=location,
@@ -401,22 +402,19 @@ def book():
             actor=current_user._get_current_object(),
             agent_id=agent_id,
             sms_consent=sms_consent is True,
-            link_base=settings.public_url or request.url_root.rstrip("/"),
+            link_base=public_base_url(),
             secret_key=settings.secret_key,
         )
     except Invalid as invalid:
-        session.rollback()
         merged = {**invalid.errors, **errors}
         return _invalid(merged)
     except appointments.SlotTaken as taken:
-        session.rollback()
         return api_error(
             409,
             "slot_taken",
             _("This slot was just taken."),
             next_slots=[slot_json(slot) for slot in taken.next_slots],
         )
-    session.commit()
     response = jsonify({"appointment": appointment_json(session, appointment)})
     response.status_code = 201
     return response

@@ -24,10 +24,9 @@ next free ones.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from babel.dates import get_day_names
 from flask import (
     Blueprint,
     Response,
@@ -39,17 +38,17 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from appointments import online, verification
 from appointments import services as appointments
 from appointments.booking import LANGUAGES, SlotTaken
 from appointments.models import Location, OpeningHours, Service
+from appointments.online import parse_start
 from core import clock
 from core.sync import FieldError, Invalid
 from web import db, throttling
-from web.appointments.api import SEARCHES_PER_MINUTE
+from web.common import page_language, public_base_url
 from web.i18n import LANGUAGE_NAMES
 from web.permissions import public
 from web.rendering import render
@@ -67,15 +66,11 @@ STEPS = 5  # service, place, time, you, code
 
 
 def language() -> str:
-    return str(get_locale() or "fr")[:2]
-
-
-# The calendar file's name in the page's language.
-ICS_FILENAMES = {"fr": "rendez-vous.ics", "nl": "afspraak.ics", "en": "appointment.ics"}
+    return page_language()
 
 
 def ics_filename() -> str:
-    return ICS_FILENAMES.get(language(), ICS_FILENAMES["fr"])
+    return online.ics_filename(language())
 
 
 def _flow() -> dict[str, Any]:
@@ -103,11 +98,6 @@ def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
 
-def link_base_url() -> str:
-    settings = current_app.config["TERRAIN_SETTINGS"]
-    return settings.public_url or request.url_root.rstrip("/")
-
-
 def _address() -> str:
     return request.remote_addr or "unknown"
 
@@ -122,90 +112,27 @@ def _unknown(what: str) -> Response:
 
 
 def place_lines(location: Location) -> tuple[str, str]:
-    """The place's name, and its address with postcode and town, in the page's language
-    (the Dutch street name on Dutch pages, where there is one)."""
-    lang = language()
-    parts = (location.street(lang), location.town(lang))
-    return location.display_name(lang), ", ".join(part for part in parts if part)
-
-
-def call_box(location: Location) -> dict[str, Any]:
-    """A place's name, address, phone number and opening hours: what a person needs to
-    call or come instead (templates/appointments/public/_call_us.html)."""
-    name, address = place_lines(location)
-    return {
-        "name": name,
-        "address": address,
-        "phone": location.phone,
-        "hours": opening_lines(location.opening_hours),
-    }
-
-
-def places_to_call() -> list[dict[str, Any]]:
-    """Every antenne with its phone number and hours, for a page that cannot know which
-    one is the person's (an unknown link)."""
-    return [call_box(location) for location in online.antennes(db.session())]
+    """The place's name and address in the page's language."""
+    return online.place_lines(location, language())
 
 
 def opening_lines(hours: list[OpeningHours]) -> list[tuple[str, str]]:
-    """("Monday", "08:30–12:00, 13:00–16:00"), … in the page's language."""
-    names = get_day_names("wide", locale=language())
-    by_day: dict[int, list[str]] = {}
-    for row in hours:
-        span = f"{row.opens.strftime('%H:%M')}–{row.closes.strftime('%H:%M')}"
-        by_day.setdefault(row.weekday, []).append(span)
-    # Days in a row with the same hours are one line: "Monday – Friday".
-    lines: list[tuple[list[int], str]] = []
-    for day, spans in sorted(by_day.items()):
-        text = ", ".join(spans)
-        if lines and lines[-1][1] == text and lines[-1][0][-1] == day - 1:
-            lines[-1][0].append(day)
-        else:
-            lines.append(([day], text))
-    return [
-        (
-            names[days[0]].capitalize()
-            if len(days) == 1
-            else f"{names[days[0]].capitalize()} – {names[days[-1]]}",
-            text,
-        )
-        for days, text in lines
-    ]
+    """A place's opening hours, day by day, in the page's language."""
+    return online.opening_lines(hours, language())
+
+
+def call_box(location: Location) -> dict[str, Any]:
+    return online.call_box(location, language())
 
 
 def parse_day(raw: str | None) -> date | None:
     return clock.parse_day(raw) if raw else None
 
 
-def parse_start(raw: str | None) -> datetime | None:
-    """A start as the time buttons post it (ISO 8601 with offset), in UTC."""
-    try:
-        moment = datetime.fromisoformat((raw or "").strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=clock.BRUSSELS)
-        return clock.as_utc(moment)
-    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
-        return None
-
-
-def start_value(moment: datetime) -> str:
-    return clock.to_local(moment).isoformat()
-
-
 def week_context(
     service: Service, location: Location, first_day: date | None, *, page_url
 ) -> dict[str, Any]:
-    """The slot picker's data (templates/appointments/public/_slots.html)."""
-    week = online.week_of_slots(db.session(), service, location, first_day)
-    return {
-        "week": week,
-        "previous_url": page_url(week.previous) if week.previous else None,
-        "next_url": page_url(week.next) if week.next else None,
-        "first_free_url": (
-            page_url(clock.to_local(week.first_free.start).date()) if week.first_free else None
-        ),
-        "start_value": start_value,
-    }
+    return online.week_links(db.session(), service, location, first_day, page_url=page_url)
 
 
 def _chosen(flow: dict[str, Any]) -> tuple[Service | None, Location | None]:
@@ -355,7 +282,7 @@ def _service_and_place(
 @public
 def times(service_code: str, location_code: str):
     # The same slot search as the API's: the same limit per address.
-    if throttling.wait_seconds("slots", _address(), SEARCHES_PER_MINUTE):
+    if throttling.wait_seconds("slots", _address(), online.SEARCHES_PER_MINUTE):
         abort(429)
     service, location = _service_and_place(service_code, location_code)
     if service is None:
@@ -505,7 +432,6 @@ def details():
         "phone": request.form.get("phone", "")[:40],
         "sms_language": request.form.get("sms_language", ""),
     }
-    session_db = db.session()
     try:
         e164 = online.check_person(values["name"], values["phone"], values["sms_language"])
     except Invalid as invalid:
@@ -521,8 +447,8 @@ def details():
         # Checked a moment ago (a time was taken meanwhile): no second code.
         return _finish()
     try:
-        check = verification.start(
-            session_db,
+        check = online.send_code(
+            db.session(),
             raw_phone=e164,
             language=values["sms_language"],
             address=_address(),
@@ -530,7 +456,6 @@ def details():
             purpose="waiting" if summary["waiting_list"] else "booking",
         )
     except verification.RateLimited as limited:
-        session_db.commit()  # the refused attempt counts
         response = _details_page(
             summary,
             values,
@@ -541,9 +466,7 @@ def details():
         )
         return _refused(response, limited)
     except Invalid as invalid:
-        session_db.rollback()
         return _details_page(summary, values, errors=_errors(invalid), status=422)
-    session_db.commit()
     flow = _flow()
     flow.pop("proof", None)
     session[FLOW] = {**flow, "check": check.id}
@@ -597,11 +520,10 @@ def code():
     if check is None:
         return _restart()
     try:
-        proof = verification.verify(
+        proof = online.check_code(
             session_db, check, request.form.get("code", "")[:20], secret=_secret()
         )
     except Invalid as invalid:
-        session_db.commit()  # a wrong try counts
         codes = {error.code for error in invalid.errors.values()}
         return _code_page(
             flow,
@@ -610,7 +532,6 @@ def code():
             status=422,
             expired=bool(codes & {"code_expired", "too_many_tries"}),
         )
-    session_db.commit()
     _save(proof=proof)
     return _finish()
 
@@ -630,7 +551,7 @@ def _finish() -> Response:
     proof = {"check_id": flow.get("check"), "proof": flow.get("proof"), "secret": _secret()}
     try:
         if summary["waiting_list"]:
-            joined = online.join_waiting_list(
+            joined = online.finish_waiting(
                 session_db,
                 **proof,
                 **person,
@@ -645,25 +566,23 @@ def _finish() -> Response:
             if joined.again and session.get(DONE, {}).get("id") == joined.entry.id:
                 done = session[DONE]  # a second tap: keep what the first one said
         else:
-            booked = online.book_verified(
+            booked = online.finish_booking(
                 session_db,
                 **proof,
                 **person,
                 service=summary["service"],
                 location=summary["location"],
                 start=summary["start"],
-                link_base=link_base_url(),
+                link_base=public_base_url(),
             )
             done = {"kind": "appointment", "id": booked.appointment.id, "token": booked.token}
             if booked.again and session.get(DONE, {}).get("id") == booked.appointment.id:
                 done = session[DONE]  # a second tap: keep the link the first one got
     except SlotTaken as taken:
-        session_db.rollback()
         session[TAKEN] = [slot.start.isoformat() for slot in taken.next_slots]
         flash(_("This time was just taken by someone else. Choose another time."), "error")
         return redirect(summary["times_url"])
     except Invalid as invalid:
-        session_db.rollback()
         errors = _errors(invalid)
         if "phone" in invalid.errors and invalid.errors["phone"].code == "not_verified":
             flow.pop("proof", None)
@@ -678,7 +597,6 @@ def _finish() -> Response:
             "sms_language": flow.get("sms_language") or language(),
         }
         return _details_page(summary, values, errors=errors, status=422)
-    session_db.commit()
     session[DONE] = done
     # The name and the number are not needed any more: out of the cookie.
     session[FLOW] = {
@@ -694,10 +612,9 @@ def new_code():
     summary = _summary(flow)
     if summary is None or not flow.get("phone"):
         return _restart()
-    session_db = db.session()
     try:
-        check = verification.start(
-            session_db,
+        check = online.send_code(
+            db.session(),
             raw_phone=flow["phone"],
             language=flow.get("sms_language") or language(),
             address=_address(),
@@ -705,7 +622,6 @@ def new_code():
             purpose="waiting" if summary["waiting_list"] else "booking",
         )
     except verification.RateLimited as limited:
-        session_db.commit()
         response = _code_page(
             flow,
             summary,
@@ -714,7 +630,6 @@ def new_code():
             call=_call_instead(limited, summary["location"]),
         )
         return _refused(response, limited)
-    session_db.commit()
     flow.pop("proof", None)
     session[FLOW] = {**flow, "check": check.id}
     flash(_("A new code is on its way."), "success")
@@ -730,12 +645,10 @@ def done():
     finished = session.get(DONE) or {}
     session_db = db.session()
     if finished.get("kind") == "waiting":
-        entry = online.get_waiting_entry(session_db, finished.get("id"))
-        if entry is None:
+        waited = online.waiting_done(session_db, finished.get("id"))
+        if waited is None:
             return _restart()
-        service = session_db.get(Service, entry.service_id)
-        location = session_db.get(Location, entry.location_id) if entry.location_id else None
-        assert service is not None
+        service, location = waited.service, waited.location
         return _page(
             "appointments/public/done.html",
             waiting_list=True,

@@ -34,6 +34,7 @@ from core.roles import Permission, can
 from core.sync import FieldError, Invalid
 from outreach import referrals
 from web import db
+from web.common import public_base_url
 from web.permissions import requires
 from web.rendering import render, wants_partial
 from web.validation import message as error_message
@@ -42,7 +43,6 @@ bp = Blueprint("appointments_desk", __name__)
 
 LOCATION_KEY = "desk_location"
 STAFF_SOURCES = ("phone", "desk")
-BOOK_DAYS = 7  # the slot list of the booking form: this many days from the chosen one
 
 STATE_LABELS = {
     "booked": _l("Booked"),
@@ -177,9 +177,8 @@ def _board(
     oob: bool = False,
 ):
     """The desk page, or the board fragment (htmx), for a location and a day."""
-    sess = db.session()
-    agenda = desk.day_agenda(sess, location, day, reader=_actor())
-    sess.commit()  # the audited read
+    board = desk.open_board(db.session(), location, day, reader=_actor())
+    agenda = board.agenda
     return render(
         "appointments/desk/index.html",
         partial=partial,
@@ -187,7 +186,7 @@ def _board(
         location=location,
         day=day,
         today=_today(),
-        locations=desk.list_locations(sess),
+        locations=board.locations,
         errors=errors or {},
         notice=notice,
         closed_label=CLOSED_LABELS.get(agenda.closed or "", ""),
@@ -200,8 +199,7 @@ def _board(
 
 def _ticket(appointment: Appointment) -> int | None:
     """The walk-in's number of the day, as the queue shows it."""
-    day = clock.to_local(appointment.start_at).date()
-    return desk._tickets(db.session(), appointment.location, day).get(appointment.id)
+    return desk.ticket_of(db.session(), appointment)
 
 
 def _label(appointment: Appointment) -> str:
@@ -230,17 +228,17 @@ def _done(appointment: Appointment, message: str, **params: str):
     return redirect(_desk_url(location, day))
 
 
-def _refused(appointment: Appointment, invalid: Invalid):
-    """Nothing changed: the board or the page again, 422, with the reason."""
-    db.session().rollback()
-    found = db.session().get(Appointment, appointment.id)
+def _refused(appointment_id: int, invalid: Invalid):
+    """Nothing changed (the service rolled back): the board or the page again, 422,
+    with the reason."""
+    found = appointments.get_appointment(db.session(), appointment_id)
     assert found is not None
     day = clock.to_local(found.start_at).date()
     return _board(found.location, day, errors=_errors(invalid), status=422)
 
 
 def _appointment_or_404(appointment_id: int) -> Appointment | None:
-    return db.session().get(Appointment, appointment_id)
+    return appointments.get_appointment(db.session(), appointment_id)
 
 
 def _not_found():
@@ -284,39 +282,33 @@ def queue_fragment():
 @bp.post("/accueil/walk-in", endpoint="walk_in")
 @requires(Permission.APPOINTMENTS_DESK)
 def walk_in():
-    sess = db.session()
     form = request.form
-    location = appointments.get_location(sess, form.get("location", ""))
-    service = appointments.get_service(sess, form.get("service", ""))
     try:
-        appointment = desk.add_walk_in(
-            sess,
-            location=location,
-            service=service,
+        appointment = desk.walk_in(
+            db.session(),
+            location_code=form.get("location", ""),
+            service_code=form.get("service", ""),
             name=form.get("name", "")[:200],
             phone_number=form.get("phone", "")[:40],
             actor=_actor(),
         )
     except Invalid as invalid:
-        sess.rollback()
+        location = appointments.get_location(db.session(), form.get("location", ""))
         fallback = location or _pick_location(None)[0]
         if fallback is None:
             abort(404)
         return _board(fallback, _today(), errors=_errors(invalid), status=422)
-    sess.commit()
     return _done(appointment, _("%(person)s joined the queue."))
 
 
 def _transition(appointment_id: int, change, message: str):
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
     try:
-        change(db.session(), appointment, actor=_actor())
+        acted = desk.act(db.session(), appointment_id, change, actor=_actor())
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    db.session().commit()
-    return _done(appointment, message)
+        return _refused(appointment_id, invalid)
+    if acted is None:
+        return _not_found()
+    return _done(acted[0], message)
 
 
 @bp.post("/accueil/appointments/<int:appointment_id>/check-in", endpoint="check_in")
@@ -350,15 +342,13 @@ def left(appointment_id: int):
 @bp.post("/accueil/appointments/<int:appointment_id>/undo", endpoint="undo")
 @requires(Permission.APPOINTMENTS_DESK)
 def undo(appointment_id: int):
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
-    was = appointment.status
     try:
-        desk.undo(db.session(), appointment, actor=_actor())
+        acted = desk.act(db.session(), appointment_id, desk.undo, actor=_actor())
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    db.session().commit()
+        return _refused(appointment_id, invalid)
+    if acted is None:
+        return _not_found()
+    appointment, was = acted
     if was == "cancelled":
         return _done(appointment, _("Undone: %(person)s is waiting again."))
     return _done(appointment, _("Undone: %(person)s is with the agent again."))
@@ -368,7 +358,9 @@ def undo(appointment_id: int):
 @requires(Permission.APPOINTMENTS_BOOK)
 def cancel(appointment_id: int):
     def staff_cancel(sess, appointment, *, actor):
-        return booking.cancel(sess, appointment, by="staff", actor=actor, link_base=_link_base())
+        return booking.cancel(
+            sess, appointment, by="staff", actor=actor, link_base=public_base_url()
+        )
 
     return _transition(appointment_id, staff_cancel, _("Appointment of %(person)s cancelled."))
 
@@ -376,31 +368,20 @@ def cancel(appointment_id: int):
 @bp.post("/accueil/appointments/<int:appointment_id>/call", endpoint="call")
 @requires(Permission.APPOINTMENTS_DESK)
 def call(appointment_id: int):
-    sess = db.session()
-    appointment = _appointment_or_404(appointment_id)
-    if appointment is None:
-        return _not_found()
-    raw = request.form.get("agent", "")
-    agent_id = parse_id(raw)
-    agent = sess.get(User, agent_id) if agent_id else None
     try:
-        if raw and agent is None:
-            raise Invalid({"agent": FieldError("unknown_choice")})
-        desk.call(sess, appointment, agent, actor=_actor())
+        called = desk.call_in(
+            db.session(), appointment_id, request.form.get("agent", ""), actor=_actor()
+        )
     except Invalid as invalid:
-        return _refused(appointment, invalid)
-    sess.commit()
-    called_by = sess.get(User, appointment.agent_id) if appointment.agent_id else None
+        return _refused(appointment_id, invalid)
+    if called is None:
+        return _not_found()
+    appointment, called_by = called
     return _done(
         appointment,
         _("%(person)s is called in by %(agent)s."),
         agent=called_by.display_name if called_by else "",
     )
-
-
-def _link_base() -> str:
-    settings = current_app.config["TERRAIN_SETTINGS"]
-    return settings.public_url or request.url_root.rstrip("/")
 
 
 # --- Moving ---------------------------------------------------------------------------------
@@ -460,18 +441,16 @@ def move(appointment_id: int):
         if problems:
             raise Invalid(problems)
         assert start is not None
-        moved = booking.reschedule(
+        moved = desk.move(
             sess,
             appointment,
             start,
-            by="staff",
-            actor=_actor(),
             agent_id=agent_id,
-            link_base=_link_base(),
+            actor=_actor(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except Invalid as invalid:
-        sess.rollback()
         return render(
             "appointments/desk/move.html",
             errors=_errors(invalid),
@@ -480,7 +459,6 @@ def move(appointment_id: int):
             **context,
         )
     except booking.SlotTaken as taken:
-        sess.rollback()
         return render(
             "appointments/desk/move.html",
             errors={"start": _("This time is taken. Choose one of the next free times.")},
@@ -488,7 +466,6 @@ def move(appointment_id: int):
             status=409,
             **context,
         )
-    sess.commit()
     flash(
         _(
             "Appointment moved to %(when)s.",
@@ -537,16 +514,13 @@ def book():
         # The audited read of the referred person's file stays, whatever comes next (a
         # form error or a taken slot rolls the booking back, not the read).
         sess.commit()
-    services = [s for s in desk.offered_services(sess, location) if s.booking_mode != "walk_in"]
-    service = None
-    code = (source.get("service") or "").strip()
-    if code:
-        service = next((s for s in services if s.code == code), None)
-        if service is None:
-            errors["service"] = error_message(FieldError("unknown_choice"))
     day, day_errors = _parse_day(source.get("day"))
-    errors.update(day_errors)
     day = day or _today()
+    form = desk.booking_form(sess, location, source.get("service") or "", day)
+    service = form.service
+    if form.unknown_service:
+        errors["service"] = error_message(FieldError("unknown_choice"))
+    errors.update(day_errors)
     values = {
         "name": request.form.get("name", linked.name if linked else ""),
         "phone": request.form.get("phone", ""),
@@ -554,19 +528,14 @@ def book():
         "source": request.form.get("source", "desk" if linked else "phone"),
         "start": request.form.get("start", ""),
     }
-    found = []
-    if service is not None:
-        found = appointments.free_slots(
-            sess, service=service, location=location, first_day=day, days=BOOK_DAYS, notice=False
-        )
     context = {
         "location": location,
-        "locations": desk.list_locations(sess),
-        "services": services,
+        "locations": form.locations,
+        "services": form.services,
         "service": service,
         "day": day,
-        "slots": found,
-        "slot_days": _slots_by_day(found),
+        "slots": form.free_starts,
+        "slot_days": _slots_by_day(form.free_starts),
         "values": values,
         "language": _language(),
         "linked": linked,
@@ -587,7 +556,7 @@ def book():
         if problems:
             raise Invalid(problems)
         assert start is not None
-        made = booking.book(
+        made = desk.book_for(
             sess,
             service=service,
             location=location,
@@ -597,15 +566,13 @@ def book():
             language=values["language"] or None,
             source=values["source"],
             actor=_actor(),
-            link_base=_link_base(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
             referral_id=linked.referral.id if linked else None,
         )
     except Invalid as invalid:
-        sess.rollback()
         return render("appointments/desk/book.html", errors=_errors(invalid), status=422, **context)
     except booking.SlotTaken as taken:
-        sess.rollback()
         context["slots"] = taken.next_slots
         context["slot_days"] = _slots_by_day(taken.next_slots)
         return render(
@@ -614,7 +581,6 @@ def book():
             status=409,
             **context,
         )
-    sess.commit()
     when = clock.to_local(made.start_at).strftime("%d/%m %H:%M")
     if not made.person.phone:
         # No number, no SMS: the person leaves with the printed slip.
@@ -674,9 +640,7 @@ def slip(appointment_id: int):
 @bp.get("/mes-rendez-vous", endpoint="mine")
 @requires(Permission.APPOINTMENTS_MINE)
 def mine():
-    sess = db.session()
-    result = desk.my_appointments(sess, _actor())
-    sess.commit()  # the audited read
+    result = desk.open_my_appointments(db.session(), _actor())
     by_day: dict[date, list[Appointment]] = {}
     for appointment in result.mine:
         by_day.setdefault(clock.to_local(appointment.start_at).date(), []).append(appointment)

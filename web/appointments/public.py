@@ -23,15 +23,14 @@ from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from appointments import booking
+from appointments import booking, online
 from appointments.models import Appointment
 from core import clock
 from core.sync import FieldError, Invalid
 from web import db, throttling
-from web.appointments import booking as public_booking
+from web.common import page_language, public_base_url
 from web.i18n import prefer_language
 from web.permissions import public
 from web.rendering import render
@@ -41,21 +40,19 @@ bp = Blueprint("appointments_public", __name__, url_prefix=booking.MANAGE_PATH.r
 
 # Lookups per client address and minute: a person opens the page a few times.
 LOOKUPS_PER_MINUTE = 60
-ICS_FILENAMES = public_booking.ICS_FILENAMES
-ICS_LINE_OCTETS = 75
 
 
 def _language() -> str:
-    return str(get_locale() or "fr")[:2]
+    return page_language()
 
 
 def ics_filename() -> str:
-    return public_booking.ics_filename()
+    return online.ics_filename(_language())
 
 
 def _page(state: str, status: int = 200, **context) -> Response:
     if state in ("gone", "busy") and not context.get("call"):
-        context["call_places"] = public_booking.places_to_call()
+        context["call_places"] = online.places_to_call(db.session(), _language())
     body, code = render(
         "appointments/manage.html",
         state=state,
@@ -90,7 +87,7 @@ def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
     if appointment is None:
         # An expired link of a known place gives that place's phone and hours.
         place = booking.token_place(session, token)
-        call = public_booking.call_box(place) if place is not None else None
+        call = online.call_box(place, _language()) if place is not None else None
         return None, _page("gone", 404, call=call)
     current = booking.latest(session, appointment)
     prefer_language(current.person.language)
@@ -98,12 +95,16 @@ def _lookup(token: str) -> tuple[Appointment | None, Response | None]:
     return current, None
 
 
+def _parse_day(raw: str | None) -> date | None:
+    return clock.parse_day(raw) if raw else None
+
+
 def _cancellable(appointment: Appointment) -> bool:
     return appointment.status == "booked" and clock.now() < appointment.start_at
 
 
 def _place(appointment: Appointment) -> tuple[str, str]:
-    return public_booking.place_lines(appointment.location)
+    return online.place_lines(appointment.location, _language())
 
 
 def _details(token: str, appointment: Appointment) -> dict:
@@ -163,9 +164,7 @@ def cancel(token: str):
     if not _cancellable(appointment):
         # Started, or already checked in at the desk: nothing to cancel online.
         return _page("show", 409, **_details(token, appointment))
-    session = db.session()
-    booking.cancel(session, appointment, by="person")
-    session.commit()
+    online.cancel_by_person(db.session(), appointment)
     return _page("cancelled", **_details(token, appointment))
 
 
@@ -185,8 +184,8 @@ def _move_page(
     def page_url(day: date) -> str:
         return url_for("appointments_public.move", token=token, **{"from": day.isoformat()})
 
-    week = public_booking.week_context(
-        appointment.service, appointment.location, first_day, page_url=page_url
+    week = online.week_links(
+        db.session(), appointment.service, appointment.location, first_day, page_url=page_url
     )
     return _page(
         "move_confirm" if start is not None and error is None else "move",
@@ -212,26 +211,23 @@ def move(token: str):
             "show", 409 if request.method == "POST" else 200, **_details(token, appointment)
         )
     if request.method == "GET":
-        return _move_page(token, appointment, public_booking.parse_day(request.args.get("from")))
-    start = public_booking.parse_start(request.form.get("start"))
+        return _move_page(token, appointment, _parse_day(request.args.get("from")))
+    start = online.parse_start(request.form.get("start"))
     if start is None:
         return _move_page(
             token, appointment, None, error=error_message(FieldError("unknown_choice")), status=422
         )
     if request.form.get("confirm") != "1":
         return _move_page(token, appointment, None, start=start)
-    session = db.session()
     try:
-        moved = booking.reschedule(
-            session,
+        new_token = online.move_by_person(
+            db.session(),
             appointment,
             start,
-            by="person",
-            link_base=public_booking.link_base_url(),
+            link_base=public_base_url(),
             secret_key=current_app.config["SECRET_KEY"],
         )
     except booking.SlotTaken as taken:
-        session.rollback()
         return _move_page(
             token,
             appointment,
@@ -241,79 +237,20 @@ def move(token: str):
             status=409,
         )
     except Invalid as invalid:
-        session.rollback()
         first = next(iter(invalid.errors.values()))
         return _move_page(
             token, appointment, clock.to_local(start).date(), error=error_message(first), status=422
         )
-    new_token = booking.issued_token(moved)
-    session.commit()
     return redirect(url_for("appointments_public.manage", token=new_token, moved=1))
 
 
-# --- iCalendar (RFC 5545), written by hand -----------------------------------------------
-
-
-def ics_escape(value: str) -> str:
-    """A TEXT value: backslash, semicolon, comma escaped; newlines as \\n."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-
-
-def ics_fold(line: str) -> str:
-    """Lines longer than 75 octets folded (CRLF + one space), never inside a UTF-8
-    character."""
-    data = line.encode()
-    parts: list[bytes] = []
-    limit = ICS_LINE_OCTETS
-    while len(data) > limit:
-        cut = limit
-        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # a continuation byte
-            cut -= 1
-        parts.append(data[:cut])
-        data = data[cut:]
-        limit = ICS_LINE_OCTETS - 1  # the leading space counts
-    parts.append(data)
-    return "\r\n ".join(part.decode() for part in parts)
-
-
-def _utc(moment: datetime) -> str:
-    return clock.as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
+# --- iCalendar (RFC 5545) ------------------------------------------------------------------
 
 
 def _host() -> str:
     public_url = current_app.config["TERRAIN_SETTINGS"].public_url
     host = urlsplit(public_url).hostname if public_url else None
     return host or request.host.split(":")[0] or "terrain"
-
-
-def calendar_text(appointment: Appointment, *, service_name: str, description: str) -> str:
-    name, address = _place(appointment)
-    status = "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED"
-    history = booking.history_of(db.session(), appointment)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Terrain//Appointments//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        # The first booking's id: a moved appointment's file replaces the entry the
-        # calendar already has instead of adding a second one.
-        f"UID:appointment-{(history or [appointment])[0].id}@{_host()}",
-        # How many times it moved: a calendar keeps the newest version of the entry.
-        f"SEQUENCE:{len(history)}",
-        f"DTSTAMP:{_utc(clock.now())}",
-        f"DTSTART:{_utc(appointment.start_at)}",
-        f"DTEND:{_utc(appointment.end_at)}",
-        f"SUMMARY:{ics_escape(service_name)}",
-        f"LOCATION:{ics_escape(', '.join(part for part in (name, address) if part))}",
-        f"DESCRIPTION:{ics_escape(description)}",
-        f"STATUS:{status}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(ics_fold(line) + "\r\n" for line in lines)
 
 
 @bp.route("/<token>/appointment.ics")
@@ -323,9 +260,11 @@ def calendar(token: str):
     if refused is not None:
         return refused
     assert appointment is not None
-    body = calendar_text(
+    body = online.calendar_file(
+        db.session(),
         appointment,
-        service_name=appointment.service.name(_language()),
+        language=_language(),
+        host=_host(),
         description=_("CPAS appointment"),
     )
     response = Response(body.encode(), content_type="text/calendar; charset=utf-8")

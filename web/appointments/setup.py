@@ -24,15 +24,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from appointments import indicators, setup
-from appointments import services as appointments
 from appointments.models import (
     BOOKING_MODES,
     LOCATION_KINDS,
-    AgentAbsence,
-    Closure,
     Location,
     Service,
-    WorkingPlan,
 )
 from core import clock
 from core.accounts import User, list_teams
@@ -157,9 +153,8 @@ def desk_day_url(location_code: str, day: date) -> str:
 
 
 def _after_change(stranded: list[setup.Stranded], back: str, saved: str):
-    """Commit, then either go back with a flash or list the stranded appointments."""
+    """Saved: go back with a flash, or list the stranded appointments."""
     session = db.session()
-    session.commit()
     if not stranded:
         flash(saved, "success")
         return redirect(back)
@@ -195,24 +190,10 @@ def index():
 @bp.get("/services", endpoint="services")
 @requires(Permission.APPOINTMENTS_SETUP)
 def services_page():
-    session = db.session()
-    services = setup.list_all_services(session)
-    locations = {location.id: location for location in setup.list_locations(session)}
-    agents = {user.id: user for user in setup.agents(session)}
+    overview = setup.services_overview(db.session())
+    services = [item.service for item in overview]
     offers = {
-        service.id: {
-            "locations": [
-                locations[i].name
-                for i in setup.service_location_ids(session, service)
-                if i in locations
-            ],
-            "agents": [
-                agents[i].display_name
-                for i in setup.service_agent_ids(session, service)
-                if i in agents
-            ],
-        }
-        for service in services
+        item.service.id: {"locations": item.locations, "agents": item.agents} for item in overview
     }
     return render("appointments/setup/services.html", services=services, offers=offers)
 
@@ -262,11 +243,11 @@ def _service_values(service: Service | None) -> dict[str, Any]:
 
 
 def _service_form(service: Service | None, values, *, errors=None, offer=None, status=200):
-    session = db.session()
+    page = setup.service_form_page(db.session(), service, actor=_actor())
     if offer is None and service is not None:
         offer = {
-            "locations": [str(i) for i in setup.service_location_ids(session, service)],
-            "agents": [str(i) for i in setup.service_agent_ids(session, service)],
+            "locations": [str(i) for i in page.offer_location_ids or []],
+            "agents": [str(i) for i in page.offer_agent_ids or []],
         }
     return render(
         "appointments/setup/service_form.html",
@@ -278,12 +259,10 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
         language_options=[
             (code, SERVICE_LANGUAGE_NAMES[code], code) for code in setup.SERVICE_LANGUAGES
         ],
-        location_options=[
-            (location.id, location.name, None) for location in setup.list_locations(session)
-        ],
-        agent_options=[(user.id, user.display_name, None) for user in setup.agents(session)],
+        location_options=[(location.id, location.name, None) for location in page.locations],
+        agent_options=[(user.id, user.display_name, None) for user in page.agents],
         # The languages the CPAS's regime requires for the name (docs/cpas.md).
-        name_languages=setup.name_languages(session, _actor()),
+        name_languages=page.name_languages,
         status=status,
     )
 
@@ -293,14 +272,11 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
 def new_service():
     if request.method == "GET":
         return _service_form(None, _service_values(None))
-    session = db.session()
     values = {"active": "", **_form()}
     try:
-        service = setup.create_service(session, values, actor=_actor())
+        service = setup.committed(db.session(), setup.create_service, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _service_form(None, values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Service created. Now choose where it is offered and who delivers it."), "success")
     return redirect(url_for("appointments_setup.edit_service", service_id=service.id) + "#offer")
 
@@ -309,17 +285,16 @@ def new_service():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_service(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
     if request.method == "GET":
         return _service_form(service, _service_values(service))
     values = {"active": "", **_form(), "code": service.code}
     try:
-        stranded = setup.update_service(session, service, values, actor=_actor())
+        stranded = setup.committed(session, setup.update_service, service, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
-        service = session.get(Service, service_id)
+        service = setup.service_by_id(session, service_id)
         return _service_form(service, values, errors=_errors(invalid), status=422)
     back = url_for("appointments_setup.services")
     return _after_change(stranded, back, _("Service saved."))
@@ -329,7 +304,7 @@ def edit_service(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def service_offer(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
     offer = {
@@ -337,16 +312,16 @@ def service_offer(service_id: int):
         "agents": request.form.getlist("agents"),
     }
     try:
-        stranded = setup.set_service_offer(
+        stranded = setup.committed(
             session,
+            setup.set_service_offer,
             service,
             location_ids=offer["locations"],
             agent_ids=offer["agents"],
             actor=_actor(),
         )
     except Invalid as invalid:
-        session.rollback()
-        service = session.get(Service, service_id)
+        service = setup.service_by_id(session, service_id)
         return _service_form(
             service, _service_values(service), errors=_errors(invalid), offer=offer, status=422
         )
@@ -358,11 +333,10 @@ def service_offer(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_service(service_id: int):
     session = db.session()
-    service = session.get(Service, service_id)
+    service = setup.service_by_id(session, service_id)
     if service is None:
         return _not_found()
-    outcome = setup.remove_service(session, service, actor=_actor())
-    session.commit()
+    outcome = setup.committed(session, setup.remove_service, service, actor=_actor())
     if outcome == "deleted":
         flash(_("Service deleted."), "success")
     else:
@@ -448,14 +422,11 @@ def _location_form(location: Location | None, values, *, errors=None, status=200
 def new_location():
     if request.method == "GET":
         return _location_form(None, _location_values(None))
-    session = db.session()
     values = _form()
     try:
-        setup.create_location(session, values, actor=_actor())
+        setup.committed(db.session(), setup.create_location, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _location_form(None, values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Place created. Offer services there from the Services tab."), "success")
     return redirect(url_for("appointments_setup.locations"))
 
@@ -464,17 +435,16 @@ def new_location():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_location(location_id: int):
     session = db.session()
-    location = session.get(Location, location_id)
+    location = setup.location_by_id(session, location_id)
     if location is None:
         return _not_found()
     if request.method == "GET":
         return _location_form(location, _location_values(location))
     values = {**_form(), "code": location.code}
     try:
-        stranded = setup.update_location(session, location, values, actor=_actor())
+        stranded = setup.committed(session, setup.update_location, location, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
-        location = session.get(Location, location_id)
+        location = setup.location_by_id(session, location_id)
         return _location_form(location, values, errors=_errors(invalid), status=422)
     return _after_change(stranded, url_for("appointments_setup.locations"), _("Place saved."))
 
@@ -483,15 +453,14 @@ def edit_location(location_id: int):
 
 
 def _plans_page(values=None, *, errors=None, status=200):
-    session = db.session()
     today = clock.to_local(clock.now()).date()
-    locations = setup.list_locations(session)
+    page = setup.plans_page(db.session(), today)
     return render(
         "appointments/setup/plans.html",
-        grouped=setup.plans_by_agent(session, today),
-        names={location.id: location.name for location in locations},
-        location_choices=[(location.id, location.name) for location in locations],
-        agent_choices=[(user.id, user.display_name) for user in setup.agents(session)],
+        grouped=page.plans,
+        names={location.id: location.name for location in page.locations},
+        location_choices=[(location.id, location.name) for location in page.locations],
+        agent_choices=[(user.id, user.display_name) for user in page.agents],
         weekdays=weekday_names(),
         weekday_options=[(day, name, None) for day, name in weekday_names().items()],
         values=values
@@ -514,14 +483,11 @@ def _plans_page(values=None, *, errors=None, status=200):
 def plans_page():
     if request.method == "GET":
         return _plans_page()
-    session = db.session()
     values = {"weekdays": [], **_form()}
     try:
-        setup.add_plan(session, values, actor=_actor())
+        setup.committed(db.session(), setup.add_plan, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return _plans_page(values, errors=_errors(invalid), status=422)
-    session.commit()
     flash(_("Working plan added."), "success")
     return redirect(url_for("appointments_setup.plans"))
 
@@ -530,28 +496,30 @@ def plans_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def end_plan(plan_id: int):
     session = db.session()
-    plan = session.get(WorkingPlan, plan_id)
-    if plan is None:
+    details = setup.plan_details(session, plan_id)
+    if details is None:
         return _not_found()
     today = clock.to_local(clock.now()).date()
     errors: dict[str, str] = {}
     last_day = request.form.get("last_day", "")[:20] if request.method == "POST" else ""
     if request.method == "POST":
         try:
-            stranded = setup.end_plan(session, plan, last_day, actor=_actor())
+            stranded = setup.committed(
+                session, setup.end_plan, details.plan, last_day, actor=_actor()
+            )
         except Invalid as invalid:
-            session.rollback()
             errors = _errors(invalid)
-            plan = session.get(WorkingPlan, plan_id)
+            details = setup.plan_details(session, plan_id)
+            assert details is not None
         else:
             return _after_change(
                 stranded, url_for("appointments_setup.plans"), _("Working plan ended.")
             )
     return render(
         "appointments/setup/plan_end.html",
-        plan=plan,
-        agent=session.get(User, plan.user_id),
-        location=session.get(Location, plan.location_id),
+        plan=details.plan,
+        agent=details.agent,
+        location=details.location,
         weekdays=weekday_names(),
         last_day=last_day or today.isoformat(),
         errors=errors,
@@ -563,13 +531,12 @@ def end_plan(plan_id: int):
 
 
 def _closures_page(values=None, *, errors=None, status=200):
-    session = db.session()
-    locations = setup.list_locations(session)
+    page = setup.closures_page(db.session())
     return render(
         "appointments/setup/closures.html",
-        closures=setup.list_closures(session),
-        names={location.id: location.name for location in locations},
-        location_choices=[(location.id, location.name) for location in locations],
+        closures=page.closures,
+        names={location.id: location.name for location in page.locations},
+        location_choices=[(location.id, location.name) for location in page.locations],
         values=values or {"location_id": "", "first_day": "", "last_day": "", "reason": ""},
         errors=errors or {},
         status=status,
@@ -579,23 +546,20 @@ def _closures_page(values=None, *, errors=None, status=200):
 def _add_then_back(add: Any, page: Any, endpoint: str, done: str):
     """A closure's or an absence's form posted: added (with the appointments it strands
     listed), or the page again with the errors and nothing saved."""
-    session = db.session()
     values = _form()
     try:
-        _record, stranded = add(session, values, actor=_actor())
+        _record, stranded = setup.committed(db.session(), add, values, actor=_actor())
     except Invalid as invalid:
-        session.rollback()
         return page(values, errors=_errors(invalid), status=422)
     return _after_change(stranded, url_for(endpoint), done)
 
 
-def _remove_then_back(model: Any, record_id: int, remove: Any, endpoint: str, done: str):
+def _remove_then_back(find: Any, record_id: int, remove: Any, endpoint: str, done: str):
     session = db.session()
-    record = session.get(model, record_id)
+    record = find(session, record_id)
     if record is None:
         return _not_found()
-    remove(session, record, actor=_actor())
-    session.commit()
+    setup.committed(session, remove, record, actor=_actor())
     flash(done, "success")
     return redirect(url_for(endpoint))
 
@@ -614,7 +578,7 @@ def closures_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_closure(closure_id: int):
     return _remove_then_back(
-        Closure,
+        setup.closure_by_id,
         closure_id,
         setup.remove_closure,
         "appointments_setup.closures",
@@ -623,13 +587,12 @@ def remove_closure(closure_id: int):
 
 
 def _absences_page(values=None, *, errors=None, status=200):
-    session = db.session()
-    agents = setup.agents(session)
+    page = setup.absences_page(db.session())
     return render(
         "appointments/setup/absences.html",
-        absences=setup.list_absences(session),
-        names={user.id: user.display_name for user in agents},
-        agent_choices=[(user.id, user.display_name) for user in agents],
+        absences=page.absences,
+        names={user.id: user.display_name for user in page.agents},
+        agent_choices=[(user.id, user.display_name) for user in page.agents],
         reason_choices=[(reason, ABSENCE_LABELS[reason]) for reason in setup.ABSENCE_REASONS],
         values=values or {"user_id": "", "starts": "", "ends": "", "reason": "leave"},
         errors=errors or {},
@@ -651,7 +614,7 @@ def absences_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_absence(absence_id: int):
     return _remove_then_back(
-        AgentAbsence,
+        setup.absence_by_id,
         absence_id,
         setup.remove_absence,
         "appointments_setup.absences",
@@ -662,9 +625,8 @@ def remove_absence(absence_id: int):
 # --- Indicators -----------------------------------------------------------------------------
 
 
-def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str, str]]:
-    """The month and filters from the query string, and their errors."""
-    session = db.session()
+def _indicators() -> tuple[indicators.IndicatorsPage, dict[str, str], dict[str, str]]:
+    """The month and filters from the query string, their figures, and their errors."""
     args = request.args
     errors: dict[str, str] = {}
     today = clock.to_local(clock.now()).date()
@@ -676,22 +638,21 @@ def _indicators() -> tuple[indicators.MonthIndicators, dict[str, str], dict[str,
             errors["month"] = _("Choose a month like 2026-11.")
         else:
             month = parsed
-    location = service = None
-    if args.get("location"):
-        location = appointments.get_location(session, args["location"])
-        if location is None:
-            errors["location"] = error_message({"code": "unknown_choice"})
-    if args.get("service"):
-        service = appointments.get_service(session, args["service"])
-        if service is None:
-            errors["service"] = error_message({"code": "unknown_choice"})
-    result = indicators.monthly_indicators(session, month, location=location, service=service)
+    page = indicators.indicators_page(
+        db.session(),
+        month,
+        location_code=args.get("location", ""),
+        service_code=args.get("service", ""),
+    )
+    for name in ("location", "service"):
+        if name in page.unknown:
+            errors[name] = error_message({"code": "unknown_choice"})
     kept = {
         "month": f"{month:%Y-%m}",
-        "location": location.code if location else "",
-        "service": service.code if service else "",
+        "location": page.location.code if page.location else "",
+        "service": page.service.code if page.service else "",
     }
-    return result, errors, kept
+    return page, errors, kept
 
 
 def _minutes(value: float | None) -> str:
@@ -705,12 +666,9 @@ def _percent(value: float | None) -> str:
 @bp.get("/indicateurs", endpoint="indicators")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_page():
-    result, errors, kept = _indicators()
-    session = db.session()
-    months = [
-        (f"{month:%Y-%m}", format_date(month, "MMMM y"))
-        for month in indicators.months_available(session)
-    ]
+    page, errors, kept = _indicators()
+    result = page.result
+    months = [(f"{month:%Y-%m}", format_date(month, "MMMM y")) for month in page.months]
     if kept["month"] not in {value for value, _label in months}:
         months.append((kept["month"], format_date(result.first_day, "MMMM y")))
     return render(
@@ -720,12 +678,9 @@ def indicators_page():
         kept=kept,
         months=months,
         month_label=format_date(result.first_day, "MMMM y"),
-        location_options=[
-            (location.code, location.name) for location in setup.list_locations(session)
-        ],
+        location_options=[(location.code, location.name) for location in page.locations],
         service_options=[
-            (service.code, service.name(str(get_locale())))
-            for service in setup.list_all_services(session)
+            (service.code, service.name(str(get_locale()))) for service in page.services
         ],
         language=str(get_locale()),
         minutes=_minutes,
@@ -804,14 +759,14 @@ def _filename(kept: dict[str, str], extension: str) -> str:
 @bp.get("/indicateurs.csv")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_csv():
-    result, _errors_found, kept = _indicators()
-    header, rows = _table(result)
+    page, _errors_found, kept = _indicators()
+    header, rows = _table(page.result)
     return csv_response(_filename(kept, "csv"), header, rows)
 
 
 @bp.get("/indicateurs.xlsx")
 @requires(Permission.APPOINTMENTS_REPORTS)
 def indicators_xlsx():
-    result, _errors_found, kept = _indicators()
-    header, rows = _table(result)
+    page, _errors_found, kept = _indicators()
+    header, rows = _table(page.result)
     return xlsx_response(_filename(kept, "xlsx"), header, rows, title=kept["month"])

@@ -10,6 +10,7 @@ from outreach import minors
 from web import db
 from web.nav import NavEntry
 from web.outreach import admin, encounters, files, reports
+from web.outreach.offline import OFFLINE
 from web.plugins import WebDomain
 
 
@@ -21,6 +22,7 @@ def _open_alerts(user: User) -> int:
 WEB = WebDomain(
     name="outreach",
     blueprints=(encounters.bp, files.bp, admin.bp, reports.bp),
+    offline=(OFFLINE,),
     nav=(
         NavEntry(
             "outreach.index",

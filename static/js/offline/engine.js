@@ -1,6 +1,9 @@
-/* Terrain offline: the phone's outbox of changes (IndexedDB), sending it through
+/* Terrain offline engine: the phone's outbox of changes (IndexedDB), sending it through
    POST /api/sync, downloading the user's offline data through GET /api/sync, the
-   "to send" indicator and page, and the logout guard. Plain JS, no build step.
+   "to send" indicator and page, the forms that work offline, the logout guard and the
+   wipe. Plain JS, no build step. It knows no domain: each domain's module
+   (static/js/<domain>/offline.js, loaded after it) declares its op types and screens
+   through window.TerrainOffline.register(); see "Domain modules" below.
 
    Rules it keeps:
    - Every change is first saved in the outbox, then sent. Nothing leaves the outbox
@@ -10,7 +13,8 @@
      Save button is off while saving, and adding an op id twice changes nothing.
    - Everything is kept per user (the terrain-user meta tag), sent only with that
      user's session, and wiped at logout and for a user not seen for 14 days.
-   Texts come from the page (#terrain-offline-texts, web/offline.py). */
+   Texts come from the page (#terrain-offline-texts, web/offline.py). Loaded only for
+   the roles whose work is synced, the /sync page and the offline page (web/offline.py). */
 (function () {
   "use strict";
 
@@ -33,26 +37,13 @@
   var SYNC_TIMEOUT_MS = 90000;
   var ONLINE_JITTER_MS = 2000; // spread the flushes of phones reconnecting together
   var MAX_PULL_PAGES = 20;
-  // Where an op is corrected: its form, given the op id as #draft=<id>.
-  var DRAFT_PAGES = {
-    "outreach.encounter.create": "/outreach/encounters/new",
-    "outreach.encounter.update": "/outreach/encounters/new",
-    "outreach.maraude.start": "/outreach/maraude",
-    "outreach.maraude.end": "/outreach/maraude",
-    "outreach.place.update": "/outreach/places/" // + the place's id (draftPage)
-  };
 
   var state = {
     user: null,
     texts: {},
     labels: null,
     ops: [],
-    people: {},
-    places: {},
-    maraudes: {}, // downloaded maraudes and encounters (the outreach pages on the phone)
-    encounters: {},
-    phone: null, // #outreach-phone: texts and data of the outreach pages
-    fix: null, // the phone's one position for the nearby places
+    records: {}, // what the server sent, by type then id (the domains' pages read it)
     flushing: null,
     flushAgain: false,
     pulling: null,
@@ -87,7 +78,6 @@
   function readTexts() {
     state.texts = readJson("terrain-offline-texts") || state.texts || {};
     state.labels = readJson("terrain-offline-labels") || state.labels;
-    state.phone = readJson("outreach-phone") || state.phone;
   }
 
   function t(key, values) {
@@ -354,6 +344,7 @@
 
   function recordKey(user, type, id) { return user + "|" + type + "|" + id; }
 
+  // The record an op makes or changes: "<domain>.<thing>" of "<domain>.<thing>.<verb>".
   function recordType(opType) { return opType.split(".").slice(0, 2).join("."); }
 
   function putRecord(store, user, type, record) {
@@ -419,20 +410,11 @@
   function loadRecords() {
     return transact(["records"], "readonly", function (s) { return byUser(s.records, state.user); })
       .then(function (rows) {
-        var people = {};
-        var places = {};
-        var maraudes = {};
-        var encounters = {};
+        var records = {};
         rows.forEach(function (row) {
-          if (row.type === "outreach.person") { people[row.id] = row.record; }
-          if (row.type === "outreach.place") { places[row.id] = row.record; }
-          if (row.type === "outreach.maraude") { maraudes[row.id] = row.record; }
-          if (row.type === "outreach.encounter") { encounters[row.id] = row.record; }
+          (records[row.type] = records[row.type] || {})[row.id] = row.record;
         });
-        state.people = people;
-        state.places = places;
-        state.maraudes = maraudes;
-        state.encounters = encounters;
+        state.records = records;
         return rows;
       });
   }
@@ -725,8 +707,8 @@
     return state.flushing;
   }
 
-  // The team's lists the server draws (/outreach/): fetched again after a sync sent
-  // something, so what was just sent shows among the team's encounters.
+  // The lists the server draws (marked data-refresh-after-sync): fetched again after a
+  // sync sent something, so what was just sent shows among the team's records.
   function refreshServerLists() {
     var sections = document.querySelectorAll("[data-refresh-after-sync][id]");
     if (!sections.length || navigator.onLine === false) { return Promise.resolve(); }
@@ -829,61 +811,73 @@
     return (fields && fields[name]) || "";
   }
 
-  function personLabel(record) {
-    var name = record.nickname || t("no_nickname");
-    return record.description ? name + " — " + record.description : name;
+  // --- Domain modules -------------------------------------------------------------
+  // A domain's module (loaded after this file, before the page is set up) calls
+  // TerrainOffline.register({...}) with, all optional:
+  //   ops:        {"<op type>": spec}; a spec says what an op is about, for people:
+  //               what(op), title(op), when(op), where(op) (short texts), page(op) (the
+  //               form that corrects it, given #draft=<op id>; none: no "Correct"),
+  //               versions(op) ([[field, mine, theirs]] shown side by side in a
+  //               conflict), again (the type of "keep my version", e.g. a create sent
+  //               again as an update);
+  //   options:    {"<record type>": function (skipOpId) -> [{id, label}]}: the choices a
+  //               select[data-offline-options="<record type>"] gains from the phone;
+  //   page(root): read the page's own data (a boosted swap brought a new page);
+  //   render(root): draw the module's screens from what the phone holds;
+  //   click(target, event): a click on the page; true when it was the module's;
+  //   and, for the forms of its op types (form[data-offline-op]): prepareForm(form)
+  //   (before the outbox is read), formReady(form) (after), formData(form, data) (the
+  //   op's data from the form, completed), check(form, errors) ({field: sentence},
+  //   filled in before saving), change(form, control), afterReset(form, op) (after a
+  //   save, the form emptied for the next one), next(form, op, url) (where a saved
+  //   form goes on).
+
+  var modules = [];
+
+  function register(module) {
+    modules.push(module);
   }
 
-  // Who an op's encounter is with: the new person it names, a downloaded person, or
-  // the new person of another op.
-  function personOf(data) {
-    if (!data) { return ""; }
-    var known = state.people[data.person_id];
-    if (known) { return known.nickname || known.description || ""; }
-    if (data.nickname || data.description) { return data.nickname || data.description; }
-    for (var i = 0; i < state.ops.length; i += 1) {
-      var other = state.ops[i].data || {};
-      if (other.person_id === data.person_id && (other.nickname || other.description)) {
-        return other.nickname || other.description;
-      }
+  function spec(type) {
+    for (var i = 0; i < modules.length; i += 1) {
+      var ops = modules[i].ops || {};
+      if (Object.prototype.hasOwnProperty.call(ops, type)) { return ops[type]; }
     }
-    return "";
+    return {};
   }
 
-  function placeOf(data) {
-    if (!data || !data.place_id) { return ""; }
-    var known = state.places[data.place_id];
-    if (known) { return known.name || ""; }
-    if (data.place_name) { return data.place_name; }
-    for (var i = 0; i < state.ops.length; i += 1) {
-      var other = state.ops[i].data || {};
-      if (other.place_id === data.place_id && other.place_name) { return other.place_name; }
+  function moduleOf(form) {
+    var type = form.getAttribute("data-offline-op");
+    for (var i = 0; i < modules.length; i += 1) {
+      if (Object.prototype.hasOwnProperty.call(modules[i].ops || {}, type)) { return modules[i]; }
     }
-    return "";
+    return {};
   }
 
-  function opWhat(op) {
-    if (op.type === "outreach.place.update") { return t("change_place"); }
-    if (op.type === "outreach.maraude.start") { return t("maraude_start"); }
-    if (op.type === "outreach.maraude.end") { return t("maraude_end"); }
-    return op.type === "outreach.encounter.update" ? t("change_encounter") : t("new_encounter");
+  // Call `hook` of every module that has it.
+  function each(hook) {
+    var args = Array.prototype.slice.call(arguments, 1);
+    modules.forEach(function (module) {
+      if (typeof module[hook] === "function") { module[hook].apply(module, args); }
+    });
   }
 
-  // When an op's change happened on the phone (an encounter's time, a maraude's start/end).
-  function opWhen(data) {
-    return showWallTime(data.occurred_at || data.started_at || data.ended_at);
+  // Call `hook` of the module whose op type the form makes; `fallback` without one.
+  function formHook(form, hook, args, fallback) {
+    var module = moduleOf(form);
+    return typeof module[hook] === "function" ? module[hook].apply(module, args) : fallback;
   }
 
-  function opTitle(op) {
-    if (op.type === "outreach.place.update") { return (op.data && op.data.name) || opWhat(op); }
-    return personOf(op.data) || opWhat(op);
+  function describe(op, part) {
+    var about = spec(op.type)[part];
+    return typeof about === "function" ? about(op) || "" : "";
   }
 
-  function draftPage(op) {
-    var page = DRAFT_PAGES[op.type];
-    if (op.type === "outreach.place.update") { return op.data && op.data.id ? page + op.data.id : null; }
-    return page;
-  }
+  function opWhat(op) { return describe(op, "what") || op.type; }
+
+  function opTitle(op) { return describe(op, "title") || opWhat(op); }
+
+  function draftPage(op) { return describe(op, "page") || null; }
 
   function statusText(op) {
     if (op.status === "rejected") { return t("rejected"); }
@@ -1015,7 +1009,7 @@
     main.insertBefore(banner, main.firstChild);
   }
 
-  // --- Lists: pending encounters (/outreach/) and the outbox page (/sync) -------------
+  // --- Lists: a page's ops not sent yet ([data-pending-list]) and the outbox page (/sync)
 
   function renderAll() {
     renderIndicator();
@@ -1023,7 +1017,7 @@
     if (!state.loaded) { return; }
     renderPendingLists();
     renderOutbox();
-    renderPhone(document);
+    each("render", document);
   }
 
   function renderPendingLists() {
@@ -1031,12 +1025,11 @@
       var prefix = list.getAttribute("data-pending-list") + ".";
       var ops = state.ops.filter(function (op) { return op.type.indexOf(prefix) === 0; });
       var items = ops.map(function (op) {
-        var data = op.data || {};
-        var where = placeOf(data);
+        var where = describe(op, "where");
         return el("li", { class: "record", "data-op-id": op.id, "data-op-status": op.status }, [
           el("a", { href: syncPage() + "#op-" + op.id }, [
             el("span", { class: "record-title", text: opTitle(op) }),
-            el("span", { class: "record-meta", text: opWhen(data) + (where ? " · " + where : "") }),
+            el("span", { class: "record-meta", text: describe(op, "when") + (where ? " · " + where : "") }),
             el("span", { class: "record-meta" }, [
               el("span", { class: "badge " + op.status, text: statusText(op) })
             ])
@@ -1086,11 +1079,9 @@
   }
 
   function itemHead(op) {
-    var data = op.data || {};
-    var where = placeOf(data);
     return [
       el("h3", { class: "record-title", id: "op-title-" + op.id, text: opTitle(op) }),
-      el("p", { class: "record-meta", text: [opWhat(op), opWhen(data), where].filter(Boolean).join(" · ") }),
+      el("p", { class: "record-meta", text: [opWhat(op), describe(op, "when"), describe(op, "where")].filter(Boolean).join(" · ") }),
       el("p", { class: "record-meta", text: t("made_at", { time: showMoment(op.client_at || op.created, true) }) }),
       el("p", { class: "record-meta" }, [el("span", { class: "badge " + op.status, text: statusText(op) })])
     ];
@@ -1142,26 +1133,18 @@
     }));
   }
 
-  function list(kind, codes) {
-    return (codes || []).map(function (code) { return labelOf(kind, code); }).join(", ") || "—";
+  function shown(value) {
+    if (value === null || value === undefined || value === "") { return "—"; }
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
-  // Both versions side by side: what the user saved, what the server holds now.
+  // Both versions side by side: what the user saved, what the server holds now (the
+  // rows the op type's module gives, else every field of the change as it is).
   function versions(op) {
     var mine = op.data || {};
     var theirs = op.server_record || {};
-    var rows = op.type === "outreach.place.update" ? [
-      ["name", mine.name || "—", theirs.name || "—"],
-      ["notes", mine.notes || "—", theirs.notes || "—"]
-    ] : [
-      ["occurred_at", showWallTime(mine.occurred_at), showWallTime(theirs.occurred_at)],
-      ["person_id", personOf(mine) || "—", personOf(theirs) || "—"],
-      ["place_id", placeOf(mine) || "—", placeOf(theirs) || "—"],
-      ["contact_type", labelOf("contact_type", mine.contact_type), labelOf("contact_type", theirs.contact_type)],
-      ["needs", list("needs", mine.needs), list("needs", theirs.needs)],
-      ["given", list("given", mine.given), list("given", theirs.given)],
-      ["note", mine.note || "—", theirs.note || "—"]
-    ];
+    var rows = typeof spec(op.type).versions === "function" ? spec(op.type).versions(op) :
+      Object.keys(mine).map(function (name) { return [name, shown(mine[name]), shown(theirs[name])]; });
     function column(title, index, side) {
       return el("div", { class: "version", "data-version": side }, [
         el("h4", { text: title }),
@@ -1234,8 +1217,8 @@
       var again = {
         id: newId(),
         user: op.user,
-        // A change of the server's version: an encounter made here is now an update.
-        type: op.type === "outreach.encounter.create" ? "outreach.encounter.update" : op.type,
+        // A change of the server's version: a record made here is now an update.
+        type: spec(op.type).again || op.type,
         base_version: op.server_record && typeof op.server_record.version === "number" ? op.server_record.version : op.base_version,
         client_at: new Date().toISOString(),
         data: op.data,
@@ -1303,7 +1286,8 @@
     return Boolean(option && option.hasAttribute("data-new"));
   }
 
-  // The fields of a new person / new place show only when "a new …" is chosen.
+  // The fields of a new record (e.g. a new person) show only when its "a new …"
+  // choice (option[data-new]) is chosen.
   function toggleNewFields(form) {
     form.querySelectorAll("[data-shown-for]").forEach(function (block) {
       var name = block.getAttribute("data-shown-for");
@@ -1323,6 +1307,8 @@
     });
     form.setAttribute("aria-busy", busy ? "true" : "false");
   }
+
+  function isDraft(form) { return form.hasAttribute("data-replaces"); }
 
   function isCreate(form) {
     return form.getAttribute("data-offline-op").slice(-7) === ".create";
@@ -1345,13 +1331,7 @@
       }
     });
     Object.keys(multiple).forEach(function (name) { data[name] = data[name] || []; });
-    ["latitude", "longitude"].forEach(function (name) {
-      if (!(name in data)) { return; }
-      var text = String(data[name]).trim().replace(",", ".");
-      var number = Number(text);
-      data[name] = text === "" ? null : (isFinite(number) ? number : data[name]);
-    });
-    if (data.place_id === "") { data.place_id = null; }
+    formHook(form, "formData", [form, data]);
     var version = field(form, "base_version");
     var base = version ? parseInt(version.value, 10) : NaN;
     return {
@@ -1369,26 +1349,7 @@
   // What the phone can tell at once (the server checks everything again).
   function checkForm(form) {
     var errors = {};
-    var when = field(form, "occurred_at");
-    if (when && !when.value) { errors.occurred_at = t("required"); }
-    if (isNewChoice(form, "person_id")) {
-      var nickname = field(form, "nickname");
-      var description = field(form, "description");
-      if (!(nickname && nickname.value.trim()) && !(description && description.value.trim())) {
-        errors.nickname = t("nickname_or_description");
-      }
-    }
-    var placeName = form.getAttribute("data-offline-op") === "outreach.place.update" && field(form, "name");
-    if (placeName && !placeName.value.trim()) { errors.name = t("required"); }
-    if (isNewChoice(form, "place_id")) {
-      var place = field(form, "place_name");
-      if (place && !place.value.trim()) { errors.place_name = t("required"); }
-    }
-    // A minor while the team has nobody to tell: refused here, before the outbox (the
-    // page, kept offline, carries the team's setting); everything typed stays.
-    if (isCreate(form) && state.phone && state.phone.minor_path === false && isMinorChoice(form)) {
-      errors.minor_path = state.phone.minor_refused || "";
-    }
+    formHook(form, "check", [form, errors]);
     return Object.keys(errors).length ? errors : null;
   }
 
@@ -1434,7 +1395,7 @@
         target.setAttribute("aria-describedby", described.join(" "));
       });
       if (!first) { first = targets[0]; }
-      // A field in a hidden block (a new person's nickname) must be seen.
+      // A field in a hidden block (a new record's fields) must be seen.
       var shown = block.closest("[data-shown-for]");
       if (shown) { shown.hidden = false; }
     });
@@ -1457,37 +1418,27 @@
     });
   }
 
-  // Add the people and places this phone knows and the cached page lacks (downloaded
-  // later, or made offline in ops not sent yet).
+  // The choices a select[data-offline-options="<record type>"] gains from the phone,
+  // most recent first: the module of that record type says which.
+  function optionsOf(type, skip) {
+    for (var i = 0; i < modules.length; i += 1) {
+      var provider = (modules[i].options || {})[type];
+      if (typeof provider === "function") { return provider(skip) || []; }
+    }
+    return [];
+  }
+
+  // Add the records this phone knows and the cached page lacks (downloaded later, or
+  // made offline in ops not sent yet).
   function enhanceOptions(root) {
     var selects = (root || document).querySelectorAll("select[data-offline-options]");
     if (!selects.length || !state.user) { return Promise.resolve(); }
     selects.forEach(function (select) {
-      var type = select.getAttribute("data-offline-options");
       var form = select.form;
       var skip = form ? form.getAttribute("data-replaces") : null;
       var known = {};
       Array.prototype.forEach.call(select.options, function (option) { known[option.value] = true; });
-      var entries = [];
-      var records = type === "outreach.person" ? state.people : type === "outreach.place" ? state.places : {};
-      Object.keys(records).forEach(function (id) {
-        var record = records[id];
-        entries.push({
-          id: id,
-          label: type === "outreach.person" ? personLabel(record) : record.name,
-          at: record.last_seen_at || record.last_visit_at || ""
-        });
-      });
-      entries.sort(function (a, b) { return a.at < b.at ? 1 : a.at > b.at ? -1 : 0; });
-      state.ops.slice().reverse().forEach(function (op) {
-        var data = op.data || {};
-        if (op.id === skip) { return; }
-        if (type === "outreach.person" && data.person_id && (data.nickname || data.description)) {
-          entries.unshift({ id: data.person_id, label: personLabel(data) });
-        } else if (type === "outreach.place" && data.place_id && data.place_name) {
-          entries.unshift({ id: data.place_id, label: data.place_name });
-        }
-      });
+      var entries = optionsOf(select.getAttribute("data-offline-options"), skip);
       var anchor = select.querySelector("option[data-new]");
       entries.forEach(function (entry) {
         if (!entry.id || known[entry.id] || !entry.label) { return; }
@@ -1510,7 +1461,7 @@
     if (value === null || value === undefined) { value = ""; }
     var found = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
     if (!found && value && create) {
-      // A new person/place of the op: keep its id on the "a new …" choice.
+      // A new record of the op: keep its id on the "a new …" choice.
       var fresh = select.querySelector("option[data-new]");
       if (fresh) {
         fresh.value = value;
@@ -1532,7 +1483,7 @@
         say(form, t("draft_missing"), "error");
         return;
       }
-      // A page of several forms (the maraude's start and end): only the op's own form.
+      // A page of several forms (e.g. a start and an end): only the op's own form.
       if (document.querySelectorAll("form[data-offline-op]").length > 1 &&
           form.getAttribute("data-offline-op") !== op.type) { return; }
       form.setAttribute("data-replaces", op.id);
@@ -1575,9 +1526,7 @@
   function setupForm(form) {
     if (form.hasAttribute("data-offline-ready")) { return; }
     form.setAttribute("data-offline-ready", "");
-    if ("geolocation" in navigator) {
-      form.querySelectorAll("[data-locate]").forEach(function (button) { button.hidden = false; });
-    }
+    formHook(form, "prepareForm", [form]);
     // New ids for this view of the form: a page kept offline is shown many times with
     // the same HTML, and each time is a new action.
     freshIds(form);
@@ -1597,21 +1546,20 @@
     }).then(function () {
       return enhanceOptions(form);
     }).then(function () {
-      setupPhone(form);
+      formHook(form, "formReady", [form]);
     }).catch(noop);
   }
 
   function resetForm(form, op) {
-    var keepPlace = op.data && op.data.place_id;
     form.reset();
     form.removeAttribute("data-replaces");
     clearErrors(form);
     freshIds(form);
     fillNow(form);
     enhanceOptions(form).then(function () {
-      if (keepPlace) { choose(field(form, "place_id"), keepPlace, false); }
+      formHook(form, "afterReset", [form, op]);
       toggleNewFields(form);
-      renderPhone(form.closest("main") || document);
+      each("render", form.closest("main") || document);
     });
     toggleNewFields(form);
   }
@@ -1620,13 +1568,14 @@
     var target = new URL(url, window.location.href);
     if (target.hash && target.pathname === window.location.pathname &&
         target.search === window.location.search) {
-      // Only the #part changes (the maraude's summary): the browser does not load the
-      // page again, so its status line is cleared here and the page drawn again.
+      // Only the #part changes (e.g. a summary shown on the form's page): the browser
+      // does not load the page again, so its status line is cleared here and the page
+      // drawn again.
       document.querySelectorAll("[data-offline-status]").forEach(function (status) {
         status.textContent = "";
         status.removeAttribute("data-kind");
       });
-      if (window.location.hash === target.hash) { renderPhone(document); } else { window.location.hash = target.hash; }
+      if (window.location.hash === target.hash) { each("render", document); } else { window.location.hash = target.hash; }
       return;
     }
     window.location.assign(url);
@@ -1651,11 +1600,11 @@
       return;
     }
     if (!isCreate(form)) {
-      // The maraude's forms go on offline too: the next page is kept on the phone.
+      // Forms marked data-offline-leave go on offline too: the next page is kept on the
+      // phone.
       if (sent || form.hasAttribute("data-offline-leave")) {
         var next = form.getAttribute("data-offline-next") || "/";
-        if (form.hasAttribute("data-offline-summary")) { next += "#ended=" + op.data.id; }
-        leave(next);
+        leave(formHook(form, "next", [form, op, next], next));
         return;
       }
       freshIds(form, "op_id");
@@ -1665,7 +1614,7 @@
     }
     resetForm(form, op);
     say(form, sent ? t("sent") : t("saved_offline"), "ok");
-    // Back to the top: the message is there, and the next encounter starts there.
+    // Back to the top: the message is there, and the next record starts there.
     window.scrollTo(0, 0);
   }
 
@@ -1731,587 +1680,6 @@
       setBusy(form, false);
       state.dbBroken = true;
       HTMLFormElement.prototype.submit.call(form);
-    });
-  }
-
-  function locate(button) {
-    var form = button.form || button.closest("form");
-    if (!form || !navigator.geolocation) { return; }
-    button.disabled = true;
-    say(form, t("locating"), "info");
-    navigator.geolocation.getCurrentPosition(function (position) {
-      var latitude = field(form, "latitude");
-      var longitude = field(form, "longitude");
-      if (latitude) { latitude.value = position.coords.latitude.toFixed(6); }
-      if (longitude) { longitude.value = position.coords.longitude.toFixed(6); }
-      renderPosition(form);
-      button.disabled = false;
-      say(form, t("located"), "ok");
-    }, function () {
-      button.disabled = false;
-      say(form, t("locate_failed"), "error");
-    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
-  }
-
-  // --- Street outreach on the phone: the maraude, quick picks, nearby places -----------
-  // Pages of /outreach/ carry #outreach-phone (web/outreach/encounters.py): their texts and the
-  // team's protective-path sentence. Everything here reads what the phone holds (the
-  // downloaded records and the outbox), so it works offline.
-
-  function tp(key, values) {
-    var texts = (state.phone && state.phone.texts) || {};
-    var sentence = texts[key] || "";
-    Object.keys(values || {}).forEach(function (name) {
-      sentence = sentence.split("{" + name + "}").join(String(values[name]));
-    });
-    return sentence;
-  }
-
-  // "YYYY-MM-DDTHH:MM": a datetime-local value, or the start of the server's Brussels
-  // ISO time; both read as Brussels wall time, so they compare as text.
-  function wall(value) { return String(value || "").slice(0, 16); }
-
-  function wallMs(value) {
-    var match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})/.exec(value || "");
-    return match ? Date.UTC(+match[1], +match[2] - 1, +match[3], +match[4], +match[5]) : NaN;
-  }
-
-  // Every maraude the phone knows: downloaded, then changed by the ops not sent yet.
-  function knownMaraudes() {
-    var all = {};
-    Object.keys(state.maraudes).forEach(function (id) { all[id] = Object.assign({}, state.maraudes[id]); });
-    state.ops.forEach(function (op) {
-      var data = op.data || {};
-      if (!data.id || op.type.indexOf("outreach.maraude.") !== 0) { return; }
-      var maraude = all[data.id] || (all[data.id] = { id: data.id, member_ids: [] });
-      maraude.waiting = true;
-      if (op.type === "outreach.maraude.start") {
-        maraude.started_at = data.started_at;
-        maraude.area = data.area;
-        // Whoever starts it is out (the server adds them too).
-        maraude.member_ids = (data.member_ids || []).map(Number).concat([Number(op.user)]);
-      } else {
-        maraude.ended_at = data.ended_at;
-        maraude.km = data.km;
-      }
-    });
-    return all;
-  }
-
-  // The maraude under way with this user in it (the server's maraudes.current).
-  function currentMaraude() {
-    var me = Number(state.user);
-    var all = knownMaraudes();
-    var running = Object.keys(all).map(function (id) { return all[id]; }).filter(function (maraude) {
-      return maraude.started_at && !maraude.ended_at &&
-        (maraude.member_ids || []).map(Number).indexOf(me) !== -1;
-    });
-    running.sort(function (a, b) { return wall(a.started_at) < wall(b.started_at) ? 1 : -1; });
-    return running[0] || null;
-  }
-
-  // The encounters of a maraude: downloaded, and in the outbox (each once).
-  function maraudeEncounters(maraudeId) {
-    var found = {};
-    Object.keys(state.encounters).forEach(function (id) {
-      var record = state.encounters[id];
-      if (record.maraude_id === maraudeId) { found[id] = record; }
-    });
-    state.ops.forEach(function (op) {
-      var data = op.data || {};
-      if (op.type.indexOf("outreach.encounter.") !== 0 || !data.id) { return; }
-      if (data.maraude_id === maraudeId) { found[data.id] = data; } else { delete found[data.id]; }
-    });
-    return Object.keys(found).map(function (id) { return found[id]; });
-  }
-
-  function renderBanners(root) {
-    var running = currentMaraude();
-    root.querySelectorAll("[data-maraude-link]").forEach(function (link) {
-      var text = running ? tp("end_maraude") : tp("start_maraude");
-      if (text && link.textContent !== text) { link.textContent = text; }
-    });
-    root.querySelectorAll("[data-maraude-banner]").forEach(function (banner) {
-      banner.hidden = !running;
-      var line = banner.querySelector("[data-maraude-banner-text]");
-      if (running && line) {
-        var text = tp("maraude_running", {
-          time: wall(running.started_at).slice(11), n: maraudeEncounters(running.id).length
-        });
-        if (line.textContent !== text) { line.textContent = text; }
-      }
-    });
-    return running;
-  }
-
-  function isDraft(form) { return form.hasAttribute("data-replaces"); }
-
-  function renderMaraudePage(root, running) {
-    var sections = root.querySelectorAll("[data-maraude-when]");
-    if (!sections.length) { return; }
-    var match = /(?:^#|&)ended=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
-    var box = root.querySelector("[data-maraude-summary]");
-    // Just ended: the summary alone (a fresh "Start" form under it read as a failure).
-    var summaryShown = box ? renderSummaryOf(box, match ? match[1] : null) : false;
-    sections.forEach(function (section) {
-      var form = section.querySelector("form");
-      if (form && (isDraft(form) || form.querySelector("[aria-invalid]"))) { section.hidden = false; return; }
-      section.hidden = summaryShown || section.getAttribute("data-maraude-when") !== (running ? "running" : "none");
-    });
-    // One "End the maraude" per screen: the end form is here, the banner's link goes.
-    root.querySelectorAll("[data-maraude-banner] [data-banner-end]").forEach(function (link) {
-      link.hidden = true;
-    });
-  }
-
-  // The summary of a maraude ended on this phone: the server's when everything is sent
-  // (the end's answer carries it), else counted here from what the phone holds.
-  function renderSummaryOf(box, maraudeId) {
-    var maraude = maraudeId ? knownMaraudes()[maraudeId] : null;
-    if (!maraude || !maraude.ended_at) { box.hidden = true; return false; }
-    var encounters = maraudeEncounters(maraudeId);
-    var waiting = maraude.waiting || encounters.some(function (data) { return !state.encounters[data.id]; });
-    var numbers = maraude.summary && !waiting ? maraude.summary : null;
-    if (!numbers) {
-      var people = {};
-      var fresh = {};
-      encounters.forEach(function (data) {
-        people[data.person_id] = true;
-        var known = state.people[data.person_id];
-        var isNew = known ? wall(known.first_seen_at) >= wall(maraude.started_at) : Boolean(data.nickname || data.description);
-        if (isNew) { fresh[data.person_id] = true; }
-      });
-      numbers = {
-        contacts: encounters.length, people: Object.keys(people).length,
-        new_people: Object.keys(fresh).length
-      };
-    }
-    // Hours out from the two times the phone holds (the server's figure is the same,
-    // rounded); shown in hours and minutes.
-    var minutes = (wallMs(maraude.ended_at) - wallMs(maraude.started_at)) / 60000;
-    if (isNaN(minutes) && typeof numbers.hours === "number") { minutes = numbers.hours * 60; }
-    var km = maraude.km === "" || maraude.km === null || maraude.km === undefined ? NaN :
-      Number(String(maraude.km).replace(",", "."));
-    var shown = {
-      contacts: String(numbers.contacts), people: String(numbers.people),
-      new_people: String(numbers.new_people),
-      hours: isNaN(minutes) ? "—" : durationText(minutes),
-      km: isNaN(km) ? "—" : t("km", { n: numberText(km, 1) })
-    };
-    Object.keys(shown).forEach(function (name) {
-      var cell = box.querySelector('[data-summary="' + name + '"]');
-      if (cell && cell.textContent !== shown[name]) { cell.textContent = shown[name]; }
-    });
-    var note = box.querySelector("[data-summary-note]");
-    if (note) { note.textContent = waiting ? tp("summary_local") : ""; }
-    var wasHidden = box.hidden;
-    box.hidden = false;
-    if (wasHidden) {
-      var title = box.querySelector("h2");
-      if (title) { title.focus(); }
-      window.scrollTo(0, 0);
-    }
-    return true;
-  }
-
-  // The maraude an encounter (or the end) is about: the one under way on this phone.
-  function applyMaraude(root, running) {
-    root.querySelectorAll("form[data-offline-op] [data-current-maraude]").forEach(function (input) {
-      if (isDraft(input.form) || input.form.querySelector("[aria-invalid]")) { return; }
-      input.value = running ? running.id : "";
-    });
-  }
-
-  function normalize(text) {
-    var lower = String(text || "").toLowerCase();
-    return lower.normalize ? lower.normalize("NFD").replace(/[\u0300-\u036f]/g, "") : lower;
-  }
-
-  var QUICK_PEOPLE = 6;
-
-  // The people whose nickname or description matches the search: one tap each.
-  function renderQuickPeople(form) {
-    var box = form.querySelector("[data-quick-search]");
-    var select = field(form, "person_id");
-    if (!box || !select) { return; }
-    box.hidden = false;
-    var input = box.querySelector("[data-person-search]");
-    var list = box.querySelector("[data-quick-people]");
-    var words = normalize(input ? input.value : "").split(/\s+/).filter(Boolean);
-    var found = Array.prototype.filter.call(select.options, function (option) {
-      if (option.hasAttribute("data-new")) { return false; }
-      var text = normalize(option.text);
-      return words.every(function (word) { return text.indexOf(word) !== -1; });
-    }).slice(0, QUICK_PEOPLE);
-    // Drawn again only when the list changes: a button replaced under a finger (the
-    // search's change event on the tap) would lose the tap.
-    var key = words.join(" ") + "|" + found.map(function (option) { return option.value + ":" + option.text; }).join(",");
-    if (list.getAttribute("data-rendered") === key) {
-      list.querySelectorAll("[data-pick-person]").forEach(function (button) {
-        button.setAttribute("aria-pressed", button.getAttribute("data-pick-person") === select.value ? "true" : "false");
-      });
-      return;
-    }
-    list.setAttribute("data-rendered", key);
-    var items = found.map(function (option) {
-      return el("li", {}, [el("button", {
-        class: "pick", type: "button", "data-pick-person": option.value,
-        "aria-pressed": select.value === option.value ? "true" : "false", text: option.text
-      })]);
-    });
-    if (!items.length && words.length) { items = [el("li", { class: "hint", text: tp("no_match") })]; }
-    list.replaceChildren.apply(list, items);
-  }
-
-  function lastEthos(personId) {
-    var latest = null;
-    Object.keys(state.encounters).forEach(function (id) {
-      var record = state.encounters[id];
-      if (record.person_id === personId && (!latest || wall(record.occurred_at) > wall(latest.occurred_at))) { latest = record; }
-    });
-    return latest ? latest.ethos : null;
-  }
-
-  function pickPerson(button) {
-    var form = button.form || button.closest("form");
-    var select = form && field(form, "person_id");
-    if (!select) { return; }
-    var id = button.getAttribute("data-pick-person");
-    select.value = id;
-    // Where they were last seen living, unless the educator chose already.
-    var ethos = field(form, "ethos");
-    var known = lastEthos(id);
-    if (ethos && known && ethos.value === "unknown") { ethos.value = known; }
-    select.dispatchEvent(new Event("change", { bubbles: true }));
-    renderQuickPeople(form);
-    var again = form.querySelector('[data-pick-person="' + id + '"]');
-    if (again) { again.focus({ preventScroll: true }); }
-  }
-
-  // The places with coordinates this phone knows: the page's, downloaded, made offline.
-  function placesWithCoordinates(select) {
-    var found = {};
-    Array.prototype.forEach.call(select.options, function (option) {
-      var lat = parseFloat(option.getAttribute("data-lat"));
-      var lon = parseFloat(option.getAttribute("data-lon"));
-      if (!isNaN(lat) && !isNaN(lon)) { found[option.value] = { id: option.value, name: option.text, lat: lat, lon: lon }; }
-    });
-    Object.keys(state.places).forEach(function (id) {
-      var place = state.places[id];
-      if (typeof place.latitude === "number" && typeof place.longitude === "number") {
-        found[id] = { id: id, name: place.name, lat: place.latitude, lon: place.longitude };
-      }
-    });
-    state.ops.forEach(function (op) {
-      var data = op.data || {};
-      if (data.place_id && data.place_name && typeof data.latitude === "number" && typeof data.longitude === "number" && !found[data.place_id]) {
-        found[data.place_id] = { id: data.place_id, name: data.place_name, lat: data.latitude, lon: data.longitude };
-      }
-    });
-    return Object.keys(found).map(function (id) { return found[id]; });
-  }
-
-  // Metres between two positions (haversine; plenty for a city's streets).
-  function metres(a, b) {
-    var rad = Math.PI / 180;
-    var dLat = (b.lat - a.lat) * rad;
-    var dLon = (b.lon - a.lon) * rad;
-    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
-      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
-    return 6371000 * 2 * Math.atan2(Math.sqrt(h), Math.sqrt(1 - h));
-  }
-
-  function distanceText(m) {
-    if (m < 1000) { return tp("distance_m", { n: Math.round(m / 10) * 10 }); }
-    return tp("distance_km", { n: numberText(m / 1000, 1) });
-  }
-
-  var NEARBY = 3;
-  var NEAREST_PRESELECT_M = 500; // closer than this, the nearest place is chosen already
-
-  function nearbyPlaces(select) {
-    if (!state.fix) { return []; }
-    return placesWithCoordinates(select).map(function (place) {
-      return { id: place.id, name: place.name, distance: metres(state.fix, place) };
-    }).sort(function (a, b) { return a.distance - b.distance; });
-  }
-
-  function renderNearby(form) {
-    var box = form.querySelector("[data-nearby]");
-    var select = field(form, "place_id");
-    if (!box || !select || !("geolocation" in navigator)) { return; }
-    box.hidden = false;
-    var list = box.querySelector("[data-nearby-list]");
-    if (!state.fix) { list.replaceChildren(); list.removeAttribute("data-rendered"); return; }
-    var places = nearbyPlaces(select).slice(0, NEARBY);
-    var key = places.map(function (place) { return place.id + ":" + Math.round(place.distance); }).join(",");
-    if (list.getAttribute("data-rendered") === key) {
-      list.querySelectorAll("[data-pick-place]").forEach(function (button) {
-        button.setAttribute("aria-pressed", button.getAttribute("data-pick-place") === select.value ? "true" : "false");
-      });
-      return;
-    }
-    list.setAttribute("data-rendered", key);
-    var items = places.map(function (place) {
-      return el("li", {}, [el("button", {
-        class: "pick", type: "button", "data-pick-place": place.id,
-        "aria-pressed": select.value === place.id ? "true" : "false"
-      }, [place.name, el("span", { class: "pick-meta", text: " · " + distanceText(place.distance) })])]);
-    });
-    if (!items.length) { items = [el("li", { class: "hint", text: tp("nearby_none") })]; }
-    list.replaceChildren.apply(list, items);
-  }
-
-  function fillCoordinates(form) {
-    if (!state.fix || !isNewChoice(form, "place_id")) { return; }
-    var latitude = field(form, "latitude");
-    var longitude = field(form, "longitude");
-    if (latitude && !latitude.value && longitude && !longitude.value) {
-      latitude.value = state.fix.lat.toFixed(6);
-      longitude.value = state.fix.lon.toFixed(6);
-    }
-    renderPosition(form);
-  }
-
-  // The new place's position as one line of words (the two boxes stay folded).
-  function renderPosition(form) {
-    var line = form.querySelector("[data-position-text]");
-    if (!line) { return; }
-    var lat = Number(String((field(form, "latitude") || {}).value || "").replace(",", "."));
-    var lon = Number(String((field(form, "longitude") || {}).value || "").replace(",", "."));
-    var empty = !String((field(form, "latitude") || {}).value || "").trim();
-    var text = empty || !isFinite(lat) || !isFinite(lon) ? t("no_position") :
-      t("position", { lat: numberText(lat, 5), lon: numberText(lon, 5) });
-    if (line.textContent !== text) { line.textContent = text; }
-  }
-
-  // One position when the form opens (if the phone already allows it) or on request:
-  // the nearest places, the nearest chosen when no place is, a new place's coordinates.
-  function locateNearby(form, quiet) {
-    if (!navigator.geolocation) { return; }
-    if (!quiet) { say(form, t("locating"), "info"); }
-    navigator.geolocation.getCurrentPosition(function (position) {
-      state.fix = { lat: position.coords.latitude, lon: position.coords.longitude };
-      var select = field(form, "place_id");
-      var nearest = select ? nearbyPlaces(select)[0] : null;
-      if (select && !select.value && nearest && nearest.distance <= NEAREST_PRESELECT_M) {
-        choose(select, nearest.id, false);
-        toggleNewFields(form);
-      }
-      fillCoordinates(form);
-      renderNearby(form);
-      if (!quiet) { say(form, t("located"), "ok"); }
-    }, function () {
-      if (!quiet) { say(form, t("locate_failed"), "error"); }
-    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
-  }
-
-  function pickPlace(button) {
-    var form = button.form || button.closest("form");
-    var select = form && field(form, "place_id");
-    if (!select) { return; }
-    choose(select, button.getAttribute("data-pick-place"), false);
-    select.dispatchEvent(new Event("change", { bubbles: true }));
-    renderNearby(form);
-    var again = form.querySelector('[data-pick-place="' + button.getAttribute("data-pick-place") + '"]');
-    if (again) { again.focus({ preventScroll: true }); }
-  }
-
-  // Whether the person chosen in the form is a minor (as the phone knows them).
-  function isMinorChoice(form) {
-    var option = selectedOption(field(form, "person_id"));
-    if (!option) { return false; }
-    var minor;
-    if (option.hasAttribute("data-new")) {
-      var band = field(form, "age_band");
-      var flag = field(form, "minor");
-      minor = Boolean((band && band.value === "under_18") || (flag && flag.checked));
-    } else {
-      var known = state.people[option.value];
-      minor = option.hasAttribute("data-minor") || Boolean(known && known.minor);
-      if (!known) {
-        // A person made offline: what their first encounter said.
-        state.ops.forEach(function (op) {
-          var data = op.data || {};
-          if (data.person_id === option.value && (data.age_band === "under_18" || data.minor === "on")) { minor = true; }
-        });
-      }
-    }
-    return minor;
-  }
-
-  // "A minor: <who> will be told" while the person chosen is one.
-  function renderMinor(form) {
-    var notice = form.querySelector("[data-minor-notice]");
-    if (!notice) { return; }
-    notice.hidden = !isMinorChoice(form) && !form.querySelector("#minor_path-error");
-    // "Under 18 all the same" means nothing once the age chosen is under 18.
-    var band = field(form, "age_band");
-    form.querySelectorAll("[data-minor-box]").forEach(function (box) {
-      box.hidden = Boolean(band && band.value === "under_18");
-    });
-  }
-
-  function setupPhone(form) {
-    if (form.hasAttribute("data-phone-ready")) { return; }
-    form.setAttribute("data-phone-ready", "");
-    renderPhone(form.closest("main") || document);
-    var box = form.querySelector("[data-nearby]");
-    if (box && "geolocation" in navigator && !isDraft(form) && isCreate(form)) {
-      if (navigator.permissions && typeof navigator.permissions.query === "function") {
-        navigator.permissions.query({ name: "geolocation" }).then(function (status) {
-          if (status.state === "granted") { locateNearby(form, true); }
-        }).catch(noop);
-      }
-    }
-  }
-
-  // New places of the outbox on the places page, and a place's visits for #place=<id>.
-  function renderPlacesPage(root) {
-    var list = root.querySelector("[data-pending-places]");
-    if (list) {
-      var seen = {};
-      var items = [];
-      state.ops.forEach(function (op) {
-        var data = op.data || {};
-        if (!data.place_id || !data.place_name || seen[data.place_id] || state.places[data.place_id]) { return; }
-        seen[data.place_id] = true;
-        items.push(el("li", { class: "record", "data-record-id": data.place_id }, [
-          el("a", { href: "#place=" + data.place_id, "data-place-link": data.place_id, "hx-boost": "false" }, [
-            el("span", { class: "record-title", text: data.place_name }),
-            el("span", { class: "record-meta", text: tp("last_visit", { time: showWallTime(data.occurred_at) }) })
-          ])
-        ]));
-      });
-      list.replaceChildren.apply(list, items);
-      var section = list.closest("section");
-      if (section) { section.hidden = !items.length; }
-    }
-    var detail = root.querySelector("[data-place-detail]");
-    if (!detail) { return; }
-    var match = /(?:^#|&)place=([0-9a-fA-F-]{36})/.exec(window.location.hash || "");
-    if (!match) { detail.hidden = true; return; }
-    renderPlaceDetail(root, detail, match[1]);
-  }
-
-  function nicknameOf(data) {
-    var known = state.people[data.person_id];
-    if (known) { return known.nickname || t("no_nickname"); }
-    for (var i = 0; i < state.ops.length; i += 1) {
-      var other = state.ops[i].data || {};
-      if (other.person_id === data.person_id && other.nickname) { return other.nickname; }
-    }
-    return t("no_nickname");
-  }
-
-  function renderPlaceDetail(root, detail, placeId) {
-    var link = root.querySelector('[data-place-link="' + placeId + '"] .record-title');
-    var known = knownPlace(placeId);
-    var name = known ? known.name : link ? link.textContent : placeOf({ place_id: placeId });
-    var visits = {};
-    Object.keys(state.encounters).forEach(function (id) {
-      if (state.encounters[id].place_id === placeId) { visits[id] = state.encounters[id]; }
-    });
-    state.ops.forEach(function (op) {
-      var data = op.data || {};
-      if (op.type.indexOf("outreach.encounter.") !== 0 || !data.id) { return; }
-      if (data.place_id === placeId) { visits[data.id] = Object.assign({ waiting: true }, data); } else { delete visits[data.id]; }
-    });
-    var rows = Object.keys(visits).map(function (id) { return visits[id]; });
-    rows.sort(function (a, b) { return wall(a.occurred_at) < wall(b.occurred_at) ? 1 : -1; });
-    detail.querySelector("[data-place-detail-name]").textContent = name || "";
-    var notes = detail.querySelector("[data-place-detail-notes]");
-    if (notes) {
-      notes.textContent = (known && known.notes) || "";
-      notes.hidden = !notes.textContent;
-    }
-    detail.querySelector("[data-place-detail-last]").textContent = rows.length ?
-      tp("last_visit", { time: showWallTime(rows[0].occurred_at) }) : tp("never");
-    var items = rows.map(function (data) {
-      return el("li", { class: "record visit", "data-record-id": data.id }, [
-        el("span", { class: "record-title", text: nicknameOf(data) }),
-        el("span", { class: "record-meta", text: showWallTime(data.occurred_at) + " · " +
-          labelOf("contact_type", data.contact_type) + (data.waiting ? " · " + tp("not_sent") : "") })
-      ]);
-    });
-    var list = detail.querySelector("[data-place-detail-visits]");
-    list.replaceChildren.apply(list, items);
-    var wasHidden = detail.hidden;
-    detail.hidden = false;
-    if (wasHidden) { detail.querySelector("h2").focus(); }
-  }
-
-  // A place as the phone knows it: downloaded, then changed by its ops not sent yet
-  // (`waiting`, and `base_version`: the version those changes were made from).
-  function knownPlace(placeId) {
-    var place = state.places[placeId] ? Object.assign({}, state.places[placeId]) : null;
-    state.ops.forEach(function (op) {
-      var data = op.data || {};
-      if (op.type !== "outreach.place.update" || data.id !== placeId || op.status !== "pending") { return; }
-      place = Object.assign(place || { id: placeId }, {
-        name: data.name, notes: data.notes || "", waiting: true, base_version: op.base_version
-      });
-      if ("latitude" in data || "longitude" in data) {
-        place.latitude = data.latitude;
-        place.longitude = data.longitude;
-      }
-    });
-    return place;
-  }
-
-  // Set a control to `value` unless the user changed what the page gave it.
-  function offer(control, value) {
-    if (!control || control.value !== control.defaultValue) { return; }
-    var text = value === null || value === undefined ? "" : String(value);
-    control.defaultValue = text;
-    control.value = text;
-  }
-
-  // A place page (kept offline, so maybe older than what the phone holds): the name and
-  // notes the phone knows, renamed places in the list, and the version the form changes.
-  function renderPlacePage(root) {
-    root.querySelectorAll("a[data-place-link] .record-title").forEach(function (title) {
-      var known = knownPlace(title.parentNode.getAttribute("data-place-link"));
-      if (known && known.waiting && known.name && title.textContent !== known.name) { title.textContent = known.name; }
-    });
-    var form = root.querySelector("form[data-place-form]");
-    if (!form) { return; }
-    var place = knownPlace(form.getAttribute("data-place-form"));
-    if (!place) { return; }
-    var heading = root.querySelector("h1[data-place-name]");
-    if (heading && place.name && !isDraft(form)) { heading.textContent = place.name; }
-    var notes = root.querySelector("[data-place-notes]");
-    if (notes) {
-      notes.textContent = place.notes || "";
-      notes.hidden = !place.notes;
-      var none = root.querySelector("[data-place-no-notes]");
-      if (none) { none.hidden = Boolean(place.notes); }
-    }
-    var waiting = root.querySelector("[data-place-waiting]");
-    if (waiting) { waiting.hidden = !place.waiting; }
-    if (isDraft(form) || form.querySelector("[aria-invalid]") || form.hasAttribute("data-saving")) { return; }
-    offer(field(form, "name"), place.name);
-    offer(field(form, "notes"), place.notes);
-    offer(field(form, "latitude"), place.latitude);
-    offer(field(form, "longitude"), place.longitude);
-    var version = field(form, "base_version");
-    var base = place.waiting ? place.base_version : place.version;
-    if (version && typeof base === "number" && (place.waiting || base > parseInt(version.value, 10))) {
-      version.value = String(base);
-    }
-  }
-
-  function renderPhone(root) {
-    if (!state.phone || !state.loaded) { return; }
-    var running = renderBanners(root);
-    renderMaraudePage(root, running);
-    applyMaraude(root, running);
-    renderPlacesPage(root);
-    renderPlacePage(root);
-    root.querySelectorAll("form[data-offline-op]").forEach(function (form) {
-      renderQuickPeople(form);
-      renderNearby(form);
-      renderMinor(form);
     });
   }
 
@@ -2388,6 +1756,7 @@
 
   function setupPage(root) {
     readTexts();
+    each("page", root || document);
     (root || document).querySelectorAll("form[data-offline-op]").forEach(setupForm);
     renderAll();
   }
@@ -2405,20 +1774,8 @@
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (!target) { return; }
-    var locateButton = target.closest("[data-locate]");
-    if (locateButton) { locate(locateButton); return; }
-    var person = target.closest("[data-pick-person]");
-    if (person) { pickPerson(person); return; }
-    var placeButton = target.closest("[data-pick-place]");
-    if (placeButton) { pickPlace(placeButton); return; }
-    var nearby = target.closest("[data-nearby-locate]");
-    if (nearby && nearby.closest("form")) { locateNearby(nearby.closest("form"), false); return; }
-    var placeLink = target.closest("a[data-place-link]");
-    if (placeLink && isOffline() && document.querySelector("[data-place-detail]")) {
-      // Offline, a place page never opened is not on the phone: draw it here.
-      event.preventDefault();
-      window.location.hash = "place=" + placeLink.getAttribute("data-place-link");
-      return;
+    for (var i = 0; i < modules.length; i += 1) {
+      if (typeof modules[i].click === "function" && modules[i].click(target, event)) { return; }
     }
     var syncNow = target.closest("[data-sync-now]");
     if (syncNow) { onSyncNow(syncNow); return; }
@@ -2430,32 +1787,13 @@
     var control = event.target;
     if (control && control.form && control.form.matches("form[data-offline-op]")) {
       if (control instanceof HTMLSelectElement) { toggleNewFields(control.form); }
-      fillCoordinates(control.form);
-      renderPosition(control.form);
-      renderQuickPeople(control.form);
-      renderNearby(control.form);
-      renderMinor(control.form);
+      formHook(control.form, "change", [control.form, control]);
     }
   });
 
   window.addEventListener("hashchange", function () {
     document.querySelectorAll("form[data-offline-op]").forEach(function (form) { loadDraft(form); });
-    renderPhone(document);
-  });
-
-  // Enter in the search of people filters; it never sends the encounter half-made.
-  document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    if (event.key === "Enter" && target instanceof HTMLInputElement && target.hasAttribute("data-person-search")) {
-      event.preventDefault();
-    }
-  });
-
-  document.addEventListener("input", function (event) {
-    var search = event.target;
-    if (search instanceof HTMLInputElement && search.hasAttribute("data-person-search") && search.form) {
-      renderQuickPeople(search.form);
-    }
+    if (state.loaded) { each("render", document); }
   });
 
   window.addEventListener("online", function () {
@@ -2568,5 +1906,50 @@
     });
   }
 
-  start();
+  // What the domain modules use: registering, and the engine's helpers.
+  window.TerrainOffline = {
+    register: register,
+    // What the phone holds for this page's user.
+    user: function () { return state.user; },
+    ops: function () { return state.ops; },
+    records: function (type) { return state.records[type] || {}; },
+    loaded: function () { return state.loaded; },
+    isOffline: isOffline,
+    // Words and how things are written.
+    t: t,
+    labelOf: labelOf,
+    fieldName: fieldName,
+    numberText: numberText,
+    durationText: durationText,
+    showWallTime: showWallTime,
+    showMoment: showMoment,
+    // Pages and forms.
+    el: el,
+    readJson: readJson,
+    field: field,
+    say: say,
+    choose: choose,
+    selectedOption: selectedOption,
+    isNewChoice: isNewChoice,
+    toggleNewFields: toggleNewFields,
+    isCreate: isCreate,
+    isDraft: isDraft,
+    noop: noop
+  };
+
+  // Once every script of the page ran (the modules registered; they load after this
+  // file, deferred like it).
+  var started = false;
+  function startOnce() {
+    if (started) { return; }
+    started = true;
+    start();
+  }
+  if (document.readyState === "complete") {
+    window.setTimeout(startOnce, 0);
+  } else {
+    // Deferred scripts run before DOMContentLoaded ("load" if it passed already).
+    document.addEventListener("DOMContentLoaded", startOnce);
+    window.addEventListener("load", startOnce);
+  }
 })();
