@@ -37,6 +37,7 @@ class Permission(StrEnum):
     APPOINTMENTS_MINE = "appointments.mine"  # an agent's own appointments
     APPOINTMENTS_SETUP = "appointments.setup"  # services, locations, plans, closures, absences
     APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
+    HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
 
 
 ALL_ROLES = frozenset(Role)
@@ -69,6 +70,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPOINTMENTS_MINE: frozenset({Role.SOCIAL_WORKER, Role.COORDINATOR}),
     Permission.APPOINTMENTS_SETUP: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    # Coordinators only; homecare.access keeps each to her own home-care team.
+    Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
 }
 
 

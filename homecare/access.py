@@ -25,7 +25,7 @@ from core import audit, clock
 from core.accounts import User
 from core.roles import Role
 from core.sync import FieldError, Invalid
-from homecare.models import Beneficiary, CarePlan, Visit
+from homecare.models import Beneficiary, CarePlan, PlanningRun, Visit
 
 # An aide keeps reading a household a week after her last visit there (notes, keys).
 AFTER_LAST_VISIT = timedelta(days=7)
@@ -114,3 +114,19 @@ def team_to_manage(user: User, team_id: int | None) -> int:
     if team_id is None or not coordinates(user, team_id):
         raise Invalid({"team_id": FieldError("unknown_team")})
     return team_id
+
+
+def visit_to_change(session: Session, user: User, visit_id: uuid.UUID | None) -> Visit:
+    """A visit of the team `user` coordinates; Invalid alike when unknown or not hers."""
+    visit = session.get(Visit, visit_id) if visit_id else None
+    if visit is None or not coordinates(user, visit.team_id):
+        raise Invalid({"visit_id": FieldError("unknown_visit")})
+    return visit
+
+
+def run_to_read(session: Session, user: User, run_id: int | None) -> PlanningRun:
+    """A planning run of the team `user` coordinates; Invalid alike when unknown or not hers."""
+    run = session.get(PlanningRun, run_id) if run_id else None
+    if run is None or not coordinates(user, run.team_id):
+        raise Invalid({"run_id": FieldError("unknown_run")})
+    return run

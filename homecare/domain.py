@@ -1,13 +1,15 @@
-"""Home care, as it plugs into Terrain (no pages yet)."""
+"""Home care, as it plugs into Terrain."""
 
 from __future__ import annotations
 
 from core.plugins import Domain
+from homecare.notices import AIDE_VISIT, VISIT_CHANGED
 
 DOMAIN = Domain(
     name="homecare",
     models=("homecare.models",),
-    # Declared before any home-care page exists, so the audit log's filters know them.
+    jobs="homecare.jobs",  # the planning runs asked from the board
+    hooks=("homecare.notices",),  # the SMS subject kind of a visit
     entity_types=(
         "homecare_settings",  # gone (the CPAS holds region and funder): older entries
         "homecare_beneficiary",
@@ -16,6 +18,9 @@ DOMAIN = Domain(
         "homecare_aide_profile",
         "homecare_qualification",
         "homecare_week",
+        "homecare_visit",
+        "homecare_planning_run",
     ),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT),
     demo="homecare.demo",
 )

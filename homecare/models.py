@@ -27,6 +27,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import text
 
 from core.db import Base
 from core.sync import Synced
@@ -205,3 +206,49 @@ class Visit(Base, Synced):
     aide_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     planned_start: Mapped[datetime | None]
     unassigned_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+RUN_KINDS = ("plan", "replan")  # the whole week, or the visits of an absent aide
+RUN_STATUSES = ("queued", "running", "done", "failed")
+ACTIVE_RUN = "status IN ('queued', 'running')"
+
+
+class PlanningRun(Base):
+    """A coordinator's request to plan a week (or re-plan around an absence), run by the
+    scheduler's `homecare.planning_runs` job, never inside a web request."""
+
+    __tablename__ = "homecare_planning_runs"
+    __table_args__ = (
+        # One active run per team and week, whoever asks and however many schedulers run.
+        Index(
+            "ix_homecare_planning_runs_one_active",
+            "team_id",
+            "week",
+            unique=True,
+            postgresql_where=text(ACTIVE_RUN),
+            sqlite_where=text(ACTIVE_RUN),
+        ),
+        CheckConstraint(
+            "status IN ('queued', 'running', 'done', 'failed')", name="run_status_known"
+        ),
+        CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    week: Mapped[date] = mapped_column(Date)  # its Monday
+    kind: Mapped[str] = mapped_column(String(10), default="plan")
+    # replan: {"aide_id", "starts_at", "ends_at"} (ISO, UTC)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[int] = mapped_column(Integer, default=0)  # percent
+    seconds: Mapped[int] = mapped_column(Integer, default=5)  # the optimiser's time limit
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # done: counts (plan) or the proposal (replan); failed: {"error": code}
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]  # replan: the coordinator accepted the proposal
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -88,20 +88,77 @@ def _shifts(
     return sorted(found)
 
 
-def plan_week(
-    session: Session,
-    team_id: int,
-    week: date,
-    *,
-    seconds: float,
-    seed: int = 1,
-    actor: User | None = None,
-) -> PlanResult:
-    """Assign the week's planned visits to aides and store the plan."""
-    if week.weekday() != 0:
-        raise ValueError("a week starts on a Monday")
+@dataclass
+class WeekInputs:
+    """What planning a team's week starts from: its planned visits, their plans and
+    households, and the aides as routing workers (shifts cut around absences)."""
+
+    team_id: int
+    week: date
+    origin: datetime  # Monday 00:00 in Brussels, as UTC: minute 0
+    visits: list[Visit]
+    plans: dict[uuid.UUID, CarePlan]
+    households: dict[uuid.UUID, Beneficiary]
+    workers: list[Worker]
+    travel_modes: dict[str, TravelMode]
+    refusing: dict[uuid.UUID, set[int]]
+
+    def minute(self, moment: datetime) -> int:
+        return int((clock.as_utc(moment) - self.origin).total_seconds() // 60)
+
+    def job(
+        self, visit: Visit, *, windows: tuple[Window, ...] | None = None, worker: str | None = None
+    ) -> Job | None:
+        """The visit as a routing job (None when its household has no coordinates)."""
+        plan, household = self.plans[visit.plan_id], self.households[visit.beneficiary_id]
+        if household.latitude is None or household.longitude is None:
+            return None
+        need = set(plan.skills)
+        if visit.beneficiary_id in self.refusing:
+            need.add(f"accepts:{visit.beneficiary_id}")
+        return Job(
+            str(visit.id),
+            Point(household.latitude, household.longitude),
+            duration=visit.duration_minutes,
+            windows=windows
+            or (Window(self.minute(visit.earliest_start), self.minute(visit.latest_start)),),
+            skills=frozenset(need),
+            buffer=BUFFER,
+            household=str(visit.beneficiary_id),
+            worker=worker,
+        )
+
+    def known(self) -> dict[str, list[str]]:
+        """Each household's preferred aides (its plans'), then those planned there this week."""
+        known: dict[str, list[str]] = {}
+        for visit in self.visits:
+            ids = list(self.plans[visit.plan_id].preferred_aide_ids)
+            ids += [visit.aide_id] if visit.aide_id is not None else []
+            for aide in ids:
+                found = known.setdefault(str(visit.beneficiary_id), [])
+                if str(aide) not in found:
+                    found.append(str(aide))
+        return known
+
+    def problem(self, jobs: list[Job], known: dict[str, list[str]], cap: int | None) -> Problem:
+        places = [w.start for w in self.workers] + [j.place for j in jobs]
+        return Problem(
+            workers=self.workers,
+            jobs=jobs,
+            origin=self.origin,
+            known_workers=known,
+            max_workers_per_household=cap,
+            matrix=build_matrix(
+                places,
+                modes=["car", *sorted({w.mode for w in self.workers} - {"car"})],
+                travel_modes=self.travel_modes,
+            ),
+        )
+
+
+def week_inputs(session: Session, team_id: int, week: date) -> WeekInputs:
+    """Read the team's week (its planned visits and its aides) for the optimiser."""
     days = week_days(week)
-    lock_team(session, team_id)
     origin = local_moment(week, time(0))
     week_end = local_moment(week + timedelta(days=8), time(0))  # nights run into Monday
     visits = list(
@@ -188,50 +245,46 @@ def plan_week(
                 mode=mode,
             )
         )
+    return WeekInputs(
+        team_id, week, origin, visits, plans, households, workers, travel_modes, refusing
+    )
+
+
+def plan_week(
+    session: Session,
+    team_id: int,
+    week: date,
+    *,
+    seconds: float,
+    seed: int = 1,
+    actor: User | None = None,
+) -> PlanResult:
+    """Assign the week's planned visits to aides and store the plan."""
+    if week.weekday() != 0:
+        raise ValueError("a week starts on a Monday")
+    lock_team(session, team_id)
+    inputs = week_inputs(session, team_id, week)
+    visits, workers = inputs.visits, inputs.workers
     jobs: list[Job] = []
     unplaced: list[tuple[Visit, str]] = []
+    for visit in visits:
+        job = inputs.job(visit)
+        if job is None:
+            unplaced.append((visit, NO_LOCATION))
+        else:
+            jobs.append(job)
+    # Only the plans' preferred aides: a fresh plan may change this week's aides.
     known: dict[str, list[str]] = {}
     for visit in visits:
-        plan, household = plans[visit.plan_id], households[visit.beneficiary_id]
-        if household.latitude is None or household.longitude is None:
-            unplaced.append((visit, NO_LOCATION))
-            continue
-        need = set(plan.skills)
-        if visit.beneficiary_id in refusing:
-            need.add(f"accepts:{visit.beneficiary_id}")
-        jobs.append(
-            Job(
-                str(visit.id),
-                Point(household.latitude, household.longitude),
-                duration=visit.duration_minutes,
-                windows=(Window(minute(visit.earliest_start), minute(visit.latest_start)),),
-                skills=frozenset(need),
-                buffer=BUFFER,
-                household=str(visit.beneficiary_id),
-            )
-        )
-        if plan.preferred_aide_ids:
-            known.setdefault(str(visit.beneficiary_id), [])
-            for aide in plan.preferred_aide_ids:
-                if str(aide) not in known[str(visit.beneficiary_id)]:
-                    known[str(visit.beneficiary_id)].append(str(aide))
+        for aide in inputs.plans[visit.plan_id].preferred_aide_ids:
+            found = known.setdefault(str(visit.beneficiary_id), [])
+            if str(aide) not in found:
+                found.append(str(aide))
     by_id = {str(v.id): v for v in visits}
     assigned: dict[str, tuple[int, datetime]] = {}
     reasons: dict[str, str] = {str(v.id): reason for v, reason in unplaced}
     if jobs and workers:
-        places = [w.start for w in workers] + [j.place for j in jobs]
-        problem = Problem(
-            workers=workers,
-            jobs=jobs,
-            origin=origin,
-            known_workers=known,
-            max_workers_per_household=MAX_AIDES_PER_HOUSEHOLD,
-            matrix=build_matrix(
-                places,
-                modes=["car", *sorted({w.mode for w in workers} - {"car"})],
-                travel_modes=travel_modes,
-            ),
-        )
+        problem = inputs.problem(jobs, known, MAX_AIDES_PER_HOUSEHOLD)
         solution = solve(problem, seconds=seconds, seed=seed)
         violations = check(problem, solution)
         if violations:

@@ -15,6 +15,7 @@ from homecare.domain import DOMAIN as HOMECARE
 from notifications.domain import DOMAIN as NOTIFICATIONS
 from outreach.domain import DOMAIN as OUTREACH
 from web.appointments import WEB as APPOINTMENTS_WEB
+from web.homecare import WEB as HOMECARE_WEB
 from web.notifications import WEB as NOTIFICATIONS_WEB
 from web.outreach import WEB as OUTREACH_WEB
 from web.plugins import WebDomain, install_web
@@ -23,7 +24,7 @@ from web.plugins import WebDomain, install_web
 # each domain's declared dependencies. (Rounds joins when it has something to plug in.)
 DOMAINS: tuple[plugins.Domain, ...] = (NOTIFICATIONS, APPOINTMENTS, OUTREACH, HOMECARE)
 # In this order: blueprints, the audit log's labels (menu entries carry their position).
-WEB: tuple[WebDomain, ...] = (OUTREACH_WEB, APPOINTMENTS_WEB, NOTIFICATIONS_WEB)
+WEB: tuple[WebDomain, ...] = (OUTREACH_WEB, APPOINTMENTS_WEB, NOTIFICATIONS_WEB, HOMECARE_WEB)
 
 
 def install() -> None:

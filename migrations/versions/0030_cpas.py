@@ -15,7 +15,7 @@ Only CPAS that receive a team are created. The SMS sender is TWILIO_FROM (defaul
 "CPAS"); it takes replies when it is a phone number.
 
 Revision ID: 0030_cpas
-Revises: 0021_protective_people
+Revises: 0031_hc_board (re-chained after merging main)
 Create Date: 2026-12-06
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 import core.db
 
 revision: str = "0030_cpas"
-down_revision: str | None = "0021_protective_people"
+down_revision: str | None = "0031_hc_board"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -135,6 +135,8 @@ TEMPLATE_LABELS = {
     "reply_stopped": _l("Answer to STOP"),
     "reply_received": _l("Answer to another message"),
     "outreach_minor_alert": _l("Street: an alert waits (minor met)"),
+    "homecare_visit_changed": _l("Home care: a visit's aide or time changed (household)"),
+    "homecare_aide_visit": _l("Home care: a visit given to an aide"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),
