@@ -93,7 +93,7 @@ def _subtract(
 
 def closed_reason(session: Session, location: Location, day: date) -> str | None:
     """ "holiday", "closure" or None: why nobody takes appointments here that day."""
-    if slots.is_public_holiday(day):
+    if slots.is_location_holiday(session, location, day):
         return "holiday"
     closure = session.scalar(
         select(Closure.id)

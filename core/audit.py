@@ -35,8 +35,9 @@ ACTIONS = (
     "deactivate",
 )
 # The kinds of record the log speaks of: core's own ("sync_feed": a phone downloading its
-# offline data); core.plugins.install() adds those each domain declares.
-ENTITY_TYPES = ["user", "team", "sync_feed"]
+# offline data; "cpas", "cpas_holiday": core/organisations.py); core.plugins.install()
+# adds those each domain declares.
+ENTITY_TYPES = ["user", "team", "sync_feed", "cpas", "cpas_holiday"]
 
 
 class AuditEntry(Base):

@@ -243,7 +243,7 @@ def _service_values(service: Service | None) -> dict[str, Any]:
 
 
 def _service_form(service: Service | None, values, *, errors=None, offer=None, status=200):
-    page = setup.service_form_page(db.session(), service)
+    page = setup.service_form_page(db.session(), service, actor=_actor())
     if offer is None and service is not None:
         offer = {
             "locations": [str(i) for i in page.offer_location_ids or []],
@@ -261,6 +261,8 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
         ],
         location_options=[(location.id, location.name, None) for location in page.locations],
         agent_options=[(user.id, user.display_name, None) for user in page.agents],
+        # The languages the CPAS's regime requires for the name (docs/cpas.md).
+        name_languages=page.name_languages,
         status=status,
     )
 
