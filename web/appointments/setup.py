@@ -641,6 +641,7 @@ def _indicators() -> tuple[indicators.IndicatorsPage, dict[str, str], dict[str, 
     page = indicators.indicators_page(
         db.session(),
         month,
+        viewer=_actor(),
         location_code=args.get("location", ""),
         service_code=args.get("service", ""),
     )

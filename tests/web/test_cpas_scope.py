@@ -1,0 +1,151 @@
+"""Scoping to the CPAS (docs/cpas.md, "Scoping"): with the demo's three CPAS in the
+database, every office role of the CPAS de Charleroi asking for a record of the CPAS de
+Bruxelles gets the answer of an unknown one (404, or the form's "unknown" for a code),
+nothing changes, and the refusal is audited; the Brussels desk still works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from appointments.models import Appointment
+from core import accounts, clock, organisations
+from core.audit import AuditEntry
+from core.roles import Permission, Role, can
+from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.support import text_of
+
+OFFICE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.RECEPTION, Role.SOCIAL_WORKER)
+
+
+@pytest.fixture()
+def now() -> Iterator[clock.Traveller]:
+    with clock.frozen(NOW) as traveller:
+        yield traveller
+
+
+@pytest.fixture()
+def brussels(db, now) -> Agenda:
+    """A place of Antenne Marolles (CPAS de Bruxelles) with a booking at 10:00."""
+    agenda = Agenda(db)
+    agenda.location.team_id = accounts.get_team(db, "bxl-marolles").id
+    db.flush()
+    agenda.booked = agenda.book(at(10), person_name="Amina Bruxelles")
+    db.commit()
+    return agenda
+
+
+def _charleroi_user(db, role: Role) -> accounts.User:
+    user = accounts.create_user(
+        db,
+        username=f"clr-{role.value}",
+        display_name=f"Charleroi {role.value}",
+        password="unused-password",
+        role=role,
+        team=accounts.get_team(db, "clr-dampremy"),
+        check_password=False,
+    )
+    db.commit()
+    return user
+
+
+def _refusals(db, entity_type: str, entity_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "refused",
+            AuditEntry.entity_type == entity_type,
+            AuditEntry.entity_id == str(entity_id),
+        )
+    )
+
+
+def test_scope_of_a_user_is_their_cpas_and_a_local_role_their_antenne(db):
+    as3 = accounts.find_user(db, "as3")  # social worker at Dampremy
+    scope = organisations.scope_of(db, as3)
+    charleroi = organisations.get_cpas(db, "charleroi")
+    assert scope.cpas_id == charleroi.id
+    assert scope.sees_team(accounts.get_team(db, "clr-gosselies").id)
+    assert not scope.sees_team(accounts.get_team(db, "bxl-marolles").id)
+    assert not scope.sees_team(None)  # a record of no team is nobody's
+    assert scope.sees_team(None, shared=True)  # a place of the whole installation
+    assert scope.local_teams == {accounts.get_team(db, "clr-dampremy").id}
+    platform = organisations.scope_of(db, accounts.find_user(db, "admin"))
+    assert platform.platform and platform.teams == frozenset()
+    assert not platform.sees_team(None, shared=True)
+
+
+ACTIONS = ("check-in", "no-show", "done", "left", "undo", "cancel", "call")
+
+
+@pytest.mark.parametrize("role", OFFICE_ROLES, ids=str)
+def test_an_appointment_of_another_cpas_is_unknown_and_unchanged(login, db, brussels, role):
+    user = _charleroi_user(db, role)
+    browser = login(user.username)
+    appointment_id = brussels.booked.id
+    status = brussels.booked.status
+    if can(role, Permission.APPOINTMENTS_DESK):
+        for action in ACTIONS:
+            response = browser.post(f"/accueil/appointments/{appointment_id}/{action}")
+            assert response.status_code == 404, action
+        assert browser.get(f"/accueil/appointments/{appointment_id}/slip").status_code == 404
+        desk = browser.get(f"/accueil/?location={brussels.location.code}&day={THURSDAY}")
+        assert desk.status_code == 422  # the place is unknown here
+        assert "Amina Bruxelles" not in text_of(desk)
+        assert brussels.location.name not in text_of(browser.get("/accueil/"))
+        walk_in = browser.post(
+            "/accueil/walk-in",
+            {"location": brussels.location.code, "service": brussels.service.code, "name": "X"},
+        )
+        assert walk_in.status_code in (404, 422)
+    if can(role, Permission.APPOINTMENTS_BOOK):
+        moved = browser.post(
+            f"/accueil/appointments/{appointment_id}/move",
+            {"day": THURSDAY.isoformat(), "time": "11:00"},
+        )
+        assert moved.status_code == 404
+        assert browser.get(f"/accueil/appointments/{appointment_id}/move").status_code == 404
+        assert browser.get(f"/accueil/book?location={brussels.location.code}").status_code == 404
+        booked = browser.client.post(
+            "/api/appointments",
+            json={
+                "service": brussels.service.code,
+                "location": brussels.location.code,
+                "start": clock.to_local(at(11)).isoformat(),
+                "person": {"name": "X"},
+            },
+            headers={"X-CSRFToken": browser.token},
+        )
+        assert booked.status_code == 422
+        assert "location" in booked.get_json()["errors"]
+    if can(role, Permission.APPOINTMENTS_REPORTS):
+        month = f"{THURSDAY:%Y-%m}"
+        page = browser.get(f"/parametres/rendez-vous/indicateurs?month={month}")
+        assert page.status_code == 200
+        assert brussels.location.name not in text_of(page)
+        filtered = browser.get(
+            f"/parametres/rendez-vous/indicateurs?month={month}&location={brussels.location.code}"
+        )
+        assert filtered.status_code == 422
+        export = browser.get(f"/parametres/rendez-vous/indicateurs.csv?month={month}")
+        assert brussels.location.name not in export.get_data(as_text=True)
+    db.expire_all()
+    after = db.get(Appointment, appointment_id)
+    assert after.status == status and after.start_at == brussels.booked.start_at
+    assert (
+        db.scalar(select(func.count()).where(Appointment.location_id == brussels.location.id)) == 1
+    )
+    if can(role, Permission.APPOINTMENTS_DESK):
+        assert _refusals(db, "appointment", appointment_id) >= len(ACTIONS)
+
+
+def test_the_brussels_desk_still_acts_on_its_own_appointments(login, db, brussels):
+    browser = login("accueil")  # reception at Antenne Marolles
+    assert browser.get(f"/accueil/appointments/{brussels.booked.id}/slip").status_code == 200
+    response = browser.post(f"/accueil/appointments/{brussels.booked.id}/cancel")
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(Appointment, brussels.booked.id).status == "cancelled"
