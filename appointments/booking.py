@@ -465,8 +465,15 @@ def contact_reference(person: BookingPerson) -> str:
     return f"appointments.person:{person.id}"
 
 
-def contact_for(session: Session, person: BookingPerson, *, actor: User | None = None):
-    """The person's notifications contact, made on first use."""
+def contact_for(
+    session: Session,
+    person: BookingPerson,
+    *,
+    actor: User | None = None,
+    location: Location | None = None,
+):
+    """The person's notifications contact, made on first use; booked at `location`, it
+    belongs to the place's team (so to its CPAS: docs/cpas.md, "Scoping")."""
     contact = notify.contact_by_reference(session, contact_reference(person))
     if contact is None:
         contact = notify.create_contact(
@@ -477,6 +484,8 @@ def contact_for(session: Session, person: BookingPerson, *, actor: User | None =
             phones=[person.phone],
             reference=contact_reference(person),
         )
+    if location is not None:
+        notify.join_team(session, contact, location.team_id)
     return contact
 
 
@@ -686,7 +695,7 @@ def book(
     link = _issue_token(session, appointment, link_base, secret_key)
     session.flush()
     if person.phone:
-        contact = contact_for(session, person, actor=actor)
+        contact = contact_for(session, person, actor=actor, location=location)
         if sms_consent:
             record_consent(session, contact, source=source, actor=actor)
         _announce(
@@ -875,7 +884,7 @@ def reschedule(
     _set_cancelled(session, appointment, by=by)
     session.flush()
     if person.phone:  # without a number the person gets a new slip, no SMS
-        contact = contact_for(session, person, actor=actor)
+        contact = contact_for(session, person, actor=actor, location=location)
         _announce(
             session,
             moved,
