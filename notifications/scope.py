@@ -1,11 +1,11 @@
 """Notifications within the viewer's CPAS (`core.organisations.scope_of`).
 
-A contact belongs to the CPAS of its teams; a message, an SMS received from it, to the
-contact's; a broadcast to its author's CPAS and reaches only that CPAS's contacts. A
-contact of no team (made before CPAS existed, or by an SMS code) is shared by the
-installation's staff, never by the platform administrator, and never reached by a
-broadcast once there are several CPAS. Another CPAS's record answers as an unknown
-one; the attempt is audited.
+A contact belongs to the CPAS of its teams (a member of staff's own contact: of their
+team); a message, an SMS received from it, to the contact's; a broadcast to its
+author's CPAS, and it reaches only that CPAS's contacts. A contact of no team (made
+before CPAS existed, or by an SMS code) is shared by the installation's staff, never by
+the platform administrator, and never reached by a broadcast once there are several
+CPAS. Another CPAS's record answers as an unknown one; the attempt is audited.
 """
 
 from __future__ import annotations
@@ -27,15 +27,18 @@ def contacts_filter(
     if scope.everything:
         return true()
     of_team = exists().where(ContactTeam.contact_id == Contact.id)
+    teams = sorted(scope.teams or ())
+    # Its teams, or (a member of staff's own contact) the team its user works in.
     ours = (
-        exists().where(
-            ContactTeam.contact_id == Contact.id, ContactTeam.team_id.in_(sorted(scope.teams))
+        or_(
+            exists().where(ContactTeam.contact_id == Contact.id, ContactTeam.team_id.in_(teams)),
+            Contact.user_id.in_(select(User.id).where(User.team_id.in_(teams))),
         )
-        if scope.teams
+        if teams
         else false()
     )
     if shared and scope.sees_team(None, shared=True):
-        return or_(ours, ~of_team)
+        return or_(ours, and_(~of_team, Contact.user_id.is_(None)))
     return ours
 
 
@@ -74,8 +77,8 @@ def broadcasts_filter(session: Session, viewer: User | None) -> ColumnElement[bo
 def audience_of_author(session: Session, author: User | None, ids: Select) -> Select:
     """An audience's contact ids kept to the author's CPAS: a broadcast never crosses a
     CPAS ("everyone" is everyone of the author's CPAS)."""
-    if organisations.scope_of(session, author).everything:
-        return ids
+    if author is None or organisations.scope_of(session, author).everything:
+        return ids  # no author (a check made by the system): the audience as it is
     return select(Contact.id).where(
         and_(Contact.id.in_(ids), contacts_filter(session, author, shared=False))
     )

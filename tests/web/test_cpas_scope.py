@@ -14,6 +14,8 @@ from appointments.models import Appointment
 from core import accounts, clock, organisations
 from core.audit import AuditEntry
 from core.roles import Permission, Role, can
+from notifications import broadcasts, contacts, outbox
+from notifications.models import Broadcast, Contact, InboundSms, Message
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
 from tests.support import text_of
 
@@ -149,3 +151,140 @@ def test_the_brussels_desk_still_acts_on_its_own_appointments(login, db, brussel
     assert response.status_code == 302
     db.expire_all()
     assert db.get(Appointment, brussels.booked.id).status == "cancelled"
+
+
+# --- Notifications -----------------------------------------------------------------------
+
+
+def _contact(db, name: str, team_code: str, number: str):
+    contact = contacts.create_contact(
+        db,
+        actor=None,
+        display_name=name,
+        language="fr",
+        phones=(number,),
+        team_ids=[accounts.get_team(db, team_code).id],
+    )
+    contacts.set_consent(
+        db, contact, category="service_change", granted=True, method="form", actor=None
+    )
+    db.flush()
+    return contact
+
+
+@pytest.fixture()
+def brussels_sms(db):
+    """A Brussels home-care beneficiary's contact, a message waiting for them, a reply
+    they sent and a broadcast of the Brussels coordinator."""
+    contact = _contact(db, "Zoé Bruxelles-Scope", "bxl-saf", "0470 97 55 01")
+    message = outbox.enqueue(
+        db,
+        key="scope-test:1",
+        contact=contact,
+        category="service_change",
+        body="Votre aide passe demain.",
+        actor=None,
+    )
+    inbound = InboundSms(
+        provider_id="scope-test-in-1",
+        from_e164=contact.phones[0].e164,
+        body="Merci",
+        contact_id=contact.id,
+        received_at=clock.now(),
+        outcome="inbox",
+    )
+    db.add(inbound)
+    coordinator = accounts.find_user(db, "coordination")  # CPAS de Bruxelles
+    broadcast = broadcasts.create_broadcast(
+        db,
+        actor=coordinator,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 8 mai.", "nl": "Gesloten op 8 mei."},
+    )
+    db.commit()
+    return contact, message, inbound, broadcast
+
+
+@pytest.mark.parametrize("role", OFFICE_ROLES, ids=str)
+def test_sms_records_of_another_cpas_are_unknown_and_unchanged(login, db, brussels_sms, role):
+    contact, message, inbound, broadcast = brussels_sms
+    user = _charleroi_user(db, role)
+    browser = login(user.username)
+    name = contact.display_name
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 404
+    assert browser.get(f"/sms/contacts/{contact.id}/edit").status_code == 404
+    edited = browser.post(
+        f"/sms/contacts/{contact.id}/edit",
+        {"display_name": "Changed", "language": "fr", "phone_0": "0470 97 55 01"},
+    )
+    assert edited.status_code == 404
+    consent = browser.post(
+        f"/sms/contacts/{contact.id}/consent",
+        {"category": "service_change", "granted": "0", "method": "oral", "note": ""},
+    )
+    assert consent.status_code == 404
+    assert f"/sms/contacts/{contact.id}" not in text_of(browser.get("/sms/contacts?q=Scope"))
+    assert f"/sms/messages/{message.id}" not in text_of(browser.get("/sms/"))
+    assert name not in text_of(browser.get("/sms/"))
+    assert browser.get(f"/sms/messages/{message.id}").status_code == 404
+    assert browser.post(f"/sms/messages/{message.id}/cancel").status_code == 404
+    assert f"/sms/inbox/{inbound.id}" not in text_of(browser.get("/sms/inbox?all=1"))
+    assert browser.get(f"/sms/inbox/{inbound.id}").status_code == 404
+    assert browser.post(f"/sms/inbox/{inbound.id}/handled").status_code == 404
+    if can(role, Permission.SMS_BROADCAST):
+        assert browser.get(f"/sms/broadcasts/{broadcast.id}").status_code == 404
+        assert browser.post(f"/sms/broadcasts/{broadcast.id}/cancel").status_code == 404
+        assert f"/sms/broadcasts/{broadcast.id}" not in text_of(browser.get("/sms/broadcasts"))
+    db.expire_all()
+    assert db.get(Contact, contact.id).display_name == name
+    assert db.get(Message, message.id).status == message.status
+    assert db.get(InboundSms, inbound.id).handled_at is None
+    assert db.get(Broadcast, broadcast.id).status == "queued"
+    assert _refusals(db, "sms_contact", contact.id) >= 4
+    assert _refusals(db, "sms_message", message.id) == 2
+
+
+def test_the_brussels_staff_still_see_their_contact(login, db, brussels_sms):
+    contact, message, _inbound, broadcast = brussels_sms
+    browser = login("coordination")
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 200
+    assert browser.get(f"/sms/messages/{message.id}").status_code == 200
+    assert browser.get(f"/sms/broadcasts/{broadcast.id}").status_code == 200
+
+
+def test_an_everyone_broadcast_stays_in_its_authors_cpas(db, sessions):
+    brussels = _contact(db, "Brussels everyone", "bxl-marolles", "0470 97 55 11")
+    charleroi = _contact(db, "Charleroi everyone", "clr-dampremy", "0470 97 55 12")
+    author = _charleroi_user(db, Role.COORDINATOR)
+    checked = broadcasts.preview(
+        db,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 27 septembre."},
+        author=author,
+    )
+    assert not checked.errors
+    made = broadcasts.create_broadcast(
+        db,
+        actor=author,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 27 septembre."},
+    )
+    db.commit()
+    broadcasts.expand_pending(sessions)
+    db.expire_all()
+    reached = set(db.scalars(select(Message.contact_id).where(Message.broadcast_id == made.id)))
+    assert charleroi.id in reached and brussels.id not in reached
+    charleroi_teams = {
+        team.id
+        for team in accounts.list_teams(db)
+        if team.cpas_id == organisations.get_cpas(db, "charleroi").id
+    }
+    for contact_id in reached:
+        teams = {link.team_id for link in db.get(Contact, contact_id).teams}
+        assert teams & charleroi_teams
