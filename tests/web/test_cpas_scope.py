@@ -14,8 +14,12 @@ from appointments.models import Appointment
 from core import accounts, clock, organisations
 from core.audit import AuditEntry
 from core.roles import Permission, Role, can
+from homecare import access as homecare_access
+from homecare.models import Beneficiary
 from notifications import broadcasts, contacts, outbox
 from notifications.models import Broadcast, Contact, InboundSms, Message
+from outreach import access as outreach_access
+from outreach.models import Person
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
 from tests.support import text_of
 
@@ -288,3 +292,35 @@ def test_an_everyone_broadcast_stays_in_its_authors_cpas(db, sessions):
     for contact_id in reached:
         teams = {link.team_id for link in db.get(Contact, contact_id).teams}
         assert teams & charleroi_teams
+
+
+# --- Home care, outreach and the sync feed ------------------------------------------------
+
+
+FIELD_ROLES = (*OFFICE_ROLES, Role.STREET_EDUCATOR, Role.AIDE)
+
+
+def test_home_care_and_street_files_and_the_sync_feed_stay_in_their_cpas(login, db):
+    """Both domains decide by team and a team is in one CPAS: nobody of Charleroi reads
+    a Brussels household or street person, and their phones download none of them."""
+    beneficiaries = list(db.scalars(select(Beneficiary)))
+    people = list(db.scalars(select(Person)))
+    assert beneficiaries and people  # the demo's, of bxl-saf and bxl-rue-nord
+    brussels = {
+        team.id
+        for team in accounts.list_teams(db)
+        if team.cpas_id == organisations.get_cpas(db, "bruxelles").id
+    }
+    assert {b.team_id for b in beneficiaries} <= brussels
+    assert {p.team_id for p in people} <= brussels
+    ids = {str(b.id) for b in beneficiaries} | {str(p.id) for p in people}
+    for role in FIELD_ROLES:
+        user = _charleroi_user(db, role)
+        for beneficiary in beneficiaries:
+            assert not homecare_access.can_read(db, user, beneficiary)
+        for person in people:
+            assert not outreach_access.can_read_person(db, user, person)
+        browser = login(user.username)
+        feed = browser.client.get("/api/sync")
+        if feed.status_code == 200:
+            assert not ids & {change["id"] for change in feed.get_json()["changes"]}
