@@ -556,9 +556,16 @@ class ParamField:
 
 
 def audience_fields(
-    session: Session, code: str, values: Mapping[str, str], *, language: str
+    session: Session,
+    code: str,
+    values: Mapping[str, str],
+    *,
+    language: str,
+    viewer: User | None = None,
 ) -> list[ParamField]:
-    """The parameters of audience `code` with their choices (teams named in `language`)."""
+    """The parameters of audience `code` with their choices (teams named in `language`;
+    with a `viewer`, only the teams of the viewer's CPAS)."""
+    within = organisations.scope_of(session, viewer) if viewer is not None else None
     audience = broadcasts.get_audience(code)
     if audience is None:
         return []
@@ -572,6 +579,7 @@ def audience_fields(
                 choices = [
                     (value, teams[value].label(language) if value in teams else label)
                     for value, label in choices
+                    if within is None or value not in teams or within.sees_team(teams[value].id)
                 ]
         fields.append(
             ParamField(

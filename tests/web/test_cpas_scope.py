@@ -324,3 +324,11 @@ def test_home_care_and_street_files_and_the_sync_feed_stay_in_their_cpas(login, 
         feed = browser.client.get("/api/sync")
         if feed.status_code == 200:
             assert not ids & {change["id"] for change in feed.get_json()["changes"]}
+
+
+def test_the_broadcast_form_offers_only_the_authors_cpas_teams(login, db):
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    page = text_of(browser.get("/sms/broadcasts/new?audience=team_contacts"))
+    assert f'<option value="{accounts.get_team(db, "clr-dampremy").id}"' in page
+    assert f'<option value="{accounts.get_team(db, "bxl-marolles").id}"' not in page

@@ -156,7 +156,9 @@ def _posted() -> dict[str, Any]:
 
 
 def _param_fields(code: str, values: dict[str, str]) -> list[dict[str, Any]]:
-    fields = staff.audience_fields(db.session(), code, values, language=str(get_locale()))
+    fields = staff.audience_fields(
+        db.session(), code, values, language=str(get_locale()), viewer=actor()
+    )
     return [
         {
             "name": field.name,
