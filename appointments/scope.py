@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from appointments.booking import get_appointment
 from appointments.models import Appointment, Location
 from core import organisations
-from core.accounts import User
+from core.accounts import Team, User, list_teams
 
 
 def locations_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
@@ -68,3 +68,19 @@ def scoped_appointment(
         _refused(session, viewer, "appointment", appointment.id)
         return None
     return appointment
+
+
+def teams_offered(session: Session, viewer: User | None) -> list[Team]:
+    """The teams a place may be given: those of the viewer's CPAS."""
+    within = organisations.scope_of(session, viewer)
+    return [team for team in list_teams(session) if within.sees_team(team.id)]
+
+
+def scoped_location_by_id(
+    session: Session, viewer: User | None, location_id: int
+) -> Location | None:
+    """The place with this id if the viewer may see it; another CPAS's: None, audited."""
+    location = session.get(Location, location_id)
+    if location is None:
+        return None
+    return scoped_location(session, viewer, location.code)

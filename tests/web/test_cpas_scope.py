@@ -332,3 +332,29 @@ def test_the_broadcast_form_offers_only_the_authors_cpas_teams(login, db):
     page = text_of(browser.get("/sms/broadcasts/new?audience=team_contacts"))
     assert f'<option value="{accounts.get_team(db, "clr-dampremy").id}"' in page
     assert f'<option value="{accounts.get_team(db, "bxl-marolles").id}"' not in page
+
+
+def test_a_place_of_another_cpas_cannot_be_seen_or_changed_in_the_setup(login, db, brussels):
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    base = "/parametres/rendez-vous"
+    assert brussels.location.name not in text_of(browser.get(f"{base}/lieux"))
+    assert browser.get(f"{base}/lieux/{brussels.location.id}").status_code == 404
+    changed = browser.post(f"{base}/lieux/{brussels.location.id}", {"name": "Pris"})
+    assert changed.status_code == 404
+    form = text_of(browser.get(f"{base}/lieux/nouveau"))
+    assert f'<option value="{accounts.get_team(db, "clr-dampremy").id}"' in form
+    assert f'<option value="{accounts.get_team(db, "bxl-marolles").id}"' not in form
+    made = browser.post(
+        f"{base}/lieux/nouveau",
+        {
+            "code": "clr-scope-x",
+            "name": "X",
+            "kind": "antenne",
+            "team_id": str(accounts.get_team(db, "bxl-marolles").id),
+        },
+    )
+    assert made.status_code == 422
+    db.expire_all()
+    assert db.get(type(brussels.location), brussels.location.id).name == brussels.location.name
+    assert _refusals(db, "appointment_location", brussels.location.id) >= 2
