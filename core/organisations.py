@@ -191,7 +191,7 @@ class Scope:
         if self.teams is None:
             return True
         if team_id is None:
-            return shared and not self.platform and self.cpas_id is not None
+            return shared and not self.platform
         return team_id in self.teams
 
     def teams_filter(
@@ -202,7 +202,7 @@ class Scope:
         if self.teams is None:
             return true()
         kept = team_column.in_(sorted(self.teams)) if self.teams else false()
-        if shared and not self.platform and self.cpas_id is not None:
+        if shared and not self.platform:
             return or_(kept, team_column.is_(None))
         return kept
 

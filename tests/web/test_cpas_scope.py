@@ -19,6 +19,7 @@ from homecare.models import Beneficiary
 from notifications import broadcasts, contacts, outbox
 from notifications.models import Broadcast, Contact, InboundSms, Message
 from outreach import access as outreach_access
+from outreach import indicators as outreach_indicators
 from outreach.models import Person
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
 from tests.support import text_of
@@ -358,3 +359,11 @@ def test_a_place_of_another_cpas_cannot_be_seen_or_changed_in_the_setup(login, d
     db.expire_all()
     assert db.get(type(brussels.location), brussels.location.id).name == brussels.location.name
     assert _refusals(db, "appointment_location", brussels.location.id) >= 2
+
+
+def test_a_cpas_administrator_sees_only_their_cpas_street_teams(db):
+    charleroi_admin = _charleroi_user(db, Role.ADMIN)
+    street = {team.code for team in outreach_indicators.street_teams(db, charleroi_admin)}
+    assert "bxl-rue-nord" not in street
+    admin = accounts.find_user(db, "admin")  # the platform administrator: counts only
+    assert "bxl-rue-nord" in {team.code for team in outreach_indicators.street_teams(db, admin)}
