@@ -487,10 +487,16 @@ def contact_reference(person: BookingPerson) -> str:
 
 
 def contact_for(
-    session: Session, person: BookingPerson, *, actor: User | None = None, new: bool = False
+    session: Session,
+    person: BookingPerson,
+    *,
+    actor: User | None = None,
+    new: bool = False,
+    location: Location | None = None,
 ):
     """The person's notifications contact, made on first use (`new`: the person was
-    made just now, so no contact can exist yet)."""
+    made just now, so no contact can exist yet); booked at `location`, it belongs to the
+    place's team (so to its CPAS: docs/cpas.md, "Scoping")."""
     contact = None if new else notify.contact_by_reference(session, contact_reference(person))
     if contact is None:
         contact = notify.create_contact(
@@ -500,9 +506,12 @@ def contact_for(
             language=person.language,
             phones=[person.phone],
             reference=contact_reference(person),
+            team_ids=[location.team_id] if location is not None else (),
         )
         # Just made: no consent yet (reachability and set_consent then read none).
         set_committed_value(contact, "consents", [])
+    elif location is not None:
+        notify.join_team(session, contact, location.team_id)
     return contact
 
 
@@ -713,6 +722,8 @@ def book(
     contact = None
     if known is not None:
         contact = notify.contact_by_reference(session, contact_reference(known), with_consents=True)
+        if contact is not None:
+            notify.join_team(session, contact, location.team_id)  # docs/cpas.md, "Scoping"
     reminder = _reminder_kind(location, cpas)
     if e164 is not None:
         notify.read_templates(session, ("appointment_confirmation", reminder[0]))
@@ -752,7 +763,9 @@ def book(
     }
     if person_booked.phone:
         if contact is None:
-            contact = contact_for(session, person_booked, actor=actor, new=known is None)
+            contact = contact_for(
+                session, person_booked, actor=actor, new=known is None, location=location
+            )
         if sms_consent:
             record_consent(session, contact, source=source, actor=actor)
     # After the contact's and consents' entries, before the messages: the audit rows
@@ -937,7 +950,7 @@ def reschedule(
     _set_cancelled(session, appointment, by=by)
     session.flush()
     if person.phone:  # without a number the person gets a new slip, no SMS
-        contact = contact_for(session, person, actor=actor)
+        contact = contact_for(session, person, actor=actor, location=location)
         _announce(
             session,
             moved,

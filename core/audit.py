@@ -33,6 +33,7 @@ ACTIONS = (
     "password_change",
     "activate",
     "deactivate",
+    "refused",  # a record outside the user's CPAS asked for (core.organisations.refuse)
 )
 # The kinds of record the log speaks of: core's own ("sync_feed": a phone downloading its
 # offline data; "cpas", "cpas_holiday": core/organisations.py); core.plugins.install()

@@ -20,15 +20,19 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     String,
     UniqueConstraint,
     column,
     exc,
+    false,
     func,
+    or_,
     select,
     table,
+    true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -37,7 +41,7 @@ from core.db import Base
 
 if TYPE_CHECKING:
     from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 
 REGIONS = ("brussels", "wallonia", "flanders")
 REGIMES = ("fr", "nl", "bilingual")
@@ -151,6 +155,100 @@ def cpas_for_postcode(session: Session, postcode: str) -> Cpas | None:
         if postcode in (cpas.postcodes or []):
             return cpas
     return None
+
+
+# --- Scoping: what a user may see -------------------------------------------------------
+
+# The roles of a hosted installation's platform administrator (a user of no team when
+# there are several CPAS): manages CPAS and their administrators, reads no one's files.
+PLATFORM_ROLES = frozenset({"admin"})
+# Roles that work locally, at their antenne's desk and agendas (docs/cpas.md).
+LOCAL_ROLES = frozenset({"reception", "social_worker"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see and change: the teams of their CPAS (None: every team, an
+    installation of one CPAS or none), and, for a role that works locally, its own
+    team. Domains filter by it (`teams_filter`) and answer a record outside it as an
+    unknown one (`refuse`)."""
+
+    user_id: int | None
+    cpas_id: int | None
+    teams: frozenset[int] | None  # None: no limit (one CPAS in the installation)
+    local_teams: frozenset[int] | None = None  # a local role's antennes; None: `teams`
+    platform: bool = False  # the platform administrator: CPAS and their admins, no files
+
+    @property
+    def everything(self) -> bool:
+        return self.teams is None
+
+    def sees_team(self, team_id: int | None, *, shared: bool = False) -> bool:
+        """Whether a record of this team is the user's CPAS's. A record of no team is
+        nobody's once there are several CPAS, unless `shared` (a place set up for the
+        whole installation, as before CPAS existed: every CPAS's staff, not the
+        platform administrator)."""
+        if self.teams is None:
+            return True
+        if team_id is None:
+            return shared and not self.platform
+        return team_id in self.teams
+
+    def teams_filter(
+        self, team_column: ColumnElement, *, shared: bool = False
+    ) -> ColumnElement[bool]:
+        """A WHERE clause keeping the rows whose team column is in the scope (`shared`:
+        and those of no team, as `sees_team`)."""
+        if self.teams is None:
+            return true()
+        kept = team_column.in_(sorted(self.teams)) if self.teams else false()
+        if shared and not self.platform:
+            return or_(kept, team_column.is_(None))
+        return kept
+
+    def cpas_filter(self, cpas_column: ColumnElement) -> ColumnElement[bool]:
+        """A WHERE clause on a CPAS id column (rows of the user's CPAS only)."""
+        if self.teams is None:
+            return true()
+        if self.cpas_id is None:
+            return false()
+        return cpas_column == self.cpas_id
+
+
+def scope_of(session: Session, user: User | None) -> Scope:
+    """The one place that says what `user` may see (docs/cpas.md, "Scoping")."""
+    if user is None:
+        return Scope(user_id=None, cpas_id=None, teams=frozenset())
+    several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
+    cpas_id = cpas_id_of_team(session, user.team_id)
+    local = (
+        frozenset({user.team_id}) if user.role in LOCAL_ROLES and user.team_id is not None else None
+    )
+    if not several:
+        return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
+    if cpas_id is None:
+        # No team in an installation of several CPAS: the platform administrator (or an
+        # account not yet placed), who reads no CPAS's files.
+        return Scope(
+            user_id=user.id,
+            cpas_id=None,
+            teams=frozenset(),
+            platform=user.role in PLATFORM_ROLES,
+        )
+    teams = frozenset(session.scalars(select(_TEAMS.c.id).where(_TEAMS.c.cpas_id == cpas_id)))
+    return Scope(user_id=user.id, cpas_id=cpas_id, teams=teams, local_teams=local)
+
+
+def refuse(session: Session, user: User | None, entity_type: str, entity_id: object) -> None:
+    """Audit an attempt on a record outside the user's scope (answered as unknown)."""
+    audit.record(
+        session,
+        actor=user,
+        action="refused",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details={"reason": "out_of_scope"},
+    )
 
 
 # --- Languages and replies -------------------------------------------------------------

@@ -50,7 +50,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, organisations, phone
@@ -58,6 +58,7 @@ from core import fields as parse
 from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
+from notifications import scope
 from notifications.contacts import stop_waiting
 from notifications.models import (
     BODY_MAX,
@@ -418,7 +419,10 @@ def preview(
     if param_errors:
         return result
     try:
-        ids = chosen.contact_ids(session, clean)
+        # Never across a CPAS: "everyone" is everyone of the author's CPAS.
+        ids = scope.audience_of_author(
+            session, author or reader, chosen.contact_ids(session, clean)
+        )
         result.audience_label = chosen.describe(session, clean)[:200]
     except Invalid as invalid:
         errors.update(invalid.errors)
@@ -607,6 +611,8 @@ def _expand_batch(session: Session, broadcast: Broadcast, batch: int) -> tuple[i
         ids = chosen.contact_ids(session, broadcast.audience_params or {})
     except Invalid:  # the team was removed since: nobody left to add
         return 0, 0
+    # Never across a CPAS: the author's CPAS's contacts only.
+    ids = scope.audience_of_author(session, session.get(User, broadcast.created_by_id), ids)
     made = select(Message.contact_id).where(Message.broadcast_id == broadcast.id)
     contacts = list(
         session.scalars(
@@ -749,10 +755,17 @@ def get_broadcast(session: Session, broadcast_id: int) -> Broadcast | None:
     return session.get(Broadcast, broadcast_id)
 
 
-def list_broadcasts(session: Session, *, limit: int = 50, offset: int = 0) -> list[Broadcast]:
-    return list(
-        session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit).offset(offset))
-    )
+def list_broadcasts(
+    session: Session,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    within: ColumnElement[bool] | None = None,
+) -> list[Broadcast]:
+    query = select(Broadcast)
+    if within is not None:  # the viewer's CPAS (notifications.scope.broadcasts_filter)
+        query = query.where(within)
+    return list(session.scalars(query.order_by(Broadcast.id.desc()).limit(limit).offset(offset)))
 
 
 def group_counts(session: Session, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:

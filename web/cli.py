@@ -227,7 +227,7 @@ def cpas_create(
 ) -> None:
     """Add a CPAS (its teams are created afterwards, each in one CPAS)."""
     from core import organisations
-    from core.sync import Invalid
+    from core.errors import Invalid
 
     settings = _settings()
     with _session_factory(settings)() as session:

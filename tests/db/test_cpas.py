@@ -13,9 +13,9 @@ from appointments import desk, setup, slots
 from appointments.models import Location, Service
 from core import accounts, organisations
 from core.db import make_engine
+from core.errors import Invalid
 from core.migrations import alembic_config, upgrade
 from core.roles import Role
-from core.sync import Invalid
 from notifications import broadcasts, contacts
 from notifications.models import Message
 from tests.db.test_appointment_booking import Agenda, at
