@@ -43,6 +43,8 @@ class Permission(StrEnum):
     HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
     HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
     HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
+    # Rounds (rounds.access: the coordinator of a mobile team; unknown and forbidden 404)
+    ROUNDS_MANAGE = "rounds.manage"  # stops, permanences, meal orders, rides, the day's plan
 
 
 ALL_ROLES = frozenset(Role)
@@ -82,6 +84,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
     # Coordinators only; homecare.access keeps each to her own home-care team.
     Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
+    # Coordinators only; rounds.access keeps each to her own mobile team.
+    Permission.ROUNDS_MANAGE: frozenset({Role.COORDINATOR}),
 }
 
 

@@ -14,17 +14,25 @@ from core import plugins
 from homecare.domain import DOMAIN as HOMECARE
 from notifications.domain import DOMAIN as NOTIFICATIONS
 from outreach.domain import DOMAIN as OUTREACH
+from rounds.domain import DOMAIN as ROUNDS
 from web.appointments import WEB as APPOINTMENTS_WEB
 from web.homecare import WEB as HOMECARE_WEB
 from web.notifications import WEB as NOTIFICATIONS_WEB
 from web.outreach import WEB as OUTREACH_WEB
 from web.plugins import WebDomain, install_web
+from web.rounds import WEB as ROUNDS_WEB
 
 # In this order: the scheduler's jobs, the audit log's kinds of record; demo data follow
-# each domain's declared dependencies. (Rounds joins when it has something to plug in.)
-DOMAINS: tuple[plugins.Domain, ...] = (NOTIFICATIONS, APPOINTMENTS, OUTREACH, HOMECARE)
+# each domain's declared dependencies.
+DOMAINS: tuple[plugins.Domain, ...] = (NOTIFICATIONS, APPOINTMENTS, OUTREACH, HOMECARE, ROUNDS)
 # In this order: blueprints, the audit log's labels (menu entries carry their position).
-WEB: tuple[WebDomain, ...] = (OUTREACH_WEB, APPOINTMENTS_WEB, NOTIFICATIONS_WEB, HOMECARE_WEB)
+WEB: tuple[WebDomain, ...] = (
+    OUTREACH_WEB,
+    APPOINTMENTS_WEB,
+    NOTIFICATIONS_WEB,
+    HOMECARE_WEB,
+    ROUNDS_WEB,
+)
 
 
 def install() -> None:

@@ -87,6 +87,11 @@ NOT_TEXT = {
     "outreach_partners": {"kind"},
     "outreach_people": {"age_band", "gender", "language"},
     "outreach_referrals": {"service_code", "need", "status"},
+    "rounds_meal_orders": {"postcode", "diet", "unplaced"},
+    "rounds_permanences": {"topic"},
+    "rounds_rides": {"unplaced"},
+    "rounds_stops": {"postcode"},  # the stops' names and addresses keep the sentinel
+    "rounds_vehicles": {"kind"},
     "sms_broadcasts": {"category", "audience", "status"},
     "sms_category_settings": {"category"},
     "sms_inbound": {"provider_id", "from_e164", "outcome"},

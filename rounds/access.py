@@ -1,0 +1,62 @@
+"""Who may see and change rounds: the one place that decides.
+
+- The active coordinator of a mobile team (team kind "mobile"): every record of her team.
+- Anybody else: nothing (a later layer adds the crew's role).
+
+Unknown and forbidden answer alike (Invalid here, 404 in the pages).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
+
+from core.accounts import User
+from core.errors import FieldError, Invalid
+from core.roles import Role
+
+MOBILE_KIND = "mobile"
+
+Record = TypeVar("Record")
+
+
+def coordinates(user: User, team_id: int | None) -> bool:
+    """The active coordinator of this mobile team."""
+    return (
+        team_id is not None
+        and user.active
+        and user.role == Role.COORDINATOR
+        and user.team_id == team_id
+        and user.team is not None
+        and user.team.kind == MOBILE_KIND
+    )
+
+
+def team_to_manage(user: User, team_id: int | None) -> int:
+    """The mobile team `user` coordinates; Invalid otherwise."""
+    if team_id is None or not coordinates(user, team_id):
+        raise Invalid({"team_id": FieldError("unknown_team")})
+    return team_id
+
+
+def own_team(user: User) -> int:
+    """The user's own mobile team, if she coordinates it; Invalid otherwise."""
+    return team_to_manage(user, user.team_id)
+
+
+def record_of_team(
+    session: Session,
+    model: type[Record],
+    record_id: uuid.UUID | None,
+    team_id: int,
+    *,
+    field: str,
+    code: str,
+) -> Record:
+    """A record of the team; Invalid alike when unknown or another team's."""
+    record = session.get(model, record_id) if record_id else None
+    if record is None or record.team_id != team_id:  # type: ignore[attr-defined]
+        raise Invalid({field: FieldError(code)})
+    return record

@@ -1,0 +1,19 @@
+"""Rounds, as they plug into Terrain."""
+
+from __future__ import annotations
+
+from core.plugins import Domain
+
+DOMAIN = Domain(
+    name="rounds",
+    models=("rounds.models",),
+    entity_types=(
+        "rounds_vehicle",
+        "rounds_stop",
+        "rounds_permanence",
+        "rounds_meal_order",
+        "rounds_ride",
+        "rounds_day",
+    ),
+    demo="rounds.demo",
+)

@@ -1,0 +1,579 @@
+"""Rounds as services: vehicles, the minibus's stops and weekly permanences, meal orders,
+rides, and the planning of a day with the shared optimiser (core/routing.py).
+
+Each change checks its input (Invalid with field codes, nothing saved), stamps the record
+for the team's sync feed and writes the audit log. The only module other domains import.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, routing, sync
+from core import fields as parse
+from core.accounts import User
+from core.errors import FieldError, Invalid
+from rounds import access
+from rounds.models import (
+    ADDRESS_MAX,
+    DIETS,
+    NAME_MAX,
+    TEXT_MAX,
+    TOPICS,
+    VEHICLE_KINDS,
+    MealOrder,
+    Permanence,
+    Ride,
+    Stop,
+    Vehicle,
+)
+
+MAX_SEATS = 60
+MAX_MEALS = 500
+MAX_MEALS_PER_ORDER = 20
+DELIVERY_MINUTES = 3  # handing meals over at the door
+RIDE_MINUTES = 3  # helping someone in or out
+RIDE_LEG = 90  # minutes a passenger may stay on board after the pickup window
+DEFAULT_SECONDS = 2.0
+
+
+def _saved(session: Session, actor: User, record: Any, *, entity_type: str, fields: Any) -> None:
+    """A record made or changed: stamped for the team's feed, audited, flushed."""
+    sync.stamp(session, record, sync.team_scope(record.team_id), actor, None)
+    names = sorted(name for name in fields if name != "csrf_token")
+    audit.record_change(session, actor, entity_type, record.id, names)
+    session.flush()
+
+
+def _postcode(data: Mapping[str, Any], errors: dict[str, FieldError]) -> str:
+    value = str(data.get("postcode") or "").strip()
+    if not (len(value) == 4 and value.isdigit()):
+        errors["postcode"] = FieldError("invalid_postcode")
+    return value
+
+
+def _place(
+    data: Mapping[str, Any], errors: dict[str, FieldError], prefix: str = ""
+) -> tuple[float | None, float | None]:
+    """Required coordinates `<prefix>latitude`, `<prefix>longitude`."""
+    latitude = parse.number(
+        data, f"{prefix}latitude", errors, within=(-90, 90), digits=6, required=True
+    )
+    longitude = parse.number(
+        data, f"{prefix}longitude", errors, within=(-180, 180), digits=6, required=True
+    )
+    return latitude, longitude
+
+
+def _span(
+    data: Mapping[str, Any], start: str, end: str, errors: dict[str, FieldError]
+) -> tuple[time | None, time | None]:
+    """Two times of one day, the first before the second."""
+    first = parse.time(data, start, errors, required=True)
+    second = parse.time(data, end, errors, required=True)
+    if first and second and second <= first:
+        errors.setdefault(end, FieldError("ends_before_start"))
+    return first, second
+
+
+# --- Vehicles, stops, permanences --------------------------------------------------------
+
+
+def create_vehicle(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Vehicle:
+    """A vehicle of the mobile team, with its depot and its driver's day."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
+    kind = parse.choice(data, "kind", errors, choices=VEHICLE_KINDS)
+    plate = parse.text(data, "plate", errors, limit=20)
+    driver = parse.text(data, "driver_name", errors, limit=NAME_MAX)
+    seats = parse.integer(data, "seats", errors, within=(0, MAX_SEATS), required=True)
+    meals = parse.integer(data, "meal_capacity", errors, within=(0, MAX_MEALS), required=True)
+    depot = parse.text(data, "depot_address", errors, limit=ADDRESS_MAX, required=True)
+    latitude, longitude = _place(data, errors)
+    starts, ends = _span(data, "day_start", "day_end", errors)
+    if errors:
+        raise Invalid(errors)
+    vehicle = Vehicle(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        name=name,
+        kind=kind,
+        plate=plate,
+        driver_name=driver,
+        seats=seats,
+        meal_capacity=meals,
+        depot_address=depot,
+        depot_latitude=latitude,
+        depot_longitude=longitude,
+        day_start=starts,
+        day_end=ends,
+        active=True,
+    )
+    session.add(vehicle)
+    _saved(session, actor, vehicle, entity_type="rounds_vehicle", fields=data.keys())
+    return vehicle
+
+
+def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Stop:
+    """A public stop of one of the team's vehicles."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    vehicle_id = parse.uuid(data, "vehicle_id", errors, required=True)
+    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
+    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
+    postcode = _postcode(data, errors)
+    city = parse.text(data, "city", errors, limit=80, required=True)
+    latitude, longitude = _place(data, errors)
+    if vehicle_id is not None and "vehicle_id" not in errors:
+        vehicle = session.get(Vehicle, vehicle_id)
+        if vehicle is None or vehicle.team_id != team_id:
+            errors["vehicle_id"] = FieldError("unknown_vehicle")
+    if errors:
+        raise Invalid(errors)
+    stop = Stop(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        vehicle_id=vehicle_id,
+        name=name,
+        address=address,
+        postcode=postcode,
+        city=city,
+        latitude=latitude,
+        longitude=longitude,
+        active=True,
+    )
+    session.add(stop)
+    _saved(session, actor, stop, entity_type="rounds_stop", fields=data.keys())
+    return stop
+
+
+def add_permanence(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> Permanence:
+    """A weekly permanence at a stop; the vehicle cannot be at two stops at once."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    stop_id = parse.uuid(data, "stop_id", errors, required=True)
+    weekday = parse.integer(data, "weekday", errors, within=(0, 6), required=True)
+    starts, ends = _span(data, "starts", "ends", errors)
+    topic = parse.choice(data, "topic", errors, choices=TOPICS, default="social")
+    stop = session.get(Stop, stop_id) if stop_id else None
+    if stop_id is not None and (stop is None or stop.team_id != team_id):
+        errors["stop_id"] = FieldError("unknown_stop")
+    if not errors and stop is not None:
+        clash = session.scalar(
+            select(Permanence)
+            .join(Stop, Stop.id == Permanence.stop_id)
+            .where(
+                Stop.vehicle_id == stop.vehicle_id,
+                Permanence.weekday == weekday,
+                Permanence.starts < ends,
+                Permanence.ends > starts,
+            )
+        )
+        if clash is not None:
+            errors["starts"] = FieldError(
+                "vehicle_busy",
+                {"starts": clash.starts.strftime("%H:%M"), "ends": clash.ends.strftime("%H:%M")},
+            )
+    if errors:
+        raise Invalid(errors)
+    permanence = Permanence(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        stop_id=stop_id,
+        weekday=weekday,
+        starts=starts,
+        ends=ends,
+        topic=topic,
+    )
+    session.add(permanence)
+    _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
+    return permanence
+
+
+def vehicles(session: Session, team_id: int) -> list[Vehicle]:
+    return list(
+        session.scalars(
+            select(Vehicle)
+            .where(Vehicle.team_id == team_id, Vehicle.active)
+            .order_by(Vehicle.name, Vehicle.id)
+        )
+    )
+
+
+def stops(session: Session, team_id: int) -> list[Stop]:
+    return list(
+        session.scalars(
+            select(Stop).where(Stop.team_id == team_id, Stop.active).order_by(Stop.name, Stop.id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Held:
+    """One permanence on one date of a week."""
+
+    day: date
+    starts: time
+    ends: time
+    topic: str
+    stop: Stop
+    vehicle: Vehicle
+
+
+def week_permanences(session: Session, team_id: int, monday: date) -> list[Held]:
+    """The permanences of the week starting on `monday`, in time order."""
+    rows = session.execute(
+        select(Permanence, Stop, Vehicle)
+        .join(Stop, Stop.id == Permanence.stop_id)
+        .join(Vehicle, Vehicle.id == Stop.vehicle_id)
+        .where(Permanence.team_id == team_id, Stop.active, Vehicle.active)
+    ).all()
+    held = [
+        Held(monday + timedelta(days=p.weekday), p.starts, p.ends, p.topic, stop, vehicle)
+        for p, stop, vehicle in rows
+    ]
+    return sorted(held, key=lambda h: (h.day, h.starts, h.stop.name))
+
+
+# --- Meal orders and rides ----------------------------------------------------------------
+
+
+def create_meal_order(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> MealOrder:
+    """Meals for a household on a day, to be delivered within its window."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    day = parse.date(data, "day", errors, required=True)
+    household = parse.text(data, "household", errors, limit=NAME_MAX, required=True)
+    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
+    postcode = _postcode(data, errors)
+    city = parse.text(data, "city", errors, limit=80, required=True)
+    latitude, longitude = _place(data, errors)
+    meals = parse.integer(data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True)
+    diet = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
+    instructions = parse.text(data, "instructions", errors, limit=TEXT_MAX, multiline=True)
+    starts, ends = _span(data, "window_start", "window_end", errors)
+    if errors:
+        raise Invalid(errors)
+    order = MealOrder(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        day=day,
+        household=household,
+        address=address,
+        postcode=postcode,
+        city=city,
+        latitude=latitude,
+        longitude=longitude,
+        meals=meals,
+        diet=diet,
+        instructions=instructions,
+        window_start=starts,
+        window_end=ends,
+        cancelled=False,
+        unplaced="",
+    )
+    session.add(order)
+    _saved(session, actor, order, entity_type="rounds_meal_order", fields=data.keys())
+    return order
+
+
+def create_ride(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Ride:
+    """A ride for a person; more seats than any of the team's vehicles has is refused."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    day = parse.date(data, "day", errors, required=True)
+    person = parse.text(data, "person", errors, limit=NAME_MAX, required=True)
+    phone = parse.text(data, "phone", errors, limit=20)
+    pickup = parse.text(data, "pickup_address", errors, limit=ADDRESS_MAX, required=True)
+    pickup_lat, pickup_lon = _place(data, errors, "pickup_")
+    dropoff = parse.text(data, "dropoff_address", errors, limit=ADDRESS_MAX, required=True)
+    dropoff_lat, dropoff_lon = _place(data, errors, "dropoff_")
+    starts, ends = _span(data, "pickup_from", "pickup_until", errors)
+    seats = parse.integer(data, "seats", errors, within=(1, MAX_SEATS), required=True)
+    wheelchair = parse.flag(data, "wheelchair", errors)
+    notes = parse.text(data, "notes", errors, limit=TEXT_MAX, multiline=True)
+    if seats is not None and "seats" not in errors:
+        most = max((v.seats for v in vehicles(session, team_id)), default=0)
+        if seats > most:
+            errors["seats"] = FieldError("over_vehicle_seats", {"seats": most})
+    if errors:
+        raise Invalid(errors)
+    ride = Ride(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        day=day,
+        person=person,
+        phone=phone,
+        pickup_address=pickup,
+        pickup_latitude=pickup_lat,
+        pickup_longitude=pickup_lon,
+        dropoff_address=dropoff,
+        dropoff_latitude=dropoff_lat,
+        dropoff_longitude=dropoff_lon,
+        pickup_from=starts,
+        pickup_until=ends,
+        seats=seats,
+        wheelchair=wheelchair,
+        notes=notes,
+        cancelled=False,
+        unplaced="",
+    )
+    session.add(ride)
+    _saved(session, actor, ride, entity_type="rounds_ride", fields=data.keys())
+    return ride
+
+
+def meal_orders(session: Session, team_id: int, day: date) -> list[MealOrder]:
+    return list(
+        session.scalars(
+            select(MealOrder)
+            .where(MealOrder.team_id == team_id, MealOrder.day == day)
+            .order_by(MealOrder.household, MealOrder.id)
+        )
+    )
+
+
+def rides(session: Session, team_id: int, day: date) -> list[Ride]:
+    return list(
+        session.scalars(
+            select(Ride)
+            .where(Ride.team_id == team_id, Ride.day == day)
+            .order_by(Ride.pickup_from, Ride.person, Ride.id)
+        )
+    )
+
+
+# --- Planning a day -----------------------------------------------------------------------
+
+
+def _minute(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _clock(minutes: float) -> time:
+    whole = max(0, min(round(minutes), 24 * 60 - 1))
+    return time(whole // 60, whole % 60)
+
+
+def day_problem(session: Session, team_id: int, day: date) -> routing.Problem:
+    """The day's meal orders (jobs, demand = meals) and rides (pickup-and-delivery, seats)
+    for the team's vehicles (capacity = meals, seats = passengers, shift = the driver's
+    day); times in minutes from the day's midnight."""
+    workers = [
+        routing.Worker(
+            id=str(v.id),
+            start=routing.Point(v.depot_latitude, v.depot_longitude),
+            shifts=(routing.Shift(_minute(v.day_start), _minute(v.day_end)),),
+            capacity=v.meal_capacity,
+            seats=v.seats,
+        )
+        for v in vehicles(session, team_id)
+    ]
+    jobs = [
+        routing.Job(
+            id=str(order.id),
+            place=routing.Point(order.latitude, order.longitude),
+            duration=DELIVERY_MINUTES,
+            windows=(routing.Window(_minute(order.window_start), _minute(order.window_end)),),
+            optional=True,
+            priority=5,
+            demand=order.meals,
+        )
+        for order in meal_orders(session, team_id, day)
+        if not order.cancelled
+    ]
+    rides_ = [
+        routing.Ride(
+            id=str(ride.id),
+            pickup=routing.Point(ride.pickup_latitude, ride.pickup_longitude),
+            delivery=routing.Point(ride.dropoff_latitude, ride.dropoff_longitude),
+            pickup_window=routing.Window(_minute(ride.pickup_from), _minute(ride.pickup_until)),
+            delivery_window=routing.Window(
+                _minute(ride.pickup_from), _minute(ride.pickup_until) + RIDE_LEG
+            ),
+            pickup_duration=RIDE_MINUTES,
+            delivery_duration=RIDE_MINUTES,
+            seats=ride.seats,
+            optional=True,
+            priority=5,
+        )
+        for ride in rides(session, team_id, day)
+        if not ride.cancelled
+    ]
+    return routing.Problem(
+        workers=workers,
+        jobs=jobs,
+        rides=rides_,
+        origin=datetime.combine(day, time(0)),
+        balance_hours=False,
+    )
+
+
+@dataclass
+class DayPlan:
+    """What planning a day did: the solver's answer and its check (empty: every rule holds)."""
+
+    problem: routing.Problem
+    solution: routing.Solution
+    problems: list[str] = field(default_factory=list)
+    placed: int = 0
+    unplaced: int = 0
+
+
+NO_VEHICLE = "no_vehicle"
+
+
+def plan_day(
+    session: Session,
+    team_id: int,
+    day: date,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+    actor: User | None = None,
+    seed: int = 0,
+) -> DayPlan:
+    """Plan the day's meal deliveries and rides on the team's vehicles and store the plan
+    on each order and ride: its vehicle, order and time, or why it stayed unplaced."""
+    if actor is not None:
+        access.team_to_manage(actor, team_id)
+    problem = day_problem(session, team_id, day)
+    if problem.workers and (problem.jobs or problem.rides):
+        solution = routing.solve(problem, seconds=seconds, seed=seed)
+    else:
+        solution = routing.Solution(routes=(), unassigned=(), origin=problem.origin)
+    problems = routing.check(problem, solution) if problem.workers else []
+    orders = {str(o.id): o for o in meal_orders(session, team_id, day)}
+    day_rides = {str(r.id): r for r in rides(session, team_id, day)}
+    for order in orders.values():
+        order.vehicle_id, order.position, order.planned_at = None, None, None
+        order.unplaced = "" if order.cancelled else NO_VEHICLE
+    for ride in day_rides.values():
+        ride.vehicle_id, ride.pickup_position, ride.pickup_at = None, None, None
+        ride.dropoff_position, ride.dropoff_at = None, None
+        ride.unplaced = "" if ride.cancelled else NO_VEHICLE
+    plan = DayPlan(problem=problem, solution=solution, problems=problems)
+    for route in solution.routes:
+        vehicle_id = uuid.UUID(route.worker)
+        for position, stop in enumerate(route.stops, start=1):
+            if stop.kind == "job" and stop.id in orders:
+                order = orders[stop.id]
+                order.vehicle_id, order.position = vehicle_id, position
+                order.planned_at, order.unplaced = _clock(stop.start), ""
+            elif stop.kind == "pickup" and stop.id in day_rides:
+                ride = day_rides[stop.id]
+                ride.vehicle_id, ride.pickup_position = vehicle_id, position
+                ride.pickup_at, ride.unplaced = _clock(stop.start), ""
+            elif stop.kind == "delivery" and stop.id in day_rides:
+                ride = day_rides[stop.id]
+                ride.dropoff_position, ride.dropoff_at = position, _clock(stop.start)
+    for missing in solution.unassigned:
+        record = orders.get(missing.id) or day_rides.get(missing.id)
+        if record is not None:
+            record.unplaced = str(missing.reason)
+    for record in [*orders.values(), *day_rides.values()]:
+        if record.cancelled:
+            continue
+        if record.unplaced:
+            plan.unplaced += 1
+        else:
+            plan.placed += 1
+        sync.touch(session, record, sync.team_scope(team_id))
+    audit.record(
+        session,
+        actor=actor,
+        action="plan",
+        entity_type="rounds_day",
+        entity_id=f"{team_id}:{day.isoformat()}",
+        details={"placed": plan.placed, "unplaced": plan.unplaced},
+    )
+    session.flush()
+    return plan
+
+
+@dataclass(frozen=True)
+class PlannedStop:
+    """One stop of a vehicle's day: a delivery, a pickup or a drop-off."""
+
+    position: int
+    at: time | None
+    kind: str  # meal | pickup | dropoff
+    name: str
+    address: str
+    detail: str  # "2 × diabetic", "2 seats"
+
+
+@dataclass(frozen=True)
+class VehicleDay:
+    vehicle: Vehicle
+    stops: list[PlannedStop]
+    meals: int
+    passengers: int
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    vehicles: list[VehicleDay]
+    unplaced_orders: list[MealOrder]
+    unplaced_rides: list[Ride]
+
+
+def day_view(session: Session, team_id: int, day: date) -> DayView:
+    """The stored plan of a day: each vehicle's ordered stops with times, and what is left."""
+    orders = [o for o in meal_orders(session, team_id, day) if not o.cancelled]
+    day_rides = [r for r in rides(session, team_id, day) if not r.cancelled]
+    out = []
+    for vehicle in vehicles(session, team_id):
+        found: list[PlannedStop] = []
+        meals = passengers = 0
+        for o in orders:
+            if o.vehicle_id == vehicle.id and o.position is not None:
+                found.append(
+                    PlannedStop(
+                        o.position, o.planned_at, "meal", o.household, o.address, f"{o.meals}"
+                    )
+                )
+                meals += o.meals
+        for r in day_rides:
+            if r.vehicle_id == vehicle.id and r.pickup_position is not None:
+                passengers += r.seats
+                found.append(
+                    PlannedStop(
+                        r.pickup_position,
+                        r.pickup_at,
+                        "pickup",
+                        r.person,
+                        r.pickup_address,
+                        str(r.seats),
+                    )
+                )
+                if r.dropoff_position is not None:
+                    found.append(
+                        PlannedStop(
+                            r.dropoff_position,
+                            r.dropoff_at,
+                            "dropoff",
+                            r.person,
+                            r.dropoff_address,
+                            str(r.seats),
+                        )
+                    )
+        out.append(VehicleDay(vehicle, sorted(found, key=lambda s: s.position), meals, passengers))
+    return DayView(
+        day=day,
+        vehicles=out,
+        unplaced_orders=[o for o in orders if o.unplaced],
+        unplaced_rides=[r for r in day_rides if r.unplaced],
+    )

@@ -1,0 +1,110 @@
+"""Rounds pages (issue 19, first layer): the minibus's stops and week, meal orders and
+rides with their forms, the day's plan; only the mobile team's coordinator sees them.
+
+Users are switched to English so the assertions read the msgids.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core import accounts
+from rounds.models import MealOrder, Ride
+from tests.support import text_of
+
+DAY = "2031-03-04"  # a Tuesday without demo orders
+
+
+def meal_form(**changes) -> dict:
+    return {
+        "day": DAY,
+        "household": "Mme Testeur",
+        "address": "Rue de Marchienne 5",
+        "postcode": "6000",
+        "city": "Charleroi",
+        "latitude": "50,4089",
+        "longitude": "4.4367",
+        "meals": "2",
+        "diet": "diabetic",
+        "window_start": "10:00",
+        "window_end": "12:00",
+    } | changes
+
+
+def ride_form(**changes) -> dict:
+    return {
+        "day": DAY,
+        "person": "M. Passager",
+        "pickup_address": "Rue de Gosselies 21, Jumet",
+        "pickup_latitude": "50.4432",
+        "pickup_longitude": "4.4297",
+        "dropoff_address": "Grand'Rue 3, Charleroi",
+        "dropoff_latitude": "50.4119",
+        "dropoff_longitude": "4.4454",
+        "pickup_from": "09:30",
+        "pickup_until": "10:30",
+        "seats": "1",
+    } | changes
+
+
+def count(db, model) -> int:
+    return db.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_the_stops_and_this_week_s_permanences(login):
+    browser = login("mobile-coord")
+    page = text_of(browser.get(f"/tournees/?jour={DAY}"))
+    assert "Minibus stops and permanences" in page
+    assert "Jumet, place du Ballon" in page and "6041 Gosselies" in page
+    assert "04/03" in page and "Housing" in page  # Tuesday's permanence at Jumet
+    assert browser.get("/tournees/?jour=not-a-day").status_code == 200
+
+
+def test_a_meal_order_and_a_ride_are_saved_then_planned(login, db):
+    browser = login("mobile-coord")
+    response = browser.post(f"/tournees/repas?jour={DAY}", data=meal_form())
+    assert response.status_code == 302
+    response = browser.post(f"/tournees/transports?jour={DAY}", data=ride_form())
+    assert response.status_code == 302
+    page = text_of(browser.get(f"/tournees/repas?jour={DAY}"))
+    assert "Mme Testeur" in page and "Diabetic" in page
+    assert "M. Passager" in text_of(browser.get(f"/tournees/transports?jour={DAY}"))
+    response = browser.post("/tournees/plan", data={"jour": DAY})
+    assert response.status_code == 302
+    page = text_of(browser.get(f"/tournees/plan?jour={DAY}"))
+    assert "Day planned: 2 placed, 0 left out." in page
+    assert "Mme Testeur" in page and "Pick-up" in page and "Drop-off" in page
+    order = db.scalar(select(MealOrder).where(MealOrder.household == "Mme Testeur"))
+    db.refresh(order)
+    assert order.vehicle_id is not None and order.planned_at is not None
+
+
+def test_bad_input_shows_sentences_and_saves_nothing(login, db):
+    browser = login("mobile-coord")
+    before = count(db, MealOrder), count(db, Ride)
+    response = browser.post(
+        f"/tournees/repas?jour={DAY}",
+        data=meal_form(postcode="12", window_end="08:00", meals="abc", latitude=""),
+    )
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Give a Belgian postcode: 4 digits, for example 1000." in page
+    assert "The end must come after the start." in page
+    assert "Nothing was saved." in page
+    response = browser.post(f"/tournees/transports?jour={DAY}", data=ride_form(seats="40"))
+    assert response.status_code == 422
+    assert "No vehicle of the team has that many seats (at most 8)." in text_of(response)
+    assert (count(db, MealOrder), count(db, Ride)) == before
+
+
+def test_other_coordinators_hear_404(login):
+    browser = login("coordination")  # home care's coordinator
+    for path in ("/tournees/", "/tournees/repas", "/tournees/transports", "/tournees/plan"):
+        assert browser.get(path).status_code == 404, path
+    assert browser.post("/tournees/plan", data={"jour": DAY}).status_code == 404
+    assert browser.post("/tournees/repas", data=meal_form()).status_code == 404
+
+
+def test_the_demo_coordinator_is_in_the_mobile_team(db):
+    user = accounts.find_user(db, "mobile-coord")
+    assert user is not None and user.team.code == "clr-mobile"
