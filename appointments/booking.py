@@ -5,13 +5,20 @@ reception view). It checks the request (service, location, start, name, number),
 `slots.agents_free_at` which agents can take that start, then, for each of them in
 ascending id order (so two bookings never wait on each other in a cycle):
 
-1. makes sure the agent's row exists in `appointment_agent_locks`
-   (`INSERT … ON CONFLICT DO NOTHING`) and locks it (`SELECT … FOR UPDATE`);
+1. makes sure the agent's row exists in `appointment_agent_locks` and locks it, in one
+   statement (`INSERT … ON CONFLICT (user_id) DO UPDATE SET bookings = bookings + 1`:
+   the update takes the row lock as `SELECT … FOR UPDATE` would, and counts the booking);
    on SQLite the transaction is already `BEGIN IMMEDIATE`: one writer at a time;
 2. inside the lock, looks again for an active appointment of that agent overlapping
    start … end + buffer (what a booking committed meanwhile would show);
-3. free: inserts the appointment (`busy_until` = end + buffer) and bumps the lock row's
-   counter. Taken: tries the next agent.
+3. free: inserts the appointment (`busy_until` = end + buffer). Taken: gives the count
+   back and tries the next agent.
+
+What does not decide the booking is read before the first lock (the person, their
+contact, numbers and consents, the message texts and quiet hours), and what follows the
+insert is written in few statements (the three messages in one INSERT, their events in
+another, the audit rows together): about a dozen statements under the lock (counted in
+tests/db/test_booking_queries.py).
 
 When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
 the caller commits, so the check and the insert of two bookings for one agent never
@@ -62,6 +69,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from appointments import slots
 from appointments.models import (
@@ -75,9 +83,10 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import User
 from core.config import Settings
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
 
@@ -242,11 +251,8 @@ def check_person(
     """The name, the number (optional when staff book: `source` phone or desk), the
     language; the errors and the normalised number (None: none given)."""
     errors: dict[str, FieldError] = {}
-    name = single_line(name or "").strip()
-    if not name:
-        errors["name"] = FieldError("required")
-    elif len(name) > NAME_MAX:
-        errors["name"] = FieldError("too_long", {"max": NAME_MAX})
+    data = {"name": name, "language": language}
+    parse.text(data, "name", errors, limit=NAME_MAX, required=True)
     number = None
     if not (raw_phone or "").strip():
         if source not in STAFF_SOURCES:
@@ -260,8 +266,7 @@ def check_person(
             if source == "online" and not number.is_mobile:
                 # The confirmation and the code come by SMS: a landline cannot get them.
                 errors["phone"] = FieldError("not_mobile")
-    if language is not None and language not in LANGUAGES:
-        errors["language"] = FieldError("unknown_choice")
+    parse.choice(data, "language", errors, choices=LANGUAGES, default="")
     return errors, number
 
 
@@ -306,16 +311,30 @@ def _aware(start: datetime) -> datetime:
 # --- Locking ----------------------------------------------------------------------------
 
 
-def lock_agent(session: Session, agent_id: int) -> None:
-    """Hold the agent's lock row until the transaction ends (made on first use)."""
+def lock_agent(session: Session, agent_id: int, *, booking: bool = False) -> None:
+    """Hold the agent's lock row until the transaction ends (made on first use).
+
+    One statement: an upsert whose update, like `SELECT … FOR UPDATE`, takes the row's
+    lock (PostgreSQL waits there behind a booking of the same agent until it commits; on
+    SQLite the transaction is already `BEGIN IMMEDIATE`). `booking`: the update also
+    counts the booking about to be made (`unlock_unused` gives it back if the agent
+    turns out taken); otherwise it changes nothing."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    counted = AgentLock.bookings + 1 if booking else AgentLock.bookings
     session.execute(
         insert(AgentLock)
-        .values(user_id=agent_id, bookings=0)
-        .on_conflict_do_nothing(index_elements=["user_id"])
+        .values(user_id=agent_id, bookings=1 if booking else 0)
+        .on_conflict_do_update(index_elements=["user_id"], set_={"bookings": counted})
     )
+
+
+def unlock_unused(session: Session, agent_id: int) -> None:
+    """The agent was taken meanwhile: the count `lock_agent(booking=True)` added goes
+    back (the lock itself is held until the transaction ends, as always)."""
     session.execute(
-        select(AgentLock.user_id).where(AgentLock.user_id == agent_id).with_for_update()
+        update(AgentLock)
+        .where(AgentLock.user_id == agent_id)
+        .values(bookings=AgentLock.bookings - 1)
     )
 
 
@@ -381,8 +400,9 @@ def _place(
     notice: bool,
     ignore_appointment_id: int | None = None,
 ) -> Appointment:
-    """Find a free agent under their lock and insert the appointment, or SlotTaken.
-    `person` is called only once an agent is held: a refused booking makes no one."""
+    """Find a free agent under their lock and add the appointment (the caller flushes),
+    or SlotTaken. `person` is called only once an agent is held: a refused booking
+    makes no one."""
     end = start + timedelta(minutes=service.duration_minutes)
     busy_until = end + timedelta(minutes=service.buffer_minutes)
     candidates = slots.agents_free_at(
@@ -398,14 +418,18 @@ def _place(
     if not candidates and not _taken(session, service, location, start, busy_until, notice=notice):
         raise Invalid({"start": FieldError("not_a_slot")})
     for candidate in sorted(candidates):
-        lock_agent(session, candidate)
+        lock_agent(session, candidate, booking=True)
         if agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
-            continue  # booked meanwhile by someone who held the lock before us
+            # Booked meanwhile by someone who held the lock before us.
+            unlock_unused(session, candidate)
+            continue
+        # Not flushed here: the caller sets its last fields (token, referral) first, so
+        # the row is one INSERT (with the person's, when new).
         appointment = Appointment(
             service_id=service.id,
             location_id=location.id,
             agent_id=candidate,
-            person_id=person().id,
+            person=person(),
             start_at=start,
             end_at=end,
             busy_until=busy_until,
@@ -415,12 +439,6 @@ def _place(
             created_by_id=actor.id if actor is not None else None,
         )
         session.add(appointment)
-        session.execute(
-            update(AgentLock)
-            .where(AgentLock.user_id == candidate)
-            .values(bookings=AgentLock.bookings + 1)
-        )
-        session.flush()
         return appointment
     raise SlotTaken(
         slots.next_free_slots(
@@ -444,14 +462,7 @@ def person_for(
     Without a number (`e164` None) the person is always a new one: a name alone is not
     enough to say two bookings are the same person's."""
     name = single_line(name).strip()
-    person = None
-    if reuse and e164:
-        person = session.scalar(
-            select(BookingPerson)
-            .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
-            .order_by(BookingPerson.id)
-            .limit(1)
-        )
+    person = find_person(session, name, e164) if reuse and e164 else None
     if person is None:
         person = BookingPerson(name=name, phone=e164, language=language, created_at=clock.now())
         session.add(person)
@@ -461,13 +472,26 @@ def person_for(
     return person
 
 
+def find_person(session: Session, name: str, e164: str) -> BookingPerson | None:
+    """The person booked before with this number and name (`name` already one line)."""
+    return session.scalar(
+        select(BookingPerson)
+        .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
+        .order_by(BookingPerson.id)
+        .limit(1)
+    )
+
+
 def contact_reference(person: BookingPerson) -> str:
     return f"appointments.person:{person.id}"
 
 
-def contact_for(session: Session, person: BookingPerson, *, actor: User | None = None):
-    """The person's notifications contact, made on first use."""
-    contact = notify.contact_by_reference(session, contact_reference(person))
+def contact_for(
+    session: Session, person: BookingPerson, *, actor: User | None = None, new: bool = False
+):
+    """The person's notifications contact, made on first use (`new`: the person was
+    made just now, so no contact can exist yet)."""
+    contact = None if new else notify.contact_by_reference(session, contact_reference(person))
     if contact is None:
         contact = notify.create_contact(
             session,
@@ -477,10 +501,14 @@ def contact_for(session: Session, person: BookingPerson, *, actor: User | None =
             phones=[person.phone],
             reference=contact_reference(person),
         )
+        # Just made: no consent yet (reachability and set_consent then read none).
+        set_committed_value(contact, "consents", [])
     return contact
 
 
 def record_consent(session: Session, contact, *, source: str, actor: User | None) -> None:
+    """Consent to the appointment's messages, unless the contact answered before (a
+    consent withdrawn by STOP stays withdrawn)."""
     for category in CONSENT_CATEGORIES:
         if notify.reachability(session, contact, category).reason == "no_consent":
             notify.set_consent(
@@ -568,8 +596,7 @@ def _announce(
     assert service is not None
     subject = subject_of(appointment)
     values = _values(session, appointment, contact.language)
-    notify.enqueue(
-        session,
+    announcement = notify.Outgoing(
         key=key,
         contact=contact,
         category="reminder" if template == "appointment_confirmation" else "service_change",
@@ -581,7 +608,7 @@ def _announce(
         actor=actor,
         requested=requested,
     )
-    notify.schedule_reminders(
+    reminders = notify.reminders(
         session,
         subject=subject,
         contact=contact,
@@ -589,6 +616,8 @@ def _announce(
         values={"service": values["service"], "place": values["place"]},
         rules=reminder_rules(service),
     )
+    # One INSERT for the three rows (and one for their events).
+    notify.enqueue_many(session, [announcement, *reminders])
 
 
 # --- Booking -----------------------------------------------------------------------------
@@ -647,6 +676,26 @@ def book(
         raise Invalid(errors)
     assert service is not None and location is not None
     e164 = number.e164 if number is not None else None
+    name = single_line(person_name).strip()
+
+    # Read before the agent's lock what the lock does not decide (the person, their
+    # contact with its numbers and consents, the texts and quiet hours of the messages):
+    # the lock is then held for the re-check and the inserts only.
+    known = find_person(session, name, e164) if e164 is not None else None
+    contact = None
+    if known is not None:
+        contact = notify.contact_by_reference(session, contact_reference(known), with_consents=True)
+    if e164 is not None:
+        notify.read_templates(session, ("appointment_confirmation", "appointment_reminder"))
+        notify.category_rules(session, "reminder")
+
+    def person() -> BookingPerson:
+        if known is None:
+            # Without a number, always a new person (a name alone is not enough).
+            return BookingPerson(name=name, phone=e164, language=language, created_at=clock.now())
+        if language is not None and known.language != language:
+            known.language = language  # a new language is remembered
+        return known
 
     appointment = _place(
         session,
@@ -654,19 +703,40 @@ def book(
         location=location,
         start=start,
         source=source,
-        person=lambda: person_for(session, person_name, e164, language),
+        person=person,
         actor=actor,
         agent_id=agent_id,
         notice=notice,
     )
     appointment.referral_id = referral_id
-    person = appointment.person
+    person_booked = appointment.person
     link = _issue_token(session, appointment, link_base, secret_key)
     session.flush()
-    if person.phone:
-        contact = contact_for(session, person, actor=actor)
+    details = {
+        "service": service.code,
+        "location": location.code,
+        "agent_id": appointment.agent_id,
+        "source": source,
+        "sms_consent": sms_consent,
+        "phone_given": e164 is not None,
+        **({"referral": str(referral_id)} if referral_id is not None else {}),
+    }
+    if person_booked.phone:
+        if contact is None:
+            contact = contact_for(session, person_booked, actor=actor, new=known is None)
         if sms_consent:
             record_consent(session, contact, source=source, actor=actor)
+    # After the contact's and consents' entries, before the messages: the audit rows
+    # of the booking go in one INSERT.
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details=details,
+    )
+    if contact is not None:
         _announce(
             session,
             appointment,
@@ -679,22 +749,6 @@ def book(
             # desk): the confirmation answers them and leaves at once, even at night.
             requested=True,
         )
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="appointment",
-        entity_id=appointment.id,
-        details={
-            "service": service.code,
-            "location": location.code,
-            "agent_id": appointment.agent_id,
-            "source": source,
-            "sms_consent": sms_consent,
-            "phone_given": e164 is not None,
-            **({"referral": str(referral_id)} if referral_id is not None else {}),
-        },
-    )
     return appointment
 
 

@@ -42,10 +42,10 @@ from appointments.models import (
 )
 from appointments.notifications import day_bounds
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import Team, User, get_user
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
-from core.text import single_line
 
 ROW_MINUTES = 15  # the agenda's time axis
 # An agent still with someone after the planned end is taken as free this much later.
@@ -652,9 +652,7 @@ def add_walk_in(
         and closed_reason(session, location, clock.to_local(clock.now()).date()) is not None
     ):
         errors["walk_in"] = FieldError("closed_today")
-    name = single_line(name or "").strip()
-    if len(name) > booking.NAME_MAX:
-        errors["name"] = FieldError("too_long", {"max": booking.NAME_MAX})
+    name = parse.text({"name": name}, "name", errors, limit=booking.NAME_MAX)
     e164: str | None = None  # no number: nothing is ever sent
     if (phone_number or "").strip():
         try:

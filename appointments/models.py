@@ -211,7 +211,7 @@ class AgentAbsence(Base):
 
 
 class AgentLock(Base):
-    """One row per agent, locked (SELECT … FOR UPDATE) by every booking for that agent:
+    """One row per agent, locked (an upsert, `booking.lock_agent`) by every booking for that agent:
     the overlap check and the insert then happen one booking at a time."""
 
     __tablename__ = "appointment_agent_locks"

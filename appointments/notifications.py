@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from appointments import booking
 from appointments.models import Appointment, BookingPerson, Location
 from core import clock
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from notifications import services as notify
 
 CURRENT_STATES = ("booked", "checked_in")

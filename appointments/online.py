@@ -36,7 +36,7 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import services as notify
 
 EARTH_RADIUS_KM = 6371.0

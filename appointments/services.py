@@ -49,7 +49,7 @@ from appointments.setup import ABSENCE_REASONS, store_absence
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 
 __all__ = [
     "CODE_CONTACT_NAME",

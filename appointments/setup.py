@@ -1,7 +1,7 @@
 """The back office of appointments: services, locations and their opening hours, who
 delivers what where, working plans, closures and absences.
 
-Every function validates everything first and raises `core.sync.Invalid` (field name →
+Every function validates everything first and raises `core.errors.Invalid` (field name →
 `FieldError` code) before it changes anything; the web layer turns the codes into
 sentences (web/validation.py). Every change is written to the audit log in the same
 transaction. Values come as the form sends them (strings), or already typed (tests,
@@ -45,10 +45,10 @@ from appointments.models import (
     WorkingPlan,
 )
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import Team, User
-from core.ids import parse_id
+from core.errors import Errors, FieldError, Invalid
 from core.roles import Permission, Role, can
-from core.sync import FieldError, Invalid
 
 CODE_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 NAME_MAX = 120
@@ -77,169 +77,15 @@ def _agent_roles() -> list[str]:
 # --- Parsing (form strings or typed values) ------------------------------------------------
 
 
-class _Errors(dict[str, FieldError]):
-    def add(self, name: str, code: str, **params: Any) -> None:
-        self.setdefault(name, FieldError(code, params))
-
-    def check(self) -> None:
-        if self:
-            raise Invalid(dict(self))
-
-
-def _text(
-    errors: _Errors,
-    name: str,
-    raw: Any,
-    *,
-    required: bool,
-    max_length: int,
-    lines: bool = False,
-) -> str:
-    """Spaces collapsed; `lines=True` keeps one line per line (blank lines dropped)."""
-    value = "" if raw is None else raw
-    if not isinstance(value, str):
-        errors.add(name, "not_text")
-        return ""
-    if lines:
-        value = "\n".join(" ".join(line.split()) for line in value.splitlines() if line.strip())
-    else:
-        value = " ".join(value.split())
-    if required and not value:
-        errors.add(name, "required")
-    elif len(value) > max_length:
-        errors.add(name, "too_long", max=max_length)
-    return value
-
-
-def _code(errors: _Errors, raw: Any) -> str:
-    value = _text(errors, "code", raw, required=True, max_length=40).lower()
+def _code(errors: Errors, fields: Mapping[str, Any]) -> str:
+    value = parse.text(fields, "code", errors, limit=40, required=True).lower()
     if value and "code" not in errors and not CODE_PATTERN.match(value):
         errors.add("code", "invalid_code")
     return value
 
 
-def _int(
-    errors: _Errors, name: str, raw: Any, bounds: tuple[int, int], *, required: bool = True
-) -> int | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            errors.add(name, "required")
-        return None
-    if isinstance(raw, bool):
-        errors.add(name, "not_a_number")
-        return None
-    if isinstance(raw, int):
-        value = raw
-    else:
-        text = str(raw).strip()
-        if not re.fullmatch(r"-?[0-9]{1,6}", text):
-            errors.add(name, "not_a_whole_number")
-            return None
-        value = int(text)
-    if not bounds[0] <= value <= bounds[1]:
-        errors.add(name, "out_of_range", min=bounds[0], max=bounds[1])
-        return None
-    return value
-
-
-def _float(errors: _Errors, name: str, raw: Any, low: float, high: float) -> float | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        value = float(str(raw).strip().replace(",", "."))
-    except ValueError:
-        errors.add(name, "not_a_number")
-        return None
-    if value != value or not low <= value <= high:  # NaN is not in range either
-        errors.add(name, "out_of_range", min=low, max=high)
-        return None
-    return value
-
-
-def parse_time(raw: Any) -> time | None:
-    """'9:05', '09:05' or a time → a time; None when it is not one."""
-    if isinstance(raw, time):
-        return raw
-    match = re.fullmatch(r"\s*([0-9]{1,2})[:hH.]([0-9]{2})\s*", str(raw or ""))
-    if not match:
-        return None
-    hours, minutes = int(match[1]), int(match[2])
-    if hours > 23 or minutes > 59:
-        return None
-    return time(hours, minutes)
-
-
-def _time(errors: _Errors, name: str, raw: Any, *, required: bool = True) -> time | None:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        if required:
-            errors.add(name, "required")
-        return None
-    value = parse_time(raw)
-    if value is None:
-        errors.add(name, "invalid_time")
-    return value
-
-
-def _date(errors: _Errors, name: str, raw: Any, *, required: bool = True) -> date | None:
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    if raw is None or not str(raw).strip():
-        if required:
-            errors.add(name, "required")
-        return None
-    day = clock.parse_day(raw)
-    if day is None:
-        errors.add(name, "invalid_date")
-    return day
-
-
-def _moment(errors: _Errors, name: str, raw: Any) -> datetime | None:
-    """A Brussels wall-clock date and time ('2026-03-29T09:00' or '2026-03-29 09:00')."""
-    if isinstance(raw, datetime):
-        return clock.as_utc(raw) if raw.tzinfo else _local(raw)
-    if raw is None or not str(raw).strip():
-        errors.add(name, "required")
-        return None
-    try:
-        naive = datetime.fromisoformat(str(raw).strip().replace(" ", "T"))
-        return clock.as_utc(naive) if naive.tzinfo is not None else _local(naive)
-    except (ValueError, OverflowError):  # not a date, or year 1 / 9999 shifted out of range
-        errors.add(name, "invalid_datetime")
-        return None
-
-
 def _local(naive: datetime) -> datetime:
     return clock.as_utc(naive.replace(tzinfo=clock.BRUSSELS))
-
-
-def _bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    return str(raw or "").strip().lower() in ("1", "on", "true", "yes", "y")
-
-
-def _choice(errors: _Errors, name: str, raw: Any, choices: Iterable[str]) -> str:
-    value = str(raw or "").strip()
-    if not value:
-        errors.add(name, "required")
-    elif value not in choices:
-        errors.add(name, "unknown_choice")
-    return value
-
-
-def _ids(errors: _Errors, name: str, raw: Any) -> list[int]:
-    values = [raw] if isinstance(raw, (str, int)) else list(raw or [])
-    ids: list[int] = []
-    for value in values:
-        if isinstance(value, int) and not isinstance(value, bool):
-            ids.append(value)
-        elif isinstance(value, str) and parse_id(value) is not None:
-            ids.append(parse_id(value))
-        else:
-            errors.add(name, "unknown_choice")
-    return sorted(set(ids))
 
 
 def parse_stretches(raw: Any) -> list[tuple[time, time]]:
@@ -248,7 +94,7 @@ def parse_stretches(raw: Any) -> list[tuple[time, time]]:
     Raises ValueError with a FieldError code: invalid_hours, hours_order, hours_overlap.
     """
     if isinstance(raw, (list, tuple)):
-        pairs = [(parse_time(opens), parse_time(closes)) for opens, closes in raw]
+        pairs = [(parse.parse_time(opens), parse.parse_time(closes)) for opens, closes in raw]
     else:
         pairs = []
         for part in re.split(r"[,;\n]+", str(raw or "")):
@@ -257,7 +103,7 @@ def parse_stretches(raw: Any) -> list[tuple[time, time]]:
             bounds = re.split(r"\s*(?:-|–|à|tot|to)\s*", part.strip())
             if len(bounds) != 2:
                 raise ValueError("invalid_hours")
-            pairs.append((parse_time(bounds[0]), parse_time(bounds[1])))
+            pairs.append((parse.parse_time(bounds[0]), parse.parse_time(bounds[1])))
     stretches: list[tuple[time, time]] = []
     for opens, closes in pairs:
         if opens is None or closes is None:
@@ -357,8 +203,8 @@ def _day_start(day: date) -> datetime:
 
 def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_of: Any):
     """A new service's or location's code (free) and values: every error at once."""
-    errors = _Errors()
-    code = _code(errors, fields.get("code"))
+    errors = Errors()
+    code = _code(errors, fields)
     try:
         values = values_of(session, fields)
     except Invalid as invalid:
@@ -375,44 +221,29 @@ def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_
 
 
 def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
-    errors = _Errors()
+    errors = Errors()
     values: dict[str, Any] = {
-        "name_fr": _text(errors, "name_fr", fields.get("name_fr"), required=True, max_length=120),
-        "name_nl": _text(errors, "name_nl", fields.get("name_nl"), required=True, max_length=120),
-        "name_en": _text(errors, "name_en", fields.get("name_en"), required=False, max_length=120),
-        "duration_minutes": _int(
-            errors, "duration_minutes", fields.get("duration_minutes"), DURATION_RANGE
+        "name_fr": parse.text(fields, "name_fr", errors, limit=120, required=True),
+        "name_nl": parse.text(fields, "name_nl", errors, limit=120, required=True),
+        "name_en": parse.text(fields, "name_en", errors, limit=120),
+        "duration_minutes": parse.integer(
+            fields, "duration_minutes", errors, within=DURATION_RANGE, required=True
         ),
-        "buffer_minutes": _int(
-            errors, "buffer_minutes", fields.get("buffer_minutes") or 0, BUFFER_RANGE
+        "buffer_minutes": parse.integer(fields, "buffer_minutes", errors, within=BUFFER_RANGE) or 0,
+        "booking_mode": parse.choice(fields, "booking_mode", errors, choices=BOOKING_MODES),
+        "min_notice_hours": parse.integer(
+            fields, "min_notice_hours", errors, within=NOTICE_RANGE, required=True
         ),
-        "booking_mode": _choice(errors, "booking_mode", fields.get("booking_mode"), BOOKING_MODES),
-        "min_notice_hours": _int(
-            errors, "min_notice_hours", fields.get("min_notice_hours"), NOTICE_RANGE
+        "max_horizon_days": parse.integer(
+            fields, "max_horizon_days", errors, within=HORIZON_RANGE, required=True
         ),
-        "max_horizon_days": _int(
-            errors, "max_horizon_days", fields.get("max_horizon_days"), HORIZON_RANGE
+        "reminder_day_before_at": parse.time(fields, "reminder_day_before_at", errors),
+        "reminder_hours_before": parse.integer(
+            fields, "reminder_hours_before", errors, within=REMINDER_HOURS_RANGE
         ),
-        "reminder_day_before_at": _time(
-            errors, "reminder_day_before_at", fields.get("reminder_day_before_at"), required=False
-        ),
-        "reminder_hours_before": _int(
-            errors,
-            "reminder_hours_before",
-            fields.get("reminder_hours_before"),
-            REMINDER_HOURS_RANGE,
-            required=False,
-        ),
-        "active": _bool(fields.get("active", True)),
+        "active": parse.flag(fields, "active", errors, default=True),
         **{
-            f"bring_{language}": _text(
-                errors,
-                f"bring_{language}",
-                fields.get(f"bring_{language}"),
-                required=False,
-                max_length=BRING_MAX,
-                lines=True,
-            )
+            f"bring_{language}": parse.lines(fields, f"bring_{language}", errors, limit=BRING_MAX)
             for language in ("fr", "nl", "en")
         },
     }
@@ -437,13 +268,14 @@ def create_service(session: Session, fields: Mapping[str, Any], *, actor: User |
     service = Service(code=code, **values)
     session.add(service)
     session.flush()
-    audit.record(
+    audit.record_change(
         session,
-        actor=actor,
+        actor,
+        "appointment_service",
+        service.id,
+        sorted(values),
         action="create",
-        entity_type="appointment_service",
-        entity_id=service.id,
-        details={"code": code, "fields": sorted(values)},
+        code=code,
     )
     return service
 
@@ -454,19 +286,10 @@ def update_service(
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
     values = _service_values(session, fields)
-    changed = sorted(name for name, value in values.items() if getattr(service, name) != value)
-    for name in changed:
-        setattr(service, name, values[name])
+    changed = sorted(audit.assign(service, values))
     if not changed:
         return []
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="appointment_service",
-        entity_id=service.id,
-        details={"fields": changed},
-    )
+    audit.record_change(session, actor, "appointment_service", service.id, changed)
     if {"active", "booking_mode", "duration_minutes", "buffer_minutes"} & set(changed):
         return stranded_appointments(session, service_id=service.id)
     return []
@@ -541,9 +364,9 @@ def set_service_offer(
 ) -> list[Stranded]:
     """Where the service is offered and who delivers it (the whole lists). Returns the
     appointments stranded by a location or an agent taken off."""
-    errors = _Errors()
-    wanted_locations = _ids(errors, "locations", location_ids)
-    wanted_agents = _ids(errors, "agents", agent_ids)
+    errors = Errors()
+    wanted_locations = parse.ids({"locations": location_ids}, "locations", errors)
+    wanted_agents = parse.ids({"agents": agent_ids}, "agents", errors)
     known_locations = set(session.scalars(select(Location.id)))
     if set(wanted_locations) - known_locations:
         errors.add("locations", "unknown_choice")
@@ -595,29 +418,20 @@ def set_service_offer(
 
 
 def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
-    errors = _Errors()
+    errors = Errors()
     values: dict[str, Any] = {
-        "name": _text(errors, "name", fields.get("name"), required=True, max_length=NAME_MAX),
+        "name": parse.text(fields, "name", errors, limit=NAME_MAX, required=True),
         # Optional: the Dutch name and street, shown on Dutch pages and in Dutch SMS.
-        "name_nl": _text(
-            errors, "name_nl", fields.get("name_nl"), required=False, max_length=NAME_MAX
-        ),
-        "kind": _choice(errors, "kind", fields.get("kind"), LOCATION_KINDS),
-        "address": _text(
-            errors, "address", fields.get("address"), required=True, max_length=ADDRESS_MAX
-        ),
-        "address_nl": _text(
-            errors, "address_nl", fields.get("address_nl"), required=False, max_length=ADDRESS_MAX
-        ),
-        "postcode": _text(errors, "postcode", fields.get("postcode"), required=True, max_length=10),
-        "city": _text(errors, "city", fields.get("city"), required=True, max_length=CITY_MAX),
-        "city_nl": _text(
-            errors, "city_nl", fields.get("city_nl"), required=False, max_length=CITY_MAX
-        ),
-        "latitude": _float(errors, "latitude", fields.get("latitude"), -90, 90),
-        "longitude": _float(errors, "longitude", fields.get("longitude"), -180, 180),
+        "name_nl": parse.text(fields, "name_nl", errors, limit=NAME_MAX),
+        "kind": parse.choice(fields, "kind", errors, choices=LOCATION_KINDS),
+        "address": parse.text(fields, "address", errors, limit=ADDRESS_MAX, required=True),
+        "address_nl": parse.text(fields, "address_nl", errors, limit=ADDRESS_MAX),
+        "postcode": parse.text(fields, "postcode", errors, limit=10, required=True),
+        "city": parse.text(fields, "city", errors, limit=CITY_MAX, required=True),
+        "city_nl": parse.text(fields, "city_nl", errors, limit=CITY_MAX),
         "phone": "",
     }
+    values["latitude"], values["longitude"] = parse.coordinates(fields, errors)
     raw_phone = str(fields.get("phone") or "").strip()
     if raw_phone:
         try:
@@ -626,14 +440,10 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
             errors.add("phone", "invalid_phone")
     if values["postcode"] and "postcode" not in errors and not POSTCODE.match(values["postcode"]):
         errors.add("postcode", "invalid_postcode")
-    has_lat = fields.get("latitude") not in (None, "")
-    has_long = fields.get("longitude") not in (None, "")
-    if has_lat != has_long:
-        errors.add("latitude" if not has_lat else "longitude", "both_coordinates")
     raw_team = fields.get("team_id")
     values["team_id"] = None
     if raw_team not in (None, ""):
-        team_ids = _ids(errors, "team_id", raw_team)
+        team_ids = parse.ids(fields, "team_id", errors)
         if team_ids and session.get(Team, team_ids[0]) is None:
             errors.add("team_id", "unknown_choice")
         values["team_id"] = team_ids[0] if team_ids else None
@@ -679,9 +489,7 @@ def update_location(
     that shorter hours strand."""
     values = _location_values(session, fields)
     hours = values.pop("hours")
-    changed = sorted(name for name, value in values.items() if getattr(location, name) != value)
-    for name in changed:
-        setattr(location, name, values[name])
+    changed = sorted(audit.assign(location, values))
     if hours != opening_hours(location):
         location.opening_hours = [
             OpeningHours(weekday=weekday, opens=opens, closes=closes)
@@ -691,14 +499,7 @@ def update_location(
         changed.append("opening_hours")
     if not changed:
         return []
-    audit.record(
-        session,
-        actor=actor,
-        action="update",
-        entity_type="appointment_location",
-        entity_id=location.id,
-        details={"fields": changed},
-    )
+    audit.record_change(session, actor, "appointment_location", location.id, changed)
     if "opening_hours" in changed:
         return stranded_appointments(session, location_id=location.id)
     return []
@@ -734,31 +535,31 @@ def add_plan(
     """Weekly stretches of an agent's time at a location, one per weekday given.
     Refused when one overlaps another plan of the same agent (at any location: nobody
     is in two places) on the same weekday and dates. Adding time strands nothing."""
-    errors = _Errors()
-    user_ids = _ids(errors, "user_id", fields.get("user_id") or [])
+    errors = Errors()
+    user_ids = parse.ids(fields, "user_id", errors)
     if not user_ids and "user_id" not in errors:
         errors.add("user_id", "required")
     user_id = user_ids[0] if user_ids else None
     if user_id is not None and user_id not in {user.id for user in agents(session)}:
         errors.add("user_id", "unknown_choice")
-    location_ids = _ids(errors, "location_id", fields.get("location_id") or [])
+    location_ids = parse.ids(fields, "location_id", errors)
     if not location_ids and "location_id" not in errors:
         errors.add("location_id", "required")
     location_id = location_ids[0] if location_ids else None
     if location_id is not None and session.get(Location, location_id) is None:
         errors.add("location_id", "unknown_choice")
-    raw_days = fields.get("weekdays", fields.get("weekday"))
-    weekdays = _ids(errors, "weekdays", raw_days if raw_days not in (None, "") else [])
+    days = {"weekdays": fields.get("weekdays", fields.get("weekday"))}
+    weekdays = parse.ids(days, "weekdays", errors)
     if not weekdays and "weekdays" not in errors:
         errors.add("weekdays", "required")
     if any(day > 6 for day in weekdays):
         errors.add("weekdays", "unknown_choice")
-    starts = _time(errors, "starts", fields.get("starts"))
-    ends = _time(errors, "ends", fields.get("ends"))
+    starts = parse.time(fields, "starts", errors, required=True)
+    ends = parse.time(fields, "ends", errors, required=True)
     if starts is not None and ends is not None and not starts < ends:
         errors.add("ends", "ends_before_start")
-    valid_from = _date(errors, "valid_from", fields.get("valid_from"))
-    valid_until = _date(errors, "valid_until", fields.get("valid_until"), required=False)
+    valid_from = parse.date(fields, "valid_from", errors, required=True)
+    valid_until = parse.date(fields, "valid_until", errors)
     if valid_from and valid_until and valid_until < valid_from:
         errors.add("valid_until", "ends_before_start")
     errors.check()
@@ -818,8 +619,8 @@ def end_plan(
     """The plan's last day (a plan that has not started yet, ended before its first
     day, is removed). Returns the booked appointments after that day it leaves
     without an agent."""
-    errors = _Errors()
-    day = _date(errors, "last_day", last_day)
+    errors = Errors()
+    day = parse.date({"last_day": last_day}, "last_day", errors, required=True)
     errors.check()
     assert day is not None
     if plan.valid_until is not None and day > plan.valid_until:
@@ -827,18 +628,17 @@ def end_plan(
     user_id, location_id, plan_id = plan.user_id, plan.location_id, plan.id
     if day < plan.valid_from:
         session.delete(plan)
-        action, details = "delete", {}
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity_type="appointment_plan",
+            entity_id=plan_id,
+            details={},
+        )
     else:
         plan.valid_until = day
-        action, details = "update", {"fields": ["valid_until"]}
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity_type="appointment_plan",
-        entity_id=plan_id,
-        details=details,
-    )
+        audit.record_change(session, actor, "appointment_plan", plan_id, ["valid_until"])
     return stranded_appointments(
         session,
         agent_ids=[user_id],
@@ -872,20 +672,20 @@ def add_closure(
     session: Session, fields: Mapping[str, Any], *, actor: User | None
 ) -> tuple[Closure, list[Stranded]]:
     """A closure of one location (or every location when none is given)."""
-    errors = _Errors()
+    errors = Errors()
     location_id = None
     if fields.get("location_id") not in (None, ""):
-        ids = _ids(errors, "location_id", fields.get("location_id"))
+        ids = parse.ids(fields, "location_id", errors)
         location_id = ids[0] if ids else None
         if location_id is not None and session.get(Location, location_id) is None:
             errors.add("location_id", "unknown_choice")
-    first_day = _date(errors, "first_day", fields.get("first_day"))
-    last_day = _date(errors, "last_day", fields.get("last_day"), required=False) or first_day
+    first_day = parse.date(fields, "first_day", errors, required=True)
+    last_day = parse.date(fields, "last_day", errors) or first_day
     if first_day and last_day and last_day < first_day:
         errors.add("last_day", "ends_before_start")
     if first_day and last_day and (last_day - first_day).days > 366:
         errors.add("last_day", "too_long_period", days=366)
-    reason = _text(errors, "reason", fields.get("reason"), required=True, max_length=REASON_MAX)
+    reason = parse.text(fields, "reason", errors, limit=REASON_MAX, required=True)
     errors.check()
     assert first_day is not None and last_day is not None
     closure = Closure(
@@ -957,20 +757,20 @@ def add_absence(
     session: Session, fields: Mapping[str, Any], *, actor: User | None
 ) -> tuple[AgentAbsence, list[Stranded]]:
     """An agent away from `starts` to `ends` (Brussels wall-clock times)."""
-    errors = _Errors()
-    user_ids = _ids(errors, "user_id", fields.get("user_id") or [])
+    errors = Errors()
+    user_ids = parse.ids(fields, "user_id", errors)
     if not user_ids and "user_id" not in errors:
         errors.add("user_id", "required")
     user_id = user_ids[0] if user_ids else None
     if user_id is not None and user_id not in {user.id for user in agents(session)}:
         errors.add("user_id", "unknown_choice")
-    starts = _moment(errors, "starts", fields.get("starts"))
-    ends = _moment(errors, "ends", fields.get("ends"))
+    starts = parse.moment(fields, "starts", errors, required=True)
+    ends = parse.moment(fields, "ends", errors, required=True)
     if starts and ends and not starts < ends:
         errors.add("ends", "ends_before_start")
     if starts and ends and (ends - starts).days > 366:
         errors.add("ends", "too_long_period", days=366)
-    reason = _choice(errors, "reason", fields.get("reason") or "leave", ABSENCE_REASONS)
+    reason = parse.choice(fields, "reason", errors, choices=ABSENCE_REASONS, default="leave")
     errors.check()
     assert user_id is not None and starts is not None and ends is not None
     absence = store_absence(session, user_id, starts, ends, reason, actor=actor)

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from appointments.models import Appointment, BookingPerson, WaitingEntry
 from core import clock, phone, throttle
 from core.db import Base
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import services as notify
 
 CODE_DIGITS = 6

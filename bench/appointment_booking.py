@@ -9,7 +9,10 @@ meanwhile answers SlotTaken (rolled back, counted). The loop ends when those day
 full. Then an SQL check: no two active appointments of one agent overlap.
 
 Figures: committed bookings per second over the whole race, p50/p95 of one successful
-`book()` + commit, and how many attempts met SlotTaken. Reference, same run, same
+`book()` + commit, how many attempts met SlotTaken, the statements of one successful
+booking (all, and from the one that takes the agent's lock to the commit) and how long
+the agent's lock was held (from that statement to the end of the commit): what the
+other bookings of that agent wait for. Reference, same run, same
 database, same number of processes: a plain INSERT of one appointment row + commit per
 row (no lock, no check, no SMS): what the database's commits cost.
 
@@ -25,7 +28,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import aliased
 
 from bench.appointments import FIRST_DAY, NOW, _fill
@@ -53,7 +56,21 @@ def _book_loop(arguments: tuple[str, int, int, int]) -> dict[str, object]:
     factory = make_session_factory(engine)
     rng = random.Random(worker)  # noqa: S311 - spreading the picks, not a secret
     latencies: list[float] = []
+    held: list[float] = []
+    statements: list[tuple[int, int]] = []
     taken = 0
+    # Every statement of a booking, and the moment the first one on the agents' lock
+    # rows was sent (the lock is taken there; before issue 20 it was followed by
+    # `SELECT … FOR UPDATE`, now it is one upsert).
+    seen = {"all": 0, "locked": None, "at_lock": 0}
+
+    def _count(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        seen["all"] += 1
+        if seen["locked"] is None and "appointment_agent_locks" in statement:
+            seen["locked"] = time.perf_counter()
+            seen["at_lock"] = seen["all"]
+
+    event.listen(engine, "before_cursor_execute", _count)
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     try:
         with clock.frozen(NOW), factory() as session:
@@ -72,6 +89,7 @@ def _book_loop(arguments: tuple[str, int, int, int]) -> dict[str, object]:
                 if not free:
                     break
                 slot = rng.choice(free[:3])
+                seen.update(all=0, locked=None, at_lock=0)
                 begin = time.perf_counter()
                 try:
                     book(
@@ -86,13 +104,22 @@ def _book_loop(arguments: tuple[str, int, int, int]) -> dict[str, object]:
                         link_base=LINK,
                     )
                     session.commit()
-                    latencies.append((time.perf_counter() - begin) * 1000)
+                    end = time.perf_counter()
+                    latencies.append((end - begin) * 1000)
+                    held.append((end - seen["locked"]) * 1000)
+                    statements.append((seen["all"], seen["all"] - seen["at_lock"] + 1))
                 except SlotTaken:
                     session.rollback()
                     taken += 1
     finally:
         engine.dispose()
-    return {"latencies": latencies, "taken": taken, "ended": time.monotonic()}
+    return {
+        "latencies": latencies,
+        "held": held,
+        "statements": statements,
+        "taken": taken,
+        "ended": time.monotonic(),
+    }
 
 
 def _insert_loop(arguments: tuple[str, int, int, int, int]) -> float:
@@ -176,6 +203,8 @@ def run() -> list[str]:
             elapsed = max(result["ended"] for result in results) - begin
             latencies = [value for result in results for value in result["latencies"]]
             taken = sum(result["taken"] for result in results)
+            held = [value for result in results for value in result["held"]]
+            counts = [value for result in results for value in result["statements"]]
             booked = len(latencies)
             with make_session_factory(engine)() as session:
                 overlaps = _overlaps(session)
@@ -195,13 +224,19 @@ def run() -> list[str]:
     if overlaps:
         raise AssertionError(f"{overlaps} overlapping appointments: double booking")
     p50, p95 = _percentiles(latencies)
+    held50, held95 = _percentiles(held)
+    every = sorted(total for total, _ in counts)
+    locked = sorted(under for _, under in counts)
     rate = booked / elapsed
     reference_rate = share * WORKERS / reference_elapsed
     return [
         f"| appointments: booking under contention, {WORKERS} processes racing for the "
         f"earliest starts of one antenne ({HOT_DAYS} days, {booked} bookings) ({backend}) "
         f"| {rate:.0f} bookings/s; one booking p50 {p50:.0f} ms, p95 {p95:.0f} ms; "
-        f'{taken} attempts met "slot taken"; 0 double bookings '
+        f'{taken} attempts met "slot taken"; 0 double bookings; '
+        f"statements per booking: median {every[len(every) // 2]} "
+        f"({locked[len(locked) // 2]} from the agent's lock to the commit); "
+        f"lock held p50 {held50:.0f} ms, p95 {held95:.0f} ms "
         f"| {WORKERS} processes, plain INSERT + COMMIT of one row: {reference_rate:.0f} rows/s "
         f"| {rate / reference_rate:.2f}× | {date.today()} |"
     ]

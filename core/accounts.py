@@ -509,14 +509,7 @@ def set_language(session: Session, user: User, language: str | None) -> None:
         raise AccountError("language", "invalid")
     if user.language != language:
         user.language = language
-        audit.record(
-            session,
-            actor=user,
-            action="update",
-            entity_type="user",
-            entity_id=user.id,
-            details={"fields": ["language"]},
-        )
+        audit.record_change(session, user, "user", user.id, ["language"])
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: User) -> None:

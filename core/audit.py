@@ -7,6 +7,7 @@ names and codes, never the personal data itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -91,6 +92,39 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_change(
+    session: Session,
+    actor: User | None,
+    entity_type: str,
+    entity_id: object,
+    fields: Iterable[str],
+    *,
+    action: str = "update",
+    client_at: datetime | None = None,
+    **details: Any,
+) -> AuditEntry:
+    """Append the entry of a record made or changed: which fields, never their values
+    (`details` adds codes such as a status or a source)."""
+    return record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details={"fields": list(fields), **details},
+        client_at=client_at,
+    )
+
+
+def assign(record: object, values: Mapping[str, Any]) -> list[str]:
+    """Set `values` on `record`; the names of those that changed, in `values`' order
+    (for record_change)."""
+    changed = [name for name, value in values.items() if getattr(record, name) != value]
+    for name in changed:
+        setattr(record, name, values[name])
+    return changed
 
 
 def record_read(session: Session, actor: User, entity_type: str, entity_id: object) -> None:

@@ -37,6 +37,11 @@ class Permission(StrEnum):
     APPOINTMENTS_MINE = "appointments.mine"  # an agent's own appointments
     APPOINTMENTS_SETUP = "appointments.setup"  # services, locations, plans, closures, absences
     APPOINTMENTS_REPORTS = "appointments.reports"  # monthly indicators and their export
+    # Home care (homecare.access decides per team and household; unknown and forbidden 404)
+    HOMECARE_RECORDS = "homecare.records"  # beneficiaries, care plans, aides of her team
+    HOMECARE_FILES = "homecare.files"  # a household's file: its coordinator, its aides
+    HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
+    HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
     HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
 
 
@@ -70,6 +75,11 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.APPOINTMENTS_MINE: frozenset({Role.SOCIAL_WORKER, Role.COORDINATOR}),
     Permission.APPOINTMENTS_SETUP: frozenset({Role.ADMIN, Role.COORDINATOR}),
     Permission.APPOINTMENTS_REPORTS: frozenset({Role.ADMIN, Role.COORDINATOR}),
+    Permission.HOMECARE_RECORDS: frozenset({Role.COORDINATOR}),
+    Permission.HOMECARE_FILES: frozenset({Role.COORDINATOR, Role.AIDE}),
+    # Home care's coordinator only (homecare/access.py: her own home-care team).
+    Permission.HOMECARE_HOURS: frozenset({Role.COORDINATOR}),
+    Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
     # Coordinators only; homecare.access keeps each to her own home-care team.
     Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
 }

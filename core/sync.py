@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from core import audit, clock, text
 from core.db import Base
+from core.errors import Conflict, FieldError, Invalid
 from core.roles import Permission, can
 
 if TYPE_CHECKING:
@@ -54,36 +55,6 @@ FEED_PAGE_SIZE = 500
 FEED_TOKEN_FORMAT = "1"  # noqa: S105 - a format number, not a secret
 
 STATUSES = ("applied", "duplicate", "conflict", "rejected")
-
-
-# --- Errors the domains raise -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """What is wrong with one field, as a code the web layer turns into a sentence."""
-
-    code: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"code": self.code, **({"params": dict(self.params)} if self.params else {})}
-
-
-class Invalid(Exception):
-    """The op (or form) cannot be applied as it is; nothing was changed."""
-
-    def __init__(self, errors: Mapping[str, FieldError]):
-        super().__init__(", ".join(f"{name}: {error.code}" for name, error in errors.items()))
-        self.errors = dict(errors)
-
-
-class Conflict(Exception):
-    """The record changed since the version the phone started from."""
-
-    def __init__(self, record: dict[str, Any]):
-        super().__init__("conflict")
-        self.record = record
 
 
 # --- Records that sync ----------------------------------------------------------------

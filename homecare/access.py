@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from homecare.models import Beneficiary, CarePlan, PlanningRun, Visit
 
 # An aide keeps reading a household a week after her last visit there (notes, keys).

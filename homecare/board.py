@@ -19,9 +19,9 @@ from appointments import services as appointments
 from core import audit, clock, sync
 from core.accounts import User
 from core.db import committed
+from core.errors import Conflict, FieldError, Invalid
 from core.roles import Role
 from core.routing import TRAVEL_MODES, Point, TravelMode, build_matrix
-from core.sync import Conflict, FieldError, Invalid
 from homecare import access, generation, runs
 from homecare.calendar import monday_of, week_days
 from homecare.generation import stamp_visit

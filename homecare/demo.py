@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import accounts, clock
 from core.accounts import Team
-from homecare import generation, services
+from homecare import demo_hours, generation, services
 from homecare.calendar import monday_of
 from homecare.models import AideProfile, Beneficiary
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
@@ -101,7 +101,8 @@ def seed(session: Session) -> dict[str, int]:
         created = _seed_households(session, actor, team.id, aide_ids, today)
     week = monday_of(today)
     generation.generate_week(session, team.id, week, actor=None)
-    return {"homecare_households": created}
+    done = demo_hours.seed(session, actor, team.id, today)
+    return {"homecare_households": created, "homecare_visits_done": done}
 
 
 def _seed_aides(session: Session, actor: accounts.User, today: date) -> list[int]:

@@ -19,6 +19,8 @@ DOMAIN = Domain(
         "homecare_qualification",
         "homecare_week",
         "homecare_visit",
+        "homecare_quota",
+        "homecare_export",
         "homecare_planning_run",
     ),
     template_kinds=(VISIT_CHANGED, AIDE_VISIT),

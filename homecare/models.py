@@ -107,6 +107,7 @@ class Beneficiary(Base, Synced):
     life_book: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Shared outside the household's aides only with this recorded agreement.
     life_book_sharing_agreed_at: Mapped[datetime | None]
+    life_book_sharing_agreed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -223,6 +224,11 @@ class Visit(Base, Synced):
     aide_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     planned_start: Mapped[datetime | None]
     unassigned_reason: Mapped[str | None] = mapped_column(String(40))
+    # Once done (marked by the coordinator until the aide's phone validates it): the real
+    # start and end (UTC) and the kilometres the aide drove for it.
+    actual_start: Mapped[datetime | None]
+    actual_end: Mapped[datetime | None]
+    km: Mapped[float | None] = mapped_column(Float)
 
 
 RUN_KINDS = ("plan", "replan")  # the whole week, or the visits of an absent aide
@@ -269,3 +275,20 @@ class PlanningRun(Base):
     finished_at: Mapped[datetime | None]
     accepted_at: Mapped[datetime | None]  # replan: the coordinator accepted the proposal
     accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class HoursQuota(Base, Synced):
+    """The hours a funder subsidises for one service of a team in one year."""
+
+    __tablename__ = "homecare_quotas"
+    __table_args__ = (
+        UniqueConstraint("team_id", "year", "service", "funder", name="one_per_service_year"),
+        CheckConstraint("hours >= 0", name="hours_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    service: Mapped[str] = mapped_column(String(20))
+    funder: Mapped[str] = mapped_column(String(20))
+    hours: Mapped[int] = mapped_column(Integer)

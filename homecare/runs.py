@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.errors import Conflict, FieldError, Invalid
 from core.roles import Role
 from core.routing import Job, Window, check, solve
-from core.sync import Conflict, FieldError, Invalid
 from homecare import access, planning
 from homecare.calendar import local_moment, monday_of
 from homecare.generation import lock_team, record_week, stamp_visit

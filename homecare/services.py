@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from appointments import services as appointments
 from core import audit, clock, sync
-from core.accounts import User
+from core import fields as parse
+from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from homecare import access, generation
 from homecare.calendar import crosses_midnight, wall_span
 from homecare.models import (
@@ -76,22 +77,6 @@ def _saved(
     session.flush()
 
 
-def _text(
-    value: str, name: str, limit: int, errors: dict[str, FieldError], *, required: bool = False
-) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        errors[name] = FieldError("required")
-    elif len(text) > limit:
-        errors[name] = FieldError("too_long", {"max": limit})
-    return text
-
-
-def _choice(value: str, name: str, choices: Sequence[str], errors: dict[str, FieldError]) -> None:
-    if value not in choices:
-        errors[name] = FieldError("unknown_choice")
-
-
 def _coordinates(
     latitude: float | None, longitude: float | None, errors: dict[str, FieldError]
 ) -> None:
@@ -135,8 +120,9 @@ def set_settings(
 ) -> HomecareSettings:
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    _choice(region, "region", REGIONS, errors)
-    _choice(funder, "funder", FUNDERS, errors)
+    data = {"region": region, "funder": funder}
+    parse.choice(data, "region", errors, choices=REGIONS)
+    parse.choice(data, "funder", errors, choices=FUNDERS)
     if errors:
         raise Invalid(errors)
     settings = session.get(HomecareSettings, team_id)
@@ -180,6 +166,86 @@ class BeneficiaryFields:
     life_book: Mapping[str, str] | None = None
 
 
+def _check_beneficiary(
+    session: Session, team_id: int, fields: BeneficiaryFields
+) -> tuple[dict[str, Any], dict[str, FieldError]]:
+    """The household's fields cleaned, and what is wrong with them."""
+    errors: dict[str, FieldError] = {}
+    data = vars(fields)
+    clean: dict[str, Any] = {
+        "name": parse.text(data, "name", errors, limit=NAME_MAX, required=True),
+        "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
+        "postcode": (fields.postcode or "").strip(),
+        "city": parse.text(data, "city", errors, limit=80, required=True),
+        "entry_instructions": parse.text(
+            data, "entry_instructions", errors, limit=TEXT_MAX, multiline=True
+        ),
+        "emergency_name": parse.text(data, "emergency_name", errors, limit=NAME_MAX),
+        "emergency_phone": parse.text(data, "emergency_phone", errors, limit=20),
+    }
+    if not (len(clean["postcode"]) == 4 and clean["postcode"].isdigit()):
+        errors["postcode"] = FieldError("invalid_postcode")
+    _coordinates(fields.latitude, fields.longitude, errors)
+    parse.choice(data, "language", errors, choices=LANGUAGES)
+    parse.choice(data, "contribution_category", errors, choices=CONTRIBUTION_CATEGORIES)
+    try:
+        notifications.read_phones(fields.phones)
+    except Invalid as invalid:
+        errors.update(invalid.errors)
+    for kind in fields.consents:
+        if kind not in notifications.CONSENT_CATEGORIES:
+            errors["consents"] = FieldError("unknown_choice")
+    clean["life_book"] = _life_book(fields.life_book or {}, errors)
+    if fields.social_worker_id is not None:
+        worker = session.get(User, fields.social_worker_id)
+        if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
+            errors["social_worker_id"] = FieldError("unknown_user")
+    if fields.antenne_id is not None:
+        antenne = session.get(Team, fields.antenne_id)
+        if antenne is None or antenne.kind != "antenne":
+            errors["antenne_id"] = FieldError("unknown_team")
+    return clean, errors
+
+
+def _life_book(values: Mapping[str, str], errors: dict[str, FieldError]) -> dict[str, str]:
+    life_book = {}
+    for key, value in values.items():
+        if key not in LIFE_BOOK_KEYS:
+            errors["life_book"] = FieldError("unknown_choice")
+        else:
+            text = parse.text({key: value}, key, errors, limit=TEXT_MAX, multiline=True)
+            if text:
+                life_book[key] = text
+    return life_book
+
+
+def _set_consents(
+    session: Session, actor: User, contact: Any, wanted: Sequence[str], *, known: set[str]
+) -> None:
+    """Record each SMS kind agreed to, and withdraw those no longer ticked."""
+    for kind in notifications.CONSENT_CATEGORIES:
+        if kind in wanted and kind not in known:
+            notifications.set_consent(
+                session, contact, category=kind, granted=True, method="oral", actor=actor
+            )
+        elif kind not in wanted and kind in known:
+            notifications.set_consent(
+                session, contact, category=kind, granted=False, method="oral", actor=actor
+            )
+
+
+def granted_consents(session: Session, contact: Any) -> set[str]:
+    """The SMS kinds a contact agreed to (and did not withdraw), read again from the
+    database: set_consent adds rows without touching a loaded collection."""
+    session.flush()
+    session.refresh(contact, ["consents"])
+    return {c.category for c in contact.consents if c.granted and c.channel == "sms"}
+
+
+def _contact_language(language: str) -> str | None:
+    return language if language in ("fr", "nl", "en") else None
+
+
 def create_beneficiary(
     session: Session,
     actor: User,
@@ -190,85 +256,164 @@ def create_beneficiary(
 ) -> Beneficiary:
     """A new household of the team; its phones become a notifications contact."""
     access.team_to_manage(actor, team_id)
-    errors: dict[str, FieldError] = {}
-    name = _text(fields.name, "name", NAME_MAX, errors, required=True)
-    address = _text(fields.address, "address", ADDRESS_MAX, errors, required=True)
-    postcode = (fields.postcode or "").strip()
-    if not (len(postcode) == 4 and postcode.isdigit()):
-        errors["postcode"] = FieldError("invalid_postcode")
-    city = _text(fields.city, "city", 80, errors, required=True)
-    _coordinates(fields.latitude, fields.longitude, errors)
-    _choice(fields.language, "language", LANGUAGES, errors)
-    _choice(fields.contribution_category, "contribution_category", CONTRIBUTION_CATEGORIES, errors)
-    entry = _text(fields.entry_instructions, "entry_instructions", TEXT_MAX, errors)
-    emergency_name = _text(fields.emergency_name, "emergency_name", NAME_MAX, errors)
-    emergency_phone = _text(fields.emergency_phone, "emergency_phone", 20, errors)
-    try:
-        notifications.read_phones(fields.phones)
-    except Invalid as invalid:
-        errors.update(invalid.errors)
-    for kind in fields.consents:
-        if kind not in notifications.CONSENT_CATEGORIES:
-            errors["consents"] = FieldError("unknown_choice")
-    life_book = {}
-    for key, value in (fields.life_book or {}).items():
-        if key not in LIFE_BOOK_KEYS:
-            errors["life_book"] = FieldError("unknown_choice")
-        else:
-            life_book[key] = _text(value, f"life_book.{key}", TEXT_MAX, errors)
-    if fields.social_worker_id is not None:
-        worker = session.get(User, fields.social_worker_id)
-        if worker is None or not worker.active or worker.role != Role.SOCIAL_WORKER:
-            errors["social_worker_id"] = FieldError("unknown_user")
+    clean, errors = _check_beneficiary(session, team_id, fields)
     if errors:
         raise Invalid(errors)
     beneficiary = Beneficiary(
         id=id or uuid.uuid4(),
         team_id=team_id,
-        name=name,
-        address=address,
-        postcode=postcode,
-        city=city,
         latitude=fields.latitude,
         longitude=fields.longitude,
         location_source="typed",
         language=fields.language,
-        entry_instructions=entry,
-        emergency_name=emergency_name,
-        emergency_phone=emergency_phone,
         social_worker_id=fields.social_worker_id,
         antenne_id=fields.antenne_id,
         contribution_category=fields.contribution_category,
-        life_book=life_book,
         created_by_id=actor.id,
+        **clean,
     )
     session.add(beneficiary)
     sync.stamp(session, beneficiary, sync.team_scope(team_id), actor, None)
     session.flush()
-    if fields.phones:
+    if any(phone.strip() for phone in fields.phones):
         contact = notifications.create_contact(
             session,
             actor=actor,
-            display_name=name,
-            language=fields.language if fields.language in ("fr", "nl", "en") else None,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
             phones=list(fields.phones),
             team_ids=[team_id],
             reference=f"homecare.beneficiary:{beneficiary.id}",
         )
-        for kind in fields.consents:
-            notifications.set_consent(
-                session, contact, category=kind, granted=True, method="oral", actor=actor
-            )
+        _set_consents(session, actor, contact, fields.consents, known=set())
         beneficiary.contact_id = contact.id
-    audit.record(
+    audit.record_change(
         session,
-        actor=actor,
+        actor,
+        "homecare_beneficiary",
+        beneficiary.id,
+        sorted(k for k, v in vars(fields).items() if v),
         action="create",
-        entity_type="homecare_beneficiary",
-        entity_id=beneficiary.id,
-        details={"fields": sorted(k for k, v in vars(fields).items() if v)},
     )
     session.flush()
+    return beneficiary
+
+
+# What the edit form changes (the carnet de vie has its own form: set_life_book).
+_EDITED = (
+    "name",
+    "address",
+    "postcode",
+    "city",
+    "latitude",
+    "longitude",
+    "language",
+    "entry_instructions",
+    "emergency_name",
+    "emergency_phone",
+    "social_worker_id",
+    "antenne_id",
+    "contribution_category",
+)
+
+
+def update_beneficiary(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, fields: BeneficiaryFields
+) -> Beneficiary:
+    """Change a household's file; its phones and consents go to its notifications contact.
+
+    Coordinates typed here are `typed` again when they change (a GPS fix stays `gps` as
+    long as the numbers are not touched)."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    clean, errors = _check_beneficiary(
+        session, beneficiary.team_id, replace(fields, life_book=None)
+    )
+    if errors:
+        raise Invalid(errors)
+    del clean["life_book"]
+    wanted = dict(clean)
+    wanted.update(
+        latitude=fields.latitude,
+        longitude=fields.longitude,
+        language=fields.language,
+        social_worker_id=fields.social_worker_id,
+        antenne_id=fields.antenne_id,
+        contribution_category=fields.contribution_category,
+    )
+    changed = [name for name in _EDITED if getattr(beneficiary, name) != wanted[name]]
+    if {"latitude", "longitude"} & set(changed):
+        beneficiary.location_source = "typed"
+    for name in changed:
+        setattr(beneficiary, name, wanted[name])
+    contact = (
+        notifications.get_contact(session, beneficiary.contact_id)
+        if beneficiary.contact_id
+        else None
+    )
+    if contact is None and any(phone.strip() for phone in fields.phones):
+        contact = notifications.create_contact(
+            session,
+            actor=actor,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
+            phones=list(fields.phones),
+            team_ids=[beneficiary.team_id],
+            reference=f"homecare.beneficiary:{beneficiary.id}",
+        )
+        beneficiary.contact_id = contact.id
+        changed.append("phones")
+    elif contact is not None:
+        before = [p.e164 for p in contact.phones]
+        notifications.update_contact(
+            session,
+            contact,
+            actor=actor,
+            display_name=clean["name"],
+            language=_contact_language(fields.language),
+            phones=list(fields.phones),
+            team_ids=[t.team_id for t in contact.teams] or [beneficiary.team_id],
+        )
+        if [p.e164 for p in contact.phones] != before:
+            changed.append("phones")
+    if contact is not None:
+        known = granted_consents(session, contact)
+        if known != set(fields.consents):
+            changed.append("consents")
+        _set_consents(session, actor, contact, fields.consents, known=known)
+    if changed:
+        _saved(
+            session,
+            actor,
+            beneficiary,
+            beneficiary.team_id,
+            action="update",
+            entity_type="homecare_beneficiary",
+            details={"fields": changed},
+        )
+    return beneficiary
+
+
+def set_life_book(
+    session: Session, actor: User, beneficiary_id: uuid.UUID, values: Mapping[str, str]
+) -> Beneficiary:
+    """The carnet de vie (habits, likes, what calms, what to avoid), written by the
+    coordinator with the person."""
+    beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
+    errors: dict[str, FieldError] = {}
+    life_book = _life_book(values, errors)
+    if errors:
+        raise Invalid(errors)
+    if life_book != (beneficiary.life_book or {}):
+        beneficiary.life_book = life_book
+        _saved(
+            session,
+            actor,
+            beneficiary,
+            beneficiary.team_id,
+            action="update",
+            entity_type="homecare_beneficiary",
+            details={"fields": ["life_book"]},
+        )
     return beneficiary
 
 
@@ -301,6 +446,7 @@ def record_life_book_agreement(
     """The person agreed (or no longer agrees) to share the carnet de vie outside."""
     beneficiary = access.beneficiary_to_change(session, actor, beneficiary_id)
     beneficiary.life_book_sharing_agreed_at = clock.now() if agreed else None
+    beneficiary.life_book_sharing_agreed_by_id = actor.id if agreed else None
     _saved(
         session,
         actor,
@@ -369,8 +515,8 @@ def _check_plan(
     replacing: uuid.UUID | None = None,
 ) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
-    _choice(fields.service, "service", SERVICES, errors)
-    _choice(fields.holiday_rule, "holiday_rule", HOLIDAY_RULES, errors)
+    parse.choice(vars(fields), "service", errors, choices=SERVICES)
+    parse.choice(vars(fields), "holiday_rule", errors, choices=HOLIDAY_RULES)
     days = list(fields.weekdays)
     if not days:
         errors["weekdays"] = FieldError("required")
@@ -518,12 +664,12 @@ def suspend_plan(
     """The plan pauses from `starts_on` to `ends_on` (both included)."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors: dict[str, FieldError] = {}
-    _choice(reason, "reason", SUSPENSION_REASONS, errors)
+    parse.choice({"reason": reason}, "reason", errors, choices=SUSPENSION_REASONS)
     if ends_on < starts_on:
         errors["ends_on"] = FieldError("ends_before_start")
     elif (ends_on - starts_on).days > 366:
         errors["ends_on"] = FieldError("too_long_period", {"days": 366})
-    note = _text(note, "note", TEXT_MAX, errors)
+    note = parse.text({"note": note}, "note", errors, limit=TEXT_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     suspension = CarePlanSuspension(
@@ -562,21 +708,13 @@ class AideFields:
     speed_kmh: float | None = None
 
 
-def _clock_time(raw: str) -> time | None:
-    try:
-        hours, minutes = raw.split(":")
-        return time(int(hours), int(minutes))
-    except (ValueError, AttributeError):
-        return None
-
-
 def parse_hours(rows: Sequence[Sequence[object]]) -> list[tuple[int, time, time]]:
     """Stored working hours as (weekday, start, end); bad rows are skipped."""
     found = []
     for row in rows:
         if len(row) != 3 or not isinstance(row[0], int):
             continue
-        start, end = _clock_time(str(row[1])), _clock_time(str(row[2]))
+        start, end = parse.parse_time(str(row[1])), parse.parse_time(str(row[2]))
         if start is not None and end is not None:
             found.append((row[0], start, end))
     return found
@@ -594,13 +732,13 @@ def set_aide_profile(
     if not 0 <= fields.contract_minutes <= MAX_CONTRACT:
         errors["contract_minutes"] = FieldError("out_of_range", {"min": 0, "max": MAX_CONTRACT})
     for day, start, end in fields.working_hours:
-        begin, finish = _clock_time(start), _clock_time(end)
+        begin, finish = parse.parse_time(start), parse.parse_time(end)
         if not (isinstance(day, int) and 0 <= day <= 6) or begin is None or finish is None:
             errors["working_hours"] = FieldError("invalid_hours")
         elif begin == finish:
             errors["working_hours"] = FieldError("hours_order")
     _coordinates(fields.home_latitude, fields.home_longitude, errors)
-    _choice(fields.transport_mode, "transport_mode", TRANSPORT_MODES, errors)
+    parse.choice(vars(fields), "transport_mode", errors, choices=TRANSPORT_MODES)
     if fields.speed_kmh is not None and not 2 <= fields.speed_kmh <= 80:
         errors["speed_kmh"] = FieldError("out_of_range", {"min": 2, "max": 80})
     if errors:

@@ -28,7 +28,7 @@ An audience is registered once at import time with `register_audience(Audience(.
   (YYYY-MM-DD) or "text". Required, choice and date checks are done here before
   the audience is asked anything.
 - `contact_ids(session, params)`: a `Select` of `Contact.id` (duplicates allowed). It
-  may raise `core.sync.Invalid` naming a parameter (`{"team_id":
+  may raise `core.errors.Invalid` naming a parameter (`{"team_id":
   FieldError("unknown_choice")}`). It is called for the preview, again when the
   broadcast is created, and once per batch while the outbox rows are made, so it
   must be a query, not a Python list, and cheap to run again.
@@ -46,7 +46,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -54,9 +54,10 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from notifications.contacts import stop_waiting
 from notifications.models import (
     BODY_MAX,
@@ -224,25 +225,20 @@ def _check_params(
     clean: dict[str, str] = {}
     errors: dict[str, FieldError] = {}
     for spec in audience.params:
-        value = str(params.get(spec.name) or "").strip()
-        if not value:
-            if spec.required:
-                errors[spec.name] = FieldError("required")
-            continue
+        name, required = spec.name, spec.required
         if spec.kind == "choice" and spec.choices is not None:
-            if value not in {choice for choice, _label in spec.choices(session)}:
-                errors[spec.name] = FieldError("unknown_choice")
-                continue
+            found = params.get(name) not in (None, "") and spec.choices(session)
+            choices = [choice for choice, _label in found or ()]
+            value = parse.choice(params, name, errors, choices=choices, default="")
         elif spec.kind == "date":
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                errors[spec.name] = FieldError("invalid_date")
-                continue
-        elif len(value) > 80:
-            errors[spec.name] = FieldError("too_long", {"max": 80})
-            continue
-        clean[spec.name] = value
+            day = parse.date(params, name, errors)
+            value = day.isoformat() if day is not None else ""
+        else:
+            value = parse.text(params, name, errors, limit=80)
+        if not value and required:
+            parse.fail(errors, name, "required")
+        elif value and name not in errors:
+            clean[name] = value
     return clean, errors
 
 

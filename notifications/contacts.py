@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Select, func, inspect, or_, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core import audit, clock, phone
+from core import fields as parse
 from core.accounts import Team, User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications.models import (
     CHANNELS,
@@ -80,12 +81,9 @@ def _read_contact(
 
 def _check_identity(display_name: str, language: str | None) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
-    if not display_name.strip():
-        errors["display_name"] = FieldError("required")
-    elif len(display_name.strip()) > NAME_MAX:
-        errors["display_name"] = FieldError("too_long", {"max": NAME_MAX})
-    if language is not None and language not in LANGUAGES:
-        errors["language"] = FieldError("unknown_choice")
+    data = {"display_name": display_name, "language": language}
+    parse.text(data, "display_name", errors, limit=NAME_MAX, required=True)
+    parse.choice(data, "language", errors, choices=LANGUAGES, default="")
     return errors
 
 
@@ -160,14 +158,7 @@ def update_contact(
         contact.teams = [ContactTeam(team_id=team_id) for team_id in new_teams]
     if changed:
         contact.updated_at = clock.now()
-        audit.record(
-            session,
-            actor=actor,
-            action="update",
-            entity_type="sms_contact",
-            entity_id=contact.id,
-            details={"fields": changed},
-        )
+        audit.record_change(session, actor, "sms_contact", contact.id, changed)
     return contact
 
 
@@ -187,8 +178,15 @@ def contact_for_user(session: Session, user_id: int) -> Contact | None:
     return session.scalar(select(Contact).where(Contact.user_id == user_id))
 
 
-def contact_by_reference(session: Session, reference: str) -> Contact | None:
-    return session.scalar(select(Contact).where(Contact.reference == reference))
+def contact_by_reference(
+    session: Session, reference: str, *, with_consents: bool = False
+) -> Contact | None:
+    """`with_consents`: its numbers and consents read in the same query (what
+    `reachability` reads for every message then costs nothing more)."""
+    query = select(Contact).where(Contact.reference == reference)
+    if with_consents:
+        query = query.options(joinedload(Contact.phones), joinedload(Contact.consents))
+    return session.scalars(query).unique().one_or_none()
 
 
 def search_contacts(session: Session, text: str = "", limit: int = 50) -> list[Contact]:
@@ -244,22 +242,22 @@ def set_consent(
 ) -> Consent:
     """Record a consent given or withdrawn; withdrawing cancels what waits in the outbox."""
     errors: dict[str, FieldError] = {}
-    if channel not in CHANNELS:
-        errors["channel"] = FieldError("unknown_choice")
-    if category not in CONSENT_CATEGORIES:
-        errors["category"] = FieldError("unknown_choice")
-    if method not in CONSENT_METHODS:
-        errors["method"] = FieldError("unknown_choice")
-    if len(note) > NOTE_MAX:
-        errors["note"] = FieldError("too_long", {"max": NOTE_MAX})
+    data = {"channel": channel, "category": category, "method": method, "note": note}
+    parse.choice(data, "channel", errors, choices=CHANNELS)
+    parse.choice(data, "category", errors, choices=CONSENT_CATEGORIES)
+    parse.choice(data, "method", errors, choices=CONSENT_METHODS)
+    parse.text(data, "note", errors, limit=NOTE_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     moment = at or clock.now()
     recorded_by = actor.id if actor is not None else None
-    consent = session.get(Consent, (contact.id, channel, category))
+    consent = _stored_consent(session, contact, channel, category)
     if consent is None:
         consent = Consent(contact_id=contact.id, channel=channel, category=category)
-        session.add(consent)
+        if _consents_loaded(contact):
+            contact.consents.append(consent)  # the loaded list stays the truth
+        else:
+            session.add(consent)
     consent.granted = granted
     consent.at = moment
     consent.method = method
@@ -296,6 +294,23 @@ def set_consent(
     return consent
 
 
+def _consents_loaded(contact: Contact) -> bool:
+    return "consents" in inspect(contact).dict
+
+
+def _stored_consent(
+    session: Session, contact: Contact, channel: str, category: str
+) -> Consent | None:
+    """From the contact's consents when they are loaded already (a booking reads them
+    with the contact: no query per category), else by primary key."""
+    if _consents_loaded(contact):
+        return next(
+            (c for c in contact.consents if c.channel == channel and c.category == category),
+            None,
+        )
+    return session.get(Consent, (contact.id, channel, category))
+
+
 def consent_history(session: Session, contact_id: int) -> list[ConsentEvent]:
     return list(
         session.scalars(
@@ -319,7 +334,7 @@ class Reachability:
 def reachability(session: Session, contact: Contact, category: str) -> Reachability:
     """Which number a message of `category` goes to, or why it cannot go."""
     if category in CONSENT_CATEGORIES:
-        consent = session.get(Consent, (contact.id, "sms", category))
+        consent = _stored_consent(session, contact, "sms", category)
         if consent is None:
             return Reachability(None, "no_consent")
         if not consent.granted:

@@ -12,16 +12,16 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
 from notifications.models import (
@@ -59,16 +59,19 @@ DEFAULT_RULES = {
 
 def category_rules(session: Session, category: str) -> CategoryRules:
     """The category's rules; read once per session (a broadcast enqueues thousands)."""
-    cache = session.info.setdefault("sms_category_rules", {})
-    if category not in cache:
-        row = session.get(CategorySetting, category)
-        cache[category] = (
-            DEFAULT_RULES[category]
-            if row is None
+    cache = session.info.get("sms_category_rules")
+    if cache is None:
+        # Every category in one query: a booking's confirmation and reminders need two.
+        rows = {row.category: row for row in session.scalars(select(CategorySetting))}
+        cache = {
+            name: DEFAULT_RULES[name]
+            if (row := rows.get(name)) is None
             else CategoryRules(
-                category, row.quiet_from, row.quiet_until, row.urgent_may_bypass, row.validity_hours
+                name, row.quiet_from, row.quiet_until, row.urgent_may_bypass, row.validity_hours
             )
-        )
+            for name in DEFAULT_RULES
+        }
+        session.info["sms_category_rules"] = cache
     return cache[category]
 
 
@@ -197,82 +200,159 @@ def enqueue(
     quiet hours keep unasked messages from waking people, not the answer they wait for,
     so it leaves at once (and so do its retries).
     """
-    if category not in CATEGORIES:
+    return enqueue_many(
+        session,
+        [
+            Outgoing(
+                key=key,
+                contact=contact,
+                category=category,
+                body=body,
+                template=template,
+                values=values,
+                subject=subject,
+                not_before=not_before,
+                valid_until=valid_until,
+                urgent=urgent,
+                broadcast_id=broadcast_id,
+                actor=actor,
+                secrets=secrets,
+                requested=requested,
+            )
+        ],
+    )[0]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message for `enqueue_many`: the arguments of `enqueue`."""
+
+    key: str
+    contact: Contact
+    category: str
+    body: str | None = None
+    template: str | None = None
+    values: Mapping[str, str] | None = None
+    subject: str | None = None
+    not_before: datetime | None = None
+    valid_until: datetime | None = None
+    urgent: bool = False
+    broadcast_id: int | None = None
+    actor: User | None = None
+    secrets: Mapping[str, masking.Secret] | None = None
+    requested: bool = False
+
+
+def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message]:
+    """`enqueue` for several messages in two statements (one multi-row INSERT … ON
+    CONFLICT (key) DO NOTHING RETURNING, one for their first events): a booking's
+    confirmation and reminders. The rows, in the order given; a key made before (by
+    this caller, or another process just now) gives the existing row, as `enqueue`."""
+    now = clock.now()
+    rows = [_outbox_row(session, item, now) for item in outgoing]
+    if not rows:
+        return []
+    made = {message.key: message for message in _insert_once(session, rows)}
+    events = []
+    for row in rows:
+        message = made.get(row["key"])
+        if message is None:
+            continue
+        # An urgent or requested message let through the quiet hours says so.
+        rules = category_rules(session, row["category"])
+        bypass = (
+            row["status"] == "pending"
+            and (row["urgent"] or row["requested"])
+            and in_quiet_hours(rules, row["not_before"])
+        )
+        if bypass:
+            log.info("sms %s: urgent or requested, sent during quiet hours", message.id)
+        events.append(
+            {
+                "message_id": message.id,
+                "at": now,
+                "status": row["status"],
+                "source": "job",
+                "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
+            }
+        )
+    if len(events) == 1:
+        # One message (`enqueue`, a broadcast's loop): left to the ORM, which sends the
+        # events of many messages together at its next flush.
+        session.add(MessageEvent(**events[0]))
+    elif events:
+        session.execute(insert(MessageEvent).values(events))
+    missing = [row["key"] for row in rows if row["key"] not in made]
+    if missing:
+        made.update(
+            (message.key, message)
+            for message in session.scalars(select(Message).where(Message.key.in_(missing)))
+        )
+    return [made[row["key"]] for row in rows]
+
+
+def _outbox_row(session: Session, item: Outgoing, now: datetime) -> dict[str, Any]:
+    """The outbox row of one message (checked, rendered, its reachability decided)."""
+    if item.category not in CATEGORIES:
         raise Invalid({"category": FieldError("unknown_choice")})
     sealed = None
-    if template is not None:
-        ordered = list((secrets or {}).values())
+    secrets = item.secrets or {}
+    if item.template is not None:
+        ordered = list(secrets.values())
         marked = {
             name: secret.prefix + masking.sentinel(index)
-            for index, (name, secret) in enumerate((secrets or {}).items())
+            for index, (name, secret) in enumerate(secrets.items())
         }
         rendered, language = texts.render(
-            session, template, contact.language, {**(values or {}), **marked}
+            session, item.template, item.contact.language, {**(item.values or {}), **marked}
         )
         body, clear, sealed = masking.split(rendered.strip(), ordered)
     else:
         if secrets:
             raise ValueError("secrets need a template")
-        language = contact.language or "fr+nl"
-        body = clear = (body or "").strip()
+        language = item.contact.language or "fr+nl"
+        body = clear = (item.body or "").strip()
     if not body:
         raise Invalid({"body": FieldError("required")})
     if len(clear) > BODY_MAX:
         raise Invalid({"body": FieldError("too_long", {"max": BODY_MAX})})
-    now = clock.now()
-    rules = category_rules(session, category)
-    reach = reachability(session, contact, category)
+    rules = category_rules(session, item.category)
+    reach = reachability(session, item.contact, item.category)
     # The cost is the real text's: "••••••" is UCS-2, "393049" GSM-7.
     count = count_segments(clear)
-    earliest = max(not_before or now, now)
-    leaves_at = earliest if requested else next_allowed_time(rules, earliest, urgent=urgent)
+    earliest = max(item.not_before or now, now)
+    leaves_at = (
+        earliest if item.requested else next_allowed_time(rules, earliest, urgent=item.urgent)
+    )
+    valid_until = item.valid_until
     if valid_until is None:
         # Counted from when it may leave: quiet hours must not use up its validity.
         valid_until = leaves_at + timedelta(hours=rules.validity_hours)
     status, error = ("pending", None) if reach.ok else ("blocked", reach.reason)
-    values_row = {
-        "key": key,
-        "contact_id": contact.id,
+    return {
+        "key": item.key,
+        "contact_id": item.contact.id,
         "to": reach.phone.e164 if reach.phone is not None else "",
         "language": language,
-        "category": category,
+        "category": item.category,
         "body": body,
         # A blocked row never leaves: it keeps no seed.
         "secret_slots": sealed if reach.ok else None,
         "segments": count.segments,
         "encoding": count.encoding,
-        "subject": subject,
-        "broadcast_id": broadcast_id,
-        "urgent": urgent,
-        "requested": requested,
+        "subject": item.subject,
+        "broadcast_id": item.broadcast_id,
+        "urgent": item.urgent,
+        "requested": item.requested,
         "status": status,
         "error_code": error,
         "not_before": leaves_at,
         "valid_until": valid_until,
         "created_at": now,
         "status_at": now,
-        "created_by_id": actor.id if actor is not None else None,
+        "created_by_id": item.actor.id if item.actor is not None else None,
         "attempts": 0,
     }
-    message = _insert_once(session, values_row)
-    if message is None:  # made before (by this caller, or another process just now)
-        existing = session.scalar(select(Message).where(Message.key == key))
-        assert existing is not None
-        return existing
-    # An urgent or requested message let through the quiet hours says so in its history.
-    bypass = status == "pending" and (urgent or requested) and in_quiet_hours(rules, leaves_at)
-    if bypass:
-        log.info("sms %s: urgent or requested, sent during quiet hours", message.id)
-    session.add(
-        MessageEvent(
-            message_id=message.id,
-            at=now,
-            status=status,
-            source="job",
-            error_code=error or ("quiet_bypass" if bypass else None),
-        )
-    )
-    return message
 
 
 @dataclass(frozen=True)
@@ -291,17 +371,18 @@ def message_state(session: Session, key: str) -> MessageState | None:
     return None if row is None else MessageState(row.status, clock.as_utc(row.not_before))
 
 
-def _insert_once(session: Session, row: dict[str, object]) -> Message | None:
-    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING: two schedulers making the same
-    reminder at the same moment make one row. None when the key existed."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def _insert_once(session: Session, rows: list[dict[str, Any]]) -> list[Message]:
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING, all rows in one statement: two
+    schedulers making the same reminder at the same moment make one row. The rows
+    made (a key that existed gives none)."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Message)
-        .values(**row)
+        dialect_insert(Message)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(Message)
     )
-    return session.scalars(statement).one_or_none()
+    return list(session.scalars(statement))
 
 
 # --- Reminders ---------------------------------------------------------------------------
@@ -344,6 +425,32 @@ def schedule_reminders(
     whose time has passed, or that would land at or after the start, is not made. Quiet
     hours count: the H-2 reminder of a 02:30 appointment would wait until 08:00, after
     the appointment, so it is not made at all."""
+    return enqueue_many(
+        session,
+        reminders(
+            session,
+            subject=subject,
+            contact=contact,
+            start_at=start_at,
+            values=values,
+            rules=rules,
+            template=template,
+        ),
+    )
+
+
+def reminders(
+    session: Session,
+    *,
+    subject: str,
+    contact: Contact,
+    start_at: datetime,
+    values: Mapping[str, str],
+    rules: Sequence[ReminderRule] = DEFAULT_REMINDERS,
+    template: str = "appointment_reminder",
+) -> list[Outgoing]:
+    """What `schedule_reminders` enqueues, for a caller that enqueues it with other
+    messages (a booking: its confirmation and reminders in one INSERT)."""
     now = clock.now()
     made = []
     moment_values = texts.moment_values(start_at, contact.language)
@@ -353,8 +460,7 @@ def schedule_reminders(
         if at <= now or next_allowed_time(quiet, at) >= start_at:
             continue
         made.append(
-            enqueue(
-                session,
+            Outgoing(
                 key=f"reminder:{subject}:{rule.label}",
                 contact=contact,
                 category="reminder",

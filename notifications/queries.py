@@ -11,8 +11,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit
+from core import fields as parse
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications.contacts import stop_waiting
 from notifications.models import CATEGORIES, MESSAGE_STATES, Contact, Message
 
@@ -30,12 +31,10 @@ class OutboxFilter:
 
     def check(self) -> None:
         errors: dict[str, FieldError] = {}
-        if self.status is not None and self.status not in MESSAGE_STATES:
-            errors["status"] = FieldError("unknown_choice")
-        if self.category is not None and self.category not in CATEGORIES:
-            errors["category"] = FieldError("unknown_choice")
-        if len(self.text) > SEARCH_MAX:
-            errors["q"] = FieldError("too_long", {"max": SEARCH_MAX})
+        data = {"status": self.status, "category": self.category, "q": self.text}
+        parse.choice(data, "status", errors, choices=MESSAGE_STATES, default="")
+        parse.choice(data, "category", errors, choices=CATEGORIES, default="")
+        parse.text(data, "q", errors, limit=SEARCH_MAX)
         if errors:
             raise Invalid(errors)
 

@@ -33,16 +33,19 @@ from notifications.outbox import (
     DEFAULT_RULES,
     CategoryRules,
     MessageState,
+    Outgoing,
     ReminderRule,
     ReplyOutcome,
     SubjectKind,
     cancel_for_subject,
     category_rules,
     enqueue,
+    enqueue_many,
     in_quiet_hours,
     message_state,
     next_allowed_time,
     register_subject_kind,
+    reminders,
     save_category_rules,
     schedule_reminders,
 )
@@ -53,7 +56,7 @@ from notifications.reports import (
     register_attendance_source,
     reminder_states,
 )
-from notifications.texts import TemplateKind, moment_values, render
+from notifications.texts import TemplateKind, moment_values, read_templates, render
 
 __all__ = [
     "BLOCK_REASONS",
@@ -67,6 +70,7 @@ __all__ = [
     "AudienceParam",
     "CategoryRules",
     "MessageState",
+    "Outgoing",
     "Reachability",
     "ReminderRule",
     "ReplyOutcome",
@@ -82,6 +86,7 @@ __all__ = [
     "contacts_by_phone",
     "create_contact",
     "enqueue",
+    "enqueue_many",
     "get_contact",
     "in_quiet_hours",
     "mark_phone",
@@ -91,10 +96,12 @@ __all__ = [
     "next_allowed_time",
     "reachability",
     "read_phones",
+    "read_templates",
     "register_attendance_source",
     "register_audience",
     "register_subject_kind",
     "reminder_states",
+    "reminders",
     "render",
     "save_category_rules",
     "schedule_reminders",

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from core import accounts, clock
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from notifications import broadcasts, contacts, outbox, queries, replies, reports, texts
 from notifications.models import (
     CATEGORIES,

@@ -8,7 +8,7 @@ outside the GSM alphabet doubles the price of a French SMS. The CPAS may edit ev
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import clock, plugins
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from notifications.models import BODY_MAX, LANGUAGES, Template
 from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
 
@@ -231,12 +231,36 @@ class _Values(dict[str, str]):
         return ""
 
 
+_READ_TEMPLATES = "sms_read_templates"  # session.info: {(code, language): body or None}
+
+
+def read_templates(session: Session, codes: Sequence[str]) -> None:
+    """Read the CPAS's texts of these kinds, every language, in one query: the messages
+    rendered next in this session (a booking's confirmation and reminders) read none."""
+    read = session.info.setdefault(_READ_TEMPLATES, {})
+    wanted = [code for code in codes if (code, LANGUAGES[0]) not in read]
+    if not wanted:
+        return
+    edited = {
+        (row.code, row.language): row.body
+        for row in session.scalars(select(Template).where(Template.code.in_(wanted)))
+    }
+    for code in wanted:
+        for language in LANGUAGES:
+            read[(code, language)] = edited.get((code, language))
+
+
 def template_text(session: Session, code: str, language: str) -> str:
     """The CPAS's text for this kind and language, else the built-in default."""
     kind = plugins.template_kind(code)
     assert kind is not None, code
-    edited = session.get(Template, (code, language))
-    return edited.body if edited is not None else kind.defaults[language]
+    read = session.info.get(_READ_TEMPLATES, {})
+    if (code, language) in read:
+        body = read[(code, language)]
+    else:
+        edited = session.get(Template, (code, language))
+        body = edited.body if edited is not None else None
+    return body if body is not None else kind.defaults[language]
 
 
 def save_template(
@@ -248,6 +272,7 @@ def save_template(
     errors = check_text(kind, body)
     if errors:
         raise Invalid(errors)
+    session.info.pop(_READ_TEMPLATES, None)
     template = session.get(Template, (code, language))
     if template is None:
         template = Template(code=code, language=language, body=body.strip())
@@ -260,6 +285,7 @@ def save_template(
 
 def reset_template(session: Session, *, code: str, language: str) -> None:
     """Back to the built-in text."""
+    session.info.pop(_READ_TEMPLATES, None)
     template = session.get(Template, (code, language))
     if template is not None:
         session.delete(template)

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from outreach.models import Person, PersonConsent, Referral
 
 TEAM_ROLES = (Role.STREET_EDUCATOR, Role.COORDINATOR)

@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock, sync
+from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import User
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from outreach import access, services
 from outreach.models import CONSENT_METHODS, CONSENT_SCOPES, PersonConsent, PersonIdentity
 
@@ -47,10 +48,10 @@ def record_consent(
     (oral, written), `given_at` (default now)."""
     person = access.person_to_change(session, actor, person_id)
     errors: dict[str, FieldError] = {}
-    scopes = services._choices(data, "scopes", CONSENT_SCOPES, errors)
+    scopes = parse.choices(data, "scopes", errors, choices=CONSENT_SCOPES)
     if not scopes and "scopes" not in errors:
         errors["scopes"] = FieldError("required")
-    method = services._choice(data, "method", CONSENT_METHODS, errors, default=None)
+    method = parse.choice(data, "method", errors, choices=CONSENT_METHODS)
     given_at = services._moment(data, "given_at", errors) if data.get("given_at") else clock.now()
     if errors:
         raise Invalid(errors)
@@ -63,7 +64,9 @@ def record_consent(
     )
     session.add(consent)
     session.flush()
-    services.audit_change(session, actor, "create", "outreach_consent", consent.id, list(scopes))
+    audit.record_change(
+        session, actor, "outreach_consent", consent.id, list(scopes), action="create"
+    )
     # A change of the person's file: an undo of an earlier merge must not take it back.
     sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     return consent
@@ -131,11 +134,8 @@ def attach_identity(
     errors: dict[str, FieldError] = {}
     if consent is None:
         errors["consent"] = FieldError("consent_required")
-    first_name = services._text(data, "first_name", NAME_MAX, errors)
-    last_name = services._text(data, "last_name", NAME_MAX, errors)
-    for name, value in (("first_name", first_name), ("last_name", last_name)):
-        if not value and name not in errors:
-            errors[name] = FieldError("required")
+    first_name = parse.text(data, "first_name", errors, limit=NAME_MAX, required=True)
+    last_name = parse.text(data, "last_name", errors, limit=NAME_MAX, required=True)
     birth_date = _birth_date(data, errors)
     niss = _niss(data, errors)
     if errors:
@@ -151,7 +151,7 @@ def attach_identity(
     identity.consent_id = consent.id
     identity.recorded_at, identity.recorded_by_id = clock.now(), actor.id
     fields = ["first_name", "last_name"] + ["birth_date"] * bool(birth_date) + ["niss"] * bool(niss)
-    services.audit_change(session, actor, action, "outreach_identity", person.id, fields)
+    audit.record_change(session, actor, "outreach_identity", person.id, fields, action=action)
     sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
     session.flush()
     return identity
@@ -168,15 +168,13 @@ def withdraw_consent(
     person = access.person_to_change(session, actor, consent.person_id)
     consent.withdrawn_at, consent.withdrawn_by_id = at or clock.now(), actor.id
     session.flush()
-    services.audit_change(
-        session, actor, "update", "outreach_consent", consent.id, ["withdrawn_at"]
-    )
+    audit.record_change(session, actor, "outreach_consent", consent.id, ["withdrawn_at"])
     still_covered = any("identity" in c.scopes for c in active_consents(session, person.id))
     identity = session.get(PersonIdentity, person.id)
     if identity is not None and not still_covered:
         session.delete(identity)
-        services.audit_change(
-            session, actor, "delete", "outreach_identity", person.id, ["identity"]
+        audit.record_change(
+            session, actor, "outreach_identity", person.id, ["identity"], action="delete"
         )
         session.flush()
     return consent

@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
-from core import sync
+from core import audit, sync
+from core import fields as parse
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from core.sync import FieldError, Invalid
 from outreach import services
 from outreach.models import AREA_MAX, INCIDENTS_MAX, KM_MAX, Encounter, Maraude, Person
 
@@ -77,8 +78,8 @@ def _members(data: Mapping[str, Any], errors: dict[str, FieldError]) -> tuple[in
 
 def read_start(data: Mapping[str, Any]) -> MaraudeStart:
     errors: dict[str, FieldError] = {}
-    maraude_id = services._uuid(data, "id", errors)
-    area = services._text(data, "area", AREA_MAX, errors)
+    maraude_id = parse.uuid(data, "id", errors, required=True)
+    area = parse.text(data, "area", errors, limit=AREA_MAX)
     members = _members(data, errors)
     started_at = services._moment(data, "started_at", errors)
     if errors:
@@ -89,10 +90,10 @@ def read_start(data: Mapping[str, Any]) -> MaraudeStart:
 
 def read_end(data: Mapping[str, Any]) -> MaraudeEnd:
     errors: dict[str, FieldError] = {}
-    maraude_id = services._uuid(data, "id", errors)
+    maraude_id = parse.uuid(data, "id", errors, required=True)
     ended_at = services._moment(data, "ended_at", errors)
     km = _km(data, errors)
-    incidents = services._text(data, "incidents", INCIDENTS_MAX, errors, multiline=True)
+    incidents = parse.text(data, "incidents", errors, limit=INCIDENTS_MAX, multiline=True)
     if errors:
         raise Invalid(errors)
     assert maraude_id is not None
@@ -100,7 +101,7 @@ def read_end(data: Mapping[str, Any]) -> MaraudeEnd:
 
 
 def _km(data: Mapping[str, Any], errors: dict[str, FieldError]) -> float | None:
-    return services._number(data, "km", 0, int(KM_MAX), errors, digits=1)
+    return parse.number(data, "km", errors, within=(0, int(KM_MAX)), digits=1)
 
 
 def _check_members(session: Session, team_id: int, member_ids: tuple[int, ...]) -> None:
@@ -120,7 +121,9 @@ def _check_members(session: Session, team_id: int, member_ids: tuple[int, ...]) 
 def _audit(
     session: Session, actor: User, action: str, maraude: Maraude, fields: list[str], at: Any
 ) -> None:
-    services.audit_change(session, actor, action, "outreach_maraude", maraude.id, fields, at)
+    audit.record_change(
+        session, actor, "outreach_maraude", maraude.id, fields, action=action, client_at=at
+    )
 
 
 def start(

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_uuid
-from core.sync import FieldError, Invalid
 from outreach import access, services
 from outreach.models import (
     Encounter,

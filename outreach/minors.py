@@ -20,10 +20,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 import notifications.services as notify
-from core import audit, clock, sync, text
+from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
-from core.sync import FieldError, Invalid
 from outreach import access
 from outreach.models import (
     Encounter,
@@ -33,7 +34,7 @@ from outreach.models import (
     Person,
     ProtectivePerson,
 )
-from outreach.records import audit_change, resolve_merged
+from outreach.records import resolve_merged
 
 CONTACT_MAX = 200
 
@@ -177,13 +178,7 @@ def set_protective_path(
     if not access.manages(actor, team_id):
         raise Invalid({"team": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
-    contact = data.get("contact") or ""
-    if not isinstance(contact, str):
-        errors["contact"] = FieldError("not_text")
-        contact = ""
-    contact = text.single_line(contact).strip()
-    if len(contact) > CONTACT_MAX:
-        errors["contact"] = FieldError("too_long", {"max": CONTACT_MAX})
+    contact = parse.text(data, "contact", errors, limit=CONTACT_MAX)
     people = _staff_of(session, team_id, data.get("user_ids"))
     if people is None:
         errors["user_ids"] = FieldError("unknown_user")
@@ -194,7 +189,7 @@ def set_protective_path(
     session.add(settings)
     session.execute(delete(ProtectivePerson).where(ProtectivePerson.team_id == team_id))
     session.add_all(ProtectivePerson(team_id=team_id, user_id=user.id) for user in people or [])
-    audit_change(session, actor, "update", "outreach_settings", team_id, ["protective_path"])
+    audit.record_change(session, actor, "outreach_settings", team_id, ["protective_path"])
     session.flush()
     return settings
 
@@ -277,7 +272,7 @@ def acknowledge(session: Session, actor: User, alert_id: int) -> MinorAlert:
         raise Invalid({"alert": FieldError("unknown_alert")})
     alert.acknowledged_at = clock.now()
     alert.acknowledged_by_id = actor.id
-    audit_change(session, actor, "update", "outreach_minor_alert", alert.id, ["acknowledged_at"])
+    audit.record_change(session, actor, "outreach_minor_alert", alert.id, ["acknowledged_at"])
     notify.cancel_for_subject(session, alert_subject(alert), reason="alert_handled")
     session.flush()
     return alert
@@ -289,6 +284,6 @@ def set_minor(session: Session, actor: User, person_id: Any, minor: bool) -> Per
     if person.minor != minor:
         person.minor = minor
         sync.stamp(session, person, sync.team_scope(person.team_id), actor, None)
-        audit_change(session, actor, "update", "outreach_person", person.id, ["minor"])
+        audit.record_change(session, actor, "outreach_person", person.id, ["minor"])
     session.flush()
     return person

@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from appointments import services as appointments
 from core import audit, clock
+from core import fields as parse
 from core.accounts import Team, User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, uuid7
 from core.roles import Role
-from core.sync import FieldError, Invalid
 from outreach import access, identity, services
 from outreach.models import (
     LANGUAGES,
@@ -69,16 +70,14 @@ def save_partner(
     if not _may_edit_directory(actor):
         raise Invalid({"partner": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
-    name = services._text(data, "name", NAME_MAX, errors)
-    if not name and "name" not in errors:
-        errors["name"] = FieldError("required")
-    kind = services._choice(data, "kind", PARTNER_KINDS, errors, default=None)
-    address = services._text(data, "address", ADDRESS_MAX, errors)
-    phone = services._text(data, "phone", 30, errors)
+    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
+    kind = parse.choice(data, "kind", errors, choices=PARTNER_KINDS)
+    address = parse.text(data, "address", errors, limit=ADDRESS_MAX)
+    phone = parse.text(data, "phone", errors, limit=30)
     if phone and "phone" not in errors and not PHONE_PATTERN.match(phone):
         errors["phone"] = FieldError("invalid_phone")
-    languages = services._choices(data, "languages", LANGUAGES, errors)
-    notes = services._text(data, "notes", NOTE_MAX, errors, multiline=True)
+    languages = parse.choices(data, "languages", errors, choices=LANGUAGES)
+    notes = parse.text(data, "notes", errors, limit=NOTE_MAX, multiline=True)
     partner = session.get(ServicePartner, partner_id) if partner_id is not None else None
     if partner_id is not None and partner is None:
         errors["partner"] = FieldError("unknown_partner")
@@ -97,12 +96,10 @@ def save_partner(
         session.add(partner)
         action, changed = "create", [key for key, value in values.items() if value]
     else:
-        changed = [key for key, value in values.items() if getattr(partner, key) != value]
-        for key, value in values.items():
-            setattr(partner, key, value)
+        changed = audit.assign(partner, values)
         action = "update"
     session.flush()
-    services.audit_change(session, actor, action, "outreach_partner", partner.id, changed)
+    audit.record_change(session, actor, "outreach_partner", partner.id, changed, action=action)
     return partner
 
 
@@ -125,9 +122,9 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
     (`to_team_id`, optional `service_code`)."""
     person = access.person_to_change(session, actor, person_id)
     errors: dict[str, FieldError] = {}
-    need = services._choice(data, "need", NEEDS, errors, default=None)
-    note = services._text(data, "note", NOTE_MAX, errors, multiline=True)
-    service_code = services._text(data, "service_code", SERVICE_CODE_MAX, errors)
+    need = parse.choice(data, "need", errors, choices=NEEDS)
+    note = parse.text(data, "note", errors, limit=NOTE_MAX, multiline=True)
+    service_code = parse.text(data, "service_code", errors, limit=SERVICE_CODE_MAX)
     proposed_at = _moment_or_now(data, "proposed_at", errors)
     if proposed_at < person.first_seen_at and "proposed_at" not in errors:
         errors["proposed_at"] = FieldError("before_first_contact")
@@ -184,7 +181,7 @@ def _int(value: Any) -> int:
 
 
 def _audit(session: Session, actor: User, action: str, referral: Referral, fields: list) -> None:
-    services.audit_change(session, actor, action, "outreach_referral", referral.id, fields)
+    audit.record_change(session, actor, "outreach_referral", referral.id, fields, action=action)
 
 
 def can_move(session: Session, actor: User, referral: Referral) -> bool:

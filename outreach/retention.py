@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Role
-from core.sync import FieldError, Invalid
-from outreach import access, minors, services
+from outreach import access, minors
 from outreach.models import (
     Encounter,
     MinorAlert,
@@ -94,13 +94,8 @@ def set_rules(session: Session, actor: User, data: Mapping[str, Any]) -> Outreac
     settings.anonymous_months = anonymous or settings.anonymous_months
     settings.named_months = named or settings.named_months
     session.add(settings)
-    services.audit_change(
-        session,
-        actor,
-        "update",
-        "outreach_settings",
-        "retention",
-        ["anonymous_months", "named_months"],
+    audit.record_change(
+        session, actor, "outreach_settings", "retention", ["anonymous_months", "named_months"]
     )
     session.flush()
     return settings
@@ -119,8 +114,8 @@ def set_team_months(
     settings = minors.team_settings(session, team_id)
     settings.anonymous_retention_months = months
     session.add(settings)
-    services.audit_change(
-        session, actor, "update", "outreach_settings", team_id, ["anonymous_retention_months"]
+    audit.record_change(
+        session, actor, "outreach_settings", team_id, ["anonymous_retention_months"]
     )
     session.flush()
     return settings

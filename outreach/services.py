@@ -12,7 +12,6 @@ somebody else since the phone's version is a conflict.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,10 +21,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from core import clock, sync, text
+from core import audit, clock, sync
+from core import fields as parse
 from core.accounts import User
-from core.ids import parse_uuid
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from outreach import ethos, minors
 from outreach.models import (
     AGE_BANDS,
@@ -45,7 +44,7 @@ from outreach.models import (
     Person,
     Place,
 )
-from outreach.records import audit_change, resolve_merged
+from outreach.records import resolve_merged
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST_ENCOUNTER = timedelta(days=366)
@@ -89,149 +88,17 @@ class EncounterInput:
 # --- Reading input ----------------------------------------------------------------
 
 
-def _text(
-    data: Mapping[str, Any],
-    name: str,
-    limit: int,
-    errors: dict[str, FieldError],
-    *,
-    multiline: bool = False,
-) -> str:
-    """Text without control characters; only a multi-line note keeps its line breaks."""
-    value = data.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors[name] = FieldError("not_text")
-        return ""
-    if text.has_lone_surrogate(value):  # the database could not store it
-        errors[name] = FieldError("invalid_text")
-        return ""
-    value = (text.strip_controls(value) if multiline else text.single_line(value)).strip()
-    if len(value) > limit:
-        errors[name] = FieldError("too_long", {"max": limit})
-    return value
-
-
-def _choice(
-    data: Mapping[str, Any],
-    name: str,
-    choices: tuple[str, ...],
-    errors: dict[str, FieldError],
-    default: str | None = "unknown",
-) -> str:
-    value = data.get(name)
-    if value in (None, ""):
-        if default is None:
-            errors[name] = FieldError("required")
-            return ""
-        return default
-    if value not in choices:
-        errors[name] = FieldError("unknown_choice")
-        return ""
-    return str(value)
-
-
-def _choices(
-    data: Mapping[str, Any], name: str, choices: tuple[str, ...], errors: dict[str, FieldError]
-) -> tuple[str, ...]:
-    value = data.get(name)
-    if value in (None, ""):
-        return ()
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list) or not all(isinstance(item, str) for item in values):
-        errors[name] = FieldError("unknown_choice")
-        return ()
-    unknown = [item for item in values if item not in choices]
-    if unknown:
-        errors[name] = FieldError("unknown_choice")
-        return ()
-    return tuple(code for code in choices if code in values)  # the list's order, once each
-
-
-def _uuid(
-    data: Mapping[str, Any], name: str, errors: dict[str, FieldError], required: bool = True
-) -> uuid.UUID | None:
-    value = data.get(name)
-    if value in (None, ""):
-        if required:
-            errors[name] = FieldError("required")
-        return None
-    parsed = parse_uuid(value) if isinstance(value, str) else None
-    if parsed is None:
-        errors[name] = FieldError("invalid_uuid")
-    return parsed
-
-
-def _flag(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> bool:
-    """A checkbox or a JSON boolean."""
-    value = data.get(name)
-    if value in (None, "", False, "false", "0", "off"):
-        return False
-    if value in (True, "true", "1", "on", "yes"):
-        return True
-    errors[name] = FieldError("not_boolean")
-    return False
-
-
-def _coordinate(
-    data: Mapping[str, Any], name: str, bound: float, errors: dict[str, FieldError]
-) -> float | None:
-    return _number(data, name, -bound, bound, errors, digits=6)
-
-
-def _number(
-    data: Mapping[str, Any],
-    name: str,
-    low: float,
-    high: float,
-    errors: dict[str, FieldError],
-    digits: int,
-) -> float | None:
-    """A decimal number (a comma is accepted) between `low` and `high`, or None if empty."""
-    value = data.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        number = float(str(value).replace(",", ".")) if not isinstance(value, bool) else None
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number):
-        errors[name] = FieldError("not_a_number")
-        return None
-    if not low <= number <= high:
-        errors[name] = FieldError("out_of_range", {"min": low, "max": high})
-        return None
-    return round(number, digits)
-
-
 def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
-    """An ISO 8601 time; without an offset it is Brussels time (a datetime-local field)."""
-    value = data.get(name)
+    """When something happened in the street: not in the future (the phone's clock may be
+    a little ahead), not more than a year ago; now when it is missing or wrong."""
     now = clock.now()
-    if value in (None, ""):
-        errors[name] = FieldError("required")
-        return now
-    parsed = None
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
+    parsed = parse.moment(data, name, errors, required=True)
     if parsed is None:
-        errors[name] = FieldError("invalid_datetime")
-        return now
-    try:
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=clock.BRUSSELS)
-        parsed = clock.as_utc(parsed)
-    except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
-        errors[name] = FieldError("invalid_datetime")
         return now
     if parsed > now + FUTURE_TOLERANCE:
-        errors[name] = FieldError("in_future")
+        parse.fail(errors, name, "in_future")
     elif parsed < now - OLDEST_ENCOUNTER:
-        errors[name] = FieldError("too_old")
+        parse.fail(errors, name, "too_old")
     return parsed
 
 
@@ -239,26 +106,26 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     """Check an encounter's data (an op's `data` or a form); raise Invalid with every
     field that is wrong."""
     errors: dict[str, FieldError] = {}
-    encounter_id = _uuid(data, "id", errors)
-    person_id = _uuid(data, "person_id", errors)
+    encounter_id = parse.uuid(data, "id", errors, required=True)
+    person_id = parse.uuid(data, "person_id", errors, required=True)
     new_person = NewPerson(
-        nickname=_text(data, "nickname", NICKNAME_MAX, errors),
-        age_band=_choice(data, "age_band", AGE_BANDS, errors),
-        gender=_choice(data, "gender", GENDERS, errors),
-        language=_choice(data, "language", LANGUAGES, errors),
-        description=_text(data, "description", DESCRIPTION_MAX, errors),
-        minor=_flag(data, "minor", errors),
+        nickname=parse.text(data, "nickname", errors, limit=NICKNAME_MAX),
+        age_band=parse.choice(data, "age_band", errors, choices=AGE_BANDS, default="unknown"),
+        gender=parse.choice(data, "gender", errors, choices=GENDERS, default="unknown"),
+        language=parse.choice(data, "language", errors, choices=LANGUAGES, default="unknown"),
+        description=parse.text(data, "description", errors, limit=DESCRIPTION_MAX),
+        minor=parse.flag(data, "minor", errors),
     )
-    place_id = _uuid(data, "place_id", errors, required=False)
-    place_name = _text(data, "place_name", PLACE_NAME_MAX, errors)
-    latitude, longitude = _coordinates(data, errors)
+    place_id = parse.uuid(data, "place_id", errors)
+    place_name = parse.text(data, "place_name", errors, limit=PLACE_NAME_MAX)
+    latitude, longitude = parse.coordinates(data, errors, digits=6)
     occurred_at = _moment(data, "occurred_at", errors)
-    contact_type = _choice(data, "contact_type", CONTACT_TYPES, errors, default=None)
-    needs = _choices(data, "needs", NEEDS, errors)
-    given = _choices(data, "given", GIVEN, errors)
-    note = _text(data, "note", NOTE_MAX, errors, multiline=True)
-    ethos_code = _choice(data, "ethos", ethos.CODES, errors)
-    maraude_id = _uuid(data, "maraude_id", errors, required=False)
+    contact_type = parse.choice(data, "contact_type", errors, choices=CONTACT_TYPES)
+    needs = parse.choices(data, "needs", errors, choices=NEEDS)
+    given = parse.choices(data, "given", errors, choices=GIVEN)
+    note = parse.text(data, "note", errors, limit=NOTE_MAX, multiline=True)
+    ethos_code = parse.choice(data, "ethos", errors, choices=ethos.CODES, default="unknown")
+    maraude_id = parse.uuid(data, "maraude_id", errors)
     if errors:
         raise Invalid(errors)
     assert encounter_id is not None and person_id is not None
@@ -298,7 +165,9 @@ def _add_new(
     """Store a person or place made on the phone, stamped and audited (field names only)."""
     session.add(record)
     sync.stamp(session, record, sync.team_scope(record.team_id), actor, client_at)
-    audit_change(session, actor, "create", entity_type, record.id, fields, client_at)
+    audit.record_change(
+        session, actor, entity_type, record.id, fields, action="create", client_at=client_at
+    )
 
 
 def _person_for(
@@ -442,14 +311,20 @@ def save_encounter(
         session.add(encounter)
         action, changed = "create", [name for name, value in values.items() if value]
     else:
-        changed = [name for name, value in values.items() if getattr(encounter, name) != value]
-        for name, value in values.items():
-            setattr(encounter, name, value)
+        changed = audit.assign(encounter, values)
         action = "update"
     encounter.person, encounter.place = person, place
     sync.stamp(session, encounter, scope, actor, client_at)
     _seen(session, scope, person, place, entry.occurred_at)
-    audit_change(session, actor, action, "outreach_encounter", encounter.id, changed, client_at)
+    audit.record_change(
+        session,
+        actor,
+        "outreach_encounter",
+        encounter.id,
+        changed,
+        action=action,
+        client_at=client_at,
+    )
     session.flush()
     alert = None
     if created:
@@ -640,17 +515,6 @@ def person_encounters(session: Session, person_id: uuid.UUID) -> list[Encounter]
 # --- A place's name, notes and position (issue 8) -----------------------------------------
 
 
-def _coordinates(
-    data: Mapping[str, Any], errors: dict[str, FieldError]
-) -> tuple[float | None, float | None]:
-    """Latitude and longitude, both or neither."""
-    latitude = _coordinate(data, "latitude", 90, errors)
-    longitude = _coordinate(data, "longitude", 180, errors)
-    if (latitude is None) != (longitude is None) and not {"latitude", "longitude"} & set(errors):
-        errors["latitude" if latitude is None else "longitude"] = FieldError("both_coordinates")
-    return latitude, longitude
-
-
 @dataclass(frozen=True)
 class PlaceChange:
     id: uuid.UUID
@@ -664,12 +528,10 @@ class PlaceChange:
 def read_place(data: Mapping[str, Any]) -> PlaceChange:
     """Check a place's new state (an op's `data` or the place page's form)."""
     errors: dict[str, FieldError] = {}
-    place_id = _uuid(data, "id", errors)
-    name = _text(data, "name", PLACE_NAME_MAX, errors)
-    if not name and "name" not in errors:
-        errors["name"] = FieldError("required")
-    notes = _text(data, "notes", PLACE_NOTES_MAX, errors, multiline=True)
-    latitude, longitude = _coordinates(data, errors)
+    place_id = parse.uuid(data, "id", errors, required=True)
+    name = parse.text(data, "name", errors, limit=PLACE_NAME_MAX, required=True)
+    notes = parse.text(data, "notes", errors, limit=PLACE_NOTES_MAX, multiline=True)
+    latitude, longitude = parse.coordinates(data, errors, digits=6)
     if errors:
         raise Invalid(errors)
     assert place_id is not None
@@ -697,10 +559,8 @@ def update_place(
     values: dict[str, Any] = {"name": change.name, "notes": change.notes}
     if not change.keep_coordinates:
         values.update(latitude=change.latitude, longitude=change.longitude)
-    changed = [name for name, value in values.items() if getattr(place, name) != value]
-    for name, value in values.items():
-        setattr(place, name, value)
+    changed = audit.assign(place, values)
     sync.stamp(session, place, sync.team_scope(team_id), actor, client_at)
-    audit_change(session, actor, "update", "outreach_place", place.id, changed, client_at)
+    audit.record_change(session, actor, "outreach_place", place.id, changed, client_at=client_at)
     session.flush()
     return place, False

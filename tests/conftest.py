@@ -57,17 +57,43 @@ def pytest_configure(config: pytest.Config) -> None:
     from web.domains import install
 
     install()
+    # pytest-xdist sorts the files by their number of tests unless told not to: the long
+    # files of one or two tests (live processes, browser) would start last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
-# The longest test files (a minute or more each under load), started first: pytest-xdist
-# keeps a file on one worker (--dist loadfile), and one of them started last would leave
-# the other worker idle at the end of the run.
+# The longest test files, longest first (measured with `--durations`, in a run of the
+# whole suite on PostgreSQL): pytest-xdist keeps a file on one worker (--dist loadfile)
+# and hands the files out in this order, so the long ones start early and the short ones
+# fill the gaps at the end; one long file started last would leave the other worker idle.
+# (xdist would sort the files by their number of tests instead: see pytest_configure.)
 LONGEST_FIRST = (
     "live/test_sms_dispatchers.py",
-    "db/test_sync_properties.py",
+    "browser/test_sync.py",
     "web/test_permissions.py",
+    "web/test_extreme_input.py",
+    "browser/test_appointments_desk.py",
+    "browser/test_appointments_public.py",
+    "browser/test_outreach_files.py",
+    "browser/test_outreach_phone.py",
+    "browser/test_sms.py",
+    "browser/test_appointments_setup.py",
+    "browser/test_outreach_reports.py",
+    "browser/test_referral_booking.py",
+    "browser/test_desk_queue.py",
+    "browser/test_pwa.py",
+    "live/test_sms_schedulers.py",
+    "browser/test_layout.py",
+    "db/test_appointment_slots_properties.py",
+    "db/test_phone_checks.py",
+    "web/test_outreach_reports.py",
     "db/test_sms_broadcasts.py",
-    "web/test_sync_api.py",
+    "browser/test_outreach_place_notes.py",
+    "web/test_appointments_desk.py",
+    "web/test_french_ui.py",
+    "live/test_sync_crash.py",
+    "db/test_sync_properties.py",
 )
 
 

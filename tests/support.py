@@ -10,8 +10,10 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, make_url, text
@@ -100,6 +102,36 @@ def _admin_engine():
     return create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
 
 
+# --- Commits that do not wait for the disk ----------------------------------------------
+# The suite's databases are thrown away at the end, so a commit need not wait for an
+# fsync (about 5 ms each on this machine's disk, thousands of them in a run). PostgreSQL:
+# synchronous_commit=off in every database and schema the suite makes; a commit stays
+# atomic, isolated and visible to the others at once, only a crash of the PostgreSQL
+# server itself (which no test causes) could lose the last ones. SQLite: the files in a
+# RAM-backed folder (/dev/shm), where fsync costs nothing.
+ASYNC_COMMIT = "synchronous_commit=off"
+SCRATCH_MIN_FREE = 2 * 1024**3  # bytes: a small /dev/shm (a container's 64 MB) is not used
+
+
+@cache
+def scratch_folder() -> str | None:
+    """The folder of the suite's SQLite files: TERRAIN_TEST_SCRATCH, else /dev/shm when it
+    is there with room to spare, else None (the system's temporary folder)."""
+    chosen = os.environ.get("TERRAIN_TEST_SCRATCH", "").strip()
+    if chosen:
+        return chosen
+    shm = Path("/dev/shm")  # noqa: S108 - only as the parent of mkdtemp folders (0700)
+    try:
+        roomy = shutil.disk_usage(shm).free >= SCRATCH_MIN_FREE
+    except OSError:
+        return None
+    return str(shm) if roomy and os.access(shm, os.W_OK) else None
+
+
+def _sqlite_folder(tag: str) -> tempfile.TemporaryDirectory:
+    return tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-", dir=scratch_folder())
+
+
 @contextmanager
 def fresh_database(tag: str) -> Iterator[str]:
     """A URL to an empty database of its own, removed afterwards.
@@ -110,7 +142,7 @@ def fresh_database(tag: str) -> Iterator[str]:
     """
     base = postgres_url()
     if base is None:
-        with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
+        with _sqlite_folder(tag) as folder:
             yield f"sqlite:///{Path(folder) / 'terrain.db'}"
         return
     schema = f"t_{tag}_{worker_tag()}_{secrets.token_hex(4)}"
@@ -119,7 +151,8 @@ def fresh_database(tag: str) -> Iterator[str]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"
     try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+        options = f"-csearch_path={schema} -c{ASYNC_COMMIT}".replace("=", "%3D")
+        yield f"{base}{separator}options={options.replace(' ', '%20')}"
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -128,7 +161,8 @@ def fresh_database(tag: str) -> Iterator[str]:
 
 @contextmanager
 def own_database(tag: str, template: str | None = None) -> Iterator[str]:
-    """A URL to a database of its own, removed afterwards (even when the test fails):
+    """A URL to a database of its own, removed afterwards (even when the test fails; a
+    PostgreSQL one in the background, by the end of the session: wait_for_drops()):
     empty, or a copy of the database at `template` (another own_database's URL, which
     nothing may be connected to meanwhile).
 
@@ -137,7 +171,7 @@ def own_database(tag: str, template: str | None = None) -> Iterator[str]:
     """
     base = postgres_url()
     if base is None:
-        with tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-") as folder:
+        with _sqlite_folder(tag) as folder:
             path = Path(folder) / "terrain.db"
             if template is not None:
                 source = Path(make_url(template).database or "")
@@ -154,13 +188,44 @@ def own_database(tag: str, template: str | None = None) -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-        try:
-            yield make_url(base).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            setting, value = ASYNC_COMMIT.split("=")
+            connection.execute(text(f'ALTER DATABASE "{name}" SET {setting} TO {value}'))
     finally:
         admin.dispose()
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _drop_later(name)
+
+
+# A DROP DATABASE waits for a checkpoint of the whole server (seconds, when other
+# databases are busy): the suite's databases are dropped by a thread of their own while
+# the tests go on, and the end of the session waits for them (wait_for_drops()).
+_dropper: ThreadPoolExecutor | None = None
+_drops: list[Future] = []
+
+
+def _drop_later(name: str) -> None:
+    global _dropper
+    if _dropper is None:
+        _dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+    _drops.append(_dropper.submit(_drop_database, name))
+
+
+def _drop_database(name: str) -> None:
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def wait_for_drops() -> None:
+    """Return once every database handed to the dropping thread is gone (raises the
+    first failure)."""
+    while _drops:
+        _drops.pop(0).result()
 
 
 # --- The demo template -----------------------------------------------------------------
@@ -230,10 +295,12 @@ def demo_template() -> str:
 
 
 def close_templates() -> None:
-    """Remove the templates of this process (end of the session)."""
+    """Remove the templates of this process, and wait for every database it dropped in
+    the background to be gone (end of the session)."""
     global _demo_template
     _demo_template = None
     _templates.close()
+    wait_for_drops()
 
 
 def csrf_from(html: str) -> str:

@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from core import accounts
 from core.accounts import User
+from core.errors import Invalid
 from core.roles import Permission, can
-from core.sync import Invalid
 from web.rendering import render
 from web.validation import message
 

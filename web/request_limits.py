@@ -21,7 +21,7 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 
 from core import text
-from core.sync import FieldError
+from core.errors import FieldError
 from web.errors import api_error
 from web.validation import errors_json
 

@@ -77,7 +77,7 @@ def eventually(page: Page, script: str, arg: Any = None, timeout: float = 10.0) 
     deadline = time.monotonic() + timeout
     while not page.evaluate(script, arg):
         assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
-        page.wait_for_timeout(150)
+        page.wait_for_timeout(50)  # polling interval while the phone works
 
 
 def wait_for_outbox(page: Page, condition: str) -> None:

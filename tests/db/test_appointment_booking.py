@@ -30,7 +30,7 @@ from appointments.models import (
     WorkingPlan,
 )
 from core import accounts, audit, clock
-from core.sync import Invalid
+from core.errors import Invalid
 from notifications import replies
 from notifications.contacts import contact_by_reference, reachability, set_consent
 from notifications.dispatch import record_sent

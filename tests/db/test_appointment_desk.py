@@ -17,7 +17,7 @@ from appointments import booking, desk
 from appointments.models import AgentService, Appointment
 from core import accounts, clock
 from core.audit import AuditEntry
-from core.sync import Invalid
+from core.errors import Invalid
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
 
 

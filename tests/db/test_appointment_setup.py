@@ -28,7 +28,7 @@ from appointments.models import (
 )
 from core import accounts, clock
 from core.audit import AuditEntry
-from core.sync import Invalid
+from core.errors import Invalid
 
 BRUSSELS = clock.BRUSSELS
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=BRUSSELS)

@@ -21,6 +21,32 @@ def test_reading_a_file_is_logged_with_the_role(db):
     assert (entry.actor_role, entry.entity_type, entry.entity_id) == ("social_worker", "user", "42")
 
 
+def test_a_change_is_logged_with_its_field_names_never_their_values(db):
+    admin = accounts.find_user(db, "admin")
+    record = type("Record", (), {"name": "Old", "notes": "same", "kind": "a"})()
+    changed = audit.assign(record, {"notes": "same", "name": "New", "kind": "b"})
+    assert changed == ["name", "kind"]  # the values' order
+    assert (record.name, record.notes, record.kind) == ("New", "same", "b")
+    at = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+    audit.record_change(db, admin, "team", 7, changed, client_at=at)
+    audit.record_change(db, admin, "team", 8, ("name",), action="create", code="x")
+    db.flush()
+    update, create = (
+        audit.search(db, audit.AuditFilter(entity_type="team", entity_id=str(number))).entries[0]
+        for number in (7, 8)
+    )
+    assert (update.action, update.details, update.client_at) == (
+        "update",
+        {"fields": ["name", "kind"]},
+        at,
+    )
+    assert (create.action, create.details, create.actor_role) == (
+        "create",
+        {"fields": ["name"], "code": "x"},
+        "admin",
+    )
+
+
 def test_search_filters_by_time_action_and_record(db):
     admin = accounts.find_user(db, "admin")
     base = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from appointments import services as appointments
 from appointments.models import BookingPerson
 from core import clock
 from core.audit import AuditEntry
-from core.sync import Invalid
+from core.errors import Invalid
 from notifications.models import Contact, Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, messages
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from core import accounts, clock
 from core.accounts import Team
+from core.errors import Invalid
 from core.roles import Role
-from core.sync import Invalid
 from homecare import access, generation, planning, services
 from homecare.models import CarePlan, Visit
 from homecare.services import AideFields, BeneficiaryFields, PlanFields

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core import accounts, clock
 from core.accounts import Team
+from core.errors import Conflict, Invalid
 from core.roles import Role
-from core.sync import Conflict, Invalid
 from homecare import board, generation, runs, services
 from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields

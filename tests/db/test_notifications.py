@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core import accounts, clock
 from core.audit import AuditEntry
-from core.sync import Invalid
+from core.errors import Invalid
 from notifications import contacts, outbox, queries, texts
 from notifications.models import Contact, ContactPhone, Message, MessageEvent, Template
 

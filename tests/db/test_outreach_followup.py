@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import accounts, audit, clock, sync
 from core.accounts import Team
-from core.sync import Invalid
+from core.errors import Invalid
 from outreach import (
     access,
     identity,

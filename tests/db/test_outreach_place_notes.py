@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from core import accounts, clock, sync
 from core.audit import AuditEntry
+from core.errors import Conflict, Invalid
 from core.roles import Role
-from core.sync import Conflict, Invalid
 from outreach import services
 from outreach.demo import demo_id
 from outreach.models import PLACE_NOTES_MAX, Place

@@ -14,7 +14,7 @@ from appointments import online, verification
 from appointments.models import Appointment, Location, Service, ServiceLocation, WaitingEntry
 from appointments.verification import PhoneCheck
 from core import clock
-from core.sync import Invalid
+from core.errors import Invalid
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import accounts, clock
 from core.accounts import Team, User
 from core.db import make_engine, make_session_factory
-from core.sync import Invalid
+from core.errors import Invalid
 from notifications import broadcasts, contacts
 from notifications.models import Broadcast, Consent, Contact, ContactPhone, ContactTeam, Message
 from tests.support import fresh_database

@@ -396,7 +396,7 @@ def test_names_are_kept_on_one_line_whatever_the_path(db):
 
 def test_the_shared_parsers_refuse_a_surrogate_and_keep_names_on_one_line(db):
     from core import accounts
-    from core.sync import Invalid
+    from core.errors import Invalid
     from outreach.services import read_place
 
     with pytest.raises(Invalid) as refused:

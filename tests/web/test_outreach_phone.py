@@ -7,7 +7,7 @@ Users are switched to English so the assertions read the msgids.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -78,7 +78,11 @@ def test_start_defaults_to_me_and_the_usual_colleague(rue1, db):
 
 def test_a_maraude_started_then_ended_without_javascript(rue1, db):
     rue2 = accounts.find_user(db, "rue2")
-    maraude_id, response = start(rue1, member_ids=[str(rue2.id)])
+    # Start and end written from one reading of the clock, an hour apart: two readings
+    # could fall either side of a minute and make it "1 h 01".
+    started_at = now_local(-60)
+    ended_at = (datetime.fromisoformat(started_at) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    maraude_id, response = start(rue1, member_ids=[str(rue2.id)], started_at=started_at)
     assert response.status_code == 302 and response.location.endswith("/outreach/encounters/new")
     maraude = db.get(Maraude, uuid.UUID(maraude_id))
     assert maraude is not None and rue2.id in maraude.member_ids
@@ -101,7 +105,7 @@ def test_a_maraude_started_then_ended_without_javascript(rue1, db):
         {
             "op_id": str(uuid.uuid4()),
             "id": maraude_id,
-            "ended_at": now_local(),
+            "ended_at": ended_at,
             "km": "6,5",
             "incidents": "Rien",
         },

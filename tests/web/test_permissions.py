@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from core.roles import Role, can
+from homecare.demo import demo_id as homecare_id
 from outreach.demo import demo_id
 from tests.conftest import DEMO_USER_FOR_ROLE, log_in_directly, make_app
 from tests.support import csrf_from
@@ -62,6 +63,9 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "appointments_public.cancel": {"token": "x"},
     "appointments_public.calendar": {"token": "x"},
     "appointments_public.move": {"token": "x"},
+    "homecare_hours.visit": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_hours.mark_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_hours.undo_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_board.progress": {"run_id": 999999},
     "homecare_board.proposal": {"run_id": 999999},
     "homecare_board.accept": {"run_id": 999999},
@@ -78,6 +82,17 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
         "service_code": "permanence-sociale",
         "location_code": "bxl-marolles",
     },
+    "homecare.beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.edit_beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.location_fix": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.life_book": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.life_book_agreement": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.new_plan": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare.edit_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.suspend_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.aide": {"aide_id": 3},
+    "homecare.qualification": {"aide_id": 3},
+    "homecare.absence": {"aide_id": 3},
 }
 
 
@@ -110,10 +125,11 @@ def test_a_view_without_decision_stops_the_app(connection, database_url, tmp_pat
 
 
 def _request(client, method, url):
-    # Any ordinary page carries a token, for visitors and logged-in users alike.
-    token = csrf_from(client.get("/no-such-page").get_data(as_text=True))
     if method == "GET":
         return client.get(url)
+    # Any ordinary page carries a token, for visitors and logged-in users alike (a GET
+    # needs none: rendering a page for it only to throw it away cost a sixth of this file).
+    token = csrf_from(client.get("/no-such-page").get_data(as_text=True))
     return client.open(url, method=method, data={"csrf_token": token})
 
 

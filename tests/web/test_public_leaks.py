@@ -58,6 +58,8 @@ NOT_TEXT = {
     "homecare_care_plans": {"service", "holiday_rule"},
     "homecare_suspensions": {"reason"},
     "homecare_visits": {"status", "cancel_reason", "unassigned_reason"},
+    "homecare_quotas": {"service", "funder"},
+    "homecare_planning_runs": {"kind", "status"},
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},

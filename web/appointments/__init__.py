@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.appointments import api, booking, desk, public, setup
+from web.appointments import api, booking, desk, messages, public, setup
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
@@ -38,4 +38,5 @@ WEB = WebDomain(
             position=70,
         ),
     ),
+    messages=messages.sentence,
 )

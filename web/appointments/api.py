@@ -25,8 +25,8 @@ from appointments.booking import LANGUAGES, NAME_MAX
 from appointments.models import Appointment
 from core import clock
 from core.accounts import get_user
+from core.errors import FieldError, Invalid
 from core.roles import Permission
-from core.sync import FieldError, Invalid
 from web import db, throttling
 from web.common import page_language, public_base_url
 from web.errors import api_error

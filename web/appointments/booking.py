@@ -46,7 +46,7 @@ from appointments.booking import LANGUAGES, SlotTaken
 from appointments.models import Location, OpeningHours, Service
 from appointments.online import parse_start
 from core import clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from web import db, throttling
 from web.common import page_language, public_base_url
 from web.i18n import LANGUAGE_NAMES

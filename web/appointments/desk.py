@@ -29,9 +29,9 @@ from appointments import services as appointments
 from appointments.models import Appointment, Location
 from core import clock
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
 from core.roles import Permission, can
-from core.sync import FieldError, Invalid
 from outreach import files, referrals
 from web import db
 from web.common import public_base_url

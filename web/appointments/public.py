@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from appointments import booking, online
 from appointments.models import Appointment
 from core import clock
-from core.sync import FieldError, Invalid
+from core.errors import FieldError, Invalid
 from web import db, throttling
 from web.common import page_language, public_base_url
 from web.i18n import prefer_language

@@ -32,8 +32,8 @@ from appointments.models import (
 )
 from core import clock
 from core.accounts import User, list_teams
+from core.errors import Invalid
 from core.roles import Permission
-from core.sync import Invalid
 from web import db
 from web.common import Tab, national, visible_tabs
 from web.exports import csv_response, xlsx_response

@@ -1,17 +1,18 @@
-"""Home care pages: the coordinator's planning board (board.py)."""
+"""Home care pages: the coordinator's planning board (board.py), records (records.py);
+hours, quota, billing and payroll files, indicators (hours.py)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, messages
+from web.homecare import board, hours, messages, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp,),
+    blueprints=(board.bp, records.bp, hours.bp),
     nav=(
         NavEntry(
             "homecare_board.index",
@@ -21,11 +22,43 @@ WEB = WebDomain(
             _l("The week of visits by aide: generate, optimise, change, re-plan an absence."),
             position=45,
         ),
+        NavEntry(
+            "homecare.beneficiaries",
+            _l("Households"),
+            "home",
+            Permission.HOMECARE_RECORDS,
+            _l("Households helped at home and their care plans; aides, skills and absences."),
+            position=46,
+        ),
+        NavEntry(
+            "homecare_hours.index",
+            _l("Home care hours"),
+            "calendar",
+            Permission.HOMECARE_HOURS,
+            _l("Visits done, hours against the quota, billing and payroll files."),
+            position=47,
+        ),
+        NavEntry(
+            "homecare_hours.indicators",
+            _l("Home care indicators"),
+            "log",
+            Permission.HOMECARE_REPORTS,
+            _l("Hours delivered and planned, unassigned visits, continuity, travel."),
+            position=48,
+        ),
     ),
     entity_labels={
+        "homecare_settings": _l("Home-care settings"),
+        "homecare_beneficiary": _l("Household helped at home"),
+        "homecare_care_plan": _l("Care plan"),
+        "homecare_suspension": _l("Care plan suspension"),
+        "homecare_aide_profile": _l("Aide's working terms"),
+        "homecare_qualification": _l("Aide's qualification"),
         "homecare_visit": _l("Home-care visit"),
         "homecare_planning_run": _l("Home-care planning run"),
         "homecare_week": _l("Home-care week"),
+        "homecare_quota": _l("Hours quota"),
+        "homecare_export": _l("Home-care billing or payroll file"),
     },
     messages=messages.sentence,
 )

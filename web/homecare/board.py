@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
+from core.errors import Conflict, Invalid
 from core.roles import Permission
-from core.sync import Conflict, Invalid
 from homecare import board, runs
 from homecare.calendar import local_moment, monday_of
 from web import db

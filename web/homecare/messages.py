@@ -1,4 +1,5 @@
-"""Sentences of the planning board's own field-error codes (WebDomain.messages)."""
+"""Home care's own field error codes as sentences (households, care plans, aides, the
+planning board); web/validation.py looks them up through WebDomain.messages."""
 
 from __future__ import annotations
 
@@ -8,9 +9,32 @@ from typing import Any
 from flask_babel import gettext as _
 
 
-def sentence(code: str, params: Mapping[str, Any]) -> str | None:
-    """The sentence of `code`, None when it is not one of the board's."""
-    texts = {
+def messages(params: Mapping[str, Any]) -> dict[str, str]:
+    """Code → sentence in the user's language, for this domain's own codes."""
+    return {
+        "unknown_beneficiary": _("This household is not one of your team's."),
+        "unknown_care_plan": _("This care plan is not one of your team's."),
+        "unknown_skill": _("Unknown skill. Choose from the list."),
+        "duration_out_of_range": _(
+            "A visit lasts between %(min)s and %(max)s minutes.",
+            min=params.get("min", ""),
+            max=params.get("max", ""),
+        ),
+        "longer_than_window": _("The visit is longer than its time window. Widen the window."),
+        "night_must_cross_midnight": _(
+            "A night watch runs past midnight: the end must be the next morning, e.g. 21:00-07:00."
+        ),
+        "only_night_crosses_midnight": _(
+            "Only a night watch may run past midnight. Check the start and end times."
+        ),
+        "care_plan_overlap": _(
+            "This household already has a plan for this service from %(starts)s to %(ends)s "
+            "on one of these days.",
+            starts=params.get("starts", ""),
+            ends=params.get("ends", ""),
+        ),
+        "preferred_and_refused": _("An aide cannot be both preferred and refused."),
+        # The planning board
         "unknown_visit": _("This visit is not one of your team's."),
         "unknown_run": _("This planning run is not one of your team's."),
         "far_from_window": _("Choose a start on the visit's day (within two days of it)."),
@@ -19,5 +43,22 @@ def sentence(code: str, params: Mapping[str, Any]) -> str | None:
             "A planning of this week is under way. Wait until it is done, then ask again."
         ),
         "already_accepted": _("This proposal was already accepted."),
+        # The records
+        "no_fix": _("No position yet: press “Use my position” and wait for the fix."),
+        "profile_first": _("Save the aide's working terms first."),
+        # Hours: a visit marked done, a quota.
+        "visit_cancelled": _("This visit was cancelled: it cannot be marked done."),
+        "visit_without_aide": _("Assign an aide to this visit before marking it done."),
+        "visit_not_done": _("This visit is not marked done."),
+        "visit_too_long": _("A visit lasts at most 16 hours. Check the start and end times."),
+        "ends_in_future": _("The end is still to come: mark the visit done once it is over."),
+        "not_on_visit_day": _("The visit started on another day: check the date."),
+        "km_out_of_range": _("Give the kilometres between 0 and 500."),
+        "quota_out_of_range": _("Give the hours as a whole number between 0 and 1,000,000."),
+        "invalid_year": _("Give a year like 2026."),
     }
-    return texts.get(code)
+
+
+def sentence(code: str, params: Mapping[str, Any]) -> str | None:
+    """The sentence of `code` when it is this domain's (WebDomain.messages), else None."""
+    return messages(params).get(code)

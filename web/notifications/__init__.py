@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
 from web.nav import NavEntry
-from web.notifications import broadcasts, inbox, outbox, webhooks
+from web.notifications import broadcasts, inbox, messages, outbox, webhooks
 from web.plugins import WebDomain
 
 WEB = WebDomain(
@@ -30,4 +30,5 @@ WEB = WebDomain(
         "sms_inbound": _l("SMS received"),
         "sms_broadcast": _l("SMS broadcast"),
     },
+    messages=messages.sentence,
 )

@@ -19,8 +19,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
+from core.errors import FieldError, Invalid
 from core.roles import Permission
-from core.sync import FieldError, Invalid
 from notifications import broadcasts, reports, staff
 from notifications.broadcasts import BROADCAST_CATEGORIES, STATUS_GROUPS, TEXT_LANGUAGES
 from notifications.models import CATEGORIES

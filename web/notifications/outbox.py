@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from core.errors import FieldError, Invalid
 from core.roles import Permission, can
-from core.sync import FieldError, Invalid
 from notifications import contacts, outbox, queries, staff, texts
 from notifications.models import (
     CATEGORIES,

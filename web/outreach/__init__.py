@@ -9,7 +9,7 @@ from core.roles import Permission
 from outreach import minors
 from web import db
 from web.nav import NavEntry
-from web.outreach import admin, encounters, files, reports
+from web.outreach import admin, encounters, files, messages, reports
 from web.outreach.offline import OFFLINE
 from web.plugins import WebDomain
 
@@ -56,4 +56,5 @@ WEB = WebDomain(
         "outreach_place": _l("Place"),
         "outreach_encounter": _l("Encounter"),
     },
+    messages=messages.sentence,
 )

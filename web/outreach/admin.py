@@ -15,8 +15,8 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from core.accounts import Team
+from core.errors import Invalid
 from core.roles import Permission, Role
-from core.sync import Invalid
 from outreach import referrals, retention, settings
 from outreach.models import ServicePartner
 from web import db

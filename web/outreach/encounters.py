@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core import clock, sync
+from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid, uuid7
 from core.roles import Permission
-from core.sync import Invalid
 from outreach import maraudes, minors, services, street
 from web import db
 from web.outreach.labels import CHOICES, LABELS
@@ -250,7 +250,7 @@ def _minor_notice(state: street.PhoneState) -> str:
 
 def minors_refusal() -> Any:
     """The error of a minor's encounter while the team has no protective path."""
-    return sync.FieldError("no_protective_path")
+    return FieldError("no_protective_path")
 
 
 def _banner(state: street.PhoneState) -> dict[str, Any] | None:

@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from core.errors import Invalid
 from core.roles import Permission
-from core.sync import Invalid
 from outreach import access, files, referrals
 from outreach.models import Person
 from web import db

@@ -1,0 +1,513 @@
+"""Delivered hours: visits marked done, hours per service, household and aide and month,
+the pay bands of each hour, the annual quota per service and funder with its projection,
+and the rows of the billing and payroll exports.
+
+A visit counts in the month of its day (a night starting on 31 January counts in
+January) for its real length (`actual_end - actual_start`: a night over a clock change
+is 9 or 11 hours). Until the aide's phone validates visits (next issue), the coordinator
+marks them done with the times and kilometres the aide reports.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock, sync
+from core.accounts import User
+from core.errors import Conflict, FieldError, Invalid
+from homecare import access
+from homecare.calendar import is_holiday, local_moment
+from homecare.models import SERVICES, Beneficiary, CarePlan, HoursQuota, Visit
+from homecare.services import settings_of
+
+MAX_DONE = timedelta(hours=16)  # longer than a night watch over the autumn change: a typo
+MAX_KM = 500.0
+MAX_QUOTA = 1_000_000  # hours a year
+# Pay bands, wall-clock in Brussels: night 22:00–06:00, early 06:00–08:00, late
+# 18:00–22:00. Day types: weekend (Saturday, Sunday) and holiday (the region's public
+# holidays, homecare/calendar.py); a holiday on a Sunday counts as holiday only.
+EARLY = (time(6), time(8))
+LATE = (time(18), time(22))
+NIGHT_ENDS, NIGHT_STARTS = time(6), time(22)
+TREND_MONTHS = 3  # the projection's pace: the mean of the last complete months
+
+
+def _stale(visit: Visit) -> Conflict:
+    return Conflict({"id": str(visit.id), "version": visit.version, "status": visit.status})
+
+
+def visit_to_mark(session: Session, user: User, visit_id: uuid.UUID | None) -> Visit | None:
+    """The visit the coordinator of its team may mark done, else None (404 alike)."""
+    visit = session.get(Visit, visit_id) if visit_id else None
+    if visit is None or not access.coordinates(user, visit.team_id):
+        return None
+    return visit
+
+
+@dataclass(frozen=True)
+class VisitCard:
+    """A visit as the mark-done page shows it."""
+
+    visit: Visit
+    household: str
+    address: str
+    aide: str
+    service: str
+
+
+def visit_card(session: Session, user: User, visit_id: uuid.UUID | None) -> VisitCard | None:
+    """The visit, its household, aide and service, for its team's coordinator; else None."""
+    visit = visit_to_mark(session, user, visit_id)
+    if visit is None:
+        return None
+    person = session.get(Beneficiary, visit.beneficiary_id)
+    aide = session.get(User, visit.aide_id) if visit.aide_id else None
+    plan = session.get(CarePlan, visit.plan_id)
+    return VisitCard(
+        visit,
+        person.name if person else "",
+        f"{person.address}, {person.postcode} {person.city}" if person else "",
+        aide.display_name if aide else "",
+        plan.service if plan else "",
+    )
+
+
+def _visit(session: Session, user: User, visit_id: uuid.UUID | None, version: int) -> Visit:
+    visit = visit_to_mark(session, user, visit_id)
+    if visit is None:
+        raise Invalid({"visit_id": FieldError("unknown_visit")})
+    if visit.version != version:
+        raise _stale(visit)
+    return visit
+
+
+def mark_done(
+    session: Session,
+    user: User,
+    visit_id: uuid.UUID | None,
+    version: int,
+    *,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    km: float | None,
+) -> Visit:
+    """Record a visit as done with its real times and kilometres (again: corrects them).
+    A `version` other than the visit's is a Conflict; bad input is Invalid, nothing saved."""
+    visit = _visit(session, user, visit_id, version)
+    errors: dict[str, FieldError] = {}
+    if visit.status == "cancelled":
+        errors["visit_id"] = FieldError("visit_cancelled")
+    elif visit.aide_id is None:
+        errors["visit_id"] = FieldError("visit_without_aide")
+    if started_at is None:
+        errors["started_at"] = FieldError("required")
+    if ended_at is None:
+        errors["ended_at"] = FieldError("required")
+    if started_at is not None and ended_at is not None:
+        if ended_at <= started_at:
+            errors["ended_at"] = FieldError("ends_before_start")
+        elif ended_at - started_at > MAX_DONE:
+            errors["ended_at"] = FieldError("visit_too_long")
+        elif ended_at > clock.now():
+            errors["ended_at"] = FieldError("ends_in_future")
+        started_on = clock.to_local(started_at).date()
+        if abs((started_on - visit.day).days) > 1:
+            errors["started_at"] = FieldError("not_on_visit_day")
+    if km is not None and not 0 <= km <= MAX_KM:
+        errors["km"] = FieldError("km_out_of_range")
+    if errors:
+        raise Invalid(errors)
+    assert started_at is not None and ended_at is not None
+    correcting = visit.status == "done"
+    visit.status = "done"
+    visit.actual_start, visit.actual_end = started_at, ended_at
+    visit.km = round(km or 0.0, 1)
+    sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
+    audit.record(
+        session,
+        actor=user,
+        action="update",
+        entity_type="homecare_visit",
+        entity_id=visit.id,
+        details={
+            "done": True,
+            "corrected": correcting,
+            "fields": ["actual_start", "actual_end", "km"],
+        },
+    )
+    session.flush()
+    return visit
+
+
+def undo_done(session: Session, user: User, visit_id: uuid.UUID | None, version: int) -> Visit:
+    """Back to planned (a visit marked done by mistake); its hours no longer count."""
+    visit = _visit(session, user, visit_id, version)
+    if visit.status != "done":
+        raise Invalid({"visit_id": FieldError("visit_not_done")})
+    visit.status = "planned"
+    visit.actual_start = visit.actual_end = None
+    visit.km = None
+    sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
+    audit.record(
+        session,
+        actor=user,
+        action="update",
+        entity_type="homecare_visit",
+        entity_id=visit.id,
+        details={"done": False},
+    )
+    session.flush()
+    return visit
+
+
+# --- Bands -------------------------------------------------------------------------------
+
+
+@dataclass
+class Bands:
+    """Minutes of work, and how many of them fall in each pay band (bands overlap: a
+    Sunday night minute is both night and weekend)."""
+
+    total: float = 0.0
+    early: float = 0.0
+    late: float = 0.0
+    night: float = 0.0
+    weekend: float = 0.0
+    holiday: float = 0.0
+
+    def add(self, other: Bands) -> None:
+        for name in ("total", "early", "late", "night", "weekend", "holiday"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _overlap(start: datetime, end: datetime, lo: datetime, hi: datetime) -> float:
+    return max((min(end, hi) - max(start, lo)).total_seconds() / 60, 0.0)
+
+
+def bands(start: datetime, end: datetime, region: str) -> Bands:
+    """The minutes of [start, end) per band. Each local day's limits are placed in UTC on
+    their own, so a night over a clock change counts its real minutes."""
+    result = Bands(total=max((end - start).total_seconds() / 60, 0.0))
+    day = clock.to_local(start).date()
+    last = clock.to_local(end).date()
+    while day <= last:
+        midnight, next_midnight = (
+            local_moment(day, time(0)),
+            local_moment(day + timedelta(days=1), time(0)),
+        )
+        on_day = _overlap(start, end, midnight, next_midnight)
+        if on_day:
+            if is_holiday(region, day):
+                result.holiday += on_day
+            elif day.weekday() >= 5:
+                result.weekend += on_day
+            result.night += _overlap(start, end, midnight, local_moment(day, NIGHT_ENDS))
+            result.night += _overlap(start, end, local_moment(day, NIGHT_STARTS), next_midnight)
+            result.early += _overlap(
+                start, end, local_moment(day, EARLY[0]), local_moment(day, EARLY[1])
+            )
+            result.late += _overlap(
+                start, end, local_moment(day, LATE[0]), local_moment(day, LATE[1])
+            )
+        day += timedelta(days=1)
+    return result
+
+
+# --- Hours of a month ---------------------------------------------------------------------
+
+
+def _month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _done(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(
+                Visit.team_id == team_id,
+                Visit.status == "done",
+                Visit.day >= first,
+                Visit.day < end,
+            )
+            .order_by(Visit.day, Visit.actual_start)
+        )
+    )
+
+
+def real_minutes(visit: Visit) -> float:
+    if visit.actual_start is None or visit.actual_end is None:
+        return 0.0
+    return max((visit.actual_end - visit.actual_start).total_seconds() / 60, 0.0)
+
+
+def _service_of(session: Session, visits: list[Visit]) -> dict[uuid.UUID, str]:
+    plan_ids = {visit.plan_id for visit in visits}
+    if not plan_ids:
+        return {}
+    rows = session.execute(select(CarePlan.id, CarePlan.service).where(CarePlan.id.in_(plan_ids)))
+    return {plan_id: service for plan_id, service in rows}
+
+
+@dataclass
+class HouseholdHours:
+    beneficiary_id: uuid.UUID
+    name: str
+    contribution_category: str
+    minutes: dict[str, float] = field(default_factory=dict)  # per service
+    visits: int = 0
+
+    @property
+    def total(self) -> float:
+        return sum(self.minutes.values())
+
+
+@dataclass
+class AideHours:
+    aide_id: int
+    name: str
+    bands: Bands = field(default_factory=Bands)
+    km: float = 0.0
+    visits: int = 0
+
+
+@dataclass
+class MonthHours:
+    month: date
+    by_service: dict[str, float]  # minutes
+    households: list[HouseholdHours]
+    aides: list[AideHours]
+    to_confirm: list[Visit]  # past visits with an aide, not marked done yet
+
+    @property
+    def total(self) -> float:
+        return sum(self.by_service.values())
+
+
+def month_hours(session: Session, user: User, month: date) -> MonthHours:
+    """The hours done in `month` by the team `user` coordinates (Invalid otherwise)."""
+    team_id = access.team_to_manage(user, user.team_id)
+    region = settings_of(session, team_id).region
+    end = _month_end(month)
+    visits = _done(session, team_id, month, end)
+    services = _service_of(session, visits)
+    by_service = {service: 0.0 for service in SERVICES}
+    households: dict[uuid.UUID, HouseholdHours] = {}
+    aides: dict[int, AideHours] = {}
+    for visit in visits:
+        minutes = real_minutes(visit)
+        service = services.get(visit.plan_id, "family_aide")
+        by_service[service] = by_service.get(service, 0.0) + minutes
+        household = households.get(visit.beneficiary_id)
+        if household is None:
+            person = session.get(Beneficiary, visit.beneficiary_id)
+            household = households[visit.beneficiary_id] = HouseholdHours(
+                visit.beneficiary_id,
+                person.name if person else "",
+                person.contribution_category if person else "",
+            )
+        household.minutes[service] = household.minutes.get(service, 0.0) + minutes
+        household.visits += 1
+        if visit.aide_id is not None and visit.actual_start and visit.actual_end:
+            aide = aides.get(visit.aide_id)
+            if aide is None:
+                person_user = session.get(User, visit.aide_id)
+                aide = aides[visit.aide_id] = AideHours(
+                    visit.aide_id, person_user.display_name if person_user else ""
+                )
+            aide.bands.add(bands(visit.actual_start, visit.actual_end, region))
+            aide.km += visit.km or 0.0
+            aide.visits += 1
+    today = clock.to_local(clock.now()).date()
+    to_confirm = list(
+        session.scalars(
+            select(Visit)
+            .where(
+                Visit.team_id == team_id,
+                Visit.status == "planned",
+                Visit.aide_id.is_not(None),
+                Visit.day >= month,
+                Visit.day < min(end, today + timedelta(days=1)),
+            )
+            .order_by(Visit.day, Visit.planned_start)
+            .limit(100)
+        )
+    )
+    return MonthHours(
+        month=month,
+        by_service=by_service,
+        households=sorted(households.values(), key=lambda row: row.name.lower()),
+        aides=sorted(aides.values(), key=lambda row: row.name.lower()),
+        to_confirm=to_confirm,
+    )
+
+
+# --- Quota and projection -----------------------------------------------------------------
+
+
+def set_quota(
+    session: Session, user: User, year: int | None, service: str, hours: int | None
+) -> HoursQuota:
+    """The year's subsidised hours of a service, for the team's funder (created or changed)."""
+    team_id = access.team_to_manage(user, user.team_id)
+    errors: dict[str, FieldError] = {}
+    if year is None or not 2000 <= year <= 2100:
+        errors["year"] = FieldError("invalid_year")
+    if service not in SERVICES:
+        errors["service"] = FieldError("unknown_choice")
+    if hours is None or not 0 <= hours <= MAX_QUOTA:
+        errors["hours"] = FieldError("quota_out_of_range")
+    if errors:
+        raise Invalid(errors)
+    assert year is not None and hours is not None
+    funder = settings_of(session, team_id).funder
+    quota = session.scalar(
+        select(HoursQuota).where(
+            HoursQuota.team_id == team_id,
+            HoursQuota.year == year,
+            HoursQuota.service == service,
+            HoursQuota.funder == funder,
+        )
+    )
+    action = "update"
+    if quota is None:
+        action = "create"
+        quota = HoursQuota(
+            id=uuid.uuid4(), team_id=team_id, year=year, service=service, funder=funder
+        )
+        session.add(quota)
+    quota.hours = hours
+    sync.stamp(session, quota, sync.team_scope(team_id), user, None)
+    audit.record(
+        session,
+        actor=user,
+        action=action,
+        entity_type="homecare_quota",
+        entity_id=quota.id,
+        details={"fields": ["hours"], "year": year, "service": service},
+    )
+    session.flush()
+    return quota
+
+
+@dataclass
+class QuotaLine:
+    """One service's year: hours per month done, the projection, against the quota."""
+
+    service: str
+    funder: str
+    year: int
+    quota: float | None  # hours; None when no quota is recorded
+    delivered: list[float]  # hours per month, January first
+    projected: list[float]  # hours per month still expected (0 for months gone)
+
+    @property
+    def delivered_total(self) -> float:
+        return sum(self.delivered)
+
+    @property
+    def projection(self) -> float:
+        return self.delivered_total + sum(self.projected)
+
+    @property
+    def over(self) -> bool:
+        """The alert: the trend reaches beyond the quota."""
+        return self.quota is not None and self.projection > self.quota
+
+    @property
+    def over_by(self) -> float:
+        return self.projection - self.quota if self.quota is not None else 0.0
+
+    @property
+    def exceeded(self) -> bool:
+        return self.quota is not None and self.delivered_total > self.quota
+
+
+def project(delivered: list[float], year: int, today: date) -> list[float]:
+    """Hours still expected per month of `year`: each month left at the pace of the last
+    TREND_MONTHS complete months of the year since its first hours (when there is none
+    yet, the current month's pace so far); the current month is expected at least at
+    that pace."""
+    if year != today.year:  # a year gone is what it is; a year to come has no trend yet
+        return [0.0] * 12
+    current = today.month
+    # Months before the first hours of the year do not count (a service started mid-year).
+    started = next((index for index, value in enumerate(delivered) if value > 0), current - 1)
+    complete = delivered[started : current - 1][-TREND_MONTHS:]
+    if complete:
+        pace = sum(complete) / len(complete)
+    else:
+        days = (_month_end(today.replace(day=1)) - today.replace(day=1)).days
+        pace = delivered[current - 1] * days / today.day
+    projected = [0.0] * 12
+    projected[current - 1] = max(pace - delivered[current - 1], 0.0)
+    for index in range(current, 12):
+        projected[index] = pace
+    return projected
+
+
+def quota_lines(session: Session, user: User, year: int) -> list[QuotaLine]:
+    """Each service with a quota or hours done in `year`, for the team `user` coordinates."""
+    team_id = access.team_to_manage(user, user.team_id)
+    funder = settings_of(session, team_id).funder
+    visits = _done(session, team_id, date(year, 1, 1), date(year + 1, 1, 1))
+    services = _service_of(session, visits)
+    monthly: dict[str, list[float]] = defaultdict(lambda: [0.0] * 12)
+    for visit in visits:
+        monthly[services.get(visit.plan_id, "family_aide")][visit.day.month - 1] += (
+            real_minutes(visit) / 60
+        )
+    quotas = {
+        quota.service: quota.hours
+        for quota in session.scalars(
+            select(HoursQuota).where(
+                HoursQuota.team_id == team_id,
+                HoursQuota.year == year,
+                HoursQuota.funder == funder,
+            )
+        )
+    }
+    today = clock.to_local(clock.now()).date()
+    lines = []
+    for service in SERVICES:
+        if service not in quotas and service not in monthly:
+            continue
+        delivered = [round(value, 2) for value in monthly[service]]
+        lines.append(
+            QuotaLine(
+                service=service,
+                funder=funder,
+                year=year,
+                quota=float(quotas[service]) if service in quotas else None,
+                delivered=delivered,
+                projected=[round(value, 2) for value in project(delivered, year, today)],
+            )
+        )
+    return lines
+
+
+def overview(session: Session, user: User, month: date) -> tuple[MonthHours, list[QuotaLine]]:
+    """The hours page: the month's hours and its year's quota lines."""
+    return month_hours(session, user, month), quota_lines(session, user, month.year)
+
+
+def export(session: Session, user: User, kind: str, month: date, extension: str) -> MonthHours:
+    """The month's hours for a billing or payroll file; the file (names in it) leaving the
+    application is audited."""
+    hours = month_hours(session, user, month)
+    audit.record(
+        session,
+        actor=user,
+        action="read",
+        entity_type="homecare_export",
+        entity_id=f"{kind}:{month:%Y-%m}",
+        details={"format": extension},
+    )
+    session.commit()
+    return hours
