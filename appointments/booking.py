@@ -82,7 +82,7 @@ from appointments.models import (
     ServiceLocation,
     WaitingEntry,
 )
-from core import audit, clock, phone
+from core import audit, clock, organisations, phone
 from core import fields as parse
 from core.accounts import User
 from core.config import Settings
@@ -487,10 +487,16 @@ def contact_reference(person: BookingPerson) -> str:
 
 
 def contact_for(
-    session: Session, person: BookingPerson, *, actor: User | None = None, new: bool = False
+    session: Session,
+    person: BookingPerson,
+    *,
+    actor: User | None = None,
+    new: bool = False,
+    location: Location | None = None,
 ):
     """The person's notifications contact, made on first use (`new`: the person was
-    made just now, so no contact can exist yet)."""
+    made just now, so no contact can exist yet); booked at `location`, it belongs to the
+    place's team (so to its CPAS: docs/cpas.md, "Scoping")."""
     contact = None if new else notify.contact_by_reference(session, contact_reference(person))
     if contact is None:
         contact = notify.create_contact(
@@ -500,9 +506,12 @@ def contact_for(
             language=person.language,
             phones=[person.phone],
             reference=contact_reference(person),
+            team_ids=[location.team_id] if location is not None else (),
         )
         # Just made: no consent yet (reachability and set_consent then read none).
         set_committed_value(contact, "consents", [])
+    elif location is not None:
+        notify.join_team(session, contact, location.team_id)
     return contact
 
 
@@ -591,6 +600,7 @@ def _announce(
     link: notify.Secret,
     actor: User | None,
     requested: bool,
+    reminder: tuple[str, dict[str, str]] | None = None,
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
@@ -608,16 +618,38 @@ def _announce(
         actor=actor,
         requested=requested,
     )
+    reminder, extra = reminder if reminder is not None else reminder_template(session, appointment)
     reminders = notify.reminders(
         session,
         subject=subject,
         contact=contact,
         start_at=appointment.start_at,
-        values={"service": values["service"], "place": values["place"]},
+        values={"service": values["service"], "place": values["place"], **extra},
         rules=reminder_rules(service),
+        template=reminder,
     )
     # One INSERT for the three rows (and one for their events).
     notify.enqueue_many(session, [announcement, *reminders])
+
+
+def reminder_template(session: Session, appointment: Appointment) -> tuple[str, dict[str, str]]:
+    """The reminder's kind and extra values: OUI / NON only when the sender of the
+    place's CPAS can receive replies; else the place's (or the CPAS's) phone to call."""
+    location = session.get(Location, appointment.location_id)
+    assert location is not None
+    return _reminder_kind(location, organisations.cpas_of_team(session, location.team_id))
+
+
+def _reminder_kind(
+    location: Location, cpas: organisations.Cpas | None
+) -> tuple[str, dict[str, str]]:
+    """reminder_template() once the place's CPAS is known."""
+    if organisations.takes_replies(cpas):
+        return "appointment_reminder", {}
+    number = location.phone or (cpas.phone if cpas is not None else "")
+    if number:
+        return "appointment_reminder_call", {"phone": national_number(number)}
+    return "appointment_reminder_plain", {}
 
 
 # --- Booking -----------------------------------------------------------------------------
@@ -676,6 +708,11 @@ def book(
         raise Invalid(errors)
     assert service is not None and location is not None
     e164 = number.e164 if number is not None else None
+    cpas = organisations.cpas_of_team(session, location.team_id)
+    if language is None:
+        # Nobody said the person's language: the regime's of the place's CPAS (none, so
+        # French then Dutch, for a bilingual one).
+        language = organisations.default_language(cpas)
     name = single_line(person_name).strip()
 
     # Read before the agent's lock what the lock does not decide (the person, their
@@ -685,8 +722,11 @@ def book(
     contact = None
     if known is not None:
         contact = notify.contact_by_reference(session, contact_reference(known), with_consents=True)
+        if contact is not None:
+            notify.join_team(session, contact, location.team_id)  # docs/cpas.md, "Scoping"
+    reminder = _reminder_kind(location, cpas)
     if e164 is not None:
-        notify.read_templates(session, ("appointment_confirmation", "appointment_reminder"))
+        notify.read_templates(session, ("appointment_confirmation", reminder[0]))
         notify.category_rules(session, "reminder")
 
     def person() -> BookingPerson:
@@ -723,7 +763,9 @@ def book(
     }
     if person_booked.phone:
         if contact is None:
-            contact = contact_for(session, person_booked, actor=actor, new=known is None)
+            contact = contact_for(
+                session, person_booked, actor=actor, new=known is None, location=location
+            )
         if sms_consent:
             record_consent(session, contact, source=source, actor=actor)
     # After the contact's and consents' entries, before the messages: the audit rows
@@ -748,6 +790,7 @@ def book(
             # The person booked it just now (online, or with staff on the phone or at the
             # desk): the confirmation answers them and leaves at once, even at night.
             requested=True,
+            reminder=reminder,
         )
     return appointment
 
@@ -907,7 +950,7 @@ def reschedule(
     _set_cancelled(session, appointment, by=by)
     session.flush()
     if person.phone:  # without a number the person gets a new slip, no SMS
-        contact = contact_for(session, person, actor=actor)
+        contact = contact_for(session, person, actor=actor, location=location)
         _announce(
             session,
             moved,

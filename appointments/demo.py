@@ -5,7 +5,8 @@ médiation de dettes, énergie; 20–45 min slots Mon–Fri 8h30–16h, an assum
 "sans rendez-vous", like Schaerbeek's housing drop-in); the antennes are core/demo.py's
 teams, open Mon–Fri 08:30–12:00 and 13:00–16:00; one stop of the Charleroi minibus,
 one afternoon a week (a 1 h 30 drop-in, as in FIELD.md's minibus round). Agents: the
-social workers of core/demo.py, as1 and as2 (Marolles) and as3 (Dampremy), with their
+social workers of core/demo.py, as1 and as2 (Marolles), as3 (Dampremy) and as4
+(Le22Rogier), each in one CPAS, with their
 services and weekly plans. One closure (a training day next month)
 and one absence (as1 on leave next week). No appointments: bookings are made through
 the booking services.
@@ -137,7 +138,7 @@ DUTCH = {
     "bxl-marolles": ("Antenne Marollen", "Hoogstraat 298", "Brussel"),
     "bxl-nord-est": ("Antenne Noordoost", "Kardinaalstraat 12", "Brussel"),
     "bxl-bockstael": ("Antenne Bockstael", "Emile Bockstaellaan 120", "Laken"),
-    "sch-le22rogier": ("Le22Rogier", "Rogierstraat 22", "Schaarbeek"),
+    "sch-le22rogier": ("Le22Rogier", "Rogierlaan 22", "Schaarbeek"),
 }
 
 # The phone number people call to book a service by phone, or when a link or a code
@@ -189,6 +190,7 @@ SKILLS = {
     "as1": ["permanence-sociale", "aide-logement", "mediation-dettes"],
     "as2": ["permanence-sociale", "aide-logement", "informaticien-public", "energie"],
     "as3": ["permanence-sociale", "mediation-dettes", "energie", "informaticien-public"],
+    "as4": ["permanence-sociale", "informaticien-public"],
 }
 
 MORNING = (time(8, 30), time(12, 0))
@@ -202,7 +204,12 @@ PLANS = {
     ],
     "as2": [
         ("bxl-marolles", WEEKDAYS_MON_FRI, MORNING, False),
-        ("sch-le22rogier", (1, 3), AFTERNOON, True),
+        ("bxl-nord-est", (1, 3), AFTERNOON, True),
+    ],
+    # Each person works in one CPAS: Le22Rogier (CPAS de Schaerbeek) has its own.
+    "as4": [
+        ("sch-le22rogier", WEEKDAYS_MON_FRI, MORNING, False),
+        ("sch-le22rogier", (1, 3), AFTERNOON, False),
     ],
     "as3": [
         ("clr-dampremy", (0, 1, 3, 4), MORNING, False),

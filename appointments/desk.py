@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from appointments import booking, slots
+from appointments import booking, scope, slots
 from appointments.models import (
     ACTIVE_STATES,
     AgentAbsence,
@@ -93,7 +93,7 @@ def _subtract(
 
 def closed_reason(session: Session, location: Location, day: date) -> str | None:
     """ "holiday", "closure" or None: why nobody takes appointments here that day."""
-    if slots.is_public_holiday(day):
+    if slots.is_location_holiday(session, location, day):
         return "holiday"
     closure = session.scalar(
         select(Closure.id)
@@ -1060,7 +1060,7 @@ def open_board(session: Session, location: Location, day: date, *, reader: User)
     """The desk of a place and a day, and the places to switch to; the read audited."""
     agenda = day_agenda(session, location, day, reader=reader)
     session.commit()  # the audited read
-    return Board(agenda=agenda, locations=list_locations(session))
+    return Board(agenda=agenda, locations=scope.visible_locations(session, reader))
 
 
 def open_my_appointments(session: Session, agent: User) -> MyAppointments:
@@ -1091,7 +1091,7 @@ def act(
 ) -> tuple[Appointment, str] | None:
     """`change(session, appointment, actor=actor)` on the appointment, committed: the
     appointment and its status before; None when there is no such appointment."""
-    appointment = booking.get_appointment(session, appointment_id)
+    appointment = scope.scoped_appointment(session, actor, appointment_id)
     if appointment is None:
         return None
     was = appointment.status
@@ -1105,7 +1105,7 @@ def call_in(
     """Call the person in, by the agent chosen (`raw_agent`, an id; empty: the actor's
     own choice as `call` makes it), committed: the appointment and who called it in;
     None when there is no such appointment."""
-    appointment = booking.get_appointment(session, appointment_id)
+    appointment = scope.scoped_appointment(session, actor, appointment_id)
     if appointment is None:
         return None
 
@@ -1140,7 +1140,7 @@ def walk_in(
         session,
         lambda: add_walk_in(
             session,
-            location=_by_code(session, Location, location_code),
+            location=scope.scoped_location(session, actor, location_code),
             service=_by_code(session, Service, service_code),
             name=name,
             phone_number=phone_number,
@@ -1191,7 +1191,14 @@ class BookingForm:
     locations: list[Location]  # the places to switch to
 
 
-def booking_form(session: Session, location: Location, service_code: str, day: date) -> BookingForm:
+def booking_form(
+    session: Session,
+    location: Location,
+    service_code: str,
+    day: date,
+    *,
+    viewer: User,
+) -> BookingForm:
     """What the desk's booking form offers at a place: services, and the free starts of
     the service chosen (by its code) from `day`."""
     services = [s for s in offered_services(session, location) if s.booking_mode != "walk_in"]
@@ -1207,5 +1214,5 @@ def booking_form(session: Session, location: Location, service_code: str, day: d
         service=service,
         unknown_service=bool(code) and service is None,
         free_starts=found,
-        locations=list_locations(session),
+        locations=scope.visible_locations(session, viewer),
     )

@@ -29,9 +29,11 @@ from sqlalchemy import Float, String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from appointments import scope
 from appointments.models import Appointment, Location, Service
-from appointments.setup import list_all_services, list_locations
+from appointments.setup import list_all_services
 from core import clock
+from core.accounts import User
 from notifications import services as notify
 
 __all__ = [
@@ -133,10 +135,12 @@ def monthly_indicators(
     month: date,
     location: Location | None = None,
     service: Service | None = None,
+    *,
+    viewer: User | None = None,
 ) -> MonthIndicators:
     """The figures of the Brussels month holding `month`, per service and location that
     had at least one appointment, and their total; optionally for one location and/or
-    one service."""
+    one service; with a `viewer`, only the places of the viewer's CPAS."""
     start, end = clock.month_bounds(month.year, month.month)
     # "Was a reminder delivered", joined on the subject in the same query.
     reminders = notify.reminder_states(SUBJECT_PREFIX)
@@ -192,6 +196,12 @@ def monthly_indicators(
     )
     if location is not None:
         query = query.where(Appointment.location_id == location.id)
+    if viewer is not None:
+        query = query.where(
+            Appointment.location_id.in_(
+                select(Location.id).where(scope.locations_filter(session, viewer))
+            )
+        )
     if service is not None:
         query = query.where(Appointment.service_id == service.id)
     found = session.execute(query).all()
@@ -247,14 +257,20 @@ class IndicatorsPage:
 
 
 def indicators_page(
-    session: Session, month: date, *, location_code: str = "", service_code: str = ""
+    session: Session,
+    month: date,
+    *,
+    viewer: User,
+    location_code: str = "",
+    service_code: str = "",
 ) -> IndicatorsPage:
     """The figures of a month, filtered by a place's and a service's codes (an unknown
-    code filters nothing and is named in `unknown`), and the choices of the filters."""
+    code filters nothing and is named in `unknown`), and the choices of the filters: the
+    viewer's CPAS only (a place of another is unknown)."""
     unknown: set[str] = set()
     location = service = None
     if location_code:
-        location = session.scalar(select(Location).where(Location.code == location_code.strip()))
+        location = scope.scoped_location(session, viewer, location_code)
         if location is None:
             unknown.add("location")
     if service_code:
@@ -262,11 +278,13 @@ def indicators_page(
         if service is None:
             unknown.add("service")
     return IndicatorsPage(
-        result=monthly_indicators(session, month, location=location, service=service),
+        result=monthly_indicators(
+            session, month, location=location, service=service, viewer=viewer
+        ),
         location=location,
         service=service,
         unknown=frozenset(unknown),
         months=months_available(session),
-        locations=list_locations(session),
+        locations=scope.visible_locations(session, viewer),
         services=list_all_services(session),
     )

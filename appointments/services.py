@@ -45,6 +45,13 @@ from appointments.models import (
     Service,
     ServiceLocation,
 )
+from appointments.scope import (
+    locations_filter,
+    scoped_appointment,
+    scoped_location,
+    sees_location,
+    visible_locations,
+)
 from appointments.setup import ABSENCE_REASONS, store_absence
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
@@ -72,6 +79,7 @@ __all__ = [
     "get_service",
     "issued_token",
     "list_services",
+    "locations_filter",
     "mark_done",
     "mark_no_show",
     "next_free_slots",
@@ -80,7 +88,11 @@ __all__ = [
     "referral_appointments",
     "reminder_rules",
     "reschedule",
+    "scoped_appointment",
+    "scoped_location",
+    "sees_location",
     "team_offers",
+    "visible_locations",
 ]
 
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -44,7 +45,7 @@ from appointments.models import (
     WaitingEntry,
     WorkingPlan,
 )
-from core import audit, clock, phone
+from core import audit, clock, organisations, phone
 from core import fields as parse
 from core.accounts import Team, User
 from core.errors import Errors, FieldError, Invalid
@@ -220,11 +221,14 @@ def _new_record(session: Session, model: Any, fields: Mapping[str, Any], values_
 # --- Services ------------------------------------------------------------------------------
 
 
-def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, Any]:
+def _service_values(
+    session: Session, fields: Mapping[str, Any], *, required: tuple[str, ...] = ("fr", "nl")
+) -> dict[str, Any]:
+    """`required`: the languages the name must have (the CPAS's regime)."""
     errors = Errors()
     values: dict[str, Any] = {
-        "name_fr": parse.text(fields, "name_fr", errors, limit=120, required=True),
-        "name_nl": parse.text(fields, "name_nl", errors, limit=120, required=True),
+        "name_fr": parse.text(fields, "name_fr", errors, limit=120, required="fr" in required),
+        "name_nl": parse.text(fields, "name_nl", errors, limit=120, required="nl" in required),
         "name_en": parse.text(fields, "name_en", errors, limit=120),
         "duration_minutes": parse.integer(
             fields, "duration_minutes", errors, within=DURATION_RANGE, required=True
@@ -259,12 +263,25 @@ def _service_values(session: Session, fields: Mapping[str, Any]) -> dict[str, An
         # Otherwise no day would ever be both far enough and near enough.
         errors.add("min_notice_hours", "notice_beyond_horizon", days=horizon)
     errors.check()
+    # A name not required (one-language CPAS) and not given: the other language's.
+    values["name_fr"] = values["name_fr"] or values["name_nl"]
+    values["name_nl"] = values["name_nl"] or values["name_fr"]
     values["name_en"] = values["name_en"] or values["name_fr"]
     return values
 
 
+def name_languages(session: Session, actor: User | None) -> tuple[str, ...]:
+    """The languages a service's name needs: the regime of the actor's CPAS."""
+    return organisations.required_languages(organisations.cpas_of_user(session, actor))
+
+
 def create_service(session: Session, fields: Mapping[str, Any], *, actor: User | None) -> Service:
-    code, values = _new_record(session, Service, fields, _service_values)
+    code, values = _new_record(
+        session,
+        Service,
+        fields,
+        partial(_service_values, required=name_languages(session, actor)),
+    )
     service = Service(code=code, **values)
     session.add(service)
     session.flush()
@@ -285,7 +302,7 @@ def update_service(
 ) -> list[Stranded]:
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
-    values = _service_values(session, fields)
+    values = _service_values(session, fields, required=name_languages(session, actor))
     changed = sorted(audit.assign(service, values))
     if not changed:
         return []
@@ -887,15 +904,20 @@ class SettingsPage:
     plans: list[tuple[User, list[WorkingPlan]]] | None = None
     closures: list[Closure] | None = None
     absences: list[AgentAbsence] | None = None
+    name_languages: tuple[str, ...] = ("fr", "nl")  # a service's name: the regime's
 
 
-def service_form_page(session: Session, service: Service | None) -> SettingsPage:
-    """A service's form: the places and agents to offer it with, and its current offer."""
+def service_form_page(
+    session: Session, service: Service | None, *, actor: User | None = None
+) -> SettingsPage:
+    """A service's form: the places and agents to offer it with, its current offer, and
+    the languages its name needs (the regime of the actor's CPAS)."""
     return SettingsPage(
         locations=list_locations(session),
         agents=agents(session),
         offer_location_ids=service_location_ids(session, service) if service else None,
         offer_agent_ids=service_agent_ids(session, service) if service else None,
+        name_languages=name_languages(session, actor),
     )
 
 

@@ -7,8 +7,9 @@ A start is offered for an agent when, on that day (a date in Europe/Brussels):
 
 - the service is active and not walk-in only, the location offers it
   (`ServiceLocation`), the agent can deliver it (`AgentService`) and is active;
-- the day is not a Belgian public holiday (`holidays.Belgium`) nor a `Closure` of the
-  location (or of every location: `location_id` NULL);
+- the day is not a holiday the location's CPAS closes on (`core.organisations`: its
+  calendar, defaults per region and regime, editable; a place of no CPAS: Belgium's
+  federal days) nor a `Closure` of the location (or of every location: NULL);
 - the whole appointment, start to end, lies in time when the agent's working plan at
   this location (weekday, `valid_from`…`valid_until`) and the location's opening hours
   both hold; the buffer after it may run past them (it is the agent's time to finish);
@@ -60,7 +61,7 @@ from appointments.models import (
     ServiceLocation,
     WorkingPlan,
 )
-from core import clock
+from core import clock, organisations
 from core.accounts import User
 from core.clock import BRUSSELS
 
@@ -220,7 +221,20 @@ def _holidays(year: int) -> frozenset[date]:
 
 
 def is_public_holiday(day: date) -> bool:
+    """A federal public holiday (the calendar of a place of no CPAS)."""
     return day in _holidays(day.year)
+
+
+def location_holidays(
+    session: Session, location: Location, first_day: date, last_day: date
+) -> frozenset[date]:
+    """The holidays the location's CPAS closes on from `first_day` to `last_day`."""
+    cpas_id = organisations.cpas_id_of_team(session, location.team_id)
+    return organisations.closed_days(session, cpas_id, first_day, last_day)
+
+
+def is_location_holiday(session: Session, location: Location, day: date) -> bool:
+    return day in location_holidays(session, location, day, day)
 
 
 def _seconds(moment: time) -> int:
@@ -445,6 +459,8 @@ class _Search:
                 closed.add(day)
                 day += timedelta(days=1)
 
+        closed.update(location_holidays(session, location, first_day, last_day))
+
         busy = (service.duration_minutes + service.buffer_minutes) * 60
         window_start = datetime.combine(first_day, time(), BRUSSELS) - timedelta(hours=3)
         window_end = datetime.combine(last_day + timedelta(days=1), time(), BRUSSELS) + timedelta(
@@ -489,7 +505,7 @@ class _Search:
     def _open(self, day: date) -> list[tuple[int, int]]:
         if not (self.first_day <= day <= self.last_day):
             return []
-        if day in self.closed or is_public_holiday(day):
+        if day in self.closed:
             return []
         return self.opening.get(day.weekday(), [])
 

@@ -35,6 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, clock, throttle
 from core.db import Base, committed
+from core.organisations import Cpas
 from core.roles import Role
 from core.text import single_line
 
@@ -103,6 +104,10 @@ class Team(Base):
     city: Mapped[str] = mapped_column(String(80))
     postcode: Mapped[str] = mapped_column(String(10), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
+    # The CPAS the team or antenne belongs to (docs/cpas.md); everything of the team is its.
+    cpas_id: Mapped[int] = mapped_column(ForeignKey("cpas.id"), index=True)
+
+    cpas: Mapped[Cpas] = relationship(lazy="selectin")
 
     def label(self, language: str | None) -> str:
         """The name in `language`: Dutch when there is one, else the French name."""
@@ -570,6 +575,61 @@ def get_team(session: Session, code: str) -> Team | None:
 
 def count_users(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+TEAM_CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+def create_team(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    cpas_code: str,
+    city: str,
+    postcode: str = "",
+    address: str = "",
+    name_nl: str = "",
+    actor: User | None = None,
+) -> Team:
+    """A team or antenne in its CPAS; AccountError (nothing changed) on bad input."""
+    from core import organisations
+
+    code = code.strip().lower()
+    if not TEAM_CODE_PATTERN.match(code):
+        raise AccountError("code", "invalid")
+    if get_team(session, code) is not None:
+        raise AccountError("code", "taken")
+    if kind not in [member.value for member in TeamKind]:
+        raise AccountError("kind", "unknown")
+    cpas = organisations.get_cpas(session, cpas_code.strip().lower())
+    if cpas is None:
+        raise AccountError("cpas", "unknown")
+    name = single_line(name).strip()
+    if not name or len(name) > 120:
+        raise AccountError("name", "invalid")
+    team = Team(
+        code=code,
+        name=name,
+        name_nl=single_line(name_nl).strip()[:120],
+        kind=kind,
+        cpas_id=cpas.id,
+        city=single_line(city).strip()[:80],
+        postcode=postcode.strip()[:10],
+        address=single_line(address).strip()[:200],
+    )
+    session.add(team)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="team",
+        entity_id=team.id,
+        details={"code": code, "cpas": cpas.code},
+    )
+    return team
 
 
 # --- The pages' use cases: each commits (or rolls back and raises AccountError) ----------

@@ -33,10 +33,12 @@ ACTIONS = (
     "password_change",
     "activate",
     "deactivate",
+    "refused",  # a record outside the user's CPAS asked for (core.organisations.refuse)
 )
 # The kinds of record the log speaks of: core's own ("sync_feed": a phone downloading its
-# offline data); core.plugins.install() adds those each domain declares.
-ENTITY_TYPES = ["user", "team", "sync_feed"]
+# offline data; "cpas", "cpas_holiday": core/organisations.py); core.plugins.install()
+# adds those each domain declares.
+ENTITY_TYPES = ["user", "team", "sync_feed", "cpas", "cpas_holiday"]
 
 
 class AuditEntry(Base):

@@ -1,4 +1,5 @@
-"""Demo data of core/: teams and the demo accounts (all invented; password "demo").
+"""Demo data of core/: three CPAS kept apart, their teams and the demo accounts (all
+invented; password "demo"). Each person works in one CPAS only.
 
 Idempotent: running it twice leaves one copy of everything.
 """
@@ -7,10 +8,88 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from core import accounts
+from core import accounts, organisations
 from core.roles import Role
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - documented demo password, created only by seed-demo
+
+# The CPAS of the demo: (code, French name, Dutch name, communes, postcodes, regime,
+# region, SMS sender, sender takes replies, phone, email, address). Brussels' sender is
+# a number (replies OUI / NON / STOP reach it); Schaerbeek's and Charleroi's are names.
+CPAS = [
+    (
+        "bruxelles",
+        "CPAS de Bruxelles",
+        "OCMW van Brussel",
+        ["Bruxelles"],
+        ["1000", "1020", "1120", "1130"],
+        "bilingual",
+        "brussels",
+        "+32460200100",
+        True,
+        "+3225436111",
+        "info@cpasbxl.example",
+        "Rue Haute 298A, 1000 Bruxelles",
+    ),
+    (
+        "schaerbeek",
+        "CPAS de Schaerbeek",
+        "OCMW van Schaarbeek",
+        ["Schaerbeek"],
+        ["1030"],
+        "bilingual",
+        "brussels",
+        "Schaerbeek",
+        False,
+        "+3222403200",
+        "info@cpas-schaerbeek.example",
+        "Boulevard Lambermont 2, 1030 Schaerbeek",
+    ),
+    (
+        "charleroi",
+        "CPAS de Charleroi",
+        "OCMW van Charleroi",
+        ["Charleroi"],
+        [
+            "6000",
+            "6001",
+            "6010",
+            "6020",
+            "6030",
+            "6031",
+            "6032",
+            "6040",
+            "6041",
+            "6042",
+            "6043",
+            "6044",
+            "6060",
+            "6061",
+        ],
+        "fr",
+        "wallonia",
+        "Charleroi",
+        False,
+        "+3271233000",
+        "info@cpascharleroi.example",
+        "Boulevard Joseph II 13, 6000 Charleroi",
+    ),
+]
+
+# Each demo team's CPAS (the street team works from Place Liedts, in Schaerbeek, for the
+# CPAS de Bruxelles).
+TEAM_CPAS = {
+    "bxl-marolles": "bruxelles",
+    "bxl-nord-est": "bruxelles",
+    "bxl-bockstael": "bruxelles",
+    "bxl-saf": "bruxelles",
+    "bxl-rue-nord": "bruxelles",
+    "sch-le22rogier": "schaerbeek",
+    "clr-dampremy": "charleroi",
+    "clr-docherie": "charleroi",
+    "clr-gosselies": "charleroi",
+    "clr-mobile": "charleroi",
+}
 
 # (code, name, kind, city, postcode, address). Antennes named as in the Brussels
 # budget note (000_c978cae824ba8598.txt:944-954) and Charleroi's espaces citoyens
@@ -26,7 +105,7 @@ TEAMS = [
         "1020",
         "Boulevard Émile Bockstael 120",
     ),
-    ("sch-le22rogier", "Le22Rogier", "antenne", "Schaerbeek", "1030", "Rue Rogier 22"),
+    ("sch-le22rogier", "Le22Rogier", "antenne", "Schaerbeek", "1030", "Avenue Rogier 22"),
     (
         "clr-dampremy",
         "Espace citoyen Dampremy",
@@ -56,8 +135,8 @@ TEAMS = [
         "bxl-rue-nord",
         "Équipe de rue Bruxelles-Nord",
         "street",
-        "Bruxelles",
-        "1000",
+        "Schaerbeek",
+        "1030",
         "Place Liedts 8",
     ),
     (
@@ -100,18 +179,59 @@ USERS = [
     ("as1", "Thomas Janssens", Role.SOCIAL_WORKER, "bxl-marolles", "fr"),
     ("as2", "Inès Moreau", Role.SOCIAL_WORKER, "bxl-marolles", "fr"),
     ("as3", "Pieter Desmet", Role.SOCIAL_WORKER, "clr-dampremy", "nl"),
+    ("as4", "Samira Ouali", Role.SOCIAL_WORKER, "sch-le22rogier", "fr"),
 ]
 
 
 def seed(session: Session) -> dict[str, int]:
     """Create what is missing; never touches what exists. Returns counts created."""
-    created = {"teams": 0, "users": 0}
+    created = {"cpas": 0, "teams": 0, "users": 0}
+    centres: dict[str, organisations.Cpas] = {}
+    for (
+        code,
+        name_fr,
+        name_nl,
+        communes,
+        postcodes,
+        regime,
+        region,
+        sender,
+        replies,
+        phone,
+        email,
+        address,
+    ) in CPAS:
+        found = organisations.get_cpas(session, code)
+        if found is None:
+            found = organisations.create_cpas(
+                session,
+                code=code,
+                name_fr=name_fr,
+                name_nl=name_nl,
+                communes=communes,
+                postcodes=postcodes,
+                language_regime=regime,
+                region=region,
+                sms_sender=sender,
+                sms_replies=replies,
+                phone=phone,
+                email=email,
+                address=address,
+            )
+            created["cpas"] += 1
+        centres[code] = found
     teams: dict[str, accounts.Team] = {}
     for code, name, kind, city, postcode, address in TEAMS:
         team = accounts.get_team(session, code)
         if team is None:
             team = accounts.Team(
-                code=code, name=name, kind=kind, city=city, postcode=postcode, address=address
+                code=code,
+                name=name,
+                kind=kind,
+                city=city,
+                postcode=postcode,
+                address=address,
+                cpas_id=centres[TEAM_CPAS[code]].id,
             )
             session.add(team)
             created["teams"] += 1

@@ -1,4 +1,4 @@
-"""Days and clocks of home care: public holidays per region, a plan's window on a day.
+"""Days and clocks of home care: the CPAS's public holidays, a plan's window on a day.
 
 Windows are wall-clock times in Europe/Brussels; visits store UTC moments. A window is
 placed on its day by converting each end separately, so a night watch over the night
@@ -9,31 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
 
-import holidays
+from sqlalchemy.orm import Session
 
-from core import clock
-
-# Regional public holidays on top of Belgium's national ones. The CPAS's region is a
-# setting of the home-care team (`HomecareSettings.region`) until a CPAS entity exists.
-REGIONAL_DAYS: dict[str, tuple[tuple[int, int], ...]] = {
-    "brussels": ((5, 8),),  # Fête de l'Iris / Irisfeest
-    "wallonia": ((9, 27),),  # Fête de la Fédération Wallonie-Bruxelles
-    "flanders": ((7, 11),),  # Feest van de Vlaamse Gemeenschap
-}
+from core import clock, organisations
+from core.accounts import Team
 
 
-@cache
-def public_holidays(region: str, year: int) -> frozenset[date]:
-    """Belgium's public holidays of `year` plus the region's own day."""
-    days = set(holidays.Belgium(years=year))
-    days.update(date(year, month, day) for month, day in REGIONAL_DAYS.get(region, ()))
-    return frozenset(days)
-
-
-def is_holiday(region: str, day: date) -> bool:
-    return day in public_holidays(region, day.year)
+def holidays_of_team(session: Session, team_id: int, first: date, last: date) -> frozenset[date]:
+    """The public holidays (federal, regional, community: not the days only offices
+    close) from `first` to `last` that the team's CPAS keeps closed."""
+    team = session.get(Team, team_id)
+    return organisations.closed_days(
+        session,
+        team.cpas_id if team is not None else None,
+        first,
+        last,
+        kinds=organisations.PUBLIC_HOLIDAY_KINDS,
+    )
 
 
 def local_moment(day: date, moment: time) -> datetime:

@@ -96,7 +96,6 @@ def seed(session: Session) -> dict[str, int]:
     today = clock.to_local(clock.now()).date()
     created = 0
     if session.get(Beneficiary, demo_id("household-0")) is None:
-        services.set_settings(session, actor, team.id, region="brussels", funder="iriscare")
         aide_ids = _seed_aides(session, actor, today)
         created = _seed_households(session, actor, team.id, aide_ids, today)
     week = monday_of(today)

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from core import accounts, sync
 from homecare import hours
-from homecare.calendar import is_holiday, monday_of, window_on
+from homecare.calendar import holidays_of_team, monday_of, window_on
 from homecare.models import AideProfile, CarePlan, HoursQuota, Visit
-from homecare.services import settings_of, valid_skills
+from homecare.services import valid_skills
 
 NAMESPACE = uuid.UUID("5f0c9a52-3b7e-4d21-8e64-1c2b3a4d5e6f")
 OVER_QUOTA = 0.96  # the family aides' quota: 4 % below the projection (the alert shows)
@@ -31,7 +31,6 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
         select(HoursQuota.id).where(HoursQuota.team_id == team_id, HoursQuota.year == year)
     ):
         return 0
-    region = settings_of(session, team_id).region
     plans = list(
         session.scalars(
             select(CarePlan).where(CarePlan.team_id == team_id).order_by(CarePlan.starts_on)
@@ -44,6 +43,7 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
         )
     ]
     end = monday_of(today)  # this week is the planning board's: visits still to do
+    holidays = holidays_of_team(session, team_id, date(year, 1, 1), end)
     taken = set(
         session.execute(
             select(Visit.plan_id, Visit.scheduled_on).where(
@@ -61,7 +61,7 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
         while day < end:
             if (
                 day.weekday() in plan.weekdays
-                and not is_holiday(region, day)
+                and day not in holidays
                 and (plan.id, day) not in taken
             ):
                 _done_visit(session, actor, plan, aide, day, added)

@@ -11,7 +11,7 @@ DOMAIN = Domain(
     jobs="homecare.jobs",  # the planning runs asked from the board
     hooks=("homecare.notices",),  # the SMS subject kind of a visit
     entity_types=(
-        "homecare_settings",
+        "homecare_settings",  # gone (the CPAS holds region and funder): older entries
         "homecare_beneficiary",
         "homecare_care_plan",
         "homecare_suspension",

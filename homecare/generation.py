@@ -2,7 +2,7 @@
 
 For every plan of the team and every day of the week on which it recurs, one visit row
 keyed by (plan, scheduled day). The row is kept in step with the plan each time the week
-is generated: a public holiday (per the team's region) is skipped, kept or moved to the
+is generated: a public holiday (of the team's CPAS calendar) is skipped, kept or moved to the
 next free day as the plan says; a suspended day is cancelled; a day the plan no longer
 has is cancelled. Visits done are never touched. Generating twice changes nothing (no
 row is stamped unless a field changed), so phones see no change either.
@@ -11,6 +11,7 @@ row is stamped unless a field changed), so phones see no change either.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,11 +21,10 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import Team, User
-from homecare.calendar import is_holiday, monday_of, week_days, window_on
-from homecare.models import CarePlan, CarePlanSuspension, HomecareSettings, Visit
+from homecare.calendar import holidays_of_team, monday_of, week_days, window_on
+from homecare.models import CarePlan, CarePlanSuspension, Visit
 
 MOVE_HORIZON = 6  # days a moved visit may go forward at most
-DEFAULT_REGION = "brussels"  # a team without settings (homecare.services.settings_of)
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def _suspended(suspensions: list[CarePlanSuspension], day: date) -> bool:
     return any(s.starts_on <= day <= s.ends_on for s in suspensions)
 
 
-def _moved_day(plan: CarePlan, region: str, day: date) -> date | None:
+def _moved_day(plan: CarePlan, holidays: Collection[date], day: date) -> date | None:
     """The next weekday (Monday to Friday) that is not a holiday nor a day of the plan."""
     for offset in range(1, MOVE_HORIZON + 1):
         candidate = day + timedelta(days=offset)
         if (
-            not is_holiday(region, candidate)
+            candidate not in holidays
             and candidate.weekday() < 5
             and candidate.weekday() not in plan.weekdays
         ):
@@ -68,15 +68,19 @@ def _moved_day(plan: CarePlan, region: str, day: date) -> date | None:
 
 
 def expected_visit(
-    plan: CarePlan, region: str, suspensions: list[CarePlanSuspension], scheduled_on: date
+    plan: CarePlan,
+    holidays: Collection[date],
+    suspensions: list[CarePlanSuspension],
+    scheduled_on: date,
 ) -> _Expected:
-    """What the visit of `plan` scheduled on `scheduled_on` should be now."""
+    """What the visit of `plan` scheduled on `scheduled_on` should be now (`holidays`:
+    the public holidays of the team's CPAS around it)."""
     day, reason = scheduled_on, None
-    if is_holiday(region, scheduled_on):
+    if scheduled_on in holidays:
         if plan.holiday_rule == "skip":
             reason = "holiday"
         elif plan.holiday_rule == "move":
-            moved = _moved_day(plan, region, scheduled_on)
+            moved = _moved_day(plan, holidays, scheduled_on)
             if moved is None:
                 reason = "holiday"
             else:
@@ -105,8 +109,7 @@ def generate_week(
         raise ValueError("a week starts on a Monday")
     days = week_days(week)
     lock_team(session, team_id)
-    settings = session.get(HomecareSettings, team_id)
-    region = settings.region if settings is not None else DEFAULT_REGION
+    holidays = holidays_of_team(session, team_id, days[0], days[-1] + timedelta(MOVE_HORIZON))
     plans = list(
         session.scalars(
             select(CarePlan)
@@ -147,7 +150,7 @@ def generate_week(
                 continue
             key = (plan.id, day)
             seen.add(key)
-            want = expected_visit(plan, region, suspensions.get(plan.id, []), day)
+            want = expected_visit(plan, holidays, suspensions.get(plan.id, []), day)
             visit = existing.get(key)
             if visit is None:
                 visit = Visit(

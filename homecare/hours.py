@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -27,7 +28,7 @@ from core.accounts import User
 from core.db import committed
 from core.errors import Conflict, FieldError, Invalid
 from homecare import access
-from homecare.calendar import is_holiday, local_moment
+from homecare.calendar import holidays_of_team, local_moment
 from homecare.models import SERVICES, Beneficiary, CarePlan, HoursQuota, Visit
 from homecare.services import settings_of
 
@@ -35,7 +36,7 @@ MAX_DONE = timedelta(hours=16)  # longer than a night watch over the autumn chan
 MAX_KM = 500.0
 MAX_QUOTA = 1_000_000  # hours a year
 # Pay bands, wall-clock in Brussels: night 22:00–06:00, early 06:00–08:00, late
-# 18:00–22:00. Day types: weekend (Saturday, Sunday) and holiday (the region's public
+# 18:00–22:00. Day types: weekend (Saturday, Sunday) and holiday (the CPAS's public
 # holidays, homecare/calendar.py); a holiday on a Sunday counts as holiday only.
 EARLY = (time(6), time(8))
 LATE = (time(18), time(22))
@@ -195,9 +196,10 @@ def _overlap(start: datetime, end: datetime, lo: datetime, hi: datetime) -> floa
     return max((min(end, hi) - max(start, lo)).total_seconds() / 60, 0.0)
 
 
-def bands(start: datetime, end: datetime, region: str) -> Bands:
-    """The minutes of [start, end) per band. Each local day's limits are placed in UTC on
-    their own, so a night over a clock change counts its real minutes."""
+def bands(start: datetime, end: datetime, holidays: Collection[date]) -> Bands:
+    """The minutes of [start, end) per band (`holidays`: the CPAS's public holidays).
+    Each local day's limits are placed in UTC on their own, so a night over a clock
+    change counts its real minutes."""
     result = Bands(total=max((end - start).total_seconds() / 60, 0.0))
     day = clock.to_local(start).date()
     last = clock.to_local(end).date()
@@ -208,7 +210,7 @@ def bands(start: datetime, end: datetime, region: str) -> Bands:
         )
         on_day = _overlap(start, end, midnight, next_midnight)
         if on_day:
-            if is_holiday(region, day):
+            if day in holidays:
                 result.holiday += on_day
             elif day.weekday() >= 5:
                 result.weekend += on_day
@@ -298,8 +300,9 @@ class MonthHours:
 def month_hours(session: Session, user: User, month: date) -> MonthHours:
     """The hours done in `month` by the team `user` coordinates (Invalid otherwise)."""
     team_id = access.team_to_manage(user, user.team_id)
-    region = settings_of(session, team_id).region
     end = _month_end(month)
+    # A night visit of the last day runs into the next month's first.
+    holidays = holidays_of_team(session, team_id, month - timedelta(days=1), end)
     visits = _done(session, team_id, month, end)
     services = _service_of(session, visits)
     by_service = {service: 0.0 for service in SERVICES}
@@ -326,7 +329,7 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
                 aide = aides[visit.aide_id] = AideHours(
                     visit.aide_id, person_user.display_name if person_user else ""
                 )
-            aide.bands.add(bands(visit.actual_start, visit.actual_end, region))
+            aide.bands.add(bands(visit.actual_start, visit.actual_end, holidays))
             aide.km += visit.km or 0.0
             aide.visits += 1
     today = clock.to_local(clock.now()).date()

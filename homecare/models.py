@@ -32,9 +32,6 @@ from sqlalchemy.sql import text
 from core.db import Base
 from core.sync import Synced
 
-# Regions decide the public holidays (homecare/calendar.py) and the funder.
-REGIONS = ("brussels", "wallonia", "flanders")
-FUNDERS = ("iriscare", "aviq", "vaph", "other")
 SERVICES = ("family_aide", "home_help", "day_care", "night_care")
 NIGHT_SERVICES = ("night_care",)
 HOLIDAY_RULES = ("skip", "keep", "move")
@@ -59,20 +56,6 @@ ADDRESS_MAX = 200
 TEXT_MAX = 2000
 TASKS_MAX = 20
 TASK_MAX = 80
-
-
-class HomecareSettings(Base, Synced):
-    """A home-care team's settings: its region (holidays) and funder, until the CPAS
-    entity holds them."""
-
-    __tablename__ = "homecare_settings"
-    __table_args__ = (
-        CheckConstraint("region IN ('brussels', 'wallonia', 'flanders')", name="region_known"),
-    )
-
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
-    region: Mapped[str] = mapped_column(String(20), default="brussels")
-    funder: Mapped[str] = mapped_column(String(20), default="iriscare")
 
 
 class Beneficiary(Base, Synced):

@@ -1,4 +1,4 @@
-"""Home-care records as services: settings, beneficiaries, care plans, suspensions,
+"""Home-care records as services: settings (the CPAS's), beneficiaries, care plans, suspensions,
 aides' profiles and qualifications. Each checks its input (Invalid with field codes,
 nothing saved), stamps the record for sync and writes the audit log."""
 
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from appointments import services as appointments
-from core import audit, clock, sync
+from core import audit, clock, organisations, sync
 from core import fields as parse
 from core.accounts import Team, User
 from core.errors import FieldError, Invalid
@@ -24,12 +24,10 @@ from homecare.calendar import crosses_midnight, wall_span
 from homecare.models import (
     ADDRESS_MAX,
     CONTRIBUTION_CATEGORIES,
-    FUNDERS,
     HOLIDAY_RULES,
     LANGUAGES,
     NAME_MAX,
     NIGHT_SERVICES,
-    REGIONS,
     SERVICES,
     SKILLS,
     SUSPENSION_REASONS,
@@ -42,7 +40,6 @@ from homecare.models import (
     Beneficiary,
     CarePlan,
     CarePlanSuspension,
-    HomecareSettings,
 )
 from notifications import services as notifications
 
@@ -107,40 +104,21 @@ def _team_aides(session: Session, team_id: int) -> set[int]:
 # --- Settings ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HomecareSettings:
+    """What home care takes from the team's CPAS: its region (holidays) and funder."""
+
+    team_id: int
+    region: str
+    funder: str
+
+
 def settings_of(session: Session, team_id: int) -> HomecareSettings:
-    """The team's settings (Brussels and Iriscare until set)."""
-    found = session.get(HomecareSettings, team_id)
-    return found or HomecareSettings(
-        team_id=team_id, region=generation.DEFAULT_REGION, funder="iriscare"
-    )
-
-
-def set_settings(
-    session: Session, actor: User, team_id: int, *, region: str, funder: str
-) -> HomecareSettings:
-    access.team_to_manage(actor, team_id)
-    errors: dict[str, FieldError] = {}
-    data = {"region": region, "funder": funder}
-    parse.choice(data, "region", errors, choices=REGIONS)
-    parse.choice(data, "funder", errors, choices=FUNDERS)
-    if errors:
-        raise Invalid(errors)
-    settings = session.get(HomecareSettings, team_id)
-    if settings is None:
-        settings = HomecareSettings(team_id=team_id)
-        session.add(settings)
-    settings.region, settings.funder = region, funder
-    _saved(
-        session,
-        actor,
-        settings,
-        team_id,
-        action="update",
-        entity_type="homecare_settings",
-        entity_id=team_id,
-        details={"region": region, "funder": funder},
-    )
-    return settings
+    """The region and funder of the team's CPAS (docs/cpas.md)."""
+    cpas = organisations.cpas_of_team(session, team_id)
+    if cpas is None:
+        raise LookupError(f"team {team_id} has no CPAS")
+    return HomecareSettings(team_id=team_id, region=cpas.region, funder=cpas.homecare_funder)
 
 
 # --- Beneficiaries ----------------------------------------------------------------------

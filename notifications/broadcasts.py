@@ -50,14 +50,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, clock, phone
+from core import audit, clock, organisations, phone
 from core import fields as parse
 from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
+from notifications import scope
 from notifications.contacts import stop_waiting
 from notifications.models import (
     BODY_MAX,
@@ -246,21 +247,27 @@ def _check_params(
 
 
 def texts_for(bodies: Mapping[str, str]) -> dict[str, str]:
-    """The text each language group gets: fr, nl, en (French when not written), fr+nl."""
+    """The text each language group gets: fr, nl, en (French when not written), fr+nl.
+    A one-language CPAS writes one text: everybody gets it (the person whose language
+    is unknown too, in the regime's language)."""
     french = (bodies.get("fr") or "").strip()
     dutch = (bodies.get("nl") or "").strip()
-    english = (bodies.get("en") or "").strip() or french
-    return {"fr": french, "nl": dutch, "en": english, "fr+nl": f"{french}\n{dutch}"}
+    english = (bodies.get("en") or "").strip() or french or dutch
+    both = f"{french}\n{dutch}" if french and dutch else french or dutch
+    return {"fr": french or dutch, "nl": dutch or french, "en": english, "fr+nl": both}
 
 
-def check_bodies(bodies: Mapping[str, str]) -> dict[str, FieldError]:
-    """Field errors of the texts: `body_fr`, `body_nl`, `body_en`, `body` (bilingual)."""
+def check_bodies(
+    bodies: Mapping[str, str], required: tuple[str, ...] = REQUIRED_LANGUAGES
+) -> dict[str, FieldError]:
+    """Field errors of the texts: `body_fr`, `body_nl`, `body_en`, `body` (bilingual).
+    `required`: the languages the CPAS's regime requires."""
     errors: dict[str, FieldError] = {}
     for language in TEXT_LANGUAGES:
         text = (bodies.get(language) or "").strip()
         name = f"body_{language}"
         if not text:
-            if language in REQUIRED_LANGUAGES:
+            if language in required:
                 errors[name] = FieldError("required")
         elif "{" in text or "}" in text:
             errors[name] = FieldError("no_placeholders")
@@ -382,25 +389,40 @@ def preview(
     bodies: Mapping[str, str],
     segment_price: Decimal | str = Decimal("0.08"),
     reader: User | None = None,
+    author: User | None = None,
 ) -> BroadcastPreview:
     """Who would get it, who would not and why (by name: `reader`, who sees the names,
-    is audited), what it costs; errors instead of raising."""
+    is audited), what it costs; errors instead of raising. The languages required are
+    the regime of the CPAS of `author` (else of `reader`)."""
     result = BroadcastPreview()
     errors = result.errors
     if category not in BROADCAST_CATEGORIES:
         errors["category"] = FieldError("unknown_choice")
-    errors.update(check_bodies(bodies))
+    cpas = organisations.cpas_of_user(session, author or reader)
+    errors.update(check_bodies(bodies, organisations.required_languages(cpas)))
     chosen = get_audience(audience)
     if chosen is None:
         errors["audience"] = FieldError("unknown_choice")
         return result
     clean, param_errors = _check_params(session, chosen, params)
     result.params = clean
+    # The texts follow the author's CPAS: a team of another CPAS is not theirs to address
+    # (answered as an unknown team).
+    team_id = parse_id(clean.get("team_id"))  # None: no team, or "all"
+    if (
+        cpas is not None
+        and team_id is not None
+        and organisations.cpas_id_of_team(session, team_id) != cpas.id
+    ):
+        param_errors["team_id"] = FieldError("unknown_choice")
     errors.update(param_errors)
     if param_errors:
         return result
     try:
-        ids = chosen.contact_ids(session, clean)
+        # Never across a CPAS: "everyone" is everyone of the author's CPAS.
+        ids = scope.audience_of_author(
+            session, author or reader, chosen.contact_ids(session, clean)
+        )
         result.audience_label = chosen.describe(session, clean)[:200]
     except Invalid as invalid:
         errors.update(invalid.errors)
@@ -489,7 +511,14 @@ def create_broadcast(
     urgent: bool = False,
 ) -> Broadcast:
     """Store the broadcast (status `queued`); the outbox rows are made by the job."""
-    checked = preview(session, audience=audience, params=params, category=category, bodies=bodies)
+    checked = preview(
+        session,
+        audience=audience,
+        params=params,
+        category=category,
+        bodies=bodies,
+        author=actor,
+    )
     errors = dict(checked.errors)
     if urgent and category not in URGENT_CATEGORIES:
         errors["urgent"] = FieldError("urgent_not_allowed")
@@ -582,6 +611,8 @@ def _expand_batch(session: Session, broadcast: Broadcast, batch: int) -> tuple[i
         ids = chosen.contact_ids(session, broadcast.audience_params or {})
     except Invalid:  # the team was removed since: nobody left to add
         return 0, 0
+    # Never across a CPAS: the author's CPAS's contacts only.
+    ids = scope.audience_of_author(session, session.get(User, broadcast.created_by_id), ids)
     made = select(Message.contact_id).where(Message.broadcast_id == broadcast.id)
     contacts = list(
         session.scalars(
@@ -724,10 +755,17 @@ def get_broadcast(session: Session, broadcast_id: int) -> Broadcast | None:
     return session.get(Broadcast, broadcast_id)
 
 
-def list_broadcasts(session: Session, *, limit: int = 50, offset: int = 0) -> list[Broadcast]:
-    return list(
-        session.scalars(select(Broadcast).order_by(Broadcast.id.desc()).limit(limit).offset(offset))
-    )
+def list_broadcasts(
+    session: Session,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    within: ColumnElement[bool] | None = None,
+) -> list[Broadcast]:
+    query = select(Broadcast)
+    if within is not None:  # the viewer's CPAS (notifications.scope.broadcasts_filter)
+        query = query.where(within)
+    return list(session.scalars(query.order_by(Broadcast.id.desc()).limit(limit).offset(offset)))
 
 
 def group_counts(session: Session, broadcast_ids: Sequence[int]) -> dict[int, dict[str, int]]:

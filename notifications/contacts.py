@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, inspect, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core import audit, clock, phone
@@ -174,6 +174,13 @@ def get_contact(session: Session, contact_id: int, *, reader: User | None = None
     return contact
 
 
+def join_team(session: Session, contact: Contact, team_id: int | None) -> None:
+    """Give the contact this team (and so its CPAS) if it has not got it yet."""
+    if team_id is not None and team_id not in {team.team_id for team in contact.teams}:
+        contact.teams.append(ContactTeam(team_id=team_id))
+        session.flush()
+
+
 def contact_for_user(session: Session, user_id: int) -> Contact | None:
     return session.scalar(select(Contact).where(Contact.user_id == user_id))
 
@@ -189,9 +196,18 @@ def contact_by_reference(
     return session.scalars(query).unique().one_or_none()
 
 
-def search_contacts(session: Session, text: str = "", limit: int = 50) -> list[Contact]:
-    """By name (any part) or by number (digits, national or international form)."""
+def search_contacts(
+    session: Session,
+    text: str = "",
+    limit: int = 50,
+    *,
+    within: ColumnElement[bool] | None = None,
+) -> list[Contact]:
+    """By name (any part) or by number (digits, national or international form);
+    `within`: the viewer's CPAS (notifications.scope.contacts_filter)."""
     query = select(Contact).options(selectinload(Contact.phones))
+    if within is not None:
+        query = query.where(within)
     text = text.strip()
     if text:
         digits = "".join(ch for ch in text if ch.isdigit())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from core import audit
@@ -51,7 +51,15 @@ class OutboxPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _filtered(query: Select, filters: OutboxFilter, *, with_status: bool = True) -> Select:
+def _filtered(
+    query: Select,
+    filters: OutboxFilter,
+    *,
+    with_status: bool = True,
+    within: ColumnElement[bool] | None = None,
+) -> Select:
+    if within is not None:  # the viewer's CPAS (notifications.scope.messages_filter)
+        query = query.where(within)
     if with_status and filters.status:
         query = query.where(Message.status == filters.status)
     if filters.category:
@@ -76,14 +84,15 @@ def list_messages(
     *,
     page: int = 1,
     per_page: int = PER_PAGE,
+    within: ColumnElement[bool] | None = None,
 ) -> OutboxPage:
     """Messages newest first, with their contact; raises Invalid for an unknown filter."""
     filters.check()
-    total = session.scalar(_filtered(select(func.count(Message.id)), filters)) or 0
+    total = session.scalar(_filtered(select(func.count(Message.id)), filters, within=within)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     query = (
-        _filtered(select(Message), filters)
+        _filtered(select(Message), filters, within=within)
         .options(selectinload(Message.contact).selectinload(Contact.phones))
         .order_by(Message.created_at.desc(), Message.id.desc())
         .offset((page - 1) * per_page)
@@ -92,12 +101,17 @@ def list_messages(
     return OutboxPage(list(session.scalars(query)), total, page, per_page)
 
 
-def count_by_status(session: Session, filters: OutboxFilter = OutboxFilter()) -> dict[str, int]:
+def count_by_status(
+    session: Session,
+    filters: OutboxFilter = OutboxFilter(),
+    *,
+    within: ColumnElement[bool] | None = None,
+) -> dict[str, int]:
     """How many messages are in each state (every state present, 0 when none); the
     status filter itself is ignored so the counts stay a menu of the others."""
     filters.check()
     query = _filtered(
-        select(Message.status, func.count(Message.id)), filters, with_status=False
+        select(Message.status, func.count(Message.id)), filters, with_status=False, within=within
     ).group_by(Message.status)
     counts = dict.fromkeys(MESSAGE_STATES, 0)
     for status, count in session.execute(query):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -258,10 +258,18 @@ def _render_each(
 
 
 def inbox(
-    session: Session, *, open_only: bool = True, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    open_only: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+    within: ColumnElement[bool] | None = None,
 ) -> list[InboundSms]:
-    """Replies received, newest first; `open_only`: those nobody has handled yet."""
+    """Replies received, newest first; `open_only`: those nobody has handled yet;
+    `within`: the viewer's CPAS (notifications.scope.inbound_filter)."""
     query = select(InboundSms).options(selectinload(InboundSms.contact))
+    if within is not None:
+        query = query.where(within)
     if open_only:
         query = query.where(InboundSms.handled_at.is_(None))
     return list(
@@ -273,13 +281,11 @@ def inbox(
     )
 
 
-def open_count(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(InboundSms).where(InboundSms.handled_at.is_(None))
-        )
-        or 0
-    )
+def open_count(session: Session, *, within: ColumnElement[bool] | None = None) -> int:
+    query = select(func.count()).select_from(InboundSms).where(InboundSms.handled_at.is_(None))
+    if within is not None:
+        query = query.where(within)
+    return session.scalar(query) or 0
 
 
 def get_inbound(

@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Subquery, and_, case, func, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from core import clock
-from notifications.models import CATEGORIES, ConsentEvent, Message
+from notifications.models import CATEGORIES, ConsentEvent, Contact, Message
 
 LEFT_STATES = ("queued", "sent", "delivered", "undelivered", "failed")
 DROPPED_STATES = ("cancelled", "expired")
@@ -127,12 +127,22 @@ class MonthReport:
 
 
 def monthly(
-    session: Session, year: int, month: int, *, segment_price: Decimal | str = Decimal("0.08")
+    session: Session,
+    year: int,
+    month: int,
+    *,
+    segment_price: Decimal | str = Decimal("0.08"),
+    within: ColumnElement[bool] | None = None,
+    contacts_within: ColumnElement[bool] | None = None,
 ) -> MonthReport:
+    """The month's figures; `within` (on messages) and `contacts_within` (on contacts):
+    the viewer's CPAS (notifications.scope)."""
     start, end = clock.month_bounds(year, month)
     price = Decimal(segment_price)
     categories = {category: Figures() for category in CATEGORIES}
     in_month = (Message.created_at >= start) & (Message.created_at < end)
+    if within is not None:
+        in_month = in_month & within
     rows = session.execute(
         select(
             Message.category,
@@ -175,6 +185,9 @@ def monthly(
             ConsentEvent.granted.is_(False),
             ConsentEvent.at >= start,
             ConsentEvent.at < end,
+            ConsentEvent.contact_id.in_(select(Contact.id).where(contacts_within))
+            if contacts_within is not None
+            else true(),
         )
         .group_by(ConsentEvent.category, ConsentEvent.method)
     )

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
-from notifications import broadcasts, contacts, outbox, queries, replies, reports, texts
+from notifications import broadcasts, contacts, outbox, queries, replies, reports, scope, texts
 from notifications.models import (
     CATEGORIES,
     CONSENT_CATEGORIES,
@@ -51,11 +51,14 @@ class Outbox:
     errors: dict[str, FieldError]  # an unknown filter: an empty page and why
 
 
-def outbox_page(session: Session, filters: queries.OutboxFilter, *, page: int) -> Outbox:
+def outbox_page(
+    session: Session, filters: queries.OutboxFilter, *, page: int, viewer: User
+) -> Outbox:
     errors: dict[str, FieldError] = {}
+    within = scope.messages_filter(session, viewer)
     try:
-        found = queries.list_messages(session, filters, page=page)
-        counts = queries.count_by_status(session, filters)
+        found = queries.list_messages(session, filters, page=page, within=within)
+        counts = queries.count_by_status(session, filters, within=within)
     except Invalid as invalid:
         errors = dict(invalid.errors)
         found = queries.OutboxPage([], 0, 1, queries.PER_PAGE)
@@ -115,7 +118,10 @@ class MessageRecord:
 
 
 def message_record(session: Session, message_id: int, *, reader: User) -> MessageRecord | None:
-    """One message, its history and who made it; the read is audited (and committed)."""
+    """One message, its history and who made it; the read is audited (and committed).
+    Another CPAS's message: None, the attempt audited."""
+    if not scope.sees_message(session, reader, message_id):
+        return None
     found = queries.get_message(session, message_id, reader=reader)
     if found is None:
         return None
@@ -130,7 +136,9 @@ def message_record(session: Session, message_id: int, *, reader: User) -> Messag
 
 def cancel_message(session: Session, message_id: int, *, actor: User) -> bool | None:
     """Cancel a waiting message: True when done, False when it no longer waits, None when
-    there is no such message."""
+    there is no such message (or it is another CPAS's)."""
+    if not scope.sees_message(session, actor, message_id):
+        return None
     if session.get(Message, message_id) is None:
         return None
     if queries.cancel_message(session, message_id, actor=actor):
@@ -141,6 +149,11 @@ def cancel_message(session: Session, message_id: int, *, actor: User) -> bool | 
 
 
 # --- Contacts -----------------------------------------------------------------------------
+
+
+def contact_list(session: Session, text: str, *, viewer: User) -> list[Contact]:
+    """The contacts of the viewer's CPAS matching `text` (`contacts.search_contacts`)."""
+    return contacts.search_contacts(session, text, within=scope.contacts_filter(session, viewer))
 
 
 @dataclass(frozen=True)
@@ -161,11 +174,19 @@ def contact_form(
     it is audited and committed)."""
     existing = None
     if contact_id is not None:
+        if not scope.sees_contact(session, reader, contact_id):
+            return None
         existing = contacts.get_contact(session, contact_id, reader=reader)
         if existing is None:
             return None
         session.commit()  # the audited read
-    return ContactForm(existing, contacts.teams_for_contacts(session))
+    return ContactForm(existing, _teams_offered(session, reader))
+
+
+def _teams_offered(session: Session, viewer: User | None) -> list[Team]:
+    """The teams a contact may be given: those of the viewer's CPAS."""
+    within = organisations.scope_of(session, viewer)
+    return [team for team in contacts.teams_for_contacts(session) if within.sees_team(team.id)]
 
 
 def _team_ids(raw: Sequence[str], known: set[int]) -> list[int]:
@@ -190,10 +211,12 @@ def save_contact(
     """Create a contact (`contact_id` None) or change one (None when there is none)."""
     existing = None
     if contact_id is not None:
+        if not scope.sees_contact(session, actor, contact_id):
+            return None
         existing = contacts.get_contact(session, contact_id)
         if existing is None:
             return None
-    offered = contacts.teams_for_contacts(session)
+    offered = _teams_offered(session, actor)
     errors: dict[str, FieldError] = {}
     try:
         team_ids = _team_ids(teams, {team.id for team in offered})
@@ -237,7 +260,10 @@ def contact_record(
     session: Session, contact_id: int, *, reader: User | None = None
 ) -> ContactRecord | None:
     """A contact's file: consents and their history, reach per kind, teams, last
-    messages; opened by `reader`, the read is audited and committed."""
+    messages; opened by `reader`, the read is audited and committed. Another CPAS's
+    contact: None, the attempt audited."""
+    if reader is not None and not scope.sees_contact(session, reader, contact_id):
+        return None
     found = contacts.get_contact(session, contact_id, reader=reader)
     if found is None:
         return None
@@ -275,7 +301,10 @@ def record_consent(
     actor: User,
 ) -> dict[str, FieldError] | None:
     """Consent given (True) or withdrawn (False); `granted` None is a choice nobody
-    offered. None when there is no such contact, else the errors (none: committed)."""
+    offered. None when there is no such contact (or another CPAS's), else the errors
+    (none: committed)."""
+    if not scope.sees_contact(session, actor, contact_id):
+        return None
     found = contacts.get_contact(session, contact_id)
     if found is None:
         return None
@@ -500,9 +529,15 @@ class BroadcastList:
     more: bool  # an older page exists
 
 
-def broadcast_list(session: Session, *, page: int, per_page: int) -> BroadcastList:
-    """Broadcasts newest first, one page, with each one's result per group."""
-    items = broadcasts.list_broadcasts(session, limit=per_page + 1, offset=(page - 1) * per_page)
+def broadcast_list(session: Session, *, page: int, per_page: int, viewer: User) -> BroadcastList:
+    """Broadcasts of the viewer's CPAS newest first, one page, with each one's result per
+    group."""
+    items = broadcasts.list_broadcasts(
+        session,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+        within=scope.broadcasts_filter(session, viewer),
+    )
     more = len(items) > per_page
     items = items[:per_page]
     return BroadcastList(items, broadcasts.group_counts(session, [item.id for item in items]), more)
@@ -521,9 +556,16 @@ class ParamField:
 
 
 def audience_fields(
-    session: Session, code: str, values: Mapping[str, str], *, language: str
+    session: Session,
+    code: str,
+    values: Mapping[str, str],
+    *,
+    language: str,
+    viewer: User | None = None,
 ) -> list[ParamField]:
-    """The parameters of audience `code` with their choices (teams named in `language`)."""
+    """The parameters of audience `code` with their choices (teams named in `language`;
+    with a `viewer`, only the teams of the viewer's CPAS)."""
+    within = organisations.scope_of(session, viewer) if viewer is not None else None
     audience = broadcasts.get_audience(code)
     if audience is None:
         return []
@@ -537,6 +579,7 @@ def audience_fields(
                 choices = [
                     (value, teams[value].label(language) if value in teams else label)
                     for value, label in choices
+                    if within is None or value not in teams or within.sees_team(teams[value].id)
                 ]
         fields.append(
             ParamField(
@@ -608,10 +651,19 @@ class BroadcastRecord:
 
 
 def broadcast_record(
-    session: Session, broadcast_id: int, *, group: str | None, page: int, per_page: int
+    session: Session,
+    broadcast_id: int,
+    *,
+    group: str | None,
+    page: int,
+    per_page: int,
+    reader: User,
 ) -> BroadcastRecord | None:
     """A broadcast, its progress and one page of its result per person (`group`: one
-    of STATUS_GROUPS or None for all); None when there is no such broadcast."""
+    of STATUS_GROUPS or None for all); None when there is no such broadcast (or it is
+    another CPAS's)."""
+    if not scope.sees_broadcast(session, reader, broadcast_id):
+        return None
     item = broadcasts.get_broadcast(session, broadcast_id)
     if item is None:
         return None
@@ -627,7 +679,10 @@ def broadcast_record(
 
 def cancel_broadcast(session: Session, broadcast_id: int, *, actor: User) -> int | None:
     """Stop what has not left yet: how many messages were cancelled (committed); None
-    when there is no such broadcast; Invalid (nothing kept) when it had finished."""
+    when there is no such broadcast (or another CPAS's); Invalid (nothing kept) when it
+    had finished."""
+    if not scope.sees_broadcast(session, actor, broadcast_id):
+        return None
     item = broadcasts.get_broadcast(session, broadcast_id)
     if item is None:
         return None
@@ -647,10 +702,24 @@ class MonthReport:
 
 
 def month_report(
-    session: Session, year: int, month: int, *, segment_price: Decimal, with_months: bool = True
+    session: Session,
+    year: int,
+    month: int,
+    *,
+    segment_price: Decimal,
+    viewer: User,
+    with_months: bool = True,
 ) -> MonthReport:
+    """The month's SMS figures of the viewer's CPAS."""
     return MonthReport(
-        reports.monthly(session, year, month, segment_price=segment_price),
+        reports.monthly(
+            session,
+            year,
+            month,
+            segment_price=segment_price,
+            within=scope.messages_filter(session, viewer),
+            contacts_within=scope.contacts_filter(session, viewer),
+        ),
         list(reports.months_available(session)) if with_months else [],
     )
 
@@ -666,14 +735,25 @@ class Inbox:
     open_count: int
 
 
-def inbox_page(session: Session, *, show_all: bool, page: int, per_page: int) -> Inbox:
-    """Replies newest first (the open ones only, unless `show_all`), one page."""
+def inbox_page(
+    session: Session, *, show_all: bool, page: int, per_page: int, viewer: User
+) -> Inbox:
+    """Replies to the viewer's CPAS newest first (the open ones only, unless
+    `show_all`), one page."""
+    within = scope.inbound_filter(session, viewer)
     rows = replies.inbox(
-        session, open_only=not show_all, limit=per_page + 1, offset=(page - 1) * per_page
+        session,
+        open_only=not show_all,
+        limit=per_page + 1,
+        offset=(page - 1) * per_page,
+        within=within,
     )
     shown = rows[:per_page]
     return Inbox(
-        shown, replies.replied_to(session, shown), len(rows) > per_page, replies.open_count(session)
+        shown,
+        replies.replied_to(session, shown),
+        len(rows) > per_page,
+        replies.open_count(session, within=within),
     )
 
 
@@ -686,7 +766,9 @@ class InboundRecord:
 
 
 def inbound_record(session: Session, inbound_id: int, *, reader: User) -> InboundRecord | None:
-    """One SMS received; the read is audited (and committed)."""
+    """One SMS received; the read is audited (and committed). Another CPAS's: None."""
+    if not scope.sees_inbound(session, reader, inbound_id):
+        return None
     message = replies.get_inbound(session, inbound_id, reader=reader)
     if message is None:
         return None
@@ -701,7 +783,9 @@ def inbound_record(session: Session, inbound_id: int, *, reader: User) -> Inboun
 
 def mark_handled(session: Session, inbound_id: int, *, actor: User) -> bool | None:
     """Reception dealt with it: True now, False when it already was, None when there is
-    no such SMS."""
+    no such SMS (or another CPAS's)."""
+    if not scope.sees_inbound(session, actor, inbound_id):
+        return None
     message = replies.get_inbound(session, inbound_id)
     if message is None:
         return None

@@ -72,6 +72,33 @@ KINDS = (
         },
         example=APPOINTMENT_EXAMPLE,
     ),
+    # Where the CPAS's sender cannot receive replies (an alphanumeric name), reminders ask
+    # nothing back: they give the place's phone number, or say nothing when none is known.
+    TemplateKind(
+        code="appointment_reminder_call",
+        category="reminder",
+        placeholders=("service", "date", "time", "place", "phone"),
+        defaults={
+            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
+            "Pour annuler ou déplacer, appelez le {phone}.",
+            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
+            "Om te annuleren of te verplaatsen, bel {phone}.",
+            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}. "
+            "To cancel or move it, call {phone}.",
+        },
+        example={**APPOINTMENT_EXAMPLE, "phone": "02 543 61 11"},
+    ),
+    TemplateKind(
+        code="appointment_reminder_plain",
+        category="reminder",
+        placeholders=("service", "date", "time", "place"),
+        defaults={
+            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}.",
+            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}.",
+            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}.",
+        },
+        example=APPOINTMENT_EXAMPLE,
+    ),
     TemplateKind(
         code="appointment_confirmation",
         category="reminder",

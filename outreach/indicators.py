@@ -16,17 +16,21 @@ from datetime import date, datetime
 from sqlalchemy import String, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, organisations
 from core.accounts import Team, TeamKind, User
 from core.roles import Role
 from outreach.models import AGE_BANDS, NEEDS, Encounter, Maraude, Person, Referral
 
 
 def street_teams(session: Session, user: User) -> list[Team]:
-    """The street teams `user` may see the indicators of: every one for an admin, else
+    """The street teams `user` may see the indicators of: every one of their CPAS for an
+    administrator (the platform administrator: every one, counts only, no person), else
     their own team when it is a street team."""
     street = select(Team).where(Team.kind == TeamKind.STREET).order_by(Team.name)
     if user.role == Role.ADMIN:
+        scope = organisations.scope_of(session, user)
+        if not scope.platform:
+            street = street.where(scope.teams_filter(Team.id))
         return list(session.scalars(street))
     if user.team_id is None:
         return []

@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "password_change": _l("Changed password"),
     "activate": _l("Reactivated"),
     "deactivate": _l("Deactivated"),
+    "refused": _l("Refused: a record of another CPAS"),
 }
 # Core's kinds of record; each domain names its own (WebDomain.entity_labels).
 CORE_ENTITY_LABELS = {

@@ -1,5 +1,5 @@
 """The `terrain` command: demo, serve, scheduler, sms dispatch, db upgrade, seed-demo,
-user create, check."""
+user create, team create, cpas create/list, check."""
 
 from __future__ import annotations
 
@@ -121,6 +121,55 @@ def user_create(
         click.echo(f"Account {created.username} created ({role}).")
 
 
+@main.group()
+def team() -> None:
+    """Teams and antennes, each in one CPAS."""
+
+
+@team.command("create")
+@click.argument("code")
+@click.option("--name", required=True, help="Name in French.")
+@click.option("--name-nl", default="", help="Name in Dutch, when it differs.")
+@click.option(
+    "--kind", type=click.Choice(["antenne", "home_care", "street", "mobile"]), required=True
+)
+@click.option("--cpas", "cpas_code", required=True, help="Code of its CPAS (terrain cpas list).")
+@click.option("--city", default="", help="Town of its office.")
+@click.option("--postcode", default="")
+@click.option("--address", default="")
+def team_create(
+    code: str,
+    name: str,
+    name_nl: str,
+    kind: str,
+    cpas_code: str,
+    city: str,
+    postcode: str,
+    address: str,
+) -> None:
+    """Add a team or antenne to a CPAS."""
+    from core import accounts
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        try:
+            created = accounts.create_team(
+                session,
+                code=code,
+                name=name,
+                name_nl=name_nl,
+                kind=kind,
+                cpas_code=cpas_code,
+                city=city,
+                postcode=postcode,
+                address=address,
+            )
+        except accounts.AccountError as error:
+            raise click.ClickException(_account_error_text(error)) from error
+        session.commit()
+        click.echo(f"Team {created.code} created in CPAS {cpas_code}.")
+
+
 def _account_error_text(error: Any) -> str:
     return {
         ("username", "invalid"): "username: use 2-40 lower-case letters, digits, '.', '_' or '-'",
@@ -129,7 +178,121 @@ def _account_error_text(error: Any) -> str:
         ("password", "too_long"): "password: at most 200 characters",
         ("password", "same_as_username"): "password: must differ from the username",
         ("display_name", "invalid"): "name: required, at most 120 characters",
+        ("code", "invalid"): "code: use 2-40 lower-case letters, digits or '-'",
+        ("code", "taken"): "code: already used",
+        ("cpas", "unknown"): "cpas: no CPAS with this code (see terrain cpas list)",
+        ("name", "invalid"): "name: required, at most 120 characters",
+        ("kind", "unknown"): "kind: antenne, home_care, street or mobile",
     }.get((error.field, error.code), f"{error.field}: {error.code}")
+
+
+@main.group()
+def cpas() -> None:
+    """The CPAS this installation serves."""
+
+
+@cpas.command("create")
+@click.option("--code", required=True, help="Short code used in addresses (e.g. charleroi).")
+@click.option("--name-fr", required=True, help='Name in French ("CPAS de Charleroi").')
+@click.option("--name-nl", default="", help='Name in Dutch ("OCMW van Charleroi").')
+@click.option("--region", type=click.Choice(["brussels", "wallonia", "flanders"]), required=True)
+@click.option("--regime", type=click.Choice(["fr", "nl", "bilingual"]), required=True)
+@click.option("--postcodes", default="", help="Postcodes served, comma-separated.")
+@click.option("--communes", default="", help="Communes served, comma-separated.")
+@click.option(
+    "--funder",
+    type=click.Choice(["iriscare", "aviq", "vaph"]),
+    default=None,
+    help="Home-care funder (default: the region's).",
+)
+@click.option("--sms-sender", default="CPAS", help="SMS sender: a name (11 characters) or +32….")
+@click.option("--sms-replies/--no-sms-replies", default=False, help="The sender gets replies.")
+@click.option("--phone", default="", help="Public phone number.")
+@click.option("--email", default="", help="Public email address.")
+@click.option("--address", default="", help="Public address.")
+def cpas_create(
+    code: str,
+    name_fr: str,
+    name_nl: str,
+    region: str,
+    regime: str,
+    postcodes: str,
+    communes: str,
+    funder: str | None,
+    sms_sender: str,
+    sms_replies: bool,
+    phone: str,
+    email: str,
+    address: str,
+) -> None:
+    """Add a CPAS (its teams are created afterwards, each in one CPAS)."""
+    from core import organisations
+    from core.errors import Invalid
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        try:
+            created = organisations.create_cpas(
+                session,
+                code=code,
+                name_fr=name_fr,
+                name_nl=name_nl,
+                region=region,
+                language_regime=regime,
+                postcodes=postcodes.split(","),
+                communes=communes.split(","),
+                homecare_funder=funder,
+                sms_sender=sms_sender,
+                sms_replies=sms_replies,
+                phone=phone,
+                email=email,
+                address=address,
+            )
+        except Invalid as invalid:
+            raise click.ClickException(
+                "; ".join(
+                    f"{field}: {_CPAS_ERRORS.get(error.code, error.code)}"
+                    + (f" ({error.params['postcode']})" if "postcode" in error.params else "")
+                    for field, error in invalid.errors.items()
+                )
+            ) from invalid
+        session.commit()
+        click.echo(f"CPAS {created.code} created ({created.name_fr}).")
+
+
+_CPAS_ERRORS = {
+    "invalid_code": "use 2-40 lower-case letters, digits or '-'",
+    "code_taken": "already used",
+    "required": "required",
+    "too_long": "too long",
+    "unknown_choice": "unknown choice",
+    "invalid_postcode": "four digits each",
+    "postcode_taken": "already served by another CPAS",
+    "invalid_sender": "a name of at most 11 letters or digits, or a number +32…",
+}
+
+
+@cpas.command("list")
+def cpas_list() -> None:
+    """List the CPAS with their region, regime, postcodes and number of teams."""
+    from core import organisations
+
+    settings = _settings()
+    with _session_factory(settings)() as session:
+        for found in organisations.list_cpas(session):
+            click.echo(
+                "\t".join(
+                    [
+                        found.code,
+                        found.name_fr,
+                        found.region,
+                        found.language_regime,
+                        ",".join(found.postcodes or []),
+                        f"{organisations.count_teams(session, found.id)} teams",
+                        f"sms {found.sms_sender}" + (" (replies)" if found.sms_replies else ""),
+                    ]
+                )
+            )
 
 
 @main.command()

@@ -16,6 +16,7 @@ LOGINS = [
     ("accueil", "reception agent, Antenne Marolles"),
     ("as1, as2", "social workers, Antenne Marolles"),
     ("as3", "social worker, Espace citoyen Dampremy"),
+    ("as4", "social worker, Le22Rogier (CPAS de Schaerbeek)"),
 ]
 
 

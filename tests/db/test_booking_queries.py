@@ -26,8 +26,9 @@ from tests.db.test_appointment_booking import Agenda, at, mobile, now  # noqa: F
 
 UNDER_LOCK = 15
 # Before the lock: the checks (service offered, bookings of the number), the slot rule
-# (6), the person, the contact with numbers and consents, the texts, the quiet hours.
-BEFORE_LOCK = 12
+# (6), the person, the contact with numbers and consents, the place's CPAS (its regime
+# and whether its sender takes replies), the texts, the quiet hours.
+BEFORE_LOCK = 13
 # An agent found taken meanwhile: its lock, its check, the count given back.
 PER_TAKEN_AGENT = 3
 

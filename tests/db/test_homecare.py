@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from core.errors import Invalid
 from core.roles import Role
@@ -25,7 +25,13 @@ ANY = "This value is not valid."
 
 @pytest.fixture()
 def team(db: Session) -> Team:
-    team = Team(code="hc-test", name="SAF test", kind="home_care", city="Bruxelles")
+    team = Team(
+        code="hc-test",
+        name="SAF test",
+        kind="home_care",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
     return team
@@ -162,8 +168,11 @@ def test_public_holidays_follow_the_region_and_the_plans_rule(db, team, coord):
     assert moved.status == "planned"
     assert moved.day == date(2026, 5, 11)  # the next weekday: Monday
     assert clock.to_local(moved.earliest_start).time() == time(8, 30)
-    # In Wallonia 8 May is a working day: the skipped visit comes back.
-    services.set_settings(db, coord, team.id, region="wallonia", funder="aviq")
+    # In Wallonia 8 May is a working day: the skipped visit comes back (the team moves
+    # to a Walloon CPAS: home care takes region and funder from it).
+    team.cpas_id = organisations.get_cpas(db, "charleroi").id
+    db.flush()
+    assert services.settings_of(db, team.id).funder == "aviq"
     result = generation.generate_week(db, team.id, week)
     assert result.updated == 2
     assert _visits(db, skip)[friday].status == "planned"

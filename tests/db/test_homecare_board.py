@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from core.errors import Conflict, Invalid
 from core.roles import Role
@@ -396,7 +396,13 @@ def test_the_board_shows_rows_by_aide_and_unassigned_with_reasons(db, coord, ses
 def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
     """A small team: the ill aide's visit goes to the aide the household knows, at the
     same minute, though a stranger nearer is free too; the other visits do not move."""
-    team = Team(code="hc-replan", name="SAF re-plan", kind="home_care", city="Bruxelles")
+    team = Team(
+        code="hc-replan",
+        name="SAF re-plan",
+        kind="home_care",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
 

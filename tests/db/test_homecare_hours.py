@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from core.audit import AuditEntry
 from core.errors import Conflict, Invalid
@@ -28,12 +28,24 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return local_moment(day, time(hour, minute))
 
 
+def _holidays(region: str, regime: str, year: int) -> set[date]:
+    """The public holidays a CPAS of that region and regime keeps closed, as shipped."""
+    return {
+        holiday.day
+        for holiday in organisations.default_holidays(region, regime, year)
+        if holiday.closed and holiday.kind in organisations.PUBLIC_HOLIDAY_KINDS
+    }
+
+
+BRUSSELS_2027 = _holidays("brussels", "bilingual", 2027)
+
+
 # --- Bands -------------------------------------------------------------------------------
 
 
 def test_a_night_over_the_spring_change_on_easter_counts_its_real_minutes():
     # 2027-03-28: last Sunday of March (02:00 -> 03:00) and Easter Sunday, a holiday.
-    found = bands(_at(date(2027, 3, 27), 21), _at(date(2027, 3, 28), 7), "brussels")
+    found = bands(_at(date(2027, 3, 27), 21), _at(date(2027, 3, 28), 7), BRUSSELS_2027)
     assert found == Bands(
         total=540,  # 21:00 CET to 07:00 CEST: 9 real hours
         early=60,  # 06:00-07:00
@@ -46,7 +58,7 @@ def test_a_night_over_the_spring_change_on_easter_counts_its_real_minutes():
 
 def test_a_night_over_the_autumn_change_counts_eleven_hours():
     # 2027-10-31: last Sunday of October (03:00 -> 02:00), not a holiday.
-    found = bands(_at(date(2027, 10, 30), 21), _at(date(2027, 10, 31), 7), "brussels")
+    found = bands(_at(date(2027, 10, 30), 21), _at(date(2027, 10, 31), 7), BRUSSELS_2027)
     assert found.total == 660
     assert found.night == 120 + 420
     assert (found.early, found.late, found.weekend, found.holiday) == (60, 60, 660, 0)
@@ -55,7 +67,8 @@ def test_a_night_over_the_autumn_change_counts_eleven_hours():
 def test_weekday_bands_and_the_regions_holiday():
     # Friday 8 May 2026: Iris Day, a holiday in Brussels only.
     start, end = _at(date(2026, 5, 8), 7), _at(date(2026, 5, 8), 19)
-    brussels, wallonia = bands(start, end, "brussels"), bands(start, end, "wallonia")
+    brussels = bands(start, end, _holidays("brussels", "bilingual", 2026))
+    wallonia = bands(start, end, _holidays("wallonia", "fr", 2026))
     assert (brussels.total, brussels.early, brussels.late, brussels.holiday) == (720, 60, 60, 720)
     assert (wallonia.holiday, wallonia.weekend, wallonia.night) == (0, 0, 0)
 
@@ -93,7 +106,13 @@ def test_months_before_the_first_hours_do_not_drag_the_pace_and_other_years_are_
 
 @pytest.fixture()
 def team(db: Session) -> Team:
-    team = Team(code="hc-hours", name="SAF heures", kind="home_care", city="Bruxelles")
+    team = Team(
+        code="hc-hours",
+        name="SAF heures",
+        kind="home_care",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
     return team
@@ -271,7 +290,13 @@ def test_a_visit_without_aide_or_of_another_team_cannot_be_marked(db, team, coor
     with clock.frozen(NOW), pytest.raises(Invalid) as caught:
         _mark(db, coord, visit)
     assert caught.value.errors["visit_id"].code == "visit_without_aide"
-    other_team = Team(code="hc-other", name="Autre SAF", kind="home_care", city="X")
+    other_team = Team(
+        code="hc-other",
+        name="Autre SAF",
+        kind="home_care",
+        city="X",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(other_team)
     db.flush()
     other = _user(db, "hours-other", Role.COORDINATOR, other_team)

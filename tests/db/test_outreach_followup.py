@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, audit, clock, sync
+from core import accounts, audit, clock, organisations, sync
 from core.accounts import Team
 from core.errors import Invalid
 from outreach import (
@@ -385,7 +385,13 @@ def test_merge_refusals_change_nothing(db):
     assert invalid_codes(lambda: merging.merge(db, rue1, third.id, merged.id)) == {
         "merged_id": "already_merged"
     }
-    other_team = Team(code="clr-rue", name="Carolo rue", kind="street", city="Charleroi")
+    other_team = Team(
+        code="clr-rue",
+        name="Carolo rue",
+        kind="street",
+        city="Charleroi",
+        cpas_id=organisations.get_cpas(db, "charleroi").id,
+    )
     db.add(other_team)
     db.flush()
     stranger = Person(
@@ -520,7 +526,13 @@ def test_the_purge_job_is_registered():
 
 def test_monthly_indicators_with_hand_computed_numbers(db):
     rue1 = user(db, "rue1")
-    team = Team(code="rue-test", name="Rue test", kind="street", city="Bruxelles")
+    team = Team(
+        code="rue-test",
+        name="Rue test",
+        kind="street",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
     rue1.team_id = team.id  # an empty team: only this test's records count

@@ -6,14 +6,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from outreach import indicators, services
 
 
 def test_homeless_people_counts_each_person_once(db):
     rue1 = accounts.find_user(db, "rue1")
-    team = Team(code="rue-homeless", name="Rue homeless", kind="street", city="Bruxelles")
+    team = Team(
+        code="rue-homeless",
+        name="Rue homeless",
+        kind="street",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
     db.add(team)
     db.flush()
     rue1.team_id = team.id  # an empty team: only this test's encounters count

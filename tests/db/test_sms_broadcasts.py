@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team, User
 from core.db import make_engine, make_session_factory
 from core.errors import Invalid
@@ -28,7 +28,15 @@ BODIES = {"fr": FR, "nl": NL}
 
 
 def make_team(db: Session, code: str = "test-antenne", kind: str = "antenne") -> Team:
-    team = Team(code=code, name=f"Équipe {code}", kind=kind, city="Bruxelles")
+    # A database without the demo has no CPAS yet: one like the demo's.
+    cpas = organisations.get_cpas(db, "bruxelles") or organisations.create_cpas(
+        db,
+        code="bruxelles",
+        name_fr="CPAS de Bruxelles",
+        region="brussels",
+        language_regime="bilingual",
+    )
+    team = Team(code=code, name=f"Équipe {code}", kind=kind, city="Bruxelles", cpas_id=cpas.id)
     db.add(team)
     db.flush()
     return team

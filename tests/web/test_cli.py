@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from core import accounts
+from core import accounts, organisations
 from core.db import make_engine, make_session_factory
 from tests.support import fresh_database
 from web.cli import main
@@ -36,12 +36,12 @@ def test_check_fails_before_migrations_and_passes_after(cli_env):
 def test_seed_demo_twice_creates_everything_once(cli_env):
     _run(cli_env, "db", "upgrade")
     first = _run(cli_env, "seed-demo")
-    assert first.exit_code == 0 and "14 users" in first.output
+    assert first.exit_code == 0 and "15 users" in first.output and "3 cpas" in first.output
     second = _run(cli_env, "seed-demo")
     assert second.exit_code == 0 and "0 users" in second.output
     engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
-        assert accounts.count_users(session) == 14
+        assert accounts.count_users(session) == 15
     engine.dispose()
 
 
@@ -105,6 +105,101 @@ def test_user_create_refuses_bad_input_clearly(cli_env):
         input="long-enough-pw\nlong-enough-pw\n",
     )
     assert team.exit_code != 0 and "atlantis" in team.output
+
+
+def test_cpas_create_and_list(cli_env):
+    _run(cli_env, "db", "upgrade")
+    created = _run(
+        cli_env,
+        "cpas",
+        "create",
+        "--code",
+        "ottignies",
+        "--name-fr",
+        "CPAS d'Ottignies-Louvain-la-Neuve",
+        "--region",
+        "wallonia",
+        "--regime",
+        "fr",
+        "--postcodes",
+        "1340, 1341,1348",
+        "--communes",
+        "Ottignies-Louvain-la-Neuve",
+    )
+    assert created.exit_code == 0, created.output
+    assert "CPAS ottignies created" in created.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        found = organisations.get_cpas(session, "ottignies")
+        assert (found.region, found.language_regime, found.homecare_funder) == (
+            "wallonia",
+            "fr",
+            "aviq",
+        )
+        assert found.postcodes == ["1340", "1341", "1348"]
+        assert (found.sms_sender, found.sms_replies) == ("CPAS", False)
+    engine.dispose()
+    listed = _run(cli_env, "cpas", "list")
+    assert listed.exit_code == 0
+    assert "ottignies\tCPAS d'Ottignies-Louvain-la-Neuve\twallonia\tfr\t1340,1341,1348" in (
+        listed.output
+    )
+
+
+def test_team_create_puts_the_team_in_its_cpas(cli_env):
+    _run(cli_env, "db", "upgrade")
+    _run(
+        cli_env,
+        "cpas",
+        "create",
+        "--code",
+        "namur",
+        "--name-fr",
+        "CPAS de Namur",
+        "--region",
+        "wallonia",
+        "--regime",
+        "fr",
+        "--postcodes",
+        "5000",
+    )
+    base = ["team", "create", "nam-centre", "--name", "Antenne Centre", "--kind", "antenne"]
+    unknown = _run(cli_env, *base, "--cpas", "atlantis")
+    assert unknown.exit_code != 0 and "no CPAS with this code" in unknown.output
+    created = _run(cli_env, *base, "--cpas", "namur", "--city", "Namur", "--postcode", "5000")
+    assert created.exit_code == 0, created.output
+    taken = _run(cli_env, *base, "--cpas", "namur")
+    assert taken.exit_code != 0 and "already used" in taken.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        team = accounts.get_team(session, "nam-centre")
+        assert (team.cpas.code, team.kind, team.postcode) == ("namur", "antenne", "5000")
+    engine.dispose()
+    assert "1 teams" in _run(cli_env, "cpas", "list").output
+
+
+def test_cpas_create_refuses_bad_input_clearly(cli_env):
+    _run(cli_env, "db", "upgrade")
+    _run(cli_env, "seed-demo")
+    base = ["cpas", "create", "--name-fr", "X", "--region", "wallonia", "--regime", "fr"]
+    taken = _run(cli_env, *base, "--code", "charleroi")
+    assert taken.exit_code != 0 and "code: already used" in taken.output
+    served = _run(cli_env, *base, "--code", "autre", "--postcodes", "6000")
+    assert served.exit_code != 0 and "already served by another CPAS (6000)" in served.output
+    bad = _run(cli_env, *base, "--code", "Bad Code!", "--postcodes", "60")
+    assert bad.exit_code != 0 and "lower-case" in bad.output and "four digits" in bad.output
+    sender = _run(cli_env, *base, "--code", "autre", "--sms-sender", "CPAS de Namur")
+    assert sender.exit_code != 0 and "at most 11" in sender.output
+    region = _run(cli_env, *base[:4], "--region", "mars", "--regime", "fr", "--code", "x1")
+    assert region.exit_code != 0 and "mars" in region.output
+    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        assert [c.code for c in organisations.list_cpas(session)] == [
+            "bruxelles",
+            "charleroi",
+            "schaerbeek",
+        ]
+    engine.dispose()
 
 
 def test_the_access_log_masks_the_token_of_an_sms_link():

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from core.roles import Role
 from homecare.models import Beneficiary, Visit
@@ -60,7 +60,13 @@ def test_other_roles_are_refused(login, username):
 
 
 def test_a_coordinator_of_another_team_finds_nothing(app, db):
-    team = Team(code="hc-elsewhere", name="SAF ailleurs", kind="home_care", city="Liège")
+    team = Team(
+        code="hc-elsewhere",
+        name="SAF ailleurs",
+        kind="home_care",
+        city="Liège",
+        cpas_id=organisations.get_cpas(db, "charleroi").id,
+    )
     db.add(team)
     db.flush()
     accounts.create_user(

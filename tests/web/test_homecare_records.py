@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from appointments import services as appointments
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from core.audit import AuditEntry
 from core.demo import DEMO_PASSWORD
@@ -90,7 +90,13 @@ def plan_form(**overrides: Any) -> dict[str, Any]:
 
 def other_coordinator(db) -> accounts.User:
     """The coordinator of another home-care service."""
-    team = Team(code="clr-saf", name="SAF Charleroi", kind="home_care", city="Charleroi")
+    team = Team(
+        code="clr-saf",
+        name="SAF Charleroi",
+        kind="home_care",
+        city="Charleroi",
+        cpas_id=organisations.get_cpas(db, "charleroi").id,
+    )
     db.add(team)
     db.flush()
     return accounts.create_user(

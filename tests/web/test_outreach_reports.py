@@ -12,7 +12,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.accounts import Team
 from outreach import indicators
 from outreach.demo import demo_id
@@ -30,7 +30,13 @@ def street_team(db) -> Team:
 
 
 def other_street_team(db) -> Team:
-    team = Team(code="rue-charleroi", name="Équipe de rue Charleroi", kind="street", city="X")
+    team = Team(
+        code="rue-charleroi",
+        name="Équipe de rue Charleroi",
+        kind="street",
+        city="X",
+        cpas_id=organisations.get_cpas(db, "charleroi").id,
+    )
     db.add(team)
     db.flush()
     return team

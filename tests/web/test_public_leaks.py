@@ -47,12 +47,21 @@ PUBLIC_BY_DESIGN = {
     ("appointment_locations", "name_nl"),  # the same, on Dutch pages
     ("appointment_locations", "address_nl"),
     ("appointment_locations", "city_nl"),
+    # The CPAS's name, SMS sender and public contact details: on its SMS and public pages.
+    ("cpas", "name_fr"),
+    ("cpas", "name_nl"),
+    ("cpas", "sms_sender"),
+    ("cpas", "phone"),
+    ("cpas", "email"),
+    ("cpas", "address"),
+    # Not public: cpas_holidays.name_fr / name_nl (the staff's calendar) keep the sentinel.
 }
 # Codes, states, keys and hashes: set by the application from fixed lists or made by it,
 # never free text; several are unique or checked, so a sentinel would not even fit.
 NOT_TEXT = {
     "homecare_aide_profiles": {"transport_mode"},
-    "homecare_settings": {"region", "funder"},
+    "cpas": {"code", "language_regime", "region", "homecare_funder"},
+    "cpas_holidays": {"kind"},
     "homecare_beneficiaries": {"postcode", "location_source", "language", "contribution_category"},
     "homecare_qualifications": {"skill"},
     "homecare_care_plans": {"service", "holiday_rule"},

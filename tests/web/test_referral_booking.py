@@ -158,18 +158,20 @@ def test_a_street_educator_is_told_who_books_and_how_to_reach_the_place(login, r
     assert "09:00–12:00" in page
 
 
-@pytest.mark.parametrize("username", ["as3", "accueil"])
+@pytest.mark.parametrize(("username", "status"), [("as3", 404), ("accueil", 422)])
 def test_a_referral_the_user_may_not_read_is_refused_and_nothing_is_booked(
-    login, db, referred, username
+    login, db, referred, username, status
 ):
-    # as3 works at Dampremy; the reception desk does not read outreach files.
+    # as3 works at Dampremy (CPAS de Charleroi): the Marolles place is another CPAS's,
+    # answered as an unknown one. The reception desk does not read outreach files.
     browser = login(username)
     response = browser.get(
         f"/accueil/book?location={referred.location.code}&service={referred.service.code}"
         f"&referral={referred.referral.id}"
     )
-    assert response.status_code == 422
-    assert "This referral cannot be booked from here" in text_of(response)
+    assert response.status_code == status
+    if status == 422:
+        assert "This referral cannot be booked from here" in text_of(response)
     assert 'value="Piet"' not in text_of(response)
     response = browser.post(
         "/accueil/book",
@@ -182,7 +184,7 @@ def test_a_referral_the_user_may_not_read_is_refused_and_nothing_is_booked(
             "source": "desk",
         },
     )
-    assert response.status_code == 422
+    assert response.status_code == status
     assert (
         db.scalar(select(func.count(Appointment.id)).where(Appointment.referral_id.is_not(None)))
         == 0

@@ -384,7 +384,9 @@ def book():
         errors["agent_id"] = FieldError("not_a_number")
     session = db.session()
     service = appointments.get_service(session, str(body.get("service") or ""))
-    location = appointments.get_location(session, str(body.get("location") or ""))
+    location = appointments.scoped_location(
+        session, current_user._get_current_object(), str(body.get("location") or "")
+    )
     settings = current_app.config["TERRAIN_SETTINGS"]
     try:
         if errors:

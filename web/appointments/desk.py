@@ -133,16 +133,16 @@ def _pick_location(raw: str | None) -> tuple[Location | None, dict[str, str]]:
     sess = db.session()
     code = (raw or "").strip()
     if code:
-        location = appointments.get_location(sess, code)
+        location = appointments.scoped_location(sess, _actor(), code)
         if location is None:
             return None, {"location": error_message(FieldError("unknown_choice"))}
         session[LOCATION_KEY] = location.code
         return location, {}
     remembered = session.get(LOCATION_KEY)
-    location = appointments.get_location(sess, remembered) if remembered else None
+    location = appointments.scoped_location(sess, _actor(), remembered) if remembered else None
     location = location or desk.location_for_team(sess, current_user.team)
     if location is None:
-        locations = desk.list_locations(sess)
+        locations = appointments.visible_locations(sess, _actor())
         location = locations[0] if locations else None
     return location, {}
 
@@ -231,14 +231,14 @@ def _done(appointment: Appointment, message: str, **params: str):
 def _refused(appointment_id: int, invalid: Invalid):
     """Nothing changed (the service rolled back): the board or the page again, 422,
     with the reason."""
-    found = appointments.get_appointment(db.session(), appointment_id)
+    found = appointments.scoped_appointment(db.session(), _actor(), appointment_id)
     assert found is not None
     day = clock.to_local(found.start_at).date()
     return _board(found.location, day, errors=_errors(invalid), status=422)
 
 
 def _appointment_or_404(appointment_id: int) -> Appointment | None:
-    return appointments.get_appointment(db.session(), appointment_id)
+    return appointments.scoped_appointment(db.session(), _actor(), appointment_id)
 
 
 def _not_found():
@@ -293,7 +293,7 @@ def walk_in():
             actor=_actor(),
         )
     except Invalid as invalid:
-        location = appointments.get_location(db.session(), form.get("location", ""))
+        location = appointments.scoped_location(db.session(), _actor(), form.get("location", ""))
         fallback = location or _pick_location(None)[0]
         if fallback is None:
             abort(404)
@@ -506,13 +506,15 @@ def book():
     sess = db.session()
     source = request.values
     location, errors = _pick_location(source.get("location"))
+    if location is None and errors:
+        return _not_found()  # an unknown place, or another CPAS's: the same answer
     if location is None:
         return render("appointments/desk/no_location.html")
     linked, referral_errors = _linked_referral(source.get("referral"))
     errors.update(referral_errors)
     day, day_errors = _parse_day(source.get("day"))
     day = day or _today()
-    form = desk.booking_form(sess, location, source.get("service") or "", day)
+    form = desk.booking_form(sess, location, source.get("service") or "", day, viewer=_actor())
     service = form.service
     if form.unknown_service:
         errors["service"] = error_message(FieldError("unknown_choice"))

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from appointments import indicators, setup
+from appointments import indicators, scope, setup
 from appointments.models import (
     BOOKING_MODES,
     LOCATION_KINDS,
@@ -31,8 +31,8 @@ from appointments.models import (
     Service,
 )
 from core import clock
-from core.accounts import User, list_teams
-from core.errors import Invalid
+from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Permission
 from web import db
 from web.common import Tab, national, visible_tabs
@@ -243,7 +243,7 @@ def _service_values(service: Service | None) -> dict[str, Any]:
 
 
 def _service_form(service: Service | None, values, *, errors=None, offer=None, status=200):
-    page = setup.service_form_page(db.session(), service)
+    page = setup.service_form_page(db.session(), service, actor=_actor())
     if offer is None and service is not None:
         offer = {
             "locations": [str(i) for i in page.offer_location_ids or []],
@@ -261,6 +261,8 @@ def _service_form(service: Service | None, values, *, errors=None, offer=None, s
         ],
         location_options=[(location.id, location.name, None) for location in page.locations],
         agent_options=[(user.id, user.display_name, None) for user in page.agents],
+        # The languages the CPAS's regime requires for the name (docs/cpas.md).
+        name_languages=page.name_languages,
         status=status,
     )
 
@@ -352,7 +354,7 @@ def remove_service(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def locations_page():
     session = db.session()
-    locations = setup.list_locations(session)
+    locations = scope.visible_locations(session, _actor())
     return render(
         "appointments/setup/locations.html",
         locations=locations,
@@ -409,10 +411,18 @@ def _location_form(location: Location | None, values, *, errors=None, status=200
         values=values,
         errors=errors or {},
         kind_options=[(kind, KIND_LABELS[kind]) for kind in LOCATION_KINDS],
-        team_options=[(team.id, team.name) for team in list_teams(db.session())],
+        team_options=[(team.id, team.name) for team in scope.teams_offered(db.session(), _actor())],
         weekdays=weekday_names(),
         status=status,
     )
+
+
+def _check_team(values: dict[str, Any]) -> None:
+    """A team of another CPAS is refused as an unknown one."""
+    raw = str(values.get("team_id") or "").strip()
+    offered = {str(team.id) for team in scope.teams_offered(db.session(), _actor())}
+    if raw and raw not in offered:
+        raise Invalid({"team_id": FieldError("unknown_choice")})
 
 
 @bp.route("/lieux/nouveau", methods=["GET", "POST"])
@@ -422,6 +432,7 @@ def new_location():
         return _location_form(None, _location_values(None))
     values = _form()
     try:
+        _check_team(values)
         setup.committed(db.session(), setup.create_location, values, actor=_actor())
     except Invalid as invalid:
         return _location_form(None, values, errors=_errors(invalid), status=422)
@@ -433,13 +444,14 @@ def new_location():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_location(location_id: int):
     session = db.session()
-    location = setup.location_by_id(session, location_id)
+    location = scope.scoped_location_by_id(session, _actor(), location_id)
     if location is None:
         return _not_found()
     if request.method == "GET":
         return _location_form(location, _location_values(location))
     values = {**_form(), "code": location.code}
     try:
+        _check_team(values)
         stranded = setup.committed(session, setup.update_location, location, values, actor=_actor())
     except Invalid as invalid:
         location = setup.location_by_id(session, location_id)
@@ -639,6 +651,7 @@ def _indicators() -> tuple[indicators.IndicatorsPage, dict[str, str], dict[str, 
     page = indicators.indicators_page(
         db.session(),
         month,
+        viewer=_actor(),
         location_code=args.get("location", ""),
         service_code=args.get("service", ""),
     )

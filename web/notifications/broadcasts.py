@@ -125,7 +125,7 @@ def _broadcast_context() -> dict[str, Any]:
 @requires(Permission.SMS_BROADCAST)
 def broadcasts_page():
     page = page_number()
-    found = staff.broadcast_list(db.session(), page=page, per_page=PER_PAGE)
+    found = staff.broadcast_list(db.session(), page=page, per_page=PER_PAGE, viewer=actor())
     return render(
         "notifications/broadcasts.html",
         items=found.items,
@@ -156,7 +156,9 @@ def _posted() -> dict[str, Any]:
 
 
 def _param_fields(code: str, values: dict[str, str]) -> list[dict[str, Any]]:
-    fields = staff.audience_fields(db.session(), code, values, language=str(get_locale()))
+    fields = staff.audience_fields(
+        db.session(), code, values, language=str(get_locale()), viewer=actor()
+    )
     return [
         {
             "name": field.name,
@@ -262,7 +264,7 @@ def _record(broadcast_id: int) -> tuple[staff.BroadcastRecord | None, dict[str, 
         group = None
     page = page_number()
     record = staff.broadcast_record(
-        db.session(), broadcast_id, group=group, page=page, per_page=PER_PAGE
+        db.session(), broadcast_id, group=group, page=page, per_page=PER_PAGE, reader=actor()
     )
     if record is None:
         return None, {}
@@ -347,7 +349,12 @@ def _month() -> tuple[int, int, str | None]:
 def _report(*, with_months: bool) -> tuple[staff.MonthReport, str | None]:
     year, month, error = _month()
     found = staff.month_report(
-        db.session(), year, month, segment_price=_segment_price(), with_months=with_months
+        db.session(),
+        year,
+        month,
+        segment_price=_segment_price(),
+        viewer=actor(),
+        with_months=with_months,
     )
     return found, error
 

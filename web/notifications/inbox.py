@@ -32,7 +32,9 @@ OUTCOME_LABELS = {
 def inbox():
     show_all = request.args.get("all") == "1"
     page = page_number()
-    found = staff.inbox_page(db.session(), show_all=show_all, page=page, per_page=PAGE_SIZE)
+    found = staff.inbox_page(
+        db.session(), show_all=show_all, page=page, per_page=PAGE_SIZE, viewer=actor()
+    )
     return render(
         "notifications/inbox.html",
         messages=found.messages,

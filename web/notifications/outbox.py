@@ -131,7 +131,7 @@ def outbox_page():
         category=args.get("category") or None,
         text=(args.get("q") or "").strip(),
     )
-    found = staff.outbox_page(db.session(), filters, page=page_number())
+    found = staff.outbox_page(db.session(), filters, page=page_number(), viewer=actor())
     errors = _errors(found.errors)
     kept = {name: args[name] for name in ("status", "category", "q") if args.get(name)}
     return render(
@@ -189,7 +189,7 @@ def cancel_message(message_id: int):
 @requires(Permission.SMS_CONTACTS)
 def contacts_page():
     query = (request.args.get("q") or "").strip()[:80]
-    found = contacts.search_contacts(db.session(), query)
+    found = staff.contact_list(db.session(), query, viewer=actor())
     return render("notifications/contacts.html", contacts=found, query=query)
 
 

@@ -124,6 +124,8 @@ def reason_label(code: str | None, detail: str | None = None) -> object:
 
 TEMPLATE_LABELS = {
     "appointment_reminder": _l("Appointment reminder"),
+    "appointment_reminder_call": _l("Appointment reminder (call to cancel)"),
+    "appointment_reminder_plain": _l("Appointment reminder (no reply possible)"),
     "appointment_confirmation": _l("Appointment booked"),
     "appointment_changed": _l("Appointment changed"),
     "appointment_slot_offered": _l("A slot freed for the waiting list"),

@@ -1,0 +1,560 @@
+"""The CPAS as an organisation: one installation may serve several, each with its region,
+language regime, home-care funder, SMS sender, public contact details and holidays.
+
+Every team belongs to exactly one CPAS (`Team.cpas_id`); what belongs to a team belongs to
+its CPAS through it. Public holidays are per CPAS: defaults for its region and regime
+(`default_holidays`), stored and editable once the CPAS changes a year (`seed_year`,
+`set_holiday`). docs/cpas.md describes the model and the rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+import holidays
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    column,
+    exc,
+    false,
+    func,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit
+from core.db import Base
+
+if TYPE_CHECKING:
+    from core.accounts import User
+from core.errors import FieldError, Invalid
+
+REGIONS = ("brussels", "wallonia", "flanders")
+REGIMES = ("fr", "nl", "bilingual")
+FUNDERS = ("iriscare", "aviq", "vaph")
+# The funder of home care follows the region (Iriscare, AViQ, the Flemish agency VAPH).
+REGION_FUNDERS = {"brussels": "iriscare", "wallonia": "aviq", "flanders": "vaph"}
+# Kinds of holiday: the federal public holidays, the region's and the communities' own
+# days, and the days public administrations usually close.
+HOLIDAY_KINDS = ("federal", "regional", "community", "administration")
+# Home care goes on when only the offices close: it stops on public holidays only.
+PUBLIC_HOLIDAY_KINDS = ("federal", "regional", "community")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+POSTCODE_PATTERN = re.compile(r"^[1-9][0-9]{3}$")
+SENDER_MAX = 11  # an alphanumeric SMS sender id has at most 11 characters
+SENDER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$")  # number or name
+
+
+def _in(column: str, values: Sequence[str]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Cpas(Base):
+    """A CPAS/OCMW: a data controller of its own, whose teams and antennes work here."""
+
+    __tablename__ = "cpas"
+    __table_args__ = (
+        CheckConstraint(_in("language_regime", REGIMES), name="regime_known"),
+        CheckConstraint(_in("region", REGIONS), name="region_known"),
+        CheckConstraint(_in("homecare_funder", FUNDERS), name="funder_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # in URLs: /rendez-vous/<code>
+    name_fr: Mapped[str] = mapped_column(String(120))
+    name_nl: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    communes: Mapped[list[str]] = mapped_column(JSON, default=list)  # as written in French
+    postcodes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language_regime: Mapped[str] = mapped_column(String(10), default="bilingual")
+    region: Mapped[str] = mapped_column(String(20), default="brussels")
+    homecare_funder: Mapped[str] = mapped_column(String(20), default="iriscare")
+    # The SMS sender shown on phones: a name ("CPAS", at most 11 characters) cannot get
+    # replies; a number (E.164) may.
+    sms_sender: Mapped[str] = mapped_column(String(20), default="CPAS")
+    sms_replies: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164
+    email: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+
+    def label(self, language: str | None) -> str:
+        """The name in `language`: Dutch when there is one, else the French name."""
+        if language == "nl" and self.name_nl:
+            return self.name_nl
+        return self.name_fr or self.name_nl
+
+
+class CpasHoliday(Base):
+    """A day of the CPAS's calendar: a holiday (closed) or a default it keeps open."""
+
+    __tablename__ = "cpas_holidays"
+    __table_args__ = (
+        UniqueConstraint("cpas_id", "day"),  # one line a day
+        CheckConstraint(_in("kind", HOLIDAY_KINDS), name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cpas_id: Mapped[int] = mapped_column(ForeignKey("cpas.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    name_fr: Mapped[str] = mapped_column(String(120), default="")
+    name_nl: Mapped[str] = mapped_column(String(120), default="")
+    closed: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- Finding the CPAS ------------------------------------------------------------------
+
+# The two columns of core.accounts' teams read here (core.accounts imports this module).
+_TEAMS = table("teams", column("id"), column("cpas_id"))
+
+
+def get_cpas(session: Session, code: str) -> Cpas | None:
+    return session.scalar(select(Cpas).where(Cpas.code == code))
+
+
+def list_cpas(session: Session) -> list[Cpas]:
+    return list(session.scalars(select(Cpas).order_by(Cpas.code)))
+
+
+def cpas_id_of_team(session: Session, team_id: int | None) -> int | None:
+    """The team's CPAS id; no team: the installation's only CPAS, else None (one query)."""
+    if team_id is None:
+        found = list(session.scalars(select(Cpas.id).order_by(Cpas.id).limit(2)))
+        return found[0] if len(found) == 1 else None
+    return session.scalar(select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id))
+
+
+def cpas_of_team(session: Session, team_id: int | None) -> Cpas | None:
+    """The team's CPAS; no team: the installation's only CPAS, else None."""
+    cpas_id = cpas_id_of_team(session, team_id)
+    return session.get(Cpas, cpas_id) if cpas_id is not None else None
+
+
+def cpas_of_user(session: Session, user: User | None) -> Cpas | None:
+    """The CPAS the user works for (through the team); None when it cannot be told."""
+    return cpas_of_team(session, user.team_id) if user is not None else None
+
+
+def cpas_for_postcode(session: Session, postcode: str) -> Cpas | None:
+    """The CPAS serving `postcode` (the commune where the person lives is competent)."""
+    postcode = postcode.strip()
+    for cpas in list_cpas(session):
+        if postcode in (cpas.postcodes or []):
+            return cpas
+    return None
+
+
+# --- Scoping: what a user may see -------------------------------------------------------
+
+# The roles of a hosted installation's platform administrator (a user of no team when
+# there are several CPAS): manages CPAS and their administrators, reads no one's files.
+PLATFORM_ROLES = frozenset({"admin"})
+# Roles that work locally, at their antenne's desk and agendas (docs/cpas.md).
+LOCAL_ROLES = frozenset({"reception", "social_worker"})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see and change: the teams of their CPAS (None: every team, an
+    installation of one CPAS or none), and, for a role that works locally, its own
+    team. Domains filter by it (`teams_filter`) and answer a record outside it as an
+    unknown one (`refuse`)."""
+
+    user_id: int | None
+    cpas_id: int | None
+    teams: frozenset[int] | None  # None: no limit (one CPAS in the installation)
+    local_teams: frozenset[int] | None = None  # a local role's antennes; None: `teams`
+    platform: bool = False  # the platform administrator: CPAS and their admins, no files
+
+    @property
+    def everything(self) -> bool:
+        return self.teams is None
+
+    def sees_team(self, team_id: int | None, *, shared: bool = False) -> bool:
+        """Whether a record of this team is the user's CPAS's. A record of no team is
+        nobody's once there are several CPAS, unless `shared` (a place set up for the
+        whole installation, as before CPAS existed: every CPAS's staff, not the
+        platform administrator)."""
+        if self.teams is None:
+            return True
+        if team_id is None:
+            return shared and not self.platform
+        return team_id in self.teams
+
+    def teams_filter(
+        self, team_column: ColumnElement, *, shared: bool = False
+    ) -> ColumnElement[bool]:
+        """A WHERE clause keeping the rows whose team column is in the scope (`shared`:
+        and those of no team, as `sees_team`)."""
+        if self.teams is None:
+            return true()
+        kept = team_column.in_(sorted(self.teams)) if self.teams else false()
+        if shared and not self.platform:
+            return or_(kept, team_column.is_(None))
+        return kept
+
+    def cpas_filter(self, cpas_column: ColumnElement) -> ColumnElement[bool]:
+        """A WHERE clause on a CPAS id column (rows of the user's CPAS only)."""
+        if self.teams is None:
+            return true()
+        if self.cpas_id is None:
+            return false()
+        return cpas_column == self.cpas_id
+
+
+def scope_of(session: Session, user: User | None) -> Scope:
+    """The one place that says what `user` may see (docs/cpas.md, "Scoping")."""
+    if user is None:
+        return Scope(user_id=None, cpas_id=None, teams=frozenset())
+    several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
+    cpas_id = cpas_id_of_team(session, user.team_id)
+    local = (
+        frozenset({user.team_id}) if user.role in LOCAL_ROLES and user.team_id is not None else None
+    )
+    if not several:
+        return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
+    if cpas_id is None:
+        # No team in an installation of several CPAS: the platform administrator (or an
+        # account not yet placed), who reads no CPAS's files.
+        return Scope(
+            user_id=user.id,
+            cpas_id=None,
+            teams=frozenset(),
+            platform=user.role in PLATFORM_ROLES,
+        )
+    teams = frozenset(session.scalars(select(_TEAMS.c.id).where(_TEAMS.c.cpas_id == cpas_id)))
+    return Scope(user_id=user.id, cpas_id=cpas_id, teams=teams, local_teams=local)
+
+
+def refuse(session: Session, user: User | None, entity_type: str, entity_id: object) -> None:
+    """Audit an attempt on a record outside the user's scope (answered as unknown)."""
+    audit.record(
+        session,
+        actor=user,
+        action="refused",
+        entity_type=entity_type,
+        entity_id=entity_id,
+        details={"reason": "out_of_scope"},
+    )
+
+
+# --- Languages and replies -------------------------------------------------------------
+
+
+def required_languages(cpas: Cpas | None) -> tuple[str, ...]:
+    """Languages a text for the public must be written in: the regime's; both when the
+    CPAS is unknown (the strict rule, as in Brussels)."""
+    regime = cpas.language_regime if cpas is not None else "bilingual"
+    return {"fr": ("fr",), "nl": ("nl",)}.get(regime, ("fr", "nl"))
+
+
+def default_language(cpas: Cpas | None) -> str | None:
+    """The language of a person whose language is unknown: the regime's; None (both,
+    French then Dutch) for a bilingual or unknown CPAS."""
+    regime = cpas.language_regime if cpas is not None else "bilingual"
+    return regime if regime in ("fr", "nl") else None
+
+
+def takes_replies(cpas: Cpas | None) -> bool:
+    """Whether SMS may ask to answer (OUI / NON / STOP): only if the sender gets replies.
+    Unknown CPAS: as before CPAS existed (the installation's gateway decides)."""
+    return cpas.sms_replies if cpas is not None else True
+
+
+# --- Holidays ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HolidayDay:
+    day: date
+    kind: str
+    name_fr: str
+    name_nl: str
+    closed: bool = True
+
+
+# (month, day, kind, French name, Dutch name)
+IRIS_DAY = (5, 8, "regional", "Fête de l'Iris", "Irisfeest")
+FRENCH_COMMUNITY_DAY = (
+    9,
+    27,
+    "community",
+    "Fête de la Fédération Wallonie-Bruxelles",
+    "Feest van de Franse Gemeenschap",
+)
+FLEMISH_COMMUNITY_DAY = (7, 11, "community", "Fête de la Communauté flamande", "Vlaamse feestdag")
+ADMINISTRATION_DAYS = (
+    (11, 2, "administration", "Jour des défunts", "Allerzielen"),
+    (11, 15, "administration", "Fête du Roi", "Koningsdag"),
+    (12, 26, "administration", "Lendemain de Noël", "Tweede Kerstdag"),
+)
+
+
+def default_holidays(region: str, regime: str, year: int) -> list[HolidayDay]:
+    """The calendar a CPAS starts from: federal days, the Brussels region's 8 May, the
+    community days (closed where the CPAS is in that community; a bilingual Brussels CPAS
+    has both listed, open, to choose), the administrations' days (closed)."""
+    french = holidays.Belgium(years=year, language="fr")
+    dutch = holidays.Belgium(years=year, language="nl")
+    days = {
+        day: HolidayDay(day, "federal", name, dutch.get(day, name))
+        for day, name in sorted(french.items())
+    }
+    extra: list[tuple[tuple[int, int, str, str, str], bool]] = []
+    if region == "brussels":
+        extra.append((IRIS_DAY, True))
+    french_community = region == "wallonia" or (region == "brussels" and regime == "fr")
+    flemish_community = region == "flanders" or (region == "brussels" and regime == "nl")
+    bilingual_brussels = region == "brussels" and regime == "bilingual"
+    if french_community or bilingual_brussels:
+        extra.append((FRENCH_COMMUNITY_DAY, french_community))
+    if flemish_community or bilingual_brussels:
+        extra.append((FLEMISH_COMMUNITY_DAY, flemish_community))
+    extra.extend((entry, True) for entry in ADMINISTRATION_DAYS)
+    for (month, day_of_month, kind, name_fr, name_nl), closed in extra:
+        day = date(year, month, day_of_month)
+        days.setdefault(day, HolidayDay(day, kind, name_fr, name_nl, closed))
+    return sorted(days.values(), key=lambda holiday: holiday.day)
+
+
+def federal_days(year: int) -> frozenset[date]:
+    """Belgium's public holidays: the calendar of a place that belongs to no CPAS."""
+    return frozenset(holidays.Belgium(years=year))
+
+
+def _stored_year(session: Session, cpas_id: int, year: int) -> list[CpasHoliday]:
+    return list(
+        session.scalars(
+            select(CpasHoliday)
+            .where(
+                CpasHoliday.cpas_id == cpas_id,
+                CpasHoliday.day >= date(year, 1, 1),
+                CpasHoliday.day <= date(year, 12, 31),
+            )
+            .order_by(CpasHoliday.day)
+        )
+    )
+
+
+def holidays_of(session: Session, cpas_id: int, year: int) -> list[HolidayDay]:
+    """The CPAS's calendar of `year`: the stored days once the CPAS edited that year,
+    else its defaults (computed, not stored: reading writes nothing)."""
+    stored = _stored_year(session, cpas_id, year)
+    if stored:
+        return [
+            HolidayDay(row.day, row.kind, row.name_fr, row.name_nl, row.closed) for row in stored
+        ]
+    cpas = session.get(Cpas, cpas_id)
+    if cpas is None:
+        return [HolidayDay(day, "federal", "", "") for day in sorted(federal_days(year))]
+    return default_holidays(cpas.region, cpas.language_regime, year)
+
+
+def closed_days(
+    session: Session,
+    cpas_id: int | None,
+    first: date,
+    last: date,
+    *,
+    kinds: Collection[str] = HOLIDAY_KINDS,
+) -> frozenset[date]:
+    """The days from `first` to `last` the CPAS is closed for a holiday of `kinds`
+    (no CPAS: Belgium's federal days). One query for the stored days of those years."""
+    years = range(first.year, last.year + 1)
+    found: set[date] = set()
+    if cpas_id is None:
+        for year in years:
+            found.update(federal_days(year))
+        return frozenset(day for day in found if first <= day <= last)
+    stored: dict[int, list[HolidayDay]] = {}
+    for row in session.scalars(
+        select(CpasHoliday).where(
+            CpasHoliday.cpas_id == cpas_id,
+            CpasHoliday.day >= date(first.year, 1, 1),
+            CpasHoliday.day <= date(last.year, 12, 31),
+        )
+    ):
+        stored.setdefault(row.day.year, []).append(
+            HolidayDay(row.day, row.kind, row.name_fr, row.name_nl, row.closed)
+        )
+    cpas = None
+    for year in years:
+        days = stored.get(year)
+        if days is None:
+            cpas = cpas or session.get(Cpas, cpas_id)
+            if cpas is None:
+                days = [HolidayDay(day, "federal", "", "") for day in federal_days(year)]
+            else:
+                days = default_holidays(cpas.region, cpas.language_regime, year)
+        found.update(holiday.day for holiday in days if holiday.closed and holiday.kind in kinds)
+    return frozenset(day for day in found if first <= day <= last)
+
+
+def seed_year(session: Session, cpas_id: int, year: int) -> int:
+    """Store the defaults of `year` for the CPAS to edit (nothing when it has days of
+    that year already); returns the days stored. Two at once: one stores, the other
+    finds them."""
+    if _stored_year(session, cpas_id, year):
+        return 0
+    defaults = holidays_of(session, cpas_id, year)
+    try:
+        with session.begin_nested():
+            session.add_all(
+                CpasHoliday(
+                    cpas_id=cpas_id,
+                    day=holiday.day,
+                    kind=holiday.kind,
+                    name_fr=holiday.name_fr,
+                    name_nl=holiday.name_nl,
+                    closed=holiday.closed,
+                )
+                for holiday in defaults
+            )
+    except exc.IntegrityError:
+        return 0
+    return len(defaults)
+
+
+def set_holiday(
+    session: Session,
+    cpas_id: int,
+    day: date,
+    *,
+    closed: bool,
+    kind: str = "administration",
+    name_fr: str = "",
+    name_nl: str = "",
+    actor: User | None = None,
+) -> CpasHoliday:
+    """Close or open a day of the CPAS's calendar (the year's defaults stored first)."""
+    if kind not in HOLIDAY_KINDS:
+        raise Invalid({"kind": FieldError("unknown_choice")})
+    seed_year(session, cpas_id, day.year)
+    row = session.scalar(
+        select(CpasHoliday).where(CpasHoliday.cpas_id == cpas_id, CpasHoliday.day == day)
+    )
+    if row is None:
+        row = CpasHoliday(
+            cpas_id=cpas_id,
+            day=day,
+            kind=kind,
+            name_fr=name_fr.strip()[:120],
+            name_nl=name_nl.strip()[:120],
+        )
+        session.add(row)
+    row.closed = closed
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="cpas_holiday",
+        entity_id=f"{cpas_id}:{day.isoformat()}",
+        details={"closed": closed, "kind": row.kind},
+    )
+    return row
+
+
+# --- Creating a CPAS --------------------------------------------------------------------
+
+
+def _clean_list(values: Iterable[str]) -> list[str]:
+    return [value.strip() for value in values if value and value.strip()]
+
+
+def create_cpas(
+    session: Session,
+    *,
+    code: str,
+    name_fr: str,
+    name_nl: str = "",
+    region: str,
+    language_regime: str,
+    postcodes: Iterable[str] = (),
+    communes: Iterable[str] = (),
+    homecare_funder: str | None = None,
+    sms_sender: str = "CPAS",
+    sms_replies: bool = False,
+    phone: str = "",
+    email: str = "",
+    address: str = "",
+    actor: User | None = None,
+) -> Cpas:
+    """A new CPAS; Invalid (nothing changed) on a bad or taken code, name, choice or
+    postcode. The funder defaults to the region's."""
+    errors: dict[str, FieldError] = {}
+    code = code.strip().lower()
+    if not CODE_PATTERN.match(code):
+        errors["code"] = FieldError("invalid_code")
+    elif get_cpas(session, code) is not None:
+        errors["code"] = FieldError("code_taken")
+    name_fr, name_nl = name_fr.strip(), name_nl.strip()
+    if not (name_fr or name_nl):
+        errors["name_fr"] = FieldError("required")
+    for name, value in (("name_fr", name_fr), ("name_nl", name_nl)):
+        if len(value) > 120:
+            errors[name] = FieldError("too_long", {"max": 120})
+    if region not in REGIONS:
+        errors["region"] = FieldError("unknown_choice")
+    if language_regime not in REGIMES:
+        errors["language_regime"] = FieldError("unknown_choice")
+    funder = homecare_funder or REGION_FUNDERS.get(region, "")
+    if funder not in FUNDERS:
+        errors["homecare_funder"] = FieldError("unknown_choice")
+    codes = sorted(set(_clean_list(postcodes)))
+    if any(not POSTCODE_PATTERN.match(postcode) for postcode in codes):
+        errors["postcodes"] = FieldError("invalid_postcode")
+    else:
+        served = {postcode for cpas in list_cpas(session) for postcode in cpas.postcodes or []}
+        if served & set(codes):
+            errors["postcodes"] = FieldError(
+                "postcode_taken", {"postcode": min(served & set(codes))}
+            )
+    sms_sender = sms_sender.strip()
+    if not SENDER_PATTERN.match(sms_sender):
+        errors["sms_sender"] = FieldError("invalid_sender", {"max": SENDER_MAX})
+    if errors:
+        raise Invalid(errors)
+    cpas = Cpas(
+        code=code,
+        name_fr=name_fr or name_nl,
+        name_nl=name_nl,
+        region=region,
+        language_regime=language_regime,
+        homecare_funder=funder,
+        postcodes=codes,
+        communes=_clean_list(communes),
+        sms_sender=sms_sender,
+        sms_replies=sms_replies,
+        phone=phone.strip(),
+        email=email.strip(),
+        address=address.strip(),
+    )
+    session.add(cpas)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="cpas",
+        entity_id=cpas.id,
+        details={"code": code, "region": region, "regime": language_regime},
+    )
+    return cpas
+
+
+def count_teams(session: Session, cpas_id: int) -> int:
+    return session.scalar(select(func.count()).where(_TEAMS.c.cpas_id == cpas_id)) or 0

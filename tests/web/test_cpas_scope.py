@@ -1,0 +1,369 @@
+"""Scoping to the CPAS (docs/cpas.md, "Scoping"): with the demo's three CPAS in the
+database, every office role of the CPAS de Charleroi asking for a record of the CPAS de
+Bruxelles gets the answer of an unknown one (404, or the form's "unknown" for a code),
+nothing changes, and the refusal is audited; the Brussels desk still works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from appointments.models import Appointment
+from core import accounts, clock, organisations
+from core.audit import AuditEntry
+from core.roles import Permission, Role, can
+from homecare import access as homecare_access
+from homecare.models import Beneficiary
+from notifications import broadcasts, contacts, outbox
+from notifications.models import Broadcast, Contact, InboundSms, Message
+from outreach import access as outreach_access
+from outreach import indicators as outreach_indicators
+from outreach.models import Person
+from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.support import text_of
+
+OFFICE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.RECEPTION, Role.SOCIAL_WORKER)
+
+
+@pytest.fixture()
+def now() -> Iterator[clock.Traveller]:
+    with clock.frozen(NOW) as traveller:
+        yield traveller
+
+
+@pytest.fixture()
+def brussels(db, now) -> Agenda:
+    """A place of Antenne Marolles (CPAS de Bruxelles) with a booking at 10:00."""
+    agenda = Agenda(db)
+    agenda.location.team_id = accounts.get_team(db, "bxl-marolles").id
+    db.flush()
+    agenda.booked = agenda.book(at(10), person_name="Amina Bruxelles")
+    db.commit()
+    return agenda
+
+
+def _charleroi_user(db, role: Role) -> accounts.User:
+    user = accounts.create_user(
+        db,
+        username=f"clr-{role.value}",
+        display_name=f"Charleroi {role.value}",
+        password="unused-password",
+        role=role,
+        team=accounts.get_team(db, "clr-dampremy"),
+        check_password=False,
+    )
+    db.commit()
+    return user
+
+
+def _refusals(db, entity_type: str, entity_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.action == "refused",
+            AuditEntry.entity_type == entity_type,
+            AuditEntry.entity_id == str(entity_id),
+        )
+    )
+
+
+def test_scope_of_a_user_is_their_cpas_and_a_local_role_their_antenne(db):
+    as3 = accounts.find_user(db, "as3")  # social worker at Dampremy
+    scope = organisations.scope_of(db, as3)
+    charleroi = organisations.get_cpas(db, "charleroi")
+    assert scope.cpas_id == charleroi.id
+    assert scope.sees_team(accounts.get_team(db, "clr-gosselies").id)
+    assert not scope.sees_team(accounts.get_team(db, "bxl-marolles").id)
+    assert not scope.sees_team(None)  # a record of no team is nobody's
+    assert scope.sees_team(None, shared=True)  # a place of the whole installation
+    assert scope.local_teams == {accounts.get_team(db, "clr-dampremy").id}
+    platform = organisations.scope_of(db, accounts.find_user(db, "admin"))
+    assert platform.platform and platform.teams == frozenset()
+    assert not platform.sees_team(None, shared=True)
+
+
+ACTIONS = ("check-in", "no-show", "done", "left", "undo", "cancel", "call")
+
+
+@pytest.mark.parametrize("role", OFFICE_ROLES, ids=str)
+def test_an_appointment_of_another_cpas_is_unknown_and_unchanged(login, db, brussels, role):
+    user = _charleroi_user(db, role)
+    browser = login(user.username)
+    appointment_id = brussels.booked.id
+    status = brussels.booked.status
+    if can(role, Permission.APPOINTMENTS_DESK):
+        for action in ACTIONS:
+            response = browser.post(f"/accueil/appointments/{appointment_id}/{action}")
+            assert response.status_code == 404, action
+        assert browser.get(f"/accueil/appointments/{appointment_id}/slip").status_code == 404
+        desk = browser.get(f"/accueil/?location={brussels.location.code}&day={THURSDAY}")
+        assert desk.status_code == 422  # the place is unknown here
+        assert "Amina Bruxelles" not in text_of(desk)
+        assert brussels.location.name not in text_of(browser.get("/accueil/"))
+        walk_in = browser.post(
+            "/accueil/walk-in",
+            {"location": brussels.location.code, "service": brussels.service.code, "name": "X"},
+        )
+        assert walk_in.status_code in (404, 422)
+    if can(role, Permission.APPOINTMENTS_BOOK):
+        moved = browser.post(
+            f"/accueil/appointments/{appointment_id}/move",
+            {"day": THURSDAY.isoformat(), "time": "11:00"},
+        )
+        assert moved.status_code == 404
+        assert browser.get(f"/accueil/appointments/{appointment_id}/move").status_code == 404
+        assert browser.get(f"/accueil/book?location={brussels.location.code}").status_code == 404
+        booked = browser.client.post(
+            "/api/appointments",
+            json={
+                "service": brussels.service.code,
+                "location": brussels.location.code,
+                "start": clock.to_local(at(11)).isoformat(),
+                "person": {"name": "X"},
+            },
+            headers={"X-CSRFToken": browser.token},
+        )
+        assert booked.status_code == 422
+        assert "location" in booked.get_json()["errors"]
+    if can(role, Permission.APPOINTMENTS_REPORTS):
+        month = f"{THURSDAY:%Y-%m}"
+        page = browser.get(f"/parametres/rendez-vous/indicateurs?month={month}")
+        assert page.status_code == 200
+        assert brussels.location.name not in text_of(page)
+        filtered = browser.get(
+            f"/parametres/rendez-vous/indicateurs?month={month}&location={brussels.location.code}"
+        )
+        assert filtered.status_code == 422
+        export = browser.get(f"/parametres/rendez-vous/indicateurs.csv?month={month}")
+        assert brussels.location.name not in export.get_data(as_text=True)
+    db.expire_all()
+    after = db.get(Appointment, appointment_id)
+    assert after.status == status and after.start_at == brussels.booked.start_at
+    assert (
+        db.scalar(select(func.count()).where(Appointment.location_id == brussels.location.id)) == 1
+    )
+    if can(role, Permission.APPOINTMENTS_DESK):
+        assert _refusals(db, "appointment", appointment_id) >= len(ACTIONS)
+
+
+def test_the_brussels_desk_still_acts_on_its_own_appointments(login, db, brussels):
+    browser = login("accueil")  # reception at Antenne Marolles
+    assert browser.get(f"/accueil/appointments/{brussels.booked.id}/slip").status_code == 200
+    response = browser.post(f"/accueil/appointments/{brussels.booked.id}/cancel")
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(Appointment, brussels.booked.id).status == "cancelled"
+
+
+# --- Notifications -----------------------------------------------------------------------
+
+
+def _contact(db, name: str, team_code: str, number: str):
+    contact = contacts.create_contact(
+        db,
+        actor=None,
+        display_name=name,
+        language="fr",
+        phones=(number,),
+        team_ids=[accounts.get_team(db, team_code).id],
+    )
+    contacts.set_consent(
+        db, contact, category="service_change", granted=True, method="form", actor=None
+    )
+    db.flush()
+    return contact
+
+
+@pytest.fixture()
+def brussels_sms(db):
+    """A Brussels home-care beneficiary's contact, a message waiting for them, a reply
+    they sent and a broadcast of the Brussels coordinator."""
+    contact = _contact(db, "Zoé Bruxelles-Scope", "bxl-saf", "0470 97 55 01")
+    message = outbox.enqueue(
+        db,
+        key="scope-test:1",
+        contact=contact,
+        category="service_change",
+        body="Votre aide passe demain.",
+        actor=None,
+    )
+    inbound = InboundSms(
+        provider_id="scope-test-in-1",
+        from_e164=contact.phones[0].e164,
+        body="Merci",
+        contact_id=contact.id,
+        received_at=clock.now(),
+        outcome="inbox",
+    )
+    db.add(inbound)
+    coordinator = accounts.find_user(db, "coordination")  # CPAS de Bruxelles
+    broadcast = broadcasts.create_broadcast(
+        db,
+        actor=coordinator,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 8 mai.", "nl": "Gesloten op 8 mei."},
+    )
+    db.commit()
+    return contact, message, inbound, broadcast
+
+
+@pytest.mark.parametrize("role", OFFICE_ROLES, ids=str)
+def test_sms_records_of_another_cpas_are_unknown_and_unchanged(login, db, brussels_sms, role):
+    contact, message, inbound, broadcast = brussels_sms
+    user = _charleroi_user(db, role)
+    browser = login(user.username)
+    name = contact.display_name
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 404
+    assert browser.get(f"/sms/contacts/{contact.id}/edit").status_code == 404
+    edited = browser.post(
+        f"/sms/contacts/{contact.id}/edit",
+        {"display_name": "Changed", "language": "fr", "phone_0": "0470 97 55 01"},
+    )
+    assert edited.status_code == 404
+    consent = browser.post(
+        f"/sms/contacts/{contact.id}/consent",
+        {"category": "service_change", "granted": "0", "method": "oral", "note": ""},
+    )
+    assert consent.status_code == 404
+    assert f"/sms/contacts/{contact.id}" not in text_of(browser.get("/sms/contacts?q=Scope"))
+    assert f"/sms/messages/{message.id}" not in text_of(browser.get("/sms/"))
+    assert name not in text_of(browser.get("/sms/"))
+    assert browser.get(f"/sms/messages/{message.id}").status_code == 404
+    assert browser.post(f"/sms/messages/{message.id}/cancel").status_code == 404
+    assert f"/sms/inbox/{inbound.id}" not in text_of(browser.get("/sms/inbox?all=1"))
+    assert browser.get(f"/sms/inbox/{inbound.id}").status_code == 404
+    assert browser.post(f"/sms/inbox/{inbound.id}/handled").status_code == 404
+    if can(role, Permission.SMS_BROADCAST):
+        assert browser.get(f"/sms/broadcasts/{broadcast.id}").status_code == 404
+        assert browser.post(f"/sms/broadcasts/{broadcast.id}/cancel").status_code == 404
+        assert f"/sms/broadcasts/{broadcast.id}" not in text_of(browser.get("/sms/broadcasts"))
+    db.expire_all()
+    assert db.get(Contact, contact.id).display_name == name
+    assert db.get(Message, message.id).status == message.status
+    assert db.get(InboundSms, inbound.id).handled_at is None
+    assert db.get(Broadcast, broadcast.id).status == "queued"
+    assert _refusals(db, "sms_contact", contact.id) >= 4
+    assert _refusals(db, "sms_message", message.id) == 2
+
+
+def test_the_brussels_staff_still_see_their_contact(login, db, brussels_sms):
+    contact, message, _inbound, broadcast = brussels_sms
+    browser = login("coordination")
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 200
+    assert browser.get(f"/sms/messages/{message.id}").status_code == 200
+    assert browser.get(f"/sms/broadcasts/{broadcast.id}").status_code == 200
+
+
+def test_an_everyone_broadcast_stays_in_its_authors_cpas(db, sessions):
+    brussels = _contact(db, "Brussels everyone", "bxl-marolles", "0470 97 55 11")
+    charleroi = _contact(db, "Charleroi everyone", "clr-dampremy", "0470 97 55 12")
+    author = _charleroi_user(db, Role.COORDINATOR)
+    checked = broadcasts.preview(
+        db,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 27 septembre."},
+        author=author,
+    )
+    assert not checked.errors
+    made = broadcasts.create_broadcast(
+        db,
+        actor=author,
+        audience="all_contacts",
+        params={},
+        category="service_change",
+        bodies={"fr": "Fermé le 27 septembre."},
+    )
+    db.commit()
+    broadcasts.expand_pending(sessions)
+    db.expire_all()
+    reached = set(db.scalars(select(Message.contact_id).where(Message.broadcast_id == made.id)))
+    assert charleroi.id in reached and brussels.id not in reached
+    charleroi_teams = {
+        team.id
+        for team in accounts.list_teams(db)
+        if team.cpas_id == organisations.get_cpas(db, "charleroi").id
+    }
+    for contact_id in reached:
+        teams = {link.team_id for link in db.get(Contact, contact_id).teams}
+        assert teams & charleroi_teams
+
+
+# --- Home care, outreach and the sync feed ------------------------------------------------
+
+
+FIELD_ROLES = (*OFFICE_ROLES, Role.STREET_EDUCATOR, Role.AIDE)
+
+
+def test_home_care_and_street_files_and_the_sync_feed_stay_in_their_cpas(login, db):
+    """Both domains decide by team and a team is in one CPAS: nobody of Charleroi reads
+    a Brussels household or street person, and their phones download none of them."""
+    beneficiaries = list(db.scalars(select(Beneficiary)))
+    people = list(db.scalars(select(Person)))
+    assert beneficiaries and people  # the demo's, of bxl-saf and bxl-rue-nord
+    brussels = {
+        team.id
+        for team in accounts.list_teams(db)
+        if team.cpas_id == organisations.get_cpas(db, "bruxelles").id
+    }
+    assert {b.team_id for b in beneficiaries} <= brussels
+    assert {p.team_id for p in people} <= brussels
+    ids = {str(b.id) for b in beneficiaries} | {str(p.id) for p in people}
+    for role in FIELD_ROLES:
+        user = _charleroi_user(db, role)
+        for beneficiary in beneficiaries:
+            assert not homecare_access.can_read(db, user, beneficiary)
+        for person in people:
+            assert not outreach_access.can_read_person(db, user, person)
+        browser = login(user.username)
+        feed = browser.client.get("/api/sync")
+        if feed.status_code == 200:
+            assert not ids & {change["id"] for change in feed.get_json()["changes"]}
+
+
+def test_the_broadcast_form_offers_only_the_authors_cpas_teams(login, db):
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    page = text_of(browser.get("/sms/broadcasts/new?audience=team_contacts"))
+    assert f'<option value="{accounts.get_team(db, "clr-dampremy").id}"' in page
+    assert f'<option value="{accounts.get_team(db, "bxl-marolles").id}"' not in page
+
+
+def test_a_place_of_another_cpas_cannot_be_seen_or_changed_in_the_setup(login, db, brussels):
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    base = "/parametres/rendez-vous"
+    assert brussels.location.name not in text_of(browser.get(f"{base}/lieux"))
+    assert browser.get(f"{base}/lieux/{brussels.location.id}").status_code == 404
+    changed = browser.post(f"{base}/lieux/{brussels.location.id}", {"name": "Pris"})
+    assert changed.status_code == 404
+    form = text_of(browser.get(f"{base}/lieux/nouveau"))
+    assert f'<option value="{accounts.get_team(db, "clr-dampremy").id}"' in form
+    assert f'<option value="{accounts.get_team(db, "bxl-marolles").id}"' not in form
+    made = browser.post(
+        f"{base}/lieux/nouveau",
+        {
+            "code": "clr-scope-x",
+            "name": "X",
+            "kind": "antenne",
+            "team_id": str(accounts.get_team(db, "bxl-marolles").id),
+        },
+    )
+    assert made.status_code == 422
+    db.expire_all()
+    assert db.get(type(brussels.location), brussels.location.id).name == brussels.location.name
+    assert _refusals(db, "appointment_location", brussels.location.id) >= 2
+
+
+def test_a_cpas_administrator_sees_only_their_cpas_street_teams(db):
+    charleroi_admin = _charleroi_user(db, Role.ADMIN)
+    street = {team.code for team in outreach_indicators.street_teams(db, charleroi_admin)}
+    assert "bxl-rue-nord" not in street
+    admin = accounts.find_user(db, "admin")  # the platform administrator: counts only
+    assert "bxl-rue-nord" in {team.code for team in outreach_indicators.street_teams(db, admin)}
