@@ -506,7 +506,7 @@ def contact_for(
             language=person.language,
             phones=[person.phone],
             reference=contact_reference(person),
-            team_ids=[location.team_id] if location is not None else (),
+            team_ids=[location.team_id] if location is not None and location.team_id else (),
         )
         # Just made: no consent yet (reachability and set_consent then read none).
         set_committed_value(contact, "consents", [])
