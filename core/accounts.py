@@ -1,4 +1,8 @@
-"""Staff accounts and teams: who works where, with which role; passwords and logins."""
+"""Staff accounts and teams: who works where, with which role; passwords and logins.
+
+The functions above the last section never commit (the CLI and the demo compose them);
+the last section holds the use cases the login, profile and account pages call, each
+ending its transaction (committed, or rolled back and AccountError raised)."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, clock, throttle
-from core.db import Base
+from core.db import Base, committed
 from core.organisations import Cpas
 from core.roles import Role
 from core.text import single_line
@@ -250,6 +254,7 @@ class LoginFailure(Base):
 class LoginResult:
     user: User | None
     retry_after: int = 0  # seconds; > 0 when the attempt was not even checked
+    token: str | None = None  # the login session's (log_in, when the user is let in)
 
 
 def authenticate(
@@ -625,3 +630,73 @@ def create_team(
         details={"code": code, "cpas": cpas.code},
     )
     return team
+
+
+# --- The pages' use cases: each commits (or rolls back and raises AccountError) ----------
+
+
+def log_in(
+    session: Session, *, username: str, password: str, address: str, secret: str
+) -> LoginResult:
+    """A login attempt (`authenticate`), committed whatever its outcome (a failure counts);
+    when the user is let in, a login session is opened and its token returned."""
+    result = authenticate(
+        session, username=username, password=password, address=address, secret=secret
+    )
+    if result.user is not None:
+        result = LoginResult(result.user, token=start_login_session(session, result.user))
+    session.commit()
+    return result
+
+
+def log_out(session: Session, user: User, token: str | None) -> None:
+    """The user logs out (`record_logout`), committed."""
+    committed(session, lambda: record_logout(session, user, token))
+
+
+def expire_login_session(session: Session, token: str | None) -> None:
+    """A login session ended for idle time, length or a password change, committed."""
+    committed(session, lambda: end_login_session(session, token, "expired"))
+
+
+def save_language(session: Session, user: User, language: str | None) -> None:
+    """The profile's language (`set_language`), committed."""
+    committed(session, lambda: set_language(session, user, language))
+
+
+def save_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """The user's new password (`change_password`), committed."""
+    committed(session, lambda: change_password(session, user, current=current, new=new))
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role | str,
+    team_code: str | None,
+    language: str | None,
+    actor: User,
+) -> User:
+    """An account created by an administrator (`create_user`, the team by its code),
+    committed."""
+    return committed(
+        session,
+        lambda: create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=role,
+            team=get_team(session, team_code) if team_code else None,
+            language=language,
+            actor=actor,
+        ),
+    )
+
+
+def change_active(session: Session, user: User, active: bool, *, actor: User) -> None:
+    """An account deactivated or reactivated (`set_active`), committed."""
+    committed(session, lambda: set_active(session, user, active, actor=actor))

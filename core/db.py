@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from core.clock import as_utc
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,3 +75,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def committed(session: Session, run: Callable[[], T]) -> T:
+    """`run()` (a use case's changes), committed; on any error rolled back (nothing saved)
+    and raised. How a page's use case ends its transaction (docs/architecture.md)."""
+    try:
+        result = run()
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return result

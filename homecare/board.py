@@ -1,5 +1,9 @@
 """The coordinator's planning board: the week by aide and day, the warnings of a change
-before it is saved, and the change itself (guarded by the visit's version)."""
+before it is saved, and the change itself (guarded by the visit's version).
+
+The functions of the last section are the board pages' use cases: each is the one
+function its view calls and ends the transaction (commits, or rolls back and raises);
+the others never commit (tests, jobs and the demo compose them)."""
 
 from __future__ import annotations
 
@@ -14,13 +18,21 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import audit, clock, sync
 from core.accounts import User
+from core.db import committed
 from core.errors import Conflict, FieldError, Invalid
 from core.roles import Role
 from core.routing import TRAVEL_MODES, Point, TravelMode, build_matrix
 from homecare import access, generation, runs
 from homecare.calendar import monday_of, week_days
 from homecare.generation import stamp_visit
-from homecare.models import AideProfile, AideQualification, Beneficiary, CarePlan, Visit
+from homecare.models import (
+    AideProfile,
+    AideQualification,
+    Beneficiary,
+    CarePlan,
+    PlanningRun,
+    Visit,
+)
 from homecare.planning import BUFFER
 from homecare.services import expiring_qualifications, valid_skills
 
@@ -453,3 +465,67 @@ def generate(session: Session, user: User, week: date) -> generation.Generated:
 def team_aides(session: Session, user: User) -> list[tuple[int, str]]:
     """The aides of the coordinator's team, for the absence form."""
     return [(a.id, a.display_name) for a in _team_aides(session, team_of(user))]
+
+
+# --- The board pages' use cases: each ends the transaction --------------------------------
+
+
+def open_week(session: Session, user: User, week: date) -> Board:
+    """The board of the week (`week_board`), the transaction ended."""
+    return committed(session, lambda: week_board(session, user, week))
+
+
+def generate_week(session: Session, user: User, week: date) -> generation.Generated:
+    """The week's visits made or brought up to date (`generate`), committed."""
+    return committed(session, lambda: generate(session, user, week))
+
+
+def plan_week(session: Session, user: User, week: date) -> PlanningRun:
+    """The optimiser queued for the week (`runs.request_plan`), committed."""
+    return committed(session, lambda: runs.request_plan(session, user, week))
+
+
+def save_change(
+    session: Session,
+    user: User,
+    visit_id: uuid.UUID,
+    *,
+    aide_id: int | None,
+    start: datetime | None,
+    version: int | None,
+    confirmed: bool,
+) -> ChangeOutcome:
+    """`change_visit`, committed when saved; rolled back when it waits for a confirmation
+    (its warnings come back), or on Invalid or Conflict (raised)."""
+    try:
+        outcome = change_visit(
+            session,
+            user,
+            visit_id,
+            aide_id=aide_id,
+            start=start,
+            version=version,
+            confirmed=confirmed,
+        )
+    except BaseException:
+        session.rollback()
+        raise
+    if outcome.saved:
+        session.commit()
+    else:
+        session.rollback()  # nothing was changed: the page asks for a confirmation
+    return outcome
+
+
+def report_absence(
+    session: Session, user: User, aide_id: int | None, first_day: date | None, days: int | None
+) -> PlanningRun:
+    """An aide away ill, and the re-plan of her week queued (`runs.request_replan`),
+    committed."""
+    return committed(session, lambda: runs.request_replan(session, user, aide_id, first_day, days))
+
+
+def accept_replan(session: Session, user: User, run_id: int) -> int:
+    """A re-plan's proposal applied and the SMS queued (`runs.accept_proposal`),
+    committed: the number of SMS."""
+    return committed(session, lambda: runs.accept_proposal(session, user, run_id))

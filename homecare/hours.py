@@ -6,6 +6,10 @@ A visit counts in the month of its day (a night starting on 31 January counts in
 January) for its real length (`actual_end - actual_start`: a night over a clock change
 is 9 or 11 hours). Until the aide's phone validates visits (next issue), the coordinator
 marks them done with the times and kilometres the aide reports.
+
+The last section holds the hours pages' use cases, each ending its transaction
+(committed, or rolled back and raised); the functions above never commit (the phone's
+validation will apply `mark_done` inside the sync engine's transaction).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core.accounts import User
+from core.db import committed
 from core.errors import Conflict, FieldError, Invalid
 from homecare import access
 from homecare.calendar import holidays_of_team, local_moment
@@ -514,3 +519,37 @@ def export(session: Session, user: User, kind: str, month: date, extension: str)
     )
     session.commit()
     return hours
+
+
+# --- The hours pages' use cases: each committed (Invalid, Conflict: rolled back, raised) --
+
+
+def save_quota(
+    session: Session, user: User, year: int | None, service: str, hours: int | None
+) -> HoursQuota:
+    """A service's quota for the year (`set_quota`), committed."""
+    return committed(session, lambda: set_quota(session, user, year, service, hours))
+
+
+def record_done(
+    session: Session,
+    user: User,
+    visit_id: uuid.UUID | None,
+    version: int,
+    *,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    km: float | None,
+) -> Visit:
+    """A visit marked done by the coordinator (`mark_done`), committed."""
+    return committed(
+        session,
+        lambda: mark_done(
+            session, user, visit_id, version, started_at=started_at, ended_at=ended_at, km=km
+        ),
+    )
+
+
+def cancel_done(session: Session, user: User, visit_id: uuid.UUID | None, version: int) -> Visit:
+    """A visit back to planned (`undo_done`), committed."""
+    return committed(session, lambda: undo_done(session, user, visit_id, version))

@@ -1,12 +1,16 @@
 """What the coordinator's record pages read, one function per page: each checks access
 through homecare.access (None when the user may not see it: unknown and forbidden alike)
-and gathers the page's rows, so the views make one call."""
+and gathers the page's rows, so the views make one call. A form's change goes through
+`saved` (a record service of homecare/services.py, committed); the record services
+themselves never commit."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +18,7 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import clock
 from core.accounts import Team, User
+from core.db import committed
 from core.errors import Invalid
 from core.roles import Role
 from homecare import access, services
@@ -26,6 +31,8 @@ from homecare.models import (
     Visit,
 )
 from notifications import services as notify
+
+T = TypeVar("T")
 
 LIST_LIMIT = 200
 UPCOMING_DAYS = 14
@@ -166,7 +173,8 @@ class BeneficiaryFile:
 def beneficiary_file(
     session: Session, user: User, beneficiary_id: uuid.UUID
 ) -> BeneficiaryFile | None:
-    """A household's file for whoever may read it (the read is audited), else None."""
+    """A household's file for whoever may read it (the read is audited and committed),
+    else None."""
     beneficiary = access.read_beneficiary(session, user, beneficiary_id)
     if beneficiary is None:
         return None
@@ -209,7 +217,7 @@ def beneficiary_file(
         else {}
     )
     phones, consents = _contact(session, beneficiary)
-    return BeneficiaryFile(
+    found = BeneficiaryFile(
         beneficiary=beneficiary,
         can_change=access.coordinates(user, beneficiary.team_id),
         funder=settings.funder,
@@ -230,6 +238,8 @@ def beneficiary_file(
         upcoming=upcoming,
         people=people,
     )
+    session.commit()  # the audited read
+    return found
 
 
 def household_to_change(
@@ -386,3 +396,10 @@ def aide_page(session: Session, user: User, aide_id: int) -> AidePage | None:
             session, [aide.id], now - timedelta(days=1), now + ABSENCES_AHEAD
         ),
     )
+
+
+def saved(session: Session, change: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`change(session, *args, **kwargs)` (a record service of homecare/services.py),
+    committed; Invalid: rolled back (nothing saved) and raised. The record pages' one way
+    to change a record."""
+    return committed(session, lambda: change(session, *args, **kwargs))

@@ -1,6 +1,9 @@
 """The follow-up pages' use cases: the people of a team, a person's file, choosing the
-record to merge with, minors' alerts. Each reads what its page shows and audits the reads
-of files (the caller commits, as for every outreach service).
+record to merge with, minors' alerts, and what their forms change. Each is the one
+function its view calls and ends the transaction: it commits what it read (the audit of
+the reads) or changed, or rolls back and raises. The record services it calls
+(referrals, identity, minors, merging) never commit: the sync engine applies outreach's
+ops inside its own transaction.
 
 Who may read a file is decided by outreach.access alone: somebody who may not read a
 person gets None, the same answer as for a person that does not exist.
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import audit
 from core.accounts import Team, User, teams_by_id, users_by_id
+from core.db import committed
 from core.ids import parse_uuid
 from core.roles import Permission, can
 from outreach import access, identity, merging, minors, referrals, services
@@ -58,13 +62,15 @@ def people_list(session: Session, user: User, query: str) -> PeopleList:
     for person in referred:
         audit.record_read(session, user, "outreach_person", person.id)
     listed = (team_people or []) + referred
-    return PeopleList(
+    found = PeopleList(
         team_people=team_people,
         referred=referred,
         named=identity.named_ids(session, [person.id for person in listed]),
         query=query,
         alerts=minors.open_alerts(session, user),
     )
+    session.commit()  # the audited reads
+    return found
 
 
 # --- A person's file ---------------------------------------------------------------------
@@ -129,8 +135,8 @@ class PersonFile:
 
 
 def person_file(session: Session, user: User, person_id: Any, *, locale: str) -> PersonFile | None:
-    """The file of a person `user` may read, the read audited; None when they may not
-    (or nobody has that id). `locale` names the appointments services."""
+    """The file of a person `user` may read, the read audited and committed; None when
+    they may not (or nobody has that id). `locale` names the appointments services."""
     person = readable_person(session, user, person_id)
     if person is None:
         return None
@@ -165,7 +171,7 @@ def person_file(session: Session, user: User, person_id: Any, *, locale: str) ->
         for offered in appointments.list_services(session, bookable_only=False)
     }
     offers = appointments.team_offers(session)
-    return PersonFile(
+    found = PersonFile(
         person=person,
         survivor=survivor,
         identity=named,
@@ -190,6 +196,8 @@ def person_file(session: Session, user: User, person_id: Any, *, locale: str) ->
         booked=appointments.referral_appointments(session, [r.id for r in person_referrals]),
         can_book=can(user.role, Permission.APPOINTMENTS_BOOK),
     )
+    session.commit()  # the audited read
+    return found
 
 
 def referral_to_move(
@@ -216,11 +224,62 @@ def consent_of(
 
 
 def withdraw_consent(session: Session, user: User, consent: PersonConsent) -> bool:
-    """Withdraw the consent (identity.withdraw_consent); True when that erased the
-    person's identity (no other consent covers it)."""
-    had_identity = identity.is_named(session, consent.person_id)
-    identity.withdraw_consent(session, user, consent.id)
-    return had_identity and not identity.is_named(session, consent.person_id)
+    """Withdraw the consent (identity.withdraw_consent), committed; True when that erased
+    the person's identity (no other consent covers it). Invalid: rolled back, raised."""
+
+    def run() -> bool:
+        had_identity = identity.is_named(session, consent.person_id)
+        identity.withdraw_consent(session, user, consent.id)
+        return had_identity and not identity.is_named(session, consent.person_id)
+
+    return committed(session, run)
+
+
+# --- The file's forms: each one record service, committed (Invalid: rolled back, raised) --
+
+
+def propose_referral(
+    session: Session, user: User, person_id: Any, data: dict[str, Any]
+) -> Referral:
+    """A referral proposed from the file (referrals.propose), committed."""
+    return committed(session, lambda: referrals.propose(session, user, person_id, data))
+
+
+def move_referral(
+    session: Session, user: User, referral_id: Any, status: str, data: dict[str, Any]
+) -> Referral:
+    """A referral moved to `status` (referrals.move), committed."""
+    return committed(session, lambda: referrals.move(session, user, referral_id, status, data))
+
+
+def record_consent(
+    session: Session, user: User, person_id: Any, data: dict[str, Any]
+) -> PersonConsent:
+    """A consent recorded (identity.record_consent), committed."""
+    return committed(session, lambda: identity.record_consent(session, user, person_id, data))
+
+
+def attach_identity(
+    session: Session, user: User, person_id: Any, data: dict[str, Any]
+) -> PersonIdentity:
+    """An identity attached or changed (identity.attach_identity), committed."""
+    return committed(session, lambda: identity.attach_identity(session, user, person_id, data))
+
+
+def set_minor(session: Session, user: User, person_id: Any, minor: bool) -> Person:
+    """The minor flag set or removed (minors.set_minor), committed."""
+    return committed(session, lambda: minors.set_minor(session, user, person_id, minor))
+
+
+def booking_referral(
+    session: Session, user: User, referral_id: Any
+) -> referrals.BookingReferral | None:
+    """The open referral an appointment is booked for (referrals.for_booking), the read
+    of the person's file audited and committed: it stays whatever the booking does."""
+    linked = referrals.for_booking(session, user, referral_id)
+    if linked is not None:
+        session.commit()  # the audited read
+    return linked
 
 
 # --- Merging two anonymous records ---------------------------------------------------
@@ -253,7 +312,7 @@ def merge_choice(
     session: Session, user: User, person: Person, other: Person | None, query: str
 ) -> MergeChoice:
     """The records `person` may be merged with, and the two files when `other` is chosen
-    (both reads audited)."""
+    (both reads audited and committed)."""
     candidates = [
         candidate
         for candidate in services.search_team_people(session, person.team_id, query)
@@ -275,7 +334,7 @@ def merge_choice(
                     "consents": identity.consent_history(session, side.id),
                 }
             )
-    return MergeChoice(
+    choice = MergeChoice(
         person=person,
         other=other,
         sides=sides,
@@ -283,6 +342,18 @@ def merge_choice(
         named=named | identity.named_ids(session, [other.id] if other else []),
         query=query,
     )
+    session.commit()  # the audited reads
+    return choice
+
+
+def merge(session: Session, user: User, survivor_id: Any, merged_id: Any) -> PersonMerge:
+    """Two records made one (merging.merge), committed."""
+    return committed(session, lambda: merging.merge(session, user, survivor_id, merged_id))
+
+
+def undo_merge(session: Session, user: User, merge_id: int) -> PersonMerge:
+    """A merge undone (merging.undo), committed."""
+    return committed(session, lambda: merging.undo(session, user, merge_id))
 
 
 def merge_to_undo(session: Session, user: User, merge_id: int) -> tuple[PersonMerge, Person] | None:
@@ -330,3 +401,8 @@ def minor_alerts(session: Session, user: User) -> MinorAlerts:
         users=users_by_id(session, [uid for alert in alerts for uid in alert.alert_user_ids]),
         can_set_path=can(user.role, Permission.OUTREACH_SETTINGS),
     )
+
+
+def acknowledge_alert(session: Session, user: User, alert_id: int) -> MinorAlert:
+    """An alert marked as dealt with (minors.acknowledge), committed."""
+    return committed(session, lambda: minors.acknowledge(session, user, alert_id))

@@ -7,6 +7,8 @@ is attached only under an active consent with the scope `identity`, and only the
 first and last name, optionally birth date and national register number (NISS, checked).
 Withdrawing that consent erases the identity (the row is deleted, not blanked); the
 consent records stay, as the proof of what was agreed and when.
+
+Nothing here commits: the page's use case does (outreach/files.py).
 """
 
 from __future__ import annotations

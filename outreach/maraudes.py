@@ -1,5 +1,8 @@
 """Maraudes (street rounds): started and ended on the phone, offline like encounters.
 
+Nothing here commits: the sync engine (core/sync.apply_op) applies the start and the end
+inside its own transaction.
+
 A maraude's ops carry its whole state for their part (the start: area, who is out, the
 start time; the end: end time, km, incidents), so a start sent twice, or corrected,
 converges as encounters do (docs/sync.md). The summary is computed from the encounters

@@ -19,6 +19,8 @@ no longer belongs to the survivor (purged, or moved again).
 
 Named records (with an identity) are not merged: two real identities, or one, need a
 person's check at the desk, not a street decision.
+
+Nothing here commits: the page's use case does (outreach/files.py).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ the team's protective path (named colleagues, and/or a service such as an SAJ / 
 youth house, 000_c978cae824ba8598.txt:857-867). Each encounter with a
 minor records an alert for those people, shown on their pages (and texted to those who
 asked), and an audit entry.
+
+Nothing here commits: the page's use case does (outreach/files.py and settings.py; an
+encounter's alert is made inside the sync engine's transaction).
 """
 
 from __future__ import annotations

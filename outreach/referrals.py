@@ -9,6 +9,8 @@ service, the place and the referral; a walk-in-only one shows the place's hours.
 Its status moves proposed → accepted → done / not_done, or proposed → not_done (the
 person never went, the service refused); each step keeps its date and who made it. The
 person's date of first engagement is their first accepted referral.
+
+Nothing here commits: the page's use case does (outreach/files.py and settings.py).
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ merge records and the records merged into them. Places are not personal and stay
 Phones drop deleted records at their next full download (the feed token changes every
 day, docs/sync.md), so nothing is sent for a deletion. The report and its audit entry
 hold counts and cut-off dates, never ids or names.
+
+Nothing here commits: the page's use case does (outreach/settings.py; the purge job
+commits its run).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """Street outreach services: the one code path for the web forms and the offline ops.
 
+Nothing here commits: the sync engine (core/sync.apply_op) applies these inside its own
+transaction, and a page's use case (outreach/files.py, settings.py, street.py) commits
+its own.
+
 Encounter data is the full state of the encounter (the phone holds the whole record),
 so ops for the same encounter converge whatever order they arrive in: a change made
 later on the phone wins over one made earlier by the same user, and a change by

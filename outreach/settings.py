@@ -1,16 +1,21 @@
-"""The street outreach back office's reads: which teams a user sets, a team's minors'
-protective path and retention, the purge reports (no personal data on these pages)."""
+"""The street outreach back office's use cases: which teams a user sets, a team's minors'
+protective path and retention, the purge reports (no personal data on these pages), and
+the forms' changes. A change is committed here (Invalid: rolled back and raised); the
+record services it calls (referrals, minors, retention) never commit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.accounts import Team, User, teams_by_id, users_by_id
+from core.db import committed
 from core.roles import Role
-from outreach import access, minors, retention
+from outreach import access, minors, referrals, retention
 from outreach.models import (
     OutreachPurgeReport,
     OutreachRetentionSettings,
@@ -27,6 +32,32 @@ def managed_teams(session: Session, user: User) -> list[Team]:
         return [team for team in session.scalars(query) if access.manages(user, team.id)]
     team = session.get(Team, user.team_id) if user.team_id is not None else None
     return [team] if team is not None and access.manages(user, team.id) else []
+
+
+def save_partner(
+    session: Session, user: User, values: Mapping[str, Any], partner_id: int | None
+) -> ServicePartner:
+    """A service of the directory created or changed (referrals.save_partner), committed."""
+    return committed(session, lambda: referrals.save_partner(session, user, values, partner_id))
+
+
+def set_protective_path(
+    session: Session, user: User, team_id: int, data: Mapping[str, Any]
+) -> OutreachTeamSettings:
+    """A team's protective path for minors (minors.set_protective_path), committed."""
+    return committed(session, lambda: minors.set_protective_path(session, user, team_id, data))
+
+
+def set_team_months(
+    session: Session, user: User, team_id: int, data: Mapping[str, Any]
+) -> OutreachTeamSettings:
+    """A team's own retention period (retention.set_team_months), committed."""
+    return committed(session, lambda: retention.set_team_months(session, user, team_id, data))
+
+
+def set_rules(session: Session, user: User, data: Mapping[str, Any]) -> OutreachRetentionSettings:
+    """The retention rules (retention.set_rules), committed."""
+    return committed(session, lambda: retention.set_rules(session, user, data))
 
 
 def active_partner(session: Session, partner_id: int) -> ServicePartner | None:

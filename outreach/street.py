@@ -1,6 +1,7 @@
 """The street educator's pages' reads: the team's recent encounters, an encounter to
-change, the team's places, a place, a maraude's summary. Each read is audited (the caller
-commits, as for every outreach service)."""
+change, the team's places, a place, a maraude's summary. Each is the one function its
+page calls: its read is audited and committed here. (The ops these pages send go through
+the sync engine, core/sync.apply_op, which commits them.)"""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def recent_encounters(session: Session, user: User, team_id: int) -> list[Encoun
     """The team's latest encounters (the read of the team's records audited)."""
     encounters = services.recent_encounters(session, team_id)
     audit.record_read(session, user, "outreach_team", team_id)
+    session.commit()  # the audited read
     return encounters
 
 
@@ -30,6 +32,7 @@ def encounter_to_change(
     encounter = services.get_encounter(session, team_id, encounter_id) if encounter_id else None
     if encounter is not None:
         audit.record_read(session, user, "outreach_encounter", encounter.id)
+        session.commit()  # the audited read
     return encounter
 
 
@@ -37,6 +40,7 @@ def places(session: Session, user: User, team_id: int) -> list[Place]:
     """The team's places (the read of the team's records audited)."""
     found = services.team_places(session, team_id)
     audit.record_read(session, user, "outreach_team", team_id)
+    session.commit()  # the audited read
     return found
 
 
@@ -45,6 +49,7 @@ def place(session: Session, user: User, team_id: int, place_id: uuid.UUID | None
     found = services.get_place(session, team_id, place_id) if place_id else None
     if found is not None:
         audit.record_read(session, user, "outreach_place", found.id)
+        session.commit()  # the audited read
     return found
 
 
@@ -68,11 +73,13 @@ def maraude_summary(
         return None
     audit.record_read(session, user, "outreach_maraude", found.id)
     users = users_by_id(session, list(found.member_ids))
-    return MaraudeSummary(
+    shown = MaraudeSummary(
         maraude=found,
         summary=maraudes.summary(session, found),
         members=[users.get(member) for member in found.member_ids],
     )
+    session.commit()  # the audited read
+    return shown
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Administration: staff accounts and the audit log."""
+"""Administration: staff accounts and the audit log (the changes are core/accounts.py's
+use cases, which commit)."""
 
 from __future__ import annotations
 
@@ -122,22 +123,20 @@ def users():
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                user = accounts.create_user(
+                user = accounts.add_user(
                     db_session,
                     username=form.username.data,
                     display_name=form.display_name.data,
                     password=form.password.data,
                     role=form.role.data,
-                    team=accounts.get_team(db_session, form.team.data) if form.team.data else None,
+                    team_code=form.team.data or None,
                     language=form.language.data or None,
                     actor=current_user,
                 )
             except accounts.AccountError as error:
-                db_session.rollback()
                 getattr(form, error.field).errors.append(account_error_message(error))
                 status = 422
             else:
-                db_session.commit()
                 flash(_("Account %(username)s created.", username=user.username), "success")
                 return redirect(url_for("admin.users"))
         else:
@@ -161,12 +160,10 @@ def set_active(user_id: int):
         return render("errors/error.html", status=404, code=404)
     active = request.form.get("active") == "1"
     try:
-        accounts.set_active(db_session, user, active, actor=current_user)
+        accounts.change_active(db_session, user, active, actor=current_user)
     except accounts.AccountError as error:
-        db_session.rollback()
         flash(account_error_message(error), "error")
     else:
-        db_session.commit()
         if active:
             flash(_("Account %(username)s reactivated.", username=user.username), "success")
         else:

@@ -1,4 +1,7 @@
-"""Login, logout, session timeout, and the user's own profile (language, password)."""
+"""Login, logout, session timeout, and the user's own profile (language, password).
+
+Each view calls one use case of core/accounts.py, which commits (or rolls back and raises
+AccountError)."""
 
 from __future__ import annotations
 
@@ -54,22 +57,18 @@ def login():
     status = 200
     retry_after = 0
     if form.validate_on_submit():
-        db_session = db.session()
-        result = accounts.authenticate(
-            db_session,
+        result = accounts.log_in(
+            db.session(),
             username=form.username.data,
             password=form.password.data,
             address=_client_address(),
             secret=current_app.config["SECRET_KEY"],
         )
         if result.user is not None:
-            token = accounts.start_login_session(db_session, result.user)
-        db_session.commit()
-        if result.user is not None:
             session.clear()
             login_user(result.user)
             session.permanent = True
-            session["sid"] = token
+            session["sid"] = result.token
             session["login_at"] = clock.now().timestamp()
             session["seen_at"] = clock.now().timestamp()
             session["password_at"] = result.user.password_changed_at.timestamp()
@@ -92,9 +91,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @requires(Permission.PROFILE)
 def logout():
-    db_session = db.session()
-    accounts.record_logout(db_session, current_user, session.get("sid"))
-    db_session.commit()
+    accounts.log_out(db.session(), current_user, session.get("sid"))
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
@@ -110,22 +107,20 @@ def profile():
     db_session = db.session()
     if request.method == "POST" and "lang-language" in request.form:
         if language_form.validate_on_submit():
-            accounts.set_language(db_session, current_user, language_form.language.data or None)
-            db_session.commit()
+            accounts.save_language(db_session, current_user, language_form.language.data or None)
             flash(_("Your language is saved."), "success")
             return redirect(url_for("auth.profile"))
         status = 422
     elif request.method == "POST":
         if password_form.validate_on_submit():
             try:
-                accounts.change_password(
+                accounts.save_password(
                     db_session,
                     current_user,
                     current=password_form.current_password.data,
                     new=password_form.new_password.data,
                 )
             except accounts.AccountError as error:
-                db_session.rollback()
                 field = (
                     password_form.current_password
                     if error.field == "current_password"
@@ -134,7 +129,6 @@ def profile():
                 field.errors.append(account_error_message(error))
                 status = 422
             else:
-                db_session.commit()
                 session["password_at"] = current_user.password_changed_at.timestamp()
                 flash(_("Your password has been changed."), "success")
                 return redirect(url_for("auth.profile"))
@@ -162,8 +156,7 @@ def _expire_sessions():
     ended = accounts.login_session_end(db_session, current_user.id, session.get("sid"))
     if idle or too_long or stale or ended:
         if not ended:
-            accounts.end_login_session(db_session, session.get("sid"), "expired")
-            db_session.commit()
+            accounts.expire_login_session(db_session, session.get("sid"))
         logout_user()
         session.clear()
         if ended == "logout":

@@ -58,9 +58,7 @@ def set_language():
     if language not in accounts.LANGUAGES:
         return redirect(target)
     if current_user.is_authenticated:
-        db_session = db.session()
-        accounts.set_language(db_session, current_user, language)
-        db_session.commit()
+        accounts.save_language(db.session(), current_user, language)
     response = redirect(target)
     remember_language(response, language)
     return response

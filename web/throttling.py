@@ -18,6 +18,10 @@ def wait_seconds(scope: str, who: str, per_minute: int) -> int:
     key = throttle.hashed_key(scope, who, current_app.config["SECRET_KEY"])
     session = db.session()
     wait = throttle.consume(session, key, per_minute, 60)
+    # Infrastructure, not a use case, so the one commit views leave here (besides the
+    # `terrain` command's, docs/architecture.md): the request is counted and committed
+    # before the view's use case runs, so the count holds even when that use case fails
+    # or rolls back, and the counter's row lock is not held through it.
     session.commit()
     return wait
 

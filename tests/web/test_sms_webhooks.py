@@ -283,12 +283,12 @@ def test_inbound_stop_says_what_stopped(twilio, db):
 
 def test_an_inbound_without_answer_is_an_empty_twiml_response(twilio, db, monkeypatch):
     from notifications import replies
-    from web.notifications import webhooks
 
     def silent(session, **kwargs):
         return replies.InboundResult(None, None)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(webhooks, "handle_inbound", silent)
+    # What notifications/callbacks.inbound_sms (the view's use case) calls.
+    monkeypatch.setattr(replies, "handle_inbound", silent)
     response = post_signed(twilio, "/sms/inbound", inbound_params("SMe1", "+32470991001", "x"))
     assert twiml_messages(response) == []
 

@@ -32,7 +32,7 @@ from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
 from core.roles import Permission, can
-from outreach import referrals
+from outreach import files, referrals
 from web import db
 from web.common import public_base_url
 from web.permissions import requires
@@ -486,7 +486,7 @@ def _linked_referral(raw: str | None) -> tuple[referrals.BookingReferral | None,
     raw = (raw or "").strip()
     if not raw:
         return None, {}
-    linked = referrals.for_booking(db.session(), _actor(), parse_uuid(raw))
+    linked = files.booking_referral(db.session(), _actor(), parse_uuid(raw))
     if linked is None:
         return None, {"referral": error_message(FieldError("referral_not_bookable"))}
     return linked, {}
@@ -512,10 +512,6 @@ def book():
         return render("appointments/desk/no_location.html")
     linked, referral_errors = _linked_referral(source.get("referral"))
     errors.update(referral_errors)
-    if linked:
-        # The audited read of the referred person's file stays, whatever comes next (a
-        # form error or a taken slot rolls the booking back, not the read).
-        sess.commit()
     day, day_errors = _parse_day(source.get("day"))
     day = day or _today()
     form = desk.booking_form(sess, location, source.get("service") or "", day, viewer=_actor())

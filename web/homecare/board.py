@@ -1,7 +1,8 @@
 """The home-care planning board: the week by aide and day, generating and optimising it
 (a background run with a progress fragment), changing one visit (form or drag, warnings
 before saving, versions against silent overwrites), an aide falling ill (absence,
-re-plan proposal, acceptance). Views parse, call one homecare service, render."""
+re-plan proposal, acceptance). Views parse, call one use case of homecare/board.py (it
+ends the transaction), render."""
 
 from __future__ import annotations
 
@@ -137,10 +138,9 @@ def _back(week: date):
 def index():
     session = db.session()
     try:
-        week = board.week_board(session, actor(), _week_arg(request.args.get("week")))
+        week = board.open_week(session, actor(), _week_arg(request.args.get("week")))
     except Invalid:
         return not_found()
-    session.commit()
     return render(
         "homecare/board/index.html",
         board=week,
@@ -156,10 +156,9 @@ def generate():
     session = db.session()
     week = _week_arg(request.form.get("week"))
     try:
-        made = board.generate(session, actor(), week)
+        made = board.generate_week(session, actor(), week)
     except Invalid:
         return not_found()
-    session.commit()
     flash(
         _(
             "Visits of the week: %(created)d new, %(updated)d updated, %(cancelled)d cancelled.",
@@ -178,10 +177,9 @@ def optimise():
     session = db.session()
     week = _week_arg(request.form.get("week"))
     try:
-        runs.request_plan(session, actor(), week)
+        board.plan_week(session, actor(), week)
     except Invalid:
         return not_found()
-    session.commit()
     flash(_("The planner is working on the week. The board updates when it is done."), "success")
     return _back(week)
 
@@ -286,7 +284,7 @@ def save_change(visit_id: uuid.UUID):
         "time": request.form.get("time", ""),
     }
     try:
-        outcome = board.change_visit(
+        outcome = board.save_change(
             session,
             actor(),
             visit_id,
@@ -296,13 +294,11 @@ def save_change(visit_id: uuid.UUID):
             confirmed=request.form.get("confirmed") == "1",
         )
     except Conflict as conflict:
-        session.rollback()
         try:
             return _change_page(visit_id, status=409, conflict=conflict.record)
         except Invalid:
             return not_found()
     except Invalid as invalid:
-        session.rollback()
         if "visit_id" in invalid.errors and len(invalid.errors) == 1:
             try:
                 return _change_page(visit_id, status=422, errors=field_errors(invalid))
@@ -310,9 +306,7 @@ def save_change(visit_id: uuid.UUID):
                 return not_found()
         return _change_page(visit_id, status=422, values=values, errors=field_errors(invalid))
     if not outcome.saved:
-        session.rollback()
         return _change_page(visit_id, values=values, warnings=outcome.warnings, confirm=True)
-    session.commit()
     flash(_("The visit is changed."), "success")
     return _back(outcome.visit.day)
 
@@ -354,16 +348,14 @@ def record_absence():
     }
     first_day = clock.parse_day(values["first_day"]) if values["first_day"] else None
     try:
-        run = runs.request_replan(
+        run = board.report_absence(
             session, actor(), values["aide_id"], first_day, _int(values["days"])
         )
     except Invalid as invalid:
-        session.rollback()
         try:
             return _absence_page(status=422, values=values, errors=field_errors(invalid))
         except Invalid:
             return not_found()
-    session.commit()
     flash(
         _("The absence is recorded. The planner is looking for other aides; review its proposal."),
         "success",
@@ -387,9 +379,8 @@ def proposal(run_id: int):
 def accept(run_id: int):
     session = db.session()
     try:
-        sent = runs.accept_proposal(session, actor(), run_id)
+        sent = board.accept_replan(session, actor(), run_id)
     except Conflict as conflict:
-        session.rollback()
         run, lines = runs.proposal(session, actor(), run_id)
         return render(
             "homecare/board/proposal.html",
@@ -400,7 +391,6 @@ def accept(run_id: int):
             **_context(),
         )
     except Invalid as invalid:
-        session.rollback()
         if "run_id" in invalid.errors and invalid.errors["run_id"].code == "unknown_run":
             return not_found()
         run, lines = runs.proposal(session, actor(), run_id)
@@ -412,7 +402,6 @@ def accept(run_id: int):
             errors=field_errors(invalid),
             **_context(),
         )
-    session.commit()
     flash(
         _(
             "The new plan is saved. %(count)d SMS are in the outbox for the aides and "

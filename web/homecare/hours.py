@@ -181,15 +181,13 @@ def set_quota():
     service = form.get("service", "")
     session = db.session()
     try:
-        hours.set_quota(session, actor(), year, service, hours_value)
+        hours.save_quota(session, actor(), year, service, hours_value)
     except Invalid as invalid:
         if "team_id" in invalid.errors:
             return not_found()
-        session.rollback()
         kept = {"year": form.get("year", ""), "service": service, "hours": form.get("hours", "")}
         month = date(year, 1, 1) if year and 2000 <= year <= 2100 else _this_month()
         return _index(month, {}, quota_errors=field_errors(invalid), kept=kept)
-    session.commit()
     shown = None if year == _this_month().year else f"{year:04d}-01"
     return redirect(url_for("homecare_hours.index", month=shown))
 
@@ -375,16 +373,13 @@ def mark_done(visit_id: uuid.UUID):
     try:
         if errors:
             raise Invalid(errors)
-        hours.mark_done(session, actor(), visit_id, _version(), **values)
+        hours.record_done(session, actor(), visit_id, _version(), **values)
     except Conflict:
-        session.rollback()
         return _visit_page(visit_id, kept=kept, conflict=True, status=409)
     except Invalid as invalid:
-        session.rollback()
         if "visit_id" in invalid.errors and invalid.errors["visit_id"].code == "unknown_visit":
             return not_found()
         return _visit_page(visit_id, errors=field_errors(invalid), kept=kept, status=422)
-    session.commit()
     return redirect(url_for("homecare_hours.visit", visit_id=visit_id))
 
 
@@ -393,16 +388,13 @@ def mark_done(visit_id: uuid.UUID):
 def undo_done(visit_id: uuid.UUID):
     session = db.session()
     try:
-        hours.undo_done(session, actor(), visit_id, _version())
+        hours.cancel_done(session, actor(), visit_id, _version())
     except Conflict:
-        session.rollback()
         return _visit_page(visit_id, conflict=True, status=409)
     except Invalid as invalid:
-        session.rollback()
         if invalid.errors["visit_id"].code == "unknown_visit":
             return not_found()
         return _visit_page(visit_id, errors=field_errors(invalid), status=422)
-    session.commit()
     return redirect(url_for("homecare_hours.visit", visit_id=visit_id))
 
 

@@ -223,14 +223,16 @@ def _beneficiary_page(form: pages.BeneficiaryForm):
             parsed.fail()
             if form.beneficiary is None:
                 user = actor()
-                saved = services.create_beneficiary(session, user, user.team_id or 0, fields)
+                saved = pages.saved(
+                    session, services.create_beneficiary, user, user.team_id or 0, fields
+                )
             else:
-                saved = services.update_beneficiary(session, actor(), form.beneficiary.id, fields)
+                saved = pages.saved(
+                    session, services.update_beneficiary, actor(), form.beneficiary.id, fields
+                )
         except Invalid as invalid:
-            session.rollback()
             errors, status = _phone_errors(field_errors(invalid)), 422
         else:
-            session.commit()
             flash(_("Household saved."), "success")
             return redirect(url_for("homecare.beneficiary", beneficiary_id=saved.id))
     return _page(
@@ -281,7 +283,6 @@ def beneficiary(beneficiary_id: uuid.UUID):
     found = pages.beneficiary_file(session, actor(), beneficiary_id)
     if found is None:
         return not_found()
-    session.commit()  # the audited read
     return _page("homecare/records/beneficiary.html", file=found, errors={})
 
 
@@ -298,12 +299,12 @@ def location_fix(beneficiary_id: uuid.UUID):
             parsed.errors.setdefault("latitude", FieldError("no_fix"))
         parsed.fail()
         assert latitude is not None and longitude is not None
-        services.set_location_from_fix(session, actor(), beneficiary_id, latitude, longitude)
+        pages.saved(
+            session, services.set_location_from_fix, actor(), beneficiary_id, latitude, longitude
+        )
     except Invalid as invalid:
-        session.rollback()
         flash(" ".join(message(error) for error in invalid.errors.values()), "error")
     else:
-        session.commit()
         flash(_("The position taken at the door is saved."), "success")
     return redirect(url_for("homecare.beneficiary", beneficiary_id=beneficiary_id, _anchor="where"))
 
@@ -322,12 +323,10 @@ def life_book(beneficiary_id: uuid.UUID):
     else:
         values = {key: request.form.get(key, "") for key in LABELS["life_book"]}
         try:
-            services.set_life_book(session, actor(), beneficiary_id, values)
+            pages.saved(session, services.set_life_book, actor(), beneficiary_id, values)
         except Invalid as invalid:
-            session.rollback()
             errors, status = field_errors(invalid), 422
         else:
-            session.commit()
             flash(_("Carnet de vie saved."), "success")
             return redirect(
                 url_for("homecare.beneficiary", beneficiary_id=beneficiary_id, _anchor="life-book")
@@ -347,11 +346,11 @@ def life_book_agreement(beneficiary_id: uuid.UUID):
     session = db.session()
     agreed = request.form.get("agreed") == "yes"
     try:
-        services.record_life_book_agreement(session, actor(), beneficiary_id, agreed=agreed)
+        pages.saved(
+            session, services.record_life_book_agreement, actor(), beneficiary_id, agreed=agreed
+        )
     except Invalid:
-        session.rollback()
         return not_found()
-    session.commit()
     flash(
         _("The agreement to share the carnet de vie is recorded.")
         if agreed
@@ -435,14 +434,14 @@ def _plan_page(form: pages.PlanForm):
             fields = _read_plan(parsed)
             parsed.fail()
             if form.plan is None:
-                services.create_care_plan(session, actor(), form.beneficiary.id, fields)
+                pages.saved(
+                    session, services.create_care_plan, actor(), form.beneficiary.id, fields
+                )
             else:
-                services.update_care_plan(session, actor(), form.plan.id, fields)
+                pages.saved(session, services.update_care_plan, actor(), form.plan.id, fields)
         except Invalid as invalid:
-            session.rollback()
             errors, status = field_errors(invalid), 422
         else:
-            session.commit()
             flash(_("Care plan saved."), "success")
             return redirect(
                 url_for("homecare.beneficiary", beneficiary_id=form.beneficiary.id, _anchor="plans")
@@ -488,8 +487,9 @@ def suspend_plan(plan_id: uuid.UUID):
         starts_on, ends_on = parsed.day("starts_on"), parsed.day("ends_on")
         parsed.fail()
         assert starts_on is not None and ends_on is not None
-        services.suspend_plan(
+        pages.saved(
             session,
+            services.suspend_plan,
             actor(),
             plan_id,
             starts_on=starts_on,
@@ -498,7 +498,6 @@ def suspend_plan(plan_id: uuid.UUID):
             note=parsed.text("note"),
         )
     except Invalid as invalid:
-        session.rollback()
         return _page(
             "homecare/records/plan_form.html",
             status=422,
@@ -508,7 +507,6 @@ def suspend_plan(plan_id: uuid.UUID):
             suspension_values=request.form.to_dict(),
             suspension_errors=field_errors(invalid),
         )
-    session.commit()
     flash(_("Suspension saved: the visits of those days are cancelled."), "success")
     return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="suspensions"))
 
@@ -612,9 +610,8 @@ def aide(aide_id: int):
     try:
         fields = _read_aide(parsed)
         parsed.fail()
-        services.set_aide_profile(session, actor(), aide_id, fields)
+        pages.saved(session, services.set_aide_profile, actor(), aide_id, fields)
     except Invalid as invalid:
-        session.rollback()
         values = request.form.to_dict()
         values["hours"] = [
             {
@@ -626,7 +623,6 @@ def aide(aide_id: int):
             if values.get(f"start_{n}") or values.get(f"end_{n}")
         ]
         return _aide_page(page, status=422, values=values, errors=_aide_errors(invalid))
-    session.commit()
     flash(_("Working terms saved."), "success")
     return redirect(url_for("homecare.aide", aide_id=aide_id))
 
@@ -644,16 +640,16 @@ def qualification(aide_id: int):
         if page.profile is None:
             parsed.errors["skill"] = FieldError("profile_first")
         parsed.fail()
-        services.set_qualification(session, actor(), aide_id, parsed.text("skill"), expires_on)
+        pages.saved(
+            session, services.set_qualification, actor(), aide_id, parsed.text("skill"), expires_on
+        )
     except Invalid as invalid:
-        session.rollback()
         return _aide_page(
             page,
             status=422,
             qualification_values=request.form.to_dict(),
             qualification_errors=field_errors(invalid),
         )
-    session.commit()
     flash(_("Qualification saved."), "success")
     return redirect(url_for("homecare.aide", aide_id=aide_id, _anchor="qualifications"))
 
@@ -676,8 +672,9 @@ def absence(aide_id: int):
             parsed.errors["reason"] = FieldError("profile_first")
         parsed.fail()
         assert first is not None and last is not None
-        services.record_absence(
+        pages.saved(
             session,
+            services.record_absence,
             actor(),
             aide_id,
             # Whole days in Brussels, the last one included.
@@ -686,7 +683,6 @@ def absence(aide_id: int):
             reason=parsed.text("reason"),
         )
     except Invalid as invalid:
-        session.rollback()
         errors = field_errors(invalid)
         if "ends" in errors:
             errors["ends_on"] = errors.pop("ends")
@@ -696,6 +692,5 @@ def absence(aide_id: int):
             absence_values=request.form.to_dict(),
             absence_errors=errors,
         )
-    session.commit()
     flash(_("Absence saved."), "success")
     return redirect(url_for("homecare.aide", aide_id=aide_id, _anchor="absences"))

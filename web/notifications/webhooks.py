@@ -6,7 +6,8 @@ not the one this process sees, so it is rebuilt from TERRAIN_PUBLIC_URL when set
 A bad or missing signature gets 403 and changes nothing; a signed request without a
 field Twilio always sends (MessageSid; From and Body inbound; MessageStatus in a
 report) gets 400 and changes nothing. Neither view logs a phone
-number or a message body.
+number or a message body. Each calls one use case of notifications/callbacks.py, which
+commits.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from core.config import Settings
 from core.ids import parse_id
-from notifications.dispatch import apply_status
+from notifications import callbacks
 from notifications.gateways import signature_is_valid, twilio_status
-from notifications.replies import handle_inbound
 from web import db
 from web.permissions import public
 from web.request_limits import raw_form
@@ -89,15 +89,13 @@ def status():
     if refusal is not None:
         return refusal
     raw_id = request.args.get("m", "")
-    session = db.session()
-    changed = apply_status(
-        session,
+    changed = callbacks.delivery_report(
+        db.session(),
         provider_id=provider_id,
         status=twilio_status(request.form.get("MessageStatus", "")),
         error_code=(request.form.get("ErrorCode") or "").strip() or None,
         message_id=parse_id(raw_id),
     )
-    session.commit()
     if changed is not None:
         log.info("sms %s %s (callback)", changed.id, changed.status)
     return Response(status=204)
@@ -117,14 +115,12 @@ def inbound():
         refusal = Response("Body missing.\n", 400, mimetype="text/plain")
     if refusal is not None:
         return refusal
-    session = db.session()
-    result = handle_inbound(
-        session,
+    result = callbacks.inbound_sms(
+        db.session(),
         provider_id=provider_id,
         from_number=request.form["From"],
         body=request.form["Body"],
     )
-    session.commit()
     twiml = MessagingResponse()
     if result.reply:
         twiml.message(result.reply)

@@ -3,7 +3,8 @@ for minors, the retention rules and the purge reports (no personal data on these
 
 Who may change what is decided in outreach/ (referrals.save_partner, minors.
 set_protective_path, retention.set_rules / set_team_months, access.manages); the views
-only pick the team and turn refusals into messages.
+only pick the team, call the use case of outreach/settings.py (it commits, or rolls back
+and raises Invalid) and turn refusals into messages.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask_babel import gettext as _
 from core.accounts import Team
 from core.errors import Invalid
 from core.roles import Permission, Role
-from outreach import minors, referrals, retention, settings
+from outreach import referrals, retention, settings
 from outreach.models import ServicePartner
 from web import db
 from web.common import actor, field_errors, not_found
@@ -69,14 +70,10 @@ def _partner_form(partner: ServicePartner | None):
         }
         values["languages"] = request.form.getlist("languages")
         try:
-            saved = referrals.save_partner(
-                session, actor(), values, partner.id if partner else None
-            )
+            saved = settings.save_partner(session, actor(), values, partner.id if partner else None)
         except Invalid as invalid:
-            session.rollback()
             errors, status = field_errors(invalid), 422
         else:
-            session.commit()
             flash(_("Service saved."), "success")
             return redirect(url_for("outreach_admin.partners", _anchor=f"partner-{saved.id}"))
     return render(
@@ -157,11 +154,9 @@ def _team_from_form() -> tuple[Team, list[Team]]:
 
 
 def _save_settings(form: str, save, data: dict[str, Any], team: Team | None, teams: list[Team]):
-    session = db.session()
     try:
-        save(session, data)
+        save(db.session(), data)
     except Invalid as invalid:
-        session.rollback()
         return _settings_page(
             team,
             teams,
@@ -169,7 +164,6 @@ def _save_settings(form: str, save, data: dict[str, Any], team: Team | None, tea
             posted={form: data},
             status=422,
         )
-    session.commit()
     flash(_("Settings saved."), "success")
     query = {"team": team.id} if team is not None else {}
     return redirect(url_for("outreach_admin.settings", **query, _anchor=form))
@@ -185,7 +179,7 @@ def protective_path():
     }
     return _save_settings(
         "protection",
-        lambda session, values: minors.set_protective_path(session, actor(), team.id, values),
+        lambda session, values: settings.set_protective_path(session, actor(), team.id, values),
         data,
         team,
         teams,
@@ -199,7 +193,7 @@ def team_retention():
     data = {"anonymous_months": request.form.get("anonymous_months", "")}
     return _save_settings(
         "team-retention",
-        lambda session, values: retention.set_team_months(session, actor(), team.id, values),
+        lambda session, values: settings.set_team_months(session, actor(), team.id, values),
         data,
         team,
         teams,
@@ -214,7 +208,7 @@ def retention_rules():
     data = {name: request.form.get(name, "") for name in ("anonymous_months", "named_months")}
     return _save_settings(
         "retention",
-        lambda session, values: retention.set_rules(session, actor(), values),
+        lambda session, values: settings.set_rules(session, actor(), values),
         data,
         team,
         teams,

@@ -3,7 +3,8 @@ phone also the maraude (start, end, summary) and the team's places with their vi
 
 The forms work offline: static/js/offline.js saves them as ops in the phone's outbox
 and sends them through /api/sync. Without JavaScript they post here, and the view
-sends the very same op through the same engine (so a double tap is applied once).
+sends the very same op through the same engine (so a double tap is applied once; the
+engine commits). The pages' audited reads are committed by outreach/street.py.
 """
 
 from __future__ import annotations
@@ -164,7 +165,6 @@ def index():
     team_id = _team_id()
     session = db.session()
     encounters = street.recent_encounters(session, current_user, team_id)
-    session.commit()  # the audited read
     # Kept by the service worker for this user (wiped at logout), like the data feed.
     return _offline_page(
         render(
@@ -216,7 +216,6 @@ def edit_encounter(encounter_id: str):
     )
     if encounter is None:
         abort(404)
-    session.commit()  # the audited read
     record = services.serialize_encounter(encounter)
     return _render_form(
         _as_form_values(record),
@@ -392,7 +391,6 @@ def maraude_summary(maraude_id: str):
     shown = street.maraude_summary(session, current_user, _team_id, parsed) if parsed else None
     if shown is None:
         abort(404)
-    session.commit()  # the audited read
     found = shown.maraude
     return render(
         "outreach/maraude_summary.html",
@@ -411,7 +409,6 @@ def places():
     team_id = _team_id()
     session = db.session()
     found = street.places(session, current_user, team_id)
-    session.commit()  # the audited read
     return _offline_page(
         render("outreach/places.html", **_phone_context(session, team_id), places=found)
     )
@@ -461,6 +458,5 @@ def place(place_id: str):
     found = street.place(session, current_user, team_id, parsed)
     if found is None:
         abort(404)
-    session.commit()  # the audited read
     # Kept offline once seen (nicknames only: no person file is read here).
     return _offline_page(_render_place(None, found.version, {}, None, 200))

@@ -2,10 +2,10 @@
 needs, referrals, consent and identity, minor flag), merging two records, minors' alerts.
 
 Who may read a file is decided by outreach.access alone; what each page shows, and the
-audit of its reads, come from outreach/files.py (the views commit). Somebody who may not
-read a person gets the same 404 as for a person that does not exist; somebody who may read
-but not change (a social worker of the service referred to) gets 403 on the forms that
-change the file.
+audit of its reads, come from outreach/files.py, whose use cases also end the transaction
+(commit, or roll back and raise Invalid). Somebody who may not read a person gets the
+same 404 as for a person that does not exist; somebody who may read but not change (a
+social worker of the service referred to) gets 403 on the forms that change the file.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid
 from core.roles import Permission
-from outreach import access, files, identity, merging, minors, referrals
+from outreach import access, files, referrals
 from outreach.models import Person
 from web import db
 from web.common import Tab, actor, field_errors, not_found, visible_tabs
@@ -94,7 +94,6 @@ def people_page():
     session = db.session()
     query = (request.args.get("q") or "").strip()[:SEARCH_MAX]
     listed = files.people_list(session, actor(), query)
-    session.commit()  # the audited reads
     return render(
         "outreach/files/people.html",
         partial="outreach/files/_people_list.html",
@@ -118,7 +117,6 @@ def _file_page(
     found = files.person_file(session, actor(), person_id, locale=str(get_locale()))
     if found is None:
         return not_found()
-    session.commit()  # the audited read
     return render(
         "outreach/files/person.html",
         **vars(found),
@@ -160,8 +158,8 @@ def person(person_id: str):
 
 
 def _failed(person: Person, form: str, invalid: Invalid, posted: dict[str, Any]):
-    """The file again with the form's errors, nothing changed (422)."""
-    db.session().rollback()
+    """The file again with the form's errors, nothing changed (422: the use case rolled
+    back)."""
     return _file_page(
         person.id, errors={form: field_errors(invalid)}, posted={form: posted}, status=422
     )
@@ -176,13 +174,13 @@ def _apply(
     anchor: str,
     shown: dict[str, Any] | None = None,
 ):
-    """Run one change of the file: saved and back to the file, or the file again with the
-    form's errors (422, nothing changed; `shown` is what the form shows again)."""
+    """Run one use case changing the file (it commits): back to the file, or the file
+    again with the form's errors (422, nothing changed; `shown` is what the form shows
+    again)."""
     try:
         change()
     except Invalid as invalid:
         return _failed(found, form, invalid, data if shown is None else shown)
-    db.session().commit()
     flash(done, "success")
     return _back_to(found.id, anchor)
 
@@ -208,7 +206,7 @@ def propose_referral(person_id: str):
         found,
         "referral",
         data,
-        lambda: referrals.propose(session, actor(), found.id, data),
+        lambda: files.propose_referral(session, actor(), found.id, data),
         _("Referral recorded."),
         "referrals",
         shown={**data, "destination": chosen},
@@ -233,7 +231,7 @@ def move_referral(referral_id: str):
         found,
         f"move-{referral.id}",
         data,
-        lambda: referrals.move(session, actor(), referral.id, status, data),
+        lambda: files.move_referral(session, actor(), referral.id, status, data),
         _("Referral updated."),
         f"referral-{referral.id}",
     )
@@ -249,7 +247,7 @@ def record_consent(person_id: str):
         found,
         "consent",
         data,
-        lambda: identity.record_consent(session, actor(), found.id, data),
+        lambda: files.record_consent(session, actor(), found.id, data),
         _("Consent recorded."),
         "consent",
     )
@@ -269,7 +267,6 @@ def withdraw_consent(consent_id: int):
         erased = files.withdraw_consent(session, actor(), consent)
     except Invalid as invalid:
         return _failed(found, "consent", invalid, {})
-    session.commit()
     if erased:
         flash(_("Consent withdrawn. The identity was erased; the history is kept."), "success")
     else:
@@ -287,7 +284,7 @@ def attach_identity(person_id: str):
         found,
         "identity",
         data,
-        lambda: identity.attach_identity(session, actor(), found.id, data),
+        lambda: files.attach_identity(session, actor(), found.id, data),
         _("Identity saved."),
         "identity",
     )
@@ -299,8 +296,7 @@ def set_minor(person_id: str):
     session = db.session()
     found = _to_change(session, person_id)
     flag = request.form.get("minor") == "1"
-    minors.set_minor(session, actor(), found.id, flag)
-    session.commit()
+    files.set_minor(session, actor(), found.id, flag)
     flash(_("Flagged as a minor.") if flag else _("Minor flag removed."), "success")
     return _back_to(found.id, "facts")
 
@@ -318,7 +314,6 @@ def _merge_page(
     session = db.session()
     query = (request.values.get("q") or "").strip()[:SEARCH_MAX]
     choice = files.merge_choice(session, actor(), person, other, query)
-    session.commit()  # the audited reads
     return render(
         "outreach/files/merge.html",
         **vars(choice),
@@ -340,12 +335,10 @@ def merge(person_id: str):
             return not_found()
         return _merge_page(found, other=other if other is not None and other != found else None)
     try:
-        record = merging.merge(session, actor(), found.id, other.id if other else None)
+        record = files.merge(session, actor(), found.id, other.id if other else None)
     except Invalid as invalid:
-        session.rollback()
         shown = other if other is not None and other != found and not other.merged_into_id else None
         return _merge_page(found, other=shown, errors=field_errors(invalid), status=422)
-    session.commit()
     flash(_("The two records are now one file. You can undo it below, under Merges."), "success")
     return _back_to(record.survivor_id, "merges")
 
@@ -359,10 +352,9 @@ def undo_merge(merge_id: int):
         return not_found()
     record, survivor = chosen
     try:
-        merging.undo(session, actor(), record.id)
+        files.undo_merge(session, actor(), record.id)
     except Invalid as invalid:
         return _failed(survivor, "merges", invalid, {"merge_id": merge_id})
-    session.commit()
     flash(_("The merge is undone: the two records are separate again."), "success")
     return _back_to(record.survivor_id, "merges")
 
@@ -389,12 +381,9 @@ def alerts_page():
 @bp.post("/alertes/<int:alert_id>/vu")
 @requires(Permission.OUTREACH_FILES)
 def acknowledge_alert(alert_id: int):
-    session = db.session()
     try:
-        minors.acknowledge(session, actor(), alert_id)
+        files.acknowledge_alert(db.session(), actor(), alert_id)
     except Invalid as invalid:
-        session.rollback()
         return _alerts_page(errors=field_errors(invalid), status=422)
-    session.commit()
     flash(_("Marked as dealt with."), "success")
     return redirect(url_for("outreach_files.alerts"))
