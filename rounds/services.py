@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core import audit, routing, sync
 from core import fields as parse
 from core.accounts import User
+from core.db import committed
 from core.errors import FieldError, Invalid
 from rounds import access
 from rounds.models import (
@@ -577,3 +578,25 @@ def day_view(session: Session, team_id: int, day: date) -> DayView:
         unplaced_orders=[o for o in orders if o.unplaced],
         unplaced_rides=[r for r in day_rides if r.unplaced],
     )
+
+
+# --- The pages' use cases: each ends its transaction (docs/architecture.md) -----------------
+
+
+def save_meal_order(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> MealOrder:
+    """A meal order from the page's form, committed; refused: nothing saved."""
+    return committed(session, lambda: create_meal_order(session, actor, team_id, data))
+
+
+def save_ride(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Ride:
+    """A ride from the page's form, committed; refused: nothing saved."""
+    return committed(session, lambda: create_ride(session, actor, team_id, data))
+
+
+def plan_and_store(
+    session: Session, team_id: int, day: date, *, seconds: float, actor: User
+) -> DayPlan:
+    """plan_day() for the page's button, committed."""
+    return committed(session, lambda: plan_day(session, team_id, day, seconds=seconds, actor=actor))

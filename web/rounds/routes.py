@@ -119,10 +119,8 @@ def _form_page(kind: str, template: str, create, listed, success: str):
         try:
             saved = create(session, actor(), team_id, values)
         except Invalid as invalid:
-            session.rollback()
             errors, status = field_errors(invalid), 422
         else:
-            session.commit()
             flash(success, "success")
             return redirect(url_for(f"rounds.{kind}", jour=saved.day.isoformat()))
     return _page(
@@ -142,7 +140,7 @@ def meals():
     return _form_page(
         "meals",
         "rounds/meals.html",
-        services.create_meal_order,
+        services.save_meal_order,
         services.meal_orders,
         _("Meal order saved."),
     )
@@ -154,7 +152,7 @@ def rides():
     return _form_page(
         "rides",
         "rounds/rides.html",
-        services.create_ride,
+        services.save_ride,
         services.rides,
         _("Ride saved."),
     )
@@ -177,8 +175,7 @@ def run_plan():
         return not_found()
     session = db.session()
     day = clock.parse_day(request.form.get("jour") or "") or _day()
-    done = services.plan_day(session, team_id, day, seconds=PLAN_SECONDS, actor=actor())
-    session.commit()
+    done = services.plan_and_store(session, team_id, day, seconds=PLAN_SECONDS, actor=actor())
     flash(
         _("Day planned: %(placed)s placed, %(unplaced)s left out.",
           placed=done.placed, unplaced=done.unplaced),
