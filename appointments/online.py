@@ -154,6 +154,12 @@ def _folded(text: str) -> str:
     return "".join(ch for ch in plain.casefold() if ch.isalnum())
 
 
+def code_values(session: Session, location: Location, language: str | None) -> dict[str, str]:
+    """The values of the code's SMS: the name of the CPAS of the place being booked."""
+    cpas = cpas_of_location(session, location)
+    return notify.cpas_values(booking.cpas_names(cpas), language)
+
+
 def services_of_cpas(
     session: Session, cpas: organisations.Cpas | None, offered: list[Any]
 ) -> list[Any]:

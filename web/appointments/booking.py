@@ -488,6 +488,11 @@ def _details_page(
     )
 
 
+def _code_values(location: Location, sms_language: str) -> dict[str, str]:
+    """The code's SMS names the CPAS of the place being booked."""
+    return online.code_values(db.session(), location, sms_language)
+
+
 def _rate_limited_message(limited: verification.RateLimited) -> str:
     if limited.scope == "resend":
         return _(
@@ -561,6 +566,7 @@ def details():
     if same_number and flow.get("proof"):
         # Checked a moment ago (a time was taken meanwhile): no second code.
         return _finish()
+    values_language = values["sms_language"]
     try:
         check = online.send_code(
             db.session(),
@@ -569,6 +575,7 @@ def details():
             address=_address(),
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
+            values=_code_values(summary["location"], values_language),
         )
     except verification.RateLimited as limited:
         response = _details_page(
@@ -727,14 +734,16 @@ def new_code():
     summary = _summary(flow)
     if summary is None or not flow.get("phone"):
         return _restart()
+    values_language = flow.get("sms_language") or language()
     try:
         check = online.send_code(
             db.session(),
             raw_phone=flow["phone"],
-            language=flow.get("sms_language") or language(),
+            language=values_language,
             address=_address(),
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
+            values=_code_values(summary["location"], values_language),
         )
     except verification.RateLimited as limited:
         response = _code_page(
