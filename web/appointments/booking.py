@@ -300,13 +300,13 @@ def places(service_code: str):
         if _flow().get("cpas") != cpas.code:
             session[FLOW] = {"cpas": cpas.code}  # another CPAS: the choices so far go
         return _services_page(cpas)
-    if _must_choose():
-        return redirect(url_for("appointments_booking.services"))
     service = _offered_here(_service(service_code))
     if service is None:
         return _unknown("service")
     if service.booking_mode != "online":
         return redirect(f"{_start_url()}#s-{service.code}")
+    if _must_choose():
+        return redirect(url_for("appointments_booking.services"))
     flow = _flow()
     near = flow.get("near") if flow.get("service") == service.code else None
     return _places_page(service, near=near)
@@ -315,11 +315,11 @@ def places(service_code: str):
 @bp.post("/<service_code>/nearest")
 @public
 def nearest(service_code: str):
-    if _must_choose():
-        return redirect(url_for("appointments_booking.services"))
     service = _offered_here(_service(service_code))
     if service is None or service.booking_mode != "online":
         return _unknown("service")
+    if _must_choose():
+        return redirect(url_for("appointments_booking.services"))
     form = request.form
     try:
         if form.get("how") == "position":
