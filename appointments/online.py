@@ -133,6 +133,16 @@ def in_cpas(session: Session, location: Location, cpas: organisations.Cpas | Non
     return cpas is None or cpas_id_of_location(session, location) == cpas.id
 
 
+# The page languages a CPAS's public pages offer: its regime's, English always (to read).
+REGIME_LANGUAGES = {"fr": ("fr", "en"), "nl": ("nl", "en"), "bilingual": ("fr", "nl", "en")}
+
+
+def page_languages(cpas: organisations.Cpas | None) -> tuple[str, ...]:
+    """The languages offered on `cpas`'s public pages (all three when none is known)."""
+    regime = cpas.language_regime if cpas is not None else "bilingual"
+    return REGIME_LANGUAGES.get(regime, REGIME_LANGUAGES["bilingual"])
+
+
 def find_cpas(session: Session, raw: str) -> organisations.Cpas | None:
     """The CPAS competent for what the person typed: a postcode, or a commune's name (as
     the CPAS lists it, case and accents aside); None when no CPAS here serves it."""

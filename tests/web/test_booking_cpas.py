@@ -7,6 +7,7 @@ On the demo's three CPAS: Bruxelles (1000, 1020…), Schaerbeek (1030), Charlero
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -143,8 +144,13 @@ def test_the_sms_name_the_cpas_of_the_place(en, db, charleroi):
     reminders = db.scalars(select(Message).where(Message.key.like("reminder:%"))).all()
     mine = [m for m in reminders if m.subject == confirmation.subject]
     assert mine and all(sms_text(m).startswith("CPAS de Charleroi: rappel") for m in mine)
-    # The done page carries the CPAS's name.
-    assert "CPAS de Charleroi" in text_of(en.get("/rendez-vous/done"))
+    # The done page and the appointment's own page (/r/) carry the CPAS's name; the
+    # latter offers Charleroi's languages (French, and English to read).
+    done = text_of(en.get("/rendez-vous/done"))
+    assert "CPAS de Charleroi" in done
+    link = re.search(r'href="(/r/[^"/]+)"', done).group(1)
+    own = text_of(en.get(link))
+    assert "CPAS de Charleroi" in own and 'value="nl"' not in own and 'value="en"' in own
     assert last_code(db)  # the code SMS is the one the person typed
 
 

@@ -89,10 +89,6 @@ def _save(**values: Any) -> None:
     session[FLOW] = {name: value for name, value in flow.items() if value is not None}
 
 
-# The page languages a CPAS's public pages offer: its regime's, English always (to read).
-REGIME_LANGUAGES = {"fr": ("fr", "en"), "nl": ("nl", "en"), "bilingual": ("fr", "nl", "en")}
-
-
 def _cpas() -> organisations.Cpas | None:
     """The CPAS this booking is with: the one chosen (by postcode, commune, or its own
     address), else the installation's only CPAS; None when there is none or several
@@ -114,13 +110,12 @@ def _must_choose() -> bool:
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
     cpas = context.pop("cpas", None) or _cpas()
-    regime = cpas.language_regime if cpas is not None else "bilingual"
     body, code = render(
         template,
         status=status,
         steps=STEPS,
         cpas_name=cpas.label(language()) if cpas is not None else "",
-        offered_languages=REGIME_LANGUAGES.get(regime, REGIME_LANGUAGES["bilingual"]),
+        offered_languages=online.page_languages(cpas),
         **context,
     )
     response = current_app.make_response((body, code))
