@@ -63,6 +63,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 import phonenumbers
 from sqlalchemy import func, select, update
@@ -108,16 +109,17 @@ _TOKEN_ATTRIBUTE = "_issued_manage_token"  # noqa: S105 - an attribute name
 SLOT_OFFERED_KIND = notify.TemplateKind(
     code="appointment_slot_offered",
     category="service_change",
-    placeholders=("service", "date", "time", "place", "link"),
+    placeholders=("cpas", "service", "date", "time", "place", "link"),
     defaults={
-        "fr": "CPAS: une place s'est libérée pour {service} le {date} à {time}, {place}. "
+        "fr": "{cpas}: une place s'est libérée pour {service} le {date} à {time}, {place}. "
         "Pour la prendre: {link} ou appelez votre antenne.",
-        "nl": "OCMW: er is een plaats vrij voor {service} op {date} om {time}, {place}. "
+        "nl": "{cpas}: er is een plaats vrij voor {service} op {date} om {time}, {place}. "
         "Reserveren: {link} of bel uw antenne.",
-        "en": "CPAS: a slot is free for {service} on {date} at {time}, {place}. "
+        "en": "{cpas}: a slot is free for {service} on {date} at {time}, {place}. "
         "To book: {link} or call your office.",
     },
     example={
+        "cpas": "CPAS de Bruxelles",
         "service": "Permanence sociale",
         "date": "lundi 24/11",
         "time": "14h30",
@@ -548,10 +550,26 @@ def national_number(e164: str) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
-def _values(session: Session, appointment: Appointment, language: str | None) -> dict[str, str]:
+def cpas_names(cpas: organisations.Cpas | None) -> dict[str, str]:
+    """The CPAS's name by language, for the {cpas} of its texts (none: no CPAS known)."""
+    if cpas is None:
+        return {}
+    return {language: cpas.label(language) for language in ("fr", "nl", "en")}
+
+
+def _values(
+    session: Session,
+    appointment: Appointment,
+    language: str | None,
+    cpas: organisations.Cpas | Literal["unread"] | None = "unread",
+) -> dict[str, str]:
+    """The values of an appointment's texts; `cpas`: the place's, when the caller read it."""
     service = session.get(Service, appointment.service_id)
     location = session.get(Location, appointment.location_id)
     assert service is not None and location is not None
+    if cpas == "unread":
+        cpas = organisations.cpas_of_team(session, location.team_id)
+    assert not isinstance(cpas, str)
     if service.booking_mode == "phone" and location.phone:
         # Held on the phone: the number matters, the street does not.
         label = PHONE_LABEL.get(language or "fr", PHONE_LABEL["fr"])
@@ -562,6 +580,7 @@ def _values(session: Session, appointment: Appointment, language: str | None) ->
         )
     return {
         **notify.moment_values(appointment.start_at, language),
+        **notify.cpas_values(cpas_names(cpas), language),
         "service": service.name(language),
         "place": place,
     }
@@ -601,11 +620,12 @@ def _announce(
     actor: User | None,
     requested: bool,
     reminder: tuple[str, dict[str, str]] | None = None,
+    cpas: organisations.Cpas | Literal["unread"] | None = "unread",
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
     subject = subject_of(appointment)
-    values = _values(session, appointment, contact.language)
+    values = _values(session, appointment, contact.language, cpas)
     announcement = notify.Outgoing(
         key=key,
         contact=contact,
@@ -624,7 +644,12 @@ def _announce(
         subject=subject,
         contact=contact,
         start_at=appointment.start_at,
-        values={"service": values["service"], "place": values["place"], **extra},
+        values={
+            **{name: value for name, value in values.items() if name.startswith("cpas")},
+            "service": values["service"],
+            "place": values["place"],
+            **extra,
+        },
         rules=reminder_rules(service),
         template=reminder,
     )
@@ -791,6 +816,7 @@ def book(
             # desk): the confirmation answers them and leaves at once, even at night.
             requested=True,
             reminder=reminder,
+            cpas=cpas,
         )
     return appointment
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from appointments import booking
 from appointments.models import Appointment, BookingPerson, Location
-from core import clock
+from core import clock, organisations
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from notifications import services as notify
@@ -57,7 +57,12 @@ def on_reply(session: Session, record_id: str, answer: str) -> notify.ReplyOutco
         return notify.ReplyOutcome(False, "reply_received", {})
     person = session.get(BookingPerson, appointment.person_id)
     language = person.language if person is not None else None
-    values = notify.moment_values(appointment.start_at, language)
+    location = session.get(Location, appointment.location_id)
+    cpas = organisations.cpas_of_team(session, location.team_id) if location else None
+    values = {
+        **notify.moment_values(appointment.start_at, language),
+        **notify.cpas_values(booking.cpas_names(cpas), language),
+    }
     if answer == "confirm":
         if appointment.confirmed_at is None:
             appointment.confirmed_at = clock.now()

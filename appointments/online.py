@@ -1,5 +1,8 @@
 """What the public booking pages (/rendez-vous) ask of appointments, without Flask:
 
+- `cpas_of_location()`, `services_of_cpas()`, `in_cpas()`: the public booking is per
+  CPAS (the CPAS of the commune where the person lives is competent): a place belongs
+  to the CPAS of its team; the services a CPAS offers are those of its places;
 - `places_for()`: the locations offering a service, nearest first when the person gave
   a position (haversine distance to `Location.latitude/longitude`, computed here: no
   external service) or a postcode (same postcode, then same first two digits, then the
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -35,7 +39,7 @@ from appointments.models import (
     ServiceLocation,
     WaitingEntry,
 )
-from core import audit, clock
+from core import audit, clock, organisations
 from core.errors import FieldError, Invalid
 from notifications import services as notify
 
@@ -105,22 +109,101 @@ def _postcode_match(theirs: str, wanted: str) -> str:
 MATCH_ORDER = {"same": 0, "area": 1, "region": 2, "other": 3}
 
 
+# --- The CPAS of the public booking -------------------------------------------------------
+
+
+def several_cpas(session: Session) -> bool:
+    """Does this installation serve more than one CPAS (the booking then asks which)?"""
+    return len(list(session.scalars(select(organisations.Cpas.id).limit(2)))) > 1
+
+
+def cpas_id_of_location(session: Session, location: Location) -> int | None:
+    """The place's CPAS id: its team's; no team: the installation's only CPAS, else none."""
+    return organisations.cpas_id_of_team(session, location.team_id)
+
+
+def cpas_of_location(session: Session, location: Location) -> organisations.Cpas | None:
+    cpas_id = cpas_id_of_location(session, location)
+    return session.get(organisations.Cpas, cpas_id) if cpas_id is not None else None
+
+
+def in_cpas(session: Session, location: Location, cpas: organisations.Cpas | None) -> bool:
+    """May the booking of `cpas` show this place? Only a place of that very CPAS; with no
+    CPAS chosen (an installation without any), every place."""
+    return cpas is None or cpas_id_of_location(session, location) == cpas.id
+
+
+# The page languages a CPAS's public pages offer: its regime's, English always (to read).
+REGIME_LANGUAGES = {"fr": ("fr", "en"), "nl": ("nl", "en"), "bilingual": ("fr", "nl", "en")}
+
+
+def page_languages(cpas: organisations.Cpas | None) -> tuple[str, ...]:
+    """The languages offered on `cpas`'s public pages (all three when none is known)."""
+    regime = cpas.language_regime if cpas is not None else "bilingual"
+    return REGIME_LANGUAGES.get(regime, REGIME_LANGUAGES["bilingual"])
+
+
+def find_cpas(session: Session, raw: str) -> organisations.Cpas | None:
+    """The CPAS competent for what the person typed: a postcode, or a commune's name (as
+    the CPAS lists it, case and accents aside); None when no CPAS here serves it."""
+    typed = " ".join((raw or "").split())
+    if POSTCODE.match(typed):
+        return organisations.cpas_for_postcode(session, typed)
+    wanted = _folded(typed)
+    if not wanted:
+        return None
+    for cpas in organisations.list_cpas(session):
+        if any(_folded(commune) == wanted for commune in cpas.communes or []):
+            return cpas
+    return None
+
+
+def _folded(text: str) -> str:
+    """A commune's name compared without case, accents, hyphens or apostrophes."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+
+
+def code_values(session: Session, location: Location, language: str | None) -> dict[str, str]:
+    """The values of the code's SMS: the name of the CPAS of the place being booked."""
+    cpas = cpas_of_location(session, location)
+    return notify.cpas_values(booking.cpas_names(cpas), language)
+
+
+def services_of_cpas(
+    session: Session, cpas: organisations.Cpas | None, offered: list[Any]
+) -> list[Any]:
+    """`offered` (appointments' OfferedService) kept to the places of `cpas`: a service
+    none of its places offers is left out. No CPAS (an installation without any): all."""
+    if cpas is None:
+        return offered
+    kept = []
+    for item in offered:
+        places = [location for location in item.locations if in_cpas(session, location, cpas)]
+        if places:
+            kept.append(type(item)(item.service, places))
+    return kept
+
+
 def places_for(
     session: Session,
     service: Service,
     *,
     position: tuple[float, float] | None = None,
     postcode: str | None = None,
+    cpas: organisations.Cpas | None = None,
 ) -> list[Place]:
-    """The locations offering `service`: by name, or nearest first."""
-    locations = list(
-        session.scalars(
+    """The locations of `cpas` offering `service`: by name, or nearest first."""
+    locations = [
+        location
+        for location in session.scalars(
             select(Location)
             .join(ServiceLocation, ServiceLocation.location_id == Location.id)
             .where(ServiceLocation.service_id == service.id)
             .order_by(Location.name, Location.code)
         )
-    )
+        if in_cpas(session, location, cpas)
+    ]
     if position is not None:
         places = [
             Place(
@@ -379,10 +462,15 @@ def join_waiting_list(
     return Joined(entry, already=already)
 
 
-def find_location_offering(session: Session, service: Service, code: str) -> Location | None:
-    """The location with this code when it offers `service`."""
+def find_location_offering(
+    session: Session, service: Service, code: str, cpas: organisations.Cpas | None = None
+) -> Location | None:
+    """The location with this code when it offers `service` and belongs to `cpas` (another
+    CPAS's place is unknown here, as a place that does not exist)."""
     location = session.scalar(select(Location).where(Location.code == (code or "").strip()))
     if location is None or not booking.offers(session, service, location):
+        return None
+    if not in_cpas(session, location, cpas):
         return None
     return location
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -253,8 +254,10 @@ def start(
     address: str,
     secret: str,
     purpose: str = "booking",
+    values: Mapping[str, str] | None = None,
 ) -> PhoneCheck:
     """Make a check and put its code in the outbox; Invalid (the number) or RateLimited.
+    `values`: the text's other values (the CPAS's name, `notify.cpas_values`).
 
     The caller commits (also after RateLimited: the refused attempt counts)."""
     number = read_mobile(raw_phone)
@@ -284,6 +287,7 @@ def start(
         contact=_contact(session, number, language, secret),
         category="verification",
         template="verification_code",
+        values=dict(values or {}),
         secrets={"code": code},
         valid_until=check.expires_at,
         urgent=True,

@@ -57,7 +57,13 @@ from notifications.reports import (
     register_attendance_source,
     reminder_states,
 )
-from notifications.texts import TemplateKind, moment_values, read_templates, render
+from notifications.texts import (
+    TemplateKind,
+    cpas_values,
+    moment_values,
+    read_templates,
+    render,
+)
 
 __all__ = [
     "BLOCK_REASONS",
@@ -85,6 +91,7 @@ __all__ = [
     "contact_for_user",
     "contact_ids_for_references",
     "contacts_by_phone",
+    "cpas_values",
     "create_contact",
     "enqueue",
     "enqueue_many",

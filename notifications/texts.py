@@ -22,6 +22,9 @@ from notifications.models import BODY_MAX, LANGUAGES, Template
 from notifications.sms import count_segments, gsm7_suggestion, is_gsm7
 
 TEMPLATE_MAX_SEGMENTS = 3  # a template longer than this is not read on a basic phone
+# {cpas}, the sender's name in the text ("CPAS de Charleroi"): when the message cannot
+# tell which CPAS it is from (no CPAS known), the generic word, as texts said before.
+CPAS_FALLBACK = {"fr": "CPAS", "nl": "OCMW", "en": "CPAS"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ def get_kind(code: str) -> TemplateKind | None:
 
 
 APPOINTMENT_EXAMPLE = {
+    "cpas": "CPAS de Bruxelles",
     "service": "Permanence sociale",
     "date": "lundi 24/11",
     "time": "14h30",
@@ -61,13 +65,13 @@ KINDS = (
     TemplateKind(
         code="appointment_reminder",
         category="reminder",
-        placeholders=("service", "date", "time", "place"),
+        placeholders=("cpas", "service", "date", "time", "place"),
         defaults={
-            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
+            "fr": "{cpas}: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
             "Répondez OUI pour confirmer ou NON pour annuler.",
-            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
+            "nl": "{cpas}: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
             "Antwoord JA om te bevestigen of NEE om te annuleren.",
-            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}. "
+            "en": "{cpas}: reminder of your appointment {service} on {date} at {time}, {place}. "
             "Reply YES to confirm or NO to cancel.",
         },
         example=APPOINTMENT_EXAMPLE,
@@ -77,13 +81,13 @@ KINDS = (
     TemplateKind(
         code="appointment_reminder_call",
         category="reminder",
-        placeholders=("service", "date", "time", "place", "phone"),
+        placeholders=("cpas", "service", "date", "time", "place", "phone"),
         defaults={
-            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
+            "fr": "{cpas}: rappel de votre rendez-vous {service} le {date} à {time}, {place}. "
             "Pour annuler ou déplacer, appelez le {phone}.",
-            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
+            "nl": "{cpas}: herinnering aan uw afspraak {service} op {date} om {time}, {place}. "
             "Om te annuleren of te verplaatsen, bel {phone}.",
-            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}. "
+            "en": "{cpas}: reminder of your appointment {service} on {date} at {time}, {place}. "
             "To cancel or move it, call {phone}.",
         },
         example={**APPOINTMENT_EXAMPLE, "phone": "02 543 61 11"},
@@ -91,24 +95,24 @@ KINDS = (
     TemplateKind(
         code="appointment_reminder_plain",
         category="reminder",
-        placeholders=("service", "date", "time", "place"),
+        placeholders=("cpas", "service", "date", "time", "place"),
         defaults={
-            "fr": "CPAS: rappel de votre rendez-vous {service} le {date} à {time}, {place}.",
-            "nl": "OCMW: herinnering aan uw afspraak {service} op {date} om {time}, {place}.",
-            "en": "CPAS: reminder of your appointment {service} on {date} at {time}, {place}.",
+            "fr": "{cpas}: rappel de votre rendez-vous {service} le {date} à {time}, {place}.",
+            "nl": "{cpas}: herinnering aan uw afspraak {service} op {date} om {time}, {place}.",
+            "en": "{cpas}: reminder of your appointment {service} on {date} at {time}, {place}.",
         },
         example=APPOINTMENT_EXAMPLE,
     ),
     TemplateKind(
         code="appointment_confirmation",
         category="reminder",
-        placeholders=("service", "date", "time", "place", "link"),
+        placeholders=("cpas", "service", "date", "time", "place", "link"),
         defaults={
-            "fr": "CPAS: rendez-vous {service} le {date} à {time}, {place}. "
+            "fr": "{cpas}: rendez-vous {service} le {date} à {time}, {place}. "
             "Annuler ou déplacer: {link}",
-            "nl": "OCMW: afspraak {service} op {date} om {time}, {place}. "
+            "nl": "{cpas}: afspraak {service} op {date} om {time}, {place}. "
             "Annuleren of verplaatsen: {link}",
-            "en": "CPAS: appointment {service} on {date} at {time}, {place}. "
+            "en": "{cpas}: appointment {service} on {date} at {time}, {place}. "
             "Cancel or move: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
@@ -116,13 +120,13 @@ KINDS = (
     TemplateKind(
         code="appointment_changed",
         category="service_change",
-        placeholders=("service", "date", "time", "place", "link"),
+        placeholders=("cpas", "service", "date", "time", "place", "link"),
         defaults={
-            "fr": "CPAS: votre rendez-vous {service} est changé. Nouveau: le {date} à {time}, "
+            "fr": "{cpas}: votre rendez-vous {service} est changé. Nouveau: le {date} à {time}, "
             "{place}. Infos: {link}",
-            "nl": "OCMW: uw afspraak {service} is gewijzigd. Nieuw: op {date} om {time}, "
+            "nl": "{cpas}: uw afspraak {service} is gewijzigd. Nieuw: op {date} om {time}, "
             "{place}. Info: {link}",
-            "en": "CPAS: your appointment {service} has changed. New: {date} at {time}, "
+            "en": "{cpas}: your appointment {service} has changed. New: {date} at {time}, "
             "{place}. Info: {link}",
         },
         example=APPOINTMENT_EXAMPLE,
@@ -130,36 +134,36 @@ KINDS = (
     TemplateKind(
         code="verification_code",
         category="verification",
-        placeholders=("code",),
+        placeholders=("cpas", "code"),
         defaults={
-            "fr": "CPAS: votre code est {code}. Il est valable 10 minutes.",
-            "nl": "OCMW: uw code is {code}. Hij is 10 minuten geldig.",
-            "en": "CPAS: your code is {code}. It is valid for 10 minutes.",
+            "fr": "{cpas}: votre code est {code}. Il est valable 10 minutes.",
+            "nl": "{cpas}: uw code is {code}. Hij is 10 minuten geldig.",
+            "en": "{cpas}: your code is {code}. It is valid for 10 minutes.",
         },
-        example={"code": "482913"},
+        example={"cpas": "CPAS de Bruxelles", "code": "482913"},
     ),
     # Answers to SMS replies (sent back in the TwiML answer, not through the outbox).
     TemplateKind(
         code="reply_confirmed",
         category="reminder",
-        placeholders=("date", "time"),
+        placeholders=("cpas", "date", "time"),
         defaults={
-            "fr": "CPAS: merci, votre rendez-vous du {date} à {time} est confirmé.",
-            "nl": "OCMW: bedankt, uw afspraak van {date} om {time} is bevestigd.",
-            "en": "CPAS: thank you, your appointment on {date} at {time} is confirmed.",
+            "fr": "{cpas}: merci, votre rendez-vous du {date} à {time} est confirmé.",
+            "nl": "{cpas}: bedankt, uw afspraak van {date} om {time} is bevestigd.",
+            "en": "{cpas}: thank you, your appointment on {date} at {time} is confirmed.",
         },
         example=APPOINTMENT_EXAMPLE,
     ),
     TemplateKind(
         code="reply_cancelled",
         category="reminder",
-        placeholders=("date", "time"),
+        placeholders=("cpas", "date", "time"),
         defaults={
-            "fr": "CPAS: votre rendez-vous du {date} à {time} est annulé. "
+            "fr": "{cpas}: votre rendez-vous du {date} à {time} est annulé. "
             "Pour un autre rendez-vous, contactez votre antenne.",
-            "nl": "OCMW: uw afspraak van {date} om {time} is geannuleerd. "
+            "nl": "{cpas}: uw afspraak van {date} om {time} is geannuleerd. "
             "Voor een nieuwe afspraak, contacteer uw antenne.",
-            "en": "CPAS: your appointment on {date} at {time} is cancelled. "
+            "en": "{cpas}: your appointment on {date} at {time} is cancelled. "
             "For another appointment, contact your office.",
         },
         example=APPOINTMENT_EXAMPLE,
@@ -167,26 +171,27 @@ KINDS = (
     TemplateKind(
         code="reply_stopped",
         category="reminder",
-        placeholders=("topic",),
+        placeholders=("cpas", "topic"),
         defaults={
-            "fr": "CPAS: c'est noté, vous ne recevrez plus de SMS pour: {topic}. "
+            "fr": "{cpas}: c'est noté, vous ne recevrez plus de SMS pour: {topic}. "
             "Pour changer d'avis, adressez-vous à votre antenne.",
-            "nl": "OCMW: genoteerd, u krijgt geen sms meer over: {topic}. "
+            "nl": "{cpas}: genoteerd, u krijgt geen sms meer over: {topic}. "
             "Om dit te wijzigen, contacteer uw antenne.",
-            "en": "CPAS: noted, you will no longer get SMS about: {topic}. "
+            "en": "{cpas}: noted, you will no longer get SMS about: {topic}. "
             "To change this, contact your office.",
         },
-        example={"topic": "rappels de rendez-vous"},
+        example={"cpas": "CPAS de Bruxelles", "topic": "rappels de rendez-vous"},
     ),
     TemplateKind(
         code="reply_received",
         category="reminder",
-        placeholders=(),
+        placeholders=("cpas",),
         defaults={
-            "fr": "CPAS: message bien arrivé. L'accueil vous répondra.",
-            "nl": "OCMW: bericht ontvangen. Het onthaal antwoordt u.",
-            "en": "CPAS: message received. Reception will answer you.",
+            "fr": "{cpas}: message bien arrivé. L'accueil vous répondra.",
+            "nl": "{cpas}: bericht ontvangen. Het onthaal antwoordt u.",
+            "en": "{cpas}: message received. Reception will answer you.",
         },
+        example={"cpas": "CPAS de Bruxelles"},
     ),
 )
 
@@ -322,14 +327,39 @@ def edited_templates(session: Session) -> dict[tuple[str, str], Template]:
     return {(t.code, t.language): t for t in session.scalars(select(Template))}
 
 
+def cpas_values(names: Mapping[str, str] | None, language: str | None) -> dict[str, str]:
+    """The {cpas} value of a text from the CPAS's names by language (`Cpas.label`):
+    in `language`, and in Dutch as "cpas.nl" for the Dutch half of a bilingual text.
+    No names: nothing (the text then says CPAS / OCMW)."""
+    if not names:
+        return {}
+    first = names.get(language or "fr") or names.get("fr") or ""
+    values = {"cpas": first} if first else {}
+    if names.get("nl"):
+        values["cpas.nl"] = names["nl"]
+    return values
+
+
+def _in_language(values: Mapping[str, str], language: str) -> dict[str, str]:
+    """The values for a text in `language`: {cpas} defaults to the generic word; a value
+    given per language ("cpas.nl") wins in that language."""
+    chosen = {"cpas": CPAS_FALLBACK.get(language, "CPAS"), **values}
+    suffix = f".{language}"
+    for name, value in values.items():
+        if name.endswith(suffix) and value:
+            chosen[name.removesuffix(suffix)] = value
+    return chosen
+
+
 def render(
     session: Session, code: str, language: str | None, values: Mapping[str, str]
 ) -> tuple[str, str]:
     """(text, language) in the person's language, or French then Dutch when unknown."""
     if language in LANGUAGES:
-        return fill(template_text(session, code, language), values), language
-    french = fill(template_text(session, code, "fr"), values)
-    dutch = fill(template_text(session, code, "nl"), values)
+        text = fill(template_text(session, code, language), _in_language(values, language))
+        return text, language
+    french = fill(template_text(session, code, "fr"), _in_language(values, "fr"))
+    dutch = fill(template_text(session, code, "nl"), _in_language(values, "nl"))
     return f"{french}\n{dutch}", "fr+nl"
 
 

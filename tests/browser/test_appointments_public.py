@@ -56,6 +56,10 @@ def dutch(chromium: Browser, booking_server: LiveServer) -> Iterator[BrowserCont
     context.close()
 
 
+# The demo's CPAS de Bruxelles, by page language (the person's postcode is 1000).
+BRUSSELS = {"fr": "CPAS de Bruxelles", "nl": "OCMW van Brussel", "en": "CPAS de Bruxelles"}
+
+
 def a_mobile() -> str:
     return "0471 " + " ".join(f"{secrets.randbelow(100):02d}" for _ in range(3))
 
@@ -79,8 +83,13 @@ def click(page: Page, locator) -> None:
 def book(
     page: Page, sessions, *, locale: str, service: str, number: str, place: str = "Antenne Marolles"
 ) -> None:
-    """From the services to the confirmation page, checking each page."""
+    """From where the person lives (1000: the CPAS de Bruxelles) to the confirmation
+    page, checking each page."""
     t = lambda msgid: translated(locale, msgid)  # noqa: E731
+    check_page(page)
+    page.get_by_label(t("Your postcode or your commune")).fill("1000")
+    click(page, page.get_by_role("button", name=t("Continue")))
+    expect(page.locator(".booking-cpas")).to_have_text(BRUSSELS[locale])
     check_page(page)
     click(page, page.get_by_role("link", name=re.compile(re.escape(service))))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a place"))
@@ -128,7 +137,7 @@ def test_book_move_and_cancel_in_french(french: BrowserContext, sessions):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     book(page, sessions, locale="fr", service="Permanence sociale", number=a_mobile())
     _code, body = latest_code(sessions)
-    assert body.startswith("CPAS: votre code est")
+    assert body.startswith("CPAS de Bruxelles: votre code est")
 
     click(page, page.get_by_role("link", name=t("See, move or cancel my appointment")))
     check_page(page)
@@ -215,6 +224,6 @@ def test_book_in_dutch(dutch: BrowserContext, sessions):
         place="Antenne Marollen",
     )
     _code, body = latest_code(sessions)
-    assert body.startswith("OCMW: uw code is")
+    assert body.startswith(f"{BRUSSELS['nl']}: uw code is")
     # A Dutch page gives the Dutch street name.
     expect(page.get_by_text("Hoogstraat 298, 1000 Brussel")).to_be_visible()

@@ -323,7 +323,8 @@ def test_reminders_give_the_places_phone_where_the_sender_takes_no_replies(db, d
     third = agenda.book(at(11, 30))
     db.flush()
     plain = sms_text(_reminders(db, third)[0])
-    assert plain.startswith("CPAS: rappel de votre rendez-vous") and plain.endswith(".")
+    assert plain.startswith("CPAS de Charleroi: rappel de votre rendez-vous")
+    assert plain.endswith(".")
     assert "appelez" not in plain and "OUI" not in plain
 
 

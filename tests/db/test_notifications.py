@@ -287,7 +287,7 @@ def test_an_unknown_placeholder_names_it_and_the_allowed_ones(db):
         )
     params = refused.value.errors["body"].params
     assert params["name"] == "nom"
-    assert params["allowed"] == "{service}, {date}, {time}, {place}"
+    assert params["allowed"] == "{cpas}, {service}, {date}, {time}, {place}"
 
 
 def test_an_edited_text_is_used_and_can_be_reset(db, staff):

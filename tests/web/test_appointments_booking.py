@@ -93,7 +93,14 @@ def appointments_of(db, number: str) -> list[Appointment]:
 
 
 def test_services_list_the_three_kinds(en):
-    response = en.get("/rendez-vous")
+    # Three CPAS in the demo: the person says where they live first (or picks one); a
+    # service link without a CPAS chosen goes to that step first.
+    response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "1000"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/rendez-vous/")
+    page = text_of(en.get("/rendez-vous"))
+    assert "Your postcode or your commune" in page
+    assert 'href="/rendez-vous/bruxelles"' in page and 'href="/rendez-vous/charleroi"' in page
+    response = en.get("/rendez-vous/bruxelles")
     page = text_of(response)
     assert response.status_code == 200
     assert "Step 1 of 5" in page
@@ -101,7 +108,11 @@ def test_services_list_the_three_kinds(en):
     assert "30 minutes" in page
     assert "This appointment is made by phone. Call your antenne" in page  # energie
     assert "Antenne Marolles" in page and "Rue Haute 298, 1000 Bruxelles" in page
-    assert "No appointment needed: come during the opening hours." in page  # walk-in
+    # Schaerbeek's drop-in is Schaerbeek's: not on Brussels' page, on its own.
+    assert "No appointment needed: come during the opening hours." not in page
+    schaerbeek = text_of(en.get("/rendez-vous/schaerbeek"))
+    assert "No appointment needed: come during the opening hours." in schaerbeek  # walk-in
+    assert "Le22Rogier" in schaerbeek and "Antenne Marolles" not in schaerbeek
     assert "Monday – Friday" in page and "08:30–12:00, 13:00–16:00" in page
     assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
     assert "<script" not in page.split("</head>")[1]  # no script needed on this page
@@ -131,6 +142,8 @@ def test_phone_only_services_go_back_to_the_list(en):
 
 
 def test_places_sorted_by_postcode(en):
+    assert en.get("/rendez-vous/permanence-sociale").status_code == 302  # no CPAS yet
+    en.get("/rendez-vous/charleroi")
     page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "Step 2 of 5" in page and "Use my position" in page
     response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "6020"})
@@ -138,12 +151,14 @@ def test_places_sorted_by_postcode(en):
     assert "6020" not in response.headers["Location"]  # in the session, not the URL
     page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "It is a guess, not a distance." in page
-    order = [page.index(name) for name in ("Espace citoyen Dampremy", "Antenne Marolles")]
+    order = [page.index(name) for name in ("Espace citoyen Dampremy", "Espace citoyen Docherie")]
     assert order == sorted(order)
     assert "Same postcode" in page
+    assert "Antenne Marolles" not in page and "Le22Rogier" not in page  # other CPAS
 
 
 def test_places_sorted_by_position(en):
+    en.get("/rendez-vous/bruxelles")
     response = en.post(
         "/rendez-vous/permanence-sociale/nearest",
         {"how": "position", "lat": "50.8370", "lon": "4.3480"},
@@ -152,11 +167,13 @@ def test_places_sorted_by_position(en):
     page = text_of(en.get("/rendez-vous/permanence-sociale"))
     assert "as the crow flies" in page
     first = page.index("Antenne Marolles")
-    assert first < page.index("Espace citoyen Dampremy")
+    assert first < page.index("Antenne Nord-Est")
+    assert "Espace citoyen Dampremy" not in page  # Charleroi's: not in Brussels' booking
     assert re.search(r"About 0\.\d km", page)  # the position is rounded to ~1 km
 
 
 def test_bad_postcode_or_position_is_422(en):
+    en.get("/rendez-vous/bruxelles")
     response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "12"})
     assert response.status_code == 422
     page = text_of(response)
@@ -597,7 +614,7 @@ def test_a_new_code_refused_by_the_ceiling_also_gives_the_place(
 
 
 def test_phone_only_services_give_each_places_number_and_hours(en):
-    page = text_of(en.get("/rendez-vous"))
+    page = text_of(en.get("/rendez-vous/bruxelles"))
     energy = page.split('id="s-energie"')[1].split("</section>")[0]
     assert 'href="tel:+3225436111"' in energy and "Call 02 543 61 11" in energy
     assert "Monday – Friday" in energy and "08:30–12:00, 13:00–16:00" in energy
@@ -605,12 +622,12 @@ def test_phone_only_services_give_each_places_number_and_hours(en):
 
 def test_dutch_pages_give_dutch_street_names(browser):
     browser.client.set_cookie("terrain_lang", "nl")
-    page = text_of(browser.get("/rendez-vous"))
+    page = text_of(browser.get("/rendez-vous/bruxelles"))
     assert "Antenne Marollen" in page and "Hoogstraat 298, 1000 Brussel" in page
     assert "Rue Haute" not in page
     # Charleroi has no Dutch names: its French ones stay.
     browser.client.set_cookie("terrain_lang", "fr")
-    page = text_of(browser.get("/rendez-vous"))
+    page = text_of(browser.get("/rendez-vous/bruxelles"))
     assert "Antenne Marolles" in page and "Rue Haute 298, 1000 Bruxelles" in page
 
 

@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 
 from appointments import online
 from appointments.online import start_value
-from core import clock
+from core import accounts, clock
 from core.db import Base
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.web.test_appointments_booking import choose, details, last_code, times_url
@@ -144,6 +144,10 @@ def frozen() -> Iterator[clock.Traveller]:
 def agenda(db) -> Agenda:
     made = Agenda(db)
     made.location.postcode, made.location.city = "1000", "Bruxelles"
+    # A place of the CPAS de Bruxelles (its team is Marolles): the booking is per CPAS.
+    team = accounts.get_team(db, "bxl-marolles")
+    assert team is not None
+    made.location.team_id = team.id
     db.commit()
     return made
 
@@ -271,10 +275,17 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
     # Every service and place offered (the demo's too): their pages and free times.
     offered = anonymous.get("/api/appointments/services").get_json()["services"]
     assert len(offered) > 1
+    # The postcode step, each CPAS's entry, then every service from each CPAS.
+    for where in ("1030", "6000", "Schaerbeek", "9999", "", "x" * 200):
+        anonymous.get("/rendez-vous", query_string={"where": where})
+    for cpas in ("bruxelles", "schaerbeek", "charleroi"):
+        assert anonymous.get(f"/rendez-vous/{cpas}").status_code == 200
+        for service in offered:
+            anonymous.get(f"/rendez-vous/{service['code']}")
+            for location in service["locations"]:
+                anonymous.get(f"/rendez-vous/{service['code']}/{location['code']}")
     for service in offered:
-        anonymous.get(f"/rendez-vous/{service['code']}")
         for location in service["locations"]:
-            anonymous.get(f"/rendez-vous/{service['code']}/{location['code']}")
             query = {"service": service["code"], "location": location["code"], "days": 14}
             anonymous.get("/api/appointments/slots", query_string=query)
     assert 200 in {status for what, status, _ in anonymous.read if "/slots" in what}
@@ -282,7 +293,12 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
     # The booking steps with a real choice, then wrong answers at each step.
     person = Reader(app.test_client())
     token = person.token()
-    for path in ("/rendez-vous", f"/rendez-vous/{agenda.service.code}", times_url(agenda)):
+    for path in (
+        "/rendez-vous",
+        "/rendez-vous/bruxelles",
+        f"/rendez-vous/{agenda.service.code}",
+        times_url(agenda),
+    ):
         assert person.get(path).status_code == 200
     chosen = {"csrf_token": token, "start": start_value(at(11))}
     person.post(times_url(agenda), data=chosen, follow_redirects=True)

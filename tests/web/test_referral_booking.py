@@ -277,10 +277,12 @@ def test_a_desk_booking_without_a_number_prints_a_slip_in_the_persons_language(l
     assert "donderdag 10 januari 2030" in page and "09:30" in page
     assert referred.location.name in page and "Rue Haute 298" in page
     assert "02 543 11 11" in page
+    assert "OCMW van Brussel" in page  # the place's CPAS, in the slip's language
+    assert "Charleroi" not in page and "Schaerbeek" not in page
     assert "@media print" not in page  # the print rules are in the stylesheet
     french = text_of(browser.get(f"/accueil/appointments/{made.id}/slip?lang=fr"))
     assert "jeudi 10 janvier 2030" in french and "Votre carte d&#39;identité" in french
-    assert "Vos extraits de compte" in french
+    assert "Vos extraits de compte" in french and "CPAS de Bruxelles" in french
     # Nothing else about the person: no number, no referral, no file.
     assert "outreach" not in french
 

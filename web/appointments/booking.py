@@ -1,8 +1,14 @@
 """The public booking pages, /rendez-vous: a person books an appointment from a phone,
 without an account, in French, Dutch or English.
 
-1. `GET /rendez-vous`: the services; those booked by phone say "call your antenne",
-   those without appointment say where and when to come;
+0. `GET /rendez-vous`: with several CPAS in the installation, the postcode or commune
+   where the person lives first (the CPAS of that commune is competent: law of 2 April
+   1965), or the list of CPAS; `GET /rendez-vous/<cpas>` is each CPAS's own entry. From
+   there on the flow keeps to that CPAS: its services, its places, its name on the pages;
+   a place of another CPAS (a code changed in the address) answers as unknown;
+1. `GET /rendez-vous/<cpas>` (or `/rendez-vous` with one CPAS): the services; those
+   booked by phone say "call your antenne", those without appointment say where and
+   when to come;
 2. `GET /rendez-vous/<service>`: the places offering it; `POST …/nearest` sorts them
    by a postcode or by the phone's position ("use my position", a small script);
 3. `GET /rendez-vous/<service>/<place>?from=YYYY-MM-DD`: the free times of a week;
@@ -45,7 +51,7 @@ from appointments import services as appointments
 from appointments.booking import LANGUAGES, SlotTaken
 from appointments.models import Location, OpeningHours, Service
 from appointments.online import parse_start
-from core import clock
+from core import clock, organisations
 from core.errors import FieldError, Invalid
 from web import db, throttling
 from web.common import page_language, public_base_url
@@ -83,8 +89,35 @@ def _save(**values: Any) -> None:
     session[FLOW] = {name: value for name, value in flow.items() if value is not None}
 
 
+def _cpas() -> organisations.Cpas | None:
+    """The CPAS this booking is with: the one chosen (by postcode, commune, or its own
+    address), else the installation's only CPAS; None when there is none or several
+    and none was chosen yet."""
+    session_db = db.session()
+    code = _flow().get("cpas")
+    if code:
+        chosen = organisations.get_cpas(session_db, code)
+        if chosen is not None:
+            return chosen
+    cpas_list = organisations.list_cpas(session_db)
+    return cpas_list[0] if len(cpas_list) == 1 else None
+
+
+def _must_choose() -> bool:
+    """No CPAS chosen while the installation serves several: ask the postcode first."""
+    return _cpas() is None and online.several_cpas(db.session())
+
+
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    body, code = render(template, status=status, steps=STEPS, **context)
+    cpas = context.pop("cpas", None) or _cpas()
+    body, code = render(
+        template,
+        status=status,
+        steps=STEPS,
+        cpas_name=cpas.label(language()) if cpas is not None else "",
+        offered_languages=online.page_languages(cpas),
+        **context,
+    )
     response = current_app.make_response((body, code))
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -139,27 +172,70 @@ def _chosen(flow: dict[str, Any]) -> tuple[Service | None, Location | None]:
     service = _service(flow.get("service", ""))
     if service is None:
         return None, None
-    return service, online.find_location_offering(db.session(), service, flow.get("location", ""))
+    location = online.find_location_offering(
+        db.session(), service, flow.get("location", ""), _cpas()
+    )
+    return service, location
+
+
+def _start_url() -> str:
+    """The first page: the chosen CPAS's services, else the postcode step."""
+    cpas = _cpas()
+    if cpas is not None and online.several_cpas(db.session()):
+        return url_for("appointments_booking.places", service_code=cpas.code)
+    return url_for("appointments_booking.services")
 
 
 def _restart() -> Response:
     flash(_("Let us start again: choose a service."), "warning")
-    return redirect(url_for("appointments_booking.services"))
+    return redirect(_start_url())
 
 
 # --- 1. Services --------------------------------------------------------------------------
+
+
+def _choose_page(
+    *, typed: str = "", error: str = "", unserved: bool = False, status: int = 200
+) -> Response:
+    """Step 0: where does the person live? (and every CPAS of the installation)."""
+    return _page(
+        "appointments/public/cpas.html",
+        status=status,
+        cpas_list=organisations.list_cpas(db.session()),
+        typed=typed,
+        error=error,
+        unserved=unserved,
+        language=language(),
+    )
 
 
 @bp.route("")
 @bp.route("/")
 @public
 def services():
+    session_db = db.session()
+    if not online.several_cpas(session_db):
+        return _services_page(_cpas())
+    if "where" not in request.args:
+        return _choose_page()
+    typed = request.args.get("where", "")[:80].strip()
+    if not typed:
+        return _choose_page(error=_("Type your postcode or your commune."), status=422)
+    found = online.find_cpas(session_db, typed)
+    if found is None:
+        return _choose_page(typed=typed, unserved=True)
+    return redirect(url_for("appointments_booking.places", service_code=found.code))
+
+
+def _services_page(cpas: organisations.Cpas | None) -> Response:
     offered = appointments.list_services(db.session(), bookable_only=False)
     groups: dict[str, list] = {"online": [], "phone": [], "walk_in": []}
-    for item in offered:
+    for item in online.services_of_cpas(db.session(), cpas, offered):
         groups[item.service.booking_mode].append(item)
     return _page(
         "appointments/public/services.html",
+        cpas=cpas,
+        several=online.several_cpas(db.session()),
         groups=groups,
         language=language(),
         place_lines=place_lines,
@@ -182,7 +258,9 @@ def _places_page(
     near = near or {}
     position = (near["lat"], near["lon"]) if "lat" in near else None
     postcode = near.get("postcode")
-    places = online.places_for(session_db, service, position=position, postcode=postcode)
+    places = online.places_for(
+        session_db, service, position=position, postcode=postcode, cpas=_cpas()
+    )
     return _page(
         "appointments/public/places.html",
         status=status,
@@ -197,14 +275,33 @@ def _places_page(
     )
 
 
+def _offered_here(service: Service | None) -> Service | None:
+    """The service when the chosen CPAS offers it at one of its places at least."""
+    if service is None:
+        return None
+    cpas = _cpas()
+    if cpas is None:
+        return service
+    places = online.places_for(db.session(), service, cpas=cpas)
+    return service if places else None
+
+
 @bp.get("/<service_code>")
 @public
 def places(service_code: str):
-    service = _service(service_code)
+    # A CPAS's own entry point: its code in the address (a CPAS's code comes first).
+    cpas = organisations.get_cpas(db.session(), service_code)
+    if cpas is not None:
+        if _flow().get("cpas") != cpas.code:
+            session[FLOW] = {"cpas": cpas.code}  # another CPAS: the choices so far go
+        return _services_page(cpas)
+    service = _offered_here(_service(service_code))
     if service is None:
         return _unknown("service")
     if service.booking_mode != "online":
-        return redirect(url_for("appointments_booking.services", _anchor=f"s-{service.code}"))
+        return redirect(f"{_start_url()}#s-{service.code}")
+    if _must_choose():
+        return redirect(url_for("appointments_booking.services"))
     flow = _flow()
     near = flow.get("near") if flow.get("service") == service.code else None
     return _places_page(service, near=near)
@@ -213,9 +310,11 @@ def places(service_code: str):
 @bp.post("/<service_code>/nearest")
 @public
 def nearest(service_code: str):
-    service = _service(service_code)
+    service = _offered_here(_service(service_code))
     if service is None or service.booking_mode != "online":
         return _unknown("service")
+    if _must_choose():
+        return redirect(url_for("appointments_booking.services"))
     form = request.form
     try:
         if form.get("how") == "position":
@@ -275,7 +374,16 @@ def _service_and_place(
     service = _service(service_code)
     if service is None or service.booking_mode != "online":
         return None, None
-    return service, online.find_location_offering(db.session(), service, location_code)
+    location = online.find_location_offering(db.session(), service, location_code, _cpas())
+    return service, location
+
+
+def _keep_cpas(location: Location) -> None:
+    """From the chosen place on, the booking is with the place's CPAS (a link straight to
+    a place's times chooses it)."""
+    cpas = online.cpas_of_location(db.session(), location)
+    if cpas is not None:
+        _save(cpas=cpas.code)
 
 
 @bp.route("/<service_code>/<location_code>", methods=["GET", "POST"])
@@ -305,6 +413,7 @@ def times(service_code: str, location_code: str):
         return _times_page(
             service, location, first_day, errors={"start": error_message(error)}, status=422
         )
+    _keep_cpas(location)
     _save(service=service.code, location=location.code, start=start.isoformat(), mode="book")
     return redirect(url_for("appointments_booking.details"))
 
@@ -320,6 +429,7 @@ def waiting(service_code: str, location_code: str):
     flow = _flow()
     flow.pop("start", None)
     session[FLOW] = flow
+    _keep_cpas(location)
     _save(service=service.code, location=location.code, mode="waiting")
     return redirect(url_for("appointments_booking.details"))
 
@@ -371,6 +481,11 @@ def _details_page(
         retry_after=retry_after,
         call=call,
     )
+
+
+def _code_values(location: Location, sms_language: str) -> dict[str, str]:
+    """The code's SMS names the CPAS of the place being booked."""
+    return online.code_values(db.session(), location, sms_language)
 
 
 def _rate_limited_message(limited: verification.RateLimited) -> str:
@@ -446,6 +561,7 @@ def details():
     if same_number and flow.get("proof"):
         # Checked a moment ago (a time was taken meanwhile): no second code.
         return _finish()
+    values_language = values["sms_language"]
     try:
         check = online.send_code(
             db.session(),
@@ -454,6 +570,7 @@ def details():
             address=_address(),
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
+            values=_code_values(summary["location"], values_language),
         )
     except verification.RateLimited as limited:
         response = _details_page(
@@ -600,7 +717,7 @@ def _finish() -> Response:
     session[DONE] = done
     # The name and the number are not needed any more: out of the cookie.
     session[FLOW] = {
-        key: value for key, value in flow.items() if key in ("service", "location", "near")
+        key: value for key, value in flow.items() if key in ("cpas", "service", "location", "near")
     }
     return redirect(url_for("appointments_booking.done"))
 
@@ -612,14 +729,16 @@ def new_code():
     summary = _summary(flow)
     if summary is None or not flow.get("phone"):
         return _restart()
+    values_language = flow.get("sms_language") or language()
     try:
         check = online.send_code(
             db.session(),
             raw_phone=flow["phone"],
-            language=flow.get("sms_language") or language(),
+            language=values_language,
             address=_address(),
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
+            values=_code_values(summary["location"], values_language),
         )
     except verification.RateLimited as limited:
         response = _code_page(
@@ -651,6 +770,7 @@ def done():
         service, location = waited.service, waited.location
         return _page(
             "appointments/public/done.html",
+            cpas=online.cpas_of_location(session_db, location) if location else None,
             waiting_list=True,
             already=bool(finished.get("already")),
             service_name=service.name(language()),
@@ -665,6 +785,7 @@ def done():
     sms = online.confirmation_state(session_db, appointment)
     return _page(
         "appointments/public/done.html",
+        cpas=online.cpas_of_location(session_db, appointment.location),
         waiting_list=False,
         appointment=appointment,
         sms_status=sms.status if sms is not None else None,

@@ -27,7 +27,7 @@ from flask_login import current_user
 from appointments import booking, desk
 from appointments import services as appointments
 from appointments.models import Appointment, Location
-from core import clock
+from core import clock, organisations
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id, parse_uuid
@@ -618,6 +618,7 @@ def slip(appointment_id: int):
     if chosen not in booking.LANGUAGES:
         chosen = appointment.person.language or _language()
     service, location = appointment.service, appointment.location
+    cpas = organisations.cpas_of_team(db.session(), location.team_id)
     with force_locale(chosen):
         return render(
             "appointments/desk/slip.html",
@@ -625,9 +626,9 @@ def slip(appointment_id: int):
             service_name=service.name(chosen),
             location=location,
             bring=[line for line in service.what_to_bring(chosen).splitlines() if line.strip()],
-            # Named after the place until the CPAS itself is recorded (its name, its phone).
-            cpas_name=None,
-            phone=location.phone,
+            # The place's CPAS names the slip; its phone stands in for a place without one.
+            cpas_name=cpas.label(chosen) if cpas is not None else None,
+            phone=location.phone or (cpas.phone if cpas is not None else ""),
             slip_language=chosen,
         )
 

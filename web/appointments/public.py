@@ -115,9 +115,13 @@ def _details(token: str, appointment: Appointment) -> dict:
     moved_from = opened if opened is not None and opened.id != appointment.id else None
     previous = booking.previous_of(session, appointment)
     service = appointment.service
+    cpas = online.cpas_of_location(session, appointment.location)
     return {
         "token": token,
         "appointment": appointment,
+        # The place's CPAS: its name on the page, its regime's languages offered.
+        "cpas_name": cpas.label(_language()) if cpas is not None else "",
+        "offered_languages": online.page_languages(cpas),
         "service_name": service.name(_language()),
         "place_name": name,
         "place_address": address,
