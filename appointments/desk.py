@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from appointments import booking, scope, slots
 from appointments.models import (
@@ -334,6 +334,7 @@ def queue(
                 Appointment.start_at < after,
             )
             .order_by(Appointment.checked_in_at, Appointment.id)
+            .options(selectinload(Appointment.person), selectinload(Appointment.service))
         )
     )
     if not waiting:
@@ -527,6 +528,7 @@ def day_agenda(
                 Appointment.agent_id.is_not(None),
             )
             .order_by(Appointment.start_at, Appointment.id)
+            .options(selectinload(Appointment.person), selectinload(Appointment.service))
         )
     )
     # Someone with an appointment here that day but no plan any more still gets a column.
@@ -991,6 +993,7 @@ def my_appointments(
                 Appointment.status != "cancelled",
             )
             .order_by(Appointment.start_at, Appointment.id)
+            .options(selectinload(Appointment.person), selectinload(Appointment.service))
         )
     )
     seen = (

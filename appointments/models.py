@@ -245,6 +245,7 @@ class Appointment(Base):
         CheckConstraint("start_at < end_at AND end_at <= busy_until", name="times"),
         Index("ix_appointments_agent_start", "agent_id", "start_at"),
         Index("ix_appointments_location_start", "location_id", "start_at"),
+        Index("ix_appointments_start", "start_at"),  # the indicators' month, all places
         UniqueConstraint("manage_token_hash"),
     )
 

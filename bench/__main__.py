@@ -1,6 +1,15 @@
 """Run every benchmark and print its results table row(s)."""
 
-from bench import appointment_booking, appointments, audit_log, page_weight, planning, sms, sync
+from bench import (
+    appointment_booking,
+    appointments,
+    audit_log,
+    growth,
+    page_weight,
+    planning,
+    sms,
+    sync,
+)
 
 
 def main() -> None:
@@ -14,6 +23,7 @@ def main() -> None:
         appointment_booking,
         planning,
         page_weight,
+        growth,
     ):
         for row in benchmark.run():
             print(row, flush=True)

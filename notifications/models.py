@@ -250,6 +250,8 @@ class Message(Base):
         CheckConstraint(_in("category", CATEGORIES), name="category"),
         Index("ix_sms_messages_due", "status", "not_before"),
         Index("ix_sms_messages_to_sent", "to", "sent_at"),
+        # The outbox list (newest first) and the report's month.
+        Index("ix_sms_messages_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -45,7 +45,11 @@ class Person(Base, Synced):
     choose to give more."""
 
     __tablename__ = "outreach_people"
-    __table_args__ = (Index("ix_outreach_people_team_seq", "team_id", "change_seq"),)
+    __table_args__ = (
+        Index("ix_outreach_people_team_seq", "team_id", "change_seq"),
+        # The person list, most recently seen first.
+        Index("ix_outreach_people_team_seen", "team_id", "last_seen_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
@@ -95,6 +99,8 @@ class Encounter(Base, Synced):
     __table_args__ = (
         Index("ix_outreach_encounters_team_seq", "team_id", "change_seq"),
         Index("ix_outreach_encounters_person_at", "person_id", "occurred_at"),
+        # The street home: the team's latest encounters.
+        Index("ix_outreach_encounters_team_at", "team_id", "occurred_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
