@@ -2,7 +2,7 @@
 people newest first, the SMS outbox by creation time, appointments by start.
 
 Revision ID: 0037_growth_indexes
-Revises: 0034_cpas
+Revises: 0036_rounds
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0037_growth_indexes"
-down_revision: str | None = "0034_cpas"
+down_revision: str | None = "0036_rounds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
