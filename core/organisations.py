@@ -57,6 +57,8 @@ CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 POSTCODE_PATTERN = re.compile(r"^[1-9][0-9]{3}$")
 SENDER_MAX = 11  # an alphanumeric SMS sender id has at most 11 characters
 SENDER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$")  # number or name
+PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{7,14}$")  # E.164
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -558,3 +560,123 @@ def create_cpas(
 
 def count_teams(session: Session, cpas_id: int) -> int:
     return session.scalar(select(func.count()).where(_TEAMS.c.cpas_id == cpas_id)) or 0
+
+
+# --- Editing a CPAS (its administrator's pages, web/cpas.py) ---------------------------
+
+
+def public_phone(raw: str) -> str | None:
+    """A public phone as E.164 (a Belgian 0… number gets +32); "" stays ""; None: bad."""
+    digits = re.sub(r"[\s./()-]", "", raw or "")
+    if not digits:
+        return ""
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("0"):
+        digits = "+32" + digits[1:]
+    return digits if PHONE_PATTERN.match(digits) else None
+
+
+def update_cpas(
+    session: Session,
+    cpas: Cpas,
+    *,
+    name_fr: str,
+    name_nl: str,
+    phone: str,
+    email: str,
+    address: str,
+    sms_sender: str,
+    sms_replies: bool,
+    language_regime: str,
+    homecare_funder: str,
+    actor: User | None = None,
+) -> Cpas:
+    """Change a CPAS's public details; Invalid (nothing changed) on a bad field. Audited
+    with the names of the fields changed (public details, no one's file)."""
+    errors: dict[str, FieldError] = {}
+    name_fr, name_nl = name_fr.strip(), name_nl.strip()
+    if not (name_fr or name_nl):
+        errors["name_fr"] = FieldError("required")
+    for name, value in (("name_fr", name_fr), ("name_nl", name_nl)):
+        if len(value) > 120:
+            errors[name] = FieldError("too_long", {"max": 120})
+    e164 = public_phone(phone)
+    if e164 is None:
+        errors["phone"] = FieldError("invalid_phone")
+    email = email.strip()
+    if email and (len(email) > 120 or not EMAIL_PATTERN.match(email)):
+        errors["email"] = FieldError("invalid_email")
+    address = " ".join(address.split())
+    if len(address) > 200:
+        errors["address"] = FieldError("too_long", {"max": 200})
+    sms_sender = sms_sender.strip()
+    if not SENDER_PATTERN.match(sms_sender):
+        errors["sms_sender"] = FieldError("invalid_sender", {"max": SENDER_MAX})
+    if language_regime not in REGIMES:
+        errors["language_regime"] = FieldError("unknown_choice")
+    if homecare_funder not in FUNDERS:
+        errors["homecare_funder"] = FieldError("unknown_choice")
+    if errors:
+        raise Invalid(errors)
+    wanted = {
+        "name_fr": name_fr or name_nl,
+        "name_nl": name_nl,
+        "phone": e164,
+        "email": email,
+        "address": address,
+        "sms_sender": sms_sender,
+        "sms_replies": bool(sms_replies),
+        "language_regime": language_regime,
+        "homecare_funder": homecare_funder,
+    }
+    changed = sorted(name for name, value in wanted.items() if getattr(cpas, name) != value)
+    for name in changed:
+        setattr(cpas, name, wanted[name])
+    session.flush()
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="cpas",
+            entity_id=cpas.id,
+            details={"fields": changed},
+        )
+    return cpas
+
+
+def add_holiday(
+    session: Session,
+    cpas_id: int,
+    day: date | None,
+    *,
+    name_fr: str,
+    name_nl: str = "",
+    actor: User | None = None,
+) -> CpasHoliday:
+    """Add a closed day of the CPAS's own (kind `administration`); Invalid without a day
+    or a name, or on a day the calendar already has."""
+    errors: dict[str, FieldError] = {}
+    name_fr, name_nl = name_fr.strip(), name_nl.strip()
+    if day is None:
+        errors["day"] = FieldError("invalid_date")
+    elif any(holiday.day == day for holiday in holidays_of(session, cpas_id, day.year)):
+        errors["day"] = FieldError("holiday_exists")
+    if not (name_fr or name_nl):
+        errors["name_fr"] = FieldError("required")
+    for name, value in (("name_fr", name_fr), ("name_nl", name_nl)):
+        if len(value) > 120:
+            errors[name] = FieldError("too_long", {"max": 120})
+    if errors:
+        raise Invalid(errors)
+    assert day is not None
+    return set_holiday(
+        session,
+        cpas_id,
+        day,
+        closed=True,
+        name_fr=name_fr or name_nl,
+        name_nl=name_nl or name_fr,
+        actor=actor,
+    )

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from core import accounts, audit, clock
+from core import accounts, audit, clock, organisations
 from core.ids import parse_id
 from core.roles import Permission
 from web import db, plugins
@@ -65,6 +65,7 @@ def _local_midnight_utc(day: date) -> datetime:
 def audit_log():
     args = request.args
     errors: dict[str, str] = {}
+    scope = organisations.scope_of(db.session(), current_user)  # her CPAS's entries only
     actor_id = None
     if args.get("actor"):
         actor_id = parse_id(args["actor"])
@@ -93,8 +94,10 @@ def audit_log():
             since=_local_midnight_utc(since) if since else None,
             until=_local_midnight_utc(until + timedelta(days=1)) if until else None,
         )
-        page = audit.search(db.session(), filters, page=page_number)
-    users = accounts.list_users(db.session())
+        page = audit.search(
+            db.session(), filters, page=page_number, within=accounts.audit_scope_filter(scope)
+        )
+    users = accounts.list_users(db.session(), scope)
     return render(
         "admin/audit.html",
         partial="admin/_audit_results.html",
@@ -113,11 +116,16 @@ def audit_log():
 @requires(Permission.USERS_MANAGE)
 def users():
     db_session = db.session()
-    teams = accounts.list_teams(db_session)
+    scope = organisations.scope_of(db_session, current_user)
+    teams = [team for team in accounts.list_teams(db_session) if scope.sees_team(team.id)]
     form = UserForm()
-    form.team.choices = [SelectChoice("", _("No team"))] + [
-        SelectChoice(team.code, team.name) for team in teams
-    ]
+    # A CPAS's administrator places accounts in her CPAS's teams only.
+    no_team = [SelectChoice("", _("No team"))] if scope.everything or scope.platform else []
+    form.team.choices = no_team + [SelectChoice(team.code, team.name) for team in teams]
+    if scope.platform:
+        form.team.choices += [
+            SelectChoice(team.code, team.name) for team in accounts.list_teams(db_session)
+        ]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -145,7 +153,7 @@ def users():
     return render(
         "admin/users.html",
         form=form,
-        users=accounts.list_users(db_session),
+        users=accounts.list_users(db_session, scope),
         under_attack=accounts.accounts_under_attack(db_session),
         attack_failures=accounts.ATTACK_FAILURES,
         status=status,
@@ -158,6 +166,10 @@ def set_active(user_id: int):
     db_session = db.session()
     user = accounts.get_user(db_session, user_id)
     if user is None:
+        return render("errors/error.html", status=404, code=404)
+    if not accounts.manages_user(organisations.scope_of(db_session, current_user), user):
+        organisations.refuse(db_session, current_user, "user", user.id)
+        db_session.commit()  # the refusal stays audited although the answer is a 404
         return render("errors/error.html", status=404, code=404)
     active = request.form.get("active") == "1"
     try:
