@@ -117,6 +117,16 @@ class CpasHoliday(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class TeamGrant(Base):
+    """A team more whose desks, agendas and contacts a local role (reception, social
+    worker) may see, granted by an administrator of the same CPAS."""
+
+    __tablename__ = "user_team_grants"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+
+
 # --- Finding the CPAS ------------------------------------------------------------------
 
 # The two columns of core.accounts' teams read here (core.accounts imports this module).
@@ -181,6 +191,14 @@ class Scope:
     local_teams: frozenset[int] | None = None  # a local role's antennes; None: `teams`
     platform: bool = False  # the platform administrator: CPAS and their admins, no files
 
+    def local(self) -> Scope:
+        """The scope of a local role's desks, agendas and contacts: its antennes (its
+        team and those granted), within its CPAS; other roles: this scope."""
+        if self.local_teams is None:
+            return self
+        teams = self.local_teams if self.teams is None else self.local_teams & self.teams
+        return Scope(self.user_id, self.cpas_id, frozenset(teams), None, self.platform)
+
     @property
     def everything(self) -> bool:
         return self.teams is None
@@ -223,9 +241,10 @@ def scope_of(session: Session, user: User | None) -> Scope:
         return Scope(user_id=None, cpas_id=None, teams=frozenset())
     several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
     cpas_id = cpas_id_of_team(session, user.team_id)
-    local = (
-        frozenset({user.team_id}) if user.role in LOCAL_ROLES and user.team_id is not None else None
-    )
+    local = None
+    if user.role in LOCAL_ROLES and user.team_id is not None:
+        granted = session.scalars(select(TeamGrant.team_id).where(TeamGrant.user_id == user.id))
+        local = frozenset({user.team_id, *granted})
     if not several:
         return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
     if cpas_id is None:
@@ -680,3 +699,40 @@ def add_holiday(
         name_nl=name_nl or name_fr,
         actor=actor,
     )
+
+
+def granted_teams(session: Session, user_id: int) -> set[int]:
+    """The teams granted to the user beyond their own (local roles)."""
+    return set(session.scalars(select(TeamGrant.team_id).where(TeamGrant.user_id == user_id)))
+
+
+def set_granted_teams(
+    session: Session, user: User, team_ids: Iterable[int], *, actor: User | None = None
+) -> set[int]:
+    """Grant the user exactly these teams of their CPAS (their own is always theirs);
+    Invalid (nothing changed) for a team of another CPAS or unknown. Audited."""
+    wanted = {team_id for team_id in team_ids if team_id != user.team_id}
+    cpas_id = cpas_id_of_team(session, user.team_id) if user.team_id is not None else None
+    ours = (
+        set(session.scalars(select(_TEAMS.c.id).where(_TEAMS.c.cpas_id == cpas_id)))
+        if cpas_id is not None
+        else set()
+    )
+    if not wanted <= ours:
+        raise Invalid({"teams": FieldError("unknown_team")})
+    before = granted_teams(session, user.id)
+    if before == wanted:
+        return wanted
+    for team_id in before - wanted:
+        session.delete(session.get(TeamGrant, (user.id, team_id)))
+    session.add_all(TeamGrant(user_id=user.id, team_id=team_id) for team_id in wanted - before)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="user",
+        entity_id=user.id,
+        details={"granted_teams": sorted(wanted)},
+    )
+    return wanted

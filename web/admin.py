@@ -11,6 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from core import accounts, audit, clock, organisations
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from core.roles import Permission
 from web import db, plugins
@@ -18,6 +19,7 @@ from web.common import account_error_message
 from web.forms import UserForm
 from web.permissions import requires
 from web.rendering import render
+from web.validation import message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -184,3 +186,49 @@ def set_active(user_id: int):
         else:
             flash(_("Account %(username)s deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/teams", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def user_teams(user_id: int):
+    """A local role's antennes: its own team, and those of its CPAS granted here."""
+    db_session = db.session()
+    user = accounts.get_user(db_session, user_id)
+    if user is None:
+        return render("errors/error.html", status=404, code=404)
+    scope = organisations.scope_of(db_session, current_user)
+    if not accounts.manages_user(scope, user) or scope.platform:
+        organisations.refuse(db_session, current_user, "user", user.id)
+        db_session.commit()  # the refusal stays audited although the answer is a 404
+        return render("errors/error.html", status=404, code=404)
+    cpas_id = organisations.cpas_id_of_team(db_session, user.team_id) if user.team_id else None
+    teams = [
+        team
+        for team in accounts.list_teams(db_session)
+        if cpas_id is not None and team.cpas_id == cpas_id and team.id != user.team_id
+    ]
+    error = ""
+    if request.method == "POST":
+        chosen = [parse_id(raw) for raw in request.form.getlist("team")]
+        try:
+            if None in chosen:
+                raise Invalid({"teams": FieldError("unknown_team")})
+            organisations.set_granted_teams(
+                db_session, user, [team_id for team_id in chosen if team_id], actor=current_user
+            )
+        except Invalid as invalid:
+            db_session.rollback()
+            error = message(invalid.errors["teams"])
+        else:
+            db_session.commit()
+            flash(_("Antennes of %(username)s saved.", username=user.username), "success")
+            return redirect(url_for("admin.user_teams", user_id=user.id))
+    return render(
+        "admin/user_teams.html",
+        user=user,
+        teams=teams,
+        granted=organisations.granted_teams(db_session, user.id),
+        local=user.role in organisations.LOCAL_ROLES,
+        error=error,
+        status=422 if error else 200,
+    )

@@ -235,3 +235,57 @@ def test_the_platform_admin_reads_no_cpas_files_in_the_audit_log(db, login):
     assert kinds <= set(accounts.PLATFORM_AUDIT_TYPES)
     browser = login("admin")
     assert browser.get("/admin/audit?entity_type=user").status_code == 200
+
+
+def _marolles_place_and_nord_est_place(db):
+    from appointments.models import Location
+
+    places = {}
+    for code in ("bxl-marolles", "bxl-nord-est"):
+        team = accounts.get_team(db, code)
+        place = Location(code=f"t-{code}", name=f"Place {code}", team_id=team.id)
+        db.add(place)
+        places[code] = place
+    db.commit()
+    return places
+
+
+def test_a_reception_of_marolles_sees_only_her_antennes_desk_unless_granted(db, login):
+    from appointments import scope as appointment_scope
+
+    _marolles_place_and_nord_est_place(db)
+    accueil = accounts.find_user(db, "accueil")  # reception, Antenne Marolles
+    seen = {place.code for place in appointment_scope.visible_locations(db, accueil)}
+    assert "t-bxl-marolles" in seen
+    assert "t-bxl-nord-est" not in seen
+    coordination = accounts.find_user(db, "coordination")
+    assert "t-bxl-nord-est" in {
+        place.code for place in appointment_scope.visible_locations(db, coordination)
+    }
+    # The administrator of Brussels grants Nord-Est on accueil's page.
+    accounts.create_user(
+        db,
+        username="admin-bxl2",
+        display_name="Admin",
+        password="unused-password",
+        role=Role.ADMIN,
+        team=accounts.get_team(db, "bxl-marolles"),
+        check_password=False,
+    )
+    db.commit()
+    browser = login("admin-bxl2")
+    nord_est = accounts.get_team(db, "bxl-nord-est")
+    assert browser.get(f"/admin/users/{accueil.id}/teams").status_code == 200
+    granted = browser.post(f"/admin/users/{accueil.id}/teams", {"team": str(nord_est.id)})
+    assert granted.status_code == 302
+    db.expire_all()
+    seen = {place.code for place in appointment_scope.visible_locations(db, accueil)}
+    assert {"t-bxl-marolles", "t-bxl-nord-est"} <= seen
+    # A team of another CPAS cannot be granted; nothing changes.
+    dampremy = accounts.get_team(db, "clr-dampremy")
+    refused = browser.post(f"/admin/users/{accueil.id}/teams", {"team": str(dampremy.id)})
+    assert refused.status_code == 422
+    assert organisations.granted_teams(db, accueil.id) == {nord_est.id}
+    # Another CPAS's account: unknown.
+    as3 = accounts.find_user(db, "as3")
+    assert browser.get(f"/admin/users/{as3.id}/teams").status_code == 404
