@@ -289,3 +289,24 @@ def test_a_reception_of_marolles_sees_only_her_antennes_desk_unless_granted(db, 
     # Another CPAS's account: unknown.
     as3 = accounts.find_user(db, "as3")
     assert browser.get(f"/admin/users/{as3.id}/teams").status_code == 404
+
+
+def test_a_social_worker_of_marolles_sees_only_her_antennes_contacts(db, login):
+    from notifications.models import Contact, ContactTeam
+
+    nord_est = accounts.get_team(db, "bxl-nord-est")
+    contact = Contact(display_name="Lucie Nord-Est")
+    db.add(contact)
+    db.flush()
+    db.add(ContactTeam(contact_id=contact.id, team_id=nord_est.id))
+    db.commit()
+    browser = login("as1")  # social worker, Antenne Marolles
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 404
+    assert "Lucie Nord-Est" not in browser.get("/sms/contacts").get_data(as_text=True)
+    assert _audited(db, "refused", "sms_contact") == 1
+    as1 = accounts.find_user(db, "as1")
+    organisations.set_granted_teams(db, as1, [nord_est.id])
+    db.commit()
+    assert browser.get(f"/sms/contacts/{contact.id}").status_code == 200
+    coordination = login("coordination")  # the whole CPAS
+    assert coordination.get(f"/sms/contacts/{contact.id}").status_code == 200
