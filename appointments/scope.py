@@ -1,7 +1,9 @@
 """Appointments within the viewer's CPAS (`core.organisations.scope_of`): a place, an
 appointment of another CPAS answers as an unknown one, and the attempt is audited.
 
-A place belongs to its team's CPAS; an appointment to its place's. A place of no team
+A place belongs to its team's CPAS; an appointment to its place's. A role that works
+locally (reception, social worker) sees only its antennes' places: its own team's and
+those an administrator granted (`Scope.local`). A place of no team
 is the installation's (set up before CPAS existed): every CPAS's staff see it. The desk, agendas,
 appointment pages and actions, the staff booking API, indicators and exports ask here.
 """
@@ -18,8 +20,10 @@ from core.accounts import Team, User, list_teams
 
 
 def locations_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
-    """A WHERE clause keeping the places of the viewer's CPAS."""
-    return organisations.scope_of(session, viewer).teams_filter(Location.team_id, shared=True)
+    """A WHERE clause keeping the places of the viewer's CPAS (a local role: of its
+    antennes, its own team and those granted)."""
+    scope = organisations.scope_of(session, viewer).local()
+    return scope.teams_filter(Location.team_id, shared=True)
 
 
 def visible_locations(session: Session, viewer: User | None) -> list[Location]:
@@ -39,7 +43,8 @@ def _refused(session: Session, viewer: User | None, entity_type: str, entity_id:
 
 
 def sees_location(session: Session, viewer: User | None, location: Location) -> bool:
-    return organisations.scope_of(session, viewer).sees_team(location.team_id, shared=True)
+    scope = organisations.scope_of(session, viewer).local()
+    return scope.sees_team(location.team_id, shared=True)
 
 
 def scoped_location(session: Session, viewer: User | None, code: str | None) -> Location | None:

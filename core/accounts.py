@@ -23,11 +23,15 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    and_,
     case,
+    cast,
     delete,
     distinct,
     func,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -35,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, clock, throttle
 from core.db import Base, committed
-from core.organisations import Cpas
+from core.organisations import Cpas, Scope
 from core.roles import Role
 from core.text import single_line
 
@@ -561,8 +565,52 @@ def find_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.active.desc(), User.username)))
+def list_users(session: Session, scope: Scope | None = None) -> list[User]:
+    """Every account; with `scope`, those its administrator manages (users_filter)."""
+    query = select(User).order_by(User.active.desc(), User.username)
+    if scope is not None:
+        query = query.where(users_filter(scope))
+    return list(session.scalars(query))
+
+
+def users_filter(scope: Scope) -> ColumnElement[bool]:
+    """A WHERE clause on `User`: a CPAS's administrator manages her CPAS's staff; the
+    platform administrator every account (staff accounts, no one's file: docs/cpas.md)."""
+    if scope.everything or scope.platform:
+        return true()
+    return scope.teams_filter(User.team_id)
+
+
+def manages_user(scope: Scope, user: User) -> bool:
+    """Whether the administrator of `scope` may see and change this account."""
+    return scope.everything or scope.platform or scope.sees_team(user.team_id)
+
+
+# What the platform administrator reads in the audit log: accounts, teams and CPAS,
+# never what a CPAS's staff read or changed in its records (docs/cpas.md).
+PLATFORM_AUDIT_TYPES = ("user", "team", "cpas", "cpas_holiday")
+
+
+def audit_scope_filter(scope: Scope) -> ColumnElement[bool]:
+    """A WHERE clause on `AuditEntry` keeping what the administrator of `scope` may read:
+    everything (one CPAS); her CPAS's (its staff's acts, acts on its accounts, teams,
+    details and holidays); the platform's (acts on accounts, teams and CPAS)."""
+    entry = audit.AuditEntry
+    if scope.everything:
+        return true()
+    if scope.platform:
+        return entry.entity_type.in_(PLATFORM_AUDIT_TYPES)
+    teams = sorted(scope.teams or ())
+    staff = select(User.id).where(User.team_id.in_(teams))
+    staff_ids = select(cast(User.id, String)).where(User.team_id.in_(teams))
+    team_ids = [str(team_id) for team_id in teams]
+    return or_(
+        entry.actor_id.in_(staff),
+        and_(entry.entity_type == "user", entry.entity_id.in_(staff_ids)),
+        and_(entry.entity_type == "team", entry.entity_id.in_(team_ids)),
+        and_(entry.entity_type == "cpas", entry.entity_id == str(scope.cpas_id)),
+        and_(entry.entity_type == "cpas_holiday", entry.entity_id.like(f"{scope.cpas_id}:%")),
+    )
 
 
 def list_teams(session: Session) -> list[Team]:

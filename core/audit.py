@@ -156,9 +156,19 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int = 50) -> AuditPage:
-    """Newest first, filtered; `until` is exclusive."""
+def search(
+    session: Session,
+    filters: AuditFilter,
+    page: int = 1,
+    per_page: int = 50,
+    *,
+    within: Any = None,
+) -> AuditPage:
+    """Newest first, filtered; `until` is exclusive; `within`: a WHERE clause keeping
+    the entries the reader may see (core.accounts.audit_scope_filter)."""
     query = select(AuditEntry)
+    if within is not None:
+        query = query.where(within)
     if filters.actor_id is not None:
         query = query.where(AuditEntry.actor_id == filters.actor_id)
     if filters.action:

@@ -57,6 +57,8 @@ CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 POSTCODE_PATTERN = re.compile(r"^[1-9][0-9]{3}$")
 SENDER_MAX = 11  # an alphanumeric SMS sender id has at most 11 characters
 SENDER_PATTERN = re.compile(r"^(\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11})$")  # number or name
+PHONE_PATTERN = re.compile(r"^\+[1-9][0-9]{7,14}$")  # E.164
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _in(column: str, values: Sequence[str]) -> str:
@@ -113,6 +115,16 @@ class CpasHoliday(Base):
     name_fr: Mapped[str] = mapped_column(String(120), default="")
     name_nl: Mapped[str] = mapped_column(String(120), default="")
     closed: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class TeamGrant(Base):
+    """A team more whose desks, agendas and contacts a local role (reception, social
+    worker) may see, granted by an administrator of the same CPAS."""
+
+    __tablename__ = "user_team_grants"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
 
 
 # --- Finding the CPAS ------------------------------------------------------------------
@@ -179,6 +191,14 @@ class Scope:
     local_teams: frozenset[int] | None = None  # a local role's antennes; None: `teams`
     platform: bool = False  # the platform administrator: CPAS and their admins, no files
 
+    def local(self) -> Scope:
+        """The scope of a local role's desks, agendas and contacts: its antennes (its
+        team and those granted), within its CPAS; other roles: this scope."""
+        if self.local_teams is None:
+            return self
+        teams = self.local_teams if self.teams is None else self.local_teams & self.teams
+        return Scope(self.user_id, self.cpas_id, frozenset(teams), None, self.platform)
+
     @property
     def everything(self) -> bool:
         return self.teams is None
@@ -221,9 +241,10 @@ def scope_of(session: Session, user: User | None) -> Scope:
         return Scope(user_id=None, cpas_id=None, teams=frozenset())
     several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
     cpas_id = cpas_id_of_team(session, user.team_id)
-    local = (
-        frozenset({user.team_id}) if user.role in LOCAL_ROLES and user.team_id is not None else None
-    )
+    local = None
+    if user.role in LOCAL_ROLES and user.team_id is not None:
+        granted = session.scalars(select(TeamGrant.team_id).where(TeamGrant.user_id == user.id))
+        local = frozenset({user.team_id, *granted})
     if not several:
         return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
     if cpas_id is None:
@@ -558,3 +579,160 @@ def create_cpas(
 
 def count_teams(session: Session, cpas_id: int) -> int:
     return session.scalar(select(func.count()).where(_TEAMS.c.cpas_id == cpas_id)) or 0
+
+
+# --- Editing a CPAS (its administrator's pages, web/cpas.py) ---------------------------
+
+
+def public_phone(raw: str) -> str | None:
+    """A public phone as E.164 (a Belgian 0… number gets +32); "" stays ""; None: bad."""
+    digits = re.sub(r"[\s./()-]", "", raw or "")
+    if not digits:
+        return ""
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("0"):
+        digits = "+32" + digits[1:]
+    return digits if PHONE_PATTERN.match(digits) else None
+
+
+def update_cpas(
+    session: Session,
+    cpas: Cpas,
+    *,
+    name_fr: str,
+    name_nl: str,
+    phone: str,
+    email: str,
+    address: str,
+    sms_sender: str,
+    sms_replies: bool,
+    language_regime: str,
+    homecare_funder: str,
+    actor: User | None = None,
+) -> Cpas:
+    """Change a CPAS's public details; Invalid (nothing changed) on a bad field. Audited
+    with the names of the fields changed (public details, no one's file)."""
+    errors: dict[str, FieldError] = {}
+    name_fr, name_nl = name_fr.strip(), name_nl.strip()
+    if not (name_fr or name_nl):
+        errors["name_fr"] = FieldError("required")
+    for name, value in (("name_fr", name_fr), ("name_nl", name_nl)):
+        if len(value) > 120:
+            errors[name] = FieldError("too_long", {"max": 120})
+    e164 = public_phone(phone)
+    if e164 is None:
+        errors["phone"] = FieldError("invalid_phone")
+    email = email.strip()
+    if email and (len(email) > 120 or not EMAIL_PATTERN.match(email)):
+        errors["email"] = FieldError("invalid_email")
+    address = " ".join(address.split())
+    if len(address) > 200:
+        errors["address"] = FieldError("too_long", {"max": 200})
+    sms_sender = sms_sender.strip()
+    if not SENDER_PATTERN.match(sms_sender):
+        errors["sms_sender"] = FieldError("invalid_sender", {"max": SENDER_MAX})
+    if language_regime not in REGIMES:
+        errors["language_regime"] = FieldError("unknown_choice")
+    if homecare_funder not in FUNDERS:
+        errors["homecare_funder"] = FieldError("unknown_choice")
+    if errors:
+        raise Invalid(errors)
+    wanted = {
+        "name_fr": name_fr or name_nl,
+        "name_nl": name_nl,
+        "phone": e164,
+        "email": email,
+        "address": address,
+        "sms_sender": sms_sender,
+        "sms_replies": bool(sms_replies),
+        "language_regime": language_regime,
+        "homecare_funder": homecare_funder,
+    }
+    changed = sorted(name for name, value in wanted.items() if getattr(cpas, name) != value)
+    for name in changed:
+        setattr(cpas, name, wanted[name])
+    session.flush()
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="cpas",
+            entity_id=cpas.id,
+            details={"fields": changed},
+        )
+    return cpas
+
+
+def add_holiday(
+    session: Session,
+    cpas_id: int,
+    day: date | None,
+    *,
+    name_fr: str,
+    name_nl: str = "",
+    actor: User | None = None,
+) -> CpasHoliday:
+    """Add a closed day of the CPAS's own (kind `administration`); Invalid without a day
+    or a name, or on a day the calendar already has."""
+    errors: dict[str, FieldError] = {}
+    name_fr, name_nl = name_fr.strip(), name_nl.strip()
+    if day is None:
+        errors["day"] = FieldError("invalid_date")
+    elif any(holiday.day == day for holiday in holidays_of(session, cpas_id, day.year)):
+        errors["day"] = FieldError("holiday_exists")
+    if not (name_fr or name_nl):
+        errors["name_fr"] = FieldError("required")
+    for name, value in (("name_fr", name_fr), ("name_nl", name_nl)):
+        if len(value) > 120:
+            errors[name] = FieldError("too_long", {"max": 120})
+    if errors:
+        raise Invalid(errors)
+    assert day is not None
+    return set_holiday(
+        session,
+        cpas_id,
+        day,
+        closed=True,
+        name_fr=name_fr or name_nl,
+        name_nl=name_nl or name_fr,
+        actor=actor,
+    )
+
+
+def granted_teams(session: Session, user_id: int) -> set[int]:
+    """The teams granted to the user beyond their own (local roles)."""
+    return set(session.scalars(select(TeamGrant.team_id).where(TeamGrant.user_id == user_id)))
+
+
+def set_granted_teams(
+    session: Session, user: User, team_ids: Iterable[int], *, actor: User | None = None
+) -> set[int]:
+    """Grant the user exactly these teams of their CPAS (their own is always theirs);
+    Invalid (nothing changed) for a team of another CPAS or unknown. Audited."""
+    wanted = {team_id for team_id in team_ids if team_id != user.team_id}
+    cpas_id = cpas_id_of_team(session, user.team_id) if user.team_id is not None else None
+    ours = (
+        set(session.scalars(select(_TEAMS.c.id).where(_TEAMS.c.cpas_id == cpas_id)))
+        if cpas_id is not None
+        else set()
+    )
+    if not wanted <= ours:
+        raise Invalid({"teams": FieldError("unknown_team")})
+    before = granted_teams(session, user.id)
+    if before == wanted:
+        return wanted
+    for team_id in before - wanted:
+        session.delete(session.get(TeamGrant, (user.id, team_id)))
+    session.add_all(TeamGrant(user_id=user.id, team_id=team_id) for team_id in wanted - before)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="user",
+        entity_id=user.id,
+        details={"granted_teams": sorted(wanted)},
+    )
+    return wanted

@@ -5,7 +5,9 @@ team); a message, an SMS received from it, to the contact's; a broadcast to its
 author's CPAS, and it reaches only that CPAS's contacts. A contact of no team (made
 before CPAS existed, or by an SMS code) is shared by the installation's staff, never by
 the platform administrator, and never reached by a broadcast once there are several
-CPAS. Another CPAS's record answers as an unknown one; the attempt is audited.
+CPAS. A role that works locally (reception, social worker) sees its antennes'
+contacts only (`Scope.local`). Another CPAS's record answers as an unknown one; the
+attempt is audited.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ def contacts_filter(
     session: Session, viewer: User | None, *, shared: bool = True
 ) -> ColumnElement[bool]:
     """A WHERE clause on `Contact` keeping the viewer's CPAS's contacts (`shared`: and
-    those of no team)."""
-    scope = organisations.scope_of(session, viewer)
+    those of no team); a local role: its antennes' contacts."""
+    scope = organisations.scope_of(session, viewer).local()
     if scope.everything:
         return true()
     of_team = exists().where(ContactTeam.contact_id == Contact.id)
@@ -48,7 +50,7 @@ def visible_contact_ids(session: Session, viewer: User | None, *, shared: bool =
 
 def messages_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on `Message`: messages to the viewer's CPAS's contacts."""
-    if organisations.scope_of(session, viewer).everything:
+    if organisations.scope_of(session, viewer).local().everything:
         return true()
     return Message.contact_id.in_(visible_contact_ids(session, viewer))
 
@@ -56,7 +58,7 @@ def messages_filter(session: Session, viewer: User | None) -> ColumnElement[bool
 def inbound_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on `InboundSms`: from the CPAS's contacts, or from a number no
     contact has (shared, as a contact of no team)."""
-    scope = organisations.scope_of(session, viewer)
+    scope = organisations.scope_of(session, viewer).local()
     if scope.everything:
         return true()
     unknown = InboundSms.contact_id.is_(None) if scope.sees_team(None, shared=True) else false()
@@ -93,7 +95,7 @@ def sees(session: Session, viewer: User | None, model, clause, record_id: int, e
     """Whether the record `record_id` of `model` exists within the viewer's scope; a
     record that exists outside it is refused (audited). Unknown: True (the caller then
     finds nothing and answers 404 as usual)."""
-    if organisations.scope_of(session, viewer).everything:
+    if organisations.scope_of(session, viewer).local().everything:
         return True
     found = session.scalar(select(model.id).where(model.id == record_id))
     if found is None:

@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         admin,
         api,
         auth,
+        cpas,
         db,
         errors,
         health,
@@ -106,7 +107,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     rendering.init_app(app)
     errors.init_app(app)
     # The shared pages, then each domain's (web/domains.py).
-    for blueprint in (main.bp, admin.bp, pwa.bp, health.bp, api.bp, sync_views.bp):
+    for blueprint in (main.bp, admin.bp, cpas.bp, pwa.bp, health.bp, api.bp, sync_views.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
     register_blueprints(app, WEB)

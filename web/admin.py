@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from core import accounts, audit, clock
+from core import accounts, audit, clock, organisations
+from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from core.roles import Permission
 from web import db, plugins
@@ -19,6 +20,7 @@ from web.common import account_error_message
 from web.forms import UserForm
 from web.permissions import requires
 from web.rendering import render
+from web.validation import message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -66,6 +68,7 @@ def _local_midnight_utc(day: date) -> datetime:
 def audit_log():
     args = request.args
     errors: dict[str, str] = {}
+    scope = organisations.scope_of(db.session(), current_user)  # her CPAS's entries only
     actor_id = None
     if args.get("actor"):
         actor_id = parse_id(args["actor"])
@@ -94,8 +97,10 @@ def audit_log():
             since=_local_midnight_utc(since) if since else None,
             until=_local_midnight_utc(until + timedelta(days=1)) if until else None,
         )
-        page = audit.search(db.session(), filters, page=page_number)
-    users = accounts.list_users(db.session())
+        page = audit.search(
+            db.session(), filters, page=page_number, within=accounts.audit_scope_filter(scope)
+        )
+    users = accounts.list_users(db.session(), scope)
     return render(
         "admin/audit.html",
         partial="admin/_audit_results.html",
@@ -114,11 +119,16 @@ def audit_log():
 @requires(Permission.USERS_MANAGE)
 def users():
     db_session = db.session()
-    teams = accounts.list_teams(db_session)
+    scope = organisations.scope_of(db_session, current_user)
+    teams = [team for team in accounts.list_teams(db_session) if scope.sees_team(team.id)]
     form = UserForm()
-    form.team.choices = [SelectChoice("", _("No team"))] + [
-        SelectChoice(team.code, team.name) for team in teams
-    ]
+    # A CPAS's administrator places accounts in her CPAS's teams only.
+    no_team = [SelectChoice("", _("No team"))] if scope.everything or scope.platform else []
+    form.team.choices = no_team + [SelectChoice(team.code, team.name) for team in teams]
+    if scope.platform:
+        form.team.choices += [
+            SelectChoice(team.code, team.name) for team in accounts.list_teams(db_session)
+        ]
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -144,7 +154,7 @@ def users():
     return render(
         "admin/users.html",
         form=form,
-        users=accounts.list_users(db_session),
+        users=accounts.list_users(db_session, scope),
         under_attack=accounts.accounts_under_attack(db_session),
         attack_failures=accounts.ATTACK_FAILURES,
         status=status,
@@ -158,6 +168,10 @@ def set_active(user_id: int):
     user = accounts.get_user(db_session, user_id)
     if user is None:
         return render("errors/error.html", status=404, code=404)
+    if not accounts.manages_user(organisations.scope_of(db_session, current_user), user):
+        organisations.refuse(db_session, current_user, "user", user.id)
+        db_session.commit()  # the refusal stays audited although the answer is a 404
+        return render("errors/error.html", status=404, code=404)
     active = request.form.get("active") == "1"
     try:
         accounts.change_active(db_session, user, active, actor=current_user)
@@ -169,3 +183,49 @@ def set_active(user_id: int):
         else:
             flash(_("Account %(username)s deactivated.", username=user.username), "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/teams", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def user_teams(user_id: int):
+    """A local role's antennes: its own team, and those of its CPAS granted here."""
+    db_session = db.session()
+    user = accounts.get_user(db_session, user_id)
+    if user is None:
+        return render("errors/error.html", status=404, code=404)
+    scope = organisations.scope_of(db_session, current_user)
+    if not accounts.manages_user(scope, user) or scope.platform:
+        organisations.refuse(db_session, current_user, "user", user.id)
+        db_session.commit()  # the refusal stays audited although the answer is a 404
+        return render("errors/error.html", status=404, code=404)
+    cpas_id = organisations.cpas_id_of_team(db_session, user.team_id) if user.team_id else None
+    teams = [
+        team
+        for team in accounts.list_teams(db_session)
+        if cpas_id is not None and team.cpas_id == cpas_id and team.id != user.team_id
+    ]
+    error = ""
+    if request.method == "POST":
+        chosen = [parse_id(raw) for raw in request.form.getlist("team")]
+        try:
+            if None in chosen:
+                raise Invalid({"teams": FieldError("unknown_team")})
+            organisations.set_granted_teams(
+                db_session, user, [team_id for team_id in chosen if team_id], actor=current_user
+            )
+        except Invalid as invalid:
+            db_session.rollback()
+            error = message(invalid.errors["teams"])
+        else:
+            db_session.commit()
+            flash(_("Antennes of %(username)s saved.", username=user.username), "success")
+            return redirect(url_for("admin.user_teams", user_id=user.id))
+    return render(
+        "admin/user_teams.html",
+        user=user,
+        teams=teams,
+        granted=organisations.granted_teams(db_session, user.id),
+        local=user.role in organisations.LOCAL_ROLES,
+        error=error,
+        status=422 if error else 200,
+    )

@@ -37,6 +37,14 @@ SHARED: tuple[NavEntry, ...] = (
         position=90,
     ),
     NavEntry(
+        "cpas.index",
+        _l("CPAS"),
+        "calendar",
+        Permission.USERS_MANAGE,
+        _l("Your CPAS's public details and holidays; on a hosted installation, every CPAS."),
+        position=95,
+    ),
+    NavEntry(
         "admin.audit_log",
         _l("Audit log"),
         "log",

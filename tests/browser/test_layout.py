@@ -93,7 +93,11 @@ def test_admin_pages_are_accessible(page: Page, live_server: str):
         translated("fr", "Accounts with many failed logins")
     )
     expect(attacked.locator("tbody td").first).to_have_text("aide6")
-    for path, title in (("/admin/users", "Accounts"), ("/admin/audit", "Audit log")):
+    for path, title in (
+        ("/admin/users", "Accounts"),
+        ("/admin/audit", "Audit log"),
+        ("/admin/cpas", "CPAS of this installation"),
+    ):
         page.goto(path)
         expect(page).to_have_url(re.compile(re.escape(f"{live_server}{path}") + r"$"))
         expect(page.get_by_role("heading", level=1)).to_have_text(translated("fr", title))

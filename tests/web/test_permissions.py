@@ -17,6 +17,10 @@ from web.permissions import PUBLIC, decision, undecided_endpoints
 
 SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "admin.set_active": {"user_id": 2},
+    "admin.user_teams": {"user_id": 2},
+    "cpas.edit": {"code": "bruxelles"},
+    "cpas.holidays": {"code": "bruxelles"},
+    "cpas.admins": {"code": "bruxelles"},
     "outreach.edit_encounter": {"encounter_id": str(demo_id("e1"))},
     "outreach_files.person": {"person_id": str(demo_id("momo"))},
     "outreach_files.propose_referral": {"person_id": str(demo_id("momo"))},

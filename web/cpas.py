@@ -1,0 +1,300 @@
+"""Managing a CPAS: its administrator edits its public details and holiday calendar; the
+platform administrator of a hosted installation lists CPAS, creates one and manages
+their administrators, but opens no one's files (docs/cpas.md, "Managing a CPAS")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core import accounts, clock, organisations
+from core.errors import FieldError, Invalid
+from core.roles import Permission, Role
+from web import db
+from web.common import account_error_message
+from web.permissions import requires
+from web.rendering import render
+from web.validation import message
+
+bp = Blueprint("cpas", __name__, url_prefix="/admin/cpas")
+
+REGIME_LABELS = {
+    "fr": _l("French only"),
+    "nl": _l("Dutch only"),
+    "bilingual": _l("Bilingual (French and Dutch)"),
+}
+REGION_LABELS = {
+    "brussels": _l("Brussels-Capital Region"),
+    "wallonia": _l("Wallonia"),
+    "flanders": _l("Flanders"),
+}
+FUNDER_LABELS = {"iriscare": "Iriscare", "aviq": "AViQ", "vaph": _l("Flemish agency (VAPH)")}
+KIND_LABELS = {
+    "federal": _l("Public holiday"),
+    "regional": _l("Regional holiday"),
+    "community": _l("Community holiday"),
+    "administration": _l("Administrations closed"),
+}
+DETAIL_FIELDS = ("name_fr", "name_nl", "phone", "email", "address", "sms_sender")
+YEARS_AROUND = 3  # the calendar offers this many years either side of today's
+
+
+def _messages(error: Invalid) -> dict[str, str]:
+    return {name: _sentence(found) for name, found in error.errors.items()}
+
+
+def _sentence(error: FieldError) -> str:
+    own = {
+        "invalid_code": _("Use 2 to 40 lower-case letters, digits or dashes, e.g. charleroi."),
+        "code_taken": _("Another CPAS already has this code."),
+        "postcode_taken": _(
+            "Postcode %(postcode)s is already served by another CPAS.",
+            postcode=error.params.get("postcode", ""),
+        ),
+        "invalid_sender": _(
+            "A name of at most %(max)s letters or digits, or a number such as +32470123456.",
+            max=error.params.get("max", organisations.SENDER_MAX),
+        ),
+        "invalid_email": _("Give an e-mail address like accueil@cpas.be."),
+        "holiday_exists": _("This day is already in the calendar: open or close it below."),
+    }
+    return own.get(error.code) or message(error)
+
+
+def _not_found() -> Any:
+    return render("errors/error.html", status=404, code=404)
+
+
+def _managed(code: str) -> organisations.Cpas | None:
+    """The CPAS with this code if the user manages it (hers, or any for the platform
+    administrator); another CPAS's: None, the attempt audited."""
+    session = db.session()
+    cpas = organisations.get_cpas(session, code)
+    if cpas is None:
+        return None
+    scope = organisations.scope_of(session, current_user)
+    if scope.everything or scope.platform or scope.cpas_id == cpas.id:
+        return cpas
+    organisations.refuse(session, current_user, "cpas", cpas.id)
+    session.commit()  # the refusal stays audited although the answer is a 404
+    return None
+
+
+def _platform() -> bool:
+    """Whether the user manages every CPAS (the platform administrator, or the only
+    administrator of an installation of one CPAS)."""
+    scope = organisations.scope_of(db.session(), current_user)
+    return scope.everything or scope.platform
+
+
+@bp.route("", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def index():
+    session = db.session()
+    if not _platform():
+        cpas = organisations.cpas_of_user(session, current_user)
+        if cpas is None:
+            return _not_found()
+        return redirect(url_for("cpas.edit", code=cpas.code))
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        try:
+            created = organisations.create_cpas(
+                session,
+                code=form.get("code", ""),
+                name_fr=form.get("name_fr", ""),
+                name_nl=form.get("name_nl", ""),
+                region=form.get("region", ""),
+                language_regime=form.get("language_regime", ""),
+                postcodes=form.get("postcodes", "").replace(";", ",").split(","),
+                communes=form.get("communes", "").split(","),
+                sms_sender=form.get("sms_sender", "") or "CPAS",
+            )
+        except Invalid as error:
+            session.rollback()
+            errors = _messages(error)
+        else:
+            session.commit()
+            flash(_("%(name)s created.", name=created.label(None)), "success")
+            return redirect(url_for("cpas.edit", code=created.code))
+    return render(
+        "cpas/list.html",
+        all_cpas=organisations.list_cpas(session),
+        teams_of={
+            cpas.id: organisations.count_teams(session, cpas.id)
+            for cpas in organisations.list_cpas(session)
+        },
+        errors=errors,
+        form=form,
+        regions=REGION_LABELS,
+        regimes=REGIME_LABELS,
+        status=422 if errors else 200,
+    )
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def edit(code: str):
+    cpas = _managed(code)
+    if cpas is None:
+        return _not_found()
+    session = db.session()
+    errors: dict[str, str] = {}
+    form: Any = request.form if request.method == "POST" else None
+    if request.method == "POST":
+        try:
+            organisations.update_cpas(
+                session,
+                cpas,
+                **{name: request.form.get(name, "") for name in DETAIL_FIELDS},
+                sms_replies=request.form.get("sms_replies") == "1",
+                language_regime=request.form.get("language_regime", ""),
+                homecare_funder=request.form.get("homecare_funder", ""),
+                actor=current_user,
+            )
+        except Invalid as error:
+            session.rollback()
+            errors = _messages(error)
+        else:
+            session.commit()
+            flash(_("Details of %(name)s saved.", name=cpas.label(None)), "success")
+            return redirect(url_for("cpas.edit", code=cpas.code))
+    return render(
+        "cpas/edit.html",
+        cpas=cpas,
+        errors=errors,
+        form=form,
+        regimes=REGIME_LABELS,
+        funders=FUNDER_LABELS,
+        regions=REGION_LABELS,
+        platform=_platform(),
+        status=422 if errors else 200,
+    )
+
+
+def _year() -> int | None:
+    today = clock.now().date()
+    raw = request.values.get("year") or str(today.year)
+    if not raw.isdigit() or abs(int(raw) - today.year) > YEARS_AROUND:
+        return None
+    return int(raw)
+
+
+@bp.route("/<code>/holidays", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def holidays(code: str):
+    cpas = _managed(code)
+    if cpas is None:
+        return _not_found()
+    session = db.session()
+    year = _year()
+    errors: dict[str, str] = {}
+    if year is None:
+        errors["year"] = _("Choose a year from the list.")
+        year = clock.now().date().year
+    elif request.method == "POST":
+        day = clock.parse_day(request.form.get("day", ""))
+        try:
+            if request.form.get("add") == "1":
+                if day is not None and day.year != year:
+                    raise Invalid({"day": FieldError("invalid_date")})
+                organisations.add_holiday(
+                    session,
+                    cpas.id,
+                    day,
+                    name_fr=request.form.get("name_fr", ""),
+                    name_nl=request.form.get("name_nl", ""),
+                    actor=current_user,
+                )
+            else:
+                known = {
+                    holiday.day for holiday in organisations.holidays_of(session, cpas.id, year)
+                }
+                if day is None or day not in known:
+                    raise Invalid({"day": FieldError("unknown_choice")})
+                organisations.set_holiday(
+                    session,
+                    cpas.id,
+                    day,
+                    closed=request.form.get("closed") == "1",
+                    actor=current_user,
+                )
+        except Invalid as error:
+            session.rollback()
+            errors = _messages(error)
+        else:
+            session.commit()
+            flash(_("Calendar saved."), "success")
+            return redirect(url_for("cpas.holidays", code=cpas.code, year=year))
+    today = clock.now().date()
+    return render(
+        "cpas/holidays.html",
+        cpas=cpas,
+        year=year,
+        years=range(today.year - YEARS_AROUND, today.year + YEARS_AROUND + 1),
+        days=organisations.holidays_of(session, cpas.id, year),
+        kinds=KIND_LABELS,
+        errors=errors,
+        form=request.form if request.method == "POST" else None,
+        status=422 if errors else 200,
+    )
+
+
+@bp.route("/<code>/admins", methods=["GET", "POST"])
+@requires(Permission.USERS_MANAGE)
+def admins(code: str):
+    """The platform administrator's page: the CPAS's administrators, and a new one."""
+    if not _platform():
+        session = db.session()
+        cpas = organisations.get_cpas(session, code)
+        if cpas is not None:
+            organisations.refuse(session, current_user, "cpas", cpas.id)
+            session.commit()
+        return _not_found()
+    cpas = _managed(code)
+    if cpas is None:
+        return _not_found()
+    session = db.session()
+    teams = [team for team in accounts.list_teams(session) if team.cpas_id == cpas.id]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        team = next((t for t in teams if t.code == request.form.get("team")), None)
+        if team is None:
+            errors["team"] = _("Choose a team from the list.")
+        else:
+            try:
+                user = accounts.create_user(
+                    session,
+                    username=request.form.get("username", ""),
+                    display_name=request.form.get("display_name", ""),
+                    password=request.form.get("password", ""),
+                    role=Role.ADMIN,
+                    team=team,
+                    actor=current_user,
+                )
+            except accounts.AccountError as error:
+                session.rollback()
+                errors[error.field] = account_error_message(error)
+            else:
+                session.commit()
+                flash(_("Account %(username)s created.", username=user.username), "success")
+                return redirect(url_for("cpas.admins", code=cpas.code))
+    team_ids = {team.id for team in teams}
+    return render(
+        "cpas/admins.html",
+        cpas=cpas,
+        teams=teams,
+        admins=[
+            user
+            for user in accounts.list_users(session)
+            if user.role == Role.ADMIN and user.team_id in team_ids
+        ],
+        errors=errors,
+        form=request.form if request.method == "POST" else None,
+        status=422 if errors else 200,
+    )
