@@ -40,7 +40,8 @@ def shell_version() -> str:
     """Changes whenever a file the worker may cache or its template changes: a new cache
     name. The static files' part is the build manifest's (web/assets.py: every hashed
     name, so a kept page's scripts count too)."""
-    return f"{assets.manifest_digest()}-{_templates_version()}"
+    both = f"{assets.manifest_digest()}-{_templates_version()}"
+    return hashlib.sha256(both.encode()).hexdigest()[:12]
 
 
 @cache

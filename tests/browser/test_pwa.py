@@ -26,11 +26,13 @@ from tests.browser.test_sync import eventually
 
 SHELL_CACHE = re.compile(r"^terrain-shell-[0-9a-f]{12}$")
 
-CACHE_CONTENTS = """async () => {
+CACHE_CONTENTS = r"""async () => {
     const result = {};
     for (const name of await caches.keys()) {
         const cache = await caches.open(name);
-        result[name] = (await cache.keys()).map((request) => new URL(request.url).pathname);
+        // By their unhashed names (js/app.1a2b3c4d5e.js: js/app.js).
+        result[name] = (await cache.keys()).map((request) =>
+            new URL(request.url).pathname.replace(/\.[0-9a-f]{10}(?=\.\w+$)/, ""));
     }
     return result;
 }"""
@@ -50,14 +52,38 @@ def test_service_worker_caches_the_shell(page: Page, live_server: str):
 
     stored = set(caches[shell[0]])
     assert {"/offline", "/static/css/terrain.css", "/static/js/app.js"} <= stored, stored
+    # Under their content-hashed names only (web/assets.py).
+    raw = page.evaluate(RAW_KEYS)
+    assert raw and all(HASHED.search(path) for path in raw), raw
     # Pages that may hold personal data are never stored.
     assert not stored & {"/", "/login", "/profile"}, stored
 
 
-SHELL_HOLDS = """async (path) => {
+RAW_KEYS = """async () => {
+    const paths = [];
     for (const name of await caches.keys()) {
-        if (name.startsWith("terrain-shell-") && await (await caches.open(name)).match(path)) {
-            return true;
+        if (!name.startsWith("terrain-shell-")) { continue; }
+        for (const request of await (await caches.open(name)).keys()) {
+            const path = new URL(request.url).pathname;
+            if (path.startsWith("/static/")) { paths.push(path); }
+        }
+    }
+    return paths;
+}"""
+HASHED = re.compile(r"\.[0-9a-f]{10}\.\w+$")
+
+# Whether a shell cache holds static/`path`, under its hashed name.
+SHELL_HOLDS = """async (path) => {
+    const dot = path.lastIndexOf(".");
+    const [stem, suffix] = [path.slice(0, dot), path.slice(dot)];
+    for (const name of await caches.keys()) {
+        if (!name.startsWith("terrain-shell-")) { continue; }
+        for (const request of await (await caches.open(name)).keys()) {
+            const found = new URL(request.url).pathname;
+            if (found.startsWith(stem + ".") && found.endsWith(suffix) &&
+                /^[0-9a-f]{10}$/.test(found.slice(stem.length + 1, found.length - suffix.length))) {
+                return true;
+            }
         }
     }
     return false;
