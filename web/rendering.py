@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request, session
+from flask import Flask, Response, render_template, request
 
 
 def wants_partial() -> bool:
@@ -43,16 +43,11 @@ def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html":
-        user = g.get("_login_user")
-        if "_user_id" in session or (user is not None and user.is_authenticated):
-            # A logged-in user's pages may hold personal data: never in a shared or disk
-            # cache, and not in the back/forward cache either (no-store keeps it off), so
-            # Back after logging out on a shared phone shows no one's file.
-            response.headers.setdefault("Cache-Control", "no-store")
-        else:
-            # Pages of nobody (/login, public booking, /offline): revalidated, never
-            # shared, and eligible for the back/forward cache.
-            response.headers.setdefault("Cache-Control", "private, no-cache")
+        # Pages may hold personal data (a user's, or a citizen's behind a public link):
+        # never in a shared or disk cache, and so not in the back/forward cache either,
+        # so that Back after logging out on a shared phone shows no one's file. The few
+        # pages of nobody say otherwise themselves (/login, /offline).
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

@@ -232,3 +232,33 @@ def test_app_is_installable(playwright_driver: Playwright, chromium_path: str, l
             _check_manifest(response.json(), page)
         finally:
             context.close()
+
+
+def test_pages_of_nobody_come_back_from_the_back_forward_cache_and_personal_ones_not(
+    playwright_driver: Playwright, chromium_path: str, live_server: str
+):
+    # Playwright turns the back/forward cache off by default: a browser of this test's own.
+    browser = playwright_driver.chromium.launch(
+        executable_path=chromium_path,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        page = new_phone_context(browser, live_server).new_page()
+        page.goto("/login")
+        page.evaluate("window.terrainMarker = 1")
+        page.goto("/offline")
+        page.go_back()
+        expect(page).to_have_url(re.compile(r"/login$"))
+        assert page.evaluate("window.terrainMarker") == 1  # the same page, kept whole
+        login(page, "aide1")
+        page.goto("/")
+        page.evaluate("window.terrainMarker = 2")
+        page.goto("/offline")
+        page.go_back()
+        expect(page).to_have_url(re.compile(r"/$"))
+        # A logged-in page (no-store) is loaded again: never kept after its user leaves.
+        assert page.evaluate("window.terrainMarker") is None
+    finally:
+        browser.close()

@@ -115,4 +115,8 @@ def test_the_build_picks_up_new_and_changed_files(tmp_path):
 
 def test_pages_of_nobody_may_enter_the_back_forward_cache_and_personal_ones_not(client, login):
     assert client.get("/login").headers["Cache-Control"] == "private, no-cache"
+    assert client.get("/offline").headers["Cache-Control"] == "no-cache"
+    # A refused login shows the typed name; a user's page, their data.
+    refused = client.post("/login", data={"username": "nobody", "password": "x"})
+    assert refused.headers["Cache-Control"] == "no-store"
     assert login("rue1").client.get("/").headers["Cache-Control"] == "no-store"
