@@ -220,7 +220,7 @@ def init_app(app: Flask) -> None:
     """Build what changed, hash url_for("static") and serve the built files."""
     try:
         manifest = build()
-    except OSError as error:  # a read-only install: plain files, still served
+    except (OSError, ImportError) as error:  # read-only install, minifier missing: plain files
         log.warning("static files not built (%s): served unhashed", error)
         sources = {
             path.relative_to(SOURCE_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
