@@ -7,7 +7,7 @@ PORT   ?= 8000
 # module-scoped live server starts once. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint format bench translations clean
+.PHONY: demo test lint format bench translations clean assets
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(VENV)/.installed $@
 
-demo: $(VENV)/.installed
+# Minified, content-hashed, precompressed static files (web/assets.py). The app also
+# builds what is missing or changed when it starts; this does it ahead (deploys).
+assets: $(VENV)/.installed
+	$(BIN)/terrain assets
+
+demo: assets
 	PORT=$(PORT) $(BIN)/terrain demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -51,4 +56,4 @@ translations: $(VENV)/.installed-test
 		--ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .static-build

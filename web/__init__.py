@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web import (
         admin,
         api,
+        assets,
         auth,
         cpas,
         db,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.plugins import register_blueprints
 
     db.init_app(app)
+    assets.init_app(app)
     htmx.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

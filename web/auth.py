@@ -85,6 +85,10 @@ def login():
     )
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
+    if request.method == "GET":
+        # The empty form holds nobody's data: revalidated, never shared, and allowed in
+        # the back/forward cache (no-store, every other page's, keeps it out).
+        response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

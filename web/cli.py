@@ -56,6 +56,15 @@ def db_upgrade() -> None:
     click.echo("Database schema is up to date.")
 
 
+@main.command("assets")
+def build_assets() -> None:
+    """Build the static files: minified, content-hashed, precompressed (.static-build/)."""
+    from web.assets import BUILD_DIR, build
+
+    manifest = build()
+    click.echo(f"{len(manifest.names)} static files built in {BUILD_DIR}.")
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo data (idempotent)."""

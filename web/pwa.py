@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from core.config import PROJECT_ROOT
+from web import assets
 from web.permissions import public
 
 bp = Blueprint("pwa", __name__)
@@ -35,15 +36,17 @@ SHELL_STATIC = (
 )
 
 
-@cache
 def shell_version() -> str:
     """Changes whenever a file the worker may cache or its template changes: a new cache
-    name (every static file: a kept page's scripts are cached too)."""
+    name. The static files' part is the build manifest's (web/assets.py: every hashed
+    name, so a kept page's scripts count too)."""
+    both = f"{assets.manifest_digest()}-{_templates_version()}"
+    return hashlib.sha256(both.encode()).hexdigest()[:12]
+
+
+@cache
+def _templates_version() -> str:
     digest = hashlib.sha256()
-    static = PROJECT_ROOT / "static"
-    for path in sorted(path for path in static.rglob("*") if path.is_file()):
-        digest.update(path.relative_to(static).as_posix().encode())
-        digest.update(path.read_bytes())
     for template in ("pwa/sw.js", "pwa/offline.html", "base.html", "shell.html"):
         digest.update((PROJECT_ROOT / "templates" / template).read_bytes())
     return digest.hexdigest()[:12]
@@ -55,19 +58,19 @@ def manifest():
     locale = str(get_locale())
     icons = [
         {
-            "src": url_for("static", filename="icons/icon-192.png"),
+            "src": assets.asset_url("icons/icon-192.png"),
             "sizes": "192x192",
             "type": "image/png",
             "purpose": "any",
         },
         {
-            "src": url_for("static", filename="icons/icon-512.png"),
+            "src": assets.asset_url("icons/icon-512.png"),
             "sizes": "512x512",
             "type": "image/png",
             "purpose": "any",
         },
         {
-            "src": url_for("static", filename="icons/icon-maskable-512.png"),
+            "src": assets.asset_url("icons/icon-maskable-512.png"),
             "sizes": "512x512",
             "type": "image/png",
             "purpose": "maskable",
@@ -97,12 +100,13 @@ def manifest():
 @bp.route("/sw.js")
 @public
 def service_worker():
-    shell = [url_for("static", filename=name) for name in SHELL_STATIC]
+    # Hashed names: a new version of a file is a new address, cached by the new worker.
+    shell = [assets.asset_url(name) for name in SHELL_STATIC]
     body = render_template(
         "pwa/sw.js",
         version=shell_version(),
         shell=shell,
-        static_prefix=url_for("static", filename=""),
+        static_prefix=assets.plain_url(""),
         offline_url=url_for("pwa.offline"),
         logout_url=url_for("auth.logout"),
     )

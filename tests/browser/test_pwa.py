@@ -26,11 +26,13 @@ from tests.browser.test_sync import eventually
 
 SHELL_CACHE = re.compile(r"^terrain-shell-[0-9a-f]{12}$")
 
-CACHE_CONTENTS = """async () => {
+CACHE_CONTENTS = r"""async () => {
     const result = {};
     for (const name of await caches.keys()) {
         const cache = await caches.open(name);
-        result[name] = (await cache.keys()).map((request) => new URL(request.url).pathname);
+        // By their unhashed names (js/app.1a2b3c4d5e.js: js/app.js).
+        result[name] = (await cache.keys()).map((request) =>
+            new URL(request.url).pathname.replace(/\.[0-9a-f]{10}(?=\.\w+$)/, ""));
     }
     return result;
 }"""
@@ -50,14 +52,38 @@ def test_service_worker_caches_the_shell(page: Page, live_server: str):
 
     stored = set(caches[shell[0]])
     assert {"/offline", "/static/css/terrain.css", "/static/js/app.js"} <= stored, stored
+    # Under their content-hashed names only (web/assets.py).
+    raw = page.evaluate(RAW_KEYS)
+    assert raw and all(HASHED.search(path) for path in raw), raw
     # Pages that may hold personal data are never stored.
     assert not stored & {"/", "/login", "/profile"}, stored
 
 
-SHELL_HOLDS = """async (path) => {
+RAW_KEYS = """async () => {
+    const paths = [];
     for (const name of await caches.keys()) {
-        if (name.startsWith("terrain-shell-") && await (await caches.open(name)).match(path)) {
-            return true;
+        if (!name.startsWith("terrain-shell-")) { continue; }
+        for (const request of await (await caches.open(name)).keys()) {
+            const path = new URL(request.url).pathname;
+            if (path.startsWith("/static/")) { paths.push(path); }
+        }
+    }
+    return paths;
+}"""
+HASHED = re.compile(r"\.[0-9a-f]{10}\.\w+$")
+
+# Whether a shell cache holds static/`path`, under its hashed name.
+SHELL_HOLDS = """async (path) => {
+    const dot = path.lastIndexOf(".");
+    const [stem, suffix] = [path.slice(0, dot), path.slice(dot)];
+    for (const name of await caches.keys()) {
+        if (!name.startsWith("terrain-shell-")) { continue; }
+        for (const request of await (await caches.open(name)).keys()) {
+            const found = new URL(request.url).pathname;
+            if (found.startsWith(stem + ".") && found.endsWith(suffix) &&
+                /^[0-9a-f]{10}$/.test(found.slice(stem.length + 1, found.length - suffix.length))) {
+                return true;
+            }
         }
     }
     return false;
@@ -206,3 +232,41 @@ def test_app_is_installable(playwright_driver: Playwright, chromium_path: str, l
             _check_manifest(response.json(), page)
         finally:
             context.close()
+
+
+def test_the_back_forward_cache_keeps_login_and_never_a_page_after_logout(
+    playwright_driver: Playwright, chromium_path: str, live_server: str
+):
+    # Playwright turns the back/forward cache off by default: a browser of this test's own.
+    browser = playwright_driver.chromium.launch(
+        executable_path=chromium_path,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
+    try:
+        page = new_phone_context(browser, live_server).new_page()
+        page.goto("/login")
+        # The worker's first activation claims the page: that would evict it (once).
+        service_worker_ready(page)
+        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.evaluate("window.terrainMarker = 1")
+        page.goto("/offline")
+        page.go_back(wait_until="commit")  # a page from the cache fires no "load"
+        expect(page).to_have_url(re.compile(r"/login$"))
+        assert page.evaluate("window.terrainMarker") == 1  # the same page, kept whole
+        # A user's page is no-store: Chromium may keep it while the session cookie stays
+        # the same, and drops it when the cookie changes. After a logout, Back loads
+        # the address again, and gets the login page.
+        login(page, "as1")
+        page.goto("/profile")
+        page.evaluate("window.terrainMarker = 2")
+        with page.expect_navigation():
+            page.locator("form[action='/logout'] button[type=submit]").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+        page.go_back(wait_until="commit")
+        page.wait_for_load_state()
+        assert page.evaluate("window.terrainMarker") is None
+        expect(page.locator("form[action^='/login'] [name=password]")).to_be_visible()
+    finally:
+        browser.close()

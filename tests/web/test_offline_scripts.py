@@ -13,10 +13,13 @@ from tests.conftest import DEMO_USER_FOR_ROLE
 ENGINE = "/static/js/offline/engine.js"
 OUTREACH = "/static/js/outreach/offline.js"
 SCRIPT = re.compile(r'<script src="([^"]+)"')
+# The content hash of a built file's name (web/assets.py): js/app.1a2b3c4d5e.js.
+HASH = re.compile(r"\.[0-9a-f]{10}(?=\.\w+$)")
 
 
 def scripts_of(response) -> list[str]:
-    return SCRIPT.findall(response.get_data(as_text=True))
+    """The page's scripts, by their unhashed names."""
+    return [HASH.sub("", src) for src in SCRIPT.findall(response.get_data(as_text=True))]
 
 
 def test_a_street_educator_loads_the_engine_then_the_outreach_module(login):
@@ -56,5 +59,6 @@ def test_the_engine_names_no_domain():
 
 def test_the_worker_caches_the_engine_and_a_kept_page_s_own_scripts(browser):
     worker = browser.get("/sw.js").get_data(as_text=True)
-    assert ENGINE in worker and "js/offline.js" not in worker
+    assert re.search(r'"/static/js/offline/engine\.[0-9a-f]{10}\.js"', worker), worker
+    assert "js/offline.js" not in worker
     assert 'const STATIC_PREFIX = "/static/";' in worker

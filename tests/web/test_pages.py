@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from sqlalchemy import create_engine, select
 
@@ -53,7 +54,7 @@ def test_service_worker_is_served_from_the_root_uncached(client):
     assert response.headers["Cache-Control"] == "no-cache"
     body = response.get_data(as_text=True)
     assert "terrain-shell-" in body and '"/offline"' in body
-    assert "/static/css/terrain.css" in body
+    assert re.search(r'"/static/css/terrain\.[0-9a-f]{10}\.css"', body), body
 
 
 def test_offline_page_holds_no_personal_data(browser):
