@@ -8,6 +8,7 @@ from homecare.notices import AIDE_VISIT, VISIT_CHANGED
 DOMAIN = Domain(
     name="homecare",
     models=("homecare.models",),
+    sync="homecare.sync",  # an aide's visits on her phone, and what she records there
     jobs="homecare.jobs",  # the planning runs asked from the board
     hooks=("homecare.notices",),  # the SMS subject kind of a visit
     entity_types=(

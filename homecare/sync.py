@@ -1,0 +1,188 @@
+"""Home care in the sync engine: what an aide's phone downloads (her own visits of today
+and the next 2 days, and the households they need) and the ops it sends from a visit.
+
+The window is judged on the visit's end, so a 21:00-07:00 night that started yesterday
+stays on the phone until it ends. The feed token holds the day: each new day the phone
+starts afresh (reset) and what left the window is gone. Within a day, a visit of the
+team that changed and is no longer hers (reassigned, cancelled) is sent as a deletion:
+the server does not know which phone held it, so an aide may get deletions of visits
+she never had (an id, nothing else).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import clock, sync
+from core.accounts import User
+from core.roles import Permission, Role
+from homecare.calendar import local_moment
+from homecare.models import Beneficiary, CarePlan, Visit
+from notifications import services as notify
+
+DAYS_AHEAD = 2  # today and the next 2 days
+VISIT_TYPE = "homecare.visit"
+HOUSEHOLD_TYPE = "homecare.household"
+
+
+def visit_end(visit: Visit) -> datetime:
+    """When the visit ends as planned (or at the latest, when not placed yet)."""
+    start = visit.planned_start or visit.latest_start
+    return clock.as_utc(start) + timedelta(minutes=visit.duration_minutes)
+
+
+def visit_start(visit: Visit) -> datetime:
+    return clock.as_utc(visit.planned_start or visit.earliest_start)
+
+
+def window(today: date) -> tuple[datetime, datetime]:
+    """From the start of today to the end of the last day shown (local days)."""
+    return local_moment(today, time(0)), local_moment(
+        today + timedelta(days=DAYS_AHEAD + 1), time(0)
+    )
+
+
+def in_window(visit: Visit, today: date) -> bool:
+    opens, closes = window(today)
+    return visit_end(visit) > opens and visit_start(visit) < closes
+
+
+def is_hers(visit: Visit, user: User, today: date) -> bool:
+    """On the aide's phone: hers, not cancelled, in her window."""
+    return (
+        user.role == Role.AIDE
+        and visit.aide_id == user.id
+        and visit.team_id == user.team_id
+        and visit.status != "cancelled"
+        and in_window(visit, today)
+    )
+
+
+def _today() -> date:
+    return clock.to_local(clock.now()).date()
+
+
+def _team_visits(session: Session, user: User, today: date) -> list[Visit]:
+    # A visit ends at most a day after its day (a night): yesterday's may still run.
+    query = select(Visit).where(
+        Visit.team_id == user.team_id,
+        Visit.day >= today - timedelta(days=1),
+        Visit.day <= today + timedelta(days=DAYS_AHEAD),
+    )
+    return list(session.scalars(query.order_by(Visit.change_seq)))
+
+
+def plan_tasks(session: Session, visits: list[Visit]) -> dict[uuid.UUID, list[str]]:
+    ids = {visit.plan_id for visit in visits}
+    if not ids:
+        return {}
+    rows = session.execute(select(CarePlan.id, CarePlan.tasks).where(CarePlan.id.in_(ids)))
+    return {plan_id: list(tasks or []) for plan_id, tasks in rows}
+
+
+def serialize_visit(visit: Visit, tasks: list[str]) -> dict[str, Any]:
+    return {
+        "id": str(visit.id),
+        "version": visit.version,
+        "beneficiary_id": str(visit.beneficiary_id),
+        "plan_id": str(visit.plan_id),
+        "day": visit.day.isoformat(),
+        "earliest_start": clock.as_utc(visit.earliest_start).isoformat(),
+        "latest_start": clock.as_utc(visit.latest_start).isoformat(),
+        "planned_start": clock.as_utc(visit.planned_start).isoformat()
+        if visit.planned_start
+        else None,
+        "duration_minutes": visit.duration_minutes,
+        "status": visit.status,
+        "tasks": tasks,
+        "actual_start": clock.as_utc(visit.actual_start).isoformat()
+        if visit.actual_start
+        else None,
+        "actual_end": clock.as_utc(visit.actual_end).isoformat() if visit.actual_end else None,
+    }
+
+
+def serialize_household(beneficiary: Beneficiary, phones: list[str]) -> dict[str, Any]:
+    """What the aide needs at the door: address, entry, carnet de vie, phones."""
+    return {
+        "id": str(beneficiary.id),
+        "name": beneficiary.name,
+        "address": beneficiary.address,
+        "postcode": beneficiary.postcode,
+        "city": beneficiary.city,
+        "latitude": beneficiary.latitude,
+        "longitude": beneficiary.longitude,
+        "entry_instructions": beneficiary.entry_instructions,
+        "life_book": dict(beneficiary.life_book or {}),
+        "phones": phones,
+        "emergency_name": beneficiary.emergency_name,
+        "emergency_phone": beneficiary.emergency_phone,
+        "language": beneficiary.language,
+    }
+
+
+def household_phones(session: Session, beneficiary: Beneficiary) -> list[str]:
+    if beneficiary.contact_id is None:
+        return []
+    contact = notify.get_contact(session, beneficiary.contact_id)
+    return [phone.e164 for phone in contact.phones] if contact is not None else []
+
+
+def visit_changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
+    """Her visits changed since `since`; a deletion for a team visit no longer hers."""
+    if user.role != Role.AIDE or user.team_id is None:
+        return []
+    today = _today()
+    found: list[sync.Change] = []
+    changed = [visit for visit in _team_visits(session, user, today) if visit.change_seq > since]
+    tasks = plan_tasks(session, [visit for visit in changed if is_hers(visit, user, today)])
+    for visit in changed:
+        if is_hers(visit, user, today):
+            record = serialize_visit(visit, tasks.get(visit.plan_id, []))
+            found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), record))
+        elif since > 0:
+            found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), None))
+    # Filtered in Python, then cut: the engine reads "more" from the count it gets.
+    return found[:limit]
+
+
+def household_changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
+    """The households of her visits in the window: sent when they changed, or when a
+    visit there changed (a visit newly hers brings its household along)."""
+    if user.role != Role.AIDE or user.team_id is None:
+        return []
+    today = _today()
+    latest: dict[uuid.UUID, int] = {}
+    for visit in _team_visits(session, user, today):
+        if is_hers(visit, user, today):
+            latest[visit.beneficiary_id] = max(
+                latest.get(visit.beneficiary_id, 0), visit.change_seq
+            )
+    if not latest:
+        return []
+    rows = session.scalars(select(Beneficiary).where(Beneficiary.id.in_(list(latest))))
+    found = []
+    for beneficiary in rows:
+        seq = max(beneficiary.change_seq, latest[beneficiary.id])
+        if seq > since:
+            record = serialize_household(beneficiary, household_phones(session, beneficiary))
+            found.append(sync.Change(seq, HOUSEHOLD_TYPE, str(beneficiary.id), record))
+    found.sort(key=lambda change: (change.seq, change.id))
+    return found[:limit]
+
+
+sync.register_feed(
+    sync.FeedSource(
+        entity_type=VISIT_TYPE, permission=Permission.HOMECARE_FILES, changes=visit_changes
+    )
+)
+sync.register_feed(
+    sync.FeedSource(
+        entity_type=HOUSEHOLD_TYPE, permission=Permission.HOMECARE_FILES, changes=household_changes
+    )
+)
