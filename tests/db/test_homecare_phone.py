@@ -130,7 +130,8 @@ def test_an_aide_gets_only_her_own_visits_in_her_window(db, people, visits):
     visit = next(c.record for c in page.changes if c.type == "homecare.visit")
     assert visit and visit["tasks"] == ["Toilette"]
     # Nobody else of the team downloads visits: not the coordinator, not an unplanned aide.
-    assert [c for c in sync.read_changes(db, coord, None).changes if c.type.startswith("homecare")] == []
+    seen = sync.read_changes(db, coord, None).changes
+    assert [c for c in seen if c.type.startswith("homecare")] == []
 
 
 def test_a_night_visit_stays_until_it_ends(db, people, visits):
