@@ -43,6 +43,7 @@ class Permission(StrEnum):
     HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
     HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
     HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
+    HOMECARE_VISITS = "homecare.visits"  # an aide's own visits: her day, her phone's feed
 
 
 ALL_ROLES = frozenset(Role)
@@ -82,6 +83,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
     # Coordinators only; homecare.access keeps each to her own home-care team.
     Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
+    # The aide's phone (issue 18): her visits, what she records on them.
+    Permission.HOMECARE_VISITS: frozenset({Role.AIDE}),
 }
 
 

@@ -178,11 +178,33 @@ def household_changes(session: Session, user: User, since: int, limit: int) -> l
 
 sync.register_feed(
     sync.FeedSource(
-        entity_type=VISIT_TYPE, permission=Permission.HOMECARE_FILES, changes=visit_changes
+        entity_type=VISIT_TYPE, permission=Permission.HOMECARE_VISITS, changes=visit_changes
     )
 )
 sync.register_feed(
     sync.FeedSource(
-        entity_type=HOUSEHOLD_TYPE, permission=Permission.HOMECARE_FILES, changes=household_changes
+        entity_type=HOUSEHOLD_TYPE, permission=Permission.HOMECARE_VISITS, changes=household_changes
     )
 )
+
+
+def day_of(session: Session, user: User) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The aide's visits of her window in order, each with its household: what her phone
+    holds after a sync, read here for the page."""
+    if user.role != Role.AIDE or user.team_id is None:
+        return []
+    today = _today()
+    mine = [visit for visit in _team_visits(session, user, today) if is_hers(visit, user, today)]
+    mine.sort(key=visit_start)
+    tasks = plan_tasks(session, mine)
+    households = {
+        beneficiary.id: serialize_household(beneficiary, household_phones(session, beneficiary))
+        for beneficiary in session.scalars(
+            select(Beneficiary).where(Beneficiary.id.in_({visit.beneficiary_id for visit in mine}))
+        )
+    }
+    return [
+        (serialize_visit(visit, tasks.get(visit.plan_id, [])), households[visit.beneficiary_id])
+        for visit in mine
+        if visit.beneficiary_id in households
+    ]
