@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.plugins import Domain
 from homecare.notices import AIDE_VISIT, VISIT_CHANGED
+from homecare.reports import ALERT_KIND
 
 DOMAIN = Domain(
     name="homecare",
@@ -23,7 +24,8 @@ DOMAIN = Domain(
         "homecare_quota",
         "homecare_export",
         "homecare_planning_run",
+        "homecare_visit_report",
     ),
-    template_kinds=(VISIT_CHANGED, AIDE_VISIT),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT, ALERT_KIND),
     demo="homecare.demo",
 )

@@ -21,8 +21,18 @@ from sqlalchemy.orm import Session
 from core import clock, sync
 from core.accounts import User
 from core.roles import Permission, Role
+from homecare import demo, reports
 from homecare.calendar import local_moment
-from homecare.models import Beneficiary, CarePlan, Visit
+from homecare.models import (
+    AIDE_REASONS,
+    NOTE_MAX,
+    OUTCOMES,
+    TASK_MAX,
+    TASKS_MAX,
+    Beneficiary,
+    CarePlan,
+    Visit,
+)
 from notifications import services as notify
 
 DAYS_AHEAD = 2  # today and the next 2 days
@@ -208,3 +218,112 @@ def day_of(session: Session, user: User) -> list[tuple[dict[str, Any], dict[str,
         for visit in mine
         if visit.beneficiary_id in households
     ]
+
+
+# --- What the aide sends from a visit ------------------------------------------------------
+
+UUID = {"type": "string", "format": "uuid"}
+PHONE_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 with its offset, by the phone's clock. Not in the future.",
+}
+LATITUDE = {"type": ["number", "null"], "minimum": -90, "maximum": 90}
+LONGITUDE = {"type": ["number", "null"], "minimum": -180, "maximum": 180}
+STEP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "One tap at the door. `id` is the visit report's id, made on the phone: check-in, "
+        "check-out and report of one visit share it. `visit_id` names one of the aide's "
+        "own visits (another's is refused as unknown). The position is one GPS fix, sent "
+        "only when the service asks for it."
+    ),
+    "required": ["id", "visit_id", "at"],
+    "properties": {
+        "id": UUID,
+        "visit_id": UUID,
+        "at": PHONE_TIME,
+        "latitude": LATITUDE,
+        "longitude": LONGITUDE,
+    },
+}
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The visit report: times, tasks done, a note, the outcome. Kept even when its "
+        "proof fails: then `verified` is false in the answer with `unverified_reason`. "
+        "A verified normal report marks the visit done with these times; "
+        "`nobody_answered` and `incident` send the coordinator an urgent SMS, once."
+    ),
+    "required": ["id", "visit_id", "outcome"],
+    "properties": {
+        "id": UUID,
+        "visit_id": UUID,
+        "arrived_at": PHONE_TIME,
+        "left_at": PHONE_TIME,
+        "arrival_latitude": LATITUDE,
+        "arrival_longitude": LONGITUDE,
+        "departure_latitude": LATITUDE,
+        "departure_longitude": LONGITUDE,
+        "tasks_done": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": TASK_MAX},
+            "maxItems": TASKS_MAX,
+        },
+        "note": {"type": "string", "maxLength": NOTE_MAX},
+        "outcome": {"enum": list(OUTCOMES)},
+        "unverified_reason": {
+            "enum": list(AIDE_REASONS),
+            "description": "The aide's one-tap reason when the proof could not be given.",
+        },
+    },
+}
+# The examples name the demo's visit "example-visit" (homecare/demo.py): aide1's, the day
+# before seeding, 9:00-10:00, in a service asking no proof.
+EXAMPLE_REPORT_ID = str(demo.demo_id("example-report"))
+EXAMPLE_VISIT_ID = str(demo.demo_id("example-visit"))
+EXAMPLE_CHECKIN: dict[str, Any] = {
+    "id": EXAMPLE_REPORT_ID,
+    "visit_id": EXAMPLE_VISIT_ID,
+    "at": sync.ExampleTime(days_ago=1, hour=9),
+}
+EXAMPLE_CHECKOUT: dict[str, Any] = {
+    "id": EXAMPLE_REPORT_ID,
+    "visit_id": EXAMPLE_VISIT_ID,
+    "at": sync.ExampleTime(days_ago=1, hour=10),
+}
+EXAMPLE_REPORT: dict[str, Any] = {
+    "id": EXAMPLE_REPORT_ID,
+    "visit_id": EXAMPLE_VISIT_ID,
+    "arrived_at": sync.ExampleTime(days_ago=1, hour=9),
+    "left_at": sync.ExampleTime(days_ago=1, hour=10),
+    "tasks_done": ["Toilette"],
+    "note": "Madame va bien, frigo presque vide.",
+    "outcome": "normal",
+}
+
+
+def _apply_step(step: str) -> Any:
+    def apply(context: sync.OpContext, data: dict[str, Any]) -> sync.Applied:
+        entry = reports.read_entry(step, data)
+        report = reports.save(context.session, context.actor, entry, context.client_at)
+        return sync.Applied(record_id=str(report.id), record=reports.serialize(report))
+
+    return apply
+
+
+for _step, _summary, _schema, _example in (
+    ("checkin", "The aide arrives at a visit of hers (one tap).", STEP_SCHEMA, EXAMPLE_CHECKIN),
+    ("checkout", "The aide leaves a visit of hers (one tap).", STEP_SCHEMA, EXAMPLE_CHECKOUT),
+    ("report", "The aide's report of a visit of hers.", REPORT_SCHEMA, EXAMPLE_REPORT),
+):
+    sync.register(
+        sync.OpType(
+            name=f"homecare.visit.{_step}",
+            permission=Permission.HOMECARE_VISITS,
+            summary=_summary,
+            data_schema=_schema,
+            apply=_apply_step(_step),
+            example=_example,
+        )
+    )

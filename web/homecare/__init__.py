@@ -67,6 +67,7 @@ WEB = WebDomain(
         "homecare_week": _l("Home-care week"),
         "homecare_quota": _l("Hours quota"),
         "homecare_export": _l("Home-care billing or payroll file"),
+        "homecare_visit_report": _l("Visit report from the aide's phone"),
     },
     messages=messages.sentence,
 )
