@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import accounts, clock, organisations, sync
@@ -14,8 +15,10 @@ from core.accounts import Team
 from core.roles import Role
 from homecare import generation, services
 from homecare.calendar import local_moment
-from homecare.models import Visit
+from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
+from notifications import services as notify
+from notifications.models import Message
 
 NOW = datetime(2026, 11, 30, 7, tzinfo=UTC)  # a Monday morning
 MONDAY = date(2026, 11, 30)
@@ -170,3 +173,144 @@ def test_a_reassigned_or_cancelled_visit_is_deleted_from_her_feed(db, people, vi
         fresh = sync.read_changes(db, a, later.token)
     assert fresh.reset
     assert all(c.record is not None for c in fresh.changes)
+
+
+# --- Ops from the phone --------------------------------------------------------------------
+
+VISIT_OPS_NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)  # Monday noon: the morning visit is past
+
+
+def _op(step: str, data: dict) -> dict:
+    return {"id": str(uuid.uuid4()), "type": f"homecare.visit.{step}", "data": data}
+
+
+def _at(hour: int, minute: int = 0) -> str:
+    return local_moment(MONDAY, time(hour, minute)).isoformat()
+
+
+@pytest.fixture()
+def mine(db: Session, people, visits) -> Visit:
+    visit = visits["one-2026-11-30"]
+    with clock.frozen(NOW):
+        _assign(db, visit, people["a"], people["coord"])
+    return visit
+
+
+def _full_report(visit: Visit, report_id: str, outcome: str = "normal", **extra) -> dict:
+    return {
+        "id": report_id,
+        "visit_id": str(visit.id),
+        "arrived_at": _at(9, 5),
+        "left_at": _at(11, 10),
+        "tasks_done": ["Toilette"],
+        "note": "RAS",
+        "outcome": outcome,
+        **extra,
+    }
+
+
+def test_check_in_out_and_report_apply_once_and_mark_the_visit_done(db, people, mine):
+    a = people["a"]
+    report_id = str(uuid.uuid4())
+    ops = [
+        _op("checkin", {"id": report_id, "visit_id": str(mine.id), "at": _at(9, 5)}),
+        _op("checkout", {"id": report_id, "visit_id": str(mine.id), "at": _at(11, 10)}),
+        _op("report", _full_report(mine, report_id)),
+    ]
+    with clock.frozen(VISIT_OPS_NOW):
+        first = sync.apply_batch(db, a, ops)
+        again = sync.apply_batch(db, a, ops)  # the phone never heard the answers
+    assert [answer["status"] for answer in first] == ["applied"] * 3
+    assert [answer["status"] for answer in again] == ["duplicate"] * 3
+    assert first[-1]["record"]["verified"] is True
+    assert db.scalar(select(func.count()).select_from(VisitReport)) == 1
+    db.refresh(mine)
+    assert mine.status == "done"
+    assert clock.as_utc(mine.actual_start) == local_moment(MONDAY, time(9, 5))
+    assert clock.as_utc(mine.actual_end) == local_moment(MONDAY, time(11, 10))
+
+
+def test_an_op_on_another_aides_visit_is_refused_as_an_unknown_one(db, people, mine):
+    b = people["b"]
+    with clock.frozen(VISIT_OPS_NOW):
+        foreign = sync.apply_batch(db, b, [_op("report", _full_report(mine, str(uuid.uuid4())))])[0]
+        unknown = sync.apply_batch(
+            db,
+            b,
+            [
+                _op(
+                    "checkin",
+                    {"id": str(uuid.uuid4()), "visit_id": str(uuid.uuid4()), "at": _at(9)},
+                )
+            ],
+        )[0]
+        coordinator = sync.apply_batch(
+            db, people["coord"], [_op("report", _full_report(mine, str(uuid.uuid4())))]
+        )[0]
+    assert foreign["status"] == unknown["status"] == "rejected"
+    assert foreign["errors"] == unknown["errors"]
+    assert coordinator["errors"] == {"type": {"code": "not_allowed"}}
+    assert db.scalar(select(func.count()).select_from(VisitReport)) == 0
+    db.refresh(mine)
+    assert mine.status == "planned"
+
+
+def test_a_failed_gps_proof_keeps_the_report_unverified_with_its_reason(db, people, mine, team):
+    a = people["a"]
+    db.add(ProofRule(team_id=team.id, service="family_aide", mode="gps", radius_m=150))
+    db.commit()
+    home = {"latitude": 50.868, "longitude": 4.376}
+    far = {"latitude": 50.85, "longitude": 4.35}  # about 2.7 km away
+    cases = {
+        "no_fix": {},
+        "outside_radius": {
+            "arrival_latitude": far["latitude"],
+            "arrival_longitude": far["longitude"],
+            "departure_latitude": home["latitude"],
+            "departure_longitude": home["longitude"],
+        },
+        None: {
+            "arrival_latitude": home["latitude"] + 0.0005,
+            "arrival_longitude": home["longitude"],
+            "departure_latitude": home["latitude"],
+            "departure_longitude": home["longitude"],
+        },
+    }
+    answers = {}
+    with clock.frozen(VISIT_OPS_NOW):
+        for reason, fixes in cases.items():
+            report = _full_report(mine, str(uuid.uuid4()), unverified_reason="no_signal", **fixes)
+            answers[reason] = sync.apply_batch(db, a, [_op("report", report)])[0]
+            if reason is not None:
+                db.refresh(mine)
+                assert mine.status == "planned", reason  # not counted until reviewed
+    for reason, answer in answers.items():
+        assert answer["status"] == "applied"
+        assert answer["record"]["unverified_reason"] == reason
+        assert answer["record"]["verified"] is (reason is None)
+    assert db.scalar(select(func.count()).select_from(VisitReport)) == 3  # none lost
+    db.refresh(mine)
+    assert mine.status == "done"
+
+
+def test_nobody_answered_alerts_the_coordinator_once(db, people, mine):
+    a, coord = people["a"], people["coord"]
+    notify.create_contact(
+        db,
+        actor=None,
+        display_name="Coord",
+        language="fr",
+        phones=["0470 12 34 56"],
+        user_id=coord.id,
+    )
+    db.commit()
+    report_id = str(uuid.uuid4())
+    with clock.frozen(VISIT_OPS_NOW):
+        sync.apply_batch(db, a, [_op("report", _full_report(mine, report_id, "nobody_answered"))])
+        # The same report sent again (a new op: the aide corrected her note).
+        data = {**_full_report(mine, report_id, "nobody_answered"), "note": "Volets fermés"}
+        sync.apply_batch(db, a, [_op("report", data)])
+    key = f"homecare:alert:{mine.id}:nobody_answered"
+    assert db.scalar(select(func.count()).select_from(Message).where(Message.key == key)) == 1
+    db.refresh(mine)
+    assert mine.status == "planned"  # nobody answered: not a visit done
