@@ -377,3 +377,21 @@ def alert(session: Session, user: User, visit: Visit, report: VisitReport) -> An
             actor=user,
         )
     return None
+
+
+def report_id_for(visit_id: uuid.UUID, aide_id: int) -> uuid.UUID:
+    """The report id the page's forms carry: one report per visit and aide, the same in
+    a page kept offline and in one loaded again."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"terrain:homecare-report:{visit_id}:{aide_id}")
+
+
+def reports_of(session: Session, user: User, visit_ids: list[uuid.UUID]) -> dict[str, VisitReport]:
+    """The aide's reports of these visits, by visit id (text)."""
+    if not visit_ids:
+        return {}
+    rows = session.scalars(
+        select(VisitReport).where(
+            VisitReport.aide_id == user.id, VisitReport.visit_id.in_(visit_ids)
+        )
+    )
+    return {str(report.visit_id): report for report in rows}

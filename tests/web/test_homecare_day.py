@@ -4,13 +4,14 @@ opens it; another aide's visit is not on it."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import accounts, clock, sync
 from homecare.calendar import local_moment
-from homecare.models import Beneficiary, Visit
+from homecare.models import Beneficiary, Visit, VisitReport
 
 DAY = "/aide-a-domicile/ma-journee"
 
@@ -60,3 +61,24 @@ def test_another_aide_does_not_see_it_and_other_roles_cannot_open_the_page(brows
         browser.post("/logout")
         browser.login(username)
         assert browser.client.get(DAY).status_code in (403, 404)
+
+
+def test_arriving_without_javascript_applies_once_and_a_foreign_visit_is_refused(browser, db):
+    visit = _give(db, "aide1")
+    report_id = str(uuid.uuid4())
+    form = {"op_id": str(uuid.uuid4()), "id": report_id, "visit_id": str(visit.id), "at": ""}
+    browser.login("aide2")
+    refused = browser.post(f"{DAY}/checkin", {**form, "op_id": str(uuid.uuid4())})
+    assert refused.status_code == 302 and "refused" in refused.headers["Location"]
+    browser.post("/logout")
+    browser.login("aide1")
+    page = browser.get(DAY).get_data(as_text=True)
+    assert 'data-offline-op="homecare.visit.checkin"' in page
+    first = browser.post(f"{DAY}/checkin", form)
+    second = browser.post(f"{DAY}/checkin", form)  # a double tap
+    assert first.status_code == second.status_code == 302
+    assert "refused" not in first.headers["Location"]
+    count = select(func.count()).select_from(VisitReport).where(VisitReport.visit_id == visit.id)
+    assert db.scalar(count) == 1
+    assert "data-arrived" in browser.get(DAY).get_data(as_text=True)
+    assert browser.post(f"{DAY}/nonsense", form).status_code == 404

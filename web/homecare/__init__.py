@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, day, hours, messages, records
+from web.homecare import board, day, hours, messages, offline, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
     blueprints=(board.bp, records.bp, hours.bp, day.bp),
+    offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
             "homecare_day.index",
