@@ -43,6 +43,7 @@ class Permission(StrEnum):
     HOMECARE_HOURS = "homecare.hours"  # visits done, hours, quota, billing and payroll files
     HOMECARE_REPORTS = "homecare.reports"  # monthly indicators
     HOMECARE_PLAN = "homecare.plan"  # the home-care planning board (homecare.access decides)
+    HOMECARE_VISITS = "homecare.visits"  # an aide's own visits: her day, her phone's feed
     # Rounds (rounds.access: the coordinator of a mobile team; unknown and forbidden 404)
     ROUNDS_MANAGE = "rounds.manage"  # stops, permanences, meal orders, rides, the day's plan
 
@@ -84,6 +85,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.HOMECARE_REPORTS: frozenset({Role.COORDINATOR}),
     # Coordinators only; homecare.access keeps each to her own home-care team.
     Permission.HOMECARE_PLAN: frozenset({Role.COORDINATOR}),
+    # The aide's phone (issue 18): her visits, what she records on them.
+    Permission.HOMECARE_VISITS: frozenset({Role.AIDE}),
     # Coordinators only; rounds.access keeps each to her own mobile team.
     Permission.ROUNDS_MANAGE: frozenset({Role.COORDINATOR}),
 }

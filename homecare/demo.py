@@ -11,11 +11,11 @@ from datetime import date, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import accounts, clock
+from core import accounts, clock, sync
 from core.accounts import Team
 from homecare import demo_hours, generation, services
-from homecare.calendar import monday_of
-from homecare.models import AideProfile, Beneficiary
+from homecare.calendar import local_moment, monday_of
+from homecare.models import AideProfile, Beneficiary, Visit
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
 
 NAMESPACE = uuid.UUID("8d2b6f3e-17a0-4c55-9b1e-2f4a6d8c0e17")
@@ -101,7 +101,36 @@ def seed(session: Session) -> dict[str, int]:
     week = monday_of(today)
     generation.generate_week(session, team.id, week, actor=None)
     done = demo_hours.seed(session, actor, team.id, today)
+    _seed_example_visit(session, actor, team.id, today)
     return {"homecare_households": created, "homecare_visits_done": done}
+
+
+def _seed_example_visit(session: Session, actor: accounts.User, team_id: int, today: date) -> None:
+    """aide1's visit of yesterday 9:00-10:00, not done: the one the OpenAPI examples of
+    the aide's ops name (homecare/sync.py)."""
+    aide = accounts.find_user(session, "aide1")
+    if aide is None or aide.team_id != team_id or session.get(Visit, demo_id("example-visit")):
+        return
+    day = today - timedelta(days=1)
+    start = local_moment(day, time(9))
+    visit = Visit(
+        id=demo_id("example-visit"),
+        team_id=team_id,
+        plan_id=demo_id("plan-0"),
+        beneficiary_id=demo_id("household-0"),
+        # A scheduled day the plan never generates (it starts 60 days back): no twin.
+        scheduled_on=today - timedelta(days=3650),
+        day=day,
+        earliest_start=start,
+        latest_start=start,
+        duration_minutes=60,
+        status="planned",
+        aide_id=aide.id,
+        planned_start=start,
+    )
+    session.add(visit)
+    sync.stamp(session, visit, sync.team_scope(team_id), actor, None)
+    session.flush()
 
 
 def _seed_aides(session: Session, actor: accounts.User, today: date) -> list[int]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from core.plugins import Domain
 from homecare.notices import AIDE_VISIT, VISIT_CHANGED
+from homecare.reports import ALERT_KIND
 
 DOMAIN = Domain(
     name="homecare",
     models=("homecare.models",),
+    sync="homecare.sync",  # an aide's visits on her phone, and what she records there
     jobs="homecare.jobs",  # the planning runs asked from the board
     hooks=("homecare.notices",),  # the SMS subject kind of a visit
     entity_types=(
@@ -22,7 +24,8 @@ DOMAIN = Domain(
         "homecare_quota",
         "homecare_export",
         "homecare_planning_run",
+        "homecare_visit_report",
     ),
-    template_kinds=(VISIT_CHANGED, AIDE_VISIT),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT, ALERT_KIND),
     demo="homecare.demo",
 )

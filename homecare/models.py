@@ -275,3 +275,67 @@ class HoursQuota(Base, Synced):
     service: Mapped[str] = mapped_column(String(20))
     funder: Mapped[str] = mapped_column(String(20))
     hours: Mapped[int] = mapped_column(Integer)
+
+
+PROOF_MODES = ("none", "gps")  # the QR or short code of issue 18 comes later
+OUTCOMES = ("normal", "nobody_answered", "refused", "hospital", "incident")
+ALERT_OUTCOMES = ("nobody_answered", "incident")
+UNVERIFIED_REASONS = (
+    "times_missing",  # no arrival or no departure
+    "no_fix",  # GPS asked for, a fix missing
+    "no_household_position",  # GPS asked for, the household has no coordinates
+    "outside_radius",  # a fix farther than the radius from the household
+)
+AIDE_REASONS = ("no_signal", "gps_refused", "other")  # what the aide says in one tap
+NOTE_MAX = 2000
+
+
+class ProofRule(Base):
+    """The proof asked of a visit of one service of a team (none when no row)."""
+
+    __tablename__ = "homecare_proof_rules"
+    __table_args__ = (
+        CheckConstraint("mode IN ('none', 'gps')", name="proof_mode_known"),
+        CheckConstraint("radius_m > 0", name="radius_positive"),
+    )
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(10), default="none")
+    radius_m: Mapped[int] = mapped_column(Integer, default=150)
+
+
+class VisitReport(Base, Synced):
+    """What the aide recorded on a visit, made on her phone with its own id: her arrival
+    and departure (the phone's clock), proof fixes, tasks done, note and outcome. A
+    coordinator's edit of the visit never conflicts with it; a report whose proof failed
+    is kept as unverified with its reason, never lost."""
+
+    __tablename__ = "homecare_visit_reports"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('normal', 'nobody_answered', 'refused', 'hospital', 'incident')",
+            name="outcome_known",
+        ),
+        Index("ix_homecare_visit_reports_team_seq", "team_id", "change_seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # made by the phone
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("homecare_visits.id"), index=True)
+    aide_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    arrived_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    arrival_latitude: Mapped[float | None] = mapped_column(Float)
+    arrival_longitude: Mapped[float | None] = mapped_column(Float)
+    departure_latitude: Mapped[float | None] = mapped_column(Float)
+    departure_longitude: Mapped[float | None] = mapped_column(Float)
+    tasks_done: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(20), default="normal")
+    submitted: Mapped[bool] = mapped_column(Boolean, default=False)  # the report op came
+    proof: Mapped[str] = mapped_column(String(10), default="none")  # the mode it was judged by
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    unverified_reason: Mapped[str | None] = mapped_column(String(30))
+    aide_reason: Mapped[str | None] = mapped_column(String(20))
+    alerted_at: Mapped[datetime | None]

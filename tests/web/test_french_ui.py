@@ -166,14 +166,14 @@ def test_no_page_of_the_french_ui_shows_english_or_a_raw_code(app, db, username)
     assert not problems, "\n".join(sorted(problems))
 
 
-def test_the_aide_home_greets_her_with_her_role_and_no_sync_badge(app, db):
+def test_the_aide_home_greets_her_with_her_role_and_the_sync_badge(app, db):
     page = french(app, db, "aide1").get("/").get_data(as_text=True)
     assert "Bonjour Fatima El Amrani" in page.split("</h1>")[0]
     assert "Aide familiale" in page.split("</dl>")[0]
-    assert "data-sync-status" not in page  # nothing of hers is synced
-    assert 'class="card home-nothing-yet"' in page
-    # A street educator's work is synced: the status is there.
+    assert "data-sync-status" in page  # her visits are on her phone (issue 18)
+    # A street educator's work is synced too; a reception's is not.
     assert "data-sync-status" in french(app, db, "rue1").get("/").get_data(as_text=True)
+    assert "data-sync-status" not in french(app, db, "accueil").get("/").get_data(as_text=True)
 
 
 def test_a_dutch_aide_reads_her_team_in_dutch(app, db):

@@ -32,7 +32,13 @@ def test_a_street_educator_loads_the_engine_then_the_outreach_module(login):
     assert 'id="terrain-offline-texts"' in page and "data-sync-status" in page
 
 
-@pytest.mark.parametrize("role", ["admin", "coordinator", "social_worker", "reception", "aide"])
+def test_an_aide_loads_the_engine_and_the_home_care_module(login):
+    scripts = scripts_of(login("aide1").get("/"))
+    assert ENGINE in scripts and "/static/js/homecare/offline.js" in scripts, scripts
+    assert OUTREACH not in scripts
+
+
+@pytest.mark.parametrize("role", ["admin", "coordinator", "social_worker", "reception"])
 def test_roles_that_do_not_sync_load_no_offline_script(login, role):
     browser = login(DEMO_USER_FOR_ROLE[role])
     response = browser.get("/")

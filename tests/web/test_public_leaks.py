@@ -69,6 +69,8 @@ NOT_TEXT = {
     "homecare_visits": {"status", "cancel_reason", "unassigned_reason"},
     "homecare_quotas": {"service", "funder"},
     "homecare_planning_runs": {"kind", "status"},
+    "homecare_proof_rules": {"service", "mode"},
+    "homecare_visit_reports": {"outcome", "proof", "unverified_reason", "aide_reason"},
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import audit, clock, sync
+from core import accounts, audit, clock, sync
+from homecare.models import Visit
 from outreach.demo import demo_id
 from outreach.models import Encounter
 from tests.db.test_sync import CREATE, UPDATE, encounter_data, op
@@ -107,9 +108,15 @@ def test_pull_gives_the_teams_records_then_changes_and_is_audited(browser, db):
     assert reads and reads[0].details["counts"]["outreach.encounter"] >= 4
 
 
-def test_an_aide_downloads_no_street_records(browser):
+def test_an_aide_downloads_no_street_records_only_her_own_visits(browser, db):
     browser.login("aide1")
-    assert browser.client.get("/api/sync").get_json()["changes"] == []
+    changes = browser.client.get("/api/sync").get_json()["changes"]
+    assert {change["type"] for change in changes} <= {"homecare.visit", "homecare.household"}
+    aide = accounts.find_user(db, "aide1")
+    for change in changes:
+        if change["type"] == "homecare.visit":
+            visit = db.get(Visit, uuid.UUID(change["id"]))
+            assert visit is not None and visit.aide_id == aide.id
 
 
 def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
@@ -120,15 +127,23 @@ def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
     for name, op_type in ((op_type.name, op_type) for op_type in sync.op_types()):
         schema = spec["components"]["schemas"]["Op_" + name.replace(".", "_")]
         assert schema["properties"]["data"] == op_type.data_schema
-    # As rue2, who changed none of the demo records: a base_version that is not the
-    # seeded record's version would be a conflict.
+    # As rue2 (aide1 for home care), who changed none of the demo records: a
+    # base_version that is not the seeded record's version would be a conflict.
     browser.login("rue2")
-    for name, example in examples.items():
+    by_aide = [name for name in examples if name.startswith("homecare.")]
+    for name, example in [(n, e) for n, e in examples.items() if n not in by_aide]:
         ops = example["value"]["ops"]
         ops[0]["id"] = str(uuid.uuid4())  # "<a new UUID>"
         result = post_ops(browser, ops).get_json()["results"][0]
         assert result["status"] == "applied", (name, result)
         assert "superseded" not in result, name
+    browser.post("/logout")
+    browser.login("aide1")
+    for name in by_aide:
+        ops = examples[name]["value"]["ops"]
+        ops[0]["id"] = str(uuid.uuid4())
+        result = post_ops(browser, ops).get_json()["results"][0]
+        assert result["status"] == "applied", (name, result)
 
 
 def test_the_spec_is_a_constant_that_reads_nothing_stored(browser, client):

@@ -6,14 +6,23 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, hours, messages, records
+from web.homecare import board, day, hours, messages, offline, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp, records.bp, hours.bp),
+    blueprints=(board.bp, records.bp, hours.bp, day.bp),
+    offline=(offline.OFFLINE,),
     nav=(
+        NavEntry(
+            "homecare_day.index",
+            _l("My day"),
+            "calendar",
+            Permission.HOMECARE_VISITS,
+            _l("Your visits of today and the next 2 days, with what you need at each door."),
+            position=44,
+        ),
         NavEntry(
             "homecare_board.index",
             _l("Home care"),
@@ -59,6 +68,7 @@ WEB = WebDomain(
         "homecare_week": _l("Home-care week"),
         "homecare_quota": _l("Hours quota"),
         "homecare_export": _l("Home-care billing or payroll file"),
+        "homecare_visit_report": _l("Visit report from the aide's phone"),
     },
     messages=messages.sentence,
 )

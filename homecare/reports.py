@@ -1,0 +1,397 @@
+"""What an aide records on a visit from her phone (issue 18): arrival, departure, the
+report, judged against the proof her team asks for that service, and the alert a
+worrying outcome raises.
+
+A report is its own record (its id made on the phone), so a coordinator's edit of the
+visit never turns the aide's check-in into a conflict. A report is never refused for
+its proof: when the proof fails or is missing it is kept as unverified with the reason,
+for the coordinator to review. A verified, normal report marks the visit done with its
+real times, so the hours and the quota (homecare/hours.py) count it. An op on a visit
+that is not hers is refused exactly as an unknown visit.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock, sync
+from core.accounts import User
+from core.errors import FieldError, Invalid
+from core.roles import Role
+from homecare.hours import MAX_DONE
+from homecare.models import (
+    AIDE_REASONS,
+    ALERT_OUTCOMES,
+    NOTE_MAX,
+    OUTCOMES,
+    TASK_MAX,
+    TASKS_MAX,
+    Beneficiary,
+    CarePlan,
+    ProofRule,
+    Visit,
+    VisitReport,
+)
+from notifications import services as notify
+
+# A report may come days after the visit (a phone long offline), not weeks.
+LATE_REPORT = timedelta(days=7)
+ALERT_TEMPLATE = "homecare_visit_alert"
+ALERT_CATEGORY = "service_change"
+# Says only that something waits: no household's name leaves by SMS.
+ALERT_KIND = notify.TemplateKind(
+    code=ALERT_TEMPLATE,
+    category=ALERT_CATEGORY,
+    placeholders=(),
+    defaults={
+        "fr": "Terrain aide à domicile: alerte urgente sur une visite. Ouvrez Terrain.",
+        "nl": "Terrain thuishulp: dringende melding over een bezoek. Open Terrain.",
+        "en": "Terrain home care: urgent alert on a visit. Open Terrain.",
+    },
+)
+
+
+@dataclass(frozen=True)
+class Fix:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One op's data, read: `step` is checkin, checkout or report."""
+
+    step: str
+    report_id: uuid.UUID
+    visit_id: uuid.UUID
+    at: datetime | None = None  # checkin / checkout
+    fix: Fix | None = None
+    arrived_at: datetime | None = None  # report
+    left_at: datetime | None = None
+    arrival_fix: Fix | None = None
+    departure_fix: Fix | None = None
+    tasks_done: tuple[str, ...] = ()
+    note: str = ""
+    outcome: str = "normal"
+    aide_reason: str | None = None
+
+
+def _uuid(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(data.get(name)))
+    except ValueError:
+        errors[name] = FieldError("invalid_uuid")
+        return uuid.UUID(int=0)
+
+
+def _time(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    found = sync.parse_client_time(value)
+    if found is None:
+        errors[name] = FieldError("invalid_datetime")
+    elif found > clock.now() + timedelta(minutes=5):
+        errors[name] = FieldError("in_future")
+    return found
+
+
+def _fix(data: Mapping[str, Any], prefix: str, errors: dict[str, FieldError]) -> Fix | None:
+    latitude, longitude = data.get(f"{prefix}latitude"), data.get(f"{prefix}longitude")
+    if latitude is None and longitude is None:
+        return None
+    ok = all(
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        for value in (latitude, longitude)
+    )
+    if not ok or not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # type: ignore[operator]
+        errors[f"{prefix}latitude"] = FieldError("invalid_position")
+        return None
+    return Fix(float(latitude), float(longitude))  # type: ignore[arg-type]
+
+
+def read_entry(step: str, data: Mapping[str, Any]) -> Entry:
+    """The op's data checked; Invalid with every bad field."""
+    errors: dict[str, FieldError] = {}
+    report_id = _uuid(data, "id", errors)
+    visit_id = _uuid(data, "visit_id", errors)
+    if step in ("checkin", "checkout"):
+        at = _time(data, "at", errors)
+        if at is None and "at" not in errors:
+            errors["at"] = FieldError("required")
+        fix = _fix(data, "", errors)
+        if errors:
+            raise Invalid(errors)
+        return Entry(step, report_id, visit_id, at=at, fix=fix)
+    arrived_at = _time(data, "arrived_at", errors)
+    left_at = _time(data, "left_at", errors)
+    if arrived_at and left_at:
+        if left_at <= arrived_at:
+            errors["left_at"] = FieldError("ends_before_start")
+        elif left_at - arrived_at > MAX_DONE:
+            errors["left_at"] = FieldError("visit_too_long")
+    tasks = data.get("tasks_done", [])
+    if (
+        not isinstance(tasks, list)
+        or len(tasks) > TASKS_MAX
+        or not all(isinstance(task, str) and len(task) <= TASK_MAX for task in tasks)
+    ):
+        errors["tasks_done"] = FieldError("invalid_tasks")
+        tasks = []
+    note = data.get("note", "")
+    if not isinstance(note, str) or len(note) > NOTE_MAX:
+        errors["note"] = FieldError("too_long")
+        note = ""
+    outcome = data.get("outcome", "normal")
+    if outcome not in OUTCOMES:
+        errors["outcome"] = FieldError("unknown_choice")
+    aide_reason = data.get("unverified_reason")
+    if aide_reason is not None and aide_reason not in AIDE_REASONS:
+        errors["unverified_reason"] = FieldError("unknown_choice")
+    arrival_fix = _fix(data, "arrival_", errors)
+    departure_fix = _fix(data, "departure_", errors)
+    if errors:
+        raise Invalid(errors)
+    return Entry(
+        step,
+        report_id,
+        visit_id,
+        arrived_at=arrived_at,
+        left_at=left_at,
+        arrival_fix=arrival_fix,
+        departure_fix=departure_fix,
+        tasks_done=tuple(dict.fromkeys(tasks)),
+        note=note.strip(),
+        outcome=str(outcome),
+        aide_reason=aide_reason,
+    )
+
+
+def _her_visit(session: Session, user: User, visit_id: uuid.UUID) -> Visit:
+    """Her visit, not cancelled, from the last week on; else refused as unknown."""
+    visit = session.get(Visit, visit_id)
+    since = clock.to_local(clock.now()).date() - LATE_REPORT
+    if (
+        visit is None
+        or user.role != Role.AIDE
+        or visit.aide_id != user.id
+        or visit.team_id != user.team_id
+        or visit.status == "cancelled"
+        or visit.day < since
+    ):
+        raise Invalid({"visit_id": FieldError("unknown_visit")})
+    return visit
+
+
+def distance_m(a: Fix, b: Fix) -> float:
+    """Great-circle distance in metres."""
+    earth = 6_371_000.0
+    phi1, phi2 = math.radians(a.latitude), math.radians(b.latitude)
+    dphi, dlambda = phi2 - phi1, math.radians(b.longitude - a.longitude)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * earth * math.asin(math.sqrt(h))
+
+
+def proof_rule(session: Session, visit: Visit) -> ProofRule:
+    service = session.scalar(select(CarePlan.service).where(CarePlan.id == visit.plan_id))
+    rule = session.get(ProofRule, (visit.team_id, service or ""))
+    return rule or ProofRule(
+        team_id=visit.team_id, service=service or "", mode="none", radius_m=150
+    )
+
+
+def judge(session: Session, visit: Visit, report: VisitReport) -> str | None:
+    """Why the report is not verified, or None when it is."""
+    rule = proof_rule(session, visit)
+    report.proof = rule.mode
+    if report.arrived_at is None or report.left_at is None:
+        return "times_missing"
+    if rule.mode == "none":
+        return None
+    household = session.get(Beneficiary, visit.beneficiary_id)
+    if household is None or household.latitude is None or household.longitude is None:
+        return "no_household_position"
+    home = Fix(household.latitude, household.longitude)
+    fixes = []
+    for latitude, longitude in (
+        (report.arrival_latitude, report.arrival_longitude),
+        (report.departure_latitude, report.departure_longitude),
+    ):
+        if latitude is None or longitude is None:
+            return "no_fix"
+        fixes.append(Fix(latitude, longitude))
+    if any(distance_m(fix, home) > rule.radius_m for fix in fixes):
+        return "outside_radius"
+    return None
+
+
+def serialize(report: VisitReport) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return clock.as_utc(value).isoformat() if value else None
+
+    return {
+        "id": str(report.id),
+        "version": report.version,
+        "visit_id": str(report.visit_id),
+        "arrived_at": moment(report.arrived_at),
+        "left_at": moment(report.left_at),
+        "tasks_done": list(report.tasks_done or []),
+        "note": report.note,
+        "outcome": report.outcome,
+        "submitted": report.submitted,
+        "proof": report.proof,
+        "verified": report.verified,
+        "unverified_reason": report.unverified_reason,
+        "aide_reason": report.aide_reason,
+    }
+
+
+def save(
+    session: Session, user: User, entry: Entry, client_at: datetime | None = None
+) -> VisitReport:
+    """Apply one step to the report (made by the first step that arrives)."""
+    visit = _her_visit(session, user, entry.visit_id)
+    report = session.get(VisitReport, entry.report_id)
+    if report is not None and (report.aide_id != user.id or report.visit_id != visit.id):
+        raise Invalid({"visit_id": FieldError("unknown_visit")})
+    created = report is None
+    if report is None:
+        report = VisitReport(
+            id=entry.report_id,
+            team_id=visit.team_id,
+            visit_id=visit.id,
+            aide_id=user.id,
+            tasks_done=[],
+            note="",
+            outcome="normal",
+            submitted=False,
+            proof="none",
+            verified=False,
+            changed_at=clock.now(),  # stamped below, after the proof is judged
+            updated_at=clock.now(),
+        )
+        session.add(report)
+    if entry.step == "checkin":
+        report.arrived_at = entry.at
+        if entry.fix:
+            report.arrival_latitude, report.arrival_longitude = (
+                entry.fix.latitude,
+                entry.fix.longitude,
+            )
+    elif entry.step == "checkout":
+        report.left_at = entry.at
+        if entry.fix:
+            report.departure_latitude = entry.fix.latitude
+            report.departure_longitude = entry.fix.longitude
+    else:
+        report.arrived_at = entry.arrived_at or report.arrived_at
+        report.left_at = entry.left_at or report.left_at
+        for fix, names in (
+            (entry.arrival_fix, ("arrival_latitude", "arrival_longitude")),
+            (entry.departure_fix, ("departure_latitude", "departure_longitude")),
+        ):
+            if fix:
+                setattr(report, names[0], fix.latitude)
+                setattr(report, names[1], fix.longitude)
+        report.tasks_done = list(entry.tasks_done)
+        report.note = entry.note
+        report.outcome = entry.outcome
+        report.aide_reason = entry.aide_reason
+        report.submitted = True
+    if report.arrived_at and report.left_at and report.left_at <= report.arrived_at:
+        raise Invalid({"at": FieldError("ends_before_start")})
+    reason = judge(session, visit, report)
+    report.verified = reason is None
+    report.unverified_reason = reason
+    sync.stamp(session, report, sync.team_scope(visit.team_id), user, client_at)
+    if report.submitted and report.verified and report.outcome == "normal":
+        _mark_done(session, user, visit, report)
+    if report.submitted and report.outcome in ALERT_OUTCOMES:
+        alert(session, user, visit, report)
+    audit.record(
+        session,
+        actor=user,
+        action="create" if created else "update",
+        entity_type="homecare_visit_report",
+        entity_id=report.id,
+        details={
+            "visit": str(visit.id),
+            "step": entry.step,
+            "verified": report.verified,
+            "reason": reason,
+            "outcome": report.outcome,
+        },
+    )
+    session.flush()
+    return report
+
+
+def _mark_done(session: Session, user: User, visit: Visit, report: VisitReport) -> None:
+    """The visit counts with the times the aide recorded."""
+    if (
+        visit.status == "done"
+        and visit.actual_start == report.arrived_at
+        and visit.actual_end == report.left_at
+    ):
+        return
+    visit.status = "done"
+    visit.actual_start, visit.actual_end = report.arrived_at, report.left_at
+    if visit.km is None:
+        visit.km = 0.0
+    sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
+
+
+def coordinators(session: Session, team_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.team_id == team_id, User.role == Role.COORDINATOR, User.active.is_(True))
+            .order_by(User.id)
+        )
+    )
+
+
+def alert(session: Session, user: User, visit: Visit, report: VisitReport) -> Any | None:
+    """An urgent SMS to the team's coordinator, once per visit and outcome (the key)."""
+    for coordinator in coordinators(session, visit.team_id):
+        contact = notify.contact_for_user(session, coordinator.id)
+        if contact is None:
+            continue
+        report.alerted_at = report.alerted_at or clock.now()
+        return notify.enqueue(
+            session,
+            key=f"homecare:alert:{visit.id}:{report.outcome}",
+            contact=contact,
+            category=ALERT_CATEGORY,
+            template=ALERT_TEMPLATE,
+            values={},
+            urgent=True,
+            actor=user,
+        )
+    return None
+
+
+def report_id_for(visit_id: uuid.UUID, aide_id: int) -> uuid.UUID:
+    """The report id the page's forms carry: one report per visit and aide, the same in
+    a page kept offline and in one loaded again."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"terrain:homecare-report:{visit_id}:{aide_id}")
+
+
+def reports_of(session: Session, user: User, visit_ids: list[uuid.UUID]) -> dict[str, VisitReport]:
+    """The aide's reports of these visits, by visit id (text)."""
+    if not visit_ids:
+        return {}
+    rows = session.scalars(
+        select(VisitReport).where(
+            VisitReport.aide_id == user.id, VisitReport.visit_id.in_(visit_ids)
+        )
+    )
+    return {str(report.visit_id): report for report in rows}

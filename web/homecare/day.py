@@ -1,0 +1,109 @@
+"""The aide's day, at /aide-a-domicile/ma-journee: her visits of today and the next 2
+days in order, with what she needs at each door, and one tap to arrive, one to leave,
+a short report (issue 18). Only an aide. The records are those her phone's feed holds
+(homecare/sync.py); the taps are the sync ops homecare.visit.*, saved in the phone's
+outbox when offline (static/js/homecare/offline.js) and posted here without JavaScript,
+applied exactly once either way (the op id comes from the form)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, redirect, request, url_for
+
+from core import audit, clock, sync
+from core.roles import Permission, Role
+from homecare import reports
+from homecare import sync as homecare_sync
+from web import db
+from web.common import actor, not_found
+from web.homecare.offline import outcome_labels
+from web.permissions import requires
+from web.rendering import render
+
+bp = Blueprint("homecare_day", __name__, url_prefix="/aide-a-domicile")
+STEPS = ("checkin", "checkout", "report")
+
+
+def _local(value: str | None) -> datetime | None:
+    return clock.to_local(datetime.fromisoformat(value)) if value else None
+
+
+def _hhmm(value: datetime | None) -> str:
+    return clock.to_local(value).strftime("%H:%M") if value else ""
+
+
+@bp.get("/ma-journee")
+@requires(Permission.HOMECARE_VISITS)
+def index() -> Any:
+    user = actor()
+    if user.role != Role.AIDE:
+        return not_found()
+    session = db.session()
+    entries = homecare_sync.day_of(session, user)
+    if entries:
+        # Households' files read: logged as any read of a personal file.
+        audit.record(
+            session,
+            actor=user,
+            action="read",
+            entity_type="homecare_visit",
+            entity_id=user.id,
+            details={"day_page": len(entries)},
+        )
+        session.commit()
+    made = reports.reports_of(session, user, [uuid.UUID(visit["id"]) for visit, _ in entries])
+    days: dict[str, list[dict[str, Any]]] = {}
+    for visit, household in entries:
+        start = _local(visit["planned_start"]) or _local(visit["earliest_start"])
+        assert start is not None
+        report = made.get(visit["id"])
+        days.setdefault(visit["day"], []).append(
+            {
+                "visit": visit,
+                "household": household,
+                "start": start.strftime("%H:%M"),
+                "latest": (_local(visit["latest_start"]) or start).strftime("%H:%M"),
+                "report_id": str(reports.report_id_for(uuid.UUID(visit["id"]), user.id)),
+                "report": report,
+                "arrived": _hhmm(report.arrived_at) if report else "",
+                "left": _hhmm(report.left_at) if report else "",
+            }
+        )
+    return render(
+        "homecare/day/index.html",
+        days=days,
+        outcomes=outcome_labels(),
+        new_op_id=lambda: str(uuid.uuid4()),
+        refused=request.args.get("refused") is not None,
+    )
+
+
+@bp.post("/ma-journee/<step>")
+@requires(Permission.HOMECARE_VISITS)
+def step(step: str) -> Any:
+    """A tap without JavaScript: the same op as the phone's outbox sends."""
+    user = actor()
+    if user.role != Role.AIDE:
+        return not_found()
+    if step not in STEPS:
+        abort(404)
+    form = request.form
+    data: dict[str, Any] = {"id": form.get("id", ""), "visit_id": form.get("visit_id", "")}
+    if step == "report":
+        data["outcome"] = form.get("outcome", "normal")
+        data["note"] = form.get("note", "")
+        data["tasks_done"] = form.getlist("tasks_done")
+    else:
+        data["at"] = form.get("at") or clock.now().isoformat()
+    try:
+        op_id = uuid.UUID(form.get("op_id", ""))
+    except ValueError:
+        op_id = uuid.uuid4()
+    op = sync.Op(op_id, f"homecare.visit.{step}", data, None, None)
+    answer = sync.apply_op(db.session(), user, op)
+    if answer["status"] == "rejected":
+        return redirect(url_for("homecare_day.index", refused=1))
+    return redirect(url_for("homecare_day.index"))
