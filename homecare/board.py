@@ -39,6 +39,7 @@ class BoardVisit:
     latest: datetime
     duration: int
     reason: str | None  # why it stayed unassigned
+    past: bool = False  # planned with an aide and over: to mark done (homecare_hours)
 
 
 @dataclass
@@ -128,6 +129,7 @@ def week_board(session: Session, user: User, week: date) -> Board:
             if first <= day <= last:
                 rows[absence.user_id].absent.add(day)
     unassigned = []
+    now = clock.now()
     for visit in visits:
         if visit.status != "planned":
             continue
@@ -145,6 +147,9 @@ def week_board(session: Session, user: User, week: date) -> Board:
             latest=clock.to_local(visit.latest_start),
             duration=visit.duration_minutes,
             reason=visit.unassigned_reason,
+            past=visit.planned_start is not None
+            and clock.as_utc(visit.planned_start) + timedelta(minutes=visit.duration_minutes)
+            <= now,
         )
         row = rows.get(visit.aide_id) if visit.aide_id is not None else None
         if row is None or planned is None:
@@ -405,9 +410,16 @@ def change_visit(
     if warnings and not confirmed:
         return ChangeOutcome(False, warnings, visit)
     before = {"aide_id": visit.aide_id, "planned_start": _iso(visit.planned_start)}
+    was_aide, was_start = visit.aide_id, visit.planned_start
     visit.aide_id, visit.planned_start = aide_id, clock.as_utc(start)
     visit.unassigned_reason = None
     stamp_visit(session, visit, sync.team_scope(visit.team_id), user)
+    moved = was_start is None or clock.as_utc(was_start) != visit.planned_start
+    if (was_aide != aide_id or moved) and visit.planned_start > clock.now():
+        # Told like an illness re-plan, in the same commit, keyed by the new version.
+        runs.tell(session, user, visit)
+        if was_aide is not None and was_aide != aide_id and was_start is not None:
+            runs.tell_removed(session, user, visit, was_aide, was_start)
     audit.record(
         session,
         actor=user,

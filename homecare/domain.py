@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.plugins import Domain
-from homecare.notices import AIDE_VISIT, VISIT_CHANGED
+from homecare.notices import AIDE_VISIT, AIDE_VISIT_REMOVED, VISIT_CHANGED
 
 DOMAIN = Domain(
     name="homecare",
@@ -23,6 +23,6 @@ DOMAIN = Domain(
         "homecare_export",
         "homecare_planning_run",
     ),
-    template_kinds=(VISIT_CHANGED, AIDE_VISIT),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT, AIDE_VISIT_REMOVED),
     demo="homecare.demo",
 )

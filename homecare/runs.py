@@ -36,7 +36,7 @@ from homecare import access, planning
 from homecare.calendar import local_moment, monday_of
 from homecare.generation import lock_team, record_week, stamp_visit
 from homecare.models import Beneficiary, PlanningRun, Visit
-from homecare.notices import AIDE_VISIT, SUBJECT, VISIT_CHANGED
+from homecare.notices import AIDE_VISIT, AIDE_VISIT_REMOVED, SUBJECT, VISIT_CHANGED
 from homecare.services import record_absence
 from notifications import services as notify
 
@@ -502,3 +502,28 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
         )
         made += 1
     return made
+
+
+def tell_removed(
+    session: Session, user: User | None, visit: Visit, aide_id: int, start: datetime
+) -> int:
+    """The SMS to the aide a visit was taken from (its former time `start`), keyed by the
+    visit's new version like the others, so never twice."""
+    contact = notify.contact_for_user(session, aide_id)
+    household = session.get(Beneficiary, visit.beneficiary_id)
+    start = clock.as_utc(start)
+    if contact is None or household is None or start <= clock.now():
+        return 0
+    notify.enqueue(
+        session,
+        key=f"homecare:visit-changed:{visit.id}:{visit.version}:was-aide",
+        contact=contact,
+        category="service_change",
+        template=AIDE_VISIT_REMOVED.code,
+        values={**notify.moment_values(start, contact.language), "household": household.name},
+        subject=f"{SUBJECT}:{visit.id}",
+        urgent=start - clock.now() < URGENT_WITHIN,
+        valid_until=start,
+        actor=user,
+    )
+    return 1

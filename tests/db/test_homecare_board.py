@@ -18,6 +18,7 @@ from core.roles import Role
 from homecare import board, generation, runs, services
 from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields
+from notifications.contacts import contact_for_user
 from notifications.models import Message
 
 WEEK = date(2026, 12, 14)
@@ -486,3 +487,81 @@ def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
     )
     assert thursday.aide_id == aides["hc-r-known"].id  # untouched
     assert clock.as_utc(thursday.planned_start) == clock.as_utc(thursday.earliest_start)
+
+
+# --- A manual change tells, a past visit links to "mark done" -------------------------
+
+
+def _keys(db) -> set[str]:
+    return set(db.scalars(select(Message.key).where(Message.key.like("homecare:%"))))
+
+
+def test_a_manual_change_tells_the_household_and_the_aides_once(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    services.create_care_plan(
+        db,
+        coord,
+        household.id,
+        PlanFields(
+            service="home_help",
+            weekdays=[1],
+            window_start=time(10),
+            window_end=time(12),
+            tolerance_minutes=30,
+            duration_minutes=60,
+            starts_on=date(2026, 12, 1),
+            skills=["household"],
+        ),
+    )
+    generation.generate_week(db, coord.team_id, WEEK)
+    visit = _first_visit(db, coord.team_id, beneficiary_id=household.id)
+    aide1, aide2 = _aide(db, "aide1"), _aide(db, "aide2")
+    start = clock.as_utc(visit.earliest_start) + timedelta(minutes=30)
+    before = _keys(db)
+
+    def change(aide, at):
+        board.change_visit(
+            db, coord, visit.id, aide_id=aide.id, start=at, version=visit.version, confirmed=True
+        )
+        db.flush()
+        return _keys(db) - before
+
+    first = change(aide1, start)
+    key = f"homecare:visit-changed:{visit.id}:{visit.version}"
+    assert key in first  # the household, in Dutch, with its consent
+    body = db.scalar(select(Message.body).where(Message.key == key))
+    assert body.startswith("OCMW thuishulp")
+    # Saved again with nothing changed: nothing more is sent.
+    assert change(aide1, start) == first
+    # Given to another aide: the household and the new aide hear it, the former one too.
+    second = change(aide2, start) - first
+    key = f"homecare:visit-changed:{visit.id}:{visit.version}"
+    assert key in second
+    assert all(k.startswith(key) for k in second)
+    if contact_for_user(db, aide1.id) is not None:
+        assert f"{key}:was-aide" in second
+    # A stale version sends nothing.
+    count = db.scalar(select(func.count()).select_from(Message))
+    with pytest.raises(Conflict):
+        board.change_visit(
+            db, coord, visit.id, aide_id=aide1.id, start=start, version=1, confirmed=True
+        )
+    assert db.scalar(select(func.count()).select_from(Message)) == count
+
+
+def test_a_past_visit_on_the_board_is_one_to_mark_done(db, coord, frozen):
+    aide1 = _aide(db, "aide1")
+    visit = _first_visit(db, coord.team_id)
+    start = clock.as_utc(visit.earliest_start) + timedelta(minutes=10)
+    board.change_visit(
+        db, coord, visit.id, aide_id=aide1.id, start=start, version=visit.version, confirmed=True
+    )
+    db.flush()
+
+    def item():
+        row = next(r for r in board.week_board(db, coord, WEEK).rows if r.user_id == aide1.id)
+        return next(i for i in row.days[visit.day] if i.id == visit.id)
+
+    assert not item().past
+    frozen.advance(seconds=(start - clock.now()).total_seconds() + visit.duration_minutes * 60)
+    assert item().past
