@@ -158,7 +158,8 @@ def request_replan(
     session: Session, user: User, aide_id: int | None, first_day: date | None, days: int | None
 ) -> PlanningRun:
     """The aide is away (ill) from `first_day` for `days` days: record the absence and
-    queue a re-plan of her visits of that week (a proposal; nothing moves yet)."""
+    queue a re-plan of her visits of each week it touches (proposals; nothing moves yet);
+    returns the first week's run."""
     team_id = access.team_to_manage(user, user.team_id)
     errors: dict[str, FieldError] = {}
     if first_day is None:
@@ -173,17 +174,23 @@ def request_replan(
     assert first_day is not None and days is not None and aide_id is not None
     starts_at = local_moment(first_day, time(0))
     ends_at = local_moment(first_day + timedelta(days=days), time(0))
+    weeks = range(
+        monday_of(first_day).toordinal(),
+        monday_of(first_day + timedelta(days=days - 1)).toordinal() + 1,
+        7,
+    )
+    if any(active(session, team_id, date.fromordinal(week)) for week in weeks):
+        raise Invalid({"week": FieldError("planning_under_way")})
     record_absence(session, user, aide_id, starts_at=starts_at, ends_at=ends_at, reason="illness")
     params = {
         "aide_id": aide_id,
         "starts_at": starts_at.isoformat(),
         "ends_at": ends_at.isoformat(),
     }
-    week = monday_of(first_day)
-    found = active(session, team_id, week)
-    if found is not None:
-        raise Invalid({"week": FieldError("planning_under_way")})
-    return _queue(session, user, team_id, week, "replan", params)
+    queued = [
+        _queue(session, user, team_id, date.fromordinal(week), "replan", params) for week in weeks
+    ]
+    return queued[0]
 
 
 def run_of(session: Session, user: User, run_id: int) -> RunView:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from appointments.models import AgentAbsence
 from core import accounts, clock, organisations
 from core.accounts import Team
 from core.errors import Conflict, Invalid
@@ -565,3 +566,26 @@ def test_a_past_visit_on_the_board_is_one_to_mark_done(db, coord, frozen):
     assert not item().past
     frozen.advance(seconds=(start - clock.now()).total_seconds() + visit.duration_minutes * 60)
     assert item().past
+
+
+def test_an_absence_over_two_weeks_replans_both(db, coord):
+    ill = _aide(db, "aide2")
+    friday = WEEK + timedelta(days=4)
+    first = runs.request_replan(db, coord, ill.id, friday, 4)  # Friday to Monday
+    queued = list(
+        db.scalars(
+            select(PlanningRun)
+            .where(PlanningRun.team_id == coord.team_id, PlanningRun.kind == "replan")
+            .order_by(PlanningRun.week)
+        )
+    )
+    assert [r.week for r in queued] == [WEEK, WEEK + timedelta(days=7)]
+    assert first.id == queued[0].id
+    assert queued[0].params == queued[1].params
+    # A week already being planned refuses the whole request: no absence, no run.
+    db.commit()
+    absences = db.scalar(select(func.count()).where(AgentAbsence.user_id == ill.id))
+    with pytest.raises(Invalid):
+        runs.request_replan(db, coord, ill.id, friday - timedelta(days=7), 4)
+    db.rollback()
+    assert db.scalar(select(func.count()).where(AgentAbsence.user_id == ill.id)) == absences
