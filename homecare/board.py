@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from appointments import services as appointments
@@ -40,6 +40,8 @@ class BoardVisit:
     duration: int
     reason: str | None  # why it stayed unassigned
     past: bool = False  # planned with an aide and over: to mark done (homecare_hours)
+    second_aide: str | None = None  # a transfer: the other aide's name, on each one's card
+    aides: int = 1  # 2: a transfer
 
 
 @dataclass
@@ -147,6 +149,7 @@ def week_board(session: Session, user: User, week: date) -> Board:
             latest=clock.to_local(visit.latest_start),
             duration=visit.duration_minutes,
             reason=visit.unassigned_reason,
+            aides=visit.aides or 1,
             past=visit.planned_start is not None
             and clock.as_utc(visit.planned_start) + timedelta(minutes=visit.duration_minutes)
             <= now,
@@ -155,6 +158,12 @@ def week_board(session: Session, user: User, week: date) -> Board:
         if row is None or planned is None:
             unassigned.append(item)
             continue
+        partner = rows.get(visit.second_aide_id) if visit.second_aide_id is not None else None
+        if partner is not None:
+            # A transfer is on both aides' rows, and counts in both aides' hours.
+            partner.days.setdefault(visit.day, []).append(replace(item, second_aide=row.name))
+            partner.planned_minutes += visit.duration_minutes
+            item = replace(item, second_aide=partner.name)
         row.days.setdefault(visit.day, []).append(item)
         row.planned_minutes += visit.duration_minutes
     names = {aide.id: aide.display_name for aide in aides}
@@ -239,7 +248,7 @@ def check_change(session: Session, visit: Visit, aide_id: int, start: datetime) 
         session.scalars(
             select(Visit)
             .where(
-                Visit.aide_id == aide_id,
+                or_(Visit.aide_id == aide_id, Visit.second_aide_id == aide_id),
                 Visit.status == "planned",
                 Visit.id != visit.id,
                 Visit.planned_start.is_not(None),
@@ -407,6 +416,15 @@ def change_visit(
     if visit.version != version:
         raise Conflict(visit_record(visit))
     warnings = check_change(session, visit, aide_id, start)
+    if visit.second_aide_id is not None:
+        if visit.second_aide_id == aide_id:
+            raise Invalid({"aide_id": FieldError("same_aide_twice")})
+        # The other aide of a transfer moves with it: her warnings count too.
+        warnings += [
+            w
+            for w in check_change(session, visit, visit.second_aide_id, start)
+            if w not in warnings
+        ]
     if warnings and not confirmed:
         return ChangeOutcome(False, warnings, visit)
     before = {"aide_id": visit.aide_id, "planned_start": _iso(visit.planned_start)}

@@ -19,7 +19,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -300,7 +300,7 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
     affected = [
         v
         for v in inputs.visits
-        if v.aide_id == aide_id
+        if aide_id in (v.aide_id, v.second_aide_id)
         and v.planned_start is not None
         and away_from <= clock.as_utc(v.planned_start) < away_until
     ]
@@ -308,30 +308,46 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
         return {"aide_id": aide_id, "changes": []}
     workers = {w.id for w in inputs.workers}
     affected_ids = {str(v.id) for v in affected}
-    kept: dict[str, tuple[str, int]] = {}  # job → (worker, minute), the unchanged plan
+    # job → (visit, worker, minute): the unchanged plan, each aide of a transfer its half;
+    # of an affected transfer, the partner's half stays and only the ill aide's moves.
+    kept: dict[str, tuple[Visit, str, int]] = {}
     for visit in inputs.visits:
-        if (
-            str(visit.id) not in affected_ids
-            and visit.aide_id is not None
-            and visit.planned_start is not None
-            and str(visit.aide_id) in workers
-        ):
-            kept[str(visit.id)] = (str(visit.aide_id), inputs.minute(visit.planned_start))
-    by_id = {str(v.id): v for v in inputs.visits}
+        if visit.planned_start is None:
+            continue
+        minute = inputs.minute(visit.planned_start)
+        for half, aide in (("", visit.aide_id), (":2", visit.second_aide_id)):
+            if aide is None or str(aide) not in workers:
+                continue
+            if str(visit.id) in affected_ids and aide == aide_id:
+                continue
+            job_id = str(visit.id) + (half if str(visit.id) not in affected_ids else ":partner")
+            kept[job_id] = (visit, str(aide), minute)
     known = inputs.known()
     placed: dict[str, tuple[str, int]] = {}
     reasons: dict[str, str] = {}
     seconds = max(1.0, run.seconds / 2)
     for same_time in (True, False):
         jobs: list[Job] = []
-        for job_id, (worker, minute) in {**kept, **placed}.items():
-            job = inputs.job(by_id[job_id], windows=(Window(minute, minute),), worker=worker)
+        for job_id, (visit, worker, minute) in kept.items():
+            job = inputs.job(visit, windows=(Window(minute, minute),), worker=worker, job_id=job_id)
+            if job is not None:
+                jobs.append(job)
+        for job_id, (worker, minute) in placed.items():
+            visit = next(v for v in affected if str(v.id) == job_id)
+            job = inputs.job(visit, windows=(Window(minute, minute),), worker=worker)
             if job is not None:
                 jobs.append(job)
         free = [v for v in affected if str(v.id) not in placed]
         for visit in free:
             minute = inputs.minute(visit.planned_start)  # type: ignore[arg-type]
-            job = inputs.job(visit, windows=(Window(minute, minute),) if same_time else None)
+            # Half a transfer keeps its minute: the partner arrives then.
+            fixed = same_time or (visit.aides or 1) == 2
+            job = inputs.job(
+                visit,
+                windows=(Window(minute, minute),) if fixed else None,
+            )
+            if job is not None and (visit.aides or 1) == 2:
+                job = replace(job, aides=1)
             if job is None:
                 reasons[str(visit.id)] = planning.NO_LOCATION
             else:
@@ -364,6 +380,8 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
                 "version": visit.version,
                 "household": households.get(visit.beneficiary_id, ""),
                 "old_aide": aide_id,
+                # Which aide of a transfer was away: the other keeps her half.
+                "slot": "second" if visit.second_aide_id == aide_id else "first",
                 "old_start": clock.as_utc(visit.planned_start).isoformat(),  # type: ignore[arg-type]
                 "new_aide": int(new[0]) if new else None,
                 "new_start": (inputs.origin + timedelta(minutes=new[1])).isoformat()
@@ -412,6 +430,10 @@ def proposal(session: Session, user: User, run_id: int) -> tuple[RunView, list[C
     return view(run), lines
 
 
+def _slot_aide(visit: Visit, change: dict[str, Any]) -> int | None:
+    return visit.second_aide_id if change.get("slot") == "second" else visit.aide_id
+
+
 def accept_proposal(session: Session, user: User, run_id: int) -> int:
     """Apply a re-plan's proposal and tell each aide and household concerned; a visit
     changed since the proposal raises Conflict and nothing is applied. Returns the number
@@ -428,7 +450,7 @@ def accept_proposal(session: Session, user: User, run_id: int) -> int:
         if (
             visit is None
             or visit.version != change["version"]
-            or visit.aide_id != change["old_aide"]
+            or _slot_aide(visit, change) != change["old_aide"]
             or visit.status != "planned"
         ):
             raise Conflict({"visit": change["visit"], "household": change["household"]})
@@ -437,8 +459,11 @@ def accept_proposal(session: Session, user: User, run_id: int) -> int:
     sent = 0
     for visit, change in visits:
         if change["new_aide"] is None:
-            visit.aide_id, visit.planned_start = None, None
+            visit.aide_id, visit.second_aide_id, visit.planned_start = None, None, None
             visit.unassigned_reason = change["reason"] or "no_room_in_plan"
+        elif change.get("slot") == "second":
+            visit.second_aide_id = change["new_aide"]
+            visit.unassigned_reason = None
         else:
             visit.aide_id = change["new_aide"]
             visit.planned_start = _at(change["new_start"])
@@ -489,11 +514,14 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
                 actor=user,
             )
             made += 1
-    contact = notify.contact_for_user(session, visit.aide_id)
-    if contact is not None and household is not None:
+    # Each aide (both of a transfer) by SMS to her staff contact.
+    for aide_of, suffix in ((visit.aide_id, ":aide"), (visit.second_aide_id, ":aide2")):
+        contact = notify.contact_for_user(session, aide_of) if aide_of is not None else None
+        if contact is None or household is None:
+            continue
         notify.enqueue(
             session,
-            key=f"{key}:aide",
+            key=f"{key}{suffix}",
             contact=contact,
             category="service_change",
             template=AIDE_VISIT.code,

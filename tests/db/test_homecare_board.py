@@ -5,6 +5,7 @@ falling ill (re-plan proposal, acceptance, SMS keyed once)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from core import accounts, clock, organisations
 from core.accounts import Team
 from core.errors import Conflict, Invalid
 from core.roles import Role
-from homecare import board, generation, runs, services
+from homecare import board, generation, planning, runs, services
 from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications.contacts import contact_for_user
@@ -589,3 +590,78 @@ def test_an_absence_over_two_weeks_replans_both(db, coord):
         runs.request_replan(db, coord, ill.id, friday - timedelta(days=7), 4)
     db.rollback()
     assert db.scalar(select(func.count()).where(AgentAbsence.user_id == ill.id)) == absences
+
+
+# --- Two aides at once (transfers) -------------------------------------------------------
+
+
+def test_a_two_aide_plan_is_planned_with_two_aides_at_one_start(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    fields = PlanFields(
+        service="family_aide",
+        weekdays=[2],
+        window_start=time(10),
+        window_end=time(12),
+        tolerance_minutes=30,
+        duration_minutes=45,
+        starts_on=date(2026, 12, 1),
+        skills=["personal_care"],
+        aides=2,
+    )
+    plan = services.create_care_plan(db, coord, household.id, fields)
+    generation.generate_week(db, coord.team_id, WEEK)
+    visit = _first_visit(db, coord.team_id, plan_id=plan.id)
+    assert visit.aides == 2
+    result = planning.plan_week(db, coord.team_id, WEEK, seconds=3)
+    assert not result.violations
+    db.refresh(visit)
+    if visit.aide_id is None:
+        assert visit.second_aide_id is None and visit.unassigned_reason
+        return
+    assert visit.second_aide_id not in (None, visit.aide_id)
+    # The board shows it on both aides' rows, each naming the other; both hours count.
+    week = board.week_board(db, coord, WEEK)
+    cards = [
+        (row.user_id, item)
+        for row in week.rows
+        for item in row.days.get(visit.day, [])
+        if item.id == visit.id
+    ]
+    assert {aide for aide, _ in cards} == {visit.aide_id, visit.second_aide_id}
+    assert all(item.second_aide for _, item in cards)
+    # Moving it checks both aides, and the first aide cannot also be the second.
+    with pytest.raises(Invalid) as raised:
+        board.change_visit(
+            db,
+            coord,
+            visit.id,
+            aide_id=visit.second_aide_id,
+            start=visit.planned_start,
+            version=visit.version,
+            confirmed=True,
+        )
+    assert raised.value.errors["aide_id"].code == "same_aide_twice"
+    # Back to one aide: the visits follow, the second aide is let go.
+    services.update_care_plan(db, coord, plan.id, replace(fields, aides=1))
+    db.refresh(visit)
+    assert visit.aides == 1 and visit.second_aide_id is None
+
+
+def test_a_plan_needs_one_or_two_aides(db, coord):
+    household = _first_visit(db, coord.team_id).beneficiary_id
+    with pytest.raises(Invalid) as raised:
+        services.create_care_plan(
+            db,
+            coord,
+            household,
+            PlanFields(
+                service="family_aide",
+                weekdays=[2],
+                window_start=time(10),
+                window_end=time(12),
+                duration_minutes=45,
+                starts_on=date(2026, 12, 1),
+                aides=3,
+            ),
+        )
+    assert raised.value.errors["aides"].code == "aides_one_or_two"
