@@ -39,11 +39,11 @@ def test_seeding_again_adds_no_illness_and_moves_no_visit(db):
     aide = accounts.find_user(db, demo.ILL_AIDE)
     count = db.scalar(select(func.count()).where(AgentAbsence.user_id == aide.id))
     versions = dict(
-        db.execute(select(Visit.id, Visit.version).where(Visit.aide_id == aide.id)).tuples().all()
+        db.execute(select(Visit.id, Visit.version).where(Visit.aide_id == aide.id)).all()
     )
     assert demo.seed(db)["homecare_ill"] == 0
     db.flush()
     assert db.scalar(select(func.count()).where(AgentAbsence.user_id == aide.id)) == count
     assert dict(
-        db.execute(select(Visit.id, Visit.version).where(Visit.aide_id == aide.id)).tuples().all()
+        db.execute(select(Visit.id, Visit.version).where(Visit.aide_id == aide.id)).all()
     ) == (versions)
