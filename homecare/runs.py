@@ -322,6 +322,23 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
                 continue
             job_id = str(visit.id) + (half if str(visit.id) not in affected_ids else ":partner")
             kept[job_id] = (visit, str(aide), minute)
+    # Her half of a transfer must go to another aide than the partner, who keeps hers:
+    # a token every aide but the partner holds (the locked half alone would not do it,
+    # the solver may drop a locked job).
+    partner_of = {
+        str(v.id): str(v.second_aide_id if v.aide_id == aide_id else v.aide_id)
+        for v in affected
+        if (v.aides or 1) == 2 and None not in (v.aide_id, v.second_aide_id)
+    }
+    if partner_of:
+        inputs.workers = [
+            replace(
+                w,
+                skills=w.skills
+                | {f"pair:{vid}" for vid, partner in partner_of.items() if partner != w.id},
+            )
+            for w in inputs.workers
+        ]
     known = inputs.known()
     placed: dict[str, tuple[str, int]] = {}
     reasons: dict[str, str] = {}
@@ -347,7 +364,7 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
                 windows=(Window(minute, minute),) if fixed else None,
             )
             if job is not None and (visit.aides or 1) == 2:
-                job = replace(job, aides=1)
+                job = replace(job, aides=1, skills=job.skills | {f"pair:{visit.id}"})
             if job is None:
                 reasons[str(visit.id)] = planning.NO_LOCATION
             else:

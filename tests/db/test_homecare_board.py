@@ -665,3 +665,41 @@ def test_a_plan_needs_one_or_two_aides(db, coord):
             ),
         )
     assert raised.value.errors["aides"].code == "aides_one_or_two"
+
+
+def test_an_ill_aide_of_a_transfer_is_replaced_in_her_half_only(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    plan = services.create_care_plan(
+        db,
+        coord,
+        household.id,
+        PlanFields(
+            service="family_aide",
+            weekdays=[2],
+            window_start=time(10),
+            window_end=time(12),
+            tolerance_minutes=30,
+            duration_minutes=45,
+            starts_on=date(2026, 12, 1),
+            skills=["personal_care"],
+            aides=2,
+        ),
+    )
+    generation.generate_week(db, coord.team_id, WEEK)
+    planning.plan_week(db, coord.team_id, WEEK, seconds=3)
+    visit = _first_visit(db, coord.team_id, plan_id=plan.id)
+    if visit.second_aide_id is None:
+        pytest.skip("the planner left the transfer out this time")
+    first, ill, start = visit.aide_id, visit.second_aide_id, visit.planned_start
+    run = runs.request_replan(db, coord, ill, visit.day, 1)
+    run.seconds = 2
+    run.result, run.status = runs.propose(db, run), "done"
+    change = next(c for c in run.result["changes"] if c["visit"] == str(visit.id))
+    assert change["slot"] == "second" and change["old_aide"] == ill
+    runs.accept_proposal(db, coord, run.id)
+    db.refresh(visit)
+    if change["new_aide"] is None:
+        assert visit.aide_id is None and visit.second_aide_id is None
+    else:
+        assert visit.aide_id == first and visit.second_aide_id not in (None, first, ill)
+        assert clock.as_utc(visit.planned_start) == clock.as_utc(start)
