@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from appointments import services as appointments
@@ -51,6 +51,9 @@ class BoardVisit:
     latest: datetime
     duration: int
     reason: str | None  # why it stayed unassigned
+    past: bool = False  # planned with an aide and over: to mark done (homecare_hours)
+    second_aide: str | None = None  # a transfer: the other aide's name, on each one's card
+    aides: int = 1  # 2: a transfer
 
 
 @dataclass
@@ -140,6 +143,7 @@ def week_board(session: Session, user: User, week: date) -> Board:
             if first <= day <= last:
                 rows[absence.user_id].absent.add(day)
     unassigned = []
+    now = clock.now()
     for visit in visits:
         if visit.status != "planned":
             continue
@@ -157,11 +161,21 @@ def week_board(session: Session, user: User, week: date) -> Board:
             latest=clock.to_local(visit.latest_start),
             duration=visit.duration_minutes,
             reason=visit.unassigned_reason,
+            aides=visit.aides or 1,
+            past=visit.planned_start is not None
+            and clock.as_utc(visit.planned_start) + timedelta(minutes=visit.duration_minutes)
+            <= now,
         )
         row = rows.get(visit.aide_id) if visit.aide_id is not None else None
         if row is None or planned is None:
             unassigned.append(item)
             continue
+        partner = rows.get(visit.second_aide_id) if visit.second_aide_id is not None else None
+        if partner is not None:
+            # A transfer is on both aides' rows, and counts in both aides' hours.
+            partner.days.setdefault(visit.day, []).append(replace(item, second_aide=row.name))
+            partner.planned_minutes += visit.duration_minutes
+            item = replace(item, second_aide=partner.name)
         row.days.setdefault(visit.day, []).append(item)
         row.planned_minutes += visit.duration_minutes
     names = {aide.id: aide.display_name for aide in aides}
@@ -246,7 +260,7 @@ def check_change(session: Session, visit: Visit, aide_id: int, start: datetime) 
         session.scalars(
             select(Visit)
             .where(
-                Visit.aide_id == aide_id,
+                or_(Visit.aide_id == aide_id, Visit.second_aide_id == aide_id),
                 Visit.status == "planned",
                 Visit.id != visit.id,
                 Visit.planned_start.is_not(None),
@@ -414,12 +428,28 @@ def change_visit(
     if visit.version != version:
         raise Conflict(visit_record(visit))
     warnings = check_change(session, visit, aide_id, start)
+    if visit.second_aide_id is not None:
+        if visit.second_aide_id == aide_id:
+            raise Invalid({"aide_id": FieldError("same_aide_twice")})
+        # The other aide of a transfer moves with it: her warnings count too.
+        warnings += [
+            w
+            for w in check_change(session, visit, visit.second_aide_id, start)
+            if w not in warnings
+        ]
     if warnings and not confirmed:
         return ChangeOutcome(False, warnings, visit)
     before = {"aide_id": visit.aide_id, "planned_start": _iso(visit.planned_start)}
+    was_aide, was_start = visit.aide_id, visit.planned_start
     visit.aide_id, visit.planned_start = aide_id, clock.as_utc(start)
     visit.unassigned_reason = None
     stamp_visit(session, visit, sync.team_scope(visit.team_id), user)
+    moved = was_start is None or clock.as_utc(was_start) != visit.planned_start
+    if (was_aide != aide_id or moved) and visit.planned_start > clock.now():
+        # Told like an illness re-plan, in the same commit, keyed by the new version.
+        runs.tell(session, user, visit)
+        if was_aide is not None and was_aide != aide_id and was_start is not None:
+            runs.tell_removed(session, user, visit, was_aide, was_start)
     audit.record(
         session,
         actor=user,

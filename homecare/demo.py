@@ -11,11 +11,12 @@ from datetime import date, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import accounts, clock, sync
 from core.accounts import Team
 from homecare import demo_hours, generation, services
 from homecare.calendar import local_moment, monday_of
-from homecare.models import AideProfile, Beneficiary, Visit
+from homecare.models import AideProfile, Beneficiary, CarePlan, Visit
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
 
 NAMESPACE = uuid.UUID("8d2b6f3e-17a0-4c55-9b1e-2f4a6d8c0e17")
@@ -102,7 +103,57 @@ def seed(session: Session) -> dict[str, int]:
     generation.generate_week(session, team.id, week, actor=None)
     done = demo_hours.seed(session, actor, team.id, today)
     _seed_example_visit(session, actor, team.id, today)
-    return {"homecare_households": created, "homecare_visits_done": done}
+    ill = _seed_illness(session, actor, team.id, today)
+    return {"homecare_households": created, "homecare_visits_done": done, "homecare_ill": ill}
+
+
+ILL_AIDE = "aide1"
+
+
+def _seed_illness(session: Session, actor: accounts.User, team_id: int, today: date) -> int:
+    """One aide ill tomorrow with a few of tomorrow's visits already hers, so the board
+    shows what to re-plan; once (her absence that day is the mark); returns the visits."""
+    aide = accounts.find_user(session, ILL_AIDE)
+    if aide is None or session.get(AideProfile, aide.id) is None:
+        return 0
+    tomorrow = today + timedelta(days=1)
+    starts_at = local_moment(tomorrow, time(0))
+    ends_at = local_moment(tomorrow + timedelta(days=1), time(0))
+    if appointments.absences_between(session, [aide.id], starts_at, ends_at):
+        return 0
+    if monday_of(tomorrow) != monday_of(today):
+        generation.generate_week(session, team_id, monday_of(tomorrow), actor=None)
+    skills = services.valid_skills(session, aide.id, tomorrow)
+    candidates = session.execute(
+        select(Visit, CarePlan)
+        .join(CarePlan, CarePlan.id == Visit.plan_id)
+        .where(
+            Visit.team_id == team_id,
+            Visit.day == tomorrow,
+            Visit.status == "planned",
+            Visit.aide_id.is_(None),
+        )
+        .order_by(Visit.earliest_start, Visit.id)
+    ).all()
+    given = 0
+    free_from = None
+    for visit, plan in candidates:
+        if not set(plan.skills) <= skills or plan.service == "night_care":
+            continue
+        start = visit.earliest_start + timedelta(minutes=plan.tolerance_minutes)
+        if free_from is not None and start < free_from:
+            continue
+        visit.aide_id, visit.planned_start, visit.unassigned_reason = aide.id, start, None
+        sync.stamp(session, visit, sync.team_scope(team_id), actor, None)
+        free_from = start + timedelta(minutes=visit.duration_minutes + 20)
+        given += 1
+        if given == 3:
+            break
+    session.flush()
+    services.record_absence(
+        session, actor, aide.id, starts_at=starts_at, ends_at=ends_at, reason="illness"
+    )
+    return given
 
 
 def _seed_example_visit(session: Session, actor: accounts.User, team_id: int, today: date) -> None:

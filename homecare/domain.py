@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.plugins import Domain
-from homecare.notices import AIDE_VISIT, VISIT_CHANGED
+from homecare.notices import AIDE_VISIT, AIDE_VISIT_REMOVED, VISIT_CHANGED
 from homecare.reports import ALERT_KIND
 
 DOMAIN = Domain(
@@ -26,6 +26,6 @@ DOMAIN = Domain(
         "homecare_planning_run",
         "homecare_visit_report",
     ),
-    template_kinds=(VISIT_CHANGED, AIDE_VISIT, ALERT_KIND),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT, AIDE_VISIT_REMOVED, ALERT_KIND),
     demo="homecare.demo",
 )

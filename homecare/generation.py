@@ -42,6 +42,7 @@ class _Expected:
     latest_start: datetime
     duration: int
     cancel_reason: str | None
+    aides: int = 1  # 2: a transfer
 
 
 def lock_team(session: Session, team_id: int) -> None:
@@ -90,7 +91,9 @@ def expected_visit(
     window = window_on(
         day, plan.window_start, plan.window_end, plan.duration_minutes, plan.tolerance_minutes
     )
-    return _Expected(day, window.earliest_start, window.latest_start, window.duration, reason)
+    return _Expected(
+        day, window.earliest_start, window.latest_start, window.duration, reason, plan.aides or 1
+    )
 
 
 def _occurs(plan: CarePlan, day: date) -> bool:
@@ -177,6 +180,7 @@ def generate_week(
         # The plan no longer recurs that day (edited, ended, or its weekday removed).
         visit.status, visit.cancel_reason = "cancelled", "plan"
         visit.aide_id, visit.planned_start, visit.unassigned_reason = None, None, None
+        visit.second_aide_id = None
         stamp_visit(session, visit, scope, actor)
         cancelled += 1
     result = Generated(created, updated, cancelled, unchanged)
@@ -210,6 +214,7 @@ def _apply(visit: Visit, want: _Expected) -> bool:
         visit.duration_minutes,
         visit.status,
         visit.cancel_reason,
+        visit.aides,
     )
     after = (
         want.day,
@@ -218,6 +223,7 @@ def _apply(visit: Visit, want: _Expected) -> bool:
         want.duration,
         status,
         want.cancel_reason,
+        want.aides,
     )
     if before == after:
         return False
@@ -225,14 +231,17 @@ def _apply(visit: Visit, want: _Expected) -> bool:
     visit.earliest_start, visit.latest_start = want.earliest_start, want.latest_start
     visit.duration_minutes = want.duration
     visit.status, visit.cancel_reason = status, want.cancel_reason
+    aides_changed = visit.aides != want.aides
+    visit.aides = want.aides
     start = _utc(visit.planned_start)
     if (
         status != "planned"
         or start is None
         or not want.earliest_start <= start <= want.latest_start
+        or aides_changed
     ):
         # The assignment no longer fits: the visit goes back to the planning.
-        visit.aide_id, visit.planned_start = None, None
+        visit.aide_id, visit.second_aide_id, visit.planned_start = None, None, None
     return True
 
 

@@ -322,15 +322,21 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
             )
         household.minutes[service] = household.minutes.get(service, 0.0) + minutes
         household.visits += 1
-        if visit.aide_id is not None and visit.actual_start and visit.actual_end:
-            aide = aides.get(visit.aide_id)
+        if not (visit.actual_start and visit.actual_end):
+            continue
+        # A transfer is worked by both aides: each is paid its time (the household is
+        # billed once); the km recorded are the first aide's.
+        for aide_id, km in ((visit.aide_id, visit.km), (visit.second_aide_id, None)):
+            if aide_id is None:
+                continue
+            aide = aides.get(aide_id)
             if aide is None:
-                person_user = session.get(User, visit.aide_id)
-                aide = aides[visit.aide_id] = AideHours(
-                    visit.aide_id, person_user.display_name if person_user else ""
+                person_user = session.get(User, aide_id)
+                aide = aides[aide_id] = AideHours(
+                    aide_id, person_user.display_name if person_user else ""
                 )
             aide.bands.add(bands(visit.actual_start, visit.actual_end, holidays))
-            aide.km += visit.km or 0.0
+            aide.km += km or 0.0
             aide.visits += 1
     today = clock.to_local(clock.now()).date()
     to_confirm = list(

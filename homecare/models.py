@@ -103,6 +103,7 @@ class CarePlan(Base, Synced):
         Index("ix_homecare_care_plans_team_seq", "team_id", "change_seq"),
         CheckConstraint("duration_minutes > 0", name="duration_positive"),
         CheckConstraint("ends_on IS NULL OR starts_on <= ends_on", name="dates_order"),
+        CheckConstraint("aides IN (1, 2)", name="aides_one_or_two"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -126,6 +127,8 @@ class CarePlan(Base, Synced):
     holiday_rule: Mapped[str] = mapped_column(String(10), default="skip")
     # A meal order of the rounds domain this plan refers to (never duplicated here).
     meal_order_ref: Mapped[str | None] = mapped_column(String(80))
+    # 2: a transfer (lifting, a bath), two aides arriving together.
+    aides: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -205,6 +208,9 @@ class Visit(Base, Synced):
     status: Mapped[str] = mapped_column(String(10), default="planned")
     cancel_reason: Mapped[str | None] = mapped_column(String(20))  # suspended, holiday, plan
     aide_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # A transfer (its plan's `aides` = 2): the second aide, starting with the first.
+    aides: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    second_aide_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     planned_start: Mapped[datetime | None]
     unassigned_reason: Mapped[str | None] = mapped_column(String(40))
     # Once done (marked by the coordinator until the aide's phone validates it): the real

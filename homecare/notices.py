@@ -42,6 +42,17 @@ AIDE_VISIT = notify.TemplateKind(
         "address": "Rue Gallait 12",
     },
 )
+AIDE_VISIT_REMOVED = notify.TemplateKind(
+    code="homecare_aide_visit_removed",
+    category="service_change",
+    placeholders=("date", "time", "household"),
+    defaults={
+        "fr": "CPAS planning: la visite du {date} à {time} chez {household} n'est plus pour vous.",
+        "nl": "OCMW planning: het bezoek van {date} om {time} bij {household} is niet meer voor u.",
+        "en": "CPAS planning: the visit on {date} at {time} at {household} is no longer yours.",
+    },
+    example={"date": "mardi 8/12", "time": "09h30", "household": "Jeanne Peeters"},
+)
 
 
 def visit_is_current(session: Session, visit_id: str) -> bool:

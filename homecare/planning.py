@@ -107,9 +107,15 @@ class WeekInputs:
         return int((clock.as_utc(moment) - self.origin).total_seconds() // 60)
 
     def job(
-        self, visit: Visit, *, windows: tuple[Window, ...] | None = None, worker: str | None = None
+        self,
+        visit: Visit,
+        *,
+        windows: tuple[Window, ...] | None = None,
+        worker: str | None = None,
+        job_id: str | None = None,
     ) -> Job | None:
-        """The visit as a routing job (None when its household has no coordinates)."""
+        """The visit as a routing job (None when its household has no coordinates); kept
+        to one `worker`, a transfer is one of its halves (`job_id` tells them apart)."""
         plan, household = self.plans[visit.plan_id], self.households[visit.beneficiary_id]
         if household.latitude is None or household.longitude is None:
             return None
@@ -117,7 +123,7 @@ class WeekInputs:
         if visit.beneficiary_id in self.refusing:
             need.add(f"accepts:{visit.beneficiary_id}")
         return Job(
-            str(visit.id),
+            job_id or str(visit.id),
             Point(household.latitude, household.longitude),
             duration=visit.duration_minutes,
             windows=windows
@@ -126,6 +132,7 @@ class WeekInputs:
             buffer=BUFFER,
             household=str(visit.beneficiary_id),
             worker=worker,
+            aides=1 if worker is not None else (visit.aides or 1),
         )
 
     def known(self) -> dict[str, list[str]]:
@@ -133,7 +140,7 @@ class WeekInputs:
         known: dict[str, list[str]] = {}
         for visit in self.visits:
             ids = list(self.plans[visit.plan_id].preferred_aide_ids)
-            ids += [visit.aide_id] if visit.aide_id is not None else []
+            ids += [a for a in (visit.aide_id, visit.second_aide_id) if a is not None]
             for aide in ids:
                 found = known.setdefault(str(visit.beneficiary_id), [])
                 if str(aide) not in found:
@@ -281,7 +288,7 @@ def plan_week(
             if str(aide) not in found:
                 found.append(str(aide))
     by_id = {str(v.id): v for v in visits}
-    assigned: dict[str, tuple[int, datetime]] = {}
+    assigned: dict[str, list[tuple[int, datetime]]] = {}
     reasons: dict[str, str] = {str(v.id): reason for v, reason in unplaced}
     if jobs and workers:
         problem = inputs.problem(jobs, known, MAX_AIDES_PER_HOUSEHOLD)
@@ -294,24 +301,29 @@ def plan_week(
         for route in solution.routes:
             for stop in route.stops:
                 if stop.kind == "job":
-                    assigned[stop.id] = (int(route.worker), solution.at(math.ceil(stop.start)))
+                    # A transfer's two halves share the id: both aides, the same start.
+                    assigned.setdefault(stop.id, []).append(
+                        (int(route.worker), solution.at(math.ceil(stop.start)))
+                    )
         reasons.update({left.id: left.reason.value for left in solution.unassigned})
     elif jobs:
         reasons.update({job.id: "no_aide_available" for job in jobs})
     scope = sync.team_scope(team_id)
     for visit_id, visit in by_id.items():
         if visit_id in assigned:
-            aide, start = assigned[visit_id]
-            new = (aide, start, None)
+            (aide, start), *others = sorted(assigned[visit_id])
+            new = (aide, others[0][0] if others else None, start, None)
         else:
-            new = (None, None, reasons.get(visit_id, "no_room_in_plan"))
+            new = (None, None, None, reasons.get(visit_id, "no_room_in_plan"))
         old = (
             visit.aide_id,
+            visit.second_aide_id,
             clock.as_utc(visit.planned_start) if visit.planned_start else None,
             visit.unassigned_reason,
         )
         if old != new:
-            visit.aide_id, visit.planned_start, visit.unassigned_reason = new
+            visit.aide_id, visit.second_aide_id, visit.planned_start = new[:3]
+            visit.unassigned_reason = new[3]
             stamp_visit(session, visit, scope, actor)
     left_out = sorted(
         ((by_id[i].id, reasons.get(i, "no_room_in_plan")) for i in by_id if i not in assigned),

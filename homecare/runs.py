@@ -19,7 +19,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from homecare import access, planning
 from homecare.calendar import local_moment, monday_of
 from homecare.generation import lock_team, record_week, stamp_visit
 from homecare.models import Beneficiary, PlanningRun, Visit
-from homecare.notices import AIDE_VISIT, SUBJECT, VISIT_CHANGED
+from homecare.notices import AIDE_VISIT, AIDE_VISIT_REMOVED, SUBJECT, VISIT_CHANGED
 from homecare.services import record_absence
 from notifications import services as notify
 
@@ -158,7 +158,8 @@ def request_replan(
     session: Session, user: User, aide_id: int | None, first_day: date | None, days: int | None
 ) -> PlanningRun:
     """The aide is away (ill) from `first_day` for `days` days: record the absence and
-    queue a re-plan of her visits of that week (a proposal; nothing moves yet)."""
+    queue a re-plan of her visits of each week it touches (proposals; nothing moves yet);
+    returns the first week's run."""
     team_id = access.team_to_manage(user, user.team_id)
     errors: dict[str, FieldError] = {}
     if first_day is None:
@@ -173,17 +174,23 @@ def request_replan(
     assert first_day is not None and days is not None and aide_id is not None
     starts_at = local_moment(first_day, time(0))
     ends_at = local_moment(first_day + timedelta(days=days), time(0))
+    weeks = range(
+        monday_of(first_day).toordinal(),
+        monday_of(first_day + timedelta(days=days - 1)).toordinal() + 1,
+        7,
+    )
+    if any(active(session, team_id, date.fromordinal(week)) for week in weeks):
+        raise Invalid({"week": FieldError("planning_under_way")})
     record_absence(session, user, aide_id, starts_at=starts_at, ends_at=ends_at, reason="illness")
     params = {
         "aide_id": aide_id,
         "starts_at": starts_at.isoformat(),
         "ends_at": ends_at.isoformat(),
     }
-    week = monday_of(first_day)
-    found = active(session, team_id, week)
-    if found is not None:
-        raise Invalid({"week": FieldError("planning_under_way")})
-    return _queue(session, user, team_id, week, "replan", params)
+    queued = [
+        _queue(session, user, team_id, date.fromordinal(week), "replan", params) for week in weeks
+    ]
+    return queued[0]
 
 
 def run_of(session: Session, user: User, run_id: int) -> RunView:
@@ -293,7 +300,7 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
     affected = [
         v
         for v in inputs.visits
-        if v.aide_id == aide_id
+        if aide_id in (v.aide_id, v.second_aide_id)
         and v.planned_start is not None
         and away_from <= clock.as_utc(v.planned_start) < away_until
     ]
@@ -301,30 +308,63 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
         return {"aide_id": aide_id, "changes": []}
     workers = {w.id for w in inputs.workers}
     affected_ids = {str(v.id) for v in affected}
-    kept: dict[str, tuple[str, int]] = {}  # job → (worker, minute), the unchanged plan
+    # job → (visit, worker, minute): the unchanged plan, each aide of a transfer its half;
+    # of an affected transfer, the partner's half stays and only the ill aide's moves.
+    kept: dict[str, tuple[Visit, str, int]] = {}
     for visit in inputs.visits:
-        if (
-            str(visit.id) not in affected_ids
-            and visit.aide_id is not None
-            and visit.planned_start is not None
-            and str(visit.aide_id) in workers
-        ):
-            kept[str(visit.id)] = (str(visit.aide_id), inputs.minute(visit.planned_start))
-    by_id = {str(v.id): v for v in inputs.visits}
+        if visit.planned_start is None:
+            continue
+        minute = inputs.minute(visit.planned_start)
+        for half, aide in (("", visit.aide_id), (":2", visit.second_aide_id)):
+            if aide is None or str(aide) not in workers:
+                continue
+            if str(visit.id) in affected_ids and aide == aide_id:
+                continue
+            job_id = str(visit.id) + (half if str(visit.id) not in affected_ids else ":partner")
+            kept[job_id] = (visit, str(aide), minute)
+    # Her half of a transfer must go to another aide than the partner, who keeps hers:
+    # a token every aide but the partner holds (the locked half alone would not do it,
+    # the solver may drop a locked job).
+    partner_of = {
+        str(v.id): str(v.second_aide_id if v.aide_id == aide_id else v.aide_id)
+        for v in affected
+        if (v.aides or 1) == 2 and None not in (v.aide_id, v.second_aide_id)
+    }
+    if partner_of:
+        inputs.workers = [
+            replace(
+                w,
+                skills=w.skills
+                | {f"pair:{vid}" for vid, partner in partner_of.items() if partner != w.id},
+            )
+            for w in inputs.workers
+        ]
     known = inputs.known()
     placed: dict[str, tuple[str, int]] = {}
     reasons: dict[str, str] = {}
     seconds = max(1.0, run.seconds / 2)
     for same_time in (True, False):
         jobs: list[Job] = []
-        for job_id, (worker, minute) in {**kept, **placed}.items():
-            job = inputs.job(by_id[job_id], windows=(Window(minute, minute),), worker=worker)
+        for job_id, (visit, worker, minute) in kept.items():
+            job = inputs.job(visit, windows=(Window(minute, minute),), worker=worker, job_id=job_id)
+            if job is not None:
+                jobs.append(job)
+        for job_id, (worker, minute) in placed.items():
+            visit = next(v for v in affected if str(v.id) == job_id)
+            job = inputs.job(visit, windows=(Window(minute, minute),), worker=worker)
             if job is not None:
                 jobs.append(job)
         free = [v for v in affected if str(v.id) not in placed]
         for visit in free:
             minute = inputs.minute(visit.planned_start)  # type: ignore[arg-type]
-            job = inputs.job(visit, windows=(Window(minute, minute),) if same_time else None)
+            # Half a transfer keeps its minute: the partner arrives then.
+            fixed = same_time or (visit.aides or 1) == 2
+            job = inputs.job(
+                visit,
+                windows=(Window(minute, minute),) if fixed else None,
+            )
+            if job is not None and (visit.aides or 1) == 2:
+                job = replace(job, aides=1, skills=job.skills | {f"pair:{visit.id}"})
             if job is None:
                 reasons[str(visit.id)] = planning.NO_LOCATION
             else:
@@ -357,6 +397,8 @@ def propose(session: Session, run: PlanningRun, *, seed: int = 1) -> dict[str, A
                 "version": visit.version,
                 "household": households.get(visit.beneficiary_id, ""),
                 "old_aide": aide_id,
+                # Which aide of a transfer was away: the other keeps her half.
+                "slot": "second" if visit.second_aide_id == aide_id else "first",
                 "old_start": clock.as_utc(visit.planned_start).isoformat(),  # type: ignore[arg-type]
                 "new_aide": int(new[0]) if new else None,
                 "new_start": (inputs.origin + timedelta(minutes=new[1])).isoformat()
@@ -405,6 +447,10 @@ def proposal(session: Session, user: User, run_id: int) -> tuple[RunView, list[C
     return view(run), lines
 
 
+def _slot_aide(visit: Visit, change: dict[str, Any]) -> int | None:
+    return visit.second_aide_id if change.get("slot") == "second" else visit.aide_id
+
+
 def accept_proposal(session: Session, user: User, run_id: int) -> int:
     """Apply a re-plan's proposal and tell each aide and household concerned; a visit
     changed since the proposal raises Conflict and nothing is applied. Returns the number
@@ -421,7 +467,7 @@ def accept_proposal(session: Session, user: User, run_id: int) -> int:
         if (
             visit is None
             or visit.version != change["version"]
-            or visit.aide_id != change["old_aide"]
+            or _slot_aide(visit, change) != change["old_aide"]
             or visit.status != "planned"
         ):
             raise Conflict({"visit": change["visit"], "household": change["household"]})
@@ -430,8 +476,11 @@ def accept_proposal(session: Session, user: User, run_id: int) -> int:
     sent = 0
     for visit, change in visits:
         if change["new_aide"] is None:
-            visit.aide_id, visit.planned_start = None, None
+            visit.aide_id, visit.second_aide_id, visit.planned_start = None, None, None
             visit.unassigned_reason = change["reason"] or "no_room_in_plan"
+        elif change.get("slot") == "second":
+            visit.second_aide_id = change["new_aide"]
+            visit.unassigned_reason = None
         else:
             visit.aide_id = change["new_aide"]
             visit.planned_start = _at(change["new_start"])
@@ -482,11 +531,14 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
                 actor=user,
             )
             made += 1
-    contact = notify.contact_for_user(session, visit.aide_id)
-    if contact is not None and household is not None:
+    # Each aide (both of a transfer) by SMS to her staff contact.
+    for aide_of, suffix in ((visit.aide_id, ":aide"), (visit.second_aide_id, ":aide2")):
+        contact = notify.contact_for_user(session, aide_of) if aide_of is not None else None
+        if contact is None or household is None:
+            continue
         notify.enqueue(
             session,
-            key=f"{key}:aide",
+            key=f"{key}{suffix}",
             contact=contact,
             category="service_change",
             template=AIDE_VISIT.code,
@@ -502,3 +554,28 @@ def tell(session: Session, user: User | None, visit: Visit) -> int:
         )
         made += 1
     return made
+
+
+def tell_removed(
+    session: Session, user: User | None, visit: Visit, aide_id: int, start: datetime
+) -> int:
+    """The SMS to the aide a visit was taken from (its former time `start`), keyed by the
+    visit's new version like the others, so never twice."""
+    contact = notify.contact_for_user(session, aide_id)
+    household = session.get(Beneficiary, visit.beneficiary_id)
+    start = clock.as_utc(start)
+    if contact is None or household is None or start <= clock.now():
+        return 0
+    notify.enqueue(
+        session,
+        key=f"homecare:visit-changed:{visit.id}:{visit.version}:was-aide",
+        contact=contact,
+        category="service_change",
+        template=AIDE_VISIT_REMOVED.code,
+        values={**notify.moment_values(start, contact.language), "household": household.name},
+        subject=f"{SUBJECT}:{visit.id}",
+        urgent=start - clock.now() < URGENT_WITHIN,
+        valid_until=start,
+        actor=user,
+    )
+    return 1

@@ -456,6 +456,7 @@ class PlanFields:
     refused_aide_ids: Sequence[int] = ()
     holiday_rule: str = "skip"
     meal_order_ref: str | None = None
+    aides: int = 1  # 2: a transfer, two aides arriving together
 
 
 def _minutes(moment: time) -> int:
@@ -495,6 +496,8 @@ def _check_plan(
     errors: dict[str, FieldError] = {}
     parse.choice(vars(fields), "service", errors, choices=SERVICES)
     parse.choice(vars(fields), "holiday_rule", errors, choices=HOLIDAY_RULES)
+    if fields.aides not in (1, 2):
+        errors["aides"] = FieldError("aides_one_or_two")
     days = list(fields.weekdays)
     if not days:
         errors["weekdays"] = FieldError("required")
@@ -573,6 +576,7 @@ def _fill(plan: CarePlan, fields: PlanFields) -> None:
     plan.ends_on = fields.ends_on
     plan.holiday_rule = fields.holiday_rule
     plan.meal_order_ref = fields.meal_order_ref
+    plan.aides = fields.aides
 
 
 def create_care_plan(

@@ -5,19 +5,22 @@ falling ill (re-plan proposal, acceptance, SMS keyed once)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from appointments.models import AgentAbsence
 from core import accounts, clock, organisations
 from core.accounts import Team
 from core.errors import Conflict, Invalid
 from core.roles import Role
-from homecare import board, generation, runs, services
+from homecare import board, generation, planning, runs, services
 from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields
+from notifications.contacts import contact_for_user
 from notifications.models import Message
 
 WEEK = date(2026, 12, 14)
@@ -486,3 +489,217 @@ def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
     )
     assert thursday.aide_id == aides["hc-r-known"].id  # untouched
     assert clock.as_utc(thursday.planned_start) == clock.as_utc(thursday.earliest_start)
+
+
+# --- A manual change tells, a past visit links to "mark done" -------------------------
+
+
+def _keys(db) -> set[str]:
+    return set(db.scalars(select(Message.key).where(Message.key.like("homecare:%"))))
+
+
+def test_a_manual_change_tells_the_household_and_the_aides_once(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    services.create_care_plan(
+        db,
+        coord,
+        household.id,
+        PlanFields(
+            service="home_help",
+            weekdays=[1],
+            window_start=time(10),
+            window_end=time(12),
+            tolerance_minutes=30,
+            duration_minutes=60,
+            starts_on=date(2026, 12, 1),
+            skills=["household"],
+        ),
+    )
+    generation.generate_week(db, coord.team_id, WEEK)
+    visit = _first_visit(db, coord.team_id, beneficiary_id=household.id)
+    aide1, aide2 = _aide(db, "aide1"), _aide(db, "aide2")
+    start = clock.as_utc(visit.earliest_start) + timedelta(minutes=30)
+    before = _keys(db)
+
+    def change(aide, at):
+        board.change_visit(
+            db, coord, visit.id, aide_id=aide.id, start=at, version=visit.version, confirmed=True
+        )
+        db.flush()
+        return _keys(db) - before
+
+    first = change(aide1, start)
+    key = f"homecare:visit-changed:{visit.id}:{visit.version}"
+    assert key in first  # the household, in Dutch, with its consent
+    body = db.scalar(select(Message.body).where(Message.key == key))
+    assert body.startswith("OCMW thuishulp")
+    # Saved again with nothing changed: nothing more is sent.
+    assert change(aide1, start) == first
+    # Given to another aide: the household and the new aide hear it, the former one too.
+    second = change(aide2, start) - first
+    key = f"homecare:visit-changed:{visit.id}:{visit.version}"
+    assert key in second
+    assert all(k.startswith(key) for k in second)
+    if contact_for_user(db, aide1.id) is not None:
+        assert f"{key}:was-aide" in second
+    # A stale version sends nothing.
+    count = db.scalar(select(func.count()).select_from(Message))
+    with pytest.raises(Conflict):
+        board.change_visit(
+            db, coord, visit.id, aide_id=aide1.id, start=start, version=1, confirmed=True
+        )
+    assert db.scalar(select(func.count()).select_from(Message)) == count
+
+
+def test_a_past_visit_on_the_board_is_one_to_mark_done(db, coord, frozen):
+    aide1 = _aide(db, "aide1")
+    visit = _first_visit(db, coord.team_id)
+    start = clock.as_utc(visit.earliest_start) + timedelta(minutes=10)
+    board.change_visit(
+        db, coord, visit.id, aide_id=aide1.id, start=start, version=visit.version, confirmed=True
+    )
+    db.flush()
+
+    def item():
+        row = next(r for r in board.week_board(db, coord, WEEK).rows if r.user_id == aide1.id)
+        return next(i for i in row.days[visit.day] if i.id == visit.id)
+
+    assert not item().past
+    frozen.advance(seconds=(start - clock.now()).total_seconds() + visit.duration_minutes * 60)
+    assert item().past
+
+
+def test_an_absence_over_two_weeks_replans_both(db, coord):
+    ill = _aide(db, "aide2")
+    friday = WEEK + timedelta(days=4)
+    first = runs.request_replan(db, coord, ill.id, friday, 4)  # Friday to Monday
+    queued = list(
+        db.scalars(
+            select(PlanningRun)
+            .where(PlanningRun.team_id == coord.team_id, PlanningRun.kind == "replan")
+            .order_by(PlanningRun.week)
+        )
+    )
+    assert [r.week for r in queued] == [WEEK, WEEK + timedelta(days=7)]
+    assert first.id == queued[0].id
+    assert queued[0].params == queued[1].params
+    # A week already being planned refuses the whole request: no absence, no run.
+    db.commit()
+    absences = db.scalar(select(func.count()).where(AgentAbsence.user_id == ill.id))
+    with pytest.raises(Invalid):
+        runs.request_replan(db, coord, ill.id, friday - timedelta(days=7), 4)
+    db.rollback()
+    assert db.scalar(select(func.count()).where(AgentAbsence.user_id == ill.id)) == absences
+
+
+# --- Two aides at once (transfers) -------------------------------------------------------
+
+
+def test_a_two_aide_plan_is_planned_with_two_aides_at_one_start(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    fields = PlanFields(
+        service="family_aide",
+        weekdays=[2],
+        window_start=time(10),
+        window_end=time(12),
+        tolerance_minutes=30,
+        duration_minutes=45,
+        starts_on=date(2026, 12, 1),
+        skills=["personal_care"],
+        aides=2,
+    )
+    plan = services.create_care_plan(db, coord, household.id, fields)
+    generation.generate_week(db, coord.team_id, WEEK)
+    visit = _first_visit(db, coord.team_id, plan_id=plan.id)
+    assert visit.aides == 2
+    result = planning.plan_week(db, coord.team_id, WEEK, seconds=3)
+    assert not result.violations
+    db.refresh(visit)
+    if visit.aide_id is None:
+        assert visit.second_aide_id is None and visit.unassigned_reason
+        return
+    assert visit.second_aide_id not in (None, visit.aide_id)
+    # The board shows it on both aides' rows, each naming the other; both hours count.
+    week = board.week_board(db, coord, WEEK)
+    cards = [
+        (row.user_id, item)
+        for row in week.rows
+        for item in row.days.get(visit.day, [])
+        if item.id == visit.id
+    ]
+    assert {aide for aide, _ in cards} == {visit.aide_id, visit.second_aide_id}
+    assert all(item.second_aide for _, item in cards)
+    # Moving it checks both aides, and the first aide cannot also be the second.
+    with pytest.raises(Invalid) as raised:
+        board.change_visit(
+            db,
+            coord,
+            visit.id,
+            aide_id=visit.second_aide_id,
+            start=visit.planned_start,
+            version=visit.version,
+            confirmed=True,
+        )
+    assert raised.value.errors["aide_id"].code == "same_aide_twice"
+    # Back to one aide: the visits follow, the second aide is let go.
+    services.update_care_plan(db, coord, plan.id, replace(fields, aides=1))
+    db.refresh(visit)
+    assert visit.aides == 1 and visit.second_aide_id is None
+
+
+def test_a_plan_needs_one_or_two_aides(db, coord):
+    household = _first_visit(db, coord.team_id).beneficiary_id
+    with pytest.raises(Invalid) as raised:
+        services.create_care_plan(
+            db,
+            coord,
+            household,
+            PlanFields(
+                service="family_aide",
+                weekdays=[2],
+                window_start=time(10),
+                window_end=time(12),
+                duration_minutes=45,
+                starts_on=date(2026, 12, 1),
+                aides=3,
+            ),
+        )
+    assert raised.value.errors["aides"].code == "aides_one_or_two"
+
+
+def test_an_ill_aide_of_a_transfer_is_replaced_in_her_half_only(db, coord):
+    household = _household_with_phone(db, coord, _first_visit(db, coord.team_id))
+    plan = services.create_care_plan(
+        db,
+        coord,
+        household.id,
+        PlanFields(
+            service="family_aide",
+            weekdays=[2],
+            window_start=time(10),
+            window_end=time(12),
+            tolerance_minutes=30,
+            duration_minutes=45,
+            starts_on=date(2026, 12, 1),
+            skills=["personal_care"],
+            aides=2,
+        ),
+    )
+    generation.generate_week(db, coord.team_id, WEEK)
+    planning.plan_week(db, coord.team_id, WEEK, seconds=3)
+    visit = _first_visit(db, coord.team_id, plan_id=plan.id)
+    if visit.second_aide_id is None:
+        pytest.skip("the planner left the transfer out this time")
+    first, ill, start = visit.aide_id, visit.second_aide_id, visit.planned_start
+    run = runs.request_replan(db, coord, ill, visit.day, 1)
+    run.seconds = 2
+    run.result, run.status = runs.propose(db, run), "done"
+    change = next(c for c in run.result["changes"] if c["visit"] == str(visit.id))
+    assert change["slot"] == "second" and change["old_aide"] == ill
+    runs.accept_proposal(db, coord, run.id)
+    db.refresh(visit)
+    if change["new_aide"] is None:
+        assert visit.aide_id is None and visit.second_aide_id is None
+    else:
+        assert visit.aide_id == first and visit.second_aide_id not in (None, first, ill)
+        assert clock.as_utc(visit.planned_start) == clock.as_utc(start)

@@ -32,8 +32,9 @@ def test_concurrent_generations_of_one_week_make_each_visit_once():
             homecare_demo.seed(session)
             team_id = session.scalar(select(Team.id).where(Team.code == "bxl-saf"))
             session.commit()
-        # The demo generated the current week; the next one is new to both runs.
-        week = monday_of(clock.to_local(clock.now()).date()) + timedelta(days=7)
+        # The demo generated the current week (and the next when tomorrow is in it: the
+        # ill aide), so two weeks on is new to both runs.
+        week = monday_of(clock.to_local(clock.now()).date()) + timedelta(days=14)
         barrier = Barrier(2)
 
         def run(_: int) -> generation.Generated:

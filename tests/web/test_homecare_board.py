@@ -239,3 +239,26 @@ def test_other_teams_and_other_roles_see_nothing(db, frozen, login, app):
         browser = login(username)
         for page in pages:
             assert browser.get(page).status_code == 403, (username, page)
+
+
+def test_a_past_visit_on_the_board_links_to_mark_done(db, coord):
+    team_id = _team(db)
+    monday = WEEK - timedelta(days=7)  # NOW's week: Monday and Tuesday are over
+    generation.generate_week(db, team_id, monday)
+    visits = sorted(
+        db.scalars(
+            select(Visit).where(
+                Visit.team_id == team_id, Visit.day >= monday, Visit.status == "planned"
+            )
+        ),
+        key=lambda v: v.earliest_start,
+    )
+    past, coming = visits[0], visits[-1]
+    aide = accounts.find_user(db, "aide2")
+    for visit in (past, coming):
+        visit.aide_id, visit.planned_start = aide.id, visit.earliest_start
+    db.commit()
+    page = coord.get(f"/aide-a-domicile/planning?week={monday.isoformat()}").get_data(as_text=True)
+    assert f"/aide-a-domicile/heures/visites/{past.id}" in page and "Mark done" in page
+    assert f"/aide-a-domicile/heures/visites/{coming.id}" not in page
+    assert coord.get(f"/aide-a-domicile/heures/visites/{past.id}").status_code == 200

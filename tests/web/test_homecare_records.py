@@ -282,6 +282,15 @@ def test_create_and_edit_a_care_plan(login, db):
     assert response.status_code == 302
     db.refresh(plan)
     assert plan.duration_minutes == 90 and plan.weekdays == [3]
+    assert plan.aides == 1
+    # A transfer: two aides at once, shown on the file.
+    response = browser.post(edit, data=plan_form(duration_minutes="90", weekdays=["3"], aides="2"))
+    assert response.status_code == 302
+    db.refresh(plan)
+    assert plan.aides == 2
+    assert "Two aides at once (transfer)" in text_of(
+        browser.get(f"/aide-a-domicile/beneficiaires/{HOUSEHOLD}")
+    )
 
 
 def test_a_night_plan_crossing_midnight_is_accepted(login, db):
@@ -318,6 +327,8 @@ def test_a_night_plan_crossing_midnight_is_accepted(login, db):
         ({"ends_on": "9999-12-31"}, "Give a date like 2026-11-23."),
         ({"duration_minutes": "99999999999999"}, "This number is too large."),
         ({"service": "family_aide", "window_start": "09:30", "window_end": "10:30"}, None),
+        ({"aides": "3"}, "A visit needs one aide, or two for a transfer."),
+        ({"aides": "two"}, "Give a whole number"),
     ],
 )
 def test_bad_care_plan_input_says_why_and_saves_nothing(login, db, overrides, sentence):

@@ -34,6 +34,10 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             ends=params.get("ends", ""),
         ),
         "preferred_and_refused": _("An aide cannot be both preferred and refused."),
+        "aides_one_or_two": _("A visit needs one aide, or two for a transfer."),
+        "same_aide_twice": _(
+            "This aide is already the second aide of this transfer. Choose another aide."
+        ),
         # The planning board
         "unknown_visit": _("This visit is not one of your team's."),
         "unknown_run": _("This planning run is not one of your team's."),

@@ -372,6 +372,7 @@ def _plan_values(plan) -> dict[str, Any]:
             "weekdays": [],
             "tolerance_minutes": 0,
             "holiday_rule": "skip",
+            "aides": 1,
             "skills": [],
             "preferred_aide_ids": [],
             "refused_aide_ids": [],
@@ -392,6 +393,7 @@ def _plan_values(plan) -> dict[str, Any]:
         "ends_on": plan.ends_on.isoformat() if plan.ends_on else "",
         "holiday_rule": plan.holiday_rule,
         "meal_order_ref": plan.meal_order_ref or "",
+        "aides": plan.aides,
     }
 
 
@@ -400,6 +402,7 @@ def _read_plan(parsed: Form) -> PlanFields:
     starts_on = parsed.day("starts_on")
     tasks = [line.strip() for line in parsed.text("tasks").splitlines() if line.strip()]
     meal = parsed.text("meal_order_ref").strip() or None
+    aides = parsed.integer("aides")
     fields = PlanFields(
         service=parsed.text("service"),
         weekdays=parsed.integers("weekdays"),
@@ -415,6 +418,7 @@ def _read_plan(parsed: Form) -> PlanFields:
         refused_aide_ids=parsed.integers("refused_aide_ids"),
         holiday_rule=parsed.text("holiday_rule"),
         meal_order_ref=meal,
+        aides=1 if aides is None else aides,
     )
     return fields
 
