@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock
@@ -48,14 +48,15 @@ def is_aide_of(user: User, team_id: int) -> bool:
 
 
 def planned_for(session: Session, user: User, beneficiary_id: uuid.UUID) -> bool:
-    """The aide has a visit (not cancelled) at the household, from a week ago on."""
+    """The aide has a visit (not cancelled) at the household, from a week ago on (either
+    aide of a visit that needs two)."""
     since = clock.to_local(clock.now()).date() - AFTER_LAST_VISIT
     return bool(
         session.scalar(
             select(
                 exists().where(
                     Visit.beneficiary_id == beneficiary_id,
-                    Visit.aide_id == user.id,
+                    or_(Visit.aide_id == user.id, Visit.second_aide_id == user.id),
                     Visit.status != "cancelled",
                     Visit.day >= since,
                 )

@@ -182,7 +182,7 @@ def _her_visit(session: Session, user: User, visit_id: uuid.UUID) -> Visit:
     if (
         visit is None
         or user.role != Role.AIDE
-        or visit.aide_id != user.id
+        or user.id not in (visit.aide_id, visit.second_aide_id)
         or visit.team_id != user.team_id
         or visit.status == "cancelled"
         or visit.day < since

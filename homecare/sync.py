@@ -63,10 +63,11 @@ def in_window(visit: Visit, today: date) -> bool:
 
 
 def is_hers(visit: Visit, user: User, today: date) -> bool:
-    """On the aide's phone: hers, not cancelled, in her window."""
+    """On the aide's phone: hers (either aide of a visit that needs two), not cancelled,
+    in her window."""
     return (
         user.role == Role.AIDE
-        and visit.aide_id == user.id
+        and user.id in (visit.aide_id, visit.second_aide_id)
         and visit.team_id == user.team_id
         and visit.status != "cancelled"
         and in_window(visit, today)

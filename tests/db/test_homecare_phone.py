@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import accounts, clock, organisations, sync
 from core.accounts import Team
 from core.roles import Role
-from homecare import generation, services
+from homecare import access, generation, services
 from homecare.calendar import local_moment
 from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
@@ -135,6 +135,20 @@ def test_an_aide_gets_only_her_own_visits_in_her_window(db, people, visits):
     # Nobody else of the team downloads visits: not the coordinator, not an unplanned aide.
     seen = sync.read_changes(db, coord, None).changes
     assert [c for c in seen if c.type.startswith("homecare")] == []
+
+
+def test_the_second_aide_of_a_transfer_gets_the_visit_and_reads_the_household(db, people, visits):
+    coord, a, b = people["coord"], people["a"], people["b"]
+    visit = visits["one-2026-11-30"]
+    with clock.frozen(NOW):
+        _assign(db, visit, a, coord)
+        visit.aides, visit.second_aide_id = 2, b.id
+        sync.stamp(db, visit, sync.team_scope(visit.team_id), coord, None)
+        db.commit()
+        hers = {(c.type, c.id) for c in sync.read_changes(db, b, None).changes}
+        assert ("homecare.visit", str(visit.id)) in hers
+        assert ("homecare.household", str(visit.beneficiary_id)) in hers
+        assert access.planned_for(db, b, visit.beneficiary_id)
 
 
 def test_a_night_visit_stays_until_it_ends(db, people, visits):
