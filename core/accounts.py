@@ -748,3 +748,45 @@ def add_user(
 def change_active(session: Session, user: User, active: bool, *, actor: User) -> None:
     """An account deactivated or reactivated (`set_active`), committed."""
     committed(session, lambda: set_active(session, user, active, actor=actor))
+
+
+def teams_of_cpas(session: Session, cpas_id: int) -> list[Team]:
+    """The CPAS's teams, in the order of the lists."""
+    return [team for team in list_teams(session) if team.cpas_id == cpas_id]
+
+
+def grantable_teams(session: Session, user: User) -> list[Team]:
+    """The teams of the user's CPAS that can be granted to them (all but their own)."""
+    if user.team is None:
+        return []
+    return [team for team in teams_of_cpas(session, user.team.cpas_id) if team.id != user.team_id]
+
+
+def add_cpas_admin(
+    session: Session,
+    cpas: Cpas,
+    *,
+    team_code: str | None,
+    username: str,
+    display_name: str,
+    password: str,
+    actor: User,
+) -> User:
+    """An administrator of the CPAS, in one of its teams (`create_user`), committed;
+    AccountError("team", "invalid") for a team not of that CPAS."""
+
+    def run() -> User:
+        team = next((t for t in teams_of_cpas(session, cpas.id) if t.code == team_code), None)
+        if team is None:
+            raise AccountError("team", "invalid")
+        return create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=Role.ADMIN,
+            team=team,
+            actor=actor,
+        )
+
+    return committed(session, run)

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.db import Base
+from core.db import Base, committed
 
 if TYPE_CHECKING:
     from core.accounts import User
@@ -736,3 +736,142 @@ def set_granted_teams(
         details={"granted_teams": sorted(wanted)},
     )
     return wanted
+
+
+# --- The pages' use cases: each commits (or rolls back and raises Invalid) -------------
+
+
+def refuse_and_record(
+    session: Session, user: User | None, entity_type: str, entity_id: object
+) -> None:
+    """An attempt outside the user's scope (`refuse`), committed: the refusal stays
+    audited although the page answers as if the record were unknown."""
+    committed(session, lambda: refuse(session, user, entity_type, entity_id))
+
+
+def managed_cpas(session: Session, user: User | None, code: str) -> Cpas | None:
+    """The CPAS with this code if the user manages it (hers, or any for the platform
+    administrator); another CPAS's: None, the attempt audited and committed."""
+    cpas = get_cpas(session, code)
+    if cpas is None:
+        return None
+    scope = scope_of(session, user)
+    if scope.everything or scope.platform or scope.cpas_id == cpas.id:
+        return cpas
+    refuse_and_record(session, user, "cpas", cpas.id)
+    return None
+
+
+def manages_every_cpas(session: Session, user: User | None) -> bool:
+    """Whether the user manages every CPAS (the platform administrator, or the only
+    administrator of an installation of one CPAS)."""
+    scope = scope_of(session, user)
+    return scope.everything or scope.platform
+
+
+def add_cpas(
+    session: Session,
+    *,
+    code: str,
+    name_fr: str,
+    name_nl: str,
+    region: str,
+    language_regime: str,
+    postcodes: Iterable[str],
+    communes: Iterable[str],
+    sms_sender: str,
+) -> Cpas:
+    """A CPAS created by the platform administrator (`create_cpas`), committed."""
+    return committed(
+        session,
+        lambda: create_cpas(
+            session,
+            code=code,
+            name_fr=name_fr,
+            name_nl=name_nl,
+            region=region,
+            language_regime=language_regime,
+            postcodes=postcodes,
+            communes=communes,
+            sms_sender=sms_sender,
+        ),
+    )
+
+
+def save_cpas(
+    session: Session,
+    cpas: Cpas,
+    *,
+    name_fr: str,
+    name_nl: str,
+    phone: str,
+    email: str,
+    address: str,
+    sms_sender: str,
+    sms_replies: bool,
+    language_regime: str,
+    homecare_funder: str,
+    actor: User | None,
+) -> Cpas:
+    """A CPAS's public details (`update_cpas`), committed."""
+    return committed(
+        session,
+        lambda: update_cpas(
+            session,
+            cpas,
+            name_fr=name_fr,
+            name_nl=name_nl,
+            phone=phone,
+            email=email,
+            address=address,
+            sms_sender=sms_sender,
+            sms_replies=sms_replies,
+            language_regime=language_regime,
+            homecare_funder=homecare_funder,
+            actor=actor,
+        ),
+    )
+
+
+def save_holiday(
+    session: Session,
+    cpas_id: int,
+    year: int,
+    day: date | None,
+    *,
+    add: bool,
+    closed: bool = True,
+    name_fr: str = "",
+    name_nl: str = "",
+    actor: User | None = None,
+) -> CpasHoliday:
+    """A day of the year's calendar shown: added (`add_holiday`, a day of that year), or a
+    day it has closed or opened (`set_holiday`); committed. Invalid (nothing changed) on
+    a day of another year or not in the calendar."""
+
+    def run() -> CpasHoliday:
+        if add:
+            if day is not None and day.year != year:
+                raise Invalid({"day": FieldError("invalid_date")})
+            return add_holiday(session, cpas_id, day, name_fr=name_fr, name_nl=name_nl, actor=actor)
+        known = {holiday.day for holiday in holidays_of(session, cpas_id, year)}
+        if day is None or day not in known:
+            raise Invalid({"day": FieldError("unknown_choice")})
+        return set_holiday(session, cpas_id, day, closed=closed, actor=actor)
+
+    return committed(session, run)
+
+
+def save_granted_teams(
+    session: Session, user: User, team_ids: Sequence[int | None], *, actor: User | None
+) -> set[int]:
+    """The user's granted teams (`set_granted_teams`), committed; Invalid (nothing
+    changed) when one of the ids could not be read (None)."""
+
+    def run() -> set[int]:
+        if None in team_ids:
+            raise Invalid({"teams": FieldError("unknown_team")})
+        wanted = [team_id for team_id in team_ids if team_id]
+        return set_granted_teams(session, user, wanted, actor=actor)
+
+    return committed(session, run)

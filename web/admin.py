@@ -12,7 +12,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from core import accounts, audit, clock, organisations
-from core.errors import FieldError, Invalid
+from core.errors import Invalid
 from core.ids import parse_id
 from core.roles import Permission
 from web import db, plugins
@@ -169,8 +169,7 @@ def set_active(user_id: int):
     if user is None:
         return render("errors/error.html", status=404, code=404)
     if not accounts.manages_user(organisations.scope_of(db_session, current_user), user):
-        organisations.refuse(db_session, current_user, "user", user.id)
-        db_session.commit()  # the refusal stays audited although the answer is a 404
+        organisations.refuse_and_record(db_session, current_user, "user", user.id)
         return render("errors/error.html", status=404, code=404)
     active = request.form.get("active") == "1"
     try:
@@ -195,35 +194,26 @@ def user_teams(user_id: int):
         return render("errors/error.html", status=404, code=404)
     scope = organisations.scope_of(db_session, current_user)
     if not accounts.manages_user(scope, user) or scope.platform:
-        organisations.refuse(db_session, current_user, "user", user.id)
-        db_session.commit()  # the refusal stays audited although the answer is a 404
+        organisations.refuse_and_record(db_session, current_user, "user", user.id)
         return render("errors/error.html", status=404, code=404)
-    cpas_id = organisations.cpas_id_of_team(db_session, user.team_id) if user.team_id else None
-    teams = [
-        team
-        for team in accounts.list_teams(db_session)
-        if cpas_id is not None and team.cpas_id == cpas_id and team.id != user.team_id
-    ]
     error = ""
     if request.method == "POST":
-        chosen = [parse_id(raw) for raw in request.form.getlist("team")]
         try:
-            if None in chosen:
-                raise Invalid({"teams": FieldError("unknown_team")})
-            organisations.set_granted_teams(
-                db_session, user, [team_id for team_id in chosen if team_id], actor=current_user
+            organisations.save_granted_teams(
+                db_session,
+                user,
+                [parse_id(raw) for raw in request.form.getlist("team")],
+                actor=current_user,
             )
         except Invalid as invalid:
-            db_session.rollback()
             error = message(invalid.errors["teams"])
         else:
-            db_session.commit()
             flash(_("Antennes of %(username)s saved.", username=user.username), "success")
             return redirect(url_for("admin.user_teams", user_id=user.id))
     return render(
         "admin/user_teams.html",
         user=user,
-        teams=teams,
+        teams=accounts.grantable_teams(db_session, user),
         granted=organisations.granted_teams(db_session, user.id),
         local=user.role in organisations.LOCAL_ROLES,
         error=error,

@@ -76,6 +76,7 @@ ACCOUNT_ERRORS = {
     ("username", "taken"): _l("This username is already used."),
     ("display_name", "invalid"): _l("Please give a name (at most 120 characters)."),
     ("role", "invalid"): _l("Choose a role from the list."),
+    ("team", "invalid"): _l("Choose a team from the list."),
     ("language", "invalid"): _l("Choose a language from the list."),
     ("password", "too_short"): _l("The password is too short."),
     ("password", "too_long"): _l("The password is too long."),

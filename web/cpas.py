@@ -70,25 +70,13 @@ def _not_found() -> Any:
 
 
 def _managed(code: str) -> organisations.Cpas | None:
-    """The CPAS with this code if the user manages it (hers, or any for the platform
-    administrator); another CPAS's: None, the attempt audited."""
-    session = db.session()
-    cpas = organisations.get_cpas(session, code)
-    if cpas is None:
-        return None
-    scope = organisations.scope_of(session, current_user)
-    if scope.everything or scope.platform or scope.cpas_id == cpas.id:
-        return cpas
-    organisations.refuse(session, current_user, "cpas", cpas.id)
-    session.commit()  # the refusal stays audited although the answer is a 404
-    return None
+    """The CPAS with this code if the user manages it; None (another's: refusal audited)."""
+    return organisations.managed_cpas(db.session(), current_user, code)
 
 
 def _platform() -> bool:
-    """Whether the user manages every CPAS (the platform administrator, or the only
-    administrator of an installation of one CPAS)."""
-    scope = organisations.scope_of(db.session(), current_user)
-    return scope.everything or scope.platform
+    """Whether the user manages every CPAS."""
+    return organisations.manages_every_cpas(db.session(), current_user)
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -104,7 +92,7 @@ def index():
     form = request.form
     if request.method == "POST":
         try:
-            created = organisations.create_cpas(
+            created = organisations.add_cpas(
                 session,
                 code=form.get("code", ""),
                 name_fr=form.get("name_fr", ""),
@@ -116,10 +104,8 @@ def index():
                 sms_sender=form.get("sms_sender", "") or "CPAS",
             )
         except Invalid as error:
-            session.rollback()
             errors = _messages(error)
         else:
-            session.commit()
             flash(_("%(name)s created.", name=created.label(None)), "success")
             return redirect(url_for("cpas.edit", code=created.code))
     return render(
@@ -148,7 +134,7 @@ def edit(code: str):
     form: Any = request.form if request.method == "POST" else None
     if request.method == "POST":
         try:
-            organisations.update_cpas(
+            organisations.save_cpas(
                 session,
                 cpas,
                 **{name: request.form.get(name, "") for name in DETAIL_FIELDS},
@@ -158,10 +144,8 @@ def edit(code: str):
                 actor=current_user,
             )
         except Invalid as error:
-            session.rollback()
             errors = _messages(error)
         else:
-            session.commit()
             flash(_("Details of %(name)s saved.", name=cpas.label(None)), "success")
             return redirect(url_for("cpas.edit", code=cpas.code))
     return render(
@@ -198,37 +182,21 @@ def holidays(code: str):
         errors["year"] = _("Choose a year from the list.")
         year = clock.now().date().year
     elif request.method == "POST":
-        day = clock.parse_day(request.form.get("day", ""))
         try:
-            if request.form.get("add") == "1":
-                if day is not None and day.year != year:
-                    raise Invalid({"day": FieldError("invalid_date")})
-                organisations.add_holiday(
-                    session,
-                    cpas.id,
-                    day,
-                    name_fr=request.form.get("name_fr", ""),
-                    name_nl=request.form.get("name_nl", ""),
-                    actor=current_user,
-                )
-            else:
-                known = {
-                    holiday.day for holiday in organisations.holidays_of(session, cpas.id, year)
-                }
-                if day is None or day not in known:
-                    raise Invalid({"day": FieldError("unknown_choice")})
-                organisations.set_holiday(
-                    session,
-                    cpas.id,
-                    day,
-                    closed=request.form.get("closed") == "1",
-                    actor=current_user,
-                )
+            organisations.save_holiday(
+                session,
+                cpas.id,
+                year,
+                clock.parse_day(request.form.get("day", "")),
+                add=request.form.get("add") == "1",
+                closed=request.form.get("closed") == "1",
+                name_fr=request.form.get("name_fr", ""),
+                name_nl=request.form.get("name_nl", ""),
+                actor=current_user,
+            )
         except Invalid as error:
-            session.rollback()
             errors = _messages(error)
         else:
-            session.commit()
             flash(_("Calendar saved."), "success")
             return redirect(url_for("cpas.holidays", code=cpas.code, year=year))
     today = clock.now().date()
@@ -253,37 +221,30 @@ def admins(code: str):
         session = db.session()
         cpas = organisations.get_cpas(session, code)
         if cpas is not None:
-            organisations.refuse(session, current_user, "cpas", cpas.id)
-            session.commit()
+            organisations.refuse_and_record(session, current_user, "cpas", cpas.id)
         return _not_found()
     cpas = _managed(code)
     if cpas is None:
         return _not_found()
     session = db.session()
-    teams = [team for team in accounts.list_teams(session) if team.cpas_id == cpas.id]
     errors: dict[str, str] = {}
     if request.method == "POST":
-        team = next((t for t in teams if t.code == request.form.get("team")), None)
-        if team is None:
-            errors["team"] = _("Choose a team from the list.")
+        try:
+            user = accounts.add_cpas_admin(
+                session,
+                cpas,
+                team_code=request.form.get("team"),
+                username=request.form.get("username", ""),
+                display_name=request.form.get("display_name", ""),
+                password=request.form.get("password", ""),
+                actor=current_user,
+            )
+        except accounts.AccountError as error:
+            errors[error.field] = account_error_message(error)
         else:
-            try:
-                user = accounts.create_user(
-                    session,
-                    username=request.form.get("username", ""),
-                    display_name=request.form.get("display_name", ""),
-                    password=request.form.get("password", ""),
-                    role=Role.ADMIN,
-                    team=team,
-                    actor=current_user,
-                )
-            except accounts.AccountError as error:
-                session.rollback()
-                errors[error.field] = account_error_message(error)
-            else:
-                session.commit()
-                flash(_("Account %(username)s created.", username=user.username), "success")
-                return redirect(url_for("cpas.admins", code=cpas.code))
+            flash(_("Account %(username)s created.", username=user.username), "success")
+            return redirect(url_for("cpas.admins", code=cpas.code))
+    teams = accounts.teams_of_cpas(session, cpas.id)
     team_ids = {team.id for team in teams}
     return render(
         "cpas/admins.html",

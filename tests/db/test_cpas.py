@@ -119,6 +119,55 @@ def test_a_cpas_edits_its_year_from_the_defaults(db):
         organisations.set_holiday(db, cpas_id, IRIS_DAY, closed=True, kind="party")
 
 
+def test_the_calendar_page_saves_only_days_of_the_year_shown(db):
+    cpas_id = _team(db, "bxl-marolles").cpas_id
+    admin = _staff(db, "cal-admin", "bxl-marolles")
+    db.commit()  # the use case rolls back to here when it refuses
+    with pytest.raises(Invalid) as other_year:
+        organisations.save_holiday(
+            db, cpas_id, 2026, date(2027, 6, 5), add=True, name_fr="Journée", actor=admin
+        )
+    assert other_year.value.errors["day"].code == "invalid_date"
+    with pytest.raises(Invalid) as unknown:
+        organisations.save_holiday(db, cpas_id, 2026, date(2026, 6, 5), add=False, actor=admin)
+    assert unknown.value.errors["day"].code == "unknown_choice"
+    organisations.save_holiday(db, cpas_id, 2026, IRIS_DAY, add=False, closed=False, actor=admin)
+    assert IRIS_DAY not in organisations.closed_days(
+        db, cpas_id, date(2026, 1, 1), date(2026, 12, 31)
+    )
+
+
+def test_a_cpas_administrator_is_created_only_in_one_of_its_teams(db):
+    platform = _staff(db, "cal-platform", "bxl-marolles")
+    db.commit()  # the use case rolls back to here when it refuses
+    charleroi = _team(db, "clr-dampremy").cpas
+    with pytest.raises(accounts.AccountError) as wrong:
+        accounts.add_cpas_admin(
+            db,
+            charleroi,
+            team_code="bxl-marolles",
+            username="clr-new-admin",
+            display_name="New admin",
+            password="a long enough password",
+            actor=platform,
+        )
+    assert (wrong.value.field, wrong.value.code) == ("team", "invalid")
+    assert accounts.find_user(db, "clr-new-admin") is None
+    user = accounts.add_cpas_admin(
+        db,
+        charleroi,
+        team_code="clr-dampremy",
+        username="clr-new-admin",
+        display_name="New admin",
+        password="a long enough password",
+        actor=platform,
+    )
+    assert (user.role, user.team.code) == (Role.ADMIN.value, "clr-dampremy")
+    assert {team.id for team in accounts.grantable_teams(db, user)} == {
+        team.id for team in accounts.teams_of_cpas(db, charleroi.id)
+    } - {user.team_id}
+
+
 def test_a_place_of_no_cpas_keeps_the_federal_days(db):
     world = Builder(db)
     world.plan(world.agents[0])
