@@ -35,7 +35,7 @@ PEOPLE = [
         ["reminder", "service_change"],
     ),
     ("rosa", "Rosa Martins", None, ["0478 11 22 03"], ["bxl-marolles"], ["reminder"]),
-    ("didier", "Didier Lambotte", "fr", ["071 31 22 04"], ["clr-dampremy"], ["reminder"]),
+    ("didier", "Didier Lambotte", "fr", ["02 543 22 04"], ["bxl-marolles"], ["reminder"]),
     (
         "nathalie",
         "Nathalie Dupont",

@@ -43,6 +43,7 @@ def test_demo_data_follow_the_declared_dependencies():
         "appointments",
         "outreach",
         "homecare",
+        "rounds",
     ]
 
 

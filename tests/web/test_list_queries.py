@@ -100,7 +100,9 @@ def grow(connection: Connection, copies: int, person: uuid.UUID | None = None) -
         for _ in range(copies):
             clone(connection, messages, row, fresh_parents={"contact_id": Contact.__table__})
     visits = Visit.__table__
-    for row in _rows(connection, select(visits).order_by(visits.c.day.desc()).limit(3)):
+    # The latest visits of the board's week (the demo may have generated next week too).
+    this_week = select(visits).where(visits.c.day <= clock.to_local(clock.now()).date())
+    for row in _rows(connection, this_week.order_by(visits.c.day.desc()).limit(3)):
         for _ in range(copies):
             clone(
                 connection,

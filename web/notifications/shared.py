@@ -137,6 +137,7 @@ TEMPLATE_LABELS = {
     "outreach_minor_alert": _l("Street: an alert waits (minor met)"),
     "homecare_visit_changed": _l("Home care: a visit's aide or time changed (household)"),
     "homecare_aide_visit": _l("Home care: a visit given to an aide"),
+    "homecare_aide_visit_removed": _l("Home care: a visit taken from an aide"),
     "homecare_visit_alert": _l("Home care: an urgent alert from an aide's visit"),
 }
 ENCODING_LABELS = {
