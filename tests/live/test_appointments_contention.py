@@ -34,7 +34,9 @@ from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
 pytestmark = POSTGRES_ONLY
 
 REQUESTS = 50
-STAFF = ("accueil", "as1", "coordination", "admin")  # every role that may book
+# Office roles of the place's CPAS that may book (the platform administrator, `admin`,
+# reads no CPAS's agendas: docs/cpas.md).
+STAFF = ("accueil", "as1", "coordination", "as2")
 
 
 def _day_ahead() -> date:
