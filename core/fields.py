@@ -253,6 +253,14 @@ def coordinates(
     return latitude, longitude
 
 
+def postcode(data: Mapping[str, Any], name: str, errors: FieldErrors) -> str:
+    """A Belgian postcode: four digits, else `invalid_postcode` (required)."""
+    value = str(data.get(name) or "").strip()
+    if not (len(value) == 4 and value.isdigit()):
+        fail(errors, name, "invalid_postcode")
+    return value
+
+
 def uuid(
     data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
 ) -> UUID | None:

@@ -153,7 +153,7 @@ def _check_beneficiary(
     clean: dict[str, Any] = {
         "name": parse.text(data, "name", errors, limit=NAME_MAX, required=True),
         "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
-        "postcode": (fields.postcode or "").strip(),
+        "postcode": parse.postcode(data, "postcode", errors),
         "city": parse.text(data, "city", errors, limit=80, required=True),
         "entry_instructions": parse.text(
             data, "entry_instructions", errors, limit=TEXT_MAX, multiline=True
@@ -161,8 +161,6 @@ def _check_beneficiary(
         "emergency_name": parse.text(data, "emergency_name", errors, limit=NAME_MAX),
         "emergency_phone": parse.text(data, "emergency_phone", errors, limit=20),
     }
-    if not (len(clean["postcode"]) == 4 and clean["postcode"].isdigit()):
-        errors["postcode"] = FieldError("invalid_postcode")
     _coordinates(fields.latitude, fields.longitude, errors)
     parse.choice(data, "language", errors, choices=LANGUAGES)
     parse.choice(data, "contribution_category", errors, choices=CONTRIBUTION_CATEGORIES)

@@ -53,13 +53,6 @@ def _saved(session: Session, actor: User, record: Any, *, entity_type: str, fiel
     session.flush()
 
 
-def _postcode(data: Mapping[str, Any], errors: dict[str, FieldError]) -> str:
-    value = str(data.get("postcode") or "").strip()
-    if not (len(value) == 4 and value.isdigit()):
-        errors["postcode"] = FieldError("invalid_postcode")
-    return value
-
-
 def _place(
     data: Mapping[str, Any], errors: dict[str, FieldError], prefix: str = ""
 ) -> tuple[float | None, float | None]:
@@ -130,7 +123,7 @@ def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, 
     vehicle_id = parse.uuid(data, "vehicle_id", errors, required=True)
     name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
     address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
-    postcode = _postcode(data, errors)
+    postcode = parse.postcode(data, "postcode", errors)
     city = parse.text(data, "city", errors, limit=80, required=True)
     latitude, longitude = _place(data, errors)
     if vehicle_id is not None and "vehicle_id" not in errors:
@@ -258,7 +251,7 @@ def create_meal_order(
     day = parse.date(data, "day", errors, required=True)
     household = parse.text(data, "household", errors, limit=NAME_MAX, required=True)
     address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
-    postcode = _postcode(data, errors)
+    postcode = parse.postcode(data, "postcode", errors)
     city = parse.text(data, "city", errors, limit=80, required=True)
     latitude, longitude = _place(data, errors)
     meals = parse.integer(data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True)

@@ -318,3 +318,21 @@ def test_coordinates(data, expected, codes):
     errors: dict[str, FieldError] = {}
     assert parse.coordinates(data, errors) == expected
     assert {name: error.code for name, error in errors.items()} == codes
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "error"),
+    [
+        (" 1030 ", "1030", None),
+        ("6000", "6000", None),
+        ("", "", "invalid_postcode"),
+        (None, "", "invalid_postcode"),
+        ("103", "103", "invalid_postcode"),
+        ("10300", "10300", "invalid_postcode"),
+        ("1O30", "1O30", "invalid_postcode"),
+    ],
+)
+def test_a_belgian_postcode_is_four_digits(raw, value, error):
+    errors: dict = {}
+    assert parse.postcode({"postcode": raw}, "postcode", errors) == value
+    assert (errors["postcode"].code if errors else None) == error
