@@ -44,6 +44,7 @@ from appointments.notifications import day_bounds
 from core import audit, clock, phone
 from core import fields as parse
 from core.accounts import Team, User, get_user
+from core.db import committed
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
 
@@ -1079,16 +1080,6 @@ def ticket_of(session: Session, appointment: Appointment) -> int | None:
     return _tickets(session, appointment.location, day).get(appointment.id)
 
 
-def _committed(session: Session, run: Callable[[], Appointment]) -> Appointment:
-    try:
-        done = run()
-    except (Invalid, booking.SlotTaken):
-        session.rollback()
-        raise
-    session.commit()
-    return done
-
-
 def act(
     session: Session, appointment_id: int, change: Change, *, actor: User
 ) -> tuple[Appointment, str] | None:
@@ -1098,7 +1089,7 @@ def act(
     if appointment is None:
         return None
     was = appointment.status
-    _committed(session, lambda: change(session, appointment, actor=actor))
+    committed(session, lambda: change(session, appointment, actor=actor))
     return appointment, was
 
 
@@ -1119,7 +1110,7 @@ def call_in(
             raise Invalid({"agent": FieldError("unknown_choice")})
         return call(session, appointment, agent, actor=actor)
 
-    _committed(session, run)
+    committed(session, run)
     called_by = get_user(session, appointment.agent_id) if appointment.agent_id else None
     return appointment, called_by
 
@@ -1139,7 +1130,7 @@ def walk_in(
     actor: User,
 ) -> Appointment:
     """`add_walk_in` with the place and service given by their codes, committed."""
-    return _committed(
+    return committed(
         session,
         lambda: add_walk_in(
             session,
@@ -1164,7 +1155,7 @@ def move(
 ) -> Appointment:
     """Staff move an appointment (`booking.reschedule`), committed; Invalid or SlotTaken
     (the next free starts) with nothing changed."""
-    return _committed(
+    return committed(
         session,
         lambda: booking.reschedule(
             session,
@@ -1182,7 +1173,7 @@ def move(
 def book_for(session: Session, **booking_args) -> Appointment:
     """Staff book for a caller or a person at the desk (`booking.book`), committed;
     Invalid or SlotTaken with nothing made."""
-    return _committed(session, lambda: booking.book(session, **booking_args))
+    return committed(session, lambda: booking.book(session, **booking_args))
 
 
 @dataclass(frozen=True)

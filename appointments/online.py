@@ -40,6 +40,7 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock, organisations
+from core.db import committed
 from core.errors import FieldError, Invalid
 from notifications import services as notify
 
@@ -600,16 +601,6 @@ def week_links(
 # refused or wrong code) and raises: a view calls one of these and renders.
 
 
-def _committed(session: Session, run: Callable[[], T]) -> T:
-    try:
-        done = run()
-    except (Invalid, booking.SlotTaken):
-        session.rollback()
-        raise
-    session.commit()
-    return done
-
-
 def send_code(session: Session, **start_args: Any) -> verification.PhoneCheck:
     """`verification.start`, committed: RateLimited commits (the refused attempt counts)
     and raises; Invalid rolls back and raises."""
@@ -639,12 +630,12 @@ def check_code(session: Session, check: verification.PhoneCheck, code: str, *, s
 
 def finish_waiting(session: Session, **join_args: Any) -> Joined:
     """`join_waiting_list`, committed; Invalid rolled back."""
-    return _committed(session, lambda: join_waiting_list(session, **join_args))
+    return committed(session, lambda: join_waiting_list(session, **join_args))
 
 
 def finish_booking(session: Session, **book_args: Any) -> Booked:
     """`book_verified`, committed; Invalid or SlotTaken rolled back."""
-    return _committed(session, lambda: book_verified(session, **book_args))
+    return committed(session, lambda: book_verified(session, **book_args))
 
 
 @dataclass(frozen=True)
@@ -667,7 +658,7 @@ def waiting_done(session: Session, entry_id: object) -> WaitingDone | None:
 
 def cancel_by_person(session: Session, appointment: Appointment) -> Appointment:
     """The person cancels from the page their SMS links to, committed."""
-    return _committed(session, lambda: booking.cancel(session, appointment, by="person"))
+    return committed(session, lambda: booking.cancel(session, appointment, by="person"))
 
 
 def move_by_person(
@@ -682,7 +673,7 @@ def move_by_person(
         )
         return booking.issued_token(moved)
 
-    return _committed(session, run)
+    return committed(session, run)
 
 
 # --- The calendar file (iCalendar, RFC 5545, written by hand) -----------------------------
