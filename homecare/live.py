@@ -74,8 +74,7 @@ LATE_KIND = notify.TemplateKind(
             "Elle arrive dès que possible."
         ),
         "nl": (
-            "OCMW thuishulp: uw gezinszorger zal vandaag wat later zijn. "
-            "Ze komt zo snel mogelijk."
+            "OCMW thuishulp: uw gezinszorger zal vandaag wat later zijn. Ze komt zo snel mogelijk."
         ),
         "en": "CPAS home care: your aide will be late today. She is coming as soon as she can.",
     },
