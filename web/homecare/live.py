@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -115,7 +114,7 @@ def tell_late(visit_id: uuid.UUID):
             return _day_page(status=422, error=field_errors(invalid)["visit_id"])
         except Invalid:
             return not_found()
-    when = format_time(clock.to_local(notice.message.not_before), "HH:mm")
+    when = hhmm(notice.message.not_before)
     if notice.sent:
         flash(
             _("The household will get the SMS: its aide is late (leaves at %(time)s).", time=when),
