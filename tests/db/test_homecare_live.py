@@ -449,3 +449,34 @@ def test_two_concurrent_clicks_send_one_sms():
         engine.dispose()
     assert count == 1
     assert answers == [False, True], answers
+
+
+def test_the_coordinators_validation_stands_against_a_later_report(db, team, people):
+    coord, a = people["coord"], people["a"]
+    visit = _plan_visit(db, team, people, MONDAY)
+    with clock.frozen(local_moment(MONDAY, time(12))):
+        hours.record_done(
+            db,
+            coord,
+            visit.id,
+            visit.version,
+            started_at=local_moment(MONDAY, time(9)),
+            ended_at=local_moment(MONDAY, time(10)),
+            km=None,
+        )
+        _report(
+            db,
+            a,
+            visit,
+            "report",
+            arrived_at=local_moment(MONDAY, time(9)).isoformat(),
+            left_at=local_moment(MONDAY, time(11)).isoformat(),
+        )
+    db.refresh(visit)
+    assert visit.validation == "coordinator"
+    assert _hours_of(db, coord) == 60
+    with clock.frozen(local_moment(MONDAY, time(12))):
+        hours.cancel_done(db, coord, visit.id, visit.version)
+    db.refresh(visit)
+    assert (visit.status, visit.validation) == ("planned", None)
+    assert _hours_of(db, coord) == 0
