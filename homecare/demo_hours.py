@@ -100,6 +100,7 @@ def _done_visit(
         latest_start=window.latest_start,
         duration_minutes=window.duration,
         status="done",
+        validation="coordinator",  # what the aide reported, confirmed: validated
         aide_id=aide.user_id,
         planned_start=planned,
         actual_start=start,

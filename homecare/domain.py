@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.plugins import Domain
+from homecare.live import LATE_KIND
 from homecare.notices import AIDE_VISIT, AIDE_VISIT_REMOVED, VISIT_CHANGED
 from homecare.reports import ALERT_KIND
 
@@ -26,6 +27,6 @@ DOMAIN = Domain(
         "homecare_planning_run",
         "homecare_visit_report",
     ),
-    template_kinds=(VISIT_CHANGED, AIDE_VISIT, AIDE_VISIT_REMOVED, ALERT_KIND),
+    template_kinds=(VISIT_CHANGED, AIDE_VISIT, AIDE_VISIT_REMOVED, ALERT_KIND, LATE_KIND),
     demo="homecare.demo",
 )

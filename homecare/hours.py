@@ -2,10 +2,12 @@
 the pay bands of each hour, the annual quota per service and funder with its projection,
 and the rows of the billing and payroll exports.
 
-A visit counts in the month of its day (a night starting on 31 January counts in
-January) for its real length (`actual_end - actual_start`: a night over a clock change
-is 9 or 11 hours). Until the aide's phone validates visits (next issue), the coordinator
-marks them done with the times and kilometres the aide reports.
+Only validated visits count (status `done` with its `validation`): the aide's verified
+report (homecare/reports.py), an unverified report the coordinator accepted or corrected
+(homecare/live.py), or the coordinator's own "mark done" with the times and kilometres
+the aide reports. An unverified report waiting for review counts nowhere. A visit counts
+in the month of its day (a night starting on 31 January counts in January) for its real
+length (`actual_end - actual_start`: a night over a clock change is 9 or 11 hours).
 
 The last section holds the hours pages' use cases, each ending its transaction
 (committed, or rolled back and raised); the functions above never commit (the phone's
@@ -29,7 +31,7 @@ from core.db import committed
 from core.errors import Conflict, FieldError, Invalid
 from homecare import access
 from homecare.calendar import holidays_of_team, local_moment
-from homecare.models import SERVICES, Beneficiary, CarePlan, HoursQuota, Visit
+from homecare.models import SERVICES, Beneficiary, CarePlan, HoursQuota, Visit, VisitReport
 from homecare.services import settings_of
 
 MAX_DONE = timedelta(hours=16)  # longer than a night watch over the autumn change: a typo
@@ -106,6 +108,34 @@ def mark_done(
     """Record a visit as done with its real times and kilometres (again: corrects them).
     A `version` other than the visit's is a Conflict; bad input is Invalid, nothing saved."""
     visit = _visit(session, user, visit_id, version)
+    errors = check_times(visit, started_at, ended_at)
+    if km is not None and not 0 <= km <= MAX_KM:
+        errors["km"] = FieldError("km_out_of_range")
+    if errors:
+        raise Invalid(errors)
+    assert started_at is not None and ended_at is not None
+    correcting = visit.status == "done"
+    validate(session, user, visit, started_at, ended_at, round(km or 0.0, 1), "coordinator")
+    audit.record(
+        session,
+        actor=user,
+        action="update",
+        entity_type="homecare_visit",
+        entity_id=visit.id,
+        details={
+            "done": True,
+            "corrected": correcting,
+            "fields": ["actual_start", "actual_end", "km"],
+        },
+    )
+    session.flush()
+    return visit
+
+
+def check_times(
+    visit: Visit, started_at: datetime | None, ended_at: datetime | None
+) -> dict[str, FieldError]:
+    """What is wrong with these real times for this visit (empty: nothing)."""
     errors: dict[str, FieldError] = {}
     if visit.status == "cancelled":
         errors["visit_id"] = FieldError("visit_cancelled")
@@ -125,30 +155,25 @@ def mark_done(
         started_on = clock.to_local(started_at).date()
         if abs((started_on - visit.day).days) > 1:
             errors["started_at"] = FieldError("not_on_visit_day")
-    if km is not None and not 0 <= km <= MAX_KM:
-        errors["km"] = FieldError("km_out_of_range")
-    if errors:
-        raise Invalid(errors)
-    assert started_at is not None and ended_at is not None
-    correcting = visit.status == "done"
+    return errors
+
+
+def validate(
+    session: Session,
+    user: User,
+    visit: Visit,
+    started_at: datetime,
+    ended_at: datetime,
+    km: float | None,
+    validation: str,
+) -> None:
+    """The visit done with these real times: from now on it counts (stamped; the caller
+    audits). `km` None keeps those recorded (0 when none)."""
     visit.status = "done"
+    visit.validation = validation
     visit.actual_start, visit.actual_end = started_at, ended_at
-    visit.km = round(km or 0.0, 1)
+    visit.km = km if km is not None else (visit.km or 0.0)
     sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
-    audit.record(
-        session,
-        actor=user,
-        action="update",
-        entity_type="homecare_visit",
-        entity_id=visit.id,
-        details={
-            "done": True,
-            "corrected": correcting,
-            "fields": ["actual_start", "actual_end", "km"],
-        },
-    )
-    session.flush()
-    return visit
 
 
 def undo_done(session: Session, user: User, visit_id: uuid.UUID | None, version: int) -> Visit:
@@ -157,6 +182,7 @@ def undo_done(session: Session, user: User, visit_id: uuid.UUID | None, version:
     if visit.status != "done":
         raise Invalid({"visit_id": FieldError("visit_not_done")})
     visit.status = "planned"
+    visit.validation = None
     visit.actual_start = visit.actual_end = None
     visit.km = None
     sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
@@ -234,12 +260,14 @@ def _month_end(month: date) -> date:
 
 
 def _done(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
+    """The validated visits of [first, end): what hours, quota and exports count."""
     return list(
         session.scalars(
             select(Visit)
             .where(
                 Visit.team_id == team_id,
                 Visit.status == "done",
+                Visit.validation.is_not(None),
                 Visit.day >= first,
                 Visit.day < end,
             )
@@ -291,6 +319,7 @@ class MonthHours:
     households: list[HouseholdHours]
     aides: list[AideHours]
     to_confirm: list[Visit]  # past visits with an aide, not marked done yet
+    to_review: int = 0  # of those, the ones with an unverified report waiting for review
 
     @property
     def total(self) -> float:
@@ -353,7 +382,20 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
             .limit(100)
         )
     )
+    waiting = {
+        visit_id
+        for visit_id in session.scalars(
+            select(VisitReport.visit_id).where(
+                VisitReport.team_id == team_id,
+                VisitReport.submitted.is_(True),
+                VisitReport.verified.is_(False),
+                VisitReport.outcome == "normal",
+                VisitReport.review.is_(None),
+            )
+        )
+    }
     return MonthHours(
+        to_review=sum(1 for visit in to_confirm if visit.id in waiting),
         month=month,
         by_service=by_service,
         households=sorted(households.values(), key=lambda row: row.name.lower()),

@@ -192,6 +192,10 @@ class Visit(Base, Synced):
         Index("ix_homecare_visits_team_seq", "team_id", "change_seq"),
         CheckConstraint("earliest_start <= latest_start", name="window_order"),
         CheckConstraint("status IN ('planned', 'done', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "validation IS NULL OR validation IN ('report', 'review', 'coordinator')",
+            name="validation_known",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -218,6 +222,14 @@ class Visit(Base, Synced):
     actual_start: Mapped[datetime | None]
     actual_end: Mapped[datetime | None]
     km: Mapped[float | None] = mapped_column(Float)
+    # What made a done visit count for hours, quota and billing (VALIDATIONS).
+    validation: Mapped[str | None] = mapped_column(String(12))
+
+
+# A visit counts (status done) only once validated: by the aide's verified report
+# (`report`), by the coordinator accepting or correcting an unverified one (`review`),
+# or by the coordinator marking it done herself (`coordinator`).
+VALIDATIONS = ("report", "review", "coordinator")
 
 
 RUN_KINDS = ("plan", "replan")  # the whole week, or the visits of an absent aide
@@ -323,6 +335,10 @@ class VisitReport(Base, Synced):
             "outcome IN ('normal', 'nobody_answered', 'refused', 'hospital', 'incident')",
             name="outcome_known",
         ),
+        CheckConstraint(
+            "review IS NULL OR review IN ('accepted', 'corrected', 'rejected')",
+            name="review_known",
+        ),
         Index("ix_homecare_visit_reports_team_seq", "team_id", "change_seq"),
     )
 
@@ -345,3 +361,12 @@ class VisitReport(Base, Synced):
     unverified_reason: Mapped[str | None] = mapped_column(String(30))
     aide_reason: Mapped[str | None] = mapped_column(String(20))
     alerted_at: Mapped[datetime | None]
+    # The coordinator's review of an unverified report (homecare/live.py).
+    review: Mapped[str | None] = mapped_column(String(10))  # REVIEWS
+    review_reason: Mapped[str | None] = mapped_column(Text)  # why rejected or corrected
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+
+
+REVIEWS = ("accepted", "corrected", "rejected")
+REVIEW_REASON_MAX = 500

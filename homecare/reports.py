@@ -26,6 +26,7 @@ from core import audit, clock, sync
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Role
+from homecare import hours
 from homecare.hours import MAX_DONE
 from homecare.models import (
     AIDE_REASONS,
@@ -335,18 +336,18 @@ def save(
 
 
 def _mark_done(session: Session, user: User, visit: Visit, report: VisitReport) -> None:
-    """The visit counts with the times the aide recorded."""
+    """The visit counts with the times the aide recorded (unless the coordinator
+    validated it herself: her times stand)."""
+    if visit.status == "done" and visit.validation in ("review", "coordinator"):
+        return
     if (
         visit.status == "done"
         and visit.actual_start == report.arrived_at
         and visit.actual_end == report.left_at
     ):
         return
-    visit.status = "done"
-    visit.actual_start, visit.actual_end = report.arrived_at, report.left_at
-    if visit.km is None:
-        visit.km = 0.0
-    sync.stamp(session, visit, sync.team_scope(visit.team_id), user, None)
+    assert report.arrived_at is not None and report.left_at is not None
+    hours.validate(session, user, visit, report.arrived_at, report.left_at, None, "report")
 
 
 def coordinators(session: Session, team_id: int) -> list[User]:

@@ -77,6 +77,9 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare_board.change": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_board.warnings": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_board.save_change": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_live.tell_late": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_live.report": {"report_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_live.save_review": {"report_id": "00000000-0000-0000-0000-000000000000"},
     "appointments_booking.places": {"service_code": "permanence-sociale"},
     "appointments_booking.nearest": {"service_code": "permanence-sociale"},
     "appointments_booking.times": {

@@ -1,4 +1,5 @@
-"""Home care pages: the coordinator's planning board (board.py), records (records.py);
+"""Home care pages: the coordinator's planning board (board.py), her live day and review
+queue (live.py), records (records.py);
 hours, quota, billing and payroll files, indicators (hours.py)."""
 
 from __future__ import annotations
@@ -6,13 +7,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, day, hours, messages, offline, records
+from web.homecare import board, day, hours, live, messages, offline, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp, records.bp, hours.bp, day.bp),
+    blueprints=(board.bp, records.bp, hours.bp, day.bp, live.bp),
     offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
@@ -21,6 +22,14 @@ WEB = WebDomain(
             "calendar",
             Permission.HOMECARE_VISITS,
             _l("Your visits of today and the next 2 days, with what you need at each door."),
+            position=44,
+        ),
+        NavEntry(
+            "homecare_live.index",
+            _l("Today"),
+            "calendar",
+            Permission.HOMECARE_PLAN,
+            _l("Today's visits of the team: late, in progress, problems, reports to review."),
             position=44,
         ),
         NavEntry(

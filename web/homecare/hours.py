@@ -300,7 +300,7 @@ def _clock(raw: str) -> time | None:
     return parsed.time()
 
 
-def _done_form(form) -> tuple[dict[str, Any], dict[str, FieldError]]:
+def done_form(form) -> tuple[dict[str, Any], dict[str, FieldError]]:
     """The form's day, start, end (past midnight when before the start) and km."""
     errors: dict[str, FieldError] = {}
     day = clock.parse_day(form.get("day", "").strip())
@@ -368,7 +368,7 @@ def _version() -> int:
 @requires(Permission.HOMECARE_HOURS)
 def mark_done(visit_id: uuid.UUID):
     session = db.session()
-    values, errors = _done_form(request.form)
+    values, errors = done_form(request.form)
     kept = {key: request.form.get(key, "") for key in ("day", "start", "end", "km")}
     try:
         if errors:

@@ -60,6 +60,18 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "km_out_of_range": _("Give the kilometres between 0 and 500."),
         "quota_out_of_range": _("Give the hours as a whole number between 0 and 1,000,000."),
         "invalid_year": _("Give a year like 2026."),
+        # The live day and the review of unverified reports.
+        "visit_not_late": _("This visit is no longer late: no SMS is needed."),
+        "household_no_consent": _(
+            "The household has not agreed to SMS about its visits. Call it instead."
+        ),
+        "household_no_mobile": _("The household has no mobile number. Call it instead."),
+        "unknown_report": _("This report is not one of your team's."),
+        "report_not_to_review": _("This report does not need a review."),
+        "already_reviewed": _("This report was already reviewed."),
+        "times_missing_correct": _(
+            "The aide's arrival or departure is missing: correct the times instead."
+        ),
     }
 
 
