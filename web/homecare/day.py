@@ -79,6 +79,12 @@ def index() -> Any:
         render(
             "homecare/day/index.html",
             days=days,
+            # The QR decoder is kept offline with the page when a visit asks for a code.
+            needs_decoder=any(
+                item["visit"]["proof"]["mode"] == "code"
+                for items in days.values()
+                for item in items
+            ),
             outcomes=outcome_labels(),
             aide_reasons=aide_reason_labels(),
             variance_reasons=variance_labels(),

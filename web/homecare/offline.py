@@ -20,17 +20,16 @@ def _texts() -> dict[str, str]:
         "visit_report": _("Visit report"),
         "scan_start": _("Scan the card"),
         "scan_stop": _("Stop the camera"),
-        "scan_found": _("Code read: {code}"),
+        "scan_found": _("Code read: %(code)s", code="{code}"),
         "scan_failed": _("The camera cannot be used: type the code written on the card."),
         "fix_wait": _("Looking for your position…"),
         "fix_failed": _("No position: the visit is recorded without it (unverified)."),
         "waiting": _("Waiting to be sent"),
         "sent": _("Sent"),
-        "arrived_local": _("Arrived at {time}"),
-        "left_local": _("Left at {time}"),
+        "arrived_local": _("Arrived at %(time)s", time="{time}"),
+        "left_local": _("Left at %(time)s", time="{time}"),
         "report_local": _("Report written"),
         "changed": _("Changed since your last download"),
-        "gone": _("This visit is no longer yours: it was removed at the last download."),
     }
 
 

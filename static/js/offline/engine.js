@@ -521,7 +521,8 @@
     return call(SYNC_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ ops: batch.map(wire) })
+      // The phone's clock at send time: the server measures its offset (docs/sync.md).
+      body: JSON.stringify({ ops: batch.map(wire), client_time: new Date().toISOString() })
     }).then(function (answer) {
       var body = answer.body || {};
       if (answer.status === 0) { return { kind: "network" }; }
