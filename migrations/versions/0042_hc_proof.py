@@ -42,9 +42,7 @@ def upgrade() -> None:
             ["team_id"], ["teams.id"], name=op.f("fk_homecare_proof_cards_team_id_teams")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_homecare_proof_cards")),
-        sa.UniqueConstraint(
-            "team_id", "code", name=op.f("uq_homecare_proof_cards_code_unique_in_team")
-        ),
+        sa.UniqueConstraint("team_id", "code", name="code_unique_in_team"),
     )
     op.create_index(
         "ix_homecare_proof_cards_current",
