@@ -28,6 +28,7 @@ def test_the_camera_is_allowed_on_my_day_only(login):
     day = aide.get(DAY)
     assert day.status_code == 200
     assert day.headers["Permissions-Policy"] == "camera=(self), microphone=(), geolocation=(self)"
+    assert day.headers["X-Terrain-Offline"] == "page"  # kept by the service worker
     home = aide.get("/")
     assert home.headers["Permissions-Policy"] == "camera=(), microphone=(), geolocation=(self)"
     coordinator = login("coordination")

@@ -93,6 +93,8 @@ def index() -> Any:
         )
     )
     response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    # An offline view: the service worker keeps it for this aide (templates/pwa/sw.js).
+    response.headers["X-Terrain-Offline"] = "page"
     return response
 
 
