@@ -287,3 +287,61 @@ def test_the_feed_says_what_changed_the_last_note_the_proof_and_the_coordinators
     changed = {c.id: c.record for c in later.changes if c.record}
     assert changed[str(tuesday.id)]["changed"] is True
     assert str(other.id) not in changed  # untouched: not sent again
+
+
+# --- Concurrency (real commits, PostgreSQL) ------------------------------------------------
+
+
+THREADS = 6
+
+
+def test_new_cards_made_at_once_leave_one_current_card():
+    """Six new cards for one household at the same moment: the household's row lock
+    orders them, the second replaces the first; never two current cards."""
+    import threading
+
+    from core import accounts
+    from core.db import make_engine, make_session_factory
+    from homecare.models import Beneficiary
+    from tests.support import demo_template, own_database, postgres_url
+
+    if postgres_url() is None:
+        pytest.skip("row locks are proven on PostgreSQL (TEST_DATABASE_URL)")
+    with own_database("hccard", template=demo_template()) as url:
+        engine = make_engine(url, pool_size=THREADS + 2)
+        sessions = make_session_factory(engine)
+        try:
+            with sessions() as session:
+                coordinator = accounts.find_user(session, "coordination")
+                household = session.scalars(
+                    select(Beneficiary.id)
+                    .where(Beneficiary.team_id == coordinator.team_id)
+                    .order_by(Beneficiary.id)
+                ).first()
+            barrier = threading.Barrier(THREADS, timeout=10)
+            failures: list[BaseException] = []
+
+            def issue() -> None:
+                with sessions() as session:
+                    user = accounts.find_user(session, "coordination")
+                    barrier.wait()
+                    try:
+                        cards.issue_card(session, user, household)
+                        session.commit()
+                    except BaseException as error:  # reported below
+                        failures.append(error)
+
+            threads = [threading.Thread(target=issue) for _ in range(THREADS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert failures == []
+            with sessions() as session:
+                rows = list(
+                    session.scalars(select(ProofCard).where(ProofCard.beneficiary_id == household))
+                )
+            assert len(rows) == THREADS
+            assert sum(card.replaced_at is None for card in rows) == 1
+        finally:
+            engine.dispose()
