@@ -193,10 +193,15 @@ def test_five_visits_offline_reach_the_server_once_with_one_alert(
 
     _ready(page)
     phone.set_offline(True)
-    # Plain, fifth: arrive, leave, report.
+    # Plain, fifth: arrive, leave, report. A minute instead of 30: the reason is asked.
     for key in ("plain", "fifth"):
         _tap(page, ids[key], "checkin")
         _tap(page, ids[key], "checkout")
+        expect(_card(page, ids[key]).locator("fieldset[data-variance]")).to_be_visible()
+        if key == "plain":
+            _card(page, ids[key]).locator("select[name=variance_reason]").select_option(
+                "household_request"
+            )
         _report(page, ids[key])
     # The card's code typed (no camera here).
     _card(page, ids["code"]).locator("input[name=code]").fill(ids["card"].lower())
@@ -247,6 +252,9 @@ def test_five_visits_offline_reach_the_server_once_with_one_alert(
         assert reports[ids["code"]].proof == "code" and reports[ids["code"]].verified
         assert reports[ids["gps"]].proof == "gps" and reports[ids["gps"]].verified
         assert reports[ids["plain"]].verified and reports[ids["plain"]].submitted
+        assert reports[ids["plain"]].variance_reason == "household_request"
+        assert reports[ids["fifth"]].variance_minutes is not None
+        assert reports[ids["fifth"]].variance_reason is None  # kept: "reason missing"
         assert reports[ids["plain"]].clock_offset_s is not None
         assert abs(reports[ids["plain"]].clock_offset_s) < 600
         assert reports[ids["nobody"]].outcome == "nobody_answered"

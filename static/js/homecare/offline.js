@@ -11,6 +11,7 @@
   var O = window.TerrainOffline;
   if (!O) { return; }
   var FIX_TIMEOUT_MS = 15000;
+  var VARIANCE_MINUTES = 15; // homecare/models.py VARIANCE_MINUTES
 
   function visitOp(key) {
     return { what: function () { return O.t(key); } };
@@ -61,6 +62,17 @@
       parts.push(state.waiting ? O.t("waiting") : O.t("sent"));
       line.textContent = parts.join(" · ");
       card.setAttribute("data-local", state.waiting ? "waiting" : "sent");
+    }
+    // Over- or under-run of 15 minutes or more: the reason is asked (the server keeps
+    // the report without it, marked "reason missing"). Shown while the times are unknown.
+    var variance = card.querySelector("[data-variance]");
+    if (variance) {
+      var planned = parseInt(card.getAttribute("data-duration"), 10);
+      var minutes = state.arrived && state.left ?
+        (new Date(state.left) - new Date(state.arrived)) / 60000 : NaN;
+      var off = !isNaN(minutes) && !isNaN(planned) && Math.abs(minutes - planned) >= VARIANCE_MINUTES;
+      variance.hidden = !isNaN(minutes) && !off;
+      variance.classList.toggle("hc-asked", off);
     }
     var record = O.records("homecare.visit")[id];
     var household = record ? O.records("homecare.household")[record.beneficiary_id] : null;
