@@ -269,3 +269,39 @@ def test_five_visits_offline_reach_the_server_once_with_one_alert(
     # Online again: the page says everything is sent.
     page.goto(DAY)
     expect(_card(page, ids["plain"])).to_have_attribute("data-local", "sent")
+
+
+def test_the_vendored_decoder_reads_the_printed_cards_qr(chromium: Browser):
+    """The QR the card page draws (segno) read back by the jsQR the phone loads, from a
+    picture of it as the camera gives one (pixels on a canvas, a white margin)."""
+    from pathlib import Path
+
+    code = "ACD3FG"
+    svg = cards.qr_svg(code)
+    context = chromium.new_context(viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>QR</title>")
+        page.add_script_tag(
+            path=str(Path(__file__).resolve().parents[2] / "static/vendor/jsqr/jsQR.js")
+        )
+        found = page.evaluate(
+            """async (svg) => {
+                const image = new Image();
+                image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+                await image.decode();
+                const canvas = document.createElement("canvas");
+                canvas.width = canvas.height = 480;
+                const context = canvas.getContext("2d");
+                context.fillStyle = "#fff";
+                context.fillRect(0, 0, 480, 480);
+                context.drawImage(image, 60, 60, 360, 360);
+                const pixels = context.getImageData(0, 0, 480, 480);
+                const result = jsQR(pixels.data, 480, 480, {inversionAttempts: "dontInvert"});
+                return result && result.data;
+            }""",
+            svg,
+        )
+    finally:
+        context.close()
+    assert found == code
