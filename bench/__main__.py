@@ -1,6 +1,7 @@
 """Run every benchmark and print its results table row(s)."""
 
 from bench import (
+    aide_day,
     appointment_booking,
     appointments,
     audit_log,
@@ -23,6 +24,7 @@ def main() -> None:
         appointment_booking,
         planning,
         page_weight,
+        aide_day,
         growth,
     ):
         for row in benchmark.run():

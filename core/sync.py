@@ -200,6 +200,9 @@ class OpContext:
     op_id: uuid.UUID
     base_version: int | None
     client_at: datetime | None  # when the user made the change, by the phone's clock
+    # The phone's clock minus the server's when the batch was sent (its `client_time`);
+    # None when the phone did not say (an older app, a form posted without JavaScript).
+    clock_offset: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -281,9 +284,12 @@ class Op:
     data: dict[str, Any]
     base_version: int | None = None
     client_at: datetime | None = None
+    clock_offset: timedelta | None = None
 
 
-def parse_op(raw: Any, received_at: datetime) -> Op | dict[str, Any]:
+def parse_op(
+    raw: Any, received_at: datetime, clock_offset: timedelta | None = None
+) -> Op | dict[str, Any]:
     """An Op, or the `rejected` answer of an op whose envelope is wrong."""
     if not isinstance(raw, dict):
         return _rejected(None, {"op": FieldError("not_an_object")})
@@ -323,7 +329,7 @@ def parse_op(raw: Any, received_at: datetime) -> Op | dict[str, Any]:
     if errors:
         return _rejected(shown_id, errors)
     assert op_id is not None and isinstance(op_type, str) and isinstance(data, dict)
-    return Op(op_id, op_type, data, base_version, client_at)
+    return Op(op_id, op_type, data, base_version, client_at, clock_offset)
 
 
 def parse_client_time(value: Any) -> datetime | None:
@@ -337,12 +343,23 @@ def parse_client_time(value: Any) -> datetime | None:
         return None
 
 
-def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:
-    """Answer each op in order; each is applied (or not) in its own transaction."""
+def clock_offset(client_time: Any, received_at: datetime) -> timedelta | None:
+    """The phone's clock minus ours, from the `client_time` a batch carries (the
+    phone's clock when it sent it); None when absent or not a time with its offset."""
+    sent = parse_client_time(client_time) if client_time is not None else None
+    return sent - received_at if sent is not None else None
+
+
+def apply_batch(
+    session: Session, actor: User, raw_ops: Sequence[Any], client_time: Any = None
+) -> list[dict[str, Any]]:
+    """Answer each op in order; each is applied (or not) in its own transaction.
+    `client_time`: the phone's clock at send time (optional), measured against ours."""
     received_at = clock.now()
+    offset = clock_offset(client_time, received_at)
     answers = []
     for raw in raw_ops:
-        op = parse_op(raw, received_at)
+        op = parse_op(raw, received_at, offset)
         if isinstance(op, dict):
             answers.append(op)
             continue
@@ -386,7 +403,7 @@ def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
     if not can(actor.role, op_type.permission):
         answer = _rejected(str(op.id), {"type": FieldError("not_allowed")})
     else:
-        context = OpContext(session, actor, op.id, op.base_version, op.client_at)
+        context = OpContext(session, actor, op.id, op.base_version, op.client_at, op.clock_offset)
         try:
             with session.begin_nested():
                 applied = op_type.apply(context, op.data)

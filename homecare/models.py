@@ -295,7 +295,7 @@ class HoursQuota(Base, Synced):
     hours: Mapped[int] = mapped_column(Integer)
 
 
-PROOF_MODES = ("none", "gps")  # the QR or short code of issue 18 comes later
+PROOF_MODES = ("none", "code", "gps")  # code: the household's card (QR or typed)
 OUTCOMES = ("normal", "nobody_answered", "refused", "hospital", "incident")
 ALERT_OUTCOMES = ("nobody_answered", "incident")
 UNVERIFIED_REASONS = (
@@ -303,7 +303,24 @@ UNVERIFIED_REASONS = (
     "no_fix",  # GPS asked for, a fix missing
     "no_household_position",  # GPS asked for, the household has no coordinates
     "outside_radius",  # a fix farther than the radius from the household
+    "no_code",  # a code asked for, none given
+    "old_code",  # the household's code before its card was replaced (a replay)
+    "foreign_code",  # the code of another household's card
+    "wrong_code",  # a code no card of the team ever had
+    "no_card",  # a code asked for, the household has no card yet
+    "clock_offset",  # the phone's clock was more than 10 minutes off (TIME_FLAGS)
+    "in_future",  # a time after the server's now
+    "before_visit_day",  # a time before the visit's day
 )
+# Over- or under-run of a visit (15 minutes or more against its planned length).
+VARIANCE_MINUTES = 15
+VARIANCE_REASONS = ("household_request", "care_needed", "late_arrival", "traffic", "other")
+VARIANCE_NOTE_MAX = 500
+# A phone clock more than this away from the server's flags the report's times.
+CLOCK_TOLERANCE_S = 600
+TIME_FLAGS = ("clock_offset", "in_future", "before_visit_day")
+CODE_LENGTH = 6
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no 0/O, 1/I/L, 2/Z, 5/S, 8/B
 AIDE_REASONS = ("no_signal", "gps_refused", "other")  # what the aide says in one tap
 NOTE_MAX = 2000
 
@@ -313,7 +330,7 @@ class ProofRule(Base):
 
     __tablename__ = "homecare_proof_rules"
     __table_args__ = (
-        CheckConstraint("mode IN ('none', 'gps')", name="proof_mode_known"),
+        CheckConstraint("mode IN ('none', 'code', 'gps')", name="proof_mode_known"),
         CheckConstraint("radius_m > 0", name="radius_positive"),
     )
 
@@ -366,7 +383,41 @@ class VisitReport(Base, Synced):
     review_reason: Mapped[str | None] = mapped_column(Text)  # why rejected or corrected
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
+    # The household card's code as the aide scanned or typed it (judged, then kept).
+    proof_code: Mapped[str | None] = mapped_column(String(16))
+    # The phone's clock minus the server's when the op was sent (None: an old phone).
+    clock_offset_s: Mapped[int | None] = mapped_column(Integer)
+    time_flag: Mapped[str | None] = mapped_column(String(20))  # TIME_FLAGS
+    # Over- or under-run: the aide's reason and note; "reason_missing" when none came.
+    variance_minutes: Mapped[int | None] = mapped_column(Integer)
+    variance_reason: Mapped[str | None] = mapped_column(String(20))
+    variance_note: Mapped[str] = mapped_column(Text, default="")
 
 
 REVIEWS = ("accepted", "corrected", "rejected")
 REVIEW_REASON_MAX = 500
+
+
+class ProofCard(Base):
+    """A household's proof card: a short code and its QR, kept at the household. A new
+    card replaces the old one (`replaced_at`): the old code then proves nothing."""
+
+    __tablename__ = "homecare_proof_cards"
+    __table_args__ = (
+        UniqueConstraint("team_id", "code", name="code_unique_in_team"),
+        Index(
+            "ix_homecare_proof_cards_current",
+            "beneficiary_id",
+            unique=True,
+            sqlite_where=text("replaced_at IS NULL"),
+            postgresql_where=text("replaced_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("homecare_beneficiaries.id"))
+    code: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime]
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    replaced_at: Mapped[datetime | None]

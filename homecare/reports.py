@@ -8,6 +8,13 @@ its proof: when the proof fails or is missing it is kept as unverified with the 
 for the coordinator to review. A verified, normal report marks the visit done with its
 real times, so the hours and the quota (homecare/hours.py) count it. An op on a visit
 that is not hers is refused exactly as an unknown visit.
+
+Times are the phone's. The phone sends its clock with each batch (`client_time`), so
+the server knows how far off it is; a report whose phone was more than 10 minutes off,
+or whose times are in the future or before the visit's day, is kept but flagged
+(`time_flag`) and left unverified for the coordinator: its times do not count as they
+are. A visit 15 minutes or more longer or shorter than planned asks the aide why; when
+no reason comes the report is kept, marked "reason missing".
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,15 +33,20 @@ from core import audit, clock, sync
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Role
-from homecare import hours
+from homecare import cards, hours
+from homecare.calendar import local_moment
 from homecare.hours import MAX_DONE
 from homecare.models import (
     AIDE_REASONS,
     ALERT_OUTCOMES,
+    CLOCK_TOLERANCE_S,
     NOTE_MAX,
     OUTCOMES,
     TASK_MAX,
     TASKS_MAX,
+    VARIANCE_MINUTES,
+    VARIANCE_NOTE_MAX,
+    VARIANCE_REASONS,
     Beneficiary,
     CarePlan,
     ProofRule,
@@ -45,6 +57,8 @@ from notifications import services as notify
 
 # A report may come days after the visit (a phone long offline), not weeks.
 LATE_REPORT = timedelta(days=7)
+# A time this far ahead of the server's clock is "in the future" (flagged, kept).
+FUTURE_SLACK = timedelta(minutes=5)
 ALERT_TEMPLATE = "homecare_visit_alert"
 ALERT_CATEGORY = "service_change"
 # Says only that something waits: no household's name leaves by SMS.
@@ -83,6 +97,9 @@ class Entry:
     note: str = ""
     outcome: str = "normal"
     aide_reason: str | None = None
+    code: str | None = None  # the household card's code, scanned or typed
+    variance_reason: str | None = None
+    variance_note: str = ""
 
 
 def _uuid(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> uuid.UUID:
@@ -100,9 +117,18 @@ def _time(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> 
     found = sync.parse_client_time(value)
     if found is None:
         errors[name] = FieldError("invalid_datetime")
-    elif found > clock.now() + timedelta(minutes=5):
-        errors[name] = FieldError("in_future")
+    # A time in the future is the phone's clock being wrong: kept, flagged (save()).
     return found
+
+
+def _code(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 40:
+        errors[name] = FieldError("too_long", {"max": 40})
+        return None
+    return cards.normalise(value) or None
 
 
 def _fix(data: Mapping[str, Any], prefix: str, errors: dict[str, FieldError]) -> Fix | None:
@@ -129,9 +155,10 @@ def read_entry(step: str, data: Mapping[str, Any]) -> Entry:
         if at is None and "at" not in errors:
             errors["at"] = FieldError("required")
         fix = _fix(data, "", errors)
+        code = _code(data, "code", errors)
         if errors:
             raise Invalid(errors)
-        return Entry(step, report_id, visit_id, at=at, fix=fix)
+        return Entry(step, report_id, visit_id, at=at, fix=fix, code=code)
     arrived_at = _time(data, "arrived_at", errors)
     left_at = _time(data, "left_at", errors)
     if arrived_at and left_at:
@@ -159,6 +186,14 @@ def read_entry(step: str, data: Mapping[str, Any]) -> Entry:
         errors["unverified_reason"] = FieldError("unknown_choice")
     arrival_fix = _fix(data, "arrival_", errors)
     departure_fix = _fix(data, "departure_", errors)
+    code = _code(data, "proof_code", errors)
+    variance_reason = data.get("variance_reason") or None
+    if variance_reason is not None and variance_reason not in VARIANCE_REASONS:
+        errors["variance_reason"] = FieldError("unknown_choice")
+    variance_note = data.get("variance_note", "")
+    if not isinstance(variance_note, str) or len(variance_note) > VARIANCE_NOTE_MAX:
+        errors["variance_note"] = FieldError("too_long", {"max": VARIANCE_NOTE_MAX})
+        variance_note = ""
     if errors:
         raise Invalid(errors)
     return Entry(
@@ -173,6 +208,9 @@ def read_entry(step: str, data: Mapping[str, Any]) -> Entry:
         note=note.strip(),
         outcome=str(outcome),
         aide_reason=aide_reason,
+        code=code,
+        variance_reason=variance_reason,
+        variance_note=variance_note.strip(),
     )
 
 
@@ -217,6 +255,10 @@ def judge(session: Session, visit: Visit, report: VisitReport) -> str | None:
         return "times_missing"
     if rule.mode == "none":
         return None
+    if rule.mode == "code":
+        return cards.check_code(
+            session, visit.team_id, visit.beneficiary_id, report.proof_code or ""
+        ).reason
     household = session.get(Beneficiary, visit.beneficiary_id)
     if household is None or household.latitude is None or household.longitude is None:
         return "no_household_position"
@@ -232,6 +274,33 @@ def judge(session: Session, visit: Visit, report: VisitReport) -> str | None:
     if any(distance_m(fix, home) > rule.radius_m for fix in fixes):
         return "outside_radius"
     return None
+
+
+def time_flag(visit: Visit, report: VisitReport, offset_s: int | None) -> str | None:
+    """Why the report's times look wrong, or None: the phone's clock far off when it
+    sent them, a time in the future, or a time before the visit's day."""
+    if offset_s is not None and abs(offset_s) > CLOCK_TOLERANCE_S:
+        return "clock_offset"
+    times = [moment for moment in (report.arrived_at, report.left_at) if moment is not None]
+    if any(moment > clock.now() + FUTURE_SLACK for moment in times):
+        return "in_future"
+    if any(moment < local_moment(visit.day, time(0)) for moment in times):
+        return "before_visit_day"
+    return None
+
+
+def variance(visit: Visit, report: VisitReport) -> int | None:
+    """Minutes longer (+) or shorter (-) than planned, when 15 or more; else None."""
+    if report.arrived_at is None or report.left_at is None:
+        return None
+    actual = round((report.left_at - report.arrived_at).total_seconds() / 60)
+    difference = actual - visit.duration_minutes
+    return difference if abs(difference) >= VARIANCE_MINUTES else None
+
+
+def reason_missing(report: VisitReport) -> bool:
+    """An over- or under-run the aide's report gave no reason for."""
+    return report.submitted and report.variance_minutes is not None and not report.variance_reason
 
 
 def serialize(report: VisitReport) -> dict[str, Any]:
@@ -252,13 +321,25 @@ def serialize(report: VisitReport) -> dict[str, Any]:
         "verified": report.verified,
         "unverified_reason": report.unverified_reason,
         "aide_reason": report.aide_reason,
+        "proof_code": report.proof_code,
+        "clock_offset_s": report.clock_offset_s,
+        "time_flag": report.time_flag,
+        "variance_minutes": report.variance_minutes,
+        "variance_reason": report.variance_reason,
+        "variance_note": report.variance_note,
+        "reason_missing": reason_missing(report),
     }
 
 
 def save(
-    session: Session, user: User, entry: Entry, client_at: datetime | None = None
+    session: Session,
+    user: User,
+    entry: Entry,
+    client_at: datetime | None = None,
+    clock_offset: timedelta | None = None,
 ) -> VisitReport:
-    """Apply one step to the report (made by the first step that arrives)."""
+    """Apply one step to the report (made by the first step that arrives).
+    `clock_offset`: the phone's clock minus the server's when the batch was sent."""
     visit = _her_visit(session, user, entry.visit_id)
     report = session.get(VisitReport, entry.report_id)
     if report is not None and (report.aide_id != user.id or report.visit_id != visit.id):
@@ -276,10 +357,15 @@ def save(
             submitted=False,
             proof="none",
             verified=False,
+            variance_note="",
             changed_at=clock.now(),  # stamped below, after the proof is judged
             updated_at=clock.now(),
         )
         session.add(report)
+    if entry.code:
+        report.proof_code = entry.code
+    if clock_offset is not None:
+        report.clock_offset_s = round(clock_offset.total_seconds())
     if entry.step == "checkin":
         report.arrived_at = entry.at
         if entry.fix:
@@ -306,10 +392,17 @@ def save(
         report.note = entry.note
         report.outcome = entry.outcome
         report.aide_reason = entry.aide_reason
+        report.variance_reason = entry.variance_reason
+        report.variance_note = entry.variance_note
         report.submitted = True
     if report.arrived_at and report.left_at and report.left_at <= report.arrived_at:
         raise Invalid({"at": FieldError("ends_before_start")})
-    reason = judge(session, visit, report)
+    report.variance_minutes = variance(visit, report)
+    report.time_flag = time_flag(
+        visit, report, round(clock_offset.total_seconds()) if clock_offset is not None else None
+    )
+    # The proof first; times that look wrong keep a proven report unverified too.
+    reason = judge(session, visit, report) or report.time_flag
     report.verified = reason is None
     report.unverified_reason = reason
     sync.stamp(session, report, sync.team_scope(visit.team_id), user, client_at)
@@ -329,6 +422,8 @@ def save(
             "verified": report.verified,
             "reason": reason,
             "outcome": report.outcome,
+            "time_flag": report.time_flag,
+            "reason_missing": reason_missing(report),
         },
     )
     session.flush()

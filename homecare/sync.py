@@ -29,9 +29,13 @@ from homecare.models import (
     OUTCOMES,
     TASK_MAX,
     TASKS_MAX,
+    VARIANCE_NOTE_MAX,
+    VARIANCE_REASONS,
     Beneficiary,
     CarePlan,
+    ProofRule,
     Visit,
+    VisitReport,
 )
 from notifications import services as notify
 
@@ -96,7 +100,69 @@ def plan_tasks(session: Session, visits: list[Visit]) -> dict[uuid.UUID, list[st
     return {plan_id: list(tasks or []) for plan_id, tasks in rows}
 
 
-def serialize_visit(visit: Visit, tasks: list[str]) -> dict[str, Any]:
+def proof_modes(session: Session, visits: list[Visit]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per visit, the proof its service asks of the team (homecare/cards.py sets it)."""
+    if not visits:
+        return {}
+    services = dict(
+        session.execute(
+            select(CarePlan.id, CarePlan.service).where(
+                CarePlan.id.in_({visit.plan_id for visit in visits})
+            )
+        ).all()
+    )
+    rules = {
+        (rule.team_id, rule.service): rule
+        for rule in session.scalars(
+            select(ProofRule).where(ProofRule.team_id.in_({visit.team_id for visit in visits}))
+        )
+    }
+    found = {}
+    for visit in visits:
+        rule = rules.get((visit.team_id, services.get(visit.plan_id, "")))
+        found[visit.id] = {
+            "mode": rule.mode if rule else "none",
+            "radius_m": rule.radius_m if rule else None,
+        }
+    return found
+
+
+def previous_notes(session: Session, visits: list[Visit]) -> dict[uuid.UUID, dict[str, str]]:
+    """Per visit, the last note written at its household before its day (any aide of
+    the team): what the aide reads before ringing."""
+    households = {visit.beneficiary_id for visit in visits}
+    if not households:
+        return {}
+    first = min(visit.day for visit in visits) - timedelta(days=60)
+    rows = session.execute(
+        select(Visit.beneficiary_id, Visit.day, VisitReport.note)
+        .join(VisitReport, VisitReport.visit_id == Visit.id)
+        .where(
+            Visit.beneficiary_id.in_(households),
+            Visit.day >= first,
+            VisitReport.submitted.is_(True),
+            VisitReport.note != "",
+        )
+        .order_by(Visit.day, VisitReport.left_at)
+    ).all()
+    found: dict[uuid.UUID, dict[str, str]] = {}
+    for visit in visits:
+        before = [row for row in rows if row[0] == visit.beneficiary_id and row[1] < visit.day]
+        if before:
+            found[visit.id] = {"day": before[-1][1].isoformat(), "note": before[-1][2]}
+    return found
+
+
+def serialize_visit(
+    visit: Visit,
+    tasks: list[str],
+    *,
+    changed: bool = False,
+    previous: dict[str, str] | None = None,
+    proof: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`changed`: somebody else changed it since the phone's last download (the phone
+    cannot compare; the server says so). `previous`: the last note at the household."""
     return {
         "id": str(visit.id),
         "version": visit.version,
@@ -115,11 +181,21 @@ def serialize_visit(visit: Visit, tasks: list[str]) -> dict[str, Any]:
         if visit.actual_start
         else None,
         "actual_end": clock.as_utc(visit.actual_end).isoformat() if visit.actual_end else None,
+        "changed": changed,
+        "previous_note": previous,
+        "proof": proof or {"mode": "none", "radius_m": None},
     }
 
 
-def serialize_household(beneficiary: Beneficiary, phones: list[str]) -> dict[str, Any]:
-    """What the aide needs at the door: address, entry, carnet de vie, phones."""
+def serialize_household(
+    beneficiary: Beneficiary,
+    phones: list[str],
+    coordinator_phones: list[str] | None = None,
+    *,
+    changed: bool = False,
+) -> dict[str, Any]:
+    """What the aide needs at the door: address, entry, carnet de vie, phones, and her
+    coordinator's phone."""
     return {
         "id": str(beneficiary.id),
         "name": beneficiary.name,
@@ -134,6 +210,8 @@ def serialize_household(beneficiary: Beneficiary, phones: list[str]) -> dict[str
         "emergency_name": beneficiary.emergency_name,
         "emergency_phone": beneficiary.emergency_phone,
         "language": beneficiary.language,
+        "coordinator_phones": coordinator_phones or [],
+        "changed": changed,
     }
 
 
@@ -144,6 +222,16 @@ def household_phones(session: Session, beneficiary: Beneficiary) -> list[str]:
     return [phone.e164 for phone in contact.phones] if contact is not None else []
 
 
+def coordinator_phones(session: Session, team_id: int) -> list[str]:
+    """The team's coordinators' phones (their contact), for the aide to call."""
+    phones: list[str] = []
+    for coordinator in reports.coordinators(session, team_id):
+        contact = notify.contact_for_user(session, coordinator.id)
+        if contact is not None:
+            phones.extend(phone.e164 for phone in contact.phones)
+    return list(dict.fromkeys(phones))
+
+
 def visit_changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
     """Her visits changed since `since`; a deletion for a team visit no longer hers."""
     if user.role != Role.AIDE or user.team_id is None:
@@ -151,10 +239,19 @@ def visit_changes(session: Session, user: User, since: int, limit: int) -> list[
     today = _today()
     found: list[sync.Change] = []
     changed = [visit for visit in _team_visits(session, user, today) if visit.change_seq > since]
-    tasks = plan_tasks(session, [visit for visit in changed if is_hers(visit, user, today)])
+    hers = [visit for visit in changed if is_hers(visit, user, today)]
+    tasks = plan_tasks(session, hers)
+    notes = previous_notes(session, hers)
+    proofs = proof_modes(session, hers)
     for visit in changed:
         if is_hers(visit, user, today):
-            record = serialize_visit(visit, tasks.get(visit.plan_id, []))
+            record = serialize_visit(
+                visit,
+                tasks.get(visit.plan_id, []),
+                changed=since > 0 and visit.changed_by_id != user.id,
+                previous=notes.get(visit.id),
+                proof=proofs.get(visit.id),
+            )
             found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), record))
         elif since > 0:
             found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), None))
@@ -178,10 +275,16 @@ def household_changes(session: Session, user: User, since: int, limit: int) -> l
         return []
     rows = session.scalars(select(Beneficiary).where(Beneficiary.id.in_(list(latest))))
     found = []
+    coordinators = coordinator_phones(session, user.team_id)
     for beneficiary in rows:
         seq = max(beneficiary.change_seq, latest[beneficiary.id])
         if seq > since:
-            record = serialize_household(beneficiary, household_phones(session, beneficiary))
+            record = serialize_household(
+                beneficiary,
+                household_phones(session, beneficiary),
+                coordinators,
+                changed=since > 0 and beneficiary.change_seq > since,
+            )
             found.append(sync.Change(seq, HOUSEHOLD_TYPE, str(beneficiary.id), record))
     found.sort(key=lambda change: (change.seq, change.id))
     return found[:limit]
@@ -208,14 +311,27 @@ def day_of(session: Session, user: User) -> list[tuple[dict[str, Any], dict[str,
     mine = [visit for visit in _team_visits(session, user, today) if is_hers(visit, user, today)]
     mine.sort(key=visit_start)
     tasks = plan_tasks(session, mine)
+    notes = previous_notes(session, mine)
+    proofs = proof_modes(session, mine)
+    coordinators = coordinator_phones(session, user.team_id)
     households = {
-        beneficiary.id: serialize_household(beneficiary, household_phones(session, beneficiary))
+        beneficiary.id: serialize_household(
+            beneficiary, household_phones(session, beneficiary), coordinators
+        )
         for beneficiary in session.scalars(
             select(Beneficiary).where(Beneficiary.id.in_({visit.beneficiary_id for visit in mine}))
         )
     }
     return [
-        (serialize_visit(visit, tasks.get(visit.plan_id, [])), households[visit.beneficiary_id])
+        (
+            serialize_visit(
+                visit,
+                tasks.get(visit.plan_id, []),
+                previous=notes.get(visit.id),
+                proof=proofs.get(visit.id),
+            ),
+            households[visit.beneficiary_id],
+        )
         for visit in mine
         if visit.beneficiary_id in households
     ]
@@ -246,6 +362,14 @@ STEP_SCHEMA: dict[str, Any] = {
         "at": PHONE_TIME,
         "latitude": LATITUDE,
         "longitude": LONGITUDE,
+        "code": {
+            "type": "string",
+            "maxLength": 40,
+            "description": (
+                "The household card's code, scanned from its QR or typed, when the "
+                "service asks for a code. Judged against the household's current card."
+            ),
+        },
     },
 }
 REPORT_SCHEMA: dict[str, Any] = {
@@ -277,6 +401,19 @@ REPORT_SCHEMA: dict[str, Any] = {
             "enum": list(AIDE_REASONS),
             "description": "The aide's one-tap reason when the proof could not be given.",
         },
+        "proof_code": {
+            "type": "string",
+            "maxLength": 40,
+            "description": "The household card's code (QR scanned or typed).",
+        },
+        "variance_reason": {
+            "enum": list(VARIANCE_REASONS),
+            "description": (
+                "Why the visit ran 15 minutes or more over or under its planned length. "
+                "Without it such a report is kept, marked `reason_missing`."
+            ),
+        },
+        "variance_note": {"type": "string", "maxLength": VARIANCE_NOTE_MAX},
     },
 }
 # The examples name the demo's visit "example-visit" (homecare/demo.py): aide1's, the day
@@ -307,7 +444,9 @@ EXAMPLE_REPORT: dict[str, Any] = {
 def _apply_step(step: str) -> Any:
     def apply(context: sync.OpContext, data: dict[str, Any]) -> sync.Applied:
         entry = reports.read_entry(step, data)
-        report = reports.save(context.session, context.actor, entry, context.client_at)
+        report = reports.save(
+            context.session, context.actor, entry, context.client_at, context.clock_offset
+        )
         return sync.Applied(record_id=str(report.id), record=reports.serialize(report))
 
     return apply

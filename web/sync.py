@@ -49,7 +49,17 @@ SYNC_BATCH = Schema(
                 "type": "array",
                 "maxItems": sync.MAX_OPS_PER_BATCH,
                 "items": {"oneOf": [op_schema(op_type) for op_type in sync.op_types()]},
-            }
+            },
+            "client_time": {
+                "type": "string",
+                "format": "date-time",
+                "description": (
+                    "The phone's clock when it sends the batch (ISO 8601 with its offset). "
+                    "Optional. The server measures the phone's offset from it; ops whose "
+                    "times look wrong (a clock more than 10 minutes off) are kept and "
+                    "flagged for review. Ignored when not a time with its offset."
+                ),
+            },
         },
     },
 )
@@ -180,7 +190,9 @@ def push():
             _("Too many changes at once: at most %(max)s per request.", max=sync.MAX_OPS_PER_BATCH),
             max_ops=sync.MAX_OPS_PER_BATCH,
         )
-    answers = sync.apply_batch(db.session(), current_user._get_current_object(), ops)
+    answers = sync.apply_batch(
+        db.session(), current_user._get_current_object(), ops, body.get("client_time")
+    )
     return jsonify({"results": [with_messages(answer) for answer in answers]})
 
 

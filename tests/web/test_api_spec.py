@@ -211,3 +211,28 @@ def test_staff_booking(client, agenda, login, spec):
         answer = book(data=b"x" * (3 * 1024 * 1024), content_type="application/json")
         spec.check(answer, path, "post")  # 413
     assert spec.statuses(path, "post") == {"201", "409", "422", "400", "401", "403", "413"}
+
+
+def test_a_batch_carries_the_phones_clock_and_a_report_far_off_is_flagged(login, spec):
+    """`client_time` (docs/sync.md): the server measures the phone's offset; the demo's
+    example report, sent by a phone 2 hours ahead, is applied and flagged."""
+    from datetime import timedelta
+
+    from homecare import sync as homecare_sync
+
+    path = "/api/sync"
+    browser = login("aide1")
+    today = clock.to_local(clock.now()).date()
+    data = sync.render_example(homecare_sync.EXAMPLE_REPORT, today)
+    ahead = (clock.now() + timedelta(hours=2)).isoformat()
+    answer = browser.client.post(
+        path,
+        json={"client_time": ahead, "ops": [op("homecare.visit.report", data)]},
+        headers={"X-CSRFToken": browser.token},
+    )
+    spec.check(answer, path, "post")
+    (result,) = answer.get_json()["results"]
+    assert result["status"] == "applied", result
+    assert result["record"]["clock_offset_s"] == 7200
+    assert result["record"]["time_flag"] == "clock_offset"
+    assert result["record"]["verified"] is False

@@ -77,6 +77,10 @@ def test_every_registered_op_type_has_its_schema_and_example(document):
         (example,) = examples[op_type.name]["value"]["ops"]
         assert example["type"] == op_type.name
     assert len(ops) == len(examples) == len(sync.op_types())
+    # The phone's clock at send time (docs/sync.md), optional.
+    clock_field = schemas["SyncBatch"]["properties"]["client_time"]
+    assert clock_field["format"] == "date-time"
+    assert "client_time" not in schemas["SyncBatch"]["required"]
 
 
 def test_every_feed_type_is_in_the_spec(document):

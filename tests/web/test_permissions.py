@@ -93,6 +93,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare.beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.edit_beneficiary": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.location_fix": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare_proof.card": {"beneficiary_id": str(homecare_id("household-0"))},
+    "homecare_proof.new_card": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.life_book": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.life_book_agreement": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.new_plan": {"beneficiary_id": str(homecare_id("household-0"))},

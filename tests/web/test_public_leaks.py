@@ -70,7 +70,17 @@ NOT_TEXT = {
     "homecare_quotas": {"service", "funder"},
     "homecare_planning_runs": {"kind", "status"},
     "homecare_proof_rules": {"service", "mode"},
-    "homecare_visit_reports": {"outcome", "proof", "unverified_reason", "aide_reason", "review"},
+    "homecare_visit_reports": {
+        "outcome",
+        "proof",
+        "unverified_reason",
+        "aide_reason",
+        "review",
+        "time_flag",
+        "variance_reason",
+        "proof_code",  # a card's code as typed, kept as letters and digits only
+    },
+    "homecare_proof_cards": {"code"},  # 6 characters drawn by the application
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},

@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, day, hours, live, messages, offline, records
+from web.homecare import board, day, hours, live, messages, offline, proof, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp, records.bp, hours.bp, day.bp, live.bp),
+    blueprints=(board.bp, records.bp, hours.bp, day.bp, live.bp, proof.bp),
     offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
@@ -78,6 +78,8 @@ WEB = WebDomain(
         "homecare_quota": _l("Hours quota"),
         "homecare_export": _l("Home-care billing or payroll file"),
         "homecare_visit_report": _l("Visit report from the aide's phone"),
+        "homecare_proof_card": _l("Household's proof card"),
+        "homecare_proof_rule": _l("Proof asked for a service"),
     },
     messages=messages.sentence,
 )

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, make_response, redirect, request, url_for
 
 from core import audit, clock, sync
 from core.roles import Permission, Role
@@ -19,12 +19,15 @@ from homecare import reports
 from homecare import sync as homecare_sync
 from web import db
 from web.common import actor, not_found
-from web.homecare.offline import outcome_labels
+from web.homecare.offline import aide_reason_labels, outcome_labels, variance_labels
 from web.permissions import requires
 from web.rendering import render
 
 bp = Blueprint("homecare_day", __name__, url_prefix="/aide-a-domicile")
 STEPS = ("checkin", "checkout", "report")
+# The camera for this page only (scanning the household's card); every other page keeps
+# web/rendering.py's camera=().
+PERMISSIONS_POLICY = "camera=(self), microphone=(), geolocation=(self)"
 
 
 def _local(value: str | None) -> datetime | None:
@@ -72,13 +75,34 @@ def index() -> Any:
                 "left": _hhmm(report.left_at) if report else "",
             }
         )
-    return render(
-        "homecare/day/index.html",
-        days=days,
-        outcomes=outcome_labels(),
-        new_op_id=lambda: str(uuid.uuid4()),
-        refused=request.args.get("refused") is not None,
+    response = make_response(
+        render(
+            "homecare/day/index.html",
+            days=days,
+            # The QR decoder is kept offline with the page when a visit asks for a code.
+            needs_decoder=any(
+                item["visit"]["proof"]["mode"] == "code"
+                for items in days.values()
+                for item in items
+            ),
+            outcomes=outcome_labels(),
+            aide_reasons=aide_reason_labels(),
+            variance_reasons=variance_labels(),
+            new_op_id=lambda: str(uuid.uuid4()),
+            refused=request.args.get("refused") is not None,
+        )
     )
+    response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
+    # An offline view: the service worker keeps it for this aide (templates/pwa/sw.js).
+    response.headers["X-Terrain-Offline"] = "page"
+    return response
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 @bp.post("/ma-journee/<step>")
@@ -96,8 +120,17 @@ def step(step: str) -> Any:
         data["outcome"] = form.get("outcome", "normal")
         data["note"] = form.get("note", "")
         data["tasks_done"] = form.getlist("tasks_done")
+        for name in ("unverified_reason", "variance_reason", "proof_code"):
+            if form.get(name):
+                data[name] = form.get(name)
+        data["variance_note"] = form.get("variance_note", "")
     else:
         data["at"] = form.get("at") or clock.now().isoformat()
+        if form.get("code"):
+            data["code"] = form.get("code")
+        latitude, longitude = _number(form.get("latitude")), _number(form.get("longitude"))
+        if latitude is not None and longitude is not None:
+            data["latitude"], data["longitude"] = latitude, longitude
     try:
         op_id = uuid.UUID(form.get("op_id", ""))
     except ValueError:

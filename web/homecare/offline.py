@@ -18,6 +18,18 @@ def _texts() -> dict[str, str]:
         "visit_checkin": _("Arrival at a visit"),
         "visit_checkout": _("Departure from a visit"),
         "visit_report": _("Visit report"),
+        "scan_start": _("Scan the card"),
+        "scan_stop": _("Stop the camera"),
+        "scan_found": _("Code read: %(code)s", code="{code}"),
+        "scan_failed": _("The camera cannot be used: type the code written on the card."),
+        "fix_wait": _("Looking for your position…"),
+        "fix_failed": _("No position: the visit is recorded without it (unverified)."),
+        "waiting": _("Waiting to be sent"),
+        "sent": _("Sent"),
+        "arrived_local": _("Arrived at %(time)s", time="{time}"),
+        "left_local": _("Left at %(time)s", time="{time}"),
+        "report_local": _("Report written"),
+        "changed": _("Changed since your last download"),
     }
 
 
@@ -32,8 +44,34 @@ def _labels() -> dict[str, dict[str, Any]]:
             "note": _("Note"),
             "outcome": _("How it went"),
             "unverified_reason": _("Why there is no proof"),
+            "code": _("Household card code"),
+            "proof_code": _("Household card code"),
+            "variance_reason": _("Why longer or shorter than planned"),
+            "variance_note": _("About the time"),
         },
-        "choices": {"outcome": {code: str(label) for code, label in outcome_labels().items()}},
+        "choices": {
+            "outcome": {code: str(label) for code, label in outcome_labels().items()},
+            "unverified_reason": aide_reason_labels(),
+            "variance_reason": variance_labels(),
+        },
+    }
+
+
+def aide_reason_labels() -> dict[str, str]:
+    return {
+        "no_signal": _("No network or no GPS signal"),
+        "gps_refused": _("Position or camera not allowed on the phone"),
+        "other": _("Other (say it in the note)"),
+    }
+
+
+def variance_labels() -> dict[str, str]:
+    return {
+        "household_request": _("The household asked"),
+        "care_needed": _("More care was needed"),
+        "late_arrival": _("I arrived late"),
+        "traffic": _("Traffic or transport"),
+        "other": _("Other (say it in the note)"),
     }
 
 

@@ -37,6 +37,7 @@ bp = Blueprint("homecare", __name__, url_prefix="/aide-a-domicile")
 TABS = (
     Tab("homecare.beneficiaries", _l("Households"), Permission.HOMECARE_RECORDS),
     Tab("homecare.aides", _l("Aides"), Permission.HOMECARE_RECORDS),
+    Tab("homecare_proof.rules", _l("Proof of visits"), Permission.HOMECARE_RECORDS),
 )
 PHONE_FIELDS = 3
 HOURS_ROWS_EXTRA = 2

@@ -521,7 +521,8 @@
     return call(SYNC_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-      body: JSON.stringify({ ops: batch.map(wire) })
+      // The phone's clock at send time: the server measures its offset (docs/sync.md).
+      body: JSON.stringify({ ops: batch.map(wire), client_time: new Date().toISOString() })
     }).then(function (answer) {
       var body = answer.body || {};
       if (answer.status === 0) { return { kind: "network" }; }
@@ -1523,6 +1524,18 @@
     }).catch(noop);
   }
 
+  // The outbox and records read once for all the forms a page sets up together (a
+  // day of visits has three forms a visit), not once a form.
+  var formsReading = null;
+  function formsRead() {
+    if (!formsReading) {
+      formsReading = Promise.all([userOps(state.user), loadRecords()]);
+      var done = function () { formsReading = null; };
+      formsReading.then(done, done);
+    }
+    return formsReading;
+  }
+
   function setupForm(form) {
     if (form.hasAttribute("data-offline-ready")) { return; }
     form.setAttribute("data-offline-ready", "");
@@ -1538,9 +1551,7 @@
     }
     toggleNewFields(form);
     if (!state.user || state.dbBroken) { return; }
-    openDb().then(function () {
-      return Promise.all([userOps(state.user), loadRecords()]);
-    }).then(function (result) {
+    openDb().then(formsRead).then(function (result) {
       state.ops = result[0];
       return loadDraft(form);
     }).then(function () {
