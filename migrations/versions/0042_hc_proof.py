@@ -3,7 +3,7 @@ the "code" proof mode, and on each visit report the code given, the phone's cloc
 offset and time flag, and the over/under-run reason.
 
 Revision ID: 0042_hc_proof
-Revises: 0040_hc_finish
+Revises: 0043_hc_live
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.db
 
 revision: str = "0042_hc_proof"
-down_revision: str | None = "0040_hc_finish"
+down_revision: str | None = "0043_hc_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
