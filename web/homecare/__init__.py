@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, day, hours, messages, offline, records
+from web.homecare import board, day, hours, messages, offline, open_visits, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp, records.bp, hours.bp, day.bp),
+    blueprints=(board.bp, records.bp, hours.bp, day.bp, open_visits.bp),
     offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
@@ -69,6 +69,8 @@ WEB = WebDomain(
         "homecare_quota": _l("Hours quota"),
         "homecare_export": _l("Home-care billing or payroll file"),
         "homecare_visit_report": _l("Visit report from the aide's phone"),
+        "homecare_visit_offer": _l("Open visit offered to the aides"),
+        "homecare_timesheet": _l("Aide's signed timesheet"),
     },
     messages=messages.sentence,
 )

@@ -18,6 +18,7 @@ def _texts() -> dict[str, str]:
         "visit_checkin": _("Arrival at a visit"),
         "visit_checkout": _("Departure from a visit"),
         "visit_report": _("Visit report"),
+        "offer_accept": _("Taking an offered visit"),
     }
 
 
@@ -32,6 +33,7 @@ def _labels() -> dict[str, dict[str, Any]]:
             "note": _("Note"),
             "outcome": _("How it went"),
             "unverified_reason": _("Why there is no proof"),
+            "offer_id": _("Offered visit"),
         },
         "choices": {"outcome": {code: str(label) for code, label in outcome_labels().items()}},
     }

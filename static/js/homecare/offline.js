@@ -15,7 +15,8 @@
     ops: {
       "homecare.visit.checkin": visitOp("visit_checkin"),
       "homecare.visit.checkout": visitOp("visit_checkout"),
-      "homecare.visit.report": visitOp("visit_report")
+      "homecare.visit.report": visitOp("visit_report"),
+      "homecare.visit.accept_offer": visitOp("offer_accept")
     },
     formData: function (form, data) {
       // The tap's moment, by the phone's clock (the server measures no offset yet).
