@@ -92,7 +92,7 @@ def upgrade() -> None:
             "period",
             "first_day",
             "lines_hash",
-            name=op.f("uq_homecare_timesheets_one_per_content"),
+            name="one_per_content",
         ),
         sa.CheckConstraint(
             "period IN ('week', 'month')", name=op.f("ck_homecare_timesheets_period_known")

@@ -77,6 +77,10 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare_board.change": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_board.warnings": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_board.save_change": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.offer": {"visit_id": str(homecare_id("example-offer-visit"))},
+    "homecare_open.make_offer": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.withdraw": {"offer_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.accept": {"offer_id": "00000000-0000-0000-0000-000000000000"},
     "appointments_booking.places": {"service_code": "permanence-sociale"},
     "appointments_booking.nearest": {"service_code": "permanence-sociale"},
     "appointments_booking.times": {

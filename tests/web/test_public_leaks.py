@@ -71,6 +71,8 @@ NOT_TEXT = {
     "homecare_planning_runs": {"kind", "status"},
     "homecare_proof_rules": {"service", "mode"},
     "homecare_visit_reports": {"outcome", "proof", "unverified_reason", "aide_reason"},
+    "homecare_visit_offers": {"status"},  # open, taken, withdrawn
+    "homecare_timesheets": {"period", "lines_hash", "method"},  # week/month, a hex digest
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},
