@@ -25,6 +25,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import text
@@ -427,3 +428,10 @@ class Timesheet(Base):
     lines_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the lines, hex
     signed_at: Mapped[datetime]
     method: Mapped[str] = mapped_column(String(10), default="password")
+
+
+@event.listens_for(Timesheet, "before_update")
+@event.listens_for(Timesheet, "before_delete")
+def _signed_is_final(_mapper: Any, _connection: Any, target: Timesheet) -> None:
+    """A signature is never changed nor deleted through the application."""
+    raise RuntimeError(f"a signed timesheet is never changed ({target.id})")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,12 +38,6 @@ SIGN_POLICY = throttle.Policy(
     free_failures=5, first_delay_seconds=2, max_delay_seconds=300, forget_after_seconds=3600
 )
 STATES = ("unsigned", "signed", "changed")
-
-
-@event.listens_for(Timesheet, "before_update")
-@event.listens_for(Timesheet, "before_delete")
-def _immutable(_mapper: Any, _connection: Any, target: Timesheet) -> None:
-    raise RuntimeError(f"a signed timesheet is never changed ({target.id})")
 
 
 @dataclass(frozen=True)
@@ -333,7 +327,7 @@ def signatures(session: Session, user: User, month: date) -> list[SignatureLine]
 
 
 def open_sheet(session: Session, user: User, period: str | None, day: date | None) -> Sheet:
-    """The aide's sheet (`own_sheet`), the read audited and committed."""
+    """The aide's sheet (`own_sheet`), the transaction ended (she reads her own work)."""
     try:
         sheet = own_sheet(session, user, period, day)
     except BaseException:
