@@ -181,6 +181,15 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def verify_password(user: User, password: str) -> bool:
+    """Whether `password` is the user's (a re-authentication: signing a record). The
+    caller throttles the attempts; this never rehashes nor records a login."""
+    try:
+        return bool(_hasher.verify(user.password_hash, (password or "")[:200]))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def _check_new_password(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError("password", "too_short")

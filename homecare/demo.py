@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from appointments import services as appointments
 from core import accounts, clock, sync
 from core.accounts import Team
-from homecare import demo_hours, generation, services
+from homecare import demo_hours, generation, offers, services
 from homecare.calendar import local_moment, monday_of
-from homecare.models import AideProfile, Beneficiary, CarePlan, Visit
+from homecare.models import AideProfile, Beneficiary, CarePlan, Visit, VisitOffer
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
 
 NAMESPACE = uuid.UUID("8d2b6f3e-17a0-4c55-9b1e-2f4a6d8c0e17")
@@ -104,6 +104,7 @@ def seed(session: Session) -> dict[str, int]:
     done = demo_hours.seed(session, actor, team.id, today)
     _seed_example_visit(session, actor, team.id, today)
     ill = _seed_illness(session, actor, team.id, today)
+    _seed_example_offer(session, actor, team.id, today)
     return {"homecare_households": created, "homecare_visits_done": done, "homecare_ill": ill}
 
 
@@ -182,6 +183,35 @@ def _seed_example_visit(session: Session, actor: accounts.User, team_id: int, to
     session.add(visit)
     sync.stamp(session, visit, sync.team_scope(team_id), actor, None)
     session.flush()
+
+
+def _seed_example_offer(session: Session, actor: accounts.User, team_id: int, today: date) -> None:
+    """An open visit the day after tomorrow at 14:00, without an aide, offered to the
+    aides who could take it (aide1 among them): the visit the OpenAPI example of
+    `homecare.visit.accept_offer` takes (homecare/sync.py)."""
+    if session.get(VisitOffer, demo_id("example-offer")) is not None:
+        return
+    day = today + timedelta(days=2)
+    start = local_moment(day, time(14))
+    visit = Visit(
+        id=demo_id("example-offer-visit"),
+        team_id=team_id,
+        plan_id=demo_id("plan-0"),
+        beneficiary_id=demo_id("household-0"),
+        scheduled_on=today - timedelta(days=3649),  # a day the plan never generates
+        day=day,
+        earliest_start=start,
+        latest_start=start,
+        duration_minutes=60,
+        status="planned",
+        unassigned_reason="no_aide",
+    )
+    session.add(visit)
+    sync.stamp(session, visit, sync.team_scope(team_id), actor, None)
+    session.flush()
+    able = [c.aide_id for c in offers.candidates(session, visit) if c.fits]
+    if able:
+        offers.offer_visit(session, actor, visit.id, able, id=demo_id("example-offer"))
 
 
 def _seed_aides(session: Session, actor: accounts.User, today: date) -> list[int]:

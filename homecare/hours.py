@@ -276,6 +276,12 @@ def _done(session: Session, team_id: int, first: date, end: date) -> list[Visit]
     )
 
 
+def done_visits(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
+    """The team's visits that count as done from `first` to `end` (excluded): what the
+    hours, payroll and the aides' timesheets (homecare/timesheets.py) count."""
+    return _done(session, team_id, first, end)
+
+
 def real_minutes(visit: Visit) -> float:
     if visit.actual_start is None or visit.actual_end is None:
         return 0.0

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import text
@@ -421,3 +422,92 @@ class ProofCard(Base):
     issued_at: Mapped[datetime]
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     replaced_at: Mapped[datetime | None]
+
+
+OFFER_STATUSES = ("open", "taken", "withdrawn")
+OPEN_OFFER = "status = 'open'"
+
+
+class VisitOffer(Base, Synced):
+    """A visit left uncovered, offered from the board to the aides who could take it; the
+    first to accept gets it. `status` leaves `open` once, by a conditional UPDATE
+    (homecare/offers.py): exactly one acceptance wins, whatever arrives together."""
+
+    __tablename__ = "homecare_visit_offers"
+    __table_args__ = (
+        # One open offer per visit, however many coordinators press the button.
+        Index(
+            "ix_homecare_visit_offers_one_open",
+            "visit_id",
+            unique=True,
+            postgresql_where=text(OPEN_OFFER),
+            sqlite_where=text(OPEN_OFFER),
+        ),
+        Index("ix_homecare_visit_offers_team_seq", "team_id", "change_seq"),
+        CheckConstraint("status IN ('open', 'taken', 'withdrawn')", name="offer_status_known"),
+        CheckConstraint("(status = 'taken') = (taken_by_id IS NOT NULL)", name="taken_has_taker"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("homecare_visits.id"), index=True)
+    # The visit's version when offered: a visit changed since is no longer offered.
+    visit_version: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime]  # the start offered (UTC)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    offered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    offered_at: Mapped[datetime]
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    taken_at: Mapped[datetime | None]
+    withdrawn_at: Mapped[datetime | None]
+
+
+class VisitOfferAide(Base):
+    """An aide an offer was made to, with the travel it adds to her day (minutes)."""
+
+    __tablename__ = "homecare_visit_offer_aides"
+
+    offer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("homecare_visit_offers.id"), primary_key=True
+    )
+    aide_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    travel_minutes: Mapped[int | None] = mapped_column(Integer)  # None: no position known
+
+
+TIMESHEET_PERIODS = ("week", "month")
+
+
+class Timesheet(Base):
+    """An aide's signature of her timesheet of a week or a month: the totals and the
+    lines as they were, and the hash of those lines. Never changed once written (a
+    re-signature is a new row); a later correction of a visit of the period shows as a
+    hash that no longer matches (homecare/timesheets.py)."""
+
+    __tablename__ = "homecare_timesheets"
+    __table_args__ = (
+        # The same lines signed twice (a double tap) are one signature.
+        UniqueConstraint("aide_id", "period", "first_day", "lines_hash", name="one_per_content"),
+        CheckConstraint("period IN ('week', 'month')", name="period_known"),
+        CheckConstraint("first_day <= last_day", name="period_order"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    aide_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    period: Mapped[str] = mapped_column(String(10))
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    km: Mapped[float] = mapped_column(Float)
+    visits: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[list[Any]] = mapped_column(JSON)  # the lines signed, as shown
+    lines_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the lines, hex
+    signed_at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(10), default="password")
+
+
+@event.listens_for(Timesheet, "before_update")
+@event.listens_for(Timesheet, "before_delete")
+def _signed_is_final(_mapper: Any, _connection: Any, target: Timesheet) -> None:
+    """A signature is never changed nor deleted through the application."""
+    raise RuntimeError(f"a signed timesheet is never changed ({target.id})")

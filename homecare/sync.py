@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
+from core.errors import FieldError, Invalid
 from core.roles import Permission, Role
-from homecare import demo, reports
+from homecare import demo, offers, reports
 from homecare.calendar import local_moment
 from homecare.models import (
     AIDE_REASONS,
@@ -467,3 +468,59 @@ for _step, _summary, _schema, _example in (
             example=_example,
         )
     )
+
+
+# --- Open visits: the offers an aide may take (homecare/offers.py) ----------------------------
+
+sync.register_feed(
+    sync.FeedSource(
+        entity_type=offers.OFFER_TYPE,
+        permission=Permission.HOMECARE_VISITS,
+        changes=offers.offer_changes,
+    )
+)
+
+ACCEPT_OFFER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The aide takes a visit offered to her (a `homecare.offer` of her feed). The first "
+        "acceptance wins; a later one is rejected with `offer_id: offer_taken` (withdrawn "
+        "by the coordinator, or the visit changed since: `offer_withdrawn`; she now has "
+        "another visit then or is away: `offer_clash`). An offer not made to her, of "
+        "another team or unknown: `offer_id: unknown_offer`. Once taken the visit comes "
+        "in her feed as a `homecare.visit`; the offer leaves the others' feeds."
+    ),
+    "required": ["offer_id"],
+    "properties": {"offer_id": UUID},
+}
+# The demo's open visit, offered to aide1 among others (homecare/demo.py).
+EXAMPLE_ACCEPT_OFFER: dict[str, Any] = {"offer_id": str(demo.demo_id("example-offer"))}
+
+
+def _apply_accept_offer(context: sync.OpContext, data: dict[str, Any]) -> sync.Applied:
+    try:
+        offer_id = uuid.UUID(str(data.get("offer_id")))
+    except ValueError:
+        raise Invalid({"offer_id": FieldError("invalid_uuid")}) from None
+    offer = offers.accept(context.session, context.actor, offer_id, context.client_at)
+    return sync.Applied(
+        record_id=str(offer.id),
+        record={
+            "id": str(offer.id),
+            "version": offer.version,
+            "visit_id": str(offer.visit_id),
+            "status": offer.status,
+        },
+    )
+
+
+sync.register(
+    sync.OpType(
+        name="homecare.visit.accept_offer",
+        permission=Permission.HOMECARE_VISITS,
+        summary="The aide takes an open visit offered to her; the first to accept gets it.",
+        data_schema=ACCEPT_OFFER_SCHEMA,
+        apply=_apply_accept_offer,
+        example=EXAMPLE_ACCEPT_OFFER,
+    )
+)

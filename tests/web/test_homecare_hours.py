@@ -204,7 +204,11 @@ def test_billing_and_payroll_exports(login, db):
     payroll = browser.get(f"{HOURS}/paie.csv?month={month}")
     rows = list(csv.reader(io.StringIO(payroll.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][:3] == ["Month", "Aide", "Hours"]
-    assert "Night hours (22:00-6:00)" in rows[0] and rows[0][-2:] == ["Kilometres", "Visits"]
+    assert "Night hours (22:00-6:00)" in rows[0] and rows[0][-3:] == [
+        "Kilometres",
+        "Visits",
+        "Timesheet",
+    ]
     assert len(rows) > 1
     workbook = openpyxl.load_workbook(
         io.BytesIO(browser.get(f"{HOURS}/paie.xlsx?month={month}").data)

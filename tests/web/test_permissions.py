@@ -80,6 +80,10 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare_live.tell_late": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_live.report": {"report_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_live.save_review": {"report_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.offer": {"visit_id": str(homecare_id("example-offer-visit"))},
+    "homecare_open.make_offer": {"visit_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.withdraw": {"offer_id": "00000000-0000-0000-0000-000000000000"},
+    "homecare_open.accept": {"offer_id": "00000000-0000-0000-0000-000000000000"},
     "appointments_booking.places": {"service_code": "permanence-sociale"},
     "appointments_booking.nearest": {"service_code": "permanence-sociale"},
     "appointments_booking.times": {

@@ -81,6 +81,8 @@ NOT_TEXT = {
         "proof_code",  # a card's code as typed, kept as letters and digits only
     },
     "homecare_proof_cards": {"code"},  # 6 characters drawn by the application
+    "homecare_visit_offers": {"status"},  # open, taken, withdrawn
+    "homecare_timesheets": {"period", "lines_hash", "method"},  # week/month, a hex digest
     "appointment_locations": {"code", "kind"},
     "appointment_people": {"language"},
     "appointment_phone_checks": {"phone_hash", "code_hash", "purpose"},

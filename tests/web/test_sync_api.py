@@ -111,7 +111,11 @@ def test_pull_gives_the_teams_records_then_changes_and_is_audited(browser, db):
 def test_an_aide_downloads_no_street_records_only_her_own_visits(browser, db):
     browser.login("aide1")
     changes = browser.client.get("/api/sync").get_json()["changes"]
-    assert {change["type"] for change in changes} <= {"homecare.visit", "homecare.household"}
+    assert {change["type"] for change in changes} <= {
+        "homecare.visit",
+        "homecare.household",
+        "homecare.offer",  # the demo's open visit is offered to her
+    }
     aide = accounts.find_user(db, "aide1")
     for change in changes:
         if change["type"] == "homecare.visit":

@@ -7,13 +7,13 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
-from web.homecare import board, day, hours, live, messages, offline, proof, records
+from web.homecare import board, day, hours, live, messages, offline, open_visits, proof, records
 from web.nav import NavEntry
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="homecare",
-    blueprints=(board.bp, records.bp, hours.bp, day.bp, live.bp, proof.bp),
+    blueprints=(board.bp, records.bp, hours.bp, day.bp, live.bp, proof.bp, open_visits.bp),
     offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
@@ -80,6 +80,8 @@ WEB = WebDomain(
         "homecare_visit_report": _l("Visit report from the aide's phone"),
         "homecare_proof_card": _l("Household's proof card"),
         "homecare_proof_rule": _l("Proof asked for a service"),
+        "homecare_visit_offer": _l("Open visit offered to the aides"),
+        "homecare_timesheet": _l("Aide's signed timesheet"),
     },
     messages=messages.sentence,
 )

@@ -15,10 +15,12 @@ from flask import Blueprint, abort, make_response, redirect, request, url_for
 
 from core import audit, clock, sync
 from core.roles import Permission, Role
+from homecare import offers as open_visits
 from homecare import reports
 from homecare import sync as homecare_sync
 from web import db
 from web.common import actor, not_found
+from web.homecare.board import SERVICE_LABELS, day_label
 from web.homecare.offline import aide_reason_labels, outcome_labels, variance_labels
 from web.permissions import requires
 from web.rendering import render
@@ -90,6 +92,7 @@ def index() -> Any:
             variance_reasons=variance_labels(),
             new_op_id=lambda: str(uuid.uuid4()),
             refused=request.args.get("refused") is not None,
+            **_offers_context(session, user),
         )
     )
     response.headers["Permissions-Policy"] = PERMISSIONS_POLICY
@@ -103,6 +106,22 @@ def _number(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+def _offers_context(session: Any, user: Any) -> dict[str, Any]:
+    """The open visits offered to her (templates/homecare/day/_offers.html)."""
+
+    def start(offer: dict[str, Any]) -> datetime:
+        moment = _local(offer["start"])
+        assert moment is not None
+        return moment
+
+    return {
+        "offers": open_visits.offers_for(session, user),
+        "offer_day": lambda offer: day_label(start(offer).date()),
+        "offer_time": lambda offer: start(offer).strftime("%H:%M"),
+        "offer_service": lambda offer: SERVICE_LABELS.get(offer["service"], offer["service"]),
+    }
 
 
 @bp.post("/ma-journee/<step>")

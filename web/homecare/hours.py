@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from core import clock
 from core.errors import Conflict, FieldError, Invalid
 from core.roles import Permission
-from homecare import hours, indicators
+from homecare import hours, indicators, timesheets
 from homecare.calendar import local_moment
 from homecare.models import SERVICES
 from web import charts, db
@@ -218,7 +218,18 @@ def _billing(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]
     return header, rows
 
 
-def _payroll(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]:
+def sheet_state_label(state: str) -> str:
+    return {
+        "signed": _("Signed"),
+        "changed": _("Changed after signing"),
+        "unsigned": _("Not signed"),
+    }.get(state, state)
+
+
+def _payroll(
+    month_hours: hours.MonthHours, states: dict[int, str] | None = None
+) -> tuple[list[str], list[list[Any]]]:
+    states = states or {}
     header = [
         _("Month"),
         _("Aide"),
@@ -230,6 +241,7 @@ def _payroll(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]
         _("Holiday hours"),
         _("Kilometres"),
         _("Visits"),
+        _("Timesheet"),
     ]
     rows = [
         [
@@ -243,6 +255,7 @@ def _payroll(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]
             _hours(row.bands.holiday),
             round(row.km, 1),
             row.visits,
+            sheet_state_label(states.get(row.aide_id, "unsigned")),
         ]
         for row in month_hours.aides
     ]
@@ -254,10 +267,17 @@ def _export(kind: str, extension: str):
     if errors:
         return _index(month, errors)
     try:
-        month_hours = hours.export(db.session(), actor(), kind, month, extension)
+        if kind == "payroll":
+            # With each aide's signed (or not) timesheet of the month.
+            month_hours, states = timesheets.payroll(db.session(), actor(), month, extension)
+        else:
+            month_hours = hours.export(db.session(), actor(), kind, month, extension)
     except Invalid:
         return not_found()
-    header, rows = (_billing if kind == "billing" else _payroll)(month_hours)
+    if kind == "payroll":
+        header, rows = _payroll(month_hours, states)
+    else:
+        header, rows = _billing(month_hours)
     label = "facturation" if kind == "billing" else "paie"
     name = f"terrain-aide-{label}-{month:%Y-%m}.{extension}"
     if extension == "csv":

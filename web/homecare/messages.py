@@ -72,6 +72,32 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "times_missing_correct": _(
             "The aide's arrival or departure is missing: correct the times instead."
         ),
+        # Open visits: offered from the board, taken on the aide's phone.
+        "unknown_offer": _("This offer is not one made to you."),
+        "offer_taken": _("Another aide already took this visit. Thank you all the same."),
+        "offer_withdrawn": _("This visit is no longer offered: the coordinator changed it."),
+        "offer_clash": _("You now have another visit or an absence at that time."),
+        "visit_covered": _("This visit has an aide who is not away: there is nothing to offer."),
+        "visit_started": _("This visit has already started: it can no longer be offered."),
+        "offer_too_far": _("Only visits of the next 14 days are offered. Plan this one."),
+        "offer_not_for_transfer": _(
+            "A visit with two aides at once cannot be offered: change it on the board."
+        ),
+        "offer_already_open": _("This visit is already offered. Withdraw that offer first."),
+        "no_aide_chosen": _("Tick at least one aide."),
+        "aide_not_available": _("One of the aides ticked can no longer take this visit."),
+        # The aide's timesheet
+        "wrong_password": _("This is not your password. Nothing was signed."),
+        "try_again_later": _(
+            "Too many wrong passwords. Try again in %(seconds)s seconds.",
+            seconds=params.get("seconds", ""),
+        ),
+        "nothing_to_sign": _("No visit done in this period: there is nothing to sign."),
+        "sheet_changed_meanwhile": _(
+            "Your timesheet changed while you were reading it. Check it again, then sign."
+        ),
+        "period_not_started": _("This period has not started yet."),
+        "not_an_aide": _("Only an aide signs her own timesheet."),
     }
 
 

@@ -30,6 +30,7 @@ def _texts() -> dict[str, str]:
         "left_local": _("Left at %(time)s", time="{time}"),
         "report_local": _("Report written"),
         "changed": _("Changed since your last download"),
+        "offer_accept": _("Taking an offered visit"),
     }
 
 
@@ -48,6 +49,7 @@ def _labels() -> dict[str, dict[str, Any]]:
             "proof_code": _("Household card code"),
             "variance_reason": _("Why longer or shorter than planned"),
             "variance_note": _("About the time"),
+            "offer_id": _("Offered visit"),
         },
         "choices": {
             "outcome": {code: str(label) for code, label in outcome_labels().items()},

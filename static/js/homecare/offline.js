@@ -190,7 +190,8 @@
     ops: {
       "homecare.visit.checkin": visitOp("visit_checkin"),
       "homecare.visit.checkout": visitOp("visit_checkout"),
-      "homecare.visit.report": visitOp("visit_report")
+      "homecare.visit.report": visitOp("visit_report"),
+      "homecare.visit.accept_offer": visitOp("offer_accept")
     },
     render: render,
     click: function (target, event) {
