@@ -2,7 +2,7 @@
 (the first to accept gets it), and the timesheets the aides sign.
 
 Revision ID: 0044_hc_open
-Revises: 0040_hc_finish
+Revises: 0042_hc_proof
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision: str = "0044_hc_open"
-down_revision: str | None = "0040_hc_finish"
+down_revision: str | None = "0042_hc_proof"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
