@@ -71,6 +71,34 @@ def _refuse_changes_to_entries(session: Session, _context: Any, _instances: Any)
             raise AuditLogIsAppendOnly("audit entries are never changed or deleted")
 
 
+# Entries held back by `hold()`: the sync engine's batch adds them all at once before its
+# commit (one multi-row INSERT for a whole request instead of one per op).
+_HELD = "terrain_audit_held"
+
+
+def hold(session: Session) -> list[AuditEntry]:
+    """From now on, entries recorded in `session` wait in the returned list (the caller
+    may drop the last ones when the change they describe is rolled back) until
+    `release()`, or the commit, adds them to the session."""
+    held: list[AuditEntry] = session.info.setdefault(_HELD, [])
+    return held
+
+
+def release(session: Session) -> None:
+    """Add the held entries to the session: the next flush writes them together."""
+    session.add_all(session.info.pop(_HELD, []))
+
+
+@event.listens_for(Session, "before_commit")
+def _release_at_commit(session: Session) -> None:
+    release(session)  # a held entry is committed with its change, never lost
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_held(session: Session) -> None:
+    session.info.pop(_HELD, None)
+
+
 def record(
     session: Session,
     *,
@@ -92,7 +120,11 @@ def record(
         entity_id=str(entity_id),
         details=details,
     )
-    session.add(entry)
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(entry)
+    else:
+        session.add(entry)
     return entry
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Uuid,
     event,
+    insert,
     inspect,
     select,
     update,
@@ -337,26 +338,176 @@ def parse_client_time(value: Any) -> datetime | None:
         return None
 
 
+BATCH_ATTEMPTS = 3
+
+
+class _Isolate(Exception):
+    """An op failed in a batch applied without savepoints: start again with one per op."""
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the ledger holds of an op (a row read, or one written by this request)."""
+
+    user_id: int
+    op_type: str
+    status: str
+    answer: dict[str, Any]
+
+
 def apply_batch(session: Session, actor: User, raw_ops: Sequence[Any]) -> list[dict[str, Any]]:
-    """Answer each op in order; each is applied (or not) in its own transaction."""
+    """Answer each op in order, the whole request in one transaction.
+
+    One query reads the ledger rows of every op of the request (their duplicates are
+    answered from it); the others are applied in order; their ledger rows go in with one
+    multi-row INSERT, their audit entries with another, the team's change numbers are
+    taken with one UPDATE, and one commit stores it all. An op that is refused (invalid,
+    conflict, a bug) must change nothing: the request is first applied without
+    savepoints, and if an op fails it is rolled back and applied again with one savepoint
+    per op, so that op alone is undone. A concurrent copy of the same ops (its commit
+    hits the ledger's primary key or a new record's), a deadlock, or SQLite busy: rolled
+    back and applied again from what is committed then; if it keeps failing, each op in
+    its own transaction as `apply_op()` does.
+    """
     received_at = clock.now()
-    answers = []
-    for raw in raw_ops:
-        op = parse_op(raw, received_at)
-        if isinstance(op, dict):
-            answers.append(op)
-            continue
+    ops = [parse_op(raw, received_at) for raw in raw_ops]
+    if session.in_transaction():
+        session.commit()  # the caller's own work is not the batch's to roll back
+    isolated = False
+    attempt = 0
+    while attempt < BATCH_ATTEMPTS:
         try:
-            answers.append(apply_op(session, actor, op))
-        except OperationalError:
-            raise  # the database is away: the whole request fails and the phone retries
-        except Exception:
-            # A bug must not block the phone's outbox behind this op, nor lose it: it is
-            # answered (not stored), kept on the phone to retry or discard.
+            return _apply_together(session, actor, ops, isolated)
+        except _Isolate:
             session.rollback()
-            log.exception("sync op %s of type %s failed", op.id, op.type)
-            answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
+            isolated = True
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            attempt += 1
+    return [op if isinstance(op, dict) else _apply_alone(session, actor, op) for op in ops]
+
+
+def _apply_together(
+    session: Session, actor: User, ops: list[Op | dict[str, Any]], isolated: bool
+) -> list[dict[str, Any]]:
+    ledger = SyncOperation.__table__
+    wanted = list({op.id for op in ops if isinstance(op, Op)})
+    stored: dict[uuid.UUID, _Stored] = (
+        {
+            row.id: _Stored(row.user_id, row.op_type, row.status, row.answer)
+            for row in session.execute(
+                select(
+                    ledger.c.id,
+                    ledger.c.user_id,
+                    ledger.c.op_type,
+                    ledger.c.status,
+                    ledger.c.answer,
+                ).where(ledger.c.id.in_(wanted))
+            )
+        }
+        if wanted
+        else {}
+    )
+    answers: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    held = audit.hold(session)
+    try:
+        for op in ops:
+            if isinstance(op, dict):
+                answers.append(op)  # its envelope was refused: nothing to store
+                continue
+            known = stored.get(op.id)
+            if known is not None:
+                answers.append(_duplicate(known, actor, op))
+                continue
+            received_at = clock.now()
+            outcome = _apply_in_batch(session, actor, op, isolated, held)
+            if outcome is None:  # a bug: answered, not stored (the phone may retry)
+                answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
+                continue
+            answer, record_id = outcome
+            rows.append(
+                {
+                    "id": op.id,
+                    "user_id": actor.id,
+                    "op_type": op.type,
+                    "record_id": record_id,
+                    "status": answer["status"],
+                    "answer": answer,
+                    "client_at": op.client_at,
+                    "received_at": received_at,
+                }
+            )
+            stored[op.id] = _Stored(actor.id, op.type, answer["status"], answer)
+            answers.append(answer)
+        audit.release(session)
+        if rows:
+            # The primary key makes each op once: a copy committed meanwhile by another
+            # request fails this INSERT, and the whole request is applied again.
+            session.execute(insert(ledger), rows)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return answers
+
+
+def _apply_in_batch(
+    session: Session, actor: User, op: Op, isolated: bool, held: list[Any]
+) -> tuple[dict[str, Any], str | None] | None:
+    """(answer, record id) of one op of a batch; None when a bug made it fail."""
+    op_type = get_op_type(op.type)
+    assert op_type is not None  # parse_op checked it
+    if not can(actor.role, op_type.permission):
+        return _rejected(str(op.id), {"type": FieldError("not_allowed")}), None
+    context = OpContext(session, actor, op.id, op.base_version, op.client_at)
+    if not isolated:
+        try:
+            applied = op_type.apply(context, op.data)
+        except (IntegrityError, OperationalError):
+            raise
+        except Exception as error:
+            raise _Isolate from error  # what it changed cannot be undone alone
+        return _applied_answer(op, applied), applied.record_id
+    mark = len(held)
+    try:
+        with session.begin_nested():
+            applied = op_type.apply(context, op.data)
+    except Invalid as invalid:
+        del held[mark:]
+        return _rejected(str(op.id), invalid.errors), None
+    except Conflict as conflict:
+        del held[mark:]
+        record_id = str(conflict.record.get("id")) if conflict.record else None
+        return {"id": str(op.id), "status": "conflict", "record": conflict.record}, record_id
+    except (IntegrityError, OperationalError):
+        raise
+    except Exception:
+        # A bug must not block the phone's outbox behind this op, nor lose it: it is
+        # answered (not stored), kept on the phone to retry or discard.
+        del held[mark:]
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        return None
+    return _applied_answer(op, applied), applied.record_id
+
+
+def _applied_answer(op: Op, applied: Applied) -> dict[str, Any]:
+    answer = {"id": str(op.id), "status": "applied", "record": applied.record}
+    if applied.superseded:
+        answer["superseded"] = True
+    return answer
+
+
+def _apply_alone(session: Session, actor: User, op: Op) -> dict[str, Any]:
+    """One op in its own transaction (a batch that kept failing together)."""
+    try:
+        return apply_op(session, actor, op)
+    except OperationalError:
+        raise  # the database is away: the whole request fails and the phone retries
+    except Exception:
+        session.rollback()
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        return _rejected(str(op.id), {"op": FieldError("server_error")})
 
 
 def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[str, Any]:
@@ -416,7 +567,7 @@ def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
     return answer
 
 
-def _duplicate(stored: SyncOperation, actor: User, op: Op) -> dict[str, Any]:
+def _duplicate(stored: SyncOperation | _Stored, actor: User, op: Op) -> dict[str, Any]:
     if stored.user_id != actor.id or stored.op_type != op.type:
         # An id already used by another op: say so without telling whose it was.
         return _rejected(str(op.id), {"id": FieldError("id_already_used")})
