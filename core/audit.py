@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, event, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -79,14 +90,32 @@ _HELD = "terrain_audit_held"
 def hold(session: Session) -> list[AuditEntry]:
     """From now on, entries recorded in `session` wait in the returned list (the caller
     may drop the last ones when the change they describe is rolled back) until
-    `release()`, or the commit, adds them to the session."""
+    `release()`, or the commit, writes them."""
     held: list[AuditEntry] = session.info.setdefault(_HELD, [])
     return held
 
 
+_COLUMNS = (
+    "at",
+    "client_at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "entity_type",
+    "entity_id",
+    "details",
+)
+
+
 def release(session: Session) -> None:
-    """Add the held entries to the session: the next flush writes them together."""
-    session.add_all(session.info.pop(_HELD, []))
+    """Write the held entries, all in one multi-row INSERT (they stay out of the session:
+    nothing reads an entry back in the transaction that wrote it)."""
+    held = session.info.pop(_HELD, [])
+    if held:
+        session.execute(
+            insert(AuditEntry.__table__),
+            [{name: getattr(entry, name) for name in _COLUMNS} for entry in held],
+        )
 
 
 @event.listens_for(Session, "before_commit")

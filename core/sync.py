@@ -222,6 +222,10 @@ class OpType:
     # public. Times are ExampleTime, rendered relative to today.
     example: Mapping[str, Any]
     example_base_version: int | None = None  # the demo record's version after seeding
+    # Called once per request with the `data` of its ops of this type (not yet checked)
+    # before they are applied: lock and load ahead the records they name
+    # (`lock_ahead`), so that each op finds them without a query of its own.
+    prefetch: Callable[[Session, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         if callable(self.example) or callable(self.example_base_version):
@@ -251,6 +255,69 @@ def render_example(value: Any, today: date) -> Any:
     if isinstance(value, list | tuple):
         return [render_example(item, today) for item in value]
     return value
+
+
+# --- Records locked ahead for a whole request --------------------------------------------
+
+_AHEAD = "terrain_sync_ahead"
+
+
+def lock_ahead(session: Session, model: type[Any], ids: Sequence[Any]) -> None:
+    """Lock (`FOR UPDATE`, in id order) and load the rows of `model` these ids name (the
+    ids that are not uuids are left out: the op's own check refuses them), and remember
+    which do not exist: `locked_get` then answers for them without a query. Forgotten at
+    the end of the transaction."""
+    wanted: set[uuid.UUID] = set()
+    for value in ids:
+        try:
+            wanted.add(uuid.UUID(value) if isinstance(value, str) else value)
+        except ValueError:
+            continue
+    wanted = {value for value in wanted if isinstance(value, uuid.UUID)}
+    if not wanted:
+        return
+    found = session.scalars(
+        select(model)
+        .where(model.id.in_(sorted(wanted)))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    ahead = session.info.setdefault(_AHEAD, {"made": []}).setdefault(model, {})
+    ahead.update(dict.fromkeys(wanted))
+    ahead.update({record.id: record for record in found})  # held: never collected
+
+
+def locked_get(
+    session: Session, model: type[Any], record_id: uuid.UUID, *, populate_existing: bool = False
+) -> Any:
+    """`session.get(model, record_id, with_for_update=True)`, without a query when
+    `lock_ahead` locked it (or found it missing) in this transaction."""
+    ahead = session.info.get(_AHEAD, {}).get(model)
+    if ahead is None or record_id not in ahead:
+        return session.get(
+            model, record_id, with_for_update=True, populate_existing=populate_existing
+        )
+    record = ahead[record_id]
+    if record is not None:
+        return record
+    # Missing when the request began: made since by an op of this request, or not.
+    return session.identity_map.get(inspect(model).identity_key_from_primary_key([record_id]))
+
+
+@event.listens_for(Session, "before_flush")
+def _hold_made(session: Session, _context: Any, _instances: Any) -> None:
+    # Records made while some are locked ahead stay in the identity map (it holds them
+    # weakly) until the commit, so `locked_get` finds them there.
+    ahead = session.info.get(_AHEAD)
+    if ahead is not None:
+        ahead["made"].extend(session.new)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_ahead(session: Session) -> None:
+    session.info.pop(_AHEAD, None)
 
 
 # Filled when the domains' sync modules are imported (core.plugins.install names them).
@@ -408,6 +475,18 @@ def _apply_together(
         if wanted
         else {}
     )
+    to_apply: dict[str, list[dict[str, Any]]] = {}
+    for op in ops:
+        if isinstance(op, Op) and op.id not in stored:
+            to_apply.setdefault(op.type, []).append(op.data)
+    for name in sorted(to_apply):
+        op_type = get_op_type(name)
+        if (
+            op_type is not None
+            and op_type.prefetch is not None
+            and can(actor.role, op_type.permission)
+        ):
+            op_type.prefetch(session, to_apply[name])
     answers: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     held = audit.hold(session)
