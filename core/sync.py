@@ -2,9 +2,10 @@
 once, and a per-team change feed that phones pull.
 
 Exactly once: the client-made op id is the primary key of `sync_operations`, written in
-the same transaction as the change it made. A second copy (a retry, a double tap, the
-same batch from three threads) either finds the row, or fails on the key and is rolled
-back as a whole; it answers `duplicate` with the stored answer.
+the same transaction as the change it made (a request's ops share one transaction:
+`apply_batch`). A second copy (a retry, a double tap, the same batch from three threads)
+either finds the row, or fails on the key and is rolled back as a whole; it answers
+`duplicate` with the stored answer.
 
 Order: every change a domain makes goes through `stamp()`, which raises the record's
 version; just before the commit the record takes the next number of its team's
