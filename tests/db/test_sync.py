@@ -457,3 +457,28 @@ def test_a_refused_op_mid_request_leaves_no_trace_and_the_others_stay(db):
         )
     }
     assert sorted(stored.values()) == ["applied", "applied", "conflict", "rejected"]
+
+
+def test_an_op_that_keeps_failing_on_a_key_is_answered_alone(db, monkeypatch):
+    """An IntegrityError that is not a concurrent copy (a bug) fails the request each
+    time: after its attempts, each op is applied alone, and only that one is refused."""
+    from sqlalchemy.exc import IntegrityError
+
+    from outreach import services
+
+    rue1 = user(db, "rue1")
+    real = services.save_encounter
+
+    def failing(session, actor, entry, **options):
+        if entry.note == "boom":
+            raise IntegrityError("INSERT …", {}, Exception("a bug"))
+        return real(session, actor, entry, **options)
+
+    monkeypatch.setattr(services, "save_encounter", failing)
+    good1, good2 = encounter_data(place_id=None), encounter_data(place_id=None)
+    bad = encounter_data(place_id=None, note="boom")
+    answers = sync.apply_batch(db, rue1, [op(CREATE, good1), op(CREATE, bad), op(CREATE, good2)])
+    assert [answer["status"] for answer in answers] == ["applied", "rejected", "applied"]
+    assert answers[1]["errors"] == {"op": {"code": "server_error"}}
+    assert count(db, Encounter, id=uuid.UUID(good2["id"])) == 1
+    assert count(db, sync.SyncOperation, id=uuid.UUID(answers[1]["id"])) == 0
