@@ -270,11 +270,13 @@ def lock_ahead(session: Session, model: type[Any], ids: Sequence[Any]) -> None:
     the end of the transaction."""
     wanted: set[uuid.UUID] = set()
     for value in ids:
-        try:
-            wanted.add(uuid.UUID(value) if isinstance(value, str) else value)
-        except ValueError:
-            continue
-    wanted = {value for value in wanted if isinstance(value, uuid.UUID)}
+        if isinstance(value, uuid.UUID):
+            wanted.add(value)
+        elif isinstance(value, str) and len(value) <= 40:
+            try:
+                wanted.add(uuid.UUID(value))
+            except ValueError:
+                continue
     if not wanted:
         return
     found = session.scalars(

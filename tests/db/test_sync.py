@@ -482,3 +482,13 @@ def test_an_op_that_keeps_failing_on_a_key_is_answered_alone(db, monkeypatch):
     assert answers[1]["errors"] == {"op": {"code": "server_error"}}
     assert count(db, Encounter, id=uuid.UUID(good2["id"])) == 1
     assert count(db, sync.SyncOperation, id=uuid.UUID(answers[1]["id"])) == 0
+
+
+@pytest.mark.parametrize("bad_id", [[1], {"a": 1}, 12, None, "not a uuid", "x" * 5000])
+def test_ids_of_any_shape_are_refused_not_locked_ahead(db, bad_id):
+    rue1 = user(db, "rue1")
+    good = encounter_data(place_id=None)
+    bad = encounter_data(place_id=None, id=bad_id, person_id=bad_id)
+    answers = sync.apply_batch(db, rue1, [op(CREATE, bad), op(CREATE, good)])
+    assert [answer["status"] for answer in answers] == ["rejected", "applied"]
+    assert answers[0]["errors"]["id"]["code"] in {"invalid_uuid", "required"}
