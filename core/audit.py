@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, event, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -71,6 +82,52 @@ def _refuse_changes_to_entries(session: Session, _context: Any, _instances: Any)
             raise AuditLogIsAppendOnly("audit entries are never changed or deleted")
 
 
+# Entries held back by `hold()`: the sync engine's batch adds them all at once before its
+# commit (one multi-row INSERT for a whole request instead of one per op).
+_HELD = "terrain_audit_held"
+
+
+def hold(session: Session) -> list[AuditEntry]:
+    """From now on, entries recorded in `session` wait in the returned list (the caller
+    may drop the last ones when the change they describe is rolled back) until
+    `release()`, or the commit, writes them."""
+    held: list[AuditEntry] = session.info.setdefault(_HELD, [])
+    return held
+
+
+_COLUMNS = (
+    "at",
+    "client_at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "entity_type",
+    "entity_id",
+    "details",
+)
+
+
+def release(session: Session) -> None:
+    """Write the held entries, all in one multi-row INSERT (they stay out of the session:
+    nothing reads an entry back in the transaction that wrote it)."""
+    held = session.info.pop(_HELD, [])
+    if held:
+        session.execute(
+            insert(AuditEntry.__table__),
+            [{name: getattr(entry, name) for name in _COLUMNS} for entry in held],
+        )
+
+
+@event.listens_for(Session, "before_commit")
+def _release_at_commit(session: Session) -> None:
+    release(session)  # a held entry is committed with its change, never lost
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_held(session: Session) -> None:
+    session.info.pop(_HELD, None)
+
+
 def record(
     session: Session,
     *,
@@ -92,7 +149,11 @@ def record(
         entity_id=str(entity_id),
         details=details,
     )
-    session.add(entry)
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(entry)
+    else:
+        session.add(entry)
     return entry
 
 

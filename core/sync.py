@@ -2,9 +2,10 @@
 once, and a per-team change feed that phones pull.
 
 Exactly once: the client-made op id is the primary key of `sync_operations`, written in
-the same transaction as the change it made. A second copy (a retry, a double tap, the
-same batch from three threads) either finds the row, or fails on the key and is rolled
-back as a whole; it answers `duplicate` with the stored answer.
+the same transaction as the change it made (a request's ops share one transaction:
+`apply_batch`). A second copy (a retry, a double tap, the same batch from three threads)
+either finds the row, or fails on the key and is rolled back as a whole; it answers
+`duplicate` with the stored answer.
 
 Order: every change a domain makes goes through `stamp()`, which raises the record's
 version; just before the commit the record takes the next number of its team's
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Uuid,
     event,
+    insert,
     inspect,
     select,
     update,
@@ -224,6 +226,10 @@ class OpType:
     # public. Times are ExampleTime, rendered relative to today.
     example: Mapping[str, Any]
     example_base_version: int | None = None  # the demo record's version after seeding
+    # Called once per request with the `data` of its ops of this type (not yet checked)
+    # before they are applied: lock and load ahead the records they name
+    # (`lock_ahead`), so that each op finds them without a query of its own.
+    prefetch: Callable[[Session, list[dict[str, Any]]], None] | None = None
 
     def __post_init__(self) -> None:
         if callable(self.example) or callable(self.example_base_version):
@@ -253,6 +259,71 @@ def render_example(value: Any, today: date) -> Any:
     if isinstance(value, list | tuple):
         return [render_example(item, today) for item in value]
     return value
+
+
+# --- Records locked ahead for a whole request --------------------------------------------
+
+_AHEAD = "terrain_sync_ahead"
+
+
+def lock_ahead(session: Session, model: type[Any], ids: Sequence[Any]) -> None:
+    """Lock (`FOR UPDATE`, in id order) and load the rows of `model` these ids name (the
+    ids that are not uuids are left out: the op's own check refuses them), and remember
+    which do not exist: `locked_get` then answers for them without a query. Forgotten at
+    the end of the transaction."""
+    wanted: set[uuid.UUID] = set()
+    for value in ids:
+        if isinstance(value, uuid.UUID):
+            wanted.add(value)
+        elif isinstance(value, str) and len(value) <= 40:
+            try:
+                wanted.add(uuid.UUID(value))
+            except ValueError:
+                continue
+    if not wanted:
+        return
+    found = session.scalars(
+        select(model)
+        .where(model.id.in_(sorted(wanted)))
+        .order_by(model.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    ahead = session.info.setdefault(_AHEAD, {"made": []}).setdefault(model, {})
+    ahead.update(dict.fromkeys(wanted))
+    ahead.update({record.id: record for record in found})  # held: never collected
+
+
+def locked_get(
+    session: Session, model: type[Any], record_id: uuid.UUID, *, populate_existing: bool = False
+) -> Any:
+    """`session.get(model, record_id, with_for_update=True)`, without a query when
+    `lock_ahead` locked it (or found it missing) in this transaction."""
+    ahead = session.info.get(_AHEAD, {}).get(model)
+    if ahead is None or record_id not in ahead:
+        return session.get(
+            model, record_id, with_for_update=True, populate_existing=populate_existing
+        )
+    record = ahead[record_id]
+    if record is not None:
+        return record
+    # Missing when the request began: made since by an op of this request, or not.
+    return session.identity_map.get(inspect(model).identity_key_from_primary_key([record_id]))
+
+
+@event.listens_for(Session, "before_flush")
+def _hold_made(session: Session, _context: Any, _instances: Any) -> None:
+    # Records made while some are locked ahead stay in the identity map (it holds them
+    # weakly) until the commit, so `locked_get` finds them there.
+    ahead = session.info.get(_AHEAD)
+    if ahead is not None:
+        ahead["made"].extend(session.new)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_ahead(session: Session) -> None:
+    session.info.pop(_AHEAD, None)
 
 
 # Filled when the domains' sync modules are imported (core.plugins.install names them).
@@ -350,30 +421,192 @@ def clock_offset(client_time: Any, received_at: datetime) -> timedelta | None:
     return sent - received_at if sent is not None else None
 
 
+BATCH_ATTEMPTS = 3
+
+
+class _Isolate(Exception):
+    """An op failed in a batch applied without savepoints: start again with one per op."""
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What the ledger holds of an op (a row read, or one written by this request)."""
+
+    user_id: int
+    op_type: str
+    status: str
+    answer: dict[str, Any]
+
+
 def apply_batch(
     session: Session, actor: User, raw_ops: Sequence[Any], client_time: Any = None
 ) -> list[dict[str, Any]]:
-    """Answer each op in order; each is applied (or not) in its own transaction.
-    `client_time`: the phone's clock at send time (optional), measured against ours."""
+    """Answer each op in order, the whole request in one transaction.
+
+    One query reads the ledger rows of every op of the request (their duplicates are
+    answered from it); the others are applied in order; their ledger rows go in with one
+    multi-row INSERT, their audit entries with another, the team's change numbers are
+    taken with one UPDATE, and one commit stores it all. An op that is refused (invalid,
+    conflict, a bug) must change nothing: the request is first applied without
+    savepoints, and if an op fails it is rolled back and applied again with one savepoint
+    per op, so that op alone is undone. A concurrent copy of the same ops (its commit
+    hits the ledger's primary key or a new record's), a deadlock, or SQLite busy: rolled
+    back and applied again from what is committed then; if it keeps failing, each op in
+    its own transaction as `apply_op()` does. `client_time`: the phone's clock at send
+    time (optional), measured against ours.
+    """
     received_at = clock.now()
     offset = clock_offset(client_time, received_at)
-    answers = []
-    for raw in raw_ops:
-        op = parse_op(raw, received_at, offset)
-        if isinstance(op, dict):
-            answers.append(op)
-            continue
+    ops = [parse_op(raw, received_at, offset) for raw in raw_ops]
+    if session.in_transaction():
+        session.commit()  # the caller's own work is not the batch's to roll back
+    isolated = False
+    attempt = 0
+    while attempt < BATCH_ATTEMPTS:
         try:
-            answers.append(apply_op(session, actor, op))
-        except OperationalError:
-            raise  # the database is away: the whole request fails and the phone retries
-        except Exception:
-            # A bug must not block the phone's outbox behind this op, nor lose it: it is
-            # answered (not stored), kept on the phone to retry or discard.
+            return _apply_together(session, actor, ops, isolated)
+        except _Isolate:
             session.rollback()
-            log.exception("sync op %s of type %s failed", op.id, op.type)
-            answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
+            isolated = True
+        except (IntegrityError, OperationalError):
+            session.rollback()
+            attempt += 1
+    return [op if isinstance(op, dict) else _apply_alone(session, actor, op) for op in ops]
+
+
+def _apply_together(
+    session: Session, actor: User, ops: list[Op | dict[str, Any]], isolated: bool
+) -> list[dict[str, Any]]:
+    ledger = SyncOperation.__table__
+    wanted = list({op.id for op in ops if isinstance(op, Op)})
+    stored: dict[uuid.UUID, _Stored] = (
+        {
+            row.id: _Stored(row.user_id, row.op_type, row.status, row.answer)
+            for row in session.execute(
+                select(
+                    ledger.c.id,
+                    ledger.c.user_id,
+                    ledger.c.op_type,
+                    ledger.c.status,
+                    ledger.c.answer,
+                ).where(ledger.c.id.in_(wanted))
+            )
+        }
+        if wanted
+        else {}
+    )
+    to_apply: dict[str, list[dict[str, Any]]] = {}
+    for op in ops:
+        if isinstance(op, Op) and op.id not in stored:
+            to_apply.setdefault(op.type, []).append(op.data)
+    for name in sorted(to_apply):
+        op_type = get_op_type(name)
+        if (
+            op_type is not None
+            and op_type.prefetch is not None
+            and can(actor.role, op_type.permission)
+        ):
+            op_type.prefetch(session, to_apply[name])
+    answers: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    held = audit.hold(session)
+    try:
+        for op in ops:
+            if isinstance(op, dict):
+                answers.append(op)  # its envelope was refused: nothing to store
+                continue
+            known = stored.get(op.id)
+            if known is not None:
+                answers.append(_duplicate(known, actor, op))
+                continue
+            received_at = clock.now()
+            outcome = _apply_in_batch(session, actor, op, isolated, held)
+            if outcome is None:  # a bug: answered, not stored (the phone may retry)
+                answers.append(_rejected(str(op.id), {"op": FieldError("server_error")}))
+                continue
+            answer, record_id = outcome
+            rows.append(
+                {
+                    "id": op.id,
+                    "user_id": actor.id,
+                    "op_type": op.type,
+                    "record_id": record_id,
+                    "status": answer["status"],
+                    "answer": answer,
+                    "client_at": op.client_at,
+                    "received_at": received_at,
+                }
+            )
+            stored[op.id] = _Stored(actor.id, op.type, answer["status"], answer)
+            answers.append(answer)
+        audit.release(session)
+        if rows:
+            # The primary key makes each op once: a copy committed meanwhile by another
+            # request fails this INSERT, and the whole request is applied again.
+            session.execute(insert(ledger), rows)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
     return answers
+
+
+def _apply_in_batch(
+    session: Session, actor: User, op: Op, isolated: bool, held: list[Any]
+) -> tuple[dict[str, Any], str | None] | None:
+    """(answer, record id) of one op of a batch; None when a bug made it fail."""
+    op_type = get_op_type(op.type)
+    assert op_type is not None  # parse_op checked it
+    if not can(actor.role, op_type.permission):
+        return _rejected(str(op.id), {"type": FieldError("not_allowed")}), None
+    context = OpContext(session, actor, op.id, op.base_version, op.client_at, op.clock_offset)
+    if not isolated:
+        try:
+            applied = op_type.apply(context, op.data)
+        except (IntegrityError, OperationalError):
+            raise
+        except Exception as error:
+            raise _Isolate from error  # what it changed cannot be undone alone
+        return _applied_answer(op, applied), applied.record_id
+    mark = len(held)
+    try:
+        with session.begin_nested():
+            applied = op_type.apply(context, op.data)
+    except Invalid as invalid:
+        del held[mark:]
+        return _rejected(str(op.id), invalid.errors), None
+    except Conflict as conflict:
+        del held[mark:]
+        record_id = str(conflict.record.get("id")) if conflict.record else None
+        return {"id": str(op.id), "status": "conflict", "record": conflict.record}, record_id
+    except (IntegrityError, OperationalError):
+        raise
+    except Exception:
+        # A bug must not block the phone's outbox behind this op, nor lose it: it is
+        # answered (not stored), kept on the phone to retry or discard.
+        del held[mark:]
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        return None
+    return _applied_answer(op, applied), applied.record_id
+
+
+def _applied_answer(op: Op, applied: Applied) -> dict[str, Any]:
+    answer = {"id": str(op.id), "status": "applied", "record": applied.record}
+    if applied.superseded:
+        answer["superseded"] = True
+    return answer
+
+
+def _apply_alone(session: Session, actor: User, op: Op) -> dict[str, Any]:
+    """One op in its own transaction (a batch that kept failing together)."""
+    try:
+        return apply_op(session, actor, op)
+    except OperationalError:
+        raise  # the database is away: the whole request fails and the phone retries
+    except Exception:
+        session.rollback()
+        log.exception("sync op %s of type %s failed", op.id, op.type)
+        return _rejected(str(op.id), {"op": FieldError("server_error")})
 
 
 def apply_op(session: Session, actor: User, op: Op, attempts: int = 5) -> dict[str, Any]:
@@ -433,7 +666,7 @@ def _apply_once(session: Session, actor: User, op: Op) -> dict[str, Any]:
     return answer
 
 
-def _duplicate(stored: SyncOperation, actor: User, op: Op) -> dict[str, Any]:
+def _duplicate(stored: SyncOperation | _Stored, actor: User, op: Op) -> dict[str, Any]:
     if stored.user_id != actor.id or stored.op_type != op.type:
         # An id already used by another op: say so without telling whose it was.
         return _rejected(str(op.id), {"id": FieldError("id_already_used")})

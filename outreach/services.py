@@ -175,7 +175,7 @@ def _person_for(
 ) -> Person:
     # Locked: a merge or the purge of this person waits for this encounter, or it for them
     # (then the merge is seen below, and a purged person is no longer there).
-    person = session.get(Person, entry.person_id, with_for_update=True, populate_existing=True)
+    person = sync.locked_get(session, Person, entry.person_id, populate_existing=True)
     if person is not None:
         if person.team_id != team_id:
             raise Invalid({"person_id": FieldError("unknown_person")})
@@ -272,7 +272,7 @@ def save_encounter(
     it names are created with it."""
     team_id = _team_of(actor)
     scope = sync.team_scope(team_id)
-    encounter = session.get(Encounter, entry.id, with_for_update=True)
+    encounter = sync.locked_get(session, Encounter, entry.id)
     # A change with a base_version is of a record the phone downloaded: it must be one of
     # the team's. Another team's id is answered exactly as an unknown one, so the answer
     # never tells that it exists. (Without a base_version, an update may arrive before

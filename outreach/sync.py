@@ -118,6 +118,13 @@ def _apply(context: sync.OpContext, data: dict[str, Any], must_be_new: bool) -> 
     )
 
 
+def _lock_ahead(session: Session, batch: list[dict[str, Any]]) -> None:
+    """The encounters and people a request's encounter ops name, locked in one query each
+    (in the order of `save_encounter`: the encounter, then its person)."""
+    sync.lock_ahead(session, Encounter, [data.get("id") for data in batch])
+    sync.lock_ahead(session, Person, [data.get("person_id") for data in batch])
+
+
 # The examples of /api/openapi.json: constants naming the demo's fixed ids (outreach/demo.py)
 # with the versions those records have after seeding. The spec is public: nothing in it
 # is ever read from the database.
@@ -182,6 +189,7 @@ sync.register(
         summary="Record an encounter (and the new person or place it names).",
         data_schema=ENCOUNTER_SCHEMA,
         apply=lambda context, data: _apply(context, data, must_be_new=True),
+        prefetch=_lock_ahead,
         example=EXAMPLE_CREATE,
     )
 )
@@ -195,6 +203,7 @@ sync.register(
         ),
         data_schema=ENCOUNTER_SCHEMA,
         apply=lambda context, data: _apply(context, data, must_be_new=False),
+        prefetch=_lock_ahead,
         example=EXAMPLE_UPDATE,
         example_base_version=EXAMPLE_UPDATE_VERSION,
     )

@@ -358,3 +358,137 @@ def test_a_failing_handler_is_answered_and_not_stored(db, monkeypatch):
     assert answers[0]["errors"] == {"op": {"code": "server_error"}}
     # Not stored: once the bug is fixed, the same op applies.
     assert [answer["status"] for answer in answers[1:]] == ["applied", "applied"]
+
+
+def _statements(db: Session, run: Any) -> int:
+    sent = [0]
+
+    def counted(*_args: Any) -> None:
+        sent[0] += 1
+
+    engine = db.get_bind().engine
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return sent[0]
+
+
+def test_a_request_is_read_numbered_and_logged_once_not_per_op(db):
+    """The ledger look-up, the change numbers, the ledger rows and the audit entries are
+    one statement each for the whole request: an op adds only its own two INSERTs (its
+    person and its encounter, both locked ahead with the request's others)."""
+    rue1 = user(db, "rue1")
+
+    def batch(size: int) -> list[dict]:
+        return [op(CREATE, encounter_data(place_id=None), client_at=at(5)) for _ in range(size)]
+
+    small, large = batch(5), batch(25)
+    small_count = _statements(db, lambda: sync.apply_batch(db, rue1, small))
+    large_count = _statements(db, lambda: sync.apply_batch(db, rue1, large))
+    assert (large_count - small_count) / 20 <= 2
+    made = [uuid.UUID(o["data"]["id"]) for o in small + large]
+    numbers = db.scalars(select(Encounter.change_seq).where(Encounter.id.in_(made))).all()
+    assert len(set(numbers)) == 30 and min(numbers) > 0
+    entries = db.scalars(
+        select(audit.AuditEntry).where(
+            audit.AuditEntry.entity_type == "outreach_encounter",
+            audit.AuditEntry.entity_id.in_([str(encounter_id) for encounter_id in made]),
+        )
+    ).all()
+    assert len(entries) == 30
+
+
+def test_a_person_made_by_one_op_is_found_by_the_next_of_the_request(db):
+    rue1 = user(db, "rue1")
+    first = encounter_data(place_id=None)
+    second = encounter_data(place_id=None, person_id=first["person_id"], nickname="")
+    answers = sync.apply_batch(db, rue1, [op(CREATE, first), op(CREATE, second)])
+    assert [answer["status"] for answer in answers] == ["applied", "applied"]
+    assert count(db, Person, id=uuid.UUID(first["person_id"])) == 1
+    assert count(db, Encounter, person_id=uuid.UUID(first["person_id"])) == 2
+
+
+def test_a_refused_op_mid_request_leaves_no_trace_and_the_others_stay(db):
+    """The request is applied again with a savepoint per op: the refused op's person,
+    encounter, audit entries and change numbers are undone, the others kept."""
+    rue1, rue2 = user(db, "rue1"), user(db, "rue2")
+    shared = encounter_data(place_id=None)
+    sync.apply_batch(db, rue2, [op(CREATE, shared)])
+    version = db.get(Encounter, uuid.UUID(shared["id"])).version
+    sync.apply_batch(db, rue2, [op(UPDATE, {**shared, "note": "rue2"}, version)])
+    good1, good2 = encounter_data(place_id=None), encounter_data(place_id=None)
+    # A new person, then a place that is missing its name: refused after writing.
+    bad = encounter_data(place_id=str(uuid.uuid4()), place_name="")
+    answers = sync.apply_batch(
+        db,
+        rue1,
+        [
+            op(CREATE, good1),
+            op(CREATE, bad),
+            op(UPDATE, {**shared, "note": "rue1"}, version),  # a conflict
+            op(CREATE, good2),
+        ],
+    )
+    assert [answer["status"] for answer in answers] == [
+        "applied",
+        "rejected",
+        "conflict",
+        "applied",
+    ]
+    assert answers[2]["record"]["note"] == "rue2"
+    assert count(db, Person, id=uuid.UUID(bad["person_id"])) == 0
+    assert count(db, Encounter, id=uuid.UUID(bad["id"])) == 0
+    logged = {
+        entry.entity_id
+        for entry in db.scalars(
+            select(audit.AuditEntry).where(audit.AuditEntry.actor_id == rue1.id)
+        )
+    }
+    assert bad["person_id"] not in logged and bad["id"] not in logged
+    assert {good1["id"], good2["id"], good1["person_id"]} <= logged
+    stored = {
+        str(row.id): row.status
+        for row in db.scalars(
+            select(sync.SyncOperation).where(sync.SyncOperation.user_id == rue1.id)
+        )
+    }
+    assert sorted(stored.values()) == ["applied", "applied", "conflict", "rejected"]
+
+
+def test_an_op_that_keeps_failing_on_a_key_is_answered_alone(db, monkeypatch):
+    """An IntegrityError that is not a concurrent copy (a bug) fails the request each
+    time: after its attempts, each op is applied alone, and only that one is refused."""
+    from sqlalchemy.exc import IntegrityError
+
+    from outreach import services
+
+    rue1 = user(db, "rue1")
+    real = services.save_encounter
+
+    def failing(session, actor, entry, **options):
+        if entry.note == "boom":
+            raise IntegrityError("INSERT …", {}, Exception("a bug"))
+        return real(session, actor, entry, **options)
+
+    monkeypatch.setattr(services, "save_encounter", failing)
+    good1, good2 = encounter_data(place_id=None), encounter_data(place_id=None)
+    bad = encounter_data(place_id=None, note="boom")
+    answers = sync.apply_batch(db, rue1, [op(CREATE, good1), op(CREATE, bad), op(CREATE, good2)])
+    assert [answer["status"] for answer in answers] == ["applied", "rejected", "applied"]
+    assert answers[1]["errors"] == {"op": {"code": "server_error"}}
+    assert count(db, Encounter, id=uuid.UUID(good2["id"])) == 1
+    assert count(db, sync.SyncOperation, id=uuid.UUID(answers[1]["id"])) == 0
+
+
+@pytest.mark.parametrize("bad_id", [[1], {"a": 1}, 12, None, "not a uuid", "x" * 5000])
+def test_ids_of_any_shape_are_refused_not_locked_ahead(db, bad_id):
+    rue1 = user(db, "rue1")
+    good = encounter_data(place_id=None)
+    bad = encounter_data(place_id=None, id=bad_id, person_id=bad_id)
+    answers = sync.apply_batch(db, rue1, [op(CREATE, bad), op(CREATE, good)])
+    assert [answer["status"] for answer in answers] == ["rejected", "applied"]
+    assert answers[0]["errors"]["id"]["code"] in {"invalid_uuid", "required"}

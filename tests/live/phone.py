@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from core import clock
 from core.sync import SyncOperation
@@ -195,3 +196,30 @@ def count_people(engine: Engine, person_ids: Iterable[str]) -> int:
         return connection.execute(
             select(func.count()).select_from(table).where(table.c.id.in_(_uuids(person_ids)))
         ).scalar_one()
+
+
+def write_transaction_open(engine: Engine) -> bool:
+    """Does another connection hold a transaction that has written and not yet ended?
+
+    PostgreSQL: a backend of the server's database with a transaction id (given at its
+    first write). SQLite: the write lock is taken (BEGIN IMMEDIATE fails at once)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                        "current_database() AND pid <> pg_backend_pid() "
+                        "AND backend_xid IS NOT NULL"
+                    )
+                ).scalar_one()
+            )
+    probe = sqlite3.connect(str(engine.url.database), timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:  # database is locked: a writer is in its transaction
+        return True
+    finally:
+        probe.close()

@@ -1,6 +1,8 @@
-"""A server killed in the middle of a batch loses nothing and doubles nothing: every op
-it committed stays committed once, the phone replays the whole batch after the restart,
-and the ops the crash cut off are applied then."""
+"""A server killed while the transaction of a batch is open loses nothing and doubles
+nothing. A batch is one transaction (core/sync.apply_batch): the kill rolls back every
+op it had applied, the phone (no answer) replays the whole batch after the restart, and
+each op is then applied once. A kill that lands after the commit leaves the whole batch
+stored, and the replay answers `duplicate` for every op."""
 
 from __future__ import annotations
 
@@ -18,17 +20,17 @@ from tests.live.phone import (
     op,
     stored_encounters,
     stored_ops,
+    write_transaction_open,
 )
 
 BATCH = 200
-KILL_AFTER = 40  # ops committed before the kill: well into the batch, far from its end
+INTO_THE_TRANSACTION = 0.2  # s the batch's transaction has been writing before the kill
+ATTEMPTS = 3  # a kill may land after the commit (a fast server): then again, new ops
 
 
-def test_killed_mid_batch_then_replayed_applies_every_op_once(live: Live, database: Engine):
-    phone = live.phone("rue2")
-    encounters = [encounter(f"lot {n}") for n in range(BATCH)]
-    ops = [op(CREATE, data) for data in encounters]
-    op_ids = [sent["id"] for sent in ops]
+def _send_and_kill(live: Live, database: Engine, phone, ops: list[dict]) -> dict:
+    """Post `ops`, kill the server once its transaction has been writing for a while;
+    restart it. Returns the sender's outcome and whether the transaction was open."""
     outcome: dict[str, object] = {}
 
     def send() -> None:
@@ -41,35 +43,55 @@ def test_killed_mid_batch_then_replayed_applies_every_op_once(live: Live, databa
     sender.start()
     try:
         deadline = time.monotonic() + 30
-        while count_stored_ops(database, op_ids) < KILL_AFTER and sender.is_alive():
-            assert time.monotonic() < deadline, f"fewer than {KILL_AFTER} ops stored in 30 s"
-            time.sleep(0.005)  # poll the database while the batch is being applied
+        opened: float | None = None
+        while sender.is_alive():
+            assert time.monotonic() < deadline, "the batch never opened its transaction"
+            if write_transaction_open(database):
+                opened = opened or time.monotonic()
+                if time.monotonic() - opened >= INTO_THE_TRANSACTION:
+                    break
+            time.sleep(0.005)  # poll while the batch is being applied
+        outcome["open_at_kill"] = write_transaction_open(database)
         live.kill()
     finally:
         sender.join(timeout=30)
         live.restart()
     assert not sender.is_alive()
+    deadline = time.monotonic() + 30
+    while write_transaction_open(database):  # PostgreSQL ends the killed backend's work
+        assert time.monotonic() < deadline, "the killed server's transaction never ended"
+        time.sleep(0.05)
+    return outcome
 
-    before = count_stored_ops(database, op_ids)
-    print(f"stored before the replay: {before} of {BATCH}; sender: {outcome}")
-    assert 0 < before <= BATCH
-    if "error" in outcome:
-        # The usual case: the kill landed mid-batch and the phone never got an answer.
-        assert before < BATCH, "the connection died although every op was stored"
+
+def test_killed_mid_transaction_then_replayed_applies_every_op_once(live: Live, database: Engine):
+    phone = live.phone("rue2")
+    for _attempt in range(ATTEMPTS):
+        encounters = [encounter(f"lot {n}") for n in range(BATCH)]
+        ops = [op(CREATE, data) for data in encounters]
+        op_ids = [sent["id"] for sent in ops]
+        outcome = _send_and_kill(live, database, phone, ops)
+        before = count_stored_ops(database, op_ids)
+        print(f"stored after the kill: {before} of {BATCH}; sender: {outcome}")
+        if before == 0:
+            break  # killed inside the transaction: what this test is about
+        # The commit came before the kill: all of the batch, never a part of it.
+        assert before == BATCH, f"{before} of {BATCH} ops stored: a batch cut in two"
+        results = phone.push(ops)
+        assert {result["status"] for result in results} == {"duplicate"}, results[:3]
+        assert {result["original_status"] for result in results} == {"applied"}
     else:
-        # The server was faster than the poll and answered the whole batch: fine too.
-        assert outcome["status"] == 200
-        assert before == BATCH
+        raise AssertionError(f"no kill landed inside the transaction in {ATTEMPTS} tries")
+    # The transaction was writing when the server died, and none of it was kept.
+    assert outcome["open_at_kill"] is True
+    assert "error" in outcome, "the phone got an answer for a batch that was not stored"
+    assert count_people(database, [data["person_id"] for data in encounters]) == 0
 
     results = phone.push(ops)  # the phone replays the batch it got no answer for
-    statuses = [result["status"] for result in results]
-    assert set(statuses) <= {"applied", "duplicate"}, results
-    assert statuses.count("duplicate") == before
-    assert statuses.count("applied") == BATCH - before
-    for result in results:
-        if result["status"] == "duplicate":
-            assert result["original_status"] == "applied"
+    assert [result["status"] for result in results] == ["applied"] * BATCH, results[:3]
 
+    again = phone.push(ops)  # and once more (it never heard that answer either)
+    assert [result["status"] for result in again] == ["duplicate"] * BATCH
     assert stored_ops(database, op_ids) == {op_id: ["applied"] for op_id in op_ids}
     rows = stored_encounters(database, [data["id"] for data in encounters])
     assert {encounter_id: len(found) for encounter_id, found in rows.items()} == {
