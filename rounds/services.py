@@ -21,7 +21,28 @@ from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access
+from rounds import access, dated
+from rounds.dated import (
+    Generated,
+    StopLine,
+    cancel_round,
+    create_round,
+    create_template,
+    fill_from_plan,
+    generate_rounds,
+    move_stop,
+    permanences_of,
+    refresh_day,
+    round_clash,
+    round_lines,
+    round_stops,
+    round_to_follow,
+    rounds_between,
+    skip_stop,
+    template_of,
+    templates,
+    update_template,
+)
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
@@ -32,9 +53,44 @@ from rounds.models import (
     MealOrder,
     Permanence,
     Ride,
+    Round,
+    RoundStop,
+    RoundTemplate,
     Stop,
+    StopSubscription,
     Vehicle,
 )
+
+__all__ = [
+    "Generated",
+    "MealOrder",
+    "Permanence",
+    "Ride",
+    "Round",
+    "RoundStop",
+    "RoundTemplate",
+    "Stop",
+    "StopLine",
+    "StopSubscription",
+    "Vehicle",
+    "cancel_round",
+    "create_round",
+    "create_template",
+    "fill_from_plan",
+    "generate_rounds",
+    "move_stop",
+    "permanences_of",
+    "refresh_day",
+    "round_clash",
+    "round_lines",
+    "round_stops",
+    "round_to_follow",
+    "rounds_between",
+    "skip_stop",
+    "template_of",
+    "templates",
+    "update_template",
+]
 
 MAX_SEATS = 60
 MAX_MEALS = 500
@@ -152,26 +208,43 @@ def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, 
 def add_permanence(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> Permanence:
-    """A weekly permanence at a stop; the vehicle cannot be at two stops at once."""
+    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
+    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
+    cannot be at two stops at once."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
+    template_id = parse.uuid(data, "template_id", errors, required=True)
     stop_id = parse.uuid(data, "stop_id", errors, required=True)
-    weekday = parse.integer(data, "weekday", errors, within=(0, 6), required=True)
     starts, ends = _span(data, "starts", "ends", errors)
     topic = parse.choice(data, "topic", errors, choices=TOPICS, default="social")
+    template = session.get(RoundTemplate, template_id) if template_id else None
+    if template_id is not None and (template is None or template.team_id != team_id):
+        errors["template_id"] = FieldError("unknown_template")
+        template = None
+    elif template is not None and template.kind != "minibus":
+        errors["template_id"] = FieldError("not_a_minibus_round")
     stop = session.get(Stop, stop_id) if stop_id else None
     if stop_id is not None and (stop is None or stop.team_id != team_id):
         errors["stop_id"] = FieldError("unknown_stop")
-    if not errors and stop is not None:
+    elif stop is not None and template is not None and stop.vehicle_id != template.vehicle_id:
+        errors["stop_id"] = FieldError("stop_of_another_vehicle")
+    if not errors and template is not None and (starts < template.starts or ends > template.ends):
+        errors["starts"] = FieldError(
+            "outside_round_hours",
+            {"starts": template.starts.strftime("%H:%M"), "ends": template.ends.strftime("%H:%M")},
+        )
+    if not errors and template is not None:
+        dated.lock_vehicle(session, template.vehicle_id)
         clash = session.scalar(
             select(Permanence)
-            .join(Stop, Stop.id == Permanence.stop_id)
+            .join(RoundTemplate, RoundTemplate.id == Permanence.template_id)
             .where(
-                Stop.vehicle_id == stop.vehicle_id,
-                Permanence.weekday == weekday,
+                RoundTemplate.vehicle_id == template.vehicle_id,
+                Permanence.weekday == template.weekday,
                 Permanence.starts < ends,
                 Permanence.ends > starts,
             )
+            .limit(1)
         )
         if clash is not None:
             errors["starts"] = FieldError(
@@ -180,11 +253,13 @@ def add_permanence(
             )
     if errors:
         raise Invalid(errors)
+    assert template is not None
     permanence = Permanence(
         id=uuid.uuid4(),
         team_id=team_id,
+        template_id=template.id,
         stop_id=stop_id,
-        weekday=weekday,
+        weekday=template.weekday,
         starts=starts,
         ends=ends,
         topic=topic,
@@ -227,14 +302,20 @@ class Held:
 def week_permanences(session: Session, team_id: int, monday: date) -> list[Held]:
     """The permanences of the week starting on `monday`, in time order."""
     rows = session.execute(
-        select(Permanence, Stop, Vehicle)
+        select(Permanence, RoundTemplate, Stop, Vehicle)
+        .join(RoundTemplate, RoundTemplate.id == Permanence.template_id)
         .join(Stop, Stop.id == Permanence.stop_id)
         .join(Vehicle, Vehicle.id == Stop.vehicle_id)
         .where(Permanence.team_id == team_id, Stop.active, Vehicle.active)
     ).all()
     held = [
         Held(monday + timedelta(days=p.weekday), p.starts, p.ends, p.topic, stop, vehicle)
-        for p, stop, vehicle in rows
+        for p, template, stop, vehicle in rows
+        if template.active_from <= monday + timedelta(days=p.weekday)
+        and (
+            template.active_until is None
+            or monday + timedelta(days=p.weekday) <= template.active_until
+        )
     ]
     return sorted(held, key=lambda h: (h.day, h.starts, h.stop.name))
 
@@ -484,6 +565,7 @@ def plan_day(
         else:
             plan.placed += 1
         sync.touch(session, record, sync.team_scope(team_id))
+    dated.refresh_day(session, team_id, day)
     audit.record(
         session,
         actor=actor,
@@ -593,3 +675,44 @@ def plan_and_store(
 ) -> DayPlan:
     """plan_day() for the page's button, committed."""
     return committed(session, lambda: plan_day(session, team_id, day, seconds=seconds, actor=actor))
+
+
+def save_template(
+    session: Session, actor: User, template_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundTemplate:
+    """A new template (`template_id` None) or a change of one, committed."""
+    if template_id is None:
+        team_id = access.own_team(actor)
+        return committed(session, lambda: create_template(session, actor, team_id, data))
+    return committed(session, lambda: update_template(session, actor, template_id, data))
+
+
+def save_permanence(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> Permanence:
+    return committed(session, lambda: add_permanence(session, actor, team_id, data))
+
+
+def generate_and_store(
+    session: Session, actor: User, team_id: int, first: date, weeks: int
+) -> Generated:
+    """generate_rounds() for the page's button, committed."""
+    return committed(session, lambda: generate_rounds(session, team_id, first, weeks, actor=actor))
+
+
+def cancel_and_store(
+    session: Session, actor: User, round_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Round:
+    return committed(session, lambda: cancel_round(session, actor, round_id, data))
+
+
+def skip_and_store(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    return committed(session, lambda: skip_stop(session, actor, stop_id, data))
+
+
+def move_and_store(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    return committed(session, lambda: move_stop(session, actor, stop_id, data))
