@@ -38,6 +38,18 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "vehicle_has_no_seats": _("This vehicle has no passenger seats."),
         "round_not_planned": _("This round has already started, finished or been cancelled."),
         "stop_already_done": _("The crew has already been at this stop."),
+        "unknown_order": _("This meal order is not one of your team's."),
+        "unknown_ride": _("This ride is not one of your team's."),
+        "unknown_permanence": _("This stop of a round is not one of your team's."),
+        "day_past": _("This day is over: choose today or a later day."),
+        "past_cutoff": _(
+            "Too late: changes for this day were possible until %(cutoff)s.",
+            cutoff=params.get("cutoff", ""),
+        ),
+        "already_cancelled": _("This is already cancelled."),
+        "published_order": _(
+            "A minibus round keeps the order published to the public: move a stop instead."
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),
