@@ -324,3 +324,116 @@ def test_stops_of_a_round_belong_to_its_team(db, coord, team_id):
     with pytest.raises(Invalid) as refused:
         services.skip_stop(db, other, stop.id, {"reason": "x"})
     assert refused.value.errors["team_id"].code == "unknown_team"
+
+
+def test_two_generations_at_once_make_each_round_once():
+    """The team's row lock (and the unique template-and-day key) under two concurrent
+    generations of the same weeks."""
+    from core import demo as core_demo
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from rounds import demo as rounds_demo
+
+    with fresh_database("rounds-gen") as url:
+        upgrade(url)
+        engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            core_demo.seed(session)
+            session.flush()
+            rounds_demo.seed(session)
+            team_id = accounts.find_user(session, "mobile-coord").team_id
+            session.commit()
+        barrier = Barrier(2)
+
+        def run(_: int) -> services.Generated:
+            with sessions() as session:
+                barrier.wait()
+                done = services.generate_rounds(session, team_id, FIRST, 2)
+                session.commit()
+                return done
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = sorted(pool.map(run, range(2)), key=lambda g: -g.created)
+        with sessions() as session:
+            count = session.scalar(
+                select(func.count()).where(Round.team_id == team_id, Round.day >= FIRST)
+            )
+        engine.dispose()
+    assert first.created == count > 0
+    assert (second.created, second.existing) == (0, count)
+
+
+def test_0047_gathers_each_vehicle_s_permanences_of_a_weekday_into_a_template():
+    from alembic import command
+    from sqlalchemy import text
+
+    from core import demo as core_demo
+    from core.db import make_engine, make_session_factory
+    from core.migrations import alembic_config
+
+    with fresh_database("rounds-0047") as url:
+        command.upgrade(alembic_config(url), "0040_hc_finish")
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:  # teams and CPAS: unchanged by 0047
+            core_demo.seed(session)
+            team = accounts.get_team(session, "clr-mobile").id
+            session.commit()
+        sqlite = url.startswith("sqlite")
+
+        def uid(n: int) -> str:
+            return f"{n:032x}" if sqlite else f"00000000-0000-0000-0000-{n:012x}"
+
+        stamp = {"version": 0, "seq": 0, "at": "2026-01-01 00:00:00+00:00", "team": team}
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO rounds_vehicles (id, team_id, name, kind, plate, driver_name,"
+                    " seats, meal_capacity, depot_address, depot_latitude, depot_longitude,"
+                    " day_start, day_end, active, version, change_seq, changed_at, updated_at)"
+                    " VALUES (:id, :team, 'Bus', 'minibus', '', '', 8, 0, 'D', 50.4, 4.4,"
+                    " '08:30:00', '16:30:00', true, :version, :seq, :at, :at)"
+                ),
+                stamp | {"id": uid(1)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO rounds_stops (id, team_id, vehicle_id, name, address,"
+                    " postcode, city, latitude, longitude, active, version, change_seq,"
+                    " changed_at, updated_at) VALUES (:id, :team, :vehicle, 'S', 'A', '6000',"
+                    " 'Charleroi', 50.4, 4.4, true, :version, :seq, :at, :at)"
+                ),
+                stamp | {"id": uid(2), "vehicle": uid(1)},
+            )
+            for n, weekday, starts, ends in ((3, 0, "09:00", "10:00"), (4, 0, "11:00", "17:00"),
+                                             (5, 2, "09:00", "10:00")):  # fmt: skip
+                connection.execute(
+                    text(
+                        "INSERT INTO rounds_permanences (id, team_id, stop_id, weekday, starts,"
+                        " ends, topic, version, change_seq, changed_at, updated_at) VALUES"
+                        " (:id, :team, :stop, :weekday, :starts, :ends, 'social', :version,"
+                        " :seq, :at, :at)"
+                    ),
+                    stamp
+                    | {
+                        "id": uid(n),
+                        "stop": uid(2),
+                        "weekday": weekday,
+                        "starts": f"{starts}:00",
+                        "ends": f"{ends}:00",
+                    },
+                )
+        command.upgrade(alembic_config(url), "0047_rounds_dated")
+        with engine.connect() as connection:
+            templates = connection.execute(
+                text("SELECT weekday, starts, ends, kind FROM rounds_templates ORDER BY weekday")
+            ).all()
+            linked = connection.execute(
+                text("SELECT count(*) FROM rounds_permanences WHERE template_id IS NOT NULL")
+            ).scalar()
+        engine.dispose()
+    assert [(t[0], str(t[1])[:5], str(t[2])[:5], t[3]) for t in templates] == [
+        (0, "08:30", "17:00", "minibus"),
+        (2, "08:30", "16:30", "minibus"),
+    ]
+    assert linked == 3
