@@ -125,7 +125,7 @@ class User(Base):
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin', 'coordinator', 'social_worker', 'reception', 'aide', "
-            "'street_educator')",
+            "'street_educator', 'crew')",
             name="role_known",
         ),
         CheckConstraint(

@@ -12,6 +12,7 @@ class Role(StrEnum):
     RECEPTION = "reception"
     AIDE = "aide"
     STREET_EDUCATOR = "street_educator"
+    CREW = "crew"  # the mobile team's crew: driver and social worker on board
 
 
 class Permission(StrEnum):
@@ -46,6 +47,7 @@ class Permission(StrEnum):
     HOMECARE_VISITS = "homecare.visits"  # an aide's own visits: her day, her phone's feed
     # Rounds (rounds.access: the coordinator of a mobile team; unknown and forbidden 404)
     ROUNDS_MANAGE = "rounds.manage"  # stops, permanences, meal orders, rides, the day's plan
+    ROUNDS_CREW = "rounds.crew"  # the crew's own team's dated rounds; record their progress
 
 
 ALL_ROLES = frozenset(Role)
@@ -89,6 +91,8 @@ MATRIX: dict[Permission, frozenset[Role]] = {
     Permission.HOMECARE_VISITS: frozenset({Role.AIDE}),
     # Coordinators only; rounds.access keeps each to her own mobile team.
     Permission.ROUNDS_MANAGE: frozenset({Role.COORDINATOR}),
+    # The mobile crew (issue 19); rounds.access keeps each to her own mobile team.
+    Permission.ROUNDS_CREW: frozenset({Role.CREW}),
 }
 
 

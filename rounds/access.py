@@ -1,7 +1,9 @@
 """Who may see and change rounds: the one place that decides.
 
 - The active coordinator of a mobile team (team kind "mobile"): every record of her team.
-- Anybody else: nothing (a later layer adds the crew's role).
+- The active crew member of a mobile team (role crew): her team's dated rounds and their
+  stops, to read and to record their progress; not the templates, orders nor rides' forms.
+- Anybody else: nothing.
 
 Unknown and forbidden answer alike (Invalid here, 404 in the pages).
 """
@@ -32,6 +34,32 @@ def coordinates(user: User, team_id: int | None) -> bool:
         and user.team is not None
         and user.team.kind == MOBILE_KIND
     )
+
+
+def crews(user: User, team_id: int | None) -> bool:
+    """An active crew member of this mobile team."""
+    return (
+        team_id is not None
+        and user.active
+        and user.role == Role.CREW
+        and user.team_id == team_id
+        and user.team is not None
+        and user.team.kind == MOBILE_KIND
+    )
+
+
+def team_to_follow(user: User, team_id: int | None) -> int:
+    """The mobile team whose dated rounds `user` may read and record (its coordinator or
+    crew); Invalid otherwise."""
+    if team_id is None or not (coordinates(user, team_id) or crews(user, team_id)):
+        raise Invalid({"team_id": FieldError("unknown_team")})
+    return team_id
+
+
+def followed_team(user: User) -> int | None:
+    """The user's own mobile team if she coordinates it or is of its crew, else None."""
+    team_id = user.team_id
+    return team_id if coordinates(user, team_id) or crews(user, team_id) else None
 
 
 def team_to_manage(user: User, team_id: int | None) -> int:

@@ -1,10 +1,12 @@
 """Demo data of rounds: the Charleroi minibus (`clr-mobile`) with its public stops in
-6000, 6040 and 6041 and a week of permanences, a meal van, ~20 meal orders and 6 rides
-for today, planned. A coordinator of the mobile team (`mobile-coord`, password `demo`)."""
+6000, 6040 and 6041 and its weekly round templates (their permanences), the meal van's and
+the car's weekday templates, four weeks of dated rounds from this week's Monday (CPAS
+holidays cancelled), ~20 meal orders and 6 rides for today, planned. A coordinator of the
+mobile team (`mobile-coord`) and its crew (`mobile1`, `mobile2`), password `demo`."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +19,9 @@ from rounds.models import MealOrder, Vehicle
 
 TEAM = "clr-mobile"
 COORDINATOR = ("mobile-coord", "Luc Vandenberghe")
+CREW = [("mobile1", "Didier Lemaire", "fr"), ("mobile2", "Annelies Verhoeven", "nl")]
+WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi")
+WEEKS = 4  # dated rounds generated ahead
 
 DEPOT = ("Boulevard Joseph II 13, 6000 Charleroi", 50.4117, 4.4408)
 
@@ -170,15 +175,80 @@ def _coordinator(session: Session, team: accounts.Team) -> accounts.User:
     return user
 
 
+def _crew(session: Session, team: accounts.Team) -> None:
+    for username, name, language in CREW:
+        if accounts.find_user(session, username) is None:
+            accounts.create_user(
+                session,
+                username=username,
+                display_name=name,
+                password=DEMO_PASSWORD,
+                role=Role.CREW,
+                team=team,
+                language=language,
+                check_password=False,
+            )
+
+
+def _templates(session: Session, actor, team_id: int, made: list, monday) -> list:
+    """The minibus's template of each weekday with permanences; the meal van's and the
+    car's from Monday to Friday."""
+    minibus, van, car = made
+    found = []
+    for weekday in sorted({weekday for _, weekday, _, _, _ in PERMANENCES}):
+        found.append(
+            services.create_template(
+                session,
+                actor,
+                team_id,
+                {
+                    "vehicle_id": str(minibus.id),
+                    "name": f"Minibus Nord – {WEEKDAYS[weekday]}",
+                    "kind": "minibus",
+                    "weekday": weekday,
+                    "starts": minibus.day_start,
+                    "ends": minibus.day_end,
+                    "active_from": monday,
+                },
+            )
+        )
+    for vehicle, kind, label in ((van, "meals", "Repas"), (car, "rides", "Transports")):
+        for weekday in range(5):
+            services.create_template(
+                session,
+                actor,
+                team_id,
+                {
+                    "vehicle_id": str(vehicle.id),
+                    "name": f"{label} – {WEEKDAYS[weekday]}",
+                    "kind": kind,
+                    "weekday": weekday,
+                    "starts": vehicle.day_start,
+                    "ends": vehicle.day_end,
+                    "active_from": monday,
+                },
+            )
+    return found
+
+
 def seed(session: Session) -> dict[str, int]:
     """Create what is missing (nothing when the minibus exists); plan today."""
-    created = {"vehicles": 0, "stops": 0, "permanences": 0, "meal_orders": 0, "rides": 0}
+    created = {
+        "vehicles": 0,
+        "stops": 0,
+        "permanences": 0,
+        "meal_orders": 0,
+        "rides": 0,
+        "rounds": 0,
+    }
     team = accounts.get_team(session, TEAM)
     if team is None:
         return created
     actor = _coordinator(session, team)
+    _crew(session, team)
     session.flush()
     today = clock.to_local(clock.now()).date()
+    monday = today - timedelta(days=today.weekday())
     if session.scalar(select(Vehicle.id).where(Vehicle.team_id == team.id).limit(1)) is None:
         made = []
         for name, kind, plate, driver, seats, meals, start, end in VEHICLES:
@@ -222,12 +292,14 @@ def seed(session: Session) -> dict[str, int]:
                 )
             )
             created["stops"] += 1
+        minibus_days = {t.weekday: t for t in _templates(session, actor, team.id, made, monday)}
         for index, weekday, start, end, topic in PERMANENCES:
             services.add_permanence(
                 session,
                 actor,
                 team.id,
                 {
+                    "template_id": str(minibus_days[weekday].id),
                     "stop_id": str(stops[index].id),
                     "weekday": weekday,
                     "starts": start,
@@ -236,6 +308,9 @@ def seed(session: Session) -> dict[str, int]:
                 },
             )
             created["permanences"] += 1
+    created["rounds"] = services.generate_rounds(
+        session, team.id, monday, WEEKS, actor=actor
+    ).created
     has_day = session.scalar(
         select(MealOrder.id).where(MealOrder.team_id == team.id, MealOrder.day == today).limit(1)
     )

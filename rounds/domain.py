@@ -14,6 +14,9 @@ DOMAIN = Domain(
         "rounds_meal_order",
         "rounds_ride",
         "rounds_day",
+        "rounds_template",
+        "rounds_round",
+        "rounds_round_stop",
     ),
     demo="rounds.demo",
 )

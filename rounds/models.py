@@ -9,7 +9,7 @@ planned time, or the reason it stayed unplaced.
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -22,7 +22,9 @@ from sqlalchemy import (
     String,
     Text,
     Time,
+    UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,11 +34,22 @@ from core.sync import Synced
 VEHICLE_KINDS = ("minibus", "van", "car")
 DIETS = ("normal", "diabetic", "no_salt", "mixed_texture")
 TOPICS = ("social", "jobs", "housing", "digital", "other")
+ROUND_KINDS = ("minibus", "meals", "rides")
+ROUND_STATUSES = ("planned", "started", "finished", "cancelled")
+CANCEL_KINDS = ("", "holiday", "decision")
+STOP_KINDS = ("public_stop", "household", "pickup", "dropoff")
+STOP_STATUSES = ("planned", "skipped", "moved", "arrived", "left")
+LANGUAGES = ("fr", "nl", "en")
 
 NAME_MAX = 120
 ADDRESS_MAX = 200
 TEXT_MAX = 1000
 REASON_MAX = 40
+EXPLANATION_MAX = 200  # a cancelled round's or an exception's reason, as the staff wrote it
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Vehicle(Base, Synced):
@@ -83,8 +96,38 @@ class Stop(Base, Synced):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class RoundTemplate(Base, Synced):
+    """A weekly round of one vehicle: on a weekday, from `starts` to `ends`, between two
+    dates (`active_until` empty: open-ended). A minibus template's stops are its
+    permanences (time order); a meal or ride template takes the day's orders or rides."""
+
+    __tablename__ = "rounds_templates"
+    __table_args__ = (
+        Index("ix_rounds_templates_team_seq", "team_id", "change_seq"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("starts < ends", name="starts_before_ends"),
+        CheckConstraint(
+            "active_until IS NULL OR active_from <= active_until", name="active_in_order"
+        ),
+        CheckConstraint(_in("kind", ROUND_KINDS), name="kind_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    vehicle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_vehicles.id"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    kind: Mapped[str] = mapped_column(String(20))  # minibus | meals | rides
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday … 6 Sunday
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+    active_from: Mapped[date] = mapped_column(Date)
+    active_until: Mapped[date | None] = mapped_column(Date)
+
+
 class Permanence(Base, Synced):
-    """The minibus held at a stop every week on one weekday, from `starts` to `ends`."""
+    """A stop of a minibus round template: the minibus arrives at the stop at `starts`
+    and leaves at `ends`, every week on the template's weekday, with a topic. One
+    vehicle is never at two stops at once (`vehicle_busy`)."""
 
     __tablename__ = "rounds_permanences"
     __table_args__ = (
@@ -95,11 +138,124 @@ class Permanence(Base, Synced):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_templates.id"), index=True)
     stop_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_stops.id"), index=True)
-    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday … 6 Sunday
+    weekday: Mapped[int] = mapped_column(Integer)  # the template's weekday (0 Monday)
+    starts: Mapped[time] = mapped_column(Time)  # arrives
+    ends: Mapped[time] = mapped_column(Time)  # leaves
+    topic: Mapped[str] = mapped_column(String(20), default="social")
+
+
+class Round(Base, Synced):
+    """A dated round of one vehicle on one day, made from a template (or alone).
+
+    At most one per template and day (generation is idempotent); one vehicle's rounds
+    that are not cancelled never overlap (checked under the vehicle's row lock).
+    `revision` grows with every change of the plan people are told about (cancelled,
+    a stop skipped or moved, stops re-ordered): "once per change" keys use it."""
+
+    __tablename__ = "rounds_rounds"
+    __table_args__ = (
+        Index("ix_rounds_rounds_team_seq", "team_id", "change_seq"),
+        Index("ix_rounds_rounds_team_day", "team_id", "day"),
+        Index("ix_rounds_rounds_vehicle_day", "vehicle_id", "day"),
+        UniqueConstraint("template_id", "day", name="uq_rounds_rounds_template_day"),
+        CheckConstraint("starts < ends", name="starts_before_ends"),
+        CheckConstraint(_in("kind", ROUND_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", ROUND_STATUSES), name="status_known"),
+        CheckConstraint(_in("cancel_kind", CANCEL_KINDS), name="cancel_kind_known"),
+        CheckConstraint(
+            "km_end IS NULL OR km_start IS NULL OR km_end >= km_start", name="km_in_order"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    vehicle_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_vehicles.id"))
+    template_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rounds_templates.id"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))  # minibus | meals | rides
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)
-    topic: Mapped[str] = mapped_column(String(20), default="social")
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    # Why it does not run: "holiday" (the CPAS calendar; the reason is the holiday's
+    # name) or "decision" (a coordinator's, with her reason); empty while it runs.
+    cancel_kind: Mapped[str] = mapped_column(String(20), default="")
+    cancel_reason: Mapped[str] = mapped_column(String(EXPLANATION_MAX), default="")
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    km_start: Mapped[int | None] = mapped_column(Integer)
+    km_end: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RoundStop(Base, Synced):
+    """One stop of a dated round, in order: a public stop (a permanence), a household's
+    meal delivery, a ride's pickup or drop-off; what the plan said and what happened."""
+
+    __tablename__ = "rounds_round_stops"
+    __table_args__ = (
+        Index("ix_rounds_round_stops_team_seq", "team_id", "change_seq"),
+        Index("ix_rounds_round_stops_round", "round_id", "position"),
+        CheckConstraint(_in("kind", STOP_KINDS), name="kind_known"),
+        CheckConstraint(_in("status", STOP_STATUSES), name="status_known"),
+        CheckConstraint("people_seen IS NULL OR people_seen >= 0", name="people_positive"),
+        CheckConstraint(
+            "(kind = 'public_stop' AND stop_id IS NOT NULL)"
+            " OR (kind = 'household' AND meal_order_id IS NOT NULL)"
+            " OR (kind IN ('pickup', 'dropoff') AND ride_id IS NOT NULL)",
+            name="target_of_kind",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    round_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_rounds.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    stop_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rounds_stops.id"))
+    meal_order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rounds_meal_orders.id"))
+    ride_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rounds_rides.id"))
+    topic: Mapped[str] = mapped_column(String(20), default="")  # a public stop's permanence
+    planned_arrival: Mapped[time | None] = mapped_column(Time)
+    planned_departure: Mapped[time | None] = mapped_column(Time)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    arrived_at: Mapped[datetime | None] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(REASON_MAX), default="")
+    people_seen: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(EXPLANATION_MAX), default="")
+    moved_to: Mapped[time | None] = mapped_column(Time)
+
+
+class StopSubscription(Base):
+    """Someone who asked for SMS about a public stop (a late or cancelled minibus): a
+    contact of notifications, confirmed by a reply, ended by STOP."""
+
+    __tablename__ = "rounds_stop_subscriptions"
+    __table_args__ = (
+        CheckConstraint(_in("language", LANGUAGES), name="language_known"),
+        Index("ix_rounds_stop_subscriptions_stop", "stop_id", "stopped_at"),
+        # One running subscription per stop and contact (a second asks again, no copy).
+        Index(
+            "uq_rounds_stop_subscriptions_running",
+            "stop_id",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("stopped_at IS NULL"),
+            sqlite_where=text("stopped_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    stop_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_stops.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("notification_contacts.id"), index=True)
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    created_at: Mapped[datetime] = mapped_column()
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    stopped_at: Mapped[datetime | None] = mapped_column()
 
 
 class MealOrder(Base, Synced):

@@ -7,21 +7,43 @@ for the team's sync feed and writes the audit log. The only module other domains
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, routing, sync
+from core import audit, clock, routing, sync
 from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access
+from rounds import access, dated
+from rounds.dated import (
+    Generated,
+    StopLine,
+    cancel_round,
+    create_round,
+    create_template,
+    fill_from_plan,
+    generate_rounds,
+    move_stop,
+    permanences_of,
+    refresh_day,
+    round_clash,
+    round_lines,
+    round_stops,
+    round_to_follow,
+    rounds_between,
+    skip_stop,
+    template_of,
+    templates,
+    update_template,
+)
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
@@ -32,9 +54,44 @@ from rounds.models import (
     MealOrder,
     Permanence,
     Ride,
+    Round,
+    RoundStop,
+    RoundTemplate,
     Stop,
+    StopSubscription,
     Vehicle,
 )
+
+__all__ = [
+    "Generated",
+    "MealOrder",
+    "Permanence",
+    "Ride",
+    "Round",
+    "RoundStop",
+    "RoundTemplate",
+    "Stop",
+    "StopLine",
+    "StopSubscription",
+    "Vehicle",
+    "cancel_round",
+    "create_round",
+    "create_template",
+    "fill_from_plan",
+    "generate_rounds",
+    "move_stop",
+    "permanences_of",
+    "refresh_day",
+    "round_clash",
+    "round_lines",
+    "round_stops",
+    "round_to_follow",
+    "rounds_between",
+    "skip_stop",
+    "template_of",
+    "templates",
+    "update_template",
+]
 
 MAX_SEATS = 60
 MAX_MEALS = 500
@@ -43,6 +100,7 @@ DELIVERY_MINUTES = 3  # handing meals over at the door
 RIDE_MINUTES = 3  # helping someone in or out
 RIDE_LEG = 90  # minutes a passenger may stay on board after the pickup window
 DEFAULT_SECONDS = 2.0
+CUTOFF = time(10, 0)  # orders and rides change until the day before at 10:00
 
 
 def _saved(session: Session, actor: User, record: Any, *, entity_type: str, fields: Any) -> None:
@@ -77,101 +135,156 @@ def _span(
     return first, second
 
 
+def _own(session: Session, actor: User, model: type, record_id: uuid.UUID | None, code: str):
+    team_id = access.own_team(actor)
+    return access.record_of_team(session, model, record_id, team_id, field="id", code=code)
+
+
 # --- Vehicles, stops, permanences --------------------------------------------------------
+
+
+def _vehicle_fields(data: Mapping[str, Any], errors: dict[str, FieldError]) -> dict[str, Any]:
+    values = {
+        "name": parse.text(data, "name", errors, limit=NAME_MAX, required=True),
+        "kind": parse.choice(data, "kind", errors, choices=VEHICLE_KINDS),
+        "plate": parse.text(data, "plate", errors, limit=20),
+        "driver_name": parse.text(data, "driver_name", errors, limit=NAME_MAX),
+        "seats": parse.integer(data, "seats", errors, within=(0, MAX_SEATS), required=True),
+        "meal_capacity": parse.integer(
+            data, "meal_capacity", errors, within=(0, MAX_MEALS), required=True
+        ),
+        "depot_address": parse.text(
+            data, "depot_address", errors, limit=ADDRESS_MAX, required=True
+        ),
+    }
+    values["depot_latitude"], values["depot_longitude"] = _place(data, errors)
+    values["day_start"], values["day_end"] = _span(data, "day_start", "day_end", errors)
+    return values
 
 
 def create_vehicle(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Vehicle:
     """A vehicle of the mobile team, with its depot and its driver's day."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
-    kind = parse.choice(data, "kind", errors, choices=VEHICLE_KINDS)
-    plate = parse.text(data, "plate", errors, limit=20)
-    driver = parse.text(data, "driver_name", errors, limit=NAME_MAX)
-    seats = parse.integer(data, "seats", errors, within=(0, MAX_SEATS), required=True)
-    meals = parse.integer(data, "meal_capacity", errors, within=(0, MAX_MEALS), required=True)
-    depot = parse.text(data, "depot_address", errors, limit=ADDRESS_MAX, required=True)
-    latitude, longitude = _place(data, errors)
-    starts, ends = _span(data, "day_start", "day_end", errors)
+    values = _vehicle_fields(data, errors)
     if errors:
         raise Invalid(errors)
-    vehicle = Vehicle(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        name=name,
-        kind=kind,
-        plate=plate,
-        driver_name=driver,
-        seats=seats,
-        meal_capacity=meals,
-        depot_address=depot,
-        depot_latitude=latitude,
-        depot_longitude=longitude,
-        day_start=starts,
-        day_end=ends,
-        active=True,
-    )
+    vehicle = Vehicle(id=uuid.uuid4(), team_id=team_id, active=True, **values)
     session.add(vehicle)
     _saved(session, actor, vehicle, entity_type="rounds_vehicle", fields=data.keys())
     return vehicle
+
+
+def update_vehicle(
+    session: Session, actor: User, vehicle_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Vehicle:
+    """Change a vehicle; `active` off takes it off the road (no new plan uses it)."""
+    vehicle = _own(session, actor, Vehicle, vehicle_id, "unknown_vehicle")
+    errors: dict[str, FieldError] = {}
+    values = _vehicle_fields(data, errors)
+    values["active"] = parse.flag(data, "active", errors)
+    if errors:
+        raise Invalid(errors)
+    changed = [name for name, value in values.items() if getattr(vehicle, name) != value]
+    for name, value in values.items():
+        setattr(vehicle, name, value)
+    _saved(session, actor, vehicle, entity_type="rounds_vehicle", fields=changed)
+    return vehicle
+
+
+def _stop_fields(
+    session: Session, team_id: int, data: Mapping[str, Any], errors: dict[str, FieldError]
+) -> dict[str, Any]:
+    values = {
+        "vehicle_id": parse.uuid(data, "vehicle_id", errors, required=True),
+        "name": parse.text(data, "name", errors, limit=NAME_MAX, required=True),
+        "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
+        "postcode": parse.postcode(data, "postcode", errors),
+        "city": parse.text(data, "city", errors, limit=80, required=True),
+    }
+    values["latitude"], values["longitude"] = _place(data, errors)
+    if values["vehicle_id"] is not None and "vehicle_id" not in errors:
+        vehicle = session.get(Vehicle, values["vehicle_id"])
+        if vehicle is None or vehicle.team_id != team_id:
+            errors["vehicle_id"] = FieldError("unknown_vehicle")
+    return values
 
 
 def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Stop:
     """A public stop of one of the team's vehicles."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    vehicle_id = parse.uuid(data, "vehicle_id", errors, required=True)
-    name = parse.text(data, "name", errors, limit=NAME_MAX, required=True)
-    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
-    postcode = parse.postcode(data, "postcode", errors)
-    city = parse.text(data, "city", errors, limit=80, required=True)
-    latitude, longitude = _place(data, errors)
-    if vehicle_id is not None and "vehicle_id" not in errors:
-        vehicle = session.get(Vehicle, vehicle_id)
-        if vehicle is None or vehicle.team_id != team_id:
-            errors["vehicle_id"] = FieldError("unknown_vehicle")
+    values = _stop_fields(session, team_id, data, errors)
     if errors:
         raise Invalid(errors)
-    stop = Stop(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        vehicle_id=vehicle_id,
-        name=name,
-        address=address,
-        postcode=postcode,
-        city=city,
-        latitude=latitude,
-        longitude=longitude,
-        active=True,
-    )
+    stop = Stop(id=uuid.uuid4(), team_id=team_id, active=True, **values)
     session.add(stop)
     _saved(session, actor, stop, entity_type="rounds_stop", fields=data.keys())
+    return stop
+
+
+def update_stop(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Stop:
+    """Change a stop; `active` off withdraws it (its permanences leave the week's list).
+    Its vehicle stays while templates hold it (`template_has_stops`)."""
+    stop = _own(session, actor, Stop, stop_id, "unknown_stop")
+    errors: dict[str, FieldError] = {}
+    values = _stop_fields(session, stop.team_id, data, errors)
+    values["active"] = parse.flag(data, "active", errors)
+    if not errors and values["vehicle_id"] != stop.vehicle_id:
+        held = session.scalar(select(Permanence.id).where(Permanence.stop_id == stop.id).limit(1))
+        if held is not None:
+            errors["vehicle_id"] = FieldError("template_has_stops")
+    if errors:
+        raise Invalid(errors)
+    changed = [name for name, value in values.items() if getattr(stop, name) != value]
+    for name, value in values.items():
+        setattr(stop, name, value)
+    _saved(session, actor, stop, entity_type="rounds_stop", fields=changed)
     return stop
 
 
 def add_permanence(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> Permanence:
-    """A weekly permanence at a stop; the vehicle cannot be at two stops at once."""
+    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
+    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
+    cannot be at two stops at once."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
+    template_id = parse.uuid(data, "template_id", errors, required=True)
     stop_id = parse.uuid(data, "stop_id", errors, required=True)
-    weekday = parse.integer(data, "weekday", errors, within=(0, 6), required=True)
     starts, ends = _span(data, "starts", "ends", errors)
     topic = parse.choice(data, "topic", errors, choices=TOPICS, default="social")
+    template = session.get(RoundTemplate, template_id) if template_id else None
+    if template_id is not None and (template is None or template.team_id != team_id):
+        errors["template_id"] = FieldError("unknown_template")
+        template = None
+    elif template is not None and template.kind != "minibus":
+        errors["template_id"] = FieldError("not_a_minibus_round")
     stop = session.get(Stop, stop_id) if stop_id else None
     if stop_id is not None and (stop is None or stop.team_id != team_id):
         errors["stop_id"] = FieldError("unknown_stop")
-    if not errors and stop is not None:
+    elif stop is not None and template is not None and stop.vehicle_id != template.vehicle_id:
+        errors["stop_id"] = FieldError("stop_of_another_vehicle")
+    if not errors and template is not None and (starts < template.starts or ends > template.ends):
+        errors["starts"] = FieldError(
+            "outside_round_hours",
+            {"starts": template.starts.strftime("%H:%M"), "ends": template.ends.strftime("%H:%M")},
+        )
+    if not errors and template is not None:
+        dated.lock_vehicle(session, template.vehicle_id)
         clash = session.scalar(
             select(Permanence)
-            .join(Stop, Stop.id == Permanence.stop_id)
+            .join(RoundTemplate, RoundTemplate.id == Permanence.template_id)
             .where(
-                Stop.vehicle_id == stop.vehicle_id,
-                Permanence.weekday == weekday,
+                RoundTemplate.vehicle_id == template.vehicle_id,
+                Permanence.weekday == template.weekday,
                 Permanence.starts < ends,
                 Permanence.ends > starts,
             )
+            .limit(1)
         )
         if clash is not None:
             errors["starts"] = FieldError(
@@ -180,11 +293,13 @@ def add_permanence(
             )
     if errors:
         raise Invalid(errors)
+    assert template is not None
     permanence = Permanence(
         id=uuid.uuid4(),
         team_id=team_id,
+        template_id=template.id,
         stop_id=stop_id,
-        weekday=weekday,
+        weekday=template.weekday,
         starts=starts,
         ends=ends,
         topic=topic,
@@ -192,6 +307,15 @@ def add_permanence(
     session.add(permanence)
     _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
     return permanence
+
+
+def remove_permanence(session: Session, actor: User, permanence_id: uuid.UUID | None) -> None:
+    """Take a stop out of its minibus template. Dated rounds made already keep it (skip it
+    there with a reason, so people are told)."""
+    permanence = _own(session, actor, Permanence, permanence_id, "unknown_permanence")
+    audit.record_change(session, actor, "rounds_permanence", permanence.id, ["removed"])
+    session.delete(permanence)
+    session.flush()
 
 
 def vehicles(session: Session, team_id: int) -> list[Vehicle]:
@@ -227,19 +351,66 @@ class Held:
 def week_permanences(session: Session, team_id: int, monday: date) -> list[Held]:
     """The permanences of the week starting on `monday`, in time order."""
     rows = session.execute(
-        select(Permanence, Stop, Vehicle)
+        select(Permanence, RoundTemplate, Stop, Vehicle)
+        .join(RoundTemplate, RoundTemplate.id == Permanence.template_id)
         .join(Stop, Stop.id == Permanence.stop_id)
         .join(Vehicle, Vehicle.id == Stop.vehicle_id)
         .where(Permanence.team_id == team_id, Stop.active, Vehicle.active)
     ).all()
     held = [
         Held(monday + timedelta(days=p.weekday), p.starts, p.ends, p.topic, stop, vehicle)
-        for p, stop, vehicle in rows
+        for p, template, stop, vehicle in rows
+        if template.active_from <= monday + timedelta(days=p.weekday)
+        and (
+            template.active_until is None
+            or monday + timedelta(days=p.weekday) <= template.active_until
+        )
     ]
     return sorted(held, key=lambda h: (h.day, h.starts, h.stop.name))
 
 
 # --- Meal orders and rides ----------------------------------------------------------------
+
+
+def _meal_fields(data: Mapping[str, Any], errors: dict[str, FieldError]) -> dict[str, Any]:
+    values = {
+        "day": parse.date(data, "day", errors, required=True),
+        "household": parse.text(data, "household", errors, limit=NAME_MAX, required=True),
+        "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
+        "postcode": parse.postcode(data, "postcode", errors),
+        "city": parse.text(data, "city", errors, limit=80, required=True),
+    }
+    values["latitude"], values["longitude"] = _place(data, errors)
+    values["meals"] = parse.integer(
+        data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True
+    )
+    values["diet"] = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
+    values["instructions"] = parse.text(
+        data, "instructions", errors, limit=TEXT_MAX, multiline=True
+    )
+    values["window_start"], values["window_end"] = _span(data, "window_start", "window_end", errors)
+    return values
+
+
+def cutoff(day: date) -> datetime:
+    """Until when an order or a ride of `day` may change: the day before at CUTOFF (the
+    kitchen's and the drivers' lists are made then), Brussels time, as UTC."""
+    local = datetime.combine(day - timedelta(days=1), CUTOFF, tzinfo=clock.BRUSSELS)
+    return local.astimezone(UTC)
+
+
+def _check_day(day: date | None, errors: dict[str, FieldError], *, changing: bool) -> None:
+    """A new order or ride for a day gone by, or a change after the cut-off: refused."""
+    if day is None or "day" in errors:
+        return
+    now = clock.now()
+    if day < clock.to_local(now).date():
+        errors["day"] = FieldError("day_past")
+    elif changing and now >= cutoff(day):
+        errors["day"] = FieldError(
+            "past_cutoff",
+            {"cutoff": clock.to_local(cutoff(day)).strftime("%d/%m/%Y %H:%M")},
+        )
 
 
 def create_meal_order(
@@ -248,84 +419,152 @@ def create_meal_order(
     """Meals for a household on a day, to be delivered within its window."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    day = parse.date(data, "day", errors, required=True)
-    household = parse.text(data, "household", errors, limit=NAME_MAX, required=True)
-    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
-    postcode = parse.postcode(data, "postcode", errors)
-    city = parse.text(data, "city", errors, limit=80, required=True)
-    latitude, longitude = _place(data, errors)
-    meals = parse.integer(data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True)
-    diet = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
-    instructions = parse.text(data, "instructions", errors, limit=TEXT_MAX, multiline=True)
-    starts, ends = _span(data, "window_start", "window_end", errors)
+    values = _meal_fields(data, errors)
+    _check_day(values["day"], errors, changing=False)
     if errors:
         raise Invalid(errors)
-    order = MealOrder(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        day=day,
-        household=household,
-        address=address,
-        postcode=postcode,
-        city=city,
-        latitude=latitude,
-        longitude=longitude,
-        meals=meals,
-        diet=diet,
-        instructions=instructions,
-        window_start=starts,
-        window_end=ends,
-        cancelled=False,
-        unplaced="",
-    )
+    order = MealOrder(id=uuid.uuid4(), team_id=team_id, cancelled=False, unplaced="", **values)
     session.add(order)
     _saved(session, actor, order, entity_type="rounds_meal_order", fields=data.keys())
     return order
+
+
+def _unplan(record: MealOrder | Ride) -> None:
+    record.vehicle_id, record.unplaced = None, ""
+    if isinstance(record, MealOrder):
+        record.position, record.planned_at = None, None
+    else:
+        record.pickup_position, record.pickup_at = None, None
+        record.dropoff_position, record.dropoff_at = None, None
+
+
+def update_meal_order(
+    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> MealOrder:
+    """Change an order before its day's cut-off; it leaves the day's plan (plan again)."""
+    order = _own(session, actor, MealOrder, order_id, "unknown_order")
+    errors: dict[str, FieldError] = {}
+    values = _meal_fields(data, errors)
+    _check_day(order.day, errors, changing=True)
+    if not errors:
+        _check_day(values["day"], errors, changing=True)
+    if order.cancelled:
+        errors.setdefault("day", FieldError("already_cancelled"))
+    if errors:
+        raise Invalid(errors)
+    days = {order.day, values["day"]}
+    changed = [name for name, value in values.items() if getattr(order, name) != value]
+    for name, value in values.items():
+        setattr(order, name, value)
+    _unplan(order)
+    _saved(session, actor, order, entity_type="rounds_meal_order", fields=changed)
+    for day in days:
+        dated.refresh_day(session, order.team_id, day)
+    return order
+
+
+def cancel_meal_order(
+    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> MealOrder:
+    """Cancel an order before its day's cut-off; its round's stop goes."""
+    order = _own(session, actor, MealOrder, order_id, "unknown_order")
+    errors: dict[str, FieldError] = {}
+    _check_day(order.day, errors, changing=True)
+    if order.cancelled:
+        errors.setdefault("day", FieldError("already_cancelled"))
+    if errors:
+        raise Invalid(errors)
+    order.cancelled = True
+    _unplan(order)
+    _saved(session, actor, order, entity_type="rounds_meal_order", fields=["cancelled"])
+    dated.refresh_day(session, order.team_id, order.day)
+    return order
+
+
+def _ride_fields(
+    session: Session, team_id: int, data: Mapping[str, Any], errors: dict[str, FieldError]
+) -> dict[str, Any]:
+    values = {
+        "day": parse.date(data, "day", errors, required=True),
+        "person": parse.text(data, "person", errors, limit=NAME_MAX, required=True),
+        "phone": parse.text(data, "phone", errors, limit=20),
+        "pickup_address": parse.text(
+            data, "pickup_address", errors, limit=ADDRESS_MAX, required=True
+        ),
+    }
+    values["pickup_latitude"], values["pickup_longitude"] = _place(data, errors, "pickup_")
+    values["dropoff_address"] = parse.text(
+        data, "dropoff_address", errors, limit=ADDRESS_MAX, required=True
+    )
+    values["dropoff_latitude"], values["dropoff_longitude"] = _place(data, errors, "dropoff_")
+    values["pickup_from"], values["pickup_until"] = _span(
+        data, "pickup_from", "pickup_until", errors
+    )
+    seats = parse.integer(data, "seats", errors, within=(1, MAX_SEATS), required=True)
+    values["seats"] = seats
+    values["wheelchair"] = parse.flag(data, "wheelchair", errors)
+    values["notes"] = parse.text(data, "notes", errors, limit=TEXT_MAX, multiline=True)
+    if seats is not None and "seats" not in errors:
+        most = max((v.seats for v in vehicles(session, team_id)), default=0)
+        if seats > most:
+            errors["seats"] = FieldError("over_vehicle_seats", {"seats": most})
+    return values
 
 
 def create_ride(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Ride:
     """A ride for a person; more seats than any of the team's vehicles has is refused."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    day = parse.date(data, "day", errors, required=True)
-    person = parse.text(data, "person", errors, limit=NAME_MAX, required=True)
-    phone = parse.text(data, "phone", errors, limit=20)
-    pickup = parse.text(data, "pickup_address", errors, limit=ADDRESS_MAX, required=True)
-    pickup_lat, pickup_lon = _place(data, errors, "pickup_")
-    dropoff = parse.text(data, "dropoff_address", errors, limit=ADDRESS_MAX, required=True)
-    dropoff_lat, dropoff_lon = _place(data, errors, "dropoff_")
-    starts, ends = _span(data, "pickup_from", "pickup_until", errors)
-    seats = parse.integer(data, "seats", errors, within=(1, MAX_SEATS), required=True)
-    wheelchair = parse.flag(data, "wheelchair", errors)
-    notes = parse.text(data, "notes", errors, limit=TEXT_MAX, multiline=True)
-    if seats is not None and "seats" not in errors:
-        most = max((v.seats for v in vehicles(session, team_id)), default=0)
-        if seats > most:
-            errors["seats"] = FieldError("over_vehicle_seats", {"seats": most})
+    values = _ride_fields(session, team_id, data, errors)
+    _check_day(values["day"], errors, changing=False)
     if errors:
         raise Invalid(errors)
-    ride = Ride(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        day=day,
-        person=person,
-        phone=phone,
-        pickup_address=pickup,
-        pickup_latitude=pickup_lat,
-        pickup_longitude=pickup_lon,
-        dropoff_address=dropoff,
-        dropoff_latitude=dropoff_lat,
-        dropoff_longitude=dropoff_lon,
-        pickup_from=starts,
-        pickup_until=ends,
-        seats=seats,
-        wheelchair=wheelchair,
-        notes=notes,
-        cancelled=False,
-        unplaced="",
-    )
+    ride = Ride(id=uuid.uuid4(), team_id=team_id, cancelled=False, unplaced="", **values)
     session.add(ride)
     _saved(session, actor, ride, entity_type="rounds_ride", fields=data.keys())
+    return ride
+
+
+def update_ride(
+    session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Ride:
+    """Change a ride before its day's cut-off; it leaves the day's plan (plan again)."""
+    ride = _own(session, actor, Ride, ride_id, "unknown_ride")
+    errors: dict[str, FieldError] = {}
+    values = _ride_fields(session, ride.team_id, data, errors)
+    _check_day(ride.day, errors, changing=True)
+    if not errors:
+        _check_day(values["day"], errors, changing=True)
+    if ride.cancelled:
+        errors.setdefault("day", FieldError("already_cancelled"))
+    if errors:
+        raise Invalid(errors)
+    days = {ride.day, values["day"]}
+    changed = [name for name, value in values.items() if getattr(ride, name) != value]
+    for name, value in values.items():
+        setattr(ride, name, value)
+    _unplan(ride)
+    _saved(session, actor, ride, entity_type="rounds_ride", fields=changed)
+    for day in days:
+        dated.refresh_day(session, ride.team_id, day)
+    return ride
+
+
+def cancel_ride(
+    session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Ride:
+    """Cancel a ride before its day's cut-off; its round's stops go."""
+    ride = _own(session, actor, Ride, ride_id, "unknown_ride")
+    errors: dict[str, FieldError] = {}
+    _check_day(ride.day, errors, changing=True)
+    if ride.cancelled:
+        errors.setdefault("day", FieldError("already_cancelled"))
+    if errors:
+        raise Invalid(errors)
+    ride.cancelled = True
+    _unplan(ride)
+    _saved(session, actor, ride, entity_type="rounds_ride", fields=["cancelled"])
+    dated.refresh_day(session, ride.team_id, ride.day)
     return ride
 
 
@@ -484,6 +723,7 @@ def plan_day(
         else:
             plan.placed += 1
         sync.touch(session, record, sync.team_scope(team_id))
+    dated.refresh_day(session, team_id, day)
     audit.record(
         session,
         actor=actor,
@@ -593,3 +833,230 @@ def plan_and_store(
 ) -> DayPlan:
     """plan_day() for the page's button, committed."""
     return committed(session, lambda: plan_day(session, team_id, day, seconds=seconds, actor=actor))
+
+
+def save_template(
+    session: Session, actor: User, template_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundTemplate:
+    """A new template (`template_id` None) or a change of one, committed."""
+    if template_id is None:
+        team_id = access.own_team(actor)
+        return committed(session, lambda: create_template(session, actor, team_id, data))
+    return committed(session, lambda: update_template(session, actor, template_id, data))
+
+
+def save_vehicle(
+    session: Session, actor: User, vehicle_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Vehicle:
+    """A new vehicle (`vehicle_id` None) or a change of one, committed."""
+    if vehicle_id is None:
+        team_id = access.own_team(actor)
+        return committed(session, lambda: create_vehicle(session, actor, team_id, data))
+    return committed(session, lambda: update_vehicle(session, actor, vehicle_id, data))
+
+
+def save_stop(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Stop:
+    """A new stop (`stop_id` None) or a change of one, committed."""
+    if stop_id is None:
+        team_id = access.own_team(actor)
+        return committed(session, lambda: create_stop(session, actor, team_id, data))
+    return committed(session, lambda: update_stop(session, actor, stop_id, data))
+
+
+def remove_permanence_and_store(
+    session: Session, actor: User, permanence_id: uuid.UUID | None
+) -> None:
+    committed(session, lambda: remove_permanence(session, actor, permanence_id))
+
+
+def save_permanence(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> Permanence:
+    return committed(session, lambda: add_permanence(session, actor, team_id, data))
+
+
+def generate_and_store(
+    session: Session, actor: User, team_id: int, first: date, weeks: int
+) -> Generated:
+    """generate_rounds() for the page's button, committed."""
+    return committed(session, lambda: generate_rounds(session, team_id, first, weeks, actor=actor))
+
+
+def cancel_and_store(
+    session: Session, actor: User, round_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Round:
+    return committed(session, lambda: cancel_round(session, actor, round_id, data))
+
+
+def skip_and_store(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    return committed(session, lambda: skip_stop(session, actor, stop_id, data))
+
+
+def move_and_store(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    return committed(session, lambda: move_stop(session, actor, stop_id, data))
+
+
+# --- Re-optimising a dated round ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reoptimised:
+    """Travel of a dated round's order before and after the optimiser (minutes, km), and
+    whether the new order was kept (it is only when it places every stop)."""
+
+    before_minutes: float
+    before_km: float
+    after_minutes: float
+    after_km: float
+    applied: bool
+
+
+def _route_travel(vehicle: Vehicle, points: list[routing.Point]) -> tuple[float, float]:
+    """Minutes and km of driving depot → points in order → depot."""
+    depot = routing.Point(vehicle.depot_latitude, vehicle.depot_longitude)
+    path = [depot, *points, depot]
+    matrix = routing.build_matrix(path, ("car",))
+    minutes = km = 0.0
+    for a, b in itertools.pairwise(path):
+        i, j = matrix.index[a], matrix.index[b]
+        minutes += float(matrix.minutes["car"][i, j])
+        km += float(matrix.km[i, j])
+    return minutes, km
+
+
+def _stop_point(session: Session, stop: RoundStop) -> routing.Point | None:
+    if stop.kind == "household":
+        order = session.get(MealOrder, stop.meal_order_id)
+        return routing.Point(order.latitude, order.longitude) if order else None
+    ride = session.get(Ride, stop.ride_id)
+    if ride is None:
+        return None
+    if stop.kind == "pickup":
+        return routing.Point(ride.pickup_latitude, ride.pickup_longitude)
+    return routing.Point(ride.dropoff_latitude, ride.dropoff_longitude)
+
+
+def reoptimise_round(
+    session: Session,
+    actor: User,
+    round_id: uuid.UUID | None,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+    seed: int = 0,
+) -> Reoptimised:
+    """Order a planned meal or ride round's stops again with the shared optimiser (its
+    vehicle only, the orders or rides it holds, their windows), and report the travel
+    before and after. A minibus round keeps its published order (`published_order`). The
+    new order is kept only when it places every stop and drives no longer."""
+    round_ = dated.round_to_follow(session, actor, round_id)
+    access.team_to_manage(actor, round_.team_id)
+    errors: dict[str, FieldError] = {}
+    if round_.kind == "minibus":
+        errors["round_id"] = FieldError("published_order")
+    elif round_.status != "planned":
+        errors["round_id"] = FieldError("round_not_planned")
+    if errors:
+        raise Invalid(errors)
+    vehicle = session.get(Vehicle, round_.vehicle_id)
+    assert vehicle is not None
+    stops = [s for s in dated.round_stops(session, round_.id) if s.status != "skipped"]
+    points = [p for p in (_stop_point(session, s) for s in stops) if p is not None]
+    before = _route_travel(vehicle, points)
+    held = {str(s.meal_order_id or s.ride_id) for s in stops}
+    whole = day_problem(session, round_.team_id, round_.day)
+    problem = routing.Problem(
+        workers=[
+            replace(w, shifts=(routing.Shift(_minute(round_.starts), _minute(round_.ends)),))
+            for w in whole.workers
+            if w.id == str(vehicle.id)
+        ]
+        or [
+            routing.Worker(
+                id=str(vehicle.id),
+                start=routing.Point(vehicle.depot_latitude, vehicle.depot_longitude),
+                shifts=(routing.Shift(_minute(round_.starts), _minute(round_.ends)),),
+                capacity=vehicle.meal_capacity,
+                seats=vehicle.seats,
+            )
+        ],
+        jobs=[j for j in whole.jobs if j.id in held],
+        rides=[r for r in whole.rides if r.id in held],
+        origin=whole.origin,
+        balance_hours=False,
+    )
+    if not problem.jobs and not problem.rides:
+        return Reoptimised(*before, *before, applied=False)
+    solution = routing.solve(problem, seconds=seconds, seed=seed)
+    complete = not solution.unassigned and not routing.check(problem, solution)
+    after_points = [
+        stop.place for route in solution.routes for stop in route.stops if stop.kind != "break"
+    ]
+    after = _route_travel(vehicle, after_points) if complete else before
+    applied = complete and after[0] < before[0] - 1e-6
+    if applied:
+        orders = {str(o.id): o for o in meal_orders(session, round_.team_id, round_.day)}
+        day_rides = {str(r.id): r for r in rides(session, round_.team_id, round_.day)}
+        for route in solution.routes:
+            for position, stop in enumerate(route.stops, start=1):
+                if stop.kind == "job" and stop.id in orders:
+                    orders[stop.id].position = position
+                    orders[stop.id].planned_at = _clock(stop.start)
+                    sync.touch(session, orders[stop.id], sync.team_scope(round_.team_id))
+                elif stop.kind == "pickup" and stop.id in day_rides:
+                    ride = day_rides[stop.id]
+                    ride.pickup_position, ride.pickup_at = position, _clock(stop.start)
+                    sync.touch(session, ride, sync.team_scope(round_.team_id))
+                elif stop.kind == "delivery" and stop.id in day_rides:
+                    ride = day_rides[stop.id]
+                    ride.dropoff_position, ride.dropoff_at = position, _clock(stop.start)
+        dated.fill_from_plan(session, round_)
+    audit.record(
+        session,
+        actor=actor,
+        action="reoptimise",
+        entity_type="rounds_round",
+        entity_id=str(round_.id),
+        details={
+            "before_minutes": round(before[0], 1),
+            "after_minutes": round(after[0], 1),
+            "applied": applied,
+        },
+    )
+    session.flush()
+    return Reoptimised(before[0], before[1], after[0], after[1], applied)
+
+
+def reoptimise_and_store(
+    session: Session, actor: User, round_id: uuid.UUID | None, *, seconds: float
+) -> Reoptimised:
+    return committed(session, lambda: reoptimise_round(session, actor, round_id, seconds=seconds))
+
+
+def save_order_change(
+    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> MealOrder:
+    return committed(session, lambda: update_meal_order(session, actor, order_id, data))
+
+
+def cancel_order_and_store(
+    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> MealOrder:
+    return committed(session, lambda: cancel_meal_order(session, actor, order_id, data))
+
+
+def save_ride_change(
+    session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Ride:
+    return committed(session, lambda: update_ride(session, actor, ride_id, data))
+
+
+def cancel_ride_and_store(
+    session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Ride:
+    return committed(session, lambda: cancel_ride(session, actor, ride_id, data))

@@ -293,6 +293,7 @@ DEMO_USER_FOR_ROLE = {
     "reception": "accueil",
     "aide": "aide1",
     "street_educator": "rue1",
+    "crew": "mobile1",
 }
 
 

@@ -89,7 +89,15 @@ def user() -> None:
 @click.option(
     "--role",
     type=click.Choice(
-        ["admin", "coordinator", "social_worker", "reception", "aide", "street_educator"]
+        [
+            "admin",
+            "coordinator",
+            "social_worker",
+            "reception",
+            "aide",
+            "street_educator",
+            "crew",
+        ]
     ),
     prompt=True,
 )

@@ -37,6 +37,7 @@ def role_label(role: Role | str) -> object:
         Role.RECEPTION: _l("Reception agent"),
         Role.AIDE: _l("Home aide"),
         Role.STREET_EDUCATOR: _l("Street educator"),
+        Role.CREW: _l("Mobile crew"),
     }[Role(role)]
 
 

@@ -79,6 +79,18 @@ def ride_data(i: int = 0, **changes) -> dict:
     } | changes
 
 
+def template_data(vehicle, **changes) -> dict:
+    return {
+        "vehicle_id": str(vehicle.id),
+        "name": "Test round",
+        "kind": "minibus",
+        "weekday": "1",
+        "starts": "08:30",
+        "ends": "15:00",
+        "active_from": "2031-01-06",
+    } | changes
+
+
 def _only_test_vehicle(db: Session, team_id: int) -> None:
     """The demo's vehicles off the road, so each test plans on vehicles it made."""
     for vehicle in db.scalars(select(Vehicle).where(Vehicle.team_id == team_id)):
@@ -144,22 +156,29 @@ def test_permanences_in_order_and_the_vehicle_never_at_two_stops(db, coord, team
             "longitude": 4.3960,
         },
     )
+    template = services.create_template(db, coord, team_id, template_data(vehicle))
     services.add_permanence(
-        db, coord, team_id, {"stop_id": str(stop.id), "weekday": "1", "starts": "9:00",
-                             "ends": "10:30"}
+        db, coord, team_id, {"template_id": str(template.id), "stop_id": str(stop.id),
+                             "starts": "9:00", "ends": "10:30"}
     )  # fmt: skip
     with pytest.raises(Invalid) as refused:
         services.add_permanence(
-            db, coord, team_id, {"stop_id": str(other.id), "weekday": "1", "starts": "10:00",
-                                 "ends": "11:00"}
+            db, coord, team_id, {"template_id": str(template.id), "stop_id": str(other.id),
+                                 "starts": "10:00", "ends": "11:00"}
         )  # fmt: skip
     assert refused.value.errors["starts"].code == "vehicle_busy"
     with pytest.raises(Invalid) as refused:
         services.add_permanence(
-            db, coord, team_id, {"stop_id": str(other.id), "weekday": "1", "starts": "12:00",
-                                 "ends": "11:00"}
+            db, coord, team_id, {"template_id": str(template.id), "stop_id": str(other.id),
+                                 "starts": "12:00", "ends": "11:00"}
         )  # fmt: skip
     assert refused.value.errors["ends"].code == "ends_before_start"
+    with pytest.raises(Invalid) as refused:
+        services.add_permanence(
+            db, coord, team_id, {"template_id": str(template.id), "stop_id": str(other.id),
+                                 "starts": "16:00", "ends": "17:00"}
+        )  # fmt: skip
+    assert refused.value.errors["starts"].code == "outside_round_hours"
     held = services.week_permanences(db, team_id, date(2031, 3, 3))
     assert any(h.stop.id == stop.id and h.day == DAY for h in held)
     assert db.scalar(select(func.count()).where(Permanence.stop_id == other.id)) == 0

@@ -41,7 +41,7 @@ def test_seed_demo_twice_creates_everything_once(cli_env):
     assert second.exit_code == 0 and "0 users" in second.output
     engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
-        assert accounts.count_users(session) == 16  # core's 15 and rounds' mobile-coord
+        assert accounts.count_users(session) == 18  # core's 15, rounds' mobile-coord and crew
     engine.dispose()
 
 

@@ -107,6 +107,26 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare.aide": {"aide_id": 3},
     "homecare.qualification": {"aide_id": 3},
     "homecare.absence": {"aide_id": 3},
+    "rounds.vehicle": {"vehicle_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.stop": {"stop_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.template": {"template_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.add_permanence": {"template_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.remove_permanence": {"permanence_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.meal": {"order_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.cancel_meal": {"order_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.ride": {"ride_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.cancel_ride": {"ride_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.round": {"round_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.cancel_round": {"round_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.reoptimise": {"round_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.skip_stop": {
+        "round_id": "00000000-0000-0000-0000-000000000000",
+        "stop_id": "00000000-0000-0000-0000-000000000000",
+    },
+    "rounds.move_stop": {
+        "round_id": "00000000-0000-0000-0000-000000000000",
+        "stop_id": "00000000-0000-0000-0000-000000000000",
+    },
 }
 
 

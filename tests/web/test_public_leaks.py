@@ -104,6 +104,12 @@ NOT_TEXT = {
     "rounds_meal_orders": {"postcode", "diet", "unplaced"},
     "rounds_permanences": {"topic"},
     "rounds_rides": {"unplaced"},
+    # A dated round's name and cancel reason, a stop's reason keep the sentinel (staff
+    # text); the kind, states and the stop's topic and outcome are codes.
+    "rounds_rounds": {"kind", "status", "cancel_kind"},
+    "rounds_round_stops": {"kind", "status", "topic", "outcome"},
+    "rounds_stop_subscriptions": {"language"},
+    "rounds_templates": {"kind"},
     "rounds_stops": {"postcode"},  # the stops' names and addresses keep the sentinel
     "rounds_vehicles": {"kind"},
     "sms_broadcasts": {"category", "audience", "status"},

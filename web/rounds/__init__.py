@@ -30,6 +30,9 @@ WEB = WebDomain(
         "rounds_meal_order": _l("Meal order"),
         "rounds_ride": _l("Ride"),
         "rounds_day": _l("Day of rounds"),
+        "rounds_template": _l("Round template"),
+        "rounds_round": _l("Dated round"),
+        "rounds_round_stop": _l("Stop of a dated round"),
     },
     messages=messages.sentence,
 )

@@ -19,6 +19,37 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             starts=params.get("starts", ""),
             ends=params.get("ends", ""),
         ),
+        "unknown_template": _("This round template is not one of your team's."),
+        "unknown_round": _("This round is not one of your team's."),
+        "not_a_minibus_round": _("Only a minibus round has public stops."),
+        "stop_of_another_vehicle": _("This stop belongs to another vehicle."),
+        "outside_round_hours": _(
+            "The round runs from %(starts)s to %(ends)s: choose times within those hours.",
+            starts=params.get("starts", ""),
+            ends=params.get("ends", ""),
+        ),
+        "stops_outside_hours": _(
+            "Some of this round's stops fall outside these hours: move them first."
+        ),
+        "template_has_stops": _(
+            "This round has minibus stops: remove them before changing its kind or vehicle."
+        ),
+        "vehicle_carries_no_meals": _("This vehicle carries no meals."),
+        "vehicle_has_no_seats": _("This vehicle has no passenger seats."),
+        "round_not_planned": _("This round has already started, finished or been cancelled."),
+        "stop_already_done": _("The crew has already been at this stop."),
+        "unknown_order": _("This meal order is not one of your team's."),
+        "unknown_ride": _("This ride is not one of your team's."),
+        "unknown_permanence": _("This stop of a round is not one of your team's."),
+        "day_past": _("This day is over: choose today or a later day."),
+        "past_cutoff": _(
+            "Too late: changes for this day were possible until %(cutoff)s.",
+            cutoff=params.get("cutoff", ""),
+        ),
+        "already_cancelled": _("This is already cancelled."),
+        "published_order": _(
+            "A minibus round keeps the order published to the public: move a stop instead."
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),

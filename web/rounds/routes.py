@@ -32,6 +32,8 @@ TABS = (
     Tab("rounds.meals", _l("Meal orders"), Permission.ROUNDS_MANAGE),
     Tab("rounds.rides", _l("Rides"), Permission.ROUNDS_MANAGE),
     Tab("rounds.plan", _l("Day's plan"), Permission.ROUNDS_MANAGE),
+    Tab("rounds.templates", _l("Round templates"), Permission.ROUNDS_MANAGE),
+    Tab("rounds.rounds", _l("Dated rounds"), Permission.ROUNDS_MANAGE),
 )
 PLAN_SECONDS = 2.0
 DIET_LABELS = {
@@ -182,3 +184,472 @@ def run_plan():
         "success",
     )  # fmt: skip
     return redirect(url_for("rounds.plan", jour=day.isoformat()))
+
+
+# --- Records: vehicles, stops, templates, orders and rides, each with its form -------------
+
+UNKNOWN = {
+    "unknown_vehicle",
+    "unknown_stop",
+    "unknown_template",
+    "unknown_round",
+    "unknown_order",
+    "unknown_ride",
+    "unknown_permanence",
+    "unknown_team",
+}
+WEEKDAY_LABELS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+ROUND_KIND_LABELS = {"minibus": _l("Minibus"), "meals": _l("Meals"), "rides": _l("Rides")}
+VEHICLE_KIND_LABELS = {"minibus": _l("Minibus"), "van": _l("Van"), "car": _l("Car")}
+STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "started": _l("Started"),
+    "finished": _l("Finished"),
+    "cancelled": _l("Cancelled"),
+    "skipped": _l("Skipped"),
+    "moved": _l("Moved"),
+    "arrived": _l("Arrived"),
+    "left": _l("Left"),
+}
+STOP_KIND_LABELS = {
+    "public_stop": _l("Public stop"),
+    "household": _l("Meals"),
+    "pickup": _l("Pick-up"),
+    "dropoff": _l("Drop-off"),
+}
+REOPTIMISE_SECONDS = 1.0
+GENERATE_WEEKS = 4
+
+
+def _unknown(invalid: Invalid) -> bool:
+    """A refusal that means "no such record of yours": the page answers 404."""
+    return any(error.code in UNKNOWN for error in invalid.errors.values())
+
+
+def _values(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """A record's fields as the form shows them (times as HH:MM)."""
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(record, name)
+        if hasattr(value, "strftime") and not isinstance(value, date):
+            value = value.strftime("%H:%M")
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, bool):
+            value = "1" if value else ""
+        elif value is None:
+            value = ""
+        values[name] = str(value)
+    return values
+
+
+VEHICLE_FIELDS = (
+    "name", "kind", "plate", "driver_name", "seats", "meal_capacity", "depot_address",
+    "day_start", "day_end", "active",
+)  # fmt: skip
+STOP_FIELDS = (
+    "vehicle_id", "name", "address", "postcode", "city", "latitude", "longitude", "active",
+)  # fmt: skip
+TEMPLATE_FIELDS = (
+    "vehicle_id", "name", "kind", "weekday", "starts", "ends", "active_from", "active_until",
+)  # fmt: skip
+ORDER_FIELDS = (
+    "day", "household", "address", "postcode", "city", "latitude", "longitude", "meals",
+    "diet", "instructions", "window_start", "window_end",
+)  # fmt: skip
+RIDE_FIELDS = (
+    "day", "person", "phone", "pickup_address", "pickup_latitude", "pickup_longitude",
+    "dropoff_address", "dropoff_latitude", "dropoff_longitude", "pickup_from",
+    "pickup_until", "seats", "wheelchair", "notes",
+)  # fmt: skip
+
+
+def _record_page(
+    *,
+    kind: str,
+    record_id: Any,
+    load,
+    save,
+    names: tuple[str, ...],
+    title: str,
+    success: str,
+    back: str,
+    extra_values=None,
+):
+    """The form of one record (new when `record_id` is None): GET shows it, POST saves;
+    a refusal shows sentences next to the fields and saves nothing; not the user's
+    record: 404."""
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    session = db.session()
+    errors: dict[str, str] = {}
+    status = 200
+    record = None
+    if record_id is not None:
+        record = load(session, team_id, record_id)
+        if record is None:
+            return not_found()
+    values = _values(record, names) if record is not None else {}
+    if record is not None and extra_values:
+        values |= extra_values(record)
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            save(session, actor(), record_id, values)
+        except Invalid as invalid:
+            if _unknown(invalid) and not set(invalid.errors) <= set(names):
+                return not_found()
+            errors, status = field_errors(invalid), 422
+        else:
+            flash(success, "success")
+            return redirect(back)
+    return _page(
+        "rounds/record.html",
+        status=status,
+        kind=kind,
+        title=title,
+        record=record,
+        values=values,
+        errors=errors,
+        **_form_options(session, team_id, record if kind == "template" else None),
+    )
+
+
+def _form_options(session, team_id: int, template) -> dict[str, Any]:
+    """The choices of the record forms; a template's stops and the stops it may add."""
+    stops = services.stops(session, team_id)
+    options: dict[str, Any] = {
+        "vehicle_options": [(str(v.id), v.name) for v in services.vehicles(session, team_id)],
+        "weekday_options": [(str(i), label) for i, label in enumerate(WEEKDAY_LABELS)],
+        "round_kind_labels": ROUND_KIND_LABELS,
+        "vehicle_kind_labels": VEHICLE_KIND_LABELS,
+        "permanences": [],
+        "stop_options": [],
+        "stop_names": {s.id: s.name for s in stops},
+    }
+    if template is not None:
+        options["permanences"] = services.permanences_of(session, template.id)
+        options["stop_options"] = [
+            (str(s.id), s.name) for s in stops if s.vehicle_id == template.vehicle_id
+        ]
+    return options
+
+
+def _of_team(model):
+    def load(session, team_id: int, record_id):
+        record = session.get(model, record_id)
+        return record if record is not None and record.team_id == team_id else None
+
+    return load
+
+
+@bp.route("/vehicules/nouveau", methods=["GET", "POST"], endpoint="new_vehicle")
+@requires(Permission.ROUNDS_MANAGE)
+def new_vehicle():
+    return _record_page(
+        kind="vehicle", record_id=None, load=None, save=services.save_vehicle,
+        names=VEHICLE_FIELDS, title=_("New vehicle"), success=_("Vehicle saved."),
+        back=url_for("rounds.index"),
+    )  # fmt: skip
+
+
+@bp.route("/vehicules/<uuid:vehicle_id>", methods=["GET", "POST"], endpoint="vehicle")
+@requires(Permission.ROUNDS_MANAGE)
+def vehicle(vehicle_id):
+    return _record_page(
+        kind="vehicle", record_id=vehicle_id, load=_of_team(services.Vehicle),
+        save=services.save_vehicle, names=VEHICLE_FIELDS, title=_("Vehicle"),
+        success=_("Vehicle saved."), back=url_for("rounds.index"),
+        extra_values=lambda v: {"latitude": str(v.depot_latitude),
+                                "longitude": str(v.depot_longitude)},
+    )  # fmt: skip
+
+
+@bp.route("/arrets/nouveau", methods=["GET", "POST"], endpoint="new_stop")
+@requires(Permission.ROUNDS_MANAGE)
+def new_stop():
+    return _record_page(
+        kind="stop", record_id=None, load=None, save=services.save_stop, names=STOP_FIELDS,
+        title=_("New stop"), success=_("Stop saved."), back=url_for("rounds.index"),
+    )  # fmt: skip
+
+
+@bp.route("/arrets/<uuid:stop_id>", methods=["GET", "POST"], endpoint="stop")
+@requires(Permission.ROUNDS_MANAGE)
+def stop(stop_id):
+    return _record_page(
+        kind="stop", record_id=stop_id, load=_of_team(services.Stop), save=services.save_stop,
+        names=STOP_FIELDS, title=_("Stop"), success=_("Stop saved."),
+        back=url_for("rounds.index"),
+    )  # fmt: skip
+
+
+@bp.route("/modeles", methods=["GET"], endpoint="templates")
+@requires(Permission.ROUNDS_MANAGE)
+def templates():
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    session = db.session()
+    return _page(
+        "rounds/templates.html",
+        found=services.templates(session, team_id),
+        vehicles={v.id: v for v in services.vehicles(session, team_id)},
+        weekday_labels=WEEKDAY_LABELS,
+        round_kind_labels=ROUND_KIND_LABELS,
+    )
+
+
+@bp.route("/modeles/nouveau", methods=["GET", "POST"], endpoint="new_template")
+@requires(Permission.ROUNDS_MANAGE)
+def new_template():
+    return _record_page(
+        kind="template", record_id=None, load=None, save=services.save_template,
+        names=TEMPLATE_FIELDS, title=_("New round template"),
+        success=_("Round template saved."), back=url_for("rounds.templates"),
+    )  # fmt: skip
+
+
+@bp.route("/modeles/<uuid:template_id>", methods=["GET", "POST"], endpoint="template")
+@requires(Permission.ROUNDS_MANAGE)
+def template(template_id):
+    return _record_page(
+        kind="template", record_id=template_id, load=_of_team(services.RoundTemplate),
+        save=services.save_template, names=TEMPLATE_FIELDS, title=_("Round template"),
+        success=_("Round template saved."),
+        back=url_for("rounds.template", template_id=template_id),
+    )  # fmt: skip
+
+
+@bp.post("/modeles/<uuid:template_id>/arrets", endpoint="add_permanence")
+@requires(Permission.ROUNDS_MANAGE)
+def add_permanence(template_id):
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    session = db.session()
+    found = _of_team(services.RoundTemplate)(session, team_id, template_id)
+    if found is None:
+        return not_found()
+    values = request.form.to_dict() | {"template_id": str(template_id)}
+    try:
+        services.save_permanence(session, actor(), team_id, values)
+    except Invalid as invalid:
+        return _page(
+            "rounds/record.html",
+            status=422,
+            kind="template",
+            title=_("Round template"),
+            record=found,
+            values=_values(found, TEMPLATE_FIELDS),
+            errors={},
+            stop_values=values,
+            stop_errors=field_errors(invalid),
+            **_form_options(session, team_id, found),
+        )
+    flash(_("Stop added to the round."), "success")
+    return redirect(url_for("rounds.template", template_id=template_id))
+
+
+@bp.post("/permanences/<uuid:permanence_id>/retirer", endpoint="remove_permanence")
+@requires(Permission.ROUNDS_MANAGE)
+def remove_permanence(permanence_id):
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    session = db.session()
+    found = _of_team(services.Permanence)(session, team_id, permanence_id)
+    if found is None:
+        return not_found()
+    template_id = found.template_id
+    services.remove_permanence_and_store(session, actor(), permanence_id)
+    flash(_("Stop removed from the round."), "success")
+    return redirect(url_for("rounds.template", template_id=template_id))
+
+
+@bp.route("/repas/<uuid:order_id>", methods=["GET", "POST"], endpoint="meal")
+@requires(Permission.ROUNDS_MANAGE)
+def meal(order_id):
+    return _record_page(
+        kind="meal", record_id=order_id, load=_of_team(services.MealOrder),
+        save=services.save_order_change, names=ORDER_FIELDS, title=_("Meal order"),
+        success=_("Meal order saved."), back=url_for("rounds.meal", order_id=order_id),
+    )  # fmt: skip
+
+
+@bp.route("/transports/<uuid:ride_id>", methods=["GET", "POST"], endpoint="ride")
+@requires(Permission.ROUNDS_MANAGE)
+def ride(ride_id):
+    return _record_page(
+        kind="ride", record_id=ride_id, load=_of_team(services.Ride),
+        save=services.save_ride_change, names=RIDE_FIELDS, title=_("Ride"),
+        success=_("Ride saved."), back=url_for("rounds.ride", ride_id=ride_id),
+    )  # fmt: skip
+
+
+def _cancel_record(model, record_id, cancel, endpoint: str, argument: str, success: str):
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    session = db.session()
+    found = _of_team(model)(session, team_id, record_id)
+    if found is None:
+        return not_found()
+    try:
+        cancel(session, actor(), record_id, request.form.to_dict())
+    except Invalid as invalid:
+        for sentence in field_errors(invalid).values():
+            flash(sentence, "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for(endpoint, **{argument: record_id}))
+
+
+@bp.post("/repas/<uuid:order_id>/annuler", endpoint="cancel_meal")
+@requires(Permission.ROUNDS_MANAGE)
+def cancel_meal(order_id):
+    return _cancel_record(
+        services.MealOrder, order_id, services.cancel_order_and_store, "rounds.meal",
+        "order_id", _("Meal order cancelled."),
+    )  # fmt: skip
+
+
+@bp.post("/transports/<uuid:ride_id>/annuler", endpoint="cancel_ride")
+@requires(Permission.ROUNDS_MANAGE)
+def cancel_ride(ride_id):
+    return _cancel_record(
+        services.Ride, ride_id, services.cancel_ride_and_store, "rounds.ride", "ride_id",
+        _("Ride cancelled."),
+    )  # fmt: skip
+
+
+# --- Dated rounds ------------------------------------------------------------------------
+
+
+@bp.get("/dates", endpoint="rounds")
+@requires(Permission.ROUNDS_MANAGE)
+def dated_rounds():
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    day = _day()
+    monday = day - timedelta(days=day.weekday())
+    session = db.session()
+    return _page(
+        "rounds/rounds.html",
+        monday=monday,
+        previous=monday - timedelta(days=7),
+        following=monday + timedelta(days=7),
+        found=services.rounds_between(session, team_id, monday, monday + timedelta(days=6)),
+        vehicles={v.id: v for v in services.vehicles(session, team_id)},
+        weeks=GENERATE_WEEKS,
+        round_kind_labels=ROUND_KIND_LABELS,
+        status_labels=STATUS_LABELS,
+    )
+
+
+@bp.post("/dates/generer", endpoint="generate")
+@requires(Permission.ROUNDS_MANAGE)
+def generate():
+    team_id = _team()
+    if team_id is None:
+        return not_found()
+    first = clock.parse_day(request.form.get("jour") or "") or _day()
+    first = first - timedelta(days=first.weekday())
+    done = services.generate_and_store(db.session(), actor(), team_id, first, GENERATE_WEEKS)
+    flash(
+        _("%(created)s rounds made, %(holidays)s of them cancelled for a holiday.",
+          created=done.created, holidays=done.holidays),
+        "success",
+    )  # fmt: skip
+    return redirect(url_for("rounds.rounds", jour=first.isoformat()))
+
+
+def _round_page(round_id, status: int = 200, **context: Any):
+    session = db.session()
+    try:
+        found = services.round_to_follow(session, actor(), round_id)
+    except Invalid:
+        return not_found()
+    return _page(
+        "rounds/round.html",
+        status=status,
+        round=found,
+        vehicle=session.get(services.Vehicle, found.vehicle_id),
+        lines=services.round_lines(session, found),
+        round_kind_labels=ROUND_KIND_LABELS,
+        status_labels=STATUS_LABELS,
+        stop_kind_labels=STOP_KIND_LABELS,
+        errors=context.pop("errors", {}),
+        values=context.pop("values", {}),
+        **context,
+    )
+
+
+@bp.get("/dates/<uuid:round_id>", endpoint="round")
+@requires(Permission.ROUNDS_MANAGE)
+def dated_round(round_id):
+    if _team() is None:
+        return not_found()
+    return _round_page(round_id)
+
+
+def _exception(round_id, stop_id, change, success: str):
+    """Cancel a round, skip or move a stop: refused → the round's page with the
+    sentences (422), nothing saved; another team's → 404."""
+    if _team() is None:
+        return not_found()
+    session = db.session()
+    values = request.form.to_dict()
+    try:
+        change(session, actor(), stop_id or round_id, values)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        return _round_page(
+            round_id, status=422, errors=field_errors(invalid), values=values, failed=stop_id
+        )
+    flash(success, "success")
+    return redirect(url_for("rounds.round", round_id=round_id))
+
+
+@bp.post("/dates/<uuid:round_id>/annuler", endpoint="cancel_round")
+@requires(Permission.ROUNDS_MANAGE)
+def cancel_round(round_id):
+    return _exception(round_id, None, services.cancel_and_store, _("Round cancelled."))
+
+
+@bp.post("/dates/<uuid:round_id>/arrets/<uuid:stop_id>/sauter", endpoint="skip_stop")
+@requires(Permission.ROUNDS_MANAGE)
+def skip_stop(round_id, stop_id):
+    return _exception(round_id, stop_id, services.skip_and_store, _("Stop skipped."))
+
+
+@bp.post("/dates/<uuid:round_id>/arrets/<uuid:stop_id>/deplacer", endpoint="move_stop")
+@requires(Permission.ROUNDS_MANAGE)
+def move_stop(round_id, stop_id):
+    return _exception(round_id, stop_id, services.move_and_store, _("Stop moved."))
+
+
+@bp.post("/dates/<uuid:round_id>/reoptimiser", endpoint="reoptimise")
+@requires(Permission.ROUNDS_MANAGE)
+def reoptimise(round_id):
+    if _team() is None:
+        return not_found()
+    session = db.session()
+    try:
+        done = services.reoptimise_and_store(session, actor(), round_id, seconds=REOPTIMISE_SECONDS)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        return _round_page(round_id, status=422, errors=field_errors(invalid))
+    return _round_page(round_id, reoptimised=done)
