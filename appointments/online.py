@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -144,24 +143,13 @@ def page_languages(cpas: organisations.Cpas | None) -> tuple[str, ...]:
 
 
 def find_cpas(session: Session, raw: str) -> organisations.Cpas | None:
-    """The CPAS competent for what the person typed: a postcode, or a commune's name (as
-    the CPAS lists it, case and accents aside); None when no CPAS here serves it."""
+    """The CPAS competent for what the person typed: a postcode, or a commune's name in
+    French or Dutch ("Schaarbeek", "Sint-Joost-ten-Node"; case, accents and hyphens
+    aside: `organisations.cpas_for_commune`); None when no CPAS here serves it."""
     typed = " ".join((raw or "").split())
     if POSTCODE.match(typed):
         return organisations.cpas_for_postcode(session, typed)
-    wanted = _folded(typed)
-    if not wanted:
-        return None
-    for cpas in organisations.list_cpas(session):
-        if any(_folded(commune) == wanted for commune in cpas.communes or []):
-            return cpas
-    return None
-
-
-def _folded(text: str) -> str:
-    """A commune's name compared without case, accents, hyphens or apostrophes."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+    return organisations.cpas_for_commune(session, typed)
 
 
 def code_values(session: Session, location: Location, language: str | None) -> dict[str, str]:
@@ -610,9 +598,14 @@ def _committed(session: Session, run: Callable[[], T]) -> T:
     return done
 
 
-def send_code(session: Session, **start_args: Any) -> verification.PhoneCheck:
+def send_code(
+    session: Session, *, location: Location | None = None, **start_args: Any
+) -> verification.PhoneCheck:
     """`verification.start`, committed: RateLimited commits (the refused attempt counts)
-    and raises; Invalid rolls back and raises."""
+    and raises; Invalid rolls back and raises. `location`: the place being booked, whose
+    CPAS's SMS sender the code leaves with."""
+    if location is not None:
+        start_args["cpas_id"] = cpas_id_of_location(session, location)
     try:
         check = verification.start(session, **start_args)
     except verification.RateLimited:
