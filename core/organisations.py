@@ -692,6 +692,9 @@ def set_territory(
 # and communes of the demo's CPAS: (French name, Dutch name, other names, postcodes).
 # A person may type any of these; the CPAS serving the commune (by name or postcode) is
 # the competent one.
+CHARLEROI_POSTCODES = tuple(
+    "6000 6001 6010 6020 6030 6031 6032 6040 6041 6042 6043 6044 6060 6061".split()
+)
 COMMUNES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Anderlecht", "Anderlecht", (), ("1070",)),
     ("Auderghem", "Oudergem", (), ("1160",)),
@@ -721,27 +724,7 @@ COMMUNES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Woluwe-Saint-Lambert", "Sint-Lambrechts-Woluwe", (), ("1200",)),
     ("Woluwe-Saint-Pierre", "Sint-Pieters-Woluwe", (), ("1150",)),
     # Charleroi and its former communes (the demo's third CPAS).
-    (
-        "Charleroi",
-        "Charleroi",
-        (),
-        (
-            "6000",
-            "6001",
-            "6010",
-            "6020",
-            "6030",
-            "6031",
-            "6032",
-            "6040",
-            "6041",
-            "6042",
-            "6043",
-            "6044",
-            "6060",
-            "6061",
-        ),
-    ),  # fmt: skip
+    ("Charleroi", "Charleroi", (), CHARLEROI_POSTCODES),
     ("Marcinelle", "Marcinelle", (), ("6001",)),
     ("Couillet", "Couillet", (), ("6010",)),
     ("Dampremy", "Dampremy", (), ("6020",)),

@@ -29,8 +29,8 @@ from notifications.models import (
     CATEGORIES,
     CategorySetting,
     Contact,
-    Message,
     ContactTeam,
+    Message,
     MessageEvent,
 )
 from notifications.sms import count_segments
