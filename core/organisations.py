@@ -693,7 +693,22 @@ def set_territory(
 # A person may type any of these; the CPAS serving the commune (by name or postcode) is
 # the competent one.
 CHARLEROI_POSTCODES = tuple(
-    "6000 6001 6010 6020 6030 6031 6032 6040 6041 6042 6043 6044 6060 6061".split()
+    [
+        "6000",
+        "6001",
+        "6010",
+        "6020",
+        "6030",
+        "6031",
+        "6032",
+        "6040",
+        "6041",
+        "6042",
+        "6043",
+        "6044",
+        "6060",
+        "6061",
+    ]
 )
 COMMUNES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Anderlecht", "Anderlecht", (), ("1070",)),
