@@ -152,6 +152,30 @@ def find_cpas(session: Session, raw: str) -> organisations.Cpas | None:
     return organisations.cpas_for_commune(session, typed)
 
 
+def api_cpas(session: Session, code: str | None, where: str | None) -> organisations.Cpas | None:
+    """The CPAS a public API request is about (`/api/appointments/services`, `/slots`):
+    the one named by its code, else the one competent for a postcode or commune (as the
+    booking's step 0); with a single CPAS (or none) in the installation, that one. Invalid
+    when several CPAS are served and neither is given (`cpas`: required), or the code is
+    unknown (`cpas`: unknown_choice), or no CPAS here serves the place (`postcode`:
+    not_served): a public list never mixes CPAS."""
+    code, where = (code or "").strip(), " ".join((where or "").split())
+    if code:
+        found = organisations.get_cpas(session, code)
+        if found is None:
+            raise Invalid({"cpas": FieldError("unknown_choice")})
+        return found
+    if where:
+        found = find_cpas(session, where[:80])
+        if found is None:
+            raise Invalid({"postcode": FieldError("not_served")})
+        return found
+    if several_cpas(session):
+        raise Invalid({"cpas": FieldError("required")})
+    every = organisations.list_cpas(session)
+    return every[0] if every else None
+
+
 def code_values(session: Session, location: Location, language: str | None) -> dict[str, str]:
     """The values of the code's SMS: the name of the CPAS of the place being booked."""
     cpas = cpas_of_location(session, location)
