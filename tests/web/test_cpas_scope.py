@@ -367,3 +367,79 @@ def test_a_cpas_administrator_sees_only_their_cpas_street_teams(db):
     assert "bxl-rue-nord" not in street
     admin = accounts.find_user(db, "admin")  # the platform administrator: counts only
     assert "bxl-rue-nord" in {team.code for team in outreach_indicators.street_teams(db, admin)}
+
+
+def test_street_team_settings_are_changed_only_within_the_administrators_cpas(login, db):
+    """`outreach.access.manages`: an administrator changes the street teams' settings of
+    their own CPAS only; the platform administrator none; the installation's retention
+    rules only an administrator of every CPAS. Refusals: 404 (or "not allowed"), audited,
+    nothing changed."""
+    from outreach import settings as outreach_settings
+    from outreach.models import OutreachRetentionSettings, OutreachTeamSettings
+
+    street = accounts.get_team(db, "bxl-rue-nord")
+    charleroi_admin = _charleroi_user(db, Role.ADMIN)
+    brussels_admin = accounts.create_user(
+        db,
+        username="bxl-admin-street",
+        display_name="Bruxelles admin",
+        password="unused-password",
+        role=Role.ADMIN,
+        team=accounts.get_team(db, "bxl-marolles"),
+        check_password=False,
+    )
+    db.commit()
+    platform = accounts.find_user(db, "admin")
+    assert outreach_access.manages(db, brussels_admin, street.id)
+    assert not outreach_access.manages(db, charleroi_admin, street.id)
+    assert not outreach_access.manages(db, platform, street.id)
+    assert street not in outreach_settings.managed_teams(db, charleroi_admin)
+    assert outreach_settings.managed_teams(db, platform) == []
+
+    def settings_row():
+        db.expire_all()
+        found = db.get(OutreachTeamSettings, street.id)
+        return (found.protective_contact, found.anonymous_retention_months) if found else None
+
+    before = settings_row()
+    rules_before = [
+        (row.anonymous_months, row.named_months)
+        for row in db.scalars(select(OutreachRetentionSettings))
+    ]
+    for username in ("clr-admin", "admin"):
+        browser = login(username)
+        refusals = _refusals(db, "team", street.id)
+        page = browser.client.get(f"/outreach/reglages?team={street.id}")
+        assert page.status_code == 404, username
+        for path, data in (
+            ("/outreach/reglages/protection", {"contact": "SAJ Charleroi"}),
+            ("/outreach/reglages/conservation-equipe", {"anonymous_months": "3"}),
+        ):
+            answer = browser.client.post(
+                path, data={"csrf_token": browser.token, "team_id": street.id, **data}
+            )
+            assert answer.status_code == 404, (username, path)
+        db.expire_all()
+        assert _refusals(db, "team", street.id) == refusals + 3
+        assert settings_row() == before
+    # The installation's retention rules: not one CPAS's administrator's to change.
+    clr = login("clr-admin")
+    refused = clr.client.post(
+        "/outreach/reglages/conservation",
+        data={"csrf_token": clr.token, "anonymous_months": "4", "named_months": "30"},
+    )
+    assert refused.status_code == 422
+    db.expire_all()
+    assert [
+        (row.anonymous_months, row.named_months)
+        for row in db.scalars(select(OutreachRetentionSettings))
+    ] == rules_before
+    # The Brussels administrator changes the Brussels street team's.
+    bxl = login("bxl-admin-street")
+    assert bxl.client.get(f"/outreach/reglages?team={street.id}").status_code == 200
+    saved = bxl.client.post(
+        "/outreach/reglages/conservation-equipe",
+        data={"csrf_token": bxl.token, "team_id": street.id, "anonymous_months": "3"},
+    )
+    assert saved.status_code == 302
+    assert settings_row()[1] == 3
