@@ -103,7 +103,8 @@ def sender_of(session: Session, cpas_id: int | None, known: dict[int, str | None
         return None
     if cpas_id not in known:
         cpas = session.get(organisations.Cpas, cpas_id)
-        known[cpas_id] = (cpas.sms_sender or "").strip() or None if cpas is not None else None
+        sender = (cpas.sms_sender or "").strip() if cpas is not None else ""
+        known[cpas_id] = sender or None
     return known[cpas_id]
 
 
