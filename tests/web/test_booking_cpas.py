@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from core import accounts, clock
+from core.organisations import Cpas
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
@@ -144,6 +145,9 @@ def test_the_sms_name_the_cpas_of_the_place(en, db, charleroi):
     reminders = db.scalars(select(Message).where(Message.key.like("reminder:%"))).all()
     mine = [m for m in reminders if m.subject == confirmation.subject]
     assert mine and all(sms_text(m).startswith("CPAS de Charleroi: rappel") for m in mine)
+    # Each leaves with Charleroi's sender (the code and the confirmation included).
+    charleroi_id = db.scalar(select(Cpas.id).where(Cpas.code == "charleroi"))
+    assert {m.cpas_id for m in (code, confirmation, *mine)} == {charleroi_id}
     # The done page and the appointment's own page (/r/) carry the CPAS's name; the
     # latter offers Charleroi's languages (French, and English to read).
     done = text_of(en.get("/rendez-vous/done"))
