@@ -557,6 +557,12 @@ def cpas_names(cpas: organisations.Cpas | None) -> dict[str, str]:
     return {language: cpas.label(language) for language in ("fr", "nl", "en")}
 
 
+def _cpas_id(session: Session, appointment: Appointment) -> int | None:
+    """The CPAS an appointment's SMS speak for (their sender): its place's."""
+    location = session.get(Location, appointment.location_id)
+    return organisations.cpas_id_of_team(session, location.team_id if location else None)
+
+
 def _values(
     session: Session,
     appointment: Appointment,
@@ -626,6 +632,7 @@ def _announce(
     assert service is not None
     subject = subject_of(appointment)
     values = _values(session, appointment, contact.language, cpas)
+    cpas_id = _cpas_id(session, appointment)
     announcement = notify.Outgoing(
         key=key,
         contact=contact,
@@ -637,6 +644,7 @@ def _announce(
         valid_until=appointment.start_at,
         actor=actor,
         requested=requested,
+        cpas_id=cpas_id,
     )
     reminder, extra = reminder if reminder is not None else reminder_template(session, appointment)
     reminders = notify.reminders(
@@ -652,6 +660,7 @@ def _announce(
         },
         rules=reminder_rules(service),
         template=reminder,
+        cpas_id=cpas_id,
     )
     # One INSERT for the three rows (and one for their events).
     notify.enqueue_many(session, [announcement, *reminders])
@@ -910,6 +919,7 @@ def offer_freed_slot(
         template="appointment_slot_offered",
         values={**_values(session, appointment, contact.language), "link": link},
         valid_until=appointment.start_at,
+        cpas_id=_cpas_id(session, appointment),
     )
     audit.record(
         session,

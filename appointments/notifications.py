@@ -23,9 +23,10 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import Select, String, cast, literal, select
 from sqlalchemy.orm import Session
 
-from appointments import booking
+from appointments import booking, scope
 from appointments.models import Appointment, BookingPerson, Location
 from core import clock, organisations
+from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.ids import parse_id
 from notifications import services as notify
@@ -82,16 +83,22 @@ notify.register_subject_kind(notify.SubjectKind("appointment", is_current, on_re
 
 
 def attendance(
-    session: Session, start: datetime, end: datetime
+    session: Session, start: datetime, end: datetime, viewer: User | None = None
 ) -> Iterator[tuple[str, bool | None]]:
-    """(subject, attended) of the appointments held in [start, end)."""
-    rows = session.execute(
-        select(Appointment.id, Appointment.status).where(
-            Appointment.start_at >= start,
-            Appointment.start_at < end,
-            Appointment.status != "cancelled",
-        )
+    """(subject, attended) of the appointments held in [start, end); `viewer`: at the
+    places within their scope only (their CPAS's; a local role's antennes')."""
+    query = select(Appointment.id, Appointment.status).where(
+        Appointment.start_at >= start,
+        Appointment.start_at < end,
+        Appointment.status != "cancelled",
     )
+    if viewer is not None:
+        query = query.where(
+            Appointment.location_id.in_(
+                select(Location.id).where(scope.locations_filter(session, viewer))
+            )
+        )
+    rows = session.execute(query)
     for appointment_id, status in rows:
         if status in ("checked_in", "done"):
             attended: bool | None = True

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -145,24 +144,37 @@ def page_languages(cpas: organisations.Cpas | None) -> tuple[str, ...]:
 
 
 def find_cpas(session: Session, raw: str) -> organisations.Cpas | None:
-    """The CPAS competent for what the person typed: a postcode, or a commune's name (as
-    the CPAS lists it, case and accents aside); None when no CPAS here serves it."""
+    """The CPAS competent for what the person typed: a postcode, or a commune's name in
+    French or Dutch ("Schaarbeek", "Sint-Joost-ten-Node"; case, accents and hyphens
+    aside: `organisations.cpas_for_commune`); None when no CPAS here serves it."""
     typed = " ".join((raw or "").split())
     if POSTCODE.match(typed):
         return organisations.cpas_for_postcode(session, typed)
-    wanted = _folded(typed)
-    if not wanted:
-        return None
-    for cpas in organisations.list_cpas(session):
-        if any(_folded(commune) == wanted for commune in cpas.communes or []):
-            return cpas
-    return None
+    return organisations.cpas_for_commune(session, typed)
 
 
-def _folded(text: str) -> str:
-    """A commune's name compared without case, accents, hyphens or apostrophes."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+def api_cpas(session: Session, code: str | None, where: str | None) -> organisations.Cpas | None:
+    """The CPAS a public API request is about (`/api/appointments/services`, `/slots`):
+    the one named by its code, else the one competent for a postcode or commune (as the
+    booking's step 0); with a single CPAS (or none) in the installation, that one. Invalid
+    when several CPAS are served and neither is given (`cpas`: required), or the code is
+    unknown (`cpas`: unknown_choice), or no CPAS here serves the place (`postcode`:
+    not_served): a public list never mixes CPAS."""
+    code, where = (code or "").strip(), " ".join((where or "").split())
+    if code:
+        found = organisations.get_cpas(session, code)
+        if found is None:
+            raise Invalid({"cpas": FieldError("unknown_choice")})
+        return found
+    if where:
+        found = find_cpas(session, where[:80])
+        if found is None:
+            raise Invalid({"postcode": FieldError("not_served")})
+        return found
+    if several_cpas(session):
+        raise Invalid({"cpas": FieldError("required")})
+    every = organisations.list_cpas(session)
+    return every[0] if every else None
 
 
 def code_values(session: Session, location: Location, language: str | None) -> dict[str, str]:
@@ -601,9 +613,14 @@ def week_links(
 # refused or wrong code) and raises: a view calls one of these and renders.
 
 
-def send_code(session: Session, **start_args: Any) -> verification.PhoneCheck:
+def send_code(
+    session: Session, *, location: Location | None = None, **start_args: Any
+) -> verification.PhoneCheck:
     """`verification.start`, committed: RateLimited commits (the refused attempt counts)
-    and raises; Invalid rolls back and raises."""
+    and raises; Invalid rolls back and raises. `location`: the place being booked, whose
+    CPAS's SMS sender the code leaves with."""
+    if location is not None:
+        start_args["cpas_id"] = cpas_id_of_location(session, location)
     try:
         check = verification.start(session, **start_args)
     except verification.RateLimited:

@@ -255,9 +255,11 @@ def start(
     secret: str,
     purpose: str = "booking",
     values: Mapping[str, str] | None = None,
+    cpas_id: int | None = None,
 ) -> PhoneCheck:
     """Make a check and put its code in the outbox; Invalid (the number) or RateLimited.
-    `values`: the text's other values (the CPAS's name, `notify.cpas_values`).
+    `values`: the text's other values (the CPAS's name, `notify.cpas_values`);
+    `cpas_id`: the CPAS being booked, whose SMS sender the code leaves with.
 
     The caller commits (also after RateLimited: the refused attempt counts)."""
     number = read_mobile(raw_phone)
@@ -291,6 +293,7 @@ def start(
         secrets={"code": code},
         valid_until=check.expires_at,
         urgent=True,
+        cpas_id=cpas_id,
     )
     session.flush()
     return check

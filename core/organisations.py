@@ -10,6 +10,7 @@ its CPAS through it. Public holidays are per CPAS: defaults for its region and r
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import audit
 from core.db import Base, committed
@@ -80,7 +81,13 @@ class Cpas(Base):
     name_fr: Mapped[str] = mapped_column(String(120))
     name_nl: Mapped[str] = mapped_column(String(120), default="", server_default="")
     communes: Mapped[list[str]] = mapped_column(JSON, default=list)  # as written in French
-    postcodes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The postcodes it serves, one row each (`cpas_postcodes`: a postcode is the primary
+    # key there, so the database itself refuses one served by two CPAS).
+    postcode_rows: Mapped[list[CpasPostcode]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="CpasPostcode.postcode",
+        lazy="selectin",
+    )
     language_regime: Mapped[str] = mapped_column(String(10), default="bilingual")
     region: Mapped[str] = mapped_column(String(20), default="brussels")
     homecare_funder: Mapped[str] = mapped_column(String(20), default="iriscare")
@@ -92,11 +99,26 @@ class Cpas(Base):
     email: Mapped[str] = mapped_column(String(120), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
 
+    @property
+    def postcodes(self) -> list[str]:
+        """The postcodes it serves, in order."""
+        return [row.postcode for row in self.postcode_rows]
+
     def label(self, language: str | None) -> str:
         """The name in `language`: Dutch when there is one, else the French name."""
         if language == "nl" and self.name_nl:
             return self.name_nl
         return self.name_fr or self.name_nl
+
+
+class CpasPostcode(Base):
+    """A postcode a CPAS serves: at most one CPAS a postcode (the commune where a person
+    lives decides the competent CPAS), enforced by the primary key."""
+
+    __tablename__ = "cpas_postcodes"
+
+    postcode: Mapped[str] = mapped_column(String(4), primary_key=True)
+    cpas_id: Mapped[int] = mapped_column(ForeignKey("cpas.id"), index=True)
 
 
 class CpasHoliday(Base):
@@ -162,11 +184,10 @@ def cpas_of_user(session: Session, user: User | None) -> Cpas | None:
 
 def cpas_for_postcode(session: Session, postcode: str) -> Cpas | None:
     """The CPAS serving `postcode` (the commune where the person lives is competent)."""
-    postcode = postcode.strip()
-    for cpas in list_cpas(session):
-        if postcode in (cpas.postcodes or []):
-            return cpas
-    return None
+    cpas_id = session.scalar(
+        select(CpasPostcode.cpas_id).where(CpasPostcode.postcode == postcode.strip())
+    )
+    return session.get(Cpas, cpas_id) if cpas_id is not None else None
 
 
 # --- Scoping: what a user may see -------------------------------------------------------
@@ -535,15 +556,7 @@ def create_cpas(
     funder = homecare_funder or REGION_FUNDERS.get(region, "")
     if funder not in FUNDERS:
         errors["homecare_funder"] = FieldError("unknown_choice")
-    codes = sorted(set(_clean_list(postcodes)))
-    if any(not POSTCODE_PATTERN.match(postcode) for postcode in codes):
-        errors["postcodes"] = FieldError("invalid_postcode")
-    else:
-        served = {postcode for cpas in list_cpas(session) for postcode in cpas.postcodes or []}
-        if served & set(codes):
-            errors["postcodes"] = FieldError(
-                "postcode_taken", {"postcode": min(served & set(codes))}
-            )
+    codes, names = _territory(session, None, postcodes, communes, errors)
     sms_sender = sms_sender.strip()
     if not SENDER_PATTERN.match(sms_sender):
         errors["sms_sender"] = FieldError("invalid_sender", {"max": SENDER_MAX})
@@ -556,16 +569,21 @@ def create_cpas(
         region=region,
         language_regime=language_regime,
         homecare_funder=funder,
-        postcodes=codes,
-        communes=_clean_list(communes),
+        postcode_rows=[CpasPostcode(postcode=postcode) for postcode in codes],
+        communes=names,
         sms_sender=sms_sender,
         sms_replies=sms_replies,
         phone=phone.strip(),
         email=email.strip(),
         address=address.strip(),
     )
-    session.add(cpas)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(cpas)
+            session.flush()
+    except exc.IntegrityError:
+        # Another CPAS took one of these postcodes (or the code) just now.
+        raise Invalid({"postcodes": FieldError("postcode_conflict")}) from None
     audit.record(
         session,
         actor=actor,
@@ -575,6 +593,212 @@ def create_cpas(
         details={"code": code, "region": region, "regime": language_regime},
     )
     return cpas
+
+
+COMMUNE_MAX = 80  # characters of a commune's name
+TERRITORY_MAX = 60  # postcodes or communes of one CPAS
+
+
+def _territory(
+    session: Session,
+    cpas: Cpas | None,
+    postcodes: Iterable[str],
+    communes: Iterable[str],
+    errors: dict[str, FieldError],
+) -> tuple[list[str], list[str]]:
+    """The postcodes and communes a CPAS would serve, checked: each postcode four digits
+    and served by no other CPAS, each commune named at most once and by no other CPAS
+    (its French or Dutch name compared, case, accents and hyphens aside)."""
+    codes = sorted(set(_clean_list(postcodes)))
+    others = [other for other in list_cpas(session) if cpas is None or other.id != cpas.id]
+    if len(codes) > TERRITORY_MAX:
+        errors["postcodes"] = FieldError("too_many", {"max": TERRITORY_MAX})
+    elif any(not POSTCODE_PATTERN.match(postcode) for postcode in codes):
+        errors["postcodes"] = FieldError("invalid_postcode")
+    else:
+        served = {postcode: other for other in others for postcode in other.postcodes}
+        taken = sorted(set(codes) & set(served))
+        if taken:
+            errors["postcodes"] = FieldError(
+                "postcode_taken",
+                {"postcode": taken[0], "cpas": served[taken[0]].label(None)},
+            )
+    names: list[str] = []
+    for name in (" ".join(name.split()) for name in _clean_list(communes)):
+        if all(fold_name(name) != fold_name(kept) for kept in names):
+            names.append(name)
+    if len(names) > TERRITORY_MAX:
+        errors["communes"] = FieldError("too_many", {"max": TERRITORY_MAX})
+    elif any(len(name) > COMMUNE_MAX or not fold_name(name) for name in names):
+        errors["communes"] = FieldError("invalid_commune", {"max": COMMUNE_MAX})
+    else:
+        for name in names:
+            holder = next((other for other in others if serves_commune(other, name)), None)
+            if holder is not None:
+                errors["communes"] = FieldError(
+                    "commune_taken", {"commune": name, "cpas": holder.label(None)}
+                )
+                break
+    return codes, names
+
+
+def set_territory(
+    session: Session,
+    cpas: Cpas,
+    *,
+    postcodes: Iterable[str],
+    communes: Iterable[str],
+    actor: User | None = None,
+) -> Cpas:
+    """Change the postcodes and communes a CPAS serves; Invalid (nothing changed) on a bad
+    postcode or commune, or one another CPAS serves. Two administrators claiming the same
+    postcode at once: the primary key of `cpas_postcodes` lets one through, the other
+    gets `postcode_taken` too. Audited with the fields changed."""
+    errors: dict[str, FieldError] = {}
+    codes, names = _territory(session, cpas, postcodes, communes, errors)
+    if errors:
+        raise Invalid(errors)
+    changed = []
+    if codes != cpas.postcodes:
+        changed.append("postcodes")
+        kept = {row.postcode: row for row in cpas.postcode_rows}
+        cpas.postcode_rows = [
+            kept.get(postcode) or CpasPostcode(postcode=postcode) for postcode in codes
+        ]
+    if names != list(cpas.communes or []):
+        changed.append("communes")
+        cpas.communes = names
+    try:
+        with session.begin_nested():
+            session.flush()
+    except exc.IntegrityError:
+        # Another CPAS took one of them between the check and now.
+        raise Invalid({"postcodes": FieldError("postcode_conflict")}) from None
+    if changed:
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="cpas",
+            entity_id=cpas.id,
+            details={"fields": changed},
+        )
+    return cpas
+
+
+# --- Communes by name (French, Dutch, bilingual) ----------------------------------------
+
+# The Brussels-Capital Region's 19 communes, with their Dutch names, and the sections
+# and communes of the demo's CPAS: (French name, Dutch name, other names, postcodes).
+# A person may type any of these; the CPAS serving the commune (by name or postcode) is
+# the competent one.
+CHARLEROI_POSTCODES = tuple(
+    [
+        "6000",
+        "6001",
+        "6010",
+        "6020",
+        "6030",
+        "6031",
+        "6032",
+        "6040",
+        "6041",
+        "6042",
+        "6043",
+        "6044",
+        "6060",
+        "6061",
+    ]
+)
+COMMUNES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("Anderlecht", "Anderlecht", (), ("1070",)),
+    ("Auderghem", "Oudergem", (), ("1160",)),
+    ("Berchem-Sainte-Agathe", "Sint-Agatha-Berchem", (), ("1082",)),
+    (
+        "Bruxelles",
+        "Brussel",
+        ("Brussels", "Bruxelles-Ville", "Brussel-Stad", "Ville de Bruxelles", "Stad Brussel"),
+        ("1000", "1020", "1120", "1130"),
+    ),
+    ("Laeken", "Laken", (), ("1020",)),
+    ("Neder-Over-Heembeek", "Neder-Over-Heembeek", (), ("1120",)),
+    ("Haren", "Haren", (), ("1130",)),
+    ("Etterbeek", "Etterbeek", (), ("1040",)),
+    ("Evere", "Evere", (), ("1140",)),
+    ("Forest", "Vorst", (), ("1190",)),
+    ("Ganshoren", "Ganshoren", (), ("1083",)),
+    ("Ixelles", "Elsene", (), ("1050",)),
+    ("Jette", "Jette", (), ("1090",)),
+    ("Koekelberg", "Koekelberg", (), ("1081",)),
+    ("Molenbeek-Saint-Jean", "Sint-Jans-Molenbeek", ("Molenbeek",), ("1080",)),
+    ("Saint-Gilles", "Sint-Gillis", (), ("1060",)),
+    ("Saint-Josse-ten-Noode", "Sint-Joost-ten-Node", ("Saint-Josse",), ("1210",)),
+    ("Schaerbeek", "Schaarbeek", (), ("1030",)),
+    ("Uccle", "Ukkel", (), ("1180",)),
+    ("Watermael-Boitsfort", "Watermaal-Bosvoorde", (), ("1170",)),
+    ("Woluwe-Saint-Lambert", "Sint-Lambrechts-Woluwe", (), ("1200",)),
+    ("Woluwe-Saint-Pierre", "Sint-Pieters-Woluwe", (), ("1150",)),
+    # Charleroi and its former communes (the demo's third CPAS).
+    ("Charleroi", "Charleroi", (), CHARLEROI_POSTCODES),
+    ("Marcinelle", "Marcinelle", (), ("6001",)),
+    ("Couillet", "Couillet", (), ("6010",)),
+    ("Dampremy", "Dampremy", (), ("6020",)),
+    ("Marchienne-au-Pont", "Marchienne-aan-de-Brug", ("Goutroux",), ("6030",)),
+    ("Monceau-sur-Sambre", "Monceau-sur-Sambre", (), ("6031",)),
+    ("Mont-sur-Marchienne", "Mont-sur-Marchienne", (), ("6032",)),
+    ("Jumet", "Jumet", (), ("6040",)),
+    ("Gosselies", "Gosselies", (), ("6041",)),
+    ("Lodelinsart", "Lodelinsart", (), ("6042",)),
+    ("Ransart", "Ransart", (), ("6043",)),
+    ("Roux", "Roux", (), ("6044",)),
+    ("Gilly", "Gilly", (), ("6060",)),
+    ("Montignies-sur-Sambre", "Montignies-sur-Sambre", (), ("6061",)),
+)
+
+
+def fold_name(text: str) -> str:
+    """A commune's name compared without case, accents, hyphens, spaces or apostrophes
+    ("Sint-Joost-ten-Node" = "sint joost ten node")."""
+    plain = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode()
+    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+
+
+def _known_commune(name: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...]] | None:
+    wanted = fold_name(name)
+    for entry in COMMUNES:
+        french, dutch, others, _postcodes = entry
+        if wanted in {fold_name(french), fold_name(dutch), *map(fold_name, others)}:
+            return entry
+    return None
+
+
+def serves_commune(cpas: Cpas, name: str) -> bool:
+    """Whether `cpas` lists this commune, by any of its names (French, Dutch, other)."""
+    wanted = {fold_name(name)}
+    entry = _known_commune(name)
+    if entry is not None:
+        wanted |= {fold_name(entry[0]), fold_name(entry[1]), *map(fold_name, entry[2])}
+    return any(fold_name(commune) in wanted for commune in cpas.communes or [])
+
+
+def cpas_for_commune(session: Session, name: str) -> Cpas | None:
+    """The CPAS competent for a commune typed in French, Dutch or both (case, accents and
+    hyphens aside): the one listing it by any of its names, else the one serving its
+    postcodes (a section such as Laeken is served with its commune)."""
+    if not fold_name(name):
+        return None
+    every = list_cpas(session)
+    for cpas in every:
+        if serves_commune(cpas, name):
+            return cpas
+    entry = _known_commune(name)
+    if entry is None:
+        return None
+    for postcode in entry[3]:
+        found = cpas_for_postcode(session, postcode)
+        if found is not None:
+            return found
+    return None
 
 
 def count_teams(session: Session, cpas_id: int) -> int:
@@ -630,7 +854,8 @@ def update_cpas(
     if len(address) > 200:
         errors["address"] = FieldError("too_long", {"max": 200})
     sms_sender = sms_sender.strip()
-    if not SENDER_PATTERN.match(sms_sender):
+    # Empty: the installation's sender (TWILIO_FROM) is used for this CPAS's SMS.
+    if sms_sender and not SENDER_PATTERN.match(sms_sender):
         errors["sms_sender"] = FieldError("invalid_sender", {"max": SENDER_MAX})
     if language_regime not in REGIMES:
         errors["language_regime"] = FieldError("unknown_choice")
@@ -830,6 +1055,21 @@ def save_cpas(
             homecare_funder=homecare_funder,
             actor=actor,
         ),
+    )
+
+
+def save_territory(
+    session: Session,
+    cpas: Cpas,
+    *,
+    postcodes: Iterable[str],
+    communes: Iterable[str],
+    actor: User | None,
+) -> Cpas:
+    """The postcodes and communes a CPAS serves (`set_territory`), committed."""
+    return committed(
+        session,
+        lambda: set_territory(session, cpas, postcodes=postcodes, communes=communes, actor=actor),
     )
 
 

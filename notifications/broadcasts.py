@@ -627,6 +627,13 @@ def _expand_batch(session: Session, broadcast: Broadcast, batch: int) -> tuple[i
         return 0, 0
     before = _message_count(session, broadcast.id)
     texts = texts_for(broadcast.bodies)
+    # It speaks for its author's CPAS (the audience is kept to it): that CPAS's sender.
+    author = session.get(User, broadcast.created_by_id)
+    cpas_id = (
+        organisations.cpas_id_of_team(session, author.team_id)
+        if author is not None and author.team_id is not None
+        else None
+    )
     # Rows go in through INSERT statements, not the unit of work: no need to flush the
     # pending events before each statement (one flush at the end is much faster).
     with session.no_autoflush:
@@ -640,6 +647,7 @@ def _expand_batch(session: Session, broadcast: Broadcast, batch: int) -> tuple[i
                 broadcast_id=broadcast.id,
                 urgent=broadcast.urgent,
                 actor=None,
+                cpas_id=cpas_id,
             )
     session.flush()
     return len(contacts), _message_count(session, broadcast.id) - before

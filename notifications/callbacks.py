@@ -34,12 +34,22 @@ def delivery_report(
 
 
 def inbound_sms(
-    session: Session, *, provider_id: str, from_number: str, body: str
+    session: Session,
+    *,
+    provider_id: str,
+    from_number: str,
+    body: str,
+    to_number: str | None = None,
 ) -> replies.InboundResult:
-    """An SMS received acted on (replies.handle_inbound), committed: what to answer."""
+    """An SMS received acted on (replies.handle_inbound), committed: what to answer.
+    `to_number`: the number it was sent to (a CPAS's sender: that CPAS's SMS)."""
     return committed(
         session,
         lambda: replies.handle_inbound(
-            session, provider_id=provider_id, from_number=from_number, body=body
+            session,
+            provider_id=provider_id,
+            from_number=from_number,
+            body=body,
+            to_number=to_number,
         ),
     )

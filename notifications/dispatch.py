@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import clock
+from core import clock, organisations
 from core.config import Settings
 from notifications import masking
 from notifications.contacts import mark_phone
@@ -93,6 +93,19 @@ class Claimed:
     to: str
     body: str
     valid_until: datetime | None
+    sender: str | None = None  # the CPAS's SMS sender; None: the gateway's own
+
+
+def sender_of(session: Session, cpas_id: int | None, known: dict[int, str | None]) -> str | None:
+    """The SMS sender a message of this CPAS leaves with: the CPAS's (a name or a
+    number), None when it has none or no CPAS is known (the installation's TWILIO_FROM)."""
+    if cpas_id is None:
+        return None
+    if cpas_id not in known:
+        cpas = session.get(organisations.Cpas, cpas_id)
+        sender = (cpas.sms_sender or "").strip() if cpas is not None else ""
+        known[cpas_id] = sender or None
+    return known[cpas_id]
 
 
 def _real_text(message: Message, secret_key: str | None) -> str | None:
@@ -123,6 +136,7 @@ def claim_due(
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed, dropped = [], 0
+    senders: dict[int, str | None] = {}
     for message in session.scalars(query):
         stale = _stale_status(session, message, now)
         if stale is not None:
@@ -144,7 +158,15 @@ def claim_due(
         session.add(
             MessageEvent(message_id=message.id, at=now, status="sending", source="dispatcher")
         )
-        claimed.append(Claimed(message.id, message.to, body, message.valid_until))
+        claimed.append(
+            Claimed(
+                message.id,
+                message.to,
+                body,
+                message.valid_until,
+                sender_of(session, message.cpas_id, senders),
+            )
+        )
     session.commit()
     return claimed, dropped
 
@@ -223,6 +245,7 @@ def _send_one(
         body=item.body,
         validity_seconds=validity,
         status_callback_url=callback_url,
+        sender=item.sender,
     )
     try:
         result: ProviderMessage | GatewayError = gateway.send(sms)

@@ -86,6 +86,9 @@ class OutgoingSms:
     body: str
     validity_seconds: int | None  # how long the gateway may keep trying; None = its default
     status_callback_url: str | None
+    # The CPAS's sender (a name of at most 11 characters, or a number); None: the
+    # gateway's own (TWILIO_FROM, or the Messaging Service's choice).
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,8 +316,11 @@ class TwilioGateway:
         options: dict[str, Any] = {"to": sms.to, "body": sms.body}
         if self.messaging_service_sid:
             options["messaging_service_sid"] = self.messaging_service_sid
+            if sms.sender:
+                # With a Messaging Service the CPAS's sender must be one of its senders.
+                options["from_"] = sms.sender
         else:
-            options["from_"] = self.from_
+            options["from_"] = sms.sender or self.from_
         if sms.status_callback_url:
             options["status_callback"] = sms.status_callback_url
         if sms.validity_seconds is not None:

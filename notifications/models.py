@@ -274,6 +274,9 @@ class Message(Base):
     # The record the message is about ("appointment:1234"): replies and staleness.
     subject: Mapped[str | None] = mapped_column(String(80), index=True)
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("sms_broadcasts.id"), index=True)
+    # The CPAS it speaks for: it leaves with that CPAS's SMS sender (docs/cpas.md); None:
+    # the installation's sender (TWILIO_FROM).
+    cpas_id: Mapped[int | None] = mapped_column(ForeignKey("cpas.id"), index=True)
     urgent: Mapped[bool] = mapped_column(default=False)
     # The answer to what the person just did (the confirmation of a booking they made):
     # it leaves at once, quiet hours or not (docs/sms.md).
@@ -330,6 +333,9 @@ class InboundSms(Base):
         ForeignKey("notification_contacts.id", ondelete="SET NULL")
     )
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id"))
+    # The CPAS whose number it was sent to (its sender is a number): that CPAS's staff
+    # only read it; None: the installation's number.
+    cpas_id: Mapped[int | None] = mapped_column(ForeignKey("cpas.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(12))
     reply: Mapped[str] = mapped_column(Text, default="")
     handled_at: Mapped[datetime | None]

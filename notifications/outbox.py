@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.accounts import User
+from core import clock, organisations
+from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
@@ -29,6 +29,7 @@ from notifications.models import (
     CATEGORIES,
     CategorySetting,
     Contact,
+    ContactTeam,
     Message,
     MessageEvent,
 )
@@ -188,6 +189,7 @@ def enqueue(
     actor: User | None = None,
     secrets: Mapping[str, masking.Secret] | None = None,
     requested: bool = False,
+    cpas_id: int | None = None,
 ) -> Message:
     """The outbox row for `key`: made once; asking again returns the existing row.
 
@@ -199,6 +201,8 @@ def enqueue(
     `requested`: the answer to what the person just did (a booking's confirmation):
     quiet hours keep unasked messages from waking people, not the answer they wait for,
     so it leaves at once (and so do its retries).
+    `cpas_id`: the CPAS the message speaks for, whose SMS sender it leaves with; by
+    default the author's CPAS, else the contact's (`message_cpas`).
     """
     return enqueue_many(
         session,
@@ -218,6 +222,7 @@ def enqueue(
                 actor=actor,
                 secrets=secrets,
                 requested=requested,
+                cpas_id=cpas_id,
             )
         ],
     )[0]
@@ -241,6 +246,34 @@ class Outgoing:
     actor: User | None = None
     secrets: Mapping[str, masking.Secret] | None = None
     requested: bool = False
+    cpas_id: int | None = None  # the CPAS it speaks for (its sender); default: message_cpas
+
+
+def message_cpas(session: Session, contact: Contact, actor: User | None) -> int | None:
+    """The CPAS a message speaks for when its caller does not say: the author's (a
+    member of staff of a team), else the contact's when its teams are all of one CPAS,
+    else the installation's only CPAS; None (the installation's sender) otherwise."""
+    if actor is not None and actor.team_id is not None:
+        return organisations.cpas_id_of_team(session, actor.team_id)
+    found = set(
+        session.scalars(
+            select(Team.cpas_id)
+            .join(ContactTeam, ContactTeam.team_id == Team.id)
+            .where(ContactTeam.contact_id == contact.id)
+            .distinct()
+        )
+    )
+    if not found and contact.user_id is not None:
+        found = set(
+            session.scalars(
+                select(Team.cpas_id)
+                .join(User, User.team_id == Team.id)
+                .where(User.id == contact.user_id)
+            )
+        )
+    if len(found) == 1:
+        return found.pop()
+    return organisations.cpas_id_of_team(session, None) if not found else None
 
 
 def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message]:
@@ -250,6 +283,12 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
     this caller, or another process just now) gives the existing row, as `enqueue`."""
     now = clock.now()
     rows = [_outbox_row(session, item, now) for item in outgoing]
+    for row, item in zip(rows, outgoing, strict=True):
+        row["cpas_id"] = (
+            item.cpas_id
+            if item.cpas_id is not None
+            else message_cpas(session, item.contact, item.actor)
+        )
     if not rows:
         return []
     made = {message.key: message for message in _insert_once(session, rows)}
@@ -420,6 +459,7 @@ def schedule_reminders(
     values: Mapping[str, str],
     rules: Sequence[ReminderRule] = DEFAULT_REMINDERS,
     template: str = "appointment_reminder",
+    cpas_id: int | None = None,
 ) -> list[Message]:
     """The reminders of one appointment (keys `reminder:<subject>:<label>`); a reminder
     whose time has passed, or that would land at or after the start, is not made. Quiet
@@ -435,6 +475,7 @@ def schedule_reminders(
             values=values,
             rules=rules,
             template=template,
+            cpas_id=cpas_id,
         ),
     )
 
@@ -448,6 +489,7 @@ def reminders(
     values: Mapping[str, str],
     rules: Sequence[ReminderRule] = DEFAULT_REMINDERS,
     template: str = "appointment_reminder",
+    cpas_id: int | None = None,
 ) -> list[Outgoing]:
     """What `schedule_reminders` enqueues, for a caller that enqueues it with other
     messages (a booking: its confirmation and reminders in one INSERT)."""
@@ -469,6 +511,7 @@ def reminders(
                 subject=subject,
                 not_before=at,
                 valid_until=start_at,
+                cpas_id=cpas_id,
             )
         )
     return made

@@ -28,8 +28,8 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import audit, clock, phone
-from core.accounts import User
+from core import audit, clock, organisations, phone
+from core.accounts import Team, User
 from notifications import texts
 from notifications.contacts import contacts_by_phone, set_consent
 from notifications.models import (
@@ -38,6 +38,7 @@ from notifications.models import (
     LANGUAGES,
     Consent,
     Contact,
+    ContactTeam,
     InboundSms,
     Message,
 )
@@ -86,10 +87,68 @@ def _only_keyword(body: str) -> bool:
     return all(word in POLITE_WORDS for word in _words(body)[1:])
 
 
+def cpas_of_number(session: Session, to_number: str | None) -> int | None:
+    """The CPAS whose SMS sender is this number (the `To` of an SMS received); None for
+    the installation's own number, or when no CPAS's sender is it."""
+    try:
+        wanted = phone.normalize(to_number or "").e164
+    except phone.InvalidPhoneNumber:
+        return None
+    for cpas in organisations.list_cpas(session):
+        sender = (cpas.sms_sender or "").strip()
+        if sender.startswith("+"):
+            try:
+                if phone.normalize(sender).e164 == wanted:
+                    return cpas.id
+            except phone.InvalidPhoneNumber:
+                continue
+    return None
+
+
+def _of_cpas(session: Session, contacts: Sequence[Contact], cpas_id: int) -> list[Contact]:
+    """The contacts a CPAS knows: of its teams (or a member of its staff), or who had a
+    message from it."""
+    ids = [contact.id for contact in contacts]
+    teams = select(Team.id).where(Team.cpas_id == cpas_id)
+    known = set(
+        session.scalars(
+            select(ContactTeam.contact_id).where(
+                ContactTeam.contact_id.in_(ids), ContactTeam.team_id.in_(teams)
+            )
+        )
+    )
+    known |= set(
+        session.scalars(
+            select(Contact.id).where(
+                Contact.id.in_(ids),
+                Contact.user_id.in_(select(User.id).where(User.team_id.in_(teams))),
+            )
+        )
+    )
+    known |= set(
+        session.scalars(
+            select(Message.contact_id)
+            .where(Message.contact_id.in_(ids), Message.cpas_id == cpas_id)
+            .distinct()
+        )
+    )
+    return [contact for contact in contacts if contact.id in known]
+
+
 def handle_inbound(
-    session: Session, *, provider_id: str, from_number: str, body: str
+    session: Session,
+    *,
+    provider_id: str,
+    from_number: str,
+    body: str,
+    to_number: str | None = None,
 ) -> InboundResult:
-    """Act on one SMS received and say what to answer. Idempotent on `provider_id`."""
+    """Act on one SMS received and say what to answer. Idempotent on `provider_id`.
+
+    `to_number`: the number it was sent to. When it is a CPAS's sender, the SMS belongs
+    to that CPAS only: its staff read it, and OUI / NON / STOP act on that CPAS's
+    messages and contacts only (another CPAS's reminder to the same person is left
+    alone)."""
     existing = _by_provider_id(session, provider_id)
     if existing is not None:
         return InboundResult(existing.reply or None, existing)
@@ -104,6 +163,7 @@ def handle_inbound(
         received_at=clock.now(),
         outcome="inbox",
         reply="",
+        cpas_id=cpas_of_number(session, to_number),
     )
     # The row first, in a savepoint: the same SMS delivered twice at once (Twilio
     # retrying a slow answer) waits on the unique provider id here, then finds the
@@ -119,10 +179,14 @@ def handle_inbound(
         return InboundResult(existing.reply or None, existing)
 
     contacts = contacts_by_phone(session, e164) if e164 else []
+    if inbound.cpas_id is not None:
+        contacts = _of_cpas(session, contacts, inbound.cpas_id)
     word = keyword(inbound.body)
     if not contacts:
         # Unknown number: the same neutral answer for everything, nothing else changes.
-        inbound.in_reply_to_id = _last_sent_id(session, inbound.from_e164, STOP_WINDOW)
+        inbound.in_reply_to_id = _last_sent_id(
+            session, inbound.from_e164, STOP_WINDOW, inbound.cpas_id
+        )
         reply = _neutral(session, None)
     elif word in CONFIRM_WORDS or word in CANCEL_WORDS:
         answer: Answer = "confirm" if word in CONFIRM_WORDS else "cancel"
@@ -131,7 +195,9 @@ def handle_inbound(
         reply = _stop(session, inbound, contacts)
     else:
         inbound.contact_id = contacts[0].id if len(contacts) == 1 else None
-        inbound.in_reply_to_id = _last_sent_id(session, inbound.from_e164, STOP_WINDOW)
+        inbound.in_reply_to_id = _last_sent_id(
+            session, inbound.from_e164, STOP_WINDOW, inbound.cpas_id
+        )
         reply = _neutral(session, _common_language(contacts))
     if inbound.outcome != "inbox" and _only_keyword(inbound.body):
         inbound.handled_at = inbound.received_at  # nothing left for a person to do
@@ -155,22 +221,25 @@ def _common_language(contacts: Sequence[Contact]) -> str | None:
     return languages.pop() if len(languages) == 1 else None
 
 
-def _sent_to(e164: str, window: timedelta) -> Select[tuple[Message]]:
-    return (
-        select(Message)
-        .where(
-            Message.to == e164,
-            Message.status.in_(SENT_STATES),
-            Message.sent_at >= clock.now() - window,
-        )
-        .order_by(Message.sent_at.desc(), Message.id.desc())
+def _sent_to(e164: str, window: timedelta, cpas_id: int | None = None) -> Select[tuple[Message]]:
+    """Messages sent to this number lately; `cpas_id`: that CPAS's only (a reply to its
+    number answers its messages)."""
+    query = select(Message).where(
+        Message.to == e164,
+        Message.status.in_(SENT_STATES),
+        Message.sent_at >= clock.now() - window,
     )
+    if cpas_id is not None:
+        query = query.where(Message.cpas_id == cpas_id)
+    return query.order_by(Message.sent_at.desc(), Message.id.desc())
 
 
-def _last_sent_id(session: Session, e164: str, window: timedelta) -> int | None:
+def _last_sent_id(
+    session: Session, e164: str, window: timedelta, cpas_id: int | None = None
+) -> int | None:
     if not e164:
         return None
-    return session.scalar(_sent_to(e164, window).with_only_columns(Message.id).limit(1))
+    return session.scalar(_sent_to(e164, window, cpas_id).with_only_columns(Message.id).limit(1))
 
 
 def _answer_reminder(
@@ -179,9 +248,13 @@ def _answer_reminder(
     """OUI / NON: the most recent message to this number whose subject takes replies."""
     contact_ids = {contact.id for contact in contacts}
     inbound.contact_id = contacts[0].id if len(contacts) == 1 else None
-    inbound.in_reply_to_id = _last_sent_id(session, inbound.from_e164, REPLY_WINDOW)
+    inbound.in_reply_to_id = _last_sent_id(
+        session, inbound.from_e164, REPLY_WINDOW, inbound.cpas_id
+    )
     for message in session.scalars(
-        _sent_to(inbound.from_e164, REPLY_WINDOW).where(Message.subject.is_not(None)).limit(50)
+        _sent_to(inbound.from_e164, REPLY_WINDOW, inbound.cpas_id)
+        .where(Message.subject.is_not(None))
+        .limit(50)
     ):
         kind, record_id = subject_kind(message.subject)
         if kind is None or kind.on_reply is None or message.contact_id not in contact_ids:
@@ -210,7 +283,7 @@ def _answer_reminder(
 def _stop(session: Session, inbound: InboundSms, contacts: Sequence[Contact]) -> str:
     """STOP: withdraw the category of the last message sent (or all), say which."""
     last = session.scalar(
-        _sent_to(inbound.from_e164, STOP_WINDOW)
+        _sent_to(inbound.from_e164, STOP_WINDOW, inbound.cpas_id)
         .where(Message.category.in_(CONSENT_CATEGORIES))
         .limit(1)
     )

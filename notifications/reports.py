@@ -37,12 +37,17 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from core import clock
+from core.accounts import User
 from notifications.models import CATEGORIES, ConsentEvent, Contact, Message
 
 LEFT_STATES = ("queued", "sent", "delivered", "undelivered", "failed")
 DROPPED_STATES = ("cancelled", "expired")
 
-AttendanceSource = Callable[[Session, datetime, datetime], Iterable[tuple[str, bool | None]]]
+# (session, start, end, viewer) -> (subject, attended): the appointments the viewer's
+# scope holds (their CPAS's places; a local role's antennes'); viewer None: every one.
+AttendanceSource = Callable[
+    [Session, datetime, datetime, User | None], Iterable[tuple[str, bool | None]]
+]
 _ATTENDANCE_SOURCES: list[AttendanceSource] = []
 
 
@@ -134,9 +139,11 @@ def monthly(
     segment_price: Decimal | str = Decimal("0.08"),
     within: ColumnElement[bool] | None = None,
     contacts_within: ColumnElement[bool] | None = None,
+    viewer: User | None = None,
 ) -> MonthReport:
     """The month's figures; `within` (on messages) and `contacts_within` (on contacts):
-    the viewer's CPAS (notifications.scope)."""
+    the viewer's CPAS (notifications.scope); `viewer`: whose appointments the
+    attendance counts (none: every one)."""
     start, end = clock.month_bounds(year, month)
     price = Decimal(segment_price)
     categories = {category: Figures() for category in CATEGORIES}
@@ -205,17 +212,20 @@ def monthly(
         segment_price=price,
         categories=categories,
         total=total,
-        attendance=attendance(session, start, end),
+        attendance=attendance(session, start, end, viewer),
     )
 
 
-def attendance(session: Session, start: datetime, end: datetime) -> Attendance | None:
-    """Attendance with vs without a delivered reminder; None without any source."""
+def attendance(
+    session: Session, start: datetime, end: datetime, viewer: User | None = None
+) -> Attendance | None:
+    """Attendance with vs without a delivered reminder; None without any source.
+    `viewer`: only the appointments within their scope (each source applies it)."""
     if not _ATTENDANCE_SOURCES:
         return None
     outcomes: dict[str, bool | None] = {}
     for source in _ATTENDANCE_SOURCES:
-        for subject, attended in source(session, start, end):
+        for subject, attended in source(session, start, end, viewer):
             outcomes[subject] = attended
     reminded: dict[str, str] = {}  # subject -> "delivered" | "left"
     subjects = list(outcomes)

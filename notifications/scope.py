@@ -57,12 +57,23 @@ def messages_filter(session: Session, viewer: User | None) -> ColumnElement[bool
 
 def inbound_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on `InboundSms`: from the CPAS's contacts, or from a number no
-    contact has (shared, as a contact of no team)."""
+    contact has (shared, as a contact of no team). An SMS sent to a CPAS's own number
+    (`InboundSms.cpas_id`) is that CPAS's only, whoever sent it."""
     scope = organisations.scope_of(session, viewer).local()
     if scope.everything:
         return true()
-    unknown = InboundSms.contact_id.is_(None) if scope.sees_team(None, shared=True) else false()
-    return or_(InboundSms.contact_id.in_(visible_contact_ids(session, viewer)), unknown)
+    ours = InboundSms.cpas_id == scope.cpas_id if scope.cpas_id is not None else false()
+    of_contacts = and_(
+        InboundSms.contact_id.in_(visible_contact_ids(session, viewer)),
+        or_(InboundSms.cpas_id.is_(None), ours),
+    )
+    unknown = InboundSms.contact_id.is_(None)
+    shared = (
+        and_(unknown, InboundSms.cpas_id.is_(None))
+        if scope.sees_team(None, shared=True)
+        else false()
+    )
+    return or_(of_contacts, and_(unknown, ours), shared)
 
 
 def broadcasts_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:

@@ -719,6 +719,7 @@ def month_report(
             segment_price=segment_price,
             within=scope.messages_filter(session, viewer),
             contacts_within=scope.contacts_filter(session, viewer),
+            viewer=viewer,
         ),
         list(reports.months_available(session)) if with_months else [],
     )

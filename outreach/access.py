@@ -25,7 +25,7 @@ import uuid
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, organisations
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Role
@@ -41,11 +41,18 @@ def works_with(user: User, team_id: int) -> bool:
     return user.active and user.team_id == team_id and user.role in TEAM_ROLES
 
 
-def manages(user: User, team_id: int) -> bool:
-    """May change the team's settings (protective path, retention): its coordinator, admins."""
+def manages(session: Session, user: User, team_id: int) -> bool:
+    """May change the team's settings (protective path, retention): its coordinator, an
+    administrator of its CPAS (`organisations.scope_of`; with one CPAS, every admin).
+    The platform administrator of several CPAS manages no team's settings."""
     if not user.active:
         return False
-    return user.role == Role.ADMIN or (user.role == Role.COORDINATOR and user.team_id == team_id)
+    if user.role == Role.COORDINATOR:
+        return user.team_id == team_id
+    if user.role != Role.ADMIN:
+        return False
+    scope = organisations.scope_of(session, user)
+    return not scope.platform and scope.sees_team(team_id)
 
 
 def sharing_allowed(session: Session, person_id: uuid.UUID) -> bool:

@@ -169,15 +169,13 @@ def _end_maraudes(session: Session, actor: accounts.User) -> None:
 def _seed_protective_path(session: Session, actor: accounts.User) -> None:
     """The demo team tells Lotte (rue2), Karim (rue1) and the SAJ about minors (once: a
     path changed or removed later by the coordinator is left as it is)."""
-    admin = accounts.find_user(session, "admin")
     colleagues = [accounts.find_user(session, name) for name in ("rue2", "rue1")]
-    if admin is None or actor.team_id is None:
+    if actor.team_id is None:
         return
     if session.get(OutreachTeamSettings, actor.team_id) is not None:
         return
-    minors.set_protective_path(
+    minors.seed_protective_path(
         session,
-        admin,
         actor.team_id,
         {
             "user_ids": [user.id for user in colleagues if user is not None],

@@ -175,8 +175,21 @@ def set_protective_path(
 ) -> OutreachTeamSettings:
     """Who the team alerts about a minor: `user_ids` (its coordinator or street educators,
     one or more) and/or `contact` (free text, e.g. "SAJ Bruxelles, 02 …")."""
-    if not access.manages(actor, team_id):
+    if not access.manages(session, actor, team_id):
         raise Invalid({"team": FieldError("not_allowed")})
+    return _store_protective_path(session, actor, team_id, data)
+
+
+def seed_protective_path(
+    session: Session, team_id: int, data: Mapping[str, Any]
+) -> OutreachTeamSettings:
+    """The demo's protective path, set by the installation itself (no one's account)."""
+    return _store_protective_path(session, None, team_id, data)
+
+
+def _store_protective_path(
+    session: Session, actor: User | None, team_id: int, data: Mapping[str, Any]
+) -> OutreachTeamSettings:
     errors: dict[str, FieldError] = {}
     contact = parse.text(data, "contact", errors, limit=CONTACT_MAX)
     people = _staff_of(session, team_id, data.get("user_ids"))

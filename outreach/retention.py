@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, organisations
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Role
@@ -81,9 +81,20 @@ def _months(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -
     return number
 
 
+def may_set_rules(session: Session, actor: User) -> bool:
+    """The rules hold for the whole installation: an administrator who manages every CPAS
+    sets them (with one CPAS, its administrators; with several, the platform's), not
+    one CPAS's administrator for the others."""
+    return (
+        actor.role == Role.ADMIN
+        and actor.active
+        and organisations.manages_every_cpas(session, actor)
+    )
+
+
 def set_rules(session: Session, actor: User, data: Mapping[str, Any]) -> OutreachRetentionSettings:
-    """Administrators set `anonymous_months` and `named_months`."""
-    if actor.role != Role.ADMIN or not actor.active:
+    """Administrators who manage every CPAS set `anonymous_months` and `named_months`."""
+    if not may_set_rules(session, actor):
         raise Invalid({"retention": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
     anonymous = _months(data, "anonymous_months", errors)
@@ -105,7 +116,7 @@ def set_team_months(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> OutreachTeamSettings:
     """A team's own period for anonymous people (`anonymous_months`, empty: the global one)."""
-    if not access.manages(actor, team_id):
+    if not access.manages(session, actor, team_id):
         raise Invalid({"team": FieldError("not_allowed")})
     errors: dict[str, FieldError] = {}
     months = _months(data, "anonymous_months", errors)

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import organisations
 from core.accounts import Team, User, teams_by_id, users_by_id
 from core.db import committed
+from core.ids import parse_id
 from core.roles import Role
 from outreach import access, minors, referrals, retention
 from outreach.models import (
@@ -25,13 +27,40 @@ from outreach.models import (
 
 
 def managed_teams(session: Session, user: User) -> list[Team]:
-    """The teams whose settings the user may change: every street team for admins, the
-    coordinator's own team."""
+    """The teams whose settings the user may change: every street team of their CPAS for
+    an administrator (none for the platform administrator), the coordinator's own team."""
     if user.role == Role.ADMIN:
-        query = select(Team).where(Team.kind == "street").order_by(Team.name)
-        return [team for team in session.scalars(query) if access.manages(user, team.id)]
+        scope = organisations.scope_of(session, user)
+        query = (
+            select(Team)
+            .where(Team.kind == "street", scope.teams_filter(Team.id))
+            .order_by(Team.name)
+        )
+        return [team for team in session.scalars(query) if access.manages(session, user, team.id)]
     team = session.get(Team, user.team_id) if user.team_id is not None else None
-    return [team] if team is not None and access.manages(user, team.id) else []
+    return [team] if team is not None and access.manages(session, user, team.id) else []
+
+
+def team_to_manage(session: Session, user: User, raw: str | None) -> tuple[Team | None, list[Team]]:
+    """The team a settings page or form names (`raw`, its id; none: the first the user
+    manages) and the teams the user manages. A team the user does
+    not manage answers None, as an unknown one; when it exists (another team, another
+    CPAS's) the attempt is audited and committed."""
+    teams = managed_teams(session, user)
+    if raw in (None, ""):
+        return (teams[0] if teams else None), teams
+    team = next((team for team in teams if str(team.id) == raw), None)
+    if team is None:
+        team_id = parse_id(raw)
+        if team_id is not None and session.get(Team, team_id) is not None:
+            organisations.refuse_and_record(session, user, "team", team_id)
+    return team, teams
+
+
+def may_set_rules(session: Session, user: User) -> bool:
+    """The retention rules are the installation's: set by an administrator who manages
+    every CPAS (the only CPAS's, or the platform administrator of several)."""
+    return retention.may_set_rules(session, user)
 
 
 def save_partner(

@@ -320,3 +320,25 @@ def sms_text(message, key: str = "test-secret") -> str:
     from notifications.masking import reveal
 
     return reveal(message.body, message.secret_slots, key)
+
+
+def cpas_admin(db, team_code: str = "bxl-marolles", username: str = "admin-bxl"):
+    """An administrator of the CPAS of `team_code` (by default the CPAS de Bruxelles):
+    with several CPAS, the demo's `admin` is the platform administrator, who manages no
+    team's settings (docs/cpas.md). Made once, committed."""
+    from core import accounts
+    from core.roles import Role
+
+    found = accounts.find_user(db, username)
+    if found is None:
+        found = accounts.create_user(
+            db,
+            username=username,
+            display_name=f"Admin {team_code}",
+            password="unused-password",
+            role=Role.ADMIN,
+            team=accounts.get_team(db, team_code),
+            check_password=False,
+        )
+        db.commit()
+    return found

@@ -285,6 +285,10 @@ _CPAS_ERRORS = {
     "unknown_choice": "unknown choice",
     "invalid_postcode": "four digits each",
     "postcode_taken": "already served by another CPAS",
+    "postcode_conflict": "another CPAS has just taken one of them",
+    "commune_taken": "already served by another CPAS",
+    "invalid_commune": "a commune's name of at most 80 characters",
+    "too_many": "too many (60 at most)",
     "invalid_sender": "a name of at most 11 letters or digits, or a number +32…",
 }
 

@@ -52,9 +52,26 @@ def _sentence(error: FieldError) -> str:
         "invalid_code": _("Use 2 to 40 lower-case letters, digits or dashes, e.g. charleroi."),
         "code_taken": _("Another CPAS already has this code."),
         "postcode_taken": _(
-            "Postcode %(postcode)s is already served by another CPAS.",
+            "Postcode %(postcode)s is already served by %(cpas)s: a postcode belongs to "
+            "one CPAS only. Remove it there first, or leave it out.",
             postcode=error.params.get("postcode", ""),
+            cpas=error.params.get("cpas") or _("another CPAS"),
         ),
+        "postcode_conflict": _(
+            "Another CPAS has just taken one of these postcodes. Nothing was saved: "
+            "check the list and save again."
+        ),
+        "commune_taken": _(
+            "%(commune)s is already served by %(cpas)s. Remove it there first, or leave it out.",
+            commune=error.params.get("commune", ""),
+            cpas=error.params.get("cpas") or _("another CPAS"),
+        ),
+        "invalid_commune": _(
+            "Write each commune's name (at most %(max)s characters), separated by commas.",
+            max=error.params.get("max", organisations.COMMUNE_MAX),
+        ),
+        "too_many": _("At most %(max)s, separated by commas.", max=error.params.get("max", "")),
+        "invalid_postcode": _("Four digits each, separated by commas, e.g. 1000, 1020."),
         "invalid_sender": _(
             "A name of at most %(max)s letters or digits, or a number such as +32470123456.",
             max=error.params.get("max", organisations.SENDER_MAX),
@@ -99,8 +116,8 @@ def index():
                 name_nl=form.get("name_nl", ""),
                 region=form.get("region", ""),
                 language_regime=form.get("language_regime", ""),
-                postcodes=form.get("postcodes", "").replace(";", ",").split(","),
-                communes=form.get("communes", "").split(","),
+                postcodes=_split(form.get("postcodes", "")),
+                communes=_split(form.get("communes", "")),
                 sms_sender=form.get("sms_sender", "") or "CPAS",
             )
         except Invalid as error:
@@ -159,6 +176,43 @@ def edit(code: str):
         platform=_platform(),
         status=422 if errors else 200,
     )
+
+
+def _split(raw: str) -> list[str]:
+    """A list typed in one field: commas, semicolons or new lines between the items."""
+    return raw.replace(";", ",").replace("\n", ",").split(",")
+
+
+@bp.post("/<code>/territory")
+@requires(Permission.USERS_MANAGE)
+def territory(code: str):
+    """The postcodes and communes the CPAS serves (its administrator, or the platform's)."""
+    cpas = _managed(code)
+    if cpas is None:
+        return _not_found()
+    try:
+        organisations.save_territory(
+            db.session(),
+            cpas,
+            postcodes=_split(request.form.get("postcodes", "")),
+            communes=_split(request.form.get("communes", "")),
+            actor=current_user,
+        )
+    except Invalid as error:
+        return render(
+            "cpas/edit.html",
+            cpas=cpas,
+            errors=_messages(error),
+            form=None,
+            territory=request.form,
+            regimes=REGIME_LABELS,
+            funders=FUNDER_LABELS,
+            regions=REGION_LABELS,
+            platform=_platform(),
+            status=422,
+        )
+    flash(_("Postcodes and communes of %(name)s saved.", name=cpas.label(None)), "success")
+    return redirect(url_for("cpas.edit", code=cpas.code))
 
 
 def _year() -> int | None:

@@ -102,7 +102,7 @@ def create_service_with_a_plan(page: Page, *, agent: str, weekdays: list[str]) -
 
 def slots_of(page: Page, code: str) -> list[dict]:
     response = page.request.get(
-        f"/api/appointments/slots?service={code}&location=bxl-nord-est&days=21"
+        f"/api/appointments/slots?cpas=bruxelles&service={code}&location=bxl-nord-est&days=21"
     )
     assert response.status == 200, response.text()
     return response.json()["slots"]

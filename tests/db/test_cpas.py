@@ -472,3 +472,56 @@ def test_demo_cpas_are_kept_apart(db):
     )
     street = _team(db, "bxl-rue-nord")
     assert (street.address, street.postcode) == ("Place Liedts 8", "1030")
+
+
+def test_two_cpas_claiming_one_postcode_at_once_only_one_gets_it():
+    """The database decides (`cpas_postcodes`' primary key): CPAS claiming the same
+    postcode at the same instant, each in its own transaction: one gets it, the others
+    are told it is taken (or was just taken), nothing half-saved."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.db import make_session_factory
+    from tests.support import postgres_url
+
+    if postgres_url() is None:
+        pytest.skip("concurrent transactions are proven on PostgreSQL (SQLite: one writer)")
+    codes = [f"claim-{n}" for n in range(6)]
+    with fresh_database("postcode") as url:
+        upgrade(url)
+        engine = make_engine(url, pool_size=8)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            for code in codes:
+                organisations.create_cpas(
+                    session, code=code, name_fr=code, region="wallonia", language_regime="fr"
+                )
+            session.commit()
+        start = threading.Barrier(len(codes))
+
+        def claim(code: str) -> str:
+            with sessions() as session:
+                cpas = organisations.get_cpas(session, code)
+                start.wait(timeout=30)
+                try:
+                    organisations.save_territory(
+                        session, cpas, postcodes=["1340"], communes=[], actor=None
+                    )
+                except Invalid as refused:
+                    return refused.errors["postcodes"].code
+                return "saved"
+
+        with ThreadPoolExecutor(max_workers=len(codes)) as pool:
+            outcomes = list(pool.map(claim, codes))
+        with sessions() as session:
+            holders = list(
+                session.scalars(
+                    select(organisations.CpasPostcode.cpas_id).where(
+                        organisations.CpasPostcode.postcode == "1340"
+                    )
+                )
+            )
+        engine.dispose()
+    assert outcomes.count("saved") == 1, outcomes
+    assert set(outcomes) <= {"saved", "postcode_taken", "postcode_conflict"}
+    assert len(holders) == 1

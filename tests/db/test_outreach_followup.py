@@ -36,6 +36,7 @@ from outreach.models import (
     Referral,
     ServicePartner,
 )
+from tests.support import cpas_admin
 
 
 def user(db: Session, username: str) -> accounts.User:
@@ -169,7 +170,7 @@ def test_ethos_is_recorded_and_unknown_codes_are_refused(db):
 
 
 def test_an_encounter_with_a_minor_alerts_the_teams_protective_path(db):
-    rue1, rue2, admin = user(db, "rue1"), user(db, "rue2"), user(db, "admin")
+    rue1, rue2, admin = user(db, "rue1"), user(db, "rue2"), cpas_admin(db)
     with pytest.raises(Invalid):
         minors.set_protective_path(db, rue1, rue1.team_id, {"user_ids": [rue2.id]})
     minors.set_protective_path(
@@ -434,7 +435,7 @@ def test_an_undo_is_refused_once_an_identity_rests_on_a_consent_the_merge_brough
 
 
 def test_a_corrected_encounter_takes_its_minor_alert_along(db):
-    rue1, admin = user(db, "rue1"), user(db, "admin")
+    rue1, admin = user(db, "rue1"), cpas_admin(db)
     minors.set_protective_path(db, admin, rue1.team_id, {"contact": "SAJ Bruxelles"})
     young = meet(db, rue1, age_band="under_18")
     adult = meet(db, rue1, age_band="26_40").encounter.person
@@ -505,7 +506,7 @@ def test_the_purge_removes_exactly_the_expired_records_and_reports_counts_only(d
 
 
 def test_a_team_may_keep_anonymous_records_longer(db):
-    rue1, admin = user(db, "rue1"), user(db, "admin")
+    rue1, admin = user(db, "rue1"), cpas_admin(db)  # the street team's CPAS's
     person = meet(db, rue1, occurred_at=local(clock.now() - timedelta(days=300))).encounter.person
     assert invalid_codes(
         lambda: retention.set_team_months(db, admin, rue1.team_id, {"anonymous_months": "0"})

@@ -150,7 +150,7 @@ def test_without_appointment_data_the_report_says_so(db, monkeypatch):
 def attendance_source() -> Iterator[dict[str, bool | None]]:
     outcomes: dict[str, bool | None] = {}
 
-    def source(session, start, end):
+    def source(session, start, end, viewer):
         assert start == utc(2025, 8, 31, 22, 0) and end == utc(2025, 9, 30, 22, 0)
         return list(outcomes.items())
 

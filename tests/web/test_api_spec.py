@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from core import clock, sync
+from core import accounts, clock, sync
 from outreach.demo import demo_id
 from tests.db.test_appointment_booking import NOW, Agenda, at
 from tests.db.test_sync import CREATE, encounter_data, op
@@ -73,6 +73,8 @@ def spec(client) -> Spec:
 @pytest.fixture()
 def agenda(db) -> Agenda:
     made = Agenda(db)
+    # A place of the CPAS de Bruxelles (Marolles): the public API is per CPAS.
+    made.location.team_id = accounts.get_team(db, "bxl-marolles").id
     db.commit()
     return made
 
@@ -157,10 +159,17 @@ def test_public_appointment_services_and_slots(client, agenda, login, spec, monk
 
     services, slots = "/api/appointments/services", "/api/appointments/slots"
     for language in ("fr", "nl", "en"):
-        answer = client.get(services, headers={"Accept-Language": language})
-        spec.check(answer, services, "get")
-    spec.check(login("accueil").client.get(services), services, "get")
-    good = {"service": agenda.service.code, "location": agenda.location.code, "days": 7}
+        for query in ({"cpas": "bruxelles"}, {"postcode": "6000"}, {}, {"cpas": "x"}):
+            answer = client.get(services, query_string=query, headers={"Accept-Language": language})
+            spec.check(answer, services, "get")
+    spec.check(login("accueil").client.get(services + "?cpas=bruxelles"), services, "get")
+    assert spec.statuses(services, "get") == {"200", "422"}
+    good = {
+        "cpas": "bruxelles",
+        "service": agenda.service.code,
+        "location": agenda.location.code,
+        "days": 7,
+    }
     spec.check(client.get(slots, query_string=good), slots, "get")
     for bad in ({}, {"days": "0"}, {"days": "x"}, {"from": "31/12"}, {"service": "nope"}):
         spec.check(client.get(slots, query_string={**good, **bad}), slots, "get")

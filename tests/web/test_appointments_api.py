@@ -9,8 +9,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from appointments.models import Appointment
-from core import clock
+from appointments import online
+from appointments.models import Appointment, Location
+from core import accounts, clock
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
 
@@ -24,6 +25,8 @@ def frozen() -> Iterator[clock.Traveller]:
 @pytest.fixture()
 def agenda(db) -> Agenda:
     made = Agenda(db)
+    # A place of the CPAS de Bruxelles (Marolles): the public API is per CPAS.
+    made.location.team_id = accounts.get_team(db, "bxl-marolles").id
     db.commit()
     return made
 
@@ -61,7 +64,9 @@ def active_at(db, agenda: Agenda, start: datetime) -> int:
 
 
 def test_services_lists_codes_names_in_the_language_and_locations(client, agenda):
-    response = client.get("/api/appointments/services", headers={"Accept-Language": "nl"})
+    response = client.get(
+        "/api/appointments/services?cpas=bruxelles", headers={"Accept-Language": "nl"}
+    )
     assert response.status_code == 200
     services = response.get_json()["services"]
     [mine] = [item for item in services if item["code"] == agenda.service.code]
@@ -70,9 +75,63 @@ def test_services_lists_codes_names_in_the_language_and_locations(client, agenda
     for item in services:
         assert {"code", "name", "locations"} <= set(item)
         assert all(set(location) == {"code", "name"} for location in item["locations"])
-    french = client.get("/api/appointments/services", headers={"Accept-Language": "fr"})
+    french = client.get(
+        "/api/appointments/services?cpas=bruxelles", headers={"Accept-Language": "fr"}
+    )
     [mine] = [item for item in french.get_json()["services"] if item["code"] == agenda.service.code]
     assert mine["name"] == "Permanence sociale"
+
+
+def test_the_public_lists_are_per_cpas_never_mixed(client, agenda, db):
+    """With several CPAS, a `cpas` code or a postcode (or commune) is required, and only
+    that CPAS's services and places come back (docs/appointments.md)."""
+    services = "/api/appointments/services"
+    for query, field, code in (
+        ({}, "cpas", "required"),
+        ({"cpas": "nope"}, "cpas", "unknown_choice"),
+        ({"postcode": "9999"}, "postcode", "not_served"),
+        ({"postcode": "Nulle-part"}, "postcode", "not_served"),
+    ):
+        refused = client.get(services, query_string=query, headers={"Accept-Language": "nl"})
+        assert refused.status_code == 422, query
+        assert refused.get_json()["errors"][field]["code"] == code
+        assert refused.get_json()["errors"][field]["message"]
+
+    def places(**query) -> dict[str, set[str]]:
+        answer = client.get(services, query_string=query)
+        assert answer.status_code == 200, query
+        found: dict[str, set[str]] = {}
+        for item in answer.get_json()["services"]:
+            for location in item["locations"]:
+                place = db.scalar(select(Location).where(Location.code == location["code"]))
+                cpas = online.cpas_of_location(db, place)
+                found.setdefault(cpas.code if cpas else "-", set()).add(location["code"])
+        return found
+
+    for query, expected in (
+        ({"cpas": "bruxelles"}, "bruxelles"),
+        ({"postcode": "1000"}, "bruxelles"),
+        ({"postcode": "Brussel"}, "bruxelles"),
+        ({"postcode": "1030"}, "schaerbeek"),
+        ({"postcode": "Schaarbeek"}, "schaerbeek"),
+        ({"cpas": "charleroi"}, "charleroi"),
+        ({"postcode": "6000"}, "charleroi"),
+        ({"cpas": "charleroi", "postcode": "1000"}, "charleroi"),  # the code wins
+    ):
+        found = places(**query)
+        assert set(found) == {expected}, (query, found)
+        assert (agenda.location.code in found[expected]) == (expected == "bruxelles")
+    # Slots: another CPAS's place answers as an unknown one.
+    slots = "/api/appointments/slots"
+    query = {"service": agenda.service.code, "location": agenda.location.code}
+    assert client.get(slots, query_string=query).get_json()["errors"]["cpas"]["code"] == (
+        "required"
+    )
+    other = client.get(slots, query_string={**query, "cpas": "charleroi"})
+    assert other.status_code == 422
+    assert other.get_json()["errors"]["location"]["code"] == "unknown_choice"
+    for where in ({"cpas": "bruxelles"}, {"postcode": "1000"}, {"postcode": "Brussel"}):
+        assert client.get(slots, query_string={**query, **where}).status_code == 200
 
 
 def test_slots_are_iso_with_the_brussels_offset_and_say_how_many_bookings_remain(
@@ -83,6 +142,7 @@ def test_slots_are_iso_with_the_brussels_offset_and_say_how_many_bookings_remain
     response = client.get(
         "/api/appointments/slots",
         query_string={
+            "cpas": "bruxelles",
             "service": agenda.service.code,
             "location": agenda.location.code,
             "from": THURSDAY.isoformat(),
@@ -120,6 +180,7 @@ def test_slot_search_errors_are_422_with_the_field_and_a_sentence(
     client, agenda, params, field, code
 ):
     query = {
+        "cpas": "bruxelles",
         "service": agenda.service.code,
         "location": agenda.location.code,
         "from": THURSDAY.isoformat(),
@@ -135,7 +196,12 @@ def test_slot_search_errors_are_422_with_the_field_and_a_sentence(
 
 
 def test_slot_search_takes_56_days_at_most(client, agenda):
-    query = {"service": agenda.service.code, "location": agenda.location.code, "days": 56}
+    query = {
+        "cpas": "bruxelles",
+        "service": agenda.service.code,
+        "location": agenda.location.code,
+        "days": 56,
+    }
     response = client.get("/api/appointments/slots", query_string=query)
     assert response.status_code == 200
     starts = [slot["start"] for slot in response.get_json()["slots"]]

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from core import accounts, clock
+from core.organisations import Cpas
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
@@ -144,6 +145,9 @@ def test_the_sms_name_the_cpas_of_the_place(en, db, charleroi):
     reminders = db.scalars(select(Message).where(Message.key.like("reminder:%"))).all()
     mine = [m for m in reminders if m.subject == confirmation.subject]
     assert mine and all(sms_text(m).startswith("CPAS de Charleroi: rappel") for m in mine)
+    # Each leaves with Charleroi's sender (the code and the confirmation included).
+    charleroi_id = db.scalar(select(Cpas.id).where(Cpas.code == "charleroi"))
+    assert {m.cpas_id for m in (code, confirmation, *mine)} == {charleroi_id}
     # The done page and the appointment's own page (/r/) carry the CPAS's name; the
     # latter offers Charleroi's languages (French, and English to read).
     done = text_of(en.get("/rendez-vous/done"))
@@ -161,3 +165,65 @@ def test_a_place_chosen_in_one_cpas_is_unknown_after_switching(en, db, charleroi
     en.get("/rendez-vous/schaerbeek")  # another CPAS: the place is not Schaerbeek's
     assert en.get(path).status_code == 404
     assert en.get("/rendez-vous/details").status_code == 302  # the choices went
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Schaarbeek", "schaerbeek"),
+        ("schaarbeek", "schaerbeek"),
+        ("SCHAERBEEK", "schaerbeek"),
+        ("Brussel", "bruxelles"),
+        ("Bruxelles", "bruxelles"),
+        ("Brussels", "bruxelles"),
+        ("Laken", "bruxelles"),  # a section of the City of Brussels, by its postcode
+        ("Neder-over-Heembeek", "bruxelles"),
+        ("Charleroi", "charleroi"),
+        ("Marchienne-au-Pont", "charleroi"),
+        ("gosselies", "charleroi"),
+    ],
+)
+def test_dutch_and_bilingual_commune_names_find_the_competent_cpas(client, typed, code):
+    answer = client.get("/rendez-vous", query_string={"where": typed})
+    assert answer.status_code == 302, typed
+    assert answer.headers["Location"].endswith(f"/rendez-vous/{code}")
+
+
+def test_the_19_brussels_communes_are_known_in_both_languages(db):
+    from core import organisations
+
+    brussels = [entry for entry in organisations.COMMUNES if entry[3][0].startswith("1")]
+    main = [
+        entry for entry in brussels if entry[0] not in ("Laeken", "Neder-Over-Heembeek", "Haren")
+    ]
+    assert len(main) == 19
+    # A CPAS serving Saint-Josse (by its French name) is found by the Dutch one, hyphens,
+    # accents and case aside; and Ixelles by Elsene.
+    organisations.create_cpas(
+        db,
+        code="sjtn",
+        name_fr="CPAS de Saint-Josse-ten-Noode",
+        region="brussels",
+        language_regime="bilingual",
+        postcodes=["1210"],
+        communes=["Saint-Josse-ten-Noode"],
+    )
+    organisations.create_cpas(
+        db,
+        code="ixelles",
+        name_fr="CPAS d'Ixelles",
+        region="brussels",
+        language_regime="bilingual",
+        postcodes=["1050"],
+        communes=[],
+    )
+    for typed, code in (
+        ("Sint-Joost-ten-Node", "sjtn"),
+        ("sint joost ten node", "sjtn"),
+        ("Saint Josse", "sjtn"),
+        ("Elsene", "ixelles"),  # by its postcode: the CPAS lists no commune
+        ("ixelles", "ixelles"),
+    ):
+        found = organisations.cpas_for_commune(db, typed)
+        assert found is not None and found.code == code, typed
+    assert organisations.cpas_for_commune(db, "Ukkel") is None  # nobody serves Uccle here

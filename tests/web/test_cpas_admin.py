@@ -310,3 +310,94 @@ def test_a_social_worker_of_marolles_sees_only_her_antennes_contacts(db, login):
     assert browser.get(f"/sms/contacts/{contact.id}").status_code == 200
     coordination = login("coordination")  # the whole CPAS
     assert coordination.get(f"/sms/contacts/{contact.id}").status_code == 200
+
+
+# --- The postcodes and communes a CPAS serves ------------------------------------------
+
+
+def test_a_cpas_admin_edits_its_postcodes_and_communes_audited(db, login, bxl_admin):
+    browser = login("admin-bxl")
+    page = browser.get("/admin/cpas/bruxelles").get_data(as_text=True)
+    assert 'action="/admin/cpas/bruxelles/territory"' in page
+    saved = browser.post(
+        "/admin/cpas/bruxelles/territory",
+        {"postcodes": "1000; 1020, 1120\n1130, 1000", "communes": "Bruxelles, Laeken, Brussel"},
+    )
+    assert saved.status_code == 302
+    db.expire_all()
+    brussels = organisations.get_cpas(db, "bruxelles")
+    assert brussels.postcodes == ["1000", "1020", "1120", "1130"]
+    assert brussels.communes == ["Bruxelles", "Laeken", "Brussel"]
+    assert _audited(db, "update", "cpas") == 1
+    # Now Laeken, typed on the public booking, finds the CPAS de Bruxelles.
+    assert organisations.cpas_for_commune(db, "laken").code == "bruxelles"
+    # A postcode dropped is no longer served (the public booking then says so).
+    dropped = browser.post(
+        "/admin/cpas/bruxelles/territory",
+        {"postcodes": "1000, 1020, 1120", "communes": "Bruxelles"},
+    )
+    assert dropped.status_code == 302
+    assert organisations.cpas_for_postcode(db, "1130") is None
+
+
+@pytest.mark.parametrize(
+    ("postcodes", "communes", "sentence"),
+    [
+        ("1000, 1030", "Bruxelles", "1030 is already served by CPAS de Schaerbeek"),
+        ("1000", "Bruxelles, Schaarbeek", "Schaarbeek is already served by CPAS de Schaerbeek"),
+        ("1000, 10300", "Bruxelles", "Four digits each"),
+        ("1000", "x" * 81, "at most 80 characters"),
+        (", ".join(str(1000 + n) for n in range(61)), "Bruxelles", "At most 60"),
+    ],
+)
+def test_a_postcode_or_commune_of_another_cpas_is_refused_with_its_name(
+    db, login, bxl_admin, postcodes, communes, sentence
+):
+    browser = login("admin-bxl")
+    before = organisations.get_cpas(db, "bruxelles").postcodes
+    refused = browser.post(
+        "/admin/cpas/bruxelles/territory", {"postcodes": postcodes, "communes": communes}
+    )
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True).replace("&#39;", "'")
+    assert sentence in html
+    # What was typed stays in the form.
+    assert 'aria-invalid="true"' in html
+    db.expire_all()
+    assert organisations.get_cpas(db, "bruxelles").postcodes == before
+    assert organisations.cpas_for_postcode(db, "1030").code == "schaerbeek"
+    assert _audited(db, "update", "cpas") == 0
+
+
+def test_another_cpas_territory_is_unknown_and_the_attempt_audited(db, login, bxl_admin):
+    browser = login("admin-bxl")
+    refused = browser.post("/admin/cpas/schaerbeek/territory", {"postcodes": "", "communes": ""})
+    assert refused.status_code == 404
+    assert _audited(db, "refused", "cpas") == 1
+    db.expire_all()
+    assert organisations.get_cpas(db, "schaerbeek").postcodes == ["1030"]
+    # The platform administrator may move a postcode: freed at one, then taken by another.
+    platform = login("admin")
+    assert (
+        platform.post(
+            "/admin/cpas/schaerbeek/territory", {"postcodes": "", "communes": "Schaerbeek"}
+        ).status_code
+        == 302
+    )
+    assert (
+        platform.post(
+            "/admin/cpas/bruxelles/territory",
+            {"postcodes": "1000, 1020, 1030, 1120, 1130", "communes": "Bruxelles"},
+        ).status_code
+        == 302
+    )
+    assert organisations.cpas_for_postcode(db, "1030").code == "bruxelles"
+
+
+def test_the_database_refuses_a_postcode_served_by_two_cpas(db):
+    from sqlalchemy.exc import IntegrityError
+
+    charleroi = organisations.get_cpas(db, "charleroi")
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.add(organisations.CpasPostcode(postcode="1030", cpas_id=charleroi.id))
+        db.flush()

@@ -367,3 +367,192 @@ def test_a_cpas_administrator_sees_only_their_cpas_street_teams(db):
     assert "bxl-rue-nord" not in street
     admin = accounts.find_user(db, "admin")  # the platform administrator: counts only
     assert "bxl-rue-nord" in {team.code for team in outreach_indicators.street_teams(db, admin)}
+
+
+def test_street_team_settings_are_changed_only_within_the_administrators_cpas(login, db):
+    """`outreach.access.manages`: an administrator changes the street teams' settings of
+    their own CPAS only; the platform administrator none; the installation's retention
+    rules only an administrator of every CPAS. Refusals: 404 (or "not allowed"), audited,
+    nothing changed."""
+    from outreach import settings as outreach_settings
+    from outreach.models import OutreachRetentionSettings, OutreachTeamSettings
+
+    street = accounts.get_team(db, "bxl-rue-nord")
+    charleroi_admin = _charleroi_user(db, Role.ADMIN)
+    brussels_admin = accounts.create_user(
+        db,
+        username="bxl-admin-street",
+        display_name="Bruxelles admin",
+        password="unused-password",
+        role=Role.ADMIN,
+        team=accounts.get_team(db, "bxl-marolles"),
+        check_password=False,
+    )
+    db.commit()
+    platform = accounts.find_user(db, "admin")
+    assert outreach_access.manages(db, brussels_admin, street.id)
+    assert not outreach_access.manages(db, charleroi_admin, street.id)
+    assert not outreach_access.manages(db, platform, street.id)
+    assert street not in outreach_settings.managed_teams(db, charleroi_admin)
+    assert outreach_settings.managed_teams(db, platform) == []
+
+    def settings_row():
+        db.expire_all()
+        found = db.get(OutreachTeamSettings, street.id)
+        return (found.protective_contact, found.anonymous_retention_months) if found else None
+
+    before = settings_row()
+    rules_before = [
+        (row.anonymous_months, row.named_months)
+        for row in db.scalars(select(OutreachRetentionSettings))
+    ]
+    for username in ("clr-admin", "admin"):
+        browser = login(username)
+        refusals = _refusals(db, "team", street.id)
+        page = browser.client.get(f"/outreach/reglages?team={street.id}")
+        assert page.status_code == 404, username
+        for path, data in (
+            ("/outreach/reglages/protection", {"contact": "SAJ Charleroi"}),
+            ("/outreach/reglages/conservation-equipe", {"anonymous_months": "3"}),
+        ):
+            answer = browser.client.post(
+                path, data={"csrf_token": browser.token, "team_id": street.id, **data}
+            )
+            assert answer.status_code == 404, (username, path)
+        db.expire_all()
+        assert _refusals(db, "team", street.id) == refusals + 3
+        assert settings_row() == before
+    # The installation's retention rules: not one CPAS's administrator's to change.
+    clr = login("clr-admin")
+    refused = clr.client.post(
+        "/outreach/reglages/conservation",
+        data={"csrf_token": clr.token, "anonymous_months": "4", "named_months": "30"},
+    )
+    assert refused.status_code == 422
+    db.expire_all()
+    assert [
+        (row.anonymous_months, row.named_months)
+        for row in db.scalars(select(OutreachRetentionSettings))
+    ] == rules_before
+    # The Brussels administrator changes the Brussels street team's.
+    bxl = login("bxl-admin-street")
+    assert bxl.client.get(f"/outreach/reglages?team={street.id}").status_code == 200
+    saved = bxl.client.post(
+        "/outreach/reglages/conservation-equipe",
+        data={"csrf_token": bxl.token, "team_id": street.id, "anonymous_months": "3"},
+    )
+    assert saved.status_code == 302
+    assert settings_row()[1] == 3
+
+
+def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, object]]:
+    """Every route whose address names a record, given a record of the CPAS de Bruxelles
+    (the demo's and the fixtures'): what an office role of Charleroi must not reach."""
+    from homecare.demo import demo_id as homecare_id
+    from outreach.demo import demo_id
+
+    contact, message, inbound, broadcast = brussels_sms
+    appointment = {"appointment_id": brussels.booked.id}
+    person = {"person_id": str(demo_id("momo"))}
+    household = {"beneficiary_id": str(homecare_id("household-0"))}
+    plan = {"plan_id": str(homecare_id("plan-0"))}
+    aide = {"aide_id": accounts.find_user(db, "aide1").id}
+    return {
+        "admin.set_active": {"user_id": accounts.find_user(db, "as1").id},
+        "admin.user_teams": {"user_id": accounts.find_user(db, "as1").id},
+        "cpas.edit": {"code": "bruxelles"},
+        "cpas.holidays": {"code": "bruxelles"},
+        "cpas.territory": {"code": "bruxelles"},
+        "cpas.admins": {"code": "bruxelles"},
+        "notifications.message": {"message_id": message.id},
+        "notifications.cancel_message": {"message_id": message.id},
+        "notifications.contact": {"contact_id": contact.id},
+        "notifications.edit_contact": {"contact_id": contact.id},
+        "notifications.consent": {"contact_id": contact.id},
+        "notifications_inbox.inbound": {"inbound_id": inbound.id},
+        "notifications_inbox.mark_handled": {"inbound_id": inbound.id},
+        "notifications_broadcasts.broadcast": {"broadcast_id": broadcast.id},
+        "notifications_broadcasts.progress": {"broadcast_id": broadcast.id},
+        "notifications_broadcasts.cancel": {"broadcast_id": broadcast.id},
+        "appointments_setup.edit_location": {"location_id": brussels.location.id},
+        **{
+            f"appointments_desk.{name}": appointment
+            for name in ("check_in", "no_show", "done", "cancel", "call", "left", "undo")
+        },
+        "appointments_desk.move": appointment,
+        "appointments_desk.slip": appointment,
+        "outreach.edit_encounter": {"encounter_id": str(demo_id("e1"))},
+        "outreach.maraude_summary": {"maraude_id": str(demo_id("m1"))},
+        **{
+            f"outreach_files.{name}": person
+            for name in (
+                "person",
+                "propose_referral",
+                "record_consent",
+                "attach_identity",
+                "set_minor",
+                "merge",
+            )
+        },
+        **{
+            f"homecare.{name}": household
+            for name in (
+                "beneficiary",
+                "edit_beneficiary",
+                "location_fix",
+                "life_book",
+                "life_book_agreement",
+                "new_plan",
+            )
+        },
+        "homecare.edit_plan": plan,
+        "homecare.suspend_plan": plan,
+        "homecare.aide": aide,
+        "homecare.qualification": aide,
+        "homecare.absence": aide,
+    }
+
+
+@pytest.mark.parametrize("role", OFFICE_ROLES, ids=str)
+def test_every_route_naming_a_record_of_another_cpas_answers_as_unknown(
+    app, login, db, brussels, brussels_sms, role
+):
+    """The permission walk, with two CPAS: every route whose address names a record,
+    given one of the CPAS de Bruxelles, answers a Charleroi office role 404 (or 403 when
+    the role may not use the route at all), for GET and for the route's POST alike."""
+    from flask import url_for
+
+    from tests.support import csrf_from
+    from web.permissions import decision
+
+    arguments = _brussels_arguments(db, brussels, brussels_sms)
+    user = _charleroi_user(db, role)
+    browser = login(user.username)
+    token = csrf_from(browser.client.get("/no-such-page").get_data(as_text=True))
+    walked, answers = 0, {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in arguments:
+            continue
+        assert set(rule.arguments) <= set(arguments[rule.endpoint]), rule.endpoint
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **arguments[rule.endpoint])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if method == "GET":
+                response = browser.client.get(url)
+            else:
+                response = browser.client.open(url, method=method, data={"csrf_token": token})
+            allowed = can(role, decision(app, rule.endpoint))
+            answers[f"{method} {url} ({rule.endpoint})"] = (allowed, response.status_code)
+            walked += 1
+    wrong = {
+        where: status
+        for where, (allowed, status) in answers.items()
+        if status != (404 if allowed else 403)
+    }
+    assert not wrong, wrong
+    assert walked >= 40
+    assert sum(allowed for allowed, _status in answers.values()) >= 10  # 404s, not only 403s
+    # Nothing changed: the appointment is still booked, the message still waiting.
+    db.expire_all()
+    assert db.get(Appointment, brussels.booked.id).status == "booked"
+    assert db.get(Message, brussels_sms[1].id).status == "pending"

@@ -48,7 +48,7 @@ def test_parsers_refuse_what_would_overflow_or_is_not_an_ascii_number():
         ("admin", f"/admin/audit?date_from={FAR[0]}&date_to={FAR[1]}"),
         (
             "accueil",
-            "/api/appointments/slots?service=permanence-sociale"
+            "/api/appointments/slots?cpas=bruxelles&service=permanence-sociale"
             f"&location=bxl-marolles&from={FAR[0]}",
         ),
     ],

@@ -30,7 +30,7 @@ from outreach.models import (
     Referral,
     ServicePartner,
 )
-from tests.support import text_of
+from tests.support import cpas_admin, text_of
 
 MOMO, GRANDE, PIET = demo_id("momo"), demo_id("la-grande"), demo_id("piet")
 VALID_NISS = "85073003328"  # 97 - (850730033 mod 97) = 28
@@ -536,7 +536,8 @@ def street_team(db) -> Team:
 
 
 def test_admin_sets_the_protective_path_and_retention(login, db):
-    browser = login("admin")
+    cpas_admin(db)  # the street team's CPAS's administrator sets its settings
+    browser = login("admin-bxl")
     team = street_team(db)
     page = text_of(browser.get(f"/outreach/reglages?team={team.id}"))
     assert "Protective path for minors" in page and "Lotte Peeters" in page
@@ -555,6 +556,8 @@ def test_admin_sets_the_protective_path_and_retention(login, db):
     assert response.status_code == 302
     db.expire_all()
     assert minors.team_settings(db, team.id).anonymous_retention_months == 18
+    # The installation's rules: the platform administrator's (several CPAS share them).
+    browser = login("admin")
     response = browser.post(
         "/outreach/reglages/conservation", {"anonymous_months": "12", "named_months": "72"}
     )
@@ -565,7 +568,8 @@ def test_admin_sets_the_protective_path_and_retention(login, db):
 
 
 def test_bad_settings_are_refused(login, db):
-    browser = login("admin")
+    cpas_admin(db)
+    browser = login("admin-bxl")
     team = street_team(db)
     as1 = user(db, "as1")  # not of the street team
     response = browser.post(
@@ -576,7 +580,7 @@ def test_bad_settings_are_refused(login, db):
     assert "Choose people of your team from the list." in text_of(response)
     # Nothing changed: still the demo's colleagues.
     assert {u.username for u in minors.protective_people(db, team.id)} == {"rue1", "rue2"}
-    response = browser.post(
+    response = login("admin").post(
         "/outreach/reglages/conservation", {"anonymous_months": "0", "named_months": "abc"}
     )
     assert response.status_code == 422

@@ -15,12 +15,12 @@ from notifications import services as notify
 from notifications.models import Message
 from outreach import minors
 from outreach.models import Encounter, MinorAlert, OutreachTeamSettings, Person
-from tests.support import text_of
+from tests.support import cpas_admin, text_of
 from tests.web.test_outreach_phone import encounter_form, now_local
 
 
 def clear_path(db, team_id: int) -> None:
-    admin = accounts.find_user(db, "admin")
+    admin = cpas_admin(db)  # the street team's CPAS's administrator
     minors.set_protective_path(db, admin, team_id, {"user_ids": [], "contact": ""})
     db.flush()
 

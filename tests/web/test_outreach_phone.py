@@ -18,7 +18,7 @@ from outreach import maraudes, minors
 from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude
 from tests.conftest import Browser
-from tests.support import text_of
+from tests.support import cpas_admin, text_of
 
 
 @pytest.fixture()
@@ -190,7 +190,7 @@ def test_an_unknown_maraude_is_refused(rue1, db):
 def test_a_minor_shows_who_the_team_alerts(rue1, db):
     coordinator = accounts.find_user(db, "rue1")
     minors.set_protective_path(
-        db, accounts.find_user(db, "admin"), coordinator.team_id, {"contact": "SAJ Bruxelles"}
+        db, cpas_admin(db), coordinator.team_id, {"contact": "SAJ Bruxelles"}
     )
     db.flush()
     html = text_of(rue1.get("/outreach/encounters/new"))

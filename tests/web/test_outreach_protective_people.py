@@ -16,7 +16,7 @@ from notifications.models import Message
 from outreach import minors, services
 from outreach.models import MinorAlert, ProtectivePerson
 from tests.db.test_outreach_followup import meet
-from tests.support import text_of
+from tests.support import cpas_admin, text_of
 from tests.web.test_outreach_phone import encounter_form
 
 
@@ -38,7 +38,8 @@ def alert_messages(db, alert: MinorAlert) -> list[Message]:
 
 
 def test_two_named_colleagues_are_both_told_and_only_the_one_who_asked_gets_one_sms(login, db):
-    admin = login("admin")
+    cpas_admin(db)  # the street team's CPAS's administrator
+    admin = login("admin-bxl")
     rue1, rue2 = accounts.find_user(db, "rue1"), accounts.find_user(db, "rue2")
     team_id = rue1.team_id
     page = text_of(admin.get(f"/outreach/reglages?team={team_id}"))
@@ -82,7 +83,8 @@ def test_two_named_colleagues_are_both_told_and_only_the_one_who_asked_gets_one_
 
 
 def test_another_teams_account_or_a_non_street_role_is_refused(login, db):
-    admin = login("admin")
+    cpas_admin(db)  # the street team's CPAS's administrator
+    admin = login("admin-bxl")
     rue1 = accounts.find_user(db, "rue1")
     before = minors.protective_people(db, rue1.team_id)
     for outsider in ("coordination", "as1"):  # the SAF's coordinator, a social worker
@@ -108,7 +110,8 @@ def test_another_teams_account_or_a_non_street_role_is_refused(login, db):
 
 
 def test_an_alert_dealt_with_cancels_its_sms_waiting_for_the_morning(db):
-    rue1, rue2, admin = (accounts.find_user(db, name) for name in ("rue1", "rue2", "admin"))
+    rue1, rue2 = (accounts.find_user(db, name) for name in ("rue1", "rue2"))
+    admin = cpas_admin(db)
     minors.set_protective_path(db, admin, rue1.team_id, {"user_ids": [rue2.id]})
     wants_sms(db, rue2)
     # 23:30 in Brussels: a work SMS waits for the end of the quiet hours.
@@ -126,7 +129,8 @@ def test_an_alert_dealt_with_cancels_its_sms_waiting_for_the_morning(db):
 
 
 def test_an_encounter_corrected_to_an_adult_drops_its_alert_and_its_waiting_sms(db):
-    rue1, rue2, admin = (accounts.find_user(db, name) for name in ("rue1", "rue2", "admin"))
+    rue1, rue2 = (accounts.find_user(db, name) for name in ("rue1", "rue2"))
+    admin = cpas_admin(db)
     minors.set_protective_path(db, admin, rue1.team_id, {"user_ids": [rue2.id]})
     wants_sms(db, rue2)
     with clock.frozen(datetime(2026, 12, 3, 22, 30, tzinfo=UTC)):

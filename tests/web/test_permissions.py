@@ -21,6 +21,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "cpas.edit": {"code": "bruxelles"},
     "cpas.holidays": {"code": "bruxelles"},
     "cpas.admins": {"code": "bruxelles"},
+    "cpas.territory": {"code": "bruxelles"},
     "outreach.edit_encounter": {"encounter_id": str(demo_id("e1"))},
     "outreach_files.person": {"person_id": str(demo_id("momo"))},
     "outreach_files.propose_referral": {"person_id": str(demo_id("momo"))},

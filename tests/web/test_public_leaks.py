@@ -62,6 +62,7 @@ NOT_TEXT = {
     "homecare_aide_profiles": {"transport_mode"},
     "cpas": {"code", "language_regime", "region", "homecare_funder"},
     "cpas_holidays": {"kind"},
+    "cpas_postcodes": {"postcode"},  # four digits, checked (public on the booking's step 0)
     "homecare_beneficiaries": {"postcode", "location_source", "language", "contribution_category"},
     "homecare_qualifications": {"skill"},
     "homecare_care_plans": {"service", "holiday_rule"},
@@ -293,8 +294,15 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
     walked = walk_public_routes(app, anonymous, values)
     assert {"auth.login", "pwa.offline", "appointments_booking.services"} <= walked
     # Every service and place offered (the demo's too): their pages and free times.
-    offered = anonymous.get("/api/appointments/services").get_json()["services"]
+    offered = [
+        service
+        for cpas in ("bruxelles", "schaerbeek", "charleroi")
+        for service in anonymous.get(f"/api/appointments/services?cpas={cpas}").get_json()[
+            "services"
+        ]
+    ]
     assert len(offered) > 1
+    anonymous.get("/api/appointments/services")  # no CPAS named: 422, names nobody
     # The postcode step, each CPAS's entry, then every service from each CPAS.
     for where in ("1030", "6000", "Schaerbeek", "9999", "", "x" * 200):
         anonymous.get("/rendez-vous", query_string={"where": where})
@@ -306,7 +314,12 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
                 anonymous.get(f"/rendez-vous/{service['code']}/{location['code']}")
     for service in offered:
         for location in service["locations"]:
-            query = {"service": service["code"], "location": location["code"], "days": 14}
+            query = {
+                "postcode": "1000",
+                "service": service["code"],
+                "location": location["code"],
+                "days": 14,
+            }
             anonymous.get("/api/appointments/slots", query_string=query)
     assert 200 in {status for what, status, _ in anonymous.read if "/slots" in what}
 
@@ -352,7 +365,7 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
     errors.post("/api/appointments", data=b"x" * (3 * 1024 * 1024))
     errors.get("/api/appointments/slots", query_string={"service": "nope"})
     monkeypatch.setattr(online, "SEARCHES_PER_MINUTE", 1)
-    query = {"service": agenda.service.code, "location": agenda.location.code}
+    query = {"cpas": "bruxelles", "service": agenda.service.code, "location": agenda.location.code}
     errors.get("/api/appointments/slots", query_string=query)
     limited = errors.get("/api/appointments/slots", query_string=query)
     assert limited.status_code == 429

@@ -198,7 +198,7 @@ def test_the_report_page_and_its_csv(browser, db, monkeypatch):
 def test_the_report_shows_attendance_once_appointments_report_it(browser):
     from notifications import reports
 
-    def source(session, start, end):
+    def source(session, start, end, viewer):
         return [("test-appointment:1", True), ("test-appointment:2", False)]
 
     reports.register_attendance_source(source)

@@ -356,3 +356,22 @@ def test_a_nul_in_an_sms_is_dropped_after_the_signature_is_checked_on_what_was_s
     assert response.status_code == 200  # the signature covers the NUL: checked as sent
     stored = db.scalar(select(InboundSms).where(InboundSms.provider_id == "SMnul"))
     assert stored is not None and stored.body == "Bonjour !"
+
+
+def test_an_sms_to_a_cpas_number_is_that_cpas(twilio, db):
+    """Twilio's `To` is a CPAS's sender (the demo's CPAS de Bruxelles, +32460200100): the
+    SMS received is that CPAS's; to the installation's number: no CPAS, as before."""
+    from core import organisations
+
+    brussels = organisations.get_cpas(db, "bruxelles")
+    params = inbound_params("SMcpas1", "+32470991777", "Bonjour")
+    post_signed(twilio, "/sms/inbound", {**params, "To": brussels.sms_sender})
+    post_signed(twilio, "/sms/inbound", inbound_params("SMcpas2", "+32470991777", "Bonjour"))
+    db.expire_all()
+    found = {
+        row.provider_id: row.cpas_id
+        for row in db.scalars(
+            select(InboundSms).where(InboundSms.provider_id.in_(["SMcpas1", "SMcpas2"]))
+        )
+    }
+    assert found == {"SMcpas1": brussels.id, "SMcpas2": None}

@@ -1,11 +1,14 @@
 """The appointments API (shared/ARCHITECTURE.md, "Public contracts"), JSON under
 /api/appointments:
 
-- `GET /api/appointments/services` (public): the bookable services and their locations,
-  names in the request's language;
-- `GET /api/appointments/slots?service=&location=&from=YYYY-MM-DD&days=n` (public):
-  the free starts, ISO 8601 with the Brussels offset, and how many more bookings each
-  can take; lightly rate-limited per client address;
+- `GET /api/appointments/services?cpas=` (or `?postcode=`) (public): the bookable
+  services of one CPAS and its locations offering them, names in the request's language;
+- `GET /api/appointments/slots?cpas=&service=&location=&from=YYYY-MM-DD&days=n`
+  (public): the free starts at a location of that CPAS, ISO 8601 with the Brussels
+  offset, and how many more bookings each can take; lightly rate-limited per client
+  address. `cpas` (a code) or `postcode` (a postcode or a commune, as the booking's
+  first step) is required when the installation serves several CPAS: a public list
+  never mixes CPAS (docs/appointments.md, "The API per CPAS");
 - `POST /api/appointments` (staff session + X-CSRFToken): book a start for a person →
   201, 409 `slot_taken` with the next free starts, or 422 with field errors.
 """
@@ -210,15 +213,45 @@ def _rate_limited():
     )
 
 
+CPAS_PARAMETERS = [
+    query(
+        "cpas",
+        "The CPAS's code (e.g. charleroi); this or postcode is required when the "
+        "installation serves several CPAS",
+        required=False,
+    ),
+    query(
+        "postcode",
+        "Where the person lives, a postcode or a commune (French or Dutch name): its "
+        "competent CPAS; ignored when cpas is given",
+        required=False,
+    ),
+]
+
+
+def _cpas_of_request(session):
+    """The CPAS the request names (online.api_cpas); Invalid when it names none."""
+    return online.api_cpas(session, request.args.get("cpas"), request.args.get("postcode"))
+
+
 @bp.route("/services")
 @public
 @api_operation(
-    "Bookable services and the locations offering them (public)",
-    responses={200: Answer("The services", SERVICES)},
+    "Bookable services of one CPAS and its locations offering them (public)",
+    parameters=CPAS_PARAMETERS,
+    responses={
+        200: Answer("The services", SERVICES),
+        422: Answer("No CPAS named, an unknown one, or a place no CPAS here serves", INVALID),
+    },
 )
 def services():
     language = _language()
-    offered = appointments.list_services(db.session())
+    session = db.session()
+    try:
+        cpas = _cpas_of_request(session)
+    except Invalid as error:
+        return _invalid(error.errors)
+    offered = online.services_of_cpas(session, cpas, appointments.list_services(session))
     return jsonify(
         {
             "services": [
@@ -241,8 +274,9 @@ def services():
 @bp.route("/slots")
 @public
 @api_operation(
-    "Free starts of a service at a location (public)",
+    "Free starts of a service at a location of one CPAS (public)",
     parameters=[
+        *CPAS_PARAMETERS,
         query("service", "A service code"),
         query("location", "A location code"),
         query("from", "First day (Brussels), default today", required=False, format="date"),
@@ -258,7 +292,9 @@ def services():
     ],
     responses={
         200: Answer("The free starts, in time order", SLOTS),
-        422: Answer("Unknown service or location, bad days", INVALID),
+        422: Answer(
+            "No CPAS named, unknown service or location (another CPAS's), bad days", INVALID
+        ),
         429: RATE_LIMITED,
     },
 )
@@ -268,8 +304,15 @@ def slots():
         return limited
     session = db.session()
     errors: dict[str, FieldError] = {}
+    try:
+        cpas = _cpas_of_request(session)
+    except Invalid as error:
+        errors.update(error.errors)
+        cpas = None
     service = appointments.get_service(session, request.args.get("service", ""))
     location = appointments.get_location(session, request.args.get("location", ""))
+    if location is not None and not errors and not online.in_cpas(session, location, cpas):
+        location = None  # another CPAS's place: as an unknown one
     if service is None or not service.active:
         errors["service"] = FieldError(
             "required" if not request.args.get("service") else "unknown_choice"

@@ -571,6 +571,7 @@ def details():
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
             values=_code_values(summary["location"], values_language),
+            location=summary["location"],
         )
     except verification.RateLimited as limited:
         response = _details_page(
@@ -739,6 +740,7 @@ def new_code():
             secret=_secret(),
             purpose="waiting" if summary["waiting_list"] else "booking",
             values=_code_values(summary["location"], values_language),
+            location=summary["location"],
         )
     except verification.RateLimited as limited:
         response = _code_page(

@@ -14,6 +14,10 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
     return {
         "walk_in_only": _("This service is without appointment: come during the opening hours."),
         "not_online": _("This service is booked by phone only. Call your antenne."),
+        "not_served": _(
+            "No CPAS here serves this postcode or commune. Check it, or choose "
+            "a CPAS from the list."
+        ),
         "not_offered": _("This place does not offer this service. Choose another place."),
         "in_past": _("This time has already passed. Choose a later time."),
         "too_soon": _(

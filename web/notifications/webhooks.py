@@ -120,6 +120,7 @@ def inbound():
         provider_id=provider_id,
         from_number=request.form["From"],
         body=request.form["Body"],
+        to_number=request.form.get("To"),
     )
     twiml = MessagingResponse()
     if result.reply:

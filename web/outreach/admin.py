@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from core.accounts import Team
 from core.errors import Invalid
-from core.roles import Permission, Role
+from core.roles import Permission
 from outreach import referrals, retention, settings
 from outreach.models import ServicePartner
 from web import db
@@ -105,14 +105,6 @@ def edit_partner(partner_id: int):
 # --- Minors' protective path and retention -------------------------------------------------
 
 
-def _chosen_team(teams: list[Team], raw: str | None) -> Team | None:
-    if not teams:
-        return None
-    if raw in (None, ""):
-        return teams[0]
-    return next((team for team in teams if str(team.id) == raw), None)
-
-
 def _settings_page(
     team: Team | None,
     teams: list[Team],
@@ -126,7 +118,7 @@ def _settings_page(
         team=team,
         teams=teams,
         **vars(settings.of_team(db.session(), team)),
-        is_admin=actor().role == Role.ADMIN,
+        is_admin=settings.may_set_rules(db.session(), actor()),
         defaults=(retention.DEFAULT_ANONYMOUS_MONTHS, retention.DEFAULT_NAMED_MONTHS),
         months_range=retention.MONTHS_RANGE,
         errors=errors or {},
@@ -138,16 +130,14 @@ def _settings_page(
 @bp.get("/reglages", endpoint="settings")
 @requires(Permission.OUTREACH_SETTINGS)
 def settings_page():
-    teams = settings.managed_teams(db.session(), actor())
-    team = _chosen_team(teams, request.args.get("team"))
+    team, teams = settings.team_to_manage(db.session(), actor(), request.args.get("team"))
     if request.args.get("team") and team is None:
         return not_found()
     return _settings_page(team, teams)
 
 
 def _team_from_form() -> tuple[Team, list[Team]]:
-    teams = settings.managed_teams(db.session(), actor())
-    team = _chosen_team(teams, request.form.get("team_id") or "?")
+    team, teams = settings.team_to_manage(db.session(), actor(), request.form.get("team_id") or "?")
     if team is None:
         abort(404)
     return team, teams
@@ -203,8 +193,7 @@ def team_retention():
 @bp.post("/reglages/conservation")
 @requires(Permission.OUTREACH_RETENTION)
 def retention_rules():
-    teams = settings.managed_teams(db.session(), actor())
-    team = _chosen_team(teams, request.form.get("team_id") or None)
+    team, teams = settings.team_to_manage(db.session(), actor(), request.form.get("team_id"))
     data = {name: request.form.get(name, "") for name in ("anonymous_months", "named_months")}
     return _save_settings(
         "retention",
