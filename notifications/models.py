@@ -300,6 +300,19 @@ class Message(Base):
     )
 
 
+class MessageCount(Base):
+    """How many messages a contact has in a category and state: the outbox's counts and
+    pager (issue 20). Kept by triggers on `sms_messages` (migration 0046) in the
+    transaction that changes a message; never written by the application."""
+
+    __tablename__ = "sms_message_counts"
+
+    contact_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    messages: Mapped[int] = mapped_column(BigInteger)
+
+
 class MessageEvent(Base):
     """Each step of a message (claimed, sent, delivered, retry...), visible per message."""
 
