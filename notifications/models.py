@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -252,6 +253,14 @@ class Message(Base):
         Index("ix_sms_messages_to_sent", "to", "sent_at"),
         # The outbox list (newest first) and the report's month.
         Index("ix_sms_messages_created", "created_at", "id"),
+        # A month's appointment reminders found by subject (notifications.reports
+        # .reminder_states): only the reminders that have one (migration 0046).
+        Index(
+            "ix_sms_messages_reminder_subject",
+            "subject",
+            postgresql_where=text("category = 'reminder' AND subject IS NOT NULL"),
+            sqlite_where=text("category = 'reminder' AND subject IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

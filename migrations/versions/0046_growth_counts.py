@@ -1,4 +1,5 @@
-"""The SMS outbox's counts kept by the database (issue 20, growth): how many messages
+"""The SMS outbox's counts kept by the database (issue 20, growth), and a partial index
+of the reminders by subject (the appointment indicators): how many messages
 each contact has per category and state, maintained by triggers on `sms_messages` in the
 transaction that inserts, updates or deletes a message, so the outbox's counts and pager
 read a few hundred rows instead of counting the whole outbox.
@@ -105,9 +106,20 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in POSTGRESQL if dialect == "postgresql" else SQLITE:
         op.execute(statement)
+    # The appointment indicators' reminders, by subject (the LIKE on every reminder of
+    # the outbox it replaces read them all).
+    where = sa.text("category = 'reminder' AND subject IS NOT NULL")
+    op.create_index(
+        "ix_sms_messages_reminder_subject",
+        "sms_messages",
+        ["subject"],
+        postgresql_where=where,
+        sqlite_where=where,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sms_messages_reminder_subject", table_name="sms_messages")
     for name in ("insert", "update", "delete"):
         op.execute(
             f"DROP TRIGGER sms_message_counts_{name}"
