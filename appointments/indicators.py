@@ -142,8 +142,21 @@ def monthly_indicators(
     had at least one appointment, and their total; optionally for one location and/or
     one service; with a `viewer`, only the places of the viewer's CPAS."""
     start, end = clock.month_bounds(month.year, month.month)
-    # "Was a reminder delivered", joined on the subject in the same query.
-    reminders = notify.reminder_states(SUBJECT_PREFIX)
+    subject = literal(SUBJECT_PREFIX) + cast(Appointment.id, String)
+    wanted = [Appointment.start_at >= start, Appointment.start_at < end]
+    if location is not None:
+        wanted.append(Appointment.location_id == location.id)
+    if viewer is not None:
+        wanted.append(
+            Appointment.location_id.in_(
+                select(Location.id).where(scope.locations_filter(session, viewer))
+            )
+        )
+    if service is not None:
+        wanted.append(Appointment.service_id == service.id)
+    # "Was a reminder delivered", joined on the subject in the same query: the reminders
+    # of these appointments only, found by subject in its index.
+    reminders = notify.reminder_states(select(subject).where(*wanted))
     state = func.coalesce(reminders.c.state, NONE)
     status, source = Appointment.status, Appointment.source
     booked_ahead = source != "walk_in"
@@ -187,23 +200,12 @@ def monthly_indicators(
         "unreminded_recorded": _count(and_(booked_ahead, recorded, state == NONE)),
         "unreminded_no_shows": _count(and_(booked_ahead, status == "no_show", state == NONE)),
     }
-    subject = literal(SUBJECT_PREFIX) + cast(Appointment.id, String)
     query = (
         select(Appointment.service_id, Appointment.location_id, *columns.values())
         .outerjoin(reminders, reminders.c.subject == subject)
-        .where(Appointment.start_at >= start, Appointment.start_at < end)
+        .where(*wanted)
         .group_by(Appointment.service_id, Appointment.location_id)
     )
-    if location is not None:
-        query = query.where(Appointment.location_id == location.id)
-    if viewer is not None:
-        query = query.where(
-            Appointment.location_id.in_(
-                select(Location.id).where(scope.locations_filter(session, viewer))
-            )
-        )
-    if service is not None:
-        query = query.where(Appointment.service_id == service.id)
     found = session.execute(query).all()
     services = _by_id(session, Service, {row[0] for row in found})
     locations = _by_id(session, Location, {row[1] for row in found})

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -252,6 +253,14 @@ class Message(Base):
         Index("ix_sms_messages_to_sent", "to", "sent_at"),
         # The outbox list (newest first) and the report's month.
         Index("ix_sms_messages_created", "created_at", "id"),
+        # A month's appointment reminders found by subject (notifications.reports
+        # .reminder_states): only the reminders that have one (migration 0046).
+        Index(
+            "ix_sms_messages_reminder_subject",
+            "subject",
+            postgresql_where=text("category = 'reminder' AND subject IS NOT NULL"),
+            sqlite_where=text("category = 'reminder' AND subject IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -301,6 +310,19 @@ class Message(Base):
     events: Mapped[list[MessageEvent]] = relationship(
         order_by="MessageEvent.id", cascade="all, delete-orphan"
     )
+
+
+class MessageCount(Base):
+    """How many messages a contact has in a category and state: the outbox's counts and
+    pager (issue 20). Kept by triggers on `sms_messages` (migration 0046) in the
+    transaction that changes a message; never written by the application."""
+
+    __tablename__ = "sms_message_counts"
+
+    contact_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    messages: Mapped[int] = mapped_column(BigInteger)
 
 
 class MessageEvent(Base):

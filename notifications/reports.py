@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, select, true
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -265,11 +265,13 @@ _GROUP_FIELDS = ("appointments", "recorded", "attended")
 REMINDER_DELIVERED, REMINDER_LEFT, REMINDER_NONE = 2, 1, 0
 
 
-def reminder_states(subject_prefix: str) -> Subquery:
-    """(subject, state) of every subject starting with `subject_prefix` that has a
-    reminder: REMINDER_DELIVERED, REMINDER_LEFT (left, delivery never confirmed) or
-    REMINDER_NONE; the same split as `attendance`, for a domain to join in its own query
-    (outer join on the subject; no row: no reminder)."""
+def reminder_states(subjects: Select) -> Subquery:
+    """(subject, state) of each of `subjects` (a SELECT of subject strings, such as
+    "appointment:12" for a month's appointments) that has a reminder:
+    REMINDER_DELIVERED, REMINDER_LEFT (left, delivery never confirmed) or REMINDER_NONE;
+    the same split as `attendance`, for a domain to join in its own query (outer join on
+    the subject; no row: no reminder). The subjects are looked up one by one in the
+    subject index (a prefix `LIKE` would read every reminder of the outbox)."""
     return (
         select(
             Message.subject.label("subject"),
@@ -287,7 +289,7 @@ def reminder_states(subject_prefix: str) -> Subquery:
                 )
             ).label("state"),
         )
-        .where(Message.category == "reminder", Message.subject.like(f"{subject_prefix}%"))
+        .where(Message.category == "reminder", Message.subject.in_(subjects.correlate(None)))
         .group_by(Message.subject)
         .subquery()
     )

@@ -48,6 +48,13 @@ def visible_contact_ids(session: Session, viewer: User | None, *, shared: bool =
     return select(Contact.id).where(contacts_filter(session, viewer, shared=shared))
 
 
+def visible_contacts(session: Session, viewer: User | None) -> Select | None:
+    """The ids of the contacts whose messages the viewer sees; None: every contact."""
+    if organisations.scope_of(session, viewer).local().everything:
+        return None
+    return visible_contact_ids(session, viewer)
+
+
 def messages_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on `Message`: messages to the viewer's CPAS's contacts."""
     if organisations.scope_of(session, viewer).local().everything:

@@ -52,13 +52,18 @@ class Outbox:
 
 
 def outbox_page(
-    session: Session, filters: queries.OutboxFilter, *, page: int, viewer: User
+    session: Session,
+    filters: queries.OutboxFilter,
+    *,
+    page: int,
+    viewer: User,
+    cursor: queries.Cursor | None = None,
 ) -> Outbox:
     errors: dict[str, FieldError] = {}
-    within = scope.messages_filter(session, viewer)
+    contacts = scope.visible_contacts(session, viewer)
     try:
-        found = queries.list_messages(session, filters, page=page, within=within)
-        counts = queries.count_by_status(session, filters, within=within)
+        found = queries.list_messages(session, filters, page=page, cursor=cursor, contacts=contacts)
+        counts = queries.count_by_status(session, filters, contacts=contacts)
     except Invalid as invalid:
         errors = dict(invalid.errors)
         found = queries.OutboxPage([], 0, 1, queries.PER_PAGE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core import clock, sync
 from core.accounts import User
@@ -252,8 +252,19 @@ def _changes(model: Any, serialize: Any, entity_type: str, recent: Any) -> Any:
     def changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
         query = select(model).where(model.team_id == user.team_id, model.change_seq > since)
         if recent is not None:
-            query = query.where(recent >= clock.now() - services.RECENT_ENCOUNTERS)
-        rows = session.scalars(query.order_by(model.change_seq).limit(limit))
+            # Only the last days' rows: fenced off (a materialised CTE, no LIMIT inside)
+            # so PostgreSQL picks its index by how many rows each condition keeps (the
+            # (team, time) index for a first download, (team, change number) for the
+            # next ones). With the LIMIT in sight it walked the change-number index of
+            # the whole team's year and filtered it: 700 ms at 100,000 encounters.
+            window = query.where(recent >= clock.now() - services.RECENT_ENCOUNTERS).cte(
+                f"{model.__tablename__}_window"
+            )
+            window = window.prefix_with("MATERIALIZED", dialect="postgresql")
+            kept = aliased(model, window)
+            rows = session.scalars(select(kept).order_by(kept.change_seq).limit(limit))
+        else:
+            rows = session.scalars(query.order_by(model.change_seq).limit(limit))
         return [
             sync.Change(row.change_seq, entity_type, str(row.id), serialize(row)) for row in rows
         ]

@@ -25,10 +25,8 @@ USER_HEADER = "X-Terrain-User"
 # by the worker with those views, from the pages' own script lists.
 SHELL_STATIC = (
     "css/terrain.css",
-    "js/app.js",
+    "js/shell.js",  # app.js and the page scripts (web/assets.py BUNDLES)
     "js/offline/engine.js",  # the offline page counts the outbox with it
-    "js/appointments/desk.js",
-    "js/appointments/booking.js",
     "vendor/htmx-2.0.11.min.js",
     "icons/sprite.svg",
     "icons/icon-192.png",
@@ -101,7 +99,8 @@ def manifest():
 @public
 def service_worker():
     # Hashed names: a new version of a file is a new address, cached by the new worker.
-    shell = [assets.asset_url(name) for name in SHELL_STATIC]
+    names = [part for name in SHELL_STATIC for part in assets.expand(name)]
+    shell = [assets.asset_url(name) for name in names]
     body = render_template(
         "pwa/sw.js",
         version=shell_version(),

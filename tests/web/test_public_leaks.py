@@ -117,6 +117,7 @@ NOT_TEXT = {
     "sms_category_settings": {"category"},
     "sms_inbound": {"provider_id", "from_e164", "outcome"},
     "sms_message_events": {"status", "source", "error_code"},
+    "sms_message_counts": {"category", "status"},  # codes, kept by triggers (0046)
     "sms_messages": {
         "key",
         "to",

@@ -7,6 +7,8 @@ the French and Dutch catalogues.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -124,8 +126,19 @@ def test_the_outbox_pages(login, db):
     browser = login("accueil")
     first = text_of(browser.get("/sms/?q=pagertest"))
     assert "Page 1 of 2" in first and "page=2" in first
-    second = text_of(browser.get("/sms/?q=pagertest&page=2"))
+    # The "Older" link carries the last message shown (keyset paging, issue 20).
+    older = re.search(r'href="(/sms/\?[^"]*before=[^"]+)"', first)
+    assert older, first
+    second = text_of(browser.get(html.unescape(older.group(1))))
     assert "Page 2 of 2" in second and second.count("Many Pagertest</a>") == 5
+    assert "Older</a>" not in second  # the last page
+    newer = re.search(r'href="(/sms/\?[^"]*)">Newer', second)
+    assert newer and "after=" not in newer.group(1)  # page 1: the newest, afresh
+    # An address typed by hand still pages by number; a broken cursor is no cursor.
+    typed = text_of(browser.get("/sms/?q=pagertest&page=2"))
+    assert "Page 2 of 2" in typed and typed.count("Many Pagertest</a>") == 5
+    broken = browser.get("/sms/?q=pagertest&before=nonsense&page=2")
+    assert broken.status_code == 200
 
 
 def test_a_message_page_shows_its_history_and_the_read_is_audited(login, db):

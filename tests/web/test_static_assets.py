@@ -120,3 +120,22 @@ def test_pages_of_nobody_may_enter_the_back_forward_cache_and_personal_ones_not(
     refused = client.post("/login", data={"username": "nobody", "password": "x"})
     assert refused.headers["Cache-Control"] == "no-store"
     assert login("rue1").client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_the_shell_scripts_come_in_one_file_in_their_order(app, client):
+    """app.js and the small page scripts every page loads: one request (web/assets.py
+    BUNDLES), their minified code one after the other; the parts stay served alone."""
+    page = client.get("/login").get_data(as_text=True)
+    scripts = re.findall(r'<script src="(/static/[^"]+)"', page)
+    bundle = hashed_url(app, "js/shell.js")
+    assert bundle in scripts and not any("/app." in src or "/desk." in src for src in scripts)
+    body = client.get(bundle, headers=GZIP)
+    assert body.headers["Content-Encoding"] == "gzip"
+    assert body.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    code = gzip.decompress(body.get_data())
+    parts = [
+        (assets.BUILD_DIR / hashed_url(app, part).removeprefix("/static/")).read_bytes().strip()
+        for part in assets.BUNDLES["js/shell.js"]
+    ]
+    assert code == b"\n".join(parts)
+    assert client.get(hashed_url(app, "js/appointments/desk.js")).status_code == 200

@@ -131,7 +131,12 @@ def outbox_page():
         category=args.get("category") or None,
         text=(args.get("q") or "").strip(),
     )
-    found = staff.outbox_page(db.session(), filters, page=page_number(), viewer=actor())
+    cursor = queries.Cursor.read(args.get("before"), older=True) or queries.Cursor.read(
+        args.get("after"), older=False
+    )
+    found = staff.outbox_page(
+        db.session(), filters, page=page_number(), cursor=cursor, viewer=actor()
+    )
     errors = _errors(found.errors)
     kept = {name: args[name] for name in ("status", "category", "q") if args.get(name)}
     return render(
