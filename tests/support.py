@@ -247,15 +247,14 @@ def start_run() -> None:
 
 
 def share_bytecode() -> None:
-    """With PYTHONDONTWRITEBYTECODE (nothing written beside the sources), every process of
-    the run (xdist workers, about a hundred `terrain` subprocesses) would compile the
-    project's modules from source again, a quarter of a second of CPU each: they share
-    compiled files in the run's folder instead (PYTHONPYCACHEPREFIX, removed with the
-    run), still nothing beside the sources. Call after start_run(), before the workers."""
-    if not sys.flags.dont_write_bytecode or os.environ.get("PYTHONPYCACHEPREFIX"):
-        return
+    """With PYTHONDONTWRITEBYTECODE, every process of the run (xdist workers, about a
+    hundred `terrain` subprocesses) would compile the project's modules from source
+    again, a quarter of a second of CPU each: the run's processes write them once, into
+    the `__pycache__` folders beside the sources that git ignores, as Python does by
+    default. (A PYTHONPYCACHEPREFIX folder instead would ignore the compiled files of
+    the virtualenv's packages and cost more than it saves.) The controller, before its
+    workers start."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(_run_folder() / "pycache")
 
 
 def _run_id() -> str:
