@@ -242,8 +242,21 @@ _demo_template: str | None = None
 
 
 def start_run() -> None:
-    """Name this run's shared files (pytest's controller, before its workers start)."""
-    os.environ[RUN_VARIABLE] = f"{os.getpid()}{secrets.token_hex(4)}"
+    """Name this run's shared files (pytest's controller, before its workers start), and
+    remove what runs that were killed before their end left behind."""
+    _remove_abandoned_runs()
+    os.environ[RUN_VARIABLE] = f"{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _remove_abandoned_runs() -> None:
+    """The run folders (and PostgreSQL templates) of runs whose controller is gone."""
+    for folder in Path(scratch_folder() or tempfile.gettempdir()).glob("terrain-run-*_*"):
+        run = folder.name.removeprefix("terrain-run-")
+        if not re.fullmatch(r"\d+_[0-9a-f]+", run) or Path(f"/proc/{run.split('_')[0]}").exists():
+            continue
+        if postgres_url() is not None:
+            _drop_database(f"t_tpl_{run}")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def share_bytecode() -> None:
@@ -259,7 +272,7 @@ def share_bytecode() -> None:
 
 def _run_id() -> str:
     run = os.environ.get(RUN_VARIABLE, "")
-    if not re.fullmatch(r"[0-9a-f]{1,40}", run):
+    if not re.fullmatch(r"\d+_[0-9a-f]+", run):
         start_run()  # a process outside pytest's controller: a run of its own
         run = os.environ[RUN_VARIABLE]
     return run
