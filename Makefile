@@ -3,9 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
-# The suite runs on both cores (pytest-xdist). A file with a live server or a module's own
-# database stays on one worker, so that it starts once; the other tests are handed out one
-# by one (tests/conftest.py marks the groups). PYTEST_WORKERS=0 runs it in one process.
+# The suite runs on both cores (pytest-xdist); a test file stays on one worker, so its
+# module-scoped live server starts once. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint format bench translations clean assets
@@ -35,7 +34,7 @@ test: $(VENV)/.installed-test assets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -67,16 +67,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # files of one or two tests (live processes, browser) would start last.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
-    # xdist registers it too; without xdist (-p no:xdist) --strict-markers needs it here.
-    config.addinivalue_line("markers", "xdist_group(name): tests kept on one xdist worker")
 
 
 # The longest test files, longest first (measured with `--durations`, in a run of the
-# whole suite on PostgreSQL): pytest-xdist keeps a file's group on one worker (--dist
-# loadgroup, see below) and hands the groups and the other tests out in this order, so
-# the long ones start early and the short ones fill the gaps at the end; one long file
-# started last would leave the other worker idle. (xdist would sort the groups by their
-# number of tests instead: see pytest_configure.)
+# whole suite on PostgreSQL): pytest-xdist keeps a file on one worker (--dist loadfile)
+# and hands the files out in this order, so the long ones start early and the short ones
+# fill the gaps at the end; one long file started last would leave the other worker idle.
+# (xdist would sort the files by their number of tests instead: see pytest_configure.)
 LONGEST_FIRST = (
     "live/test_sms_dispatchers.py",
     "browser/test_sync.py",
@@ -111,43 +108,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         remove_run_template()
 
 
-# Folders whose files keep together on one worker whatever their fixtures: a live server
-# (a session fixture of the folder's conftest, started once per worker that needs it).
-KEPT_TOGETHER = ("browser/", "live/")
-
-
-def _kept_together(item: pytest.Item, path: str) -> bool:
-    """Whether `item` must run on the same worker as its file's other such tests: under
-    KEPT_TOGETHER, or using a fixture of a wider scope than the test (a module's own
-    server or database, built on every worker that runs one of its tests)."""
-    if path.startswith(KEPT_TOGETHER):
-        return True
-    info = getattr(item, "_fixtureinfo", None)
-    for definitions in getattr(info, "name2fixturedefs", {}).values():
-        if any(definition.scope in ("module", "class", "package") for definition in definitions):
-            return True
-    return False
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
 
-    def relative(item: pytest.Item) -> str:
-        return item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
-
     def rank(item: pytest.Item) -> int:
-        path = relative(item)
+        path = item.path.relative_to(here).as_posix() if item.path.is_relative_to(here) else ""
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file, and of the others, stays
-    # `--dist loadgroup` (make test): the tests of a file that share a server or a
-    # module's database go to one worker together; every other test is handed out alone,
-    # so that a long file of independent tests (the permission matrix) spreads over both
-    # workers and the last tests fill whichever worker is free.
-    for item in items:
-        path = relative(item)
-        if path and _kept_together(item, path):
-            item.add_marker(pytest.mark.xdist_group(path))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
