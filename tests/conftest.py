@@ -25,6 +25,9 @@ from tests.support import (
     close_templates,
     demo_template,
     own_database,
+    remove_run_template,
+    share_bytecode,
+    start_run,
 )
 
 
@@ -45,6 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from core import testmode
 
     os.environ["TERRAIN_TESTING"] = "1"
+    if not hasattr(config, "workerinput"):  # the controller (or the only process)
+        start_run()  # names the run's template, which its workers share
+        share_bytecode()
     # argon2id at its smallest cost: logins and seeds by the thousand (never the default).
     os.environ["TERRAIN_CHEAP_PASSWORD_HASHING"] = "1"
     # xdist's workers inherit the controller's clock: one moved clock for the whole run.
@@ -95,6 +101,11 @@ LONGEST_FIRST = (
     "live/test_sync_crash.py",
     "db/test_sync_properties.py",
 )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # once every worker is done
+        remove_run_template()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

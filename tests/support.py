@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import secrets
@@ -11,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -229,12 +230,66 @@ def wait_for_drops() -> None:
 
 
 # --- The demo template -----------------------------------------------------------------
-# Migrating and seeding takes seconds (more on PostgreSQL): it is done once per process
-# (per xdist worker), through the real commands, into a template that every live site,
-# and the suite's own database, copies (own_database(tag, template=demo_template())).
+# Migrating and seeding takes seconds (more on PostgreSQL): it is done once per run, for
+# every xdist worker at once, through the real commands, into a template that every live
+# site, and each worker's own database, copies (own_database(tag, template=
+# demo_template())). The first worker to need it builds it under a file lock; the others
+# wait for it. The run (pytest's controller process) names it (TERRAIN_TEST_RUN, which its
+# workers inherit) and removes it at its very end (remove_run_template()).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-_templates = ExitStack()
+RUN_VARIABLE = "TERRAIN_TEST_RUN"
 _demo_template: str | None = None
+
+
+def start_run() -> None:
+    """Name this run's shared files (pytest's controller, before its workers start), and
+    remove what runs that were killed before their end left behind."""
+    _remove_abandoned_runs()
+    os.environ[RUN_VARIABLE] = f"{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def _remove_abandoned_runs() -> None:
+    """The run folders (and PostgreSQL templates) of runs whose controller is gone."""
+    for folder in Path(scratch_folder() or tempfile.gettempdir()).glob("terrain-run-*_*"):
+        run = folder.name.removeprefix("terrain-run-")
+        if not re.fullmatch(r"\d+_[0-9a-f]+", run) or Path(f"/proc/{run.split('_')[0]}").exists():
+            continue
+        if postgres_url() is not None:
+            _drop_database(f"t_tpl_{run}")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def share_bytecode() -> None:
+    """With PYTHONDONTWRITEBYTECODE, every process of the run (xdist workers, about a
+    hundred `terrain` subprocesses) would compile the project's modules from source
+    again, a quarter of a second of CPU each: the run's processes write them once, into
+    the `__pycache__` folders beside the sources that git ignores, as Python does by
+    default. (A PYTHONPYCACHEPREFIX folder instead would ignore the compiled files of
+    the virtualenv's packages and cost more than it saves.) The controller, before its
+    workers start."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+def _run_id() -> str:
+    run = os.environ.get(RUN_VARIABLE, "")
+    if not re.fullmatch(r"\d+_[0-9a-f]+", run):
+        start_run()  # a process outside pytest's controller: a run of its own
+        run = os.environ[RUN_VARIABLE]
+    return run
+
+
+def _run_folder() -> Path:
+    """This run's folder of shared files: the lock, the marker, the SQLite template."""
+    folder = Path(scratch_folder() or tempfile.gettempdir()) / f"terrain-run-{_run_id()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _template_url(folder: Path) -> str:
+    base = postgres_url()
+    if base is None:
+        return f"sqlite:///{folder / 'template.db'}"
+    return make_url(base).set(database=f"t_tpl_{_run_id()}").render_as_string(hide_password=False)
 
 
 def terrain_command() -> list[str]:
@@ -281,25 +336,64 @@ def migrate_and_seed(env: dict[str, str]) -> None:
             )
 
 
+def _empty_template(url: str) -> None:
+    """An empty database at `url`: what a failed build left is removed first."""
+    if postgres_url() is None:
+        Path(make_url(url).database or "").unlink(missing_ok=True)
+        Path(f"{make_url(url).database}-wal").unlink(missing_ok=True)
+        return
+    name = make_url(url).database
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            setting, value = ASYNC_COMMIT.split("=")
+            connection.execute(text(f'ALTER DATABASE "{name}" SET {setting} TO {value}'))
+    finally:
+        admin.dispose()
+
+
 def demo_template() -> str:
-    """The URL of this process's template: migrated and seeded with the demo data by
-    `terrain db upgrade` and `terrain seed-demo` on the suite's clock; built on first use,
-    removed by close_templates() at the end of the session. Never connect to it: copy it."""
+    """The URL of this run's template: migrated and seeded with the demo data by `terrain
+    db upgrade` and `terrain seed-demo` on the suite's clock, by the first process (xdist
+    worker) that needs it, while the others wait; removed by remove_run_template() at the
+    end of the run. Never connect to it: copy it."""
     global _demo_template
-    if _demo_template is None:
-        url = _templates.enter_context(own_database("tpl"))
-        instance = _templates.enter_context(tempfile.TemporaryDirectory(prefix="terrain-tpl-"))
-        migrate_and_seed(terrain_env(url, instance))
-        _demo_template = url
-    return _demo_template
+    if _demo_template is not None:
+        return _demo_template
+    folder = _run_folder()
+    url = _template_url(folder)
+    ready = folder / "template.ready"
+    with (folder / "template.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not ready.exists():
+            _empty_template(url)
+            with tempfile.TemporaryDirectory(prefix="terrain-tpl-") as instance:
+                migrate_and_seed(terrain_env(url, instance))
+            ready.write_text(url)
+    _demo_template = url
+    return url
+
+
+def remove_run_template() -> None:
+    """Remove this run's shared files and template database (pytest's controller, once
+    its workers are done)."""
+    run = os.environ.get(RUN_VARIABLE, "")
+    if not run:
+        return
+    folder = Path(scratch_folder() or tempfile.gettempdir()) / f"terrain-run-{run}"
+    if folder.is_dir():
+        if postgres_url() is not None:
+            _drop_database(make_url(_template_url(folder)).database or "")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def close_templates() -> None:
-    """Remove the templates of this process, and wait for every database it dropped in
-    the background to be gone (end of the session)."""
+    """Wait for every database this process dropped in the background to be gone (end of
+    the session; the run's template goes with the run: remove_run_template())."""
     global _demo_template
     _demo_template = None
-    _templates.close()
     wait_for_drops()
 
 
