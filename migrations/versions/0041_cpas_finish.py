@@ -7,7 +7,7 @@ Existing messages get the CPAS of their contact's teams when those are all of on
 (else none: they leave with the installation's sender, as before).
 
 Revision ID: 0041_cpas_finish
-Revises: 0047_rounds_dated (the lead re-chains)
+Revises: 0044_hc_open
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0041_cpas_finish"
-down_revision: str | None = "0047_rounds_dated"
+down_revision: str | None = "0044_hc_open"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ No foreign key to the contact: deleting a contact deletes its messages (cascade)
 triggers bring its counts to 0, in whatever order the database runs the cascades.
 
 Revision ID: 0046_growth_counts
-Revises: 0041_cpas_finish
+Revises: 0047_rounds_dated
 Create Date: 2026-12-06
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0046_growth_counts"
-down_revision: str | None = "0041_cpas_finish"
+down_revision: str | None = "0047_rounds_dated"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

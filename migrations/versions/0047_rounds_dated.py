@@ -3,7 +3,7 @@ a public stop, and the crew role. The permanences become the minibus templates' 
 each vehicle's permanences of one weekday are gathered into one template.
 
 Revision ID: 0047_rounds_dated
-Revises: 0044_hc_open (the lead re-chains at merge)
+Revises: 0041_cpas_finish
 Create Date: 2026-12-06
 """
 
@@ -26,7 +26,7 @@ ROLES_AFTER = (
 )
 
 revision: str = "0047_rounds_dated"
-down_revision: str | None = "0044_hc_open"
+down_revision: str | None = "0041_cpas_finish"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
