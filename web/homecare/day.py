@@ -7,7 +7,6 @@ applied exactly once either way (the op id comes from the form)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -93,9 +92,9 @@ def index() -> Any:
             variance_reasons=variance_labels(),
             new_op_id=lambda: str(uuid.uuid4()),
             refused=request.args.get("refused") is not None,
-            # When it was drawn, by the real clock (the phone compares it with its own
-            # clock's time of its last download, then redraws the list from its records).
-            drawn_at=int(time.time() * 1000),
+            # When it was drawn (the phone compares it with its own clock's time of its
+            # last download, then redraws the list from its records).
+            drawn_at=int(clock.now().timestamp() * 1000),
             service_labels={code: str(label) for code, label in SERVICE_LABELS.items()},
             **_offers_context(session, user),
         )
