@@ -1,14 +1,14 @@
 """Ma journée works offline after one sync (issue 18): the page kept offline is drawn
 again from what the phone holds. At 360 px, offline, the aide arrives at a visit; the
-coordinator meanwhile gives her a new visit and reassigns two of hers (the one she is
-at among them); the phone syncs (online briefly): her arrival reaches the server and is
-kept for the coordinator's review, not lost; the open page, then a reload offline, show
-the new visit (drawn from the page's template) and no longer the reassigned ones. axe
-clean, nothing wider than the phone, no CSP complaint.
+coordinator meanwhile gives her a new visit, reassigns two of hers (the one she is at
+among them) and offers anew the visit offered to her; the phone syncs (online briefly):
+her arrival reaches the server and is kept for the coordinator's review, not lost; the
+open page, then a reload offline, show the new visit and offer (drawn from the page's
+templates) and no longer the reassigned ones nor the withdrawn offer. axe clean,
+nothing wider than the phone, no CSP complaint.
 
 A live site of this module's own (`live_site("hcredraw")`), its clock at 14:00.
 """
-
 from __future__ import annotations
 
 import uuid
@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import accounts, clock, sync
-from homecare import live
+from homecare import live, offers
 from homecare.calendar import local_moment
+from homecare.demo import demo_id
 from homecare.models import Visit, VisitReport
 from tests.browser.helpers import (
     LiveServer,
@@ -48,6 +49,9 @@ pytestmark = pytest.mark.browser
 
 LACKS_VISITS = f"""async (ids) => !(await ({HOLDS_VISITS.replace("every", "some")})(ids))"""
 
+OFFER = demo_id("example-offer")
+OFFER_VISIT = demo_id("example-offer-visit")
+AGAIN = uuid.uuid5(uuid.NAMESPACE_URL, "terrain:test:offered-again")
 redraw_server = live_server_fixture("hcredraw", time(14))
 sessions = live_sessions_fixture("redraw_server")
 
@@ -88,6 +92,8 @@ def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str]) -
             assert visit is not None
             visit.aide_id = aide2.id
             sync.stamp(session, visit, sync.team_scope(visit.team_id), coordinator, None)
+        offers.withdraw(session, coordinator, OFFER)  # the demo's open visit, offered to aide1
+        offers.offer_visit(session, coordinator, OFFER_VISIT, [aide1.id], id=AGAIN)  # anew
         session.commit()
         return str(new.id)
 
@@ -114,6 +120,8 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     eventually(page, PAGES_KEPT, [DAY])
     eventually(page, HOLDS_VISITS, [ids["plain"], ids["fifth"]])
     _ready(page)
+    offer = page.locator(f'article[data-offer="{OFFER}"]')
+    expect(offer).to_have_count(1)
     phone.set_offline(True)
     _tap(page, ids["plain"], "checkin")  # she arrives, offline
 
@@ -131,6 +139,10 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     expect(drawn).to_have_attribute("data-drawn-here", "")
     expect(_card(page, ids["plain"])).to_have_count(0)
     expect(_card(page, ids["fifth"])).to_have_count(0)
+    expect(offer).to_have_count(0)  # withdrawn
+    again = page.locator(f'article[data-offer="{AGAIN}"]')
+    expect(again).to_have_attribute("data-drawn-here", "")  # offered anew, from the template
+    expect(again.locator("input[name=offer_id]")).to_have_value(str(AGAIN))
     phone.set_offline(True)
 
     # Offline again, the page reloaded from the phone.
@@ -140,6 +152,8 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     expect(_card(page, ids["plain"])).to_have_count(0)
     expect(_card(page, ids["fifth"])).to_have_count(0)
     expect(_card(page, ids["code"])).to_have_count(1)
+    expect(offer).to_have_count(0)
+    expect(again).to_have_count(1)
     # In order: the 18:00 visit last of today's (later days follow in their sections).
     order = page.locator(f'article[data-visit="{new}"]').evaluate(
         """(card) => Array.from(card.closest("section[data-day]")
