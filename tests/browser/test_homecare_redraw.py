@@ -9,6 +9,7 @@ nothing wider than the phone, no CSP complaint.
 
 A live site of this module's own (`live_site("hcredraw")`), its clock at 14:00.
 """
+
 from __future__ import annotations
 
 import uuid
