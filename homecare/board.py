@@ -32,6 +32,7 @@ from homecare.models import (
     CarePlan,
     PlanningRun,
     Visit,
+    VisitOffer,
 )
 from homecare.planning import BUFFER
 from homecare.services import expiring_qualifications, valid_skills
@@ -54,6 +55,7 @@ class BoardVisit:
     past: bool = False  # planned with an aide and over: to mark done (homecare_hours)
     second_aide: str | None = None  # a transfer: the other aide's name, on each one's card
     aides: int = 1  # 2: a transfer
+    offered: bool = False  # an open offer the aides may still take (homecare/offers.py)
 
 
 @dataclass
@@ -121,6 +123,19 @@ def week_board(session: Session, user: User, week: date) -> Board:
             select(CarePlan).where(CarePlan.id.in_({v.plan_id for v in visits}))
         )
     }
+    # Visits on offer: an open offer made for the visit as it is, not started yet (the
+    # aides' phones show the same ones: homecare/offers.py `_is_live`).
+    now = clock.now()
+    offered = set()
+    if visits:
+        versions = {visit.id: visit.version for visit in visits}
+        for offer in session.scalars(
+            select(VisitOffer).where(
+                VisitOffer.visit_id.in_(list(versions)), VisitOffer.status == "open"
+            )
+        ):
+            if versions[offer.visit_id] == offer.visit_version and clock.as_utc(offer.start) > now:
+                offered.add(offer.visit_id)
     aides = _team_aides(session, team_id)
     profiles = {
         p.user_id: p
@@ -143,7 +158,6 @@ def week_board(session: Session, user: User, week: date) -> Board:
             if first <= day <= last:
                 rows[absence.user_id].absent.add(day)
     unassigned = []
-    now = clock.now()
     for visit in visits:
         if visit.status != "planned":
             continue
@@ -162,6 +176,7 @@ def week_board(session: Session, user: User, week: date) -> Board:
             duration=visit.duration_minutes,
             reason=visit.unassigned_reason,
             aides=visit.aides or 1,
+            offered=visit.id in offered,
             past=visit.planned_start is not None
             and clock.as_utc(visit.planned_start) + timedelta(minutes=visit.duration_minutes)
             <= now,

@@ -312,6 +312,7 @@ UNVERIFIED_REASONS = (
     "clock_offset",  # the phone's clock was more than 10 minutes off (TIME_FLAGS)
     "in_future",  # a time after the server's now
     "before_visit_day",  # a time before the visit's day
+    "not_hers",  # the visit was reassigned or cancelled while her phone was offline
 )
 # Over- or under-run of a visit (15 minutes or more against its planned length).
 VARIANCE_MINUTES = 15

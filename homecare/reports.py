@@ -7,7 +7,10 @@ visit never turns the aide's check-in into a conflict. A report is never refused
 its proof: when the proof fails or is missing it is kept as unverified with the reason,
 for the coordinator to review. A verified, normal report marks the visit done with its
 real times, so the hours and the quota (homecare/hours.py) count it. An op on a visit
-that is not hers is refused exactly as an unknown visit.
+of her team that is not hers (any more: reassigned or cancelled while her phone was
+offline, and she did go) is kept, never verified, with the reason `not_hers`, for the
+coordinator's review; it never marks the visit done. A visit of another team, unknown,
+or older than a week is refused as unknown.
 
 Times are the phone's. The phone sends its clock with each batch (`client_time`), so
 the server knows how far off it is; a report whose phone was more than 10 minutes off,
@@ -214,20 +217,20 @@ def read_entry(step: str, data: Mapping[str, Any]) -> Entry:
     )
 
 
-def _her_visit(session: Session, user: User, visit_id: uuid.UUID) -> Visit:
-    """Her visit, not cancelled, from the last week on; else refused as unknown."""
+def _team_visit(session: Session, user: User, visit_id: uuid.UUID) -> tuple[Visit, bool]:
+    """A visit of her team from the last week on, and whether it is hers now (one of
+    its aides, not cancelled); else refused as unknown."""
     visit = session.get(Visit, visit_id)
     since = clock.to_local(clock.now()).date() - LATE_REPORT
     if (
         visit is None
         or user.role != Role.AIDE
-        or user.id not in (visit.aide_id, visit.second_aide_id)
         or visit.team_id != user.team_id
-        or visit.status == "cancelled"
         or visit.day < since
     ):
         raise Invalid({"visit_id": FieldError("unknown_visit")})
-    return visit
+    hers = user.id in (visit.aide_id, visit.second_aide_id) and visit.status != "cancelled"
+    return visit, hers
 
 
 def distance_m(a: Fix, b: Fix) -> float:
@@ -340,7 +343,7 @@ def save(
 ) -> VisitReport:
     """Apply one step to the report (made by the first step that arrives).
     `clock_offset`: the phone's clock minus the server's when the batch was sent."""
-    visit = _her_visit(session, user, entry.visit_id)
+    visit, hers = _team_visit(session, user, entry.visit_id)
     report = session.get(VisitReport, entry.report_id)
     if report is not None and (report.aide_id != user.id or report.visit_id != visit.id):
         raise Invalid({"visit_id": FieldError("unknown_visit")})
@@ -401,8 +404,11 @@ def save(
     report.time_flag = time_flag(
         visit, report, round(clock_offset.total_seconds()) if clock_offset is not None else None
     )
-    # The proof first; times that look wrong keep a proven report unverified too.
+    # The proof first; times that look wrong keep a proven report unverified too. A
+    # visit no longer hers (reassigned, cancelled while she was offline): kept for review.
     reason = judge(session, visit, report) or report.time_flag
+    if not hers:
+        reason = "not_hers"
     report.verified = reason is None
     report.unverified_reason = reason
     sync.stamp(session, report, sync.team_scope(visit.team_id), user, client_at)

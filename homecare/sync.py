@@ -4,9 +4,10 @@ and the next 2 days, and the households they need) and the ops it sends from a v
 The window is judged on the visit's end, so a 21:00-07:00 night that started yesterday
 stays on the phone until it ends. The feed token holds the day: each new day the phone
 starts afresh (reset) and what left the window is gone. Within a day, a visit of the
-team that changed and is no longer hers (reassigned, cancelled) is sent as a deletion:
-the server does not know which phone held it, so an aide may get deletions of visits
-she never had (an id, nothing else).
+team that changed and is no longer hers (reassigned, cancelled) is sent as a deletion,
+and so is its household when none of her visits there remain: the server does not know
+which phone held them, so an aide may get deletions of records she never had (an id,
+nothing else).
 """
 
 from __future__ import annotations
@@ -253,6 +254,9 @@ def visit_changes(session: Session, user: User, since: int, limit: int) -> list[
                 previous=notes.get(visit.id),
                 proof=proofs.get(visit.id),
             )
+            # The id of her report of it, as the page's forms carry it (a card drawn on
+            # the phone from this record sends the same report as one drawn online).
+            record["report_id"] = str(reports.report_id_for(visit.id, user.id))
             found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), record))
         elif since > 0:
             found.append(sync.Change(visit.change_seq, VISIT_TYPE, str(visit.id), None))
@@ -262,20 +266,31 @@ def visit_changes(session: Session, user: User, since: int, limit: int) -> list[
 
 def household_changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
     """The households of her visits in the window: sent when they changed, or when a
-    visit there changed (a visit newly hers brings its household along)."""
+    visit there changed (a visit newly hers brings its household along). A household
+    where none of her visits remain is sent as a deletion when a team visit there
+    changed since `since` (reassigned, cancelled): like a visit's, the server does not
+    know which phone held it, so an aide may get the deletion of one she never had."""
     if user.role != Role.AIDE or user.team_id is None:
         return []
     today = _today()
     latest: dict[uuid.UUID, int] = {}
+    left: dict[uuid.UUID, int] = {}
     for visit in _team_visits(session, user, today):
         if is_hers(visit, user, today):
             latest[visit.beneficiary_id] = max(
                 latest.get(visit.beneficiary_id, 0), visit.change_seq
             )
+        elif since > 0 and visit.change_seq > since:
+            left[visit.beneficiary_id] = max(left.get(visit.beneficiary_id, 0), visit.change_seq)
+    found = [
+        sync.Change(seq, HOUSEHOLD_TYPE, str(beneficiary_id), None)
+        for beneficiary_id, seq in left.items()
+        if beneficiary_id not in latest
+    ]
     if not latest:
-        return []
+        found.sort(key=lambda change: (change.seq, change.id))
+        return found[:limit]
     rows = session.scalars(select(Beneficiary).where(Beneficiary.id.in_(list(latest))))
-    found = []
     coordinators = coordinator_phones(session, user.team_id)
     for beneficiary in rows:
         seq = max(beneficiary.change_seq, latest[beneficiary.id])
@@ -353,8 +368,10 @@ STEP_SCHEMA: dict[str, Any] = {
     "description": (
         "One tap at the door. `id` is the visit report's id, made on the phone: check-in, "
         "check-out and report of one visit share it. `visit_id` names one of the aide's "
-        "own visits (another's is refused as unknown). The position is one GPS fix, sent "
-        "only when the service asks for it."
+        "own visits; one of her team no longer hers (reassigned or cancelled while she was "
+        "offline) is kept, unverified with `not_hers`, for the coordinator's review; another "
+        "team's is refused as unknown. The position is one GPS fix, sent only when the "
+        "service asks for it."
     ),
     "required": ["id", "visit_id", "at"],
     "properties": {

@@ -56,6 +56,7 @@ def _give_done(sessions: sessionmaker[Session], username: str) -> date:
         ).first()
         start = local_moment(day, time(10))
         visit.aide_id, visit.day, visit.status = aide.id, day, "done"
+        visit.validation = "coordinator"  # only validated visits count (homecare/hours.py)
         visit.earliest_start = visit.latest_start = visit.planned_start = start
         visit.actual_start, visit.actual_end, visit.km = start, start + timedelta(hours=1), 2.0
         session.commit()

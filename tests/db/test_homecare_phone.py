@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core import accounts, clock, organisations, sync
 from core.accounts import Team
 from core.roles import Role
-from homecare import access, generation, services
+from homecare import access, generation, live, services
 from homecare.calendar import local_moment
 from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
@@ -244,10 +244,23 @@ def test_check_in_out_and_report_apply_once_and_mark_the_visit_done(db, people, 
     assert clock.as_utc(mine.actual_end) == local_moment(MONDAY, time(11, 10))
 
 
-def test_an_op_on_another_aides_visit_is_refused_as_an_unknown_one(db, people, mine):
+def test_an_op_on_an_unknown_or_another_teams_visit_is_refused_as_unknown(db, people, mine):
     b = people["b"]
+    other = Team(
+        code="hc-phone-other",
+        name="SAF autre",
+        kind="home_care",
+        city="Bruxelles",
+        cpas_id=organisations.get_cpas(db, "bruxelles").id,
+    )
+    db.add(other)
+    db.flush()
+    outsider = _user(db, "phone-aide-other", Role.AIDE, other)
+    db.commit()
     with clock.frozen(VISIT_OPS_NOW):
-        foreign = sync.apply_batch(db, b, [_op("report", _full_report(mine, str(uuid.uuid4())))])[0]
+        foreign = sync.apply_batch(
+            db, outsider, [_op("report", _full_report(mine, str(uuid.uuid4())))]
+        )[0]
         unknown = sync.apply_batch(
             db,
             b,
@@ -262,11 +275,66 @@ def test_an_op_on_another_aides_visit_is_refused_as_an_unknown_one(db, people, m
             db, people["coord"], [_op("report", _full_report(mine, str(uuid.uuid4())))]
         )[0]
     assert foreign["status"] == unknown["status"] == "rejected"
-    assert foreign["errors"] == unknown["errors"]
+    assert foreign["errors"] == unknown["errors"] == {"visit_id": {"code": "unknown_visit"}}
     assert coordinator["errors"] == {"type": {"code": "not_allowed"}}
     assert db.scalar(select(func.count()).select_from(VisitReport)) == 0
     db.refresh(mine)
     assert mine.status == "planned"
+
+
+def test_a_visit_reassigned_while_she_was_offline_keeps_her_report_for_review(db, people, mine):
+    """Issue 18: her phone drops the visit at the next sync, and the report she made
+    meanwhile is kept and shown to the coordinator, not lost."""
+    coord, a, b = people["coord"], people["a"], people["b"]
+    with clock.frozen(NOW):
+        first = sync.read_changes(db, a, None)  # her phone's download, then offline
+        _assign(db, mine, b, coord)  # the coordinator gives it to b meanwhile
+    report_id = str(uuid.uuid4())
+    ops = [
+        _op("checkin", {"id": report_id, "visit_id": str(mine.id), "at": _at(9, 5)}),
+        _op("checkout", {"id": report_id, "visit_id": str(mine.id), "at": _at(11, 10)}),
+        _op("report", _full_report(mine, report_id)),
+    ]
+    with clock.frozen(VISIT_OPS_NOW):
+        answers = sync.apply_batch(db, a, ops)
+        later = sync.read_changes(db, a, first.token)
+        queue = live.review_queue(db, coord)
+        day = live.live_day(db, coord)
+    assert [answer["status"] for answer in answers] == ["applied"] * 3
+    record = answers[-1]["record"]
+    assert record["verified"] is False and record["unverified_reason"] == "not_hers"
+    db.refresh(mine)
+    assert mine.status == "planned" and mine.aide_id == b.id  # not done: b's visit
+    gone = {(c.type, c.id): c.record for c in later.changes}
+    assert gone[("homecare.visit", str(mine.id))] is None
+    assert [item.report.id for item in queue] == [uuid.UUID(report_id)]
+    assert queue[0].aide == "phone-aide-a"
+    shown = next(item for item in day.visits if item.visit.id == mine.id)
+    assert shown.state == "unverified"
+    assert [report.id for report in shown.reports] == [uuid.UUID(report_id)]
+
+
+def test_a_household_none_of_her_visits_remain_at_is_deleted_from_her_feed(db, people, visits):
+    coord, a, b = people["coord"], people["a"], people["b"]
+    moved, kept = visits["one-2026-11-30"], visits["two-2026-11-30"]
+    twice = visits["two-2026-12-01"]  # a second visit at the household "two"
+    with clock.frozen(NOW):
+        for visit in (moved, kept, twice):
+            _assign(db, visit, a, coord)
+        first = sync.read_changes(db, a, None)
+        households = {c.id for c in first.changes if c.type == "homecare.household"}
+        assert households == {str(moved.beneficiary_id), str(kept.beneficiary_id)}
+        _assign(db, moved, b, coord)  # none of hers left at "one"
+        _assign(db, twice, b, coord)  # one left at "two"
+        later = sync.read_changes(db, a, first.token)
+        theirs = sync.read_changes(db, b, first.token)
+    gone = {c.id: c.record for c in later.changes if c.type == "homecare.household"}
+    assert gone == {str(moved.beneficiary_id): None}
+    # b gets both households, with their records.
+    assert {c.id for c in theirs.changes if c.type == "homecare.household" and c.record} == {
+        str(moved.beneficiary_id),
+        str(kept.beneficiary_id),
+    }
 
 
 def test_a_failed_gps_proof_keeps_the_report_unverified_with_its_reason(db, people, mine, team):

@@ -63,12 +63,13 @@ def test_another_aide_does_not_see_it_and_other_roles_cannot_open_the_page(brows
         assert browser.client.get(DAY).status_code in (403, 404)
 
 
-def test_arriving_without_javascript_applies_once_and_a_foreign_visit_is_refused(browser, db):
+def test_arriving_without_javascript_applies_once_and_an_unknown_visit_is_refused(browser, db):
     visit = _give(db, "aide1")
     report_id = str(uuid.uuid4())
     form = {"op_id": str(uuid.uuid4()), "id": report_id, "visit_id": str(visit.id), "at": ""}
     browser.login("aide2")
-    refused = browser.post(f"{DAY}/checkin", {**form, "op_id": str(uuid.uuid4())})
+    unknown = {"op_id": str(uuid.uuid4()), "id": str(uuid.uuid4()), "visit_id": str(uuid.uuid4())}
+    refused = browser.post(f"{DAY}/checkin", {**form, **unknown})
     assert refused.status_code == 302 and "refused" in refused.headers["Location"]
     browser.post("/logout")
     browser.login("aide1")

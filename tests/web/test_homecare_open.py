@@ -93,8 +93,19 @@ def test_an_aide_not_offered_it_and_other_roles_are_refused(login, db):
     assert db.get(VisitOffer, OFFER).status == "open"
 
 
+def _board_card(browser, db) -> str:
+    """The offered visit's card on the planning board's week."""
+    day = db.get(Visit, OFFER_VISIT).day
+    html = browser.get(f"/aide-a-domicile/planning?week={day.isoformat()}").get_data(as_text=True)
+    start = html.index(f'data-visit="{OFFER_VISIT}"')
+    return html[start : html.index("</a>", start)]
+
+
 def test_the_coordinator_withdraws_and_offers_again(login, db):
     browser = login("coordination")
+    # The board's week marks the visit on offer without opening it.
+    card = _board_card(browser, db)
+    assert "data-offered" in card and "On offer to the aides" in card
     page = browser.get(_offer_page())
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -109,6 +120,7 @@ def test_the_coordinator_withdraws_and_offers_again(login, db):
     assert again.status_code == 302  # a clear message, not an error page
     html = browser.get(_offer_page()).get_data(as_text=True)
     assert "This visit is no longer offered" in html
+    assert "data-offered" not in _board_card(browser, db)
     assert "data-candidate=" in html and "min of travel" in html
     nobody = browser.post(_offer_page(), {})
     assert nobody.status_code == 422 and "Tick at least one aide." in nobody.get_data(as_text=True)
@@ -120,6 +132,7 @@ def test_the_coordinator_withdraws_and_offers_again(login, db):
     db.expire_all()
     offers = db.scalars(select(VisitOffer).where(VisitOffer.visit_id == OFFER_VISIT)).all()
     assert sorted(o.status for o in offers) == ["open", "withdrawn"]
+    assert "data-offered" in _board_card(browser, db)
     assert browser.get(_offer_page(uuid.uuid4())).status_code == 404
     unknown = browser.post(f"/aide-a-domicile/planning/offres/{uuid.uuid4()}/retirer", {})
     assert unknown.status_code == 404

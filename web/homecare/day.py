@@ -92,6 +92,10 @@ def index() -> Any:
             variance_reasons=variance_labels(),
             new_op_id=lambda: str(uuid.uuid4()),
             refused=request.args.get("refused") is not None,
+            # When it was drawn (the phone compares it with its own clock's time of its
+            # last download, then redraws the list from its records).
+            drawn_at=int(clock.now().timestamp() * 1000),
+            service_labels={code: str(label) for code, label in SERVICE_LABELS.items()},
             **_offers_context(session, user),
         )
     )

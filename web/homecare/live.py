@@ -47,6 +47,7 @@ UNVERIFIED_LABELS = {
     "no_fix": _l("No GPS position"),
     "no_household_position": _l("The household has no coordinates"),
     "outside_radius": _l("Position too far from the household"),
+    "not_hers": _l("Visit no longer hers (reassigned or cancelled while she was offline)"),
 }
 AIDE_REASON_LABELS = {
     "no_signal": _l("No signal"),

@@ -85,7 +85,237 @@
     }
   }
 
+  // --- The list itself, from what the phone holds -------------------------------------
+  // The page kept offline lists the visits and offers of when it was drawn. Once the
+  // phone has downloaded after that, its records are the truth: a visit or offer that
+  // came since is drawn from the page's <template> (every value set as text), one gone
+  // (reassigned, cancelled, taken, withdrawn) is taken away, unless the aide has a tap
+  // waiting to be sent on it or is writing in it (never lose what she entered).
+
+  function fill(node, name, text) {
+    var target = node.querySelector('[data-f="' + name + '"]');
+    if (target) { target.textContent = text; }
+    return target;
+  }
+
+  function fillTokens(node, values) {
+    // The sentence's {tokens} in its text, replaced by text (never markup).
+    var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    var text;
+    while ((text = walker.nextNode())) {
+      text.nodeValue = text.nodeValue.replace(/\{(\w+)\}/g, function (all, key) {
+        return key in values ? String(values[key]) : all;
+      });
+    }
+  }
+
+  function keepPart(node, name, keep) {
+    node.querySelectorAll('[data-part="' + name + '"]').forEach(function (part) {
+      if (!keep) { part.remove(); }
+    });
+  }
+
+  function link(href, text) { return O.el("a", { href: href, text: text }); }
+
+  function spaced(target, nodes) {
+    nodes.forEach(function (node) { target.appendChild(node); target.appendChild(document.createTextNode(" ")); });
+  }
+
+  function uniqueIds(card, id) {
+    card.querySelectorAll("[data-id]").forEach(function (control) {
+      control.id = control.getAttribute("data-id") + "-" + id;
+      control.removeAttribute("data-id");
+    });
+    card.querySelectorAll("label[data-for]").forEach(function (label) {
+      label.setAttribute("for", label.getAttribute("data-for") + "-" + id);
+      label.removeAttribute("data-for");
+    });
+  }
+
+  function visitCard(template, visit, household) {
+    var card = template.content.firstElementChild.cloneNode(true);
+    var start = visit.planned_start || visit.earliest_start;
+    var proof = (visit.proof && visit.proof.mode) || "none";
+    card.setAttribute("data-visit", visit.id);
+    card.setAttribute("data-start", start);
+    card.setAttribute("data-status", visit.status);
+    card.setAttribute("data-proof", proof);
+    card.setAttribute("data-duration", String(visit.duration_minutes));
+    fill(card, "title", hhmm(start) + " · " + household.name);
+    fillTokens(card.querySelector('[data-f="window"]'), {
+      start: hhmm(start), latest: hhmm(visit.latest_start || start), minutes: visit.duration_minutes
+    });
+    var where = household.address + ", " + household.postcode + " " + household.city;
+    var geo = card.querySelector("[data-geo]");
+    geo.textContent = where;
+    geo.setAttribute("href", "geo:" + (household.latitude || 0) + "," + (household.longitude || 0) +
+      "?q=" + encodeURIComponent(where));
+    keepPart(card, "entry", !!household.entry_instructions);
+    fill(card, "entry", household.entry_instructions || "");
+    var previous = visit.previous_note;
+    keepPart(card, "previous", !!previous);
+    if (previous) {
+      fillTokens(card.querySelector('[data-f="previous-day"]'), { day: previous.day });
+      fill(card, "previous", previous.note);
+    }
+    var book = household.life_book || {};
+    keepPart(card, "life-book", Object.keys(book).length > 0);
+    var list = card.querySelector('[data-f="life-book"]');
+    if (list) {
+      Object.keys(book).forEach(function (key) {
+        list.appendChild(O.el("dt", { text: key }));
+        list.appendChild(O.el("dd", { text: book[key] }));
+      });
+    }
+    spaced(card.querySelector('[data-f="phones"]'), (household.phones || []).map(function (phone) {
+      var a = link("tel:" + phone, phone);
+      a.className = "button";
+      return a;
+    }));
+    keepPart(card, "emergency", !!household.emergency_phone);
+    if (household.emergency_phone) {
+      fill(card, "emergency-name", household.emergency_name || "");
+      var emergency = fill(card, "emergency", household.emergency_phone);
+      emergency.setAttribute("href", "tel:" + household.emergency_phone);
+    }
+    var coordinators = household.coordinator_phones || [];
+    keepPart(card, "coordinator", coordinators.length > 0);
+    var theirs = card.querySelector('[data-f="coordinator"]');
+    if (theirs) { spaced(theirs, coordinators.map(function (phone) { return link("tel:" + phone, phone); })); }
+    keepPart(card, "proof-code", proof === "code");
+    keepPart(card, "proof-gps", proof === "gps");
+    keepPart(card, "done", visit.status === "done");
+    keepPart(card, "fix", proof === "gps");
+    keepPart(card, "scan", proof === "code");
+    keepPart(card, "aide-reason", proof !== "none");
+    var tasks = visit.tasks || [];
+    keepPart(card, "tasks", tasks.length > 0);
+    var boxes = card.querySelector('[data-f="tasks"]');
+    if (boxes) {
+      tasks.forEach(function (task) {
+        boxes.appendChild(O.el("label", {}, [O.el("input", { type: "checkbox", name: "tasks_done", value: task }), " " + task]));
+        boxes.appendChild(O.el("br"));
+      });
+    }
+    card.querySelectorAll("form").forEach(function (form) {
+      if (proof === "gps" && form.hasAttribute("data-visit-step")) { form.setAttribute("data-needs-fix", ""); }
+      form.querySelector("input[name=op_id]").value = O.newId();
+      form.querySelector("input[name=id]").value = visit.report_id || O.newId();
+      form.querySelector("input[name=visit_id]").value = visit.id;
+    });
+    uniqueIds(card, visit.id);
+    return card;
+  }
+
+  function offerCard(template, offer) {
+    var card = template.content.firstElementChild.cloneNode(true);
+    var services = {};
+    try { services = JSON.parse(template.getAttribute("data-services") || "{}"); } catch (e) { services = {}; }
+    card.setAttribute("data-offer", offer.id);
+    card.setAttribute("data-start", offer.start);
+    fill(card, "title", O.showMoment(offer.start, true));
+    fill(card, "what", offer.duration_minutes + " min · " + (services[offer.service] || offer.service) +
+      " · " + offer.address + ", " + offer.postcode + " " + offer.city);
+    var tasks = fill(card, "tasks", (offer.tasks || []).join(", "));
+    if (tasks && !(offer.tasks || []).length) { tasks.remove(); }
+    var known = offer.travel_minutes !== null && offer.travel_minutes !== undefined;
+    keepPart(card, "travel-unknown", !known);
+    keepPart(card, "travel", known);
+    if (known) { fillTokens(card.querySelector("[data-offer-travel]"), { minutes: offer.travel_minutes }); }
+    var form = card.querySelector("form");
+    form.setAttribute("action", form.getAttribute("action").replace("00000000-0000-0000-0000-000000000000", offer.id));
+    form.querySelector("input[name=op_id]").value = O.newId();
+    form.querySelector("input[name=offer_id]").value = offer.id;
+    return card;
+  }
+
+  function busy(card, ids) {
+    // A tap waiting to be sent on it, or the aide writing in it: it stays.
+    if (card.contains(document.activeElement) && document.activeElement !== document.body) { return true; }
+    return O.ops().some(function (op) {
+      return op.status === "pending" && op.data && ids.indexOf(op.data.visit_id || op.data.offer_id) >= 0;
+    });
+  }
+
+  function placeIn(container, card, selector) {
+    // In order of start (ISO moments compare as dates).
+    var when = new Date(card.getAttribute("data-start")).getTime();
+    var after = null;
+    container.querySelectorAll(selector).forEach(function (other) {
+      if (!after && new Date(other.getAttribute("data-start")).getTime() > when) { after = other; }
+    });
+    if (after) { after.parentNode.insertBefore(card, after); } else { container.appendChild(card); }
+  }
+
+  function daySection(day, dayRoot) {
+    var found = dayRoot.querySelector('section[data-day="' + day + '"]');
+    if (found) { return found; }
+    var section = O.el("section", { "data-day": day }, [O.el("h2", { text: day })]);
+    var later = null;
+    dayRoot.querySelectorAll("section[data-day]").forEach(function (other) {
+      if (!later && other.getAttribute("data-day") > day) { later = other; }
+    });
+    var templates = dayRoot.querySelector("template[data-visit-template]");
+    dayRoot.insertBefore(section, later || templates);
+    return section;
+  }
+
+  function drawList(dayRoot) {
+    var drawnAt = parseInt(dayRoot.getAttribute("data-drawn-at"), 10) || 0;
+    if (!O.loaded() || !(O.pulledAt() > drawnAt)) { return; }
+    var records = O.records("homecare.visit");
+    var households = O.records("homecare.household");
+    var visits = {};
+    Object.keys(records).forEach(function (id) {
+      var record = records[id];
+      // Among the records: visits (with their household) and her reports (a visit_id).
+      if (record && record.beneficiary_id && households[record.beneficiary_id]) { visits[id] = record; }
+    });
+    dayRoot.querySelectorAll("article[data-visit]").forEach(function (card) {
+      var id = card.getAttribute("data-visit");
+      if (!visits[id] && !busy(card, [id])) { card.remove(); }
+    });
+    var template = dayRoot.querySelector("template[data-visit-template]");
+    var added = [];
+    if (template) {
+      Object.keys(visits).sort().forEach(function (id) {
+        if (dayRoot.querySelector('article[data-visit="' + id + '"]')) { return; }
+        var visit = visits[id];
+        var card = visitCard(template, visit, households[visit.beneficiary_id]);
+        placeIn(daySection(visit.day, dayRoot), card, "article[data-visit]");
+        added.push(card);
+      });
+    }
+    dayRoot.querySelectorAll("section[data-day]").forEach(function (section) {
+      if (!section.querySelector("article[data-visit]")) { section.remove(); }
+    });
+    var empty = dayRoot.querySelector("[data-empty]");
+    if (empty) { empty.hidden = !!dayRoot.querySelector("article[data-visit]"); }
+    drawOffers(dayRoot, added);
+    added.forEach(function (card) { O.setupForms(card); });
+  }
+
+  function drawOffers(dayRoot, added) {
+    var section = dayRoot.querySelector("section[data-offers]");
+    var template = dayRoot.querySelector("template[data-offer-template]");
+    if (!section || !template) { return; }
+    var offers = O.records("homecare.offer");
+    section.querySelectorAll("article[data-offer]").forEach(function (card) {
+      var id = card.getAttribute("data-offer");
+      if (!offers[id] && !busy(card, [id])) { card.remove(); }
+    });
+    Object.keys(offers).sort().forEach(function (id) {
+      var offer = offers[id];
+      if (!offer || offer.status !== "open" || section.querySelector('article[data-offer="' + id + '"]')) { return; }
+      var card = offerCard(template, offer);
+      placeIn(section, card, "article[data-offer]");
+      added.push(card);
+    });
+    section.hidden = !section.querySelector("article[data-offer]");
+  }
+
   function render(root) {
+    (root || document).querySelectorAll("[data-aide-day]").forEach(drawList);
     (root || document).querySelectorAll("[data-aide-day] [data-visit]").forEach(drawCard);
     (root || document).querySelectorAll("[data-scan]").forEach(function (button) {
       button.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);

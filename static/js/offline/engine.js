@@ -408,8 +408,14 @@
   }
 
   function loadRecords() {
-    return transact(["records"], "readonly", function (s) { return byUser(s.records, state.user); })
-      .then(function (rows) {
+    return transact(["records", "users"], "readonly", function (s) {
+      return Promise.all([byUser(s.records, state.user), done(s.users.get(state.user))]);
+    })
+      .then(function (both) {
+        var rows = both[0];
+        // When the records were last downloaded (the phone's clock): a page drawn by the
+        // server before that may be redrawn from them (static/js/homecare/offline.js).
+        state.pulledAt = (both[1] && both[1].pulled_at) || 0;
         var records = {};
         rows.forEach(function (row) {
           (records[row.type] = records[row.type] || {})[row.id] = row.record;
@@ -741,7 +747,11 @@
       return pullFrom((row && row.token) || "", 0);
     }).catch(noop).then(function () {
       state.pulling = null;
-      return loadRecords().then(function () { enhanceOptions(document); }).catch(noop);
+      return loadRecords().then(function () {
+        enhanceOptions(document);
+        // What was just downloaded shows on the open page.
+        if (state.loaded) { each("render", document); }
+      }).catch(noop);
     });
     return state.pulling;
   }
@@ -1924,6 +1934,7 @@
     user: function () { return state.user; },
     ops: function () { return state.ops; },
     records: function (type) { return state.records[type] || {}; },
+    pulledAt: function () { return state.pulledAt || 0; },
     loaded: function () { return state.loaded; },
     isOffline: isOffline,
     // Words and how things are written.
@@ -1936,6 +1947,9 @@
     showMoment: showMoment,
     // Pages and forms.
     el: el,
+    newId: newId,
+    // Forms a module drew on the page after it loaded: made ready like the page's own.
+    setupForms: function (root) { root.querySelectorAll("form[data-offline-op]").forEach(setupForm); },
     readJson: readJson,
     field: field,
     say: say,
