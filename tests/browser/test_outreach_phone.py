@@ -41,6 +41,7 @@ from tests.browser.test_sync import (
     user_id,
     wait_for_outbox,
 )
+from tests.support import cpas_admin
 
 pytestmark = pytest.mark.browser
 
@@ -312,8 +313,10 @@ def test_the_phone_pages_are_accessible_at_360_px(phone: BrowserContext):
 
 def set_path(sessions: sessionmaker[Session], user: str | None, contact: str) -> None:
     with sessions() as session:
-        admin = accounts.find_user(session, "admin")
-        team_id = accounts.find_user(session, "rue1").team_id
+        street = accounts.find_user(session, "rue1").team
+        # The administrator of the street team's CPAS (the demo's `admin` manages none).
+        admin = cpas_admin(session, street.code)
+        team_id = street.id
         colleague = accounts.find_user(session, user) if user else None
         minors.set_protective_path(
             session,
