@@ -38,6 +38,10 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "vehicle_has_no_seats": _("This vehicle has no passenger seats."),
         "round_not_planned": _("This round has already started, finished or been cancelled."),
         "stop_already_done": _("The crew has already been at this stop."),
+        "km_before_start": _(
+            "The kilometres at the end cannot be below those at the start (%(km)s).",
+            km=params.get("km", ""),
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),
