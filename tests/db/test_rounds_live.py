@@ -201,7 +201,7 @@ def test_a_25_minute_delay_tells_each_subscriber_of_the_stops_to_come_once(db, c
 
 def test_a_delay_noticed_in_quiet_hours_leaves_after_them_or_expires(db, coord, crew):
     with clock.frozen(at(7)):
-        dated, stops = _minibus_day(db, coord)
+        _dated, stops = _minibus_day(db, coord)
         _subscribe(db, coord, stops[1].stop_id, "0470 11 22 11")
         _subscribe(db, coord, stops[2].stop_id, "0470 11 22 12")
         save_category_rules(
@@ -224,7 +224,7 @@ def test_a_delay_noticed_in_quiet_hours_leaves_after_them_or_expires(db, coord, 
 
 def test_a_cancelled_stop_is_told_once_and_a_holiday_is_not(db, coord):
     with clock.frozen(at(7)):
-        dated, stops = _minibus_day(db, coord)
+        _dated, stops = _minibus_day(db, coord)
         contact = _subscribe(db, coord, stops[1].stop_id, "0470 11 22 21")
         services.skip_stop(db, coord, stops[1].id, {"reason": "Travaux sur la place"})
         db.commit()
@@ -313,7 +313,7 @@ def test_a_meal_round_done_offline_syncs_once(db, coord, crew):
 
 def test_the_feed_holds_the_team_s_rounds_of_today_and_tomorrow(db, coord, crew):
     with clock.frozen(at(7)):
-        dated, stops = _minibus_day(db, coord)
+        dated, _stops = _minibus_day(db, coord)
         changes = live_sync.round_changes(db, crew, 0, 500)
         mine = [change for change in changes if change.id == str(dated.id)]
         assert len(mine) == 1 and mine[0].record is not None
