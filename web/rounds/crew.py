@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from core import clock, sync
@@ -52,15 +52,20 @@ def crew() -> Any:
     if user.role != Role.CREW:
         return not_found()
     rounds = rounds_sync.crew_page(db.session(), user, clock.now())
-    return render(
-        "rounds/crew.html",
-        rounds=rounds,
-        outcomes=outcome_labels(),
-        diets=DIET_LABELS,
-        hhmm=_hhmm,
-        new_op_id=lambda: str(uuid.uuid4()),
-        refused=request.args.get("refused") is not None,
+    # Kept by the service worker for this user's offline use (X-Terrain-Offline).
+    response = current_app.make_response(
+        render(
+            "rounds/crew.html",
+            rounds=rounds,
+            outcomes=outcome_labels(),
+            diets=DIET_LABELS,
+            hhmm=_hhmm,
+            new_op_id=lambda: str(uuid.uuid4()),
+            refused=request.args.get("refused") is not None,
+        )
     )
+    response.headers["X-Terrain-Offline"] = "page"
+    return response
 
 
 @bp.post("/ma-tournee/<step>")
