@@ -424,3 +424,54 @@ def test_the_late_setting_is_the_coordinator_s(db, coord, crew):
 def test_the_demo_example_round_is_there(db):
     assert db.get(Round, live.EXAMPLE_ROUND_ID) is not None
     assert db.get(RoundStop, live.EXAMPLE_STOP_ID) is not None
+
+
+def test_two_schedulers_seeing_one_delay_send_one_sms():
+    """Two processes run the lateness job at the same moment: the notice's unique key
+    lets one through; each subscriber gets one SMS (on both databases)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from core import demo as core_demo
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from rounds import demo as rounds_demo
+    from tests.support import fresh_database
+
+    with fresh_database("rounds_live") as url, clock.frozen(at(7)):
+        upgrade(url)
+        engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            core_demo.seed(session)
+            session.flush()
+            rounds_demo.seed(session)
+            session.commit()
+            coord = accounts.find_user(session, "mobile-coord")
+            dated, stops = _minibus_day(session, coord)
+            _subscribe(session, coord, stops[1].stop_id, "0470 11 22 31")
+            _subscribe(session, coord, stops[2].stop_id, "0470 11 22 32")
+            # The crew left stop 1 at 10:55 (the op's own announce is not run here).
+            first = session.get(RoundStop, stops[0].id)
+            first.status, first.arrived_at, first.left_at = "left", at(9), at(10, 55)
+            session.get(Round, dated.id).status = "started"
+            session.commit()
+        barrier = Barrier(2)
+
+        def run(_i: int) -> int:
+            with sessions() as session:
+                barrier.wait()
+                sent = live.announce_due(session, at(10, 56))
+                session.commit()
+                return sent
+
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(run, range(2)))
+        with sessions() as session:
+            keys = session.scalars(
+                select(Message.key).where(Message.key.like("rounds:late:%"))
+            ).all()
+            notices = session.scalar(select(func.count()).select_from(StopNotice))
+        engine.dispose()
+    assert sorted(results) == [0, 2] and notices == 2
+    assert len(keys) == len(set(keys)) == 2
