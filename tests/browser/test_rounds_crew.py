@@ -4,12 +4,14 @@ still reads, and the arrival reaches the server once when the network is back.""
 
 from __future__ import annotations
 
+import contextlib
 import time as wall
 import uuid
 from datetime import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from core import accounts, clock
@@ -26,6 +28,23 @@ KEPT = """async (path) => {
     if (!(await caches.has("terrain-pages"))) { return false; }
     const cache = await caches.open("terrain-pages");
     return (await cache.keys()).some((request) => new URL(request.url).pathname === path);
+}"""
+
+WAITING = """async (type) => {
+    const names = (await indexedDB.databases()).map((db) => db.name);
+    if (!names.includes("terrain-offline")) { return false; }
+    const db = await new Promise((resolve, reject) => {
+        const request = indexedDB.open("terrain-offline");
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    const ops = await new Promise((resolve, reject) => {
+        const request = db.transaction("ops").objectStore("ops").getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return ops.some((op) => op.type === type);
 }"""
 
 
@@ -73,8 +92,9 @@ def _round_today(sessions) -> uuid.UUID:
 
 def _eventually(page: Page, script: str, arg: object) -> None:
     for _ in range(100):
-        if page.evaluate(script, arg):
-            return
+        with contextlib.suppress(PlaywrightError):  # the page is navigating: ask again
+            if page.evaluate(script, arg):
+                return
         wall.sleep(0.1)
     raise AssertionError(script)
 
@@ -96,7 +116,9 @@ def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
 
     context.set_offline(True)
     card.locator('button[data-step="arrive"]').click()
-    page.reload()  # the kept page, with no network
+    _eventually(page, WAITING, "rounds.stop.arrive")  # in the phone's outbox
+    page.wait_for_load_state("load")  # the form goes on to the kept page
+    page.goto(PAGE)  # the kept page, with no network
     expect(page.locator(f'[data-stop="{stop_id}"]')).to_be_visible()
     check_page(page)
     context.set_offline(False)
