@@ -106,3 +106,16 @@ def test_nobody_else_opens_the_pages_nor_sees_the_round(browser, db):
         assert str(dated.id) not in {c["id"] for c in changes}
         browser.post("/logout")
     assert dated.day - live.today() == timedelta(0)
+
+
+def test_the_coordinator_sets_the_lateness_minutes(browser, db):
+    browser.login("mobile-coord")
+    page = browser.get("/tournees/suivi")
+    assert 'name="late_minutes"' in page.get_data(as_text=True)
+    saved = browser.post("/tournees/suivi", {"late_minutes": "20"})
+    assert saved.status_code == 302
+    coord = accounts.find_user(db, "mobile-coord")
+    assert live.late_minutes(db, coord.team_id) == 20
+    refused = browser.post("/tournees/suivi", {"late_minutes": "500"})
+    assert refused.status_code == 422 and 'aria-invalid="true"' in refused.get_data(as_text=True)
+    assert live.late_minutes(db, coord.team_id) == 20

@@ -15,16 +15,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from core import clock, sync
+from core.db import committed
 from core.errors import Invalid
 from core.roles import Permission, Role
 from rounds import live
 from rounds import live_sync as rounds_sync
 from web import db
-from web.common import actor, not_found, visible_tabs
+from web.common import actor, field_errors, not_found, visible_tabs
 from web.permissions import requires
 from web.rendering import render
 from web.rounds.offline import outcome_labels
@@ -92,22 +93,39 @@ def step(step: str) -> Any:
     return redirect(url_for("rounds_crew.crew"))
 
 
-@bp.get("/suivi")
+@bp.route("/suivi", methods=["GET", "POST"])
 @requires(Permission.ROUNDS_MANAGE)
 def follow() -> Any:
-    """The team's rounds of a day followed live (?jour=YYYY-MM-DD, today by default)."""
+    """The team's rounds of a day followed live (?jour=YYYY-MM-DD, today by default),
+    and the team's lateness setting (posted here)."""
+    user = actor()
+    session = db.session()
     day = clock.parse_day(request.args.get("jour")) or live.today()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            committed(session, lambda: live.set_late_minutes(session, user, request.form))
+        except Invalid as invalid:
+            errors, status = field_errors(invalid), 422
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("rounds_crew.follow", jour=day.isoformat()))
     try:
-        rounds = live.followed_day(db.session(), actor(), day, clock.now())
+        rounds = live.followed_day(session, user, day, clock.now())
     except Invalid:
         return not_found()
     return render(
         "rounds/follow.html",
+        status=status,
         rounds=rounds,
         day=day,
         hhmm=_hhmm,
         statuses=status_labels(),
         tabs=visible_tabs(TABS),
+        late_minutes=request.form.get("late_minutes")
+        or live.late_minutes(session, user.team_id or 0),
+        errors=errors,
     )
 
 
