@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from core import accounts, clock
 from core.demo import DEMO_PASSWORD
 from core.roles import Role
-from rounds import services
-from rounds.models import MealOrder, Vehicle
+from rounds import live, services
+from rounds.models import MealOrder, Stop, Vehicle
 
 TEAM = "clr-mobile"
 COORDINATOR = ("mobile-coord", "Luc Vandenberghe")
@@ -311,6 +311,14 @@ def seed(session: Session) -> dict[str, int]:
     created["rounds"] = services.generate_rounds(
         session, team.id, monday, WEEKS, actor=actor
     ).created
+    minibus = session.scalar(
+        select(Vehicle).where(Vehicle.team_id == team.id, Vehicle.kind == "minibus").limit(1)
+    )
+    first_stop = session.scalar(
+        select(Stop).where(Stop.team_id == team.id).order_by(Stop.name).limit(1)
+    )
+    if minibus is not None and first_stop is not None:
+        created["rounds"] += live.seed_example(session, team.id, minibus.id, first_stop.id)
     has_day = session.scalar(
         select(MealOrder.id).where(MealOrder.team_id == team.id, MealOrder.day == today).limit(1)
     )

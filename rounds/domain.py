@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from core.plugins import Domain
+from rounds.live import ALERT_KIND, CANCELLED_KIND, LATE_KIND
 
 DOMAIN = Domain(
     name="rounds",
-    models=("rounds.models",),
+    models=("rounds.models", "rounds.live_models"),
+    sync="rounds.live_sync",  # the crew's rounds on the phone, and what the crew records
+    jobs="rounds.jobs",  # lateness and cancellation SMS to a stop's subscribers
     entity_types=(
         "rounds_vehicle",
         "rounds_stop",
@@ -17,6 +20,10 @@ DOMAIN = Domain(
         "rounds_template",
         "rounds_round",
         "rounds_round_stop",
+        "rounds_round_report",
+        "rounds_stop_report",
+        "rounds_live_settings",
     ),
+    template_kinds=(LATE_KIND, CANCELLED_KIND, ALERT_KIND),
     demo="rounds.demo",
 )

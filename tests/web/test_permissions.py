@@ -72,6 +72,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare_hours.mark_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_hours.undo_done": {"visit_id": "00000000-0000-0000-0000-000000000000"},
     "homecare_day.step": {"step": "checkin"},
+    "rounds_crew.step": {"step": "arrive"},
     "homecare_board.progress": {"run_id": 999999},
     "homecare_board.proposal": {"run_id": 999999},
     "homecare_board.accept": {"run_id": 999999},

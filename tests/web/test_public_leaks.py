@@ -110,6 +110,9 @@ NOT_TEXT = {
     "rounds_rounds": {"kind", "status", "cancel_kind"},
     "rounds_round_stops": {"kind", "status", "topic", "outcome"},
     "rounds_stop_subscriptions": {"language"},
+    # Codes of the crew's reports and of the notices (an incident's words keep the sentinel)
+    "rounds_stop_reports": {"outcome"},
+    "rounds_stop_notices": {"kind"},
     "rounds_templates": {"kind"},
     "rounds_stops": {"postcode"},  # the stops' names and addresses keep the sentinel
     "rounds_vehicles": {"kind"},

@@ -131,11 +131,12 @@ def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
     for name, op_type in ((op_type.name, op_type) for op_type in sync.op_types()):
         schema = spec["components"]["schemas"]["Op_" + name.replace(".", "_")]
         assert schema["properties"]["data"] == op_type.data_schema
-    # As rue2 (aide1 for home care), who changed none of the demo records: a
+    # As rue2 (aide1 for home care, mobile1 for rounds), who changed none of the demo records: a
     # base_version that is not the seeded record's version would be a conflict.
     browser.login("rue2")
     by_aide = [name for name in examples if name.startswith("homecare.")]
-    for name, example in [(n, e) for n, e in examples.items() if n not in by_aide]:
+    by_crew = [name for name in examples if name.startswith("rounds.")]
+    for name, example in [(n, e) for n, e in examples.items() if n not in by_aide + by_crew]:
         ops = example["value"]["ops"]
         ops[0]["id"] = str(uuid.uuid4())  # "<a new UUID>"
         result = post_ops(browser, ops).get_json()["results"][0]
@@ -144,6 +145,13 @@ def test_every_openapi_example_applies_as_it_is_to_the_demo_data(browser, db):
     browser.post("/logout")
     browser.login("aide1")
     for name in by_aide:
+        ops = examples[name]["value"]["ops"]
+        ops[0]["id"] = str(uuid.uuid4())
+        result = post_ops(browser, ops).get_json()["results"][0]
+        assert result["status"] == "applied", (name, result)
+    browser.post("/logout")
+    browser.login("mobile1")  # the mobile team's crew, for the rounds
+    for name in by_crew:
         ops = examples[name]["value"]["ops"]
         ops[0]["id"] = str(uuid.uuid4())
         result = post_ops(browser, ops).get_json()["results"][0]

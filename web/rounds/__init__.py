@@ -8,12 +8,29 @@ from flask_babel import lazy_gettext as _l
 from core.roles import Permission
 from web.nav import NavEntry
 from web.plugins import WebDomain
-from web.rounds import messages, routes
+from web.rounds import crew, messages, offline, routes
 
 WEB = WebDomain(
     name="rounds",
-    blueprints=(routes.bp,),
+    blueprints=(routes.bp, crew.bp),
+    offline=(offline.OFFLINE,),
     nav=(
+        NavEntry(
+            "rounds_crew.crew",
+            _l("My round"),
+            "street",
+            Permission.ROUNDS_CREW,
+            _l("Your team's rounds of today and tomorrow: start, each stop, the end."),
+            position=43,
+        ),
+        NavEntry(
+            "rounds_crew.follow",
+            _l("Rounds live"),
+            "street",
+            Permission.ROUNDS_MANAGE,
+            _l("Today's rounds followed live: where each stop stands, expected times."),
+            position=50,
+        ),
         NavEntry(
             "rounds.index",
             _l("Rounds"),
@@ -33,6 +50,9 @@ WEB = WebDomain(
         "rounds_template": _l("Round template"),
         "rounds_round": _l("Dated round"),
         "rounds_round_stop": _l("Stop of a dated round"),
+        "rounds_round_report": _l("Round report from the crew's phone"),
+        "rounds_stop_report": _l("Stop report from the crew's phone"),
+        "rounds_live_settings": _l("Lateness SMS setting"),
     },
     messages=messages.sentence,
 )

@@ -50,6 +50,10 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "published_order": _(
             "A minibus round keeps the order published to the public: move a stop instead."
         ),
+        "km_before_start": _(
+            "The kilometres at the end cannot be below those at the start (%(km)s).",
+            km=params.get("km", ""),
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),
