@@ -3,7 +3,7 @@ made on the phone), the notices sent to a public stop's subscribers (unique per 
 stop, kind and revision) and the team's lateness setting.
 
 Revision ID: 0048_rounds_live
-Revises: 0047_rounds_dated (the lead re-chains at merge)
+Revises: 0046_growth_counts
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import core.db
 
 revision: str = "0048_rounds_live"
-down_revision: str | None = "0047_rounds_dated"
+down_revision: str | None = "0046_growth_counts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
