@@ -7,6 +7,7 @@ from core.plugins import Domain
 DOMAIN = Domain(
     name="rounds",
     models=("rounds.models",),
+    hooks=("rounds.audiences",),
     entity_types=(
         "rounds_vehicle",
         "rounds_stop",
@@ -17,6 +18,7 @@ DOMAIN = Domain(
         "rounds_template",
         "rounds_round",
         "rounds_round_stop",
+        "rounds_stop_subscription",
     ),
     demo="rounds.demo",
 )

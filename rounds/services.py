@@ -21,7 +21,7 @@ from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated
+from rounds import access, dated, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -199,6 +199,7 @@ def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, 
         latitude=latitude,
         longitude=longitude,
         active=True,
+        public_slug=public.unique_slug(session, name),
     )
     session.add(stop)
     _saved(session, actor, stop, entity_type="rounds_stop", fields=data.keys())

@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from core.roles import Permission
 from web.nav import NavEntry
 from web.plugins import WebDomain
-from web.rounds import messages, routes
+from web.rounds import messages, public, routes
 
 WEB = WebDomain(
     name="rounds",
-    blueprints=(routes.bp,),
+    blueprints=(routes.bp, public.bp),
     nav=(
         NavEntry(
             "rounds.index",
@@ -33,6 +33,7 @@ WEB = WebDomain(
         "rounds_template": _l("Round template"),
         "rounds_round": _l("Dated round"),
         "rounds_round_stop": _l("Stop of a dated round"),
+        "rounds_stop_subscription": _l("SMS subscription to a minibus stop"),
     },
     messages=messages.sentence,
 )
