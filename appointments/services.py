@@ -53,7 +53,14 @@ from appointments.scope import (
     sees_location,
     visible_locations,
 )
-from appointments.setup import ABSENCE_REASONS, store_absence
+from appointments.setup import (
+    ABSENCE_REASONS,
+    Stranded,
+    add_closure,
+    set_mobile_stop_hours,
+    store_absence,
+    stranded_appointments,
+)
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
 from appointments.verification import PhoneCheck, RateLimited, phone_hash, read_mobile
@@ -68,8 +75,10 @@ __all__ = [
     "RateLimited",
     "Slot",
     "SlotTaken",
+    "Stranded",
     "TeamOffer",
     "absences_between",
+    "add_closure",
     "add_user_absence",
     "agents_free_at",
     "book",
@@ -84,6 +93,7 @@ __all__ = [
     "get_service",
     "issued_token",
     "list_services",
+    "location_by_id",
     "locations_filter",
     "mark_done",
     "mark_no_show",
@@ -101,6 +111,8 @@ __all__ = [
     "scoped_location",
     "sees_location",
     "send_phone_code",
+    "set_mobile_stop_hours",
+    "stranded_appointments",
     "team_offers",
     "verify_phone_code",
     "visible_locations",
@@ -280,3 +292,7 @@ def phone_code_confirmed(
 
 def phone_code_used(check: PhoneCheck) -> None:
     _verification.mark_used(check)
+
+
+def location_by_id(session: Session, location_id: int | None) -> Location | None:
+    return session.get(Location, location_id) if location_id is not None else None

@@ -98,6 +98,11 @@ class Stop(Base, Synced):
     # Its public page and poster: /arret/<public_slug> (lower-case letters, digits and
     # hyphens, made from the name; unique over every CPAS).
     public_slug: Mapped[str | None] = mapped_column(String(SLUG_MAX), unique=True)
+    # The appointments place (kind mobile stop) this stop is: its opening hours are
+    # written from the permanences here, its closures from cancelled days (rounds/places.py).
+    location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_locations.id"), unique=True
+    )
 
 
 class RoundTemplate(Base, Synced):

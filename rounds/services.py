@@ -21,7 +21,7 @@ from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated, public
+from rounds import access, dated, places, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -61,6 +61,10 @@ from rounds.models import (
     Vehicle,
 )
 
+link_place = places.link_place
+sync_place_hours = places.sync_place_hours
+stranded_on = places.stranded_on
+
 __all__ = [
     "Generated",
     "MealOrder",
@@ -78,6 +82,7 @@ __all__ = [
     "create_template",
     "fill_from_plan",
     "generate_rounds",
+    "link_place",
     "move_stop",
     "permanences_of",
     "refresh_day",
@@ -87,6 +92,8 @@ __all__ = [
     "round_to_follow",
     "rounds_between",
     "skip_stop",
+    "stranded_on",
+    "sync_place_hours",
     "template_of",
     "templates",
     "update_template",
@@ -267,6 +274,9 @@ def add_permanence(
     )
     session.add(permanence)
     _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
+    if stop is not None and stop.location_id is not None:
+        session.flush()
+        places.sync_place_hours(session, stop, actor=actor)  # the place's hours follow
     return permanence
 
 

@@ -1,5 +1,6 @@
 """Rounds (issue 19): each minibus stop gets a public slug, the address of its public
-page and poster (/arret/<slug>); the existing stops get one made from their name.
+page and poster (/arret/<slug>); the existing stops get one made from their name. A stop
+may be an appointments place of kind mobile stop (`location_id`).
 
 Revision ID: 0049_rounds_public
 Revises: 0047_rounds_dated (the lead re-chains at merge)
@@ -28,6 +29,14 @@ def upgrade() -> None:
     with op.batch_alter_table("rounds_stops") as batch:
         batch.add_column(sa.Column("public_slug", sa.String(length=80), nullable=True))
         batch.create_unique_constraint("uq_rounds_stops_public_slug", ["public_slug"])
+        batch.add_column(sa.Column("location_id", sa.Integer(), nullable=True))
+        batch.create_unique_constraint("uq_rounds_stops_location_id", ["location_id"])
+        batch.create_foreign_key(
+            "fk_rounds_stops_location_id_appointment_locations",
+            "appointment_locations",
+            ["location_id"],
+            ["id"],
+        )
     connection = op.get_bind()
     taken: set[str] = set()
     for stop_id, name in connection.execute(
@@ -46,5 +55,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("rounds_stops") as batch:
+        batch.drop_constraint(
+            "fk_rounds_stops_location_id_appointment_locations", type_="foreignkey"
+        )
+        batch.drop_constraint("uq_rounds_stops_location_id", type_="unique")
+        batch.drop_column("location_id")
         batch.drop_constraint("uq_rounds_stops_public_slug", type_="unique")
         batch.drop_column("public_slug")
