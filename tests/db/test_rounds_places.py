@@ -127,3 +127,29 @@ def test_only_a_mobile_stop_of_the_team_not_taken(db, coord, linked):
         )
     assert refused.value.errors["location"].code == "place_taken"
     assert appointments.location_by_id(db, None) is None
+
+
+def test_a_booked_appointment_at_a_cancelled_stop_is_listed_stranded(db, coord):
+    from tests.db.test_appointment_booking import Agenda
+
+    _minibus_round(db, coord, coord.team_id)
+    stop = db.scalar(select(Stop).where(Stop.name == "Monceau, église"))
+    agenda = Agenda(db)
+    agenda.location.kind, agenda.location.team_id = "mobile_stop", coord.team_id
+    db.flush()
+    services.link_place(
+        db, coord, coord.team_id, {"stop_id": str(stop.id), "location": agenda.location.code}
+    )
+    services.generate_rounds(db, coord.team_id, FIRST, 3, actor=coord)
+    start = clock.as_utc(datetime.combine(THURSDAY, time(9, 30), clock.BRUSSELS))
+    booked = agenda.book(start)
+    rnd = db.scalar(
+        select(Round)
+        .join(RoundStop, RoundStop.round_id == Round.id)
+        .where(RoundStop.stop_id == stop.id, Round.day == THURSDAY)
+    )
+    assert services.stranded_on(db, rnd) == []
+    services.cancel_round(db, coord, rnd.id, {"reason": "Panne du minibus"})
+    db.flush()
+    assert [item.appointment_id for item in services.stranded_on(db, rnd)] == [booked.id]
+    assert booked.status == "booked"  # listed, never cancelled silently
