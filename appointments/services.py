@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import verification as _verification
 from appointments.booking import (
     SlotTaken,
     book,
@@ -52,9 +53,17 @@ from appointments.scope import (
     sees_location,
     visible_locations,
 )
-from appointments.setup import ABSENCE_REASONS, store_absence
+from appointments.setup import (
+    ABSENCE_REASONS,
+    Stranded,
+    add_closure,
+    set_mobile_stop_hours,
+    store_absence,
+    stranded_appointments,
+)
 from appointments.slots import Slot, agents_free_at, free_slots, next_free_slots
 from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
+from appointments.verification import PhoneCheck, RateLimited, phone_hash, read_mobile
 from core.accounts import User
 from core.errors import FieldError, Invalid
 
@@ -62,10 +71,14 @@ __all__ = [
     "CODE_CONTACT_NAME",
     "Absence",
     "OfferedService",
+    "PhoneCheck",
+    "RateLimited",
     "Slot",
     "SlotTaken",
+    "Stranded",
     "TeamOffer",
     "absences_between",
+    "add_closure",
     "add_user_absence",
     "agents_free_at",
     "book",
@@ -76,22 +89,32 @@ __all__ = [
     "free_slots",
     "get_appointment",
     "get_location",
+    "get_phone_check",
     "get_service",
     "issued_token",
     "list_services",
+    "location_by_id",
     "locations_filter",
     "mark_done",
     "mark_no_show",
     "next_free_slots",
     "offer_freed_slot",
     "offers",
+    "phone_code_confirmed",
+    "phone_code_used",
+    "phone_hash",
+    "read_mobile",
     "referral_appointments",
     "reminder_rules",
     "reschedule",
     "scoped_appointment",
     "scoped_location",
     "sees_location",
+    "send_phone_code",
+    "set_mobile_stop_hours",
+    "stranded_appointments",
     "team_offers",
+    "verify_phone_code",
     "visible_locations",
 ]
 
@@ -238,3 +261,38 @@ def add_user_absence(
         raise Invalid(errors)
     store_absence(session, user_id, starts_at, ends_at, reason, actor=actor)
     return Absence(user_id, starts_at, ends_at, reason)
+
+
+# --- One-time SMS codes for other domains' public pages (rounds: a stop's SMS) ------------
+# The same checks, limits and throttles as the public booking (appointments.verification):
+# one budget of codes per number, address, network and site, whatever page asks.
+
+
+def send_phone_code(session: Session, **start_args: object) -> PhoneCheck:
+    """`verification.start` (purpose, e.g. "stop_sms"); the caller commits, also after
+    RateLimited (the refused attempt counts)."""
+    return _verification.start(session, **start_args)  # type: ignore[arg-type]
+
+
+def verify_phone_code(session: Session, check: PhoneCheck, code: str, *, secret: str) -> str:
+    """The proof, or Invalid({"code": …}); the caller commits in every case."""
+    return _verification.verify(session, check, code, secret=secret)
+
+
+def get_phone_check(session: Session, check_id: object) -> PhoneCheck | None:
+    return _verification.get_check(session, check_id)
+
+
+def phone_code_confirmed(
+    session: Session, check_id: object, proof: object, e164: str, *, secret: str
+) -> PhoneCheck:
+    """The verified, fresh check this proof stands for (row held); Invalid otherwise."""
+    return _verification.confirmed(session, check_id, proof, e164, secret=secret, lock=True)
+
+
+def phone_code_used(check: PhoneCheck) -> None:
+    _verification.mark_used(check)
+
+
+def location_by_id(session: Session, location_id: int | None) -> Location | None:
+    return session.get(Location, location_id) if location_id is not None else None

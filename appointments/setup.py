@@ -522,6 +522,37 @@ def update_location(
     return []
 
 
+def set_mobile_stop_hours(
+    session: Session,
+    location: Location,
+    hours: Mapping[int, Iterable[tuple[time, time]]],
+    *,
+    actor: User | None,
+) -> list[Stranded]:
+    """A mobile stop's week written by the rounds that serve it (their permanences are
+    the one source of its hours). Overlapping stretches of a day are merged. Returns the
+    appointments the new hours strand (never cancelled)."""
+    if location.kind != "mobile_stop":
+        raise Invalid({"location": FieldError("unknown_choice")})
+    wanted: dict[int, list[tuple[time, time]]] = {weekday: [] for weekday in range(7)}
+    for weekday, stretches in hours.items():
+        for opens, closes in sorted(stretches):
+            day = wanted[weekday]
+            if day and opens <= day[-1][1]:
+                day[-1] = (day[-1][0], max(day[-1][1], closes))
+            else:
+                day.append((opens, closes))
+    if wanted == opening_hours(location):
+        return []
+    location.opening_hours = [
+        OpeningHours(weekday=weekday, opens=opens, closes=closes)
+        for weekday, stretches in wanted.items()
+        for opens, closes in stretches
+    ]
+    audit.record_change(session, actor, "appointment_location", location.id, ["opening_hours"])
+    return stranded_appointments(session, location_id=location.id)
+
+
 def opening_hours(location: Location) -> dict[int, list[tuple[time, time]]]:
     """Weekday → sorted stretches (every weekday present)."""
     hours: dict[int, list[tuple[time, time]]] = {weekday: [] for weekday in range(7)}

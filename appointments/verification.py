@@ -82,7 +82,8 @@ CODE_COUNTRIES = ("BE", "FR", "NL", "LU", "DE")
 WINDOW_SECONDS = 3600
 VERIFIED_VALID = timedelta(minutes=30)
 KEEP_FOR = timedelta(days=1)
-PURPOSES = ("booking", "waiting")
+# What a code is for: a booking, a place on a waiting list, SMS about a minibus stop.
+PURPOSES = ("booking", "waiting", "stop_sms")
 LANGUAGES = ("fr", "nl", "en")
 CONTACT_NAME = "SMS code (online booking)"  # a contact for the number alone: no name
 

@@ -110,6 +110,9 @@ class AudienceParam:
     kind: str = "choice"  # "choice", "date" or "text"
     required: bool = True
     choices: Callable[[Session], Sequence[tuple[str, str]]] | None = None
+    # The team a choice belongs to (a stop of the mobile team…): the form lists only the
+    # choices of the author's CPAS. None: the choices are not a team's.
+    team_of: Callable[[Session], Mapping[str, int]] | None = None
 
 
 @dataclass(frozen=True)

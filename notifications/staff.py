@@ -586,6 +586,13 @@ def audience_fields(
                     for value, label in choices
                     if within is None or value not in teams or within.sees_team(teams[value].id)
                 ]
+            elif spec.team_of is not None and within is not None:
+                owners = spec.team_of(session)
+                choices = [
+                    (value, label)
+                    for value, label in choices
+                    if value in owners and within.sees_team(owners[value])
+                ]
         fields.append(
             ParamField(
                 spec.name, spec.label, spec.kind, spec.required, choices, values.get(spec.name, "")

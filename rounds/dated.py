@@ -32,7 +32,7 @@ from core import audit, clock, organisations, sync
 from core import fields as parse
 from core.accounts import Team, User
 from core.errors import FieldError, Invalid
-from rounds import access
+from rounds import access, places
 from rounds.models import (
     EXPLANATION_MAX,
     NAME_MAX,
@@ -647,6 +647,8 @@ def cancel_round(
     dated.status, dated.cancel_kind, dated.cancel_reason = "cancelled", DECISION, reason
     dated.revision += 1
     _saved(session, actor, dated, entity_type="rounds_round", fields=["status", "cancel_reason"])
+    # Its stops that are appointments places close that day (appointments' closure path).
+    places.close_for_round(session, actor, dated, reason)
     return dated
 
 
@@ -681,6 +683,8 @@ def skip_stop(
     dated.revision += 1
     _touch(session, dated)
     _saved(session, actor, stop, entity_type="rounds_round_stop", fields=["status", "reason"])
+    if stop.kind == "public_stop":
+        places.close_for_round(session, actor, dated, reason, round_stop_id=stop.id)
     return stop
 
 

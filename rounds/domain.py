@@ -10,6 +10,7 @@ DOMAIN = Domain(
     models=("rounds.models", "rounds.live_models"),
     sync="rounds.live_sync",  # the crew's rounds on the phone, and what the crew records
     jobs="rounds.jobs",  # lateness and cancellation SMS to a stop's subscribers
+    hooks=("rounds.audiences",),
     entity_types=(
         "rounds_vehicle",
         "rounds_stop",
@@ -23,6 +24,7 @@ DOMAIN = Domain(
         "rounds_round_report",
         "rounds_stop_report",
         "rounds_live_settings",
+        "rounds_stop_subscription",
     ),
     template_kinds=(LATE_KIND, CANCELLED_KIND, ALERT_KIND),
     demo="rounds.demo",

@@ -43,6 +43,7 @@ LANGUAGES = ("fr", "nl", "en")
 
 NAME_MAX = 120
 ADDRESS_MAX = 200
+SLUG_MAX = 80
 TEXT_MAX = 1000
 REASON_MAX = 40
 EXPLANATION_MAX = 200  # a cancelled round's or an exception's reason, as the staff wrote it
@@ -94,6 +95,14 @@ class Stop(Base, Synced):
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Its public page and poster: /arret/<public_slug> (lower-case letters, digits and
+    # hyphens, made from the name; unique over every CPAS).
+    public_slug: Mapped[str | None] = mapped_column(String(SLUG_MAX), unique=True)
+    # The appointments place (kind mobile stop) this stop is: its opening hours are
+    # written from the permanences here, its closures from cancelled days (rounds/places.py).
+    location_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointment_locations.id"), unique=True
+    )
 
 
 class RoundTemplate(Base, Synced):

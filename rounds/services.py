@@ -22,7 +22,7 @@ from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated
+from rounds import access, dated, places, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -62,6 +62,10 @@ from rounds.models import (
     Vehicle,
 )
 
+link_place = places.link_place
+sync_place_hours = places.sync_place_hours
+stranded_on = places.stranded_on
+
 __all__ = [
     "Generated",
     "MealOrder",
@@ -79,6 +83,7 @@ __all__ = [
     "create_template",
     "fill_from_plan",
     "generate_rounds",
+    "link_place",
     "move_stop",
     "permanences_of",
     "refresh_day",
@@ -88,6 +93,8 @@ __all__ = [
     "round_to_follow",
     "rounds_between",
     "skip_stop",
+    "stranded_on",
+    "sync_place_hours",
     "template_of",
     "templates",
     "update_template",
@@ -217,7 +224,13 @@ def create_stop(session: Session, actor: User, team_id: int, data: Mapping[str, 
     values = _stop_fields(session, team_id, data, errors)
     if errors:
         raise Invalid(errors)
-    stop = Stop(id=uuid.uuid4(), team_id=team_id, active=True, **values)
+    stop = Stop(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        active=True,
+        public_slug=public.unique_slug(session, values["name"]),
+        **values,
+    )
     session.add(stop)
     _saved(session, actor, stop, entity_type="rounds_stop", fields=data.keys())
     return stop
@@ -306,6 +319,9 @@ def add_permanence(
     )
     session.add(permanence)
     _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
+    if stop is not None and stop.location_id is not None:
+        session.flush()
+        places.sync_place_hours(session, stop, actor=actor)  # the place's hours follow
     return permanence
 
 

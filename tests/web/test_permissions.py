@@ -49,6 +49,10 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "notifications_broadcasts.progress": {"broadcast_id": 1},
     "notifications_broadcasts.cancel": {"broadcast_id": 1},
     "appointments_public.manage": {"token": "x"},
+    **{
+        f"rounds_public.{name}": {"slug": "charleroi-place-de-la-digue"}
+        for name in ("page", "poster", "subscribe", "leave", "code", "done")
+    },
     "appointments_setup.edit_service": {"service_id": 1},
     "appointments_setup.service_offer": {"service_id": 1},
     "appointments_setup.remove_service": {"service_id": 999999},

@@ -54,6 +54,10 @@ PUBLIC_BY_DESIGN = {
     ("cpas", "phone"),
     ("cpas", "email"),
     ("cpas", "address"),
+    # A minibus stop's public page and poster (rounds/public.py): where it stops.
+    ("rounds_stops", "name"),
+    ("rounds_stops", "address"),
+    ("rounds_stops", "city"),
     # Not public: cpas_holidays.name_fr / name_nl (the staff's calendar) keep the sentinel.
 }
 # Codes, states, keys and hashes: set by the application from fixed lists or made by it,
@@ -114,7 +118,8 @@ NOT_TEXT = {
     "rounds_stop_reports": {"outcome"},
     "rounds_stop_notices": {"kind"},
     "rounds_templates": {"kind"},
-    "rounds_stops": {"postcode"},  # the stops' names and addresses keep the sentinel
+    # The slug is made from the name by the application (unique: no sentinel fits).
+    "rounds_stops": {"postcode", "public_slug"},
     "rounds_vehicles": {"kind"},
     "sms_broadcasts": {"category", "audience", "status"},
     "sms_category_settings": {"category"},
@@ -294,9 +299,11 @@ def test_no_stored_text_reaches_a_public_response(app, db, agenda, monkeypatch):
         "service_code": agenda.service.code,
         "location_code": agenda.location.code,
         "token": secrets.token_urlsafe(24),
+        "slug": "charleroi-place-de-la-digue",  # a demo minibus stop (rounds/demo.py)
     }
     walked = walk_public_routes(app, anonymous, values)
     assert {"auth.login", "pwa.offline", "appointments_booking.services"} <= walked
+    assert {"rounds_public.page", "rounds_public.poster", "rounds_public.subscribe"} <= walked
     # Every service and place offered (the demo's too): their pages and free times.
     offered = [
         service

@@ -44,11 +44,13 @@ AUDIENCE_LABELS = {
     "team_staff": _l("Staff of a team"),
     "all_contacts": _l("Everyone who agreed to this kind of message"),
     "appointments_on_day": _l("People with an appointment on a day"),
+    "stop_subscribers": _l("Subscribers of a minibus stop"),
 }
 PARAM_LABELS = {
     "team_id": _l("Team"),
     "date": _l("Day"),
     "location": _l("Place (all when empty)"),
+    "stop": _l("Minibus stop"),
 }
 CHOICE_LABELS = {"all": _l("All teams")}
 DESCRIPTION_LABELS = {"all teams": _l("all teams"), "everyone": _l("everyone")}

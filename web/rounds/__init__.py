@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from core.roles import Permission
 from web.nav import NavEntry
 from web.plugins import WebDomain
-from web.rounds import crew, messages, offline, routes
+from web.rounds import crew, messages, offline, public, routes
 
 WEB = WebDomain(
     name="rounds",
-    blueprints=(routes.bp, crew.bp),
+    blueprints=(routes.bp, crew.bp, public.bp),
     offline=(offline.OFFLINE,),
     nav=(
         NavEntry(
@@ -53,6 +53,7 @@ WEB = WebDomain(
         "rounds_round_report": _l("Round report from the crew's phone"),
         "rounds_stop_report": _l("Stop report from the crew's phone"),
         "rounds_live_settings": _l("Lateness SMS setting"),
+        "rounds_stop_subscription": _l("SMS subscription to a minibus stop"),
     },
     messages=messages.sentence,
 )

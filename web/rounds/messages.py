@@ -23,6 +23,7 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "unknown_round": _("This round is not one of your team's."),
         "not_a_minibus_round": _("Only a minibus round has public stops."),
         "stop_of_another_vehicle": _("This stop belongs to another vehicle."),
+        "place_taken": _("This appointments place is already another stop."),
         "outside_round_hours": _(
             "The round runs from %(starts)s to %(ends)s: choose times within those hours.",
             starts=params.get("starts", ""),
