@@ -3,7 +3,7 @@ page and poster (/arret/<slug>); the existing stops get one made from their name
 may be an appointments place of kind mobile stop (`location_id`).
 
 Revision ID: 0049_rounds_public
-Revises: 0047_rounds_dated (the lead re-chains at merge)
+Revises: 0048_rounds_live
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0049_rounds_public"
-down_revision: str | None = "0047_rounds_dated"
+down_revision: str | None = "0048_rounds_live"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
