@@ -632,7 +632,8 @@ def _announce(
     assert service is not None
     subject = subject_of(appointment)
     values = _values(session, appointment, contact.language, cpas)
-    cpas_id = _cpas_id(session, appointment)
+    # The place's CPAS when the caller read it before the agent's lock (no query here).
+    cpas_id = _cpas_id(session, appointment) if cpas == "unread" else (cpas.id if cpas else None)
     announcement = notify.Outgoing(
         key=key,
         contact=contact,
@@ -645,6 +646,7 @@ def _announce(
         actor=actor,
         requested=requested,
         cpas_id=cpas_id,
+        cpas_decided=True,
     )
     reminder, extra = reminder if reminder is not None else reminder_template(session, appointment)
     reminders = notify.reminders(
@@ -661,6 +663,7 @@ def _announce(
         rules=reminder_rules(service),
         template=reminder,
         cpas_id=cpas_id,
+        cpas_decided=True,
     )
     # One INSERT for the three rows (and one for their events).
     notify.enqueue_many(session, [announcement, *reminders])

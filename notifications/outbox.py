@@ -247,6 +247,9 @@ class Outgoing:
     secrets: Mapping[str, masking.Secret] | None = None
     requested: bool = False
     cpas_id: int | None = None  # the CPAS it speaks for (its sender); default: message_cpas
+    # The caller decided `cpas_id`, None included (a place of no CPAS: the installation's
+    # sender), so no look-up is made (a booking decides it before the agent's lock).
+    cpas_decided: bool = False
 
 
 def message_cpas(session: Session, contact: Contact, actor: User | None) -> int | None:
@@ -283,12 +286,15 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
     this caller, or another process just now) gives the existing row, as `enqueue`."""
     now = clock.now()
     rows = [_outbox_row(session, item, now) for item in outgoing]
+    found: dict[tuple[int, int | None], int | None] = {}  # one look-up per contact and author
     for row, item in zip(rows, outgoing, strict=True):
-        row["cpas_id"] = (
-            item.cpas_id
-            if item.cpas_id is not None
-            else message_cpas(session, item.contact, item.actor)
-        )
+        if item.cpas_id is not None or item.cpas_decided:
+            row["cpas_id"] = item.cpas_id
+            continue
+        asked = (item.contact.id, item.actor.id if item.actor is not None else None)
+        if asked not in found:
+            found[asked] = message_cpas(session, item.contact, item.actor)
+        row["cpas_id"] = found[asked]
     if not rows:
         return []
     made = {message.key: message for message in _insert_once(session, rows)}
@@ -490,9 +496,11 @@ def reminders(
     rules: Sequence[ReminderRule] = DEFAULT_REMINDERS,
     template: str = "appointment_reminder",
     cpas_id: int | None = None,
+    cpas_decided: bool = False,
 ) -> list[Outgoing]:
     """What `schedule_reminders` enqueues, for a caller that enqueues it with other
-    messages (a booking: its confirmation and reminders in one INSERT)."""
+    messages (a booking: its confirmation and reminders in one INSERT); `cpas_id`,
+    `cpas_decided` as on `Outgoing`."""
     now = clock.now()
     made = []
     moment_values = texts.moment_values(start_at, contact.language)
@@ -512,6 +520,7 @@ def reminders(
                 not_before=at,
                 valid_until=start_at,
                 cpas_id=cpas_id,
+                cpas_decided=cpas_decided,
             )
         )
     return made

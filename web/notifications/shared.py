@@ -139,6 +139,10 @@ TEMPLATE_LABELS = {
     "homecare_aide_visit": _l("Home care: a visit given to an aide"),
     "homecare_aide_visit_removed": _l("Home care: a visit taken from an aide"),
     "homecare_visit_alert": _l("Home care: an urgent alert from an aide's visit"),
+    "homecare_visit_late": _l("Home care: the aide will be late (household)"),
+    "rounds_stop_late": _l("Minibus: late at a stop (subscribers)"),
+    "rounds_stop_cancelled": _l("Minibus: a stop cancelled (subscribers)"),
+    "rounds_incident_alert": _l("Rounds: an incident reported by the crew"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),
