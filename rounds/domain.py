@@ -17,6 +17,9 @@ DOMAIN = Domain(
         "rounds_template",
         "rounds_round",
         "rounds_round_stop",
+        "rounds_meal_settings",
+        "rounds_weekly_meal_order",
+        "rounds_meals_export",
     ),
     demo="rounds.demo",
 )

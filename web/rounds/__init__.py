@@ -33,6 +33,9 @@ WEB = WebDomain(
         "rounds_template": _l("Round template"),
         "rounds_round": _l("Dated round"),
         "rounds_round_stop": _l("Stop of a dated round"),
+        "rounds_meal_settings": _l("Meal cut-off rule"),
+        "rounds_weekly_meal_order": _l("Weekly meal order"),
+        "rounds_meals_export": _l("Meals delivered (billing file)"),
     },
     messages=messages.sentence,
 )

@@ -38,6 +38,18 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "vehicle_has_no_seats": _("This vehicle has no passenger seats."),
         "round_not_planned": _("This round has already started, finished or been cancelled."),
         "stop_already_done": _("The crew has already been at this stop."),
+        "unknown_order": _("This meal order is not one of your team's."),
+        "already_cancelled": _("This order is already cancelled."),
+        "after_cutoff": _(
+            "Too late to cancel: cancellations for this day closed on %(cutoff)s. "
+            "The kitchen has already counted these meals.",
+            cutoff=params.get("cutoff", ""),
+        ),
+        "cutoff_passed": _(
+            "With this rule, cancellations for that day would have closed on %(cutoff)s, "
+            "which is already past: choose a later first day.",
+            cutoff=params.get("cutoff", ""),
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),
