@@ -286,3 +286,47 @@ def test_another_team_is_refused_like_an_unknown_order(db, coord, team_id):
         with pytest.raises(Invalid):
             services.make_orders(db, team_id, MONDAY, 7, actor=user)
     assert not order.cancelled
+
+
+def test_two_runs_making_the_orders_at_once_make_each_once():
+    """Two coordinators press "make the coming orders" at the same moment: the team's row
+    lock serialises them, the unique (weekly order, day eaten) key backs it up."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from core import demo as core_demo
+    from core.db import make_engine, make_session_factory
+    from core.migrations import upgrade
+    from rounds import demo as rounds_demo
+    from tests.support import fresh_database
+
+    with fresh_database("meals") as url:
+        upgrade(url)
+        engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
+        sessions = make_session_factory(engine)
+        with sessions() as session:
+            core_demo.seed(session)
+            session.flush()
+            rounds_demo.seed(session)
+            coord = accounts.find_user(session, "mobile-coord")
+            team_id = coord.team_id
+            weekly = _weekly(session, coord, team_id, weekdays=["0", "1", "2", "3", "4"])
+            weekly_id = weekly.id
+            session.commit()
+        barrier = Barrier(2)
+
+        def run(_i: int) -> int:
+            with sessions() as session:
+                barrier.wait()
+                user = accounts.find_user(session, "mobile-coord")
+                done = services.make_orders(session, team_id, date(2031, 4, 7), 7, actor=user)
+                session.commit()
+                return done.created
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = sorted(pool.map(run, range(2)))
+        with sessions() as session:
+            count = session.scalar(select(func.count()).where(MealOrder.weekly_id == weekly_id))
+        engine.dispose()
+    assert results == [0, 5]
+    assert count == 5
