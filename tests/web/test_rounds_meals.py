@@ -146,14 +146,15 @@ def test_a_meal_round_s_delivery_sheet(frozen, login, db, coord):
 
 def test_indicators_and_their_downloads(frozen, login, db, coord):
     team_id = coord.team_id
+    minibus = next(v for v in services.vehicles(db, team_id) if v.kind == "minibus")
     services.create_round(
         db,
         coord,
         team_id,
         {
-            "vehicle_id": str(services.vehicles(db, team_id)[0].id),
+            "vehicle_id": str(minibus.id),
             "name": "=HYPERLINK(1)",
-            "kind": services.vehicles(db, team_id)[0].kind == "minibus" and "minibus" or "meals",
+            "kind": "minibus",
             "day": "2031-03-05",
             "starts": "06:00",
             "ends": "07:00",
