@@ -25,7 +25,7 @@ from core import fields as parse
 from core.accounts import User
 from core.errors import FieldError, Invalid
 from rounds import access
-from rounds.dated import lock_team
+from rounds.dated import lock_team, refresh_day
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
@@ -303,8 +303,9 @@ def order_of(session: Session, actor: User, order_id: uuid.UUID | None) -> MealO
 
 
 def cancel_order(session: Session, actor: User, order_id: uuid.UUID | None) -> MealOrder:
-    """Cancel an order before its delivery day's cut-off; at or after it: `after_cutoff`
-    with the cut-off's local time, nothing changed."""
+    """Cancel an order before its delivery day's cut-off (it leaves the stops of the day's
+    planned meal round); at or after it: `after_cutoff` with the cut-off's local time,
+    nothing changed."""
     order = order_of(session, actor, order_id)
     locked = session.scalars(
         select(MealOrder).where(MealOrder.id == order.id).with_for_update()
@@ -323,6 +324,7 @@ def cancel_order(session: Session, actor: User, order_id: uuid.UUID | None) -> M
         )
     locked.cancelled, locked.cancelled_at, locked.cancelled_by_id = True, now, actor.id
     _stamp(session, actor, locked, "rounds_meal_order", ["cancelled"])
+    refresh_day(session, locked.team_id, locked.day)  # off its planned round's stops
     return locked
 
 

@@ -206,6 +206,19 @@ def _meal_round(db, coord, team_id, day):
     return dated
 
 
+def test_a_cancelled_order_leaves_its_planned_round(db, coord, team_id):
+    dated = _meal_round(db, coord, team_id, MONDAY)
+    kept = _order(db, coord, team_id, 0)
+    gone = _order(db, coord, team_id, 1)
+    services.plan_day(db, team_id, MONDAY, seconds=0.5, actor=coord)
+    assert len(services.round_stops(db, dated.id)) == 2
+    revision = dated.revision
+    with clock.frozen(CUTOFF_UTC - timedelta(hours=1)):
+        services.cancel_order(db, coord, gone.id)
+    assert [s.meal_order_id for s in services.round_stops(db, dated.id)] == [kept.id]
+    assert dated.revision == revision + 1  # a change people are told about
+
+
 def test_meals_delivered_per_household_and_month(db, coord, team_id):
     day = date(2031, 3, 28)
     dated = _meal_round(db, coord, team_id, day)
