@@ -7,6 +7,7 @@ from core.plugins import Domain
 DOMAIN = Domain(
     name="rounds",
     models=("rounds.models",),
+    hooks=("rounds.hooks",),  # meals delivered, for home care's billing file
     entity_types=(
         "rounds_vehicle",
         "rounds_stop",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, clock, sync
 from core import fields as parse
-from core.accounts import User
+from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from rounds import access
 from rounds.dated import lock_team, refresh_day
@@ -409,3 +409,29 @@ def meals_delivered(session: Session, team_id: int, month: date) -> list[Househo
         line.by_diet[order.diet] = line.by_diet.get(order.diet, 0) + order.meals
         line.deliveries += 1
     return [households[key] for key in sorted(households)]
+
+
+def meals_by_weekly(session: Session, cpas_id: int, month: date) -> dict[str, int]:
+    """Meals delivered in `month` by the mobile teams of CPAS `cpas_id`, per weekly order
+    (its id as text: what a home-care care plan's `meal_order_ref` names). Registered with
+    home care's billing file by rounds/hooks.py."""
+    first = month.replace(day=1)
+    rows = session.execute(
+        select(MealOrder.weekly_id, MealOrder.meals)
+        .join(RoundStop, RoundStop.meal_order_id == MealOrder.id)
+        .join(Round, Round.id == RoundStop.round_id)
+        .join(Team, Team.id == Round.team_id)
+        .where(
+            Team.cpas_id == cpas_id,
+            MealOrder.team_id == Round.team_id,
+            MealOrder.weekly_id.is_not(None),
+            Round.day >= first,
+            Round.day <= month_end(first),
+            RoundStop.kind == "household",
+            RoundStop.outcome == "delivered",
+        )
+    )
+    found: dict[str, int] = {}
+    for weekly_id, meals in rows:
+        found[str(weekly_id)] = found.get(str(weekly_id), 0) + meals
+    return found

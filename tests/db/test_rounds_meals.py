@@ -343,3 +343,32 @@ def test_two_runs_making_the_orders_at_once_make_each_once():
         engine.dispose()
     assert results == [0, 5]
     assert count == 5
+
+
+def test_home_care_s_billing_counts_the_meals_its_plans_name(db, coord, team_id):
+    """A care plan's meal_order_ref names a weekly order: the meals delivered that month
+    appear on the household's billing line (rounds/hooks.py's source), within the CPAS."""
+    from homecare import hours
+    from homecare.models import CarePlan
+
+    home = accounts.find_user(db, "coordination")  # home care, CPAS de Bruxelles
+    day = date(2031, 3, 28)  # a Friday
+    _meal_round(db, coord, team_id, day)
+    weekly = _weekly(db, coord, team_id, meals="2")
+    services.make_orders(db, team_id, day, 1, actor=coord)
+    services.plan_day(db, team_id, day, seconds=0.5, actor=coord)
+    for round_ in services.meal_rounds(db, team_id, day):
+        for stop in services.round_stops(db, round_.id):
+            stop.status, stop.outcome = "left", "delivered"
+    plan = db.scalars(select(CarePlan).where(CarePlan.team_id == home.team_id)).first()
+    plan.meal_order_ref = str(weekly.id)
+    db.flush()
+
+    def meals() -> dict:
+        month = hours.month_hours(db, home, date(2031, 3, 1))
+        return {row.beneficiary_id: row.meals for row in month.households if row.meals}
+
+    assert meals() == {}  # the mobile team is Charleroi's: another CPAS's meals stay out
+    coord.team.cpas_id = home.team.cpas_id
+    db.flush()
+    assert meals() == {plan.beneficiary_id: 2}
