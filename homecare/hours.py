@@ -25,14 +25,14 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, clock, sync
+from core import audit, clock, organisations, sync
 from core.accounts import User
 from core.db import committed
 from core.errors import Conflict, FieldError, Invalid
 from homecare import access
 from homecare.calendar import holidays_of_team, local_moment
 from homecare.models import SERVICES, Beneficiary, CarePlan, HoursQuota, Visit, VisitReport
-from homecare.services import settings_of
+from homecare.services import meals_by_reference, settings_of
 
 MAX_DONE = timedelta(hours=16)  # longer than a night watch over the autumn change: a typo
 MAX_KM = 500.0
@@ -303,6 +303,7 @@ class HouseholdHours:
     contribution_category: str
     minutes: dict[str, float] = field(default_factory=dict)  # per service
     visits: int = 0
+    meals: int = 0  # delivered by the mobile team's meal rounds (a plan's meal order)
 
     @property
     def total(self) -> float:
@@ -330,6 +331,34 @@ class MonthHours:
     @property
     def total(self) -> float:
         return sum(self.by_service.values())
+
+
+def _add_meals(
+    session: Session, team_id: int, month: date, households: dict[uuid.UUID, HouseholdHours]
+) -> None:
+    """The meals delivered in `month` to the households whose care plan names a meal order
+    (homecare.services.meals_by_reference: a source registered by the meals' domain)."""
+    cpas_id = organisations.cpas_id_of_team(session, team_id)
+    if cpas_id is None:
+        return
+    delivered = meals_by_reference(session, cpas_id, month)
+    if not delivered:
+        return
+    rows = session.execute(
+        select(CarePlan.beneficiary_id, CarePlan.meal_order_ref).where(
+            CarePlan.team_id == team_id, CarePlan.meal_order_ref.in_(list(delivered))
+        )
+    )
+    for beneficiary_id, reference in rows:
+        household = households.get(beneficiary_id)
+        if household is None:
+            person = session.get(Beneficiary, beneficiary_id)
+            household = households[beneficiary_id] = HouseholdHours(
+                beneficiary_id,
+                person.name if person else "",
+                person.contribution_category if person else "",
+            )
+        household.meals += delivered.get(reference, 0)
 
 
 def month_hours(session: Session, user: User, month: date) -> MonthHours:
@@ -373,6 +402,7 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
             aide.bands.add(bands(visit.actual_start, visit.actual_end, holidays))
             aide.km += km or 0.0
             aide.visits += 1
+    _add_meals(session, team_id, month, households)
     today = clock.to_local(clock.now()).date()
     to_confirm = list(
         session.scalars(

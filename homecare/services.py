@@ -5,7 +5,7 @@ nothing saved), stamps the record for sync and writes the audit log."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -48,6 +48,31 @@ MAX_TOLERANCE = 120
 MAX_CONTRACT = 50 * 60  # minutes a week
 EXPIRY_WARNING = timedelta(days=30)
 LIFE_BOOK_KEYS = ("habits", "likes", "calms", "avoid")
+
+
+# --- Meals delivered by another domain, for the billing file ------------------------------
+# A care plan's `meal_order_ref` names a standing meal order of the mobile team's meals
+# (rounds): the domain that delivers meals registers, at composition (its Domain.hooks),
+# a source giving the meals delivered in a month per reference within a CPAS. Home care
+# never imports it; without a source, the billing file has no meals.
+
+MealsSource = Callable[[Session, int, date], Mapping[str, int]]
+_MEALS_SOURCES: list[MealsSource] = []
+
+
+def register_meals_source(source: MealsSource) -> None:
+    """Called at import by the module a domain names in its hooks (rounds/hooks.py)."""
+    if source not in _MEALS_SOURCES:
+        _MEALS_SOURCES.append(source)
+
+
+def meals_by_reference(session: Session, cpas_id: int, month: date) -> dict[str, int]:
+    """Meals delivered in `month` within CPAS `cpas_id`, per meal order reference."""
+    found: dict[str, int] = {}
+    for source in _MEALS_SOURCES:
+        for reference, meals in source(session, cpas_id, month).items():
+            found[reference] = found.get(reference, 0) + meals
+    return found
 
 
 def _saved(

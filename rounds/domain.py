@@ -10,7 +10,8 @@ DOMAIN = Domain(
     models=("rounds.models", "rounds.live_models"),
     sync="rounds.live_sync",  # the crew's rounds on the phone, and what the crew records
     jobs="rounds.jobs",  # lateness and cancellation SMS to a stop's subscribers
-    hooks=("rounds.audiences",),
+    # Stop subscribers as an audience; meals delivered, for home care's billing file.
+    hooks=("rounds.audiences", "rounds.hooks"),
     entity_types=(
         "rounds_vehicle",
         "rounds_stop",
@@ -25,6 +26,9 @@ DOMAIN = Domain(
         "rounds_stop_report",
         "rounds_live_settings",
         "rounds_stop_subscription",
+        "rounds_meal_settings",
+        "rounds_weekly_meal_order",
+        "rounds_meals_export",
     ),
     template_kinds=(LATE_KIND, CANCELLED_KIND, ALERT_KIND),
     demo="rounds.demo",

@@ -267,6 +267,57 @@ class StopSubscription(Base):
     stopped_at: Mapped[datetime | None] = mapped_column()
 
 
+class MealSettings(Base):
+    """A mobile team's meal rules from a delivery day on (`applies_from`): cancellations
+    close `cutoff_days` days before the delivery day at `cutoff_time` (Europe/Brussels),
+    and Friday's round may carry the weekend's meals. The rule of a day is the row with
+    the latest `applies_from` not after it; none: the day before at 10:00, no weekend."""
+
+    __tablename__ = "rounds_meal_settings"
+    __table_args__ = (
+        UniqueConstraint("team_id", "applies_from"),
+        CheckConstraint("cutoff_days BETWEEN 0 AND 7", name="cutoff_days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    applies_from: Mapped[date] = mapped_column(Date)
+    cutoff_days: Mapped[int] = mapped_column(Integer, default=1)
+    cutoff_time: Mapped[time] = mapped_column(Time)
+    weekend_on_friday: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WeeklyMealOrder(Base, Synced):
+    """A household's standing order: meals on some weekdays from a day on (until another,
+    empty: open-ended). Its dated `MealOrder`s are made ahead (rounds/meals.py)."""
+
+    __tablename__ = "rounds_weekly_meal_orders"
+    __table_args__ = (
+        Index("ix_rounds_weekly_meal_orders_team_seq", "team_id", "change_seq"),
+        CheckConstraint("meals > 0", name="meals_positive"),
+        CheckConstraint("ends_on IS NULL OR starts_on <= ends_on", name="dates_order"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    household: Mapped[str] = mapped_column(String(NAME_MAX))
+    address: Mapped[str] = mapped_column(String(ADDRESS_MAX))
+    postcode: Mapped[str] = mapped_column(String(10))
+    city: Mapped[str] = mapped_column(String(80))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    weekdays: Mapped[str] = mapped_column(String(20))  # "0,2,4": Monday, Wednesday, Friday
+    meals: Mapped[int] = mapped_column(Integer, default=1)
+    diet: Mapped[str] = mapped_column(String(20), default="normal")
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    window_start: Mapped[time] = mapped_column(Time)
+    window_end: Mapped[time] = mapped_column(Time)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+
 class MealOrder(Base, Synced):
     """Meals for one household on one day, delivered by the day's meal round."""
 
@@ -275,6 +326,8 @@ class MealOrder(Base, Synced):
         Index("ix_rounds_meal_orders_team_seq", "team_id", "change_seq"),
         Index("ix_rounds_meal_orders_team_day", "team_id", "day"),
         CheckConstraint("meals > 0", name="meals_positive"),
+        # A weekly order makes one order per day eaten, whoever generates it twice.
+        UniqueConstraint("weekly_id", "eaten_on"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -292,6 +345,16 @@ class MealOrder(Base, Synced):
     window_start: Mapped[time] = mapped_column(Time)  # deliver between (e.g. 10:00–12:00)
     window_end: Mapped[time] = mapped_column(Time)
     cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When and by whom it was cancelled (the kitchen's list counts only cancellations made
+    # before the team's cut-off: rounds/meals.py).
+    cancelled_at: Mapped[datetime | None] = mapped_column()
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Made from a weekly order (empty: entered for that day only); `eaten_on` the day the
+    # meals are for: a Saturday's or Sunday's when Friday carries the weekend.
+    weekly_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("rounds_weekly_meal_orders.id"), index=True
+    )
+    eaten_on: Mapped[date | None] = mapped_column(Date)
     # The day's plan (empty until planned; `unplaced` says why it is in no route)
     vehicle_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rounds_vehicles.id"))
     position: Mapped[int | None] = mapped_column(Integer)

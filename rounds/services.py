@@ -44,6 +44,24 @@ from rounds.dated import (
     templates,
     update_template,
 )
+from rounds.indicators import RoundIndicators, month_indicators
+from rounds.meals import (
+    HouseholdMeals,
+    Kitchen,
+    Made,
+    Rule,
+    cancel_order,
+    create_weekly,
+    cutoff_of,
+    eaten_days,
+    kitchen_list,
+    make_orders,
+    meals_delivered,
+    rule_for,
+    rules,
+    set_rule,
+    weekly_orders,
+)
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
@@ -68,22 +86,35 @@ stranded_on = places.stranded_on
 
 __all__ = [
     "Generated",
+    "HouseholdMeals",
+    "Kitchen",
+    "Made",
     "MealOrder",
     "Permanence",
     "Ride",
     "Round",
+    "RoundIndicators",
     "RoundStop",
     "RoundTemplate",
+    "Rule",
     "Stop",
     "StopLine",
     "StopSubscription",
     "Vehicle",
+    "cancel_order",
     "cancel_round",
     "create_round",
     "create_template",
+    "create_weekly",
+    "cutoff_of",
+    "eaten_days",
     "fill_from_plan",
     "generate_rounds",
+    "kitchen_list",
     "link_place",
+    "make_orders",
+    "meals_delivered",
+    "month_indicators",
     "move_stop",
     "permanences_of",
     "refresh_day",
@@ -92,12 +123,16 @@ __all__ = [
     "round_stops",
     "round_to_follow",
     "rounds_between",
+    "rule_for",
+    "rules",
+    "set_rule",
     "skip_stop",
     "stranded_on",
     "sync_place_hours",
     "template_of",
     "templates",
     "update_template",
+    "weekly_orders",
 ]
 
 MAX_SEATS = 60
@@ -1076,3 +1111,60 @@ def cancel_ride_and_store(
     session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> Ride:
     return committed(session, lambda: cancel_ride(session, actor, ride_id, data))
+
+
+# --- Meals: the pages' use cases ------------------------------------------------------------
+
+
+def save_meal_rule(session: Session, actor: User, team_id: int, data: Mapping[str, Any]):
+    """The cut-off rule from the page's form, committed; refused: nothing saved."""
+    return committed(session, lambda: set_rule(session, actor, team_id, data))
+
+
+def save_weekly(session: Session, actor: User, team_id: int, data: Mapping[str, Any]):
+    """A weekly order from the page's form, committed; refused: nothing saved."""
+    return committed(session, lambda: create_weekly(session, actor, team_id, data))
+
+
+def make_and_store_orders(
+    session: Session, actor: User, team_id: int, first: date, days: int
+) -> Made:
+    """make_orders() for the page's button, committed."""
+    return committed(session, lambda: make_orders(session, team_id, first, days, actor=actor))
+
+
+def cancel_and_store_order(session: Session, actor: User, order_id: uuid.UUID | None) -> MealOrder:
+    """A cancellation before the cut-off, committed; after it: Invalid, nothing changed."""
+    return committed(session, lambda: cancel_order(session, actor, order_id))
+
+
+def delivery_sheet(session: Session, actor: User, round_id: uuid.UUID | None):
+    """A meal round and its stops for the printed delivery sheet (the coordinator's own
+    team's, of kind meals; anything else is unknown)."""
+    dated = session.get(Round, round_id) if round_id else None
+    if dated is None or dated.kind != "meals" or not access.coordinates(actor, dated.team_id):
+        raise Invalid({"round": FieldError("unknown_round")})
+    return dated, round_lines(session, dated)
+
+
+def meal_rounds(session: Session, team_id: int, day: date) -> list[Round]:
+    return [r for r in rounds_between(session, team_id, day, day) if r.kind == "meals"]
+
+
+def export_meals_delivered(
+    session: Session, actor: User, team_id: int, month: date, extension: str
+) -> list[HouseholdMeals]:
+    """meals_delivered() for a billing file: it names households, so the file leaving the
+    application is audited (committed)."""
+    access.team_to_manage(actor, team_id)
+    lines = meals_delivered(session, team_id, month)
+    audit.record(
+        session,
+        actor=actor,
+        action="read",
+        entity_type="rounds_meals_export",
+        entity_id=f"{team_id}:{month:%Y-%m}",
+        details={"format": extension},
+    )
+    session.commit()
+    return lines

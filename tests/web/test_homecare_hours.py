@@ -197,6 +197,7 @@ def test_billing_and_payroll_exports(login, db):
         "Hours: Night sitting",
         "Hours in all",
         "Visits",
+        "Meals delivered",  # from the meal rounds (rounds/hooks.py), 0 without a meal order
     ]
     names = [row[1] for row in rows[1:]]
     assert '\'=HYPERLINK("http://x")' in names

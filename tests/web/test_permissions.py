@@ -16,6 +16,10 @@ from tests.support import csrf_from
 from web.permissions import PUBLIC, decision, undecided_endpoints
 
 SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
+    "rounds.cancel_order": {"order_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.delivery_sheet": {"round_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.indicators_file": {"extension": "csv"},
+    "rounds.delivered_file": {"extension": "csv"},
     "admin.set_active": {"user_id": 2},
     "admin.user_teams": {"user_id": 2},
     "cpas.edit": {"code": "bruxelles"},

@@ -121,6 +121,9 @@ NOT_TEXT = {
     # The slug is made from the name by the application (unique: no sentinel fits).
     "rounds_stops": {"postcode", "public_slug"},
     "rounds_vehicles": {"kind"},
+    # A weekly meal order's household, address and instructions keep the sentinel; the
+    # postcode, diet and its weekday codes ("0,2,4") are codes.
+    "rounds_weekly_meal_orders": {"postcode", "diet", "weekdays"},
     "sms_broadcasts": {"category", "audience", "status"},
     "sms_category_settings": {"category"},
     "sms_inbound": {"provider_id", "from_e164", "outcome"},

@@ -203,6 +203,7 @@ def _billing(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]
         *(_("Hours: %(service)s", service=service_label(code)) for code in SERVICES),
         _("Hours in all"),
         _("Visits"),
+        _("Meals delivered"),
     ]
     rows = [
         [
@@ -212,6 +213,7 @@ def _billing(month_hours: hours.MonthHours) -> tuple[list[str], list[list[Any]]]
             *(_hours(row.minutes.get(code, 0.0)) for code in SERVICES),
             _hours(row.total),
             row.visits,
+            row.meals,
         ]
         for row in month_hours.households
     ]

@@ -54,6 +54,9 @@ WEB = WebDomain(
         "rounds_stop_report": _l("Stop report from the crew's phone"),
         "rounds_live_settings": _l("Lateness SMS setting"),
         "rounds_stop_subscription": _l("SMS subscription to a minibus stop"),
+        "rounds_meal_settings": _l("Meal cut-off rule"),
+        "rounds_weekly_meal_order": _l("Weekly meal order"),
+        "rounds_meals_export": _l("Meals delivered (billing file)"),
     },
     messages=messages.sentence,
 )

@@ -55,6 +55,16 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "The kilometres at the end cannot be below those at the start (%(km)s).",
             km=params.get("km", ""),
         ),
+        "after_cutoff": _(
+            "Too late to cancel: cancellations for this day closed on %(cutoff)s. "
+            "The kitchen has already counted these meals.",
+            cutoff=params.get("cutoff", ""),
+        ),
+        "cutoff_passed": _(
+            "With this rule, cancellations for that day would have closed on %(cutoff)s, "
+            "which is already past: choose a later first day.",
+            cutoff=params.get("cutoff", ""),
+        ),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),

@@ -1,0 +1,437 @@
+"""Meals: a mobile team's cut-off rule, households' weekly orders and the dated orders
+made from them, cancellations before the cut-off, the kitchen's production list by diet,
+and the meals delivered per household and month (from the crew's stop outcomes).
+
+The cut-off of a delivery day is `cutoff_days` days before it at `cutoff_time`, wall
+clock in Europe/Brussels (core.clock), so it moves with summer time like the kitchen's
+clock does. A cancellation at or after it is refused; the kitchen's list counts every
+order of the day but those cancelled before it (an order cancelled later, by a
+coordinator's correction, is still produced).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, clock, sync
+from core import fields as parse
+from core.accounts import Team, User
+from core.errors import FieldError, Invalid
+from rounds import access
+from rounds.dated import lock_team, refresh_day
+from rounds.models import (
+    ADDRESS_MAX,
+    DIETS,
+    NAME_MAX,
+    TEXT_MAX,
+    MealOrder,
+    MealSettings,
+    Round,
+    RoundStop,
+    WeeklyMealOrder,
+)
+
+DEFAULT_CUTOFF_DAYS = 1
+DEFAULT_CUTOFF_TIME = time(10, 0)
+MAX_CUTOFF_DAYS = 7
+MAX_MEALS_PER_ORDER = 20
+MAX_DAYS_AHEAD = 28  # orders made ahead from the weekly ones, at most four weeks
+WEEKDAY_CODES = tuple(str(d) for d in range(7))
+FRIDAY = 4
+
+
+@dataclass(frozen=True)
+class Rule:
+    applies_from: date | None
+    cutoff_days: int
+    cutoff_time: time
+    weekend_on_friday: bool
+
+    def cutoff(self, delivery_day: date) -> datetime:
+        """The cut-off of `delivery_day`, an aware UTC moment."""
+        local = datetime.combine(
+            delivery_day - timedelta(days=self.cutoff_days), self.cutoff_time, clock.BRUSSELS
+        )
+        return clock.as_utc(local)
+
+
+DEFAULT_RULE = Rule(None, DEFAULT_CUTOFF_DAYS, DEFAULT_CUTOFF_TIME, False)
+
+
+def _stamp(session: Session, actor: User | None, record: Any, entity_type: str, names) -> None:
+    sync.stamp(session, record, sync.team_scope(record.team_id), actor, None)
+    if actor is not None:
+        audit.record_change(session, actor, entity_type, record.id, sorted(names))
+    session.flush()
+
+
+# --- The cut-off rule -------------------------------------------------------------------------
+
+
+def rule_for(session: Session, team_id: int, day: date) -> Rule:
+    """The rule of delivery day `day`."""
+    row = session.scalars(
+        select(MealSettings)
+        .where(MealSettings.team_id == team_id, MealSettings.applies_from <= day)
+        .order_by(MealSettings.applies_from.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return DEFAULT_RULE
+    return Rule(row.applies_from, row.cutoff_days, row.cutoff_time, row.weekend_on_friday)
+
+
+def rules(session: Session, team_id: int) -> list[MealSettings]:
+    return list(
+        session.scalars(
+            select(MealSettings)
+            .where(MealSettings.team_id == team_id)
+            .order_by(MealSettings.applies_from.desc())
+        )
+    )
+
+
+def cutoff_of(session: Session, team_id: int, delivery_day: date) -> datetime:
+    return rule_for(session, team_id, delivery_day).cutoff(delivery_day)
+
+
+def set_rule(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> MealSettings:
+    """The rule from a delivery day on. Its first day's cut-off must still be ahead: a
+    rule cannot close cancellations that people were told were open (`cutoff_passed`)."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    applies_from = parse.date(data, "applies_from", errors, required=True)
+    days = parse.integer(data, "cutoff_days", errors, within=(0, MAX_CUTOFF_DAYS), required=True)
+    at = parse.time(data, "cutoff_time", errors, required=True)
+    weekend = parse.flag(data, "weekend_on_friday", errors)
+    if not errors and applies_from is not None and days is not None and at is not None:
+        cutoff = Rule(applies_from, days, at, weekend).cutoff(applies_from)
+        if cutoff <= clock.now():
+            errors["applies_from"] = FieldError(
+                "cutoff_passed", {"cutoff": f"{clock.to_local(cutoff):%d/%m/%Y %H:%M}"}
+            )
+    if errors:
+        raise Invalid(errors)
+    lock_team(session, team_id)
+    row = session.scalars(
+        select(MealSettings).where(
+            MealSettings.team_id == team_id, MealSettings.applies_from == applies_from
+        )
+    ).first()
+    if row is None:
+        row = MealSettings(team_id=team_id, applies_from=applies_from)
+        session.add(row)
+    row.cutoff_days, row.cutoff_time, row.weekend_on_friday = days, at, weekend
+    row.created_at, row.created_by_id = clock.now(), actor.id
+    session.flush()
+    audit.record_change(
+        session, actor, "rounds_meal_settings", row.id, ["cutoff_days", "cutoff_time"]
+    )
+    return row
+
+
+# --- Weekly orders and the dated orders made from them ---------------------------------------
+
+
+def _weekdays(raw: str) -> list[int]:
+    return [int(code) for code in raw.split(",") if code]
+
+
+def create_weekly(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> WeeklyMealOrder:
+    """A household's standing order (entered by the service)."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    household = parse.text(data, "household", errors, limit=NAME_MAX, required=True)
+    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
+    postcode = parse.postcode(data, "postcode", errors)
+    city = parse.text(data, "city", errors, limit=80, required=True)
+    latitude = parse.number(data, "latitude", errors, within=(-90, 90), digits=6, required=True)
+    longitude = parse.number(data, "longitude", errors, within=(-180, 180), digits=6, required=True)
+    weekdays = parse.choices(data, "weekdays", errors, choices=WEEKDAY_CODES)
+    if not weekdays and "weekdays" not in errors:
+        errors["weekdays"] = FieldError("required")
+    meals = parse.integer(data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True)
+    diet = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
+    instructions = parse.text(data, "instructions", errors, limit=TEXT_MAX, multiline=True)
+    starts = parse.time(data, "window_start", errors, required=True)
+    ends = parse.time(data, "window_end", errors, required=True)
+    if starts and ends and starts >= ends:
+        errors["window_end"] = FieldError("ends_before_start")
+    starts_on = parse.date(data, "starts_on", errors, required=True)
+    ends_on = parse.date(data, "ends_on", errors)
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = FieldError("ends_before_start")
+    if errors:
+        raise Invalid(errors)
+    weekly = WeeklyMealOrder(
+        id=uuid.uuid4(),
+        team_id=team_id,
+        household=household,
+        address=address,
+        postcode=postcode,
+        city=city,
+        latitude=latitude,
+        longitude=longitude,
+        weekdays=",".join(weekdays),
+        meals=meals,
+        diet=diet,
+        instructions=instructions,
+        window_start=starts,
+        window_end=ends,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    session.add(weekly)
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", data.keys() - {"csrf_token"})
+    return weekly
+
+
+def weekly_orders(session: Session, team_id: int) -> list[WeeklyMealOrder]:
+    return list(
+        session.scalars(
+            select(WeeklyMealOrder)
+            .where(WeeklyMealOrder.team_id == team_id)
+            .order_by(WeeklyMealOrder.household, WeeklyMealOrder.id)
+        )
+    )
+
+
+def eaten_days(session: Session, team_id: int, delivery_day: date) -> list[date]:
+    """The days whose meals `delivery_day`'s round carries: Friday the weekend too when
+    that Friday's rule says so; then Saturday and Sunday carry nothing."""
+    weekday = delivery_day.weekday()
+    if weekday > FRIDAY:
+        friday = delivery_day - timedelta(days=weekday - FRIDAY)
+        return [] if rule_for(session, team_id, friday).weekend_on_friday else [delivery_day]
+    if weekday == FRIDAY and rule_for(session, team_id, delivery_day).weekend_on_friday:
+        return [delivery_day + timedelta(days=n) for n in range(3)]
+    return [delivery_day]
+
+
+@dataclass
+class Made:
+    created: int = 0
+    existing: int = 0
+
+
+def make_orders(
+    session: Session, team_id: int, first: date, days: int, *, actor: User | None = None
+) -> Made:
+    """The dated orders of every weekly order for the delivery days `first` … `first +
+    days - 1` (at most MAX_DAYS_AHEAD). Idempotent: an order already made for a weekly
+    order and a day eaten is left alone, even cancelled; the team's row lock and the
+    unique (weekly order, day eaten) key keep two runs from making one twice."""
+    if actor is not None:
+        access.team_to_manage(actor, team_id)
+    days = max(0, min(days, MAX_DAYS_AHEAD))
+    lock_team(session, team_id)
+    weeklies = weekly_orders(session, team_id)
+    last = first + timedelta(days=days + 2)
+    made = {
+        (weekly_id, eaten)
+        for weekly_id, eaten in session.execute(
+            select(MealOrder.weekly_id, MealOrder.eaten_on).where(
+                MealOrder.team_id == team_id,
+                MealOrder.weekly_id.is_not(None),
+                MealOrder.eaten_on >= first,
+                MealOrder.eaten_on <= last,
+            )
+        )
+    }
+    done = Made()
+    for offset in range(days):
+        delivery = first + timedelta(days=offset)
+        for eaten in eaten_days(session, team_id, delivery):
+            for weekly in weeklies:
+                if eaten.weekday() not in _weekdays(weekly.weekdays):
+                    continue
+                if eaten < weekly.starts_on or (weekly.ends_on and eaten > weekly.ends_on):
+                    continue
+                if (weekly.id, eaten) in made:
+                    done.existing += 1
+                    continue
+                order = MealOrder(
+                    id=uuid.uuid4(),
+                    team_id=team_id,
+                    day=delivery,
+                    eaten_on=eaten,
+                    weekly_id=weekly.id,
+                    household=weekly.household,
+                    address=weekly.address,
+                    postcode=weekly.postcode,
+                    city=weekly.city,
+                    latitude=weekly.latitude,
+                    longitude=weekly.longitude,
+                    meals=weekly.meals,
+                    diet=weekly.diet,
+                    instructions=weekly.instructions,
+                    window_start=weekly.window_start,
+                    window_end=weekly.window_end,
+                    cancelled=False,
+                    unplaced="",
+                )
+                session.add(order)
+                sync.stamp(session, order, sync.team_scope(team_id), actor, None)
+                made.add((weekly.id, eaten))
+                done.created += 1
+    session.flush()
+    if actor is not None and done.created:
+        audit.record_change(
+            session, actor, "rounds_meal_order", f"{team_id}:{first}:{days}", ["weekly"]
+        )
+    return done
+
+
+# --- Cancelling --------------------------------------------------------------------------------
+
+
+def order_of(session: Session, actor: User, order_id: uuid.UUID | None) -> MealOrder:
+    """The coordinator's own team's order; anything else is unknown (`unknown_order`)."""
+    order = session.get(MealOrder, order_id) if order_id else None
+    if order is None or not access.coordinates(actor, order.team_id):
+        raise Invalid({"order": FieldError("unknown_order")})
+    return order
+
+
+def cancel_order(session: Session, actor: User, order_id: uuid.UUID | None) -> MealOrder:
+    """Cancel an order before its delivery day's cut-off (it leaves the stops of the day's
+    planned meal round); at or after it: `after_cutoff` with the cut-off's local time,
+    nothing changed."""
+    order = order_of(session, actor, order_id)
+    locked = session.scalars(
+        select(MealOrder).where(MealOrder.id == order.id).with_for_update()
+    ).one()
+    if locked.cancelled:
+        raise Invalid({"order": FieldError("already_cancelled")})
+    cutoff = cutoff_of(session, locked.team_id, locked.day)
+    now = clock.now()
+    if now >= cutoff:
+        raise Invalid(
+            {
+                "order": FieldError(
+                    "after_cutoff", {"cutoff": f"{clock.to_local(cutoff):%d/%m/%Y %H:%M}"}
+                )
+            }
+        )
+    locked.cancelled, locked.cancelled_at, locked.cancelled_by_id = True, now, actor.id
+    _stamp(session, actor, locked, "rounds_meal_order", ["cancelled"])
+    refresh_day(session, locked.team_id, locked.day)  # off its planned round's stops
+    return locked
+
+
+# --- The kitchen's list ------------------------------------------------------------------------
+
+
+@dataclass
+class Kitchen:
+    day: date
+    cutoff: datetime
+    by_diet: dict[str, int]  # meals to produce
+    orders: int  # orders counted
+    cancelled: int  # orders cancelled before the cut-off (not produced)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_diet.values())
+
+
+def counted(order: MealOrder, cutoff: datetime) -> bool:
+    """Produced: not cancelled, or cancelled at or after the cut-off."""
+    if not order.cancelled:
+        return True
+    return order.cancelled_at is not None and clock.as_utc(order.cancelled_at) >= cutoff
+
+
+def kitchen_list(session: Session, team_id: int, day: date) -> Kitchen:
+    """The meals to produce for delivery day `day`, by diet."""
+    cutoff = cutoff_of(session, team_id, day)
+    kitchen = Kitchen(day, cutoff, dict.fromkeys(DIETS, 0), 0, 0)
+    for order in session.scalars(
+        select(MealOrder).where(MealOrder.team_id == team_id, MealOrder.day == day)
+    ):
+        if counted(order, cutoff):
+            kitchen.by_diet[order.diet] = kitchen.by_diet.get(order.diet, 0) + order.meals
+            kitchen.orders += 1
+        else:
+            kitchen.cancelled += 1
+    return kitchen
+
+
+# --- Delivered meals, for billing --------------------------------------------------------------
+
+
+@dataclass
+class HouseholdMeals:
+    household: str
+    address: str
+    by_diet: dict[str, int] = field(default_factory=dict)
+    deliveries: int = 0
+
+    @property
+    def meals(self) -> int:
+        return sum(self.by_diet.values())
+
+
+def month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def meals_delivered(session: Session, team_id: int, month: date) -> list[HouseholdMeals]:
+    """Per household, the meals handed over in `month` (a round stop of the team's rounds
+    that month with the outcome `delivered`), by diet; households in name order."""
+    first = month.replace(day=1)
+    rows = session.execute(
+        select(MealOrder)
+        .join(RoundStop, RoundStop.meal_order_id == MealOrder.id)
+        .join(Round, Round.id == RoundStop.round_id)
+        .where(
+            Round.team_id == team_id,
+            MealOrder.team_id == team_id,
+            Round.day >= first,
+            Round.day <= month_end(first),
+            RoundStop.kind == "household",
+            RoundStop.outcome == "delivered",
+        )
+    ).scalars()
+    households: dict[tuple[str, str], HouseholdMeals] = {}
+    for order in rows:
+        key = (order.household, order.address)
+        line = households.setdefault(key, HouseholdMeals(order.household, order.address))
+        line.by_diet[order.diet] = line.by_diet.get(order.diet, 0) + order.meals
+        line.deliveries += 1
+    return [households[key] for key in sorted(households)]
+
+
+def meals_by_weekly(session: Session, cpas_id: int, month: date) -> dict[str, int]:
+    """Meals delivered in `month` by the mobile teams of CPAS `cpas_id`, per weekly order
+    (its id as text: what a home-care care plan's `meal_order_ref` names). Registered with
+    home care's billing file by rounds/hooks.py."""
+    first = month.replace(day=1)
+    rows = session.execute(
+        select(MealOrder.weekly_id, MealOrder.meals)
+        .join(RoundStop, RoundStop.meal_order_id == MealOrder.id)
+        .join(Round, Round.id == RoundStop.round_id)
+        .join(Team, Team.id == Round.team_id)
+        .where(
+            Team.cpas_id == cpas_id,
+            MealOrder.team_id == Round.team_id,
+            MealOrder.weekly_id.is_not(None),
+            Round.day >= first,
+            Round.day <= month_end(first),
+            RoundStop.kind == "household",
+            RoundStop.outcome == "delivered",
+        )
+    )
+    found: dict[str, int] = {}
+    for weekly_id, meals in rows:
+        found[str(weekly_id)] = found.get(str(weekly_id), 0) + meals
+    return found
