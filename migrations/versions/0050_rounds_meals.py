@@ -2,7 +2,7 @@
 the dated orders who cancelled when and the weekly order and day eaten they come from.
 
 Revision ID: 0050_rounds_meals
-Revises: 0047_rounds_dated (the lead re-chains at merge)
+Revises: 0049_rounds_public
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.db
 
 revision: str = "0050_rounds_meals"
-down_revision: str | None = "0047_rounds_dated"
+down_revision: str | None = "0049_rounds_public"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
