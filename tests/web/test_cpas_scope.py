@@ -680,3 +680,56 @@ def test_contacts_made_by_the_online_booking_join_the_places_team(db, now):
     message = db.scalar(select(Message).where(Message.key == f"phone-check:{check.id}"))
     contact = db.get(Contact, message.contact_id)
     assert {link.team_id for link in contact.teams} == {dampremy.team_id}
+
+
+def test_a_referral_to_another_cpas_team_is_an_unknown_team(login, db):
+    """Brussels' street team refers within the CPAS de Bruxelles; a Charleroi antenne is
+    another data controller: refused as an unknown team (a partner of the directory is the
+    way to another CPAS) and not offered in the form."""
+    from outreach.demo import demo_id
+    from outreach.models import Referral
+
+    grande = demo_id("la-grande")
+    dampremy = accounts.get_team(db, "clr-dampremy")
+    marolles = accounts.get_team(db, "bxl-marolles")
+    browser = login("rue1")
+    page = text_of(browser.get(f"/outreach/personnes/{grande}"))
+    assert f'value="team:{marolles.id}' in page
+    assert f'value="team:{dampremy.id}' not in page
+    before = db.scalar(select(func.count()).select_from(Referral))
+    for destination in (f"team:{dampremy.id}", f"team:{dampremy.id}:clr-permanence-sociale"):
+        response = browser.post(
+            f"/outreach/personnes/{grande}/orientations",
+            {"need": "income", "destination": destination},
+        )
+        assert response.status_code == 422
+        assert "Choose a CPAS service from the list." in text_of(response)
+    assert db.scalar(select(func.count()).select_from(Referral)) == before
+
+
+def test_an_audience_lists_and_accepts_only_the_authors_cpas_places(login, db):
+    """The "appointments on a day" audience (appointments' provider): Charleroi's author
+    is offered only Charleroi's places, and a Brussels place is an unknown choice."""
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    page = text_of(browser.get("/sms/broadcasts/new?audience=appointments_on_day"))
+    assert 'value="clr-dampremy"' in page and 'value="bxl-marolles"' not in page
+    author = accounts.find_user(db, "clr-coordinator")
+    checked = broadcasts.preview(
+        db,
+        audience="appointments_on_day",
+        params={"date": "2030-01-02", "location": "bxl-marolles"},
+        category="service_change",
+        bodies={"fr": "Fermé."},
+        author=author,
+    )
+    assert checked.errors["location"].code == "unknown_choice"
+    own = broadcasts.preview(
+        db,
+        audience="appointments_on_day",
+        params={"date": "2030-01-02", "location": "clr-dampremy"},
+        category="service_change",
+        bodies={"fr": "Fermé."},
+        author=author,
+    )
+    assert "location" not in own.errors  # its own place: accepted (nobody booked then)
