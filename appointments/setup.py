@@ -356,7 +356,7 @@ def update_service(
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
     if _shared_elsewhere(session, actor, service):
-        raise Invalid({"code": FieldError("shared_service")})
+        raise Invalid({"name_fr": FieldError("shared_service")})
     values = _service_values(session, fields, required=name_languages(session, actor))
     changed = sorted(audit.assign(service, values))
     if not changed:
@@ -371,7 +371,7 @@ def remove_service(session: Session, service: Service, *, actor: User | None) ->
     """Delete a service nobody ever booked; otherwise deactivate it (its history stays).
     Returns "deleted" or "deactivated"."""
     if _shared_elsewhere(session, actor, service):
-        raise Invalid({"code": FieldError("shared_service")})
+        raise Invalid({"name_fr": FieldError("shared_service")})
     used = session.scalar(
         select(func.count()).select_from(Appointment).where(Appointment.service_id == service.id)
     ) or session.scalar(

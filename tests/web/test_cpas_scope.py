@@ -733,3 +733,30 @@ def test_an_audience_lists_and_accepts_only_the_authors_cpas_places(login, db):
         author=author,
     )
     assert "location" not in own.errors  # its own place: accepted (nobody booked then)
+
+
+def test_a_shared_service_keeps_each_cpas_offer_and_its_settings(login, db, brussels):
+    """A service of no CPAS (an installation's before 0051, offered by several CPAS):
+    Charleroi's coordinator sees it, changes only its offer at Charleroi's places (Brussels'
+    stays), and cannot change its settings (they are every CPAS's)."""
+    from appointments import setup
+    from appointments.models import Location
+
+    shared = brussels.service
+    assert shared.cpas_id is None
+    dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    base = f"/parametres/rendez-vous/services/{shared.id}"
+    assert browser.get(base).status_code == 200
+    offer = browser.post(f"{base}/offre", {"locations": [str(dampremy.id)]})
+    assert offer.status_code in (200, 302)
+    db.expire_all()
+    assert set(setup.service_location_ids(db, shared)) == {brussels.location.id, dampremy.id}
+    changed = browser.post(base, {"code": shared.code, "name_fr": "Pris", "name_nl": "Pris"})
+    assert changed.status_code == 422
+    assert "shared by several CPAS" in text_of(changed)
+    removed = browser.post(f"{base}/supprimer", {})
+    assert removed.status_code == 302
+    db.expire_all()
+    assert db.get(type(shared), shared.id).name_fr != "Pris"
