@@ -332,6 +332,9 @@ def create_service(session: Session, fields: Mapping[str, Any], *, actor: User |
         partial(_service_values, required=name_languages(session, actor)),
     )
     within = _scope(session, actor)
+    if within is not None and not within.everything and within.cpas_id is None:
+        # The platform administrator of several CPAS: a service would be nobody's.
+        raise Invalid({"code": FieldError("not_allowed")})
     cpas_id = within.cpas_id if within is not None else None
     if cpas_id is None and actor is not None:
         cpas_id = organisations.cpas_id_of_team(session, actor.team_id)

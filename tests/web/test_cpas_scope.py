@@ -760,3 +760,29 @@ def test_a_shared_service_keeps_each_cpas_offer_and_its_settings(login, db, brus
     assert removed.status_code == 302
     db.expire_all()
     assert db.get(type(shared), shared.id).name_fr != "Pris"
+
+
+def test_the_platform_administrator_sets_up_no_cpas_appointments(login, db, brussels):
+    """The administrator of no team (several CPAS): no service, place, plan, closure or
+    absence of any CPAS listed, and a new service (it would be nobody's) refused."""
+    ids = _brussels_setup(db, brussels)
+    browser = login("admin")
+    base = "/parametres/rendez-vous"
+    assert f"/services/{ids['service_id']}" not in text_of(browser.get(f"{base}/services"))
+    assert browser.get(f"{base}/services/{ids['service_id']}").status_code == 404
+    assert f"/plannings/{ids['plan_id']}/fin" not in text_of(browser.get(f"{base}/plannings"))
+    made = browser.post(
+        f"{base}/services/nouveau",
+        {
+            "code": "platform-x",
+            "name_fr": "X",
+            "name_nl": "X",
+            "duration_minutes": "30",
+            "booking_mode": "online",
+            "languages": ["fr"],
+            "min_notice_hours": "2",
+            "max_horizon_days": "56",
+        },
+    )
+    assert made.status_code == 422
+    assert "Your role may not make this change." in text_of(made)
