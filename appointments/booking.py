@@ -227,7 +227,12 @@ def get_appointment(session: Session, appointment_id: int) -> Appointment | None
 
 
 def offers(session: Session, service: Service, location: Location) -> bool:
-    """Does this location offer this service?"""
+    """Does this location offer this service? Never a service of another CPAS than the
+    place's (docs/cpas.md: the setup refuses such an offer; one made before is ignored)."""
+    if service.cpas_id is not None and service.cpas_id != organisations.cpas_id_of_team(
+        session, location.team_id
+    ):
+        return False
     return (
         session.scalar(
             select(ServiceLocation.service_id).where(
@@ -912,7 +917,8 @@ def offer_freed_slot(
     entry.offered_at = now
     person = session.get(BookingPerson, entry.person_id)
     assert person is not None
-    contact = contact_for(session, person)
+    # Offered a slot at a place: the contact joins its team (so its CPAS).
+    contact = contact_for(session, person, location=appointment.location)
     link = f"{_public_url(link_base)}{PUBLIC_BOOKING_PATH}"
     notify.enqueue(
         session,

@@ -31,7 +31,7 @@ from appointments.models import (
     ServiceLocation,
     WorkingPlan,
 )
-from core import accounts, clock
+from core import accounts, clock, organisations
 from core.demo import TEAMS
 
 # (code, fr, nl, en, minutes, buffer, booking mode, languages offered)
@@ -168,7 +168,19 @@ MOBILE_STOPS = [
     ),
 ]
 
-# Services offered at each location.
+# Each CPAS has its own services (docs/cpas.md): the CPAS de Bruxelles keeps the plain
+# codes below, the others' are the same services under their prefix ("clr-energie",
+# "sch-permanence-sociale"), from the code of the place or team (bxl-, sch-, clr-).
+CPAS_OF_PREFIX = {"bxl": "bruxelles", "sch": "schaerbeek", "clr": "charleroi"}
+
+
+def service_code(owner_code: str, code: str) -> str:
+    """The demo code of service `code` in the CPAS of a place or team (its code)."""
+    prefix = owner_code.split("-", 1)[0]
+    return code if prefix == "bxl" else f"{prefix}-{code}"
+
+
+# Services offered at each location (their plain codes; each place's CPAS's own).
 OFFERS = {
     "bxl-marolles": [
         "permanence-sociale",
@@ -237,14 +249,18 @@ def seed(session: Session) -> dict[str, int]:
     for location_code, codes in OFFERS.items():
         location = locations[location_code]
         for code in codes:
-            if session.get(ServiceLocation, (services[code].id, location.id)) is None:
-                session.add(ServiceLocation(service_id=services[code].id, location_id=location.id))
+            service = services[service_code(location_code, code)]
+            if session.get(ServiceLocation, (service.id, location.id)) is None:
+                session.add(ServiceLocation(service_id=service.id, location_id=location.id))
     agents = _agents(session)
     session.flush()
     for username, codes in SKILLS.items():
+        agent = agents[username]
+        team_code = agent.team.code if agent.team is not None else "bxl"
         for code in codes:
-            if session.get(AgentService, (agents[username].id, services[code].id)) is None:
-                session.add(AgentService(user_id=agents[username].id, service_id=services[code].id))
+            service = services[service_code(team_code, code)]
+            if session.get(AgentService, (agent.id, service.id)) is None:
+                session.add(AgentService(user_id=agent.id, service_id=service.id))
     today = clock.to_local(clock.now()).date()
     _plans(session, agents, locations, today, created)
     _closure(session, locations["bxl-marolles"], today, created)
@@ -254,12 +270,23 @@ def seed(session: Session) -> dict[str, int]:
 
 
 def _services(session: Session, created: dict[str, int]) -> dict[str, Service]:
+    """Each CPAS's services: those its places offer (OFFERS), under its codes."""
+    wanted = {
+        (location_code.split("-", 1)[0], code)
+        for location_code, codes in OFFERS.items()
+        for code in codes
+    }
     services = {}
-    for code, fr, nl, en, minutes, buffer, mode, languages in SERVICES:
-        service = session.scalar(select(Service).where(Service.code == code))
+    for prefix, (code, fr, nl, en, minutes, buffer, mode, languages) in sorted(
+        (prefix, row) for row in SERVICES for prefix in CPAS_OF_PREFIX if (prefix, row[0]) in wanted
+    ):
+        full_code = service_code(prefix, code)
+        cpas = organisations.get_cpas(session, CPAS_OF_PREFIX[prefix])
+        service = session.scalar(select(Service).where(Service.code == full_code))
         if service is None:
             service = Service(
-                code=code,
+                code=full_code,
+                cpas_id=cpas.id if cpas is not None else None,
                 name_fr=fr,
                 name_nl=nl,
                 name_en=en,
@@ -274,7 +301,7 @@ def _services(session: Session, created: dict[str, int]) -> dict[str, Service]:
                 service.bring_fr, service.bring_nl, service.bring_en = BRING[code]
             session.add(service)
             created["appointment services"] += 1
-        services[code] = service
+        services[full_code] = service
     session.flush()
     return services
 

@@ -56,6 +56,10 @@ class Service(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
+    # The CPAS whose service it is (docs/cpas.md, migration 0051): offered only at its
+    # places, changed only by its staff. None: the installation's, shared (set up before
+    # CPAS existed and offered by places of several CPAS).
+    cpas_id: Mapped[int | None] = mapped_column(ForeignKey("cpas.id"), index=True)
     name_fr: Mapped[str] = mapped_column(String(120))
     name_nl: Mapped[str] = mapped_column(String(120))
     name_en: Mapped[str] = mapped_column(String(120))

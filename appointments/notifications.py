@@ -121,6 +121,11 @@ def _location_choices(session: Session) -> list[tuple[str, str]]:
     ]
 
 
+def _team_of_location(session: Session, code: str) -> int | None:
+    """A place's team (its CPAS decides who may choose it: docs/cpas.md)."""
+    return session.scalar(select(Location.team_id).where(Location.code == code))
+
+
 def _day(params: Mapping[str, str]) -> date:
     try:
         return date.fromisoformat(str(params.get("date") or ""))
@@ -174,7 +179,12 @@ notify.register_audience(
         params=(
             notify.AudienceParam("date", "Date", kind="date"),
             notify.AudienceParam(
-                "location", "Location", kind="choice", required=False, choices=_location_choices
+                "location",
+                "Location",
+                kind="choice",
+                required=False,
+                choices=_location_choices,
+                team_of=_team_of_location,
             ),
         ),
         contact_ids=appointments_on_day,

@@ -192,6 +192,8 @@ def services_of_cpas(
         return offered
     kept = []
     for item in offered:
+        if item.service.cpas_id not in (None, cpas.id):
+            continue  # another CPAS's service (its places are its own anyway)
         places = [location for location in item.locations if in_cpas(session, location, cpas)]
         if places:
             kept.append(type(item)(item.service, places))
@@ -457,7 +459,8 @@ def join_waiting_list(
                 raise
             already = True
         else:
-            contact = booking.contact_for(session, person)
+            # At a place: the contact joins its team (so its CPAS: docs/cpas.md).
+            contact = booking.contact_for(session, person, location=location)
             # The offer of a freed slot is a service change: consent stated on the form.
             booking.record_consent(session, contact, source="online", actor=None)
             audit.record(
@@ -621,6 +624,7 @@ def send_code(
     CPAS's SMS sender the code leaves with."""
     if location is not None:
         start_args["cpas_id"] = cpas_id_of_location(session, location)
+        start_args["team_id"] = location.team_id  # the contact joins the place's team
     try:
         check = verification.start(session, **start_args)
     except verification.RateLimited:

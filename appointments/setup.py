@@ -27,7 +27,7 @@ from functools import partial
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from appointments import slots
@@ -73,6 +73,55 @@ UPCOMING_STATES = ("booked", "checked_in")
 def _agent_roles() -> list[str]:
     """Roles that can deliver appointments: those that have an agenda of their own."""
     return [role.value for role in Role if can(role.value, Permission.APPOINTMENTS_MINE)]
+
+
+# --- The actor's CPAS (docs/cpas.md, "Scoping") ------------------------------------------
+# A place, plan or closure belongs to its place's team's CPAS; a service to its own CPAS
+# (None: the installation's, shared); an absence to its agent's team's CPAS. `actor`
+# None: a script or a test of the rules themselves, no limit.
+
+
+def _scope(session: Session, actor: User | None) -> organisations.Scope | None:
+    return None if actor is None else organisations.scope_of(session, actor)
+
+
+def _sees_place(session: Session, actor: User | None, location: Location | None) -> bool:
+    within = _scope(session, actor)
+    return within is None or (
+        location is not None and within.sees_team(location.team_id, shared=True)
+    )
+
+
+def sees_service(session: Session, actor: User | None, service: Service) -> bool:
+    """A service of the actor's CPAS, or a shared one (none's) for a CPAS's staff."""
+    within = _scope(session, actor)
+    if within is None or within.everything:
+        return True
+    if service.cpas_id is None:
+        return not within.platform and within.cpas_id is not None
+    return service.cpas_id == within.cpas_id
+
+
+def _shared_elsewhere(session: Session, actor: User | None, service: Service) -> bool:
+    """A shared service (of no CPAS) seen by the staff of one CPAS among several: its
+    offer at their places is theirs to change, its settings are not (they are every
+    CPAS's: changing them would change another CPAS's service)."""
+    within = _scope(session, actor)
+    return service.cpas_id is None and within is not None and not within.everything
+
+
+def _sees_agent(session: Session, actor: User | None, user: User | None) -> bool:
+    within = _scope(session, actor)
+    return within is None or (user is not None and within.sees_team(user.team_id))
+
+
+def _location_cpas(session: Session, location: Location) -> int | None:
+    return organisations.cpas_id_of_team(session, location.team_id) if location.team_id else None
+
+
+def _refused(session: Session, actor: User | None, entity_type: str, entity_id: object) -> None:
+    organisations.refuse(session, actor, entity_type, entity_id)
+    session.commit()  # the refusal stays audited although the answer is a 404
 
 
 # --- Parsing (form strings or typed values) ------------------------------------------------
@@ -282,7 +331,14 @@ def create_service(session: Session, fields: Mapping[str, Any], *, actor: User |
         fields,
         partial(_service_values, required=name_languages(session, actor)),
     )
-    service = Service(code=code, **values)
+    within = _scope(session, actor)
+    if within is not None and not within.everything and within.cpas_id is None:
+        # The platform administrator of several CPAS: a service would be nobody's.
+        raise Invalid({"code": FieldError("not_allowed")})
+    cpas_id = within.cpas_id if within is not None else None
+    if cpas_id is None and actor is not None:
+        cpas_id = organisations.cpas_id_of_team(session, actor.team_id)
+    service = Service(code=code, cpas_id=cpas_id, **values)
     session.add(service)
     session.flush()
     audit.record_change(
@@ -302,6 +358,8 @@ def update_service(
 ) -> list[Stranded]:
     """Change a service (its code stays). Returns the appointments it strands
     (deactivated, walk-in only from now on)."""
+    if _shared_elsewhere(session, actor, service):
+        raise Invalid({"name_fr": FieldError("shared_service")})
     values = _service_values(session, fields, required=name_languages(session, actor))
     changed = sorted(audit.assign(service, values))
     if not changed:
@@ -315,6 +373,8 @@ def update_service(
 def remove_service(session: Session, service: Service, *, actor: User | None) -> str:
     """Delete a service nobody ever booked; otherwise deactivate it (its history stays).
     Returns "deleted" or "deactivated"."""
+    if _shared_elsewhere(session, actor, service):
+        raise Invalid({"name_fr": FieldError("shared_service")})
     used = session.scalar(
         select(func.count()).select_from(Appointment).where(Appointment.service_id == service.id)
     ) or session.scalar(
@@ -360,15 +420,14 @@ def service_agent_ids(session: Session, service: Service) -> list[int]:
     )
 
 
-def agents(session: Session) -> list[User]:
-    """Active accounts that can deliver appointments, by name."""
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.active.is_(True), User.role.in_(_agent_roles()))
-            .order_by(User.display_name, User.id)
-        )
-    )
+def agents(session: Session, actor: User | None = None) -> list[User]:
+    """Active accounts that can deliver appointments, by name (those of the actor's
+    CPAS)."""
+    query = select(User).where(User.active.is_(True), User.role.in_(_agent_roles()))
+    within = _scope(session, actor)
+    if within is not None:
+        query = query.where(within.teams_filter(User.team_id))
+    return list(session.scalars(query.order_by(User.display_name, User.id)))
 
 
 def set_service_offer(
@@ -384,15 +443,25 @@ def set_service_offer(
     errors = Errors()
     wanted_locations = parse.ids({"locations": location_ids}, "locations", errors)
     wanted_agents = parse.ids({"agents": agent_ids}, "agents", errors)
-    known_locations = set(session.scalars(select(Location.id)))
-    if set(wanted_locations) - known_locations:
+    # Only the actor's CPAS's places and agents; a service of a CPAS only at its places.
+    mine = {location.id: location for location in list_locations(session, actor)}
+    if service.cpas_id is not None:
+        mine = {
+            location_id: location
+            for location_id, location in mine.items()
+            if _location_cpas(session, location) == service.cpas_id
+        }
+    my_agents = {user.id for user in agents(session, actor)}
+    if set(wanted_locations) - set(mine):
         errors.add("locations", "unknown_choice")
-    if set(wanted_agents) - {user.id for user in agents(session)}:
+    if set(wanted_agents) - my_agents:
         errors.add("agents", "unknown_choice")
     errors.check()
     old_locations = set(service_location_ids(session, service))
     old_agents = set(service_agent_ids(session, service))
-    new_locations, new_agents = set(wanted_locations), set(wanted_agents)
+    # Another CPAS's offer of a shared service is kept as it is.
+    new_locations = set(wanted_locations) | (old_locations - set(mine))
+    new_agents = set(wanted_agents) | (old_agents - my_agents)
     for location_id in new_locations - old_locations:
         session.add(ServiceLocation(service_id=service.id, location_id=location_id))
     for user_id in new_agents - old_agents:
@@ -457,9 +526,12 @@ def _location_values(session: Session, fields: Mapping[str, Any]) -> dict[str, A
             errors.add("phone", "invalid_phone")
     if values["postcode"] and "postcode" not in errors and not POSTCODE.match(values["postcode"]):
         errors.add("postcode", "invalid_postcode")
+    # Every place belongs to a team (so to its CPAS): required (docs/cpas.md).
     raw_team = fields.get("team_id")
     values["team_id"] = None
-    if raw_team not in (None, ""):
+    if raw_team in (None, ""):
+        errors.add("team_id", "required")
+    else:
         team_ids = parse.ids(fields, "team_id", errors)
         if team_ids and session.get(Team, team_ids[0]) is None:
             errors.add("team_id", "unknown_choice")
@@ -561,16 +633,27 @@ def opening_hours(location: Location) -> dict[int, list[tuple[time, time]]]:
     return {weekday: sorted(stretches) for weekday, stretches in hours.items()}
 
 
-def list_locations(session: Session) -> list[Location]:
-    return list(session.scalars(select(Location).order_by(Location.name, Location.code)))
+def list_locations(session: Session, actor: User | None = None) -> list[Location]:
+    """The places, by name (the actor's CPAS's, and those of no team)."""
+    query = select(Location)
+    within = _scope(session, actor)
+    if within is not None:
+        query = query.where(within.teams_filter(Location.team_id, shared=True))
+    return list(session.scalars(query.order_by(Location.name, Location.code)))
 
 
-def list_all_services(session: Session) -> list[Service]:
-    """Every service, active first, by French name."""
+def list_all_services(session: Session, actor: User | None = None) -> list[Service]:
+    """Every service of the actor's CPAS (and the shared ones), active first, by French
+    name."""
+    query = select(Service)
+    within = _scope(session, actor)
+    if within is not None and not within.everything:
+        if within.cpas_id is None:
+            query = query.where(false())
+        else:
+            query = query.where(or_(Service.cpas_id == within.cpas_id, Service.cpas_id.is_(None)))
     return list(
-        session.scalars(
-            select(Service).order_by(Service.active.desc(), Service.name_fr, Service.code)
-        )
+        session.scalars(query.order_by(Service.active.desc(), Service.name_fr, Service.code))
     )
 
 
@@ -588,13 +671,15 @@ def add_plan(
     if not user_ids and "user_id" not in errors:
         errors.add("user_id", "required")
     user_id = user_ids[0] if user_ids else None
-    if user_id is not None and user_id not in {user.id for user in agents(session)}:
+    if user_id is not None and user_id not in {user.id for user in agents(session, actor)}:
         errors.add("user_id", "unknown_choice")
     location_ids = parse.ids(fields, "location_id", errors)
     if not location_ids and "location_id" not in errors:
         errors.add("location_id", "required")
     location_id = location_ids[0] if location_ids else None
-    if location_id is not None and session.get(Location, location_id) is None:
+    if location_id is not None and not _sees_place(
+        session, actor, session.get(Location, location_id)
+    ):
         errors.add("location_id", "unknown_choice")
     days = {"weekdays": fields.get("weekdays", fields.get("weekday"))}
     weekdays = parse.ids(days, "weekdays", errors)
@@ -696,14 +781,20 @@ def end_plan(
 
 
 def plans_by_agent(
-    session: Session, on: date | None = None
+    session: Session, on: date | None = None, actor: User | None = None
 ) -> list[tuple[User, list[WorkingPlan]]]:
-    """Plans still valid on `on` (default today) or later, per agent, by name."""
+    """Plans still valid on `on` (default today) or later, per agent, by name (at the
+    actor's CPAS's places)."""
     day = on or clock.to_local(clock.now()).date()
+    query = select(WorkingPlan).where(
+        or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= day)
+    )
+    within = _scope(session, actor)
+    if within is not None:
+        places = select(Location.id).where(within.teams_filter(Location.team_id, shared=True))
+        query = query.where(WorkingPlan.location_id.in_(places))
     plans = session.scalars(
-        select(WorkingPlan)
-        .where(or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= day))
-        .order_by(WorkingPlan.user_id, WorkingPlan.weekday, WorkingPlan.starts)
+        query.order_by(WorkingPlan.user_id, WorkingPlan.weekday, WorkingPlan.starts)
     )
     grouped: dict[int, list[WorkingPlan]] = {}
     for plan in plans:
@@ -722,11 +813,17 @@ def add_closure(
     """A closure of one location (or every location when none is given)."""
     errors = Errors()
     location_id = None
+    within = _scope(session, actor)
     if fields.get("location_id") not in (None, ""):
         ids = parse.ids(fields, "location_id", errors)
         location_id = ids[0] if ids else None
-        if location_id is not None and session.get(Location, location_id) is None:
+        if location_id is not None and not _sees_place(
+            session, actor, session.get(Location, location_id)
+        ):
             errors.add("location_id", "unknown_choice")
+    elif within is not None and not within.everything:
+        # "Every place" would close other CPAS's places: with several CPAS, one place.
+        errors.add("location_id", "required")
     first_day = parse.date(fields, "first_day", errors, required=True)
     last_day = parse.date(fields, "last_day", errors) or first_day
     if first_day and last_day and last_day < first_day:
@@ -767,14 +864,22 @@ def remove_closure(session: Session, closure: Closure, *, actor: User | None) ->
     _delete(session, closure, "appointment_closure", actor)
 
 
-def list_closures(session: Session, since: date | None = None) -> list[Closure]:
-    """Closures ending on `since` (default today) or later, soonest first."""
+def list_closures(
+    session: Session, since: date | None = None, actor: User | None = None
+) -> list[Closure]:
+    """Closures ending on `since` (default today) or later, soonest first (of the
+    actor's CPAS's places, and those of every place)."""
     day = since or clock.to_local(clock.now()).date()
-    return list(
-        session.scalars(
-            select(Closure).where(Closure.last_day >= day).order_by(Closure.first_day, Closure.id)
+    query = select(Closure).where(Closure.last_day >= day)
+    within = _scope(session, actor)
+    if within is not None:
+        places = select(Location.id).where(within.teams_filter(Location.team_id, shared=True))
+        query = query.where(
+            or_(Closure.location_id.in_(places), Closure.location_id.is_(None))
+            if within.everything or not within.platform
+            else Closure.location_id.in_(places)
         )
-    )
+    return list(session.scalars(query.order_by(Closure.first_day, Closure.id)))
 
 
 def store_absence(
@@ -810,7 +915,7 @@ def add_absence(
     if not user_ids and "user_id" not in errors:
         errors.add("user_id", "required")
     user_id = user_ids[0] if user_ids else None
-    if user_id is not None and user_id not in {user.id for user in agents(session)}:
+    if user_id is not None and user_id not in {user.id for user in agents(session, actor)}:
         errors.add("user_id", "unknown_choice")
     starts = parse.moment(fields, "starts", errors, required=True)
     ends = parse.moment(fields, "ends", errors, required=True)
@@ -835,16 +940,18 @@ def remove_absence(session: Session, absence: AgentAbsence, *, actor: User | Non
     _delete(session, absence, "appointment_absence", actor)
 
 
-def list_absences(session: Session, since: datetime | None = None) -> list[AgentAbsence]:
-    """Absences not over at `since` (default now), soonest first."""
+def list_absences(
+    session: Session, since: datetime | None = None, actor: User | None = None
+) -> list[AgentAbsence]:
+    """Absences not over at `since` (default now), soonest first (of the actor's CPAS's
+    agents)."""
     moment = since or clock.now()
-    return list(
-        session.scalars(
-            select(AgentAbsence)
-            .where(AgentAbsence.ends_at > moment)
-            .order_by(AgentAbsence.starts_at, AgentAbsence.id)
-        )
-    )
+    query = select(AgentAbsence).where(AgentAbsence.ends_at > moment)
+    within = _scope(session, actor)
+    if within is not None:
+        staff = select(User.id).where(within.teams_filter(User.team_id))
+        query = query.where(AgentAbsence.user_id.in_(staff))
+    return list(session.scalars(query.order_by(AgentAbsence.starts_at, AgentAbsence.id)))
 
 
 # --- The settings pages' use cases: lookups by id, and changes committed ------------------
@@ -862,20 +969,48 @@ def committed(session: Session, change: Any, *args: Any, **kwargs: Any) -> Any:
     return result
 
 
-def service_by_id(session: Session, service_id: int) -> Service | None:
-    return session.get(Service, service_id)
+def service_by_id(session: Session, service_id: int, actor: User | None = None) -> Service | None:
+    """The service if it is the actor's CPAS's (or shared); another CPAS's: None, as an
+    unknown one, the attempt audited."""
+    service = session.get(Service, service_id)
+    if service is not None and not sees_service(session, actor, service):
+        _refused(session, actor, "appointment_service", service_id)
+        return None
+    return service
 
 
 def location_by_id(session: Session, location_id: int) -> Location | None:
     return session.get(Location, location_id)
 
 
-def closure_by_id(session: Session, closure_id: int) -> Closure | None:
-    return session.get(Closure, closure_id)
+def closure_by_id(session: Session, closure_id: int, actor: User | None = None) -> Closure | None:
+    """The closure of a place of the actor's CPAS; another CPAS's (or, with several
+    CPAS, one of every place): None, audited."""
+    closure = session.get(Closure, closure_id)
+    if closure is None:
+        return None
+    within = _scope(session, actor)
+    place = session.get(Location, closure.location_id) if closure.location_id else None
+    allowed = within is None or (
+        within.everything if place is None else _sees_place(session, actor, place)
+    )
+    if not allowed:
+        _refused(session, actor, "appointment_closure", closure_id)
+        return None
+    return closure
 
 
-def absence_by_id(session: Session, absence_id: int) -> AgentAbsence | None:
-    return session.get(AgentAbsence, absence_id)
+def absence_by_id(
+    session: Session, absence_id: int, actor: User | None = None
+) -> AgentAbsence | None:
+    """The absence of an agent of the actor's CPAS; another CPAS's: None, audited."""
+    absence = session.get(AgentAbsence, absence_id)
+    if absence is None:
+        return None
+    if not _sees_agent(session, actor, session.get(User, absence.user_id)):
+        _refused(session, actor, "appointment_absence", absence_id)
+        return None
+    return absence
 
 
 @dataclass(frozen=True)
@@ -885,10 +1020,14 @@ class PlanDetails:
     location: Location | None
 
 
-def plan_details(session: Session, plan_id: int) -> PlanDetails | None:
-    """A working plan with its agent and place (the "end this plan" page)."""
+def plan_details(session: Session, plan_id: int, actor: User | None = None) -> PlanDetails | None:
+    """A working plan with its agent and place (the "end this plan" page); a plan at
+    another CPAS's place: None, audited."""
     plan = session.get(WorkingPlan, plan_id)
     if plan is None:
+        return None
+    if not _sees_place(session, actor, session.get(Location, plan.location_id)):
+        _refused(session, actor, "appointment_plan", plan_id)
         return None
     return PlanDetails(
         plan=plan,
@@ -904,10 +1043,11 @@ class ServiceOverview:
     agents: list[str]  # the names of the agents delivering it
 
 
-def services_overview(session: Session) -> list[ServiceOverview]:
-    """Every service with where it is offered and who delivers it (the services page)."""
-    locations = {location.id: location for location in list_locations(session)}
-    people = {user.id: user for user in agents(session)}
+def services_overview(session: Session, actor: User | None = None) -> list[ServiceOverview]:
+    """Every service of the actor's CPAS (and the shared ones) with where it is offered
+    and who delivers it there (the services page): the actor's CPAS's places and agents."""
+    locations = {location.id: location for location in list_locations(session, actor)}
+    people = {user.id: user for user in agents(session, actor)}
     return [
         ServiceOverview(
             service=service,
@@ -918,7 +1058,7 @@ def services_overview(session: Session) -> list[ServiceOverview]:
                 people[i].display_name for i in service_agent_ids(session, service) if i in people
             ],
         )
-        for service in list_all_services(session)
+        for service in list_all_services(session, actor)
     ]
 
 
@@ -943,27 +1083,41 @@ def service_form_page(
 ) -> SettingsPage:
     """A service's form: the places and agents to offer it with, its current offer, and
     the languages its name needs (the regime of the actor's CPAS)."""
+    locations = list_locations(session, actor)
+    if service is not None and service.cpas_id is not None:
+        locations = [
+            location
+            for location in locations
+            if _location_cpas(session, location) == service.cpas_id
+        ]
     return SettingsPage(
-        locations=list_locations(session),
-        agents=agents(session),
+        locations=locations,
+        agents=agents(session, actor),
         offer_location_ids=service_location_ids(session, service) if service else None,
         offer_agent_ids=service_agent_ids(session, service) if service else None,
         name_languages=name_languages(session, actor),
     )
 
 
-def plans_page(session: Session, on: date) -> SettingsPage:
-    """The working plans still valid on `on` or later, and the places and agents."""
+def plans_page(session: Session, on: date, actor: User | None = None) -> SettingsPage:
+    """The working plans still valid on `on` or later, and the places and agents (the
+    actor's CPAS's)."""
     return SettingsPage(
-        locations=list_locations(session), agents=agents(session), plans=plans_by_agent(session, on)
+        locations=list_locations(session, actor),
+        agents=agents(session, actor),
+        plans=plans_by_agent(session, on, actor),
     )
 
 
-def closures_page(session: Session) -> SettingsPage:
+def closures_page(session: Session, actor: User | None = None) -> SettingsPage:
     return SettingsPage(
-        locations=list_locations(session), agents=[], closures=list_closures(session)
+        locations=list_locations(session, actor),
+        agents=[],
+        closures=list_closures(session, actor=actor),
     )
 
 
-def absences_page(session: Session) -> SettingsPage:
-    return SettingsPage(locations=[], agents=agents(session), absences=list_absences(session))
+def absences_page(session: Session, actor: User | None = None) -> SettingsPage:
+    return SettingsPage(
+        locations=[], agents=agents(session, actor), absences=list_absences(session, actor=actor)
+    )

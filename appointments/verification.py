@@ -198,7 +198,15 @@ def known_number(session: Session, e164: str) -> bool:
     return session.scalar(booked) is not None or session.scalar(waiting) is not None
 
 
-def _contact(session: Session, number: phone.PhoneNumber, language: str, secret: str):
+def _contact(
+    session: Session,
+    number: phone.PhoneNumber,
+    language: str,
+    secret: str,
+    team_id: int | None = None,
+):
+    """The contact the code is sent to; with the place being booked (`team_id`: its
+    team), it belongs to that team, so to its CPAS (docs/cpas.md, "Scoping")."""
     reference = f"appointments.code:{language}:{phone_hash(number.e164, secret)[:40]}"
     contact = notify.contact_by_reference(session, reference)
     if contact is None:
@@ -209,7 +217,10 @@ def _contact(session: Session, number: phone.PhoneNumber, language: str, secret:
             language=language,
             phones=[number.e164],
             reference=reference,
+            team_ids=[team_id] if team_id else (),
         )
+    elif team_id:
+        notify.join_team(session, contact, team_id)
     return contact
 
 
@@ -257,6 +268,7 @@ def start(
     purpose: str = "booking",
     values: Mapping[str, str] | None = None,
     cpas_id: int | None = None,
+    team_id: int | None = None,
 ) -> PhoneCheck:
     """Make a check and put its code in the outbox; Invalid (the number) or RateLimited.
     `values`: the text's other values (the CPAS's name, `notify.cpas_values`);
@@ -287,7 +299,7 @@ def start(
     notify.enqueue(
         session,
         key=f"phone-check:{check.id}",
-        contact=_contact(session, number, language, secret),
+        contact=_contact(session, number, language, secret, team_id),
         category="verification",
         template="verification_code",
         values=dict(values or {}),

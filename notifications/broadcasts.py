@@ -110,9 +110,9 @@ class AudienceParam:
     kind: str = "choice"  # "choice", "date" or "text"
     required: bool = True
     choices: Callable[[Session], Sequence[tuple[str, str]]] | None = None
-    # The team a choice belongs to (a stop of the mobile team…): the form lists only the
-    # choices of the author's CPAS. None: the choices are not a team's.
-    team_of: Callable[[Session], Mapping[str, int]] | None = None
+    # The team a choice belongs to (None: of no team, shared), so that an author sees
+    # and chooses only their CPAS's (docs/cpas.md); None: the choices are no CPAS's.
+    team_of: Callable[[Session, str], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,20 @@ def get_audience(code: str) -> Audience | None:
 
 
 BENEFICIARY_TEAM_KINDS = ("antenne", "home_care", "mobile")
+
+
+def team_of_choice(session: Session, value: str) -> int | None:
+    """A team choice's team: its id ("all": none, every team of the author's CPAS)."""
+    return int(value) if value.isdigit() else None
+
+
+def choice_seen(
+    session: Session, spec: AudienceParam, value: str, within: organisations.Scope | None
+) -> bool:
+    """Whether an author of scope `within` may see and choose `value` of `spec`."""
+    if within is None or spec.team_of is None:
+        return True
+    return within.sees_team(spec.team_of(session, value), shared=True)
 
 
 def _team_choices(kinds: Iterable[str] | None = None) -> Callable[[Session], list[tuple[str, str]]]:
@@ -191,7 +205,14 @@ register_audience(
     Audience(
         code="team_contacts",
         label="Beneficiaries of an antenne or a service",
-        params=(AudienceParam("team_id", "Team", choices=_team_choices(BENEFICIARY_TEAM_KINDS)),),
+        params=(
+            AudienceParam(
+                "team_id",
+                "Team",
+                choices=_team_choices(BENEFICIARY_TEAM_KINDS),
+                team_of=team_of_choice,
+            ),
+        ),
         contact_ids=_team_contacts,
         describe=_describe_team,
     )
@@ -205,6 +226,7 @@ register_audience(
                 "team_id",
                 "Team",
                 choices=lambda session: [("all", "All teams"), *_team_choices()(session)],
+                team_of=team_of_choice,
             ),
         ),
         contact_ids=_team_staff,
@@ -223,16 +245,24 @@ register_audience(
 
 
 def _check_params(
-    session: Session, audience: Audience, params: Mapping[str, str]
+    session: Session,
+    audience: Audience,
+    params: Mapping[str, str],
+    within: organisations.Scope | None = None,
 ) -> tuple[dict[str, str], dict[str, FieldError]]:
-    """The audience's own parameters, stripped, and their errors."""
+    """The audience's own parameters, stripped, and their errors (a choice outside the
+    author's scope `within`: an unknown choice)."""
     clean: dict[str, str] = {}
     errors: dict[str, FieldError] = {}
     for spec in audience.params:
         name, required = spec.name, spec.required
         if spec.kind == "choice" and spec.choices is not None:
             found = params.get(name) not in (None, "") and spec.choices(session)
-            choices = [choice for choice, _label in found or ()]
+            choices = [
+                choice
+                for choice, _label in found or ()
+                if choice_seen(session, spec, choice, within)
+            ]
             value = parse.choice(params, name, errors, choices=choices, default="")
         elif spec.kind == "date":
             day = parse.date(params, name, errors)
@@ -407,7 +437,9 @@ def preview(
     if chosen is None:
         errors["audience"] = FieldError("unknown_choice")
         return result
-    clean, param_errors = _check_params(session, chosen, params)
+    who = author or reader
+    within = organisations.scope_of(session, who) if who is not None else None
+    clean, param_errors = _check_params(session, chosen, params, within)
     result.params = clean
     # The texts follow the author's CPAS: a team of another CPAS is not theirs to address
     # (answered as an unknown team).

@@ -578,20 +578,17 @@ def audience_fields(
     for spec in audience.params:
         choices: list[tuple[str, str]] = []
         if spec.kind == "choice" and spec.choices is not None:
-            choices = list(spec.choices(session))
+            # Only the viewer's CPAS's choices (a team's, a place's: `team_of`).
+            choices = [
+                (value, label)
+                for value, label in spec.choices(session)
+                if broadcasts.choice_seen(session, spec, value, within)
+            ]
             if spec.name == "team_id":  # the teams' names in the page's language
                 teams = {str(team.id): team for team in accounts.list_teams(session)}
                 choices = [
                     (value, teams[value].label(language) if value in teams else label)
                     for value, label in choices
-                    if within is None or value not in teams or within.sees_team(teams[value].id)
-                ]
-            elif spec.team_of is not None and within is not None:
-                owners = spec.team_of(session)
-                choices = [
-                    (value, label)
-                    for value, label in choices
-                    if value in owners and within.sees_team(owners[value])
                 ]
         fields.append(
             ParamField(

@@ -85,9 +85,15 @@ def readable_person(session: Session, user: User, person_id: Any) -> Person | No
     return person
 
 
-def cpas_teams(session: Session) -> list[Team]:
-    """The CPAS services a person may be referred to (every team but the street teams)."""
-    return list(session.scalars(select(Team).where(Team.kind != "street").order_by(Team.name)))
+def cpas_teams(session: Session, street_team_id: int | None = None) -> list[Team]:
+    """The CPAS services a person may be referred to: every team but the street teams, of
+    the CPAS of the person's street team (`street_team_id`; docs/outreach.md: another
+    CPAS is reached as a partner of the directory, never as a team)."""
+    query = select(Team).where(Team.kind != "street")
+    if street_team_id is not None:
+        cpas_id = select(Team.cpas_id).where(Team.id == street_team_id).scalar_subquery()
+        query = query.where(Team.cpas_id == cpas_id)
+    return list(session.scalars(query.order_by(Team.name)))
 
 
 def offer_of(
@@ -189,7 +195,7 @@ def person_file(session: Session, user: User, person_id: Any, *, locale: str) ->
         users=users,
         teams=teams,
         partners=referrals.partners(session),
-        cpas_teams=cpas_teams(session),
+        cpas_teams=cpas_teams(session, person.team_id),
         service_names=service_names,
         offers=offers,
         referral_offer={r.id: offer_of(offers, r) for r in person_referrals},

@@ -138,9 +138,16 @@ def propose(session: Session, actor: User, person_id: Any, data: Mapping[str, An
             errors["partner_id"] = FieldError("unknown_partner")
     else:
         team = session.get(Team, _int(team_id))
-        if team is None or team.kind == "street":
+        street = session.get(Team, person.team_id)
+        if (
+            team is None
+            or team.kind == "street"
+            or (street is not None and team.cpas_id != street.cpas_id)
+        ):
             # A referral goes to a CPAS service; another street team is not one (and would
-            # open the file to its coordinator).
+            # open the file to its coordinator), nor is another CPAS's team (another data
+            # controller: it is referred to as a partner of the directory, which opens no
+            # file; docs/outreach.md).
             team = None
             errors["to_team_id"] = FieldError("unknown_team")
     if service_code and team is None and "destination" not in errors:

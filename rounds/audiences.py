@@ -25,10 +25,13 @@ def _stop_choices(session: Session) -> list[tuple[str, str]]:
     ]
 
 
-def _stop_teams(session: Session) -> dict[str, int]:
-    return {
-        str(stop_id): team_id for stop_id, team_id in session.execute(select(Stop.id, Stop.team_id))
-    }
+def _stop_team(session: Session, value: str) -> int | None:
+    """The team a stop choice belongs to (an unknown one: none, seen by nobody)."""
+    try:
+        stop_id = parse_uuid(value)
+    except ValueError:
+        return None
+    return session.scalar(select(Stop.team_id).where(Stop.id == stop_id))
 
 
 def _stop(session: Session, params: Mapping[str, str]) -> Stop:
@@ -60,9 +63,7 @@ notify.register_audience(
         code="stop_subscribers",
         label="Subscribers of a minibus stop",
         params=(
-            notify.AudienceParam(
-                "stop", "Minibus stop", choices=_stop_choices, team_of=_stop_teams
-            ),
+            notify.AudienceParam("stop", "Minibus stop", choices=_stop_choices, team_of=_stop_team),
         ),
         contact_ids=stop_subscribers,
         describe=_describe,

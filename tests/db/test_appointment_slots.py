@@ -716,7 +716,7 @@ def test_a_fixed_number_of_queries_whatever_the_window(db, statements):
 def test_demo_data_offers_slots(db):
     service = db.scalar(select(Service).where(Service.code == "permanence-sociale"))
     location = db.scalar(select(Location).where(Location.code == "bxl-marolles"))
-    walk_in = db.scalar(select(Service).where(Service.code == "logement-sans-rdv"))
+    walk_in = db.scalar(select(Service).where(Service.code == "sch-logement-sans-rdv"))
     assert service is not None and location is not None and walk_in is not None
     today = clock.to_local(clock.now()).date()
     found = slots.free_slots(db, service=service, location=location, first_day=today, days=14)

@@ -142,14 +142,14 @@ def test_phone_only_services_go_back_to_the_list(en):
 
 
 def test_places_sorted_by_postcode(en):
-    assert en.get("/rendez-vous/permanence-sociale").status_code == 302  # no CPAS yet
+    assert en.get("/rendez-vous/clr-permanence-sociale").status_code == 302  # no CPAS yet
     en.get("/rendez-vous/charleroi")
-    page = text_of(en.get("/rendez-vous/permanence-sociale"))
+    page = text_of(en.get("/rendez-vous/clr-permanence-sociale"))
     assert "Step 2 of 5" in page and "Use my position" in page
-    response = en.post("/rendez-vous/permanence-sociale/nearest", {"postcode": "6020"})
+    response = en.post("/rendez-vous/clr-permanence-sociale/nearest", {"postcode": "6020"})
     assert response.status_code == 302
     assert "6020" not in response.headers["Location"]  # in the session, not the URL
-    page = text_of(en.get("/rendez-vous/permanence-sociale"))
+    page = text_of(en.get("/rendez-vous/clr-permanence-sociale"))
     assert "It is a guess, not a distance." in page
     order = [page.index(name) for name in ("Espace citoyen Dampremy", "Espace citoyen Docherie")]
     assert order == sorted(order)

@@ -67,12 +67,21 @@ def service_form(**overrides) -> dict:
     }
 
 
+_MAROLLES: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _marolles(db) -> None:
+    """A place's team is required: the forms below give Antenne Marolles'."""
+    _MAROLLES["id"] = str(accounts.get_team(db, "bxl-marolles").id)
+
+
 def location_form(**overrides) -> dict:
     return {
         "code": f"tw-loc-{next(_counter)}",
         "name": "Antenne Web",
         "kind": "antenne",
-        "team_id": "",
+        "team_id": _MAROLLES.get("id", ""),
         "address": "Rue Haute 1",
         "postcode": "1000",
         "city": "Bruxelles",
@@ -269,6 +278,7 @@ def test_a_place_has_an_optional_dutch_name_street_and_town(login, db):
         ({"latitude": "50.8"}, "Give both latitude and longitude, or neither."),
         ({"latitude": "95", "longitude": "4"}, "Must be between -90 and 90."),
         ({"phone": "12"}, "This is not a phone number we can reach."),
+        ({"team_id": ""}, "This is needed."),  # every place is a team's
     ],
 )
 def test_a_bad_place_form_is_answered_422(login, db, overrides, sentence):
@@ -395,7 +405,7 @@ def test_bad_closures_and_absences_are_answered_422(login, db):
 
 def test_add_and_remove_an_absence(login, db):
     browser = login("coordination")
-    agent = accounts.find_user(db, "as3")
+    agent = accounts.find_user(db, "as2")
     response = browser.post(
         f"{BASE}/absences",
         {

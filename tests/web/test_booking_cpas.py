@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from appointments.demo import service_code
 from core import accounts, clock
 from core.organisations import Cpas
 from notifications.models import Message
@@ -20,6 +21,7 @@ from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
 from tests.web.test_appointments_booking import book_path, last_code
 
+PREFIX = {"bruxelles": "bxl", "schaerbeek": "sch", "charleroi": "clr"}
 PLACES = {
     "bruxelles": ("Antenne Marolles", "Antenne Nord-Est"),
     "schaerbeek": ("Le22Rogier",),
@@ -67,8 +69,10 @@ def test_the_postcode_leads_to_the_competent_cpas_only(en, where, cpas, name):
     only(page, cpas, all_shown=False)  # the services: places only of phone-only ones
     for other in {"CPAS de Schaerbeek", "CPAS de Charleroi", "CPAS de Bruxelles"} - {name}:
         assert other not in page
-    # The next step too: the places of a service are the CPAS's own.
-    only(text_of(en.get("/rendez-vous/permanence-sociale")), cpas)
+    # The next step too: the places of a service are the CPAS's own (each CPAS has its
+    # own services: the demo's codes, docs/cpas.md).
+    code = service_code(PREFIX[cpas], "permanence-sociale")
+    only(text_of(en.get(f"/rendez-vous/{code}")), cpas)
 
 
 def test_a_postcode_no_cpas_serves_gets_a_sentence_and_the_list(en):
@@ -89,7 +93,7 @@ def test_charleroi_entry_shows_only_charleroi(en):
     page = text_of(response)
     assert response.status_code == 200 and "CPAS de Charleroi" in page
     only(page, "charleroi", all_shown=False)
-    only(text_of(en.get("/rendez-vous/permanence-sociale")), "charleroi")
+    only(text_of(en.get("/rendez-vous/clr-permanence-sociale")), "charleroi")
     assert "Not your CPAS? Choose another one" in page
     assert "logement-sans-rdv" not in page  # Schaerbeek's drop-in
     # Charleroi is French-speaking: French and English (to read), no Dutch button.
@@ -108,9 +112,12 @@ def test_another_cpas_place_in_the_address_is_unknown(en):
         assert en.post(path, {"start": "2026-12-02T10:00:00+01:00"}).status_code == 404
         assert en.post(f"{path}/waiting", {}).status_code == 404
     # A service Charleroi does not offer (Schaerbeek's drop-in) is unknown too.
-    assert en.get("/rendez-vous/logement-sans-rdv").status_code == 404
-    # Charleroi's own place: found.
-    assert en.get("/rendez-vous/permanence-sociale/clr-dampremy").status_code == 200
+    assert en.get("/rendez-vous/sch-logement-sans-rdv").status_code == 404
+    # Brussels' own service, at Brussels' or Charleroi's place: unknown too.
+    assert en.get("/rendez-vous/permanence-sociale").status_code == 404
+    assert en.get("/rendez-vous/permanence-sociale/clr-dampremy").status_code == 404
+    # Charleroi's own service at its own place: found.
+    assert en.get("/rendez-vous/clr-permanence-sociale/clr-dampremy").status_code == 200
 
 
 @pytest.fixture()

@@ -445,6 +445,46 @@ def test_street_team_settings_are_changed_only_within_the_administrators_cpas(lo
     assert settings_row()[1] == 3
 
 
+def _brussels_setup(db, brussels) -> dict[str, int]:
+    """The appointment setup's records of the CPAS de Bruxelles: its own service, a
+    working plan and a closure at its place, an absence of one of its agents."""
+    from datetime import date, datetime, time
+
+    from appointments.models import AgentAbsence, Closure, WorkingPlan
+    from core.organisations import cpas_id_of_team
+
+    brussels.service.cpas_id = cpas_id_of_team(db, brussels.location.team_id)
+    as1 = accounts.find_user(db, "as1")
+    plan = WorkingPlan(
+        user_id=as1.id,
+        location_id=brussels.location.id,
+        weekday=5,
+        starts=time(18, 0),
+        ends=time(19, 0),
+        valid_from=date(2030, 1, 1),
+    )
+    closure = Closure(
+        location_id=brussels.location.id,
+        first_day=date(2030, 1, 2),
+        last_day=date(2030, 1, 2),
+        reason="Formation",
+    )
+    absence = AgentAbsence(
+        user_id=as1.id,
+        starts_at=clock.as_utc(datetime(2030, 1, 3, 9, tzinfo=clock.BRUSSELS)),
+        ends_at=clock.as_utc(datetime(2030, 1, 3, 12, tzinfo=clock.BRUSSELS)),
+        reason="leave",
+    )
+    db.add_all([plan, closure, absence])
+    db.commit()
+    return {
+        "service_id": brussels.service.id,
+        "plan_id": plan.id,
+        "closure_id": closure.id,
+        "absence_id": absence.id,
+    }
+
+
 def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, object]]:
     """Every route whose address names a record, given a record of the CPAS de Bruxelles
     (the demo's and the fixtures'): what an office role of Charleroi must not reach."""
@@ -452,6 +492,7 @@ def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, objec
     from outreach.demo import demo_id
 
     contact, message, inbound, broadcast = brussels_sms
+    setup_ids = _brussels_setup(db, brussels)
     appointment = {"appointment_id": brussels.booked.id}
     person = {"person_id": str(demo_id("momo"))}
     household = {"beneficiary_id": str(homecare_id("household-0"))}
@@ -475,6 +516,13 @@ def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, objec
         "notifications_broadcasts.progress": {"broadcast_id": broadcast.id},
         "notifications_broadcasts.cancel": {"broadcast_id": broadcast.id},
         "appointments_setup.edit_location": {"location_id": brussels.location.id},
+        **{
+            f"appointments_setup.{name}": {"service_id": setup_ids["service_id"]}
+            for name in ("edit_service", "service_offer", "remove_service")
+        },
+        "appointments_setup.end_plan": {"plan_id": setup_ids["plan_id"]},
+        "appointments_setup.remove_closure": {"closure_id": setup_ids["closure_id"]},
+        "appointments_setup.remove_absence": {"absence_id": setup_ids["absence_id"]},
         **{
             f"appointments_desk.{name}": appointment
             for name in ("check_in", "no_show", "done", "cancel", "call", "left", "undo")
@@ -556,3 +604,185 @@ def test_every_route_naming_a_record_of_another_cpas_answers_as_unknown(
     db.expire_all()
     assert db.get(Appointment, brussels.booked.id).status == "booked"
     assert db.get(Message, brussels_sms[1].id).status == "pending"
+    from appointments.models import AgentAbsence, Closure, Service, WorkingPlan
+
+    setup_ids = {
+        name: value for name, value in arguments.items() if name.startswith("appointments_setup.")
+    }
+    service_id = setup_ids["appointments_setup.edit_service"]["service_id"]
+    assert db.get(Service, service_id).name_fr == brussels.service.name_fr
+    plan = db.get(WorkingPlan, setup_ids["appointments_setup.end_plan"]["plan_id"])
+    assert plan.valid_until is None
+    assert db.get(Closure, setup_ids["appointments_setup.remove_closure"]["closure_id"])
+    assert db.get(AgentAbsence, setup_ids["appointments_setup.remove_absence"]["absence_id"])
+
+
+def test_the_setup_lists_and_offers_only_the_administrators_cpas(login, db, brussels):
+    """Services, plans, closures and absences of the CPAS de Bruxelles are not listed to
+    Charleroi's coordinator, nor offered in its forms; refused as unknown choices."""
+    ids = _brussels_setup(db, brussels)
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    base = "/parametres/rendez-vous"
+    services = text_of(browser.get(f"{base}/services"))
+    assert f'/services/{ids["service_id"]}"' not in services
+    assert "Antenne Marolles" not in services
+    plans = text_of(browser.get(f"{base}/plannings"))
+    assert f"/plannings/{ids['plan_id']}/fin" not in plans
+    assert brussels.location.name not in plans
+    assert f"/fermetures/{ids['closure_id']}/" not in text_of(browser.get(f"{base}/fermetures"))
+    assert f"/absences/{ids['absence_id']}/" not in text_of(browser.get(f"{base}/absences"))
+    as1 = accounts.find_user(db, "as1")
+    refused = browser.post(
+        f"{base}/absences",
+        {"user_id": str(as1.id), "starts": "2030-01-04T09:00", "ends": "2030-01-04T10:00"},
+    )
+    assert refused.status_code == 422
+    closure = browser.post(
+        f"{base}/fermetures",
+        {"location_id": str(brussels.location.id), "first_day": "2030-01-05", "reason": "X"},
+    )
+    assert closure.status_code == 422
+    everywhere = browser.post(f"{base}/fermetures", {"first_day": "2030-01-05", "reason": "X"})
+    assert everywhere.status_code == 422  # "every place" would close Brussels' too
+    assert _refusals(db, "appointment_service", ids["service_id"]) == 0
+    assert browser.get(f"{base}/services/{ids['service_id']}").status_code == 404
+    assert _refusals(db, "appointment_service", ids["service_id"]) == 1
+
+
+def test_a_service_of_a_cpas_is_offered_only_at_its_places(db, brussels):
+    """The service layer refuses a Brussels service at a Charleroi place, whoever asks."""
+    from appointments import setup
+    from appointments.models import Location
+    from core.errors import Invalid
+
+    ids = _brussels_setup(db, brussels)
+    service = setup.service_by_id(db, ids["service_id"])
+    dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
+    admin = accounts.find_user(db, "as1")  # any actor of Brussels
+    with pytest.raises(Invalid):
+        setup.set_service_offer(db, service, location_ids=[dampremy.id], agent_ids=[], actor=admin)
+
+
+def test_contacts_made_by_the_online_booking_join_the_places_team(db, now):
+    from appointments import verification
+    from appointments.models import Location
+
+    dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
+    check = verification.start(
+        db,
+        raw_phone="+32470990011",
+        language="fr",
+        address="192.0.2.1",
+        secret="s3cret",
+        team_id=dampremy.team_id,
+    )
+    message = db.scalar(select(Message).where(Message.key == f"phone-check:{check.id}"))
+    contact = db.get(Contact, message.contact_id)
+    assert {link.team_id for link in contact.teams} == {dampremy.team_id}
+
+
+def test_a_referral_to_another_cpas_team_is_an_unknown_team(login, db):
+    """Brussels' street team refers within the CPAS de Bruxelles; a Charleroi antenne is
+    another data controller: refused as an unknown team (a partner of the directory is the
+    way to another CPAS) and not offered in the form."""
+    from outreach.demo import demo_id
+    from outreach.models import Referral
+
+    grande = demo_id("la-grande")
+    dampremy = accounts.get_team(db, "clr-dampremy")
+    marolles = accounts.get_team(db, "bxl-marolles")
+    browser = login("rue1")
+    page = text_of(browser.get(f"/outreach/personnes/{grande}"))
+    assert f'value="team:{marolles.id}' in page
+    assert f'value="team:{dampremy.id}' not in page
+    before = db.scalar(select(func.count()).select_from(Referral))
+    for destination in (f"team:{dampremy.id}", f"team:{dampremy.id}:clr-permanence-sociale"):
+        response = browser.post(
+            f"/outreach/personnes/{grande}/orientations",
+            {"need": "income", "destination": destination},
+        )
+        assert response.status_code == 422
+        assert "Choose a CPAS service from the list." in text_of(response)
+    assert db.scalar(select(func.count()).select_from(Referral)) == before
+
+
+def test_an_audience_lists_and_accepts_only_the_authors_cpas_places(login, db):
+    """The "appointments on a day" audience (appointments' provider): Charleroi's author
+    is offered only Charleroi's places, and a Brussels place is an unknown choice."""
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    page = text_of(browser.get("/sms/broadcasts/new?audience=appointments_on_day"))
+    assert 'value="clr-dampremy"' in page and 'value="bxl-marolles"' not in page
+    author = accounts.find_user(db, "clr-coordinator")
+    checked = broadcasts.preview(
+        db,
+        audience="appointments_on_day",
+        params={"date": "2030-01-02", "location": "bxl-marolles"},
+        category="service_change",
+        bodies={"fr": "Fermé."},
+        author=author,
+    )
+    assert checked.errors["location"].code == "unknown_choice"
+    own = broadcasts.preview(
+        db,
+        audience="appointments_on_day",
+        params={"date": "2030-01-02", "location": "clr-dampremy"},
+        category="service_change",
+        bodies={"fr": "Fermé."},
+        author=author,
+    )
+    assert "location" not in own.errors  # its own place: accepted (nobody booked then)
+
+
+def test_a_shared_service_keeps_each_cpas_offer_and_its_settings(login, db, brussels):
+    """A service of no CPAS (an installation's before 0051, offered by several CPAS):
+    Charleroi's coordinator sees it, changes only its offer at Charleroi's places (Brussels'
+    stays), and cannot change its settings (they are every CPAS's)."""
+    from appointments import setup
+    from appointments.models import Location
+
+    shared = brussels.service
+    assert shared.cpas_id is None
+    dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
+    _charleroi_user(db, Role.COORDINATOR)
+    browser = login("clr-coordinator")
+    base = f"/parametres/rendez-vous/services/{shared.id}"
+    assert browser.get(base).status_code == 200
+    offer = browser.post(f"{base}/offre", {"locations": [str(dampremy.id)]})
+    assert offer.status_code in (200, 302)
+    db.expire_all()
+    assert set(setup.service_location_ids(db, shared)) == {brussels.location.id, dampremy.id}
+    changed = browser.post(base, {"code": shared.code, "name_fr": "Pris", "name_nl": "Pris"})
+    assert changed.status_code == 422
+    assert "shared by several CPAS" in text_of(changed)
+    removed = browser.post(f"{base}/supprimer", {})
+    assert removed.status_code == 302
+    db.expire_all()
+    assert db.get(type(shared), shared.id).name_fr != "Pris"
+
+
+def test_the_platform_administrator_sets_up_no_cpas_appointments(login, db, brussels):
+    """The administrator of no team (several CPAS): no service, place, plan, closure or
+    absence of any CPAS listed, and a new service (it would be nobody's) refused."""
+    ids = _brussels_setup(db, brussels)
+    browser = login("admin")
+    base = "/parametres/rendez-vous"
+    assert f"/services/{ids['service_id']}" not in text_of(browser.get(f"{base}/services"))
+    assert browser.get(f"{base}/services/{ids['service_id']}").status_code == 404
+    assert f"/plannings/{ids['plan_id']}/fin" not in text_of(browser.get(f"{base}/plannings"))
+    made = browser.post(
+        f"{base}/services/nouveau",
+        {
+            "code": "platform-x",
+            "name_fr": "X",
+            "name_nl": "X",
+            "duration_minutes": "30",
+            "booking_mode": "online",
+            "languages": ["fr"],
+            "min_notice_hours": "2",
+            "max_horizon_days": "56",
+        },
+    )
+    assert made.status_code == 422
+    assert "Your role may not make this change." in text_of(made)

@@ -60,6 +60,10 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "not_verified": _("We must check your mobile number again. Ask for a new code."),
         "invalid_code": _("Use lower-case letters, digits and dashes only, e.g. mediation-dettes."),
         "code_taken": _("This code is already used. Choose another one."),
+        "shared_service": _(
+            "This service is shared by several CPAS: only where your CPAS offers it and who "
+            "delivers it can be changed here."
+        ),
         "notice_beyond_horizon": _(
             "The notice is longer than the booking window of %(days)s days: nobody could book.",
             days=params.get("days", ""),

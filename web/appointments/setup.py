@@ -158,7 +158,7 @@ def _after_change(stranded: list[setup.Stranded], back: str, saved: str):
     if not stranded:
         flash(saved, "success")
         return redirect(back)
-    names = {location.code: location.name for location in setup.list_locations(session)}
+    names = {location.code: location.name for location in setup.list_locations(session, _actor())}
     per_day = Counter((item.location_code, item.day) for item in stranded)
     groups = [
         {
@@ -190,7 +190,7 @@ def index():
 @bp.get("/services", endpoint="services")
 @requires(Permission.APPOINTMENTS_SETUP)
 def services_page():
-    overview = setup.services_overview(db.session())
+    overview = setup.services_overview(db.session(), _actor())
     services = [item.service for item in overview]
     offers = {
         item.service.id: {"locations": item.locations, "agents": item.agents} for item in overview
@@ -285,7 +285,7 @@ def new_service():
 @requires(Permission.APPOINTMENTS_SETUP)
 def edit_service(service_id: int):
     session = db.session()
-    service = setup.service_by_id(session, service_id)
+    service = setup.service_by_id(session, service_id, _actor())
     if service is None:
         return _not_found()
     if request.method == "GET":
@@ -294,7 +294,7 @@ def edit_service(service_id: int):
     try:
         stranded = setup.committed(session, setup.update_service, service, values, actor=_actor())
     except Invalid as invalid:
-        service = setup.service_by_id(session, service_id)
+        service = setup.service_by_id(session, service_id, _actor())
         return _service_form(service, values, errors=_errors(invalid), status=422)
     back = url_for("appointments_setup.services")
     return _after_change(stranded, back, _("Service saved."))
@@ -304,7 +304,7 @@ def edit_service(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def service_offer(service_id: int):
     session = db.session()
-    service = setup.service_by_id(session, service_id)
+    service = setup.service_by_id(session, service_id, _actor())
     if service is None:
         return _not_found()
     offer = {
@@ -321,7 +321,7 @@ def service_offer(service_id: int):
             actor=_actor(),
         )
     except Invalid as invalid:
-        service = setup.service_by_id(session, service_id)
+        service = setup.service_by_id(session, service_id, _actor())
         return _service_form(
             service, _service_values(service), errors=_errors(invalid), offer=offer, status=422
         )
@@ -333,10 +333,14 @@ def service_offer(service_id: int):
 @requires(Permission.APPOINTMENTS_SETUP)
 def remove_service(service_id: int):
     session = db.session()
-    service = setup.service_by_id(session, service_id)
+    service = setup.service_by_id(session, service_id, _actor())
     if service is None:
         return _not_found()
-    outcome = setup.committed(session, setup.remove_service, service, actor=_actor())
+    try:
+        outcome = setup.committed(session, setup.remove_service, service, actor=_actor())
+    except Invalid as invalid:  # a shared service: not this CPAS's to remove
+        flash(" ".join(_errors(invalid).values()), "error")
+        return redirect(url_for("appointments_setup.edit_service", service_id=service_id))
     if outcome == "deleted":
         flash(_("Service deleted."), "success")
     else:
@@ -464,7 +468,7 @@ def edit_location(location_id: int):
 
 def _plans_page(values=None, *, errors=None, status=200):
     today = clock.to_local(clock.now()).date()
-    page = setup.plans_page(db.session(), today)
+    page = setup.plans_page(db.session(), today, _actor())
     return render(
         "appointments/setup/plans.html",
         grouped=page.plans,
@@ -506,7 +510,7 @@ def plans_page():
 @requires(Permission.APPOINTMENTS_SETUP)
 def end_plan(plan_id: int):
     session = db.session()
-    details = setup.plan_details(session, plan_id)
+    details = setup.plan_details(session, plan_id, _actor())
     if details is None:
         return _not_found()
     today = clock.to_local(clock.now()).date()
@@ -519,7 +523,7 @@ def end_plan(plan_id: int):
             )
         except Invalid as invalid:
             errors = _errors(invalid)
-            details = setup.plan_details(session, plan_id)
+            details = setup.plan_details(session, plan_id, _actor())
             assert details is not None
         else:
             return _after_change(
@@ -541,7 +545,7 @@ def end_plan(plan_id: int):
 
 
 def _closures_page(values=None, *, errors=None, status=200):
-    page = setup.closures_page(db.session())
+    page = setup.closures_page(db.session(), _actor())
     return render(
         "appointments/setup/closures.html",
         closures=page.closures,
@@ -566,7 +570,7 @@ def _add_then_back(add: Any, page: Any, endpoint: str, done: str):
 
 def _remove_then_back(find: Any, record_id: int, remove: Any, endpoint: str, done: str):
     session = db.session()
-    record = find(session, record_id)
+    record = find(session, record_id, _actor())
     if record is None:
         return _not_found()
     setup.committed(session, remove, record, actor=_actor())
@@ -597,7 +601,7 @@ def remove_closure(closure_id: int):
 
 
 def _absences_page(values=None, *, errors=None, status=200):
-    page = setup.absences_page(db.session())
+    page = setup.absences_page(db.session(), _actor())
     return render(
         "appointments/setup/absences.html",
         absences=page.absences,
