@@ -7,7 +7,7 @@ else none: the service stays the installation's, shared by the CPAS whose places
 it (docs/cpas.md, "The migration (0051_cpas_setup)").
 
 Revision ID: 0051_cpas_setup
-Revises: 0041_cpas_finish (the lead re-chains)
+Revises: 0050_rounds_meals
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0051_cpas_setup"
-down_revision: str | None = "0041_cpas_finish"
+down_revision: str | None = "0050_rounds_meals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
