@@ -86,10 +86,11 @@ def _scope(session: Session, actor: User | None) -> organisations.Scope | None:
 
 
 def _sees_place(session: Session, actor: User | None, location: Location | None) -> bool:
+    """An existing place the actor may see (no actor: the system sees every place)."""
+    if location is None:
+        return False
     within = _scope(session, actor)
-    return within is None or (
-        location is not None and within.sees_team(location.team_id, shared=True)
-    )
+    return within is None or within.sees_team(location.team_id, shared=True)
 
 
 def sees_service(session: Session, actor: User | None, service: Service) -> bool:

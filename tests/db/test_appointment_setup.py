@@ -68,7 +68,8 @@ def service_fields(**overrides) -> dict:
     }
 
 
-def location_fields(**overrides) -> dict:
+def location_fields(db, **overrides) -> dict:
+    """A place's form; a place names its team (the CPAS de Bruxelles' Marolles here)."""
     n = next(_counter)
     weekdays = {f"hours_{day}": "09:00-12:00" for day in range(7)}
     return {
@@ -80,6 +81,7 @@ def location_fields(**overrides) -> dict:
         "city": "Bruxelles",
         "latitude": "50.8364",
         "longitude": "4.3478",
+        "team_id": str(accounts.get_team(db, "bxl-marolles").id),
         **weekdays,
         **overrides,
     }
@@ -104,7 +106,7 @@ class Desk:
     def __init__(self, db, **service):
         self.db = db
         self.service = setup.create_service(db, service_fields(**service), actor=None)
-        self.location = setup.create_location(db, location_fields(), actor=None)
+        self.location = setup.create_location(db, location_fields(db), actor=None)
         self.agent = new_agent(db)
         setup.set_service_offer(
             db,
@@ -272,7 +274,7 @@ def test_taking_an_agent_off_a_service_lists_their_appointments(db):
 def test_a_location_with_several_stretches_a_day(db):
     location = setup.create_location(
         db,
-        location_fields(hours_0="08:30-12:00, 13:00 - 16:00", hours_6=""),
+        location_fields(db, hours_0="08:30-12:00, 13:00 - 16:00", hours_6=""),
         actor=None,
     )
     hours = setup.opening_hours(location)
@@ -300,7 +302,7 @@ def test_a_location_with_several_stretches_a_day(db):
 def test_bad_location_fields_are_refused(db, overrides, expected):
     before = db.scalar(select(func.count()).select_from(Location))
     with pytest.raises(Invalid) as invalid:
-        setup.create_location(db, location_fields(**overrides), actor=None)
+        setup.create_location(db, location_fields(db, **overrides), actor=None)
     assert codes(invalid) == expected
     assert db.scalar(select(func.count()).select_from(Location)) == before
 
@@ -308,7 +310,7 @@ def test_bad_location_fields_are_refused(db, overrides, expected):
 def test_shorter_opening_hours_list_the_appointments_they_strand(db):
     desk = Desk(db)
     early, late = desk.book(at(9)), desk.book(at(11))
-    fields = location_fields(code="ignored", name=desk.location.name)
+    fields = location_fields(db, code="ignored", name=desk.location.name)
     fields["hours_3"] = "09:00-10:30"  # Thursday
     stranded = setup.update_location(db, desk.location, fields, actor=None)
     assert [item.appointment_id for item in stranded] == [late.id]
@@ -328,7 +330,7 @@ def test_shorter_opening_hours_list_the_appointments_they_strand(db):
 
 def test_a_plan_overlapping_another_of_the_same_agent_is_refused(db):
     desk = Desk(db)
-    other = setup.create_location(db, location_fields(), actor=None)
+    other = setup.create_location(db, location_fields(db), actor=None)
     fields = {
         "user_id": desk.agent.id,
         "location_id": other.id,
@@ -363,7 +365,7 @@ def test_a_plan_overlapping_another_of_the_same_agent_is_refused(db):
 )
 def test_bad_plan_fields_are_refused(db, overrides, expected):
     agent = new_agent(db)
-    location = setup.create_location(db, location_fields(), actor=None)
+    location = setup.create_location(db, location_fields(db), actor=None)
     fields = {
         "user_id": str(agent.id),
         "location_id": str(location.id),
@@ -395,7 +397,7 @@ def test_ending_a_plan_lists_the_appointments_after_its_last_day(db):
 
 def test_ending_a_plan_before_it_starts_removes_it(db):
     agent = new_agent(db)
-    location = setup.create_location(db, location_fields(), actor=None)
+    location = setup.create_location(db, location_fields(db), actor=None)
     [plan] = setup.add_plan(
         db,
         {

@@ -164,8 +164,13 @@ def _visits_billed(db, browser: Browser, visit: Visit) -> int:
     answer = browser.get(f"/aide-a-domicile/heures/facturation.csv?month={visit.day:%Y-%m}")
     assert answer.status_code == 200
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    # The visits column by its name (FR "Visites", NL "Bezoeken", EN "Visits"): other
+    # columns (meals delivered…) may follow it.
+    column = next(
+        i for i, name in enumerate(rows[0]) if name.lower() in ("visites", "bezoeken", "visits")
+    )
     found = [row for row in rows if len(row) > 1 and row[1] == household.name]
-    return int(found[0][-1]) if found else 0
+    return int(found[0][column]) if found else 0
 
 
 def test_accept_counts_the_visit_and_a_stale_form_is_a_409(login, db):

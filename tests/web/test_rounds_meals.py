@@ -89,13 +89,17 @@ def test_cancelling_before_and_after_the_cutoff(frozen, login, db, coord):
     late = services.create_meal_order(db, coord, team_id, order_data(0, day=FRIDAY.isoformat()))
     early = services.create_meal_order(db, coord, team_id, order_data(1, day=MONDAY.isoformat()))
     browser = login("mobile-coord")
-    response = browser.post(f"/tournees/repas/{late.id}/annuler", data={"jour": "2031-03-28"})
+    response = browser.post(
+        f"/tournees/repas/commandes/{late.id}/annuler", data={"jour": "2031-03-28"}
+    )
     assert response.status_code == 302
     page = text_of(browser.get("/tournees/repas?jour=2031-03-28"))
     assert "Too late to cancel: cancellations for this day closed on 27/03/2031 10:00." in page
     db.refresh(late)
     assert not late.cancelled
-    response = browser.post(f"/tournees/repas/{early.id}/annuler", data={"jour": "2031-03-31"})
+    response = browser.post(
+        f"/tournees/repas/commandes/{early.id}/annuler", data={"jour": "2031-03-31"}
+    )
     assert response.status_code == 302
     assert "Order cancelled" in text_of(browser.get("/tournees/repas?jour=2031-03-31"))
     db.refresh(early)
@@ -104,7 +108,7 @@ def test_cancelling_before_and_after_the_cutoff(frozen, login, db, coord):
     assert "Cancellations for this day close on 27/03/2031 10:00." in kitchen
     assert "1 order counted" in kitchen
     assert "0 orders counted" in text_of(browser.get("/tournees/cuisine?jour=2031-03-31"))
-    assert browser.post("/tournees/repas/not-an-id/annuler").status_code == 404
+    assert browser.post("/tournees/repas/commandes/not-an-id/annuler").status_code == 404
 
 
 def test_a_meal_round_s_delivery_sheet(frozen, login, db, coord):
@@ -196,7 +200,7 @@ def test_anybody_else_hears_404(frozen, login, db, coord):
             "/tournees/repas/livres.xlsx",
         ):
             assert browser.get(path).status_code in (403, 404), (outsider, path)
-        response = browser.post(f"/tournees/repas/{order.id}/annuler")
+        response = browser.post(f"/tournees/repas/commandes/{order.id}/annuler")
         assert response.status_code in (403, 404), outsider
     db.refresh(order)
     assert not order.cancelled and db.get(MealOrder, order.id) is not None
