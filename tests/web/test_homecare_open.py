@@ -153,6 +153,7 @@ def _give_done(db, username: str, day: date) -> None:
     visit.aide_id, visit.day, visit.status = accounts.find_user(db, username).id, day, "done"
     visit.earliest_start = visit.latest_start = visit.planned_start = start
     visit.actual_start, visit.actual_end, visit.km = start, start + timedelta(hours=1), 2.0
+    visit.validation = "coordinator"  # only validated visits count (homecare/hours.py)
     db.commit()
 
 
