@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -496,22 +496,7 @@ def update_meal_order(
     order = _own(session, actor, MealOrder, order_id, "unknown_order")
     errors: dict[str, FieldError] = {}
     values = _meal_fields(data, errors)
-    _check_day(order.day, errors, changing=True)
-    if not errors:
-        _check_day(values["day"], errors, changing=True)
-    if order.cancelled:
-        errors.setdefault("day", FieldError("already_cancelled"))
-    if errors:
-        raise Invalid(errors)
-    days = {order.day, values["day"]}
-    changed = [name for name, value in values.items() if getattr(order, name) != value]
-    for name, value in values.items():
-        setattr(order, name, value)
-    _unplan(order)
-    _saved(session, actor, order, entity_type="rounds_meal_order", fields=changed)
-    for day in days:
-        dated.refresh_day(session, order.team_id, day)
-    return order
+    return _change_booked(session, actor, order, values, errors, "rounds_meal_order")
 
 
 def cancel_meal_order(
@@ -519,17 +504,53 @@ def cancel_meal_order(
 ) -> MealOrder:
     """Cancel an order before its day's cut-off; its round's stop goes."""
     order = _own(session, actor, MealOrder, order_id, "unknown_order")
-    errors: dict[str, FieldError] = {}
-    _check_day(order.day, errors, changing=True)
-    if order.cancelled:
+    return _cancel_booked(session, actor, order, "rounds_meal_order")
+
+
+Booked = TypeVar("Booked", MealOrder, Ride)
+
+
+def _change_booked(
+    session: Session,
+    actor: User,
+    record: Booked,
+    values: dict[str, Any],
+    errors: dict[str, FieldError],
+    entity_type: str,
+) -> Booked:
+    """An order's or ride's new values, before the cut-off of its day and of the new one;
+    it leaves both days' plans (plan again)."""
+    _check_day(record.day, errors, changing=True)
+    if not errors:
+        _check_day(values["day"], errors, changing=True)
+    if record.cancelled:
         errors.setdefault("day", FieldError("already_cancelled"))
     if errors:
         raise Invalid(errors)
-    order.cancelled = True
-    _unplan(order)
-    _saved(session, actor, order, entity_type="rounds_meal_order", fields=["cancelled"])
-    dated.refresh_day(session, order.team_id, order.day)
-    return order
+    days = {record.day, values["day"]}
+    changed = [name for name, value in values.items() if getattr(record, name) != value]
+    for name, value in values.items():
+        setattr(record, name, value)
+    _unplan(record)
+    _saved(session, actor, record, entity_type=entity_type, fields=changed)
+    for day in days:
+        dated.refresh_day(session, record.team_id, day)
+    return record
+
+
+def _cancel_booked(session: Session, actor: User, record: Booked, entity_type: str) -> Booked:
+    """An order or ride cancelled before its day's cut-off; its round's stops go."""
+    errors: dict[str, FieldError] = {}
+    _check_day(record.day, errors, changing=True)
+    if record.cancelled:
+        errors.setdefault("day", FieldError("already_cancelled"))
+    if errors:
+        raise Invalid(errors)
+    record.cancelled = True
+    _unplan(record)
+    _saved(session, actor, record, entity_type=entity_type, fields=["cancelled"])
+    dated.refresh_day(session, record.team_id, record.day)
+    return record
 
 
 def _ride_fields(
@@ -583,22 +604,7 @@ def update_ride(
     ride = _own(session, actor, Ride, ride_id, "unknown_ride")
     errors: dict[str, FieldError] = {}
     values = _ride_fields(session, ride.team_id, data, errors)
-    _check_day(ride.day, errors, changing=True)
-    if not errors:
-        _check_day(values["day"], errors, changing=True)
-    if ride.cancelled:
-        errors.setdefault("day", FieldError("already_cancelled"))
-    if errors:
-        raise Invalid(errors)
-    days = {ride.day, values["day"]}
-    changed = [name for name, value in values.items() if getattr(ride, name) != value]
-    for name, value in values.items():
-        setattr(ride, name, value)
-    _unplan(ride)
-    _saved(session, actor, ride, entity_type="rounds_ride", fields=changed)
-    for day in days:
-        dated.refresh_day(session, ride.team_id, day)
-    return ride
+    return _change_booked(session, actor, ride, values, errors, "rounds_ride")
 
 
 def cancel_ride(
@@ -606,17 +612,7 @@ def cancel_ride(
 ) -> Ride:
     """Cancel a ride before its day's cut-off; its round's stops go."""
     ride = _own(session, actor, Ride, ride_id, "unknown_ride")
-    errors: dict[str, FieldError] = {}
-    _check_day(ride.day, errors, changing=True)
-    if ride.cancelled:
-        errors.setdefault("day", FieldError("already_cancelled"))
-    if errors:
-        raise Invalid(errors)
-    ride.cancelled = True
-    _unplan(ride)
-    _saved(session, actor, ride, entity_type="rounds_ride", fields=["cancelled"])
-    dated.refresh_day(session, ride.team_id, ride.day)
-    return ride
+    return _cancel_booked(session, actor, ride, "rounds_ride")
 
 
 def meal_orders(session: Session, team_id: int, day: date) -> list[MealOrder]:
