@@ -20,7 +20,7 @@ from notifications import broadcasts, contacts
 from notifications.models import Message
 from tests.db.test_appointment_booking import Agenda, at
 from tests.db.test_appointment_slots import Builder, local
-from tests.support import fresh_database, sms_text
+from tests.support import fresh_database, migrated_database, sms_text
 
 IRIS_DAY = date(2026, 5, 8)  # a Friday
 
@@ -443,8 +443,7 @@ def test_0034_gives_every_team_its_cpas_by_the_documented_rule(monkeypatch):
 
 
 def test_0034_on_an_empty_database_creates_no_cpas():
-    with fresh_database("cpas-empty") as url:
-        upgrade(url)
+    with migrated_database("cpas-empty") as url:
         assert _rows(url, "SELECT code FROM cpas") == []
 
 
@@ -487,8 +486,7 @@ def test_two_cpas_claiming_one_postcode_at_once_only_one_gets_it():
     if postgres_url() is None:
         pytest.skip("concurrent transactions are proven on PostgreSQL (SQLite: one writer)")
     codes = [f"claim-{n}" for n in range(6)]
-    with fresh_database("postcode") as url:
-        upgrade(url)
+    with migrated_database("postcode") as url:
         engine = make_engine(url, pool_size=8)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -17,7 +17,7 @@ from core import clock
 from core.errors import Invalid
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
-from tests.support import sms_text
+from tests.support import migrated_database, sms_text
 
 SECRET = "test-secret"
 
@@ -443,12 +443,9 @@ def test_two_concurrent_joins_make_one_entry():
     import threading
 
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
-    from tests.support import fresh_database
 
     number = mobile()
-    with fresh_database("waiting") as url:
-        upgrade(url)
+    with migrated_database("waiting") as url:
         engine = make_engine(url, pool_size=4) if not url.startswith("sqlite") else make_engine(url)
         sessions = make_session_factory(engine)
         with sessions() as session:

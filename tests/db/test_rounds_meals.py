@@ -309,12 +309,10 @@ def test_two_runs_making_the_orders_at_once_make_each_once():
 
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
     from rounds import demo as rounds_demo
-    from tests.support import fresh_database
+    from tests.support import migrated_database
 
-    with fresh_database("meals") as url:
-        upgrade(url)
+    with migrated_database("meals") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -19,7 +19,7 @@ from core.db import make_engine, make_session_factory
 from core.errors import Invalid
 from notifications import broadcasts, contacts
 from notifications.models import Broadcast, Consent, Contact, ContactPhone, ContactTeam, Message
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 FR = "CPAS : antenne fermée vendredi (fête). RDV reportés."
 NL = "OCMW: het antenne is vrijdag gesloten. Afspraken worden verplaatst."
@@ -510,10 +510,8 @@ def test_five_thousand_recipients_do_not_weigh_on_the_request(db, sessions):
 
 def test_two_schedulers_expanding_at_once_make_each_row_once():
     """Two job runs start at the same moment on their own connections."""
-    from core.migrations import upgrade
 
-    with fresh_database("broadcast") as url:
-        upgrade(url)
+    with migrated_database("broadcast") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         factory = make_session_factory(engine)
         with factory() as session:

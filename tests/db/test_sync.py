@@ -16,7 +16,7 @@ from core import accounts, audit, clock, sync
 from core.db import make_engine, make_session_factory
 from outreach.demo import demo_id
 from outreach.models import Encounter, Person, Place
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 CREATE = "outreach.encounter.create"
 UPDATE = "outreach.encounter.update"
@@ -293,11 +293,9 @@ def test_the_feed_reads_through_the_team_index(db):
 
 def test_concurrent_copies_of_one_batch_apply_it_once():
     """Three sessions post the same batch at the same moment: one applies each op."""
-    from core.migrations import upgrade
     from web.demo import seed_all
 
-    with fresh_database("sync") as url:
-        upgrade(url)
+    with migrated_database("sync") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=6)
         sessions = make_session_factory(engine)
         with sessions() as session:
