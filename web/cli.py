@@ -384,7 +384,7 @@ def demo(port: int | None) -> None:
     click.echo(f"Terrain is running: http://127.0.0.1:{port}/")
     click.echo("Demo logins (password: demo):")
     for username, description in LOGINS:
-        click.echo(f"  {username:<14} {description}")
+        click.echo(f"  {username:<16} {description}")
     click.echo("Stop with Ctrl+C.")
     click.echo("")
     _run_gunicorn("127.0.0.1", port, settings.workers)
