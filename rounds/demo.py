@@ -1,9 +1,10 @@
 """Demo data of rounds: the Charleroi minibus (`clr-mobile`) with its public stops in
 6000, 6040, 6041 and 6032 (Mont-sur-Marchienne, linked to appointments' demo place
 `clr-minibus-mont`, so people book at the minibus there) and its weekly round templates
-(their permanences), the meal van's and the car's weekday templates, four weeks of dated rounds from this week's Monday (CPAS
-holidays cancelled), ~20 meal orders and 6 rides for today, planned. A coordinator of the
-mobile team (`mobile-coord`) and its crew (`mobile1`, `mobile2`), password `demo`."""
+(their permanences), the meal van's and the car's weekday templates, four weeks of dated
+rounds from this week's Monday (CPAS holidays cancelled), ~20 meal orders and 6 rides for
+today, planned. A coordinator of the mobile team (`mobile-coord`) and its crew (`mobile1`,
+`mobile2`), password `demo`."""
 
 from __future__ import annotations
 
