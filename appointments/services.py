@@ -2,7 +2,10 @@
 
 Lookups (`list_services`, `get_service`, `get_location`, `team_offers`: what each
 CPAS team's places offer, for the outreach referral form; `referral_appointments`: the
-appointments booked for outreach referrals), slot search (`free_slots`,
+appointments booked for outreach referrals; `mobile_stop_places`: a team's places of
+kind mobile stop, for rounds' links page; `holders_between`: who holds a booked
+appointment at a place in a time span, as notifications contacts, for rounds' minibus
+SMS), slot search (`free_slots`,
 `next_free_slots`, from `appointments.slots`) and booking (`book`, `cancel`,
 `reschedule`, `find_by_token`, `check_in`, `mark_no_show`, `mark_done`, from
 `appointments.booking`). What appointments register with notifications (the SMS
