@@ -21,6 +21,7 @@ from core.errors import Invalid
 from core.roles import Role
 from notifications import services as notify
 from notifications.models import Message
+from notifications.outbox import CategoryRules, in_quiet_hours, save_category_rules
 from rounds import demo, live, places, services
 from rounds.models import Round, Stop
 from tests.db.test_rounds_live import _minibus_day, _subscribe, _tap, at, coord, crew
@@ -124,6 +125,23 @@ def test_holders_of_an_appointment_at_a_late_stop_are_told_once(db, coord, crew)
     with clock.frozen(at(11, 6)):
         notice_id = by_number["+32470113302"].subject.split(":", 1)[1]
         assert not live.notice_is_current(db, notice_id)
+
+
+def test_a_holder_s_late_sms_waits_for_the_end_of_quiet_hours(db, coord, crew):
+    with clock.frozen(at(7)):
+        _dated, stops = _minibus_day(db, coord)
+        location = _place(db, coord, stops[2].stop_id)
+        _holder(db, location, at(13, 40), "+32470113321")
+        save_category_rules(
+            db, CategoryRules("service_change", 10 * 60, 12 * 60, True, 24), actor=coord
+        )
+        db.commit()
+    stop1 = {"id": str(uuid.uuid4()), "round_stop_id": str(stops[0].id)}
+    _tap(db, crew, "rounds.stop.arrive", at(9), **stop1)
+    _tap(db, crew, "rounds.stop.leave", at(10, 55), **stop1, outcome="seen")
+    (message,) = [m for m in _sent(db, "late") if m.to == "+32470113321"]
+    assert message.not_before >= at(12)
+    assert not in_quiet_hours(notify.category_rules(db, "service_change"), message.not_before)
 
 
 def test_holders_of_a_cancelled_stop_are_told_once(db, coord):

@@ -46,6 +46,12 @@ def _place(db, team_id: int, code: str = "test-minibus-monceau") -> Location:
     return location
 
 
+def browser_of(login):
+    """A client of the same application that nobody logged in to."""
+    signed_in = login("mobile-coord")
+    return signed_in.client.application.test_client()
+
+
 def test_the_coordinator_links_and_unlinks_a_stop(login, db, stop, coord):
     location = _place(db, coord.team_id)
     browser = login("mobile-coord")
@@ -116,6 +122,9 @@ def test_the_cpas_admin_links_and_outsiders_hear_404(login, db, stop, coord):
             assert outsider.post(path, form).status_code == 404, (username, path)
         unknown = outsider.post("/tournees/lieux/delier", {"stop_id": str(uuid.uuid4())})
         assert unknown.status_code == 404
+    anonymous = browser_of(login)
+    assert anonymous.get("/tournees/lieux").status_code == 302  # to the login page
+    assert "Monceau" not in text_of(anonymous.get("/tournees/lieux", follow_redirects=True))
     for username in ("mobile1", "as3", "accueil"):  # without the permission
         assert login(username).get("/tournees/lieux").status_code == 403, username
         assert login(username).post("/tournees/lieux/delier", form).status_code == 403
