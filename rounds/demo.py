@@ -1,8 +1,10 @@
 """Demo data of rounds: the Charleroi minibus (`clr-mobile`) with its public stops in
-6000, 6040 and 6041 and its weekly round templates (their permanences), the meal van's and
-the car's weekday templates, four weeks of dated rounds from this week's Monday (CPAS
-holidays cancelled), ~20 meal orders and 6 rides for today, planned. A coordinator of the
-mobile team (`mobile-coord`) and its crew (`mobile1`, `mobile2`), password `demo`."""
+6000, 6040, 6041 and 6032 (Mont-sur-Marchienne, linked to appointments' demo place
+`clr-minibus-mont`, so people book at the minibus there) and its weekly round templates
+(their permanences), the meal van's and the car's weekday templates, four weeks of dated
+rounds from this week's Monday (CPAS holidays cancelled), ~20 meal orders and 6 rides for
+today, planned. A coordinator of the mobile team (`mobile-coord`) and its crew (`mobile1`,
+`mobile2`), password `demo`."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from datetime import time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import accounts, clock
 from core.demo import DEMO_PASSWORD
 from core.roles import Role
-from rounds import live, services
+from rounds import live, places, services
 from rounds.models import MealOrder, Stop, Vehicle
 
 TEAM = "clr-mobile"
@@ -46,7 +49,18 @@ STOPS = [
         50.4643,
         4.4539,
     ),
+    # Appointments' demo place `clr-minibus-mont` (Wednesday 13:30–15:00): linked below.
+    (
+        "Mont-sur-Marchienne, parking de l'église",
+        "Parking de l'église",
+        "6032",
+        "Mont-sur-Marchienne",
+        50.3915,
+        4.4050,
+    ),
 ]
+MONT_STOP = 6
+MONT_PLACE = "clr-minibus-mont"
 # (stop index, weekday, start, end, topic)
 PERMANENCES = [
     (0, 0, time(9, 0), time(11, 30), "social"),
@@ -54,7 +68,8 @@ PERMANENCES = [
     (3, 1, time(9, 0), time(10, 30), "social"),
     (2, 1, time(11, 0), time(12, 30), "housing"),
     (4, 2, time(9, 0), time(11, 0), "digital"),
-    (5, 2, time(13, 30), time(15, 0), "social"),
+    (5, 2, time(11, 30), time(12, 30), "social"),
+    (MONT_STOP, 2, time(13, 30), time(15, 0), "social"),
     (1, 3, time(9, 30), time(11, 30), "social"),
     (4, 4, time(9, 0), time(10, 30), "jobs"),
     (3, 4, time(11, 0), time(12, 30), "housing"),
@@ -231,6 +246,19 @@ def _templates(session: Session, actor, team_id: int, made: list, monday) -> lis
     return found
 
 
+def _link_mont(session: Session, actor, team_id: int) -> None:
+    """The Mont-sur-Marchienne stop is appointments' demo place there (people book at
+    the minibus); nothing when either is missing or already linked."""
+    name = STOPS[MONT_STOP][0]
+    stop = session.scalar(select(Stop).where(Stop.team_id == team_id, Stop.name == name))
+    if stop is None or stop.location_id is not None:
+        return
+    place = appointments.get_location(session, MONT_PLACE)
+    if place is None or place.team_id != team_id:
+        return
+    places.link_place(session, actor, team_id, {"stop_id": str(stop.id), "location": MONT_PLACE})
+
+
 def seed(session: Session) -> dict[str, int]:
     """Create what is missing (nothing when the minibus exists); plan today."""
     created = {
@@ -308,6 +336,7 @@ def seed(session: Session) -> dict[str, int]:
                 },
             )
             created["permanences"] += 1
+    _link_mont(session, actor, team.id)
     created["rounds"] = services.generate_rounds(
         session, team.id, monday, WEEKS, actor=actor
     ).created

@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import audit, clock, routing, sync
 from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated, places, public
+from rounds import access, dated, live, places, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -83,6 +84,7 @@ from rounds.models import (
 link_place = places.link_place
 sync_place_hours = places.sync_place_hours
 stranded_on = places.stranded_on
+stop_places = places.stop_places
 
 __all__ = [
     "Generated",
@@ -127,6 +129,7 @@ __all__ = [
     "rules",
     "set_rule",
     "skip_stop",
+    "stop_places",
     "stranded_on",
     "sync_place_hours",
     "template_of",
@@ -1164,3 +1167,31 @@ def export_meals_delivered(
     )
     session.commit()
     return lines
+
+
+# --- A stop and its appointments place (the links page) ------------------------------------
+
+
+def link_and_store(
+    session: Session, actor: User, data: Mapping[str, Any]
+) -> list[appointments.Stranded]:
+    """The form's stop made its place, committed; refused: nothing saved."""
+    return committed(session, lambda: places.link_stop(session, actor, data))
+
+
+def unlink_and_store(session: Session, actor: User, data: Mapping[str, Any]) -> Stop:
+    """The form's stop no longer its place, committed."""
+    return committed(session, lambda: places.unlink_stop(session, actor, data))
+
+
+def stop_subscribers(session: Session, team_id: int, stop_id: Any) -> int:
+    """How many people follow a stop of the team by SMS (never who): 0 for another's."""
+    stop = session.get(Stop, stop_id)
+    if stop is None or stop.team_id != team_id:
+        return 0
+    return public.subscriber_count(session, stop)
+
+
+def round_etas(session: Session, found: Round, now: datetime) -> dict[uuid.UUID, live.StopLive]:
+    """Each stop of the round with its ETA at `now` (the one ETA: `live.progress`)."""
+    return {line.round_stop_id: line for line in live.progress(session, found, now)}

@@ -143,6 +143,7 @@ TEMPLATE_LABELS = {
     "rounds_stop_late": _l("Minibus: late at a stop (subscribers)"),
     "rounds_stop_cancelled": _l("Minibus: a stop cancelled (subscribers)"),
     "rounds_incident_alert": _l("Rounds: an incident reported by the crew"),
+    "rounds_stop_subscribed": _l("Minibus: a stop's subscription confirmed"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),

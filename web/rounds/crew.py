@@ -111,13 +111,16 @@ def follow() -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("rounds_crew.follow", jour=day.isoformat()))
+    now = clock.now()
     try:
-        rounds = live.followed_day(session, user, day, clock.now())
+        rounds = live.followed_day(session, user, day, now)
     except Invalid:
         return not_found()
     return render(
         "rounds/follow.html",
+        "rounds/_follow_day.html",  # the page's own polling asks for the rounds only
         status=status,
+        now=now,
         rounds=rounds,
         day=day,
         hhmm=_hhmm,

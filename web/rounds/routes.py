@@ -289,6 +289,7 @@ def _record_page(
     success: str,
     back: str,
     extra_values=None,
+    context=None,
 ):
     """The form of one record (new when `record_id` is None): GET shows it, POST saves;
     a refusal shows sentences next to the fields and saves nothing; not the user's
@@ -327,6 +328,7 @@ def _record_page(
         values=values,
         errors=errors,
         **_form_options(session, team_id, record if kind == "template" else None),
+        **(context(session, team_id, record) if context and record is not None else {}),
     )
 
 
@@ -396,6 +398,8 @@ def stop(stop_id):
         kind="stop", record_id=stop_id, load=_of_team(services.Stop), save=services.save_stop,
         names=STOP_FIELDS, title=_("Stop"), success=_("Stop saved."),
         back=url_for("rounds.index"),
+        context=lambda session, team_id, record: {
+            "subscribers": services.stop_subscribers(session, team_id, record.id)},
     )  # fmt: skip
 
 
@@ -580,6 +584,11 @@ def generate():
     return redirect(url_for("rounds.rounds", jour=first.isoformat()))
 
 
+def _hhmm(moment) -> str:
+    """A moment as the Brussels wall-clock time (HH:MM)."""
+    return clock.to_local(moment).strftime("%H:%M") if moment else ""
+
+
 def _round_page(round_id, status: int = 200, **context: Any):
     session = db.session()
     try:
@@ -592,6 +601,8 @@ def _round_page(round_id, status: int = 200, **context: Any):
         round=found,
         vehicle=session.get(services.Vehicle, found.vehicle_id),
         lines=services.round_lines(session, found),
+        etas=services.round_etas(session, found, clock.now()),
+        hhmm=_hhmm,
         round_kind_labels=ROUND_KIND_LABELS,
         status_labels=STATUS_LABELS,
         stop_kind_labels=STOP_KIND_LABELS,
@@ -934,3 +945,59 @@ def delivered_file(extension: str):
     if extension == "csv":
         return csv_response(name, header, rows)
     return xlsx_response(name, header, rows, title=f"{month:%Y-%m}")
+
+
+# --- A minibus stop and its appointments place (coordinator, or the CPAS's administrator) --
+
+
+def _places_page(status: int = 200, **context: Any):
+    """The stops the user may link, each with its place; none (another team, another
+    role): 404 like an unknown page."""
+    found = services.stop_places(db.session(), actor())
+    if not found:
+        return not_found()
+    return render(
+        "rounds/places.html",
+        status=status,
+        tabs=visible_tabs(TABS),
+        found=found,
+        errors=context.pop("errors", {}),
+        values=context.pop("values", {}),
+        **context,
+    )
+
+
+@bp.get("/lieux", endpoint="places")
+@requires(Permission.APPOINTMENTS_SETUP)
+def stop_places():
+    return _places_page()
+
+
+def _place_change(change, success: str):
+    """Link or unlink: refused → the page with the sentence next to the stop (422),
+    nothing saved; a stop out of reach → 404."""
+    values = request.form.to_dict()
+    try:
+        change(db.session(), actor(), values)
+    except Invalid as invalid:
+        if _unknown(invalid) or "team_id" in invalid.errors:
+            return not_found()
+        return _places_page(
+            422, errors=field_errors(invalid), values=values, failed=values.get("stop_id")
+        )
+    flash(success, "success")
+    return redirect(url_for("rounds.places"))
+
+
+@bp.post("/lieux/lier", endpoint="link_place")
+@requires(Permission.APPOINTMENTS_SETUP)
+def link_place():
+    return _place_change(services.link_and_store, _("The stop is now its appointments place."))
+
+
+@bp.post("/lieux/delier", endpoint="unlink_place")
+@requires(Permission.APPOINTMENTS_SETUP)
+def unlink_place():
+    return _place_change(
+        services.unlink_and_store, _("The stop is no longer an appointments place.")
+    )
