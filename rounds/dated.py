@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core import audit, clock, organisations, sync
 from core import fields as parse
 from core.accounts import Team, User
-from core.errors import FieldError, Invalid
+from core.errors import Conflict, FieldError, Invalid
 from rounds import access, places
 from rounds.models import (
     EXPLANATION_MAX,
@@ -744,3 +744,37 @@ def move_stop(
         fields=["status", "moved_to", "reason"],
     )
     return stop
+
+
+def check_version(data: Mapping[str, Any], record: Any) -> None:
+    """A form that started from another version of `record` (someone changed it since):
+    Conflict, the page answers 409 and shows the record as it is now."""
+    raw = str(data.get("version") or "").strip()
+    if not raw.isdigit() or int(raw) != record.version:
+        raise Conflict({"id": str(record.id), "version": record.version})
+
+
+def restore_stop(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    """Put a skipped stop of a planned or started round back at its planned time (the
+    form's `version` must be the stop's: a stale form is a Conflict). Audited; the round's
+    revision grows, so a cancellation notice still queued is no longer current."""
+    stop, dated = _stop_of(session, actor, stop_id)
+    access.team_to_manage(actor, dated.team_id)
+    locked = session.scalars(
+        select(RoundStop).where(RoundStop.id == stop.id).with_for_update()
+    ).one()
+    check_version(data, locked)
+    errors: dict[str, FieldError] = {}
+    if dated.status not in ("planned", "started"):
+        errors["reason"] = FieldError("round_not_planned")
+    elif locked.status != "skipped":
+        errors["reason"] = FieldError("stop_not_skipped")
+    if errors:
+        raise Invalid(errors)
+    locked.status, locked.reason, locked.moved_to = "planned", "", None
+    dated.revision += 1
+    _touch(session, dated)
+    _saved(session, actor, locked, entity_type="rounds_round_stop", fields=["status", "reason"])
+    return locked
