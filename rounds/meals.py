@@ -447,7 +447,11 @@ def make_orders(
                     unplaced="",
                 )
                 session.add(order)
-                sync.stamp(session, order, sync.team_scope(team_id), actor, None)
+                if actor is not None:
+                    sync.stamp(session, order, sync.team_scope(team_id), actor, None)
+                else:  # the nightly job: a first version that is nobody's edit
+                    order.version, order.changed_at, order.changed_by_id = 1, clock.now(), None
+                    sync.touch(session, order, sync.team_scope(team_id))
                 made.add((weekly.id, eaten))
                 done.created += 1
     session.flush()
