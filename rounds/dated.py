@@ -287,8 +287,16 @@ def round_clash(
     return session.scalars(query.limit(1)).first()
 
 
-def create_round(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Round:
-    """A dated round made by hand (no template): a vehicle, a day, hours, a kind."""
+def create_round(
+    session: Session,
+    actor: User,
+    team_id: int,
+    data: Mapping[str, Any],
+    *,
+    earliest: date | None = None,
+) -> Round:
+    """A dated round made by hand (no template): a vehicle, a day, hours, a kind; not
+    before `earliest` when given (`day_past`: the page's one-off round)."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
     vehicle_id = parse.uuid(data, "vehicle_id", errors, required=True)
@@ -299,6 +307,8 @@ def create_round(session: Session, actor: User, team_id: int, data: Mapping[str,
     ends = parse.time(data, "ends", errors, required=True)
     if starts and ends and ends <= starts:
         errors.setdefault("ends", FieldError("ends_before_start"))
+    if day is not None and earliest is not None and day < earliest:
+        errors["day"] = FieldError("day_past")
     vehicle = _vehicle(session, team_id, vehicle_id, errors)
     if vehicle is not None:
         _fits(vehicle, kind, errors)

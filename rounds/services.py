@@ -1008,14 +1008,8 @@ def save_permanence_change(
 
 def make_round(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Round:
     """A one-off dated round from the page's form (today or later: `day_past`), committed."""
-
-    def made() -> Round:
-        day = parse.date(data, "day", {})
-        if day is not None and day < clock.to_local(clock.now()).date():
-            raise Invalid({"day": FieldError("day_past")})
-        return create_round(session, actor, team_id, data)
-
-    return committed(session, made)
+    today = clock.to_local(clock.now()).date()
+    return committed(session, lambda: create_round(session, actor, team_id, data, earliest=today))
 
 
 def move_and_store(
