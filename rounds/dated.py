@@ -645,9 +645,11 @@ def _reason(data: Mapping[str, Any], errors: dict[str, FieldError]) -> str:
 def cancel_round(
     session: Session, actor: User, round_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> Round:
-    """Cancel a dated round that has not started, with a reason (audited)."""
+    """Cancel a dated round that has not started, with a reason (audited); a form from
+    another version of the round (`version` given) is a Conflict."""
     dated = round_to_follow(session, actor, round_id)
     access.team_to_manage(actor, dated.team_id)
+    _same_version(data, dated)
     errors: dict[str, FieldError] = {}
     reason = _reason(data, errors)
     if dated.status != "planned":
@@ -682,8 +684,10 @@ def _changeable(dated: Round, stop: RoundStop, errors: dict[str, FieldError]) ->
 def skip_stop(
     session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> RoundStop:
-    """Skip one stop of a dated round, with a reason (audited)."""
+    """Skip one stop of a dated round, with a reason (audited); a stale form (`version`
+    given) is a Conflict."""
     stop, dated = _stop_of(session, actor, stop_id)
+    _same_version(data, stop)
     errors: dict[str, FieldError] = {}
     reason = _reason(data, errors)
     _changeable(dated, stop, errors)
@@ -708,6 +712,7 @@ def move_stop(
     """Move one stop of a dated round to another time of its day, with a reason: within
     the round's hours and, for a minibus stop, not over another of its stops."""
     stop, dated = _stop_of(session, actor, stop_id)
+    _same_version(data, stop)
     errors: dict[str, FieldError] = {}
     moved_to = parse.time(data, "moved_to", errors, required=True)
     reason = _reason(data, errors)
@@ -754,6 +759,12 @@ def move_stop(
         fields=["status", "moved_to", "reason"],
     )
     return stop
+
+
+def _same_version(data: Mapping[str, Any], record: Any) -> None:
+    """The pages send the version they showed; other callers (and older pages) may not."""
+    if "version" in data:
+        check_version(data, record)
 
 
 def check_version(data: Mapping[str, Any], record: Any) -> None:

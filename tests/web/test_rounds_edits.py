@@ -94,7 +94,14 @@ def test_a_skipped_stop_is_restored_once(frozen, login, db, coord, outsiders):
         assert response.status_code in (403, 404), outsider
     stale = browser.post(f"{url}/retablir", data={"version": stops[0].version - 1})
     assert stale.status_code == 409
-    assert "Someone changed this stop" in text_of(stale)
+    assert "Someone changed this round while you were on the page" in text_of(stale)
+    # A page that still showed the stop as planned: skipping or moving it again is 409.
+    old = {"version": stops[0].version - 1, "reason": "Marché", "moved_to": "11:00"}
+    assert browser.post(f"{url}/sauter", data=old).status_code == 409
+    assert browser.post(f"{url}/deplacer", data=old).status_code == 409
+    stale_cancel = {"version": dated.version - 1, "reason": "Garage"}
+    response = browser.post(f"/tournees/dates/{dated.id}/annuler", data=stale_cancel)
+    assert response.status_code == 409
     db.refresh(stops[0])
     assert stops[0].status == "skipped"
     response = browser.post(f"{url}/retablir", data={"version": stops[0].version})

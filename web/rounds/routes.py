@@ -662,6 +662,8 @@ def _exception(scope: Scope, round_id, stop_id, change, success: str):
     values = request.form.to_dict()
     try:
         change(session, actor(), stop_id or round_id, values)
+    except Conflict:
+        return _round_page(round_id, status=409, conflict=True)
     except Invalid as invalid:
         if _unknown(invalid):
             return not_found()
