@@ -1,8 +1,9 @@
 """The rounds' edit pages in a real browser on a 360 px phone (issue 19): a demo weekly
 meal order opened from the weekly orders and refused with a sentence on bad input, a
 template's stop changed in place (its times out of order refused), the one-off round
-form (refused without a name), and a skipped stop of a dated round restored. axe-core on
-every page, nothing wider than the phone, no CSP complaint.
+form (refused without a name), a skipped stop of a dated round restored, and home care's
+care plan ordering meals on wheels in one step. axe-core on every page, nothing wider
+than the phone, no CSP complaint.
 
 A live site of this module's own (`live_site("rounds-edits")`).
 """
@@ -15,12 +16,15 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core import accounts
+from homecare.demo import demo_id
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
     check_page,
     en,
     live_server_fixture,
+    live_sessions_fixture,
     log_in,
     new_page,
     open_from_menu,
@@ -85,4 +89,42 @@ def test_a_skipped_stop_restored_on_a_phone(phone_page: Page, edits_server: Live
     restore.click()
     expect(page.get_by_text(en("Stop restored."))).to_be_visible()
     expect(page.get_by_role("button", name=en("Restore the stop"))).to_have_count(0)
+    check_page(page)
+
+
+sessions = live_sessions_fixture("edits_server")
+
+
+def test_meals_ordered_from_a_care_plan_on_a_phone(
+    phone_page: Page, edits_server: LiveServer, sessions
+):
+    """The care plan's meals section at 360 px: refused without days, then ordered."""
+    with sessions() as session:
+        home = accounts.find_user(session, "coordination")
+        if accounts.get_team(session, "bxl-repas-browser") is None:
+            accounts.create_team(
+                session,
+                code="bxl-repas-browser",
+                name="Repas Bruxelles",
+                kind="mobile",
+                cpas_code=home.team.cpas.code,
+                city="Bruxelles",
+            )
+            session.commit()
+    page = phone_page
+    log_in(page, "coordination")
+    page.goto(f"{edits_server.url}/aide-a-domicile/plans/{demo_id('plan-0')}/modifier")
+    section = page.locator("#meals")
+    expect(section.get_by_role("heading", name=en("Meals on wheels"))).to_be_visible()
+    check_page(page)
+    for box in section.get_by_role("checkbox").all():
+        box.uncheck()
+    section.get_by_role("button", name=en("Order the meals")).click()
+    expect(page.locator("#meals .field-invalid")).not_to_have_count(0)
+    check_page(page)
+    page.locator("#meals").get_by_label(en("Monday")).check()
+    page.locator("#meals").get_by_role("button", name=en("Order the meals")).click()
+    done = en("Meals ordered: the meal service delivers them from the first day.")
+    expect(page.get_by_text(done)).to_be_visible()
+    expect(page.locator("#meals")).to_have_count(0)
     check_page(page)
