@@ -369,7 +369,12 @@ def life_book_agreement(beneficiary_id: uuid.UUID):
 def _meal_context(plan, values: dict[str, Any] | None = None, errors=None) -> dict[str, Any]:
     """The plan page's meals-on-wheels form: shown when a meal service of the CPAS can
     take the order and the plan names none yet."""
-    choices = services.meal_choices(db.session(), actor(), plan.id) if plan else None
+    choices = None
+    if plan is not None:
+        try:
+            choices = services.meal_choices(db.session(), actor(), plan.id)
+        except Invalid:  # not hers to change: no form (the page itself answers 404)
+            choices = None
     today = clock.to_local(clock.now()).date()
     defaults: dict[str, Any] = {}
     if plan is not None:
