@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -508,17 +508,24 @@ def cutoff(day: date) -> datetime:
     return local.astimezone(UTC)
 
 
-def _check_day(day: date | None, errors: dict[str, FieldError], *, changing: bool) -> None:
-    """A new order or ride for a day gone by, or a change after the cut-off: refused."""
+def _check_day(
+    day: date | None,
+    errors: dict[str, FieldError],
+    *,
+    changing: bool,
+    cutoff_of: Callable[[date], datetime] = cutoff,
+) -> None:
+    """A new order or ride for a day gone by, or a change after the cut-off (`cutoff_of`
+    the day: a meal order's is its team's rule): refused."""
     if day is None or "day" in errors:
         return
     now = clock.now()
     if day < clock.to_local(now).date():
         errors["day"] = FieldError("day_past")
-    elif changing and now >= cutoff(day):
+    elif changing and now >= cutoff_of(day):
         errors["day"] = FieldError(
             "past_cutoff",
-            {"cutoff": clock.to_local(cutoff(day)).strftime("%d/%m/%Y %H:%M")},
+            {"cutoff": clock.to_local(cutoff_of(day)).strftime("%d/%m/%Y %H:%M")},
         )
 
 
@@ -550,11 +557,16 @@ def _unplan(record: MealOrder | Ride) -> None:
 def update_meal_order(
     session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> MealOrder:
-    """Change an order before its day's cut-off; it leaves the day's plan (plan again)."""
+    """Change an order before its day's cut-off under the team's rule (rounds/meals.py,
+    the cancellation's too); it leaves the day's plan (plan again)."""
     order = _own(session, actor, MealOrder, order_id, "unknown_order")
     errors: dict[str, FieldError] = {}
     values = _meal_fields(data, errors)
-    return _change_booked(session, actor, order, values, errors, "rounds_meal_order")
+    team_id = order.team_id
+    return _change_booked(
+        session, actor, order, values, errors, "rounds_meal_order",
+        cutoff_of=lambda day: cutoff_of(session, team_id, day),
+    )  # fmt: skip
 
 
 Booked = TypeVar("Booked", MealOrder, Ride)
@@ -567,12 +579,14 @@ def _change_booked(
     values: dict[str, Any],
     errors: dict[str, FieldError],
     entity_type: str,
+    *,
+    cutoff_of: Callable[[date], datetime] = cutoff,
 ) -> Booked:
     """An order's or ride's new values, before the cut-off of its day and of the new one;
     it leaves both days' plans (plan again)."""
-    _check_day(record.day, errors, changing=True)
+    _check_day(record.day, errors, changing=True, cutoff_of=cutoff_of)
     if not errors:
-        _check_day(values["day"], errors, changing=True)
+        _check_day(values["day"], errors, changing=True, cutoff_of=cutoff_of)
     if record.cancelled:
         errors.setdefault("day", FieldError("already_cancelled"))
     if errors:

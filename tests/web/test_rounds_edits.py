@@ -17,6 +17,7 @@ from core.audit import AuditEntry
 from core.scheduler import load_jobs
 from rounds import meals, services
 from rounds.models import MealOrder, Permanence, Round, RoundStop, WeeklyMealOrder
+from tests.db.test_rounds import order_data
 from tests.db.test_rounds_dated import _minibus_round
 from tests.support import text_of
 
@@ -301,3 +302,26 @@ def test_the_nightly_job_makes_the_coming_orders_once(frozen, db, coord):
     # From tomorrow (Tuesday 29) for 14 days: Wednesdays 30/4, 7/5 and Mondays 5/5, 12/5.
     assert sorted(_orders(db, weekly)) == ["2031-04-30", "2031-05-05", "2031-05-07", "2031-05-12"]
     assert meals.make_due_orders(db, clock.now()) == 0
+
+
+def test_a_meal_order_changes_and_cancels_under_the_team_s_rule(frozen, login, db, coord):
+    """The team's cut-off (two days before at 10:00) closes both the change and the
+    cancellation of Wednesday's order on Monday at 10:00 (the fixed rule said Tuesday)."""
+    with clock.frozen(datetime(2031, 4, 1, 8, 0, tzinfo=UTC)):
+        rule = {"applies_from": "2031-04-21", "cutoff_days": "2", "cutoff_time": "10:00"}
+        services.set_rule(db, coord, coord.team_id, rule)
+        order = services.create_meal_order(
+            db, coord, coord.team_id, order_data(0, day="2031-04-30")
+        )
+    browser = login("mobile-coord")
+    form = order_data(0, day="2031-04-30", meals="3")
+    response = browser.post(f"/tournees/repas/{order.id}", data=form)
+    assert response.status_code == 422
+    assert "Too late: changes for this day were possible until 28/04/2031 10:00." in text_of(
+        response
+    )
+    browser.post(f"/tournees/repas/{order.id}/annuler")
+    page = text_of(browser.get(f"/tournees/repas/{order.id}"))
+    assert "cancellations for this day closed on 28/04/2031 10:00" in page
+    db.refresh(order)
+    assert (order.meals, order.cancelled) == (1, False)
