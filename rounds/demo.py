@@ -18,7 +18,7 @@ from core import accounts, clock
 from core.demo import DEMO_PASSWORD
 from core.roles import Role
 from rounds import live, places, services
-from rounds.models import MealOrder, Stop, Vehicle
+from rounds.models import MealOrder, Stop, Vehicle, WeeklyMealOrder
 
 TEAM = "clr-mobile"
 COORDINATOR = ("mobile-coord", "Luc Vandenberghe")
@@ -173,6 +173,49 @@ RIDES = [
 ]
 
 
+# Households with a standing order: (name, street index, weekdays, meals, diet, instructions)
+WEEKLY = [
+    ("Mme Verlinden", 0, ["0", "1", "2", "3", "4"], "1", "diabetic", "Clé chez la voisine."),
+    ("M. Piron", 2, ["0", "2", "4"], "1", "no_salt", ""),
+    ("M. et Mme Hallet", 4, ["0", "1", "2", "3", "4"], "2", "normal", "Sonner longtemps."),
+    ("Mme Gérard", 6, ["1", "3"], "1", "mixed_texture", ""),
+    ("M. Smet", 8, ["0", "1", "2", "3", "4"], "1", "normal", ""),
+]
+WEEKLY_DAYS = 14  # the demo's weekly orders are made for the coming two weeks
+
+
+def _weekly(session: Session, actor, team_id: int, monday) -> tuple[int, int]:
+    """The demo's standing orders from this Monday, and their orders from tomorrow (as
+    the nightly job makes them); none when the team has some already."""
+    if session.scalar(select(WeeklyMealOrder.id).where(WeeklyMealOrder.team_id == team_id)):
+        return 0, 0
+    for name, street_index, weekdays, meals, diet, instructions in WEEKLY:
+        street, postcode, city, latitude, longitude = STREETS[street_index % len(STREETS)]
+        services.create_weekly(
+            session,
+            actor,
+            team_id,
+            {
+                "household": name,
+                "address": f"{street} {40 + street_index}",
+                "postcode": postcode,
+                "city": city,
+                "latitude": str(round(latitude + 0.0008, 6)),
+                "longitude": str(round(longitude + 0.0004, 6)),
+                "weekdays": weekdays,
+                "meals": meals,
+                "diet": diet,
+                "instructions": instructions,
+                "window_start": "10:00",
+                "window_end": "12:00",
+                "starts_on": monday.isoformat(),
+            },
+        )
+    tomorrow = clock.to_local(clock.now()).date() + timedelta(days=1)
+    made = services.make_orders(session, team_id, tomorrow, WEEKLY_DAYS, actor=actor)
+    return len(WEEKLY), made.created
+
+
 def _coordinator(session: Session, team: accounts.Team) -> accounts.User:
     username, name = COORDINATOR
     user = accounts.find_user(session, username)
@@ -268,6 +311,7 @@ def seed(session: Session) -> dict[str, int]:
         "meal_orders": 0,
         "rides": 0,
         "rounds": 0,
+        "weekly_meal_orders": 0,
     }
     team = accounts.get_team(session, TEAM)
     if team is None:
@@ -398,4 +442,7 @@ def seed(session: Session) -> dict[str, int]:
             )
             created["rides"] += 1
         services.plan_day(session, team.id, today, seconds=1.0, actor=actor)
+    weekly, orders = _weekly(session, actor, team.id, monday)
+    created["weekly_meal_orders"] = weekly
+    created["meal_orders"] += orders
     return created

@@ -114,6 +114,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare.new_plan": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.edit_plan": {"plan_id": str(homecare_id("plan-0"))},
     "homecare.suspend_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.order_meals": {"plan_id": str(homecare_id("plan-0"))},
     "homecare.aide": {"aide_id": 3},
     "homecare.qualification": {"aide_id": 3},
     "homecare.absence": {"aide_id": 3},
@@ -133,6 +134,13 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
         "round_id": "00000000-0000-0000-0000-000000000000",
         "stop_id": "00000000-0000-0000-0000-000000000000",
     },
+    "rounds.restore_stop": {
+        "round_id": "00000000-0000-0000-0000-000000000000",
+        "stop_id": "00000000-0000-0000-0000-000000000000",
+    },
+    "rounds.permanence": {"permanence_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.weekly_order": {"weekly_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.end_weekly": {"weekly_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.move_stop": {
         "round_id": "00000000-0000-0000-0000-000000000000",
         "stop_id": "00000000-0000-0000-0000-000000000000",

@@ -30,6 +30,7 @@ from web.permissions import requires
 from web.rendering import render
 from web.rounds.offline import outcome_labels
 from web.rounds.routes import DIET_LABELS, TABS
+from web.rounds.scope import asked_day
 
 bp = Blueprint("rounds_crew", __name__, url_prefix="/tournees")
 STEPS = {
@@ -100,7 +101,7 @@ def follow() -> Any:
     and the team's lateness setting (posted here)."""
     user = actor()
     session = db.session()
-    day = clock.parse_day(request.args.get("jour")) or live.today()
+    day = asked_day()
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
