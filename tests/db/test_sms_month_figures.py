@@ -163,9 +163,10 @@ def test_the_brussels_months_from_stored_figures_equal_a_count(db):
             message.price = Decimal("0.075") if n % 8 == 1 else None
     db.flush()
     for year, month in MONTHS:
-        assert reports.month_sums(db, year, month) == reports.counted_month_sums(
-            db, year, month
-        ), (year, month)
+        assert reports.month_sums(db, year, month) == reports.counted_month_sums(db, year, month), (
+            year,
+            month,
+        )
         only_bob = select(Contact.id).where(Contact.id == bob.id)
         assert reports.month_sums(db, year, month, only_bob) == reports.counted_month_sums(
             db, year, month, only_bob
