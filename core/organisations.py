@@ -35,7 +35,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
 from core import audit
 from core.db import Base, committed
@@ -86,7 +86,9 @@ class Cpas(Base):
     postcode_rows: Mapped[list[CpasPostcode]] = relationship(
         cascade="all, delete-orphan",
         order_by="CpasPostcode.postcode",
-        lazy="selectin",
+        # Loaded when read (one CPAS's page or check), not with every user's CPAS on every
+        # request; `list_cpas` brings them for all in one query.
+        lazy="select",
     )
     language_regime: Mapped[str] = mapped_column(String(10), default="bilingual")
     region: Mapped[str] = mapped_column(String(20), default="brussels")
@@ -160,7 +162,9 @@ def get_cpas(session: Session, code: str) -> Cpas | None:
 
 
 def list_cpas(session: Session) -> list[Cpas]:
-    return list(session.scalars(select(Cpas).order_by(Cpas.code)))
+    return list(
+        session.scalars(select(Cpas).options(selectinload(Cpas.postcode_rows)).order_by(Cpas.code))
+    )
 
 
 def cpas_id_of_team(session: Session, team_id: int | None) -> int | None:
