@@ -726,7 +726,7 @@ def month_report(
             year,
             month,
             segment_price=segment_price,
-            within=scope.messages_filter(session, viewer),
+            contacts=scope.visible_contacts(session, viewer),
             contacts_within=scope.contacts_filter(session, viewer),
             viewer=viewer,
         ),
