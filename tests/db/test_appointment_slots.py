@@ -29,6 +29,7 @@ from appointments.models import (
     WorkingPlan,
 )
 from core import accounts, clock
+from tests.support import place_team
 
 BRUSSELS = clock.BRUSSELS
 MONDAY = date(2026, 11, 16)
@@ -92,7 +93,7 @@ class Builder:
                 for weekday in range(5)
                 for opens, closes in ((time(8, 30), time(12, 0)), (time(13, 0), time(16, 0)))
             ]
-        location = Location(code=f"t-loc-{n}", name=f"Lieu {n}")
+        location = Location(code=f"t-loc-{n}", name=f"Lieu {n}", team_id=place_team(self.db))
         location.opening_hours = [
             OpeningHours(weekday=weekday, opens=opens, closes=closes)
             for weekday, opens, closes in opening
