@@ -10,7 +10,7 @@ A start is offered for an agent when, on that day (a date in Europe/Brussels):
 - the day is not a holiday the location's CPAS closes on (`core.organisations`: its
   calendar, defaults per region and regime, editable; a place of no CPAS: Belgium's
   federal days) nor a `Closure` of the location (or of every place of its CPAS:
-  `closes(location)`);
+  `closures_of(location)`);
 - the whole appointment, start to end, lies in time when the agent's working plan at
   this location (weekday, `valid_from`…`valid_until`) and the location's opening hours
   both hold; the buffer after it may run past them (it is the agent's time to finish);
@@ -71,7 +71,7 @@ _EPOCH = date(1970, 1, 1)
 SEARCH_CHUNK_DAYS = 14  # next_free_slots looks this many days ahead at a time
 
 
-def closes(location: Location) -> ColumnElement[bool]:
+def closures_of(location: Location) -> ColumnElement[bool]:
     """The closures of this place: its own, and those of every place of its CPAS (one
     query: the place's CPAS read in it)."""
     cpas_of_place = select(Team.cpas_id).where(Team.id == location.team_id).scalar_subquery()
@@ -457,7 +457,7 @@ class _Search:
         closed: set[date] = set()
         for first, last in session.execute(
             select(Closure.first_day, Closure.last_day).where(
-                closes(location),
+                closures_of(location),
                 Closure.first_day <= last_day,
                 Closure.last_day >= first_day,
             )

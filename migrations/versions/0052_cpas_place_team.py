@@ -112,9 +112,8 @@ def upgrade() -> None:
             "0052_cpas_place_team: no team found for the appointment places "
             + ", ".join(unplaced)
             + " (no team has their code, no minibus stop is them, no CPAS serves their"
-            " postcode and there is not one CPAS only). Give each a team"
-            " (UPDATE appointment_locations SET team_id = … WHERE code = …), then migrate"
-            " again."
+            " postcode and there is not one CPAS only). Give each a team in"
+            " appointment_locations.team_id, then migrate again."
         )
     with op.batch_alter_table("appointment_locations", schema=None) as batch_op:
         batch_op.alter_column("team_id", existing_type=sa.Integer(), nullable=False)

@@ -28,7 +28,7 @@ from appointments.models import (
     ServiceLocation,
     WorkingPlan,
 )
-from core import accounts, clock
+from core import accounts, clock, organisations
 from tests.support import place_team
 
 BRUSSELS = clock.BRUSSELS
@@ -176,6 +176,12 @@ class Builder:
         self.db.add(
             Closure(
                 location_id=None if everywhere else self.location.id,
+                # Every place of the place's CPAS (a closure is one CPAS's: docs/cpas.md).
+                cpas_id=(
+                    organisations.cpas_id_of_team(self.db, self.location.team_id)
+                    if everywhere
+                    else None
+                ),
                 first_day=first,
                 last_day=last or first,
                 reason="test",

@@ -7,7 +7,7 @@ from alembic import command
 from sqlalchemy import text
 
 from core.db import make_engine
-from core.migrations import alembic_config, upgrade
+from core.migrations import alembic_config
 from tests.support import fresh_database
 
 
