@@ -7,8 +7,10 @@ place's code; the team of the minibus stop that is this place; a team of the CPA
 serving the place's postcode (one at that postcode first, an antenne first, then by
 code); with one CPAS only, a team of that CPAS (same order). None: the migration stops
 and names the places (a team is never invented). A closure of every place becomes one
-closure of every place per CPAS; with no CPAS at all it stops and says so
-(docs/cpas.md, "The migration (0052_cpas_place_team)").
+closure of every place per CPAS; with no CPAS at all it stops and says so. The contact
+of a person waiting "anywhere" for a service of a CPAS, still of no team, joins the teams
+of that CPAS's places offering the service (docs/cpas.md, "The migration
+(0052_cpas_place_team)").
 
 Revision ID: 0052_cpas_place_team
 Revises: 0051_cpas_setup
@@ -82,6 +84,56 @@ def team_for_place(bind, place, teams: list, only_cpas: int | None) -> int | Non
     return None
 
 
+_SERVICES = sa.table("appointment_services", sa.column("id"), sa.column("cpas_id"))
+_OFFERS = sa.table(
+    "appointment_service_locations", sa.column("service_id"), sa.column("location_id")
+)
+_WAITING = sa.table(
+    "appointment_waiting_list",
+    sa.column("service_id"),
+    sa.column("location_id"),
+    sa.column("person_id"),
+    sa.column("status"),
+)
+_CONTACTS = sa.table("notification_contacts", sa.column("id"), sa.column("reference"))
+_CONTACT_TEAMS = sa.table(
+    "notification_contact_teams", sa.column("contact_id"), sa.column("team_id")
+)
+
+
+def _anywhere_contacts(bind) -> None:
+    """A person waiting anywhere for a CPAS's service: their contact of no team joins
+    the teams of that CPAS's places offering it (so that CPAS's staff see it)."""
+    rows = bind.execute(
+        sa.select(_WAITING.c.person_id, _SERVICES.c.id, _SERVICES.c.cpas_id)
+        .join(_SERVICES, _SERVICES.c.id == _WAITING.c.service_id)
+        .where(
+            _WAITING.c.location_id.is_(None),
+            _WAITING.c.status.in_(("waiting", "offered")),
+            _SERVICES.c.cpas_id.is_not(None),
+        )
+    ).all()
+    for person_id, service_id, cpas_id in rows:
+        contact_id = bind.scalar(
+            sa.select(_CONTACTS.c.id).where(
+                _CONTACTS.c.reference == f"appointments.person:{person_id}"
+            )
+        )
+        if contact_id is None or bind.scalar(
+            sa.select(_CONTACT_TEAMS.c.team_id).where(_CONTACT_TEAMS.c.contact_id == contact_id)
+        ):
+            continue
+        teams = bind.scalars(
+            sa.select(_TEAMS.c.id)
+            .distinct()
+            .join(_LOCATIONS, _LOCATIONS.c.team_id == _TEAMS.c.id)
+            .join(_OFFERS, _OFFERS.c.location_id == _LOCATIONS.c.id)
+            .where(_OFFERS.c.service_id == service_id, _TEAMS.c.cpas_id == cpas_id)
+        ).all()
+        for team_id in teams:
+            bind.execute(_CONTACT_TEAMS.insert().values(contact_id=contact_id, team_id=team_id))
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     every_cpas = list(bind.scalars(sa.select(_CPAS.c.id).order_by(_CPAS.c.id)))
@@ -117,6 +169,7 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("appointment_locations", schema=None) as batch_op:
         batch_op.alter_column("team_id", existing_type=sa.Integer(), nullable=False)
+    _anywhere_contacts(bind)
 
     with op.batch_alter_table("appointment_closures", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cpas_id", sa.Integer(), nullable=True))

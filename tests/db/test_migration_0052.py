@@ -114,6 +114,38 @@ def _world(url: str, *, cpas: int, places: list[tuple[int, str, str]]) -> dict:
                 vehicle_id=vehicle,
                 location_id=2,
             )
+        if cpas == 2:
+            # Someone waiting anywhere for a Charleroi service offered at place 3; their
+            # contact of no team.
+            _insert(
+                connection,
+                tables["appointment_services"],
+                id=1,
+                code="energie",
+                booking_mode="online",
+                cpas_id=2,
+            )
+            _insert(
+                connection, tables["appointment_service_locations"], service_id=1, location_id=3
+            )
+            _insert(connection, tables["appointment_people"], id=1, name="A", phone="+32470000001")
+            _insert(
+                connection,
+                tables["appointment_waiting_list"],
+                id=1,
+                service_id=1,
+                location_id=None,
+                person_id=1,
+                phone="+32470000001",
+                status="waiting",
+            )
+            _insert(
+                connection,
+                tables["notification_contacts"],
+                id=1,
+                display_name="A",
+                reference="appointments.person:1",
+            )
         closures = tables["appointment_closures"]
         connection.execute(
             closures.insert().values(
@@ -169,6 +201,8 @@ def test_0052_gives_every_place_a_team_and_each_cpas_its_closure_of_every_place(
             (4, 1),
             (5, 2),
         ]
+        # The contact waiting anywhere joined the team of Charleroi's place offering it.
+        assert _rows(url, "SELECT contact_id, team_id FROM notification_contact_teams") == [(1, 4)]
         closures = _rows(
             url,
             "SELECT location_id, cpas_id, first_day, reason FROM appointment_closures"

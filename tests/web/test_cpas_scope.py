@@ -620,6 +620,10 @@ def test_every_route_naming_a_record_of_another_cpas_answers_as_unknown(
 def test_the_setup_lists_and_offers_only_the_administrators_cpas(login, db, brussels):
     """Services, plans, closures and absences of the CPAS de Bruxelles are not listed to
     Charleroi's coordinator, nor offered in its forms; refused as unknown choices."""
+    from datetime import date
+
+    from appointments.models import Closure
+
     ids = _brussels_setup(db, brussels)
     _charleroi_user(db, Role.COORDINATOR)
     browser = login("clr-coordinator")
@@ -644,7 +648,10 @@ def test_the_setup_lists_and_offers_only_the_administrators_cpas(login, db, brus
     )
     assert closure.status_code == 422
     everywhere = browser.post(f"{base}/fermetures", {"first_day": "2030-01-05", "reason": "X"})
-    assert everywhere.status_code == 422  # "every place" would close Brussels' too
+    assert everywhere.status_code == 302  # every place of the CPAS de Charleroi only
+    made = db.scalar(select(Closure).where(Closure.first_day == date(2030, 1, 5)))
+    assert made.location_id is None
+    assert made.cpas_id == organisations.get_cpas(db, "charleroi").id
     assert _refusals(db, "appointment_service", ids["service_id"]) == 0
     assert browser.get(f"{base}/services/{ids['service_id']}").status_code == 404
     assert _refusals(db, "appointment_service", ids["service_id"]) == 1
