@@ -386,7 +386,9 @@ def test_public_holidays_have_no_slots(db, holiday):
     now = local(holiday - timedelta(days=30), 8)
     assert slots.is_public_holiday(holiday)
     assert world.starts(holiday, now=now) == []
-    assert world.starts(holiday + timedelta(days=1), now=now) != []  # the day after: usual
+    # Two days after: usual (the day after may be a day the place's CPAS de Bruxelles
+    # closes as administrations do: 26 December, 2 November).
+    assert world.starts(holiday + timedelta(days=2), now=now) != []
 
 
 def test_a_closure_of_the_location(db):
@@ -716,7 +718,9 @@ def test_a_fixed_number_of_queries_whatever_the_window(db, statements):
     one_day = len(statements)
     statements.clear()
     large = world.slots(MONDAY, days=56)
-    assert len(statements) == one_day <= 7
+    # 7, and the calendar of the place's CPAS (every place has a team since 0052): its
+    # CPAS, its stored days, its region and regime for the defaults.
+    assert len(statements) == one_day <= 10
     assert len(large) > len(small) > 0
 
 
