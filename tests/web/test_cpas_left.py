@@ -302,7 +302,7 @@ def test_the_command_line_lists_gives_and_splits(tmp_path):
 # --- A waiting list "anywhere" is the service's CPAS's --------------------------------------
 
 
-def test_a_waiting_list_anywhere_is_the_services_cpas(db, now):
+def test_a_waiting_list_anywhere_is_the_services_cpas(login, db, now):
     dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
     service = db.scalar(
         select(Service)
@@ -339,6 +339,11 @@ def test_a_waiting_list_anywhere_is_the_services_cpas(db, now):
     assert contact_scope.sees_contact(db, coordinator, contact.id)
     for username in ("as1", "accueil", "coordination"):
         assert not contact_scope.sees_contact(db, accounts.find_user(db, username), contact.id)
+    # Its page: 404 to another CPAS's reception and social worker, audited.
+    before = _refusals(db, "sms_contact", contact.id)
+    for username in ("as1", "accueil"):
+        assert login(username).get(f"/sms/contacts/{contact.id}").status_code == 404
+    assert _refusals(db, "sms_contact", contact.id) == before + 2
     # The code's contact too: it joins the teams of the service's CPAS's places.
     check = online.send_code(
         db,
