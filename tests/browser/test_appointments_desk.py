@@ -95,6 +95,8 @@ def place(desk_server: LiveServer) -> dict[str, object]:
                     password="demo",
                     role="social_worker",
                     language="en",
+                    # The place's team: a social worker sees its own antenne's desk.
+                    team=session.get(accounts.Team, location.team_id),
                     check_password=False,
                 )
                 agents.append(agent)
