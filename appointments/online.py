@@ -119,7 +119,7 @@ def several_cpas(session: Session) -> bool:
 
 
 def cpas_id_of_location(session: Session, location: Location) -> int | None:
-    """The place's CPAS id: its team's; no team: the installation's only CPAS, else none."""
+    """The place's CPAS id: its team's (every place has a team: 0052_cpas_place_team)."""
     return organisations.cpas_id_of_team(session, location.team_id)
 
 

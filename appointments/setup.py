@@ -90,7 +90,7 @@ def _sees_place(session: Session, actor: User | None, location: Location | None)
     if location is None:
         return False
     within = _scope(session, actor)
-    return within is None or within.sees_team(location.team_id, shared=True)
+    return within is None or within.sees_team(location.team_id)
 
 
 def sees_service(session: Session, actor: User | None, service: Service) -> bool:
@@ -639,11 +639,11 @@ def opening_hours(location: Location) -> dict[int, list[tuple[time, time]]]:
 
 
 def list_locations(session: Session, actor: User | None = None) -> list[Location]:
-    """The places, by name (the actor's CPAS's, and those of no team)."""
+    """The places, by name (the actor's CPAS's)."""
     query = select(Location)
     within = _scope(session, actor)
     if within is not None:
-        query = query.where(within.teams_filter(Location.team_id, shared=True))
+        query = query.where(within.teams_filter(Location.team_id))
     return list(session.scalars(query.order_by(Location.name, Location.code)))
 
 
@@ -796,7 +796,7 @@ def plans_by_agent(
     )
     within = _scope(session, actor)
     if within is not None:
-        places = select(Location.id).where(within.teams_filter(Location.team_id, shared=True))
+        places = select(Location.id).where(within.teams_filter(Location.team_id))
         query = query.where(WorkingPlan.location_id.in_(places))
     plans = session.scalars(
         query.order_by(WorkingPlan.user_id, WorkingPlan.weekday, WorkingPlan.starts)

@@ -8,8 +8,8 @@ A start is offered for an agent when, on that day (a date in Europe/Brussels):
 - the service is active and not walk-in only, the location offers it
   (`ServiceLocation`), the agent can deliver it (`AgentService`) and is active;
 - the day is not a holiday the location's CPAS closes on (`core.organisations`: its
-  calendar, defaults per region and regime, editable; a place of no CPAS: Belgium's
-  federal days) nor a `Closure` of the location (or of every place of its CPAS:
+  calendar, defaults per region and regime, editable; every place has a team, so a
+  CPAS) nor a `Closure` of the location (or of every place of its CPAS:
   `closures_of(location)`);
 - the whole appointment, start to end, lies in time when the agent's working plan at
   this location (weekday, `valid_from`…`valid_until`) and the location's opening hours
@@ -229,7 +229,7 @@ def _holidays(year: int) -> frozenset[date]:
 
 
 def is_public_holiday(day: date) -> bool:
-    """A federal public holiday (the calendar of a place of no CPAS)."""
+    """A federal public holiday (the calendar where no CPAS is known)."""
     return day in _holidays(day.year)
 
 
