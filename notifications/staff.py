@@ -228,6 +228,14 @@ def save_contact(
     except Invalid as invalid:
         errors.update(invalid.errors)
         team_ids = []
+    # With several CPAS a contact of no team would be every CPAS's: one of the author's
+    # CPAS's teams is required (docs/cpas.md).
+    if (
+        not team_ids
+        and "teams" not in errors
+        and not organisations.scope_of(session, actor).everything
+    ):
+        errors["teams"] = FieldError("required")
     fields: dict[str, Any] = {
         "actor": actor,
         "display_name": display_name,

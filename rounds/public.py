@@ -224,6 +224,10 @@ def send_code(
             address=address,
             secret=secret,
             purpose="stop_sms",
+            # The code's contact is the stop's team's (so its CPAS's, seen by no other
+            # CPAS) and the SMS leaves with that CPAS's sender (docs/cpas.md).
+            team_id=stop.team_id,
+            cpas_id=cpas.id if cpas is not None else None,
             values=notify.cpas_values(
                 {code: cpas.label(code) for code in LANGUAGES} if cpas is not None else None,
                 language,

@@ -469,3 +469,32 @@ def cpas_admin(db, team_code: str = "bxl-marolles", username: str = "admin-bxl")
         )
         db.commit()
     return found
+
+
+def place_team(session, team_code: str = "bxl-marolles") -> int:
+    """The id of the team a test's appointments place belongs to (every place has one:
+    docs/cpas.md): `team_code` of the demo, else (an empty database) a test antenne of a
+    test CPAS, made once."""
+    from core import accounts, organisations
+
+    team = accounts.get_team(session, team_code) or accounts.get_team(session, "t-antenne")
+    if team is None:
+        if organisations.get_cpas(session, "t-cpas") is None:
+            organisations.create_cpas(
+                session,
+                code="t-cpas",
+                name_fr="CPAS de Test",
+                name_nl="OCMW Test",
+                region="brussels",
+                language_regime="bilingual",
+            )
+        team = accounts.create_team(
+            session,
+            code="t-antenne",
+            name="Antenne de test",
+            kind="antenne",
+            cpas_code="t-cpas",
+            city="Bruxelles",
+        )
+        session.flush()
+    return team.id

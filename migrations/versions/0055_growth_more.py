@@ -12,7 +12,7 @@ that moves no figure (attempts, claims) writes nothing. SQLite: one trigger per 
 No foreign key to the contact: its messages' deletion brings its figures to 0.
 
 Revision ID: 0055_growth_more
-Revises: 0051_cpas_setup
+Revises: 0052_cpas_place_team
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0055_growth_more"
-down_revision: str | None = "0051_cpas_setup"
+down_revision: str | None = "0052_cpas_place_team"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -24,11 +24,17 @@ from core import accounts, audit
 from notifications.models import Consent, Message, MessageEvent
 from tests.db.test_appointment_booking import Agenda, at, mobile, now  # noqa: F401
 
-UNDER_LOCK = 15
+# Issue 20's 15, and the contact's team (an INSERT of notification_contact_teams): every
+# place has a team since 0052_cpas_place_team, and a contact made by a booking joins the
+# place's team (docs/cpas.md). Real places had a team already; the 15 had been measured
+# at a test place of no team.
+UNDER_LOCK = 16
 # Before the lock: the checks (service offered, bookings of the number), the slot rule
 # (6), the person, the contact with numbers and consents, the place's CPAS (its regime
-# and whether its sender takes replies), the texts, the quiet hours.
-BEFORE_LOCK = 13
+# and whether its sender takes replies), the texts, the quiet hours. 13 at a place of no
+# team; every place has one since 0052_cpas_place_team, and a place of a CPAS reads its
+# team's CPAS (with its postcodes, loaded with it) and that CPAS's holidays: 16.
+BEFORE_LOCK = 16
 # An agent found taken meanwhile: its lock, its check, the count given back.
 PER_TAKEN_AGENT = 3
 

@@ -168,13 +168,13 @@ def test_a_cpas_administrator_is_created_only_in_one_of_its_teams(db):
     } - {user.team_id}
 
 
-def test_a_place_of_no_cpas_keeps_the_federal_days(db):
-    world = Builder(db)
-    world.plan(world.agents[0])
+def test_no_cpas_known_keeps_the_federal_days(db):
+    """Every place has a team, so a CPAS (0052_cpas_place_team); where no CPAS is known
+    (nothing of a team, several CPAS), the calendar is Belgium's federal days."""
     assert organisations.cpas_id_of_team(db, None) is None  # the demo has three CPAS
-    now = local(date(2026, 4, 20), 8)
-    assert world.starts(IRIS_DAY, now=now)[:1] == ["08:30"]
-    assert slots.is_public_holiday(date(2026, 5, 14))
+    closed = organisations.closed_days(db, None, date(2026, 5, 1), date(2026, 5, 31))
+    assert IRIS_DAY not in closed
+    assert date(2026, 5, 14) in closed and slots.is_public_holiday(date(2026, 5, 14))
 
 
 # --- Language regime ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from core import clock
 from core.db import make_engine, make_session_factory
 from notifications import contacts, outbox, reports
 from notifications.models import Contact, Message, MonthFigures
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 # Instants on both sides of Brussels month bounds: 1 December 00:00 is 30 November 23:00
 # UTC (winter), 1 April 00:00 is 31 March 22:00 UTC (summer time).
@@ -181,10 +181,7 @@ def test_concurrent_writers_keep_the_figures_exact():
     """8 threads insert, send and cancel messages of the same few contacts at once, each in
     its own transactions; the stored figures equal a recount afterwards (on PostgreSQL:
     statement triggers taking the figure rows' locks in key order)."""
-    from core.migrations import upgrade
-
-    with fresh_database("smsmonths") as url:
-        upgrade(url)
+    with migrated_database("smsmonths") as url:
         sqlite = url.startswith("sqlite")
         engine = make_engine(url) if sqlite else make_engine(url, pool_size=8)
         sessions = make_session_factory(engine)

@@ -60,6 +60,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "appointments_setup.edit_service": {"service_id": 1},
     "appointments_setup.service_offer": {"service_id": 1},
     "appointments_setup.remove_service": {"service_id": 999999},
+    "appointments_setup.give_shared_service": {"service_id": 999999},
+    "appointments_setup.split_shared_service": {"service_id": 999999},
     "appointments_setup.edit_location": {"location_id": 1},
     "appointments_setup.end_plan": {"plan_id": 1},
     "appointments_setup.remove_closure": {"closure_id": 999999},
