@@ -11,14 +11,18 @@ from tests.support import demo_template, fresh_database, own_database
 from web.cli import main
 
 
+def _env(url: str, instance) -> dict[str, str]:
+    return {
+        "TERRAIN_DATABASE_URL": url,
+        "TERRAIN_INSTANCE_PATH": str(instance),
+        "TERRAIN_SECRET_KEY": "cli-secret",
+    }
+
+
 @pytest.fixture()
 def cli_env(tmp_path):
     with fresh_database("cli") as url:
-        yield {
-            "TERRAIN_DATABASE_URL": url,
-            "TERRAIN_INSTANCE_PATH": str(tmp_path),
-            "TERRAIN_SECRET_KEY": "cli-secret",
-        }
+        yield _env(url, tmp_path)
 
 
 @pytest.fixture()
@@ -26,11 +30,7 @@ def demo_env(tmp_path):
     """A copy of the run's demo database (migrated and seeded once per run by the same
     commands): for the tests of what comes after `db upgrade` and `seed-demo`."""
     with own_database("cli", template=demo_template()) as url:
-        yield {
-            "TERRAIN_DATABASE_URL": url,
-            "TERRAIN_INSTANCE_PATH": str(tmp_path),
-            "TERRAIN_SECRET_KEY": "cli-secret",
-        }
+        yield _env(url, tmp_path)
 
 
 def _run(env, *args, input=None):
