@@ -26,15 +26,15 @@ def _weeks(db, coord):
     """The test minibus's rounds from the week before to four weeks on, seen on DAY at
     07:00: last week's (gone by), today's (started), next week's (a stop skipped, one
     moved), the week after (cancelled), the last (as generated)."""
-    dated, stops = _minibus_day(db, coord)
+    dated, _stops = _minibus_day(db, coord)
     services.generate_rounds(db, coord.team_id, MONDAY - timedelta(days=7), 5, actor=coord)
     rounds = list(
         db.scalars(select(Round).where(Round.template_id == dated.template_id).order_by(Round.day))
     )
-    past, today, skipped, cancelled, plain = rounds
+    past, today, skipped, cancelled, _plain = rounds
     assert today.id == dated.id and past.day < DAY
     today.status = "started"
-    one, two, three = services.round_stops(db, skipped.id)
+    _one, two, three = services.round_stops(db, skipped.id)
     services.skip_stop(db, coord, two.id, {"reason": "Marché"})
     services.move_stop(db, coord, three.id, {"reason": "Travaux", "moved_to": "14:00"})
     services.cancel_round(db, coord, cancelled.id, {"reason": "Formation"})
@@ -144,7 +144,7 @@ def test_a_removed_stop_reaches_the_crew_s_feed_as_a_deletion(db, coord, crew):
 
 def test_a_started_round_never_follows(db, coord, crew):
     with clock.frozen(at(7)):
-        dated, stops = _minibus_day(db, coord)
+        dated, _stops = _minibus_day(db, coord)
         permanences = services.permanences_of(db, dated.template_id)
     start = {"id": str(uuid.uuid4()), "round_id": str(dated.id), "km_start": 10}
     _tap(db, crew, "rounds.round.start", at(8, 55), **start)
