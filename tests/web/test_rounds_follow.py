@@ -105,7 +105,7 @@ def test_appointments_the_new_hours_leave_out_are_listed(frozen, login, db, coor
     assert "Move it or call the person from the reception desk." in page
 
 
-def test_the_round_s_expected_times_poll_alone(frozen, login, db, coord, outsiders):
+def test_the_round_s_expected_times_poll_alone(frozen, login, client, db, coord, outsiders):
     rounds, _permanences = _three_weeks(db, coord)
     dated = rounds[0]
     browser = login("mobile-coord")
@@ -123,6 +123,8 @@ def test_the_round_s_expected_times_poll_alone(frozen, login, db, coord, outside
     for outsider in outsiders:
         response = login(outsider).get(f"/tournees/dates/{dated.id}/heures")
         assert response.status_code in (403, 404), outsider
+    anonymous = client.get(f"/tournees/dates/{dated.id}/heures")
+    assert anonymous.status_code in (302, 401, 404) and "round-etas" not in text_of(anonymous)
     unknown = f"/tournees/dates/{uuid.uuid4()}/heures"
     assert browser.get(unknown).status_code == 404
 
