@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from appointments.models import Closure
 from core import accounts, clock, sync
+from notifications import services as notify
+from notifications.outbox import CategoryRules, in_quiet_hours, save_category_rules
 from rounds import live, live_sync, services
 from rounds.live_models import StopNotice
 from rounds.models import Round, RoundStop, RoundStopRemoval
@@ -207,3 +209,20 @@ def test_a_stop_restored_before_anyone_was_told_sends_nothing(db, coord):
             == 0
         )
         assert db.get(Round, dated.id).status == "planned"
+
+
+def test_the_back_on_sms_waits_for_the_end_of_quiet_hours(db, coord):
+    with clock.frozen(at(7)):
+        _dated, stops = _minibus_day(db, coord)
+        _subscribe(db, coord, stops[2].stop_id, "0470 11 44 21")
+        services.skip_and_store(db, coord, stops[2].id, {"reason": "Travaux"})
+        assert live.announce_due(db, clock.now()) == 1
+        save_category_rules(
+            db, CategoryRules("service_change", 6 * 60, 9 * 60, True, 24), actor=coord
+        )
+        db.commit()
+    with clock.frozen(at(8)):
+        _restore(db, coord, stops[2])
+    (message,) = _sent(db, "restored")
+    assert message.not_before >= at(9)
+    assert not in_quiet_hours(notify.category_rules(db, "service_change"), message.not_before)
