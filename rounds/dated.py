@@ -463,6 +463,7 @@ def _stops_from_template(session: Session, dated: Round, template: RoundTemplate
                 position=position,
                 kind="public_stop",
                 stop_id=permanence.stop_id,
+                permanence_id=permanence.id,
                 topic=permanence.topic,
                 planned_arrival=permanence.starts,
                 planned_departure=permanence.ends,
@@ -780,7 +781,8 @@ def restore_stop(
 ) -> RoundStop:
     """Put a skipped stop of a planned or started round back at its planned time (the
     form's `version` must be the stop's: a stale form is a Conflict). Audited; the round's
-    revision grows, so a cancellation notice still queued is no longer current."""
+    revision grows, so a cancellation notice still queued is no longer current; a public
+    stop's appointments place opens again that day (the skip's closure is lifted)."""
     stop, dated = _stop_of(session, actor, stop_id)
     access.team_to_manage(actor, dated.team_id)
     locked = session.scalars(
@@ -798,4 +800,6 @@ def restore_stop(
     dated.revision += 1
     _touch(session, dated)
     _saved(session, actor, locked, entity_type="rounds_round_stop", fields=["status", "reason"])
+    if locked.kind == "public_stop":
+        places.reopen_for_stop(session, actor, locked)
     return locked

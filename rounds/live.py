@@ -68,6 +68,7 @@ SUBJECT = "rounds_notice"  # subjects "rounds_notice:<StopNotice id>"
 ALERT_TEMPLATE = "rounds_incident_alert"
 LATE_TEMPLATE = "rounds_stop_late"
 CANCELLED_TEMPLATE = "rounds_stop_cancelled"
+RESTORED_TEMPLATE = "rounds_stop_restored"
 # The demo's example round (seed_example), named by the sync ops' examples.
 EXAMPLE_ROUND_ID = uuid.uuid5(uuid.NAMESPACE_URL, "terrain:rounds-demo:example-round")
 EXAMPLE_STOP_ID = uuid.uuid5(uuid.NAMESPACE_URL, "terrain:rounds-demo:example-round-stop")
@@ -94,6 +95,17 @@ CANCELLED_KIND = notify.TemplateKind(
         "en": "CPAS: the minibus will not come to {stop} today at {time}.",
     },
     example={"stop": "Monceau église", "time": "11h00"},
+)
+RESTORED_KIND = notify.TemplateKind(
+    code=RESTORED_TEMPLATE,
+    category=CATEGORY,
+    placeholders=("stop", "day", "time"),
+    defaults={
+        "fr": "CPAS: le minibus passera bien à {stop} le {day} à {time}.",
+        "nl": "OCMW: de minibus komt toch naar {stop} op {day} om {time}.",
+        "en": "CPAS: the minibus will come to {stop} after all on {day} at {time}.",
+    },
+    example={"stop": "Monceau église", "day": "12/03", "time": "11h00"},
 )
 ALERT_KIND = notify.TemplateKind(
     code=ALERT_TEMPLATE,
@@ -639,6 +651,44 @@ def _latest(session: Session, stop_id: uuid.UUID, kind: str) -> StopNotice | Non
     )
 
 
+def _told_cancelled(session: Session, stop_id: uuid.UUID) -> bool:
+    """People were told the stop is cancelled, and not told since that it is back on
+    (skipped again after a restore: they hear it again)."""
+    told = _latest(session, stop_id, "cancelled")
+    back = _latest(session, stop_id, "restored")
+    return told is not None and (back is None or back.revision < told.revision)
+
+
+def tell_restored(session: Session, round_stop_id: uuid.UUID, now: datetime) -> int:
+    """A skipped public stop restored: the people told it was cancelled (its
+    subscribers and appointment holders, one SMS per number) hear once that it is back
+    on — nothing when nobody was told, or once the visit has begun. Returns the SMS
+    queued; held through quiet hours and dropped if skipped again before sending."""
+    stop = session.get(RoundStop, round_stop_id)
+    if stop is None or stop.kind != "public_stop" or not _told_cancelled(session, stop.id):
+        return 0
+    dated = session.get(Round, stop.round_id)
+    place = session.get(Stop, stop.stop_id) if stop.stop_id else None
+    line = live_status(session, stop.id, now)
+    if dated is None or place is None or line is None or line.planned is None:
+        return 0
+    if line.status not in ("planned", "moved") or line.planned <= now:
+        return 0
+    notice = _notice(session, dated, stop, "restored", dated.revision, 0)
+    if notice is None:
+        return 0
+    local = clock.to_local(line.planned)
+    return _send(
+        session,
+        dated,
+        stop,
+        notice,
+        RESTORED_TEMPLATE,
+        {"stop": place.name, "day": local.strftime("%d/%m"), "time": local.strftime("%Hh%M")},
+        line.planned,
+    )
+
+
 def announce(session: Session, dated: Round, now: datetime) -> int:
     """Tell the subscribers of the round's public stops what changed: late (a started
     round, more than the team's minutes late at a stop to come, and at least that much
@@ -660,7 +710,7 @@ def announce(session: Session, dated: Round, now: datetime) -> int:
         if place is None:
             continue
         if line.status in ("cancelled", "skipped"):
-            if line.planned <= now or _latest(session, stop.id, "cancelled") is not None:
+            if line.planned <= now or _told_cancelled(session, stop.id):
                 continue
             revision = dated.revision
             notice = _notice(session, dated, stop, "cancelled", revision, 0)
@@ -717,6 +767,15 @@ def notice_is_current(session: Session, notice_id: str) -> bool:
         return False
     if notice.kind == "cancelled":
         return line.status in ("cancelled", "skipped")
+    if notice.kind == "restored":
+        latest = _latest(session, notice.round_stop_id, "restored")
+        return (
+            dated.status in ("planned", "started")
+            and line.status in ("planned", "moved")
+            and not _told_cancelled(session, notice.round_stop_id)
+            and latest is not None
+            and latest.id == notice.id
+        )
     latest = _latest(session, notice.round_stop_id, "late")
     return (
         dated.status == "started"

@@ -19,7 +19,7 @@ from core.db import Base
 from core.sync import Synced
 
 STOP_OUTCOMES = ("delivered", "nobody_home", "refused", "seen", "ride_done", "no_show")
-NOTICE_KINDS = ("late", "cancelled")
+NOTICE_KINDS = ("late", "cancelled", "restored")
 INCIDENT_MAX = 500
 LATE_DEFAULT = 15  # minutes late at a public stop before subscribers hear of it
 LATE_MIN, LATE_MAX = 5, 120

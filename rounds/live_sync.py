@@ -22,10 +22,11 @@ from core.roles import Permission, Role
 from rounds import access, live
 from rounds.dated import round_stops
 from rounds.live_models import INCIDENT_MAX, STOP_OUTCOMES, RoundReport
-from rounds.models import MealOrder, Ride, Round, RoundStop, Stop
+from rounds.models import MealOrder, Ride, Round, RoundStop, RoundStopRemoval, Stop
 
 DAYS_AHEAD = 1  # today and tomorrow
 ROUND_TYPE = "rounds.round"
+STOP_TYPE = "rounds.stop"  # only deletions: a stop taken out of a round (rounds.follow)
 
 
 def _team_rounds(session: Session, user: User, day: date) -> list[Round]:
@@ -158,10 +159,39 @@ def round_changes(session: Session, user: User, since: int, limit: int) -> list[
     return found[:limit]
 
 
+def stop_removals(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
+    """Stops taken out of the team's rounds of today and tomorrow since `since` (their
+    template's stop removed), each as a deletion (`record: null`); the round itself comes
+    again without it. A stop lives inside its round's record, so this type carries only
+    deletions; the server does not know which phone held it (the id only)."""
+    if since <= 0:
+        return []
+    rounds = [dated.id for dated in _team_rounds(session, user, live.today())]
+    if not rounds:
+        return []
+    found = [
+        sync.Change(removal.change_seq, STOP_TYPE, str(removal.id), None)
+        for removal in session.scalars(
+            select(RoundStopRemoval)
+            .where(
+                RoundStopRemoval.team_id == user.team_id,
+                RoundStopRemoval.round_id.in_(rounds),
+                RoundStopRemoval.change_seq > since,
+            )
+            .order_by(RoundStopRemoval.change_seq, RoundStopRemoval.id)
+            .limit(limit)
+        )
+    ]
+    return found
+
+
 sync.register_feed(
     sync.FeedSource(
         entity_type=ROUND_TYPE, permission=Permission.ROUNDS_CREW, changes=round_changes
     )
+)
+sync.register_feed(
+    sync.FeedSource(entity_type=STOP_TYPE, permission=Permission.ROUNDS_CREW, changes=stop_removals)
 )
 
 

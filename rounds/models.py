@@ -236,6 +236,26 @@ class RoundStop(Base, Synced):
     people_seen: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(EXPLANATION_MAX), default="")
     moved_to: Mapped[time | None] = mapped_column(Time)
+    # The template's stop it was made from: a later change of it reaches this stop while
+    # the round has not started (rounds.follow).
+    permanence_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("rounds_permanences.id"), index=True
+    )
+    # The appointments closure its skip made (appointments' id, no foreign key: the
+    # reception desk may remove it there), removed again when the stop is restored.
+    closure_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RoundStopRemoval(Base, Synced):
+    """A stop taken out of a dated round that had not started (its template's stop
+    removed): what the crew's phones hear as a deletion (`rounds.stop`, record null)."""
+
+    __tablename__ = "rounds_round_stop_removals"
+    __table_args__ = (Index("ix_rounds_round_stop_removals_team_seq", "team_id", "change_seq"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)  # the removed stop's id
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    round_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rounds_rounds.id"), index=True)
 
 
 class StopSubscription(Base):

@@ -196,7 +196,7 @@ def close_for_round(
         query = query.where(RoundStop.id == round_stop_id)
     stranded: list[appointments.Stranded] = []
     for stop in session.scalars(query).unique():
-        _closure, found = appointments.add_closure(
+        closure, found = appointments.add_closure(
             session,
             {
                 "location_id": str(stop.location_id),
@@ -205,8 +205,27 @@ def close_for_round(
             },
             actor=actor,
         )
+        if round_stop_id is not None:  # kept, so restoring the stop lifts this closure
+            skipped = session.get(RoundStop, round_stop_id)
+            if skipped is not None:
+                skipped.closure_id = closure.id
         stranded.extend(found)
+    session.flush()
     return stranded
+
+
+def reopen_for_stop(session: Session, actor: User | None, stop: RoundStop) -> bool:
+    """Lift the closure a skip of `stop` made (appointments' closure path, audited
+    there); False when there is none any more (removed at the reception desk)."""
+    if stop.closure_id is None:
+        return False
+    closure = appointments.closure_by_id(session, stop.closure_id, actor)
+    stop.closure_id = None
+    session.flush()
+    if closure is None:
+        return False
+    appointments.remove_closure(session, closure, actor=actor)
+    return True
 
 
 def stranded_on(session: Session, dated: Round) -> list[appointments.Stranded]:

@@ -23,7 +23,7 @@ from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated, live, places, public
+from rounds import access, dated, follow, live, places, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -366,12 +366,27 @@ def _template_for_permanence(
     return template
 
 
-def add_permanence(
+@dataclass(frozen=True)
+class StopsFollowed:
+    """What a change of a template's stop did beyond it: the dated rounds not started
+    that followed (rounds.follow), and the booked appointments at the linked places that
+    the new hours leave out (appointments' "stranded": for the coordinator to move)."""
+
+    rounds: int = 0
+    stranded: tuple[appointments.Stranded, ...] = ()
+
+
+def _places_follow(session: Session, actor: User, *stops: Stop | None) -> list[Any]:
+    stranded: list[Any] = []
+    for place in dict.fromkeys(stop for stop in stops if stop is not None):
+        if place.location_id is not None:  # the places' hours follow
+            stranded.extend(places.sync_place_hours(session, place, actor=actor))
+    return stranded
+
+
+def _add_permanence(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
-) -> Permanence:
-    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
-    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
-    cannot be at two stops at once."""
+) -> tuple[Permanence, StopsFollowed]:
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
     template_id = parse.uuid(data, "template_id", errors, required=True)
@@ -387,18 +402,23 @@ def add_permanence(
     )  # fmt: skip
     session.add(permanence)
     _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
-    if stop is not None and stop.location_id is not None:
-        session.flush()
-        places.sync_place_hours(session, stop, actor=actor)  # the place's hours follow
-    return permanence
+    rounds = follow.added(session, permanence)
+    stranded = _places_follow(session, actor, stop)
+    return permanence, StopsFollowed(rounds, tuple(stranded))
 
 
-def update_permanence(
-    session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
+def add_permanence(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> Permanence:
-    """Change a template's stop in place (its stop, arrival, departure, topic) with the
-    same checks as adding one; a form started from another version is a Conflict. Dated
-    rounds made already keep their stops (move or skip them there, with a reason)."""
+    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
+    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
+    cannot be at two stops at once. Its dated rounds not started take it."""
+    return _add_permanence(session, actor, team_id, data)[0]
+
+
+def _update_permanence(
+    session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[Permanence, StopsFollowed]:
     permanence = _own(session, actor, Permanence, permanence_id, "unknown_permanence")
     locked = session.scalars(
         select(Permanence).where(Permanence.id == permanence.id).with_for_update()
@@ -415,19 +435,36 @@ def update_permanence(
     for name, value in values.items():
         setattr(locked, name, value)
     _saved(session, actor, locked, entity_type="rounds_permanence", fields=changed)
-    for place in {before, stop} - {None}:
-        if place.location_id is not None:  # the places' hours follow
-            places.sync_place_hours(session, place, actor=actor)
-    return locked
+    rounds = follow.changed(session, actor, locked) if changed else 0
+    stranded = _places_follow(session, actor, before, stop)
+    return locked, StopsFollowed(rounds, tuple(stranded))
 
 
-def remove_permanence(session: Session, actor: User, permanence_id: uuid.UUID | None) -> None:
-    """Take a stop out of its minibus template. Dated rounds made already keep it (skip it
-    there with a reason, so people are told)."""
+def update_permanence(
+    session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Permanence:
+    """Change a template's stop in place (its stop, arrival, departure, topic) with the
+    same checks as adding one; a form started from another version is a Conflict. Its
+    dated rounds not started follow, keeping a skip or a move (rounds.follow)."""
+    return _update_permanence(session, actor, permanence_id, data)[0]
+
+
+def remove_permanence(
+    session: Session, actor: User, permanence_id: uuid.UUID | None
+) -> StopsFollowed:
+    """Take a stop out of its minibus template, and out of its dated rounds not started
+    (the crew's phones hear of it as a deletion); rounds started or gone by keep it."""
     permanence = _own(session, actor, Permanence, permanence_id, "unknown_permanence")
+    session.scalars(
+        select(Permanence).where(Permanence.id == permanence.id).with_for_update()
+    ).one()
+    stop = session.get(Stop, permanence.stop_id)
+    rounds = follow.removed(session, actor, permanence)
     audit.record_change(session, actor, "rounds_permanence", permanence.id, ["removed"])
     session.delete(permanence)
     session.flush()
+    stranded = _places_follow(session, actor, stop)
+    return StopsFollowed(rounds, tuple(stranded))
 
 
 def vehicles(session: Session, team_id: int) -> list[Vehicle]:
@@ -982,14 +1019,15 @@ def save_stop(
 
 def remove_permanence_and_store(
     session: Session, actor: User, permanence_id: uuid.UUID | None
-) -> None:
-    committed(session, lambda: remove_permanence(session, actor, permanence_id))
+) -> StopsFollowed:
+    return committed(session, lambda: remove_permanence(session, actor, permanence_id))
 
 
 def save_permanence(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
-) -> Permanence:
-    return committed(session, lambda: add_permanence(session, actor, team_id, data))
+) -> StopsFollowed:
+    """A template's new stop, committed: the rounds that took it, appointments stranded."""
+    return committed(session, lambda: _add_permanence(session, actor, team_id, data))[1]
 
 
 def generate_and_store(
@@ -1011,16 +1049,26 @@ def skip_and_store(
     return committed(session, lambda: skip_stop(session, actor, stop_id, data))
 
 
+def _restore_and_tell(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    stop = restore_stop(session, actor, stop_id, data)
+    live.tell_restored(session, stop.id, clock.now())  # in the same commit: once
+    return stop
+
+
 def restore_and_store(
     session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> RoundStop:
-    return committed(session, lambda: restore_stop(session, actor, stop_id, data))
+    """A skipped stop restored, its place reopened and the people told, committed."""
+    return committed(session, lambda: _restore_and_tell(session, actor, stop_id, data))
 
 
 def save_permanence_change(
     session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
-) -> Permanence:
-    return committed(session, lambda: update_permanence(session, actor, permanence_id, data))
+) -> StopsFollowed:
+    """A template's stop changed, committed: the rounds that followed, the stranded."""
+    return committed(session, lambda: _update_permanence(session, actor, permanence_id, data))[1]
 
 
 def make_round(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Round:

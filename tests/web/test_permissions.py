@@ -130,6 +130,7 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "rounds.ride": {"ride_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.cancel_ride": {"ride_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.round": {"round_id": "00000000-0000-0000-0000-000000000000"},
+    "rounds.round_etas": {"round_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.cancel_round": {"round_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.reoptimise": {"round_id": "00000000-0000-0000-0000-000000000000"},
     "rounds.skip_stop": {

@@ -61,6 +61,7 @@ WEB = WebDomain(
     template_labels={
         "rounds_stop_late": _l("Minibus: late at a stop (subscribers)"),
         "rounds_stop_cancelled": _l("Minibus: a stop cancelled (subscribers)"),
+        "rounds_stop_restored": _l("Minibus: a cancelled stop back on (subscribers)"),
         "rounds_incident_alert": _l("Rounds: an incident reported by the crew"),
         "rounds_stop_subscribed": _l("Minibus: a stop's subscription confirmed"),
     },

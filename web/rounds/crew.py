@@ -64,6 +64,7 @@ def crew() -> Any:
             hhmm=_hhmm,
             new_op_id=lambda: str(uuid.uuid4()),
             refused=request.args.get("refused") is not None,
+            drawn_at=int(clock.now().timestamp() * 1000),
         )
     )
     response.headers["X-Terrain-Offline"] = "page"

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from core import clock
 from core.errors import Conflict, Invalid
@@ -442,7 +443,7 @@ def add_permanence(scope: Scope, template_id):
         return not_found()
     values = request.form.to_dict() | {"template_id": str(template_id)}
     try:
-        services.save_permanence(session, actor(), team_id, values)
+        done = services.save_permanence(session, actor(), team_id, values)
     except Invalid as invalid:
         return _page(
             "rounds/record.html",
@@ -456,8 +457,35 @@ def add_permanence(scope: Scope, template_id):
             stop_errors=field_errors(invalid),
             **_form_options(session, team_id, found),
         )
-    flash(_("Stop added to the round."), "success")
+    _followed(_("Stop added to the round."), done)
     return redirect(url_for("rounds.template", template_id=template_id))
+
+
+def _followed(saved: str, done: services.StopsFollowed) -> None:
+    """Say what a change of a template's stop did: how many dated rounds followed, and
+    the booked appointments its place's new hours leave out (when and how many)."""
+    flash(saved, "success")
+    flash(
+        ngettext(
+            "%(num)d dated round not started yet follows the change.",
+            "%(num)d dated rounds not started yet follow the change.",
+            done.rounds,
+        ),
+        "info",
+    )
+    if done.stranded:
+        moments = sorted({clock.to_local(item.start_at) for item in done.stranded})
+        flash(
+            ngettext(
+                "%(num)d booked appointment no longer fits the stop's hours: %(moments)s. "
+                "Move it or call the person from the reception desk.",
+                "%(num)d booked appointments no longer fit the stop's hours: %(moments)s. "
+                "Move them or call the people from the reception desk.",
+                len(done.stranded),
+                moments=", ".join(moment.strftime("%d/%m/%Y %H:%M") for moment in moments),
+            ),
+            "warning",
+        )
 
 
 @bp.post("/permanences/<uuid:permanence_id>/retirer", endpoint="remove_permanence")
@@ -470,8 +498,8 @@ def remove_permanence(scope: Scope, permanence_id):
     if found is None:
         return not_found()
     template_id = found.template_id
-    services.remove_permanence_and_store(session, actor(), permanence_id)
-    flash(_("Stop removed from the round."), "success")
+    done = services.remove_permanence_and_store(session, actor(), permanence_id)
+    _followed(_("Stop removed from the round."), done)
     return redirect(url_for("rounds.template", template_id=template_id))
 
 
@@ -494,7 +522,7 @@ def permanence(scope: Scope, permanence_id):
     status, conflict = 200, False
     if request.method == "POST":
         try:
-            services.save_permanence_change(session, actor(), permanence_id, request.form)
+            done = services.save_permanence_change(session, actor(), permanence_id, request.form)
         except Conflict:
             session.refresh(found)
             values, status, conflict = _values(found, PERMANENCE_FIELDS), 409, True
@@ -502,7 +530,7 @@ def permanence(scope: Scope, permanence_id):
             values = request.form.to_dict() | {"version": str(found.version)}
             errors, status = field_errors(invalid), 422
         else:
-            flash(_("Stop of the round saved."), "success")
+            _followed(_("Stop of the round saved."), done)
             return redirect(url_for("rounds.template", template_id=found.template_id))
     return _page(
         "rounds/record.html",
@@ -649,6 +677,7 @@ def _round_page(round_id, status: int = 200, **context: Any):
         vehicle=session.get(services.Vehicle, found.vehicle_id),
         lines=services.round_lines(session, found),
         etas=services.round_etas(session, found, clock.now()),
+        now=clock.now(),
         hhmm=_hhmm,
         round_kind_labels=ROUND_KIND_LABELS,
         status_labels=STATUS_LABELS,
@@ -664,6 +693,28 @@ def _round_page(round_id, status: int = 200, **context: Any):
 @coordinated
 def dated_round(scope: Scope, round_id):
     return _round_page(round_id)
+
+
+@bp.get("/dates/<uuid:round_id>/heures", endpoint="round_etas")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def round_etas(scope: Scope, round_id):
+    """The round's expected times alone: what its page polls (the forms stay as they are)."""
+    session = db.session()
+    try:
+        found = services.round_to_follow(session, actor(), round_id)
+    except Invalid:
+        return not_found()
+    now = clock.now()
+    return render(
+        "rounds/_round_etas.html",
+        round=found,
+        lines=services.round_lines(session, found),
+        etas=services.round_etas(session, found, now),
+        now=now,
+        hhmm=_hhmm,
+        status_labels=STATUS_LABELS,
+    )
 
 
 def _exception(scope: Scope, round_id, stop_id, change, success: str):

@@ -12,7 +12,36 @@
     return { what: function () { return O.t(key); } };
   }
 
+  // The page kept offline lists the stops of when it was drawn. Once the phone has
+  // downloaded after that, a round it holds is the truth: a stop taken out of it (its
+  // template's stop removed: the round comes again without it, the stop as a deletion)
+  // leaves the page, unless a tap on it still waits to be sent.
+  function waiting(stopId) {
+    return O.ops().some(function (op) {
+      return op.status === "pending" && op.data && op.data.round_stop_id === stopId;
+    });
+  }
+
+  function render(root) {
+    var page = (root || document).querySelector("[data-crew-rounds]");
+    if (!page || !O.loaded()) { return; }
+    var drawnAt = parseInt(page.getAttribute("data-drawn-at"), 10) || 0;
+    if (!(O.pulledAt() > drawnAt)) { return; }
+    var rounds = O.records("rounds.round");
+    page.querySelectorAll("section[data-round]").forEach(function (section) {
+      var record = rounds[section.getAttribute("data-round")];
+      if (!record || !Array.isArray(record.stops)) { return; }
+      var kept = {};
+      record.stops.forEach(function (stop) { kept[stop.id] = true; });
+      section.querySelectorAll("li[data-stop]").forEach(function (item) {
+        var id = item.getAttribute("data-stop");
+        if (!kept[id] && !waiting(id)) { item.remove(); }
+      });
+    });
+  }
+
   O.register({
+    render: render,
     ops: {
       "rounds.round.start": op("round_start"),
       "rounds.round.incident": op("round_incident"),

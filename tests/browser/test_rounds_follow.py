@@ -1,0 +1,226 @@
+"""Dated rounds following their template, in a real browser on a 360 px phone (issue 19).
+
+The crew's "Ma tournée" is open (kept for offline use) when the coordinator removes one
+of the template's stops: the phone, offline meanwhile with a tap waiting, comes back
+online, sends the tap and downloads — the open page drops the removed stop without a
+reload, and the page read again offline has it no more. The coordinator's dated round
+page: its expected times refresh alone (paused while the tab is hidden) and a reason
+being typed in a skip form stays. axe clean, nothing wider than the phone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from core import accounts, clock
+from rounds import live, services
+from rounds.models import RoundStop
+from tests.browser.helpers import check_page, live_sessions_fixture, login, service_worker_ready
+from tests.browser.test_rounds_crew import KEPT, WAITING, _eventually
+from tests.browser.test_sync import wait_for_outbox
+from tests.db.test_rounds import vehicle_data
+
+pytestmark = pytest.mark.browser
+sessions = live_sessions_fixture("live_server_process")
+PAGE = "/tournees/ma-tournee"
+HOLDS_ROUND = """async (id) => {
+    const db = await new Promise((resolve, reject) => {
+        const request = indexedDB.open("terrain-offline");
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    const rows = await new Promise((resolve, reject) => {
+        const request = db.transaction("records").objectStore("records").getAll();
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return rows.some((row) => row.type === "rounds.round" && row.id === id);
+}"""
+
+
+def _evening(sessions) -> dict[str, str]:
+    """A template of today's weekday (two stops, 19:00 and 20:00) with today's round made
+    from it, and a one-off round later that evening with one stop."""
+    with sessions() as session:
+        coord = accounts.find_user(session, "mobile-coord")
+        team_id = coord.team_id
+        vehicle = services.create_vehicle(
+            session, coord, team_id, vehicle_data(kind="minibus", name="Minibus du soir")
+        )
+        places = [
+            services.create_stop(
+                session,
+                coord,
+                team_id,
+                {
+                    "vehicle_id": str(vehicle.id),
+                    "name": name,
+                    "address": "Place communale",
+                    "postcode": "6000",
+                    "city": "Charleroi",
+                    "latitude": 50.41,
+                    "longitude": 4.44,
+                },
+            )
+            for name in ("Soir, place du marché", "Soir, gare de l'Ouest")
+        ]
+        today = live.today()
+        template = services.create_template(
+            session,
+            coord,
+            team_id,
+            {
+                "vehicle_id": str(vehicle.id),
+                "name": "Minibus du soir",
+                "kind": "minibus",
+                "weekday": str(today.weekday()),
+                "starts": "19:00",
+                "ends": "22:00",
+                "active_from": today.isoformat(),
+            },
+        )
+        permanences = [
+            services.add_permanence(
+                session,
+                coord,
+                team_id,
+                {
+                    "template_id": str(template.id),
+                    "stop_id": str(place.id),
+                    "starts": starts,
+                    "ends": ends,
+                    "topic": "social",
+                },
+            )
+            for place, (starts, ends) in zip(
+                places, (("19:00", "19:30"), ("20:00", "20:30")), strict=True
+            )
+        ]
+        services.generate_rounds(session, team_id, today, 1, actor=coord)
+        dated = services.rounds_between(session, team_id, today, today)
+        (evening,) = [r for r in dated if r.template_id == template.id]
+        stops = services.round_stops(session, evening.id)
+        later = services.create_round(
+            session,
+            coord,
+            team_id,
+            {
+                "vehicle_id": str(vehicle.id),
+                "day": today.isoformat(),
+                "kind": "minibus",
+                "name": "Minibus de nuit",
+                "starts": "22:00",
+                "ends": "23:30",
+            },
+        )
+        tap_stop = RoundStop(
+            id=uuid.uuid4(),
+            team_id=team_id,
+            round_id=later.id,
+            position=1,
+            kind="public_stop",
+            stop_id=places[0].id,
+            topic="social",
+            planned_arrival=time(22),
+            planned_departure=time(22, 30),
+            status="planned",
+            outcome="",
+            reason="",
+            version=1,
+            changed_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(tap_stop)
+        session.commit()
+        return {
+            "round": str(evening.id),
+            "kept": str(stops[0].id),
+            "removed": str(stops[1].id),
+            "permanence": str(permanences[1].id),
+            "tap": str(tap_stop.id),
+        }
+
+
+def test_a_removed_stop_leaves_the_crew_s_page_offline(
+    context: BrowserContext, page: Page, sessions
+):
+    ids = _evening(sessions)
+    login(page, "mobile1")
+    service_worker_ready(page)
+    page.goto(PAGE)
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _eventually(page, KEPT, PAGE)
+    _eventually(page, HOLDS_ROUND, ids["round"])
+    removed = page.locator(f'[data-stop="{ids["removed"]}"]')
+    expect(removed).to_be_visible()
+    check_page(page)
+
+    context.set_offline(True)
+    page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
+    _eventually(page, WAITING, "rounds.stop.arrive")
+    page.wait_for_load_state("load")
+    page.goto(PAGE)  # the kept page, drawn before the change
+    expect(removed).to_be_visible()
+
+    with sessions() as session:
+        coord = accounts.find_user(session, "mobile-coord")
+        done = services.remove_permanence_and_store(session, coord, uuid.UUID(ids["permanence"]))
+        assert done.rounds == 1
+
+    # Online briefly: the tap goes, the round comes again without the stop.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for_outbox(page, "(o) => o.ops.length === 0")
+    expect(removed).to_have_count(0)  # the open page, drawn again from the records
+    expect(page.locator(f'[data-stop="{ids["kept"]}"]')).to_be_visible()
+    context.set_offline(True)
+    page.goto(PAGE)  # read again with no network
+    expect(page.locator(f'[data-stop="{ids["kept"]}"]')).to_be_visible()
+    expect(removed).to_have_count(0)
+    check_page(page)
+    context.set_offline(False)
+
+
+def test_the_round_s_times_refresh_alone_and_the_forms_stay(page: Page, sessions):
+    ids = _evening(sessions)
+    url = f"/tournees/dates/{ids['round']}"
+    login(page, "mobile-coord")
+    page.goto(url)
+    etas = page.locator("#round-etas")
+    expect(etas).to_be_visible()
+    check_page(page)
+    page.locator("details summary").first.click()
+    reason = page.locator("form textarea, form input[name=reason]").first
+    reason.fill("Travaux sur la place")
+    polls: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            "/heures" in request.url and request.headers.get("hx-request") and polls.append(1)
+        ),
+    )
+    page.evaluate(
+        "() => { Object.defineProperty(document, 'hidden',"
+        " {configurable: true, get: () => true});"
+        " htmx.trigger(document.querySelector('#round-etas'), 'rounds-live-refresh'); }"
+    )
+    page.wait_for_timeout(500)
+    assert polls == []
+    with page.expect_response(lambda response: "/heures" in response.url):
+        page.evaluate(
+            "() => { Object.defineProperty(document, 'hidden',"
+            " {configurable: true, get: () => false});"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
+    expect(page.locator("#round-etas")).to_be_visible()
+    expect(page.locator("#round-etas [data-rounds-live-time]")).to_be_visible()
+    assert len(polls) == 1
+    expect(reason).to_have_value("Travaux sur la place")  # the form was not redrawn
+    check_page(page)
