@@ -2,31 +2,34 @@
 
 `book()` is the one path for every booking (the public pages, the staff API, the
 reception view). It checks the request (service, location, start, name, number), asks
-`slots.agents_free_at` which agents can take that start, writes what does not depend on
-the agent (the person, their contact and consents, and on PostgreSQL the messages: the
-appointment's id is taken from its sequence first), then, for the free agents in
-ascending id order, each in a savepoint:
+`slots.agents_free_at` which agents can take that start, then tries them in ascending id
+order, each in a savepoint:
 
 1. locks the agent's row in `appointment_agent_locks` and counts the booking there
    (PostgreSQL: the first of the agents whose row no other transaction holds, `FOR
    UPDATE SKIP LOCKED`, else it waits for the first one's; a row never made is made by
-   `INSERT … ON CONFLICT (user_id) DO UPDATE SET bookings = bookings + 1`); on SQLite
-   the transaction is already `BEGIN IMMEDIATE`: one writer at a time;
+   `INSERT … ON CONFLICT (user_id) DO UPDATE SET bookings = bookings + 1`, whose update
+   takes the row lock as `SELECT … FOR UPDATE` would); on SQLite the transaction is
+   already `BEGIN IMMEDIATE`: one writer at a time;
 2. inside the lock, looks again for an active appointment of that agent overlapping
    start … end + buffer (what a booking committed meanwhile would show);
-3. free: inserts the appointment (`busy_until` = end + buffer), then its audit row.
-   Taken: rolls the savepoint back, which releases that agent's lock at once (and gives
-   the count back), and tries the next agent.
+3. free: inserts the appointment (`busy_until` = end + buffer). Taken: rolls the
+   savepoint back, which releases that agent's lock at once (and gives the count back),
+   and tries the next agent.
 
 So a booking holds one agent's lock at a time (no two bookings wait on each other in a
-cycle), and from the lock to the commit it sends the lock, the check, the insert, the
-end of the savepoint and the audit row (counted in tests/db/test_booking_queries.py):
-every other booking of that agent waits for that, and for the commit.
+cycle, and none waits for an agent it was refused), two bookings of one start go to two
+free agents at once instead of queueing behind the first one's commit, and a refused
+booking reads the next free starts holding no lock. What does not decide the booking is
+read before the first lock (the person, their contact, numbers and consents, the message
+texts and quiet hours; a new person is inserted then too), and what follows the insert
+is written in few statements (the three messages in one INSERT, their events in another,
+the audit rows together): about a dozen statements under the lock (counted in
+tests/db/test_booking_queries.py).
 
-When no agent is left, `SlotTaken` carries the next free starts (read after the last
-lock was released); the caller rolls back, so nothing the booking wrote stays. The
-lock is held until the caller commits, so the check and the insert of two bookings for
-one agent never interleave: a constraint-like guarantee on SQLite and PostgreSQL alike.
+When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
+the caller commits, so the check and the insert of two bookings for one agent never
+interleave: a constraint-like guarantee on SQLite and PostgreSQL alike.
 
 Who booked, and their consent. A `BookingPerson` (name, number, language) is made or
 reused (same number and name), with a notifications contact referenced
@@ -421,7 +424,6 @@ def _taken(
 
 
 def _new_appointment(
-    session: Session,
     *,
     service: Service,
     location: Location,
@@ -430,12 +432,9 @@ def _new_appointment(
     person: BookingPerson,
     actor: User | None,
 ) -> Appointment:
-    """The appointment to place, its agent not chosen yet (not in the session). On
-    PostgreSQL its id is taken from the table's sequence now, so that what names it (its
-    messages) is written before the agent's lock; on SQLite (one writer at a time, so no
-    lock to keep short) it gets its id when inserted."""
+    """The appointment to place, its agent not chosen yet (not in the session)."""
     end = start + timedelta(minutes=service.duration_minutes)
-    appointment = Appointment(
+    return Appointment(
         service_id=service.id,
         location_id=location.id,
         person=person,
@@ -447,11 +446,6 @@ def _new_appointment(
         created_at=clock.now(),
         created_by_id=actor.id if actor is not None else None,
     )
-    if session.get_bind().dialect.name == "postgresql":
-        appointment.id = session.scalar(
-            select(func.nextval(func.pg_get_serial_sequence(Appointment.__tablename__, "id")))
-        )
-    return appointment
 
 
 def _free_agents(
@@ -516,8 +510,7 @@ def _place(
     Each agent is tried in a savepoint: found taken, the savepoint is rolled back, which
     releases its lock (and the count) at once, so a refused booking keeps no lock while
     it looks for the next free starts, and a booking never holds two agents' locks.
-    What stays locked until the commit is the agent booked; from its lock to the commit
-    come the check, the insert, the end of the savepoint and the caller's audit row."""
+    What stays locked until the commit is the agent booked."""
     start, busy_until = appointment.start_at, appointment.busy_until
     remaining = list(candidates)
     while remaining:
@@ -851,18 +844,17 @@ def book(
         session, service=service, location=location, start=start, agent_id=agent_id, notice=notice
     )
     if known is None:
-        # Without a number, always a new person (a name alone is not enough).
+        # Without a number, always a new person (a name alone is not enough). Inserted
+        # before the agent's lock (a refused booking is rolled back by the caller).
         person_booked = BookingPerson(
             name=name, phone=e164, language=language, created_at=clock.now()
         )
         session.add(person_booked)
-        session.flush()  # its id names its contact
     else:
         person_booked = known
         if language is not None and known.language != language:
             known.language = language  # a new language is remembered
     appointment = _new_appointment(
-        session,
         service=service,
         location=location,
         start=start,
@@ -872,6 +864,23 @@ def book(
     )
     appointment.referral_id = referral_id
     link = _issue_token(session, appointment, link_base, secret_key)
+    _place(
+        session,
+        appointment,
+        candidates,
+        service=service,
+        location=location,
+        notice=notice,
+    )
+    details = {
+        "service": service.code,
+        "location": location.code,
+        "agent_id": appointment.agent_id,
+        "source": source,
+        "sms_consent": sms_consent,
+        "phone_given": e164 is not None,
+        **({"referral": str(referral_id)} if referral_id is not None else {}),
+    }
     if person_booked.phone:
         if contact is None:
             contact = contact_for(
@@ -879,9 +888,17 @@ def book(
             )
         if sms_consent:
             record_consent(session, contact, source=source, actor=actor)
-
-    def announce() -> None:
-        assert contact is not None
+    # After the contact's and consents' entries, before the messages: the audit rows
+    # of the booking go in one INSERT.
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="appointment",
+        entity_id=appointment.id,
+        details=details,
+    )
+    if contact is not None:
         _announce(
             session,
             appointment,
@@ -896,39 +913,6 @@ def book(
             reminder=reminder,
             cpas=cpas,
         )
-
-    # Everything the booking writes that does not name its agent is written before the
-    # agent's lock, in this transaction (a refused booking is rolled back by the caller:
-    # nothing of it stays); the messages too when the appointment's id is known already.
-    announced = contact is not None and appointment.id is not None
-    if announced:
-        announce()
-    _place(
-        session,
-        appointment,
-        candidates,
-        service=service,
-        location=location,
-        notice=notice,
-    )
-    if contact is not None and not announced:
-        announce()
-    audit.record(
-        session,
-        actor=actor,
-        action="create",
-        entity_type="appointment",
-        entity_id=appointment.id,
-        details={
-            "service": service.code,
-            "location": location.code,
-            "agent_id": appointment.agent_id,
-            "source": source,
-            "sms_consent": sms_consent,
-            "phone_given": e164 is not None,
-            **({"referral": str(referral_id)} if referral_id is not None else {}),
-        },
-    )
     return appointment
 
 
@@ -1079,7 +1063,6 @@ def reschedule(
         ignore_appointment_id=appointment.id,
     )
     moved = _new_appointment(
-        session,
         service=service,
         location=location,
         start=new_start,

@@ -1,18 +1,14 @@
-"""How many statements one booking costs, and how few of them hold the agent's lock.
+"""How many statements one booking costs (issue 20: at most 15 under the agent's lock).
 
 Each test books through `booking.book`, the one path of every booking, on the suite's
 database (SQLite or PostgreSQL), and counts every statement sent on the engine
-(`before_cursor_execute`), from the first check to the audit row. The budget that
-matters applies from the statement that takes the agent's lock (the first one on
-`appointment_agent_locks`) to the end: that is what other bookings of the agent wait
-for, and it is held until the commit. On PostgreSQL it is the lock, the check, the
-appointment's INSERT, the end of its savepoint and its audit row (issue 20: 5, 6 when
-the agent's lock row is made; SQLite also writes the messages after the INSERT, as the
-appointment's id is known only then). What comes before (the checks, the slot rule,
-reading the person, their contact and the texts, then writing the person, contact,
-consents, their audit rows and, on PostgreSQL, the messages) is bounded too, more
-loosely. Nothing is given up for it: the tests check the consents, the three messages
-and the audit entries.
+(`before_cursor_execute`), from the first check to the audit row. The budget applies
+from the statement that takes the agent's lock (the first one on
+`appointment_agent_locks`: an `UPDATE … SKIP LOCKED` on PostgreSQL, an upsert when the
+row is new and on SQLite) to the end: that is what other bookings of the agent wait for.
+What comes before (the checks, the slot rule, reading the person, their contact and the
+texts, inserting a new person, the savepoint) is bounded too, more loosely. Nothing is
+given up for it: the tests check the consents, the three messages and the audit entries.
 """
 
 from __future__ import annotations
@@ -29,14 +25,12 @@ from core import accounts, audit
 from notifications.models import Consent, Message, MessageEvent
 from tests.db.test_appointment_booking import Agenda, at, mobile, now  # noqa: F401
 
-UNDER_LOCK = 7
+UNDER_LOCK = 15
 # Before the lock: the checks (service offered, bookings of the number), the slot rule
 # (6), the person, the contact with numbers and consents, the place's CPAS (its regime
-# and whether its sender takes replies), the texts, the quiet hours; then the writes
-# that do not name the agent (person, contact, number, consents and their events, their
-# audit rows, on PostgreSQL the appointment's id and its three messages and their
-# events) and the savepoint.
-BEFORE_LOCK = 24
+# and whether its sender takes replies), the texts, the quiet hours, a new person's
+# INSERT and the savepoint the agent's lock is taken in.
+BEFORE_LOCK = 15
 # An agent found taken meanwhile: its lock (2 statements when its row is made), its
 # check, the savepoint rolled back (which gives the lock and the count back), the next.
 PER_TAKEN_AGENT = 5
