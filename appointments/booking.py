@@ -2,7 +2,7 @@
 
 `book()` is the one path for every booking (the public pages, the staff API, the
 reception view). It checks the request (service, location, start, name, number), asks
-`slots.agents_free_at` which agents can take that start, then tries them in ascending id
+`slots.agents_at_start` which agents can take that start, then tries them in ascending id
 order, each in a savepoint:
 
 1. locks the agent's row in `appointment_agent_locks` and counts the booking there
@@ -392,27 +392,17 @@ def agent_busy(
     return session.scalar(query.limit(1)) is not None
 
 
-def _taken(
-    session: Session,
-    service: Service,
-    location: Location,
-    start: datetime,
-    busy_until: datetime,
-    *,
-    notice: bool,
-) -> bool:
-    """No agent is free at `start`: was it taken (a start of the grid that an active
-    appointment overlaps), or never a slot (off the grid, closed, nobody working)?"""
-    agents = slots.planned_agents_at(
-        session, service=service, location=location, start=start, notice=notice
-    )
-    if not agents:
+def _taken(session: Session, planned: Sequence[int], start: datetime, busy_until: datetime) -> bool:
+    """No agent is free at `start`: was it taken (a start on the grid of the `planned`
+    agents that an active appointment of theirs overlaps), or never a slot (off the
+    grid, closed, nobody working)?"""
+    if not planned:
         return False
     return (
         session.scalar(
             select(Appointment.id)
             .where(
-                Appointment.agent_id.in_(agents),
+                Appointment.agent_id.in_(planned),
                 Appointment.status.in_(ACTIVE_STATES),
                 Appointment.start_at < busy_until,
                 Appointment.busy_until > start,
@@ -460,7 +450,8 @@ def _free_agents(
 ) -> list[int]:
     """The agents the slot rule finds free at `start` (read before any lock), in ascending
     id order; none: Invalid when `start` is no slot, SlotTaken when it was taken."""
-    candidates = slots.agents_free_at(
+    # The free and the planned agents from one load of the slot rule's rows.
+    candidates, planned = slots.agents_at_start(
         session,
         service=service,
         location=location,
@@ -473,7 +464,7 @@ def _free_agents(
     if not candidates:
         end = start + timedelta(minutes=service.duration_minutes)
         busy_until = end + timedelta(minutes=service.buffer_minutes)
-        if not _taken(session, service, location, start, busy_until, notice=notice):
+        if not _taken(session, planned, start, busy_until):
             raise Invalid({"start": FieldError("not_a_slot")})
         raise _slot_taken(session, service, location, start, notice=notice)
     return sorted(candidates)

@@ -158,7 +158,7 @@ def test_an_agent_found_taken_is_released_before_the_next_starts_are_read(sessio
     with (
         sessions() as late,
         # It read the agent free before the first booking was committed.
-        mock.patch.object(slots, "agents_free_at", return_value=[agent_id]),
+        mock.patch.object(slots, "agents_at_start", return_value=([agent_id], [agent_id])),
         mock.patch.object(slots, "next_free_slots", side_effect=looking),
     ):
         with pytest.raises(booking.SlotTaken) as taken:

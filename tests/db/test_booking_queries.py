@@ -138,7 +138,9 @@ def test_a_booking_that_meets_a_taken_agent_pays_only_for_that_agent(db, connect
     taken = agenda.book(at(10), agent_id=first.id)
     db.flush()
     with (
-        mock.patch.object(slots, "agents_free_at", return_value=[first.id, second.id]),
+        mock.patch.object(
+            slots, "agents_at_start", return_value=([first.id, second.id], [first.id, second.id])
+        ),
         counted(connection) as statements,
     ):
         appointment = agenda.book(at(10))
