@@ -317,6 +317,7 @@ def _locations(session: Session, created: dict[str, int]) -> dict[str, Location]
         location = session.scalar(select(Location).where(Location.code == code))
         if location is None:
             team = accounts.get_team(session, team_code)
+            assert team is not None, f"demo team {team_code} missing: seed core first"
             name_nl, address_nl, city_nl = DUTCH.get(code, ("", "", ""))
             location = Location(
                 code=code,
@@ -326,7 +327,7 @@ def _locations(session: Session, created: dict[str, int]) -> dict[str, Location]
                 city_nl=city_nl,
                 phone=PHONES.get(code, ""),
                 kind="antenne" if hours is None else "mobile_stop",
-                team_id=team.id if team else None,
+                team_id=team.id,
                 address=address,
                 postcode=postcode,
                 city=city,

@@ -99,7 +99,7 @@ def closed_reason(session: Session, location: Location, day: date) -> str | None
     closure = session.scalar(
         select(Closure.id)
         .where(
-            or_(Closure.location_id == location.id, Closure.location_id.is_(None)),
+            slots.closures_of(location),
             Closure.first_day <= day,
             Closure.last_day >= day,
         )

@@ -104,7 +104,8 @@ class Location(Base):
     # one, shown on Dutch pages and in Dutch SMS; empty: the name and address above.
     name_nl: Mapped[str] = mapped_column(String(120), default="")
     kind: Mapped[str] = mapped_column(String(12), default="antenne")
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Every place belongs to a team, so to its CPAS (docs/cpas.md; 0052_cpas_place_team).
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
     address: Mapped[str] = mapped_column(String(200), default="")
     address_nl: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
@@ -159,13 +160,18 @@ class OpeningHours(Base):
 
 class Closure(Base):
     """Days a location is closed (works, staff day out); public holidays come from
-    the `holidays` package. No location: every location."""
+    the CPAS's calendar. No location: every location of the CPAS `cpas_id` (one or the
+    other, never both: a CPAS closes only its own places)."""
 
     __tablename__ = "appointment_closures"
-    __table_args__ = (CheckConstraint("first_day <= last_day", name="order"),)
+    __table_args__ = (
+        CheckConstraint("first_day <= last_day", name="order"),
+        CheckConstraint("(location_id IS NULL) <> (cpas_id IS NULL)", name="place_or_cpas"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int | None] = mapped_column(ForeignKey("appointment_locations.id"))
+    cpas_id: Mapped[int | None] = mapped_column(ForeignKey("cpas.id"), index=True)
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(120), default="")

@@ -39,6 +39,7 @@ from appointments.models import (
     WaitingEntry,
 )
 from core import audit, clock, organisations
+from core.accounts import Team
 from core.db import committed
 from core.errors import FieldError, Invalid
 from notifications import services as notify
@@ -118,7 +119,7 @@ def several_cpas(session: Session) -> bool:
 
 
 def cpas_id_of_location(session: Session, location: Location) -> int | None:
-    """The place's CPAS id: its team's; no team: the installation's only CPAS, else none."""
+    """The place's CPAS id: its team's (every place has a team: 0052_cpas_place_team)."""
     return organisations.cpas_id_of_team(session, location.team_id)
 
 
@@ -391,6 +392,27 @@ class Joined:
     again: bool = False  # this check had joined already (a second tap)
 
 
+def anywhere_teams(session: Session, service: Service) -> tuple[int | None, list[int]]:
+    """A waiting list "anywhere" (no place chosen) is the service's CPAS's: that CPAS and
+    the teams of its places offering the service (the contact joins them, so that CPAS's
+    staff see it and no other CPAS does). A shared service among several CPAS has no
+    such CPAS: (None, [])."""
+    cpas_id = service.cpas_id
+    if cpas_id is None and not several_cpas(session):
+        cpas_id = organisations.cpas_id_of_team(session, None)
+    if cpas_id is None:
+        return None, []
+    teams = session.scalars(
+        select(Team.id)
+        .join(Location, Location.team_id == Team.id)
+        .join(ServiceLocation, ServiceLocation.location_id == Location.id)
+        .where(ServiceLocation.service_id == service.id, Team.cpas_id == cpas_id)
+        .distinct()
+        .order_by(Team.id)
+    )
+    return cpas_id, list(teams)
+
+
 def _waiting_entry(
     session: Session, e164: str, service_id: int, location_id: int | None
 ) -> WaitingEntry | None:
@@ -426,6 +448,10 @@ def join_waiting_list(
         errors["service"] = FieldError("unknown_choice")
     elif location is not None and not booking.offers(session, service, location):
         errors["location"] = FieldError("not_offered")
+    elif location is None and not anywhere_teams(session, service)[1]:
+        # "Anywhere" is within the service's CPAS; a service shared by several CPAS (or
+        # offered nowhere) has none: a place is required (docs/cpas.md).
+        errors["location"] = FieldError("required")
     if errors:
         raise Invalid(errors)
     assert service is not None
@@ -459,8 +485,12 @@ def join_waiting_list(
                 raise
             already = True
         else:
-            # At a place: the contact joins its team (so its CPAS: docs/cpas.md).
+            # At a place: the contact joins its team (so its CPAS: docs/cpas.md);
+            # anywhere: the teams of the service's CPAS's places offering it.
             contact = booking.contact_for(session, person, location=location)
+            if location is None:
+                for team_id in anywhere_teams(session, service)[1]:
+                    notify.join_team(session, contact, team_id)
             # The offer of a freed slot is a service change: consent stated on the form.
             booking.record_consent(session, contact, source="online", actor=None)
             audit.record(
@@ -617,14 +647,21 @@ def week_links(
 
 
 def send_code(
-    session: Session, *, location: Location | None = None, **start_args: Any
+    session: Session,
+    *,
+    location: Location | None = None,
+    service: Service | None = None,
+    **start_args: Any,
 ) -> verification.PhoneCheck:
     """`verification.start`, committed: RateLimited commits (the refused attempt counts)
     and raises; Invalid rolls back and raises. `location`: the place being booked, whose
-    CPAS's SMS sender the code leaves with."""
+    CPAS's SMS sender the code leaves with; none ("anywhere"): the `service`'s CPAS."""
     if location is not None:
         start_args["cpas_id"] = cpas_id_of_location(session, location)
         start_args["team_id"] = location.team_id  # the contact joins the place's team
+    elif service is not None:
+        # Anywhere: the service's CPAS and the teams of its places offering it.
+        start_args["cpas_id"], start_args["team_ids"] = anywhere_teams(session, service)
     try:
         check = verification.start(session, **start_args)
     except verification.RateLimited:

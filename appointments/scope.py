@@ -3,9 +3,9 @@ appointment of another CPAS answers as an unknown one, and the attempt is audite
 
 A place belongs to its team's CPAS; an appointment to its place's. A role that works
 locally (reception, social worker) sees only its antennes' places: its own team's and
-those an administrator granted (`Scope.local`). A place of no team
-is the installation's (set up before CPAS existed): every CPAS's staff see it. The desk, agendas,
-appointment pages and actions, the staff booking API, indicators and exports ask here.
+those an administrator granted (`Scope.local`). Every place has a team
+(0052_cpas_place_team). The desk, agendas, appointment pages and actions, the staff
+booking API, indicators and exports ask here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def locations_filter(session: Session, viewer: User | None) -> ColumnElement[boo
     """A WHERE clause keeping the places of the viewer's CPAS (a local role: of its
     antennes, its own team and those granted)."""
     scope = organisations.scope_of(session, viewer).local()
-    return scope.teams_filter(Location.team_id, shared=True)
+    return scope.teams_filter(Location.team_id)
 
 
 def visible_locations(session: Session, viewer: User | None) -> list[Location]:
@@ -44,7 +44,7 @@ def _refused(session: Session, viewer: User | None, entity_type: str, entity_id:
 
 def sees_location(session: Session, viewer: User | None, location: Location) -> bool:
     scope = organisations.scope_of(session, viewer).local()
-    return scope.sees_team(location.team_id, shared=True)
+    return scope.sees_team(location.team_id)
 
 
 def scoped_location(session: Session, viewer: User | None, code: str | None) -> Location | None:

@@ -2,7 +2,10 @@
 
 Lookups (`list_services`, `get_service`, `get_location`, `team_offers`: what each
 CPAS team's places offer, for the outreach referral form; `referral_appointments`: the
-appointments booked for outreach referrals), slot search (`free_slots`,
+appointments booked for outreach referrals; `mobile_stop_places`: a team's places of
+kind mobile stop, for rounds' links page; `holders_between`: who holds a booked
+appointment at a place in a time span, as notifications contacts, for rounds' minibus
+SMS), slot search (`free_slots`,
 `next_free_slots`, from `appointments.slots`) and booking (`book`, `cancel`,
 `reschedule`, `find_by_token`, `check_in`, `mark_no_show`, `mark_done`, from
 `appointments.booking`). What appointments register with notifications (the SMS
@@ -28,6 +31,7 @@ from appointments.booking import (
     cancel,
     check_in,
     contact_for,
+    contact_reference,
     find_by_token,
     get_appointment,
     issued_token,
@@ -42,6 +46,7 @@ from appointments.models import (
     ACTIVE_STATES,
     AgentAbsence,
     Appointment,
+    BookingPerson,
     Location,
     Service,
     ServiceLocation,
@@ -66,10 +71,12 @@ from appointments.verification import CONTACT_NAME as CODE_CONTACT_NAME
 from appointments.verification import PhoneCheck, RateLimited, phone_hash, read_mobile
 from core.accounts import User
 from core.errors import FieldError, Invalid
+from notifications import services as notify
 
 __all__ = [
     "CODE_CONTACT_NAME",
     "Absence",
+    "Holder",
     "OfferedService",
     "PhoneCheck",
     "RateLimited",
@@ -91,12 +98,14 @@ __all__ = [
     "get_location",
     "get_phone_check",
     "get_service",
+    "holders_between",
     "issued_token",
     "list_services",
     "location_by_id",
     "locations_filter",
     "mark_done",
     "mark_no_show",
+    "mobile_stop_places",
     "next_free_slots",
     "offer_freed_slot",
     "offers",
@@ -296,3 +305,49 @@ def phone_code_used(check: PhoneCheck) -> None:
 
 def location_by_id(session: Session, location_id: int | None) -> Location | None:
     return session.get(Location, location_id) if location_id is not None else None
+
+
+def mobile_stop_places(session: Session, team_id: int) -> list[Location]:
+    """The team's places of kind mobile stop (what a minibus stop may be linked to)."""
+    return list(
+        session.scalars(
+            select(Location)
+            .where(Location.kind == "mobile_stop", Location.team_id == team_id)
+            .order_by(Location.name, Location.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a booked appointment at a place: the person's notifications contact and
+    language (for a message about the place, e.g. a late minibus); never the name."""
+
+    appointment_id: int
+    contact_id: int
+    language: str | None
+
+
+def holders_between(
+    session: Session, location_id: int, starts_at: datetime, ends_at: datetime
+) -> list[Holder]:
+    """The people with a booked appointment at the place starting in [starts_at,
+    ends_at) who have a phone and a contact (made at booking), by start."""
+    rows = session.execute(
+        select(Appointment.id, BookingPerson)
+        .join(BookingPerson, BookingPerson.id == Appointment.person_id)
+        .where(
+            Appointment.location_id == location_id,
+            Appointment.status == "booked",
+            Appointment.start_at >= starts_at,
+            Appointment.start_at < ends_at,
+            BookingPerson.phone.is_not(None),
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
+    found = []
+    for appointment_id, person in rows:
+        contact = notify.contact_by_reference(session, contact_reference(person))
+        if contact is not None:
+            found.append(Holder(appointment_id, contact.id, person.language or contact.language))
+    return found

@@ -90,7 +90,7 @@ def _sees_place(session: Session, actor: User | None, location: Location | None)
     if location is None:
         return False
     within = _scope(session, actor)
-    return within is None or within.sees_team(location.team_id, shared=True)
+    return within is None or within.sees_team(location.team_id)
 
 
 def sees_service(session: Session, actor: User | None, service: Service) -> bool:
@@ -195,6 +195,7 @@ def stranded_appointments(
     *,
     agent_ids: Iterable[int] | None = None,
     location_id: int | None = None,
+    cpas_id: int | None = None,
     service_id: int | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
@@ -215,6 +216,9 @@ def stranded_appointments(
         query = query.where(Appointment.agent_id.in_(list(agent_ids)))
     if location_id is not None:
         query = query.where(Appointment.location_id == location_id)
+    if cpas_id is not None:
+        places = select(Location.id).join(Team, Team.id == Location.team_id)
+        query = query.where(Appointment.location_id.in_(places.where(Team.cpas_id == cpas_id)))
     if service_id is not None:
         query = query.where(Appointment.service_id == service_id)
     if first_day is not None:
@@ -635,11 +639,11 @@ def opening_hours(location: Location) -> dict[int, list[tuple[time, time]]]:
 
 
 def list_locations(session: Session, actor: User | None = None) -> list[Location]:
-    """The places, by name (the actor's CPAS's, and those of no team)."""
+    """The places, by name (the actor's CPAS's)."""
     query = select(Location)
     within = _scope(session, actor)
     if within is not None:
-        query = query.where(within.teams_filter(Location.team_id, shared=True))
+        query = query.where(within.teams_filter(Location.team_id))
     return list(session.scalars(query.order_by(Location.name, Location.code)))
 
 
@@ -792,7 +796,7 @@ def plans_by_agent(
     )
     within = _scope(session, actor)
     if within is not None:
-        places = select(Location.id).where(within.teams_filter(Location.team_id, shared=True))
+        places = select(Location.id).where(within.teams_filter(Location.team_id))
         query = query.where(WorkingPlan.location_id.in_(places))
     plans = session.scalars(
         query.order_by(WorkingPlan.user_id, WorkingPlan.weekday, WorkingPlan.starts)
@@ -811,9 +815,11 @@ def plans_by_agent(
 def add_closure(
     session: Session, fields: Mapping[str, Any], *, actor: User | None
 ) -> tuple[Closure, list[Stranded]]:
-    """A closure of one location (or every location when none is given)."""
+    """A closure of one location, or of every location of the actor's CPAS when none is
+    given (a CPAS closes only its own places: docs/cpas.md)."""
     errors = Errors()
     location_id = None
+    cpas_id = None
     within = _scope(session, actor)
     if fields.get("location_id") not in (None, ""):
         ids = parse.ids(fields, "location_id", errors)
@@ -822,9 +828,14 @@ def add_closure(
             session, actor, session.get(Location, location_id)
         ):
             errors.add("location_id", "unknown_choice")
-    elif within is not None and not within.everything:
-        # "Every place" would close other CPAS's places: with several CPAS, one place.
-        errors.add("location_id", "required")
+    else:
+        # "Every place" is every place of the actor's CPAS (a script: the only CPAS's);
+        # the platform administrator of several CPAS has none: one place is required.
+        cpas_id = within.cpas_id if within is not None else None
+        if cpas_id is None and (within is None or within.everything):
+            cpas_id = organisations.cpas_id_of_team(session, None)
+        if cpas_id is None:
+            errors.add("location_id", "required")
     first_day = parse.date(fields, "first_day", errors, required=True)
     last_day = parse.date(fields, "last_day", errors) or first_day
     if first_day and last_day and last_day < first_day:
@@ -835,7 +846,11 @@ def add_closure(
     errors.check()
     assert first_day is not None and last_day is not None
     closure = Closure(
-        location_id=location_id, first_day=first_day, last_day=last_day, reason=reason
+        location_id=location_id,
+        cpas_id=cpas_id,
+        first_day=first_day,
+        last_day=last_day,
+        reason=reason,
     )
     session.add(closure)
     session.flush()
@@ -845,10 +860,14 @@ def add_closure(
         action="create",
         entity_type="appointment_closure",
         entity_id=closure.id,
-        details={"location_id": location_id},
+        details={"location_id": location_id, "cpas_id": cpas_id},
     )
     return closure, stranded_appointments(
-        session, location_id=location_id, first_day=first_day, last_day=last_day
+        session,
+        location_id=location_id,
+        cpas_id=cpas_id,
+        first_day=first_day,
+        last_day=last_day,
     )
 
 
@@ -869,16 +888,14 @@ def list_closures(
     session: Session, since: date | None = None, actor: User | None = None
 ) -> list[Closure]:
     """Closures ending on `since` (default today) or later, soonest first (of the
-    actor's CPAS's places, and those of every place)."""
+    actor's CPAS's places, and those of every place of its CPAS)."""
     day = since or clock.to_local(clock.now()).date()
     query = select(Closure).where(Closure.last_day >= day)
     within = _scope(session, actor)
-    if within is not None:
-        places = select(Location.id).where(within.teams_filter(Location.team_id, shared=True))
+    if within is not None and not within.everything:
+        places = select(Location.id).where(within.teams_filter(Location.team_id))
         query = query.where(
-            or_(Closure.location_id.in_(places), Closure.location_id.is_(None))
-            if within.everything or not within.platform
-            else Closure.location_id.in_(places)
+            or_(Closure.location_id.in_(places), within.cpas_filter(Closure.cpas_id))
         )
     return list(session.scalars(query.order_by(Closure.first_day, Closure.id)))
 
@@ -985,15 +1002,17 @@ def location_by_id(session: Session, location_id: int) -> Location | None:
 
 
 def closure_by_id(session: Session, closure_id: int, actor: User | None = None) -> Closure | None:
-    """The closure of a place of the actor's CPAS; another CPAS's (or, with several
-    CPAS, one of every place): None, audited."""
+    """The closure of a place of the actor's CPAS, or of every place of its CPAS;
+    another CPAS's: None, audited."""
     closure = session.get(Closure, closure_id)
     if closure is None:
         return None
     within = _scope(session, actor)
     place = session.get(Location, closure.location_id) if closure.location_id else None
     allowed = within is None or (
-        within.everything if place is None else _sees_place(session, actor, place)
+        within.everything or within.cpas_id == closure.cpas_id
+        if place is None
+        else _sees_place(session, actor, place)
     )
     if not allowed:
         _refused(session, actor, "appointment_closure", closure_id)

@@ -8,8 +8,9 @@ A start is offered for an agent when, on that day (a date in Europe/Brussels):
 - the service is active and not walk-in only, the location offers it
   (`ServiceLocation`), the agent can deliver it (`AgentService`) and is active;
 - the day is not a holiday the location's CPAS closes on (`core.organisations`: its
-  calendar, defaults per region and regime, editable; a place of no CPAS: Belgium's
-  federal days) nor a `Closure` of the location (or of every location: NULL);
+  calendar, defaults per region and regime, editable; every place has a team, so a
+  CPAS) nor a `Closure` of the location (or of every place of its CPAS:
+  `closures_of(location)`);
 - the whole appointment, start to end, lies in time when the agent's working plan at
   this location (weekday, `valid_from`…`valid_until`) and the location's opening hours
   both hold; the buffer after it may run past them (it is the agent's time to finish);
@@ -46,7 +47,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from appointments.models import (
@@ -62,12 +63,19 @@ from appointments.models import (
     WorkingPlan,
 )
 from core import clock, organisations
-from core.accounts import User
+from core.accounts import Team, User
 from core.clock import BRUSSELS
 
 DAY = 86_400
 _EPOCH = date(1970, 1, 1)
 SEARCH_CHUNK_DAYS = 14  # next_free_slots looks this many days ahead at a time
+
+
+def closures_of(location: Location) -> ColumnElement[bool]:
+    """The closures of this place: its own, and those of every place of its CPAS (one
+    query: the place's CPAS read in it)."""
+    cpas_of_place = select(Team.cpas_id).where(Team.id == location.team_id).scalar_subquery()
+    return or_(Closure.location_id == location.id, Closure.cpas_id == cpas_of_place)
 
 
 @dataclass(frozen=True)
@@ -254,7 +262,7 @@ def _holidays(year: int) -> frozenset[date]:
 
 
 def is_public_holiday(day: date) -> bool:
-    """A federal public holiday (the calendar of a place of no CPAS)."""
+    """A federal public holiday (the calendar where no CPAS is known)."""
     return day in _holidays(day.year)
 
 
@@ -485,7 +493,7 @@ class _Search:
         closed: set[date] = set()
         for first, last in session.execute(
             select(Closure.first_day, Closure.last_day).where(
-                or_(Closure.location_id == location.id, Closure.location_id.is_(None)),
+                closures_of(location),
                 Closure.first_day <= last_day,
                 Closure.last_day >= first_day,
             )

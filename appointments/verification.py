@@ -42,7 +42,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import phonenumbers
@@ -203,10 +203,11 @@ def _contact(
     number: phone.PhoneNumber,
     language: str,
     secret: str,
-    team_id: int | None = None,
+    team_ids: Sequence[int] = (),
 ):
-    """The contact the code is sent to; with the place being booked (`team_id`: its
-    team), it belongs to that team, so to its CPAS (docs/cpas.md, "Scoping")."""
+    """The contact the code is sent to; with the place being booked (`team_ids`: its
+    team; "anywhere": the teams of the CPAS's places offering the service), it belongs
+    to them, so to their CPAS (docs/cpas.md, "Scoping")."""
     reference = f"appointments.code:{language}:{phone_hash(number.e164, secret)[:40]}"
     contact = notify.contact_by_reference(session, reference)
     if contact is None:
@@ -217,10 +218,11 @@ def _contact(
             language=language,
             phones=[number.e164],
             reference=reference,
-            team_ids=[team_id] if team_id else (),
+            team_ids=list(team_ids),
         )
-    elif team_id:
-        notify.join_team(session, contact, team_id)
+    else:
+        for team_id in team_ids:
+            notify.join_team(session, contact, team_id)
     return contact
 
 
@@ -269,10 +271,13 @@ def start(
     values: Mapping[str, str] | None = None,
     cpas_id: int | None = None,
     team_id: int | None = None,
+    team_ids: Sequence[int] = (),
 ) -> PhoneCheck:
     """Make a check and put its code in the outbox; Invalid (the number) or RateLimited.
     `values`: the text's other values (the CPAS's name, `notify.cpas_values`);
-    `cpas_id`: the CPAS being booked, whose SMS sender the code leaves with.
+    `cpas_id`: the CPAS being booked, whose SMS sender the code leaves with;
+    `team_id` / `team_ids`: the teams the contact joins (the place's, or "anywhere" the
+    teams of the CPAS's places offering the service).
 
     The caller commits (also after RateLimited: the refused attempt counts)."""
     number = read_mobile(raw_phone)
@@ -299,7 +304,9 @@ def start(
     notify.enqueue(
         session,
         key=f"phone-check:{check.id}",
-        contact=_contact(session, number, language, secret, team_id),
+        contact=_contact(
+            session, number, language, secret, [*([team_id] if team_id else []), *team_ids]
+        ),
         category="verification",
         template="verification_code",
         values=dict(values or {}),

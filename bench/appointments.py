@@ -66,7 +66,7 @@ def _fill(session: Session) -> dict[str, object]:
         WorkingPlan,
     )
     from appointments.slots import is_public_holiday
-    from core import accounts, clock
+    from core import accounts, clock, organisations
 
     service = Service(
         code="bench-permanence",
@@ -80,9 +80,29 @@ def _fill(session: Session) -> dict[str, object]:
         languages=["fr", "nl"],
     )
     session.add(service)
+    # Every place belongs to a team of a CPAS (docs/cpas.md): one of each.
+    organisations.create_cpas(
+        session,
+        code="bench",
+        name_fr="CPAS de Bruxelles",
+        name_nl="OCMW van Brussel",
+        region="brussels",
+        language_regime="bilingual",
+        postcodes=["1000"],
+    )
+    team = accounts.create_team(
+        session,
+        code="bench-antenne",
+        name="Antenne",
+        kind="antenne",
+        cpas_code="bench",
+        city="Bruxelles",
+    )
     locations = []
     for n in range(LOCATIONS):
-        location = Location(code=f"bench-antenne-{n}", name=f"Antenne {n}", city="Bruxelles")
+        location = Location(
+            code=f"bench-antenne-{n}", name=f"Antenne {n}", city="Bruxelles", team_id=team.id
+        )
         location.opening_hours = [
             OpeningHours(weekday=weekday, opens=opens, closes=closes)
             for weekday in range(5)

@@ -48,6 +48,9 @@ PAGES = [
     ("accueil", "/accueil/", "desk day"),
     ("coordination", "/sms/", "SMS outbox list"),
     ("coordination", "/sms/report", "SMS report"),
+    # The current month holds only the days since the 1st (at 100×, filled on the 6th:
+    # a handful of messages); the last whole month holds 80,000.
+    ("coordination", "/sms/report?month={last_month}", "SMS report (last whole month)"),
     ("coordination", "/outreach/indicateurs", "street indicators (month)"),
     ("coordination", "/parametres/rendez-vous/indicateurs", "appointment indicators"),
 ]
@@ -319,6 +322,7 @@ def _measure(
     scale: int, keep: str | None = None
 ) -> tuple[str, dict[str, tuple[float, float]], tuple[float, float]]:
     """p50/p95 per page, and of /healthz, with the demo grown `scale` times."""
+    from core import clock
     from outreach.models import Encounter
     from web import create_app
     from web.demo import seed_all
@@ -345,12 +349,14 @@ def _measure(
             }
         )
         app = create_app(settings)
+        today = clock.to_local(clock.now()).date()
+        last_month = f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
         clients = {}
         figures = {}
         for username, path, _label in PAGES:
             client = clients.get(username) or _client(app, factory, username)
             clients[username] = client
-            path = path.format(person=person)
+            path = path.format(person=person, last_month=last_month)
             client.get(path)  # warm-up
             figures[_label] = _percentiles(_time(client, path))
             _note(f"{scale}× {_label}: p95 {figures[_label][1]:.1f} ms")

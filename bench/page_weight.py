@@ -32,6 +32,7 @@ USERS = {
     "social_worker": "as1",
     "coordinator": "coordination",
     "admin": "admin",
+    "crew": "mobile1",
 }
 LOADED = re.compile(
     r'<(?:script|link|img|use)\b[^>]*?\b(?:src|href)="(/[^"#?]*)(?:[#?][^"]*)?"[^>]*>'
@@ -115,6 +116,11 @@ def measure() -> dict[str, tuple[int, int, list[str]]]:
         with factory() as session:
             _log_in(client, session, "aide1")
         results["aide_day"] = _weigh(client, "/aide-a-domicile/ma-journee")
+        # The crew's phone (issue 19): the round of today, kept offline like Ma journée.
+        client = app.test_client()
+        with factory() as session:
+            _log_in(client, session, "mobile1")
+        results["crew_round"] = _weigh(client, "/tournees/ma-tournee")
         engine.dispose()
     return results
 
@@ -127,6 +133,8 @@ def run() -> list[str]:
             if name == "/login"
             else "Ma journée of aide1 (demo)"
             if name == "aide_day"
+            else "Ma tournée of mobile1 (demo)"
+            if name == "crew_round"
             else f"home (/) of the {name.replace('_', ' ')}"
         )
         scripts = sum(name.endswith(".js") for name in files)

@@ -122,7 +122,9 @@ class Team(Base):
     # The CPAS the team or antenne belongs to (docs/cpas.md); everything of the team is its.
     cpas_id: Mapped[int] = mapped_column(ForeignKey("cpas.id"), index=True)
 
-    cpas: Mapped[Cpas] = relationship(lazy="selectin")
+    # Joined: a user is loaded with their team and its CPAS in one statement (every
+    # request loads the user; a selectin here was a second round trip each time).
+    cpas: Mapped[Cpas] = relationship(lazy="joined")
 
     def label(self, language: str | None) -> str:
         """The name in `language`: Dutch when there is one, else the French name."""

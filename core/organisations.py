@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     column,
+    event,
     exc,
     false,
     func,
@@ -35,7 +36,14 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 
 from core import audit
 from core.db import Base, committed
@@ -86,7 +94,9 @@ class Cpas(Base):
     postcode_rows: Mapped[list[CpasPostcode]] = relationship(
         cascade="all, delete-orphan",
         order_by="CpasPostcode.postcode",
-        lazy="selectin",
+        # Loaded when read (one CPAS's page or check), not with every user's CPAS on every
+        # request; `list_cpas` brings them for all in one query.
+        lazy="select",
     )
     language_regime: Mapped[str] = mapped_column(String(10), default="bilingual")
     region: Mapped[str] = mapped_column(String(20), default="brussels")
@@ -160,7 +170,9 @@ def get_cpas(session: Session, code: str) -> Cpas | None:
 
 
 def list_cpas(session: Session) -> list[Cpas]:
-    return list(session.scalars(select(Cpas).order_by(Cpas.code)))
+    return list(
+        session.scalars(select(Cpas).options(selectinload(Cpas.postcode_rows)).order_by(Cpas.code))
+    )
 
 
 def cpas_id_of_team(session: Session, team_id: int | None) -> int | None:
@@ -256,10 +268,42 @@ class Scope:
         return cpas_column == self.cpas_id
 
 
+_SCOPES = "terrain_scopes"  # session.info: the scopes read since the last write
+
+
+def _forget_scopes(session: Session, *_args: object) -> None:
+    session.info.pop(_SCOPES, None)
+
+
+def _forget_scopes_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget_scopes(state.session)
+
+
+# A scope is read again after any write of the session (flush, UPDATE/DELETE statement)
+# and at the end of each transaction: a page asks for it several times (its filters, its
+# checks), three statements each, and within one transaction nothing it depends on moves
+# but through this session's own writes.
+for _name in ("after_flush", "after_commit", "after_rollback", "after_soft_rollback"):
+    event.listen(Session, _name, _forget_scopes)
+event.listen(Session, "do_orm_execute", _forget_scopes_on_write)
+
+
 def scope_of(session: Session, user: User | None) -> Scope:
-    """The one place that says what `user` may see (docs/cpas.md, "Scoping")."""
+    """The one place that says what `user` may see (docs/cpas.md, "Scoping"); read once
+    per transaction and user (see `_forget_scopes`)."""
     if user is None:
         return Scope(user_id=None, cpas_id=None, teams=frozenset())
+    if session.new or session.dirty or session.deleted:
+        _forget_scopes(session)  # unflushed changes: the queries below flush them first
+    known = session.info.setdefault(_SCOPES, {})
+    key = (user.id, user.role, user.team_id)
+    if key not in known:
+        known[key] = _read_scope(session, user)
+    return known[key]
+
+
+def _read_scope(session: Session, user: User) -> Scope:
     several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
     cpas_id = cpas_id_of_team(session, user.team_id)
     local = None

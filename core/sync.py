@@ -694,16 +694,24 @@ class Change:
 
 @dataclass(frozen=True)
 class FeedSource:
-    """One kind of record a user downloads for offline use.
+    """One kind of record a user downloads for offline use, in one of two forms.
 
     `changes(session, user, since_seq, limit)` returns that user's changes with a change
     number above `since_seq`, in number order, at most `limit`, read through an index on
-    (team_id, change_seq).
+    (team_id, change_seq): for the small feeds whose records are built from several tables.
+
+    Ids first, for the feeds that grow (a team's people and encounters): `keys(session,
+    user, since_seq, limit)` returns only the (change number, id) of those changes, read
+    from the index; `records(session, user, ids)` then loads the records of the ids that
+    made it onto the page (id -> record; an id missing: no longer the user's, left out).
+    A page of 500 then loads 500 records, not 500 of each source to keep the first 500.
     """
 
     entity_type: str
     permission: Permission
-    changes: Callable[[Session, User, int, int], list[Change]]
+    changes: Callable[[Session, User, int, int], list[Change]] | None = None
+    keys: Callable[[Session, User, int, int], list[tuple[int, str]]] | None = None
+    records: Callable[[Session, User, list[str]], dict[str, dict[str, Any]]] | None = None
 
 
 _FEED_SOURCES: dict[str, FeedSource] = {}
@@ -755,23 +763,57 @@ def read_changes(
     # Read the counter before the records: every change up to it is committed (its row
     # lock orders the commits), so the token may move there even if none concerned us.
     committed = current_seq(session, team_scope(user.team_id))
-    gathered: list[Change] = []
+    # (seq, type, id, record or the ids-first source whose record is loaded once paged)
+    gathered: list[tuple[int, str, str, Any]] = []
     for source in feed_sources():
-        if can(user.role, source.permission):
-            gathered.extend(source.changes(session, user, since, limit + 1))
-    gathered.sort(key=lambda change: (change.seq, change.type, change.id))
+        if not can(user.role, source.permission):
+            continue
+        if source.keys is not None:
+            gathered.extend(
+                (seq, source.entity_type, record_id, source)
+                for seq, record_id in source.keys(session, user, since, limit + 1)
+            )
+        elif source.changes is not None:
+            gathered.extend(
+                (change.seq, change.type, change.id, change.record)
+                for change in source.changes(session, user, since, limit + 1)
+            )
+    gathered.sort(key=lambda change: (change[0], change[1], change[2]))
     more = len(gathered) > limit
     if more:
         # Never cut between changes sharing a number: the next call starts after it.
-        last = gathered[limit - 1].seq
-        page = [change for change in gathered if change.seq <= last]
+        last = gathered[limit - 1][0]
+        kept = [change for change in gathered if change[0] <= last]
         upto = last
     else:
-        page = gathered
-        upto = max([since, committed, *(change.seq for change in page)])
+        kept = gathered
+        upto = max([since, committed, *(change[0] for change in kept)])
+    page = _with_records(session, user, kept)
     return FeedPage(
         token=make_token(user.team_id, today, upto), changes=page, reset=reset, more=more
     )
+
+
+def _with_records(
+    session: Session, user: User, kept: list[tuple[int, str, str, Any]]
+) -> list[Change]:
+    """The page's changes, the records of ids-first sources loaded in one call each."""
+    wanted: dict[str, list[str]] = {}
+    for _seq, entity_type, record_id, record in kept:
+        if isinstance(record, FeedSource):
+            wanted.setdefault(entity_type, []).append(record_id)
+    loaded = {
+        entity_type: _FEED_SOURCES[entity_type].records(session, user, ids)  # type: ignore[misc]
+        for entity_type, ids in wanted.items()
+    }
+    page = []
+    for seq, entity_type, record_id, record in kept:
+        if isinstance(record, FeedSource):
+            record = loaded[entity_type].get(record_id)
+            if record is None:
+                continue  # gone from the user's feed between the two reads
+        page.append(Change(seq, entity_type, record_id, record))
+    return page
 
 
 def pull(session: Session, user: User, token: str | None) -> FeedPage:

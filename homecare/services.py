@@ -75,6 +75,91 @@ def meals_by_reference(session: Session, cpas_id: int, month: date) -> dict[str,
     return found
 
 
+# --- Ordering meals from a care plan, through the domain that delivers them -----------------
+# The same domain registers, at composition, how to make a standing meal order from a
+# care plan in one step and the choices its form offers; home care gives the household's
+# name and address and keeps the answer as the plan's `meal_order_ref`.
+
+
+@dataclass(frozen=True)
+class MealService:
+    """Registered by the meals' domain (rounds/hooks.py)."""
+
+    # (session, actor, cpas_id, form with the household's name and address) -> reference
+    order: Callable[[Session, User, int, Mapping[str, Any]], str]
+    # (session, cpas_id) -> the services that deliver meals there: (id, name)
+    teams: Callable[[Session, int], list[tuple[str, str]]]
+    diets: tuple[str, ...]
+
+
+_MEAL_SERVICES: list[MealService] = []
+
+
+def register_meal_service(service: MealService) -> None:
+    """Called at import by the module a domain names in its hooks (rounds/hooks.py)."""
+    if not any(known.order == service.order for known in _MEAL_SERVICES):
+        _MEAL_SERVICES.append(service)
+
+
+def meal_service() -> MealService | None:
+    """The registered meal service, None when no installed domain delivers meals."""
+    return _MEAL_SERVICES[0] if _MEAL_SERVICES else None
+
+
+def meal_choices(
+    session: Session, actor: User, plan_id: uuid.UUID | None
+) -> tuple[list[tuple[str, str]], tuple[str, ...]] | None:
+    """The meal services of the plan's CPAS and the diets, for the plan's meals form; None
+    when meals cannot be ordered from this plan (none registered, none in the CPAS, or
+    the plan already names an order)."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if service is None or team is None or plan.meal_order_ref:
+        return None
+    teams = service.teams(session, team.cpas_id)
+    return (teams, service.diets) if teams else None
+
+
+def order_meals(
+    session: Session, actor: User, plan_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> CarePlan:
+    """Order meals on wheels for the plan's household in one step: the meal service makes
+    a weekly order from the form and the household's name and address; its reference
+    becomes the plan's `meal_order_ref` (billing counts its meals). Audited."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    service = meal_service()
+    if plan.meal_order_ref:
+        raise Invalid({"meal_service": FieldError("meal_order_exists")})
+    if service is None:
+        raise Invalid({"meal_service": FieldError("no_meal_service")})
+    person = session.get(Beneficiary, plan.beneficiary_id)
+    team = session.get(Team, plan.team_id)
+    assert person is not None and team is not None
+    if person.latitude is None or person.longitude is None:
+        raise Invalid({"meal_service": FieldError("household_not_located")})
+    household = {
+        "household": person.name,
+        "address": person.address,
+        "postcode": person.postcode,
+        "city": person.city,
+        "latitude": str(person.latitude),
+        "longitude": str(person.longitude),
+    }
+    reference = service.order(session, actor, team.cpas_id, {**data, **household})
+    plan.meal_order_ref = reference
+    _saved(
+        session,
+        actor,
+        plan,
+        plan.team_id,
+        action="update",
+        entity_type="homecare_care_plan",
+        details={"fields": ["meal_order_ref"]},
+    )
+    return plan
+
+
 def _saved(
     session: Session,
     actor: User,

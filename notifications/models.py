@@ -7,7 +7,7 @@ asking twice for the same reminder makes one row; dispatchers claim rows with
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -323,6 +323,28 @@ class MessageCount(Base):
     category: Mapped[str] = mapped_column(String(20), primary_key=True)
     status: Mapped[str] = mapped_column(String(12), primary_key=True)
     messages: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonthFigures(Base):
+    """A contact's messages of one UTC month (by `created_at`) with the same category,
+    state, error code and whether the operator has them: how many, their segments and
+    price; the monthly report's figures (issue 20). Kept by triggers on `sms_messages`
+    (migration 0055) in the transaction that changes a message; never written by the
+    application. UTC months, not Brussels ones: the database needs no time zone, and the
+    report adds and takes away the hour or two where the two differ (notifications.reports)."""
+
+    __tablename__ = "sms_month_figures"
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # the 1st of the UTC month
+    contact_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    error_code: Mapped[str] = mapped_column(String(ERROR_CODE_MAX), primary_key=True)  # "": none
+    handed_over: Mapped[bool] = mapped_column(primary_key=True)  # provider_id is set
+    messages: Mapped[int] = mapped_column(BigInteger)
+    segments: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal] = mapped_column(Numeric(16, 4))  # of those with a price
+    unpriced_segments: Mapped[int] = mapped_column(BigInteger)  # of those without
 
 
 class MessageEvent(Base):

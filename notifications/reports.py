@@ -30,15 +30,28 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, func, select, true
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    and_,
+    any_,
+    case,
+    func,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from core import clock
 from core.accounts import User
-from notifications.models import CATEGORIES, ConsentEvent, Contact, Message
+from notifications.models import CATEGORIES, ConsentEvent, Contact, Message, MonthFigures
 
 LEFT_STATES = ("queued", "sent", "delivered", "undelivered", "failed")
 DROPPED_STATES = ("cancelled", "expired")
@@ -137,39 +150,20 @@ def monthly(
     month: int,
     *,
     segment_price: Decimal | str = Decimal("0.08"),
-    within: ColumnElement[bool] | None = None,
+    contacts: Select | None = None,
     contacts_within: ColumnElement[bool] | None = None,
     viewer: User | None = None,
 ) -> MonthReport:
-    """The month's figures; `within` (on messages) and `contacts_within` (on contacts):
-    the viewer's CPAS (notifications.scope); `viewer`: whose appointments the
-    attendance counts (none: every one)."""
+    """The month's figures; `contacts` (the ids of the contacts whose messages count) and
+    `contacts_within` (on contacts): the viewer's CPAS (notifications.scope), None:
+    every one; `viewer`: whose appointments the attendance counts (none: every one)."""
     start, end = clock.month_bounds(year, month)
     price = Decimal(segment_price)
     categories = {category: Figures() for category in CATEGORIES}
-    in_month = (Message.created_at >= start) & (Message.created_at < end)
-    if within is not None:
-        in_month = in_month & within
-    rows = session.execute(
-        select(
-            Message.category,
-            Message.status,
-            Message.error_code,
-            Message.provider_id.is_not(None),
-            func.count(),
-            func.coalesce(func.sum(Message.segments), 0),
-            func.sum(Message.price),
-            func.coalesce(func.sum(case((Message.price.is_(None), Message.segments), else_=0)), 0),
-        )
-        .where(in_month)
-        .group_by(
-            Message.category,
-            Message.status,
-            Message.error_code,
-            Message.provider_id.is_not(None),
-        )
-    )
-    for category, status, error_code, left, count, segments, known, unpriced in rows:
+    for (category, status, error_code, left), sums in month_sums(
+        session, year, month, contacts
+    ).items():
+        count, segments, known, unpriced = sums
         figures = categories.setdefault(category, Figures())
         figures.created += count
         if status == "blocked":
@@ -183,9 +177,9 @@ def monthly(
             figures.failed += count
         if left and status in LEFT_STATES:
             figures.sent += count
-            figures.segments += int(segments)
-            figures.cost_known += Decimal(known or 0)
-            figures.cost_estimated += int(unpriced) * price
+            figures.segments += segments
+            figures.cost_known += known
+            figures.cost_estimated += unpriced * price
     opt_outs = session.execute(
         select(ConsentEvent.category, ConsentEvent.method, func.count())
         .where(
@@ -216,6 +210,101 @@ def monthly(
     )
 
 
+# (category, status, error code or None, handed to the operator) -> [messages, segments,
+# price the operator gave, segments without a price]
+Sums = dict[tuple[str, str, str | None, bool], list]
+
+
+def month_sums(session: Session, year: int, month: int, contacts: Select | None = None) -> Sums:
+    """The Brussels month's messages (by creation), summed per category, state, error
+    code and whether they left: the UTC month's stored figures (`sms_month_figures`,
+    kept by triggers), plus the messages of the hour or two where the Brussels month
+    starts before the UTC one, minus those where it ends before it (read from the outbox
+    by its creation index). `contacts`: only these contacts' messages."""
+    start, end = clock.month_bounds(year, month)
+    utc_first = datetime(year, month, 1, tzinfo=UTC)
+    utc_next = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+    sums: Sums = {}
+    _add(sums, _stored_sums(session, utc_first.date(), contacts), 1)
+    for moment, utc_moment in ((start, utc_first), (end, utc_next)):
+        # The Brussels bound's side of the UTC one: added at the start, taken away at
+        # the end (and the other way round were Brussels ever behind UTC).
+        sign = 1 if moment is start else -1
+        if moment < utc_moment:
+            _add(sums, _counted_sums(session, moment, utc_moment, contacts), sign)
+        elif moment > utc_moment:
+            _add(sums, _counted_sums(session, utc_moment, moment, contacts), -sign)
+    return {key: value for key, value in sums.items() if any(value)}
+
+
+def counted_month_sums(
+    session: Session, year: int, month: int, contacts: Select | None = None
+) -> Sums:
+    """`month_sums` counted from the outbox itself (what the stored figures must equal)."""
+    start, end = clock.month_bounds(year, month)
+    sums: Sums = {}
+    _add(sums, _counted_sums(session, start, end, contacts), 1)
+    return {key: value for key, value in sums.items() if any(value)}
+
+
+def _add(sums: Sums, rows: Iterable, sign: int) -> None:
+    for category, status, error_code, left, count, segments, known, unpriced in rows:
+        key = (category, status, error_code or None, bool(left))
+        value = sums.setdefault(key, [0, 0, Decimal(0), 0])
+        value[0] += sign * int(count)
+        value[1] += sign * int(segments or 0)
+        value[2] += sign * Decimal(known or 0)
+        value[3] += sign * int(unpriced or 0)
+
+
+def _counted_sums(
+    session: Session, start: datetime, end: datetime, contacts: Select | None
+) -> Iterable:
+    query = select(
+        Message.category,
+        Message.status,
+        Message.error_code,
+        Message.provider_id.is_not(None),
+        func.count(),
+        func.coalesce(func.sum(Message.segments), 0),
+        func.sum(Message.price),
+        func.coalesce(func.sum(case((Message.price.is_(None), Message.segments), else_=0)), 0),
+    ).where(Message.created_at >= start, Message.created_at < end)
+    if contacts is not None:
+        query = query.where(Message.contact_id.in_(contacts))
+    return session.execute(
+        query.group_by(
+            Message.category,
+            Message.status,
+            Message.error_code,
+            Message.provider_id.is_not(None),
+        )
+    )
+
+
+def _stored_sums(session: Session, month: date, contacts: Select | None) -> Iterable:
+    query = select(
+        MonthFigures.category,
+        MonthFigures.status,
+        MonthFigures.error_code,
+        MonthFigures.handed_over,
+        func.sum(MonthFigures.messages),
+        func.sum(MonthFigures.segments),
+        func.sum(MonthFigures.price),
+        func.sum(MonthFigures.unpriced_segments),
+    ).where(MonthFigures.month == month)
+    if contacts is not None:
+        query = query.where(MonthFigures.contact_id.in_(contacts))
+    return session.execute(
+        query.group_by(
+            MonthFigures.category,
+            MonthFigures.status,
+            MonthFigures.error_code,
+            MonthFigures.handed_over,
+        )
+    )
+
+
 def attendance(
     session: Session, start: datetime, end: datetime, viewer: User | None = None
 ) -> Attendance | None:
@@ -229,11 +318,19 @@ def attendance(
             outcomes[subject] = attended
     reminded: dict[str, str] = {}  # subject -> "delivered" | "left"
     subjects = list(outcomes)
-    for offset in range(0, len(subjects), 500):
-        chunk = subjects[offset : offset + 500]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for offset in range(0, len(subjects), SUBJECTS_PER_QUERY):
+        chunk = subjects[offset : offset + SUBJECTS_PER_QUERY]
+        # PostgreSQL: the chunk as one array parameter (2,000 parameters of an IN list
+        # cost more to send than the index look-up they ask for).
+        wanted = (
+            Message.subject == any_(literal(chunk, ARRAY(String)))
+            if postgresql
+            else Message.subject.in_(chunk)
+        )
         for subject, status, left in session.execute(
             select(Message.subject, Message.status, Message.provider_id.is_not(None)).where(
-                Message.category == "reminder", Message.subject.in_(chunk)
+                Message.category == "reminder", wanted
             )
         ):
             if status == "delivered":
@@ -260,6 +357,9 @@ def attendance(
 
 
 _GROUP_FIELDS = ("appointments", "recorded", "attended")
+# The month's appointments' subjects looked up this many at a time (a month of 3,300
+# appointments: 2 round trips, not 7; SQLite takes 32,766 parameters a statement).
+SUBJECTS_PER_QUERY = 2_000
 
 # A subject's best reminder state, as `reminder_states` gives it.
 REMINDER_DELIVERED, REMINDER_LEFT, REMINDER_NONE = 2, 1, 0

@@ -228,6 +228,14 @@ def save_contact(
     except Invalid as invalid:
         errors.update(invalid.errors)
         team_ids = []
+    # With several CPAS a contact of no team would be every CPAS's: one of the author's
+    # CPAS's teams is required (docs/cpas.md).
+    if (
+        not team_ids
+        and "teams" not in errors
+        and not organisations.scope_of(session, actor).everything
+    ):
+        errors["teams"] = FieldError("required")
     fields: dict[str, Any] = {
         "actor": actor,
         "display_name": display_name,
@@ -726,7 +734,7 @@ def month_report(
             year,
             month,
             segment_price=segment_price,
-            within=scope.messages_filter(session, viewer),
+            contacts=scope.visible_contacts(session, viewer),
             contacts_within=scope.contacts_filter(session, viewer),
             viewer=viewer,
         ),

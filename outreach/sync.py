@@ -3,10 +3,11 @@ downloads (the team's places and people, and the team's encounters of the last 3
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from core import clock, sync
 from core.accounts import User
@@ -248,9 +249,12 @@ sync.register(
 )
 
 
-def _changes(model: Any, serialize: Any, entity_type: str, recent: Any) -> Any:
-    def changes(session: Session, user: User, since: int, limit: int) -> list[sync.Change]:
-        query = select(model).where(model.team_id == user.team_id, model.change_seq > since)
+def _keys(model: Any, recent: Any) -> Any:
+    def keys(session: Session, user: User, since: int, limit: int) -> list[tuple[int, str]]:
+        """(change number, id) of the team's rows changed since `since`, from the index."""
+        query = select(model.change_seq, model.id).where(
+            model.team_id == user.team_id, model.change_seq > since
+        )
         if recent is not None:
             # Only the last days' rows: fenced off (a materialised CTE, no LIMIT inside)
             # so PostgreSQL picks its index by how many rows each condition keeps (the
@@ -261,15 +265,25 @@ def _changes(model: Any, serialize: Any, entity_type: str, recent: Any) -> Any:
                 f"{model.__tablename__}_window"
             )
             window = window.prefix_with("MATERIALIZED", dialect="postgresql")
-            kept = aliased(model, window)
-            rows = session.scalars(select(kept).order_by(kept.change_seq).limit(limit))
+            query = select(window.c.change_seq, window.c.id).order_by(window.c.change_seq)
         else:
-            rows = session.scalars(query.order_by(model.change_seq).limit(limit))
-        return [
-            sync.Change(row.change_seq, entity_type, str(row.id), serialize(row)) for row in rows
-        ]
+            query = query.order_by(model.change_seq)
+        return [(seq, str(row_id)) for seq, row_id in session.execute(query.limit(limit))]
 
-    return changes
+    return keys
+
+
+def _records(model: Any, serialize: Any) -> Any:
+    def records(session: Session, user: User, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The page's rows of the team, in one query."""
+        rows = session.scalars(
+            select(model).where(
+                model.team_id == user.team_id, model.id.in_([uuid.UUID(i) for i in ids])
+            )
+        )
+        return {str(row.id): serialize(row) for row in rows}
+
+    return records
 
 
 for _model, _serialize, _type, _recent in (
@@ -282,7 +296,8 @@ for _model, _serialize, _type, _recent in (
         sync.FeedSource(
             entity_type=_type,
             permission=Permission.OUTREACH_RECORD,
-            changes=_changes(_model, _serialize, _type, _recent),
+            keys=_keys(_model, _recent),
+            records=_records(_model, _serialize),
         )
     )
 

@@ -3,6 +3,8 @@
 - The active coordinator of a mobile team (team kind "mobile"): every record of her team.
 - The active crew member of a mobile team (role crew): her team's dated rounds and their
   stops, to read and to record their progress; not the templates, orders nor rides' forms.
+- Linking a minibus stop to its appointments place: the coordinator of the stop's team,
+  or an administrator of its CPAS (an admin placed in one of the CPAS's teams).
 - Anybody else: nothing.
 
 Unknown and forbidden answer alike (Invalid here, 404 in the pages).
@@ -13,9 +15,11 @@ from __future__ import annotations
 import uuid
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.accounts import User
+from core import organisations
+from core.accounts import Team, User
 from core.errors import FieldError, Invalid
 from core.roles import Role
 
@@ -88,3 +92,40 @@ def record_of_team(
     if record is None or record.team_id != team_id:  # type: ignore[attr-defined]
         raise Invalid({field: FieldError(code)})
     return record
+
+
+def _cpas_admin_of(session: Session, user: User, team_id: int | None) -> bool:
+    """An active administrator of the CPAS of this mobile team (not the platform's)."""
+    if team_id is None or not user.active or user.role != Role.ADMIN or user.team_id is None:
+        return False
+    team = session.get(Team, team_id)
+    cpas_id = organisations.cpas_id_of_team(session, user.team_id)
+    return team is not None and team.kind == MOBILE_KIND and team.cpas_id == cpas_id
+
+
+def team_to_link(session: Session, user: User, team_id: int | None) -> int:
+    """The mobile team whose stops `user` may link to their places (its coordinator, or
+    its CPAS's administrator); Invalid otherwise."""
+    if team_id is None or not (
+        coordinates(user, team_id) or _cpas_admin_of(session, user, team_id)
+    ):
+        raise Invalid({"team_id": FieldError("unknown_team")})
+    return team_id
+
+
+def teams_to_link(session: Session, user: User) -> list[Team]:
+    """The mobile teams `user` may link stops of: her own (coordinator) or her CPAS's."""
+    if coordinates(user, user.team_id):
+        return [user.team]  # type: ignore[list-item]
+    if not user.active or user.role != Role.ADMIN or user.team_id is None:
+        return []
+    cpas_id = organisations.cpas_id_of_team(session, user.team_id)
+    if cpas_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Team)
+            .where(Team.kind == MOBILE_KIND, Team.cpas_id == cpas_id)
+            .order_by(Team.name, Team.id)
+        )
+    )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core import audit, clock, organisations, sync
 from core import fields as parse
 from core.accounts import Team, User
-from core.errors import FieldError, Invalid
+from core.errors import Conflict, FieldError, Invalid
 from rounds import access, places
 from rounds.models import (
     EXPLANATION_MAX,
@@ -287,8 +287,16 @@ def round_clash(
     return session.scalars(query.limit(1)).first()
 
 
-def create_round(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Round:
-    """A dated round made by hand (no template): a vehicle, a day, hours, a kind."""
+def create_round(
+    session: Session,
+    actor: User,
+    team_id: int,
+    data: Mapping[str, Any],
+    *,
+    earliest: date | None = None,
+) -> Round:
+    """A dated round made by hand (no template): a vehicle, a day, hours, a kind; not
+    before `earliest` when given (`day_past`: the page's one-off round)."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
     vehicle_id = parse.uuid(data, "vehicle_id", errors, required=True)
@@ -299,6 +307,8 @@ def create_round(session: Session, actor: User, team_id: int, data: Mapping[str,
     ends = parse.time(data, "ends", errors, required=True)
     if starts and ends and ends <= starts:
         errors.setdefault("ends", FieldError("ends_before_start"))
+    if day is not None and earliest is not None and day < earliest:
+        errors["day"] = FieldError("day_past")
     vehicle = _vehicle(session, team_id, vehicle_id, errors)
     if vehicle is not None:
         _fits(vehicle, kind, errors)
@@ -635,9 +645,11 @@ def _reason(data: Mapping[str, Any], errors: dict[str, FieldError]) -> str:
 def cancel_round(
     session: Session, actor: User, round_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> Round:
-    """Cancel a dated round that has not started, with a reason (audited)."""
+    """Cancel a dated round that has not started, with a reason (audited); a form from
+    another version of the round (`version` given) is a Conflict."""
     dated = round_to_follow(session, actor, round_id)
     access.team_to_manage(actor, dated.team_id)
+    _same_version(data, dated)
     errors: dict[str, FieldError] = {}
     reason = _reason(data, errors)
     if dated.status != "planned":
@@ -672,8 +684,10 @@ def _changeable(dated: Round, stop: RoundStop, errors: dict[str, FieldError]) ->
 def skip_stop(
     session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> RoundStop:
-    """Skip one stop of a dated round, with a reason (audited)."""
+    """Skip one stop of a dated round, with a reason (audited); a stale form (`version`
+    given) is a Conflict."""
     stop, dated = _stop_of(session, actor, stop_id)
+    _same_version(data, stop)
     errors: dict[str, FieldError] = {}
     reason = _reason(data, errors)
     _changeable(dated, stop, errors)
@@ -698,6 +712,7 @@ def move_stop(
     """Move one stop of a dated round to another time of its day, with a reason: within
     the round's hours and, for a minibus stop, not over another of its stops."""
     stop, dated = _stop_of(session, actor, stop_id)
+    _same_version(data, stop)
     errors: dict[str, FieldError] = {}
     moved_to = parse.time(data, "moved_to", errors, required=True)
     reason = _reason(data, errors)
@@ -744,3 +759,43 @@ def move_stop(
         fields=["status", "moved_to", "reason"],
     )
     return stop
+
+
+def _same_version(data: Mapping[str, Any], record: Any) -> None:
+    """The pages send the version they showed; other callers (and older pages) may not."""
+    if "version" in data:
+        check_version(data, record)
+
+
+def check_version(data: Mapping[str, Any], record: Any) -> None:
+    """A form that started from another version of `record` (someone changed it since):
+    Conflict, the page answers 409 and shows the record as it is now."""
+    raw = str(data.get("version") or "").strip()
+    if not raw.isdigit() or int(raw) != record.version:
+        raise Conflict({"id": str(record.id), "version": record.version})
+
+
+def restore_stop(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    """Put a skipped stop of a planned or started round back at its planned time (the
+    form's `version` must be the stop's: a stale form is a Conflict). Audited; the round's
+    revision grows, so a cancellation notice still queued is no longer current."""
+    stop, dated = _stop_of(session, actor, stop_id)
+    access.team_to_manage(actor, dated.team_id)
+    locked = session.scalars(
+        select(RoundStop).where(RoundStop.id == stop.id).with_for_update()
+    ).one()
+    check_version(data, locked)
+    errors: dict[str, FieldError] = {}
+    if dated.status not in ("planned", "started"):
+        errors["reason"] = FieldError("round_not_planned")
+    elif locked.status != "skipped":
+        errors["reason"] = FieldError("stop_not_skipped")
+    if errors:
+        raise Invalid(errors)
+    locked.status, locked.reason, locked.moved_to = "planned", "", None
+    dated.revision += 1
+    _touch(session, dated)
+    _saved(session, actor, locked, entity_type="rounds_round_stop", fields=["status", "reason"])
+    return locked

@@ -1,8 +1,10 @@
 """Demo data of rounds: the Charleroi minibus (`clr-mobile`) with its public stops in
-6000, 6040 and 6041 and its weekly round templates (their permanences), the meal van's and
-the car's weekday templates, four weeks of dated rounds from this week's Monday (CPAS
-holidays cancelled), ~20 meal orders and 6 rides for today, planned. A coordinator of the
-mobile team (`mobile-coord`) and its crew (`mobile1`, `mobile2`), password `demo`."""
+6000, 6040, 6041 and 6032 (Mont-sur-Marchienne, linked to appointments' demo place
+`clr-minibus-mont`, so people book at the minibus there) and its weekly round templates
+(their permanences), the meal van's and the car's weekday templates, four weeks of dated
+rounds from this week's Monday (CPAS holidays cancelled), ~20 meal orders and 6 rides for
+today, planned. A coordinator of the mobile team (`mobile-coord`) and its crew (`mobile1`,
+`mobile2`), password `demo`."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from datetime import time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import accounts, clock
 from core.demo import DEMO_PASSWORD
 from core.roles import Role
-from rounds import live, services
-from rounds.models import MealOrder, Stop, Vehicle
+from rounds import live, places, services
+from rounds.models import MealOrder, Stop, Vehicle, WeeklyMealOrder
 
 TEAM = "clr-mobile"
 COORDINATOR = ("mobile-coord", "Luc Vandenberghe")
@@ -46,7 +49,18 @@ STOPS = [
         50.4643,
         4.4539,
     ),
+    # Appointments' demo place `clr-minibus-mont` (Wednesday 13:30–15:00): linked below.
+    (
+        "Mont-sur-Marchienne, parking de l'église",
+        "Parking de l'église",
+        "6032",
+        "Mont-sur-Marchienne",
+        50.3915,
+        4.4050,
+    ),
 ]
+MONT_STOP = 6
+MONT_PLACE = "clr-minibus-mont"
 # (stop index, weekday, start, end, topic)
 PERMANENCES = [
     (0, 0, time(9, 0), time(11, 30), "social"),
@@ -54,7 +68,8 @@ PERMANENCES = [
     (3, 1, time(9, 0), time(10, 30), "social"),
     (2, 1, time(11, 0), time(12, 30), "housing"),
     (4, 2, time(9, 0), time(11, 0), "digital"),
-    (5, 2, time(13, 30), time(15, 0), "social"),
+    (5, 2, time(11, 30), time(12, 30), "social"),
+    (MONT_STOP, 2, time(13, 30), time(15, 0), "social"),
     (1, 3, time(9, 30), time(11, 30), "social"),
     (4, 4, time(9, 0), time(10, 30), "jobs"),
     (3, 4, time(11, 0), time(12, 30), "housing"),
@@ -158,6 +173,49 @@ RIDES = [
 ]
 
 
+# Households with a standing order: (name, street index, weekdays, meals, diet, instructions)
+WEEKLY = [
+    ("Mme Verlinden", 0, ["0", "1", "2", "3", "4"], "1", "diabetic", "Clé chez la voisine."),
+    ("M. Piron", 2, ["0", "2", "4"], "1", "no_salt", ""),
+    ("M. et Mme Hallet", 4, ["0", "1", "2", "3", "4"], "2", "normal", "Sonner longtemps."),
+    ("Mme Gérard", 6, ["1", "3"], "1", "mixed_texture", ""),
+    ("M. Smet", 8, ["0", "1", "2", "3", "4"], "1", "normal", ""),
+]
+WEEKLY_DAYS = 14  # the demo's weekly orders are made for the coming two weeks
+
+
+def _weekly(session: Session, actor, team_id: int, monday) -> tuple[int, int]:
+    """The demo's standing orders from this Monday, and their orders from tomorrow (as
+    the nightly job makes them); none when the team has some already."""
+    if session.scalar(select(WeeklyMealOrder.id).where(WeeklyMealOrder.team_id == team_id)):
+        return 0, 0
+    for name, street_index, weekdays, meals, diet, instructions in WEEKLY:
+        street, postcode, city, latitude, longitude = STREETS[street_index % len(STREETS)]
+        services.create_weekly(
+            session,
+            actor,
+            team_id,
+            {
+                "household": name,
+                "address": f"{street} {40 + street_index}",
+                "postcode": postcode,
+                "city": city,
+                "latitude": str(round(latitude + 0.0008, 6)),
+                "longitude": str(round(longitude + 0.0004, 6)),
+                "weekdays": weekdays,
+                "meals": meals,
+                "diet": diet,
+                "instructions": instructions,
+                "window_start": "10:00",
+                "window_end": "12:00",
+                "starts_on": monday.isoformat(),
+            },
+        )
+    tomorrow = clock.to_local(clock.now()).date() + timedelta(days=1)
+    made = services.make_orders(session, team_id, tomorrow, WEEKLY_DAYS, actor=actor)
+    return len(WEEKLY), made.created
+
+
 def _coordinator(session: Session, team: accounts.Team) -> accounts.User:
     username, name = COORDINATOR
     user = accounts.find_user(session, username)
@@ -231,6 +289,19 @@ def _templates(session: Session, actor, team_id: int, made: list, monday) -> lis
     return found
 
 
+def _link_mont(session: Session, actor, team_id: int) -> None:
+    """The Mont-sur-Marchienne stop is appointments' demo place there (people book at
+    the minibus); nothing when either is missing or already linked."""
+    name = STOPS[MONT_STOP][0]
+    stop = session.scalar(select(Stop).where(Stop.team_id == team_id, Stop.name == name))
+    if stop is None or stop.location_id is not None:
+        return
+    place = appointments.get_location(session, MONT_PLACE)
+    if place is None or place.team_id != team_id:
+        return
+    places.link_place(session, actor, team_id, {"stop_id": str(stop.id), "location": MONT_PLACE})
+
+
 def seed(session: Session) -> dict[str, int]:
     """Create what is missing (nothing when the minibus exists); plan today."""
     created = {
@@ -240,6 +311,7 @@ def seed(session: Session) -> dict[str, int]:
         "meal_orders": 0,
         "rides": 0,
         "rounds": 0,
+        "weekly_meal_orders": 0,
     }
     team = accounts.get_team(session, TEAM)
     if team is None:
@@ -308,6 +380,7 @@ def seed(session: Session) -> dict[str, int]:
                 },
             )
             created["permanences"] += 1
+    _link_mont(session, actor, team.id)
     created["rounds"] = services.generate_rounds(
         session, team.id, monday, WEEKS, actor=actor
     ).created
@@ -369,4 +442,7 @@ def seed(session: Session) -> dict[str, int]:
             )
             created["rides"] += 1
         services.plan_day(session, team.id, today, seconds=1.0, actor=actor)
+    weekly, orders = _weekly(session, actor, team.id, monday)
+    created["weekly_meal_orders"] = weekly
+    created["meal_orders"] += orders
     return created

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.plugins import Domain
 from rounds.live import ALERT_KIND, CANCELLED_KIND, LATE_KIND
+from rounds.public import SUBSCRIBED_KIND
 
 DOMAIN = Domain(
     name="rounds",
@@ -30,6 +31,7 @@ DOMAIN = Domain(
         "rounds_weekly_meal_order",
         "rounds_meals_export",
     ),
-    template_kinds=(LATE_KIND, CANCELLED_KIND, ALERT_KIND),
+    template_kinds=(LATE_KIND, CANCELLED_KIND, ALERT_KIND, SUBSCRIBED_KIND),
     demo="rounds.demo",
+    demo_after=("appointments",),  # the minibus's Mont-sur-Marchienne stop is its place
 )

@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import audit, clock, sync
 from core.accounts import User
 from core.errors import FieldError, Invalid
@@ -573,6 +574,22 @@ def _notice(
     return notice
 
 
+def _holders(session: Session, dated: Round, stop: RoundStop) -> list[tuple[int, str | None]]:
+    """(contact id, language) of the people with an appointment at the stop's place
+    during this visit (its planned hours), through appointments' public services."""
+    place = session.get(Stop, stop.stop_id)
+    if place is None or place.location_id is None or not stop.planned_arrival:
+        return []
+    starts = moment(dated.day, stop.planned_arrival)
+    ends = moment(dated.day, stop.planned_departure or stop.planned_arrival)
+    if ends <= starts:
+        ends = starts + timedelta(minutes=1)
+    return [
+        (holder.contact_id, holder.language)
+        for holder in appointments.holders_between(session, place.location_id, starts, ends)
+    ]
+
+
 def _send(
     session: Session,
     dated: Round,
@@ -582,12 +599,24 @@ def _send(
     values: dict[str, str],
     valid_until: datetime,
 ) -> int:
+    """One SMS per phone number among the stop's subscribers, then the people holding
+    an appointment there (a subscriber who also booked hears it once)."""
+    recipients: list[tuple[int, str | None]] = [
+        (subscription.contact_id, subscription.language)
+        for subscription in _subscribers(session, dated.team_id, stop.stop_id)  # type: ignore[arg-type]
+    ]
+    recipients += _holders(session, dated, stop)
+    numbers: set[str] = set()
     sent = 0
-    for subscription in _subscribers(session, dated.team_id, stop.stop_id):  # type: ignore[arg-type]
-        contact = notify.get_contact(session, subscription.contact_id)
-        if contact is None or not notify.reachability(session, contact, CATEGORY).ok:
-            continue  # opted out, withdrawn, no mobile: nothing is written
-        body, _language = notify.render(session, template, subscription.language, values)
+    for contact_id, language in recipients:
+        contact = notify.get_contact(session, contact_id)
+        if contact is None:
+            continue
+        reach = notify.reachability(session, contact, CATEGORY)
+        if reach.phone is None or reach.phone.e164 in numbers:
+            continue  # opted out, withdrawn, no mobile, or told already: nothing written
+        numbers.add(reach.phone.e164)
+        body, _language = notify.render(session, template, language or contact.language, values)
         notify.enqueue(
             session,
             key=(f"rounds:{notice.kind}:{dated.id}:{stop.id}:{notice.revision}:{contact.id}"),

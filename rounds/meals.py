@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 from core import audit, clock, sync
 from core import fields as parse
 from core.accounts import Team, User
+from core.db import committed
 from core.errors import FieldError, Invalid
 from rounds import access
-from rounds.dated import lock_team, refresh_day
+from rounds.access import MOBILE_KIND
+from rounds.dated import check_version, lock_team, refresh_day
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
@@ -144,55 +146,220 @@ def _weekdays(raw: str) -> list[int]:
     return [int(code) for code in raw.split(",") if code]
 
 
+def _weekly_fields(data: Mapping[str, Any], errors: dict[str, FieldError]) -> dict[str, Any]:
+    """A weekly order's fields from a form (`weekdays` a list of weekday codes)."""
+    values: dict[str, Any] = {
+        "household": parse.text(data, "household", errors, limit=NAME_MAX, required=True),
+        "address": parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True),
+        "postcode": parse.postcode(data, "postcode", errors),
+        "city": parse.text(data, "city", errors, limit=80, required=True),
+        "latitude": parse.number(
+            data, "latitude", errors, within=(-90, 90), digits=6, required=True
+        ),
+        "longitude": parse.number(
+            data, "longitude", errors, within=(-180, 180), digits=6, required=True
+        ),
+    }
+    weekdays = parse.choices(data, "weekdays", errors, choices=WEEKDAY_CODES)
+    if not weekdays and "weekdays" not in errors:
+        errors["weekdays"] = FieldError("required")
+    values["weekdays"] = ",".join(sorted(weekdays or []))
+    values["meals"] = parse.integer(
+        data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True
+    )
+    values["diet"] = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
+    values["instructions"] = parse.text(
+        data, "instructions", errors, limit=TEXT_MAX, multiline=True
+    )
+    starts = parse.time(data, "window_start", errors, required=True)
+    ends = parse.time(data, "window_end", errors, required=True)
+    if starts and ends and starts >= ends:
+        errors["window_end"] = FieldError("ends_before_start")
+    values["window_start"], values["window_end"] = starts, ends
+    starts_on = parse.date(data, "starts_on", errors, required=True)
+    ends_on = parse.date(data, "ends_on", errors)
+    if starts_on and ends_on and ends_on < starts_on:
+        errors["ends_on"] = FieldError("ends_before_start")
+    values["starts_on"], values["ends_on"] = starts_on, ends_on
+    return values
+
+
+def _new_weekly(
+    session: Session, actor: User, team_id: int, values: dict[str, Any], names
+) -> WeeklyMealOrder:
+    weekly = WeeklyMealOrder(id=uuid.uuid4(), team_id=team_id, **values)
+    session.add(weekly)
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", set(names) - {"csrf_token"})
+    return weekly
+
+
 def create_weekly(
     session: Session, actor: User, team_id: int, data: Mapping[str, Any]
 ) -> WeeklyMealOrder:
     """A household's standing order (entered by the service)."""
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
-    household = parse.text(data, "household", errors, limit=NAME_MAX, required=True)
-    address = parse.text(data, "address", errors, limit=ADDRESS_MAX, required=True)
-    postcode = parse.postcode(data, "postcode", errors)
-    city = parse.text(data, "city", errors, limit=80, required=True)
-    latitude = parse.number(data, "latitude", errors, within=(-90, 90), digits=6, required=True)
-    longitude = parse.number(data, "longitude", errors, within=(-180, 180), digits=6, required=True)
-    weekdays = parse.choices(data, "weekdays", errors, choices=WEEKDAY_CODES)
-    if not weekdays and "weekdays" not in errors:
-        errors["weekdays"] = FieldError("required")
-    meals = parse.integer(data, "meals", errors, within=(1, MAX_MEALS_PER_ORDER), required=True)
-    diet = parse.choice(data, "diet", errors, choices=DIETS, default="normal")
-    instructions = parse.text(data, "instructions", errors, limit=TEXT_MAX, multiline=True)
-    starts = parse.time(data, "window_start", errors, required=True)
-    ends = parse.time(data, "window_end", errors, required=True)
-    if starts and ends and starts >= ends:
-        errors["window_end"] = FieldError("ends_before_start")
-    starts_on = parse.date(data, "starts_on", errors, required=True)
-    ends_on = parse.date(data, "ends_on", errors)
-    if starts_on and ends_on and ends_on < starts_on:
-        errors["ends_on"] = FieldError("ends_before_start")
+    values = _weekly_fields(data, errors)
     if errors:
         raise Invalid(errors)
-    weekly = WeeklyMealOrder(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        household=household,
-        address=address,
-        postcode=postcode,
-        city=city,
-        latitude=latitude,
-        longitude=longitude,
-        weekdays=",".join(weekdays),
-        meals=meals,
-        diet=diet,
-        instructions=instructions,
-        window_start=starts,
-        window_end=ends,
-        starts_on=starts_on,
-        ends_on=ends_on,
-    )
-    session.add(weekly)
-    _stamp(session, actor, weekly, "rounds_weekly_meal_order", data.keys() - {"csrf_token"})
+    return _new_weekly(session, actor, team_id, values, data.keys())
+
+
+def weekly_of(session: Session, actor: User, weekly_id: uuid.UUID | None) -> WeeklyMealOrder:
+    """The coordinator's own team's weekly order; anything else is unknown."""
+    weekly = session.get(WeeklyMealOrder, weekly_id) if weekly_id else None
+    if weekly is None or not access.coordinates(actor, weekly.team_id):
+        raise Invalid({"weekly": FieldError("unknown_order")})
     return weekly
+
+
+def _locked_weekly(session: Session, actor: User, weekly_id, data) -> WeeklyMealOrder:
+    weekly = weekly_of(session, actor, weekly_id)
+    locked = session.scalars(
+        select(WeeklyMealOrder).where(WeeklyMealOrder.id == weekly.id).with_for_update()
+    ).one()
+    check_version(data, locked)
+    return locked
+
+
+@dataclass
+class Followed:
+    """What a weekly order's change did to the dated orders made from it."""
+
+    changed: int = 0  # still open: they take the new meals, diet, address, window
+    cancelled: int = 0  # still open and no longer ordered (weekday gone, after the end)
+    kept: int = 0  # past their cut-off: the kitchen counted them, they stay as they were
+
+
+COPIED = (
+    "household", "address", "postcode", "city", "latitude", "longitude", "meals", "diet",
+    "instructions", "window_start", "window_end",
+)  # fmt: skip
+
+
+def _ordered(weekly: WeeklyMealOrder, eaten: date) -> bool:
+    if eaten.weekday() not in _weekdays(weekly.weekdays) or eaten < weekly.starts_on:
+        return False
+    return weekly.ends_on is None or eaten <= weekly.ends_on
+
+
+def _follow_weekly(session: Session, actor: User, weekly: WeeklyMealOrder) -> Followed:
+    """The dated orders made from `weekly` for days to come follow its change while their
+    cut-off is ahead (the new values, or cancelled when no longer ordered); after it they
+    stay as they are. New days are made by the next make_orders (the nightly job)."""
+    now = clock.now()
+    today = clock.to_local(now).date()
+    done = Followed()
+    days: set[date] = set()
+    for order in session.scalars(
+        select(MealOrder)
+        .where(
+            MealOrder.weekly_id == weekly.id,
+            MealOrder.day >= today,
+            MealOrder.cancelled.is_(False),
+        )
+        .with_for_update()
+    ):
+        ordered = _ordered(weekly, order.eaten_on or order.day)
+        same = all(getattr(order, name) == getattr(weekly, name) for name in COPIED)
+        if ordered and same:
+            continue
+        if now >= cutoff_of(session, order.team_id, order.day):
+            done.kept += 1
+            continue
+        if ordered:
+            for name in COPIED:
+                setattr(order, name, getattr(weekly, name))
+            done.changed += 1
+            names = list(COPIED)
+        else:
+            order.cancelled, order.cancelled_at, order.cancelled_by_id = True, now, actor.id
+            done.cancelled += 1
+            names = ["cancelled"]
+        order.vehicle_id, order.unplaced, order.position, order.planned_at = None, "", None, None
+        _stamp(session, actor, order, "rounds_meal_order", names)
+        days.add(order.day)
+    for day in sorted(days):
+        refresh_day(session, weekly.team_id, day)  # the day's planned meal rounds follow
+    return done
+
+
+def update_weekly(
+    session: Session, actor: User, weekly_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[WeeklyMealOrder, Followed]:
+    """Change a weekly order (a form from another version: Conflict); the orders made
+    from it whose cut-off is ahead follow (`_follow_weekly`)."""
+    weekly = _locked_weekly(session, actor, weekly_id, data)
+    errors: dict[str, FieldError] = {}
+    values = _weekly_fields(data, errors)
+    if errors:
+        raise Invalid(errors)
+    changed = [name for name, value in values.items() if getattr(weekly, name) != value]
+    for name, value in values.items():
+        setattr(weekly, name, value)
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", changed)
+    return weekly, _follow_weekly(session, actor, weekly)
+
+
+def end_weekly(
+    session: Session, actor: User, weekly_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[WeeklyMealOrder, Followed]:
+    """End a weekly order after `ends_on` (its last day of meals, not before today nor
+    before its first day); the orders made for later days are cancelled while their
+    cut-off is ahead (after it the kitchen has counted them: they stay)."""
+    weekly = _locked_weekly(session, actor, weekly_id, data)
+    errors: dict[str, FieldError] = {}
+    ends_on = parse.date(data, "ends_on", errors, required=True)
+    if ends_on is not None:
+        if ends_on < clock.to_local(clock.now()).date():
+            errors["ends_on"] = FieldError("day_past")
+        elif ends_on < weekly.starts_on:
+            errors["ends_on"] = FieldError("ends_before_start")
+    if errors:
+        raise Invalid(errors)
+    weekly.ends_on = ends_on
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", ["ends_on"])
+    return weekly, _follow_weekly(session, actor, weekly)
+
+
+def mobile_teams(session: Session, cpas_id: int) -> list[Team]:
+    """The mobile teams of a CPAS (those that can deliver meals), by name."""
+    return list(
+        session.scalars(
+            select(Team)
+            .where(Team.cpas_id == cpas_id, Team.kind == MOBILE_KIND)
+            .order_by(Team.name)
+        )
+    )
+
+
+def order_for_care_plan(
+    session: Session, actor: User, cpas_id: int, data: Mapping[str, Any]
+) -> str:
+    """A weekly order made from a home-care care plan in one step (registered with home
+    care by rounds/hooks.py; home care has checked that `actor` may change the plan and
+    gives its household's name and address). `actor` must be staff of CPAS `cpas_id`;
+    the order goes to that CPAS's mobile team (`mobile_team_id` when it has several).
+    Returns the weekly order's id: the plan's meal order reference."""
+    errors: dict[str, FieldError] = {}
+    if actor.team is None or actor.team.cpas_id != cpas_id or not actor.active:
+        raise Invalid({"meal_service": FieldError("unknown_team")})
+    teams = {str(team.id): team for team in mobile_teams(session, cpas_id)}
+    chosen = str(data.get("mobile_team_id") or "")
+    if not teams:
+        raise Invalid({"meal_service": FieldError("no_meal_service")})
+    if chosen and chosen not in teams:
+        errors["mobile_team_id"] = FieldError("unknown_choice")
+    team = teams.get(chosen) or (next(iter(teams.values())) if len(teams) == 1 else None)
+    if team is None and not errors:
+        errors["mobile_team_id"] = FieldError("required")
+    values = _weekly_fields(data, errors)
+    if values["starts_on"] and values["starts_on"] < clock.to_local(clock.now()).date():
+        errors["starts_on"] = FieldError("day_past")
+    if errors:
+        raise Invalid(errors)
+    assert team is not None
+    return str(_new_weekly(session, actor, team.id, values, data.keys()).id)
 
 
 def weekly_orders(session: Session, team_id: int) -> list[WeeklyMealOrder]:
@@ -280,7 +447,11 @@ def make_orders(
                     unplaced="",
                 )
                 session.add(order)
-                sync.stamp(session, order, sync.team_scope(team_id), actor, None)
+                if actor is not None:
+                    sync.stamp(session, order, sync.team_scope(team_id), actor, None)
+                else:  # the nightly job: a first version that is nobody's edit
+                    order.version, order.changed_at, order.changed_by_id = 1, clock.now(), None
+                    sync.touch(session, order, sync.team_scope(team_id))
                 made.add((weekly.id, eaten))
                 done.created += 1
     session.flush()
@@ -289,6 +460,23 @@ def make_orders(
             session, actor, "rounds_meal_order", f"{team_id}:{first}:{days}", ["weekly"]
         )
     return done
+
+
+JOB_DAYS = 14  # the nightly job keeps the coming two weeks' orders made
+
+
+def make_due_orders(session: Session, now: datetime) -> int:
+    """The scheduler's job: for every mobile team with weekly orders, the dated orders of
+    the delivery days from tomorrow for JOB_DAYS days; one commit per team (a team's
+    failure leaves the others' orders made). Returns the orders made."""
+    first = clock.to_local(now).date() + timedelta(days=1)
+    teams = session.scalars(select(WeeklyMealOrder.team_id).distinct()).all()
+    made = 0
+    for team_id in sorted(teams):
+        made += committed(
+            session, lambda t=team_id: make_orders(session, t, first, JOB_DAYS)
+        ).created
+    return made
 
 
 # --- Cancelling --------------------------------------------------------------------------------
@@ -303,9 +491,10 @@ def order_of(session: Session, actor: User, order_id: uuid.UUID | None) -> MealO
 
 
 def cancel_order(session: Session, actor: User, order_id: uuid.UUID | None) -> MealOrder:
-    """Cancel an order before its delivery day's cut-off (it leaves the stops of the day's
-    planned meal round); at or after it: `after_cutoff` with the cut-off's local time,
-    nothing changed."""
+    """The one cancellation of a meal order (its page and the day's list both post here):
+    before its delivery day's cut-off under the team's rule it is cancelled, leaves the
+    day's plan and the stops of the day's planned meal round; at or after it:
+    `after_cutoff` with the cut-off's local time, nothing changed."""
     order = order_of(session, actor, order_id)
     locked = session.scalars(
         select(MealOrder).where(MealOrder.id == order.id).with_for_update()
@@ -323,6 +512,7 @@ def cancel_order(session: Session, actor: User, order_id: uuid.UUID | None) -> M
             }
         )
     locked.cancelled, locked.cancelled_at, locked.cancelled_by_id = True, now, actor.id
+    locked.vehicle_id, locked.unplaced, locked.position, locked.planned_at = None, "", None, None
     _stamp(session, actor, locked, "rounds_meal_order", ["cancelled"])
     refresh_day(session, locked.team_id, locked.day)  # off its planned round's stops
     return locked

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
@@ -66,7 +67,7 @@ def link_place(
 ) -> list[appointments.Stranded]:
     """Make stop `stop_id` the appointments place `location` (its code): a mobile stop of
     the same team, not already another stop's. Its hours then follow the permanences."""
-    access.team_to_manage(actor, team_id)
+    access.team_to_link(session, actor, team_id)
     errors: dict[str, FieldError] = {}
     stop_id = parse.uuid(data, "stop_id", errors, required=True)
     code = parse.text(data, "location", errors, limit=40, required=True)
@@ -89,6 +90,86 @@ def link_place(
     audit.record_change(session, actor, "rounds_stop", stop.id, ["location_id"])
     session.flush()
     return sync_place_hours(session, stop, actor=actor)
+
+
+def _stop_to_link(session: Session, actor: User, data: Mapping[str, Any]) -> Stop:
+    """The stop named by the form, if `actor` may link its team's stops; Invalid alike
+    when unknown or out of reach (404 in the pages)."""
+    errors: dict[str, FieldError] = {}
+    stop_id = parse.uuid(data, "stop_id", errors, required=True)
+    stop = session.get(Stop, stop_id) if stop_id is not None else None
+    if stop is None:
+        raise Invalid({"stop_id": FieldError("unknown_stop")})
+    try:
+        access.team_to_link(session, actor, stop.team_id)
+    except Invalid:
+        raise Invalid({"stop_id": FieldError("unknown_stop")}) from None
+    return stop
+
+
+def link_stop(
+    session: Session, actor: User, data: Mapping[str, Any]
+) -> list[appointments.Stranded]:
+    """`link_place` for the stop the form names, in its own team (the links page: a
+    coordinator's team, or any mobile team of an administrator's CPAS)."""
+    stop = _stop_to_link(session, actor, data)
+    return link_place(session, actor, stop.team_id, data)
+
+
+def unlink_stop(session: Session, actor: User, data: Mapping[str, Any]) -> Stop:
+    """The stop is no longer its place: the place keeps the hours it had (appointments'
+    own from now on) and its bookings; audited."""
+    stop = _stop_to_link(session, actor, data)
+    if stop.location_id is not None:
+        stop.location_id = None
+        audit.record_change(session, actor, "rounds_stop", stop.id, ["location_id"])
+        session.flush()
+    return stop
+
+
+@dataclass(frozen=True)
+class StopPlace:
+    """A stop on the links page: its team, the place it is (None: not linked) and the
+    places it may become (its team's mobile stops that no other stop is)."""
+
+    stop: Stop
+    team_name: str
+    place: Any
+    choices: list[tuple[str, str]]
+
+
+def stop_places(session: Session, actor: User) -> list[StopPlace]:
+    """The active stops of the teams `actor` may link, each with its place and choices."""
+    found: list[StopPlace] = []
+    for team in access.teams_to_link(session, actor):
+        places = appointments.mobile_stop_places(session, team.id)
+        stops = list(
+            session.scalars(
+                select(Stop).where(Stop.team_id == team.id, Stop.active).order_by(Stop.name)
+            )
+        )
+        taken = set(  # inactive stops keep their place too
+            session.scalars(
+                select(Stop.location_id).where(
+                    Stop.team_id == team.id, Stop.location_id.is_not(None)
+                )
+            )
+        )
+        by_id = {place.id: place for place in places}
+        for stop in stops:
+            found.append(
+                StopPlace(
+                    stop=stop,
+                    team_name=team.name,
+                    place=by_id.get(stop.location_id) if stop.location_id else None,
+                    choices=[
+                        (place.code, place.name)
+                        for place in places
+                        if place.id not in taken or place.id == stop.location_id
+                    ],
+                )
+            )
+    return found
 
 
 def close_for_round(

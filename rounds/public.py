@@ -5,12 +5,10 @@ Only what a stop shows on the street is read here: its name, address and the dat
 rounds' times at it, and the CPAS's name and phone. Households (meal orders) and rides
 never have a public page: `stop_by_slug` finds public stops only.
 
-**Live status** (`live_status`) is computed from the dated round's stored progress
-columns (`Round.status`, `started_at`; each `RoundStop`'s `status`, `arrived_at`,
-`left_at`, `moved_to`): the crew phone (another layer) writes them. The expected arrival
-is the planned one (or the time it was moved to), pushed back by the lateness of the
-last stop the minibus left (`left_at` after its `planned_departure`). When the crew
-phone's own ETA service exists, this function is the one place to replace.
+**Live status** (`live_status`) says in plain words what `rounds.live.live_status` (the
+one ETA, from the crew's progress: the same the crew, the coordinator and the lateness SMS
+read) finds for the stop: cancelled, skipped, here until its departure, left, finished,
+planned (or moved) before the round starts, or on its way with its expected arrival.
 
 **SMS subscription**: a one-time code through appointments' checks and throttles
 (`appointments.services.send_phone_code`, purpose `stop_sms`: one budget per number,
@@ -36,6 +34,7 @@ from appointments import services as appointments
 from core import audit, clock, organisations
 from core.errors import FieldError, Invalid
 from notifications import services as notify
+from rounds import live
 from rounds.models import SLUG_MAX, Round, RoundStop, Stop, StopSubscription
 
 DAYS_SHOWN = 28  # the next visits a page lists: four weeks
@@ -43,6 +42,22 @@ VISITS_SHOWN = 8
 LANGUAGES = ("fr", "nl", "en")
 CONTACT_NAME = "SMS about a minibus stop"  # a contact for the number alone: no name
 CONTACT_PREFIX = "rounds.stop-sms:"
+SUBSCRIBED_TEMPLATE = "rounds_stop_subscribed"
+# The answer to the subscription: what it is for, and how to leave (STOP), no name.
+SUBSCRIBED_KIND = notify.TemplateKind(
+    code=SUBSCRIBED_TEMPLATE,
+    category="service_change",
+    placeholders=("stop",),
+    defaults={
+        "fr": "CPAS: vous recevrez un SMS si le minibus est en retard ou ne passe pas à "
+        "{stop}. Répondez STOP pour arrêter.",
+        "nl": "OCMW: u krijgt een sms als de minibus te laat is of niet komt naar {stop}. "
+        "Antwoord STOP om te stoppen.",
+        "en": "CPAS: you will get an SMS if the minibus is late or does not come to {stop}. "
+        "Reply STOP to stop.",
+    },
+    example={"stop": "Monceau église"},
+)
 
 
 def slugify(name: str) -> str:
@@ -88,53 +103,29 @@ class Status:
     late_minutes: int = 0
 
 
-def _local_time(moment: datetime) -> time:
+def _local_time(moment: datetime | None) -> time | None:
+    if moment is None:
+        return None
     return clock.to_local(moment).time().replace(second=0, microsecond=0)
 
 
-def _lateness(rnd: Round, stops: list[RoundStop], before: int) -> timedelta:
-    """How late the minibus left the last stop it left before position `before`."""
-    left = [
-        stop
-        for stop in stops
-        if stop.position < before and stop.left_at is not None and stop.planned_departure
-    ]
-    if not left:
-        if rnd.started_at is not None:
-            late = datetime.combine(rnd.day, _local_time(rnd.started_at)) - datetime.combine(
-                rnd.day, rnd.starts
-            )
-            return max(late, timedelta())
-        return timedelta()
-    last = max(left, key=lambda stop: stop.position)
-    assert last.left_at is not None and last.planned_departure is not None
-    late = datetime.combine(rnd.day, _local_time(last.left_at)) - datetime.combine(
-        rnd.day, last.planned_departure
-    )
-    return max(late, timedelta())
-
-
-def live_status(rnd: Round, stop: RoundStop, stops: list[RoundStop]) -> Status:
-    """The status of `stop` in the dated round `rnd` (whose stops are `stops`), from the
-    stored progress columns only."""
-    if rnd.status == "cancelled":
+def live_status(session: Session, rnd: Round, stop: RoundStop, now: datetime) -> Status:
+    """The status of `stop` in the dated round `rnd`, from the one ETA of the crew's
+    progress (`rounds.live.live_status`)."""
+    line = live.live_status(session, stop.id, now)
+    if line is None or line.status == "cancelled" or rnd.status == "cancelled":
         return Status("cancelled")
-    if stop.status == "skipped":
+    if line.status == "skipped":
         return Status("skipped")
-    if stop.status == "left" or stop.left_at is not None:
+    if line.status == "left":
         return Status("left")
-    if stop.status == "arrived" or stop.arrived_at is not None:
+    if line.status == "arrived":
         return Status("here", stop.planned_departure)
-    if rnd.status == "finished":
+    if rnd.status == "finished" or (rnd.status == "started" and line.eta is None):
         return Status("finished")
-    planned = stop.moved_to or stop.planned_arrival
     if rnd.status != "started":
-        return Status("moved" if stop.status == "moved" else "planned", planned)
-    late = _lateness(rnd, stops, stop.position)
-    expected = planned
-    if planned is not None and late:
-        expected = (datetime.combine(rnd.day, planned) + late).time()
-    return Status("en_route", expected, int(late.total_seconds() // 60))
+        return Status("moved" if line.status == "moved" else "planned", _local_time(line.planned))
+    return Status("en_route", _local_time(line.eta), line.delay_minutes)
 
 
 # --- The page ------------------------------------------------------------------------
@@ -169,7 +160,8 @@ def cpas_name(cpas: organisations.Cpas | None, language: str) -> str:
 def public_stop(session: Session, stop: Stop, language: str) -> PublicStop:
     """The stop's next visits (today and the next four weeks; a cancelled day or a
     skipped stop stays listed, said so) and today's live status."""
-    today = clock.to_local(clock.now()).date()
+    now = clock.now()
+    today = clock.to_local(now).date()
     rows = session.execute(
         select(Round, RoundStop)
         .join(RoundStop, RoundStop.round_id == Round.id)
@@ -187,8 +179,7 @@ def public_stop(session: Session, stop: Stop, language: str) -> PublicStop:
     visits: list[Visit] = []
     today_visit: Visit | None = None
     for rnd, round_stop in rows:
-        siblings = list(rnd_stops(session, rnd)) if rnd.day == today else [round_stop]
-        status = live_status(rnd, round_stop, siblings)
+        status = live_status(session, rnd, round_stop, now)
         visit = Visit(
             rnd.day,
             round_stop.moved_to or round_stop.planned_arrival,
@@ -206,14 +197,6 @@ def public_stop(session: Session, stop: Stop, language: str) -> PublicStop:
         cpas_phone=cpas.phone if cpas is not None else "",
         visits=visits,
         today=today_visit,
-    )
-
-
-def rnd_stops(session: Session, rnd: Round) -> list[RoundStop]:
-    return list(
-        session.scalars(
-            select(RoundStop).where(RoundStop.round_id == rnd.id).order_by(RoundStop.position)
-        )
     )
 
 
@@ -241,6 +224,10 @@ def send_code(
             address=address,
             secret=secret,
             purpose="stop_sms",
+            # The code's contact is the stop's team's (so its CPAS's, seen by no other
+            # CPAS) and the SMS leaves with that CPAS's sender (docs/cpas.md).
+            team_id=stop.team_id,
+            cpas_id=cpas.id if cpas is not None else None,
             values=notify.cpas_values(
                 {code: cpas.label(code) for code in LANGUAGES} if cpas is not None else None,
                 language,
@@ -339,6 +326,20 @@ def _subscribe(
         method="online",
         actor=None,
         note=f"stop:{stop.public_slug}",
+    )
+    body, _language = notify.render(
+        session, SUBSCRIBED_TEMPLATE, subscription.language, {"stop": stop.name}
+    )
+    # Once per subscription (its key): a second confirmation of the same number and stop
+    # finds the running subscription and sends nothing more.
+    notify.enqueue(
+        session,
+        key=f"rounds:subscribed:{subscription.id}",
+        contact=contact,
+        category="service_change",
+        body=body,
+        requested=True,
+        cpas_id=organisations.cpas_id_of_team(session, stop.team_id),
     )
     appointments.phone_code_used(check)
     return subscription

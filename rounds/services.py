@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from appointments import services as appointments
 from core import audit, clock, routing, sync
 from core import fields as parse
 from core.accounts import User
 from core.db import committed
 from core.errors import FieldError, Invalid
-from rounds import access, dated, places, public
+from rounds import access, dated, live, places, public
 from rounds.dated import (
     Generated,
     StopLine,
@@ -34,6 +35,7 @@ from rounds.dated import (
     move_stop,
     permanences_of,
     refresh_day,
+    restore_stop,
     round_clash,
     round_lines,
     round_stops,
@@ -46,6 +48,7 @@ from rounds.dated import (
 )
 from rounds.indicators import RoundIndicators, month_indicators
 from rounds.meals import (
+    Followed,
     HouseholdMeals,
     Kitchen,
     Made,
@@ -54,12 +57,15 @@ from rounds.meals import (
     create_weekly,
     cutoff_of,
     eaten_days,
+    end_weekly,
     kitchen_list,
     make_orders,
     meals_delivered,
     rule_for,
     rules,
     set_rule,
+    update_weekly,
+    weekly_of,
     weekly_orders,
 )
 from rounds.models import (
@@ -83,8 +89,10 @@ from rounds.models import (
 link_place = places.link_place
 sync_place_hours = places.sync_place_hours
 stranded_on = places.stranded_on
+stop_places = places.stop_places
 
 __all__ = [
+    "Followed",
     "Generated",
     "HouseholdMeals",
     "Kitchen",
@@ -108,6 +116,7 @@ __all__ = [
     "create_weekly",
     "cutoff_of",
     "eaten_days",
+    "end_weekly",
     "fill_from_plan",
     "generate_rounds",
     "kitchen_list",
@@ -118,6 +127,7 @@ __all__ = [
     "move_stop",
     "permanences_of",
     "refresh_day",
+    "restore_stop",
     "round_clash",
     "round_lines",
     "round_stops",
@@ -127,11 +137,14 @@ __all__ = [
     "rules",
     "set_rule",
     "skip_stop",
+    "stop_places",
     "stranded_on",
     "sync_place_hours",
     "template_of",
     "templates",
     "update_template",
+    "update_weekly",
+    "weekly_of",
     "weekly_orders",
 ]
 
@@ -293,24 +306,21 @@ def update_stop(
     return stop
 
 
-def add_permanence(
-    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
-) -> Permanence:
-    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
-    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
-    cannot be at two stops at once."""
-    access.team_to_manage(actor, team_id)
-    errors: dict[str, FieldError] = {}
-    template_id = parse.uuid(data, "template_id", errors, required=True)
+def _permanence_fields(
+    session: Session,
+    team_id: int,
+    template: RoundTemplate | None,
+    data: Mapping[str, Any],
+    errors: dict[str, FieldError],
+    *,
+    exclude: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A permanence's stop, hours and topic, checked against its template: one of the
+    vehicle's stops, within the template's hours, never over another of the vehicle's
+    stops that weekday (`exclude`: the permanence being changed)."""
     stop_id = parse.uuid(data, "stop_id", errors, required=True)
     starts, ends = _span(data, "starts", "ends", errors)
     topic = parse.choice(data, "topic", errors, choices=TOPICS, default="social")
-    template = session.get(RoundTemplate, template_id) if template_id else None
-    if template_id is not None and (template is None or template.team_id != team_id):
-        errors["template_id"] = FieldError("unknown_template")
-        template = None
-    elif template is not None and template.kind != "minibus":
-        errors["template_id"] = FieldError("not_a_minibus_round")
     stop = session.get(Stop, stop_id) if stop_id else None
     if stop_id is not None and (stop is None or stop.team_id != team_id):
         errors["stop_id"] = FieldError("unknown_stop")
@@ -323,7 +333,7 @@ def add_permanence(
         )
     if not errors and template is not None:
         dated.lock_vehicle(session, template.vehicle_id)
-        clash = session.scalar(
+        query = (
             select(Permanence)
             .join(RoundTemplate, RoundTemplate.id == Permanence.template_id)
             .where(
@@ -332,32 +342,83 @@ def add_permanence(
                 Permanence.starts < ends,
                 Permanence.ends > starts,
             )
-            .limit(1)
         )
+        if exclude is not None:
+            query = query.where(Permanence.id != exclude)
+        clash = session.scalar(query.limit(1))
         if clash is not None:
             errors["starts"] = FieldError(
                 "vehicle_busy",
                 {"starts": clash.starts.strftime("%H:%M"), "ends": clash.ends.strftime("%H:%M")},
             )
+    return {"stop_id": stop_id, "starts": starts, "ends": ends, "topic": topic, "stop": stop}
+
+
+def _template_for_permanence(
+    session: Session, team_id: int, template_id: uuid.UUID | None, errors: dict[str, FieldError]
+) -> RoundTemplate | None:
+    template = session.get(RoundTemplate, template_id) if template_id else None
+    if template_id is not None and (template is None or template.team_id != team_id):
+        errors["template_id"] = FieldError("unknown_template")
+        return None
+    if template is not None and template.kind != "minibus":
+        errors["template_id"] = FieldError("not_a_minibus_round")
+    return template
+
+
+def add_permanence(
+    session: Session, actor: User, team_id: int, data: Mapping[str, Any]
+) -> Permanence:
+    """A stop of a minibus round template (`template_id`): at one of its vehicle's stops,
+    arriving at `starts`, leaving at `ends`, within the template's hours; the vehicle
+    cannot be at two stops at once."""
+    access.team_to_manage(actor, team_id)
+    errors: dict[str, FieldError] = {}
+    template_id = parse.uuid(data, "template_id", errors, required=True)
+    template = _template_for_permanence(session, team_id, template_id, errors)
+    values = _permanence_fields(session, team_id, template, data, errors)
     if errors:
         raise Invalid(errors)
     assert template is not None
+    stop = values.pop("stop")
     permanence = Permanence(
-        id=uuid.uuid4(),
-        team_id=team_id,
-        template_id=template.id,
-        stop_id=stop_id,
-        weekday=template.weekday,
-        starts=starts,
-        ends=ends,
-        topic=topic,
-    )
+        id=uuid.uuid4(), team_id=team_id, template_id=template.id, weekday=template.weekday,
+        **values,
+    )  # fmt: skip
     session.add(permanence)
     _saved(session, actor, permanence, entity_type="rounds_permanence", fields=data.keys())
     if stop is not None and stop.location_id is not None:
         session.flush()
         places.sync_place_hours(session, stop, actor=actor)  # the place's hours follow
     return permanence
+
+
+def update_permanence(
+    session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Permanence:
+    """Change a template's stop in place (its stop, arrival, departure, topic) with the
+    same checks as adding one; a form started from another version is a Conflict. Dated
+    rounds made already keep their stops (move or skip them there, with a reason)."""
+    permanence = _own(session, actor, Permanence, permanence_id, "unknown_permanence")
+    locked = session.scalars(
+        select(Permanence).where(Permanence.id == permanence.id).with_for_update()
+    ).one()
+    dated.check_version(data, locked)
+    errors: dict[str, FieldError] = {}
+    template = session.get(RoundTemplate, locked.template_id)
+    values = _permanence_fields(session, locked.team_id, template, data, errors, exclude=locked.id)
+    if errors:
+        raise Invalid(errors)
+    stop = values.pop("stop")
+    before = session.get(Stop, locked.stop_id)
+    changed = [name for name, value in values.items() if getattr(locked, name) != value]
+    for name, value in values.items():
+        setattr(locked, name, value)
+    _saved(session, actor, locked, entity_type="rounds_permanence", fields=changed)
+    for place in {before, stop} - {None}:
+        if place.location_id is not None:  # the places' hours follow
+            places.sync_place_hours(session, place, actor=actor)
+    return locked
 
 
 def remove_permanence(session: Session, actor: User, permanence_id: uuid.UUID | None) -> None:
@@ -450,17 +511,24 @@ def cutoff(day: date) -> datetime:
     return local.astimezone(UTC)
 
 
-def _check_day(day: date | None, errors: dict[str, FieldError], *, changing: bool) -> None:
-    """A new order or ride for a day gone by, or a change after the cut-off: refused."""
+def _check_day(
+    day: date | None,
+    errors: dict[str, FieldError],
+    *,
+    changing: bool,
+    cutoff_of: Callable[[date], datetime] = cutoff,
+) -> None:
+    """A new order or ride for a day gone by, or a change after the cut-off (`cutoff_of`
+    the day: a meal order's is its team's rule): refused."""
     if day is None or "day" in errors:
         return
     now = clock.now()
     if day < clock.to_local(now).date():
         errors["day"] = FieldError("day_past")
-    elif changing and now >= cutoff(day):
+    elif changing and now >= cutoff_of(day):
         errors["day"] = FieldError(
             "past_cutoff",
-            {"cutoff": clock.to_local(cutoff(day)).strftime("%d/%m/%Y %H:%M")},
+            {"cutoff": clock.to_local(cutoff_of(day)).strftime("%d/%m/%Y %H:%M")},
         )
 
 
@@ -492,19 +560,16 @@ def _unplan(record: MealOrder | Ride) -> None:
 def update_meal_order(
     session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> MealOrder:
-    """Change an order before its day's cut-off; it leaves the day's plan (plan again)."""
+    """Change an order before its day's cut-off under the team's rule (rounds/meals.py,
+    the cancellation's too); it leaves the day's plan (plan again)."""
     order = _own(session, actor, MealOrder, order_id, "unknown_order")
     errors: dict[str, FieldError] = {}
     values = _meal_fields(data, errors)
-    return _change_booked(session, actor, order, values, errors, "rounds_meal_order")
-
-
-def cancel_meal_order(
-    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
-) -> MealOrder:
-    """Cancel an order before its day's cut-off; its round's stop goes."""
-    order = _own(session, actor, MealOrder, order_id, "unknown_order")
-    return _cancel_booked(session, actor, order, "rounds_meal_order")
+    team_id = order.team_id
+    return _change_booked(
+        session, actor, order, values, errors, "rounds_meal_order",
+        cutoff_of=lambda day: cutoff_of(session, team_id, day),
+    )  # fmt: skip
 
 
 Booked = TypeVar("Booked", MealOrder, Ride)
@@ -517,12 +582,14 @@ def _change_booked(
     values: dict[str, Any],
     errors: dict[str, FieldError],
     entity_type: str,
+    *,
+    cutoff_of: Callable[[date], datetime] = cutoff,
 ) -> Booked:
     """An order's or ride's new values, before the cut-off of its day and of the new one;
     it leaves both days' plans (plan again)."""
-    _check_day(record.day, errors, changing=True)
+    _check_day(record.day, errors, changing=True, cutoff_of=cutoff_of)
     if not errors:
-        _check_day(values["day"], errors, changing=True)
+        _check_day(values["day"], errors, changing=True, cutoff_of=cutoff_of)
     if record.cancelled:
         errors.setdefault("day", FieldError("already_cancelled"))
     if errors:
@@ -539,7 +606,8 @@ def _change_booked(
 
 
 def _cancel_booked(session: Session, actor: User, record: Booked, entity_type: str) -> Booked:
-    """An order or ride cancelled before its day's cut-off; its round's stops go."""
+    """A ride cancelled before its day's cut-off; its round's stops go. (A meal order is
+    cancelled by meals.cancel_order, under the team's own cut-off rule.)"""
     errors: dict[str, FieldError] = {}
     _check_day(record.day, errors, changing=True)
     if record.cancelled:
@@ -943,6 +1011,24 @@ def skip_and_store(
     return committed(session, lambda: skip_stop(session, actor, stop_id, data))
 
 
+def restore_and_store(
+    session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> RoundStop:
+    return committed(session, lambda: restore_stop(session, actor, stop_id, data))
+
+
+def save_permanence_change(
+    session: Session, actor: User, permanence_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> Permanence:
+    return committed(session, lambda: update_permanence(session, actor, permanence_id, data))
+
+
+def make_round(session: Session, actor: User, team_id: int, data: Mapping[str, Any]) -> Round:
+    """A one-off dated round from the page's form (today or later: `day_past`), committed."""
+    today = clock.to_local(clock.now()).date()
+    return committed(session, lambda: create_round(session, actor, team_id, data, earliest=today))
+
+
 def move_and_store(
     session: Session, actor: User, stop_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> RoundStop:
@@ -1091,12 +1177,6 @@ def save_order_change(
     return committed(session, lambda: update_meal_order(session, actor, order_id, data))
 
 
-def cancel_order_and_store(
-    session: Session, actor: User, order_id: uuid.UUID | None, data: Mapping[str, Any]
-) -> MealOrder:
-    return committed(session, lambda: cancel_meal_order(session, actor, order_id, data))
-
-
 def save_ride_change(
     session: Session, actor: User, ride_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> Ride:
@@ -1120,6 +1200,20 @@ def save_meal_rule(session: Session, actor: User, team_id: int, data: Mapping[st
 def save_weekly(session: Session, actor: User, team_id: int, data: Mapping[str, Any]):
     """A weekly order from the page's form, committed; refused: nothing saved."""
     return committed(session, lambda: create_weekly(session, actor, team_id, data))
+
+
+def save_weekly_change(
+    session: Session, actor: User, weekly_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[Any, Followed]:
+    """A weekly order's change from its page, committed; refused: nothing saved."""
+    return committed(session, lambda: update_weekly(session, actor, weekly_id, data))
+
+
+def end_and_store_weekly(
+    session: Session, actor: User, weekly_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[Any, Followed]:
+    """A weekly order ended from its page, committed; refused: nothing saved."""
+    return committed(session, lambda: end_weekly(session, actor, weekly_id, data))
 
 
 def make_and_store_orders(
@@ -1164,3 +1258,31 @@ def export_meals_delivered(
     )
     session.commit()
     return lines
+
+
+# --- A stop and its appointments place (the links page) ------------------------------------
+
+
+def link_and_store(
+    session: Session, actor: User, data: Mapping[str, Any]
+) -> list[appointments.Stranded]:
+    """The form's stop made its place, committed; refused: nothing saved."""
+    return committed(session, lambda: places.link_stop(session, actor, data))
+
+
+def unlink_and_store(session: Session, actor: User, data: Mapping[str, Any]) -> Stop:
+    """The form's stop no longer its place, committed."""
+    return committed(session, lambda: places.unlink_stop(session, actor, data))
+
+
+def stop_subscribers(session: Session, team_id: int, stop_id: Any) -> int:
+    """How many people follow a stop of the team by SMS (never who): 0 for another's."""
+    stop = session.get(Stop, stop_id)
+    if stop is None or stop.team_id != team_id:
+        return 0
+    return public.subscriber_count(session, stop)
+
+
+def round_etas(session: Session, found: Round, now: datetime) -> dict[uuid.UUID, live.StopLive]:
+    """Each stop of the round with its ETA at `now` (the one ETA: `live.progress`)."""
+    return {line.round_stop_id: line for line in live.progress(session, found, now)}

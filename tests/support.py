@@ -238,7 +238,6 @@ def wait_for_drops() -> None:
 # workers inherit) and removes it at its very end (remove_run_template()).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RUN_VARIABLE = "TERRAIN_TEST_RUN"
-_demo_template: str | None = None
 
 
 def start_run() -> None:
@@ -255,7 +254,8 @@ def _remove_abandoned_runs() -> None:
         if not re.fullmatch(r"\d+_[0-9a-f]+", run) or Path(f"/proc/{run.split('_')[0]}").exists():
             continue
         if postgres_url() is not None:
-            _drop_database(f"t_tpl_{run}")
+            for _, prefix, _ in _TEMPLATES.values():
+                _drop_database(f"{prefix}{run}")
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -285,11 +285,19 @@ def _run_folder() -> Path:
     return folder
 
 
-def _template_url(folder: Path) -> str:
+# The run's templates: name -> (SQLite file stem, PostgreSQL database prefix, commands).
+_TEMPLATES = {
+    "demo": ("template", "t_tpl_", (["db", "upgrade"], ["seed-demo"])),
+    "schema": ("schema", "t_tsc_", (["db", "upgrade"],)),
+}
+
+
+def _template_url(folder: Path, kind: str = "demo") -> str:
+    stem, prefix, _ = _TEMPLATES[kind]
     base = postgres_url()
     if base is None:
-        return f"sqlite:///{folder / 'template.db'}"
-    return make_url(base).set(database=f"t_tpl_{_run_id()}").render_as_string(hide_password=False)
+        return f"sqlite:///{folder / f'{stem}.db'}"
+    return make_url(base).set(database=f"{prefix}{_run_id()}").render_as_string(hide_password=False)
 
 
 def terrain_command() -> list[str]:
@@ -314,11 +322,14 @@ def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
     return env
 
 
-def migrate_and_seed(env: dict[str, str]) -> None:
-    """`terrain db upgrade`, then `terrain seed-demo`, in `env`; a failure fails the test."""
+def migrate_and_seed(
+    env: dict[str, str], steps: tuple[list[str], ...] = (["db", "upgrade"], ["seed-demo"])
+) -> None:
+    """`terrain db upgrade`, then `terrain seed-demo` (or `steps`), in `env`; a failure
+    fails the test."""
     import pytest
 
-    for step in (["db", "upgrade"], ["seed-demo"]):
+    for step in steps:
         done = subprocess.run(
             [*terrain_command(), *step],
             cwd=PROJECT_ROOT,
@@ -359,20 +370,42 @@ def demo_template() -> str:
     db upgrade` and `terrain seed-demo` on the suite's clock, by the first process (xdist
     worker) that needs it, while the others wait; removed by remove_run_template() at the
     end of the run. Never connect to it: copy it."""
-    global _demo_template
-    if _demo_template is not None:
-        return _demo_template
+    return _run_template("demo")
+
+
+def schema_template() -> str:
+    """The URL of this run's migrated empty database (`terrain db upgrade` only), made and
+    removed as demo_template(). Never connect to it: copy it (migrated_database)."""
+    return _run_template("schema")
+
+
+@contextmanager
+def migrated_database(tag: str) -> Iterator[str]:
+    """A URL to a database of its own at the latest migration and empty, removed
+    afterwards: a copy of schema_template() (the migrations run once per run, not once
+    per test, which cost seconds each)."""
+    with own_database(tag, template=schema_template()) as url:
+        yield url
+
+
+_made_templates: dict[str, str] = {}
+
+
+def _run_template(kind: str) -> str:
+    if kind in _made_templates:
+        return _made_templates[kind]
     folder = _run_folder()
-    url = _template_url(folder)
-    ready = folder / "template.ready"
-    with (folder / "template.lock").open("a") as lock:
+    url = _template_url(folder, kind)
+    stem, _, steps = _TEMPLATES[kind]
+    ready = folder / f"{stem}.ready"
+    with (folder / f"{stem}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not ready.exists():
             _empty_template(url)
             with tempfile.TemporaryDirectory(prefix="terrain-tpl-") as instance:
-                migrate_and_seed(terrain_env(url, instance))
+                migrate_and_seed(terrain_env(url, instance), steps)
             ready.write_text(url)
-    _demo_template = url
+    _made_templates[kind] = url
     return url
 
 
@@ -385,15 +418,15 @@ def remove_run_template() -> None:
     folder = Path(scratch_folder() or tempfile.gettempdir()) / f"terrain-run-{run}"
     if folder.is_dir():
         if postgres_url() is not None:
-            _drop_database(make_url(_template_url(folder)).database or "")
+            for kind in _TEMPLATES:
+                _drop_database(make_url(_template_url(folder, kind)).database or "")
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def close_templates() -> None:
     """Wait for every database this process dropped in the background to be gone (end of
     the session; the run's template goes with the run: remove_run_template())."""
-    global _demo_template
-    _demo_template = None
+    _made_templates.clear()
     wait_for_drops()
 
 
@@ -436,3 +469,32 @@ def cpas_admin(db, team_code: str = "bxl-marolles", username: str = "admin-bxl")
         )
         db.commit()
     return found
+
+
+def place_team(session, team_code: str = "bxl-marolles") -> int:
+    """The id of the team a test's appointments place belongs to (every place has one:
+    docs/cpas.md): `team_code` of the demo, else (an empty database) a test antenne of a
+    test CPAS, made once."""
+    from core import accounts, organisations
+
+    team = accounts.get_team(session, team_code) or accounts.get_team(session, "t-antenne")
+    if team is None:
+        if organisations.get_cpas(session, "t-cpas") is None:
+            organisations.create_cpas(
+                session,
+                code="t-cpas",
+                name_fr="CPAS de Test",
+                name_nl="OCMW Test",
+                region="brussels",
+                language_regime="bilingual",
+            )
+        team = accounts.create_team(
+            session,
+            code="t-antenne",
+            name="Antenne de test",
+            kind="antenne",
+            cpas_code="t-cpas",
+            city="Bruxelles",
+        )
+        session.flush()
+    return team.id

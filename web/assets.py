@@ -65,6 +65,7 @@ BUNDLES = {
         "js/homecare/records.js",
         "js/homecare/board.js",
         "js/homecare/live.js",
+        "js/rounds/live.js",
     ),
 }
 

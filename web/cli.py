@@ -316,6 +316,92 @@ def cpas_list() -> None:
             )
 
 
+@main.group()
+def services() -> None:
+    """Appointment services shared by several CPAS (docs/cpas.md, "Shared services")."""
+
+
+_SHARING_ERRORS = {
+    "unknown_choice": "unknown (see terrain cpas list / terrain services shared)",
+    "used_by_other_cpas": "places of another CPAS use it: split it instead",
+    "no_cpas_uses_it": "no CPAS's place uses it: give it a CPAS instead",
+    "code_taken": "no free code for a copy",
+}
+
+
+def _shared_service(session: Any, code: str) -> Any:
+    """The shared service with this code, else a clear error."""
+    from sqlalchemy import select
+
+    from appointments.models import Service
+
+    found = session.scalar(select(Service).where(Service.code == code.strip()))
+    if found is None or found.cpas_id is not None:
+        raise click.ClickException(f"{code}: no shared service with this code")
+    return found
+
+
+def _sharing_error(invalid: Any) -> click.ClickException:
+    return click.ClickException(
+        "; ".join(
+            f"{field}: {_SHARING_ERRORS.get(error.code, error.code)}"
+            for field, error in invalid.errors.items()
+        )
+    )
+
+
+@services.command("shared")
+def services_shared() -> None:
+    """List the services of no CPAS and the CPAS whose places use each."""
+    from appointments import sharing
+
+    with _session_factory(_settings())() as session:
+        page = sharing.shared_services(session, None)
+        assert page is not None  # the command line may
+        for item in page.services:
+            users = ",".join(cpas.code for cpas in item.cpas) or "-"
+            click.echo(f"{item.service.code}\t{item.service.name_fr}\t{users}")
+
+
+@services.command("give")
+@click.argument("code")
+@click.option("--cpas", "cpas_code", required=True, help="The CPAS it becomes (its code).")
+def services_give(code: str, cpas_code: str) -> None:
+    """Make the shared service CODE one CPAS's (only its places may use it)."""
+    from appointments import sharing
+    from core.errors import Invalid
+
+    with _session_factory(_settings())() as session:
+        service = _shared_service(session, code)
+        try:
+            sharing.give_cpas(session, service, cpas_code, actor=None)
+        except Invalid as invalid:
+            raise _sharing_error(invalid) from invalid
+        session.commit()
+        click.echo(f"{code}: now {cpas_code.strip().lower()}'s.")
+
+
+@services.command("split")
+@click.argument("code")
+def services_split(code: str) -> None:
+    """Split the shared service CODE into one service per CPAS using it."""
+    from appointments import sharing
+    from core.errors import Invalid
+    from core.organisations import Cpas
+
+    with _session_factory(_settings())() as session:
+        service = _shared_service(session, code)
+        try:
+            made = sharing.split_service(session, service, actor=None)
+        except Invalid as invalid:
+            raise _sharing_error(invalid) from invalid
+        lines = [f"{copy.code}\t{session.get(Cpas, copy.cpas_id).code}" for copy in made]
+        session.commit()
+        click.echo(f"{code}: split into {len(made)} services:")
+        for line in lines:
+            click.echo(line)
+
+
 @main.command()
 def check() -> None:
     """Check the configuration and the database (exit 1 when something is wrong)."""
@@ -384,7 +470,7 @@ def demo(port: int | None) -> None:
     click.echo(f"Terrain is running: http://127.0.0.1:{port}/")
     click.echo("Demo logins (password: demo):")
     for username, description in LOGINS:
-        click.echo(f"  {username:<14} {description}")
+        click.echo(f"  {username:<16} {description}")
     click.echo("Stop with Ctrl+C.")
     click.echo("")
     _run_gunicorn("127.0.0.1", port, settings.workers)
@@ -581,6 +667,15 @@ def _drop_server_header() -> None:
     wsgi.Response.default_headers = default_headers  # type: ignore[method-assign]
 
 
+def _forget_inherited_connections(server: Any, _worker: Any) -> None:
+    """A forked worker drops the pool it inherited from the master (connections opened
+    while the app was built): two processes must never share one connection."""
+    app = getattr(server.app, "callable", None)
+    engine = app.extensions.get("terrain_engine") if app is not None else None
+    if engine is not None:
+        engine.dispose(close=False)
+
+
 def _run_gunicorn(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -603,6 +698,11 @@ def _run_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("access_log_format", '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
             self.cfg.set("logger_class", _access_logger_class())
             self.cfg.set("forwarded_allow_ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+            # The app is built once, in the master, and the workers are forks of it: a
+            # worker (and one restarted after a crash) is ready at once instead of
+            # spending about a second of CPU on create_app() each.
+            self.cfg.set("preload_app", True)
+            self.cfg.set("post_fork", _forget_inherited_connections)
 
         def load(self):
             from web import create_app

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -136,6 +136,8 @@ def index():
         form=form,
         regions=REGION_LABELS,
         regimes=REGIME_LABELS,
+        # A domain's page linked only when that domain is installed (web/domains.py).
+        endpoints=current_app.view_functions,
         status=422 if errors else 200,
     )
 

@@ -9,14 +9,16 @@ from core import plugins
 from web.domains import install
 
 LOGINS = [
-    ("admin", "administrator: accounts, audit log"),
-    ("coordination", "home-care coordinator"),
-    ("aide1 … aide6", "home aides"),
+    ("admin", "platform administrator: the CPAS, their administrators, accounts"),
+    ("coordination", "home-care coordinator (planning board, live day, hours)"),
+    ("aide1 … aide6", 'home aides, "Ma journée" on the phone'),
     ("rue1, rue2", "street educators"),
     ("accueil", "reception agent, Antenne Marolles"),
     ("as1, as2", "social workers, Antenne Marolles"),
     ("as3", "social worker, Espace citoyen Dampremy"),
     ("as4", "social worker, Le22Rogier (CPAS de Schaerbeek)"),
+    ("mobile-coord", "coordinator of the mobile services, Charleroi (rounds)"),
+    ("mobile1, mobile2", 'mobile crew, "Ma tournée" on the phone (Charleroi)'),
 ]
 
 

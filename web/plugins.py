@@ -19,6 +19,8 @@ from web.extensions import csrf
 
 # The names of each domain's kinds of audited record (web/admin.py adds core's).
 ENTITY_LABELS: dict[str, object] = {}
+# The names staff read for each domain's SMS texts (notifications' pages show them).
+TEMPLATE_LABELS: dict[str, object] = {}
 
 # A domain's field-error sentences: (code, params) -> the sentence, or None when the code
 # is not the domain's.
@@ -33,15 +35,19 @@ class WebDomain:
     csrf_exempt: tuple[Blueprint, ...] = ()
     nav: tuple[nav.NavEntry, ...] = ()  # its menu entries, each with its place in the menu
     entity_labels: Mapping[str, object] = field(default_factory=dict)  # audit log kinds
+    # The name of each SMS text it declares (its TemplateKind codes), for the SMS pages.
+    template_labels: Mapping[str, object] = field(default_factory=dict)
     messages: Messages | None = None
     offline: tuple[offline.OfflineModule, ...] = ()  # its part of the phone's offline app
 
 
 def install_web(domains: Sequence[WebDomain]) -> None:
-    """Put every domain's menu entries, audit labels and messages in place (idempotent)."""
+    """Put every domain's menu entries, audit and SMS text labels and messages in place
+    (idempotent)."""
     nav.install([entry for domain in domains for entry in domain.nav])
     for domain in domains:
         ENTITY_LABELS.update(domain.entity_labels)
+        TEMPLATE_LABELS.update(domain.template_labels)
     validation.install([domain.messages for domain in domains if domain.messages])
     offline.install([module for domain in domains for module in domain.offline])
 

@@ -34,6 +34,7 @@ from tests.support import (
     demo_template,
     migrate_and_seed,
     own_database,
+    schema_template,
     terrain_command,
     terrain_env,
 )
@@ -263,9 +264,10 @@ class LiveSite:
 @contextmanager
 def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSite]:
     """A database of its own holding the demo data, and an instance folder; both removed
-    afterwards. The database is a copy of the process's template (`terrain db upgrade`
-    and `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a
-    site on a clock of its own (`clock_start`) runs both commands itself on that clock."""
+    afterwards. The database is a copy of the run's template (`terrain db upgrade` and
+    `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a site
+    on a clock of its own (`clock_start`) is a copy of the run's migrated empty database
+    (schema_template) that `terrain seed-demo` seeds on that clock."""
     with ExitStack() as stack:
         instance = stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
@@ -274,9 +276,10 @@ def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSit
             database_url = stack.enter_context(own_database(tag, template=demo_template()))
             env = terrain_env(database_url, instance)
         else:
-            database_url = stack.enter_context(own_database(tag))
+            # The run's migrated empty database, seeded on the site's own clock.
+            database_url = stack.enter_context(own_database(tag, template=schema_template()))
             env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
-            migrate_and_seed(env)
+            migrate_and_seed(env, steps=(["seed-demo"],))
         yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
 
 

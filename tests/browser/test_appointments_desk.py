@@ -45,6 +45,7 @@ from tests.browser.helpers import (
     new_phone_context,
     open_from_menu,
 )
+from tests.support import place_team
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +62,12 @@ def place(desk_server: LiveServer) -> dict[str, object]:
     now = desk_server.now().replace(second=0, microsecond=0)
     try:
         with Session(engine, expire_on_commit=False) as session:
-            location = Location(code=f"desk-{TAG}", name="Antenne Desk Test", address="Rue 1")
+            location = Location(
+                code=f"desk-{TAG}",
+                name="Antenne Desk Test",
+                address="Rue 1",
+                team_id=place_team(session),
+            )
             location.opening_hours = [
                 OpeningHours(weekday=weekday, opens=time(0, 0), closes=time(23, 59))
                 for weekday in range(7)
@@ -89,6 +95,8 @@ def place(desk_server: LiveServer) -> dict[str, object]:
                     password="demo",
                     role="social_worker",
                     language="en",
+                    # The place's team: a social worker sees its own antenne's desk.
+                    team=session.get(accounts.Team, location.team_id),
                     check_password=False,
                 )
                 agents.append(agent)

@@ -143,3 +143,63 @@ def test_settings_and_indicators_on_a_desktop(desktop_page: Page):
     with page.expect_download() as download:
         page.get_by_role("link", name=en("Download for Excel (XLSX)")).click()
     assert download.value.suggested_filename.endswith(f"{code}.xlsx")
+
+
+def test_the_platform_administrator_splits_a_shared_service(
+    desktop_page: Page, setup_server: LiveServer
+):
+    """A service of no CPAS offered in Brussels and in Charleroi: the platform
+    administrator follows the CPAS page's link, sees both CPAS, splits it (axe-core on
+    both states)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from appointments.models import Location, Service, ServiceLocation
+    from core.db import make_engine
+
+    code = f"partage-{secrets.token_hex(3)}"
+    engine = make_engine(setup_server.database_url)
+    try:
+        with Session(engine) as session:
+            service = Service(
+                code=code,
+                name_fr="Service partagé",
+                name_nl="Gedeelde dienst",
+                name_en="Shared service",
+                duration_minutes=30,
+            )
+            session.add(service)
+            session.flush()
+            for place in ("bxl-nord-est", "clr-dampremy"):
+                location = session.scalar(select(Location).where(Location.code == place))
+                session.add(ServiceLocation(service_id=service.id, location_id=location.id))
+            session.commit()
+    finally:
+        engine.dispose()
+    page = desktop_page
+    log_in(page, "admin")
+    page.goto("/admin/cpas")
+    page.get_by_role(
+        "link",
+        name=en("Appointment services shared by several CPAS: give each its CPAS or split it"),
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(en("Shared services"))
+    card = page.locator("li.card", has_text=code)
+    expect(card).to_contain_text("CPAS de Bruxelles")
+    expect(card).to_contain_text("CPAS de Charleroi")
+    check_page(page)
+    card.get_by_label(en("Give it to")).select_option(label="CPAS de Bruxelles")
+    card.get_by_role("button", name=en("Give"), exact=True).click()
+    expect(page.locator(".error")).to_contain_text(
+        en(
+            "Places of another CPAS offer this service or hold its appointments: split it "
+            "instead, one copy per CPAS."
+        )
+    )
+    check_page(page)  # the refusal is accessible too
+    page.locator("li.card", has_text=code).get_by_role(
+        "button", name=en("Split %(name)s, one copy per CPAS", name="Shared service")
+    ).click()
+    expect(page.locator(".flash-success")).to_be_visible()
+    expect(page.locator("li.card", has_text=code)).to_have_count(0)
+    check_page(page)

@@ -28,6 +28,7 @@ from appointments.models import (
 from core import accounts
 from core.db import make_engine
 from tests.browser.helpers import LiveServer, assert_accessible, en, live_server_fixture, log_in
+from tests.support import place_team
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +43,12 @@ def place(queue_server: LiveServer) -> dict[str, str]:
     engine = make_engine(queue_server.database_url)
     try:
         with Session(engine, expire_on_commit=False) as session:
-            location = Location(code=f"deskq-{TAG}", name="Antenne File Test", address="Rue 2")
+            location = Location(
+                code=f"deskq-{TAG}",
+                name="Antenne File Test",
+                address="Rue 2",
+                team_id=place_team(session),
+            )
             location.opening_hours = [
                 OpeningHours(weekday=weekday, opens=time(0, 0), closes=time(23, 59))
                 for weekday in range(7)

@@ -36,7 +36,7 @@ from notifications.contacts import contact_by_reference, reachability, set_conse
 from notifications.dispatch import record_sent
 from notifications.gateways import ProviderMessage
 from notifications.models import Message
-from tests.support import sms_text
+from tests.support import place_team, sms_text
 
 BRUSSELS = clock.BRUSSELS
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=BRUSSELS)
@@ -64,7 +64,10 @@ class Agenda:
         self.db = db
         n = next(_counter)
         self.location = Location(
-            code=f"tb-loc-{n}", name=f"Antenne Test {n}", address="Rue Haute 298"
+            code=f"tb-loc-{n}",
+            name=f"Antenne Test {n}",
+            address="Rue Haute 298",
+            team_id=place_team(db),
         )
         self.location.opening_hours = [
             OpeningHours(weekday=weekday, opens=time(9, 0), closes=time(12, 0))
@@ -335,7 +338,7 @@ def _bad_inputs(agenda: Agenda, db) -> list[tuple[dict, str, str]]:
     inactive = agenda.new_service(active=False)
     walk_in = agenda.new_service(booking_mode="walk_in")
     by_phone = agenda.new_service(booking_mode="phone")
-    elsewhere = Location(code=f"tb-loc-x{next(_counter)}", name="Ailleurs")
+    elsewhere = Location(code=f"tb-loc-x{next(_counter)}", name="Ailleurs", team_id=place_team(db))
     db.add(elsewhere)
     db.flush()
     return [

@@ -20,6 +20,7 @@ from appointments.models import Appointment, BookingPerson, Location, Service
 from core import clock
 from notifications import reports
 from notifications.models import Contact, Message
+from tests.support import place_team
 
 MARCH = date(2031, 3, 1)
 _counter = itertools.count(1)
@@ -35,8 +36,9 @@ class Month:
         n = next(_counter)
         self.service = self.new_service(f"ti-svc-{n}", "Énergie")
         self.other_service = self.new_service(f"ti-svc-{n}-b", "Logement")
-        self.location = Location(code=f"ti-loc-{n}", name="Antenne A")
-        self.other_location = Location(code=f"ti-loc-{n}-b", name="Antenne B")
+        team_id = place_team(db)
+        self.location = Location(code=f"ti-loc-{n}", name="Antenne A", team_id=team_id)
+        self.other_location = Location(code=f"ti-loc-{n}-b", name="Antenne B", team_id=team_id)
         db.add_all([self.location, self.other_location])
         self.person = BookingPerson(name="Indicator Person", phone="+32471000000")
         db.add(self.person)

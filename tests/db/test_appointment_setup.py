@@ -439,11 +439,22 @@ def test_a_closure_lists_the_appointments_on_its_days(db):
 
 
 def test_bad_closures_are_refused(db):
+    place = str(Desk(db).location.id)
     for fields, expected in (
-        ({"first_day": "2026-12-05", "last_day": "2026-12-04", "reason": "x"}, "last_day"),
-        ({"first_day": "", "reason": "x"}, "first_day"),
-        ({"first_day": "2026-12-05", "reason": ""}, "reason"),
+        (
+            {
+                "location_id": place,
+                "first_day": "2026-12-05",
+                "last_day": "2026-12-04",
+                "reason": "x",
+            },
+            "last_day",
+        ),
+        ({"location_id": place, "first_day": "", "reason": "x"}, "first_day"),
+        ({"location_id": place, "first_day": "2026-12-05", "reason": ""}, "reason"),
         ({"location_id": "999999", "first_day": "2026-12-05", "reason": "x"}, "location_id"),
+        # A script, several CPAS: "every place" would be nobody's; a place is required.
+        ({"first_day": "2026-12-05", "reason": "x"}, "location_id"),
     ):
         with pytest.raises(Invalid) as invalid:
             setup.add_closure(db, fields, actor=None)

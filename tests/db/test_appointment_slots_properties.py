@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from appointments import slots
 from appointments.models import ACTIVE_STATES, APPOINTMENT_STATES, Closure
-from core import clock
+from core import clock, organisations
 from tests.db.test_appointment_slots import Builder
 
 BRUSSELS = clock.BRUSSELS
@@ -302,6 +302,12 @@ def _build(db, world: World) -> Builder:
         db.add(
             Closure(
                 location_id={"here": built.location.id, "all": None, "other": other.id}[where],
+                # "all": every place of the CPAS both places belong to.
+                cpas_id=(
+                    organisations.cpas_id_of_team(db, built.location.team_id)
+                    if where == "all"
+                    else None
+                ),
                 first_day=day,
                 last_day=day + timedelta(days=days - 1),
                 reason="property",

@@ -8,14 +8,12 @@ from sqlalchemy import select
 
 from core import throttle
 from core.db import make_engine, make_session_factory
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 
 def test_concurrent_failures_are_all_counted():
-    from core.migrations import upgrade
 
-    with fresh_database("throttle") as url:
-        upgrade(url)
+    with migrated_database("throttle") as url:
         engine = make_engine(url, pool_size=8) if not url.startswith("sqlite") else make_engine(url)
         sessions = make_session_factory(engine)
         policy = throttle.Policy(free_failures=1000)
@@ -39,11 +37,9 @@ def test_concurrent_codes_never_pass_a_wait_or_the_limit():
     from datetime import UTC, datetime
 
     from core import clock
-    from core.migrations import upgrade
 
     policy = throttle.Policy(free_failures=5, first_delay_seconds=15, max_delay_seconds=120)
-    with fresh_database("pace") as url, clock.frozen(datetime(2026, 12, 1, 8, tzinfo=UTC)):
-        upgrade(url)
+    with migrated_database("pace") as url, clock.frozen(datetime(2026, 12, 1, 8, tzinfo=UTC)):
         engine = make_engine(url, pool_size=8) if not url.startswith("sqlite") else make_engine(url)
         sessions = make_session_factory(engine)
 
@@ -71,13 +67,11 @@ def test_a_deactivation_during_a_login_ends_the_session_that_login_opens():
     import pytest
 
     from core import accounts
-    from core.migrations import upgrade
     from tests.support import postgres_url
 
     if postgres_url() is None:
         pytest.skip("PostgreSQL only (SQLite has one writer at a time): set TEST_DATABASE_URL")
-    with fresh_database("deactivate") as url:
-        upgrade(url)
+    with migrated_database("deactivate") as url:
         engine = make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -20,7 +20,7 @@ from notifications import broadcasts, contacts
 from notifications.models import Message
 from tests.db.test_appointment_booking import Agenda, at
 from tests.db.test_appointment_slots import Builder, local
-from tests.support import fresh_database, sms_text
+from tests.support import fresh_database, migrated_database, sms_text
 
 IRIS_DAY = date(2026, 5, 8)  # a Friday
 
@@ -168,13 +168,13 @@ def test_a_cpas_administrator_is_created_only_in_one_of_its_teams(db):
     } - {user.team_id}
 
 
-def test_a_place_of_no_cpas_keeps_the_federal_days(db):
-    world = Builder(db)
-    world.plan(world.agents[0])
+def test_no_cpas_known_keeps_the_federal_days(db):
+    """Every place has a team, so a CPAS (0052_cpas_place_team); where no CPAS is known
+    (nothing of a team, several CPAS), the calendar is Belgium's federal days."""
     assert organisations.cpas_id_of_team(db, None) is None  # the demo has three CPAS
-    now = local(date(2026, 4, 20), 8)
-    assert world.starts(IRIS_DAY, now=now)[:1] == ["08:30"]
-    assert slots.is_public_holiday(date(2026, 5, 14))
+    closed = organisations.closed_days(db, None, date(2026, 5, 1), date(2026, 5, 31))
+    assert IRIS_DAY not in closed
+    assert date(2026, 5, 14) in closed and slots.is_public_holiday(date(2026, 5, 14))
 
 
 # --- Language regime ---------------------------------------------------------------------
@@ -443,8 +443,7 @@ def test_0034_gives_every_team_its_cpas_by_the_documented_rule(monkeypatch):
 
 
 def test_0034_on_an_empty_database_creates_no_cpas():
-    with fresh_database("cpas-empty") as url:
-        upgrade(url)
+    with migrated_database("cpas-empty") as url:
         assert _rows(url, "SELECT code FROM cpas") == []
 
 
@@ -487,8 +486,7 @@ def test_two_cpas_claiming_one_postcode_at_once_only_one_gets_it():
     if postgres_url() is None:
         pytest.skip("concurrent transactions are proven on PostgreSQL (SQLite: one writer)")
     codes = [f"claim-{n}" for n in range(6)]
-    with fresh_database("postcode") as url:
-        upgrade(url)
+    with migrated_database("postcode") as url:
         engine = make_engine(url, pool_size=8)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -14,16 +14,14 @@ from core.db import make_engine, make_session_factory
 from homecare import generation
 from homecare.calendar import monday_of
 from homecare.models import Visit
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 
 def test_concurrent_generations_of_one_week_make_each_visit_once():
     from core import demo as core_demo
-    from core.migrations import upgrade
     from homecare import demo as homecare_demo
 
-    with fresh_database("homecare") as url:
-        upgrade(url)
+    with migrated_database("homecare") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

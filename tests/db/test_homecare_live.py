@@ -25,7 +25,7 @@ from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications import services as notify
 from notifications.models import Message
-from tests.support import postgres_url
+from tests.support import migrated_database, postgres_url
 
 MONDAY = date(2026, 11, 30)
 
@@ -405,11 +405,8 @@ def test_two_concurrent_clicks_send_one_sms():
     "already sent" (the visit's row lock; the outbox's unique key besides)."""
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
-    from tests.support import fresh_database
 
-    with fresh_database("hclive") as url:
-        upgrade(url)
+    with migrated_database("hclive") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

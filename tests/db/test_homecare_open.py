@@ -523,15 +523,13 @@ def test_concurrent_acceptances_give_the_visit_to_exactly_one_aide():
     path (`sync.apply_op`, its own session and transaction): exactly one is applied, the
     others are rejected `offer_taken`; the visit has one aide and one version more."""
     from core.demo import seed as core_seed
-    from core.migrations import upgrade
     from homecare import demo as homecare_demo
-    from tests.support import fresh_database, postgres_url
+    from tests.support import migrated_database, postgres_url
 
     if postgres_url() is None:
         pytest.skip("PostgreSQL only (SQLite has one writer at a time): set TEST_DATABASE_URL")
 
-    with fresh_database("hcopen") as url:
-        upgrade(url)
+    with migrated_database("hcopen") as url:
         from core.db import make_engine, make_session_factory
 
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=6)

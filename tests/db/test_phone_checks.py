@@ -17,7 +17,7 @@ from core import clock
 from core.errors import Invalid
 from notifications.models import Message
 from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
-from tests.support import sms_text
+from tests.support import migrated_database, place_team, sms_text
 
 SECRET = "test-secret"
 
@@ -443,16 +443,13 @@ def test_two_concurrent_joins_make_one_entry():
     import threading
 
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
-    from tests.support import fresh_database
 
     number = mobile()
-    with fresh_database("waiting") as url:
-        upgrade(url)
+    with migrated_database("waiting") as url:
         engine = make_engine(url, pool_size=4) if not url.startswith("sqlite") else make_engine(url)
         sessions = make_session_factory(engine)
         with sessions() as session:
-            location = Location(code="tb-wait", name="Antenne Attente")
+            location = Location(code="tb-wait", name="Antenne Attente", team_id=place_team(session))
             service = Service(
                 code="tb-wait-svc",
                 name_fr="Permanence",
@@ -549,8 +546,16 @@ def test_places_nearest_by_position_and_by_postcode(db):
     agenda = Agenda(db)
     near = agenda.location
     near.latitude, near.longitude, near.postcode = 50.84, 4.35, "1000"
-    far = Location(code="tb-far", name="Far away", postcode="6020", latitude=50.42, longitude=4.43)
-    no_position = Location(code="tb-none", name="A nowhere", postcode="1030")
+    team_id = place_team(db)
+    far = Location(
+        code="tb-far",
+        name="Far away",
+        postcode="6020",
+        latitude=50.42,
+        longitude=4.43,
+        team_id=team_id,
+    )
+    no_position = Location(code="tb-none", name="A nowhere", postcode="1030", team_id=team_id)
     db.add_all([far, no_position])
     db.flush()
     from appointments.models import ServiceLocation

@@ -265,5 +265,12 @@ def test_the_demo_has_the_charleroi_minibus_and_a_planned_day(db, team_id):
     assert {s.postcode for s in stops} >= {"6000", "6040", "6041"}
     days = db.scalars(select(MealOrder.day).where(MealOrder.team_id == team_id)).all()
     assert len(days) >= 20
-    planned = db.scalars(select(MealOrder).where(MealOrder.team_id == team_id)).all()
+    planned = db.scalars(
+        select(MealOrder).where(MealOrder.team_id == team_id, MealOrder.weekly_id.is_(None))
+    ).all()
     assert all(o.vehicle_id is not None or o.unplaced for o in planned)
+    # Standing orders too, their orders made from the day after the demo's (not planned yet).
+    assert len(services.weekly_orders(db, team_id)) == 5
+    assert db.scalar(
+        select(func.count()).where(MealOrder.team_id == team_id, MealOrder.weekly_id.is_not(None))
+    )

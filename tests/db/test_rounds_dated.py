@@ -20,7 +20,7 @@ from core.errors import Invalid
 from rounds import services
 from rounds.models import Round, RoundStop
 from tests.db.test_rounds import order_data, vehicle_data
-from tests.support import fresh_database
+from tests.support import fresh_database, migrated_database
 
 MAY_DAY = date(2031, 5, 1)  # Fête du Travail, a Thursday
 FIRST = MAY_DAY - timedelta(days=MAY_DAY.weekday())  # its Monday
@@ -262,11 +262,9 @@ def test_two_rounds_of_one_vehicle_at_once_one_wins():
     vehicle's row lock lets one in; the other hears vehicle_busy."""
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
     from rounds import demo as rounds_demo
 
-    with fresh_database("rounds") as url:
-        upgrade(url)
+    with migrated_database("rounds") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:
@@ -331,11 +329,9 @@ def test_two_generations_at_once_make_each_round_once():
     generations of the same weeks."""
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
     from rounds import demo as rounds_demo
 
-    with fresh_database("rounds-gen") as url:
-        upgrade(url)
+    with migrated_database("rounds-gen") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -434,12 +434,10 @@ def test_two_schedulers_seeing_one_delay_send_one_sms():
 
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
     from rounds import demo as rounds_demo
-    from tests.support import fresh_database
+    from tests.support import migrated_database
 
-    with fresh_database("rounds_live") as url, clock.frozen(at(7)):
-        upgrade(url)
+    with migrated_database("rounds_live") as url, clock.frozen(at(7)):
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import accounts, clock
 from core.audit import AuditEntry
 from core.errors import Invalid
 from rounds import services
-from rounds.models import MealOrder, Round
+from rounds.models import MealOrder, Round, WeeklyMealOrder
 from tests.db.test_rounds import order_data, vehicle_data
 from tests.db.test_rounds_dated import _minibus_round
 
@@ -37,6 +37,14 @@ def coord(db: Session) -> accounts.User:
 def team_id(coord) -> int:
     assert coord.team_id is not None
     return coord.team_id
+
+
+def without_demo_weekly(session: Session) -> None:
+    """The demo's standing orders and the orders made from them gone, so a test counts
+    only its own."""
+    session.execute(delete(MealOrder).where(MealOrder.weekly_id.is_not(None)))
+    session.execute(delete(WeeklyMealOrder))
+    session.flush()
 
 
 def _order(db, coord, team_id, i, day=MONDAY, **changes) -> MealOrder:
@@ -141,6 +149,7 @@ def _weekly(db, coord, team_id, **changes):
 
 
 def test_weekly_orders_make_dated_ones_once_friday_carrying_the_weekend(db, coord, team_id):
+    without_demo_weekly(db)
     weekly = _weekly(db, coord, team_id)
     first = date(2031, 4, 7)  # a Monday
     with clock.frozen(datetime(2031, 3, 1, 9, 0, tzinfo=UTC)):
@@ -309,12 +318,10 @@ def test_two_runs_making_the_orders_at_once_make_each_once():
 
     from core import demo as core_demo
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
     from rounds import demo as rounds_demo
-    from tests.support import fresh_database
+    from tests.support import migrated_database
 
-    with fresh_database("meals") as url:
-        upgrade(url)
+    with migrated_database("meals") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         sessions = make_session_factory(engine)
         with sessions() as session:
@@ -323,6 +330,7 @@ def test_two_runs_making_the_orders_at_once_make_each_once():
             rounds_demo.seed(session)
             coord = accounts.find_user(session, "mobile-coord")
             team_id = coord.team_id
+            without_demo_weekly(session)
             weekly = _weekly(session, coord, team_id, weekdays=["0", "1", "2", "3", "4"])
             weekly_id = weekly.id
             session.commit()

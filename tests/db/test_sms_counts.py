@@ -14,7 +14,7 @@ from core import clock
 from core.db import make_engine, make_session_factory
 from notifications import contacts, outbox, queries
 from notifications.models import Contact, Message, MessageCount
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -143,10 +143,8 @@ def test_concurrent_writers_keep_the_counts_exact():
     """8 threads insert, move and cancel messages of the same few contacts at once, each
     in its own transactions; the stored counts equal a count of the outbox afterwards
     (on PostgreSQL: statement triggers taking the count rows' locks in key order)."""
-    from core.migrations import upgrade
 
-    with fresh_database("smscounts") as url:
-        upgrade(url)
+    with migrated_database("smscounts") as url:
         sqlite = url.startswith("sqlite")
         engine = make_engine(url) if sqlite else make_engine(url, pool_size=8)
         sessions = make_session_factory(engine)

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from core import clock
 from core.config import Settings
 from core.db import make_engine, make_session_factory
-from core.migrations import upgrade
 from core.scheduler import JobContext, shared
 from notifications import contacts, dispatch, jobs, outbox
 from notifications.gateways import (
@@ -34,7 +33,7 @@ from notifications.gateways import (
 )
 from notifications.models import Contact, ContactPhone, Message, MessageEvent
 from tests.fake_twilio import OPTED_OUT_NUMBER, FakeTwilio
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 
@@ -541,8 +540,7 @@ def test_the_dispatch_job_sends_and_the_others_are_quiet(db, sessions, gateway, 
 @pytest.fixture(scope="module")
 def committed() -> Iterator[tuple[str, Engine]]:
     """A database of its own (real commits), migrated, without demo data."""
-    with fresh_database("sms") as url:
-        upgrade(url)
+    with migrated_database("sms") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=6)
         try:
             yield url, engine

@@ -432,8 +432,7 @@ def test_the_same_sms_delivered_concurrently_is_acted_on_once():
     from concurrent.futures import ThreadPoolExecutor
 
     from core.db import make_engine, make_session_factory
-    from core.migrations import upgrade
-    from tests.support import fresh_database
+    from tests.support import migrated_database
 
     calls: list[str] = []
     lock = threading.Lock()
@@ -446,8 +445,7 @@ def test_the_same_sms_delivered_concurrently_is_acted_on_once():
 
     outbox.register_subject_kind(SubjectKind("testappt", lambda _s, _i: True, on_reply))
     try:
-        with fresh_database("replies") as url:
-            upgrade(url)
+        with migrated_database("replies") as url:
             engine = (
                 make_engine(url, pool_size=8) if not url.startswith("sqlite") else make_engine(url)
             )

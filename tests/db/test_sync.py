@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -16,7 +17,7 @@ from core import accounts, audit, clock, sync
 from core.db import make_engine, make_session_factory
 from outreach.demo import demo_id
 from outreach.models import Encounter, Person, Place
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 CREATE = "outreach.encounter.create"
 UPDATE = "outreach.encounter.update"
@@ -260,6 +261,42 @@ def test_the_feed_pages_without_skipping(db):
     assert sorted(seen) == sorted(data["id"] for data in made)
 
 
+def test_the_feed_loads_only_the_records_of_its_page(db, monkeypatch):
+    """Ids first: each growing source gives (change number, id) from its index, and only
+    the ids that made it onto the page are loaded, in one call per source."""
+    rue1 = user(db, "rue1")
+    sync.apply_batch(db, rue1, [op(CREATE, encounter_data(place_id=None)) for _ in range(6)])
+    loaded: list[tuple[str, int]] = []
+    sources = dict(sync._FEED_SOURCES)
+    for entity_type, source in sources.items():
+        if source.records is not None:
+
+            def spy(session, viewer, ids, _records=source.records, _type=entity_type):
+                loaded.append((_type, len(ids)))
+                return _records(session, viewer, ids)
+
+            monkeypatch.setitem(
+                sync._FEED_SOURCES, entity_type, dataclasses.replace(source, records=spy)
+            )
+    whole = sync.read_changes(db, rue1, None)
+    assert not whole.more
+    loaded.clear()
+    page = sync.read_changes(db, rue1, None, limit=4)
+    assert page.more and len(page.changes) == 4
+    assert sum(count for _type, count in loaded) == 4
+    assert len(loaded) == len({_type for _type, _count in loaded})  # one call per source
+    assert [(c.seq, c.type, c.id, c.record) for c in page.changes] == [
+        (c.seq, c.type, c.id, c.record) for c in whole.changes[:4]
+    ]
+    # Another team's rows are never loaded, whatever ids are asked for.
+    other = next(c.id for c in whole.changes if c.type == "outreach.encounter")
+    records = sources["outreach.encounter"].records
+    assert records is not None and other in records(db, rue1, [other])
+    stranger = user(db, "aide1")  # another team
+    assert stranger.team_id != rue1.team_id
+    assert records(db, stranger, [other]) == {}
+
+
 def test_a_token_from_another_day_or_team_starts_again(db):
     rue1 = user(db, "rue1")
     token = sync.read_changes(db, rue1, None).token
@@ -293,11 +330,9 @@ def test_the_feed_reads_through_the_team_index(db):
 
 def test_concurrent_copies_of_one_batch_apply_it_once():
     """Three sessions post the same batch at the same moment: one applies each op."""
-    from core.migrations import upgrade
     from web.demo import seed_all
 
-    with fresh_database("sync") as url:
-        upgrade(url)
+    with migrated_database("sync") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=6)
         sessions = make_session_factory(engine)
         with sessions() as session:

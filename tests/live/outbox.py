@@ -28,10 +28,9 @@ from sqlalchemy import Engine, func, insert, select, update
 from core import clock
 from core.config import PROJECT_ROOT
 from core.db import make_engine
-from core.migrations import upgrade
 from notifications.models import Contact, Message
 from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, read_stats
-from tests.support import fresh_database
+from tests.support import migrated_database
 
 PUBLIC_URL = "https://terrain.example"
 READY_TIMEOUT = 30.0
@@ -40,8 +39,7 @@ DONE_TIMEOUT = 60.0
 
 
 def outbox_database() -> Iterator[tuple[str, Engine]]:
-    with fresh_database("smsd") as url:
-        upgrade(url)
+    with migrated_database("smsd") as url:
         engine = make_engine(url)
         try:
             yield url, engine

@@ -22,7 +22,7 @@ from appointments.models import (
     WorkingPlan,
 )
 from core import accounts
-from tests.support import postgres_url
+from tests.support import place_team, postgres_url
 
 # SQLite has one writer at a time: nothing races.
 POSTGRES_ONLY = pytest.mark.skipif(
@@ -42,7 +42,8 @@ def one_agent_service(
     `hours`; flushed, not committed. `location`, `service` and `agent` are the columns
     of each (the agent is a social worker whose password is never used)."""
     opens, closes = hours
-    place = Location(**location)
+    # Every place has a team (docs/cpas.md): the demo's Marolles unless one is given.
+    place = Location(**{"team_id": place_team(session), **location})
     place.opening_hours = [
         OpeningHours(weekday=weekday, opens=opens, closes=closes) for weekday in range(7)
     ]

@@ -30,6 +30,14 @@ def test_every_domain_of_the_list_is_installed():
     assert {"outreach.purge", "sms.dispatch"} <= {job.name for job in load_jobs()}
 
 
+def test_every_sms_text_of_every_domain_has_a_name_for_staff():
+    """Each domain names its SMS texts in its WebDomain; the SMS pages show those names."""
+    from web.plugins import TEMPLATE_LABELS
+
+    codes = {kind.code for kind in plugins.template_kinds()}
+    assert codes and codes == set(TEMPLATE_LABELS)
+
+
 def test_demo_data_follow_the_declared_dependencies():
     first = Domain("first", demo="x", demo_after=("second",))
     second = Domain("second", demo="y", demo_after=("third",))

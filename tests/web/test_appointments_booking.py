@@ -243,7 +243,8 @@ def test_the_whole_path_books_once(en, agenda, db):
     locations.append(response.headers["Location"])
     check = db.scalar(select(PhoneCheck).order_by(PhoneCheck.id.desc()))
     message = db.scalar(select(Message).where(Message.key == f"phone-check:{check.id}"))
-    assert message.to == number and message.body.startswith("CPAS: your code is")
+    # The place is Marolles' team's: the code speaks for the CPAS de Bruxelles.
+    assert message.to == number and message.body.startswith("CPAS de Bruxelles: your code is")
     page = text_of(en.get("/rendez-vous/code"))
     assert "Step 5 of 5" in page and number not in page
     assert "You can ask for a new code in 60 seconds." in page

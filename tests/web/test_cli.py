@@ -7,18 +7,30 @@ from click.testing import CliRunner
 
 from core import accounts, organisations
 from core.db import make_engine, make_session_factory
-from tests.support import fresh_database
+from tests.support import demo_template, fresh_database, own_database
 from web.cli import main
+
+
+def _env(url: str, instance) -> dict[str, str]:
+    return {
+        "TERRAIN_DATABASE_URL": url,
+        "TERRAIN_INSTANCE_PATH": str(instance),
+        "TERRAIN_SECRET_KEY": "cli-secret",
+    }
 
 
 @pytest.fixture()
 def cli_env(tmp_path):
     with fresh_database("cli") as url:
-        yield {
-            "TERRAIN_DATABASE_URL": url,
-            "TERRAIN_INSTANCE_PATH": str(tmp_path),
-            "TERRAIN_SECRET_KEY": "cli-secret",
-        }
+        yield _env(url, tmp_path)
+
+
+@pytest.fixture()
+def demo_env(tmp_path):
+    """A copy of the run's demo database (migrated and seeded once per run by the same
+    commands): for the tests of what comes after `db upgrade` and `seed-demo`."""
+    with own_database("cli", template=demo_template()) as url:
+        yield _env(url, tmp_path)
 
 
 def _run(env, *args, input=None):
@@ -45,11 +57,9 @@ def test_seed_demo_twice_creates_everything_once(cli_env):
     engine.dispose()
 
 
-def test_user_create_asks_the_password_twice(cli_env):
-    _run(cli_env, "db", "upgrade")
-    _run(cli_env, "seed-demo")
+def test_user_create_asks_the_password_twice(demo_env):
     result = _run(
-        cli_env,
+        demo_env,
         "user",
         "create",
         "j.peeters",
@@ -65,18 +75,16 @@ def test_user_create_asks_the_password_twice(cli_env):
     )
     assert result.exit_code == 0, result.output
     assert "een-lang-wachtwoord" not in result.output
-    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    engine = make_engine(demo_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         user = accounts.find_user(session, "j.peeters")
         assert (user.role, user.team.code, user.language) == ("reception", "bxl-marolles", "nl")
     engine.dispose()
 
 
-def test_user_create_refuses_bad_input_clearly(cli_env):
-    _run(cli_env, "db", "upgrade")
-    _run(cli_env, "seed-demo")
+def test_user_create_refuses_bad_input_clearly(demo_env):
     taken = _run(
-        cli_env,
+        demo_env,
         "user",
         "create",
         "admin",
@@ -88,11 +96,19 @@ def test_user_create_refuses_bad_input_clearly(cli_env):
     )
     assert taken.exit_code != 0 and "already used" in taken.output
     short = _run(
-        cli_env, "user", "create", "newbie", "--name", "X", "--role", "aide", input="short\nshort\n"
+        demo_env,
+        "user",
+        "create",
+        "newbie",
+        "--name",
+        "X",
+        "--role",
+        "aide",
+        input="short\nshort\n",
     )
     assert short.exit_code != 0 and "at least 10" in short.output
     team = _run(
-        cli_env,
+        demo_env,
         "user",
         "create",
         "newbie",
@@ -178,21 +194,19 @@ def test_team_create_puts_the_team_in_its_cpas(cli_env):
     assert "1 teams" in _run(cli_env, "cpas", "list").output
 
 
-def test_cpas_create_refuses_bad_input_clearly(cli_env):
-    _run(cli_env, "db", "upgrade")
-    _run(cli_env, "seed-demo")
+def test_cpas_create_refuses_bad_input_clearly(demo_env):
     base = ["cpas", "create", "--name-fr", "X", "--region", "wallonia", "--regime", "fr"]
-    taken = _run(cli_env, *base, "--code", "charleroi")
+    taken = _run(demo_env, *base, "--code", "charleroi")
     assert taken.exit_code != 0 and "code: already used" in taken.output
-    served = _run(cli_env, *base, "--code", "autre", "--postcodes", "6000")
+    served = _run(demo_env, *base, "--code", "autre", "--postcodes", "6000")
     assert served.exit_code != 0 and "already served by another CPAS (6000)" in served.output
-    bad = _run(cli_env, *base, "--code", "Bad Code!", "--postcodes", "60")
+    bad = _run(demo_env, *base, "--code", "Bad Code!", "--postcodes", "60")
     assert bad.exit_code != 0 and "lower-case" in bad.output and "four digits" in bad.output
-    sender = _run(cli_env, *base, "--code", "autre", "--sms-sender", "CPAS de Namur")
+    sender = _run(demo_env, *base, "--code", "autre", "--sms-sender", "CPAS de Namur")
     assert sender.exit_code != 0 and "at most 11" in sender.output
-    region = _run(cli_env, *base[:4], "--region", "mars", "--regime", "fr", "--code", "x1")
+    region = _run(demo_env, *base[:4], "--region", "mars", "--regime", "fr", "--code", "x1")
     assert region.exit_code != 0 and "mars" in region.output
-    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    engine = make_engine(demo_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         assert [c.code for c in organisations.list_cpas(session)] == [
             "bruxelles",

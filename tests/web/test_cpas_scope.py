@@ -498,6 +498,8 @@ def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, objec
     household = {"beneficiary_id": str(homecare_id("household-0"))}
     plan = {"plan_id": str(homecare_id("plan-0"))}
     aide = {"aide_id": accounts.find_user(db, "aide1").id}
+    shared = {"service_id": brussels.new_service().id}  # of no CPAS: the platform's to settle
+    db.commit()
     return {
         "admin.set_active": {"user_id": accounts.find_user(db, "as1").id},
         "admin.user_teams": {"user_id": accounts.find_user(db, "as1").id},
@@ -520,6 +522,8 @@ def _brussels_arguments(db, brussels, brussels_sms) -> dict[str, dict[str, objec
             f"appointments_setup.{name}": {"service_id": setup_ids["service_id"]}
             for name in ("edit_service", "service_offer", "remove_service")
         },
+        "appointments_setup.give_shared_service": shared,
+        "appointments_setup.split_shared_service": shared,
         "appointments_setup.end_plan": {"plan_id": setup_ids["plan_id"]},
         "appointments_setup.remove_closure": {"closure_id": setup_ids["closure_id"]},
         "appointments_setup.remove_absence": {"absence_id": setup_ids["absence_id"]},
@@ -614,12 +618,18 @@ def test_every_route_naming_a_record_of_another_cpas_answers_as_unknown(
     plan = db.get(WorkingPlan, setup_ids["appointments_setup.end_plan"]["plan_id"])
     assert plan.valid_until is None
     assert db.get(Closure, setup_ids["appointments_setup.remove_closure"]["closure_id"])
+    shared = db.get(Service, setup_ids["appointments_setup.split_shared_service"]["service_id"])
+    assert shared.cpas_id is None  # neither given nor split by a CPAS's role
     assert db.get(AgentAbsence, setup_ids["appointments_setup.remove_absence"]["absence_id"])
 
 
 def test_the_setup_lists_and_offers_only_the_administrators_cpas(login, db, brussels):
     """Services, plans, closures and absences of the CPAS de Bruxelles are not listed to
     Charleroi's coordinator, nor offered in its forms; refused as unknown choices."""
+    from datetime import date
+
+    from appointments.models import Closure
+
     ids = _brussels_setup(db, brussels)
     _charleroi_user(db, Role.COORDINATOR)
     browser = login("clr-coordinator")
@@ -644,7 +654,10 @@ def test_the_setup_lists_and_offers_only_the_administrators_cpas(login, db, brus
     )
     assert closure.status_code == 422
     everywhere = browser.post(f"{base}/fermetures", {"first_day": "2030-01-05", "reason": "X"})
-    assert everywhere.status_code == 422  # "every place" would close Brussels' too
+    assert everywhere.status_code == 302  # every place of the CPAS de Charleroi only
+    made = db.scalar(select(Closure).where(Closure.first_day == date(2030, 1, 5)))
+    assert made.location_id is None
+    assert made.cpas_id == organisations.get_cpas(db, "charleroi").id
     assert _refusals(db, "appointment_service", ids["service_id"]) == 0
     assert browser.get(f"{base}/services/{ids['service_id']}").status_code == 404
     assert _refusals(db, "appointment_service", ids["service_id"]) == 1

@@ -129,6 +129,8 @@ NOT_TEXT = {
     "sms_inbound": {"provider_id", "from_e164", "outcome"},
     "sms_message_events": {"status", "source", "error_code"},
     "sms_message_counts": {"category", "status"},  # codes, kept by triggers (0046)
+    # Codes, kept by triggers (0055): the month, category, state, error code.
+    "sms_month_figures": {"category", "status", "error_code"},
     "sms_messages": {
         "key",
         "to",

@@ -7,6 +7,7 @@ team's coordinator hears 404. The clock is frozen (users switched to English).""
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
@@ -63,7 +64,9 @@ def test_weekly_orders_and_the_rule_through_their_forms(frozen, login, db):
     response = browser.post("/tournees/repas/commandes", data={"jour": "2031-03-31"})
     assert response.status_code == 302
     page = text_of(browser.get("/tournees/repas/semaine"))
-    assert "Orders made: 4 new, 0 already there." in page  # 2 Mondays, 2 Wednesdays
+    assert "Orders made:" in page
+    made = select(func.count()).select_from(MealOrder).where(MealOrder.weekly_id == weekly.id)
+    assert db.scalar(made) == 4  # 2 Mondays, 2 Wednesdays
     assert "Mme Semaine" in page and "Monday, Wednesday" in page
     before = db.scalar(select(func.count()).select_from(WeeklyMealOrder))
     response = browser.post("/tournees/repas/semaine", data=weekly_form(weekdays=[], meals="x"))
@@ -85,30 +88,44 @@ def browser_team(db) -> int:
 
 
 def test_cancelling_before_and_after_the_cutoff(frozen, login, db, coord):
+    """One cancellation, the team's rule, from the day's list or the order's page; the
+    list's former address goes on to it (308, the same POST)."""
     team_id = coord.team_id
     late = services.create_meal_order(db, coord, team_id, order_data(0, day=FRIDAY.isoformat()))
     early = services.create_meal_order(db, coord, team_id, order_data(1, day=MONDAY.isoformat()))
+    other = services.create_meal_order(db, coord, team_id, order_data(2, day=MONDAY.isoformat()))
     browser = login("mobile-coord")
-    response = browser.post(
-        f"/tournees/repas/commandes/{late.id}/annuler", data={"jour": "2031-03-28"}
-    )
+    response = browser.post(f"/tournees/repas/{late.id}/annuler", data={"retour": "jour"})
     assert response.status_code == 302
+    assert response.headers["Location"].endswith("/tournees/repas?jour=2031-03-28")
     page = text_of(browser.get("/tournees/repas?jour=2031-03-28"))
     assert "Too late to cancel: cancellations for this day closed on 27/03/2031 10:00." in page
     db.refresh(late)
     assert not late.cancelled
-    response = browser.post(
-        f"/tournees/repas/commandes/{early.id}/annuler", data={"jour": "2031-03-31"}
-    )
+    response = browser.post(f"/tournees/repas/{late.id}/annuler")  # from the order's page
+    assert response.headers["Location"].endswith(f"/tournees/repas/{late.id}")
+    assert "Too late to cancel" in text_of(browser.get(f"/tournees/repas/{late.id}"))
+    response = browser.post(f"/tournees/repas/{early.id}/annuler")
     assert response.status_code == 302
-    assert "Order cancelled" in text_of(browser.get("/tournees/repas?jour=2031-03-31"))
+    assert "Order cancelled" in text_of(browser.get(f"/tournees/repas/{early.id}"))
     db.refresh(early)
-    assert early.cancelled
+    assert early.cancelled and early.cancelled_by_id == coord.id
+    assert early.cancelled_at is not None and early.vehicle_id is None
+    response = browser.post(f"/tournees/repas/{early.id}/annuler")
+    assert "This is already cancelled." in text_of(browser.get(f"/tournees/repas/{early.id}"))
+    old = browser.post(f"/tournees/repas/commandes/{other.id}/annuler")
+    assert old.status_code == 308
+    assert old.headers["Location"].endswith(f"/tournees/repas/{other.id}/annuler?retour=jour")
+    response = browser.post(old.headers["Location"])
+    assert response.headers["Location"].endswith("/tournees/repas?jour=2031-03-31")
+    db.refresh(other)
+    assert other.cancelled
     kitchen = text_of(browser.get("/tournees/cuisine?jour=2031-03-28"))
     assert "Cancellations for this day close on 27/03/2031 10:00." in kitchen
     assert "1 order counted" in kitchen
     assert "0 orders counted" in text_of(browser.get("/tournees/cuisine?jour=2031-03-31"))
     assert browser.post("/tournees/repas/commandes/not-an-id/annuler").status_code == 404
+    assert browser.post(f"/tournees/repas/{uuid.uuid4()}/annuler").status_code == 404
 
 
 def test_a_meal_round_s_delivery_sheet(frozen, login, db, coord):
@@ -200,7 +217,7 @@ def test_anybody_else_hears_404(frozen, login, db, coord):
             "/tournees/repas/livres.xlsx",
         ):
             assert browser.get(path).status_code in (403, 404), (outsider, path)
-        response = browser.post(f"/tournees/repas/commandes/{order.id}/annuler")
+        response = browser.post(f"/tournees/repas/{order.id}/annuler")
         assert response.status_code in (403, 404), outsider
     db.refresh(order)
     assert not order.cancelled and db.get(MealOrder, order.id) is not None

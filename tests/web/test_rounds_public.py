@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from core import accounts, clock
 from notifications import broadcasts, replies, staff
-from notifications.models import Consent, Message
+from notifications.models import Consent, Contact, Message
 from rounds import audiences, services
 from rounds.models import MealOrder, Round, RoundStop, Stop, StopSubscription
 from tests.db.test_rounds_dated import FIRST, MAY_DAY, _minibus_round
@@ -175,6 +175,15 @@ def test_subscribing_by_code_records_the_consent_and_the_audience(en, db, stop, 
     )
     (subscription,) = running(db, stop)
     assert subscription.confirmed_at is not None and subscription.language == "fr"
+    # The code's SMS and contact are the stop's CPAS's (its sender; no other CPAS sees it).
+    from core import organisations
+
+    code_sms = db.scalar(
+        select(Message).where(Message.key.like("phone-check:%")).order_by(Message.id.desc())
+    )
+    assert code_sms.cpas_id == organisations.cpas_id_of_team(db, stop.team_id)
+    code_contact = db.get(Contact, code_sms.contact_id)
+    assert {link.team_id for link in code_contact.teams} == {stop.team_id}
     consent = db.get(Consent, (subscription.contact_id, "sms", "service_change"))
     assert consent.granted and consent.method == "online"
     # A second time (another day): still one subscription.

@@ -233,13 +233,21 @@ def test_editing_a_contact(login, db):
     browser = login("accueil")
     form = text_of(browser.get(f"/sms/contacts/{contact.id}/edit"))
     assert 'value="0471 23 45 67"' in form
+    fields = {"display_name": "Renamed Pagetest", "language": "nl", "phone_0": "0471 23 45 67"}
+    # With several CPAS a contact needs a team of the author's CPAS (else it would be
+    # every CPAS's): refused, nothing saved.
+    refused = browser.post(f"/sms/contacts/{contact.id}/edit", fields)
+    assert refused.status_code == 422
+    db.refresh(contact)
+    assert contact.display_name == "Page Person"
+    marolles = accounts.get_team(db, "bxl-marolles")
     response = browser.post(
-        f"/sms/contacts/{contact.id}/edit",
-        {"display_name": "Renamed Pagetest", "language": "nl", "phone_0": "0471 23 45 67"},
+        f"/sms/contacts/{contact.id}/edit", {**fields, "teams": [str(marolles.id)]}
     )
     assert response.status_code == 302
     db.refresh(contact)
     assert (contact.display_name, contact.language) == ("Renamed Pagetest", "nl")
+    assert {link.team_id for link in contact.teams} == {marolles.id}
 
 
 def test_consent_is_given_and_withdrawn_with_who_when_and_how(login, db):

@@ -71,7 +71,10 @@ def test_a_booking_s_code_and_link_reach_the_person_but_no_office_page(
     db.expire_all()
     code_message = db.scalar(select(Message).where(Message.id == code_sms.message_id))
     confirmation = db.scalar(select(Message).where(Message.id == confirmation_sms.message_id))
-    assert code_message.body == "CPAS: votre code est ••••••. Il est valable 10 minutes."
+    # The place is Marolles' team's: the code speaks for the CPAS de Bruxelles.
+    assert code_message.body == (
+        "CPAS de Bruxelles: votre code est ••••••. Il est valable 10 minutes."
+    )
     assert confirmation.body.endswith("/r/…") and token not in confirmation.body
     # The platform administrator (no team) reads no CPAS's messages: 404 (docs/cpas.md).
     admin = login("admin")

@@ -38,5 +38,8 @@ WEB = WebDomain(
             position=70,
         ),
     ),
+    template_labels={
+        "appointment_slot_offered": _l("A slot freed for the waiting list"),
+    },
     messages=messages.sentence,
 )

@@ -64,6 +64,14 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "This service is shared by several CPAS: only where your CPAS offers it and who "
             "delivers it can be changed here."
         ),
+        "used_by_other_cpas": _(
+            "Places of another CPAS offer this service or hold its appointments: split it "
+            "instead, one copy per CPAS."
+        ),
+        "no_cpas_uses_it": _(
+            "No place of a CPAS offers this service or holds its appointments: give it a CPAS "
+            "instead."
+        ),
         "notice_beyond_horizon": _(
             "The notice is longer than the booking window of %(days)s days: nobody could book.",
             days=params.get("days", ""),

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from appointments import indicators, scope, setup
+from appointments import indicators, scope, setup, sharing
 from appointments.models import (
     BOOKING_MODES,
     LOCATION_KINDS,
@@ -349,6 +349,62 @@ def remove_service(service_id: int):
             "warning",
         )
     return redirect(url_for("appointments_setup.services"))
+
+
+# --- Shared services (of no CPAS): the platform administrator gives or splits them -------
+
+
+def _shared_page(errors: dict[int, str] | None = None, status: int = 200):
+    page = sharing.shared_services(db.session(), _actor())
+    if page is None:
+        return _not_found()
+    return render(
+        "appointments/setup/shared_services.html",
+        page=page,
+        errors=errors or {},
+        status=status,
+    )
+
+
+@bp.get("/services-partages", endpoint="shared_services")
+@requires(Permission.APPOINTMENTS_SETUP)
+def shared_services_page():
+    return _shared_page()
+
+
+def _share(service_id: int, change, *args: Any, done: str):
+    session = db.session()
+    service = sharing.shared_service(session, service_id, _actor())
+    if service is None:
+        return _not_found()
+    try:
+        setup.committed(session, change, service, *args, actor=_actor())
+    except Invalid as invalid:
+        return _shared_page({service_id: " ".join(_errors(invalid).values())}, status=422)
+    flash(done, "success")
+    return redirect(url_for("appointments_setup.shared_services"))
+
+
+@bp.post("/services-partages/<int:service_id>/cpas")
+@requires(Permission.APPOINTMENTS_SETUP)
+def give_shared_service(service_id: int):
+    cpas_code = request.form.get("cpas", "")[:40]
+    return _share(
+        service_id, sharing.give_cpas, cpas_code, done=_("The service is its CPAS's now.")
+    )
+
+
+@bp.post("/services-partages/<int:service_id>/scinder")
+@requires(Permission.APPOINTMENTS_SETUP)
+def split_shared_service(service_id: int):
+    return _share(
+        service_id,
+        sharing.split_service,
+        done=_(
+            "The service is split: each CPAS has its own copy, with its places, agents "
+            "and appointments."
+        ),
+    )
 
 
 # --- Places ---------------------------------------------------------------------------------

@@ -83,5 +83,12 @@ WEB = WebDomain(
         "homecare_visit_offer": _l("Open visit offered to the aides"),
         "homecare_timesheet": _l("Aide's signed timesheet"),
     },
+    template_labels={
+        "homecare_visit_changed": _l("Home care: a visit's aide or time changed (household)"),
+        "homecare_aide_visit": _l("Home care: a visit given to an aide"),
+        "homecare_aide_visit_removed": _l("Home care: a visit taken from an aide"),
+        "homecare_visit_alert": _l("Home care: an urgent alert from an aide's visit"),
+        "homecare_visit_late": _l("Home care: the aide will be late (household)"),
+    },
     messages=messages.sentence,
 )

@@ -100,8 +100,17 @@ LIFE_BOOK = {
 }
 CATEGORIES = ("a", "b", "c", "d", "e")
 
+# Meals on wheels ordered from a care plan: the diets of the meal service (rounds' codes).
+DIETS = {
+    "normal": _l("Normal"),
+    "diabetic": _l("Diabetic"),
+    "no_salt": _l("No salt"),
+    "mixed_texture": _l("Mixed texture"),
+}
+
 LABELS = {
     "service": SERVICES,
+    "diet": DIETS,
     "skill": SKILLS,
     "weekday": WEEKDAYS,
     "holiday_rule": HOLIDAY_RULES,

@@ -13,6 +13,12 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
     """Code → sentence in the user's language, for this domain's own codes."""
     return {
         "unknown_beneficiary": _("This household is not one of your team's."),
+        "no_meal_service": _("The CPAS has no meal service to take this order."),
+        "meal_order_exists": _("This care plan already has a meal order."),
+        "household_not_located": _(
+            "The household's address has no map position yet: add it to the household's "
+            "file so the meal round can find it."
+        ),
         "unknown_care_plan": _("This care plan is not one of your team's."),
         "unknown_skill": _("Unknown skill. Choose from the list."),
         "duration_out_of_range": _(

@@ -366,6 +366,36 @@ def life_book_agreement(beneficiary_id: uuid.UUID):
 # --- Care plans -------------------------------------------------------------------------
 
 
+def _meal_context(plan, values: dict[str, Any] | None = None, errors=None) -> dict[str, Any]:
+    """The plan page's meals-on-wheels form: shown when a meal service of the CPAS can
+    take the order and the plan names none yet."""
+    choices = None
+    if plan is not None:
+        try:
+            choices = services.meal_choices(db.session(), actor(), plan.id)
+        except Invalid:  # not hers to change: no form (the page itself answers 404)
+            choices = None
+    today = clock.to_local(clock.now()).date()
+    defaults: dict[str, Any] = {}
+    if plan is not None:
+        defaults = {
+            "weekdays": [str(d) for d in plan.weekdays],
+            "meals": "1",
+            "diet": "normal",
+            "window_start": "10:00",
+            "window_end": "12:00",
+            "starts_on": max(plan.starts_on, today + timedelta(days=1)).isoformat(),
+            "ends_on": plan.ends_on.isoformat() if plan.ends_on else "",
+        }
+    return {
+        "meal_teams": choices[0] if choices else [],
+        "meal_diets": choices[1] if choices else (),
+        "meal_orderable": choices is not None,
+        "meal_values": values if values is not None else defaults,
+        "meal_errors": errors or {},
+    }
+
+
 def _plan_values(plan) -> dict[str, Any]:
     if plan is None:
         return {
@@ -459,6 +489,7 @@ def _plan_page(form: pages.PlanForm):
         errors=errors,
         suspension_values={},
         suspension_errors={},
+        **_meal_context(form.plan),
     )
 
 
@@ -511,9 +542,39 @@ def suspend_plan(plan_id: uuid.UUID):
             errors={},
             suspension_values=request.form.to_dict(),
             suspension_errors=field_errors(invalid),
+            **_meal_context(form.plan),
         )
     flash(_("Suspension saved: the visits of those days are cancelled."), "success")
     return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="suspensions"))
+
+
+@bp.post("/plans/<uuid:plan_id>/repas")
+@requires(Permission.HOMECARE_RECORDS)
+def order_meals(plan_id: uuid.UUID):
+    """Meals on wheels for the plan's household in one step: the meal service makes the
+    weekly order, its reference becomes the plan's; refused: the sentences, nothing saved."""
+    session = db.session()
+    form = pages.plan_form(session, actor(), plan_id=plan_id)
+    if form is None or form.plan is None:
+        return not_found()
+    data = request.form.to_dict()
+    data["weekdays"] = request.form.getlist("weekdays")
+    try:
+        pages.saved(session, services.order_meals, actor(), plan_id, data)
+    except Invalid as invalid:
+        session.refresh(form.plan)
+        return _page(
+            "homecare/records/plan_form.html",
+            status=422,
+            form=form,
+            values=_plan_values(form.plan),
+            errors={},
+            suspension_values={},
+            suspension_errors={},
+            **_meal_context(form.plan, data, field_errors(invalid)),
+        )
+    flash(_("Meals ordered: the meal service delivers them from the first day."), "success")
+    return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="meals"))
 
 
 # --- Aides ------------------------------------------------------------------------------

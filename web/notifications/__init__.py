@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from core.roles import Permission
 from web.nav import NavEntry
 from web.notifications import broadcasts, inbox, messages, outbox, webhooks
+from web.notifications.shared import OWN_TEMPLATE_LABELS
 from web.plugins import WebDomain
 
 WEB = WebDomain(
@@ -30,5 +31,6 @@ WEB = WebDomain(
         "sms_inbound": _l("SMS received"),
         "sms_broadcast": _l("SMS broadcast"),
     },
+    template_labels=OWN_TEMPLATE_LABELS,
     messages=messages.sentence,
 )

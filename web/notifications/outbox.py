@@ -36,7 +36,6 @@ from web.notifications.shared import (
     REASON_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
-    TEMPLATE_LABELS,
     contact_name,
     page_number,
     reason_label,
@@ -44,6 +43,7 @@ from web.notifications.shared import (
     subject_label,
 )
 from web.permissions import requires
+from web.plugins import TEMPLATE_LABELS
 from web.rendering import render
 
 bp = Blueprint("notifications", __name__, url_prefix="/sms")

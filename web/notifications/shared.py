@@ -122,27 +122,19 @@ def reason_label(code: str | None, detail: str | None = None) -> object:
     return _l("Error %(code)s.", code=code) if code else ""
 
 
-TEMPLATE_LABELS = {
+# The names of the SMS texts this domain declares (notifications/texts.py); the other
+# domains name theirs in their WebDomain, and web.plugins.TEMPLATE_LABELS holds them all.
+OWN_TEMPLATE_LABELS = {
     "appointment_reminder": _l("Appointment reminder"),
     "appointment_reminder_call": _l("Appointment reminder (call to cancel)"),
     "appointment_reminder_plain": _l("Appointment reminder (no reply possible)"),
     "appointment_confirmation": _l("Appointment booked"),
     "appointment_changed": _l("Appointment changed"),
-    "appointment_slot_offered": _l("A slot freed for the waiting list"),
     "verification_code": _l("Verification code"),
     "reply_confirmed": _l("Answer to YES"),
     "reply_cancelled": _l("Answer to NO"),
     "reply_stopped": _l("Answer to STOP"),
     "reply_received": _l("Answer to another message"),
-    "outreach_minor_alert": _l("Street: an alert waits (minor met)"),
-    "homecare_visit_changed": _l("Home care: a visit's aide or time changed (household)"),
-    "homecare_aide_visit": _l("Home care: a visit given to an aide"),
-    "homecare_aide_visit_removed": _l("Home care: a visit taken from an aide"),
-    "homecare_visit_alert": _l("Home care: an urgent alert from an aide's visit"),
-    "homecare_visit_late": _l("Home care: the aide will be late (household)"),
-    "rounds_stop_late": _l("Minibus: late at a stop (subscribers)"),
-    "rounds_stop_cancelled": _l("Minibus: a stop cancelled (subscribers)"),
-    "rounds_incident_alert": _l("Rounds: an incident reported by the crew"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),

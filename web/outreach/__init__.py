@@ -56,5 +56,8 @@ WEB = WebDomain(
         "outreach_place": _l("Place"),
         "outreach_encounter": _l("Encounter"),
     },
+    template_labels={
+        "outreach_minor_alert": _l("Street: an alert waits (minor met)"),
+    },
     messages=messages.sentence,
 )

@@ -58,5 +58,11 @@ WEB = WebDomain(
         "rounds_weekly_meal_order": _l("Weekly meal order"),
         "rounds_meals_export": _l("Meals delivered (billing file)"),
     },
+    template_labels={
+        "rounds_stop_late": _l("Minibus: late at a stop (subscribers)"),
+        "rounds_stop_cancelled": _l("Minibus: a stop cancelled (subscribers)"),
+        "rounds_incident_alert": _l("Rounds: an incident reported by the crew"),
+        "rounds_stop_subscribed": _l("Minibus: a stop's subscription confirmed"),
+    },
     messages=messages.sentence,
 )

@@ -30,6 +30,7 @@ from web.permissions import requires
 from web.rendering import render
 from web.rounds.offline import outcome_labels
 from web.rounds.routes import DIET_LABELS, TABS
+from web.rounds.scope import asked_day
 
 bp = Blueprint("rounds_crew", __name__, url_prefix="/tournees")
 STEPS = {
@@ -100,7 +101,7 @@ def follow() -> Any:
     and the team's lateness setting (posted here)."""
     user = actor()
     session = db.session()
-    day = clock.parse_day(request.args.get("jour")) or live.today()
+    day = asked_day()
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -111,13 +112,16 @@ def follow() -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("rounds_crew.follow", jour=day.isoformat()))
+    now = clock.now()
     try:
-        rounds = live.followed_day(session, user, day, clock.now())
+        rounds = live.followed_day(session, user, day, now)
     except Invalid:
         return not_found()
     return render(
         "rounds/follow.html",
+        "rounds/_follow_day.html",  # the page's own polling asks for the rounds only
         status=status,
+        now=now,
         rounds=rounds,
         day=day,
         hhmm=_hhmm,

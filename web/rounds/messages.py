@@ -65,6 +65,7 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "which is already past: choose a later first day.",
             cutoff=params.get("cutoff", ""),
         ),
+        "stop_not_skipped": _("This stop is not skipped: there is nothing to restore."),
         "over_vehicle_seats": _(
             "No vehicle of the team has that many seats (at most %(seats)s).",
             seats=params.get("seats", ""),

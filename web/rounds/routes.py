@@ -17,15 +17,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import clock
-from core.errors import Invalid
+from core.errors import Conflict, Invalid
 from core.roles import Permission
-from rounds import access, services
+from rounds import services
 from rounds.models import DIETS
 from web import charts, db
 from web.common import Tab, actor, field_errors, not_found, visible_tabs
 from web.exports import csv_response, xlsx_response
 from web.permissions import requires
 from web.rendering import render
+from web.rounds.scope import Scope, coordinated
 
 bp = Blueprint("rounds", __name__, url_prefix="/tournees")
 
@@ -68,17 +69,6 @@ REASON_LABELS = {
 ORDER_DAYS = 14  # the weekly orders' button makes the coming two weeks' orders
 
 
-def _team() -> int | None:
-    """The team the signed-in user coordinates rounds for, None otherwise."""
-    user = actor()
-    return user.team_id if access.coordinates(user, user.team_id) else None
-
-
-def _day() -> date:
-    """The day asked for (?jour=YYYY-MM-DD), today when absent or unreadable."""
-    return clock.parse_day(request.args.get("jour") or "") or clock.to_local(clock.now()).date()
-
-
 def _page(template: str, status: int = 200, **context: Any):
     return render(
         template,
@@ -94,31 +84,26 @@ def _page(template: str, status: int = 200, **context: Any):
 
 @bp.get("/", endpoint="index")
 @requires(Permission.ROUNDS_MANAGE)
-def index():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
-    day = _day()
-    monday = day - timedelta(days=day.weekday())
+@coordinated
+def index(scope: Scope):
+    team_id = scope.team_id
     session = db.session()
     return _page(
         "rounds/index.html",
-        day=day,
-        monday=monday,
-        previous=monday - timedelta(days=7),
-        following=monday + timedelta(days=7),
+        day=scope.day,
+        monday=scope.monday,
+        previous=scope.previous_week,
+        following=scope.following_week,
         stops=services.stops(session, team_id),
         vehicles=services.vehicles(session, team_id),
-        week=services.week_permanences(session, team_id, monday),
+        week=services.week_permanences(session, team_id, scope.monday),
     )
 
 
-def _form_page(kind: str, template: str, create, listed, success: str):
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+def _form_page(scope: Scope, kind: str, template: str, create, listed, success: str):
+    team_id = scope.team_id
     session = db.session()
-    day = _day()
+    day = scope.day
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"day": day.isoformat()}
     status = 200
@@ -144,8 +129,10 @@ def _form_page(kind: str, template: str, create, listed, success: str):
 
 @bp.route("/repas", methods=["GET", "POST"], endpoint="meals")
 @requires(Permission.ROUNDS_MANAGE)
-def meals():
+@coordinated
+def meals(scope: Scope):
     return _form_page(
+        scope,
         "meals",
         "rounds/meals.html",
         services.save_meal_order,
@@ -156,8 +143,10 @@ def meals():
 
 @bp.route("/transports", methods=["GET", "POST"], endpoint="rides")
 @requires(Permission.ROUNDS_MANAGE)
-def rides():
+@coordinated
+def rides(scope: Scope):
     return _form_page(
+        scope,
         "rides",
         "rounds/rides.html",
         services.save_ride,
@@ -168,21 +157,19 @@ def rides():
 
 @bp.get("/plan", endpoint="plan")
 @requires(Permission.ROUNDS_MANAGE)
-def plan():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
-    return _page("rounds/plan.html", view=services.day_view(db.session(), team_id, _day()))
+@coordinated
+def plan(scope: Scope):
+    team_id = scope.team_id
+    return _page("rounds/plan.html", view=services.day_view(db.session(), team_id, scope.day))
 
 
 @bp.post("/plan", endpoint="run_plan")
 @requires(Permission.ROUNDS_MANAGE)
-def run_plan():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+@coordinated
+def run_plan(scope: Scope):
+    team_id = scope.team_id
     session = db.session()
-    day = clock.parse_day(request.form.get("jour") or "") or _day()
+    day = clock.parse_day(request.form.get("jour") or "") or scope.day
     done = services.plan_and_store(session, team_id, day, seconds=PLAN_SECONDS, actor=actor())
     flash(
         _("Day planned: %(placed)s placed, %(unplaced)s left out.",
@@ -279,6 +266,7 @@ RIDE_FIELDS = (
 
 
 def _record_page(
+    scope: Scope,
     *,
     kind: str,
     record_id: Any,
@@ -289,13 +277,12 @@ def _record_page(
     success: str,
     back: str,
     extra_values=None,
+    context=None,
 ):
     """The form of one record (new when `record_id` is None): GET shows it, POST saves;
     a refusal shows sentences next to the fields and saves nothing; not the user's
     record: 404."""
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+    team_id = scope.team_id
     session = db.session()
     errors: dict[str, str] = {}
     status = 200
@@ -327,6 +314,7 @@ def _record_page(
         values=values,
         errors=errors,
         **_form_options(session, team_id, record if kind == "template" else None),
+        **(context(session, team_id, record) if context and record is not None else {}),
     )
 
 
@@ -360,8 +348,9 @@ def _of_team(model):
 
 @bp.route("/vehicules/nouveau", methods=["GET", "POST"], endpoint="new_vehicle")
 @requires(Permission.ROUNDS_MANAGE)
-def new_vehicle():
-    return _record_page(
+@coordinated
+def new_vehicle(scope: Scope):
+    return _record_page(scope,
         kind="vehicle", record_id=None, load=None, save=services.save_vehicle,
         names=VEHICLE_FIELDS, title=_("New vehicle"), success=_("Vehicle saved."),
         back=url_for("rounds.index"),
@@ -370,8 +359,9 @@ def new_vehicle():
 
 @bp.route("/vehicules/<uuid:vehicle_id>", methods=["GET", "POST"], endpoint="vehicle")
 @requires(Permission.ROUNDS_MANAGE)
-def vehicle(vehicle_id):
-    return _record_page(
+@coordinated
+def vehicle(scope: Scope, vehicle_id):
+    return _record_page(scope,
         kind="vehicle", record_id=vehicle_id, load=_of_team(services.Vehicle),
         save=services.save_vehicle, names=VEHICLE_FIELDS, title=_("Vehicle"),
         success=_("Vehicle saved."), back=url_for("rounds.index"),
@@ -382,8 +372,9 @@ def vehicle(vehicle_id):
 
 @bp.route("/arrets/nouveau", methods=["GET", "POST"], endpoint="new_stop")
 @requires(Permission.ROUNDS_MANAGE)
-def new_stop():
-    return _record_page(
+@coordinated
+def new_stop(scope: Scope):
+    return _record_page(scope,
         kind="stop", record_id=None, load=None, save=services.save_stop, names=STOP_FIELDS,
         title=_("New stop"), success=_("Stop saved."), back=url_for("rounds.index"),
     )  # fmt: skip
@@ -391,20 +382,22 @@ def new_stop():
 
 @bp.route("/arrets/<uuid:stop_id>", methods=["GET", "POST"], endpoint="stop")
 @requires(Permission.ROUNDS_MANAGE)
-def stop(stop_id):
-    return _record_page(
+@coordinated
+def stop(scope: Scope, stop_id):
+    return _record_page(scope,
         kind="stop", record_id=stop_id, load=_of_team(services.Stop), save=services.save_stop,
         names=STOP_FIELDS, title=_("Stop"), success=_("Stop saved."),
         back=url_for("rounds.index"),
+        context=lambda session, team_id, record: {
+            "subscribers": services.stop_subscribers(session, team_id, record.id)},
     )  # fmt: skip
 
 
 @bp.route("/modeles", methods=["GET"], endpoint="templates")
 @requires(Permission.ROUNDS_MANAGE)
-def templates():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+@coordinated
+def templates(scope: Scope):
+    team_id = scope.team_id
     session = db.session()
     return _page(
         "rounds/templates.html",
@@ -417,8 +410,9 @@ def templates():
 
 @bp.route("/modeles/nouveau", methods=["GET", "POST"], endpoint="new_template")
 @requires(Permission.ROUNDS_MANAGE)
-def new_template():
-    return _record_page(
+@coordinated
+def new_template(scope: Scope):
+    return _record_page(scope,
         kind="template", record_id=None, load=None, save=services.save_template,
         names=TEMPLATE_FIELDS, title=_("New round template"),
         success=_("Round template saved."), back=url_for("rounds.templates"),
@@ -427,8 +421,9 @@ def new_template():
 
 @bp.route("/modeles/<uuid:template_id>", methods=["GET", "POST"], endpoint="template")
 @requires(Permission.ROUNDS_MANAGE)
-def template(template_id):
-    return _record_page(
+@coordinated
+def template(scope: Scope, template_id):
+    return _record_page(scope,
         kind="template", record_id=template_id, load=_of_team(services.RoundTemplate),
         save=services.save_template, names=TEMPLATE_FIELDS, title=_("Round template"),
         success=_("Round template saved."),
@@ -438,10 +433,9 @@ def template(template_id):
 
 @bp.post("/modeles/<uuid:template_id>/arrets", endpoint="add_permanence")
 @requires(Permission.ROUNDS_MANAGE)
-def add_permanence(template_id):
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+@coordinated
+def add_permanence(scope: Scope, template_id):
+    team_id = scope.team_id
     session = db.session()
     found = _of_team(services.RoundTemplate)(session, team_id, template_id)
     if found is None:
@@ -468,10 +462,9 @@ def add_permanence(template_id):
 
 @bp.post("/permanences/<uuid:permanence_id>/retirer", endpoint="remove_permanence")
 @requires(Permission.ROUNDS_MANAGE)
-def remove_permanence(permanence_id):
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+@coordinated
+def remove_permanence(scope: Scope, permanence_id):
+    team_id = scope.team_id
     session = db.session()
     found = _of_team(services.Permanence)(session, team_id, permanence_id)
     if found is None:
@@ -482,10 +475,53 @@ def remove_permanence(permanence_id):
     return redirect(url_for("rounds.template", template_id=template_id))
 
 
+PERMANENCE_FIELDS = ("stop_id", "starts", "ends", "topic", "version")
+
+
+@bp.route("/permanences/<uuid:permanence_id>", methods=["GET", "POST"], endpoint="permanence")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def permanence(scope: Scope, permanence_id):
+    """A template's stop changed in place (stop, times, topic); a form started from
+    another version answers 409 with the stop as it is now."""
+    session = db.session()
+    found = _of_team(services.Permanence)(session, scope.team_id, permanence_id)
+    if found is None:
+        return not_found()
+    template = session.get(services.RoundTemplate, found.template_id)
+    values = _values(found, PERMANENCE_FIELDS)
+    errors: dict[str, str] = {}
+    status, conflict = 200, False
+    if request.method == "POST":
+        try:
+            services.save_permanence_change(session, actor(), permanence_id, request.form)
+        except Conflict:
+            session.refresh(found)
+            values, status, conflict = _values(found, PERMANENCE_FIELDS), 409, True
+        except Invalid as invalid:
+            values = request.form.to_dict() | {"version": str(found.version)}
+            errors, status = field_errors(invalid), 422
+        else:
+            flash(_("Stop of the round saved."), "success")
+            return redirect(url_for("rounds.template", template_id=found.template_id))
+    return _page(
+        "rounds/record.html",
+        status=status,
+        kind="permanence",
+        title=_("Stop of %(round)s", round=template.name if template else ""),
+        record=found,
+        values=values,
+        errors=errors,
+        conflict=conflict,
+        **_form_options(session, scope.team_id, template),
+    )
+
+
 @bp.route("/repas/<uuid:order_id>", methods=["GET", "POST"], endpoint="meal")
 @requires(Permission.ROUNDS_MANAGE)
-def meal(order_id):
-    return _record_page(
+@coordinated
+def meal(scope: Scope, order_id):
+    return _record_page(scope,
         kind="meal", record_id=order_id, load=_of_team(services.MealOrder),
         save=services.save_order_change, names=ORDER_FIELDS, title=_("Meal order"),
         success=_("Meal order saved."), back=url_for("rounds.meal", order_id=order_id),
@@ -494,18 +530,19 @@ def meal(order_id):
 
 @bp.route("/transports/<uuid:ride_id>", methods=["GET", "POST"], endpoint="ride")
 @requires(Permission.ROUNDS_MANAGE)
-def ride(ride_id):
-    return _record_page(
+@coordinated
+def ride(scope: Scope, ride_id):
+    return _record_page(scope,
         kind="ride", record_id=ride_id, load=_of_team(services.Ride),
         save=services.save_ride_change, names=RIDE_FIELDS, title=_("Ride"),
         success=_("Ride saved."), back=url_for("rounds.ride", ride_id=ride_id),
     )  # fmt: skip
 
 
-def _cancel_record(model, record_id, cancel, endpoint: str, argument: str, success: str):
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+def _cancel_record(
+    scope: Scope, model, record_id, cancel, endpoint: str, argument: str, success: str
+):
+    team_id = scope.team_id
     session = db.session()
     found = _of_team(model)(session, team_id, record_id)
     if found is None:
@@ -522,17 +559,33 @@ def _cancel_record(model, record_id, cancel, endpoint: str, argument: str, succe
 
 @bp.post("/repas/<uuid:order_id>/annuler", endpoint="cancel_meal")
 @requires(Permission.ROUNDS_MANAGE)
-def cancel_meal(order_id):
-    return _cancel_record(
-        services.MealOrder, order_id, services.cancel_order_and_store, "rounds.meal",
-        "order_id", _("Meal order cancelled."),
-    )  # fmt: skip
+@coordinated
+def cancel_meal(scope: Scope, order_id):
+    """The one cancellation of a meal order, from its page or the day's list (`retour=jour`
+    goes back to the list), under the team's cut-off rule; after it: the sentence with the
+    cut-off, nothing changed; another team's or an unknown order: 404."""
+    session = db.session()
+    back_to_day = request.values.get("retour") == "jour"
+    try:
+        order = services.cancel_and_store_order(session, actor(), order_id)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        for sentence in field_errors(invalid).values():
+            flash(sentence, "error")
+        order = session.get(services.MealOrder, order_id)
+    else:
+        flash(_("Order cancelled: the kitchen will not prepare it."), "success")
+    if back_to_day:
+        return redirect(url_for("rounds.meals", jour=order.day.isoformat()))
+    return redirect(url_for("rounds.meal", order_id=order_id))
 
 
 @bp.post("/transports/<uuid:ride_id>/annuler", endpoint="cancel_ride")
 @requires(Permission.ROUNDS_MANAGE)
-def cancel_ride(ride_id):
-    return _cancel_record(
+@coordinated
+def cancel_ride(scope: Scope, ride_id):
+    return _cancel_record(scope,
         services.Ride, ride_id, services.cancel_ride_and_store, "rounds.ride", "ride_id",
         _("Ride cancelled."),
     )  # fmt: skip
@@ -543,11 +596,10 @@ def cancel_ride(ride_id):
 
 @bp.get("/dates", endpoint="rounds")
 @requires(Permission.ROUNDS_MANAGE)
-def dated_rounds():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
-    day = _day()
+@coordinated
+def dated_rounds(scope: Scope):
+    team_id = scope.team_id
+    day = scope.day
     monday = day - timedelta(days=day.weekday())
     session = db.session()
     return _page(
@@ -565,11 +617,10 @@ def dated_rounds():
 
 @bp.post("/dates/generer", endpoint="generate")
 @requires(Permission.ROUNDS_MANAGE)
-def generate():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
-    first = clock.parse_day(request.form.get("jour") or "") or _day()
+@coordinated
+def generate(scope: Scope):
+    team_id = scope.team_id
+    first = clock.parse_day(request.form.get("jour") or "") or scope.day
     first = first - timedelta(days=first.weekday())
     done = services.generate_and_store(db.session(), actor(), team_id, first, GENERATE_WEEKS)
     flash(
@@ -578,6 +629,11 @@ def generate():
         "success",
     )  # fmt: skip
     return redirect(url_for("rounds.rounds", jour=first.isoformat()))
+
+
+def _hhmm(moment) -> str:
+    """A moment as the Brussels wall-clock time (HH:MM)."""
+    return clock.to_local(moment).strftime("%H:%M") if moment else ""
 
 
 def _round_page(round_id, status: int = 200, **context: Any):
@@ -592,6 +648,8 @@ def _round_page(round_id, status: int = 200, **context: Any):
         round=found,
         vehicle=session.get(services.Vehicle, found.vehicle_id),
         lines=services.round_lines(session, found),
+        etas=services.round_etas(session, found, clock.now()),
+        hhmm=_hhmm,
         round_kind_labels=ROUND_KIND_LABELS,
         status_labels=STATUS_LABELS,
         stop_kind_labels=STOP_KIND_LABELS,
@@ -603,21 +661,20 @@ def _round_page(round_id, status: int = 200, **context: Any):
 
 @bp.get("/dates/<uuid:round_id>", endpoint="round")
 @requires(Permission.ROUNDS_MANAGE)
-def dated_round(round_id):
-    if _team() is None:
-        return not_found()
+@coordinated
+def dated_round(scope: Scope, round_id):
     return _round_page(round_id)
 
 
-def _exception(round_id, stop_id, change, success: str):
+def _exception(scope: Scope, round_id, stop_id, change, success: str):
     """Cancel a round, skip or move a stop: refused → the round's page with the
     sentences (422), nothing saved; another team's → 404."""
-    if _team() is None:
-        return not_found()
     session = db.session()
     values = request.form.to_dict()
     try:
         change(session, actor(), stop_id or round_id, values)
+    except Conflict:
+        return _round_page(round_id, status=409, conflict=True)
     except Invalid as invalid:
         if _unknown(invalid):
             return not_found()
@@ -630,27 +687,80 @@ def _exception(round_id, stop_id, change, success: str):
 
 @bp.post("/dates/<uuid:round_id>/annuler", endpoint="cancel_round")
 @requires(Permission.ROUNDS_MANAGE)
-def cancel_round(round_id):
-    return _exception(round_id, None, services.cancel_and_store, _("Round cancelled."))
+@coordinated
+def cancel_round(scope: Scope, round_id):
+    return _exception(scope, round_id, None, services.cancel_and_store, _("Round cancelled."))
 
 
 @bp.post("/dates/<uuid:round_id>/arrets/<uuid:stop_id>/sauter", endpoint="skip_stop")
 @requires(Permission.ROUNDS_MANAGE)
-def skip_stop(round_id, stop_id):
-    return _exception(round_id, stop_id, services.skip_and_store, _("Stop skipped."))
+@coordinated
+def skip_stop(scope: Scope, round_id, stop_id):
+    return _exception(scope, round_id, stop_id, services.skip_and_store, _("Stop skipped."))
 
 
 @bp.post("/dates/<uuid:round_id>/arrets/<uuid:stop_id>/deplacer", endpoint="move_stop")
 @requires(Permission.ROUNDS_MANAGE)
-def move_stop(round_id, stop_id):
-    return _exception(round_id, stop_id, services.move_and_store, _("Stop moved."))
+@coordinated
+def move_stop(scope: Scope, round_id, stop_id):
+    return _exception(scope, round_id, stop_id, services.move_and_store, _("Stop moved."))
+
+
+@bp.post("/dates/<uuid:round_id>/arrets/<uuid:stop_id>/retablir", endpoint="restore_stop")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def restore_stop(scope: Scope, round_id, stop_id):
+    """A skipped stop put back; a stale page (someone changed the stop since): 409."""
+    session = db.session()
+    try:
+        services.restore_and_store(session, actor(), stop_id, request.form)
+    except Conflict:
+        return _round_page(round_id, status=409, conflict=True)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        return _round_page(round_id, status=422, errors=field_errors(invalid), failed=stop_id)
+    flash(_("Stop restored."), "success")
+    return redirect(url_for("rounds.round", round_id=round_id))
+
+
+ROUND_FIELDS = ("vehicle_id", "name", "kind", "day", "starts", "ends")
+
+
+@bp.route("/dates/nouveau", methods=["GET", "POST"], endpoint="new_round")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def new_round(scope: Scope):
+    """A one-off dated round made by hand (no template): a vehicle, a day, its hours."""
+    session = db.session()
+    values: dict[str, Any] = {"day": scope.day.isoformat(), "kind": "minibus"}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = request.form.to_dict()
+        try:
+            made = services.make_round(session, actor(), scope.team_id, values)
+        except Invalid as invalid:
+            errors, status = field_errors(invalid), 422
+        else:
+            flash(_("Round made."), "success")
+            return redirect(url_for("rounds.round", round_id=made.id))
+    return _page(
+        "rounds/record.html",
+        status=status,
+        kind="round",
+        title=_("New one-off round"),
+        record=None,
+        values=values,
+        errors=errors,
+        **_form_options(session, scope.team_id, None),
+    )
 
 
 @bp.post("/dates/<uuid:round_id>/reoptimiser", endpoint="reoptimise")
 @requires(Permission.ROUNDS_MANAGE)
-def reoptimise(round_id):
-    if _team() is None:
-        return not_found()
+@coordinated
+def reoptimise(scope: Scope, round_id):
     session = db.session()
     try:
         done = services.reoptimise_and_store(session, actor(), round_id, seconds=REOPTIMISE_SECONDS)
@@ -673,16 +783,15 @@ def _uuid(raw: str | None) -> uuid.UUID | None:
 
 @bp.route("/repas/semaine", methods=["GET", "POST"], endpoint="weekly")
 @requires(Permission.ROUNDS_MANAGE)
-def weekly():
+@coordinated
+def weekly(scope: Scope):
     """Households' weekly orders with their form, and the cut-off rule with its form."""
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+    team_id = scope.team_id
     session = db.session()
     errors: dict[str, str] = {}
-    values: dict[str, Any] = {"starts_on": _day().isoformat(), "meals": "1"}
+    values: dict[str, Any] = {"starts_on": scope.day.isoformat(), "meals": "1"}
     rule_errors: dict[str, str] = {}
-    rule_values: dict[str, Any] = {"applies_from": (_day() + timedelta(days=2)).isoformat()}
+    rule_values: dict[str, Any] = {"applies_from": (scope.day + timedelta(days=2)).isoformat()}
     status = 200
     if request.method == "POST":
         form = request.form.to_dict()
@@ -707,38 +816,102 @@ def weekly():
     return _page(
         "rounds/weekly.html",
         status=status,
-        day=_day(),
+        day=scope.day,
         values=values,
         errors=errors,
         rule_values=rule_values,
         rule_errors=rule_errors,
         weekly=services.weekly_orders(session, team_id),
         rules=services.rules(session, team_id),
-        rule=services.rule_for(session, team_id, _day()),
+        rule=services.rule_for(session, team_id, scope.day),
         weekday_labels=WEEKDAY_LABELS,
         weekday_options=[(str(n), label) for n, label in enumerate(WEEKDAY_LABELS)],
         order_days=ORDER_DAYS,
     )
 
 
-WEEKDAY_LABELS = (
-    _l("Monday"),
-    _l("Tuesday"),
-    _l("Wednesday"),
-    _l("Thursday"),
-    _l("Friday"),
-    _l("Saturday"),
-    _l("Sunday"),
-)
+WEEKLY_FIELDS = (
+    "household", "address", "postcode", "city", "latitude", "longitude", "meals", "diet",
+    "instructions", "window_start", "window_end", "starts_on", "ends_on",
+)  # fmt: skip
+
+
+def _weekly_page(scope: Scope, weekly_id, *, status=200, values=None, errors=None, **context):
+    session = db.session()
+    try:
+        found = services.weekly_of(session, actor(), weekly_id)
+    except Invalid:
+        return not_found()
+    shown = _values(found, WEEKLY_FIELDS) | {"weekdays": found.weekdays.split(",")}
+    return _page(
+        "rounds/weekly_order.html",
+        status=status,
+        weekly=found,
+        values=values if values is not None else shown,
+        errors=errors or {},
+        end_values=context.pop("end_values", {"ends_on": (found.ends_on or scope.day).isoformat()}),
+        end_errors=context.pop("end_errors", {}),
+        conflict=context.pop("conflict", False),
+        weekday_options=[(str(n), label) for n, label in enumerate(WEEKDAY_LABELS)],
+    )
+
+
+def _followed_message(done) -> str:
+    return _(
+        "Saved. Orders already made: %(changed)s changed, %(cancelled)s cancelled, "
+        "%(kept)s kept (past their cut-off).",
+        changed=done.changed,
+        cancelled=done.cancelled,
+        kept=done.kept,
+    )
+
+
+@bp.route("/repas/semaine/<uuid:weekly_id>", methods=["GET", "POST"], endpoint="weekly_order")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def weekly_order(scope: Scope, weekly_id):
+    """A weekly order's page: change it (a stale form: 409) or end it."""
+    if request.method == "GET":
+        return _weekly_page(scope, weekly_id)
+    form = request.form.to_dict()
+    form["weekdays"] = request.form.getlist("weekdays")
+    try:
+        _saved, done = services.save_weekly_change(db.session(), actor(), weekly_id, form)
+    except Conflict:
+        return _weekly_page(scope, weekly_id, status=409, conflict=True)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        return _weekly_page(scope, weekly_id, status=422, values=form, errors=field_errors(invalid))
+    flash(_followed_message(done), "success")
+    return redirect(url_for("rounds.weekly_order", weekly_id=weekly_id))
+
+
+@bp.post("/repas/semaine/<uuid:weekly_id>/fin", endpoint="end_weekly")
+@requires(Permission.ROUNDS_MANAGE)
+@coordinated
+def end_weekly(scope: Scope, weekly_id):
+    form = request.form.to_dict()
+    try:
+        _saved, done = services.end_and_store_weekly(db.session(), actor(), weekly_id, form)
+    except Conflict:
+        return _weekly_page(scope, weekly_id, status=409, conflict=True)
+    except Invalid as invalid:
+        if _unknown(invalid):
+            return not_found()
+        return _weekly_page(
+            scope, weekly_id, status=422, end_values=form, end_errors=field_errors(invalid)
+        )
+    flash(_followed_message(done), "success")
+    return redirect(url_for("rounds.weekly_order", weekly_id=weekly_id))
 
 
 @bp.post("/repas/commandes", endpoint="make_orders")
 @requires(Permission.ROUNDS_MANAGE)
-def make_orders():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
-    first = clock.parse_day(request.form.get("jour") or "") or _day()
+@coordinated
+def make_orders(scope: Scope):
+    team_id = scope.team_id
+    first = clock.parse_day(request.form.get("jour") or "") or scope.day
     done = services.make_and_store_orders(db.session(), actor(), team_id, first, ORDER_DAYS)
     flash(
         _("Orders made: %(created)s new, %(existing)s already there.",
@@ -751,32 +924,23 @@ def make_orders():
 @bp.post("/repas/commandes/<order_id>/annuler", endpoint="cancel_order")
 @requires(Permission.ROUNDS_MANAGE)
 def cancel_order(order_id: str):
-    if _team() is None:
+    """The former address of the meals list's Cancel button: the same POST goes on to the
+    one cancellation (308 keeps the method and the form), back to the day's list."""
+    found = _uuid(order_id)
+    if found is None:
         return not_found()
-    session = db.session()
-    try:
-        order = services.cancel_and_store_order(session, actor(), _uuid(order_id))
-    except Invalid as invalid:
-        if invalid.errors.get("order") and invalid.errors["order"].code == "unknown_order":
-            return not_found()
-        for sentence in field_errors(invalid).values():
-            flash(sentence, "error")
-        day = request.form.get("jour") or ""
-        return redirect(url_for("rounds.meals", jour=day) if day else url_for("rounds.meals"))
-    flash(_("Order cancelled: the kitchen will not prepare it."), "success")
-    return redirect(url_for("rounds.meals", jour=order.day.isoformat()))
+    return redirect(url_for("rounds.cancel_meal", order_id=found, retour="jour"), code=308)
 
 
 @bp.get("/cuisine", endpoint="kitchen")
 @requires(Permission.ROUNDS_MANAGE)
-def kitchen():
+@coordinated
+def kitchen(scope: Scope):
     """The kitchen's production list of a delivery day by diet, and the day's meal rounds
     with their delivery sheets."""
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+    team_id = scope.team_id
     session = db.session()
-    day = _day()
+    day = scope.day
     return _page(
         "rounds/kitchen.html",
         day=day,
@@ -790,10 +954,9 @@ def kitchen():
 
 @bp.get("/repas/feuille/<round_id>", endpoint="delivery_sheet")
 @requires(Permission.ROUNDS_MANAGE)
-def delivery_sheet(round_id: str):
+@coordinated
+def delivery_sheet(scope: Scope, round_id: str):
     """A meal round's printable delivery sheet (names and addresses: the crew's paper)."""
-    if _team() is None:
-        return not_found()
     try:
         dated, lines = services.delivery_sheet(db.session(), actor(), _uuid(round_id))
     except Invalid:
@@ -858,10 +1021,9 @@ def _indicator_table(lines) -> tuple[list[str], list[list[Any]]]:
 
 @bp.get("/indicateurs", endpoint="indicators")
 @requires(Permission.ROUNDS_MANAGE)
-def indicators():
-    team_id = _team()
-    if team_id is None:
-        return not_found()
+@coordinated
+def indicators(scope: Scope):
+    team_id = scope.team_id
     month = _month()
     lines = services.month_indicators(db.session(), team_id, month)
     header, rows = _indicator_table(lines)
@@ -889,11 +1051,12 @@ def indicators():
 
 @bp.get("/indicateurs.<extension>", endpoint="indicators_file")
 @requires(Permission.ROUNDS_MANAGE)
-def indicators_file(extension: str):
+@coordinated
+def indicators_file(scope: Scope, extension: str):
     """The indicators as CSV or XLSX (figures only, no person named: not audited)."""
-    team_id = _team()
-    if team_id is None or extension not in ("csv", "xlsx"):
+    if extension not in ("csv", "xlsx"):
         return not_found()
+    team_id = scope.team_id
     month = _month()
     header, rows = _indicator_table(services.month_indicators(db.session(), team_id, month))
     name = f"terrain-tournees-indicateurs-{month:%Y-%m}.{extension}"
@@ -904,12 +1067,13 @@ def indicators_file(extension: str):
 
 @bp.get("/repas/livres.<extension>", endpoint="delivered_file")
 @requires(Permission.ROUNDS_MANAGE)
-def delivered_file(extension: str):
+@coordinated
+def delivered_file(scope: Scope, extension: str):
     """Meals delivered per household in a month, for billing: it names households, so the
     download is audited."""
-    team_id = _team()
-    if team_id is None or extension not in ("csv", "xlsx"):
+    if extension not in ("csv", "xlsx"):
         return not_found()
+    team_id = scope.team_id
     month = _month()
     session = db.session()
     lines = services.export_meals_delivered(session, actor(), team_id, month, extension)
@@ -934,3 +1098,59 @@ def delivered_file(extension: str):
     if extension == "csv":
         return csv_response(name, header, rows)
     return xlsx_response(name, header, rows, title=f"{month:%Y-%m}")
+
+
+# --- A minibus stop and its appointments place (coordinator, or the CPAS's administrator) --
+
+
+def _places_page(status: int = 200, **context: Any):
+    """The stops the user may link, each with its place; none (another team, another
+    role): 404 like an unknown page."""
+    found = services.stop_places(db.session(), actor())
+    if not found:
+        return not_found()
+    return render(
+        "rounds/places.html",
+        status=status,
+        tabs=visible_tabs(TABS),
+        found=found,
+        errors=context.pop("errors", {}),
+        values=context.pop("values", {}),
+        **context,
+    )
+
+
+@bp.get("/lieux", endpoint="places")
+@requires(Permission.APPOINTMENTS_SETUP)
+def stop_places():
+    return _places_page()
+
+
+def _place_change(change, success: str):
+    """Link or unlink: refused → the page with the sentence next to the stop (422),
+    nothing saved; a stop out of reach → 404."""
+    values = request.form.to_dict()
+    try:
+        change(db.session(), actor(), values)
+    except Invalid as invalid:
+        if _unknown(invalid) or "team_id" in invalid.errors:
+            return not_found()
+        return _places_page(
+            422, errors=field_errors(invalid), values=values, failed=values.get("stop_id")
+        )
+    flash(success, "success")
+    return redirect(url_for("rounds.places"))
+
+
+@bp.post("/lieux/lier", endpoint="link_place")
+@requires(Permission.APPOINTMENTS_SETUP)
+def link_place():
+    return _place_change(services.link_and_store, _("The stop is now its appointments place."))
+
+
+@bp.post("/lieux/delier", endpoint="unlink_place")
+@requires(Permission.APPOINTMENTS_SETUP)
+def unlink_place():
+    return _place_change(
+        services.unlink_and_store, _("The stop is no longer an appointments place.")
+    )
