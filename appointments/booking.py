@@ -2,22 +2,29 @@
 
 `book()` is the one path for every booking (the public pages, the staff API, the
 reception view). It checks the request (service, location, start, name, number), asks
-`slots.agents_free_at` which agents can take that start, then, for each of them in
-ascending id order (so two bookings never wait on each other in a cycle):
+`slots.agents_at_start` which agents can take that start, then tries them in ascending id
+order, each in a savepoint:
 
-1. makes sure the agent's row exists in `appointment_agent_locks` and locks it, in one
-   statement (`INSERT … ON CONFLICT (user_id) DO UPDATE SET bookings = bookings + 1`:
-   the update takes the row lock as `SELECT … FOR UPDATE` would, and counts the booking);
-   on SQLite the transaction is already `BEGIN IMMEDIATE`: one writer at a time;
+1. locks the agent's row in `appointment_agent_locks` and counts the booking there
+   (PostgreSQL: the first of the agents whose row no other transaction holds, `FOR
+   UPDATE SKIP LOCKED`, else it waits for the first one's; a row never made is made by
+   `INSERT … ON CONFLICT (user_id) DO UPDATE SET bookings = bookings + 1`, whose update
+   takes the row lock as `SELECT … FOR UPDATE` would); on SQLite the transaction is
+   already `BEGIN IMMEDIATE`: one writer at a time;
 2. inside the lock, looks again for an active appointment of that agent overlapping
    start … end + buffer (what a booking committed meanwhile would show);
-3. free: inserts the appointment (`busy_until` = end + buffer). Taken: gives the count
-   back and tries the next agent.
+3. free: inserts the appointment (`busy_until` = end + buffer). Taken: rolls the
+   savepoint back, which releases that agent's lock at once (and gives the count back),
+   and tries the next agent.
 
-What does not decide the booking is read before the first lock (the person, their
-contact, numbers and consents, the message texts and quiet hours), and what follows the
-insert is written in few statements (the three messages in one INSERT, their events in
-another, the audit rows together): about a dozen statements under the lock (counted in
+So a booking holds one agent's lock at a time (no two bookings wait on each other in a
+cycle, and none waits for an agent it was refused), two bookings of one start go to two
+free agents at once instead of queueing behind the first one's commit, and a refused
+booking reads the next free starts holding no lock. What does not decide the booking is
+read before the first lock (the person, their contact, numbers and consents, the message
+texts and quiet hours; a new person is inserted then too), and what follows the insert
+is written in few statements (the three messages in one INSERT, their events in another,
+the audit rows together): about a dozen statements under the lock (counted in
 tests/db/test_booking_queries.py).
 
 When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
@@ -61,7 +68,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -324,8 +331,7 @@ def lock_agent(session: Session, agent_id: int, *, booking: bool = False) -> Non
     One statement: an upsert whose update, like `SELECT … FOR UPDATE`, takes the row's
     lock (PostgreSQL waits there behind a booking of the same agent until it commits; on
     SQLite the transaction is already `BEGIN IMMEDIATE`). `booking`: the update also
-    counts the booking about to be made (`unlock_unused` gives it back if the agent
-    turns out taken); otherwise it changes nothing."""
+    counts the booking about to be made; otherwise it changes nothing."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     counted = AgentLock.bookings + 1 if booking else AgentLock.bookings
     session.execute(
@@ -335,14 +341,37 @@ def lock_agent(session: Session, agent_id: int, *, booking: bool = False) -> Non
     )
 
 
-def unlock_unused(session: Session, agent_id: int) -> None:
-    """The agent was taken meanwhile: the count `lock_agent(booking=True)` added goes
-    back (the lock itself is held until the transaction ends, as always)."""
-    session.execute(
-        update(AgentLock)
-        .where(AgentLock.user_id == agent_id)
-        .values(bookings=AgentLock.bookings - 1)
-    )
+def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
+    """Lock (and count a booking for) the first of `agents`, in ascending id order, whose
+    lock no other transaction holds; when every one is held (or was never made), wait for
+    the first one's, as `lock_agent` does. The agent locked.
+
+    PostgreSQL: one `UPDATE … WHERE user_id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`:
+    two bookings of one start that several agents could take go to two agents at once
+    instead of queueing behind the first agent's commit. The lock is the same row lock
+    every booking and walk-in of the agent takes, so the check that follows still sees
+    whatever the agent's previous holder committed."""
+    agents = sorted(agents)
+    if session.get_bind().dialect.name == "postgresql":
+        table = AgentLock.__table__
+        unheld = (
+            select(table.c.user_id)
+            .where(table.c.user_id.in_(agents))
+            .order_by(table.c.user_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        held = session.scalar(
+            update(table)
+            .where(table.c.user_id == unheld)
+            .values(bookings=table.c.bookings + 1)
+            .returning(table.c.user_id)
+        )
+        if held is not None:
+            return held
+    lock_agent(session, agents[0], booking=True)
+    return agents[0]
 
 
 def agent_busy(
@@ -363,27 +392,17 @@ def agent_busy(
     return session.scalar(query.limit(1)) is not None
 
 
-def _taken(
-    session: Session,
-    service: Service,
-    location: Location,
-    start: datetime,
-    busy_until: datetime,
-    *,
-    notice: bool,
-) -> bool:
-    """No agent is free at `start`: was it taken (a start of the grid that an active
-    appointment overlaps), or never a slot (off the grid, closed, nobody working)?"""
-    agents = slots.planned_agents_at(
-        session, service=service, location=location, start=start, notice=notice
-    )
-    if not agents:
+def _taken(session: Session, planned: Sequence[int], start: datetime, busy_until: datetime) -> bool:
+    """No agent is free at `start`: was it taken (a start on the grid of the `planned`
+    agents that an active appointment of theirs overlaps), or never a slot (off the
+    grid, closed, nobody working)?"""
+    if not planned:
         return False
     return (
         session.scalar(
             select(Appointment.id)
             .where(
-                Appointment.agent_id.in_(agents),
+                Appointment.agent_id.in_(planned),
                 Appointment.status.in_(ACTIVE_STATES),
                 Appointment.start_at < busy_until,
                 Appointment.busy_until > start,
@@ -394,25 +413,45 @@ def _taken(
     )
 
 
-def _place(
-    session: Session,
+def _new_appointment(
     *,
     service: Service,
     location: Location,
     start: datetime,
     source: str,
-    person: Callable[[], BookingPerson],
+    person: BookingPerson,
     actor: User | None,
+) -> Appointment:
+    """The appointment to place, its agent not chosen yet (not in the session)."""
+    end = start + timedelta(minutes=service.duration_minutes)
+    return Appointment(
+        service_id=service.id,
+        location_id=location.id,
+        person=person,
+        start_at=start,
+        end_at=end,
+        busy_until=end + timedelta(minutes=service.buffer_minutes),
+        status="booked",
+        source=source,
+        created_at=clock.now(),
+        created_by_id=actor.id if actor is not None else None,
+    )
+
+
+def _free_agents(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    start: datetime,
     agent_id: int | None,
     notice: bool,
     ignore_appointment_id: int | None = None,
-) -> Appointment:
-    """Find a free agent under their lock and add the appointment (the caller flushes),
-    or SlotTaken. `person` is called only once an agent is held: a refused booking
-    makes no one."""
-    end = start + timedelta(minutes=service.duration_minutes)
-    busy_until = end + timedelta(minutes=service.buffer_minutes)
-    candidates = slots.agents_free_at(
+) -> list[int]:
+    """The agents the slot rule finds free at `start` (read before any lock), in ascending
+    id order; none: Invalid when `start` is no slot, SlotTaken when it was taken."""
+    # The free and the planned agents from one load of the slot rule's rows.
+    candidates, planned = slots.agents_at_start(
         session,
         service=service,
         location=location,
@@ -422,32 +461,19 @@ def _place(
     )
     if agent_id is not None:
         candidates = [candidate for candidate in candidates if candidate == agent_id]
-    if not candidates and not _taken(session, service, location, start, busy_until, notice=notice):
-        raise Invalid({"start": FieldError("not_a_slot")})
-    for candidate in sorted(candidates):
-        lock_agent(session, candidate, booking=True)
-        if agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
-            # Booked meanwhile by someone who held the lock before us.
-            unlock_unused(session, candidate)
-            continue
-        # Not flushed here: the caller sets its last fields (token, referral) first, so
-        # the row is one INSERT (with the person's, when new).
-        appointment = Appointment(
-            service_id=service.id,
-            location_id=location.id,
-            agent_id=candidate,
-            person=person(),
-            start_at=start,
-            end_at=end,
-            busy_until=busy_until,
-            status="booked",
-            source=source,
-            created_at=clock.now(),
-            created_by_id=actor.id if actor is not None else None,
-        )
-        session.add(appointment)
-        return appointment
-    raise SlotTaken(
+    if not candidates:
+        end = start + timedelta(minutes=service.duration_minutes)
+        busy_until = end + timedelta(minutes=service.buffer_minutes)
+        if not _taken(session, planned, start, busy_until):
+            raise Invalid({"start": FieldError("not_a_slot")})
+        raise _slot_taken(session, service, location, start, notice=notice)
+    return sorted(candidates)
+
+
+def _slot_taken(
+    session: Session, service: Service, location: Location, start: datetime, *, notice: bool
+) -> SlotTaken:
+    return SlotTaken(
         slots.next_free_slots(
             session,
             service=service,
@@ -457,6 +483,40 @@ def _place(
             notice=notice,
         )
     )
+
+
+def _place(
+    session: Session,
+    appointment: Appointment,
+    candidates: Sequence[int],
+    *,
+    service: Service,
+    location: Location,
+    notice: bool,
+    ignore_appointment_id: int | None = None,
+) -> Appointment:
+    """Give `appointment` (from `_new_appointment`) the first of `candidates` still free
+    and insert it, under that agent's lock; none left: SlotTaken.
+
+    Each agent is tried in a savepoint: found taken, the savepoint is rolled back, which
+    releases its lock (and the count) at once, so a refused booking keeps no lock while
+    it looks for the next free starts, and a booking never holds two agents' locks.
+    What stays locked until the commit is the agent booked."""
+    start, busy_until = appointment.start_at, appointment.busy_until
+    remaining = list(candidates)
+    while remaining:
+        attempt = session.begin_nested()
+        candidate = lock_free_agent(session, remaining)
+        if agent_busy(session, candidate, start, busy_until, ignore_appointment_id):
+            # Booked meanwhile by someone who held the lock before us.
+            attempt.rollback()
+            remaining.remove(candidate)
+            continue
+        appointment.agent_id = candidate
+        session.add(appointment)
+        attempt.commit()  # flushes the INSERT; the lock is held until the transaction ends
+        return appointment
+    raise _slot_taken(session, service, location, start, notice=notice)
 
 
 # --- People and their contact -------------------------------------------------------------
@@ -771,29 +831,38 @@ def book(
         notify.read_templates(session, ("appointment_confirmation", reminder[0]))
         notify.category_rules(session, "reminder")
 
-    def person() -> BookingPerson:
-        if known is None:
-            # Without a number, always a new person (a name alone is not enough).
-            return BookingPerson(name=name, phone=e164, language=language, created_at=clock.now())
+    candidates = _free_agents(
+        session, service=service, location=location, start=start, agent_id=agent_id, notice=notice
+    )
+    if known is None:
+        # Without a number, always a new person (a name alone is not enough). Inserted
+        # before the agent's lock (a refused booking is rolled back by the caller).
+        person_booked = BookingPerson(
+            name=name, phone=e164, language=language, created_at=clock.now()
+        )
+        session.add(person_booked)
+    else:
+        person_booked = known
         if language is not None and known.language != language:
             known.language = language  # a new language is remembered
-        return known
-
-    appointment = _place(
-        session,
+    appointment = _new_appointment(
         service=service,
         location=location,
         start=start,
         source=source,
-        person=person,
+        person=person_booked,
         actor=actor,
-        agent_id=agent_id,
-        notice=notice,
     )
     appointment.referral_id = referral_id
-    person_booked = appointment.person
     link = _issue_token(session, appointment, link_base, secret_key)
-    session.flush()
+    _place(
+        session,
+        appointment,
+        candidates,
+        service=service,
+        location=location,
+        notice=notice,
+    )
     details = {
         "service": service.code,
         "location": location.code,
@@ -975,21 +1044,34 @@ def reschedule(
         raise Invalid(errors)
     person = session.get(BookingPerson, appointment.person_id)
     assert person is not None
-    moved = _place(
+    candidates = _free_agents(
         session,
         service=service,
         location=location,
         start=new_start,
-        source=appointment.source,
-        person=lambda: person,
-        actor=actor,
         agent_id=agent_id,
         notice=notice,
         ignore_appointment_id=appointment.id,
     )
+    moved = _new_appointment(
+        service=service,
+        location=location,
+        start=new_start,
+        source=appointment.source,
+        person=person,
+        actor=actor,
+    )
     moved.confirmed_at = None
     link = _issue_token(session, moved, link_base, secret_key)
-    session.flush()
+    _place(
+        session,
+        moved,
+        candidates,
+        service=service,
+        location=location,
+        notice=notice,
+        ignore_appointment_id=appointment.id,
+    )
     appointment.moved_to_id = moved.id
     moved.referral_id = appointment.referral_id
     _set_cancelled(session, appointment, by=by)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -157,6 +157,39 @@ def agents_free_at(
     if moment != int(moment):
         return []
     return list(search.starts_of_day(day).get(int(moment), ()))
+
+
+def agents_at_start(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    start: datetime,
+    ignore_appointment_id: int | None = None,
+    notice: bool = True,
+) -> tuple[list[int], list[int]]:
+    """(`agents_free_at`, `planned_agents_at`) of one start from one load of the rule's
+    rows: a booking refused because its start was taken needs both (issue 20: the
+    refused request read them twice)."""
+    start = clock.as_utc(start)
+    day = clock.to_local(start).date()
+    search = _Search.load(
+        session,
+        service=service,
+        location=location,
+        first_day=day,
+        last_day=day,
+        now=None,
+        ignore_appointment_id=ignore_appointment_id,
+        notice=notice,
+    )
+    moment = start.timestamp()
+    if search is None or moment != int(moment):
+        return [], []
+    return (
+        list(search.starts_of_day(day).get(int(moment), ())),
+        list(search.unbooked().starts_of_day(day).get(int(moment), ())),
+    )
 
 
 def planned_agents_at(
@@ -376,6 +409,9 @@ class _Search:
     opening: dict[int, list[tuple[int, int]]]  # weekday → stretches, wall seconds
     closed: set[date]
     agents: dict[int, _Agent]
+    # Each agent's absences alone (merged, epoch seconds): the agents as planned,
+    # whatever is booked (`unbooked`).
+    away: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -484,6 +520,7 @@ class _Search:
             )
         ):
             intervals[user_id].append((begin.timestamp(), end.timestamp()))
+        away = {user_id: _union(spans) for user_id, spans in intervals.items()}
         booked = select(Appointment.agent_id, Appointment.start_at, Appointment.busy_until).where(
             Appointment.agent_id.in_(ids),
             Appointment.status.in_(ACTIVE_STATES),
@@ -508,7 +545,20 @@ class _Search:
             opening=opening,
             closed=closed,
             agents=dict(agents),
+            away=away,
         )
+
+    def unbooked(self) -> _Search:
+        """The same search with no appointment booked (absences still count)."""
+        agents = {
+            user_id: _Agent(
+                plans=agent.plans,
+                busy_starts=[begin for begin, _ in self.away.get(user_id, [])],
+                busy_ends=[end for _, end in self.away.get(user_id, [])],
+            )
+            for user_id, agent in self.agents.items()
+        }
+        return replace(self, agents=agents)
 
     def _open(self, day: date) -> list[tuple[int, int]]:
         if not (self.first_day <= day <= self.last_day):

@@ -314,13 +314,13 @@ def test_the_buffer_holds_the_agents_time(db):
 
 
 def test_the_check_inside_the_lock_catches_a_booking_made_meanwhile(db):
-    """agents_free_at read before another booking committed: the overlap check done
+    """The free agents read before another booking committed: the overlap check done
     under the agent's lock still sees it."""
     agenda = Agenda(db)
     agenda.book(at(10))
     stale = [agenda.agents[0].id]
     with (
-        mock.patch.object(slots, "agents_free_at", lambda *a, **k: stale),
+        mock.patch.object(slots, "agents_at_start", lambda *a, **k: (stale, stale)),
         pytest.raises(booking.SlotTaken),
     ):
         agenda.book(at(10))

@@ -651,6 +651,32 @@ def test_agents_free_at_ignores_the_appointment_being_moved(db):
     assert world.free_at(local(MONDAY, 9, 30), ignore_appointment_id=moved.id) == [agent.id]
 
 
+def test_agents_at_start_is_free_and_planned_agents_from_one_load(db):
+    """What a refused booking asks (issue 20): the free agents and the agents planned
+    whatever is booked, equal to `agents_free_at` and `planned_agents_at` at every
+    quarter of the day (on the grid or not, booked, absent, outside the plan)."""
+    world = Builder(db, minutes=30, buffer=15, agents=3)
+    first, second, third = world.agents
+    for agent in world.agents:
+        world.plan(agent, (0,), time(8, 30), time(12, 0))
+    world.appointment(first, local(MONDAY, 9, 15))
+    world.appointment(second, local(MONDAY, 9, 15))
+    world.absence(third, local(MONDAY, 9, 0), local(MONDAY, 10, 0))
+    arguments = {"service": world.service, "location": world.location}
+    seen = set()
+    with clock.frozen(EARLY):
+        for minutes in range(8 * 60, 13 * 60, 15):
+            start = local(MONDAY, minutes // 60, minutes % 60)
+            pair = slots.agents_at_start(db, start=start, **arguments)
+            assert pair == (
+                slots.agents_free_at(db, start=start, **arguments),
+                slots.planned_agents_at(db, start=start, **arguments),
+            ), start
+            seen.add((bool(pair[0]), bool(pair[1])))
+    # Free starts, taken ones (planned, none free), and starts of nobody's grid.
+    assert seen == {(True, True), (False, True), (False, False)}
+
+
 def test_next_free_slots(db):
     world = Builder(db)
     agent = world.agents[0]
