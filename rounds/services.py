@@ -46,7 +46,7 @@ from rounds.dated import (
     templates,
     update_template,
 )
-from rounds.indicators import RoundIndicators, month_indicators
+from rounds.indicators import RoundIndicators, daily_indicators, month_indicators
 from rounds.meals import (
     Followed,
     HouseholdMeals,
@@ -115,6 +115,7 @@ __all__ = [
     "create_template",
     "create_weekly",
     "cutoff_of",
+    "daily_indicators",
     "eaten_days",
     "end_weekly",
     "fill_from_plan",
