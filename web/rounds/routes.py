@@ -124,6 +124,7 @@ def _form_page(scope: Scope, kind: str, template: str, create, listed, success: 
         errors=errors,
         found=listed(session, team_id, day),
         diets=DIETS,
+        cutoff=clock.to_local(services.cutoff_of(session, team_id, day)),
     )
 
 
@@ -847,6 +848,7 @@ def _weekly_page(scope: Scope, weekly_id, *, status=200, values=None, errors=Non
         "rounds/weekly_order.html",
         status=status,
         weekly=found,
+        pauses=services.pauses_of(session, found.team_id).get(found.id, []),
         values=values if values is not None else shown,
         errors=errors or {},
         end_values=context.pop("end_values", {"ends_on": (found.ends_on or scope.day).isoformat()}),
