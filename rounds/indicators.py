@@ -132,9 +132,7 @@ def _lines(
             select(Stop.id, Stop.location_id).where(
                 Stop.team_id == team_id, Stop.location_id.is_not(None)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     visits: set[tuple[int, datetime, datetime]] = set()
     stops = session.execute(
