@@ -36,8 +36,11 @@ def _follow(
         done = pause_for_care_plan(session, actor, cpas_id, reference, first, last)
     if done is None:
         return homecare.MealsFollowed("unknown", first, last)
-    kind = "ended" if first is None else "paused"
-    return homecare.MealsFollowed(kind, first, last, done[1].cancelled, done[1].kept)
+    weekly, followed = done
+    if first is None:  # the order's own last day: the plan's, or an earlier one it had
+        ends_on = min(weekly.ends_on or last, last)
+        return homecare.MealsFollowed("ended", None, ends_on, followed.cancelled, followed.kept)
+    return homecare.MealsFollowed("paused", first, last, followed.cancelled, followed.kept)
 
 
 homecare.register_meals_source(meals_by_weekly)

@@ -412,20 +412,38 @@ def end_for_care_plan(
     session: Session, actor: User, cpas_id: int, reference: str, last: date
 ) -> tuple[WeeklyMealOrder, Followed] | None:
     """The care plan ends on `last`: its weekly order ends then too (never later than it
-    already does; a plan ending before the order's first day leaves that day alone). The
-    orders made for later days are cancelled while their cut-off is ahead; past it they
-    stay (the kitchen counted them). Audited with home care's coordinator as the actor.
-    None: the reference names no order of the CPAS."""
+        already does; a plan ending before the order's first day: no meal at all, its first
+    day paused). The
+        orders made for later days are cancelled while their cut-off is ahead; past it they
+        stay (the kitchen counted them). Audited with home care's coordinator as the actor.
+        None: the reference names no order of the CPAS."""
     weekly = _care_plan_order(session, actor, cpas_id, reference)
     if weekly is None:
         return None
     if weekly.ends_on is not None and weekly.ends_on <= last:
         return weekly, Followed()  # ends already by then: nothing to change
-    if last < weekly.starts_on:
-        weekly.starts_on = last
-    weekly.ends_on = last
+    if last < weekly.starts_on:  # ended before its first day: that day too is off
+        weekly.ends_on = weekly.starts_on
+        _pause(session, actor, weekly, weekly.starts_on, weekly.starts_on)
+    else:
+        weekly.ends_on = last
     _stamp(session, actor, weekly, "rounds_weekly_meal_order", ["ends_on"])
     return weekly, _follow_weekly(session, actor, weekly)
+
+
+def _pause(session: Session, actor: User, weekly: WeeklyMealOrder, first: date, last: date):
+    session.add(
+        WeeklyMealPause(
+            team_id=weekly.team_id,
+            weekly_id=weekly.id,
+            starts_on=first,
+            ends_on=last,
+            reason="care_plan",
+            created_at=clock.now(),
+            created_by_id=actor.id,
+        )
+    )
+    session.flush()
 
 
 def pause_for_care_plan(
@@ -438,17 +456,7 @@ def pause_for_care_plan(
     weekly = _care_plan_order(session, actor, cpas_id, reference)
     if weekly is None:
         return None
-    pause = WeeklyMealPause(
-        team_id=weekly.team_id,
-        weekly_id=weekly.id,
-        starts_on=first,
-        ends_on=last,
-        reason="care_plan",
-        created_at=clock.now(),
-        created_by_id=actor.id,
-    )
-    session.add(pause)
-    session.flush()
+    _pause(session, actor, weekly, first, last)
     audit.record_change(session, actor, "rounds_weekly_meal_order", weekly.id, ["pause"])
     return weekly, _follow_weekly(session, actor, weekly)
 

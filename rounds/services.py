@@ -506,6 +506,15 @@ def _meal_fields(data: Mapping[str, Any], errors: dict[str, FieldError]) -> dict
     return values
 
 
+def indicators_view(
+    session: Session, team_id: int, month: date, day: date | None
+) -> tuple[list[RoundIndicators], list[RoundIndicators]]:
+    """The indicators page: the month's (or the drill-down day's) lines per round, and
+    the month's lines per day (none for a day)."""
+    lines = month_indicators(session, team_id, month, day=day)
+    return lines, ([] if day else daily_indicators(session, team_id, month))
+
+
 def links_from_menu(session: Session, user: User) -> bool:
     """Whether the menu shows `user` the page linking stops to appointments places."""
     return access.links_from_menu(session, user)

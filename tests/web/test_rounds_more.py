@@ -8,7 +8,6 @@ and nobody else's. The clock is frozen (users switched to English)."""
 from __future__ import annotations
 
 import csv
-import re
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -77,7 +76,8 @@ def test_rides_change_and_cancel_under_the_teams_rule(login, db):
     # Before it, the one cancellation path takes it; another team's coordinator cannot.
     with clock.frozen(_utc(date(2031, 4, 4), 11, 30)):
         browser = login("mobile-coord")
-        for outsider in ("coordination", "mobile1", "aide1"):
+        _other_mobile_team(db)
+        for outsider in ("other-mobile", "coordination", "mobile1", "aide1", "admin"):
             refused = login(outsider).post(f"/tournees/transports/{ride.id}/annuler")
             assert refused.status_code in (403, 404), outsider
         db.refresh(ride)
@@ -86,6 +86,21 @@ def test_rides_change_and_cancel_under_the_teams_rule(login, db):
         assert "Ride cancelled." in text_of(response)
         db.refresh(ride)
         assert ride.cancelled
+
+
+def _other_mobile_team(db) -> None:
+    """Another mobile team of the same CPAS (Charleroi), with its coordinator."""
+    if accounts.find_user(db, "other-mobile") is not None:
+        return
+    team = accounts.create_team(
+        db, code="clr-mobile-2", name="Mobile 2", kind="mobile", cpas_code="charleroi",
+        city="Charleroi",
+    )  # fmt: skip
+    accounts.create_user(
+        db, username="other-mobile", display_name="Autre", password="demo",
+        role="coordinator", team=team, language="en", check_password=False,
+    )  # fmt: skip
+    db.commit()
 
 
 def test_without_a_rule_rides_close_the_day_before_at_ten(login, db):
@@ -187,19 +202,19 @@ def test_ending_a_care_plan_ends_its_meal_order(login, db):
         date(2031, 5, 7), date(2031, 5, 9), date(2031, 5, 12),
     ]  # fmt: skip
     home = accounts.find_user(db, "coordination")
-    # Tuesday 29 April 11:00: Wednesday's order is past its cut-off (Tuesday 10:00).
-    with clock.frozen(_utc(MONDAY + timedelta(days=1), 11)):
+    # Thursday 1 May 11:00: Friday's order is past its cut-off (Thursday 10:00).
+    with clock.frozen(_utc(date(2031, 5, 1), 11)):
         browser = login("coordination")
         plan = db.get(CarePlan, PLAN)
         url = f"/aide-a-domicile/plans/{PLAN}/modifier"
-        response = browser.post(url, data=_plan_form(plan, ends_on="2031-04-29"))
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-04-30"))
         assert response.status_code == 302, text_of(response)
         page = text_of(browser.get(response.headers["Location"]))
-        assert "The meal order ends on Apr 29, 2031 too." in page
-        assert "Deliveries cancelled: 5; kept, past the kitchen&#39;s cut-off: 1." in page
+        assert "The meal order ends on Apr 30, 2031 too." in page
+        assert "Deliveries cancelled: 4; kept, past the kitchen&#39;s cut-off: 1." in page
     db.refresh(weekly)
-    assert weekly.ends_on == date(2031, 4, 29)
-    assert _open_days(db, weekly) == [date(2031, 4, 30)]  # the kitchen counted it
+    assert weekly.ends_on == date(2031, 4, 30)
+    assert _open_days(db, weekly) == [date(2031, 4, 30), date(2031, 5, 2)]  # Friday: counted
     audited = db.scalars(
         select(AuditEntry.entity_id).where(
             AuditEntry.actor_id == home.id, AuditEntry.entity_type == "rounds_weekly_meal_order"
@@ -208,13 +223,13 @@ def test_ending_a_care_plan_ends_its_meal_order(login, db):
     assert str(weekly.id) in audited
     # The mobile team sees the order ended on its page.
     page = text_of(login("repas-coord").get(f"/tournees/repas/semaine/{weekly.id}"))
-    assert "2031-04-29" in page or "29/04/2031" in page
+    assert "Last day of meals: 30/04/2031." in page
     # Saving the plan again with the same end changes nothing more.
-    with clock.frozen(_utc(MONDAY + timedelta(days=1), 12)):
-        plan = db.get(CarePlan, PLAN)
+    with clock.frozen(_utc(date(2031, 5, 1), 12)):
+        db.refresh(plan)
         response = login("coordination").post(url, data=_plan_form(plan))
         assert response.status_code == 302
-    assert _open_days(db, weekly) == [date(2031, 4, 30)]
+    assert _open_days(db, weekly) == [date(2031, 4, 30), date(2031, 5, 2)]
 
 
 def test_suspending_a_care_plan_pauses_its_meal_order(login, db):
@@ -264,10 +279,8 @@ def test_a_reference_the_meal_service_does_not_know_is_said_and_changes_nothing(
             )
             assert response.status_code == 302
             page = text_of(browser.get(response.headers["Location"]))
-            assert "The meal service knows no order by the plan&#39;s meal order reference" in page, (
-                reference,
-                re.findall(r"flash-[a-z]+\">[^<]*", page),
-            )
+            unknown = "The meal service knows no order by the plan&#39;s meal order reference"
+            assert unknown in page, reference
     db.refresh(charleroi)
     assert charleroi.ends_on == ends  # another CPAS's order is out of reach
 
@@ -335,3 +348,26 @@ def test_the_links_page_is_in_the_menu_of_a_cpas_administrator_with_a_mobile_tea
         for path in ("/", "/menu"):
             assert link not in login(other).get(path).get_data(as_text=True), (other, path)
     assert login("admin-clr").get("/tournees/lieux").status_code == 200
+
+
+def test_the_meal_service_follows_only_its_cpas_orders_for_its_staff(db):
+    """Rounds' side of the hook: an order of the CPAS's mobile team, for staff of that
+    CPAS; a plan ending before the order's first day delivers nothing (its first day
+    paused)."""
+    from rounds.meals import end_for_care_plan, pause_for_care_plan
+
+    home = accounts.find_user(db, "coordination")  # CPAS de Bruxelles
+    coord = accounts.find_user(db, "mobile-coord")  # CPAS de Charleroi
+    charleroi = db.scalar(select(WeeklyMealOrder).order_by(WeeklyMealOrder.id).limit(1))
+    clr = coord.team.cpas_id
+    with clock.frozen(_utc(MONDAY, 10)):
+        assert end_for_care_plan(db, home, clr, str(charleroi.id), MONDAY) is None
+        assert end_for_care_plan(db, coord, home.team.cpas_id, str(charleroi.id), MONDAY) is None
+        assert pause_for_care_plan(db, coord, clr, "not-an-id", MONDAY, MONDAY) is None
+        first = charleroi.starts_on
+        weekly, _done = end_for_care_plan(db, coord, clr, str(charleroi.id), first - timedelta(1))
+        assert weekly.ends_on == first
+        paused = db.scalars(select(WeeklyMealPause).where(WeeklyMealPause.weekly_id == weekly.id))
+        assert [(p.starts_on, p.ends_on) for p in paused] == [(first, first)]
+        again, done = end_for_care_plan(db, coord, clr, str(charleroi.id), first + timedelta(9))
+        assert again.ends_on == first and done.cancelled == 0

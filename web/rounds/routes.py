@@ -1042,7 +1042,7 @@ def indicators(scope: Scope):
     session = db.session()
     drill = _drill_day()
     month = drill.replace(day=1) if drill else _month()
-    lines = services.month_indicators(session, team_id, month, day=drill)
+    lines, daily = services.indicators_view(session, team_id, month, drill)
     header, rows = _indicator_table(lines)
     period = f"{drill:%d/%m/%Y}" if drill else f"{month:%m/%Y}"
     title = _("Meals delivered per round, %(month)s", month=period)
@@ -1053,14 +1053,8 @@ def indicators(scope: Scope):
         late_title,
         [(line.name, line.lateness_worst or 0) for line in lines],
     )
-    days_header: list[str] = []
-    days: list[tuple[date, list[Any]]] = []
-    if drill is None:
-        daily = services.daily_indicators(session, team_id, month)
-        days_header, day_rows = _indicator_table(daily, _("Day"))
-        days = [
-            (date.fromisoformat(line.name), row) for line, row in zip(daily, day_rows, strict=True)
-        ]
+    days_header, day_rows = _indicator_table(daily, _("Day"))
+    days = [(date.fromisoformat(line.name), row) for line, row in zip(daily, day_rows, strict=True)]
     return _page(
         "rounds/indicators.html",
         month=month,
