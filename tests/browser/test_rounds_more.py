@@ -19,6 +19,7 @@ from core import accounts, clock
 from rounds import services
 from rounds.models import Round
 from tests.browser.helpers import (
+    DEMO_PASSWORD,
     VIEWPORT,
     LiveServer,
     check_page,
@@ -118,3 +119,28 @@ def test_the_indicators_and_a_day_drilled_down_on_a_phone(
     check_page(page)
     back.click()
     expect(page.locator("#day-indicators")).to_be_visible()
+
+
+def test_a_cpas_administrator_opens_the_links_page_from_her_menu(
+    phone_page: Page, more_server: LiveServer, sessions
+):
+    """The CPAS administrator of Charleroi (a mobile team there) has « Minibus stops and
+    places » in her menu (through "More" on a phone) and the page is clean at 360 px."""
+    with sessions() as session:
+        if accounts.find_user(session, "admin-clr-browser") is None:
+            accounts.create_user(
+                session,
+                username="admin-clr-browser",
+                display_name="Admin Charleroi",
+                password=DEMO_PASSWORD,
+                role="admin",
+                team=accounts.get_team(session, "clr-dampremy"),
+                language="en",
+                check_password=False,
+            )
+            session.commit()
+    page = phone_page
+    log_in(page, "admin-clr-browser")
+    open_from_menu(page, "/tournees/lieux")
+    expect(page.locator("h1")).to_be_visible()
+    check_page(page)
