@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appointments import verification as _verification
@@ -78,6 +78,7 @@ from notifications import services as notify
 __all__ = [
     "CODE_CONTACT_NAME",
     "Absence",
+    "Attendance",
     "Holder",
     "OfferedService",
     "PhoneCheck",
@@ -90,6 +91,7 @@ __all__ = [
     "add_closure",
     "add_user_absence",
     "agents_free_at",
+    "attendance_between",
     "book",
     "cancel",
     "check_in",
@@ -354,4 +356,43 @@ def holders_between(
         contact = notify.contact_by_reference(session, contact_reference(person))
         if contact is not None:
             found.append(Holder(appointment_id, contact.id, person.language or contact.language))
+    return found
+
+
+@dataclass
+class Attendance:
+    """Appointments at a place over a time span, counted (no person): kept (checked in
+    or done), no-shows, cancelled (moved ones are counted where they were moved to)."""
+
+    kept: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+
+    def add(self, other: Attendance) -> None:
+        self.kept += other.kept
+        self.no_show += other.no_show
+        self.cancelled += other.cancelled
+
+
+def attendance_between(
+    session: Session, location_id: int, starts_at: datetime, ends_at: datetime
+) -> Attendance:
+    """The appointments at the place starting in [starts_at, ends_at), by outcome (for
+    another domain's indicators, e.g. the minibus's stops: figures only)."""
+    found = Attendance()
+    for status, moved_to, count in session.execute(
+        select(Appointment.status, Appointment.moved_to_id.is_not(None), func.count())
+        .where(
+            Appointment.location_id == location_id,
+            Appointment.start_at >= starts_at,
+            Appointment.start_at < ends_at,
+        )
+        .group_by(Appointment.status, Appointment.moved_to_id.is_not(None))
+    ):
+        if status in ("checked_in", "done"):
+            found.kept += count
+        elif status == "no_show":
+            found.no_show += count
+        elif status == "cancelled" and not moved_to:
+            found.cancelled += count
     return found

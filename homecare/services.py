@@ -82,6 +82,25 @@ def meals_by_reference(session: Session, cpas_id: int, month: date) -> dict[str,
 
 
 @dataclass(frozen=True)
+class MealsFollowed:
+    """What the meal service did to a plan's meal order when the plan ended or was
+    suspended, for the coordinator: `kind` `ended` (from the day after `last`), `paused`
+    (`first`–`last`) or `unknown` (the reference names no order of the meal service in
+    the plan's CPAS: nothing changed); dated orders cancelled, and kept because past
+    their cut-off (they are delivered)."""
+
+    kind: str
+    first: date | None
+    last: date
+    cancelled: int = 0
+    kept: int = 0
+
+
+# (session, actor, cpas_id, reference, first day or None for an end, last day)
+MealFollow = Callable[[Session, User, int, str, date | None, date], MealsFollowed]
+
+
+@dataclass(frozen=True)
 class MealService:
     """Registered by the meals' domain (rounds/hooks.py)."""
 
@@ -90,6 +109,20 @@ class MealService:
     # (session, cpas_id) -> the services that deliver meals there: (id, name)
     teams: Callable[[Session, int], list[tuple[str, str]]]
     diets: tuple[str, ...]
+    # The plan ended (first None) or suspended: its meal order ends or pauses likewise.
+    follow: MealFollow | None = None
+
+
+def _follow_meals(
+    session: Session, actor: User, plan: CarePlan, first: date | None, last: date
+) -> MealsFollowed | None:
+    """The plan's meal order follows its end (`first` None) or its suspension, through
+    the registered meal service; None when the plan names no order or no service follows."""
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if not plan.meal_order_ref or service is None or service.follow is None or team is None:
+        return None
+    return service.follow(session, actor, team.cpas_id, plan.meal_order_ref, first, last)
 
 
 _MEAL_SERVICES: list[MealService] = []
@@ -723,10 +756,19 @@ def update_care_plan(
     session: Session, actor: User, plan_id: uuid.UUID, fields: PlanFields
 ) -> CarePlan:
     """Change a plan; generating its weeks again updates the visits not yet done."""
+    return change_care_plan(session, actor, plan_id, fields)[0]
+
+
+def change_care_plan(
+    session: Session, actor: User, plan_id: uuid.UUID, fields: PlanFields
+) -> tuple[CarePlan, MealsFollowed | None]:
+    """Change a plan (update_care_plan); when it now ends, or ends earlier, its meal order
+    ends then too (`_follow_meals`), and what that did is returned for the coordinator."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors = _check_plan(session, plan.team_id, plan.beneficiary_id, fields, replacing=plan.id)
     if errors:
         raise Invalid(errors)
+    ended_on = plan.ends_on
     _fill(plan, fields)
     _saved(
         session,
@@ -738,7 +780,10 @@ def update_care_plan(
         details={"service": fields.service},
     )
     generation.refresh_plan(session, plan, actor=actor)
-    return plan
+    followed = None
+    if plan.ends_on is not None and (ended_on is None or plan.ends_on < ended_on):
+        followed = _follow_meals(session, actor, plan, None, plan.ends_on)
+    return plan, followed
 
 
 def suspend_plan(
@@ -752,6 +797,23 @@ def suspend_plan(
     note: str = "",
 ) -> CarePlanSuspension:
     """The plan pauses from `starts_on` to `ends_on` (both included)."""
+    return pause_care_plan(
+        session, actor, plan_id, starts_on=starts_on, ends_on=ends_on, reason=reason, note=note
+    )[0]
+
+
+def pause_care_plan(
+    session: Session,
+    actor: User,
+    plan_id: uuid.UUID,
+    *,
+    starts_on: date,
+    ends_on: date,
+    reason: str,
+    note: str = "",
+) -> tuple[CarePlanSuspension, MealsFollowed | None]:
+    """Suspend a plan (suspend_plan); its meal order pauses those days too
+    (`_follow_meals`), and what that did is returned for the coordinator."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors: dict[str, FieldError] = {}
     parse.choice({"reason": reason}, "reason", errors, choices=SUSPENSION_REASONS)
@@ -782,7 +844,7 @@ def suspend_plan(
         details={"plan_id": str(plan.id), "reason": reason},
     )
     generation.refresh_plan(session, plan, actor=actor)
-    return suspension
+    return suspension, _follow_meals(session, actor, plan, starts_on, ends_on)
 
 
 # --- Aides ------------------------------------------------------------------------------

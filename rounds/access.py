@@ -113,6 +113,12 @@ def team_to_link(session: Session, user: User, team_id: int | None) -> int:
     return team_id
 
 
+def links_from_menu(session: Session, user: User) -> bool:
+    """The links page has a menu entry for her: a CPAS administrator whose CPAS has a
+    mobile team (a coordinator reaches it from the rounds' pages; nobody else may link)."""
+    return not coordinates(user, user.team_id) and bool(teams_to_link(session, user))
+
+
 def teams_to_link(session: Session, user: User) -> list[Team]:
     """The mobile teams `user` may link stops of: her own (coordinator) or her CPAS's."""
     if coordinates(user, user.team_id):

@@ -38,6 +38,7 @@ from rounds.models import (
     Round,
     RoundStop,
     WeeklyMealOrder,
+    WeeklyMealPause,
 )
 
 DEFAULT_CUTOFF_DAYS = 1
@@ -237,10 +238,28 @@ COPIED = (
 )  # fmt: skip
 
 
-def _ordered(weekly: WeeklyMealOrder, eaten: date) -> bool:
+def _ordered(
+    weekly: WeeklyMealOrder, eaten: date, pauses: list[WeeklyMealPause] | tuple = ()
+) -> bool:
+    """Meals of `weekly` for day `eaten`: one of its weekdays, within its period, in none
+    of its pauses."""
     if eaten.weekday() not in _weekdays(weekly.weekdays) or eaten < weekly.starts_on:
         return False
+    if any(pause.starts_on <= eaten <= pause.ends_on for pause in pauses):
+        return False
     return weekly.ends_on is None or eaten <= weekly.ends_on
+
+
+def pauses_of(session: Session, team_id: int) -> dict[uuid.UUID, list[WeeklyMealPause]]:
+    """The team's weekly orders' pauses, per weekly order, by first day."""
+    found: dict[uuid.UUID, list[WeeklyMealPause]] = {}
+    for pause in session.scalars(
+        select(WeeklyMealPause)
+        .where(WeeklyMealPause.team_id == team_id)
+        .order_by(WeeklyMealPause.starts_on, WeeklyMealPause.id)
+    ):
+        found.setdefault(pause.weekly_id, []).append(pause)
+    return found
 
 
 def _follow_weekly(session: Session, actor: User, weekly: WeeklyMealOrder) -> Followed:
@@ -251,6 +270,7 @@ def _follow_weekly(session: Session, actor: User, weekly: WeeklyMealOrder) -> Fo
     today = clock.to_local(now).date()
     done = Followed()
     days: set[date] = set()
+    pauses = pauses_of(session, weekly.team_id).get(weekly.id, [])
     for order in session.scalars(
         select(MealOrder)
         .where(
@@ -260,7 +280,7 @@ def _follow_weekly(session: Session, actor: User, weekly: WeeklyMealOrder) -> Fo
         )
         .with_for_update()
     ):
-        ordered = _ordered(weekly, order.eaten_on or order.day)
+        ordered = _ordered(weekly, order.eaten_on or order.day, pauses)
         same = all(getattr(order, name) == getattr(weekly, name) for name in COPIED)
         if ordered and same:
             continue
@@ -362,6 +382,85 @@ def order_for_care_plan(
     return str(_new_weekly(session, actor, team.id, values, data.keys()).id)
 
 
+# --- A care plan's meal order following the plan (home care, through rounds/hooks.py) ------
+
+
+def _care_plan_order(
+    session: Session, actor: User, cpas_id: int, reference: str
+) -> WeeklyMealOrder | None:
+    """The weekly order a care plan's `meal_order_ref` names, within the mobile teams of
+    the plan's CPAS, under its row lock; None when it names none there (typed by hand,
+    another CPAS's). `actor` (home care's coordinator, checked by home care) must be
+    staff of that CPAS."""
+    if actor.team is None or actor.team.cpas_id != cpas_id or not actor.active:
+        return None
+    try:
+        weekly_id = uuid.UUID(str(reference).strip())
+    except ValueError:
+        return None
+    teams = [team.id for team in mobile_teams(session, cpas_id)]
+    if not teams:
+        return None
+    return session.scalars(
+        select(WeeklyMealOrder)
+        .where(WeeklyMealOrder.id == weekly_id, WeeklyMealOrder.team_id.in_(teams))
+        .with_for_update()
+    ).first()
+
+
+def end_for_care_plan(
+    session: Session, actor: User, cpas_id: int, reference: str, last: date
+) -> tuple[WeeklyMealOrder, Followed] | None:
+    """The care plan ends on `last`: its weekly order ends then too (never later than it
+        already does; a plan ending before the order's first day: no meal at all, its first
+    day paused). The
+        orders made for later days are cancelled while their cut-off is ahead; past it they
+        stay (the kitchen counted them). Audited with home care's coordinator as the actor.
+        None: the reference names no order of the CPAS."""
+    weekly = _care_plan_order(session, actor, cpas_id, reference)
+    if weekly is None:
+        return None
+    if weekly.ends_on is not None and weekly.ends_on <= last:
+        return weekly, Followed()  # ends already by then: nothing to change
+    if last < weekly.starts_on:  # ended before its first day: that day too is off
+        weekly.ends_on = weekly.starts_on
+        _pause(session, actor, weekly, weekly.starts_on, weekly.starts_on)
+    else:
+        weekly.ends_on = last
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", ["ends_on"])
+    return weekly, _follow_weekly(session, actor, weekly)
+
+
+def _pause(session: Session, actor: User, weekly: WeeklyMealOrder, first: date, last: date):
+    session.add(
+        WeeklyMealPause(
+            team_id=weekly.team_id,
+            weekly_id=weekly.id,
+            starts_on=first,
+            ends_on=last,
+            reason="care_plan",
+            created_at=clock.now(),
+            created_by_id=actor.id,
+        )
+    )
+    session.flush()
+
+
+def pause_for_care_plan(
+    session: Session, actor: User, cpas_id: int, reference: str, first: date, last: date
+) -> tuple[WeeklyMealOrder, Followed] | None:
+    """The care plan is suspended from `first` to `last`: its weekly order pauses then
+    (`WeeklyMealPause`, reason `care_plan`): no order is made for those days, and those
+    made are cancelled while their cut-off is ahead (past it they stay). Audited. None:
+    the reference names no order of the CPAS."""
+    weekly = _care_plan_order(session, actor, cpas_id, reference)
+    if weekly is None:
+        return None
+    _pause(session, actor, weekly, first, last)
+    audit.record_change(session, actor, "rounds_weekly_meal_order", weekly.id, ["pause"])
+    return weekly, _follow_weekly(session, actor, weekly)
+
+
 def weekly_orders(session: Session, team_id: int) -> list[WeeklyMealOrder]:
     return list(
         session.scalars(
@@ -402,6 +501,7 @@ def make_orders(
     days = max(0, min(days, MAX_DAYS_AHEAD))
     lock_team(session, team_id)
     weeklies = weekly_orders(session, team_id)
+    pauses = pauses_of(session, team_id)
     last = first + timedelta(days=days + 2)
     made = {
         (weekly_id, eaten)
@@ -419,9 +519,7 @@ def make_orders(
         delivery = first + timedelta(days=offset)
         for eaten in eaten_days(session, team_id, delivery):
             for weekly in weeklies:
-                if eaten.weekday() not in _weekdays(weekly.weekdays):
-                    continue
-                if eaten < weekly.starts_on or (weekly.ends_on and eaten > weekly.ends_on):
+                if not _ordered(weekly, eaten, pauses.get(weekly.id, ())):
                     continue
                 if (weekly.id, eaten) in made:
                     done.existing += 1

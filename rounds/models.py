@@ -338,6 +338,26 @@ class WeeklyMealOrder(Base, Synced):
     ends_on: Mapped[date | None] = mapped_column(Date)
 
 
+class WeeklyMealPause(Base):
+    """Days a weekly order delivers nothing (`starts_on`–`ends_on`, days eaten, both
+    included), e.g. while the household's care plan is suspended: no dated order is made
+    for them, and those made already are cancelled while their cut-off is ahead."""
+
+    __tablename__ = "rounds_weekly_meal_pauses"
+    __table_args__ = (CheckConstraint("starts_on <= ends_on", name="dates_order"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    weekly_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rounds_weekly_meal_orders.id"), index=True
+    )
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))  # "care_plan": its plan suspended
+    created_at: Mapped[datetime] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class MealOrder(Base, Synced):
     """Meals for one household on one day, delivered by the day's meal round."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -46,7 +46,7 @@ from rounds.dated import (
     templates,
     update_template,
 )
-from rounds.indicators import RoundIndicators, month_indicators
+from rounds.indicators import RoundIndicators, daily_indicators, month_indicators
 from rounds.meals import (
     Followed,
     HouseholdMeals,
@@ -61,6 +61,7 @@ from rounds.meals import (
     kitchen_list,
     make_orders,
     meals_delivered,
+    pauses_of,
     rule_for,
     rules,
     set_rule,
@@ -115,6 +116,7 @@ __all__ = [
     "create_template",
     "create_weekly",
     "cutoff_of",
+    "daily_indicators",
     "eaten_days",
     "end_weekly",
     "fill_from_plan",
@@ -125,6 +127,7 @@ __all__ = [
     "meals_delivered",
     "month_indicators",
     "move_stop",
+    "pauses_of",
     "permanences_of",
     "refresh_day",
     "restore_stop",
@@ -155,7 +158,6 @@ DELIVERY_MINUTES = 3  # handing meals over at the door
 RIDE_MINUTES = 3  # helping someone in or out
 RIDE_LEG = 90  # minutes a passenger may stay on board after the pickup window
 DEFAULT_SECONDS = 2.0
-CUTOFF = time(10, 0)  # orders and rides change until the day before at 10:00
 
 
 def _saved(session: Session, actor: User, record: Any, *, entity_type: str, fields: Any) -> None:
@@ -541,31 +543,39 @@ def _meal_fields(data: Mapping[str, Any], errors: dict[str, FieldError]) -> dict
     return values
 
 
-def cutoff(day: date) -> datetime:
-    """Until when an order or a ride of `day` may change: the day before at CUTOFF (the
-    kitchen's and the drivers' lists are made then), Brussels time, as UTC."""
-    local = datetime.combine(day - timedelta(days=1), CUTOFF, tzinfo=clock.BRUSSELS)
-    return local.astimezone(UTC)
+def indicators_view(
+    session: Session, team_id: int, month: date, day: date | None
+) -> tuple[list[RoundIndicators], list[RoundIndicators]]:
+    """The indicators page: the month's (or the drill-down day's) lines per round, and
+    the month's lines per day (none for a day)."""
+    lines = month_indicators(session, team_id, month, day=day)
+    return lines, ([] if day else daily_indicators(session, team_id, month))
+
+
+def links_from_menu(session: Session, user: User) -> bool:
+    """Whether the menu shows `user` the page linking stops to appointments places."""
+    return access.links_from_menu(session, user)
 
 
 def _check_day(
+    session: Session,
+    team_id: int,
     day: date | None,
     errors: dict[str, FieldError],
     *,
     changing: bool,
-    cutoff_of: Callable[[date], datetime] = cutoff,
 ) -> None:
-    """A new order or ride for a day gone by, or a change after the cut-off (`cutoff_of`
-    the day: a meal order's is its team's rule): refused."""
+    """A new order or ride for a day gone by, or a change after the day's cut-off under
+    the team's rule (rounds/meals.py: one rule for the day's meal orders and rides, since
+    `plan_day` plans both at once): refused."""
     if day is None or "day" in errors:
         return
     now = clock.now()
     if day < clock.to_local(now).date():
         errors["day"] = FieldError("day_past")
-    elif changing and now >= cutoff_of(day):
+    elif changing and now >= (closes := cutoff_of(session, team_id, day)):
         errors["day"] = FieldError(
-            "past_cutoff",
-            {"cutoff": clock.to_local(cutoff_of(day)).strftime("%d/%m/%Y %H:%M")},
+            "past_cutoff", {"cutoff": clock.to_local(closes).strftime("%d/%m/%Y %H:%M")}
         )
 
 
@@ -576,7 +586,7 @@ def create_meal_order(
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
     values = _meal_fields(data, errors)
-    _check_day(values["day"], errors, changing=False)
+    _check_day(session, team_id, values["day"], errors, changing=False)
     if errors:
         raise Invalid(errors)
     order = MealOrder(id=uuid.uuid4(), team_id=team_id, cancelled=False, unplaced="", **values)
@@ -602,11 +612,7 @@ def update_meal_order(
     order = _own(session, actor, MealOrder, order_id, "unknown_order")
     errors: dict[str, FieldError] = {}
     values = _meal_fields(data, errors)
-    team_id = order.team_id
-    return _change_booked(
-        session, actor, order, values, errors, "rounds_meal_order",
-        cutoff_of=lambda day: cutoff_of(session, team_id, day),
-    )  # fmt: skip
+    return _change_booked(session, actor, order, values, errors, "rounds_meal_order")
 
 
 Booked = TypeVar("Booked", MealOrder, Ride)
@@ -619,14 +625,13 @@ def _change_booked(
     values: dict[str, Any],
     errors: dict[str, FieldError],
     entity_type: str,
-    *,
-    cutoff_of: Callable[[date], datetime] = cutoff,
 ) -> Booked:
-    """An order's or ride's new values, before the cut-off of its day and of the new one;
-    it leaves both days' plans (plan again)."""
-    _check_day(record.day, errors, changing=True, cutoff_of=cutoff_of)
+    """An order's or ride's new values, before the cut-off of its day and of the new one
+    under the team's rule; it leaves both days' plans (plan again)."""
+    record = _locked(session, record)
+    _check_day(session, record.team_id, record.day, errors, changing=True)
     if not errors:
-        _check_day(values["day"], errors, changing=True, cutoff_of=cutoff_of)
+        _check_day(session, record.team_id, values["day"], errors, changing=True)
     if record.cancelled:
         errors.setdefault("day", FieldError("already_cancelled"))
     if errors:
@@ -642,11 +647,20 @@ def _change_booked(
     return record
 
 
+def _locked(session: Session, record: Booked) -> Booked:
+    """The record under its row lock: a change and a cancellation never cross."""
+    return session.scalars(
+        select(type(record)).where(type(record).id == record.id).with_for_update()
+    ).one()
+
+
 def _cancel_booked(session: Session, actor: User, record: Booked, entity_type: str) -> Booked:
-    """A ride cancelled before its day's cut-off; its round's stops go. (A meal order is
-    cancelled by meals.cancel_order, under the team's own cut-off rule.)"""
+    """A ride cancelled before its day's cut-off under the team's rule (the meal orders'
+    one); its round's stops go. (A meal order is cancelled by meals.cancel_order, which
+    also keeps when, for the kitchen's list.)"""
+    record = _locked(session, record)
     errors: dict[str, FieldError] = {}
-    _check_day(record.day, errors, changing=True)
+    _check_day(session, record.team_id, record.day, errors, changing=True)
     if record.cancelled:
         errors.setdefault("day", FieldError("already_cancelled"))
     if errors:
@@ -693,7 +707,7 @@ def create_ride(session: Session, actor: User, team_id: int, data: Mapping[str, 
     access.team_to_manage(actor, team_id)
     errors: dict[str, FieldError] = {}
     values = _ride_fields(session, team_id, data, errors)
-    _check_day(values["day"], errors, changing=False)
+    _check_day(session, team_id, values["day"], errors, changing=False)
     if errors:
         raise Invalid(errors)
     ride = Ride(id=uuid.uuid4(), team_id=team_id, cancelled=False, unplaced="", **values)

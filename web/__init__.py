@@ -118,7 +118,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
-        nav = entries_for(current_user.role) if current_user.is_authenticated else []
+        nav = (
+            entries_for(current_user._get_current_object()) if current_user.is_authenticated else []
+        )
         return {
             "locale": str(get_locale()),
             "role_label": role_label,

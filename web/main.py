@@ -38,7 +38,11 @@ def _sync_context() -> dict[str, Any]:
 @bp.route("/")
 @requires(Permission.HOME)
 def home():
-    cards = [entry for entry in entries_for(current_user.role) if entry.endpoint != "main.home"]
+    cards = [
+        entry
+        for entry in entries_for(current_user._get_current_object())
+        if entry.endpoint != "main.home"
+    ]
     return render("main/home.html", cards=cards)
 
 
@@ -46,7 +50,7 @@ def home():
 @requires(Permission.HOME)
 def menu():
     """Everything the user's role opens (a phone's bar has room for a few)."""
-    return render("main/menu.html", cards=entries_for(current_user.role))
+    return render("main/menu.html", cards=entries_for(current_user._get_current_object()))
 
 
 @bp.route("/language", methods=["POST"])

@@ -23,6 +23,10 @@ class NavEntry:
     position: int = 0  # its place in the menu, whichever domain declares it
     # A number shown on the entry for the signed-in user (open alerts…), 0 for none.
     badge: Callable[[User], int] | None = field(default=None, compare=False)
+    # Shown only to the users for whom it answers True, beyond the permission (an entry
+    # that depends on the user's team or CPAS, not on her role alone); None: everyone
+    # with the permission.
+    visible: Callable[[User], bool] | None = field(default=None, compare=False)
 
 
 # The shared entries; each domain declares its own in its WebDomain (web/plugins.py).
@@ -80,8 +84,13 @@ def _place(entry: NavEntry) -> int:
 PHONE_BAR_ITEMS = 5
 
 
-def entries_for(role: str) -> list[NavEntry]:
-    return [entry for entry in NAV if can(role, entry.permission)]
+def entries_for(user: User) -> list[NavEntry]:
+    """The menu of `user`: the entries of her role's permissions that she may see."""
+    return [
+        entry
+        for entry in NAV
+        if can(user.role, entry.permission) and (entry.visible is None or entry.visible(user))
+    ]
 
 
 def badge(entry: NavEntry) -> int:

@@ -396,6 +396,39 @@ def _meal_context(plan, values: dict[str, Any] | None = None, errors=None) -> di
     }
 
 
+def _flash_meals(followed: services.MealsFollowed | None) -> None:
+    """What the plan's end or suspension did to its meal order, in a sentence."""
+    if followed is None:
+        return
+    if followed.kind == "unknown":
+        flash(
+            _(
+                "The meal service knows no order by the plan's meal order reference: "
+                "tell it yourself that the meals stop."
+            ),
+            "warning",
+        )
+        return
+    if followed.kind == "ended":
+        sentence = _(
+            "The meal order ends on %(day)s too. Deliveries cancelled: %(cancelled)d; "
+            "kept, past the kitchen's cut-off: %(kept)d.",
+            day=day(followed.last),
+            cancelled=followed.cancelled,
+            kept=followed.kept,
+        )
+    else:
+        sentence = _(
+            "The meal order pauses from %(first)s to %(last)s too. Deliveries cancelled: "
+            "%(cancelled)d; kept, past the kitchen's cut-off: %(kept)d.",
+            first=day(followed.first),
+            last=day(followed.last),
+            cancelled=followed.cancelled,
+            kept=followed.kept,
+        )
+    flash(sentence, "success")
+
+
 def _plan_values(plan) -> dict[str, Any]:
     if plan is None:
         return {
@@ -473,7 +506,10 @@ def _plan_page(form: pages.PlanForm):
                     session, services.create_care_plan, actor(), form.beneficiary.id, fields
                 )
             else:
-                pages.saved(session, services.update_care_plan, actor(), form.plan.id, fields)
+                _plan, followed = pages.saved(
+                    session, services.change_care_plan, actor(), form.plan.id, fields
+                )
+                _flash_meals(followed)
         except Invalid as invalid:
             errors, status = field_errors(invalid), 422
         else:
@@ -523,9 +559,9 @@ def suspend_plan(plan_id: uuid.UUID):
         starts_on, ends_on = parsed.day("starts_on"), parsed.day("ends_on")
         parsed.fail()
         assert starts_on is not None and ends_on is not None
-        pages.saved(
+        _suspension, followed = pages.saved(
             session,
-            services.suspend_plan,
+            services.pause_care_plan,
             actor(),
             plan_id,
             starts_on=starts_on,
@@ -545,6 +581,7 @@ def suspend_plan(plan_id: uuid.UUID):
             **_meal_context(form.plan),
         )
     flash(_("Suspension saved: the visits of those days are cancelled."), "success")
+    _flash_meals(followed)
     return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="suspensions"))
 
 

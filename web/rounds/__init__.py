@@ -5,10 +5,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from core.accounts import User
 from core.roles import Permission
+from rounds import services
+from web import db
 from web.nav import NavEntry
 from web.plugins import WebDomain
 from web.rounds import crew, messages, offline, public, routes
+
+
+def _links_stops(user: User) -> bool:
+    return services.links_from_menu(db.session(), user)
+
 
 WEB = WebDomain(
     name="rounds",
@@ -38,6 +46,15 @@ WEB = WebDomain(
             Permission.ROUNDS_MANAGE,
             _l("The minibus's stops and permanences, meal orders, rides and the day's plan."),
             position=49,
+        ),
+        NavEntry(
+            "rounds.places",
+            _l("Minibus stops and places"),
+            "street",
+            Permission.APPOINTMENTS_SETUP,
+            _l("Make the minibus's stops of your CPAS appointments places, or undo it."),
+            position=96,
+            visible=_links_stops,
         ),
     ),
     entity_labels={

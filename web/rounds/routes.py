@@ -125,6 +125,7 @@ def _form_page(scope: Scope, kind: str, template: str, create, listed, success: 
         errors=errors,
         found=listed(session, team_id, day),
         diets=DIETS,
+        cutoff=clock.to_local(services.cutoff_of(session, team_id, day)),
     )
 
 
@@ -898,6 +899,7 @@ def _weekly_page(scope: Scope, weekly_id, *, status=200, values=None, errors=Non
         "rounds/weekly_order.html",
         status=status,
         weekly=found,
+        pauses=services.pauses_of(session, found.team_id).get(found.id, []),
         values=values if values is not None else shown,
         errors=errors or {},
         end_values=context.pop("end_values", {"ends_on": (found.ends_on or scope.day).isoformat()}),
@@ -1025,15 +1027,20 @@ def _month() -> date:
     return clock.parse_month(raw) or today.replace(day=1)
 
 
+def _drill_day() -> date | None:
+    """The day of the indicators' drill-down (`?jour=`), None for the whole month."""
+    return clock.parse_day(request.args.get("jour") or "")
+
+
 def _number(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:g}"
 
 
-def _indicator_table(lines) -> tuple[list[str], list[list[Any]]]:
+def _indicator_table(lines, first: str = "") -> tuple[list[str], list[list[Any]]]:
     header = [
-        _("Round"),
+        first or _("Round"),
         _("Rounds held"),
         _("Rounds cancelled"),
         _("Stops held"),
@@ -1047,6 +1054,9 @@ def _indicator_table(lines) -> tuple[list[str], list[list[Any]]]:
         _("Median lateness (min)"),
         _("Worst lateness (min)"),
         _("Kilometres"),
+        _("Appointments kept at the stops"),
+        _("Appointment no-shows"),
+        _("Appointments cancelled"),
     ]
     rows = [
         [
@@ -1064,6 +1074,9 @@ def _indicator_table(lines) -> tuple[list[str], list[list[Any]]]:
             line.lateness_median,
             line.lateness_worst,
             line.km,
+            line.appointments.kept,
+            line.appointments.no_show,
+            line.appointments.cancelled,
         ]
         for line in lines
     ]
@@ -1074,25 +1087,36 @@ def _indicator_table(lines) -> tuple[list[str], list[list[Any]]]:
 @requires(Permission.ROUNDS_MANAGE)
 @coordinated
 def indicators(scope: Scope):
+    """A month's indicators per round and its days (each a link to the day's lines), or
+    one day's lines (`?jour=`, the drill-down)."""
     team_id = scope.team_id
-    month = _month()
-    lines = services.month_indicators(db.session(), team_id, month)
+    session = db.session()
+    drill = _drill_day()
+    month = drill.replace(day=1) if drill else _month()
+    lines, daily = services.indicators_view(session, team_id, month, drill)
     header, rows = _indicator_table(lines)
-    title = _("Meals delivered per round, %(month)s", month=f"{month:%m/%Y}")
+    period = f"{drill:%d/%m/%Y}" if drill else f"{month:%m/%Y}"
+    title = _("Meals delivered per round, %(month)s", month=period)
     chart = charts.bars("chart-rounds-meals", title, [(line.name, line.meals) for line in lines])
-    late_title = _("Worst lateness per round (minutes), %(month)s", month=f"{month:%m/%Y}")
+    late_title = _("Worst lateness per round (minutes), %(month)s", month=period)
     late_chart = charts.bars(
         "chart-rounds-lateness",
         late_title,
         [(line.name, line.lateness_worst or 0) for line in lines],
     )
+    days_header, day_rows = _indicator_table(daily, _("Day"))
+    days = [(date.fromisoformat(line.name), row) for line, row in zip(daily, day_rows, strict=True)]
     return _page(
         "rounds/indicators.html",
         month=month,
+        drill=drill,
+        period=period,
         previous=(month - timedelta(days=1)).replace(day=1),
         following=(month + timedelta(days=32)).replace(day=1),
         header=header,
         rows=rows,
+        days_header=days_header,
+        days=days,
         chart=chart,
         late_chart=late_chart,
         number=_number,
@@ -1104,16 +1128,20 @@ def indicators(scope: Scope):
 @requires(Permission.ROUNDS_MANAGE)
 @coordinated
 def indicators_file(scope: Scope, extension: str):
-    """The indicators as CSV or XLSX (figures only, no person named: not audited)."""
+    """The indicators as CSV or XLSX, of the month or of the drill-down's day (`?jour=`)
+    (figures only, no person named: not audited)."""
     if extension not in ("csv", "xlsx"):
         return not_found()
     team_id = scope.team_id
-    month = _month()
-    header, rows = _indicator_table(services.month_indicators(db.session(), team_id, month))
-    name = f"terrain-tournees-indicateurs-{month:%Y-%m}.{extension}"
+    drill = _drill_day()
+    month = drill.replace(day=1) if drill else _month()
+    lines = services.month_indicators(db.session(), team_id, month, day=drill)
+    header, rows = _indicator_table(lines)
+    period = f"{drill:%Y-%m-%d}" if drill else f"{month:%Y-%m}"
+    name = f"terrain-tournees-indicateurs-{period}.{extension}"
     if extension == "csv":
         return csv_response(name, header, rows)
-    return xlsx_response(name, header, rows, title=f"{month:%Y-%m}")
+    return xlsx_response(name, header, rows, title=period)
 
 
 @bp.get("/repas/livres.<extension>", endpoint="delivered_file")
