@@ -4,6 +4,7 @@ places keeps none; a contact of a team or a member of staff's own is left alone.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -121,7 +122,9 @@ def _world(url: str, *, cpas: int) -> None:
                 status="sent",
                 body="x",
             )
-        add("homecare_beneficiaries", id=1, team_id=2, contact_id=5, name="H")
+        # SQLite stores a UUID as 32 hex digits (reflected as CHAR(32)).
+        beneficiary = uuid.uuid4().hex if url.startswith("sqlite") else uuid.uuid4()
+        add("homecare_beneficiaries", id=beneficiary, team_id=2, contact_id=5, name="H")
     engine.dispose()
 
 
