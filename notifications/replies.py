@@ -256,8 +256,8 @@ def _by_provider_id(session: Session, provider_id: str) -> InboundSms | None:
 
 
 def _no_cpas_reply(session: Session, inbound: InboundSms) -> str | None:
-    """ "Contact your CPAS directly", in French and Dutch, once per number and Brussels
-    day: later SMS of that day get no answer (a number writing in a loop is not
+    """The answer "contact your CPAS directly", in French and Dutch, once per number and
+    Brussels day: later SMS of that day get none (a number writing in a loop is not
     answered in a loop)."""
     text = texts.render(session, "reply_no_cpas", None, {})[0]
     local = clock.to_local(inbound.received_at)
