@@ -29,11 +29,12 @@ Given = Literal["given", "already"]
 
 
 def may_route(session: Session, actor: User | None) -> bool:
-    """The platform administrator (or, with one CPAS, its administrator who sees all)."""
+    """The platform administrator of several CPAS (with one, nothing is of no CPAS: its
+    staff see a contact of no team as before)."""
     return (
         actor is not None
         and actor.role in organisations.PLATFORM_ROLES
-        and organisations.manages_every_cpas(session, actor)
+        and organisations.scope_of(session, actor).platform
     )
 
 

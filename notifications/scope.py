@@ -23,8 +23,10 @@ from notifications.models import Broadcast, Contact, ContactTeam, InboundSms, Me
 
 def contacts_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
     """A WHERE clause on `Contact` keeping the viewer's CPAS's contacts; a local role:
-    its antennes' contacts. A contact of no team is nobody's (fail closed)."""
-    scope = organisations.scope_of(session, viewer).local()
+    its antennes' contacts. A contact of no team: with one CPAS, that CPAS's (every
+    local role's too, as before); with several, nobody's (fail closed)."""
+    whole = organisations.scope_of(session, viewer)
+    scope = whole.local()
     if scope.everything:
         return true()
     teams = sorted(scope.teams or ())
@@ -37,6 +39,11 @@ def contacts_filter(session: Session, viewer: User | None) -> ColumnElement[bool
         if teams
         else false()
     )
+    if whole.everything:  # one CPAS: a local role's antennes, or a contact of no team
+        return or_(
+            ours,
+            and_(~exists().where(ContactTeam.contact_id == Contact.id), Contact.user_id.is_(None)),
+        )
     return ours
 
 
@@ -64,10 +71,13 @@ def inbound_filter(session: Session, viewer: User | None) -> ColumnElement[bool]
     number it alone uses, or routed to it by the platform administrator). An SMS with a
     CPAS is that CPAS's only, whoever sent it; one of no contact and no CPAS is nobody's
     text (notifications.orphans)."""
-    scope = organisations.scope_of(session, viewer).local()
+    whole = organisations.scope_of(session, viewer)
+    scope = whole.local()
     if scope.everything:
         return true()
     ours = InboundSms.cpas_id == scope.cpas_id if scope.cpas_id is not None else false()
+    if whole.everything:  # one CPAS: an SMS of no contact is its, whatever its number
+        ours = or_(ours, InboundSms.cpas_id.is_(None))
     of_contacts = and_(
         InboundSms.contact_id.in_(visible_contact_ids(session, viewer)),
         or_(InboundSms.cpas_id.is_(None), ours),
