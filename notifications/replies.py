@@ -14,6 +14,13 @@ nothing and gets the same answer.
 
 A number no contact has learns nothing: whatever it sends, it gets the same neutral
 "message received" in French and Dutch, and nothing but the inbox row changes.
+
+An SMS of no contact belongs to the CPAS whose number received it: a CPAS's own number,
+or the installation's when one CPAS alone uses it (the others have their own), else the
+one CPAS whose contacts have the sender's number. Otherwise it is no CPAS's: no staff
+reads it, the platform administrator sees that it came and routes it
+(notifications.orphans), and the sender is told once a day, in French and Dutch, to
+contact their CPAS directly (`reply_no_cpas`, docs/sms.md).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import logging
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -87,6 +94,17 @@ def _only_keyword(body: str) -> bool:
     return all(word in POLITE_WORDS for word in _words(body)[1:])
 
 
+def _own_number(cpas: organisations.Cpas) -> str | None:
+    """The CPAS's own SMS number (its sender is a number), else None."""
+    sender = (cpas.sms_sender or "").strip()
+    if not sender.startswith("+"):
+        return None
+    try:
+        return phone.normalize(sender).e164
+    except phone.InvalidPhoneNumber:
+        return None
+
+
 def cpas_of_number(session: Session, to_number: str | None) -> int | None:
     """The CPAS whose SMS sender is this number (the `To` of an SMS received); None for
     the installation's own number, or when no CPAS's sender is it."""
@@ -95,14 +113,35 @@ def cpas_of_number(session: Session, to_number: str | None) -> int | None:
     except phone.InvalidPhoneNumber:
         return None
     for cpas in organisations.list_cpas(session):
-        sender = (cpas.sms_sender or "").strip()
-        if sender.startswith("+"):
-            try:
-                if phone.normalize(sender).e164 == wanted:
-                    return cpas.id
-            except phone.InvalidPhoneNumber:
-                continue
+        if _own_number(cpas) == wanted:
+            return cpas.id
     return None
+
+
+def shared_number_cpas(session: Session) -> int | None:
+    """The CPAS an SMS to the installation's own number belongs to: the only CPAS, or
+    the only one without a number of its own; None when several (or none) use it."""
+    every = organisations.list_cpas(session)
+    if len(every) == 1:
+        return every[0].id
+    users = [cpas.id for cpas in every if _own_number(cpas) is None]
+    return users[0] if len(users) == 1 else None
+
+
+def _cpas_of_contacts(session: Session, contacts: Sequence[Contact]) -> int | None:
+    """The one CPAS all these contacts belong to (by their teams or user), else None."""
+    if not contacts:
+        return None
+    found: set[int | None] = set()
+    for contact in contacts:
+        teams = {link.team_id for link in contact.teams}
+        if not teams and contact.user_id is not None:
+            user = session.get(User, contact.user_id)
+            teams = {user.team_id} if user is not None and user.team_id is not None else set()
+        if not teams:
+            return None  # a contact of no team: no CPAS can be told
+        found |= {organisations.cpas_id_of_team(session, team_id) for team_id in teams}
+    return found.pop() if len(found) == 1 else None
 
 
 def _of_cpas(session: Session, contacts: Sequence[Contact], cpas_id: int) -> list[Contact]:
@@ -201,6 +240,11 @@ def handle_inbound(
         reply = _neutral(session, _common_language(contacts))
     if inbound.outcome != "inbox" and _only_keyword(inbound.body):
         inbound.handled_at = inbound.received_at  # nothing left for a person to do
+    if inbound.cpas_id is None and inbound.contact_id is None:
+        # Set last: OUI / NON / STOP above act as before, on every CPAS's messages.
+        inbound.cpas_id = shared_number_cpas(session) or _cpas_of_contacts(session, contacts)
+        if inbound.cpas_id is None and inbound.outcome == "inbox":
+            reply = _no_cpas_reply(session, inbound)
     inbound.reply = reply or ""
     session.flush()
     log.info("sms inbound %s: %s", inbound.id, inbound.outcome)
@@ -209,6 +253,26 @@ def handle_inbound(
 
 def _by_provider_id(session: Session, provider_id: str) -> InboundSms | None:
     return session.scalar(select(InboundSms).where(InboundSms.provider_id == provider_id[:64]))
+
+
+def _no_cpas_reply(session: Session, inbound: InboundSms) -> str | None:
+    """The answer "contact your CPAS directly", in French and Dutch, once per number and
+    Brussels day: later SMS of that day get none (a number writing in a loop is not
+    answered in a loop)."""
+    text = texts.render(session, "reply_no_cpas", None, {})[0]
+    local = clock.to_local(inbound.received_at)
+    midnight = clock.as_utc(datetime.combine(local.date(), time(), tzinfo=clock.BRUSSELS))
+    told = session.scalar(
+        select(InboundSms.id)
+        .where(
+            InboundSms.from_e164 == inbound.from_e164,
+            InboundSms.id != inbound.id,
+            InboundSms.received_at >= midnight,
+            InboundSms.reply == text,
+        )
+        .limit(1)
+    )
+    return None if told is not None else text
 
 
 def _neutral(session: Session, language: str | None) -> str:

@@ -2,10 +2,11 @@
 
 A contact belongs to the CPAS of its teams (a member of staff's own contact: of their
 team); a message, an SMS received from it, to the contact's; a broadcast to its
-author's CPAS, and it reaches only that CPAS's contacts. A contact of no team (made
-before CPAS existed, or by an SMS code) is shared by the installation's staff, never by
-the platform administrator, and never reached by a broadcast once there are several
-CPAS. A role that works locally (reception, social worker) sees its antennes'
+author's CPAS, and it reaches only that CPAS's contacts. Once there are several CPAS,
+a contact of no team (made before CPAS existed, by a script, or by an SMS code) and an
+SMS received that no CPAS owns are no CPAS's: no staff sees them, the platform
+administrator sees only that they exist and gives each its CPAS
+(notifications.orphans). A role that works locally (reception, social worker) sees its antennes'
 contacts only (`Scope.local`). Another CPAS's record answers as an unknown one; the
 attempt is audited.
 """
@@ -20,15 +21,14 @@ from core.accounts import User
 from notifications.models import Broadcast, Contact, ContactTeam, InboundSms, Message
 
 
-def contacts_filter(
-    session: Session, viewer: User | None, *, shared: bool = True
-) -> ColumnElement[bool]:
-    """A WHERE clause on `Contact` keeping the viewer's CPAS's contacts (`shared`: and
-    those of no team); a local role: its antennes' contacts."""
-    scope = organisations.scope_of(session, viewer).local()
+def contacts_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
+    """A WHERE clause on `Contact` keeping the viewer's CPAS's contacts; a local role:
+    its antennes' contacts. A contact of no team: with one CPAS, that CPAS's (every
+    local role's too, as before); with several, nobody's (fail closed)."""
+    whole = organisations.scope_of(session, viewer)
+    scope = whole.local()
     if scope.everything:
         return true()
-    of_team = exists().where(ContactTeam.contact_id == Contact.id)
     teams = sorted(scope.teams or ())
     # Its teams, or (a member of staff's own contact) the team its user works in.
     ours = (
@@ -39,13 +39,16 @@ def contacts_filter(
         if teams
         else false()
     )
-    if shared and scope.sees_team(None, shared=True):
-        return or_(ours, and_(~of_team, Contact.user_id.is_(None)))
+    if whole.everything:  # one CPAS: a local role's antennes, or a contact of no team
+        return or_(
+            ours,
+            and_(~exists().where(ContactTeam.contact_id == Contact.id), Contact.user_id.is_(None)),
+        )
     return ours
 
 
-def visible_contact_ids(session: Session, viewer: User | None, *, shared: bool = True) -> Select:
-    return select(Contact.id).where(contacts_filter(session, viewer, shared=shared))
+def visible_contact_ids(session: Session, viewer: User | None) -> Select:
+    return select(Contact.id).where(contacts_filter(session, viewer))
 
 
 def visible_contacts(session: Session, viewer: User | None) -> Select | None:
@@ -63,24 +66,23 @@ def messages_filter(session: Session, viewer: User | None) -> ColumnElement[bool
 
 
 def inbound_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
-    """A WHERE clause on `InboundSms`: from the CPAS's contacts, or from a number no
-    contact has (shared, as a contact of no team). An SMS sent to a CPAS's own number
-    (`InboundSms.cpas_id`) is that CPAS's only, whoever sent it."""
-    scope = organisations.scope_of(session, viewer).local()
+    """A WHERE clause on `InboundSms`: from the CPAS's contacts, or of no contact but
+    given to the CPAS (`InboundSms.cpas_id`: sent to its own number, to the shared
+    number it alone uses, or routed to it by the platform administrator). An SMS with a
+    CPAS is that CPAS's only, whoever sent it; one of no contact and no CPAS is nobody's
+    text (notifications.orphans)."""
+    whole = organisations.scope_of(session, viewer)
+    scope = whole.local()
     if scope.everything:
         return true()
     ours = InboundSms.cpas_id == scope.cpas_id if scope.cpas_id is not None else false()
+    if whole.everything:  # one CPAS: an SMS of no contact is its, whatever its number
+        ours = or_(ours, InboundSms.cpas_id.is_(None))
     of_contacts = and_(
         InboundSms.contact_id.in_(visible_contact_ids(session, viewer)),
         or_(InboundSms.cpas_id.is_(None), ours),
     )
-    unknown = InboundSms.contact_id.is_(None)
-    shared = (
-        and_(unknown, InboundSms.cpas_id.is_(None))
-        if scope.sees_team(None, shared=True)
-        else false()
-    )
-    return or_(of_contacts, and_(unknown, ours), shared)
+    return or_(of_contacts, and_(InboundSms.contact_id.is_(None), ours))
 
 
 def broadcasts_filter(session: Session, viewer: User | None) -> ColumnElement[bool]:
@@ -99,9 +101,7 @@ def audience_of_author(session: Session, author: User | None, ids: Select) -> Se
     CPAS ("everyone" is everyone of the author's CPAS)."""
     if author is None or organisations.scope_of(session, author).everything:
         return ids  # no author (a check made by the system): the audience as it is
-    return select(Contact.id).where(
-        and_(Contact.id.in_(ids), contacts_filter(session, author, shared=False))
-    )
+    return select(Contact.id).where(and_(Contact.id.in_(ids), contacts_filter(session, author)))
 
 
 def _refused(session: Session, viewer: User | None, entity_type: str, entity_id: object) -> None:

@@ -791,6 +791,13 @@ def inbound_record(session: Session, inbound_id: int, *, reader: User) -> Inboun
     if message is None:
         return None
     candidates = [] if message.contact_id else replies.senders(session, message)
+    if candidates:
+        # Only the reader's CPAS's contacts with that number: another's are unknown here.
+        within = scope.visible_contact_ids(session, reader).where(
+            Contact.id.in_([contact.id for contact in candidates])
+        )
+        kept = set(session.scalars(within))
+        candidates = [contact for contact in candidates if contact.id in kept]
     handled_by = (
         accounts.get_user(session, message.handled_by_id) if message.handled_by_id else None
     )

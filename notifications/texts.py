@@ -193,6 +193,21 @@ KINDS = (
         },
         example={"cpas": "CPAS de Bruxelles"},
     ),
+    # To a number no CPAS knows, writing to the number several CPAS share: nobody reads
+    # it there (docs/sms.md, "SMS of no CPAS"); once per number and day.
+    TemplateKind(
+        code="reply_no_cpas",
+        category="reminder",
+        placeholders=(),
+        defaults={
+            "fr": "Ce numéro sert à plusieurs CPAS: votre message risque de ne pas être "
+            "lu. Contactez directement votre CPAS.",
+            "nl": "Dit nummer dient voor meerdere OCMW's: uw bericht wordt mogelijk niet "
+            "gelezen. Neem rechtstreeks contact op met uw OCMW.",
+            "en": "This number serves several CPAS: your message may not be read. "
+            "Contact your CPAS directly.",
+        },
+    ),
 )
 
 # What STOP stopped, in the words of the reply (plain, GSM-7).

@@ -90,6 +90,14 @@ def neutral_text(db):
     return texts.render(db, "reply_received", None, {})[0]
 
 
+def unknown_text(db):
+    """What a number no contact has gets: the neutral answer, or, when several CPAS share
+    the installation's number (as in the demo), "contact your CPAS directly"."""
+    if replies.shared_number_cpas(db) is not None:
+        return neutral_text(db)
+    return texts.render(db, "reply_no_cpas", None, {})[0]
+
+
 def consent_state(db, contact_id):
     return {
         (c.category, c.granted, c.method)
@@ -367,7 +375,7 @@ def test_an_unknown_number_learns_nothing(db, appointments, body):
     before = consent_state(db, contact.id)
     events_before = db.scalar(select(func.count()).select_from(ConsentEvent))
     result = receive(db, body, number="+32470990099")
-    assert result.reply == neutral_text(db)
+    assert result.reply == unknown_text(db)
     assert "\n" in result.reply  # French and Dutch, whatever the body
     assert result.inbound.outcome == "inbox"
     assert result.inbound.contact_id is None
@@ -380,7 +388,7 @@ def test_an_unreadable_sender_is_kept_as_given(db):
     result = receive(db, "OUI", number="CPAS-INFO-SENDER-NAME-TOO-LONG")
     assert result.inbound.from_e164 == "CPAS-INFO-SENDER-NAM"
     assert result.inbound.outcome == "inbox"
-    assert result.reply == neutral_text(db)
+    assert result.reply == unknown_text(db)
 
 
 def test_a_very_long_body_is_kept_up_to_the_limit(db):

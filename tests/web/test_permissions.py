@@ -49,6 +49,8 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "notifications.reset_template": {"code": "appointment_reminder", "language": "fr"},
     "notifications_inbox.inbound": {"inbound_id": 1},
     "notifications_inbox.mark_handled": {"inbound_id": 1},
+    "notifications_orphans.give_contact": {"contact_id": 1},
+    "notifications_orphans.route_sms": {"inbound_id": 1},
     "notifications_broadcasts.broadcast": {"broadcast_id": 1},
     "notifications_broadcasts.progress": {"broadcast_id": 1},
     "notifications_broadcasts.cancel": {"broadcast_id": 1},

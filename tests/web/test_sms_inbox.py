@@ -16,9 +16,16 @@ from tests.conftest import Browser, log_in_directly
 _sids = itertools.count(1)
 
 
-def receive(db, body: str, number: str):
+BRUSSELS_NUMBER = "+32460200100"  # the demo's CPAS de Bruxelles has its own number
+
+
+def receive(db, body: str, number: str, to_number: str | None = None):
     result = replies.handle_inbound(
-        db, provider_id=f"SMinbox{next(_sids):020d}", from_number=number, body=body
+        db,
+        provider_id=f"SMinbox{next(_sids):020d}",
+        from_number=number,
+        body=body,
+        to_number=to_number,
     )
     db.flush()
     return result.inbound
@@ -27,11 +34,22 @@ def receive(db, body: str, number: str):
 @pytest.fixture()
 def known(db):
     contact = create_contact(
-        db, actor=None, display_name="Test Ines Inbox", language="fr", phones=["0470 99 20 01"]
+        db,
+        actor=None,
+        display_name="Test Ines Inbox",
+        language="fr",
+        phones=["0470 99 20 01"],
+        team_ids=[marolles(db)],
     )
     set_consent(db, contact, category="reminder", granted=True, method="form", actor=None)
     db.flush()
     return contact
+
+
+def marolles(db) -> int:
+    from core import accounts
+
+    return accounts.get_team(db, "bxl-marolles").id
 
 
 def as_user(client, db, username: str) -> Browser:
@@ -87,7 +105,7 @@ def test_reception_sees_the_inbox_and_marks_a_reply_handled(client, db, known):
 
 
 def test_an_unknown_sender_is_shown_by_number(client, db):
-    inbound = receive(db, "Bonjour\n<b>qui</b> est-ce", "+32470992099")
+    inbound = receive(db, "Bonjour\n<b>qui</b> est-ce", "+32470992099", BRUSSELS_NUMBER)
     browser = as_user(client, db, "accueil")
     html = browser.get("/sms/inbox").get_data(as_text=True)
     assert "0470 99 20 99" in html
@@ -118,7 +136,12 @@ def test_a_reply_to_a_message_links_to_it(client, db, known):
 
 def test_several_files_with_the_number_are_offered_to_reception(client, db, known):
     other = create_contact(
-        db, actor=None, display_name="Test Other Inbox", language="nl", phones=["0470 99 20 01"]
+        db,
+        actor=None,
+        display_name="Test Other Inbox",
+        language="nl",
+        phones=["0470 99 20 01"],
+        team_ids=[marolles(db)],
     )
     db.flush()
     inbound = receive(db, "Allo", "+32470992001")

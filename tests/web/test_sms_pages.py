@@ -32,8 +32,14 @@ def demo_message(db) -> Message:
 
 
 def make_contact(db, name="Page Person", phones=("0471 23 45 67",), consents=()):
+    # Of the Marolles antenne (accueil's): a contact of no team is no CPAS's.
     contact = contacts.create_contact(
-        db, actor=None, display_name=name, language="fr", phones=list(phones)
+        db,
+        actor=None,
+        display_name=name,
+        language="fr",
+        phones=list(phones),
+        team_ids=[accounts.get_team(db, "bxl-marolles").id],
     )
     for category in consents:
         contacts.set_consent(

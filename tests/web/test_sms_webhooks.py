@@ -4,6 +4,7 @@ that only move forward, inbound SMS answered in TwiML. The real twilio library s
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -262,11 +263,18 @@ def test_inbound_oui_is_answered_with_the_confirmation(twilio, db, reminder_kind
     assert rows == 1
 
 
-def test_inbound_from_an_unknown_number_gets_the_neutral_answer(twilio, db, reminder_kind):
-    neutral = texts.render(db, "reply_received", None, {})[0]
-    for sid, body in (("SMu1", "OUI"), ("SMu2", "STOP"), ("SMu3", "Qui est-ce ?")):
-        response = post_signed(twilio, "/sms/inbound", inbound_params(sid, "+32470991999", body))
-        assert twiml_messages(response) == [neutral]
+def test_inbound_from_an_unknown_number_gets_the_same_answer_once_a_day(twilio, db, reminder_kind):
+    # The demo's Schaerbeek and Charleroi share the installation's number: no CPAS reads
+    # it, and the sender is told once that day to contact their CPAS, whatever they wrote.
+    no_cpas = texts.render(db, "reply_no_cpas", None, {})[0]
+    with clock.frozen(datetime(2026, 3, 10, 10, 0, tzinfo=UTC)):  # one Brussels day
+        answers = [
+            twiml_messages(
+                post_signed(twilio, "/sms/inbound", inbound_params(sid, "+32470991999", body))
+            )
+            for sid, body in (("SMu1", "OUI"), ("SMu2", "STOP"), ("SMu3", "Qui est-ce ?"))
+        ]
+    assert answers == [[no_cpas], [], []]
     assert reminder_kind == []
 
 

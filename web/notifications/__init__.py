@@ -6,13 +6,13 @@ from flask_babel import lazy_gettext as _l
 
 from core.roles import Permission
 from web.nav import NavEntry
-from web.notifications import broadcasts, inbox, messages, outbox, webhooks
+from web.notifications import broadcasts, inbox, messages, orphans, outbox, webhooks
 from web.notifications.shared import OWN_TEMPLATE_LABELS
 from web.plugins import WebDomain
 
 WEB = WebDomain(
     name="notifications",
-    blueprints=(outbox.bp, broadcasts.bp, inbox.bp, webhooks.bp),
+    blueprints=(outbox.bp, broadcasts.bp, inbox.bp, orphans.bp, webhooks.bp),
     csrf_exempt=(webhooks.bp,),  # Twilio signs its requests instead
     nav=(
         NavEntry(

@@ -135,6 +135,7 @@ OWN_TEMPLATE_LABELS = {
     "reply_cancelled": _l("Answer to NO"),
     "reply_stopped": _l("Answer to STOP"),
     "reply_received": _l("Answer to another message"),
+    "reply_no_cpas": _l("Answer to a number no CPAS knows (shared number)"),
 }
 ENCODING_LABELS = {
     "GSM-7": _l("Standard characters (GSM-7)"),
