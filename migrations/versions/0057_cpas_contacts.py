@@ -17,7 +17,7 @@ administrator. Downgrading changes nothing: the teams given stay (nothing is los
 before this revision a contact of no team was every CPAS's anyway).
 
 Revision ID: 0057_cpas_contacts
-Revises: 0055_growth_more
+Revises: 0059_rounds_more
 Create Date: 2026-12-06
 """
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0057_cpas_contacts"
-down_revision: str | None = "0055_growth_more"
+down_revision: str | None = "0059_rounds_more"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
