@@ -16,7 +16,7 @@ from core.migrations import alembic_config, upgrade
 from tests.db.test_migration_0052 import _insert, _rows
 from tests.support import fresh_database
 
-BEFORE = "0055_growth_more"
+BEFORE = "0059_rounds_more"  # the revision just before 0057_cpas_contacts
 
 
 def _world(url: str, *, cpas: int) -> None:
