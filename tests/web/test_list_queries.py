@@ -20,7 +20,7 @@ from appointments.models import Appointment, BookingPerson, Location, Service
 from core import clock
 from core.accounts import User
 from homecare.models import Beneficiary, CarePlan, Visit
-from notifications.models import Contact, Message
+from notifications.models import Contact, ContactTeam, Message
 from outreach.models import Encounter, Person
 
 FEW, MANY = 2, 8
@@ -96,9 +96,20 @@ def grow(connection: Connection, copies: int, person: uuid.UUID | None = None) -
             clone(connection, people, row)
     _book_today(connection, copies)
     messages = Message.__table__
+    contacts, contact_teams = Contact.__table__, ContactTeam.__table__
     for row in _rows(connection, select(messages).order_by(messages.c.id.desc()).limit(3)):
+        teams = _rows(
+            connection, select(contact_teams).where(contact_teams.c.contact_id == row["contact_id"])
+        )
         for _ in range(copies):
-            clone(connection, messages, row, fresh_parents={"contact_id": Contact.__table__})
+            # A contact of its own, in the same teams (a contact of no team is no CPAS's).
+            contact = connection.execute(select(contacts).where(contacts.c.id == row["contact_id"]))
+            contact_id = clone(connection, contacts, contact.one()._asdict())
+            for team in teams:
+                connection.execute(
+                    contact_teams.insert().values({**team, "contact_id": contact_id})
+                )
+            clone(connection, messages, row, contact_id=contact_id)
     visits = Visit.__table__
     # The latest visits of the board's week (the demo may have generated next week too).
     this_week = select(visits).where(visits.c.day <= clock.to_local(clock.now()).date())
