@@ -1,7 +1,8 @@
 """Dated rounds following their template through the pages (issue 19): the template's
 page says how many dated rounds followed a stop added, changed or removed, and lists the
 booked appointments its place's new hours leave out; the dated round's expected times
-poll alone (a fragment without the forms); a restored stop reopens its place. Another
+poll alone (a fragment without the forms); a restored stop reopens its place; the links
+page lists (when, never who) the appointments a new link strands. Another
 mobile team's coordinator, another CPAS's, the crew and a home aide are refused like an
 unknown page; public pages and the API description show none of it. The clock is
 frozen."""
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from appointments.models import Closure
 from core import clock
 from rounds import services
-from rounds.models import Round, RoundStop
+from rounds.models import Round, RoundStop, Stop
 from tests.db.test_rounds_stops import _place
 from tests.support import text_of
 from tests.web.test_rounds_edits import _tuesday_round, coord, frozen, outsiders
@@ -154,3 +155,31 @@ def test_a_restored_stop_reopens_its_place_and_nothing_leaks(frozen, login, clie
     openapi = text_of(client.get("/api/openapi.json"))
     assert reason not in openapi and "rounds_stop_restored" not in openapi
     assert "closure_id" not in openapi and "permanence_id" not in openapi
+
+
+def test_the_links_page_lists_the_appointments_a_link_strands(frozen, login, db, coord):
+    from tests.db.test_appointment_booking import Agenda
+
+    _rounds, (_first, second) = _three_weeks(db, coord)
+    agenda = Agenda(db)
+    agenda.location.kind, agenda.location.team_id = "mobile_stop", coord.team_id
+    db.flush()
+    # Booked before the link, out of the stop's hours (Tuesdays 09:00-10:30, 11:00-12:30).
+    for day, moment in ((14, time(10)), (13, time(10, 30))):
+        at = datetime.combine(date(2031, 5, day), moment, tzinfo=clock.BRUSSELS)
+        agenda.book(clock.as_utc(at))
+    db.commit()
+    browser = login("mobile-coord")
+    form = {"stop_id": str(second.stop_id), "location": agenda.location.code}
+    response = browser.post("/tournees/lieux/lier", data=form)
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "The stop is now its appointments place." in page
+    assert "2 booked appointments no longer fit the stop's hours." in page
+    assert page.index("13/05/2031 10:30") < page.index("14/05/2031 10:00")
+    for day in ("2031-05-13", "2031-05-14"):  # each to the reception desk's day
+        assert f"/accueil/?location={agenda.location.code}&amp;day={day}" in page
+    assert "Amina Test" not in page  # when and where only, never who
+    db.expire_all()
+    linked = db.get(Stop, second.stop_id)
+    assert linked is not None and linked.location_id == agenda.location.id  # saved

@@ -12,7 +12,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -1210,15 +1210,38 @@ def _place_change(change, success: str):
     nothing saved; a stop out of reach → 404."""
     values = request.form.to_dict()
     try:
-        change(db.session(), actor(), values)
+        done = change(db.session(), actor(), values)
     except Invalid as invalid:
         if _unknown(invalid) or "team_id" in invalid.errors:
             return not_found()
         return _places_page(
             422, errors=field_errors(invalid), values=values, failed=values.get("stop_id")
         )
+    if isinstance(done, list) and done:  # linked, and the new hours leave bookings out
+        return _places_page(
+            saved=success, stranded=_stranded_lines(done), linked=values.get("stop_id")
+        )
     flash(success, "success")
     return redirect(url_for("rounds.places"))
+
+
+def _desk_day_url(location_code: str, day: date) -> str:
+    """The reception desk's day at a place (its board lists who, for those allowed)."""
+    if "appointments_desk.index" in current_app.view_functions:
+        return url_for("appointments_desk.index", location=location_code, day=day.isoformat())
+    return f"/accueil/?location={location_code}&day={day.isoformat()}"
+
+
+def _stranded_lines(stranded) -> list[dict[str, Any]]:
+    """Each stranded appointment as its local moment and its desk day's link, in time
+    order; never who."""
+    return [
+        {
+            "moment": clock.to_local(item.start_at),
+            "url": _desk_day_url(item.location_code, item.day),
+        }
+        for item in sorted(stranded, key=lambda item: item.start_at)
+    ]
 
 
 @bp.post("/lieux/lier", endpoint="link_place")
