@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 import phonenumbers
-from flask import current_app, request
+from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -112,3 +113,10 @@ def public_base_url() -> str:
     one this request came to)."""
     settings = current_app.config["TERRAIN_SETTINGS"]
     return settings.public_url or request.url_root.rstrip("/")
+
+
+def desk_day_url(location_code: str, day: date) -> str:
+    """The reception desk's page of a place and a day (where staff see who comes)."""
+    if "appointments_desk.index" in current_app.view_functions:
+        return url_for("appointments_desk.index", location=location_code, day=day.isoformat())
+    return f"/accueil/?location={location_code}&day={day.isoformat()}"

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from babel.dates import get_day_names
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import format_date, format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -35,7 +35,7 @@ from core.accounts import User
 from core.errors import FieldError, Invalid
 from core.roles import Permission
 from web import db
-from web.common import Tab, national, visible_tabs
+from web.common import Tab, desk_day_url, national, visible_tabs
 from web.exports import csv_response, xlsx_response
 from web.permissions import requires
 from web.rendering import render
@@ -143,13 +143,6 @@ def _form() -> dict[str, Any]:
             items if name in ("languages", "locations", "agents", "weekdays") else items[0]
         )
     return values
-
-
-def desk_day_url(location_code: str, day: date) -> str:
-    """The reception desk's page of a place and a day."""
-    if "appointments_desk.index" in current_app.view_functions:
-        return url_for("appointments_desk.index", location=location_code, day=day.isoformat())
-    return f"/accueil/?location={location_code}&day={day.isoformat()}"
 
 
 def _after_change(stranded: list[setup.Stranded], back: str, saved: str):

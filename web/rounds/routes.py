@@ -12,7 +12,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -23,7 +23,7 @@ from core.roles import Permission
 from rounds import services
 from rounds.models import DIETS
 from web import charts, db
-from web.common import Tab, actor, field_errors, not_found, visible_tabs
+from web.common import Tab, actor, desk_day_url, field_errors, not_found, visible_tabs
 from web.exports import csv_response, xlsx_response
 from web.permissions import requires
 from web.rendering import render
@@ -1225,20 +1225,13 @@ def _place_change(change, success: str):
     return redirect(url_for("rounds.places"))
 
 
-def _desk_day_url(location_code: str, day: date) -> str:
-    """The reception desk's day at a place (its board lists who, for those allowed)."""
-    if "appointments_desk.index" in current_app.view_functions:
-        return url_for("appointments_desk.index", location=location_code, day=day.isoformat())
-    return f"/accueil/?location={location_code}&day={day.isoformat()}"
-
-
 def _stranded_lines(stranded) -> list[dict[str, Any]]:
     """Each stranded appointment as its local moment and its desk day's link, in time
     order; never who."""
     return [
         {
             "moment": clock.to_local(item.start_at),
-            "url": _desk_day_url(item.location_code, item.day),
+            "url": desk_day_url(item.location_code, item.day),
         }
         for item in sorted(stranded, key=lambda item: item.start_at)
     ]
