@@ -142,7 +142,8 @@ def _number_changes(session: Session) -> None:
         ]
         if not records:
             continue
-        last = reserve_seqs(session, scope, len(records))
+        with session.no_autoflush:  # new rows then get their number in their INSERT
+            last = reserve_seqs(session, scope, len(records))
         for offset, record in enumerate(records):
             record.change_seq = last - len(records) + 1 + offset
     session.flush()
@@ -289,7 +290,7 @@ def lock_ahead(session: Session, model: type[Any], ids: Sequence[Any]) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
-    ahead = session.info.setdefault(_AHEAD, {"made": []}).setdefault(model, {})
+    ahead = session.info.setdefault(_AHEAD, {"made": [], "added": {}}).setdefault(model, {})
     ahead.update(dict.fromkeys(wanted))
     ahead.update({record.id: record for record in found})  # held: never collected
 
@@ -307,8 +308,21 @@ def locked_get(
     record = ahead[record_id]
     if record is not None:
         return record
-    # Missing when the request began: made since by an op of this request, or not.
+    # Missing when the request began: made since by an op of this request (still pending,
+    # or flushed), or not. A record made in a savepoint rolled back is out of the session.
+    made = session.info[_AHEAD]["added"].get((model, record_id))
+    if made is not None and made in session:
+        return made
     return session.identity_map.get(inspect(model).identity_key_from_primary_key([record_id]))
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _note_added(session: Session, instance: Any) -> None:
+    # A pending record is in no identity map: `locked_get` finds it here (records are
+    # flushed at the commit, in one INSERT per table, not op by op).
+    ahead = session.info.get(_AHEAD)
+    if ahead is not None and type(instance) in ahead:
+        ahead["added"][(type(instance), getattr(instance, "id", None))] = instance
 
 
 @event.listens_for(Session, "before_flush")

@@ -325,6 +325,10 @@ def save_encounter(
         action=action,
         client_at=client_at,
     )
+    if created and not person.is_minor:
+        # Nothing reads the new rows back before the commit: left pending, a request's
+        # people and encounters go in with one multi-row INSERT per table at its end.
+        return Saved(encounter)
     session.flush()
     alert = None
     if created:
