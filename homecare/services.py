@@ -85,19 +85,24 @@ def meals_by_reference(session: Session, cpas_id: int, month: date) -> dict[str,
 class MealsFollowed:
     """What the meal service did to a plan's meal order when the plan ended or was
     suspended, for the coordinator: `kind` `ended` (from the day after `last`), `paused`
-    (`first`–`last`) or `unknown` (the reference names no order of the meal service in
-    the plan's CPAS: nothing changed); dated orders cancelled, and kept because past
-    their cut-off (they are delivered)."""
+    (`first`–`last`), `reopened` (the plan ends later, `last`, or never: None; its
+    deliveries made again while their cut-off is ahead: `reopened`), `own_end` (the
+    order's end is the mobile team's, left alone), or `unknown` / `unknown_reopen` (the
+    reference names no order of the meal service in the plan's CPAS: nothing changed);
+    dated orders cancelled, and kept because past their cut-off (they are delivered)."""
 
     kind: str
     first: date | None
-    last: date
+    last: date | None
     cancelled: int = 0
     kept: int = 0
+    reopened: int = 0
 
 
 # (session, actor, cpas_id, reference, first day or None for an end, last day)
 MealFollow = Callable[[Session, User, int, str, date | None, date], MealsFollowed]
+# (session, actor, cpas_id, reference, the plan's former last day, its new one or None)
+MealReopen = Callable[[Session, User, int, str, date, date | None], MealsFollowed]
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ class MealService:
     diets: tuple[str, ...]
     # The plan ended (first None) or suspended: its meal order ends or pauses likewise.
     follow: MealFollow | None = None
+    # The plan's end moved later or removed: its meal order runs again with it.
+    reopen: MealReopen | None = None
 
 
 def _follow_meals(
@@ -123,6 +130,19 @@ def _follow_meals(
     if not plan.meal_order_ref or service is None or service.follow is None or team is None:
         return None
     return service.follow(session, actor, team.cpas_id, plan.meal_order_ref, first, last)
+
+
+def _reopen_meals(
+    session: Session, actor: User, plan: CarePlan, ended_on: date
+) -> MealsFollowed | None:
+    """The plan that ended on `ended_on` ends later or never: its meal order follows,
+    through the registered meal service; None when the plan names no order or no
+    service reopens."""
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if not plan.meal_order_ref or service is None or service.reopen is None or team is None:
+        return None
+    return service.reopen(session, actor, team.cpas_id, plan.meal_order_ref, ended_on, plan.ends_on)
 
 
 _MEAL_SERVICES: list[MealService] = []
@@ -763,7 +783,8 @@ def change_care_plan(
     session: Session, actor: User, plan_id: uuid.UUID, fields: PlanFields
 ) -> tuple[CarePlan, MealsFollowed | None]:
     """Change a plan (update_care_plan); when it now ends, or ends earlier, its meal order
-    ends then too (`_follow_meals`), and what that did is returned for the coordinator."""
+    ends then too (`_follow_meals`); when its end moves later or goes, the order runs
+    again with it (`_reopen_meals`); what that did is returned for the coordinator."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors = _check_plan(session, plan.team_id, plan.beneficiary_id, fields, replacing=plan.id)
     if errors:
@@ -783,6 +804,8 @@ def change_care_plan(
     followed = None
     if plan.ends_on is not None and (ended_on is None or plan.ends_on < ended_on):
         followed = _follow_meals(session, actor, plan, None, plan.ends_on)
+    elif ended_on is not None and (plan.ends_on is None or plan.ends_on > ended_on):
+        followed = _reopen_meals(session, actor, plan, ended_on)
     return plan, followed
 
 

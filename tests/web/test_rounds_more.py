@@ -371,3 +371,102 @@ def test_the_meal_service_follows_only_its_cpas_orders_for_its_staff(db):
         assert [(p.starts_on, p.ends_on) for p in paused] == [(first, first)]
         again, done = end_for_care_plan(db, coord, clr, str(charleroi.id), first + timedelta(9))
         assert again.ends_on == first and done.cancelled == 0
+
+
+# --- A care plan ending later again: its meal order runs again (issue 19, the inverse) -------
+
+
+def test_a_care_plan_ending_later_again_reopens_its_meal_order(login, db):
+    with clock.frozen(_utc(MONDAY, 10)):
+        weekly, _team = _ordered(db, login)
+    mobile = accounts.find_user(db, "repas-coord")
+    friday = db.scalar(
+        select(MealOrder).where(MealOrder.weekly_id == weekly.id, MealOrder.day == date(2031, 5, 9))
+    )
+    with clock.frozen(_utc(date(2031, 5, 1), 11)):
+        services.cancel_order(db, mobile, friday.id)  # the household's wish, by the team
+        db.commit()
+        browser = login("coordination")
+        plan = db.get(CarePlan, PLAN)
+        url = f"/aide-a-domicile/plans/{PLAN}/modifier"
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-04-30"))
+        assert response.status_code == 302
+    assert _open_days(db, weekly) == [date(2031, 4, 30), date(2031, 5, 2)]
+    # Monday 5 May 08:00: Monday's cut-off (Sunday 10:00) is past, Wednesday's ahead.
+    with clock.frozen(_utc(date(2031, 5, 5), 8)):
+        browser = login("coordination")
+        db.refresh(plan)
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-05-16"))
+        assert response.status_code == 302, text_of(response)
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order runs again until May 16, 2031. Deliveries made again: 4." in page
+    db.refresh(weekly)
+    assert weekly.ends_on == date(2031, 5, 16)
+    # Monday 5 stays cancelled (past its cut-off), Friday 9 too (the team cancelled it);
+    # Wednesday 7 and Monday 12 are ordered again, Wednesday 14 and Friday 16 made.
+    assert _open_days(db, weekly) == [
+        date(2031, 4, 30), date(2031, 5, 2), date(2031, 5, 7), date(2031, 5, 12),
+        date(2031, 5, 14), date(2031, 5, 16),
+    ]  # fmt: skip
+    restored = db.scalar(
+        select(MealOrder).where(MealOrder.weekly_id == weekly.id, MealOrder.day == date(2031, 5, 7))
+    )
+    assert restored.cancelled_at is None and restored.cancelled_by_id is None
+    home = accounts.find_user(db, "coordination")
+    audited = db.scalars(
+        select(AuditEntry.entity_id).where(
+            AuditEntry.actor_id == home.id, AuditEntry.entity_type == "rounds_meal_order"
+        )
+    ).all()
+    assert str(restored.id) in audited
+    # The end removed: the order has none either; Monday 19 is made (the job's horizon).
+    with clock.frozen(_utc(date(2031, 5, 5), 9)):
+        browser = login("coordination")
+        db.refresh(plan)
+        response = browser.post(url, data=_plan_form(plan, ends_on=""))
+        assert response.status_code == 302
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order runs again, with no end. Deliveries made again: 1." in page
+    db.refresh(weekly)
+    assert weekly.ends_on is None
+    assert _open_days(db, weekly)[-1] == date(2031, 5, 19)
+    page = text_of(login("repas-coord").get(f"/tournees/repas/semaine/{weekly.id}"))
+    assert "Last day of meals:" not in page
+
+
+def test_an_end_of_the_mobile_teams_own_is_left_and_outsiders_cannot_reopen(login, db):
+    from rounds.meals import reopen_for_care_plan
+
+    with clock.frozen(_utc(MONDAY, 10)):
+        weekly, _team = _ordered(db, login)
+        plan = db.get(CarePlan, PLAN)
+        db.refresh(plan)
+        plan.ends_on = date(2031, 5, 2)
+        weekly.ends_on = date(2031, 5, 7)  # the mobile team's own end, not the plan's
+        db.commit()
+        browser = login("coordination")
+        url = f"/aide-a-domicile/plans/{PLAN}/modifier"
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-05-30"))
+        assert response.status_code == 302
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order has an end of the mobile team&#39;s own" in page
+        db.refresh(weekly)
+        assert weekly.ends_on == date(2031, 5, 7)
+        # Another CPAS's coordinator, through the hook, reaches nothing.
+        coord = accounts.find_user(db, "mobile-coord")
+        cpas = accounts.find_user(db, "coordination").team.cpas_id
+        weekly.ends_on = date(2031, 5, 2)
+        db.commit()
+        assert reopen_for_care_plan(db, coord, cpas, str(weekly.id), date(2031, 5, 2), None) is None
+        assert (
+            reopen_for_care_plan(db, coord, coord.team.cpas_id, str(weekly.id), MONDAY, None)
+            is None
+        )
+        db.rollback()
+        db.refresh(plan)
+        form = _plan_form(plan, ends_on="")
+        for outsider in ("mobile-coord", "mobile1", "aide1"):
+            response = login(outsider).post(url, data=form)
+            assert response.status_code in (403, 404), outsider
+        db.refresh(weekly)
+        assert weekly.ends_on == date(2031, 5, 2)

@@ -397,7 +397,7 @@ def _meal_context(plan, values: dict[str, Any] | None = None, errors=None) -> di
 
 
 def _flash_meals(followed: services.MealsFollowed | None) -> None:
-    """What the plan's end or suspension did to its meal order, in a sentence."""
+    """What the plan's end (moved) or suspension did to its meal order, in a sentence."""
     if followed is None:
         return
     if followed.kind == "unknown":
@@ -408,6 +408,38 @@ def _flash_meals(followed: services.MealsFollowed | None) -> None:
             ),
             "warning",
         )
+        return
+    if followed.kind == "unknown_reopen":
+        flash(
+            _(
+                "The meal service knows no order by the plan's meal order reference: "
+                "tell it yourself that the meals go on."
+            ),
+            "warning",
+        )
+        return
+    if followed.kind == "own_end":
+        flash(
+            _(
+                "The meal order has an end of the mobile team's own, left as it is: "
+                "ask the mobile team if the meals should follow the plan."
+            ),
+            "warning",
+        )
+        return
+    if followed.kind == "reopened":
+        if followed.last is None:
+            sentence = _(
+                "The meal order runs again, with no end. Deliveries made again: %(count)d.",
+                count=followed.reopened,
+            )
+        else:
+            sentence = _(
+                "The meal order runs again until %(day)s. Deliveries made again: %(count)d.",
+                day=day(followed.last),
+                count=followed.reopened,
+            )
+        flash(sentence, "success")
         return
     if followed.kind == "ended":
         sentence = _(
