@@ -86,8 +86,10 @@ class MealsFollowed:
     """What the meal service did to a plan's meal order when the plan ended or was
     suspended, for the coordinator: `kind` `ended` (from the day after `last`), `paused`
     (`first`–`last`), `reopened` (the plan ends later, `last`, or never: None; its
-    deliveries made again while their cut-off is ahead: `reopened`), `own_end` (the
-    order's end is the mobile team's, left alone), or `unknown` / `unknown_reopen` (the
+    deliveries made again while their cut-off is ahead: `reopened`), `resumed` (a
+    suspension shortened to `last`, lifted when before `first`; `reopened` likewise),
+    `own_end` (the order's end is the mobile team's, left alone), `not_paused` (the
+    order had no pause for that suspension), or `unknown` / `unknown_reopen` (the
     reference names no order of the meal service in the plan's CPAS: nothing changed);
     dated orders cancelled, and kept because past their cut-off (they are delivered)."""
 
@@ -103,6 +105,9 @@ class MealsFollowed:
 MealFollow = Callable[[Session, User, int, str, date | None, date], MealsFollowed]
 # (session, actor, cpas_id, reference, the plan's former last day, its new one or None)
 MealReopen = Callable[[Session, User, int, str, date, date | None], MealsFollowed]
+# (session, actor, cpas_id, reference, the suspension's first and former last day, its
+# new last day, before the first when lifted)
+MealResume = Callable[[Session, User, int, str, date, date, date], MealsFollowed]
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class MealService:
     follow: MealFollow | None = None
     # The plan's end moved later or removed: its meal order runs again with it.
     reopen: MealReopen | None = None
+    # A suspension shortened or lifted: the meal order's pause likewise.
+    resume: MealResume | None = None
 
 
 def _follow_meals(
@@ -143,6 +150,18 @@ def _reopen_meals(
     if not plan.meal_order_ref or service is None or service.reopen is None or team is None:
         return None
     return service.reopen(session, actor, team.cpas_id, plan.meal_order_ref, ended_on, plan.ends_on)
+
+
+def _resume_meals(
+    session: Session, actor: User, plan: CarePlan, first: date, last: date, new_last: date
+) -> MealsFollowed | None:
+    """The plan's suspension `first`–`last` now ends on `new_last` (before `first`: lifted):
+    its meal order's pause follows, through the registered meal service."""
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if not plan.meal_order_ref or service is None or service.resume is None or team is None:
+        return None
+    return service.resume(session, actor, team.cpas_id, plan.meal_order_ref, first, last, new_last)
 
 
 _MEAL_SERVICES: list[MealService] = []
@@ -868,6 +887,53 @@ def pause_care_plan(
     )
     generation.refresh_plan(session, plan, actor=actor)
     return suspension, _follow_meals(session, actor, plan, starts_on, ends_on)
+
+
+def end_suspension(
+    session: Session, actor: User, plan_id: uuid.UUID, suspension_id: uuid.UUID, last: date
+) -> tuple[CarePlanSuspension | None, MealsFollowed | None]:
+    """The plan's suspension ends on `last` instead (earlier, not before yesterday; the
+    day before its first: lifted, the row goes). The plan's weeks generated follow
+    (`generation.refresh_plan`), so do its meal order's pause and deliveries
+    (`_resume_meals`). Audited. Returns the suspension (None when lifted) and what the
+    meals did."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    suspension = session.get(CarePlanSuspension, suspension_id)
+    if suspension is None or suspension.plan_id != plan.id:
+        raise Invalid({"last_day": FieldError("unknown_suspension")})
+    first, former = suspension.starts_on, suspension.ends_on
+    yesterday = clock.to_local(clock.now()).date() - timedelta(days=1)
+    if last >= former:
+        raise Invalid({"last_day": FieldError("suspension_not_shorter", {"day": former})})
+    if last < max(first - timedelta(days=1), yesterday):
+        raise Invalid({"last_day": FieldError("suspension_end_too_early")})
+    details = {"plan_id": str(plan.id), "ends_on": str(former), "now": str(last)}
+    if last < first:
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity_type="homecare_suspension",
+            entity_id=suspension.id,
+            details=details,
+        )
+        session.delete(suspension)
+        session.flush()
+        kept = None
+    else:
+        suspension.ends_on = last
+        _saved(
+            session,
+            actor,
+            suspension,
+            plan.team_id,
+            action="update",
+            entity_type="homecare_suspension",
+            details=details,
+        )
+        kept = suspension
+    generation.refresh_plan(session, plan, actor=actor)
+    return kept, _resume_meals(session, actor, plan, first, former, last)
 
 
 # --- Aides ------------------------------------------------------------------------------

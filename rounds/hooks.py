@@ -19,6 +19,7 @@ from rounds.meals import (
     order_for_care_plan,
     pause_for_care_plan,
     reopen_for_care_plan,
+    resume_for_care_plan,
 )
 from rounds.models import DIETS
 
@@ -63,7 +64,29 @@ def _reopen(
     return homecare.MealsFollowed("reopened", ended_on, ends_on, reopened=count)
 
 
+def _resume(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    first: date,
+    last: date,
+    new_last: date,
+) -> homecare.MealsFollowed:
+    """The plan's suspension shortened or lifted: its weekly order's pause likewise."""
+    done = resume_for_care_plan(session, actor, cpas_id, reference, first, last, new_last)
+    if done is None:
+        return homecare.MealsFollowed("unknown_reopen", first, new_last)
+    _weekly, reopened, found = done
+    if not found:  # the order was not paused those days (made after the suspension)
+        return homecare.MealsFollowed("not_paused", first, new_last)
+    count = reopened.restored + reopened.made
+    return homecare.MealsFollowed("resumed", first, new_last, reopened=count)
+
+
 homecare.register_meals_source(meals_by_weekly)
 homecare.register_meal_service(
-    homecare.MealService(order_for_care_plan, _teams, DIETS, follow=_follow, reopen=_reopen)
+    homecare.MealService(
+        order_for_care_plan, _teams, DIETS, follow=_follow, reopen=_reopen, resume=_resume
+    )
 )

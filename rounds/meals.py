@@ -504,14 +504,63 @@ def reopen_for_care_plan(
         session.flush()
     weekly.ends_on = ends_on
     _stamp(session, actor, weekly, "rounds_weekly_meal_order", ["ends_on"])
-    return weekly, _reopen(session, actor, weekly)
+    reopened_from = max(ended_on + timedelta(days=1), weekly.starts_on)
+    return weekly, _reopen(session, actor, weekly, reopened_from, ends_on)
 
 
-def _reopen(session: Session, actor: User, weekly: WeeklyMealOrder) -> Reopened:
-    """The dated orders of `weekly` for the days the nightly job covers, made again by
-    make_orders' rules while their delivery day's cut-off is ahead: those home care's
-    end cancelled are ordered again with the order's values (a cancellation by the
-    mobile team, the household's wish, stays), the missing ones are made."""
+def resume_for_care_plan(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    first: date,
+    last: date,
+    new_last: date,
+) -> tuple[WeeklyMealOrder, Reopened, bool] | None:
+    """The care plan's suspension `first`–`last` now ends on `new_last` (before `first`:
+    lifted): the pause it put on its weekly order (reason `care_plan`, the same days)
+    shortens or goes, and the days freed get their dated orders back while their cut-off
+    is ahead (`_reopen`). Audited. The flag: such a pause was found. None: the reference
+    names no order of the CPAS."""
+    weekly = _care_plan_order(session, actor, cpas_id, reference)
+    if weekly is None:
+        return None
+    pause = session.scalars(
+        select(WeeklyMealPause)
+        .where(
+            WeeklyMealPause.weekly_id == weekly.id,
+            WeeklyMealPause.reason == "care_plan",
+            WeeklyMealPause.starts_on == first,
+            WeeklyMealPause.ends_on == last,
+        )
+        .order_by(WeeklyMealPause.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if pause is None:
+        return weekly, Reopened(), False
+    if new_last < first:
+        session.delete(pause)
+    else:
+        pause.ends_on = new_last
+    session.flush()
+    audit.record_change(session, actor, "rounds_weekly_meal_order", weekly.id, ["pause"])
+    reopened_from = max(new_last + timedelta(days=1), first)
+    return weekly, _reopen(session, actor, weekly, reopened_from, last), True
+
+
+def _reopen(
+    session: Session, actor: User, weekly: WeeklyMealOrder, lo: date, hi: date | None
+) -> Reopened:
+    """The dated orders of `weekly` for the days eaten `lo`–`hi` (None: no end) that the
+    nightly job covers, made again by make_orders' rules while their delivery day's
+    cut-off is ahead: those home care cancelled are ordered again with the order's values
+    (a cancellation by the mobile team, the household's wish, stays), the missing ones
+    are made."""
+
+    def reopened(eaten: date) -> bool:
+        return lo <= eaten and (hi is None or eaten <= hi)
+
     now = clock.now()
     today = clock.to_local(now).date()
     pauses = pauses_of(session, weekly.team_id).get(weekly.id, [])
@@ -526,7 +575,8 @@ def _reopen(session: Session, actor: User, weekly: WeeklyMealOrder) -> Reopened:
         )
         .with_for_update()
     ):
-        if not _ordered(weekly, order.eaten_on or order.day, pauses):
+        eaten = order.eaten_on or order.day
+        if not reopened(eaten) or not _ordered(weekly, eaten, pauses):
             continue
         if now >= cutoff_of(session, order.team_id, order.day):
             continue  # the kitchen counted the day without it
@@ -541,6 +591,8 @@ def _reopen(session: Session, actor: User, weekly: WeeklyMealOrder) -> Reopened:
         days.add(order.day)
     for offset in range(JOB_DAYS + 1):
         delivery = today + timedelta(days=offset)
+        if not any(reopened(eaten) for eaten in eaten_days(session, weekly.team_id, delivery)):
+            continue
         if now >= cutoff_of(session, weekly.team_id, delivery):
             continue
         made = make_orders(session, weekly.team_id, delivery, 1, only=weekly.id)
