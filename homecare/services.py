@@ -85,19 +85,29 @@ def meals_by_reference(session: Session, cpas_id: int, month: date) -> dict[str,
 class MealsFollowed:
     """What the meal service did to a plan's meal order when the plan ended or was
     suspended, for the coordinator: `kind` `ended` (from the day after `last`), `paused`
-    (`first`–`last`) or `unknown` (the reference names no order of the meal service in
-    the plan's CPAS: nothing changed); dated orders cancelled, and kept because past
-    their cut-off (they are delivered)."""
+    (`first`–`last`), `reopened` (the plan ends later, `last`, or never: None; its
+    deliveries made again while their cut-off is ahead: `reopened`), `resumed` (a
+    suspension shortened to `last`, lifted when before `first`; `reopened` likewise),
+    `own_end` (the order's end is the mobile team's, left alone), `not_paused` (the
+    order had no pause for that suspension), or `unknown` / `unknown_reopen` (the
+    reference names no order of the meal service in the plan's CPAS: nothing changed);
+    dated orders cancelled, and kept because past their cut-off (they are delivered)."""
 
     kind: str
     first: date | None
-    last: date
+    last: date | None
     cancelled: int = 0
     kept: int = 0
+    reopened: int = 0
 
 
 # (session, actor, cpas_id, reference, first day or None for an end, last day)
 MealFollow = Callable[[Session, User, int, str, date | None, date], MealsFollowed]
+# (session, actor, cpas_id, reference, the plan's former last day, its new one or None)
+MealReopen = Callable[[Session, User, int, str, date, date | None], MealsFollowed]
+# (session, actor, cpas_id, reference, the suspension's first and former last day, its
+# new last day, before the first when lifted)
+MealResume = Callable[[Session, User, int, str, date, date, date], MealsFollowed]
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,10 @@ class MealService:
     diets: tuple[str, ...]
     # The plan ended (first None) or suspended: its meal order ends or pauses likewise.
     follow: MealFollow | None = None
+    # The plan's end moved later or removed: its meal order runs again with it.
+    reopen: MealReopen | None = None
+    # A suspension shortened or lifted: the meal order's pause likewise.
+    resume: MealResume | None = None
 
 
 def _follow_meals(
@@ -123,6 +137,31 @@ def _follow_meals(
     if not plan.meal_order_ref or service is None or service.follow is None or team is None:
         return None
     return service.follow(session, actor, team.cpas_id, plan.meal_order_ref, first, last)
+
+
+def _reopen_meals(
+    session: Session, actor: User, plan: CarePlan, ended_on: date
+) -> MealsFollowed | None:
+    """The plan that ended on `ended_on` ends later or never: its meal order follows,
+    through the registered meal service; None when the plan names no order or no
+    service reopens."""
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if not plan.meal_order_ref or service is None or service.reopen is None or team is None:
+        return None
+    return service.reopen(session, actor, team.cpas_id, plan.meal_order_ref, ended_on, plan.ends_on)
+
+
+def _resume_meals(
+    session: Session, actor: User, plan: CarePlan, first: date, last: date, new_last: date
+) -> MealsFollowed | None:
+    """The plan's suspension `first`–`last` now ends on `new_last` (before `first`: lifted):
+    its meal order's pause follows, through the registered meal service."""
+    service = meal_service()
+    team = session.get(Team, plan.team_id)
+    if not plan.meal_order_ref or service is None or service.resume is None or team is None:
+        return None
+    return service.resume(session, actor, team.cpas_id, plan.meal_order_ref, first, last, new_last)
 
 
 _MEAL_SERVICES: list[MealService] = []
@@ -763,7 +802,8 @@ def change_care_plan(
     session: Session, actor: User, plan_id: uuid.UUID, fields: PlanFields
 ) -> tuple[CarePlan, MealsFollowed | None]:
     """Change a plan (update_care_plan); when it now ends, or ends earlier, its meal order
-    ends then too (`_follow_meals`), and what that did is returned for the coordinator."""
+    ends then too (`_follow_meals`); when its end moves later or goes, the order runs
+    again with it (`_reopen_meals`); what that did is returned for the coordinator."""
     plan = access.plan_to_change(session, actor, plan_id)
     errors = _check_plan(session, plan.team_id, plan.beneficiary_id, fields, replacing=plan.id)
     if errors:
@@ -783,6 +823,8 @@ def change_care_plan(
     followed = None
     if plan.ends_on is not None and (ended_on is None or plan.ends_on < ended_on):
         followed = _follow_meals(session, actor, plan, None, plan.ends_on)
+    elif ended_on is not None and (plan.ends_on is None or plan.ends_on > ended_on):
+        followed = _reopen_meals(session, actor, plan, ended_on)
     return plan, followed
 
 
@@ -845,6 +887,53 @@ def pause_care_plan(
     )
     generation.refresh_plan(session, plan, actor=actor)
     return suspension, _follow_meals(session, actor, plan, starts_on, ends_on)
+
+
+def end_suspension(
+    session: Session, actor: User, plan_id: uuid.UUID, suspension_id: uuid.UUID, last: date
+) -> tuple[CarePlanSuspension | None, MealsFollowed | None]:
+    """The plan's suspension ends on `last` instead (earlier, not before yesterday; the
+    day before its first: lifted, the row goes). The plan's weeks generated follow
+    (`generation.refresh_plan`), so do its meal order's pause and deliveries
+    (`_resume_meals`). Audited. Returns the suspension (None when lifted) and what the
+    meals did."""
+    plan = access.plan_to_change(session, actor, plan_id)
+    suspension = session.get(CarePlanSuspension, suspension_id)
+    if suspension is None or suspension.plan_id != plan.id:
+        raise Invalid({"last_day": FieldError("unknown_suspension")})
+    first, former = suspension.starts_on, suspension.ends_on
+    yesterday = clock.to_local(clock.now()).date() - timedelta(days=1)
+    if last >= former:
+        raise Invalid({"last_day": FieldError("suspension_not_shorter", {"day": former})})
+    if last < max(first - timedelta(days=1), yesterday):
+        raise Invalid({"last_day": FieldError("suspension_end_too_early")})
+    details = {"plan_id": str(plan.id), "ends_on": str(former), "now": str(last)}
+    if last < first:
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity_type="homecare_suspension",
+            entity_id=suspension.id,
+            details=details,
+        )
+        session.delete(suspension)
+        session.flush()
+        kept = None
+    else:
+        suspension.ends_on = last
+        _saved(
+            session,
+            actor,
+            suspension,
+            plan.team_id,
+            action="update",
+            entity_type="homecare_suspension",
+            details=details,
+        )
+        kept = suspension
+    generation.refresh_plan(session, plan, actor=actor)
+    return kept, _resume_meals(session, actor, plan, first, former, last)
 
 
 # --- Aides ------------------------------------------------------------------------------

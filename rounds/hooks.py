@@ -1,7 +1,7 @@
 """What rounds registers with other domains' services at composition (core/plugins.py,
 `Domain.hooks`): for home care, the meals delivered per standing order (its billing file;
 a care plan's `meal_order_ref` names the weekly order), the one-step meal order from a
-care plan, and that order ending or pausing with its plan. Home care never imports
+care plan, and that order ending, pausing or running again with its plan. Home care never imports
 rounds."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from rounds.meals import (
     mobile_teams,
     order_for_care_plan,
     pause_for_care_plan,
+    reopen_for_care_plan,
+    resume_for_care_plan,
 )
 from rounds.models import DIETS
 
@@ -43,7 +45,48 @@ def _follow(
     return homecare.MealsFollowed("paused", first, last, followed.cancelled, followed.kept)
 
 
+def _reopen(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    ended_on: date,
+    ends_on: date | None,
+) -> homecare.MealsFollowed:
+    """The plan's end moved later or went: its weekly order runs again with it."""
+    done = reopen_for_care_plan(session, actor, cpas_id, reference, ended_on, ends_on)
+    if done is None:
+        return homecare.MealsFollowed("unknown_reopen", None, ends_on)
+    weekly, reopened = done
+    if weekly.ends_on != ends_on:  # an end of the order's own: the mobile team's
+        return homecare.MealsFollowed("own_end", None, weekly.ends_on)
+    count = reopened.restored + reopened.made
+    return homecare.MealsFollowed("reopened", ended_on, ends_on, reopened=count)
+
+
+def _resume(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    first: date,
+    last: date,
+    new_last: date,
+) -> homecare.MealsFollowed:
+    """The plan's suspension shortened or lifted: its weekly order's pause likewise."""
+    done = resume_for_care_plan(session, actor, cpas_id, reference, first, last, new_last)
+    if done is None:
+        return homecare.MealsFollowed("unknown_reopen", first, new_last)
+    _weekly, reopened, found = done
+    if not found:  # the order was not paused those days (made after the suspension)
+        return homecare.MealsFollowed("not_paused", first, new_last)
+    count = reopened.restored + reopened.made
+    return homecare.MealsFollowed("resumed", first, new_last, reopened=count)
+
+
 homecare.register_meals_source(meals_by_weekly)
 homecare.register_meal_service(
-    homecare.MealService(order_for_care_plan, _teams, DIETS, follow=_follow)
+    homecare.MealService(
+        order_for_care_plan, _teams, DIETS, follow=_follow, reopen=_reopen, resume=_resume
+    )
 )

@@ -461,6 +461,149 @@ def pause_for_care_plan(
     return weekly, _follow_weekly(session, actor, weekly)
 
 
+@dataclass
+class Reopened:
+    """What a care plan's later end did to the dated orders of its weekly order."""
+
+    restored: int = 0  # cancelled by home care (the plan's end), cut-off ahead: ordered again
+    made: int = 0  # never made (the job skipped them after the end), cut-off ahead: made now
+
+
+def reopen_for_care_plan(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    ended_on: date,
+    ends_on: date | None,
+) -> tuple[WeeklyMealOrder, Reopened] | None:
+    """The care plan that ended on `ended_on` now ends later (`ends_on`) or not at all:
+    its weekly order, when that end was the plan's, ends with the plan again (never
+    beyond it); the days reopened get their dated orders back while their cut-off is
+    ahead (`_reopen`); past it nothing changes. An end of the order's own (the mobile
+    team's, earlier or later) is left alone. Audited. None: the reference names no
+    order of the CPAS."""
+    weekly = _care_plan_order(session, actor, cpas_id, reference)
+    if weekly is None:
+        return None
+    before_first = ended_on < weekly.starts_on and weekly.ends_on == weekly.starts_on
+    if weekly.ends_on != ended_on and not before_first:
+        return weekly, Reopened()  # not the plan's end: the mobile team's to change
+    if before_first:  # the one-day pause end_for_care_plan put on its first day
+        if ends_on is not None and ends_on < weekly.starts_on:
+            return weekly, Reopened()  # still ends before its first day
+        for pause in session.scalars(
+            select(WeeklyMealPause).where(
+                WeeklyMealPause.weekly_id == weekly.id,
+                WeeklyMealPause.reason == "care_plan",
+                WeeklyMealPause.starts_on == weekly.starts_on,
+                WeeklyMealPause.ends_on == weekly.starts_on,
+            )
+        ):
+            session.delete(pause)
+        session.flush()
+    weekly.ends_on = ends_on
+    _stamp(session, actor, weekly, "rounds_weekly_meal_order", ["ends_on"])
+    reopened_from = max(ended_on + timedelta(days=1), weekly.starts_on)
+    return weekly, _reopen(session, actor, weekly, reopened_from, ends_on)
+
+
+def resume_for_care_plan(
+    session: Session,
+    actor: User,
+    cpas_id: int,
+    reference: str,
+    first: date,
+    last: date,
+    new_last: date,
+) -> tuple[WeeklyMealOrder, Reopened, bool] | None:
+    """The care plan's suspension `first`–`last` now ends on `new_last` (before `first`:
+    lifted): the pause it put on its weekly order (reason `care_plan`, the same days)
+    shortens or goes, and the days freed get their dated orders back while their cut-off
+    is ahead (`_reopen`). Audited. The flag: such a pause was found. None: the reference
+    names no order of the CPAS."""
+    weekly = _care_plan_order(session, actor, cpas_id, reference)
+    if weekly is None:
+        return None
+    pause = session.scalars(
+        select(WeeklyMealPause)
+        .where(
+            WeeklyMealPause.weekly_id == weekly.id,
+            WeeklyMealPause.reason == "care_plan",
+            WeeklyMealPause.starts_on == first,
+            WeeklyMealPause.ends_on == last,
+        )
+        .order_by(WeeklyMealPause.id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if pause is None:
+        return weekly, Reopened(), False
+    if new_last < first:
+        session.delete(pause)
+    else:
+        pause.ends_on = new_last
+    session.flush()
+    audit.record_change(session, actor, "rounds_weekly_meal_order", weekly.id, ["pause"])
+    reopened_from = max(new_last + timedelta(days=1), first)
+    return weekly, _reopen(session, actor, weekly, reopened_from, last), True
+
+
+def _reopen(
+    session: Session, actor: User, weekly: WeeklyMealOrder, lo: date, hi: date | None
+) -> Reopened:
+    """The dated orders of `weekly` for the days eaten `lo`–`hi` (None: no end) that the
+    nightly job covers, made again by make_orders' rules while their delivery day's
+    cut-off is ahead: those home care cancelled are ordered again with the order's values
+    (a cancellation by the mobile team, the household's wish, stays), the missing ones
+    are made."""
+
+    def reopened(eaten: date) -> bool:
+        return lo <= eaten and (hi is None or eaten <= hi)
+
+    now = clock.now()
+    today = clock.to_local(now).date()
+    pauses = pauses_of(session, weekly.team_id).get(weekly.id, [])
+    done = Reopened()
+    days: set[date] = set()
+    for order in session.scalars(
+        select(MealOrder)
+        .where(
+            MealOrder.weekly_id == weekly.id,
+            MealOrder.day >= today,
+            MealOrder.cancelled.is_(True),
+        )
+        .with_for_update()
+    ):
+        eaten = order.eaten_on or order.day
+        if not reopened(eaten) or not _ordered(weekly, eaten, pauses):
+            continue
+        if now >= cutoff_of(session, order.team_id, order.day):
+            continue  # the kitchen counted the day without it
+        cancelled_by = session.get(User, order.cancelled_by_id) if order.cancelled_by_id else None
+        if cancelled_by is None or access.coordinates(cancelled_by, order.team_id):
+            continue
+        order.cancelled, order.cancelled_at, order.cancelled_by_id = False, None, None
+        for name in COPIED:
+            setattr(order, name, getattr(weekly, name))
+        _stamp(session, actor, order, "rounds_meal_order", ["cancelled", *COPIED])
+        done.restored += 1
+        days.add(order.day)
+    for offset in range(JOB_DAYS + 1):
+        delivery = today + timedelta(days=offset)
+        if not any(reopened(eaten) for eaten in eaten_days(session, weekly.team_id, delivery)):
+            continue
+        if now >= cutoff_of(session, weekly.team_id, delivery):
+            continue
+        made = make_orders(session, weekly.team_id, delivery, 1, only=weekly.id)
+        if made.created:
+            done.made += made.created
+            days.add(delivery)
+    for day in sorted(days):
+        refresh_day(session, weekly.team_id, day)  # the day's planned meal rounds follow
+    return done
+
+
 def weekly_orders(session: Session, team_id: int) -> list[WeeklyMealOrder]:
     return list(
         session.scalars(
@@ -490,17 +633,24 @@ class Made:
 
 
 def make_orders(
-    session: Session, team_id: int, first: date, days: int, *, actor: User | None = None
+    session: Session,
+    team_id: int,
+    first: date,
+    days: int,
+    *,
+    actor: User | None = None,
+    only: uuid.UUID | None = None,
 ) -> Made:
     """The dated orders of every weekly order for the delivery days `first` … `first +
     days - 1` (at most MAX_DAYS_AHEAD). Idempotent: an order already made for a weekly
     order and a day eaten is left alone, even cancelled; the team's row lock and the
-    unique (weekly order, day eaten) key keep two runs from making one twice."""
+    unique (weekly order, day eaten) key keep two runs from making one twice. `only`:
+    that weekly order's alone (a care plan's order reopened)."""
     if actor is not None:
         access.team_to_manage(actor, team_id)
     days = max(0, min(days, MAX_DAYS_AHEAD))
     lock_team(session, team_id)
-    weeklies = weekly_orders(session, team_id)
+    weeklies = [w for w in weekly_orders(session, team_id) if only is None or w.id == only]
     pauses = pauses_of(session, team_id)
     last = first + timedelta(days=days + 2)
     made = {

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core import clock
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
@@ -139,4 +141,11 @@ def test_the_file_and_the_plan_form_read_well_on_a_tablet(tablet_page: Page):
     check_page(page)
     page.locator("#plans a").first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(en("Change the care plan"))
+    check_page(page)
+    # A suspension still running offers to end it earlier (issue 19): that form too.
+    today = clock.to_local(clock.now()).date()
+    page.fill("#f-suspension-starts_on", (today + timedelta(days=20)).isoformat())
+    page.fill("#f-suspension-ends_on", (today + timedelta(days=25)).isoformat())
+    page.get_by_role("button", name=en("Suspend the plan")).click()
+    expect(page.locator("#suspensions")).to_contain_text(en("End the suspension on"))
     check_page(page)

@@ -118,6 +118,10 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
     "homecare.new_plan": {"beneficiary_id": str(homecare_id("household-0"))},
     "homecare.edit_plan": {"plan_id": str(homecare_id("plan-0"))},
     "homecare.suspend_plan": {"plan_id": str(homecare_id("plan-0"))},
+    "homecare.end_suspension": {
+        "plan_id": str(homecare_id("plan-0")),
+        "suspension_id": "00000000-0000-0000-0000-000000000000",
+    },
     "homecare.order_meals": {"plan_id": str(homecare_id("plan-0"))},
     "homecare.aide": {"aide_id": 3},
     "homecare.qualification": {"aide_id": 3},

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from core import accounts, clock
 from core.audit import AuditEntry
 from homecare.demo import demo_id
-from homecare.models import CarePlan
+from homecare.models import CarePlan, CarePlanSuspension
 from rounds import services
 from rounds.models import MealOrder, WeeklyMealOrder, WeeklyMealPause
 from tests.db.test_rounds import ride_data
@@ -371,3 +371,187 @@ def test_the_meal_service_follows_only_its_cpas_orders_for_its_staff(db):
         assert [(p.starts_on, p.ends_on) for p in paused] == [(first, first)]
         again, done = end_for_care_plan(db, coord, clr, str(charleroi.id), first + timedelta(9))
         assert again.ends_on == first and done.cancelled == 0
+
+
+# --- A care plan ending later again: its meal order runs again (issue 19, the inverse) -------
+
+
+def test_a_care_plan_ending_later_again_reopens_its_meal_order(login, db):
+    with clock.frozen(_utc(MONDAY, 10)):
+        weekly, _team = _ordered(db, login)
+    mobile = accounts.find_user(db, "repas-coord")
+    friday = db.scalar(
+        select(MealOrder).where(MealOrder.weekly_id == weekly.id, MealOrder.day == date(2031, 5, 9))
+    )
+    with clock.frozen(_utc(date(2031, 5, 1), 11)):
+        services.cancel_order(db, mobile, friday.id)  # the household's wish, by the team
+        db.commit()
+        browser = login("coordination")
+        plan = db.get(CarePlan, PLAN)
+        url = f"/aide-a-domicile/plans/{PLAN}/modifier"
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-04-30"))
+        assert response.status_code == 302
+    assert _open_days(db, weekly) == [date(2031, 4, 30), date(2031, 5, 2)]
+    # Monday 5 May 08:00: Monday's cut-off (Sunday 10:00) is past, Wednesday's ahead.
+    with clock.frozen(_utc(date(2031, 5, 5), 8)):
+        browser = login("coordination")
+        db.refresh(plan)
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-05-16"))
+        assert response.status_code == 302, text_of(response)
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order runs again until May 16, 2031. Deliveries made again: 4." in page
+    db.refresh(weekly)
+    assert weekly.ends_on == date(2031, 5, 16)
+    # Monday 5 stays cancelled (past its cut-off), Friday 9 too (the team cancelled it);
+    # Wednesday 7 and Monday 12 are ordered again, Wednesday 14 and Friday 16 made.
+    assert _open_days(db, weekly) == [
+        date(2031, 4, 30), date(2031, 5, 2), date(2031, 5, 7), date(2031, 5, 12),
+        date(2031, 5, 14), date(2031, 5, 16),
+    ]  # fmt: skip
+    restored = db.scalar(
+        select(MealOrder).where(MealOrder.weekly_id == weekly.id, MealOrder.day == date(2031, 5, 7))
+    )
+    assert restored.cancelled_at is None and restored.cancelled_by_id is None
+    home = accounts.find_user(db, "coordination")
+    audited = db.scalars(
+        select(AuditEntry.entity_id).where(
+            AuditEntry.actor_id == home.id, AuditEntry.entity_type == "rounds_meal_order"
+        )
+    ).all()
+    assert str(restored.id) in audited
+    # The end removed: the order has none either; Monday 19 is made (the job's horizon).
+    with clock.frozen(_utc(date(2031, 5, 5), 9)):
+        browser = login("coordination")
+        db.refresh(plan)
+        response = browser.post(url, data=_plan_form(plan, ends_on=""))
+        assert response.status_code == 302
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order runs again, with no end. Deliveries made again: 1." in page
+    db.refresh(weekly)
+    assert weekly.ends_on is None
+    assert _open_days(db, weekly)[-1] == date(2031, 5, 19)
+    page = text_of(login("repas-coord").get(f"/tournees/repas/semaine/{weekly.id}"))
+    assert "Last day of meals:" not in page
+
+
+def test_an_end_of_the_mobile_teams_own_is_left_and_outsiders_cannot_reopen(login, db):
+    from rounds.meals import reopen_for_care_plan
+
+    with clock.frozen(_utc(MONDAY, 10)):
+        weekly, _team = _ordered(db, login)
+        plan = db.get(CarePlan, PLAN)
+        db.refresh(plan)
+        plan.ends_on = date(2031, 5, 2)
+        weekly.ends_on = date(2031, 5, 7)  # the mobile team's own end, not the plan's
+        db.commit()
+        browser = login("coordination")
+        url = f"/aide-a-domicile/plans/{PLAN}/modifier"
+        response = browser.post(url, data=_plan_form(plan, ends_on="2031-05-30"))
+        assert response.status_code == 302
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The meal order has an end of the mobile team&#39;s own" in page
+        db.refresh(weekly)
+        assert weekly.ends_on == date(2031, 5, 7)
+        # Another CPAS's coordinator, through the hook, reaches nothing.
+        coord = accounts.find_user(db, "mobile-coord")
+        cpas = accounts.find_user(db, "coordination").team.cpas_id
+        weekly.ends_on = date(2031, 5, 2)
+        db.commit()
+        assert reopen_for_care_plan(db, coord, cpas, str(weekly.id), date(2031, 5, 2), None) is None
+        assert (
+            reopen_for_care_plan(db, coord, coord.team.cpas_id, str(weekly.id), MONDAY, None)
+            is None
+        )
+        db.rollback()
+        db.refresh(plan)
+        form = _plan_form(plan, ends_on="")
+        for outsider in ("mobile-coord", "mobile1", "aide1"):
+            response = login(outsider).post(url, data=form)
+            assert response.status_code in (403, 404), outsider
+        db.refresh(weekly)
+        assert weekly.ends_on == date(2031, 5, 2)
+
+
+def test_ending_a_suspension_earlier_shortens_or_lifts_the_meal_pause(login, db):
+    with clock.frozen(_utc(MONDAY, 10)):
+        weekly, _team = _ordered(db, login)
+    base = f"/aide-a-domicile/plans/{PLAN}/suspensions"
+    # Thursday 8 May 10:30: suspended 9–16 May; Friday 9 is past its cut-off (kept).
+    with clock.frozen(_utc(date(2031, 5, 8), 10, 30)):
+        browser = login("coordination")
+        response = browser.post(
+            base, data={"starts_on": "2031-05-09", "ends_on": "2031-05-16", "reason": "hospital"}
+        )
+        assert response.status_code == 302
+    suspension = db.scalar(select(CarePlanSuspension).where(CarePlanSuspension.plan_id == PLAN))
+    url = f"{base}/{suspension.id}/fin"
+    # Friday 9 May 09:00: ends on Sunday 11 instead; Monday 12 is ordered again
+    # (cut-off Sunday 10:00 ahead), Wednesday 14 and Friday 16 made.
+    with clock.frozen(_utc(date(2031, 5, 9), 9)):
+        browser = login("coordination")
+        page = text_of(browser.get(f"/aide-a-domicile/plans/{PLAN}/modifier"))
+        assert "End the suspension on" in page
+        for bad in ("2031-05-16", "2031-05-20", "2031-05-07", "2031-05-01", "soon"):
+            response = browser.post(url, data={"last_day": bad})
+            assert response.status_code == 422, bad
+            assert "field-invalid" in text_of(response)
+        response = browser.post(url, data={"last_day": "2031-05-16"})
+        assert "Give a day before the suspension&#39;s last day (May 16, 2031)." in text_of(
+            response
+        )
+        db.refresh(suspension)
+        assert suspension.ends_on == date(2031, 5, 16)
+        for outsider in ("mobile-coord", "mobile1", "aide1", "repas-coord"):
+            response = login(outsider).post(url, data={"last_day": "2031-05-11"})
+            assert response.status_code in (403, 404), outsider
+        db.refresh(suspension)
+        assert suspension.ends_on == date(2031, 5, 16)
+        browser = login("coordination")
+        other = f"{base}/{uuid.uuid4()}/fin"
+        assert browser.post(other, data={"last_day": "2031-05-11"}).status_code == 404
+        response = browser.post(url, data={"last_day": "2031-05-11"})
+        assert response.status_code == 302, text_of(response)
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "The suspension ends on May 11, 2031" in page
+        assert (
+            "The meal order&#39;s pause ends on May 11, 2031 too. Deliveries made again: 3." in page
+        )
+    db.refresh(suspension)
+    assert suspension.ends_on == date(2031, 5, 11)
+    pause = db.scalar(select(WeeklyMealPause).where(WeeklyMealPause.weekly_id == weekly.id))
+    assert (pause.starts_on, pause.ends_on) == (date(2031, 5, 9), date(2031, 5, 11))
+    assert _open_days(db, weekly) == [
+        date(2031, 4, 30), date(2031, 5, 2), date(2031, 5, 5), date(2031, 5, 7),
+        date(2031, 5, 9), date(2031, 5, 12), date(2031, 5, 14), date(2031, 5, 16),
+    ]  # fmt: skip
+    home = accounts.find_user(db, "coordination")
+    audited = db.scalars(
+        select(AuditEntry.entity_type).where(
+            AuditEntry.actor_id == home.id, AuditEntry.entity_id == str(suspension.id)
+        )
+    ).all()
+    assert "homecare_suspension" in audited
+    # Lifted (the day before it starts) while its first day is still ahead.
+    with clock.frozen(_utc(date(2031, 5, 8), 11)):
+        browser = login("coordination")
+        response = browser.post(
+            base, data={"starts_on": "2031-05-19", "ends_on": "2031-05-21", "reason": "holiday"}
+        )
+        assert response.status_code == 302
+    later = db.scalar(
+        select(CarePlanSuspension).where(
+            CarePlanSuspension.plan_id == PLAN, CarePlanSuspension.starts_on == date(2031, 5, 19)
+        )
+    )
+    later_id = later.id
+    with clock.frozen(_utc(date(2031, 5, 9), 10)):
+        browser = login("coordination")
+        response = browser.post(f"{base}/{later_id}/fin", data={"last_day": "2031-05-18"})
+        assert response.status_code == 302, text_of(response)
+        page = text_of(browser.get(response.headers["Location"]))
+        assert "Suspension lifted" in page
+        assert "The meal order&#39;s pause is lifted too." in page
+    db.expire_all()
+    assert db.get(CarePlanSuspension, later_id) is None
+    pauses = db.scalars(select(WeeklyMealPause).where(WeeklyMealPause.weekly_id == weekly.id))
+    assert [(p.starts_on, p.ends_on) for p in pauses] == [(date(2031, 5, 9), date(2031, 5, 11))]

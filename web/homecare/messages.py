@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 
@@ -20,6 +21,15 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
             "file so the meal round can find it."
         ),
         "unknown_care_plan": _("This care plan is not one of your team's."),
+        "unknown_suspension": _("This suspension is not one of this care plan's."),
+        "suspension_not_shorter": _(
+            "Give a day before the suspension's last day (%(day)s).",
+            day=format_date(params["day"]) if params.get("day") else "",
+        ),
+        "suspension_end_too_early": _(
+            "Give yesterday or a later day, and at the earliest the day before the suspension "
+            "starts (that lifts it)."
+        ),
         "unknown_skill": _("Unknown skill. Choose from the list."),
         "duration_out_of_range": _(
             "A visit lasts between %(min)s and %(max)s minutes.",

@@ -393,11 +393,12 @@ def _meal_context(plan, values: dict[str, Any] | None = None, errors=None) -> di
         "meal_orderable": choices is not None,
         "meal_values": values if values is not None else defaults,
         "meal_errors": errors or {},
+        "today": today,  # a suspension still running may end earlier
     }
 
 
 def _flash_meals(followed: services.MealsFollowed | None) -> None:
-    """What the plan's end or suspension did to its meal order, in a sentence."""
+    """What the plan's end (moved) or suspension did to its meal order, in a sentence."""
     if followed is None:
         return
     if followed.kind == "unknown":
@@ -408,6 +409,56 @@ def _flash_meals(followed: services.MealsFollowed | None) -> None:
             ),
             "warning",
         )
+        return
+    if followed.kind == "unknown_reopen":
+        flash(
+            _(
+                "The meal service knows no order by the plan's meal order reference: "
+                "tell it yourself that the meals go on."
+            ),
+            "warning",
+        )
+        return
+    if followed.kind == "own_end":
+        flash(
+            _(
+                "The meal order has an end of the mobile team's own, left as it is: "
+                "ask the mobile team if the meals should follow the plan."
+            ),
+            "warning",
+        )
+        return
+    if followed.kind == "not_paused":
+        flash(_("The meal order had no pause for those days: nothing to change."), "info")
+        return
+    if followed.kind == "resumed":
+        assert followed.first is not None and followed.last is not None
+        if followed.last < followed.first:
+            sentence = _(
+                "The meal order's pause is lifted too. Deliveries made again: %(count)d.",
+                count=followed.reopened,
+            )
+        else:
+            sentence = _(
+                "The meal order's pause ends on %(day)s too. Deliveries made again: %(count)d.",
+                day=day(followed.last),
+                count=followed.reopened,
+            )
+        flash(sentence, "success")
+        return
+    if followed.kind == "reopened":
+        if followed.last is None:
+            sentence = _(
+                "The meal order runs again, with no end. Deliveries made again: %(count)d.",
+                count=followed.reopened,
+            )
+        else:
+            sentence = _(
+                "The meal order runs again until %(day)s. Deliveries made again: %(count)d.",
+                day=day(followed.last),
+                count=followed.reopened,
+            )
+        flash(sentence, "success")
         return
     if followed.kind == "ended":
         sentence = _(
@@ -581,6 +632,52 @@ def suspend_plan(plan_id: uuid.UUID):
             **_meal_context(form.plan),
         )
     flash(_("Suspension saved: the visits of those days are cancelled."), "success")
+    _flash_meals(followed)
+    return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="suspensions"))
+
+
+@bp.post("/plans/<uuid:plan_id>/suspensions/<uuid:suspension_id>/fin")
+@requires(Permission.HOMECARE_RECORDS)
+def end_suspension(plan_id: uuid.UUID, suspension_id: uuid.UUID):
+    """End a suspension earlier (the day before its first: lifted); its meal pause too."""
+    session = db.session()
+    form = pages.plan_form(session, actor(), plan_id=plan_id)
+    if form is None or form.plan is None:
+        return not_found()
+    if not any(s.id == suspension_id for s in form.suspensions):
+        return not_found()
+    parsed = Form(request.form)
+    try:
+        last = parsed.day("last_day")
+        parsed.fail()
+        assert last is not None
+        kept, followed = pages.saved(
+            session, services.end_suspension, actor(), plan_id, suspension_id, last
+        )
+    except Invalid as invalid:
+        return _page(
+            "homecare/records/plan_form.html",
+            status=422,
+            form=form,
+            values=_plan_values(form.plan),
+            errors={},
+            suspension_values={},
+            suspension_errors={},
+            end_id=suspension_id,
+            end_values=request.form.to_dict(),
+            end_errors=field_errors(invalid),
+            **_meal_context(form.plan),
+        )
+    if kept is None:
+        flash(_("Suspension lifted: the visits of those days are planned again."), "success")
+    else:
+        flash(
+            _(
+                "The suspension ends on %(day)s: the visits of the days after are planned again.",
+                day=day(kept.ends_on),
+            ),
+            "success",
+        )
     _flash_meals(followed)
     return redirect(url_for("homecare.edit_plan", plan_id=plan_id, _anchor="suspensions"))
 
