@@ -392,6 +392,8 @@ _made_templates: dict[str, str] = {}
 
 
 def _run_template(kind: str) -> str:
+    """The URL of the run's template `kind`, built by the first process that asks (under
+    the run's file lock) while the others wait."""
     if kind in _made_templates:
         return _made_templates[kind]
     folder = _run_folder()
@@ -410,7 +412,7 @@ def _run_template(kind: str) -> str:
 
 
 def remove_run_template() -> None:
-    """Remove this run's shared files and template database (pytest's controller, once
+    """Remove this run's shared files and template databases (pytest's controller, once
     its workers are done)."""
     run = os.environ.get(RUN_VARIABLE, "")
     if not run:
