@@ -450,7 +450,9 @@ def _free_agents(
 ) -> list[int]:
     """The agents the slot rule finds free at `start` (read before any lock), in ascending
     id order; none: Invalid when `start` is no slot, SlotTaken when it was taken."""
-    # The free and the planned agents from one load of the slot rule's rows.
+    # The free and the planned agents from one load of the slot rule's rows, and the
+    # day's later starts from the same load: a refused start answers with them.
+    later: list[slots.Slot] = []
     candidates, planned = slots.agents_at_start(
         session,
         service=service,
@@ -458,6 +460,7 @@ def _free_agents(
         start=start,
         ignore_appointment_id=ignore_appointment_id,
         notice=notice,
+        later=later,
     )
     if agent_id is not None:
         candidates = [candidate for candidate in candidates if candidate == agent_id]
@@ -466,6 +469,10 @@ def _free_agents(
         busy_until = end + timedelta(minutes=service.buffer_minutes)
         if not _taken(session, planned, start, busy_until):
             raise Invalid({"start": FieldError("not_a_slot")})
+        if ignore_appointment_id is None and len(later) >= NEXT_SLOTS:
+            # What `next_free_slots` would find first (same rule, same day, same clock)
+            # without loading its 14 days again. A move's own appointment counts there.
+            raise SlotTaken(later[:NEXT_SLOTS])
         raise _slot_taken(session, service, location, start, notice=notice)
     return sorted(candidates)
 

@@ -167,10 +167,12 @@ def agents_at_start(
     start: datetime,
     ignore_appointment_id: int | None = None,
     notice: bool = True,
+    later: list[Slot] | None = None,
 ) -> tuple[list[int], list[int]]:
     """(`agents_free_at`, `planned_agents_at`) of one start from one load of the rule's
     rows: a booking refused because its start was taken needs both (issue 20: the
-    refused request read them twice)."""
+    refused request read them twice). `later`, when given, receives the free starts of
+    the same day after `start`, in time order (what `next_free_slots` finds first)."""
     start = clock.as_utc(start)
     day = clock.to_local(start).date()
     search = _Search.load(
@@ -186,6 +188,8 @@ def agents_at_start(
     moment = start.timestamp()
     if search is None or moment != int(moment):
         return [], []
+    if later is not None:
+        later.extend(slot for slot in search.slots() if slot.start > start)
     return (
         list(search.starts_of_day(day).get(int(moment), ())),
         list(search.unbooked().starts_of_day(day).get(int(moment), ())),

@@ -9,6 +9,7 @@ its CPAS through it. Public holidays are per CPAS: defaults for its region and r
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
@@ -393,6 +394,14 @@ def default_holidays(region: str, regime: str, year: int) -> list[HolidayDay]:
     """The calendar a CPAS starts from: federal days, the Brussels region's 8 May, the
     community days (closed where the CPAS is in that community; a bilingual Brussels CPAS
     has both listed, open, to choose), the administrations' days (closed)."""
+    # Built once per region, regime and year (the holidays package costs ~2 ms a call,
+    # paid by every slot search); a new list each time, the days themselves are frozen.
+    return list(_default_holidays(region, regime, year))
+
+
+@functools.lru_cache(maxsize=128)
+def _default_holidays(region: str, regime: str, year: int) -> tuple[HolidayDay, ...]:
+    """default_holidays(), computed."""
     french = holidays.Belgium(years=year, language="fr")
     dutch = holidays.Belgium(years=year, language="nl")
     days = {
@@ -413,7 +422,7 @@ def default_holidays(region: str, regime: str, year: int) -> list[HolidayDay]:
     for (month, day_of_month, kind, name_fr, name_nl), closed in extra:
         day = date(year, month, day_of_month)
         days.setdefault(day, HolidayDay(day, kind, name_fr, name_nl, closed))
-    return sorted(days.values(), key=lambda holiday: holiday.day)
+    return tuple(sorted(days.values(), key=lambda holiday: holiday.day))
 
 
 def federal_days(year: int) -> frozenset[date]:

@@ -667,12 +667,17 @@ def test_agents_at_start_is_free_and_planned_agents_from_one_load(db):
     with clock.frozen(EARLY):
         for minutes in range(8 * 60, 13 * 60, 15):
             start = local(MONDAY, minutes // 60, minutes % 60)
-            pair = slots.agents_at_start(db, start=start, **arguments)
+            later: list[slots.Slot] = []
+            pair = slots.agents_at_start(db, start=start, later=later, **arguments)
             assert pair == (
                 slots.agents_free_at(db, start=start, **arguments),
                 slots.planned_agents_at(db, start=start, **arguments),
             ), start
             seen.add((bool(pair[0]), bool(pair[1])))
+            # The day's later starts: what `next_free_slots` finds first (a refused
+            # booking answers with them instead of loading 14 days again).
+            nexts = slots.next_free_slots(db, after=start, limit=len(later), **arguments)
+            assert later == (nexts if later else []), start
     # Free starts, taken ones (planned, none free), and starts of nobody's grid.
     assert seen == {(True, True), (False, True), (False, False)}
 
