@@ -3,9 +3,10 @@
 
 Lighthouse is not a dependency of the project (npm, run outside the repository):
 
-    mkdir -p /tmp/lh && (cd /tmp/lh && npm install lighthouse)
-    LIGHTHOUSE=/tmp/lh/node_modules/.bin/lighthouse CHROME_PATH=/usr/bin/chromium \\
-        .venv/bin/python -m bench.lcp [--runs 3]
+    npm install --global lighthouse@12    # puts `lighthouse` on the PATH
+    CHROME_PATH=/usr/bin/chromium .venv/bin/python -m bench.lcp [--runs 3]
+
+(LIGHTHOUSE names its binary when it is not on the PATH.)
 
 The bench seeds a temporary SQLite database with the demo, starts `terrain serve`
 (gunicorn) on a free local port, logs one demo user of each role in over HTTP, and runs
