@@ -510,7 +510,6 @@ def test_five_thousand_recipients_do_not_weigh_on_the_request(db, sessions):
 
 def test_two_schedulers_expanding_at_once_make_each_row_once():
     """Two job runs start at the same moment on their own connections."""
-
     with migrated_database("broadcast") as url:
         engine = make_engine(url) if url.startswith("sqlite") else make_engine(url, pool_size=4)
         factory = make_session_factory(engine)

@@ -143,7 +143,6 @@ def test_concurrent_writers_keep_the_counts_exact():
     """8 threads insert, move and cancel messages of the same few contacts at once, each
     in its own transactions; the stored counts equal a count of the outbox afterwards
     (on PostgreSQL: statement triggers taking the count rows' locks in key order)."""
-
     with migrated_database("smscounts") as url:
         sqlite = url.startswith("sqlite")
         engine = make_engine(url) if sqlite else make_engine(url, pool_size=8)
