@@ -115,9 +115,11 @@ def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
     check_page(page)
 
     context.set_offline(True)
-    card.locator('button[data-step="arrive"]').click()
+    # The saved tap goes on to the kept page by itself: wait for that navigation, or the
+    # next goto races it (net::ERR_ABORTED).
+    with page.expect_navigation(wait_until="load"):
+        card.locator('button[data-step="arrive"]').click()
     _eventually(page, WAITING, "rounds.stop.arrive")  # in the phone's outbox
-    page.wait_for_load_state("load")  # the form goes on to the kept page
     page.goto(PAGE)  # the kept page, with no network
     expect(page.locator(f'[data-stop="{stop_id}"]')).to_be_visible()
     check_page(page)

@@ -163,9 +163,11 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
     check_page(page)
 
     context.set_offline(True)
-    page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
+    # The saved tap goes on to the kept page by itself: wait for that navigation, or the
+    # next goto races it (net::ERR_ABORTED).
+    with page.expect_navigation(wait_until="load"):
+        page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
     _eventually(page, WAITING, "rounds.stop.arrive")
-    page.wait_for_load_state("load")
     page.goto(PAGE)  # the kept page, drawn before the change
     expect(removed).to_be_visible()
 
