@@ -286,10 +286,13 @@ def _run_folder() -> Path:
 
 
 # The run's templates: name -> (SQLite file stem, PostgreSQL database prefix, commands).
+# The demo template starts as a copy of the schema template: the migrations run once per
+# run, not once per template.
 _TEMPLATES = {
-    "demo": ("template", "t_tpl_", (["db", "upgrade"], ["seed-demo"])),
+    "demo": ("template", "t_tpl_", (["seed-demo"],)),
     "schema": ("schema", "t_tsc_", (["db", "upgrade"],)),
 }
+_TEMPLATE_BASE = {"demo": "schema"}
 
 
 def _template_url(folder: Path, kind: str = "demo") -> str:
@@ -347,18 +350,26 @@ def migrate_and_seed(
             )
 
 
-def _empty_template(url: str) -> None:
-    """An empty database at `url`: what a failed build left is removed first."""
+def _empty_template(url: str, base: str | None = None) -> None:
+    """An empty database at `url`, or a copy of the template at `base`: what a failed
+    build left is removed first."""
     if postgres_url() is None:
-        Path(make_url(url).database or "").unlink(missing_ok=True)
-        Path(f"{make_url(url).database}-wal").unlink(missing_ok=True)
+        path = make_url(url).database or ""
+        Path(path).unlink(missing_ok=True)
+        Path(f"{path}-wal").unlink(missing_ok=True)
+        if base is not None:
+            source = make_url(base).database or ""
+            for suffix in ("", "-wal"):
+                if Path(f"{source}{suffix}").exists():
+                    shutil.copyfile(f"{source}{suffix}", f"{path}{suffix}")
         return
     name = make_url(url).database
+    copy = f' TEMPLATE "{make_url(base).database}"' if base is not None else ""
     admin = _admin_engine()
     try:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
             setting, value = ASYNC_COMMIT.split("=")
             connection.execute(text(f'ALTER DATABASE "{name}" SET {setting} TO {value}'))
     finally:
@@ -366,10 +377,10 @@ def _empty_template(url: str) -> None:
 
 
 def demo_template() -> str:
-    """The URL of this run's template: migrated and seeded with the demo data by `terrain
-    db upgrade` and `terrain seed-demo` on the suite's clock, by the first process (xdist
-    worker) that needs it, while the others wait; removed by remove_run_template() at the
-    end of the run. Never connect to it: copy it."""
+    """The URL of this run's template: a copy of schema_template() (`terrain db upgrade`)
+    seeded with the demo data by `terrain seed-demo` on the suite's clock, by the first
+    process (xdist worker) that needs it, while the others wait; removed by
+    remove_run_template() at the end of the run. Never connect to it: copy it."""
     return _run_template("demo")
 
 
@@ -396,6 +407,7 @@ def _run_template(kind: str) -> str:
     the run's file lock) while the others wait."""
     if kind in _made_templates:
         return _made_templates[kind]
+    base = _run_template(_TEMPLATE_BASE[kind]) if kind in _TEMPLATE_BASE else None
     folder = _run_folder()
     url = _template_url(folder, kind)
     stem, _, steps = _TEMPLATES[kind]
@@ -403,7 +415,7 @@ def _run_template(kind: str) -> str:
     with (folder / f"{stem}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not ready.exists():
-            _empty_template(url)
+            _empty_template(url, base)
             with tempfile.TemporaryDirectory(prefix="terrain-tpl-") as instance:
                 migrate_and_seed(terrain_env(url, instance), steps)
             ready.write_text(url)
