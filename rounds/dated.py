@@ -217,7 +217,8 @@ def update_template(
     session: Session, actor: User, template_id: uuid.UUID | None, data: Mapping[str, Any]
 ) -> RoundTemplate:
     """Change a template; its permanences must stay within its hours, and they follow a
-    change of weekday. Dated rounds already made keep their day (generate again)."""
+    change of weekday. Its dated rounds follow through `services.change_template`
+    (rounds.follow.template_changed)."""
     template = template_of(session, actor, template_id)
     errors: dict[str, FieldError] = {}
     values = _template_fields(session, template.team_id, data, errors)
@@ -379,11 +380,12 @@ def generate_rounds(
     weeks: int,
     *,
     actor: User | None = None,
+    only: uuid.UUID | None = None,
 ) -> Generated:
-    """Dated rounds of the team's templates from `first` for `weeks` weeks. Idempotent: a
-    template's day that has its round is left alone (even cancelled). A CPAS holiday makes
-    the round cancelled with the holiday's name; a day the vehicle is already taken then
-    (a round made by hand) is left out and counted."""
+    """Dated rounds of the team's templates (`only`: that one) from `first` for `weeks`
+    weeks. Idempotent: a template's day that has its round is left alone (even
+    cancelled). A CPAS holiday makes the round cancelled with the holiday's name; a day
+    the vehicle is already taken then (a round made by hand) is left out and counted."""
     if actor is not None:
         access.team_to_manage(actor, team_id)
     weeks = max(1, min(weeks, MAX_WEEKS))
@@ -392,6 +394,8 @@ def generate_rounds(
     closed = closed_days(session, team_id, first, last)
     created = holidays = existing = clashes = 0
     for template in templates(session, team_id):
+        if only is not None and template.id != only:
+            continue
         have = set(
             session.scalars(
                 select(Round.day).where(
@@ -446,7 +450,7 @@ def generate_rounds(
         actor=actor,
         action="generate",
         entity_type="rounds_round",
-        entity_id=f"{team_id}:{first.isoformat()}:{weeks}",
+        entity_id=f"{team_id}:{first.isoformat()}:{weeks}" + (f":{only}" if only else ""),
         details={"created": created, "holidays": holidays, "clashes": clashes},
     )
     session.flush()
@@ -657,12 +661,19 @@ def cancel_round(
         errors["reason"] = FieldError("round_not_planned")
     if errors:
         raise Invalid(errors)
+    cancel_planned(session, actor, dated, reason)
+    return dated
+
+
+def cancel_planned(session: Session, actor: User, dated: Round, reason: str) -> list[Any]:
+    """The one cancellation of a planned dated round by a decision (a coordinator's, or
+    her template's change): status, reason, revision (the announce job tells the stops'
+    subscribers and appointment holders), audited; its stops' appointments places close
+    that day (appointments' closure path). The booked appointments this strands."""
     dated.status, dated.cancel_kind, dated.cancel_reason = "cancelled", DECISION, reason
     dated.revision += 1
     _saved(session, actor, dated, entity_type="rounds_round", fields=["status", "cancel_reason"])
-    # Its stops that are appointments places close that day (appointments' closure path).
-    places.close_for_round(session, actor, dated, reason)
-    return dated
+    return places.close_for_round(session, actor, dated, reason)
 
 
 def _stop_of(session: Session, actor: User, stop_id: uuid.UUID | None) -> tuple[RoundStop, Round]:

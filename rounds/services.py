@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from appointments import services as appointments
@@ -72,6 +72,7 @@ from rounds.meals import (
 from rounds.models import (
     ADDRESS_MAX,
     DIETS,
+    EXPLANATION_MAX,
     NAME_MAX,
     TEXT_MAX,
     TOPICS,
@@ -109,6 +110,7 @@ __all__ = [
     "Stop",
     "StopLine",
     "StopSubscription",
+    "TemplateFollowed",
     "Vehicle",
     "cancel_order",
     "cancel_round",
@@ -1009,6 +1011,85 @@ def save_template(
         team_id = access.own_team(actor)
         return committed(session, lambda: create_template(session, actor, team_id, data))
     return committed(session, lambda: update_template(session, actor, template_id, data))
+
+
+TemplateFollowed = follow.TemplateFollowed
+
+
+def _made_span(session: Session, team_id: int, today: date) -> tuple[date | None, date | None]:
+    """The first and last day, today or later, the team's template rounds were made for:
+    the weeks in which a template's new days get their rounds."""
+    first, last = session.execute(
+        select(func.min(Round.day), func.max(Round.day)).where(
+            Round.team_id == team_id, Round.template_id.is_not(None), Round.day >= today
+        )
+    ).one()
+    return first, last
+
+
+def change_template(
+    session: Session, actor: User, template_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> tuple[RoundTemplate, TemplateFollowed]:
+    """Change a template (its weekday, hours, period, vehicle, name) under its row lock
+    and `version` (a stale form: Conflict), and its dated rounds from today on follow
+    (rounds.follow.template_changed): those not started take its hours and vehicle, those
+    no longer on its days are cancelled with `cancel_reason` (the people of their stops
+    told, as any cancellation), its new days get their rounds within the days the team's
+    rounds were made for, from today on (the generation, idempotent). Audited; refused
+    as a whole otherwise."""
+    found = template_of(session, actor, template_id)
+    locked = session.scalars(
+        select(RoundTemplate).where(RoundTemplate.id == found.id).with_for_update()
+    ).one()
+    dated.check_version(data, locked)
+    errors: dict[str, FieldError] = {}
+    reason = parse.text(data, "cancel_reason", errors, limit=EXPLANATION_MAX)
+    if errors:
+        raise Invalid(errors)
+    before = (locked.vehicle_id, locked.starts, locked.ends)
+    period = (locked.weekday, locked.active_from, locked.active_until, locked.kind)
+    fields = {name: value for name, value in data.items() if name != "cancel_reason"}
+    template = update_template(session, actor, locked.id, fields)
+    done = follow.template_changed(session, actor, template, before, reason or "-")
+    first, last = _made_span(session, template.team_id, clock.to_local(clock.now()).date())
+    made = None
+    if first is not None and last is not None:
+        weeks = (last - first).days // 7 + 1
+        made = generate_rounds(
+            session, template.team_id, first, weeks, actor=actor, only=template.id
+        )
+    stranded = list(done.stranded)
+    if period != (template.weekday, template.active_from, template.active_until, template.kind):
+        stops = [session.get(Stop, p.stop_id) for p in permanences_of(session, template.id)]
+        stranded.extend(_places_follow(session, actor, *stops))
+    done = replace(
+        done,
+        made=made.created if made else 0,
+        clashes=made.clashes if made else 0,
+        stranded=tuple(stranded),
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="follow",
+        entity_type="rounds_template",
+        entity_id=template.id,
+        details={
+            "followed": done.followed,
+            "cancelled": done.cancelled,
+            "made": done.made,
+            "left": len(done.left),
+        },
+    )
+    session.flush()
+    return template, done
+
+
+def save_template_change(
+    session: Session, actor: User, template_id: uuid.UUID | None, data: Mapping[str, Any]
+) -> TemplateFollowed:
+    """A template changed from its page, committed: what its dated rounds did."""
+    return committed(session, lambda: change_template(session, actor, template_id, data))[1]
 
 
 def save_vehicle(

@@ -18,7 +18,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from core import accounts, clock
 from rounds import live, services
-from rounds.models import RoundStop
+from rounds.models import Round, RoundStop, RoundTemplate
 from tests.browser.helpers import check_page, live_sessions_fixture, login, service_worker_ready
 from tests.browser.test_rounds_crew import KEPT, WAITING, _eventually
 from tests.browser.test_sync import wait_for_outbox
@@ -226,3 +226,60 @@ def test_the_round_s_times_refresh_alone_and_the_forms_stay(page: Page, sessions
     assert len(polls) == 1
     expect(reason).to_have_value("Travaux sur la place")  # the form was not redrawn
     check_page(page)
+
+
+def test_a_round_its_template_moved_shows_cancelled_on_the_kept_page(
+    context: BrowserContext, page: Page, sessions
+):
+    """The coordinator moves the evening template to another weekday while the crew's
+    page is open offline (a tap waiting): back online, the tap goes, the download brings
+    the round's deletion, and the open page says the round is cancelled, its buttons
+    gone; read again offline, it is not startable either."""
+    ids = _evening(sessions)
+    login(page, "mobile1")
+    service_worker_ready(page)
+    page.goto(PAGE)
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    _eventually(page, KEPT, PAGE)
+    _eventually(page, HOLDS_ROUND, ids["round"])
+    section = page.locator(f'section[data-round="{ids["round"]}"]')
+    expect(section.locator('button[data-step="start"]')).to_be_visible()
+
+    context.set_offline(True)
+    with page.expect_navigation(wait_until="load"):
+        page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
+    _eventually(page, WAITING, "rounds.stop.arrive")
+    page.goto(PAGE)  # the kept page, drawn before the change
+
+    with sessions() as session:
+        coord = accounts.find_user(session, "mobile-coord")
+        template = session.get(
+            RoundTemplate, session.get(Round, uuid.UUID(ids["round"])).template_id
+        )
+        form = {
+            "vehicle_id": str(template.vehicle_id),
+            "name": template.name,
+            "kind": template.kind,
+            "weekday": str((template.weekday + 1) % 7),
+            "starts": "19:00",
+            "ends": "22:00",
+            "active_from": template.active_from.isoformat(),
+            "active_until": "",
+            "version": str(template.version),
+            "cancel_reason": "Le soir passe au lendemain",
+        }
+        done = services.save_template_change(session, coord, template.id, form)
+        assert done.cancelled == 1
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_for_outbox(page, "(o) => o.ops.length === 0")
+    expect(section.locator("[data-round-cancelled]")).to_be_visible()
+    expect(section.locator("form")).to_have_count(0)
+    check_page(page)
+    context.set_offline(True)
+    page.goto(PAGE)  # read again with no network: the round cannot be started
+    expect(page.locator(f'section[data-round="{ids["round"]}"] form')).to_have_count(0)
+    context.set_offline(False)

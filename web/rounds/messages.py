@@ -35,6 +35,16 @@ def messages(params: Mapping[str, Any]) -> dict[str, str]:
         "template_has_stops": _(
             "This round has minibus stops: remove them before changing its kind or vehicle."
         ),
+        "rounds_in_the_way": _(
+            "The vehicle already has another round then, so the dated rounds cannot follow: "
+            "%(rounds)s. Move or cancel that round first, or choose other hours.",
+            rounds=params.get("rounds", ""),
+        ),
+        "round_stops_outside": _(
+            "Some stops of the dated rounds would fall outside these hours: %(stops)s. "
+            "Move those stops first, or choose other hours.",
+            stops=params.get("stops", ""),
+        ),
         "vehicle_carries_no_meals": _("This vehicle carries no meals."),
         "vehicle_has_no_seats": _("This vehicle has no passenger seats."),
         "round_not_planned": _("This round has already started, finished or been cancelled."),

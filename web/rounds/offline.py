@@ -20,6 +20,7 @@ def _texts() -> dict[str, str]:
         "round_finish": _("End of the round"),
         "stop_arrive": _("Arrival at a stop"),
         "stop_leave": _("Departure from a stop"),
+        "round_cancelled": _("This round is cancelled: do not start it."),
     }
 
 

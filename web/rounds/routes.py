@@ -421,16 +421,121 @@ def new_template(scope: Scope):
     )  # fmt: skip
 
 
+LEFT_LABELS = {
+    "started": _l("it has started"),
+    "finished": _l("it is finished"),
+    "cancelled": _l("it is cancelled"),
+    "own_hours": _l("it has its own hours or vehicle"),
+}
+
+
 @bp.route("/modeles/<uuid:template_id>", methods=["GET", "POST"], endpoint="template")
 @requires(Permission.ROUNDS_MANAGE)
 @coordinated
 def template(scope: Scope, template_id):
-    return _record_page(scope,
-        kind="template", record_id=template_id, load=_of_team(services.RoundTemplate),
-        save=services.save_template, names=TEMPLATE_FIELDS, title=_("Round template"),
-        success=_("Round template saved."),
-        back=url_for("rounds.template", template_id=template_id),
-    )  # fmt: skip
+    """A template changed, and its dated rounds with it (services.change_template); a
+    form started from another version answers 409 with the template as it is now."""
+    session = db.session()
+    found = _of_team(services.RoundTemplate)(session, scope.team_id, template_id)
+    if found is None:
+        return not_found()
+    names = (*TEMPLATE_FIELDS, "version")
+    values = _values(found, names)
+    errors: dict[str, str] = {}
+    status, conflict = 200, False
+    if request.method == "POST":
+        data = request.form.to_dict()
+        if not data.get("cancel_reason", "").strip():
+            data["cancel_reason"] = _("The round's day or period changed.")
+        try:
+            done = services.save_template_change(session, actor(), template_id, data)
+        except Conflict:
+            session.refresh(found)
+            values, status, conflict = _values(found, names), 409, True
+        except Invalid as invalid:
+            values = request.form.to_dict() | {"version": str(found.version)}
+            errors, status = field_errors(invalid), 422
+        else:
+            _template_followed(done)
+            return redirect(url_for("rounds.template", template_id=template_id))
+    return _page(
+        "rounds/record.html",
+        status=status,
+        kind="template",
+        title=_("Round template"),
+        record=found,
+        values=values,
+        errors=errors,
+        conflict=conflict,
+        **_form_options(session, scope.team_id, found),
+    )
+
+
+def _template_followed(done: services.TemplateFollowed) -> None:
+    """Say what a template's change did to its dated rounds from today on."""
+    flash(_("Round template saved."), "success")
+    if done.followed:
+        flash(
+            ngettext(
+                "%(num)d dated round not started yet follows the change.",
+                "%(num)d dated rounds not started yet follow the change.",
+                done.followed,
+            ),
+            "info",
+        )
+    if done.cancelled:
+        flash(
+            ngettext(
+                "%(num)d dated round no longer falls on the round's days: it is cancelled, "
+                "and the people following its stops are told.",
+                "%(num)d dated rounds no longer fall on the round's days: they are cancelled, "
+                "and the people following their stops are told.",
+                done.cancelled,
+            ),
+            "info",
+        )
+    if done.made:
+        flash(
+            ngettext(
+                "%(num)d dated round made for the round's new days.",
+                "%(num)d dated rounds made for the round's new days.",
+                done.made,
+            ),
+            "info",
+        )
+    if done.clashes:
+        flash(
+            ngettext(
+                "%(num)d new day has no round: the vehicle already has another round then.",
+                "%(num)d new days have no round: the vehicle already has another round then.",
+                done.clashes,
+            ),
+            "warning",
+        )
+    if done.left:
+        flash(
+            _(
+                "Left as they are: %(rounds)s.",
+                rounds="; ".join(
+                    f"{item.day:%d/%m/%Y} {item.name} ({LEFT_LABELS[item.why]})"
+                    for item in done.left
+                ),
+            ),
+            "warning",
+        )
+    if done.stranded:
+        moments = sorted({clock.to_local(item.start_at) for item in done.stranded})
+        flash(
+            ngettext(
+                "%(num)d booked appointment is at a stop this change closes or no longer "
+                "covers: %(moments)s. Move it or call the person from the reception desk.",
+                "%(num)d booked appointments are at stops this change closes or no longer "
+                "covers: %(moments)s. Move them or call the people from the reception desk.",
+                len(done.stranded),
+                moments=", ".join(moment.strftime("%d/%m/%Y %H:%M") for moment in moments),
+            ),
+            "warning",
+        )
 
 
 @bp.post("/modeles/<uuid:template_id>/arrets", endpoint="add_permanence")
@@ -452,7 +557,7 @@ def add_permanence(scope: Scope, template_id):
             kind="template",
             title=_("Round template"),
             record=found,
-            values=_values(found, TEMPLATE_FIELDS),
+            values=_values(found, (*TEMPLATE_FIELDS, "version")),
             errors={},
             stop_values=values,
             stop_errors=field_errors(invalid),

@@ -15,11 +15,44 @@
   // The page kept offline lists the stops of when it was drawn. Once the phone has
   // downloaded after that, a round it holds is the truth: a stop taken out of it (its
   // template's stop removed: the round comes again without it, the stop as a deletion)
-  // leaves the page, unless a tap on it still waits to be sent.
+  // leaves the page, unless a tap on it still waits to be sent; the round's hours are
+  // its record's (its template's hours changed); a round the phone no longer holds was
+  // cancelled (a deletion: e.g. its template's day changed): said, its buttons gone,
+  // unless a tap on it still waits.
   function waiting(stopId) {
     return O.ops().some(function (op) {
       return op.status === "pending" && op.data && op.data.round_stop_id === stopId;
     });
+  }
+
+  function roundWaiting(section, roundId) {
+    return O.ops().some(function (op) {
+      return op.status === "pending" && op.data && op.data.round_id === roundId;
+    }) || Array.prototype.some.call(section.querySelectorAll("li[data-stop]"), function (item) {
+      return waiting(item.getAttribute("data-stop"));
+    });
+  }
+
+  function today() {
+    var now = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+  }
+
+  function cancelled(section, roundId) {
+    // A round of a day gone by leaves the feed with the day, not cancelled.
+    if ((section.getAttribute("data-day") || "") < today()) { return; }
+    if (section.getAttribute("data-status") === "cancelled" || roundWaiting(section, roundId)) {
+      return;
+    }
+    section.setAttribute("data-status", "cancelled");
+    section.querySelectorAll("form").forEach(function (form) { form.remove(); });
+    var note = document.createElement("p");
+    note.setAttribute("data-round-cancelled", "");
+    note.setAttribute("role", "status");
+    note.textContent = O.t("round_cancelled");
+    var title = section.querySelector("h2");
+    if (title) { title.insertAdjacentElement("afterend", note); } else { section.prepend(note); }
   }
 
   function render(root) {
@@ -29,8 +62,14 @@
     if (!(O.pulledAt() > drawnAt)) { return; }
     var rounds = O.records("rounds.round");
     page.querySelectorAll("section[data-round]").forEach(function (section) {
-      var record = rounds[section.getAttribute("data-round")];
-      if (!record || !Array.isArray(record.stops)) { return; }
+      var roundId = section.getAttribute("data-round");
+      var record = rounds[roundId];
+      if (!record) { cancelled(section, roundId); return; }
+      var hours = section.querySelector("[data-round-hours]");
+      if (hours && record.starts && record.ends) {
+        hours.textContent = record.starts + "–" + record.ends;
+      }
+      if (!Array.isArray(record.stops)) { return; }
       var kept = {};
       record.stops.forEach(function (stop) { kept[stop.id] = true; });
       section.querySelectorAll("li[data-stop]").forEach(function (item) {
