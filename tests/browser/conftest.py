@@ -79,6 +79,19 @@ def live_server(live_server_process: LiveServer) -> str:
     return live_server_process.url
 
 
+@pytest.fixture(scope="session")
+def appointments_server(chromium_path: str) -> Iterator[LiveServer]:
+    """A live site (`live_site("appts")`) shared by the modules about appointment
+    settings, the desk and the platform administrator's pages (test_appointments_setup,
+    test_desk_queue, test_referral_booking, test_cpas_orphans), started by the first of
+    them that an xdist worker runs, instead of one site each: each adds its own places,
+    services, agents and people (names tagged per module), which the others never look
+    at, and none changes what the demo had. What they change stays away from the suite's
+    shared site (`live_server`) and its modules."""
+    with run_live_server("appts") as server:
+        yield server
+
+
 @pytest.fixture()
 def context(chromium: Browser, live_server: str) -> Iterator[BrowserContext]:
     """A fresh phone (360x740, 2x, touch, fr-BE): no cookies, no service worker yet."""

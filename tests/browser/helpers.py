@@ -262,12 +262,17 @@ class LiveSite:
 
 
 @contextmanager
-def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSite]:
+def live_site(
+    tag: str, clock_start: datetime | None = None, *, seed_on_clock: bool = True
+) -> Iterator[LiveSite]:
     """A database of its own holding the demo data, and an instance folder; both removed
     afterwards. The database is a copy of the run's template (`terrain db upgrade` and
     `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a site
     on a clock of its own (`clock_start`) is a copy of the run's migrated empty database
-    (schema_template) that `terrain seed-demo` seeds on that clock."""
+    (schema_template) that `terrain seed-demo` seeds on that clock, unless
+    `seed_on_clock` is False: then it is a copy of the template too (seconds cheaper),
+    served on that clock, for tests that bring their own dated data and only need the
+    demo's accounts, teams and places (the demo's own dates stay the suite's)."""
     with ExitStack() as stack:
         instance = stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
@@ -275,6 +280,9 @@ def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSit
         if clock_start is None:
             database_url = stack.enter_context(own_database(tag, template=demo_template()))
             env = terrain_env(database_url, instance)
+        elif not seed_on_clock:
+            database_url = stack.enter_context(own_database(tag, template=demo_template()))
+            env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
         else:
             # The run's migrated empty database, seeded on the site's own clock.
             database_url = stack.enter_context(own_database(tag, template=schema_template()))
@@ -285,12 +293,12 @@ def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSit
 
 @contextmanager
 def run_live_server(
-    tag: str, clock_start: datetime | None = None, **env: str
+    tag: str, clock_start: datetime | None = None, *, seed_on_clock: bool = True, **env: str
 ) -> Iterator[LiveServer]:
     """Migrate and seed a fresh database, then serve it with gunicorn until the end;
-    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…); `clock_start` as in
-    live_site."""
-    with live_site(tag, clock_start) as site:
+    `env` adds to the server's environment (TWILIO_AUTH_TOKEN…); `clock_start` and
+    `seed_on_clock` as in live_site."""
+    with live_site(tag, clock_start, seed_on_clock=seed_on_clock) as site:
         site.env.update(env)
         server = site.start()
         try:
@@ -300,14 +308,20 @@ def run_live_server(
 
 
 def live_server_fixture(
-    tag: str, clock_at: time_of_day | None = None, *, working_day: bool = False, **env: str
+    tag: str,
+    clock_at: time_of_day | None = None,
+    *,
+    working_day: bool = False,
+    seed_on_clock: bool = True,
+    **env: str,
 ) -> Callable[..., Iterator[LiveServer]]:
     """A module-scoped fixture serving a live site of its own (`live_site(tag)`): give
     each module its own tag, so that what its tests change stays away from the others.
     With `clock_at`, the site's clock starts at that time of day (Brussels) of the
     suite's current day, for tests about a given time of day, whatever --clock says;
     with `working_day`, of the first day from then on that is no Belgian public holiday
-    (appointments have none on those: --clock=dst in 2027 falls on Easter Sunday).
+    (appointments have none on those: --clock=dst in 2027 falls on Easter Sunday);
+    `seed_on_clock` as in live_site.
 
         files_server = live_server_fixture("ofiles")
     """
@@ -323,7 +337,7 @@ def live_server_fixture(
             while working_day and is_public_holiday(today):
                 today += timedelta(days=1)
             start = datetime.combine(today, clock_at, clock.BRUSSELS)
-        with run_live_server(tag, start, **env) as running:
+        with run_live_server(tag, start, seed_on_clock=seed_on_clock, **env) as running:
             yield running
 
     return server

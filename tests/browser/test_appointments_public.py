@@ -129,7 +129,10 @@ def book(
     check_page(page)
 
 
-def test_book_move_and_cancel_in_french(french: BrowserContext, sessions):
+def test_book_move_then_cancel_from_the_old_link_in_french(french: BrowserContext, sessions):
+    """The person books (from the login page's link), moves the appointment from the
+    SMS link, keeps the first SMS and opens its link again (360 px): it says where the
+    appointment went, and works the new one, down to cancelling it."""
     page = french.new_page()
     t = lambda msgid: translated("fr", msgid)  # noqa: E731
     page.goto("/login")
@@ -138,46 +141,19 @@ def test_book_move_and_cancel_in_french(french: BrowserContext, sessions):
     book(page, sessions, locale="fr", service="Permanence sociale", number=a_mobile())
     _code, body = latest_code(sessions)
     assert body.startswith("CPAS de Bruxelles: votre code est")
-
-    click(page, page.get_by_role("link", name=t("See, move or cancel my appointment")))
-    check_page(page)
-    first_url = page.url
-    click(page, page.get_by_role("link", name=t("Move this appointment")))
-    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment"))
-    check_page(page)
-    click(page, page.locator("button.slot").nth(1))
-    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment?"))
-    check_page(page)
-    click(page, page.get_by_role("button", name=t("Yes, move it")))
-    expect(
-        page.get_by_text(t("Your appointment is moved. We sent you an SMS with the new link."))
-    ).to_be_visible()
-    assert page.url != first_url and "moved=1" in page.url
-    check_page(page)
-
-    click(page, page.get_by_role("link", name=t("Cancel this appointment")))
-    check_page(page)
-    click(page, page.get_by_role("button", name=t("Yes, cancel it")))
-    expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is cancelled"))
-    check_page(page)
-    expect(page.get_by_role("link", name=t("Book a new appointment"))).to_be_visible()
-
-
-def test_the_old_link_after_a_move(french: BrowserContext, sessions):
-    """The person moves the appointment, keeps the first SMS and opens its link again
-    (360 px): it says where the appointment went, and works the new one."""
-    page = french.new_page()
-    t = lambda msgid: translated("fr", msgid)  # noqa: E731
-    page.goto("/rendez-vous")
-    book(page, sessions, locale="fr", service="Permanence sociale", number=a_mobile())
     expect(page.get_by_role("link", name=t("Add to my calendar"))).to_be_visible()
     assert "(.ics)" not in page.content()
+
     click(page, page.get_by_role("link", name=t("See, move or cancel my appointment")))
+    check_page(page)
     old_link = page.url
     first_time = page.locator(".facts dd").nth(2).inner_text()
     click(page, page.get_by_role("link", name=t("Move this appointment")))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment"))
     expect(page.get_by_role("link", name=t("Next week"))).to_be_visible()
+    check_page(page)
     click(page, page.locator("button.slot").nth(1))
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Move your appointment?"))
     # The new time large, the old one small and struck.
     new_size = page.locator(".moment-new strong").evaluate("e => getComputedStyle(e).fontSize")
     old_size = page.locator(".moment-old").evaluate("e => getComputedStyle(e).fontSize")
@@ -185,9 +161,15 @@ def test_the_old_link_after_a_move(french: BrowserContext, sessions):
     expect(page.locator(".moment-old s")).to_contain_text(first_time)
     check_page(page)
     click(page, page.get_by_role("button", name=t("Yes, move it")))
+    expect(
+        page.get_by_text(t("Your appointment is moved. We sent you an SMS with the new link."))
+    ).to_be_visible()
+    assert page.url != old_link and "moved=1" in page.url
     new_time = page.locator(".facts dd").nth(2).inner_text()
     assert new_time != first_time
+    check_page(page)
 
+    # The first SMS's link, opened again.
     page.goto(old_link)
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment was moved"))
     expect(page.locator(".moment-new")).to_contain_text(t("Moved to:"))
@@ -200,10 +182,12 @@ def test_the_old_link_after_a_move(french: BrowserContext, sessions):
         page.get_by_role("link", name=t("Add to my calendar")).click()
     assert download.value.suggested_filename == "rendez-vous.ics"
     click(page, page.get_by_role("link", name=t("Cancel this appointment")))
+    check_page(page)
     click(page, page.get_by_role("button", name=t("Yes, cancel it")))
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Your appointment is cancelled"))
     check_page(page)
     back = page.get_by_role("link", name=t("Book a new appointment"))
+    expect(back).to_be_visible()
     assert back.bounding_box()["height"] >= 44
     click(page, back)
     expect(page.get_by_role("heading", level=1)).to_have_text(t("Choose a place"))

@@ -4,8 +4,11 @@ working plan, and the new service's free slots appear in the public API
 (GET /api/appointments/slots). Then the indicators page and its downloads. axe-core on
 every page, nothing wider than the phone.
 
-A live site of this module's own (`live_site("appts")`): what these tests create stays
-away from the other browser tests. The coordinator switches to English first.
+A live site shared with the other appointment and desk modules only
+(conftest.appointments_server): what these tests create (services with a code of their
+own, plans of two demo agents at the Antenne Nord-Est) stays away from the suite's
+shared site, and the other modules on this one never look at it. The coordinator
+switches to English first.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
-    live_server_fixture,
     log_in,
     new_page,
     open_from_menu,
@@ -33,7 +35,12 @@ pytestmark = pytest.mark.browser
 BASE = "/parametres/rendez-vous"
 DESKTOP = {"width": 1280, "height": 900}
 
-setup_server = live_server_fixture("appts")
+
+@pytest.fixture(scope="module")
+def setup_server(appointments_server: LiveServer) -> LiveServer:
+    """The live site this module shares with the other appointment and desk modules
+    (conftest.appointments_server): what it adds is its own."""
+    return appointments_server
 
 
 @pytest.fixture()

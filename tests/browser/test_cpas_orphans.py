@@ -1,6 +1,8 @@
 """The platform administrator's page of contacts and SMS of no CPAS in Chromium: reached
 from the CPAS list, accessible (axe-core) with items, after giving and on a refusal,
-on a phone and on a desktop; no name, number or text on it."""
+on a phone and on a desktop; no name, number or text on it. On the live site shared with
+the appointment and desk modules (conftest.appointments_server): the contact and the SMS
+are this module's own, and none of the others makes any of no CPAS."""
 
 from __future__ import annotations
 
@@ -16,14 +18,18 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
-    live_server_fixture,
     log_in,
     new_page,
 )
 
 pytestmark = pytest.mark.browser
 
-orphans_server = live_server_fixture("orphans")
+
+@pytest.fixture(scope="module")
+def orphans_server(appointments_server: LiveServer) -> LiveServer:
+    """The live site this module shares with the other appointment and desk modules
+    (conftest.appointments_server): what it adds is its own."""
+    return appointments_server
 
 
 @pytest.fixture(params=[VIEWPORT, {"width": 1280, "height": 900}], ids=["phone", "desktop"])

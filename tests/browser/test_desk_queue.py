@@ -1,6 +1,7 @@
 """The desk's queue on a tablet (1024×768): call in, done and undo without scrolling.
 
-Real Chromium against a live server of this module's own (`live_site("deskq")`). The
+Real Chromium against the live site shared with the other appointment and desk modules
+(conftest.appointments_server; the place, services and agents are this module's own). The
 server runs on the real clock: the place added here is open all day every day and its
 two agents work all day. The debt-mediation agent (made first) also gives the ordinary
 service; the generalist gives only that one: an ordinary walk-in is proposed to the
@@ -27,7 +28,7 @@ from appointments.models import (
 )
 from core import accounts
 from core.db import make_engine
-from tests.browser.helpers import LiveServer, assert_accessible, en, live_server_fixture, log_in
+from tests.browser.helpers import LiveServer, assert_accessible, en, log_in
 from tests.support import place_team
 
 pytestmark = pytest.mark.browser
@@ -35,7 +36,12 @@ pytestmark = pytest.mark.browser
 TABLET = {"width": 1024, "height": 768}
 TAG = secrets.token_hex(3)
 
-queue_server = live_server_fixture("deskq")
+
+@pytest.fixture(scope="module")
+def queue_server(appointments_server: LiveServer) -> LiveServer:
+    """The live site this module shares with the other appointment and desk modules
+    (conftest.appointments_server): what it adds is its own."""
+    return appointments_server
 
 
 @pytest.fixture(scope="module")

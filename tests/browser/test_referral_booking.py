@@ -2,11 +2,12 @@
 referral for a person without a phone, and the slip prints on one A4 page; the
 reception desk does the same without a referral, the slip in Dutch. No SMS is queued.
 
-Real Chromium against a live server of this module's own (`live_server_fixture("refb")`).
-The server runs on the real clock, so the test adds, straight into the live site's
-database, a place of the Antenne Marolles team open all day every day with an agent
-working all day, a service offered there, and a referral of the demo's Piet (who agreed
-to share his file with the service he is referred to) to that service.
+Real Chromium against the live site shared with the other appointment and desk modules
+(conftest.appointments_server). The server runs on the real clock, so the test adds,
+straight into the live site's database, a place of the Antenne Marolles team open all
+day every day with an agent working all day, a service offered there, and a referral of
+the demo's Piet (who agreed to share his file with the service he is referred to) to
+that service: all the module's own.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from tests.browser.helpers import (
     LiveServer,
     assert_accessible,
     en,
-    live_server_fixture,
     log_in,
     new_phone_context,
 )
@@ -45,7 +45,12 @@ pytestmark = pytest.mark.browser
 TAG = secrets.token_hex(3)
 PIET = demo_id("piet")
 
-referral_server = live_server_fixture("refb")
+
+@pytest.fixture(scope="module")
+def referral_server(appointments_server: LiveServer) -> LiveServer:
+    """The live site this module shares with the other appointment and desk modules
+    (conftest.appointments_server): what it adds is its own."""
+    return appointments_server
 
 
 @pytest.fixture(scope="module")

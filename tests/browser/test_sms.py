@@ -8,8 +8,11 @@ stays away from the other browser tests. The scheduler's work (expanding a broad
 sending what is due) is run from the test process on the live site's database, with
 the console gateway, as `terrain scheduler` would.
 
-The users switch to English first (saved in their profile on this site): the French and
-Dutch wording of the SMS pages may change, the msgids do not.
+The reception and the coordinator each log in once for the module, on a phone of their
+own, and switch to English first (saved in their profile on this site): the French and
+Dutch wording of the SMS pages may change, the msgids do not. Each test starts on the
+home page, where the login left them; the tests run in order (the broadcast counts on
+the consent withdrawn in the first one).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_datetime
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from twilio.request_validator import RequestValidator
 
 from core import clock
@@ -64,16 +67,40 @@ sms_server = live_server_fixture("smsb", TWILIO_AUTH_TOKEN=TOKEN, TERRAIN_SMS_GA
 sessions = live_sessions_fixture("sms_server")
 
 
-@pytest.fixture()
-def phone(chromium: Browser, sms_server: LiveServer) -> Iterator[BrowserContext]:
-    context = new_phone_context(chromium, sms_server.url)
-    yield context
-    context.close()
+def logged_in_page(chromium: Browser, server: LiveServer, username: str) -> Iterator[Page]:
+    """A phone of its own, logged in through the form as `username` (in English), for
+    the whole module: each test starts on its home page (where log_in leaves it)."""
+    context = new_phone_context(chromium, server.url)
+    try:
+        page = context.new_page()
+        log_in(page, username)
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def reception_phone(chromium: Browser, sms_server: LiveServer) -> Iterator[Page]:
+    yield from logged_in_page(chromium, sms_server, "accueil")
+
+
+@pytest.fixture(scope="module")
+def coordinator_phone(chromium: Browser, sms_server: LiveServer) -> Iterator[Page]:
+    yield from logged_in_page(chromium, sms_server, "coordination")
 
 
 @pytest.fixture()
-def page(phone: BrowserContext) -> Page:
-    return phone.new_page()
+def reception(reception_phone: Page) -> Page:
+    """The reception's phone, logged in once for the module, on its home page."""
+    reception_phone.goto("/")
+    return reception_phone
+
+
+@pytest.fixture()
+def coordinator(coordinator_phone: Page) -> Page:
+    """The coordinator's phone, logged in once for the module, on its home page."""
+    coordinator_phone.goto("/")
+    return coordinator_phone
 
 
 def open_sms(page: Page) -> None:
@@ -109,8 +136,8 @@ def consent_card(page: Page, category: str) -> Locator:
     return page.locator(f"section[aria-labelledby='consent-{category}-title']")
 
 
-def test_reception_reads_the_outbox_and_records_then_withdraws_a_consent(page: Page):
-    log_in(page, "accueil")
+def test_reception_reads_the_outbox_and_records_then_withdraws_a_consent(reception: Page):
+    page = reception
     open_sms(page)
 
     # The demo's messages: tomorrow's reminders at the Marolles; not the closure for Hilde,
@@ -201,9 +228,9 @@ def test_reception_reads_the_outbox_and_records_then_withdraws_a_consent(page: P
 # --- 2. Coordinator: a text, its live counter, a wrong placeholder ----------------------
 
 
-def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
+def test_coordinator_edits_a_text_with_the_live_counter(coordinator: Page, sessions):
     editor_path = "/sms/templates/appointment_reminder/fr"
-    log_in(page, "coordination")
+    page = coordinator
     open_sms(page)
     tab(page, "/sms/templates")
     page.locator(f"a[href='{editor_path}']").click()
@@ -281,8 +308,8 @@ def test_coordinator_edits_a_text_with_the_live_counter(page: Page, sessions):
     assert saved == plain
 
 
-def test_the_report_on_a_phone_stacks_its_rows_and_the_menu_stays_small(page: Page):
-    log_in(page, "coordination")
+def test_the_report_on_a_phone_stacks_its_rows_and_the_menu_stays_small(coordinator: Page):
+    page = coordinator
     page.goto("/sms/report")
     expect(page.get_by_role("heading", level=1)).to_contain_text(en("SMS report"))
     # The section's menu: one row that scrolls sideways, not 40 % of the first screen.
@@ -300,9 +327,9 @@ def test_the_report_on_a_phone_stacks_its_rows_and_the_menu_stays_small(page: Pa
 # --- 3. Coordinator: a broadcast, followed live ------------------------------------------
 
 
-def test_coordinator_sends_a_broadcast_and_follows_it_live(page: Page, sessions):
+def test_coordinator_sends_a_broadcast_and_follows_it_live(coordinator: Page, sessions):
     tag = secrets.token_hex(3)
-    log_in(page, "coordination")
+    page = coordinator
     open_sms(page)
 
     # No quiet hours for news (same time twice), so the test sends at any hour.
@@ -435,7 +462,7 @@ def post_inbound(server: LiveServer, params: dict[str, str]) -> tuple[int, str]:
         return response.status, response.read().decode()
 
 
-def test_reception_handles_a_reply_from_the_inbox(page: Page, sms_server: LiveServer):
+def test_reception_handles_a_reply_from_the_inbox(reception: Page, sms_server: LiveServer):
     tag = secrets.token_hex(3)
     text = f"Bonjour, je peux passer jeudi plutot ? {tag}"
     status, twiml = post_inbound(
@@ -449,7 +476,7 @@ def test_reception_handles_a_reply_from_the_inbox(page: Page, sms_server: LiveSe
     )
     assert status == 200 and "<Response" in twiml, twiml
 
-    log_in(page, "accueil")
+    page = reception
     open_sms(page)
     tab(page, "/sms/inbox")
     expect(page.get_by_role("heading", level=1)).to_contain_text(en("Replies received"))
