@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -43,14 +43,23 @@ files_server = live_server_fixture("ofiles")
 sessions = live_sessions_fixture("files_server")
 
 
-@pytest.fixture()
-def phone_page(chromium: Browser, files_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, files_server, VIEWPORT)
+@pytest.fixture(scope="module")
+def logged_in(chromium: Browser, files_server: LiveServer) -> Iterator[Callable[[str, str], Page]]:
+    """`logged_in(username, "phone" or "desktop")`: that user's page on that screen,
+    logged in through the form (in English) once for the module's tests."""
+    opened: dict[tuple[str, str], tuple[Iterator[Page], Page]] = {}
 
+    def page_of(username: str, screen: str) -> Page:
+        if (username, screen) not in opened:
+            pages = new_page(chromium, files_server, VIEWPORT if screen == "phone" else DESKTOP)
+            page = next(pages)
+            opened[username, screen] = pages, page
+            log_in(page, username)
+        return opened[username, screen][1]
 
-@pytest.fixture()
-def desktop_page(chromium: Browser, files_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, files_server, DESKTOP)
+    yield page_of
+    for pages, _ in opened.values():
+        pages.close()  # closes the context
 
 
 def flash(page: Page, text: str) -> Locator:
@@ -95,14 +104,13 @@ def encounters_of(sessions: sessionmaker[Session], person_id: uuid.UUID) -> int:
 
 
 def test_merge_two_anonymous_people_keeps_both_timelines_then_undo(
-    phone_page: Page, sessions: sessionmaker[Session]
+    logged_in: Callable[[str, str], Page], sessions: sessionmaker[Session]
 ):
-    page = phone_page
     tag = secrets.token_hex(2)
     first = meet(sessions, f"Bonnet {tag}", f"Premier récit {tag}", days_ago=6)
     second = meet(sessions, f"Bonnet rouge {tag}", f"Second récit {tag}", days_ago=1)
 
-    log_in(page, "rue1")
+    page = logged_in("rue1", "phone")
     open_from_menu(page, "/outreach/personnes")
     expect(page.get_by_role("heading", level=1)).to_have_text(en("People"))
     check_page(page)
@@ -146,36 +154,32 @@ def test_merge_two_anonymous_people_keeps_both_timelines_then_undo(
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_a_referral_is_made_then_moved_to_done(
-    viewport: str,
-    chromium: Browser,
-    files_server: LiveServer,
-    sessions: sessionmaker[Session],
+    viewport: str, logged_in: Callable[[str, str], Page], sessions: sessionmaker[Session]
 ):
     tag = secrets.token_hex(2)
     person = meet(sessions, f"Orienté {tag}", f"Besoin d'un lit {tag}", days_ago=2)
-    for page in new_page(chromium, files_server, VIEWPORT if viewport == "phone" else DESKTOP):
-        log_in(page, "rue1")
-        page.goto(f"/outreach/personnes/{person}")
-        check_page(page)
-        form = page.locator("#new-referral")
-        form.get_by_label(en("For which need")).select_option("shelter")
-        form.get_by_label(en("To"), exact=True).select_option(
-            label=f"Abri de nuit Porte de Flandre ({en('Night shelter')})"
-        )
-        form.get_by_role("button", name=en("Record the referral")).click()
-        expect(flash(page, en("Referral recorded."))).to_be_visible()
-        referral = page.locator(".outreach-referral").first
-        expect(referral.locator(".badge")).to_have_text(en("Proposed"))
-        check_page(page)
-        referral.get_by_role("button", name=re.compile("^" + en("Accepted"))).click()
-        expect(flash(page, en("Referral updated."))).to_be_visible()
-        referral = page.locator(".outreach-referral").first
-        expect(referral.locator(".badge")).to_have_text(en("Accepted"))
-        referral.get_by_role("button", name=re.compile("^" + en("Done"))).click()
-        referral = page.locator(".outreach-referral").first
-        expect(referral.locator(".badge")).to_have_text(en("Done"))
-        expect(page.locator("#facts")).not_to_contain_text(en("Not yet (no referral accepted)"))
-        check_page(page)
+    page = logged_in("rue1", viewport)
+    page.goto(f"/outreach/personnes/{person}")
+    check_page(page)
+    form = page.locator("#new-referral")
+    form.get_by_label(en("For which need")).select_option("shelter")
+    form.get_by_label(en("To"), exact=True).select_option(
+        label=f"Abri de nuit Porte de Flandre ({en('Night shelter')})"
+    )
+    form.get_by_role("button", name=en("Record the referral")).click()
+    expect(flash(page, en("Referral recorded."))).to_be_visible()
+    referral = page.locator(".outreach-referral").first
+    expect(referral.locator(".badge")).to_have_text(en("Proposed"))
+    check_page(page)
+    referral.get_by_role("button", name=re.compile("^" + en("Accepted"))).click()
+    expect(flash(page, en("Referral updated."))).to_be_visible()
+    referral = page.locator(".outreach-referral").first
+    expect(referral.locator(".badge")).to_have_text(en("Accepted"))
+    referral.get_by_role("button", name=re.compile("^" + en("Done"))).click()
+    referral = page.locator(".outreach-referral").first
+    expect(referral.locator(".badge")).to_have_text(en("Done"))
+    expect(page.locator("#facts")).not_to_contain_text(en("Not yet (no referral accepted)"))
+    check_page(page)
     with sessions() as session:
         statuses = list(
             session.scalars(select(Referral.status).where(Referral.person_id == person))
@@ -185,34 +189,31 @@ def test_a_referral_is_made_then_moved_to_done(
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_directory_settings_alerts_and_purges_are_accessible(
-    viewport: str, chromium: Browser, files_server: LiveServer
+    viewport: str, logged_in: Callable[[str, str], Page]
 ):
-    size = VIEWPORT if viewport == "phone" else DESKTOP
-    for page in new_page(chromium, files_server, size):
-        log_in(page, "admin")
-        open_from_menu(page, "/outreach/partenaires")
-        expect(page.get_by_role("heading", level=1)).to_have_text(en("Services directory"))
+    page = logged_in("admin", viewport)
+    open_from_menu(page, "/outreach/partenaires")
+    expect(page.get_by_role("heading", level=1)).to_have_text(en("Services directory"))
+    check_page(page)
+    page.get_by_role("link", name=en("Add a service")).click()
+    page.get_by_label(en("Name")).fill(f"Service essai {viewport}")
+    press(page.get_by_role("button", name=en("Save"), exact=True))  # no kind: refused
+    expect(page.get_by_label(en("Kind of service"))).to_have_attribute("aria-invalid", "true")
+    check_page(page)
+    page.get_by_label(en("Kind of service")).select_option("food")
+    press(page.get_by_role("button", name=en("Save"), exact=True))
+    expect(flash(page, en("Service saved."))).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"Service essai {viewport}")
+    for path, heading in (
+        ("/outreach/reglages", "Minors and retention"),
+        ("/outreach/purges", "Purge reports"),
+    ):
+        page.locator(f"nav.sms-tabs a[href='{path}']").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(en(heading))
         check_page(page)
-        page.get_by_role("link", name=en("Add a service")).click()
-        page.get_by_label(en("Name")).fill(f"Service essai {viewport}")
-        press(page.get_by_role("button", name=en("Save"), exact=True))  # no kind: refused
-        expect(page.get_by_label(en("Kind of service"))).to_have_attribute("aria-invalid", "true")
-        check_page(page)
-        page.get_by_label(en("Kind of service")).select_option("food")
-        press(page.get_by_role("button", name=en("Save"), exact=True))
-        expect(flash(page, en("Service saved."))).to_be_visible()
-        expect(page.locator("main")).to_contain_text(f"Service essai {viewport}")
-        for path, heading in (
-            ("/outreach/reglages", "Minors and retention"),
-            ("/outreach/purges", "Purge reports"),
-        ):
-            page.locator(f"nav.sms-tabs a[href='{path}']").click()
-            expect(page.get_by_role("heading", level=1)).to_have_text(en(heading))
-            check_page(page)
-    for page in new_page(chromium, files_server, size):
-        log_in(page, "rue1")
-        page.goto("/outreach/alertes")
-        expect(page.get_by_role("heading", level=1)).to_have_text(en("Minors: to do"))
-        check_page(page)
-        page.goto(f"/outreach/personnes/{demo_id('piet')}")
-        check_page(page)
+    page = logged_in("rue1", viewport)
+    page.goto("/outreach/alertes")
+    expect(page.get_by_role("heading", level=1)).to_have_text(en("Minors: to do"))
+    check_page(page)
+    page.goto(f"/outreach/personnes/{demo_id('piet')}")
+    check_page(page)

@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,18 +24,18 @@ from outreach import minors
 from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude, MinorAlert, Person
 from tests.browser.helpers import (
-    LiveServer,
     assert_accessible,
     live_server_fixture,
     live_sessions_fixture,
-    new_phone_context,
     switch_to_english,
 )
 from tests.browser.test_sync import (
+    Phones,
     form,
     indicator,
     log_in,
     outbox,
+    phones_fixture,
     save,
     user_id,
     wait_for_outbox,
@@ -63,16 +62,6 @@ phone_server = live_server_fixture("ophone")
 sessions = live_sessions_fixture("phone_server")
 
 
-@pytest.fixture()
-def phone(chromium: Browser, phone_server: LiveServer) -> Iterator[BrowserContext]:
-    """A phone standing at the Gare du Nord, which lets the app read its position."""
-    context = new_phone_context(
-        chromium, phone_server.url, geolocation=GARE_DU_NORD, permissions=["geolocation"]
-    )
-    yield context
-    context.close()
-
-
 def english(page: Page, username: str) -> None:
     """Log in (the offline pages kept), in English."""
     log_in(page, username)
@@ -80,6 +69,13 @@ def english(page: Page, username: str) -> None:
     # The kept pages are the French ones: take the English ones while online.
     for path in OFFLINE_VIEWS:
         page.goto(path)
+
+
+# Each user's phone, logged in in English, kept from one test to the next (Phones): a
+# phone standing at the Gare du Nord, which lets the app read its position.
+kept_phones, phones = phones_fixture(
+    "phone_server", english, geolocation=GARE_DU_NORD, permissions=["geolocation"]
+)
 
 
 def open_form(page: Page) -> None:
@@ -111,11 +107,10 @@ def record(page: Page, place: str, nickname: str = "", known: str = "") -> None:
 
 
 def test_a_maraude_offline_with_10_encounters_at_3_places_syncs_once(
-    phone: BrowserContext, sessions: sessionmaker[Session]
+    phones: Phones, sessions: sessionmaker[Session]
 ):
     tag = secrets.token_hex(3)
-    page = phone.new_page()
-    english(page, "rue1")
+    phone, page = phones.of("rue1")
     page.goto("/outreach/maraude")
     start_form = page.locator("form[data-offline-op='outreach.maraude.start']")
     expect(start_form).to_be_visible()
@@ -219,9 +214,8 @@ def test_a_maraude_offline_with_10_encounters_at_3_places_syncs_once(
     assert user_id(page)
 
 
-def test_a_known_person_at_the_nearest_place_takes_at_most_4_taps(phone: BrowserContext):
-    page = phone.new_page()
-    english(page, "rue2")
+def test_a_known_person_at_the_nearest_place_takes_at_most_4_taps(phones: Phones):
+    phone, page = phones.of("rue2")
     open_form(page)
     entry = form(page)
     # One position when the form opens: the nearest place is chosen already.
@@ -248,9 +242,8 @@ def test_a_known_person_at_the_nearest_place_takes_at_most_4_taps(phone: Browser
     wait_for_outbox(page, "(o) => o.ops.length === 0")
 
 
-def test_a_minor_shows_who_the_team_alerts_and_the_search_filters(phone: BrowserContext):
-    page = phone.new_page()
-    english(page, "rue1")
+def test_a_minor_shows_who_the_team_alerts_and_the_search_filters(phones: Phones):
+    _, page = phones.of("rue1")
     open_form(page)
     entry = form(page)
     notice = entry.locator("[data-minor-notice]")
@@ -278,9 +271,8 @@ def test_a_minor_shows_who_the_team_alerts_and_the_search_filters(phone: Browser
     expect(entry.locator("[data-pick-person]")).to_have_count(0)
 
 
-def test_the_phone_pages_are_accessible_at_360_px(phone: BrowserContext):
-    page = phone.new_page()
-    english(page, "rue2")
+def test_the_phone_pages_are_accessible_at_360_px(phones: Phones):
+    _, page = phones.of("rue2")
     paths = [
         "/outreach/",
         "/outreach/encounters/new",
@@ -328,13 +320,12 @@ def set_path(sessions: sessionmaker[Session], user: str | None, contact: str) ->
 
 
 def test_a_minor_without_then_with_a_protective_path(
-    phone: BrowserContext, sessions: sessionmaker[Session]
+    phones: Phones, sessions: sessionmaker[Session]
 ):
     tag = secrets.token_hex(3)
     set_path(sessions, None, "")
     try:
-        page = phone.new_page()
-        english(page, "rue1")
+        phone, page = phones.of("rue1")
         # The header says it in words on a 360 px phone.
         expect(indicator(page)).to_have_text("Online · all sent")
         open_form(page)
@@ -378,9 +369,8 @@ def test_a_minor_without_then_with_a_protective_path(
         ]
 
 
-def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):
-    page = phone.new_page()
-    english(page, "rue1")  # rue2 may have a maraude left under way by the test above
+def test_a_maraude_ended_online_shows_its_summary_first(phones: Phones):
+    _, page = phones.of("rue1")  # rue2 may have a maraude left under way by the test above
     page.goto("/outreach/maraude")
     page.locator("form[data-offline-op='outreach.maraude.start'] button[type=submit]").tap()
     expect(page).to_have_url(re.compile(r"/outreach/encounters/new$"))
@@ -404,10 +394,9 @@ def test_a_maraude_ended_online_shows_its_summary_first(phone: BrowserContext):
     assert_accessible(page)
 
 
-def test_the_offline_page_leads_on_and_the_list_refreshes_after_a_sync(phone: BrowserContext):
+def test_the_offline_page_leads_on_and_the_list_refreshes_after_a_sync(phones: Phones):
     tag = secrets.token_hex(3)
-    page = phone.new_page()
-    english(page, "rue2")
+    phone, page = phones.of("rue2")
     open_form(page)
     phone.set_offline(True)
     record(page, PLACES[0], nickname=f"Nuit {tag}")

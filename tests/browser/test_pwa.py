@@ -38,28 +38,6 @@ CACHE_CONTENTS = r"""async () => {
 }"""
 
 
-def test_service_worker_caches_the_shell(page: Page, live_server: str):
-    page.goto("/login")
-    script_url = service_worker_ready(page)
-    assert script_url == f"{live_server}/sw.js"
-
-    caches = page.evaluate(CACHE_CONTENTS)
-    shell = [name for name in caches if SHELL_CACHE.match(name)]
-    assert len(shell) == 1, caches
-    version = shell[0].removeprefix("terrain-shell-")
-    worker_source = page.request.get("/sw.js").text()
-    assert f'const VERSION = "{version}";' in worker_source
-
-    stored = set(caches[shell[0]])
-    # app.js comes in the shell bundle (web/assets.py BUNDLES).
-    assert {"/offline", "/static/css/terrain.css", "/static/js/shell.js"} <= stored, stored
-    # Under their content-hashed names only (web/assets.py).
-    raw = page.evaluate(RAW_KEYS)
-    assert raw and all(HASHED.search(path) for path in raw), raw
-    # Pages that may hold personal data are never stored.
-    assert not stored & {"/", "/login", "/profile"}, stored
-
-
 RAW_KEYS = """async () => {
     const paths = [];
     for (const name of await caches.keys()) {
@@ -91,6 +69,41 @@ SHELL_HOLDS = """async (path) => {
 }"""
 
 
+def test_the_worker_caches_the_shell_then_controls_the_pages_of_a_user_who_does_not_sync(
+    page: Page, live_server: str
+):
+    page.goto("/login")
+    script_url = service_worker_ready(page)
+    assert script_url == f"{live_server}/sw.js"
+
+    caches = page.evaluate(CACHE_CONTENTS)
+    shell = [name for name in caches if SHELL_CACHE.match(name)]
+    assert len(shell) == 1, caches
+    version = shell[0].removeprefix("terrain-shell-")
+    worker_source = page.request.get("/sw.js").text()
+    assert f'const VERSION = "{version}";' in worker_source
+
+    stored = set(caches[shell[0]])
+    # app.js comes in the shell bundle (web/assets.py BUNDLES).
+    assert {"/offline", "/static/css/terrain.css", "/static/js/shell.js"} <= stored, stored
+    # Under their content-hashed names only (web/assets.py).
+    raw = page.evaluate(RAW_KEYS)
+    assert raw and all(HASHED.search(path) for path in raw), raw
+    # Pages that may hold personal data are never stored.
+    assert not stored & {"/", "/login", "/profile"}, stored
+
+    # A role that does not sync loads no offline module, and its pages are the
+    # worker's once logged in.
+    login(page, "coordination")
+    service_worker_ready(page)
+    scripts = page.evaluate("[...document.scripts].map((script) => script.src)")
+    assert not [src for src in scripts if "offline" in src], scripts
+    assert page.evaluate(SHELL_HOLDS, "/static/js/outreach/offline.js") is False
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.goto("/profile")
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
+
+
 def test_a_role_s_offline_views_bring_their_own_scripts_into_the_shell_cache(page: Page):
     # The street educator's kept views load the outreach module: cached with them.
     login(page, "rue1")
@@ -98,22 +111,6 @@ def test_a_role_s_offline_views_bring_their_own_scripts_into_the_shell_cache(pag
     page.goto("/outreach/")
     eventually(page, SHELL_HOLDS, "/static/js/outreach/offline.js")
     assert page.evaluate(SHELL_HOLDS, "/static/js/offline/engine.js")
-
-
-def test_a_role_that_does_not_sync_loads_no_offline_module(page: Page):
-    login(page, "coordination")
-    service_worker_ready(page)
-    scripts = page.evaluate("[...document.scripts].map((script) => script.src)")
-    assert not [src for src in scripts if "offline" in src], scripts
-    assert page.evaluate(SHELL_HOLDS, "/static/js/outreach/offline.js") is False
-
-
-def test_profile_page_is_controlled_by_the_worker_after_login(page: Page):
-    login(page, "aide4")
-    service_worker_ready(page)
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.goto("/profile")
-    assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
 
 
 @pytest.fixture()

@@ -12,9 +12,12 @@ import re
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from outreach.demo import demo_id
 from tests.browser.helpers import (
@@ -108,6 +111,100 @@ def log_in(page: Page, username: str) -> None:
     ready_for_offline(page)
 
 
+class Phones:
+    """Phones logged in through the form (each user's own, its offline pages kept), kept
+    from one test of a module to the next: a login and the worker's set-up per user, not
+    per test. `of(username)` gives the user's phone and its page; after each test
+    (`tidy`), a phone left online, logged in as its user, with an empty outbox and its
+    pages kept serves the next test; any other is closed (the next one logs in anew).
+    """
+
+    def __init__(
+        self,
+        chromium: Browser,
+        base_url: str,
+        login: Callable[[Page, str], None] | None = None,
+        **options: Any,
+    ) -> None:
+        self.chromium, self.base_url, self.options = chromium, base_url, options
+        self.login = login or log_in
+        self.kept: dict[str, tuple[BrowserContext, Page]] = {}
+        self.used: set[str] = set()
+
+    def of(self, username: str) -> tuple[BrowserContext, Page]:
+        if username not in self.kept:
+            context = new_phone_context(self.chromium, self.base_url, **self.options)
+            page = context.new_page()
+            self.kept[username] = (context, page)
+            self.used.add(username)
+            self.login(page, username)
+        self.used.add(username)
+        return self.kept[username]
+
+    def tidy(self) -> None:
+        for username in self.used:
+            context, page = self.kept.pop(username)
+            if self._reusable(context, page, username):
+                self.kept[username] = (context, page)
+            else:
+                context.close()
+        self.used.clear()
+
+    def _reusable(self, context: BrowserContext, page: Page, username: str) -> bool:
+        try:
+            context.unroute_all(behavior="ignoreErrors")
+            context.clear_permissions()  # back to the phone's own (a test may grant more)
+            if self.options.get("permissions"):
+                context.grant_permissions(self.options["permissions"])
+            context.set_offline(False)
+            for other in context.pages:
+                if other != page:
+                    other.close()
+            page.wait_for_load_state()
+            me = page.request.get("/api/me")
+            return (
+                me.ok
+                and me.json()["username"] == username
+                and outbox(page)["ops"] == []
+                and page.evaluate(PAGES_KEPT, list(OFFLINE_PAGES))
+            )
+        except PlaywrightError:
+            return False
+
+    def close(self) -> None:
+        for context, _ in self.kept.values():
+            context.close()
+        self.kept.clear()
+
+
+def phones_fixture(
+    server_fixture: str | None = None,
+    login: Callable[[Page, str], None] | None = None,
+    **options: Any,
+):
+    """A fixture giving `Phones` on the live server named `server_fixture` (the
+    shared one by default), kept for the module and tidied after each test."""
+
+    @pytest.fixture(scope="module")
+    def kept_phones(request: pytest.FixtureRequest, chromium: Browser) -> Iterator[Phones]:
+        server = request.getfixturevalue(server_fixture or "live_server")
+        phones = Phones(
+            chromium, server if isinstance(server, str) else server.url, login, **options
+        )
+        yield phones
+        phones.close()
+
+    @pytest.fixture()
+    def phones(kept_phones: Phones) -> Iterator[Phones]:
+        yield kept_phones
+        kept_phones.tidy()
+
+    return kept_phones, phones
+
+
+kept_phones, phones = phones_fixture()
+
+
 def feed(page: Page) -> list[dict[str, Any]]:
     """The whole feed of the logged-in user (a first pull: everything)."""
     body: dict[str, Any] = {}
@@ -178,11 +275,9 @@ def expect_saved_offline(page: Page) -> None:
     )
 
 
-def test_encounters_made_offline_survive_a_reload_and_are_sent_once(
-    context: BrowserContext, page: Page
-):
+def test_encounters_made_offline_survive_a_reload_and_are_sent_once(phones: Phones):
     tag = secrets.token_hex(3)
-    log_in(page, "rue1")
+    context, page = phones.of("rue1")
     page.goto("/outreach/encounters/new")
     expect(indicator(page)).to_have_accessible_name(online(fr("all sent")))
 
@@ -258,9 +353,9 @@ def test_encounters_made_offline_survive_a_reload_and_are_sent_once(
     )
 
 
-def test_a_double_tap_on_save_makes_one_op(context: BrowserContext, page: Page):
+def test_a_double_tap_on_save_makes_one_op(phones: Phones):
     tag = secrets.token_hex(3)
-    log_in(page, "rue1")
+    context, page = phones.of("rue1")
     page.goto("/outreach/")
     # Through the app's own (boosted) links: the form is set up after the swap too.
     page.get_by_role("link", name=fr("New encounter")).first.click()
@@ -322,74 +417,66 @@ def edit_offline(page: Page, note: str) -> None:
     save(page)
 
 
-def test_conflicts_show_both_versions_and_the_user_chooses(chromium: Browser, live_server: str):
+def test_conflicts_show_both_versions_and_the_user_chooses(phones: Phones):
     # Karim and Lotte change the same two encounters, each phone offline (a tab per
     # encounter); Karim's phone sends first.
     kept, dropped = str(demo_id("e2")), str(demo_id("e4"))
-    karim = new_phone_context(chromium, live_server)
-    lotte = new_phone_context(chromium, live_server)
+    (karim, _), (lotte, _) = phones.of("rue1"), phones.of("rue2")
     tag = secrets.token_hex(3)
-    try:
-        tabs: dict[str, list[Page]] = {}
-        for context, username in ((karim, "rue1"), (lotte, "rue2")):  # Lotte reads Dutch
-            first = context.new_page()
-            log_in(first, username)
-            tabs[username] = [first, context.new_page()]
-            for page, encounter_id in zip(tabs[username], (kept, dropped), strict=True):
-                page.goto(f"/outreach/encounters/{encounter_id}/edit")
-                expect(form(page)).to_have_attribute("data-offline-ready", "")
-            context.set_offline(True)
-            for page, encounter_id in zip(tabs[username], (kept, dropped), strict=True):
-                edit_offline(page, f"{username} {tag} {encounter_id[:8]}")
-                expect(page.locator("[data-offline-status]")).to_have_text(
-                    translated(
-                        "fr" if username == "rue1" else "nl",
-                        "Saved on this phone. It is sent as soon as there is a network.",
-                    )
+    tabs: dict[str, list[Page]] = {}
+    for username in ("rue1", "rue2"):  # Lotte reads Dutch
+        context, first = phones.of(username)
+        tabs[username] = [first, context.new_page()]
+        for page, encounter_id in zip(tabs[username], (kept, dropped), strict=True):
+            page.goto(f"/outreach/encounters/{encounter_id}/edit")
+            expect(form(page)).to_have_attribute("data-offline-ready", "")
+        context.set_offline(True)
+        for page, encounter_id in zip(tabs[username], (kept, dropped), strict=True):
+            edit_offline(page, f"{username} {tag} {encounter_id[:8]}")
+            expect(page.locator("[data-offline-status]")).to_have_text(
+                translated(
+                    "fr" if username == "rue1" else "nl",
+                    "Saved on this phone. It is sent as soon as there is a network.",
                 )
-        first, second = tabs["rue1"][0], tabs["rue2"][0]
+            )
+    first, second = tabs["rue1"][0], tabs["rue2"][0]
 
-        karim.set_offline(False)
-        expect(indicator(first)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
-        lotte.set_offline(False)
-        expect(indicator(second)).to_have_accessible_name(
-            online(translated("nl", "%(count)s to correct") % {"count": 2}, "nl"), timeout=SYNC_WAIT
-        )
+    karim.set_offline(False)
+    expect(indicator(first)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
+    lotte.set_offline(False)
+    expect(indicator(second)).to_have_accessible_name(
+        online(translated("nl", "%(count)s to correct") % {"count": 2}, "nl"), timeout=SYNC_WAIT
+    )
 
-        second.goto("/sync")
-        items = second.locator("[data-outbox-list=problems] > li")
-        expect(items).to_have_count(2)
-        expect(items.first).to_contain_text(translated("nl", "Changed by somebody else meanwhile"))
-        item = items.filter(has_text=f"rue2 {tag} {kept[:8]}")
-        mine = item.locator("[data-version=mine] [data-field=note] dd")
-        theirs = item.locator("[data-version=theirs] [data-field=note] dd")
-        expect(mine).to_have_text(f"rue2 {tag} {kept[:8]}")
-        expect(theirs).to_have_text(f"rue1 {tag} {kept[:8]}")
-        for name in ("occurred_at", "contact_type", "needs", "given"):
-            expect(item.locator(f"[data-version=theirs] [data-field={name}] dd")).not_to_be_empty()
-        assert_accessible(second)
+    second.goto("/sync")
+    items = second.locator("[data-outbox-list=problems] > li")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text(translated("nl", "Changed by somebody else meanwhile"))
+    item = items.filter(has_text=f"rue2 {tag} {kept[:8]}")
+    mine = item.locator("[data-version=mine] [data-field=note] dd")
+    theirs = item.locator("[data-version=theirs] [data-field=note] dd")
+    expect(mine).to_have_text(f"rue2 {tag} {kept[:8]}")
+    expect(theirs).to_have_text(f"rue1 {tag} {kept[:8]}")
+    for name in ("occurred_at", "contact_type", "needs", "given"):
+        expect(item.locator(f"[data-version=theirs] [data-field={name}] dd")).not_to_be_empty()
+    assert_accessible(second)
 
-        item.get_by_role("button", name=translated("nl", "Keep my version")).click()
-        other = items.filter(has_text=f"rue2 {tag} {dropped[:8]}")
-        other.get_by_role("button", name=translated("nl", "Keep the saved version")).click()
-        expect(indicator(second)).to_have_accessible_name(
-            online(translated("nl", "all sent"), "nl"), timeout=SYNC_WAIT
-        )
-        expect(second.locator("[data-outbox-section=problems]")).to_be_hidden()
-        on_server = encounters_on_server(second)
-        assert on_server[kept][0]["note"] == f"rue2 {tag} {kept[:8]}"
-        assert on_server[dropped][0]["note"] == f"rue1 {tag} {dropped[:8]}"
-        assert outbox(second)["ops"] == []
-    finally:
-        karim.close()
-        lotte.close()
+    item.get_by_role("button", name=translated("nl", "Keep my version")).click()
+    other = items.filter(has_text=f"rue2 {tag} {dropped[:8]}")
+    other.get_by_role("button", name=translated("nl", "Keep the saved version")).click()
+    expect(indicator(second)).to_have_accessible_name(
+        online(translated("nl", "all sent"), "nl"), timeout=SYNC_WAIT
+    )
+    expect(second.locator("[data-outbox-section=problems]")).to_be_hidden()
+    on_server = encounters_on_server(second)
+    assert on_server[kept][0]["note"] == f"rue2 {tag} {kept[:8]}"
+    assert on_server[dropped][0]["note"] == f"rue1 {tag} {dropped[:8]}"
+    assert outbox(second)["ops"] == []
 
 
-def test_an_expired_session_keeps_the_outbox_until_the_next_login(
-    context: BrowserContext, page: Page, live_server: str
-):
+def test_an_expired_session_keeps_the_outbox_until_the_next_login(phones: Phones, live_server: str):
     tag = secrets.token_hex(3)
-    log_in(page, "rue1")
+    context, page = phones.of("rue1")
     page.goto("/outreach/encounters/new")
     expect(form(page)).to_have_attribute("data-offline-ready", "")
     context.set_offline(True)
@@ -423,9 +510,9 @@ def test_an_expired_session_keeps_the_outbox_until_the_next_login(
     assert len(encounters_on_server(page)[op["data"]["id"]]) == 1
 
 
-def test_a_refused_op_is_shown_corrected_or_discarded(context: BrowserContext, page: Page):
+def test_a_refused_op_is_shown_corrected_or_discarded(phones: Phones):
     tag = secrets.token_hex(3)
-    log_in(page, "rue1")
+    _, page = phones.of("rue1")
     page.goto("/outreach/encounters/new")
     expect(form(page)).to_have_attribute("data-offline-ready", "")
 
@@ -490,9 +577,138 @@ def test_a_refused_op_is_shown_corrected_or_discarded(context: BrowserContext, p
     assert len(golf_records) == 1 and len(golf_records[0]) == 1
 
 
-def test_logout_waits_for_the_outbox_then_wipes_the_phone(page: Page, live_server: str):
+def test_sending_follows_the_server_limits_and_a_stale_token(phones: Phones):
     tag = secrets.token_hex(3)
-    log_in(page, "rue1")
+    context, page = phones.of("rue1")
+    page.goto("/outreach/encounters/new")
+    expect(form(page)).to_have_attribute("data-offline-ready", "")
+    context.set_offline(True)
+    for name in ("Juliet", "Kilo", "Lima"):
+        new_encounter(page, f"{name} {tag}")
+    expect(indicator(page)).to_contain_text(fr("%(count)s waiting", count=3))
+    ids = [op["data"]["id"] for op in outbox(page)["ops"]]
+
+    sizes: list[int] = []
+
+    def server_limits(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        ops = route.request.post_data_json["ops"]
+        sizes.append(len(ops))
+        if len(sizes) == 1:
+            route.fulfill(
+                status=429, headers={"Retry-After": "1"}, json={"error": "too_many_requests"}
+            )
+        elif len(ops) > 1:
+            route.fulfill(status=413, json={"error": "too_large"})
+        else:
+            route.continue_()
+
+    context.route("**/api/sync", server_limits)
+    # The page's token went stale (a new session): /api/me gives a fresh one.
+    page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'stale'")
+    context.set_offline(False)
+    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
+    # 429 (waited 1 s), 413 (halved until one op fits), then one op per request; the
+    # first single op met the stale token and was sent again with the fresh one.
+    assert sizes[:2] == [3, 3] and set(sizes[2:]) == {1} and len(sizes) == 6, sizes
+    on_server = encounters_on_server(page)
+    assert all(len(on_server[encounter_id]) == 1 for encounter_id in ids)
+
+
+PUT_OTHER_USERS = """async (users) => {
+    const db = await new Promise((resolve, reject) => {
+        const request = indexedDB.open("terrain-offline");
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+    });
+    const transaction = db.transaction(["users", "ops"], "readwrite");
+    for (const [user, daysAgo] of users) {
+        transaction.objectStore("users").put({user, token: "", pulled_at: 0,
+            seen_at: Date.now() - daysAgo * 86400000});
+        transaction.objectStore("ops").put({id: crypto.randomUUID(), user, status: "pending",
+            type: "outreach.encounter.create", base_version: null, created: Date.now(),
+            client_at: new Date().toISOString(), data: {}});
+    }
+    await new Promise((resolve) => { transaction.oncomplete = resolve; });
+    db.close();
+}"""
+
+
+def test_a_phone_forgets_users_gone_for_14_days_and_whoever_logs_out(
+    phones: Phones, live_server: str
+):
+    _, page = phones.of("rue2")
+    me = user_id(page)
+    expect(indicator(page)).to_be_visible()
+    wait_for_outbox(page, "(o) => o.users.length > 0")
+    # Two colleagues used this phone before: one 15 days ago, one yesterday.
+    page.evaluate(PUT_OTHER_USERS, [["9001", 15], ["9002", 1]])
+    page.reload()
+    wait_for_outbox(page, "(o) => !o.users.some((u) => u.user === '9001')")
+    stored = outbox(page)
+    assert {row["user"] for row in stored["ops"]} == {"9002"}
+    assert {row["user"] for row in stored["users"]} == {"9002", me}
+
+    page.goto("/profile")
+    with page.expect_navigation():
+        page.locator("form[data-logout] button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server}/login")
+    stored = outbox(page)
+    # Nothing of whoever logged out; the colleague's own outbox waits for them.
+    assert not [row for rows in stored.values() for row in rows if row.get("user") == me], stored
+    assert {row["user"] for row in stored["ops"]} == {"9002"}
+    assert page.evaluate("caches.has('terrain-pages')") is False
+
+
+KEPT_PAGES = """async () => {
+    if (!(await caches.has("terrain-pages"))) { return {}; }
+    const cache = await caches.open("terrain-pages");
+    const kept = {};
+    for (const request of await cache.keys()) {
+        const response = await cache.match(request);
+        kept[new URL(request.url).pathname] = response.headers.get("X-Terrain-User");
+    }
+    return kept;
+}"""
+
+
+def test_kept_pages_are_the_offline_views_of_the_last_user_only(phones: Phones):
+    context, page = phones.of("rue1")
+    karim = user_id(page)
+    page.goto("/profile")
+    page.goto("/outreach/")
+    assert page.request.get("/api/sync").ok
+    kept = page.evaluate(KEPT_PAGES)
+    # Only the offline views: no other page, no API answer, no htmx fragment.
+    assert kept == dict.fromkeys(OFFLINE_PAGES, karim), kept
+
+    # Karim's session ends without a logout; Lotte logs in on the same phone.
+    context.clear_cookies()
+    log_in(page, "rue2")
+    lotte = user_id(page)
+    assert lotte != karim
+    eventually(
+        page,
+        f"() => ({KEPT_PAGES})().then((kept) => "
+        f"Object.values(kept).length > 0 && Object.values(kept).every((u) => u === '{lotte}'))",
+    )
+
+
+def test_the_offline_pages_are_accessible_at_360_px(phones: Phones):
+    _, page = phones.of("rue1")
+    for path in OFFLINE_PAGES:
+        page.goto(path)
+        expect(indicator(page)).to_be_visible()
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= 360, f"{path} scrolls sideways: {width} px"
+        assert_accessible(page)
+
+
+def test_logout_waits_for_the_outbox_then_wipes_the_phone(phones: Phones, live_server: str):
+    tag = secrets.token_hex(3)
+    _, page = phones.of("rue1")
     me = user_id(page)
     page.goto("/outreach/encounters/new")
     entry = form(page)
@@ -532,132 +748,3 @@ def test_logout_waits_for_the_outbox_then_wipes_the_phone(page: Page, live_serve
     stored = outbox(page)
     assert not [row for rows in stored.values() for row in rows if row.get("user") == me], stored
     assert page.evaluate("caches.has('terrain-pages')") is False
-
-
-PUT_OTHER_USERS = """async (users) => {
-    const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open("terrain-offline");
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    const transaction = db.transaction(["users", "ops"], "readwrite");
-    for (const [user, daysAgo] of users) {
-        transaction.objectStore("users").put({user, token: "", pulled_at: 0,
-            seen_at: Date.now() - daysAgo * 86400000});
-        transaction.objectStore("ops").put({id: crypto.randomUUID(), user, status: "pending",
-            type: "outreach.encounter.create", base_version: null, created: Date.now(),
-            client_at: new Date().toISOString(), data: {}});
-    }
-    await new Promise((resolve) => { transaction.oncomplete = resolve; });
-    db.close();
-}"""
-
-
-def test_a_phone_forgets_users_gone_for_14_days_and_whoever_logs_out(page: Page, live_server: str):
-    log_in(page, "rue2")
-    me = user_id(page)
-    expect(indicator(page)).to_be_visible()
-    wait_for_outbox(page, "(o) => o.users.length > 0")
-    # Two colleagues used this phone before: one 15 days ago, one yesterday.
-    page.evaluate(PUT_OTHER_USERS, [["9001", 15], ["9002", 1]])
-    page.reload()
-    wait_for_outbox(page, "(o) => !o.users.some((u) => u.user === '9001')")
-    stored = outbox(page)
-    assert {row["user"] for row in stored["ops"]} == {"9002"}
-    assert {row["user"] for row in stored["users"]} == {"9002", me}
-
-    page.goto("/profile")
-    with page.expect_navigation():
-        page.locator("form[data-logout] button[type=submit]").click()
-    expect(page).to_have_url(f"{live_server}/login")
-    stored = outbox(page)
-    # Nothing of whoever logged out; the colleague's own outbox waits for them.
-    assert not [row for rows in stored.values() for row in rows if row.get("user") == me], stored
-    assert {row["user"] for row in stored["ops"]} == {"9002"}
-    assert page.evaluate("caches.has('terrain-pages')") is False
-
-
-def test_sending_follows_the_server_limits_and_a_stale_token(context: BrowserContext, page: Page):
-    tag = secrets.token_hex(3)
-    log_in(page, "rue1")
-    page.goto("/outreach/encounters/new")
-    expect(form(page)).to_have_attribute("data-offline-ready", "")
-    context.set_offline(True)
-    for name in ("Juliet", "Kilo", "Lima"):
-        new_encounter(page, f"{name} {tag}")
-    expect(indicator(page)).to_contain_text(fr("%(count)s waiting", count=3))
-    ids = [op["data"]["id"] for op in outbox(page)["ops"]]
-
-    sizes: list[int] = []
-
-    def server_limits(route: Route) -> None:
-        if route.request.method != "POST":
-            route.continue_()
-            return
-        ops = route.request.post_data_json["ops"]
-        sizes.append(len(ops))
-        if len(sizes) == 1:
-            route.fulfill(
-                status=429, headers={"Retry-After": "1"}, json={"error": "too_many_requests"}
-            )
-        elif len(ops) > 1:
-            route.fulfill(status=413, json={"error": "too_large"})
-        else:
-            route.continue_()
-
-    context.route("**/api/sync", server_limits)
-    # The page's token went stale (a new session): /api/me gives a fresh one.
-    page.evaluate("document.querySelector('meta[name=csrf-token]').content = 'stale'")
-    context.set_offline(False)
-    expect(indicator(page)).to_have_accessible_name(online(fr("all sent")), timeout=SYNC_WAIT)
-    # 429 (waited 1 s), 413 (halved until one op fits), then one op per request; the
-    # first single op met the stale token and was sent again with the fresh one.
-    assert sizes[:2] == [3, 3] and set(sizes[2:]) == {1} and len(sizes) == 6, sizes
-    on_server = encounters_on_server(page)
-    assert all(len(on_server[encounter_id]) == 1 for encounter_id in ids)
-
-
-KEPT_PAGES = """async () => {
-    if (!(await caches.has("terrain-pages"))) { return {}; }
-    const cache = await caches.open("terrain-pages");
-    const kept = {};
-    for (const request of await cache.keys()) {
-        const response = await cache.match(request);
-        kept[new URL(request.url).pathname] = response.headers.get("X-Terrain-User");
-    }
-    return kept;
-}"""
-
-
-def test_kept_pages_are_the_offline_views_of_the_last_user_only(
-    context: BrowserContext, page: Page
-):
-    log_in(page, "rue1")
-    karim = user_id(page)
-    page.goto("/profile")
-    page.goto("/outreach/")
-    assert page.request.get("/api/sync").ok
-    kept = page.evaluate(KEPT_PAGES)
-    # Only the offline views: no other page, no API answer, no htmx fragment.
-    assert kept == dict.fromkeys(OFFLINE_PAGES, karim), kept
-
-    # Karim's session ends without a logout; Lotte logs in on the same phone.
-    context.clear_cookies()
-    log_in(page, "rue2")
-    lotte = user_id(page)
-    assert lotte != karim
-    eventually(
-        page,
-        f"() => ({KEPT_PAGES})().then((kept) => "
-        f"Object.values(kept).length > 0 && Object.values(kept).every((u) => u === '{lotte}'))",
-    )
-
-
-def test_the_offline_pages_are_accessible_at_360_px(page: Page):
-    log_in(page, "rue1")
-    for path in OFFLINE_PAGES:
-        page.goto(path)
-        expect(indicator(page)).to_be_visible()
-        width = page.evaluate("document.scrollingElement.scrollWidth")
-        assert width <= 360, f"{path} scrolls sideways: {width} px"
-        assert_accessible(page)
