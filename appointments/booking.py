@@ -865,9 +865,20 @@ def book(
         language = organisations.default_language(cpas)
     name = single_line(person_name).strip()
 
-    # Read before the agent's lock what the lock does not decide (the person, their
-    # contact with its numbers and consents, the texts and quiet hours of the messages):
-    # the lock is then held for the re-check and the inserts only.
+    # The slot rule first: a refused start (the common answer under contention) reads
+    # nothing else. Then, before the agent's lock, what the lock does not decide (the
+    # person, their contact with its numbers and consents, the texts and quiet hours of
+    # the messages): the lock is then held for the re-check and the inserts only.
+    candidates = _free_agents(
+        session,
+        service=service,
+        location=location,
+        start=start,
+        agent_id=agent_id,
+        notice=notice,
+        cpas_id=cpas_id,
+        offered=True,  # _check_service's `offers`, just now
+    )
     known = find_person(session, name, e164) if e164 is not None else None
     contact = None
     if known is not None:
@@ -879,16 +890,6 @@ def book(
         notify.read_templates(session, ("appointment_confirmation", reminder[0]))
         notify.category_rules(session, "reminder")
 
-    candidates = _free_agents(
-        session,
-        service=service,
-        location=location,
-        start=start,
-        agent_id=agent_id,
-        notice=notice,
-        cpas_id=cpas_id,
-        offered=True,  # _check_service's `offers`, just now
-    )
     if known is None:
         # Without a number, always a new person (a name alone is not enough). Inserted
         # before the agent's lock (a refused booking is rolled back by the caller).
