@@ -233,12 +233,19 @@ def get_appointment(session: Session, appointment_id: int) -> Appointment | None
     return session.get(Appointment, appointment_id)
 
 
-def offers(session: Session, service: Service, location: Location) -> bool:
+def offers(
+    session: Session,
+    service: Service,
+    location: Location,
+    *,
+    cpas_id: int | Literal["unread"] | None = "unread",
+) -> bool:
     """Does this location offer this service? Never a service of another CPAS than the
-    place's (docs/cpas.md: the setup refuses such an offer; one made before is ignored)."""
-    if service.cpas_id is not None and service.cpas_id != organisations.cpas_id_of_team(
-        session, location.team_id
-    ):
+    place's (docs/cpas.md: the setup refuses such an offer; one made before is ignored).
+    `cpas_id`: the place's CPAS, when the caller read it (a booking)."""
+    if cpas_id == "unread" and service.cpas_id is not None:
+        cpas_id = organisations.cpas_id_of_team(session, location.team_id)
+    if service.cpas_id is not None and service.cpas_id != cpas_id:
         return False
     return (
         session.scalar(
@@ -285,7 +292,12 @@ def check_person(
 
 
 def _check_service(
-    session: Session, service: Service | None, location: Location | None, *, source: str
+    session: Session,
+    service: Service | None,
+    location: Location | None,
+    *,
+    source: str,
+    cpas_id: int | Literal["unread"] | None = "unread",
 ) -> dict[str, FieldError]:
     errors: dict[str, FieldError] = {}
     if service is None or not service.active:
@@ -296,7 +308,11 @@ def _check_service(
         errors["service"] = FieldError("not_online")
     if location is None:
         errors["location"] = FieldError("unknown_choice")
-    elif "service" not in errors and service is not None and not offers(session, service, location):
+    elif (
+        "service" not in errors
+        and service is not None
+        and not offers(session, service, location, cpas_id=cpas_id)
+    ):
         errors["location"] = FieldError("not_offered")
     return errors
 
@@ -447,9 +463,12 @@ def _free_agents(
     agent_id: int | None,
     notice: bool,
     ignore_appointment_id: int | None = None,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> list[int]:
     """The agents the slot rule finds free at `start` (read before any lock), in ascending
-    id order; none: Invalid when `start` is no slot, SlotTaken when it was taken."""
+    id order; none: Invalid when `start` is no slot, SlotTaken when it was taken.
+    `cpas_id`, `offered`: what the caller read already (`slots._Search.load`)."""
     # The free and the planned agents from one load of the slot rule's rows, and the
     # day's later starts from the same load: a refused start answers with them.
     later: list[slots.Slot] = []
@@ -461,6 +480,8 @@ def _free_agents(
         ignore_appointment_id=ignore_appointment_id,
         notice=notice,
         later=later,
+        cpas_id=cpas_id,
+        offered=offered,
     )
     if agent_id is not None:
         candidates = [candidate for candidate in candidates if candidate == agent_id]
@@ -473,12 +494,21 @@ def _free_agents(
             # What `next_free_slots` would find first (same rule, same day, same clock)
             # without loading its 14 days again. A move's own appointment counts there.
             raise SlotTaken(later[:NEXT_SLOTS])
-        raise _slot_taken(session, service, location, start, notice=notice)
+        raise _slot_taken(
+            session, service, location, start, notice=notice, cpas_id=cpas_id, offered=offered
+        )
     return sorted(candidates)
 
 
 def _slot_taken(
-    session: Session, service: Service, location: Location, start: datetime, *, notice: bool
+    session: Session,
+    service: Service,
+    location: Location,
+    start: datetime,
+    *,
+    notice: bool,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> SlotTaken:
     return SlotTaken(
         slots.next_free_slots(
@@ -488,6 +518,8 @@ def _slot_taken(
             after=start,
             limit=NEXT_SLOTS,
             notice=notice,
+            cpas_id=cpas_id,
+            offered=offered,
         )
     )
 
@@ -501,9 +533,12 @@ def _place(
     location: Location,
     notice: bool,
     ignore_appointment_id: int | None = None,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> Appointment:
     """Give `appointment` (from `_new_appointment`) the first of `candidates` still free
-    and insert it, under that agent's lock; none left: SlotTaken.
+    and insert it, under that agent's lock; none left: SlotTaken (`cpas_id`, `offered`:
+    for its next free starts, as `_free_agents`).
 
     Each agent is tried in a savepoint: found taken, the savepoint is rolled back, which
     releases its lock (and the count) at once, so a refused booking keeps no lock while
@@ -523,7 +558,9 @@ def _place(
         session.add(appointment)
         attempt.commit()  # flushes the INSERT; the lock is held until the transaction ends
         return appointment
-    raise _slot_taken(session, service, location, start, notice=notice)
+    raise _slot_taken(
+        session, service, location, start, notice=notice, cpas_id=cpas_id, offered=offered
+    )
 
 
 # --- People and their contact -------------------------------------------------------------
@@ -737,8 +774,9 @@ def _announce(
         cpas_id=cpas_id,
         cpas_decided=True,
     )
-    # One INSERT for the three rows (and one for their events).
-    notify.enqueue_many(session, [announcement, *reminders])
+    # One INSERT for the three rows (and one for their events), as Core statements: the
+    # booking needs no Message object back.
+    notify.enqueue_ids(session, [announcement, *reminders])
 
 
 def reminder_template(session: Session, appointment: Appointment) -> tuple[str, dict[str, str]]:
@@ -793,7 +831,11 @@ def book(
     errors: dict[str, FieldError] = {}
     if source not in BOOKING_SOURCES:
         errors["source"] = FieldError("unknown_choice")
-    errors.update(_check_service(session, service, location, source=source))
+    # The place's CPAS, read once: the offer's check, its language, texts and sender, and
+    # the holidays of the slot rule use it.
+    cpas = organisations.cpas_of_team(session, location.team_id) if location is not None else None
+    cpas_id = cpas.id if cpas is not None else None
+    errors.update(_check_service(session, service, location, source=source, cpas_id=cpas_id))
     person_errors, number = check_person(person_name, phone, language, source=source)
     errors.update(person_errors)
     now = clock.now()
@@ -817,16 +859,26 @@ def book(
         raise Invalid(errors)
     assert service is not None and location is not None
     e164 = number.e164 if number is not None else None
-    cpas = organisations.cpas_of_team(session, location.team_id)
     if language is None:
         # Nobody said the person's language: the regime's of the place's CPAS (none, so
         # French then Dutch, for a bilingual one).
         language = organisations.default_language(cpas)
     name = single_line(person_name).strip()
 
-    # Read before the agent's lock what the lock does not decide (the person, their
-    # contact with its numbers and consents, the texts and quiet hours of the messages):
-    # the lock is then held for the re-check and the inserts only.
+    # The slot rule first: a refused start (the common answer under contention) reads
+    # nothing else. Then, before the agent's lock, what the lock does not decide (the
+    # person, their contact with its numbers and consents, the texts and quiet hours of
+    # the messages): the lock is then held for the re-check and the inserts only.
+    candidates = _free_agents(
+        session,
+        service=service,
+        location=location,
+        start=start,
+        agent_id=agent_id,
+        notice=notice,
+        cpas_id=cpas_id,
+        offered=True,  # _check_service's `offers`, just now
+    )
     known = find_person(session, name, e164) if e164 is not None else None
     contact = None
     if known is not None:
@@ -838,9 +890,6 @@ def book(
         notify.read_templates(session, ("appointment_confirmation", reminder[0]))
         notify.category_rules(session, "reminder")
 
-    candidates = _free_agents(
-        session, service=service, location=location, start=start, agent_id=agent_id, notice=notice
-    )
     if known is None:
         # Without a number, always a new person (a name alone is not enough). Inserted
         # before the agent's lock (a refused booking is rolled back by the caller).
@@ -869,6 +918,8 @@ def book(
         service=service,
         location=location,
         notice=notice,
+        cpas_id=cpas_id,
+        offered=True,
     )
     details = {
         "service": service.code,

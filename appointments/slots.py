@@ -45,6 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Literal
 
 import holidays
 from sqlalchemy import ColumnElement, and_, or_, select
@@ -99,11 +100,14 @@ def free_slots(
     days: int,
     now: datetime | None = None,
     notice: bool = True,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> list[Slot]:
     """Every bookable start of `service` at `location` on the `days` days (Brussels
     dates) from `first_day`, in time order, each with the agents free for it.
     `notice=False`: staff booking for someone in front of them, from now on (the
-    service's minimum notice is for online bookings)."""
+    service's minimum notice is for online bookings). `cpas_id`, `offered`: what the
+    caller read already (`_Search.load`)."""
     if days <= 0:
         return []
     search = _Search.load(
@@ -114,6 +118,8 @@ def free_slots(
         last_day=first_day + timedelta(days=days - 1),
         now=now,
         notice=notice,
+        cpas_id=cpas_id,
+        offered=offered,
     )
     return search.slots() if search else []
 
@@ -168,11 +174,14 @@ def agents_at_start(
     ignore_appointment_id: int | None = None,
     notice: bool = True,
     later: list[Slot] | None = None,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> tuple[list[int], list[int]]:
     """(`agents_free_at`, `planned_agents_at`) of one start from one load of the rule's
     rows: a booking refused because its start was taken needs both (issue 20: the
     refused request read them twice). `later`, when given, receives the free starts of
-    the same day after `start`, in time order (what `next_free_slots` finds first)."""
+    the same day after `start`, in time order (what `next_free_slots` finds first).
+    `cpas_id`, `offered`: what the caller read already (`_Search.load`)."""
     start = clock.as_utc(start)
     day = clock.to_local(start).date()
     search = _Search.load(
@@ -184,6 +193,8 @@ def agents_at_start(
         now=None,
         ignore_appointment_id=ignore_appointment_id,
         notice=notice,
+        cpas_id=cpas_id,
+        offered=offered,
     )
     moment = start.timestamp()
     if search is None or moment != int(moment):
@@ -233,9 +244,12 @@ def next_free_slots(
     limit: int = 3,
     now: datetime | None = None,
     notice: bool = True,
+    cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool = False,
 ) -> list[Slot]:
     """The first `limit` bookable starts strictly after `after` (for "this slot was
-    just taken, here are the next ones"), looking up to the service's horizon."""
+    just taken, here are the next ones"), looking up to the service's horizon.
+    `cpas_id`, `offered`: what the caller read already (`_Search.load`)."""
     now = clock.as_utc(now or clock.now())
     after = clock.as_utc(after)
     day = clock.to_local(max(after, now)).date()
@@ -251,6 +265,8 @@ def next_free_slots(
             days=days,
             now=now,
             notice=notice,
+            cpas_id=cpas_id,
+            offered=offered,
         )
         found.extend(slot for slot in chunk if slot.start > after)
         day += timedelta(days=days)
@@ -271,10 +287,18 @@ def is_public_holiday(day: date) -> bool:
 
 
 def location_holidays(
-    session: Session, location: Location, first_day: date, last_day: date
+    session: Session,
+    location: Location,
+    first_day: date,
+    last_day: date,
+    *,
+    cpas_id: int | Literal["unread"] | None = "unread",
 ) -> frozenset[date]:
-    """The holidays the location's CPAS closes on from `first_day` to `last_day`."""
-    cpas_id = organisations.cpas_id_of_team(session, location.team_id)
+    """The holidays the location's CPAS closes on from `first_day` to `last_day`;
+    `cpas_id`: the place's CPAS (`organisations.cpas_id_of_team` of its team), when the
+    caller read it already (a booking: no second query)."""
+    if cpas_id == "unread":
+        cpas_id = organisations.cpas_id_of_team(session, location.team_id)
     return organisations.closed_days(session, cpas_id, first_day, last_day)
 
 
@@ -430,7 +454,12 @@ class _Search:
         ignore_appointment_id: int | None = None,
         notice: bool = True,
         bookings: bool = True,
+        cpas_id: int | Literal["unread"] | None = "unread",
+        offered: bool = False,
     ) -> _Search | None:
+        """`cpas_id`: the place's CPAS, when the caller read it (see `location_holidays`);
+        `offered`: the caller checked in this transaction that the place offers the
+        service (`booking.offers`), so it is not read again."""
         if not service.active or service.booking_mode == "walk_in":
             return None
         now = clock.as_utc(now or clock.now())
@@ -441,13 +470,15 @@ class _Search:
         )
         if first_day > last_day:
             return None
-        offered = session.scalar(
-            select(ServiceLocation.service_id).where(
-                ServiceLocation.service_id == service.id,
-                ServiceLocation.location_id == location.id,
+        if not offered and (
+            session.scalar(
+                select(ServiceLocation.service_id).where(
+                    ServiceLocation.service_id == service.id,
+                    ServiceLocation.location_id == location.id,
+                )
             )
-        )
-        if offered is None:
+            is None
+        ):
             return None
 
         opening: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -507,7 +538,7 @@ class _Search:
                 closed.add(day)
                 day += timedelta(days=1)
 
-        closed.update(location_holidays(session, location, first_day, last_day))
+        closed.update(location_holidays(session, location, first_day, last_day, cpas_id=cpas_id))
 
         busy = (service.duration_minutes + service.buffer_minutes) * 60
         window_start = datetime.combine(first_day, time(), BRUSSELS) - timedelta(hours=3)

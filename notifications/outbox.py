@@ -281,9 +281,26 @@ def message_cpas(session: Session, contact: Contact, actor: User | None) -> int 
 
 def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message]:
     """`enqueue` for several messages in two statements (one multi-row INSERT … ON
-    CONFLICT (key) DO NOTHING RETURNING, one for their first events): a booking's
-    confirmation and reminders. The rows, in the order given; a key made before (by
-    this caller, or another process just now) gives the existing row, as `enqueue`."""
+    CONFLICT (key) DO NOTHING RETURNING, one for their first events): a broadcast's
+    chunk. The rows, in the order given; a key made before (by this caller, or another
+    process just now) gives the existing row, as `enqueue`."""
+    made = _enqueue(session, outgoing, load=True)
+    return [made[item.key] for item in outgoing]
+
+
+def enqueue_ids(session: Session, outgoing: Sequence[Outgoing]) -> list[int]:
+    """`enqueue_many` for a caller that needs no `Message` object back (a booking's
+    confirmation and reminders): the same rows, rules and statements (one multi-row
+    INSERT … ON CONFLICT (key) DO NOTHING RETURNING, one multi-row INSERT of their first
+    events), sent as plain Core statements whose compiled form is cached, without the
+    ORM's bulk layer; the ids, in the order given (a key made before: its row's id)."""
+    made = _enqueue(session, outgoing, load=False)
+    return [made[item.key] for item in outgoing]
+
+
+def _enqueue(session: Session, outgoing: Sequence[Outgoing], *, load: bool) -> dict[str, Any]:
+    """The rows of `outgoing` inserted once per key, with their first events: key →
+    `Message` (`load`) or its id."""
     now = clock.now()
     rows = [_outbox_row(session, item, now) for item in outgoing]
     found: dict[tuple[int, int | None], int | None] = {}  # one look-up per contact and author
@@ -296,12 +313,16 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
             found[asked] = message_cpas(session, item.contact, item.actor)
         row["cpas_id"] = found[asked]
     if not rows:
-        return []
-    made = {message.key: message for message in _insert_once(session, rows)}
+        return {}
+    if load:
+        made: dict[str, Any] = {message.key: message for message in _insert_once(session, rows)}
+        ids = {key: message.id for key, message in made.items()}
+    else:
+        made = ids = _insert_ids(session, rows)
     events = []
     for row in rows:
-        message = made.get(row["key"])
-        if message is None:
+        message_id = ids.get(row["key"])
+        if message_id is None:
             continue
         # An urgent or requested message let through the quiet hours says so.
         rules = category_rules(session, row["category"])
@@ -311,29 +332,39 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
             and in_quiet_hours(rules, row["not_before"])
         )
         if bypass:
-            log.info("sms %s: urgent or requested, sent during quiet hours", message.id)
+            log.info("sms %s: urgent or requested, sent during quiet hours", message_id)
         events.append(
             {
-                "message_id": message.id,
+                "message_id": message_id,
                 "at": now,
                 "status": row["status"],
                 "source": "job",
                 "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
             }
         )
-    if len(events) == 1:
+    if load and len(events) == 1:
         # One message (`enqueue`, a broadcast's loop): left to the ORM, which sends the
         # events of many messages together at its next flush.
         session.add(MessageEvent(**events[0]))
     elif events:
-        session.execute(insert(MessageEvent).values(events))
+        # A list of parameters: one multi-row INSERT ("insertmanyvalues"), its compiled
+        # form cached (a `.values([...])` of many rows is compiled again each time).
+        session.execute(insert(MessageEvent.__table__), events)
     missing = [row["key"] for row in rows if row["key"] not in made]
     if missing:
-        made.update(
-            (message.key, message)
-            for message in session.scalars(select(Message).where(Message.key.in_(missing)))
-        )
-    return [made[row["key"]] for row in rows]
+        if load:
+            made.update(
+                (message.key, message)
+                for message in session.scalars(select(Message).where(Message.key.in_(missing)))
+            )
+        else:
+            made.update(
+                (key, message_id)
+                for key, message_id in session.execute(
+                    select(Message.key, Message.id).where(Message.key.in_(missing))
+                )
+            )
+    return made
 
 
 def _outbox_row(session: Session, item: Outgoing, now: datetime) -> dict[str, Any]:
@@ -428,6 +459,22 @@ def _insert_once(session: Session, rows: list[dict[str, Any]]) -> list[Message]:
         .returning(Message)
     )
     return list(session.scalars(statement))
+
+
+def _insert_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """`_insert_once` as a Core statement on the table: key → id of the rows made. The
+    rows are given as a list of parameters, which SQLAlchemy sends as one multi-row
+    INSERT … RETURNING ("insertmanyvalues", PostgreSQL and SQLite alike) from a
+    compiled form it caches; the conflict rule is the same, so a key made before (or by
+    another process meanwhile) makes no second row and returns nothing."""
+    table = Message.__table__
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key, table.c.id)
+    )
+    return {key: message_id for key, message_id in session.execute(statement, rows)}
 
 
 # --- Reminders ---------------------------------------------------------------------------

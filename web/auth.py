@@ -26,7 +26,7 @@ from web import db
 from web.common import account_error_message, safe_next
 from web.extensions import login_manager
 from web.forms import LanguageForm, LoginForm, PasswordForm
-from web.i18n import COOKIE, remember_language
+from web.i18n import COOKIE, note_user_language, remember_language, user_language
 from web.permissions import public, requires
 from web.rendering import render
 
@@ -170,6 +170,7 @@ def _expire_sessions():
         else:
             flash(_("Your session has ended. Please log in again."), "info")
         return None  # the permission check then sends the user to the login page
+    note_user_language(current_user._get_current_object())
     # Write the cookie at most once a minute, not on every request.
     if now - session.get("seen_at", 0) > 60:
         session["seen_at"] = now
@@ -178,7 +179,9 @@ def _expire_sessions():
 
 def _language_cookie_on_login(response):
     """Keep the device's language cookie in step with the profile's choice."""
-    language = current_user.language if current_user.is_authenticated else None
+    language = (
+        user_language(current_user._get_current_object()) if current_user.is_authenticated else None
+    )
     if language and request.cookies.get(COOKIE) != language:
         remember_language(response, language)
     return response

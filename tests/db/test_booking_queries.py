@@ -203,3 +203,44 @@ def test_enqueue_many_makes_each_key_once_and_keeps_the_order(db):
         events = db.scalars(select(MessageEvent).where(MessageEvent.message_id == message.id))
         assert len(events.all()) == 1
     assert outbox.enqueue_many(db, []) == []
+
+
+def test_enqueue_ids_keeps_the_outbox_rules_in_core_statements(db):
+    """A booking's path (`enqueue_ids`: Core statements, no Message object): the same
+    rows and events as `enqueue_many`, one row per key (a key made before gives its id,
+    no second row, no second event), the ids in the order given, in two INSERTs."""
+    from notifications import contacts, outbox
+
+    contact = contacts.create_contact(
+        db, actor=None, display_name="Ids Test", language="fr", phones=["0471 99 88 66"]
+    )
+    contacts.set_consent(db, contact, category="reminder", granted=True, method="form", actor=None)
+    db.flush()
+
+    def item(key: str, category: str = "reminder") -> outbox.Outgoing:
+        return outbox.Outgoing(key=key, contact=contact, category=category, body="CPAS: test.")
+
+    first = outbox.enqueue(db, key="ids:b", contact=contact, category="reminder", body="x")
+    db.flush()
+    with counted(db.connection()) as statements:
+        ids = outbox.enqueue_ids(
+            db, [item("ids:a"), item("ids:b"), item("ids:c", category="service_change")]
+        )
+    # The rows made in one INSERT, their events in one; the existing key read back once.
+    inserts = [line.split(" (")[0] for line in statements if line.startswith("INSERT")]
+    assert inserts == ["INSERT INTO sms_messages", "INSERT INTO sms_message_events"], statements
+    read_back = [line for line in statements if line.startswith("SELECT sms_messages.")]
+    assert len(read_back) == 1, statements
+    rows = {
+        message.key: message
+        for message in db.scalars(select(Message).where(Message.key.like("ids:%")))
+    }
+    assert ids == [rows["ids:a"].id, first.id, rows["ids:c"].id]
+    assert rows["ids:b"].body == "x"
+    assert (rows["ids:a"].status, rows["ids:c"].status) == ("pending", "blocked")
+    assert rows["ids:c"].error_code == "no_consent"
+    for message in rows.values():
+        events = db.scalars(select(MessageEvent).where(MessageEvent.message_id == message.id))
+        assert len(events.all()) == 1
+    assert outbox.enqueue_ids(db, [item("ids:a")]) == [rows["ids:a"].id]
+    assert outbox.enqueue_ids(db, []) == []
