@@ -30,7 +30,7 @@ from pyvrp.IteratedLocalSearch import IteratedLocalSearch
 from pyvrp.PenaltyManager import PenaltyManager
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.solve import SolveParams
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
 # --- Problem ---------------------------------------------------------------------------
 
@@ -1229,8 +1229,26 @@ def _neighbours(model: _Model, data: pyvrp.ProblemData):
     return compute_neighbours(proxy, SolveParams().neighbourhood)
 
 
+# A cap on the search's iterations besides its time (whichever comes first ends it), for
+# tests: a capped search gives the same plan whatever the machine's load, and a small
+# problem stops once it has had its iterations instead of searching for the whole budget.
+# None (no cap) in production; solve(iterations=…) overrides it for one call.
+SEARCH_ITERATIONS: int | None = None
+
+
+def _stop(seconds: float, iterations: int | None):
+    if iterations is None:
+        return MaxRuntime(seconds)
+    return MultipleCriteria([MaxIterations(iterations), MaxRuntime(seconds)])
+
+
 def _search(
-    data: pyvrp.ProblemData, seconds: float, seed: int, initial, neighbours
+    data: pyvrp.ProblemData,
+    seconds: float,
+    seed: int,
+    initial,
+    neighbours,
+    iterations: int | None = None,
 ) -> pyvrp.Solution:
     """pyvrp.solve() (pyvrp 0.14's own steps) with a neighbourhood computed once."""
     params = SolveParams()
@@ -1253,7 +1271,8 @@ def _search(
         # pyvrp warns when its penalties hit their bound on a plan it cannot make feasible;
         # _repair removes what breaks a rule and says why, so the warning is only noise.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        return algo.run(MaxRuntime(left), False, False, params.display_interval).best
+        stop = _stop(left, iterations)
+        return algo.run(stop, False, False, params.display_interval).best
 
 
 def _matrix_for(problem: Problem) -> Matrix:
@@ -1279,29 +1298,44 @@ def _search_job(args: tuple) -> pyvrp.Solution:
     return _search(*args)
 
 
-def _searches(data, seconds: float, seed: int, initial, neighbours, pool) -> pyvrp.Solution:
+def _searches(
+    data, seconds: float, seed: int, initial, neighbours, pool, iterations: int | None
+) -> pyvrp.Solution:
     """One search, or one per process with seeds seed, seed + 1, … keeping the cheapest."""
     if pool is None:
-        return _search(data, seconds, seed, initial, neighbours)
-    jobs = [(data, seconds, seed + k, initial, neighbours) for k in range(pool._max_workers)]
+        return _search(data, seconds, seed, initial, neighbours, iterations)
+    jobs = [
+        (data, seconds, seed + k, initial, neighbours, iterations) for k in range(pool._max_workers)
+    ]
     found = list(pool.map(_search_job, jobs))
     evaluator = pyvrp.CostEvaluator([0.0] * data.num_load_dimensions, 0.0, 0.0)
     feasible = [s for s in found if s.is_feasible()] or found
     return min(feasible, key=evaluator.cost)
 
 
-def solve(problem: Problem, *, seconds: float = 5.0, seed: int = 0, processes: int = 1) -> Solution:
-    """Plan every job and ride within `seconds` (wall clock, everything included)."""
+def solve(
+    problem: Problem,
+    *,
+    seconds: float = 5.0,
+    seed: int = 0,
+    processes: int = 1,
+    iterations: int | None = None,
+) -> Solution:
+    """Plan every job and ride within `seconds` (wall clock, everything included) and, if
+    given (or SEARCH_ITERATIONS is set), within `iterations` of each search."""
     # processes > 1 runs that many searches side by side (another seed each, in worker
     # processes) and keeps the cheapest: one per core for a benchmark or a batch job,
     # never inside a web request.
+    iterations = SEARCH_ITERATIONS if iterations is None else iterations
     if processes > 1:
         with ProcessPoolExecutor(processes) as pool:
-            return _solve(problem, seconds, seed, pool)
-    return _solve(problem, seconds, seed, None)
+            return _solve(problem, seconds, seed, pool, iterations)
+    return _solve(problem, seconds, seed, None, iterations)
 
 
-def _solve(problem: Problem, seconds: float, seed: int, pool) -> Solution:
+def _solve(
+    problem: Problem, seconds: float, seed: int, pool, iterations: int | None = None
+) -> Solution:
     """solve() with an optional process pool."""
     # The seed makes a run repeatable only when the search ends on the same iteration: a
     # time limit makes that depend on the machine's load.
@@ -1348,7 +1382,9 @@ def _solve(problem: Problem, seconds: float, seed: int, pool) -> Solution:
         budget = (deadline - time.monotonic() - reserve) / (rounds - round_)
         if free_round:
             budget = 0.4 * (deadline - time.monotonic() - reserve)
-        found = _searches(data, max(budget, 0.01), seed + 10 * round_, initial, neighbours, pool)
+        found = _searches(
+            data, max(budget, 0.01), seed + 10 * round_, initial, neighbours, pool, iterations
+        )
         routes = _solver_routes(model, found)
         if free_round:
             free_round = False

@@ -441,7 +441,10 @@ def seed(session: Session) -> dict[str, int]:
                 },
             )
             created["rides"] += 1
-        services.plan_day(session, team.id, today, seconds=1.0, actor=actor)
+        # A thousand iterations of the search (a fifth of a second) place every order
+        # and ride (three hundred do already): the same plan on every machine, where a
+        # second of search gave a plan that depended on the machine's load.
+        services.plan_day(session, team.id, today, seconds=5.0, iterations=1000, actor=actor)
     weekly, orders = _weekly(session, actor, team.id, monday)
     created["weekly_meal_orders"] = weekly
     created["meal_orders"] += orders

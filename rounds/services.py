@@ -844,14 +844,16 @@ def plan_day(
     seconds: float = DEFAULT_SECONDS,
     actor: User | None = None,
     seed: int = 0,
+    iterations: int | None = None,
 ) -> DayPlan:
     """Plan the day's meal deliveries and rides on the team's vehicles and store the plan
-    on each order and ride: its vehicle, order and time, or why it stayed unplaced."""
+    on each order and ride: its vehicle, order and time, or why it stayed unplaced
+    (`iterations`: routing.solve()'s cap on the search, besides `seconds`)."""
     if actor is not None:
         access.team_to_manage(actor, team_id)
     problem = day_problem(session, team_id, day)
     if problem.workers and (problem.jobs or problem.rides):
-        solution = routing.solve(problem, seconds=seconds, seed=seed)
+        solution = routing.solve(problem, seconds=seconds, seed=seed, iterations=iterations)
     else:
         solution = routing.Solution(routes=(), unassigned=(), origin=problem.origin)
     problems = routing.check(problem, solution) if problem.workers else []

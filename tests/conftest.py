@@ -175,6 +175,22 @@ def sessions(connection: Connection) -> Callable[[], Session]:
     return lambda: _session_on(connection)
 
 
+# The optimiser's iterations per search in the tests that plan (capped_search): what they
+# check holds from the solver's first descent on (they pass with a single iteration); a
+# capped search ends in a fraction of its seconds and gives the same plan whatever the
+# machine's load (core.routing.SEARCH_ITERATIONS).
+SEARCH_ITERATIONS = 100
+
+
+@pytest.fixture()
+def capped_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every search of the optimiser in this test stops after SEARCH_ITERATIONS iterations
+    (or its seconds, whichever comes first)."""
+    from core import routing
+
+    monkeypatch.setattr(routing, "SEARCH_ITERATIONS", SEARCH_ITERATIONS)
+
+
 @pytest.fixture()
 def empty_outbox(db: Session) -> None:
     """The demo's waiting SMS set aside, so a dispatch sends only the test's own."""
@@ -308,8 +324,9 @@ DEMO_USER_FOR_ROLE = {
 }
 
 
-def log_in_directly(client: FlaskClient, db: Session, username: str) -> None:
-    """Put a logged-in session in the client's cookie without the password round trip."""
+def log_in_directly(client: FlaskClient, db: Session, username: str) -> str:
+    """Put a logged-in session in the client's cookie without the password round trip;
+    returns the login session's token (the cookie's `sid`)."""
     from core import accounts, clock
 
     user = accounts.find_user(db, username)
@@ -324,6 +341,7 @@ def log_in_directly(client: FlaskClient, db: Session, username: str) -> None:
         session["login_at"] = now
         session["seen_at"] = now
         session["password_at"] = user.password_changed_at.timestamp()
+    return token
 
 
 @pytest.fixture()

@@ -23,6 +23,9 @@ from homecare.services import BeneficiaryFields, PlanFields
 from notifications.contacts import contact_for_user
 from notifications.models import Message
 
+# The optimiser stops after a few iterations (tests/conftest.py, capped_search).
+pytestmark = pytest.mark.usefixtures("capped_search")
+
 WEEK = date(2026, 12, 14)
 NOW = datetime(2026, 12, 10, 9, tzinfo=UTC)  # Thursday before
 

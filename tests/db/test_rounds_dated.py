@@ -22,6 +22,9 @@ from rounds.models import Round, RoundStop
 from tests.db.test_rounds import order_data, vehicle_data
 from tests.support import fresh_database, migrated_database
 
+# The optimiser stops after a few iterations (tests/conftest.py, capped_search).
+pytestmark = pytest.mark.usefixtures("capped_search")
+
 MAY_DAY = date(2031, 5, 1)  # Fête du Travail, a Thursday
 FIRST = MAY_DAY - timedelta(days=MAY_DAY.weekday())  # its Monday
 

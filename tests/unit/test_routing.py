@@ -59,8 +59,15 @@ def reasons(solution: routing.Solution) -> dict[str, Reason]:
     return {u.id: u.reason for u in solution.unassigned}
 
 
+# Each search stops after this many iterations (or its seconds, on a machine too loaded to
+# make them): these small problems are solved by the first descent already (every test
+# here passes with a single iteration), and a capped search gives the same plan whatever
+# the load, where one of half a second searched on for nothing.
+ITERATIONS = 1000
+
+
 def solved(problem: Problem, seconds: float = 0.5) -> routing.Solution:
-    solution = solve(problem, seconds=seconds, seed=1)
+    solution = solve(problem, seconds=seconds, seed=1, iterations=ITERATIONS)
     assert check(problem, solution) == []
     return solution
 
@@ -346,7 +353,7 @@ def problems(draw) -> Problem:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems())
 def test_random_problems_give_valid_plans(problem):
-    solution = solve(problem, seconds=0.15, seed=3)
+    solution = solve(problem, seconds=0.15, seed=3, iterations=ITERATIONS)
     assert check(problem, solution) == []
     # No worker is in two places at once: stops follow each other within a route.
     for route in solution.routes:
@@ -375,7 +382,7 @@ def test_both_aides_of_a_transfer_carry_its_meals():
     transfer = Job("j0", NORD, 5, windows=(Window(420, 420),), demand=2, aides=2)
     others = [Job(f"j{k}", NORD, 5, windows=(Window(420, 420),)) for k in (1, 2, 3)]
     problem = Problem(workers, [transfer, *others], known_workers={"h0": ["w0"]})
-    solution = solve(problem, seconds=0.15, seed=3)
+    solution = solve(problem, seconds=0.15, seed=3, iterations=ITERATIONS)
     assert check(problem, solution) == []
     assert "w2" not in {w for w, _ in planned(solution).get("j0", [])}
     # Two aides who carry one meal each: the transfer's meal fills both, the others wait.
@@ -401,7 +408,7 @@ def test_a_rule_the_repair_misses_never_reaches_a_round(monkeypatch):
     monkeypatch.setattr(routing._Model, "prepare", blind)
     jobs = [Job(f"m{k}", near(k), 5, demand=3) for k in range(4)]
     problem = Problem([aide("a", capacity=7)], jobs)
-    solution = solve(problem, seconds=0.2, seed=1)
+    solution = solve(problem, seconds=0.2, seed=1, iterations=ITERATIONS)
     assert check(problem, solution) == []
     assert len(planned(solution)) == 2
     assert set(reasons(solution).values()) == {Reason.NO_ROOM}
@@ -586,6 +593,17 @@ def test_two_searches_side_by_side_give_a_valid_plan():
             for k in range(6)
         ],
     )
-    solution = solve(problem, seconds=0.5, seed=1, processes=2)
+    solution = solve(problem, seconds=0.5, seed=1, processes=2, iterations=ITERATIONS)
     assert check(problem, solution) == []
     assert not solution.unassigned
+
+
+def test_an_iteration_cap_ends_the_search_and_makes_it_repeatable(monkeypatch):
+    from bench import city
+
+    problem = city.make_city(seed=3, visits=8, aides=2, households=3)
+    plans = [solve(problem, seconds=30, seed=1, iterations=100) for _ in range(2)]
+    assert plans[0] == plans[1]  # the same iterations, whatever the machine's load
+    assert check(problem, plans[0]) == []
+    monkeypatch.setattr(routing, "SEARCH_ITERATIONS", 100)  # the default of every call
+    assert solve(problem, seconds=30, seed=1) == plans[0]

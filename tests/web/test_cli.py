@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from core import accounts, organisations
 from core.db import make_engine, make_session_factory
-from tests.support import demo_template, fresh_database, own_database
+from tests.support import demo_template, fresh_database, migrated_database, own_database
 from web.cli import main
 
 
@@ -22,6 +22,14 @@ def _env(url: str, instance) -> dict[str, str]:
 @pytest.fixture()
 def cli_env(tmp_path):
     with fresh_database("cli") as url:
+        yield _env(url, tmp_path)
+
+
+@pytest.fixture()
+def migrated_env(tmp_path):
+    """A copy of the run's migrated empty database (what `terrain db upgrade` makes, once
+    per run): for the tests of what comes after it."""
+    with migrated_database("cli") as url:
         yield _env(url, tmp_path)
 
 
@@ -45,13 +53,12 @@ def test_check_fails_before_migrations_and_passes_after(cli_env):
     assert result.exit_code == 0 and result.output.startswith("ok")
 
 
-def test_seed_demo_twice_creates_everything_once(cli_env):
-    _run(cli_env, "db", "upgrade")
-    first = _run(cli_env, "seed-demo")
+def test_seed_demo_twice_creates_everything_once(migrated_env):
+    first = _run(migrated_env, "seed-demo")
     assert first.exit_code == 0 and "15 users" in first.output and "3 cpas" in first.output
-    second = _run(cli_env, "seed-demo")
+    second = _run(migrated_env, "seed-demo")
     assert second.exit_code == 0 and "0 users" in second.output
-    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         assert accounts.count_users(session) == 18  # core's 15, rounds' mobile-coord and crew
     engine.dispose()
@@ -123,10 +130,9 @@ def test_user_create_refuses_bad_input_clearly(demo_env):
     assert team.exit_code != 0 and "atlantis" in team.output
 
 
-def test_cpas_create_and_list(cli_env):
-    _run(cli_env, "db", "upgrade")
+def test_cpas_create_and_list(migrated_env):
     created = _run(
-        cli_env,
+        migrated_env,
         "cpas",
         "create",
         "--code",
@@ -144,7 +150,7 @@ def test_cpas_create_and_list(cli_env):
     )
     assert created.exit_code == 0, created.output
     assert "CPAS ottignies created" in created.output
-    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         found = organisations.get_cpas(session, "ottignies")
         assert (found.region, found.language_regime, found.homecare_funder) == (
@@ -155,17 +161,16 @@ def test_cpas_create_and_list(cli_env):
         assert found.postcodes == ["1340", "1341", "1348"]
         assert (found.sms_sender, found.sms_replies) == ("CPAS", False)
     engine.dispose()
-    listed = _run(cli_env, "cpas", "list")
+    listed = _run(migrated_env, "cpas", "list")
     assert listed.exit_code == 0
     assert "ottignies\tCPAS d'Ottignies-Louvain-la-Neuve\twallonia\tfr\t1340,1341,1348" in (
         listed.output
     )
 
 
-def test_team_create_puts_the_team_in_its_cpas(cli_env):
-    _run(cli_env, "db", "upgrade")
+def test_team_create_puts_the_team_in_its_cpas(migrated_env):
     _run(
-        cli_env,
+        migrated_env,
         "cpas",
         "create",
         "--code",
@@ -180,18 +185,18 @@ def test_team_create_puts_the_team_in_its_cpas(cli_env):
         "5000",
     )
     base = ["team", "create", "nam-centre", "--name", "Antenne Centre", "--kind", "antenne"]
-    unknown = _run(cli_env, *base, "--cpas", "atlantis")
+    unknown = _run(migrated_env, *base, "--cpas", "atlantis")
     assert unknown.exit_code != 0 and "no CPAS with this code" in unknown.output
-    created = _run(cli_env, *base, "--cpas", "namur", "--city", "Namur", "--postcode", "5000")
+    created = _run(migrated_env, *base, "--cpas", "namur", "--city", "Namur", "--postcode", "5000")
     assert created.exit_code == 0, created.output
-    taken = _run(cli_env, *base, "--cpas", "namur")
+    taken = _run(migrated_env, *base, "--cpas", "namur")
     assert taken.exit_code != 0 and "already used" in taken.output
-    engine = make_engine(cli_env["TERRAIN_DATABASE_URL"])
+    engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         team = accounts.get_team(session, "nam-centre")
         assert (team.cpas.code, team.kind, team.postcode) == ("namur", "antenne", "5000")
     engine.dispose()
-    assert "1 teams" in _run(cli_env, "cpas", "list").output
+    assert "1 teams" in _run(migrated_env, "cpas", "list").output
 
 
 def test_cpas_create_refuses_bad_input_clearly(demo_env):

@@ -16,6 +16,9 @@ from core.roles import Role
 from homecare import generation, runs
 from homecare.models import PlanningRun, Visit
 
+# The optimiser stops after a few iterations (tests/conftest.py, capped_search).
+pytestmark = pytest.mark.usefixtures("capped_search")
+
 WEEK = date(2026, 12, 14)
 NOW = datetime(2026, 12, 10, 9, tzinfo=UTC)
 BOARD = f"/aide-a-domicile/planning?week={WEEK.isoformat()}"

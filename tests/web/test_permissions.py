@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import accounts
 from core.roles import Role, can
 from homecare.demo import demo_id as homecare_id
 from outreach.demo import demo_id
@@ -157,7 +158,20 @@ SAMPLE_ARGUMENTS: dict[str, dict[str, object]] = {
 }
 
 
-def _routes(app):
+_ROUTES: list[tuple[str, str, str]] = []
+
+
+def _routes(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, URL with its sample values) of every route, listed once per
+    module (the session's app: the same routes for every test)."""
+    if not _ROUTES:
+        _ROUTES.extend(_list_routes(app))
+    return _ROUTES
+
+
+def _list_routes(app):
+    from flask import url_for
+
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -166,8 +180,6 @@ def _routes(app):
             f"{rule.endpoint} takes {sorted(rule.arguments)}: add sample values to SAMPLE_ARGUMENTS"
         )
         with app.test_request_context():
-            from flask import url_for
-
             url = url_for(rule.endpoint, **SAMPLE_ARGUMENTS.get(rule.endpoint, {}))
         yield rule.endpoint, method, url
 
@@ -185,13 +197,36 @@ def test_a_view_without_decision_stops_the_app(connection, database_url, tmp_pat
         check_all_decided(app)
 
 
-def _request(client, method, url):
-    if method == "GET":
-        return client.get(url)
-    # Any ordinary page carries a token, for visitors and logged-in users alike (a GET
-    # needs none: rendering a page for it only to throw it away cost a sixth of this file).
-    token = csrf_from(client.get("/no-such-page").get_data(as_text=True))
-    return client.open(url, method=method, data={"csrf_token": token})
+class _Visitor:
+    """A visitor's session cookie (logged in as `username`, or anonymous) and its CSRF
+    token, taken once: each route is then requested by a new client carrying that cookie,
+    as if just logged in. The login is made again only when a route ended its login
+    session (logout)."""
+
+    def __init__(self, app, db, username: str | None = None):
+        self.app, self.db, self.username = app, db, username
+        self._sign_in()
+
+    def _sign_in(self) -> None:
+        client = self.app.test_client()
+        self.sid = self.user_id = None
+        if self.username:
+            self.sid = log_in_directly(client, self.db, self.username)
+            self.user_id = accounts.find_user(self.db, self.username).id
+        # Any ordinary page carries a token, for visitors and logged-in users alike.
+        self.token = csrf_from(client.get("/no-such-page").get_data(as_text=True))
+        self.cookie = client.get_cookie(self.app.config["SESSION_COOKIE_NAME"]).value
+
+    def request(self, method: str, url: str):
+        client = self.app.test_client()
+        client.set_cookie(self.app.config["SESSION_COOKIE_NAME"], self.cookie)
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.open(url, method=method, data={"csrf_token": self.token})
+        if self.sid and accounts.login_session_end(self.db, self.user_id, self.sid):
+            self._sign_in()
+        return response
 
 
 # Public, but only for requests signed by Twilio: an unsigned request hears 403.
@@ -207,10 +242,9 @@ def _public_answer_ok(endpoint: str, status: int) -> bool:
 @pytest.mark.parametrize("role", list(Role))
 def test_matrix_for_every_route(app, db, role):
     checked = 0
+    visitor = _Visitor(app, db, DEMO_USER_FOR_ROLE[role.value])
     for endpoint, method, url in _routes(app):
-        client = app.test_client()
-        log_in_directly(client, db, DEMO_USER_FOR_ROLE[role.value])
-        response = _request(client, method, url)
+        response = visitor.request(method, url)
         needed = decision(app, endpoint)
         where = f"{role.value} {method} {url} ({endpoint})"
         if needed == PUBLIC:
@@ -225,10 +259,10 @@ def test_matrix_for_every_route(app, db, role):
     assert checked >= 10
 
 
-def test_anonymous_visitors_reach_only_public_routes(app):
+def test_anonymous_visitors_reach_only_public_routes(app, db):
+    visitor = _Visitor(app, db)
     for endpoint, method, url in _routes(app):
-        client = app.test_client()
-        response = _request(client, method, url)
+        response = visitor.request(method, url)
         where = f"anonymous {method} {url}"
         if decision(app, endpoint) == PUBLIC:
             assert _public_answer_ok(endpoint, response.status_code), where
