@@ -31,10 +31,9 @@ from core import clock
 from core.db import make_engine, make_session_factory
 from tests.support import (
     clock_env,
+    clock_template,
     demo_template,
-    migrate_and_seed,
     own_database,
-    schema_template,
     terrain_command,
     terrain_env,
 )
@@ -266,8 +265,10 @@ def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSit
     """A database of its own holding the demo data, and an instance folder; both removed
     afterwards. The database is a copy of the run's template (`terrain db upgrade` and
     `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a site
-    on a clock of its own (`clock_start`) is a copy of the run's migrated empty database
-    (schema_template) that `terrain seed-demo` seeds on that clock."""
+    on a clock of its own (`clock_start`) is a copy of the run's template seeded on that
+    clock (tests.support.clock_template: seeded once per run and clock, whichever module
+    asks first), its clock going on from where the seed left it (seconds after
+    `clock_start`)."""
     with ExitStack() as stack:
         instance = stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
@@ -276,10 +277,9 @@ def live_site(tag: str, clock_start: datetime | None = None) -> Iterator[LiveSit
             database_url = stack.enter_context(own_database(tag, template=demo_template()))
             env = terrain_env(database_url, instance)
         else:
-            # The run's migrated empty database, seeded on the site's own clock.
-            database_url = stack.enter_context(own_database(tag, template=schema_template()))
-            env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
-            migrate_and_seed(env, steps=(["seed-demo"],))
+            template, seeded_at = clock_template(clock_start)
+            database_url = stack.enter_context(own_database(tag, template=template))
+            env = {**terrain_env(database_url, instance), **clock_env(seeded_at)}
         yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
 
 
@@ -327,6 +327,13 @@ def live_server_fixture(
             yield running
 
     return server
+
+
+# The clock of the home-care modules' sites (test_homecare_*): 14:00 of the suite's day, or
+# of the next working day. One clock for all of them: their sites are copies of one
+# template, seeded once per run on that clock (tests.support.clock_template); each module
+# still has a site of its own, so what its tests change stays away from the others.
+HOMECARE_CLOCK: dict[str, Any] = {"clock_at": time_of_day(14), "working_day": True}
 
 
 def live_sessions_fixture(server_fixture: str) -> Callable[..., Iterator[sessionmaker[Session]]]:
