@@ -400,14 +400,22 @@ def open_from_menu(page: Page, href: str) -> None:
 
 
 def new_page(
-    chromium: Browser, server: LiveServer, viewport: dict, *, watch_csp: bool = False
+    chromium: Browser,
+    server: LiveServer,
+    viewport: dict,
+    *,
+    watch_csp: bool = False,
+    storage_state: dict | None = None,
 ) -> Iterator[Page]:
     """A page in a context of its own at `viewport` (a phone's at VIEWPORT, else a
     desktop's), closed afterwards: `yield from new_page(...)` in a fixture. With
     `watch_csp`, the console's Content-Security-Policy complaints are kept in
-    `page.csp_errors`, which check_page requires to be empty."""
+    `page.csp_errors`, which check_page requires to be empty. With `storage_state`
+    (another context's `storage_state()`), it starts with that context's cookies: logged
+    in as its user, without the login form again."""
+    extra: dict[str, Any] = {} if storage_state is None else {"storage_state": storage_state}
     context = new_phone_context(
-        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
+        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT, **extra
     )
     try:
         page = context.new_page()
@@ -423,6 +431,33 @@ def new_page(
         yield page
     finally:
         context.close()
+
+
+def logged_in_page(
+    chromium: Browser, server: LiveServer, viewport: dict, username: str
+) -> Iterator[Page]:
+    """new_page(watch_csp=True) logged in as `username` through the form and switched to
+    English (log_in), left on the page the login leads to: `yield from` it in a
+    module-scoped fixture, so that the module's tests by that user on that screen share
+    one context and one login (for tests that do not test the login itself and do not
+    log out); fresh_start() at the start of each test."""
+    pages = new_page(chromium, server, viewport, watch_csp=True)
+    page = next(pages)
+    try:
+        log_in(page, username)
+        yield page
+    finally:
+        pages.close()
+
+
+def fresh_start(page: Page, at: str | None = None) -> Page:
+    """A page of logged_in_page() at the start of a test: the CSP complaints of the tests
+    before it forgotten (each test checks its own pages); opened `at` that address first
+    when given (the home page "/": where a login leads)."""
+    if at is not None:
+        page.goto(at)
+    page.csp_errors.clear()  # type: ignore[attr-defined]
+    return page
 
 
 def assert_accessible(page: Page) -> None:
