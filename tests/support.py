@@ -256,6 +256,7 @@ def _remove_abandoned_runs() -> None:
         if postgres_url() is not None:
             for _, prefix, _ in _TEMPLATES.values():
                 _drop_database(f"{prefix}{run}")
+            _drop_clock_templates(run)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -423,6 +424,65 @@ def _run_template(kind: str) -> str:
     return url
 
 
+# --- Templates on a clock of their own -----------------------------------------------------
+# A live site on a clock of its own (tests.browser.helpers.live_site(tag, clock_start)) holds
+# the demo data seeded on that clock. `terrain seed-demo` takes seconds (more on
+# PostgreSQL): it runs once per run and clock, into a template (a copy of schema_template()
+# seeded on that clock) that every site on that clock copies, whichever xdist worker it is
+# on: the modules of one clock share the seed, each still has a site of its own.
+CLOCK_PREFIX = "t_tck_"
+_clock_templates: dict[datetime, tuple[str, datetime]] = {}
+
+
+def clock_template(start: datetime) -> tuple[str, datetime]:
+    """The URL of this run's template seeded with the demo data on a clock started at
+    `start`, and what that clock read once the seed was done: a site copying it starts
+    its clock there, so that nothing it holds comes from its future. Built by the first
+    process that asks (under the run's file lock) while the others wait; removed with
+    the run (remove_run_template()). Never connect to it: copy it."""
+    if start in _clock_templates:
+        return _clock_templates[start]
+    folder = _run_folder()
+    stamp = start.astimezone(UTC).strftime("%Y%m%dt%H%M%S")
+    base = postgres_url()
+    if base is None:
+        url = f"sqlite:///{folder / f'clock-{stamp}.db'}"
+    else:
+        name = f"{CLOCK_PREFIX}{_run_id()}_{stamp}"
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    ready = folder / f"clock-{stamp}.ready"
+    with (folder / f"clock-{stamp}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not ready.exists():
+            _copy_of_schema(url)
+            anchor = datetime.now(UTC)
+            with tempfile.TemporaryDirectory(prefix="terrain-tpl-") as instance:
+                env = {**terrain_env(url, instance), **clock_env(start, anchor)}
+                migrate_and_seed(env, steps=(["seed-demo"],))
+            ready.write_text((start + (datetime.now(UTC) - anchor)).isoformat())
+    made = (url, datetime.fromisoformat(ready.read_text()))
+    _clock_templates[start] = made
+    return made
+
+
+def _copy_of_schema(url: str) -> None:
+    """A copy of schema_template() at `url` (what a failed build left there goes first)."""
+    _empty_template(url, schema_template())
+
+
+def _drop_clock_templates(run: str) -> None:
+    """The PostgreSQL clock templates of the run `run` (clock_template())."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as connection:
+            names = connection.scalars(text("SELECT datname FROM pg_database")).all()
+    finally:
+        admin.dispose()
+    for name in names:
+        if name.startswith(f"{CLOCK_PREFIX}{run}_"):
+            _drop_database(name)
+
+
 def remove_run_template() -> None:
     """Remove this run's shared files and template databases (pytest's controller, once
     its workers are done)."""
@@ -434,6 +494,7 @@ def remove_run_template() -> None:
         if postgres_url() is not None:
             for kind in _TEMPLATES:
                 _drop_database(make_url(_template_url(folder, kind)).database or "")
+            _drop_clock_templates(run)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -441,6 +502,7 @@ def close_templates() -> None:
     """Wait for every database this process dropped in the background to be gone (end of
     the session; the run's template goes with the run: remove_run_template())."""
     _made_templates.clear()
+    _clock_templates.clear()
     wait_for_drops()
 
 

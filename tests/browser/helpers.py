@@ -31,10 +31,9 @@ from core import clock
 from core.db import make_engine, make_session_factory
 from tests.support import (
     clock_env,
+    clock_template,
     demo_template,
-    migrate_and_seed,
     own_database,
-    schema_template,
     terrain_command,
     terrain_env,
 )
@@ -268,11 +267,12 @@ def live_site(
     """A database of its own holding the demo data, and an instance folder; both removed
     afterwards. The database is a copy of the run's template (`terrain db upgrade` and
     `terrain seed-demo`, once: tests.support.demo_template) on the suite's clock; a site
-    on a clock of its own (`clock_start`) is a copy of the run's migrated empty database
-    (schema_template) that `terrain seed-demo` seeds on that clock, unless
-    `seed_on_clock` is False: then it is a copy of the template too (seconds cheaper),
-    served on that clock, for tests that bring their own dated data and only need the
-    demo's accounts, teams and places (the demo's own dates stay the suite's)."""
+    on a clock of its own (`clock_start`) is a copy of the run's template seeded on that
+    clock (tests.support.clock_template: seeded once per run and clock, whichever module
+    asks first), its clock going on from where the seed left it (seconds after
+    `clock_start`); unless `seed_on_clock` is False: then it is a copy of the demo
+    template (seeded on the suite's clock), served on that clock, for tests that bring
+    their own dated data and only need the demo's accounts, teams and places."""
     with ExitStack() as stack:
         instance = stack.enter_context(
             tempfile.TemporaryDirectory(prefix=f"terrain-{tag}-instance-")
@@ -284,10 +284,9 @@ def live_site(
             database_url = stack.enter_context(own_database(tag, template=demo_template()))
             env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
         else:
-            # The run's migrated empty database, seeded on the site's own clock.
-            database_url = stack.enter_context(own_database(tag, template=schema_template()))
-            env = {**terrain_env(database_url, instance), **clock_env(clock_start)}
-            migrate_and_seed(env, steps=(["seed-demo"],))
+            template, seeded_at = clock_template(clock_start)
+            database_url = stack.enter_context(own_database(tag, template=template))
+            env = {**terrain_env(database_url, instance), **clock_env(seeded_at)}
         yield LiveSite(database_url=database_url, instance=Path(instance), env=env)
 
 
@@ -341,6 +340,13 @@ def live_server_fixture(
             yield running
 
     return server
+
+
+# The clock of the home-care modules' sites (test_homecare_*): 14:00 of the suite's day, or
+# of the next working day. One clock for all of them: their sites are copies of one
+# template, seeded once per run on that clock (tests.support.clock_template); each module
+# still has a site of its own, so what its tests change stays away from the others.
+HOMECARE_CLOCK: dict[str, Any] = {"clock_at": time_of_day(14), "working_day": True}
 
 
 def live_sessions_fixture(server_fixture: str) -> Callable[..., Iterator[sessionmaker[Session]]]:
@@ -407,14 +413,22 @@ def open_from_menu(page: Page, href: str) -> None:
 
 
 def new_page(
-    chromium: Browser, server: LiveServer, viewport: dict, *, watch_csp: bool = False
+    chromium: Browser,
+    server: LiveServer,
+    viewport: dict,
+    *,
+    watch_csp: bool = False,
+    storage_state: dict | None = None,
 ) -> Iterator[Page]:
     """A page in a context of its own at `viewport` (a phone's at VIEWPORT, else a
     desktop's), closed afterwards: `yield from new_page(...)` in a fixture. With
     `watch_csp`, the console's Content-Security-Policy complaints are kept in
-    `page.csp_errors`, which check_page requires to be empty."""
+    `page.csp_errors`, which check_page requires to be empty. With `storage_state`
+    (another context's `storage_state()`), it starts with that context's cookies: logged
+    in as its user, without the login form again."""
+    extra: dict[str, Any] = {} if storage_state is None else {"storage_state": storage_state}
     context = new_phone_context(
-        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT
+        chromium, server.url, viewport=viewport, is_mobile=viewport == VIEWPORT, **extra
     )
     try:
         page = context.new_page()
@@ -430,6 +444,33 @@ def new_page(
         yield page
     finally:
         context.close()
+
+
+def logged_in_page(
+    chromium: Browser, server: LiveServer, viewport: dict, username: str
+) -> Iterator[Page]:
+    """new_page(watch_csp=True) logged in as `username` through the form and switched to
+    English (log_in), left on the page the login leads to: `yield from` it in a
+    module-scoped fixture, so that the module's tests by that user on that screen share
+    one context and one login (for tests that do not test the login itself and do not
+    log out); fresh_start() at the start of each test."""
+    pages = new_page(chromium, server, viewport, watch_csp=True)
+    page = next(pages)
+    try:
+        log_in(page, username)
+        yield page
+    finally:
+        pages.close()
+
+
+def fresh_start(page: Page, at: str | None = None) -> Page:
+    """A page of logged_in_page() at the start of a test: the CSP complaints of the tests
+    before it forgotten (each test checks its own pages); opened `at` that address first
+    when given (the home page "/": where a login leads)."""
+    if at is not None:
+        page.goto(at)
+    page.csp_errors.clear()  # type: ignore[attr-defined]
+    return page
 
 
 def assert_accessible(page: Page) -> None:

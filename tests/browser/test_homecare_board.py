@@ -1,6 +1,6 @@
 """The home-care planning board on a tablet (1024×768), in real Chromium against a live
-server of this module's own (`live_site("hcboard")`), its clock at 09:00 of the suite's
-day (or the next working day). The coordinator plans NEXT week (every visit still to
+server of this module's own (`live_site("hcboard")`), its clock at 14:00 of the suite's
+day (or the next working day: HOMECARE_CLOCK). The coordinator plans NEXT week (every visit still to
 come): generates it, asks the optimiser (the scheduler's job is run here, in-process,
 on the live site's database), watches the progress until the board reloads, drags one
 visit onto another aide's other day and sees the warning before saving, then marks an
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -23,6 +23,7 @@ from homecare import runs
 from homecare.calendar import monday_of
 from homecare.models import PlanningRun, Visit
 from tests.browser.helpers import (
+    HOMECARE_CLOCK,
     LiveServer,
     assert_accessible,
     en,
@@ -37,7 +38,7 @@ pytestmark = pytest.mark.browser
 
 TABLET = {"width": 1024, "height": 768}
 
-board_server = live_server_fixture("hcboard", clock_at=time(9), working_day=True)
+board_server = live_server_fixture("hcboard", **HOMECARE_CLOCK)
 board_sessions = live_sessions_fixture("board_server")
 
 

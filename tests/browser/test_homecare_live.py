@@ -3,13 +3,13 @@ from the menu, a late visit shown with its "tell the household" button (this dem
 household gave no SMS consent: the sentence says to call, nothing is sent), the section
 polling itself only while the tab is visible. axe-core on each page, no CSP complaint.
 
-A live site of this module's own (`live_site("hclive")`), its clock at 10:00.
+A live site of this module's own (`live_site("hclive")`), its clock at 14:00 (HOMECARE_CLOCK).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time
+from datetime import date, time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -20,6 +20,7 @@ from core import accounts, clock, sync
 from homecare.calendar import local_moment
 from homecare.models import Visit
 from tests.browser.helpers import (
+    HOMECARE_CLOCK,
     LiveServer,
     check_page,
     en,
@@ -35,7 +36,7 @@ pytestmark = pytest.mark.browser
 LIVE = "/aide-a-domicile/aujourdhui"
 TABLET = {"width": 820, "height": 1180}
 
-live_server = live_server_fixture("hclive", time(10))
+live_server = live_server_fixture("hclive", **HOMECARE_CLOCK)
 sessions = live_sessions_fixture("live_server")
 
 
@@ -44,10 +45,9 @@ def tablet_page(chromium: Browser, live_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, live_server, TABLET, watch_csp=True)
 
 
-def _late_visit(sessions: sessionmaker[Session]) -> str:
-    """A visit of the site's day moved to 06:00 with aide1: late at 10:00."""
+def _late_visit(sessions: sessionmaker[Session], today: date) -> str:
+    """A visit of the site's day `today` moved to 06:00 with aide1: late at 14:00."""
     with sessions() as session:
-        today = clock.to_local(clock.now()).date()
         visit = session.scalars(
             select(Visit)
             .where(Visit.status == "planned", Visit.aide_id.is_(None))
@@ -66,10 +66,10 @@ def _late_visit(sessions: sessionmaker[Session]) -> str:
 
 
 def test_the_live_day_on_a_tablet_polls_only_while_visible(
-    tablet_page: Page, sessions: sessionmaker[Session]
+    tablet_page: Page, live_server: LiveServer, sessions: sessionmaker[Session]
 ):
     page = tablet_page
-    visit_id = _late_visit(sessions)
+    visit_id = _late_visit(sessions, clock.to_local(live_server.now()).date())
     log_in(page, "coordination")
     open_from_menu(page, LIVE)
     expect(page.get_by_role("heading", level=1)).to_contain_text(en("Today's visits"))

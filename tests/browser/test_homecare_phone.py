@@ -5,8 +5,8 @@ reload without network shows each visit as the phone holds it; back online, each
 report reaches the server once and the coordinator's alert SMS is queued once.
 axe on the page online and offline, nothing wider than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("hcphone")`), its clock at 14:00: the
-test moves five of the team's visits to aide1 this afternoon.
+A live site of this module's own (`live_site("hcphone")`), its clock at 14:00
+(HOMECARE_CLOCK): the test moves five of the team's visits to aide1 this afternoon.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -28,6 +28,7 @@ from homecare.models import Beneficiary, CarePlan, ProofRule, Visit, VisitReport
 from notifications import services as notify
 from notifications.models import Message
 from tests.browser.helpers import (
+    HOMECARE_CLOCK,
     LiveServer,
     check_page,
     live_server_fixture,
@@ -48,7 +49,7 @@ HOLDS_VISITS = f"""async (ids) => {{
 DAY = "/aide-a-domicile/ma-journee"
 AT_THE_DOOR = {"latitude": 50.8551, "longitude": 4.3612}
 
-phone_server = live_server_fixture("hcphone", time(14))
+phone_server = live_server_fixture("hcphone", **HOMECARE_CLOCK)
 sessions = live_sessions_fixture("phone_server")
 
 
@@ -61,14 +62,14 @@ def phone(chromium: Browser, phone_server: LiveServer) -> Iterator[BrowserContex
     context.close()
 
 
-def _prepare(sessions: sessionmaker[Session]) -> dict[str, str]:
-    """Five visits of five households given to aide1 this afternoon: one under the
-    card's code, one under GPS; the card of the first made. Returns names → ids."""
+def _prepare(sessions: sessionmaker[Session], today: date) -> dict[str, str]:
+    """Five visits of five households given to aide1 this afternoon (of the site's day
+    `today`): one under the card's code, one under GPS; the card of the first made.
+    Returns names → ids."""
     with sessions() as session:
         coordinator = accounts.find_user(session, "coordination")
         aide = accounts.find_user(session, "aide1")
         assert coordinator is not None and aide is not None
-        today = clock.to_local(clock.now()).date()
         chosen: list[Visit] = []
         for visit in session.scalars(
             select(Visit).where(Visit.team_id == coordinator.team_id).order_by(Visit.id)
@@ -166,9 +167,9 @@ def _report(page: Page, visit_id: str, outcome: str = "normal") -> None:
 
 
 def test_five_visits_offline_reach_the_server_once_with_one_alert(
-    phone: BrowserContext, sessions: sessionmaker[Session]
+    phone: BrowserContext, phone_server: LiveServer, sessions: sessionmaker[Session]
 ):
-    ids = _prepare(sessions)
+    ids = _prepare(sessions, clock.to_local(phone_server.now()).date())
     page = phone.new_page()
     page.csp_errors = []  # type: ignore[attr-defined]
     page.on(

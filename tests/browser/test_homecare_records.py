@@ -4,8 +4,9 @@ sentence for a bad window (home help crossing midnight) and nothing saved, then 
 plan saved on the file; the aides' list with its expiry warning. axe-core on every
 page, nothing wider than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("hcrec")`). The coordinator switches to
-English first.
+A live site of this module's own (`live_site("hcrec")`). The coordinator logs in once
+(and switches to English): her phone's tests share that page, the tablet starts with its
+cookies.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
+    fresh_start,
     live_server_fixture,
-    log_in,
+    logged_in_page,
     new_page,
     open_from_menu,
 )
@@ -36,14 +38,19 @@ BASE = "/aide-a-domicile"
 records_server = live_server_fixture("hcrec")
 
 
+@pytest.fixture(scope="module")
+def coordinator_phone(chromium: Browser, records_server: LiveServer) -> Iterator[Page]:
+    """The coordinator's phone, logged in once for the module's tests."""
+    yield from logged_in_page(chromium, records_server, VIEWPORT, "coordination")
+
+
 @pytest.fixture()
-def phone_page(chromium: Browser, records_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, records_server, VIEWPORT, watch_csp=True)
+def phone_page(coordinator_phone: Page) -> Page:
+    return fresh_start(coordinator_phone)
 
 
 def test_create_a_household_and_a_care_plan_on_a_phone(phone_page: Page):
     page = phone_page
-    log_in(page, "coordination")
     open_from_menu(page, f"{BASE}/beneficiaires")
     expect(page.get_by_role("heading", level=1)).to_have_text(en("Households helped at home"))
     check_page(page)
@@ -115,7 +122,6 @@ def test_create_a_household_and_a_care_plan_on_a_phone(phone_page: Page):
 
 def test_the_aides_list_warns_of_qualifications_to_renew(phone_page: Page):
     page = phone_page
-    log_in(page, "coordination")
     page.goto(f"{BASE}/aides")
     expect(page.locator("#expiry-warning")).to_contain_text(en("Qualifications to renew"))
     check_page(page)
@@ -128,13 +134,16 @@ TABLET = {"width": 820, "height": 1180}
 
 
 @pytest.fixture()
-def tablet_page(chromium: Browser, records_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, records_server, TABLET, watch_csp=True)
+def tablet_page(
+    chromium: Browser, records_server: LiveServer, coordinator_phone: Page
+) -> Iterator[Page]:
+    """The coordinator's tablet, logged in with her phone's cookies."""
+    state = coordinator_phone.context.storage_state()
+    yield from new_page(chromium, records_server, TABLET, watch_csp=True, storage_state=state)
 
 
 def test_the_file_and_the_plan_form_read_well_on_a_tablet(tablet_page: Page):
     page = tablet_page
-    log_in(page, "coordination")
     page.goto(f"{BASE}/beneficiaires?q=Jeanne")
     page.locator("#households a").first.click()
     expect(page.locator("#life-book")).to_contain_text(en("Carnet de vie"))

@@ -7,14 +7,15 @@ open page, then a reload offline, show the new visit and offer (drawn from the p
 templates) and no longer the reassigned ones nor the withdrawn offer. axe clean,
 nothing wider than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("hcredraw")`), its clock at 14:00.
+A live site of this module's own (`live_site("hcredraw")`), its clock at 14:00
+(HOMECARE_CLOCK).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import time
+from datetime import date, time
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -27,6 +28,7 @@ from homecare.calendar import local_moment
 from homecare.demo import demo_id
 from homecare.models import Visit, VisitReport
 from tests.browser.helpers import (
+    HOMECARE_CLOCK,
     LiveServer,
     check_page,
     live_server_fixture,
@@ -53,7 +55,7 @@ LACKS_VISITS = f"""async (ids) => !(await ({HOLDS_VISITS.replace("every", "some"
 OFFER = demo_id("example-offer")
 OFFER_VISIT = demo_id("example-offer-visit")
 AGAIN = uuid.uuid5(uuid.NAMESPACE_URL, "terrain:test:offered-again")
-redraw_server = live_server_fixture("hcredraw", time(14))
+redraw_server = live_server_fixture("hcredraw", **HOMECARE_CLOCK)
 sessions = live_sessions_fixture("redraw_server")
 
 
@@ -66,14 +68,13 @@ def phone(chromium: Browser, redraw_server: LiveServer) -> Iterator[BrowserConte
     context.close()
 
 
-def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str]) -> str:
-    """A new visit for aide1 at 18:00 (another household), "plain" and "fifth" given to
-    aide2. Returns the new visit's id."""
+def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str], today: date) -> str:
+    """A new visit for aide1 at 18:00 of the site's day `today` (another household),
+    "plain" and "fifth" given to aide2. Returns the new visit's id."""
     with sessions() as session:
         coordinator = accounts.find_user(session, "coordination")
         aide1, aide2 = accounts.find_user(session, "aide1"), accounts.find_user(session, "aide2")
         assert coordinator is not None and aide1 is not None and aide2 is not None
-        today = clock.to_local(clock.now()).date()
         taken = {uuid.UUID(ids[key]) for key in ("plain", "code", "gps", "nobody", "fifth")}
         households = {session.get(Visit, visit_id).beneficiary_id for visit_id in taken}  # type: ignore[union-attr]
         new = next(
@@ -100,9 +101,10 @@ def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str]) -
 
 
 def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
-    phone: BrowserContext, sessions: sessionmaker[Session]
+    phone: BrowserContext, redraw_server: LiveServer, sessions: sessionmaker[Session]
 ):
-    ids = _prepare(sessions)
+    today = clock.to_local(redraw_server.now()).date()
+    ids = _prepare(sessions, today)
     page = phone.new_page()
     page.csp_errors = []  # type: ignore[attr-defined]
     page.on(
@@ -126,7 +128,7 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     phone.set_offline(True)
     _tap(page, ids["plain"], "checkin")  # she arrives, offline
 
-    new = _coordinator_changes(sessions, ids)
+    new = _coordinator_changes(sessions, ids, today)
     assert page.locator(f'article[data-visit="{new}"]').count() == 0
 
     # Online briefly: her arrival goes, the changes come.

@@ -5,7 +5,8 @@ form (refused without a name), a skipped stop of a dated round restored, and hom
 care plan ordering meals on wheels in one step. axe-core on every page, nothing wider
 than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("rounds-edits")`).
+A live site of this module's own (`live_site("rounds-edits")`). The mobile team's
+coordinator logs in once: her tests share that phone.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
+    fresh_start,
     live_server_fixture,
     live_sessions_fixture,
     log_in,
+    logged_in_page,
     new_page,
     open_from_menu,
 )
@@ -40,9 +43,19 @@ def phone_page(chromium: Browser, edits_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, edits_server, VIEWPORT, watch_csp=True)
 
 
-def test_weekly_order_permanence_and_one_off_round_on_a_phone(phone_page: Page):
-    page = phone_page
-    log_in(page, "mobile-coord")
+@pytest.fixture(scope="module")
+def mobile_coord_phone(chromium: Browser, edits_server: LiveServer) -> Iterator[Page]:
+    """The mobile team's coordinator's phone, logged in once for the module's tests."""
+    yield from logged_in_page(chromium, edits_server, VIEWPORT, "mobile-coord")
+
+
+@pytest.fixture()
+def coord_page(mobile_coord_phone: Page) -> Page:
+    return fresh_start(mobile_coord_phone)
+
+
+def test_weekly_order_permanence_and_one_off_round_on_a_phone(coord_page: Page):
+    page = coord_page
     open_from_menu(page, "/tournees/")
 
     page.get_by_role("link", name=en("Weekly meals")).click()
@@ -74,9 +87,8 @@ def test_weekly_order_permanence_and_one_off_round_on_a_phone(phone_page: Page):
     check_page(page)
 
 
-def test_a_skipped_stop_restored_on_a_phone(phone_page: Page, edits_server: LiveServer):
-    page = phone_page
-    log_in(page, "mobile-coord")
+def test_a_skipped_stop_restored_on_a_phone(coord_page: Page, edits_server: LiveServer):
+    page = coord_page
     next_week = (edits_server.now() + timedelta(days=7)).date().isoformat()
     page.goto(f"{edits_server.url}/tournees/dates?jour={next_week}")
     page.locator("#dated-rounds a", has_text="Minibus Nord").first.click()

@@ -3,7 +3,8 @@ indicators with their per-day drill-down in a real browser on a 360 px phone (is
 axe-core on every page, nothing wider than the phone, no CSP complaint; the sheet
 printed hides the navigation and its buttons and fits an A4 page's width.
 
-A live site of this module's own (`live_site("rounds-more")`).
+A live site of this module's own (`live_site("rounds-more")`). The mobile team's
+coordinator logs in once: her tests share that phone.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
+    fresh_start,
     live_server_fixture,
     live_sessions_fixture,
     log_in,
+    logged_in_page,
     new_page,
     open_from_menu,
 )
@@ -40,6 +43,21 @@ sessions = live_sessions_fixture("more_server")
 @pytest.fixture()
 def phone_page(chromium: Browser, more_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, more_server, VIEWPORT, watch_csp=True)
+
+
+@pytest.fixture(scope="module")
+def mobile_coord_phone(chromium: Browser, more_server: LiveServer) -> Iterator[Page]:
+    """The mobile team's coordinator's phone, logged in once for the module's tests."""
+    yield from logged_in_page(chromium, more_server, VIEWPORT, "mobile-coord")
+
+
+@pytest.fixture()
+def coord_page(mobile_coord_phone: Page) -> Iterator[Page]:
+    # From the home page, where her login led her (a test printed the page before).
+    page = fresh_start(mobile_coord_phone, at="/")
+    yield page
+    page.emulate_media(media="null")  # a test printed: the screen again, at 360 px
+    page.set_viewport_size(VIEWPORT)
 
 
 def _meal_round_of_today(sessions, server: LiveServer) -> Round:
@@ -77,11 +95,10 @@ def _meal_round_of_today(sessions, server: LiveServer) -> Round:
 
 
 def test_the_kitchen_list_and_a_delivery_sheet_on_a_phone_and_printed(
-    phone_page: Page, more_server: LiveServer, sessions
+    coord_page: Page, more_server: LiveServer, sessions
 ):
     dated = _meal_round_of_today(sessions, more_server)
-    page = phone_page
-    log_in(page, "mobile-coord")
+    page = coord_page
     open_from_menu(page, "/tournees/")
     page.get_by_role("link", name=en("Kitchen")).click()
     expect(page.locator("#kitchen-list")).to_be_visible()
@@ -100,10 +117,9 @@ def test_the_kitchen_list_and_a_delivery_sheet_on_a_phone_and_printed(
 
 
 def test_the_indicators_and_a_day_drilled_down_on_a_phone(
-    phone_page: Page, more_server: LiveServer
+    coord_page: Page, more_server: LiveServer
 ):
-    page = phone_page
-    log_in(page, "mobile-coord")
+    page = coord_page
     open_from_menu(page, "/tournees/")
     page.get_by_role("link", name=en("Indicators")).click()
     expect(page.locator("#round-indicators")).to_be_visible()

@@ -4,7 +4,8 @@ stops (a stop out of order refused with a sentence, nothing saved), the week's d
 rounds and one round's page, where cancelling without a reason is refused. axe-core on
 every page, nothing wider than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("rounds")`).
+The shared live server (conftest's live_server_process): these pages are only read and
+what is refused saves nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
-    live_server_fixture,
     log_in,
     new_page,
     open_from_menu,
@@ -27,12 +27,10 @@ from tests.browser.helpers import (
 
 pytestmark = pytest.mark.browser
 
-rounds_server = live_server_fixture("rounds")
-
 
 @pytest.fixture()
-def phone_page(chromium: Browser, rounds_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, rounds_server, VIEWPORT, watch_csp=True)
+def phone_page(chromium: Browser, live_server_process: LiveServer) -> Iterator[Page]:
+    yield from new_page(chromium, live_server_process, VIEWPORT, watch_csp=True)
 
 
 def test_templates_and_dated_rounds_on_a_phone(phone_page: Page):

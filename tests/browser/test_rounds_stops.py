@@ -5,7 +5,8 @@ refused with a sentence, nothing saved), reads a stop's subscriber count; the ro
 live page polls only while the tab is visible. axe-core on every page, nothing wider
 than the phone, no CSP complaint.
 
-A live site of this module's own (`live_site("rstops")`).
+A live site of this module's own (`live_site("rstops")`). The coordinator logs in once:
+her tests share that phone.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from tests.browser.helpers import (
     LiveServer,
     check_page,
     en,
+    fresh_start,
     live_server_fixture,
-    log_in,
-    new_page,
+    logged_in_page,
     open_from_menu,
 )
 
@@ -34,14 +35,19 @@ PLACE = "Minibus social : arrêt Mont-sur-Marchienne"
 LIVE = "/tournees/suivi"
 
 
+@pytest.fixture(scope="module")
+def mobile_coord_phone(chromium: Browser, stops_server: LiveServer) -> Iterator[Page]:
+    """The mobile team's coordinator's phone, logged in once for the module's tests."""
+    yield from logged_in_page(chromium, stops_server, VIEWPORT, "mobile-coord")
+
+
 @pytest.fixture()
-def phone_page(chromium: Browser, stops_server: LiveServer) -> Iterator[Page]:
-    yield from new_page(chromium, stops_server, VIEWPORT, watch_csp=True)
+def phone_page(mobile_coord_phone: Page) -> Page:
+    return fresh_start(mobile_coord_phone)
 
 
 def test_linking_a_stop_to_its_place_on_a_phone(phone_page: Page):
     page = phone_page
-    log_in(page, "mobile-coord")
     open_from_menu(page, "/tournees/")
     page.get_by_role("link", name=en("Stops and appointments places")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(en("Stops and appointments places"))
@@ -75,7 +81,6 @@ def test_linking_a_stop_to_its_place_on_a_phone(phone_page: Page):
 
 def test_the_live_page_polls_only_while_visible(phone_page: Page):
     page = phone_page
-    log_in(page, "mobile-coord")
     page.goto(LIVE)
     expect(page.locator("[data-rounds-live]")).to_be_visible()
     check_page(page)
