@@ -25,7 +25,6 @@ from homecare.models import Visit
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
-    assert_accessible,
     check_page,
     en,
     live_server_fixture,
@@ -89,13 +88,13 @@ def test_the_coordinator_offers_again_and_the_aide_sees_it_and_signs(
     offers = page.locator("[data-offers]")
     expect(offers.get_by_role("heading", level=2)).to_have_text(en("Visits offered"))
     expect(offers.get_by_role("button", name=en("I take this visit"))).to_be_visible()
-    assert_accessible(page)
-    # The day page's own inline styles (before this change) are another helper's to fix.
-    page.csp_errors.clear()  # type: ignore[attr-defined]
+    check_page(page)
     page.get_by_role("link", name=en("My timesheet")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(en("My timesheet"))
     check_page(page)
     page.get_by_role("link", name=en("Month")).click()
+    # The month's page, not the week's still on screen while the link loads.
+    expect(page.get_by_role("link", name=en("Month"))).to_have_attribute("aria-current", "page")
     check_page(page)
     page.goto(f"/aide-a-domicile/ma-feuille-d-heures?period=week&day={done_day.isoformat()}")
     expect(page.locator("[data-sheet-line]")).to_have_count(1)
