@@ -99,10 +99,9 @@ def _eventually(page: Page, script: str, arg: object) -> None:
     raise AssertionError(script)
 
 
-def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
-    context: BrowserContext, page: Page, sessions
-):
-    stop_id = _round_today(sessions)
+def open_kept_crew_page(page: Page) -> None:
+    """The crew member logs in, opens « Ma tournée » under the service worker, and the
+    page is kept for offline use."""
     login(page, "mobile1")
     service_worker_ready(page)
     page.goto(PAGE)
@@ -110,6 +109,13 @@ def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
         page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     _eventually(page, KEPT, PAGE)
+
+
+def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
+    context: BrowserContext, page: Page, sessions
+):
+    stop_id = _round_today(sessions)
+    open_kept_crew_page(page)
     card = page.locator(f'[data-stop="{stop_id}"]')
     expect(card).to_be_visible()
     check_page(page)

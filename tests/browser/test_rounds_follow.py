@@ -19,8 +19,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from core import accounts, clock
 from rounds import live, services
 from rounds.models import Round, RoundStop, RoundTemplate
-from tests.browser.helpers import check_page, live_sessions_fixture, login, service_worker_ready
-from tests.browser.test_rounds_crew import KEPT, WAITING, _eventually
+from tests.browser.helpers import check_page, live_sessions_fixture, login
+from tests.browser.test_rounds_crew import WAITING, _eventually, open_kept_crew_page
 from tests.browser.test_sync import wait_for_outbox
 from tests.db.test_rounds import vehicle_data
 
@@ -150,13 +150,7 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
     context: BrowserContext, page: Page, sessions
 ):
     ids = _evening(sessions)
-    login(page, "mobile1")
-    service_worker_ready(page)
-    page.goto(PAGE)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    _eventually(page, KEPT, PAGE)
+    open_kept_crew_page(page)
     _eventually(page, HOLDS_ROUND, ids["round"])
     removed = page.locator(f'[data-stop="{ids["removed"]}"]')
     expect(removed).to_be_visible()
@@ -236,13 +230,7 @@ def test_a_round_its_template_moved_shows_cancelled_on_the_kept_page(
     the round's deletion, and the open page says the round is cancelled, its buttons
     gone; read again offline, it is not startable either."""
     ids = _evening(sessions)
-    login(page, "mobile1")
-    service_worker_ready(page)
-    page.goto(PAGE)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
-    _eventually(page, KEPT, PAGE)
+    open_kept_crew_page(page)
     _eventually(page, HOLDS_ROUND, ids["round"])
     section = page.locator(f'section[data-round="{ids["round"]}"]')
     expect(section.locator('button[data-step="start"]')).to_be_visible()

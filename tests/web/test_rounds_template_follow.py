@@ -15,25 +15,12 @@ from sqlalchemy import select
 from core import accounts, clock
 from rounds import live, live_sync
 from rounds.models import Round, RoundTemplate
+from tests.db.test_rounds_template_follow import _form
 from tests.support import text_of
 from tests.web.test_rounds_edits import coord, frozen, outsiders
 from tests.web.test_rounds_follow import _three_weeks
 
 __all__ = ["coord", "frozen", "outsiders"]
-
-FIELDS = ("vehicle_id", "name", "kind", "weekday", "starts", "ends", "active_from", "active_until")
-
-
-def _form(db, template_id, **changes) -> dict[str, str]:
-    template = db.get(RoundTemplate, template_id)
-    db.refresh(template)
-    data: dict[str, str] = {}
-    for name in FIELDS:
-        value = getattr(template, name)
-        if isinstance(value, time):
-            value = value.strftime("%H:%M")
-        data[name] = "" if value is None else str(value)
-    return data | {"version": str(template.version)} | changes
 
 
 def _rounds(db, template_id) -> list[Round]:
