@@ -454,7 +454,7 @@ def clock_template(start: datetime) -> tuple[str, datetime]:
     with (folder / f"clock-{stamp}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not ready.exists():
-            _copy_of_schema(url)
+            _empty_template(url, schema_template())
             anchor = datetime.now(UTC)
             with tempfile.TemporaryDirectory(prefix="terrain-tpl-") as instance:
                 env = {**terrain_env(url, instance), **clock_env(start, anchor)}
@@ -463,11 +463,6 @@ def clock_template(start: datetime) -> tuple[str, datetime]:
     made = (url, datetime.fromisoformat(ready.read_text()))
     _clock_templates[start] = made
     return made
-
-
-def _copy_of_schema(url: str) -> None:
-    """A copy of schema_template() at `url` (what a failed build left there goes first)."""
-    _empty_template(url, schema_template())
 
 
 def _drop_clock_templates(run: str) -> None:
@@ -525,26 +520,33 @@ def sms_text(message, key: str = "test-secret") -> str:
     return reveal(message.body, message.secret_slots, key)
 
 
-def cpas_admin(db, team_code: str = "bxl-marolles", username: str = "admin-bxl"):
-    """An administrator of the CPAS of `team_code` (by default the CPAS de Bruxelles):
-    with several CPAS, the demo's `admin` is the platform administrator, who manages no
-    team's settings (docs/cpas.md). Made once, committed."""
+def staff_member(db, username: str, role, team_code: str, display_name: str = ""):
+    """The member of staff `username` with `role` in the team `team_code`: made once
+    (password unused: tests log in directly), committed."""
     from core import accounts
-    from core.roles import Role
 
     found = accounts.find_user(db, username)
     if found is None:
         found = accounts.create_user(
             db,
             username=username,
-            display_name=f"Admin {team_code}",
+            display_name=display_name or username,
             password="unused-password",
-            role=Role.ADMIN,
+            role=role,
             team=accounts.get_team(db, team_code),
             check_password=False,
         )
         db.commit()
     return found
+
+
+def cpas_admin(db, team_code: str = "bxl-marolles", username: str = "admin-bxl"):
+    """An administrator of the CPAS of `team_code` (by default the CPAS de Bruxelles):
+    with several CPAS, the demo's `admin` is the platform administrator, who manages no
+    team's settings (docs/cpas.md). Made once, committed."""
+    from core.roles import Role
+
+    return staff_member(db, username, Role.ADMIN, team_code, f"Admin {team_code}")
 
 
 def place_team(session, team_code: str = "bxl-marolles") -> int:

@@ -34,7 +34,7 @@ from notifications import scope as contact_scope
 from notifications.models import Contact
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
 from tests.db.test_phone_checks import SECRET, verified
-from tests.support import cpas_admin, fresh_database, text_of
+from tests.support import cpas_admin, fresh_database, staff_member, text_of
 from web.cli import main
 
 BASE = "/parametres/rendez-vous"
@@ -44,22 +44,6 @@ BASE = "/parametres/rendez-vous"
 def now() -> Iterator[clock.Traveller]:
     with clock.frozen(NOW) as traveller:
         yield traveller
-
-
-def _user(db, username: str, role: Role, team_code: str) -> accounts.User:
-    found = accounts.find_user(db, username)
-    if found is None:
-        found = accounts.create_user(
-            db,
-            username=username,
-            display_name=username,
-            password="unused-password",
-            role=role,
-            team=accounts.get_team(db, team_code),
-            check_password=False,
-        )
-        db.commit()
-    return found
 
 
 def _refusals(db, entity_type: str, entity_id: object) -> int:
@@ -80,7 +64,7 @@ def _refusals(db, entity_type: str, entity_id: object) -> int:
 def test_a_closure_of_every_place_closes_only_its_cpas_places(login, db, now):
     brussels = Agenda(db)  # at Antenne Marolles' team (CPAS de Bruxelles)
     dampremy = db.scalar(select(Location).where(Location.code == "clr-dampremy"))
-    _user(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
+    staff_member(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
     charleroi = login("clr-coord-left")
     made = charleroi.post(
         f"{BASE}/fermetures", {"first_day": THURSDAY.isoformat(), "reason": "Fête du personnel"}
@@ -127,7 +111,7 @@ def _place(db, code: str, team_code: str) -> Location:
 
 
 def _agent_at(db, service: Service, location: Location, username: str, team_code: str):
-    agent = _user(db, username, Role.SOCIAL_WORKER, team_code)
+    agent = staff_member(db, username, Role.SOCIAL_WORKER, team_code)
     db.add(AgentService(user_id=agent.id, service_id=service.id))
     for weekday in range(7):
         db.add(
@@ -181,7 +165,7 @@ def test_only_the_platform_administrator_gives_or_splits_a_shared_service(login,
     split_url = f"{BASE}/services-partages/{service.id}/scinder"
     give_url = f"{BASE}/services-partages/{service.id}/cpas"
     # A CPAS's administrator and coordinator: 404, audited, nothing changed.
-    _user(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
+    staff_member(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
     for username in (cpas_admin(db).username, "clr-coord-left"):
         browser = login(username)
         assert browser.get(f"{BASE}/services-partages").status_code == 404
@@ -335,7 +319,7 @@ def test_a_waiting_list_anywhere_is_the_services_cpas(login, db, now):
     assert dampremy.team_id in teams
     assert {organisations.cpas_id_of_team(db, team) for team in teams} == {service.cpas_id}
     # Charleroi's coordinator sees the contact; Brussels' staff do not.
-    coordinator = _user(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
+    coordinator = staff_member(db, "clr-coord-left", Role.COORDINATOR, "clr-dampremy")
     assert contact_scope.sees_contact(db, coordinator, contact.id)
     for username in ("as1", "accueil", "coordination"):
         assert not contact_scope.sees_contact(db, accounts.find_user(db, username), contact.id)

@@ -18,7 +18,7 @@ from core.audit import AuditEntry
 from core.roles import Role
 from notifications import contacts, outbox, replies, texts
 from notifications.models import Contact, ContactTeam, InboundSms
-from tests.support import cpas_admin, text_of
+from tests.support import cpas_admin, staff_member, text_of
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 10:00 in Brussels, a Tuesday
 ORPHAN_NAME = "Orphéline Sans-Equipe"
@@ -35,20 +35,7 @@ def now() -> Iterator[clock.Traveller]:
 
 def _user(db, team_code: str, role: Role) -> accounts.User:
     """A member of staff of `team_code` with `role` (made once, committed)."""
-    username = f"{team_code}-{role.value}"
-    found = accounts.find_user(db, username)
-    if found is None:
-        found = accounts.create_user(
-            db,
-            username=username,
-            display_name=username,
-            password="unused-password",
-            role=role,
-            team=accounts.get_team(db, team_code),
-            check_password=False,
-        )
-        db.commit()
-    return found
+    return staff_member(db, f"{team_code}-{role.value}", role, team_code)
 
 
 def _staff(db) -> list[str]:
