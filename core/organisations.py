@@ -32,10 +32,12 @@ from sqlalchemy import (
     exc,
     false,
     func,
+    literal,
     or_,
     select,
     table,
     true,
+    union_all,
 )
 from sqlalchemy.orm import (
     Mapped,
@@ -305,12 +307,35 @@ def scope_of(session: Session, user: User | None) -> Scope:
 
 
 def _read_scope(session: Session, user: User) -> Scope:
-    several = len(list(session.scalars(select(Cpas.id).limit(2)))) > 1
-    cpas_id = cpas_id_of_team(session, user.team_id)
+    # One statement (issue 20: every request of a page asks for its scope): the first two
+    # CPAS ids ("c": several or one), the team's CPAS ("t"), a local role's granted teams
+    # ("g") and, with several CPAS, the teams of the team's CPAS ("s").
+    some_cpas = select(Cpas.id).limit(2).subquery()
+    parts = [select(literal("c"), some_cpas.c.id)]
+    if user.team_id is not None:
+        team_cpas = select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == user.team_id)
+        several = select(func.count()).select_from(some_cpas).scalar_subquery() > 1
+        parts.append(select(literal("t"), _TEAMS.c.cpas_id).where(_TEAMS.c.id == user.team_id))
+        parts.append(
+            select(literal("s"), _TEAMS.c.id).where(
+                _TEAMS.c.cpas_id == team_cpas.scalar_subquery(), several
+            )
+        )
+        if user.role in LOCAL_ROLES:
+            parts.append(
+                select(literal("g"), TeamGrant.team_id).where(TeamGrant.user_id == user.id)
+            )
+    found: dict[str, list[int]] = {"c": [], "t": [], "s": [], "g": []}
+    for kind, value in session.execute(union_all(*parts)):
+        found[kind].append(value)
+    several = len(found["c"]) > 1
+    if user.team_id is not None:
+        cpas_id = found["t"][0] if found["t"] else None
+    else:  # as `cpas_id_of_team`: the installation's only CPAS, else none
+        cpas_id = found["c"][0] if len(found["c"]) == 1 else None
     local = None
     if user.role in LOCAL_ROLES and user.team_id is not None:
-        granted = session.scalars(select(TeamGrant.team_id).where(TeamGrant.user_id == user.id))
-        local = frozenset({user.team_id, *granted})
+        local = frozenset({user.team_id, *found["g"]})
     if not several:
         return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
     if cpas_id is None:
@@ -322,8 +347,7 @@ def _read_scope(session: Session, user: User) -> Scope:
             teams=frozenset(),
             platform=user.role in PLATFORM_ROLES,
         )
-    teams = frozenset(session.scalars(select(_TEAMS.c.id).where(_TEAMS.c.cpas_id == cpas_id)))
-    return Scope(user_id=user.id, cpas_id=cpas_id, teams=teams, local_teams=local)
+    return Scope(user_id=user.id, cpas_id=cpas_id, teams=frozenset(found["s"]), local_teams=local)
 
 
 def refuse(session: Session, user: User | None, entity_type: str, entity_id: object) -> None:

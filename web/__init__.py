@@ -7,7 +7,6 @@ from typing import Any
 
 from flask import Flask, request
 from flask_babel import get_locale
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -94,7 +93,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     from web.extensions import babel, csrf, htmx
     from web.forms import role_label
     from web.nav import badge as nav_badge
-    from web.nav import check_endpoints, entries_for, is_current, phone_bar
+    from web.nav import check_endpoints, is_current
+    from web.nav import menu as nav_menu
+    from web.nav import menu_more as nav_menu_more
     from web.plugins import register_blueprints
 
     db.init_app(app)
@@ -118,15 +119,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
-        nav = (
-            entries_for(current_user._get_current_object()) if current_user.is_authenticated else []
-        )
         return {
             "locale": str(get_locale()),
             "role_label": role_label,
             "now_local": clock.now(),
-            "nav_entries": nav,
-            "nav_more": phone_bar(nav)[1],
+            # Functions: the menu is worked out only by a page that shows it (web/nav.py).
+            "nav_entries": nav_menu,
+            "nav_more": nav_menu_more,
             "is_current": is_current,
             "nav_badge": nav_badge,
             "current_path": request.full_path.rstrip("?"),

@@ -12,6 +12,7 @@ from flask import (
     Flask,
     current_app,
     flash,
+    g,
     redirect,
     request,
     session,
@@ -33,13 +34,21 @@ from web.rendering import render
 bp = Blueprint("auth", __name__)
 
 
+# Why the request's login session ended (None: open), read with the user by `_load_user`
+# for `_expire_sessions`: one query per request for both.
+LOGIN_SESSION_END = "terrain_login_session_end"
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> accounts.User | None:
     try:
-        user = accounts.get_user(db.session(), int(user_id))
+        user, ended = accounts.signed_in_user(db.session(), int(user_id), session.get("sid"))
     except ValueError:
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    g.setdefault(LOGIN_SESSION_END, {})[user.id] = ended
+    return user
 
 
 def _client_address() -> str:
@@ -157,7 +166,11 @@ def _expire_sessions():
     password_at = current_user.password_changed_at.timestamp()
     stale = abs(session.get("password_at", 0) - password_at) > 0.001
     db_session = db.session()
-    ended = accounts.login_session_end(db_session, current_user.id, session.get("sid"))
+    read = g.get(LOGIN_SESSION_END, {})
+    if current_user.id in read:
+        ended = read[current_user.id]
+    else:  # a user not loaded by `_load_user` (none today): read it now
+        ended = accounts.login_session_end(db_session, current_user.id, session.get("sid"))
     if idle or too_long or stale or ended:
         if not ended:
             accounts.expire_login_session(db_session, session.get("sid"))

@@ -10,10 +10,9 @@ from flask_login import current_user
 
 from core import accounts, sync
 from core.roles import Permission
-from web import db
+from web import db, nav
 from web.common import safe_next
 from web.i18n import remember_language
-from web.nav import entries_for
 from web.permissions import public, requires
 from web.rendering import render
 
@@ -38,11 +37,7 @@ def _sync_context() -> dict[str, Any]:
 @bp.route("/")
 @requires(Permission.HOME)
 def home():
-    cards = [
-        entry
-        for entry in entries_for(current_user._get_current_object())
-        if entry.endpoint != "main.home"
-    ]
+    cards = [entry for entry in nav.menu() if entry.endpoint != "main.home"]
     return render("main/home.html", cards=cards)
 
 
@@ -50,7 +45,7 @@ def home():
 @requires(Permission.HOME)
 def menu():
     """Everything the user's role opens (a phone's bar has room for a few)."""
-    return render("main/menu.html", cards=entries_for(current_user._get_current_object()))
+    return render("main/menu.html", cards=nav.menu())
 
 
 @bp.route("/language", methods=["POST"])

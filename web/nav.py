@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import request
+from flask import g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -91,6 +91,28 @@ def entries_for(user: User) -> list[NavEntry]:
         for entry in NAV
         if can(user.role, entry.permission) and (entry.visible is None or entry.visible(user))
     ]
+
+
+_MENU = "terrain_menu"  # flask.g: (user id, her menu) of this request
+
+
+def menu() -> list[NavEntry]:
+    """The signed-in user's menu, worked out once per request and only when a page shows
+    it: a JSON answer, an htmx partial or a redirect never asks (its `visible` checks may
+    query the database)."""
+    if not current_user.is_authenticated:
+        return []
+    user = current_user._get_current_object()
+    known = g.get(_MENU)
+    if known is None or known[0] != user.id:
+        known = (user.id, entries_for(user))
+        setattr(g, _MENU, known)
+    return known[1]
+
+
+def menu_more() -> list[NavEntry]:
+    """The entries of the menu that only the "More" page lists on a phone."""
+    return phone_bar(menu())[1]
 
 
 def badge(entry: NavEntry) -> int:
