@@ -49,7 +49,13 @@ def _free_start(sessions, location_code: str, service_code: str):
         return slots[0].start
 
 
-def run(calls: int = CALLS, *, show_statements: bool = False, profile: bool = False) -> str:
+def run(
+    calls: int = CALLS,
+    *,
+    show_statements: bool = False,
+    profile: bool = False,
+    only: str | None = None,
+) -> str:
     from core import clock
     from core.config import Settings
     from core.db import make_engine, make_session_factory
@@ -146,6 +152,8 @@ def run(calls: int = CALLS, *, show_statements: bool = False, profile: bool = Fa
         rows = []
         profiles = {}
         for label, username, method, path, headers, expected in cases:
+            if only and only not in label:
+                continue
             client, csrf = client_of(username)
 
             def call(client=client, csrf=csrf, method=method, path=path, headers=headers):
@@ -203,5 +211,13 @@ if __name__ == "__main__":
     parser.add_argument("--calls", type=int, default=CALLS)
     parser.add_argument("--statements", action="store_true", help="the statements of one call")
     parser.add_argument("--profile", action="store_true", help="cProfile of each request")
+    parser.add_argument("--only", help="the requests whose label holds this text")
     arguments = parser.parse_args()
-    print(run(arguments.calls, show_statements=arguments.statements, profile=arguments.profile))
+    print(
+        run(
+            arguments.calls,
+            show_statements=arguments.statements,
+            profile=arguments.profile,
+            only=arguments.only,
+        )
+    )
