@@ -201,7 +201,7 @@ def run(
             out.write(f"\n{label}:\n" + "".join(f"    {line}\n" for line in last))
     for label, profiler in profiles.items():
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(60)
         out.write(f"\n===== {label} =====\n{stream.getvalue()}")
     return out.getvalue()
 

@@ -179,11 +179,18 @@ def list_cpas(session: Session) -> list[Cpas]:
 
 
 def cpas_id_of_team(session: Session, team_id: int | None) -> int | None:
-    """The team's CPAS id; no team: the installation's only CPAS, else None (one query)."""
-    if team_id is None:
-        found = list(session.scalars(select(Cpas.id).order_by(Cpas.id).limit(2)))
-        return found[0] if len(found) == 1 else None
-    return session.scalar(select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id))
+    """The team's CPAS id; no team: the installation's only CPAS, else None (one query,
+    none when this transaction already read it: see `_forget_scopes`)."""
+    if session.new or session.dirty or session.deleted:
+        _forget_scopes(session)  # unflushed changes: the query below flushes them first
+    known = session.info.setdefault(_TEAM_CPAS, {})
+    if team_id not in known:
+        if team_id is None:
+            found = list(session.scalars(select(Cpas.id).order_by(Cpas.id).limit(2)))
+            known[team_id] = found[0] if len(found) == 1 else None
+        else:
+            known[team_id] = session.scalar(select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id))
+    return known[team_id]
 
 
 def cpas_of_team(session: Session, team_id: int | None) -> Cpas | None:
@@ -272,10 +279,12 @@ class Scope:
 
 
 _SCOPES = "terrain_scopes"  # session.info: the scopes read since the last write
+_TEAM_CPAS = "terrain_team_cpas"  # session.info: team id → CPAS id, read since then too
 
 
 def _forget_scopes(session: Session, *_args: object) -> None:
     session.info.pop(_SCOPES, None)
+    session.info.pop(_TEAM_CPAS, None)
 
 
 def _forget_scopes_on_write(state: ORMExecuteState) -> None:
@@ -333,6 +342,8 @@ def _read_scope(session: Session, user: User) -> Scope:
         cpas_id = found["t"][0] if found["t"] else None
     else:  # as `cpas_id_of_team`: the installation's only CPAS, else none
         cpas_id = found["c"][0] if len(found["c"]) == 1 else None
+    # What `cpas_id_of_team` would read, known now (a booking asks for its place's).
+    session.info.setdefault(_TEAM_CPAS, {}).setdefault(user.team_id, cpas_id)
     local = None
     if user.role in LOCAL_ROLES and user.team_id is not None:
         local = frozenset({user.team_id, *found["g"]})
