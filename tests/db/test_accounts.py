@@ -257,3 +257,37 @@ def test_deactivation_ends_every_session_for_good(db):
     assert accounts.login_session_end(db, user.id, second) == "deactivated"
     fresh = accounts.start_login_session(db, user)
     assert accounts.login_session_end(db, user.id, fresh) is None
+
+
+def test_the_signed_in_user_and_her_login_session_answer_as_login_session_end(db):
+    """`signed_in_user` (one query a request) says what `login_session_end` says."""
+    user = accounts.find_user(db, "aide5")
+    other = accounts.find_user(db, "aide4")
+    open_token = accounts.start_login_session(db, user)
+    logged_out = accounts.start_login_session(db, user)
+    accounts.record_logout(db, user, logged_out)
+    expired = accounts.start_login_session(db, user)
+    accounts.end_login_session(db, expired, "expired")
+    others = accounts.start_login_session(db, other)
+    db.flush()
+    cases = {
+        open_token: None,
+        logged_out: "logout",
+        expired: "expired",
+        others: "unknown",  # another user's login session
+        "no-such-token": "unknown",
+        None: "unknown",
+        "": "unknown",
+    }
+    for token, ended in cases.items():
+        db.expunge_all()
+        found, why = accounts.signed_in_user(db, user.id, token)
+        assert (found.username, why) == ("aide5", ended), token
+        assert why == accounts.login_session_end(db, user.id, token)
+        assert found.team is not None and found.team.cpas is not None  # loaded with her
+    assert accounts.signed_in_user(db, 10**9, open_token) == (None, "unknown")
+    user = accounts.find_user(db, "aide5")
+    accounts.set_active(db, user, False, actor=accounts.find_user(db, "admin"))
+    db.expunge_all()
+    found, why = accounts.signed_in_user(db, user.id, open_token)
+    assert (found.active, why) == (False, "deactivated")

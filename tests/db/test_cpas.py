@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from appointments import desk, setup, slots
 from appointments.models import Location, Service
@@ -523,3 +524,131 @@ def test_two_cpas_claiming_one_postcode_at_once_only_one_gets_it():
     assert outcomes.count("saved") == 1, outcomes
     assert set(outcomes) <= {"saved", "postcode_taken", "postcode_conflict"}
     assert len(holders) == 1
+
+
+def _scope_read_one_by_one(session, user) -> organisations.Scope:
+    """The scope as it was read before it was one statement (three to four queries)."""
+    several = len(list(session.scalars(select(organisations.Cpas.id).limit(2)))) > 1
+    if user.team_id is None:
+        found = list(session.scalars(select(organisations.Cpas.id).limit(2)))
+        cpas_id = found[0] if len(found) == 1 else None
+    else:
+        cpas_id = session.scalar(
+            select(accounts.Team.cpas_id).where(accounts.Team.id == user.team_id)
+        )
+    local = None
+    if user.role in organisations.LOCAL_ROLES and user.team_id is not None:
+        local = frozenset({user.team_id, *organisations.granted_teams(session, user.id)})
+    if not several:
+        return organisations.Scope(user.id, cpas_id, None, local)
+    if cpas_id is None:
+        return organisations.Scope(
+            user.id, None, frozenset(), platform=user.role in organisations.PLATFORM_ROLES
+        )
+    teams = frozenset(
+        session.scalars(select(accounts.Team.id).where(accounts.Team.cpas_id == cpas_id))
+    )
+    return organisations.Scope(user.id, cpas_id, teams, local)
+
+
+def _scope_in_one_statement(session, user, engine) -> organisations.Scope:
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    session.info.clear()  # nothing read before
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        scope = organisations.scope_of(session, user)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements
+    return scope
+
+
+def test_the_scope_in_one_statement_is_the_scope_read_one_by_one(db):
+    as3 = accounts.find_user(db, "as3")
+    organisations.set_granted_teams(db, as3, [accounts.get_team(db, "clr-gosselies").id])
+    db.flush()
+    users = list(db.scalars(select(accounts.User)))
+    assert {user.role for user in users} >= {"admin", "reception", "social_worker", "aide"}
+    for user in users:
+        expected = _scope_read_one_by_one(db, user)
+        assert _scope_in_one_statement(db, user, db.get_bind().engine) == expected, user
+    assert organisations.scope_of(db, as3).local_teams == {
+        as3.team_id,
+        accounts.get_team(db, "clr-gosselies").id,
+    }
+
+
+def test_the_scope_in_one_statement_with_no_cpas_then_one(db):
+    with migrated_database("scope-one") as url:
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                nobody = accounts.create_user(
+                    session,
+                    username="alone",
+                    display_name="Alone",
+                    password="a-long-password-1",
+                    role="admin",
+                )
+                session.flush()
+                assert _scope_in_one_statement(session, nobody, engine) == organisations.Scope(
+                    nobody.id, None, None
+                )
+                organisations.create_cpas(
+                    session,
+                    code="seule",
+                    name_fr="CPAS seul",
+                    region="brussels",
+                    language_regime="fr",
+                )
+                team = accounts.create_team(
+                    session, code="t1", name="Antenne", kind="antenne", cpas_code="seule", city="X"
+                )
+                desk = accounts.create_user(
+                    session,
+                    username="desk",
+                    display_name="Desk",
+                    password="a-long-password-1",
+                    role="reception",
+                    team=team,
+                )
+                session.flush()
+                for user in (nobody, desk):
+                    expected = _scope_read_one_by_one(session, user)
+                    assert expected.teams is None and expected.cpas_id == team.cpas_id
+                    assert _scope_in_one_statement(session, user, engine) == expected
+        finally:
+            engine.dispose()
+
+
+def test_a_teams_cpas_is_read_once_per_transaction_and_again_after_a_write(db):
+    team = accounts.get_team(db, "clr-mobile")
+    charleroi, brussels = (
+        organisations.get_cpas(db, "charleroi"),
+        organisations.get_cpas(db, "bruxelles"),
+    )
+    db.commit()
+    assert organisations.cpas_id_of_team(db, team.id) == charleroi.id
+    statements = []
+
+    def record(*args) -> None:
+        statements.append(args)
+
+    event.listen(db.get_bind().engine, "before_cursor_execute", record)
+    try:
+        assert organisations.cpas_id_of_team(db, team.id) == charleroi.id
+    finally:
+        event.remove(db.get_bind().engine, "before_cursor_execute", record)
+    assert statements == []  # read once in the transaction
+    team.cpas_id = brussels.id  # unflushed: the next read flushes it first
+    assert organisations.cpas_id_of_team(db, team.id) == brussels.id
+    db.execute(
+        text("UPDATE teams SET cpas_id = :c WHERE id = :t"), {"c": charleroi.id, "t": team.id}
+    )
+    assert organisations.cpas_id_of_team(db, team.id) == charleroi.id
+    db.rollback()
+    assert organisations.cpas_id_of_team(db, team.id) == charleroi.id
