@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -507,6 +508,21 @@ def login_session_end(session: Session, user_id: int, token: str | None) -> str 
     return None
 
 
+# Built once (every signed-in request runs it: building it again cost more CPU than its
+# round trip); the user's team and CPAS come with her (joined relationships).
+_SIGNED_IN = (
+    select(User, LoginSession.id, LoginSession.ended_at, LoginSession.end_reason)
+    .outerjoin(
+        LoginSession,
+        and_(
+            LoginSession.token_hash == bindparam("token_hash", type_=String),
+            LoginSession.user_id == User.id,
+        ),
+    )
+    .where(User.id == bindparam("user_id", type_=Integer))
+)
+
+
 def signed_in_user(
     session: Session, user_id: int, token: str | None
 ) -> tuple[User | None, str | None]:
@@ -515,12 +531,7 @@ def signed_in_user(
     if not token:
         return session.get(User, user_id), "unknown"
     row = session.execute(
-        select(User, LoginSession.id, LoginSession.ended_at, LoginSession.end_reason)
-        .outerjoin(
-            LoginSession,
-            and_(LoginSession.token_hash == _token_hash(token), LoginSession.user_id == User.id),
-        )
-        .where(User.id == user_id)
+        _SIGNED_IN, {"token_hash": _token_hash(token), "user_id": user_id}
     ).first()
     if row is None:
         return None, "unknown"

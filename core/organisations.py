@@ -23,10 +23,13 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ColumnElement,
+    CompoundSelect,
     Date,
     ForeignKey,
+    Integer,
     String,
     UniqueConstraint,
+    bindparam,
     column,
     event,
     exc,
@@ -315,27 +318,40 @@ def scope_of(session: Session, user: User | None) -> Scope:
     return known[key]
 
 
-def _read_scope(session: Session, user: User) -> Scope:
-    # One statement (issue 20: every request of a page asks for its scope): the first two
-    # CPAS ids ("c": several or one), the team's CPAS ("t"), a local role's granted teams
-    # ("g") and, with several CPAS, the teams of the team's CPAS ("s").
+def _scope_statement(*, team: bool, local: bool) -> CompoundSelect:
+    """The scope's one statement (`_read_scope`): the first two CPAS ids ("c": several or
+    one); with a team, its CPAS ("t") and, with several CPAS, that CPAS's teams ("s");
+    for a local role, the teams granted ("g"). Parameters: team_id, user_id."""
     some_cpas = select(Cpas.id).limit(2).subquery()
     parts = [select(literal("c"), some_cpas.c.id)]
-    if user.team_id is not None:
-        team_cpas = select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == user.team_id)
+    if team:
+        team_id = bindparam("team_id", type_=Integer)
         several = select(func.count()).select_from(some_cpas).scalar_subquery() > 1
-        parts.append(select(literal("t"), _TEAMS.c.cpas_id).where(_TEAMS.c.id == user.team_id))
+        team_cpas = select(_TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id).scalar_subquery()
+        parts.append(select(literal("t"), _TEAMS.c.cpas_id).where(_TEAMS.c.id == team_id))
         parts.append(
-            select(literal("s"), _TEAMS.c.id).where(
-                _TEAMS.c.cpas_id == team_cpas.scalar_subquery(), several
-            )
+            select(literal("s"), _TEAMS.c.id).where(_TEAMS.c.cpas_id == team_cpas, several)
         )
-        if user.role in LOCAL_ROLES:
-            parts.append(
-                select(literal("g"), TeamGrant.team_id).where(TeamGrant.user_id == user.id)
-            )
+    if local:
+        user_id = bindparam("user_id", type_=Integer)
+        parts.append(select(literal("g"), TeamGrant.team_id).where(TeamGrant.user_id == user_id))
+    return union_all(*parts)
+
+
+# Built once: every request of a page asks for its scope, and building the statement
+# cost more CPU than running it.
+_SCOPE_STATEMENTS = {
+    (team, local): _scope_statement(team=team, local=local)
+    for team, local in ((False, False), (True, False), (True, True))
+}
+
+
+def _read_scope(session: Session, user: User) -> Scope:
+    local_role = user.role in LOCAL_ROLES and user.team_id is not None
+    statement = _SCOPE_STATEMENTS[(user.team_id is not None, local_role)]
+    rows = session.execute(statement, {"team_id": user.team_id, "user_id": user.id})
     found: dict[str, list[int]] = {"c": [], "t": [], "s": [], "g": []}
-    for kind, value in session.execute(union_all(*parts)):
+    for kind, value in rows:
         found[kind].append(value)
     several = len(found["c"]) > 1
     if user.team_id is not None:
@@ -344,9 +360,7 @@ def _read_scope(session: Session, user: User) -> Scope:
         cpas_id = found["c"][0] if len(found["c"]) == 1 else None
     # What `cpas_id_of_team` would read, known now (a booking asks for its place's).
     session.info.setdefault(_TEAM_CPAS, {}).setdefault(user.team_id, cpas_id)
-    local = None
-    if user.role in LOCAL_ROLES and user.team_id is not None:
-        local = frozenset({user.team_id, *found["g"]})
+    local = frozenset({user.team_id, *found["g"]}) if local_role else None
     if not several:
         return Scope(user_id=user.id, cpas_id=cpas_id, teams=None, local_teams=local)
     if cpas_id is None:
