@@ -192,16 +192,22 @@ def run(
         engine.dispose()
 
     backend = url.split(":", 1)[0]
-    out.write(f"| request ({backend}, mean of {calls}) | statements | CPU ms | wall ms |\n")
-    out.write("| --- | --- | --- | --- |\n")
+    out.write(
+        f"| request ({backend}, mean of {calls}) | statements | CPU ms | wall ms"
+        f"{' | function calls' if profiles else ''} |\n"
+    )
+    out.write(f"| --- | --- | --- | ---{' | ---' if profiles else ''} |\n")
     for label, statements, cpu, wall, _last in rows:
-        out.write(f"| {label} | {statements:g} | {cpu:.1f} | {wall:.1f} |\n")
+        calls_column = ""
+        if label in profiles:
+            calls_column = f" | {pstats.Stats(profiles[label]).total_calls // calls:,}"
+        out.write(f"| {label} | {statements:g} | {cpu:.1f} | {wall:.1f}{calls_column} |\n")
     if show_statements:
         for label, _statements, _cpu, _wall, last in rows:
             out.write(f"\n{label}:\n" + "".join(f"    {line}\n" for line in last))
     for label, profiler in profiles.items():
         stream = io.StringIO()
-        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(250)
         out.write(f"\n===== {label} =====\n{stream.getvalue()}")
     return out.getvalue()
 
