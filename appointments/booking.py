@@ -69,11 +69,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 import phonenumbers
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -92,7 +93,7 @@ from appointments.models import (
 )
 from core import audit, clock, organisations, phone
 from core import fields as parse
-from core.accounts import User
+from core.accounts import Team, User
 from core.config import Settings
 from core.errors import FieldError, Invalid
 from core.text import single_line
@@ -298,7 +299,10 @@ def _check_service(
     *,
     source: str,
     cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool | None = None,
 ) -> dict[str, FieldError]:
+    """`offered`: whether the place offers the service (any CPAS), when the caller read
+    it (a booking's `_context`)."""
     errors: dict[str, FieldError] = {}
     if service is None or not service.active:
         errors["service"] = FieldError("unknown_choice")
@@ -311,7 +315,11 @@ def _check_service(
     elif (
         "service" not in errors
         and service is not None
-        and not offers(session, service, location, cpas_id=cpas_id)
+        and not (
+            offers(session, service, location, cpas_id=cpas_id)
+            if offered is None
+            else offered and (service.cpas_id is None or service.cpas_id == cpas_id)
+        )
     ):
         errors["location"] = FieldError("not_offered")
     return errors
@@ -593,6 +601,16 @@ def find_person(session: Session, name: str, e164: str) -> BookingPerson | None:
     )
 
 
+def _person_query(name: str, e164: str) -> Select:
+    """The id of the person booked first with this number and name."""
+    return (
+        select(BookingPerson.id)
+        .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
+        .order_by(BookingPerson.id)
+        .limit(1)
+    )
+
+
 def contact_reference(person: BookingPerson) -> str:
     return f"appointments.person:{person.id}"
 
@@ -802,6 +820,88 @@ def _reminder_kind(
 # --- Booking -----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Context:
+    cpas: organisations.Cpas | None
+    offered: bool | None  # None: not read (no service or no place)
+    upcoming: int
+    person: BookingPerson | None
+
+
+def _context(
+    session: Session,
+    service: Service | None,
+    location: Location | None,
+    *,
+    now: datetime,
+    upcoming_of: str | None,
+    person: tuple[str, str] | None,
+) -> _Context:
+    """One statement for what a booking reads before the slot rule: the place's CPAS
+    (its regime, texts, sender, holidays), whether the place offers the service, the
+    upcoming bookings of the number `upcoming_of` (online), and the person booked before
+    with this (name, number). A place without a team (before 0052_cpas_place_team) reads
+    them one by one."""
+    if location is None or location.team_id is None:
+        cpas = organisations.cpas_of_team(session, None) if location is not None else None
+        return _Context(
+            cpas=cpas,
+            offered=None,
+            upcoming=_upcoming(session, upcoming_of, now) if upcoming_of else 0,
+            person=find_person(session, *person) if person is not None else None,
+        )
+    columns: list = [organisations.Cpas]
+    if service is not None:
+        columns.append(
+            select(ServiceLocation.service_id)
+            .where(
+                ServiceLocation.service_id == service.id,
+                ServiceLocation.location_id == location.id,
+            )
+            .exists()
+            .label("offered")
+        )
+    if upcoming_of is not None:
+        columns.append(_upcoming_query(upcoming_of, now).scalar_subquery().label("upcoming"))
+    query = (
+        select(*columns)
+        .select_from(Team)
+        .outerjoin(organisations.Cpas, organisations.Cpas.id == Team.cpas_id)
+        .where(Team.id == location.team_id)
+    )
+    if person is not None:
+        query = query.add_columns(BookingPerson).outerjoin(
+            BookingPerson,
+            BookingPerson.id == _person_query(*person).scalar_subquery(),
+        )
+    row = session.execute(query).one_or_none()
+    if row is None:  # the place's team is gone: as cpas_of_team would say
+        return _Context(cpas=None, offered=None, upcoming=0, person=None)
+    return _Context(
+        cpas=row[0],
+        offered=bool(row.offered) if service is not None else None,
+        upcoming=(row.upcoming or 0) if upcoming_of is not None else 0,
+        person=row.BookingPerson if person is not None else None,
+    )
+
+
+def _upcoming_query(e164: str, now: datetime) -> Select:
+    """The upcoming booked appointments of a number."""
+    return (
+        select(func.count(Appointment.id))
+        .join(BookingPerson, BookingPerson.id == Appointment.person_id)
+        .where(
+            BookingPerson.phone == e164,
+            Appointment.status == "booked",
+            Appointment.start_at > now,
+        )
+    )
+
+
+def _upcoming(session: Session, e164: str, now: datetime) -> int:
+    return session.scalar(_upcoming_query(e164, now)) or 0
+
+
 def book(
     session: Session,
     *,
@@ -831,30 +931,36 @@ def book(
     errors: dict[str, FieldError] = {}
     if source not in BOOKING_SOURCES:
         errors["source"] = FieldError("unknown_choice")
-    # The place's CPAS, read once: the offer's check, its language, texts and sender, and
-    # the holidays of the slot rule use it.
-    cpas = organisations.cpas_of_team(session, location.team_id) if location is not None else None
-    cpas_id = cpas.id if cpas is not None else None
-    errors.update(_check_service(session, service, location, source=source, cpas_id=cpas_id))
     person_errors, number = check_person(person_name, phone, language, source=source)
-    errors.update(person_errors)
     now = clock.now()
+    name = single_line(person_name).strip()
+    # What the checks need and the person, in one statement (see `_context`).
+    context = _context(
+        session,
+        service,
+        location,
+        now=now,
+        upcoming_of=(
+            number.e164
+            if number is not None and source == "online" and "phone" not in person_errors
+            else None
+        ),
+        person=(name, number.e164) if number is not None and "phone" not in person_errors else None,
+    )
+    cpas = context.cpas
+    cpas_id = cpas.id if cpas is not None else None
+    errors.update(
+        _check_service(
+            session, service, location, source=source, cpas_id=cpas_id, offered=context.offered
+        )
+    )
+    errors.update(person_errors)
     start = _aware(start)
     notice = source == "online"  # staff book for someone from now on
     if service is not None and "service" not in errors:
         errors.update(_check_start(service, start, now, notice=notice))
-    if number is not None and source == "online" and "phone" not in errors:
-        upcoming = session.scalar(
-            select(func.count(Appointment.id))
-            .join(BookingPerson, BookingPerson.id == Appointment.person_id)
-            .where(
-                BookingPerson.phone == number.e164,
-                Appointment.status == "booked",
-                Appointment.start_at > now,
-            )
-        )
-        if (upcoming or 0) >= MAX_UPCOMING_PER_PHONE:
-            errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
+    if context.upcoming >= MAX_UPCOMING_PER_PHONE and "phone" not in errors:
+        errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
     if errors:
         raise Invalid(errors)
     assert service is not None and location is not None
@@ -863,7 +969,6 @@ def book(
         # Nobody said the person's language: the regime's of the place's CPAS (none, so
         # French then Dutch, for a bilingual one).
         language = organisations.default_language(cpas)
-    name = single_line(person_name).strip()
 
     # The slot rule first: a refused start (the common answer under contention) reads
     # nothing else. Then, before the agent's lock, what the lock does not decide (the
@@ -879,7 +984,7 @@ def book(
         cpas_id=cpas_id,
         offered=True,  # _check_service's `offers`, just now
     )
-    known = find_person(session, name, e164) if e164 is not None else None
+    known = context.person
     contact = None
     if known is not None:
         contact = notify.contact_by_reference(session, contact_reference(known), with_consents=True)
