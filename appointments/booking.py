@@ -74,7 +74,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import phonenumbers
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, exists, func, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -377,6 +377,9 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
     whatever the agent's previous holder committed."""
     agents = sorted(agents)
     if session.get_bind().dialect.name == "postgresql":
+        # One statement: the first unheld row counted (`counted`); none (every row held,
+        # or never made): the first agent's row made or counted by the upsert, which
+        # waits for its holder as `lock_agent` does (`made`).
         table = AgentLock.__table__
         unheld = (
             select(table.c.user_id)
@@ -384,16 +387,30 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
             .order_by(table.c.user_id)
             .limit(1)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            .cte("unheld")
         )
-        held = session.scalar(
+        counted = (
             update(table)
-            .where(table.c.user_id == unheld)
+            .where(table.c.user_id == unheld.c.user_id)
             .values(bookings=table.c.bookings + 1)
             .returning(table.c.user_id)
+            .cte("counted")
         )
-        if held is not None:
-            return held
+        made = (
+            pg_insert(table)
+            .from_select(
+                ["user_id", "bookings"],
+                select(literal(agents[0]), literal(1)).where(~exists(select(counted.c.user_id))),
+            )
+            .on_conflict_do_update(
+                index_elements=["user_id"], set_={"bookings": table.c.bookings + 1}
+            )
+            .returning(table.c.user_id)
+            .cte("made")
+        )
+        held = session.scalar(union_all(select(counted.c.user_id), select(made.c.user_id)))
+        assert held is not None
+        return held
     lock_agent(session, agents[0], booking=True)
     return agents[0]
 
@@ -754,6 +771,7 @@ def _announce(
     requested: bool,
     reminder: tuple[str, dict[str, str]] | None = None,
     cpas: organisations.Cpas | Literal["unread"] | None = "unread",
+    audit_rows: Sequence[dict] = (),
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
@@ -794,7 +812,7 @@ def _announce(
     )
     # One INSERT for the three rows (and one for their events), as Core statements: the
     # booking needs no Message object back.
-    notify.enqueue_ids(session, [announcement, *reminders])
+    notify.enqueue_ids(session, [announcement, *reminders], audit_rows=audit_rows)
 
 
 def reminder_template(session: Session, appointment: Appointment) -> tuple[str, dict[str, str]]:
@@ -992,8 +1010,7 @@ def book(
             notify.join_team(session, contact, location.team_id)  # docs/cpas.md, "Scoping"
     reminder = _reminder_kind(location, cpas)
     if e164 is not None:
-        notify.read_templates(session, ("appointment_confirmation", reminder[0]))
-        notify.category_rules(session, "reminder")
+        notify.read_texts_and_rules(session, ("appointment_confirmation", reminder[0]))
 
     if known is None:
         # Without a number, always a new person (a name alone is not enough). Inserted
@@ -1026,6 +1043,9 @@ def book(
         cpas_id=cpas_id,
         offered=True,
     )
+    # The audit entries of the booking (the contact's, its consents', the appointment's)
+    # wait to go in the messages' statement (one round trip on PostgreSQL).
+    holding = audit.hold_here(session)
     details = {
         "service": service.code,
         "location": location.code,
@@ -1066,7 +1086,10 @@ def book(
             requested=True,
             reminder=reminder,
             cpas=cpas,
+            audit_rows=audit.take(session) if holding else (),
         )
+    elif holding:
+        audit.release(session)
     return appointment
 
 

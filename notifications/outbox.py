@@ -9,18 +9,31 @@ replies OUI / NON reach them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    cast,
+    column,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    values,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import clock, organisations
 from core.accounts import Team, User
+from core.audit import AuditEntry
 from core.errors import FieldError, Invalid
 from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
@@ -32,6 +45,7 @@ from notifications.models import (
     ContactTeam,
     Message,
     MessageEvent,
+    Template,
 )
 from notifications.sms import count_segments
 
@@ -60,20 +74,74 @@ DEFAULT_RULES = {
 
 def category_rules(session: Session, category: str) -> CategoryRules:
     """The category's rules; read once per session (a broadcast enqueues thousands)."""
-    cache = session.info.get("sms_category_rules")
+    cache = session.info.get(_RULES)
     if cache is None:
         # Every category in one query: a booking's confirmation and reminders need two.
-        rows = {row.category: row for row in session.scalars(select(CategorySetting))}
-        cache = {
-            name: DEFAULT_RULES[name]
-            if (row := rows.get(name)) is None
-            else CategoryRules(
-                name, row.quiet_from, row.quiet_until, row.urgent_may_bypass, row.validity_hours
+        cache = _rules_of(
+            (
+                row.category,
+                row.quiet_from,
+                row.quiet_until,
+                row.urgent_may_bypass,
+                row.validity_hours,
             )
-            for name in DEFAULT_RULES
-        }
-        session.info["sms_category_rules"] = cache
+            for row in session.scalars(select(CategorySetting))
+        )
+        session.info[_RULES] = cache
     return cache[category]
+
+
+_RULES = "sms_category_rules"  # session.info: {category: CategoryRules}
+
+
+def _rules_of(rows: Iterable[tuple[str, int, int, bool, int]]) -> dict[str, CategoryRules]:
+    stored = {row[0]: row for row in rows}
+    return {
+        name: DEFAULT_RULES[name]
+        if (row := stored.get(name)) is None
+        else CategoryRules(name, row[1], row[2], row[3], row[4])
+        for name in DEFAULT_RULES
+    }
+
+
+def read_texts_and_rules(session: Session, codes: Sequence[str]) -> None:
+    """`texts.read_templates(codes)` and `category_rules` in one statement (a UNION ALL:
+    a booking reads both before its agent's lock); what this session read already is
+    not read again."""
+    templates = texts.templates_to_read(session, codes)
+    if session.info.get(_RULES) is not None:
+        texts.read_templates(session, templates)
+        return
+    if not templates:
+        category_rules(session, "reminder")
+        return
+    text_rows = select(
+        literal(0).label("kind"),
+        Template.code.label("name"),
+        Template.language,
+        Template.body,
+        cast(null(), Integer).label("quiet_from"),
+        cast(null(), Integer).label("quiet_until"),
+        cast(null(), Boolean).label("urgent_may_bypass"),
+        cast(null(), Integer).label("validity_hours"),
+    ).where(Template.code.in_(templates))
+    rule_rows = select(
+        literal(1),
+        CategorySetting.category,
+        cast(null(), String),
+        cast(null(), String),
+        CategorySetting.quiet_from,
+        CategorySetting.quiet_until,
+        CategorySetting.urgent_may_bypass,
+        CategorySetting.validity_hours,
+    )
+    found = session.execute(union_all(text_rows, rule_rows)).all()
+    texts.remember_templates(
+        session, templates, ((row[1], row[2], row[3]) for row in found if row[0] == 0)
+    )
+    session.info[_RULES] = _rules_of(
+        tuple(row[1:2]) + tuple(row[4:8]) for row in found if row[0] == 1
+    )
 
 
 def save_category_rules(session: Session, rules: CategoryRules, *, actor: User) -> None:
@@ -97,7 +165,7 @@ def save_category_rules(session: Session, rules: CategoryRules, *, actor: User) 
     row.validity_hours = rules.validity_hours
     row.updated_at = clock.now()
     row.updated_by_id = actor.id
-    session.info.pop("sms_category_rules", None)
+    session.info.pop(_RULES, None)
 
 
 def in_quiet_hours(rules: CategoryRules, moment: datetime) -> bool:
@@ -288,17 +356,27 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
     return [made[item.key] for item in outgoing]
 
 
-def enqueue_ids(session: Session, outgoing: Sequence[Outgoing]) -> list[int]:
+def enqueue_ids(
+    session: Session, outgoing: Sequence[Outgoing], *, audit_rows: Sequence[dict[str, Any]] = ()
+) -> list[int]:
     """`enqueue_many` for a caller that needs no `Message` object back (a booking's
     confirmation and reminders): the same rows, rules and statements (one multi-row
     INSERT … ON CONFLICT (key) DO NOTHING RETURNING, one multi-row INSERT of their first
-    events), sent as plain Core statements whose compiled form is cached, without the
-    ORM's bulk layer; the ids, in the order given (a key made before: its row's id)."""
-    made = _enqueue(session, outgoing, load=False)
+    events; on PostgreSQL both in one statement), sent as plain Core statements, without
+    the ORM's bulk layer; the ids, in the order given (a key made before: its row's id).
+    `audit_rows` (`core.audit.take`): the caller's audit entries, written in the same
+    statement on PostgreSQL (one round trip less), in one INSERT after it elsewhere."""
+    made = _enqueue(session, outgoing, load=False, audit_rows=audit_rows)
     return [made[item.key] for item in outgoing]
 
 
-def _enqueue(session: Session, outgoing: Sequence[Outgoing], *, load: bool) -> dict[str, Any]:
+def _enqueue(
+    session: Session,
+    outgoing: Sequence[Outgoing],
+    *,
+    load: bool,
+    audit_rows: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """The rows of `outgoing` inserted once per key, with their first events: key →
     `Message` (`load`) or its id."""
     now = clock.now()
@@ -312,36 +390,45 @@ def _enqueue(session: Session, outgoing: Sequence[Outgoing], *, load: bool) -> d
         if asked not in found:
             found[asked] = message_cpas(session, item.contact, item.actor)
         row["cpas_id"] = found[asked]
+    together = not load and bool(rows) and session.get_bind().dialect.name == "postgresql"
+    if audit_rows and not together:
+        session.execute(insert(AuditEntry.__table__), list(audit_rows))
     if not rows:
         return {}
-    if load:
-        made: dict[str, Any] = {message.key: message for message in _insert_once(session, rows)}
-        ids = {key: message.id for key, message in made.items()}
-    else:
-        made = ids = _insert_ids(session, rows)
-    events = []
+    # Each row's first event (its status; an urgent or requested message let through the
+    # quiet hours says so), by key: made only for the rows this call inserts.
+    firsts: dict[str, dict[str, Any]] = {}
     for row in rows:
-        message_id = ids.get(row["key"])
-        if message_id is None:
-            continue
-        # An urgent or requested message let through the quiet hours says so.
         rules = category_rules(session, row["category"])
         bypass = (
             row["status"] == "pending"
             and (row["urgent"] or row["requested"])
             and in_quiet_hours(rules, row["not_before"])
         )
-        if bypass:
-            log.info("sms %s: urgent or requested, sent during quiet hours", message_id)
-        events.append(
-            {
-                "message_id": message_id,
-                "at": now,
-                "status": row["status"],
-                "source": "job",
-                "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
-            }
-        )
+        firsts[row["key"]] = {
+            "at": now,
+            "status": row["status"],
+            "source": "job",
+            "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
+            "bypass": bypass,
+        }
+    if together:
+        made = ids = _insert_ids_with_events(session, rows, firsts, now, audit_rows)
+        events = []
+    else:
+        if load:
+            made = {message.key: message for message in _insert_once(session, rows)}
+            ids = {key: message.id for key, message in made.items()}
+        else:
+            made = ids = _insert_ids(session, rows)
+        events = [
+            {"message_id": ids[key], **{k: v for k, v in first.items() if k != "bypass"}}
+            for key, first in firsts.items()
+            if key in ids
+        ]
+    for key, first in firsts.items():
+        if first["bypass"] and key in ids:
+            log.info("sms %s: urgent or requested, sent during quiet hours", ids[key])
     if load and len(events) == 1:
         # One message (`enqueue`, a broadcast's loop): left to the ORM, which sends the
         # events of many messages together at its next flush.
@@ -475,6 +562,51 @@ def _insert_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
         .returning(table.c.key, table.c.id)
     )
     return {key: message_id for key, message_id in session.execute(statement, rows)}
+
+
+def _insert_ids_with_events(
+    session: Session,
+    rows: list[dict[str, Any]],
+    firsts: dict[str, dict[str, Any]],
+    now: datetime,
+    audit_rows: Sequence[dict[str, Any]],
+) -> dict[str, int]:
+    """`_insert_ids` and the first events of the rows made, in one statement
+    (PostgreSQL: the events' INSERT a data-modifying CTE reading the messages' RETURNING,
+    so a key made before gets no second event, as in two statements)."""
+    table = Message.__table__
+    made = (
+        pg_insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key, table.c.id)
+        .cte("made")
+    )
+    first = values(
+        column("key", String),
+        column("status", String),
+        column("error_code", String),
+        name="first",
+    ).data([(key, item["status"], item["error_code"]) for key, item in firsts.items()])
+    events = (
+        insert(MessageEvent.__table__)
+        .from_select(
+            ["message_id", "at", "status", "source", "error_code"],
+            select(
+                made.c.id,
+                literal(now, MessageEvent.__table__.c.at.type),
+                first.c.status,
+                literal("job"),
+                first.c.error_code,
+            ).join(first, first.c.key == made.c.key),
+        )
+        .cte("events")
+    )
+    statement = select(made.c.key, made.c.id).add_cte(events)
+    if audit_rows:
+        audited = insert(AuditEntry.__table__).values(list(audit_rows)).cte("audited")
+        statement = statement.add_cte(audited)
+    return {key: message_id for key, message_id in session.execute(statement)}
 
 
 # --- Reminders ---------------------------------------------------------------------------
