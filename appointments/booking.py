@@ -23,9 +23,9 @@ free agents at once instead of queueing behind the first one's commit, and a ref
 booking reads the next free starts holding no lock. What does not decide the booking is
 read before the first lock (the person, their contact, numbers and consents, the message
 texts and quiet hours; a new person is inserted then too), and what follows the insert
-is written in few statements (the three messages in one INSERT, their events in another,
-the audit rows together): about a dozen statements under the lock (counted in
-tests/db/test_booking_queries.py).
+is written in few statements (on PostgreSQL the three messages, their events and the
+booking's audit entries in one). A new person's online booking is 15 statements on
+PostgreSQL, 10 of them under the lock (counted in tests/db/test_booking_queries.py).
 
 When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
 the caller commits, so the check and the insert of two bookings for one agent never
@@ -370,7 +370,8 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
     lock no other transaction holds; when every one is held (or was never made), wait for
     the first one's, as `lock_agent` does. The agent locked.
 
-    PostgreSQL: one `UPDATE … WHERE user_id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`:
+    PostgreSQL: one statement, `UPDATE … WHERE user_id = (SELECT … FOR UPDATE SKIP LOCKED
+    LIMIT 1)`, else the upsert of `lock_agent` for the first agent, in data-modifying CTEs:
     two bookings of one start that several agents could take go to two agents at once
     instead of queueing behind the first agent's commit. The lock is the same row lock
     every booking and walk-in of the agent takes, so the check that follows still sees

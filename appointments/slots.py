@@ -32,9 +32,9 @@ free = 2). Starts are wall-clock times converted with zoneinfo on their own day,
 in the spring gap does not exist and is skipped, one in the autumn fold is the first
 (fold=0, summer time); appointment lengths are real minutes.
 
-Everything the search needs for a window is read in a handful of queries (opening
-hours, plans with their agents, closures, absences, appointments); the rest is
-arithmetic on epoch seconds.
+Everything the search needs for a window is read in one statement (`_rows`: opening
+hours, plans with their agents, closures, the CPAS's holidays, absences, appointments,
+as one UNION ALL); the rest is arithmetic on epoch seconds.
 """
 
 from __future__ import annotations
@@ -467,7 +467,7 @@ def _rows(
     window: tuple[datetime, datetime],
     ignore_appointment_id: int | None,
     bookings: bool,
-    cpas_id: int | Literal["unread"] | None,
+    cpas_id: int | None,
 ) -> dict[int, list[tuple]]:
     """Everything the slot rule reads, by kind, in one statement (a UNION ALL: one round
     trip instead of six): the place's opening hours, the plans of the agents who deliver
@@ -522,12 +522,7 @@ def _rows(
         ),
     ]
     if cpas_id is not None:
-        place_cpas = (
-            select(Team.cpas_id).where(Team.id == location.team_id).scalar_subquery()
-            if cpas_id == "unread"
-            else cpas_id
-        )
-        stored = organisations.stored_days(place_cpas, first_day, last_day).subquery()
+        stored = organisations.stored_days(cpas_id, first_day, last_day).subquery()
         branches.append(select(*_shaped(_HOLIDAYS, stored.c.day, stored.c.kind, stored.c.closed)))
     if bookings:
         booked = select(
@@ -631,6 +626,8 @@ class _Search:
         window_end = datetime.combine(last_day + timedelta(days=1), time(), BRUSSELS) + timedelta(
             seconds=busy, hours=3
         )
+        if cpas_id == "unread":
+            cpas_id = organisations.cpas_id_of_team(session, location.team_id)
         rows = _rows(
             session,
             service=service,
@@ -664,8 +661,6 @@ class _Search:
             while day <= min(last, last_day):
                 closed.add(day)
                 day += timedelta(days=1)
-        if cpas_id == "unread":
-            cpas_id = organisations.cpas_id_of_team(session, location.team_id)
         closed.update(
             organisations.closed_days_of(session, cpas_id, rows[_HOLIDAYS], first_day, last_day)
         )
