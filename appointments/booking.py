@@ -71,10 +71,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
-from sqlalchemy import Select, exists, func, literal, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -95,6 +109,7 @@ from core import audit, clock, organisations, phone
 from core import fields as parse
 from core.accounts import Team, User
 from core.config import Settings
+from core.db import UTCDateTime
 from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
@@ -378,42 +393,48 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
     whatever the agent's previous holder committed."""
     agents = sorted(agents)
     if session.get_bind().dialect.name == "postgresql":
-        # One statement: the first unheld row counted (`counted`); none (every row held,
-        # or never made): the first agent's row made or counted by the upsert, which
-        # waits for its holder as `lock_agent` does (`made`).
-        table = AgentLock.__table__
-        unheld = (
-            select(table.c.user_id)
-            .where(table.c.user_id.in_(agents))
-            .order_by(table.c.user_id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .cte("unheld")
-        )
-        counted = (
-            update(table)
-            .where(table.c.user_id == unheld.c.user_id)
-            .values(bookings=table.c.bookings + 1)
-            .returning(table.c.user_id)
-            .cte("counted")
-        )
-        made = (
-            pg_insert(table)
-            .from_select(
-                ["user_id", "bookings"],
-                select(literal(agents[0]), literal(1)).where(~exists(select(counted.c.user_id))),
-            )
-            .on_conflict_do_update(
-                index_elements=["user_id"], set_={"bookings": table.c.bookings + 1}
-            )
-            .returning(table.c.user_id)
-            .cte("made")
-        )
-        held = session.scalar(union_all(select(counted.c.user_id), select(made.c.user_id)))
+        held = session.scalar(_LOCK_FREE_AGENT(), {"agents": agents, "first": agents[0]})
         assert held is not None
         return held
     lock_agent(session, agents[0], booking=True)
     return agents[0]
+
+
+@lru_cache(maxsize=1)
+def _LOCK_FREE_AGENT() -> CompoundSelect:
+    """`lock_free_agent`'s PostgreSQL statement (parameters `agents`, `first`): the first
+    unheld row counted (`counted`); none (every row held, or never made): the first
+    agent's row made or counted by the upsert, which waits for its holder as
+    `lock_agent` does (`made`)."""
+    table = AgentLock.__table__
+    unheld = (
+        select(table.c.user_id)
+        .where(table.c.user_id.in_(bindparam("agents", expanding=True)))
+        .order_by(table.c.user_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .cte("unheld")
+    )
+    counted = (
+        update(table)
+        .where(table.c.user_id == unheld.c.user_id)
+        .values(bookings=table.c.bookings + 1)
+        .returning(table.c.user_id)
+        .cte("counted")
+    )
+    made = (
+        pg_insert(table)
+        .from_select(
+            ["user_id", "bookings"],
+            select(bindparam("first", type_=Integer()), literal(1)).where(
+                ~exists(select(counted.c.user_id))
+            ),
+        )
+        .on_conflict_do_update(index_elements=["user_id"], set_={"bookings": table.c.bookings + 1})
+        .returning(table.c.user_id)
+        .cte("made")
+    )
+    return union_all(select(counted.c.user_id), select(made.c.user_id))
 
 
 def agent_busy(
@@ -613,16 +634,6 @@ def find_person(session: Session, name: str, e164: str) -> BookingPerson | None:
     """The person booked before with this number and name (`name` already one line)."""
     return session.scalar(
         select(BookingPerson)
-        .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
-        .order_by(BookingPerson.id)
-        .limit(1)
-    )
-
-
-def _person_query(name: str, e164: str) -> Select:
-    """The id of the person booked first with this number and name."""
-    return (
-        select(BookingPerson.id)
         .where(BookingPerson.phone == e164, func.lower(BookingPerson.name) == name.lower())
         .order_by(BookingPerson.id)
         .limit(1)
@@ -869,31 +880,19 @@ def _context(
             upcoming=_upcoming(session, upcoming_of, now) if upcoming_of else 0,
             person=find_person(session, *person) if person is not None else None,
         )
-    columns: list = [organisations.Cpas]
-    if service is not None:
-        columns.append(
-            select(ServiceLocation.service_id)
-            .where(
-                ServiceLocation.service_id == service.id,
-                ServiceLocation.location_id == location.id,
-            )
-            .exists()
-            .label("offered")
-        )
-    if upcoming_of is not None:
-        columns.append(_upcoming_query(upcoming_of, now).scalar_subquery().label("upcoming"))
-    query = (
-        select(*columns)
-        .select_from(Team)
-        .outerjoin(organisations.Cpas, organisations.Cpas.id == Team.cpas_id)
-        .where(Team.id == location.team_id)
+    query = _context_query(
+        offered=service is not None, upcoming=upcoming_of is not None, person=person is not None
     )
-    if person is not None:
-        query = query.add_columns(BookingPerson).outerjoin(
-            BookingPerson,
-            BookingPerson.id == _person_query(*person).scalar_subquery(),
-        )
-    row = session.execute(query).one_or_none()
+    parameters = {
+        "team_id": location.team_id,
+        "location_id": location.id,
+        "service_id": service.id if service is not None else None,
+        "e164": upcoming_of,
+        "now": now,
+        "person_phone": person[1] if person is not None else None,
+        "person_name": person[0].lower() if person is not None else None,
+    }
+    row = session.execute(query, parameters).one_or_none()
     if row is None:  # the place's team is gone: as cpas_of_team would say
         return _Context(cpas=None, offered=None, upcoming=0, person=None)
     return _Context(
@@ -904,7 +903,50 @@ def _context(
     )
 
 
-def _upcoming_query(e164: str, now: datetime) -> Select:
+@lru_cache(maxsize=8)
+def _context_query(*, offered: bool, upcoming: bool, person: bool) -> Select:
+    """`_context`'s statement for each shape, built once (its values are parameters)."""
+    columns: list = [organisations.Cpas]
+    if offered:
+        columns.append(
+            select(ServiceLocation.service_id)
+            .where(
+                ServiceLocation.service_id == bindparam("service_id", type_=Integer()),
+                ServiceLocation.location_id == bindparam("location_id", type_=Integer()),
+            )
+            .exists()
+            .label("offered")
+        )
+    if upcoming:
+        columns.append(
+            _upcoming_query(
+                bindparam("e164", type_=String()), bindparam("now", type_=UTCDateTime())
+            )
+            .scalar_subquery()
+            .label("upcoming")
+        )
+    query = (
+        select(*columns)
+        .select_from(Team)
+        .outerjoin(organisations.Cpas, organisations.Cpas.id == Team.cpas_id)
+        .where(Team.id == bindparam("team_id", type_=Integer()))
+    )
+    if person:
+        first = (
+            select(BookingPerson.id)
+            .where(
+                BookingPerson.phone == bindparam("person_phone", type_=String()),
+                func.lower(BookingPerson.name) == bindparam("person_name", type_=String()),
+            )
+            .order_by(BookingPerson.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.add_columns(BookingPerson).outerjoin(BookingPerson, BookingPerson.id == first)
+    return query
+
+
+def _upcoming_query(e164: str | ColumnElement[str], now: datetime | ColumnElement) -> Select:
     """The upcoming booked appointments of a number."""
     return (
         select(func.count(Appointment.id))

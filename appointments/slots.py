@@ -40,6 +40,7 @@ as one UNION ALL); the rest is arithmetic on epoch seconds.
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -51,12 +52,14 @@ import holidays
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    CompoundSelect,
     Date,
     Integer,
     Select,
     String,
     Time,
     and_,
+    bindparam,
     cast,
     literal,
     null,
@@ -82,6 +85,7 @@ from core import clock, organisations
 from core.accounts import Team, User
 from core.clock import BRUSSELS
 from core.db import UTCDateTime
+from core.organisations import CpasHoliday
 
 DAY = 86_400
 _EPOCH = date(1970, 1, 1)
@@ -473,10 +477,50 @@ def _rows(
     trip instead of six): the place's opening hours, the plans of the agents who deliver
     the service there on an open weekday, the closures, the CPAS's stored holidays, and
     those agents' absences and active appointments in `window`."""
-    window_start, window_end = window
-    open_weekdays = select(OpeningHours.weekday).where(OpeningHours.location_id == location.id)
+    statement = _rows_statement(
+        holidays=cpas_id is not None,
+        bookings=bookings,
+        ignore=ignore_appointment_id is not None,
+    )
+    parameters = {
+        "location_id": location.id,
+        "team_id": location.team_id,
+        "service_id": service.id,
+        "first_day": first_day,
+        "last_day": last_day,
+        "window_start": window[0],
+        "window_end": window[1],
+        "cpas_id": cpas_id,
+        "year_first": date(first_day.year, 1, 1),
+        "year_last": date(last_day.year, 12, 31),
+        "ignore_id": ignore_appointment_id,
+    }
+    rows: dict[int, list[tuple]] = {kind: [] for kind in _ROW_SHAPES}
+    for row in session.execute(statement, parameters):
+        kind = row[0]
+        rows[kind].append(_ROW_PICK[kind](row))
+    return rows
+
+
+# Each kind's columns by position in a row of `_rows_statement` (the kind first).
+_ROW_PICK = {
+    kind: operator.itemgetter(*(1 + list(_ROW_TYPES).index(name) for name in names))
+    for kind, names in _ROW_SHAPES.items()
+}
+
+
+@lru_cache(maxsize=8)
+def _rows_statement(*, holidays: bool, bookings: bool, ignore: bool) -> CompoundSelect:
+    """`_rows`' statement, built once for each shape (its values are parameters: only its
+    cache key is computed again, not the statement)."""
+    location_id = bindparam("location_id", type_=Integer())
+    first_day = bindparam("first_day", type_=Date())
+    last_day = bindparam("last_day", type_=Date())
+    window_start = bindparam("window_start", type_=UTCDateTime())
+    window_end = bindparam("window_end", type_=UTCDateTime())
+    open_weekdays = select(OpeningHours.weekday).where(OpeningHours.location_id == location_id)
     plan_filter = (
-        WorkingPlan.location_id == location.id,
+        WorkingPlan.location_id == location_id,
         WorkingPlan.weekday.in_(open_weekdays),
         User.active.is_(True),
         WorkingPlan.valid_from <= last_day,
@@ -488,15 +532,20 @@ def _rows(
             AgentService,
             and_(
                 AgentService.user_id == WorkingPlan.user_id,
-                AgentService.service_id == service.id,
+                AgentService.service_id == bindparam("service_id", type_=Integer()),
             ),
         ).join(User, User.id == WorkingPlan.user_id)
 
     agent_ids = planned(select(WorkingPlan.user_id)).where(*plan_filter)
+    cpas_of_place = (
+        select(Team.cpas_id)
+        .where(Team.id == bindparam("team_id", type_=Integer()))
+        .scalar_subquery()
+    )
     branches = [
         select(
             *_shaped(_OPENING, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
-        ).where(OpeningHours.location_id == location.id),
+        ).where(OpeningHours.location_id == location_id),
         planned(
             select(
                 *_shaped(
@@ -511,7 +560,9 @@ def _rows(
             )
         ).where(*plan_filter),
         select(*_shaped(_CLOSURES, Closure.first_day, Closure.last_day)).where(
-            closures_of(location), Closure.first_day <= last_day, Closure.last_day >= first_day
+            or_(Closure.location_id == location_id, Closure.cpas_id == cpas_of_place),
+            Closure.first_day <= last_day,
+            Closure.last_day >= first_day,
         ),
         select(
             *_shaped(_ABSENCES, AgentAbsence.user_id, AgentAbsence.starts_at, AgentAbsence.ends_at)
@@ -521,9 +572,17 @@ def _rows(
             AgentAbsence.ends_at > window_start,
         ),
     ]
-    if cpas_id is not None:
-        stored = organisations.stored_days(cpas_id, first_day, last_day).subquery()
-        branches.append(select(*_shaped(_HOLIDAYS, stored.c.day, stored.c.kind, stored.c.closed)))
+    if holidays:
+        # organisations.stored_days, its values as parameters.
+        branches.append(
+            select(
+                *_shaped(_HOLIDAYS, CpasHoliday.day, CpasHoliday.kind, CpasHoliday.closed)
+            ).where(
+                CpasHoliday.cpas_id == bindparam("cpas_id", type_=Integer()),
+                CpasHoliday.day >= bindparam("year_first", type_=Date()),
+                CpasHoliday.day <= bindparam("year_last", type_=Date()),
+            )
+        )
     if bookings:
         booked = select(
             *_shaped(_BOOKED, Appointment.agent_id, Appointment.start_at, Appointment.busy_until)
@@ -533,14 +592,10 @@ def _rows(
             Appointment.start_at < window_end,
             Appointment.busy_until > window_start,
         )
-        if ignore_appointment_id is not None:
-            booked = booked.where(Appointment.id != ignore_appointment_id)
+        if ignore:
+            booked = booked.where(Appointment.id != bindparam("ignore_id", type_=Integer()))
         branches.append(booked)
-    rows: dict[int, list[tuple]] = {kind: [] for kind in _ROW_SHAPES}
-    for row in session.execute(union_all(*branches)):
-        kind = row[0]
-        rows[kind].append(tuple(getattr(row, name) for name in _ROW_SHAPES[kind]))
-    return rows
+    return union_all(*branches)
 
 
 @dataclass

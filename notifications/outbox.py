@@ -12,20 +12,21 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
     Integer,
+    Select,
     String,
+    bindparam,
     cast,
-    column,
     insert,
     literal,
     null,
     select,
     union_all,
-    values,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -573,28 +574,60 @@ def _insert_ids_with_events(
 ) -> dict[str, int]:
     """`_insert_ids` and the first events of the rows made, in one statement
     (PostgreSQL: the events' INSERT a data-modifying CTE reading the messages' RETURNING,
-    so a key made before gets no second event, as in two statements)."""
+    so a key made before gets no second event, as in two statements); `audit_rows` in
+    a third CTE."""
+    columns = tuple(rows[0])
+    audit_columns = tuple(audit_rows[0]) if audit_rows else ()
+    statement = _messages_statement(columns, len(rows), audit_columns, len(audit_rows))
+    parameters: dict[str, Any] = {"event_at": now}
+    for index, row in enumerate(rows):
+        parameters.update((f"m{index}_{name}", row[name]) for name in columns)
+        first = firsts[row["key"]]
+        parameters[f"e{index}_key"] = row["key"]
+        parameters[f"e{index}_status"] = first["status"]
+        parameters[f"e{index}_error_code"] = first["error_code"]
+    for index, row in enumerate(audit_rows):
+        parameters.update((f"a{index}_{name}", row[name]) for name in audit_columns)
+    return {key: message_id for key, message_id in session.execute(statement, parameters)}
+
+
+@lru_cache(maxsize=32)
+def _messages_statement(
+    columns: tuple[str, ...], count: int, audit_columns: tuple[str, ...], audit_count: int
+) -> Select:
+    """The statement of `_insert_ids_with_events` for `count` messages and `audit_count`
+    audit entries, built once (its rows are parameters, one SELECT each in a UNION ALL:
+    a multi-row VALUES would be compiled again at every call)."""
     table = Message.__table__
+
+    def rows_of(prefix: str, names: tuple[str, ...], target, count: int):
+        branches = [
+            select(
+                *(
+                    bindparam(f"{prefix}{index}_{name}", type_=target.c[name].type).label(name)
+                    for name in names
+                )
+            )
+            for index in range(count)
+        ]
+        return branches[0] if count == 1 else union_all(*branches)
+
     made = (
         pg_insert(table)
-        .values(rows)
+        .from_select(list(columns), rows_of("m", columns, table, count))
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(table.c.key, table.c.id)
         .cte("made")
     )
-    first = values(
-        column("key", String),
-        column("status", String),
-        column("error_code", String),
-        name="first",
-    ).data([(key, item["status"], item["error_code"]) for key, item in firsts.items()])
+    events_table = MessageEvent.__table__
+    first = rows_of("e", ("key", "status", "error_code"), table, count).subquery("first")
     events = (
-        insert(MessageEvent.__table__)
+        insert(events_table)
         .from_select(
             ["message_id", "at", "status", "source", "error_code"],
             select(
                 made.c.id,
-                literal(now, MessageEvent.__table__.c.at.type),
+                bindparam("event_at", type_=events_table.c.at.type),
                 first.c.status,
                 literal("job"),
                 first.c.error_code,
@@ -603,10 +636,15 @@ def _insert_ids_with_events(
         .cte("events")
     )
     statement = select(made.c.key, made.c.id).add_cte(events)
-    if audit_rows:
-        audited = insert(AuditEntry.__table__).values(list(audit_rows)).cte("audited")
+    if audit_count:
+        audit_table = AuditEntry.__table__
+        audited = (
+            insert(audit_table)
+            .from_select(list(audit_columns), rows_of("a", audit_columns, audit_table, audit_count))
+            .cte("audited")
+        )
         statement = statement.add_cte(audited)
-    return {key: message_id for key, message_id in session.execute(statement)}
+    return statement
 
 
 # --- Reminders ---------------------------------------------------------------------------
