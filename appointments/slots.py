@@ -61,7 +61,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    literal,
+    literal_column,
     null,
     or_,
     select,
@@ -449,11 +449,18 @@ _ROW_SHAPES = {
 
 
 def _shaped(kind: int, *columns: ColumnElement) -> list[ColumnElement]:
-    """One branch of `_rows`' UNION: its kind, then every column of the common shape
-    (typed NULL where this kind has nothing)."""
+    """One branch of `_rows`' UNION: its kind, then every column of the common shape,
+    NULL where this kind has nothing. Only the first branch (`_OPENING`) names and types
+    them (the UNION takes them from it): the statement stays short enough for psycopg
+    to keep its parsed form (4,096 characters)."""
     given = dict(zip(_ROW_SHAPES[kind], columns, strict=True))
+    if kind != _OPENING:
+        return [
+            literal_column(str(kind)),
+            *(given.get(name, null()) for name in _ROW_TYPES),
+        ]
     return [
-        literal(kind, Integer()).label("kind"),
+        literal_column(str(kind)).label("kind"),
         *(
             (given[name] if name in given else cast(null(), type_)).label(name)
             for name, type_ in _ROW_TYPES.items()
@@ -536,7 +543,23 @@ def _rows_statement(*, holidays: bool, bookings: bool, ignore: bool) -> Compound
             ),
         ).join(User, User.id == WorkingPlan.user_id)
 
-    agent_ids = planned(select(WorkingPlan.user_id)).where(*plan_filter)
+    # The plans once (a CTE): their rows, and the agents whose absences and appointments
+    # are read.
+    plans = (
+        planned(
+            select(
+                WorkingPlan.user_id,
+                WorkingPlan.weekday,
+                WorkingPlan.starts,
+                WorkingPlan.ends,
+                WorkingPlan.valid_from,
+                WorkingPlan.valid_until,
+            )
+        )
+        .where(*plan_filter)
+        .cte("plans")
+    )
+    agent_ids = select(plans.c.user_id)
     cpas_of_place = (
         select(Team.cpas_id)
         .where(Team.id == bindparam("team_id", type_=Integer()))
@@ -546,19 +569,17 @@ def _rows_statement(*, holidays: bool, bookings: bool, ignore: bool) -> Compound
         select(
             *_shaped(_OPENING, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
         ).where(OpeningHours.location_id == location_id),
-        planned(
-            select(
-                *_shaped(
-                    _PLANS,
-                    WorkingPlan.user_id,
-                    WorkingPlan.weekday,
-                    WorkingPlan.starts,
-                    WorkingPlan.ends,
-                    WorkingPlan.valid_from,
-                    WorkingPlan.valid_until,
-                )
+        select(
+            *_shaped(
+                _PLANS,
+                plans.c.user_id,
+                plans.c.weekday,
+                plans.c.starts,
+                plans.c.ends,
+                plans.c.valid_from,
+                plans.c.valid_until,
             )
-        ).where(*plan_filter),
+        ),
         select(*_shaped(_CLOSURES, Closure.first_day, Closure.last_day)).where(
             or_(Closure.location_id == location_id, Closure.cpas_id == cpas_of_place),
             Closure.first_day <= last_day,
