@@ -393,7 +393,7 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
     whatever the agent's previous holder committed."""
     agents = sorted(agents)
     if session.get_bind().dialect.name == "postgresql":
-        held = session.scalar(_LOCK_FREE_AGENT(), {"agents": agents, "first": agents[0]})
+        held = session.scalar(_lock_free_agent_statement(), {"agents": agents, "first": agents[0]})
         assert held is not None
         return held
     lock_agent(session, agents[0], booking=True)
@@ -401,7 +401,7 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
 
 
 @lru_cache(maxsize=1)
-def _LOCK_FREE_AGENT() -> CompoundSelect:
+def _lock_free_agent_statement() -> CompoundSelect:
     """`lock_free_agent`'s PostgreSQL statement (parameters `agents`, `first`): the first
     unheld row counted (`counted`); none (every row held, or never made): the first
     agent's row made or counted by the upsert, which waits for its holder as
