@@ -7,7 +7,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -320,6 +319,9 @@ def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
         "TERRAIN_DATABASE_URL": database_url,
         "TERRAIN_INSTANCE_PATH": str(instance),
         "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
+        # The templates compiled once for the run's processes (a live site's two
+        # workers each compiled the ones they used, on every site).
+        "TERRAIN_TEMPLATE_CACHE": str(_run_folder() / "templates"),
     }
     for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
         env.pop(name, None)
@@ -329,26 +331,22 @@ def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
 def migrate_and_seed(
     env: dict[str, str], steps: tuple[list[str], ...] = (["db", "upgrade"], ["seed-demo"])
 ) -> None:
-    """`terrain db upgrade`, then `terrain seed-demo` (or `steps`), in `env`; a failure
-    fails the test."""
+    """`terrain db upgrade`, then `terrain seed-demo` (or `steps`), in `env` (forked from
+    the zygote that imported the app once: tests.zygote); a failure fails the test."""
     import pytest
 
-    for step in steps:
-        done = subprocess.run(
-            [*terrain_command(), *step],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if done.returncode != 0:
-            pytest.fail(
-                f"`terrain {' '.join(step)}` failed ({done.returncode}):\n"
-                f"{done.stdout}\n{done.stderr}",
-                pytrace=False,
-            )
+    from tests import zygote
+
+    with tempfile.TemporaryDirectory(prefix="terrain-step-") as folder:
+        log = Path(folder) / "output.log"
+        for step in steps:
+            status = zygote.run(step, env, PROJECT_ROOT, log, timeout=180)
+            if status != 0:
+                pytest.fail(
+                    f"`terrain {' '.join(step)}` failed ({status}):\n"
+                    f"{log.read_text(errors='replace')}",
+                    pytrace=False,
+                )
 
 
 def _empty_template(url: str, base: str | None = None) -> None:
