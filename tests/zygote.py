@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 from contextlib import suppress
+from multiprocessing import forkserver
 from pathlib import Path
 
 # What the modules read from the environment when they are imported (core.accounts).
@@ -34,8 +35,9 @@ _zygote_settings: dict[str, str | None] | None = None
 
 class Forked:
     """A `terrain` command forked from the zygote: the part of subprocess.Popen that the
-    suite uses (pid, poll, wait, returncode). Its exit status comes through the zygote,
-    its parent: a negative status is the signal that ended it, as with Popen."""
+    suite uses (pid, poll, wait, returncode, send_signal, kill). Its exit status comes
+    through the zygote, its parent: a negative status is the signal that ended it, as
+    with Popen."""
 
     def __init__(self, process: multiprocessing.process.BaseProcess):
         self._process = process
@@ -91,8 +93,9 @@ def can_fork(env: dict[str, str]) -> bool:
     if it is not yet, in this process's environment)."""
     global _zygote_settings
     if _zygote_settings is None:
-        _zygote_settings = _settings(dict(os.environ))
         _context.set_forkserver_preload(["tests.zygote_preload"])
+        forkserver.ensure_running()  # in this environment, which it imports with
+        _zygote_settings = _settings(dict(os.environ))
     return _settings(env) == _zygote_settings
 
 
