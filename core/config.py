@@ -42,7 +42,6 @@ class Settings:
     twilio_api_url: str = ""  # another base URL for Twilio's API (a proxy; the tests' fake)
     sms_segment_price: str = "0.08"  # euros per segment, for the cost estimates
     osrm_url: str | None = None  # an OSRM server for car travel times (docs/planning.md)
-    template_cache: Path | None = None  # compiled templates shared by processes (optional)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -54,7 +53,6 @@ class Settings:
         instance = Path(env.get("TERRAIN_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
         database_url = env.get("TERRAIN_DATABASE_URL") or f"sqlite:///{instance / 'terrain.db'}"
         public_url = (env.get("TERRAIN_PUBLIC_URL") or "").rstrip("/") or None
-        template_cache = env.get("TERRAIN_TEMPLATE_CACHE", "").strip()
         return cls(
             instance_path=instance,
             database_url=database_url,
@@ -76,7 +74,6 @@ class Settings:
             twilio_api_url=(env.get("TWILIO_API_URL") or "").rstrip("/"),
             sms_segment_price=env.get("TERRAIN_SMS_SEGMENT_PRICE", "0.08"),
             osrm_url=(env.get("TERRAIN_OSRM_URL") or "").rstrip("/") or None,
-            template_cache=Path(template_cache).resolve() if template_cache else None,
         )
 
 

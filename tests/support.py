@@ -320,9 +320,6 @@ def terrain_env(database_url: str, instance: str | Path) -> dict[str, str]:
         "TERRAIN_DATABASE_URL": database_url,
         "TERRAIN_INSTANCE_PATH": str(instance),
         "TERRAIN_SECRET_KEY": secrets.token_urlsafe(32),
-        # The templates compiled once for the run's processes (a live site's two
-        # workers each compiled the ones they used, on every site).
-        "TERRAIN_TEMPLATE_CACHE": str(_run_folder() / "templates"),
     }
     for name in ("PORT", "TERRAIN_HOST", "TERRAIN_WORKERS", "TERRAIN_PUBLIC_URL"):
         env.pop(name, None)

@@ -8,7 +8,6 @@ from typing import Any
 from flask import Flask, request
 from flask_babel import get_locale
 from flask_login import current_user
-from jinja2 import FileSystemBytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -116,12 +115,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     register_blueprints(app, WEB)
 
     app.jinja_env.add_extension("jinja2.ext.do")
-    if settings.template_cache is not None:
-        # Each process compiles a template on its first use (ms each, over a hundred
-        # templates); a folder of compiled ones lets the workers, a restarted worker and
-        # the next servers load them instead. Jinja checks each against its source.
-        settings.template_cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-        app.jinja_env.bytecode_cache = FileSystemBytecodeCache(str(settings.template_cache))
 
     @app.context_processor
     def _layout_context() -> dict[str, Any]:
