@@ -29,12 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
 from core.db import make_engine, make_session_factory
+from tests import zygote
 from tests.support import (
     clock_env,
     clock_template,
     demo_template,
     own_database,
-    terrain_command,
     terrain_env,
 )
 
@@ -130,13 +130,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-_terrain_command = terrain_command
-
-
 @dataclass
 class LiveServer:
     url: str
-    process: subprocess.Popen
+    process: zygote.Forked | subprocess.Popen  # gunicorn's master
     log_path: Path
     database_url: str = ""  # the database it serves, for tests that read it directly
     clock_offset: timedelta = field(default_factory=timedelta)  # its clock's, see now()
@@ -173,6 +170,8 @@ class LiveServer:
         """
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):  # one killed before it made its group
+            os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         # Killed workers are reaped by init; wait until none still holds the port.
         deadline = time.monotonic() + 10
@@ -250,25 +249,11 @@ class LiveSite:
         )
 
     def _launch(self, port: int, workers: int) -> LiveServer:
+        # Forked from the zygote that imported the app once (tests.zygote), in a
+        # process group of its own, stopped as a whole; a restart appends to the log.
+        args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
         log_path = self.instance / "server.log"
-        with log_path.open("ab") as log:  # a restart appends to the same log
-            process = subprocess.Popen(
-                [
-                    *_terrain_command(),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                ],
-                cwd=PROJECT_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, stopped as a whole
-            )
+        process = zygote.start(args, self.env, PROJECT_ROOT, log_path, new_session=True)
         return LiveServer(
             url=f"http://127.0.0.1:{port}",
             process=process,
