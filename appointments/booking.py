@@ -23,9 +23,9 @@ free agents at once instead of queueing behind the first one's commit, and a ref
 booking reads the next free starts holding no lock. What does not decide the booking is
 read before the first lock (the person, their contact, numbers and consents, the message
 texts and quiet hours; a new person is inserted then too), and what follows the insert
-is written in few statements (the three messages in one INSERT, their events in another,
-the audit rows together): about a dozen statements under the lock (counted in
-tests/db/test_booking_queries.py).
+is written in few statements (on PostgreSQL the three messages, their events and the
+booking's audit entries in one). A new person's online booking is 15 statements on
+PostgreSQL, 10 of them under the lock (counted in tests/db/test_booking_queries.py).
 
 When no agent is left, `SlotTaken` carries the next free starts. The lock is held until
 the caller commits, so the check and the insert of two bookings for one agent never
@@ -69,11 +69,26 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -92,8 +107,9 @@ from appointments.models import (
 )
 from core import audit, clock, organisations, phone
 from core import fields as parse
-from core.accounts import User
+from core.accounts import Team, User
 from core.config import Settings
+from core.db import UTCDateTime
 from core.errors import FieldError, Invalid
 from core.text import single_line
 from notifications import services as notify
@@ -298,7 +314,10 @@ def _check_service(
     *,
     source: str,
     cpas_id: int | Literal["unread"] | None = "unread",
+    offered: bool | None = None,
 ) -> dict[str, FieldError]:
+    """`offered`: whether the place offers the service (any CPAS), when the caller read
+    it (a booking's `_context`)."""
     errors: dict[str, FieldError] = {}
     if service is None or not service.active:
         errors["service"] = FieldError("unknown_choice")
@@ -311,7 +330,11 @@ def _check_service(
     elif (
         "service" not in errors
         and service is not None
-        and not offers(session, service, location, cpas_id=cpas_id)
+        and not (
+            offers(session, service, location, cpas_id=cpas_id)
+            if offered is None
+            else offered and (service.cpas_id is None or service.cpas_id == cpas_id)
+        )
     ):
         errors["location"] = FieldError("not_offered")
     return errors
@@ -362,32 +385,56 @@ def lock_free_agent(session: Session, agents: Sequence[int]) -> int:
     lock no other transaction holds; when every one is held (or was never made), wait for
     the first one's, as `lock_agent` does. The agent locked.
 
-    PostgreSQL: one `UPDATE … WHERE user_id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`:
+    PostgreSQL: one statement, `UPDATE … WHERE user_id = (SELECT … FOR UPDATE SKIP LOCKED
+    LIMIT 1)`, else the upsert of `lock_agent` for the first agent, in data-modifying CTEs:
     two bookings of one start that several agents could take go to two agents at once
     instead of queueing behind the first agent's commit. The lock is the same row lock
     every booking and walk-in of the agent takes, so the check that follows still sees
     whatever the agent's previous holder committed."""
     agents = sorted(agents)
     if session.get_bind().dialect.name == "postgresql":
-        table = AgentLock.__table__
-        unheld = (
-            select(table.c.user_id)
-            .where(table.c.user_id.in_(agents))
-            .order_by(table.c.user_id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        held = session.scalar(
-            update(table)
-            .where(table.c.user_id == unheld)
-            .values(bookings=table.c.bookings + 1)
-            .returning(table.c.user_id)
-        )
-        if held is not None:
-            return held
+        held = session.scalar(_lock_free_agent_statement(), {"agents": agents, "first": agents[0]})
+        assert held is not None
+        return held
     lock_agent(session, agents[0], booking=True)
     return agents[0]
+
+
+@lru_cache(maxsize=1)
+def _lock_free_agent_statement() -> CompoundSelect:
+    """`lock_free_agent`'s PostgreSQL statement (parameters `agents`, `first`): the first
+    unheld row counted (`counted`); none (every row held, or never made): the first
+    agent's row made or counted by the upsert, which waits for its holder as
+    `lock_agent` does (`made`)."""
+    table = AgentLock.__table__
+    unheld = (
+        select(table.c.user_id)
+        .where(table.c.user_id.in_(bindparam("agents", expanding=True)))
+        .order_by(table.c.user_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .cte("unheld")
+    )
+    counted = (
+        update(table)
+        .where(table.c.user_id == unheld.c.user_id)
+        .values(bookings=table.c.bookings + 1)
+        .returning(table.c.user_id)
+        .cte("counted")
+    )
+    made = (
+        pg_insert(table)
+        .from_select(
+            ["user_id", "bookings"],
+            select(bindparam("first", type_=Integer()), literal(1)).where(
+                ~exists(select(counted.c.user_id))
+            ),
+        )
+        .on_conflict_do_update(index_elements=["user_id"], set_={"bookings": table.c.bookings + 1})
+        .returning(table.c.user_id)
+        .cte("made")
+    )
+    return union_all(select(counted.c.user_id), select(made.c.user_id))
 
 
 def agent_busy(
@@ -736,6 +783,7 @@ def _announce(
     requested: bool,
     reminder: tuple[str, dict[str, str]] | None = None,
     cpas: organisations.Cpas | Literal["unread"] | None = "unread",
+    audit_rows: Sequence[dict] = (),
 ) -> None:
     service = session.get(Service, appointment.service_id)
     assert service is not None
@@ -776,7 +824,7 @@ def _announce(
     )
     # One INSERT for the three rows (and one for their events), as Core statements: the
     # booking needs no Message object back.
-    notify.enqueue_ids(session, [announcement, *reminders])
+    notify.enqueue_ids(session, [announcement, *reminders], audit_rows=audit_rows)
 
 
 def reminder_template(session: Session, appointment: Appointment) -> tuple[str, dict[str, str]]:
@@ -800,6 +848,119 @@ def _reminder_kind(
 
 
 # --- Booking -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    cpas: organisations.Cpas | None
+    offered: bool | None  # None: not read (no service or no place)
+    upcoming: int
+    person: BookingPerson | None
+
+
+def _context(
+    session: Session,
+    service: Service | None,
+    location: Location | None,
+    *,
+    now: datetime,
+    upcoming_of: str | None,
+    person: tuple[str, str] | None,
+) -> _Context:
+    """One statement for what a booking reads before the slot rule: the place's CPAS
+    (its regime, texts, sender, holidays), whether the place offers the service, the
+    upcoming bookings of the number `upcoming_of` (online), and the person booked before
+    with this (name, number). A place without a team (before 0052_cpas_place_team) reads
+    them one by one."""
+    if location is None or location.team_id is None:
+        cpas = organisations.cpas_of_team(session, None) if location is not None else None
+        return _Context(
+            cpas=cpas,
+            offered=None,
+            upcoming=_upcoming(session, upcoming_of, now) if upcoming_of else 0,
+            person=find_person(session, *person) if person is not None else None,
+        )
+    query = _context_query(
+        offered=service is not None, upcoming=upcoming_of is not None, person=person is not None
+    )
+    parameters = {
+        "team_id": location.team_id,
+        "location_id": location.id,
+        "service_id": service.id if service is not None else None,
+        "e164": upcoming_of,
+        "now": now,
+        "person_phone": person[1] if person is not None else None,
+        "person_name": person[0].lower() if person is not None else None,
+    }
+    row = session.execute(query, parameters).one_or_none()
+    if row is None:  # the place's team is gone: as cpas_of_team would say
+        return _Context(cpas=None, offered=None, upcoming=0, person=None)
+    return _Context(
+        cpas=row[0],
+        offered=bool(row.offered) if service is not None else None,
+        upcoming=(row.upcoming or 0) if upcoming_of is not None else 0,
+        person=row.BookingPerson if person is not None else None,
+    )
+
+
+@lru_cache(maxsize=8)
+def _context_query(*, offered: bool, upcoming: bool, person: bool) -> Select:
+    """`_context`'s statement for each shape, built once (its values are parameters)."""
+    columns: list = [organisations.Cpas]
+    if offered:
+        columns.append(
+            select(ServiceLocation.service_id)
+            .where(
+                ServiceLocation.service_id == bindparam("service_id", type_=Integer()),
+                ServiceLocation.location_id == bindparam("location_id", type_=Integer()),
+            )
+            .exists()
+            .label("offered")
+        )
+    if upcoming:
+        columns.append(
+            _upcoming_query(
+                bindparam("e164", type_=String()), bindparam("now", type_=UTCDateTime())
+            )
+            .scalar_subquery()
+            .label("upcoming")
+        )
+    query = (
+        select(*columns)
+        .select_from(Team)
+        .outerjoin(organisations.Cpas, organisations.Cpas.id == Team.cpas_id)
+        .where(Team.id == bindparam("team_id", type_=Integer()))
+    )
+    if person:
+        first = (
+            select(BookingPerson.id)
+            .where(
+                BookingPerson.phone == bindparam("person_phone", type_=String()),
+                func.lower(BookingPerson.name) == bindparam("person_name", type_=String()),
+            )
+            .order_by(BookingPerson.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.add_columns(BookingPerson).outerjoin(BookingPerson, BookingPerson.id == first)
+    return query
+
+
+def _upcoming_query(e164: str | ColumnElement[str], now: datetime | ColumnElement) -> Select:
+    """The upcoming booked appointments of a number."""
+    return (
+        select(func.count(Appointment.id))
+        .join(BookingPerson, BookingPerson.id == Appointment.person_id)
+        .where(
+            BookingPerson.phone == e164,
+            Appointment.status == "booked",
+            Appointment.start_at > now,
+        )
+    )
+
+
+def _upcoming(session: Session, e164: str, now: datetime) -> int:
+    return session.scalar(_upcoming_query(e164, now)) or 0
 
 
 def book(
@@ -831,30 +992,36 @@ def book(
     errors: dict[str, FieldError] = {}
     if source not in BOOKING_SOURCES:
         errors["source"] = FieldError("unknown_choice")
-    # The place's CPAS, read once: the offer's check, its language, texts and sender, and
-    # the holidays of the slot rule use it.
-    cpas = organisations.cpas_of_team(session, location.team_id) if location is not None else None
-    cpas_id = cpas.id if cpas is not None else None
-    errors.update(_check_service(session, service, location, source=source, cpas_id=cpas_id))
     person_errors, number = check_person(person_name, phone, language, source=source)
-    errors.update(person_errors)
     now = clock.now()
+    name = single_line(person_name).strip()
+    # What the checks need and the person, in one statement (see `_context`).
+    context = _context(
+        session,
+        service,
+        location,
+        now=now,
+        upcoming_of=(
+            number.e164
+            if number is not None and source == "online" and "phone" not in person_errors
+            else None
+        ),
+        person=(name, number.e164) if number is not None and "phone" not in person_errors else None,
+    )
+    cpas = context.cpas
+    cpas_id = cpas.id if cpas is not None else None
+    errors.update(
+        _check_service(
+            session, service, location, source=source, cpas_id=cpas_id, offered=context.offered
+        )
+    )
+    errors.update(person_errors)
     start = _aware(start)
     notice = source == "online"  # staff book for someone from now on
     if service is not None and "service" not in errors:
         errors.update(_check_start(service, start, now, notice=notice))
-    if number is not None and source == "online" and "phone" not in errors:
-        upcoming = session.scalar(
-            select(func.count(Appointment.id))
-            .join(BookingPerson, BookingPerson.id == Appointment.person_id)
-            .where(
-                BookingPerson.phone == number.e164,
-                Appointment.status == "booked",
-                Appointment.start_at > now,
-            )
-        )
-        if (upcoming or 0) >= MAX_UPCOMING_PER_PHONE:
-            errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
+    if context.upcoming >= MAX_UPCOMING_PER_PHONE and "phone" not in errors:
+        errors["phone"] = FieldError("too_many_bookings", {"max": MAX_UPCOMING_PER_PHONE})
     if errors:
         raise Invalid(errors)
     assert service is not None and location is not None
@@ -863,7 +1030,6 @@ def book(
         # Nobody said the person's language: the regime's of the place's CPAS (none, so
         # French then Dutch, for a bilingual one).
         language = organisations.default_language(cpas)
-    name = single_line(person_name).strip()
 
     # The slot rule first: a refused start (the common answer under contention) reads
     # nothing else. Then, before the agent's lock, what the lock does not decide (the
@@ -879,7 +1045,7 @@ def book(
         cpas_id=cpas_id,
         offered=True,  # _check_service's `offers`, just now
     )
-    known = find_person(session, name, e164) if e164 is not None else None
+    known = context.person
     contact = None
     if known is not None:
         contact = notify.contact_by_reference(session, contact_reference(known), with_consents=True)
@@ -887,8 +1053,7 @@ def book(
             notify.join_team(session, contact, location.team_id)  # docs/cpas.md, "Scoping"
     reminder = _reminder_kind(location, cpas)
     if e164 is not None:
-        notify.read_templates(session, ("appointment_confirmation", reminder[0]))
-        notify.category_rules(session, "reminder")
+        notify.read_texts_and_rules(session, ("appointment_confirmation", reminder[0]))
 
     if known is None:
         # Without a number, always a new person (a name alone is not enough). Inserted
@@ -921,6 +1086,9 @@ def book(
         cpas_id=cpas_id,
         offered=True,
     )
+    # The audit entries of the booking (the contact's, its consents', the appointment's)
+    # wait to go in the messages' statement (one round trip on PostgreSQL).
+    holding = audit.hold_here(session)
     details = {
         "service": service.code,
         "location": location.code,
@@ -961,7 +1129,10 @@ def book(
             requested=True,
             reminder=reminder,
             cpas=cpas,
+            audit_rows=audit.take(session) if holding else (),
         )
+    elif holding:
+        audit.release(session)
     return appointment
 
 

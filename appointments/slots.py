@@ -32,14 +32,15 @@ free = 2). Starts are wall-clock times converted with zoneinfo on their own day,
 in the spring gap does not exist and is skipped, one in the autumn fold is the first
 (fold=0, summer time); appointment lengths are real minutes.
 
-Everything the search needs for a window is read in a handful of queries (opening
-hours, plans with their agents, closures, absences, appointments); the rest is
-arithmetic on epoch seconds.
+Everything the search needs for a window is read in one statement (`_rows`: opening
+hours, plans with their agents, closures, the CPAS's holidays, absences, appointments,
+as one UNION ALL); the rest is arithmetic on epoch seconds.
 """
 
 from __future__ import annotations
 
 import bisect
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -48,7 +49,24 @@ from functools import lru_cache
 from typing import Literal
 
 import holidays
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    CompoundSelect,
+    Date,
+    Integer,
+    Select,
+    String,
+    Time,
+    and_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from appointments.models import (
@@ -66,6 +84,8 @@ from appointments.models import (
 from core import clock, organisations
 from core.accounts import Team, User
 from core.clock import BRUSSELS
+from core.db import UTCDateTime
+from core.organisations import CpasHoliday
 
 DAY = 86_400
 _EPOCH = date(1970, 1, 1)
@@ -403,6 +423,202 @@ def _fits(runs: list[tuple[int, int]], day: date, start: float, length: int) -> 
     return True
 
 
+# The kinds of row `_rows` reads in one statement.
+_OPENING, _PLANS, _CLOSURES, _HOLIDAYS, _ABSENCES, _BOOKED = range(6)
+_ROW_TYPES = {
+    "a": Integer(),
+    "b": Integer(),
+    "t1": Time(),
+    "t2": Time(),
+    "d1": Date(),
+    "d2": Date(),
+    "ts1": UTCDateTime(),
+    "ts2": UTCDateTime(),
+    "flag": Boolean(),
+    "text": String(),
+}
+# Which columns each kind fills, in the order `load` unpacks them.
+_ROW_SHAPES = {
+    _OPENING: ("a", "t1", "t2"),
+    _PLANS: ("a", "b", "t1", "t2", "d1", "d2"),
+    _CLOSURES: ("d1", "d2"),
+    _HOLIDAYS: ("d1", "text", "flag"),
+    _ABSENCES: ("a", "ts1", "ts2"),
+    _BOOKED: ("a", "ts1", "ts2"),
+}
+
+
+def _shaped(kind: int, *columns: ColumnElement) -> list[ColumnElement]:
+    """One branch of `_rows`' UNION: its kind, then every column of the common shape,
+    NULL where this kind has nothing. Only the first branch (`_OPENING`) names and types
+    them (the UNION takes them from it): the statement stays short enough for psycopg
+    to keep its parsed form (4,096 characters)."""
+    given = dict(zip(_ROW_SHAPES[kind], columns, strict=True))
+    if kind != _OPENING:
+        return [
+            literal_column(str(kind)),
+            *(given.get(name, null()) for name in _ROW_TYPES),
+        ]
+    return [
+        literal_column(str(kind)).label("kind"),
+        *(
+            (given[name] if name in given else cast(null(), type_)).label(name)
+            for name, type_ in _ROW_TYPES.items()
+        ),
+    ]
+
+
+def _rows(
+    session: Session,
+    *,
+    service: Service,
+    location: Location,
+    first_day: date,
+    last_day: date,
+    window: tuple[datetime, datetime],
+    ignore_appointment_id: int | None,
+    bookings: bool,
+    cpas_id: int | None,
+) -> dict[int, list[tuple]]:
+    """Everything the slot rule reads, by kind, in one statement (a UNION ALL: one round
+    trip instead of six): the place's opening hours, the plans of the agents who deliver
+    the service there on an open weekday, the closures, the CPAS's stored holidays, and
+    those agents' absences and active appointments in `window`."""
+    statement = _rows_statement(
+        holidays=cpas_id is not None,
+        bookings=bookings,
+        ignore=ignore_appointment_id is not None,
+    )
+    parameters = {
+        "location_id": location.id,
+        "team_id": location.team_id,
+        "service_id": service.id,
+        "first_day": first_day,
+        "last_day": last_day,
+        "window_start": window[0],
+        "window_end": window[1],
+        "cpas_id": cpas_id,
+        "year_first": date(first_day.year, 1, 1),
+        "year_last": date(last_day.year, 12, 31),
+        "ignore_id": ignore_appointment_id,
+    }
+    rows: dict[int, list[tuple]] = {kind: [] for kind in _ROW_SHAPES}
+    for row in session.execute(statement, parameters):
+        kind = row[0]
+        rows[kind].append(_ROW_PICK[kind](row))
+    return rows
+
+
+# Each kind's columns by position in a row of `_rows_statement` (the kind first).
+_ROW_PICK = {
+    kind: operator.itemgetter(*(1 + list(_ROW_TYPES).index(name) for name in names))
+    for kind, names in _ROW_SHAPES.items()
+}
+
+
+@lru_cache(maxsize=8)
+def _rows_statement(*, holidays: bool, bookings: bool, ignore: bool) -> CompoundSelect:
+    """`_rows`' statement, built once for each shape (its values are parameters: only its
+    cache key is computed again, not the statement)."""
+    location_id = bindparam("location_id", type_=Integer())
+    first_day = bindparam("first_day", type_=Date())
+    last_day = bindparam("last_day", type_=Date())
+    window_start = bindparam("window_start", type_=UTCDateTime())
+    window_end = bindparam("window_end", type_=UTCDateTime())
+    open_weekdays = select(OpeningHours.weekday).where(OpeningHours.location_id == location_id)
+    plan_filter = (
+        WorkingPlan.location_id == location_id,
+        WorkingPlan.weekday.in_(open_weekdays),
+        User.active.is_(True),
+        WorkingPlan.valid_from <= last_day,
+        or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= first_day),
+    )
+
+    def planned(query: Select) -> Select:
+        return query.join(
+            AgentService,
+            and_(
+                AgentService.user_id == WorkingPlan.user_id,
+                AgentService.service_id == bindparam("service_id", type_=Integer()),
+            ),
+        ).join(User, User.id == WorkingPlan.user_id)
+
+    # The plans once (a CTE): their rows, and the agents whose absences and appointments
+    # are read.
+    plans = (
+        planned(
+            select(
+                WorkingPlan.user_id,
+                WorkingPlan.weekday,
+                WorkingPlan.starts,
+                WorkingPlan.ends,
+                WorkingPlan.valid_from,
+                WorkingPlan.valid_until,
+            )
+        )
+        .where(*plan_filter)
+        .cte("plans")
+    )
+    agent_ids = select(plans.c.user_id)
+    cpas_of_place = (
+        select(Team.cpas_id)
+        .where(Team.id == bindparam("team_id", type_=Integer()))
+        .scalar_subquery()
+    )
+    branches = [
+        select(
+            *_shaped(_OPENING, OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes)
+        ).where(OpeningHours.location_id == location_id),
+        select(
+            *_shaped(
+                _PLANS,
+                plans.c.user_id,
+                plans.c.weekday,
+                plans.c.starts,
+                plans.c.ends,
+                plans.c.valid_from,
+                plans.c.valid_until,
+            )
+        ),
+        select(*_shaped(_CLOSURES, Closure.first_day, Closure.last_day)).where(
+            or_(Closure.location_id == location_id, Closure.cpas_id == cpas_of_place),
+            Closure.first_day <= last_day,
+            Closure.last_day >= first_day,
+        ),
+        select(
+            *_shaped(_ABSENCES, AgentAbsence.user_id, AgentAbsence.starts_at, AgentAbsence.ends_at)
+        ).where(
+            AgentAbsence.user_id.in_(agent_ids),
+            AgentAbsence.starts_at < window_end,
+            AgentAbsence.ends_at > window_start,
+        ),
+    ]
+    if holidays:
+        # organisations.stored_days, its values as parameters.
+        branches.append(
+            select(
+                *_shaped(_HOLIDAYS, CpasHoliday.day, CpasHoliday.kind, CpasHoliday.closed)
+            ).where(
+                CpasHoliday.cpas_id == bindparam("cpas_id", type_=Integer()),
+                CpasHoliday.day >= bindparam("year_first", type_=Date()),
+                CpasHoliday.day <= bindparam("year_last", type_=Date()),
+            )
+        )
+    if bookings:
+        booked = select(
+            *_shaped(_BOOKED, Appointment.agent_id, Appointment.start_at, Appointment.busy_until)
+        ).where(
+            Appointment.agent_id.in_(agent_ids),
+            Appointment.status.in_(ACTIVE_STATES),
+            Appointment.start_at < window_end,
+            Appointment.busy_until > window_start,
+        )
+        if ignore:
+            booked = booked.where(Appointment.id != bindparam("ignore_id", type_=Integer()))
+        branches.append(booked)
+    return union_all(*branches)
+
+
 @dataclass
 class _Agent:
     plans: list[tuple[int, int, int, date, date | None]] = field(default_factory=list)
@@ -481,44 +697,34 @@ class _Search:
         ):
             return None
 
+        busy = (service.duration_minutes + service.buffer_minutes) * 60
+        window_start = datetime.combine(first_day, time(), BRUSSELS) - timedelta(hours=3)
+        window_end = datetime.combine(last_day + timedelta(days=1), time(), BRUSSELS) + timedelta(
+            seconds=busy, hours=3
+        )
+        if cpas_id == "unread":
+            cpas_id = organisations.cpas_id_of_team(session, location.team_id)
+        rows = _rows(
+            session,
+            service=service,
+            location=location,
+            first_day=first_day,
+            last_day=last_day,
+            window=(window_start, window_end),
+            ignore_appointment_id=ignore_appointment_id,
+            bookings=bookings,
+            cpas_id=cpas_id,
+        )
+
         opening: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for weekday, opens, closes in session.execute(
-            select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
-                OpeningHours.location_id == location.id
-            )
-        ):
+        for weekday, opens, closes in rows[_OPENING]:
             opening[weekday].append((_seconds(opens), _seconds(closes)))
         opening = {weekday: _union(stretches) for weekday, stretches in opening.items()}
         if not opening:
             return None
 
         agents: dict[int, _Agent] = defaultdict(_Agent)
-        plans = session.execute(
-            select(
-                WorkingPlan.user_id,
-                WorkingPlan.weekday,
-                WorkingPlan.starts,
-                WorkingPlan.ends,
-                WorkingPlan.valid_from,
-                WorkingPlan.valid_until,
-            )
-            .join(
-                AgentService,
-                and_(
-                    AgentService.user_id == WorkingPlan.user_id,
-                    AgentService.service_id == service.id,
-                ),
-            )
-            .join(User, User.id == WorkingPlan.user_id)
-            .where(
-                WorkingPlan.location_id == location.id,
-                WorkingPlan.weekday.in_(list(opening)),
-                User.active.is_(True),
-                WorkingPlan.valid_from <= last_day,
-                or_(WorkingPlan.valid_until.is_(None), WorkingPlan.valid_until >= first_day),
-            )
-        )
-        for user_id, weekday, starts, ends, valid_from, valid_until in plans:
+        for user_id, weekday, starts, ends, valid_from, valid_until in rows[_PLANS]:
             agents[user_id].plans.append(
                 (weekday, _seconds(starts), _seconds(ends), valid_from, valid_until)
             )
@@ -526,45 +732,20 @@ class _Search:
             return None
 
         closed: set[date] = set()
-        for first, last in session.execute(
-            select(Closure.first_day, Closure.last_day).where(
-                closures_of(location),
-                Closure.first_day <= last_day,
-                Closure.last_day >= first_day,
-            )
-        ):
+        for first, last in rows[_CLOSURES]:
             day = max(first, first_day)
             while day <= min(last, last_day):
                 closed.add(day)
                 day += timedelta(days=1)
-
-        closed.update(location_holidays(session, location, first_day, last_day, cpas_id=cpas_id))
-
-        busy = (service.duration_minutes + service.buffer_minutes) * 60
-        window_start = datetime.combine(first_day, time(), BRUSSELS) - timedelta(hours=3)
-        window_end = datetime.combine(last_day + timedelta(days=1), time(), BRUSSELS) + timedelta(
-            seconds=busy, hours=3
+        closed.update(
+            organisations.closed_days_of(session, cpas_id, rows[_HOLIDAYS], first_day, last_day)
         )
-        ids = list(agents)
+
         intervals: dict[int, list[tuple[float, float]]] = defaultdict(list)
-        for user_id, begin, end in session.execute(
-            select(AgentAbsence.user_id, AgentAbsence.starts_at, AgentAbsence.ends_at).where(
-                AgentAbsence.user_id.in_(ids),
-                AgentAbsence.starts_at < window_end,
-                AgentAbsence.ends_at > window_start,
-            )
-        ):
+        for user_id, begin, end in rows[_ABSENCES]:
             intervals[user_id].append((begin.timestamp(), end.timestamp()))
         away = {user_id: _union(spans) for user_id, spans in intervals.items()}
-        booked = select(Appointment.agent_id, Appointment.start_at, Appointment.busy_until).where(
-            Appointment.agent_id.in_(ids),
-            Appointment.status.in_(ACTIVE_STATES),
-            Appointment.start_at < window_end,
-            Appointment.busy_until > window_start,
-        )
-        if ignore_appointment_id is not None:
-            booked = booked.where(Appointment.id != ignore_appointment_id)
-        for user_id, begin, end in session.execute(booked) if bookings else ():
+        for user_id, begin, end in rows[_BOOKED]:
             intervals[user_id].append((begin.timestamp(), end.timestamp()))
         for user_id, spans in intervals.items():
             merged = _union(spans)

@@ -110,12 +110,26 @@ _COLUMNS = (
 def release(session: Session) -> None:
     """Write the held entries, all in one multi-row INSERT (they stay out of the session:
     nothing reads an entry back in the transaction that wrote it)."""
-    held = session.info.pop(_HELD, [])
-    if held:
-        session.execute(
-            insert(AuditEntry.__table__),
-            [{name: getattr(entry, name) for name in _COLUMNS} for entry in held],
-        )
+    rows = take(session)
+    if rows:
+        session.execute(insert(AuditEntry.__table__), rows)
+
+
+def hold_here(session: Session) -> bool:
+    """`hold()` unless a caller holds the entries already (they are then its to write);
+    whether this call started holding."""
+    if _HELD in session.info:
+        return False
+    hold(session)
+    return True
+
+
+def take(session: Session) -> list[dict[str, Any]]:
+    """The held entries as rows of `audit_entries`, no longer held: the caller inserts
+    them in one of its own statements of this transaction (a booking's messages)."""
+    return [
+        {name: getattr(entry, name) for name in _COLUMNS} for entry in session.info.pop(_HELD, [])
+    ]
 
 
 @event.listens_for(Session, "before_commit")

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Integer,
+    Select,
     String,
     UniqueConstraint,
     bindparam,
@@ -517,33 +518,52 @@ def closed_days(
 ) -> frozenset[date]:
     """The days from `first` to `last` the CPAS is closed for a holiday of `kinds`
     (no CPAS: Belgium's federal days). One query for the stored days of those years."""
+    rows = [] if cpas_id is None else session.execute(stored_days(cpas_id, first, last)).all()
+    return closed_days_of(session, cpas_id, rows, first, last, kinds=kinds)
+
+
+def stored_days(cpas_id: int | ColumnElement[int], first: date, last: date) -> Select:
+    """(day, kind, closed) of the CPAS's stored calendar for the years of `first` to
+    `last`: what `closed_days_of` needs (a caller may read it with other rows)."""
+    return select(CpasHoliday.day, CpasHoliday.kind, CpasHoliday.closed).where(
+        CpasHoliday.cpas_id == cpas_id,
+        CpasHoliday.day >= date(first.year, 1, 1),
+        CpasHoliday.day <= date(last.year, 12, 31),
+    )
+
+
+def closed_days_of(
+    session: Session,
+    cpas_id: int | None,
+    rows: Iterable[tuple[date, str, bool]],
+    first: date,
+    last: date,
+    *,
+    kinds: Collection[str] = HOLIDAY_KINDS,
+) -> frozenset[date]:
+    """`closed_days` from the rows of `stored_days` read already; a year with no stored
+    day takes the CPAS's defaults (its region and regime: no query when it is loaded)."""
     years = range(first.year, last.year + 1)
     found: set[date] = set()
     if cpas_id is None:
         for year in years:
             found.update(federal_days(year))
         return frozenset(day for day in found if first <= day <= last)
-    stored: dict[int, list[HolidayDay]] = {}
-    for row in session.scalars(
-        select(CpasHoliday).where(
-            CpasHoliday.cpas_id == cpas_id,
-            CpasHoliday.day >= date(first.year, 1, 1),
-            CpasHoliday.day <= date(last.year, 12, 31),
-        )
-    ):
-        stored.setdefault(row.day.year, []).append(
-            HolidayDay(row.day, row.kind, row.name_fr, row.name_nl, row.closed)
-        )
+    stored: dict[int, list[tuple[date, str, bool]]] = {}
+    for day, kind, closed in rows:
+        stored.setdefault(day.year, []).append((day, kind, closed))
     cpas = None
     for year in years:
         days = stored.get(year)
         if days is None:
             cpas = cpas or session.get(Cpas, cpas_id)
-            if cpas is None:
-                days = [HolidayDay(day, "federal", "", "") for day in federal_days(year)]
-            else:
-                days = default_holidays(cpas.region, cpas.language_regime, year)
-        found.update(holiday.day for holiday in days if holiday.closed and holiday.kind in kinds)
+            defaults = (
+                [HolidayDay(day, "federal", "", "") for day in federal_days(year)]
+                if cpas is None
+                else default_holidays(cpas.region, cpas.language_regime, year)
+            )
+            days = [(holiday.day, holiday.kind, holiday.closed) for holiday in defaults]
+        found.update(day for day, kind, closed in days if closed and kind in kinds)
     return frozenset(day for day in found if first <= day <= last)
 
 

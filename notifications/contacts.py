@@ -188,11 +188,13 @@ def contact_for_user(session: Session, user_id: int) -> Contact | None:
 def contact_by_reference(
     session: Session, reference: str, *, with_consents: bool = False
 ) -> Contact | None:
-    """`with_consents`: its numbers and consents read in the same query (what
-    `reachability` reads for every message then costs nothing more)."""
+    """`with_consents`: its numbers, consents and teams read in the same query (what
+    `reachability` and `join_team` read then costs nothing more)."""
     query = select(Contact).where(Contact.reference == reference)
     if with_consents:
-        query = query.options(joinedload(Contact.phones), joinedload(Contact.consents))
+        query = query.options(
+            joinedload(Contact.phones), joinedload(Contact.consents), joinedload(Contact.teams)
+        )
     return session.scalars(query).unique().one_or_none()
 
 

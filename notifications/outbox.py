@@ -9,18 +9,32 @@ replies OUI / NON reach them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    cast,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import clock, organisations
 from core.accounts import Team, User
+from core.audit import AuditEntry
 from core.errors import FieldError, Invalid
 from notifications import masking, texts
 from notifications.contacts import reachability, stop_waiting
@@ -32,6 +46,7 @@ from notifications.models import (
     ContactTeam,
     Message,
     MessageEvent,
+    Template,
 )
 from notifications.sms import count_segments
 
@@ -60,20 +75,74 @@ DEFAULT_RULES = {
 
 def category_rules(session: Session, category: str) -> CategoryRules:
     """The category's rules; read once per session (a broadcast enqueues thousands)."""
-    cache = session.info.get("sms_category_rules")
+    cache = session.info.get(_RULES)
     if cache is None:
         # Every category in one query: a booking's confirmation and reminders need two.
-        rows = {row.category: row for row in session.scalars(select(CategorySetting))}
-        cache = {
-            name: DEFAULT_RULES[name]
-            if (row := rows.get(name)) is None
-            else CategoryRules(
-                name, row.quiet_from, row.quiet_until, row.urgent_may_bypass, row.validity_hours
+        cache = _rules_of(
+            (
+                row.category,
+                row.quiet_from,
+                row.quiet_until,
+                row.urgent_may_bypass,
+                row.validity_hours,
             )
-            for name in DEFAULT_RULES
-        }
-        session.info["sms_category_rules"] = cache
+            for row in session.scalars(select(CategorySetting))
+        )
+        session.info[_RULES] = cache
     return cache[category]
+
+
+_RULES = "sms_category_rules"  # session.info: {category: CategoryRules}
+
+
+def _rules_of(rows: Iterable[tuple[str, int, int, bool, int]]) -> dict[str, CategoryRules]:
+    stored = {row[0]: row for row in rows}
+    return {
+        name: DEFAULT_RULES[name]
+        if (row := stored.get(name)) is None
+        else CategoryRules(name, row[1], row[2], row[3], row[4])
+        for name in DEFAULT_RULES
+    }
+
+
+def read_texts_and_rules(session: Session, codes: Sequence[str]) -> None:
+    """`texts.read_templates(codes)` and `category_rules` in one statement (a UNION ALL:
+    a booking reads both before its agent's lock); what this session read already is
+    not read again."""
+    templates = texts.templates_to_read(session, codes)
+    if session.info.get(_RULES) is not None:
+        texts.read_templates(session, templates)
+        return
+    if not templates:
+        category_rules(session, "reminder")
+        return
+    text_rows = select(
+        literal(0).label("kind"),
+        Template.code.label("name"),
+        Template.language,
+        Template.body,
+        cast(null(), Integer).label("quiet_from"),
+        cast(null(), Integer).label("quiet_until"),
+        cast(null(), Boolean).label("urgent_may_bypass"),
+        cast(null(), Integer).label("validity_hours"),
+    ).where(Template.code.in_(templates))
+    rule_rows = select(
+        literal(1),
+        CategorySetting.category,
+        cast(null(), String),
+        cast(null(), String),
+        CategorySetting.quiet_from,
+        CategorySetting.quiet_until,
+        CategorySetting.urgent_may_bypass,
+        CategorySetting.validity_hours,
+    )
+    found = session.execute(union_all(text_rows, rule_rows)).all()
+    texts.remember_templates(
+        session, templates, ((row[1], row[2], row[3]) for row in found if row[0] == 0)
+    )
+    session.info[_RULES] = _rules_of(
+        tuple(row[1:2]) + tuple(row[4:8]) for row in found if row[0] == 1
+    )
 
 
 def save_category_rules(session: Session, rules: CategoryRules, *, actor: User) -> None:
@@ -97,7 +166,7 @@ def save_category_rules(session: Session, rules: CategoryRules, *, actor: User) 
     row.validity_hours = rules.validity_hours
     row.updated_at = clock.now()
     row.updated_by_id = actor.id
-    session.info.pop("sms_category_rules", None)
+    session.info.pop(_RULES, None)
 
 
 def in_quiet_hours(rules: CategoryRules, moment: datetime) -> bool:
@@ -288,17 +357,27 @@ def enqueue_many(session: Session, outgoing: Sequence[Outgoing]) -> list[Message
     return [made[item.key] for item in outgoing]
 
 
-def enqueue_ids(session: Session, outgoing: Sequence[Outgoing]) -> list[int]:
+def enqueue_ids(
+    session: Session, outgoing: Sequence[Outgoing], *, audit_rows: Sequence[dict[str, Any]] = ()
+) -> list[int]:
     """`enqueue_many` for a caller that needs no `Message` object back (a booking's
     confirmation and reminders): the same rows, rules and statements (one multi-row
     INSERT … ON CONFLICT (key) DO NOTHING RETURNING, one multi-row INSERT of their first
-    events), sent as plain Core statements whose compiled form is cached, without the
-    ORM's bulk layer; the ids, in the order given (a key made before: its row's id)."""
-    made = _enqueue(session, outgoing, load=False)
+    events; on PostgreSQL both in one statement), sent as plain Core statements, without
+    the ORM's bulk layer; the ids, in the order given (a key made before: its row's id).
+    `audit_rows` (`core.audit.take`): the caller's audit entries, written in the same
+    statement on PostgreSQL (one round trip less), in one INSERT after it elsewhere."""
+    made = _enqueue(session, outgoing, load=False, audit_rows=audit_rows)
     return [made[item.key] for item in outgoing]
 
 
-def _enqueue(session: Session, outgoing: Sequence[Outgoing], *, load: bool) -> dict[str, Any]:
+def _enqueue(
+    session: Session,
+    outgoing: Sequence[Outgoing],
+    *,
+    load: bool,
+    audit_rows: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
     """The rows of `outgoing` inserted once per key, with their first events: key →
     `Message` (`load`) or its id."""
     now = clock.now()
@@ -312,36 +391,45 @@ def _enqueue(session: Session, outgoing: Sequence[Outgoing], *, load: bool) -> d
         if asked not in found:
             found[asked] = message_cpas(session, item.contact, item.actor)
         row["cpas_id"] = found[asked]
+    together = not load and bool(rows) and session.get_bind().dialect.name == "postgresql"
+    if audit_rows and not together:
+        session.execute(insert(AuditEntry.__table__), list(audit_rows))
     if not rows:
         return {}
-    if load:
-        made: dict[str, Any] = {message.key: message for message in _insert_once(session, rows)}
-        ids = {key: message.id for key, message in made.items()}
-    else:
-        made = ids = _insert_ids(session, rows)
-    events = []
+    # Each row's first event (its status; an urgent or requested message let through the
+    # quiet hours says so), by key: made only for the rows this call inserts.
+    firsts: dict[str, dict[str, Any]] = {}
     for row in rows:
-        message_id = ids.get(row["key"])
-        if message_id is None:
-            continue
-        # An urgent or requested message let through the quiet hours says so.
         rules = category_rules(session, row["category"])
         bypass = (
             row["status"] == "pending"
             and (row["urgent"] or row["requested"])
             and in_quiet_hours(rules, row["not_before"])
         )
-        if bypass:
-            log.info("sms %s: urgent or requested, sent during quiet hours", message_id)
-        events.append(
-            {
-                "message_id": message_id,
-                "at": now,
-                "status": row["status"],
-                "source": "job",
-                "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
-            }
-        )
+        firsts[row["key"]] = {
+            "at": now,
+            "status": row["status"],
+            "source": "job",
+            "error_code": row["error_code"] or ("quiet_bypass" if bypass else None),
+            "bypass": bypass,
+        }
+    if together:
+        made = ids = _insert_ids_with_events(session, rows, firsts, now, audit_rows)
+        events = []
+    else:
+        if load:
+            made = {message.key: message for message in _insert_once(session, rows)}
+            ids = {key: message.id for key, message in made.items()}
+        else:
+            made = ids = _insert_ids(session, rows)
+        events = [
+            {"message_id": ids[key], **{k: v for k, v in first.items() if k != "bypass"}}
+            for key, first in firsts.items()
+            if key in ids
+        ]
+    for key, first in firsts.items():
+        if first["bypass"] and key in ids:
+            log.info("sms %s: urgent or requested, sent during quiet hours", ids[key])
     if load and len(events) == 1:
         # One message (`enqueue`, a broadcast's loop): left to the ORM, which sends the
         # events of many messages together at its next flush.
@@ -475,6 +563,88 @@ def _insert_ids(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
         .returning(table.c.key, table.c.id)
     )
     return {key: message_id for key, message_id in session.execute(statement, rows)}
+
+
+def _insert_ids_with_events(
+    session: Session,
+    rows: list[dict[str, Any]],
+    firsts: dict[str, dict[str, Any]],
+    now: datetime,
+    audit_rows: Sequence[dict[str, Any]],
+) -> dict[str, int]:
+    """`_insert_ids` and the first events of the rows made, in one statement
+    (PostgreSQL: the events' INSERT a data-modifying CTE reading the messages' RETURNING,
+    so a key made before gets no second event, as in two statements); `audit_rows` in
+    a third CTE."""
+    columns = tuple(rows[0])
+    audit_columns = tuple(audit_rows[0]) if audit_rows else ()
+    statement = _messages_statement(columns, len(rows), audit_columns, len(audit_rows))
+    parameters: dict[str, Any] = {"event_at": now}
+    for index, row in enumerate(rows):
+        parameters.update((f"m{index}_{name}", row[name]) for name in columns)
+        first = firsts[row["key"]]
+        parameters[f"e{index}_key"] = row["key"]
+        parameters[f"e{index}_status"] = first["status"]
+        parameters[f"e{index}_error_code"] = first["error_code"]
+    for index, row in enumerate(audit_rows):
+        parameters.update((f"a{index}_{name}", row[name]) for name in audit_columns)
+    return {key: message_id for key, message_id in session.execute(statement, parameters)}
+
+
+@lru_cache(maxsize=32)
+def _messages_statement(
+    columns: tuple[str, ...], count: int, audit_columns: tuple[str, ...], audit_count: int
+) -> Select:
+    """The statement of `_insert_ids_with_events` for `count` messages and `audit_count`
+    audit entries, built once (its rows are parameters, one SELECT each in a UNION ALL:
+    a multi-row VALUES would be compiled again at every call)."""
+    table = Message.__table__
+
+    def rows_of(prefix: str, names: tuple[str, ...], target, count: int):
+        branches = [
+            select(
+                *(
+                    bindparam(f"{prefix}{index}_{name}", type_=target.c[name].type).label(name)
+                    for name in names
+                )
+            )
+            for index in range(count)
+        ]
+        return branches[0] if count == 1 else union_all(*branches)
+
+    made = (
+        pg_insert(table)
+        .from_select(list(columns), rows_of("m", columns, table, count))
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.key, table.c.id)
+        .cte("made")
+    )
+    events_table = MessageEvent.__table__
+    first = rows_of("e", ("key", "status", "error_code"), table, count).subquery("first")
+    events = (
+        insert(events_table)
+        .from_select(
+            ["message_id", "at", "status", "source", "error_code"],
+            select(
+                made.c.id,
+                bindparam("event_at", type_=events_table.c.at.type),
+                first.c.status,
+                literal("job"),
+                first.c.error_code,
+            ).join(first, first.c.key == made.c.key),
+        )
+        .cte("events")
+    )
+    statement = select(made.c.key, made.c.id).add_cte(events)
+    if audit_count:
+        audit_table = AuditEntry.__table__
+        audited = (
+            insert(audit_table)
+            .from_select(list(audit_columns), rows_of("a", audit_columns, audit_table, audit_count))
+            .cte("audited")
+        )
+        statement = statement.add_cte(audited)
+    return statement
 
 
 # --- Reminders ---------------------------------------------------------------------------

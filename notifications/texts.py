@@ -8,7 +8,7 @@ outside the GSM alphabet doubles the price of a French SMS. The CPAS may edit ev
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -284,15 +284,32 @@ _READ_TEMPLATES = "sms_read_templates"  # session.info: {(code, language): body 
 def read_templates(session: Session, codes: Sequence[str]) -> None:
     """Read the CPAS's texts of these kinds, every language, in one query: the messages
     rendered next in this session (a booking's confirmation and reminders) read none."""
-    read = session.info.setdefault(_READ_TEMPLATES, {})
-    wanted = [code for code in codes if (code, LANGUAGES[0]) not in read]
+    wanted = templates_to_read(session, codes)
     if not wanted:
         return
-    edited = {
-        (row.code, row.language): row.body
-        for row in session.scalars(select(Template).where(Template.code.in_(wanted)))
-    }
-    for code in wanted:
+    remember_templates(
+        session,
+        wanted,
+        session.execute(
+            select(Template.code, Template.language, Template.body).where(Template.code.in_(wanted))
+        ),
+    )
+
+
+def templates_to_read(session: Session, codes: Sequence[str]) -> list[str]:
+    """The kinds among `codes` this session has not read yet."""
+    read = session.info.get(_READ_TEMPLATES, {})
+    return [code for code in codes if (code, LANGUAGES[0]) not in read]
+
+
+def remember_templates(
+    session: Session, codes: Sequence[str], rows: Iterable[tuple[str, str, str]]
+) -> None:
+    """Keep the (code, language, body) rows read of the kinds `codes` for this session
+    (a language without a row: the default)."""
+    read = session.info.setdefault(_READ_TEMPLATES, {})
+    edited = {(code, language): body for code, language, body in rows}
+    for code in codes:
         for language in LANGUAGES:
             read[(code, language)] = edited.get((code, language))
 

@@ -5,7 +5,9 @@ port, over a database of its own, a copy of the template that `terrain db upgrad
 `terrain seed-demo` built (`tests.support.demo_template`: SQLite file copy, or a
 PostgreSQL database of its own with TEST_DATABASE_URL).
 
-Chromium: CHROMIUM_PATH, else `chromium` on the PATH. Without it the tests are skipped,
+Chromium: Debian's headless shell (`chromium-headless-shell`) when installed, the full
+browser (CHROMIUM_PATH, else `chromium` on the PATH) otherwise and for the test that
+needs it (`full_chromium_path`: the back/forward cache). Without one the tests are skipped,
 unless REQUIRE_BROWSER=1 (CI), which turns the skip into a failure. `playwright install`
 is never needed: Chromium is always launched through its executable_path.
 """
@@ -36,9 +38,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    path = find_chromium()
+def _required(path: str | None) -> str:
+    """`path`, or the session's skip (a failure under REQUIRE_BROWSER=1) without one."""
     if path is None:
         message = (
             "Chromium not found: set CHROMIUM_PATH or install Debian's chromium "
@@ -48,6 +49,20 @@ def chromium_path() -> str:
             pytest.fail(f"REQUIRE_BROWSER=1 but {message}", pytrace=False)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """The headless shell when installed (tests.browser.helpers.find_chromium), else the
+    full browser."""
+    return _required(find_chromium())
+
+
+@pytest.fixture(scope="session")
+def full_chromium_path(chromium_path: str) -> str:
+    """The full browser, for what the headless shell does not have (the back/forward
+    cache)."""
+    return _required(find_chromium(full=True))
 
 
 @pytest.fixture(scope="session")

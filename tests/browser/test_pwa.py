@@ -233,11 +233,12 @@ def test_app_is_installable(playwright_driver: Playwright, chromium_path: str, l
 
 
 def test_the_back_forward_cache_keeps_login_and_never_a_page_after_logout(
-    playwright_driver: Playwright, chromium_path: str, live_server: str
+    playwright_driver: Playwright, full_chromium_path: str, live_server: str
 ):
-    # Playwright turns the back/forward cache off by default: a browser of this test's own.
+    # Playwright turns the back/forward cache off by default: a browser of this test's own,
+    # the full one (the headless shell has no back/forward cache).
     browser = playwright_driver.chromium.launch(
-        executable_path=chromium_path,
+        executable_path=full_chromium_path,
         headless=True,
         args=CHROMIUM_ARGS,
         ignore_default_args=["--disable-back-forward-cache"],

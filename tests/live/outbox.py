@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,16 +24,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from core import clock
+from core import clock, testmode
 from core.config import PROJECT_ROOT
 from core.db import make_engine
 from notifications.models import Contact, Message
+from tests import zygote
 from tests.fake_twilio import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, read_stats
 from tests.support import migrated_database
 
 PUBLIC_URL = "https://terrain.example"
 READY_TIMEOUT = 30.0
-CLOCK_SETTINGS = ("TERRAIN_TESTING", "TERRAIN_CLOCK_START", "TERRAIN_CLOCK_ANCHOR")
+# The suite's test settings (its clock, cheap password hashing) stay: the processes are
+# forked from the zygote, whose imports were made with them (tests.zygote).
+TEST_SETTINGS = ("TERRAIN_TESTING", *testmode.TEST_SETTINGS)
 DONE_TIMEOUT = 60.0
 
 
@@ -52,7 +54,7 @@ def terrain_env(url: str, fake_url: str, folder: Path) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         # The suite's clock stays (the test's own, which fill() and make_due() use).
-        if not key.startswith(("TWILIO_", "TERRAIN_")) or key in CLOCK_SETTINGS
+        if not key.startswith(("TWILIO_", "TERRAIN_")) or key in TEST_SETTINGS
     }
     env.update(
         TERRAIN_DATABASE_URL=url,
@@ -70,16 +72,12 @@ def terrain_env(url: str, fake_url: str, folder: Path) -> dict[str, str]:
 
 
 @contextmanager
-def terrain(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+def terrain(
+    args: list[str], env: dict[str, str], log: Path
+) -> Iterator[zygote.Forked | subprocess.Popen]:
     """A `terrain` process writing to `log`; SIGTERM (then SIGKILL) when leaving."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", *args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    # Forked from the zygote that imported the app once (tests.zygote).
+    process = zygote.start(args, env, PROJECT_ROOT, log)
     try:
         yield process
     finally:
@@ -92,7 +90,7 @@ def terrain(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
                 process.wait()
 
 
-def wait_for_line(log: Path, text: str, process: subprocess.Popen) -> None:
+def wait_for_line(log: Path, text: str, process: zygote.Forked | subprocess.Popen) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if text in log.read_text(errors="replace"):
@@ -186,7 +184,7 @@ def check_sent_once(engine: Engine, tag: str, ids: dict[str, int], fake_url: str
     return {worker for _, _, worker, _ in rows}
 
 
-def stop_all(processes: list[subprocess.Popen], logs: list[Path]) -> None:
+def stop_all(processes: list[zygote.Forked | subprocess.Popen], logs: list[Path]) -> None:
     for process in processes:
         process.send_signal(signal.SIGTERM)
     for process, log in zip(processes, logs, strict=True):
