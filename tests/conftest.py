@@ -28,6 +28,7 @@ from tests.support import (
     remove_run_template,
     share_bytecode,
     start_run,
+    template_bytecode_cache,
 )
 
 
@@ -219,12 +220,14 @@ def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: s
             **env,
         }
     )
-    return create_app(
+    app = create_app(
         settings,
         TESTING=True,
         TERRAIN_SESSION_FACTORY=lambda: _session_on(connection),
         TERRAIN_ENGINE=connection.engine,
     )
+    app.jinja_env.bytecode_cache = template_bytecode_cache()
+    return app
 
 
 class _TestConnection:
@@ -257,6 +260,7 @@ def _session_app(engine: Engine, database_url: str, tmp_path_factory) -> Flask:
         TERRAIN_SESSION_FACTORY=_TestConnection.session,
         TERRAIN_ENGINE=engine,
     )
+    app.jinja_env.bytecode_cache = template_bytecode_cache()
     app.extensions["terrain_test_config"] = dict(app.config)
     return app
 

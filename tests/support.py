@@ -501,6 +501,18 @@ def close_templates() -> None:
     wait_for_drops()
 
 
+def template_bytecode_cache():
+    """Jinja's compiled templates, shared by the suite's processes and kept from one run
+    to the next, as Python's `__pycache__` (share_bytecode): each template is compiled
+    once, not once per xdist worker and run (a second and a half of CPU each). Jinja
+    compiles again a template whose source (or Jinja) changed: it checks both."""
+    from jinja2 import FileSystemBytecodeCache
+
+    folder = PROJECT_ROOT / ".jinja-cache"
+    folder.mkdir(exist_ok=True)
+    return FileSystemBytecodeCache(str(folder))
+
+
 def csrf_from(html: str) -> str:
     match = CSRF_META.search(html)
     assert match, "page without a csrf-token meta tag"
