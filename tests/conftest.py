@@ -20,6 +20,7 @@ from core.demo import DEMO_PASSWORD
 from tests.support import (
     CLOCK_MODES,
     CSRF_META,
+    build_demo_template_early,
     clock_env,
     clock_start,
     close_templates,
@@ -64,10 +65,23 @@ def pytest_configure(config: pytest.Config) -> None:
     from web.domains import install
 
     install()
+    if _distributed(config) and not hasattr(config, "workerinput"):
+        build_demo_template_early()
     # pytest-xdist sorts the files by their number of tests unless told not to: the long
     # files of one or two tests (live processes, browser) would start last.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """A run on xdist's workers that may need the demo template (not only unit tests)."""
+    if config.getoption("collectonly") or config.getoption("dist", "no") == "no":
+        return False
+    if not config.getoption("tx", None):
+        return False
+    unit = Path(__file__).resolve().parent / "unit"
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not paths or not all(path.is_relative_to(unit) for path in paths)
 
 
 # The longest test files, longest first (measured with `--durations`, in a run of the
