@@ -56,4 +56,4 @@ translations: $(VENV)/.installed-test
 		--ignore-obsolete
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .static-build
+	rm -rf $(VENV) .pytest_cache .ruff_cache .static-build .jinja-cache

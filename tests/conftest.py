@@ -20,6 +20,7 @@ from core.demo import DEMO_PASSWORD
 from tests.support import (
     CLOCK_MODES,
     CSRF_META,
+    build_demo_template_early,
     clock_env,
     clock_start,
     close_templates,
@@ -28,6 +29,7 @@ from tests.support import (
     remove_run_template,
     share_bytecode,
     start_run,
+    template_bytecode_cache,
 )
 
 
@@ -63,10 +65,23 @@ def pytest_configure(config: pytest.Config) -> None:
     from web.domains import install
 
     install()
+    if _distributed(config) and not hasattr(config, "workerinput"):
+        build_demo_template_early()
     # pytest-xdist sorts the files by their number of tests unless told not to: the long
     # files of one or two tests (live processes, browser) would start last.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+
+
+def _distributed(config: pytest.Config) -> bool:
+    """A run on xdist's workers that may need the demo template (not only unit tests)."""
+    if config.getoption("collectonly") or config.getoption("dist", "no") == "no":
+        return False
+    if not config.getoption("tx", None):
+        return False
+    unit = Path(__file__).resolve().parent / "unit"
+    paths = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not paths or not all(path.is_relative_to(unit) for path in paths)
 
 
 # The longest test files, longest first (measured with `--durations`, in a run of the
@@ -219,12 +234,14 @@ def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: s
             **env,
         }
     )
-    return create_app(
+    app = create_app(
         settings,
         TESTING=True,
         TERRAIN_SESSION_FACTORY=lambda: _session_on(connection),
         TERRAIN_ENGINE=connection.engine,
     )
+    app.jinja_env.bytecode_cache = template_bytecode_cache()
+    return app
 
 
 class _TestConnection:
@@ -257,6 +274,7 @@ def _session_app(engine: Engine, database_url: str, tmp_path_factory) -> Flask:
         TERRAIN_SESSION_FACTORY=_TestConnection.session,
         TERRAIN_ENGINE=engine,
     )
+    app.jinja_env.bytecode_cache = template_bytecode_cache()
     app.extensions["terrain_test_config"] = dict(app.config)
     return app
 

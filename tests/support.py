@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -9,6 +10,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -420,6 +422,32 @@ def _run_template(kind: str) -> str:
     return url
 
 
+# The workers of a run start (imports, collection: seconds of CPU each) before their first
+# test asks for the demo template; one of them then builds it while the other waits, a core
+# idle. The controller starts the build at once instead, in a thread running the same
+# commands, while the workers start; the first worker to need it waits for what is left.
+_early: threading.Thread | None = None
+
+
+def build_demo_template_early() -> None:
+    """Start building the run's demo template in the background (pytest's controller of a
+    distributed run)."""
+    global _early
+
+    def build() -> None:
+        # pytest.fail's Failed included: the worker that needs it tries again, in a test.
+        with contextlib.suppress(BaseException):
+            _run_template("demo")
+
+    _early = threading.Thread(target=build, name="demo-template", daemon=True)
+    _early.start()
+
+
+def _wait_for_early_build() -> None:
+    if _early is not None:
+        _early.join()
+
+
 # --- Templates on a clock of their own -----------------------------------------------------
 # A live site on a clock of its own (tests.browser.helpers.live_site(tag, clock_start)) holds
 # the demo data seeded on that clock. `terrain seed-demo` takes seconds (more on
@@ -482,6 +510,7 @@ def _drop_run_templates(run: str) -> None:
 def remove_run_template() -> None:
     """Remove this run's shared files and template databases (pytest's controller, once
     its workers are done)."""
+    _wait_for_early_build()
     run = os.environ.get(RUN_VARIABLE, "")
     if not run:
         return
@@ -498,6 +527,18 @@ def close_templates() -> None:
     _made_templates.clear()
     _clock_templates.clear()
     wait_for_drops()
+
+
+def template_bytecode_cache():
+    """Jinja's compiled templates, shared by the suite's processes and kept from one run
+    to the next, as Python's `__pycache__` (share_bytecode): each template is compiled
+    once, not once per xdist worker and run (a second and a half of CPU each). Jinja
+    compiles again a template whose source (or Jinja) changed: it checks both."""
+    from jinja2 import FileSystemBytecodeCache
+
+    folder = PROJECT_ROOT / ".jinja-cache"
+    folder.mkdir(exist_ok=True)
+    return FileSystemBytecodeCache(str(folder))
 
 
 def csrf_from(html: str) -> str:

@@ -15,25 +15,27 @@ from web.rendering import render
 log = logging.getLogger(__name__)
 
 
-def _messages() -> dict[int, tuple[str, str]]:
-    return {
-        400: (
+def _message(code: int) -> tuple[str, str]:
+    """The title and text of the page for `code` (500's when it has none): only that
+    pair is translated (an error page is the answer of every refused request)."""
+    messages = {
+        400: lambda: (
             _("This request could not be understood"),
             _("Something in the form or the link is not right. Go back and try again."),
         ),
-        401: (_("Please log in"), _("You need to log in to see this.")),
-        403: (
+        401: lambda: (_("Please log in"), _("You need to log in to see this.")),
+        403: lambda: (
             _("Not allowed"),
             _("Your role does not give access to this page. Ask your manager if you need it."),
         ),
-        404: (
+        404: lambda: (
             _("Page not found"),
             _("This page does not exist or has moved. Check the address or go back home."),
         ),
-        405: (_("Not possible here"), _("This action is not possible on this page.")),
-        413: (_("Too large"), _("What you sent is too large.")),
-        429: (_("Too many attempts"), _("Please wait a moment before trying again.")),
-        500: (
+        405: lambda: (_("Not possible here"), _("This action is not possible on this page.")),
+        413: lambda: (_("Too large"), _("What you sent is too large.")),
+        429: lambda: (_("Too many attempts"), _("Please wait a moment before trying again.")),
+        500: lambda: (
             _("Something went wrong on our side"),
             _(
                 "Nothing you did caused this. "
@@ -41,6 +43,7 @@ def _messages() -> dict[int, tuple[str, str]]:
             ),
         ),
     }
+    return messages.get(code, messages[500])()
 
 
 def api_error(status: int, error: str, message: str, **extra: Any) -> Response:
@@ -51,7 +54,7 @@ def api_error(status: int, error: str, message: str, **extra: Any) -> Response:
 
 
 def _respond(code: int, error_key: str, title: str | None = None, text: str | None = None):
-    default_title, default_text = _messages().get(code, _messages()[500])
+    default_title, default_text = _message(code)
     title, text = title or default_title, text or default_text
     if request.path.startswith("/api/"):
         return api_error(code, error_key, text)

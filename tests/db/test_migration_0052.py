@@ -5,6 +5,7 @@ the places; a closure of every place becomes one per CPAS (docs/cpas.md, "The mi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, time
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade
-from tests.support import fresh_database
+from tests.support import own_database
 
 BEFORE = "0051_cpas_setup"
 
@@ -49,11 +50,18 @@ def _insert(connection, table: sa.Table, **given) -> None:
     connection.execute(table.insert().values(**values))
 
 
+@pytest.fixture(scope="module")
+def before() -> Iterator[str]:
+    """An empty database at BEFORE, migrated once for the module: each test copies it."""
+    with own_database("place-team-before") as url:
+        command.upgrade(alembic_config(url), BEFORE)
+        yield url
+
+
 def _world(url: str, *, cpas: int, places: list[tuple[int, str, str]]) -> dict:
-    """`cpas` CPAS (Brussels 1000, Charleroi 6000), their teams, `places` (id, code,
-    postcode) of no team, a minibus stop that is place 2 when there is one, a closure of
-    every place and one of place 1. Returns the reflected tables."""
-    command.upgrade(alembic_config(url), BEFORE)
+    """In a copy of `before`: `cpas` CPAS (Brussels 1000, Charleroi 6000), their teams,
+    `places` (id, code, postcode) of no team, a minibus stop that is place 2 when there
+    is one, a closure of every place and one of place 1. Returns the reflected tables."""
     engine = make_engine(url)
     meta = sa.MetaData()
     meta.reflect(engine)
@@ -183,8 +191,8 @@ PLACES = [
 ]
 
 
-def test_0052_gives_every_place_a_team_and_each_cpas_its_closure_of_every_place():
-    with fresh_database("place-team") as url:
+def test_0052_gives_every_place_a_team_and_each_cpas_its_closure_of_every_place(before):
+    with own_database("place-team", template=before) as url:
         _world(url, cpas=2, places=[*PLACES, (5, "nowhere", "9999")])
         # A place no rule places: the migration stops and names it; nothing invented.
         with pytest.raises(RuntimeError, match="nowhere"):
@@ -248,8 +256,8 @@ def test_0052_gives_every_place_a_team_and_each_cpas_its_closure_of_every_place(
         assert "cpas_id" not in closure_columns
 
 
-def test_0052_with_one_cpas_any_of_its_teams():
-    with fresh_database("place-team-one") as url:
+def test_0052_with_one_cpas_any_of_its_teams(before):
+    with own_database("place-team-one", template=before) as url:
         _world(url, cpas=1, places=[(1, "somewhere", "9999")])
         upgrade(url)
         # Its antenne (before the home-care team), and the closure is that CPAS's.

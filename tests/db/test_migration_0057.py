@@ -5,8 +5,10 @@ places keeps none; a contact of a team or a member of staff's own is left alone.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import text
@@ -14,16 +16,23 @@ from sqlalchemy import text
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade
 from tests.db.test_migration_0052 import _insert, _rows
-from tests.support import fresh_database
+from tests.support import own_database
 
 BEFORE = "0059_rounds_more"  # the revision just before 0057_cpas_contacts
 
 
+@pytest.fixture(scope="module")
+def before() -> Iterator[str]:
+    """An empty database at BEFORE, migrated once for the module: each test copies it."""
+    with own_database("contacts-before") as url:
+        command.upgrade(alembic_config(url), BEFORE)
+        yield url
+
+
 def _world(url: str, *, cpas: int) -> None:
-    """Brussels (teams 1, 2) and Charleroi (teams 3, 4) or Brussels only, a place of
-    team 1 and one of team 4 (or 2), staff of teams 1 and 4, and contacts of no team
-    with their evidence."""
-    command.upgrade(alembic_config(url), BEFORE)
+    """In a copy of `before`: Brussels (teams 1, 2) and Charleroi (teams 3, 4) or
+    Brussels only, a place of team 1 and one of team 4 (or 2), staff of teams 1 and 4,
+    and contacts of no team with their evidence."""
     engine = make_engine(url)
     meta = sa.MetaData()
     meta.reflect(engine)
@@ -131,8 +140,8 @@ def _world(url: str, *, cpas: int) -> None:
 TEAMS = "SELECT contact_id, team_id FROM notification_contact_teams ORDER BY contact_id, team_id"
 
 
-def test_0057_gives_each_contact_of_no_team_the_team_of_its_evidence():
-    with fresh_database("contacts-two") as url:
+def test_0057_gives_each_contact_of_no_team_the_team_of_its_evidence(before):
+    with own_database("contacts-two", template=before) as url:
         _world(url, cpas=2)
         upgrade(url)
         assert _rows(url, TEAMS) == [(1, 4), (2, 1), (3, 4), (4, 1), (5, 2), (7, 1)]
@@ -140,8 +149,8 @@ def test_0057_gives_each_contact_of_no_team_the_team_of_its_evidence():
         assert len(_rows(url, TEAMS)) == 6
 
 
-def test_0057_with_one_cpas_a_contact_of_no_evidence_takes_its_first_team():
-    with fresh_database("contacts-one") as url:
+def test_0057_with_one_cpas_a_contact_of_no_evidence_takes_its_first_team(before):
+    with own_database("contacts-one", template=before) as url:
         _world(url, cpas=1)
         upgrade(url)
         assert _rows(url, TEAMS) == [(1, 2), (2, 1), (3, 2), (4, 1), (5, 2), (6, 1), (7, 1)]

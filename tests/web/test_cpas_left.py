@@ -34,7 +34,7 @@ from notifications import scope as contact_scope
 from notifications.models import Contact
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
 from tests.db.test_phone_checks import SECRET, verified
-from tests.support import cpas_admin, fresh_database, staff_member, text_of
+from tests.support import cpas_admin, demo_template, own_database, staff_member, text_of
 from web.cli import main
 
 BASE = "/parametres/rendez-vous"
@@ -237,7 +237,9 @@ def test_a_shared_service_used_by_one_cpas_is_given_to_it(login, db, now):
 
 
 def test_the_command_line_lists_gives_and_splits(tmp_path):
-    with fresh_database("cli-split") as url:
+    # A copy of the run's demo database: `terrain db upgrade` then `terrain seed-demo`,
+    # run once per run (a failure of either fails the test, tests.support.migrate_and_seed).
+    with own_database("cli-split", template=demo_template()) as url:
         env = {
             "TERRAIN_DATABASE_URL": url,
             "TERRAIN_INSTANCE_PATH": str(tmp_path),
@@ -247,8 +249,6 @@ def test_the_command_line_lists_gives_and_splits(tmp_path):
         def run(*args):
             return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
-        assert run("db", "upgrade").exit_code == 0
-        assert run("seed-demo").exit_code == 0
         engine = make_engine(url)
         with make_session_factory(engine)() as session:
             service = Service(

@@ -224,7 +224,13 @@ class _Visitor:
             response = client.get(url)
         else:
             response = client.open(url, method=method, data={"csrf_token": self.token})
-        if self.sid and accounts.login_session_end(self.db, self.user_id, self.sid):
+        # Only a POST ends a login session (logout, a password changed, someone deactivated);
+        # a GET that did would send the next routes to the login page and fail them.
+        if (
+            self.sid
+            and method != "GET"
+            and accounts.login_session_end(self.db, self.user_id, self.sid)
+        ):
             self._sign_in()
         return response
 
