@@ -19,9 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from core.config import Settings
-from core.db import make_engine, make_session_factory
-from core.migrations import upgrade
+from bench.demo import demo_app, seeded_demo
 
 BUDGET = 100 * 1024
 # Whose home is measured: one demo user per role.
@@ -85,25 +83,11 @@ def _log_in(client, session, username: str) -> None:
 
 def measure() -> dict[str, tuple[int, int, list[str]]]:
     """{"/login" or role: (raw, gzip, files)} on a freshly seeded demo database."""
-    from web import create_app
-    from web.demo import seed_all
 
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        with factory() as session:
-            seed_all(session)
-            session.commit()
-        settings = Settings.from_env(
-            {
-                "TERRAIN_INSTANCE_PATH": folder,
-                "TERRAIN_DATABASE_URL": url,
-                "TERRAIN_SECRET_KEY": "bench",
-            }
-        )
-        app = create_app(settings)
+        engine, factory = seeded_demo(url)
+        app = demo_app(folder, url)
         results = {"/login": _weigh(app.test_client(), "/login")}
         for role, username in USERS.items():
             client = app.test_client()

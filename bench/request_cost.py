@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
+from bench.demo import demo_app, seeded_demo
 from bench.sync import _database
 
 CALLS = 30
@@ -57,32 +58,15 @@ def run(
     only: str | None = None,
 ) -> str:
     from core import clock
-    from core.config import Settings
-    from core.db import make_engine, make_session_factory
     from core.demo import DEMO_PASSWORD
-    from core.migrations import upgrade
-    from web import create_app
-    from web.demo import seed_all
 
     out = io.StringIO()
     with (
         tempfile.TemporaryDirectory(prefix="terrain-request-cost-") as folder,
         _database(folder) as url,
     ):
-        upgrade(url)
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        with sessions() as session:
-            seed_all(session)
-            session.commit()
-        settings = Settings.from_env(
-            {
-                "TERRAIN_INSTANCE_PATH": folder,
-                "TERRAIN_DATABASE_URL": url,
-                "TERRAIN_SECRET_KEY": "bench-secret",
-            }
-        )
-        app = create_app(settings, TERRAIN_ENGINE=engine)
+        engine, sessions = seeded_demo(url)
+        app = demo_app(folder, url, engine)
         clients = {}
 
         def client_of(username: str):

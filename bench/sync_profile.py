@@ -19,8 +19,8 @@ import time
 
 from sqlalchemy import event
 
+from bench.demo import seeded_demo
 from bench.sync import _database, _insert_loop, _ops
-from core.db import make_engine, make_session_factory
 
 OPS = 100
 TOP = 25
@@ -28,19 +28,12 @@ TOP = 25
 
 def run(ops: int = OPS, top: int = TOP) -> str:
     from core import accounts, sync
-    from core.migrations import upgrade
-    from web.demo import seed_all
 
     with (
         tempfile.TemporaryDirectory(prefix="terrain-sync-profile-") as folder,
         _database(folder) as url,
     ):
-        upgrade(url)
-        engine = make_engine(url)
-        sessions = make_session_factory(engine)
-        with sessions() as session:
-            seed_all(session)
-            session.commit()
+        engine, sessions = seeded_demo(url)
         statements = [0]
 
         @event.listens_for(engine, "before_cursor_execute")
