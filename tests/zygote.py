@@ -116,6 +116,9 @@ def start(
                 stderr=subprocess.STDOUT,
                 start_new_session=new_session,
             )
+    # Made here, as Popen's caller makes it: whoever reads it right after the start finds
+    # it (empty) even before the forked child has opened it.
+    log.touch(mode=0o600, exist_ok=True)
     process = _context.Process(
         target=_run,
         args=(args, env, str(cwd), str(log), new_session),
