@@ -10,26 +10,15 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from sqlalchemy import select
-
 from core import accounts, clock
 from rounds import live, live_sync
 from rounds.models import Round, RoundTemplate
-from tests.db.test_rounds_template_follow import _form
+from tests.db.test_rounds_template_follow import _form, _rounds
 from tests.support import text_of
 from tests.web.test_rounds_edits import coord, frozen, outsiders
 from tests.web.test_rounds_follow import _three_weeks
 
 __all__ = ["coord", "frozen", "outsiders"]
-
-
-def _rounds(db, template_id) -> list[Round]:
-    found = list(
-        db.scalars(select(Round).where(Round.template_id == template_id).order_by(Round.day))
-    )
-    for dated in found:
-        db.refresh(dated)
-    return found
 
 
 def test_new_hours_reach_the_dated_rounds_through_the_page(frozen, login, db, coord, outsiders):
