@@ -183,7 +183,7 @@ def test_five_visits_offline_reach_the_server_once_with_one_alert(
     service_worker_ready(page)
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto(DAY)  # kept by the worker once it controls the page
     eventually(page, PAGES_KEPT, [DAY])
     # One sync: the five visits are on the phone.

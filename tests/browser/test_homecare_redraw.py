@@ -118,7 +118,7 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     service_worker_ready(page)
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto(DAY)
     eventually(page, PAGES_KEPT, [DAY])
     eventually(page, HOLDS_VISITS, [ids["plain"], ids["fifth"]])

@@ -23,7 +23,7 @@ def test_bottom_nav_navigates_without_a_full_page_load(page: Page, live_server: 
     expect(page.locator("nav.appnav a[href='/']")).not_to_have_attribute("aria-current", "page")
     assert page.evaluate("window.terrainTestMarker") == "same document"
     # app.js moves the focus to the new content, for screen readers.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'main'")
     expect(page).to_have_title(re.compile(re.escape(translated("fr", "Profile"))))
 
     # Back to the home page, still in the same document.

@@ -99,7 +99,7 @@ def test_the_worker_caches_the_shell_then_controls_the_pages_of_a_user_who_does_
     scripts = page.evaluate("[...document.scripts].map((script) => script.src)")
     assert not [src for src in scripts if "offline" in src], scripts
     assert page.evaluate(SHELL_HOLDS, "/static/js/outreach/offline.js") is False
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto("/profile")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL").endswith("/sw.js")
 
@@ -140,10 +140,10 @@ def expect_offline_page(page: Page) -> None:
 
 def wait_until_controlled(page: Page) -> None:
     try:
-        page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=5_000)
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=5_000)
     except PlaywrightTimeoutError:
         page.reload()  # a page loaded before its worker was active may stay uncontrolled
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def test_offline_page_when_the_server_is_gone(chromium: Browser, offline_server: LiveServer):
@@ -248,7 +248,7 @@ def test_the_back_forward_cache_keeps_login_and_never_a_page_after_logout(
         page.goto("/login")
         # The worker's first activation claims the page: that would evict it (once).
         service_worker_ready(page)
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.wait_for_function("() => navigator.serviceWorker.controller !== null")
         page.evaluate("window.terrainMarker = 1")
         page.goto("/offline")
         page.go_back(wait_until="commit")  # a page from the cache fires no "load"

@@ -107,7 +107,7 @@ def open_kept_crew_page(page: Page) -> None:
     page.goto(PAGE)
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     _eventually(page, KEPT, PAGE)
 
 

@@ -97,7 +97,7 @@ def ready_for_offline(page: Page) -> None:
     service_worker_ready(page)
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     eventually(page, PAGES_KEPT, list(OFFLINE_PAGES))
 
 
