@@ -69,8 +69,9 @@ def phone(chromium: Browser, redraw_server: LiveServer) -> Iterator[BrowserConte
 
 
 def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str], today: date) -> str:
-    """A new visit for aide1 at 18:00 of the site's day `today` (another household),
-    "plain" and "fifth" given to aide2. Returns the new visit's id."""
+    """A new visit for aide1 at 18:00 of the site's day `today` (another household, a
+    visit that was neither hers nor offered to her: not on her page yet), "plain" and
+    "fifth" given to aide2. Returns the new visit's id."""
     with sessions() as session:
         coordinator = accounts.find_user(session, "coordination")
         aide1, aide2 = accounts.find_user(session, "aide1"), accounts.find_user(session, "aide2")
@@ -83,6 +84,8 @@ def _coordinator_changes(sessions: sessionmaker[Session], ids: dict[str, str], t
                 select(Visit).where(Visit.team_id == coordinator.team_id).order_by(Visit.id)
             )
             if visit.beneficiary_id not in households
+            and aide1.id not in (visit.aide_id, visit.second_aide_id)
+            and visit.id != OFFER_VISIT
         )
         new.day, new.aide_id, new.second_aide_id, new.aides = today, aide1.id, None, 1
         new.status, new.actual_start, new.actual_end = "planned", None, None
