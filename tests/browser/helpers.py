@@ -482,7 +482,11 @@ def assert_accessible(page: Page) -> None:
     axe is injected with page.evaluate (DevTools protocol), which the page's
     Content-Security-Policy (script-src 'self') does not govern: no bypass_csp needed.
     """
-    page.evaluate(AXE_SOURCE)
+    # Injected once per document: a check after an htmx swap (the same document, nearly
+    # half of the suite's checks) reuses the copy the first check left; axe.run reads
+    # the DOM afresh each time.
+    if not page.evaluate("() => typeof window.axe?.run === 'function'"):
+        page.evaluate(AXE_SOURCE)
     results = page.evaluate(
         """tags => axe.run(document, {
             runOnly: {type: "tag", values: tags},
