@@ -21,7 +21,7 @@ from notifications import broadcasts, contacts
 from notifications.models import Message
 from tests.db.test_appointment_booking import Agenda, at
 from tests.db.test_appointment_slots import Builder, local
-from tests.support import fresh_database, migrated_database, sms_text
+from tests.support import fresh_database, migrated_database, sms_text, staff_member
 
 IRIS_DAY = date(2026, 5, 8)  # a Friday
 
@@ -38,18 +38,6 @@ def _place_of(db, team_code: str) -> Builder:
     world.location.team_id = _team(db, team_code).id
     db.flush()
     return world
-
-
-def _staff(db, username: str, team_code: str, role: Role = Role.ADMIN) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=username,
-        display_name=username,
-        password="unused-password",
-        role=role,
-        team=_team(db, team_code),
-        check_password=False,
-    )
 
 
 # --- Holidays ----------------------------------------------------------------------------
@@ -122,7 +110,7 @@ def test_a_cpas_edits_its_year_from_the_defaults(db):
 
 def test_the_calendar_page_saves_only_days_of_the_year_shown(db):
     cpas_id = _team(db, "bxl-marolles").cpas_id
-    admin = _staff(db, "cal-admin", "bxl-marolles")
+    admin = staff_member(db, "cal-admin", Role.ADMIN, "bxl-marolles")
     db.commit()  # the use case rolls back to here when it refuses
     with pytest.raises(Invalid) as other_year:
         organisations.save_holiday(
@@ -139,7 +127,7 @@ def test_the_calendar_page_saves_only_days_of_the_year_shown(db):
 
 
 def test_a_cpas_administrator_is_created_only_in_one_of_its_teams(db):
-    platform = _staff(db, "cal-platform", "bxl-marolles")
+    platform = staff_member(db, "cal-platform", Role.ADMIN, "bxl-marolles")
     db.commit()  # the use case rolls back to here when it refuses
     charleroi = _team(db, "clr-dampremy").cpas
     with pytest.raises(accounts.AccountError) as wrong:
@@ -193,7 +181,7 @@ SERVICE = {
 
 
 def test_a_walloon_cpas_names_a_service_in_french_only(db):
-    admin = _staff(db, "admin-clr", "clr-dampremy")
+    admin = staff_member(db, "admin-clr", Role.ADMIN, "clr-dampremy")
     service = setup.create_service(db, SERVICE, actor=admin)
     assert (service.name_fr, service.name_nl, service.name_en) == ("Énergie",) * 3
     setup.update_service(db, service, {**SERVICE, "name_fr": "Énergie et eau"}, actor=admin)
@@ -201,7 +189,7 @@ def test_a_walloon_cpas_names_a_service_in_french_only(db):
 
 
 def test_a_brussels_cpas_cannot_name_a_service_in_one_language(db):
-    admin = _staff(db, "admin-bxl", "bxl-marolles")
+    admin = staff_member(db, "admin-bxl", Role.ADMIN, "bxl-marolles")
     with pytest.raises(Invalid) as raised:
         setup.create_service(db, {**SERVICE, "code": "energie-bxl"}, actor=admin)
     assert raised.value.errors["name_nl"].code == "required"
@@ -231,7 +219,7 @@ def _audience(db, team_code: str) -> accounts.Team:
 
 def test_a_walloon_cpas_sends_a_broadcast_in_french_only(db):
     team = _audience(db, "clr-dampremy")
-    author = _staff(db, "coord-clr", "clr-dampremy", Role.COORDINATOR)
+    author = staff_member(db, "coord-clr", Role.COORDINATOR, "clr-dampremy")
     french = "CPAS: l'espace citoyen est fermé vendredi."
     broadcast = broadcasts.create_broadcast(
         db,
@@ -250,7 +238,7 @@ def test_a_walloon_cpas_sends_a_broadcast_in_french_only(db):
 
 def test_a_brussels_cpas_cannot_send_a_broadcast_without_both_languages(db):
     team = _audience(db, "bxl-marolles")
-    author = _staff(db, "coord-bxl", "bxl-marolles", Role.COORDINATOR)
+    author = staff_member(db, "coord-bxl", Role.COORDINATOR, "bxl-marolles")
     arguments = {
         "audience": "team_contacts",
         "params": {"team_id": str(team.id)},
@@ -277,7 +265,7 @@ def test_a_brussels_cpas_cannot_send_a_broadcast_without_both_languages(db):
 
 def test_a_broadcast_never_addresses_a_team_of_another_cpas(db):
     brussels_team = _audience(db, "bxl-marolles")
-    author = _staff(db, "coord-clr3", "clr-dampremy", Role.COORDINATOR)
+    author = staff_member(db, "coord-clr3", Role.COORDINATOR, "clr-dampremy")
     arguments = {
         "audience": "team_contacts",
         "params": {"team_id": str(brussels_team.id)},

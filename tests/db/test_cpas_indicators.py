@@ -19,6 +19,7 @@ from core import accounts, clock, organisations
 from core.roles import Role
 from notifications import staff
 from tests.db.test_appointment_booking import NOW, Agenda, at
+from tests.support import staff_member
 
 MONTH = date(2026, 12, 1)
 
@@ -27,18 +28,6 @@ MONTH = date(2026, 12, 1)
 def now() -> Iterator[clock.Traveller]:
     with clock.frozen(NOW) as traveller:
         yield traveller
-
-
-def _user(db, username: str, team: str, role: Role) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=username,
-        display_name=username,
-        password="unused-password",
-        role=role,
-        team=accounts.get_team(db, team),
-        check_password=False,
-    )
 
 
 def make_places(db) -> dict[str, Agenda]:
@@ -58,12 +47,12 @@ def make_places(db) -> dict[str, Agenda]:
 
 def test_indicators_count_a_local_roles_antennes_and_a_coordinators_cpas(db, now):
     viewers = {
-        "reception": _user(db, "ind-acc", "bxl-marolles", Role.RECEPTION),
-        "social_worker": _user(db, "ind-as", "bxl-marolles", Role.SOCIAL_WORKER),
-        "granted": _user(db, "ind-acc2", "bxl-marolles", Role.RECEPTION),
-        "coordinator": _user(db, "ind-coord", "bxl-marolles", Role.COORDINATOR),
-        "admin": _user(db, "ind-admin", "bxl-nord-est", Role.ADMIN),
-        "charleroi": _user(db, "ind-clr", "clr-dampremy", Role.COORDINATOR),
+        "reception": staff_member(db, "ind-acc", Role.RECEPTION, "bxl-marolles"),
+        "social_worker": staff_member(db, "ind-as", Role.SOCIAL_WORKER, "bxl-marolles"),
+        "granted": staff_member(db, "ind-acc2", Role.RECEPTION, "bxl-marolles"),
+        "coordinator": staff_member(db, "ind-coord", Role.COORDINATOR, "bxl-marolles"),
+        "admin": staff_member(db, "ind-admin", Role.ADMIN, "bxl-nord-est"),
+        "charleroi": staff_member(db, "ind-clr", Role.COORDINATOR, "clr-dampremy"),
     }
     db.flush()
     organisations.set_granted_teams(

@@ -13,7 +13,7 @@ from core.db import make_engine, make_session_factory
 from core.roles import Role
 from notifications import contacts, orphans, replies, scope, texts
 from notifications.models import Contact, InboundSms
-from tests.support import migrated_database
+from tests.support import migrated_database, staff_member
 
 
 def test_with_one_cpas_a_contact_of_no_team_stays_its_own():
@@ -39,24 +39,10 @@ def test_with_one_cpas_a_contact_of_no_team_stays_its_own():
                     cpas_code="ottignies",
                     city="Ottignies",
                 )
-            reception = accounts.create_user(
-                session,
-                username="ott-accueil",
-                display_name="Accueil",
-                password="unused-password",
-                role=Role.RECEPTION,
-                team=accounts.get_team(session, "ott-centre"),
-                check_password=False,
+            reception = staff_member(
+                session, "ott-accueil", Role.RECEPTION, "ott-centre", "Accueil"
             )
-            admin = accounts.create_user(
-                session,
-                username="ott-admin",
-                display_name="Admin",
-                password="unused-password",
-                role=Role.ADMIN,
-                team=accounts.get_team(session, "ott-centre"),
-                check_password=False,
-            )
+            admin = staff_member(session, "ott-admin", Role.ADMIN, "ott-centre", "Admin")
             orphan = contacts.create_contact(
                 session,
                 actor=None,

@@ -21,6 +21,7 @@ from notifications.gateways import ProviderMessage, TwilioGateway
 from notifications.models import InboundSms, Message
 from notifications.outbox import ReplyOutcome, SubjectKind
 from tests.fake_twilio import FakeTwilio
+from tests.support import staff_member
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")
 
@@ -70,24 +71,12 @@ def queue(db, contact, body: str, **options) -> Message:
     return message
 
 
-def staff(db, username: str, team: str, role: Role) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=username,
-        display_name=username,
-        password="unused-password",
-        role=role,
-        team=_team(db, team),
-        check_password=False,
-    )
-
-
 def test_each_message_leaves_with_its_cpas_sender_through_twilio(db, sessions, frozen):
     charleroi, brussels = _cpas(db, "charleroi"), _cpas(db, "bruxelles")
     assert (brussels.sms_sender, charleroi.sms_sender) == (BRUSSELS_NUMBER, "Charleroi")
     by_place = queue(db, person(db, "+32470550001"), "place", cpas_id=charleroi.id)
     by_contact = queue(db, person(db, "+32470550002", "bxl-marolles"), "contact")
-    author = staff(db, "sender-author", "clr-dampremy", Role.SOCIAL_WORKER)
+    author = staff_member(db, "sender-author", Role.SOCIAL_WORKER, "clr-dampremy")
     by_author = queue(db, person(db, "+32470550003"), "author", actor=author)
     # A contact of teams of two CPAS, no author: the CPAS cannot be told (installation's).
     unknown = queue(db, person(db, "+32470550004", "bxl-marolles", "clr-dampremy"), "both")
@@ -211,9 +200,9 @@ def test_an_sms_to_a_cpas_number_is_in_that_cpas_inbox_only(db, frozen):
     assert {row.cpas_id for row in rows} == {brussels.id}
     assert {row.contact_id for row in rows} == {known.id, None}
     readers = {
-        "brussels": staff(db, "inbox-bxl", "bxl-marolles", Role.RECEPTION),
-        "schaerbeek": staff(db, "inbox-sch", "sch-le22rogier", Role.RECEPTION),
-        "charleroi": staff(db, "inbox-clr", "clr-dampremy", Role.SOCIAL_WORKER),
+        "brussels": staff_member(db, "inbox-bxl", Role.RECEPTION, "bxl-marolles"),
+        "schaerbeek": staff_member(db, "inbox-sch", Role.RECEPTION, "sch-le22rogier"),
+        "charleroi": staff_member(db, "inbox-clr", Role.SOCIAL_WORKER, "clr-dampremy"),
     }
     seen = {
         name: set(

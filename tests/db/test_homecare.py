@@ -18,6 +18,7 @@ from core.roles import Role
 from homecare import access, generation, planning, services
 from homecare.models import CarePlan, Visit
 from homecare.services import AideFields, BeneficiaryFields, PlanFields
+from tests.support import staff_member
 from web.validation import message
 
 ANY = "This value is not valid."
@@ -37,21 +38,9 @@ def team(db: Session) -> Team:
     return team
 
 
-def _user(db: Session, name: str, role: Role, team: Team) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=name,
-        display_name=name,
-        password="demo-password-1234",
-        role=role,
-        team=team,
-        check_password=False,
-    )
-
-
 @pytest.fixture()
 def coord(db: Session, team: Team) -> accounts.User:
-    return _user(db, "hc-coord", Role.COORDINATOR, team)
+    return staff_member(db, "hc-coord", Role.COORDINATOR, team.code)
 
 
 def _household(db: Session, coord: accounts.User, team: Team, n: int = 0):
@@ -362,8 +351,8 @@ def test_a_household_s_phones_become_a_contact_with_its_consents(db, team, coord
 def test_access_coordinator_of_another_team_and_aide_not_planned_get_nothing(db, team, coord):
     household = _household(db, coord, team)
     plan = _plan(db, coord, household)
-    other = _user(db, "hc-other-coord", Role.COORDINATOR, accounts.get_team(db, "bxl-saf"))
-    aide = _user(db, "hc-aide-a", Role.AIDE, team)
+    other = staff_member(db, "hc-other-coord", Role.COORDINATOR, "bxl-saf")
+    aide = staff_member(db, "hc-aide-a", Role.AIDE, team.code)
     stranger = uuid.uuid4()
     with clock.frozen(datetime(2026, 12, 1, 8, tzinfo=UTC)):
         assert access.read_beneficiary(db, coord, household.id) is household
@@ -386,7 +375,7 @@ def test_access_coordinator_of_another_team_and_aide_not_planned_get_nothing(db,
 
 def test_a_coordinator_of_a_street_or_antenne_team_plans_no_home_help(db):
     street = db.scalar(select(Team).where(Team.kind == "street"))
-    coordinator = _user(db, "hc-street-coord", Role.COORDINATOR, street)
+    coordinator = staff_member(db, "hc-street-coord", Role.COORDINATOR, street.code)
     assert not access.coordinates(coordinator, street.id)
     with pytest.raises(Invalid):
         services.create_beneficiary(
@@ -403,7 +392,7 @@ def test_a_coordinator_of_a_street_or_antenne_team_plans_no_home_help(db):
 
 
 def _aide(db, coord, team, name, skills, *, lat=50.868, hours=("08:00", "17:00"), days=range(5)):
-    user = _user(db, name, Role.AIDE, team)
+    user = staff_member(db, name, Role.AIDE, team.code)
     services.set_aide_profile(
         db,
         coord,
@@ -519,7 +508,7 @@ def test_a_night_aide_is_planned_for_a_night_watch(db, team, coord):
 
 
 def test_bad_aide_profiles_are_refused(db, team, coord):
-    aide = _user(db, "hc-aide-bad", Role.AIDE, team)
+    aide = staff_member(db, "hc-aide-bad", Role.AIDE, team.code)
     fields = AideFields(
         contract_minutes=-60,
         working_hours=[(0, "25:00", "12:00")],

@@ -22,6 +22,7 @@ from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications.contacts import contact_for_user
 from notifications.models import Message
+from tests.support import staff_member
 
 # The optimiser stops after a few iterations (tests/conftest.py, capped_search).
 pytestmark = pytest.mark.usefixtures("capped_search")
@@ -152,15 +153,7 @@ def test_a_run_killed_twice_is_marked_failed(db, coord, sessions, frozen):
 def test_a_coordinator_of_another_team_sees_no_run(db, coord):
     run = runs.request_plan(db, coord, WEEK)
     street = db.scalar(select(Team).where(Team.kind == "street"))
-    other = accounts.create_user(
-        db,
-        username="hc-street-c",
-        display_name="x",
-        password="demo-password-1234",
-        role=Role.COORDINATOR,
-        team=street,
-        check_password=False,
-    )
+    other = staff_member(db, "hc-street-c", Role.COORDINATOR, street.code, "x")
     for user in (other, _aide(db, "aide1")):
         with pytest.raises(Invalid):
             runs.run_of(db, user, run.id)
@@ -412,21 +405,10 @@ def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
     db.add(team)
     db.flush()
 
-    def user(name: str, role: Role) -> accounts.User:
-        return accounts.create_user(
-            db,
-            username=name,
-            display_name=name,
-            password="demo-password-1234",
-            role=role,
-            team=team,
-            check_password=False,
-        )
-
-    coordinator = user("hc-r-coord", Role.COORDINATOR)
+    coordinator = staff_member(db, "hc-r-coord", Role.COORDINATOR, team.code)
     aides = {}
     for name, lat in (("hc-r-ill", 50.868), ("hc-r-known", 50.8705), ("hc-r-near", 50.8681)):
-        aides[name] = user(name, Role.AIDE)
+        aides[name] = staff_member(db, name, Role.AIDE, team.code)
         services.set_aide_profile(
             db,
             coordinator,

@@ -20,6 +20,7 @@ from homecare.calendar import local_moment
 from homecare.hours import Bands, QuotaLine, bands, project
 from homecare.models import Visit
 from homecare.services import BeneficiaryFields, PlanFields
+from tests.support import staff_member
 
 NOW = datetime(2026, 11, 30, 7, tzinfo=UTC)  # a Monday morning
 
@@ -118,27 +119,15 @@ def team(db: Session) -> Team:
     return team
 
 
-def _user(db: Session, name: str, role: Role, team: Team) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=name,
-        display_name=name,
-        password="demo-password-1234",
-        role=role,
-        team=team,
-        check_password=False,
-    )
-
-
 @pytest.fixture()
 def coord(db: Session, team: Team) -> accounts.User:
-    return _user(db, "hours-coord", Role.COORDINATOR, team)
+    return staff_member(db, "hours-coord", Role.COORDINATOR, team.code)
 
 
 @pytest.fixture()
 def visit(db: Session, team: Team, coord: accounts.User) -> Visit:
     """Tuesday 24 November 2026, 9:00-11:00, assigned to an aide."""
-    aide = _user(db, "hours-aide", Role.AIDE, team)
+    aide = staff_member(db, "hours-aide", Role.AIDE, team.code)
     household = services.create_beneficiary(
         db,
         coord,
@@ -299,7 +288,7 @@ def test_a_visit_without_aide_or_of_another_team_cannot_be_marked(db, team, coor
     )
     db.add(other_team)
     db.flush()
-    other = _user(db, "hours-other", Role.COORDINATOR, other_team)
+    other = staff_member(db, "hours-other", Role.COORDINATOR, other_team.code)
     aide = accounts.find_user(db, "hours-aide")
     for user in (other, aide):
         with clock.frozen(NOW), pytest.raises(Invalid) as caught:

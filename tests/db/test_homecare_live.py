@@ -25,7 +25,7 @@ from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications import services as notify
 from notifications.models import Message
-from tests.support import migrated_database, postgres_url
+from tests.support import migrated_database, postgres_url, staff_member
 
 MONDAY = date(2026, 11, 30)
 
@@ -43,18 +43,6 @@ def _team(db: Session, code: str = "hc-live", cpas: str = "bruxelles") -> Team:
     return team
 
 
-def _user(db: Session, name: str, role: Role, team: Team) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=name,
-        display_name=name,
-        password="demo-password-1234",
-        role=role,
-        team=team,
-        check_password=False,
-    )
-
-
 @pytest.fixture()
 def team(db: Session) -> Team:
     return _team(db)
@@ -63,8 +51,8 @@ def team(db: Session) -> Team:
 @pytest.fixture()
 def people(db: Session, team: Team) -> dict[str, accounts.User]:
     return {
-        "coord": _user(db, "live-coord", Role.COORDINATOR, team),
-        "a": _user(db, "live-aide-a", Role.AIDE, team),
+        "coord": staff_member(db, "live-coord", Role.COORDINATOR, team.code),
+        "a": staff_member(db, "live-aide-a", Role.AIDE, team.code),
     }
 
 
@@ -283,7 +271,7 @@ def test_quiet_hours_follow_the_notifications_rules(db, team, people):
 def test_another_teams_coordinator_and_an_aide_cannot_act(db, team, people):
     visit = _plan_visit(db, team, people, MONDAY)
     other = _team(db, "hc-live-other", "charleroi")
-    outsider = _user(db, "live-coord-other", Role.COORDINATOR, other)
+    outsider = staff_member(db, "live-coord-other", Role.COORDINATOR, other.code)
     db.commit()
     with clock.frozen(local_moment(MONDAY, time(9, 20))):
         for user in (outsider, people["a"]):
@@ -389,7 +377,7 @@ def test_correcting_and_rejecting(db, team, people):
 def test_another_teams_coordinator_cannot_review(db, team, people):
     _visit, report = _unverified(db, team, people)
     other = _team(db, "hc-live-rev", "charleroi")
-    outsider = _user(db, "live-coord-rev", Role.COORDINATOR, other)
+    outsider = staff_member(db, "live-coord-rev", Role.COORDINATOR, other.code)
     db.commit()
     with clock.frozen(local_moment(MONDAY, time(18))):
         for user in (outsider, people["a"]):
@@ -414,8 +402,8 @@ def test_two_concurrent_clicks_send_one_sms():
             session.commit()
             team = _team(session)
             people = {
-                "coord": _user(session, "live-coord", Role.COORDINATOR, team),
-                "a": _user(session, "live-aide-a", Role.AIDE, team),
+                "coord": staff_member(session, "live-coord", Role.COORDINATOR, team.code),
+                "a": staff_member(session, "live-aide-a", Role.AIDE, team.code),
             }
             session.commit()
             with clock.frozen(local_moment(MONDAY, time(8))):

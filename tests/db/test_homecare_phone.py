@@ -19,6 +19,7 @@ from homecare.models import ProofRule, Visit, VisitReport
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications import services as notify
 from notifications.models import Message
+from tests.support import staff_member
 
 NOW = datetime(2026, 11, 30, 7, tzinfo=UTC)  # a Monday morning
 MONDAY = date(2026, 11, 30)
@@ -38,24 +39,12 @@ def team(db: Session) -> Team:
     return team
 
 
-def _user(db: Session, name: str, role: Role, team: Team) -> accounts.User:
-    return accounts.create_user(
-        db,
-        username=name,
-        display_name=name,
-        password="demo-password-1234",
-        role=role,
-        team=team,
-        check_password=False,
-    )
-
-
 @pytest.fixture()
 def people(db: Session, team: Team) -> dict[str, accounts.User]:
     return {
-        "coord": _user(db, "phone-coord", Role.COORDINATOR, team),
-        "a": _user(db, "phone-aide-a", Role.AIDE, team),
-        "b": _user(db, "phone-aide-b", Role.AIDE, team),
+        "coord": staff_member(db, "phone-coord", Role.COORDINATOR, team.code),
+        "a": staff_member(db, "phone-aide-a", Role.AIDE, team.code),
+        "b": staff_member(db, "phone-aide-b", Role.AIDE, team.code),
     }
 
 
@@ -255,7 +244,7 @@ def test_an_op_on_an_unknown_or_another_teams_visit_is_refused_as_unknown(db, pe
     )
     db.add(other)
     db.flush()
-    outsider = _user(db, "phone-aide-other", Role.AIDE, other)
+    outsider = staff_member(db, "phone-aide-other", Role.AIDE, other.code)
     db.commit()
     with clock.frozen(VISIT_OPS_NOW):
         foreign = sync.apply_batch(

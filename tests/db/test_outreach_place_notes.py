@@ -18,6 +18,7 @@ from core.roles import Role
 from outreach import services
 from outreach.demo import demo_id
 from outreach.models import PLACE_NOTES_MAX, Place
+from tests.support import staff_member
 
 LIEDTS = demo_id("liedts")
 
@@ -118,16 +119,7 @@ def test_a_visit_by_somebody_else_is_no_conflict(db):
 
 def other_team_educator(db: Session) -> accounts.User:
     """A street educator of another team (Charleroi's mobile team)."""
-    return accounts.create_user(
-        db,
-        username="rue-charleroi",
-        display_name="Rue Charleroi",
-        password="unused-password-123",
-        role=Role.STREET_EDUCATOR,
-        team=accounts.get_team(db, "clr-mobile"),
-        language="en",
-        check_password=False,
-    )
+    return staff_member(db, "rue-charleroi", Role.STREET_EDUCATOR, "clr-mobile", "Rue Charleroi")
 
 
 def test_another_team_may_not_change_the_place(db):

@@ -20,6 +20,7 @@ from rounds.live_models import StopNotice
 from rounds.models import Round, RoundStop, RoundStopRemoval
 from tests.db.test_rounds_live import DAY, MONDAY, _minibus_day, _subscribe, _tap, at, coord, crew
 from tests.db.test_rounds_stops import _holder, _place, _sent
+from tests.support import staff_member
 
 __all__ = ["coord", "crew"]
 
@@ -135,11 +136,7 @@ def test_a_removed_stop_reaches_the_crew_s_feed_as_a_deletion(db, coord, crew):
             db, code="ailleurs-mobile", name="Ailleurs", kind="mobile",
             cpas_code=other.cpas.code, city="Ailleurs",
         )  # fmt: skip
-        outsider = accounts.create_user(
-            db, username="crew-ailleurs", display_name="Crew", password="x", role="crew",
-            team=team, check_password=False,
-        )  # fmt: skip
-        db.commit()
+        outsider = staff_member(db, "crew-ailleurs", "crew", team.code, "Crew")
         assert live_sync.stop_removals(db, outsider, since, 500) == []
         assert live_sync.stop_removals(db, coord, since, 500) == []
 

@@ -21,6 +21,7 @@ from rounds import live, live_sync, services
 from rounds.live_models import RoundReport, StopNotice, StopReport
 from rounds.models import MealOrder, Round, RoundStop, StopSubscription
 from tests.db.test_rounds import order_data, vehicle_data
+from tests.support import staff_member
 
 DAY = date(2031, 5, 6)  # a Tuesday
 MONDAY = DAY - timedelta(days=DAY.weekday())
@@ -347,16 +348,7 @@ def test_another_team_s_crew_neither_sees_nor_changes_the_rounds(db, coord, crew
             cpas_code=other_cpas.cpas.code,
             city="Ailleurs",
         )
-        outsider = accounts.create_user(
-            db,
-            username="crew-elsewhere",
-            display_name="Crew ailleurs",
-            password="x",
-            role="crew",
-            team=team,
-            check_password=False,
-        )
-        db.commit()
+        outsider = staff_member(db, "crew-elsewhere", "crew", team.code, "Crew ailleurs")
         assert all(
             change.id != str(dated.id) for change in live_sync.round_changes(db, outsider, 0, 500)
         )

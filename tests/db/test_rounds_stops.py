@@ -25,7 +25,7 @@ from notifications.outbox import CategoryRules, in_quiet_hours, save_category_ru
 from rounds import demo, live, places, services
 from rounds.models import Round, Stop
 from tests.db.test_rounds_live import _minibus_day, _subscribe, _tap, at, coord, crew
-from tests.support import cpas_admin
+from tests.support import cpas_admin, staff_member
 
 __all__ = ["coord", "crew"]  # the fixtures, shared with the live tests
 
@@ -171,14 +171,8 @@ def test_linking_is_the_coordinator_s_or_her_cpas_admin_s(db, coord):
     crew_member = accounts.find_user(db, "mobile1")
     other_coord = accounts.find_user(db, "coordination")  # Brussels home care
     assert other_coord.role == Role.COORDINATOR
-    neighbour = accounts.create_user(  # another Charleroi team's coordinator
-        db,
-        username="coord-dampremy",
-        display_name="Coordination Dampremy",
-        password="unused-password",
-        role=Role.COORDINATOR,
-        team=accounts.get_team(db, "clr-dampremy"),
-        check_password=False,
+    neighbour = staff_member(  # another Charleroi team's coordinator
+        db, "coord-dampremy", Role.COORDINATOR, "clr-dampremy", "Coordination Dampremy"
     )
     outsiders = (brussels, crew_member, other_coord, neighbour, accounts.find_user(db, "admin"))
     for outsider in outsiders:

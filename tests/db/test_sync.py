@@ -17,7 +17,7 @@ from core import accounts, audit, clock, sync
 from core.db import make_engine, make_session_factory
 from outreach.demo import demo_id
 from outreach.models import Encounter, MinorAlert, Person, Place
-from tests.support import migrated_database
+from tests.support import migrated_database, staff_member
 
 CREATE = "outreach.encounter.create"
 UPDATE = "outreach.encounter.update"
@@ -171,16 +171,7 @@ def test_a_role_without_the_permission_is_refused(db):
 
 def test_people_and_places_of_another_team_cannot_be_used(db):
     rue1 = user(db, "rue1")
-    other_team = accounts.get_team(db, "clr-mobile")
-    stranger = accounts.create_user(
-        db,
-        username="rue9",
-        display_name="Autre équipe",
-        password="a long enough password",
-        role="street_educator",
-        team=other_team,
-    )
-    db.flush()
+    stranger = staff_member(db, "rue9", "street_educator", "clr-mobile", "Autre équipe")
     data = encounter_data(person_id=str(demo_id("momo")))
     answer = sync.apply_batch(db, stranger, [op(CREATE, data)])[0]
     assert answer["errors"]["person_id"]["code"] == "unknown_person"

@@ -13,21 +13,12 @@ from sqlalchemy import func, select
 from core import accounts, organisations
 from core.audit import AuditEntry
 from core.roles import Role
+from tests.support import cpas_admin, staff_member
 
 
 @pytest.fixture()
 def bxl_admin(db) -> accounts.User:
-    user = accounts.create_user(
-        db,
-        username="admin-bxl",
-        display_name="Admin Bruxelles",
-        password="unused-password",
-        role=Role.ADMIN,
-        team=accounts.get_team(db, "bxl-marolles"),
-        check_password=False,
-    )
-    db.commit()
-    return user
+    return cpas_admin(db)
 
 
 def _audited(db, action: str, entity_type: str) -> int:
@@ -263,16 +254,7 @@ def test_a_reception_of_marolles_sees_only_her_antennes_desk_unless_granted(db, 
         place.code for place in appointment_scope.visible_locations(db, coordination)
     }
     # The administrator of Brussels grants Nord-Est on accueil's page.
-    accounts.create_user(
-        db,
-        username="admin-bxl2",
-        display_name="Admin",
-        password="unused-password",
-        role=Role.ADMIN,
-        team=accounts.get_team(db, "bxl-marolles"),
-        check_password=False,
-    )
-    db.commit()
+    staff_member(db, "admin-bxl2", Role.ADMIN, "bxl-marolles", "Admin")
     browser = login("admin-bxl2")
     nord_est = accounts.get_team(db, "bxl-nord-est")
     assert browser.get(f"/admin/users/{accueil.id}/teams").status_code == 200

@@ -10,22 +10,9 @@ from core import accounts
 from core.roles import Role
 from notifications import contacts
 from notifications.models import Broadcast
-from tests.support import text_of
+from tests.support import staff_member, text_of
 from tests.web.test_appointments_setup import BASE, service_form
 from tests.web.test_sms_broadcasts import form
-
-
-def _coordinator(db, username: str, team_code: str) -> None:
-    accounts.create_user(
-        db,
-        username=username,
-        display_name=username,
-        password="unused-password",
-        role=Role.COORDINATOR,
-        team=accounts.get_team(db, team_code),
-        check_password=False,
-    )
-    db.flush()
 
 
 def _audience(db, team_code: str) -> int:
@@ -47,7 +34,7 @@ def _audience(db, team_code: str) -> int:
 
 
 def test_a_walloon_cpas_names_a_service_in_french_only(login, db):
-    _coordinator(db, "coord-clr", "clr-mobile")
+    staff_member(db, "coord-clr", Role.COORDINATOR, "clr-mobile")
     browser = login("coord-clr")
     page = browser.get(f"{BASE}/services/nouveau").get_data(as_text=True)
     assert 'name="name_fr" type="text" value="" required' in page
@@ -68,7 +55,7 @@ def test_a_brussels_cpas_cannot_name_a_service_without_dutch(login, db):
 
 def test_a_walloon_cpas_sends_a_broadcast_in_french_only(login, db):
     team_id = _audience(db, "clr-dampremy")
-    _coordinator(db, "coord-clr2", "clr-mobile")
+    staff_member(db, "coord-clr2", Role.COORDINATOR, "clr-mobile")
     browser = login("coord-clr2")
     before = db.scalar(select(func.count()).select_from(Broadcast))
     sent = browser.post("/sms/broadcasts/new", form(team_id, body_nl="", action="send"))

@@ -22,7 +22,7 @@ from outreach import access as outreach_access
 from outreach import indicators as outreach_indicators
 from outreach.models import Person
 from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
-from tests.support import text_of
+from tests.support import staff_member, text_of
 
 OFFICE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.RECEPTION, Role.SOCIAL_WORKER)
 
@@ -45,17 +45,7 @@ def brussels(db, now) -> Agenda:
 
 
 def _charleroi_user(db, role: Role) -> accounts.User:
-    user = accounts.create_user(
-        db,
-        username=f"clr-{role.value}",
-        display_name=f"Charleroi {role.value}",
-        password="unused-password",
-        role=role,
-        team=accounts.get_team(db, "clr-dampremy"),
-        check_password=False,
-    )
-    db.commit()
-    return user
+    return staff_member(db, f"clr-{role.value}", role, "clr-dampremy", f"Charleroi {role.value}")
 
 
 def _refusals(db, entity_type: str, entity_id: int) -> int:
@@ -379,16 +369,9 @@ def test_street_team_settings_are_changed_only_within_the_administrators_cpas(lo
 
     street = accounts.get_team(db, "bxl-rue-nord")
     charleroi_admin = _charleroi_user(db, Role.ADMIN)
-    brussels_admin = accounts.create_user(
-        db,
-        username="bxl-admin-street",
-        display_name="Bruxelles admin",
-        password="unused-password",
-        role=Role.ADMIN,
-        team=accounts.get_team(db, "bxl-marolles"),
-        check_password=False,
+    brussels_admin = staff_member(
+        db, "bxl-admin-street", Role.ADMIN, "bxl-marolles", "Bruxelles admin"
     )
-    db.commit()
     platform = accounts.find_user(db, "admin")
     assert outreach_access.manages(db, brussels_admin, street.id)
     assert not outreach_access.manages(db, charleroi_admin, street.id)

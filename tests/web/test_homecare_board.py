@@ -15,6 +15,7 @@ from core.accounts import Team
 from core.roles import Role
 from homecare import generation, runs
 from homecare.models import PlanningRun, Visit
+from tests.support import staff_member
 
 # The optimiser stops after a few iterations (tests/conftest.py, capped_search).
 pytestmark = pytest.mark.usefixtures("capped_search")
@@ -207,16 +208,7 @@ def test_other_teams_and_other_roles_see_nothing(db, frozen, login, app):
     db.commit()
     visit = _visits(db, _team(db))[0]
     street = db.scalar(select(Team).where(Team.kind == "street"))
-    accounts.create_user(
-        db,
-        username="hc-street-coord",
-        display_name="Street coordinator",
-        password="demo-password-1234",
-        role=Role.COORDINATOR,
-        team=street,
-        check_password=False,
-    )
-    db.commit()
+    staff_member(db, "hc-street-coord", Role.COORDINATOR, street.code, "Street coordinator")
     pages = [
         BOARD,
         f"/aide-a-domicile/planning/visits/{visit.id}",

@@ -17,6 +17,7 @@ from core.accounts import Team
 from core.roles import Role
 from homecare.models import Beneficiary, Visit
 from tests.conftest import Browser, log_in_directly
+from tests.support import staff_member
 
 HOURS = "/aide-a-domicile/heures"
 INDICATORS = "/aide-a-domicile/indicateurs"
@@ -69,15 +70,7 @@ def test_a_coordinator_of_another_team_finds_nothing(app, db):
     )
     db.add(team)
     db.flush()
-    accounts.create_user(
-        db,
-        username="coord-ailleurs",
-        display_name="Coord",
-        password="demo-password-1234",
-        role=Role.COORDINATOR,
-        team=team,
-        check_password=False,
-    )
+    staff_member(db, "coord-ailleurs", Role.COORDINATOR, team.code, "Coord")
     visit = _done_visit(db)
     browser = Browser(app.test_client())
     log_in_directly(browser.client, db, "coord-ailleurs")

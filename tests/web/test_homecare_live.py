@@ -23,6 +23,7 @@ from homecare.models import Beneficiary, ProofRule, Visit, VisitReport
 from notifications import services as notify
 from notifications.models import Message
 from tests.conftest import Browser, log_in_directly
+from tests.support import staff_member
 
 LIVE = "/aide-a-domicile/aujourdhui"
 QUEUE = "/aide-a-domicile/a-verifier"
@@ -263,15 +264,7 @@ def test_another_teams_coordinator_finds_nothing(app, db, cpas):
     )
     db.add(team)
     db.flush()
-    accounts.create_user(
-        db,
-        username=f"coord-live-{cpas}",
-        display_name="Coord",
-        password="demo-password-1234",
-        role=Role.COORDINATOR,
-        team=team,
-        check_password=False,
-    )
+    staff_member(db, f"coord-live-{cpas}", Role.COORDINATOR, team.code, "Coord")
     browser = Browser(app.test_client())
     log_in_directly(browser.client, db, f"coord-live-{cpas}")
     page = browser.get(LIVE)

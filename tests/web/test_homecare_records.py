@@ -17,7 +17,6 @@ from appointments import services as appointments
 from core import accounts, clock, organisations
 from core.accounts import Team
 from core.audit import AuditEntry
-from core.demo import DEMO_PASSWORD
 from core.roles import Role
 from homecare.demo import demo_id
 from homecare.models import (
@@ -27,7 +26,7 @@ from homecare.models import (
     CarePlan,
     CarePlanSuspension,
 )
-from tests.support import text_of
+from tests.support import staff_member, text_of
 
 HOUSEHOLD = demo_id("household-0")  # Jeanne Peeters, Rue Royale Sainte-Marie
 PLAN = demo_id("plan-0")  # family aide, Tue and Fri 9:00-11:00 ±30
@@ -99,15 +98,7 @@ def other_coordinator(db) -> accounts.User:
     )
     db.add(team)
     db.flush()
-    return accounts.create_user(
-        db,
-        username="coord-clr",
-        display_name="Coord Charleroi",
-        password=DEMO_PASSWORD,
-        role=Role.COORDINATOR,
-        team=team,
-        check_password=False,
-    )
+    return staff_member(db, "coord-clr", Role.COORDINATOR, team.code, "Coord Charleroi")
 
 
 # --- Households -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from core.audit import AuditEntry
 from homecare.demo import demo_id
 from homecare.models import Beneficiary, CarePlan
 from rounds.models import WeeklyMealOrder
-from tests.support import text_of
+from tests.support import staff_member, text_of
 
 NOW = datetime(2031, 4, 28, 8, 0, tzinfo=UTC)  # Monday 28 April 2031, 10:00 in Brussels
 PLAN = demo_id("plan-0")
@@ -33,17 +33,7 @@ def _team(db, code: str, kind: str, cpas_code: str, coordinator: str) -> account
     team = accounts.create_team(
         db, code=code, name=f"Équipe {code}", kind=kind, cpas_code=cpas_code, city="Ville"
     )
-    accounts.create_user(
-        db,
-        username=coordinator,
-        display_name=coordinator,
-        password="demo",
-        role="coordinator",
-        team=team,
-        language="en",
-        check_password=False,
-    )
-    db.flush()
+    staff_member(db, coordinator, "coordinator", code)
     return team
 
 

@@ -19,7 +19,7 @@ from rounds import meals, services
 from rounds.models import MealOrder, Permanence, Round, RoundStop, WeeklyMealOrder
 from tests.db.test_rounds import order_data
 from tests.db.test_rounds_dated import _minibus_round
-from tests.support import text_of
+from tests.support import staff_member, text_of
 
 NOW = datetime(2031, 4, 28, 8, 0, tzinfo=UTC)  # Monday 28 April 2031, 10:00 in Brussels
 TUESDAY = date(2031, 5, 6)  # the test template's round
@@ -40,17 +40,7 @@ def _coordinator(db, username: str, team_code: str, cpas_code: str) -> None:
     team = accounts.create_team(
         db, code=team_code, name=team_code, kind="mobile", cpas_code=cpas_code, city="Ville"
     )
-    accounts.create_user(
-        db,
-        username=username,
-        display_name=username,
-        password="demo",
-        role="coordinator",
-        team=team,
-        language="en",
-        check_password=False,
-    )
-    db.flush()
+    staff_member(db, username, "coordinator", team.code)
 
 
 @pytest.fixture()

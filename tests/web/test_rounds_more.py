@@ -24,7 +24,7 @@ from rounds.models import MealOrder, WeeklyMealOrder, WeeklyMealPause
 from tests.db.test_rounds import ride_data
 from tests.db.test_rounds_live import DAY, _minibus_day, at
 from tests.db.test_rounds_stops import _holder, _place
-from tests.support import cpas_admin, text_of
+from tests.support import cpas_admin, staff_member, text_of
 
 PLAN = demo_id("plan-0")
 
@@ -96,11 +96,7 @@ def _other_mobile_team(db) -> None:
         db, code="clr-mobile-2", name="Mobile 2", kind="mobile", cpas_code="charleroi",
         city="Charleroi",
     )  # fmt: skip
-    accounts.create_user(
-        db, username="other-mobile", display_name="Autre", password="demo",
-        role="coordinator", team=team, language="en", check_password=False,
-    )  # fmt: skip
-    db.commit()
+    staff_member(db, "other-mobile", "coordinator", team.code, "Autre")
 
 
 def test_without_a_rule_rides_close_the_day_before_at_ten(login, db):
@@ -128,11 +124,7 @@ def _mobile_team_in_brussels(db) -> accounts.Team:
         db, code="bxl-repas", name="Repas Bruxelles", kind="mobile",
         cpas_code=home.team.cpas.code, city="Bruxelles",
     )  # fmt: skip
-    accounts.create_user(
-        db, username="repas-coord", display_name="Repas", password="demo",
-        role="coordinator", team=team, language="en", check_password=False,
-    )  # fmt: skip
-    db.commit()
+    staff_member(db, "repas-coord", "coordinator", team.code, "Repas")
     return team
 
 

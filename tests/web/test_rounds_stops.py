@@ -13,10 +13,10 @@ import uuid
 from sqlalchemy import select
 
 from appointments.models import Location
-from core import accounts, audit
+from core import audit
 from core.roles import Role
 from notifications.models import Message
-from tests.support import cpas_admin, text_of
+from tests.support import cpas_admin, staff_member, text_of
 from tests.web.test_rounds_public import (
     NUMBER,
     coord,
@@ -103,16 +103,7 @@ def test_the_cpas_admin_links_and_outsiders_hear_404(login, db, stop, coord):
     db.refresh(stop)
     assert stop.location_id == location.id
     cpas_admin(db)  # Brussels
-    accounts.create_user(
-        db,
-        username="coord-dampremy",
-        display_name="Coordination Dampremy",
-        password="unused-password",
-        role=Role.COORDINATOR,
-        team=accounts.get_team(db, "clr-dampremy"),
-        check_password=False,
-    )
-    db.commit()
+    staff_member(db, "coord-dampremy", Role.COORDINATOR, "clr-dampremy", "Coordination Dampremy")
     for username in ("admin-bxl", "coordination", "coord-dampremy", "admin"):
         outsider = login(username)
         page = outsider.get("/tournees/lieux")

@@ -13,6 +13,7 @@ from homecare.models import Visit
 from outreach.demo import demo_id
 from outreach.models import Encounter
 from tests.db.test_sync import CREATE, UPDATE, encounter_data, op
+from tests.support import staff_member
 
 
 def post_ops(browser, ops, **kwargs):
@@ -273,21 +274,11 @@ def test_an_op_example_is_plain_data_never_a_function_of_the_database():
 def test_another_teams_id_is_answered_exactly_as_an_unknown_one(browser, db):
     """Changing another team's encounter, place or maraude tells nothing of it: the answer
     is the one a random id gets (ids differ only by the op's own id)."""
-    from core import accounts
     from core.roles import Role
 
-    other_team = accounts.get_team(db, "clr-mobile")
-    stranger = accounts.create_user(
-        db,
-        username="rue-charleroi",
-        display_name="Rue Charleroi",
-        password="not-used-here",
-        role=Role.STREET_EDUCATOR,
-        team=other_team,
-        language="fr",
-        check_password=False,
+    stranger = staff_member(
+        db, "rue-charleroi", Role.STREET_EDUCATOR, "clr-mobile", "Rue Charleroi"
     )
-    db.flush()
     theirs = encounter_data(place_name="Gare de Charleroi-Central", latitude=50.40, longitude=4.43)
     theirs["place_id"] = str(uuid.uuid4())
     maraude = {"id": str(uuid.uuid4()), "started_at": theirs["occurred_at"]}
