@@ -33,24 +33,19 @@ from tests.browser.helpers import (
     check_page,
     live_server_fixture,
     live_sessions_fixture,
-    login,
     new_phone_context,
-    service_worker_ready,
 )
-from tests.browser.test_homecare_phone import (
+from tests.browser.homecare_phone import (
     AT_THE_DOOR,
-    DAY,
-    HOLDS_VISITS,
-    _card,
-    _prepare,
-    _ready,
-    _tap,
+    open_day,
+    prepare_visits,
+    tap,
+    visit_card,
+    wait_until_ready,
 )
-from tests.browser.test_sync import OUTBOX, PAGES_KEPT, eventually, wait_for_outbox
+from tests.browser.offline import outbox, wait_for_outbox, wait_for_records
 
 pytestmark = pytest.mark.browser
-
-LACKS_VISITS = f"""async (ids) => !(await ({HOLDS_VISITS.replace("every", "some")})(ids))"""
 
 OFFER = demo_id("example-offer")
 OFFER_VISIT = demo_id("example-offer-visit")
@@ -107,29 +102,14 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     phone: BrowserContext, redraw_server: LiveServer, sessions: sessionmaker[Session]
 ):
     today = clock.to_local(redraw_server.now()).date()
-    ids = _prepare(sessions, today)
-    page = phone.new_page()
-    page.csp_errors = []  # type: ignore[attr-defined]
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and page.csp_errors.append(message.text)  # type: ignore[attr-defined]
-        ),
-    )
-    login(page, "aide1")
-    page.goto(DAY)
-    service_worker_ready(page)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    page.goto(DAY)
-    eventually(page, PAGES_KEPT, [DAY])
-    eventually(page, HOLDS_VISITS, [ids["plain"], ids["fifth"]])
-    _ready(page)
+    ids = prepare_visits(sessions, today)
+    page = open_day(phone)
+    wait_for_records(page, "homecare.visit", [ids["plain"], ids["fifth"]])
+    wait_until_ready(page)
     offer = page.locator(f'article[data-offer="{OFFER}"]')
     expect(offer).to_have_count(1)
     phone.set_offline(True)
-    _tap(page, ids["plain"], "checkin")  # she arrives, offline
+    tap(page, ids["plain"], "checkin")  # she arrives, offline
 
     new = _coordinator_changes(sessions, ids, today)
     assert page.locator(f'article[data-visit="{new}"]').count() == 0
@@ -138,13 +118,13 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     phone.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
     wait_for_outbox(page, "(o) => o.ops.length === 0")
-    eventually(page, HOLDS_VISITS, [new])
-    eventually(page, LACKS_VISITS, [ids["plain"], ids["fifth"]])
+    wait_for_records(page, "homecare.visit", [new])
+    wait_for_records(page, "homecare.visit", [ids["plain"], ids["fifth"]], held=False)
     # The open page, drawn again from the records (no reload).
     drawn = page.locator(f'article[data-visit="{new}"]')
     expect(drawn).to_have_attribute("data-drawn-here", "")
-    expect(_card(page, ids["plain"])).to_have_count(0)
-    expect(_card(page, ids["fifth"])).to_have_count(0)
+    expect(visit_card(page, ids["plain"])).to_have_count(0)
+    expect(visit_card(page, ids["fifth"])).to_have_count(0)
     expect(offer).to_have_count(0)  # withdrawn
     again = page.locator(f'article[data-offer="{AGAIN}"]')
     expect(again).to_have_attribute("data-drawn-here", "")  # offered anew, from the template
@@ -153,11 +133,11 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
 
     # Offline again, the page reloaded from the phone.
     page.reload()
-    _ready(page)
+    wait_until_ready(page)
     expect(page.locator(f'article[data-visit="{new}"]')).to_have_count(1)
-    expect(_card(page, ids["plain"])).to_have_count(0)
-    expect(_card(page, ids["fifth"])).to_have_count(0)
-    expect(_card(page, ids["code"])).to_have_count(1)
+    expect(visit_card(page, ids["plain"])).to_have_count(0)
+    expect(visit_card(page, ids["fifth"])).to_have_count(0)
+    expect(visit_card(page, ids["code"])).to_have_count(1)
     expect(offer).to_have_count(0)
     expect(again).to_have_count(1)
     # In order: the 18:00 visit last of today's (later days follow in their sections).
@@ -168,8 +148,8 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
     assert order[-1] == new and ids["code"] in order
     check_page(page)
     # The new visit's card works offline like the others: she arrives.
-    _tap(page, new, "checkin")
-    ops = page.evaluate(OUTBOX)["ops"]
+    tap(page, new, "checkin")
+    ops = outbox(page)["ops"]
     assert [op["data"]["visit_id"] for op in ops] == [new]
 
     # Her arrival at the reassigned visit: kept, shown to the coordinator for review.

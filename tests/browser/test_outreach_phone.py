@@ -27,25 +27,23 @@ from tests.browser.helpers import (
     assert_accessible,
     live_server_fixture,
     live_sessions_fixture,
-    switch_to_english,
 )
-from tests.browser.test_sync import (
+from tests.browser.offline import outbox, wait_for_outbox
+from tests.browser.outreach_phone import (
+    OFFLINE_VIEWS,
     Phones,
+    english,
     form,
     indicator,
-    log_in,
-    outbox,
     phones_fixture,
     save,
     user_id,
-    wait_for_outbox,
 )
 from tests.support import cpas_admin
 
 pytestmark = pytest.mark.browser
 
 GARE_DU_NORD = {"latitude": 50.86035, "longitude": 4.36165}  # a few metres from quai 3
-OFFLINE_VIEWS = ("/outreach/", "/outreach/encounters/new", "/outreach/maraude", "/outreach/places/")
 PLACES = (
     "Gare du Nord, quai 3",
     "Parc Maximilien, côté Petit-Château",
@@ -60,15 +58,6 @@ COUNT_TAPS = """() => {
 
 phone_server = live_server_fixture("ophone")
 sessions = live_sessions_fixture("phone_server")
-
-
-def english(page: Page, username: str) -> None:
-    """Log in (the offline pages kept), in English."""
-    log_in(page, username)
-    switch_to_english(page)
-    # The kept pages are the French ones: take the English ones while online.
-    for path in OFFLINE_VIEWS:
-        page.goto(path)
 
 
 # Each user's phone, logged in in English, kept from one test to the next (Phones): a

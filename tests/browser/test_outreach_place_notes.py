@@ -27,8 +27,8 @@ from tests.browser.helpers import (
     live_sessions_fixture,
     new_phone_context,
 )
-from tests.browser.test_outreach_phone import english
-from tests.browser.test_sync import form, indicator, outbox, wait_for_outbox
+from tests.browser.offline import outbox, wait_for_outbox
+from tests.browser.outreach_phone import english, form, indicator
 
 pytestmark = pytest.mark.browser
 

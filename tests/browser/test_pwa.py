@@ -22,7 +22,7 @@ from tests.browser.helpers import (
     service_worker_ready,
     translated,
 )
-from tests.browser.test_sync import eventually
+from tests.browser.offline import eventually
 
 SHELL_CACHE = re.compile(r"^terrain-shell-[0-9a-f]{12}$")
 

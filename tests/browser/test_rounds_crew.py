@@ -4,48 +4,25 @@ still reads, and the arrival reaches the server once when the network is back.""
 
 from __future__ import annotations
 
-import contextlib
 import time as wall
 import uuid
 from datetime import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from core import accounts, clock
 from rounds import live, services
 from rounds.live_models import StopReport
 from rounds.models import RoundStop, Stop
-from tests.browser.helpers import check_page, live_sessions_fixture, login, service_worker_ready
+from tests.browser.helpers import check_page, live_sessions_fixture
+from tests.browser.offline import wait_for_op
+from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.test_rounds import vehicle_data
 
 pytestmark = pytest.mark.browser
 sessions = live_sessions_fixture("live_server_process")
-PAGE = "/tournees/ma-tournee"
-KEPT = """async (path) => {
-    if (!(await caches.has("terrain-pages"))) { return false; }
-    const cache = await caches.open("terrain-pages");
-    return (await cache.keys()).some((request) => new URL(request.url).pathname === path);
-}"""
-
-WAITING = """async (type) => {
-    const names = (await indexedDB.databases()).map((db) => db.name);
-    if (!names.includes("terrain-offline")) { return false; }
-    const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open("terrain-offline");
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    const ops = await new Promise((resolve, reject) => {
-        const request = db.transaction("ops").objectStore("ops").getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    db.close();
-    return ops.some((op) => op.type === type);
-}"""
 
 
 def _round_today(sessions) -> uuid.UUID:
@@ -90,27 +67,6 @@ def _round_today(sessions) -> uuid.UUID:
         return stop.id
 
 
-def _eventually(page: Page, script: str, arg: object) -> None:
-    for _ in range(100):
-        with contextlib.suppress(PlaywrightError):  # the page is navigating: ask again
-            if page.evaluate(script, arg):
-                return
-        wall.sleep(0.1)
-    raise AssertionError(script)
-
-
-def open_kept_crew_page(page: Page) -> None:
-    """The crew member logs in, opens « Ma tournée » under the service worker, and the
-    page is kept for offline use."""
-    login(page, "mobile1")
-    service_worker_ready(page)
-    page.goto(PAGE)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    _eventually(page, KEPT, PAGE)
-
-
 def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
     context: BrowserContext, page: Page, sessions
 ):
@@ -125,7 +81,7 @@ def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
     # next goto races it (net::ERR_ABORTED).
     with page.expect_navigation(wait_until="load"):
         card.locator('button[data-step="arrive"]').click()
-    _eventually(page, WAITING, "rounds.stop.arrive")  # in the phone's outbox
+    wait_for_op(page, "rounds.stop.arrive")  # in the phone's outbox
     page.goto(PAGE)  # the kept page, with no network
     expect(page.locator(f'[data-stop="{stop_id}"]')).to_be_visible()
     check_page(page)

@@ -20,27 +20,12 @@ from core import accounts, clock
 from rounds import live, services
 from rounds.models import Round, RoundStop, RoundTemplate
 from tests.browser.helpers import check_page, live_sessions_fixture, login
-from tests.browser.test_rounds_crew import WAITING, _eventually, open_kept_crew_page
-from tests.browser.test_sync import wait_for_outbox
+from tests.browser.offline import wait_for_op, wait_for_outbox, wait_for_records
+from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.test_rounds import vehicle_data
 
 pytestmark = pytest.mark.browser
 sessions = live_sessions_fixture("live_server_process")
-PAGE = "/tournees/ma-tournee"
-HOLDS_ROUND = """async (id) => {
-    const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open("terrain-offline");
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    const rows = await new Promise((resolve, reject) => {
-        const request = db.transaction("records").objectStore("records").getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    db.close();
-    return rows.some((row) => row.type === "rounds.round" && row.id === id);
-}"""
 
 
 def _evening(sessions) -> dict[str, str]:
@@ -151,7 +136,7 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
 ):
     ids = _evening(sessions)
     open_kept_crew_page(page)
-    _eventually(page, HOLDS_ROUND, ids["round"])
+    wait_for_records(page, "rounds.round", [ids["round"]])
     removed = page.locator(f'[data-stop="{ids["removed"]}"]')
     expect(removed).to_be_visible()
     check_page(page)
@@ -161,7 +146,7 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
     # next goto races it (net::ERR_ABORTED).
     with page.expect_navigation(wait_until="load"):
         page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
-    _eventually(page, WAITING, "rounds.stop.arrive")
+    wait_for_op(page, "rounds.stop.arrive")
     page.goto(PAGE)  # the kept page, drawn before the change
     expect(removed).to_be_visible()
 
@@ -231,14 +216,14 @@ def test_a_round_its_template_moved_shows_cancelled_on_the_kept_page(
     gone; read again offline, it is not startable either."""
     ids = _evening(sessions)
     open_kept_crew_page(page)
-    _eventually(page, HOLDS_ROUND, ids["round"])
+    wait_for_records(page, "rounds.round", [ids["round"]])
     section = page.locator(f'section[data-round="{ids["round"]}"]')
     expect(section.locator('button[data-step="start"]')).to_be_visible()
 
     context.set_offline(True)
     with page.expect_navigation(wait_until="load"):
         page.locator(f'[data-stop="{ids["tap"]}"] button[data-step="arrive"]').click()
-    _eventually(page, WAITING, "rounds.stop.arrive")
+    wait_for_op(page, "rounds.stop.arrive")
     page.goto(PAGE)  # the kept page, drawn before the change
 
     with sessions() as session:

@@ -12,194 +12,33 @@ import re
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, Route, expect
 
 from outreach.demo import demo_id
 from tests.browser.helpers import (
     assert_accessible,
-    login,
-    new_phone_context,
-    service_worker_ready,
     translated,
 )
-
-OFFLINE_PAGES = (
-    "/outreach/",
-    "/outreach/encounters/new",
-    "/outreach/maraude",
-    "/outreach/places/",
-    "/sync",
+from tests.browser.offline import eventually, outbox, wait_for_outbox
+from tests.browser.outreach_phone import (
+    OFFLINE_PAGES,
+    Phones,
+    form,
+    indicator,
+    log_in,
+    phones_fixture,
+    save,
+    user_id,
 )
+
 SYNC_WAIT = 20_000  # ms: a failed send is tried again after 5 s
-
-OUTBOX = """async () => {
-    const names = (await indexedDB.databases()).map((db) => db.name);
-    if (!names.includes("terrain-offline")) { return {ops: [], records: [], users: []}; }
-    const db = await new Promise((resolve, reject) => {
-        const request = indexedDB.open("terrain-offline");
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    const all = (name) => new Promise((resolve, reject) => {
-        const request = db.transaction(name).objectStore(name).getAll();
-        request.onsuccess = () => resolve(request.result);
-        request.onerror = () => reject(request.error);
-    });
-    const result = {
-        ops: await all("ops"), records: await all("records"), users: await all("users"),
-    };
-    db.close();
-    return result;
-}"""
-
-PAGES_KEPT = """async (paths) => {
-    if (!(await caches.has("terrain-pages"))) { return false; }
-    const cache = await caches.open("terrain-pages");
-    const kept = (await cache.keys()).map((request) => new URL(request.url).pathname);
-    return paths.every((path) => kept.includes(path));
-}"""
 
 
 def fr(msgid: str, **values: Any) -> str:
     text = translated("fr", msgid)
     return text % values if values else text
-
-
-def outbox(page: Page) -> dict[str, list[dict[str, Any]]]:
-    return page.evaluate(OUTBOX)
-
-
-def eventually(page: Page, script: str, arg: Any = None, timeout: float = 10.0) -> None:
-    """Wait until the async `script` gives a truthy value (wait_for_function takes a
-    promise, always truthy, for a yes)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(script, arg):
-        assert time.monotonic() < deadline, f"still false after {timeout} s: {script}"
-        page.wait_for_timeout(50)  # polling interval while the phone works
-
-
-def wait_for_outbox(page: Page, condition: str) -> None:
-    """Wait until `condition` (a JS function of the outbox's content) is true."""
-    eventually(page, f"() => ({OUTBOX})().then({condition})")
-
-
-def user_id(page: Page) -> str:
-    return page.locator('meta[name="terrain-user"]').get_attribute("content") or ""
-
-
-def ready_for_offline(page: Page) -> None:
-    """The worker controls the page and keeps this user's offline pages."""
-    service_worker_ready(page)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    eventually(page, PAGES_KEPT, list(OFFLINE_PAGES))
-
-
-def log_in(page: Page, username: str) -> None:
-    """Log in, then wait until the phone keeps this user's offline pages.
-
-    (Waiting also keeps the test's next page from racing the worker's own downloads
-    of those pages on the live server.)
-    """
-    login(page, username)
-    ready_for_offline(page)
-
-
-class Phones:
-    """Phones logged in through the form (each user's own, its offline pages kept), kept
-    from one test of a module to the next: a login and the worker's set-up per user, not
-    per test. `of(username)` gives the user's phone and its page; after each test
-    (`tidy`), a phone left online, logged in as its user, with an empty outbox and its
-    pages kept serves the next test; any other is closed (the next one logs in anew).
-    """
-
-    def __init__(
-        self,
-        chromium: Browser,
-        base_url: str,
-        login: Callable[[Page, str], None] | None = None,
-        **options: Any,
-    ) -> None:
-        self.chromium, self.base_url, self.options = chromium, base_url, options
-        self.login = login or log_in
-        self.kept: dict[str, tuple[BrowserContext, Page]] = {}
-        self.used: set[str] = set()
-
-    def of(self, username: str) -> tuple[BrowserContext, Page]:
-        if username not in self.kept:
-            context = new_phone_context(self.chromium, self.base_url, **self.options)
-            page = context.new_page()
-            self.kept[username] = (context, page)
-            self.used.add(username)
-            self.login(page, username)
-        self.used.add(username)
-        return self.kept[username]
-
-    def tidy(self) -> None:
-        for username in self.used:
-            context, page = self.kept.pop(username)
-            if self._reusable(context, page, username):
-                self.kept[username] = (context, page)
-            else:
-                context.close()
-        self.used.clear()
-
-    def _reusable(self, context: BrowserContext, page: Page, username: str) -> bool:
-        try:
-            context.unroute_all(behavior="ignoreErrors")
-            context.clear_permissions()  # back to the phone's own (a test may grant more)
-            if self.options.get("permissions"):
-                context.grant_permissions(self.options["permissions"])
-            context.set_offline(False)
-            for other in context.pages:
-                if other != page:
-                    other.close()
-            page.wait_for_load_state()
-            me = page.request.get("/api/me")
-            return (
-                me.ok
-                and me.json()["username"] == username
-                and outbox(page)["ops"] == []
-                and page.evaluate(PAGES_KEPT, list(OFFLINE_PAGES))
-            )
-        except PlaywrightError:
-            return False
-
-    def close(self) -> None:
-        for context, _ in self.kept.values():
-            context.close()
-        self.kept.clear()
-
-
-def phones_fixture(
-    server_fixture: str | None = None,
-    login: Callable[[Page, str], None] | None = None,
-    **options: Any,
-):
-    """A fixture giving `Phones` on the live server named `server_fixture` (the
-    shared one by default), kept for the module and tidied after each test."""
-
-    @pytest.fixture(scope="module")
-    def kept_phones(request: pytest.FixtureRequest, chromium: Browser) -> Iterator[Phones]:
-        server = request.getfixturevalue(server_fixture or "live_server")
-        phones = Phones(
-            chromium, server if isinstance(server, str) else server.url, login, **options
-        )
-        yield phones
-        phones.close()
-
-    @pytest.fixture()
-    def phones(kept_phones: Phones) -> Iterator[Phones]:
-        yield kept_phones
-        kept_phones.tidy()
-
-    return kept_phones, phones
 
 
 kept_phones, phones = phones_fixture()
@@ -235,18 +74,6 @@ def encounters_on_server(page: Page) -> dict[str, list[dict[str, Any]]]:
 def online(what: str, language: str = "fr") -> str:
     """The header's words while online: "En ligne · tout est envoyé"."""
     return f"{translated(language, 'Online')} · {what}"
-
-
-def indicator(page: Page):
-    return page.locator("[data-sync-status]")
-
-
-def form(page: Page):
-    return page.locator("form[data-offline-op]")
-
-
-def save(page: Page) -> None:
-    form(page).locator("button[type=submit]").click()
 
 
 def new_encounter(page: Page, nickname: str, place: str | None = None, new_place: str = "") -> None:
