@@ -29,12 +29,12 @@ from tests.db.test_homecare_phone import (  # noqa: F401 - fixtures
     _at,
     _full_report,
     _op,
-    _user,
     mine,
     people,
     team,
     visits,
 )
+from tests.support import staff_member
 
 
 def _code_rule(db: Session, team: Team) -> None:
@@ -128,7 +128,7 @@ def test_only_the_households_coordinator_makes_its_card(db, people, mine):
     )
     db.add(other_team)
     db.flush()
-    stranger = _user(db, "other-coord", Role.COORDINATOR, other_team)
+    stranger = staff_member(db, "other-coord", Role.COORDINATOR, other_team.code)
     for user in (stranger, people["a"]):
         with pytest.raises(Invalid) as caught:
             cards.issue_card(db, user, mine.beneficiary_id)
