@@ -13,8 +13,8 @@ from homecare import cards
 from homecare.calendar import local_moment
 from homecare.models import Beneficiary, CarePlan, ProofRule, Visit
 from notifications import services as notify
-from tests.browser.helpers import login, service_worker_ready
-from tests.browser.offline import PAGES_KEPT, eventually, outbox, wait_for_outbox
+from tests.browser.helpers import login
+from tests.browser.offline import PAGES_KEPT, controlled, eventually, outbox, wait_for_outbox
 
 DAY = "/aide-a-domicile/ma-journee"
 AT_THE_DOOR = {"latitude": 50.8551, "longitude": 4.3612}
@@ -101,10 +101,7 @@ def open_day(phone: BrowserContext) -> Page:
     )
     login(page, "aide1")
     page.goto(DAY)
-    service_worker_ready(page)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    controlled(page)
     page.goto(DAY)  # kept by the worker once it controls the page
     eventually(page, PAGES_KEPT, [DAY])
     return page

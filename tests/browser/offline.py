@@ -9,6 +9,8 @@ from typing import Any
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
+from tests.browser.helpers import service_worker_ready
+
 # The offline engine's IndexedDB database, each of its stores read whole (all empty
 # before the engine has made the database).
 OUTBOX = """async () => {
@@ -38,6 +40,15 @@ PAGES_KEPT = """async (paths) => {
     const kept = (await cache.keys()).map((request) => new URL(request.url).pathname);
     return paths.every((path) => kept.includes(path));
 }"""
+
+
+def controlled(page: Page) -> None:
+    """Wait until the service worker controls the page (reloaded once when it was loaded
+    before the worker was active: such a page may stay uncontrolled)."""
+    service_worker_ready(page)
+    if not page.evaluate("navigator.serviceWorker.controller !== null"):
+        page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
 def outbox(page: Page) -> dict[str, list[dict[str, Any]]]:

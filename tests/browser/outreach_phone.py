@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.helpers import login, new_phone_context, service_worker_ready, switch_to_english
-from tests.browser.offline import PAGES_KEPT, eventually, outbox
+from tests.browser.helpers import login, new_phone_context, switch_to_english
+from tests.browser.offline import PAGES_KEPT, controlled, eventually, outbox
 
 OFFLINE_VIEWS = ("/outreach/", "/outreach/encounters/new", "/outreach/maraude", "/outreach/places/")
 # What the service worker keeps for a street educator: the outreach views and the sync page.
@@ -24,10 +24,7 @@ def user_id(page: Page) -> str:
 
 def ready_for_offline(page: Page) -> None:
     """The worker controls the page and keeps this user's offline pages."""
-    service_worker_ready(page)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    controlled(page)
     eventually(page, PAGES_KEPT, list(OFFLINE_PAGES))
 
 

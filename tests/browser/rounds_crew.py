@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from tests.browser.helpers import login, service_worker_ready
-from tests.browser.offline import PAGES_KEPT, eventually
+from tests.browser.offline import PAGES_KEPT, controlled, eventually
 
 PAGE = "/tournees/ma-tournee"
 
@@ -15,7 +15,5 @@ def open_kept_crew_page(page: Page) -> None:
     login(page, "mobile1")
     service_worker_ready(page)
     page.goto(PAGE)
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    controlled(page)
     eventually(page, PAGES_KEPT, [PAGE])
