@@ -537,12 +537,15 @@ def _free_agents(
         busy_until = end + timedelta(minutes=service.buffer_minutes)
         if not _taken(session, planned, start, busy_until):
             raise Invalid({"start": FieldError("not_a_slot")})
-        if ignore_appointment_id is None and len(later) >= NEXT_SLOTS:
-            # What `next_free_slots` would find first (same rule, same day, same clock)
-            # without loading its 14 days again. A move's own appointment counts there.
-            raise SlotTaken(later[:NEXT_SLOTS])
         raise _slot_taken(
-            session, service, location, start, notice=notice, cpas_id=cpas_id, offered=offered
+            session,
+            service,
+            location,
+            start,
+            notice=notice,
+            cpas_id=cpas_id,
+            offered=offered,
+            later=later if ignore_appointment_id is None else None,
         )
     return sorted(candidates)
 
@@ -556,7 +559,15 @@ def _slot_taken(
     notice: bool,
     cpas_id: int | Literal["unread"] | None = "unread",
     offered: bool = False,
+    later: Sequence[slots.Slot] | None = None,
 ) -> SlotTaken:
+    """SlotTaken with the next free starts after `start`: `later` (the day's later free
+    starts, from a load of the slot rule the caller made) when there are enough of them,
+    which is what `next_free_slots` finds first (same rule, same day, same clock) without
+    loading its 14 days; else `next_free_slots`. A move passes no `later`: its own
+    appointment counts there."""
+    if later is not None and len(later) >= NEXT_SLOTS:
+        return SlotTaken(list(later[:NEXT_SLOTS]))
     return SlotTaken(
         slots.next_free_slots(
             session,
@@ -605,8 +616,30 @@ def _place(
         session.add(appointment)
         attempt.commit()  # flushes the INSERT; the lock is held until the transaction ends
         return appointment
+    later: list[slots.Slot] | None = None
+    if ignore_appointment_id is None:
+        # Taken under the lock (the race's losers): the start's day read again, as it is
+        # now, answers with its later starts when it has enough (see `_slot_taken`).
+        later = []
+        slots.agents_at_start(
+            session,
+            service=service,
+            location=location,
+            start=start,
+            notice=notice,
+            later=later,
+            cpas_id=cpas_id,
+            offered=offered,
+        )
     raise _slot_taken(
-        session, service, location, start, notice=notice, cpas_id=cpas_id, offered=offered
+        session,
+        service,
+        location,
+        start,
+        notice=notice,
+        cpas_id=cpas_id,
+        offered=offered,
+        later=later,
     )
 
 

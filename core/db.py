@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core import prepared
 from core.clock import as_utc
 
 T = TypeVar("T")
@@ -61,7 +62,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.driver == "psycopg":
+        # Hot statements stay prepared across the rollbacks of read-only requests.
+        event.listen(engine, "connect", prepared.install)
+        event.listen(engine, "handle_error", prepared.forget_after_error)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

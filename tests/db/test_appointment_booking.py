@@ -326,6 +326,49 @@ def test_the_check_inside_the_lock_catches_a_booking_made_meanwhile(db):
         agenda.book(at(10))
 
 
+def test_a_booking_refused_under_the_lock_answers_from_the_day_read_again(db):
+    """The race's losers: free before the lock, taken under it. They answer with the day's
+    later starts as they are now (one day read again), the same as `next_free_slots`,
+    whose 14 days are not read; near the day's end, where fewer than three are left,
+    `next_free_slots` still answers."""
+    agenda = Agenda(db)  # 09:00 to 12:00, 30 minutes
+    agenda.book(at(10))
+    real = slots.agents_at_start
+    first_read: list[bool] = []
+
+    def stale_then_real(*args, **kwargs):
+        if not first_read:  # before the lock: as read before the bookings above
+            first_read.append(True)
+            return [agenda.agents[0].id], [agenda.agents[0].id]
+        return real(*args, **kwargs)
+
+    expected = slots.next_free_slots(
+        db, service=agenda.service, location=agenda.location, after=at(10), limit=3
+    )
+    with (
+        mock.patch.object(slots, "agents_at_start", stale_then_real),
+        mock.patch.object(slots, "next_free_slots", side_effect=AssertionError("14 days")),
+        pytest.raises(booking.SlotTaken) as taken,
+    ):
+        agenda.book(at(10))
+    assert taken.value.next_slots == expected
+    assert [slot.start for slot in expected] == [at(10, 30), at(11), at(11, 30)]
+
+    # The day's last start, taken: what is left of the day is not enough.
+    last = at(11, 30)
+    agenda.book(last)
+    first_read.clear()
+    with (
+        mock.patch.object(slots, "agents_at_start", stale_then_real),
+        pytest.raises(booking.SlotTaken) as taken,
+    ):
+        agenda.book(last)
+    assert taken.value.next_slots == slots.next_free_slots(
+        db, service=agenda.service, location=agenda.location, after=last, limit=3
+    )
+    assert taken.value.next_slots[0].start.date() > last.date()
+
+
 def test_a_start_off_the_grid_or_outside_the_hours_is_invalid(db):
     agenda = Agenda(db)
     for start in (at(10, 10), at(14), at(8, 30)):

@@ -1,0 +1,148 @@
+"""PostgreSQL's prepared statements kept across ROLLBACK (psycopg 3), so that a hot
+statement is parsed and planned once per connection, not once per transaction.
+
+psycopg prepares a statement on its 5th execution on a connection, then forgets every
+prepared statement at each ROLLBACK (`ROLLBACK TO SAVEPOINT` included), because a
+rolled-back transaction may have dropped or recreated what they name. Terrain rolls back
+at the end of every request that only read, at every refused booking and in every test,
+so PostgreSQL planned every statement every time (the slot rule: 2.0 ms of planning for
+0.95 ms of execution; bench/README.md, "Booking under contention").
+
+A prepared statement outlives a ROLLBACK on the server (PREPARE is not transactional),
+so forgetting it is only needed when the rolled-back transaction changed the schema.
+`RollbackKeepingPrepareManager` therefore forgets at ROLLBACK only:
+- everything, when the transaction ran a CREATE (what it created is gone; the other
+  schema commands, DROP, ALTER, DISCARD ALL and DEALLOCATE ALL, already make psycopg
+  forget everything when they run, and still do), or when a statement met a database
+  error since the last rollback (`forget_after_error`, an engine "handle_error" event):
+  a kept statement that fails, such as "cached plan must not change result type" after
+  a migration changed a column's type, is prepared afresh after the rollback, as
+  psycopg's own manager would have done;
+- the statements prepared in a pipeline (psycopg's executemany) since the last
+  ROLLBACK whose result psycopg did not check: a pipeline that failed before reaching
+  their PREPARE left them known to psycopg but not to the server, so they are never
+  used again (not deallocated: psycopg never reuses a name).
+Everything else is psycopg's own manager, unchanged. It is installed on each new
+connection by `install` (an engine "connect" event, `core.db.make_engine`) only where
+psycopg's internals are the ones this was written and tested against; elsewhere psycopg
+keeps its default (correct, slower) behaviour.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+try:  # psycopg is PostgreSQL's driver; SQLite-only installations may not have it.
+    from psycopg import pq
+    from psycopg._preparing import Key, Prepare, PrepareManager
+except ImportError:  # pragma: no cover - depends on the installation
+    PrepareManager = None  # type: ignore[assignment,misc]
+
+_CREATE = re.compile(rb"^CREATE\b").match
+_ROLLBACK = re.compile(rb"^ROLLBACK\b").match
+# What psycopg itself forgets everything at (its _should_discard, ROLLBACK aside).
+_SCHEMA_CHANGE = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
+
+if PrepareManager is not None:
+
+    class RollbackKeepingPrepareManager(PrepareManager):
+        """psycopg's PrepareManager, keeping its checked statements across ROLLBACK."""
+
+        def __init__(self, connection: Any) -> None:
+            super().__init__()
+            self._connection = weakref.ref(connection)
+            self._unchecked: dict[Key, bytes] = {}
+            self._forget_at_rollback = False
+
+        def maybe_add_to_cache(self, query: Any, prep: Prepare, name: bytes) -> Key | None:
+            key = super().maybe_add_to_cache(query, prep, name)
+            # Outside a pipeline the PREPARE has already succeeded (psycopg raises
+            # otherwise); in a pipeline it is only queued, and psycopg checks its result
+            # only for a statement never seen before.
+            if prep is Prepare.SHOULD and getattr(self._connection(), "_pipeline", None):
+                self._unchecked[self.key(query)] = name
+            return key
+
+        def validate(self, key: Key, prep: Prepare, name: bytes, results: Sequence[Any]) -> None:
+            self._unchecked.pop(key, None)
+            super().validate(key, prep, name, results)
+
+        def _should_discard(self, prep: Prepare, results: Sequence[Any]) -> bool:
+            # Unlike psycopg's, looks at every result (not only when something is
+            # prepared): a CREATE must be seen before anything is prepared on it.
+            for result in results:
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    continue
+                status = result.command_status or b""
+                if _SCHEMA_CHANGE(status):
+                    return self.forget_all()
+                if _CREATE(status):
+                    self._forget_at_rollback = True
+                elif _ROLLBACK(status):
+                    # ROLLBACK [TO SAVEPOINT] sent as a query: as at rollback().
+                    return self.clear()
+            return False
+
+        def clear(self) -> bool:
+            """At ROLLBACK: forget only what may not exist any more (see the module)."""
+            if self._forget_at_rollback:
+                return self.forget_all()
+            for key, name in self._unchecked.items():
+                if self._names.get(key) == name:
+                    del self._names[key]
+            self._unchecked.clear()
+            return False
+
+        def forget_at_rollback(self) -> None:
+            """Forget everything at the next ROLLBACK (a database error was met)."""
+            self._forget_at_rollback = True
+
+        def forget_all(self) -> bool:
+            """psycopg's own clear: every statement forgotten, DEALLOCATE ALL sent."""
+            self._unchecked.clear()
+            self._forget_at_rollback = False
+            return super().clear()
+
+
+def install(dbapi_connection: Any, _record: Any = None) -> None:
+    """Give a new psycopg connection the rollback-keeping manager (an engine "connect"
+    event); a connection of another psycopg than 3.3 keeps psycopg's default."""
+    if PrepareManager is None or not psycopg_version().startswith(TESTED_PSYCOPG):
+        return
+    current = getattr(dbapi_connection, "_prepared", None)
+    if type(current) is not PrepareManager:
+        return
+    manager = RollbackKeepingPrepareManager(dbapi_connection)
+    manager.prepare_threshold = current.prepare_threshold
+    manager.prepared_max = current.prepared_max
+    dbapi_connection._prepared = manager
+
+
+# The psycopg whose _preparing.py this was written against and tested with
+# (tests/db/test_prepared.py); pyproject.toml keeps psycopg below 3.4.
+TESTED_PSYCOPG = "3.3."
+
+
+def psycopg_version() -> str:
+    import psycopg
+
+    return psycopg.__version__
+
+
+def forget_after_error(context: Any) -> None:
+    """Engine "handle_error" event: a connection that met a database error forgets its
+    prepared statements at its next ROLLBACK (see the module)."""
+    connection = context.connection
+    if connection is None or context.is_disconnect or connection.invalidated:
+        return
+    try:
+        manager = getattr(connection.connection.driver_connection, "_prepared", None)
+    except SQLAlchemyError:  # closed meanwhile: nothing kept to forget
+        return
+    if PrepareManager is not None and isinstance(manager, RollbackKeepingPrepareManager):
+        manager.forget_at_rollback()
