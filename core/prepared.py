@@ -10,18 +10,26 @@ so PostgreSQL planned every statement every time (the slot rule: 2.0 ms of plann
 
 A prepared statement outlives a ROLLBACK on the server (PREPARE is not transactional),
 so forgetting it is only needed when the rolled-back transaction changed the schema.
-`RollbackKeepingPrepareManager` therefore forgets at ROLLBACK only:
-- everything, when the transaction ran a CREATE (what it created is gone; the other
-  schema commands, DROP, ALTER, DISCARD ALL and DEALLOCATE ALL, already make psycopg
-  forget everything when they run, and still do), or when a statement met a database
-  error since the last rollback (`forget_after_error`, an engine "handle_error" event):
-  a kept statement that fails, such as "cached plan must not change result type" after
-  a migration changed a column's type, is prepared afresh after the rollback, as
-  psycopg's own manager would have done;
-- the statements prepared in a pipeline (psycopg's executemany) since the last
-  ROLLBACK whose result psycopg did not check: a pipeline that failed before reaching
-  their PREPARE left them known to psycopg but not to the server, so they are never
-  used again (not deallocated: psycopg never reuses a name).
+`RollbackKeepingPrepareManager` therefore forgets at ROLLBACK (`ROLLBACK TO SAVEPOINT`
+included, looked at every time it runs, where psycopg looks at a statement's results
+only the first time it sees it) only:
+- everything, when the transaction ran a CREATE (what it created is gone), also one
+  that answers "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW), or a
+  DO block, which may create anything (the other schema commands, DROP, ALTER, DISCARD
+  ALL and DEALLOCATE ALL, already make psycopg forget everything when they run, and
+  still do); or when a statement met a database error since the last rollback
+  (`forget_after_error`, an engine "handle_error" event): a kept statement that fails,
+  such as "cached plan must not change result type" after a migration changed a
+  column's type (or after a rolled-back function or procedure call had created what it
+  reads: not seen), is prepared afresh after the rollback, as psycopg's own manager
+  would have done;
+- the statements prepared in a pipeline (psycopg's executemany) whose result psycopg has
+  not read yet, never used again (not deallocated: psycopg never reuses a name). Such a
+  PREPARE is only queued; psycopg checks it through the result of the statement's
+  execution that follows it, but only for a statement new to its cache: here for every
+  one, so that a PREPARE a failed pipeline never reached is forgotten as soon as that
+  result is read (in autocommit too, where no ROLLBACK comes), and one that succeeded
+  is kept (not left on the server once more at each rollback).
 Everything else is psycopg's own manager, unchanged. It is installed on each new
 connection by `install` (an engine "connect" event, `core.db.make_engine`) only where
 psycopg's internals are the ones this was written and tested against; elsewhere psycopg
@@ -43,8 +51,11 @@ try:  # psycopg is PostgreSQL's driver; SQLite-only installations may not have i
 except ImportError:  # pragma: no cover - depends on the installation
     PrepareManager = None  # type: ignore[assignment,misc]
 
-_CREATE = re.compile(rb"^CREATE\b").match
+# What may have created something (a command's status, COMMAND_OK): CREATE TABLE AS,
+# SELECT INTO and CREATE MATERIALIZED VIEW answer "SELECT n"; a DO block may run anything.
+_CREATE = re.compile(rb"^(?:CREATE|SELECT|DO)\b").match
 _ROLLBACK = re.compile(rb"^ROLLBACK\b").match
+_ROLLBACK_QUERY = re.compile(rb"\s*ROLLBACK\b", re.IGNORECASE).match
 # What psycopg itself forgets everything at (its _should_discard, ROLLBACK aside).
 _SCHEMA_CHANGE = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
 
@@ -60,12 +71,20 @@ if PrepareManager is not None:
             self._forget_at_rollback = False
 
         def maybe_add_to_cache(self, query: Any, prep: Prepare, name: bytes) -> Key | None:
+            # A key returned makes psycopg call `validate` with the statement's results;
+            # it returns one only for a statement new to its cache.
             key = super().maybe_add_to_cache(query, prep, name)
+            if self.prepare_threshold is None:
+                return key
             # Outside a pipeline the PREPARE has already succeeded (psycopg raises
-            # otherwise); in a pipeline it is only queued, and psycopg checks its result
-            # only for a statement never seen before.
+            # otherwise); in a pipeline it is only queued: checked here through the
+            # result of the statement's execution that follows it, whenever it comes.
             if prep is Prepare.SHOULD and getattr(self._connection(), "_pipeline", None):
-                self._unchecked[self.key(query)] = name
+                key = self.key(query)
+                self._unchecked[key] = name
+            elif key is None and _ROLLBACK_QUERY(query.query):
+                # ROLLBACK TO SAVEPOINT is looked at every time, not only the first.
+                key = self.key(query)
             return key
 
         def validate(self, key: Key, prep: Prepare, name: bytes, results: Sequence[Any]) -> None:

@@ -182,3 +182,132 @@ def test_a_column_whose_type_a_migration_changed_fails_once_then_is_read_again(e
         connection.rollback()
         assert connection.execute(read).scalar_one() == "7"
         connection.rollback()
+
+
+def test_a_statement_prepared_by_executemany_is_kept_once_on_the_server(engine) -> None:
+    """A statement run alone, then by executemany (a pipeline, with or without RETURNING),
+    is prepared by the pipeline: kept from then on, the server holds it once however many
+    requests follow, not once more after each rollback (they were never deallocated)."""
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE bumped (id int PRIMARY KEY, v int)"))
+        setup.execute(text("INSERT INTO bumped VALUES (1, 0), (2, 0)"))
+    engine.dispose()
+    bump = text("UPDATE bumped SET v = v + 1 WHERE id = :id")
+    bump_returning = "UPDATE bumped SET v = v + %s WHERE id = %s RETURNING v"
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        for _ in range(6):
+            connection.execute(bump, {"id": 1})
+            connection.execute(bump, [{"id": 1}, {"id": 2}])
+            raw.execute(bump_returning, (1, 1))
+            raw.cursor().executemany(bump_returning, [(1, 1), (1, 2)], returning=True)
+            connection.commit()
+            connection.execute(READ, {"id": 1}).scalar_one()
+            connection.rollback()
+        assert connection.execute(text("SELECT v FROM bumped ORDER BY id")).all() == [
+            (24,),
+            (12,),
+        ]
+        assert len(_prepared_runs(connection, "v + 1 WHERE id")) == 1
+        assert len(_prepared_runs(connection, "RETURNING v")) == 1
+        connection.rollback()
+
+
+def test_after_a_failed_pipeline_in_autocommit_every_statement_still_runs(engine) -> None:
+    """In autocommit no ROLLBACK ever comes to forget the statement whose PREPARE a failed
+    pipeline skipped: it must be forgotten when psycopg reads its result."""
+    select = "SELECT v + 0 FROM kept WHERE id = %s"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        raw = connection.connection.driver_connection
+        assert raw.autocommit
+        for _ in range(5):
+            assert raw.execute(select, (1,)).fetchone() == (10,)
+        with pytest.raises(psycopg.errors.DivisionByZero), raw.pipeline():
+            raw.execute("SELECT 1 / 0")
+            raw.execute(select, (1,))  # its 6th run: PREPARE queued, never run
+        for _ in range(6):
+            assert raw.execute(select, (1,)).fetchone() == (10,)
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        "CREATE TABLE made_as AS SELECT 1 AS v",
+        "SELECT 1 AS v INTO made_as",
+        "CREATE MATERIALIZED VIEW made_as AS SELECT 1 AS v",
+        "DO $$ BEGIN CREATE TABLE made_as (v int); INSERT INTO made_as VALUES (1); END $$",
+    ],
+)
+def test_what_a_rolled_back_transaction_created_otherwise_is_forgotten(engine, create) -> None:
+    """CREATE TABLE AS, SELECT INTO and CREATE MATERIALIZED VIEW answer "SELECT n", a DO
+    block "DO": what they made is gone after the rollback too."""
+    with engine.connect() as connection:
+        connection.execute(text(create))
+        for _ in range(6):
+            assert connection.execute(text("SELECT v FROM made_as")).scalar() == 1
+        connection.rollback()
+        assert _prepared_runs(connection, "FROM made_as") == []
+
+        connection.execute(text("CREATE TABLE made_as (v text)"))
+        connection.execute(text("INSERT INTO made_as VALUES ('one')"))
+        assert connection.execute(text("SELECT v FROM made_as")).scalar() == "one"
+        connection.rollback()
+
+
+def test_a_savepoint_rolled_back_again_forgets_what_it_created(engine) -> None:
+    """SQLAlchemy names savepoints afresh for each connection it hands out, so a later
+    request sends the same ROLLBACK TO SAVEPOINT again: it is seen every time."""
+    engine.dispose()  # one connection, handed out again and again
+    with engine.connect() as connection:
+        first = connection.connection.driver_connection
+        connection.begin_nested().rollback()
+        connection.commit()
+    with engine.connect() as connection:
+        assert connection.connection.driver_connection is first
+        connection.execute(READ, {"id": 1})
+        nested = connection.begin_nested()  # the same savepoint name as before
+        connection.execute(text("CREATE TABLE made_in_savepoint (v int)"))
+        connection.execute(text("INSERT INTO made_in_savepoint VALUES (1)"))
+        for _ in range(6):
+            assert connection.execute(text("SELECT v FROM made_in_savepoint")).scalar() == 1
+        nested.rollback()
+        assert _prepared_runs(connection, "FROM made_in_savepoint") == []
+
+        nested = connection.begin_nested()
+        connection.execute(text("CREATE TABLE made_in_savepoint (v text)"))
+        connection.execute(text("INSERT INTO made_in_savepoint VALUES ('one')"))
+        assert connection.execute(text("SELECT v FROM made_in_savepoint")).scalar() == "one"
+        nested.rollback()
+        connection.rollback()
+
+
+def test_an_error_in_a_savepoint_rolled_back_again_is_healed_at_once(engine) -> None:
+    """A kept statement that fails inside a savepoint is prepared afresh after the
+    ROLLBACK TO SAVEPOINT, also when that savepoint's name was rolled back before: a
+    retry within the same transaction reads the column as it is now."""
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE retyped_in_savepoint (id int PRIMARY KEY, n int)"))
+        setup.execute(text("INSERT INTO retyped_in_savepoint VALUES (1, 7)"))
+    engine.dispose()  # one connection, handed out again and again
+    read = text("SELECT n FROM retyped_in_savepoint WHERE id = 1")
+    with engine.connect() as connection:
+        first = connection.connection.driver_connection
+        connection.begin_nested().rollback()
+        connection.commit()
+        for _ in range(6):
+            assert connection.execute(read).scalar_one() == 7
+        connection.rollback()
+        migrations = make_engine(engine.url.render_as_string(hide_password=False))
+        with migrations.begin() as migration:
+            migration.execute(text("ALTER TABLE retyped_in_savepoint ALTER COLUMN n TYPE text"))
+        migrations.dispose()
+    with engine.connect() as connection:
+        assert connection.connection.driver_connection is first
+        connection.execute(READ, {"id": 1})
+        nested = connection.begin_nested()  # the same savepoint name as before
+        with pytest.raises(DBAPIError, match="cached plan must not change result type"):
+            connection.execute(read)
+        nested.rollback()
+        with connection.begin_nested():
+            assert connection.execute(read).scalar_one() == "7"
+        connection.rollback()
