@@ -13,7 +13,8 @@ so forgetting it is only needed when the rolled-back transaction changed the sch
 `RollbackKeepingPrepareManager` therefore forgets at ROLLBACK (`ROLLBACK TO SAVEPOINT`
 included, looked at every time it runs, where psycopg looks at a statement's results
 only the first time it sees it) only:
-- everything, when the transaction ran a CREATE (what it created is gone), also one
+- everything, when the transaction ran a CREATE (what it created is gone, and may have
+  been prepared on after a DROP or a ROLLBACK TO SAVEPOINT forgot everything), also one
   that answers "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW), or a
   DO block, which may create anything (the other schema commands, DROP, ALTER, DISCARD
   ALL and DEALLOCATE ALL, already make psycopg forget everything when they run, and
@@ -48,6 +49,8 @@ from sqlalchemy.exc import SQLAlchemyError
 try:  # psycopg is PostgreSQL's driver; SQLite-only installations may not have it.
     from psycopg import pq
     from psycopg._preparing import Key, Prepare, PrepareManager
+
+    IDLE = pq.TransactionStatus.IDLE
 except ImportError:  # pragma: no cover - depends on the installation
     PrepareManager = None  # type: ignore[assignment,misc]
 
@@ -124,7 +127,11 @@ if PrepareManager is not None:
         def forget_all(self) -> bool:
             """psycopg's own clear: every statement forgotten, DEALLOCATE ALL sent."""
             self._unchecked.clear()
-            self._forget_at_rollback = False
+            # Inside a transaction (a DROP, a ROLLBACK TO SAVEPOINT), what it created
+            # before may be prepared on again: still forgotten at its ROLLBACK.
+            connection = self._connection()
+            if connection is None or connection.pgconn.transaction_status == IDLE:
+                self._forget_at_rollback = False
             return super().clear()
 
 

@@ -311,3 +311,29 @@ def test_an_error_in_a_savepoint_rolled_back_again_is_healed_at_once(engine) -> 
         with connection.begin_nested():
             assert connection.execute(read).scalar_one() == "7"
         connection.rollback()
+
+
+@pytest.mark.parametrize("meanwhile", ["a savepoint rolled back", "a DROP"])
+def test_what_a_transaction_created_is_forgotten_after_forgetting_everything_meanwhile(
+    engine, meanwhile
+) -> None:
+    """A ROLLBACK TO SAVEPOINT or a DROP forgets everything in the middle of a transaction
+    that created something before: what is prepared after it, on what was created, is
+    still forgotten at the transaction's ROLLBACK."""
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE made_before (v int)"))
+        connection.execute(text("INSERT INTO made_before VALUES (1)"))
+        if meanwhile == "a DROP":
+            connection.execute(text("CREATE TABLE dropped_meanwhile (v int)"))
+            connection.execute(text("DROP TABLE dropped_meanwhile"))
+        else:
+            connection.begin_nested().rollback()
+        for _ in range(6):
+            assert connection.execute(text("SELECT v FROM made_before")).scalar() == 1
+        connection.rollback()
+        assert _prepared_runs(connection, "FROM made_before") == []
+
+        connection.execute(text("CREATE TABLE made_before (v text)"))
+        connection.execute(text("INSERT INTO made_before VALUES ('one')"))
+        assert connection.execute(text("SELECT v FROM made_before")).scalar() == "one"
+        connection.rollback()
