@@ -10,27 +10,29 @@ so PostgreSQL planned every statement every time (the slot rule: 2.0 ms of plann
 
 A prepared statement outlives a ROLLBACK on the server (PREPARE is not transactional),
 so forgetting it is only needed when the rolled-back transaction changed the schema.
-`RollbackKeepingPrepareManager` therefore forgets at ROLLBACK (`ROLLBACK TO SAVEPOINT`
-included, looked at every time it runs, where psycopg looks at a statement's results
-only the first time it sees it) only:
-- everything, when the transaction ran a CREATE (what it created is gone, and may have
-  been prepared on after a DROP or a ROLLBACK TO SAVEPOINT forgot everything), also one
-  that answers "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW), or a
-  DO block, which may create anything (the other schema commands, DROP, ALTER, DISCARD
-  ALL and DEALLOCATE ALL, already make psycopg forget everything when they run, and
-  still do); or when a statement met a database error since the last rollback
-  (`forget_after_error`, an engine "handle_error" event): a kept statement that fails,
-  such as "cached plan must not change result type" after a migration changed a
-  column's type (or after a rolled-back function or procedure call had created what it
-  reads: not seen), is prepared afresh after the rollback, as psycopg's own manager
-  would have done;
-- the statements prepared in a pipeline (psycopg's executemany) whose result psycopg has
-  not read yet, never used again (not deallocated: psycopg never reuses a name). Such a
-  PREPARE is only queued; psycopg checks it through the result of the statement's
-  execution that follows it, but only for a statement new to its cache: here for every
-  one, so that a PREPARE a failed pipeline never reached is forgotten as soon as that
-  result is read (in autocommit too, where no ROLLBACK comes), and one that succeeded
-  is kept (not left on the server once more at each rollback).
+`RollbackKeepingPrepareManager` therefore forgets:
+- everything at a CREATE, when it runs: what it made may hide, earlier in the
+  search_path, what a kept statement reads (a temporary table of the same name), and
+  PostgreSQL would not plan that statement again. The same for a command that answers
+  "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW) and a DO block,
+  which may create anything. DROP, ALTER, DISCARD ALL and DEALLOCATE ALL already make
+  psycopg forget everything when they run, and still do. Not seen: a CREATE run by a
+  function or a procedure, or by another connection (a migration).
+- everything at the ROLLBACK of a transaction that ran such a CREATE (what it created
+  is gone; a DROP or a ROLLBACK TO SAVEPOINT in between does not cancel it), or after a
+  statement met a database error since the last rollback (`forget_after_error`, an
+  engine "handle_error" event): a kept statement that fails, such as "cached plan must
+  not change result type" after a migration changed a column's type, is prepared afresh
+  after the rollback, as psycopg's own manager would have done. A ROLLBACK TO SAVEPOINT
+  counts, looked at every time it runs (psycopg looks at a statement's results only the
+  first time it sees one, and SQLAlchemy names its savepoints afresh on each checkout).
+- the statements prepared in a pipeline (psycopg's executemany) whose result psycopg
+  has not read yet, at ROLLBACK: never used again (not deallocated: psycopg never
+  reuses a name). Such a PREPARE is only queued; psycopg checks it through the result
+  of the statement's execution that follows it, but only for a statement new to its
+  cache: here for every one, so that a PREPARE a failed pipeline never reached is
+  forgotten as soon as that result is read (in autocommit too, where no ROLLBACK
+  comes), and one that succeeded is kept (not left on the server again at each rollback).
 Everything else is psycopg's own manager, unchanged. It is installed on each new
 connection by `install` (an engine "connect" event, `core.db.make_engine`) only where
 psycopg's internals are the ones this was written and tested against; elsewhere psycopg
@@ -97,6 +99,7 @@ if PrepareManager is not None:
         def _should_discard(self, prep: Prepare, results: Sequence[Any]) -> bool:
             # Unlike psycopg's, looks at every result (not only when something is
             # prepared): a CREATE must be seen before anything is prepared on it.
+            discarded = False
             for result in results:
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     continue
@@ -104,11 +107,14 @@ if PrepareManager is not None:
                 if _SCHEMA_CHANGE(status):
                     return self.forget_all()
                 if _CREATE(status):
+                    # What it made may hide, earlier in the search_path, what a kept
+                    # statement reads (PostgreSQL would not plan that one again).
+                    discarded = self.forget_all() or discarded
                     self._forget_at_rollback = True
                 elif _ROLLBACK(status):
                     # ROLLBACK [TO SAVEPOINT] sent as a query: as at rollback().
                     return self.clear()
-            return False
+            return discarded
 
         def clear(self) -> bool:
             """At ROLLBACK: forget only what may not exist any more (see the module)."""

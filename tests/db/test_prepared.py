@@ -337,3 +337,27 @@ def test_what_a_transaction_created_is_forgotten_after_forgetting_everything_mea
         connection.execute(text("INSERT INTO made_before VALUES ('one')"))
         assert connection.execute(text("SELECT v FROM made_before")).scalar() == "one"
         connection.rollback()
+
+
+def test_a_table_made_in_front_of_what_a_kept_statement_reads_is_read(engine) -> None:
+    """A table made earlier in the search_path than the one a kept statement reads (a
+    temporary table of the same name, once the connection has its temporary schema)
+    hides that one from a fresh statement, but PostgreSQL does not plan a prepared one
+    again: a CREATE forgets everything at once, as psycopg's rollback did before."""
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TEMPORARY TABLE made_first (v int)"))
+        connection.commit()
+        connection.execute(READ, {"id": 1})
+        connection.rollback()
+        for _ in range(6):
+            assert connection.execute(READ, {"id": 1}).scalar_one() == 10
+        connection.rollback()
+        assert len(_prepared_runs(connection, "FROM kept WHERE id")) == 1
+
+        connection.execute(text("CREATE TEMPORARY TABLE kept (id int, v int)"))
+        connection.execute(text("INSERT INTO kept VALUES (1, 99)"))
+        assert connection.execute(READ, {"id": 1}).scalar_one() == 99
+        connection.rollback()
+        assert connection.execute(READ, {"id": 1}).scalar_one() == 10
+        connection.execute(text("DROP TABLE made_first"))
+        connection.commit()
