@@ -11,21 +11,22 @@ so PostgreSQL planned every statement every time (the slot rule: 2.0 ms of plann
 A prepared statement outlives a ROLLBACK on the server (PREPARE is not transactional),
 so forgetting it is only needed when the rolled-back transaction changed the schema.
 `RollbackKeepingPrepareManager` therefore forgets:
-- everything at a CREATE, when it runs: what it made may hide, earlier in the
-  search_path, what a kept statement reads (a temporary table of the same name), and
-  PostgreSQL would not plan that statement again. The same for a command that answers
-  "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED VIEW) and a DO block,
-  which may create anything. DROP, ALTER, DISCARD ALL and DEALLOCATE ALL already make
-  psycopg forget everything when they run, and still do. Not seen: a CREATE run by a
-  function or a procedure, or by another connection (a migration).
-- everything at the ROLLBACK of a transaction that ran such a CREATE (what it created
-  is gone; a DROP or a ROLLBACK TO SAVEPOINT in between does not cancel it), or after a
-  statement met a database error since the last rollback (`forget_after_error`, an
-  engine "handle_error" event): a kept statement that fails, such as "cached plan must
-  not change result type" after a migration changed a column's type, is prepared afresh
-  after the rollback, as psycopg's own manager would have done. A ROLLBACK TO SAVEPOINT
-  counts, looked at every time it runs (psycopg looks at a statement's results only the
-  first time it sees one, and SQLAlchemy names its savepoints afresh on each checkout).
+- everything at a CREATE, DROP or ALTER, when it runs (psycopg's own rule for DROP and
+  ALTER, and for DISCARD ALL and DEALLOCATE ALL, kept): what a CREATE made may hide,
+  earlier in the search_path, what a kept statement reads (a temporary table of the
+  same name), and PostgreSQL would not plan that statement again. The same for a
+  command that answers "SELECT n" (CREATE TABLE AS, SELECT INTO, CREATE MATERIALIZED
+  VIEW) and a DO block, which may create anything. Not seen: a CREATE run by a function
+  or a procedure, or by another connection (a migration).
+- everything at the ROLLBACK of a transaction that ran one of those (what it created is
+  gone, what it dropped or altered is back; a DROP or a ROLLBACK TO SAVEPOINT in between
+  does not cancel it), or after a statement met a database error since the last
+  rollback (`forget_after_error`, an engine "handle_error" event): a kept statement
+  that fails, such as "cached plan must not change result type" after a migration
+  changed a column's type, is prepared afresh after the rollback, as psycopg's own
+  manager would have done. A ROLLBACK TO SAVEPOINT counts, looked at every time it runs
+  (psycopg looks at a statement's results only the first time it sees one, and
+  SQLAlchemy names its savepoints afresh on each checkout).
 - the statements prepared in a pipeline (psycopg's executemany) whose result psycopg
   has not read yet, at ROLLBACK: never used again (not deallocated: psycopg never
   reuses a name). Such a PREPARE is only queued; psycopg checks it through the result
@@ -56,13 +57,14 @@ try:  # psycopg is PostgreSQL's driver; SQLite-only installations may not have i
 except ImportError:  # pragma: no cover - depends on the installation
     PrepareManager = None  # type: ignore[assignment,misc]
 
-# What may have created something (a command's status, COMMAND_OK): CREATE TABLE AS,
-# SELECT INTO and CREATE MATERIALIZED VIEW answer "SELECT n"; a DO block may run anything.
-_CREATE = re.compile(rb"^(?:CREATE|SELECT|DO)\b").match
+# What changes the schema (a command's status, COMMAND_OK): forgotten when it runs, and
+# at the ROLLBACK that undoes it. CREATE TABLE AS, SELECT INTO and CREATE MATERIALIZED
+# VIEW answer "SELECT n"; a DO block may run anything.
+_SCHEMA_CHANGE = re.compile(rb"^(?:CREATE|SELECT|DO|DROP|ALTER)\b").match
+# What else psycopg itself forgets everything at (its _should_discard, ROLLBACK aside).
+_DEALLOCATION = re.compile(rb"^(?:DISCARD ALL|DEALLOCATE ALL)\b").match
 _ROLLBACK = re.compile(rb"^ROLLBACK\b").match
 _ROLLBACK_QUERY = re.compile(rb"\s*ROLLBACK\b", re.IGNORECASE).match
-# What psycopg itself forgets everything at (its _should_discard, ROLLBACK aside).
-_SCHEMA_CHANGE = re.compile(rb"^(?:DROP|ALTER|DISCARD ALL|DEALLOCATE ALL)\b").match
 
 if PrepareManager is not None:
 
@@ -105,12 +107,13 @@ if PrepareManager is not None:
                     continue
                 status = result.command_status or b""
                 if _SCHEMA_CHANGE(status):
-                    return self.forget_all()
-                if _CREATE(status):
-                    # What it made may hide, earlier in the search_path, what a kept
-                    # statement reads (PostgreSQL would not plan that one again).
+                    # What it made (or, rolled back, what it took away) may hide, earlier
+                    # in the search_path, what a kept statement reads: PostgreSQL would
+                    # not plan that one again.
                     discarded = self.forget_all() or discarded
                     self._forget_at_rollback = True
+                elif _DEALLOCATION(status):
+                    discarded = self.forget_all() or discarded
                 elif _ROLLBACK(status):
                     # ROLLBACK [TO SAVEPOINT] sent as a query: as at rollback().
                     return self.clear()

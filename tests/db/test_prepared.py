@@ -361,3 +361,24 @@ def test_a_table_made_in_front_of_what_a_kept_statement_reads_is_read(engine) ->
         assert connection.execute(READ, {"id": 1}).scalar_one() == 10
         connection.execute(text("DROP TABLE made_first"))
         connection.commit()
+
+
+@pytest.mark.parametrize(
+    "change", ["DROP TABLE pg_temp.kept", "ALTER TABLE pg_temp.kept RENAME TO x"]
+)
+def test_what_a_rolled_back_drop_or_alter_took_away_is_read_again(engine, change) -> None:
+    """A rolled-back DROP or ALTER puts back what it took away: here a temporary table
+    hiding the one of the same name, which the statements prepared after it read."""
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TEMPORARY TABLE kept (id int, v int)"))
+        connection.execute(text("INSERT INTO kept VALUES (1, 99)"))
+        connection.commit()
+        assert connection.execute(READ, {"id": 1}).scalar_one() == 99
+        connection.rollback()
+        connection.execute(text(change))
+        for _ in range(6):
+            assert connection.execute(READ, {"id": 1}).scalar_one() == 10
+        connection.rollback()
+        assert connection.execute(READ, {"id": 1}).scalar_one() == 99
+        connection.execute(text("DROP TABLE pg_temp.kept"))
+        connection.commit()
