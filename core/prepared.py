@@ -136,8 +136,8 @@ if PrepareManager is not None:
         def forget_all(self) -> bool:
             """psycopg's own clear: every statement forgotten, DEALLOCATE ALL sent."""
             self._unchecked.clear()
-            # Inside a transaction (a DROP, a ROLLBACK TO SAVEPOINT), what it created
-            # before may be prepared on again: still forgotten at its ROLLBACK.
+            # Inside a transaction (at a ROLLBACK TO SAVEPOINT, a CREATE, a DROP), what
+            # it changed before may be prepared on again: still forgotten at its ROLLBACK.
             connection = self._connection()
             if connection is None or connection.pgconn.transaction_status == IDLE:
                 self._forget_at_rollback = False
