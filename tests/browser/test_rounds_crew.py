@@ -19,7 +19,7 @@ from rounds.models import RoundStop, Stop
 from tests.browser.helpers import check_page, live_sessions_fixture
 from tests.browser.offline import wait_for_op
 from tests.browser.rounds_crew import PAGE, open_kept_crew_page
-from tests.db.test_rounds import vehicle_data
+from tests.db.rounds_world import vehicle_data
 
 pytestmark = pytest.mark.browser
 sessions = live_sessions_fixture("live_server_process")

@@ -1,6 +1,6 @@
 """The reception desk and the agents' view (appointments/desk.py) on the database.
 
-Each test builds its own location, service and agents (`Agenda` of the booking tests:
+Each test builds its own location, service and agents (`Agenda` of appointments_world.py:
 open every day 09:00–12:00). Bookings are made on Tuesday 1 December 2026 at 09:00 for
 Thursday 3 December; the desk's "now" is then Thursday morning.
 """
@@ -18,7 +18,7 @@ from appointments.models import AgentService, Appointment
 from core import accounts, clock
 from core.audit import AuditEntry
 from core.errors import Invalid
-from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.db.appointments_world import NOW, THURSDAY, Agenda, at
 
 
 @pytest.fixture()

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from appointments import slots
 from appointments.models import ACTIVE_STATES, APPOINTMENT_STATES, Closure
 from core import clock, organisations
-from tests.db.test_appointment_slots import Builder
+from tests.db.slots_world import Builder
 
 BRUSSELS = clock.BRUSSELS
 DAYS = 4

@@ -24,7 +24,7 @@ from appointments import booking, slots
 from appointments.models import ACTIVE_STATES, AgentLock, Appointment, Location, Service
 from core import clock
 from core.db import make_engine, make_session_factory
-from tests.db.test_appointment_booking import LINK, NOW, SECRET, Agenda, at, mobile
+from tests.db.appointments_world import LINK, NOW, SECRET, Agenda, at, mobile
 from tests.live.support import POSTGRES_ONLY
 from tests.support import fresh_database
 

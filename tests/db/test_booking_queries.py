@@ -22,7 +22,7 @@ from appointments import booking, slots
 from appointments.models import AgentLock, Location, Service
 from core import accounts, audit
 from notifications.models import Consent, Message, MessageEvent
-from tests.db.test_appointment_booking import Agenda, at, mobile, now  # noqa: F401
+from tests.db.appointments_world import Agenda, at, mobile, now  # noqa: F401
 from tests.support import postgres_url
 
 # A booking of a new person with a number (online: person, contact, consents, three

@@ -16,7 +16,7 @@ from core import clock
 from core.audit import AuditEntry
 from core.errors import Invalid
 from notifications.models import Contact, Message
-from tests.db.test_appointment_booking import NOW, Agenda, at, messages
+from tests.db.appointments_world import NOW, Agenda, at, messages
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ from core.migrations import alembic_config, upgrade
 from core.roles import Role
 from notifications import broadcasts, contacts
 from notifications.models import Message
-from tests.db.test_appointment_booking import Agenda, at
-from tests.db.test_appointment_slots import Builder, local
+from tests.db.appointments_world import Agenda, at
+from tests.db.slots_world import Builder, local
 from tests.support import fresh_database, migrated_database, sms_text, staff_member
 
 IRIS_DAY = date(2026, 5, 8)  # a Friday

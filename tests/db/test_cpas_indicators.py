@@ -18,7 +18,7 @@ from appointments import indicators
 from core import accounts, clock, organisations
 from core.roles import Role
 from notifications import staff
-from tests.db.test_appointment_booking import NOW, Agenda, at
+from tests.db.appointments_world import NOW, Agenda, at
 from tests.support import staff_member
 
 MONTH = date(2026, 12, 1)

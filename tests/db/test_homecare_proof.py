@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - the fixtures of test_homecare_phone, imported by name
+# ruff: noqa: F811 - the fixtures of tests/db/homecare_phone_world.py, imported by name
 """Proof of a visit on the aide's phone (issue 18): the household's card (code and QR,
 rotated), the proof each service asks for, the phone's clock measured at send time,
 and the reason asked for an over- or under-run. A report is never refused for any of
@@ -21,7 +21,7 @@ from homecare import cards
 from homecare.calendar import local_moment
 from homecare.models import ProofCard, ProofRule, Visit, VisitReport
 from notifications import services as notify
-from tests.db.test_homecare_phone import (  # noqa: F401 - fixtures
+from tests.db.homecare_phone_world import (  # noqa: F401 - fixtures
     MONDAY,
     NOW,
     VISIT_OPS_NOW,

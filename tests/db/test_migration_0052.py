@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, time
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -15,39 +15,10 @@ from sqlalchemy import text
 
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade
+from tests.db.migration_rows import _insert, _rows
 from tests.support import own_database
 
 BEFORE = "0051_cpas_setup"
-
-
-def _insert(connection, table: sa.Table, **given) -> None:
-    """A row with `given` and a plain value for every other required column."""
-    values = dict(given)
-    for column in table.columns:
-        if column.name in values or column.nullable or column.server_default is not None:
-            continue
-        if column.primary_key and not isinstance(column.type, sa.Uuid):
-            continue
-        kind = column.type
-        if isinstance(kind, sa.Boolean):
-            values[column.name] = True
-        elif isinstance(kind, sa.Uuid):
-            values[column.name] = uuid.uuid4()
-        elif isinstance(kind, sa.Integer):
-            values[column.name] = 10  # within every range check of these tables
-        elif isinstance(kind, sa.Float):
-            values[column.name] = 50.0
-        elif isinstance(kind, sa.JSON):
-            values[column.name] = []
-        elif isinstance(kind, sa.DateTime):
-            values[column.name] = datetime(2026, 1, 1)
-        elif isinstance(kind, sa.Date):
-            values[column.name] = date(2026, 1, 1)
-        elif isinstance(kind, sa.Time):
-            values[column.name] = time(8, 0)
-        else:
-            values[column.name] = ""
-    connection.execute(table.insert().values(**values))
 
 
 @pytest.fixture(scope="module")
@@ -173,14 +144,6 @@ def _world(url: str, *, cpas: int, places: list[tuple[int, str, str]]) -> dict:
         )
     engine.dispose()
     return tables
-
-
-def _rows(url: str, query: str) -> list[tuple]:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        rows = [tuple(row) for row in connection.execute(text(query)).all()]
-    engine.dispose()
-    return rows
 
 
 PLACES = [

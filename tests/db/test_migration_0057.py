@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from core.db import make_engine
 from core.migrations import alembic_config, upgrade
-from tests.db.test_migration_0052 import _insert, _rows
+from tests.db.migration_rows import _insert, _rows
 from tests.support import own_database
 
 BEFORE = "0059_rounds_more"  # the revision just before 0057_cpas_contacts

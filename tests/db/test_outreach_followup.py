@@ -36,6 +36,7 @@ from outreach.models import (
     Referral,
     ServicePartner,
 )
+from tests.db.outreach_world import local, meet
 from tests.support import cpas_admin
 
 
@@ -43,25 +44,6 @@ def user(db: Session, username: str) -> accounts.User:
     found = accounts.find_user(db, username)
     assert found is not None
     return found
-
-
-def local(moment: datetime) -> str:
-    return clock.to_local(moment).isoformat()
-
-
-def meet(db: Session, actor: accounts.User, **overrides: Any) -> services.Saved:
-    data = {
-        "id": str(uuid.uuid4()),
-        "person_id": str(uuid.uuid4()),
-        "nickname": "Le guitariste",
-        "age_band": "26_40",
-        "place_id": str(demo_id("gare-nord")),
-        "occurred_at": local(clock.now() - timedelta(minutes=5)),
-        "contact_type": "conversation",
-        "needs": ["food"],
-    }
-    data.update(overrides)
-    return services.save_encounter(db, actor, services.read_encounter(data))
 
 
 def op(type_: str, data: dict[str, Any], **extra: Any) -> dict[str, Any]:

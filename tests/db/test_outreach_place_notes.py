@@ -14,11 +14,10 @@ from sqlalchemy.orm import Session
 from core import accounts, clock, sync
 from core.audit import AuditEntry
 from core.errors import Conflict, Invalid
-from core.roles import Role
 from outreach import services
 from outreach.demo import demo_id
 from outreach.models import PLACE_NOTES_MAX, Place
-from tests.support import staff_member
+from tests.db.outreach_world import other_team_educator
 
 LIEDTS = demo_id("liedts")
 
@@ -115,11 +114,6 @@ def test_a_visit_by_somebody_else_is_no_conflict(db):
     assert place.version == seen  # "last visit" changed, nobody's edit
     services.update_place(db, rue1, change(notes="Calme ce soir."), base_version=seen)
     assert place.notes == "Calme ce soir."
-
-
-def other_team_educator(db: Session) -> accounts.User:
-    """A street educator of another team (Charleroi's mobile team)."""
-    return staff_member(db, "rue-charleroi", Role.STREET_EDUCATOR, "clr-mobile", "Rue Charleroi")
 
 
 def test_another_team_may_not_change_the_place(db):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -16,31 +15,15 @@ from appointments.verification import PhoneCheck
 from core import clock
 from core.errors import Invalid
 from notifications.models import Message
-from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
-from tests.support import migrated_database, place_team, sms_text
-
-SECRET = "test-secret"
+from tests.db.appointments_world import NOW, Agenda, at, mobile
+from tests.db.phone_codes import SECRET, sent_code, start, verified
+from tests.support import migrated_database, place_team
 
 
 @pytest.fixture(autouse=True)
 def frozen() -> Iterator[clock.Traveller]:
     with clock.frozen(NOW) as traveller:
         yield traveller
-
-
-def start(db, number: str, *, address: str = "192.0.2.1", language: str = "fr") -> PhoneCheck:
-    return verification.start(
-        db, raw_phone=number, language=language, address=address, secret=SECRET
-    )
-
-
-def sent_code(db, check: PhoneCheck) -> str:
-    message = db.scalar(select(Message).where(Message.key == f"phone-check:{check.id}"))
-    assert message is not None
-    assert not re.search(r"\d{6}", message.body)  # masked in the outbox
-    found = re.search(r"\b(\d{6})\b", sms_text(message, SECRET))
-    assert found
-    return found.group(1)
 
 
 def code_error(excinfo) -> str:
@@ -311,11 +294,6 @@ def test_purge_deletes_checks_after_a_day(db, frozen):
 
 
 # --- Booking and the waiting list with a verified number ----------------------------------
-
-
-def verified(db, number: str) -> tuple[int, str]:
-    check = start(db, number)
-    return check.id, verification.verify(db, check, sent_code(db, check), secret=SECRET)
 
 
 def test_book_verified_books_once_per_check(db):

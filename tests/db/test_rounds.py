@@ -15,9 +15,7 @@ from core.audit import AuditEntry
 from core.errors import Invalid
 from rounds import services
 from rounds.models import MealOrder, Permanence, Ride, Vehicle
-
-DAY = date(2031, 3, 4)  # a Tuesday, far from the demo's days
-CENTRE = (50.4117, 4.4408)
+from tests.db.rounds_world import DAY, order_data, ride_data, vehicle_data
 
 
 @pytest.fixture()
@@ -31,52 +29,6 @@ def coord(db: Session) -> accounts.User:
 def team_id(coord) -> int:
     assert coord.team_id is not None
     return coord.team_id
-
-
-def vehicle_data(**changes) -> dict:
-    return {
-        "name": "Test van",
-        "kind": "van",
-        "seats": "3",
-        "meal_capacity": "10",
-        "depot_address": "Boulevard Joseph II 13",
-        "latitude": CENTRE[0],
-        "longitude": CENTRE[1],
-        "day_start": "09:00",
-        "day_end": "13:00",
-    } | changes
-
-
-def order_data(i: int = 0, **changes) -> dict:
-    return {
-        "day": DAY.isoformat(),
-        "household": f"Household {i}",
-        "address": f"Rue de Marchienne {i + 1}",
-        "postcode": "6000",
-        "city": "Charleroi",
-        "latitude": CENTRE[0] + 0.002 * (i % 5),
-        "longitude": CENTRE[1] - 0.002 * (i // 5),
-        "meals": "1",
-        "diet": "normal",
-        "window_start": "10:00",
-        "window_end": "12:00",
-    } | changes
-
-
-def ride_data(i: int = 0, **changes) -> dict:
-    return {
-        "day": DAY.isoformat(),
-        "person": f"Person {i}",
-        "pickup_address": "Rue de Gosselies 21, Jumet",
-        "pickup_latitude": 50.4432,
-        "pickup_longitude": 4.4297,
-        "dropoff_address": "Grand'Rue 3, Charleroi",
-        "dropoff_latitude": 50.4119,
-        "dropoff_longitude": 4.4454,
-        "pickup_from": "09:30",
-        "pickup_until": "10:30",
-        "seats": "1",
-    } | changes
 
 
 def template_data(vehicle, **changes) -> dict:

@@ -19,14 +19,11 @@ from core.audit import AuditEntry
 from core.errors import Invalid
 from rounds import services
 from rounds.models import Round, RoundStop
-from tests.db.test_rounds import order_data, vehicle_data
+from tests.db.rounds_world import FIRST, MAY_DAY, _minibus_round, order_data, vehicle_data
 from tests.support import fresh_database, migrated_database
 
 # The optimiser stops after a few iterations (tests/conftest.py, capped_search).
 pytestmark = pytest.mark.usefixtures("capped_search")
-
-MAY_DAY = date(2031, 5, 1)  # Fête du Travail, a Thursday
-FIRST = MAY_DAY - timedelta(days=MAY_DAY.weekday())  # its Monday
 
 
 @pytest.fixture()
@@ -40,53 +37,6 @@ def coord(db: Session) -> accounts.User:
 def team_id(coord) -> int:
     assert coord.team_id is not None
     return coord.team_id
-
-
-def _minibus_round(db, coord, team_id, **changes):
-    vehicle = services.create_vehicle(db, coord, team_id, vehicle_data(kind="minibus"))
-    stop = services.create_stop(
-        db,
-        coord,
-        team_id,
-        {
-            "vehicle_id": str(vehicle.id),
-            "name": "Monceau, église",
-            "address": "Place de Monceau",
-            "postcode": "6031",
-            "city": "Monceau-sur-Sambre",
-            "latitude": 50.4152,
-            "longitude": 4.3940,
-        },
-    )
-    template = services.create_template(
-        db,
-        coord,
-        team_id,
-        {
-            "vehicle_id": str(vehicle.id),
-            "name": "Minibus test",
-            "kind": "minibus",
-            "weekday": str(MAY_DAY.weekday()),
-            "starts": "09:00",
-            "ends": "13:00",
-            "active_from": "2031-04-01",
-        }
-        | changes,
-    )
-    for starts, ends in (("09:00", "10:30"), ("11:00", "12:30")):
-        services.add_permanence(
-            db,
-            coord,
-            team_id,
-            {
-                "template_id": str(template.id),
-                "stop_id": str(stop.id),
-                "starts": starts,
-                "ends": ends,
-                "topic": "social",
-            },
-        )
-    return vehicle, template
 
 
 def test_generation_makes_each_round_once_and_cancels_holidays(db, coord, team_id):

@@ -7,7 +7,7 @@ The clock is frozen."""
 from __future__ import annotations
 
 import uuid
-from datetime import time, timedelta
+from datetime import time
 
 from sqlalchemy import func, select
 
@@ -18,31 +18,22 @@ from notifications.outbox import CategoryRules, in_quiet_hours, save_category_ru
 from rounds import live, live_sync, services
 from rounds.live_models import StopNotice
 from rounds.models import Round, RoundStop, RoundStopRemoval
-from tests.db.test_rounds_live import DAY, MONDAY, _minibus_day, _subscribe, _tap, at, coord, crew
-from tests.db.test_rounds_stops import _holder, _place, _sent
+from tests.db.rounds_live_world import (
+    DAY,
+    _holder,
+    _minibus_day,
+    _place,
+    _sent,
+    _subscribe,
+    _tap,
+    _weeks,
+    at,
+    coord,
+    crew,
+)
 from tests.support import staff_member
 
 __all__ = ["coord", "crew"]
-
-
-def _weeks(db, coord):
-    """The test minibus's rounds from the week before to four weeks on, seen on DAY at
-    07:00: last week's (gone by), today's (started), next week's (a stop skipped, one
-    moved), the week after (cancelled), the last (as generated)."""
-    dated, _stops = _minibus_day(db, coord)
-    services.generate_rounds(db, coord.team_id, MONDAY - timedelta(days=7), 5, actor=coord)
-    rounds = list(
-        db.scalars(select(Round).where(Round.template_id == dated.template_id).order_by(Round.day))
-    )
-    past, today, skipped, cancelled, _plain = rounds
-    assert today.id == dated.id and past.day < DAY
-    today.status = "started"
-    _one, two, three = services.round_stops(db, skipped.id)
-    services.skip_stop(db, coord, two.id, {"reason": "Marché"})
-    services.move_stop(db, coord, three.id, {"reason": "Travaux", "moved_to": "14:00"})
-    services.cancel_round(db, coord, cancelled.id, {"reason": "Formation"})
-    db.commit()
-    return rounds, services.permanences_of(db, dated.template_id)
 
 
 def _plan(db, dated):

@@ -6,11 +6,10 @@ once the delay is resolved), and another team's crew refused alike."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from core import accounts, clock, sync
 from core.errors import Invalid
@@ -19,128 +18,12 @@ from notifications.models import Message
 from notifications.outbox import CategoryRules, in_quiet_hours, save_category_rules
 from rounds import live, live_sync, services
 from rounds.live_models import RoundReport, StopNotice, StopReport
-from rounds.models import MealOrder, Round, RoundStop, StopSubscription
-from tests.db.test_rounds import order_data, vehicle_data
+from rounds.models import MealOrder, Round, RoundStop
+from tests.db.rounds_live_world import DAY, _minibus_day, _op, _subscribe, _tap, at, coord, crew
+from tests.db.rounds_world import order_data, vehicle_data
 from tests.support import staff_member
 
-DAY = date(2031, 5, 6)  # a Tuesday
-MONDAY = DAY - timedelta(days=DAY.weekday())
-PERMANENCES = (("09:00", "10:30"), ("11:00", "12:30"), ("13:30", "15:00"))
-
-
-def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
-    return live.moment(day, time(hour, minute))
-
-
-@pytest.fixture()
-def coord(db: Session) -> accounts.User:
-    found = accounts.find_user(db, "mobile-coord")
-    assert found is not None
-    return found
-
-
-@pytest.fixture()
-def crew(db: Session) -> accounts.User:
-    found = accounts.find_user(db, "mobile1")
-    assert found is not None
-    return found
-
-
-def _minibus_day(db, coord) -> tuple[Round, list[RoundStop]]:
-    team_id = coord.team_id
-    vehicle = services.create_vehicle(db, coord, team_id, vehicle_data(kind="minibus"))
-    stops = [
-        services.create_stop(
-            db,
-            coord,
-            team_id,
-            {
-                "vehicle_id": str(vehicle.id),
-                "name": name,
-                "address": "Place de l'Église",
-                "postcode": "6031",
-                "city": "Monceau-sur-Sambre",
-                "latitude": 50.4152,
-                "longitude": 4.3940,
-            },
-        )
-        for name in ("Marchienne gare", "Monceau église", "Goutroux place")
-    ]
-    template = services.create_template(
-        db,
-        coord,
-        team_id,
-        {
-            "vehicle_id": str(vehicle.id),
-            "name": "Minibus live",
-            "kind": "minibus",
-            "weekday": str(DAY.weekday()),
-            "starts": "09:00",
-            "ends": "15:30",
-            "active_from": "2031-04-01",
-        },
-    )
-    for stop, (starts, ends) in zip(stops, PERMANENCES, strict=True):
-        services.add_permanence(
-            db,
-            coord,
-            team_id,
-            {
-                "template_id": str(template.id),
-                "stop_id": str(stop.id),
-                "starts": starts,
-                "ends": ends,
-                "topic": "social",
-            },
-        )
-    services.generate_rounds(db, team_id, MONDAY, 1, actor=coord)
-    dated = db.scalar(select(Round).where(Round.template_id == template.id, Round.day == DAY))
-    assert dated is not None
-    db.commit()
-    return dated, services.round_stops(db, dated.id)
-
-
-def _subscribe(db, coord, stop_id, phone: str, *, language="fr", **state) -> int:
-    contact = notify.create_contact(
-        db,
-        actor=coord,
-        display_name="Abonné",
-        language=language,
-        phones=[phone],
-        team_ids=[coord.team_id],
-    )
-    db.flush()
-    notify.set_consent(
-        db,
-        contact,
-        category="service_change",
-        granted=state.get("consent", True),
-        method="form",
-        actor=coord,
-    )
-    db.add(
-        StopSubscription(
-            id=uuid.uuid4(),
-            team_id=coord.team_id,
-            stop_id=stop_id,
-            contact_id=contact.id,
-            language=language,
-            created_at=clock.now(),
-            confirmed_at=None if state.get("unconfirmed") else clock.now(),
-            stopped_at=clock.now() if state.get("stopped") else None,
-        )
-    )
-    db.commit()
-    return contact.id
-
-
-def _op(db, user, name: str, data: dict) -> dict:
-    return sync.apply_op(db, user, sync.Op(uuid.uuid4(), name, data, None, None))
-
-
-def _tap(db, user, name: str, when: datetime, **data) -> dict:
-    with clock.frozen(when):
-        return _op(db, user, name, {"at": when.isoformat(), **data})
+__all__ = ["coord", "crew"]  # the fixtures, from tests/db/rounds_live_world.py
 
 
 def _late_messages(db) -> list[Message]:

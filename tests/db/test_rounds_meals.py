@@ -17,8 +17,7 @@ from core.audit import AuditEntry
 from core.errors import Invalid
 from rounds import services
 from rounds.models import MealOrder, Round, WeeklyMealOrder
-from tests.db.test_rounds import order_data, vehicle_data
-from tests.db.test_rounds_dated import _minibus_round
+from tests.db.rounds_world import _minibus_round, order_data, vehicle_data
 
 DST_SUNDAY = date(2031, 3, 30)  # summer time starts at 02:00 (CET → CEST)
 MONDAY = DST_SUNDAY + timedelta(days=1)  # delivered Monday 31 March

@@ -18,7 +18,7 @@ from core import accounts, clock
 from core.errors import Invalid
 from rounds import services
 from rounds.models import Round, RoundStop, Stop
-from tests.db.test_rounds_dated import FIRST, MAY_DAY, _minibus_round
+from tests.db.rounds_world import FIRST, MAY_DAY, _minibus_round
 
 THURSDAY = MAY_DAY + timedelta(days=7)
 
@@ -130,7 +130,7 @@ def test_only_a_mobile_stop_of_the_team_not_taken(db, coord, linked):
 
 
 def test_a_booked_appointment_at_a_cancelled_stop_is_listed_stranded(db, coord):
-    from tests.db.test_appointment_booking import Agenda
+    from tests.db.appointments_world import Agenda
 
     _minibus_round(db, coord, coord.team_id)
     stop = db.scalar(select(Stop).where(Stop.name == "Monceau, église"))

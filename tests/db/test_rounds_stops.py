@@ -13,78 +13,29 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from appointments import booking
 from appointments import services as appointments
-from appointments.models import Appointment, BookingPerson, Location, Service
+from appointments.models import Location
 from core import accounts, clock
 from core.errors import Invalid
 from core.roles import Role
 from notifications import services as notify
-from notifications.models import Message
 from notifications.outbox import CategoryRules, in_quiet_hours, save_category_rules
 from rounds import demo, live, places, services
 from rounds.models import Round, Stop
-from tests.db.test_rounds_live import _minibus_day, _subscribe, _tap, at, coord, crew
+from tests.db.rounds_live_world import (
+    _holder,
+    _minibus_day,
+    _place,
+    _sent,
+    _subscribe,
+    _tap,
+    at,
+    coord,
+    crew,
+)
 from tests.support import cpas_admin, staff_member
 
-__all__ = ["coord", "crew"]  # the fixtures, shared with the live tests
-
-
-def _place(db, coord, stop_id) -> Location:
-    location = Location(
-        code=f"test-minibus-{uuid.uuid4().hex[:8]}",
-        name="Minibus : arrêt Monceau",
-        kind="mobile_stop",
-        team_id=coord.team_id,
-        postcode="6031",
-        city="Monceau-sur-Sambre",
-    )
-    db.add(location)
-    db.flush()
-    places.link_place(
-        db, coord, coord.team_id, {"stop_id": str(stop_id), "location": location.code}
-    )
-    db.flush()
-    return location
-
-
-def _holder(db, location, start, phone, *, language="fr", status="booked", consent=True):
-    """A booked appointment at the place, as a booking leaves it: the person, the
-    notifications contact of the place's team, the consent of the booking form."""
-    service = db.scalar(select(Service).order_by(Service.id).limit(1))
-    person = BookingPerson(name="Personne test", phone=phone, language=language)
-    db.add(person)
-    db.flush()
-    db.add(
-        Appointment(
-            service_id=service.id,
-            location_id=location.id,
-            agent_id=None,
-            person_id=person.id,
-            start_at=start,
-            end_at=start + timedelta(minutes=20),
-            busy_until=start + timedelta(minutes=20),
-            status=status,
-            source="phone",
-        )
-    )
-    if phone:
-        contact = booking.contact_for(db, person, location=location)
-        db.flush()
-        if consent:
-            booking.record_consent(db, contact, source="phone", actor=None)
-        else:
-            notify.set_consent(
-                db, contact, category="service_change", granted=False, method="form", actor=None
-            )
-    db.commit()
-    return person
-
-
-def _sent(db, kind: str) -> list[Message]:
-    return list(
-        db.scalars(select(Message).where(Message.key.like(f"rounds:{kind}:%")).order_by(Message.id))
-    )
+__all__ = ["coord", "crew"]  # the fixtures, from tests/db/rounds_live_world.py
 
 
 def test_holders_of_an_appointment_at_a_late_stop_are_told_once(db, coord, crew):

@@ -17,41 +17,29 @@ from core import clock, sync
 from core.audit import AuditEntry
 from core.errors import Conflict, Invalid
 from rounds import live, live_sync, services
-from rounds.models import Round, RoundTemplate
-from tests.db.test_rounds import vehicle_data
-from tests.db.test_rounds_follow import _weeks
-from tests.db.test_rounds_live import DAY, MONDAY, _minibus_day, _subscribe, _tap, at, coord, crew
-from tests.db.test_rounds_stops import _sent
+from rounds.models import Round
+from tests.db.rounds_live_world import (
+    DAY,
+    MONDAY,
+    _form,
+    _minibus_day,
+    _rounds,
+    _sent,
+    _subscribe,
+    _tap,
+    _weeks,
+    at,
+    coord,
+    crew,
+)
+from tests.db.rounds_world import vehicle_data
 
 __all__ = ["coord", "crew"]
-
-FIELDS = ("vehicle_id", "name", "kind", "weekday", "starts", "ends", "active_from", "active_until")
-
-
-def _form(db, template_id, **changes) -> dict[str, str]:
-    template = db.get(RoundTemplate, template_id)
-    db.refresh(template)
-    data: dict[str, str] = {}
-    for name in FIELDS:
-        value = getattr(template, name)
-        if isinstance(value, time):
-            value = value.strftime("%H:%M")
-        data[name] = "" if value is None else str(value)
-    return data | {"version": str(template.version)} | changes
 
 
 def _change(db, coord, template_id, **changes):
     data = _form(db, template_id, **changes)
     return services.save_template_change(db, coord, template_id, data)
-
-
-def _rounds(db, template_id) -> list[Round]:
-    found = list(
-        db.scalars(select(Round).where(Round.template_id == template_id).order_by(Round.day))
-    )
-    for dated in found:
-        db.refresh(dated)
-    return found
 
 
 def test_new_hours_reach_the_rounds_not_started_and_the_others_are_listed(db, coord):
@@ -240,7 +228,7 @@ def test_a_stale_form_or_another_team_is_refused(db, coord):
             services.save_template_change(db, coord, template_id, data)
         db.refresh(dated)
         assert dated.starts == time(9)
-        from tests.web.test_rounds_edits import _coordinator
+        from tests.web.rounds_world import _coordinator
 
         _coordinator(db, "mobile-coord-other", "clr-mobile-other", coord.team.cpas.code)
         from core import accounts

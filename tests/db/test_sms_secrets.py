@@ -25,7 +25,7 @@ from notifications.gateways import (
 from notifications.masking import new_secret, reveal
 from notifications.models import Message, MessageEvent
 from notifications.sms import count_segments
-from tests.db.test_appointment_booking import LINK, NOW, Agenda, at, mobile
+from tests.db.appointments_world import LINK, NOW, Agenda, at, mobile
 from tests.support import fresh_database, sms_text
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")

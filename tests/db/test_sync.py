@@ -17,39 +17,14 @@ from core import accounts, audit, clock, sync
 from core.db import make_engine, make_session_factory
 from outreach.demo import demo_id
 from outreach.models import Encounter, MinorAlert, Person, Place
+from tests.db.encounter_ops import CREATE, UPDATE, encounter_data, op
 from tests.support import migrated_database, staff_member
-
-CREATE = "outreach.encounter.create"
-UPDATE = "outreach.encounter.update"
 
 
 def user(db: Session, username: str) -> accounts.User:
     found = accounts.find_user(db, username)
     assert found is not None
     return found
-
-
-def encounter_data(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "id": str(uuid.uuid4()),
-        "person_id": str(uuid.uuid4()),
-        "nickname": "Le guitariste",
-        "age_band": "26_40",
-        "place_id": str(demo_id("gare-nord")),
-        "occurred_at": clock.to_local(clock.now() - timedelta(minutes=5)).isoformat(),
-        "contact_type": "conversation",
-        "needs": ["food", "shelter"],
-        "given": ["information"],
-        "note": "Premier contact",
-    }
-    data.update(overrides)
-    return data
-
-
-def op(type_: str, data: dict[str, Any], base_version: int | None = None, **extra: Any) -> dict:
-    return {"id": str(uuid.uuid4()), "type": type_, "base_version": base_version, "data": data} | {
-        key: value for key, value in extra.items()
-    }
 
 
 def at(minutes_ago: int) -> str:

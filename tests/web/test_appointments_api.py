@@ -13,7 +13,8 @@ from appointments import online
 from appointments.models import Appointment, Location
 from core import accounts, clock
 from notifications.models import Message
-from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
+from tests.db.appointments_world import NOW, THURSDAY, Agenda, at
+from tests.web.booking_steps import book_json
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +30,6 @@ def agenda(db) -> Agenda:
     made.location.team_id = accounts.get_team(db, "bxl-marolles").id
     db.commit()
     return made
-
-
-def book_json(agenda: Agenda, start: datetime | None = None, **person) -> dict:
-    return {
-        "service": agenda.service.code,
-        "location": agenda.location.code,
-        "start": clock.to_local(start or at(10)).isoformat(),
-        "person": {"name": "Amina Test", "phone": mobile(), **person},
-    }
 
 
 def post(browser, body, *, token: str | None = None):

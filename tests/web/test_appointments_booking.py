@@ -1,8 +1,8 @@
 """The public booking pages (/rendez-vous) and moving an appointment from its link
 (/r/<token>/move), through the test client: every step and every refusal, no JavaScript.
 
-Each flow test builds its own service and place (`Agenda` of the booking tests, open
-every day 09:00–12:00); "now" is Tuesday 1 December 2026, 09:00 in Brussels.
+Each flow test builds its own service and place (`Agenda` of tests/db/appointments_world.py,
+open every day 09:00–12:00); "now" is Tuesday 1 December 2026, 09:00 in Brussels.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from appointments.online import start_value
 from appointments.verification import PhoneCheck
 from core import clock
 from notifications.models import Message
-from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
+from tests.db.appointments_world import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
+from tests.web.booking_steps import book_path, choose, details, last_code, times_url
 
 LANDLINE = "02 512 34 56"
 
@@ -44,37 +45,6 @@ def agenda(db) -> Agenda:
 def en(browser):
     browser.client.set_cookie("terrain_lang", "en")
     return browser
-
-
-def times_url(agenda: Agenda) -> str:
-    return f"/rendez-vous/{agenda.service.code}/{agenda.location.code}"
-
-
-def choose(browser, agenda: Agenda, start=None):
-    browser.get(times_url(agenda))
-    return browser.post(times_url(agenda), {"start": start_value(start or at(10))})
-
-
-def details(browser, number: str, *, name: str = "Amina Test", language: str = "fr"):
-    return browser.post(
-        "/rendez-vous/details", {"name": name, "phone": number, "sms_language": language}
-    )
-
-
-def last_code(db) -> str:
-    db.expire_all()
-    message = db.scalar(
-        select(Message).where(Message.key.like("phone-check:%")).order_by(Message.id.desc())
-    )
-    assert message is not None
-    return re.search(r"\b(\d{6})\b", sms_text(message)).group(1)
-
-
-def book_path(browser, db, agenda: Agenda, number: str, start=None):
-    """Steps 3 to 6; returns the answer to the code."""
-    assert choose(browser, agenda, start).status_code == 302
-    assert details(browser, number).status_code == 302
-    return browser.post("/rendez-vous/code", {"code": last_code(db)})
 
 
 def appointments_of(db, number: str) -> list[Appointment]:

@@ -17,7 +17,7 @@ from appointments import booking, desk
 from appointments.models import Appointment
 from core import clock
 from core.audit import AuditEntry
-from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.db.appointments_world import NOW, THURSDAY, Agenda, at
 from tests.support import text_of
 
 HTMX = {"HX-Request": "true"}

@@ -13,7 +13,7 @@ from appointments import booking, online
 from appointments.models import Appointment
 from core import clock
 from notifications.models import Message
-from tests.db.test_appointment_booking import NOW, Agenda, at
+from tests.db.appointments_world import NOW, Agenda, at
 from web.appointments import public as appointments_public
 
 GONE = "This link no longer works."

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from appointments import booking, setup
+from appointments import setup
 from appointments.models import (
     AgentAbsence,
     Appointment,
@@ -30,8 +29,8 @@ from appointments.models import (
 from core import accounts, clock
 from core.audit import AuditEntry
 from tests.support import text_of
+from tests.web.appointment_settings import BASE, _counter, book_at_marolles, service_form
 
-BASE = "/parametres/rendez-vous"
 PAGES = [
     f"{BASE}/services",
     f"{BASE}/services/nouveau",
@@ -42,29 +41,10 @@ PAGES = [
     f"{BASE}/absences",
     f"{BASE}/indicateurs",
 ]
-_counter = itertools.count(1)
 
 
 def count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
-
-
-def service_form(**overrides) -> dict:
-    return {
-        "code": f"tw-svc-{next(_counter)}",
-        "name_fr": "Aide énergie",
-        "name_nl": "Energiehulp",
-        "duration_minutes": "30",
-        "buffer_minutes": "0",
-        "booking_mode": "online",
-        "languages": ["fr", "nl"],
-        "min_notice_hours": "2",
-        "max_horizon_days": "56",
-        "reminder_day_before_at": "17:00",
-        "reminder_hours_before": "2",
-        "active": "1",
-        **overrides,
-    }
 
 
 _MAROLLES: dict[str, str] = {}
@@ -329,30 +309,6 @@ def test_plans_grid_add_and_end(login, db):
     assert response.status_code == 302
     db.refresh(plan)
     assert plan.valid_until == datetime(2030, 6, 30).date()
-
-
-def book_at_marolles(db) -> Appointment:
-    """A booked appointment next week at Marolles (the demo plans), for the stranded lists."""
-    service = db.scalar(select(Service).where(Service.code == "permanence-sociale"))
-    location = db.scalar(select(Location).where(Location.code == "bxl-marolles"))
-    from appointments import slots
-
-    today = clock.to_local(clock.now()).date()
-    found = slots.free_slots(
-        db, service=service, location=location, first_day=today + timedelta(days=14), days=14
-    )
-    assert found, "the demo has free slots at Marolles"
-    return booking.book(
-        db,
-        service=service,
-        location=location,
-        start=found[0].start,
-        person_name="Web Setup Person",
-        phone=f"+3247177{next(_counter):04d}",
-        language="fr",
-        source="desk",
-        link_base="https://terrain.example",
-    )
 
 
 def test_a_closure_over_booked_appointments_lists_them_with_a_link_to_the_desk(login, db):

@@ -17,9 +17,9 @@ from appointments.demo import service_code
 from core import accounts, clock
 from core.organisations import Cpas
 from notifications.models import Message
-from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
+from tests.db.appointments_world import NOW, Agenda, at, mobile
 from tests.support import sms_text, text_of
-from tests.web.test_appointments_booking import book_path, last_code
+from tests.web.booking_steps import book_path, last_code
 
 PREFIX = {"bruxelles": "bxl", "schaerbeek": "sch", "charleroi": "clr"}
 PLACES = {

@@ -32,8 +32,8 @@ from core.db import make_engine, make_session_factory
 from core.roles import Role
 from notifications import scope as contact_scope
 from notifications.models import Contact
-from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at, mobile
-from tests.db.test_phone_checks import SECRET, verified
+from tests.db.appointments_world import NOW, THURSDAY, Agenda, at, mobile
+from tests.db.phone_codes import SECRET, verified
 from tests.support import cpas_admin, demo_template, own_database, staff_member, text_of
 from web.cli import main
 

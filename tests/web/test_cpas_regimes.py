@@ -11,8 +11,8 @@ from core.roles import Role
 from notifications import contacts
 from notifications.models import Broadcast
 from tests.support import staff_member, text_of
-from tests.web.test_appointments_setup import BASE, service_form
-from tests.web.test_sms_broadcasts import form
+from tests.web.appointment_settings import BASE, service_form
+from tests.web.broadcast_form import form
 
 
 def _audience(db, team_code: str) -> int:

@@ -21,7 +21,7 @@ from notifications.models import Broadcast, Contact, InboundSms, Message
 from outreach import access as outreach_access
 from outreach import indicators as outreach_indicators
 from outreach.models import Person
-from tests.db.test_appointment_booking import NOW, THURSDAY, Agenda, at
+from tests.db.appointments_world import NOW, THURSDAY, Agenda, at
 from tests.support import staff_member, text_of
 
 OFFICE_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.RECEPTION, Role.SOCIAL_WORKER)

@@ -125,7 +125,7 @@ def test_json_nesting_is_counted_outside_strings_only():
 
 
 def _sync(browser, data: dict, type_: str = "outreach.encounter.create") -> dict:
-    from tests.db.test_sync import op
+    from tests.db.encounter_ops import op
 
     response = browser.client.post(
         "/api/sync", json={"ops": [op(type_, data)]}, headers={"X-CSRFToken": browser.token}
@@ -135,7 +135,7 @@ def _sync(browser, data: dict, type_: str = "outreach.encounter.create") -> dict
 
 
 def test_a_lone_surrogate_or_a_huge_number_in_an_op_is_rejected_with_its_field(login, caplog):
-    from tests.db.test_sync import encounter_data
+    from tests.db.encounter_ops import encounter_data
 
     browser = login("rue1")
     for field in ("note", "nickname"):
@@ -164,7 +164,7 @@ def _minutes_ago(minutes: int) -> str:
 
 def test_control_characters_in_an_op_are_dropped_and_notes_keep_their_lines(login, db):
     from outreach.models import Encounter, Person
-    from tests.db.test_sync import encounter_data
+    from tests.db.encounter_ops import encounter_data
 
     browser = login("rue1")
     data = encounter_data(nickname="Le\x00 gui\ntariste\x07", note="Ligne 1\nLigne\x00 2\tfin")

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 
 from core import sync
 from core.roles import ALL_ROLES, MATRIX
-from tests.web.test_api_spec import Spec
+from tests.web.openapi_spec import Spec
 from web import openapi
 from web.openapi import Answer, Body, Schema, api_operation
 from web.permissions import PUBLIC, decision

@@ -16,7 +16,7 @@ from notifications.models import Message
 from outreach import minors
 from outreach.models import Encounter, MinorAlert, OutreachTeamSettings, Person
 from tests.support import cpas_admin, text_of
-from tests.web.test_outreach_phone import encounter_form, now_local
+from tests.web.outreach_forms import encounter_form, now_local
 
 
 def clear_path(db, team_id: int) -> None:

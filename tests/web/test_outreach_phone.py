@@ -12,22 +12,19 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core import accounts, clock
+from core import accounts
 from core.audit import AuditEntry
 from outreach import maraudes, minors
 from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude
 from tests.conftest import Browser
 from tests.support import cpas_admin, text_of
+from tests.web.outreach_forms import encounter_form, now_local
 
 
 @pytest.fixture()
 def rue1(login) -> Browser:
     return login("rue1")
-
-
-def now_local(minutes: int = 0) -> str:
-    return clock.to_local(clock.now() + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M")
 
 
 def start(browser: Browser, **overrides) -> tuple[str, object]:
@@ -40,20 +37,6 @@ def start(browser: Browser, **overrides) -> tuple[str, object]:
         **overrides,
     }
     return maraude_id, browser.post("/outreach/maraude", form)
-
-
-def encounter_form(**overrides) -> dict:
-    return {
-        "op_id": str(uuid.uuid4()),
-        "id": str(uuid.uuid4()),
-        "person_id": str(demo_id("momo")),
-        "place_id": str(demo_id("gare-nord")),
-        "occurred_at": now_local(-5),
-        "contact_type": "conversation",
-        "ethos": "ethos_1",
-        "note": "",
-        **overrides,
-    }
 
 
 def test_the_phone_pages_are_offline_views(rue1):

@@ -16,9 +16,9 @@ from core import sync
 from outreach.demo import demo_id
 from outreach.models import Place
 from tests.conftest import Browser
-from tests.db.test_outreach_place_notes import other_team_educator
+from tests.db.outreach_world import other_team_educator
 from tests.support import text_of
-from tests.web.test_sync_api import post_ops
+from tests.web.sync_client import post_ops
 
 LIEDTS = demo_id("liedts")
 PAGE = f"/outreach/places/{LIEDTS}"

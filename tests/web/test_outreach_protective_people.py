@@ -15,9 +15,9 @@ from notifications import services as notify
 from notifications.models import Message
 from outreach import minors, services
 from outreach.models import MinorAlert, ProtectivePerson
-from tests.db.test_outreach_followup import meet
+from tests.db.outreach_world import meet
 from tests.support import cpas_admin, text_of
-from tests.web.test_outreach_phone import encounter_form
+from tests.web.outreach_forms import encounter_form
 
 
 def wants_sms(db, user: accounts.User) -> None:

@@ -23,8 +23,8 @@ from appointments import online
 from appointments.online import start_value
 from core import accounts, clock
 from core.db import Base
-from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
-from tests.web.test_appointments_booking import choose, details, last_code, times_url
+from tests.db.appointments_world import NOW, Agenda, at, mobile
+from tests.web.booking_steps import choose, details, last_code, times_url
 from web.domains import install
 from web.permissions import PUBLIC, decision
 

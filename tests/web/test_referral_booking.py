@@ -24,7 +24,7 @@ from core.audit import AuditEntry
 from notifications.models import Message
 from outreach import referrals
 from outreach.demo import demo_id
-from tests.db.test_appointment_booking import Agenda
+from tests.db.appointments_world import Agenda
 from tests.support import text_of
 
 PIET = demo_id("piet")

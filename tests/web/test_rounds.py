@@ -11,40 +11,7 @@ from sqlalchemy import func, select
 from core import accounts
 from rounds.models import MealOrder, Ride
 from tests.support import text_of
-
-DAY = "2031-03-04"  # a Tuesday without demo orders
-
-
-def meal_form(**changes) -> dict:
-    return {
-        "day": DAY,
-        "household": "Mme Testeur",
-        "address": "Rue de Marchienne 5",
-        "postcode": "6000",
-        "city": "Charleroi",
-        "latitude": "50,4089",
-        "longitude": "4.4367",
-        "meals": "2",
-        "diet": "diabetic",
-        "window_start": "10:00",
-        "window_end": "12:00",
-    } | changes
-
-
-def ride_form(**changes) -> dict:
-    return {
-        "day": DAY,
-        "person": "M. Passager",
-        "pickup_address": "Rue de Gosselies 21, Jumet",
-        "pickup_latitude": "50.4432",
-        "pickup_longitude": "4.4297",
-        "dropoff_address": "Grand'Rue 3, Charleroi",
-        "dropoff_latitude": "50.4119",
-        "dropoff_longitude": "4.4454",
-        "pickup_from": "09:30",
-        "pickup_until": "10:30",
-        "seats": "1",
-    } | changes
+from tests.web.rounds_world import DAY, meal_form, ride_form
 
 
 def count(db, model) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core import clock
 from rounds.models import MealOrder, Ride, Round, RoundStop, RoundTemplate, Stop, Vehicle
 from tests.support import text_of
-from tests.web.test_rounds import meal_form, ride_form
+from tests.web.rounds_world import meal_form, ride_form
 
 DAY = "2031-03-04"
 

@@ -9,58 +9,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-import pytest
 from sqlalchemy import func, select
 
-from core import accounts, clock
+from core import clock
 from core.audit import AuditEntry
 from core.scheduler import load_jobs
 from rounds import meals, services
-from rounds.models import MealOrder, Permanence, Round, RoundStop, WeeklyMealOrder
-from tests.db.test_rounds import order_data
-from tests.db.test_rounds_dated import _minibus_round
-from tests.support import staff_member, text_of
+from rounds.models import MealOrder, Permanence, Round, WeeklyMealOrder
+from tests.db.rounds_world import _minibus_round, order_data
+from tests.support import text_of
+from tests.web.rounds_world import TUESDAY, _tuesday_round, coord, frozen, outsiders
 
-NOW = datetime(2031, 4, 28, 8, 0, tzinfo=UTC)  # Monday 28 April 2031, 10:00 in Brussels
-TUESDAY = date(2031, 5, 6)  # the test template's round
-
-
-@pytest.fixture()
-def frozen():
-    with clock.frozen(NOW) as traveller:
-        yield traveller
-
-
-@pytest.fixture()
-def coord(db):
-    return accounts.find_user(db, "mobile-coord")
-
-
-def _coordinator(db, username: str, team_code: str, cpas_code: str) -> None:
-    team = accounts.create_team(
-        db, code=team_code, name=team_code, kind="mobile", cpas_code=cpas_code, city="Ville"
-    )
-    staff_member(db, username, "coordinator", team.code)
-
-
-@pytest.fixture()
-def outsiders(db, coord) -> tuple[str, ...]:
-    """Another mobile team's coordinator of the same CPAS, one of another CPAS, the crew
-    and a home aide."""
-    brussels = db.scalar(
-        select(accounts.Team).where(accounts.Team.cpas_id != coord.team.cpas_id).limit(1)
-    )
-    _coordinator(db, "mobile-coord-two", "clr-mobile-two", coord.team.cpas.code)
-    _coordinator(db, "mobile-coord-bxl", "bxl-mobile-test", brussels.cpas.code)
-    return ("mobile-coord-two", "mobile-coord-bxl", "mobile1", "aide1")
-
-
-def _tuesday_round(db, coord) -> tuple[Round, list[RoundStop], list[Permanence]]:
-    _vehicle, template = _minibus_round(db, coord, coord.team_id, weekday="1")
-    services.generate_rounds(db, coord.team_id, date(2031, 5, 5), 1, actor=coord)
-    dated = db.scalar(select(Round).where(Round.template_id == template.id, Round.day == TUESDAY))
-    stops = services.round_stops(db, dated.id)
-    return dated, stops, services.permanences_of(db, template.id)
+__all__ = ["coord", "frozen", "outsiders"]  # the fixtures, from tests/web/rounds_world.py
 
 
 def _audited(db, entity_type: str, entity_id) -> int:

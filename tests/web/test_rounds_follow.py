@@ -12,27 +12,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 
-from sqlalchemy import select
-
 from appointments.models import Closure
 from core import clock
 from rounds import services
-from rounds.models import Round, RoundStop, Stop
-from tests.db.test_rounds_stops import _place
+from rounds.models import RoundStop, Stop
+from tests.db.rounds_live_world import _place
 from tests.support import text_of
-from tests.web.test_rounds_edits import _tuesday_round, coord, frozen, outsiders
+from tests.web.rounds_world import _three_weeks, coord, frozen, outsiders
 
-__all__ = ["coord", "frozen", "outsiders"]  # the fixtures, shared with the edits' tests
-
-
-def _three_weeks(db, coord):
-    dated, _stops, permanences = _tuesday_round(db, coord)
-    services.generate_rounds(db, coord.team_id, date(2031, 5, 5), 3, actor=coord)
-    rounds = list(
-        db.scalars(select(Round).where(Round.template_id == dated.template_id).order_by(Round.day))
-    )
-    db.commit()
-    return rounds, permanences
+__all__ = ["coord", "frozen", "outsiders"]  # the fixtures, from tests/web/rounds_world.py
 
 
 def _flashes(browser, template_id) -> str:
@@ -82,7 +70,7 @@ def test_the_template_page_says_how_many_rounds_follow(frozen, login, db, coord,
 
 
 def test_appointments_the_new_hours_leave_out_are_listed(frozen, login, db, coord):
-    from tests.db.test_appointment_booking import Agenda
+    from tests.db.appointments_world import Agenda
 
     _rounds, (_first, second) = _three_weeks(db, coord)
     agenda = Agenda(db)
@@ -158,7 +146,7 @@ def test_a_restored_stop_reopens_its_place_and_nothing_leaks(frozen, login, clie
 
 
 def test_the_links_page_lists_the_appointments_a_link_strands(frozen, login, db, coord):
-    from tests.db.test_appointment_booking import Agenda
+    from tests.db.appointments_world import Agenda
 
     _rounds, (_first, second) = _three_weeks(db, coord)
     agenda = Agenda(db)

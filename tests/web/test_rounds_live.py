@@ -13,7 +13,7 @@ from core import accounts, clock
 from rounds import live, services
 from rounds.live_models import StopReport
 from rounds.models import Round, RoundStop, Stop
-from tests.db.test_rounds import vehicle_data
+from tests.db.rounds_world import vehicle_data
 
 PAGE = "/tournees/ma-tournee"
 

@@ -18,7 +18,7 @@ from core import accounts, clock
 from core.audit import AuditEntry
 from rounds import services
 from rounds.models import MealOrder, WeeklyMealOrder
-from tests.db.test_rounds import order_data, vehicle_data
+from tests.db.rounds_world import order_data, vehicle_data
 from tests.support import text_of
 
 NOW = datetime(2031, 3, 27, 9, 0, tzinfo=UTC)  # Thursday 27 March 2031, 10:00 in Brussels

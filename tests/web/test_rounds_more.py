@@ -21,9 +21,8 @@ from homecare.demo import demo_id
 from homecare.models import CarePlan, CarePlanSuspension
 from rounds import services
 from rounds.models import MealOrder, WeeklyMealOrder, WeeklyMealPause
-from tests.db.test_rounds import ride_data
-from tests.db.test_rounds_live import DAY, _minibus_day, at
-from tests.db.test_rounds_stops import _holder, _place
+from tests.db.rounds_live_world import DAY, _holder, _minibus_day, _place, at
+from tests.db.rounds_world import ride_data
 from tests.support import cpas_admin, staff_member, text_of
 
 PLAN = demo_id("plan-0")

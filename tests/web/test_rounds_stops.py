@@ -4,7 +4,7 @@ else hears 404, or 403 without the permission), the stop's subscriber count (nev
 numbers), the confirmation SMS after subscribing, the ETA on a dated round's page and
 the live page's own polling fragment.
 
-"Now" is Thursday 8 May 2031, 08:00 in Brussels (tests/web/test_rounds_public.py)."""
+"Now" is Thursday 8 May 2031, 08:00 in Brussels (tests/web/rounds_public_world.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from core import audit
 from core.roles import Role
 from notifications.models import Message
 from tests.support import cpas_admin, staff_member, text_of
-from tests.web.test_rounds_public import (
+from tests.web.rounds_public_world import (
     NUMBER,
     coord,
     en,
@@ -29,7 +29,7 @@ from tests.web.test_rounds_public import (
     today_round,
 )
 
-__all__ = ["coord", "en", "frozen", "stop"]  # the fixtures, shared with the public tests
+__all__ = ["coord", "en", "frozen", "stop"]  # the fixtures, from rounds_public_world
 
 
 def _place(db, team_id: int, code: str = "test-minibus-monceau") -> Location:
@@ -144,7 +144,7 @@ def test_the_stop_page_counts_its_subscribers_and_the_sms_confirms(login, en, db
     path = f"/arret/{stop.public_slug}/sms"
     en.get(path)
     assert en.post(path, {"phone": "+32470445566", "sms_language": "nl"}).status_code == 302
-    from tests.web.test_rounds_public import last_code
+    from tests.web.rounds_public_world import last_code
 
     assert en.post(f"/arret/{stop.public_slug}/code", {"code": last_code(db)}).status_code == 302
     dutch = db.scalar(

@@ -13,10 +13,9 @@ from datetime import date, time
 from core import accounts, clock
 from rounds import live, live_sync
 from rounds.models import Round, RoundTemplate
-from tests.db.test_rounds_template_follow import _form, _rounds
+from tests.db.rounds_live_world import _form, _rounds
 from tests.support import text_of
-from tests.web.test_rounds_edits import coord, frozen, outsiders
-from tests.web.test_rounds_follow import _three_weeks
+from tests.web.rounds_world import _three_weeks, coord, frozen, outsiders
 
 __all__ = ["coord", "frozen", "outsiders"]
 

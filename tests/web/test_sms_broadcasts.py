@@ -13,25 +13,12 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEntry
 from notifications import broadcasts
 from notifications.models import Broadcast, Message
-from tests.db.test_sms_broadcasts import BODIES, mixed_audience
+from tests.db.broadcasts_world import mixed_audience
+from tests.web.broadcast_form import form
 
 
 def count(db: Session, model) -> int:
     return db.scalar(select(func.count()).select_from(model)) or 0
-
-
-def form(team_id: int, **changes) -> dict[str, str]:
-    data = {
-        "audience": "team_contacts",
-        "team_id": str(team_id),
-        "category": "service_change",
-        "body_fr": BODIES["fr"],
-        "body_nl": BODIES["nl"],
-        "body_en": "",
-        "action": "preview",
-    }
-    data.update(changes)
-    return data
 
 
 def test_a_coordinator_previews_sends_and_follows_a_broadcast(browser, db, sessions):

@@ -495,7 +495,7 @@ def test_a_message_page_speaks_words_not_codes(login, db):
 
 
 def test_a_message_page_says_which_appointment_it_is_about(login, db):
-    from tests.web.test_appointments_setup import book_at_marolles
+    from tests.web.appointment_settings import book_at_marolles
 
     appointment = book_at_marolles(db)
     contact = make_contact(db, name="About Person", consents=["reminder"])

@@ -16,7 +16,7 @@ from core.audit import AuditEntry
 from notifications import dispatch
 from notifications.gateways import MemoryGateway
 from notifications.models import Message, MessageEvent
-from tests.db.test_appointment_booking import NOW, Agenda, at, mobile
+from tests.db.appointments_world import NOW, Agenda, at, mobile
 from tests.support import text_of
 
 pytestmark = pytest.mark.usefixtures("empty_outbox")

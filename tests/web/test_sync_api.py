@@ -12,14 +12,9 @@ from core import accounts, audit, clock, sync
 from homecare.models import Visit
 from outreach.demo import demo_id
 from outreach.models import Encounter
-from tests.db.test_sync import CREATE, UPDATE, encounter_data, op
+from tests.db.encounter_ops import CREATE, UPDATE, encounter_data, op
 from tests.support import staff_member
-
-
-def post_ops(browser, ops, **kwargs):
-    return browser.client.post(
-        "/api/sync", json={"ops": ops}, headers={"X-CSRFToken": browser.token}, **kwargs
-    )
+from tests.web.sync_client import post_ops
 
 
 def encounters_with(db, encounter_id: str) -> int:
