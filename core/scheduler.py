@@ -34,8 +34,8 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,8 @@ log = logging.getLogger("terrain.scheduler")
 MISFIRE_GRACE_SECONDS = 10
 # How long a stopping scheduler waits for running jobs (they stop between batches).
 STOP_GRACE_SECONDS = 30.0
+# How soon the main thread runs a stop signal's handler (see `run`).
+WAKE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def make_scheduler(
     context: JobContext,
     jobs: Sequence[Job],
     *,
-    scheduler_class: type[BaseScheduler] = BlockingScheduler,
+    scheduler_class: type[BaseScheduler] = BackgroundScheduler,
     running: _Running | None = None,
 ) -> BaseScheduler:
     """A scheduler (not started) with every job, each first run at once."""
@@ -190,18 +192,18 @@ def run(context: JobContext, jobs: Sequence[Job], *, exit_with_parent: bool = Fa
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").addFilter(_QuietSkips())
     running = _Running()
+    # The scheduler's loop runs in a thread of its own; the main thread only waits.
     scheduler = make_scheduler(context, jobs, running=running)
     stopped = threading.Event()
+    reason = ["parent gone"]
 
     def stop(signum: int | None = None, _frame: Any = None) -> None:
-        # A signal handler only sets flags: the locks the shutdown takes may be held by
-        # the very code it interrupted, so the shutdown itself runs in a thread.
-        if stopped.is_set():
-            return
+        # A signal handler only sets flags (the main thread then stops the scheduler):
+        # the locks a shutdown takes may be held by the very code it interrupted.
+        if signum is not None and not stopped.is_set():
+            reason[0] = signal.Signals(signum).name
         stopped.set()
         context.stopping.set()
-        reason = signal.Signals(signum).name if signum else "parent gone"
-        threading.Thread(target=_shutdown, args=(scheduler, reason), daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -221,7 +223,14 @@ def run(context: JobContext, jobs: Sequence[Job], *, exit_with_parent: bool = Fa
         ", ".join(f"{job.name} every {job.every_seconds:g} s" for job in jobs),
     )
     if not stopped.is_set():
-        scheduler.start()  # blocks until stop()
+        scheduler.start()
+    # Python runs a signal's handler in the main thread only, and the kernel may hand the
+    # signal to any thread (a job's): a main thread blocked without a timeout would not
+    # run it until it woke up for another reason (the next job, up to minutes later). A
+    # short timed wait runs it within WAKE_SECONDS.
+    while not stopped.wait(WAKE_SECONDS):
+        pass
+    _shutdown(scheduler, reason[0])
     clean = running.wait_idle(STOP_GRACE_SECONDS)
     if clean:
         log.info("scheduler stopped")
@@ -232,9 +241,6 @@ def run(context: JobContext, jobs: Sequence[Job], *, exit_with_parent: bool = Fa
 
 def _shutdown(scheduler: BaseScheduler, reason: str) -> None:
     log.info("scheduler stopping (%s)", reason)
-    deadline = time.monotonic() + 10
-    while not scheduler.running and time.monotonic() < deadline:
-        time.sleep(0.05)  # a signal that came while the scheduler was starting
     with contextlib.suppress(SchedulerNotRunningError):
         scheduler.pause()  # no new run between now and the shutdown
         scheduler.shutdown(wait=False)

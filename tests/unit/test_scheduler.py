@@ -127,7 +127,7 @@ def test_shared_makes_the_thing_once():
 
 SCRIPT = textwrap.dedent(
     """
-    import logging, sys, time
+    import logging, signal, sys, threading, time
     from pathlib import Path
     from core.config import Settings
     from core.scheduler import Job, JobContext, run
@@ -136,6 +136,9 @@ SCRIPT = textwrap.dedent(
 
     def patient(context):
         print("job started", flush=True)
+        if "--signal-own-thread" in sys.argv:
+            time.sleep(0.5)  # the main thread is waiting by then
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
         while not context.stopping.wait(0.05):
             pass
         time.sleep(0.2)  # finishing its batch
@@ -148,6 +151,12 @@ SCRIPT = textwrap.dedent(
     print("exit clean" if clean else "exit unclean", flush=True)
     """
 )
+
+
+def _stopped_cleanly(output: str) -> None:
+    tail = output.splitlines()
+    assert tail.index("job finished") < tail.index("exit clean"), output
+    assert "scheduler stopping (SIGTERM)" in output and "scheduler stopped" in output
 
 
 def test_sigterm_stops_the_scheduler_after_its_running_job():
@@ -171,6 +180,19 @@ def test_sigterm_stops_the_scheduler_after_its_running_job():
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
-    tail = output.splitlines()
-    assert tail.index("job finished") < tail.index("exit clean"), output
-    assert "scheduler stopping (SIGTERM)" in output and "scheduler stopped" in output
+    _stopped_cleanly(output)
+
+
+def test_a_signal_that_a_job_thread_receives_stops_the_scheduler_at_once():
+    """The kernel may hand SIGTERM to any thread; Python runs its handler in the main
+    thread only, which must not sleep until the next job (60 s here) before it does."""
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, "--signal-own-thread"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 0, result.stdout
+    _stopped_cleanly(result.stdout)
