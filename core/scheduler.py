@@ -195,13 +195,12 @@ def run(context: JobContext, jobs: Sequence[Job], *, exit_with_parent: bool = Fa
     # The scheduler's loop runs in a thread of its own; the main thread only waits.
     scheduler = make_scheduler(context, jobs, running=running)
     stopped = threading.Event()
-    reason = ["parent gone"]
+    received: list[int] = []  # the signals, the first one named in the log
 
-    def stop(signum: int | None = None, _frame: Any = None) -> None:
+    def stop(signum: int, _frame: Any = None) -> None:
         # A signal handler only sets flags (the main thread then stops the scheduler):
         # the locks a shutdown takes may be held by the very code it interrupted.
-        if signum is not None and not stopped.is_set():
-            reason[0] = signal.Signals(signum).name
+        received.append(signum)
         stopped.set()
         context.stopping.set()
 
@@ -230,7 +229,7 @@ def run(context: JobContext, jobs: Sequence[Job], *, exit_with_parent: bool = Fa
     # short timed wait runs it within WAKE_SECONDS.
     while not stopped.wait(WAKE_SECONDS):
         pass
-    _shutdown(scheduler, reason[0])
+    _shutdown(scheduler, signal.Signals(received[0]).name)
     clean = running.wait_idle(STOP_GRACE_SECONDS)
     if clean:
         log.info("scheduler stopped")
