@@ -48,7 +48,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
 
-import holidays
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -296,14 +295,9 @@ def next_free_slots(
 # --- The search -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.Belgium(years=year))
-
-
 def is_public_holiday(day: date) -> bool:
     """A federal public holiday (the calendar where no CPAS is known)."""
-    return day in _holidays(day.year)
+    return day in organisations.federal_days(day.year)
 
 
 def location_holidays(

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-import holidays
+# The country's module itself, imported with this one: `holidays.Belgium` loads the
+# package's ~280 country modules on first use (about 80 ms, under the import lock, so
+# every thread of a web worker waited on its first request); here the server's master
+# pays it once before it forks its workers.
+from holidays.countries import Belgium
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -452,8 +456,8 @@ def default_holidays(region: str, regime: str, year: int) -> list[HolidayDay]:
 @functools.lru_cache(maxsize=128)
 def _default_holidays(region: str, regime: str, year: int) -> tuple[HolidayDay, ...]:
     """default_holidays(), computed."""
-    french = holidays.Belgium(years=year, language="fr")
-    dutch = holidays.Belgium(years=year, language="nl")
+    french = Belgium(years=year, language="fr")
+    dutch = Belgium(years=year, language="nl")
     days = {
         day: HolidayDay(day, "federal", name, dutch.get(day, name))
         for day, name in sorted(french.items())
@@ -475,9 +479,10 @@ def _default_holidays(region: str, regime: str, year: int) -> tuple[HolidayDay, 
     return tuple(sorted(days.values(), key=lambda holiday: holiday.day))
 
 
+@functools.lru_cache(maxsize=64)
 def federal_days(year: int) -> frozenset[date]:
     """Belgium's public holidays: the calendar of a place that belongs to no CPAS."""
-    return frozenset(holidays.Belgium(years=year))
+    return frozenset(Belgium(years=year))
 
 
 def _stored_year(session: Session, cpas_id: int, year: int) -> list[CpasHoliday]:

@@ -1,7 +1,10 @@
-"""core/ pieces that need no database: ids, phones, clock, settings, throttle policy."""
+"""core/ pieces that need no database: ids, phones, clock, settings, throttle policy,
+holiday calendars."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,3 +101,25 @@ def test_throttle_delay_grows_and_is_capped():
         32,
     ]
     assert policy.delay_after(50).total_seconds() == 300
+
+
+def test_the_holiday_calendars_import_nothing_on_first_use():
+    """The holidays package loads its ~280 country modules on first use, about 80 ms
+    under the import lock, which every thread of a web worker then waited for on its
+    first request: core.organisations imports Belgium's module with itself, so the
+    server's master pays it once before it forks its workers."""
+    program = """
+import sys
+from datetime import date
+from appointments import slots
+from core import organisations
+before = set(sys.modules)
+organisations.default_holidays("brussels", "bilingual", 2026)
+organisations.federal_days(2027)
+slots.is_public_holiday(date(2026, 12, 25))
+print(sorted(set(sys.modules) - before))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert run.stdout.strip() == "[]", run.stdout
