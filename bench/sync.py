@@ -137,7 +137,7 @@ class _Server:
 
 
 @contextmanager
-def _serve(url: str, folder: str) -> Iterator[_Server]:
+def _serve(url: str, folder: str, workers: int = WORKERS) -> Iterator[_Server]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -151,7 +151,7 @@ def _serve(url: str, folder: str) -> Iterator[_Server]:
     script = Path(sys.executable).parent / "terrain"
     command = [str(script)] if script.is_file() else [sys.executable, "-m", "web.cli"]
     log_path = Path(folder) / "server.log"
-    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)]
+    serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own console script
             [*command, *serve],

@@ -188,6 +188,21 @@ def test_two_agents_take_two_bookings_of_one_start_then_it_is_taken(db):
         agenda.book(at(10))
 
 
+def test_an_agent_chosen_by_staff_and_busy_at_the_start_means_taken_not_no_slot(db):
+    """Staff may ask for one agent: busy at that start, SlotTaken (with the next starts),
+    though the other agent is free then; a start on nobody's grid stays not_a_slot."""
+    agenda = Agenda(db, agents=2)
+    first, second = agenda.agents
+    agenda.book(at(10), agent_id=first.id)
+    with pytest.raises(booking.SlotTaken) as taken:
+        agenda.book(at(10), agent_id=first.id, source="phone")
+    assert taken.value.next_slots[0].start == at(10, 30)
+    assert agenda.book(at(10), agent_id=second.id, source="phone").agent_id == second.id
+    with pytest.raises(Invalid) as invalid:
+        agenda.book(at(10, 10), agent_id=first.id, source="phone")
+    assert invalid.value.errors["start"].code == "not_a_slot"
+
+
 def test_the_buffer_holds_the_agents_time(db):
     agenda = Agenda(db, minutes=30, buffer=15)
     long = agenda.book(at(9))

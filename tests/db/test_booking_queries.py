@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
 
+import pytest
 from sqlalchemy import event, select
 
 from appointments import booking, slots
@@ -179,6 +180,24 @@ def test_a_booking_that_meets_a_taken_agent_pays_only_for_that_agent(db, connect
     # The count of the taken agent is still its one booking.
     assert db.get(AgentLock, taken.agent_id).bookings == 1
     assert db.get(AgentLock, second.id).bookings == 1
+
+
+def test_a_start_already_taken_is_refused_from_the_slot_rule_s_one_load(db, connection):
+    """The common answer under contention: the checks' statement and the slot rule's,
+    nothing after it (no lock, no query of its own to tell taken from never a slot);
+    the next free starts come from the same load."""
+    agenda = Agenda(db)
+    staff = accounts.find_user(db, "accueil")
+    agenda.book(at(10))
+    fresh(db)
+    staff = accounts.find_user(db, "accueil")
+    agenda.service = db.get(Service, agenda.service.id)
+    agenda.location = db.get(Location, agenda.location.id)
+    with counted(connection) as statements, pytest.raises(booking.SlotTaken) as taken:
+        agenda.book(at(10), source="phone", actor=staff)
+    assert len(statements) == 2, report(statements)
+    assert "appointment_working_plans" in statements[-1], report(statements)
+    assert [slot.start for slot in taken.value.next_slots] == [at(10, 30), at(11), at(11, 30)]
 
 
 def test_a_booking_without_a_number_stays_within_the_budget(db, connection):
