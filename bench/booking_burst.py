@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
 
 from bench.demo import seeded_demo
+from bench.progress import Progress
 from bench.sync import _database, _Phone, _serve
 from core import clock
 from core.demo import DEMO_PASSWORD
@@ -141,6 +142,7 @@ def _me(_index: int, phone: _Phone) -> int:
 
 def run(bursts: int = BURSTS) -> list[str]:
     today = clock.now().date().isoformat()
+    note = Progress("bench/booking_burst.py")
     with tempfile.TemporaryDirectory() as folder, _database(folder) as url:
         if not url.startswith("postgresql"):
             return [
@@ -167,9 +169,7 @@ def run(bursts: int = BURSTS) -> list[str]:
                 statuses, p95 = _at_once(phones, _me)
                 assert set(statuses) == {200}, statuses
                 reference.append(p95)
-                print(
-                    f"burst {number}: p95 {booked[-1]:.0f} ms; /api/me p95 {p95:.0f} ms", flush=True
-                )
+                note(f"burst {number}: p95 {booked[-1]:.0f} ms; /api/me p95 {p95:.0f} ms")
     warm = statistics.median(booked[2:])
     base = statistics.median(reference)
     return [
