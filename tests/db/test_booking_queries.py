@@ -187,7 +187,6 @@ def test_a_start_already_taken_is_refused_from_the_slot_rule_s_one_load(db, conn
     nothing after it (no lock, no query of its own to tell taken from never a slot);
     the next free starts come from the same load."""
     agenda = Agenda(db)
-    staff = accounts.find_user(db, "accueil")
     agenda.book(at(10))
     fresh(db)
     staff = accounts.find_user(db, "accueil")
