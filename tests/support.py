@@ -90,6 +90,27 @@ def clock_env(start: datetime, anchor: datetime | None = None) -> dict[str, str]
     }
 
 
+def planning_week(seeded: datetime) -> tuple[datetime, date]:
+    """A Thursday 09:00 UTC at least a day after `seeded`, and the Monday after it, whose
+    week holds no holiday of the demo's Brussels CPAS: a week to plan from the demo's
+    home care, seeded at `seeded` (the suite's clock, whatever --clock moved it to)."""
+    from core import clock, organisations
+
+    day = clock.to_local(seeded).date() + timedelta(days=1)
+    while True:
+        thursday = day + timedelta(days=(3 - day.weekday()) % 7)
+        monday = thursday + timedelta(days=4)
+        week = {monday + timedelta(days=n) for n in range(7)}
+        closed = {
+            holiday.day
+            for year in {monday.year, (monday + timedelta(days=6)).year}
+            for holiday in organisations.default_holidays("brussels", "bilingual", year)
+        }
+        if not week & closed:
+            return datetime.combine(thursday, time(9), UTC), monday
+        day = monday
+
+
 def postgres_url() -> str | None:
     return os.environ.get("TEST_DATABASE_URL") or None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -22,13 +22,14 @@ from homecare.models import Beneficiary, PlanningRun, Visit
 from homecare.services import BeneficiaryFields, PlanFields
 from notifications.contacts import contact_for_user
 from notifications.models import Message
-from tests.support import staff_member
+from tests.support import planning_week, staff_member
 
 # The optimiser stops after a few iterations (tests/conftest.py, capped_search).
 pytestmark = pytest.mark.usefixtures("capped_search")
 
-WEEK = date(2026, 12, 14)
-NOW = datetime(2026, 12, 10, 9, tzinfo=UTC)  # Thursday before
+# The Thursday after the suite's clock and the Monday after it: the demo's home care is
+# seeded at that clock (tests/support.py, --clock), its plans from 60 days before.
+NOW, WEEK = planning_week(clock.now())
 
 
 @pytest.fixture()
@@ -283,7 +284,7 @@ def test_an_ill_aide_s_visits_are_replanned_accepted_and_told_once(db, coord, se
             window_end=time(12),
             tolerance_minutes=30,
             duration_minutes=60,
-            starts_on=date(2026, 12, 1),
+            starts_on=WEEK - timedelta(days=13),
             skills=["household"],
         ),
     )
@@ -446,7 +447,7 @@ def test_the_re_plan_keeps_the_time_and_a_known_aide_first(db, frozen):
             window_end=time(12),
             tolerance_minutes=0,
             duration_minutes=60,
-            starts_on=date(2026, 12, 1),
+            starts_on=WEEK - timedelta(days=13),
             skills=["personal_care"],
             preferred_aide_ids=[aides["hc-r-known"].id],
         ),
@@ -496,7 +497,7 @@ def test_a_manual_change_tells_the_household_and_the_aides_once(db, coord):
             window_end=time(12),
             tolerance_minutes=30,
             duration_minutes=60,
-            starts_on=date(2026, 12, 1),
+            starts_on=WEEK - timedelta(days=13),
             skills=["household"],
         ),
     )
@@ -589,7 +590,7 @@ def test_a_two_aide_plan_is_planned_with_two_aides_at_one_start(db, coord):
         window_end=time(12),
         tolerance_minutes=30,
         duration_minutes=45,
-        starts_on=date(2026, 12, 1),
+        starts_on=WEEK - timedelta(days=13),
         skills=["personal_care"],
         aides=2,
     )
@@ -645,7 +646,7 @@ def test_a_plan_needs_one_or_two_aides(db, coord):
                 window_start=time(10),
                 window_end=time(12),
                 duration_minutes=45,
-                starts_on=date(2026, 12, 1),
+                starts_on=WEEK - timedelta(days=13),
                 aides=3,
             ),
         )
@@ -665,7 +666,7 @@ def test_an_ill_aide_of_a_transfer_is_replaced_in_her_half_only(db, coord):
             window_end=time(12),
             tolerance_minutes=30,
             duration_minutes=45,
-            starts_on=date(2026, 12, 1),
+            starts_on=WEEK - timedelta(days=13),
             skills=["personal_care"],
             aides=2,
         ),

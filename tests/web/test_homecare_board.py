@@ -5,7 +5,7 @@ an absence and its proposal, and who may see it (404 for another team, 403 by ro
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +15,14 @@ from core.accounts import Team
 from core.roles import Role
 from homecare import generation, runs
 from homecare.models import PlanningRun, Visit
-from tests.support import staff_member
+from tests.support import planning_week, staff_member
 
 # The optimiser stops after a few iterations (tests/conftest.py, capped_search).
 pytestmark = pytest.mark.usefixtures("capped_search")
 
-WEEK = date(2026, 12, 14)
-NOW = datetime(2026, 12, 10, 9, tzinfo=UTC)
+# The Thursday after the suite's clock and the Monday after it: the demo's home care is
+# seeded at that clock (tests/support.py, --clock), its plans from 60 days before.
+NOW, WEEK = planning_week(clock.now())
 BOARD = f"/aide-a-domicile/planning?week={WEEK.isoformat()}"
 
 
@@ -221,7 +222,7 @@ def test_other_teams_and_other_roles_see_nothing(db, frozen, login, app):
         assert other.get(page).status_code == 404, page
     response = other.post(
         f"/aide-a-domicile/planning/visits/{visit.id}",
-        {"aide_id": "1", "day": "2026-12-14", "time": "09:00", "version": "0"},
+        {"aide_id": "1", "day": WEEK.isoformat(), "time": "09:00", "version": "0"},
     )
     assert response.status_code == 404
     assert other.post(f"/aide-a-domicile/planning/runs/{run.id}/accept").status_code == 404
