@@ -161,7 +161,10 @@ def test_a_later_download_redraws_the_day_offline_and_keeps_her_arrival(
         assert report.verified is False and report.unverified_reason == "not_hers"
         coordinator = accounts.find_user(session, "coordination")
         assert coordinator is not None
-        day = live.live_day(session, coordinator)
+        # The coordinator's live day as the site sees it (its clock, not this process's:
+        # on a holiday the site's is the next working day's).
+        with clock.frozen(redraw_server.now()):
+            day = live.live_day(session, coordinator)
         shown = next(item for item in day.visits if str(item.visit.id) == ids["plain"])
         assert report.id in {r.id for r in shown.reports}
         assert shown.state == "in_progress"
