@@ -307,7 +307,12 @@ def _skills_needed(
 
 
 def queue(
-    session: Session, location: Location, day: date, *, now: datetime | None = None
+    session: Session,
+    location: Location,
+    day: date,
+    *,
+    now: datetime | None = None,
+    working: list[Working] | None = None,
 ) -> list[QueueEntry]:
     """The people waiting at `location` on `day` (arrived, not yet called), in the order
     they are expected to be called, each with the expected wait.
@@ -321,6 +326,9 @@ def queue(
     moment, the one whose other skills the queue needs least is proposed (the only
     debt-mediation agent is kept for the debt-mediation walk-ins). Nobody to deliver
     the service today: no estimate.
+
+    `working`: what `working_agents` gives for that place and day, when the caller has
+    it already (the desk's agenda: not read twice per page).
     """
     now = clock.as_utc(now or clock.now())
     first, after = day_bounds(day)
@@ -341,7 +349,9 @@ def queue(
     if not waiting:
         return []
     tickets = _tickets(session, location, day)
-    agents = {w.agent.id: w for w in working_agents(session, location, day)}
+    if working is None:
+        working = working_agents(session, location, day)
+    agents = {w.agent.id: w for w in working}
     busy = _busy_intervals(
         session, sorted({*agents, *(a.agent_id for a in waiting if a.agent_id)}), now, after
     )
@@ -518,6 +528,7 @@ def day_agenda(
     now = clock.as_utc(now or clock.now())
     first, after = day_bounds(day)
     working = working_agents(session, location, day)
+    planned_here = list(working)  # before the columns of agents without a plan
     ids = [w.agent.id for w in working]
     appointments = list(
         session.scalars(
@@ -598,7 +609,7 @@ def day_agenda(
         first_row_at=start_at,
         rows=rows,
         columns=columns,
-        queue=queue(session, location, day, now=now),
+        queue=queue(session, location, day, now=now, working=planned_here),
         services=offered_services(session, location),
         closed=closed_reason(session, location, day),
         tickets=tickets,
