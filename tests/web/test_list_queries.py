@@ -212,8 +212,7 @@ BUDGETS = {
     "/outreach/personnes": 10,  # 11
     "/outreach/personnes/{person}": 23,  # 24
     "/api/sync": 16,  # 17
-    # The desk's two: on a working day; measured on a Sunday (nobody works, 3 statements
-    # fewer), they held only until clockdesk read the day's agents once, not twice.
+    # The desk's two on a working day (two agents work there); one fewer on a Sunday.
     "/accueil/": 26,  # 30
     "/accueil/queue": 26,  # 30
     "/mes-rendez-vous": 20,  # 21
