@@ -9,8 +9,6 @@ TEST_DATABASE_URL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import time
 
 from sqlalchemy import Engine, select
@@ -20,34 +18,11 @@ from appointments.desk import add_walk_in
 from appointments.models import (
     Appointment,
 )
-from core import clock, organisations
 from tests.live.conftest import Live
 from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
-from tests.support import place_team
+from tests.support import open_today
 
 pytestmark = POSTGRES_ONLY
-
-
-@contextmanager
-def _open_today(engine: Engine) -> Iterator[None]:
-    """The demo's Marolles CPAS (the desks' and the test place's) open today, closed
-    again after: the suite's clock may fall on a holiday (--clock=dst is Easter Sunday
-    2027), when the desk takes no walk-in."""
-    with Session(engine) as session:
-        cpas_id = organisations.cpas_id_of_team(session, place_team(session))
-        assert cpas_id is not None
-        today = clock.to_local(clock.now()).date()
-        closed = today in organisations.closed_days(session, cpas_id, today, today)
-        if closed:
-            organisations.set_holiday(session, cpas_id, today, closed=False)
-            session.commit()
-    try:
-        yield
-    finally:
-        if closed:
-            with Session(engine) as session:
-                organisations.set_holiday(session, cpas_id, today, closed=True)
-                session.commit()
 
 
 def _walk_ins(engine: Engine) -> tuple[int, list[int]]:
@@ -76,7 +51,7 @@ def _walk_ins(engine: Engine) -> tuple[int, list[int]]:
 
 
 def test_two_desks_call_two_walk_ins_to_one_agent_one_succeeds(live: Live, database: Engine):
-    with _open_today(database):
+    with open_today(database):
         _two_desks_call(live, database)
 
 
