@@ -3,9 +3,10 @@
 Real Chromium against the live site shared with the other appointment and desk modules
 (conftest.appointments_server; the place, services and agents are this module's own). The
 server runs on the suite's clock: the place added here is open all day every day (its
-CPAS opened for the test when that day is a holiday) and its two agents work all day. The debt-mediation agent (made first) also gives the ordinary
-service; the generalist gives only that one: an ordinary walk-in is proposed to the
-generalist. Users switch to English first (the msgids do not change).
+CPAS opened for the test when that day is a holiday) and its two agents work all day.
+The debt-mediation agent (made first) also gives the ordinary service; the generalist
+gives only that one: an ordinary walk-in is proposed to the generalist. Users switch to
+English first (the msgids do not change).
 """
 
 from __future__ import annotations
