@@ -530,25 +530,23 @@ def day_agenda(
     working = working_agents(session, location, day)
     planned_here = list(working)  # before the columns of agents without a plan
     ids = [w.agent.id for w in working]
-    appointments = list(
-        session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.location_id == location.id,
-                Appointment.start_at >= first,
-                Appointment.start_at < after,
-                Appointment.agent_id.is_not(None),
-            )
-            .order_by(Appointment.start_at, Appointment.id)
-            .options(selectinload(Appointment.person), selectinload(Appointment.service))
+    # Each appointment with its agent: someone with an appointment here that day but no
+    # plan (any more) still gets a column, read in the same statement (not one each).
+    booked = session.execute(
+        select(Appointment, User)
+        .join(User, User.id == Appointment.agent_id)
+        .where(
+            Appointment.location_id == location.id,
+            Appointment.start_at >= first,
+            Appointment.start_at < after,
         )
-    )
-    # Someone with an appointment here that day but no plan any more still gets a column.
-    extra = sorted({a.agent_id for a in appointments if a.agent_id not in ids} - {None})
-    for agent_id in extra:
-        agent = session.get(User, agent_id)
-        if agent is not None:
-            working.append(Working(agent=agent, planned=[], absences=[]))
+        .order_by(Appointment.start_at, Appointment.id)
+        .options(selectinload(Appointment.person), selectinload(Appointment.service))
+    ).all()
+    appointments = [appointment for appointment, _agent in booked]
+    unplanned = {agent.id: agent for _appointment, agent in booked if agent.id not in ids}
+    for _agent_id, agent in sorted(unplanned.items()):
+        working.append(Working(agent=agent, planned=[], absences=[]))
     moments = [m for w in working for stretch in w.planned for m in stretch]
     moments += [m for a in appointments for m in (a.start_at, a.end_at)]
     if moments:
