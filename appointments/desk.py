@@ -307,7 +307,12 @@ def _skills_needed(
 
 
 def queue(
-    session: Session, location: Location, day: date, *, now: datetime | None = None
+    session: Session,
+    location: Location,
+    day: date,
+    *,
+    now: datetime | None = None,
+    working: list[Working] | None = None,
 ) -> list[QueueEntry]:
     """The people waiting at `location` on `day` (arrived, not yet called), in the order
     they are expected to be called, each with the expected wait.
@@ -321,6 +326,9 @@ def queue(
     moment, the one whose other skills the queue needs least is proposed (the only
     debt-mediation agent is kept for the debt-mediation walk-ins). Nobody to deliver
     the service today: no estimate.
+
+    `working`: what `working_agents` gives for that place and day, when the caller has
+    it already (the desk's agenda: not read twice per page).
     """
     now = clock.as_utc(now or clock.now())
     first, after = day_bounds(day)
@@ -341,7 +349,9 @@ def queue(
     if not waiting:
         return []
     tickets = _tickets(session, location, day)
-    agents = {w.agent.id: w for w in working_agents(session, location, day)}
+    if working is None:
+        working = working_agents(session, location, day)
+    agents = {w.agent.id: w for w in working}
     busy = _busy_intervals(
         session, sorted({*agents, *(a.agent_id for a in waiting if a.agent_id)}), now, after
     )
@@ -518,26 +528,25 @@ def day_agenda(
     now = clock.as_utc(now or clock.now())
     first, after = day_bounds(day)
     working = working_agents(session, location, day)
+    planned_here = list(working)  # before the columns of agents without a plan
     ids = [w.agent.id for w in working]
-    appointments = list(
-        session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.location_id == location.id,
-                Appointment.start_at >= first,
-                Appointment.start_at < after,
-                Appointment.agent_id.is_not(None),
-            )
-            .order_by(Appointment.start_at, Appointment.id)
-            .options(selectinload(Appointment.person), selectinload(Appointment.service))
+    # Each appointment with its agent: someone with an appointment here that day but no
+    # plan (any more) still gets a column, read in the same statement (not one each).
+    booked = session.execute(
+        select(Appointment, User)
+        .join(User, User.id == Appointment.agent_id)
+        .where(
+            Appointment.location_id == location.id,
+            Appointment.start_at >= first,
+            Appointment.start_at < after,
         )
-    )
-    # Someone with an appointment here that day but no plan any more still gets a column.
-    extra = sorted({a.agent_id for a in appointments if a.agent_id not in ids} - {None})
-    for agent_id in extra:
-        agent = session.get(User, agent_id)
-        if agent is not None:
-            working.append(Working(agent=agent, planned=[], absences=[]))
+        .order_by(Appointment.start_at, Appointment.id)
+        .options(selectinload(Appointment.person), selectinload(Appointment.service))
+    ).all()
+    appointments = [appointment for appointment, _agent in booked]
+    unplanned = {agent.id: agent for _appointment, agent in booked if agent.id not in ids}
+    for _agent_id, agent in sorted(unplanned.items()):
+        working.append(Working(agent=agent, planned=[], absences=[]))
     moments = [m for w in working for stretch in w.planned for m in stretch]
     moments += [m for a in appointments for m in (a.start_at, a.end_at)]
     if moments:
@@ -598,7 +607,7 @@ def day_agenda(
         first_row_at=start_at,
         rows=rows,
         columns=columns,
-        queue=queue(session, location, day, now=now),
+        queue=queue(session, location, day, now=now, working=planned_here),
         services=offered_services(session, location),
         closed=closed_reason(session, location, day),
         tickets=tickets,

@@ -22,7 +22,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from core import audit, clock, organisations, sync
@@ -259,21 +259,27 @@ def _month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def _done(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
-    """The validated visits of [first, end): what hours, quota and exports count."""
-    return list(
-        session.scalars(
-            select(Visit)
-            .where(
-                Visit.team_id == team_id,
-                Visit.status == "done",
-                Visit.validation.is_not(None),
-                Visit.day >= first,
-                Visit.day < end,
-            )
-            .order_by(Visit.day, Visit.actual_start)
+def _done_statement(team_id: int, first: date, end: date, *columns) -> Select:
+    """The validated visits of [first, end), with `columns` of their plan or household:
+    what hours, quota and exports count."""
+    return (
+        select(Visit, *columns)
+        .outerjoin(CarePlan, CarePlan.id == Visit.plan_id)
+        .outerjoin(Beneficiary, Beneficiary.id == Visit.beneficiary_id)
+        .where(
+            Visit.team_id == team_id,
+            Visit.status == "done",
+            Visit.validation.is_not(None),
+            Visit.day >= first,
+            Visit.day < end,
         )
+        .order_by(Visit.day, Visit.actual_start)
     )
+
+
+def _done(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
+    """The validated visits of [first, end)."""
+    return list(session.scalars(_done_statement(team_id, first, end)))
 
 
 def done_visits(session: Session, team_id: int, first: date, end: date) -> list[Visit]:
@@ -286,14 +292,6 @@ def real_minutes(visit: Visit) -> float:
     if visit.actual_start is None or visit.actual_end is None:
         return 0.0
     return max((visit.actual_end - visit.actual_start).total_seconds() / 60, 0.0)
-
-
-def _service_of(session: Session, visits: list[Visit]) -> dict[uuid.UUID, str]:
-    plan_ids = {visit.plan_id for visit in visits}
-    if not plan_ids:
-        return {}
-    rows = session.execute(select(CarePlan.id, CarePlan.service).where(CarePlan.id.in_(plan_ids)))
-    return {plan_id: service for plan_id, service in rows}
 
 
 @dataclass
@@ -333,6 +331,29 @@ class MonthHours:
         return sum(self.by_service.values())
 
 
+def _names(session: Session, model, ids: Collection) -> dict:
+    """The rows of `model` with those keys, in one statement (not one per household)."""
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def _household(
+    households: dict[uuid.UUID, HouseholdHours],
+    people: dict[uuid.UUID, Beneficiary],
+    beneficiary_id: uuid.UUID,
+) -> HouseholdHours:
+    household = households.get(beneficiary_id)
+    if household is None:
+        person = people.get(beneficiary_id)
+        household = households[beneficiary_id] = HouseholdHours(
+            beneficiary_id,
+            person.name if person else "",
+            person.contribution_category if person else "",
+        )
+    return household
+
+
 def _add_meals(
     session: Session, team_id: int, month: date, households: dict[uuid.UUID, HouseholdHours]
 ) -> None:
@@ -349,16 +370,10 @@ def _add_meals(
             CarePlan.team_id == team_id, CarePlan.meal_order_ref.in_(list(delivered))
         )
     )
+    rows = rows.all()
+    people = _names(session, Beneficiary, {b for b, _ref in rows} - set(households))
     for beneficiary_id, reference in rows:
-        household = households.get(beneficiary_id)
-        if household is None:
-            person = session.get(Beneficiary, beneficiary_id)
-            household = households[beneficiary_id] = HouseholdHours(
-                beneficiary_id,
-                person.name if person else "",
-                person.contribution_category if person else "",
-            )
-        household.meals += delivered.get(reference, 0)
+        _household(households, people, beneficiary_id).meals += delivered.get(reference, 0)
 
 
 def month_hours(session: Session, user: User, month: date) -> MonthHours:
@@ -367,22 +382,39 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
     end = _month_end(month)
     # A night visit of the last day runs into the next month's first.
     holidays = holidays_of_team(session, team_id, month - timedelta(days=1), end)
-    visits = _done(session, team_id, month, end)
-    services = _service_of(session, visits)
+    # Each visit's service and household in the same statement (not one per household).
+    rows = session.execute(
+        _done_statement(
+            team_id,
+            month,
+            end,
+            CarePlan.service,
+            Beneficiary.name,
+            Beneficiary.contribution_category,
+        )
+    ).all()
     by_service = {service: 0.0 for service in SERVICES}
     households: dict[uuid.UUID, HouseholdHours] = {}
     aides: dict[int, AideHours] = {}
-    for visit in visits:
+    staff = _names(
+        session,
+        User,
+        {
+            aide_id
+            for visit, *_ in rows
+            if visit.actual_start and visit.actual_end
+            for aide_id in (visit.aide_id, visit.second_aide_id)
+            if aide_id is not None
+        },
+    )
+    for visit, service, name, category in rows:
         minutes = real_minutes(visit)
-        service = services.get(visit.plan_id, "family_aide")
+        service = service or "family_aide"
         by_service[service] = by_service.get(service, 0.0) + minutes
         household = households.get(visit.beneficiary_id)
         if household is None:
-            person = session.get(Beneficiary, visit.beneficiary_id)
             household = households[visit.beneficiary_id] = HouseholdHours(
-                visit.beneficiary_id,
-                person.name if person else "",
-                person.contribution_category if person else "",
+                visit.beneficiary_id, name or "", category or ""
             )
         household.minutes[service] = household.minutes.get(service, 0.0) + minutes
         household.visits += 1
@@ -395,7 +427,7 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
                 continue
             aide = aides.get(aide_id)
             if aide is None:
-                person_user = session.get(User, aide_id)
+                person_user = staff.get(aide_id)
                 aide = aides[aide_id] = AideHours(
                     aide_id, person_user.display_name if person_user else ""
                 )
@@ -548,13 +580,11 @@ def quota_lines(session: Session, user: User, year: int) -> list[QuotaLine]:
     """Each service with a quota or hours done in `year`, for the team `user` coordinates."""
     team_id = access.team_to_manage(user, user.team_id)
     funder = settings_of(session, team_id).funder
-    visits = _done(session, team_id, date(year, 1, 1), date(year + 1, 1, 1))
-    services = _service_of(session, visits)
     monthly: dict[str, list[float]] = defaultdict(lambda: [0.0] * 12)
-    for visit in visits:
-        monthly[services.get(visit.plan_id, "family_aide")][visit.day.month - 1] += (
-            real_minutes(visit) / 60
-        )
+    for visit, service in session.execute(
+        _done_statement(team_id, date(year, 1, 1), date(year + 1, 1, 1), CarePlan.service)
+    ):
+        monthly[service or "family_aide"][visit.day.month - 1] += real_minutes(visit) / 60
     quotas = {
         quota.service: quota.hours
         for quota in session.scalars(

@@ -637,3 +637,32 @@ def place_team(session, team_code: str = "bxl-marolles") -> int:
         )
         session.flush()
     return team.id
+
+
+@contextmanager
+def open_today(engine) -> Iterator[None]:
+    """The CPAS of the test places' team (`place_team`) open today and tomorrow while in
+    the block, closed again after: the suite's clock may fall on a holiday (--clock=dst
+    is Easter Sunday 2027), when a desk takes no walk-in, or run into one."""
+    from sqlalchemy.orm import Session
+
+    from core import clock, organisations
+
+    with Session(engine) as session:
+        cpas_id = organisations.cpas_id_of_team(session, place_team(session))
+        assert cpas_id is not None
+        today = clock.to_local(clock.now()).date()
+        closed = sorted(
+            organisations.closed_days(session, cpas_id, today, today + timedelta(days=1))
+        )
+        for day in closed:
+            organisations.set_holiday(session, cpas_id, day, closed=False)
+        session.commit()
+    try:
+        yield
+    finally:
+        if closed:
+            with Session(engine) as session:
+                for day in closed:
+                    organisations.set_holiday(session, cpas_id, day, closed=True)
+                session.commit()

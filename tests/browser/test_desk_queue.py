@@ -2,10 +2,11 @@
 
 Real Chromium against the live site shared with the other appointment and desk modules
 (conftest.appointments_server; the place, services and agents are this module's own). The
-server runs on the real clock: the place added here is open all day every day and its
-two agents work all day. The debt-mediation agent (made first) also gives the ordinary
-service; the generalist gives only that one: an ordinary walk-in is proposed to the
-generalist. Users switch to English first (the msgids do not change).
+server runs on the suite's clock: the place added here is open all day every day (its
+CPAS opened for the test when that day is a holiday) and its two agents work all day.
+The debt-mediation agent (made first) also gives the ordinary service; the generalist
+gives only that one: an ordinary walk-in is proposed to the generalist. Users switch to
+English first (the msgids do not change).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from appointments.models import (
 from core import accounts
 from core.db import make_engine
 from tests.browser.helpers import LiveServer, assert_accessible, en, log_in
-from tests.support import place_team
+from tests.support import open_today, place_team
 
 pytestmark = pytest.mark.browser
 
@@ -130,6 +131,15 @@ def in_first_screen(page: Page, target: Locator) -> None:
 def test_call_done_and_undo_on_one_tablet_screen(
     chromium: Browser, queue_server: LiveServer, place
 ):
+    engine = make_engine(queue_server.database_url)
+    try:
+        with open_today(engine):
+            _call_done_and_undo(chromium, queue_server, place)
+    finally:
+        engine.dispose()
+
+
+def _call_done_and_undo(chromium: Browser, queue_server: LiveServer, place) -> None:
     context = chromium.new_context(base_url=queue_server.url, viewport=TABLET, locale="fr-BE")
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -20,6 +20,7 @@ from appointments.models import (
 )
 from tests.live.conftest import Live
 from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
+from tests.support import open_today
 
 pytestmark = POSTGRES_ONLY
 
@@ -50,6 +51,11 @@ def _walk_ins(engine: Engine) -> tuple[int, list[int]]:
 
 
 def test_two_desks_call_two_walk_ins_to_one_agent_one_succeeds(live: Live, database: Engine):
+    with open_today(database):
+        _two_desks_call(live, database)
+
+
+def _two_desks_call(live: Live, database: Engine) -> None:
     agent_id, walk_ins = _walk_ins(database)
     desks = [live.phone("accueil"), live.phone("coordination")]
     barrier = threading.Barrier(2)

@@ -111,27 +111,43 @@ def grow(connection: Connection, copies: int, person: uuid.UUID | None = None) -
                 )
             clone(connection, messages, row, contact_id=contact_id)
     visits = Visit.__table__
+    today = clock.to_local(clock.now()).date()
     # The latest visits of the board's week (the demo may have generated next week too).
-    this_week = select(visits).where(visits.c.day <= clock.to_local(clock.now()).date())
-    for row in _rows(connection, this_week.order_by(visits.c.day.desc()).limit(3)):
-        for _ in range(copies):
-            clone(
-                connection,
-                visits,
-                row,
-                fresh_parents={"plan_id": CarePlan.__table__},
-                beneficiary_id=clone(
+    this_week = select(visits).where(visits.c.day <= today)
+    # And visits of this month counted as done (the hours page's households and aides):
+    # none on the month's first days, every day of it on its last.
+    done = select(visits).where(
+        visits.c.status == "done",
+        visits.c.validation.is_not(None),
+        visits.c.actual_start.is_not(None),
+        visits.c.actual_end.is_not(None),
+        visits.c.aide_id.is_not(None),
+        visits.c.day >= today.replace(day=1),
+        visits.c.day <= today,
+    )
+    for query, parents in (
+        (this_week, {"plan_id": CarePlan.__table__}),
+        (done, {"plan_id": CarePlan.__table__, "aide_id": User.__table__}),
+    ):
+        for row in _rows(connection, query.order_by(visits.c.day.desc()).limit(3)):
+            for _ in range(copies):
+                clone(
                     connection,
-                    Beneficiary.__table__,
-                    connection.execute(
-                        select(Beneficiary.__table__).where(
-                            Beneficiary.__table__.c.id == row["beneficiary_id"]
+                    visits,
+                    row,
+                    fresh_parents=parents,
+                    beneficiary_id=clone(
+                        connection,
+                        Beneficiary.__table__,
+                        connection.execute(
+                            select(Beneficiary.__table__).where(
+                                Beneficiary.__table__.c.id == row["beneficiary_id"]
+                            )
                         )
-                    )
-                    .one()
-                    ._asdict(),
-                ),
-            )
+                        .one()
+                        ._asdict(),
+                    ),
+                )
 
 
 def _book_today(connection: Connection, copies: int) -> None:
@@ -212,6 +228,7 @@ BUDGETS = {
     "/outreach/personnes": 10,  # 11
     "/outreach/personnes/{person}": 23,  # 24
     "/api/sync": 16,  # 17
+    # The desk's two on a working day (two agents work there); one fewer on a Sunday.
     "/accueil/": 26,  # 30
     "/accueil/queue": 26,  # 30
     "/mes-rendez-vous": 20,  # 21
