@@ -16,7 +16,7 @@ from datetime import time
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from core import accounts, clock
+from core import accounts, clock, organisations
 from rounds import live, services
 from rounds.models import Round, RoundStop, RoundTemplate
 from tests.browser.helpers import check_page, live_sessions_fixture, login
@@ -86,7 +86,16 @@ def _evening(sessions) -> dict[str, str]:
                 places, (("19:00", "19:30"), ("20:00", "20:30")), strict=True
             )
         ]
+        # A CPAS holiday would make today's round cancelled (under --clock=dst, Easter
+        # Sunday 28 March 2027): the CPAS opens the day for this round, then closes it
+        # again for the other tests on this server.
+        cpas_id = organisations.cpas_id_of_team(session, team_id)
+        holiday = services.dated.closed_days(session, team_id, today, today).get(today)
+        if holiday is not None:
+            organisations.set_holiday(session, cpas_id, today, closed=False)
         services.generate_rounds(session, team_id, today, 1, actor=coord)
+        if holiday is not None:
+            organisations.set_holiday(session, cpas_id, today, closed=True)
         dated = services.rounds_between(session, team_id, today, today)
         (evening,) = [r for r in dated if r.template_id == template.id]
         stops = services.round_stops(session, evening.id)

@@ -90,8 +90,38 @@ def _meal_round_of_today(sessions, server: LiveServer) -> Round:
                 },
             )
             session.commit()
+        if not services.round_stops(session, found.id):
+            _plan_today(session, coord, today)
         session.expunge(found)
         return found
+
+
+def _plan_today(session, coord, today) -> None:
+    """Plan the day as its coordinator would: the demo planned the day it was seeded on,
+    and a run that crossed midnight since finds the new day's orders (its weekly ones)
+    not planned yet, or none (a weekend day): one is ordered then."""
+    if not [o for o in services.meal_orders(session, coord.team_id, today) if not o.cancelled]:
+        services.create_meal_order(
+            session,
+            coord,
+            coord.team_id,
+            {
+                "day": today.isoformat(),
+                "household": "Mme Testeur",
+                "address": "Rue de Marchienne 5",
+                "postcode": "6000",
+                "city": "Charleroi",
+                "latitude": "50.4089",
+                "longitude": "4.4367",
+                "meals": "1",
+                "diet": "diabetic",
+                "window_start": "10:00",
+                "window_end": "12:00",
+            },
+        )
+    # As the demo plans its day: a thousand iterations place every order, on any machine.
+    services.plan_day(session, coord.team_id, today, seconds=5.0, iterations=1000, actor=coord)
+    session.commit()
 
 
 def test_the_kitchen_list_and_a_delivery_sheet_on_a_phone_and_printed(
@@ -103,6 +133,8 @@ def test_the_kitchen_list_and_a_delivery_sheet_on_a_phone_and_printed(
     page.get_by_role("link", name=en("Kitchen")).click()
     expect(page.locator("#kitchen-list")).to_be_visible()
     check_page(page)
+    # The round's day, which the menu's today may have left since (--clock=midnight).
+    page.goto(f"{more_server.url}/tournees/cuisine?jour={dated.day.isoformat()}")
     page.locator(f"a[href='/tournees/repas/feuille/{dated.id}']").click()
     expect(page.locator("#sheet-stops")).to_be_visible()
     check_page(page)

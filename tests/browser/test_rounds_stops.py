@@ -12,10 +12,12 @@ her tests share that phone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core import clock
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
@@ -106,4 +108,19 @@ def test_the_live_page_polls_only_while_visible(phone_page: Page):
         )
     expect(page.locator("[data-rounds-live]")).to_be_visible()
     assert len(polls) == 1
+    check_page(page)
+
+
+def test_the_live_page_of_a_day_with_stops_fits_a_phone(phone_page: Page, stops_server: LiveServer):
+    """The live page of the first day from today whose rounds have stops (the demo's
+    weekdays): its tables scroll in their cards, the page is no wider than the phone."""
+    page = phone_page
+    today = clock.to_local(stops_server.now()).date()
+    for offset in range(8):
+        page.goto(f"{LIVE}?jour={(today + timedelta(days=offset)).isoformat()}")
+        expect(page.locator("[data-rounds-live]")).to_be_visible()
+        if page.locator("[data-round] tr[data-stop]").count():
+            break
+    else:
+        raise AssertionError("no round with stops in the coming week")
     check_page(page)
