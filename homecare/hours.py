@@ -466,8 +466,11 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
         to_review=sum(1 for visit in to_confirm if visit.id in waiting),
         month=month,
         by_service=by_service,
-        households=sorted(households.values(), key=lambda row: row.name.lower()),
-        aides=sorted(aides.values(), key=lambda row: row.name.lower()),
+        # Two households (or aides) of one name keep one order from export to export.
+        households=sorted(
+            households.values(), key=lambda row: (row.name.lower(), str(row.beneficiary_id))
+        ),
+        aides=sorted(aides.values(), key=lambda row: (row.name.lower(), row.aide_id)),
         to_confirm=to_confirm,
     )
 

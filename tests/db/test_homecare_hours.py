@@ -205,6 +205,65 @@ def test_marking_a_visit_done_counts_its_real_hours(db, team, coord, visit):
     assert entry.details["done"] is True
 
 
+def test_two_households_of_one_name_keep_one_order_in_the_month(db, team, coord, visit):
+    """Billing files list households by name: two of one name come by their id, not by
+    whichever had the month's first visit, so one export reads like the next."""
+    namesake = services.create_beneficiary(
+        db,
+        coord,
+        team.id,
+        BeneficiaryFields(
+            name="Madame Heures",
+            address="Rue Josaphat 20",
+            postcode="1030",
+            city="Schaerbeek",
+            latitude=50.866,
+            longitude=4.378,
+            contribution_category="a",
+        ),
+    )
+    plan = services.create_care_plan(
+        db,
+        coord,
+        namesake.id,
+        PlanFields(
+            service="family_aide",
+            weekdays=[0],
+            window_start=time(9),
+            window_end=time(11),
+            tolerance_minutes=30,
+            duration_minutes=120,
+            starts_on=date(2026, 1, 1),
+        ),
+    )
+    with clock.frozen(NOW):
+        generation.generate_week(db, team.id, date(2026, 11, 23))
+    monday = db.scalar(
+        select(Visit).where(Visit.plan_id == plan.id, Visit.day == date(2026, 11, 23))
+    )
+    monday.aide_id, monday.planned_start = visit.aide_id, _at(date(2026, 11, 23), 9)
+    db.flush()
+    with clock.frozen(NOW):
+        _mark(db, coord, visit)
+        first = [
+            h.beneficiary_id for h in hours.month_hours(db, coord, date(2026, 11, 1)).households
+        ]
+        # The namesake's Monday, done too, is now the month's first visit.
+        hours.mark_done(
+            db,
+            coord,
+            monday.id,
+            monday.version,
+            started_at=_at(date(2026, 11, 23), 9),
+            ended_at=_at(date(2026, 11, 23), 11),
+            km=None,
+        )
+        month = hours.month_hours(db, coord, date(2026, 11, 1))
+    assert first == [visit.beneficiary_id]
+    both = sorted([visit.beneficiary_id, namesake.id], key=str)
+    assert [h.beneficiary_id for h in month.households] == both
+
+
 def test_a_stale_version_is_a_conflict_and_changes_nothing(db, coord, visit):
     with clock.frozen(NOW):
         old = visit.version
