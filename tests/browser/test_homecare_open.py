@@ -45,8 +45,8 @@ def phone_page(chromium: Browser, open_server: LiveServer) -> Iterator[Page]:
     yield from new_page(chromium, open_server, VIEWPORT, watch_csp=True)
 
 
-def _give_done(sessions: sessionmaker[Session], username: str) -> date:
-    """One visit done by `username` yesterday 10:00-11:00; its day."""
+def _give_done(sessions: sessionmaker[Session], username: str) -> tuple[date, str]:
+    """One visit done by `username` yesterday 10:00-11:00; its day and its id."""
     with sessions() as session:
         day = clock.to_local(clock.now()).date() - timedelta(days=1)
         aide = accounts.find_user(session, username)
@@ -59,14 +59,14 @@ def _give_done(sessions: sessionmaker[Session], username: str) -> date:
         visit.earliest_start = visit.latest_start = visit.planned_start = start
         visit.actual_start, visit.actual_end, visit.km = start, start + timedelta(hours=1), 2.0
         session.commit()
-        return day
+        return day, str(visit.id)
 
 
 def test_the_coordinator_offers_again_and_the_aide_sees_it_and_signs(
     phone_page: Page, open_sessions: sessionmaker[Session]
 ):
     page = phone_page
-    done_day = _give_done(open_sessions, "aide2")
+    done_day, done_visit = _give_done(open_sessions, "aide2")
     log_in(page, "coordination")
     page.goto(OFFER_PAGE)
     expect(page.get_by_role("heading", level=1)).to_have_text(en("Offer a visit to the aides"))
@@ -97,7 +97,9 @@ def test_the_coordinator_offers_again_and_the_aide_sees_it_and_signs(
     expect(page.get_by_role("link", name=en("Month"))).to_have_attribute("aria-current", "page")
     check_page(page)
     page.goto(f"/aide-a-domicile/ma-feuille-d-heures?period=week&day={done_day.isoformat()}")
-    expect(page.locator("[data-sheet-line]")).to_have_count(1)
+    # Her visit of yesterday among the week's lines (the demo's done visits of that week
+    # are hers too on some days: from a Monday, yesterday's week is last week).
+    expect(page.locator(f'[data-sheet-line="{done_visit}"]')).to_have_count(1)
     page.get_by_label(en("Your password, to sign")).fill("not-her-password")
     page.get_by_role("button", name=en("I sign this timesheet")).click()
     expect(page.get_by_text(en("This is not your password. Nothing was signed."))).to_be_visible()
