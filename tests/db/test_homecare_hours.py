@@ -124,22 +124,31 @@ def coord(db: Session, team: Team) -> accounts.User:
     return staff_member(db, "hours-coord", Role.COORDINATOR, team.code)
 
 
-@pytest.fixture()
-def visit(db: Session, team: Team, coord: accounts.User) -> Visit:
-    """Tuesday 24 November 2026, 9:00-11:00, assigned to an aide."""
-    aide = staff_member(db, "hours-aide", Role.AIDE, team.code)
+def _planned_visit(
+    db: Session,
+    coord: accounts.User,
+    team: Team,
+    aide_id: int,
+    day: date,
+    *,
+    weekdays: list[int],
+    address: str = "Rue Gallait 10",
+    category: str = "b",
+) -> Visit:
+    """A household named "Madame Heures" at `address` with a family-aide plan on
+    `weekdays`, 9:00-11:00; its visit of `day`, generated, given to the aide at 9:00."""
     household = services.create_beneficiary(
         db,
         coord,
         team.id,
         BeneficiaryFields(
             name="Madame Heures",
-            address="Rue Gallait 10",
+            address=address,
             postcode="1030",
             city="Schaerbeek",
             latitude=50.868,
             longitude=4.376,
-            contribution_category="b",
+            contribution_category=category,
         ),
     )
     plan = services.create_care_plan(
@@ -148,7 +157,7 @@ def visit(db: Session, team: Team, coord: accounts.User) -> Visit:
         household.id,
         PlanFields(
             service="family_aide",
-            weekdays=[1, 4],
+            weekdays=weekdays,
             window_start=time(9),
             window_end=time(11),
             tolerance_minutes=30,
@@ -158,14 +167,19 @@ def visit(db: Session, team: Team, coord: accounts.User) -> Visit:
     )
     with clock.frozen(NOW):
         generation.generate_week(db, team.id, date(2026, 11, 23))
-    found = db.scalar(
-        select(Visit).where(Visit.plan_id == plan.id, Visit.day == date(2026, 11, 24))
-    )
+    found = db.scalar(select(Visit).where(Visit.plan_id == plan.id, Visit.day == day))
     assert found is not None
-    found.aide_id = aide.id
-    found.planned_start = _at(date(2026, 11, 24), 9)
+    found.aide_id = aide_id
+    found.planned_start = _at(day, 9)
     db.flush()
     return found
+
+
+@pytest.fixture()
+def visit(db: Session, team: Team, coord: accounts.User) -> Visit:
+    """Tuesday 24 November 2026, 9:00-11:00, assigned to an aide."""
+    aide = staff_member(db, "hours-aide", Role.AIDE, team.code)
+    return _planned_visit(db, coord, team, aide.id, date(2026, 11, 24), weekdays=[1, 4])
 
 
 def _mark(db, user, visit, version=None, start=(9, 5), end=(11, 20), km=3.5):
@@ -208,60 +222,45 @@ def test_marking_a_visit_done_counts_its_real_hours(db, team, coord, visit):
 def test_two_households_of_one_name_keep_one_order_in_the_month(db, team, coord, visit):
     """Billing files list households by name: two of one name come by their id, not by
     whichever had the month's first visit, so one export reads like the next."""
-    namesake = services.create_beneficiary(
+    monday = _planned_visit(
         db,
         coord,
-        team.id,
-        BeneficiaryFields(
-            name="Madame Heures",
-            address="Rue Josaphat 20",
-            postcode="1030",
-            city="Schaerbeek",
-            latitude=50.866,
-            longitude=4.378,
-            contribution_category="a",
-        ),
+        team,
+        visit.aide_id,
+        date(2026, 11, 23),
+        weekdays=[0, 2],
+        address="Rue Josaphat 20",
+        category="a",
     )
-    plan = services.create_care_plan(
-        db,
-        coord,
-        namesake.id,
-        PlanFields(
-            service="family_aide",
-            weekdays=[0],
-            window_start=time(9),
-            window_end=time(11),
-            tolerance_minutes=30,
-            duration_minutes=120,
-            starts_on=date(2026, 1, 1),
-        ),
+    wednesday = db.scalar(
+        select(Visit).where(Visit.plan_id == monday.plan_id, Visit.day == date(2026, 11, 25))
     )
-    with clock.frozen(NOW):
-        generation.generate_week(db, team.id, date(2026, 11, 23))
-    monday = db.scalar(
-        select(Visit).where(Visit.plan_id == plan.id, Visit.day == date(2026, 11, 23))
-    )
-    monday.aide_id, monday.planned_start = visit.aide_id, _at(date(2026, 11, 23), 9)
+    wednesday.aide_id, wednesday.planned_start = visit.aide_id, _at(wednesday.day, 9)
     db.flush()
-    with clock.frozen(NOW):
-        _mark(db, coord, visit)
-        first = [
-            h.beneficiary_id for h in hours.month_hours(db, coord, date(2026, 11, 1)).households
-        ]
-        # The namesake's Monday, done too, is now the month's first visit.
+
+    def done(planned: Visit) -> None:
         hours.mark_done(
             db,
             coord,
-            monday.id,
-            monday.version,
-            started_at=_at(date(2026, 11, 23), 9),
-            ended_at=_at(date(2026, 11, 23), 11),
+            planned.id,
+            planned.version,
+            started_at=_at(planned.day, 9),
+            ended_at=_at(planned.day, 11),
             km=None,
         )
+
+    def order() -> list:
         month = hours.month_hours(db, coord, date(2026, 11, 1))
-    assert first == [visit.beneficiary_id]
-    both = sorted([visit.beneficiary_id, namesake.id], key=str)
-    assert [h.beneficiary_id for h in month.households] == both
+        return [household.beneficiary_id for household in month.households]
+
+    with clock.frozen(NOW):
+        done(visit)  # Tuesday: the month's first visit is this household's
+        done(wednesday)
+        before = order()
+        done(monday)  # Monday: now the namesake's is the month's first visit
+        after = order()
+    both = sorted([visit.beneficiary_id, monday.beneficiary_id], key=str)
+    assert before == after == both
 
 
 def test_a_stale_version_is_a_conflict_and_changes_nothing(db, coord, visit):
