@@ -41,6 +41,7 @@ from bench.progress import Progress
 from bench.sync import _database, _Phone, _serve
 from core import clock
 from core.demo import DEMO_PASSWORD
+from tests.live.support import one_agent_service, run_together
 
 REQUESTS = 50
 BURSTS = 12
@@ -55,8 +56,6 @@ BURSTS_A_DAY = 3
 
 def _world(url: str) -> tuple[str, str]:
     """The demo and the one-agent service: (service code, location code)."""
-    from tests.live.support import one_agent_service
-
     engine, sessions = seeded_demo(url)
     with sessions() as session:
         service, location, _agent = one_agent_service(
@@ -108,11 +107,7 @@ def _at_once(phones: list[_Phone], ask: Callable[[int, _Phone], int]) -> tuple[l
         statuses[index] = ask(index, phones[index])
         took[index] = (time.perf_counter() - started) * 1000
 
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(len(phones))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_together(one, len(phones), timeout=120)
     return statuses, sorted(took)[int(len(took) * 0.95) - 1]
 
 
@@ -152,14 +147,11 @@ def run(bursts: int = BURSTS) -> list[str]:
         service, location = _world(url)
         with _serve(url, folder, workers=WORKERS) as server:
             phones = [_Phone(server.url) for _ in range(REQUESTS)]
-            users = itertools.cycle(STAFF)
-            logins = [
-                threading.Thread(target=p.login, args=(next(users), DEMO_PASSWORD)) for p in phones
-            ]
-            for thread in logins:
-                thread.start()
-            for thread in logins:
-                thread.join(timeout=120)
+            staff = itertools.cycle(STAFF)
+            users = [next(staff) for _ in phones]
+            run_together(
+                lambda n: phones[n].login(users[n], DEMO_PASSWORD), len(phones), timeout=120
+            )
             booked, reference = [], []
             for number, start in enumerate(_starts(bursts), 1):
                 statuses, p95 = _at_once(phones, _book(service, location, start))
