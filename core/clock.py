@@ -76,7 +76,8 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 @contextmanager
 def frozen(at: datetime) -> Iterator[Traveller]:
-    """Freeze `now()` at `at` (tests); the yielded object moves it forward."""
+    """Freeze `now()` at `at` (tests, and a demo seeded as of one instant); the yielded
+    object moves it forward."""
     global _frozen
     previous = _frozen
     _frozen = as_utc(at)

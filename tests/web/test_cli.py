@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+from datetime import datetime, timedelta
+
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 
-from core import accounts, organisations
+from core import accounts, clock, organisations
+from core.audit import AuditEntry
 from core.db import make_engine, make_session_factory
+from rounds.models import MealOrder
 from tests.support import demo_template, fresh_database, migrated_database, own_database
 from web.cli import main
 
@@ -61,6 +67,33 @@ def test_seed_demo_twice_creates_everything_once(migrated_env):
     engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         assert accounts.count_users(session) == 18  # core's 15, rounds' mobile-coord and crew
+    engine.dispose()
+
+
+def test_seed_demo_started_before_midnight_is_the_demo_of_that_day(migrated_env, monkeypatch):
+    """seed-demo takes seconds: started at 23:59:59 on a Sunday, every domain seeds
+    Sunday's demo (the rounds' meal orders of "today" were refused as past after
+    midnight). The clock here moves a second at each reading."""
+    sunday = datetime(2026, 12, 6, 23, 59, 59, tzinfo=clock.BRUSSELS)
+    readings = itertools.count()
+
+    class FastClock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[override]
+            return clock.as_utc(sunday) + timedelta(seconds=next(readings))
+
+    monkeypatch.setattr(clock, "datetime", FastClock)
+    monkeypatch.setattr(clock, "_offset", timedelta(0))
+    result = _run(migrated_env, "seed-demo")
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        days = session.scalars(
+            select(MealOrder.day).where(MealOrder.weekly_id.is_(None)).distinct()
+        ).all()
+        assert days == [sunday.date()]
+        assert session.scalar(select(func.count(func.distinct(AuditEntry.at)))) == 1
     engine.dispose()
 
 
