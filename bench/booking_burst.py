@@ -19,7 +19,10 @@ once (one statement, the sign-in check every request pays).
 Figures: p95 of the 50 requests' times (client side) of the first burst (the server's
 first bookings: nothing compiled, prepared or planned yet on its workers and their
 connections), of the second, and the median p95 of the others; the median p95 of the
-reference; their ratio. PostgreSQL only (SQLite has one writer: nothing races).
+reference; their ratio. And the CPU a request costs, from the bursts after the second
+(median of the bursts, /proc): gunicorn's processes, PostgreSQL's, this client's; on 2
+cores, 50 requests cannot all be answered sooner than their CPU divided by 2.
+PostgreSQL only (SQLite has one writer: nothing races).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from datetime import time as time_of_day
 
 from bench.demo import seeded_demo
 from bench.progress import Progress
-from bench.sync import _database, _Phone, _serve
+from bench.sync import _cpu_seconds, _database, _Phone, _serve
 from core import clock
 from core.demo import DEMO_PASSWORD
 from tests.live.support import one_agent_service, run_together
@@ -95,8 +98,12 @@ def _starts(count: int) -> list[datetime]:
     return found[:count]
 
 
-def _at_once(phones: list[_Phone], ask: Callable[[int, _Phone], int]) -> tuple[list[int], float]:
-    """Every phone's `ask` at once (a barrier): their statuses and the p95 in ms."""
+def _at_once(
+    phones: list[_Phone], ask: Callable[[int, _Phone], int], server_group: int
+) -> tuple[list[int], float, tuple[float, float, float]]:
+    """Every phone's `ask` at once (a barrier): their statuses, the p95 in ms, and the CPU
+    per request in ms of the server (process group `server_group`), PostgreSQL and this
+    client meanwhile."""
     barrier = threading.Barrier(len(phones))
     statuses = [0] * len(phones)
     took = [0.0] * len(phones)
@@ -107,8 +114,18 @@ def _at_once(phones: list[_Phone], ask: Callable[[int, _Phone], int]) -> tuple[l
         statuses[index] = ask(index, phones[index])
         took[index] = (time.perf_counter() - started) * 1000
 
+    server, postgres = _cpu_seconds(server_group)
+    client = time.process_time()
     run_together(one, len(phones), timeout=120)
-    return statuses, sorted(took)[int(len(took) * 0.95) - 1]
+    cpu = [
+        (after - before) * 1000 / len(phones)
+        for after, before in zip(
+            (*_cpu_seconds(server_group), time.process_time()),
+            (server, postgres, client),
+            strict=True,
+        )
+    ]
+    return statuses, sorted(took)[int(len(took) * 0.95) - 1], (cpu[0], cpu[1], cpu[2])
 
 
 def _book(service: str, location: str, start: datetime) -> Callable[[int, _Phone], int]:
@@ -153,14 +170,18 @@ def run(bursts: int = BURSTS) -> list[str]:
                 lambda n: phones[n].login(users[n], DEMO_PASSWORD), len(phones), timeout=120
             )
             booked, reference = [], []
+            booking_cpu, reference_cpu = [], []
+            group = server.process.pid
             for number, start in enumerate(_starts(bursts), 1):
-                statuses, p95 = _at_once(phones, _book(service, location, start))
+                statuses, p95, cpu = _at_once(phones, _book(service, location, start), group)
                 counted = Counter(statuses)
                 assert counted == {201: 1, 409: REQUESTS - 1}, (number, counted)
                 booked.append(p95)
-                statuses, p95 = _at_once(phones, _me)
+                booking_cpu.append(cpu)
+                statuses, p95, cpu = _at_once(phones, _me, group)
                 assert set(statuses) == {200}, statuses
                 reference.append(p95)
+                reference_cpu.append(cpu)
                 note(f"burst {number}: p95 {booked[-1]:.0f} ms; /api/me p95 {p95:.0f} ms")
     warm = statistics.median(booked[2:])
     base = statistics.median(reference)
@@ -169,8 +190,21 @@ def run(bursts: int = BURSTS) -> list[str]:
         f"one after another (1 × 201, 49 × 409 each) | first burst p95 {booked[0]:.0f} ms, "
         f"second {booked[1]:.0f} ms, then median **{warm:.0f} ms** (min {min(booked[2:]):.0f}, "
         f"max {max(booked[2:]):.0f}) | `GET /api/me` by the same 50 at once after each burst: "
-        f"median p95 {base:.0f} ms | {warm / base:.1f}× | {today} |"
+        f"median p95 {base:.0f} ms | {warm / base:.1f}× | {today} |",
+        f"| CPU per request, bursts 3 to {bursts} (median; gunicorn, PostgreSQL, this client) "
+        f"| booking: {_cpu_figure(booking_cpu[2:])} | `GET /api/me`: "
+        f"{_cpu_figure(reference_cpu[2:])} | "
+        f"{_cpu_total(booking_cpu[2:]) / _cpu_total(reference_cpu[2:]):.1f}× | {today} |",
     ]
+
+
+def _cpu_figure(bursts: list[tuple[float, float, float]]) -> str:
+    server, postgres, client = (statistics.median(column) for column in zip(*bursts, strict=True))
+    return f"{server:.1f} + {postgres:.1f} + {client:.1f} = {server + postgres + client:.1f} ms"
+
+
+def _cpu_total(bursts: list[tuple[float, float, float]]) -> float:
+    return statistics.median(sum(burst) for burst in bursts)
 
 
 def main() -> None:
