@@ -83,8 +83,11 @@ def test_seed_demo_started_before_midnight_is_the_demo_of_that_day(migrated_env,
             return clock.as_utc(sunday) + timedelta(seconds=next(readings))
 
     monkeypatch.setattr(clock, "datetime", FastClock)
-    monkeypatch.setattr(clock, "_offset", timedelta(0))
-    result = _run(migrated_env, "seed-demo")
+    # The command moves the clock from its environment (the suite's --clock otherwise):
+    # to Sunday at the fast clock's first reading; the suite's is put back afterwards.
+    monkeypatch.setattr(clock, "_offset", clock.offset())
+    moved = {"TERRAIN_CLOCK_START": sunday.isoformat(), "TERRAIN_CLOCK_ANCHOR": sunday.isoformat()}
+    result = _run({**migrated_env, **moved}, "seed-demo")
     assert result.exit_code == 0, result.output
     monkeypatch.undo()
     engine = make_engine(migrated_env["TERRAIN_DATABASE_URL"])
