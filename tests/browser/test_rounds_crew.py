@@ -1,6 +1,10 @@
 """The crew's round on a 360 px phone (issue 19): the page is accessible (axe) and fits
 the screen; a stop's arrival tapped with no network waits in the outbox, the kept page
-still reads, and the arrival reaches the server once when the network is back."""
+still reads, and the arrival reaches the server once when the network is back.
+
+A live site of this module's own, its clock at noon of a working day: "today's" round
+must not turn into yesterday's between its making and the crew's page (the suite's
+clock may pass midnight meanwhile: --clock=midnight)."""
 
 from __future__ import annotations
 
@@ -16,17 +20,32 @@ from core import accounts, clock
 from rounds import live, services
 from rounds.live_models import StopReport
 from rounds.models import RoundStop, Stop
-from tests.browser.helpers import check_page, live_sessions_fixture
+from tests.browser.helpers import (
+    LiveServer,
+    check_page,
+    live_server_fixture,
+    live_sessions_fixture,
+)
 from tests.browser.offline import wait_for_op
 from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.rounds_world import vehicle_data
 
 pytestmark = pytest.mark.browser
-sessions = live_sessions_fixture("live_server_process")
+crew_server = live_server_fixture(
+    "rounds-crew", clock_at=time(12), working_day=True, seed_on_clock=False
+)
+sessions = live_sessions_fixture("crew_server")
 
 
-def _round_today(sessions) -> uuid.UUID:
-    with sessions() as session:
+@pytest.fixture(scope="module")
+def live_server(crew_server: LiveServer) -> str:
+    """This module's site instead of the folder's (the `context` and `page` open on it)."""
+    return crew_server.url
+
+
+def _round_today(sessions, server: LiveServer) -> uuid.UUID:
+    """A round of the site's today with one stop at 20:00, made at the site's clock."""
+    with sessions() as session, clock.frozen(server.now()):
         coord = accounts.find_user(session, "mobile-coord")
         vehicle = services.create_vehicle(
             session, coord, coord.team_id, vehicle_data(kind="minibus", name="Minibus test")
@@ -68,9 +87,9 @@ def _round_today(sessions) -> uuid.UUID:
 
 
 def test_the_crew_taps_a_stop_offline_and_it_arrives_once(
-    context: BrowserContext, page: Page, sessions
+    context: BrowserContext, page: Page, sessions, crew_server: LiveServer
 ):
-    stop_id = _round_today(sessions)
+    stop_id = _round_today(sessions, crew_server)
     open_kept_crew_page(page)
     card = page.locator(f'[data-stop="{stop_id}"]')
     expect(card).to_be_visible()

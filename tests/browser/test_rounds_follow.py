@@ -6,6 +6,10 @@ online, sends the tap and downloads — the open page drops the removed stop wit
 reload, and the page read again offline has it no more. The coordinator's dated round
 page: its expected times refresh alone (paused while the tab is hidden) and a reason
 being typed in a skip form stays. axe clean, nothing wider than the phone.
+
+A live site of this module's own, its clock at noon of a working day: the evening's
+rounds are made for the site's today and changed at its clock, so the suite's clock
+passing midnight meanwhile (--clock=midnight) cannot turn them into yesterday's.
 """
 
 from __future__ import annotations
@@ -19,19 +23,34 @@ from playwright.sync_api import BrowserContext, Page, expect
 from core import accounts, clock, organisations
 from rounds import live, services
 from rounds.models import Round, RoundStop, RoundTemplate
-from tests.browser.helpers import check_page, live_sessions_fixture, login
+from tests.browser.helpers import (
+    LiveServer,
+    check_page,
+    live_server_fixture,
+    live_sessions_fixture,
+    login,
+)
 from tests.browser.offline import wait_for_op, wait_for_outbox, wait_for_records
 from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.rounds_world import vehicle_data
 
 pytestmark = pytest.mark.browser
-sessions = live_sessions_fixture("live_server_process")
+follow_server = live_server_fixture(
+    "rounds-follow", clock_at=time(12), working_day=True, seed_on_clock=False
+)
+sessions = live_sessions_fixture("follow_server")
 
 
-def _evening(sessions) -> dict[str, str]:
-    """A template of today's weekday (two stops, 19:00 and 20:00) with today's round made
-    from it, and a one-off round later that evening with one stop."""
-    with sessions() as session:
+@pytest.fixture(scope="module")
+def live_server(follow_server: LiveServer) -> str:
+    """This module's site instead of the folder's (the `context` and `page` open on it)."""
+    return follow_server.url
+
+
+def _evening(sessions, server: LiveServer) -> dict[str, str]:
+    """A template of the site's today's weekday (two stops, 19:00 and 20:00) with today's
+    round made from it, and a one-off round later that evening with one stop."""
+    with sessions() as session, clock.frozen(server.now()):
         coord = accounts.find_user(session, "mobile-coord")
         team_id = coord.team_id
         vehicle = services.create_vehicle(
@@ -86,9 +105,9 @@ def _evening(sessions) -> dict[str, str]:
                 places, (("19:00", "19:30"), ("20:00", "20:30")), strict=True
             )
         ]
-        # A CPAS holiday would make today's round cancelled (under --clock=dst, Easter
-        # Sunday 28 March 2027): the CPAS opens the day for this round, then closes it
-        # again for the other tests on this server.
+        # A CPAS holiday would make today's round cancelled (a regional one: the site's
+        # day is no federal holiday): the CPAS opens the day for this round, then closes
+        # it again.
         cpas_id = organisations.cpas_id_of_team(session, team_id)
         holiday = services.dated.closed_days(session, team_id, today, today).get(today)
         if holiday is not None:
@@ -141,9 +160,9 @@ def _evening(sessions) -> dict[str, str]:
 
 
 def test_a_removed_stop_leaves_the_crew_s_page_offline(
-    context: BrowserContext, page: Page, sessions
+    context: BrowserContext, page: Page, sessions, follow_server: LiveServer
 ):
-    ids = _evening(sessions)
+    ids = _evening(sessions, follow_server)
     open_kept_crew_page(page)
     wait_for_records(page, "rounds.round", [ids["round"]])
     removed = page.locator(f'[data-stop="{ids["removed"]}"]')
@@ -159,7 +178,7 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
     page.goto(PAGE)  # the kept page, drawn before the change
     expect(removed).to_be_visible()
 
-    with sessions() as session:
+    with sessions() as session, clock.frozen(follow_server.now()):
         coord = accounts.find_user(session, "mobile-coord")
         done = services.remove_permanence_and_store(session, coord, uuid.UUID(ids["permanence"]))
         assert done.rounds == 1
@@ -178,8 +197,10 @@ def test_a_removed_stop_leaves_the_crew_s_page_offline(
     context.set_offline(False)
 
 
-def test_the_round_s_times_refresh_alone_and_the_forms_stay(page: Page, sessions):
-    ids = _evening(sessions)
+def test_the_round_s_times_refresh_alone_and_the_forms_stay(
+    page: Page, sessions, follow_server: LiveServer
+):
+    ids = _evening(sessions, follow_server)
     url = f"/tournees/dates/{ids['round']}"
     login(page, "mobile-coord")
     page.goto(url)
@@ -217,13 +238,13 @@ def test_the_round_s_times_refresh_alone_and_the_forms_stay(page: Page, sessions
 
 
 def test_a_round_its_template_moved_shows_cancelled_on_the_kept_page(
-    context: BrowserContext, page: Page, sessions
+    context: BrowserContext, page: Page, sessions, follow_server: LiveServer
 ):
     """The coordinator moves the evening template to another weekday while the crew's
     page is open offline (a tap waiting): back online, the tap goes, the download brings
     the round's deletion, and the open page says the round is cancelled, its buttons
     gone; read again offline, it is not startable either."""
-    ids = _evening(sessions)
+    ids = _evening(sessions, follow_server)
     open_kept_crew_page(page)
     wait_for_records(page, "rounds.round", [ids["round"]])
     section = page.locator(f'section[data-round="{ids["round"]}"]')
@@ -235,7 +256,7 @@ def test_a_round_its_template_moved_shows_cancelled_on_the_kept_page(
     wait_for_op(page, "rounds.stop.arrive")
     page.goto(PAGE)  # the kept page, drawn before the change
 
-    with sessions() as session:
+    with sessions() as session, clock.frozen(follow_server.now()):
         coord = accounts.find_user(session, "mobile-coord")
         template = session.get(
             RoundTemplate, session.get(Round, uuid.UUID(ids["round"])).template_id
