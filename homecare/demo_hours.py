@@ -1,7 +1,8 @@
 """Demo hours of home care: the visits of the weeks before this one marked done (real
-times a few minutes off the plan, kilometres for the aides who drive), and this year's
-quotas: the family aides' one a little below where the year is heading, so the hours
-page shows the alert Brussels expects (a slight overrun of the Iriscare quota)."""
+times a few minutes off the plan, kilometres for the aides who drive), and the quotas of
+the years they fall in: the family aides' one a little below where the year is heading,
+so the hours page shows the alert Brussels expects (a slight overrun of the Iriscare
+quota)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,15 @@ OVER_QUOTA = 0.96  # the family aides' quota: 4 % below the projection (the aler
 UNDER_QUOTA = 1.2  # the other services: comfortably within
 
 
+# How far back the demo's done visits go at most (a plan started earlier).
+HISTORY = timedelta(days=365)
+
+
 def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> int:
-    """Mark done the past visits of this year (since each plan started) and record the
-    year's quotas, once a year; returns the visits added."""
+    """Mark done the past visits since each plan started (a year back at most) and record
+    the quotas of the years they fall in, once a year; returns the visits added."""
     year = today.year
-    if session.scalar(
-        select(HoursQuota.id).where(HoursQuota.team_id == team_id, HoursQuota.year == year)
-    ):
+    if _has_quota(session, team_id, year):
         return 0
     plans = list(
         session.scalars(
@@ -43,11 +46,15 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
         )
     ]
     end = monday_of(today)  # this week is the planning board's: visits still to do
-    holidays = holidays_of_team(session, team_id, date(year, 1, 1), end)
+    # Since each plan started, across New Year too: seeded in January, the demo still
+    # has the hours of the weeks before (the year's own start with no hours yet).
+    since = today - HISTORY
+    first = min((max(plan.starts_on, since) for plan in plans), default=end)
+    holidays = holidays_of_team(session, team_id, first, end)
     taken = set(
         session.execute(
             select(Visit.plan_id, Visit.scheduled_on).where(
-                Visit.team_id == team_id, Visit.day >= date(year, 1, 1), Visit.day < end
+                Visit.team_id == team_id, Visit.day >= first, Visit.day < end
             )
         ).all()
     )
@@ -57,7 +64,7 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
         if not able:
             continue
         aide = able[number % len(able)]
-        day = max(date(year, 1, 1), plan.starts_on)
+        day = max(plan.starts_on, since)
         while day < end:
             if (
                 day.weekday() in plan.weekdays
@@ -68,11 +75,19 @@ def seed(session: Session, actor: accounts.User, team_id: int, today: date) -> i
                 added += 1
             day += timedelta(days=1)
     session.flush()
-    for line in hours.quota_lines(session, actor, year):
-        factor = OVER_QUOTA if line.service == "family_aide" else UNDER_QUOTA
-        quota = math.floor(line.projection * factor / 10) * 10
-        hours.set_quota(session, actor, year, line.service, max(quota, 0))
+    for quota_year in range(min(first, end).year, year + 1):
+        if quota_year != year and _has_quota(session, team_id, quota_year):
+            continue  # a year an earlier seed gave its quotas
+        for line in hours.quota_lines(session, actor, quota_year):
+            factor = OVER_QUOTA if line.service == "family_aide" else UNDER_QUOTA
+            quota = math.floor(line.projection * factor / 10) * 10
+            hours.set_quota(session, actor, quota_year, line.service, max(quota, 0))
     return added
+
+
+def _has_quota(session: Session, team_id: int, year: int) -> bool:
+    found = select(HoursQuota.id).where(HoursQuota.team_id == team_id, HoursQuota.year == year)
+    return session.scalar(found.limit(1)) is not None
 
 
 def _done_visit(

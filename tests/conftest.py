@@ -169,8 +169,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
         outer.rollback()
 
 
-def _session_on(connection: Connection) -> Session:
-    # Commits inside become savepoints; the outer transaction is rolled back at the end.
+def session_on(connection: Connection) -> Session:
+    """A session on `connection` whose commits are savepoints (its outer transaction is
+    rolled back at the end): the `db` fixture's, and the app's of make_app()."""
     return Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
@@ -178,7 +179,7 @@ def _session_on(connection: Connection) -> Session:
 
 @pytest.fixture()
 def db(connection: Connection) -> Iterator[Session]:
-    session = _session_on(connection)
+    session = session_on(connection)
     yield session
     session.close()
 
@@ -187,7 +188,7 @@ def db(connection: Connection) -> Iterator[Session]:
 def sessions(connection: Connection) -> Callable[[], Session]:
     """New sessions on the test's connection, as a job or a dispatcher opens them; their
     commits are savepoints of the test's transaction."""
-    return lambda: _session_on(connection)
+    return lambda: session_on(connection)
 
 
 # The optimiser's iterations per search in the tests that plan (capped_search): what they
@@ -237,7 +238,7 @@ def make_app(connection: Connection, database_url: str, tmp_path: Path, **env: s
     app = create_app(
         settings,
         TESTING=True,
-        TERRAIN_SESSION_FACTORY=lambda: _session_on(connection),
+        TERRAIN_SESSION_FACTORY=lambda: session_on(connection),
         TERRAIN_ENGINE=connection.engine,
     )
     app.jinja_env.bytecode_cache = template_bytecode_cache()
@@ -252,7 +253,7 @@ class _TestConnection:
     @classmethod
     def session(cls) -> Session:
         assert cls.current is not None, "the session's app used outside a test's `app`"
-        return _session_on(cls.current)
+        return session_on(cls.current)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -14,10 +14,11 @@ from sqlalchemy import select
 
 from core import accounts, clock, organisations
 from core.accounts import Team
+from core.db import make_engine
 from core.roles import Role
 from homecare.models import Beneficiary, Visit
-from tests.conftest import Browser, log_in_directly
-from tests.support import staff_member
+from tests.conftest import Browser, log_in_directly, make_app, session_on
+from tests.support import clock_template, own_database, staff_member
 
 HOURS = "/aide-a-domicile/heures"
 INDICATORS = "/aide-a-domicile/indicateurs"
@@ -89,16 +90,34 @@ def test_a_coordinator_of_another_team_finds_nothing(app, db):
     assert street.get(INDICATORS).status_code == 404
 
 
-def test_the_demo_shows_the_quota_alert_and_the_month(login):
-    browser = login("coordination")
-    page = browser.get(HOURS).get_data(as_text=True)
-    assert 'id="quota-family_aide"' in page
-    assert 'data-alert="over"' in page
-    assert "At this pace the year ends at" in page
-    assert "<svg" in page and 'id="by-aide"' in page
-    page = browser.get(INDICATORS).get_data(as_text=True)
-    assert 'id="chart-hours"' in page and 'data-figure="travel_share"' in page
-    assert browser.get(f"{HOURS}?month=2026-13").status_code == 422
+# A Wednesday in June: the demo seeded then has months of the year's hours behind it.
+JUNE = datetime(2026, 6, 17, 10, tzinfo=clock.BRUSSELS)
+
+
+def test_the_demo_shows_the_quota_alert_and_the_month(tmp_path):
+    """The demo as seeded on a day in June (tests.support.clock_template), its pages at
+    that clock: the year's pace projects it past the family aides' quota. Seeded in
+    January, a year has no pace yet (no complete month): no alert to show then."""
+    template, seeded = clock_template(JUNE)
+    with own_database("hours-june", template=template) as url:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection, clock.frozen(seeded):
+                db = session_on(connection)
+                accounts.find_user(db, "coordination").language = "en"
+                db.flush()
+                browser = Browser(make_app(connection, url, tmp_path).test_client())
+                log_in_directly(browser.client, db, "coordination")
+                page = browser.get(HOURS).get_data(as_text=True)
+                assert 'id="quota-family_aide"' in page
+                assert 'data-alert="over"' in page
+                assert "At this pace the year ends at" in page
+                assert "<svg" in page and 'id="by-aide"' in page
+                page = browser.get(INDICATORS).get_data(as_text=True)
+                assert 'id="chart-hours"' in page and 'data-figure="travel_share"' in page
+                assert browser.get(f"{HOURS}?month=2026-13").status_code == 422
+        finally:
+            engine.dispose()
 
 
 def test_french_and_dutch_pages(db, app):
