@@ -15,13 +15,18 @@ from collections.abc import Iterator
 import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from core import clock
+from outreach.models import Encounter
 from tests.browser.helpers import (
     VIEWPORT,
     LiveServer,
     check_page,
     en,
     live_server_fixture,
+    live_sessions_fixture,
     log_in,
     new_page,
     open_from_menu,
@@ -34,6 +39,7 @@ DESKTOP = {"width": 1280, "height": 900}
 CHARTS = ("contacts", "needs", "ethos", "ages", "referrals")
 
 reports_server = live_server_fixture("reports")
+sessions = live_sessions_fixture("reports_server")
 
 
 @pytest.fixture()
@@ -63,15 +69,29 @@ def check_charts(page: Page) -> None:
         expect(table.locator("caption")).to_have_text(title)
 
 
-def test_a_street_educator_on_a_phone(phone_page: Page):
+def _newest_encounter_month(sessions: sessionmaker[Session]) -> str:
+    """The Brussels month ("2026-11") of the site's newest encounter (the demo's)."""
+    with sessions() as session:
+        newest = session.scalar(select(func.max(Encounter.occurred_at)))
+    assert newest is not None, "the demo has encounters"
+    return f"{clock.to_local(newest):%Y-%m}"
+
+
+def test_a_street_educator_on_a_phone(phone_page: Page, sessions: sessionmaker[Session]):
     page = phone_page
     log_in(page, "rue1")
     page.goto("/outreach/")
     page.get_by_role("link", name=en("Street indicators")).click()
     expect(page).to_have_url(re.compile(re.escape(URL) + "$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Équipe de rue Bruxelles-Nord")
+    # The month of the demo's newest encounter, picked as a user would: the demo's are of
+    # the days before its seeding, so on the first of a month this month has none yet.
+    month = _newest_encounter_month(sessions)
+    page.get_by_label(en("Month"), exact=True).select_option(value=month)
+    page.get_by_role("button", name=en("Show")).click()
+    expect(page).to_have_url(re.compile(rf"month={month}"))
     check_charts(page)
-    # The demo's encounters of this week: contacts counted on the page.
+    # The demo's encounters of that month: contacts counted on the page.
     assert int(page.locator("[data-figure=contacts]").text_content()) >= 1
     check_page(page)
     # A table opens under its chart, and stays within the phone (it scrolls inside).
