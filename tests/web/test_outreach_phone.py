@@ -7,7 +7,6 @@ Users are switched to English so the assertions read the msgids.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from outreach.demo import demo_id
 from outreach.models import Encounter, Maraude
 from tests.conftest import Browser
 from tests.support import cpas_admin, text_of
-from tests.web.outreach_forms import encounter_form, now_local
+from tests.web.outreach_forms import encounter_form, now_local, past_hour
 
 
 @pytest.fixture()
@@ -63,8 +62,7 @@ def test_a_maraude_started_then_ended_without_javascript(rue1, db):
     rue2 = accounts.find_user(db, "rue2")
     # Start and end written from one reading of the clock, an hour apart: two readings
     # could fall either side of a minute and make it "1 h 01".
-    started_at = now_local(-60)
-    ended_at = (datetime.fromisoformat(started_at) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    started_at, ended_at = past_hour()
     maraude_id, response = start(rue1, member_ids=[str(rue2.id)], started_at=started_at)
     assert response.status_code == 302 and response.location.endswith("/outreach/encounters/new")
     maraude = db.get(Maraude, uuid.UUID(maraude_id))
