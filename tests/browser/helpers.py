@@ -371,6 +371,27 @@ def live_sessions_fixture(server_fixture: str) -> Callable[..., Iterator[session
     return sessions
 
 
+# The clock of a module whose tests make "today's" data on a site of their own and
+# then open it: noon of a working day, far from midnight (test_rounds_crew,
+# test_rounds_follow), on a copy of the demo template.
+NOON: dict[str, Any] = {"clock_at": time_of_day(12), "working_day": True, "seed_on_clock": False}
+
+
+def folder_site_fixture(server_fixture: str) -> Callable[..., str]:
+    """A module-scoped `live_server`, the base URL the folder's `context` and `page` open
+    on: the site that the fixture named `server_fixture` serves, instead of the folder's.
+
+        live_server = folder_site_fixture("crew_server")
+    """
+
+    @pytest.fixture(scope="module")
+    def live_server(request: pytest.FixtureRequest) -> str:
+        server: LiveServer = request.getfixturevalue(server_fixture)
+        return server.url
+
+    return live_server
+
+
 # --- In the page ----------------------------------------------------------------------
 
 

@@ -21,8 +21,10 @@ from rounds import live, services
 from rounds.live_models import StopReport
 from rounds.models import RoundStop, Stop
 from tests.browser.helpers import (
+    NOON,
     LiveServer,
     check_page,
+    folder_site_fixture,
     live_server_fixture,
     live_sessions_fixture,
 )
@@ -31,16 +33,9 @@ from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.rounds_world import vehicle_data
 
 pytestmark = pytest.mark.browser
-crew_server = live_server_fixture(
-    "rounds-crew", clock_at=time(12), working_day=True, seed_on_clock=False
-)
+crew_server = live_server_fixture("rounds-crew", **NOON)
 sessions = live_sessions_fixture("crew_server")
-
-
-@pytest.fixture(scope="module")
-def live_server(crew_server: LiveServer) -> str:
-    """This module's site instead of the folder's (the `context` and `page` open on it)."""
-    return crew_server.url
+live_server = folder_site_fixture("crew_server")  # the folder's `context` and `page` open there
 
 
 def _round_today(sessions, server: LiveServer) -> uuid.UUID:

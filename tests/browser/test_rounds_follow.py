@@ -24,8 +24,10 @@ from core import accounts, clock, organisations
 from rounds import live, services
 from rounds.models import Round, RoundStop, RoundTemplate
 from tests.browser.helpers import (
+    NOON,
     LiveServer,
     check_page,
+    folder_site_fixture,
     live_server_fixture,
     live_sessions_fixture,
     login,
@@ -35,16 +37,9 @@ from tests.browser.rounds_crew import PAGE, open_kept_crew_page
 from tests.db.rounds_world import vehicle_data
 
 pytestmark = pytest.mark.browser
-follow_server = live_server_fixture(
-    "rounds-follow", clock_at=time(12), working_day=True, seed_on_clock=False
-)
+follow_server = live_server_fixture("rounds-follow", **NOON)
 sessions = live_sessions_fixture("follow_server")
-
-
-@pytest.fixture(scope="module")
-def live_server(follow_server: LiveServer) -> str:
-    """This module's site instead of the folder's (the `context` and `page` open on it)."""
-    return follow_server.url
+live_server = folder_site_fixture("follow_server")  # the folder's `context` and `page` open there
 
 
 def _evening(sessions, server: LiveServer) -> dict[str, str]:
