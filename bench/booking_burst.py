@@ -44,7 +44,7 @@ from bench.progress import Progress
 from bench.sync import _cpu_seconds, _database, _Phone, _serve
 from core import clock
 from core.demo import DEMO_PASSWORD
-from tests.live.support import one_agent_service, run_together
+from tests.live.support import run_together, social_desk
 
 REQUESTS = 50
 BURSTS = 12
@@ -61,23 +61,7 @@ def _world(url: str) -> tuple[str, str]:
     """The demo and the one-agent service: (service code, location code)."""
     engine, sessions = seeded_demo(url)
     with sessions() as session:
-        service, location, _agent = one_agent_service(
-            session,
-            location={"code": "burst-loc", "name": "Antenne burst", "address": "Rue Haute 1"},
-            service={
-                "code": "burst-svc",
-                "name_fr": "Permanence sociale",
-                "name_nl": "Sociale permanentie",
-                "name_en": "Social desk",
-                "duration_minutes": 30,
-                "buffer_minutes": 0,
-                "languages": ["fr"],
-                "min_notice_hours": 0,
-                "max_horizon_days": 30,
-            },
-            agent={"username": "burst-agent", "display_name": "Agent burst"},
-            hours=(OPENS, CLOSES),
-        )
+        service, location, _agent = social_desk(session, "burst", (OPENS, CLOSES))
         codes = service.code, location.code
         session.commit()
     engine.dispose()

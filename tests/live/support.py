@@ -1,6 +1,6 @@
 """Helpers of the live tests that race requests against the multi-worker server: the
-PostgreSQL-only mark, a service of one agent written straight into the live database,
-and threads started together."""
+PostgreSQL-only mark, a service of one agent written straight into the live database
+(the social desk they race for), and threads started together."""
 
 from __future__ import annotations
 
@@ -77,6 +77,31 @@ def one_agent_service(
     )
     session.flush()
     return offer, place, user
+
+
+def social_desk(
+    session: Session, tag: str, hours: tuple[time, time] = (time(9), time(12))
+) -> tuple[Service, Location, accounts.User]:
+    """`one_agent_service` as the contention tests and bench/booking_burst.py race for it:
+    a social desk of 30 minutes without buffer, bookable at once and a month ahead, at a
+    place of its own open every day between `hours`; codes and username end in `tag`."""
+    return one_agent_service(
+        session,
+        location={"code": f"live-loc-{tag}", "name": "Antenne live", "address": "Rue Haute 1"},
+        service={
+            "code": f"live-svc-{tag}",
+            "name_fr": "Permanence sociale",
+            "name_nl": "Sociale permanentie",
+            "name_en": "Social desk",
+            "duration_minutes": 30,
+            "buffer_minutes": 0,
+            "languages": ["fr"],
+            "min_notice_hours": 0,
+            "max_horizon_days": 30,
+        },
+        agent={"username": f"live-agent-{tag}", "display_name": "Agent live"},
+        hours=hours,
+    )
 
 
 def run_together(target: Callable[[int], None], count: int, *, timeout: float) -> None:

@@ -31,7 +31,7 @@ from appointments.slots import is_public_holiday
 from core import clock
 from tests.live.conftest import Live
 from tests.live.phone import Phone
-from tests.live.support import POSTGRES_ONLY, one_agent_service, run_together
+from tests.live.support import POSTGRES_ONLY, run_together, social_desk
 
 pytestmark = POSTGRES_ONLY
 
@@ -52,23 +52,7 @@ def _day_ahead() -> date:
 def _one_agent_service(engine: Engine, tag: str) -> tuple[Service, Location, int]:
     """A service of one agent at a location open every day 09:00–12:00."""
     with Session(engine, expire_on_commit=False) as session:
-        service, location, agent = one_agent_service(
-            session,
-            location={"code": f"live-loc-{tag}", "name": "Antenne live", "address": "Rue Haute 1"},
-            service={
-                "code": f"live-svc-{tag}",
-                "name_fr": "Permanence sociale",
-                "name_nl": "Sociale permanentie",
-                "name_en": "Social desk",
-                "duration_minutes": 30,
-                "buffer_minutes": 0,
-                "languages": ["fr"],
-                "min_notice_hours": 0,
-                "max_horizon_days": 30,
-            },
-            agent={"username": f"live-agent-{tag}", "display_name": "Agent live"},
-            hours=(time(9, 0), time(12, 0)),
-        )
+        service, location, agent = social_desk(session, tag)
         session.commit()
         return service, location, agent.id
 
