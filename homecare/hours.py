@@ -331,7 +331,7 @@ class MonthHours:
         return sum(self.by_service.values())
 
 
-def _names(session: Session, model, ids: Collection) -> dict:
+def _by_id(session: Session, model, ids: Collection) -> dict:
     """The rows of `model` with those keys, in one statement (not one per household)."""
     if not ids:
         return {}
@@ -340,16 +340,15 @@ def _names(session: Session, model, ids: Collection) -> dict:
 
 def _household(
     households: dict[uuid.UUID, HouseholdHours],
-    people: dict[uuid.UUID, Beneficiary],
     beneficiary_id: uuid.UUID,
+    name: str | None,
+    category: str | None,
 ) -> HouseholdHours:
+    """The household's line of the month, made on its first visit or meal."""
     household = households.get(beneficiary_id)
     if household is None:
-        person = people.get(beneficiary_id)
         household = households[beneficiary_id] = HouseholdHours(
-            beneficiary_id,
-            person.name if person else "",
-            person.contribution_category if person else "",
+            beneficiary_id, name or "", category or ""
         )
     return household
 
@@ -371,9 +370,16 @@ def _add_meals(
         )
     )
     rows = rows.all()
-    people = _names(session, Beneficiary, {b for b, _ref in rows} - set(households))
+    people = _by_id(session, Beneficiary, {b for b, _ref in rows} - set(households))
     for beneficiary_id, reference in rows:
-        _household(households, people, beneficiary_id).meals += delivered.get(reference, 0)
+        person = people.get(beneficiary_id)
+        household = _household(
+            households,
+            beneficiary_id,
+            person.name if person else None,
+            person.contribution_category if person else None,
+        )
+        household.meals += delivered.get(reference, 0)
 
 
 def month_hours(session: Session, user: User, month: date) -> MonthHours:
@@ -396,7 +402,7 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
     by_service = {service: 0.0 for service in SERVICES}
     households: dict[uuid.UUID, HouseholdHours] = {}
     aides: dict[int, AideHours] = {}
-    staff = _names(
+    staff = _by_id(
         session,
         User,
         {
@@ -411,11 +417,7 @@ def month_hours(session: Session, user: User, month: date) -> MonthHours:
         minutes = real_minutes(visit)
         service = service or "family_aide"
         by_service[service] = by_service.get(service, 0.0) + minutes
-        household = households.get(visit.beneficiary_id)
-        if household is None:
-            household = households[visit.beneficiary_id] = HouseholdHours(
-                visit.beneficiary_id, name or "", category or ""
-            )
+        household = _household(households, visit.beneficiary_id, name, category)
         household.minutes[service] = household.minutes.get(service, 0.0) + minutes
         household.visits += 1
         if not (visit.actual_start and visit.actual_end):
