@@ -1124,11 +1124,6 @@ def call_in(
     return appointment, called_by
 
 
-def _by_code(session: Session, model, code: str):
-    code = (code or "").strip()
-    return session.scalar(select(model).where(model.code == code)) if code else None
-
-
 def walk_in(
     session: Session,
     *,
@@ -1139,17 +1134,21 @@ def walk_in(
     actor: User,
 ) -> Appointment:
     """`add_walk_in` with the place and service given by their codes, committed."""
-    return committed(
-        session,
-        lambda: add_walk_in(
+
+    def run() -> Appointment:
+        service, location = scope.scoped_service_and_location(
+            session, actor, service_code, location_code
+        )
+        return add_walk_in(
             session,
-            location=scope.scoped_location(session, actor, location_code),
-            service=_by_code(session, Service, service_code),
+            location=location,
+            service=service,
             name=name,
             phone_number=phone_number,
             actor=actor,
-        ),
-    )
+        )
+
+    return committed(session, run)
 
 
 def move(
@@ -1183,6 +1182,17 @@ def book_for(session: Session, **booking_args) -> Appointment:
     """Staff book for a caller or a person at the desk (`booking.book`), committed;
     Invalid or SlotTaken with nothing made."""
     return committed(session, lambda: booking.book(session, **booking_args))
+
+
+def book_by_codes(
+    session: Session, *, service_code: str, location_code: str, actor: User, **booking_args
+) -> Appointment:
+    """`book_for` with the service and the place given by their codes (the staff API),
+    both read in one statement; another CPAS's place is an unknown one."""
+    service, location = scope.scoped_service_and_location(
+        session, actor, service_code, location_code
+    )
+    return book_for(session, service=service, location=location, actor=actor, **booking_args)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ booking API, indicators and exports ask here.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, String, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from appointments.booking import get_appointment
-from appointments.models import Appointment, Location
+from appointments.models import Appointment, Location, Service
 from core import organisations
 from core.accounts import Team, User, list_teams
 
@@ -52,13 +52,38 @@ def scoped_location(session: Session, viewer: User | None, code: str | None) -> 
     code = (code or "").strip()
     if not code:
         return None
-    location = session.scalar(select(Location).where(Location.code == code))
-    if location is None:
-        return None
-    if not sees_location(session, viewer, location):
-        _refused(session, viewer, "appointment_location", location.id)
-        return None
-    return location
+    return _seen(session, viewer, session.scalar(select(Location).where(Location.code == code)))
+
+
+def _seen(session: Session, viewer: User | None, location: Location | None) -> Location | None:
+    """`location` if the viewer may see it; another CPAS's: None, the attempt audited."""
+    if location is None or sees_location(session, viewer, location):
+        return location
+    _refused(session, viewer, "appointment_location", location.id)
+    return None
+
+
+# Built once: a staff booking's first read. Both outer joins hang on a one-row select, so
+# an unknown code leaves its side empty and the other is still read.
+_SERVICE_AND_PLACE = (
+    select(Service, Location)
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(Service, Service.code == bindparam("service_code", type_=String()))
+    .outerjoin(Location, Location.code == bindparam("location_code", type_=String()))
+)
+
+
+def scoped_service_and_location(
+    session: Session, viewer: User | None, service_code: str | None, location_code: str | None
+) -> tuple[Service | None, Location | None]:
+    """The service with this code (active or not: the booking checks) and the place as
+    `scoped_location` says, in one statement: a staff booking reads both."""
+    codes = {
+        "service_code": (service_code or "").strip() or None,  # NULL matches no code
+        "location_code": (location_code or "").strip() or None,
+    }
+    service, location = session.execute(_SERVICE_AND_PLACE, codes).one()
+    return service, _seen(session, viewer, location)
 
 
 def scoped_appointment(

@@ -15,6 +15,7 @@ from core import accounts, clock
 from notifications.models import Message
 from tests.db.appointments_world import NOW, THURSDAY, Agenda, at
 from tests.web.booking_steps import book_json
+from tests.web.test_request_cost import queries
 
 
 @pytest.fixture(autouse=True)
@@ -253,6 +254,25 @@ def test_booking_answers_201_then_409_with_the_next_slots(browser, agenda, db):
     ]
     assert all(slot["free"] == 1 for slot in body["next_slots"])
     assert active_at(db, agenda, at(10)) == 1
+
+
+def test_a_refused_booking_costs_five_statements_from_sign_in_to_answer(
+    browser, agenda, connection
+):
+    """The common answer when many ask for one start (issue 20): the user with her login
+    session, the service and the place (one statement), her scope, the booking's checks,
+    the slot rule's load that also gives the next starts; nothing written."""
+    browser.login("accueil")
+    assert post(browser, book_json(agenda, at(10))).status_code == 201
+    with queries(connection.engine) as statements:
+        taken = post(browser, book_json(agenda, at(10)))
+    assert taken.status_code == 409
+    assert len(statements) == 5, "\n".join(statements)
+    assert "FROM users" in statements[0]
+    assert "FROM services" not in statements[1]  # both from one row, by outer joins
+    assert "services.code" in statements[1] and "locations.code" in statements[1]
+    assert "appointment_working_plans" in statements[-1]
+    assert not [sql for sql in statements if sql.upper().startswith(("INSERT", "UPDATE"))]
 
 
 def test_booking_accepts_a_brussels_time_without_offset(browser, agenda, db):

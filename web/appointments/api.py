@@ -426,19 +426,15 @@ def book():
     if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
         errors["agent_id"] = FieldError("not_a_number")
     session = db.session()
-    service = appointments.get_service(session, str(body.get("service") or ""))
-    location = appointments.scoped_location(
-        session, current_user._get_current_object(), str(body.get("location") or "")
-    )
     settings = current_app.config["TERRAIN_SETTINGS"]
     try:
         if errors:
             raise Invalid(errors)
         assert start is not None
-        appointment = desk.book_for(
+        appointment = desk.book_by_codes(
             session,
-            service=service,
-            location=location,
+            service_code=str(body.get("service") or ""),
+            location_code=str(body.get("location") or ""),
             start=start,
             person_name=texts["name"] or "",
             phone=texts["phone"] or "",
