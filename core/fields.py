@@ -345,11 +345,31 @@ def date(
     return day
 
 
+def _brussels_wall_time(wall: datetime, written_at: datetime | None) -> datetime:
+    """A naive Brussels wall time in UTC; the repeated autumn hour as `moment` says."""
+    first = clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS, fold=0))
+    second = clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS, fold=1))
+    # Repeated: the second reading is later. (In the spring gap, where no such wall time
+    # exists, fold=1 gives the earlier instant: the first reading is kept, as before.)
+    if second > first and written_at is not None and second <= clock.as_utc(written_at):
+        return second
+    return first
+
+
 def moment(
-    data: Mapping[str, Any], name: str, errors: FieldErrors, *, required: bool = False
+    data: Mapping[str, Any],
+    name: str,
+    errors: FieldErrors,
+    *,
+    required: bool = False,
+    written_at: datetime | None = None,
 ) -> datetime | None:
     """A date and time in UTC, from ISO 8601 ('2026-03-29T09:00', '… 09:00', '…Z',
-    '…+02:00'); without an offset it is Brussels time (a datetime-local field)."""
+    '…+02:00'); without an offset it is Brussels time (a datetime-local field).
+
+    A wall time that the autumn change repeats (02:00 to 02:59 on its night) is its
+    second instant when that one was not after `written_at` (a past event written down
+    then: during the second 02:xx, or later), else its first."""
     value = data.get(name)
     if _empty(value):
         _missing(errors, name, required)
@@ -365,7 +385,7 @@ def moment(
         return None
     try:
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=clock.BRUSSELS)
+            return _brussels_wall_time(parsed, written_at)
         return clock.as_utc(parsed)
     except (OverflowError, ValueError):  # year 1 or 9999 shifted out of range
         fail(errors, name, "invalid_datetime")

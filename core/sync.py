@@ -207,6 +207,14 @@ class OpContext:
     # None when the phone did not say (an older app, a form posted without JavaScript).
     clock_offset: timedelta | None = None
 
+    @property
+    def written_at(self) -> datetime | None:
+        """When the user made the change, by our clock: `client_at` less the phone's clock
+        offset when known; None when the phone did not say."""
+        if self.client_at is None or self.clock_offset is None:
+            return self.client_at
+        return self.client_at - self.clock_offset
+
 
 @dataclass(frozen=True)
 class Applied:

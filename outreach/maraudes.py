@@ -76,22 +76,22 @@ def _members(data: Mapping[str, Any], errors: dict[str, FieldError]) -> tuple[in
     return tuple(sorted(set(ids)))
 
 
-def read_start(data: Mapping[str, Any]) -> MaraudeStart:
+def read_start(data: Mapping[str, Any], written_at: datetime | None = None) -> MaraudeStart:
     errors: dict[str, FieldError] = {}
     maraude_id = parse.uuid(data, "id", errors, required=True)
     area = parse.text(data, "area", errors, limit=AREA_MAX)
     members = _members(data, errors)
-    started_at = services._moment(data, "started_at", errors)
+    started_at = services._moment(data, "started_at", errors, written_at)
     if errors:
         raise Invalid(errors)
     assert maraude_id is not None
     return MaraudeStart(maraude_id, area, members, started_at)
 
 
-def read_end(data: Mapping[str, Any]) -> MaraudeEnd:
+def read_end(data: Mapping[str, Any], written_at: datetime | None = None) -> MaraudeEnd:
     errors: dict[str, FieldError] = {}
     maraude_id = parse.uuid(data, "id", errors, required=True)
-    ended_at = services._moment(data, "ended_at", errors)
+    ended_at = services._moment(data, "ended_at", errors, written_at)
     km = _km(data, errors)
     incidents = parse.text(data, "incidents", errors, limit=INCIDENTS_MAX, multiline=True)
     if errors:

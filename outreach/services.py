@@ -88,11 +88,18 @@ class EncounterInput:
 # --- Reading input ----------------------------------------------------------------
 
 
-def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -> datetime:
+def _moment(
+    data: Mapping[str, Any],
+    name: str,
+    errors: dict[str, FieldError],
+    written_at: datetime | None = None,
+) -> datetime:
     """When something happened in the street: not in the future (the phone's clock may be
-    a little ahead), not more than a year ago; now when it is missing or wrong."""
+    a little ahead), not more than a year ago; now when it is missing or wrong.
+    `written_at`: when the phone wrote it down (an op's `client_at`; default now), which
+    tells the two 02:xx of the autumn change's night apart (`core.fields.moment`)."""
     now = clock.now()
-    parsed = parse.moment(data, name, errors, required=True)
+    parsed = parse.moment(data, name, errors, required=True, written_at=written_at or now)
     if parsed is None:
         return now
     if parsed > now + FUTURE_TOLERANCE:
@@ -102,9 +109,9 @@ def _moment(data: Mapping[str, Any], name: str, errors: dict[str, FieldError]) -
     return parsed
 
 
-def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
-    """Check an encounter's data (an op's `data` or a form); raise Invalid with every
-    field that is wrong."""
+def read_encounter(data: Mapping[str, Any], written_at: datetime | None = None) -> EncounterInput:
+    """Check an encounter's data (an op's `data` or a form; `written_at` as `_moment`);
+    raise Invalid with every field that is wrong."""
     errors: dict[str, FieldError] = {}
     encounter_id = parse.uuid(data, "id", errors, required=True)
     person_id = parse.uuid(data, "person_id", errors, required=True)
@@ -119,7 +126,7 @@ def read_encounter(data: Mapping[str, Any]) -> EncounterInput:
     place_id = parse.uuid(data, "place_id", errors)
     place_name = parse.text(data, "place_name", errors, limit=PLACE_NAME_MAX)
     latitude, longitude = parse.coordinates(data, errors, digits=6)
-    occurred_at = _moment(data, "occurred_at", errors)
+    occurred_at = _moment(data, "occurred_at", errors, written_at)
     contact_type = parse.choice(data, "contact_type", errors, choices=CONTACT_TYPES)
     needs = parse.choices(data, "needs", errors, choices=NEEDS)
     given = parse.choices(data, "given", errors, choices=GIVEN)

@@ -103,7 +103,7 @@ MARAUDE_END_SCHEMA: dict[str, Any] = {
 
 
 def _apply(context: sync.OpContext, data: dict[str, Any], must_be_new: bool) -> sync.Applied:
-    entry = services.read_encounter(data)
+    entry = services.read_encounter(data, context.written_at)
     saved = services.save_encounter(
         context.session,
         context.actor,
@@ -215,12 +215,12 @@ def _apply_maraude(context: sync.OpContext, data: dict[str, Any], ending: bool) 
     options = {"base_version": context.base_version, "client_at": context.client_at}
     if ending:
         maraude, superseded = maraudes.end(
-            context.session, context.actor, maraudes.read_end(data), **options
+            context.session, context.actor, maraudes.read_end(data, context.written_at), **options
         )
         record = maraudes.serialize(maraude, maraudes.summary(context.session, maraude))
     else:
         maraude, superseded = maraudes.start(
-            context.session, context.actor, maraudes.read_start(data), **options
+            context.session, context.actor, maraudes.read_start(data, context.written_at), **options
         )
         record = maraudes.serialize(maraude)
     return sync.Applied(record_id=str(maraude.id), record=record, superseded=superseded)

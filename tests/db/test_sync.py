@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from threading import Barrier
 from typing import Any
 
@@ -522,3 +522,36 @@ def test_ids_of_any_shape_are_refused_not_locked_ahead(db, bad_id):
     answers = sync.apply_batch(db, rue1, [op(CREATE, bad), op(CREATE, good)])
     assert [answer["status"] for answer in answers] == ["rejected", "applied"]
     assert answers[0]["errors"]["id"]["code"] in {"invalid_uuid", "required"}
+
+
+@pytest.mark.parametrize(
+    ("written", "phone_clock_ahead", "stored_hour"),
+    [
+        # Written at 02:40 CEST, the first time round: the first 02:30.
+        (datetime(2027, 10, 31, 0, 40, tzinfo=UTC), timedelta(0), 0),
+        # Written at 02:40 CET, the second time round: the later 02:30, ten minutes before.
+        (datetime(2027, 10, 31, 1, 40, tzinfo=UTC), timedelta(0), 1),
+        # The same, by a phone 30 minutes slow: its client_at (01:05 UTC by its clock)
+        # is before the later 02:30; its clock's offset puts it back at 01:35.
+        (datetime(2027, 10, 31, 1, 35, tzinfo=UTC), timedelta(minutes=-30), 1),
+    ],
+)
+def test_a_wall_time_of_the_repeated_autumn_hour_is_read_at_the_time_it_was_written(
+    db, written, phone_clock_ahead, stored_hour
+):
+    """An op synced the next morning: its `client_at`, less the phone's clock offset,
+    tells which of the night's two 02:30 the street educator meant."""
+    rue1 = user(db, "rue1")
+    data = encounter_data(occurred_at="2027-10-31T02:30")
+    phone_time = (written + phone_clock_ahead).isoformat()
+    with clock.frozen(datetime(2027, 10, 31, 7, 0, tzinfo=UTC)):
+        sent = (clock.now() + phone_clock_ahead).isoformat()
+        answers = sync.apply_batch(
+            db, rue1, [op(CREATE, data, client_at=phone_time)], client_time=sent
+        )
+    assert answers[0]["status"] == "applied", answers
+    encounter = db.get(Encounter, uuid.UUID(data["id"]))
+    assert encounter is not None
+    assert clock.as_utc(encounter.occurred_at) == datetime(
+        2027, 10, 31, stored_hour, 30, tzinfo=UTC
+    )

@@ -288,6 +288,53 @@ def test_moment(value, expected):
     assert _run(parse.moment, value, required=True) == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "written_at", "expected"),
+    [
+        # 2027-10-31: 02:00-02:59 twice, CEST (+02:00) then CET (+01:00).
+        ("2027-10-31T02:30", None, datetime(2027, 10, 31, 0, 30, tzinfo=UTC)),
+        (
+            "2027-10-31T02:30",
+            datetime(2027, 10, 31, 0, 40, tzinfo=UTC),
+            datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+        ),
+        (
+            "2027-10-31T02:30",
+            datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+            datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+        ),
+        (
+            "2027-10-31T02:30",
+            datetime(2027, 11, 1, 9, tzinfo=UTC),
+            datetime(2027, 10, 31, 1, 30, tzinfo=UTC),
+        ),
+        (
+            "2027-10-31T02:30+02:00",
+            datetime(2027, 11, 1, 9, tzinfo=UTC),
+            datetime(2027, 10, 31, 0, 30, tzinfo=UTC),
+        ),
+        (
+            "2027-10-31T03:30",
+            datetime(2027, 11, 1, 9, tzinfo=UTC),
+            datetime(2027, 10, 31, 2, 30, tzinfo=UTC),
+        ),
+        # The spring gap (2027-03-28, 02:00-02:59 never shown): as before, whatever the hour.
+        ("2027-03-28T02:30", None, datetime(2027, 3, 28, 1, 30, tzinfo=UTC)),
+        (
+            "2027-03-28T02:30",
+            datetime(2027, 3, 29, 9, tzinfo=UTC),
+            datetime(2027, 3, 28, 1, 30, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_wall_time_the_autumn_change_repeats_is_the_one_already_past_when_written(
+    value, written_at, expected
+):
+    errors = Errors()
+    assert parse.moment({"f": value}, "f", errors, written_at=written_at) == expected
+    assert not errors
+
+
 # --- Errors ------------------------------------------------------------------------------
 
 

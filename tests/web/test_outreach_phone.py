@@ -7,11 +7,12 @@ Users are switched to English so the assertions read the msgids.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from core import accounts
+from core import accounts, clock
 from core.audit import AuditEntry
 from outreach import maraudes, minors
 from outreach.demo import demo_id
@@ -212,3 +213,30 @@ def test_places_list_and_a_place_with_its_visits_newest_first(rue1, db):
 def test_a_maraude_of_another_team_is_not_shown(rue1, db):
     assert rue1.get(f"/outreach/maraudes/{uuid.uuid4()}").status_code == 404
     assert rue1.get(f"/outreach/maraudes/{demo_id('m1')}").status_code == 200
+
+
+# The autumn change of 2027: at 03:00 CEST (01:00 UTC) Brussels reads 02:00 again, so a
+# datetime-local "02:30" names 00:30 UTC (CEST) and 01:30 UTC (CET).
+FIRST_0240 = datetime(2027, 10, 31, 0, 40, tzinfo=UTC)
+SECOND_0240 = datetime(2027, 10, 31, 1, 40, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "stored"),
+    [
+        (FIRST_0240, datetime(2027, 10, 31, 0, 30, tzinfo=UTC)),
+        (SECOND_0240, datetime(2027, 10, 31, 1, 30, tzinfo=UTC)),
+    ],
+    ids=["first-02h40", "second-02h40"],
+)
+def test_an_encounter_typed_in_the_repeated_autumn_hour_is_the_02h30_just_lived(
+    login, db, now, stored
+):
+    """Written at 02:40 the second time round, "02:30" is ten minutes ago, not an hour
+    and ten: the later 02:30 when it is already past, the first one otherwise."""
+    with clock.frozen(now):
+        rue1 = login("rue1")
+        form = encounter_form(occurred_at="2027-10-31T02:30")
+        assert rue1.post("/outreach/encounters/new", form).status_code == 302
+    encounter = db.get(Encounter, uuid.UUID(form["id"]))
+    assert encounter is not None and clock.as_utc(encounter.occurred_at) == stored
