@@ -96,7 +96,7 @@ def _moment(
 ) -> datetime:
     """When something happened in the street: not in the future (the phone's clock may be
     a little ahead), not more than a year ago; now when it is missing or wrong.
-    `written_at`: when the phone wrote it down (an op's `client_at`; default now), which
+    `written_at`: when it was written down (`sync.OpContext.written_at`; default now), which
     tells the two 02:xx of the autumn change's night apart (`core.fields.moment`)."""
     now = clock.now()
     parsed = parse.moment(data, name, errors, required=True, written_at=written_at or now)
