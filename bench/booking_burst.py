@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import statistics
 import tempfile
 import threading
@@ -44,7 +45,7 @@ from bench.progress import Progress
 from bench.sync import _cpu_seconds, _database, _Phone, _serve
 from core import clock
 from core.demo import DEMO_PASSWORD
-from tests.live.support import run_together, social_desk
+from tests.live.support import open_days, run_together, social_desk
 
 REQUESTS = 50
 BURSTS = 12
@@ -57,28 +58,26 @@ OPENS, CLOSES = time_of_day(9, 0), time_of_day(12, 0)
 BURSTS_A_DAY = 3
 
 
-def _world(url: str) -> tuple[str, str]:
-    """The demo and the one-agent service: (service code, location code)."""
+def _world(url: str, bursts: int) -> tuple[str, str, list[datetime]]:
+    """The demo and the one-agent service: (service code, location code, the starts to
+    ask for)."""
     engine, sessions = seeded_demo(url)
     with sessions() as session:
         service, location, _agent = social_desk(session, "burst", (OPENS, CLOSES))
         codes = service.code, location.code
         session.commit()
+        starts = _starts(open_days(session, location, math.ceil(bursts / BURSTS_A_DAY)), bursts)
     engine.dispose()
-    return codes
+    return *codes, starts
 
 
-def _starts(count: int) -> list[datetime]:
-    """`count` starts of the service, from the day after tomorrow, holidays skipped."""
-    from appointments.slots import is_public_holiday
-
-    found: list[datetime] = []
-    day: date = clock.to_local(clock.now()).date() + timedelta(days=2)
-    while len(found) < count:
-        if not is_public_holiday(day):
-            first = datetime.combine(day, OPENS, clock.BRUSSELS)
-            found.extend(first + timedelta(minutes=30 * n) for n in range(BURSTS_A_DAY))
-        day += timedelta(days=1)
+def _starts(days: list[date], count: int) -> list[datetime]:
+    """`count` starts of the service: each day's first BURSTS_A_DAY."""
+    found = [
+        datetime.combine(day, OPENS, clock.BRUSSELS) + timedelta(minutes=30 * n)
+        for day in days
+        for n in range(BURSTS_A_DAY)
+    ]
     return found[:count]
 
 
@@ -145,7 +144,7 @@ def run(bursts: int = BURSTS) -> list[str]:
                 "| 50 requests for one start at once | PostgreSQL only (BENCH_DATABASE_URL) "
                 f"| — | — | {today} |"
             ]
-        service, location = _world(url)
+        service, location, starts = _world(url, bursts)
         with _serve(url, folder, workers=WORKERS) as server:
             phones = [_Phone(server.url) for _ in range(REQUESTS)]
             staff = itertools.cycle(STAFF)
@@ -156,7 +155,7 @@ def run(bursts: int = BURSTS) -> list[str]:
             booked, reference = [], []
             booking_cpu, reference_cpu = [], []
             group = server.process.pid
-            for number, start in enumerate(_starts(bursts), 1):
+            for number, start in enumerate(starts, 1):
                 statuses, p95, cpu = _at_once(phones, _book(service, location, start), group)
                 counted = Counter(statuses)
                 assert counted == {201: 1, 409: REQUESTS - 1}, (number, counted)

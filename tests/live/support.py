@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 from unittest import mock
 
@@ -21,7 +21,8 @@ from appointments.models import (
     ServiceLocation,
     WorkingPlan,
 )
-from core import accounts
+from appointments.slots import location_holidays
+from core import accounts, clock
 from tests.support import place_team, postgres_url
 
 # SQLite has one writer at a time: nothing races.
@@ -102,6 +103,17 @@ def social_desk(
         agent={"username": f"live-agent-{tag}", "display_name": "Agent live"},
         hours=hours,
     )
+
+
+def open_days(session: Session, location: Location, count: int) -> list[date]:
+    """The first `count` days from the day after tomorrow (Brussels) on which the place's
+    CPAS does not close: its own holidays, not only the country's (a CPAS closes on
+    2 and 15 November, as the federal administration does)."""
+    first = clock.to_local(clock.now()).date() + timedelta(days=2)
+    last = first + timedelta(days=2 * count + 30)
+    closed = location_holidays(session, location, first, last)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [day for day in days if day not in closed][:count]
 
 
 def run_together(target: Callable[[int], None], count: int, *, timeout: float) -> None:

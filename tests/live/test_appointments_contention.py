@@ -27,11 +27,10 @@ from appointments.models import (
     Location,
     Service,
 )
-from appointments.slots import is_public_holiday
 from core import clock
 from tests.live.conftest import Live
 from tests.live.phone import Phone
-from tests.live.support import POSTGRES_ONLY, run_together, social_desk
+from tests.live.support import POSTGRES_ONLY, open_days, run_together, social_desk
 
 pytestmark = POSTGRES_ONLY
 
@@ -41,20 +40,13 @@ REQUESTS = 50
 STAFF = ("accueil", "as1", "coordination", "as2")
 
 
-def _day_ahead() -> date:
-    """A day at least two days away that is no public holiday."""
-    day = clock.to_local(clock.now()).date() + timedelta(days=2)
-    while is_public_holiday(day):
-        day += timedelta(days=1)
-    return day
-
-
-def _one_agent_service(engine: Engine, tag: str) -> tuple[Service, Location, int]:
-    """A service of one agent at a location open every day 09:00–12:00."""
+def _one_agent_service(engine: Engine, tag: str) -> tuple[Service, Location, int, date]:
+    """A service of one agent at a location open every day 09:00–12:00, and its first open
+    day at least two days away."""
     with Session(engine, expire_on_commit=False) as session:
         service, location, agent = social_desk(session, tag)
         session.commit()
-        return service, location, agent.id
+        return service, location, agent.id, open_days(session, location, 1)[0]
 
 
 def _book(phone: Phone, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -142,8 +134,8 @@ def _exactly_one_booked(
 
 
 def test_fifty_requests_for_one_start_make_exactly_one_booking(live: Live, database: Engine):
-    service, location, agent_id = _one_agent_service(database, "contention")
-    first = datetime.combine(_day_ahead(), time(10, 0), clock.BRUSSELS)
+    service, location, agent_id, day = _one_agent_service(database, "contention")
+    first = datetime.combine(day, time(10, 0), clock.BRUSSELS)
     # An hour earlier the same day: its refusals, like the first's, answer with three
     # later starts of the day (a start near closing time would search the next 14 days).
     second = first - timedelta(hours=1)
