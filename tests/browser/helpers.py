@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from functools import cache
 from pathlib import Path
@@ -309,6 +309,19 @@ def run_live_server(
             server.stop()
 
 
+def open_everywhere(day: date) -> bool:
+    """Whether every CPAS is open on `day` by default, whatever its region and regime
+    (no federal, regional, community or administration holiday closes it)."""
+    from core.organisations import REGIMES, REGIONS, default_holidays
+
+    return not any(
+        holiday.closed and holiday.day == day
+        for region in REGIONS
+        for regime in REGIMES
+        for holiday in default_holidays(region, regime, day.year)
+    )
+
+
 def live_server_fixture(
     tag: str,
     clock_at: time_of_day | None = None,
@@ -321,8 +334,9 @@ def live_server_fixture(
     each module its own tag, so that what its tests change stays away from the others.
     With `clock_at`, the site's clock starts at that time of day (Brussels) of the
     suite's current day, for tests about a given time of day, whatever --clock says;
-    with `working_day`, of the first day from then on that is no Belgian public holiday
-    (appointments have none on those: --clock=dst in 2027 falls on Easter Sunday);
+    with `working_day`, of the first day from then on that no CPAS closes on by default
+    (`open_everywhere`: appointments have none on a closed day; --clock=dst in 2027 falls
+    on Easter Sunday, a suite run on 2 November on a day the administrations close);
     `seed_on_clock` as in live_site.
 
         files_server = live_server_fixture("ofiles")
@@ -333,10 +347,8 @@ def live_server_fixture(
         # Depends on chromium_path so that no server starts when the tests are skipped.
         start = None
         if clock_at is not None:
-            from appointments.slots import is_public_holiday
-
             today = clock.to_local(clock.now()).date()
-            while working_day and is_public_holiday(today):
+            while working_day and not open_everywhere(today):
                 today += timedelta(days=1)
             start = datetime.combine(today, clock_at, clock.BRUSSELS)
         with run_live_server(tag, start, seed_on_clock=seed_on_clock, **env) as running:
