@@ -646,9 +646,9 @@ def _access_logger_class() -> type:
 
     class AccessLogger(Logger):
         def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
-            """The atoms ACCESS_LOG_FORMAT names, and no other: gunicorn's own copy every
-            request and response header and the whole environ (the session cookie among
-            them) into the atoms of every request, for a line that prints six."""
+            """The atoms ACCESS_LOG_FORMAT names, and no other: gunicorn's own atoms hold
+            a copy of every request and response header and of the whole environ (the
+            session cookie among them), built on every request for a line of six."""
             status = resp.status
             sent = getattr(resp, "sent", None)
             return {
