@@ -41,6 +41,13 @@ def to_local(moment: datetime) -> datetime:
     return as_utc(moment).astimezone(BRUSSELS)
 
 
+def read_twice(wall: datetime) -> bool:
+    """Whether Brussels' clocks show the naive wall time `wall` twice: the hour the
+    autumn change repeats (its first reading is fold=0, CEST; the second fold=1, CET)."""
+    first, second = (wall.replace(tzinfo=BRUSSELS, fold=fold) for fold in (0, 1))
+    return first.utcoffset() > second.utcoffset()  # type: ignore[operator]
+
+
 def as_utc(moment: datetime) -> datetime:
     """Aware UTC datetime; naive values are taken as UTC (how they are stored)."""
     if moment.tzinfo is None:

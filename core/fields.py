@@ -346,14 +346,13 @@ def date(
 
 
 def _brussels_wall_time(wall: datetime, written_at: datetime | None) -> datetime:
-    """A naive Brussels wall time in UTC; the repeated autumn hour as `moment` says."""
-    first = clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS, fold=0))
-    second = clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS, fold=1))
-    # Repeated: the second reading is later. (In the spring gap, where no such wall time
-    # exists, fold=1 gives the earlier instant: the first reading is kept, as before.)
-    if second > first and written_at is not None and second <= clock.as_utc(written_at):
-        return second
-    return first
+    """A naive Brussels wall time in UTC; the repeated autumn hour as `moment` says (a
+    wall time of the spring gap, which no clock shows, keeps its first reading)."""
+    if written_at is not None and clock.read_twice(wall):
+        second = clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS, fold=1))
+        if second <= clock.as_utc(written_at):
+            return second
+    return clock.as_utc(wall.replace(tzinfo=clock.BRUSSELS))
 
 
 def moment(

@@ -20,9 +20,7 @@ def _field(moment: datetime) -> str:
 
 def _twice(moment: datetime) -> bool:
     """Whether Brussels' clocks read `moment`'s local time twice (the autumn change)."""
-    naive = clock.to_local(moment).replace(tzinfo=None)
-    first, second = (naive.replace(tzinfo=clock.BRUSSELS, fold=fold) for fold in (0, 1))
-    return first.utcoffset() != second.utcoffset()
+    return clock.read_twice(clock.to_local(moment).replace(tzinfo=None))
 
 
 def past_hour() -> tuple[str, str]:
